@@ -1,0 +1,264 @@
+package ombud
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"sort"
+	"time"
+)
+
+// EntryVersion is the version of the entry envelope this package writes and
+// the only one it parses. See docs/LOG-FORMAT.md.
+const EntryVersion = 1
+
+// MaxEntrySize bounds one log entry. C2SP tlog-tiles allows 65535 bytes; ombud
+// keeps entries small because personal detail never goes into them.
+const MaxEntrySize = 16 << 10
+
+// Kind names what an entry records.
+type Kind string
+
+// The entry kinds (BRIEF §5).
+const (
+	KindPrincipal     Kind = "principal"
+	KindPolicy        Kind = "policy"
+	KindAuthorization Kind = "authorization"
+	KindIngest        Kind = "ingest"
+	KindAccess        Kind = "access"
+	KindHold          Kind = "hold"
+	KindErase         Kind = "erase"
+	KindExport        Kind = "export"
+	KindFlag          Kind = "flag"
+	KindReview        Kind = "review"
+	KindAction        Kind = "action"
+	KindContest       Kind = "contest"
+	KindTip           Kind = "tip"
+	KindContract      Kind = "contract"
+	KindKey           Kind = "key"
+	KindReport        Kind = "report"
+)
+
+// kindSpec lists the public field and ref names an entry kind may carry.
+// Anything else is rejected, so personal data cannot slip into the public log
+// under a new name (invariant I4).
+type kindSpec struct {
+	fields []string
+	refs   []string
+}
+
+var kindSpecs = map[Kind]kindSpec{
+	KindPrincipal:     {fields: []string{"op", "roles"}, refs: []string{"principal", "by"}},
+	KindPolicy:        {fields: []string{"op", "version", "policy_sha256"}, refs: []string{"by"}},
+	KindAuthorization: {fields: []string{"op", "auth_kind", "issuer", "purposes", "classes", "wildcard", "not_before", "not_after", "max_uses", "jurisdiction", "reason"}, refs: []string{"authorization", "subject", "recipient", "by"}},
+	KindIngest:        {fields: []string{"class", "region", "source", "size_band", "retain_until"}, refs: []string{"object", "subject", "by"}},
+	KindAccess:        {fields: []string{"decision", "class", "purpose", "reasons", "emergency", "use"}, refs: []string{"object", "subject", "authorization", "by"}},
+	KindHold:          {fields: []string{"op", "reason"}, refs: []string{"object", "authorization", "by"}},
+	KindErase:         {fields: []string{"reason", "class"}, refs: []string{"object", "authorization", "by"}},
+	KindExport:        {fields: []string{"decision", "class", "purpose", "recipient_category", "jurisdiction", "cross_border", "reasons"}, refs: []string{"object", "recipient", "authorization", "by"}},
+	KindFlag:          {fields: []string{"system", "model", "model_version", "mode", "reference_db", "gallery_size", "rank", "score", "threshold", "operating_point", "period_start", "period_end", "class"}, refs: []string{"flag", "input", "candidate", "by"}},
+	KindReview:        {fields: []string{"outcome"}, refs: []string{"flag", "by"}},
+	KindAction:        {fields: []string{"action_kind", "confirmations", "model_version"}, refs: []string{"flag", "action", "by"}},
+	KindContest:       {fields: []string{"op", "outcome"}, refs: []string{"action", "contest", "by"}},
+	KindTip:           {fields: []string{"op"}, refs: []string{"tip"}},
+	KindContract:      {fields: []string{"ocid", "vendor", "reseller", "product_flags", "missing_clauses"}, refs: []string{"contract", "by"}},
+	KindKey:           {fields: []string{"op", "kek_version", "keysets"}, refs: []string{"by"}},
+	KindReport:        {fields: []string{"period", "checkpoint_size", "report_sha256", "format"}, refs: []string{"by"}},
+}
+
+// Kinds returns every known entry kind, sorted.
+func Kinds() []Kind {
+	ks := make([]Kind, 0, len(kindSpecs))
+	for k := range kindSpecs {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Entry is one transparency-log entry: the envelope of BRIEF §5. Its leaf in
+// the log is the exact bytes Marshal produced; hashes are over those bytes.
+type Entry struct {
+	V    int       `json:"v"`
+	Kind Kind      `json:"kind"`
+	Time time.Time `json:"time"`
+	// Fields are public: category codes, reason codes, counts, times.
+	Fields map[string]any `json:"fields,omitempty"`
+	// Refs are keyed pseudonyms (see Pseudonym), keyed by what they name.
+	Refs map[string][]string `json:"refs,omitempty"`
+	// Detail commits to the private detail record (see Commit).
+	Detail string `json:"detail,omitempty"`
+}
+
+var (
+	// codeRE bounds public string values: codes, not prose. No spaces, so no
+	// names or free text.
+	codeRE       = regexp.MustCompile(`^[A-Za-z0-9._:+/=@-]{1,128}$`)
+	pseudonymRE  = regexp.MustCompile(`^ps1:[A-Za-z0-9_-]{22}$`)
+	commitmentRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+const (
+	maxFields   = 24
+	maxRefs     = 8
+	maxRefItems = 64
+	maxArray    = 64
+)
+
+// Marshal validates e and returns the bytes that become its log leaf.
+func (e *Entry) Marshal() ([]byte, error) {
+	if e.V == 0 {
+		e.V = EntryVersion
+	}
+	e.Time = e.Time.UTC().Truncate(time.Millisecond)
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("failed to marshal entry: %w", err)
+	}
+	if len(b) > MaxEntrySize {
+		return nil, fmt.Errorf("entry is %d bytes, more than %d", len(b), MaxEntrySize)
+	}
+	return b, nil
+}
+
+// EntryError reports why bytes are not a valid entry.
+type EntryError struct{ Reason string }
+
+func (e *EntryError) Error() string { return "invalid entry: " + e.Reason }
+
+func entryErr(format string, a ...any) error {
+	return &EntryError{Reason: fmt.Sprintf(format, a...)}
+}
+
+// ParseEntry parses and validates the bytes of one log leaf. It rejects
+// unknown envelope fields, unknown kinds, fields a kind may not carry, refs
+// that are not pseudonyms and trailing data.
+func ParseEntry(b []byte) (*Entry, error) {
+	if len(b) > MaxEntrySize {
+		return nil, entryErr("%d bytes, more than %d", len(b), MaxEntrySize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	var e Entry
+	if err := dec.Decode(&e); err != nil {
+		return nil, entryErr("%v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, entryErr("trailing data after the entry object")
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Validate checks e against the envelope rules of docs/LOG-FORMAT.md.
+func (e *Entry) Validate() error {
+	if e.V != EntryVersion {
+		return entryErr("version %d, want %d", e.V, EntryVersion)
+	}
+	spec, ok := kindSpecs[e.Kind]
+	if !ok {
+		return entryErr("unknown kind %q", e.Kind)
+	}
+	if e.Time.IsZero() {
+		return entryErr("missing time")
+	}
+	if _, off := e.Time.Zone(); off != 0 {
+		return entryErr("time must be UTC")
+	}
+	if len(e.Fields) > maxFields {
+		return entryErr("%d fields, at most %d", len(e.Fields), maxFields)
+	}
+	for _, name := range sortedKeys(e.Fields) {
+		if !slices.Contains(spec.fields, name) {
+			return entryErr("kind %s has no public field %q", e.Kind, name)
+		}
+		if err := checkValue(e.Fields[name], true); err != nil {
+			return entryErr("field %q: %v", name, err)
+		}
+	}
+	if len(e.Refs) > maxRefs {
+		return entryErr("%d refs, at most %d", len(e.Refs), maxRefs)
+	}
+	for _, name := range sortedKeys(e.Refs) {
+		if !slices.Contains(spec.refs, name) {
+			return entryErr("kind %s has no ref %q", e.Kind, name)
+		}
+		ps := e.Refs[name]
+		if len(ps) == 0 || len(ps) > maxRefItems {
+			return entryErr("ref %q has %d pseudonyms, want 1 to %d", name, len(ps), maxRefItems)
+		}
+		for _, p := range ps {
+			if !pseudonymRE.MatchString(p) {
+				return entryErr("ref %q: %q is not a keyed pseudonym", name, p)
+			}
+		}
+	}
+	if e.Detail != "" && !commitmentRE.MatchString(e.Detail) {
+		return entryErr("detail %q is not a sha256 commitment", e.Detail)
+	}
+	return nil
+}
+
+// checkValue allows strings that are codes, numbers, booleans, and (at the
+// top level) arrays of those. Objects and nulls are refused: structure that
+// could hide free text belongs in the detail record.
+func checkValue(v any, top bool) error {
+	switch v := v.(type) {
+	case string:
+		if !codeRE.MatchString(v) {
+			return fmt.Errorf("string %q is not a code (1-128 of A-Z a-z 0-9 . _ : + / = @ -)", truncate(v, 40))
+		}
+	case bool, json.Number, int, int64, uint64, float64:
+	case []string:
+		return checkValue(toAny(v), top)
+	case []any:
+		if !top {
+			return errors.New("nested arrays are not allowed")
+		}
+		if len(v) > maxArray {
+			return fmt.Errorf("array of %d, at most %d", len(v), maxArray)
+		}
+		for _, x := range v {
+			if err := checkValue(x, false); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("value of type %T is not allowed", v)
+	}
+	return nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

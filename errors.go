@@ -1,0 +1,96 @@
+package ombud
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable error code. Codes are part of the API:
+// once published they are never renamed (see docs/API.md).
+type Code string
+
+// Error codes shared by the API and the CLI.
+const (
+	CodeInvalid          Code = "invalid_argument"
+	CodeMalformedJSON    Code = "malformed_json"
+	CodeUnknownField     Code = "unknown_field"
+	CodeBodyTooLarge     Code = "body_too_large"
+	CodeUnsupportedMedia Code = "unsupported_media_type"
+	CodeUnauthenticated  Code = "unauthenticated"
+	CodeForbidden        Code = "forbidden"
+	CodeNotFound         Code = "not_found"
+	CodeMethodNotAllowed Code = "method_not_allowed"
+	CodeConflict         Code = "conflict"
+	CodeNotIntegrated    Code = "not_yet_integrated"
+	CodeLogUnavailable   Code = "log_unavailable"
+	CodeUnavailable      Code = "unavailable"
+	CodeInternal         Code = "internal"
+)
+
+// Error is an error meant for a user: a stable code and a message that is
+// safe to show. Internal causes are wrapped, logged, and never sent.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error // internal cause; never shown to users
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, mapping the
+// package sentinels, and CodeInternal for anything else.
+func ErrorCode(err error) Code {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	case errors.Is(err, ErrNotFound):
+		return CodeNotFound
+	case errors.Is(err, ErrExists):
+		return CodeConflict
+	case errors.Is(err, ErrLogUnavailable):
+		return CodeLogUnavailable
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the user-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Message
+	case errors.Is(err, ErrNotFound):
+		return "not found"
+	case errors.Is(err, ErrExists):
+		return "already exists"
+	case errors.Is(err, ErrLogUnavailable):
+		return "the transparency log cannot be written; ombud fails closed"
+	}
+	return "internal error"
+}
+
+// Sentinels returned by Store and Log implementations.
+var (
+	// ErrNotFound: the record does not exist (or was erased).
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a record with that identity already exists.
+	ErrExists = errors.New("already exists")
+	// ErrLogUnavailable: the log could not durably sequence an entry. Callers
+	// must fail closed: deny, release nothing.
+	ErrLogUnavailable = errors.New("log unavailable")
+)

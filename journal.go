@@ -1,0 +1,106 @@
+package ombud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Journal writes decisions to the log: it turns identifiers into keyed
+// pseudonyms, commits to the private detail, stores the detail and appends
+// the entry, in that order, so an entry never commits to a detail that was
+// not durably stored first.
+type Journal struct {
+	Store Store
+	Log   Log
+	Key   LinkageKey
+	Now   func() time.Time
+}
+
+// Record is what a caller asks the journal to write.
+type Record struct {
+	Kind   Kind
+	Fields map[string]any
+	// Refs holds real identifiers by ref name; the journal replaces each with
+	// its keyed pseudonym (namespace: the ref name, "principal" for "by").
+	Refs map[string][]string
+	// Detail is marshalled to JSON and kept only in the store; nil for none.
+	Detail any
+}
+
+// Written identifies an entry the journal wrote.
+type Written struct {
+	Index uint64
+	Entry *Entry
+	Leaf  []byte
+}
+
+// RefNamespace returns the pseudonym namespace of a ref name.
+func RefNamespace(ref string) string {
+	if ref == "by" {
+		return "principal"
+	}
+	return ref
+}
+
+// Build turns a record into an entry and its detail without writing either.
+func (j *Journal) Build(r Record) (*Entry, []byte, *Detail, error) {
+	now := time.Now
+	if j.Now != nil {
+		now = j.Now
+	}
+	e := &Entry{V: EntryVersion, Kind: r.Kind, Time: now(), Fields: r.Fields}
+	if len(r.Refs) > 0 {
+		e.Refs = make(map[string][]string, len(r.Refs))
+		for name, ids := range r.Refs {
+			if len(ids) == 0 {
+				continue
+			}
+			ps := make([]string, len(ids))
+			for i, id := range ids {
+				ps[i] = j.Key.Pseudonym(RefNamespace(name), id)
+			}
+			e.Refs[name] = ps
+		}
+	}
+	var d *Detail
+	if r.Detail != nil {
+		body, err := json.Marshal(r.Detail)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("failed to marshal detail: %w", err)
+		}
+		c := Commit(body)
+		d = &c
+		e.Detail = c.Commitment
+	}
+	leaf, err := e.Marshal()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return e, leaf, d, nil
+}
+
+// Write builds, stores and appends r. On any error nothing was released and
+// the caller must fail closed; an error wrapping ErrLogUnavailable means the
+// log could not be written.
+func (j *Journal) Write(ctx context.Context, r Record) (Written, error) {
+	e, leaf, d, err := j.Build(r)
+	if err != nil {
+		return Written{}, err
+	}
+	if d != nil {
+		if err := j.Store.PutDetails(ctx, []Detail{*d}); err != nil {
+			return Written{}, fmt.Errorf("failed to store detail: %w", err)
+		}
+	}
+	idx, err := j.Log.Append(ctx, leaf)
+	if err != nil {
+		if !errors.Is(err, ErrLogUnavailable) {
+			err = fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+		}
+		return Written{}, err
+	}
+	return Written{Index: idx, Entry: e, Leaf: leaf}, nil
+}

@@ -1,0 +1,161 @@
+package ombud
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Role is what a principal may do.
+type Role string
+
+// The roles (BRIEF §2).
+const (
+	RoleAdmin    Role = "admin"
+	RoleIngestor Role = "ingestor"
+	RoleAnalyst  Role = "analyst"
+	RoleReviewer Role = "reviewer"
+	RoleAuditor  Role = "auditor"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleIngestor, RoleAnalyst, RoleReviewer, RoleAuditor}
+
+// Principal is an account that calls the API.
+type Principal struct {
+	ID        string
+	Name      string
+	Roles     []Role
+	TokenHash []byte
+	Created   time.Time
+	Disabled  bool
+}
+
+// Has reports whether p holds role r and is not disabled.
+func (p *Principal) Has(r Role) bool {
+	return p != nil && !p.Disabled && slices.Contains(p.Roles, r)
+}
+
+// ValidatePrincipal checks a name and roles given by a user.
+func ValidatePrincipal(name string, roles []Role) error {
+	if err := validateName(name); err != nil {
+		return err
+	}
+	if len(roles) == 0 {
+		return Errorf(CodeInvalid, "roles: at least one of %s", rolesList())
+	}
+	seen := map[Role]bool{}
+	for _, r := range roles {
+		if !slices.Contains(Roles, r) {
+			return Errorf(CodeInvalid, "roles: unknown role %q (want one of %s)", truncate(string(r), 32), rolesList())
+		}
+		if seen[r] {
+			return Errorf(CodeInvalid, "roles: %q given twice", r)
+		}
+		seen[r] = true
+	}
+	return nil
+}
+
+func rolesList() string {
+	s := make([]string, len(Roles))
+	for i, r := range Roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}
+
+func validateName(name string) error {
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
+		return Errorf(CodeInvalid, "name: 1 to 128 bytes of UTF-8")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return Errorf(CodeInvalid, "name: control characters are not allowed")
+		}
+	}
+	return nil
+}
+
+// Token is an API bearer token: a principal id and a 256-bit secret. Only
+// its hash is stored. It never prints itself except through Reveal.
+type Token struct {
+	id     string
+	secret [32]byte
+}
+
+const tokenPrefix = "omb_"
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewID returns a random 16-character identifier.
+func NewID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return idEncoding.EncodeToString(b)
+}
+
+// NewToken returns a fresh token for principal id.
+func NewToken(id string) Token {
+	t := Token{id: id}
+	rand.Read(t.secret[:])
+	return t
+}
+
+// ParseToken parses the text form "omb_<id>_<secret>".
+func ParseToken(s string) (Token, error) {
+	var t Token
+	rest, ok := strings.CutPrefix(s, tokenPrefix)
+	if !ok {
+		return t, fmt.Errorf("token does not start with %q", tokenPrefix)
+	}
+	id, sec, ok := strings.Cut(rest, "_")
+	if !ok || len(id) != 16 {
+		return t, fmt.Errorf("malformed token")
+	}
+	if _, err := idEncoding.DecodeString(id); err != nil {
+		return t, fmt.Errorf("malformed token")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sec)
+	if err != nil || len(raw) != 32 {
+		return t, fmt.Errorf("malformed token")
+	}
+	t.id = id
+	copy(t.secret[:], raw)
+	return t, nil
+}
+
+// PrincipalID returns the id of the principal the token belongs to.
+func (t Token) PrincipalID() string { return t.id }
+
+// Hash returns what the store keeps instead of the token.
+func (t Token) Hash() []byte {
+	h := sha256.New()
+	h.Write([]byte("ombud/token/v1\x00"))
+	h.Write(t.secret[:])
+	return h.Sum(nil)
+}
+
+// Matches compares the token with a stored hash in constant time.
+func (t Token) Matches(hash []byte) bool {
+	return subtle.ConstantTimeCompare(t.Hash(), hash) == 1
+}
+
+// Reveal returns the text form. Call it only to show the token once.
+func (t Token) Reveal() string {
+	return tokenPrefix + t.id + "_" + base64.RawURLEncoding.EncodeToString(t.secret[:])
+}
+
+// String never prints the secret.
+func (t Token) String() string { return tokenPrefix + t.id + "_(redacted)" }
+
+// GoString never prints the secret.
+func (t Token) GoString() string { return t.String() }

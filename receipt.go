@@ -1,0 +1,91 @@
+package ombud
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// ReceiptVersion is the version of the receipt format.
+const ReceiptVersion = 1
+
+// MaxReceiptSize bounds a receipt file: an entry, a checkpoint with a few
+// cosignatures and a proof of at most 64 hashes fit well within it.
+const MaxReceiptSize = 64 << 10
+
+// Receipt proves that an entry is in the log: the entry's exact bytes, a
+// signed checkpoint and the RFC 6962 inclusion proof that links them. Anyone
+// holding the log's verifier key can check it offline.
+type Receipt struct {
+	V          int      `json:"v"`
+	Index      uint64   `json:"index"`
+	Entry      []byte   `json:"entry"`      // base64 in JSON: the exact leaf bytes
+	Checkpoint string   `json:"checkpoint"` // C2SP tlog-checkpoint signed note
+	Proof      [][]byte `json:"inclusion_proof"`
+}
+
+// ReceiptError says why a receipt does not verify.
+type ReceiptError struct{ Reason string }
+
+func (e *ReceiptError) Error() string { return "receipt does not verify: " + e.Reason }
+
+func receiptErr(format string, a ...any) error {
+	return &ReceiptError{Reason: fmt.Sprintf(format, a...)}
+}
+
+// ParseReceipt decodes a receipt strictly.
+func ParseReceipt(b []byte) (*Receipt, error) {
+	if len(b) > MaxReceiptSize {
+		return nil, receiptErr("%d bytes, more than %d", len(b), MaxReceiptSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var r Receipt
+	if err := dec.Decode(&r); err != nil {
+		return nil, receiptErr("malformed: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, receiptErr("trailing data")
+	}
+	if r.V != ReceiptVersion {
+		return nil, receiptErr("version %d, want %d", r.V, ReceiptVersion)
+	}
+	return &r, nil
+}
+
+// VerifyReceipt checks the checkpoint's signature with v, that the entry is a
+// valid ombud entry, and that the proof includes it at r.Index. It returns
+// the verified checkpoint and entry.
+func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *Entry, error) {
+	cp, _, _, err := log.ParseCheckpoint([]byte(r.Checkpoint), v.Name(), v)
+	if err != nil {
+		return nil, nil, receiptErr("checkpoint: %v", err)
+	}
+	if r.Index >= cp.Size {
+		return nil, nil, receiptErr("index %d is not below checkpoint size %d", r.Index, cp.Size)
+	}
+	if len(r.Proof) > 64 {
+		return nil, nil, receiptErr("proof has %d hashes", len(r.Proof))
+	}
+	for i, h := range r.Proof {
+		if len(h) != 32 {
+			return nil, nil, receiptErr("proof hash %d is %d bytes", i, len(h))
+		}
+	}
+	e, err := ParseEntry(r.Entry)
+	if err != nil {
+		return nil, nil, receiptErr("%v", err)
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(r.Entry)
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.Index, cp.Size, leaf, r.Proof, cp.Hash); err != nil {
+		return nil, nil, receiptErr("inclusion proof: %v", err)
+	}
+	return cp, e, nil
+}

@@ -1,0 +1,127 @@
+// Package store holds the conformance suite that every ombud.Store
+// implementation must pass, and an in-memory implementation for unit tests.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+// TestStore runs the conformance suite against stores made by open. Each
+// subtest gets a fresh, empty store.
+func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
+	ctx := context.Background()
+	t.Run("principals", func(t *testing.T) {
+		s := open(t)
+		tok := ombud.NewToken(ombud.NewID())
+		p := &ombud.Principal{ID: tok.PrincipalID(), Name: "Ada Analyst", Roles: []ombud.Role{ombud.RoleAnalyst, ombud.RoleReviewer}, TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
+		if err := s.CreatePrincipal(ctx, p); err != nil {
+			t.Fatalf("CreatePrincipal: %v", err)
+		}
+		if err := s.CreatePrincipal(ctx, p); !errors.Is(err, ombud.ErrExists) {
+			t.Fatalf("CreatePrincipal twice: got %v, want ErrExists", err)
+		}
+		got, err := s.Principal(ctx, p.ID)
+		if err != nil {
+			t.Fatalf("Principal: %v", err)
+		}
+		if got.Name != p.Name || len(got.Roles) != 2 || got.Roles[1] != ombud.RoleReviewer || !tok.Matches(got.TokenHash) || !got.Created.Equal(p.Created) || got.Disabled {
+			t.Fatalf("Principal = %+v, want %+v", got, p)
+		}
+		if _, err := s.Principal(ctx, "nosuchprincipal0"); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("Principal(missing): got %v, want ErrNotFound", err)
+		}
+		if err := s.SetPrincipalDisabled(ctx, p.ID, true); err != nil {
+			t.Fatalf("SetPrincipalDisabled: %v", err)
+		}
+		if got, _ := s.Principal(ctx, p.ID); !got.Disabled || got.Has(ombud.RoleAnalyst) {
+			t.Fatalf("disabled principal still active: %+v", got)
+		}
+		if err := s.SetPrincipalDisabled(ctx, "nosuchprincipal0", true); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("SetPrincipalDisabled(missing): got %v, want ErrNotFound", err)
+		}
+		p2 := &ombud.Principal{ID: ombud.NewID(), Name: "second", Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: []byte{1}, Created: p.Created.Add(time.Second)}
+		if err := s.CreatePrincipal(ctx, p2); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.Principals(ctx)
+		if err != nil || len(all) != 2 || all[0].ID != p.ID || all[1].ID != p2.ID {
+			t.Fatalf("Principals = %v, %v; want [%s %s]", all, err, p.ID, p2.ID)
+		}
+	})
+	t.Run("details", func(t *testing.T) {
+		s := open(t)
+		d := ombud.Commit([]byte(`{"name":"Ada"}`))
+		if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
+			t.Fatalf("PutDetails: %v", err)
+		}
+		if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
+			t.Fatalf("PutDetails again must be a no-op: %v", err)
+		}
+		got, err := s.Detail(ctx, d.Commitment)
+		if err != nil {
+			t.Fatalf("Detail: %v", err)
+		}
+		e := &ombud.Entry{Detail: d.Commitment}
+		if err := ombud.CheckDetail(e, got); err != nil {
+			t.Fatalf("stored detail does not check: %v", err)
+		}
+		if _, err := s.Detail(ctx, "sha256:00"); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("Detail(missing): got %v, want ErrNotFound", err)
+		}
+		if err := s.EraseDetail(ctx, d.Commitment); err != nil {
+			t.Fatalf("EraseDetail: %v", err)
+		}
+		got, err = s.Detail(ctx, d.Commitment)
+		if err != nil {
+			t.Fatalf("Detail after erase: %v", err)
+		}
+		if got.Body != nil || got.Salt != nil {
+			t.Fatalf("erased detail still holds data: %+v", got)
+		}
+		if err := ombud.CheckDetail(e, got); !errors.Is(err, ombud.ErrDetailErased) {
+			t.Fatalf("CheckDetail(erased) = %v, want ErrDetailErased", err)
+		}
+		if err := s.EraseDetail(ctx, "sha256:00"); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("EraseDetail(missing): got %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("concurrent details", func(t *testing.T) {
+		s := open(t)
+		var wg sync.WaitGroup
+		ds := make([]ombud.Detail, 200)
+		errs := make(chan error, len(ds))
+		for i := range ds {
+			ds[i] = ombud.Commit(fmt.Appendf(nil, `{"n":%d}`, i))
+			wg.Add(1)
+			go func(d ombud.Detail) {
+				defer wg.Done()
+				errs <- s.PutDetails(ctx, []ombud.Detail{d})
+			}(ds[i])
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("PutDetails: %v", err)
+			}
+		}
+		for _, d := range ds {
+			got, err := s.Detail(ctx, d.Commitment)
+			if err != nil || string(got.Body) != string(d.Body) {
+				t.Fatalf("Detail(%s) = %q, %v", d.Commitment, got.Body, err)
+			}
+		}
+	})
+	t.Run("ping", func(t *testing.T) {
+		if err := open(t).Ping(ctx); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	})
+}

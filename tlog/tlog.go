@@ -1,0 +1,305 @@
+// Package tlog is ombud's transparency log: a Tessera log on the POSIX driver
+// that sequences entries durably, publishes C2SP tlog-checkpoint signed notes,
+// serves C2SP tlog-tiles, and builds inclusion and consistency proofs.
+package tlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Defaults. Throughput is concurrency ÷ append latency: a larger batch age
+// lets more concurrent appends share one fsync'd write, at the cost of the
+// latency every append (and so every access) pays. See docs/PERFORMANCE.md.
+const (
+	DefaultBatchMaxSize       = 4096
+	DefaultBatchMaxAge        = 10 * time.Millisecond
+	DefaultCheckpointInterval = 200 * time.Millisecond
+	DefaultAppendTimeout      = 10 * time.Second
+	DefaultMaxOutstanding     = 16384
+)
+
+// Config configures a Log. Zero values take the defaults above.
+type Config struct {
+	// Dir holds the log's tiles, entry bundles and checkpoint.
+	Dir string
+	// Signer signs checkpoints; its name is the log origin.
+	Signer note.Signer
+	// Verifier is the signer's public half.
+	Verifier note.Verifier
+
+	BatchMaxSize       uint
+	BatchMaxAge        time.Duration
+	CheckpointInterval time.Duration
+	// AppendTimeout bounds how long Append waits for durable sequencing
+	// before it gives up and reports ombud.ErrLogUnavailable.
+	AppendTimeout time.Duration
+	// MaxOutstanding is how many appends may wait at once before Append
+	// pushes back with ombud.ErrLogUnavailable.
+	MaxOutstanding uint
+
+	Metrics *Metrics
+	Logger  *slog.Logger
+}
+
+// Log is a Tessera-backed transparency log. It implements ombud.Log.
+type Log struct {
+	cfg      Config
+	origin   string
+	appender *tessera.Appender
+	shutdown func(context.Context) error
+	reader   tessera.LogReader
+	cancel   context.CancelFunc
+
+	closed      atomic.Bool
+	outstanding atomic.Int64
+	batchMu     sync.Mutex
+	knownSize   uint64
+	metrics     *Metrics
+}
+
+// New opens (creating if needed) the log in cfg.Dir.
+func New(ctx context.Context, cfg Config) (*Log, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("tlog: Dir is required")
+	}
+	if cfg.Signer == nil || cfg.Verifier == nil {
+		return nil, errors.New("tlog: Signer and Verifier are required")
+	}
+	if cfg.Signer.Name() != cfg.Verifier.Name() || cfg.Signer.KeyHash() != cfg.Verifier.KeyHash() {
+		return nil, errors.New("tlog: Signer and Verifier are not a key pair")
+	}
+	if cfg.BatchMaxSize == 0 {
+		cfg.BatchMaxSize = DefaultBatchMaxSize
+	}
+	if cfg.BatchMaxAge == 0 {
+		cfg.BatchMaxAge = DefaultBatchMaxAge
+	}
+	if cfg.CheckpointInterval == 0 {
+		cfg.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if cfg.CheckpointInterval < 100*time.Millisecond {
+		return nil, fmt.Errorf("tlog: checkpoint interval %v is below Tessera's minimum of 100ms", cfg.CheckpointInterval)
+	}
+	if cfg.AppendTimeout == 0 {
+		cfg.AppendTimeout = DefaultAppendTimeout
+	}
+	if cfg.MaxOutstanding == 0 {
+		cfg.MaxOutstanding = DefaultMaxOutstanding
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create log directory: %w", err)
+	}
+	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir})
+	if err != nil {
+		return nil, fmt.Errorf("failed to open tessera posix storage: %w", err)
+	}
+	opts := tessera.NewAppendOptions().
+		WithCheckpointSigner(cfg.Signer).
+		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
+		WithCheckpointInterval(cfg.CheckpointInterval).
+		WithPushback(cfg.MaxOutstanding)
+	// The appender's background work must outlive the caller's ctx (which
+	// may be a request); Close stops it.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a, shutdown, reader, err := tessera.NewAppender(bg, driver, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("failed to start tessera appender: %w", err)
+	}
+	l := &Log{cfg: cfg, origin: cfg.Signer.Name(), appender: a, shutdown: shutdown, reader: reader, cancel: cancel, metrics: cfg.Metrics}
+	if size, err := reader.IntegratedSize(ctx); err == nil {
+		l.knownSize = size
+	}
+	return l, nil
+}
+
+// Origin returns the log's origin line.
+func (l *Log) Origin() string { return l.origin }
+
+// Verifier returns the checkpoint verifier.
+func (l *Log) Verifier() note.Verifier { return l.cfg.Verifier }
+
+// Append durably sequences leaf and returns its index. It returns only once
+// Tessera has written the entry and integrated it into the tree on disk; any
+// failure, timeout or pushback is reported as ombud.ErrLogUnavailable so
+// callers fail closed.
+func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
+	if l.closed.Load() {
+		return 0, fmt.Errorf("%w: log is shut down", ombud.ErrLogUnavailable)
+	}
+	if n := l.outstanding.Add(1); n > int64(l.cfg.MaxOutstanding) {
+		l.outstanding.Add(-1)
+		l.metrics.appendErrors.WithLabelValues("pushback").Inc()
+		return 0, fmt.Errorf("%w: %d appends outstanding", ombud.ErrLogUnavailable, n-1)
+	}
+	l.metrics.queueDepth.Inc()
+	start := time.Now()
+	future := l.appender.Add(ctx, tessera.NewEntry(leaf))
+	type result struct {
+		idx tessera.Index
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		idx, err := future()
+		done <- result{idx, err}
+	}()
+	timer := time.NewTimer(l.cfg.AppendTimeout)
+	defer timer.Stop()
+	var r result
+	select {
+	case r = <-done:
+	case <-timer.C:
+		r.err = fmt.Errorf("not sequenced within %v", l.cfg.AppendTimeout)
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	l.outstanding.Add(-1)
+	l.metrics.queueDepth.Dec()
+	if r.err != nil {
+		l.metrics.appendErrors.WithLabelValues("error").Inc()
+		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, r.err)
+	}
+	l.metrics.appendSeconds.Observe(time.Since(start).Seconds())
+	l.observeBatch(ctx, r.idx.Index)
+	return r.idx.Index, nil
+}
+
+// observeBatch records how many entries each sequencing batch carried: the
+// first append to see an index past the known tree size reads the new size
+// once. Batches are sequenced one at a time, so a jump is one batch (rarely
+// two, when they complete back to back).
+func (l *Log) observeBatch(ctx context.Context, idx uint64) {
+	l.batchMu.Lock()
+	defer l.batchMu.Unlock()
+	if idx < l.knownSize {
+		return
+	}
+	size, err := l.reader.IntegratedSize(ctx)
+	if err != nil || size <= l.knownSize {
+		return
+	}
+	l.metrics.batchSize.Observe(float64(size - l.knownSize))
+	l.metrics.treeSize.Set(float64(size))
+	l.knownSize = size
+}
+
+// Close flushes outstanding appends, publishes a final checkpoint and stops
+// the log. Appends after Close fail with ombud.ErrLogUnavailable.
+func (l *Log) Close(ctx context.Context) error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	err := l.shutdown(ctx)
+	l.cancel()
+	return err
+}
+
+// Checkpoint returns the latest published checkpoint, a signed note.
+func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
+	b, err := l.reader.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read checkpoint: %w", err)
+	}
+	return b, nil
+}
+
+// ParsedCheckpoint returns the latest checkpoint, verified against the log's
+// own key.
+func (l *Log) ParsedCheckpoint(ctx context.Context) (*log.Checkpoint, []byte, error) {
+	raw, err := l.Checkpoint(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, _, _, err := log.ParseCheckpoint(raw, l.origin, l.cfg.Verifier)
+	if err != nil {
+		return nil, nil, fmt.Errorf("published checkpoint does not verify: %w", err)
+	}
+	return cp, raw, nil
+}
+
+// IntegratedSize is the size of the tree on disk, which may be ahead of the
+// published checkpoint by up to one checkpoint interval.
+func (l *Log) IntegratedSize(ctx context.Context) (uint64, error) {
+	return l.reader.IntegratedSize(ctx)
+}
+
+// AwaitCheckpoint waits until a published checkpoint covers index, or ctx ends.
+func (l *Log) AwaitCheckpoint(ctx context.Context, index uint64) (*log.Checkpoint, []byte, error) {
+	for {
+		cp, raw, err := l.ParsedCheckpoint(ctx)
+		if err == nil && cp.Size > index {
+			return cp, raw, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			return nil, nil, err
+		case <-time.After(l.cfg.CheckpointInterval / 4):
+		}
+	}
+}
+
+// Entry returns the leaf at index in a tree of size treeSize.
+func (l *Log) Entry(ctx context.Context, index, treeSize uint64) ([]byte, error) {
+	if index >= treeSize {
+		return nil, fmt.Errorf("index %d is beyond tree size %d: %w", index, treeSize, ombud.ErrNotFound)
+	}
+	bi := index / layout.EntryBundleWidth
+	raw, err := l.reader.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, treeSize))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read entry bundle %d: %w", bi, err)
+	}
+	var b api.EntryBundle
+	if err := b.UnmarshalText(raw); err != nil {
+		return nil, fmt.Errorf("failed to parse entry bundle %d: %w", bi, err)
+	}
+	off := index % layout.EntryBundleWidth
+	if off >= uint64(len(b.Entries)) {
+		return nil, fmt.Errorf("entry bundle %d holds %d entries, want index %d", bi, len(b.Entries), off)
+	}
+	return b.Entries[off], nil
+}
+
+// InclusionProof returns the RFC 6962 inclusion proof of index in a tree of
+// treeSize.
+func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {
+	pb, err := client.NewProofBuilder(ctx, treeSize, l.reader.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build proof: %w", err)
+	}
+	return pb.InclusionProof(ctx, index)
+}
+
+// ConsistencyProof returns the RFC 6962 consistency proof between two sizes.
+func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
+	pb, err := client.NewProofBuilder(ctx, larger, l.reader.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build proof: %w", err)
+	}
+	return pb.ConsistencyProof(ctx, smaller, larger)
+}
