@@ -1,6 +1,7 @@
 package ombud
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -159,3 +160,71 @@ func (t Token) String() string { return tokenPrefix + t.id + "_(redacted)" }
 
 // GoString never prints the secret.
 func (t Token) GoString() string { return t.String() }
+
+// principalDetail is the private detail of a principal entry.
+type principalDetail struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Roles []Role `json:"roles"`
+}
+
+// AddPrincipal creates a principal: it logs the creation, then stores the
+// principal. The log comes first so no principal can act before its creation
+// is on the record; a crash in between leaves a logged creation whose token
+// was never handed out. by is the creating principal's id ("" at bootstrap).
+func AddPrincipal(ctx context.Context, j *Journal, name string, roles []Role, by string) (*Principal, Token, Written, error) {
+	if err := ValidatePrincipal(name, roles); err != nil {
+		return nil, Token{}, Written{}, err
+	}
+	id := NewID()
+	tok := NewToken(id)
+	p := &Principal{ID: id, Name: name, Roles: slices.Clone(roles), TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
+	refs := map[string][]string{"principal": {id}}
+	if by != "" {
+		refs["by"] = []string{by}
+	}
+	w, err := j.Write(ctx, Record{
+		Kind:   KindPrincipal,
+		Fields: map[string]any{"op": "create", "roles": roleStrings(roles)},
+		Refs:   refs,
+		Detail: principalDetail{ID: id, Name: name, Roles: roles},
+	})
+	if err != nil {
+		return nil, Token{}, Written{}, err
+	}
+	if err := j.Store.CreatePrincipal(ctx, p); err != nil {
+		return nil, Token{}, Written{}, fmt.Errorf("failed to store principal: %w", err)
+	}
+	return p, tok, w, nil
+}
+
+// DisablePrincipal logs and then applies the disabling of principal id.
+func DisablePrincipal(ctx context.Context, j *Journal, id, by string) (Written, error) {
+	p, err := j.Store.Principal(ctx, id)
+	if err != nil {
+		return Written{}, err
+	}
+	if p.Disabled {
+		return Written{}, Errorf(CodeConflict, "principal %s is already disabled", id)
+	}
+	w, err := j.Write(ctx, Record{
+		Kind:   KindPrincipal,
+		Fields: map[string]any{"op": "disable", "roles": roleStrings(p.Roles)},
+		Refs:   map[string][]string{"principal": {id}, "by": {by}},
+	})
+	if err != nil {
+		return Written{}, err
+	}
+	if err := j.Store.SetPrincipalDisabled(ctx, id, true); err != nil {
+		return Written{}, fmt.Errorf("failed to disable principal: %w", err)
+	}
+	return w, nil
+}
+
+func roleStrings(rs []Role) []string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return s
+}

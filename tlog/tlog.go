@@ -303,3 +303,6 @@ func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][
 	}
 	return pb.ConsistencyProof(ctx, smaller, larger)
 }
+
+// Dir is the directory holding the log's public files.
+func (l *Log) Dir() string { return l.cfg.Dir }

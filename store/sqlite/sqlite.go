@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -50,6 +51,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.MaxDetailBatch <= 0 {
 		cfg.MaxDetailBatch = 4096
+	}
+	// The database holds private detail records: owner-only from the start
+	// (SQLite gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
+		return nil, fmt.Errorf("failed to create %s: %w", cfg.Path, err)
+	} else {
+		f.Close()
 	}
 	// synchronous(FULL): a commit is on disk when it returns, so nothing
 	// acknowledged is lost even on power failure; group commit pays for it.

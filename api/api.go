@@ -1,0 +1,190 @@
+// Package api is ombud's JSON HTTP API and the HTTP face of its log: routes,
+// authentication, error codes, body limits and request metrics.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/tlog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server serves the API. Fields are set once before Handler is called.
+type Server struct {
+	Store       ombud.Store
+	Log         *tlog.Log
+	Journal     *ombud.Journal
+	VerifierKey string
+	// MaxBodyBytes bounds JSON request bodies.
+	MaxBodyBytes int64
+	// ReceiptWait bounds how long a receipt request waits for a checkpoint
+	// that covers a freshly appended entry.
+	ReceiptWait time.Duration
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry
+
+	draining atomic.Bool
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Drain makes /readyz fail so load balancers stop sending traffic before
+// shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Handler returns the routed, hardened handler.
+func (s *Server) Handler() http.Handler {
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = 1 << 20
+	}
+	if s.ReceiptWait == 0 {
+		s.ReceiptWait = 5 * time.Second
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ombud_http_requests_total",
+		Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ombud_http_request_seconds",
+		Help:    "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"route"})
+	s.Registry.MustRegister(s.requests, s.latency)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+
+	mux.HandleFunc("GET /log/checkpoint", s.checkpoint)
+	mux.HandleFunc("GET /log/key", s.logKey)
+	mux.HandleFunc("GET /log/tile/", s.tile)
+
+	mux.HandleFunc("GET /v1/receipts/{index}", s.receipt)
+	mux.HandleFunc("GET /v1/proofs/inclusion", s.inclusionProof)
+	mux.HandleFunc("GET /v1/proofs/consistency", s.consistencyProof)
+
+	mux.Handle("GET /v1/whoami", s.auth(nil, s.whoami))
+	mux.Handle("POST /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin}, s.createPrincipal))
+	mux.Handle("GET /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listPrincipals))
+	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
+	mux.Handle("DELETE /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin}, s.disablePrincipal))
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s.observe(secureHeaders(methodNotAllowed(mux)))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if s.draining.Load() {
+		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "shutting down"))
+		return
+	}
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Logger.ErrorContext(ctx, "readyz: store", "err", err)
+		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "metadata store is not ready"))
+		return
+	}
+	if _, _, err := s.Log.ParsedCheckpoint(ctx); err != nil {
+		s.Logger.ErrorContext(ctx, "readyz: log", "err", err)
+		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "transparency log is not ready"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// statusRecorder captures the status code for metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) observe(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if rec.code == 0 {
+			rec.code = http.StatusOK
+		}
+		s.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+// secureHeaders sets the headers every response carries: the API serves
+// JSON and binary tiles only, so nothing may be sniffed, framed or scripted.
+func secureHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// methodNotAllowed answers a known path with the wrong method with a coded
+// 405 and an Allow header, instead of the catch-all 404.
+func methodNotAllowed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "/" {
+			var allow []string
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+				r2 := r.Clone(r.Context())
+				r2.Method = m
+				if _, p := mux.Handler(r2); p != "/" {
+					allow = append(allow, m)
+				}
+			}
+			if len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				writeError(w, r, ombud.Errorf(ombud.CodeMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,209 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+// tilePathRE matches C2SP tlog-tiles resource paths below /log/: hash tiles
+// tile/<L>/<N>[.p/<W>] and entry bundles tile/entries/<N>[.p/<W>], where N is
+// written in 3-digit groups with an x prefix on all but the last. Nothing
+// else (in particular Tessera's private .state directory) is ever served.
+var tilePathRE = regexp.MustCompile(`^tile/(entries|[0-9]|[1-5][0-9]|6[0-3])/(x[0-9]{3}/)*[0-9]{3}(\.p/([1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-5]))?$`)
+
+func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
+	rel := strings.TrimPrefix(r.URL.Path, "/log/")
+	if !tilePathRE.MatchString(rel) {
+		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "not a tlog-tiles path: %s", r.URL.Path))
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(s.Log.Dir(), filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such tile: %s", r.URL.Path))
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	if strings.Contains(rel, ".p/") {
+		// Partial tiles never change but are deleted once the full tile exists.
+		h.Set("Cache-Control", "public, max-age=60")
+	} else {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	h.Set("Access-Control-Allow-Origin", "*")
+	w.Write(b)
+}
+
+func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) {
+	b, err := s.Log.Checkpoint(r.Context())
+	if err != nil {
+		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "no checkpoint published yet"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Access-Control-Allow-Origin", "*")
+	w.Write(b)
+}
+
+func (s *Server) logKey(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("Access-Control-Allow-Origin", "*")
+	w.Write([]byte(s.VerifierKey + "\n"))
+}
+
+func parseIndex(s, name string) (uint64, error) {
+	if s == "" || len(s) > 20 || (len(s) > 1 && s[0] == '0') {
+		return 0, ombud.Errorf(ombud.CodeInvalid, "%s must be a non-negative integer", name)
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, ombud.Errorf(ombud.CodeInvalid, "%s must be a non-negative integer", name)
+	}
+	return v, nil
+}
+
+// covering returns the latest checkpoint, waiting briefly for one that
+// covers index when the entry is sequenced but not yet published.
+func (s *Server) covering(ctx context.Context, index uint64) (size uint64, raw []byte, err error) {
+	cp, raw, err := s.Log.ParsedCheckpoint(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if cp.Size > index {
+		return cp.Size, raw, nil
+	}
+	integrated, err := s.Log.IntegratedSize(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if index >= integrated {
+		return 0, nil, ombud.Errorf(ombud.CodeNotFound, "no entry %d: the log holds %d entries", index, integrated)
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.ReceiptWait)
+	defer cancel()
+	cp, raw, err = s.Log.AwaitCheckpoint(wctx, index)
+	if err != nil {
+		return 0, nil, ombud.Errorf(ombud.CodeNotIntegrated, "entry %d is sequenced but no checkpoint covers it yet; retry", index)
+	}
+	return cp.Size, raw, nil
+}
+
+func (s *Server) receipt(w http.ResponseWriter, r *http.Request) {
+	index, err := parseIndex(r.PathValue("index"), "index")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	size, raw, err := s.covering(r.Context(), index)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	leaf, err := s.Log.Entry(r.Context(), index, size)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	proof, err := s.Log.InclusionProof(r.Context(), index, size)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ombud.Receipt{V: ombud.ReceiptVersion, Index: index, Entry: leaf, Checkpoint: string(raw), Proof: proof})
+}
+
+// ProofJSON is the body of the proof endpoints.
+type ProofJSON struct {
+	Index    *uint64  `json:"index,omitempty"`
+	From     *uint64  `json:"from,omitempty"`
+	TreeSize uint64   `json:"tree_size"`
+	Proof    [][]byte `json:"proof"`
+}
+
+func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	index, err := parseIndex(q.Get("index"), "index")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	size, err := parseIndex(q.Get("tree_size"), "tree_size")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.withinPublished(r.Context(), size); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if index >= size {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "index %d must be below tree_size %d", index, size))
+		return
+	}
+	p, err := s.Log.InclusionProof(r.Context(), index, size)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ProofJSON{Index: &index, TreeSize: size, Proof: p})
+}
+
+func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err := parseIndex(q.Get("from"), "from")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	size, err := parseIndex(q.Get("tree_size"), "tree_size")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.withinPublished(r.Context(), size); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if from == 0 || from > size {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "from must be between 1 and tree_size"))
+		return
+	}
+	p, err := s.Log.ConsistencyProof(r.Context(), from, size)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ProofJSON{From: &from, TreeSize: size, Proof: p})
+}
+
+// withinPublished refuses proofs for sizes no checkpoint has committed to.
+func (s *Server) withinPublished(ctx context.Context, size uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cp, _, err := s.Log.ParsedCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if size == 0 || size > cp.Size {
+		return ombud.Errorf(ombud.CodeInvalid, "tree_size must be between 1 and the published size %d", cp.Size)
+	}
+	return nil
+}

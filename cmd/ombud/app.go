@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/tlog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// app is an opened deployment: data directory, store, log and journal.
+type app struct {
+	dir      *datadir.Dir
+	store    *sqlite.Store
+	log      *tlog.Log
+	journal  *ombud.Journal
+	registry *prometheus.Registry
+}
+
+func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, err := sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
+	if err != nil {
+		return nil, fmt.Errorf("failed to open metadata store: %w", err)
+	}
+	lc := dir.Config.Log
+	lg, err := tlog.New(ctx, tlog.Config{
+		Dir:                dir.LogPath(),
+		Signer:             dir.Signer,
+		Verifier:           dir.Verifier,
+		BatchMaxSize:       lc.BatchMaxSize,
+		BatchMaxAge:        lc.BatchMaxAge.Duration,
+		CheckpointInterval: lc.CheckpointInterval.Duration,
+		AppendTimeout:      lc.AppendTimeout.Duration,
+		MaxOutstanding:     lc.MaxOutstanding,
+		Metrics:            tlog.NewMetrics(reg),
+		Logger:             logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("failed to open transparency log: %w", err)
+	}
+	return &app{
+		dir:      dir,
+		store:    st,
+		log:      lg,
+		journal:  &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage},
+		registry: reg,
+	}, nil
+}
+
+func (a *app) close(ctx context.Context) error {
+	return errors.Join(a.log.Close(ctx), a.store.Close())
+}
+
+// bootstrapAdmin creates the first admin if there are no principals yet and
+// prints its token once, as the last line written to out.
+func (a *app) bootstrapAdmin(ctx context.Context, out io.Writer) (bool, error) {
+	ps, err := a.store.Principals(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(ps) > 0 {
+		return false, nil
+	}
+	_, tok, w, err := ombud.AddPrincipal(ctx, a.journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	if err != nil {
+		return false, fmt.Errorf("failed to create the admin principal: %w", err)
+	}
+	fmt.Fprintf(out, "Created the admin principal (log entry %d).\n", w.Index)
+	fmt.Fprintf(out, "Admin API token, shown once; only its hash is stored. Keep it safe:\n")
+	fmt.Fprintln(out, tok.Reveal())
+	return true, nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/ombud/ombud/api"
+)
+
+func (m *Main) principalCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(m.Stderr, "Usage: ombud principal add|list|disable [flags]\n\nExample:\n  OMBUD_TOKEN=$(tail -1 token.txt) ombud principal add --name 'Case team 4' --role analyst\n")
+		if len(args) == 0 {
+			return usagef("principal: missing subcommand (add, list, disable)")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "add":
+		return m.principalAdd(ctx, args[1:])
+	case "list":
+		return m.principalList(ctx, args[1:])
+	case "disable":
+		return m.principalDisable(ctx, args[1:])
+	}
+	return usagef("principal: unknown subcommand %q (add, list, disable)", args[0])
+}
+
+type roleList []string
+
+func (r *roleList) String() string     { return strings.Join(*r, ",") }
+func (r *roleList) Set(v string) error { *r = append(*r, strings.Split(v, ",")...); return nil }
+
+func (m *Main) principalAdd(ctx context.Context, args []string) error {
+	fs := m.flags("principal add --name NAME --role ROLE [--role ROLE …]",
+		"ombud principal add --name 'Ada (analyst, unit 4)' --role analyst --role reviewer",
+		"ombud principal add --name 'Ada' --role analyst")
+	c := m.clientFlags(fs)
+	name := fs.String("name", "", "the principal's name (kept private: only its commitment is logged)")
+	var roles roleList
+	fs.Var(&roles, "role", "role to grant: admin, ingestor, analyst, reviewer, auditor (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || len(roles) == 0 {
+		return usagef("principal add: --name and at least one --role are required")
+	}
+	if err := c.ready(m, true); err != nil {
+		return err
+	}
+	var out api.PrincipalJSON
+	if err := c.do(ctx, "POST", "/v1/principals", map[string]any{"name": *name, "roles": roles}, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Created principal %s with roles %s (log entry %d).\n", out.ID, roles.String(), *out.Receipt)
+	fmt.Fprintf(m.Stdout, "API token, shown once:\n%s\n", out.Token)
+	return nil
+}
+
+func (m *Main) principalList(ctx context.Context, args []string) error {
+	fs := m.flags("principal list", "ombud principal list", "ombud principal list --server http://127.0.0.1:8080")
+	c := m.clientFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.ready(m, true); err != nil {
+		return err
+	}
+	var out struct {
+		Principals []api.PrincipalJSON `json:"principals"`
+	}
+	if err := c.do(ctx, "GET", "/v1/principals", nil, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "%-16s  %-8s  %-30s  %s\n", "ID", "STATE", "ROLES", "NAME")
+	for _, p := range out.Principals {
+		state := "active"
+		if p.Disabled {
+			state = "disabled"
+		}
+		rs := make([]string, len(p.Roles))
+		for i, r := range p.Roles {
+			rs[i] = string(r)
+		}
+		fmt.Fprintf(m.Stdout, "%-16s  %-8s  %-30s  %s\n", p.ID, state, strings.Join(rs, ","), p.Name)
+	}
+	return nil
+}
+
+func (m *Main) principalDisable(ctx context.Context, args []string) error {
+	fs := m.flags("principal disable ID", "ombud principal disable k3x9q2m7a1b4c5d6", "ombud principal disable ID")
+	c := m.clientFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("principal disable: give exactly one principal ID")
+	}
+	if err := c.ready(m, true); err != nil {
+		return err
+	}
+	var out struct {
+		Receipt uint64 `json:"receipt"`
+	}
+	if err := c.do(ctx, "DELETE", "/v1/principals/"+url.PathEscape(fs.Arg(0)), nil, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Disabled principal %s (log entry %d).\n", fs.Arg(0), out.Receipt)
+	return nil
+}

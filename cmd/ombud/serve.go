@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/datadir"
+)
+
+func (m *Main) serveCmd(ctx context.Context, args []string) error {
+	fs := m.flags("serve --data DIR [--listen ADDR]",
+		"ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
+		"ombud serve --data ./ombud-data")
+	data := fs.String("data", ".ombud", "data directory; created and initialised if missing or empty")
+	listen := fs.String("listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
+	origin := fs.String("origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	logger, err := m.logger(*logLevel)
+	if err != nil {
+		return err
+	}
+	var dir *datadir.Dir
+	if datadir.IsEmpty(*data) {
+		dir, err = datadir.Create(*data, datadir.CreateOptions{Origin: *origin})
+		if err == nil {
+			fmt.Fprintf(m.Stdout, "Initialised data directory %s (log origin %s)\n", dir.Path, dir.Signer.Name())
+		}
+	} else {
+		dir, err = datadir.Open(*data)
+	}
+	if err != nil {
+		return err
+	}
+	addr := dir.Config.Server.Listen
+	if *listen != "" {
+		addr = *listen
+	}
+	a, err := openApp(ctx, dir, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dir.Config.Server.ShutdownTimeout.Duration)
+		defer cancel()
+		if err := a.close(cctx); err != nil {
+			logger.Error("log flush on shutdown failed", "err", err)
+		} else {
+			logger.Info("log flushed; stopped")
+		}
+	}()
+	if _, err := a.bootstrapAdmin(ctx, m.Stdout); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on %s: %w", addr, err)
+	}
+	sc := dir.Config.Server
+	srv := &api.Server{
+		Store:        a.store,
+		Log:          a.log,
+		Journal:      a.journal,
+		VerifierKey:  dir.VerifierKey,
+		MaxBodyBytes: sc.MaxBodyBytes,
+		Logger:       logger,
+		Registry:     a.registry,
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: sc.ReadHeaderTimeout.Duration,
+		ReadTimeout:       sc.ReadTimeout.Duration,
+		WriteTimeout:      sc.WriteTimeout.Duration,
+		IdleTimeout:       sc.IdleTimeout.Duration,
+		MaxHeaderBytes:    64 << 10,
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "origin", dir.Signer.Name(), "data", dir.Path)
+	if m.Ready != nil {
+		m.Ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: draining requests, then flushing the log")
+	srv.Drain()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sc.ShutdownTimeout.Duration)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("graceful shutdown incomplete", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package datadir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is ombud.toml.
+type Config struct {
+	Server ServerConfig `toml:"server"`
+	Log    LogConfig    `toml:"log"`
+}
+
+// ServerConfig configures the HTTP server.
+type ServerConfig struct {
+	Listen            string   `toml:"listen"`
+	MaxBodyBytes      int64    `toml:"max_body_bytes"`
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	ReadTimeout       Duration `toml:"read_timeout"`
+	WriteTimeout      Duration `toml:"write_timeout"`
+	IdleTimeout       Duration `toml:"idle_timeout"`
+	ShutdownTimeout   Duration `toml:"shutdown_timeout"`
+}
+
+// LogConfig configures the transparency log.
+type LogConfig struct {
+	BatchMaxSize       uint     `toml:"batch_max_size"`
+	BatchMaxAge        Duration `toml:"batch_max_age"`
+	CheckpointInterval Duration `toml:"checkpoint_interval"`
+	AppendTimeout      Duration `toml:"append_timeout"`
+	MaxOutstanding     uint     `toml:"max_outstanding"`
+}
+
+// Duration is a time.Duration written as "250ms", "10s" in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errors.New("duration must not be negative")
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Defaults returns the configuration used for anything ombud.toml leaves out.
+func Defaults() Config {
+	return Config{
+		Server: ServerConfig{
+			Listen:            "127.0.0.1:8080",
+			MaxBodyBytes:      1 << 20,
+			ReadHeaderTimeout: Duration{5 * time.Second},
+			ReadTimeout:       Duration{30 * time.Second},
+			WriteTimeout:      Duration{60 * time.Second},
+			IdleTimeout:       Duration{120 * time.Second},
+			ShutdownTimeout:   Duration{30 * time.Second},
+		},
+		Log: LogConfig{
+			BatchMaxSize:       4096,
+			BatchMaxAge:        Duration{10 * time.Millisecond},
+			CheckpointInterval: Duration{200 * time.Millisecond},
+			AppendTimeout:      Duration{10 * time.Second},
+			MaxOutstanding:     16384,
+		},
+	}
+}
+
+// MaxConfigSize bounds ombud.toml.
+const MaxConfigSize = 1 << 20
+
+// ParseConfig parses ombud.toml over the defaults. Unknown keys are errors,
+// so a misspelt setting is not silently ignored.
+func ParseConfig(b []byte) (Config, error) {
+	c := Defaults()
+	if len(b) > MaxConfigSize {
+		return c, fmt.Errorf("config is %d bytes, more than %d", len(b), MaxConfigSize)
+	}
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&c)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return c, fmt.Errorf("config: unknown settings: %s", strings.Join(keys, ", "))
+	}
+	return c, c.Validate()
+}
+
+// Validate checks settings once, at load.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		return fmt.Errorf("config: server.listen %q: %v", c.Server.Listen, err)
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		return fmt.Errorf("config: server.max_body_bytes must be at least 1024")
+	}
+	if c.Server.ReadHeaderTimeout.Duration <= 0 {
+		return fmt.Errorf("config: server.read_header_timeout must be positive")
+	}
+	if c.Log.BatchMaxSize == 0 || c.Log.BatchMaxSize > 65536 {
+		return fmt.Errorf("config: log.batch_max_size must be 1 to 65536")
+	}
+	if c.Log.BatchMaxAge.Duration <= 0 || c.Log.BatchMaxAge.Duration > 10*time.Second {
+		return fmt.Errorf("config: log.batch_max_age must be between 0 and 10s")
+	}
+	if c.Log.CheckpointInterval.Duration < 100*time.Millisecond {
+		return fmt.Errorf("config: log.checkpoint_interval must be at least 100ms (Tessera's minimum)")
+	}
+	if c.Log.AppendTimeout.Duration <= 0 {
+		return fmt.Errorf("config: log.append_timeout must be positive")
+	}
+	if c.Log.MaxOutstanding == 0 {
+		return fmt.Errorf("config: log.max_outstanding must be positive")
+	}
+	return nil
+}
+
+func configTemplate(o CreateOptions) string {
+	listen := o.Listen
+	if listen == "" {
+		listen = Defaults().Server.Listen
+	}
+	return fmt.Sprintf(`# ombud configuration. Every setting is optional; the value shown is the default
+# unless noted. Durations are written like "250ms" or "30s".
+#
+# The log origin (%q) is fixed when the directory is created: it is
+# the name in keys/log.key and the first line of every checkpoint.
+
+[server]
+# Address the HTTP API and the log listen on.
+listen = %q
+# Largest accepted request body for JSON API calls, in bytes.
+max_body_bytes = 1048576
+# Slowloris protection and request deadlines.
+read_header_timeout = "5s"
+read_timeout = "30s"
+write_timeout = "60s"
+idle_timeout = "120s"
+# How long SIGINT/SIGTERM waits for in-flight requests and the log flush.
+shutdown_timeout = "30s"
+
+[log]
+# Entries are sequenced in batches: a batch is written (and fsync'd) when it
+# holds batch_max_size entries or its first entry is batch_max_age old.
+# Throughput is roughly concurrent requests / append latency, so a longer age
+# raises throughput under load and adds that much latency to every decision.
+# See docs/PERFORMANCE.md for measured trade-offs.
+batch_max_size = 4096
+batch_max_age = "10ms"
+# How often a new signed checkpoint is published (Tessera's minimum: 100ms).
+# Receipts and time-to-integrate wait for it.
+checkpoint_interval = "200ms"
+# An append not durably sequenced within this time fails, and ombud denies.
+append_timeout = "10s"
+# Appends waiting at once before ombud pushes back (and denies).
+max_outstanding = 16384
+`, o.Origin, listen)
+}
