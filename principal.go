@@ -125,7 +125,7 @@ func ParseToken(s string) (Token, error) {
 	if _, err := idEncoding.DecodeString(id); err != nil {
 		return t, fmt.Errorf("malformed token")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(sec)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(sec)
 	if err != nil || len(raw) != 32 {
 		return t, fmt.Errorf("malformed token")
 	}

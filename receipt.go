@@ -64,6 +64,9 @@ func ParseReceipt(b []byte) (*Receipt, error) {
 // valid ombud entry, and that the proof includes it at r.Index. It returns
 // the verified checkpoint and entry.
 func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *Entry, error) {
+	if r == nil || v == nil {
+		return nil, nil, receiptErr("no receipt or no verifier key")
+	}
 	cp, _, _, err := log.ParseCheckpoint([]byte(r.Checkpoint), v.Name(), v)
 	if err != nil {
 		return nil, nil, receiptErr("checkpoint: %v", err)

@@ -1,0 +1,133 @@
+// Package ombudtest starts a real ombud deployment in-process for tests: a
+// fresh data directory, the SQLite store, the Tessera log and the API served
+// on a loopback port.
+package ombudtest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/tlog"
+)
+
+// Env is a running deployment.
+type Env struct {
+	Dir        *datadir.Dir
+	Store      *sqlite.Store
+	Log        *tlog.Log
+	Journal    *ombud.Journal
+	Server     *httptest.Server
+	URL        string
+	AdminToken string
+	AdminID    string
+}
+
+// New starts a deployment and stops it when the test ends.
+func New(t testing.TB) *Env {
+	t.Helper()
+	ctx := context.Background()
+	dir, err := datadir.Create(t.TempDir()+"/data", datadir.CreateOptions{Origin: "test.ombud/log"})
+	if err != nil {
+		t.Fatalf("datadir.Create: %v", err)
+	}
+	st, err := sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
+	if err != nil {
+		t.Fatalf("sqlite.New: %v", err)
+	}
+	lg, err := tlog.New(ctx, tlog.Config{
+		Dir: dir.LogPath(), Signer: dir.Signer, Verifier: dir.Verifier,
+		BatchMaxAge: 5 * time.Millisecond, CheckpointInterval: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("tlog.New: %v", err)
+	}
+	e := &Env{Dir: dir, Store: st, Log: lg, Journal: &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}}
+	p, tok, _, err := ombud.AddPrincipal(ctx, e.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	if err != nil {
+		t.Fatalf("AddPrincipal: %v", err)
+	}
+	e.AdminToken, e.AdminID = tok.Reveal(), p.ID
+	srv := &api.Server{
+		Store: st, Log: lg, Journal: e.Journal, VerifierKey: dir.VerifierKey,
+		MaxBodyBytes: 64 << 10,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	}
+	e.Server = httptest.NewServer(srv.Handler()) // binds 127.0.0.1
+	e.URL = e.Server.URL
+	t.Cleanup(func() {
+		e.Server.Close()
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := lg.Close(cctx); err != nil {
+			t.Errorf("log close: %v", err)
+		}
+		st.Close()
+	})
+	return e
+}
+
+// AddPrincipal creates a principal directly and returns its token.
+func (e *Env) AddPrincipal(t testing.TB, name string, roles ...ombud.Role) string {
+	t.Helper()
+	_, tok, _, err := ombud.AddPrincipal(context.Background(), e.Journal, name, roles, e.AdminID)
+	if err != nil {
+		t.Fatalf("AddPrincipal: %v", err)
+	}
+	return tok.Reveal()
+}
+
+// AwaitSize waits until a published checkpoint covers n entries.
+func (e *Env) AwaitSize(t testing.TB, n uint64) {
+	t.Helper()
+	if n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := e.Log.AwaitCheckpoint(ctx, n-1); err != nil {
+		t.Fatalf("no checkpoint of size %d: %v", n, err)
+	}
+}
+
+// Do sends a request with an optional bearer token and returns the response.
+func (e *Env) Do(t testing.TB, method, path, token, contentType, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, stringsReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// Size returns the log's integrated size.
+func (e *Env) Size(t testing.TB) uint64 {
+	t.Helper()
+	n, err := e.Log.IntegratedSize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (e *Env) String() string { return fmt.Sprintf("ombud at %s", e.URL) }
