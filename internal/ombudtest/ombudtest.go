@@ -18,6 +18,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
+	"k8s.io/klog/v2"
 )
 
 // Env is a running deployment.
@@ -36,6 +37,8 @@ type Env struct {
 func New(t testing.TB) *Env {
 	t.Helper()
 	ctx := context.Background()
+	// Tessera logs through klog; keep only its warnings and errors.
+	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	dir, err := datadir.Create(t.TempDir()+"/data", datadir.CreateOptions{Origin: "test.ombud/log"})
 	if err != nil {
 		t.Fatalf("datadir.Create: %v", err)

@@ -1,0 +1,210 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+func decode[T any](t *testing.T, resp *http.Response) T {
+	t.Helper()
+	var v T
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("answer is not JSON: %v\n%s", err, b)
+	}
+	return v
+}
+
+type state struct {
+	size       uint64
+	principals int
+}
+
+func snapshot(t *testing.T, e *ombudtest.Env) state {
+	ps, err := e.Store.Principals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state{e.Size(t), len(ps)}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	e := ombudtest.New(t)
+	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	disabled := e.AddPrincipal(t, "Gone", ombud.RoleAdmin)
+	ps, _ := e.Store.Principals(context.Background())
+	if _, err := ombud.DisablePrincipal(context.Background(), e.Journal, ps[len(ps)-1].ID, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	wrongSecret := analyst[:len(analyst)-4] + "AAAA"
+	const js = "application/json"
+	big := `{"name":"` + strings.Repeat("a", 70<<10) + `","roles":["analyst"]}`
+
+	for _, tc := range []struct {
+		name, method, path, token, ctype, body string
+		status                                 int
+		code                                   ombud.Code
+	}{
+		{"malformed json", "POST", "/v1/principals", e.AdminToken, js, `{"name":`, 400, ombud.CodeMalformedJSON},
+		{"syntax error", "POST", "/v1/principals", e.AdminToken, js, `{"name" "x"}`, 400, ombud.CodeMalformedJSON},
+		{"empty body", "POST", "/v1/principals", e.AdminToken, js, ``, 400, ombud.CodeMalformedJSON},
+		{"two values", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":["analyst"]}{}`, 400, ombud.CodeMalformedJSON},
+		{"unknown field", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":["analyst"],"admin":true}`, 400, ombud.CodeUnknownField},
+		{"wrong type", "POST", "/v1/principals", e.AdminToken, js, `{"name":1,"roles":["analyst"]}`, 400, ombud.CodeInvalid},
+		{"unknown role", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":["root"]}`, 400, ombud.CodeInvalid},
+		{"no roles", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":[]}`, 400, ombud.CodeInvalid},
+		{"control chars", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a\u0000b","roles":["analyst"]}`, 400, ombud.CodeInvalid},
+		{"oversized body", "POST", "/v1/principals", e.AdminToken, js, big, 413, ombud.CodeBodyTooLarge},
+		{"form body", "POST", "/v1/principals", e.AdminToken, "application/x-www-form-urlencoded", `name=a`, 415, ombud.CodeUnsupportedMedia},
+		{"missing token", "POST", "/v1/principals", "", js, `{"name":"a","roles":["analyst"]}`, 401, ombud.CodeUnauthenticated},
+		{"garbage token", "POST", "/v1/principals", "hunter2", js, `{"name":"a","roles":["analyst"]}`, 401, ombud.CodeUnauthenticated},
+		{"wrong secret", "POST", "/v1/principals", wrongSecret, js, `{"name":"a","roles":["analyst"]}`, 401, ombud.CodeUnauthenticated},
+		{"disabled principal", "POST", "/v1/principals", disabled, js, `{"name":"a","roles":["analyst"]}`, 401, ombud.CodeUnauthenticated},
+		{"wrong role create", "POST", "/v1/principals", analyst, js, `{"name":"a","roles":["admin"]}`, 403, ombud.CodeForbidden},
+		{"wrong role list", "GET", "/v1/principals", analyst, "", "", 403, ombud.CodeForbidden},
+		{"wrong role disable", "DELETE", "/v1/principals/" + e.AdminID, analyst, "", "", 403, ombud.CodeForbidden},
+		{"disable self", "DELETE", "/v1/principals/" + e.AdminID, e.AdminToken, "", "", 409, ombud.CodeConflict},
+		{"disable missing", "DELETE", "/v1/principals/nosuchprincipal0", e.AdminToken, "", "", 404, ombud.CodeNotFound},
+		{"wrong method", "PUT", "/v1/principals", e.AdminToken, js, `{}`, 405, ombud.CodeMethodNotAllowed},
+		{"unknown path", "GET", "/v1/nothing", e.AdminToken, "", "", 404, ombud.CodeNotFound},
+		{"receipt not a number", "GET", "/v1/receipts/abc", "", "", "", 400, ombud.CodeInvalid},
+		{"receipt leading zero", "GET", "/v1/receipts/01", "", "", "", 400, ombud.CodeInvalid},
+		{"receipt negative", "GET", "/v1/receipts/-1", "", "", "", 400, ombud.CodeInvalid},
+		{"receipt overflow", "GET", "/v1/receipts/99999999999999999999", "", "", "", 400, ombud.CodeInvalid},
+		{"receipt beyond log", "GET", "/v1/receipts/999999", "", "", "", 404, ombud.CodeNotFound},
+		{"inclusion no params", "GET", "/v1/proofs/inclusion", "", "", "", 400, ombud.CodeInvalid},
+		{"inclusion beyond", "GET", "/v1/proofs/inclusion?index=1&tree_size=100000", "", "", "", 400, ombud.CodeInvalid},
+		{"inclusion index>=size", "GET", "/v1/proofs/inclusion?index=2&tree_size=2", "", "", "", 400, ombud.CodeInvalid},
+		{"consistency from 0", "GET", "/v1/proofs/consistency?from=0&tree_size=2", "", "", "", 400, ombud.CodeInvalid},
+		{"tile traversal", "GET", "/log/tile/../.state/treeState", "", "", "", 404, ombud.CodeNotFound},
+		{"state dir", "GET", "/log/.state/treeState", "", "", "", 404, ombud.CodeNotFound},
+		{"tile bad name", "GET", "/log/tile/0/1", "", "", "", 404, ombud.CodeNotFound},
+		{"tile missing", "GET", "/log/tile/0/x001/000", "", "", "", 404, ombud.CodeNotFound},
+		{"tile partial 0", "GET", "/log/tile/0/000.p/0", "", "", "", 404, ombud.CodeNotFound},
+		{"tile level 64", "GET", "/log/tile/64/000", "", "", "", 404, ombud.CodeNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snapshot(t, e)
+			resp := e.Do(t, tc.method, tc.path, tc.token, tc.ctype, tc.body)
+			if resp.StatusCode != tc.status {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Fatal("missing nosniff")
+			}
+			body := decode[api.ErrorBody](t, resp)
+			if body.Error.Code != tc.code || body.Error.Message == "" {
+				t.Fatalf("error %+v, want code %s and a message", body.Error, tc.code)
+			}
+			if strings.Contains(body.Error.Message, "sqlite") || strings.Contains(body.Error.Message, "/tmp") {
+				t.Fatalf("internal detail leaked: %s", body.Error.Message)
+			}
+			if after := snapshot(t, e); after != before {
+				t.Fatalf("state changed: %+v → %+v", before, after)
+			}
+		})
+	}
+}
+
+func TestPrincipalLifecycle(t *testing.T) {
+	e := ombudtest.New(t)
+	resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", `{"name":"Ada Analyst","roles":["analyst","reviewer"]}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	p := decode[api.PrincipalJSON](t, resp)
+	if p.Token == "" || p.Receipt == nil || resp.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("create answer lacks token or receipt: %+v", p)
+	}
+	who := decode[api.PrincipalJSON](t, e.Do(t, "GET", "/v1/whoami", p.Token, "", ""))
+	if who.ID != p.ID || who.Token != "" || len(who.Roles) != 2 {
+		t.Fatalf("whoami = %+v", who)
+	}
+	// The creation is in the log, as a principal entry with no name in it.
+	r := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
+	_, entry, err := ombud.VerifyReceipt(&r, e.Dir.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry.Kind != ombud.KindPrincipal || strings.Contains(string(r.Entry), "Ada") || strings.Contains(string(r.Entry), p.ID) {
+		t.Fatalf("entry %s", r.Entry)
+	}
+	if got := entry.Refs["principal"][0]; got != e.Dir.Linkage.Pseudonym("principal", p.ID) {
+		t.Fatalf("principal ref %s is not the pseudonym of %s", got, p.ID)
+	}
+	d, err := e.Store.Detail(context.Background(), entry.Detail)
+	if err != nil || ombud.CheckDetail(entry, d) != nil || !strings.Contains(string(d.Body), "Ada Analyst") {
+		t.Fatalf("detail %q: %v", d.Body, err)
+	}
+	// Erasing the detail leaves the entry verifiable.
+	if err := e.Store.EraseDetail(context.Background(), entry.Detail); err != nil {
+		t.Fatal(err)
+	}
+	r2 := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
+	if _, _, err := ombud.VerifyReceipt(&r2, e.Dir.Verifier); err != nil {
+		t.Fatalf("entry no longer verifies after its detail was erased: %v", err)
+	}
+
+	before := e.Size(t)
+	resp = e.Do(t, "DELETE", "/v1/principals/"+p.ID, e.AdminToken, "", "")
+	if resp.StatusCode != 200 || resp.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("disable: %d", resp.StatusCode)
+	}
+	if e.Size(t) != before+1 {
+		t.Fatal("disabling was not logged")
+	}
+	if resp := e.Do(t, "GET", "/v1/whoami", p.Token, "", ""); resp.StatusCode != 401 {
+		t.Fatalf("disabled token still works: %d", resp.StatusCode)
+	}
+	list := decode[struct{ Principals []api.PrincipalJSON }](t, e.Do(t, "GET", "/v1/principals", e.AdminToken, "", ""))
+	if len(list.Principals) != 2 || !list.Principals[1].Disabled || list.Principals[1].Token != "" {
+		t.Fatalf("list = %+v", list)
+	}
+}
+
+func TestLogEndpointsHeaders(t *testing.T) {
+	e := ombudtest.New(t)
+	for range 300 {
+		e.AddPrincipal(t, "p", ombud.RoleAnalyst)
+	}
+	e.AwaitSize(t, 301)
+	for _, tc := range []struct{ path, cache string }{
+		{"/log/checkpoint", "no-store"},
+		{"/log/tile/0/000", "immutable"},
+		{"/log/tile/entries/000", "immutable"},
+		{"/log/tile/0/001.p/45", "max-age=60"},
+		{"/log/tile/1/000.p/1", "max-age=60"},
+	} {
+		resp := e.Do(t, "GET", tc.path, "", "", "")
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), tc.cache) {
+			t.Errorf("%s: %d Cache-Control %q, want %q", tc.path, resp.StatusCode, resp.Header.Get("Cache-Control"), tc.cache)
+		}
+	}
+	key, _ := io.ReadAll(e.Do(t, "GET", "/log/key", "", "", "").Body)
+	if strings.TrimSpace(string(key)) != e.Dir.VerifierKey {
+		t.Fatalf("/log/key = %q", key)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if resp := e.Do(t, "GET", p, "", "", ""); resp.StatusCode != 200 {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	m, _ := io.ReadAll(e.Do(t, "GET", "/metrics", "", "", "").Body)
+	for _, name := range []string{"ombud_http_requests_total", "ombud_http_request_seconds"} {
+		if !strings.Contains(string(m), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
