@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Detail is a private detail record (invariant I4): the personal part of a
@@ -15,8 +16,12 @@ import (
 type Detail struct {
 	// Commitment is "sha256:" + hex(SHA-256(domain || Salt || Body)).
 	Commitment string
-	Salt       []byte // 32 random bytes; hides low-entropy bodies
-	Body       []byte // JSON object; nil once erased
+	// Time is the time of the entry that commits to this detail. With the
+	// commitment it keys the record: stores keep details in time order, so
+	// writes append instead of scattering across the index.
+	Time time.Time
+	Salt []byte // 32 random bytes; hides low-entropy bodies
+	Body []byte // JSON object; nil once erased
 }
 
 const detailDomain = "ombud/detail/v1\x00"
@@ -27,6 +32,18 @@ var ErrDetailMismatch = errors.New("detail does not match the entry's commitment
 // ErrDetailErased: the detail's body was erased; the entry stays verifiable
 // in the log, but its detail can no longer be checked.
 var ErrDetailErased = errors.New("detail was erased")
+
+// DetailKey finds a detail record: the time and commitment of its entry.
+type DetailKey struct {
+	Time       time.Time
+	Commitment string
+}
+
+// DetailKey returns the key of the detail e commits to.
+func (e *Entry) DetailKey() DetailKey { return DetailKey{Time: e.Time, Commitment: e.Detail} }
+
+// Key returns the record's key.
+func (d Detail) Key() DetailKey { return DetailKey{Time: d.Time, Commitment: d.Commitment} }
 
 // Commit seals body under a fresh salt and returns the record to store.
 func Commit(body []byte) Detail {

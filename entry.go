@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -94,13 +94,52 @@ type Entry struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-var (
-	// codeRE bounds public string values: codes, not prose. No spaces, so no
-	// names or free text.
-	codeRE       = regexp.MustCompile(`^[A-Za-z0-9._:+/=@-]{1,128}$`)
-	pseudonymRE  = regexp.MustCompile(`^ps1:[A-Za-z0-9_-]{22}$`)
-	commitmentRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-)
+// isCode bounds public string values: codes, not prose. 1 to 128 of
+// A-Z a-z 0-9 . _ : + / = @ -; no spaces, so no names or free text.
+func isCode(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && !strings.ContainsRune("._:+/=@-", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// isPseudonym matches "ps1:" and 22 base64url characters.
+func isPseudonym(s string) bool {
+	rest, ok := strings.CutPrefix(s, "ps1:")
+	if !ok || len(rest) != 22 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; !isAlnum(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isCommitment matches "sha256:" and 64 lowercase hex digits.
+func isCommitment(s string) bool {
+	rest, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(rest) != 64 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 const (
 	maxFields   = 24
@@ -118,7 +157,7 @@ func (e *Entry) Marshal() ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(e)
+	b, err := appendEntry(make([]byte, 0, 512), e)
 	if err != nil {
 		return nil, fmt.Errorf("failed to marshal entry: %w", err)
 	}
@@ -198,12 +237,12 @@ func (e *Entry) Validate() error {
 			return entryErr("ref %q has %d pseudonyms, want 1 to %d", name, len(ps), maxRefItems)
 		}
 		for _, p := range ps {
-			if !pseudonymRE.MatchString(p) {
+			if !isPseudonym(p) {
 				return entryErr("ref %q: %q is not a keyed pseudonym", name, p)
 			}
 		}
 	}
-	if e.Detail != "" && !commitmentRE.MatchString(e.Detail) {
+	if e.Detail != "" && !isCommitment(e.Detail) {
 		return entryErr("detail %q is not a sha256 commitment", e.Detail)
 	}
 	return nil
@@ -215,7 +254,7 @@ func (e *Entry) Validate() error {
 func checkValue(v any, top bool) error {
 	switch v := v.(type) {
 	case string:
-		if !codeRE.MatchString(v) {
+		if !isCode(v) {
 			return fmt.Errorf("string %q is not a code (1-128 of A-Z a-z 0-9 . _ : + / = @ -)", truncate(v, 40))
 		}
 	case bool, json.Number, int, int64, uint64, float64:

@@ -9,9 +9,13 @@ import (
 )
 
 // Journal writes decisions to the log: it turns identifiers into keyed
-// pseudonyms, commits to the private detail, stores the detail and appends
-// the entry, in that order, so an entry never commits to a detail that was
-// not durably stored first.
+// pseudonyms, commits to the private detail, and then stores the detail and
+// appends the entry concurrently. A write is acknowledged only when both are
+// durable. Running them side by side halves the latency every decision
+// pays (docs/PERFORMANCE.md); the price is that a crash between the two can
+// leave an entry whose detail was never stored. Such a write was never
+// acknowledged, nothing was released for it, and the auditor reports it as
+// "detail missing", which is distinct from "detail erased".
 type Journal struct {
 	Store Store
 	Log   Log
@@ -51,7 +55,7 @@ func (j *Journal) Build(r Record) (*Entry, []byte, *Detail, error) {
 	if j.Now != nil {
 		now = j.Now
 	}
-	e := &Entry{V: EntryVersion, Kind: r.Kind, Time: now(), Fields: r.Fields}
+	e := &Entry{V: EntryVersion, Kind: r.Kind, Time: now().UTC().Truncate(time.Millisecond), Fields: r.Fields}
 	if len(r.Refs) > 0 {
 		e.Refs = make(map[string][]string, len(r.Refs))
 		for name, ids := range r.Refs {
@@ -72,6 +76,7 @@ func (j *Journal) Build(r Record) (*Entry, []byte, *Detail, error) {
 			return nil, nil, nil, fmt.Errorf("failed to marshal detail: %w", err)
 		}
 		c := Commit(body)
+		c.Time = e.Time
 		d = &c
 		e.Detail = c.Commitment
 	}
@@ -90,12 +95,17 @@ func (j *Journal) Write(ctx context.Context, r Record) (Written, error) {
 	if err != nil {
 		return Written{}, err
 	}
+	var detailErr chan error
 	if d != nil {
-		if err := j.Store.PutDetails(ctx, []Detail{*d}); err != nil {
-			return Written{}, fmt.Errorf("failed to store detail: %w", err)
-		}
+		detailErr = make(chan error, 1)
+		go func() { detailErr <- j.Store.PutDetails(ctx, []Detail{*d}) }()
 	}
 	idx, err := j.Log.Append(ctx, leaf)
+	if detailErr != nil {
+		if derr := <-detailErr; derr != nil {
+			return Written{}, fmt.Errorf("failed to store detail: %w", derr)
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, ErrLogUnavailable) {
 			err = fmt.Errorf("%w: %v", ErrLogUnavailable, err)

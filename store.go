@@ -10,12 +10,12 @@ type Store interface {
 	// PutDetails durably stores detail records before their entries are
 	// appended. Storing a commitment that already exists is a no-op.
 	PutDetails(ctx context.Context, ds []Detail) error
-	// Detail returns a record by commitment; ErrNotFound if there is none.
-	// An erased record has a nil Body.
-	Detail(ctx context.Context, commitment string) (Detail, error)
+	// Detail returns a record by key; ErrNotFound if there is none. An
+	// erased record has a nil Body.
+	Detail(ctx context.Context, k DetailKey) (Detail, error)
 	// EraseDetail destroys a record's salt and body, keeping the commitment.
 	// ErrNotFound if there is no such record.
-	EraseDetail(ctx context.Context, commitment string) error
+	EraseDetail(ctx context.Context, k DetailKey) error
 
 	// CreatePrincipal stores a new principal; ErrExists if the id is taken.
 	CreatePrincipal(ctx context.Context, p *Principal) error

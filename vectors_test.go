@@ -37,9 +37,9 @@ var exampleRecords = map[Kind]Record{
 	KindIngest: {Fields: map[string]any{"class": "location", "region": "eu-central", "source": "alpr-feed-7", "size_band": "1MiB-16MiB", "retain_until": "2027-05-27T00:00:00Z"}, Refs: map[string][]string{"object": {"obj_7fj3k2"}, "subject": {"plate:B-XY-123"}, "by": {"ingestingestin01"}}, Detail: map[string]any{"collected_at": "2026-11-27T06:00:00Z", "bytes": 4194304}},
 	KindAccess: {Fields: map[string]any{"decision": "permit", "class": "location", "purpose": "criminal_investigation", "reasons": []string{"authorization_in_scope"}, "emergency": false, "use": 3},
 		Refs: map[string][]string{"object": {"obj_7fj3k2"}, "subject": {"plate:B-XY-123"}, "authorization": {"auth-2026-0042"}, "by": {"analystanalyst01"}}, Detail: map[string]any{"request_id": "r-88", "stated_purpose": "trace vehicle in case 3 Gs 117/26"}},
-	KindHold:    {Fields: map[string]any{"op": "set", "reason": "litigation"}, Refs: map[string][]string{"object": {"obj_7fj3k2"}, "authorization": {"auth-2026-0042"}, "by": {"adminadminadmin0"}}, Detail: map[string]any{"note": "preserve for trial"}},
-	KindErase:   {Fields: map[string]any{"reason": "retention_expired", "class": "location"}, Refs: map[string][]string{"object": {"obj_7fj3k2"}}},
-	KindExport:  {Fields: map[string]any{"decision": "permit", "class": "biometric", "purpose": "mutual_legal_assistance", "recipient_category": "foreign_police", "jurisdiction": "EU-FR", "cross_border": true}, Refs: map[string][]string{"object": {"obj_9a8b7c"}, "recipient": {"recipient:fr-police-1"}, "authorization": {"auth-2026-0050"}, "by": {"analystanalyst01"}}, Detail: map[string]any{"recipient_name": "Police nationale, unit 12"}},
+	KindHold:   {Fields: map[string]any{"op": "set", "reason": "litigation"}, Refs: map[string][]string{"object": {"obj_7fj3k2"}, "authorization": {"auth-2026-0042"}, "by": {"adminadminadmin0"}}, Detail: map[string]any{"note": "preserve for trial"}},
+	KindErase:  {Fields: map[string]any{"reason": "retention_expired", "class": "location"}, Refs: map[string][]string{"object": {"obj_7fj3k2"}}},
+	KindExport: {Fields: map[string]any{"decision": "permit", "class": "biometric", "purpose": "mutual_legal_assistance", "recipient_category": "foreign_police", "jurisdiction": "EU-FR", "cross_border": true}, Refs: map[string][]string{"object": {"obj_9a8b7c"}, "recipient": {"recipient:fr-police-1"}, "authorization": {"auth-2026-0050"}, "by": {"analystanalyst01"}}, Detail: map[string]any{"recipient_name": "Police nationale, unit 12"}},
 	KindFlag: {Fields: map[string]any{"system": "vendor-x-frs", "model": "facematch", "model_version": "4.2.1", "mode": "1:N", "reference_db": "custody-images", "gallery_size": 120000, "rank": 1, "score": 0.91, "threshold": 0.85, "operating_point": "fmr-1e-4", "period_start": "2026-11-01T00:00:00Z", "period_end": "2026-11-30T00:00:00Z", "class": "biometric"},
 		Refs: map[string][]string{"flag": {"flag-311"}, "input": {"obj_probe1"}, "candidate": {"obj_gallery9"}, "by": {"ingestingestin01"}}},
 	KindReview:   {Fields: map[string]any{"outcome": "reject"}, Refs: map[string][]string{"flag": {"flag-311"}, "by": {"reviewerreview01"}}, Detail: map[string]any{"rationale": "different ear shape; probe image too blurred"}},
@@ -182,4 +182,29 @@ func FuzzParseEntry(f *testing.F) {
 			t.Fatalf("re-marshalled entry does not parse: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestEncoderMatchesEncodingJSON keeps the fast encoder honest: for every
+// vector and for fuzz-shaped values it must spell entries as encoding/json.
+func TestEncoderMatchesEncodingJSON(t *testing.T) {
+	for _, k := range Kinds() {
+		leaf, _ := vectorEntry(t, k)
+		e, err := ParseEntry(leaf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(e)
+		got, err := appendEntry(nil, e)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s:\n got %s\nwant %s", k, got, want)
+		}
+	}
+	e := &Entry{V: 1, Kind: KindFlag, Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Fields: map[string]any{
+		"score": 0.5, "rank": 1e21, "threshold": float64(3), "gallery_size": int64(-7), "mode": "1:N", "period_start": true,
+	}}
+	want, _ := json.Marshal(e)
+	got, _ := appendEntry(nil, e)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("\n got %s\nwant %s", got, want)
+	}
 }

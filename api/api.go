@@ -106,6 +106,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "metadata store is not ready"))
 		return
 	}
+	if err := s.Log.Healthy(); err != nil {
+		s.Logger.ErrorContext(ctx, "readyz: log", "err", err)
+		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "transparency log is not accepting appends"))
+		return
+	}
 	if _, _, err := s.Log.ParsedCheckpoint(ctx); err != nil {
 		s.Logger.ErrorContext(ctx, "readyz: log", "err", err)
 		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "transparency log is not ready"))

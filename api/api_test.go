@@ -144,12 +144,12 @@ func TestPrincipalLifecycle(t *testing.T) {
 	if got := entry.Refs["principal"][0]; got != e.Dir.Linkage.Pseudonym("principal", p.ID) {
 		t.Fatalf("principal ref %s is not the pseudonym of %s", got, p.ID)
 	}
-	d, err := e.Store.Detail(context.Background(), entry.Detail)
+	d, err := e.Store.Detail(context.Background(), entry.DetailKey())
 	if err != nil || ombud.CheckDetail(entry, d) != nil || !strings.Contains(string(d.Body), "Ada Analyst") {
 		t.Fatalf("detail %q: %v", d.Body, err)
 	}
 	// Erasing the detail leaves the entry verifiable.
-	if err := e.Store.EraseDetail(context.Background(), entry.Detail); err != nil {
+	if err := e.Store.EraseDetail(context.Background(), entry.DetailKey()); err != nil {
 		t.Fatal(err)
 	}
 	r2 := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))

@@ -13,44 +13,54 @@ import (
 type Memory struct {
 	mu         sync.Mutex
 	principals map[string]ombud.Principal
-	details    map[string]ombud.Detail
+	details    map[detailKey]ombud.Detail
 }
 
 var _ ombud.Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{principals: map[string]ombud.Principal{}, details: map[string]ombud.Detail{}}
+	return &Memory{principals: map[string]ombud.Principal{}, details: map[detailKey]ombud.Detail{}}
 }
+
+type detailKey struct {
+	ms int64
+	c  string
+}
+
+func keyOf(k ombud.DetailKey) detailKey { return detailKey{k.Time.UnixMilli(), k.Commitment} }
 
 func (m *Memory) PutDetails(_ context.Context, ds []ombud.Detail) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, d := range ds {
-		if _, ok := m.details[d.Commitment]; !ok {
-			m.details[d.Commitment] = d
+		if d.Commitment == "" || d.Time.IsZero() || d.Body == nil {
+			return fmt.Errorf("memory: detail %q is incomplete", d.Commitment)
+		}
+		if _, ok := m.details[keyOf(d.Key())]; !ok {
+			m.details[keyOf(d.Key())] = d
 		}
 	}
 	return nil
 }
 
-func (m *Memory) Detail(_ context.Context, c string) (ombud.Detail, error) {
+func (m *Memory) Detail(_ context.Context, k ombud.DetailKey) (ombud.Detail, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	d, ok := m.details[c]
+	d, ok := m.details[keyOf(k)]
 	if !ok {
-		return ombud.Detail{Commitment: c}, fmt.Errorf("detail %s: %w", c, ombud.ErrNotFound)
+		return ombud.Detail{Commitment: k.Commitment, Time: k.Time}, fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
 	}
 	return d, nil
 }
 
-func (m *Memory) EraseDetail(_ context.Context, c string) error {
+func (m *Memory) EraseDetail(_ context.Context, k ombud.DetailKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.details[c]; !ok {
-		return fmt.Errorf("detail %s: %w", c, ombud.ErrNotFound)
+	if _, ok := m.details[keyOf(k)]; !ok {
+		return fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
 	}
-	m.details[c] = ombud.Detail{Commitment: c}
+	m.details[keyOf(k)] = ombud.Detail{Commitment: k.Commitment, Time: k.Time}
 	return nil
 }
 

@@ -58,27 +58,36 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 	t.Run("details", func(t *testing.T) {
 		s := open(t)
 		d := ombud.Commit([]byte(`{"name":"Ada"}`))
+		d.Time = time.Now().UTC().Truncate(time.Millisecond)
 		if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
 			t.Fatalf("PutDetails: %v", err)
 		}
 		if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
 			t.Fatalf("PutDetails again must be a no-op: %v", err)
 		}
-		got, err := s.Detail(ctx, d.Commitment)
+		got, err := s.Detail(ctx, d.Key())
 		if err != nil {
 			t.Fatalf("Detail: %v", err)
 		}
-		e := &ombud.Entry{Detail: d.Commitment}
+		e := &ombud.Entry{Detail: d.Commitment, Time: d.Time}
 		if err := ombud.CheckDetail(e, got); err != nil {
 			t.Fatalf("stored detail does not check: %v", err)
 		}
-		if _, err := s.Detail(ctx, "sha256:00"); !errors.Is(err, ombud.ErrNotFound) {
+		missing := ombud.Commit([]byte(`{}`))
+		missing.Time = d.Time
+		if _, err := s.Detail(ctx, missing.Key()); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("Detail(missing): got %v, want ErrNotFound", err)
 		}
-		if err := s.EraseDetail(ctx, d.Commitment); err != nil {
+		if _, err := s.Detail(ctx, ombud.DetailKey{Time: d.Time.Add(time.Millisecond), Commitment: d.Commitment}); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("Detail(wrong time): got %v, want ErrNotFound", err)
+		}
+		if _, err := s.Detail(ctx, ombud.DetailKey{Time: d.Time, Commitment: "sha256:00"}); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("Detail(missing): got %v, want ErrNotFound", err)
+		}
+		if err := s.EraseDetail(ctx, d.Key()); err != nil {
 			t.Fatalf("EraseDetail: %v", err)
 		}
-		got, err = s.Detail(ctx, d.Commitment)
+		got, err = s.Detail(ctx, d.Key())
 		if err != nil {
 			t.Fatalf("Detail after erase: %v", err)
 		}
@@ -88,7 +97,7 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		if err := ombud.CheckDetail(e, got); !errors.Is(err, ombud.ErrDetailErased) {
 			t.Fatalf("CheckDetail(erased) = %v, want ErrDetailErased", err)
 		}
-		if err := s.EraseDetail(ctx, "sha256:00"); !errors.Is(err, ombud.ErrNotFound) {
+		if err := s.EraseDetail(ctx, missing.Key()); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("EraseDetail(missing): got %v, want ErrNotFound", err)
 		}
 	})
@@ -99,6 +108,7 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		errs := make(chan error, len(ds))
 		for i := range ds {
 			ds[i] = ombud.Commit(fmt.Appendf(nil, `{"n":%d}`, i))
+			ds[i].Time = time.UnixMilli(int64(1_800_000_000_000 + i%7)).UTC()
 			wg.Add(1)
 			go func(d ombud.Detail) {
 				defer wg.Done()
@@ -113,10 +123,17 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 			}
 		}
 		for _, d := range ds {
-			got, err := s.Detail(ctx, d.Commitment)
+			got, err := s.Detail(ctx, d.Key())
 			if err != nil || string(got.Body) != string(d.Body) {
 				t.Fatalf("Detail(%s) = %q, %v", d.Commitment, got.Body, err)
 			}
+		}
+	})
+	t.Run("incomplete detail", func(t *testing.T) {
+		s := open(t)
+		d := ombud.Commit([]byte(`{}`)) // no time
+		if err := s.PutDetails(ctx, []ombud.Detail{d}); err == nil {
+			t.Fatal("PutDetails accepted a detail without a time")
 		}
 	})
 	t.Run("ping", func(t *testing.T) {

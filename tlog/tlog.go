@@ -46,8 +46,8 @@ type Config struct {
 	BatchMaxSize       uint
 	BatchMaxAge        time.Duration
 	CheckpointInterval time.Duration
-	// AppendTimeout bounds how long Append waits for durable sequencing
-	// before it gives up and reports ombud.ErrLogUnavailable.
+	// AppendTimeout: when appends are outstanding and none completes for
+	// this long, the log counts as stalled and new appends fail closed.
 	AppendTimeout time.Duration
 	// MaxOutstanding is how many appends may wait at once before Append
 	// pushes back with ombud.ErrLogUnavailable.
@@ -67,6 +67,8 @@ type Log struct {
 	cancel   context.CancelFunc
 
 	closed      atomic.Bool
+	stalled     atomic.Bool
+	progress    atomic.Int64 // UnixNano of the last completed append
 	outstanding atomic.Int64
 	batchMu     sync.Mutex
 	knownSize   uint64
@@ -132,6 +134,8 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	if size, err := reader.IntegratedSize(ctx); err == nil {
 		l.knownSize = size
 	}
+	l.progress.Store(time.Now().UnixNano())
+	go l.watchdog(bg)
 	return l, nil
 }
 
@@ -143,11 +147,18 @@ func (l *Log) Verifier() note.Verifier { return l.cfg.Verifier }
 
 // Append durably sequences leaf and returns its index. It returns only once
 // Tessera has written the entry and integrated it into the tree on disk; any
-// failure, timeout or pushback is reported as ombud.ErrLogUnavailable so
-// callers fail closed.
+// failure or pushback is reported as ombud.ErrLogUnavailable so callers fail
+// closed. While the log is stalled (see watchdog) appends fail at once.
 func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 	if l.closed.Load() {
 		return 0, fmt.Errorf("%w: log is shut down", ombud.ErrLogUnavailable)
+	}
+	if l.stalled.Load() {
+		l.metrics.appendErrors.WithLabelValues("stalled").Inc()
+		return 0, fmt.Errorf("%w: no append has completed for %v", ombud.ErrLogUnavailable, l.cfg.AppendTimeout)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 	}
 	if n := l.outstanding.Add(1); n > int64(l.cfg.MaxOutstanding) {
 		l.outstanding.Add(-1)
@@ -156,35 +167,57 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 	}
 	l.metrics.queueDepth.Inc()
 	start := time.Now()
-	future := l.appender.Add(ctx, tessera.NewEntry(leaf))
-	type result struct {
-		idx tessera.Index
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		idx, err := future()
-		done <- result{idx, err}
-	}()
-	timer := time.NewTimer(l.cfg.AppendTimeout)
-	defer timer.Stop()
-	var r result
-	select {
-	case r = <-done:
-	case <-timer.C:
-		r.err = fmt.Errorf("not sequenced within %v", l.cfg.AppendTimeout)
-	case <-ctx.Done():
-		r.err = ctx.Err()
-	}
+	// Tessera's future cannot be cancelled; it always resolves, with an
+	// index or an error, once its batch is flushed. Waiting on it here
+	// rather than in a goroutine per append keeps the hot path lean; the
+	// watchdog enforces AppendTimeout for the log as a whole.
+	idx, err := l.appender.Add(ctx, tessera.NewEntry(leaf))()
 	l.outstanding.Add(-1)
 	l.metrics.queueDepth.Dec()
-	if r.err != nil {
+	if err != nil {
 		l.metrics.appendErrors.WithLabelValues("error").Inc()
-		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, r.err)
+		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 	}
+	l.progress.Store(time.Now().UnixNano())
 	l.metrics.appendSeconds.Observe(time.Since(start).Seconds())
-	l.observeBatch(ctx, r.idx.Index)
-	return r.idx.Index, nil
+	l.observeBatch(ctx, idx.Index)
+	return idx.Index, nil
+}
+
+// watchdog marks the log stalled when appends are outstanding and none has
+// completed for AppendTimeout (a hung disk, a wedged lock): new appends then
+// fail at once, so decisions are denied instead of piling up, and /readyz
+// reports the log unavailable. The first completion clears it.
+func (l *Log) watchdog(ctx context.Context) {
+	t := time.NewTicker(min(l.cfg.AppendTimeout/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last := time.Unix(0, l.progress.Load())
+		stalled := l.outstanding.Load() > 0 && time.Since(last) > l.cfg.AppendTimeout
+		if stalled && !l.stalled.Load() {
+			l.cfg.Logger.ErrorContext(ctx, "log stalled: failing appends closed", "outstanding", l.outstanding.Load(), "since", last)
+		}
+		if !stalled && l.stalled.Load() {
+			l.cfg.Logger.InfoContext(ctx, "log recovered")
+		}
+		l.stalled.Store(stalled)
+	}
+}
+
+// Healthy reports whether appends are completing.
+func (l *Log) Healthy() error {
+	if l.closed.Load() {
+		return errors.New("log is shut down")
+	}
+	if l.stalled.Load() {
+		return fmt.Errorf("no append has completed for %v", l.cfg.AppendTimeout)
+	}
+	return nil
 }
 
 // observeBatch records how many entries each sequencing batch carried: the

@@ -1,7 +1,86 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/ombud/ombud/bench"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/tlog"
+)
 
 func (m *Main) benchCmd(ctx context.Context, args []string) error {
-	return usagef("bench: not yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(m.Stderr, "Usage: ombud bench log [flags]\n\nExample:\n  ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3 > bench.json\n")
+		if len(args) == 0 {
+			return usagef("bench: missing benchmark (log)")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "log":
+		return m.benchLog(ctx, args[1:])
+	}
+	return usagef("bench: unknown benchmark %q (log)", args[0])
+}
+
+func (m *Main) benchLog(ctx context.Context, args []string) error {
+	fs := m.flags("bench log [flags]",
+		"ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3 > bench.json",
+		"ombud bench log --concurrency 4096 --batch-size 8192 --batch-age 100ms")
+	conc := fs.Int("concurrency", 512, "concurrent appenders")
+	size := fs.Uint("batch-size", tlog.DefaultBatchMaxSize, "Tessera batch max size")
+	age := fs.Duration("batch-age", tlog.DefaultBatchMaxAge, "Tessera batch max age")
+	cpi := fs.Duration("checkpoint-interval", tlog.DefaultCheckpointInterval, "checkpoint publication interval")
+	dur := fs.Duration("duration", 10*time.Second, "how long each run appends")
+	rounds := fs.Int("rounds", 3, "rounds; each runs bare Tessera then ombud")
+	maxN := fs.Int("max-entries", 2_000_000, "stop a run after this many entries")
+	dir := fs.String("dir", "", "scratch directory on the disk to measure (default: the system temp dir)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *conc < 1 || *conc > 65536 || *rounds < 1 || *rounds > 50 || *dur <= 0 || *dur > 10*time.Minute {
+		return usagef("bench log: want 1-65536 appenders, 1-50 rounds and a duration up to 10m")
+	}
+	if _, err := m.logger("error"); err != nil { // route Tessera's klog output away from stdout
+		return err
+	}
+	// The same runtime settings as 'ombud serve', for both variants.
+	m.tuneRuntime(datadir.Defaults().Runtime)
+	var progress io.Writer = m.Stderr
+	if *quiet {
+		progress = nil
+	}
+	scratch := *dir
+	if scratch == "" {
+		scratch = os.TempDir()
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	c, err := bench.CompareLog(ctx, bench.LogConfig{
+		Dir: scratch, Concurrency: *conc, BatchMaxSize: *size, BatchMaxAge: *age,
+		CheckpointInterval: *cpi, Duration: *dur, MaxEntries: *maxN,
+	}, *rounds, progress)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
 }

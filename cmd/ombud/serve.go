@@ -41,6 +41,7 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.tuneRuntime(dir.Config.Runtime)
 	addr := dir.Config.Server.Listen
 	if *listen != "" {
 		addr = *listen

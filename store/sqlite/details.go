@@ -1,25 +1,55 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ombud/ombud"
 )
 
-// Detail writes are group-committed: every decision stores a detail before
-// its entry is appended, and one fsync'd transaction per caller would cap
-// the whole gateway at the disk's sync rate. Callers queue; one writer takes
-// everything queued, writes it in one transaction and answers all of them.
+// Detail writes are group-committed: every decision stores a detail, and one
+// fsync'd transaction per caller would cap the gateway at the disk's sync
+// rate. Callers queue; one writer takes everything queued, packs it into
+// detail_batches rows in one transaction and answers all of them.
+//
+// A packed record is:
+//
+//	t          int64, big-endian Unix milliseconds of the entry
+//	commitment 32 bytes
+//	flags      1 byte; bit 0: erased (then no salt and no body follow)
+//	salt       32 bytes
+//	body       uvarint length, then the bytes
+
+const (
+	maxPerRow   = 1024 // records in one row: bounds the cost of a lookup
+	maxSpanMs   = 1000 // time span of one row: bounds the rows a lookup reads
+	flagErased  = 1
+	recordFixed = 8 + 32 + 1
+)
 
 type putReq struct {
-	ctx  context.Context
 	ds   []ombud.Detail
 	done chan error
 }
 
 var errClosed = errors.New("sqlite: store is closed")
+
+// commitmentBytes turns "sha256:<hex>" into the 32 stored bytes.
+func commitmentBytes(c string) ([]byte, bool) {
+	h, ok := strings.CutPrefix(c, "sha256:")
+	if !ok || len(h) != 64 {
+		return nil, false
+	}
+	b, err := hex.DecodeString(h)
+	return b, err == nil
+}
 
 // PutDetails implements ombud.Store.
 func (s *Store) PutDetails(ctx context.Context, ds []ombud.Detail) error {
@@ -27,11 +57,11 @@ func (s *Store) PutDetails(ctx context.Context, ds []ombud.Detail) error {
 		return nil
 	}
 	for _, d := range ds {
-		if d.Commitment == "" || d.Body == nil || len(d.Salt) == 0 {
+		if _, ok := commitmentBytes(d.Commitment); !ok || d.Time.IsZero() || d.Body == nil || len(d.Salt) != 32 {
 			return fmt.Errorf("sqlite: detail %q is incomplete", d.Commitment)
 		}
 	}
-	req := &putReq{ctx: ctx, ds: ds, done: make(chan error, 1)}
+	req := &putReq{ds: ds, done: make(chan error, 1)}
 	select {
 	case s.details <- req:
 	case <-s.stop:
@@ -84,28 +114,184 @@ func (s *Store) detailWriter() {
 	}
 }
 
+func appendRecord(b []byte, d ombud.Detail) []byte {
+	c, _ := commitmentBytes(d.Commitment)
+	b = binary.BigEndian.AppendUint64(b, uint64(d.Time.UnixMilli()))
+	b = append(b, c...)
+	b = append(b, 0)
+	b = append(b, d.Salt...)
+	b = binary.AppendUvarint(b, uint64(len(d.Body)))
+	return append(b, d.Body...)
+}
+
 func (s *Store) writeDetails(batch []*putReq) error {
+	var rows []ombud.Detail
+	for _, r := range batch {
+		rows = append(rows, r.ds...)
+	}
+	slices.SortFunc(rows, func(a, b ombud.Detail) int { return a.Time.Compare(b.Time) })
 	ctx := context.Background()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to begin detail transaction: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO details (commitment, salt, body) VALUES (?, ?, ?) ON CONFLICT (commitment) DO NOTHING`)
-	if err != nil {
-		tx.Rollback()
-		return err
-	}
-	defer stmt.Close()
-	for _, r := range batch {
-		for _, d := range r.ds {
-			if _, err := stmt.ExecContext(ctx, d.Commitment, d.Salt, d.Body); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("failed to store detail: %w", err)
-			}
+	buf := make([]byte, 0, 64<<10)
+	for len(rows) > 0 {
+		tmin := rows[0].Time.UnixMilli()
+		n := 0
+		buf = buf[:0]
+		for n < len(rows) && n < maxPerRow && rows[n].Time.UnixMilli()-tmin <= maxSpanMs {
+			buf = appendRecord(buf, rows[n])
+			n++
 		}
+		tmax := rows[n-1].Time.UnixMilli()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES (?, ?, ?, ?)`, tmin, tmax, n, buf); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("failed to store details: %w", err)
+		}
+		rows = rows[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("failed to commit details: %w", err)
 	}
+	return nil
+}
+
+// record is one decoded packed record and where it sits in its row.
+type record struct {
+	start, end int
+	erased     bool
+	salt, body []byte
+}
+
+// findRecord scans a packed row for (t, c). Malformed data is an error: the
+// row was written by this package, so damage must not pass silently.
+func findRecord(data []byte, t int64, c []byte) (record, bool, error) {
+	for off := 0; off < len(data); {
+		if len(data)-off < recordFixed {
+			return record{}, false, errors.New("sqlite: truncated detail record")
+		}
+		r := record{start: off}
+		rt := int64(binary.BigEndian.Uint64(data[off:]))
+		rc := data[off+8 : off+40]
+		r.erased = data[off+40]&flagErased != 0
+		off += recordFixed
+		if !r.erased {
+			if len(data)-off < 32 {
+				return record{}, false, errors.New("sqlite: truncated detail salt")
+			}
+			r.salt = data[off : off+32]
+			off += 32
+			l, k := binary.Uvarint(data[off:])
+			if k <= 0 || uint64(len(data)-off-k) < l {
+				return record{}, false, errors.New("sqlite: truncated detail body")
+			}
+			off += k
+			r.body = data[off : off+int(l)]
+			off += int(l)
+		}
+		r.end = off
+		if rt == t && bytes.Equal(rc, c) {
+			return r, true, nil
+		}
+	}
+	return record{}, false, nil
+}
+
+type querier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// candidates returns the rows whose time range holds t.
+func candidates(ctx context.Context, q querier, t int64) (ids []int64, datas [][]byte, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min BETWEEN ? AND ? AND t_max >= ? ORDER BY id`, t-maxSpanMs, t, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, nil, err
+		}
+		ids, datas = append(ids, id), append(datas, data)
+	}
+	return ids, datas, rows.Err()
+}
+
+func (s *Store) Detail(ctx context.Context, k ombud.DetailKey) (ombud.Detail, error) {
+	d := ombud.Detail{Commitment: k.Commitment, Time: k.Time}
+	c, ok := commitmentBytes(k.Commitment)
+	if !ok {
+		return d, fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
+	}
+	_, datas, err := candidates(ctx, s.r, k.Time.UnixMilli())
+	if err != nil {
+		return d, err
+	}
+	for _, data := range datas {
+		r, found, err := findRecord(data, k.Time.UnixMilli(), c)
+		if err != nil {
+			return d, err
+		}
+		if found {
+			if !r.erased {
+				d.Salt, d.Body = bytes.Clone(r.salt), bytes.Clone(r.body)
+			}
+			return d, nil
+		}
+	}
+	return d, fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
+}
+
+// EraseDetail rewrites every row holding the record without its salt and
+// body. secure_delete zeroes the space the old row occupied.
+func (s *Store) EraseDetail(ctx context.Context, k ombud.DetailKey) error {
+	c, ok := commitmentBytes(k.Commitment)
+	if !ok {
+		return fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
+	}
+	t := k.Time.UnixMilli()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	ids, datas, err := candidates(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	found := false
+	for i, data := range datas {
+		r, ok, err := findRecord(data, t, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		found = true
+		if r.erased {
+			continue
+		}
+		out := make([]byte, 0, len(data))
+		out = append(out, data[:r.start+recordFixed]...)
+		out[r.start+recordFixed-1] |= flagErased
+		out = append(out, data[r.end:]...)
+		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = ? WHERE id = ?`, out, ids[i]); err != nil {
+			return err
+		}
+	}
+	if !found {
+		return fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// The erased bytes may still sit in old WAL frames: fold the WAL into
+	// the database (whose freed space secure_delete zeroed) and truncate it.
+	// Best effort: a concurrent reader can hold it back until the next one.
+	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return nil
 }

@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// acknowledged is lost even on power failure; group commit pays for it.
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
-			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" + extra
+			"?_pragma=cache_size(-65536)&_pragma=journal_mode(WAL)&_pragma=secure_delete(ON)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" + extra
 	}
 	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {
@@ -227,27 +227,6 @@ func (s *Store) SetPrincipalDisabled(ctx context.Context, id string, disabled bo
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
-	}
-	return nil
-}
-
-func (s *Store) Detail(ctx context.Context, commitment string) (ombud.Detail, error) {
-	d := ombud.Detail{Commitment: commitment}
-	err := s.r.QueryRowContext(ctx, `SELECT salt, body FROM details WHERE commitment = ?`, commitment).Scan(&d.Salt, &d.Body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, fmt.Errorf("detail %s: %w", commitment, ombud.ErrNotFound)
-	}
-	return d, err
-}
-
-func (s *Store) EraseDetail(ctx context.Context, commitment string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE details SET salt = NULL, body = NULL, erased = COALESCE(erased, ?) WHERE commitment = ?`,
-		time.Now().UTC().Format(timeFormat), commitment)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("detail %s: %w", commitment, ombud.ErrNotFound)
 	}
 	return nil
 }

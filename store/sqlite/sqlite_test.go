@@ -1,9 +1,13 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/store"
@@ -31,6 +35,7 @@ func TestMigrationsAreIdempotentAndPersist(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.db")
 	s := open(t, path)
 	d := ombud.Commit([]byte(`{"x":1}`))
+	d.Time = time.Now()
 	if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +45,7 @@ func TestMigrationsAreIdempotentAndPersist(t *testing.T) {
 	if err != nil || v < 1 {
 		t.Fatalf("SchemaVersion = %d, %v", v, err)
 	}
-	if _, err := s2.Detail(ctx, d.Commitment); err != nil {
+	if _, err := s2.Detail(ctx, d.Key()); err != nil {
 		t.Fatalf("detail lost across reopen: %v", err)
 	}
 }
@@ -50,5 +55,46 @@ func TestPutAfterClose(t *testing.T) {
 	s.Close()
 	if err := s.PutDetails(context.Background(), []ombud.Detail{ombud.Commit([]byte(`{}`))}); err == nil {
 		t.Fatal("PutDetails after Close succeeded")
+	}
+}
+
+// TestEraseLeavesNoBytes checks that an erased detail's body is gone from
+// every file of the database, not just hidden from queries.
+func TestEraseLeavesNoBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, filepath.Join(dir, "meta.db"))
+	secret := []byte(`{"name":"Zebedee Quarrington-Vasquez"}`)
+	var ds []ombud.Detail
+	for i := range 50 {
+		d := ombud.Commit([]byte(fmt.Sprintf(`{"n":%d}`, i)))
+		if i == 25 {
+			d = ombud.Commit(secret)
+		}
+		d.Time = time.Now()
+		ds = append(ds, d)
+	}
+	if err := s.PutDetails(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EraseDetail(ctx, ds[25].Key()); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range ds {
+		got, err := s.Detail(ctx, d.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (i == 25) != (got.Body == nil) {
+			t.Fatalf("detail %d: body %q after erasing detail 25", i, got.Body)
+		}
+	}
+	s.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "meta.db*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte("Quarrington")) {
+			t.Fatalf("%s still holds the erased body", f)
+		}
 	}
 }

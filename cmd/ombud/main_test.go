@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// run executes the real Main with the given environment.
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	code = m.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, out, errs := run(t, nil, "init", "--data", dir, "--origin", "example.org/ombud")
+	if code != 0 {
+		t.Fatalf("init: %d %s", code, errs)
+	}
+	if tok := lastLine(out); !strings.HasPrefix(tok, "omb_") || len(tok) < 50 {
+		t.Fatalf("last line of stdout is not the token: %q", tok)
+	}
+	for name, mode := range map[string]os.FileMode{"keys/log.key": 0o600, "keys/linkage.key": 0o600, "keys/kek.key": 0o600, "keys/log.pub": 0o644, "meta.db": 0o600, "ombud.toml": 0o644} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v, want %v", name, fi.Mode().Perm(), mode)
+		}
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, "ombud.toml"))
+	if !strings.Contains(string(cfg), "# ") || !strings.Contains(string(cfg), "batch_max_age") {
+		t.Fatalf("config is not commented:\n%s", cfg)
+	}
+	// The token itself is stored nowhere in the directory.
+	tok := lastLine(out)
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			b, _ := os.ReadFile(p)
+			if bytes.Contains(b, []byte(tok[len(tok)-43:])) {
+				t.Errorf("%s holds the admin token", p)
+			}
+		}
+		return nil
+	})
+	code, _, errs = run(t, nil, "init", "--data", dir)
+	if code != 1 || !strings.Contains(errs, "refusing to overwrite") || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "ombud: ") {
+		t.Fatalf("second init: %d %q", code, errs)
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	for _, c := range commands() {
+		args := []string{c.name, "--help"}
+		if c.name == "principal" {
+			for _, sub := range []string{"add", "list", "disable"} {
+				code, _, errs := run(t, nil, "principal", sub, "--help")
+				if code != 0 || !strings.Contains(errs, "Example:") {
+					t.Errorf("principal %s --help: %d %s", sub, code, errs)
+				}
+			}
+		}
+		if c.name == "bench" {
+			args = []string{"bench", "log", "--help"}
+		}
+		code, _, errs := run(t, nil, args...)
+		if code != 0 || !strings.Contains(errs, "Example") {
+			t.Errorf("%s --help: exit %d\n%s", c.name, code, errs)
+		}
+	}
+	for _, args := range [][]string{{}, {"frobnicate"}, {"init"}, {"init", "--data"}, {"serve", "--nope"}, {"verify-receipt"}, {"principal", "add"}} {
+		code, _, errs := run(t, nil, args...)
+		if code != 2 || !strings.HasPrefix(lastLine(errs), "ombud: ") && len(args) > 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	code, _, errs := run(t, map[string]string{}, "principal", "list")
+	if code != 2 || !strings.Contains(errs, "OMBUD_TOKEN") {
+		t.Errorf("principal list without a token: %d %q", code, errs)
+	}
+	code, _, errs = run(t, map[string]string{"OMBUD_TOKEN": "x", "OMBUD_SERVER": "http://127.0.0.1:1"}, "principal", "list")
+	if code != 1 || !strings.Contains(errs, "cannot reach") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("principal list, server down: %d %q", code, errs)
+	}
+}
+
+// serveInProcess runs 'ombud serve' through Main until the test ends.
+func serveInProcess(t *testing.T, dir string) (url, token string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	var out, errb syncBuffer
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Ready: func(a string) { addrc <- a }}
+	done := make(chan int, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"})
+	}()
+	select {
+	case a := <-addrc:
+		url = "http://" + a
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, errb.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d: %s", code, errb.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return url, lastLine(out.String()), stop
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeTourAndGracefulShutdown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	url, admin, stop := serveInProcess(t, dir)
+	if !strings.HasPrefix(admin, "omb_") {
+		t.Fatalf("serve on an empty dir did not print the admin token last: %q", admin)
+	}
+	env := map[string]string{"OMBUD_SERVER": url, "OMBUD_TOKEN": admin}
+	code, out, errs := run(t, env, "principal", "add", "--name", "Ada", "--role", "analyst", "--role", "reviewer")
+	if code != 0 || !strings.HasPrefix(lastLine(out), "omb_") {
+		t.Fatalf("principal add: %d %s %s", code, out, errs)
+	}
+	tokFile := filepath.Join(t.TempDir(), "tok")
+	os.WriteFile(tokFile, []byte(lastLine(out)+"\n"), 0o600)
+	code, _, errs = run(t, map[string]string{"OMBUD_SERVER": url}, "principal", "add", "--name", "Eve", "--role", "admin", "--token-file", tokFile)
+	if code != 1 || !strings.Contains(errs, "403 forbidden") {
+		t.Fatalf("analyst adding an admin: %d %q", code, errs)
+	}
+	code, out, _ = run(t, env, "principal", "list")
+	if code != 0 || !strings.Contains(out, "Ada") || !strings.Contains(out, "analyst,reviewer") {
+		t.Fatalf("principal list: %d\n%s", code, out)
+	}
+	rfile := filepath.Join(t.TempDir(), "r.json")
+	code, _, errs = run(t, env, "receipt", "1", "--out", rfile)
+	if code != 0 {
+		t.Fatalf("receipt: %d %s", code, errs)
+	}
+	pub := filepath.Join(dir, "keys", "log.pub")
+	code, out, errs = run(t, nil, "verify-receipt", rfile, "--key", pub)
+	if code != 0 || !strings.HasPrefix(out, "OK: entry 1 (principal") {
+		t.Fatalf("verify-receipt: %d %s %s", code, out, errs)
+	}
+	keyText, _ := os.ReadFile(pub)
+	if code, _, errs = run(t, nil, "verify-receipt", rfile, "--key", strings.TrimSpace(string(keyText))); code != 0 {
+		t.Fatalf("verify-receipt with the key text: %d %s", code, errs)
+	}
+	// A receipt altered in one byte of its entry fails with exit 3.
+	var r map[string]any
+	raw, _ := os.ReadFile(rfile)
+	json.Unmarshal(raw, &r)
+	entry, _ := base64.StdEncoding.DecodeString(r["entry"].(string))
+	entry[len(entry)/2] ^= 0x01
+	r["entry"] = base64.StdEncoding.EncodeToString(entry)
+	raw, _ = json.Marshal(r)
+	os.WriteFile(rfile, raw, 0o644)
+	code, _, errs = run(t, nil, "verify-receipt", rfile, "--key", pub)
+	if code != 3 || !strings.HasPrefix(errs, "ombud: receipt does not verify") {
+		t.Fatalf("tampered receipt: exit %d %q", code, errs)
+	}
+	// Metrics from the log.
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"ombud_log_append_seconds", "ombud_log_batch_size", "ombud_log_queue_depth", "ombud_http_requests_total{code=\"403\""} {
+		if !strings.Contains(string(m), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	// Graceful shutdown flushes the log: the final checkpoint covers every
+	// entry, including one appended just before the signal.
+	if code, _, errs := run(t, env, "principal", "add", "--name", "Last", "--role", "auditor"); code != 0 {
+		t.Fatal(errs)
+	}
+	stop()
+	cp, err := os.ReadFile(filepath.Join(dir, "log", "checkpoint"))
+	if err != nil || !strings.Contains(string(cp), "\n3\n") {
+		t.Fatalf("checkpoint after shutdown: %q %v", cp, err)
+	}
+	// serve on an existing directory does not print a token again.
+	_, again, _ := serveInProcess(t, dir)
+	if strings.HasPrefix(again, "omb_") {
+		t.Fatal("second start printed a token")
+	}
+}
