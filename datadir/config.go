@@ -13,7 +13,7 @@ import (
 
 // Config is ombud.toml.
 type Config struct {
-	Server ServerConfig `toml:"server"`
+	Server  ServerConfig  `toml:"server"`
 	Log     LogConfig     `toml:"log"`
 	Runtime RuntimeConfig `toml:"runtime"`
 }

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/datadir"
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// buildBinary compiles ombud once for the tests that run it as a child.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "ombud-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "ombud")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+type child struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *bytes.Buffer
+}
+
+var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
+
+// startChild runs 'ombud serve' as a child process on a loopback port.
+func startChild(t *testing.T, bin, dir string) *child {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &child{cmd: cmd, url: "http://" + a, stdout: &stdout}
+	case <-time.After(30 * time.Second):
+		t.Fatal("child did not start listening")
+	}
+	return nil
+}
+
+func getJSON(url string, token string, v any) (int, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil && resp.StatusCode == 200 {
+		return resp.StatusCode, json.Unmarshal(b, v)
+	}
+	return resp.StatusCode, nil
+}
+
+// TestCrashLosesNothingAcknowledged kills 'ombud serve' with SIGKILL in the
+// middle of a stream of appends, restarts it, and checks that every
+// acknowledged append is in the log and that the tree is consistent with the
+// last checkpoint seen before the kill.
+func TestCrashLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a child process")
+	}
+	// Kill at different points of the stream.
+	for _, killAt := range []int{50, 300, 1000} {
+		t.Run(fmt.Sprintf("kill after %d", killAt), func(t *testing.T) { crashOnce(t, killAt) })
+	}
+}
+
+func crashOnce(t *testing.T, killAt int) {
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	c := startChild(t, bin, dir)
+	admin := lastLine(c.stdout.String())
+	if !strings.HasPrefix(admin, "omb_") {
+		t.Fatalf("no admin token on stdout: %q", c.stdout.String())
+	}
+	dd, err := datadir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type ack struct {
+		id    string
+		index uint64
+	}
+	var mu sync.Mutex
+	var acks []ack
+	var lastCP []byte
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	// 32 writers, bounded in count and time.
+	const writers, perWriter = 32, 400
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				body := fmt.Sprintf(`{"name":"w%d-%d","roles":["analyst"]}`, w, i)
+				req, _ := http.NewRequestWithContext(ctx, "POST", c.url+"/v1/principals", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+admin)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				var p struct {
+					ID      string  `json:"id"`
+					Receipt *uint64 `json:"receipt"`
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 201 || json.Unmarshal(b, &p) != nil || p.Receipt == nil {
+					continue
+				}
+				mu.Lock()
+				acks = append(acks, ack{p.ID, *p.Receipt})
+				mu.Unlock()
+			}
+		}()
+	}
+	// A watcher keeps the last checkpoint it saw.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			resp, err := http.Get(c.url + "/log/checkpoint")
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				mu.Lock()
+				lastCP = b
+				mu.Unlock()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	// Kill once killAt appends were acknowledged, mid-stream.
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(acks)
+		mu.Unlock()
+		if n >= killAt {
+			break
+		}
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acks) < killAt || lastCP == nil {
+		t.Fatalf("only %d acknowledged appends before the kill", len(acks))
+	}
+	if len(acks) >= writers*perWriter {
+		t.Fatalf("the stream finished before the kill; not a crash test")
+	}
+	before, _, _, err := log.ParseCheckpoint(lastCP, dd.Verifier.Name(), dd.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed after %d acknowledged appends; last checkpoint seen: size %d", len(acks), before.Size)
+
+	c2 := startChild(t, bin, dir)
+	if strings.Contains(c2.stdout.String(), "omb_") {
+		t.Fatal("restart printed a new admin token")
+	}
+	for _, a := range acks {
+		var r ombud.Receipt
+		if code, err := getJSON(fmt.Sprintf("%s/v1/receipts/%d", c2.url, a.index), "", &r); code != 200 || err != nil {
+			t.Fatalf("acknowledged entry %d lost: %d %v", a.index, code, err)
+		}
+		_, e, err := ombud.VerifyReceipt(&r, dd.Verifier)
+		if err != nil {
+			t.Fatalf("entry %d: %v", a.index, err)
+		}
+		if e.Kind != ombud.KindPrincipal || e.Refs["principal"][0] != dd.Linkage.Pseudonym("principal", a.id) {
+			t.Fatalf("entry %d is not the creation of principal %s", a.index, a.id)
+		}
+		if code, _ := getJSON(c2.url+"/v1/principals/"+a.id, admin, nil); code != 200 {
+			t.Fatalf("acknowledged principal %s lost: %d", a.id, code)
+		}
+	}
+	// The tree after restart is consistent with the checkpoint seen before.
+	var rawAfter []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(c2.url + "/log/checkpoint")
+		if err == nil {
+			rawAfter, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+	}
+	after, _, _, err := log.ParseCheckpoint(rawAfter, dd.Verifier.Name(), dd.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Size < before.Size {
+		t.Fatalf("log shrank: %d → %d", before.Size, after.Size)
+	}
+	if before.Size == 0 {
+		return // every tree is consistent with the empty one
+	}
+	if after.Size == before.Size {
+		if !bytes.Equal(after.Hash, before.Hash) {
+			t.Fatal("same size, different root: a fork")
+		}
+		return
+	}
+	var p struct {
+		Proof [][]byte `json:"proof"`
+	}
+	if code, err := getJSON(fmt.Sprintf("%s/v1/proofs/consistency?from=%d&tree_size=%d", c2.url, before.Size, after.Size), "", &p); code != 200 || err != nil {
+		t.Fatalf("consistency proof: %d %v", code, err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, before.Size, after.Size, p.Proof, before.Hash, after.Hash); err != nil {
+		t.Fatalf("tree after restart is not consistent with the checkpoint seen before the kill: %v", err)
+	}
+}
