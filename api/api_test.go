@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -206,5 +208,33 @@ func TestLogEndpointsHeaders(t *testing.T) {
 		if !strings.Contains(string(m), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+}
+
+// TestLogFailureFailsClosed breaks the log's storage under a running server:
+// the request is denied with log_unavailable and nothing takes effect.
+func TestLogFailureFailsClosed(t *testing.T) {
+	e := ombudtest.New(t)
+	e.AddPrincipal(t, "warm", ombud.RoleAnalyst)
+	e.AwaitSize(t, 2)
+	// Replace the entry bundle directory with a file: Tessera can no
+	// longer write bundles.
+	entries := filepath.Join(e.Log.Dir(), "tile", "entries")
+	if err := os.RemoveAll(entries); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entries, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, e)
+	resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", `{"name":"Mallory","roles":["admin"]}`)
+	if resp.StatusCode != 503 {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	if body := decode[api.ErrorBody](t, resp); body.Error.Code != ombud.CodeLogUnavailable {
+		t.Fatalf("code %s", body.Error.Code)
+	}
+	if after := snapshot(t, e); after.principals != before.principals {
+		t.Fatalf("a principal was created although its entry could not be logged")
 	}
 }

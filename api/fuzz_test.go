@@ -1,0 +1,38 @@
+package api_test
+
+import (
+	"io"
+	"testing"
+
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+// FuzzCreatePrincipalBody sends arbitrary bodies to POST /v1/principals: the
+// answer is a coded 2xx or 4xx, never a 5xx, and only a 201 changes state.
+func FuzzCreatePrincipalBody(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"Ada","roles":["analyst"]}`, `{"name":"","roles":[]}`, `{}`, `[]`, `null`, `{"name":"a","roles":["analyst"],"x":1}`,
+		`{"name":"\u0000","roles":["admin"]}`, `{"name":"a","roles":["analyst","analyst"]}`, `{"name":1e999}`, `"`,
+	} {
+		f.Add([]byte(s))
+	}
+	e := ombudtest.New(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := snapshot(t, e)
+		resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", string(body))
+		io.Copy(io.Discard, resp.Body)
+		after := snapshot(t, e)
+		switch {
+		case resp.StatusCode == 201:
+			if after.principals != before.principals+1 {
+				t.Fatalf("201 but %d → %d principals", before.principals, after.principals)
+			}
+		case resp.StatusCode >= 400 && resp.StatusCode < 500:
+			if after != before {
+				t.Fatalf("%d changed state: %+v → %+v", resp.StatusCode, before, after)
+			}
+		default:
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+	})
+}

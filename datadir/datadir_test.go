@@ -1,0 +1,78 @@
+package datadir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCreateOpen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	d, err := Create(dir, CreateOptions{Origin: "example.org/ombud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Signer.Name() != "example.org/ombud" || d.Config.Log.BatchMaxAge.Duration == 0 {
+		t.Fatalf("%+v", d)
+	}
+	if _, err := Create(dir, CreateOptions{}); !errors.Is(err, ErrExists) {
+		t.Fatalf("second Create: %v", err)
+	}
+	// An empty directory may be initialised.
+	empty := t.TempDir()
+	if _, err := Create(empty, CreateOptions{}); err != nil {
+		t.Fatalf("Create on an empty directory: %v", err)
+	}
+	// A key file others can read is refused.
+	os.Chmod(filepath.Join(dir, "keys", "linkage.key"), 0o644)
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("Open with a readable key: %v", err)
+	}
+	if _, err := Open(t.TempDir()); !errors.Is(err, ErrNotInitialized) {
+		t.Fatalf("Open on an empty dir: %v", err)
+	}
+	for _, o := range []string{"has space", "a+b", "", strings.Repeat("a", 200), "-lead"} {
+		if o == "" {
+			continue
+		}
+		if _, err := Create(filepath.Join(t.TempDir(), "x"), CreateOptions{Origin: o}); err == nil {
+			t.Errorf("origin %q accepted", o)
+		}
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	d := Defaults()
+	c, err := ParseConfig([]byte(configTemplate(CreateOptions{Origin: DefaultOrigin})))
+	if err != nil || c != d {
+		t.Fatalf("the shipped template does not parse to the defaults: %v\n%+v\n%+v", err, c, d)
+	}
+	for _, bad := range []string{
+		`[log]` + "\n" + `batch_max_age = "soon"`,
+		`[log]` + "\n" + `batch_max_sise = 4`,
+		`[server]` + "\n" + `listen = "nowhere"`,
+		`[log]` + "\n" + `checkpoint_interval = "10ms"`,
+		`[log]` + "\n" + `batch_max_age = "-1s"`,
+		`[runtime]` + "\n" + `gc_percent = 1`,
+		`[[`,
+	} {
+		if _, err := ParseConfig([]byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(configTemplate(CreateOptions{Origin: DefaultOrigin})))
+	f.Add([]byte("[log]\nbatch_max_size = 3\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err == nil {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("ParseConfig accepted an invalid config: %v", err)
+			}
+		}
+	})
+}

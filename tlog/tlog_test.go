@@ -1,0 +1,137 @@
+package tlog_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/tlog"
+	"golang.org/x/mod/sumdb/note"
+)
+
+func newLog(t *testing.T, cfg tlog.Config) *tlog.Log {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "test.ombud/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Signer, _ = note.NewSigner(skey)
+	cfg.Verifier, _ = note.NewVerifier(vkey)
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	if cfg.BatchMaxAge == 0 {
+		cfg.BatchMaxAge = 2 * time.Millisecond
+	}
+	l, err := tlog.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
+func TestAppendEntryProof(t *testing.T) {
+	ctx := context.Background()
+	l := newLog(t, tlog.Config{})
+	var wg sync.WaitGroup
+	idx := make([]uint64, 300)
+	for i := range idx {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := l.Append(ctx, []byte{byte(i), byte(i >> 8)})
+			if err != nil {
+				t.Error(err)
+			}
+			idx[i] = n
+		}()
+	}
+	wg.Wait()
+	seen := map[uint64]bool{}
+	for _, n := range idx {
+		if seen[n] {
+			t.Fatalf("index %d given twice", n)
+		}
+		seen[n] = true
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cp, _, err := l.AwaitCheckpoint(cctx, 299)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range idx {
+		leaf, err := l.Entry(ctx, n, cp.Size)
+		if err != nil || leaf[0] != byte(i) || leaf[1] != byte(i>>8) {
+			t.Fatalf("entry %d = %v, %v; want the bytes appended", n, leaf, err)
+		}
+	}
+	if _, err := l.Entry(ctx, cp.Size, cp.Size); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("Entry beyond the tree: %v", err)
+	}
+	if _, err := l.ConsistencyProof(ctx, 10, cp.Size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	l := newLog(t, tlog.Config{})
+	if _, err := l.Append(ctx, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := l.Append(cctx, []byte("y")); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("append with a cancelled context: %v", err)
+	}
+	if _, err := l.Append(ctx, make([]byte, 70000)); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("oversized entry: %v", err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, []byte("z")); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("append after close: %v", err)
+	}
+	if l.Healthy() == nil {
+		t.Fatal("a closed log reports healthy")
+	}
+}
+
+func TestConfigChecks(t *testing.T) {
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "a.example/log")
+	_, otherV, _ := note.GenerateKey(rand.Reader, "a.example/log")
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	ov, _ := note.NewVerifier(otherV)
+	for name, cfg := range map[string]tlog.Config{
+		"no dir":          {Signer: s, Verifier: v},
+		"no key":          {Dir: t.TempDir()},
+		"mismatched key":  {Dir: t.TempDir(), Signer: s, Verifier: ov},
+		"checkpoint 10ms": {Dir: t.TempDir(), Signer: s, Verifier: v, CheckpointInterval: 10 * time.Millisecond},
+	} {
+		if _, err := tlog.New(context.Background(), cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestPushback(t *testing.T) {
+	l := newLog(t, tlog.Config{MaxOutstanding: 2, BatchMaxAge: 500 * time.Millisecond, BatchMaxSize: 1000})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Append(context.Background(), []byte("slow")) }()
+	}
+	time.Sleep(50 * time.Millisecond) // both are now waiting for their batch
+	if _, err := l.Append(context.Background(), []byte("third")); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("third append past MaxOutstanding: %v", err)
+	}
+	wg.Wait()
+}
