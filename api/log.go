@@ -85,7 +85,7 @@ func parseIndex(s, name string) (uint64, error) {
 func (s *Server) covering(ctx context.Context, index uint64) (size uint64, raw []byte, err error) {
 	cp, raw, err := s.Log.ParsedCheckpoint(ctx)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "no checkpoint is published yet", Err: err}
 	}
 	if cp.Size > index {
 		return cp.Size, raw, nil
@@ -138,27 +138,30 @@ type ProofJSON struct {
 	Proof    [][]byte `json:"proof"`
 }
 
-func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) {
+// proofParams reads a proof request's two numbers: the first (index or
+// from) and tree_size, which must be a published size.
+func (s *Server) proofParams(r *http.Request, first string) (uint64, uint64, error) {
 	q := r.URL.Query()
-	index, err := parseIndex(q.Get("index"), "index")
+	a, err := parseIndex(q.Get(first), first)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return 0, 0, err
 	}
 	size, err := parseIndex(q.Get("tree_size"), "tree_size")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return 0, 0, err
 	}
-	if err := s.withinPublished(r.Context(), size); err != nil {
-		writeError(w, r, err)
-		return
+	return a, size, s.withinPublished(r.Context(), size)
+}
+
+func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) {
+	index, size, err := s.proofParams(r, "index")
+	if err == nil && index >= size {
+		err = ombud.Errorf(ombud.CodeInvalid, "index %d must be below tree_size %d", index, size)
 	}
-	if index >= size {
-		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "index %d must be below tree_size %d", index, size))
-		return
+	var p [][]byte
+	if err == nil {
+		p, err = s.Log.InclusionProof(r.Context(), index, size)
 	}
-	p, err := s.Log.InclusionProof(r.Context(), index, size)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -167,26 +170,14 @@ func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	from, err := parseIndex(q.Get("from"), "from")
-	if err != nil {
-		writeError(w, r, err)
-		return
+	from, size, err := s.proofParams(r, "from")
+	if err == nil && (from == 0 || from > size) {
+		err = ombud.Errorf(ombud.CodeInvalid, "from must be between 1 and tree_size")
 	}
-	size, err := parseIndex(q.Get("tree_size"), "tree_size")
-	if err != nil {
-		writeError(w, r, err)
-		return
+	var p [][]byte
+	if err == nil {
+		p, err = s.Log.ConsistencyProof(r.Context(), from, size)
 	}
-	if err := s.withinPublished(r.Context(), size); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if from == 0 || from > size {
-		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "from must be between 1 and tree_size"))
-		return
-	}
-	p, err := s.Log.ConsistencyProof(r.Context(), from, size)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -200,7 +191,7 @@ func (s *Server) withinPublished(ctx context.Context, size uint64) error {
 	defer cancel()
 	cp, _, err := s.Log.ParsedCheckpoint(ctx)
 	if err != nil {
-		return err
+		return &ombud.Error{Code: ombud.CodeUnavailable, Message: "no checkpoint is published yet", Err: err}
 	}
 	if size == 0 || size > cp.Size {
 		return ombud.Errorf(ombud.CodeInvalid, "tree_size must be between 1 and the published size %d", cp.Size)

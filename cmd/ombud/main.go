@@ -58,6 +58,7 @@ func commands() []command {
 		{"principal", "add, list or disable principals on a running server", (*Main).principalCmd},
 		{"receipt", "fetch the receipt of a log entry from a running server", (*Main).receiptCmd},
 		{"verify-receipt", "check a receipt offline against the log's verifier key", (*Main).verifyReceiptCmd},
+		{"audit", "verify a running log from its public tiles and checkpoint", (*Main).auditCmd},
 		{"bench", "run the benchmark harness and print JSON", (*Main).benchCmd},
 	}
 }

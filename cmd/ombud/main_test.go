@@ -200,6 +200,10 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	if code != 3 || !strings.HasPrefix(errs, "ombud: receipt does not verify") {
 		t.Fatalf("tampered receipt: exit %d %q", code, errs)
 	}
+	// The public log verifies end to end.
+	if code, out, errs := run(t, map[string]string{"OMBUD_SERVER": url}, "audit", "--key", pub); code != 0 || !strings.HasPrefix(out, "OK: log") {
+		t.Fatalf("audit: %d %s %s", code, out, errs)
+	}
 	// Metrics from the log.
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
