@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"k8s.io/klog/v2"
@@ -83,6 +84,8 @@ type verifyError struct{ err error }
 
 func (e verifyError) Error() string { return e.err.Error() }
 func (e verifyError) Unwrap() error { return e.err }
+
+var klogOnce sync.Once
 
 // Run executes one command and returns the exit code.
 func (m *Main) Run(ctx context.Context, args []string) int {
@@ -163,7 +166,8 @@ func (m *Main) logger(level string) (*slog.Logger, error) {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
 	lg := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: l}))
-	// Tessera logs through klog; route it into the same structured log.
-	klog.SetSlogLogger(lg)
+	// Tessera logs through klog; route it into the same structured log. The
+	// setting is process-wide and racy to change, so the first one stays.
+	klogOnce.Do(func() { klog.SetSlogLogger(lg) })
 	return lg, nil
 }

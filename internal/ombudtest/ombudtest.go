@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,13 @@ import (
 	"github.com/ombud/ombud/tlog"
 	"k8s.io/klog/v2"
 )
+
+// quietKlog routes Tessera's klog output to a warn-level slog logger, once:
+// klog's logger setting is process-wide and not safe to change while logs
+// from an earlier test are still running.
+var quietKlog = sync.OnceFunc(func() {
+	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+})
 
 // Env is a running deployment.
 type Env struct {
@@ -37,8 +45,7 @@ type Env struct {
 func New(t testing.TB) *Env {
 	t.Helper()
 	ctx := context.Background()
-	// Tessera logs through klog; keep only its warnings and errors.
-	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	quietKlog()
 	dir, err := datadir.Create(t.TempDir()+"/data", datadir.CreateOptions{Origin: "test.ombud/log"})
 	if err != nil {
 		t.Fatalf("datadir.Create: %v", err)
