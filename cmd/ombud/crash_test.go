@@ -272,3 +272,54 @@ func crashOnce(t *testing.T, killAt int) {
 		t.Fatalf("tree after restart is not consistent with the checkpoint seen before the kill: %v", err)
 	}
 }
+
+// TestSIGTERMFlushes sends SIGTERM to a child 'ombud serve' right after a
+// burst of appends: it exits 0, and its last checkpoint covers every entry.
+func TestSIGTERMFlushes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals a child process")
+	}
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	c := startChild(t, bin, dir)
+	admin := lastLine(c.stdout.String())
+	var last uint64
+	for i := range 20 {
+		req, _ := http.NewRequest("POST", c.url+"/v1/principals", strings.NewReader(fmt.Sprintf(`{"name":"p%d","roles":["auditor"]}`, i)))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ Receipt uint64 }
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		last = p.Receipt
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	dd, _ := datadir.Open(dir)
+	raw, err := os.ReadFile(filepath.Join(dir, "log", "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, _, _, err := log.ParseCheckpoint(raw, dd.Verifier.Name(), dd.Verifier)
+	if err != nil || cp.Size != last+1 {
+		t.Fatalf("checkpoint after SIGTERM: size %d, want %d (%v)", cp.Size, last+1, err)
+	}
+}
