@@ -21,6 +21,8 @@ const (
 	CodeNotFound         Code = "not_found"
 	CodeMethodNotAllowed Code = "method_not_allowed"
 	CodeConflict         Code = "conflict"
+	CodeGone             Code = "gone"
+	CodeTooLarge         Code = "too_large"
 	CodeNotIntegrated    Code = "not_yet_integrated"
 	CodeLogUnavailable   Code = "log_unavailable"
 	CodeUnavailable      Code = "unavailable"

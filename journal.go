@@ -95,6 +95,12 @@ func (j *Journal) Write(ctx context.Context, r Record) (Written, error) {
 	if err != nil {
 		return Written{}, err
 	}
+	return j.Append(ctx, e, leaf, d)
+}
+
+// Append stores d (if any) and appends leaf, the marshalled e, as Write
+// does; for callers that adjust a built entry first.
+func (j *Journal) Append(ctx context.Context, e *Entry, leaf []byte, d *Detail) (Written, error) {
 	var detailErr chan error
 	if d != nil {
 		detailErr = make(chan error, 1)

@@ -1,6 +1,9 @@
 package ombud
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the metadata store: principals, private detail records and (in
 // later versions) objects, authorizations and flags. store/sqlite is the
@@ -26,6 +29,36 @@ type Store interface {
 	// SetPrincipalDisabled disables or re-enables a principal; ErrNotFound
 	// if there is none.
 	SetPrincipalDisabled(ctx context.Context, id string, disabled bool) error
+
+	// CreateObject stores a new object, pending until SetIngestIndex.
+	// ErrExists if the id is taken.
+	CreateObject(ctx context.Context, o *Object) error
+	// Object returns an object by id; ErrNotFound if there is none.
+	Object(ctx context.Context, id string) (*Object, error)
+	// SetIngestIndex records the ingest entry's index; the object is then
+	// no longer pending. ErrNotFound if there is no such object.
+	SetIngestIndex(ctx context.Context, id string, index uint64) error
+	// SetHold sets (h != nil) or releases (h == nil) a legal hold.
+	SetHold(ctx context.Context, id string, h *Hold) error
+	// DestroyKeyset deletes the object's wrapped keyset (the crypto-shred)
+	// so that no byte of it remains in the store's files, and notes the
+	// reason so that a crash before MarkErased can be finished.
+	DestroyKeyset(ctx context.Context, id, reason string) error
+	// MarkErased records the erasure and its log entry.
+	MarkErased(ctx context.Context, id string, e Erasure) error
+	// ExpiredObjects lists up to limit logged objects past their deadline,
+	// not on hold and not erased, oldest deadline first.
+	ExpiredObjects(ctx context.Context, now time.Time, limit int) ([]*Object, error)
+	// UnfinishedErasures lists objects whose keyset is destroyed but whose
+	// erasure is not yet recorded (a crash mid-shred).
+	UnfinishedErasures(ctx context.Context, limit int) ([]*Object, error)
+	// PendingObjects lists stored objects whose ingest is not yet logged.
+	PendingObjects(ctx context.Context, limit int) ([]*Object, error)
+	// ObjectsBelowKEK lists objects whose keyset is wrapped under a KEK
+	// version below version.
+	ObjectsBelowKEK(ctx context.Context, version int, limit int) ([]*Object, error)
+	// Rewrap replaces a wrapped keyset if it is still under oldVersion.
+	Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
 
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/tlog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,7 +23,10 @@ type Server struct {
 	Store       ombud.Store
 	Log         *tlog.Log
 	Journal     *ombud.Journal
+	Custody     *custody.Service
 	VerifierKey string
+	// StreamTimeout bounds one object upload or download.
+	StreamTimeout time.Duration
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
 	// ReceiptWait bounds how long a receipt request waits for a checkpoint
@@ -44,6 +48,9 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Handler() http.Handler {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = 1 << 20
+	}
+	if s.StreamTimeout == 0 {
+		s.StreamTimeout = 6 * time.Hour
 	}
 	if s.ReceiptWait == 0 {
 		s.ReceiptWait = 5 * time.Second
@@ -83,6 +90,18 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listPrincipals))
 	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
 	mux.Handle("DELETE /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin}, s.disablePrincipal))
+
+	if s.Custody != nil {
+		admin := []ombud.Role{ombud.RoleAdmin}
+		mux.Handle("PUT /v1/objects", s.auth([]ombud.Role{ombud.RoleIngestor}, s.putObject))
+		mux.Handle("GET /v1/objects/{id}", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.getObject))
+		mux.Handle("GET /v1/objects/{id}/status", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleIngestor}, s.objectStatus))
+		mux.Handle("POST /v1/objects/{id}/hold", s.auth(admin, s.setHold))
+		mux.Handle("POST /v1/objects/{id}/hold/release", s.auth(admin, s.releaseHold))
+		mux.Handle("POST /v1/objects/{id}/erase", s.auth(admin, s.eraseObject))
+		mux.Handle("POST /v1/sweep", s.auth(admin, s.sweep))
+		mux.Handle("POST /v1/keys/rotate", s.auth(admin, s.rotateKeys))
+	}
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

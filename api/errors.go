@@ -24,6 +24,8 @@ var statusOf = map[ombud.Code]int{
 	ombud.CodeNotFound:         http.StatusNotFound,
 	ombud.CodeMethodNotAllowed: http.StatusMethodNotAllowed,
 	ombud.CodeConflict:         http.StatusConflict,
+	ombud.CodeGone:             http.StatusGone,
+	ombud.CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	ombud.CodeNotIntegrated:    http.StatusServiceUnavailable,
 	ombud.CodeLogUnavailable:   http.StatusServiceUnavailable,
 	ombud.CodeUnavailable:      http.StatusServiceUnavailable,

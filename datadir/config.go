@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/ombud/ombud"
 )
 
 // Config is ombud.toml.
@@ -16,6 +18,28 @@ type Config struct {
 	Server  ServerConfig  `toml:"server"`
 	Log     LogConfig     `toml:"log"`
 	Runtime RuntimeConfig `toml:"runtime"`
+	Storage StorageConfig `toml:"storage"`
+	Classes []ClassConfig `toml:"class"`
+}
+
+// StorageConfig says where ciphertext and the KEK live.
+type StorageConfig struct {
+	// BlobURL is a gocloud.dev/blob URL; "" is file://DIR/blobs.
+	BlobURL string `toml:"blob_url"`
+	// KEKURL is a gocloud.dev/secrets URL of an external KMS; "" is the
+	// local keyring DIR/keys/kek.key.
+	KEKURL         string   `toml:"kek_url"`
+	MaxObjectBytes int64    `toml:"max_object_bytes"`
+	SweepInterval  Duration `toml:"sweep_interval"`
+}
+
+// ClassConfig is a [[class]] table.
+type ClassConfig struct {
+	Name        string `toml:"name"`
+	Sensitivity string `toml:"sensitivity"`
+	Retention   string `toml:"retention"` // "30d", "720h"
+	Export      string `toml:"export"`
+	Region      string `toml:"region"`
 }
 
 // RuntimeConfig tunes the Go runtime for a gateway whose every decision
@@ -84,6 +108,7 @@ func Defaults() Config {
 			MaxOutstanding:     16384,
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
+		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
 	}
 }
 
@@ -146,10 +171,61 @@ func (c Config) Validate() error {
 	if c.Runtime.MemoryLimitMB < 64 {
 		return fmt.Errorf("config: runtime.memory_limit_mb must be at least 64")
 	}
+	if c.Storage.MaxObjectBytes < 1 {
+		return fmt.Errorf("config: storage.max_object_bytes must be positive")
+	}
+	if c.Storage.SweepInterval.Duration < time.Second {
+		return fmt.Errorf("config: storage.sweep_interval must be at least 1s")
+	}
+	if _, err := c.DataClasses(); err != nil {
+		return err
+	}
 	if c.Log.MaxOutstanding == 0 {
 		return fmt.Errorf("config: log.max_outstanding must be positive")
 	}
 	return nil
+}
+
+// DataClasses returns the configured classes, or the defaults when the
+// file defines none.
+func (c Config) DataClasses() (map[string]ombud.Class, error) {
+	out := map[string]ombud.Class{}
+	if len(c.Classes) == 0 {
+		for _, d := range ombud.DefaultClasses() {
+			out[d.Name] = d
+		}
+		return out, nil
+	}
+	for _, cc := range c.Classes {
+		ret, err := ParseRetention(cc.Retention)
+		if err != nil {
+			return nil, fmt.Errorf("config: class %q: retention: %v", cc.Name, err)
+		}
+		cl := ombud.Class{Name: cc.Name, Sensitivity: ombud.Sensitivity(cc.Sensitivity), Retention: ret, Export: ombud.ExportRule(cc.Export), Region: cc.Region}
+		if cl.Export == "" {
+			cl.Export = ombud.ExportDeny
+		}
+		if err := cl.Validate(); err != nil {
+			return nil, fmt.Errorf("config: %v", err)
+		}
+		if _, dup := out[cl.Name]; dup {
+			return nil, fmt.Errorf("config: class %q defined twice", cl.Name)
+		}
+		out[cl.Name] = cl
+	}
+	return out, nil
+}
+
+// ParseRetention reads "30d" (days) or a Go duration such as "720h".
+func ParseRetention(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 || n > 36500 {
+			return 0, fmt.Errorf("%q: want a number of days like 30d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func configTemplate(o CreateOptions) string {
@@ -199,5 +275,63 @@ gc_percent = 400
 # Soft memory limit in MiB: near it the collector runs as often as needed,
 # whatever gc_percent says.
 memory_limit_mb = 1024
+
+[storage]
+# Where ciphertext goes: a gocloud.dev/blob URL. Empty means file://DIR/blobs.
+# Azure: "azblob://CONTAINER" (credentials from AZURE_STORAGE_ACCOUNT and
+# AZURE_STORAGE_KEY or a managed identity); also s3://BUCKET, gs://BUCKET.
+blob_url = ""
+# The key-encryption key: a gocloud.dev/secrets URL of a KMS the controller
+# holds. Empty means the local keyring keys/kek.key. Examples:
+#   azurekeyvault://VAULT.vault.azure.net/keys/KEY
+#   awskms://alias/KEY?region=eu-central-1
+#   gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K
+#   hashivault://KEY
+kek_url = ""
+# Largest object accepted, in bytes (64 GiB).
+max_object_bytes = 68719476736
+# How often the retention sweeper runs. 'ombud sweep' runs it on demand.
+sweep_interval = "1h"
+
+# Data classes. Each has a sensitivity (sensitive classes need a legal
+# authorization to read), a retention ("30d" or "720h"), an export rule
+# (deny; scoped: only under an authorization naming the recipient; allow)
+# and optionally a residency region. Without any [[class]] table the same
+# defaults apply.
+[[class]]
+name = "biometric"
+sensitivity = "sensitive"
+retention = "30d"
+export = "scoped"
+
+[[class]]
+name = "location"
+sensitivity = "sensitive"
+retention = "90d"
+export = "scoped"
+
+[[class]]
+name = "communications"
+sensitivity = "sensitive"
+retention = "180d"
+export = "scoped"
+
+[[class]]
+name = "media"
+sensitivity = "sensitive"
+retention = "90d"
+export = "scoped"
+
+[[class]]
+name = "document"
+sensitivity = "ordinary"
+retention = "2190d"
+export = "allow"
+
+[[class]]
+name = "general"
+sensitivity = "ordinary"
+retention = "365d"
+export = "allow"
 `, o.Origin, listen)
 }

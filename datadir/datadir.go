@@ -49,6 +49,7 @@ func (d *Dir) ConfigPath() string { return filepath.Join(d.Path, "ombud.toml") }
 func (d *Dir) LogPath() string    { return filepath.Join(d.Path, "log") }
 func (d *Dir) DBPath() string     { return filepath.Join(d.Path, "meta.db") }
 func (d *Dir) KEKPath() string    { return filepath.Join(d.Path, "keys", "kek.key") }
+func (d *Dir) BlobPath() string   { return filepath.Join(d.Path, "blobs") }
 
 var originRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 

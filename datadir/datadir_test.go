@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -46,7 +47,7 @@ func TestCreateOpen(t *testing.T) {
 func TestParseConfig(t *testing.T) {
 	d := Defaults()
 	c, err := ParseConfig([]byte(configTemplate(CreateOptions{Origin: DefaultOrigin})))
-	if err != nil || c != d {
+	if err != nil || !reflect.DeepEqual(c.Server, d.Server) || c.Log != d.Log || c.Storage != d.Storage || c.Runtime != d.Runtime {
 		t.Fatalf("the shipped template does not parse to the defaults: %v\n%+v\n%+v", err, c, d)
 	}
 	for _, bad := range []string{
@@ -57,6 +58,9 @@ func TestParseConfig(t *testing.T) {
 		`[log]` + "\n" + `batch_max_age = "-1s"`,
 		`[runtime]` + "\n" + `gc_percent = 1`,
 		`[[`,
+		"[[class]]\nname = \"x\"\nsensitivity = \"secret\"\nretention = \"30d\"",
+		"[[class]]\nname = \"x\"\nsensitivity = \"ordinary\"\nretention = \"thirty\"",
+		"[[class]]\nname = \"Bad Name\"\nsensitivity = \"ordinary\"\nretention = \"30d\"",
 	} {
 		if _, err := ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)

@@ -14,13 +14,14 @@ type Memory struct {
 	mu         sync.Mutex
 	principals map[string]ombud.Principal
 	details    map[detailKey]ombud.Detail
+	objects    map[string]*ombud.Object
 }
 
 var _ ombud.Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{principals: map[string]ombud.Principal{}, details: map[detailKey]ombud.Detail{}}
+	return &Memory{principals: map[string]ombud.Principal{}, details: map[detailKey]ombud.Detail{}, objects: map[string]*ombud.Object{}}
 }
 
 type detailKey struct {

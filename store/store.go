@@ -136,6 +136,7 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 			t.Fatal("PutDetails accepted a detail without a time")
 		}
 	})
+	t.Run("objects", func(t *testing.T) { testObjects(t, open(t)) })
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
@@ -21,6 +23,8 @@ type app struct {
 	store    *sqlite.Store
 	log      *tlog.Log
 	journal  *ombud.Journal
+	custody  *custody.Service
+	bucket   *blob.Bucket
 	registry *prometheus.Registry
 }
 
@@ -48,17 +52,36 @@ func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*app, 
 		st.Close()
 		return nil, fmt.Errorf("failed to open transparency log: %w", err)
 	}
-	return &app{
+	a := &app{
 		dir:      dir,
 		store:    st,
 		log:      lg,
 		journal:  &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage},
 		registry: reg,
-	}, nil
+	}
+	if err := a.openCustody(ctx, logger); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	return a, nil
+}
+
+// openCustody opens the blob store and the KEK keyring.
+func (a *app) openCustody(ctx context.Context, logger *slog.Logger) error {
+	svc, err := custody.Open(ctx, a.dir, a.store, a.journal, logger)
+	if err != nil {
+		return err
+	}
+	a.custody, a.bucket = svc, svc.Bucket
+	return nil
 }
 
 func (a *app) close(ctx context.Context) error {
-	return errors.Join(a.log.Close(ctx), a.store.Close())
+	var berr error
+	if a.bucket != nil {
+		berr = a.bucket.Close()
+	}
+	return errors.Join(a.log.Close(ctx), a.store.Close(), berr)
 }
 
 // bootstrapAdmin creates the first admin if there are no principals yet and

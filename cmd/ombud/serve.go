@@ -71,6 +71,7 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 		Store:        a.store,
 		Log:          a.log,
 		Journal:      a.journal,
+		Custody:      a.custody,
 		VerifierKey:  dir.VerifierKey,
 		MaxBodyBytes: sc.MaxBodyBytes,
 		Logger:       logger,
@@ -90,6 +91,7 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go a.sweeper(ctx, logger, dir.Config.Storage.SweepInterval.Duration)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
@@ -35,6 +36,7 @@ type Env struct {
 	Store      *sqlite.Store
 	Log        *tlog.Log
 	Journal    *ombud.Journal
+	Custody    *custody.Service
 	Server     *httptest.Server
 	URL        string
 	AdminToken string
@@ -67,8 +69,12 @@ func New(t testing.TB) *Env {
 		t.Fatalf("AddPrincipal: %v", err)
 	}
 	e.AdminToken, e.AdminID = tok.Reveal(), p.ID
+	e.Custody, err = custody.Open(ctx, dir, st, e.Journal, nil)
+	if err != nil {
+		t.Fatalf("custody.Open: %v", err)
+	}
 	srv := &api.Server{
-		Store: st, Log: lg, Journal: e.Journal, VerifierKey: dir.VerifierKey,
+		Store: st, Log: lg, Journal: e.Journal, Custody: e.Custody, VerifierKey: dir.VerifierKey,
 		MaxBodyBytes: 64 << 10,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
@@ -82,6 +88,7 @@ func New(t testing.TB) *Env {
 			t.Errorf("log close: %v", err)
 		}
 		st.Close()
+		e.Custody.Bucket.Close()
 	})
 	return e
 }

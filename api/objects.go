@@ -1,0 +1,214 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/custody"
+)
+
+// ObjectJSON is an object's public metadata as the API shows it.
+type ObjectJSON struct {
+	ID          string    `json:"id"`
+	Class       string    `json:"class"`
+	Region      string    `json:"region,omitempty"`
+	Size        int64     `json:"size"`
+	CollectedAt time.Time `json:"collected_at"`
+	RetainUntil time.Time `json:"retain_until"`
+	KEKVersion  int       `json:"kek_version"`
+	Hold        *HoldJSON `json:"hold,omitempty"`
+	Erased      *struct {
+		Reason  string    `json:"reason"`
+		At      time.Time `json:"at"`
+		Receipt uint64    `json:"receipt"`
+	} `json:"erased,omitempty"`
+	IngestReceipt uint64  `json:"ingest_receipt"`
+	Receipt       *uint64 `json:"receipt,omitempty"`
+}
+
+// HoldJSON is a legal hold.
+type HoldJSON struct {
+	Reason        string    `json:"reason"`
+	Authorization string    `json:"authorization"`
+	Since         time.Time `json:"since"`
+}
+
+func objectJSON(o *ombud.Object) ObjectJSON {
+	j := ObjectJSON{ID: o.ID, Class: o.Class, Region: o.Region, Size: o.Size, CollectedAt: o.CollectedAt, RetainUntil: o.RetainUntil, KEKVersion: o.KEKVersion, IngestReceipt: o.IngestIndex}
+	if o.Hold != nil {
+		j.Hold = &HoldJSON{o.Hold.Reason, o.Hold.Authorization, o.Hold.Since}
+	}
+	if o.Erased != nil {
+		j.Erased = &struct {
+			Reason  string    `json:"reason"`
+			At      time.Time `json:"at"`
+			Receipt uint64    `json:"receipt"`
+		}{o.Erased.Reason, o.Erased.At, o.Erased.Index}
+	}
+	return j
+}
+
+// streaming lifts the server's whole-request deadlines for routes that move
+// object bytes, which may take far longer than a JSON call.
+func (s *Server) streaming(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(s.StreamTimeout)
+	rc.SetReadDeadline(deadline)
+	rc.SetWriteDeadline(deadline)
+}
+
+func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
+	s.streaming(w)
+	h := r.Header
+	subjects, err := ombud.ParseSubjects(h.Get("Ombud-Subjects"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var collected time.Time
+	if v := h.Get("Ombud-Collected-At"); v != "" {
+		if collected, err = time.Parse(time.RFC3339, v); err != nil {
+			writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "Ombud-Collected-At must be RFC 3339, e.g. 2026-11-27T06:00:00Z"))
+			return
+		}
+	}
+	if h.Get("Ombud-Class") == "" {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "Ombud-Class is required"))
+		return
+	}
+	o, wr, err := s.Custody.Ingest(r.Context(), custody.IngestRequest{
+		Class: h.Get("Ombud-Class"), Subjects: subjects, Source: h.Get("Ombud-Source"),
+		Region: h.Get("Ombud-Region"), CollectedAt: collected, By: caller(r).ID, Body: r.Body,
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := objectJSON(o)
+	out.Receipt = &wr.Index
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
+	w.Header().Set("Location", "/v1/objects/"+o.ID)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
+	s.streaming(w)
+	rel, err := s.Custody.Read(r.Context(), custody.ReadRequest{ID: r.PathValue("id"), Purpose: r.Header.Get("Ombud-Purpose"), By: caller(r).ID})
+	var d *custody.Decision
+	if errors.As(err, &d) {
+		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))
+		writeError(w, r, d.AsError())
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer rel.Body.Close()
+	hd := w.Header()
+	hd.Set("Ombud-Receipt", strconv.FormatUint(rel.Index, 10))
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("Content-Length", strconv.FormatInt(rel.Object.Size, 10))
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	n, err := io.CopyBuffer(w, rel.Body, make([]byte, 1<<20))
+	if err == nil && n != rel.Object.Size {
+		err = fmt.Errorf("released %d of %d bytes", n, rel.Object.Size)
+	}
+	if err != nil {
+		// The permit is logged; the bytes failed verification or the client
+		// left. Abort the connection so a partial body can never pass as
+		// the whole object.
+		s.Logger.ErrorContext(r.Context(), "object release aborted", "object", rel.Object.ID, "receipt", rel.Index, "sent", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) objectStatus(w http.ResponseWriter, r *http.Request) {
+	o, err := s.Store.Object(r.Context(), r.PathValue("id"))
+	if err != nil || o.Pending {
+		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such object"))
+		return
+	}
+	writeJSON(w, http.StatusOK, objectJSON(o))
+}
+
+type holdRequest struct {
+	Reason        string `json:"reason"`
+	Authorization string `json:"authorization"`
+}
+
+func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Written, extra map[string]any) {
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
+	out := map[string]any{"receipt": wr.Index}
+	for k, v := range extra {
+		out[k] = v
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request) {
+	var req holdRequest
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	wr, err := s.Custody.SetHold(r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "hold": true})
+}
+
+func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
+	var req holdRequest
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	wr, err := s.Custody.ReleaseHold(r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "hold": false})
+}
+
+func (s *Server) eraseObject(w http.ResponseWriter, r *http.Request) {
+	var req holdRequest
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	wr, err := s.Custody.Erase(r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "erased": true})
+}
+
+func (s *Server) sweep(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Custody.Sweep(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Custody.Rotate(r.Context(), caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(res.Receipt, 10))
+	writeJSON(w, http.StatusOK, res)
+}

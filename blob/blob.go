@@ -1,0 +1,215 @@
+// Package blob stores ciphertext in any object store through
+// gocloud.dev/blob: file:// (the embedded default), azblob:// (Azure Blob
+// Storage), s3:// and gs://. It only ever sees ciphertext. It guards the
+// drivers' failure paths: gocloud.dev's azureblob writer (v0.47) panics
+// with a nil pointer in Close when an upload fails, for example when the
+// container is missing; here that becomes an error.
+package blob
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	_ "gocloud.dev/blob/azureblob" // azblob://
+	_ "gocloud.dev/blob/fileblob"  // file://
+	_ "gocloud.dev/blob/gcsblob"   // gs://
+	_ "gocloud.dev/blob/s3blob"    // s3://
+)
+
+// ErrNotFound: no blob under that key.
+var ErrNotFound = errors.New("blob: not found")
+
+// Bucket is an object store holding ciphertext.
+type Bucket struct {
+	b   *blob.Bucket
+	url string
+	dir string // for file:// buckets, the directory, to fsync what is written
+}
+
+// Open opens a bucket URL. For file:// the directory must exist.
+func Open(ctx context.Context, rawURL string) (*Bucket, error) {
+	b, err := blob.OpenBucket(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("blob: failed to open %s: %w", rawURL, err)
+	}
+	bk := &Bucket{b: b, url: rawURL}
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "file" {
+		bk.dir = filepath.FromSlash(u.Path)
+	}
+	return bk, nil
+}
+
+// syncFile makes a file:// blob durable: fileblob renames its temporary
+// file into place without an fsync, so an acknowledged object could vanish
+// in a power cut. Cloud stores are durable when the upload returns.
+func (b *Bucket) syncFile(key string) error {
+	if b.dir == "" {
+		return nil
+	}
+	p := filepath.Join(b.dir, filepath.FromSlash(key))
+	for _, path := range []string{p, filepath.Dir(p)} {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// URL returns the bucket's URL.
+func (b *Bucket) URL() string { return b.url }
+
+// Close releases the bucket.
+func (b *Bucket) Close() error { return b.b.Close() }
+
+// Put streams r to key and returns the bytes written and their SHA-256.
+// The blob exists only if Put returns nil.
+func (b *Bucket) Put(ctx context.Context, key string, r io.Reader) (int64, []byte, error) {
+	return b.Write(ctx, key, func(w io.Writer) error {
+		_, err := io.CopyBuffer(w, r, make([]byte, 1<<20))
+		return err
+	})
+}
+
+// Write streams what fill writes to key and returns the bytes written and
+// their SHA-256. If fill fails the upload is abandoned. A driver panic is
+// recovered and returned as an error.
+func (b *Bucket) Write(ctx context.Context, key string, fill func(io.Writer) error) (n int64, sum []byte, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("blob: upload of %s failed (driver panic: %v)", key, p)
+		}
+	}()
+	w, err := b.b.NewWriter(ctx, key, &blob.WriterOptions{ContentType: "application/octet-stream", BufferSize: 4 << 20})
+	if err != nil {
+		return 0, nil, fmt.Errorf("blob: failed to start upload of %s: %w", key, err)
+	}
+	hw := &hashWriter{w: w, h: sha256.New()}
+	if err := fill(hw); err != nil {
+		cancel() // abandons the upload: nothing is stored
+		closeGuarded(w)
+		return hw.n, nil, fmt.Errorf("blob: upload of %s failed: %w", key, err)
+	}
+	if err := closeGuarded(w); err != nil {
+		return hw.n, nil, fmt.Errorf("blob: upload of %s failed: %w", key, err)
+	}
+	if err := b.syncFile(key); err != nil {
+		return hw.n, nil, fmt.Errorf("blob: failed to sync %s: %w", key, err)
+	}
+	return hw.n, hw.h.Sum(nil), nil
+}
+
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+// closeGuarded closes a writer, turning a driver panic into an error.
+func closeGuarded(w io.Closer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("driver panic on close: %v", p)
+		}
+	}()
+	return w.Close()
+}
+
+// Get opens key for reading. The reader verifies nothing; callers compare
+// the SHA-256 (see Verifying).
+func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	r, err := b.b.NewReader(ctx, key, nil)
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil, 0, fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		return nil, 0, fmt.Errorf("blob: failed to read %s: %w", key, err)
+	}
+	return r, r.Size(), nil
+}
+
+// Delete removes key. Deleting a missing key returns ErrNotFound.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if err := b.b.Delete(ctx, key); err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		return fmt.Errorf("blob: failed to delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Exists reports whether key exists.
+func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
+	return b.b.Exists(ctx, key)
+}
+
+// ErrIntegrity: the stored bytes are not the bytes written.
+var ErrIntegrity = errors.New("blob: ciphertext does not match its recorded SHA-256")
+
+// Verifying wraps r so that reaching EOF fails with ErrIntegrity unless
+// exactly size bytes with the given SHA-256 were read. Reading stops at an
+// error; nothing after a mismatch is returned.
+func Verifying(r io.Reader, size int64, sum []byte) io.Reader {
+	return &verifier{r: r, want: sum, size: size, h: sha256.New()}
+}
+
+type verifier struct {
+	r    io.Reader
+	h    hash.Hash
+	want []byte
+	size int64
+	n    int64
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if v.n > v.size {
+		return 0, fmt.Errorf("%w: more than %d bytes", ErrIntegrity, v.size)
+	}
+	if errors.Is(err, io.EOF) {
+		if v.n != v.size {
+			return n, fmt.Errorf("%w: %d of %d bytes", ErrIntegrity, v.n, v.size)
+		}
+		if string(v.h.Sum(nil)) != string(v.want) {
+			return n, ErrIntegrity
+		}
+	}
+	return n, err
+}
+
+// Key returns the blob key of an object: objects/ab/abcdef…, spread over
+// 1024 prefixes (32 × 32) so no directory or listing grows without bound.
+func Key(objectID string) string {
+	if len(objectID) < 2 {
+		return "objects/" + objectID
+	}
+	return "objects/" + strings.ToLower(objectID[:2]) + "/" + objectID
+}

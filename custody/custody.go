@@ -1,0 +1,138 @@
+// Package custody keeps objects: it encrypts on the way in under a fresh
+// per-object key wrapped by the controller's KEK, logs every decision before
+// any plaintext leaves, enforces retention by crypto-shredding, and honours
+// legal holds. It wires the domain (ombud), the log journal, the metadata
+// store, the keys package and the blob store.
+package custody
+
+import (
+	"context"
+
+	"errors"
+	"fmt"
+	"gocloud.dev/secrets"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/keys"
+)
+
+// Keyring is a keys.Keyring that can rotate: add a new current version and
+// later retire the old ones.
+type Keyring interface {
+	keys.Keyring
+	AddVersion() (int, error)
+	Retire(keep int) error
+}
+
+// Service is the custody service. Fields are set once, before use.
+type Service struct {
+	Store   ombud.Store
+	Journal *ombud.Journal
+	Bucket  *blob.Bucket
+	Keys    Keyring
+	Classes map[string]ombud.Class
+	// MaxObjectBytes bounds one object's plaintext.
+	MaxObjectBytes int64
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Decision is a logged decision that refused a request. It carries the
+// index of its log entry, so that even a denial has a receipt.
+type Decision struct {
+	Code    ombud.Code
+	Message string
+	Reason  string // the reason code in the entry
+	Index   uint64
+}
+
+func (d *Decision) Error() string { return string(d.Code) + ": " + d.Message }
+
+// AsError returns the user-facing error of a denial.
+func (d *Decision) AsError() *ombud.Error { return &ombud.Error{Code: d.Code, Message: d.Message} }
+
+// class returns the configured class or an invalid_argument error.
+func (s *Service) class(name string) (ombud.Class, error) {
+	c, ok := s.Classes[name]
+	if !ok {
+		return c, ombud.Errorf(ombud.CodeInvalid, "unknown class %q", truncate(name, 40))
+	}
+	return c, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// isCode reports whether s may appear as a public code in the log.
+func isCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// countingReader counts bytes and stops past a limit.
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+var errTooLarge = errors.New("object too large")
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.limit > 0 && c.n > c.limit {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// ErrConflict-style helpers.
+func conflict(format string, a ...any) error { return ombud.Errorf(ombud.CodeConflict, format, a...) }
+
+func notFound(id string) error {
+	return ombud.Errorf(ombud.CodeNotFound, "no object %q", truncate(id, 40))
+}
+
+func wrapLog(err error) error {
+	if errors.Is(err, ombud.ErrLogUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
+}
+
+func keysRewrap(ctx context.Context, from, to *secrets.Keeper, o *ombud.Object) ([]byte, error) {
+	return keys.Rewrap(ctx, from, to, o.WrappedKeyset, o.ID)
+}

@@ -1,0 +1,54 @@
+package custody
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/keys"
+)
+
+// Open builds the service of a data directory: its blob store (file://
+// DIR/blobs unless storage.blob_url says otherwise) and its KEK keyring
+// (keys/kek.key unless storage.kek_url names a KMS).
+func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journal, logger *slog.Logger) (*Service, error) {
+	sc := dir.Config.Storage
+	classes, err := dir.Config.DataClasses()
+	if err != nil {
+		return nil, err
+	}
+	url := sc.BlobURL
+	if url == "" {
+		if err := os.MkdirAll(dir.BlobPath(), 0o700); err != nil {
+			return nil, err
+		}
+		abs, err := filepath.Abs(dir.BlobPath())
+		if err != nil {
+			return nil, err
+		}
+		url = "file://" + filepath.ToSlash(abs) + "?no_tmp_dir=true&metadata=skip"
+	}
+	bucket, err := blob.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	var ring Keyring
+	if sc.KEKURL == "" {
+		ring, err = keys.OpenLocal(dir.KEKPath())
+	} else {
+		ring, err = keys.OpenURL(ctx, sc.KEKURL, 1)
+	}
+	if err != nil {
+		bucket.Close()
+		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
+	}
+	return &Service{
+		Store: st, Journal: j, Bucket: bucket, Keys: ring, Classes: classes,
+		MaxObjectBytes: sc.MaxObjectBytes, Logger: logger,
+	}, nil
+}

@@ -1,0 +1,123 @@
+package ombud
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Object is the metadata of one stored record. Its bytes live encrypted in
+// the blob store; its data key lives only wrapped, in WrappedKeyset.
+type Object struct {
+	ID          string
+	Class       string
+	Subjects    []string // keyed pseudonyms, never the identifiers
+	Source      string
+	Region      string
+	CollectedAt time.Time
+	Created     time.Time
+	RetainUntil time.Time
+	Size        int64  // plaintext bytes
+	CipherSize  int64  // ciphertext bytes
+	CipherSHA   []byte // SHA-256 of the ciphertext, checked on every read
+	// WrappedKeyset is the object's Tink keyset encrypted under KEK
+	// version KEKVersion. Deleting it is the crypto-shred.
+	WrappedKeyset []byte
+	KEKVersion    int
+	Hold          *Hold
+	Erased        *Erasure
+	IngestIndex   uint64
+	// Pending: stored, but its ingest entry is not logged yet. It is
+	// served to no one; recovery logs it.
+	Pending bool
+	// ShredReason is set when the keyset was destroyed but the erasure is
+	// not yet recorded (a crash mid-shred); recovery finishes it.
+	ShredReason string
+}
+
+// Hold is a legal hold: while set, the object is never shredded.
+type Hold struct {
+	Reason        string
+	Authorization string
+	Since         time.Time
+	By            string
+}
+
+// Erasure records a crypto-shred.
+type Erasure struct {
+	Reason string
+	At     time.Time
+	Index  uint64 // the erase entry
+}
+
+// Erasure reasons (public codes in the erase entry).
+const (
+	EraseRetention       = "retention_expired"
+	EraseCourtOrder      = "court_order"
+	EraseAuthRefused     = "authorization_refused"
+	EraseControllerOrder = "controller_order"
+)
+
+// EraseReasons are the reasons an admin may give.
+var EraseReasons = []string{EraseCourtOrder, EraseAuthRefused, EraseControllerOrder}
+
+// RetainUntil is the deadline of an object of class c collected at t.
+func RetainUntil(c Class, collected time.Time) time.Time {
+	return collected.Add(c.Retention).UTC().Truncate(time.Second)
+}
+
+// Expired reports whether o is due for shredding at now: past its
+// deadline, not on hold, not already erased.
+func (o *Object) Expired(now time.Time) bool {
+	return o.Erased == nil && o.Hold == nil && !now.Before(o.RetainUntil)
+}
+
+// ValidateIdentifier checks a subject identifier or source given by a user:
+// printable, no commas (the header separator), bounded.
+func ValidateIdentifier(what, s string) error {
+	if s == "" || len(s) > 256 {
+		return Errorf(CodeInvalid, "%s: 1 to 256 bytes", what)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == ',' {
+			return Errorf(CodeInvalid, "%s: control characters and commas are not allowed", what)
+		}
+	}
+	return nil
+}
+
+// ParseSubjects splits a comma-separated header value into identifiers.
+func ParseSubjects(h string) ([]string, error) {
+	if strings.TrimSpace(h) == "" {
+		return nil, nil
+	}
+	parts := strings.Split(h, ",")
+	if len(parts) > 64 {
+		return nil, Errorf(CodeInvalid, "at most 64 subjects")
+	}
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if err := ValidateIdentifier("subject", p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// SizeBand is the public, coarse size of an object: exact sizes can
+// identify a record.
+func SizeBand(n int64) string {
+	switch {
+	case n < 1<<10:
+		return "lt1KiB"
+	case n < 1<<20:
+		return "1KiB-1MiB"
+	case n < 16<<20:
+		return "1MiB-16MiB"
+	case n < 1<<30:
+		return "16MiB-1GiB"
+	}
+	return fmt.Sprintf("ge1GiB")
+}
