@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 )
 
@@ -116,7 +117,12 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Length", strconv.FormatInt(rel.Object.Size, 10))
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	n, err := io.CopyBuffer(w, rel.Body, make([]byte, 1<<20))
+	// Decrypting and writing to the socket overlap on two goroutines.
+	aw := blob.NewAsyncWriter(w)
+	n, err := io.CopyBuffer(aw, rel.Body, make([]byte, 1<<20))
+	if cerr := aw.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil && n != rel.Object.Size {
 		err = fmt.Errorf("released %d of %d bytes", n, rel.Object.Size)
 	}

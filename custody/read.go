@@ -72,25 +72,36 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		rc.Close()
 		return nil, fmt.Errorf("object %s: %w: stored %d bytes, recorded %d", o.ID, blob.ErrIntegrity, size, o.CipherSize)
 	}
-	pt, err := key.Decrypter(blob.Verifying(rc, o.CipherSize, o.CipherSHA), o.ID)
+	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
+	pt, err := key.Decrypter(vr, o.ID)
 	if err != nil {
+		vr.Close()
 		rc.Close()
 		return nil, fmt.Errorf("object %s: %w: %v", o.ID, blob.ErrIntegrity, err)
 	}
 	w, err := s.Journal.Write(ctx, s.accessRecord(req, o.Class, "permit", "ordinary_class"))
 	if err != nil {
+		vr.Close()
 		rc.Close()
 		return nil, wrapLog(err)
 	}
-	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, rc}}, nil
+	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, []io.Closer{vr, rc}}}, nil
 }
 
 type readCloser struct {
 	io.Reader
-	c io.Closer
+	cs []io.Closer
 }
 
-func (r readCloser) Close() error { return r.c.Close() }
+func (r readCloser) Close() error {
+	var err error
+	for _, c := range r.cs {
+		if e := c.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
 
 func (s *Service) accessRecord(req ReadRequest, class, decision, reason string) ombud.Record {
 	fields := map[string]any{"decision": decision, "purpose": req.Purpose, "reasons": []string{reason}}

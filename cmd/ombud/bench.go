@@ -16,7 +16,7 @@ import (
 
 func (m *Main) benchCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(m.Stderr, "Usage: ombud bench log [flags]\n\nExample:\n  ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3 > bench.json\n")
+		fmt.Fprintf(m.Stderr, "Usage: ombud bench log|stream [flags]\n\nExample:\n  ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3 > bench.json\n  ombud bench stream --size-mib 1024 --rounds 3\n")
 		if len(args) == 0 {
 			return usagef("bench: missing benchmark (log)")
 		}
@@ -25,8 +25,10 @@ func (m *Main) benchCmd(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "log":
 		return m.benchLog(ctx, args[1:])
+	case "stream":
+		return m.benchStream(ctx, args[1:])
 	}
-	return usagef("bench: unknown benchmark %q (log)", args[0])
+	return usagef("bench: unknown benchmark %q (log, stream)", args[0])
 }
 
 func (m *Main) benchLog(ctx context.Context, args []string) error {
@@ -77,6 +79,36 @@ func (m *Main) benchLog(ctx context.Context, args []string) error {
 		Dir: scratch, Concurrency: *conc, BatchMaxSize: *size, BatchMaxAge: *age,
 		CheckpointInterval: *cpi, Duration: *dur, MaxEntries: *maxN,
 	}, *rounds, progress)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+func (m *Main) benchStream(ctx context.Context, args []string) error {
+	fs := m.flags("bench stream [flags]", "ombud bench stream --size-mib 1024 --rounds 3 > stream.json", "ombud bench stream --size-mib 256")
+	sizeMiB := fs.Int64("size-mib", 1024, "size of the object streamed, in MiB")
+	rounds := fs.Int("rounds", 3, "rounds")
+	dir := fs.String("dir", "", "scratch directory on the disk to measure (default: the system temp dir)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *sizeMiB < 1 || *sizeMiB > 64<<10 || *rounds < 1 || *rounds > 20 {
+		return usagef("bench stream: want 1 MiB to 64 GiB and 1 to 20 rounds")
+	}
+	m.tuneRuntime(datadir.Defaults().Runtime)
+	var progress io.Writer = m.Stderr
+	if *quiet {
+		progress = nil
+	}
+	scratch := *dir
+	if scratch == "" {
+		scratch = os.TempDir()
+	}
+	c, err := bench.CompareStream(ctx, scratch, *sizeMiB<<20, *rounds, progress)
 	if err != nil {
 		return err
 	}
