@@ -42,7 +42,18 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 type child struct {
 	cmd    *exec.Cmd
 	url    string
-	stdout *bytes.Buffer
+	stdout *syncBuffer
+}
+
+// token waits briefly for the admin token line: stdout is copied from the
+// child's pipe on another goroutine and may trail its stderr.
+func (c *child) token() string {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if l := lastLine(c.stdout.String()); strings.HasPrefix(l, "omb_") {
+			return l
+		}
+	}
+	return ""
 }
 
 var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
@@ -51,8 +62,8 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
 func startChild(t *testing.T, bin, dir string) *child {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
+	stdout := &syncBuffer{}
+	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +83,7 @@ func startChild(t *testing.T, bin, dir string) *child {
 	}()
 	select {
 	case a := <-addr:
-		return &child{cmd: cmd, url: "http://" + a, stdout: &stdout}
+		return &child{cmd: cmd, url: "http://" + a, stdout: stdout}
 	case <-time.After(30 * time.Second):
 		t.Fatal("child did not start listening")
 	}
@@ -117,8 +128,8 @@ func crashOnce(t *testing.T, killAt int) {
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	c := startChild(t, bin, dir)
-	admin := lastLine(c.stdout.String())
-	if !strings.HasPrefix(admin, "omb_") {
+	admin := c.token()
+	if admin == "" {
 		t.Fatalf("no admin token on stdout: %q", c.stdout.String())
 	}
 	dd, err := datadir.Open(dir)
@@ -285,7 +296,7 @@ func TestSIGTERMFlushes(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	c := startChild(t, bin, dir)
-	admin := lastLine(c.stdout.String())
+	admin := c.token()
 	var last uint64
 	for i := range 20 {
 		req, _ := http.NewRequest("POST", c.url+"/v1/principals", strings.NewReader(fmt.Sprintf(`{"name":"p%d","roles":["auditor"]}`, i)))
