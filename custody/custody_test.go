@@ -1,0 +1,346 @@
+package custody_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/keys"
+)
+
+var ctx = context.Background()
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func ingest(t *testing.T, e *ombudtest.Env, class string, body []byte, subjects ...string) *ombud.Object {
+	t.Helper()
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: class, Subjects: subjects, Source: "cam-7", By: e.AdminID, Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	return o
+}
+
+func read(t *testing.T, e *ombudtest.Env, id string) ([]byte, error) {
+	t.Helper()
+	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: id, Purpose: "audit_sample", By: e.AdminID})
+	if err != nil {
+		return nil, err
+	}
+	defer rel.Body.Close()
+	return io.ReadAll(rel.Body)
+}
+
+// entry returns the parsed log entry at index.
+func entry(t *testing.T, e *ombudtest.Env, index uint64) *ombud.Entry {
+	t.Helper()
+	e.AwaitSize(t, index+1)
+	leaf, err := e.Log.Entry(ctx, index, e.Size(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := ombud.ParseEntry(leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en
+}
+
+func TestRoundTripAndLogging(t *testing.T) {
+	e := ombudtest.New(t)
+	for _, n := range []int{0, 1, 1<<20 - 1, 1 << 20, 3<<20 + 17} {
+		body := randomBytes(n)
+		o := ingest(t, e, "general", body, "plate:B-XY-123")
+		got, err := read(t, e, o.ID)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("size %d: round trip failed: %v (got %d bytes)", n, err, len(got))
+		}
+		// The blob holds ciphertext only.
+		ct, _ := os.ReadFile(filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID))))
+		if n > 64 && bytes.Contains(ct, body[:64]) {
+			t.Fatal("plaintext found in the blob store")
+		}
+		// The ingest entry names the subject by pseudonym only.
+		en := entry(t, e, o.IngestIndex)
+		raw, _ := e.Log.Entry(ctx, o.IngestIndex, e.Size(t))
+		if en.Kind != ombud.KindIngest || en.Refs["subject"][0] != e.Dir.Linkage.Pseudonym("subject", "plate:B-XY-123") || strings.Contains(string(raw), "B-XY") || strings.Contains(string(raw), o.ID) {
+			t.Fatalf("ingest entry %s", raw)
+		}
+	}
+}
+
+func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
+	e := ombudtest.New(t)
+	if _, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "biometric", Body: strings.NewReader("x")}); ombud.ErrorCode(err) != ombud.CodeInvalid {
+		t.Fatalf("sensitive ingest without subjects: %v", err)
+	}
+	o := ingest(t, e, "biometric", []byte("face template"), "person:42")
+	before := e.Size(t)
+	_, err := read(t, e, o.ID)
+	var d *custody.Decision
+	if !errors.As(err, &d) || d.Code != ombud.CodeForbidden || d.Reason != "authorization_required" {
+		t.Fatalf("sensitive read: %v", err)
+	}
+	if en := entry(t, e, d.Index); en.Kind != ombud.KindAccess || en.Fields["decision"] != "deny" || d.Index != before {
+		t.Fatalf("denial not logged as the next entry: %+v", en)
+	}
+}
+
+func TestIntegrity(t *testing.T) {
+	e := ombudtest.New(t)
+	body := randomBytes(3<<20 + 5)
+	for _, tc := range []struct {
+		name   string
+		damage func(b []byte) []byte
+	}{
+		{"truncated at a segment boundary", func(b []byte) []byte { return b[:1<<20] }},
+		{"truncated by one byte", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"one byte altered", func(b []byte) []byte { b[2<<20] ^= 1; return b }},
+		{"one byte appended", func(b []byte) []byte { return append(b, 0) }},
+		{"last segment altered", func(b []byte) []byte { b[len(b)-3] ^= 0x80; return b }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ingest(t, e, "general", body)
+			p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID)))
+			ct, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(p, tc.damage(ct), 0o600)
+			got, err := read(t, e, o.ID)
+			if err == nil {
+				t.Fatalf("damaged object read without error (%d bytes)", len(got))
+			}
+			if len(got) == len(body) && bytes.Equal(got, body) {
+				t.Fatal("whole plaintext returned from a damaged blob")
+			}
+		})
+	}
+}
+
+func TestRetentionHoldsAndShredding(t *testing.T) {
+	e := ombudtest.New(t)
+	now := time.Now().UTC()
+	e.Custody.Now = func() time.Time { return now }
+	expired := ingest(t, e, "general", []byte("old record"))
+	held := ingest(t, e, "general", []byte("record under hold"))
+	fresh := ingest(t, e, "document", []byte("young document"))
+	if _, err := e.Custody.SetHold(ctx, held.ID, "litigation", "order 3 Gs 117/26", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	// A year and a day later: general (365 d) expired, document (6 y) not.
+	now = now.Add(366 * 24 * time.Hour)
+	res, err := e.Custody.Sweep(ctx)
+	if err != nil || res.Erased != 1 {
+		t.Fatalf("Sweep = %+v, %v; want 1 erased", res, err)
+	}
+	o, _ := e.Store.Object(ctx, expired.ID)
+	if o.Erased == nil || o.Erased.Reason != ombud.EraseRetention || o.WrappedKeyset != nil {
+		t.Fatalf("expired object not shredded: %+v", o)
+	}
+	if en := entry(t, e, o.Erased.Index); en.Kind != ombud.KindErase || en.Fields["reason"] != ombud.EraseRetention {
+		t.Fatalf("erase entry %+v", en)
+	}
+	if ok, _ := e.Custody.Bucket.Exists(ctx, blob.Key(expired.ID)); ok {
+		t.Fatal("ciphertext of a shredded object still stored")
+	}
+	var d *custody.Decision
+	if _, err := read(t, e, expired.ID); !errors.As(err, &d) || d.Code != ombud.CodeGone {
+		t.Fatalf("read after erase: %v, want gone", err)
+	}
+	if _, err := read(t, e, held.ID); err != nil {
+		t.Fatalf("held object was touched: %v", err)
+	}
+	if _, err := read(t, e, fresh.ID); err != nil {
+		t.Fatalf("unexpired object was touched: %v", err)
+	}
+	// Erasure on demand is refused while held, then works.
+	if _, err := e.Custody.Erase(ctx, held.ID, ombud.EraseCourtOrder, "order 9", e.AdminID); ombud.ErrorCode(err) != ombud.CodeConflict {
+		t.Fatalf("erase of a held object: %v", err)
+	}
+	if _, err := e.Custody.ReleaseHold(ctx, held.ID, "case_closed", "order 10", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := e.Custody.Sweep(ctx); res.Erased != 1 {
+		t.Fatalf("released object not swept: %+v", res)
+	}
+	if _, err := e.Custody.Erase(ctx, fresh.ID, "because", "order 11", e.AdminID); ombud.ErrorCode(err) != ombud.CodeInvalid {
+		t.Fatalf("erase with an unknown reason: %v", err)
+	}
+	if _, err := e.Custody.Erase(ctx, fresh.ID, ombud.EraseCourtOrder, "order 11", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Custody.Erase(ctx, fresh.ID, ombud.EraseCourtOrder, "order 11", e.AdminID); ombud.ErrorCode(err) != ombud.CodeGone {
+		t.Fatalf("second erase: %v", err)
+	}
+}
+
+// TestShreddedIsUnrecoverable: an adversary who copied the ciphertext and
+// holds the KEK still cannot recover a shredded object, because the only
+// copy of its data key was the wrapped keyset, and that is gone from every
+// file ombud keeps.
+func TestShreddedIsUnrecoverable(t *testing.T) {
+	e := ombudtest.New(t)
+	secret := []byte("Zebedee Quarrington-Vasquez was at the station at 06:12. " + strings.Repeat("x", 4096))
+	o := ingest(t, e, "general", secret)
+	// The adversary's copies, taken before the shred.
+	ct, err := os.ReadFile(filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, err := keys.OpenLocal(e.Dir.KEKPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper, _ := kek.Keeper(o.KEKVersion)
+	// Sanity: with the wrapped keyset, ciphertext and KEK decrypt.
+	k, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := decrypt(k, ct, o.ID); err != nil || !bytes.Equal(pt, secret) {
+		t.Fatalf("control decryption failed: %v", err)
+	}
+	wrapped := bytes.Clone(o.WrappedKeyset)
+	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseCourtOrder, "order 1", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	e.Store.Close() // let SQLite fold its WAL into the file
+	// The wrapped keyset is in no file of the data directory any more.
+	filepath.Walk(e.Dir.Path, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, wrapped[len(wrapped)-48:]) {
+			t.Errorf("%s still holds the wrapped keyset", p)
+		}
+		if bytes.Contains(b, ct[len(ct)-64:]) {
+			t.Errorf("%s still holds the ciphertext", p)
+		}
+		return nil
+	})
+	// Without it, the KEK and the ciphertext give nothing: any other
+	// keyset, fresh or unwrapped for another object, fails to decrypt.
+	other, _ := keys.NewObjectKey()
+	if _, err := decrypt(other, ct, o.ID); err == nil {
+		t.Fatal("a different keyset decrypted the object")
+	}
+	if _, err := keys.Unwrap(ctx, keeper, ct, o.ID); err == nil {
+		t.Fatal("the ciphertext unwrapped as a keyset")
+	}
+}
+
+func decrypt(k *keys.ObjectKey, ct []byte, id string) ([]byte, error) {
+	r, err := k.Decrypter(bytes.NewReader(ct), id)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
+}
+
+func TestRecoveryAfterCrashes(t *testing.T) {
+	e := ombudtest.New(t)
+	// A shred interrupted after the keyset was destroyed.
+	a := ingest(t, e, "general", []byte("a"))
+	if err := e.Store.DestroyKeyset(ctx, a.ID, ombud.EraseCourtOrder); err != nil {
+		t.Fatal(err)
+	}
+	// An ingest interrupted before its entry was logged.
+	b := &ombud.Object{ID: ombud.NewID(), Class: "general", Subjects: []string{e.Dir.Linkage.Pseudonym("subject", "s1")}, Source: "cam", CollectedAt: time.Now(), Created: time.Now(),
+		RetainUntil: time.Now().Add(time.Hour), CipherSHA: make([]byte, 32), WrappedKeyset: []byte("w"), KEKVersion: 1}
+	if err := e.Store.CreateObject(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	var d *custody.Decision
+	if _, err := read(t, e, b.ID); !errors.As(err, &d) || d.Code != ombud.CodeNotFound {
+		t.Fatalf("a pending object was served: %v", err)
+	}
+	res, err := e.Custody.Sweep(ctx)
+	if err != nil || res.Finished != 1 || res.Recovered != 1 {
+		t.Fatalf("Sweep = %+v, %v", res, err)
+	}
+	oa, _ := e.Store.Object(ctx, a.ID)
+	if oa.Erased == nil || oa.Erased.Reason != ombud.EraseCourtOrder {
+		t.Fatalf("interrupted erasure not finished: %+v", oa)
+	}
+	ob, _ := e.Store.Object(ctx, b.ID)
+	if ob.Pending || entry(t, e, ob.IngestIndex).Refs["subject"][0] != b.Subjects[0] {
+		t.Fatalf("pending ingest not logged: %+v", ob)
+	}
+}
+
+func TestRotation(t *testing.T) {
+	e := ombudtest.New(t)
+	var objs []*ombud.Object
+	var bodies [][]byte
+	for i := range 5 {
+		bodies = append(bodies, randomBytes(1000*i+1))
+		objs = append(objs, ingest(t, e, "general", bodies[i]))
+	}
+	blobSum := func() [32]byte {
+		h := sha256.New()
+		for _, o := range objs {
+			b, _ := os.ReadFile(filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID))))
+			h.Write(b)
+		}
+		return [32]byte(h.Sum(nil))
+	}
+	before := blobSum()
+	r1, err := e.Custody.Rotate(ctx, e.AdminID)
+	if err != nil || r1.Version != 2 || r1.Rewraps != 5 {
+		t.Fatalf("Rotate = %+v, %v", r1, err)
+	}
+	r2, err := e.Custody.Rotate(ctx, e.AdminID)
+	if err != nil || r2.Version != 3 || r2.Rewraps != 5 {
+		t.Fatalf("second Rotate = %+v, %v", r2, err)
+	}
+	if blobSum() != before {
+		t.Fatal("rotation touched ciphertext")
+	}
+	kr, _ := keys.OpenLocal(e.Dir.KEKPath())
+	if vs := kr.Versions(); len(vs) != 2 || vs[0] != 2 {
+		t.Fatalf("KEK versions after two rotations: %v, want [2 3]", vs)
+	}
+	for i, o := range objs {
+		got, err := read(t, e, o.ID)
+		if err != nil || !bytes.Equal(got, bodies[i]) {
+			t.Fatalf("object %d after rotation: %v", i, err)
+		}
+		cur, _ := e.Store.Object(ctx, o.ID)
+		if cur.KEKVersion != 3 {
+			t.Fatalf("object %d still under KEK %d", i, cur.KEKVersion)
+		}
+	}
+	if en := entry(t, e, r2.Receipt); en.Kind != ombud.KindKey || en.Fields["op"] != "rotate" {
+		t.Fatalf("key entry %+v", en)
+	}
+}
+
+func TestLogFailureReleasesNothing(t *testing.T) {
+	e := ombudtest.New(t)
+	o := ingest(t, e, "general", []byte("nothing leaves unlogged"))
+	e.Log.Close(ctx)
+	if _, err := read(t, e, o.ID); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("read with the log down: %v", err)
+	}
+	if _, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Body: strings.NewReader("x")}); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("ingest with the log down: %v", err)
+	}
+}
