@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -43,6 +44,17 @@ func Open(ctx context.Context, rawURL string) (*Bucket, error) {
 	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("blob: failed to open %s: %w", rawURL, err)
+	}
+	// A missing container or directory is found now, with a clear error,
+	// rather than at the first upload (where azureblob panics).
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if ok, err := b.IsAccessible(actx); err != nil || !ok {
+		b.Close()
+		if err == nil {
+			err = errors.New("the bucket, container or directory does not exist")
+		}
+		return nil, fmt.Errorf("blob: %s is not accessible: %w", rawURL, err)
 	}
 	bk := &Bucket{b: b, url: rawURL}
 	if u, err := url.Parse(rawURL); err == nil && u.Scheme == "file" {

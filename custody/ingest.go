@@ -88,7 +88,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		if ctx.Err() != nil {
 			return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "upload aborted")
 		}
-		return nil, ombud.Written{}, fmt.Errorf("failed to store ciphertext: %w", err)
+		return nil, ombud.Written{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object store did not accept the upload", Err: err}
 	}
 	subjects := make([]string, len(req.Subjects))
 	for i, sub := range req.Subjects {

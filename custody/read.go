@@ -66,7 +66,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	}
 	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
 	if err != nil {
-		return nil, fmt.Errorf("object %s: ciphertext unavailable: %w", o.ID, err)
+		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object's ciphertext cannot be read from the object store", Err: err}
 	}
 	if size != o.CipherSize {
 		rc.Close()

@@ -1,0 +1,100 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"testing"
+)
+
+// TestBucket is the conformance suite every bucket URL must pass.
+func TestBucket(t *testing.T, open func(t *testing.T) *Bucket) {
+	ctx := context.Background()
+	t.Run("round trip", func(t *testing.T) {
+		b := open(t)
+		for _, n := range []int{0, 1, 5<<20 + 3} {
+			data := make([]byte, n)
+			rand.Read(data)
+			key := Key(fmtID(n))
+			wn, sum, err := b.Put(ctx, key, bytes.NewReader(data))
+			want := sha256.Sum256(data)
+			if err != nil || wn != int64(n) || !bytes.Equal(sum, want[:]) {
+				t.Fatalf("Put(%d bytes) = %d, %x, %v", n, wn, sum, err)
+			}
+			rc, size, err := b.Get(ctx, key)
+			if err != nil || size != int64(n) {
+				t.Fatalf("Get = size %d, %v", size, err)
+			}
+			vr := Verifying(rc, size, sum)
+			got, err := io.ReadAll(vr)
+			vr.Close()
+			rc.Close()
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read back %d bytes, %v", len(got), err)
+			}
+			if ok, err := b.Exists(ctx, key); !ok || err != nil {
+				t.Fatalf("Exists = %v, %v", ok, err)
+			}
+			if err := b.Delete(ctx, key); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if _, _, err := b.Get(ctx, key); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get after Delete: %v", err)
+			}
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		b := open(t)
+		if _, _, err := b.Get(ctx, "objects/zz/nothing"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get(missing) = %v", err)
+		}
+		if err := b.Delete(ctx, "objects/zz/nothing"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Delete(missing) = %v", err)
+		}
+	})
+	t.Run("failed fill stores nothing", func(t *testing.T) {
+		b := open(t)
+		boom := errors.New("producer failed")
+		_, _, err := b.Write(ctx, "objects/ff/failed", func(w io.Writer) error {
+			w.Write(make([]byte, 3<<20))
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Write = %v, want the producer's error", err)
+		}
+		if ok, _ := b.Exists(ctx, "objects/ff/failed"); ok {
+			t.Fatal("a failed upload left a blob")
+		}
+	})
+	t.Run("verifying reader", func(t *testing.T) {
+		b := open(t)
+		data := []byte("ciphertext that will be damaged")
+		_, sum, err := b.Put(ctx, "objects/vv/v", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]io.Reader{
+			"altered":   bytes.NewReader(append([]byte("C"), data[1:]...)),
+			"truncated": bytes.NewReader(data[:10]),
+			"longer":    bytes.NewReader(append(bytes.Clone(data), '!')),
+		} {
+			vr := Verifying(r, int64(len(data)), sum)
+			if _, err := io.ReadAll(vr); !errors.Is(err, ErrIntegrity) {
+				t.Errorf("%s: %v, want ErrIntegrity", name, err)
+			}
+			vr.Close()
+		}
+	})
+}
+
+func fmtID(n int) string {
+	const digits = "abcdefghijklmnopqrstuvwxyz234567"
+	b := []byte("size")
+	for ; n > 0; n /= 32 {
+		b = append(b, digits[n%32])
+	}
+	return string(append(b, "xxxxxxxxxxxx"...))
+}
