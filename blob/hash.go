@@ -16,7 +16,7 @@ type asyncHash struct {
 	pool sync.Pool
 }
 
-const asyncDepth = 8
+const asyncDepth = 2
 
 func newAsyncHash() *asyncHash {
 	a := &asyncHash{ch: make(chan []byte, asyncDepth), sum: make(chan []byte, 1)}

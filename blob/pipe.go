@@ -13,7 +13,7 @@ import (
 // of up to 1 MiB, so memory stays constant whatever the object's size.
 
 const (
-	pipeDepth = 4
+	pipeDepth = 2
 	pipeBuf   = 1 << 20
 )
 

@@ -39,6 +39,9 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
+// childEnv is added to the environment of child servers.
+var childEnv []string
+
 type child struct {
 	cmd    *exec.Cmd
 	url    string
@@ -62,6 +65,7 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
 func startChild(t *testing.T, bin, dir string) *child {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	cmd.Env = append(os.Environ(), childEnv...)
 	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()

@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// acknowledged is lost even on power failure; group commit pays for it.
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
-			"?_pragma=cache_size(-65536)&_pragma=journal_mode(WAL)&_pragma=secure_delete(ON)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" + extra
+			"?_pragma=cache_size(-8192)&_pragma=journal_mode(WAL)&_pragma=secure_delete(ON)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" + extra
 	}
 	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {
