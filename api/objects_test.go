@@ -1,0 +1,162 @@
+package api_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+func doObj(t *testing.T, e *ombudtest.Env, method, path, token string, hdr map[string]string, body io.Reader) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.URL+path, body)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestObjectsEndToEnd(t *testing.T) {
+	e := ombudtest.New(t)
+	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
+	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+	data := bytes.Repeat([]byte("record "), 200000)
+	resp := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general", "Ombud-Source": "scanner 4", "Ombud-Collected-At": "2026-11-01T10:00:00Z"}, bytes.NewReader(data))
+	if resp.StatusCode != 201 || resp.Header.Get("Ombud-Receipt") == "" {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("put: %d %s", resp.StatusCode, b)
+	}
+	o := decode[api.ObjectJSON](t, resp)
+	if o.Size != int64(len(data)) || o.RetainUntil.Year() != 2027 {
+		t.Fatalf("object %+v", o)
+	}
+	get := doObj(t, e, "GET", "/v1/objects/"+o.ID, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+	got, _ := io.ReadAll(get.Body)
+	if get.StatusCode != 200 || !bytes.Equal(got, data) || get.Header.Get("Ombud-Receipt") == "" || get.ContentLength != int64(len(data)) {
+		t.Fatalf("get: %d, %d bytes, receipt %q", get.StatusCode, len(got), get.Header.Get("Ombud-Receipt"))
+	}
+	// The permit was logged before the bytes left: its index is below the
+	// log size the moment the response headers arrived.
+	// Hold, erase and 410.
+	admin := e.AdminToken
+	js := map[string]string{"Content-Type": "application/json"}
+	if r := doObj(t, e, "POST", "/v1/objects/"+o.ID+"/hold", admin, js, strings.NewReader(`{"reason":"litigation","authorization":"order 1"}`)); r.StatusCode != 200 {
+		t.Fatalf("hold: %d", r.StatusCode)
+	}
+	if r := doObj(t, e, "POST", "/v1/objects/"+o.ID+"/erase", admin, js, strings.NewReader(`{"reason":"court_order","authorization":"order 2"}`)); r.StatusCode != 409 {
+		t.Fatalf("erase under hold: %d", r.StatusCode)
+	}
+	if r := doObj(t, e, "POST", "/v1/objects/"+o.ID+"/hold/release", admin, js, strings.NewReader(`{"reason":"case_closed","authorization":"order 3"}`)); r.StatusCode != 200 {
+		t.Fatalf("release: %d", r.StatusCode)
+	}
+	if r := doObj(t, e, "POST", "/v1/objects/"+o.ID+"/erase", admin, js, strings.NewReader(`{"reason":"court_order","authorization":"order 4"}`)); r.StatusCode != 200 {
+		t.Fatalf("erase: %d", r.StatusCode)
+	}
+	gone := doObj(t, e, "GET", "/v1/objects/"+o.ID, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+	if gone.StatusCode != 410 || gone.Header.Get("Ombud-Receipt") == "" || decode[api.ErrorBody](t, gone).Error.Code != ombud.CodeGone {
+		t.Fatalf("get after erase: %d", gone.StatusCode)
+	}
+	st := decode[api.ObjectJSON](t, doObj(t, e, "GET", "/v1/objects/"+o.ID+"/status", admin, nil, nil))
+	if st.Erased == nil || st.Erased.Reason != "court_order" {
+		t.Fatalf("status %+v", st)
+	}
+	if r := doObj(t, e, "POST", "/v1/sweep", admin, nil, nil); r.StatusCode != 200 {
+		t.Fatalf("sweep: %d", r.StatusCode)
+	}
+	if r := doObj(t, e, "POST", "/v1/keys/rotate", admin, nil, nil); r.StatusCode != 200 || r.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("rotate: %d", r.StatusCode)
+	}
+}
+
+func TestObjectsBadInput(t *testing.T) {
+	e := ombudtest.New(t)
+	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
+	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+	put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, strings.NewReader("x"))
+	id := decode[api.ObjectJSON](t, put).ID
+	js := "application/json"
+	for _, tc := range []struct {
+		name, method, path, token string
+		hdr                       map[string]string
+		body                      string
+		status                    int
+		code                      ombud.Code
+		logged                    bool
+	}{
+		{"no class", "PUT", "/v1/objects", ing, nil, "x", 400, ombud.CodeInvalid, false},
+		{"unknown class", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "secrets"}, "x", 400, ombud.CodeInvalid, false},
+		{"sensitive without subjects", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "biometric"}, "x", 400, ombud.CodeInvalid, false},
+		{"subject with control char", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "biometric", "Ombud-Subjects": "a\tb"}, "x", 400, ombud.CodeInvalid, false},
+		{"empty subject", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "biometric", "Ombud-Subjects": "a,,b"}, "x", 400, ombud.CodeInvalid, false},
+		{"bad collected-at", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general", "Ombud-Collected-At": "yesterday"}, "x", 400, ombud.CodeInvalid, false},
+		{"future collected-at", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general", "Ombud-Collected-At": "2099-01-01T00:00:00Z"}, "x", 400, ombud.CodeInvalid, false},
+		{"bad region", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general", "Ombud-Region": "EU Central!"}, "x", 400, ombud.CodeInvalid, false},
+		{"put without token", "PUT", "/v1/objects", "", map[string]string{"Ombud-Class": "general"}, "x", 401, ombud.CodeUnauthenticated, false},
+		{"put as analyst", "PUT", "/v1/objects", ana, map[string]string{"Ombud-Class": "general"}, "x", 403, ombud.CodeForbidden, false},
+		{"get as ingestor", "GET", "/v1/objects/" + id, ing, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 403, ombud.CodeForbidden, false},
+		{"get without purpose", "GET", "/v1/objects/" + id, ana, nil, "", 400, ombud.CodeInvalid, false},
+		{"get with free-text purpose", "GET", "/v1/objects/" + id, ana, map[string]string{"Ombud-Purpose": "find Ada"}, "", 400, ombud.CodeInvalid, false},
+		{"get missing object", "GET", "/v1/objects/nosuchobject0000", ana, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 404, ombud.CodeNotFound, true},
+		{"hold as analyst", "POST", "/v1/objects/" + id + "/hold", ana, map[string]string{"Content-Type": js}, `{"reason":"x","authorization":"y"}`, 403, ombud.CodeForbidden, false},
+		{"hold bad reason", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"Because I said so","authorization":"y"}`, 400, ombud.CodeInvalid, false},
+		{"hold no authorization", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"litigation"}`, 400, ombud.CodeInvalid, false},
+		{"hold unknown field", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"litigation","authorization":"y","until":"never"}`, 400, ombud.CodeUnknownField, false},
+		{"release without hold", "POST", "/v1/objects/" + id + "/hold/release", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"done","authorization":"y"}`, 409, ombud.CodeConflict, false},
+		{"erase bad reason", "POST", "/v1/objects/" + id + "/erase", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"retention_expired","authorization":"y"}`, 400, ombud.CodeInvalid, false},
+		{"erase missing", "POST", "/v1/objects/nosuchobject0000/erase", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"court_order","authorization":"y"}`, 404, ombud.CodeNotFound, false},
+		{"erase malformed", "POST", "/v1/objects/" + id + "/erase", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":`, 400, ombud.CodeMalformedJSON, false},
+		{"sweep as analyst", "POST", "/v1/sweep", ana, nil, "", 403, ombud.CodeForbidden, false},
+		{"rotate as ingestor", "POST", "/v1/keys/rotate", ing, nil, "", 403, ombud.CodeForbidden, false},
+		{"status as analyst", "GET", "/v1/objects/" + id + "/status", ana, nil, "", 403, ombud.CodeForbidden, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.Size(t)
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			resp := doObj(t, e, tc.method, tc.path, tc.token, tc.hdr, body)
+			if resp.StatusCode != tc.status {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			}
+			if c := decode[api.ErrorBody](t, resp).Error.Code; c != tc.code {
+				t.Fatalf("code %s, want %s", c, tc.code)
+			}
+			grew := e.Size(t) != before
+			if grew != tc.logged {
+				t.Fatalf("log grew: %v, want %v", grew, tc.logged)
+			}
+			if tc.logged && resp.Header.Get("Ombud-Receipt") == "" {
+				t.Fatal("a logged denial without a receipt")
+			}
+		})
+	}
+}
+
+func TestObjectTooLarge(t *testing.T) {
+	e := ombudtest.New(t)
+	e.Custody.MaxObjectBytes = 1 << 20
+	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
+	before := e.Size(t)
+	resp := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, bytes.NewReader(make([]byte, 2<<20)))
+	if resp.StatusCode != 413 || decode[api.ErrorBody](t, resp).Error.Code != ombud.CodeTooLarge {
+		t.Fatalf("oversized object: %d", resp.StatusCode)
+	}
+	if e.Size(t) != before {
+		t.Fatal("an oversized object was logged")
+	}
+}
