@@ -225,7 +225,11 @@ func ParseRetention(s string) (time.Duration, error) {
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	return time.ParseDuration(s)
+	d, err := time.ParseDuration(s)
+	if err == nil && d < 0 {
+		return 0, fmt.Errorf("%q: retention cannot be negative", s)
+	}
+	return d, err
 }
 
 func configTemplate(o CreateOptions) string {

@@ -80,3 +80,26 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestTemplateClassesAreTheDefaults(t *testing.T) {
+	c, err := ParseConfig([]byte(configTemplate(CreateOptions{Origin: DefaultOrigin})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, _ := c.DataClasses()
+	defaults, _ := Defaults().DataClasses()
+	if !reflect.DeepEqual(fromFile, defaults) {
+		t.Fatalf("ombud.toml's classes differ from ombud.DefaultClasses:\n%v\n%v", fromFile, defaults)
+	}
+}
+
+func FuzzParseRetention(f *testing.F) {
+	f.Add("30d")
+	f.Add("720h")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseRetention(s)
+		if err == nil && d < 0 {
+			t.Fatalf("ParseRetention(%q) = %v", s, d)
+		}
+	})
+}
