@@ -41,6 +41,7 @@ const (
 	KindContract      Kind = "contract"
 	KindKey           Kind = "key"
 	KindReport        Kind = "report"
+	KindIssuer        Kind = "issuer"
 )
 
 // kindSpec lists the public field and ref names an entry kind may carry.
@@ -56,7 +57,7 @@ var kindSpecs = map[Kind]kindSpec{
 	KindPolicy:        {fields: []string{"op", "version", "policy_sha256"}, refs: []string{"by"}},
 	KindAuthorization: {fields: []string{"op", "auth_kind", "issuer", "purposes", "classes", "wildcard", "not_before", "not_after", "max_uses", "jurisdiction", "reason"}, refs: []string{"authorization", "subject", "recipient", "by"}},
 	KindIngest:        {fields: []string{"class", "region", "source", "size_band", "retain_until"}, refs: []string{"object", "subject", "by"}},
-	KindAccess:        {fields: []string{"decision", "class", "purpose", "reasons", "emergency", "use"}, refs: []string{"object", "subject", "authorization", "by"}},
+	KindAccess:        {fields: []string{"decision", "class", "purpose", "reasons", "emergency", "use", "policy_sha256", "auth_kind"}, refs: []string{"object", "subject", "authorization", "by"}},
 	KindHold:          {fields: []string{"op", "reason"}, refs: []string{"object", "authorization", "by"}},
 	KindErase:         {fields: []string{"reason", "class"}, refs: []string{"object", "authorization", "by"}},
 	KindExport:        {fields: []string{"decision", "class", "purpose", "recipient_category", "jurisdiction", "cross_border", "reasons"}, refs: []string{"object", "recipient", "authorization", "by"}},
@@ -68,6 +69,7 @@ var kindSpecs = map[Kind]kindSpec{
 	KindContract:      {fields: []string{"ocid", "vendor", "reseller", "product_flags", "missing_clauses"}, refs: []string{"contract", "by"}},
 	KindKey:           {fields: []string{"op", "kek_version", "keysets"}, refs: []string{"by"}},
 	KindReport:        {fields: []string{"period", "checkpoint_size", "report_sha256", "format"}, refs: []string{"by"}},
+	KindIssuer:        {fields: []string{"op", "issuer", "issuer_kind", "jurisdiction", "key_id"}, refs: []string{"by"}},
 }
 
 // Kinds returns every known entry kind, sorted.

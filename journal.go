@@ -30,6 +30,9 @@ type Record struct {
 	// Refs holds real identifiers by ref name; the journal replaces each with
 	// its keyed pseudonym (namespace: the ref name, "principal" for "by").
 	Refs map[string][]string
+	// Keyed holds refs that are keyed pseudonyms already (an object's
+	// subjects, as stored); they are copied as they are.
+	Keyed map[string][]string
 	// Detail is marshalled to JSON and kept only in the store; nil for none.
 	Detail any
 }
@@ -68,6 +71,15 @@ func (j *Journal) Build(r Record) (*Entry, []byte, *Detail, error) {
 			}
 			e.Refs[name] = ps
 		}
+	}
+	for name, ps := range r.Keyed {
+		if len(ps) == 0 {
+			continue
+		}
+		if e.Refs == nil {
+			e.Refs = map[string][]string{}
+		}
+		e.Refs[name] = append(e.Refs[name], ps...)
 	}
 	var d *Detail
 	if r.Detail != nil {

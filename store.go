@@ -60,6 +60,32 @@ type Store interface {
 	// Rewrap replaces a wrapped keyset if it is still under oldVersion.
 	Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
 
+	// CreateIssuer registers an issuer; ErrExists if the name is taken.
+	CreateIssuer(ctx context.Context, i *Issuer) error
+	// Issuers lists registered issuers.
+	Issuers(ctx context.Context) ([]*Issuer, error)
+	// CreateAuthorization registers an authorization; ErrExists if the id
+	// is taken.
+	CreateAuthorization(ctx context.Context, a *RegisteredAuthorization) error
+	// Authorization returns one by id; ErrNotFound if there is none.
+	Authorization(ctx context.Context, id string) (*RegisteredAuthorization, error)
+	// RevokeAuthorization records a revocation; ErrNotFound if there is
+	// no such authorization, ErrExists if it is already revoked.
+	RevokeAuthorization(ctx context.Context, id, reason string, at time.Time, index uint64) error
+	// UseAuthorization atomically takes one use and returns its number;
+	// ErrExhausted when none are left. Concurrent callers never exceed
+	// MaxUses between them.
+	UseAuthorization(ctx context.Context, id string) (int, error)
+	// RefundAuthorization gives back a use taken for a read that was then
+	// refused (its decision could not be logged).
+	RefundAuthorization(ctx context.Context, id string) error
+
+	// LatestPolicy returns the last recorded policy version and hash
+	// (0, "" before the first).
+	LatestPolicy(ctx context.Context) (int, string, error)
+	// RecordPolicy records a loaded policy version and its log entry.
+	RecordPolicy(ctx context.Context, version int, sha string, index uint64) error
+
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error

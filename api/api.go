@@ -101,6 +101,12 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/objects/{id}/erase", s.auth(admin, s.eraseObject))
 		mux.Handle("POST /v1/sweep", s.auth(admin, s.sweep))
 		mux.Handle("POST /v1/keys/rotate", s.auth(admin, s.rotateKeys))
+		mux.Handle("POST /v1/issuers", s.auth(admin, s.registerIssuer))
+		mux.Handle("GET /v1/issuers", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listIssuers))
+		mux.Handle("POST /v1/authorizations", s.auth(admin, s.registerAuthorization))
+		mux.Handle("GET /v1/authorizations/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.getAuthorization))
+		mux.Handle("POST /v1/authorizations/{id}/revoke", s.auth(admin, s.revokeAuthorization))
+		mux.Handle("POST /v1/policy/reload", s.auth(admin, s.reloadPolicy))
 	}
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

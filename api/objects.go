@@ -99,7 +99,11 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	s.streaming(w)
-	rel, err := s.Custody.Read(r.Context(), custody.ReadRequest{ID: r.PathValue("id"), Purpose: r.Header.Get("Ombud-Purpose"), By: caller(r).ID})
+	h := r.Header
+	rel, err := s.Custody.Read(r.Context(), custody.ReadRequest{
+		ID: r.PathValue("id"), Purpose: h.Get("Ombud-Purpose"), Principal: caller(r),
+		AuthorizationID: h.Get("Ombud-Authorization"), Justification: h.Get("Ombud-Justification"), Emergency: h.Get("Ombud-Emergency"),
+	})
 	var d *custody.Decision
 	if errors.As(err, &d) {
 		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))

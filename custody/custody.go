@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/keys"
 )
@@ -34,6 +35,7 @@ type Service struct {
 	Journal *ombud.Journal
 	Bucket  *blob.Bucket
 	Keys    Keyring
+	Access  *access.Service
 	Classes map[string]ombud.Class
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64

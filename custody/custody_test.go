@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,9 +38,21 @@ func ingest(t *testing.T, e *ombudtest.Env, class string, body []byte, subjects 
 	return o
 }
 
+var readers sync.Map // *ombudtest.Env → *ombud.Principal
+
+// reader returns the env's analyst, creating it (one log entry) once.
+func reader(t *testing.T, e *ombudtest.Env) *ombud.Principal {
+	if p, ok := readers.Load(e); ok {
+		return p.(*ombud.Principal)
+	}
+	p := e.Principal(t, e.AddPrincipal(t, "reader", ombud.RoleAnalyst))
+	readers.Store(e, p)
+	return p
+}
+
 func read(t *testing.T, e *ombudtest.Env, id string) ([]byte, error) {
 	t.Helper()
-	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: id, Purpose: "audit_sample", By: e.AdminID})
+	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: id, Purpose: "audit_sample", Principal: reader(t, e)})
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +104,7 @@ func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
 		t.Fatalf("sensitive ingest without subjects: %v", err)
 	}
 	o := ingest(t, e, "biometric", []byte("face template"), "person:42")
+	reader(t, e)
 	before := e.Size(t)
 	_, err := read(t, e, o.ID)
 	var d *custody.Decision
@@ -336,6 +350,7 @@ func TestRotation(t *testing.T) {
 func TestLogFailureReleasesNothing(t *testing.T) {
 	e := ombudtest.New(t)
 	o := ingest(t, e, "general", []byte("nothing leaves unlogged"))
+	reader(t, e)
 	e.Log.Close(ctx)
 	if _, err := read(t, e, o.ID); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("read with the log down: %v", err)

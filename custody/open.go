@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/keys"
@@ -47,8 +48,20 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 		bucket.Close()
 		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
 	}
+	acc := &access.Service{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.Access.Jurisdiction}
+	if _, err := os.Stat(dir.PolicyPath()); os.IsNotExist(err) {
+		// A data directory from before policies: start from the default.
+		if err := os.WriteFile(dir.PolicyPath(), []byte(access.DefaultPolicy), 0o644); err != nil {
+			bucket.Close()
+			return nil, err
+		}
+	}
+	if _, _, err := acc.LoadPolicy(ctx, ""); err != nil {
+		bucket.Close()
+		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
+	}
 	return &Service{
-		Store: st, Journal: j, Bucket: bucket, Keys: ring, Classes: classes,
+		Store: st, Journal: j, Bucket: bucket, Keys: ring, Access: acc, Classes: classes,
 		MaxObjectBytes: sc.MaxObjectBytes, Logger: logger,
 	}, nil
 }

@@ -7,15 +7,19 @@ import (
 	"io"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/keys"
 )
 
-// ReadRequest asks to read one object for a stated purpose.
+// ReadRequest asks to read one object.
 type ReadRequest struct {
-	ID      string
-	Purpose string // a purpose code, e.g. criminal_investigation
-	By      string
+	ID              string
+	Purpose         string // a purpose code, e.g. criminal_investigation
+	Principal       *ombud.Principal
+	AuthorizationID string // the cited authorization; required for sensitive classes
+	Justification   string // free text, kept only in the detail record
+	Emergency       string // an emergency reason code; "" for none
 }
 
 // Release is a permitted read: the decision is already durably logged at
@@ -28,48 +32,74 @@ type Release struct {
 }
 
 // Read decides a read and logs the decision, permit or deny, before any
-// plaintext is available. In this version only ordinary classes can be
-// read; sensitive classes need an authorization, which is denied until
-// authorizations exist. A denial is returned as a *Decision.
+// plaintext is available. The checks run in order: the object's state
+// (missing, erased), the cited authorization, then the Cedar policy (see
+// access.Service.Decide). A denial is returned as a *Decision.
 func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if !isCode(req.Purpose) {
 		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Purpose must be a purpose code (a-z 0-9 _ - ., up to 64), e.g. audit_sample")
 	}
+	if len(req.Justification) > 1024 {
+		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Justification is limited to 1024 bytes")
+	}
+	if req.AuthorizationID != "" {
+		if err := ombud.ValidateIdentifier("authorization", req.AuthorizationID); err != nil {
+			return nil, err
+		}
+	}
+	if req.Emergency != "" && !isCode(req.Emergency) {
+		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Emergency must be a reason code, e.g. missing_person")
+	}
+	if req.Principal == nil {
+		return nil, errors.New("custody: read without a principal")
+	}
 	o, err := s.Store.Object(ctx, req.ID)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
-		return nil, s.deny(ctx, req, "", "not_found", ombud.CodeNotFound, "no such object")
+		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: "not_found", Code: ombud.CodeNotFound, Message: "no such object"})
 	case err != nil:
 		return nil, err
 	case o.Pending:
-		return nil, s.deny(ctx, req, o.Class, "not_found", ombud.CodeNotFound, "no such object")
+		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: "not_found", Code: ombud.CodeNotFound, Message: "no such object"})
 	case o.Erased != nil || o.WrappedKeyset == nil:
-		return nil, s.deny(ctx, req, o.Class, "erased", ombud.CodeGone, "the object was erased")
+		return nil, s.deny(ctx, req, o, access.Verdict{Reason: "erased", Code: ombud.CodeGone, Message: "the object was erased"})
 	}
 	c, err := s.class(o.Class)
 	if err != nil {
 		return nil, err
 	}
-	if c.IsSensitive() {
-		return nil, s.deny(ctx, req, o.Class, "authorization_required", ombud.CodeForbidden,
-			"class "+o.Class+" is sensitive: reading it needs a registered authorization")
+	v, err := s.Access.Decide(ctx, access.Read{Principal: req.Principal, Object: o, Class: c, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Emergency: req.Emergency != ""})
+	if err != nil {
+		return nil, err
+	}
+	if !v.Permit {
+		return nil, s.deny(ctx, req, o, v)
+	}
+	refund := func() {
+		if v.Use > 0 {
+			s.Access.Refund(context.WithoutCancel(ctx), req.AuthorizationID)
+		}
 	}
 	// Prepare everything that can fail before the permit is logged, so a
 	// logged permit is a release that really starts.
 	keeper, err := s.Keys.Keeper(o.KEKVersion)
 	if err != nil {
+		refund()
 		return nil, err
 	}
 	key, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
 	if err != nil {
+		refund()
 		return nil, fmt.Errorf("object %s: %w", o.ID, err)
 	}
 	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
 	if err != nil {
+		refund()
 		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object's ciphertext cannot be read from the object store", Err: err}
 	}
 	if size != o.CipherSize {
 		rc.Close()
+		refund()
 		return nil, fmt.Errorf("object %s: %w: stored %d bytes, recorded %d", o.ID, blob.ErrIntegrity, size, o.CipherSize)
 	}
 	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
@@ -77,12 +107,14 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if err != nil {
 		vr.Close()
 		rc.Close()
+		refund()
 		return nil, fmt.Errorf("object %s: %w: %v", o.ID, blob.ErrIntegrity, err)
 	}
-	w, err := s.Journal.Write(ctx, s.accessRecord(req, o.Class, "permit", "ordinary_class"))
+	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, "permit", v))
 	if err != nil {
 		vr.Close()
 		rc.Close()
+		refund()
 		return nil, wrapLog(err)
 	}
 	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, []io.Closer{vr, rc}}}, nil
@@ -103,25 +135,45 @@ func (r readCloser) Close() error {
 	return err
 }
 
-func (s *Service) accessRecord(req ReadRequest, class, decision, reason string) ombud.Record {
-	fields := map[string]any{"decision": decision, "purpose": req.Purpose, "reasons": []string{reason}}
-	if class != "" {
-		fields["class"] = class
+func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string, v access.Verdict) ombud.Record {
+	fields := map[string]any{"decision": decision, "purpose": req.Purpose, "reasons": []string{v.Reason}}
+	if v.PolicySHA != "" {
+		fields["policy_sha256"] = v.PolicySHA
 	}
-	refs := map[string][]string{"object": {req.ID}}
-	if req.By != "" {
-		refs["by"] = []string{req.By}
+	if v.AuthKind != "" {
+		fields["auth_kind"] = v.AuthKind
 	}
-	return ombud.Record{Kind: ombud.KindAccess, Fields: fields, Refs: refs,
-		Detail: map[string]any{"object": req.ID, "purpose": req.Purpose, "principal": req.By}}
+	if v.Use > 0 {
+		fields["use"] = v.Use
+	}
+	if req.Emergency != "" {
+		fields["emergency"] = true
+	}
+	refs := map[string][]string{"object": {req.ID}, "by": {req.Principal.ID}}
+	if req.AuthorizationID != "" {
+		refs["authorization"] = []string{req.AuthorizationID}
+	}
+	rec := ombud.Record{Kind: ombud.KindAccess, Fields: fields, Refs: refs,
+		Detail: map[string]any{"object": req.ID, "purpose": req.Purpose, "principal": req.Principal.ID, "authorization": req.AuthorizationID,
+			"justification": req.Justification, "emergency": req.Emergency}}
+	if o != nil {
+		fields["class"] = o.Class
+		rec.Keyed = map[string][]string{"subject": o.Subjects}
+	}
+	return rec
 }
 
 // deny logs a denial and returns it as a *Decision; if the log cannot be
 // written, the error says so (the request is refused either way).
-func (s *Service) deny(ctx context.Context, req ReadRequest, class, reason string, code ombud.Code, msg string) error {
-	w, err := s.Journal.Write(ctx, s.accessRecord(req, class, "deny", reason))
+func (s *Service) deny(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) error {
+	if v.PolicySHA == "" && s.Access != nil {
+		if p := s.Access.Policy(); p != nil {
+			v.PolicySHA = p.SHA
+		}
+	}
+	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, "deny", v))
 	if err != nil {
 		return wrapLog(err)
 	}
-	return &Decision{Code: code, Message: msg, Reason: reason, Index: w.Index}
+	return &Decision{Code: v.Code, Message: v.Message, Reason: v.Reason, Index: w.Index}
 }

@@ -20,6 +20,17 @@ type Config struct {
 	Runtime RuntimeConfig `toml:"runtime"`
 	Storage StorageConfig `toml:"storage"`
 	Classes []ClassConfig `toml:"class"`
+	Access  AccessConfig  `toml:"access"`
+}
+
+// AccessConfig configures access decisions.
+type AccessConfig struct {
+	// Jurisdiction of this deployment, e.g. EU-DE; a cited authorization
+	// must cover it ("EU" covers "EU-DE"). Empty: not checked.
+	Jurisdiction string `toml:"jurisdiction"`
+	// EmergencyDeadline: an emergency read must be covered by an
+	// authorization registered within this time.
+	EmergencyDeadline Duration `toml:"emergency_deadline"`
 }
 
 // StorageConfig says where ciphertext and the KEK live.
@@ -109,6 +120,7 @@ func Defaults() Config {
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
+		Access:  AccessConfig{EmergencyDeadline: Duration{48 * time.Hour}},
 	}
 }
 
@@ -279,6 +291,15 @@ gc_percent = 400
 # Soft memory limit in MiB: near it the collector runs as often as needed,
 # whatever gc_percent says.
 memory_limit_mb = 1024
+
+[access]
+# This deployment's jurisdiction. A cited authorization must cover it: an
+# authorization for "EU" covers "EU-DE". Empty: not checked.
+jurisdiction = ""
+# An emergency read (allowed only where policy.cedar says so) must be
+# covered by an authorization registered within this time (EU AI Act
+# Art. 26(10)).
+emergency_deadline = "48h"
 
 [storage]
 # Where ciphertext goes: a gocloud.dev/blob URL. Empty means file://DIR/blobs.

@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -50,6 +51,7 @@ func (d *Dir) LogPath() string    { return filepath.Join(d.Path, "log") }
 func (d *Dir) DBPath() string     { return filepath.Join(d.Path, "meta.db") }
 func (d *Dir) KEKPath() string    { return filepath.Join(d.Path, "keys", "kek.key") }
 func (d *Dir) BlobPath() string   { return filepath.Join(d.Path, "blobs") }
+func (d *Dir) PolicyPath() string { return filepath.Join(d.Path, "policy.cedar") }
 
 var originRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 
@@ -105,6 +107,7 @@ func Create(path string, o CreateOptions) (*Dir, error) {
 		{"keys/linkage.key", base64.StdEncoding.EncodeToString(lk.Bytes()) + "\n", 0o600},
 		{"keys/kek.key", base64.StdEncoding.EncodeToString(kek) + "\n", 0o600},
 		{"ombud.toml", configTemplate(o), 0o644},
+		{"policy.cedar", access.DefaultPolicy, 0o644},
 	}
 	for _, f := range files {
 		if err := writeFileSync(filepath.Join(tmp, f.name), []byte(f.data), f.mode); err != nil {

@@ -15,13 +15,18 @@ type Memory struct {
 	principals map[string]ombud.Principal
 	details    map[detailKey]ombud.Detail
 	objects    map[string]*ombud.Object
+	issuers    map[string]*ombud.Issuer
+	auths      map[string]*ombud.RegisteredAuthorization
+
+	policyVersion int
+	policySHA     string
 }
 
 var _ ombud.Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{principals: map[string]ombud.Principal{}, details: map[detailKey]ombud.Detail{}, objects: map[string]*ombud.Object{}}
+	return &Memory{principals: map[string]ombud.Principal{}, details: map[detailKey]ombud.Detail{}, objects: map[string]*ombud.Object{}, issuers: map[string]*ombud.Issuer{}, auths: map[string]*ombud.RegisteredAuthorization{}}
 }
 
 type detailKey struct {

@@ -223,7 +223,7 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	}
 	stop()
 	cp, err := os.ReadFile(filepath.Join(dir, "log", "checkpoint"))
-	if err != nil || !strings.Contains(string(cp), "\n3\n") {
+	if err != nil || !strings.Contains(string(cp), "\n4\n") {
 		t.Fatalf("checkpoint after shutdown: %q %v", cp, err)
 	}
 	// serve on an existing directory does not print a token again.

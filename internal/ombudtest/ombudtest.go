@@ -148,3 +148,17 @@ func (e *Env) Size(t testing.TB) uint64 {
 }
 
 func (e *Env) String() string { return fmt.Sprintf("ombud at %s", e.URL) }
+
+// Principal returns the principal a token belongs to.
+func (e *Env) Principal(t testing.TB, token string) *ombud.Principal {
+	t.Helper()
+	tok, err := ombud.ParseToken(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Store.Principal(context.Background(), tok.PrincipalID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

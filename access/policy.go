@@ -1,0 +1,145 @@
+// Package access decides reads: it checks cited legal authorizations
+// against the issuer registry and their scope, and evaluates the Cedar
+// policy. It keeps the registry of issuers and authorizations and the
+// current policy, and logs every change to them.
+package access
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	"github.com/cedar-policy/cedar-go"
+)
+
+// DefaultPolicy ships in every data directory as policy.cedar.
+const DefaultPolicy = `// ombud access policy, in Cedar (https://www.cedarpolicy.com).
+//
+// ombud evaluates this policy for every read, after its own checks:
+// authentication, the object's state and, when an authorization is cited,
+// its signature, time window, scope and remaining uses. Nothing here can
+// release a byte without a log entry: ombud logs every decision first.
+//
+// The request: principal Principal::"<id>", action Action::"read",
+// resource Object::"<id>". The context:
+//   roles               Set<String>  the principal's roles
+//   class               String       the object's data class
+//   sensitive           Bool         whether the class needs an authorization
+//   purpose             String       the stated purpose code
+//   authorized          Bool         a cited authorization covers this read
+//   authorization_kind  String       its kind ("" when none): warrant, court_order, …
+//   emergency           Bool         the read claims emergency access
+//
+// Edit this file, check it with 'ombud policy check', and load it with
+// 'ombud policy reload'. Each loaded version is logged with its SHA-256.
+
+// Ordinary classes: analysts read for a stated purpose.
+@id("read-ordinary")
+permit (principal, action == Action::"read", resource)
+when { context.roles.contains("analyst") && !context.sensitive };
+
+// Sensitive classes: only under a registered authorization that covers the
+// read. Without one, sensitive classes are denied by default.
+@id("read-sensitive-authorized")
+permit (principal, action == Action::"read", resource)
+when { context.roles.contains("analyst") && context.sensitive && context.authorized };
+
+// Emergency access without a prior authorization is off by default. To
+// allow it, for example for location data in missing-person cases, remove
+// the comment marks below. An authorization covering it must then be
+// registered within the emergency deadline, or the data read is erased.
+//
+// @id("read-emergency-location")
+// permit (principal, action == Action::"read", resource)
+// when { context.roles.contains("analyst") && context.emergency && context.class == "location" };
+`
+
+// Policy is a parsed, checked Cedar policy set and the hash of its text.
+type Policy struct {
+	set  *cedar.PolicySet
+	SHA  string // hex SHA-256 of the text
+	Text []byte
+}
+
+// MaxPolicySize bounds a policy file.
+const MaxPolicySize = 1 << 20
+
+// Input is what a decision sees.
+type Input struct {
+	Principal         string
+	Roles             []string
+	Class             string
+	Sensitive         bool
+	Purpose           string
+	Authorized        bool
+	AuthorizationKind string
+	Emergency         bool
+	Object            string
+}
+
+// ParsePolicy parses and checks a policy: it must parse, and it must
+// evaluate without errors on a spread of representative requests, so a
+// policy that refers to a missing attribute or compares the wrong types is
+// refused at load, not at the first read.
+func ParsePolicy(text []byte) (*Policy, error) {
+	if len(text) > MaxPolicySize {
+		return nil, fmt.Errorf("policy is %d bytes, more than %d", len(text), MaxPolicySize)
+	}
+	set, err := cedar.NewPolicySetFromBytes("policy.cedar", text)
+	if err != nil {
+		return nil, fmt.Errorf("policy does not parse: %w", err)
+	}
+	sum := sha256.Sum256(text)
+	p := &Policy{set: set, SHA: hex.EncodeToString(sum[:]), Text: text}
+	for _, roles := range [][]string{{"analyst"}, {"admin"}, {}} {
+		for _, b := range []bool{false, true} {
+			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Emergency: b, Object: "o"}
+			if _, _, err := p.decide(in); err != nil {
+				return nil, fmt.Errorf("policy fails to evaluate: %w", err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// Decide evaluates the policy. It returns whether the read is permitted and
+// the ids of the policies that decided it.
+func (p *Policy) Decide(in Input) (bool, []string) {
+	ok, ids, err := p.decide(in)
+	if err != nil {
+		return false, ids // an evaluation error denies
+	}
+	return ok, ids
+}
+
+func (p *Policy) decide(in Input) (bool, []string, error) {
+	roles := make([]cedar.Value, len(in.Roles))
+	for i, r := range in.Roles {
+		roles[i] = cedar.String(r)
+	}
+	req := cedar.Request{
+		Principal: cedar.NewEntityUID("Principal", cedar.String(in.Principal)),
+		Action:    cedar.NewEntityUID("Action", "read"),
+		Resource:  cedar.NewEntityUID("Object", cedar.String(in.Object)),
+		Context: cedar.NewRecord(cedar.RecordMap{
+			"roles":              cedar.NewSet(roles...),
+			"class":              cedar.String(in.Class),
+			"sensitive":          cedar.Boolean(in.Sensitive),
+			"purpose":            cedar.String(in.Purpose),
+			"authorized":         cedar.Boolean(in.Authorized),
+			"authorization_kind": cedar.String(in.AuthorizationKind),
+			"emergency":          cedar.Boolean(in.Emergency),
+		}),
+	}
+	decision, diag := cedar.Authorize(p.set, cedar.EntityMap{}, req)
+	var ids []string
+	for _, r := range diag.Reasons {
+		ids = append(ids, string(r.PolicyID))
+	}
+	sort.Strings(ids)
+	if len(diag.Errors) > 0 {
+		return false, ids, fmt.Errorf("%s", diag.Errors[0].Message)
+	}
+	return decision == cedar.Allow, ids, nil
+}

@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+func (s *Store) CreateIssuer(ctx context.Context, i *ombud.Issuer) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index) VALUES (?,?,?,?,?,?)`,
+		i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered), i.Index)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
+	}
+	return err
+}
+
+func (s *Store) Issuers(ctx context.Context) ([]*ombud.Issuer, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, kind, jurisdiction, key, registered, log_index FROM issuers ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ombud.Issuer
+	for rows.Next() {
+		var i ombud.Issuer
+		var reg int64
+		if err := rows.Scan(&i.Name, &i.Kind, &i.Jurisdiction, &i.Key, &reg, &i.Index); err != nil {
+			return nil, err
+		}
+		i.Registered = fromMS(reg)
+		out = append(out, &i)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) CreateAuthorization(ctx context.Context, a *ombud.RegisteredAuthorization) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index) VALUES (?,?,?,?,?,0,?,?)`,
+		a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered), a.Index)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
+	}
+	return err
+}
+
+func (s *Store) Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error) {
+	var a ombud.RegisteredAuthorization
+	var ps string
+	var reg int64
+	var revoked, revokeIdx sql.NullInt64
+	var reason sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT note, subjects_ps, uses, registered, log_index, revoked, revoke_reason, revoke_index FROM authorizations WHERE id = ?`, id).
+		Scan(&a.Note, &ps, &a.Uses, &reg, &a.Index, &revoked, &reason, &revokeIdx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := ombud.ParseAuthorization(noteText(a.Note))
+	if err != nil {
+		return nil, fmt.Errorf("authorization %s: stored note no longer parses: %w", id, err)
+	}
+	a.Authorization = *parsed
+	if ps != "" {
+		a.SubjectPseudonyms = strings.Split(ps, ",")
+	}
+	a.Registered = fromMS(reg)
+	if revoked.Valid {
+		t := fromMS(revoked.Int64)
+		a.Revoked, a.RevokeReason, a.RevokeIndex = &t, reason.String, uint64(revokeIdx.Int64)
+	}
+	return &a, nil
+}
+
+// noteText returns the text of a signed note: everything before the blank
+// line that starts the signatures.
+func noteText(n string) string {
+	if i := strings.Index(n, "\n\n"); i >= 0 {
+		return n[:i+1]
+	}
+	return n
+}
+
+func (s *Store) RevokeAuthorization(ctx context.Context, id, reason string, at time.Time, index uint64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE authorizations SET revoked = ?, revoke_reason = ?, revoke_index = ? WHERE id = ? AND revoked IS NULL`, ms(at), reason, index, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Authorization(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("authorization %s is already revoked: %w", id, ombud.ErrExists)
+	}
+	return nil
+}
+
+// UseAuthorization takes a use in one statement on the single writer
+// connection, so concurrent readers can never exceed max_uses.
+func (s *Store) UseAuthorization(ctx context.Context, id string) (int, error) {
+	var uses int
+	err := s.w.QueryRowContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL RETURNING uses`, id).Scan(&uses)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.Authorization(ctx, id); err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("authorization %s: %w", id, ombud.ErrExhausted)
+	}
+	return uses, err
+}
+
+func (s *Store) RefundAuthorization(ctx context.Context, id string) error {
+	return s.exec1(ctx, "authorization", id, `UPDATE authorizations SET uses = uses - 1 WHERE id = ? AND uses > 0`, id)
+}
+
+func (s *Store) LatestPolicy(ctx context.Context) (int, string, error) {
+	var v int
+	var sha string
+	err := s.r.QueryRowContext(ctx, `SELECT version, sha256 FROM policy_versions ORDER BY version DESC LIMIT 1`).Scan(&v, &sha)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return v, sha, err
+}
+
+func (s *Store) RecordPolicy(ctx context.Context, version int, sha string, index uint64) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO policy_versions (version, sha256, loaded, log_index) VALUES (?,?,?,?)`, version, sha, ms(time.Now()), index)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("policy version %d: %w", version, ombud.ErrExists)
+	}
+	return err
+}
