@@ -114,3 +114,10 @@ func printJSON(w io.Writer, v any) {
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
 }
+
+func jsonDecode(r io.Reader, v any) error {
+	if err := json.NewDecoder(io.LimitReader(r, 16<<20)).Decode(v); err != nil {
+		return fmt.Errorf("unexpected answer from server: %w", err)
+	}
+	return nil
+}

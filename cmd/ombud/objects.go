@@ -124,6 +124,9 @@ func (m *Main) getCmd(ctx context.Context, args []string) error {
 		"ombud get ID --purpose audit_sample > object.bin")
 	c := m.clientFlags(fs)
 	purpose := fs.String("purpose", "", "why you read it: a purpose code, logged with the decision")
+	authz := fs.String("authorization", "", "the registered authorization this read relies on (required for sensitive classes)")
+	justification := fs.String("justification", "", "free text, kept only in the private detail record")
+	emergency := fs.String("emergency", "", "emergency reason code, where policy allows reads before an authorization")
 	out := fs.String("out", "", "write to FILE instead of stdout (removed again if the read fails)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -136,6 +139,11 @@ func (m *Main) getCmd(ctx context.Context, args []string) error {
 	}
 	hdr := http.Header{}
 	hdr.Set("Ombud-Purpose", *purpose)
+	for k, v := range map[string]string{"Ombud-Authorization": *authz, "Ombud-Justification": *justification, "Ombud-Emergency": *emergency} {
+		if v != "" {
+			hdr.Set(k, v)
+		}
+	}
 	resp, err := c.stream(ctx, "GET", "/v1/objects/"+url.PathEscape(fs.Arg(0)), hdr, nil)
 	if err != nil {
 		return err
