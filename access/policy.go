@@ -58,6 +58,7 @@ when { context.roles.contains("analyst") && context.sensitive && context.authori
 // Policy is a parsed, checked Cedar policy set and the hash of its text.
 type Policy struct {
 	set  *cedar.PolicySet
+	ids  map[cedar.PolicyID]string // @id annotations
 	SHA  string // hex SHA-256 of the text
 	Text []byte
 }
@@ -91,7 +92,12 @@ func ParsePolicy(text []byte) (*Policy, error) {
 		return nil, fmt.Errorf("policy does not parse: %w", err)
 	}
 	sum := sha256.Sum256(text)
-	p := &Policy{set: set, SHA: hex.EncodeToString(sum[:]), Text: text}
+	p := &Policy{set: set, SHA: hex.EncodeToString(sum[:]), Text: text, ids: map[cedar.PolicyID]string{}}
+	for id, pol := range set.All() {
+		if v, ok := pol.Annotations()["id"]; ok {
+			p.ids[id] = string(v)
+		}
+	}
 	for _, roles := range [][]string{{"analyst"}, {"admin"}, {}} {
 		for _, b := range []bool{false, true} {
 			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Emergency: b, Object: "o"}
@@ -135,7 +141,11 @@ func (p *Policy) decide(in Input) (bool, []string, error) {
 	decision, diag := cedar.Authorize(p.set, cedar.EntityMap{}, req)
 	var ids []string
 	for _, r := range diag.Reasons {
-		ids = append(ids, string(r.PolicyID))
+		id := string(r.PolicyID)
+		if a, ok := p.ids[r.PolicyID]; ok {
+			id = a
+		}
+		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	if len(diag.Errors) > 0 {

@@ -2,8 +2,11 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -158,5 +161,35 @@ func TestObjectTooLarge(t *testing.T) {
 	}
 	if e.Size(t) != before {
 		t.Fatal("an oversized object was logged")
+	}
+}
+
+// TestReadFailsClosed: with the log's appender stopped, or its storage
+// unwritable, a read is denied with 503 and no byte of the object leaves.
+func TestReadFailsClosed(t *testing.T) {
+	for _, how := range []string{"appender stopped", "storage unwritable"} {
+		t.Run(how, func(t *testing.T) {
+			e := ombudtest.New(t)
+			ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
+			ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+			secret := "the bytes that must not leave"
+			put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, strings.NewReader(secret))
+			id := decode[api.ObjectJSON](t, put).ID
+			if how == "appender stopped" {
+				e.Log.Close(context.Background())
+			} else {
+				entries := filepath.Join(e.Log.Dir(), "tile", "entries")
+				os.RemoveAll(entries)
+				os.WriteFile(entries, []byte("x"), 0o644)
+			}
+			resp := doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 503 || strings.Contains(string(body), secret) {
+				t.Fatalf("status %d, body %q", resp.StatusCode, body)
+			}
+			if c := decode[api.ErrorBody](t, &http.Response{Body: io.NopCloser(bytes.NewReader(body))}).Error.Code; c != ombud.CodeLogUnavailable {
+				t.Fatalf("code %s", c)
+			}
+		})
 	}
 }

@@ -1,0 +1,275 @@
+package access_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"golang.org/x/mod/sumdb/note"
+)
+
+var ctx = context.Background()
+
+type issuer struct {
+	signer note.Signer
+	vkey   string
+}
+
+func newIssuer(t *testing.T, name string) issuer {
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := note.NewSigner(skey)
+	return issuer{s, vkey}
+}
+
+func (i issuer) sign(t *testing.T, a ombud.Authorization) []byte {
+	a.Issuer = i.signer.Name()
+	msg, err := note.Sign(&note.Note{Text: a.Text()}, i.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+func baseAuth(id string) ombud.Authorization {
+	now := time.Now().UTC().Truncate(time.Second)
+	return ombud.Authorization{ID: id, Kind: "court_order", Case: "3 Gs 117/26 Müller", Purposes: []string{"criminal_investigation"},
+		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		MaxUses: 5, Jurisdiction: "EU-DE"}
+}
+
+// TestDecisionMatrix runs every authorization state against principals,
+// roles, classes and purposes; each cell asserts the decision, its reason
+// code and that it was logged.
+func TestDecisionMatrix(t *testing.T) {
+	e := ombudtest.New(t)
+	court := newIssuer(t, "court.example/district-3")
+	if _, _, err := e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	rogue := newIssuer(t, "rogue.example/court")
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada Analyst", ombud.RoleAnalyst))
+	reviewer := e.Principal(t, e.AddPrincipal(t, "Rui Reviewer", ombud.RoleReviewer))
+	put := func(class string, subjects ...string) *ombud.Object {
+		o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: class, Subjects: subjects, By: e.AdminID, Body: strings.NewReader("payload " + class)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	loc := put("location", "plate:B-XY-123")
+	other := put("location", "plate:Z-ZZ-999")
+	bio := put("biometric", "plate:B-XY-123")
+	gen := put("general")
+
+	register := func(a ombud.Authorization) {
+		if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
+			t.Fatalf("register %s: %v", a.ID, err)
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	valid := baseAuth("valid")
+	register(valid)
+	expired := baseAuth("expired")
+	expired.NotBefore, expired.NotAfter = now.Add(-48*time.Hour), now.Add(-24*time.Hour)
+	register(expired)
+	future := baseAuth("future")
+	future.NotBefore, future.NotAfter = now.Add(24*time.Hour), now.Add(48*time.Hour)
+	register(future)
+	revoked := baseAuth("revoked")
+	register(revoked)
+	if _, err := e.Custody.Access.Revoke(ctx, "revoked", "order_quashed", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	exhausted := baseAuth("exhausted")
+	exhausted.MaxUses = 1
+	register(exhausted)
+	if _, err := e.Custody.Read(ctx, custody.ReadRequest{ID: loc.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "exhausted"}); err != nil {
+		t.Fatalf("first use of 'exhausted': %v", err)
+	}
+	// Registration refuses forged and unknown-issuer notes.
+	forged := court.sign(t, baseAuth("forged"))
+	forged = bytes.Replace(forged, []byte("max-uses: 5"), []byte("max-uses: 9"), 1)
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, forged, e.AdminID); !errors.Is(err, ombud.ErrBadSignature) {
+		t.Fatalf("forged note registered: %v", err)
+	}
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, rogue.sign(t, baseAuth("unknown")), e.AdminID); !errors.Is(err, ombud.ErrUnknownIssuer) {
+		t.Fatalf("unknown issuer registered: %v", err)
+	}
+
+	type cell struct {
+		name      string
+		who       *ombud.Principal
+		obj       *ombud.Object
+		purpose   string
+		auth      string
+		permit    bool
+		reason    string
+		code      ombud.Code
+	}
+	cells := []cell{
+		{"valid", analyst, loc, "criminal_investigation", "valid", true, ombud.ReasonAuthInScope, ""},
+		{"expired", analyst, loc, "criminal_investigation", "expired", false, ombud.ReasonAuthExpired, ombud.CodeForbidden},
+		{"not yet valid", analyst, loc, "criminal_investigation", "future", false, ombud.ReasonAuthNotYetValid, ombud.CodeForbidden},
+		{"revoked", analyst, loc, "criminal_investigation", "revoked", false, ombud.ReasonAuthRevoked, ombud.CodeForbidden},
+		{"wrong purpose", analyst, loc, "marketing", "valid", false, ombud.ReasonAuthPurpose, ombud.CodeForbidden},
+		{"wrong class", analyst, bio, "criminal_investigation", "valid", false, ombud.ReasonAuthClass, ombud.CodeForbidden},
+		{"wrong subject", analyst, other, "criminal_investigation", "valid", false, ombud.ReasonAuthSubject, ombud.CodeForbidden},
+		{"exhausted", analyst, loc, "criminal_investigation", "exhausted", false, ombud.ReasonAuthExhausted, ombud.CodeForbidden},
+		{"forged signature", analyst, loc, "criminal_investigation", "forged", false, ombud.ReasonAuthUnknown, ombud.CodeForbidden},
+		{"unknown issuer", analyst, loc, "criminal_investigation", "unknown", false, ombud.ReasonAuthUnknown, ombud.CodeForbidden},
+		{"sensitive without authorization", analyst, loc, "criminal_investigation", "", false, ombud.ReasonAuthMissing, ombud.CodeForbidden},
+		{"ordinary without authorization", analyst, gen, "audit_sample", "", true, "ordinary_class", ""},
+		{"ordinary with a valid authorization", analyst, gen, "criminal_investigation", "valid", false, ombud.ReasonAuthClass, ombud.CodeForbidden},
+		{"reviewer role, valid authorization", reviewer, loc, "criminal_investigation", "valid", false, "policy_denied", ombud.CodeForbidden},
+		{"reviewer role, ordinary class", reviewer, gen, "audit_sample", "", false, "policy_denied", ombud.CodeForbidden},
+	}
+	for _, c := range cells {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.Size(t)
+			rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: c.obj.ID, Purpose: c.purpose, Principal: c.who, AuthorizationID: c.auth})
+			var index uint64
+			if c.permit {
+				if err != nil {
+					t.Fatalf("denied: %v", err)
+				}
+				b, _ := io.ReadAll(rel.Body)
+				rel.Body.Close()
+				if string(b) != "payload "+c.obj.Class {
+					t.Fatalf("released %q", b)
+				}
+				index = rel.Index
+			} else {
+				var d *custody.Decision
+				if !errors.As(err, &d) {
+					t.Fatalf("want a logged denial, got %v", err)
+				}
+				if d.Reason != c.reason || d.Code != c.code {
+					t.Fatalf("denied with %s/%s, want %s/%s", d.Reason, d.Code, c.reason, c.code)
+				}
+				index = d.Index
+			}
+			if index != before || e.Size(t) != before+1 {
+				t.Fatalf("decision at %d, log %d → %d: not logged exactly once", index, before, e.Size(t))
+			}
+			e.AwaitSize(t, index+1)
+			leaf, _ := e.Log.Entry(ctx, index, e.Size(t))
+			en, err := ombud.ParseEntry(leaf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]string{true: "permit", false: "deny"}[c.permit]
+			reasons, _ := en.Fields["reasons"].([]any)
+			if en.Kind != ombud.KindAccess || en.Fields["decision"] != want || len(reasons) != 1 || reasons[0] != c.reason || en.Fields["policy_sha256"] != e.Custody.Access.Policy().SHA {
+				t.Fatalf("entry %s", leaf)
+			}
+		})
+	}
+}
+
+// TestExactUseCounting: 64 concurrent readers against max-uses 10.
+func TestExactUseCounting(t *testing.T) {
+	e := ombudtest.New(t)
+	court := newIssuer(t, "court.example/district-3")
+	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
+	a := baseAuth("ten")
+	a.MaxUses = 10
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	permits, denials := 0, 0
+	uses := map[int]bool{}
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "ten"})
+			mu.Lock()
+			defer mu.Unlock()
+			var d *custody.Decision
+			switch {
+			case err == nil:
+				io.Copy(io.Discard, rel.Body)
+				rel.Body.Close()
+				permits++
+			case errors.As(err, &d) && d.Reason == ombud.ReasonAuthExhausted:
+				denials++
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if permits != 10 || denials != 54 {
+		t.Fatalf("%d permits and %d denials, want exactly 10 and 54", permits, denials)
+	}
+	ra, _ := e.Store.Authorization(ctx, "ten")
+	if ra.Uses != 10 {
+		t.Fatalf("uses recorded: %d", ra.Uses)
+	}
+	_ = uses
+}
+
+// TestNoIdentifiersInPublicTiles runs a scenario and greps every public
+// file of the log for subject identifiers, principal names and case
+// references.
+func TestNoIdentifiersInPublicTiles(t *testing.T) {
+	e := ombudtest.New(t)
+	court := newIssuer(t, "court.example/district-3")
+	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
+	a := baseAuth("auth-77")
+	a.Subjects = []string{"plate:B-XY-123", "national-id:DE-L01X00T47"}
+	a.Case = "4 KLs 501 Js 22/26"
+	e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID)
+	analyst := e.Principal(t, e.AddPrincipal(t, "Adelheid Quarrington", ombud.RoleAnalyst))
+	o, _, _ := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, Source: "alpr-camera-Königsallee", By: e.AdminID, Body: strings.NewReader("x")})
+	if rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "auth-77", Justification: "suspect Zebedee seen near the bank"}); err != nil {
+		t.Fatal(err)
+	} else {
+		rel.Body.Close()
+	}
+	e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst})
+	e.Custody.Access.Revoke(ctx, "auth-77", "order_quashed", e.AdminID)
+	e.Custody.Erase(ctx, o.ID, ombud.EraseCourtOrder, "4 KLs 501 Js 22/26", e.AdminID)
+	e.AwaitSize(t, e.Size(t))
+	secrets := []string{"B-XY-123", "DE-L01X00T47", "4 KLs 501", "Adelheid", "Quarrington", "Königsallee", "Zebedee", o.ID, analyst.ID, "auth-77"}
+	n := 0
+	filepath.Walk(e.Log.Dir(), func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || strings.Contains(p, ".state") {
+			return nil
+		}
+		n++
+		b, _ := os.ReadFile(p)
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s contains %q", p, s)
+			}
+		}
+		return nil
+	})
+	if n < 3 {
+		t.Fatalf("only %d public files checked", n)
+	}
+	fmt.Fprint(io.Discard, n)
+}

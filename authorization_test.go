@@ -1,0 +1,57 @@
+package ombud
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// The authorization test vectors: an issuer key (its private half is in
+// the directory too, for reproduction; it guards nothing), a valid note,
+// and notes that must be refused, each with the reason.
+func TestAuthorizationVectors(t *testing.T) {
+	dir := filepath.Join("testdata", "authorization")
+	pub, err := os.ReadFile(filepath.Join(dir, "issuer.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(pub)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := os.ReadFile(filepath.Join(dir, "valid.note"))
+	a, err := OpenAuthorization(msg, note.VerifierList(v))
+	if err != nil {
+		t.Fatalf("valid.note: %v", err)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "valid.json"))
+	var w Authorization
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(a)
+	wantJSON, _ := json.Marshal(w)
+	if string(got) != string(wantJSON) {
+		t.Fatalf("valid.note parses to\n%s\nwant\n%s", got, wantJSON)
+	}
+	if a.Covers(a.NotBefore.Add(time.Hour), "criminal_investigation", "location", []string{"ps1:x"}, []string{"ps1:x"}, "EU-DE") != "" {
+		t.Fatal("valid.note does not cover its own scope")
+	}
+	bad, _ := filepath.Glob(filepath.Join(dir, "invalid-*.note"))
+	if len(bad) == 0 {
+		t.Fatal("no invalid vectors")
+	}
+	for _, p := range bad {
+		msg, _ := os.ReadFile(p)
+		reason, _ := os.ReadFile(strings.TrimSuffix(p, ".note") + ".err")
+		_, err := OpenAuthorization(msg, note.VerifierList(v))
+		if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(string(reason))) {
+			t.Errorf("%s: got %v, want an error containing %q", filepath.Base(p), err, strings.TrimSpace(string(reason)))
+		}
+	}
+}
