@@ -113,6 +113,10 @@ func (j *Journal) Write(ctx context.Context, r Record) (Written, error) {
 // Append stores d (if any) and appends leaf, the marshalled e, as Write
 // does; for callers that adjust a built entry first.
 func (j *Journal) Append(ctx context.Context, e *Entry, leaf []byte, d *Detail) (Written, error) {
+	// Once a decision is being recorded, a caller that goes away (a client
+	// that hangs up) must not cut the record in half: an entry whose detail
+	// was cancelled. The log's own stall watchdog bounds the wait.
+	ctx = context.WithoutCancel(ctx)
 	var detailErr chan error
 	if d != nil {
 		detailErr = make(chan error, 1)

@@ -121,11 +121,16 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Length", strconv.FormatInt(rel.Object.Size, 10))
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	// Decrypting and writing to the socket overlap on two goroutines.
-	aw := blob.NewAsyncWriter(w)
-	n, err := io.CopyBuffer(aw, rel.Body, make([]byte, 1<<20))
-	if cerr := aw.Close(); err == nil {
-		err = cerr
+	var n int64
+	if rel.Object.Size < 1<<20 {
+		n, err = io.Copy(w, rel.Body)
+	} else {
+		// Decrypting and writing to the socket overlap on two goroutines.
+		aw := blob.NewAsyncWriter(w)
+		n, err = io.CopyBuffer(aw, rel.Body, make([]byte, 1<<20))
+		if cerr := aw.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err == nil && n != rel.Object.Size {
 		err = fmt.Errorf("released %d of %d bytes", n, rel.Object.Size)

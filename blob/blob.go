@@ -8,6 +8,8 @@ package blob
 
 import (
 	"context"
+	"crypto/sha256"
+	"hash"
 	"errors"
 	"fmt"
 	"io"
@@ -172,6 +174,9 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, err
 		}
 		return nil, 0, fmt.Errorf("blob: failed to read %s: %w", key, err)
 	}
+	if r.Size() < pipeBuf {
+		return r, r.Size(), nil // small: one read; read-ahead would only cost
+	}
 	return &prefetched{newPrefetchReader(r), r}, r.Size(), nil
 }
 
@@ -212,8 +217,52 @@ var ErrIntegrity = errors.New("blob: ciphertext does not match its recorded SHA-
 // EOF is returned, so a reader that reaches EOF has verified everything.
 // Close releases the hashing goroutine of a reader abandoned before EOF.
 func Verifying(r io.Reader, size int64, sum []byte) io.ReadCloser {
+	if size < pipeBuf {
+		return &smallVerifier{r: r, want: sum, size: size, h: sha256.New()}
+	}
 	return &verifier{r: r, want: sum, size: size, h: newAsyncHash()}
 }
+
+// smallVerifier hashes in line: for objects under 1 MiB a hashing goroutine
+// and its buffers cost more than they save.
+type smallVerifier struct {
+	r    io.Reader
+	h    hash.Hash
+	want []byte
+	size int64
+	n    int64
+	err  error
+}
+
+func (v *smallVerifier) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	switch {
+	case v.n > v.size:
+		v.err = fmt.Errorf("%w: more than %d bytes", ErrIntegrity, v.size)
+		return 0, v.err
+	case errors.Is(err, io.EOF):
+		if v.n != v.size {
+			v.err = fmt.Errorf("%w: %d of %d bytes", ErrIntegrity, v.n, v.size)
+		} else if string(v.h.Sum(nil)) != string(v.want) {
+			v.err = ErrIntegrity
+		} else {
+			v.err = io.EOF
+		}
+		if v.err != io.EOF {
+			return n, v.err
+		}
+	case err != nil:
+		v.err = err
+	}
+	return n, err
+}
+
+func (v *smallVerifier) Close() error { return nil }
 
 func (v *verifier) Close() error {
 	if v.err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,5 +95,69 @@ func testObjects(t *testing.T, s ombud.Store) {
 	}
 	if got, _ := s.Object(ctx, a.ID); string(got.WrappedKeyset) != "new" || got.KEKVersion != 2 {
 		t.Fatalf("after Rewrap: %+v", got)
+	}
+}
+
+func testUses(t *testing.T, s ombud.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := s.CreateIssuer(ctx, &ombud.Issuer{Name: "court.example/x", Kind: "court", Jurisdiction: "EU", Key: "k", Registered: now, Index: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a := &ombud.RegisteredAuthorization{Note: "ombud-authorization/v1\nid: a1\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: location\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 7\njurisdiction: EU\n\n— court.example/x sig\n",
+		SubjectPseudonyms: []string{"*"}, Registered: now, Index: 2}
+	a.ID, a.Issuer, a.MaxUses = "a1", "court.example/x", 7
+	if err := s.CreateAuthorization(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[int]bool{}
+	exhausted := 0
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.UseAuthorization(ctx, "a1")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				if got[n] {
+					t.Errorf("use %d handed out twice", n)
+				}
+				got[n] = true
+			case errors.Is(err, ombud.ErrExhausted):
+				exhausted++
+			default:
+				t.Errorf("UseAuthorization: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 7 || exhausted != 33 {
+		t.Fatalf("%d uses and %d exhausted, want 7 and 33", len(got), exhausted)
+	}
+	if err := s.RefundAuthorization(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.UseAuthorization(ctx, "a1"); err != nil || n != 7 {
+		t.Fatalf("use after refund = %d, %v", n, err)
+	}
+	if err := s.RevokeAuthorization(ctx, "a1", "quashed", now, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAuthorization(ctx, "a1", "quashed", now, 3); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	if _, err := s.UseAuthorization(ctx, "nosuch"); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("use of a missing authorization: %v", err)
+	}
+	if v, sha, _ := s.LatestPolicy(ctx); v != 0 || sha != "" {
+		t.Fatalf("LatestPolicy on an empty store = %d %q", v, sha)
+	}
+	s.RecordPolicy(ctx, 1, "abc", 5)
+	if v, sha, _ := s.LatestPolicy(ctx); v != 1 || sha != "abc" {
+		t.Fatalf("LatestPolicy = %d %q", v, sha)
 	}
 }

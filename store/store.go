@@ -137,6 +137,7 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		}
 	})
 	t.Run("objects", func(t *testing.T) { testObjects(t, open(t)) })
+	t.Run("authorization uses", func(t *testing.T) { testUses(t, open(t)) })
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)

@@ -27,8 +27,10 @@ func (m *Main) benchCmd(ctx context.Context, args []string) error {
 		return m.benchLog(ctx, args[1:])
 	case "stream":
 		return m.benchStream(ctx, args[1:])
+	case "access":
+		return m.benchAccess(ctx, args[1:])
 	}
-	return usagef("bench: unknown benchmark %q (log, stream)", args[0])
+	return usagef("bench: unknown benchmark %q (log, stream, access)", args[0])
 }
 
 func (m *Main) benchLog(ctx context.Context, args []string) error {
@@ -109,6 +111,53 @@ func (m *Main) benchStream(ctx context.Context, args []string) error {
 		scratch = os.TempDir()
 	}
 	c, err := bench.CompareStream(ctx, scratch, *sizeMiB<<20, *rounds, progress)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+func (m *Main) benchAccess(ctx context.Context, args []string) error {
+	fs := m.flags("bench access [flags]", "ombud bench access --concurrency 64 --duration 10s --rounds 3 > access.json", "ombud bench access --batch-age 5ms")
+	conc := fs.Int("concurrency", 64, "concurrent clients")
+	size := fs.Int("object-bytes", 4096, "object size")
+	bsize := fs.Uint("batch-size", tlog.DefaultBatchMaxSize, "Tessera batch max size")
+	age := fs.Duration("batch-age", tlog.DefaultBatchMaxAge, "Tessera batch max age")
+	dur := fs.Duration("duration", 10*time.Second, "how long each variant runs")
+	rounds := fs.Int("rounds", 3, "rounds")
+	dir := fs.String("dir", "", "scratch directory (default: the system temp dir)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if *conc < 1 || *conc > 4096 || *rounds < 1 || *rounds > 20 || *dur <= 0 || *dur > 10*time.Minute || *size < 1 || *size > 64<<20 {
+		return usagef("bench access: want 1-4096 clients, 1-20 rounds, up to 10m, objects up to 64 MiB")
+	}
+	if _, err := m.logger("error"); err != nil {
+		return err
+	}
+	m.tuneRuntime(datadir.Defaults().Runtime)
+	var progress io.Writer = m.Stderr
+	if *quiet {
+		progress = nil
+	}
+	scratch := *dir
+	if scratch == "" {
+		scratch = os.TempDir()
+	}
+	c, err := bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize, BatchMaxAge: *age, Duration: *dur}, *rounds, progress)
 	if err != nil {
 		return err
 	}

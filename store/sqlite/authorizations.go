@@ -101,18 +101,102 @@ func (s *Store) RevokeAuthorization(ctx context.Context, id, reason string, at t
 	return nil
 }
 
-// UseAuthorization takes a use in one statement on the single writer
-// connection, so concurrent readers can never exceed max_uses.
+// UseAuthorization takes a use with one conditional UPDATE on the single
+// writer connection, so concurrent readers can never exceed max_uses. Uses
+// are group-committed like details: every sensitive read takes one, and a
+// transaction (and fsync) each would cap reads at the disk's sync rate.
 func (s *Store) UseAuthorization(ctx context.Context, id string) (int, error) {
-	var uses int
-	err := s.w.QueryRowContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL RETURNING uses`, id).Scan(&uses)
-	if errors.Is(err, sql.ErrNoRows) {
+	req := &useReq{id: id, done: make(chan useResult, 1)}
+	select {
+	case s.uses <- req:
+	case <-s.stop:
+		return 0, errClosed
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	r := <-req.done // always answered; a use once taken is reported
+	if errors.Is(r.err, sql.ErrNoRows) {
 		if _, err := s.Authorization(ctx, id); err != nil {
 			return 0, err
 		}
 		return 0, fmt.Errorf("authorization %s: %w", id, ombud.ErrExhausted)
 	}
-	return uses, err
+	return r.uses, r.err
+}
+
+type useReq struct {
+	id   string
+	done chan useResult
+}
+
+type useResult struct {
+	uses int
+	err  error
+}
+
+func (s *Store) useWriter() {
+	defer close(s.usesDone)
+	for {
+		var first *useReq
+		select {
+		case first = <-s.uses:
+		case <-s.stop:
+			for {
+				select {
+				case r := <-s.uses:
+					r.done <- useResult{err: errClosed}
+				default:
+					return
+				}
+			}
+		}
+		batch := []*useReq{first}
+	drain:
+		for len(batch) < 1024 {
+			select {
+			case r := <-s.uses:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		results := s.writeUses(batch)
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+	}
+}
+
+func (s *Store) writeUses(batch []*useReq) []useResult {
+	out := make([]useResult, len(batch))
+	fail := func(err error) []useResult {
+		for i := range out {
+			out[i] = useResult{err: err}
+		}
+		return out
+	}
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL RETURNING uses`)
+	if err != nil {
+		tx.Rollback()
+		return fail(err)
+	}
+	defer stmt.Close()
+	for i, r := range batch {
+		out[i].err = stmt.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
+		if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
+			tx.Rollback()
+			return fail(out[i].err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return out
 }
 
 func (s *Store) RefundAuthorization(ctx context.Context, id string) error {

@@ -35,11 +35,13 @@ type Config struct {
 
 // Store implements ombud.Store.
 type Store struct {
-	w, r    *sql.DB // one writer connection; a pool of readers
-	details chan *putReq
-	stop    chan struct{}
-	done    chan struct{}
-	maxB    int
+	w, r     *sql.DB // one writer connection; a pool of readers
+	details  chan *putReq
+	uses     chan *useReq
+	stop     chan struct{}
+	done     chan struct{}
+	usesDone chan struct{}
+	maxB     int
 }
 
 var _ ombud.Store = (*Store)(nil)
@@ -76,13 +78,14 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("failed to open %s: %w", cfg.Path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{w: w, r: r, details: make(chan *putReq, 1024), stop: make(chan struct{}), done: make(chan struct{}), maxB: cfg.MaxDetailBatch}
+	s := &Store{w: w, r: r, details: make(chan *putReq, 1024), uses: make(chan *useReq, 1024), stop: make(chan struct{}), done: make(chan struct{}), usesDone: make(chan struct{}), maxB: cfg.MaxDetailBatch}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		r.Close()
 		return nil, err
 	}
 	go s.detailWriter()
+	go s.useWriter()
 	return s, nil
 }
 
@@ -157,6 +160,7 @@ func (s *Store) Close() error {
 	default:
 		close(s.stop)
 		<-s.done
+		<-s.usesDone
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }

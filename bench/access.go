@@ -1,0 +1,254 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/tlog"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// AccessConfig configures the access-path benchmark.
+type AccessConfig struct {
+	Dir          string
+	Concurrency  int
+	ObjectBytes  int
+	BatchMaxSize uint
+	BatchMaxAge  time.Duration
+	Duration     time.Duration
+}
+
+// RateResult is one variant's throughput and latency.
+type RateResult struct {
+	Name      string  `json:"name"`
+	Requests  int     `json:"requests"`
+	PerSecond float64 `json:"per_second"`
+	P50ms     float64 `json:"p50_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	Errors    int     `json:"errors"`
+}
+
+// AccessComparison is the JSON 'ombud bench access' prints.
+type AccessComparison struct {
+	Benchmark string       `json:"benchmark"`
+	When      time.Time    `json:"when"`
+	Config    string       `json:"config"`
+	Rounds    []RateResult `json:"rounds"`
+	Access    RateResult   `json:"access_median"`
+	LogAppend RateResult   `json:"log_append_median"`
+	PlainHTTP RateResult   `json:"plain_http_read_median"`
+	PlainFile RateResult   `json:"plain_file_read_median"`
+	// Ratios of the access path's median throughput to each reference.
+	VsLogAppend float64 `json:"access_vs_log_append"`
+	VsPlainHTTP float64 `json:"access_vs_plain_http"`
+	VsPlainFile float64 `json:"access_vs_plain_file"`
+	Met         bool    `json:"met_5000_per_second"`
+}
+
+// rate runs f from n workers for d and measures it.
+func rate(name string, n int, d time.Duration, f func(ctx context.Context) error) RateResult {
+	var mu sync.Mutex
+	var lat []float64
+	var errs atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []float64
+			for ctx.Err() == nil {
+				t := time.Now()
+				if err := f(ctx); err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				mine = append(mine, float64(time.Since(t).Microseconds())/1000)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	return RateResult{Name: name, Requests: len(lat), PerSecond: float64(len(lat)) / el, P50ms: q(0.5), P99ms: q(0.99), Errors: int(errs.Load())}
+}
+
+// CompareAccess measures, in one run: the full access path over HTTP on
+// loopback (bearer token, object lookup, authorization scope and atomic use,
+// Cedar, the logged decision, keyset unwrap, blob read, SHA-256 check,
+// decryption) for a sensitive object under an authorization; a bare
+// Tessera append with the same batching and concurrency; a plain HTTP read
+// of the same bytes from a file server; and a plain read of the file.
+func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress io.Writer) (*AccessComparison, error) {
+	work, err := os.MkdirTemp(cfg.Dir, "access-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	dir, err := datadir.Create(filepath.Join(work, "data"), datadir.CreateOptions{Origin: "bench.ombud/log"})
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	lg, err := tlog.New(ctx, tlog.Config{Dir: dir.LogPath(), Signer: dir.Signer, Verifier: dir.Verifier, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
+	if err != nil {
+		return nil, err
+	}
+	defer lg.Close(context.WithoutCancel(ctx))
+	j := &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := custody.Open(ctx, dir, st, j, quiet)
+	if err != nil {
+		return nil, err
+	}
+	defer svc.Bucket.Close()
+	admin, _, _, err := ombud.AddPrincipal(ctx, j, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	if err != nil {
+		return nil, err
+	}
+	_, tok, _, err := ombud.AddPrincipal(ctx, j, "bench", []ombud.Role{ombud.RoleAnalyst, ombud.RoleIngestor}, admin.ID)
+	if err != nil {
+		return nil, err
+	}
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "court.example/bench")
+	signer, _ := note.NewSigner(skey)
+	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin.ID); err != nil {
+		return nil, err
+	}
+	a := ombud.Authorization{ID: "bench-auth", Issuer: signer.Name(), Kind: "court_order", Case: "bench", Purposes: []string{"criminal_investigation"},
+		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		MaxUses: 1_000_000, Jurisdiction: "EU-DE"}
+	msg, _ := note.Sign(&note.Note{Text: a.Text()}, signer)
+	if _, _, err := svc.Access.RegisterAuthorization(ctx, msg, admin.ID); err != nil {
+		return nil, err
+	}
+	payload := make([]byte, cfg.ObjectBytes)
+	rand.Read(payload)
+	o, _, err := svc.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: admin.ID, Body: strings.NewReader(string(payload))})
+	if err != nil {
+		return nil, err
+	}
+	plainPath := filepath.Join(work, "plain.bin")
+	if err := os.WriteFile(plainPath, payload, 0o644); err != nil {
+		return nil, err
+	}
+
+	srv := &api.Server{Store: st, Log: lg, Journal: j, Custody: svc, VerifierKey: dir.VerifierKey, Logger: quiet}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	fs := &http.Server{Handler: http.FileServer(http.Dir(work)), ReadHeaderTimeout: 5 * time.Second}
+	fln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go fs.Serve(fln)
+	defer fs.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2, MaxConnsPerHost: cfg.Concurrency * 2}, Timeout: 30 * time.Second}
+	get := func(ctx context.Context, url string, hdr map[string]string) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || n != int64(cfg.ObjectBytes) {
+			return fmt.Errorf("status %d, %d bytes, %v", resp.StatusCode, n, err)
+		}
+		return nil
+	}
+	accessURL := "http://" + ln.Addr().String() + "/v1/objects/" + o.ID
+	hdr := map[string]string{"Authorization": "Bearer " + tok.Reveal(), "Ombud-Purpose": "criminal_investigation", "Ombud-Authorization": "bench-auth"}
+	if err := get(ctx, accessURL, hdr); err != nil {
+		return nil, fmt.Errorf("access path does not work: %w", err)
+	}
+	plainURL := "http://" + fln.Addr().String() + "/plain.bin"
+	var leafN atomic.Int64
+	c := &AccessComparison{Benchmark: "access-path", When: time.Now().UTC(),
+		Config: fmt.Sprintf("%d clients, %d-byte objects, batches %d / %v, %v per run", cfg.Concurrency, cfg.ObjectBytes, cfg.BatchMaxSize, cfg.BatchMaxAge, cfg.Duration)}
+	var acc, app, ph, pf []RateResult
+	for i := range rounds {
+		for _, v := range []struct {
+			name string
+			f    func(context.Context) error
+			out  *[]RateResult
+		}{
+			{"access", func(ctx context.Context) error { return get(ctx, accessURL, hdr) }, &acc},
+			{"log-append", func(ctx context.Context) error {
+				_, err := lg.Append(ctx, fmt.Appendf(append([]byte(nil), sampleLeaf...), "%d", leafN.Add(1)))
+				return err
+			}, &app},
+			{"plain-http-read", func(ctx context.Context) error { return get(ctx, plainURL, nil) }, &ph},
+			{"plain-file-read", func(ctx context.Context) error {
+				b, err := os.ReadFile(plainPath)
+				if err == nil && len(b) != cfg.ObjectBytes {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}, &pf},
+		} {
+			r := rate(v.name, cfg.Concurrency, cfg.Duration, v.f)
+			*v.out = append(*v.out, r)
+			c.Rounds = append(c.Rounds, r)
+			if progress != nil {
+				fmt.Fprintf(progress, "round %d/%d %-16s %9.0f/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", i+1, rounds, r.Name, r.PerSecond, r.P50ms, r.P99ms, r.Errors)
+			}
+		}
+	}
+	med := func(rs []RateResult) RateResult {
+		m := func(f func(RateResult) float64) float64 {
+			xs := make([]float64, len(rs))
+			for i, r := range rs {
+				xs[i] = f(r)
+			}
+			slices.Sort(xs)
+			return xs[len(xs)/2]
+		}
+		return RateResult{Name: rs[0].Name + " (median)", Requests: int(m(func(r RateResult) float64 { return float64(r.Requests) })),
+			PerSecond: m(func(r RateResult) float64 { return r.PerSecond }), P50ms: m(func(r RateResult) float64 { return r.P50ms }),
+			P99ms: m(func(r RateResult) float64 { return r.P99ms }), Errors: int(m(func(r RateResult) float64 { return float64(r.Errors) }))}
+	}
+	c.Access, c.LogAppend, c.PlainHTTP, c.PlainFile = med(acc), med(app), med(ph), med(pf)
+	c.VsLogAppend, c.VsPlainHTTP, c.VsPlainFile = c.Access.PerSecond/c.LogAppend.PerSecond, c.Access.PerSecond/c.PlainHTTP.PerSecond, c.Access.PerSecond/c.PlainFile.PerSecond
+	c.Met = c.Access.PerSecond >= 5000 && c.Access.Errors == 0
+	return c, nil
+}
