@@ -112,14 +112,14 @@ func TestDecisionMatrix(t *testing.T) {
 	}
 
 	type cell struct {
-		name      string
-		who       *ombud.Principal
-		obj       *ombud.Object
-		purpose   string
-		auth      string
-		permit    bool
-		reason    string
-		code      ombud.Code
+		name    string
+		who     *ombud.Principal
+		obj     *ombud.Object
+		purpose string
+		auth    string
+		permit  bool
+		reason  string
+		code    ombud.Code
 	}
 	cells := []cell{
 		{"valid", analyst, loc, "criminal_investigation", "valid", true, ombud.ReasonAuthInScope, ""},

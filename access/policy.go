@@ -59,7 +59,7 @@ when { context.roles.contains("analyst") && context.sensitive && context.authori
 type Policy struct {
 	set  *cedar.PolicySet
 	ids  map[cedar.PolicyID]string // @id annotations
-	SHA  string // hex SHA-256 of the text
+	SHA  string                    // hex SHA-256 of the text
 	Text []byte
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -189,6 +190,53 @@ func TestReadFailsClosed(t *testing.T) {
 			}
 			if c := decode[api.ErrorBody](t, &http.Response{Body: io.NopCloser(bytes.NewReader(body))}).Error.Code; c != ombud.CodeLogUnavailable {
 				t.Fatalf("code %s", c)
+			}
+		})
+	}
+}
+
+func TestRangeReads(t *testing.T) {
+	e := ombudtest.New(t)
+	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
+	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+	data := make([]byte, 5<<19+123) // 2.5 MiB: three Tink segments
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	id := decode[api.ObjectJSON](t, doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, bytes.NewReader(data))).ID
+	size := int64(len(data))
+	for _, tc := range []struct {
+		rng    string
+		status int
+		lo, hi int64 // expected bytes [lo, hi)
+	}{
+		{"bytes=0-0", 206, 0, 1},
+		{"bytes=1048570-1048600", 206, 1048570, 1048601}, // across a segment boundary
+		{"bytes=2000000-", 206, 2000000, size},
+		{"bytes=-100", 206, size - 100, size},
+		{"bytes=0-1,5-6", 200, 0, size},
+		{"garbage", 200, 0, size},
+		{"bytes=99999999-", 416, 0, 0},
+	} {
+		t.Run(tc.rng, func(t *testing.T) {
+			before := e.Size(t)
+			resp := doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "audit_sample", "Range": tc.rng}, nil)
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.status == 416 {
+				if resp.Header.Get("Content-Range") != fmt.Sprintf("bytes */%d", size) {
+					t.Fatalf("Content-Range %q", resp.Header.Get("Content-Range"))
+				}
+			} else if !bytes.Equal(body, data[tc.lo:tc.hi]) {
+				t.Fatalf("got %d bytes, want [%d,%d)", len(body), tc.lo, tc.hi)
+			}
+			if tc.status == 206 && resp.Header.Get("Content-Range") != fmt.Sprintf("bytes %d-%d/%d", tc.lo, tc.hi-1, size) {
+				t.Fatalf("Content-Range %q", resp.Header.Get("Content-Range"))
+			}
+			if e.Size(t) != before+1 {
+				t.Fatal("the read was not logged")
 			}
 		})
 	}

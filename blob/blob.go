@@ -9,9 +9,9 @@ package blob
 import (
 	"context"
 	"crypto/sha256"
-	"hash"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/url"
 	"os"
