@@ -42,6 +42,7 @@ const (
 	KindKey           Kind = "key"
 	KindReport        Kind = "report"
 	KindIssuer        Kind = "issuer"
+	KindBreach        Kind = "breach"
 )
 
 // kindSpec lists the public field and ref names an entry kind may carry.
@@ -69,6 +70,7 @@ var kindSpecs = map[Kind]kindSpec{
 	KindContract:      {fields: []string{"ocid", "vendor", "reseller", "product_flags", "missing_clauses"}, refs: []string{"contract", "by"}},
 	KindKey:           {fields: []string{"op", "kek_version", "keysets"}, refs: []string{"by"}},
 	KindReport:        {fields: []string{"period", "checkpoint_size", "report_sha256", "format"}, refs: []string{"by"}},
+	KindBreach:        {fields: []string{"reason", "class", "deadline"}, refs: []string{"object", "by", "access"}},
 	KindIssuer:        {fields: []string{"op", "issuer", "issuer_kind", "jurisdiction", "key_id"}, refs: []string{"by"}},
 }
 

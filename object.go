@@ -56,6 +56,9 @@ const (
 	EraseCourtOrder      = "court_order"
 	EraseAuthRefused     = "authorization_refused"
 	EraseControllerOrder = "controller_order"
+	// EraseEmergencyUncovered: an emergency read was not covered by an
+	// authorization in time; the data it touched is erased.
+	EraseEmergencyUncovered = "emergency_uncovered"
 )
 
 // EraseReasons are the reasons an admin may give.
@@ -120,4 +123,19 @@ func SizeBand(n int64) string {
 		return "16MiB-1GiB"
 	}
 	return fmt.Sprintf("ge1GiB")
+}
+
+// Emergency is a read made under emergency access, before any
+// authorization. It must be covered by an authorization registered before
+// Deadline.
+type Emergency struct {
+	Index       uint64 // the access entry
+	ObjectID    string
+	Principal   string
+	Purpose     string
+	Reason      string
+	At          time.Time
+	Deadline    time.Time
+	CoveredBy   string
+	BreachIndex uint64
 }

@@ -86,6 +86,15 @@ type Store interface {
 	// RecordPolicy records a loaded policy version and its log entry.
 	RecordPolicy(ctx context.Context, version int, sha string, index uint64) error
 
+	// RecordEmergency records an emergency read.
+	RecordEmergency(ctx context.Context, e *Emergency) error
+	// OpenEmergencies lists emergency reads neither covered nor breached.
+	OpenEmergencies(ctx context.Context) ([]*Emergency, error)
+	// CoverEmergency marks an emergency read covered by an authorization.
+	CoverEmergency(ctx context.Context, index uint64, authorizationID string) error
+	// BreachEmergency records the breach entry of an uncovered emergency.
+	BreachEmergency(ctx context.Context, index uint64, breachIndex uint64) error
+
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error

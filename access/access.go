@@ -190,7 +190,35 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 	if err := s.Store.CreateAuthorization(ctx, ra); err != nil {
 		return nil, w, err
 	}
+	if err := s.coverEmergencies(ctx, ra); err != nil {
+		return ra, w, err
+	}
 	return ra, w, nil
+}
+
+// coverEmergencies marks open emergency reads that a newly registered
+// authorization covers: its window holds the time of the read, and it
+// covers the purpose, the class and a subject of the object read.
+func (s *Service) coverEmergencies(ctx context.Context, ra *ombud.RegisteredAuthorization) error {
+	es, err := s.Store.OpenEmergencies(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if ra.Registered.After(e.Deadline) {
+			continue
+		}
+		o, err := s.Store.Object(ctx, e.ObjectID)
+		if err != nil {
+			continue
+		}
+		if ra.Covers(e.At, e.Purpose, o.Class, o.Subjects, ra.SubjectPseudonyms, s.Jurisdiction) == "" {
+			if err := s.Store.CoverEmergency(ctx, e.Index, ra.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Revoke logs and records a revocation.

@@ -273,3 +273,89 @@ func TestNoIdentifiersInPublicTiles(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, n)
 }
+
+func TestEmergencyAccess(t *testing.T) {
+	e := ombudtest.New(t)
+	now := time.Now().UTC()
+	clock := func() time.Time { return now }
+	e.Custody.Now, e.Custody.Access.Now = clock, clock
+	// Allow emergency reads of location data, and load the change.
+	policy := strings.Replace(string(e.Custody.Access.Policy().Text), "// @id(\"read-emergency-location\")\n// permit (principal, action == Action::\"read\", resource)\n// when {",
+		"@id(\"read-emergency-location\")\npermit (principal, action == Action::\"read\", resource)\nwhen {", 1)
+	if !strings.Contains(policy, "\n@id(\"read-emergency-location\")") {
+		t.Fatal("could not enable the emergency rule")
+	}
+	if err := os.WriteFile(e.Dir.PolicyPath(), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v, changed, err := e.Custody.Access.LoadPolicy(ctx, e.AdminID); err != nil || !changed || v != 2 {
+		t.Fatalf("LoadPolicy = %d %v %v", v, changed, err)
+	}
+	court := newIssuer(t, "court.example/district-3")
+	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	put := func(subject string) *ombud.Object {
+		o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{subject}, By: e.AdminID, Body: strings.NewReader("where " + subject + " was")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	covered, uncovered, bio := put("plate:A-AA-1"), put("plate:B-BB-2"), put("plate:C-CC-3")
+	readEmergency := func(o *ombud.Object) error {
+		rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "missing_person", Principal: analyst, Emergency: "child_missing"})
+		if err == nil {
+			io.Copy(io.Discard, rel.Body)
+			rel.Body.Close()
+		}
+		return err
+	}
+	if err := readEmergency(covered); err != nil {
+		t.Fatalf("emergency read: %v", err)
+	}
+	if err := readEmergency(uncovered); err != nil {
+		t.Fatalf("emergency read: %v", err)
+	}
+	// Emergency reads are not allowed for other classes.
+	o2, _, _ := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "biometric", Subjects: []string{"person:9"}, By: e.AdminID, Body: strings.NewReader("x")})
+	var d *custody.Decision
+	if _, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o2.ID, Purpose: "missing_person", Principal: analyst, Emergency: "child_missing"}); !errors.As(err, &d) || d.Reason != "policy_denied" {
+		t.Fatalf("emergency read of biometric data: %v", err)
+	}
+	_ = bio
+	// A day later a court covers the first read, retroactively.
+	now = now.Add(24 * time.Hour)
+	a := baseAuth("emergency-cover")
+	a.Kind, a.Purposes, a.Subjects = "emergency", []string{"missing_person"}, []string{"plate:A-AA-1"}
+	a.NotBefore = now.Add(-48 * time.Hour)
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	// Past the deadline, the sweep erases what the uncovered read touched
+	// and logs a breach; the covered object is kept.
+	now = now.Add(25 * time.Hour)
+	before := e.Size(t)
+	res, err := e.Custody.Sweep(ctx)
+	if err != nil || res.Breaches != 1 {
+		t.Fatalf("Sweep = %+v, %v", res, err)
+	}
+	if o, _ := e.Store.Object(ctx, uncovered.ID); o.Erased == nil || o.Erased.Reason != ombud.EraseEmergencyUncovered {
+		t.Fatalf("uncovered emergency object not erased: %+v", o.Erased)
+	}
+	if o, _ := e.Store.Object(ctx, covered.ID); o.Erased != nil {
+		t.Fatal("covered emergency object erased")
+	}
+	e.AwaitSize(t, e.Size(t))
+	found := false
+	for i := before; i < e.Size(t); i++ {
+		leaf, _ := e.Log.Entry(ctx, i, e.Size(t))
+		en, _ := ombud.ParseEntry(leaf)
+		found = found || en.Kind == ombud.KindBreach
+	}
+	if !found {
+		t.Fatal("no breach entry logged")
+	}
+	if res, _ := e.Custody.Sweep(ctx); res.Breaches != 0 {
+		t.Fatal("breach logged twice")
+	}
+}

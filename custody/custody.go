@@ -39,8 +39,11 @@ type Service struct {
 	Classes map[string]ombud.Class
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// EmergencyDeadline: an emergency read must be covered by an
+	// authorization registered within this time (default 48 h).
+	EmergencyDeadline time.Duration
+	Now               func() time.Time
+	Logger            *slog.Logger
 }
 
 func (s *Service) now() time.Time {

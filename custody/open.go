@@ -62,6 +62,6 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 	}
 	return &Service{
 		Store: st, Journal: j, Bucket: bucket, Keys: ring, Access: acc, Classes: classes,
-		MaxObjectBytes: sc.MaxObjectBytes, Logger: logger,
+		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration, Logger: logger,
 	}, nil
 }

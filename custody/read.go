@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
@@ -116,6 +117,20 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		rc.Close()
 		refund()
 		return nil, wrapLog(err)
+	}
+	if req.Emergency != "" && req.AuthorizationID == "" {
+		// The read must be covered later; record it before any byte leaves.
+		dl := s.EmergencyDeadline
+		if dl == 0 {
+			dl = 48 * time.Hour
+		}
+		now := s.now()
+		if err := s.Store.RecordEmergency(ctx, &ombud.Emergency{Index: w.Index, ObjectID: o.ID, Principal: req.Principal.ID, Purpose: req.Purpose,
+			Reason: req.Emergency, At: now, Deadline: now.Add(dl)}); err != nil {
+			vr.Close()
+			rc.Close()
+			return nil, fmt.Errorf("failed to record the emergency read: %w", err)
+		}
 	}
 	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, []io.Closer{vr, rc}}}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
@@ -147,6 +148,7 @@ type SweepResult struct {
 	Finished  int `json:"finished_erasures"`
 	Recovered int `json:"recovered_ingests"`
 	Failed    int `json:"failed"`
+	Breaches  int `json:"emergency_breaches"`
 }
 
 // Sweep finishes interrupted work and enforces retention: it completes
@@ -190,6 +192,9 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 			r.Recovered++
 		}
 	}
+	if err := s.breachEmergencies(ctx, &r); err != nil {
+		return r, err
+	}
 	for {
 		os, err := s.Store.ExpiredObjects(ctx, s.now(), batch)
 		if err != nil {
@@ -208,6 +213,47 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 		}
 	}
 	return r, nil
+}
+
+// breachEmergencies erases the objects of every emergency read whose
+// deadline passed without a covering authorization, and logs a breach for
+// each. An object on legal hold is kept (the hold wins) but the breach is
+// logged all the same.
+func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
+	es, err := s.Store.OpenEmergencies(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, em := range es {
+		if now.Before(em.Deadline) {
+			continue
+		}
+		o, err := s.Store.Object(ctx, em.ObjectID)
+		if err != nil {
+			return err
+		}
+		if o.Erased == nil && o.Hold == nil {
+			if _, err := s.shred(ctx, o, ombud.EraseEmergencyUncovered, "", ""); err != nil {
+				return err
+			}
+			r.Erased++
+		}
+		w, err := s.Journal.Write(ctx, ombud.Record{
+			Kind:   ombud.KindBreach,
+			Fields: map[string]any{"reason": "emergency_not_covered", "class": o.Class, "deadline": em.Deadline.Format(time.RFC3339)},
+			Refs:   map[string][]string{"object": {o.ID}, "by": {em.Principal}},
+			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "held": o.Hold != nil},
+		})
+		if err != nil {
+			return wrapLog(err)
+		}
+		if err := s.Store.BreachEmergency(ctx, em.Index, w.Index); err != nil {
+			return err
+		}
+		r.Breaches++
+	}
+	return nil
 }
 
 // RotateResult reports a key rotation.

@@ -20,6 +20,7 @@ type Memory struct {
 
 	policyVersion int
 	policySHA     string
+	emergencies   []*ombud.Emergency
 }
 
 var _ ombud.Store = (*Memory)(nil)

@@ -108,3 +108,48 @@ func (m *Memory) RecordPolicy(_ context.Context, version int, sha string, _ uint
 	m.policyVersion, m.policySHA = version, sha
 	return nil
 }
+
+func (m *Memory) RecordEmergency(_ context.Context, e *ombud.Emergency) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *e
+	m.emergencies = append(m.emergencies, &c)
+	return nil
+}
+
+func (m *Memory) OpenEmergencies(_ context.Context) ([]*ombud.Emergency, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*ombud.Emergency
+	for _, e := range m.emergencies {
+		if e.CoveredBy == "" && e.BreachIndex == 0 {
+			c := *e
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *Memory) CoverEmergency(_ context.Context, index uint64, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.emergencies {
+		if e.Index == index {
+			e.CoveredBy = id
+			return nil
+		}
+	}
+	return fmt.Errorf("emergency %d: %w", index, ombud.ErrNotFound)
+}
+
+func (m *Memory) BreachEmergency(_ context.Context, index, breach uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.emergencies {
+		if e.Index == index {
+			e.BreachIndex = breach
+			return nil
+		}
+	}
+	return fmt.Errorf("emergency %d: %w", index, ombud.ErrNotFound)
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -219,4 +220,37 @@ func (s *Store) RecordPolicy(ctx context.Context, version int, sha string, index
 		return fmt.Errorf("policy version %d: %w", version, ombud.ErrExists)
 	}
 	return err
+}
+
+func (s *Store) RecordEmergency(ctx context.Context, e *ombud.Emergency) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO emergencies (log_index, object_id, principal, purpose, reason, at, deadline) VALUES (?,?,?,?,?,?,?)`,
+		e.Index, e.ObjectID, e.Principal, e.Purpose, e.Reason, ms(e.At), ms(e.Deadline))
+	return err
+}
+
+func (s *Store) OpenEmergencies(ctx context.Context) ([]*ombud.Emergency, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT log_index, object_id, principal, purpose, reason, at, deadline FROM emergencies WHERE covered_by IS NULL AND breach_index IS NULL ORDER BY deadline`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ombud.Emergency
+	for rows.Next() {
+		var e ombud.Emergency
+		var at, dl int64
+		if err := rows.Scan(&e.Index, &e.ObjectID, &e.Principal, &e.Purpose, &e.Reason, &at, &dl); err != nil {
+			return nil, err
+		}
+		e.At, e.Deadline = fromMS(at), fromMS(dl)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) CoverEmergency(ctx context.Context, index uint64, authorizationID string) error {
+	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET covered_by = ? WHERE log_index = ? AND covered_by IS NULL`, authorizationID, index)
+}
+
+func (s *Store) BreachEmergency(ctx context.Context, index uint64, breachIndex uint64) error {
+	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET breach_index = ? WHERE log_index = ?`, breachIndex, index)
 }
