@@ -217,52 +217,24 @@ var ErrIntegrity = errors.New("blob: ciphertext does not match its recorded SHA-
 // EOF is returned, so a reader that reaches EOF has verified everything.
 // Close releases the hashing goroutine of a reader abandoned before EOF.
 func Verifying(r io.Reader, size int64, sum []byte) io.ReadCloser {
-	if size < pipeBuf {
-		return &smallVerifier{r: r, want: sum, size: size, h: sha256.New()}
+	var h hasher = &syncHash{sha256.New()}
+	if size >= pipeBuf {
+		h = newAsyncHash()
 	}
-	return &verifier{r: r, want: sum, size: size, h: newAsyncHash()}
+	return &verifier{r: r, want: sum, size: size, h: h}
 }
 
-// smallVerifier hashes in line: for objects under 1 MiB a hashing goroutine
-// and its buffers cost more than they save.
-type smallVerifier struct {
-	r    io.Reader
-	h    hash.Hash
-	want []byte
-	size int64
-	n    int64
-	err  error
+// hasher is SHA-256 in line (objects under 1 MiB, where a goroutine and
+// its buffers cost more than they save) or on its own goroutine.
+type hasher interface {
+	Write(p []byte)
+	Sum() []byte
 }
 
-func (v *smallVerifier) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
-	}
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	switch {
-	case v.n > v.size:
-		v.err = fmt.Errorf("%w: more than %d bytes", ErrIntegrity, v.size)
-		return 0, v.err
-	case errors.Is(err, io.EOF):
-		if v.n != v.size {
-			v.err = fmt.Errorf("%w: %d of %d bytes", ErrIntegrity, v.n, v.size)
-		} else if string(v.h.Sum(nil)) != string(v.want) {
-			v.err = ErrIntegrity
-		} else {
-			v.err = io.EOF
-		}
-		if v.err != io.EOF {
-			return n, v.err
-		}
-	case err != nil:
-		v.err = err
-	}
-	return n, err
-}
+type syncHash struct{ h hash.Hash }
 
-func (v *smallVerifier) Close() error { return nil }
+func (s *syncHash) Write(p []byte) { s.h.Write(p) }
+func (s *syncHash) Sum() []byte    { return s.h.Sum(nil) }
 
 func (v *verifier) Close() error {
 	if v.err == nil {
@@ -274,13 +246,15 @@ func (v *verifier) Close() error {
 
 type verifier struct {
 	r    io.Reader
-	h    *asyncHash
+	h    hasher
 	want []byte
 	size int64
 	n    int64
 	err  error
 }
 
+// Read returns the bytes read; the final comparison happens before EOF is
+// returned, so a reader that reaches EOF has verified everything.
 func (v *verifier) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
