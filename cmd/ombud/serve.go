@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 
@@ -42,6 +43,9 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	m.tuneRuntime(dir.Config.Runtime)
+	// Request errors are logged through slog's default logger (the api
+	// package's writeError); make that the configured one.
+	slog.SetDefault(logger)
 	addr := dir.Config.Server.Listen
 	if *listen != "" {
 		addr = *listen
