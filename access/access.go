@@ -28,6 +28,7 @@ type Service struct {
 	Now          func() time.Time
 
 	policy    atomic.Pointer[Policy]
+	counters  sync.Map   // authorization id → *useCounter
 	policyMu  sync.Mutex // serialises loads
 	verifiers atomic.Pointer[note.Verifiers]
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/ombud/ombud/access"
 	"io"
 	"os"
 	"path/filepath"
@@ -357,5 +358,51 @@ func TestEmergencyAccess(t *testing.T) {
 	}
 	if res, _ := e.Custody.Sweep(ctx); res.Breaches != 0 {
 		t.Fatal("breach logged twice")
+	}
+}
+
+// TestTwoGatewaysNeverExceedMaxUses: uses are admitted in memory per
+// gateway, but the store's conditional update stays the authority, so two
+// gateways sharing one store never release more than max-uses reads.
+func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
+	e := ombudtest.New(t)
+	court := newIssuer(t, "court.example/district-3")
+	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
+	a := baseAuth("three")
+	a.MaxUses = 3
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	// A second gateway: same store, log and blobs; its own access service.
+	acc2 := &access.Service{Store: e.Store, Journal: e.Journal, PolicyPath: e.Dir.PolicyPath()}
+	if _, _, err := acc2.LoadPolicy(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	g2 := *e.Custody
+	g2.Access = acc2
+	read := func(g *custody.Service) error {
+		rel, err := g.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "three"})
+		if err == nil {
+			io.Copy(io.Discard, rel.Body)
+			rel.Body.Close()
+		}
+		return err
+	}
+	released := 0
+	for _, g := range []*custody.Service{&g2, e.Custody, e.Custody, &g2, &g2, e.Custody} {
+		if read(g) == nil {
+			released++
+		}
+	}
+	if released != 3 {
+		t.Fatalf("%d reads released, want exactly 3", released)
+	}
+	if ra, _ := e.Store.Authorization(ctx, "three"); ra.Uses != 3 {
+		t.Fatalf("uses recorded: %d", ra.Uses)
 	}
 }

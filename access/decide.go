@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/ombud/ombud"
 )
@@ -25,8 +26,10 @@ type Verdict struct {
 	Code      ombud.Code // for denials: the API error code
 	Message   string
 	AuthKind  string
-	Use       int // the authorization use taken (0: none)
+	Use       int // the authorization use admitted (0: none)
 	PolicySHA string
+	// authID names the authorization whose use was admitted.
+	authID string
 }
 
 func deny(code ombud.Code, reason, msg string) Verdict {
@@ -84,15 +87,12 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	switch {
 	case authorized:
 		v.Reason = ombud.ReasonAuthInScope
-		use, err := s.Store.UseAuthorization(ctx, ra.ID)
-		if errors.Is(err, ombud.ErrExhausted) {
-			// Another read took the last use between the check and now.
+		use, ok := s.admit(ra)
+		if !ok {
+			// Other reads took the last uses between the check and now.
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
 		}
-		if err != nil {
-			return Verdict{}, err
-		}
-		v.Use = use
+		v.Use, v.authID = use, ra.ID
 	case r.Emergency:
 		v.Reason = "emergency"
 	default:
@@ -106,7 +106,72 @@ func (s *Service) with(base, d Verdict) Verdict {
 	return d
 }
 
-// Refund returns a use taken by a permit that could not be logged.
-func (s *Service) Refund(ctx context.Context, authorizationID string) error {
-	return s.Store.RefundAuthorization(ctx, authorizationID)
+// Uses are admitted in memory, under a mutex per authorization, so that a
+// read does not wait for a database round trip before its decision is
+// logged; CommitUse then makes the use durable while the decision is being
+// logged, and the read is released only when both are. The store's
+// conditional UPDATE stays the authority: if it refuses (another gateway
+// took the use, or the authorization was just revoked), the read is not
+// released.
+type useCounter struct {
+	mu     sync.Mutex
+	loaded bool
+	used   int
+}
+
+func (s *Service) counter(id string) *useCounter {
+	c, _ := s.counters.LoadOrStore(id, &useCounter{})
+	return c.(*useCounter)
+}
+
+func (s *Service) admit(ra *ombud.RegisteredAuthorization) (int, bool) {
+	c := s.counter(ra.ID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded {
+		c.used, c.loaded = ra.Uses, true
+	}
+	if c.used >= ra.MaxUses {
+		return 0, false
+	}
+	c.used++
+	return c.used, true
+}
+
+// CommitUse makes an admitted use durable. Call it once per permitted
+// verdict with a use; on error the read must not be released, and Refund
+// undoes the admission.
+func (s *Service) CommitUse(ctx context.Context, v Verdict) error {
+	if v.Use == 0 {
+		return nil
+	}
+	if _, err := s.Store.UseAuthorization(ctx, v.authID); err != nil {
+		if errors.Is(err, ombud.ErrExhausted) {
+			return &ombud.Error{Code: ombud.CodeForbidden, Message: "the authorization has no uses left", Err: err}
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Service) unadmit(id string) {
+	c := s.counter(id)
+	c.mu.Lock()
+	if c.used > 0 {
+		c.used--
+	}
+	c.mu.Unlock()
+}
+
+// Refund gives back a use for a permit that was not released: the
+// admission always, and the durable use when it was committed.
+func (s *Service) Refund(ctx context.Context, v Verdict, committed bool) error {
+	if v.Use == 0 {
+		return nil
+	}
+	s.unadmit(v.authID)
+	if committed {
+		return s.Store.RefundAuthorization(ctx, v.authID)
+	}
+	return nil
 }

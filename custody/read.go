@@ -76,11 +76,8 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if !v.Permit {
 		return nil, s.deny(ctx, req, o, v)
 	}
-	refund := func() {
-		if v.Use > 0 {
-			s.Access.Refund(context.WithoutCancel(ctx), req.AuthorizationID)
-		}
-	}
+	committed := false
+	refund := func() { s.Access.Refund(context.WithoutCancel(ctx), v, committed) }
 	// Prepare everything that can fail before the permit is logged, so a
 	// logged permit is a release that really starts.
 	keeper, err := s.Keys.Keeper(o.KEKVersion)
@@ -111,12 +108,21 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		refund()
 		return nil, fmt.Errorf("object %s: %w: %v", o.ID, blob.ErrIntegrity, err)
 	}
+	// The use becomes durable while the decision is logged; the read is
+	// released only when both are.
+	useErr := make(chan error, 1)
+	go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
 	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, "permit", v))
-	if err != nil {
+	uerr := <-useErr
+	committed = uerr == nil && v.Use > 0
+	if err != nil || uerr != nil {
 		vr.Close()
 		rc.Close()
 		refund()
-		return nil, wrapLog(err)
+		if err != nil {
+			return nil, wrapLog(err)
+		}
+		return nil, uerr
 	}
 	if req.Emergency != "" && req.AuthorizationID == "" {
 		// The read must be covered later; record it before any byte leaves.
