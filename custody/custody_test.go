@@ -359,3 +359,33 @@ func TestLogFailureReleasesNothing(t *testing.T) {
 		t.Fatalf("ingest with the log down: %v", err)
 	}
 }
+
+// TestSmallObjectIntegrity: objects of one segment are verified and
+// decrypted before the decision is logged, so a damaged one is refused
+// without a permit in the log.
+func TestSmallObjectIntegrity(t *testing.T) {
+	e := ombudtest.New(t)
+	body := randomBytes(4096)
+	for _, damage := range []func([]byte) []byte{
+		func(b []byte) []byte { return b[:len(b)-1] },
+		func(b []byte) []byte { b[100] ^= 1; return b },
+		func(b []byte) []byte { return append(b, 1) },
+	} {
+		o := ingest(t, e, "general", body)
+		p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID)))
+		ct, _ := os.ReadFile(p)
+		os.WriteFile(p, damage(ct), 0o600)
+		reader(t, e)
+		before := e.Size(t)
+		if got, err := read(t, e, o.ID); err == nil || errors.As(err, new(*custody.Decision)) {
+			t.Fatalf("damaged small object: %d bytes, %v", len(got), err)
+		}
+		if e.Size(t) != before {
+			t.Fatal("a permit was logged for a damaged object")
+		}
+	}
+	o := ingest(t, e, "general", body)
+	if got, err := read(t, e, o.ID); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("intact small object: %v", err)
+	}
+}
