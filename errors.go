@@ -1,6 +1,7 @@
 package ombud
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -67,6 +68,8 @@ func ErrorCode(err error) Code {
 		return CodeConflict
 	case errors.Is(err, ErrLogUnavailable):
 		return CodeLogUnavailable
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return CodeUnavailable
 	}
 	return CodeInternal
 }

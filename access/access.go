@@ -29,6 +29,7 @@ type Service struct {
 
 	policy    atomic.Pointer[Policy]
 	counters  sync.Map   // authorization id → *useCounter
+	authCache sync.Map   // authorization id → *ombud.RegisteredAuthorization
 	policyMu  sync.Mutex // serialises loads
 	verifiers atomic.Pointer[note.Verifiers]
 }
@@ -242,5 +243,7 @@ func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Writ
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	return w, s.Store.RevokeAuthorization(ctx, id, reason, s.now(), w.Index)
+	err = s.Store.RevokeAuthorization(ctx, id, reason, s.now(), w.Index)
+	s.authCache.Delete(id)
+	return w, err
 }

@@ -52,7 +52,7 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	var ra *ombud.RegisteredAuthorization
 	if r.AuthorizationID != "" {
 		var err error
-		ra, err = s.Store.Authorization(ctx, r.AuthorizationID)
+		ra, err = s.authorization(ctx, r.AuthorizationID)
 		switch {
 		case errors.Is(err, ombud.ErrNotFound):
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthUnknown, "no such authorization is registered")), nil
@@ -106,6 +106,25 @@ func (s *Service) with(base, d Verdict) Verdict {
 	return d
 }
 
+// authorization returns a registered authorization, cached: its signed
+// fields never change, and parsing the note on every read is the largest
+// cost of a decision. Revocations made through this service drop the
+// entry; one made through another gateway is caught by the store when the
+// use is committed (its UPDATE requires revoked IS NULL), and then here.
+func (s *Service) authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error) {
+	if v, ok := s.authCache.Load(id); ok {
+		return v.(*ombud.RegisteredAuthorization), nil
+	}
+	ra, err := s.Store.Authorization(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ra.Revoked == nil {
+		s.authCache.Store(id, ra)
+	}
+	return ra, nil
+}
+
 // Uses are admitted in memory, under a mutex per authorization, so that a
 // read does not wait for a database round trip before its decision is
 // logged; CommitUse then makes the use durable while the decision is being
@@ -146,6 +165,7 @@ func (s *Service) CommitUse(ctx context.Context, v Verdict) error {
 		return nil
 	}
 	if _, err := s.Store.UseAuthorization(ctx, v.authID); err != nil {
+		s.authCache.Delete(v.authID) // revoked or used up elsewhere: reload
 		if errors.Is(err, ombud.ErrExhausted) {
 			return &ombud.Error{Code: ombud.CodeForbidden, Message: "the authorization has no uses left", Err: err}
 		}
