@@ -64,7 +64,7 @@ func scanObject(row interface{ Scan(...any) error }) (*ombud.Object, error) {
 }
 
 func (s *Store) Object(ctx context.Context, id string) (*ombud.Object, error) {
-	o, err := scanObject(s.r.QueryRowContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = ?`, id))
+	o, err := scanObject(s.objectStmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("object %s: %w", id, ombud.ErrNotFound)
 	}

@@ -41,7 +41,11 @@ type Store struct {
 	stop     chan struct{}
 	done     chan struct{}
 	usesDone chan struct{}
-	maxB     int
+
+	// Prepared once: every request authenticates and most read an object,
+	// and preparing a statement costs more than running it.
+	principalStmt, objectStmt *sql.Stmt
+	maxB                      int
 }
 
 var _ ombud.Store = (*Store)(nil)
@@ -83,6 +87,14 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		w.Close()
 		r.Close()
 		return nil, err
+	}
+	if s.principalStmt, err = r.PrepareContext(ctx, `SELECT id, name, roles, token_hash, created, disabled FROM principals WHERE id = ?`); err == nil {
+		s.objectStmt, err = r.PrepareContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = ?`)
+	}
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("failed to prepare statements: %w", err)
 	}
 	go s.detailWriter()
 	go s.useWriter()
@@ -162,6 +174,8 @@ func (s *Store) Close() error {
 		<-s.done
 		<-s.usesDone
 	}
+	s.principalStmt.Close()
+	s.objectStmt.Close()
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
@@ -200,7 +214,7 @@ func scanPrincipal(row interface{ Scan(...any) error }) (*ombud.Principal, error
 }
 
 func (s *Store) Principal(ctx context.Context, id string) (*ombud.Principal, error) {
-	p, err := scanPrincipal(s.r.QueryRowContext(ctx, `SELECT id, name, roles, token_hash, created, disabled FROM principals WHERE id = ?`, id))
+	p, err := scanPrincipal(s.principalStmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
 	}
