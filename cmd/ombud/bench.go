@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -58,14 +57,7 @@ func (m *Main) benchLog(ctx context.Context, args []string) error {
 	}
 	// The same runtime settings as 'ombud serve', for both variants.
 	m.tuneRuntime(datadir.Defaults().Runtime)
-	var progress io.Writer = m.Stderr
-	if *quiet {
-		progress = nil
-	}
-	scratch := *dir
-	if scratch == "" {
-		scratch = os.TempDir()
-	}
+	progress, scratch := m.benchIO(*quiet, *dir)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -84,9 +76,8 @@ func (m *Main) benchLog(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(m.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	printJSON(m.Stdout, c)
+	return nil
 }
 
 func (m *Main) benchStream(ctx context.Context, args []string) error {
@@ -102,21 +93,13 @@ func (m *Main) benchStream(ctx context.Context, args []string) error {
 		return usagef("bench stream: want 1 MiB to 64 GiB and 1 to 20 rounds")
 	}
 	m.tuneRuntime(datadir.Defaults().Runtime)
-	var progress io.Writer = m.Stderr
-	if *quiet {
-		progress = nil
-	}
-	scratch := *dir
-	if scratch == "" {
-		scratch = os.TempDir()
-	}
+	progress, scratch := m.benchIO(*quiet, *dir)
 	c, err := bench.CompareStream(ctx, scratch, *sizeMiB<<20, *rounds, progress)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(m.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	printJSON(m.Stdout, c)
+	return nil
 }
 
 func (m *Main) benchAccess(ctx context.Context, args []string) error {
@@ -149,19 +132,24 @@ func (m *Main) benchAccess(ctx context.Context, args []string) error {
 		return err
 	}
 	m.tuneRuntime(datadir.Defaults().Runtime)
-	var progress io.Writer = m.Stderr
-	if *quiet {
-		progress = nil
-	}
-	scratch := *dir
-	if scratch == "" {
-		scratch = os.TempDir()
-	}
+	progress, scratch := m.benchIO(*quiet, *dir)
 	c, err := bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize, BatchMaxAge: *age, Duration: *dur}, *rounds, progress)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(m.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	printJSON(m.Stdout, c)
+	return nil
+}
+
+// benchIO returns where progress lines go (nowhere with --quiet) and the
+// scratch directory (--dir, or the system's temporary directory).
+func (m *Main) benchIO(quiet bool, dir string) (io.Writer, string) {
+	var progress io.Writer = m.Stderr
+	if quiet {
+		progress = nil
+	}
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return progress, dir
 }
