@@ -406,3 +406,22 @@ func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
 		t.Fatalf("uses recorded: %d", ra.Uses)
 	}
 }
+
+// TestEmergencyHeaderOnOrdinaryClass: an emergency header on a read that
+// needs no authorization is an ordinary read, never queued for erasure.
+func TestEmergencyHeaderOnOrdinaryClass(t *testing.T) {
+	e := ombudtest.New(t)
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", By: e.AdminID, Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: analyst, Emergency: "urgent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel.Body.Close()
+	if es, _ := e.Store.OpenEmergencies(ctx); len(es) != 0 {
+		t.Fatalf("an ordinary read was recorded as an emergency: %+v", es[0])
+	}
+}

@@ -151,7 +151,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		}
 		return nil, uerr
 	}
-	if req.Emergency != "" && req.AuthorizationID == "" {
+	if v.Reason == access.ReasonEmergency {
 		// The read must be covered later; record it before any byte leaves.
 		dl := s.EmergencyDeadline
 		if dl == 0 {
@@ -198,8 +198,8 @@ func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string
 	if v.Use > 0 {
 		fields["use"] = v.Use
 	}
-	if req.Emergency != "" {
-		fields["emergency"] = true
+	if req.Emergency != "" && (decision == "deny" || v.Reason == access.ReasonEmergency) {
+		fields["emergency"] = true // claimed and refused, or granted as an emergency
 	}
 	refs := map[string][]string{"object": {req.ID}, "by": {req.Principal.ID}}
 	if req.AuthorizationID != "" {
