@@ -42,9 +42,9 @@ func deny(code ombud.Code, reason, msg string) Verdict {
 // Decide checks the cited authorization (registered, not revoked, in its
 // window, covering purpose, class, a subject of the object and the
 // jurisdiction, with uses left) and then the Cedar policy. A permit under
-// an authorization takes one use atomically; call Refund if the permit
-// cannot be logged. Object state (erased, pending) is checked by the caller
-// before.
+// an authorization admits one use; the caller makes it durable with
+// CommitUse while logging the decision, and calls Refund if the read is not
+// released. Object state (erased, pending) is checked by the caller before.
 func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	p := s.Policy()
 	if p == nil {
@@ -68,7 +68,7 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 		if reason := ra.Covers(s.now(), r.Purpose, r.Class.Name, r.Object.Subjects, ra.SubjectPseudonyms, s.Jurisdiction); reason != "" {
 			return s.with(v, deny(ombud.CodeForbidden, reason, "the authorization does not cover this read: "+reason)), nil
 		}
-		if ra.Uses >= ra.MaxUses {
+		if s.usedUp(ra) {
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
 		}
 		authorized = true
@@ -146,6 +146,17 @@ type useCounter struct {
 func (s *Service) counter(id string) *useCounter {
 	c, _ := s.counters.LoadOrStore(id, &useCounter{})
 	return c.(*useCounter)
+}
+
+// usedUp reports whether every use is taken, by this gateway's count.
+func (s *Service) usedUp(ra *ombud.RegisteredAuthorization) bool {
+	c := s.counter(ra.ID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded {
+		c.used, c.loaded = ra.Uses, true
+	}
+	return c.used >= ra.MaxUses
 }
 
 func (s *Service) admit(ra *ombud.RegisteredAuthorization) (int, bool) {
