@@ -13,35 +13,17 @@ import (
 // SetHold puts a legal hold on an object: logged, then applied. While held
 // the object is never shredded.
 func (s *Service) SetHold(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
-	if !isCode(reason) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "reason must be a code, e.g. litigation")
-	}
-	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
-		return ombud.Written{}, err
-	}
-	o, err := s.liveObject(ctx, id)
-	if err != nil {
-		return ombud.Written{}, err
-	}
-	if o.Hold != nil {
-		return ombud.Written{}, conflict("object %s is already on hold", id)
-	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
-		Kind:   ombud.KindHold,
-		Fields: map[string]any{"op": "set", "reason": reason},
-		Refs:   map[string][]string{"object": {id}, "authorization": {authorization}, "by": {by}},
-		Detail: map[string]any{"object": id, "authorization": authorization, "reason": reason},
-	})
-	if err != nil {
-		return ombud.Written{}, wrapLog(err)
-	}
-	return w, s.Store.SetHold(ctx, id, &ombud.Hold{Reason: reason, Authorization: authorization, Since: s.now(), By: by})
+	return s.hold(ctx, true, id, reason, authorization, by)
 }
 
 // ReleaseHold lifts a legal hold: logged, then applied.
 func (s *Service) ReleaseHold(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
+	return s.hold(ctx, false, id, reason, authorization, by)
+}
+
+func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (ombud.Written, error) {
 	if !isCode(reason) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "reason must be a code, e.g. case_closed")
+		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "reason must be a code, e.g. litigation or case_closed")
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
 		return ombud.Written{}, err
@@ -50,19 +32,23 @@ func (s *Service) ReleaseHold(ctx context.Context, id, reason, authorization, by
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	if o.Hold == nil {
-		return ombud.Written{}, conflict("object %s is not on hold", id)
+	if (o.Hold != nil) == set {
+		return ombud.Written{}, conflict("object %s is %s on hold", id, map[bool]string{true: "already", false: "not"}[set])
+	}
+	op, h := "release", (*ombud.Hold)(nil)
+	if set {
+		op, h = "set", &ombud.Hold{Reason: reason, Authorization: authorization, Since: s.now(), By: by}
 	}
 	w, err := s.Journal.Write(ctx, ombud.Record{
 		Kind:   ombud.KindHold,
-		Fields: map[string]any{"op": "release", "reason": reason},
+		Fields: map[string]any{"op": op, "reason": reason},
 		Refs:   map[string][]string{"object": {id}, "authorization": {authorization}, "by": {by}},
 		Detail: map[string]any{"object": id, "authorization": authorization, "reason": reason},
 	})
 	if err != nil {
 		return ombud.Written{}, wrapLog(err)
 	}
-	return w, s.Store.SetHold(ctx, id, nil)
+	return w, s.Store.SetHold(ctx, id, h)
 }
 
 func (s *Service) liveObject(ctx context.Context, id string) (*ombud.Object, error) {
