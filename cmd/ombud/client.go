@@ -12,8 +12,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/ombud/ombud/api"
 )
 
 // client talks to a running deployment: --server (env OMBUD_SERVER) and a
@@ -63,50 +61,32 @@ func (c *client) ready(m *Main, needToken bool) error {
 // becomes an error carrying the server's code and message.
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
+	hdr := http.Header{}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
 		rd = bytes.NewReader(b)
+		hdr.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, rd)
+	resp, err := c.send(ctx, c.http, method, path, hdr, rd)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach %s: %w", c.server, err)
-	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("failed to read answer: %w", err)
-	}
-	if resp.StatusCode >= 400 {
-		var eb api.ErrorBody
-		if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
-			return fmt.Errorf("server refused (%d %s): %s", resp.StatusCode, eb.Error.Code, eb.Error.Message)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
 	if out == nil {
 		return nil
 	}
 	if b, ok := out.(*[]byte); ok {
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		if err != nil {
+			return fmt.Errorf("failed to read answer: %w", err)
+		}
 		*b = raw
 		return nil
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("unexpected answer from server: %w", err)
-	}
-	return nil
+	return jsonDecode(resp.Body, out)
 }
 
 func printJSON(w io.Writer, v any) {

@@ -20,8 +20,16 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// stream sends a request with a streaming body or reads a streaming answer.
+// stream sends a request with a streaming body or reads a streaming answer:
+// no overall timeout, objects may be large.
 func (c *client) stream(ctx context.Context, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
+	return c.send(ctx, &http.Client{}, method, path, hdr, body)
+}
+
+// send is the one way the CLI talks to a server: it sets the token, and
+// turns an error answer into an error naming the server's code, message and
+// (for a logged denial) its receipt.
+func (c *client) send(ctx context.Context, hc *http.Client, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
 	if err != nil {
 		return nil, err
@@ -36,7 +44,6 @@ func (c *client) stream(ctx context.Context, method, path string, hdr http.Heade
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	hc := &http.Client{} // no overall timeout: objects may be large
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach %s: %w", c.server, err)
