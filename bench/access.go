@@ -235,14 +235,7 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		}
 	}
 	med := func(rs []RateResult) RateResult {
-		m := func(f func(RateResult) float64) float64 {
-			xs := make([]float64, len(rs))
-			for i, r := range rs {
-				xs[i] = f(r)
-			}
-			slices.Sort(xs)
-			return xs[len(xs)/2]
-		}
+		m := func(f func(RateResult) float64) float64 { return medianOf(rs, f) }
 		return RateResult{Name: rs[0].Name + " (median)", Requests: int(m(func(r RateResult) float64 { return float64(r.Requests) })),
 			PerSecond: m(func(r RateResult) float64 { return r.PerSecond }), P50ms: m(func(r RateResult) float64 { return r.P50ms }),
 			P99ms: m(func(r RateResult) float64 { return r.P99ms }), Errors: int(m(func(r RateResult) float64 { return float64(r.Errors) }))}

@@ -86,14 +86,7 @@ func median(rs []LogResult) LogResult {
 	if len(rs) == 0 {
 		return LogResult{}
 	}
-	m := func(f func(LogResult) float64) float64 {
-		xs := make([]float64, len(rs))
-		for i, r := range rs {
-			xs[i] = f(r)
-		}
-		slices.Sort(xs)
-		return xs[len(xs)/2]
-	}
+	m := func(f func(LogResult) float64) float64 { return medianOf(rs, f) }
 	return LogResult{
 		Name:        rs[0].Name + " (median)",
 		Entries:     int(m(func(r LogResult) float64 { return float64(r.Entries) })),
@@ -105,4 +98,14 @@ func median(rs []LogResult) LogResult {
 		TTIP99ms:    m(func(r LogResult) float64 { return r.TTIP99ms }),
 		Errors:      int(m(func(r LogResult) float64 { return float64(r.Errors) })),
 	}
+}
+
+// medianOf is the median of f over rs (the upper one for an even count).
+func medianOf[T any](rs []T, f func(T) float64) float64 {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = f(r)
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/ombud/ombud/blob"
@@ -163,14 +162,7 @@ func summarize(rs []StreamResult, durable bool) StreamSummary {
 			sel = append(sel, r)
 		}
 	}
-	med := func(f func(StreamResult) float64) float64 {
-		xs := make([]float64, len(sel))
-		for i, r := range sel {
-			xs[i] = f(r)
-		}
-		slices.Sort(xs)
-		return xs[len(xs)/2]
-	}
+	med := func(f func(StreamResult) float64) float64 { return medianOf(sel, f) }
 	m := StreamResult{Durable: durable,
 		Copy:    med(func(r StreamResult) float64 { return r.Copy }),
 		Encrypt: med(func(r StreamResult) float64 { return r.Encrypt }),
