@@ -33,6 +33,11 @@ type AccessConfig struct {
 	BatchMaxSize uint
 	BatchMaxAge  time.Duration
 	Duration     time.Duration
+	// Only, when set, runs just the variant of that name ("access",
+	// "log-append", "plain-http-read" or "plain-file-read"), for profiling.
+	Only string
+	// LogDir, when set, holds the log instead of the scratch directory.
+	LogDir string
 }
 
 // RateResult is one variant's throughput and latency.
@@ -124,7 +129,16 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		return nil, err
 	}
 	defer st.Close()
-	lg, err := tlog.New(ctx, tlog.Config{Dir: dir.LogPath(), Signer: dir.Signer, Verifier: dir.Verifier, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
+	logDir := dir.LogPath()
+	if cfg.LogDir != "" {
+		// A diagnostic: the log on another filesystem than the database,
+		// to tell the log's disk I/O from the rest of the path.
+		if logDir, err = os.MkdirTemp(cfg.LogDir, "access-log-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(logDir)
+	}
+	lg, err := tlog.New(ctx, tlog.Config{Dir: logDir, Signer: dir.Signer, Verifier: dir.Verifier, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +240,9 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 				return err
 			}, &pf},
 		} {
+			if cfg.Only != "" && cfg.Only != v.name {
+				continue
+			}
 			r := rate(v.name, cfg.Concurrency, cfg.Duration, v.f)
 			*v.out = append(*v.out, r)
 			c.Rounds = append(c.Rounds, r)
@@ -235,13 +252,18 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		}
 	}
 	med := func(rs []RateResult) RateResult {
+		if len(rs) == 0 {
+			return RateResult{}
+		}
 		m := func(f func(RateResult) float64) float64 { return medianOf(rs, f) }
 		return RateResult{Name: rs[0].Name + " (median)", Requests: int(m(func(r RateResult) float64 { return float64(r.Requests) })),
 			PerSecond: m(func(r RateResult) float64 { return r.PerSecond }), P50ms: m(func(r RateResult) float64 { return r.P50ms }),
 			P99ms: m(func(r RateResult) float64 { return r.P99ms }), Errors: int(m(func(r RateResult) float64 { return float64(r.Errors) }))}
 	}
 	c.Access, c.LogAppend, c.PlainHTTP, c.PlainFile = med(acc), med(app), med(ph), med(pf)
-	c.VsLogAppend, c.VsPlainHTTP, c.VsPlainFile = c.Access.PerSecond/c.LogAppend.PerSecond, c.Access.PerSecond/c.PlainHTTP.PerSecond, c.Access.PerSecond/c.PlainFile.PerSecond
+	if cfg.Only == "" {
+		c.VsLogAppend, c.VsPlainHTTP, c.VsPlainFile = c.Access.PerSecond/c.LogAppend.PerSecond, c.Access.PerSecond/c.PlainHTTP.PerSecond, c.Access.PerSecond/c.PlainFile.PerSecond
+	}
 	c.Met = c.Access.PerSecond >= 5000 && c.Access.Errors == 0
 	return c, nil
 }

@@ -113,8 +113,15 @@ func (m *Main) benchAccess(ctx context.Context, args []string) error {
 	dir := fs.String("dir", "", "scratch directory (default: the system temp dir)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
+	logDir := fs.String("log-dir", "", "diagnostic: keep the log in a scratch directory under DIR, e.g. another disk")
+	only := fs.String("only", "", "run only this variant: access, log-append, plain-http-read or plain-file-read")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	switch *only {
+	case "", "access", "log-append", "plain-http-read", "plain-file-read":
+	default:
+		return usagef("bench access: --only takes access, log-append, plain-http-read or plain-file-read")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -133,7 +140,7 @@ func (m *Main) benchAccess(ctx context.Context, args []string) error {
 	}
 	m.tuneRuntime(datadir.Defaults().Runtime)
 	progress, scratch := m.benchIO(*quiet, *dir)
-	c, err := bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize, BatchMaxAge: *age, Duration: *dur}, *rounds, progress)
+	c, err := bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize, BatchMaxAge: *age, Duration: *dur, Only: *only, LogDir: *logDir}, *rounds, progress)
 	if err != nil {
 		return err
 	}

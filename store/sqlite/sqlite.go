@@ -82,6 +82,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("failed to open %s: %w", cfg.Path, err)
 	}
 	r.SetMaxOpenConns(8)
+	// Keep every reader open: database/sql keeps only 2 idle by default, and
+	// a reopened SQLite connection re-runs its pragmas and re-prepares its
+	// statements.
+	r.SetMaxIdleConns(8)
 	s := &Store{w: w, r: r, details: make(chan *putReq, 1024), uses: make(chan *useReq, 1024), stop: make(chan struct{}), done: make(chan struct{}), usesDone: make(chan struct{}), maxB: cfg.MaxDetailBatch}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
