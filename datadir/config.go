@@ -80,6 +80,14 @@ type LogConfig struct {
 	CheckpointInterval Duration `toml:"checkpoint_interval"`
 	AppendTimeout      Duration `toml:"append_timeout"`
 	MaxOutstanding     uint     `toml:"max_outstanding"`
+	// WitnessPolicy names a witness policy file (Sigsum / Tessera policy
+	// format: "witness NAME VKEY URL" lines and a "quorum" line), relative
+	// to the data directory. When set, a checkpoint is published only once
+	// the witnesses the policy requires have cosigned it. Empty: no
+	// witnesses.
+	WitnessPolicy string `toml:"witness_policy"`
+	// WitnessTimeout bounds the wait for cosignatures of one checkpoint.
+	WitnessTimeout Duration `toml:"witness_timeout"`
 }
 
 // Duration is a time.Duration written as "250ms", "10s" in TOML.
@@ -117,6 +125,7 @@ func Defaults() Config {
 			CheckpointInterval: Duration{200 * time.Millisecond},
 			AppendTimeout:      Duration{10 * time.Second},
 			MaxOutstanding:     16384,
+			WitnessTimeout:     Duration{5 * time.Second},
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
@@ -194,6 +203,9 @@ func (c Config) Validate() error {
 	}
 	if c.Log.MaxOutstanding == 0 {
 		return fmt.Errorf("config: log.max_outstanding must be positive")
+	}
+	if c.Log.WitnessPolicy != "" && c.Log.WitnessTimeout.Duration <= 0 {
+		return fmt.Errorf("config: log.witness_timeout must be positive")
 	}
 	return nil
 }
@@ -283,6 +295,11 @@ checkpoint_interval = "200ms"
 append_timeout = "10s"
 # Appends waiting at once before ombud pushes back (and denies).
 max_outstanding = 16384
+# Witnesses: a policy file in this directory, one "witness NAME VKEY URL"
+# line per witness and a "quorum" line (docs/AUDITING.md). A checkpoint is
+# published only once the policy is met; until then receipts wait.
+# witness_policy = "witnesses.policy"
+witness_timeout = "5s"
 
 [runtime]
 # Go garbage collector target (GOGC). Every decision allocates a little;

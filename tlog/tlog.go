@@ -53,6 +53,13 @@ type Config struct {
 	// pushes back with ombud.ErrLogUnavailable.
 	MaxOutstanding uint
 
+	// WitnessPolicy, when set, is a witness policy (the format of
+	// tessera.NewWitnessGroupFromPolicy). A checkpoint is then published
+	// only when the policy is satisfied: it fails closed, never open.
+	WitnessPolicy []byte
+	// WitnessTimeout bounds the wait for cosignatures of one checkpoint.
+	WitnessTimeout time.Duration
+
 	Metrics *Metrics
 	Logger  *slog.Logger
 }
@@ -122,6 +129,13 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithPushback(cfg.MaxOutstanding)
+	if len(cfg.WitnessPolicy) > 0 {
+		g, err := tessera.NewWitnessGroupFromPolicy(cfg.WitnessPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("witness policy: %w", err)
+		}
+		opts = opts.WithWitnesses(g, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout})
+	}
 	// The appender's background work must outlive the caller's ctx (which
 	// may be a request); Close stops it.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))

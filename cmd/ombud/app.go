@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
@@ -36,6 +38,17 @@ func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*app, 
 		return nil, fmt.Errorf("failed to open metadata store: %w", err)
 	}
 	lc := dir.Config.Log
+	var policy []byte
+	if lc.WitnessPolicy != "" {
+		p := lc.WitnessPolicy
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir.Path, p)
+		}
+		if policy, err = os.ReadFile(p); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("log.witness_policy: %w", err)
+		}
+	}
 	lg, err := tlog.New(ctx, tlog.Config{
 		Dir:                dir.LogPath(),
 		Signer:             dir.Signer,
@@ -45,6 +58,8 @@ func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*app, 
 		CheckpointInterval: lc.CheckpointInterval.Duration,
 		AppendTimeout:      lc.AppendTimeout.Duration,
 		MaxOutstanding:     lc.MaxOutstanding,
+		WitnessPolicy:      policy,
+		WitnessTimeout:     lc.WitnessTimeout.Duration,
 		Metrics:            tlog.NewMetrics(reg),
 		Logger:             logger,
 	})

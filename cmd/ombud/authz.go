@@ -49,25 +49,35 @@ func (m *Main) authzKeygen(args []string) error {
 	if *name == "" {
 		return usagef("authz keygen: --name is required")
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, *name)
+	vkey, err := m.writeKeyPair(*name, *dir, "keep it with the issuer; never send it")
 	if err != nil {
-		return usagef("authz keygen: %v (names are like court.example/district-3, no spaces or +)", err)
+		return err
 	}
-	path := filepath.Join(*dir, strings.NewReplacer("/", "_", ":", "_").Replace(*name)+".key")
+	fmt.Fprintln(m.Stdout, vkey)
+	return nil
+}
+
+// writeKeyPair makes a note key pair named name, writes the private key to
+// DIR/NAME.key (mode 0600; it must not exist) and returns the verifier key.
+func (m *Main) writeKeyPair(name, dir, advice string) (string, error) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return "", usagef("%v (names are like court.example/district-3, no spaces or +)", err)
+	}
+	path := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(name)+".key")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("failed to create %s (it must not exist): %w", path, err)
+		return "", fmt.Errorf("failed to create %s (it must not exist): %w", path, err)
 	}
 	if _, err := f.WriteString(skey + "\n"); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return "", err
 	}
-	fmt.Fprintf(m.Stderr, "ombud: private key written to %s (keep it with the issuer; never send it)\n", path)
-	fmt.Fprintln(m.Stdout, vkey)
-	return nil
+	fmt.Fprintf(m.Stderr, "ombud: private key written to %s (%s)\n", path, advice)
+	return vkey, nil
 }
 
 func (m *Main) authzSign(args []string) error {

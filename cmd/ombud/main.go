@@ -69,6 +69,7 @@ func commands() []command {
 		{"receipt", "fetch the receipt of a log entry from a running server", (*Main).receiptCmd},
 		{"verify-receipt", "check a receipt offline against the log's verifier key", (*Main).verifyReceiptCmd},
 		{"audit", "verify a running log from its public tiles and checkpoint", (*Main).auditCmd},
+		{"witness", "run a C2SP tlog-witness that cosigns consistent checkpoints", (*Main).witnessCmd},
 		{"bench", "run the benchmark harness and print JSON", (*Main).benchCmd},
 	}
 }
