@@ -114,4 +114,3 @@ func (m *Main) witnessServe(ctx context.Context, args []string) error {
 	}
 	return nil
 }
-
