@@ -187,20 +187,31 @@ func ParseEntry(b []byte) (*Entry, error) {
 	if len(b) > MaxEntrySize {
 		return nil, entryErr("%d bytes, more than %d", len(b), MaxEntrySize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
 	var e Entry
-	if err := dec.Decode(&e); err != nil {
-		return nil, entryErr("%v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, entryErr("trailing data after the entry object")
+	if !parseCompact(b, &e) {
+		e = Entry{}
+		if err := decodeEntry(b, &e); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
 	return &e, nil
+}
+
+// decodeEntry is the general decoder: any JSON layout, strictly.
+func decodeEntry(b []byte, e *Entry) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(e); err != nil {
+		return entryErr("%v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return entryErr("trailing data after the entry object")
+	}
+	return nil
 }
 
 // Validate checks e against the envelope rules of docs/LOG-FORMAT.md.

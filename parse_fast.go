@@ -1,0 +1,318 @@
+package ombud
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// parseCompact decodes the compact form ombud's encoder writes (no
+// whitespace, no escapes, ASCII strings) into e, with exactly the values
+// encoding/json would produce: json.Number for numbers, []any for arrays in
+// fields. It reports ok=false for anything else (whitespace, escapes,
+// non-ASCII bytes, duplicate or unknown keys, nulls, nested objects, bad
+// syntax), and the caller falls back to encoding/json, which then accepts
+// or refuses it. It never accepts what encoding/json would refuse or read
+// differently: FuzzParseCompact checks that against encoding/json.
+//
+// It exists for the auditor and the report, which parse every entry of a
+// log: encoding/json with a map per entry costs about 15 µs an entry.
+func parseCompact(b []byte, e *Entry) bool {
+	// One string for the whole entry: every key and value is a substring
+	// of it, not an allocation of its own.
+	p := scanner{b: b, s: string(b)}
+	if !p.byte('{') {
+		return false
+	}
+	var seen uint8
+	if p.peek() == '}' {
+		p.i++
+		return p.i == len(b)
+	}
+	for {
+		key, ok := p.str()
+		if !ok || !p.byte(':') {
+			return false
+		}
+		var bit uint8
+		switch key {
+		case "v":
+			bit = 1
+			n, ok := p.uint()
+			if !ok {
+				return false
+			}
+			e.V = n
+		case "kind":
+			bit = 2
+			s, ok := p.str()
+			if !ok {
+				return false
+			}
+			e.Kind = Kind(s)
+		case "time":
+			bit = 4
+			start := p.i
+			if _, ok := p.str(); !ok {
+				return false
+			}
+			if err := e.Time.UnmarshalJSON(b[start:p.i]); err != nil {
+				return false
+			}
+		case "fields":
+			bit = 8
+			if !p.fields(e) {
+				return false
+			}
+		case "refs":
+			bit = 16
+			if !p.refs(e) {
+				return false
+			}
+		case "detail":
+			bit = 32
+			s, ok := p.str()
+			if !ok {
+				return false
+			}
+			e.Detail = s
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		switch p.next() {
+		case ',':
+			continue
+		case '}':
+			return p.i == len(b)
+		default:
+			return false
+		}
+	}
+}
+
+type scanner struct {
+	b []byte
+	s string // b as a string
+	i int
+}
+
+func (p *scanner) peek() byte {
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+func (p *scanner) next() byte {
+	if p.i < len(p.b) {
+		p.i++
+		return p.b[p.i-1]
+	}
+	return 0
+}
+
+func (p *scanner) byte(c byte) bool {
+	if p.peek() != c {
+		return false
+	}
+	p.i++
+	return true
+}
+
+// str reads a string of printable ASCII without escapes.
+func (p *scanner) str() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := p.s[start:p.i]
+			p.i++
+			return s, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// uint reads a non-negative integer without leading zeros that fits an int.
+func (p *scanner) uint() (int, bool) {
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	s := p.b[start:p.i]
+	if len(s) == 0 || len(s) > 9 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	switch p.peek() {
+	case '.', 'e', 'E':
+		return 0, false
+	}
+	n, _ := strconv.Atoi(p.s[start:p.i])
+	return n, true
+}
+
+// number reads a JSON number and returns its literal text.
+func (p *scanner) number() (json.Number, bool) {
+	start := p.i
+	p.byte('-')
+	switch {
+	case p.byte('0'):
+	case p.peek() >= '1' && p.peek() <= '9':
+		for p.peek() >= '0' && p.peek() <= '9' {
+			p.i++
+		}
+	default:
+		return "", false
+	}
+	if p.byte('.') {
+		if !p.digits() {
+			return "", false
+		}
+	}
+	if c := p.peek(); c == 'e' || c == 'E' {
+		p.i++
+		if c := p.peek(); c == '+' || c == '-' {
+			p.i++
+		}
+		if !p.digits() {
+			return "", false
+		}
+	}
+	return json.Number(p.s[start:p.i]), true
+}
+
+func (p *scanner) digits() bool {
+	start := p.i
+	for p.peek() >= '0' && p.peek() <= '9' {
+		p.i++
+	}
+	return p.i > start
+}
+
+// scalar reads a string, number or boolean.
+func (p *scanner) scalar() (any, bool) {
+	switch c := p.peek(); {
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return true, p.lit("true")
+	case c == 'f':
+		return false, p.lit("false")
+	default:
+		return p.number()
+	}
+}
+
+func (p *scanner) lit(s string) bool {
+	if len(p.s)-p.i < len(s) || p.s[p.i:p.i+len(s)] != s {
+		return false
+	}
+	p.i += len(s)
+	return true
+}
+
+func (p *scanner) fields(e *Entry) bool {
+	if !p.byte('{') {
+		return false
+	}
+	m := make(map[string]any, 8)
+	e.Fields = m
+	if p.byte('}') {
+		return true
+	}
+	for {
+		k, ok := p.str()
+		if !ok || !p.byte(':') {
+			return false
+		}
+		if _, dup := m[k]; dup {
+			return false
+		}
+		if p.byte('[') {
+			arr := make([]any, 0, 4)
+			if !p.byte(']') {
+				for {
+					v, ok := p.scalar()
+					if !ok {
+						return false
+					}
+					arr = append(arr, v)
+					if p.byte(']') {
+						break
+					}
+					if !p.byte(',') {
+						return false
+					}
+				}
+			}
+			m[k] = arr
+		} else {
+			v, ok := p.scalar()
+			if !ok {
+				return false
+			}
+			m[k] = v
+		}
+		switch p.next() {
+		case ',':
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (p *scanner) refs(e *Entry) bool {
+	if !p.byte('{') {
+		return false
+	}
+	m := make(map[string][]string, 4)
+	e.Refs = m
+	if p.byte('}') {
+		return true
+	}
+	for {
+		k, ok := p.str()
+		if !ok || !p.byte(':') || !p.byte('[') {
+			return false
+		}
+		if _, dup := m[k]; dup {
+			return false
+		}
+		arr := make([]string, 0, 1)
+		if !p.byte(']') {
+			for {
+				s, ok := p.str()
+				if !ok {
+					return false
+				}
+				arr = append(arr, s)
+				if p.byte(']') {
+					break
+				}
+				if !p.byte(',') {
+					return false
+				}
+			}
+		}
+		m[k] = arr
+		switch p.next() {
+		case ',':
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+}
