@@ -43,6 +43,7 @@ const (
 	KindReport        Kind = "report"
 	KindIssuer        Kind = "issuer"
 	KindBreach        Kind = "breach"
+	KindAudit         Kind = "audit"
 )
 
 // kindSpec lists the public field and ref names an entry kind may carry.
@@ -72,6 +73,7 @@ var kindSpecs = map[Kind]kindSpec{
 	KindReport:        {fields: []string{"period", "checkpoint_size", "report_sha256", "format"}, refs: []string{"by"}},
 	KindBreach:        {fields: []string{"reason", "class", "deadline"}, refs: []string{"object", "by", "access"}},
 	KindIssuer:        {fields: []string{"op", "issuer", "issuer_kind", "jurisdiction", "key_id"}, refs: []string{"by"}},
+	KindAudit:         {fields: []string{"op", "from", "to"}, refs: []string{"by"}},
 }
 
 // Kinds returns every known entry kind, sorted.

@@ -49,6 +49,7 @@ var exampleRecords = map[Kind]Record{
 	KindContract: {Fields: map[string]any{"ocid": "ocds-abc123-2026-17", "vendor": "cloudco", "reseller": "resellr", "product_flags": []string{"cloud", "ai"}, "missing_clauses": []string{"audit_rights", "key_custody"}}, Refs: map[string][]string{"contract": {"ocds-abc123-2026-17"}, "by": {"adminadminadmin0"}}},
 	KindKey:      {Fields: map[string]any{"op": "rotate", "kek_version": 2, "keysets": 5120}, Refs: map[string][]string{"by": {"adminadminadmin0"}}},
 	KindBreach:   {Fields: map[string]any{"reason": "emergency_not_covered", "class": "location", "deadline": "2026-11-29T06:30:00Z"}, Refs: map[string][]string{"object": {"obj_7fj3k2"}, "by": {"analystanalyst01"}}, Detail: map[string]any{"access_entry": 4711, "emergency_reason": "missing_person"}},
+	KindAudit:    {Fields: map[string]any{"op": "details", "from": 0, "to": 4096}, Refs: map[string][]string{"by": {"auditorauditor01"}}},
 	KindIssuer:   {Fields: map[string]any{"op": "register", "issuer": "court.example/district-3", "issuer_kind": "court", "jurisdiction": "EU-DE", "key_id": "4a1f9c2e"}, Refs: map[string][]string{"by": {"adminadminadmin0"}}},
 	KindReport:   {Fields: map[string]any{"period": "2026-Q4", "checkpoint_size": 123456, "report_sha256": "5b84dd147f29063c6bb79a58de50836eb997311a72781ddaa0eadd5f596ff52a", "format": "json"}, Refs: map[string][]string{"by": {"adminadminadmin0"}}},
 }

@@ -89,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin}, s.createPrincipal))
 	mux.Handle("GET /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listPrincipals))
 	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
+	mux.Handle("GET /v1/audit/details", s.auth([]ombud.Role{ombud.RoleAuditor}, s.auditDetails))
 	mux.Handle("DELETE /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin}, s.disablePrincipal))
 
 	if s.Custody != nil {

@@ -46,6 +46,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if _, err := ombud.DisablePrincipal(context.Background(), e.Journal, ps[len(ps)-1].ID, e.AdminID); err != nil {
 		t.Fatal(err)
 	}
+	auditor := e.AddPrincipal(t, "Oversight", ombud.RoleAuditor)
 	wrongSecret := analyst[:len(analyst)-4] + "AAAA"
 	const js = "application/json"
 	big := `{"name":"` + strings.Repeat("a", 70<<10) + `","roles":["analyst"]}`
@@ -92,6 +93,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"tile missing", "GET", "/log/tile/0/x001/000", "", "", "", 404, ombud.CodeNotFound},
 		{"tile partial 0", "GET", "/log/tile/0/000.p/0", "", "", "", 404, ombud.CodeNotFound},
 		{"tile level 64", "GET", "/log/tile/64/000", "", "", "", 404, ombud.CodeNotFound},
+		{"details without token", "GET", "/v1/audit/details?from=0&to=1", "", "", "", 401, ombud.CodeUnauthenticated},
+		{"details as analyst", "GET", "/v1/audit/details?from=0&to=1", analyst, "", "", 403, ombud.CodeForbidden},
+		{"details as admin", "GET", "/v1/audit/details?from=0&to=1", e.AdminToken, "", "", 403, ombud.CodeForbidden},
+		{"details no range", "GET", "/v1/audit/details", auditor, "", "", 400, ombud.CodeInvalid},
+		{"details empty range", "GET", "/v1/audit/details?from=2&to=2", auditor, "", "", 400, ombud.CodeInvalid},
+		{"details range too long", "GET", "/v1/audit/details?from=0&to=65537", auditor, "", "", 400, ombud.CodeInvalid},
+		{"details beyond the log", "GET", "/v1/audit/details?from=0&to=60000", auditor, "", "", 400, ombud.CodeInvalid},
+		{"details negative", "GET", "/v1/audit/details?from=-1&to=2", auditor, "", "", 400, ombud.CodeInvalid},
+		{"details wrong method", "POST", "/v1/audit/details?from=0&to=1", auditor, "", "", 405, ombud.CodeMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, e)

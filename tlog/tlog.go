@@ -317,6 +317,19 @@ func (l *Log) Entry(ctx context.Context, index, treeSize uint64) ([]byte, error)
 		return nil, fmt.Errorf("index %d is beyond tree size %d: %w", index, treeSize, ombud.ErrNotFound)
 	}
 	bi := index / layout.EntryBundleWidth
+	entries, err := l.Bundle(ctx, bi, treeSize)
+	if err != nil {
+		return nil, err
+	}
+	off := index % layout.EntryBundleWidth
+	if off >= uint64(len(entries)) {
+		return nil, fmt.Errorf("entry bundle %d holds %d entries, want index %d", bi, len(entries), off)
+	}
+	return entries[off], nil
+}
+
+// Bundle returns the leaves of entry bundle bi in a tree of size treeSize.
+func (l *Log) Bundle(ctx context.Context, bi, treeSize uint64) ([][]byte, error) {
 	raw, err := l.reader.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, treeSize))
 	if err != nil {
 		return nil, fmt.Errorf("failed to read entry bundle %d: %w", bi, err)
@@ -325,11 +338,7 @@ func (l *Log) Entry(ctx context.Context, index, treeSize uint64) ([]byte, error)
 	if err := b.UnmarshalText(raw); err != nil {
 		return nil, fmt.Errorf("failed to parse entry bundle %d: %w", bi, err)
 	}
-	off := index % layout.EntryBundleWidth
-	if off >= uint64(len(b.Entries)) {
-		return nil, fmt.Errorf("entry bundle %d holds %d entries, want index %d", bi, len(b.Entries), off)
-	}
-	return b.Entries[off], nil
+	return b.Entries, nil
 }
 
 // InclusionProof returns the RFC 6962 inclusion proof of index in a tree of

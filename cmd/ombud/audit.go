@@ -2,53 +2,261 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/ombud/ombud/audit"
+	fnote "github.com/transparency-dev/formats/note"
 	tclient "github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
 )
 
+// exitCode carries a command's own exit code (audit: 1 violations, 2
+// could not verify).
+type exitCode struct {
+	code int
+	err  error
+}
+
+func (e exitCode) Error() string { return e.err.Error() }
+func (e exitCode) Unwrap() error { return e.err }
+
 func (m *Main) auditCmd(ctx context.Context, args []string) error {
-	fs := m.flags("audit --key VKEY [--server URL]",
-		"ombud audit --server https://records.example.org --key log.pub",
-		"ombud audit --key \"$(curl -s http://127.0.0.1:8080/log/key)\"")
-	c := m.clientFlags(fs)
+	fs := m.flags("audit --log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--json]",
+		"ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
+		"ombud audit --key \"$(curl -s http://127.0.0.1:8080/log/key)\" --token-file auditor.token --json")
+	def := m.Getenv("OMBUD_SERVER")
+	if def == "" {
+		def = "http://127.0.0.1:8080"
+	}
+	logURL := fs.String("log", def, "the deployment (https://host) or its tlog-tiles prefix (https://host/log/); env OMBUD_SERVER")
+	fs.StringVar(logURL, "server", def, "same as --log")
 	key := fs.String("key", "", "the log's note verifier key, or a file holding it (required: never trust the server for it)")
+	var witnesses multiFlag
+	fs.Var(&witnesses, "witness", "a witness's cosignature verifier key, or a file holding it (repeatable)")
+	quorum := fs.Int("quorum", 0, "how many of the --witness keys must have cosigned (default: all)")
+	stateDir := fs.String("state", "", "directory for the audit state: the next run resumes there and checks consistency with this one")
+	tokenFile := fs.String("token-file", "", "file holding an auditor token: also check every detail record (env OMBUD_AUDITOR_TOKEN)")
+	token := fs.String("token", "", "an auditor token (prefer --token-file: a command line is visible to other users)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var sensitive multiFlag
+	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
+	minReviews := fs.Int("min-reviews", 2, "distinct confirming reviewers an action needs")
+	deadline := fs.Duration("emergency-deadline", 48*time.Hour, "time an emergency read may stay uncovered")
+	tolerance := fs.Duration("time-tolerance", time.Minute, "how far an entry's time may lie behind the latest before it")
+	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	cannot := func(err error) error { return exitCode{2, err} }
 	if *key == "" {
-		return usagef("audit: --key VKEY is required")
-	}
-	if err := c.ready(m, false); err != nil {
-		return err
+		return cannot(usagef("audit: --key VKEY is required"))
 	}
 	v, err := loadVerifier(*key)
 	if err != nil {
-		return err
+		return cannot(err)
 	}
-	u, err := url.Parse(c.server + "/log/")
+	var wvs []note.Verifier
+	for _, w := range witnesses {
+		s := w
+		if _, err := os.Stat(w); err == nil {
+			b, err := readLimited(w, 4096)
+			if err != nil {
+				return cannot(err)
+			}
+			s = string(b)
+		}
+		wv, err := fnote.NewVerifierForCosignatureV1(strings.TrimSpace(s))
+		if err != nil {
+			return cannot(usagef("--witness %s: %v", w, err))
+		}
+		wvs = append(wvs, wv)
+	}
+	tiles, server, err := splitLogURL(*logURL)
 	if err != nil {
-		return err
+		return cannot(err)
 	}
-	f, err := tclient.NewHTTPFetcher(u, c.http)
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	f, err := tclient.NewHTTPFetcher(tiles, hc)
 	if err != nil {
-		return err
+		return cannot(err)
 	}
-	res, err := audit.VerifyLog(ctx, f, v)
-	if res != nil {
-		for _, fd := range res.Findings {
-			fmt.Fprintf(m.Stdout, "FAIL  %-24s %s\n", fd.Where, fd.Message)
+	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum,
+		Rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}}
+	tok := strings.TrimSpace(*token)
+	if *tokenFile != "" {
+		b, err := readLimited(*tokenFile, 4096)
+		if err != nil {
+			return cannot(fmt.Errorf("failed to read token file: %w", err))
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" {
+		tok = strings.TrimSpace(m.Getenv("OMBUD_AUDITOR_TOKEN"))
+	}
+	if tok != "" {
+		cfg.Details = &audit.HTTPDetails{Server: server, Token: tok, Client: hc}
+	}
+	statePath := ""
+	if *stateDir != "" {
+		if err := os.MkdirAll(*stateDir, 0o700); err != nil {
+			return cannot(err)
+		}
+		statePath = filepath.Join(*stateDir, "state.json")
+		b, err := os.ReadFile(statePath)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return cannot(err)
+		default:
+			cfg.State = &audit.State{}
+			if err := json.Unmarshal(b, cfg.State); err != nil {
+				return cannot(fmt.Errorf("%s: %w", statePath, err))
+			}
 		}
 	}
-	if errors.Is(err, audit.ErrUnverified) {
-		return verifyError{fmt.Errorf("log %s does not verify: %d findings", v.Name(), len(res.Findings))}
+	if *progress && !*asJSON && isTerminal(m.Stderr) {
+		cfg.Progress = progressBar(m.Stderr)
 	}
+	rep, next, err := audit.Run(ctx, cfg)
+	if cfg.Progress != nil {
+		fmt.Fprint(m.Stderr, "\r\033[K")
+	}
+	if err != nil {
+		return cannot(err)
+	}
+	if next != nil && statePath != "" {
+		b, _ := json.Marshal(next)
+		if err := writeFileAtomic(statePath, b, 0o600); err != nil {
+			return cannot(fmt.Errorf("failed to save the audit state: %w", err))
+		}
+	}
+	if *asJSON {
+		printJSON(m.Stdout, rep)
+	} else {
+		printAudit(m.Stdout, rep, cfg.Details != nil)
+	}
+	if !rep.Clean() {
+		return exitCode{1, fmt.Errorf("log %s: %d findings (%d in this run)", rep.Origin, len(rep.Findings)+len(rep.Earlier), len(rep.Findings))}
+	}
+	return nil
+}
+
+// splitLogURL takes a deployment URL or its tlog-tiles prefix and returns
+// both.
+func splitLogURL(s string) (tiles *url.URL, server string, err error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, "", usagef("--log %q: want a URL like https://records.example.org", s)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if strings.HasSuffix(p, "/log") {
+		u.Path = p + "/"
+		srv := *u
+		srv.Path = strings.TrimSuffix(p, "/log")
+		return u, strings.TrimRight(srv.String(), "/"), nil
+	}
+	srv := strings.TrimRight(u.String(), "/")
+	u.Path = p + "/log/"
+	return u, srv, nil
+}
+
+func printAudit(w io.Writer, rep *audit.Report, details bool) {
+	what := "signature, consistency with the last audit, entries, tiles and public invariants"
+	if len(rep.Witnessed) > 0 {
+		what = fmt.Sprintf("signature, cosignatures of %s, consistency with the last audit, entries, tiles and public invariants", strings.Join(rep.Witnessed, ", "))
+	}
+	if details {
+		what += ", detail commitments"
+	}
+	if rep.Clean() {
+		fmt.Fprintf(w, "OK: log %s, checkpoint size %d: %s verified (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",
+			rep.Origin, rep.Size, what, rep.Entries, rep.From, rep.Tiles, rep.Details, rep.PerSecond)
+		return
+	}
+	fmt.Fprintf(w, "FAIL: log %s, checkpoint size %d: %d findings in this run, %d from earlier runs\n\n", rep.Origin, rep.Size, len(rep.Findings), len(rep.Earlier))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tWHERE\tFINDING")
+	row := func(f audit.Finding, earlier bool) {
+		where := f.Where
+		if f.Index != nil {
+			where = fmt.Sprintf("entry %d", *f.Index)
+		}
+		if earlier {
+			where += " (earlier)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Rule, where, f.Message)
+	}
+	for _, f := range rep.Findings {
+		row(f, false)
+	}
+	for _, f := range rep.Earlier {
+		row(f, true)
+	}
+	tw.Flush()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws "[=====>    ]  45%  450,000 / 1,000,000 entries" at
+// most ten times a second.
+func progressBar(w io.Writer) func(done, total uint64) {
+	var last time.Time
+	start := time.Now()
+	return func(done, total uint64) {
+		if time.Since(last) < 100*time.Millisecond && done < total {
+			return
+		}
+		last = time.Now()
+		const width = 30
+		frac := float64(done) / float64(max(total, 1))
+		n := int(frac * width)
+		bar := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
+		if n < width {
+			bar = bar[:n] + ">" + bar[n+1:]
+		}
+		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
+		fmt.Fprintf(w, "\r[%s] %3.0f%%  %d / %d entries  %.0f/s", bar, frac*100, done, total, rate)
+	}
+}
+
+// writeFileAtomic replaces path with b through a synced temporary file.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "OK: log %s, checkpoint size %d: signature, %d entries and %d tiles verified\n", res.Checkpoint.Origin, res.Checkpoint.Size, res.Entries, res.Tiles)
-	return nil
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

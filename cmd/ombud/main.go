@@ -68,7 +68,7 @@ func commands() []command {
 		{"policy", "check or reload the Cedar access policy", (*Main).policyCmd},
 		{"receipt", "fetch the receipt of a log entry from a running server", (*Main).receiptCmd},
 		{"verify-receipt", "check a receipt offline against the log's verifier key", (*Main).verifyReceiptCmd},
-		{"audit", "verify a running log from its public tiles and checkpoint", (*Main).auditCmd},
+		{"audit", "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants", (*Main).auditCmd},
 		{"witness", "run a C2SP tlog-witness that cosigns consistent checkpoints", (*Main).witnessCmd},
 		{"bench", "run the benchmark harness and print JSON", (*Main).benchCmd},
 	}
@@ -116,11 +116,15 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err := c.run(m, ctx, args[1:])
 		var ue usageError
 		var ve verifyError
+		var ec exitCode
 		switch {
 		case err == nil:
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
+		case errors.As(err, &ec):
+			fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
+			return ec.code
 		case errors.As(err, &ue):
 			fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
 			return exitUsage

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // run executes the real Main with the given environment.
@@ -204,6 +207,39 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	if code, out, errs := run(t, map[string]string{"OMBUD_SERVER": url}, "audit", "--key", pub); code != 0 || !strings.HasPrefix(out, "OK: log") {
 		t.Fatalf("audit: %d %s %s", code, out, errs)
 	}
+	// With state, an auditor token and JSON: the second run resumes where
+	// the first ended, and every detail record checks.
+	code, out, errs = run(t, env, "principal", "add", "--name", "Oversight board", "--role", "auditor")
+	if code != 0 {
+		t.Fatalf("principal add auditor: %d %s", code, errs)
+	}
+	audTok := filepath.Join(t.TempDir(), "auditor.token")
+	os.WriteFile(audTok, []byte(lastLine(out)), 0o600)
+	state := filepath.Join(t.TempDir(), "audit-state")
+	var rep struct {
+		Size     uint64 `json:"checkpoint_size"`
+		From     uint64 `json:"from"`
+		Details  uint64 `json:"details_verified"`
+		Findings []any  `json:"findings"`
+	}
+	for i := range 2 {
+		code, out, errs = run(t, nil, "audit", "--log", url+"/log/", "--key", pub, "--state", state, "--token-file", audTok, "--json")
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Findings) != 0 {
+			t.Fatalf("audit run %d: %d %s %s", i+1, code, out, errs)
+		}
+		if i == 0 && (rep.From != 0 || rep.Details == 0) || i == 1 && rep.From == 0 {
+			t.Fatalf("audit run %d: from %d, %d details", i+1, rep.From, rep.Details)
+		}
+	}
+	// Exit 1 on a violation (a witness that never cosigned), 2 when it
+	// cannot verify at all.
+	_, wkey, _ := note.GenerateKey(rand.Reader, "witness.test/w1")
+	if code, out, _ := run(t, nil, "audit", "--log", url, "--key", pub, "--witness", wkey); code != 1 || !strings.Contains(out, "witness_quorum") {
+		t.Fatalf("audit with a witness that did not cosign: exit %d\n%s", code, out)
+	}
+	if code, _, errs := run(t, nil, "audit", "--log", "http://127.0.0.1:1", "--key", pub); code != 2 || !strings.Contains(errs, "could not verify") {
+		t.Fatalf("audit of an unreachable log: exit %d %s", code, errs)
+	}
 	// Metrics from the log.
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -223,7 +259,9 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	}
 	stop()
 	cp, err := os.ReadFile(filepath.Join(dir, "log", "checkpoint"))
-	if err != nil || !strings.Contains(string(cp), "\n4\n") {
+	// 6: the policy, the admin, Ada, the auditor, the auditor's logged
+	// detail read, and Last.
+	if err != nil || !strings.Contains(string(cp), "\n6\n") {
 		t.Fatalf("checkpoint after shutdown: %q %v", cp, err)
 	}
 	// serve on an existing directory does not print a token again.

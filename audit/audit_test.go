@@ -1,0 +1,391 @@
+package audit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/transparency-dev/formats/log"
+	fnote "github.com/transparency-dev/formats/note"
+	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// fill appends n access entries concurrently.
+func fill(t *testing.T, e *ombudtest.Env, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 64)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := e.Journal.Write(context.Background(), ombud.Record{
+				Kind:   ombud.KindAccess,
+				Fields: map[string]any{"decision": "deny", "class": "general", "purpose": "test", "reasons": []string{"no_authorization"}},
+				Refs:   map[string][]string{"object": {fmt.Sprint("obj", i)}},
+				Detail: map[string]any{"i": i},
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func fetcher(t *testing.T, e *ombudtest.Env) client.HTTPFetcher {
+	u, _ := url.Parse(e.URL + "/log/")
+	f, err := client.NewHTTPFetcher(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *f
+}
+
+// write logs one record and waits until a checkpoint covers it.
+func write(t *testing.T, e *ombudtest.Env, r ombud.Record) uint64 {
+	t.Helper()
+	w, err := e.Journal.Write(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AwaitSize(t, w.Index+1)
+	return w.Index
+}
+
+func rules(f []audit.Finding) []string {
+	var out []string
+	for _, x := range f {
+		out = append(out, x.Rule)
+	}
+	return out
+}
+
+// auditor runs audits over HTTP, resuming from the state of the last run.
+type auditor struct {
+	t     *testing.T
+	cfg   audit.Config
+	state *audit.State
+}
+
+func (a *auditor) run() *audit.Report {
+	a.t.Helper()
+	cfg := a.cfg
+	cfg.State = a.state
+	rep, next, err := audit.Run(context.Background(), cfg)
+	if err != nil {
+		a.t.Fatalf("audit could not run: %v", err)
+	}
+	if next != nil {
+		a.state = next
+	}
+	return rep
+}
+
+// expect runs an audit and checks that this run found exactly the rules.
+func (a *auditor) expect(want ...string) *audit.Report {
+	a.t.Helper()
+	rep := a.run()
+	if got := rules(rep.Findings); !slices.Equal(got, want) {
+		a.t.Fatalf("findings %v, want %v:\n%v", got, want, rep.Findings)
+	}
+	return rep
+}
+
+func access(obj, class, auth string, use int, subject string) ombud.Record {
+	r := ombud.Record{Kind: ombud.KindAccess,
+		Fields: map[string]any{"decision": "permit", "class": class, "purpose": "criminal_investigation", "reasons": []string{"authorization_in_scope"}},
+		Refs:   map[string][]string{"object": {obj}, "by": {"analyst1"}},
+		Detail: map[string]any{"purpose": "criminal_investigation", "justification": "case 3 Gs 117/26"}}
+	if auth != "" {
+		r.Refs["authorization"] = []string{auth}
+		r.Fields["use"] = use
+	}
+	if subject != "" {
+		r.Refs["subject"] = []string{subject}
+	}
+	return r
+}
+
+func registration(id, subject string, purposes []string, maxUses int) ombud.Record {
+	now := time.Now().UTC()
+	return ombud.Record{Kind: ombud.KindAuthorization,
+		Fields: map[string]any{"op": "register", "auth_kind": "court_order", "issuer": "court.example/d3", "purposes": purposes, "classes": []string{"location"},
+			"wildcard": false, "not_before": now.Add(-time.Hour).Format(time.RFC3339), "not_after": now.Add(24 * time.Hour).Format(time.RFC3339), "max_uses": maxUses, "jurisdiction": "EU-DE"},
+		Refs:   map[string][]string{"authorization": {id}, "subject": {subject}, "by": {"admin1"}},
+		Detail: map[string]any{"id": id, "case": "3 Gs 117/26"}}
+}
+
+func flag(id, by string) ombud.Record {
+	return ombud.Record{Kind: ombud.KindFlag, Fields: map[string]any{"system": "frs", "model": "m", "model_version": "1", "class": "biometric"},
+		Refs: map[string][]string{"flag": {id}, "by": {by}}}
+}
+
+func review(flagID, by, outcome string) ombud.Record {
+	return ombud.Record{Kind: ombud.KindReview, Fields: map[string]any{"outcome": outcome}, Refs: map[string][]string{"flag": {flagID}, "by": {by}}, Detail: map[string]any{"rationale": "checked"}}
+}
+
+func action(flagID string, confirmations int) ombud.Record {
+	return ombud.Record{Kind: ombud.KindAction, Fields: map[string]any{"action_kind": "questioning", "confirmations": confirmations},
+		Refs: map[string][]string{"flag": {flagID}, "action": {"act-" + flagID}, "by": {"analyst1"}}, Detail: map[string]any{"notice_code": "N1"}}
+}
+
+// TestPlantedViolations builds a clean history, audits it, then plants
+// each kind of violation and checks the next audit (resuming from the
+// state) finds exactly it.
+func TestPlantedViolations(t *testing.T) {
+	e := ombudtest.New(t)
+	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier,
+		Details: &audit.HTTPDetails{Server: e.URL, Token: auditorTok}}}
+
+	// A clean history: an authorization used within scope, a flag acted on
+	// after two reviews, an erasure, a scoped export, an emergency read
+	// covered in time.
+	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 2))
+	write(t, e, access("obj-1", "location", "auth-1", 1, "plate:B-1"))
+	write(t, e, flag("flag-1", "ingestor1"))
+	write(t, e, review("flag-1", "reviewer1", "confirm"))
+	write(t, e, review("flag-1", "reviewer2", "confirm"))
+	write(t, e, action("flag-1", 2))
+	write(t, e, ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"reason": "retention_expired", "class": "document"}, Refs: map[string][]string{"object": {"obj-2"}}})
+	write(t, e, ombud.Record{Kind: ombud.KindExport, Fields: map[string]any{"decision": "permit", "class": "biometric", "purpose": "mutual_legal_assistance", "recipient_category": "foreign_police", "jurisdiction": "EU-FR", "cross_border": true},
+		Refs: map[string][]string{"object": {"obj-5"}, "recipient": {"recipient:fr-1"}, "by": {"analyst1"}}})
+	em := access("obj-3", "location", "", 0, "plate:B-3")
+	em.Fields["emergency"] = true
+	em.Fields["reasons"] = []string{"emergency"}
+	write(t, e, em)
+	write(t, e, registration("auth-2", "plate:B-3", []string{"criminal_investigation"}, 5))
+	rep := a.expect()
+	if !rep.Integrity || rep.Details < 8 || rep.Entries != rep.Size {
+		t.Fatalf("clean audit: %+v", rep)
+	}
+	// The auditor's read of the details is itself in the log.
+	e.AwaitSize(t, rep.Size+1)
+	leaf, err := e.Log.Entry(context.Background(), rep.Size, rep.Size+1)
+	if en, perr := ombud.ParseEntry(leaf); err != nil || perr != nil || en.Kind != ombud.KindAudit || en.Fields["op"] != "details" {
+		t.Fatalf("entry after the audit: %s %v %v", leaf, err, perr)
+	}
+
+	t.Run("access after erase", func(t *testing.T) {
+		a.t = t
+		write(t, e, access("obj-2", "document", "", 0, ""))
+		a.expect("access_after_erase")
+	})
+	t.Run("action with one reviewer", func(t *testing.T) {
+		a.t = t
+		write(t, e, flag("flag-2", "ingestor1"))
+		write(t, e, review("flag-2", "reviewer1", "confirm"))
+		write(t, e, review("flag-2", "ingestor1", "confirm")) // the creator does not count
+		write(t, e, action("flag-2", 1))
+		a.expect("action_without_reviews")
+	})
+	t.Run("exhausted authorization used again", func(t *testing.T) {
+		a.t = t
+		write(t, e, access("obj-1", "location", "auth-1", 2, "plate:B-1"))
+		a.expect()
+		write(t, e, access("obj-1", "location", "auth-1", 3, "plate:B-1"))
+		a.expect("authorization_exhausted")
+	})
+	t.Run("sensitive read without authorization", func(t *testing.T) {
+		a.t = t
+		write(t, e, access("obj-1", "location", "", 0, "plate:B-1"))
+		a.expect("authorization_missing")
+	})
+	t.Run("authorization out of scope", func(t *testing.T) {
+		a.t = t
+		r := access("obj-4", "location", "auth-2", 1, "plate:B-9")
+		r.Fields["purpose"] = "marketing"
+		r.Detail = map[string]any{"purpose": "marketing"}
+		write(t, e, r)
+		a.expect("authorization_out_of_scope", "authorization_out_of_scope")
+	})
+	t.Run("revoked authorization used", func(t *testing.T) {
+		a.t = t
+		write(t, e, ombud.Record{Kind: ombud.KindAuthorization, Fields: map[string]any{"op": "revoke", "auth_kind": "court_order", "issuer": "court.example/d3", "reason": "quashed"},
+			Refs: map[string][]string{"authorization": {"auth-2"}, "by": {"admin1"}}})
+		write(t, e, access("obj-3", "location", "auth-2", 2, "plate:B-3"))
+		a.expect("authorization_revoked")
+	})
+	t.Run("biometric export without a sharing scope", func(t *testing.T) {
+		a.t = t
+		write(t, e, ombud.Record{Kind: ombud.KindExport, Fields: map[string]any{"decision": "permit", "class": "biometric", "purpose": "mutual_legal_assistance"},
+			Refs: map[string][]string{"object": {"obj-5"}, "by": {"analyst1"}}})
+		a.expect("export_without_scope")
+	})
+	t.Run("emergency read never covered", func(t *testing.T) {
+		a.t = t
+		em := access("obj-6", "location", "", 0, "plate:B-6")
+		em.Fields["emergency"] = true
+		write(t, e, em)
+		a.expect() // within its deadline: pending, not a finding
+		late := a.cfg
+		a.cfg.Now = func() time.Time { return time.Now().Add(72 * time.Hour) }
+		a.expect("emergency_uncovered")
+		a.cfg = late
+	})
+	t.Run("detail that does not match its commitment", func(t *testing.T) {
+		a.t = t
+		idx := write(t, e, access("obj-1", "document", "", 0, ""))
+		a.cfg.Details = tamperDetail{a.cfg.Details, idx}
+		a.expect("detail_mismatch")
+		a.cfg.Details = tamperDetail{}.inner(a.cfg.Details)
+	})
+	t.Run("earlier findings stay reported", func(t *testing.T) {
+		a.t = t
+		rep := a.expect()
+		if len(rep.Earlier) < 9 || rep.Clean() {
+			t.Fatalf("earlier findings %d: history must keep its violations", len(rep.Earlier))
+		}
+	})
+}
+
+// tamperDetail serves one detail record with a changed body, as a server
+// would whose detail store was altered after the fact.
+type tamperDetail struct {
+	audit.DetailSource
+	index uint64
+}
+
+func (d tamperDetail) inner(s audit.DetailSource) audit.DetailSource {
+	if t, ok := s.(tamperDetail); ok {
+		return t.DetailSource
+	}
+	return s
+}
+
+func (d tamperDetail) Details(ctx context.Context, from, to uint64) ([]audit.DetailRecord, error) {
+	recs, err := d.DetailSource.Details(ctx, from, to)
+	for i := range recs {
+		if recs[i].Index == d.index {
+			recs[i].Body = []byte(strings.Replace(string(recs[i].Body), "document", "dokument", 1))
+			if !strings.Contains(string(recs[i].Body), "dokument") {
+				recs[i].Body = append(recs[i].Body[:len(recs[i].Body)-1], []byte(`,"x":1}`)...)
+			}
+		}
+	}
+	return recs, err
+}
+
+// servedCheckpoint serves a fixed checkpoint instead of the log's.
+type servedCheckpoint struct {
+	audit.Fetcher
+	cp []byte
+}
+
+func (s servedCheckpoint) ReadCheckpoint(context.Context) ([]byte, error) { return s.cp, nil }
+
+// TestIntegrity: what a log does to its own files or shows to one auditor
+// is caught: a byte flipped in a tile, an entry forged on disk, a truncated
+// log, a forged checkpoint, a rollback, a fork, a missing cosignature.
+func TestIntegrity(t *testing.T) {
+	e := ombudtest.New(t)
+	fill(t, e, 700)
+	first := e.Size(t)
+	e.AwaitSize(t, first)
+	ctx := context.Background()
+	oldCP, err := e.Log.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, e, 100)
+	size := e.Size(t)
+	e.AwaitSize(t, size)
+	fresh := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier}}
+	rep := fresh.expect()
+	if rep.Entries != size || rep.Tiles < 5 {
+		t.Fatalf("verified %d entries and %d tiles, want %d and ≥5", rep.Entries, rep.Tiles, size)
+	}
+	// Resuming: nothing new to read, consistent with the last run.
+	if rep := fresh.expect(); rep.Entries != 0 || rep.From != size {
+		t.Fatalf("resumed run read %d entries from %d", rep.Entries, rep.From)
+	}
+
+	onDisk := func(t *testing.T, path string, change func([]byte) []byte, want string) {
+		p := filepath.Join(e.Log.Dir(), path)
+		orig, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(p, orig, 0o644)
+		if err := os.WriteFile(p, change(append([]byte(nil), orig...)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier}}
+		rep := a.run()
+		if rep.Integrity || !slices.Contains(rules(rep.Findings), want) {
+			t.Fatalf("%s changed: findings %v, want %s", path, rep.Findings, want)
+		}
+		t.Logf("%s changed: %v", path, rep.Findings[len(rep.Findings)-1])
+	}
+	t.Run("byte flipped in a tile", func(t *testing.T) {
+		onDisk(t, "tile/0/001", func(b []byte) []byte { b[32*7+1] ^= 1; return b }, "tile_mismatch")
+	})
+	t.Run("entry forged on disk", func(t *testing.T) {
+		// A valid entry with one pseudonym changed: it parses, but it is not
+		// what was logged.
+		onDisk(t, "tile/entries/001", func(b []byte) []byte {
+			i := strings.Index(string(b), "ps1:")
+			b[i+5] ^= 'A' ^ 'B'
+			if b[i+5] == 0 {
+				b[i+5] = 'C'
+			}
+			return b
+		}, "root_mismatch")
+	})
+	t.Run("truncated log", func(t *testing.T) {
+		onDisk(t, "tile/entries/002", func(b []byte) []byte { return b[:len(b)/2] }, "truncated")
+	})
+	t.Run("forged checkpoint", func(t *testing.T) {
+		raw, _ := e.Log.Checkpoint(ctx)
+		bad := []byte(strings.Replace(string(raw), fmt.Sprintf("\n%d\n", size), fmt.Sprintf("\n%d\n", size-1), 1))
+		a := &auditor{t: t, cfg: audit.Config{Log: servedCheckpoint{fetcher(t, e), bad}, Verifier: e.Dir.Verifier}}
+		a.expect("checkpoint_signature")
+	})
+	t.Run("rollback served to the auditor", func(t *testing.T) {
+		a := &auditor{t: t, cfg: fresh.cfg, state: fresh.state}
+		a.cfg.Log = servedCheckpoint{fetcher(t, e), oldCP}
+		a.expect("rollback")
+		if a.state != fresh.state {
+			t.Fatal("a rollback advanced the audit state")
+		}
+	})
+	t.Run("fork served to the auditor", func(t *testing.T) {
+		// The operator signs a second history of the same size.
+		cp := log.Checkpoint{Origin: e.Dir.Signer.Name(), Size: size, Hash: make([]byte, 32)}
+		rand.Read(cp.Hash)
+		forged, err := note.Sign(&note.Note{Text: string(cp.Marshal())}, e.Dir.Signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &auditor{t: t, cfg: fresh.cfg, state: fresh.state}
+		a.cfg.Log = servedCheckpoint{fetcher(t, e), forged}
+		a.expect("fork")
+	})
+	t.Run("witness missing", func(t *testing.T) {
+		_, vkey, _ := note.GenerateKey(rand.Reader, "witness.test/w1")
+		cv, _ := fnote.VKeyToCosignatureV1(vkey)
+		wv, _ := fnote.NewVerifierForCosignatureV1(cv)
+		a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier, Witnesses: []note.Verifier{wv}}}
+		a.expect("witness_quorum")
+	})
+}

@@ -1,0 +1,152 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ombud/ombud"
+)
+
+// DetailRecord is one detail record as GET /v1/audit/details serves it:
+// the entry index, the commitment the server holds, and the salt and body
+// (absent when the record was erased, or missing). Salt and body are
+// base64 in JSON, so the committed bytes arrive exactly.
+type DetailRecord struct {
+	Index      uint64 `json:"index"`
+	Commitment string `json:"commitment"`
+	Salt       []byte `json:"salt,omitempty"`
+	Body       []byte `json:"body,omitempty"`
+	Erased     bool   `json:"erased,omitempty"`
+	Missing    bool   `json:"missing,omitempty"`
+}
+
+// MaxDetailRange bounds one details request, in entries.
+const MaxDetailRange = 65536
+
+// DetailSource is the auditor's access to detail records.
+type DetailSource interface {
+	// Details returns the records of the entries in [from, to) that commit
+	// to one.
+	Details(ctx context.Context, from, to uint64) ([]DetailRecord, error)
+}
+
+// HTTPDetails reads detail records from an ombud server with an auditor
+// token.
+type HTTPDetails struct {
+	Server string // e.g. https://records.example.org
+	Token  string
+	Client *http.Client
+}
+
+// Details implements DetailSource.
+func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRecord, error) {
+	u := strings.TrimRight(h.Server, "/") + "/v1/audit/details?" + url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.Token)
+	c := h.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("details %d-%d: %s: %s", from, to, resp.Status, strings.TrimSpace(string(b)))
+	}
+	var out []DetailRecord
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var d DetailRecord
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			return nil, fmt.Errorf("details %d-%d: malformed line: %v", from, to, err)
+		}
+		out = append(out, d)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// detailBatch collects the entries whose details are fetched together.
+type detailBatch struct {
+	idx     []uint64
+	entries []*ombud.Entry
+}
+
+func (b *detailBatch) add(i uint64, e *ombud.Entry) {
+	b.idx = append(b.idx, i)
+	b.entries = append(b.entries, e)
+}
+
+func (b *detailBatch) full() bool {
+	return len(b.idx) > 0 && (len(b.idx) >= 4096 || b.idx[len(b.idx)-1]-b.idx[0] >= MaxDetailRange/2)
+}
+
+// checkDetails fetches the batch's detail records and checks each against
+// the commitment in its entry, and the few facts a detail repeats.
+func (v *verifier) checkDetails(ctx context.Context) error {
+	b := &v.details
+	if len(b.idx) == 0 {
+		return nil
+	}
+	from, to := b.idx[0], b.idx[len(b.idx)-1]+1
+	recs, err := v.cfg.Details.Details(ctx, from, to)
+	if err != nil {
+		return cannot("failed to fetch detail records: %v", err)
+	}
+	byIdx := make(map[uint64]*DetailRecord, len(recs))
+	for i := range recs {
+		byIdx[recs[i].Index] = &recs[i]
+	}
+	for i, idx := range b.idx {
+		e := b.entries[i]
+		add := func(rule, format string, args ...any) {
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(idx), Message: fmt.Sprintf(format, args...)})
+		}
+		r := byIdx[idx]
+		switch {
+		case r == nil || r.Missing:
+			add("detail_missing", "the entry commits to a detail record the server does not hold")
+			continue
+		case r.Erased:
+			continue // erased on retention: the commitment stays, the content is gone by design
+		case r.Commitment != e.Detail:
+			add("detail_mismatch", "the server's record is for commitment %s, the entry commits to %s", r.Commitment, e.Detail)
+			continue
+		}
+		err := ombud.CheckDetail(e, ombud.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body})
+		switch {
+		case errors.Is(err, ombud.ErrDetailErased):
+		case err != nil:
+			add("detail_mismatch", "the detail record does not match the entry's commitment: %v", err)
+			continue
+		}
+		v.rep.Details++
+		if e.Kind == ombud.KindAccess {
+			var d struct {
+				Purpose string `json:"purpose"`
+			}
+			if json.Unmarshal(r.Body, &d) == nil && d.Purpose != "" && d.Purpose != str(e, "purpose") {
+				add("detail_inconsistent", "the detail's purpose %q differs from the entry's %q", d.Purpose, str(e, "purpose"))
+			}
+		}
+	}
+	b.idx, b.entries = b.idx[:0], b.entries[:0]
+	return nil
+}

@@ -1,0 +1,366 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+// Rules are the auditor's settings for the invariants.
+type Rules struct {
+	// Sensitive classes need an authorization to read (default: the
+	// sensitive classes of ombud's defaults).
+	Sensitive []string
+	// Shared classes need a sharing scope naming the recipient on export
+	// (default: biometric and location, BRIEF I7).
+	Shared []string
+	// MinReviews is how many distinct confirming reviewers an action needs
+	// (default 2, BRIEF I6).
+	MinReviews int
+	// EmergencyDeadline is how long an emergency read may stay uncovered
+	// (default 48h).
+	EmergencyDeadline time.Duration
+	// SweepGrace is how long after an emergency deadline the retention
+	// sweep may take to log the breach (default 2h; ombud sweeps hourly).
+	SweepGrace time.Duration
+	// TimeTolerance is how far an entry's time may lie before the latest
+	// time seen (entries are sequenced in batches; default 1 minute).
+	TimeTolerance time.Duration
+}
+
+func (r *Rules) defaults() {
+	if r.Sensitive == nil {
+		for _, c := range ombud.DefaultClasses() {
+			if c.IsSensitive() {
+				r.Sensitive = append(r.Sensitive, c.Name)
+			}
+		}
+	}
+	if r.Shared == nil {
+		r.Shared = []string{"biometric", "location"}
+	}
+	if r.MinReviews <= 0 {
+		r.MinReviews = 2
+	}
+	if r.EmergencyDeadline <= 0 {
+		r.EmergencyDeadline = 48 * time.Hour
+	}
+	if r.SweepGrace <= 0 {
+		r.SweepGrace = 2 * time.Hour
+	}
+	if r.TimeTolerance <= 0 {
+		r.TimeTolerance = time.Minute
+	}
+}
+
+// RuleState is what the invariants remember between entries and runs.
+// Keys are keyed pseudonyms, never identifiers.
+type RuleState struct {
+	LastTime    time.Time             `json:"last_time"`
+	Auths       map[string]*AuthState `json:"authorizations"`
+	Erased      map[string]uint64     `json:"erased"` // object → erase entry
+	Flags       map[string]*FlagState `json:"flags"`
+	Emergencies []EmergencyRead       `json:"emergencies"` // uncovered, within or past deadline
+}
+
+// AuthState is a registered authorization as its public entry states it.
+type AuthState struct {
+	Index     uint64    `json:"index"`
+	At        time.Time `json:"at"`
+	Revoked   *uint64   `json:"revoked,omitempty"` // the revocation entry
+	Kind      string    `json:"kind"`
+	Purposes  []string  `json:"purposes"`
+	Classes   []string  `json:"classes"`
+	Subjects  []string  `json:"subjects,omitempty"`
+	Wildcard  bool      `json:"wildcard"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	MaxUses   int64     `json:"max_uses"`
+	Uses      int64     `json:"uses"`
+}
+
+// FlagState is a flag's creator and the reviewers who confirmed it.
+type FlagState struct {
+	Creator  []string `json:"creator"`
+	Confirms []string `json:"confirms"`
+}
+
+// EmergencyRead is an emergency permit not yet covered.
+type EmergencyRead struct {
+	Index    uint64    `json:"index"`
+	At       time.Time `json:"at"`
+	Object   string    `json:"object"`
+	Class    string    `json:"class"`
+	Purpose  string    `json:"purpose"`
+	Subjects []string  `json:"subjects,omitempty"`
+}
+
+type rules struct {
+	cfg Rules
+	st  RuleState
+}
+
+func newRules(cfg Rules, st RuleState) *rules {
+	r := &rules{cfg: cfg, st: st}
+	if r.st.Auths == nil {
+		r.st.Auths = map[string]*AuthState{}
+	}
+	if r.st.Erased == nil {
+		r.st.Erased = map[string]uint64{}
+	}
+	if r.st.Flags == nil {
+		r.st.Flags = map[string]*FlagState{}
+	}
+	r.st.Emergencies = slices.Clone(r.st.Emergencies)
+	return r
+}
+
+func (r *rules) state() RuleState { return r.st }
+
+func str(e *ombud.Entry, k string) string {
+	s, _ := e.Fields[k].(string)
+	return s
+}
+
+func strs(e *ombud.Entry, k string) []string {
+	a, _ := e.Fields[k].([]any)
+	out := make([]string, 0, len(a))
+	for _, v := range a {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func num(e *ombud.Entry, k string) (int64, bool) {
+	switch v := e.Fields[k].(type) {
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	case int:
+		return int64(v), true
+	case int64:
+		return v, true
+	}
+	return 0, false
+}
+
+func ref(e *ombud.Entry, k string) string {
+	if r := e.Refs[k]; len(r) > 0 {
+		return r[0]
+	}
+	return ""
+}
+
+func ts(e *ombud.Entry, k string) time.Time {
+	t, _ := time.Parse(time.RFC3339, str(e, k))
+	return t
+}
+
+// entry checks one entry against the public invariants and updates the
+// state.
+func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
+	var out []Finding
+	add := func(rule, format string, args ...any) {
+		out = append(out, Finding{Rule: rule, Index: ptr(idx), Message: fmt.Sprintf(format, args...)})
+	}
+	if !r.st.LastTime.IsZero() && e.Time.Before(r.st.LastTime.Add(-r.cfg.TimeTolerance)) {
+		add("time_backwards", "entry time %s is %v before the latest time already logged (%s); tolerance %v",
+			e.Time.Format(time.RFC3339Nano), r.st.LastTime.Sub(e.Time).Round(time.Millisecond), r.st.LastTime.Format(time.RFC3339Nano), r.cfg.TimeTolerance)
+	}
+	if e.Time.After(r.st.LastTime) {
+		r.st.LastTime = e.Time
+	}
+	switch e.Kind {
+	case ombud.KindAuthorization:
+		id := ref(e, "authorization")
+		switch str(e, "op") {
+		case "register":
+			if id == "" {
+				add("authorization_malformed", "a registration names no authorization")
+				break
+			}
+			if _, dup := r.st.Auths[id]; dup {
+				add("authorization_reregistered", "authorization %s was registered before", id)
+				break
+			}
+			mu, _ := num(e, "max_uses")
+			wild, _ := e.Fields["wildcard"].(bool)
+			a := &AuthState{Index: idx, At: e.Time, Kind: str(e, "auth_kind"), Purposes: strs(e, "purposes"), Classes: strs(e, "classes"),
+				Subjects: e.Refs["subject"], Wildcard: wild, NotBefore: ts(e, "not_before"), NotAfter: ts(e, "not_after"), MaxUses: mu}
+			r.st.Auths[id] = a
+			r.cover(a)
+		case "revoke":
+			a := r.st.Auths[id]
+			if a == nil {
+				add("authorization_unregistered", "revocation of authorization %s, which was never registered", id)
+				break
+			}
+			if a.Revoked == nil {
+				a.Revoked = ptr(idx)
+			}
+		}
+	case ombud.KindAccess:
+		if str(e, "decision") != "permit" {
+			break
+		}
+		obj, class, purpose := ref(e, "object"), str(e, "class"), str(e, "purpose")
+		if at, ok := r.st.Erased[obj]; ok && obj != "" {
+			add("access_after_erase", "object %s was read after its erase entry %d", obj, at)
+		}
+		if emergency, _ := e.Fields["emergency"].(bool); emergency {
+			r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: class, Purpose: purpose, Subjects: e.Refs["subject"]})
+			break
+		}
+		id := ref(e, "authorization")
+		sensitive := slices.Contains(r.cfg.Sensitive, class)
+		if id == "" {
+			if sensitive {
+				add("authorization_missing", "a permitted read of sensitive class %s cites no authorization", class)
+			}
+			break
+		}
+		a := r.st.Auths[id]
+		switch {
+		case a == nil:
+			add("authorization_unregistered", "a permitted read cites authorization %s, which was not registered before it", id)
+		case a.Revoked != nil:
+			add("authorization_revoked", "a permitted read cites authorization %s, revoked at entry %d", id, *a.Revoked)
+		}
+		if a == nil {
+			break
+		}
+		a.Uses++
+		if a.MaxUses > 0 && a.Uses > a.MaxUses {
+			add("authorization_exhausted", "use %d of authorization %s, which allows %d", a.Uses, id, a.MaxUses)
+		}
+		if e.Time.Before(a.NotBefore) || !e.Time.Before(a.NotAfter) {
+			add("authorization_out_of_window", "read at %s, outside the authorization's window %s to %s", e.Time.Format(time.RFC3339), a.NotBefore.Format(time.RFC3339), a.NotAfter.Format(time.RFC3339))
+		}
+		if sensitive {
+			if !slices.Contains(a.Purposes, purpose) {
+				add("authorization_out_of_scope", "purpose %s is not among the authorization's purposes %v", purpose, a.Purposes)
+			}
+			if !slices.Contains(a.Classes, class) {
+				add("authorization_out_of_scope", "class %s is not among the authorization's classes %v", class, a.Classes)
+			}
+			if !a.Wildcard && !intersects(a.Subjects, e.Refs["subject"]) {
+				add("authorization_out_of_scope", "no subject of the object is named by the authorization")
+			}
+		}
+	case ombud.KindErase:
+		if obj := ref(e, "object"); obj != "" {
+			if _, ok := r.st.Erased[obj]; !ok {
+				r.st.Erased[obj] = idx
+			}
+		}
+	case ombud.KindBreach:
+		obj := ref(e, "object")
+		kept := r.st.Emergencies[:0]
+		found := false
+		for _, em := range r.st.Emergencies {
+			if em.Object == obj {
+				found = true
+				continue
+			}
+			kept = append(kept, em)
+		}
+		r.st.Emergencies = kept
+		if found {
+			add("emergency_breach", "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the object erased", obj)
+		} else {
+			add("emergency_breach", "a breach of object %s is logged without an emergency read of it", obj)
+		}
+	case ombud.KindExport:
+		if str(e, "decision") == "permit" && slices.Contains(r.cfg.Shared, str(e, "class")) {
+			if ref(e, "recipient") == "" || str(e, "recipient_category") == "" {
+				add("export_without_scope", "an export of class %s carries no sharing scope naming its recipient", str(e, "class"))
+			}
+		}
+	case ombud.KindFlag:
+		if f := ref(e, "flag"); f != "" {
+			r.st.Flags[f] = &FlagState{Creator: e.Refs["by"]}
+		}
+	case ombud.KindReview:
+		f := r.st.Flags[ref(e, "flag")]
+		if f == nil {
+			add("review_unknown_flag", "a review of flag %s, which was never logged", ref(e, "flag"))
+			break
+		}
+		by := ref(e, "by")
+		if str(e, "outcome") == "confirm" && by != "" && !slices.Contains(f.Confirms, by) {
+			f.Confirms = append(f.Confirms, by)
+		}
+	case ombud.KindAction:
+		id := ref(e, "flag")
+		f := r.st.Flags[id]
+		if f == nil {
+			add("action_without_reviews", "an action on flag %s, which was never logged", id)
+			break
+		}
+		n := 0
+		for _, c := range f.Confirms {
+			if !slices.Contains(f.Creator, c) {
+				n++
+			}
+		}
+		if n < r.cfg.MinReviews {
+			add("action_without_reviews", "an action on flag %s after %d distinct confirming reviewers (not its creator); %d are required", id, n, r.cfg.MinReviews)
+		}
+		if claimed, ok := num(e, "confirmations"); ok && claimed > int64(n) {
+			add("action_without_reviews", "the action claims %d confirmations; the log shows %d", claimed, n)
+		}
+	}
+	return out
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range b {
+		if slices.Contains(a, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// cover removes the emergency reads a new registration covers in time.
+func (r *rules) cover(a *AuthState) {
+	kept := r.st.Emergencies[:0]
+	for _, em := range r.st.Emergencies {
+		inTime := !a.At.After(em.At.Add(r.cfg.EmergencyDeadline))
+		inScope := slices.Contains(a.Classes, em.Class) && slices.Contains(a.Purposes, em.Purpose) &&
+			(a.Wildcard || intersects(a.Subjects, em.Subjects)) && !em.At.Before(a.NotBefore) && em.At.Before(a.NotAfter)
+		if inTime && inScope {
+			continue
+		}
+		kept = append(kept, em)
+	}
+	r.st.Emergencies = kept
+}
+
+// finish reports emergency reads past their deadline with neither a
+// covering authorization nor a breach entry. Reads still within their
+// deadline stay in the state for the next run.
+func (r *rules) finish(now time.Time) []Finding {
+	var out []Finding
+	late := func(em EmergencyRead) bool { return now.After(em.At.Add(r.cfg.EmergencyDeadline + r.cfg.SweepGrace)) }
+	for _, em := range r.st.Emergencies {
+		if late(em) {
+			out = append(out, Finding{Rule: "emergency_uncovered", Index: ptr(em.Index),
+				Message: fmt.Sprintf("an emergency read of %s at %s was not covered by an authorization within %v, and no breach was logged", em.Object, em.At.Format(time.RFC3339), r.cfg.EmergencyDeadline)})
+		}
+	}
+	// Reported once: a past-deadline read leaves the pending set.
+	kept := r.st.Emergencies[:0]
+	for _, em := range r.st.Emergencies {
+		if !late(em) {
+			kept = append(kept, em)
+		}
+	}
+	r.st.Emergencies = kept
+	return out
+}
