@@ -100,15 +100,32 @@ type Entry struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// Character classes of the envelope's strings, as lookup tables: the
+// auditor checks every character of every entry of a log.
+var codeChars, b64urlChars, hexLowerChars [256]bool
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+		codeChars[c] = alnum || strings.IndexByte("._:+/=@-", b) >= 0
+		b64urlChars[c] = alnum || b == '_' || b == '-'
+		hexLowerChars[c] = b >= '0' && b <= '9' || b >= 'a' && b <= 'f'
+	}
+}
+
 // isCode bounds public string values: codes, not prose. 1 to 128 of
 // A-Z a-z 0-9 . _ : + / = @ -; no spaces, so no names or free text.
 func isCode(s string) bool {
 	if len(s) == 0 || len(s) > 128 {
 		return false
 	}
+	return allIn(s, &codeChars)
+}
+
+func allIn(s string, class *[256]bool) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && !strings.ContainsRune("._:+/=@-", rune(c)) {
+		if !class[s[i]] {
 			return false
 		}
 	}
@@ -122,29 +139,13 @@ func isAlnum(c byte) bool {
 // isPseudonym matches "ps1:" and 22 base64url characters.
 func isPseudonym(s string) bool {
 	rest, ok := strings.CutPrefix(s, "ps1:")
-	if !ok || len(rest) != 22 {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; !isAlnum(c) && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
+	return ok && len(rest) == 22 && allIn(rest, &b64urlChars)
 }
 
 // isCommitment matches "sha256:" and 64 lowercase hex digits.
 func isCommitment(s string) bool {
 	rest, ok := strings.CutPrefix(s, "sha256:")
-	if !ok || len(rest) != 64 {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return ok && len(rest) == 64 && allIn(rest, &hexLowerChars)
 }
 
 const (

@@ -3,6 +3,7 @@ package ombud
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // parseCompact decodes the compact form ombud's encoder writes (no
@@ -128,20 +129,28 @@ func (p *scanner) str() (string, bool) {
 		return "", false
 	}
 	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			s := p.s[start:p.i]
-			p.i++
-			return s, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
+	n := strings.IndexByte(p.s[start:], '"')
+	if n < 0 {
+		return "", false
+	}
+	s := p.s[start : start+n]
+	for i := 0; i < len(s); i++ {
+		if !plainChars[s[i]] {
 			return "", false
 		}
-		p.i++
 	}
-	return "", false
+	p.i = start + n + 1
+	return s, true
 }
+
+// plainChars are the bytes a string may hold on the fast path: printable
+// ASCII but the backslash (and the quote, which ends it).
+var plainChars = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '\\'
+	}
+	return
+}()
 
 // uint reads a non-negative integer without leading zeros that fits an int.
 func (p *scanner) uint() (int, bool) {

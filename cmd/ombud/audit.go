@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/datadir"
 	fnote "github.com/transparency-dev/formats/note"
 	tclient "github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
@@ -58,6 +59,8 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	cannot := func(err error) error { return exitCode{2, err} }
+	// The audit allocates per entry; collect as the server does.
+	m.tuneRuntime(datadir.Defaults().Runtime)
 	if *key == "" {
 		return cannot(usagef("audit: --key VKEY is required"))
 	}

@@ -15,7 +15,7 @@ import (
 
 func (m *Main) benchCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(m.Stderr, "Usage: ombud bench log|stream [flags]\n\nExample:\n  ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3 > bench.json\n  ombud bench stream --size-mib 1024 --rounds 3\n")
+		fmt.Fprintf(m.Stderr, "Usage: ombud bench log|stream|access|audit [flags]\n\nExample:\n  ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3 > bench.json\n  ombud bench stream --size-mib 1024 --rounds 3\n  ombud bench access --batch-age 5ms\n  ombud bench audit --entries 1000000\n")
 		if len(args) == 0 {
 			return usagef("bench: missing benchmark (log)")
 		}
@@ -28,8 +28,46 @@ func (m *Main) benchCmd(ctx context.Context, args []string) error {
 		return m.benchStream(ctx, args[1:])
 	case "access":
 		return m.benchAccess(ctx, args[1:])
+	case "audit":
+		return m.benchAudit(ctx, args[1:])
 	}
-	return usagef("bench: unknown benchmark %q (log, stream, access)", args[0])
+	return usagef("bench: unknown benchmark %q (log, stream, access, audit)", args[0])
+}
+
+func (m *Main) benchAudit(ctx context.Context, args []string) error {
+	fs := m.flags("bench audit [flags]", "ombud bench audit --entries 1000000 --rounds 3 > audit.json", "")
+	entries := fs.Int("entries", 1_000_000, "size of the generated log")
+	parallel := fs.Int("parallel", 8, "entry bundles fetched and parsed at once")
+	rounds := fs.Int("rounds", 3, "rounds")
+	dir := fs.String("dir", "", "scratch directory (default: the system temp dir)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *entries < 1 || *entries > 50_000_000 || *parallel < 1 || *parallel > 256 || *rounds < 1 || *rounds > 20 {
+		return usagef("bench audit: want 1-50,000,000 entries, 1-256 parallel, 1-20 rounds")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if _, err := m.logger("error"); err != nil {
+		return err
+	}
+	m.tuneRuntime(datadir.Defaults().Runtime)
+	progress, scratch := m.benchIO(*quiet, *dir)
+	c, err := bench.CompareAudit(ctx, bench.AuditConfig{Dir: scratch, Entries: *entries, Parallel: *parallel}, *rounds, progress)
+	if err != nil {
+		return err
+	}
+	printJSON(m.Stdout, c)
+	return nil
 }
 
 func (m *Main) benchLog(ctx context.Context, args []string) error {
