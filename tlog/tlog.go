@@ -117,6 +117,14 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	var witnesses *tessera.WitnessGroup
+	if len(cfg.WitnessPolicy) > 0 {
+		g, err := tessera.NewWitnessGroupFromPolicy(cfg.WitnessPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("witness policy: %w", err)
+		}
+		witnesses = &g
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create log directory: %w", err)
 	}
@@ -129,12 +137,8 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		WithBatching(cfg.BatchMaxSize, cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
 		WithPushback(cfg.MaxOutstanding)
-	if len(cfg.WitnessPolicy) > 0 {
-		g, err := tessera.NewWitnessGroupFromPolicy(cfg.WitnessPolicy)
-		if err != nil {
-			return nil, fmt.Errorf("witness policy: %w", err)
-		}
-		opts = opts.WithWitnesses(g, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout})
+	if witnesses != nil {
+		opts = opts.WithWitnesses(*witnesses, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout})
 	}
 	// The appender's background work must outlive the caller's ctx (which
 	// may be a request); Close stops it.

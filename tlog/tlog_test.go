@@ -111,10 +111,13 @@ func TestConfigChecks(t *testing.T) {
 	v, _ := note.NewVerifier(vkey)
 	ov, _ := note.NewVerifier(otherV)
 	for name, cfg := range map[string]tlog.Config{
-		"no dir":          {Signer: s, Verifier: v},
-		"no key":          {Dir: t.TempDir()},
-		"mismatched key":  {Dir: t.TempDir(), Signer: s, Verifier: ov},
-		"checkpoint 10ms": {Dir: t.TempDir(), Signer: s, Verifier: v, CheckpointInterval: 10 * time.Millisecond},
+		"no dir":                       {Signer: s, Verifier: v},
+		"no key":                       {Dir: t.TempDir()},
+		"mismatched key":               {Dir: t.TempDir(), Signer: s, Verifier: ov},
+		"checkpoint 10ms":              {Dir: t.TempDir(), Signer: s, Verifier: v, CheckpointInterval: 10 * time.Millisecond},
+		"witness policy garbage":       {Dir: t.TempDir(), Signer: s, Verifier: v, WitnessPolicy: []byte("nonsense\n")},
+		"witness with a non-cosig key": {Dir: t.TempDir(), Signer: s, Verifier: v, WitnessPolicy: []byte("witness w1 not-a-key http://127.0.0.1:1/\nquorum w1\n")},
+		"witness quorum unknown":       {Dir: t.TempDir(), Signer: s, Verifier: v, WitnessPolicy: []byte("quorum nobody\n")},
 	} {
 		if _, err := tlog.New(context.Background(), cfg); err == nil {
 			t.Errorf("%s: accepted", name)

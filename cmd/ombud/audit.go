@@ -47,7 +47,6 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	quorum := fs.Int("quorum", 0, "how many of the --witness keys must have cosigned (default: all)")
 	stateDir := fs.String("state", "", "directory for the audit state: the next run resumes there and checks consistency with this one")
 	tokenFile := fs.String("token-file", "", "file holding an auditor token: also check every detail record (env OMBUD_AUDITOR_TOKEN)")
-	token := fs.String("token", "", "an auditor token (prefer --token-file: a command line is visible to other users)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
@@ -95,7 +94,9 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	}
 	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum,
 		Rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}}
-	tok := strings.TrimSpace(*token)
+	// Tokens are never flags (docs/CLI.md): a command line is visible to
+	// other users of the machine.
+	tok := ""
 	if *tokenFile != "" {
 		b, err := readLimited(*tokenFile, 4096)
 		if err != nil {
