@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+)
+
+// TestWitnessedGateway runs the whole chain from the command line: a
+// witness key, 'ombud witness serve', a gateway whose config names that
+// witness in its policy, and an audit that requires its cosignature.
+func TestWitnessedGateway(t *testing.T) {
+	work := t.TempDir()
+	code, wvkey, errs := run(t, nil, "witness", "keygen", "--name", "witness.test/w1", "--dir", work)
+	wvkey = strings.TrimSpace(wvkey)
+	if code != 0 {
+		t.Fatalf("witness keygen: %d %s", code, errs)
+	}
+	if _, err := fnote.NewVerifierForCosignatureV1(wvkey); err != nil || !strings.Contains(errs, "witness.test_w1.key") {
+		t.Fatalf("witness keygen printed %q (%v); stderr %q", wvkey, err, errs)
+	}
+	keyFile := filepath.Join(work, "witness.test_w1.key")
+	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("witness key file: %v %v", st, err)
+	}
+	if code, _, _ := run(t, nil, "witness", "keygen", "--name", "witness.test/w1", "--dir", work); code == 0 {
+		t.Fatal("keygen overwrote an existing key")
+	}
+
+	data := filepath.Join(work, "data")
+	code, initOut, errs := run(t, nil, "init", "--data", data, "--origin", "gateway.test/log")
+	if code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	admin := lastLine(initOut)
+	pub, err := os.ReadFile(filepath.Join(data, "keys", "log.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The witness, in-process.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	var wout, werr syncBuffer
+	wm := &Main{Stdout: &wout, Stderr: &werr, Getenv: func(string) string { return "" }, Ready: func(a string) { addrc <- a }}
+	wdone := make(chan int, 1)
+	go func() {
+		wdone <- wm.Run(ctx, []string{"witness", "serve", "--key", keyFile, "--dir", filepath.Join(work, "wstate"), "--listen", "127.0.0.1:0",
+			"--log", "gateway.test/log=" + strings.TrimSpace(string(pub))})
+	}()
+	var waddr string
+	select {
+	case waddr = <-addrc:
+	case code := <-wdone:
+		t.Fatalf("witness serve exited %d: %s", code, werr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("witness did not start")
+	}
+
+	// The gateway, told to publish only checkpoints the witness cosigned.
+	policy := "witness w1 " + wvkey + " http://" + waddr + "/\nquorum w1\n"
+	if err := os.WriteFile(filepath.Join(data, "witnesses.policy"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(data, "ombud.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	if !strings.Contains(string(cfg), `# witness_policy = "witnesses.policy"`) {
+		t.Fatal("the default config does not document witness_policy")
+	}
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(cfg), `# witness_policy = "witnesses.policy"`, `witness_policy = "witnesses.policy"`, 1)), 0o600)
+	url, _, _ := serveInProcess(t, data)
+	env := map[string]string{"OMBUD_SERVER": url, "OMBUD_TOKEN": admin}
+	if code, _, errs := run(t, env, "principal", "add", "--name", "Ada", "--role", "analyst"); code != 0 {
+		t.Fatalf("principal add: %s", errs)
+	}
+	var out string
+	for i := 0; ; i++ {
+		code, out, errs = run(t, nil, "audit", "--log", url, "--key", filepath.Join(data, "keys", "log.pub"), "--witness", wvkey)
+		if code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("audit requiring the witness: %d\n%s\n%s", code, out, errs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-wdone; code != 0 {
+		t.Fatalf("witness serve exited %d: %s", code, werr.String())
+	}
+}
+
+func TestWitnessServeBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"witness"},
+		{"witness", "serve"},
+		{"witness", "serve", "--key", "/nonexistent/key", "--log", "x"},
+		{"witness", "keygen"},
+		{"witness", "keygen", "--name", "bad name"},
+	} {
+		if code, _, errs := run(t, nil, args...); code == 0 || !strings.HasPrefix(errs, "ombud: ") {
+			t.Errorf("%v: exit %d %q", args, code, errs)
+		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	p := progressBar(&b)
+	p(500, 1000)
+	p(1000, 1000)
+	if !strings.Contains(b.String(), "[===============>") || !strings.Contains(b.String(), "100%  1000 / 1000 entries") {
+		t.Fatalf("progress bar: %q", b.String())
+	}
+	if isTerminal(&b) {
+		t.Fatal("a buffer is not a terminal")
+	}
+}
