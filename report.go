@@ -1,0 +1,520 @@
+package ombud
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ReportFormat names the transparency report's format version.
+const ReportFormat = "ombud-report/v1"
+
+// DefaultBand is the largest count published as a band: counts 1 to 9 are
+// shown as "1-9", so that no small group of people can be singled out.
+const DefaultBand = 9
+
+// Period is the time a report covers: [Start, End), in UTC.
+type Period struct {
+	Name  string    `json:"name"` // 2026-11, 2026-Q4, 2026, or 2026-11-01..2026-11-15
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+var (
+	monthRe   = regexp.MustCompile(`^(\d{4})-(\d{2})$`)
+	quarterRe = regexp.MustCompile(`^(\d{4})-Q([1-4])$`)
+	yearRe    = regexp.MustCompile(`^(\d{4})$`)
+	customRe  = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$`)
+)
+
+// ParsePeriod reads a month (2026-11), a quarter (2026-Q4), a year (2026)
+// or a custom range of days, both included (2026-11-01..2026-11-15).
+func ParsePeriod(s string) (Period, error) {
+	bad := Errorf(CodeInvalid, "period %q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15)", truncate(s, 40))
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	switch {
+	case monthRe.MatchString(s):
+		m := monthRe.FindStringSubmatch(s)
+		y, mo := atoi(m[1]), atoi(m[2])
+		if mo < 1 || mo > 12 {
+			return Period{}, bad
+		}
+		start := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC)
+		return Period{Name: s, Start: start, End: start.AddDate(0, 1, 0)}, nil
+	case quarterRe.MatchString(s):
+		m := quarterRe.FindStringSubmatch(s)
+		start := time.Date(atoi(m[1]), time.Month(3*(atoi(m[2])-1)+1), 1, 0, 0, 0, 0, time.UTC)
+		return Period{Name: s, Start: start, End: start.AddDate(0, 3, 0)}, nil
+	case yearRe.MatchString(s):
+		start := time.Date(atoi(s), 1, 1, 0, 0, 0, 0, time.UTC)
+		return Period{Name: s, Start: start, End: start.AddDate(1, 0, 0)}, nil
+	case customRe.MatchString(s):
+		m := customRe.FindStringSubmatch(s)
+		a, err1 := time.Parse(time.DateOnly, m[1])
+		b, err2 := time.Parse(time.DateOnly, m[2])
+		if err1 != nil || err2 != nil || b.Before(a) || b.Sub(a) > 4*366*24*time.Hour {
+			return Period{}, bad
+		}
+		return Period{Name: s, Start: a, End: b.AddDate(0, 0, 1)}, nil
+	}
+	return Period{}, bad
+}
+
+// Contains reports whether t falls in the period.
+func (p Period) Contains(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
+
+// Count is a published count. Counts from 1 to Band are published as the
+// band "1-9" (with the configured upper bound); 0 stays 0.
+type Count struct {
+	N    int64
+	Band int64
+}
+
+// Banded reports whether the count is shown as a band.
+func (c Count) Banded() bool { return c.N >= 1 && c.N <= c.Band }
+
+func (c Count) String() string {
+	if c.Banded() {
+		return "1-" + strconv.FormatInt(c.Band, 10)
+	}
+	return strconv.FormatInt(c.N, 10)
+}
+
+// MarshalJSON writes the count as a number, or as the band string.
+func (c Count) MarshalJSON() ([]byte, error) {
+	if c.Banded() {
+		return []byte(`"` + c.String() + `"`), nil
+	}
+	return []byte(strconv.FormatInt(c.N, 10)), nil
+}
+
+// UnmarshalJSON reads a published count back: the band string keeps N = 0
+// and Band set, so that a band cannot be mistaken for a value.
+func (c *Count) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		lo, hi, ok := strings.Cut(s, "-")
+		n, err := strconv.ParseInt(hi, 10, 64)
+		if !ok || lo != "1" || err != nil {
+			return fmt.Errorf("count %q is not a band", s)
+		}
+		*c = Count{N: -1, Band: n}
+		return nil
+	}
+	return json.Unmarshal(b, &c.N)
+}
+
+// ReportCheckpoint names the log state a report was computed at.
+type ReportCheckpoint struct {
+	Size uint64 `json:"size"`
+	Root []byte `json:"root"` // base64 in JSON
+}
+
+// Report is the transparency report of BRIEF §8: what the deployment did
+// with sensitive data in a period, computed from the public log alone.
+// Its JSON encoding (Marshal) is canonical: anyone with the log recomputes
+// it byte for byte.
+type Report struct {
+	Format     string           `json:"format"`
+	Origin     string           `json:"origin"`
+	Period     Period           `json:"period"`
+	Checkpoint ReportCheckpoint `json:"checkpoint"`
+	Band       int64            `json:"band"`
+
+	Entries        Count         `json:"entries"`
+	Decisions      []DecisionRow `json:"decisions"`
+	Denials        []KeyCount    `json:"denials_by_reason"`
+	EmergencyReads Count         `json:"emergency_reads"`
+	Breaches       Count         `json:"emergency_breaches"`
+	Authorizations []AuthRow     `json:"authorizations"`
+	Uses           []KeyCount    `json:"authorizations_by_uses"`
+	Erasures       []KeyCount    `json:"erasures_by_reason"`
+	Holds          []HoldRow     `json:"holds"`
+	Exports        []ExportRow   `json:"exports"`
+	Models         []ModelRow    `json:"flags_by_model"`
+	Actions        []KeyCount    `json:"actions_by_kind"`
+	Contests       []ContestRow  `json:"contests"`
+	Tips           Count         `json:"tips"`
+	Contracts      Count         `json:"contracts"`
+	MissingClauses []KeyCount    `json:"contracts_missing_clauses"`
+	KeyRotations   Count         `json:"key_rotations"`
+	PolicyChanges  Count         `json:"policy_changes"`
+	AuditorReads   Count         `json:"auditor_detail_reads"`
+	Daily          []DayRow      `json:"daily"`
+	Malformed      Count         `json:"malformed_entries"`
+}
+
+// KeyCount is one row of a breakdown by a single code.
+type KeyCount struct {
+	Key   string `json:"key"`
+	Count Count  `json:"count"`
+}
+
+// DecisionRow counts access decisions by class, purpose and decision.
+type DecisionRow struct {
+	Class    string `json:"class"`
+	Purpose  string `json:"purpose"`
+	Decision string `json:"decision"`
+	Count    Count  `json:"count"`
+}
+
+// AuthRow counts authorizations by kind, issuing authority and outcome
+// (registered or revoked).
+type AuthRow struct {
+	Kind    string `json:"kind"`
+	Issuer  string `json:"issuer"`
+	Outcome string `json:"outcome"`
+	Count   Count  `json:"count"`
+}
+
+// HoldRow counts legal holds set and released, by reason.
+type HoldRow struct {
+	Op     string `json:"op"`
+	Reason string `json:"reason"`
+	Count  Count  `json:"count"`
+}
+
+// ExportRow counts exports by recipient category and whether they crossed
+// a border.
+type ExportRow struct {
+	RecipientCategory string `json:"recipient_category"`
+	CrossBorder       bool   `json:"cross_border"`
+	Decision          string `json:"decision"`
+	Count             Count  `json:"count"`
+}
+
+// ModelRow is the flags of one model version and how reviewers judged
+// them. The overturn rate (rejections per review) is published only when
+// both counts are above the band.
+type ModelRow struct {
+	ModelVersion string   `json:"model_version"`
+	Flags        Count    `json:"flags"`
+	Reviews      Count    `json:"reviews"`
+	Confirmed    Count    `json:"confirmed"`
+	Rejected     Count    `json:"rejected"`
+	OverturnRate *float64 `json:"overturn_rate"`
+}
+
+// ContestRow counts contests filed and resolved, by outcome.
+type ContestRow struct {
+	Op      string `json:"op"`
+	Outcome string `json:"outcome"`
+	Count   Count  `json:"count"`
+}
+
+// DayRow is one day's access decisions, for the chart over time.
+type DayRow struct {
+	Date    string `json:"date"`
+	Permits Count  `json:"permits"`
+	Denials Count  `json:"denials"`
+}
+
+// Marshal returns the report's canonical bytes: the JSON that is hashed,
+// signed and published.
+func (r *Report) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ReportOptions configures ComputeReport.
+type ReportOptions struct {
+	Origin     string
+	Period     Period
+	Checkpoint ReportCheckpoint
+	// Band is the largest banded count (default DefaultBand).
+	Band int64
+}
+
+// usesBuckets group authorizations by how often they were used in the
+// period.
+var usesBuckets = []struct {
+	max  int64
+	name string
+}{{1, "1"}, {5, "2-5"}, {20, "6-20"}, {100, "21-100"}, {1 << 62, "over-100"}}
+
+// ReportBuilder accumulates a report entry by entry. It is the one
+// implementation the server and the auditor share: Add every leaf of the
+// log in index order, below the checkpoint size, then Report.
+type ReportBuilder struct {
+	opt        ReportOptions
+	start, end int64 // the period, in Unix seconds
+	entries    int64
+	malformed  int64
+	decisions  map[[3]string]*int64
+	denials    map[string]*int64
+	emergency  int64
+	breaches   int64
+	auths      map[[3]string]*int64
+	uses       map[string]*int64 // authorization pseudonym → permitted reads
+	erasures   map[string]*int64
+	holds      map[[2]string]*int64
+	exports    map[exportKey]*int64
+	flagModel  map[string]string // flag pseudonym → model version (all time)
+	models     map[string]*[4]int64
+	actions    map[string]*int64
+	contests   map[[2]string]*int64
+	tips       int64
+	contracts  int64
+	clauses    map[string]*int64
+	rotations  int64
+	policies   int64
+	auditor    int64
+	daily      []*[2]int64 // by day since the period's start: permits, denials
+	v          entryView
+}
+
+// inc adds one to m[k]. The view's strings alias the leaf being read, so a
+// key is cloned when it is first stored.
+func inc[K comparable](m map[K]*int64, k K, clone func(K) K) {
+	if p := m[k]; p != nil {
+		*p++
+		return
+	}
+	n := int64(1)
+	m[clone(k)] = &n
+}
+
+func clone1(s string) string { return strings.Clone(s) }
+
+func clone2(k [2]string) [2]string { return [2]string{strings.Clone(k[0]), strings.Clone(k[1])} }
+
+func clone3(k [3]string) [3]string {
+	return [3]string{strings.Clone(k[0]), strings.Clone(k[1]), strings.Clone(k[2])}
+}
+
+func cloneExport(k exportKey) exportKey {
+	return exportKey{strings.Clone(k.cat), strings.Clone(k.decision), k.cross}
+}
+
+type exportKey struct {
+	cat, decision string
+	cross         bool
+}
+
+// NewReportBuilder starts a report.
+func NewReportBuilder(opt ReportOptions) *ReportBuilder {
+	if opt.Band <= 0 {
+		opt.Band = DefaultBand
+	}
+	start, end := opt.Period.Start.Unix(), opt.Period.End.Unix()
+	return &ReportBuilder{opt: opt, start: start, end: end,
+		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
+		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[exportKey]*int64{}, flagModel: map[string]string{},
+		models: map[string]*[4]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
+		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
+}
+
+// Add counts one leaf. Leaves outside the period count only where a later
+// entry needs them (a flag's model version); malformed leaves are counted
+// as such.
+func (b *ReportBuilder) Add(leaf []byte) {
+	v := &b.v
+	if !v.parse(leaf) {
+		b.malformed++
+		return
+	}
+	if v.kind == string(KindFlag) && v.flag != "" {
+		// Reviews in the period may concern flags raised before it.
+		if _, ok := b.flagModel[v.flag]; !ok {
+			b.flagModel[strings.Clone(v.flag)] = strings.Clone(v.f[fModelVersion])
+		}
+	}
+	if v.unix < b.start || v.unix >= b.end {
+		return
+	}
+	b.entries++
+	f := &v.f
+	switch Kind(v.kind) {
+	case KindAccess:
+		inc(b.decisions, [3]string{f[fClass], f[fPurpose], f[fDecision]}, clone3)
+		day := (v.unix - b.start) / 86400
+		d := b.daily[day]
+		if d == nil {
+			d = new([2]int64)
+			b.daily[day] = d
+		}
+		if f[fDecision] == "permit" {
+			d[0]++
+			if v.emergency {
+				b.emergency++
+			}
+			if v.authorization != "" {
+				inc(b.uses, v.authorization, clone1)
+			}
+		} else {
+			d[1]++
+			for _, r := range v.reasons {
+				inc(b.denials, r, clone1)
+			}
+		}
+	case KindBreach:
+		b.breaches++
+	case KindAuthorization:
+		outcome := "registered"
+		if f[fOp] == "revoke" {
+			outcome = "revoked"
+		}
+		inc(b.auths, [3]string{f[fAuthKind], f[fIssuer], outcome}, clone3)
+	case KindErase:
+		inc(b.erasures, f[fReason], clone1)
+	case KindHold:
+		inc(b.holds, [2]string{f[fOp], f[fReason]}, clone2)
+	case KindExport:
+		inc(b.exports, exportKey{f[fRecipientCategory], f[fDecision], v.crossBorder}, cloneExport)
+	case KindFlag:
+		b.model(f[fModelVersion])[0]++
+	case KindReview:
+		m := b.model(b.flagModel[v.flag])
+		m[1]++
+		switch f[fOutcome] {
+		case "confirm":
+			m[2]++
+		case "reject":
+			m[3]++
+		}
+	case KindAction:
+		inc(b.actions, f[fActionKind], clone1)
+	case KindContest:
+		inc(b.contests, [2]string{f[fOp], f[fOutcome]}, clone2)
+	case KindTip:
+		if f[fOp] == "filed" || f[fOp] == "" {
+			b.tips++
+		}
+	case KindContract:
+		b.contracts++
+		for _, c := range v.clauses {
+			inc(b.clauses, c, clone1)
+		}
+	case KindKey:
+		if f[fOp] == "rotate" {
+			b.rotations++
+		}
+	case KindPolicy:
+		b.policies++
+	case KindAudit:
+		b.auditor++
+	}
+}
+
+func (b *ReportBuilder) model(version string) *[4]int64 {
+	if version == "" {
+		version = "unknown"
+	}
+	m := b.models[version]
+	if m == nil {
+		m = new([4]int64)
+		b.models[strings.Clone(version)] = m
+	}
+	return m
+}
+
+// Report returns the report of everything added so far.
+func (b *ReportBuilder) Report() *Report {
+	o := b.opt
+	c := func(n int64) Count { return Count{N: n, Band: o.Band} }
+	r := &Report{Format: ReportFormat, Origin: o.Origin, Period: o.Period, Checkpoint: o.Checkpoint, Band: o.Band,
+		Entries: c(b.entries), EmergencyReads: c(b.emergency), Breaches: c(b.breaches), Tips: c(b.tips), Contracts: c(b.contracts),
+		KeyRotations: c(b.rotations), PolicyChanges: c(b.policies), AuditorReads: c(b.auditor), Malformed: c(b.malformed)}
+	r.Period.Start, r.Period.End = r.Period.Start.UTC(), r.Period.End.UTC()
+	keyed := func(m map[string]*int64) []KeyCount {
+		out := make([]KeyCount, 0, len(m))
+		for k, n := range m {
+			out = append(out, KeyCount{k, c(*n)})
+		}
+		slices.SortFunc(out, func(a, b KeyCount) int { return strings.Compare(a.Key, b.Key) })
+		return out
+	}
+	r.Decisions = make([]DecisionRow, 0, len(b.decisions))
+	for k, n := range b.decisions {
+		r.Decisions = append(r.Decisions, DecisionRow{k[0], k[1], k[2], c(*n)})
+	}
+	slices.SortFunc(r.Decisions, func(a, b DecisionRow) int {
+		return strings.Compare(a.Class+"\x00"+a.Purpose+"\x00"+a.Decision, b.Class+"\x00"+b.Purpose+"\x00"+b.Decision)
+	})
+	r.Denials = keyed(b.denials)
+	r.Authorizations = make([]AuthRow, 0, len(b.auths))
+	for k, n := range b.auths {
+		r.Authorizations = append(r.Authorizations, AuthRow{k[0], k[1], k[2], c(*n)})
+	}
+	slices.SortFunc(r.Authorizations, func(a, b AuthRow) int {
+		return strings.Compare(a.Kind+"\x00"+a.Issuer+"\x00"+a.Outcome, b.Kind+"\x00"+b.Issuer+"\x00"+b.Outcome)
+	})
+	buckets := make([]int64, len(usesBuckets))
+	for _, n := range b.uses {
+		for i, u := range usesBuckets {
+			if *n <= u.max {
+				buckets[i]++
+				break
+			}
+		}
+	}
+	r.Uses = make([]KeyCount, 0, len(usesBuckets))
+	for i, u := range usesBuckets {
+		r.Uses = append(r.Uses, KeyCount{u.name, c(buckets[i])})
+	}
+	r.Erasures = keyed(b.erasures)
+	r.Holds = make([]HoldRow, 0, len(b.holds))
+	for k, n := range b.holds {
+		r.Holds = append(r.Holds, HoldRow{k[0], k[1], c(*n)})
+	}
+	slices.SortFunc(r.Holds, func(a, b HoldRow) int { return strings.Compare(a.Op+"\x00"+a.Reason, b.Op+"\x00"+b.Reason) })
+	r.Exports = make([]ExportRow, 0, len(b.exports))
+	for k, n := range b.exports {
+		r.Exports = append(r.Exports, ExportRow{k.cat, k.cross, k.decision, c(*n)})
+	}
+	slices.SortFunc(r.Exports, func(a, b ExportRow) int {
+		return strings.Compare(fmt.Sprint(a.RecipientCategory, "\x00", a.CrossBorder, "\x00", a.Decision), fmt.Sprint(b.RecipientCategory, "\x00", b.CrossBorder, "\x00", b.Decision))
+	})
+	r.Models = make([]ModelRow, 0, len(b.models))
+	for k, m := range b.models {
+		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3])}
+		if m[1] > o.Band && m[3] > o.Band {
+			rate := float64(m[3]) / float64(m[1])
+			rate = float64(int64(rate*1000+0.5)) / 1000
+			row.OverturnRate = &rate
+		}
+		r.Models = append(r.Models, row)
+	}
+	slices.SortFunc(r.Models, func(a, b ModelRow) int { return strings.Compare(a.ModelVersion, b.ModelVersion) })
+	r.Actions = keyed(b.actions)
+	r.Contests = make([]ContestRow, 0, len(b.contests))
+	for k, n := range b.contests {
+		r.Contests = append(r.Contests, ContestRow{k[0], k[1], c(*n)})
+	}
+	slices.SortFunc(r.Contests, func(a, b ContestRow) int { return strings.Compare(a.Op+"\x00"+a.Outcome, b.Op+"\x00"+b.Outcome) })
+	r.MissingClauses = keyed(b.clauses)
+	r.Daily = make([]DayRow, 0, 32)
+	for i, d := range b.daily {
+		if d != nil {
+			r.Daily = append(r.Daily, DayRow{time.Unix(b.start+int64(i)*86400, 0).UTC().Format(time.DateOnly), c(d[0]), c(d[1])})
+		}
+	}
+	return r
+}
+
+// ComputeReport is the report as one pure function of the log's leaves
+// (in index order, below the checkpoint size).
+func ComputeReport(opt ReportOptions, leaves func(yield func([]byte) bool)) *Report {
+	b := NewReportBuilder(opt)
+	for leaf := range leaves {
+		b.Add(leaf)
+	}
+	return b.Report()
+}
+
+// ReportNoteText is the text of the signed note that publishes a report:
+// its format, origin, period, checkpoint and SHA-256.
+func ReportNoteText(r *Report, sha256hex string) string {
+	return fmt.Sprintf("%s\norigin %s\nperiod %s\ncheckpoint %d %x\nsha256 %s\n", ReportFormat, r.Origin, r.Period.Name, r.Checkpoint.Size, r.Checkpoint.Root, sha256hex)
+}
+
+// ErrReportMismatch: a published report differs from the recomputed one.
+var ErrReportMismatch = errors.New("published report differs from the report recomputed from the log")

@@ -1,0 +1,248 @@
+package ombud
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// reportLog returns the leaves of a fixed log: n entries over November
+// 2026 and the first days of December, of every kind a report counts.
+func reportLog(t testing.TB, n int) [][]byte {
+	t.Helper()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	i := 0
+	j := &Journal{Key: vectorKey(), Now: func() time.Time { return start.Add(time.Duration(i) * 37 * time.Minute) }}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out [][]byte
+	for i = 0; i < n; i++ {
+		var r Record
+		switch k := rng.IntN(100); {
+		case k < 50:
+			dec, reasons := "permit", []string{"authorization_in_scope"}
+			if rng.IntN(4) == 0 {
+				dec, reasons = "deny", []string{[]string{"no_authorization", "out_of_scope", "expired"}[rng.IntN(3)]}
+			}
+			r = Record{Kind: KindAccess, Fields: map[string]any{"decision": dec, "class": []string{"location", "biometric", "document"}[rng.IntN(3)],
+				"purpose": []string{"criminal_investigation", "missing_person"}[rng.IntN(2)], "reasons": reasons, "emergency": rng.IntN(40) == 0},
+				Refs: map[string][]string{"object": {"obj" + strconv.Itoa(i)}, "authorization": {"auth-" + strconv.Itoa(rng.IntN(30))}, "by": {"analyst"}}}
+		case k < 55:
+			op := "register"
+			if rng.IntN(5) == 0 {
+				op = "revoke"
+			}
+			r = Record{Kind: KindAuthorization, Fields: map[string]any{"op": op, "auth_kind": []string{"court_order", "warrant"}[rng.IntN(2)], "issuer": "court.example/d" + strconv.Itoa(rng.IntN(3))},
+				Refs: map[string][]string{"authorization": {"auth-" + strconv.Itoa(i)}, "by": {"admin"}}}
+		case k < 62:
+			r = Record{Kind: KindErase, Fields: map[string]any{"class": "location", "reason": []string{"retention_expired", "court_order"}[rng.IntN(2)]}, Refs: map[string][]string{"object": {"o" + strconv.Itoa(i)}}}
+		case k < 65:
+			r = Record{Kind: KindHold, Fields: map[string]any{"op": []string{"set", "release"}[rng.IntN(2)], "reason": "litigation"}, Refs: map[string][]string{"object": {"o"}}}
+		case k < 68:
+			r = Record{Kind: KindExport, Fields: map[string]any{"decision": "permit", "class": "biometric", "recipient_category": "foreign_police", "cross_border": rng.IntN(2) == 0},
+				Refs: map[string][]string{"object": {"o"}, "recipient": {"r"}}}
+		case k < 78:
+			r = Record{Kind: KindFlag, Fields: map[string]any{"model_version": []string{"4.2.1", "5.0.0"}[rng.IntN(2)], "class": "biometric"}, Refs: map[string][]string{"flag": {"flag-" + strconv.Itoa(i)}}}
+		case k < 90:
+			r = Record{Kind: KindReview, Fields: map[string]any{"outcome": []string{"confirm", "reject"}[rng.IntN(2)]}, Refs: map[string][]string{"flag": {"flag-" + strconv.Itoa(rng.IntN(i+1))}, "by": {"rev"}}}
+		case k < 93:
+			r = Record{Kind: KindAction, Fields: map[string]any{"action_kind": "questioning", "confirmations": 2}, Refs: map[string][]string{"flag": {"f"}}}
+		case k < 95:
+			r = Record{Kind: KindContest, Fields: map[string]any{"op": "filed"}, Refs: map[string][]string{"contest": {"c"}}}
+		case k < 96:
+			r = Record{Kind: KindTip, Fields: map[string]any{"op": "filed"}, Refs: map[string][]string{"tip": {"t"}}}
+		case k < 97:
+			r = Record{Kind: KindContract, Fields: map[string]any{"ocid": "ocds-1", "missing_clauses": []string{"audit_rights", "key_custody"}[:1+rng.IntN(2)]}}
+		case k < 98:
+			r = Record{Kind: KindKey, Fields: map[string]any{"op": "rotate", "kek_version": 2, "keysets": 10}}
+		case k < 99:
+			r = Record{Kind: KindPolicy, Fields: map[string]any{"op": "set", "version": 2, "policy_sha256": "ab"}}
+		default:
+			r = Record{Kind: KindBreach, Fields: map[string]any{"reason": "emergency_not_covered", "class": "location"}, Refs: map[string][]string{"object": {"o"}}}
+		}
+		_, leaf, _, err := j.Build(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, leaf)
+	}
+	return out
+}
+
+func leavesOf(ls [][]byte) func(func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for _, l := range ls {
+			if !yield(l) {
+				return
+			}
+		}
+	}
+}
+
+// TestReportGolden pins the report of a fixed log: a change to what the
+// report counts or how it is written shows up here, and must be deliberate.
+func TestReportGolden(t *testing.T) {
+	leaves := reportLog(t, 2000)
+	p, err := ParsePeriod("2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ComputeReport(ReportOptions{Origin: "test.ombud/log", Period: p, Checkpoint: ReportCheckpoint{Size: 2000, Root: bytes.Repeat([]byte{7}, 32)}}, leavesOf(leaves))
+	got, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "testdata/report/2026-11.json"
+	if *update {
+		os.MkdirAll("testdata/report", 0o755)
+		os.WriteFile(path, got, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestReportGolden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("report differs from %s (run with -update if the change is deliberate):\n%s", path, got)
+	}
+	// November only: the 2000 entries run 37 minutes apart into December.
+	if r.Entries.N == 0 || r.Entries.N >= 2000 {
+		t.Fatalf("entries in November: %d", r.Entries.N)
+	}
+}
+
+// TestReportLayoutIndependent: the report reads what the entries say, not
+// how they are laid out: the same entries pretty-printed (the slow path)
+// give the same bytes.
+func TestReportLayoutIndependent(t *testing.T) {
+	leaves := reportLog(t, 600)
+	var pretty [][]byte
+	for _, l := range leaves {
+		var b bytes.Buffer
+		json.Indent(&b, l, "", "  ")
+		pretty = append(pretty, b.Bytes())
+	}
+	p, _ := ParsePeriod("2026-Q4")
+	opt := ReportOptions{Origin: "x", Period: p}
+	a, _ := ComputeReport(opt, leavesOf(leaves)).Marshal()
+	b, _ := ComputeReport(opt, leavesOf(pretty)).Marshal()
+	if !bytes.Equal(a, b) {
+		t.Fatalf("compact and pretty-printed entries give different reports:\n%s\n%s", a, b)
+	}
+	var r Report
+	if err := json.Unmarshal(a, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Malformed.N != 0 || r.Entries.N != 600 {
+		t.Fatalf("entries %v malformed %v", r.Entries, r.Malformed)
+	}
+}
+
+// TestBandingNeverRevealsSmallCounts is a property test: for random logs
+// and random bands, no count in the published JSON lies between 1 and the
+// band, in any row.
+func TestBandingNeverRevealsSmallCounts(t *testing.T) {
+	for seed := range 40 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 99))
+		n := 1 + rng.IntN(300)
+		band := int64(1 + rng.IntN(20))
+		leaves := reportLog(t, n)
+		rng.Shuffle(len(leaves), func(i, j int) { leaves[i], leaves[j] = leaves[j], leaves[i] })
+		p, _ := ParsePeriod("2026")
+		b, err := ComputeReport(ReportOptions{Origin: "x", Period: p, Band: band}, leavesOf(leaves)).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		// Numbers that are not counts: the band itself, the checkpoint
+		// size, the overturn rate.
+		delete(doc, "band")
+		delete(doc, "checkpoint")
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, x := range v {
+					if k != "overturn_rate" {
+						walk(path+"."+k, x)
+					}
+				}
+			case []any:
+				for i, x := range v {
+					walk(fmt.Sprintf("%s[%d]", path, i), x)
+				}
+			case json.Number:
+				if n, err := v.Int64(); err != nil || n >= 1 && n <= band {
+					t.Fatalf("seed %d, band %d: %s = %s is a small count published as a number", seed, band, path, v)
+				}
+			case string:
+				if len(v) > 2 && v[:2] == "1-" && v != "1-"+strconv.FormatInt(band, 10) {
+					t.Fatalf("seed %d: %s = %q is not the band 1-%d", seed, path, v, band)
+				}
+			}
+		}
+		walk("", doc)
+	}
+	for _, n := range []int64{0, 1, 5, 9, 10, 1000} {
+		b, _ := json.Marshal(Count{N: n, Band: 9})
+		want := strconv.FormatInt(n, 10)
+		if n >= 1 && n <= 9 {
+			want = `"1-9"`
+		}
+		if string(b) != want {
+			t.Errorf("Count %d marshals as %s, want %s", n, b, want)
+		}
+	}
+}
+
+func TestParsePeriod(t *testing.T) {
+	for s, want := range map[string][2]string{
+		"2026-11":                {"2026-11-01", "2026-12-01"},
+		"2026-12":                {"2026-12-01", "2027-01-01"},
+		"2026-Q4":                {"2026-10-01", "2027-01-01"},
+		"2026":                   {"2026-01-01", "2027-01-01"},
+		"2026-11-01..2026-11-15": {"2026-11-01", "2026-11-16"},
+	} {
+		p, err := ParsePeriod(s)
+		if err != nil || p.Start.Format(time.DateOnly) != want[0] || p.End.Format(time.DateOnly) != want[1] {
+			t.Errorf("%s: %v–%v %v", s, p.Start, p.End, err)
+		}
+	}
+	for _, s := range []string{"", "2026-13", "2026-Q5", "26", "2026-11-15..2026-11-01", "2026-11-01..2031-11-01", "2026-11-1", "november"} {
+		if _, err := ParsePeriod(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func TestUnixOf(t *testing.T) {
+	for _, s := range []string{"2026-11-27T06:30:00.123Z", "2026-11-27T06:30:00Z", "2024-02-29T23:59:59.999999999Z", "1999-12-31T00:00:00Z", "2026-11-27T06:30:00+02:00"} {
+		tm, _ := time.Parse(time.RFC3339Nano, s)
+		if got, ok := unixOf(s); !ok || got != tm.Unix() {
+			t.Errorf("%s: %d %v, want %d", s, got, ok, tm.Unix())
+		}
+	}
+	for _, s := range []string{"2026-02-30T00:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T06:30:00.Z", "x"} {
+		if _, ok := unixOf(s); ok {
+			t.Errorf("%s accepted", s)
+		}
+	}
+}
+
+func BenchmarkReport(b *testing.B) {
+	leaves := reportLog(b, 100_000)
+	p, _ := ParsePeriod("2026")
+	b.ResetTimer()
+	for b.Loop() {
+		ComputeReport(ReportOptions{Origin: "x", Period: p}, leavesOf(leaves))
+	}
+	b.ReportMetric(float64(len(leaves))*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
