@@ -76,7 +76,7 @@ type Count struct {
 }
 
 // Banded reports whether the count is shown as a band.
-func (c Count) Banded() bool { return c.N >= 1 && c.N <= c.Band }
+func (c Count) Banded() bool { return c.N == -1 || c.N >= 1 && c.N <= c.Band }
 
 func (c Count) String() string {
 	if c.Banded() {
@@ -93,8 +93,9 @@ func (c Count) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatInt(c.N, 10)), nil
 }
 
-// UnmarshalJSON reads a published count back: the band string keeps N = 0
-// and Band set, so that a band cannot be mistaken for a value.
+// UnmarshalJSON reads a published count back: a band reads as N = -1 with
+// Band set, so that it cannot be mistaken for a value and marshals back
+// as the same band.
 func (c *Count) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {

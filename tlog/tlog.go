@@ -345,6 +345,39 @@ func (l *Log) Bundle(ctx context.Context, bi, treeSize uint64) ([][]byte, error)
 	return b.Entries, nil
 }
 
+// Receipt returns the receipt of entry index: the entry, the latest
+// checkpoint and the inclusion proof against it. A sequenced entry that no
+// published checkpoint covers yet is waited for, up to wait.
+func (l *Log) Receipt(ctx context.Context, index uint64, wait time.Duration) (*ombud.Receipt, error) {
+	cp, raw, err := l.ParsedCheckpoint(ctx)
+	if err != nil {
+		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "no checkpoint is published yet", Err: err}
+	}
+	if cp.Size <= index {
+		integrated, err := l.IntegratedSize(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if index >= integrated {
+			return nil, ombud.Errorf(ombud.CodeNotFound, "no entry %d: the log holds %d entries", index, integrated)
+		}
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		if cp, raw, err = l.AwaitCheckpoint(wctx, index); err != nil {
+			return nil, ombud.Errorf(ombud.CodeNotIntegrated, "entry %d is sequenced but no checkpoint covers it yet; retry", index)
+		}
+	}
+	leaf, err := l.Entry(ctx, index, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := l.InclusionProof(ctx, index, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &ombud.Receipt{V: ombud.ReceiptVersion, Index: index, Entry: leaf, Checkpoint: string(raw), Proof: proof}, nil
+}
+
 // InclusionProof returns the RFC 6962 inclusion proof of index in a tree of
 // treeSize.
 func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {

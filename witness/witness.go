@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ombud/ombud/internal/fsutil"
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/merkle/proof"
@@ -267,7 +268,7 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 			return nil, refuse(http.StatusUnprocessableEntity, "consistency proof from %d to %d does not verify: %v", req.OldSize, cp.Size, err)
 		}
 	}
-	if err := writeDurably(w.statePath(l.Origin), req.Checkpoint); err != nil {
+	if err := fsutil.WriteFile(w.statePath(l.Origin), req.Checkpoint, 0o600); err != nil {
 		return nil, fmt.Errorf("failed to store the checkpoint: %w", err)
 	}
 	w.latest[l.Origin] = cp
@@ -283,39 +284,6 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return s
-}
-
-// writeDurably replaces path with b: a temporary file, fsync, rename, and
-// an fsync of the directory, so that a crash leaves the old or the new
-// checkpoint, never neither.
-func writeDurably(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Handler serves POST /add-checkpoint and, for people, GET / with the

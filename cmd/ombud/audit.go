@@ -16,6 +16,7 @@ import (
 
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/fsutil"
 	fnote "github.com/transparency-dev/formats/note"
 	tclient "github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
@@ -140,7 +141,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	}
 	if next != nil && statePath != "" {
 		b, _ := json.Marshal(next)
-		if err := writeFileAtomic(statePath, b, 0o600); err != nil {
+		if err := fsutil.WriteFile(statePath, b, 0o600); err != nil {
 			return cannot(fmt.Errorf("failed to save the audit state: %w", err))
 		}
 	}
@@ -238,29 +239,4 @@ func progressBar(w io.Writer) func(done, total uint64) {
 		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
 		fmt.Fprintf(w, "\r[%s] %3.0f%%  %d / %d entries  %.0f/s", bar, frac*100, done, total, rate)
 	}
-}
-
-// writeFileAtomic replaces path with b through a synced temporary file.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -1,0 +1,251 @@
+// Package reports publishes transparency reports: it computes the report
+// (ombud.ComputeReport) from the log at its current checkpoint, signs its
+// hash as a note with the log's key, stores it, and logs a report entry
+// holding that hash. Anyone can recompute a published report from the log
+// and compare it byte for byte (ombud audit does).
+package reports
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/fsutil"
+	"github.com/ombud/ombud/tlog"
+	"github.com/transparency-dev/tessera/api/layout"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Published is one published report: where it is and what it says.
+type Published struct {
+	Period string // its name, e.g. 2026-11
+	Size   uint64 // the checkpoint size it was computed at
+	SHA256 string // hex of the report's bytes
+	Index  uint64 // the report entry's index in the log
+	Report *ombud.Report
+	JSON   []byte
+	Note   []byte // the signed note over the hash
+}
+
+// Service publishes and serves reports from Dir.
+type Service struct {
+	Dir     string // DATA/reports
+	Log     *tlog.Log
+	Journal *ombud.Journal
+	Signer  note.Signer
+	Band    int64
+
+	mu sync.Mutex // one publication at a time
+}
+
+var fileRE = regexp.MustCompile(`^([0-9Q.-]+)@([0-9]+)\.json$`)
+
+// fileName is PERIOD@SIZE.json: a publication is immutable, a period may be
+// published again at a later checkpoint.
+func fileName(period string, size uint64) string {
+	return period + "@" + strconv.FormatUint(size, 10) + ".json"
+}
+
+// Compute computes the report of period at the log's current checkpoint.
+func Compute(ctx context.Context, lg *tlog.Log, period ombud.Period, band int64) (*ombud.Report, error) {
+	cp, _, err := lg.ParsedCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := ombud.NewReportBuilder(ombud.ReportOptions{Origin: cp.Origin, Period: period, Band: band,
+		Checkpoint: ombud.ReportCheckpoint{Size: cp.Size, Root: cp.Hash}})
+	for bi := uint64(0); bi*layout.EntryBundleWidth < cp.Size; bi++ {
+		leaves, err := lg.Bundle(ctx, bi, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range leaves {
+			b.Add(l)
+		}
+	}
+	return b.Report(), nil
+}
+
+// Publish computes, signs, stores and logs the report of period. The
+// report entry is logged last: a report is published when its entry is in
+// the log, and the files of a publication whose entry could not be logged
+// are removed.
+func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (*Published, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := Compute(ctx, s.Log, period, s.Band)
+	if err != nil {
+		return nil, err
+	}
+	js, err := r.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(js)
+	hexSum := hex.EncodeToString(sum[:])
+	signed, err := note.Sign(&note.Note{Text: ombud.ReportNoteText(r, hexSum)}, s.Signer)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	base := filepath.Join(s.Dir, fileName(period.Name, r.Checkpoint.Size))
+	notePath := strings.TrimSuffix(base, ".json") + ".note"
+	if err := fsutil.WriteFile(base, js, 0o644); err != nil {
+		return nil, err
+	}
+	if err := fsutil.WriteFile(notePath, signed, 0o644); err != nil {
+		os.Remove(base)
+		return nil, err
+	}
+	w, err := s.Journal.Write(ctx, ombud.Record{Kind: ombud.KindReport,
+		Fields: map[string]any{"period": period.Name, "checkpoint_size": r.Checkpoint.Size, "report_sha256": hexSum, "format": ombud.ReportFormat},
+		Refs:   map[string][]string{"by": {by}}})
+	if err != nil {
+		os.Remove(base)
+		os.Remove(notePath)
+		return nil, err
+	}
+	return &Published{Period: period.Name, Size: r.Checkpoint.Size, SHA256: hexSum, Index: w.Index, Report: r, JSON: js, Note: signed}, nil
+}
+
+// List returns the published reports, newest period first, each period's
+// latest publication first.
+func (s *Service) List() ([]Published, error) {
+	ents, err := os.ReadDir(s.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Published
+	for _, e := range ents {
+		m := fileRE.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		size, _ := strconv.ParseUint(m[2], 10, 64)
+		out = append(out, Published{Period: m[1], Size: size})
+	}
+	slices.SortFunc(out, func(a, b Published) int {
+		if c := strings.Compare(b.Period, a.Period); c != 0 {
+			return c
+		}
+		return int(b.Size) - int(a.Size)
+	})
+	return out, nil
+}
+
+// Get reads a publication: the latest of period when size is 0.
+func (s *Service) Get(period string, size uint64) (*Published, error) {
+	if _, err := ombud.ParsePeriod(period); err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		all, err := s.List()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range all {
+			if p.Period == period {
+				size = p.Size
+				break
+			}
+		}
+		if size == 0 {
+			return nil, ombud.Errorf(ombud.CodeNotFound, "no report published for %s", period)
+		}
+	}
+	base := filepath.Join(s.Dir, fileName(period, size))
+	js, err := os.ReadFile(base)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ombud.Errorf(ombud.CodeNotFound, "no report published for %s at size %d", period, size)
+	}
+	if err != nil {
+		return nil, err
+	}
+	nt, err := os.ReadFile(strings.TrimSuffix(base, ".json") + ".note")
+	if err != nil {
+		return nil, err
+	}
+	var r ombud.Report
+	if err := json.Unmarshal(js, &r); err != nil {
+		return nil, fmt.Errorf("stored report %s: %w", base, err)
+	}
+	sum := sha256.Sum256(js)
+	return &Published{Period: period, Size: size, SHA256: hex.EncodeToString(sum[:]), Report: &r, JSON: js, Note: nt}, nil
+}
+
+// CSV renders a report as one table: section, three key columns, count.
+// Banded counts appear as the band ("1-9").
+func CSV(r *ombud.Report) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"section", "key1", "key2", "key3", "count"})
+	row := func(section, k1, k2, k3 string, c ombud.Count) { w.Write([]string{section, k1, k2, k3, c.String()}) }
+	row("entries", "", "", "", r.Entries)
+	for _, d := range r.Decisions {
+		row("decisions", d.Class, d.Purpose, d.Decision, d.Count)
+	}
+	for _, d := range r.Denials {
+		row("denials_by_reason", d.Key, "", "", d.Count)
+	}
+	row("emergency_reads", "", "", "", r.EmergencyReads)
+	row("emergency_breaches", "", "", "", r.Breaches)
+	for _, a := range r.Authorizations {
+		row("authorizations", a.Kind, a.Issuer, a.Outcome, a.Count)
+	}
+	for _, u := range r.Uses {
+		row("authorizations_by_uses", u.Key, "", "", u.Count)
+	}
+	for _, e := range r.Erasures {
+		row("erasures_by_reason", e.Key, "", "", e.Count)
+	}
+	for _, h := range r.Holds {
+		row("holds", h.Op, h.Reason, "", h.Count)
+	}
+	for _, e := range r.Exports {
+		row("exports", e.RecipientCategory, strconv.FormatBool(e.CrossBorder), e.Decision, e.Count)
+	}
+	for _, m := range r.Models {
+		row("flags", m.ModelVersion, "", "", m.Flags)
+		row("reviews", m.ModelVersion, "", "", m.Reviews)
+		row("reviews_confirmed", m.ModelVersion, "", "", m.Confirmed)
+		row("reviews_rejected", m.ModelVersion, "", "", m.Rejected)
+	}
+	for _, a := range r.Actions {
+		row("actions_by_kind", a.Key, "", "", a.Count)
+	}
+	for _, c := range r.Contests {
+		row("contests", c.Op, c.Outcome, "", c.Count)
+	}
+	row("tips", "", "", "", r.Tips)
+	row("contracts", "", "", "", r.Contracts)
+	for _, c := range r.MissingClauses {
+		row("contracts_missing_clauses", c.Key, "", "", c.Count)
+	}
+	row("key_rotations", "", "", "", r.KeyRotations)
+	row("policy_changes", "", "", "", r.PolicyChanges)
+	row("auditor_detail_reads", "", "", "", r.AuditorReads)
+	for _, d := range r.Daily {
+		row("daily_permits", d.Date, "", "", d.Permits)
+		row("daily_denials", d.Date, "", "", d.Denials)
+	}
+	w.Flush()
+	return b.Bytes()
+}
