@@ -13,6 +13,8 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/tlog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -34,6 +36,10 @@ type Server struct {
 	ReceiptWait time.Duration
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
+	// Reports publishes transparency reports (POST /v1/reports).
+	Reports *reports.Service
+	// Site, when set, serves the public web site (web.Paths).
+	Site http.Handler
 
 	draining atomic.Bool
 	requests *prometheus.CounterVec
@@ -110,6 +116,14 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/policy/reload", s.auth(admin, s.reloadPolicy))
 	}
 
+	if s.Reports != nil {
+		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))
+	}
+	if s.Site != nil {
+		for _, p := range web.Paths {
+			mux.Handle(p, s.Site)
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -48,6 +48,10 @@ type Config struct {
 	State *State
 	// Details, when set, is the auditor's access to detail records.
 	Details DetailSource
+	// Reports, when set, serves the published transparency reports: each
+	// one logged is fetched, checked against its logged hash and
+	// recomputed from the log.
+	Reports ReportSource
 	Rules   Rules
 	// Progress, when set, is called as entries are verified.
 	Progress func(done, total uint64)
@@ -87,6 +91,7 @@ type Report struct {
 	Entries    uint64    `json:"entries_verified"`
 	Tiles      int       `json:"tiles_verified"`
 	Details    uint64    `json:"details_verified"`
+	Reports    int       `json:"reports_recomputed"`
 	Witnessed  []string  `json:"witnessed_by"`
 	Findings   []Finding `json:"findings"`
 	Earlier    []Finding `json:"earlier_findings,omitempty"` // from earlier runs: history does not change
@@ -213,6 +218,11 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 	if !v.integrityOK {
 		return rep, nil, nil
 	}
+	if cfg.Reports != nil {
+		if err := v.checkReports(ctx); err != nil {
+			return rep, nil, err
+		}
+	}
 	rep.Findings = append(rep.Findings, rules.finish(cfg.Now())...)
 	rep.Integrity = true
 	rep.Seconds = time.Since(start).Seconds()
@@ -235,6 +245,7 @@ type verifier struct {
 	integrityOK bool
 	truncated   bool // entries missing: the tree cannot be recomputed
 	details     detailBatch
+	reports     []reportEntry
 }
 
 // pendingTile holds recomputed nodes of one tile level not yet compared
@@ -343,6 +354,13 @@ func (v *verifier) entries(ctx context.Context) error {
 				continue
 			}
 			v.rep.Findings = append(v.rep.Findings, v.rules.entry(idx, b.entries[i])...)
+			if b.entries[i].Kind == ombud.KindReport {
+				if re, ok := reportOf(idx, b.entries[i]); ok {
+					v.reports = append(v.reports, re)
+				} else {
+					v.rep.Findings = append(v.rep.Findings, Finding{Rule: "report_malformed", Index: ptr(idx), Message: "a report entry without a checkpoint size"})
+				}
+			}
 			if v.cfg.Details != nil && b.entries[i].Detail != "" {
 				v.details.add(idx, b.entries[i])
 			}

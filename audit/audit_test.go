@@ -3,6 +3,9 @@ package audit_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -388,4 +391,48 @@ func TestIntegrity(t *testing.T) {
 		a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier, Witnesses: []note.Verifier{wv}}}
 		a.expect("witness_quorum")
 	})
+}
+
+// TestReportsRecomputed: a published report is recomputed from the log
+// byte for byte; a report changed after publication, and a report whose
+// logged hash is of wrong figures, are flagged.
+func TestReportsRecomputed(t *testing.T) {
+	e := ombudtest.New(t)
+	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 5))
+	for i := range 30 {
+		write(t, e, access(fmt.Sprint("obj-", i), "document", "", 0, ""))
+	}
+	period, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	pub, err := e.Reports.Publish(context.Background(), period, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AwaitSize(t, pub.Index+1)
+	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier, Reports: &audit.HTTPReports{Server: e.URL}}}
+	if rep := a.expect(); rep.Reports != 1 {
+		t.Fatalf("recomputed %d reports, want 1", rep.Reports)
+	}
+	// The report's own bytes, changed on the server after publication.
+	path := filepath.Join(e.Dir.Path, "reports", fmt.Sprintf("%s@%d.json", pub.Period, pub.Size))
+	orig, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(orig), `"entries": `, `"entries": 1`, 1)), 0o644)
+	fresh := &auditor{t: t, cfg: a.cfg}
+	fresh.expect("report_tampered")
+	os.WriteFile(path, orig, 0o644)
+
+	// A report published with wrong figures, its hash logged: the hash
+	// matches, the recomputation does not.
+	var r ombud.Report
+	json.Unmarshal(orig, &r)
+	r.Entries.N += 1000
+	r.Checkpoint.Size = pub.Size - 1
+	wrong, _ := r.Marshal()
+	sum := sha256.Sum256(wrong)
+	os.WriteFile(filepath.Join(e.Dir.Path, "reports", fmt.Sprintf("%s@%d.json", pub.Period, pub.Size-1)), wrong, 0o644)
+	write(t, e, ombud.Record{Kind: ombud.KindReport, Fields: map[string]any{"period": pub.Period, "checkpoint_size": pub.Size - 1, "report_sha256": hex.EncodeToString(sum[:]), "format": ombud.ReportFormat},
+		Refs: map[string][]string{"by": {e.AdminID}}})
+	rep := a.expect("report_mismatch")
+	if !strings.Contains(rep.Findings[0].Message, "line ") {
+		t.Fatalf("the mismatch does not name the differing line: %s", rep.Findings[0].Message)
+	}
 }

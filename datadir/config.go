@@ -21,6 +21,13 @@ type Config struct {
 	Storage StorageConfig `toml:"storage"`
 	Classes []ClassConfig `toml:"class"`
 	Access  AccessConfig  `toml:"access"`
+	Report  ReportConfig  `toml:"report"`
+}
+
+// ReportConfig configures transparency reports.
+type ReportConfig struct {
+	// Band: counts from 1 to Band are published as the band "1-Band".
+	Band int64 `toml:"band"`
 }
 
 // AccessConfig configures access decisions.
@@ -130,6 +137,7 @@ func Defaults() Config {
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
 		Access:  AccessConfig{EmergencyDeadline: Duration{48 * time.Hour}},
+		Report:  ReportConfig{Band: ombud.DefaultBand},
 	}
 }
 
@@ -203,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if c.Log.MaxOutstanding == 0 {
 		return fmt.Errorf("config: log.max_outstanding must be positive")
+	}
+	if c.Report.Band < 1 || c.Report.Band > 1000 {
+		return fmt.Errorf("config: report.band must be 1 to 1000")
 	}
 	if c.Log.WitnessPolicy != "" && c.Log.WitnessTimeout.Duration <= 0 {
 		return fmt.Errorf("config: log.witness_timeout must be positive")
@@ -317,6 +328,11 @@ jurisdiction = ""
 # covered by an authorization registered within this time (EU AI Act
 # Art. 26(10)).
 emergency_deadline = "48h"
+
+[report]
+# Transparency reports publish counts from 1 to band as the band "1-9", so
+# that no small group of people can be singled out.
+band = 9
 
 [storage]
 # Where ciphertext goes: a gocloud.dev/blob URL. Empty means file://DIR/blobs.

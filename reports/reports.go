@@ -180,7 +180,7 @@ func (s *Service) Get(period string, size uint64) (*Published, error) {
 		return nil, err
 	}
 	nt, err := os.ReadFile(strings.TrimSuffix(base, ".json") + ".note")
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	var r ombud.Report

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
@@ -28,6 +31,9 @@ type app struct {
 	custody  *custody.Service
 	bucket   *blob.Bucket
 	registry *prometheus.Registry
+	reports  *reports.Service
+	// witnesses are the witnesses the log's policy names.
+	witnesses []web.Witness
 }
 
 func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*app, error) {
@@ -68,17 +74,27 @@ func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*app, 
 		return nil, fmt.Errorf("failed to open transparency log: %w", err)
 	}
 	a := &app{
-		dir:      dir,
-		store:    st,
-		log:      lg,
-		journal:  &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage},
-		registry: reg,
+		dir:       dir,
+		store:     st,
+		log:       lg,
+		journal:   &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage},
+		registry:  reg,
+		witnesses: web.WitnessesFromPolicy(policy),
 	}
+	a.reports = &reports.Service{Dir: filepath.Join(dir.Path, "reports"), Log: lg, Journal: a.journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
 	if err := a.openCustody(ctx, logger); err != nil {
 		a.close(ctx)
 		return nil, err
 	}
 	return a, nil
+}
+
+// site is the public web site of this deployment.
+func (a *app) site(logger *slog.Logger) http.Handler {
+	s := &web.Site{Origin: a.dir.Signer.Name(), VerifierKey: a.dir.VerifierKey, Verifier: a.dir.Verifier, Log: a.log,
+		Reports: a.reports, Witnesses: a.witnesses, Logger: logger,
+		Disclosure: web.DisclosureFor(a.dir.Config, a.custody.Access.Policy, a.store.Issuers)}
+	return s.Handler()
 }
 
 // openCustody opens the blob store and the KEK keyring.

@@ -93,7 +93,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return cannot(err)
 	}
-	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum,
+	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum, Reports: &audit.HTTPReports{Server: server, Client: hc},
 		Rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}}
 	// Tokens are never flags (docs/CLI.md): a command line is visible to
 	// other users of the machine.
@@ -182,6 +182,9 @@ func printAudit(w io.Writer, rep *audit.Report, details bool) {
 	}
 	if details {
 		what += ", detail commitments"
+	}
+	if rep.Reports > 0 {
+		what += fmt.Sprintf(", %d published reports recomputed", rep.Reports)
 	}
 	if rep.Clean() {
 		fmt.Fprintf(w, "OK: log %s, checkpoint size %d: %s verified (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",

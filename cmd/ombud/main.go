@@ -68,6 +68,7 @@ func commands() []command {
 		{"policy", "check or reload the Cedar access policy", (*Main).policyCmd},
 		{"receipt", "fetch the receipt of a log entry from a running server", (*Main).receiptCmd},
 		{"verify-receipt", "check a receipt offline against the log's verifier key", (*Main).verifyReceiptCmd},
+		{"report", "publish a transparency report, signed and logged", (*Main).reportCmd},
 		{"audit", "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants", (*Main).auditCmd},
 		{"witness", "run a C2SP tlog-witness that cosigns consistent checkpoints", (*Main).witnessCmd},
 		{"bench", "run the benchmark harness and print JSON", (*Main).benchCmd},

@@ -80,6 +80,8 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 		MaxBodyBytes: sc.MaxBodyBytes,
 		Logger:       logger,
 		Registry:     a.registry,
+		Reports:      a.reports,
+		Site:         a.site(logger),
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"k8s.io/klog/v2"
@@ -41,6 +44,9 @@ type Env struct {
 	URL        string
 	AdminToken string
 	AdminID    string
+	Reports    *reports.Service
+	// Witnesses are shown on the site (none unless a test sets them).
+	Witnesses []web.Witness
 }
 
 // New starts a deployment and stops it when the test ends.
@@ -73,10 +79,17 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("custody.Open: %v", err)
 	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	e.Reports = &reports.Service{Dir: filepath.Join(dir.Path, "reports"), Log: lg, Journal: e.Journal, Signer: dir.Signer}
+	site := &web.Site{Origin: dir.Signer.Name(), VerifierKey: dir.VerifierKey, Verifier: dir.Verifier, Log: lg, Reports: e.Reports, Logger: logger,
+		Witnesses:  e.Witnesses,
+		Disclosure: web.DisclosureFor(dir.Config, e.Custody.Access.Policy, st.Issuers)}
 	srv := &api.Server{
 		Store: st, Log: lg, Journal: e.Journal, Custody: e.Custody, VerifierKey: dir.VerifierKey,
 		MaxBodyBytes: 64 << 10,
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:       logger,
+		Reports:      e.Reports,
+		Site:         site.Handler(),
 	}
 	e.Server = httptest.NewServer(srv.Handler()) // binds 127.0.0.1
 	e.URL = e.Server.URL

@@ -1,0 +1,200 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/ombud/ombud"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
+)
+
+// ReportSource serves published transparency reports.
+type ReportSource interface {
+	// Report returns the JSON published for period at checkpoint size, or
+	// an error wrapping os.ErrNotExist.
+	Report(ctx context.Context, period string, size uint64) ([]byte, error)
+}
+
+// HTTPReports reads published reports from a deployment's site.
+type HTTPReports struct {
+	Server string
+	Client *http.Client
+}
+
+// Report implements ReportSource.
+func (h *HTTPReports) Report(ctx context.Context, period string, size uint64) ([]byte, error) {
+	u := strings.TrimRight(h.Server, "/") + "/reports/" + url.PathEscape(period+"@"+strconv.FormatUint(size, 10)) + ".json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := h.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	case http.StatusNotFound:
+		return nil, fmt.Errorf("%s: %w", u, os.ErrNotExist)
+	}
+	return nil, fmt.Errorf("%s: %s", u, resp.Status)
+}
+
+// reportEntry is a report publication found in the log.
+type reportEntry struct {
+	index  uint64
+	period string
+	size   uint64
+	sha    string
+}
+
+func reportOf(idx uint64, e *ombud.Entry) (reportEntry, bool) {
+	size, ok := num(e, "checkpoint_size")
+	if !ok || size < 0 {
+		return reportEntry{}, false
+	}
+	return reportEntry{index: idx, period: str(e, "period"), size: uint64(size), sha: str(e, "report_sha256")}, true
+}
+
+// checkReports fetches every report whose publication this run found,
+// checks it against the hash in its entry, recomputes it from the log at
+// its checkpoint size (one more pass over the log, for all of them at
+// once) and compares the bytes.
+func (v *verifier) checkReports(ctx context.Context) error {
+	type job struct {
+		reportEntry
+		published []byte
+		band      int64
+		period    ombud.Period
+		b         *ombud.ReportBuilder
+		root      []byte
+	}
+	var jobs []*job
+	var upto uint64
+	for _, re := range v.reports {
+		add := func(rule, format string, args ...any) {
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(re.index), Message: fmt.Sprintf(format, args...)})
+		}
+		p, err := ombud.ParsePeriod(re.period)
+		if err != nil || re.size > re.index {
+			add("report_malformed", "the report entry names period %q at size %d, which cannot be recomputed", re.period, re.size)
+			continue
+		}
+		pub, err := v.cfg.Reports.Report(ctx, re.period, re.size)
+		if errors.Is(err, os.ErrNotExist) {
+			add("report_missing", "the report for %s at size %d is logged but not published", re.period, re.size)
+			continue
+		}
+		if err != nil {
+			return cannot("failed to fetch the report for %s: %v", re.period, err)
+		}
+		sum := sha256.Sum256(pub)
+		if hex.EncodeToString(sum[:]) != re.sha {
+			add("report_tampered", "the published report for %s has SHA-256 %x; the log holds %s: it was changed after publication", re.period, sum, re.sha)
+			continue
+		}
+		var head struct {
+			Origin string `json:"origin"`
+			Band   int64  `json:"band"`
+		}
+		if err := json.Unmarshal(pub, &head); err != nil || head.Band < 1 {
+			add("report_mismatch", "the published report for %s is not a report: %v", re.period, err)
+			continue
+		}
+		if head.Origin != v.cfg.Verifier.Name() {
+			add("report_mismatch", "the published report for %s names log %q, not %q", re.period, head.Origin, v.cfg.Verifier.Name())
+			continue
+		}
+		j := &job{reportEntry: re, published: pub, band: head.Band, period: p}
+		j.b = ombud.NewReportBuilder(ombud.ReportOptions{Origin: head.Origin, Period: p, Band: head.Band, Checkpoint: ombud.ReportCheckpoint{Size: re.size}})
+		jobs = append(jobs, j)
+		upto = max(upto, re.size)
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	// One pass over [0, upto): every builder takes the leaves below its
+	// size, and the root at each size is recomputed on the way.
+	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	rootAt := func(size uint64) {
+		for _, j := range jobs {
+			if j.size == size && j.root == nil {
+				if size == 0 {
+					j.root = rfc6962.DefaultHasher.EmptyRoot()
+				} else {
+					j.root, _ = rng.GetRootHash(nil)
+				}
+			}
+		}
+	}
+	rootAt(0)
+	for bi := uint64(0); bi*layout.EntryBundleWidth < upto; bi++ {
+		raw, err := v.cfg.Log.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, v.size))
+		if err != nil {
+			return cannot("failed to read entry bundle %d to recompute reports: %v", bi, err)
+		}
+		var eb api.EntryBundle
+		if err := eb.UnmarshalText(raw); err != nil {
+			return cannot("entry bundle %d: %v", bi, err)
+		}
+		for i, leaf := range eb.Entries {
+			idx := bi*layout.EntryBundleWidth + uint64(i)
+			if idx >= upto {
+				break
+			}
+			rng.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil)
+			for _, j := range jobs {
+				if idx < j.size {
+					j.b.Add(leaf)
+				}
+			}
+			rootAt(idx + 1)
+		}
+	}
+	for _, j := range jobs {
+		r := j.b.Report()
+		r.Checkpoint.Root = j.root
+		got, err := r.Marshal()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, j.published) {
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: "report_mismatch", Index: ptr(j.index),
+				Message: fmt.Sprintf("the published report for %s differs from the report recomputed from the log at size %d: %s", j.period.Name, j.size, firstDiff(j.published, got))})
+			continue
+		}
+		v.rep.Reports++
+	}
+	return nil
+}
+
+// firstDiff names the first line where two reports differ.
+func firstDiff(published, recomputed []byte) string {
+	a, b := bytes.Split(published, []byte("\n")), bytes.Split(recomputed, []byte("\n"))
+	for i := range min(len(a), len(b)) {
+		if !bytes.Equal(a[i], b[i]) {
+			return fmt.Sprintf("line %d is %q, recomputed %q", i+1, bytes.TrimSpace(a[i]), bytes.TrimSpace(b[i]))
+		}
+	}
+	return fmt.Sprintf("%d lines published, %d recomputed", len(a), len(b))
+}

@@ -1,0 +1,468 @@
+// Package web is the public site: what the deployment is, its
+// transparency reports with charts, how it handles data (generated from
+// the live configuration), a receipt checker and the log's status.
+// Server-rendered with html/template: no JavaScript, no external assets,
+// a strict Content-Security-Policy on every page.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/tlog"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/site.css
+var siteCSS []byte
+
+// CSP is every page's policy: nothing but this origin's stylesheet, no
+// scripts, forms only to this origin, no framing.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// Witness is a witness of this log, as the gateway's policy names it.
+type Witness struct {
+	Name     string
+	Verifier note.Verifier // cosignature/v1
+}
+
+// WitnessesFromPolicy reads the witness lines of a witness policy
+// ("witness NAME VKEY URL").
+func WitnessesFromPolicy(policy []byte) []Witness {
+	var out []Witness
+	for _, line := range strings.Split(string(policy), "\n") {
+		if i := strings.Index(line, "#"); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "witness" {
+			if v, err := fnote.NewVerifierForCosignatureV1(f[2]); err == nil {
+				out = append(out, Witness{Name: v.Name(), Verifier: v})
+			}
+		}
+	}
+	return out
+}
+
+// Disclosure is what the disclosure page shows.
+type Disclosure struct {
+	Classes    []DisclosedClass
+	Keeper     string
+	Backend    string
+	Region     string
+	PolicySHA  string
+	PolicyText string
+	Issuers    []*ombud.Issuer
+}
+
+// DisclosedClass is a data class as the disclosure page shows it.
+type DisclosedClass struct {
+	Name      string
+	Sensitive bool
+	Retention string
+	Export    string
+	Region    string
+}
+
+// Site serves the public pages.
+type Site struct {
+	Origin      string
+	VerifierKey string
+	Verifier    note.Verifier
+	Log         *tlog.Log
+	Reports     *reports.Service
+	Witnesses   []Witness
+	// Disclosure builds the disclosure page from the live configuration.
+	Disclosure func(ctx context.Context) (*Disclosure, error)
+	Logger     *slog.Logger
+
+	pages map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"pct": func(f *float64) float64 { return *f * 100 },
+}
+
+// Handler returns the site's routes.
+func (s *Site) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	s.pages = map[string]*template.Template{}
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "error"} {
+		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /reports", s.reportList)
+	mux.HandleFunc("GET /reports/{name}", s.report)
+	mux.HandleFunc("GET /receipt", s.receipt)
+	mux.HandleFunc("POST /receipt", s.receipt)
+	mux.HandleFunc("GET /status", s.status)
+	mux.HandleFunc("GET /disclosure", s.disclosure)
+	mux.HandleFunc("GET /static/site.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(siteCSS)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Paths are the routes Handler serves, for mounting it beside the API.
+var Paths = []string{"GET /{$}", "GET /reports", "GET /reports/{name}", "GET /receipt", "POST /receipt", "GET /status", "GET /disclosure", "GET /static/site.css"}
+
+type page struct {
+	Site       *Site
+	Nav        string
+	Checkpoint *checkpointView
+	Witnesses  []witnessView
+	Reports    []reports.Published
+	Band       int64
+	// page-specific
+	R          *ombud.Report
+	P          *reports.Published
+	Charts     map[string]template.HTML
+	Index      string
+	Pasted     string
+	Result     *receiptResult
+	Healthy    bool
+	HealthErr  string
+	Integrated uint64
+	BaseURL    string
+	D          *Disclosure
+	Title      string
+	Message    string
+}
+
+type checkpointView struct {
+	Size uint64
+	Root string
+}
+
+type witnessView struct {
+	Name     string
+	Cosigned bool
+	At       string
+}
+
+func (s *Site) render(w http.ResponseWriter, r *http.Request, name string, status int, p *page) {
+	p.Site = s
+	var b bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&b, "base", p); err != nil {
+		s.Logger.ErrorContext(r.Context(), "site: template", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	s.render(w, r, "error", status, &page{Title: title, Message: msg})
+}
+
+// logState fills the checkpoint and the witnesses' cosignatures of it.
+func (s *Site) logState(ctx context.Context, p *page) {
+	raw, err := s.Log.Checkpoint(ctx)
+	if err != nil {
+		return
+	}
+	vs := []note.Verifier{s.Verifier}
+	for _, wt := range s.Witnesses {
+		vs = append(vs, wt.Verifier)
+	}
+	n, err := note.Open(raw, note.VerifierList(vs...))
+	if err != nil {
+		return
+	}
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) >= 3 {
+		size, _ := strconv.ParseUint(lines[1], 10, 64)
+		p.Checkpoint = &checkpointView{Size: size, Root: lines[2]}
+	}
+	for _, wt := range s.Witnesses {
+		v := witnessView{Name: wt.Name}
+		for _, sig := range n.Sigs {
+			if sig.Name == wt.Verifier.Name() && sig.Hash == wt.Verifier.KeyHash() {
+				v.Cosigned = true
+				if t, err := fnote.CoSigV1Timestamp(sig); err == nil {
+					v.At = t.UTC().Format("2006-01-02 15:04:05 UTC")
+				}
+			}
+		}
+		p.Witnesses = append(p.Witnesses, v)
+	}
+}
+
+func (s *Site) published() []reports.Published {
+	if s.Reports == nil {
+		return nil
+	}
+	all, err := s.Reports.List()
+	if err != nil {
+		s.Logger.Error("site: listing reports", "err", err)
+	}
+	return all
+}
+
+func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "home"}
+	s.logState(r.Context(), p)
+	// The latest publication of each period, newest first, at most five.
+	seen := map[string]bool{}
+	for _, rp := range s.published() {
+		if !seen[rp.Period] && len(p.Reports) < 5 {
+			seen[rp.Period] = true
+			p.Reports = append(p.Reports, rp)
+		}
+	}
+	s.render(w, r, "home", http.StatusOK, p)
+}
+
+func (s *Site) reportList(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "reports", Reports: s.published(), Band: ombud.DefaultBand}
+	if s.Reports != nil && s.Reports.Band > 0 {
+		p.Band = s.Reports.Band
+	}
+	s.render(w, r, "reports", http.StatusOK, p)
+}
+
+var reportNameRE = regexp.MustCompile(`^([0-9Q.-]{4,22})(?:@([0-9]{1,20}))?(\.json|\.csv|\.note)?$`)
+
+// report serves /reports/PERIOD[@SIZE][.json|.csv|.note]: without a size,
+// the period's latest publication.
+func (s *Site) report(w http.ResponseWriter, r *http.Request) {
+	m := reportNameRE.FindStringSubmatch(r.PathValue("name"))
+	if m == nil || s.Reports == nil {
+		s.fail(w, r, http.StatusNotFound, "No such report", "There is no report at this address. See the list of transparency reports.")
+		return
+	}
+	var size uint64
+	if m[2] != "" {
+		size, _ = strconv.ParseUint(m[2], 10, 64)
+	}
+	pub, err := s.Reports.Get(m[1], size)
+	if err != nil {
+		if ombud.ErrorCode(err) == ombud.CodeNotFound || ombud.ErrorCode(err) == ombud.CodeInvalid {
+			s.fail(w, r, http.StatusNotFound, "No such report", "No report is published for "+m[1]+". See the list of transparency reports.")
+			return
+		}
+		s.Logger.ErrorContext(r.Context(), "site: reading a report", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "Report unavailable", "The report could not be read.")
+		return
+	}
+	name := fmt.Sprintf("%s@%d", pub.Period, pub.Size)
+	switch m[3] {
+	case ".json":
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Disposition", `inline; filename="ombud-report-`+name+`.json"`)
+		w.Write(pub.JSON)
+		return
+	case ".csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="ombud-report-`+name+`.csv"`)
+		w.Write(reports.CSV(pub.Report))
+		return
+	case ".note":
+		if pub.Note == nil {
+			s.fail(w, r, http.StatusNotFound, "No signature", "This report's signed note is not available.")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(pub.Note)
+		return
+	}
+	rp := pub.Report
+	bars := func(rows []ombud.KeyCount) []Bar {
+		out := make([]Bar, len(rows))
+		for i, k := range rows {
+			out[i] = Bar{k.Key, k.Count}
+		}
+		return out
+	}
+	var authBars []Bar
+	byKind := map[string]int64{}
+	banded := map[string]bool{}
+	for _, a := range rp.Authorizations {
+		if a.Outcome == "registered" {
+			if a.Count.Banded() {
+				banded[a.Kind] = true
+			} else {
+				byKind[a.Kind] += a.Count.N
+			}
+		}
+	}
+	kinds := make([]string, 0, len(byKind)+len(banded))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	for k := range banded {
+		if _, ok := byKind[k]; !ok {
+			kinds = append(kinds, k)
+		}
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		c := ombud.Count{N: byKind[k], Band: rp.Band}
+		if byKind[k] == 0 && banded[k] {
+			c.N = -1
+		}
+		authBars = append(authBars, Bar{k, c})
+	}
+	p := &page{Nav: "reports", R: rp, P: pub, Charts: map[string]template.HTML{
+		"Time": TimeChart("chart-time", "Access decisions per day in "+rp.Period.Name,
+			fmt.Sprintf("Columns for each day with decisions: permitted reads in blue, denials in orange stacked above; %d days.", len(rp.Daily)), rp.Daily),
+		"Denials":  BarChart("chart-denials", "Denials by reason", "One bar per reason code; the table below gives the same numbers.", bars(rp.Denials)),
+		"Auths":    BarChart("chart-auths", "Authorizations registered, by kind", "One bar per kind of legal authorization registered in the period.", authBars),
+		"Erasures": BarChart("chart-erasures", "Erasures by reason", "One bar per reason records were crypto-shredded.", bars(rp.Erasures)),
+	}}
+	s.render(w, r, "report", http.StatusOK, p)
+}
+
+type receiptResult struct {
+	OK     bool
+	Error  string
+	Index  uint64
+	Size   uint64
+	Kind   string
+	Time   string
+	Fields []kv
+}
+
+type kv struct{ K, V string }
+
+// maxPastedReceipt bounds a pasted receipt: an entry of at most 16 KiB,
+// a checkpoint and an inclusion proof, base64'd, fit well within.
+const maxPastedReceipt = 64 << 10
+
+func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "receipt"}
+	var rc *ombud.Receipt
+	var err error
+	switch {
+	case r.Method == http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxPastedReceipt+4096)
+		if perr := r.ParseForm(); perr != nil {
+			p.Result = &receiptResult{Error: "the receipt is too large or the form is malformed"}
+			s.render(w, r, "receipt", http.StatusBadRequest, p)
+			return
+		}
+		p.Pasted = r.PostForm.Get("receipt")
+		rc, err = ombud.ParseReceipt([]byte(p.Pasted))
+	case r.URL.Query().Has("index"):
+		p.Index = strings.TrimSpace(r.URL.Query().Get("index"))
+		idx, perr := strconv.ParseUint(p.Index, 10, 64)
+		if perr != nil || (len(p.Index) > 1 && p.Index[0] == '0') {
+			p.Result = &receiptResult{Error: "an index is a whole number such as 42"}
+			s.render(w, r, "receipt", http.StatusBadRequest, p)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		rc, err = s.Log.Receipt(ctx, idx, 3*time.Second)
+	default:
+		s.render(w, r, "receipt", http.StatusOK, p)
+		return
+	}
+	if err != nil {
+		p.Result = &receiptResult{Error: ombud.ErrorMessage(err)}
+		status := http.StatusBadRequest
+		if ombud.ErrorCode(err) == ombud.CodeNotFound {
+			status = http.StatusNotFound
+		}
+		s.render(w, r, "receipt", status, p)
+		return
+	}
+	cp, e, err := ombud.VerifyReceipt(rc, s.Verifier)
+	if err != nil {
+		var re *ombud.ReceiptError
+		msg := "the receipt does not verify"
+		if errors.As(err, &re) {
+			msg = re.Error()
+		}
+		p.Result = &receiptResult{Error: msg}
+		s.render(w, r, "receipt", http.StatusOK, p)
+		return
+	}
+	res := &receiptResult{OK: true, Index: rc.Index, Size: cp.Size, Kind: string(e.Kind), Time: e.Time.Format(time.RFC3339Nano)}
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		res.Fields = append(res.Fields, kv{k, fmt.Sprint(e.Fields[k])})
+	}
+	refs := make([]string, 0, len(e.Refs))
+	for k := range e.Refs {
+		refs = append(refs, k)
+	}
+	slices.Sort(refs)
+	for _, k := range refs {
+		res.Fields = append(res.Fields, kv{"ref " + k, strings.Join(e.Refs[k], ", ")})
+	}
+	if e.Detail != "" {
+		res.Fields = append(res.Fields, kv{"detail commitment", e.Detail})
+	}
+	p.Result = res
+	s.render(w, r, "receipt", http.StatusOK, p)
+}
+
+func (s *Site) status(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "status", BaseURL: "https://" + r.Host}
+	if r.TLS == nil {
+		p.BaseURL = "http://" + r.Host
+	}
+	s.logState(r.Context(), p)
+	if err := s.Log.Healthy(); err != nil {
+		p.HealthErr = "the log is not accepting appends, so every access is denied until it recovers"
+	} else {
+		p.Healthy = true
+	}
+	p.Integrated, _ = s.Log.IntegratedSize(r.Context())
+	s.render(w, r, "status", http.StatusOK, p)
+}
+
+func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "disclosure"}
+	s.logState(r.Context(), p)
+	if s.Disclosure == nil {
+		s.fail(w, r, http.StatusNotFound, "Not available", "This deployment publishes no disclosure page.")
+		return
+	}
+	d, err := s.Disclosure(r.Context())
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "site: disclosure", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The configuration could not be read.")
+		return
+	}
+	p.D = d
+	s.render(w, r, "disclosure", http.StatusOK, p)
+}
+
