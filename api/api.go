@@ -14,8 +14,8 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/reports"
-	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/tlog"
+	"github.com/ombud/ombud/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )

@@ -465,4 +465,3 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 	p.D = d
 	s.render(w, r, "disclosure", http.StatusOK, p)
 }
-

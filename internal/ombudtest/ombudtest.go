@@ -20,9 +20,9 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/reports"
-	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
+	"github.com/ombud/ombud/web"
 	"k8s.io/klog/v2"
 )
 
