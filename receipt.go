@@ -69,7 +69,7 @@ func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *Entry, error)
 	}
 	cp, _, _, err := log.ParseCheckpoint([]byte(r.Checkpoint), v.Name(), v)
 	if err != nil {
-		return nil, nil, receiptErr("checkpoint: %v", err)
+		return nil, nil, receiptErr("the checkpoint is not signed with the log's key (%v)", err)
 	}
 	if r.Index >= cp.Size {
 		return nil, nil, receiptErr("index %d is not below checkpoint size %d", r.Index, cp.Size)
@@ -88,7 +88,7 @@ func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *Entry, error)
 	}
 	leaf := rfc6962.DefaultHasher.HashLeaf(r.Entry)
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.Index, cp.Size, leaf, r.Proof, cp.Hash); err != nil {
-		return nil, nil, receiptErr("inclusion proof: %v", err)
+		return nil, nil, receiptErr("the inclusion proof does not lead from this entry at index %d to the checkpoint's root: the entry or its index was changed, or the receipt is from another log", r.Index)
 	}
 	return cp, e, nil
 }

@@ -101,6 +101,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"details range too long", "GET", "/v1/audit/details?from=0&to=65537", auditor, "", "", 400, ombud.CodeInvalid},
 		{"details beyond the log", "GET", "/v1/audit/details?from=0&to=60000", auditor, "", "", 400, ombud.CodeInvalid},
 		{"details negative", "GET", "/v1/audit/details?from=-1&to=2", auditor, "", "", 400, ombud.CodeInvalid},
+		{"report no period", "POST", "/v1/reports", e.AdminToken, js, `{}`, 400, ombud.CodeInvalid},
+		{"report bad period", "POST", "/v1/reports", e.AdminToken, js, `{"period":"2026-13"}`, 400, ombud.CodeInvalid},
+		{"report unknown field", "POST", "/v1/reports", e.AdminToken, js, `{"period":"2026-11","band":1}`, 400, ombud.CodeUnknownField},
+		{"report as analyst", "POST", "/v1/reports", analyst, js, `{"period":"2026-11"}`, 403, ombud.CodeForbidden},
+		{"report as auditor", "POST", "/v1/reports", auditor, js, `{"period":"2026-11"}`, 403, ombud.CodeForbidden},
+		{"report without token", "POST", "/v1/reports", "", js, `{"period":"2026-11"}`, 401, ombud.CodeUnauthenticated},
 		{"details wrong method", "POST", "/v1/audit/details?from=0&to=1", auditor, "", "", 405, ombud.CodeMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"time"
 
 	"github.com/ombud/ombud"
 )
@@ -70,10 +71,25 @@ func BarChart(id, title, desc string, bars []Bar) template.HTML {
 	return template.HTML(s.String())
 }
 
-// TimeChart draws each day's permits and denials as stacked columns.
-func TimeChart(id, title, desc string, days []ombud.DayRow) template.HTML {
-	if len(days) == 0 {
+// TimeChart draws each day of the report's period as a column: permits
+// below, denials stacked above. Days without decisions stay empty, so the
+// chart shows when nothing happened too.
+func TimeChart(id, title, desc string, r *ombud.Report) template.HTML {
+	if len(r.Daily) == 0 {
 		return template.HTML(`<p>No access decisions in this period.</p>`)
+	}
+	byDate := make(map[string]ombud.DayRow, len(r.Daily))
+	for _, d := range r.Daily {
+		byDate[d.Date] = d
+	}
+	var days []ombud.DayRow
+	for t := r.Period.Start; t.Before(r.Period.End) && len(days) < 5000; t = t.AddDate(0, 0, 1) {
+		date := t.Format(time.DateOnly)
+		d, ok := byDate[date]
+		if !ok {
+			d = ombud.DayRow{Date: date, Permits: ombud.Count{Band: r.Band}, Denials: ombud.Count{Band: r.Band}}
+		}
+		days = append(days, d)
 	}
 	const left, right, top, plotH, W = 48.0, 12.0, 10.0, 170.0, 640.0
 	maxV := 1.0
@@ -90,6 +106,9 @@ func TimeChart(id, title, desc string, days []ombud.DayRow) template.HTML {
 	fmt.Fprintf(&s, `<text x="%.0f" y="%.0f" text-anchor="end" font-size="12" fill="%s">%.0f</text>`, left-6, top+10, colText, maxV)
 	fmt.Fprintf(&s, `<text x="%.0f" y="%.0f" text-anchor="end" font-size="12" fill="%s">0</text>`, left-6, base, colText)
 	for i, d := range days {
+		if d.Permits.N == 0 && d.Denials.N == 0 {
+			continue
+		}
 		x := left + colW*float64(i) + colW*0.1
 		w := max(colW*0.8, 1)
 		hp := plotH * height(d.Permits) / maxV

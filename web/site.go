@@ -337,7 +337,7 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &page{Nav: "reports", R: rp, P: pub, Charts: map[string]template.HTML{
 		"Time": TimeChart("chart-time", "Access decisions per day in "+rp.Period.Name,
-			fmt.Sprintf("Columns for each day with decisions: permitted reads in blue, denials in orange stacked above; %d days.", len(rp.Daily)), rp.Daily),
+			fmt.Sprintf("One column per day of the period: permitted reads in blue, denials in orange stacked above, counts from 1 to %d in grey at mid-band; decisions on %d days. The table below gives the numbers by class and purpose.", rp.Band, len(rp.Daily)), rp),
 		"Denials":  BarChart("chart-denials", "Denials by reason", "One bar per reason code; the table below gives the same numbers.", bars(rp.Denials)),
 		"Auths":    BarChart("chart-auths", "Authorizations registered, by kind", "One bar per kind of legal authorization registered in the period.", authBars),
 		"Erasures": BarChart("chart-erasures", "Erasures by reason", "One bar per reason records were crypto-shredded.", bars(rp.Erasures)),

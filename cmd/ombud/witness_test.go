@@ -79,10 +79,13 @@ func TestWitnessedGateway(t *testing.T) {
 	if code, _, errs := run(t, env, "principal", "add", "--name", "Ada", "--role", "analyst"); code != 0 {
 		t.Fatalf("principal add: %s", errs)
 	}
-	var out string
+	code, out, errs := run(t, env, "report", "publish", "--period", time.Now().UTC().Format("2006-01"))
+	if code != 0 || !strings.Contains(out, "Published the report for") {
+		t.Fatalf("report publish: %d %s %s", code, out, errs)
+	}
 	for i := 0; ; i++ {
 		code, out, errs = run(t, nil, "audit", "--log", url, "--key", filepath.Join(data, "keys", "log.pub"), "--witness", wvkey)
-		if code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") {
+		if code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") && strings.Contains(out, "1 published reports recomputed") {
 			break
 		}
 		if i > 100 {

@@ -1,0 +1,334 @@
+package web_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// chromium finds Debian's chromium ($OMBUD_CHROMIUM, or on the PATH).
+// Without it the browser tests are skipped, unless
+// OMBUD_REQUIRE_CHROMIUM=1 (as in CI, which installs it).
+func chromium(t *testing.T) string {
+	p := os.Getenv("OMBUD_CHROMIUM")
+	if p == "" {
+		for _, name := range []string{"chromium", "chromium-browser"} {
+			if lp, err := exec.LookPath(name); err == nil {
+				p = lp
+				break
+			}
+		}
+	}
+	if p == "" {
+		if os.Getenv("OMBUD_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("chromium not found: apt-get install chromium, or set OMBUD_CHROMIUM")
+		}
+		t.Skip("chromium not installed (apt-get install chromium; .ci/run does)")
+	}
+	return p
+}
+
+// browser starts a headless chromium for the test, with the flags this
+// machine's closed network needs, and records every request it makes.
+func browser(t *testing.T) (context.Context, *requests) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("window-size", "1200,900"),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	reqs := &requests{}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			reqs.add(e.Request.URL)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, reqs
+}
+
+type requests struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (r *requests) add(u string) {
+	r.mu.Lock()
+	r.urls = append(r.urls, u)
+	r.mu.Unlock()
+}
+
+func (r *requests) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.urls...)
+}
+
+// a11yCheck runs in the page and returns what an accessibility review
+// would object to: the document language and title, one h1 and no skipped
+// heading levels, a label for every form field, alt text for every image,
+// an accessible name for every chart, and WCAG AA contrast for every piece
+// of text against the background it is drawn on.
+const a11yCheck = `(() => {
+  const problems = [];
+  if (!document.documentElement.lang) problems.push("html has no lang");
+  if (!document.title.trim()) problems.push("no title");
+  const hs = [...document.querySelectorAll("h1,h2,h3,h4,h5,h6")];
+  if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one h1");
+  let last = 0;
+  for (const h of hs) {
+    const l = +h.tagName[1];
+    if (l > last + 1) problems.push("heading " + h.tagName + " '" + h.textContent.trim() + "' skips a level");
+    last = l;
+  }
+  for (const f of document.querySelectorAll("input:not([type=hidden]), textarea, select")) {
+    const labelled = (f.id && document.querySelector("label[for='" + f.id + "']")) || f.getAttribute("aria-label") || f.getAttribute("aria-labelledby");
+    if (!labelled) problems.push("form field without a label: " + (f.name || f.id));
+  }
+  for (const img of document.querySelectorAll("img")) {
+    if (!img.hasAttribute("alt")) problems.push("img without alt: " + img.src);
+  }
+  for (const svg of document.querySelectorAll("svg")) {
+    const ids = (svg.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean);
+    const name = ids.map(id => (document.getElementById(id) || {}).textContent || "").join(" ").trim();
+    if (svg.getAttribute("role") !== "img" || !name) problems.push("chart without role=img and an accessible name");
+  }
+  const parse = c => { const m = c.match(/rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?/); return m ? [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]] : null; };
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const bg = el => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c[3] > 0) return c; } return [255, 255, 255, 1]; };
+  let checked = 0;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.textContent.trim()) continue;
+    const el = n.parentElement;
+    if (el.closest("svg")) {
+      // Chart text is drawn with fill on a white chart.
+      const fill = parse(getComputedStyle(el).fill) || [0, 0, 0, 1];
+      const ratio = (1.05) / (lum(fill) + 0.05);
+      if (el.closest("title, desc")) continue;
+      if (ratio < 4.5) problems.push("chart text '" + n.textContent.trim().slice(0, 30) + "' contrast " + ratio.toFixed(2));
+      checked++;
+      continue;
+    }
+    const st = getComputedStyle(el);
+    if (st.visibility === "hidden" || st.display === "none" || el.getBoundingClientRect().width === 0) continue;
+    const fg = parse(st.color), b = bg(el);
+    const L1 = lum(fg), L2 = lum(b);
+    const ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+    const size = parseFloat(st.fontSize), bold = +st.fontWeight >= 700;
+    const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < need) problems.push("text '" + n.textContent.trim().slice(0, 30) + "' contrast " + ratio.toFixed(2) + " < " + need);
+    checked++;
+  }
+  if (checked === 0) problems.push("no text checked");
+  return problems;
+})()`
+
+// TestSiteInBrowser loads every public page in Debian's chromium: it
+// checks each page's content, runs the accessibility checks, saves a
+// screenshot, follows the receipt-checker flow, and checks that no page
+// asks for anything from another origin.
+func TestSiteInBrowser(t *testing.T) {
+	e := ombudtest.New(t)
+	populate(t, e)
+	e.AwaitSize(t, e.Size(t))
+	period := time.Now().UTC().Format("2006-01")
+	p, _ := ombud.ParsePeriod(period)
+	pub, err := e.Reports.Publish(context.Background(), p, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AwaitSize(t, pub.Index+1)
+	shots := os.Getenv("OMBUD_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	ctx, reqs := browser(t)
+
+	pages := []struct {
+		path, file string
+		h1         string
+		want       []string
+	}{
+		{"/", "home", "What this deployment does with sensitive data", []string{"The log now", "Witnesses", "Report for " + period}},
+		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV"}},
+		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9"}},
+		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3"}},
+		{"/status", "status", "Log status", []string{"Accepting new entries", "ombud audit --log"}},
+		{"/receipt", "receipt", "Check a receipt", []string{"Entry index", "Receipt (JSON)"}},
+	}
+	for _, pg := range pages {
+		t.Run(pg.file, func(t *testing.T) {
+			if err := chromedp.Do(ctx, chromedp.Navigate(e.URL+pg.path), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+				t.Fatal(err)
+			}
+			h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yCheck))
+			if err != nil {
+				t.Fatal(err)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(h1) != pg.h1 {
+				t.Errorf("h1 %q, want %q", h1, pg.h1)
+			}
+			for _, w := range pg.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page does not show %q", w)
+				}
+			}
+			for _, p := range problems {
+				t.Errorf("accessibility: %s", p)
+			}
+			if err := os.WriteFile(filepath.Join(shots, pg.file+".png"), shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	t.Run("receipt checker", func(t *testing.T) {
+		// submit fills one form of the checker, submits it and returns the
+		// result section's text and a screenshot.
+		submit := func(field, value, button string) (string, []byte) {
+			t.Helper()
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(e.URL+"/receipt"),
+				chromedp.WaitVisible(chromedp.ID(field)),
+				chromedp.SetValue(chromedp.ID(field), value),
+				chromedp.Click(chromedp.CSS(button)),
+				chromedp.WaitVisible(chromedp.ID("result-h")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main section")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yCheck))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Errorf("accessibility of the result: %s", p)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return text, shot
+		}
+		result, _ := submit("index", fmt.Sprint(pub.Index), "form[method=get] button")
+		if !strings.Contains(result, fmt.Sprintf("Verified: entry %d is in the log", pub.Index)) || !strings.Contains(result, "report") {
+			t.Fatalf("checking index %d: %s", pub.Index, result)
+		}
+		result, _ = submit("index", "99999999", "form[method=get] button")
+		if !strings.Contains(result, "Not verified") {
+			t.Fatalf("checking an index beyond the log: %s", result)
+		}
+		// A pasted receipt, then the same receipt claiming another index.
+		resp, err := http.Get(fmt.Sprintf("%s/v1/receipts/%d", e.URL, pub.Index))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		result, shot := submit("receipt", string(raw), "form[method=post] button")
+		if !strings.Contains(result, "Verified") {
+			t.Fatalf("pasted receipt: %s", result)
+		}
+		os.WriteFile(filepath.Join(shots, "receipt-verified.png"), shot, 0o644)
+		var rc map[string]any
+		json.Unmarshal(raw, &rc)
+		rc["index"] = float64(pub.Index - 1)
+		bad, _ := json.Marshal(rc)
+		result, shot = submit("receipt", string(bad), "form[method=post] button")
+		if !strings.Contains(result, "Not verified") {
+			t.Fatalf("altered receipt: %s", result)
+		}
+		os.WriteFile(filepath.Join(shots, "receipt-refused.png"), shot, 0o644)
+	})
+
+	for _, u := range reqs.all() {
+		if !strings.HasPrefix(u, e.URL+"/") && u != e.URL {
+			t.Errorf("a page requested %s, outside the site", u)
+		}
+	}
+}
+
+// populate logs a month of activity through the real services: an issuer
+// and an authorization, reads permitted and denied, erasures and a hold.
+func populate(t *testing.T, e *ombudtest.Env) {
+	t.Helper()
+	ctx := context.Background()
+	w := func(r ombud.Record) {
+		if _, err := e.Journal.Write(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, vkey, _ := note.GenerateKey(rand.Reader, "court.example/district-3")
+	if _, _, err := e.Custody.Access.RegisterIssuer(ctx, "court.example/district-3", "court", "EU-DE", vkey, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		dec, reason := "permit", "authorization_in_scope"
+		if i%4 == 0 {
+			dec, reason = "deny", []string{"no_authorization", "authorization_expired"}[i%8/4]
+		}
+		w(ombud.Record{Kind: ombud.KindAccess, Fields: map[string]any{"decision": dec, "class": []string{"location", "biometric"}[i%2], "purpose": "criminal_investigation", "reasons": []string{reason}},
+			Refs: map[string][]string{"object": {fmt.Sprint("obj-", i)}, "authorization": {"auth-1"}, "by": {"analyst"}}})
+	}
+	for i := range 12 {
+		w(ombud.Record{Kind: ombud.KindAuthorization, Fields: map[string]any{"op": "register", "auth_kind": []string{"court_order", "warrant"}[i%2], "issuer": "court.example/district-3"},
+			Refs: map[string][]string{"authorization": {fmt.Sprint("auth-", i)}, "by": {"admin"}}})
+	}
+	for i := range 14 {
+		w(ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "retention_expired"}, Refs: map[string][]string{"object": {fmt.Sprint("old-", i)}}})
+	}
+	w(ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "court_order"}, Refs: map[string][]string{"object": {"x"}}})
+	w(ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": "set", "reason": "litigation"}, Refs: map[string][]string{"object": {"y"}}})
+}

@@ -1,0 +1,98 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/web"
+)
+
+// TestPagesHeadersAndBadInput: every page carries the CSP and answers bad
+// input with a clear page and the right status, changing nothing.
+func TestPagesHeadersAndBadInput(t *testing.T) {
+	e := ombudtest.New(t)
+	populate(t, e)
+	e.AwaitSize(t, e.Size(t))
+	p, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	pub, err := e.Reports.Publish(context.Background(), p, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AwaitSize(t, pub.Index+1)
+	before := e.Size(t)
+	get := func(path string) (*http.Response, string) {
+		resp, err := http.Get(e.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		ctype  string
+		want   string
+	}{
+		{"/", 200, "text/html", "The log now"},
+		{"/reports", 200, "text/html", p.Name},
+		{"/reports/" + p.Name, 200, "text/html", "Transparency report for " + p.Name},
+		{"/reports/" + p.Name + ".json", 200, "application/json", `"format": "ombud-report/v1"`},
+		{"/reports/" + p.Name + ".csv", 200, "text/csv", "section,key1,key2,key3,count"},
+		{"/reports/" + p.Name + ".note", 200, "text/plain", "ombud-report/v1\norigin "},
+		{"/disclosure", 200, "text/html", "Data classes and retention"},
+		{"/status", 200, "text/html", "Accepting new entries"},
+		{"/receipt", 200, "text/html", "Entry index"},
+		{"/static/site.css", 200, "text/css", "body"},
+		{"/reports/1999-01", 404, "text/html", "No report is published for 1999-01"},
+		{"/reports/nonsense", 404, "text/html", "No such report"},
+		{"/reports/2026-13", 404, "text/html", "No report"},
+		{"/reports/..%2f..%2fombud.toml", 404, "text/html", "No such report"},
+		{"/receipt?index=abc", 400, "text/html", "an index is a whole number"},
+		{"/receipt?index=01", 400, "text/html", "an index is a whole number"},
+		{"/receipt?index=99999999", 404, "text/html", "Not verified"},
+	} {
+		resp, body := get(c.path)
+		if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.Contains(body, c.want) {
+			t.Errorf("GET %s: %d %s, want %d %s with %q:\n%.300s", c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.status, c.ctype, c.want, body)
+		}
+		if strings.HasPrefix(c.ctype, "text/html") && resp.Header.Get("Content-Security-Policy") != web.CSP {
+			t.Errorf("GET %s: CSP %q", c.path, resp.Header.Get("Content-Security-Policy"))
+		}
+		if strings.Contains(body, "<script") {
+			t.Errorf("GET %s: the page has a script", c.path)
+		}
+	}
+	for _, c := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"garbage", "receipt=hello", 400, "Not verified"},
+		{"empty", "receipt=", 400, "Not verified"},
+		{"too large", "receipt=" + strings.Repeat("a", 100<<10), 400, "too large"},
+	} {
+		resp, err := http.Post(e.URL+"/receipt", "application/x-www-form-urlencoded", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(b), c.want) {
+			t.Errorf("POST /receipt %s: %d, want %d with %q", c.name, resp.StatusCode, c.status, c.want)
+		}
+	}
+	resp, _ := http.PostForm(e.URL+"/receipt", url.Values{"receipt": {`{"v":1,"index":0}`}})
+	resp.Body.Close()
+	if after := e.Size(t); after != before {
+		t.Fatalf("the public pages changed the log: %d → %d entries", before, after)
+	}
+}
