@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/ombud/ombud/tlog"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/fsck"
 	"golang.org/x/mod/sumdb/note"
@@ -56,6 +58,15 @@ type AuditComparison struct {
 	TesseraFsck AuditRun `json:"tessera_fsck_http_median"`
 	VsFsck      float64  `json:"ombud_http_vs_fsck"`
 	Met         bool     `json:"met_200000_per_second"`
+
+	// The transparency report over the same log (period: the whole year):
+	// the pure function over leaves in memory, the same reading the entry
+	// bundles from the files, and, for comparison, decoding every entry
+	// with encoding/json into a map, as a naive recomputation would.
+	ReportMemory AuditRun `json:"report_in_memory_median"`
+	ReportFiles  AuditRun `json:"report_from_files_median"`
+	NaiveJSON    AuditRun `json:"encoding_json_decode_median"`
+	ReportMet    bool     `json:"report_met_1000000_per_second"`
 }
 
 // auditMix returns entry i of the generated log's second phase: reads
@@ -212,7 +223,82 @@ func CompareAudit(ctx context.Context, cfg AuditConfig, rounds int, progress io.
 		s := time.Since(t).Seconds()
 		return AuditRun{Name: name, Entries: rep.Entries, Seconds: s, PerSecond: float64(rep.Entries) / s}, nil
 	}
+	// All leaves in memory, for the report's pure function.
+	var leaves [][]byte
+	for bi := uint64(0); bi*layout.EntryBundleWidth < uint64(cfg.Entries); bi++ {
+		raw, err := ff.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, uint64(cfg.Entries)))
+		if err != nil {
+			return nil, err
+		}
+		var eb api.EntryBundle
+		if err := eb.UnmarshalText(raw); err != nil {
+			return nil, err
+		}
+		leaves = append(leaves, eb.Entries...)
+	}
+	year, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006"))
+	reportRun := func(name string, f func(b *ombud.ReportBuilder) error) (AuditRun, error) {
+		t := time.Now()
+		b := ombud.NewReportBuilder(ombud.ReportOptions{Origin: v.Name(), Period: year})
+		if err := f(b); err != nil {
+			return AuditRun{}, err
+		}
+		r := b.Report()
+		s := time.Since(t).Seconds()
+		if r.Entries.N != int64(cfg.Entries) {
+			return AuditRun{}, fmt.Errorf("%s: the report counted %d entries of %d", name, r.Entries.N, cfg.Entries)
+		}
+		return AuditRun{Name: name, Entries: uint64(cfg.Entries), Seconds: s, PerSecond: float64(cfg.Entries) / s}, nil
+	}
+	var rm, rf, nj []AuditRun
 	var oh, of, tf []AuditRun
+	for i := range rounds {
+		r4, err := reportRun("report-in-memory", func(b *ombud.ReportBuilder) error {
+			for _, l := range leaves {
+				b.Add(l)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		r5, err := reportRun("report-from-files", func(b *ombud.ReportBuilder) error {
+			for bi := uint64(0); bi*layout.EntryBundleWidth < uint64(cfg.Entries); bi++ {
+				raw, err := ff.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, uint64(cfg.Entries)))
+				if err != nil {
+					return err
+				}
+				var eb api.EntryBundle
+				if err := eb.UnmarshalText(raw); err != nil {
+					return err
+				}
+				for _, l := range eb.Entries {
+					b.Add(l)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		for _, l := range leaves {
+			var m map[string]any
+			if err := json.Unmarshal(l, &m); err != nil {
+				return nil, err
+			}
+		}
+		s0 := time.Since(t0).Seconds()
+		r6 := AuditRun{Name: "encoding-json-decode", Entries: uint64(len(leaves)), Seconds: s0, PerSecond: float64(len(leaves)) / s0}
+		for _, r := range []AuditRun{r4, r5, r6} {
+			c.Rounds = append(c.Rounds, r)
+			if progress != nil {
+				fmt.Fprintf(progress, "round %d/%d %-18s %10.0f entries/s  (%.2f s)\n", i+1, rounds, r.Name, r.PerSecond, r.Seconds)
+			}
+		}
+		rm, rf, nj = append(rm, r4), append(rf, r5), append(nj, r6)
+	}
+	leaves = nil
 	for i := range rounds {
 		r1, err := ombudRun("ombud-audit-http", hf)
 		if err != nil {
@@ -247,6 +333,8 @@ func CompareAudit(ctx context.Context, cfg AuditConfig, rounds int, progress io.
 	c.OmbudHTTP, c.OmbudFiles, c.TesseraFsck = med(oh), med(of), med(tf)
 	c.VsFsck = c.OmbudHTTP.PerSecond / c.TesseraFsck.PerSecond
 	c.Met = c.OmbudHTTP.PerSecond >= 200_000
+	c.ReportMemory, c.ReportFiles, c.NaiveJSON = med(rm), med(rf), med(nj)
+	c.ReportMet = c.ReportMemory.PerSecond >= 1_000_000
 	return c, nil
 }
 
