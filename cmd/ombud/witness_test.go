@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"regexp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +95,16 @@ func TestWitnessedGateway(t *testing.T) {
 			t.Fatalf("audit requiring the witness: %d\n%s\n%s", code, out, errs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The home page names the witness and when it cosigned the checkpoint.
+	resp, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`<td>witness.test/w1</td><td><span class="ok">Yes</span></td><td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>`).Match(home) {
+		t.Fatalf("the home page does not show the witness's cosignature:\n%s", home)
 	}
 	cancel()
 	if code := <-wdone; code != 0 {
