@@ -21,73 +21,92 @@ func parseCompact(b []byte, e *Entry) bool {
 	// One string for the whole entry: every key and value is a substring
 	// of it, not an allocation of its own.
 	p := scanner{b: b, s: string(b)}
-	if !p.byte('{') {
-		return false
-	}
-	var seen uint8
-	if p.peek() == '}' {
-		p.i++
-		return p.i == len(b)
-	}
-	for {
-		key, ok := p.str()
-		if !ok || !p.byte(':') {
-			return false
-		}
-		var bit uint8
+	ok := p.envelope(func(key string) bool {
 		switch key {
 		case "v":
-			bit = 1
 			n, ok := p.uint()
-			if !ok {
-				return false
-			}
 			e.V = n
+			return ok
 		case "kind":
-			bit = 2
 			s, ok := p.str()
-			if !ok {
-				return false
-			}
 			e.Kind = Kind(s)
+			return ok
 		case "time":
-			bit = 4
 			start := p.i
 			if _, ok := p.str(); !ok {
 				return false
 			}
-			if err := e.Time.UnmarshalJSON(b[start:p.i]); err != nil {
-				return false
-			}
+			return e.Time.UnmarshalJSON(b[start:p.i]) == nil
 		case "fields":
-			bit = 8
-			if !p.fields(e) {
-				return false
-			}
+			return p.fields(e)
 		case "refs":
-			bit = 16
-			if !p.refs(e) {
-				return false
-			}
+			return p.refs(e)
 		case "detail":
-			bit = 32
 			s, ok := p.str()
-			if !ok {
-				return false
-			}
 			e.Detail = s
-		default:
-			return false
+			return ok
 		}
-		if seen&bit != 0 {
+		return false
+	})
+	return ok && p.i == len(b)
+}
+
+// envelopeKeys are the envelope's members, each allowed once.
+var envelopeKeys = map[string]uint8{"v": 1, "kind": 2, "time": 4, "fields": 8, "refs": 16, "detail": 32}
+
+// envelope walks the top-level object: member reads each value; a key
+// outside the envelope, or one seen twice, ends the walk with false.
+func (p *scanner) envelope(member func(key string) bool) bool {
+	var seen uint8
+	return p.object(func(key string) bool {
+		bit := envelopeKeys[key]
+		if bit == 0 || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
+		return member(key)
+	})
+}
+
+// object walks {"key":value,…}: member reads each value after its key.
+func (p *scanner) object(member func(key string) bool) bool {
+	if !p.byte('{') {
+		return false
+	}
+	if p.byte('}') {
+		return true
+	}
+	for {
+		k, ok := p.str()
+		if !ok || !p.byte(':') || !member(k) {
+			return false
+		}
 		switch p.next() {
 		case ',':
-			continue
 		case '}':
-			return p.i == len(b)
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array walks [value,…]: elem reads each value.
+func (p *scanner) array(elem func() bool) bool {
+	if !p.byte('[') {
+		return false
+	}
+	if p.byte(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		switch p.next() {
+		case ',':
+		case ']':
+			return true
 		default:
 			return false
 		}
@@ -241,97 +260,42 @@ func (p *scanner) lit(s string) bool {
 }
 
 func (p *scanner) fields(e *Entry) bool {
-	if !p.byte('{') {
-		return false
-	}
 	m := make(map[string]any, 8)
 	e.Fields = m
-	if p.byte('}') {
-		return true
-	}
-	for {
-		k, ok := p.str()
-		if !ok || !p.byte(':') {
-			return false
-		}
+	return p.object(func(k string) bool {
 		if _, dup := m[k]; dup {
 			return false
 		}
-		if p.byte('[') {
-			arr := make([]any, 0, 4)
-			if !p.byte(']') {
-				for {
-					v, ok := p.scalar()
-					if !ok {
-						return false
-					}
-					arr = append(arr, v)
-					if p.byte(']') {
-						break
-					}
-					if !p.byte(',') {
-						return false
-					}
-				}
-			}
-			m[k] = arr
-		} else {
+		if p.peek() != '[' {
 			v, ok := p.scalar()
-			if !ok {
-				return false
-			}
 			m[k] = v
+			return ok
 		}
-		switch p.next() {
-		case ',':
-		case '}':
-			return true
-		default:
-			return false
-		}
-	}
+		arr := make([]any, 0, 4)
+		ok := p.array(func() bool {
+			v, ok := p.scalar()
+			arr = append(arr, v)
+			return ok
+		})
+		m[k] = arr
+		return ok
+	})
 }
 
 func (p *scanner) refs(e *Entry) bool {
-	if !p.byte('{') {
-		return false
-	}
 	m := make(map[string][]string, 4)
 	e.Refs = m
-	if p.byte('}') {
-		return true
-	}
-	for {
-		k, ok := p.str()
-		if !ok || !p.byte(':') || !p.byte('[') {
-			return false
-		}
+	return p.object(func(k string) bool {
 		if _, dup := m[k]; dup {
 			return false
 		}
 		arr := make([]string, 0, 1)
-		if !p.byte(']') {
-			for {
-				s, ok := p.str()
-				if !ok {
-					return false
-				}
-				arr = append(arr, s)
-				if p.byte(']') {
-					break
-				}
-				if !p.byte(',') {
-					return false
-				}
-			}
-		}
+		ok := p.array(func() bool {
+			s, ok := p.str()
+			arr = append(arr, s)
+			return ok
+		})
 		m[k] = arr
-		switch p.next() {
-		case ',':
-		case '}':
-			return true
-		default:
-			return false
-		}
-	}
+		return ok
+	})
 }

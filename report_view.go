@@ -129,174 +129,84 @@ func (v *entryView) compact(b []byte) bool {
 	// The view's strings alias b (no copy): they live until the next
 	// parse, and the builder clones any it keeps.
 	p := scanner{b: b, s: unsafe.String(unsafe.SliceData(b), len(b)), loose: true}
-	if !p.byte('{') {
-		return false
-	}
-	var seen uint8
-	for {
-		key, ok := p.str()
-		if !ok || !p.byte(':') {
-			return false
-		}
-		var bit uint8
+	var timed, versioned bool
+	ok := p.envelope(func(key string) bool {
 		switch key {
 		case "v":
-			bit = 1
-			if n, ok := p.uint(); !ok || n != EntryVersion {
-				return false
-			}
+			n, ok := p.uint()
+			versioned = ok && n == EntryVersion
+			return versioned
 		case "kind":
-			bit = 2
-			if v.kind, ok = p.str(); !ok {
-				return false
-			}
+			var ok bool
+			v.kind, ok = p.str()
+			return ok
 		case "time":
-			bit = 4
 			s, ok := p.str()
-			if !ok {
-				return false
+			if ok {
+				v.unix, ok = unixOf(s)
 			}
-			if v.unix, ok = unixOf(s); !ok {
-				return false
-			}
+			timed = ok
+			return ok
 		case "fields":
-			bit = 8
-			if !v.fields(&p) {
-				return false
-			}
+			return v.fields(&p)
 		case "refs":
-			bit = 16
-			if !v.refs(&p) {
-				return false
-			}
+			return v.refs(&p)
 		case "detail":
-			bit = 32
-			if _, ok := p.str(); !ok {
-				return false
-			}
-		default:
-			return false
+			_, ok := p.str()
+			return ok
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		switch p.next() {
-		case ',':
-		case '}':
-			return p.i == len(b) && seen&7 == 7
-		default:
-			return false
-		}
-	}
+		return false
+	})
+	return ok && p.i == len(b) && v.kind != "" && timed && versioned
 }
 
 func (v *entryView) fields(p *scanner) bool {
-	if !p.byte('{') {
-		return false
-	}
-	if p.byte('}') {
-		return true
-	}
-	for {
-		k, ok := p.str()
-		if !ok || !p.byte(':') {
-			return false
-		}
-		if p.byte('[') {
-			if !p.byte(']') {
-				for {
-					x, ok := p.scalar()
-					if !ok {
-						return false
-					}
-					if s, ok := x.(string); ok {
-						v.listField(k, s)
-					}
-					if p.byte(']') {
-						break
-					}
-					if !p.byte(',') {
-						return false
-					}
-				}
-			}
-		} else {
-			switch c := p.peek(); {
-			case c == '"':
-				s, ok := p.str()
-				if !ok {
-					return false
-				}
-				if i := viewField(k); i >= 0 {
-					v.f[i] = s
-				}
-			case c == 't' || c == 'f':
+	return p.object(func(k string) bool {
+		if p.peek() == '[' {
+			return p.array(func() bool {
 				x, ok := p.scalar()
-				if !ok {
-					return false
+				if s, isStr := x.(string); ok && isStr {
+					v.listField(k, s)
 				}
-				v.flagField(k, x.(bool))
-			default:
-				if _, ok := p.number(); !ok {
-					return false
-				}
+				return ok
+			})
+		}
+		switch c := p.peek(); {
+		case c == '"':
+			s, ok := p.str()
+			if i := viewField(k); ok && i >= 0 {
+				v.f[i] = s
 			}
+			return ok
+		case c == 't' || c == 'f':
+			x, ok := p.scalar()
+			if ok {
+				v.flagField(k, x.(bool))
+			}
+			return ok
 		}
-		switch p.next() {
-		case ',':
-		case '}':
-			return true
-		default:
-			return false
-		}
-	}
+		_, ok := p.number()
+		return ok
+	})
 }
 
 func (v *entryView) refs(p *scanner) bool {
-	if !p.byte('{') {
-		return false
-	}
-	if p.byte('}') {
-		return true
-	}
-	for {
-		k, ok := p.str()
-		if !ok || !p.byte(':') || !p.byte('[') {
-			return false
-		}
+	return p.object(func(k string) bool {
 		first := true
-		if !p.byte(']') {
-			for {
-				s, ok := p.str()
-				if !ok {
-					return false
+		return p.array(func() bool {
+			s, ok := p.str()
+			if ok && first {
+				switch k {
+				case "authorization":
+					v.authorization = s
+				case "flag":
+					v.flag = s
 				}
-				if first {
-					switch k {
-					case "authorization":
-						v.authorization = s
-					case "flag":
-						v.flag = s
-					}
-					first = false
-				}
-				if p.byte(']') {
-					break
-				}
-				if !p.byte(',') {
-					return false
-				}
+				first = false
 			}
-		}
-		switch p.next() {
-		case ',':
-		case '}':
-			return true
-		default:
-			return false
-		}
-	}
+			return ok
+		})
+	})
 }
 
 // unixOf reads "2026-11-27T06:30:00.123Z" (RFC 3339, UTC, the form ombud

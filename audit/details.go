@@ -49,16 +49,7 @@ type HTTPDetails struct {
 // Details implements DetailSource.
 func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRecord, error) {
 	u := strings.TrimRight(h.Server, "/") + "/v1/audit/details?" + url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.Token)
-	c := h.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
+	resp, err := get(ctx, h.Client, u, h.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +72,21 @@ func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRec
 		return nil, err
 	}
 	return out, nil
+}
+
+// get sends a GET, with a bearer token if one is given.
+func get(ctx context.Context, c *http.Client, u, token string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return c.Do(req)
 }
 
 // detailBatch collects the entries whose details are fetched together.

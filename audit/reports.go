@@ -38,15 +38,7 @@ type HTTPReports struct {
 // Report implements ReportSource.
 func (h *HTTPReports) Report(ctx context.Context, period string, size uint64) ([]byte, error) {
 	u := strings.TrimRight(h.Server, "/") + "/reports/" + url.PathEscape(period+"@"+strconv.FormatUint(size, 10)) + ".json"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	c := h.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
+	resp, err := get(ctx, h.Client, u, "")
 	if err != nil {
 		return nil, err
 	}

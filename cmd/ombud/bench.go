@@ -48,15 +48,11 @@ func (m *Main) benchAudit(ctx context.Context, args []string) error {
 	if *entries < 1 || *entries > 50_000_000 || *parallel < 1 || *parallel > 256 || *rounds < 1 || *rounds > 20 {
 		return usagef("bench audit: want 1-50,000,000 entries, 1-256 parallel, 1-20 rounds")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	if _, err := m.logger("error"); err != nil {
 		return err
 	}
@@ -96,17 +92,11 @@ func (m *Main) benchLog(ctx context.Context, args []string) error {
 	// The same runtime settings as 'ombud serve', for both variants.
 	m.tuneRuntime(datadir.Defaults().Runtime)
 	progress, scratch := m.benchIO(*quiet, *dir)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	c, err := bench.CompareLog(ctx, bench.LogConfig{
 		Dir: scratch, Concurrency: *conc, BatchMaxSize: *size, BatchMaxAge: *age,
 		CheckpointInterval: *cpi, Duration: *dur, MaxEntries: *maxN,
@@ -161,15 +151,11 @@ func (m *Main) benchAccess(ctx context.Context, args []string) error {
 	default:
 		return usagef("bench access: --only takes access, log-append, plain-http-read or plain-file-read")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	if *conc < 1 || *conc > 4096 || *rounds < 1 || *rounds > 20 || *dur <= 0 || *dur > 10*time.Minute || *size < 1 || *size > 64<<20 {
 		return usagef("bench access: want 1-4096 clients, 1-20 rounds, up to 10m, objects up to 64 MiB")
 	}
@@ -197,4 +183,21 @@ func (m *Main) benchIO(quiet bool, dir string) (io.Writer, string) {
 		dir = os.TempDir()
 	}
 	return progress, dir
+}
+
+// startProfile starts a CPU profile into path ("" profiles nothing) and
+// returns the func that ends it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
