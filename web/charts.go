@@ -120,12 +120,12 @@ func TimeChart(id, title, desc string, r *ombud.Report) template.HTML {
 		if d.Denials.Banded() {
 			fd = colBand
 		}
-		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %s permitted</title></rect>`, x, base-hp, w, hp, fp, d.Date, d.Permits)
-		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %s denied</title></rect>`, x, base-hp-hd, w, hd, fd, d.Date, d.Denials)
+		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %s permitted</title></rect>`, x, base-hp, w, hp, fp, esc(d.Date), d.Permits)
+		fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %s denied</title></rect>`, x, base-hp-hd, w, hd, fd, esc(d.Date), d.Denials)
 	}
-	fmt.Fprintf(&s, `<text x="%.0f" y="%.0f" font-size="12" fill="%s">%s</text>`, left, base+18, colText, days[0].Date)
+	fmt.Fprintf(&s, `<text x="%.0f" y="%.0f" font-size="12" fill="%s">%s</text>`, left, base+18, colText, esc(days[0].Date))
 	if len(days) > 1 {
-		fmt.Fprintf(&s, `<text x="%.0f" y="%.0f" text-anchor="end" font-size="12" fill="%s">%s</text>`, W-right, base+18, colText, days[len(days)-1].Date)
+		fmt.Fprintf(&s, `<text x="%.0f" y="%.0f" text-anchor="end" font-size="12" fill="%s">%s</text>`, W-right, base+18, colText, esc(days[len(days)-1].Date))
 	}
 	s.WriteString(`</svg>`)
 	return template.HTML(s.String())
