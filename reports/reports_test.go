@@ -1,0 +1,85 @@
+package reports_test
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reports"
+	"golang.org/x/mod/sumdb/note"
+)
+
+type brokenLog struct{}
+
+func (brokenLog) Append(context.Context, []byte) (uint64, error) {
+	return 0, ombud.ErrLogUnavailable
+}
+
+func TestPublishListGet(t *testing.T) {
+	e := ombudtest.New(t)
+	ctx := context.Background()
+	for range 12 {
+		if _, err := e.Journal.Write(ctx, ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "retention_expired"}, Refs: map[string][]string{"object": {"o"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.AwaitSize(t, e.Size(t))
+	p, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	pub, err := e.Reports.Publish(ctx, p, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The note is signed by the log's key and names the hash.
+	n, err := note.Open(pub.Note, note.VerifierList(e.Dir.Verifier))
+	if err != nil || !strings.Contains(n.Text, "sha256 "+pub.SHA256+"\n") || !strings.HasPrefix(n.Text, ombud.ReportFormat+"\n") {
+		t.Fatalf("note %q: %v", pub.Note, err)
+	}
+	got, err := e.Reports.Get(p.Name, 0)
+	if err != nil || string(got.JSON) != string(pub.JSON) || got.SHA256 != pub.SHA256 || got.Report.Erasures[0].Count.N != 12 {
+		t.Fatalf("Get: %+v %v", got, err)
+	}
+	list, _ := e.Reports.List()
+	if len(list) != 1 || list[0].Period != p.Name || list[0].Size != pub.Size {
+		t.Fatalf("List: %+v", list)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(reports.CSV(got.Report)))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rows {
+		if r[0] == "erasures_by_reason" && r[1] == "retention_expired" && r[4] == "12" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("CSV lacks the erasures: %v", rows)
+	}
+	if _, err := e.Reports.Get("1999-01", 0); ombud.ErrorCode(err) != ombud.CodeNotFound {
+		t.Fatalf("Get of an unpublished period: %v", err)
+	}
+	if _, err := e.Reports.Get("../../x", 0); err == nil {
+		t.Fatal("Get accepted a path as a period")
+	}
+
+	// When the report entry cannot be logged, nothing is published.
+	broken := &reports.Service{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
+		Journal: &ombud.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}}
+	p2, _ := ombud.ParsePeriod("2026")
+	if _, err := broken.Publish(ctx, p2, e.AdminID); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("publish with the log down: %v", err)
+	}
+	files, _ := os.ReadDir(filepath.Join(e.Dir.Path, "reports"))
+	for _, f := range files {
+		if strings.HasPrefix(f.Name(), "2026@") {
+			t.Fatalf("a report whose entry was not logged is left published: %s", f.Name())
+		}
+	}
+}
