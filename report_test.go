@@ -246,3 +246,38 @@ func BenchmarkReport(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(leaves))*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+func FuzzParsePeriod(f *testing.F) {
+	for _, s := range []string{"2026-11", "2026-Q4", "2026", "2026-11-01..2026-11-15", "2026-02-30..2026-03-01", "0000-00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePeriod(s)
+		if err != nil {
+			return
+		}
+		if p.Name != s || !p.Start.Before(p.End) || !p.Contains(p.Start) || p.Contains(p.End) || p.End.Sub(p.Start) > 5*366*24*time.Hour {
+			t.Fatalf("%q: %+v", s, p)
+		}
+	})
+}
+
+// FuzzReportView: the report's view reads every entry ParseEntry accepts,
+// with the same kind and time, and never panics on anything else.
+func FuzzReportView(f *testing.F) {
+	for _, b := range entryVectors(f) {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"v":1,"kind":"access","time":"2026-11-27T06:30:00Z","fields":{"reasons":[1,true,"x"],"emergency":true}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v entryView
+		ok := v.parse(b)
+		e, err := ParseEntry(b)
+		if err != nil {
+			return
+		}
+		if !ok || v.kind != string(e.Kind) || v.unix != e.Time.Unix() {
+			t.Fatalf("view %v %q %d, entry %q %d", ok, v.kind, v.unix, e.Kind, e.Time.Unix())
+		}
+	})
+}
