@@ -18,6 +18,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
@@ -434,5 +435,75 @@ func TestReportsRecomputed(t *testing.T) {
 	rep := a.expect("report_mismatch")
 	if !strings.Contains(rep.Findings[0].Message, "line ") {
 		t.Fatalf("the mismatch does not name the differing line: %s", rep.Findings[0].Message)
+	}
+}
+
+// TestRealFlowAuditsClean: what ombud itself writes — an issuer, a signed
+// authorization, an ingest, permitted and denied reads through custody,
+// a revocation, an erasure — audits clean, with every detail checked. The
+// auditor and the gateway agree on how pseudonyms link a read to its
+// authorization and its subjects.
+func TestRealFlowAuditsClean(t *testing.T) {
+	e := ombudtest.New(t)
+	ctx := context.Background()
+	analystTok := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst, ombud.RoleIngestor)
+	analyst := e.Principal(t, analystTok)
+	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "court.example/d3")
+	signer, _ := note.NewSigner(skey)
+	if _, _, err := e.Custody.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	a := ombud.Authorization{ID: "auth-7", Issuer: signer.Name(), Kind: "court_order", Case: "3 Gs 1/26", Purposes: []string{"criminal_investigation"},
+		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), MaxUses: 2, Jurisdiction: "EU-DE"}
+	msg, _ := note.Sign(&note.Note{Text: a.Text()}, signer)
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, msg, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: analyst.ID, Body: strings.NewReader("a position")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(auth string) error {
+		rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: auth, Justification: "case 3 Gs 1/26"})
+		if err == nil {
+			rel.Body.Close()
+		}
+		return err
+	}
+	for range 2 {
+		if err := read("auth-7"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := read("auth-7"); err == nil {
+		t.Fatal("a third read under max-uses 2 was permitted")
+	}
+	if err := read(""); err == nil {
+		t.Fatal("a sensitive read without an authorization was permitted")
+	}
+	if _, err := e.Custody.Access.Revoke(ctx, "auth-7", "order_quashed", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseCourtOrder, "order 3 Gs 2/26", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if err := read("auth-7"); err == nil {
+		t.Fatal("an erased object was read")
+	}
+	e.AwaitSize(t, e.Size(t))
+	ad := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier, Details: &audit.HTTPDetails{Server: e.URL, Token: auditorTok}}}
+	rep := ad.expect()
+	if rep.Details < 8 {
+		t.Fatalf("only %d details checked", rep.Details)
+	}
+	st := ad.state.Rules.Auths
+	if len(st) != 1 {
+		t.Fatalf("the auditor saw %d authorizations", len(st))
+	}
+	for _, as := range st {
+		if as.Uses != 2 || as.Revoked == nil || len(as.Subjects) != 1 {
+			t.Fatalf("the auditor's view of the authorization: %+v", as)
+		}
 	}
 }
