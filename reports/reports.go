@@ -7,6 +7,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -146,7 +147,7 @@ func (s *Service) List() ([]Published, error) {
 		if c := strings.Compare(b.Period, a.Period); c != 0 {
 			return c
 		}
-		return int(b.Size) - int(a.Size)
+		return cmp.Compare(b.Size, a.Size)
 	})
 	return out, nil
 }
