@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 	if prev == nil {
 		prev = &State{}
 	}
-	rep := &Report{Origin: cfg.Verifier.Name(), From: prev.Size, Earlier: prev.Findings}
+	rep := &Report{Origin: cfg.Verifier.Name(), From: prev.Size, Earlier: prev.Findings, Findings: []Finding{}, Witnessed: []string{}}
 	fail := func(f Finding) (*Report, *State, error) {
 		rep.Findings = append(rep.Findings, f)
 		return rep, nil, nil

@@ -176,19 +176,20 @@ func splitLogURL(s string) (tiles *url.URL, server string, err error) {
 }
 
 func printAudit(w io.Writer, rep *audit.Report, details bool) {
-	what := "signature, consistency with the last audit, entries, tiles and public invariants"
+	parts := []string{"the signature"}
 	if len(rep.Witnessed) > 0 {
-		what = fmt.Sprintf("signature, cosignatures of %s, consistency with the last audit, entries, tiles and public invariants", strings.Join(rep.Witnessed, ", "))
+		parts = append(parts, "the cosignatures of "+strings.Join(rep.Witnessed, ", "))
 	}
+	parts = append(parts, "consistency with the last audit", "every new entry and tile", "the public invariants")
 	if details {
-		what += ", detail commitments"
+		parts = append(parts, "every detail commitment")
 	}
 	if rep.Reports > 0 {
-		what += fmt.Sprintf(", %d published reports recomputed", rep.Reports)
+		parts = append(parts, fmt.Sprintf("%d published reports, recomputed byte for byte", rep.Reports))
 	}
 	if rep.Clean() {
-		fmt.Fprintf(w, "OK: log %s, checkpoint size %d: %s verified (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",
-			rep.Origin, rep.Size, what, rep.Entries, rep.From, rep.Tiles, rep.Details, rep.PerSecond)
+		fmt.Fprintf(w, "OK: log %s, checkpoint size %d. Verified %s (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",
+			rep.Origin, rep.Size, strings.Join(parts, ", "), rep.Entries, rep.From, rep.Tiles, rep.Details, rep.PerSecond)
 		return
 	}
 	fmt.Fprintf(w, "FAIL: log %s, checkpoint size %d: %d findings in this run, %d from earlier runs\n\n", rep.Origin, rep.Size, len(rep.Findings), len(rep.Earlier))

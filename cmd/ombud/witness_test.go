@@ -88,7 +88,7 @@ func TestWitnessedGateway(t *testing.T) {
 	}
 	for i := 0; ; i++ {
 		code, out, errs = run(t, nil, "audit", "--log", url, "--key", filepath.Join(data, "keys", "log.pub"), "--witness", wvkey)
-		if code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") && strings.Contains(out, "1 published reports recomputed") {
+		if code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") && strings.Contains(out, "1 published reports, recomputed byte for byte") {
 			break
 		}
 		if i > 100 {
