@@ -231,8 +231,9 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 	n, err := note.Open(req.Checkpoint, note.VerifierList(l.Verifiers...))
 	if err != nil {
 		var unv *note.UnverifiedNoteError
-		if errors.As(err, &unv) {
-			return nil, refuse(http.StatusForbidden, "no signature from a known key of %s", l.Origin)
+		var inv *note.InvalidSignatureError
+		if errors.As(err, &unv) || errors.As(err, &inv) {
+			return nil, refuse(http.StatusForbidden, "no valid signature from a known key of %s", l.Origin)
 		}
 		return nil, refuse(http.StatusBadRequest, "checkpoint is not a signed note: %v", err)
 	}

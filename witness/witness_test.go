@@ -172,6 +172,7 @@ func TestProtocol(t *testing.T) {
 		{"old size above the checkpoint size", newTree(ls, "a", 10).request(t, 17), http.StatusBadRequest},
 		{"unknown log", newTree(mustSigner(t, "log.test/other"), "a", 3).request(t, 0), http.StatusNotFound},
 		{"signed by another key with the log's name", newTree(mustSigner(t, "log.test/a"), "a", 20).request(t, 17), http.StatusForbidden},
+		{"a forged signature with the log's key", forgeSig(t, tr.request(t, 17)), http.StatusForbidden},
 		{"no old line", []byte("\n" + string(tr.checkpoint(t))), http.StatusBadRequest},
 		{"leading zero", []byte("old 017\n\n" + string(tr.checkpoint(t))), http.StatusBadRequest},
 		{"bad proof line", []byte("old 17\n!!!\n\n" + string(tr.checkpoint(t))), http.StatusBadRequest},
@@ -188,6 +189,17 @@ func TestProtocol(t *testing.T) {
 	if size, _ := w.Latest("log.test/a"); size != 17 {
 		t.Fatalf("after refusals the witness holds size %d, want 17", size)
 	}
+}
+
+// forgeSig flips a bit in the last signature of a request's checkpoint.
+func forgeSig(t *testing.T, req []byte) []byte {
+	i := bytes.LastIndex(req, []byte(" "))
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(req[i+1:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig[len(sig)-1] ^= 1
+	return append(req[:i+1:i+1], []byte(base64.StdEncoding.EncodeToString(sig)+"\n")...)
 }
 
 func mustSigner(t *testing.T, name string) note.Signer {
