@@ -165,7 +165,7 @@ const a11yCheck = `(() => {
 // screenshot, follows the receipt-checker flow, and checks that no page
 // asks for anything from another origin.
 func TestSiteInBrowser(t *testing.T) {
-	e := ombudtest.New(t)
+	e := ombudtest.New(t, ombudtest.Witnessed())
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))
 	period := time.Now().UTC().Format("2006-01")
@@ -186,11 +186,11 @@ func TestSiteInBrowser(t *testing.T) {
 		h1         string
 		want       []string
 	}{
-		{"/", "home", "What this deployment does with sensitive data", []string{"The log now", "Witnesses", "Report for " + period}},
+		{"/", "home", "What this deployment does with sensitive data", []string{"The log now", "witness.test/w1\tYes\t" + time.Now().UTC().Format("2006-01-02"), "Report for " + period}},
 		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV"}},
 		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9"}},
 		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3"}},
-		{"/status", "status", "Log status", []string{"Accepting new entries", "ombud audit --log"}},
+		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log"}},
 		{"/receipt", "receipt", "Check a receipt", []string{"Entry index", "Receipt (JSON)"}},
 	}
 	for _, pg := range pages {

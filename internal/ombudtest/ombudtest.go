@@ -5,6 +5,7 @@ package ombudtest
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,8 @@ import (
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
+	"github.com/ombud/ombud/witness"
+	"golang.org/x/mod/sumdb/note"
 	"k8s.io/klog/v2"
 )
 
@@ -45,13 +48,26 @@ type Env struct {
 	AdminToken string
 	AdminID    string
 	Reports    *reports.Service
-	// Witnesses are shown on the site (none unless a test sets them).
+	// Witnesses cosign the log's checkpoints (see Witnessed).
 	Witnesses []web.Witness
 }
 
+// Option configures New.
+type Option func(*options)
+
+type options struct{ witnessed bool }
+
+// Witnessed runs an ombud witness for the log, in-process on loopback, and
+// makes the log publish only checkpoints it cosigned.
+func Witnessed() Option { return func(o *options) { o.witnessed = true } }
+
 // New starts a deployment and stops it when the test ends.
-func New(t testing.TB) *Env {
+func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	ctx := context.Background()
 	quietKlog()
 	dir, err := datadir.Create(t.TempDir()+"/data", datadir.CreateOptions{Origin: "test.ombud/log"})
@@ -62,14 +78,19 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("sqlite.New: %v", err)
 	}
+	var policy []byte
+	if o.witnessed {
+		policy = startWitness(t, dir.VerifierKey)
+	}
 	lg, err := tlog.New(ctx, tlog.Config{
 		Dir: dir.LogPath(), Signer: dir.Signer, Verifier: dir.Verifier,
 		BatchMaxAge: 5 * time.Millisecond, CheckpointInterval: 100 * time.Millisecond,
+		WitnessPolicy: policy, WitnessTimeout: 5 * time.Second,
 	})
 	if err != nil {
 		t.Fatalf("tlog.New: %v", err)
 	}
-	e := &Env{Dir: dir, Store: st, Log: lg, Journal: &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}}
+	e := &Env{Dir: dir, Store: st, Log: lg, Journal: &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}, Witnesses: web.WitnessesFromPolicy(policy)}
 	p, tok, _, err := ombud.AddPrincipal(ctx, e.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
@@ -174,4 +195,33 @@ func (e *Env) Principal(t testing.TB, token string) *ombud.Principal {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// startWitness runs an ombud witness for the log whose verifier key is
+// vkey and returns the gateway's witness policy naming it.
+func startWitness(t testing.TB, vkey string) []byte {
+	t.Helper()
+	skey, wvkey, err := note.GenerateKey(rand.Reader, "witness.test/w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := witness.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := witness.ParseLog(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := witness.New(t.TempDir(), signer, []witness.Log{l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	cv, err := witness.VerifierKey(wvkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(fmt.Sprintf("witness w1 %s %s/\nquorum w1\n", cv, srv.URL))
 }
