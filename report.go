@@ -2,7 +2,6 @@ package ombud
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -516,6 +515,3 @@ func ComputeReport(opt ReportOptions, leaves func(yield func([]byte) bool)) *Rep
 func ReportNoteText(r *Report, sha256hex string) string {
 	return fmt.Sprintf("%s\norigin %s\nperiod %s\ncheckpoint %d %x\nsha256 %s\n", ReportFormat, r.Origin, r.Period.Name, r.Checkpoint.Size, r.Checkpoint.Root, sha256hex)
 }
-
-// ErrReportMismatch: a published report differs from the recomputed one.
-var ErrReportMismatch = errors.New("published report differs from the report recomputed from the log")

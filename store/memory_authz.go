@@ -131,23 +131,19 @@ func (m *Memory) OpenEmergencies(_ context.Context) ([]*ombud.Emergency, error) 
 }
 
 func (m *Memory) CoverEmergency(_ context.Context, index uint64, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, e := range m.emergencies {
-		if e.Index == index {
-			e.CoveredBy = id
-			return nil
-		}
-	}
-	return fmt.Errorf("emergency %d: %w", index, ombud.ErrNotFound)
+	return m.updateEmergency(index, func(e *ombud.Emergency) { e.CoveredBy = id })
 }
 
 func (m *Memory) BreachEmergency(_ context.Context, index, breach uint64) error {
+	return m.updateEmergency(index, func(e *ombud.Emergency) { e.BreachIndex = breach })
+}
+
+func (m *Memory) updateEmergency(index uint64, f func(*ombud.Emergency)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.emergencies {
 		if e.Index == index {
-			e.BreachIndex = breach
+			f(e)
 			return nil
 		}
 	}

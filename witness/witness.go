@@ -9,7 +9,6 @@
 package witness
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
@@ -324,17 +323,4 @@ func (w *Witness) Handler() http.Handler {
 		io.WriteString(rw, b.String())
 	})
 	return mux
-}
-
-// Cosignatures returns the signature lines of a signed note (for tests and
-// tools that merge a witness response into a checkpoint).
-func Cosignatures(resp []byte) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(resp))
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "— ") {
-			out = append(out, sc.Text())
-		}
-	}
-	return out
 }
