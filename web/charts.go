@@ -43,7 +43,7 @@ func BarChart(id, title, desc string, bars []Bar) template.HTML {
 	if len(bars) == 0 {
 		return template.HTML(`<p>Nothing in this period.</p>`)
 	}
-	const labelW, barW, rowH, top = 230.0, 330.0, 28.0, 8.0
+	const labelW, barW, rowH, top = 300.0, 280.0, 28.0, 8.0
 	maxV := 1.0
 	for _, b := range bars {
 		maxV = max(maxV, height(b.Count))
@@ -60,8 +60,8 @@ func BarChart(id, title, desc string, bars []Bar) template.HTML {
 			fill = colBand
 		}
 		label := b.Label
-		if len(label) > 34 {
-			label = label[:33] + "…"
+		if len(label) > 44 {
+			label = label[:43] + "…"
 		}
 		fmt.Fprintf(&s, `<text x="%.0f" y="%.1f" text-anchor="end" font-size="13" fill="%s">%s</text>`, labelW-8, y+rowH/2+4, colText, esc(label))
 		fmt.Fprintf(&s, `<rect x="%.0f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, labelW, y+4, max(w, 1), rowH-8, fill)

@@ -110,18 +110,9 @@ func (s *Site) Handler() http.Handler {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.home)
-	mux.HandleFunc("GET /reports", s.reportList)
-	mux.HandleFunc("GET /reports/{name}", s.report)
-	mux.HandleFunc("GET /receipt", s.receipt)
-	mux.HandleFunc("POST /receipt", s.receipt)
-	mux.HandleFunc("GET /status", s.status)
-	mux.HandleFunc("GET /disclosure", s.disclosure)
-	mux.HandleFunc("GET /static/site.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Write(siteCSS)
-	})
+	for _, rt := range routes {
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { rt.h(s, w, r) })
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", CSP)
@@ -132,8 +123,36 @@ func (s *Site) Handler() http.Handler {
 	})
 }
 
-// Paths are the routes Handler serves, for mounting it beside the API.
-var Paths = []string{"GET /{$}", "GET /reports", "GET /reports/{name}", "GET /receipt", "POST /receipt", "GET /status", "GET /disclosure", "GET /static/site.css"}
+// routes are the site's pages: Handler serves them, and Paths lists their
+// patterns for mounting the site beside the API.
+var routes = []struct {
+	pattern string
+	h       func(*Site, http.ResponseWriter, *http.Request)
+}{
+	{"GET /{$}", (*Site).home},
+	{"GET /reports", (*Site).reportList},
+	{"GET /reports/{name}", (*Site).report},
+	{"GET /receipt", (*Site).receipt},
+	{"POST /receipt", (*Site).receipt},
+	{"GET /status", (*Site).status},
+	{"GET /disclosure", (*Site).disclosure},
+	{"GET /static/site.css", (*Site).css},
+}
+
+// Paths are the patterns of the site's routes.
+var Paths = func() []string {
+	out := make([]string, len(routes))
+	for i, rt := range routes {
+		out[i] = rt.pattern
+	}
+	return out
+}()
+
+func (s *Site) css(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(siteCSS)
+}
 
 type page struct {
 	Site       *Site
@@ -306,40 +325,19 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
+	// One bar per kind and authority registered: the report's own rows,
+	// so a banded count is never added to another.
 	var authBars []Bar
-	byKind := map[string]int64{}
-	banded := map[string]bool{}
 	for _, a := range rp.Authorizations {
 		if a.Outcome == "registered" {
-			if a.Count.Banded() {
-				banded[a.Kind] = true
-			} else {
-				byKind[a.Kind] += a.Count.N
-			}
+			authBars = append(authBars, Bar{a.Kind + " · " + a.Issuer, a.Count})
 		}
-	}
-	kinds := make([]string, 0, len(byKind)+len(banded))
-	for k := range byKind {
-		kinds = append(kinds, k)
-	}
-	for k := range banded {
-		if _, ok := byKind[k]; !ok {
-			kinds = append(kinds, k)
-		}
-	}
-	slices.Sort(kinds)
-	for _, k := range kinds {
-		c := ombud.Count{N: byKind[k], Band: rp.Band}
-		if byKind[k] == 0 && banded[k] {
-			c.N = -1
-		}
-		authBars = append(authBars, Bar{k, c})
 	}
 	p := &page{Nav: "reports", R: rp, P: pub, Charts: map[string]template.HTML{
 		"Time": TimeChart("chart-time", "Access decisions per day in "+rp.Period.Name,
 			fmt.Sprintf("One column per day of the period: permitted reads in blue, denials in orange stacked above, counts from 1 to %d in grey at mid-band; decisions on %d days. The table below gives the numbers by class and purpose.", rp.Band, len(rp.Daily)), rp),
 		"Denials":  BarChart("chart-denials", "Denials by reason", "One bar per reason code; the table below gives the same numbers.", bars(rp.Denials)),
-		"Auths":    BarChart("chart-auths", "Authorizations registered, by kind", "One bar per kind of legal authorization registered in the period.", authBars),
+		"Auths":    BarChart("chart-auths", "Authorizations registered, by kind and authority", "One bar per kind of legal authorization and issuing authority registered in the period.", authBars),
 		"Erasures": BarChart("chart-erasures", "Erasures by reason", "One bar per reason records were crypto-shredded.", bars(rp.Erasures)),
 	}}
 	s.render(w, r, "report", http.StatusOK, p)
