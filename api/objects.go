@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -192,46 +193,23 @@ func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Written, extra map[
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) setHold(w http.ResponseWriter, r *http.Request) {
-	var req holdRequest
-	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
-		writeError(w, r, err)
-		return
+// objectOrder serves an admin order on one object (a hold, its release,
+// an erasure): the body names the reason and the authority, custody logs
+// the order, and the answer carries its receipt and the object's new state.
+func (s *Server) objectOrder(do func(*custody.Service, context.Context, string, string, string, string) (ombud.Written, error), field string, value bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req holdRequest
+		if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		wr, err := do(s.Custody, r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), field: value})
 	}
-	wr, err := s.Custody.SetHold(r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "hold": true})
-}
-
-func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
-	var req holdRequest
-	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	wr, err := s.Custody.ReleaseHold(r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "hold": false})
-}
-
-func (s *Server) eraseObject(w http.ResponseWriter, r *http.Request) {
-	var req holdRequest
-	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	wr, err := s.Custody.Erase(r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "erased": true})
 }
 
 func (s *Server) sweep(w http.ResponseWriter, r *http.Request) {
