@@ -59,6 +59,19 @@ func (c *child) token() string {
 	return ""
 }
 
+// startFresh builds ombud, serves a new data directory from a child and
+// returns the binary, the directory, the child and the admin token.
+func startFresh(t *testing.T) (bin, dir string, c *child, admin string) {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(t.TempDir(), "data")
+	c = startChild(t, bin, dir)
+	return bin, dir, c, c.token()
+}
+
 var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
 
 // startChild runs 'ombud serve' as a child process on a loopback port.
@@ -126,13 +139,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 }
 
 func crashOnce(t *testing.T, killAt int) {
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "data")
-	c := startChild(t, bin, dir)
-	admin := c.token()
+	bin, dir, c, admin := startFresh(t)
 	if admin == "" {
 		t.Fatalf("no admin token on stdout: %q", c.stdout.String())
 	}
@@ -294,13 +301,7 @@ func TestSIGTERMFlushes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and signals a child process")
 	}
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "data")
-	c := startChild(t, bin, dir)
-	admin := c.token()
+	_, dir, c, admin := startFresh(t)
 	var last uint64
 	for i := range 20 {
 		req, _ := http.NewRequest("POST", c.url+"/v1/principals", strings.NewReader(fmt.Sprintf(`{"name":"p%d","roles":["auditor"]}`, i)))

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,13 +65,7 @@ func TestLargeObjectConstantMemory(t *testing.T) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		size = n << 20
 	}
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "data")
-	c := startChild(t, bin, dir)
-	admin := c.token()
+	_, _, c, admin := startFresh(t)
 	var p struct{ Token string }
 	code, err := postJSON(c.url+"/v1/principals", admin, `{"name":"streamer","roles":["ingestor","analyst"]}`, &p)
 	if code != 201 || err != nil {
