@@ -53,15 +53,37 @@ func baseAuth(id string) ombud.Authorization {
 		MaxUses: 5, Jurisdiction: "EU-DE"}
 }
 
+// registeredCourt makes a court key pair and registers the court as an
+// issuer.
+func registeredCourt(t *testing.T, e *ombudtest.Env) issuer {
+	t.Helper()
+	court := newIssuer(t, "court.example/district-3")
+	if _, _, err := e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	return court
+}
+
+// authorizedObject registers a, signed by court, and ingests a location
+// object of its first subject.
+func authorizedObject(t *testing.T, e *ombudtest.Env, court issuer, a ombud.Authorization) *ombud.Object {
+	t.Helper()
+	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: a.Subjects[:1], By: e.AdminID, Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 // TestDecisionMatrix runs every authorization state against principals,
 // roles, classes and purposes; each cell asserts the decision, its reason
 // code and that it was logged.
 func TestDecisionMatrix(t *testing.T) {
 	e := ombudtest.New(t)
-	court := newIssuer(t, "court.example/district-3")
-	if _, _, err := e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID); err != nil {
-		t.Fatal(err)
-	}
+	court := registeredCourt(t, e)
 	rogue := newIssuer(t, "rogue.example/court")
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada Analyst", ombud.RoleAnalyst))
 	reviewer := e.Principal(t, e.AddPrincipal(t, "Rui Reviewer", ombud.RoleReviewer))
@@ -185,17 +207,9 @@ func TestDecisionMatrix(t *testing.T) {
 // TestExactUseCounting: 64 concurrent readers against max-uses 10.
 func TestExactUseCounting(t *testing.T) {
 	e := ombudtest.New(t)
-	court := newIssuer(t, "court.example/district-3")
-	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
 	a := baseAuth("ten")
 	a.MaxUses = 10
-	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
-		t.Fatal(err)
-	}
-	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("x")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := authorizedObject(t, e, registeredCourt(t, e), a)
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -237,8 +251,7 @@ func TestExactUseCounting(t *testing.T) {
 // references.
 func TestNoIdentifiersInPublicTiles(t *testing.T) {
 	e := ombudtest.New(t)
-	court := newIssuer(t, "court.example/district-3")
-	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
+	court := registeredCourt(t, e)
 	a := baseAuth("auth-77")
 	a.Subjects = []string{"plate:B-XY-123", "national-id:DE-L01X00T47"}
 	a.Case = "4 KLs 501 Js 22/26"
@@ -292,8 +305,7 @@ func TestEmergencyAccess(t *testing.T) {
 	if v, changed, err := e.Custody.Access.LoadPolicy(ctx, e.AdminID); err != nil || !changed || v != 2 {
 		t.Fatalf("LoadPolicy = %d %v %v", v, changed, err)
 	}
-	court := newIssuer(t, "court.example/district-3")
-	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
+	court := registeredCourt(t, e)
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	put := func(subject string) *ombud.Object {
 		o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{subject}, By: e.AdminID, Body: strings.NewReader("where " + subject + " was")})
@@ -366,17 +378,9 @@ func TestEmergencyAccess(t *testing.T) {
 // gateways sharing one store never release more than max-uses reads.
 func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
 	e := ombudtest.New(t)
-	court := newIssuer(t, "court.example/district-3")
-	e.Custody.Access.RegisterIssuer(ctx, court.signer.Name(), "court", "EU-DE", court.vkey, e.AdminID)
 	a := baseAuth("three")
 	a.MaxUses = 3
-	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
-		t.Fatal(err)
-	}
-	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("x")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := authorizedObject(t, e, registeredCourt(t, e), a)
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	// A second gateway: same store, log and blobs; its own access service.
 	acc2 := &access.Service{Store: e.Store, Journal: e.Journal, PolicyPath: e.Dir.PolicyPath()}
