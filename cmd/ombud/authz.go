@@ -192,12 +192,8 @@ func (m *Main) authzRevoke(ctx context.Context, args []string) error {
 }
 
 func (m *Main) issuerCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(m.Stderr, "Usage: ombud issuer add --name N --kind K --jurisdiction J --key VKEY\n\nExample:\n  ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"\n")
-			return nil
-		}
-		return usagef("issuer: the only subcommand is add")
+	if done, err := m.subcommand(args, "issuer", "add", "Usage: ombud issuer add --name N --kind K --jurisdiction J --key VKEY\n\nExample:\n  ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"\n"); done {
+		return err
 	}
 	fs := m.flags("issuer add --name N --kind K --jurisdiction J --key VKEY",
 		"ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"", "")

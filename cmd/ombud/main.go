@@ -141,6 +141,20 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	return exitUsage
 }
 
+// subcommand handles a command with a single subcommand: with --help it
+// prints usage, and anything but sub is a usage error. done reports that
+// the command has nothing more to do (err says how it ended).
+func (m *Main) subcommand(args []string, cmd, sub, usage string) (done bool, err error) {
+	switch {
+	case len(args) > 0 && args[0] == sub:
+		return false, nil
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help"):
+		fmt.Fprint(m.Stderr, usage)
+		return true, nil
+	}
+	return true, usagef("%s: the only subcommand is %s", cmd, sub)
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // flags makes a flag set whose --help prints a synopsis, an example and the

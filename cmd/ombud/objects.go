@@ -259,12 +259,8 @@ func (m *Main) sweepCmd(ctx context.Context, args []string) error {
 }
 
 func (m *Main) keysCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintf(m.Stderr, "Usage: ombud keys rotate\n\nExample:\n  ombud keys rotate --server http://127.0.0.1:8080\n")
-			return nil
-		}
-		return usagef("keys: the only subcommand is rotate")
+	if done, err := m.subcommand(args, "keys", "rotate", "Usage: ombud keys rotate\n\nExample:\n  ombud keys rotate --server http://127.0.0.1:8080\n"); done {
+		return err
 	}
 	fs := m.flags("keys rotate", "ombud keys rotate", "")
 	c := m.clientFlags(fs)

@@ -6,12 +6,8 @@ import (
 )
 
 func (m *Main) reportCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "publish" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(m.Stderr, "Usage: ombud report publish --period PERIOD\n\nPERIOD is a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15).\n\nExample:\n  ombud report publish --period 2026-11\n")
-			return nil
-		}
-		return usagef("report: the only subcommand is publish")
+	if done, err := m.subcommand(args, "report", "publish", "Usage: ombud report publish --period PERIOD\n\nPERIOD is a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15).\n\nExample:\n  ombud report publish --period 2026-11\n"); done {
+		return err
 	}
 	fs := m.flags("report publish --period PERIOD", "ombud report publish --period 2026-11", "ombud report publish --period 2026-11-01..2026-11-15")
 	c := m.clientFlags(fs)
