@@ -118,11 +118,13 @@ func ParseToken(s string) (Token, error) {
 	if !ok {
 		return t, fmt.Errorf("token does not start with %q", tokenPrefix)
 	}
+	// The lengths are checked before decoding because Go's decoders skip
+	// '\r' and '\n' even in strict mode: "a\nb" would parse as "ab".
 	id, sec, ok := strings.Cut(rest, "_")
-	if !ok || len(id) != 16 {
+	if !ok || len(id) != 16 || len(sec) != base64.RawURLEncoding.EncodedLen(32) {
 		return t, fmt.Errorf("malformed token")
 	}
-	if _, err := idEncoding.DecodeString(id); err != nil {
+	if b, err := idEncoding.DecodeString(id); err != nil || idEncoding.EncodeToString(b) != id {
 		return t, fmt.Errorf("malformed token")
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(sec)

@@ -46,7 +46,7 @@ func TestToken(t *testing.T) {
 	if p := fmt.Sprintf("%v %s %#v", tok, tok, tok); strings.Contains(p, s[len(s)-20:]) {
 		t.Fatalf("token secret printed: %s", p)
 	}
-	for _, bad := range []string{"", "omb_", "x" + s[1:], s[:len(s)-1], s + "A", strings.Replace(s, "_", "-", 2), "omb_0000000000000000_" + s[len(s)-43:]} {
+	for _, bad := range []string{"", "omb_", "x" + s[1:], s[:len(s)-1], s + "A", strings.Replace(s, "_", "-", 2), "omb_0000000000000000_" + s[len(s)-43:], s[:len(s)-1] + "\n" + s[len(s)-1:], s[:6] + "\r" + s[6:]} {
 		if _, err := ParseToken(bad); err == nil {
 			t.Errorf("ParseToken(%q) accepted", bad)
 		}

@@ -204,8 +204,10 @@ func ParseRequest(body []byte) (*Request, error) {
 		if len(r.Proof) == maxProof {
 			return nil, refuse(http.StatusBadRequest, "more than %d consistency proof lines", maxProof)
 		}
+		// The length check also refuses '\r' inside a line, which the
+		// decoder would otherwise skip.
 		h, err := base64.StdEncoding.Strict().DecodeString(l)
-		if err != nil || len(h) != sha256.Size {
+		if err != nil || len(h) != sha256.Size || len(l) != base64.StdEncoding.EncodedLen(sha256.Size) {
 			return nil, refuse(http.StatusBadRequest, "consistency proof line %d is not a base64 SHA-256 hash", len(r.Proof)+1)
 		}
 		r.Proof = append(r.Proof, h)
