@@ -413,6 +413,17 @@ func TestReportsRecomputed(t *testing.T) {
 	if rep := a.expect(); rep.Reports != 1 {
 		t.Fatalf("recomputed %d reports, want 1", rep.Reports)
 	}
+	// The same reports read from a directory, as for a static mirror; and
+	// from an empty one, where the logged report is missing.
+	dir := &auditor{t: t, cfg: a.cfg}
+	dir.cfg.Reports = audit.DirReports{Dir: filepath.Join(e.Dir.Path, "reports")}
+	if rep := dir.expect(); rep.Reports != 1 {
+		t.Fatalf("recomputed %d reports from the directory, want 1", rep.Reports)
+	}
+	empty := &auditor{t: t, cfg: a.cfg}
+	empty.cfg.Reports = audit.DirReports{Dir: t.TempDir()}
+	empty.expect("report_missing")
+
 	// The report's own bytes, changed on the server after publication.
 	path := filepath.Join(e.Dir.Path, "reports", fmt.Sprintf("%s@%d.json", pub.Period, pub.Size))
 	orig, _ := os.ReadFile(path)

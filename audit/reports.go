@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,28 @@ func (h *HTTPReports) Report(ctx context.Context, period string, size uint64) ([
 		return nil, fmt.Errorf("%s: %w", u, os.ErrNotExist)
 	}
 	return nil, fmt.Errorf("%s: %s", u, resp.Status)
+}
+
+// DirReports reads published reports from a directory holding them as
+// PERIOD@SIZE.json, as the deployment's reports directory does: for an
+// audit of a static mirror, or of reports saved from the site.
+type DirReports struct {
+	Dir string
+}
+
+// Report implements ReportSource.
+func (d DirReports) Report(_ context.Context, period string, size uint64) ([]byte, error) {
+	// The period comes from the log; ParsePeriod has accepted it, so it
+	// holds no path separator. Check anyway: the log is what is audited.
+	if strings.ContainsAny(period, `/\`) || strings.Contains(period, "..") {
+		return nil, fmt.Errorf("period %q: %w", period, os.ErrNotExist)
+	}
+	f, err := os.Open(filepath.Join(d.Dir, period+"@"+strconv.FormatUint(size, 10)+".json"))
+	if err != nil {
+		return nil, err // *PathError wraps os.ErrNotExist when it is missing
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 64<<20))
 }
 
 // reportEntry is a report publication found in the log.

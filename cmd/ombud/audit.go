@@ -48,6 +48,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	quorum := fs.Int("quorum", 0, "how many of the --witness keys must have cosigned (default: all)")
 	stateDir := fs.String("state", "", "directory for the audit state: the next run resumes there and checks consistency with this one")
 	tokenFile := fs.String("token-file", "", "file holding an auditor token: also check every detail record (env OMBUD_AUDITOR_TOKEN)")
+	reportsFrom := fs.String("reports", "", "where the published reports are: a site URL or a directory of PERIOD@SIZE.json files (default: the deployment named by --log)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
@@ -93,7 +94,17 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return cannot(err)
 	}
-	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum, Reports: &audit.HTTPReports{Server: server, Client: hc},
+	var reports audit.ReportSource = &audit.HTTPReports{Server: server, Client: hc}
+	if *reportsFrom != "" {
+		if st, err := os.Stat(*reportsFrom); err == nil && st.IsDir() {
+			reports = audit.DirReports{Dir: *reportsFrom}
+		} else if u, err := url.Parse(*reportsFrom); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			reports = &audit.HTTPReports{Server: *reportsFrom, Client: hc}
+		} else {
+			return cannot(usagef("--reports %q: want a site URL or an existing directory", *reportsFrom))
+		}
+	}
+	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum, Reports: reports,
 		Rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}}
 	// Tokens are never flags (docs/CLI.md): a command line is visible to
 	// other users of the machine.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,6 +96,22 @@ func TestWitnessedGateway(t *testing.T) {
 			t.Fatalf("audit requiring the witness: %d\n%s\n%s", code, out, errs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// A static mirror of the tiles serves no reports: the logged report is
+	// missing unless --reports names where the reports are.
+	mirror := httptest.NewServer(http.StripPrefix("/mirror/log/", http.FileServer(http.Dir(filepath.Join(data, "log")))))
+	defer mirror.Close()
+	logPub := filepath.Join(data, "keys", "log.pub")
+	if code, out, errs := run(t, nil, "audit", "--log", mirror.URL+"/mirror/log/", "--key", logPub); code != 1 || !strings.Contains(out, "report_missing") {
+		t.Fatalf("audit of a static mirror: %d\n%s\n%s", code, out, errs)
+	}
+	for _, from := range []string{filepath.Join(data, "reports"), url} {
+		if code, out, errs := run(t, nil, "audit", "--log", mirror.URL+"/mirror/log/", "--key", logPub, "--reports", from); code != 0 || !strings.Contains(out, "1 published reports, recomputed byte for byte") {
+			t.Fatalf("audit of a static mirror --reports %s: %d\n%s\n%s", from, code, out, errs)
+		}
+	}
+	if code, _, errs := run(t, nil, "audit", "--log", mirror.URL+"/mirror/log/", "--key", logPub, "--reports", filepath.Join(data, "nonexistent")); code != 2 || !strings.Contains(errs, "--reports") {
+		t.Fatalf("audit --reports with a missing directory: %d %s", code, errs)
 	}
 	// The home page names the witness and when it cosigned the checkpoint.
 	resp, err := http.Get(url + "/")
