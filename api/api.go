@@ -125,9 +125,15 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A browser asking for a page that is not there gets the site's
+		// HTML page; clients of the API get a coded error.
+		if s.Site != nil && !isAPIPath(r.URL.Path) && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			s.Site.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.observe(secureHeaders(methodNotAllowed(mux)))
+	return s.observe(secureHeaders(methodNotAllowed(mux, s.Site)))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -211,18 +217,40 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// isAPIPath reports whether p belongs to the API or the log rather than
+// to the public site.
+func isAPIPath(p string) bool {
+	for _, prefix := range []string{"/v1/", "/log/", "/healthz", "/readyz", "/metrics"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // methodNotAllowed answers a known path with the wrong method with a coded
-// 405 and an Allow header, instead of the catch-all 404.
-func methodNotAllowed(mux *http.ServeMux) http.Handler {
+// 405 and an Allow header, instead of the catch-all 404. A site page is
+// handed to the site, which answers with an HTML page.
+func methodNotAllowed(mux *http.ServeMux, site http.Handler) http.Handler {
+	sitePattern := map[string]bool{}
+	for _, p := range web.Paths {
+		sitePattern[p] = true
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "/" {
 			var allow []string
+			toSite := false
 			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 				r2 := r.Clone(r.Context())
 				r2.Method = m
 				if _, p := mux.Handler(r2); p != "/" {
 					allow = append(allow, m)
+					toSite = toSite || site != nil && sitePattern[p]
 				}
+			}
+			if toSite {
+				site.ServeHTTP(w, r)
+				return
 			}
 			if len(allow) > 0 {
 				w.Header().Set("Allow", strings.Join(allow, ", "))

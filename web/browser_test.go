@@ -192,6 +192,7 @@ func TestSiteInBrowser(t *testing.T) {
 		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3"}},
 		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log"}},
 		{"/receipt", "receipt", "Check a receipt", []string{"Entry index", "Receipt (JSON)"}},
+		{"/no-such-page", "not-found", "No such page", []string{"There is no page at this address.", "Back to the home page"}},
 	}
 	for _, pg := range pages {
 		t.Run(pg.file, func(t *testing.T) {

@@ -113,6 +113,16 @@ func (s *Site) Handler() http.Handler {
 	for _, rt := range routes {
 		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { rt.h(s, w, r) })
 	}
+	// Anything else is a page too: a wrong method on a known path, or no
+	// such page, each answered as an HTML page with its status.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+			s.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page answers "+allow+", not "+r.Method+".")
+			return
+		}
+		s.fail(w, r, http.StatusNotFound, "No such page", "There is no page at this address.")
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", CSP)
@@ -137,6 +147,19 @@ var routes = []struct {
 	{"GET /status", (*Site).status},
 	{"GET /disclosure", (*Site).disclosure},
 	{"GET /static/site.css", (*Site).css},
+}
+
+// allowed lists the methods the site's routes answer on r's path.
+func allowed(mux *http.ServeMux, r *http.Request) string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := mux.Handler(r2); p != "/" {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // Paths are the patterns of the site's routes.

@@ -71,6 +71,38 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 			t.Errorf("GET %s: the page has a script", c.path)
 		}
 	}
+	// Wrong methods and missing pages, asked for by a browser, are HTML
+	// pages with their status; the API's own paths stay JSON.
+	for _, c := range []struct {
+		method, path, accept string
+		status               int
+		ctype, want, allow   string
+	}{
+		{"DELETE", "/reports", "", 405, "text/html", "This page answers GET, not DELETE.", "GET"},
+		{"PUT", "/receipt", "", 405, "text/html", "This page answers GET, POST, not PUT.", "GET, POST"},
+		{"POST", "/", "text/html", 405, "text/html", "Method not allowed", "GET"},
+		{"GET", "/no-such-page", "text/html,application/xhtml+xml", 404, "text/html", "There is no page at this address.", ""},
+		{"GET", "/no-such-page", "", 404, "application/json", `"code"`, ""},
+		{"GET", "/v1/no-such-endpoint", "text/html", 404, "application/json", `"code"`, ""},
+		{"DELETE", "/v1/reports", "text/html", 405, "application/json", `"code"`, "POST"},
+	} {
+		req, _ := http.NewRequest(c.method, e.URL+c.path, nil)
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(b), c.want) || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s (Accept %q): %d %s Allow %q, want %d %s Allow %q with %q:\n%.300s", c.method, c.path, c.accept, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Allow"), c.status, c.ctype, c.allow, c.want, b)
+		}
+		if strings.HasPrefix(c.ctype, "text/html") && resp.Header.Get("Content-Security-Policy") != web.CSP {
+			t.Errorf("%s %s: CSP %q", c.method, c.path, resp.Header.Get("Content-Security-Policy"))
+		}
+	}
 	for _, c := range []struct {
 		name, body string
 		status     int
