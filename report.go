@@ -2,6 +2,7 @@ package ombud
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -147,6 +148,36 @@ type Report struct {
 	AuditorReads   Count         `json:"auditor_detail_reads"`
 	Daily          []DayRow      `json:"daily"`
 	Malformed      Count         `json:"malformed_entries"`
+
+	// Auditor holds what only detail records show. It is set in auditor
+	// mode (ReportBuilder.AddDetail) and absent from a published report,
+	// whose every figure the public can recompute.
+	Auditor *AuditorFigures `json:"auditor,omitempty"`
+}
+
+// AuditorFigures are the auditor-mode part of a report: for the entries
+// of the period that commit to a detail record, what became of each
+// record. The counts are exact (not banded): they go to the auditor, not
+// to the public.
+type AuditorFigures struct {
+	Details []DetailRow `json:"details_by_kind_and_status"`
+}
+
+// DetailStatus is what an auditor found for one entry's detail record.
+type DetailStatus string
+
+const (
+	DetailVerified DetailStatus = "verified" // held, and matches the commitment
+	DetailErased   DetailStatus = "erased"   // erased on retention; the commitment stays
+	DetailMissing  DetailStatus = "missing"  // the deployment does not hold it
+	DetailMismatch DetailStatus = "mismatch" // held, but not what the entry committed to
+)
+
+// DetailRow counts the detail records of one entry kind by status.
+type DetailRow struct {
+	Kind   string       `json:"kind"`
+	Status DetailStatus `json:"status"`
+	Count  Count        `json:"count"`
 }
 
 // KeyCount is one row of a breakdown by a single code.
@@ -267,7 +298,8 @@ type ReportBuilder struct {
 	rotations  int64
 	policies   int64
 	auditor    int64
-	daily      []*[2]int64 // by day since the period's start: permits, denials
+	daily      []*[2]int64          // by day since the period's start: permits, denials
+	details    map[[2]string]*int64 // auditor mode: kind, status
 	v          entryView
 }
 
@@ -416,6 +448,40 @@ func (b *ReportBuilder) model(version string) *[4]int64 {
 	return m
 }
 
+// AddDetail puts the builder in auditor mode and counts the detail record
+// the entry e commits to: d is the record the deployment served for it,
+// nil when it served none. It returns what it found. Entries outside the
+// period, or that commit to no detail, are not counted.
+func (b *ReportBuilder) AddDetail(e *Entry, d *Detail) DetailStatus {
+	if b.details == nil {
+		b.details = map[[2]string]*int64{}
+	}
+	st := DetailMissing
+	if d != nil {
+		switch err := CheckDetail(e, *d); {
+		case err == nil:
+			st = DetailVerified
+		case errors.Is(err, ErrDetailErased):
+			st = DetailErased
+		default:
+			st = DetailMismatch
+		}
+	}
+	if e.Detail == "" || !b.opt.Period.Contains(e.Time) {
+		return st
+	}
+	inc(b.details, [2]string{string(e.Kind), string(st)}, clone2)
+	return st
+}
+
+// AuditorMode makes the report carry the auditor's figures even when no
+// entry of the period commits to a detail record.
+func (b *ReportBuilder) AuditorMode() {
+	if b.details == nil {
+		b.details = map[[2]string]*int64{}
+	}
+}
+
 // Report returns the report of everything added so far.
 func (b *ReportBuilder) Report() *Report {
 	o := b.opt
@@ -491,6 +557,15 @@ func (b *ReportBuilder) Report() *Report {
 	}
 	slices.SortFunc(r.Contests, func(a, b ContestRow) int { return strings.Compare(a.Op+"\x00"+a.Outcome, b.Op+"\x00"+b.Outcome) })
 	r.MissingClauses = keyed(b.clauses)
+	if b.details != nil {
+		r.Auditor = &AuditorFigures{Details: make([]DetailRow, 0, len(b.details))}
+		for k, n := range b.details {
+			r.Auditor.Details = append(r.Auditor.Details, DetailRow{k[0], DetailStatus(k[1]), Count{N: *n}})
+		}
+		slices.SortFunc(r.Auditor.Details, func(a, b DetailRow) int {
+			return strings.Compare(a.Kind+"\x00"+string(a.Status), b.Kind+"\x00"+string(b.Status))
+		})
+	}
 	r.Daily = make([]DayRow, 0, 32)
 	for i, d := range b.daily {
 		if d != nil {

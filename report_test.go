@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -280,4 +281,49 @@ func FuzzReportView(f *testing.F) {
 			t.Fatalf("view %v %q %d, entry %q %d", ok, v.kind, v.unix, e.Kind, e.Time.Unix())
 		}
 	})
+}
+
+// TestAddDetail: auditor mode counts each detail record of the period by
+// what became of it, leaves entries outside the period and entries
+// without a detail uncounted, and leaves a report without details alone.
+func TestAddDetail(t *testing.T) {
+	p, _ := ParsePeriod("2026-03")
+	in := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	b := NewReportBuilder(ReportOptions{Origin: "o", Period: p})
+	if r := b.Report(); r.Auditor != nil {
+		t.Fatal("a report without details has auditor figures")
+	}
+	b.AuditorMode()
+	if r := b.Report(); r.Auditor == nil || len(r.Auditor.Details) != 0 {
+		t.Fatalf("auditor mode without details: %+v", r.Auditor)
+	}
+	entry := func(at time.Time, d Detail) *Entry {
+		return &Entry{Kind: KindAccess, Time: at, Detail: d.Commitment}
+	}
+	good := Commit([]byte(`{"purpose":"x"}`))
+	erased := Commit([]byte(`{"purpose":"y"}`))
+	erased.Body = nil
+	altered := Commit([]byte(`{"purpose":"z"}`))
+	altered.Body = []byte(`{"purpose":"Z"}`)
+	for _, c := range []struct {
+		e    *Entry
+		d    *Detail
+		want DetailStatus
+	}{
+		{entry(in, good), &good, DetailVerified},
+		{entry(in, good), &good, DetailVerified},
+		{entry(in, erased), &erased, DetailErased},
+		{entry(in, altered), &altered, DetailMismatch},
+		{entry(in, good), nil, DetailMissing},
+		{entry(in.AddDate(0, 1, 0), good), &good, DetailVerified}, // after the period
+		{&Entry{Kind: KindFlag, Time: in}, nil, DetailMissing},    // commits to nothing
+	} {
+		if got := b.AddDetail(c.e, c.d); got != c.want {
+			t.Errorf("AddDetail: %s, want %s", got, c.want)
+		}
+	}
+	want := []DetailRow{{"access", DetailErased, Count{N: 1}}, {"access", DetailMismatch, Count{N: 1}}, {"access", DetailMissing, Count{N: 1}}, {"access", DetailVerified, Count{N: 2}}}
+	if got := b.Report().Auditor.Details; !slices.Equal(got, want) {
+		t.Fatalf("auditor figures %+v, want %+v", got, want)
+	}
 }

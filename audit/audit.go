@@ -52,7 +52,13 @@ type Config struct {
 	// one logged is fetched, checked against its logged hash and
 	// recomputed from the log.
 	Reports ReportSource
-	Rules   Rules
+	// AuditorReport, when set with Details, asks for the transparency
+	// report of this period in auditor mode (Report.AuditorReport): the
+	// public figures, banded with ReportBand (default ombud.DefaultBand),
+	// and what became of every detail record of the period.
+	AuditorReport *ombud.Period
+	ReportBand    int64
+	Rules         Rules
 	// Progress, when set, is called as entries are verified.
 	Progress func(done, total uint64)
 	// Now is the audit's clock (for deadlines); nil is time.Now.
@@ -99,6 +105,9 @@ type Report struct {
 	Seconds    float64   `json:"seconds"`
 	PerSecond  float64   `json:"entries_per_second"`
 	Checkpoint string    `json:"checkpoint"`
+	// AuditorReport is the auditor-mode report Config.AuditorReport asked
+	// for.
+	AuditorReport *ombud.Report `json:"auditor_report,omitempty"`
 }
 
 // Clean reports whether the run found nothing, now or before.
@@ -220,6 +229,11 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 	}
 	if cfg.Reports != nil {
 		if err := v.checkReports(ctx); err != nil {
+			return rep, nil, err
+		}
+	}
+	if cfg.AuditorReport != nil && cfg.Details != nil {
+		if err := v.auditorReport(ctx); err != nil {
 			return rep, nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -22,6 +23,8 @@ import (
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -516,5 +519,87 @@ func TestRealFlowAuditsClean(t *testing.T) {
 		if as.Uses != 2 || as.Revoked == nil || len(as.Subjects) != 1 {
 			t.Fatalf("the auditor's view of the authorization: %+v", as)
 		}
+	}
+}
+
+// TestAuditorReport: in auditor mode the report has the published
+// figures and what became of every detail record of the period; a run
+// resumed from state still reads the whole period, and a detail altered
+// after an earlier run verified it is a finding, reported once.
+func TestAuditorReport(t *testing.T) {
+	e := ombudtest.New(t)
+	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 5))
+	first := write(t, e, access("obj-1", "location", "auth-1", 1, "plate:B-1"))
+	write(t, e, access("obj-2", "location", "auth-1", 2, "plate:B-1"))
+	write(t, e, flag("flag-1", "ingestor1")) // commits to no detail
+	period, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	details := &audit.HTTPDetails{Server: e.URL, Token: auditorTok}
+	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier, Details: details, AuditorReport: &period}}
+	rep := a.expect()
+	r := rep.AuditorReport
+	if r == nil || r.Auditor == nil {
+		t.Fatal("no auditor-mode report")
+	}
+	want := []ombud.DetailRow{
+		{Kind: "access", Status: ombud.DetailVerified, Count: ombud.Count{N: 2}},
+		{Kind: "authorization", Status: ombud.DetailVerified, Count: ombud.Count{N: 1}},
+		{Kind: "policy", Status: ombud.DetailVerified, Count: ombud.Count{N: 1}},
+		{Kind: "principal", Status: ombud.DetailVerified, Count: ombud.Count{N: 2}},
+	}
+	if !slices.Equal(r.Auditor.Details, want) {
+		t.Fatalf("auditor figures %+v, want %+v", r.Auditor.Details, want)
+	}
+	// The auditor's figures are exact, where the public ones are banded.
+	full, _ := r.Marshal()
+	var generic struct {
+		Entries any `json:"entries"`
+		Auditor struct {
+			Details []struct {
+				Count any `json:"count"`
+			} `json:"details_by_kind_and_status"`
+		} `json:"auditor"`
+	}
+	if err := json.Unmarshal(full, &generic); err != nil || generic.Entries != "1-9" || generic.Auditor.Details[1].Count != 1.0 {
+		t.Fatalf("banding in the auditor-mode report: %v\n%s", err, full)
+	}
+	// The public part is the report anyone computes from the log.
+	f := fetcher(t, e)
+	pub := ombud.ComputeReport(ombud.ReportOptions{Origin: e.Dir.Verifier.Name(), Period: period, Checkpoint: r.Checkpoint}, func(yield func([]byte) bool) {
+		for bi := uint64(0); bi*layout.EntryBundleWidth < rep.Size; bi++ {
+			raw, err := f.ReadEntryBundle(context.Background(), bi, layout.PartialTileSize(0, bi, rep.Size))
+			var eb api.EntryBundle
+			if err != nil || eb.UnmarshalText(raw) != nil {
+				t.Fatalf("entry bundle %d: %v", bi, err)
+			}
+			for _, leaf := range eb.Entries {
+				if !yield(leaf) {
+					return
+				}
+			}
+		}
+	})
+	r.Auditor = nil
+	got, _ := r.Marshal()
+	exp, _ := pub.Marshal()
+	if !bytes.Equal(got, exp) {
+		t.Fatalf("the auditor-mode report's public figures differ from the public report:\n%s\n%s", got, exp)
+	}
+
+	// Resumed: the new entry is checked by the run, the old ones by the
+	// report's pass, which finds the altered one.
+	write(t, e, access("obj-3", "document", "", 0, ""))
+	a.cfg.Details = tamperDetail{details, first}
+	rep = a.expect("detail_mismatch")
+	if rep.Findings[0].Index == nil || *rep.Findings[0].Index != first {
+		t.Fatalf("the finding is not for entry %d: %+v", first, rep.Findings[0])
+	}
+	if rows := rep.AuditorReport.Auditor.Details; len(rows) != 5 || rows[0] != (ombud.DetailRow{Kind: "access", Status: ombud.DetailMismatch, Count: ombud.Count{N: 1}}) ||
+		rows[1] != (ombud.DetailRow{Kind: "access", Status: ombud.DetailVerified, Count: ombud.Count{N: 2}}) {
+		t.Fatalf("auditor figures after the alteration: %+v", rows)
+	}
+	// Reported once: the next run has it among the earlier findings.
+	if rep = a.expect(); len(rep.Earlier) != 1 {
+		t.Fatalf("earlier findings %v", rep.Earlier)
 	}
 }

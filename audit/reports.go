@@ -163,28 +163,18 @@ func (v *verifier) checkReports(ctx context.Context) error {
 		}
 	}
 	rootAt(0)
-	for bi := uint64(0); bi*layout.EntryBundleWidth < upto; bi++ {
-		raw, err := v.cfg.Log.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, v.size))
-		if err != nil {
-			return cannot("failed to read entry bundle %d to recompute reports: %v", bi, err)
-		}
-		var eb api.EntryBundle
-		if err := eb.UnmarshalText(raw); err != nil {
-			return cannot("entry bundle %d: %v", bi, err)
-		}
-		for i, leaf := range eb.Entries {
-			idx := bi*layout.EntryBundleWidth + uint64(i)
-			if idx >= upto {
-				break
+	err := v.eachLeaf(ctx, upto, "recompute reports", func(idx uint64, leaf []byte) error {
+		rng.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil)
+		for _, j := range jobs {
+			if idx < j.size {
+				j.b.Add(leaf)
 			}
-			rng.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil)
-			for _, j := range jobs {
-				if idx < j.size {
-					j.b.Add(leaf)
-				}
-			}
-			rootAt(idx + 1)
 		}
+		rootAt(idx + 1)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, j := range jobs {
 		r := j.b.Report()
@@ -200,6 +190,108 @@ func (v *verifier) checkReports(ctx context.Context) error {
 		}
 		v.rep.Reports++
 	}
+	return nil
+}
+
+// eachLeaf reads the log's entry bundles over [0, upto) again, in order,
+// and calls fn with every leaf. The run has verified them against the
+// checkpoint already; a bundle that changed since is refused by the
+// callers' own recomputation.
+func (v *verifier) eachLeaf(ctx context.Context, upto uint64, why string, fn func(idx uint64, leaf []byte) error) error {
+	for bi := uint64(0); bi*layout.EntryBundleWidth < upto; bi++ {
+		raw, err := v.cfg.Log.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, v.size))
+		if err != nil {
+			return cannot("failed to read entry bundle %d to %s: %v", bi, why, err)
+		}
+		var eb api.EntryBundle
+		if err := eb.UnmarshalText(raw); err != nil {
+			return cannot("entry bundle %d: %v", bi, err)
+		}
+		for i, leaf := range eb.Entries {
+			idx := bi*layout.EntryBundleWidth + uint64(i)
+			if idx >= upto {
+				break
+			}
+			if err := fn(idx, leaf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// auditorReport computes the report for cfg.AuditorReport in auditor mode
+// at the audited checkpoint: the public figures from every leaf, as the
+// published report has them, and what became of the detail record of
+// every entry of the period that commits to one. The whole log is read
+// again, whatever the saved state: a report covers its whole period.
+// A detail that no longer verifies in an entry an earlier run checked is
+// a finding of this run.
+func (v *verifier) auditorReport(ctx context.Context) error {
+	period := *v.cfg.AuditorReport
+	b := ombud.NewReportBuilder(ombud.ReportOptions{Origin: v.cfg.Verifier.Name(), Period: period, Band: v.cfg.ReportBand,
+		Checkpoint: ombud.ReportCheckpoint{Size: v.size, Root: v.rep.Root}})
+	b.AuditorMode()
+	earlier := map[[2]string]bool{}
+	for _, f := range v.rep.Earlier {
+		if f.Index != nil {
+			earlier[[2]string{f.Rule, strconv.FormatUint(*f.Index, 10)}] = true
+		}
+	}
+	var batch detailBatch
+	flush := func() error {
+		if len(batch.idx) == 0 {
+			return nil
+		}
+		recs, err := v.cfg.Details.Details(ctx, batch.idx[0], batch.idx[len(batch.idx)-1]+1)
+		if err != nil {
+			return cannot("failed to fetch detail records for the auditor's report: %v", err)
+		}
+		byIdx := make(map[uint64]*DetailRecord, len(recs))
+		for i := range recs {
+			byIdx[recs[i].Index] = &recs[i]
+		}
+		for i, idx := range batch.idx {
+			e := batch.entries[i]
+			var d *ombud.Detail
+			if r := byIdx[idx]; r != nil && !r.Missing {
+				d = &ombud.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body}
+			}
+			st := b.AddDetail(e, d)
+			if idx >= v.from || st == ombud.DetailVerified || st == ombud.DetailErased {
+				continue // this run's own pass checked the new entries
+			}
+			rule := "detail_missing"
+			if st == ombud.DetailMismatch {
+				rule = "detail_mismatch"
+			}
+			if !earlier[[2]string{rule, strconv.FormatUint(idx, 10)}] {
+				v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(idx),
+					Message: "the detail record of an entry verified by an earlier audit no longer matches its commitment (" + string(st) + ")"})
+			}
+		}
+		batch.idx, batch.entries = batch.idx[:0], batch.entries[:0]
+		return nil
+	}
+	err := v.eachLeaf(ctx, v.size, "compute the auditor's report", func(idx uint64, leaf []byte) error {
+		b.Add(leaf)
+		e, err := ombud.ParseEntry(leaf)
+		if err != nil || e.Detail == "" || !period.Contains(e.Time) {
+			return nil // malformed entries are counted by Add, and were reported by the run
+		}
+		batch.add(idx, e)
+		if batch.full() {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	v.rep.AuditorReport = b.Report()
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/fsutil"
@@ -33,7 +34,7 @@ func (e exitCode) Error() string { return e.err.Error() }
 func (e exitCode) Unwrap() error { return e.err }
 
 func (m *Main) auditCmd(ctx context.Context, args []string) error {
-	fs := m.flags("audit --log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--json]",
+	fs := m.flags("audit --log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--auditor-report PERIOD] [--json]",
 		"ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
 		"ombud audit --key \"$(curl -s http://127.0.0.1:8080/log/key)\" --token-file auditor.token --json")
 	def := m.Getenv("OMBUD_SERVER")
@@ -49,6 +50,9 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	stateDir := fs.String("state", "", "directory for the audit state: the next run resumes there and checks consistency with this one")
 	tokenFile := fs.String("token-file", "", "file holding an auditor token: also check every detail record (env OMBUD_AUDITOR_TOKEN)")
 	reportsFrom := fs.String("reports", "", "where the published reports are: a site URL or a directory of PERIOD@SIZE.json files (default: the deployment named by --log)")
+	auditorReport := fs.String("auditor-report", "", "with an auditor token: compute the transparency report of this period (2026-11, 2026-Q4, 2026, 2026-11-01..2026-11-15) in auditor mode, with what became of every detail record")
+	auditorReportOut := fs.String("auditor-report-out", "", "file for the auditor-mode report (default auditor-report-PERIOD@SIZE.json)")
+	band := fs.Int64("band", ombud.DefaultBand, "the deployment's band for small counts, for the auditor-mode report's public figures")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
@@ -122,6 +126,19 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if tok != "" {
 		cfg.Details = &audit.HTTPDetails{Server: server, Token: tok, Client: hc}
 	}
+	if *auditorReport != "" {
+		p, err := ombud.ParsePeriod(*auditorReport)
+		if err != nil {
+			return cannot(usagef("--auditor-report: %v", err))
+		}
+		if cfg.Details == nil {
+			return cannot(usagef("--auditor-report needs an auditor token (--token-file or OMBUD_AUDITOR_TOKEN); every audit recomputes the published reports without one"))
+		}
+		if *band < 1 {
+			return cannot(usagef("--band %d: want 1 or more", *band))
+		}
+		cfg.AuditorReport, cfg.ReportBand = &p, *band
+	}
 	statePath := ""
 	if *stateDir != "" {
 		if err := os.MkdirAll(*stateDir, 0o700); err != nil {
@@ -156,6 +173,22 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 			return cannot(fmt.Errorf("failed to save the audit state: %w", err))
 		}
 	}
+	if r := rep.AuditorReport; r != nil {
+		out := *auditorReportOut
+		if out == "" {
+			out = fmt.Sprintf("auditor-report-%s@%d.json", r.Period.Name, r.Checkpoint.Size)
+		}
+		b, err := r.Marshal()
+		if err == nil {
+			err = fsutil.WriteFile(out, b, 0o600)
+		}
+		if err != nil {
+			return cannot(fmt.Errorf("failed to write the auditor-mode report: %w", err))
+		}
+		if !*asJSON {
+			fmt.Fprintf(m.Stdout, "Auditor-mode report for %s at size %d written to %s. Detail records of the period: %s.\n", r.Period.Name, r.Checkpoint.Size, out, detailSummary(r.Auditor))
+		}
+	}
 	if *asJSON {
 		printJSON(m.Stdout, rep)
 	} else {
@@ -169,6 +202,22 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 
 // splitLogURL takes a deployment URL or its tlog-tiles prefix and returns
 // both.
+// detailSummary sums the auditor's figures by status: "12 verified, 3
+// erased".
+func detailSummary(a *ombud.AuditorFigures) string {
+	by := map[ombud.DetailStatus]int64{}
+	for _, d := range a.Details {
+		by[d.Status] += d.Count.N
+	}
+	var parts []string
+	for _, st := range []ombud.DetailStatus{ombud.DetailVerified, ombud.DetailErased, ombud.DetailMissing, ombud.DetailMismatch} {
+		if by[st] > 0 || st == ombud.DetailVerified {
+			parts = append(parts, fmt.Sprintf("%d %s", by[st], st))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func splitLogURL(s string) (tiles *url.URL, server string, err error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

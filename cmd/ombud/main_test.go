@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +232,30 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 			t.Fatalf("audit run %d: from %d, %d details", i+1, rep.From, rep.Details)
 		}
 	}
+	// The auditor-mode report of this month, written to a file only its
+	// owner reads; it needs the auditor token.
+	month := time.Now().UTC().Format("2006-01")
+	arFile := filepath.Join(t.TempDir(), "auditor-report.json")
+	code, out, errs = run(t, nil, "audit", "--log", url, "--key", pub, "--token-file", audTok, "--auditor-report", month, "--auditor-report-out", arFile)
+	if code != 0 || !strings.Contains(out, "Auditor-mode report for "+month) || !regexp.MustCompile(`Detail records of the period: [1-9]\d* verified`).MatchString(out) {
+		t.Fatalf("audit --auditor-report: %d\n%s\n%s", code, out, errs)
+	}
+	if st, err := os.Stat(arFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("auditor-mode report file: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(arFile); !strings.Contains(string(b), `"details_by_kind_and_status"`) || !strings.Contains(string(b), `"format": "ombud-report/v1"`) {
+		t.Fatalf("auditor-mode report:\n%s", b)
+	}
+	for _, args := range [][]string{
+		{"--auditor-report", month},                             // no token
+		{"--auditor-report", "2026-13", "--token-file", audTok}, // no such month
+		{"--auditor-report", month, "--token-file", audTok, "--band", "0"},
+	} {
+		code, _, errs := run(t, nil, append([]string{"audit", "--log", url, "--key", pub}, args...)...)
+		if code != 2 || !strings.Contains(errs, "--") {
+			t.Fatalf("audit %v: exit %d %s", args, code, errs)
+		}
+	}
 	// Exit 1 on a violation (a witness that never cosigned), 2 when it
 	// cannot verify at all.
 	_, wkey, _ := note.GenerateKey(rand.Reader, "witness.test/w1")
@@ -259,9 +284,10 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	}
 	stop()
 	cp, err := os.ReadFile(filepath.Join(dir, "log", "checkpoint"))
-	// 6: the policy, the admin, Ada, the auditor, the auditor's logged
-	// detail read, and Last.
-	if err != nil || !strings.Contains(string(cp), "\n6\n") {
+	// 8: the policy, the admin, Ada, the auditor, the auditor's three
+	// logged detail reads (the first audit with state; the auditor-mode
+	// run, once to check every detail and once for its report), and Last.
+	if err != nil || !strings.Contains(string(cp), "\n8\n") {
 		t.Fatalf("checkpoint after shutdown: %q %v", cp, err)
 	}
 	// serve on an existing directory does not print a token again.
