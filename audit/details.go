@@ -104,21 +104,29 @@ func (b *detailBatch) full() bool {
 	return len(b.idx) > 0 && (len(b.idx) >= 4096 || b.idx[len(b.idx)-1]-b.idx[0] >= MaxDetailRange/2)
 }
 
-// checkDetails fetches the batch's detail records and checks each against
-// the commitment in its entry, and the few facts a detail repeats.
-func (v *verifier) checkDetails(ctx context.Context) error {
-	b := &v.details
+// fetch reads the records of the batch's range, by entry index.
+func (b *detailBatch) fetch(ctx context.Context, src DetailSource) (map[uint64]*DetailRecord, error) {
 	if len(b.idx) == 0 {
-		return nil
+		return nil, nil
 	}
-	from, to := b.idx[0], b.idx[len(b.idx)-1]+1
-	recs, err := v.cfg.Details.Details(ctx, from, to)
+	recs, err := src.Details(ctx, b.idx[0], b.idx[len(b.idx)-1]+1)
 	if err != nil {
-		return cannot("failed to fetch detail records: %v", err)
+		return nil, err
 	}
 	byIdx := make(map[uint64]*DetailRecord, len(recs))
 	for i := range recs {
 		byIdx[recs[i].Index] = &recs[i]
+	}
+	return byIdx, nil
+}
+
+// checkDetails fetches the batch's detail records and checks each against
+// the commitment in its entry, and the few facts a detail repeats.
+func (v *verifier) checkDetails(ctx context.Context) error {
+	b := &v.details
+	byIdx, err := b.fetch(ctx, v.cfg.Details)
+	if err != nil {
+		return cannot("failed to fetch detail records: %v", err)
 	}
 	for i, idx := range b.idx {
 		e := b.entries[i]

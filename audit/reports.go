@@ -240,16 +240,9 @@ func (v *verifier) auditorReport(ctx context.Context) error {
 	}
 	var batch detailBatch
 	flush := func() error {
-		if len(batch.idx) == 0 {
-			return nil
-		}
-		recs, err := v.cfg.Details.Details(ctx, batch.idx[0], batch.idx[len(batch.idx)-1]+1)
+		byIdx, err := batch.fetch(ctx, v.cfg.Details)
 		if err != nil {
 			return cannot("failed to fetch detail records for the auditor's report: %v", err)
-		}
-		byIdx := make(map[uint64]*DetailRecord, len(recs))
-		for i := range recs {
-			byIdx[recs[i].Index] = &recs[i]
 		}
 		for i, idx := range batch.idx {
 			e := batch.entries[i]
