@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -94,6 +95,9 @@ type Site struct {
 	Logger     *slog.Logger
 
 	pages map[string]*template.Template
+
+	mu       sync.Mutex
+	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen
 }
 
 var funcs = template.FuncMap{
@@ -205,9 +209,13 @@ type checkpointView struct {
 	Root string
 }
 
+// witnessView is a witness as the pages show it: whether it cosigned the
+// latest checkpoint, and its last cosignature seen (of the checkpoint of
+// Size, at At).
 type witnessView struct {
 	Name     string
 	Cosigned bool
+	Size     uint64
 	At       string
 }
 
@@ -248,15 +256,31 @@ func (s *Site) logState(ctx context.Context, p *page) {
 		size, _ := strconv.ParseUint(lines[1], 10, 64)
 		p.Checkpoint = &checkpointView{Size: size, Root: lines[2]}
 	}
+	// A policy may need only some of the witnesses: one that did not
+	// cosign this checkpoint is shown with its last cosignature seen.
+	// Checkpoints are not kept, so that is the last one this server saw.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastSeen == nil {
+		s.lastSeen = map[string]witnessView{}
+	}
 	for _, wt := range s.Witnesses {
 		v := witnessView{Name: wt.Name}
 		for _, sig := range n.Sigs {
 			if sig.Name == wt.Verifier.Name() && sig.Hash == wt.Verifier.KeyHash() {
 				v.Cosigned = true
+				if p.Checkpoint != nil {
+					v.Size = p.Checkpoint.Size
+				}
 				if t, err := fnote.CoSigV1Timestamp(sig); err == nil {
 					v.At = t.UTC().Format("2006-01-02 15:04:05 UTC")
 				}
 			}
+		}
+		if last, ok := s.lastSeen[wt.Name]; v.Cosigned && (!ok || v.Size >= last.Size) {
+			s.lastSeen[wt.Name] = v
+		} else if !v.Cosigned && ok {
+			v.Size, v.At = last.Size, last.At
 		}
 		p.Witnesses = append(p.Witnesses, v)
 	}

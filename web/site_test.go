@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +129,48 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 	resp.Body.Close()
 	if after := e.Size(t); after != before {
 		t.Fatalf("the public pages changed the log: %d → %d entries", before, after)
+	}
+}
+
+// TestWitnessLastCosignature: under a policy that needs one of two
+// witnesses, a witness that stops cosigning is shown with "No" and the
+// last cosignature the site saw from it, not a blank.
+func TestWitnessLastCosignature(t *testing.T) {
+	e := ombudtest.New(t, ombudtest.WitnessedBy(2, 1))
+	home := func() string {
+		t.Helper()
+		resp, err := http.Get(e.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	// One cosignature is enough to publish, so w2's is on a checkpoint only
+	// when it answered in time: add entries until the site has seen one.
+	yes := regexp.MustCompile(`<td>witness.test/w2</td><td><span class="ok">Yes</span></td><td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>`)
+	for i := 0; ; i++ {
+		e.AddPrincipal(t, fmt.Sprint("a", i), ombud.RoleAnalyst)
+		e.AwaitSize(t, e.Size(t))
+		if yes.MatchString(home()) {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("w2 never seen cosigning:\n%s", home())
+		}
+	}
+	seen := e.Size(t)
+	e.WitnessServers[1].Close()
+	e.AddPrincipal(t, "b", ombud.RoleAnalyst)
+	e.AwaitSize(t, seen+1)
+	h := home()
+	no := regexp.MustCompile(`<td>witness.test/w2</td><td><span class="bad">No</span></td><td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC, of the checkpoint of size (\d+)</td>`)
+	m := no.FindStringSubmatch(h)
+	if m == nil || !strings.Contains(h, `<td>witness.test/w1</td><td><span class="ok">Yes</span>`) {
+		t.Fatalf("w2 after it stopped:\n%s", h)
+	}
+	if n, _ := strconv.ParseUint(m[1], 10, 64); n == 0 || n > seen {
+		t.Fatalf("w2's last cosignature is of size %d; it was last seen at %d", n, seen)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,18 +49,26 @@ type Env struct {
 	AdminToken string
 	AdminID    string
 	Reports    *reports.Service
-	// Witnesses cosign the log's checkpoints (see Witnessed).
-	Witnesses []web.Witness
+	// Witnesses cosign the log's checkpoints (see Witnessed), served by
+	// WitnessServers in the same order.
+	Witnesses      []web.Witness
+	WitnessServers []*httptest.Server
 }
 
 // Option configures New.
 type Option func(*options)
 
-type options struct{ witnessed bool }
+type options struct{ witnesses, quorum int }
 
 // Witnessed runs an ombud witness for the log, in-process on loopback, and
 // makes the log publish only checkpoints it cosigned.
-func Witnessed() Option { return func(o *options) { o.witnessed = true } }
+func Witnessed() Option { return WitnessedBy(1, 1) }
+
+// WitnessedBy runs n ombud witnesses for the log, w1 to wn, and makes the
+// log publish only checkpoints that quorum of them cosigned.
+func WitnessedBy(n, quorum int) Option {
+	return func(o *options) { o.witnesses, o.quorum = n, quorum }
+}
 
 // New starts a deployment and stops it when the test ends.
 func New(t testing.TB, opts ...Option) *Env {
@@ -79,8 +88,9 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("sqlite.New: %v", err)
 	}
 	var policy []byte
-	if o.witnessed {
-		policy = startWitness(t, dir.VerifierKey)
+	var witnessServers []*httptest.Server
+	if o.witnesses > 0 {
+		policy, witnessServers = startWitnesses(t, dir.VerifierKey, o.witnesses, o.quorum)
 	}
 	lg, err := tlog.New(ctx, tlog.Config{
 		Dir: dir.LogPath(), Signer: dir.Signer, Verifier: dir.Verifier,
@@ -90,7 +100,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("tlog.New: %v", err)
 	}
-	e := &Env{Dir: dir, Store: st, Log: lg, Journal: &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}, Witnesses: web.WitnessesFromPolicy(policy)}
+	e := &Env{Dir: dir, Store: st, Log: lg, Journal: &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}, Witnesses: web.WitnessesFromPolicy(policy), WitnessServers: witnessServers}
 	p, tok, _, err := ombud.AddPrincipal(ctx, e.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
@@ -197,31 +207,42 @@ func (e *Env) Principal(t testing.TB, token string) *ombud.Principal {
 	return p
 }
 
-// startWitness runs an ombud witness for the log whose verifier key is
-// vkey and returns the gateway's witness policy naming it.
-func startWitness(t testing.TB, vkey string) []byte {
+// startWitnesses runs n ombud witnesses for the log whose verifier key is
+// vkey and returns the gateway's witness policy naming them, with a group
+// of quorum of them as its quorum.
+func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httptest.Server) {
 	t.Helper()
-	skey, wvkey, err := note.GenerateKey(rand.Reader, "witness.test/w1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := witness.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	l, err := witness.ParseLog(vkey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := witness.New(t.TempDir(), signer, []witness.Log{l})
-	if err != nil {
-		t.Fatal(err)
+	var policy strings.Builder
+	var names []string
+	var servers []*httptest.Server
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("w%d", i)
+		skey, wvkey, err := note.GenerateKey(rand.Reader, "witness.test/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := witness.NewSigner(skey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := witness.New(t.TempDir(), signer, []witness.Log{l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(w.Handler())
+		t.Cleanup(srv.Close)
+		cv, err := witness.VerifierKey(wvkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&policy, "witness %s %s %s/\n", name, cv, srv.URL)
+		names = append(names, name)
+		servers = append(servers, srv)
 	}
-	srv := httptest.NewServer(w.Handler())
-	t.Cleanup(srv.Close)
-	cv, err := witness.VerifierKey(wvkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(fmt.Sprintf("witness w1 %s %s/\nquorum w1\n", cv, srv.URL))
+	fmt.Fprintf(&policy, "group g %d %s\nquorum g\n", quorum, strings.Join(names, " "))
+	return []byte(policy.String()), servers
 }
