@@ -254,13 +254,12 @@ func (v *verifier) auditorReport(ctx context.Context) error {
 			if idx >= v.from || st == ombud.DetailVerified || st == ombud.DetailErased {
 				continue // this run's own pass checked the new entries
 			}
-			rule := "detail_missing"
+			rule, msg := "detail_missing", "the entry commits to a detail record the server no longer holds (found by the auditor-mode report's pass over entries an earlier run read)"
 			if st == ombud.DetailMismatch {
-				rule = "detail_mismatch"
+				rule, msg = "detail_mismatch", "the detail record does not match the entry's commitment (found by the auditor-mode report's pass over entries an earlier run read)"
 			}
 			if !earlier[[2]string{rule, strconv.FormatUint(idx, 10)}] {
-				v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(idx),
-					Message: "the detail record of an entry verified by an earlier audit no longer matches its commitment (" + string(st) + ")"})
+				v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(idx), Message: msg})
 			}
 		}
 		batch.idx, batch.entries = batch.idx[:0], batch.entries[:0]
