@@ -34,7 +34,7 @@ func (e exitCode) Error() string { return e.err.Error() }
 func (e exitCode) Unwrap() error { return e.err }
 
 func (m *Main) auditCmd(ctx context.Context, args []string) error {
-	fs := m.flags("audit --log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--auditor-report PERIOD] [--json]",
+	fs := m.flags("audit --log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]",
 		"ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
 		"ombud audit --key \"$(curl -s http://127.0.0.1:8080/log/key)\" --token-file auditor.token --json")
 	def := m.Getenv("OMBUD_SERVER")
@@ -200,8 +200,6 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// splitLogURL takes a deployment URL or its tlog-tiles prefix and returns
-// both.
 // detailSummary sums the auditor's figures by status: "12 verified, 3
 // erased".
 func detailSummary(a *ombud.AuditorFigures) string {
@@ -218,6 +216,8 @@ func detailSummary(a *ombud.AuditorFigures) string {
 	return strings.Join(parts, ", ")
 }
 
+// splitLogURL takes a deployment URL or its tlog-tiles prefix and returns
+// both.
 func splitLogURL(s string) (tiles *url.URL, server string, err error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
