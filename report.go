@@ -453,9 +453,7 @@ func (b *ReportBuilder) model(version string) *[4]int64 {
 // nil when it served none. It returns what it found. Entries outside the
 // period, or that commit to no detail, are not counted.
 func (b *ReportBuilder) AddDetail(e *Entry, d *Detail) DetailStatus {
-	if b.details == nil {
-		b.details = map[[2]string]*int64{}
-	}
+	b.AuditorMode()
 	st := DetailMissing
 	if d != nil {
 		switch err := CheckDetail(e, *d); {
