@@ -125,12 +125,6 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		// A browser asking for a page that is not there gets the site's
-		// HTML page; clients of the API get a coded error.
-		if s.Site != nil && !isAPIPath(r.URL.Path) && strings.Contains(r.Header.Get("Accept"), "text/html") {
-			s.Site.ServeHTTP(w, r)
-			return
-		}
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return s.observe(secureHeaders(methodNotAllowed(mux, s.Site)))
@@ -217,40 +211,34 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// isAPIPath reports whether p belongs to the API or the log rather than
-// to the public site.
+// isAPIPath reports whether p belongs to the API or the log; every other
+// path belongs to the public site.
 func isAPIPath(p string) bool {
-	for _, prefix := range []string{"/v1/", "/log/", "/healthz", "/readyz", "/metrics"} {
-		if strings.HasPrefix(p, prefix) {
-			return true
-		}
+	switch p {
+	case "/healthz", "/readyz", "/metrics":
+		return true
 	}
-	return false
+	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/log/")
 }
 
 // methodNotAllowed answers a known path with the wrong method with a coded
-// 405 and an Allow header, instead of the catch-all 404. A site page is
-// handed to the site, which answers with an HTML page.
+// 405 and an Allow header, instead of the catch-all 404. When the site is
+// mounted, paths outside the API's are the site's: it answers their 404s
+// and 405s itself, as pages.
 func methodNotAllowed(mux *http.ServeMux, site http.Handler) http.Handler {
-	sitePattern := map[string]bool{}
-	for _, p := range web.Paths {
-		sitePattern[p] = true
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "/" {
+			if site != nil && !isAPIPath(r.URL.Path) {
+				site.ServeHTTP(w, r)
+				return
+			}
 			var allow []string
-			toSite := false
 			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 				r2 := r.Clone(r.Context())
 				r2.Method = m
 				if _, p := mux.Handler(r2); p != "/" {
 					allow = append(allow, m)
-					toSite = toSite || site != nil && sitePattern[p]
 				}
-			}
-			if toSite {
-				site.ServeHTTP(w, r)
-				return
 			}
 			if len(allow) > 0 {
 				w.Header().Set("Allow", strings.Join(allow, ", "))

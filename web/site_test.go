@@ -74,8 +74,8 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 			t.Errorf("GET %s: the page has a script", c.path)
 		}
 	}
-	// Wrong methods and missing pages, asked for by a browser, are HTML
-	// pages with their status; the API's own paths stay JSON.
+	// Wrong methods and missing pages outside the API are HTML pages with
+	// their status; the API's own paths stay JSON.
 	for _, c := range []struct {
 		method, path, accept string
 		status               int
@@ -85,7 +85,7 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 		{"PUT", "/receipt", "", 405, "text/html", "This page answers GET, POST, not PUT.", "GET, POST"},
 		{"POST", "/", "text/html", 405, "text/html", "Method not allowed", "GET"},
 		{"GET", "/no-such-page", "text/html,application/xhtml+xml", 404, "text/html", "There is no page at this address.", ""},
-		{"GET", "/no-such-page", "", 404, "application/json", `"code"`, ""},
+		{"GET", "/no-such-page", "", 404, "text/html", "There is no page at this address.", ""},
 		{"GET", "/v1/no-such-endpoint", "text/html", 404, "application/json", `"code"`, ""},
 		{"DELETE", "/v1/reports", "text/html", 405, "application/json", `"code"`, "POST"},
 	} {
