@@ -237,6 +237,9 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 			return rep, nil, err
 		}
 	}
+	if !v.integrityOK {
+		return rep, nil, nil // the log answered a second read differently
+	}
 	rep.Findings = append(rep.Findings, rules.finish(cfg.Now())...)
 	rep.Integrity = true
 	rep.Seconds = time.Since(start).Seconds()

@@ -293,6 +293,29 @@ func (d tamperDetail) Details(ctx context.Context, from, to uint64) ([]audit.Det
 	return recs, err
 }
 
+// forgedOnSecondRead serves entry bundle 0 faithfully once, then with a
+// byte of its last entry changed: a log showing one auditor two histories
+// across the passes of one run.
+type forgedOnSecondRead struct {
+	audit.Fetcher
+	mu    *sync.Mutex
+	reads *int
+}
+
+func (f forgedOnSecondRead) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
+	b, err := f.Fetcher.ReadEntryBundle(ctx, index, p)
+	if err != nil || index != 0 {
+		return b, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if *f.reads++; *f.reads > 1 {
+		b = bytes.Clone(b)
+		b[len(b)-2] ^= 1
+	}
+	return b, nil
+}
+
 // servedCheckpoint serves a fixed checkpoint instead of the log's.
 type servedCheckpoint struct {
 	audit.Fetcher
@@ -601,5 +624,14 @@ func TestAuditorReport(t *testing.T) {
 	// Reported once: the next run has it among the earlier findings.
 	if rep = a.expect(); len(rep.Earlier) != 1 {
 		t.Fatalf("earlier findings %v", rep.Earlier)
+	}
+
+	// The report's pass reads the log a second time: a log that answers it
+	// with other entries is caught, and no report is made from them.
+	forged := &auditor{t: t, cfg: a.cfg}
+	forged.cfg.Details = details
+	forged.cfg.Log = forgedOnSecondRead{Fetcher: fetcher(t, e), mu: new(sync.Mutex), reads: new(int)}
+	if rep := forged.expect("root_mismatch"); rep.AuditorReport != nil || forged.state != nil {
+		t.Fatalf("a report or a state from a second read that does not verify: %v %v", rep.AuditorReport != nil, forged.state != nil)
 	}
 }

@@ -150,30 +150,23 @@ func (v *verifier) checkReports(ctx context.Context) error {
 	}
 	// One pass over [0, upto): every builder takes the leaves below its
 	// size, and the root at each size is recomputed on the way.
-	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
-	rootAt := func(size uint64) {
-		for _, j := range jobs {
-			if j.size == size && j.root == nil {
-				if size == 0 {
-					j.root = rfc6962.DefaultHasher.EmptyRoot()
-				} else {
-					j.root, _ = rng.GetRootHash(nil)
-				}
-			}
+	for _, j := range jobs {
+		if j.size == 0 {
+			j.root = rfc6962.DefaultHasher.EmptyRoot()
 		}
 	}
-	rootAt(0)
-	err := v.eachLeaf(ctx, upto, "recompute reports", func(idx uint64, leaf []byte) error {
-		rng.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil)
+	ok, err := v.eachLeaf(ctx, upto, "recompute reports", func(idx uint64, leaf []byte, rng *compact.Range) error {
 		for _, j := range jobs {
 			if idx < j.size {
 				j.b.Add(leaf)
 			}
+			if j.size == idx+1 && j.root == nil {
+				j.root, _ = rng.GetRootHash(nil)
+			}
 		}
-		rootAt(idx + 1)
 		return nil
 	})
-	if err != nil {
+	if err != nil || !ok {
 		return err
 	}
 	for _, j := range jobs {
@@ -193,31 +186,45 @@ func (v *verifier) checkReports(ctx context.Context) error {
 	return nil
 }
 
-// eachLeaf reads the log's entry bundles over [0, upto) again, in order,
-// and calls fn with every leaf. The run has verified them against the
-// checkpoint already; a bundle that changed since is refused by the
-// callers' own recomputation.
-func (v *verifier) eachLeaf(ctx context.Context, upto uint64, why string, fn func(idx uint64, leaf []byte) error) error {
-	for bi := uint64(0); bi*layout.EntryBundleWidth < upto; bi++ {
+// eachLeaf reads the log's entry bundles again, in order, and calls fn
+// with every leaf below upto and the tree of the leaves so far, that leaf
+// included. The earlier pass verified the entries, but a second read is
+// a second answer from the server: it reads on to the checkpoint size and
+// checks the leaves against the checkpoint's root. If they do not match,
+// it records a root_mismatch finding and returns false.
+func (v *verifier) eachLeaf(ctx context.Context, upto uint64, why string, fn func(idx uint64, leaf []byte, rng *compact.Range) error) (bool, error) {
+	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	for bi := uint64(0); bi*layout.EntryBundleWidth < v.size; bi++ {
 		raw, err := v.cfg.Log.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, v.size))
 		if err != nil {
-			return cannot("failed to read entry bundle %d to %s: %v", bi, why, err)
+			return false, cannot("failed to read entry bundle %d to %s: %v", bi, why, err)
 		}
 		var eb api.EntryBundle
 		if err := eb.UnmarshalText(raw); err != nil {
-			return cannot("entry bundle %d: %v", bi, err)
+			return false, cannot("entry bundle %d: %v", bi, err)
 		}
 		for i, leaf := range eb.Entries {
 			idx := bi*layout.EntryBundleWidth + uint64(i)
-			if idx >= upto {
+			if idx >= v.size {
 				break
 			}
-			if err := fn(idx, leaf); err != nil {
-				return err
+			if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(leaf), nil); err != nil {
+				return false, cannot("tree: %v", err)
+			}
+			if idx < upto {
+				if err := fn(idx, leaf, rng); err != nil {
+					return false, err
+				}
 			}
 		}
 	}
-	return nil
+	if root, err := rng.GetRootHash(nil); v.size > 0 && (err != nil || !bytes.Equal(root, v.rep.Root)) {
+		v.rep.Findings = append(v.rep.Findings, Finding{Rule: "root_mismatch", Where: "entry bundles, read again to " + why,
+			Message: fmt.Sprintf("read a second time, the %d entries hash to %x, not to the checkpoint's root %x: the log served different entries to the same auditor", v.size, root, v.rep.Root)})
+		v.integrityOK = false
+		return false, nil
+	}
+	return true, nil
 }
 
 // auditorReport computes the report for cfg.AuditorReport in auditor mode
@@ -265,7 +272,7 @@ func (v *verifier) auditorReport(ctx context.Context) error {
 		batch.idx, batch.entries = batch.idx[:0], batch.entries[:0]
 		return nil
 	}
-	err := v.eachLeaf(ctx, v.size, "compute the auditor's report", func(idx uint64, leaf []byte) error {
+	ok, err := v.eachLeaf(ctx, v.size, "compute the auditor's report", func(idx uint64, leaf []byte, _ *compact.Range) error {
 		b.Add(leaf)
 		e, err := ombud.ParseEntry(leaf)
 		if err != nil || e.Detail == "" || !period.Contains(e.Time) {
@@ -277,10 +284,10 @@ func (v *verifier) auditorReport(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil && ok {
 		err = flush()
 	}
-	if err != nil {
+	if err != nil || !ok {
 		return err
 	}
 	v.rep.AuditorReport = b.Report()
