@@ -583,6 +583,13 @@ func ComputeReport(opt ReportOptions, leaves func(yield func([]byte) bool)) *Rep
 	return b.Report()
 }
 
+// ReportName names the report of period computed at checkpoint size,
+// "2026-11@1234": its file name in a reports directory (plus ".json") and
+// its address under /reports/.
+func ReportName(period string, size uint64) string {
+	return period + "@" + strconv.FormatUint(size, 10)
+}
+
 // ReportNoteText is the text of the signed note that publishes a report:
 // its format, origin, period, checkpoint and SHA-256.
 func ReportNoteText(r *Report, sha256hex string) string {

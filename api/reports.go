@@ -34,7 +34,7 @@ func (s *Server) publishReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	u := "/reports/" + pub.Period + "@" + strconv.FormatUint(pub.Size, 10)
+	u := "/reports/" + ombud.ReportName(pub.Period, pub.Size)
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(pub.Index, 10))
 	w.Header().Set("Location", u)
 	writeJSON(w, http.StatusCreated, ReportJSON{Period: pub.Period, CheckpointSize: pub.Size, SHA256: pub.SHA256, Receipt: pub.Index, URL: u})

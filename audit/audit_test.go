@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -633,5 +634,21 @@ func TestAuditorReport(t *testing.T) {
 	forged.cfg.Log = forgedOnSecondRead{Fetcher: fetcher(t, e), mu: new(sync.Mutex), reads: new(int)}
 	if rep := forged.expect("root_mismatch"); rep.AuditorReport != nil || forged.state != nil {
 		t.Fatalf("a report or a state from a second read that does not verify: %v %v", rep.AuditorReport != nil, forged.state != nil)
+	}
+}
+
+// TestDirReports: reports are read by their name, custom periods
+// included; a period with a path separator is refused.
+func TestDirReports(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "2026-11-01..2026-11-15@5.json"), []byte(`{}`), 0o644)
+	d := audit.DirReports{Dir: dir}
+	if b, err := d.Report(context.Background(), "2026-11-01..2026-11-15", 5); err != nil || string(b) != "{}" {
+		t.Fatalf("custom period: %q %v", b, err)
+	}
+	for _, p := range []string{"2026-11", "../x", `a\b`} {
+		if _, err := d.Report(context.Background(), p, 5); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%q: %v, want not found", p, err)
+		}
 	}
 }

@@ -38,7 +38,7 @@ type HTTPReports struct {
 
 // Report implements ReportSource.
 func (h *HTTPReports) Report(ctx context.Context, period string, size uint64) ([]byte, error) {
-	u := strings.TrimRight(h.Server, "/") + "/reports/" + url.PathEscape(period+"@"+strconv.FormatUint(size, 10)) + ".json"
+	u := strings.TrimRight(h.Server, "/") + "/reports/" + url.PathEscape(ombud.ReportName(period, size)) + ".json"
 	resp, err := get(ctx, h.Client, u, "")
 	if err != nil {
 		return nil, err
@@ -64,10 +64,12 @@ type DirReports struct {
 func (d DirReports) Report(_ context.Context, period string, size uint64) ([]byte, error) {
 	// The period comes from the log; ParsePeriod has accepted it, so it
 	// holds no path separator. Check anyway: the log is what is audited.
-	if strings.ContainsAny(period, `/\`) || strings.Contains(period, "..") {
+	// (A custom period's name holds "..", as in 2026-11-01..2026-11-15:
+	// without a separator it stays a file name in Dir.)
+	if strings.ContainsAny(period, `/\`) {
 		return nil, fmt.Errorf("period %q: %w", period, os.ErrNotExist)
 	}
-	f, err := os.Open(filepath.Join(d.Dir, period+"@"+strconv.FormatUint(size, 10)+".json"))
+	f, err := os.Open(filepath.Join(d.Dir, ombud.ReportName(period, size)+".json"))
 	if err != nil {
 		return nil, err // *PathError wraps os.ErrNotExist when it is missing
 	}

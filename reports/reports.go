@@ -57,7 +57,7 @@ var fileRE = regexp.MustCompile(`^([0-9Q.-]+)@([0-9]+)\.json$`)
 // fileName is PERIOD@SIZE.json: a publication is immutable, a period may be
 // published again at a later checkpoint.
 func fileName(period string, size uint64) string {
-	return period + "@" + strconv.FormatUint(size, 10) + ".json"
+	return ombud.ReportName(period, size) + ".json"
 }
 
 // Compute computes the report of period at the log's current checkpoint.

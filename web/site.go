@@ -343,7 +343,7 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Report unavailable", "The report could not be read.")
 		return
 	}
-	name := fmt.Sprintf("%s@%d", pub.Period, pub.Size)
+	name := ombud.ReportName(pub.Period, pub.Size)
 	switch m[3] {
 	case ".json":
 		w.Header().Set("Content-Type", "application/json")

@@ -176,7 +176,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if r := rep.AuditorReport; r != nil {
 		out := *auditorReportOut
 		if out == "" {
-			out = fmt.Sprintf("auditor-report-%s@%d.json", r.Period.Name, r.Checkpoint.Size)
+			out = "auditor-report-" + ombud.ReportName(r.Period.Name, r.Checkpoint.Size) + ".json"
 		}
 		b, err := r.Marshal()
 		if err == nil {
