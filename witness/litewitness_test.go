@@ -3,6 +3,8 @@ package witness_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -20,10 +22,11 @@ import (
 	"github.com/ombud/ombud/witness"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
+	_ "modernc.org/sqlite" // litewitness's database
 )
 
-// litewitnessBin finds litewitness and witnessctl (filippo.io/torchwood
-// v0.9.0), built by .ci/run into $OMBUD_TORCHWOOD_BIN. Without it the test
+// litewitnessBin finds litewitness (filippo.io/torchwood v0.9.0), built by
+// .ci/run into $OMBUD_TORCHWOOD_BIN. Without it the test
 // is skipped, unless OMBUD_REQUIRE_LITEWITNESS=1 (as in CI).
 func litewitnessBin(t *testing.T) string {
 	dir := os.Getenv("OMBUD_TORCHWOOD_BIN")
@@ -33,7 +36,7 @@ func litewitnessBin(t *testing.T) string {
 		}
 	}
 	if os.Getenv("OMBUD_REQUIRE_LITEWITNESS") == "1" {
-		t.Fatalf("litewitness not found in OMBUD_TORCHWOOD_BIN=%q; build it with: GOBIN=DIR go install filippo.io/torchwood/cmd/litewitness@v0.9.0 filippo.io/torchwood/cmd/witnessctl@v0.9.0", dir)
+		t.Fatalf("litewitness not found in OMBUD_TORCHWOOD_BIN=%q; build it with: GOBIN=DIR go install filippo.io/torchwood/cmd/litewitness@v0.9.0", dir)
 	}
 	t.Skip("litewitness not available (set OMBUD_TORCHWOOD_BIN; .ci/run builds it)")
 	return ""
@@ -136,8 +139,7 @@ func TestGatewayCosignedByLitewitness(t *testing.T) {
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(lvkey)
 	db := filepath.Join(work, "litewitness.db")
-	run(t, nil, filepath.Join(bin, "witnessctl"), "add-log", "-db", db, "-origin", signer.Name())
-	run(t, nil, filepath.Join(bin, "witnessctl"), "add-key", "-db", db, "-origin", signer.Name(), "-key", lvkey)
+	addLitewitnessLog(t, db, signer.Name(), lvkey)
 	addr := freeAddr(t)
 	lw := exec.CommandContext(ctx, filepath.Join(bin, "litewitness"), "-db", db, "-name", wname, "-key", fp, "-ssh-agent", sock, "-listen", addr)
 	var lwOut strings.Builder
@@ -200,5 +202,35 @@ func TestGatewayCosignedByLitewitness(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+}
+
+// addLitewitnessLog tells litewitness about a log the way its witnessctl
+// add-log and add-key do: a row in its log table at the empty tree and the
+// log's verifier key. witnessctl itself needs sigsum.org/sigsum-go, which
+// not every module proxy serves, so the test writes litewitness's schema
+// (torchwood v0.9.0, internal/witness.OpenDB) itself.
+func addLitewitnessLog(t *testing.T, path, origin, vkey string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	empty := sha256.Sum256(nil) // RFC 6962: the hash of the empty tree
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS log (origin TEXT PRIMARY KEY, tree_size INTEGER NOT NULL, tree_hash TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS key (origin TEXT NOT NULL, key TEXT NOT NULL, FOREIGN KEY(origin) REFERENCES log(origin))`,
+		`CREATE TABLE IF NOT EXISTS bastion (origin TEXT NOT NULL, bastion TEXT NOT NULL, FOREIGN KEY(origin) REFERENCES log(origin))`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO log (origin, tree_size, tree_hash) VALUES (?, 0, ?)`, origin, base64.StdEncoding.EncodeToString(empty[:])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO key (origin, key) VALUES (?, ?)`, origin, vkey); err != nil {
+		t.Fatal(err)
 	}
 }
