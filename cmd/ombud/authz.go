@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func (m *Main) authzKeygen(args []string) error {
 	if *name == "" {
 		return usagef("authz keygen: --name is required")
 	}
-	vkey, err := m.writeKeyPair(*name, *dir, "keep it with the issuer; never send it")
+	vkey, err := m.writeKeyPair(*name, *dir, "keep it with the issuer; never send it", nil)
 	if err != nil {
 		return err
 	}
@@ -57,12 +58,29 @@ func (m *Main) authzKeygen(args []string) error {
 	return nil
 }
 
-// writeKeyPair makes a note key pair named name, writes the private key to
-// DIR/NAME.key (mode 0600; it must not exist) and returns the verifier key.
-func (m *Main) writeKeyPair(name, dir, advice string) (string, error) {
+// keyNameRE is what a key name may be: a host-like name, no spaces or '+'
+// (the note format separates the name from the key with '+').
+var keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$`)
+
+// writeKeyPair makes a note key pair named name, checks it with check (when
+// set), writes the private key to DIR/NAME.key (mode 0600; it must not
+// exist) and returns the verifier key. Nothing is written for a name that
+// fails a check.
+func (m *Main) writeKeyPair(name, dir, advice string, check func(vkey string) error) (string, error) {
+	if !keyNameRE.MatchString(name) {
+		return "", usagef("name %q: use 1-128 of A-Z a-z 0-9 . _ / : - (like court.example/district-3), no spaces or +", truncateArg(name))
+	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return "", usagef("%v (names are like court.example/district-3, no spaces or +)", err)
+	}
+	if _, err := note.NewVerifier(vkey); err != nil {
+		return "", usagef("name %q does not make a valid key: %v", truncateArg(name), err)
+	}
+	if check != nil {
+		if err := check(vkey); err != nil {
+			return "", usagef("name %q: %v", truncateArg(name), err)
+		}
 	}
 	path := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(name)+".key")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -71,13 +89,22 @@ func (m *Main) writeKeyPair(name, dir, advice string) (string, error) {
 	}
 	if _, err := f.WriteString(skey + "\n"); err != nil {
 		f.Close()
+		os.Remove(path)
 		return "", err
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(path)
 		return "", err
 	}
 	fmt.Fprintf(m.Stderr, "ombud: private key written to %s (%s)\n", path, advice)
 	return vkey, nil
+}
+
+func truncateArg(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 func (m *Main) authzSign(args []string) error {

@@ -40,11 +40,11 @@ func (m *Main) witnessKeygen(args []string) error {
 	if *name == "" {
 		return usagef("witness keygen: --name is required")
 	}
-	vkey, err := m.writeKeyPair(*name, *dir, "keep it on the witness host only")
-	if err != nil {
+	var cv string
+	_, err := m.writeKeyPair(*name, *dir, "keep it on the witness host only", func(vkey string) (err error) {
+		cv, err = witness.VerifierKey(vkey)
 		return err
-	}
-	cv, err := witness.VerifierKey(vkey)
+	})
 	if err != nil {
 		return err
 	}

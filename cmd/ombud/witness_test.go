@@ -135,7 +135,9 @@ func TestWitnessServeBadInput(t *testing.T) {
 		{"witness", "serve"},
 		{"witness", "serve", "--key", "/nonexistent/key", "--log", "x"},
 		{"witness", "keygen"},
-		{"witness", "keygen", "--name", "bad name"},
+		{"witness", "keygen", "--name", "bad name", "--dir", "."},
+		{"authz", "keygen", "--name", "bad name"},
+		{"authz", "keygen", "--name", "a+b"},
 	} {
 		if code, _, errs := run(t, nil, args...); code == 0 || !strings.HasPrefix(errs, "ombud: ") {
 			t.Errorf("%v: exit %d %q", args, code, errs)
