@@ -289,7 +289,7 @@ const (
 
 // Covers checks a registered authorization against one read: its window,
 // purpose, class, the object's subjects (pseudonyms) and the deployment's
-// jurisdiction. subjectPseudonyms are the authorization's subjects as
+// jurisdiction, which the authorization's must cover (there is no "any"). subjectPseudonyms are the authorization's subjects as
 // keyed pseudonyms. It returns "" when covered, else a reason code. Use
 // counting is separate (atomic, in the store).
 func (a *Authorization) Covers(now time.Time, purpose, class string, objectSubjects, subjectPseudonyms []string, jurisdiction string) string {
@@ -312,7 +312,7 @@ func (a *Authorization) Covers(now time.Time, purpose, class string, objectSubje
 			return ReasonAuthSubject
 		}
 	}
-	if jurisdiction != "" && a.Jurisdiction != jurisdiction && !strings.HasPrefix(jurisdiction, a.Jurisdiction+"-") {
+	if !JurisdictionCovers(a.Jurisdiction, jurisdiction) {
 		return ReasonAuthJurisdiction
 	}
 	return ""

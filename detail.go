@@ -20,6 +20,9 @@ type Detail struct {
 	// commitment it keys the record: stores keep details in time order, so
 	// writes append instead of scattering across the index.
 	Time time.Time
+	// Kind is the kind of the entry: detail records are kept for a
+	// retention per kind.
+	Kind Kind
 	Salt []byte // 32 random bytes; hides low-entropy bodies
 	Body []byte // JSON object; nil once erased
 }

@@ -44,6 +44,12 @@ const (
 	KindIssuer        Kind = "issuer"
 	KindBreach        Kind = "breach"
 	KindAudit         Kind = "audit"
+	// KindSystem records what ombud does on its own schedule, such as
+	// erasing detail records whose retention ended.
+	KindSystem Kind = "system"
+	// KindAttestation records a controller's attestation, such as the
+	// deletion of data derived from an uncovered emergency read.
+	KindAttestation Kind = "attestation"
 )
 
 // kindSpec lists the public field and ref names an entry kind may carry.
@@ -74,6 +80,8 @@ var kindSpecs = map[Kind]kindSpec{
 	KindBreach:        {fields: []string{"reason", "class", "deadline"}, refs: []string{"object", "by", "access"}},
 	KindIssuer:        {fields: []string{"op", "issuer", "issuer_kind", "jurisdiction", "key_id"}, refs: []string{"by"}},
 	KindAudit:         {fields: []string{"op", "from", "to"}, refs: []string{"by"}},
+	KindSystem:        {fields: []string{"op", "entry_kind", "before", "count"}},
+	KindAttestation:   {fields: []string{"op", "access"}, refs: []string{"object", "by"}},
 }
 
 // Kinds returns every known entry kind, sorted.
@@ -151,7 +159,7 @@ func isCommitment(s string) bool {
 const (
 	maxFields   = 24
 	maxRefs     = 8
-	maxRefItems = 64
+	maxRefItems = 256 // an authorization may name 256 subjects
 	maxArray    = 64
 )
 

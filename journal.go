@@ -88,7 +88,7 @@ func (j *Journal) Build(r Record) (*Entry, []byte, *Detail, error) {
 			return nil, nil, nil, fmt.Errorf("failed to marshal detail: %w", err)
 		}
 		c := Commit(body)
-		c.Time = e.Time
+		c.Time, c.Kind = e.Time, e.Kind
 		d = &c
 		e.Detail = c.Commitment
 	}

@@ -27,11 +27,12 @@ type Object struct {
 	Hold          *Hold
 	Erased        *Erasure
 	IngestIndex   uint64
-	// Pending: stored, but its ingest entry is not logged yet. It is
-	// served to no one; recovery logs it.
-	Pending bool
-	// ShredReason is set when the keyset was destroyed but the erasure is
-	// not yet recorded (a crash mid-shred); recovery finishes it.
+	// IngestDetail is the key of the ingest entry's detail record, erased
+	// with the object.
+	IngestDetail DetailKey
+	// ShredReason is set on objects whose keyset an earlier version
+	// destroyed without recording the erasure (a crash mid-shred); the
+	// sweep erases them with this reason.
 	ShredReason string
 }
 
@@ -50,19 +51,21 @@ type Erasure struct {
 	Index  uint64 // the erase entry
 }
 
-// Erasure reasons (public codes in the erase entry).
+// Erasure reasons (public codes in the erase entry). Admins give one of
+// the erase vocabulary's codes; ombud itself writes the system reasons.
 const (
 	EraseRetention       = "retention_expired"
 	EraseCourtOrder      = "court_order"
 	EraseAuthRefused     = "authorization_refused"
 	EraseControllerOrder = "controller_order"
-	// EraseEmergencyUncovered: an emergency read was not covered by an
-	// authorization in time; the data it touched is erased.
-	EraseEmergencyUncovered = "emergency_uncovered"
+	// EraseIngestUnacknowledged: an ingest's entry was logged but a crash
+	// came before its client was told; recovery discards the object.
+	EraseIngestUnacknowledged = "ingest_unacknowledged"
 )
 
-// EraseReasons are the reasons an admin may give.
-var EraseReasons = []string{EraseCourtOrder, EraseAuthRefused, EraseControllerOrder}
+// Day is t's UTC date, the precision at which times about a person's record
+// (a collection, a deadline) are published.
+func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // RetainUntil is the deadline of an object of class c collected at t.
 func RetainUntil(c Class, collected time.Time) time.Time {
@@ -138,4 +141,7 @@ type Emergency struct {
 	Deadline    time.Time
 	CoveredBy   string
 	BreachIndex uint64
+	// AttestIndex is the attestation entry in which the controller
+	// recorded the deletion of data derived from an uncovered read.
+	AttestIndex uint64
 }

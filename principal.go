@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +39,10 @@ type Principal struct {
 	TokenHash []byte
 	Created   time.Time
 	Disabled  bool
+	// EmergencySuspended is the breach entry that suspended the
+	// principal's emergency access (0: not suspended). An admin restores
+	// it (OpEmergencyRestore).
+	EmergencySuspended uint64
 }
 
 // Has reports whether p holds role r and is not disabled.
@@ -170,10 +175,10 @@ type principalDetail struct {
 	Roles []Role `json:"roles"`
 }
 
-// AddPrincipal creates a principal: it logs the creation, then stores the
-// principal. The log comes first so no principal can act before its creation
-// is on the record; a crash in between leaves a logged creation whose token
-// was never handed out. by is the creating principal's id ("" at bootstrap).
+// AddPrincipal creates a principal through the one pattern: the principal
+// is reserved in the store (invisible, unable to authenticate), its creation
+// is logged, and only then can it act. by is the creating principal's id
+// ("" at bootstrap).
 func AddPrincipal(ctx context.Context, j *Journal, name string, roles []Role, by string) (*Principal, Token, Written, error) {
 	if err := ValidatePrincipal(name, roles); err != nil {
 		return nil, Token{}, Written{}, err
@@ -185,42 +190,41 @@ func AddPrincipal(ctx context.Context, j *Journal, name string, roles []Role, by
 	if by != "" {
 		refs["by"] = []string{by}
 	}
-	w, err := j.Write(ctx, Record{
+	c, err := NewChange(OpPrincipalCreate, PrincipalTarget(id), PrincipalPayload{Principal: p})
+	if err != nil {
+		return nil, Token{}, Written{}, err
+	}
+	w, err := j.Apply(ctx, c, Record{
 		Kind:   KindPrincipal,
 		Fields: map[string]any{"op": "create", "roles": roleStrings(roles)},
 		Refs:   refs,
 		Detail: principalDetail{ID: id, Name: name, Roles: roles},
-	})
+	}, nil)
 	if err != nil {
 		return nil, Token{}, Written{}, err
-	}
-	if err := j.Store.CreatePrincipal(ctx, p); err != nil {
-		return nil, Token{}, Written{}, fmt.Errorf("failed to store principal: %w", err)
 	}
 	return p, tok, w, nil
 }
 
-// DisablePrincipal logs and then applies the disabling of principal id.
+// DisablePrincipal disables principal id through the one pattern.
 func DisablePrincipal(ctx context.Context, j *Journal, id, by string) (Written, error) {
 	p, err := j.Store.Principal(ctx, id)
 	if err != nil {
 		return Written{}, err
 	}
-	if p.Disabled {
-		return Written{}, Errorf(CodeConflict, "principal %s is already disabled", id)
-	}
-	w, err := j.Write(ctx, Record{
-		Kind:   KindPrincipal,
-		Fields: map[string]any{"op": "disable", "roles": roleStrings(p.Roles)},
-		Refs:   map[string][]string{"principal": {id}, "by": {by}},
-	})
+	c, err := NewChange(OpPrincipalDisable, PrincipalTarget(id), nil)
 	if err != nil {
 		return Written{}, err
 	}
-	if err := j.Store.SetPrincipalDisabled(ctx, id, true); err != nil {
-		return Written{}, fmt.Errorf("failed to disable principal: %w", err)
+	w, err := j.Apply(ctx, c, Record{
+		Kind:   KindPrincipal,
+		Fields: map[string]any{"op": "disable", "roles": roleStrings(p.Roles)},
+		Refs:   map[string][]string{"principal": {id}, "by": {by}},
+	}, nil)
+	if errors.Is(err, ErrDisabled) {
+		return Written{}, Errorf(CodeConflict, "principal %s is already disabled", id)
 	}
-	return w, nil
+	return w, err
 }
 
 func roleStrings(rs []Role) []string {

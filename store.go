@@ -19,81 +19,78 @@ type Store interface {
 	// EraseDetail destroys a record's salt and body, keeping the commitment.
 	// ErrNotFound if there is no such record.
 	EraseDetail(ctx context.Context, k DetailKey) error
+	// CountDetailsBefore counts the detail records, not erased, of entries
+	// of kind whose time is before before: what an OpDetailsErase change
+	// with that kind and time erases.
+	CountDetailsBefore(ctx context.Context, kind Kind, before time.Time) (int, error)
 
-	// CreatePrincipal stores a new principal; ErrExists if the id is taken.
-	CreatePrincipal(ctx context.Context, p *Principal) error
+	// Reserve records c against its target, atomically with the op's
+	// preconditions (see Op). It fails with ErrBusy when another change to
+	// the target is in flight, with ErrExists when a registration's name or
+	// id is taken, with ErrNotFound when the target does not exist, and
+	// with the op's own sentinel (ErrOnHold, ErrErased, ErrRevoked, …) when
+	// a precondition does not hold. A reservation is durable when Reserve
+	// returns. Reserved registrations (principals, issuers,
+	// authorizations, objects) are invisible to every reader until
+	// committed.
+	Reserve(ctx context.Context, c *Change) error
+	// Commit makes a reserved change take effect, index being its log
+	// entry, and forgets the reservation. ErrNotFound if no such change is
+	// reserved (it was committed or undone already).
+	Commit(ctx context.Context, c *Change, index uint64) error
+	// Undo forgets a reserved change and whatever Reserve stored for it.
+	// ErrNotFound if no such change is reserved.
+	Undo(ctx context.Context, c *Change) error
+	// Changes lists the changes reserved before since and still in flight,
+	// oldest first.
+	Changes(ctx context.Context, since time.Time) ([]*Change, error)
+
 	// Principal returns a principal by id; ErrNotFound if there is none.
 	Principal(ctx context.Context, id string) (*Principal, error)
 	// Principals lists all principals, oldest first.
 	Principals(ctx context.Context) ([]*Principal, error)
-	// SetPrincipalDisabled disables or re-enables a principal; ErrNotFound
-	// if there is none.
-	SetPrincipalDisabled(ctx context.Context, id string, disabled bool) error
 
-	// CreateObject stores a new object, pending until SetIngestIndex.
-	// ErrExists if the id is taken.
-	CreateObject(ctx context.Context, o *Object) error
-	// Object returns an object by id; ErrNotFound if there is none.
+	// Object returns an object by id; ErrNotFound if there is none (or it
+	// is only reserved).
 	Object(ctx context.Context, id string) (*Object, error)
-	// SetIngestIndex records the ingest entry's index; the object is then
-	// no longer pending. ErrNotFound if there is no such object.
-	SetIngestIndex(ctx context.Context, id string, index uint64) error
-	// SetHold sets (h != nil) or releases (h == nil) a legal hold.
-	SetHold(ctx context.Context, id string, h *Hold) error
-	// DestroyKeyset deletes the object's wrapped keyset (the crypto-shred)
-	// so that no byte of it remains in the store's files, and notes the
-	// reason so that a crash before MarkErased can be finished.
-	DestroyKeyset(ctx context.Context, id, reason string) error
-	// MarkErased records the erasure and its log entry.
-	MarkErased(ctx context.Context, id string, e Erasure) error
 	// ExpiredObjects lists up to limit logged objects past their deadline,
 	// not on hold and not erased, oldest deadline first.
 	ExpiredObjects(ctx context.Context, now time.Time, limit int) ([]*Object, error)
-	// UnfinishedErasures lists objects whose keyset is destroyed but whose
-	// erasure is not yet recorded (a crash mid-shred).
-	UnfinishedErasures(ctx context.Context, limit int) ([]*Object, error)
-	// PendingObjects lists stored objects whose ingest is not yet logged.
-	PendingObjects(ctx context.Context, limit int) ([]*Object, error)
-	// ObjectsBelowKEK lists objects whose keyset is wrapped under a KEK
-	// version below version.
+	// ObjectsBelowKEK lists live objects whose keyset is wrapped under a
+	// KEK version below version.
 	ObjectsBelowKEK(ctx context.Context, version int, limit int) ([]*Object, error)
-	// Rewrap replaces a wrapped keyset if it is still under oldVersion.
+	// Rewrap replaces a wrapped keyset if it is still under oldVersion. A
+	// rewrap changes no state the log records: the same key, wrapped anew.
 	Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
 
-	// CreateIssuer registers an issuer; ErrExists if the name is taken.
-	CreateIssuer(ctx context.Context, i *Issuer) error
 	// Issuers lists registered issuers.
 	Issuers(ctx context.Context) ([]*Issuer, error)
-	// CreateAuthorization registers an authorization; ErrExists if the id
-	// is taken.
-	CreateAuthorization(ctx context.Context, a *RegisteredAuthorization) error
 	// Authorization returns one by id; ErrNotFound if there is none.
 	Authorization(ctx context.Context, id string) (*RegisteredAuthorization, error)
-	// RevokeAuthorization records a revocation; ErrNotFound if there is
-	// no such authorization, ErrExists if it is already revoked.
-	RevokeAuthorization(ctx context.Context, id, reason string, at time.Time, index uint64) error
 	// UseAuthorization atomically takes one use and returns its number;
-	// ErrExhausted when none are left. Concurrent callers never exceed
-	// MaxUses between them.
+	// ErrExhausted when none are left, ErrRevoked when it is revoked.
+	// Concurrent callers never exceed MaxUses between them.
 	UseAuthorization(ctx context.Context, id string) (int, error)
-	// RefundAuthorization gives back a use taken for a read that was then
-	// refused (its decision could not be logged).
+	// RefundAuthorization gives back a use taken for a read whose decision
+	// could not be logged.
 	RefundAuthorization(ctx context.Context, id string) error
 
 	// LatestPolicy returns the last recorded policy version and hash
 	// (0, "" before the first).
 	LatestPolicy(ctx context.Context) (int, string, error)
-	// RecordPolicy records a loaded policy version and its log entry.
-	RecordPolicy(ctx context.Context, version int, sha string, index uint64) error
 
-	// RecordEmergency records an emergency read.
+	// RecordEmergency records an emergency read, once its permit is
+	// logged.
 	RecordEmergency(ctx context.Context, e *Emergency) error
-	// OpenEmergencies lists emergency reads neither covered nor breached.
+	// Emergency returns the emergency read logged at index; ErrNotFound if
+	// there is none.
+	Emergency(ctx context.Context, index uint64) (*Emergency, error)
+	// OpenEmergencies lists the emergency reads neither covered nor
+	// breached.
 	OpenEmergencies(ctx context.Context) ([]*Emergency, error)
-	// CoverEmergency marks an emergency read covered by an authorization.
+	// CoverEmergency marks an emergency read covered by an authorization
+	// (one whose registration entry covers it, as the auditor computes).
 	CoverEmergency(ctx context.Context, index uint64, authorizationID string) error
-	// BreachEmergency records the breach entry of an uncovered emergency.
-	BreachEmergency(ctx context.Context, index uint64, breachIndex uint64) error
 
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
@@ -106,4 +103,6 @@ type Log interface {
 	// returns an error wrapping ErrLogUnavailable when it cannot, and the
 	// caller must then fail closed.
 	Append(ctx context.Context, leaf []byte) (uint64, error)
+	// Size is the number of entries durably sequenced so far.
+	Size(ctx context.Context) (uint64, error)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/gate"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -23,11 +24,19 @@ type Service struct {
 	// PolicyPath is the Cedar policy file (DIR/policy.cedar).
 	PolicyPath string
 	// Jurisdiction of this deployment; an authorization must cover it.
-	// Empty: not checked.
+	// Empty is the placeholder, which covers no real jurisdiction.
 	Jurisdiction string
-	Now          func() time.Time
+	// IssuerKinds says which authorization kinds each kind of issuer may
+	// sign; nil takes no issuer kind as able to sign anything.
+	IssuerKinds map[string][]string
+	// Vocabulary holds the registered codes of public fields.
+	Vocabulary ombud.Vocabulary
+	// Classes are the configured data classes.
+	Classes map[string]ombud.Class
+	Now     func() time.Time
 
 	policy    atomic.Pointer[Policy]
+	gates     gate.Set   // authorization id: reads shared, revocation alone
 	counters  sync.Map   // authorization id → *useCounter
 	authCache sync.Map   // authorization id → *ombud.RegisteredAuthorization
 	policyMu  sync.Mutex // serialises loads
@@ -40,6 +49,10 @@ func (s *Service) now() time.Time {
 	}
 	return time.Now().UTC()
 }
+
+// Shared holds the gate of authorization id shared, for a read citing it,
+// until the read's decision is logged; a revocation waits for it.
+func (s *Service) Shared(id string) (release func()) { return s.gates.Shared(id) }
 
 // Policy returns the policy in force.
 func (s *Service) Policy() *Policy { return s.policy.Load() }
@@ -71,16 +84,20 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 	if by != "" {
 		refs["by"] = []string{by}
 	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
+	c, err := ombud.NewChange(ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: v + 1, SHA: p.SHA})
+	if err != nil {
+		return 0, false, err
+	}
+	_, err = s.Journal.Apply(ctx, c, ombud.Record{
 		Kind:   ombud.KindPolicy,
 		Fields: map[string]any{"op": "set", "version": v + 1, "policy_sha256": p.SHA},
 		Refs:   refs,
 		Detail: map[string]any{"policy": string(text)},
-	})
-	if err != nil {
-		return v, false, err
+	}, nil)
+	if errors.Is(err, ombud.ErrStale) {
+		return v, false, ombud.Errorf(ombud.CodeConflict, "another policy version was recorded meanwhile; reload again")
 	}
-	if err := s.Store.RecordPolicy(ctx, v+1, p.SHA, w.Index); err != nil {
+	if err != nil {
 		return v, false, err
 	}
 	s.policy.Store(p)
@@ -99,28 +116,34 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 	if !slices.Contains(ombud.IssuerKinds, kind) {
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
 	}
-	if jurisdiction == "" || len(jurisdiction) > 64 {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "jurisdiction is required, e.g. EU-DE")
+	if err := s.Vocabulary.Check(ombud.VocabJurisdiction, "jurisdiction", jurisdiction); err != nil {
+		return nil, ombud.Written{}, err
 	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
+	i := &ombud.Issuer{Name: name, Kind: kind, Jurisdiction: jurisdiction, Key: strings.TrimSpace(key), Registered: s.now()}
+	c, err := ombud.NewChange(ombud.OpIssuerRegister, ombud.IssuerTarget(name), ombud.IssuerPayload{Issuer: i})
+	if err != nil {
+		return nil, ombud.Written{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Kind:   ombud.KindIssuer,
 		Fields: map[string]any{"op": "register", "issuer": name, "issuer_kind": kind, "jurisdiction": jurisdiction, "key_id": fmt.Sprintf("%08x", v.KeyHash())},
 		Refs:   map[string][]string{"by": {by}},
-	})
-	if err != nil {
-		if e := new(ombud.EntryError); errors.As(err, &e) {
-			return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
+	}, func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+		if err := s.Journal.CommitStore(ctx, c, w); err != nil {
+			return err
 		}
+		s.verifiers.Store(nil) // reload on next use
+		return nil
+	})
+	switch e := new(ombud.EntryError); {
+	case errors.As(err, &e):
+		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
+	case errors.Is(err, ombud.ErrExists):
+		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "issuer %q is already registered", name)
+	case err != nil:
 		return nil, ombud.Written{}, err
 	}
-	i := &ombud.Issuer{Name: name, Kind: kind, Jurisdiction: jurisdiction, Key: strings.TrimSpace(key), Registered: s.now(), Index: w.Index}
-	if err := s.Store.CreateIssuer(ctx, i); err != nil {
-		if errors.Is(err, ombud.ErrExists) {
-			return nil, w, ombud.Errorf(ombud.CodeConflict, "issuer %q is already registered", name)
-		}
-		return nil, w, err
-	}
-	s.verifiers.Store(nil) // reload on next use
+	i.Index = w.Index
 	return i, w, nil
 }
 
@@ -157,6 +180,9 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 	if err != nil {
 		return nil, ombud.Written{}, &ombud.Error{Code: ombud.CodeInvalid, Message: err.Error(), Err: err}
 	}
+	if err := s.checkScope(ctx, a); err != nil {
+		return nil, ombud.Written{}, err
+	}
 	if _, err := s.Store.Authorization(ctx, a.ID); err == nil {
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
@@ -177,26 +203,98 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 	if len(a.ShareRecipients) > 0 {
 		refs["recipient"] = a.ShareRecipients
 	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
+	c, err := ombud.NewChange(ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: ra})
+	if err != nil {
+		return nil, ombud.Written{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Kind: ombud.KindAuthorization,
 		Fields: map[string]any{"op": "register", "auth_kind": a.Kind, "issuer": a.Issuer, "purposes": a.Purposes, "classes": a.Classes,
 			"wildcard": a.Wildcard(), "not_before": a.NotBefore.Format(time.RFC3339), "not_after": a.NotAfter.Format(time.RFC3339),
 			"max_uses": a.MaxUses, "jurisdiction": a.Jurisdiction},
 		Refs:   refs,
 		Detail: map[string]any{"id": a.ID, "case": a.Case, "note": string(msg)},
-	})
-	if err != nil {
-		return nil, ombud.Written{}, err
+	}, s.commitAuthorization)
+	if errors.Is(err, ombud.ErrExists) {
+		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
-	ra.Index = w.Index
-	if err := s.Store.CreateAuthorization(ctx, ra); err != nil {
+	if err != nil {
 		return nil, w, err
 	}
-	if err := s.coverEmergencies(ctx, ra); err != nil {
-		return ra, w, err
-	}
+	ra.Index = w.Index
 	return ra, w, nil
 }
+
+// commitAuthorization makes a logged registration take effect and marks
+// the open emergency reads it covers.
+func (s *Service) commitAuthorization(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
+		return err
+	}
+	var p ombud.AuthorizationPayload
+	if err := c.Decode(&p); err != nil {
+		return err
+	}
+	return s.coverEmergencies(ctx, p.Authorization)
+}
+
+// checkScope refuses an authorization its issuer may not sign, or whose
+// public fields are not registered codes: its jurisdiction must be in the
+// vocabulary and within the issuer's, its kind one the issuer's kind may
+// sign, its purposes registered, its classes configured.
+func (s *Service) checkScope(ctx context.Context, a *ombud.Authorization) error {
+	is, err := s.Store.Issuers(ctx)
+	if err != nil {
+		return err
+	}
+	k := slices.IndexFunc(is, func(i *ombud.Issuer) bool { return i.Name == a.Issuer })
+	if k < 0 {
+		return ombud.Errorf(ombud.CodeInvalid, "%v", ombud.ErrUnknownIssuer)
+	}
+	i := is[k]
+	if err := s.Vocabulary.Check(ombud.VocabJurisdiction, "the authorization's jurisdiction", a.Jurisdiction); err != nil {
+		return err
+	}
+	if !ombud.JurisdictionCovers(i.Jurisdiction, a.Jurisdiction) {
+		return ombud.Errorf(ombud.CodeInvalid, "issuer %s is registered for jurisdiction %s, which does not cover the authorization's %s", i.Name, i.Jurisdiction, a.Jurisdiction)
+	}
+	if !slices.Contains(s.IssuerKinds[i.Kind], a.Kind) {
+		may := strings.Join(s.IssuerKinds[i.Kind], ", ")
+		if may == "" {
+			may = "none"
+		}
+		return ombud.Errorf(ombud.CodeInvalid, "an issuer of kind %s may not sign a %s (it may sign: %s)", i.Kind, a.Kind, may)
+	}
+	for _, p := range a.Purposes {
+		if err := s.Vocabulary.Check(ombud.VocabPurpose, "each purpose of the authorization", p); err != nil {
+			return err
+		}
+	}
+	for _, c := range a.Classes {
+		if _, ok := s.Classes[c]; !ok {
+			return ombud.Errorf(ombud.CodeInvalid, "the authorization names a class that is not configured; classes: %s", strings.Join(s.classNames(), ", "))
+		}
+	}
+	for _, r := range a.ShareRecipients {
+		if !isRecipient(r) {
+			return ombud.Errorf(ombud.CodeInvalid, "share-recipient must be a registered recipient's code")
+		}
+	}
+	return nil
+}
+
+func (s *Service) classNames() []string {
+	out := make([]string, 0, len(s.Classes))
+	for n := range s.Classes {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// isRecipient: recipients become keyed pseudonyms in the log; until a
+// recipient registry exists they are codes.
+func isRecipient(r string) bool { return r != "" && len(r) <= 64 }
 
 // coverEmergencies marks open emergency reads that a newly registered
 // authorization covers: its window holds the time of the read, and it
@@ -223,8 +321,13 @@ func (s *Service) coverEmergencies(ctx context.Context, ra *ombud.RegisteredAuth
 	return nil
 }
 
-// Revoke logs and records a revocation.
+// Revoke revokes an authorization through the one pattern. It holds the
+// authorization's gate alone, so that every read already admitted under it
+// is logged before the revocation is.
 func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Written, error) {
+	if err := s.Vocabulary.Check(ombud.VocabRevokeReason, "reason", reason); err != nil {
+		return ombud.Written{}, err
+	}
 	a, err := s.Store.Authorization(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
 		return ombud.Written{}, ombud.Errorf(ombud.CodeNotFound, "no authorization %q", id)
@@ -235,15 +338,47 @@ func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Writ
 	if a.Revoked != nil {
 		return ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
 	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
-		Kind:   ombud.KindAuthorization,
-		Fields: map[string]any{"op": "revoke", "auth_kind": a.Kind, "issuer": a.Issuer, "reason": reason},
-		Refs:   map[string][]string{"authorization": {id}, "by": {by}},
-	})
+	release := s.gates.Exclusive(id)
+	defer release()
+	c, err := ombud.NewChange(ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget(id), ombud.RevokePayload{Reason: reason, At: s.now()})
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	err = s.Store.RevokeAuthorization(ctx, id, reason, s.now(), w.Index)
-	s.authCache.Delete(id)
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Kind:   ombud.KindAuthorization,
+		Fields: map[string]any{"op": "revoke", "auth_kind": a.Kind, "issuer": a.Issuer, "reason": reason},
+		Refs:   map[string][]string{"authorization": {id}, "by": {by}},
+	}, s.CommitRevoke)
+	if errors.Is(err, ombud.ErrRevoked) {
+		return ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
+	}
 	return w, err
+}
+
+// CommitRevoke makes a logged revocation take effect and drops the
+// authorization from the caches.
+func (s *Service) CommitRevoke(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+	err := s.Journal.CommitStore(ctx, c, w)
+	id := strings.TrimPrefix(c.Target, "authorization:")
+	s.authCache.Delete(id)
+	s.counters.Delete(id)
+	return err
+}
+
+// Committers returns the committers of this service's changes that do more
+// than the store's commit, for recovery.
+func (s *Service) Committer(op ombud.Op) ombud.Committer {
+	switch op {
+	case ombud.OpAuthorizationRegister:
+		return s.commitAuthorization
+	case ombud.OpAuthorizationRevoke:
+		return s.CommitRevoke
+	case ombud.OpIssuerRegister:
+		return func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+			err := s.Journal.CommitStore(ctx, c, w)
+			s.verifiers.Store(nil)
+			return err
+		}
+	}
+	return nil
 }

@@ -35,6 +35,10 @@ type Verdict struct {
 // ReasonEmergency marks a permit under emergency access.
 const ReasonEmergency = "emergency"
 
+// ReasonEmergencySuspended: the principal's emergency access is suspended
+// after a breach.
+const ReasonEmergencySuspended = "emergency_suspended"
+
 func deny(code ombud.Code, reason, msg string) Verdict {
 	return Verdict{Reason: reason, Code: code, Message: msg}
 }
@@ -51,6 +55,9 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 		return Verdict{}, errors.New("access: no policy loaded")
 	}
 	v := Verdict{PolicySHA: p.SHA}
+	if r.Emergency && r.Principal.EmergencySuspended != 0 {
+		return s.with(v, deny(ombud.CodeForbidden, ReasonEmergencySuspended, "your emergency access is suspended after an uncovered emergency read; an admin must restore it")), nil
+	}
 	authorized := false
 	var ra *ombud.RegisteredAuthorization
 	if r.AuthorizationID != "" {
@@ -81,7 +88,7 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	}
 	ok, _ := p.Decide(Input{
 		Principal: r.Principal.ID, Roles: roles, Class: r.Class.Name, Sensitive: r.Class.IsSensitive(), Purpose: r.Purpose,
-		Authorized: authorized, AuthorizationKind: v.AuthKind, Emergency: r.Emergency, Object: r.Object.ID,
+		Authorized: authorized, AuthorizationKind: v.AuthKind, Wildcard: ra != nil && ra.Wildcard(), Emergency: r.Emergency, Object: r.Object.ID,
 	})
 	if !ok {
 		return s.with(v, deny(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this read")), nil

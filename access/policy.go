@@ -29,6 +29,7 @@ const DefaultPolicy = `// ombud access policy, in Cedar (https://www.cedarpolicy
 //   purpose             String       the stated purpose code
 //   authorized          Bool         a cited authorization covers this read
 //   authorization_kind  String       its kind ("" when none): warrant, court_order, …
+//   wildcard            Bool         the cited authorization names every subject ("*")
 //   emergency           Bool         the read claims emergency access
 //
 // Edit this file, check it with 'ombud policy check', and load it with
@@ -40,15 +41,19 @@ permit (principal, action == Action::"read", resource)
 when { context.roles.contains("analyst") && !context.sensitive };
 
 // Sensitive classes: only under a registered authorization that covers the
-// read. Without one, sensitive classes are denied by default.
+// read and names its subjects. Without one, sensitive classes are denied by
+// default; so is an authorization naming every subject ("*"), which only a
+// policy written for it may allow.
 @id("read-sensitive-authorized")
 permit (principal, action == Action::"read", resource)
-when { context.roles.contains("analyst") && context.sensitive && context.authorized };
+when { context.roles.contains("analyst") && context.sensitive && context.authorized && !context.wildcard };
 
 // Emergency access without a prior authorization is off by default. To
 // allow it, for example for location data in missing-person cases, remove
 // the comment marks below. An authorization covering it must then be
-// registered within the emergency deadline, or the data read is erased.
+// registered within the emergency deadline; otherwise a breach is logged
+// and the reader's emergency access is suspended until an admin restores
+// it (the object read is kept, as evidence).
 //
 // @id("read-emergency-location")
 // permit (principal, action == Action::"read", resource)
@@ -75,6 +80,7 @@ type Input struct {
 	Purpose           string
 	Authorized        bool
 	AuthorizationKind string
+	Wildcard          bool
 	Emergency         bool
 	Object            string
 }
@@ -100,7 +106,7 @@ func ParsePolicy(text []byte) (*Policy, error) {
 	}
 	for _, roles := range [][]string{{"analyst"}, {"admin"}, {}} {
 		for _, b := range []bool{false, true} {
-			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Emergency: b, Object: "o"}
+			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Object: "o"}
 			if _, _, err := p.decide(in); err != nil {
 				return nil, fmt.Errorf("policy fails to evaluate: %w", err)
 			}
@@ -135,6 +141,7 @@ func (p *Policy) decide(in Input) (bool, []string, error) {
 			"purpose":            cedar.String(in.Purpose),
 			"authorized":         cedar.Boolean(in.Authorized),
 			"authorization_kind": cedar.String(in.AuthorizationKind),
+			"wildcard":           cedar.Boolean(in.Wildcard),
 			"emergency":          cedar.Boolean(in.Emergency),
 		}),
 	}

@@ -40,6 +40,11 @@ type Server struct {
 	Reports *reports.Service
 	// Site, when set, serves the public web site (web.Paths).
 	Site http.Handler
+	// WitnessGrace is how long the witness policy may go unmet before
+	// /readyz answers 503.
+	WitnessGrace time.Duration
+	// Witnessed: the log publishes only cosigned checkpoints.
+	Witnessed bool
 
 	draining atomic.Bool
 	requests *prometheus.CounterVec
@@ -146,9 +151,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "metadata store is not ready"))
 		return
 	}
-	if err := s.Log.Healthy(); err != nil {
-		s.Logger.ErrorContext(ctx, "readyz: log", "err", err)
+	appends, publish := s.Log.Health(s.WitnessGrace)
+	if appends != nil {
+		s.Logger.ErrorContext(ctx, "readyz: log", "err", appends)
 		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "transparency log is not accepting appends"))
+		return
+	}
+	if publish != nil {
+		s.Logger.ErrorContext(ctx, "readyz: log", "err", publish)
+		msg := "no checkpoint is being published"
+		if s.Witnessed {
+			msg = "no checkpoint is being published: the witness policy is not met"
+		}
+		writeError(w, r, ombud.Errorf(ombud.CodeUnavailable, "%s", msg))
 		return
 	}
 	if _, _, err := s.Log.ParsedCheckpoint(ctx); err != nil {

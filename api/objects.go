@@ -172,7 +172,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) objectStatus(w http.ResponseWriter, r *http.Request) {
 	o, err := s.Store.Object(r.Context(), r.PathValue("id"))
-	if err != nil || o.Pending {
+	if err != nil {
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such object"))
 		return
 	}

@@ -17,11 +17,9 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
-	"github.com/ombud/ombud/store/sqlite"
-	"github.com/ombud/ombud/tlog"
+	"github.com/ombud/ombud/internal/gateway"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -120,16 +118,11 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	dir, err := datadir.Create(filepath.Join(work, "data"), datadir.CreateOptions{Origin: "bench.ombud/log"})
+	dir, err := datadir.Create(filepath.Join(work, "data"), datadir.CreateOptions{Origin: "bench.ombud/log", Jurisdiction: "EU-DE"})
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	logDir := dir.LogPath()
+	var logDir string
 	if cfg.LogDir != "" {
 		// A diagnostic: the log on another filesystem than the database,
 		// to tell the log's disk I/O from the rest of the path.
@@ -138,18 +131,13 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		}
 		defer os.RemoveAll(logDir)
 	}
-	lg, err := tlog.New(ctx, tlog.Config{Dir: logDir, Signer: dir.Signer, Verifier: dir.Verifier, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
-	if err != nil {
-		return nil, err
-	}
-	defer lg.Close(context.WithoutCancel(ctx))
-	j := &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := custody.Open(ctx, dir, st, j, quiet)
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: quiet, LogDir: logDir, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
 	if err != nil {
 		return nil, err
 	}
-	defer svc.Bucket.Close()
+	defer g.Close(context.WithoutCancel(ctx))
+	lg, j, svc := g.Log, g.Journal, g.Custody
 	admin, _, _, err := ombud.AddPrincipal(ctx, j, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		return nil, err
@@ -181,7 +169,7 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		return nil, err
 	}
 
-	srv := &api.Server{Store: st, Log: lg, Journal: j, Custody: svc, VerifierKey: dir.VerifierKey, Logger: quiet}
+	srv := g.API()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -33,10 +34,22 @@ type Keyring interface {
 type Service struct {
 	Store   ombud.Store
 	Journal *ombud.Journal
+	// Log reads the log back, to settle changes a crash left in flight.
+	Log     ombud.LogReader
 	Bucket  *blob.Bucket
 	Keys    Keyring
 	Access  *access.Service
 	Classes map[string]ombud.Class
+	// Vocabulary holds the registered codes of the public fields.
+	Vocabulary ombud.Vocabulary
+	// DetailRetention is how long the detail records of each entry kind
+	// are kept; the sweep erases older ones. A kind without one keeps its
+	// details (an ingest's detail goes with its object).
+	DetailRetention map[ombud.Kind]time.Duration
+	// Committers and Undoers are other services' hooks for settling their
+	// changes (ombud.Journal.Settle): the reports, for one.
+	Committers []func(ombud.Op) ombud.Committer
+	Undoers    []func(context.Context, *ombud.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an
@@ -44,6 +57,8 @@ type Service struct {
 	EmergencyDeadline time.Duration
 	Now               func() time.Time
 	Logger            *slog.Logger
+
+	gates gate.Set // object id: reads shared, erasure alone
 }
 
 func (s *Service) now() time.Time {
@@ -90,18 +105,8 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// isCode reports whether s may appear as a public code in the log.
-func isCode(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
+func (s *Service) checkPurpose(p string) error {
+	return s.Vocabulary.Check(ombud.VocabPurpose, "Ombud-Purpose", p)
 }
 
 // countingReader counts bytes and stops past a limit.

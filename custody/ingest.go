@@ -3,7 +3,6 @@ package custody
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -23,10 +22,12 @@ type IngestRequest struct {
 	Body        io.Reader
 }
 
-// Ingest encrypts req.Body under a fresh key into the blob store, records
-// the object, and logs an ingest entry. The order makes a crash safe: the
-// object is recorded as pending before the entry is logged, is served to no
-// one while pending, and Sweep logs any pending object it finds.
+// Ingest encrypts req.Body under a fresh key into the blob store, then
+// reserves the object, logs its ingest entry and commits it (the one
+// pattern). A crash before the commit leaves a reservation that recovery
+// settles: an ingest whose entry is not in the log is discarded, blob and
+// keyset included; one whose entry is, but which no client was told of, is
+// erased (logged, reason ingest_unacknowledged).
 func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object, ombud.Written, error) {
 	c, err := s.class(req.Class)
 	if err != nil {
@@ -44,8 +45,10 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 	if req.Region == "" {
 		req.Region = c.Region
 	}
-	if req.Region != "" && !isCode(req.Region) {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "region must be a code like eu-central")
+	if req.Region != "" {
+		if err := s.Vocabulary.Check(ombud.VocabRegion, "Ombud-Region", req.Region); err != nil {
+			return nil, ombud.Written{}, err
+		}
 	}
 	if c.Region != "" && req.Region != c.Region {
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "class %s must reside in region %s, not %s", c.Name, c.Region, req.Region)
@@ -98,25 +101,24 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		ID: id, Class: c.Name, Subjects: subjects, Source: req.Source, Region: req.Region,
 		CollectedAt: req.CollectedAt.UTC().Truncate(time.Millisecond), Created: now.Truncate(time.Millisecond),
 		RetainUntil: ombud.RetainUntil(c, req.CollectedAt), Size: body.n, CipherSize: cn, CipherSHA: sum,
-		WrappedKeyset: wrapped, KEKVersion: ver, Pending: true,
-	}
-	if err := s.Store.CreateObject(ctx, o); err != nil {
-		s.Bucket.Delete(context.WithoutCancel(ctx), blobKey)
-		return nil, ombud.Written{}, fmt.Errorf("failed to record object: %w", err)
+		WrappedKeyset: wrapped, KEKVersion: ver,
 	}
 	w, err := s.logIngest(ctx, o, req.Subjects, req.By)
 	if err != nil {
-		// The object stays pending: invisible, and Sweep will log or the
-		// next attempt at it will. The caller is told it failed.
-		return nil, ombud.Written{}, wrapLog(err)
+		if w.Entry == nil {
+			// Nothing took effect: the reservation is undone (or, if even
+			// that failed, recovery undoes it); the ciphertext goes too.
+			s.Bucket.Delete(context.WithoutCancel(ctx), blobKey)
+		}
+		return nil, ombud.Written{}, err
 	}
-	o.Pending, o.IngestIndex = false, w.Index
+	o.IngestIndex = w.Index
 	return o, w, nil
 }
 
-// logIngest writes the ingest entry and marks the object logged. subjects
-// are the real identifiers when known (at ingest), or nil during recovery,
-// when only their pseudonyms remain; the entry then carries those.
+// logIngest records o through the one pattern: the object is reserved in
+// the store, invisible to every reader, its ingest entry is logged, and
+// only then is it live. subjects are the real identifiers.
 func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []string, by string) (ombud.Written, error) {
 	refs := map[string][]string{"object": {o.ID}}
 	if by != "" {
@@ -124,9 +126,9 @@ func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []str
 	}
 	rec := ombud.Record{
 		Kind:   ombud.KindIngest,
-		Fields: map[string]any{"class": o.Class, "size_band": ombud.SizeBand(o.Size), "retain_until": fmtTime(o.RetainUntil)},
+		Fields: map[string]any{"class": o.Class, "size_band": ombud.SizeBand(o.Size), "retain_until": ombud.Day(o.RetainUntil)},
 		Refs:   refs,
-		Detail: map[string]any{"object": o.ID, "source": o.Source, "collected_at": fmtTime(o.CollectedAt), "bytes": o.Size},
+		Detail: map[string]any{"object": o.ID, "source": o.Source, "collected_at": fmtTime(o.CollectedAt), "retain_until": fmtTime(o.RetainUntil), "bytes": o.Size},
 	}
 	if o.Region != "" {
 		rec.Fields["region"] = o.Region
@@ -138,19 +140,10 @@ func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []str
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	if len(subjects) == 0 && len(o.Subjects) > 0 {
-		// Recovery: the pseudonyms are all that is kept.
-		e.Refs["subject"] = o.Subjects
-		if leaf, err = e.Marshal(); err != nil {
-			return ombud.Written{}, err
-		}
-	}
-	w, err := s.Journal.Append(ctx, e, leaf, d)
+	o.IngestDetail = e.DetailKey()
+	c, err := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o})
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	if err := s.Store.SetIngestIndex(ctx, o.ID, w.Index); err != nil {
-		return ombud.Written{}, fmt.Errorf("failed to mark object logged: %w", err)
-	}
-	return w, nil
+	return s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 }

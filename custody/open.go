@@ -15,9 +15,11 @@ import (
 )
 
 // Open builds the service of a data directory: its blob store (file://
-// DIR/blobs unless storage.blob_url says otherwise) and its KEK keyring
-// (keys/kek.key unless storage.kek_url names a KMS).
-func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journal, logger *slog.Logger) (*Service, error) {
+// DIR/blobs unless storage.blob_url says otherwise), its KEK keyring
+// (keys/kek.key unless storage.kek_url names a KMS) and its access
+// service. The policy is not loaded yet: load it (Access.LoadPolicy) once
+// recovery has settled what a crash left in flight.
+func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journal, lr ombud.LogReader, logger *slog.Logger) (*Service, error) {
 	sc := dir.Config.Storage
 	classes, err := dir.Config.DataClasses()
 	if err != nil {
@@ -48,7 +50,23 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 		bucket.Close()
 		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
 	}
-	acc := &access.Service{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.Access.Jurisdiction}
+	vocab, err := dir.Config.Vocabularies()
+	if err != nil {
+		bucket.Close()
+		return nil, err
+	}
+	kinds, err := dir.Config.IssuerKindRules()
+	if err != nil {
+		bucket.Close()
+		return nil, err
+	}
+	retention, err := dir.Config.DetailRetentions()
+	if err != nil {
+		bucket.Close()
+		return nil, err
+	}
+	acc := &access.Service{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.DeploymentJurisdiction(),
+		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes}
 	if _, err := os.Stat(dir.PolicyPath()); os.IsNotExist(err) {
 		// A data directory from before policies: start from the default.
 		if err := os.WriteFile(dir.PolicyPath(), []byte(access.DefaultPolicy), 0o644); err != nil {
@@ -56,12 +74,8 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 			return nil, err
 		}
 	}
-	if _, _, err := acc.LoadPolicy(ctx, ""); err != nil {
-		bucket.Close()
-		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
-	}
 	return &Service{
-		Store: st, Journal: j, Bucket: bucket, Keys: ring, Access: acc, Classes: classes,
+		Store: st, Journal: j, Log: lr, Bucket: bucket, Keys: ring, Access: acc, Classes: classes, Vocabulary: vocab, DetailRetention: retention,
 		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration, Logger: logger,
 	}, nil
 }

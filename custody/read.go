@@ -22,6 +22,12 @@ type ReadRequest struct {
 	AuthorizationID string // the cited authorization; required for sensitive classes
 	Justification   string // free text, kept only in the detail record
 	Emergency       string // an emergency reason code; "" for none
+	// Satisfiable, when set, says whether the request (a byte range) can
+	// be served from an object of size bytes. It is asked after the
+	// decision, so that it tells nothing about an object the caller may
+	// not read; an unsatisfiable request is a logged denial that spends no
+	// authorization use.
+	Satisfiable func(size int64) bool
 }
 
 // Release is a permitted read: the decision is already durably logged at
@@ -33,13 +39,28 @@ type Release struct {
 	Body   io.ReadCloser
 }
 
+// Reasons of denials custody decides itself.
+const (
+	ReasonNotFound       = "not_found"
+	ReasonErased         = "erased"
+	ReasonRange          = "range_not_satisfiable"
+	ReasonIntegrity      = "integrity_failure"
+	ReasonUnavailable    = "object_unavailable"
+	ReasonKeyUnavailable = "key_unavailable"
+)
+
 // Read decides a read and logs the decision, permit or deny, before any
 // plaintext is available. The checks run in order: the object's state
 // (missing, erased), the cited authorization, then the Cedar policy (see
-// access.Service.Decide). A denial is returned as a *Decision.
+// access.Service.Decide), then whether the object can be served (its
+// range, its key, its ciphertext and, for objects of one segment, its
+// integrity). A denial is returned as a *Decision. The object's gate, and
+// the cited authorization's, are held shared until the decision is logged,
+// so an erasure or a revocation is logged after every read already
+// decided.
 func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
-	if !isCode(req.Purpose) {
-		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Purpose must be a purpose code (a-z 0-9 _ - ., up to 64), e.g. audit_sample")
+	if err := s.checkPurpose(req.Purpose); err != nil {
+		return nil, err
 	}
 	if len(req.Justification) > 1024 {
 		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Justification is limited to 1024 bytes")
@@ -49,22 +70,27 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			return nil, err
 		}
 	}
-	if req.Emergency != "" && !isCode(req.Emergency) {
-		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Emergency must be a reason code, e.g. missing_person")
+	if req.Emergency != "" {
+		if err := s.Vocabulary.Check(ombud.VocabEmergencyReason, "Ombud-Emergency", req.Emergency); err != nil {
+			return nil, err
+		}
 	}
 	if req.Principal == nil {
 		return nil, errors.New("custody: read without a principal")
 	}
+	release := s.gates.Shared(req.ID)
+	defer release()
+	if req.AuthorizationID != "" {
+		defer s.Access.Shared(req.AuthorizationID)()
+	}
 	o, err := s.Store.Object(ctx, req.ID)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
-		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: "not_found", Code: ombud.CodeNotFound, Message: "no such object"})
+		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: ReasonNotFound, Code: ombud.CodeNotFound, Message: "no such object"})
 	case err != nil:
 		return nil, err
-	case o.Pending:
-		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: "not_found", Code: ombud.CodeNotFound, Message: "no such object"})
 	case o.Erased != nil || o.WrappedKeyset == nil:
-		return nil, s.deny(ctx, req, o, access.Verdict{Reason: "erased", Code: ombud.CodeGone, Message: "the object was erased"})
+		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"})
 	}
 	c, err := s.class(o.Class)
 	if err != nil {
@@ -77,37 +103,45 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if !v.Permit {
 		return nil, s.deny(ctx, req, o, v)
 	}
-	committed := false
-	refund := func() { s.Access.Refund(context.WithoutCancel(ctx), v, committed) }
+	// From here the verdict holds an admitted use: refuse means give it
+	// back and log a denial instead.
+	refuse := func(reason string, code ombud.Code, msg string, cause error) error {
+		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		if cause != nil {
+			s.logger().ErrorContext(ctx, "read refused", "object", o.ID, "reason", reason, "err", cause)
+		}
+		d := v
+		d.Permit, d.Reason, d.Code, d.Message, d.Use = false, reason, code, msg, 0
+		return s.deny(ctx, req, o, d)
+	}
+	if req.Satisfiable != nil && !req.Satisfiable(o.Size) {
+		return nil, refuse(ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil)
+	}
 	// Prepare everything that can fail before the permit is logged, so a
 	// logged permit is a release that really starts.
 	keeper, err := s.Keys.Keeper(o.KEKVersion)
 	if err != nil {
-		refund()
-		return nil, err
+		return nil, refuse(ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err)
 	}
 	key, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
 	if err != nil {
-		refund()
-		return nil, fmt.Errorf("object %s: %w", o.ID, err)
+		return nil, refuse(ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err)
 	}
 	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
 	if err != nil {
-		refund()
-		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object's ciphertext cannot be read from the object store", Err: err}
+		return nil, refuse(ReasonUnavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err)
 	}
 	if size != o.CipherSize {
 		rc.Close()
-		refund()
-		return nil, fmt.Errorf("object %s: %w: stored %d bytes, recorded %d", o.ID, blob.ErrIntegrity, size, o.CipherSize)
+		return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check",
+			fmt.Errorf("%w: stored %d bytes, recorded %d", blob.ErrIntegrity, size, o.CipherSize))
 	}
 	var pt io.Reader
-	var vr io.ReadCloser
+	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
 	if o.CipherSize <= smallObject {
 		// Small objects are read, verified and decrypted whole before the
 		// decision is logged: nothing damaged is ever permitted, and Tink's
 		// 2 MiB of streaming buffers are not allocated for a few kilobytes.
-		vr = blob.Verifying(rc, o.CipherSize, o.CipherSHA)
 		ct, err := io.ReadAll(vr)
 		var plain []byte
 		if err == nil {
@@ -122,18 +156,13 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		if err != nil {
 			vr.Close()
 			rc.Close()
-			refund()
-			return nil, fmt.Errorf("object %s: %w: %v", o.ID, blob.ErrIntegrity, err)
+			return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
 		}
 		pt = bytes.NewReader(plain)
-	} else {
-		vr = blob.Verifying(rc, o.CipherSize, o.CipherSHA)
-		if pt, err = key.Decrypter(vr, o.ID); err != nil {
-			vr.Close()
-			rc.Close()
-			refund()
-			return nil, fmt.Errorf("object %s: %w: %v", o.ID, blob.ErrIntegrity, err)
-		}
+	} else if pt, err = key.Decrypter(vr, o.ID); err != nil {
+		vr.Close()
+		rc.Close()
+		return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
 	}
 	// The use becomes durable while the decision is logged; the read is
 	// released only when both are.
@@ -141,15 +170,20 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
 	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, "permit", v))
 	uerr := <-useErr
-	committed = uerr == nil && v.Use > 0
-	if err != nil || uerr != nil {
+	if err != nil {
 		vr.Close()
 		rc.Close()
-		refund()
-		if err != nil {
-			return nil, wrapLog(err)
-		}
-		return nil, uerr
+		s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
+		return nil, wrapLog(err)
+	}
+	if uerr != nil {
+		// The permit is logged, so the use is spent as the log says; the
+		// store could not record it. Keep this gateway's count and release
+		// nothing.
+		vr.Close()
+		rc.Close()
+		s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
+		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
 	}
 	if v.Reason == access.ReasonEmergency {
 		// The read must be covered later; record it before any byte leaves.

@@ -10,70 +10,80 @@ import (
 	"github.com/ombud/ombud/blob"
 )
 
-// SetHold puts a legal hold on an object: logged, then applied. While held
-// the object is never shredded.
+// SetHold puts a legal hold on an object through the one pattern. While
+// held the object is never shredded: the store refuses it.
 func (s *Service) SetHold(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
 	return s.hold(ctx, true, id, reason, authorization, by)
 }
 
-// ReleaseHold lifts a legal hold: logged, then applied.
+// ReleaseHold lifts a legal hold through the one pattern.
 func (s *Service) ReleaseHold(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
 	return s.hold(ctx, false, id, reason, authorization, by)
 }
 
 func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (ombud.Written, error) {
-	if !isCode(reason) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "reason must be a code, e.g. litigation or case_closed")
+	if err := s.Vocabulary.Check(ombud.VocabHoldReason, "reason", reason); err != nil {
+		return ombud.Written{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
 		return ombud.Written{}, err
 	}
-	o, err := s.liveObject(ctx, id)
+	if _, err := s.liveObject(ctx, id); err != nil {
+		return ombud.Written{}, err
+	}
+	op, h := ombud.OpHoldRelease, (*ombud.Hold)(nil)
+	if set {
+		op, h = ombud.OpHoldSet, &ombud.Hold{Reason: reason, Authorization: authorization, Since: s.now(), By: by}
+	}
+	c, err := ombud.NewChange(op, ombud.ObjectTarget(id), ombud.HoldPayload{Hold: h})
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	if (o.Hold != nil) == set {
-		return ombud.Written{}, conflict("object %s is %s on hold", id, map[bool]string{true: "already", false: "not"}[set])
-	}
-	op, h := "release", (*ombud.Hold)(nil)
-	if set {
-		op, h = "set", &ombud.Hold{Reason: reason, Authorization: authorization, Since: s.now(), By: by}
-	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Kind:   ombud.KindHold,
-		Fields: map[string]any{"op": op, "reason": reason},
+		Fields: map[string]any{"op": map[bool]string{true: "set", false: "release"}[set], "reason": reason},
 		Refs:   map[string][]string{"object": {id}, "authorization": {authorization}, "by": {by}},
 		Detail: map[string]any{"object": id, "authorization": authorization, "reason": reason},
-	})
-	if err != nil {
-		return ombud.Written{}, wrapLog(err)
+	}, nil)
+	return w, objectError(id, err)
+}
+
+// objectError turns the store's refusals of a change to object id into
+// user errors.
+func objectError(id string, err error) error {
+	switch {
+	case errors.Is(err, ombud.ErrNotFound):
+		return notFound(id)
+	case errors.Is(err, ombud.ErrErased):
+		return ombud.Errorf(ombud.CodeGone, "object %s was erased", id)
+	case errors.Is(err, ombud.ErrOnHold):
+		return conflict("object %s is on legal hold; release the hold first", id)
+	case errors.Is(err, ombud.ErrNotOnHold):
+		return conflict("object %s is not on hold", id)
 	}
-	return w, s.Store.SetHold(ctx, id, h)
+	return err
 }
 
 func (s *Service) liveObject(ctx context.Context, id string) (*ombud.Object, error) {
 	o, err := s.Store.Object(ctx, id)
-	if errors.Is(err, ombud.ErrNotFound) || (err == nil && o.Pending) {
+	if errors.Is(err, ombud.ErrNotFound) {
 		return nil, notFound(id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if o.Erased != nil || o.WrappedKeyset == nil {
+	if o.Erased != nil {
 		return nil, ombud.Errorf(ombud.CodeGone, "object %s was erased", id)
 	}
 	return o, nil
 }
 
 // Erase crypto-shreds an object on demand (a court order, a refused
-// authorization), the same way retention does. Objects on hold are refused.
+// authorization), the same way retention does. An object on hold is
+// refused, by the store.
 func (s *Service) Erase(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
-	ok := false
-	for _, r := range ombud.EraseReasons {
-		ok = ok || r == reason
-	}
-	if !ok {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "reason must be one of %v", ombud.EraseReasons)
+	if err := s.Vocabulary.Check(ombud.VocabEraseReason, "reason", reason); err != nil {
+		return ombud.Written{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
 		return ombud.Written{}, err
@@ -83,29 +93,25 @@ func (s *Service) Erase(ctx context.Context, id, reason, authorization, by strin
 		return ombud.Written{}, err
 	}
 	if o.Hold != nil {
-		return ombud.Written{}, conflict("object %s is on legal hold (%s); release the hold first", id, o.Hold.Reason)
+		return ombud.Written{}, conflict("object %s is on legal hold; release the hold first", id)
 	}
 	return s.shred(ctx, o, reason, authorization, by)
 }
 
-// shred is the one erasure path, in the order that makes it safe:
-//  1. destroy the wrapped keyset: from here on the object cannot be read,
-//     even by someone holding the blob and the KEK;
-//  2. delete the ciphertext;
-//  3. log the erase entry with the reason;
-//  4. record the erasure.
+// shred is the one erasure path, through the one pattern:
+//  1. reserve the erasure: the store refuses an object on hold, and no
+//     hold can be set while the erasure is in flight;
+//  2. log the erase entry with its reason;
+//  3. commit: the store destroys the wrapped keyset (the crypto-shred; from
+//     here on the object cannot be read, even with the blob and the KEK),
+//     records the erasure and erases the ingest detail;
+//  4. delete the ciphertext.
 //
-// A crash after step 1 leaves the object unreadable with its reason noted;
-// Sweep finishes steps 2 to 4.
+// The object's gate is held alone throughout, so every read decided before
+// is logged before the erase entry.
 func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (ombud.Written, error) {
-	if o.WrappedKeyset != nil {
-		if err := s.Store.DestroyKeyset(ctx, o.ID, reason); err != nil {
-			return ombud.Written{}, fmt.Errorf("failed to destroy keyset: %w", err)
-		}
-	}
-	if err := s.Bucket.Delete(ctx, blob.Key(o.ID)); err != nil && !errors.Is(err, blob.ErrNotFound) {
-		return ombud.Written{}, fmt.Errorf("failed to delete ciphertext: %w", err)
-	}
+	release := s.gates.Exclusive(o.ID)
+	defer release()
 	refs := map[string][]string{"object": {o.ID}}
 	if authorization != "" {
 		refs["authorization"] = []string{authorization}
@@ -113,98 +119,169 @@ func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorizat
 	if by != "" {
 		refs["by"] = []string{by}
 	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
+	c, err := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(o.ID), ombud.ErasePayload{Reason: reason, At: s.now()})
+	if err != nil {
+		return ombud.Written{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Kind:   ombud.KindErase,
 		Fields: map[string]any{"reason": reason, "class": o.Class},
 		Refs:   refs,
 		Detail: map[string]any{"object": o.ID, "authorization": authorization, "retain_until": fmtTime(o.RetainUntil)},
-	})
-	if err != nil {
-		return ombud.Written{}, wrapLog(err)
+	}, s.commitErase)
+	return w, objectError(o.ID, err)
+}
+
+// commitErase commits a logged erasure and deletes the ciphertext.
+func (s *Service) commitErase(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
+		return err
 	}
-	if err := s.Store.MarkErased(ctx, o.ID, ombud.Erasure{Reason: reason, At: s.now(), Index: w.Index}); err != nil {
-		return ombud.Written{}, fmt.Errorf("failed to record erasure: %w", err)
+	id := c.Target[len("object:"):]
+	if err := s.Bucket.Delete(ctx, blob.Key(id)); err != nil && !errors.Is(err, blob.ErrNotFound) {
+		// The key is destroyed: the ciphertext left behind is noise.
+		s.logger().ErrorContext(ctx, "erased object's ciphertext could not be deleted", "object", id, "err", err)
 	}
-	return w, nil
+	return nil
 }
 
 // SweepResult counts what a sweep did.
 type SweepResult struct {
-	Erased    int `json:"erased"`
-	Finished  int `json:"finished_erasures"`
-	Recovered int `json:"recovered_ingests"`
-	Failed    int `json:"failed"`
-	Breaches  int `json:"emergency_breaches"`
+	Settled  ombud.Settled `json:"settled_changes"`
+	Erased   int           `json:"erased"`
+	Failed   int           `json:"failed"`
+	Breaches int           `json:"emergency_breaches"`
+	// Details counts the detail records erased because their retention
+	// ended, by entry kind.
+	Details map[ombud.Kind]int `json:"details_erased,omitempty"`
 }
 
-// Sweep finishes interrupted work and enforces retention: it completes
-// erasures interrupted after their keyset was destroyed, logs ingests that
-// were stored but not logged, and shreds every expired object not on hold.
-// It stops at the first log failure (fail closed) and reports it.
+// SettleAge is how old a change in flight must be before the sweep settles
+// it: far longer than any append may take, so its append is over.
+const SettleAge = 2 * time.Minute
+
+// Sweep finishes interrupted work and enforces retention: it settles
+// changes a failure left in flight, logs a breach for every emergency read
+// not covered in time, shreds every expired object not on hold, and erases
+// the detail records whose retention ended. It stops at the first log
+// failure (fail closed) and reports it.
 func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var r SweepResult
-	const batch = 200
-	for {
-		os, err := s.Store.UnfinishedErasures(ctx, batch)
-		if err != nil || len(os) == 0 {
-			if err != nil {
-				return r, err
-			}
-			break
-		}
-		for _, o := range os {
-			reason := o.ShredReason
-			if reason == "" {
-				reason = ombud.EraseRetention
-			}
-			if _, err := s.shred(ctx, o, reason, "", ""); err != nil {
-				return r, err
-			}
-			r.Finished++
-		}
-	}
-	for {
-		os, err := s.Store.PendingObjects(ctx, batch)
-		if err != nil {
-			return r, err
-		}
-		if len(os) == 0 {
-			break
-		}
-		for _, o := range os {
-			if _, err := s.logIngest(ctx, o, nil, ""); err != nil {
-				return r, err
-			}
-			r.Recovered++
-		}
+	var err error
+	if r.Settled, err = s.Settle(ctx, s.now().Add(-SettleAge)); err != nil {
+		return r, err
 	}
 	if err := s.breachEmergencies(ctx, &r); err != nil {
 		return r, err
 	}
+	const batch = 200
+	tried := map[string]bool{}
 	for {
 		os, err := s.Store.ExpiredObjects(ctx, s.now(), batch)
 		if err != nil {
 			return r, err
 		}
-		if len(os) == 0 {
-			break
-		}
+		progress := false
 		for _, o := range os {
-			if _, err := s.shred(ctx, o, ombud.EraseRetention, "", ""); err != nil {
+			if tried[o.ID] {
+				continue
+			}
+			tried[o.ID] = true
+			reason := o.ShredReason
+			if reason == "" {
+				reason = ombud.EraseRetention
+			}
+			_, err := s.shred(ctx, o, reason, "", "")
+			switch {
+			case err == nil:
+				r.Erased++
+				progress = true
+			case ombud.ErrorCode(err) == ombud.CodeConflict || ombud.ErrorCode(err) == ombud.CodeGone:
+				// A hold or another change won the race; this sweep
+				// leaves the object, and the next one sees it anew.
+			default:
 				r.Failed++
 				s.logger().ErrorContext(ctx, "retention shred failed", "object", o.ID, "err", err)
 				return r, err
 			}
-			r.Erased++
 		}
+		if !progress {
+			break
+		}
+	}
+	if err := s.eraseExpiredDetails(ctx, &r); err != nil {
+		return r, err
 	}
 	return r, nil
 }
 
-// breachEmergencies erases the objects of every emergency read whose
-// deadline passed without a covering authorization, and logs a breach for
-// each. An object on legal hold is kept (the hold wins) but the breach is
-// logged all the same.
+// Settle settles the changes reserved before since that are still in
+// flight (see ombud.Journal.Settle), with this service's committers, and
+// discards what an unfinished ingest left behind.
+func (s *Service) Settle(ctx context.Context, since time.Time) (ombud.Settled, error) {
+	var acknowledge []string
+	st, err := s.Journal.Settle(ctx, s.Log, since, func(op ombud.Op) ombud.Committer {
+		switch op {
+		case ombud.OpErase:
+			return s.commitErase
+		case ombud.OpKeyRotate:
+			return s.commitRotate
+		case ombud.OpIngest:
+			// Logged, but its client was never told: commit as the log
+			// says, then erase it below (logged too).
+			return func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+				if err := s.Journal.CommitStore(ctx, c, w); err != nil {
+					return err
+				}
+				acknowledge = append(acknowledge, c.Target[len("object:"):])
+				return nil
+			}
+		}
+		if s.Access != nil {
+			if f := s.Access.Committer(op); f != nil {
+				return f
+			}
+		}
+		for _, f := range s.Committers {
+			if c := f(op); c != nil {
+				return c
+			}
+		}
+		return nil
+	}, func(ctx context.Context, c *ombud.Change) error {
+		if c.Op == ombud.OpIngest {
+			if err := s.Bucket.Delete(ctx, blob.Key(c.Target[len("object:"):])); err != nil && !errors.Is(err, blob.ErrNotFound) {
+				return err
+			}
+		}
+		for _, f := range s.Undoers {
+			if err := f(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	for _, id := range acknowledge {
+		o, err := s.Store.Object(ctx, id)
+		if err != nil {
+			return st, err
+		}
+		if _, err := s.shred(ctx, o, ombud.EraseIngestUnacknowledged, "", ""); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// breachEmergencies logs a breach for every emergency read whose deadline
+// passed without a covering authorization, and suspends the emergency
+// access of the principal who read. The object read is kept: erasing it
+// would let a low-privilege principal destroy evidence. The deletion of
+// data derived from the read, which lives outside ombud, is the
+// controller's to attest (Attest).
 func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 	es, err := s.Store.OpenEmergencies(ctx)
 	if err != nil {
@@ -215,26 +292,28 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		if now.Before(em.Deadline) {
 			continue
 		}
-		o, err := s.Store.Object(ctx, em.ObjectID)
+		class := ""
+		if o, err := s.Store.Object(ctx, em.ObjectID); err == nil {
+			class = o.Class
+		}
+		c, err := ombud.NewChange(ombud.OpBreach, ombud.EmergencyTarget(em.Index), ombud.BreachPayload{Emergency: em.Index, Principal: em.Principal})
 		if err != nil {
 			return err
 		}
-		if o.Erased == nil && o.Hold == nil {
-			if _, err := s.shred(ctx, o, ombud.EraseEmergencyUncovered, "", ""); err != nil {
-				return err
-			}
-			r.Erased++
+		fields := map[string]any{"reason": "emergency_not_covered", "deadline": em.Deadline.Format(time.RFC3339)}
+		if class != "" {
+			fields["class"] = class
 		}
-		w, err := s.Journal.Write(ctx, ombud.Record{
+		_, err = s.Journal.Apply(ctx, c, ombud.Record{
 			Kind:   ombud.KindBreach,
-			Fields: map[string]any{"reason": "emergency_not_covered", "class": o.Class, "deadline": em.Deadline.Format(time.RFC3339)},
-			Refs:   map[string][]string{"object": {o.ID}, "by": {em.Principal}},
-			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "held": o.Hold != nil},
-		})
-		if err != nil {
-			return wrapLog(err)
+			Fields: fields,
+			Refs:   map[string][]string{"object": {em.ObjectID}, "by": {em.Principal}},
+			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "principal": em.Principal},
+		}, nil)
+		if errors.Is(err, ombud.ErrStale) || ombud.ErrorCode(err) == ombud.CodeConflict {
+			continue // covered or breached meanwhile
 		}
-		if err := s.Store.BreachEmergency(ctx, em.Index, w.Index); err != nil {
+		if err != nil {
 			return err
 		}
 		r.Breaches++
@@ -250,18 +329,63 @@ type RotateResult struct {
 	Retired bool   `json:"old_versions_retired"`
 }
 
-// Rotate adds a new KEK version, rewraps every keyset under it without
-// touching any ciphertext, logs a key entry, and then retires the old
-// versions. Interrupted, it is safe to run again.
+// Rotate rotates the key-encryption key through the one pattern: the
+// rotation is reserved (one at a time), its key entry logged, and then it
+// takes effect: a new KEK version, every keyset rewrapped under it without
+// touching any ciphertext, the old versions retired. A rotation
+// interrupted after its entry is logged is finished by recovery.
 func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
-	v, err := s.Keys.AddVersion()
+	cur, _ := s.Keys.Current()
+	v := cur + 1
+	refs := map[string][]string{}
+	if by != "" {
+		refs["by"] = []string{by}
+	}
+	c, err := ombud.NewChange(ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: v})
 	if err != nil {
-		return RotateResult{}, fmt.Errorf("failed to add a KEK version: %w", err)
+		return RotateResult{}, err
+	}
+	var r RotateResult
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Kind:   ombud.KindKey,
+		Fields: map[string]any{"op": "rotate", "kek_version": v},
+		Refs:   refs,
+	}, func(ctx context.Context, c *ombud.Change, w ombud.Written) (err error) {
+		r, err = s.rotate(ctx, c, w)
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	r.Receipt = w.Index
+	return r, nil
+}
+
+func (s *Service) commitRotate(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+	_, err := s.rotate(ctx, c, w)
+	return err
+}
+
+// rotate makes a logged rotation take effect. It is idempotent: run again,
+// it adds no second version and rewraps only what is left.
+func (s *Service) rotate(ctx context.Context, c *ombud.Change, w ombud.Written) (RotateResult, error) {
+	var p ombud.KeyPayload
+	if err := c.Decode(&p); err != nil {
+		return RotateResult{}, err
+	}
+	r := RotateResult{Version: p.Version, Receipt: w.Index}
+	if cur, _ := s.Keys.Current(); cur < p.Version {
+		v, err := s.Keys.AddVersion()
+		if err != nil {
+			return r, fmt.Errorf("failed to add a KEK version: %w", err)
+		}
+		if v != p.Version {
+			return r, fmt.Errorf("the keyring added KEK version %d, not %d as logged", v, p.Version)
+		}
 	}
 	_, to := s.Keys.Current()
-	r := RotateResult{Version: v}
 	for {
-		os, err := s.Store.ObjectsBelowKEK(ctx, v, 500)
+		os, err := s.Store.ObjectsBelowKEK(ctx, p.Version, 500)
 		if err != nil {
 			return r, err
 		}
@@ -277,31 +401,131 @@ func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 			if err != nil {
 				return r, fmt.Errorf("object %s: %w", o.ID, err)
 			}
-			if err := s.Store.Rewrap(ctx, o.ID, o.KEKVersion, nw, v); err != nil && !errors.Is(err, ombud.ErrNotFound) {
+			if err := s.Store.Rewrap(ctx, o.ID, o.KEKVersion, nw, p.Version); err != nil && !errors.Is(err, ombud.ErrNotFound) {
 				return r, err
 			}
 			r.Rewraps++
 		}
 	}
-	refs := map[string][]string{}
-	if by != "" {
-		refs["by"] = []string{by}
-	}
-	w, err := s.Journal.Write(ctx, ombud.Record{
-		Kind:   ombud.KindKey,
-		Fields: map[string]any{"op": "rotate", "kek_version": v, "keysets": r.Rewraps},
-		Refs:   refs,
-	})
-	if err != nil {
-		return r, wrapLog(err)
-	}
-	r.Receipt = w.Index
 	// Keep the previous version one more round: an ingest that picked it
 	// just before AddVersion may record its object after the loop above.
 	// The next rotation rewraps it.
-	if err := s.Keys.Retire(v - 1); err != nil {
+	if err := s.Keys.Retire(p.Version - 1); err != nil {
 		return r, fmt.Errorf("rotated and logged, but failed to retire old KEK versions: %w", err)
 	}
 	r.Retired = true
-	return r, nil
+	return r, s.Journal.CommitStore(ctx, c, w)
+}
+
+// RestoreEmergency gives back a principal's emergency access, which a
+// breach suspended, through the one pattern (an admin decision, logged).
+func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (ombud.Written, error) {
+	p, err := s.Store.Principal(ctx, principal)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return ombud.Written{}, ombud.Errorf(ombud.CodeNotFound, "no principal %q", principal)
+	}
+	if err != nil {
+		return ombud.Written{}, err
+	}
+	if p.EmergencySuspended == 0 {
+		return ombud.Written{}, conflict("principal %s's emergency access is not suspended", principal)
+	}
+	c, err := ombud.NewChange(ombud.OpEmergencyRestore, ombud.PrincipalTarget(principal), nil)
+	if err != nil {
+		return ombud.Written{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Kind:   ombud.KindPrincipal,
+		Fields: map[string]any{"op": "emergency_restore", "roles": roleStrings(p.Roles)},
+		Refs:   map[string][]string{"principal": {principal}, "by": {by}},
+	}, nil)
+	if errors.Is(err, ombud.ErrNotSuspended) {
+		return ombud.Written{}, conflict("principal %s's emergency access is not suspended", principal)
+	}
+	return w, err
+}
+
+// Attest records, through the one pattern, the controller's attestation
+// that the data derived from an uncovered emergency read (which lives
+// outside ombud: copies, analyses, reports) was deleted. breach is the
+// breach entry's emergency read, named by its access entry's index; note
+// is free text for the detail record.
+func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string) (ombud.Written, error) {
+	if len(note) > 4096 {
+		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "note: at most 4096 bytes")
+	}
+	c, err := ombud.NewChange(ombud.OpAttest, ombud.EmergencyTarget(emergency), ombud.AttestPayload{Breach: emergency})
+	if err != nil {
+		return ombud.Written{}, err
+	}
+	var obj string
+	if es, err := s.Store.Emergency(ctx, emergency); err == nil {
+		obj = es.ObjectID
+	}
+	refs := map[string][]string{"by": {by}}
+	if obj != "" {
+		refs["object"] = []string{obj}
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Kind:   ombud.KindAttestation,
+		Fields: map[string]any{"op": "derived_data_deleted", "access": emergency},
+		Refs:   refs,
+		Detail: map[string]any{"access_entry": emergency, "note": note},
+	}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrNotFound):
+		return ombud.Written{}, ombud.Errorf(ombud.CodeNotFound, "no breached emergency read at entry %d", emergency)
+	case errors.Is(err, ombud.ErrExists):
+		return ombud.Written{}, conflict("the deletion for emergency read %d is attested already", emergency)
+	}
+	return w, err
+}
+
+func roleStrings(rs []ombud.Role) []string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return s
+}
+
+// eraseExpiredDetails erases, through the one pattern, the detail records
+// of every entry kind whose retention ended: one summary entry per kind
+// (kind, the day before which its details are erased, how many), then the
+// erasure. Retention counts whole days, so a kind is swept at most once a
+// day.
+func (s *Service) eraseExpiredDetails(ctx context.Context, r *SweepResult) error {
+	for _, kind := range ombud.Kinds() {
+		ret, ok := s.DetailRetention[kind]
+		if !ok || ret <= 0 {
+			continue
+		}
+		before := s.now().Add(-ret).UTC().Truncate(24 * time.Hour)
+		n, err := s.Store.CountDetailsBefore(ctx, kind, before)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		c, err := ombud.NewChange(ombud.OpDetailsErase, "details:"+string(kind), ombud.DetailsPayload{Kind: kind, Before: before, Count: n})
+		if err != nil {
+			return err
+		}
+		_, err = s.Journal.Apply(ctx, c, ombud.Record{
+			Kind:   ombud.KindSystem,
+			Fields: map[string]any{"op": "details_erased", "entry_kind": string(kind), "before": ombud.Day(before), "count": n},
+		}, nil)
+		if ombud.ErrorCode(err) == ombud.CodeConflict {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if r.Details == nil {
+			r.Details = map[ombud.Kind]int{}
+		}
+		r.Details[kind] += n
+	}
+	return nil
 }

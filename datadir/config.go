@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,31 @@ type Config struct {
 	Classes []ClassConfig `toml:"class"`
 	Access  AccessConfig  `toml:"access"`
 	Report  ReportConfig  `toml:"report"`
+	// Vocabulary registers the codes of public fields, by vocabulary
+	// name ([[vocabulary.purpose]] code = "…" description = "…"). A
+	// vocabulary given here replaces its default list.
+	Vocabulary map[string][]ombud.VocabCode `toml:"vocabulary"`
+	// DetailRetention is how long the private detail record of each kind
+	// of entry is kept ("2190d", or "keep"); kinds left out take
+	// DefaultDetailRetention.
+	DetailRetention map[string]string `toml:"detail_retention"`
+}
+
+// DefaultDetailRetention is how long detail records are kept, by entry
+// kind, and why. Kinds not listed keep their details: an ingest's detail
+// is erased with its object, a policy's detail is the policy text.
+var DefaultDetailRetention = []struct {
+	Kind      ombud.Kind
+	Retention string
+	Why       string
+}{
+	{ombud.KindAccess, "2190d", "Oversight bodies and courts reconstruct who read what, and why, for years after; six years covers common limitation periods."},
+	{ombud.KindPrincipal, "3650d", "Who held an account, and with which roles, must be answerable for as long as any decision of theirs can be questioned."},
+	{ombud.KindAuthorization, "3650d", "The signed note names the case and subjects; it proves the legal basis of every read under it for as long as those reads can be challenged."},
+	{ombud.KindHold, "3650d", "Which authority ordered a hold, and on which object, is evidence in the proceedings the hold served."},
+	{ombud.KindErase, "3650d", "The order behind an erasure is the proof that the erasure was lawful."},
+	{ombud.KindBreach, "3650d", "An uncovered emergency read is a violation; its record is kept for the oversight that follows."},
+	{ombud.KindAttestation, "3650d", "The controller's attestation that derived data was deleted closes a breach; it is kept as long as the breach."},
 }
 
 // ReportConfig configures transparency reports.
@@ -33,8 +60,12 @@ type ReportConfig struct {
 // AccessConfig configures access decisions.
 type AccessConfig struct {
 	// Jurisdiction of this deployment, e.g. EU-DE; a cited authorization
-	// must cover it ("EU" covers "EU-DE"). Empty: not checked.
+	// must cover it ("EU" covers "EU-DE"). Empty is the placeholder
+	// ombud.JurisdictionPlaceholder, which covers no real jurisdiction.
 	Jurisdiction string `toml:"jurisdiction"`
+	// IssuerKinds says which authorization kinds each kind of issuer may
+	// sign; kinds left out take DefaultIssuerKinds.
+	IssuerKinds map[string][]string `toml:"issuer_kinds"`
 	// EmergencyDeadline: an emergency read must be covered by an
 	// authorization registered within this time.
 	EmergencyDeadline Duration `toml:"emergency_deadline"`
@@ -71,7 +102,11 @@ type RuntimeConfig struct {
 
 // ServerConfig configures the HTTP server.
 type ServerConfig struct {
-	Listen            string   `toml:"listen"`
+	Listen string `toml:"listen"`
+	// PublicURL is where the public reaches this deployment, e.g.
+	// https://records.example.org; the site names it in the commands it
+	// shows. "" is http://LISTEN.
+	PublicURL         string   `toml:"public_url"`
 	MaxBodyBytes      int64    `toml:"max_body_bytes"`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
 	ReadTimeout       Duration `toml:"read_timeout"`
@@ -95,6 +130,10 @@ type LogConfig struct {
 	WitnessPolicy string `toml:"witness_policy"`
 	// WitnessTimeout bounds the wait for cosignatures of one checkpoint.
 	WitnessTimeout Duration `toml:"witness_timeout"`
+	// WitnessGrace is how long the witness policy may go unmet (no
+	// checkpoint cosigned as it requires) before the gateway reports
+	// itself not ready.
+	WitnessGrace Duration `toml:"witness_grace"`
 }
 
 // Duration is a time.Duration written as "250ms", "10s" in TOML.
@@ -133,11 +172,23 @@ func Defaults() Config {
 			AppendTimeout:      Duration{10 * time.Second},
 			MaxOutstanding:     16384,
 			WitnessTimeout:     Duration{5 * time.Second},
+			WitnessGrace:       Duration{time.Minute},
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
 		Access:  AccessConfig{EmergencyDeadline: Duration{48 * time.Hour}},
 		Report:  ReportConfig{Band: ombud.DefaultBand},
+	}
+}
+
+// DefaultIssuerKinds: a court signs warrants and orders, an
+// administrative authority its own orders and consents, a supervisory
+// body only administrative orders (never a warrant).
+func DefaultIssuerKinds() map[string][]string {
+	return map[string][]string{
+		"court":          {"warrant", "court_order", "emergency"},
+		"administrative": {"administrative_order", "consent", "emergency"},
+		"supervisory":    {"administrative_order"},
 	}
 }
 
@@ -175,6 +226,12 @@ func ParseConfig(b []byte) (Config, error) {
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		return fmt.Errorf("config: server.listen %q: %v", c.Server.Listen, err)
+	}
+	if c.Server.PublicURL != "" {
+		u, err := url.Parse(c.Server.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("config: server.public_url %q: want an http(s) URL like https://records.example.org", c.Server.PublicURL)
+		}
 	}
 	if c.Server.MaxBodyBytes < 1024 {
 		return fmt.Errorf("config: server.max_body_bytes must be at least 1024")
@@ -218,7 +275,94 @@ func (c Config) Validate() error {
 	if c.Log.WitnessPolicy != "" && c.Log.WitnessTimeout.Duration <= 0 {
 		return fmt.Errorf("config: log.witness_timeout must be positive")
 	}
+	v, err := c.Vocabularies()
+	if err != nil {
+		return err
+	}
+	if j := c.DeploymentJurisdiction(); !v.Has(ombud.VocabJurisdiction, j) {
+		return fmt.Errorf("config: access.jurisdiction %q is not in the jurisdiction vocabulary", j)
+	}
+	classes, _ := c.DataClasses()
+	for _, cl := range classes {
+		if cl.Region != "" && !v.Has(ombud.VocabRegion, cl.Region) {
+			return fmt.Errorf("config: class %s: region %q is not in the region vocabulary", cl.Name, cl.Region)
+		}
+	}
+	if _, err := c.IssuerKindRules(); err != nil {
+		return err
+	}
+	if _, err := c.DetailRetentions(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// DeploymentJurisdiction is the deployment's jurisdiction, the placeholder
+// when none is set.
+func (c Config) DeploymentJurisdiction() string {
+	if c.Access.Jurisdiction == "" {
+		return ombud.JurisdictionPlaceholder
+	}
+	return c.Access.Jurisdiction
+}
+
+// Vocabularies returns the registered codes: the defaults, with every
+// vocabulary the file gives replacing its default.
+func (c Config) Vocabularies() (ombud.Vocabulary, error) {
+	v := ombud.DefaultVocabulary()
+	for name, codes := range c.Vocabulary {
+		v[ombud.VocabName(name)] = codes
+	}
+	if err := v.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return v, nil
+}
+
+// IssuerKindRules returns which authorization kinds each issuer kind may
+// sign.
+func (c Config) IssuerKindRules() (map[string][]string, error) {
+	out := DefaultIssuerKinds()
+	for k, kinds := range c.Access.IssuerKinds {
+		if !slices.Contains(ombud.IssuerKinds, k) {
+			return nil, fmt.Errorf("config: access.issuer_kinds: unknown issuer kind %q (want one of %s)", k, strings.Join(ombud.IssuerKinds, ", "))
+		}
+		for _, a := range kinds {
+			if !slices.Contains(ombud.AuthorizationKinds, a) {
+				return nil, fmt.Errorf("config: access.issuer_kinds.%s: unknown authorization kind %q (want one of %s)", k, a, strings.Join(ombud.AuthorizationKinds, ", "))
+			}
+		}
+		out[k] = kinds
+	}
+	return out, nil
+}
+
+// DetailRetentions returns how long detail records of each entry kind are
+// kept (kinds absent are kept).
+func (c Config) DetailRetentions() (map[ombud.Kind]time.Duration, error) {
+	out := map[ombud.Kind]time.Duration{}
+	for _, d := range DefaultDetailRetention {
+		r, _ := ParseRetention(d.Retention)
+		out[d.Kind] = r
+	}
+	for k, v := range c.DetailRetention {
+		if !slices.Contains(ombud.Kinds(), ombud.Kind(k)) {
+			return nil, fmt.Errorf("config: detail_retention: unknown entry kind %q", k)
+		}
+		if v == "keep" {
+			delete(out, ombud.Kind(k))
+			continue
+		}
+		r, err := ParseRetention(v)
+		if err != nil {
+			return nil, fmt.Errorf("config: detail_retention.%s: %v", k, err)
+		}
+		if r < 24*time.Hour {
+			return nil, fmt.Errorf("config: detail_retention.%s: at least 1d, or \"keep\"", k)
+		}
+		out[ombud.Kind(k)] = r
+	}
+	return out, nil
 }
 
 // DataClasses returns the configured classes, or the defaults when the
@@ -281,6 +425,9 @@ func configTemplate(o CreateOptions) string {
 [server]
 # Address the HTTP API and the log listen on.
 listen = %q
+# Where the public reaches this deployment (the site shows it in the audit
+# command it gives). Empty: http:// and the listen address.
+public_url = ""
 # Largest accepted request body for JSON API calls, in bytes.
 max_body_bytes = 1048576
 # Slowloris protection and request deadlines.
@@ -311,6 +458,8 @@ max_outstanding = 16384
 # published only once the policy is met; until then receipts wait.
 # witness_policy = "witnesses.policy"
 witness_timeout = "5s"
+# /readyz answers 503 once the witness policy has gone unmet this long.
+witness_grace = "1m"
 
 [runtime]
 # Go garbage collector target (GOGC). Every decision allocates a little;
@@ -321,9 +470,17 @@ gc_percent = 400
 memory_limit_mb = 1024
 
 [access]
-# This deployment's jurisdiction. A cited authorization must cover it: an
-# authorization for "EU" covers "EU-DE". Empty: not checked.
-jurisdiction = ""
+# This deployment's jurisdiction, from the jurisdiction vocabulary. A cited
+# authorization must cover it: an authorization for "EU" covers "EU-DE".
+# %q is the placeholder of a deployment that was not given one
+# (ombud init --jurisdiction): it covers no real jurisdiction.
+jurisdiction = %q
+# Which authorization kinds each kind of issuer may sign. The defaults:
+#   court = ["warrant", "court_order", "emergency"]
+#   administrative = ["administrative_order", "consent", "emergency"]
+#   supervisory = ["administrative_order"]
+# [access.issuer_kinds]
+# supervisory = ["administrative_order"]
 # An emergency read (allowed only where policy.cedar says so) must be
 # covered by an authorization registered within this time (EU AI Act
 # Art. 26(10)).
@@ -391,5 +548,36 @@ name = "general"
 sensitivity = "ordinary"
 retention = "365d"
 export = "allow"
-`, o.Origin, listen)
+
+# Private detail records are kept this long, by kind of entry, then erased
+# by the sweep (one logged summary entry per kind). "keep" keeps them. An
+# ingest's detail is erased with its object. docs/LOG-FORMAT.md gives the
+# reason for each default.
+[detail_retention]
+access = "2190d"
+principal = "3650d"
+authorization = "3650d"
+hold = "3650d"
+erase = "3650d"
+breach = "3650d"
+attestation = "3650d"
+
+# Vocabularies: every code ombud publishes in a public field is registered
+# here, with a one-line description the disclosure page shows. A code not
+# registered is refused. Without a [[vocabulary.NAME]] table the defaults
+# apply (the disclosure page lists them); a table given replaces its
+# vocabulary's defaults. Names: purpose, hold_reason, erase_reason,
+# revoke_reason, emergency_reason, region, jurisdiction. For example:
+#
+# [[vocabulary.purpose]]
+# code = "criminal_investigation"
+# description = "Investigating a specific criminal offence, under a legal authorization."
+`, o.Origin, listen, ombud.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction))
+}
+
+func jurisdiction(j string) string {
+	if j == "" {
+		return ombud.JurisdictionPlaceholder
+	}
+	return j
 }

@@ -59,6 +59,9 @@ var originRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 type CreateOptions struct {
 	Origin string
 	Listen string
+	// Jurisdiction is the deployment's, from the jurisdiction vocabulary;
+	// "" is the placeholder, which covers no real jurisdiction.
+	Jurisdiction string
 }
 
 // Create makes a new data directory at path. It refuses a path that exists
@@ -71,6 +74,10 @@ func Create(path string, o CreateOptions) (*Dir, error) {
 	}
 	if !originRE.MatchString(o.Origin) || strings.Contains(o.Origin, "+") {
 		return nil, fmt.Errorf("origin %q: use 1-128 of A-Z a-z 0-9 . _ / - (for example example.org/ombud)", o.Origin)
+	}
+	if o.Jurisdiction != "" && !ombud.DefaultVocabulary().Has(ombud.VocabJurisdiction, o.Jurisdiction) {
+		return nil, fmt.Errorf("jurisdiction %q is not in the default jurisdiction vocabulary (%s); register it in ombud.toml's [[vocabulary.jurisdiction]] after init",
+			o.Jurisdiction, strings.Join(ombud.DefaultVocabulary().Codes(ombud.VocabJurisdiction), ", "))
 	}
 	if err := checkEmpty(path); err != nil {
 		return nil, err

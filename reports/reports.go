@@ -80,10 +80,12 @@ func Compute(ctx context.Context, lg *tlog.Log, period ombud.Period, band int64)
 	return b.Report(), nil
 }
 
-// Publish computes, signs, stores and logs the report of period. The
-// report entry is logged last: a report is published when its entry is in
-// the log, and the files of a publication whose entry could not be logged
-// are removed.
+// Publish computes, signs, stages and logs the report of period, through
+// the one pattern: the report's files are written under names the site
+// does not serve, the publication is reserved (one per PERIOD@SIZE), its
+// report entry is logged, and only then are the files renamed into place.
+// If the entry cannot be logged, the staged files are removed. A report is
+// published when, and only when, its entry is in the log.
 func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (*Published, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -104,24 +106,79 @@ func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	base := filepath.Join(s.Dir, fileName(period.Name, r.Checkpoint.Size))
-	notePath := strings.TrimSuffix(base, ".json") + ".note"
-	if err := fsutil.WriteFile(base, js, 0o644); err != nil {
+	name := ombud.ReportName(period.Name, r.Checkpoint.Size)
+	if _, err := os.Stat(filepath.Join(s.Dir, name+".json")); err == nil {
+		return nil, ombud.Errorf(ombud.CodeConflict, "report %s is already published; publish again after the log grows", name)
+	}
+	if err := fsutil.WriteFile(s.staged(name, ".json"), js, 0o644); err != nil {
 		return nil, err
 	}
-	if err := fsutil.WriteFile(notePath, signed, 0o644); err != nil {
-		os.Remove(base)
+	if err := fsutil.WriteFile(s.staged(name, ".note"), signed, 0o644); err != nil {
+		s.Undo(ctx, &ombud.Change{Op: ombud.OpReport, Target: reportTarget(name)})
 		return nil, err
 	}
-	w, err := s.Journal.Write(ctx, ombud.Record{Kind: ombud.KindReport,
-		Fields: map[string]any{"period": period.Name, "checkpoint_size": r.Checkpoint.Size, "report_sha256": hexSum, "format": ombud.ReportFormat},
-		Refs:   map[string][]string{"by": {by}}})
+	c, err := ombud.NewChange(ombud.OpReport, reportTarget(name), ombud.ReportPayload{Name: name})
 	if err != nil {
-		os.Remove(base)
-		os.Remove(notePath)
+		return nil, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Kind: ombud.KindReport,
+		Fields: map[string]any{"period": period.Name, "checkpoint_size": r.Checkpoint.Size, "report_sha256": hexSum, "format": ombud.ReportFormat},
+		Refs:   map[string][]string{"by": {by}}}, s.Commit)
+	if err != nil {
+		if w.Entry == nil {
+			s.Undo(ctx, c)
+		}
 		return nil, err
 	}
 	return &Published{Period: period.Name, Size: r.Checkpoint.Size, SHA256: hexSum, Index: w.Index, Report: r, JSON: js, Note: signed}, nil
+}
+
+func reportTarget(name string) string { return "report:" + name }
+
+// staged is where a report's file waits for its entry to be logged: a
+// hidden name the site and List ignore.
+func (s *Service) staged(name, ext string) string {
+	return filepath.Join(s.Dir, ".staged-"+name+ext)
+}
+
+// Commit publishes a report whose entry is logged: its staged files are
+// renamed into place. It is idempotent (recovery runs it again).
+func (s *Service) Commit(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+	name := strings.TrimPrefix(c.Target, "report:")
+	for _, ext := range []string{".note", ".json"} {
+		err := os.Rename(s.staged(name, ext), filepath.Join(s.Dir, name+ext))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if d, err := os.Open(s.Dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return s.Journal.CommitStore(ctx, c, w)
+}
+
+// Undo removes the staged files of a publication whose entry was not
+// logged. Changes of other ops are left alone.
+func (s *Service) Undo(ctx context.Context, c *ombud.Change) error {
+	if c.Op != ombud.OpReport {
+		return nil
+	}
+	name := strings.TrimPrefix(c.Target, "report:")
+	for _, ext := range []string{".json", ".note"} {
+		if err := os.Remove(s.staged(name, ext)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Committer returns the committer of op for recovery: Commit for reports.
+func (s *Service) Committer(op ombud.Op) ombud.Committer {
+	if op == ombud.OpReport {
+		return s.Commit
+	}
+	return nil
 }
 
 // List returns the published reports, newest period first, each period's

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"testing"
@@ -11,81 +12,210 @@ import (
 	"github.com/ombud/ombud"
 )
 
+// change returns a change ready to reserve, with a leaf hash and a time.
+func change(t *testing.T, op ombud.Op, target string, payload any) *ombud.Change {
+	t.Helper()
+	c, err := ombud.NewChange(op, target, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(c.Token))
+	c.Leaf, c.Created = sum[:], time.Now().UTC().Truncate(time.Millisecond)
+	return c
+}
+
+// apply reserves and commits c at index.
+func apply(t *testing.T, s ombud.Store, c *ombud.Change, index uint64) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatalf("Reserve(%s %s): %v", c.Op, c.Target, err)
+	}
+	if err := s.Commit(ctx, c, index); err != nil {
+		t.Fatalf("Commit(%s %s): %v", c.Op, c.Target, err)
+	}
+}
+
+func testChanges(t *testing.T, s ombud.Store) {
+	ctx := context.Background()
+	// One change per target at a time, whatever the op.
+	a := change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2})
+	a.From = 17
+	if err := s.Reserve(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2})); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("a second change to the same target: %v, want ErrBusy", err)
+	}
+	b := change(t, ombud.OpReport, "report:2026-11@5", ombud.ReportPayload{Name: "2026-11@5"})
+	if err := s.Reserve(ctx, b); err != nil {
+		t.Fatalf("a change to another target: %v", err)
+	}
+	// In flight, listed for recovery by age, with everything recovery needs.
+	cs, err := s.Changes(ctx, time.Now().Add(time.Minute))
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("Changes = %v, %v; want 2", cs, err)
+	}
+	got := cs[0]
+	if got.Token != a.Token {
+		got = cs[1]
+	}
+	if got.Op != a.Op || got.Target != a.Target || !bytes.Equal(got.Leaf, a.Leaf) || got.From != 17 || !got.Created.Equal(a.Created) || string(got.Payload) != string(a.Payload) {
+		t.Fatalf("Changes returned %+v, want %+v", got, a)
+	}
+	if cs, _ := s.Changes(ctx, a.Created.Add(-time.Second)); len(cs) != 0 {
+		t.Fatalf("Changes(before any) = %v", cs)
+	}
+	if err := s.Undo(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, b, 3); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := s.Changes(ctx, time.Now().Add(time.Minute)); len(cs) != 0 {
+		t.Fatalf("Changes after settling both = %v", cs)
+	}
+	// The target is free again.
+	apply(t, s, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2}), 4)
+
+	// Concurrent reservations of one target: exactly one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, busy := 0, 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Reserve(ctx, change(t, ombud.OpReport, "report:x", ombud.ReportPayload{Name: "x"}))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, ombud.ErrBusy):
+				busy++
+			default:
+				t.Errorf("Reserve: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || busy != 19 {
+		t.Fatalf("%d reservations won and %d were busy, want 1 and 19", won, busy)
+	}
+
+	// Policy versions advance one at a time.
+	if v, sha, _ := s.LatestPolicy(ctx); v != 0 || sha != "" {
+		t.Fatalf("LatestPolicy on an empty store = %d %q", v, sha)
+	}
+	apply(t, s, change(t, ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: 1, SHA: "abc"}), 5)
+	if v, sha, _ := s.LatestPolicy(ctx); v != 1 || sha != "abc" {
+		t.Fatalf("LatestPolicy = %d %q", v, sha)
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: 1, SHA: "def"})); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("a policy version built on a stale one: %v, want ErrStale", err)
+	}
+}
+
+func testObject(id string, now time.Time, retain time.Duration, kek int) *ombud.Object {
+	return &ombud.Object{ID: id, Class: "general", Subjects: []string{"ps1:AAAAAAAAAAAAAAAAAAAAAA"}, Source: "cam-1", Region: "eu",
+		CollectedAt: now.Add(-time.Hour), Created: now, RetainUntil: now.Add(retain), Size: 10, CipherSize: 50,
+		CipherSHA: bytes.Repeat([]byte{1}, 32), WrappedKeyset: []byte("wrapped-" + id), KEKVersion: kek}
+}
+
 func testObjects(t *testing.T, s ombud.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	mk := func(id string, retain time.Duration, kek int) *ombud.Object {
-		return &ombud.Object{ID: id, Class: "general", Subjects: []string{"ps1:AAAAAAAAAAAAAAAAAAAAAA"}, Source: "cam-1", Region: "eu",
-			CollectedAt: now.Add(-time.Hour), Created: now, RetainUntil: now.Add(retain), Size: 10, CipherSize: 50,
-			CipherSHA: bytes.Repeat([]byte{1}, 32), WrappedKeyset: []byte("wrapped-" + id), KEKVersion: kek}
-	}
-	a, b, c := mk("aaaaaaaaaaaaaaaa", -time.Minute, 1), mk("bbbbbbbbbbbbbbbb", time.Hour, 1), mk("cccccccccccccccc", -2*time.Minute, 2)
+	a, b, c := testObject("aaaaaaaaaaaaaaaa", now, -time.Minute, 1), testObject("bbbbbbbbbbbbbbbb", now, time.Hour, 1), testObject("cccccccccccccccc", now, -2*time.Minute, 2)
+	ingests := map[string]*ombud.Change{}
 	for _, o := range []*ombud.Object{a, b, c} {
-		if err := s.CreateObject(ctx, o); err != nil {
-			t.Fatalf("CreateObject: %v", err)
+		ingests[o.ID] = change(t, ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o})
+		if err := s.Reserve(ctx, ingests[o.ID]); err != nil {
+			t.Fatalf("Reserve(ingest): %v", err)
 		}
 	}
-	if err := s.CreateObject(ctx, a); !errors.Is(err, ombud.ErrExists) {
-		t.Fatalf("CreateObject twice: %v", err)
+	// Reserved objects are invisible, and never expire.
+	if _, err := s.Object(ctx, a.ID); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a reserved object is visible: %v", err)
+	}
+	if exp, _ := s.ExpiredObjects(ctx, now, 10); len(exp) != 0 {
+		t.Fatalf("reserved objects listed as expired: %d", len(exp))
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(a.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation"}})); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("a hold on an object whose ingest is in flight: %v, want ErrBusy", err)
+	}
+	for i, o := range []*ombud.Object{a, b, c} {
+		if err := s.Commit(ctx, ingests[o.ID], uint64(10+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpIngest, ombud.ObjectTarget(a.ID), ombud.ObjectPayload{Object: a})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("ingesting an id twice: %v, want ErrExists", err)
 	}
 	got, err := s.Object(ctx, a.ID)
-	if err != nil || !got.Pending || got.Class != "general" || string(got.WrappedKeyset) != "wrapped-"+a.ID || !got.RetainUntil.Equal(a.RetainUntil) || len(got.Subjects) != 1 {
+	if err != nil || got.IngestIndex != 10 || got.Class != "general" || string(got.WrappedKeyset) != "wrapped-"+a.ID || !got.RetainUntil.Equal(a.RetainUntil) || len(got.Subjects) != 1 {
 		t.Fatalf("Object = %+v, %v", got, err)
 	}
 	if _, err := s.Object(ctx, "nosuchobject0000"); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("Object(missing): %v", err)
 	}
-	// Pending objects are never expired, only listed for recovery.
-	if exp, _ := s.ExpiredObjects(ctx, now, 10); len(exp) != 0 {
-		t.Fatalf("pending objects listed as expired: %d", len(exp))
+	// An undone ingest leaves nothing.
+	d := testObject("dddddddddddddddd", now, time.Hour, 1)
+	ud := change(t, ombud.OpIngest, ombud.ObjectTarget(d.ID), ombud.ObjectPayload{Object: d})
+	if err := s.Reserve(ctx, ud); err != nil {
+		t.Fatal(err)
 	}
-	if p, _ := s.PendingObjects(ctx, 10); len(p) != 3 {
-		t.Fatalf("PendingObjects = %d, want 3", len(p))
+	if err := s.Undo(ctx, ud); err != nil {
+		t.Fatal(err)
 	}
-	for i, o := range []*ombud.Object{a, b, c} {
-		if err := s.SetIngestIndex(ctx, o.ID, uint64(10+i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apply(t, s, change(t, ombud.OpIngest, ombud.ObjectTarget(d.ID), ombud.ObjectPayload{Object: d}), 13)
+
 	exp, err := s.ExpiredObjects(ctx, now, 10)
 	if err != nil || len(exp) != 2 || exp[0].ID != c.ID || exp[1].ID != a.ID {
 		t.Fatalf("ExpiredObjects = %v, %v; want c, a", exp, err)
 	}
-	// A hold keeps an object from expiring.
+	// A hold keeps an object from expiring, and the store refuses to
+	// erase it, whatever the caller checked.
 	h := &ombud.Hold{Reason: "litigation", Authorization: "auth-1", Since: now, By: "admin"}
-	if err := s.SetHold(ctx, a.ID, h); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Object(ctx, a.ID); got.Hold == nil || got.Hold.Reason != "litigation" {
+	apply(t, s, change(t, ombud.OpHoldSet, ombud.ObjectTarget(a.ID), ombud.HoldPayload{Hold: h}), 20)
+	if got, _ := s.Object(ctx, a.ID); got.Hold == nil || got.Hold.Reason != "litigation" || got.Hold.By != "admin" {
 		t.Fatalf("hold not stored: %+v", got.Hold)
 	}
 	if exp, _ := s.ExpiredObjects(ctx, now, 10); len(exp) != 1 || exp[0].ID != c.ID {
 		t.Fatalf("held object still expires: %v", exp)
 	}
-	if err := s.SetHold(ctx, a.ID, nil); err != nil {
+	if err := s.Reserve(ctx, change(t, ombud.OpErase, ombud.ObjectTarget(a.ID), ombud.ErasePayload{Reason: "court_order", At: now})); !errors.Is(err, ombud.ErrOnHold) {
+		t.Fatalf("erasing a held object: %v, want ErrOnHold", err)
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(a.ID), ombud.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrOnHold) {
+		t.Fatalf("holding twice: %v, want ErrOnHold", err)
+	}
+	apply(t, s, change(t, ombud.OpHoldRelease, ombud.ObjectTarget(a.ID), nil), 21)
+	if err := s.Reserve(ctx, change(t, ombud.OpHoldRelease, ombud.ObjectTarget(a.ID), nil)); !errors.Is(err, ombud.ErrNotOnHold) {
+		t.Fatalf("releasing twice: %v, want ErrNotOnHold", err)
+	}
+	// An erasure in flight keeps a hold out; committed, it shreds.
+	e := change(t, ombud.OpErase, ombud.ObjectTarget(c.ID), ombud.ErasePayload{Reason: ombud.EraseRetention, At: now})
+	if err := s.Reserve(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	// Shred: keyset first, then the erasure record.
-	if err := s.DestroyKeyset(ctx, c.ID, ombud.EraseRetention); err != nil {
-		t.Fatal(err)
+	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(c.ID), ombud.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("a hold during an erasure: %v, want ErrBusy", err)
 	}
-	if u, _ := s.UnfinishedErasures(ctx, 10); len(u) != 1 || u[0].ID != c.ID || u[0].ShredReason != ombud.EraseRetention {
-		t.Fatalf("UnfinishedErasures = %v", u)
-	}
-	if err := s.MarkErased(ctx, c.ID, ombud.Erasure{Reason: ombud.EraseRetention, At: now, Index: 99}); err != nil {
+	if err := s.Commit(ctx, e, 99); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Object(ctx, c.ID)
-	if got.Erased == nil || got.Erased.Index != 99 || got.WrappedKeyset != nil {
+	if got.Erased == nil || got.Erased.Index != 99 || got.Erased.Reason != ombud.EraseRetention || got.WrappedKeyset != nil {
 		t.Fatalf("erased object = %+v", got)
 	}
-	if u, _ := s.UnfinishedErasures(ctx, 10); len(u) != 0 {
-		t.Fatalf("UnfinishedErasures after MarkErased = %v", u)
+	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(c.ID), ombud.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrErased) {
+		t.Fatalf("a hold after the erasure: %v, want ErrErased", err)
 	}
 	// Rotation: compare-and-swap on the version.
 	below, _ := s.ObjectsBelowKEK(ctx, 2, 10)
-	if len(below) != 2 {
-		t.Fatalf("ObjectsBelowKEK = %d, want 2", len(below))
+	if len(below) != 3 {
+		t.Fatalf("ObjectsBelowKEK = %d, want 3", len(below))
 	}
 	if err := s.Rewrap(ctx, a.ID, 1, []byte("new"), 2); err != nil {
 		t.Fatal(err)
@@ -98,17 +228,101 @@ func testObjects(t *testing.T, s ombud.Store) {
 	}
 }
 
-func testUses(t *testing.T, s ombud.Store) {
+// testDetailKinds: an object's erasure erases its ingest detail at once;
+// an OpDetailsErase erases exactly the records of its kind before its time.
+func testDetailKinds(t *testing.T, s ombud.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err := s.CreateIssuer(ctx, &ombud.Issuer{Name: "court.example/x", Kind: "court", Jurisdiction: "EU", Key: "k", Registered: now, Index: 1}); err != nil {
+	mk := func(kind ombud.Kind, at time.Time, body string) ombud.Detail {
+		d := ombud.Commit([]byte(body))
+		d.Time, d.Kind = at, kind
+		return d
+	}
+	old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
+	ds := []ombud.Detail{
+		mk(ombud.KindAccess, old, `{"n":1}`), mk(ombud.KindAccess, old, `{"n":2}`), mk(ombud.KindAccess, recent, `{"n":3}`),
+		mk(ombud.KindHold, old, `{"n":4}`), mk(ombud.KindIngest, recent, `{"n":5}`), mk("", old, `{"n":6}`),
+	}
+	if err := s.PutDetails(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
-	a := &ombud.RegisteredAuthorization{Note: "ombud-authorization/v1\nid: a1\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: location\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 7\njurisdiction: EU\n\n— court.example/x sig\n",
-		SubjectPseudonyms: []string{"*"}, Registered: now, Index: 2}
-	a.ID, a.Issuer, a.MaxUses = "a1", "court.example/x", 7
-	if err := s.CreateAuthorization(ctx, a); err != nil {
+	before := now.Add(-24 * time.Hour)
+	if n, err := s.CountDetailsBefore(ctx, ombud.KindAccess, before); err != nil || n != 2 {
+		t.Fatalf("CountDetailsBefore(access) = %d, %v; want 2", n, err)
+	}
+	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: ombud.KindAccess, Before: before, Count: 2}), 7)
+	for i, want := range []bool{true, true, false, false, false, false} {
+		got, err := s.Detail(ctx, ds[i].Key())
+		if err != nil {
+			t.Fatalf("Detail %d: %v", i, err)
+		}
+		if erased := got.Body == nil; erased != want {
+			t.Errorf("detail %d (%s): erased %v, want %v", i, ds[i].Kind, erased, want)
+		}
+	}
+	if n, _ := s.CountDetailsBefore(ctx, ombud.KindAccess, before); n != 0 {
+		t.Fatalf("CountDetailsBefore after the erasure = %d", n)
+	}
+	// The ingest detail goes with its object.
+	o := testObject("eeeeeeeeeeeeeeee", now, time.Hour, 1)
+	o.IngestDetail = ds[4].Key()
+	apply(t, s, change(t, ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o}), 8)
+	if got, _ := s.Object(ctx, o.ID); got.IngestDetail != o.IngestDetail {
+		t.Fatalf("IngestDetail = %+v, want %+v", got.IngestDetail, o.IngestDetail)
+	}
+	apply(t, s, change(t, ombud.OpErase, ombud.ObjectTarget(o.ID), ombud.ErasePayload{Reason: "court_order", At: now}), 9)
+	if got, err := s.Detail(ctx, ds[4].Key()); err != nil || got.Body != nil {
+		t.Fatalf("the erased object's ingest detail = %q, %v; want erased", got.Body, err)
+	}
+	if got, _ := s.Detail(ctx, ds[2].Key()); got.Body == nil {
+		t.Fatal("an unrelated detail was erased")
+	}
+}
+
+func testAuthorizations(t *testing.T, s ombud.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	iss := &ombud.Issuer{Name: "court.example/x", Kind: "court", Jurisdiction: "EU", Key: "k", Registered: now}
+	ic := change(t, ombud.OpIssuerRegister, ombud.IssuerTarget(iss.Name), ombud.IssuerPayload{Issuer: iss})
+	if err := s.Reserve(ctx, ic); err != nil {
 		t.Fatal(err)
+	}
+	if is, _ := s.Issuers(ctx); len(is) != 0 {
+		t.Fatalf("a reserved issuer is listed: %v", is)
+	}
+	if err := s.Commit(ctx, ic, 1); err != nil {
+		t.Fatal(err)
+	}
+	if is, _ := s.Issuers(ctx); len(is) != 1 || is[0].Index != 1 || is[0].Key != "k" {
+		t.Fatalf("Issuers = %v", is)
+	}
+	other := *iss
+	other.Key = "another key"
+	if err := s.Reserve(ctx, change(t, ombud.OpIssuerRegister, ombud.IssuerTarget(iss.Name), ombud.IssuerPayload{Issuer: &other})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("a second key under an issuer's name: %v, want ErrExists", err)
+	}
+	note := "ombud-authorization/v1\nid: a1\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: location\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 7\njurisdiction: EU\n\n— court.example/x sig\n"
+	a := &ombud.RegisteredAuthorization{Note: note, SubjectPseudonyms: []string{"*"}, Registered: now}
+	a.ID, a.Issuer, a.MaxUses = "a1", "court.example/x", 7
+	ac := change(t, ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: a})
+	if err := s.Reserve(ctx, ac); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authorization(ctx, "a1"); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a reserved authorization is visible: %v", err)
+	}
+	if _, err := s.UseAuthorization(ctx, "a1"); err == nil {
+		t.Fatal("a use of a reserved authorization")
+	}
+	if err := s.Commit(ctx, ac, 2); err != nil {
+		t.Fatal(err)
+	}
+	// A second note with the same id is refused at reservation.
+	if err := s.Reserve(ctx, change(t, ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: a})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("registering an id twice: %v, want ErrExists", err)
+	}
+	if got, err := s.Authorization(ctx, "a1"); err != nil || got.Index != 2 || got.MaxUses != 7 || got.Kind != "court_order" {
+		t.Fatalf("Authorization = %+v, %v", got, err)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -144,20 +358,58 @@ func testUses(t *testing.T, s ombud.Store) {
 	if n, err := s.UseAuthorization(ctx, "a1"); err != nil || n != 7 {
 		t.Fatalf("use after refund = %d, %v", n, err)
 	}
-	if err := s.RevokeAuthorization(ctx, "a1", "quashed", now, 3); err != nil {
-		t.Fatal(err)
+	s.RefundAuthorization(ctx, "a1")
+	apply(t, s, change(t, ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget("a1"), ombud.RevokePayload{Reason: "order_quashed", At: now}), 3)
+	if got, _ := s.Authorization(ctx, "a1"); got.Revoked == nil || got.RevokeReason != "order_quashed" || got.RevokeIndex != 3 {
+		t.Fatalf("revoked authorization = %+v", got)
 	}
-	if err := s.RevokeAuthorization(ctx, "a1", "quashed", now, 3); !errors.Is(err, ombud.ErrExists) {
-		t.Fatalf("second revoke: %v", err)
+	if err := s.Reserve(ctx, change(t, ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget("a1"), ombud.RevokePayload{Reason: "x", At: now})); !errors.Is(err, ombud.ErrRevoked) {
+		t.Fatalf("second revoke: %v, want ErrRevoked", err)
+	}
+	if _, err := s.UseAuthorization(ctx, "a1"); !errors.Is(err, ombud.ErrRevoked) {
+		t.Fatalf("use of a revoked authorization: %v, want ErrRevoked", err)
 	}
 	if _, err := s.UseAuthorization(ctx, "nosuch"); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("use of a missing authorization: %v", err)
 	}
-	if v, sha, _ := s.LatestPolicy(ctx); v != 0 || sha != "" {
-		t.Fatalf("LatestPolicy on an empty store = %d %q", v, sha)
+
+	// Emergencies: breached once, which suspends the principal's emergency
+	// access; restored by an admin; the deletion attested once.
+	tok := ombud.NewToken(ombud.NewID())
+	p := &ombud.Principal{ID: tok.PrincipalID(), Name: "analyst", Roles: []ombud.Role{ombud.RoleAnalyst}, TokenHash: tok.Hash(), Created: now}
+	apply(t, s, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p}), 4)
+	em := &ombud.Emergency{Index: 30, ObjectID: "o", Principal: p.ID, Purpose: "missing_person", Reason: "missing_person", At: now, Deadline: now.Add(time.Hour)}
+	if err := s.RecordEmergency(ctx, em); err != nil {
+		t.Fatal(err)
 	}
-	s.RecordPolicy(ctx, 1, "abc", 5)
-	if v, sha, _ := s.LatestPolicy(ctx); v != 1 || sha != "abc" {
-		t.Fatalf("LatestPolicy = %d %q", v, sha)
+	if open, _ := s.OpenEmergencies(ctx); len(open) != 1 || open[0].Principal != p.ID {
+		t.Fatalf("OpenEmergencies = %v", open)
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpEmergencyRestore, ombud.PrincipalTarget(p.ID), nil)); !errors.Is(err, ombud.ErrNotSuspended) {
+		t.Fatalf("restoring access that was not suspended: %v", err)
+	}
+	apply(t, s, change(t, ombud.OpBreach, ombud.EmergencyTarget(30), ombud.BreachPayload{Emergency: 30, Principal: p.ID}), 31)
+	if got, _ := s.Principal(ctx, p.ID); got.EmergencySuspended != 31 {
+		t.Fatalf("breach did not suspend emergency access: %+v", got)
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpBreach, ombud.EmergencyTarget(30), ombud.BreachPayload{Emergency: 30, Principal: p.ID})); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("second breach: %v, want ErrStale", err)
+	}
+	if open, _ := s.OpenEmergencies(ctx); len(open) != 0 {
+		t.Fatalf("a breached emergency is still open: %v", open)
+	}
+	apply(t, s, change(t, ombud.OpEmergencyRestore, ombud.PrincipalTarget(p.ID), nil), 32)
+	if got, _ := s.Principal(ctx, p.ID); got.EmergencySuspended != 0 {
+		t.Fatalf("restore did not lift the suspension: %+v", got)
+	}
+	apply(t, s, change(t, ombud.OpAttest, ombud.EmergencyTarget(30), ombud.AttestPayload{Breach: 30}), 33)
+	if err := s.Reserve(ctx, change(t, ombud.OpAttest, ombud.EmergencyTarget(30), ombud.AttestPayload{Breach: 30})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("second attestation: %v, want ErrExists", err)
+	}
+	if got, err := s.Emergency(ctx, 30); err != nil || got.BreachIndex != 31 || got.AttestIndex != 33 {
+		t.Fatalf("Emergency = %+v, %v", got, err)
+	}
+	if _, err := s.Emergency(ctx, 99); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("Emergency(missing): %v", err)
 	}
 }

@@ -1,5 +1,5 @@
 // Package store holds the conformance suite that every ombud.Store
-// implementation must pass, and an in-memory implementation for unit tests.
+// implementation must pass.
 package store
 
 import (
@@ -21,11 +21,22 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		s := open(t)
 		tok := ombud.NewToken(ombud.NewID())
 		p := &ombud.Principal{ID: tok.PrincipalID(), Name: "Ada Analyst", Roles: []ombud.Role{ombud.RoleAnalyst, ombud.RoleReviewer}, TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
-		if err := s.CreatePrincipal(ctx, p); err != nil {
-			t.Fatalf("CreatePrincipal: %v", err)
+		c := change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p})
+		if err := s.Reserve(ctx, c); err != nil {
+			t.Fatalf("Reserve(create): %v", err)
 		}
-		if err := s.CreatePrincipal(ctx, p); !errors.Is(err, ombud.ErrExists) {
-			t.Fatalf("CreatePrincipal twice: got %v, want ErrExists", err)
+		// Reserved, not committed: no one sees it, and it cannot act.
+		if _, err := s.Principal(ctx, p.ID); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("a reserved principal is visible: %v", err)
+		}
+		if all, _ := s.Principals(ctx); len(all) != 0 {
+			t.Fatalf("Principals lists a reserved principal: %v", all)
+		}
+		if err := s.Commit(ctx, c, 4); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		if err := s.Commit(ctx, c, 4); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("Commit twice: %v, want ErrNotFound", err)
 		}
 		got, err := s.Principal(ctx, p.ID)
 		if err != nil {
@@ -34,27 +45,42 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		if got.Name != p.Name || len(got.Roles) != 2 || got.Roles[1] != ombud.RoleReviewer || !tok.Matches(got.TokenHash) || !got.Created.Equal(p.Created) || got.Disabled {
 			t.Fatalf("Principal = %+v, want %+v", got, p)
 		}
+		// The same id again is refused at reservation.
+		if err := s.Reserve(ctx, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p})); !errors.Is(err, ombud.ErrExists) {
+			t.Fatalf("Reserve(create) of a taken id: %v, want ErrExists", err)
+		}
 		if _, err := s.Principal(ctx, "nosuchprincipal0"); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("Principal(missing): got %v, want ErrNotFound", err)
 		}
-		if err := s.SetPrincipalDisabled(ctx, p.ID, true); err != nil {
-			t.Fatalf("SetPrincipalDisabled: %v", err)
-		}
+		apply(t, s, change(t, ombud.OpPrincipalDisable, ombud.PrincipalTarget(p.ID), nil), 5)
 		if got, _ := s.Principal(ctx, p.ID); !got.Disabled || got.Has(ombud.RoleAnalyst) {
 			t.Fatalf("disabled principal still active: %+v", got)
 		}
-		if err := s.SetPrincipalDisabled(ctx, "nosuchprincipal0", true); !errors.Is(err, ombud.ErrNotFound) {
-			t.Fatalf("SetPrincipalDisabled(missing): got %v, want ErrNotFound", err)
+		if err := s.Reserve(ctx, change(t, ombud.OpPrincipalDisable, ombud.PrincipalTarget(p.ID), nil)); !errors.Is(err, ombud.ErrDisabled) {
+			t.Fatalf("disabling twice: %v, want ErrDisabled", err)
 		}
+		if err := s.Reserve(ctx, change(t, ombud.OpPrincipalDisable, ombud.PrincipalTarget("nosuchprincipal0"), nil)); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("disabling a missing principal: %v, want ErrNotFound", err)
+		}
+		// An undone creation leaves nothing behind.
 		p2 := &ombud.Principal{ID: ombud.NewID(), Name: "second", Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: []byte{1}, Created: p.Created.Add(time.Second)}
-		if err := s.CreatePrincipal(ctx, p2); err != nil {
+		c2 := change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p2.ID), ombud.PrincipalPayload{Principal: p2})
+		if err := s.Reserve(ctx, c2); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Undo(ctx, c2); err != nil {
+			t.Fatalf("Undo: %v", err)
+		}
+		if err := s.Undo(ctx, c2); !errors.Is(err, ombud.ErrNotFound) {
+			t.Fatalf("Undo twice: %v, want ErrNotFound", err)
+		}
+		apply(t, s, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p2.ID), ombud.PrincipalPayload{Principal: p2}), 6)
 		all, err := s.Principals(ctx)
 		if err != nil || len(all) != 2 || all[0].ID != p.ID || all[1].ID != p2.ID {
 			t.Fatalf("Principals = %v, %v; want [%s %s]", all, err, p.ID, p2.ID)
 		}
 	})
+	t.Run("changes", func(t *testing.T) { testChanges(t, open(t)) })
 	t.Run("details", func(t *testing.T) {
 		s := open(t)
 		d := ombud.Commit([]byte(`{"name":"Ada"}`))
@@ -136,8 +162,9 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 			t.Fatal("PutDetails accepted a detail without a time")
 		}
 	})
+	t.Run("detail kinds", func(t *testing.T) { testDetailKinds(t, open(t)) })
 	t.Run("objects", func(t *testing.T) { testObjects(t, open(t)) })
-	t.Run("authorization uses", func(t *testing.T) { testUses(t, open(t)) })
+	t.Run("authorizations", func(t *testing.T) { testAuthorizations(t, open(t)) })
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)

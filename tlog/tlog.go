@@ -75,6 +75,9 @@ type Log struct {
 
 	closed      atomic.Bool
 	stalled     atomic.Bool
+	failing     atomic.Bool  // the last append attempt failed; cleared by a success or a probe
+	lastErr     atomic.Value // string: why the last append failed
+	lagSince    atomic.Int64 // UnixNano since the published checkpoint lags the tree (0: it does not)
 	progress    atomic.Int64 // UnixNano of the last completed append
 	outstanding atomic.Int64
 	batchMu     sync.Mutex
@@ -189,17 +192,33 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 	// index or an error, once its batch is flushed. Waiting on it here
 	// rather than in a goroutine per append keeps the hot path lean; the
 	// watchdog enforces AppendTimeout for the log as a whole.
-	idx, err := l.appender.Add(ctx, tessera.NewEntry(leaf))()
+	idx, err := l.add(ctx, leaf)
 	l.outstanding.Add(-1)
 	l.metrics.queueDepth.Dec()
 	if err != nil {
 		l.metrics.appendErrors.WithLabelValues("error").Inc()
+		l.lastErr.Store(err.Error())
+		l.failing.Store(true)
 		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 	}
+	l.failing.Store(false)
 	l.progress.Store(time.Now().UnixNano())
 	l.metrics.appendSeconds.Observe(time.Since(start).Seconds())
 	l.observeBatch(ctx, idx.Index)
 	return idx.Index, nil
+}
+
+// add appends through Tessera. A fault in the storage underneath (a
+// read-only or full filesystem) can make Tessera's POSIX driver panic in
+// the appending goroutine; it is turned into an error, so the gateway
+// fails closed instead of crashing.
+func (l *Log) add(ctx context.Context, leaf []byte) (idx tessera.Index, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the log's storage failed: %v", r)
+		}
+	}()
+	return l.appender.Add(ctx, tessera.NewEntry(leaf))()
 }
 
 // watchdog marks the log stalled when appends are outstanding and none has
@@ -224,7 +243,66 @@ func (l *Log) watchdog(ctx context.Context) {
 			l.cfg.Logger.InfoContext(ctx, "log recovered")
 		}
 		l.stalled.Store(stalled)
+		l.watchPublication(ctx)
+		if l.failing.Load() && l.probe() == nil {
+			// The storage takes writes again: let appends try, so that a
+			// gateway marked unready can become ready without traffic.
+			l.failing.Store(false)
+			l.cfg.Logger.InfoContext(ctx, "log storage writable again")
+		}
 	}
+}
+
+// watchPublication notes since when the published checkpoint has lagged
+// the tree on disk: with witnesses that do not cosign, it stops growing.
+func (l *Log) watchPublication(ctx context.Context) {
+	cp, err := l.reader.ReadCheckpoint(ctx)
+	size, serr := l.reader.IntegratedSize(ctx)
+	var published uint64
+	if err == nil {
+		if c, _, _, perr := log.ParseCheckpoint(cp, l.origin, l.cfg.Verifier); perr == nil {
+			published = c.Size
+		}
+	}
+	if serr != nil || published >= size {
+		l.lagSince.Store(0)
+		return
+	}
+	l.lagSince.CompareAndSwap(0, time.Now().UnixNano())
+}
+
+// probe writes, syncs and removes a small file in the log's directory.
+func (l *Log) probe() error {
+	f, err := os.CreateTemp(l.cfg.Dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(make([]byte, 4096)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Health reports whether appends complete (appends) and whether
+// checkpoints are being published (publish: the published checkpoint has
+// lagged the tree for longer than grace, as when the witness policy is not
+// met). Either error makes the gateway not ready.
+func (l *Log) Health(grace time.Duration) (appends, publish error) {
+	appends = l.Healthy()
+	if appends == nil && l.failing.Load() {
+		why, _ := l.lastErr.Load().(string)
+		appends = fmt.Errorf("the last append failed: %s", why)
+	}
+	if since := l.lagSince.Load(); since != 0 && grace > 0 && time.Since(time.Unix(0, since)) > grace {
+		publish = fmt.Errorf("the published checkpoint has lagged the log for %v", time.Since(time.Unix(0, since)).Round(time.Second))
+	}
+	return appends, publish
 }
 
 // Healthy reports whether appends are completing.
@@ -399,3 +477,33 @@ func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][
 
 // Dir is the directory holding the log's public files.
 func (l *Log) Dir() string { return l.cfg.Dir }
+
+// Size is the number of entries durably sequenced and integrated: every
+// entry an Append returned has an index below it.
+func (l *Log) Size(ctx context.Context) (uint64, error) {
+	return l.reader.IntegratedSize(ctx)
+}
+
+// Leaves returns the leaves from index from up to (not including) to, all
+// below Size.
+func (l *Log) Leaves(ctx context.Context, from, to uint64) ([][]byte, error) {
+	if from > to {
+		return nil, fmt.Errorf("leaves %d to %d: from is past to", from, to)
+	}
+	var out [][]byte
+	for i := from; i < to; {
+		bi := i / layout.EntryBundleWidth
+		leaves, err := l.Bundle(ctx, bi, to)
+		if err != nil {
+			return nil, err
+		}
+		off := i % layout.EntryBundleWidth
+		if off >= uint64(len(leaves)) {
+			return nil, fmt.Errorf("entry bundle %d holds %d entries, want index %d", bi, len(leaves), i)
+		}
+		n := min(uint64(len(leaves))-off, to-i)
+		out = append(out, leaves[off:off+n]...)
+		i += n
+	}
+	return out, nil
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -90,6 +91,12 @@ type Site struct {
 	Log         *tlog.Log
 	Reports     *reports.Service
 	Witnesses   []Witness
+	// PublicURL is where the public reaches this deployment; "" takes the
+	// listen address the request came to, never its Host header.
+	PublicURL string
+	// WitnessGrace is how long the witness policy may go unmet before the
+	// status page says the log is not healthy.
+	WitnessGrace time.Duration
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
@@ -480,14 +487,21 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) status(w http.ResponseWriter, r *http.Request) {
-	p := &page{Nav: "status", BaseURL: "https://" + r.Host}
-	if r.TLS == nil {
-		p.BaseURL = "http://" + r.Host
+	p := &page{Nav: "status", BaseURL: s.PublicURL}
+	if p.BaseURL == "" {
+		// The address the request reached, not what its Host header says.
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			p.BaseURL = "http://" + a.String()
+		}
 	}
 	s.logState(r.Context(), p)
-	if err := s.Log.Healthy(); err != nil {
-		p.HealthErr = "the log is not accepting appends, so every access is denied until it recovers"
-	} else {
+	appends, publish := s.Log.Health(s.WitnessGrace)
+	switch {
+	case appends != nil:
+		p.HealthErr = "the log is not accepting appends (" + appends.Error() + "), so every access is denied until it recovers"
+	case publish != nil:
+		p.HealthErr = "no checkpoint is being published (" + publish.Error() + "): entries are logged, but receipts and audits wait"
+	default:
 		p.Healthy = true
 	}
 	p.Integrated, _ = s.Log.IntegratedSize(r.Context())

@@ -1,7 +1,8 @@
 // Command ombud is the ombud custody gateway: it serves the API and the
 // transparency log, and talks to a running deployment.
 //
-// Exit codes: 0 success; 1 error; 2 usage error; 3 verification failed.
+// Exit codes: 0 success; 1 error; 2 usage error; 3 verification failed;
+// 4 the log's directory is not writable (serve, init).
 package main
 
 import (
@@ -26,6 +27,9 @@ const (
 	exitError  = 1
 	exitUsage  = 2
 	exitVerify = 3
+	// exitLogUnwritable: serve or init found the log's directory not
+	// writable and did not start.
+	exitLogUnwritable = 4
 )
 
 // Main is the whole program, wired once; tests run it end to end.

@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/datadir"
 )
 
@@ -19,6 +19,7 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	data := fs.String("data", ".ombud", "data directory; created and initialised if missing or empty")
 	listen := fs.String("listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
 	origin := fs.String("origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
+	jurisdiction := fs.String("jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,12 +33,15 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	}
 	var dir *datadir.Dir
 	if datadir.IsEmpty(*data) {
-		dir, err = datadir.Create(*data, datadir.CreateOptions{Origin: *origin})
+		dir, err = datadir.Create(*data, datadir.CreateOptions{Origin: *origin, Jurisdiction: *jurisdiction})
 		if err == nil {
-			fmt.Fprintf(m.Stdout, "Initialised data directory %s (log origin %s)\n", dir.Path, dir.Signer.Name())
+			fmt.Fprintf(m.Stdout, "Initialised data directory %s (log origin %s, jurisdiction %s)\n", dir.Path, dir.Signer.Name(), dir.Config.DeploymentJurisdiction())
 		}
 	} else {
 		dir, err = datadir.Open(*data)
+		if err == nil && *jurisdiction != "" && *jurisdiction != dir.Config.DeploymentJurisdiction() {
+			return usagef("serve: --jurisdiction %s: the data directory's jurisdiction is %s; it is set when the directory is created (ombud.toml, access.jurisdiction)", *jurisdiction, dir.Config.DeploymentJurisdiction())
+		}
 	}
 	if err != nil {
 		return err
@@ -50,20 +54,20 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	if *listen != "" {
 		addr = *listen
 	}
-	a, err := openApp(ctx, dir, logger)
+	g, err := openApp(ctx, dir, logger)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dir.Config.Server.ShutdownTimeout.Duration)
 		defer cancel()
-		if err := a.close(cctx); err != nil {
+		if err := g.Close(cctx); err != nil {
 			logger.Error("log flush on shutdown failed", "err", err)
 		} else {
 			logger.Info("log flushed; stopped")
 		}
 	}()
-	if _, err := a.bootstrapAdmin(ctx, m.Stdout); err != nil {
+	if err := bootstrapAdmin(ctx, g, m.Stdout); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -71,18 +75,7 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("failed to listen on %s: %w", addr, err)
 	}
 	sc := dir.Config.Server
-	srv := &api.Server{
-		Store:        a.store,
-		Log:          a.log,
-		Journal:      a.journal,
-		Custody:      a.custody,
-		VerifierKey:  dir.VerifierKey,
-		MaxBodyBytes: sc.MaxBodyBytes,
-		Logger:       logger,
-		Registry:     a.registry,
-		Reports:      a.reports,
-		Site:         a.site(logger),
-	}
+	srv := g.API()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: sc.ReadHeaderTimeout.Duration,
@@ -97,7 +90,7 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go a.sweeper(ctx, logger, dir.Config.Storage.SweepInterval.Duration)
+	go sweeper(ctx, g.Custody, logger, dir.Config.Storage.SweepInterval.Duration)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)

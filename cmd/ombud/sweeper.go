@@ -4,19 +4,21 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/ombud/ombud/custody"
 )
 
-// sweeper runs the retention sweep at start (which also finishes work a
-// crash interrupted) and then every interval, until ctx ends.
-func (a *app) sweeper(ctx context.Context, logger *slog.Logger, interval time.Duration) {
+// sweeper runs the retention sweep at start and then every interval,
+// until ctx ends.
+func sweeper(ctx context.Context, c *custody.Service, logger *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		res, err := a.custody.Sweep(ctx)
+		res, err := c.Sweep(ctx)
 		if err != nil && ctx.Err() == nil {
 			logger.ErrorContext(ctx, "retention sweep failed; will retry", "err", err, "erased", res.Erased)
-		} else if res.Erased+res.Finished+res.Recovered > 0 {
-			logger.InfoContext(ctx, "retention sweep", "erased", res.Erased, "finished_erasures", res.Finished, "recovered_ingests", res.Recovered)
+		} else if res.Erased+res.Breaches+res.Settled.Committed+res.Settled.Undone+len(res.Details) > 0 {
+			logger.InfoContext(ctx, "retention sweep", "erased", res.Erased, "breaches", res.Breaches, "settled", res.Settled.Committed+res.Settled.Undone, "details_erased", res.Details)
 		}
 		select {
 		case <-ctx.Done():

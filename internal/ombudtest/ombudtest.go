@@ -11,16 +11,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/reports"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
@@ -39,6 +38,7 @@ var quietKlog = sync.OnceFunc(func() {
 
 // Env is a running deployment.
 type Env struct {
+	Gateway    *gateway.Gateway
 	Dir        *datadir.Dir
 	Store      *sqlite.Store
 	Log        *tlog.Log
@@ -58,7 +58,11 @@ type Env struct {
 // Option configures New.
 type Option func(*options)
 
-type options struct{ witnesses, quorum int }
+type options struct {
+	witnesses, quorum int
+	config            []func(*datadir.Config)
+	dataDir           string
+}
 
 // Witnessed runs an ombud witness for the log, in-process on loopback, and
 // makes the log publish only checkpoints it cosigned.
@@ -70,7 +74,20 @@ func WitnessedBy(n, quorum int) Option {
 	return func(o *options) { o.witnesses, o.quorum = n, quorum }
 }
 
-// New starts a deployment and stops it when the test ends.
+// Config changes the deployment's configuration before it is opened.
+func Config(f func(*datadir.Config)) Option {
+	return func(o *options) { o.config = append(o.config, f) }
+}
+
+// DataDir puts the data directory at path (which must not exist or be
+// empty) instead of a fresh temporary directory.
+func DataDir(path string) Option { return func(o *options) { o.dataDir = path } }
+
+// Jurisdiction is the jurisdiction New gives a deployment.
+const Jurisdiction = "EU-DE"
+
+// New starts a deployment, in jurisdiction EU-DE, and stops it when the
+// test ends.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	var o options
@@ -79,60 +96,47 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	ctx := context.Background()
 	quietKlog()
-	dir, err := datadir.Create(t.TempDir()+"/data", datadir.CreateOptions{Origin: "test.ombud/log"})
+	path := o.dataDir
+	if path == "" {
+		path = t.TempDir() + "/data"
+	}
+	dir, err := datadir.Create(path, datadir.CreateOptions{Origin: "test.ombud/log", Jurisdiction: Jurisdiction})
 	if err != nil {
 		t.Fatalf("datadir.Create: %v", err)
 	}
-	st, err := sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
-	if err != nil {
-		t.Fatalf("sqlite.New: %v", err)
+	for _, f := range o.config {
+		f(&dir.Config)
+	}
+	if err := dir.Config.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
 	}
 	var policy []byte
 	var witnessServers []*httptest.Server
 	if o.witnesses > 0 {
 		policy, witnessServers = startWitnesses(t, dir.VerifierKey, o.witnesses, o.quorum)
 	}
-	lg, err := tlog.New(ctx, tlog.Config{
-		Dir: dir.LogPath(), Signer: dir.Signer, Verifier: dir.Verifier,
-		BatchMaxAge: 5 * time.Millisecond, CheckpointInterval: 100 * time.Millisecond,
-		WitnessPolicy: policy, WitnessTimeout: 5 * time.Second,
-	})
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, WitnessPolicy: policy,
+		BatchMaxAge: 5 * time.Millisecond, CheckpointInterval: 100 * time.Millisecond, MaxBodyBytes: 64 << 10})
 	if err != nil {
-		t.Fatalf("tlog.New: %v", err)
+		t.Fatalf("gateway.Open: %v", err)
 	}
-	e := &Env{Dir: dir, Store: st, Log: lg, Journal: &ombud.Journal{Store: st, Log: lg, Key: dir.Linkage}, Witnesses: web.WitnessesFromPolicy(policy), WitnessServers: witnessServers}
+	e := &Env{Gateway: g, Dir: dir, Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, Reports: g.Reports,
+		Witnesses: g.Witnesses, WitnessServers: witnessServers}
 	p, tok, _, err := ombud.AddPrincipal(ctx, e.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
 	}
 	e.AdminToken, e.AdminID = tok.Reveal(), p.ID
-	e.Custody, err = custody.Open(ctx, dir, st, e.Journal, nil)
-	if err != nil {
-		t.Fatalf("custody.Open: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	e.Reports = &reports.Service{Dir: filepath.Join(dir.Path, "reports"), Log: lg, Journal: e.Journal, Signer: dir.Signer}
-	site := &web.Site{Origin: dir.Signer.Name(), VerifierKey: dir.VerifierKey, Verifier: dir.Verifier, Log: lg, Reports: e.Reports, Logger: logger,
-		Witnesses:  e.Witnesses,
-		Disclosure: web.DisclosureFor(dir.Config, e.Custody.Access.Policy, st.Issuers)}
-	srv := &api.Server{
-		Store: st, Log: lg, Journal: e.Journal, Custody: e.Custody, VerifierKey: dir.VerifierKey,
-		MaxBodyBytes: 64 << 10,
-		Logger:       logger,
-		Reports:      e.Reports,
-		Site:         site.Handler(),
-	}
-	e.Server = httptest.NewServer(srv.Handler()) // binds 127.0.0.1
+	e.Server = httptest.NewServer(g.Handler()) // binds 127.0.0.1
 	e.URL = e.Server.URL
 	t.Cleanup(func() {
 		e.Server.Close()
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := lg.Close(cctx); err != nil {
-			t.Errorf("log close: %v", err)
+		if err := g.Close(cctx); err != nil {
+			t.Errorf("close: %v", err)
 		}
-		st.Close()
-		e.Custody.Bucket.Close()
 	})
 	return e
 }

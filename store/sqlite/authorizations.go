@@ -7,22 +7,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ombud/ombud"
 )
 
-func (s *Store) CreateIssuer(ctx context.Context, i *ombud.Issuer) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index) VALUES (?,?,?,?,?,?)`,
-		i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered), i.Index)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
-		return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
-	}
-	return err
-}
-
 func (s *Store) Issuers(ctx context.Context) ([]*ombud.Issuer, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, kind, jurisdiction, key, registered, log_index FROM issuers ORDER BY name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT name, kind, jurisdiction, key, registered, log_index FROM issuers WHERE pending = 0 ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -40,22 +30,13 @@ func (s *Store) Issuers(ctx context.Context) ([]*ombud.Issuer, error) {
 	return out, rows.Err()
 }
 
-func (s *Store) CreateAuthorization(ctx context.Context, a *ombud.RegisteredAuthorization) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index) VALUES (?,?,?,?,?,0,?,?)`,
-		a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered), a.Index)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
-		return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
-	}
-	return err
-}
-
 func (s *Store) Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error) {
 	var a ombud.RegisteredAuthorization
 	var ps string
 	var reg int64
 	var revoked, revokeIdx sql.NullInt64
 	var reason sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT note, subjects_ps, uses, registered, log_index, revoked, revoke_reason, revoke_index FROM authorizations WHERE id = ?`, id).
+	err := s.r.QueryRowContext(ctx, `SELECT note, subjects_ps, uses, registered, log_index, revoked, revoke_reason, revoke_index FROM authorizations WHERE id = ? AND pending = 0`, id).
 		Scan(&a.Note, &ps, &a.Uses, &reg, &a.Index, &revoked, &reason, &revokeIdx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
@@ -88,20 +69,6 @@ func noteText(n string) string {
 	return n
 }
 
-func (s *Store) RevokeAuthorization(ctx context.Context, id, reason string, at time.Time, index uint64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE authorizations SET revoked = ?, revoke_reason = ?, revoke_index = ? WHERE id = ? AND revoked IS NULL`, ms(at), reason, index, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.Authorization(ctx, id); err != nil {
-			return err
-		}
-		return fmt.Errorf("authorization %s is already revoked: %w", id, ombud.ErrExists)
-	}
-	return nil
-}
-
 // UseAuthorization takes a use with one conditional UPDATE on the single
 // writer connection, so concurrent readers can never exceed max_uses. Uses
 // are group-committed like details: every sensitive read takes one, and a
@@ -117,8 +84,12 @@ func (s *Store) UseAuthorization(ctx context.Context, id string) (int, error) {
 	}
 	r := <-req.done // always answered; a use once taken is reported
 	if errors.Is(r.err, sql.ErrNoRows) {
-		if _, err := s.Authorization(ctx, id); err != nil {
+		a, err := s.Authorization(ctx, id)
+		if err != nil {
 			return 0, err
+		}
+		if a.Revoked != nil {
+			return 0, fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
 		}
 		return 0, fmt.Errorf("authorization %s: %w", id, ombud.ErrExhausted)
 	}
@@ -181,7 +152,7 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 	if err != nil {
 		return fail(err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL RETURNING uses`)
+	stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
 	if err != nil {
 		tx.Rollback()
 		return fail(err)
@@ -214,43 +185,52 @@ func (s *Store) LatestPolicy(ctx context.Context) (int, string, error) {
 	return v, sha, err
 }
 
-func (s *Store) RecordPolicy(ctx context.Context, version int, sha string, index uint64) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO policy_versions (version, sha256, loaded, log_index) VALUES (?,?,?,?)`, version, sha, ms(time.Now()), index)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
-		return fmt.Errorf("policy version %d: %w", version, ombud.ErrExists)
-	}
-	return err
-}
-
 func (s *Store) RecordEmergency(ctx context.Context, e *ombud.Emergency) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO emergencies (log_index, object_id, principal, purpose, reason, at, deadline) VALUES (?,?,?,?,?,?,?)`,
 		e.Index, e.ObjectID, e.Principal, e.Purpose, e.Reason, ms(e.At), ms(e.Deadline))
 	return err
 }
 
+const emergencyCols = `log_index, object_id, principal, purpose, reason, at, deadline, covered_by, breach_index, attest_index`
+
+func scanEmergency(row interface{ Scan(...any) error }) (*ombud.Emergency, error) {
+	var e ombud.Emergency
+	var at, dl int64
+	var covered sql.NullString
+	var breach, attest sql.NullInt64
+	if err := row.Scan(&e.Index, &e.ObjectID, &e.Principal, &e.Purpose, &e.Reason, &at, &dl, &covered, &breach, &attest); err != nil {
+		return nil, err
+	}
+	e.At, e.Deadline = fromMS(at), fromMS(dl)
+	e.CoveredBy, e.BreachIndex, e.AttestIndex = covered.String, uint64(breach.Int64), uint64(attest.Int64)
+	return &e, nil
+}
+
+func (s *Store) Emergency(ctx context.Context, index uint64) (*ombud.Emergency, error) {
+	e, err := scanEmergency(s.r.QueryRowContext(ctx, `SELECT `+emergencyCols+` FROM emergencies WHERE log_index = ?`, index))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("emergency read %d: %w", index, ombud.ErrNotFound)
+	}
+	return e, err
+}
+
 func (s *Store) OpenEmergencies(ctx context.Context) ([]*ombud.Emergency, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT log_index, object_id, principal, purpose, reason, at, deadline FROM emergencies WHERE covered_by IS NULL AND breach_index IS NULL ORDER BY deadline`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+emergencyCols+` FROM emergencies WHERE covered_by IS NULL AND breach_index IS NULL ORDER BY deadline`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []*ombud.Emergency
 	for rows.Next() {
-		var e ombud.Emergency
-		var at, dl int64
-		if err := rows.Scan(&e.Index, &e.ObjectID, &e.Principal, &e.Purpose, &e.Reason, &at, &dl); err != nil {
+		e, err := scanEmergency(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.At, e.Deadline = fromMS(at), fromMS(dl)
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }
 
 func (s *Store) CoverEmergency(ctx context.Context, index uint64, authorizationID string) error {
 	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET covered_by = ? WHERE log_index = ? AND covered_by IS NULL`, authorizationID, index)
-}
-
-func (s *Store) BreachEmergency(ctx context.Context, index uint64, breachIndex uint64) error {
-	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET breach_index = ? WHERE log_index = ?`, breachIndex, index)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ombud/ombud"
 )
@@ -23,14 +24,20 @@ import (
 //
 //	t          int64, big-endian Unix milliseconds of the entry
 //	commitment 32 bytes
-//	flags      1 byte; bit 0: erased (then no salt and no body follow)
+//	flags      1 byte; bit 0: erased (then no salt and no body follow);
+//	           bit 1: the entry's kind follows
+//	kind       1 byte length, then the kind (when flag bit 1 is set)
 //	salt       32 bytes
 //	body       uvarint length, then the bytes
+//
+// Records written before kinds were recorded have no kind; they are kept
+// until erased with their object.
 
 const (
 	maxPerRow   = 1024 // records in one row: bounds the cost of a lookup
 	maxSpanMs   = 1000 // time span of one row: bounds the rows a lookup reads
 	flagErased  = 1
+	flagKind    = 2
 	recordFixed = 8 + 32 + 1
 )
 
@@ -57,7 +64,7 @@ func (s *Store) PutDetails(ctx context.Context, ds []ombud.Detail) error {
 		return nil
 	}
 	for _, d := range ds {
-		if _, ok := commitmentBytes(d.Commitment); !ok || d.Time.IsZero() || d.Body == nil || len(d.Salt) != 32 {
+		if _, ok := commitmentBytes(d.Commitment); !ok || d.Time.IsZero() || d.Body == nil || len(d.Salt) != 32 || len(d.Kind) > 255 {
 			return fmt.Errorf("sqlite: detail %q is incomplete", d.Commitment)
 		}
 	}
@@ -118,7 +125,12 @@ func appendRecord(b []byte, d ombud.Detail) []byte {
 	c, _ := commitmentBytes(d.Commitment)
 	b = binary.BigEndian.AppendUint64(b, uint64(d.Time.UnixMilli()))
 	b = append(b, c...)
-	b = append(b, 0)
+	if d.Kind != "" {
+		b = append(b, flagKind, byte(len(d.Kind)))
+		b = append(b, d.Kind...)
+	} else {
+		b = append(b, 0)
+	}
 	b = append(b, d.Salt...)
 	b = binary.AppendUvarint(b, uint64(len(d.Body)))
 	return append(b, d.Body...)
@@ -157,45 +169,79 @@ func (s *Store) writeDetails(batch []*putReq) error {
 	return nil
 }
 
-// record is one decoded packed record and where it sits in its row.
+// record is one decoded packed record and where it sits in its row: its
+// prefix (time, commitment, flags, kind) is data[start:keep], its secret
+// part (salt, body) data[keep:end].
 type record struct {
-	start, end int
-	erased     bool
-	salt, body []byte
+	start, keep, end int
+	t                int64
+	c                []byte
+	erased           bool
+	kind             string
+	salt, body       []byte
 }
 
-// findRecord scans a packed row for (t, c). Malformed data is an error: the
+// nextRecord decodes the record at off. Malformed data is an error: the
 // row was written by this package, so damage must not pass silently.
+func nextRecord(data []byte, off int) (record, error) {
+	if len(data)-off < recordFixed {
+		return record{}, errors.New("sqlite: truncated detail record")
+	}
+	r := record{start: off}
+	r.t = int64(binary.BigEndian.Uint64(data[off:]))
+	r.c = data[off+8 : off+40]
+	flags := data[off+40]
+	r.erased = flags&flagErased != 0
+	off += recordFixed
+	if flags&flagKind != 0 {
+		if off >= len(data) || len(data)-off-1 < int(data[off]) {
+			return record{}, errors.New("sqlite: truncated detail kind")
+		}
+		n := int(data[off])
+		r.kind = string(data[off+1 : off+1+n])
+		off += 1 + n
+	}
+	r.keep = off
+	if !r.erased {
+		if len(data)-off < 32 {
+			return record{}, errors.New("sqlite: truncated detail salt")
+		}
+		r.salt = data[off : off+32]
+		off += 32
+		l, k := binary.Uvarint(data[off:])
+		if k <= 0 || uint64(len(data)-off-k) < l {
+			return record{}, errors.New("sqlite: truncated detail body")
+		}
+		off += k
+		r.body = data[off : off+int(l)]
+		off += int(l)
+	}
+	r.end = off
+	return r, nil
+}
+
+// findRecord scans a packed row for (t, c).
 func findRecord(data []byte, t int64, c []byte) (record, bool, error) {
 	for off := 0; off < len(data); {
-		if len(data)-off < recordFixed {
-			return record{}, false, errors.New("sqlite: truncated detail record")
+		r, err := nextRecord(data, off)
+		if err != nil {
+			return record{}, false, err
 		}
-		r := record{start: off}
-		rt := int64(binary.BigEndian.Uint64(data[off:]))
-		rc := data[off+8 : off+40]
-		r.erased = data[off+40]&flagErased != 0
-		off += recordFixed
-		if !r.erased {
-			if len(data)-off < 32 {
-				return record{}, false, errors.New("sqlite: truncated detail salt")
-			}
-			r.salt = data[off : off+32]
-			off += 32
-			l, k := binary.Uvarint(data[off:])
-			if k <= 0 || uint64(len(data)-off-k) < l {
-				return record{}, false, errors.New("sqlite: truncated detail body")
-			}
-			off += k
-			r.body = data[off : off+int(l)]
-			off += int(l)
-		}
-		r.end = off
-		if rt == t && bytes.Equal(rc, c) {
+		if r.t == t && bytes.Equal(r.c, c) {
 			return r, true, nil
 		}
+		off = r.end
 	}
 	return record{}, false, nil
+}
+
+// withoutSecret returns data with record r's salt and body removed and its
+// erased flag set.
+func withoutSecret(data []byte, r record) []byte {
+	out := make([]byte, 0, len(data)-(r.end-r.keep))
+	out = append(out, data[:r.keep]...)
+	out[r.start+recordFixed-1] |= flagErased
+	return append(out, data[r.end:]...)
 }
 
 type querier interface {
@@ -248,43 +294,13 @@ func (s *Store) Detail(ctx context.Context, k ombud.DetailKey) (ombud.Detail, er
 // EraseDetail rewrites every row holding the record without its salt and
 // body. secure_delete zeroes the space the old row occupied.
 func (s *Store) EraseDetail(ctx context.Context, k ombud.DetailKey) error {
-	c, ok := commitmentBytes(k.Commitment)
-	if !ok {
-		return fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
-	}
-	t := k.Time.UnixMilli()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	ids, datas, err := candidates(ctx, tx, t)
-	if err != nil {
+	if _, err := eraseDetail(ctx, tx, k); err != nil {
 		return err
-	}
-	found := false
-	for i, data := range datas {
-		r, ok, err := findRecord(data, t, c)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		found = true
-		if r.erased {
-			continue
-		}
-		out := make([]byte, 0, len(data))
-		out = append(out, data[:r.start+recordFixed]...)
-		out[r.start+recordFixed-1] |= flagErased
-		out = append(out, data[r.end:]...)
-		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = ? WHERE id = ?`, out, ids[i]); err != nil {
-			return err
-		}
-	}
-	if !found {
-		return fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
 	}
 	if err := tx.Commit(); err != nil {
 		return err
@@ -294,4 +310,120 @@ func (s *Store) EraseDetail(ctx context.Context, k ombud.DetailKey) error {
 	// Best effort: a concurrent reader can hold it back until the next one.
 	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return nil
+}
+
+// eraseDetail erases one record in tx; it reports whether it erased
+// anything (false: erased already).
+func eraseDetail(ctx context.Context, tx *sql.Tx, k ombud.DetailKey) (bool, error) {
+	c, ok := commitmentBytes(k.Commitment)
+	if !ok {
+		return false, fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
+	}
+	t := k.Time.UnixMilli()
+	ids, datas, err := candidates(ctx, tx, t)
+	if err != nil {
+		return false, err
+	}
+	found, erased := false, false
+	for i, data := range datas {
+		r, ok, err := findRecord(data, t, c)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
+		}
+		found = true
+		if r.erased {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = ? WHERE id = ?`, withoutSecret(data, r), ids[i]); err != nil {
+			return false, err
+		}
+		erased = true
+	}
+	if !found {
+		return false, fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)
+	}
+	return erased, nil
+}
+
+// eraseDetailsBefore erases, in tx, every record of entries of kind whose
+// time is before before; it returns how many it erased.
+func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind ombud.Kind, before time.Time) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min < ? ORDER BY id`, before.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	type update struct {
+		id   int64
+		data []byte
+	}
+	var updates []update
+	n := 0
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		changed := false
+		for off := 0; off < len(data); {
+			r, err := nextRecord(data, off)
+			if err != nil {
+				rows.Close()
+				return 0, err
+			}
+			if !r.erased && r.kind == string(kind) && r.t < before.UnixMilli() {
+				data = withoutSecret(data, r)
+				off = r.keep
+				changed = true
+				n++
+				continue
+			}
+			off = r.end
+		}
+		if changed {
+			updates = append(updates, update{id, data})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	for _, u := range updates {
+		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = ? WHERE id = ?`, u.data, u.id); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// CountDetailsBefore counts the records of entries of kind whose time is
+// before before and that are not erased: what an erasure of them would
+// erase.
+func (s *Store) CountDetailsBefore(ctx context.Context, kind ombud.Kind, before time.Time) (int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM detail_batches WHERE t_min < ? ORDER BY id`, before.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return 0, err
+		}
+		for off := 0; off < len(data); {
+			r, err := nextRecord(data, off)
+			if err != nil {
+				return 0, err
+			}
+			if !r.erased && r.kind == string(kind) && r.t < before.UnixMilli() {
+				n++
+			}
+			off = r.end
+		}
+	}
+	return n, rows.Err()
 }

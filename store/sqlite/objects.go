@@ -12,7 +12,8 @@ import (
 )
 
 const objectCols = `id, class, subjects, source, region, collected_at, created, retain_until, size, cipher_size, cipher_sha256,
-	wrapped_keyset, kek_version, ingest_index, hold_reason, hold_auth, hold_since, hold_by, erased_reason, erased_at, erase_index`
+	wrapped_keyset, kek_version, ingest_index, hold_reason, hold_auth, hold_since, hold_by, erased_reason, erased_at, erase_index,
+	ingest_detail_ms, ingest_detail`
 
 func ms(t time.Time) int64     { return t.UnixMilli() }
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
@@ -23,35 +24,41 @@ func nullMS(t time.Time) any {
 	return t.UnixMilli()
 }
 
-func (s *Store) CreateObject(ctx context.Context, o *ombud.Object) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)`,
+func insertObject(ctx context.Context, tx *sql.Tx, o *ombud.Object) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,?,?)`,
 		o.ID, o.Class, strings.Join(o.Subjects, ","), o.Source, o.Region, ms(o.CollectedAt), ms(o.Created), ms(o.RetainUntil),
-		o.Size, o.CipherSize, o.CipherSHA, o.WrappedKeyset, o.KEKVersion)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		o.Size, o.CipherSize, o.CipherSHA, o.WrappedKeyset, o.KEKVersion, nullMS(o.IngestDetail.Time), nullString(o.IngestDetail.Commitment))
+	if isUnique(err) {
 		return fmt.Errorf("object %s: %w", o.ID, ombud.ErrExists)
 	}
 	return err
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func scanObject(row interface{ Scan(...any) error }) (*ombud.Object, error) {
 	var o ombud.Object
 	var subjects string
 	var collected, created, retain int64
-	var ingest, holdSince, erasedAt, eraseIdx sql.NullInt64
-	var holdReason, holdAuth, holdBy, erasedReason sql.NullString
+	var ingest, holdSince, erasedAt, eraseIdx, detailMS sql.NullInt64
+	var holdReason, holdAuth, holdBy, erasedReason, detail sql.NullString
 	if err := row.Scan(&o.ID, &o.Class, &subjects, &o.Source, &o.Region, &collected, &created, &retain, &o.Size, &o.CipherSize, &o.CipherSHA,
-		&o.WrappedKeyset, &o.KEKVersion, &ingest, &holdReason, &holdAuth, &holdSince, &holdBy, &erasedReason, &erasedAt, &eraseIdx); err != nil {
+		&o.WrappedKeyset, &o.KEKVersion, &ingest, &holdReason, &holdAuth, &holdSince, &holdBy, &erasedReason, &erasedAt, &eraseIdx, &detailMS, &detail); err != nil {
 		return nil, err
+	}
+	if detailMS.Valid && detail.Valid {
+		o.IngestDetail = ombud.DetailKey{Time: fromMS(detailMS.Int64), Commitment: detail.String}
 	}
 	if subjects != "" {
 		o.Subjects = strings.Split(subjects, ",")
 	}
 	o.CollectedAt, o.Created, o.RetainUntil = fromMS(collected), fromMS(created), fromMS(retain)
-	if ingest.Valid {
-		o.IngestIndex = uint64(ingest.Int64)
-	} else {
-		o.Pending = true
-	}
+	o.IngestIndex = uint64(ingest.Int64)
 	if holdReason.Valid {
 		o.Hold = &ombud.Hold{Reason: holdReason.String, Authorization: holdAuth.String, Since: fromMS(holdSince.Int64), By: holdBy.String}
 	}
@@ -82,34 +89,6 @@ func (s *Store) exec1(ctx context.Context, what, id, q string, args ...any) erro
 	return nil
 }
 
-func (s *Store) SetIngestIndex(ctx context.Context, id string, index uint64) error {
-	return s.exec1(ctx, "object", id, `UPDATE objects SET ingest_index = ? WHERE id = ?`, index, id)
-}
-
-func (s *Store) SetHold(ctx context.Context, id string, h *ombud.Hold) error {
-	if h == nil {
-		return s.exec1(ctx, "object", id, `UPDATE objects SET hold_reason = NULL, hold_auth = NULL, hold_since = NULL, hold_by = NULL WHERE id = ?`, id)
-	}
-	return s.exec1(ctx, "object", id, `UPDATE objects SET hold_reason = ?, hold_auth = ?, hold_since = ?, hold_by = ? WHERE id = ?`,
-		h.Reason, h.Authorization, ms(h.Since), h.By, id)
-}
-
-// DestroyKeyset deletes the wrapped keyset: the crypto-shred. secure_delete
-// zeroes the freed bytes and the WAL is folded in, so the keyset is gone
-// from the files too.
-func (s *Store) DestroyKeyset(ctx context.Context, id, reason string) error {
-	if err := s.exec1(ctx, "object", id, `UPDATE objects SET wrapped_keyset = NULL, erased_reason = ? WHERE id = ?`, reason, id); err != nil {
-		return err
-	}
-	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-	return nil
-}
-
-func (s *Store) MarkErased(ctx context.Context, id string, e ombud.Erasure) error {
-	return s.exec1(ctx, "object", id, `UPDATE objects SET wrapped_keyset = NULL, erased_reason = ?, erased_at = ?, erase_index = ? WHERE id = ?`,
-		e.Reason, ms(e.At), e.Index, id)
-}
-
 func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]*ombud.Object, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+objectCols+` FROM objects `+q, args...)
 	if err != nil {
@@ -127,16 +106,11 @@ func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]*omb
 	return out, rows.Err()
 }
 
+// ExpiredObjects also lists the objects an earlier version shredded
+// without recording the erasure (keyset gone, erased_at NULL), so that the
+// sweep erases them properly.
 func (s *Store) ExpiredObjects(ctx context.Context, now time.Time, limit int) ([]*ombud.Object, error) {
-	return s.queryObjects(ctx, `WHERE erased_at IS NULL AND retain_until <= ? AND hold_reason IS NULL AND ingest_index IS NOT NULL ORDER BY retain_until LIMIT ?`, ms(now), limit)
-}
-
-func (s *Store) UnfinishedErasures(ctx context.Context, limit int) ([]*ombud.Object, error) {
-	return s.queryObjects(ctx, `WHERE erased_at IS NULL AND wrapped_keyset IS NULL ORDER BY id LIMIT ?`, limit)
-}
-
-func (s *Store) PendingObjects(ctx context.Context, limit int) ([]*ombud.Object, error) {
-	return s.queryObjects(ctx, `WHERE ingest_index IS NULL AND wrapped_keyset IS NOT NULL ORDER BY created LIMIT ?`, limit)
+	return s.queryObjects(ctx, `WHERE erased_at IS NULL AND (retain_until <= ? OR wrapped_keyset IS NULL) AND hold_reason IS NULL AND ingest_index IS NOT NULL ORDER BY retain_until LIMIT ?`, ms(now), limit)
 }
 
 func (s *Store) ObjectsBelowKEK(ctx context.Context, version int, limit int) ([]*ombud.Object, error) {

@@ -92,8 +92,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		r.Close()
 		return nil, err
 	}
-	if s.principalStmt, err = r.PrepareContext(ctx, `SELECT id, name, roles, token_hash, created, disabled FROM principals WHERE id = ?`); err == nil {
-		s.objectStmt, err = r.PrepareContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = ?`)
+	if s.principalStmt, err = r.PrepareContext(ctx, `SELECT `+principalCols+` FROM principals WHERE id = ? AND pending = 0`); err == nil {
+		s.objectStmt, err = r.PrepareContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = ? AND ingest_index IS NOT NULL`)
 	}
 	if err != nil {
 		w.Close()
@@ -185,14 +185,16 @@ func (s *Store) Close() error {
 
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-func (s *Store) CreatePrincipal(ctx context.Context, p *ombud.Principal) error {
+const principalCols = `id, name, roles, token_hash, created, disabled, emergency_suspended`
+
+func insertPrincipal(ctx context.Context, tx *sql.Tx, p *ombud.Principal) error {
 	roles := make([]string, len(p.Roles))
 	for i, r := range p.Roles {
 		roles[i] = string(r)
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled, pending) VALUES (?, ?, ?, ?, ?, ?, 1)`,
 		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), p.Disabled)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if isUnique(err) {
 		return fmt.Errorf("principal %s: %w", p.ID, ombud.ErrExists)
 	}
 	return err
@@ -201,9 +203,11 @@ func (s *Store) CreatePrincipal(ctx context.Context, p *ombud.Principal) error {
 func scanPrincipal(row interface{ Scan(...any) error }) (*ombud.Principal, error) {
 	var p ombud.Principal
 	var roles, created string
-	if err := row.Scan(&p.ID, &p.Name, &roles, &p.TokenHash, &created, &p.Disabled); err != nil {
+	var suspended sql.NullInt64
+	if err := row.Scan(&p.ID, &p.Name, &roles, &p.TokenHash, &created, &p.Disabled, &suspended); err != nil {
 		return nil, err
 	}
+	p.EmergencySuspended = uint64(suspended.Int64)
 	for _, r := range strings.Split(roles, ",") {
 		if r != "" {
 			p.Roles = append(p.Roles, ombud.Role(r))
@@ -226,7 +230,7 @@ func (s *Store) Principal(ctx context.Context, id string) (*ombud.Principal, err
 }
 
 func (s *Store) Principals(ctx context.Context) ([]*ombud.Principal, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, roles, token_hash, created, disabled FROM principals ORDER BY created, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+principalCols+` FROM principals WHERE pending = 0 ORDER BY created, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -240,15 +244,4 @@ func (s *Store) Principals(ctx context.Context) ([]*ombud.Principal, error) {
 		ps = append(ps, p)
 	}
 	return ps, rows.Err()
-}
-
-func (s *Store) SetPrincipalDisabled(ctx context.Context, id string, disabled bool) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE principals SET disabled = ? WHERE id = ?`, disabled, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
-	}
-	return nil
 }

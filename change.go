@@ -1,0 +1,342 @@
+package ombud
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Op names a state change. Every change ombud makes to what it enforces is
+// one of these, and every one follows the same pattern (docs/ARCHITECTURE.md):
+//
+//  1. check: validate the request and build its log entry;
+//  2. reserve: the store records the change against its target, atomically
+//     with the change's preconditions, so that a conflicting change on the
+//     same target cannot pass its own checks (Store.Reserve);
+//  3. log: the entry is durably appended;
+//  4. commit: only then does the change take effect (Store.Commit). If the
+//     entry cannot be logged, the reservation is undone (Store.Undo) and
+//     nothing happened.
+//
+// A refused change logs nothing. A crash between 2 and 4 leaves the
+// reservation in the store; recovery (Journal.Settle) finds whether its
+// entry reached the log and commits or undoes it, so the store always ends
+// up as the log says.
+type Op string
+
+// The operations.
+const (
+	OpPrincipalCreate       Op = "principal.create"
+	OpPrincipalDisable      Op = "principal.disable"
+	OpEmergencyRestore      Op = "principal.emergency_restore"
+	OpIssuerRegister        Op = "issuer.register"
+	OpAuthorizationRegister Op = "authorization.register"
+	OpAuthorizationRevoke   Op = "authorization.revoke"
+	OpIngest                Op = "object.ingest"
+	OpHoldSet               Op = "object.hold"
+	OpHoldRelease           Op = "object.release"
+	OpErase                 Op = "object.erase"
+	OpPolicy                Op = "policy.set"
+	OpKeyRotate             Op = "key.rotate"
+	OpReport                Op = "report.publish"
+	OpBreach                Op = "emergency.breach"
+	OpAttest                Op = "emergency.attest"
+	OpDetailsErase          Op = "details.erase"
+)
+
+// Change is one state change in flight: reserved in the store while its
+// entry is being logged.
+type Change struct {
+	// Token identifies this attempt.
+	Token string
+	Op    Op
+	// Target is what the change is to, namespaced: "object:ID",
+	// "authorization:ID", "issuer:NAME", "principal:ID", "policy", "kek",
+	// "emergency:INDEX", "details:KIND", "report:NAME". At most one change
+	// per target is in flight; a second is refused with ErrBusy.
+	Target string
+	// Leaf is the SHA-256 of the entry's leaf: recovery looks for it in the
+	// log.
+	Leaf []byte
+	// From is the log's size before the entry was appended; the entry's
+	// index is at least From.
+	From    uint64
+	Created time.Time
+	// Payload is what the change needs to take effect, as JSON: one of the
+	// *Payload types below. It is private (it can hold a name or a signed
+	// note) and lives only in the store.
+	Payload []byte
+}
+
+// Payloads of the operations that need one.
+type (
+	// PrincipalPayload: OpPrincipalCreate.
+	PrincipalPayload struct{ Principal *Principal }
+	// IssuerPayload: OpIssuerRegister.
+	IssuerPayload struct{ Issuer *Issuer }
+	// AuthorizationPayload: OpAuthorizationRegister.
+	AuthorizationPayload struct {
+		Authorization *RegisteredAuthorization
+	}
+	// RevokePayload: OpAuthorizationRevoke.
+	RevokePayload struct {
+		Reason string
+		At     time.Time
+	}
+	// ObjectPayload: OpIngest.
+	ObjectPayload struct{ Object *Object }
+	// HoldPayload: OpHoldSet.
+	HoldPayload struct{ Hold *Hold }
+	// ErasePayload: OpErase.
+	ErasePayload struct {
+		Reason string
+		At     time.Time
+	}
+	// PolicyPayload: OpPolicy.
+	PolicyPayload struct {
+		Version int
+		SHA     string
+	}
+	// KeyPayload: OpKeyRotate.
+	KeyPayload struct{ Version int }
+	// ReportPayload: OpReport.
+	ReportPayload struct{ Name string }
+	// BreachPayload: OpBreach.
+	BreachPayload struct {
+		Emergency uint64 // the emergency read's access entry
+		Principal string // whose emergency access is suspended
+	}
+	// AttestPayload: OpAttest.
+	AttestPayload struct{ Breach uint64 }
+	// DetailsPayload: OpDetailsErase: the details of entries of Kind whose
+	// time is before Before are erased.
+	DetailsPayload struct {
+		Kind   Kind
+		Before time.Time
+		Count  int
+	}
+)
+
+// Sentinels of Reserve. Stores wrap them with what was refused.
+var (
+	// ErrBusy: another change to the same target is in flight.
+	ErrBusy = errors.New("another change to it is in progress")
+	// ErrOnHold: the object is on legal hold.
+	ErrOnHold = errors.New("on legal hold")
+	// ErrNotOnHold: the object is not on legal hold.
+	ErrNotOnHold = errors.New("not on legal hold")
+	// ErrErased: the object was erased.
+	ErrErased = errors.New("erased")
+	// ErrRevoked: the authorization is already revoked.
+	ErrRevoked = errors.New("already revoked")
+	// ErrDisabled: the principal is already disabled.
+	ErrDisabled = errors.New("already disabled")
+	// ErrNotSuspended: the principal's emergency access is not suspended.
+	ErrNotSuspended = errors.New("emergency access is not suspended")
+	// ErrStale: the state the change was built on has moved on (a policy
+	// version, an emergency already settled).
+	ErrStale = errors.New("the state it was built on has changed")
+)
+
+// NewChange returns a change of op to target with payload (nil for none).
+func NewChange(op Op, target string, payload any) (*Change, error) {
+	c := &Change{Token: NewID() + NewID(), Op: op, Target: target}
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("failed to marshal %s payload: %w", op, err)
+		}
+		c.Payload = b
+	}
+	return c, nil
+}
+
+// Decode unmarshals the change's payload into v.
+func (c *Change) Decode(v any) error {
+	if err := json.Unmarshal(c.Payload, v); err != nil {
+		return fmt.Errorf("change %s (%s): bad payload: %w", c.Token, c.Op, err)
+	}
+	return nil
+}
+
+// Target names.
+func ObjectTarget(id string) string        { return "object:" + id }
+func AuthorizationTarget(id string) string { return "authorization:" + id }
+func IssuerTarget(name string) string      { return "issuer:" + name }
+func PrincipalTarget(id string) string     { return "principal:" + id }
+func EmergencyTarget(index uint64) string  { return fmt.Sprintf("emergency:%d", index) }
+
+// BusyWait is how long Apply waits for a conflicting change on the same
+// target to finish before refusing with a conflict. A change takes one log
+// append, a few milliseconds; a change that holds its target longer failed,
+// and recovery settles it.
+const BusyWait = 5 * time.Second
+
+// Committer makes a logged change take effect: Store.Commit and whatever
+// the service adds (a blob deleted, a file renamed, a cache dropped). It
+// must be idempotent: recovery calls it again for a change whose commit a
+// crash interrupted.
+type Committer func(ctx context.Context, c *Change, w Written) error
+
+// Apply runs the one pattern for r: it builds the entry (a bad entry is
+// refused before anything is reserved), reserves c in the store (waiting up
+// to BusyWait for a change in flight on the same target), appends the
+// entry, and commits. If the append fails, the reservation is undone and
+// the error wraps ErrLogUnavailable. If the commit fails, the entry is
+// logged and the reservation stays for recovery to finish; the error says
+// so. A nil commit commits the store alone.
+func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Written, error) {
+	e, leaf, d, err := j.Build(r)
+	if err != nil {
+		return Written{}, err
+	}
+	return j.ApplyBuilt(ctx, c, e, leaf, d, commit)
+}
+
+// ApplyBuilt is Apply of an entry already built (Journal.Build), for
+// callers that need the entry before the change is reserved.
+func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *Entry, leaf []byte, d *Detail, commit Committer) (Written, error) {
+	var err error
+	sum := sha256.Sum256(leaf)
+	c.Leaf = sum[:]
+	c.Created = j.now().UTC().Truncate(time.Millisecond)
+	if c.From, err = j.Log.Size(ctx); err != nil {
+		return Written{}, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+	}
+	if err := j.reserve(ctx, c); err != nil {
+		return Written{}, err
+	}
+	w, err := j.Append(ctx, e, leaf, d)
+	if err != nil {
+		if uerr := j.Store.Undo(context.WithoutCancel(ctx), c); uerr != nil {
+			err = fmt.Errorf("%w (and undoing the reservation failed, recovery will: %v)", err, uerr)
+		}
+		return Written{}, err
+	}
+	if commit == nil {
+		commit = j.CommitStore
+	}
+	if err := commit(context.WithoutCancel(ctx), c, w); err != nil {
+		return w, fmt.Errorf("the change is logged at %d but did not take effect yet (recovery finishes it): %w", w.Index, err)
+	}
+	return w, nil
+}
+
+// CommitStore is the Committer of changes with no effect outside the store.
+func (j *Journal) CommitStore(ctx context.Context, c *Change, w Written) error {
+	return j.Store.Commit(ctx, c, w.Index)
+}
+
+func (j *Journal) reserve(ctx context.Context, c *Change) error {
+	deadline := time.Now().Add(BusyWait)
+	wait := time.Millisecond
+	for {
+		err := j.Store.Reserve(ctx, c)
+		if !errors.Is(err, ErrBusy) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return &Error{Code: CodeConflict, Message: "another change to it is in progress; retry", Err: err}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+func (j *Journal) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+// LogReader reads back the log, for recovery.
+type LogReader interface {
+	// Size is the number of durably sequenced entries.
+	Size(ctx context.Context) (uint64, error)
+	// Leaves returns the leaves from index from up to (not including) to.
+	Leaves(ctx context.Context, from, to uint64) ([][]byte, error)
+}
+
+// Settled counts what Settle did.
+type Settled struct {
+	Committed int `json:"committed"`
+	Undone    int `json:"undone"`
+}
+
+// Settle finishes the changes that were reserved before since and are
+// still in flight: those interrupted by a crash, or whose undo or commit
+// failed. For each it looks for its entry in the log from the change's
+// From onwards: found, the change is committed with commit(op); not found,
+// it is undone (with undo(op), when set, before the store's Undo). Call it
+// at start, before serving, with since = now, and later (the sweep) with a
+// since far enough back that no append for those changes can still be in
+// flight.
+func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, commit func(Op) Committer, undo func(context.Context, *Change) error) (Settled, error) {
+	var s Settled
+	cs, err := j.Store.Changes(ctx, since)
+	if err != nil || len(cs) == 0 {
+		return s, err
+	}
+	size, err := lr.Size(ctx)
+	if err != nil {
+		return s, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+	}
+	for _, c := range cs {
+		idx, found, err := findLeaf(ctx, lr, c.Leaf, c.From, size)
+		if err != nil {
+			return s, err
+		}
+		if found {
+			cm := j.CommitStore
+			if commit != nil {
+				if f := commit(c.Op); f != nil {
+					cm = f
+				}
+			}
+			if err := cm(ctx, c, Written{Index: idx}); err != nil {
+				return s, fmt.Errorf("failed to commit change %s (%s %s, logged at %d): %w", c.Token, c.Op, c.Target, idx, err)
+			}
+			s.Committed++
+			continue
+		}
+		if undo != nil {
+			if err := undo(ctx, c); err != nil {
+				return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)
+			}
+		}
+		if err := j.Store.Undo(ctx, c); err != nil {
+			return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)
+		}
+		s.Undone++
+	}
+	return s, nil
+}
+
+// findLeaf looks for the leaf hashing to sum among the entries [from, size).
+func findLeaf(ctx context.Context, lr LogReader, sum []byte, from, size uint64) (uint64, bool, error) {
+	const page = 256
+	for i := from; i < size; i += page {
+		leaves, err := lr.Leaves(ctx, i, min(i+page, size))
+		if err != nil {
+			return 0, false, fmt.Errorf("failed to read the log for recovery: %w", err)
+		}
+		for k, l := range leaves {
+			h := sha256.Sum256(l)
+			if bytes.Equal(h[:], sum) {
+				return i + uint64(k), true, nil
+			}
+		}
+	}
+	return 0, false, nil
+}

@@ -1,0 +1,34 @@
+package datadir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// ErrLocked: another process has the data directory open.
+var ErrLocked = errors.New("the data directory is in use by another ombud process")
+
+// Lock takes the data directory for this process: the embedded store
+// admits one gateway, so two processes on one directory are refused. The
+// kernel drops the lock when the process ends, however it ends. unlock
+// releases it.
+func (d *Dir) Lock() (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(d.Path, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("failed to lock the data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w", d.Path, ErrLocked)
+		}
+		return nil, fmt.Errorf("failed to lock the data directory: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

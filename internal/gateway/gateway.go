@@ -1,0 +1,223 @@
+// Package gateway wires one ombud deployment from its data directory: the
+// store, the log, the journal, custody and access, the reports, the API and
+// the public site. The CLI, the test harness and the benchmarks all open a
+// deployment through it, so there is one object graph.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/tlog"
+	"github.com/ombud/ombud/web"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options adjust how a deployment is opened. The zero value takes
+// everything from the data directory's configuration.
+type Options struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// WitnessPolicy, when not nil, replaces the policy file the
+	// configuration names.
+	WitnessPolicy []byte
+	// BatchMaxAge, BatchMaxSize and CheckpointInterval, when set, replace
+	// the configuration's.
+	BatchMaxAge        time.Duration
+	BatchMaxSize       uint
+	CheckpointInterval time.Duration
+	// LogDir, when set, keeps the log elsewhere (a benchmark diagnostic).
+	LogDir string
+	// MaxBodyBytes, when set, replaces server.max_body_bytes.
+	MaxBodyBytes int64
+}
+
+// Gateway is an opened deployment.
+type Gateway struct {
+	Dir       *datadir.Dir
+	Store     *sqlite.Store
+	Log       *tlog.Log
+	Journal   *ombud.Journal
+	Custody   *custody.Service
+	Reports   *reports.Service
+	Witnesses []web.Witness
+	Registry  *prometheus.Registry
+	// Recovered is what startup recovery settled: changes a crash left
+	// between their reservation and their commit.
+	Recovered ombud.Settled
+
+	opts   Options
+	logger *slog.Logger
+	api    *api.Server
+	unlock func()
+}
+
+// ErrLogUnwritable: the log's directory cannot be written; the gateway
+// does not start (it could log nothing, so it could decide nothing).
+var ErrLogUnwritable = errors.New("the transparency log's directory is not writable")
+
+// Open opens the deployment in dir: it locks the directory, opens the
+// store and the log, settles what a crash left in flight, and loads the
+// access policy.
+func Open(ctx context.Context, dir *datadir.Dir, o Options) (g *Gateway, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	g = &Gateway{Dir: dir, Registry: o.Registry, opts: o, logger: o.Logger}
+	if g.unlock, err = dir.Lock(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			g.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if g.Store, err = sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()}); err != nil {
+		return nil, fmt.Errorf("failed to open metadata store: %w", err)
+	}
+	lc := dir.Config.Log
+	policy := o.WitnessPolicy
+	if policy == nil && lc.WitnessPolicy != "" {
+		p := lc.WitnessPolicy
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir.Path, p)
+		}
+		if policy, err = os.ReadFile(p); err != nil {
+			return nil, fmt.Errorf("log.witness_policy: %w", err)
+		}
+	}
+	logDir := dir.LogPath()
+	if o.LogDir != "" {
+		logDir = o.LogDir
+	}
+	if err := writable(logDir); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
+	}
+	cfg := tlog.Config{
+		Dir: logDir, Signer: dir.Signer, Verifier: dir.Verifier,
+		BatchMaxSize: lc.BatchMaxSize, BatchMaxAge: lc.BatchMaxAge.Duration, CheckpointInterval: lc.CheckpointInterval.Duration,
+		AppendTimeout: lc.AppendTimeout.Duration, MaxOutstanding: lc.MaxOutstanding,
+		WitnessPolicy: policy, WitnessTimeout: lc.WitnessTimeout.Duration,
+		Metrics: tlog.NewMetrics(o.Registry), Logger: o.Logger,
+	}
+	if o.BatchMaxAge > 0 {
+		cfg.BatchMaxAge = o.BatchMaxAge
+	}
+	if o.BatchMaxSize > 0 {
+		cfg.BatchMaxSize = o.BatchMaxSize
+	}
+	if o.CheckpointInterval > 0 {
+		cfg.CheckpointInterval = o.CheckpointInterval
+	}
+	if g.Log, err = tlog.New(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("failed to open transparency log: %w", err)
+	}
+	g.Witnesses = web.WitnessesFromPolicy(policy)
+	g.Journal = &ombud.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
+	if g.Custody, err = custody.Open(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
+		return nil, err
+	}
+	g.Reports = &reports.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
+	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)
+	g.Custody.Undoers = append(g.Custody.Undoers, g.Reports.Undo)
+	// Nothing else runs yet: every change still reserved was interrupted.
+	if g.Recovered, err = g.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
+		return nil, fmt.Errorf("failed to recover changes interrupted by a crash: %w", err)
+	}
+	if g.Recovered.Committed+g.Recovered.Undone > 0 {
+		o.Logger.InfoContext(ctx, "recovered changes interrupted by a crash", "committed", g.Recovered.Committed, "undone", g.Recovered.Undone)
+	}
+	if _, _, err := g.Custody.Access.LoadPolicy(ctx, ""); err != nil {
+		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
+	}
+	return g, nil
+}
+
+// writable checks that dir can be created and written, so that a log on a
+// read-only or unwritable directory stops the start with a clear message
+// instead of failing at the first append.
+func writable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".writable-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	_, werr := f.Write([]byte("ok"))
+	cerr := f.Close()
+	os.Remove(name)
+	return errors.Join(werr, cerr)
+}
+
+// API returns the deployment's HTTP API, with the public site mounted.
+func (g *Gateway) API() *api.Server {
+	if g.api != nil {
+		return g.api
+	}
+	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
+		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
+		Disclosure: web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers)}
+	max := g.Dir.Config.Server.MaxBodyBytes
+	if g.opts.MaxBodyBytes > 0 {
+		max = g.opts.MaxBodyBytes
+	}
+	g.api = &api.Server{
+		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Site: site.Handler(),
+		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
+	}
+	return g.api
+}
+
+// Handler is the API's handler.
+func (g *Gateway) Handler() http.Handler { return g.API().Handler() }
+
+// BootstrapAdmin creates the first admin when there are no principals yet
+// and returns its token; created is false when principals exist.
+func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok ombud.Token, w ombud.Written, created bool, err error) {
+	ps, err := g.Store.Principals(ctx)
+	if err != nil || len(ps) > 0 {
+		return nil, ombud.Token{}, ombud.Written{}, false, err
+	}
+	p, tok, w, err = ombud.AddPrincipal(ctx, g.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	if err != nil {
+		return nil, ombud.Token{}, ombud.Written{}, false, fmt.Errorf("failed to create the admin principal: %w", err)
+	}
+	return p, tok, w, true, nil
+}
+
+// Close flushes the log and closes everything, then unlocks the directory.
+func (g *Gateway) Close(ctx context.Context) error {
+	var errs []error
+	if g.Log != nil {
+		errs = append(errs, g.Log.Close(ctx))
+	}
+	if g.Store != nil {
+		errs = append(errs, g.Store.Close())
+	}
+	if g.Custody != nil && g.Custody.Bucket != nil {
+		errs = append(errs, g.Custody.Bucket.Close())
+	}
+	if g.unlock != nil {
+		g.unlock()
+		g.unlock = nil
+	}
+	return errors.Join(errs...)
+}

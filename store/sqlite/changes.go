@@ -1,0 +1,444 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+// Changes are reserved, committed and undone each in one transaction on
+// the single writer connection (BEGIN IMMEDIATE), so the preconditions a
+// reservation checks still hold when it is recorded. The changes table's
+// UNIQUE target lets one change per target be in flight.
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// targetID returns the id in a target "prefix:id", or an error when the
+// change names another kind of target.
+func targetID(c *ombud.Change, prefix string) (string, error) {
+	id, ok := strings.CutPrefix(c.Target, prefix+":")
+	if !ok || id == "" {
+		return "", fmt.Errorf("sqlite: change %s has target %q, want %s:…", c.Op, c.Target, prefix)
+	}
+	return id, nil
+}
+
+// Reserve implements ombud.Store.
+func (s *Store) Reserve(ctx context.Context, c *ombud.Change) error {
+	if c.Token == "" || c.Target == "" || len(c.Leaf) != 32 {
+		return fmt.Errorf("sqlite: incomplete change %+v", c)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload) VALUES (?,?,?,?,?,?,?)`,
+		c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("%s: %w", c.Target, ombud.ErrBusy)
+		}
+		return err
+	}
+	if err := reserve(ctx, tx, c); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
+	switch c.Op {
+	case ombud.OpPrincipalCreate:
+		var p ombud.PrincipalPayload
+		if err := c.Decode(&p); err != nil || p.Principal == nil {
+			return fmt.Errorf("sqlite: %s without a principal: %v", c.Op, err)
+		}
+		if id, err := targetID(c, "principal"); err != nil || id != p.Principal.ID {
+			return fmt.Errorf("sqlite: %s target %q does not name principal %s", c.Op, c.Target, p.Principal.ID)
+		}
+		return insertPrincipal(ctx, tx, p.Principal)
+	case ombud.OpPrincipalDisable, ombud.OpEmergencyRestore:
+		id, err := targetID(c, "principal")
+		if err != nil {
+			return err
+		}
+		var disabled bool
+		var suspended sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT disabled, emergency_suspended FROM principals WHERE id = ? AND pending = 0`, id).Scan(&disabled, &suspended)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case c.Op == ombud.OpPrincipalDisable && disabled:
+			return fmt.Errorf("principal %s: %w", id, ombud.ErrDisabled)
+		case c.Op == ombud.OpEmergencyRestore && !suspended.Valid:
+			return fmt.Errorf("principal %s: %w", id, ombud.ErrNotSuspended)
+		}
+		return nil
+	case ombud.OpIssuerRegister:
+		var p ombud.IssuerPayload
+		if err := c.Decode(&p); err != nil || p.Issuer == nil {
+			return fmt.Errorf("sqlite: %s without an issuer: %v", c.Op, err)
+		}
+		if id, err := targetID(c, "issuer"); err != nil || id != p.Issuer.Name {
+			return fmt.Errorf("sqlite: %s target %q does not name issuer %s", c.Op, c.Target, p.Issuer.Name)
+		}
+		i := p.Issuer
+		_, err := tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES (?,?,?,?,?,0,1)`,
+			i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered))
+		if isUnique(err) {
+			return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
+		}
+		return err
+	case ombud.OpAuthorizationRegister:
+		var p ombud.AuthorizationPayload
+		if err := c.Decode(&p); err != nil || p.Authorization == nil {
+			return fmt.Errorf("sqlite: %s without an authorization: %v", c.Op, err)
+		}
+		a := p.Authorization
+		if id, err := targetID(c, "authorization"); err != nil || id != a.ID {
+			return fmt.Errorf("sqlite: %s target %q does not name authorization %s", c.Op, c.Target, a.ID)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index, pending) VALUES (?,?,?,?,?,0,?,0,1)`,
+			a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered))
+		if isUnique(err) {
+			return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
+		}
+		return err
+	case ombud.OpAuthorizationRevoke:
+		id, err := targetID(c, "authorization")
+		if err != nil {
+			return err
+		}
+		var revoked sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = ? AND pending = 0`, id).Scan(&revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case revoked.Valid:
+			return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
+		}
+		return nil
+	case ombud.OpIngest:
+		var p ombud.ObjectPayload
+		if err := c.Decode(&p); err != nil || p.Object == nil {
+			return fmt.Errorf("sqlite: %s without an object: %v", c.Op, err)
+		}
+		if id, err := targetID(c, "object"); err != nil || id != p.Object.ID {
+			return fmt.Errorf("sqlite: %s target %q does not name object %s", c.Op, c.Target, p.Object.ID)
+		}
+		return insertObject(ctx, tx, p.Object)
+	case ombud.OpHoldSet, ombud.OpHoldRelease, ombud.OpErase:
+		id, err := targetID(c, "object")
+		if err != nil {
+			return err
+		}
+		var ingested, erased, held bool
+		err = tx.QueryRowContext(ctx, `SELECT ingest_index IS NOT NULL, erased_at IS NOT NULL, hold_reason IS NOT NULL FROM objects WHERE id = ?`, id).Scan(&ingested, &erased, &held)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || (err == nil && !ingested):
+			return fmt.Errorf("object %s: %w", id, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case erased:
+			return fmt.Errorf("object %s: %w", id, ombud.ErrErased)
+		case held && c.Op != ombud.OpHoldRelease:
+			return fmt.Errorf("object %s: %w", id, ombud.ErrOnHold)
+		case !held && c.Op == ombud.OpHoldRelease:
+			return fmt.Errorf("object %s: %w", id, ombud.ErrNotOnHold)
+		}
+		return nil
+	case ombud.OpPolicy:
+		var p ombud.PolicyPayload
+		if err := c.Decode(&p); err != nil {
+			return err
+		}
+		var v int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM policy_versions`).Scan(&v); err != nil {
+			return err
+		}
+		if v != p.Version-1 {
+			return fmt.Errorf("policy version %d is recorded, not %d: %w", v, p.Version-1, ombud.ErrStale)
+		}
+		return nil
+	case ombud.OpBreach, ombud.OpAttest:
+		idx, err := emergencyIndex(c)
+		if err != nil {
+			return err
+		}
+		var covered sql.NullString
+		var breach, attest sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT covered_by, breach_index, attest_index FROM emergencies WHERE log_index = ?`, idx).Scan(&covered, &breach, &attest)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("emergency read %d: %w", idx, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case c.Op == ombud.OpBreach && (covered.Valid || breach.Valid):
+			return fmt.Errorf("emergency read %d is covered or breached already: %w", idx, ombud.ErrStale)
+		case c.Op == ombud.OpAttest && !breach.Valid:
+			return fmt.Errorf("emergency read %d has no breach: %w", idx, ombud.ErrNotFound)
+		case c.Op == ombud.OpAttest && attest.Valid:
+			return fmt.Errorf("the deletion of data derived from emergency read %d is attested already: %w", idx, ombud.ErrExists)
+		}
+		return nil
+	case ombud.OpKeyRotate, ombud.OpReport, ombud.OpDetailsErase:
+		return nil
+	}
+	return fmt.Errorf("sqlite: unknown change op %q", c.Op)
+}
+
+func emergencyIndex(c *ombud.Change) (uint64, error) {
+	id, err := targetID(c, "emergency")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(id, 10, 64)
+}
+
+// Commit implements ombud.Store.
+func (s *Store) Commit(ctx context.Context, c *ombud.Change, index uint64) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := forget(ctx, tx, c); err != nil {
+		return err
+	}
+	shred, err := commit(ctx, tx, c, index)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if shred {
+		// The keyset or the detail bytes may still sit in old WAL frames:
+		// fold the WAL into the database (whose freed space secure_delete
+		// zeroed) and truncate it. Best effort: a concurrent reader can
+		// hold it back until the next one.
+		s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	return nil
+}
+
+// forget deletes the change's reservation; ErrNotFound if there is none.
+func forget(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE token = ?`, c.Token)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("change %s (%s %s): %w", c.Token, c.Op, c.Target, ombud.ErrNotFound)
+	}
+	return nil
+}
+
+// exactlyOne runs q and fails unless it changed one row: a reserved change
+// whose target moved is a bug, not a race, since the reservation holds it.
+func exactlyOne(ctx context.Context, tx *sql.Tx, c *ombud.Change, q string, args ...any) error {
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("sqlite: committing %s on %s changed %d rows, want 1", c.Op, c.Target, n)
+	}
+	return nil
+}
+
+// commit applies c; it reports whether secret bytes were destroyed.
+func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (bool, error) {
+	switch c.Op {
+	case ombud.OpPrincipalCreate:
+		id, err := targetID(c, "principal")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpPrincipalDisable:
+		id, err := targetID(c, "principal")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET disabled = 1 WHERE id = ?`, id)
+	case ombud.OpEmergencyRestore:
+		id, err := targetID(c, "principal")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET emergency_suspended = NULL WHERE id = ?`, id)
+	case ombud.OpIssuerRegister:
+		id, err := targetID(c, "issuer")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE issuers SET pending = 0, log_index = ? WHERE name = ? AND pending = 1`, index, id)
+	case ombud.OpAuthorizationRegister:
+		id, err := targetID(c, "authorization")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpAuthorizationRevoke:
+		id, err := targetID(c, "authorization")
+		if err != nil {
+			return false, err
+		}
+		var p ombud.RevokePayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET revoked = ?, revoke_reason = ?, revoke_index = ? WHERE id = ? AND revoked IS NULL`,
+			ms(p.At), p.Reason, index, id)
+	case ombud.OpIngest:
+		id, err := targetID(c, "object")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET ingest_index = ? WHERE id = ? AND ingest_index IS NULL`, index, id)
+	case ombud.OpHoldSet:
+		id, err := targetID(c, "object")
+		if err != nil {
+			return false, err
+		}
+		var p ombud.HoldPayload
+		if err := c.Decode(&p); err != nil || p.Hold == nil {
+			return false, fmt.Errorf("sqlite: %s without a hold: %v", c.Op, err)
+		}
+		h := p.Hold
+		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET hold_reason = ?, hold_auth = ?, hold_since = ?, hold_by = ? WHERE id = ? AND hold_reason IS NULL AND erased_at IS NULL`,
+			h.Reason, h.Authorization, ms(h.Since), h.By, id)
+	case ombud.OpHoldRelease:
+		id, err := targetID(c, "object")
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET hold_reason = NULL, hold_auth = NULL, hold_since = NULL, hold_by = NULL WHERE id = ? AND hold_reason IS NOT NULL`, id)
+	case ombud.OpErase:
+		id, err := targetID(c, "object")
+		if err != nil {
+			return false, err
+		}
+		var p ombud.ErasePayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		var dms sql.NullInt64
+		var dc sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT ingest_detail_ms, ingest_detail FROM objects WHERE id = ?`, id).Scan(&dms, &dc); err != nil {
+			return false, err
+		}
+		// A held object is never shredded, whatever the caller checked.
+		if err := exactlyOne(ctx, tx, c, `UPDATE objects SET wrapped_keyset = NULL, erased_reason = ?, erased_at = ?, erase_index = ? WHERE id = ? AND hold_reason IS NULL AND erased_at IS NULL`,
+			p.Reason, ms(p.At), index, id); err != nil {
+			return false, err
+		}
+		if dms.Valid && dc.Valid {
+			if _, err := eraseDetail(ctx, tx, ombud.DetailKey{Time: fromMS(dms.Int64), Commitment: dc.String}); err != nil && !errors.Is(err, ombud.ErrNotFound) {
+				return false, err
+			}
+		}
+		return true, nil
+	case ombud.OpPolicy:
+		var p ombud.PolicyPayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (version, sha256, loaded, log_index) VALUES (?,?,?,?)`, p.Version, p.SHA, ms(time.Now()), index)
+		return false, err
+	case ombud.OpBreach:
+		idx, err := emergencyIndex(c)
+		if err != nil {
+			return false, err
+		}
+		var p ombud.BreachPayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		if err := exactlyOne(ctx, tx, c, `UPDATE emergencies SET breach_index = ? WHERE log_index = ? AND breach_index IS NULL`, index, idx); err != nil {
+			return false, err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE principals SET emergency_suspended = ? WHERE id = ?`, index, p.Principal)
+		return false, err
+	case ombud.OpAttest:
+		idx, err := emergencyIndex(c)
+		if err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE emergencies SET attest_index = ? WHERE log_index = ? AND attest_index IS NULL`, index, idx)
+	case ombud.OpDetailsErase:
+		var p ombud.DetailsPayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		_, err := eraseDetailsBefore(ctx, tx, p.Kind, p.Before)
+		return true, err
+	case ombud.OpKeyRotate, ombud.OpReport:
+		return false, nil
+	}
+	return false, fmt.Errorf("sqlite: unknown change op %q", c.Op)
+}
+
+// Undo implements ombud.Store.
+func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := forget(ctx, tx, c); err != nil {
+		return err
+	}
+	var q string
+	switch c.Op {
+	case ombud.OpPrincipalCreate:
+		q = `DELETE FROM principals WHERE id = ? AND pending = 1`
+	case ombud.OpIssuerRegister:
+		q = `DELETE FROM issuers WHERE name = ? AND pending = 1`
+	case ombud.OpAuthorizationRegister:
+		q = `DELETE FROM authorizations WHERE id = ? AND pending = 1`
+	case ombud.OpIngest:
+		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
+	}
+	if q != "" {
+		_, id, _ := strings.Cut(c.Target, ":")
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Changes implements ombud.Store.
+func (s *Store) Changes(ctx context.Context, since time.Time) ([]*ombud.Change, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT token, op, target, leaf, from_size, created, payload FROM changes WHERE created < ? ORDER BY created, token`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ombud.Change
+	for rows.Next() {
+		var c ombud.Change
+		var op string
+		var created int64
+		if err := rows.Scan(&c.Token, &op, &c.Target, &c.Leaf, &c.From, &created, &c.Payload); err != nil {
+			return nil, err
+		}
+		c.Op, c.Created = ombud.Op(op), fromMS(created)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,226 @@
+package ombud
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Every code ombud publishes in a public field comes from a vocabulary
+// registered in the configuration (invariant I4): a code a user sends that
+// is not registered is refused, so free text, names or identifiers cannot
+// reach the public log by way of a code field.
+
+// VocabName names a vocabulary.
+type VocabName string
+
+// The vocabularies.
+const (
+	VocabPurpose         VocabName = "purpose"
+	VocabHoldReason      VocabName = "hold_reason"
+	VocabEraseReason     VocabName = "erase_reason"
+	VocabRevokeReason    VocabName = "revoke_reason"
+	VocabEmergencyReason VocabName = "emergency_reason"
+	VocabRegion          VocabName = "region"
+	VocabJurisdiction    VocabName = "jurisdiction"
+)
+
+// VocabNames lists the vocabularies in the order the disclosure page shows
+// them.
+var VocabNames = []VocabName{VocabPurpose, VocabHoldReason, VocabEraseReason, VocabRevokeReason, VocabEmergencyReason, VocabRegion, VocabJurisdiction}
+
+// Title is a vocabulary's name for people.
+func (n VocabName) Title() string {
+	switch n {
+	case VocabPurpose:
+		return "Purposes of a read"
+	case VocabHoldReason:
+		return "Reasons for a legal hold and its release"
+	case VocabEraseReason:
+		return "Reasons for an erasure ordered by an admin"
+	case VocabRevokeReason:
+		return "Reasons for revoking an authorization"
+	case VocabEmergencyReason:
+		return "Reasons for emergency access"
+	case VocabRegion:
+		return "Storage regions"
+	case VocabJurisdiction:
+		return "Jurisdictions"
+	}
+	return string(n)
+}
+
+// VocabCode is one registered code and what it means.
+type VocabCode struct {
+	Code        string `toml:"code" json:"code"`
+	Description string `toml:"description" json:"description"`
+}
+
+// Vocabulary holds the registered codes of each vocabulary.
+type Vocabulary map[VocabName][]VocabCode
+
+// JurisdictionPlaceholder is the jurisdiction of a deployment that was not
+// given one (ombud init --jurisdiction). It covers no real jurisdiction:
+// only an authorization for the placeholder itself covers it.
+const JurisdictionPlaceholder = "ZZ"
+
+// System reasons: codes ombud itself writes, never a user. They are part of
+// the erase vocabulary's documentation but cannot be given by an admin.
+var SystemEraseReasons = []VocabCode{
+	{EraseRetention, "The class's retention period ended and the object was not on legal hold."},
+	{EraseIngestUnacknowledged, "An ingest was logged but its client was never told (a crash before the answer); the object is discarded."},
+}
+
+// DefaultVocabulary is the vocabulary of a deployment whose configuration
+// registers none. Each code is a category, never a person or a case.
+func DefaultVocabulary() Vocabulary {
+	return Vocabulary{
+		VocabPurpose: {
+			{"audit_sample", "Reading a sample of records to check their quality or the controller's compliance."},
+			{"criminal_investigation", "Investigating a specific criminal offence, under a legal authorization."},
+			{"missing_person", "Locating a person reported missing."},
+			{"public_safety", "Averting an immediate threat to life or public safety."},
+			{"mutual_legal_assistance", "Answering a request from another state's authority under a treaty."},
+			{"subject_access_request", "Answering a data subject's request for their own data."},
+			{"oversight_inspection", "An inspection by an oversight or supervisory body."},
+			{"litigation", "Producing records in court proceedings."},
+		},
+		VocabHoldReason: {
+			{"litigation", "Records must be preserved for pending or expected court proceedings."},
+			{"investigation", "Records must be preserved for an ongoing investigation."},
+			{"preservation_order", "A court or authority ordered the records preserved."},
+			{"audit", "Records must be preserved for an audit."},
+			{"case_closed", "Release: the proceedings or investigation ended."},
+			{"order_lifted", "Release: the preservation order was lifted."},
+		},
+		VocabEraseReason: {
+			{EraseCourtOrder, "A court ordered the records erased."},
+			{EraseControllerOrder, "The data controller decided to erase the records before their retention ended."},
+			{EraseAuthRefused, "The authorization the records were collected under was refused."},
+			{"subject_request", "The data subject asked for erasure and the controller granted it."},
+		},
+		VocabRevokeReason: {
+			{"order_quashed", "A court quashed the order."},
+			{"issued_in_error", "The issuer withdrew an authorization issued in error."},
+			{"case_closed", "The case the authorization was issued for is closed."},
+			{"scope_replaced", "A new authorization with another scope replaces it."},
+		},
+		VocabEmergencyReason: {
+			{"missing_person", "A person is missing and may be in danger."},
+			{"imminent_threat", "There is an imminent threat to life or limb."},
+		},
+		VocabRegion: {
+			{"eu-central", "European Union, central."},
+			{"eu-west", "European Union, west."},
+			{"eu-north", "European Union, north."},
+			{"us-east", "United States, east."},
+			{"us-west", "United States, west."},
+		},
+		VocabJurisdiction: {
+			{JurisdictionPlaceholder, "Placeholder of a deployment without a jurisdiction: it covers no real jurisdiction."},
+			{"EU", "The European Union."},
+			{"EU-AT", "Austria."}, {"EU-BE", "Belgium."}, {"EU-DE", "Germany."}, {"EU-DK", "Denmark."},
+			{"EU-ES", "Spain."}, {"EU-FI", "Finland."}, {"EU-FR", "France."}, {"EU-IE", "Ireland."},
+			{"EU-IT", "Italy."}, {"EU-NL", "The Netherlands."}, {"EU-PL", "Poland."}, {"EU-PT", "Portugal."},
+			{"EU-SE", "Sweden."},
+			{"GB", "The United Kingdom."},
+			{"US", "The United States (federal)."},
+			{"US-CA", "California."}, {"US-NY", "New York."}, {"US-TX", "Texas."},
+		},
+	}
+}
+
+// Has reports whether code is registered in vocabulary name.
+func (v Vocabulary) Has(name VocabName, code string) bool {
+	return slices.ContainsFunc(v[name], func(c VocabCode) bool { return c.Code == code })
+}
+
+// Codes lists the codes of vocabulary name.
+func (v Vocabulary) Codes(name VocabName) []string {
+	out := make([]string, len(v[name]))
+	for i, c := range v[name] {
+		out[i] = c.Code
+	}
+	return out
+}
+
+// Check refuses a code that vocabulary name does not register, with an
+// error that names the allowed codes. what names the input ("purpose",
+// "Ombud-Region"). The refused value is not repeated: it may be personal.
+func (v Vocabulary) Check(name VocabName, what, code string) error {
+	if v.Has(name, code) {
+		return nil
+	}
+	if code == "" {
+		return Errorf(CodeInvalid, "%s is required: one of %s", what, strings.Join(v.Codes(name), ", "))
+	}
+	return Errorf(CodeInvalid, "%s is not a registered %s code; use one of %s (the disclosure page explains each)", what, strings.ReplaceAll(string(name), "_", " "), strings.Join(v.Codes(name), ", "))
+}
+
+// Validate checks a vocabulary: every code is a code (and, for regions and
+// jurisdictions, shaped like one), none twice, each described.
+func (v Vocabulary) Validate() error {
+	for name, codes := range v {
+		if !slices.Contains(VocabNames, name) {
+			return fmt.Errorf("vocabulary %q: unknown (want one of %v)", name, VocabNames)
+		}
+		if len(codes) == 0 {
+			return fmt.Errorf("vocabulary %s: no codes", name)
+		}
+		seen := map[string]bool{}
+		for _, c := range codes {
+			if !vocabCodeOK(name, c.Code) {
+				return fmt.Errorf("vocabulary %s: %q is not a code (%s)", name, truncate(c.Code, 40), vocabShape(name))
+			}
+			if seen[c.Code] {
+				return fmt.Errorf("vocabulary %s: %q given twice", name, c.Code)
+			}
+			seen[c.Code] = true
+			if c.Description == "" || len(c.Description) > 300 || !utf8.ValidString(c.Description) || strings.ContainsAny(c.Description, "\n\r") {
+				return fmt.Errorf("vocabulary %s: code %s needs a one-line description of at most 300 bytes", name, c.Code)
+			}
+		}
+	}
+	return nil
+}
+
+func vocabShape(name VocabName) string {
+	switch name {
+	case VocabJurisdiction:
+		return "A-Z and digits, parts joined by '-', like EU-DE"
+	case VocabRegion:
+		return "a-z and digits, parts joined by '-', like eu-central"
+	}
+	return "a-z, digits and '_', like criminal_investigation"
+}
+
+func vocabCodeOK(name VocabName, s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	switch name {
+	case VocabJurisdiction:
+		for _, part := range strings.Split(s, "-") {
+			if part == "" || strings.Trim(part, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+				return false
+			}
+		}
+		return true
+	case VocabRegion:
+		for _, part := range strings.Split(s, "-") {
+			if part == "" || strings.Trim(part, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+				return false
+			}
+		}
+		return true
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == "" && s[0] != '_'
+}
+
+// JurisdictionCovers reports whether an authority of jurisdiction outer
+// may act in jurisdiction inner: the same jurisdiction or one within it
+// ("EU" covers "EU-DE"). The placeholder covers only itself.
+func JurisdictionCovers(outer, inner string) bool {
+	return outer != "" && (inner == outer || strings.HasPrefix(inner, outer+"-"))
+}
