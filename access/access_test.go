@@ -149,7 +149,7 @@ func TestDecisionMatrix(t *testing.T) {
 		{"expired", analyst, loc, "criminal_investigation", "expired", false, ombud.ReasonAuthExpired, ombud.CodeForbidden},
 		{"not yet valid", analyst, loc, "criminal_investigation", "future", false, ombud.ReasonAuthNotYetValid, ombud.CodeForbidden},
 		{"revoked", analyst, loc, "criminal_investigation", "revoked", false, ombud.ReasonAuthRevoked, ombud.CodeForbidden},
-		{"wrong purpose", analyst, loc, "marketing", "valid", false, ombud.ReasonAuthPurpose, ombud.CodeForbidden},
+		{"wrong purpose", analyst, loc, "audit_sample", "valid", false, ombud.ReasonAuthPurpose, ombud.CodeForbidden},
 		{"wrong class", analyst, bio, "criminal_investigation", "valid", false, ombud.ReasonAuthClass, ombud.CodeForbidden},
 		{"wrong subject", analyst, other, "criminal_investigation", "valid", false, ombud.ReasonAuthSubject, ombud.CodeForbidden},
 		{"exhausted", analyst, loc, "criminal_investigation", "exhausted", false, ombud.ReasonAuthExhausted, ombud.CodeForbidden},
@@ -306,7 +306,8 @@ func TestEmergencyAccess(t *testing.T) {
 		t.Fatalf("LoadPolicy = %d %v %v", v, changed, err)
 	}
 	court := registeredCourt(t, e)
-	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	analystToken := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	analyst := e.Principal(t, analystToken)
 	put := func(subject string) *ombud.Object {
 		o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{subject}, By: e.AdminID, Body: strings.NewReader("where " + subject + " was")})
 		if err != nil {
@@ -315,9 +316,13 @@ func TestEmergencyAccess(t *testing.T) {
 		return o
 	}
 	covered, uncovered, bio := put("plate:A-AA-1"), put("plate:B-BB-2"), put("plate:C-CC-3")
+	var uncoveredIndex uint64
 	readEmergency := func(o *ombud.Object) error {
-		rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "missing_person", Principal: analyst, Emergency: "child_missing"})
+		rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "missing_person", Principal: analyst, Emergency: "missing_person"})
 		if err == nil {
+			if o == uncovered {
+				uncoveredIndex = rel.Index
+			}
 			io.Copy(io.Discard, rel.Body)
 			rel.Body.Close()
 		}
@@ -332,7 +337,7 @@ func TestEmergencyAccess(t *testing.T) {
 	// Emergency reads are not allowed for other classes.
 	o2, _, _ := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "biometric", Subjects: []string{"person:9"}, By: e.AdminID, Body: strings.NewReader("x")})
 	var d *custody.Decision
-	if _, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o2.ID, Purpose: "missing_person", Principal: analyst, Emergency: "child_missing"}); !errors.As(err, &d) || d.Reason != "policy_denied" {
+	if _, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o2.ID, Purpose: "missing_person", Principal: analyst, Emergency: "missing_person"}); !errors.As(err, &d) || d.Reason != "policy_denied" {
 		t.Fatalf("emergency read of biometric data: %v", err)
 	}
 	_ = bio
@@ -344,19 +349,20 @@ func TestEmergencyAccess(t *testing.T) {
 	if _, _, err := e.Custody.Access.RegisterAuthorization(ctx, court.sign(t, a), e.AdminID); err != nil {
 		t.Fatal(err)
 	}
-	// Past the deadline, the sweep erases what the uncovered read touched
-	// and logs a breach; the covered object is kept.
+	// Past the deadline, the sweep logs a breach for the uncovered read and
+	// suspends the reader's emergency access; no object is erased (the
+	// source record is evidence, and erasing it would let a low-privilege
+	// principal destroy it).
 	now = now.Add(25 * time.Hour)
 	before := e.Size(t)
 	res, err := e.Custody.Sweep(ctx)
-	if err != nil || res.Breaches != 1 {
+	if err != nil || res.Breaches != 1 || res.Erased != 0 {
 		t.Fatalf("Sweep = %+v, %v", res, err)
 	}
-	if o, _ := e.Store.Object(ctx, uncovered.ID); o.Erased == nil || o.Erased.Reason != ombud.EraseEmergencyUncovered {
-		t.Fatalf("uncovered emergency object not erased: %+v", o.Erased)
-	}
-	if o, _ := e.Store.Object(ctx, covered.ID); o.Erased != nil {
-		t.Fatal("covered emergency object erased")
+	for _, o := range []*ombud.Object{covered, uncovered} {
+		if got, _ := e.Store.Object(ctx, o.ID); got.Erased != nil {
+			t.Fatalf("an emergency read led to an erasure: %+v", got.Erased)
+		}
 	}
 	e.AwaitSize(t, e.Size(t))
 	found := false
@@ -364,6 +370,9 @@ func TestEmergencyAccess(t *testing.T) {
 		leaf, _ := e.Log.Entry(ctx, i, e.Size(t))
 		en, _ := ombud.ParseEntry(leaf)
 		found = found || en.Kind == ombud.KindBreach
+		if en.Kind == ombud.KindErase {
+			t.Fatalf("an erase entry after an uncovered emergency read: %+v", en)
+		}
 	}
 	if !found {
 		t.Fatal("no breach entry logged")
@@ -371,6 +380,57 @@ func TestEmergencyAccess(t *testing.T) {
 	if res, _ := e.Custody.Sweep(ctx); res.Breaches != 0 {
 		t.Fatal("breach logged twice")
 	}
+	// The reader's emergency access is suspended until an admin restores it.
+	analyst = e.Principal(t, analystToken)
+	if analyst.EmergencySuspended == 0 {
+		t.Fatal("the breach did not suspend the reader's emergency access")
+	}
+	if err := readEmergency(bio); !errors.As(err, &d) || d.Reason != access.ReasonEmergencySuspended {
+		t.Fatalf("an emergency read while suspended: %v", err)
+	}
+	if _, err := e.Custody.RestoreEmergency(ctx, analyst.ID, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Custody.RestoreEmergency(ctx, analyst.ID, e.AdminID); ombud.ErrorCode(err) != ombud.CodeConflict {
+		t.Fatalf("restoring twice: %v", err)
+	}
+	analyst = e.Principal(t, analystToken)
+	if err := readEmergency(bio); err != nil {
+		t.Fatalf("an emergency read after the restoration: %v", err)
+	}
+	// The controller attests the deletion of the data derived from the
+	// uncovered read; once.
+	es, _ := e.Store.Emergency(ctx, uncoveredIndex)
+	if es == nil || es.BreachIndex == 0 {
+		t.Fatalf("the uncovered read's breach is not recorded: %+v", es)
+	}
+	w, err := e.Custody.Attest(ctx, uncoveredIndex, "analysis copies on the case share deleted", e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en := entryAt(t, e, w.Index); en.Kind != ombud.KindAttestation {
+		t.Fatalf("attestation entry: %+v", en)
+	}
+	if _, err := e.Custody.Attest(ctx, uncoveredIndex, "again", e.AdminID); ombud.ErrorCode(err) != ombud.CodeConflict {
+		t.Fatalf("attesting twice: %v", err)
+	}
+	if _, err := e.Custody.Attest(ctx, 999999, "none", e.AdminID); ombud.ErrorCode(err) != ombud.CodeNotFound {
+		t.Fatalf("attesting a read that never was: %v", err)
+	}
+}
+
+func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *ombud.Entry {
+	t.Helper()
+	e.AwaitSize(t, index+1)
+	leaf, err := e.Log.Entry(ctx, index, e.Size(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := ombud.ParseEntry(leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en
 }
 
 // TestTwoGatewaysNeverExceedMaxUses: uses are admitted in memory per
@@ -383,12 +443,14 @@ func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
 	o := authorizedObject(t, e, registeredCourt(t, e), a)
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	// A second gateway: same store, log and blobs; its own access service.
-	acc2 := &access.Service{Store: e.Store, Journal: e.Journal, PolicyPath: e.Dir.PolicyPath()}
+	acc1 := e.Custody.Access
+	acc2 := &access.Service{Store: e.Store, Journal: e.Journal, PolicyPath: e.Dir.PolicyPath(), Jurisdiction: acc1.Jurisdiction,
+		IssuerKinds: acc1.IssuerKinds, Vocabulary: acc1.Vocabulary, Classes: acc1.Classes}
 	if _, _, err := acc2.LoadPolicy(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	g2 := *e.Custody
-	g2.Access = acc2
+	c := e.Custody
+	g2 := custody.Service{Store: c.Store, Journal: c.Journal, Log: c.Log, Bucket: c.Bucket, Keys: c.Keys, Access: acc2, Classes: c.Classes, Vocabulary: c.Vocabulary}
 	read := func(g *custody.Service) error {
 		rel, err := g.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "three"})
 		if err == nil {
@@ -420,7 +482,7 @@ func TestEmergencyHeaderOnOrdinaryClass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: analyst, Emergency: "urgent"})
+	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: analyst, Emergency: "imminent_threat"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -269,34 +270,109 @@ func decrypt(k *keys.ObjectKey, ct []byte, id string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// crashAfterReserve reserves c and, when logged is set, appends its entry:
+// the state a crash between the log and the commit leaves.
+func crashAfterReserve(t *testing.T, e *ombudtest.Env, c *ombud.Change, rec ombud.Record, logged bool) {
+	t.Helper()
+	en, leaf, d, err := e.Journal.Build(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(leaf)
+	c.Leaf, c.Created = sum[:], time.Now().Add(-time.Hour)
+	if c.From, err = e.Log.Size(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.Reserve(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if logged {
+		if _, err := e.Journal.Append(ctx, en, leaf, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRecoveryAfterCrashes: a change a crash left between its reservation
+// and its commit is committed if its entry reached the log and undone if
+// not, so that the store ends as the log says.
 func TestRecoveryAfterCrashes(t *testing.T) {
 	e := ombudtest.New(t)
-	// A shred interrupted after the keyset was destroyed.
+	// An erasure logged, then the crash: recovery finishes it.
 	a := ingest(t, e, "general", []byte("a"))
-	if err := e.Store.DestroyKeyset(ctx, a.ID, ombud.EraseCourtOrder); err != nil {
-		t.Fatal(err)
+	ca, _ := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(a.ID), ombud.ErasePayload{Reason: ombud.EraseCourtOrder, At: time.Now()})
+	crashAfterReserve(t, e, ca, ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"reason": ombud.EraseCourtOrder, "class": "general"},
+		Refs: map[string][]string{"object": {a.ID}}}, true)
+	// A hold reserved, the crash before its entry: recovery undoes it.
+	h := ingest(t, e, "general", []byte("h"))
+	ch, _ := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget(h.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
+	crashAfterReserve(t, e, ch, ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": "set", "reason": "litigation"},
+		Refs: map[string][]string{"object": {h.ID}}}, false)
+	// Two ingests: one whose entry never reached the log, one whose entry
+	// did but whose client was never told.
+	mk := func(body string) *ombud.Object {
+		id := ombud.NewID()
+		if _, _, err := e.Custody.Bucket.Write(ctx, blob.Key(id), func(w io.Writer) error { _, err := w.Write([]byte(body)); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return &ombud.Object{ID: id, Class: "general", Subjects: []string{e.Dir.Linkage.Pseudonym("subject", "s1")}, Source: "cam", CollectedAt: time.Now(), Created: time.Now(),
+			RetainUntil: time.Now().Add(time.Hour), CipherSHA: make([]byte, 32), WrappedKeyset: []byte("w"), KEKVersion: 1}
 	}
-	// An ingest interrupted before its entry was logged.
-	b := &ombud.Object{ID: ombud.NewID(), Class: "general", Subjects: []string{e.Dir.Linkage.Pseudonym("subject", "s1")}, Source: "cam", CollectedAt: time.Now(), Created: time.Now(),
-		RetainUntil: time.Now().Add(time.Hour), CipherSHA: make([]byte, 32), WrappedKeyset: []byte("w"), KEKVersion: 1}
-	if err := e.Store.CreateObject(ctx, b); err != nil {
-		t.Fatal(err)
+	ingestRecord := func(o *ombud.Object) ombud.Record {
+		return ombud.Record{Kind: ombud.KindIngest, Fields: map[string]any{"class": "general"}, Refs: map[string][]string{"object": {o.ID}}}
 	}
+	b, c := mk("never logged"), mk("logged, never acknowledged")
+	cb, _ := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(b.ID), ombud.ObjectPayload{Object: b})
+	crashAfterReserve(t, e, cb, ingestRecord(b), false)
+	cc, _ := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(c.ID), ombud.ObjectPayload{Object: c})
+	crashAfterReserve(t, e, cc, ingestRecord(c), true)
+
 	var d *custody.Decision
 	if _, err := read(t, e, b.ID); !errors.As(err, &d) || d.Code != ombud.CodeNotFound {
-		t.Fatalf("a pending object was served: %v", err)
+		t.Fatalf("a reserved object was served: %v", err)
 	}
 	res, err := e.Custody.Sweep(ctx)
-	if err != nil || res.Finished != 1 || res.Recovered != 1 {
-		t.Fatalf("Sweep = %+v, %v", res, err)
+	if err != nil || res.Settled.Committed != 2 || res.Settled.Undone != 2 {
+		t.Fatalf("Sweep = %+v, %v; want 2 committed, 2 undone", res, err)
 	}
-	oa, _ := e.Store.Object(ctx, a.ID)
-	if oa.Erased == nil || oa.Erased.Reason != ombud.EraseCourtOrder {
-		t.Fatalf("interrupted erasure not finished: %+v", oa)
+	if oa, _ := e.Store.Object(ctx, a.ID); oa.Erased == nil || oa.Erased.Reason != ombud.EraseCourtOrder || oa.WrappedKeyset != nil {
+		t.Fatalf("logged erasure not finished: %+v", oa)
 	}
-	ob, _ := e.Store.Object(ctx, b.ID)
-	if ob.Pending || entry(t, e, ob.IngestIndex).Refs["subject"][0] != b.Subjects[0] {
-		t.Fatalf("pending ingest not logged: %+v", ob)
+	if oh, _ := e.Store.Object(ctx, h.ID); oh.Hold != nil {
+		t.Fatalf("unlogged hold took effect: %+v", oh.Hold)
+	}
+	if _, err := e.Store.Object(ctx, b.ID); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("an unlogged ingest became an object: %v", err)
+	}
+	if _, _, err := e.Custody.Bucket.Get(ctx, blob.Key(b.ID)); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("an unlogged ingest's blob is left: %v", err)
+	}
+	oc, err := e.Store.Object(ctx, c.ID)
+	if err != nil || oc.Erased == nil || oc.Erased.Reason != ombud.EraseIngestUnacknowledged {
+		t.Fatalf("an unacknowledged ingest was not discarded: %+v, %v", oc, err)
+	}
+	if en := entry(t, e, oc.Erased.Index); en.Kind != ombud.KindErase || en.Fields["reason"] != ombud.EraseIngestUnacknowledged {
+		t.Fatalf("its erase entry: %+v", en)
+	}
+	// Nothing is left in flight, and a second sweep does nothing.
+	if cs, _ := e.Store.Changes(ctx, time.Now().Add(time.Hour)); len(cs) != 0 {
+		t.Fatalf("changes left in flight: %v", cs)
+	}
+	if res, err := e.Custody.Sweep(ctx); err != nil || res.Settled.Committed+res.Settled.Undone != 0 {
+		t.Fatalf("second Sweep = %+v, %v", res, err)
+	}
+	// A change younger than SettleAge is left alone: its append may still
+	// be under way.
+	young := ingest(t, e, "general", []byte("y"))
+	cy, _ := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget(young.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
+	crashAfterReserve(t, e, cy, ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": "set", "reason": "litigation"}, Refs: map[string][]string{"object": {young.ID}}}, false)
+	e.Store.Undo(ctx, cy)
+	cy.Created = time.Now()
+	if err := e.Store.Reserve(ctx, cy); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := e.Custody.Sweep(ctx); res.Settled.Undone != 0 {
+		t.Fatalf("a young change was settled: %+v", res)
 	}
 }
 
@@ -361,8 +437,8 @@ func TestLogFailureReleasesNothing(t *testing.T) {
 }
 
 // TestSmallObjectIntegrity: objects of one segment are verified and
-// decrypted before the decision is logged, so a damaged one is refused
-// without a permit in the log.
+// decrypted before the decision is logged, so a damaged one is a logged
+// denial (reason integrity_failure), never a permit.
 func TestSmallObjectIntegrity(t *testing.T) {
 	e := ombudtest.New(t)
 	body := randomBytes(4096)
@@ -376,12 +452,12 @@ func TestSmallObjectIntegrity(t *testing.T) {
 		ct, _ := os.ReadFile(p)
 		os.WriteFile(p, damage(ct), 0o600)
 		reader(t, e)
-		before := e.Size(t)
-		if got, err := read(t, e, o.ID); err == nil || errors.As(err, new(*custody.Decision)) {
+		var d *custody.Decision
+		if got, err := read(t, e, o.ID); !errors.As(err, &d) || d.Reason != custody.ReasonIntegrity {
 			t.Fatalf("damaged small object: %d bytes, %v", len(got), err)
 		}
-		if e.Size(t) != before {
-			t.Fatal("a permit was logged for a damaged object")
+		if en := entry(t, e, d.Index); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
+			t.Fatalf("the damaged object's decision entry: %+v", en.Fields)
 		}
 	}
 	o := ingest(t, e, "general", body)
