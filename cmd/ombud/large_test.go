@@ -98,11 +98,16 @@ func TestLargeObjectConstantMemory(t *testing.T) {
 
 	req, _ = http.NewRequest("GET", c.url+"/v1/objects/"+o.ID, nil)
 	req.Header.Set("Authorization", "Bearer "+p.Token)
-	req.Header.Set("Ombud-Purpose", "restore_test")
+	req.Header.Set("Ombud-Purpose", "audit_sample")
 	start = time.Now()
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		t.Fatalf("get: status %d: %s", resp.StatusCode, b)
 	}
 	got := sha256.New()
 	n, err := io.CopyBuffer(got, resp.Body, make([]byte, 1<<20))
