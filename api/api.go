@@ -106,7 +106,8 @@ func (s *Server) Handler() http.Handler {
 	if s.Custody != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
 		mux.Handle("PUT /v1/objects", s.auth([]ombud.Role{ombud.RoleIngestor}, s.putObject))
-		mux.Handle("GET /v1/objects/{id}", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.getObject))
+		mux.Handle("GET /v1/objects/{id}", s.auth(nil, s.getObject))
+		mux.HandleFunc("HEAD /v1/objects/{id}", s.headObject)
 		mux.Handle("GET /v1/objects/{id}/status", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleIngestor}, s.objectStatus))
 		mux.Handle("POST /v1/objects/{id}/hold", s.auth(admin, s.objectOrder((*custody.Service).SetHold, "hold", true)))
 		mux.Handle("POST /v1/objects/{id}/hold/release", s.auth(admin, s.objectOrder((*custody.Service).ReleaseHold, "hold", false)))

@@ -98,16 +98,27 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
+// getObject serves a read. Any authenticated principal may attempt one: a
+// read attempt is a decision, so one the policy refuses (a reviewer's, an
+// admin's) is a logged denial like any other, not an unlogged 403.
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	s.streaming(w)
 	h := r.Header
+	rangeHeader := h.Get("Range")
 	rel, err := s.Custody.Read(r.Context(), custody.ReadRequest{
 		ID: r.PathValue("id"), Purpose: h.Get("Ombud-Purpose"), Principal: caller(r),
 		AuthorizationID: h.Get("Ombud-Authorization"), Justification: h.Get("Ombud-Justification"), Emergency: h.Get("Ombud-Emergency"),
+		// A range is checked after the decision, so it says nothing about
+		// an object the caller may not read, and before the permit is
+		// logged, so an unsatisfiable one spends no use.
+		Satisfiable: func(size int64) bool { _, _, unsat := parseRange(rangeHeader, size); return !unsat },
 	})
 	var d *custody.Decision
 	if errors.As(err, &d) {
 		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))
+		if d.Reason == custody.ReasonRange {
+			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(d.Size, 10))
+		}
 		writeError(w, r, d.AsError())
 		return
 	}
@@ -125,12 +136,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	// Ranges: decryption is sequential (Tink has no seekable decryption),
 	// so a range is served by decrypting from the start, verifying as it
 	// goes, discarding what precedes the range and stopping after it.
-	rng, ranged, unsat := parseRange(r.Header.Get("Range"), size)
-	if unsat {
-		hd.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
-		writeError(w, r, ombud.Errorf(ombud.CodeRangeNotSatisfiable, "the range lies outside the object's %d bytes", size))
-		return
-	}
+	rng, ranged, _ := parseRange(rangeHeader, size)
 	want := size
 	status := http.StatusOK
 	src := io.Reader(rel.Body)
@@ -168,6 +174,14 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		s.Logger.ErrorContext(r.Context(), "object release aborted", "object", rel.Object.ID, "receipt", rel.Index, "sent", n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// headObject refuses HEAD on an object: a HEAD would be a read that
+// releases nothing, and ombud spends no authorization use without a
+// release. The object's metadata is at /v1/objects/{id}/status.
+func (s *Server) headObject(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET")
+	writeError(w, r, ombud.Errorf(ombud.CodeMethodNotAllowed, "HEAD is not served on objects; GET reads (a logged decision), GET /v1/objects/{id}/status shows metadata"))
 }
 
 func (s *Server) objectStatus(w http.ResponseWriter, r *http.Request) {

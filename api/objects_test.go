@@ -89,6 +89,8 @@ func TestObjectsBadInput(t *testing.T) {
 	e := ombudtest.New(t)
 	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
 	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+	aud := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	rev := e.AddPrincipal(t, "reviewer", ombud.RoleReviewer)
 	put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, strings.NewReader("x"))
 	id := decode[api.ObjectJSON](t, put).ID
 	js := "application/json"
@@ -110,7 +112,16 @@ func TestObjectsBadInput(t *testing.T) {
 		{"bad region", "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general", "Ombud-Region": "EU Central!"}, "x", 400, ombud.CodeInvalid, false},
 		{"put without token", "PUT", "/v1/objects", "", map[string]string{"Ombud-Class": "general"}, "x", 401, ombud.CodeUnauthenticated, false},
 		{"put as analyst", "PUT", "/v1/objects", ana, map[string]string{"Ombud-Class": "general"}, "x", 403, ombud.CodeForbidden, false},
-		{"get as ingestor", "GET", "/v1/objects/" + id, ing, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 403, ombud.CodeForbidden, false},
+		// A read attempt by a principal of another role is a decision,
+		// logged as a denial.
+		{"get as ingestor", "GET", "/v1/objects/" + id, ing, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 403, ombud.CodeForbidden, true},
+		{"get as admin", "GET", "/v1/objects/" + id, e.AdminToken, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 403, ombud.CodeForbidden, true},
+		{"get as auditor", "GET", "/v1/objects/" + id, aud, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 403, ombud.CodeForbidden, true},
+		{"get as reviewer", "GET", "/v1/objects/" + id, rev, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 403, ombud.CodeForbidden, true},
+		// HEAD releases nothing, so it is no read: refused, unlogged.
+		{"head", "HEAD", "/v1/objects/" + id, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 405, "", false},
+		// An unsatisfiable range is a logged denial; it spends no use.
+		{"unsatisfiable range", "GET", "/v1/objects/" + id, ana, map[string]string{"Ombud-Purpose": "audit_sample", "Range": "bytes=900000-"}, "", 416, ombud.CodeRangeNotSatisfiable, true},
 		{"get without purpose", "GET", "/v1/objects/" + id, ana, nil, "", 400, ombud.CodeInvalid, false},
 		{"get with free-text purpose", "GET", "/v1/objects/" + id, ana, map[string]string{"Ombud-Purpose": "find Ada"}, "", 400, ombud.CodeInvalid, false},
 		{"get missing object", "GET", "/v1/objects/nosuchobject0000", ana, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 404, ombud.CodeNotFound, true},
@@ -138,7 +149,11 @@ func TestObjectsBadInput(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
 			}
-			if c := decode[api.ErrorBody](t, resp).Error.Code; c != tc.code {
+			if tc.method == "HEAD" {
+				if resp.Header.Get("Allow") != "GET" {
+					t.Fatalf("Allow %q", resp.Header.Get("Allow"))
+				}
+			} else if c := decode[api.ErrorBody](t, resp).Error.Code; c != tc.code {
 				t.Fatalf("code %s, want %s", c, tc.code)
 			}
 			grew := e.Size(t) != before
@@ -240,5 +255,41 @@ func TestRangeReads(t *testing.T) {
 				t.Fatal("the read was not logged")
 			}
 		})
+	}
+}
+
+// TestUnsatisfiableRangeSpendsNoUse: a range outside the object is a
+// logged denial that leaves the authorization's uses untouched, and says
+// nothing of the object's size to a caller who may not read it.
+func TestUnsatisfiableRangeSpendsNoUse(t *testing.T) {
+	e := ombudtest.New(t)
+	court := e.Court(t)
+	e.Authorize(t, court, ombudtest.Authorization("one-read", 1))
+	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+	ing := e.AddPrincipal(t, "ingestor", ombud.RoleIngestor)
+	put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "location", "Ombud-Subjects": "plate:B-XY-123"}, strings.NewReader("0123456789"))
+	id := decode[api.ObjectJSON](t, put).ID
+	hdr := map[string]string{"Ombud-Purpose": "criminal_investigation", "Ombud-Authorization": "one-read", "Range": "bytes=10-"}
+	// Without the authorization: denied for that, before the range.
+	resp := doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "criminal_investigation", "Range": "bytes=10-"}, nil)
+	if resp.StatusCode != 403 || resp.Header.Get("Content-Range") != "" {
+		t.Fatalf("unauthorized ranged read: %d, Content-Range %q", resp.StatusCode, resp.Header.Get("Content-Range"))
+	}
+	for range 2 {
+		resp = doObj(t, e, "GET", "/v1/objects/"+id, ana, hdr, nil)
+		if resp.StatusCode != 416 || resp.Header.Get("Content-Range") != "bytes */10" || resp.Header.Get("Ombud-Receipt") == "" {
+			t.Fatalf("unsatisfiable range: %d, Content-Range %q", resp.StatusCode, resp.Header.Get("Content-Range"))
+		}
+	}
+	if a, _ := e.Store.Authorization(context.Background(), "one-read"); a.Uses != 0 {
+		t.Fatalf("an unsatisfiable range spent %d uses", a.Uses)
+	}
+	hdr["Range"] = "bytes=2-4"
+	resp = doObj(t, e, "GET", "/v1/objects/"+id, ana, hdr, nil)
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 206 || string(b) != "234" {
+		t.Fatalf("ranged read: %d %q", resp.StatusCode, b)
+	}
+	if a, _ := e.Store.Authorization(context.Background(), "one-read"); a.Uses != 1 {
+		t.Fatalf("uses after one read: %d", a.Uses)
 	}
 }

@@ -82,6 +82,9 @@ type Decision struct {
 	Message string
 	Reason  string // the reason code in the entry
 	Index   uint64
+	// Size is the object's size, for a denial of an unsatisfiable range
+	// (which the caller was permitted to read).
+	Size int64
 }
 
 func (d *Decision) Error() string { return string(d.Code) + ": " + d.Message }

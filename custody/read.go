@@ -115,7 +115,11 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return s.deny(ctx, req, o, d)
 	}
 	if req.Satisfiable != nil && !req.Satisfiable(o.Size) {
-		return nil, refuse(ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil)
+		err := refuse(ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil)
+		if d, ok := err.(*Decision); ok {
+			d.Size = o.Size
+		}
+		return nil, err
 	}
 	// Prepare everything that can fail before the permit is logged, so a
 	// logged permit is a release that really starts.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -294,5 +295,47 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	_, again, _ := serveInProcess(t, dir)
 	if strings.HasPrefix(again, "omb_") {
 		t.Fatal("second start printed a token")
+	}
+}
+
+// TestGetOutChecksTheFileFirst: get --out onto a file that exists fails
+// before the read is asked for, so no decision is logged and no use spent.
+func TestGetOutChecksTheFileFirst(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	url, admin, _ := serveInProcess(t, dir)
+	env := map[string]string{"OMBUD_SERVER": url, "OMBUD_TOKEN": admin}
+	code, out, errs := run(t, env, "principal", "add", "--name", "Ada", "--role", "analyst", "--role", "ingestor")
+	if code != 0 {
+		t.Fatalf("principal add: %d %s", code, errs)
+	}
+	env["OMBUD_TOKEN"] = lastLine(out)
+	in := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(in, []byte("payload"), 0o600)
+	code, out, errs = run(t, env, "put", in, "--class", "document")
+	if code != 0 {
+		t.Fatalf("put: %d %s", code, errs)
+	}
+	id := lastLine(out)
+	var putEntry int
+	fmt.Sscanf(out[strings.LastIndex(out, "log entry ")+len("log entry "):], "%d", &putEntry)
+	exists := filepath.Join(t.TempDir(), "exists.bin")
+	os.WriteFile(exists, []byte("keep me"), 0o600)
+	if code, _, errs := run(t, env, "get", id, "--purpose", "audit_sample", "--out", exists); code != 1 || !strings.Contains(errs, "nothing was read") {
+		t.Fatalf("get --out onto an existing file: %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(exists); string(b) != "keep me" {
+		t.Fatalf("the existing file was changed: %q", b)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh.bin")
+	code, _, errs = run(t, env, "get", id, "--purpose", "audit_sample", "--out", fresh)
+	if code != 0 {
+		t.Fatalf("get --out: %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(fresh); string(b) != "payload" {
+		t.Fatalf("read %q", b)
+	}
+	// The refused get logged nothing: the next decision follows the put.
+	if want := fmt.Sprintf("decision logged as entry %d", putEntry+1); !strings.Contains(errs, want) {
+		t.Fatalf("%q does not say %q", errs, want)
 	}
 }

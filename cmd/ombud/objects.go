@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ombud/ombud/custody"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,19 +152,27 @@ func (m *Main) getCmd(ctx context.Context, args []string) error {
 			hdr.Set(k, v)
 		}
 	}
-	resp, err := c.stream(ctx, "GET", "/v1/objects/"+url.PathEscape(fs.Arg(0)), hdr, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
+	// The output file is made before the read is asked for: a read is a
+	// logged decision that may spend an authorization use, and must not
+	// be spent on a file that cannot be written.
 	var w io.Writer = m.Stdout
 	var f *os.File
 	if *out != "" {
+		var err error
 		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			return err
+			return fmt.Errorf("--out: %w; nothing was read", err)
 		}
 		w = f
 	}
+	resp, err := c.stream(ctx, "GET", "/v1/objects/"+url.PathEscape(fs.Arg(0)), hdr, nil)
+	if err != nil {
+		if f != nil {
+			f.Close()
+			os.Remove(*out)
+		}
+		return err
+	}
+	defer resp.Body.Close()
 	n, err := io.Copy(w, resp.Body)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("received %d of %d bytes", n, resp.ContentLength)
@@ -250,11 +259,12 @@ func (m *Main) sweepCmd(ctx context.Context, args []string) error {
 	if err := c.ready(m, true); err != nil {
 		return err
 	}
-	var out map[string]int
+	var out custody.SweepResult
 	if err := c.do(ctx, "POST", "/v1/sweep", nil, &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Sweep: %d expired objects shredded, %d interrupted erasures finished, %d unlogged ingests logged.\n", out["erased"], out["finished_erasures"], out["recovered_ingests"])
+	fmt.Fprintf(m.Stdout, "Sweep: %d expired objects shredded, %d emergency breaches logged, %d interrupted changes settled, %d detail records past their retention erased.\n",
+		out.Erased, out.Breaches, out.Settled.Committed+out.Settled.Undone, sum(out.Details))
 	return nil
 }
 
@@ -280,4 +290,12 @@ func (m *Main) keysCmd(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "KEK version %d is current; %d keysets rewrapped, no ciphertext touched (log entry %d).\n", out.Version, out.Rewraps, out.Receipt)
 	return nil
+}
+
+func sum[K comparable](m map[K]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -250,3 +250,62 @@ func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httpte
 	fmt.Fprintf(&policy, "group g %d %s\nquorum g\n", quorum, strings.Join(names, " "))
 	return []byte(policy.String()), servers
 }
+
+// Issuer is an authority's key pair, for signing authorizations in tests.
+type Issuer struct {
+	Signer note.Signer
+	VKey   string
+}
+
+// NewIssuer makes a key pair named name, unregistered.
+func NewIssuer(t testing.TB, name string) *Issuer {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Issuer{Signer: s, VKey: vkey}
+}
+
+// Court registers court.example/district-3, a court of EU-DE, and returns
+// its key pair.
+func (e *Env) Court(t testing.TB) *Issuer {
+	t.Helper()
+	c := NewIssuer(t, "court.example/district-3")
+	if _, _, err := e.Custody.Access.RegisterIssuer(context.Background(), c.Signer.Name(), "court", Jurisdiction, c.VKey, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Sign signs a as i (its issuer set to i's name).
+func (i *Issuer) Sign(t testing.TB, a ombud.Authorization) []byte {
+	t.Helper()
+	a.Issuer = i.Signer.Name()
+	msg, err := note.Sign(&note.Note{Text: a.Text()}, i.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+// Authorization is a court order of EU-DE for criminal investigation of
+// location data about plate:B-XY-123, valid for a day, for max uses.
+func Authorization(id string, max int) ombud.Authorization {
+	now := time.Now().UTC().Truncate(time.Second)
+	return ombud.Authorization{ID: id, Kind: "court_order", Case: "3 Gs 117/26", Purposes: []string{"criminal_investigation"},
+		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		MaxUses: max, Jurisdiction: Jurisdiction}
+}
+
+// Authorize registers a, signed by i.
+func (e *Env) Authorize(t testing.TB, i *Issuer, a ombud.Authorization) {
+	t.Helper()
+	if _, _, err := e.Custody.Access.RegisterAuthorization(context.Background(), i.Sign(t, a), e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+}
