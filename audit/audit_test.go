@@ -9,12 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -649,6 +654,54 @@ func TestDirReports(t *testing.T) {
 	for _, p := range []string{"2026-11", "../x", `a\b`} {
 		if _, err := d.Report(context.Background(), p, 5); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%q: %v, want not found", p, err)
+		}
+	}
+}
+
+// endless is a body that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// TestHostileSizesAreBounded: a log that answers with an endless entry
+// bundle, an endless checkpoint or endless detail records makes the audit
+// fail with ErrTooLarge, having read no more than the format allows.
+func TestHostileSizesAreBounded(t *testing.T) {
+	e := ombudtest.New(t)
+	fill(t, e, 10)
+	e.AwaitSize(t, e.Size(t))
+	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	real, _ := url.Parse(e.URL)
+	for _, endlessPath := range []string{"/log/tile/entries/000.p/", "/log/checkpoint", "/v1/audit/details"} {
+		var served atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, endlessPath) {
+				n, _ := io.Copy(w, io.LimitReader(endless{}, 2*audit.MaxDetailsBytes))
+				served.Add(n)
+				return
+			}
+			httputil.NewSingleHostReverseProxy(real).ServeHTTP(w, r)
+		}))
+		hc := audit.LimitedClient(nil)
+		u, _ := url.Parse(srv.URL + "/log/")
+		f, err := client.NewHTTPFetcher(u, hc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = audit.Run(context.Background(), audit.Config{Log: f, Verifier: e.Dir.Verifier, Reports: &audit.HTTPReports{Server: e.URL, Client: hc},
+			Details: &audit.HTTPDetails{Server: srv.URL, Token: auditorTok, Client: hc}})
+		srv.Close()
+		// Tessera's fetcher wraps the cause as text.
+		if err == nil || !strings.Contains(err.Error(), audit.ErrTooLarge.Error()) {
+			t.Fatalf("%s served without end: audit said %v", endlessPath, err)
+		}
+		if n := served.Load(); n >= 2*audit.MaxDetailsBytes {
+			t.Fatalf("%s: the auditor read all %d bytes", endlessPath, n)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRec
 	}
 	var out []DetailRecord
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	sc.Buffer(make([]byte, 64<<10), 4<<20) // one record: a detail of at most a few MiB
 	for sc.Scan() {
 		var d DetailRecord
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
@@ -69,10 +69,15 @@ func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRec
 		out = append(out, d)
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("details %d-%d: a record line: %w", from, to, ErrTooLarge)
+		}
 		return nil, err
 	}
 	return out, nil
 }
+
+var defaultClient = LimitedClient(nil)
 
 // get sends a GET, with a bearer token if one is given.
 func get(ctx context.Context, c *http.Client, u, token string) (*http.Response, error) {
@@ -84,7 +89,7 @@ func get(ctx context.Context, c *http.Client, u, token string) (*http.Response, 
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if c == nil {
-		c = http.DefaultClient
+		c = defaultClient
 	}
 	return c.Do(req)
 }

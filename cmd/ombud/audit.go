@@ -93,7 +93,9 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return cannot(err)
 	}
-	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	// Every response is bounded by what its format allows: a hostile log
+	// cannot make the auditor read without end.
+	hc := audit.LimitedClient(&http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}})
 	f, err := tclient.NewHTTPFetcher(tiles, hc)
 	if err != nil {
 		return cannot(err)
