@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Object is the metadata of one stored record. Its bytes live encrypted in
@@ -84,9 +85,12 @@ func ValidateIdentifier(what, s string) error {
 	if s == "" || len(s) > 256 {
 		return Errorf(CodeInvalid, "%s: 1 to 256 bytes", what)
 	}
+	if !utf8.ValidString(s) {
+		return Errorf(CodeInvalid, "%s: must be UTF-8", what)
+	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == ',' {
-			return Errorf(CodeInvalid, "%s: control characters and commas are not allowed", what)
+		if r == ',' || !printable(r) {
+			return Errorf(CodeInvalid, "%s: control, format (zero-width, bidirectional) characters and commas are not allowed", what)
 		}
 	}
 	return nil

@@ -79,14 +79,25 @@ func rolesList() string {
 	return strings.Join(s, ", ")
 }
 
+// printable reports whether r is a character a name may hold: a graphic
+// character or the ASCII space. Control characters, format characters
+// (zero-width joiners, bidirectional overrides that reorder what a reader
+// sees), other spaces and unassigned code points are not.
+func printable(r rune) bool {
+	return r == ' ' || unicode.IsGraphic(r) && !unicode.Is(unicode.Zs, r) && !unicode.Is(unicode.Cf, r)
+}
+
 func validateName(name string) error {
 	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
 		return Errorf(CodeInvalid, "name: 1 to 128 bytes of UTF-8")
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
-			return Errorf(CodeInvalid, "name: control characters are not allowed")
+		if !printable(r) {
+			return Errorf(CodeInvalid, "name: control, format (zero-width, bidirectional) and unassigned characters are not allowed")
 		}
+	}
+	if strings.TrimSpace(name) != name {
+		return Errorf(CodeInvalid, "name: no leading or trailing spaces")
 	}
 	return nil
 }

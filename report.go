@@ -35,8 +35,11 @@ var (
 // ParsePeriod reads a month (2026-11), a quarter (2026-Q4), a year (2026)
 // or a custom range of days, both included (2026-11-01..2026-11-15).
 func ParsePeriod(s string) (Period, error) {
-	bad := Errorf(CodeInvalid, "period %q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15)", truncate(s, 40))
+	bad := Errorf(CodeInvalid, "period %q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15), of the years 2000 to 9998", truncate(s, 40))
 	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	if y := atoi(s[:min(4, len(s))]); y < 2000 || y > 9998 {
+		return Period{}, bad
+	}
 	switch {
 	case monthRe.MatchString(s):
 		m := monthRe.FindStringSubmatch(s)

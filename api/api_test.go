@@ -3,12 +3,14 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/api"
@@ -65,6 +67,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown role", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":["root"]}`, 400, ombud.CodeInvalid},
 		{"no roles", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":[]}`, 400, ombud.CodeInvalid},
 		{"control chars", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a\u0000b","roles":["analyst"]}`, 400, ombud.CodeInvalid},
+		{"bidi override", "POST", "/v1/principals", e.AdminToken, js, `{"name":"Ada \u202egnp.exe","roles":["analyst"]}`, 400, ombud.CodeInvalid},
+		{"zero-width space", "POST", "/v1/principals", e.AdminToken, js, `{"name":"Ad\u200ba","roles":["analyst"]}`, 400, ombud.CodeInvalid},
+		{"no-break space", "POST", "/v1/principals", e.AdminToken, js, `{"name":"Ada\u00a0L","roles":["analyst"]}`, 400, ombud.CodeInvalid},
+		{"duplicate key", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":["analyst"],"roles":["admin"]}`, 400, ombud.CodeMalformedJSON},
+		{"key in another case", "POST", "/v1/principals", e.AdminToken, js, `{"name":"a","roles":["analyst"],"Roles":["admin"]}`, 400, ombud.CodeUnknownField},
+		{"key only in another case", "POST", "/v1/principals", e.AdminToken, js, `{"NAME":"a","roles":["analyst"]}`, 400, ombud.CodeUnknownField},
+		{"no content type", "POST", "/v1/principals", e.AdminToken, "", `{"name":"a","roles":["analyst"]}`, 415, ombud.CodeUnsupportedMedia},
+		{"report far future", "POST", "/v1/reports", e.AdminToken, js, `{"period":"9999-12"}`, 400, ombud.CodeInvalid},
+		{"report before the log", "POST", "/v1/reports", e.AdminToken, js, `{"period":"0001-01"}`, 400, ombud.CodeInvalid},
+		{"report next year", "POST", "/v1/reports", e.AdminToken, js, `{"period":"` + fmt.Sprint(time.Now().Year()+1) + `"}`, 400, ombud.CodeInvalid},
 		{"oversized body", "POST", "/v1/principals", e.AdminToken, js, big, 413, ombud.CodeBodyTooLarge},
 		{"form body", "POST", "/v1/principals", e.AdminToken, "application/x-www-form-urlencoded", `name=a`, 415, ombud.CodeUnsupportedMedia},
 		{"missing token", "POST", "/v1/principals", "", js, `{"name":"a","roles":["analyst"]}`, 401, ombud.CodeUnauthenticated},

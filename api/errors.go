@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,17 +75,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// decodeJSON reads exactly one JSON object of at most limit bytes into v,
-// refusing other media types, unknown fields and trailing data.
+// decodeJSON reads exactly one JSON object of at most limit bytes into v.
+// It requires Content-Type: application/json and refuses unknown fields,
+// trailing data, a key given twice, and a key not spelt exactly as
+// documented: Go's decoder matches keys case-insensitively and keeps the
+// last of duplicates, so {"roles":["analyst"],"Roles":["admin"]} would
+// otherwise make an admin.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json")
-		}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json")
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return jsonError(err, limit)
+	}
+	if err := checkKeys(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err, limit)
@@ -96,6 +105,77 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		return ombud.Errorf(ombud.CodeMalformedJSON, "request body holds more than one JSON value")
 	}
 	return nil
+}
+
+// checkKeys walks a JSON value and refuses an object key given twice or
+// not in the API's spelling (lowercase a-z, 0-9 and _).
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		obj  bool
+		key  bool // the next token of an object is a key
+		seen map[string]bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return nil // the decoder reports malformed JSON with its offset
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.key {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			if !apiKey(k) {
+				return ombud.Errorf(ombud.CodeUnknownField, "unknown field %q (fields are lowercase, like \"name\")", truncate(k, 40))
+			}
+			if top.seen[k] {
+				return ombud.Errorf(ombud.CodeMalformedJSON, "field %q is given twice", k)
+			}
+			top.seen[k] = true
+			top.key = false
+			continue
+		}
+		if top != nil && top.obj {
+			top.key = true // this token is the value; a key comes next
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{obj: true, key: true, seen: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+func apiKey(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 func jsonError(err error, limit int64) error {

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/internal/fsutil"
@@ -89,6 +90,14 @@ func Compute(ctx context.Context, lg *tlog.Log, period ombud.Period, band int64)
 func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (*Published, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if period.Start.After(time.Now()) {
+		return nil, ombud.Errorf(ombud.CodeInvalid, "period %s has not begun", period.Name)
+	}
+	if first, err := s.Log.Leaves(ctx, 0, 1); err == nil && len(first) == 1 {
+		if e, err := ombud.ParseEntry(first[0]); err == nil && !period.End.After(e.Time) {
+			return nil, ombud.Errorf(ombud.CodeInvalid, "period %s ends before the log's first entry (%s)", period.Name, ombud.Day(e.Time))
+		}
+	}
 	r, err := Compute(ctx, s.Log, period, s.Band)
 	if err != nil {
 		return nil, err

@@ -64,7 +64,7 @@ func TestPublishListGet(t *testing.T) {
 	if !found {
 		t.Fatalf("CSV lacks the erasures: %v", rows)
 	}
-	if _, err := e.Reports.Get("1999-01", 0); ombud.ErrorCode(err) != ombud.CodeNotFound {
+	if _, err := e.Reports.Get("2001-01", 0); ombud.ErrorCode(err) != ombud.CodeNotFound {
 		t.Fatalf("Get of an unpublished period: %v", err)
 	}
 	if _, err := e.Reports.Get("../../x", 0); err == nil {
