@@ -60,6 +60,11 @@ type Config struct {
 	// WitnessTimeout bounds the wait for cosignatures of one checkpoint.
 	WitnessTimeout time.Duration
 
+	// LockDir holds the POSIX driver's sequencing lock file, on a
+	// filesystem other than the log's (see relocateLock). "" picks a
+	// memory filesystem.
+	LockDir string
+
 	Metrics *Metrics
 	Logger  *slog.Logger
 }
@@ -130,6 +135,9 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create log directory: %w", err)
+	}
+	if err := relocateLock(cfg.Dir, cfg.LockDir); err != nil {
+		return nil, err
 	}
 	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -337,5 +338,27 @@ func TestGetOutChecksTheFileFirst(t *testing.T) {
 	// The refused get logged nothing: the next decision follows the put.
 	if want := fmt.Sprintf("decision logged as entry %d", putEntry+1); !strings.Contains(errs, want) {
 		t.Fatalf("%q does not say %q", errs, want)
+	}
+}
+
+// TestServeOnUnwritableLog: serve on a log directory it cannot write exits
+// 4 with a clear message, instead of crashing at its first append (root
+// only: the test mounts the log read-only).
+func TestServeOnUnwritableLog(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("a read-only bind mount needs root (CI runs as root)")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, _, errs := run(t, nil, "init", "--data", dir); code != 0 {
+		t.Fatalf("init: %d %s", code, errs)
+	}
+	logDir := filepath.Join(dir, "log")
+	if out, err := exec.Command("mount", "--bind", "-o", "ro", logDir, logDir).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v %s", err, out)
+	}
+	defer exec.Command("umount", logDir).Run()
+	code, _, errs := run(t, nil, "serve", "--data", dir, "--listen", "127.0.0.1:0")
+	if code != 4 || !strings.Contains(errs, "not writable") {
+		t.Fatalf("serve on a read-only log: exit %d %q", code, errs)
 	}
 }

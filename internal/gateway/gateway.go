@@ -71,14 +71,14 @@ var ErrLogUnwritable = errors.New("the transparency log's directory is not writa
 // Open opens the deployment in dir: it locks the directory, opens the
 // store and the log, settles what a crash left in flight, and loads the
 // access policy.
-func Open(ctx context.Context, dir *datadir.Dir, o Options) (g *Gateway, err error) {
+func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	g = &Gateway{Dir: dir, Registry: o.Registry, opts: o, logger: o.Logger}
+	g := &Gateway{Dir: dir, Registry: o.Registry, opts: o, logger: o.Logger}
 	if g.unlock, err = dir.Lock(); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,9 @@ type Env struct {
 	// WitnessServers in the same order.
 	Witnesses      []web.Witness
 	WitnessServers []*httptest.Server
+	// WitnessDown, when set for a witness, makes it answer 503 to every
+	// request, as a witness that is down.
+	WitnessDown []*atomic.Bool
 }
 
 // Option configures New.
@@ -61,7 +65,14 @@ type Option func(*options)
 type options struct {
 	witnesses, quorum int
 	config            []func(*datadir.Config)
+	prepare           []func(*datadir.Dir)
 	dataDir           string
+}
+
+// Prepare runs f on the data directory after it is created and before the
+// deployment opens it (to mount a filesystem at its log, say).
+func Prepare(f func(*datadir.Dir)) Option {
+	return func(o *options) { o.prepare = append(o.prepare, f) }
 }
 
 // Witnessed runs an ombud witness for the log, in-process on loopback, and
@@ -110,10 +121,14 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err := dir.Config.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	for _, f := range o.prepare {
+		f(dir)
+	}
 	var policy []byte
 	var witnessServers []*httptest.Server
+	var witnessDown []*atomic.Bool
 	if o.witnesses > 0 {
-		policy, witnessServers = startWitnesses(t, dir.VerifierKey, o.witnesses, o.quorum)
+		policy, witnessServers, witnessDown = startWitnesses(t, dir.VerifierKey, o.witnesses, o.quorum)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, WitnessPolicy: policy,
@@ -122,7 +137,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("gateway.Open: %v", err)
 	}
 	e := &Env{Gateway: g, Dir: dir, Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, Reports: g.Reports,
-		Witnesses: g.Witnesses, WitnessServers: witnessServers}
+		Witnesses: g.Witnesses, WitnessServers: witnessServers, WitnessDown: witnessDown}
 	p, tok, _, err := ombud.AddPrincipal(ctx, e.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
@@ -131,6 +146,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	e.Server = httptest.NewServer(g.Handler()) // binds 127.0.0.1
 	e.URL = e.Server.URL
 	t.Cleanup(func() {
+		for _, d := range witnessDown {
+			d.Store(false) // so that the log's last checkpoint can be cosigned
+		}
 		e.Server.Close()
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -214,7 +232,7 @@ func (e *Env) Principal(t testing.TB, token string) *ombud.Principal {
 // startWitnesses runs n ombud witnesses for the log whose verifier key is
 // vkey and returns the gateway's witness policy naming them, with a group
 // of quorum of them as its quorum.
-func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httptest.Server) {
+func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httptest.Server, []*atomic.Bool) {
 	t.Helper()
 	l, err := witness.ParseLog(vkey)
 	if err != nil {
@@ -223,6 +241,7 @@ func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httpte
 	var policy strings.Builder
 	var names []string
 	var servers []*httptest.Server
+	var downs []*atomic.Bool
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("w%d", i)
 		skey, wvkey, err := note.GenerateKey(rand.Reader, "witness.test/"+name)
@@ -237,7 +256,16 @@ func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httpte
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(w.Handler())
+		down := new(atomic.Bool)
+		h := w.Handler()
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(rw, "down", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		}))
+		downs = append(downs, down)
 		t.Cleanup(srv.Close)
 		cv, err := witness.VerifierKey(wvkey)
 		if err != nil {
@@ -248,7 +276,7 @@ func startWitnesses(t testing.TB, vkey string, n, quorum int) ([]byte, []*httpte
 		servers = append(servers, srv)
 	}
 	fmt.Fprintf(&policy, "group g %d %s\nquorum g\n", quorum, strings.Join(names, " "))
-	return []byte(policy.String()), servers
+	return []byte(policy.String()), servers, downs
 }
 
 // Issuer is an authority's key pair, for signing authorizations in tests.
