@@ -240,6 +240,7 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 	if !v.integrityOK {
 		return rep, nil, nil // the log answered a second read differently
 	}
+	v.checkErased()
 	rep.Findings = append(rep.Findings, rules.finish(cfg.Now())...)
 	rep.Integrity = true
 	rep.Seconds = time.Since(start).Seconds()
@@ -262,6 +263,7 @@ type verifier struct {
 	integrityOK bool
 	truncated   bool // entries missing: the tree cannot be recomputed
 	details     detailBatch
+	erased      []erasedDetail
 	reports     []reportEntry
 }
 

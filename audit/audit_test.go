@@ -139,6 +139,12 @@ func access(obj, class, auth string, use int, subject string) ombud.Record {
 	return r
 }
 
+// issuerRecord registers court.example/d3, a court of EU-DE, with key id k.
+func issuerRecord(k string) ombud.Record {
+	return ombud.Record{Kind: ombud.KindIssuer, Fields: map[string]any{"op": "register", "issuer": "court.example/d3", "issuer_kind": "court", "jurisdiction": "EU-DE", "key_id": k},
+		Refs: map[string][]string{"by": {"admin1"}}}
+}
+
 func registration(id, subject string, purposes []string, maxUses int) ombud.Record {
 	now := time.Now().UTC()
 	return ombud.Record{Kind: ombud.KindAuthorization,
@@ -174,6 +180,7 @@ func TestPlantedViolations(t *testing.T) {
 	// A clean history: an authorization used within scope, a flag acted on
 	// after two reviews, an erasure, a scoped export, an emergency read
 	// covered in time.
+	write(t, e, issuerRecord("4a1f9c2e"))
 	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 2))
 	write(t, e, access("obj-1", "location", "auth-1", 1, "plate:B-1"))
 	write(t, e, flag("flag-1", "ingestor1"))
@@ -262,6 +269,60 @@ func TestPlantedViolations(t *testing.T) {
 		a.cfg.Details = tamperDetail{a.cfg.Details, idx}
 		a.expect("detail_mismatch")
 		a.cfg.Details = tamperDetail{}.inner(a.cfg.Details)
+	})
+	t.Run("erase of a held object", func(t *testing.T) {
+		a.t = t
+		hold := func(op string) ombud.Record {
+			return ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": op, "reason": "litigation"}, Refs: map[string][]string{"object": {"obj-7"}, "by": {"admin1"}}}
+		}
+		erase := ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"reason": "court_order", "class": "document"}, Refs: map[string][]string{"object": {"obj-7"}}}
+		write(t, e, hold("set"))
+		write(t, e, hold("release"))
+		write(t, e, hold("set"))
+		a.expect()
+		write(t, e, erase)
+		a.expect("erase_under_hold")
+	})
+	t.Run("second key under an issuer's name", func(t *testing.T) {
+		a.t = t
+		write(t, e, issuerRecord("0badc0de"))
+		a.expect("issuer_reregistered")
+	})
+	t.Run("authorization beyond its issuer's jurisdiction", func(t *testing.T) {
+		a.t = t
+		r := registration("auth-us", "plate:B-1", []string{"criminal_investigation"}, 1)
+		r.Fields["jurisdiction"] = "US-CA"
+		write(t, e, r)
+		a.expect("authorization_beyond_issuer")
+	})
+	t.Run("emergency breach", func(t *testing.T) {
+		a.t = t
+		em := access("obj-8", "location", "", 0, "plate:B-8")
+		em.Fields["emergency"] = true
+		write(t, e, em)
+		write(t, e, ombud.Record{Kind: ombud.KindBreach, Fields: map[string]any{"reason": "emergency_not_covered", "class": "location"},
+			Refs: map[string][]string{"object": {"obj-8"}, "by": {"analyst1"}}})
+		a.expect("emergency_breach")
+	})
+	t.Run("detail erased without a reason in the log", func(t *testing.T) {
+		a.t = t
+		idx := write(t, e, access("obj-1", "document", "", 0, ""))
+		e.AwaitSize(t, idx+1)
+		leaf, _ := e.Log.Entry(context.Background(), idx, idx+1)
+		en, _ := ombud.ParseEntry(leaf)
+		if err := e.Store.EraseDetail(context.Background(), en.DetailKey()); err != nil {
+			t.Fatal(err)
+		}
+		a.expect("detail_erased_unexplained")
+		// Erased after a logged summary of its kind's retention: explained.
+		idx = write(t, e, access("obj-1", "document", "", 0, ""))
+		leaf, _ = e.Log.Entry(context.Background(), idx, idx+1)
+		en, _ = ombud.ParseEntry(leaf)
+		write(t, e, ombud.Record{Kind: ombud.KindSystem, Fields: map[string]any{"op": "details_erased", "entry_kind": "access", "before": ombud.Day(time.Now().Add(48 * time.Hour)), "count": 1}})
+		if err := e.Store.EraseDetail(context.Background(), en.DetailKey()); err != nil {
+			t.Fatal(err)
+		}
+		a.expect()
 	})
 	t.Run("earlier findings stay reported", func(t *testing.T) {
 		a.t = t
@@ -431,6 +492,7 @@ func TestIntegrity(t *testing.T) {
 // logged hash is of wrong figures, are flagged.
 func TestReportsRecomputed(t *testing.T) {
 	e := ombudtest.New(t)
+	write(t, e, issuerRecord("4a1f9c2e"))
 	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 5))
 	for i := range 30 {
 		write(t, e, access(fmt.Sprint("obj-", i), "document", "", 0, ""))
@@ -558,6 +620,7 @@ func TestRealFlowAuditsClean(t *testing.T) {
 func TestAuditorReport(t *testing.T) {
 	e := ombudtest.New(t)
 	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	write(t, e, issuerRecord("4a1f9c2e"))
 	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 5))
 	first := write(t, e, access("obj-1", "location", "auth-1", 1, "plate:B-1"))
 	write(t, e, access("obj-2", "location", "auth-1", 2, "plate:B-1"))

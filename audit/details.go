@@ -125,6 +125,24 @@ func (b *detailBatch) fetch(ctx context.Context, src DetailSource) (map[uint64]*
 	return byIdx, nil
 }
 
+// erasedDetail is an entry whose detail record the server reports erased;
+// whether the log explains it is judged once the run has read every entry.
+type erasedDetail struct {
+	index uint64
+	entry *ombud.Entry
+}
+
+// checkErased reports every erased detail record the log does not explain.
+func (v *verifier) checkErased() {
+	for _, d := range v.erased {
+		if !v.rules.erasedDetailExplained(d.entry) {
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: "detail_erased_unexplained", Index: ptr(d.index),
+				Message: fmt.Sprintf("the %s entry's detail record is erased, but no erase entry of its object and no summary erasing %s details from before %s precedes it in the log", d.entry.Kind, d.entry.Kind, ombud.Day(d.entry.Time))})
+		}
+	}
+	v.erased = nil
+}
+
 // checkDetails fetches the batch's detail records and checks each against
 // the commitment in its entry, and the few facts a detail repeats.
 func (v *verifier) checkDetails(ctx context.Context) error {
@@ -144,7 +162,10 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 			add("detail_missing", "the entry commits to a detail record the server does not hold")
 			continue
 		case r.Erased:
-			continue // erased on retention: the commitment stays, the content is gone by design
+			// Erased by design (its object's erasure, its kind's
+			// retention), once the log says so; the commitment stays.
+			v.erased = append(v.erased, erasedDetail{idx, e})
+			continue
 		case r.Commitment != e.Detail:
 			add("detail_mismatch", "the server's record is for commitment %s, the entry commits to %s", r.Commitment, e.Detail)
 			continue

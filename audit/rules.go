@@ -62,8 +62,21 @@ type RuleState struct {
 	LastTime    time.Time             `json:"last_time"`
 	Auths       map[string]*AuthState `json:"authorizations"`
 	Erased      map[string]uint64     `json:"erased"` // object → erase entry
+	Held        map[string]uint64     `json:"held"`   // object → the hold entry in force
+	Issuers     map[string]*Issuer    `json:"issuers"`
 	Flags       map[string]*FlagState `json:"flags"`
 	Emergencies []EmergencyRead       `json:"emergencies"` // uncovered, within or past deadline
+	// DetailsErased is, by entry kind, the latest time before which a
+	// logged summary says the kind's detail records were erased.
+	DetailsErased map[string]time.Time `json:"details_erased"`
+}
+
+// Issuer is a registered issuer as its public entry states it.
+type Issuer struct {
+	Index        uint64 `json:"index"`
+	Kind         string `json:"kind"`
+	Jurisdiction string `json:"jurisdiction"`
+	KeyID        string `json:"key_id"`
 }
 
 // AuthState is a registered authorization as its public entry states it.
@@ -113,6 +126,15 @@ func newRules(cfg Rules, st RuleState) *rules {
 	}
 	if r.st.Flags == nil {
 		r.st.Flags = map[string]*FlagState{}
+	}
+	if r.st.Held == nil {
+		r.st.Held = map[string]uint64{}
+	}
+	if r.st.Issuers == nil {
+		r.st.Issuers = map[string]*Issuer{}
+	}
+	if r.st.DetailsErased == nil {
+		r.st.DetailsErased = map[string]time.Time{}
 	}
 	r.st.Emergencies = slices.Clone(r.st.Emergencies)
 	return r
@@ -188,6 +210,11 @@ func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
 				add("authorization_reregistered", "authorization %s was registered before", id)
 				break
 			}
+			if iss := r.st.Issuers[str(e, "issuer")]; iss == nil {
+				add("authorization_unknown_issuer", "authorization %s is signed by %s, which no issuer entry registered", id, str(e, "issuer"))
+			} else if j := str(e, "jurisdiction"); !ombud.JurisdictionCovers(iss.Jurisdiction, j) {
+				add("authorization_beyond_issuer", "authorization %s is for jurisdiction %s, outside its issuer's %s", id, j, iss.Jurisdiction)
+			}
 			mu, _ := num(e, "max_uses")
 			wild, _ := e.Fields["wildcard"].(bool)
 			a := &AuthState{Index: idx, At: e.Time, Kind: str(e, "auth_kind"), Purposes: strs(e, "purposes"), Classes: strs(e, "classes"),
@@ -254,8 +281,40 @@ func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
 		}
 	case ombud.KindErase:
 		if obj := ref(e, "object"); obj != "" {
+			if at, held := r.st.Held[obj]; held {
+				add("erase_under_hold", "object %s was erased while on legal hold (hold entry %d, never released)", obj, at)
+			}
 			if _, ok := r.st.Erased[obj]; !ok {
 				r.st.Erased[obj] = idx
+			}
+		}
+	case ombud.KindHold:
+		obj := ref(e, "object")
+		switch str(e, "op") {
+		case "set":
+			if _, ok := r.st.Erased[obj]; ok {
+				add("hold_after_erase", "a hold was set on object %s after its erase entry", obj)
+			}
+			r.st.Held[obj] = idx
+		case "release":
+			delete(r.st.Held, obj)
+		}
+	case ombud.KindIssuer:
+		name := str(e, "issuer")
+		if prev := r.st.Issuers[name]; prev != nil {
+			what := "again"
+			if prev.KeyID != str(e, "key_id") {
+				what = fmt.Sprintf("with a second key (%s; entry %d registered %s)", str(e, "key_id"), prev.Index, prev.KeyID)
+			}
+			add("issuer_reregistered", "issuer %s was registered %s", name, what)
+			break
+		}
+		r.st.Issuers[name] = &Issuer{Index: idx, Kind: str(e, "issuer_kind"), Jurisdiction: str(e, "jurisdiction"), KeyID: str(e, "key_id")}
+	case ombud.KindSystem:
+		if str(e, "op") == "details_erased" {
+			k := str(e, "entry_kind")
+			if t, err := time.Parse(time.DateOnly, str(e, "before")); err == nil && t.After(r.st.DetailsErased[k]) {
+				r.st.DetailsErased[k] = t
 			}
 		}
 	case ombud.KindBreach:
@@ -271,7 +330,7 @@ func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
 		}
 		r.st.Emergencies = kept
 		if found {
-			add("emergency_breach", "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the object erased", obj)
+			add("emergency_breach", "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the reader's emergency access suspended", obj)
 		} else {
 			add("emergency_breach", "a breach of object %s is logged without an emergency read of it", obj)
 		}
@@ -363,4 +422,17 @@ func (r *rules) finish(now time.Time) []Finding {
 	}
 	r.st.Emergencies = kept
 	return out
+}
+
+// erasedDetailExplained reports whether the log explains why the detail
+// record of e is erased: its object's erase entry (an ingest's detail goes
+// with its object), or a summary entry erasing its kind's details from
+// before its time.
+func (r *rules) erasedDetailExplained(e *ombud.Entry) bool {
+	if e.Kind == ombud.KindIngest {
+		if _, ok := r.st.Erased[ref(e, "object")]; ok {
+			return true
+		}
+	}
+	return e.Time.Before(r.st.DetailsErased[string(e.Kind)])
 }

@@ -150,6 +150,14 @@ func GenerateAuditLog(ctx context.Context, dir string, n int, progress io.Writer
 		}
 	}
 	now := time.Now().UTC()
+	// The issuer first: the auditor checks every registration against it.
+	err = appendAll(1, func(int) ombud.Record {
+		return ombud.Record{Kind: ombud.KindIssuer, Fields: map[string]any{"op": "register", "issuer": "court.example/d3", "issuer_kind": "court", "jurisdiction": "EU-DE", "key_id": "4a1f9c2e"},
+			Refs: map[string][]string{"by": {"admin"}}}
+	})
+	if err != nil {
+		return nil, err
+	}
 	err = appendAll(auths+flags, func(i int) ombud.Record {
 		if i < auths {
 			return ombud.Record{Kind: ombud.KindAuthorization,
@@ -161,7 +169,7 @@ func GenerateAuditLog(ctx context.Context, dir string, n int, progress io.Writer
 			Refs: map[string][]string{"flag": {"flag-" + strconv.Itoa(i-auths)}, "by": {"ingestor"}}}
 	})
 	if err == nil {
-		err = appendAll(n-auths-flags, func(i int) ombud.Record { return auditMix(i, auths, flags) })
+		err = appendAll(n-1-auths-flags, func(i int) ombud.Record { return auditMix(i, auths, flags) })
 	}
 	if err != nil {
 		return nil, err
