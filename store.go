@@ -88,6 +88,9 @@ type Store interface {
 	// OpenEmergencies lists the emergency reads neither covered nor
 	// breached.
 	OpenEmergencies(ctx context.Context) ([]*Emergency, error)
+	// Breaches lists the emergency reads that were breached (not covered
+	// in time), oldest first.
+	Breaches(ctx context.Context) ([]*Emergency, error)
 	// CoverEmergency marks an emergency read covered by an authorization
 	// (one whose registration entry covers it, as the auditor computes).
 	CoverEmergency(ctx context.Context, index uint64, authorizationID string) error

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/ombud/ombud/access"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -380,6 +381,19 @@ func TestEmergencyAccess(t *testing.T) {
 	if res, _ := e.Custody.Sweep(ctx); res.Breaches != 0 {
 		t.Fatal("breach logged twice")
 	}
+	// The status page shows it, and that no deletion is attested yet.
+	status := func() string {
+		resp, err := http.Get(e.URL + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if page := status(); !strings.Contains(page, "1 emergency read was not covered") || !strings.Contains(page, "Not yet") {
+		t.Fatalf("the status page does not show the breach:\n%s", page)
+	}
 	// The reader's emergency access is suspended until an admin restores it.
 	analyst = e.Principal(t, analystToken)
 	if analyst.EmergencySuspended == 0 {
@@ -410,6 +424,9 @@ func TestEmergencyAccess(t *testing.T) {
 	}
 	if en := entryAt(t, e, w.Index); en.Kind != ombud.KindAttestation {
 		t.Fatalf("attestation entry: %+v", en)
+	}
+	if page := status(); !strings.Contains(page, fmt.Sprintf("<span class=\"ok\">Yes</span>, entry %d", w.Index)) {
+		t.Fatalf("the status page does not show the attestation:\n%s", page)
 	}
 	if _, err := e.Custody.Attest(ctx, uncoveredIndex, "again", e.AdminID); ombud.ErrorCode(err) != ombud.CodeConflict {
 		t.Fatalf("attesting twice: %v", err)

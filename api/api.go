@@ -120,6 +120,8 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /v1/authorizations/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.getAuthorization))
 		mux.Handle("POST /v1/authorizations/{id}/revoke", s.auth(admin, s.revokeAuthorization))
 		mux.Handle("POST /v1/policy/reload", s.auth(admin, s.reloadPolicy))
+		mux.Handle("POST /v1/principals/{id}/emergency/restore", s.auth(admin, s.restoreEmergency))
+		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
 	}
 
 	if s.Reports != nil {

@@ -32,11 +32,13 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "to %d is beyond the published checkpoint's size %d", to, cp.Size))
 		return
 	}
-	if _, err := s.Journal.Write(r.Context(), ombud.Record{Kind: ombud.KindAudit,
-		Fields: map[string]any{"op": "details", "from": from, "to": to}, Refs: map[string][]string{"by": {caller(r).ID}}}); err != nil {
+	wr, err := s.Journal.Write(r.Context(), ombud.Record{Kind: ombud.KindAudit,
+		Fields: map[string]any{"op": "details", "from": from, "to": to}, Refs: map[string][]string{"by": {caller(r).ID}}})
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
 	s.streaming(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")

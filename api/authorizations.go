@@ -99,15 +99,8 @@ func (s *Server) revokeAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if req.Reason == "" || len(req.Reason) > 64 {
-		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "reason must be a code, e.g. order_quashed"))
-		return
-	}
 	wr, err := s.Custody.Access.Revoke(r.Context(), r.PathValue("id"), req.Reason, caller(r).ID)
 	if err != nil {
-		if e := new(ombud.EntryError); asEntryErr(err, &e) {
-			err = ombud.Errorf(ombud.CodeInvalid, "reason must be a code, e.g. order_quashed")
-		}
 		writeError(w, r, err)
 		return
 	}

@@ -198,5 +198,3 @@ func jsonError(err error, limit int64) error {
 	}
 	return ombud.Errorf(ombud.CodeMalformedJSON, "malformed JSON: %s", fmt.Sprint(err))
 }
-
-func asEntryErr(err error, target **ombud.EntryError) bool { return errors.As(err, target) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -17,12 +18,15 @@ type PrincipalJSON struct {
 	Roles    []ombud.Role `json:"roles"`
 	Created  time.Time    `json:"created"`
 	Disabled bool         `json:"disabled"`
-	Token    string       `json:"token,omitempty"`
-	Receipt  *uint64      `json:"receipt,omitempty"`
+	// EmergencySuspended is the breach entry that suspended the
+	// principal's emergency access (absent: not suspended).
+	EmergencySuspended uint64  `json:"emergency_suspended,omitempty"`
+	Token              string  `json:"token,omitempty"`
+	Receipt            *uint64 `json:"receipt,omitempty"`
 }
 
 func principalJSON(p *ombud.Principal) PrincipalJSON {
-	return PrincipalJSON{ID: p.ID, Name: p.Name, Roles: p.Roles, Created: p.Created, Disabled: p.Disabled}
+	return PrincipalJSON{ID: p.ID, Name: p.Name, Roles: p.Roles, Created: p.Created, Disabled: p.Disabled, EmergencySuspended: p.EmergencySuspended}
 }
 
 type createPrincipalRequest struct {
@@ -91,4 +95,47 @@ func (s *Server) disablePrincipal(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, principalJSON(caller(r)))
+}
+
+// restoreEmergency gives back a principal's emergency access, suspended
+// after a breach: an admin's decision, logged.
+func (s *Server) restoreEmergency(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	wr, err := s.Custody.RestoreEmergency(r.Context(), id, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.receiptJSON(w, wr, map[string]any{"id": id, "emergency_access": "restored"})
+}
+
+type attestRequest struct {
+	// Note says what was deleted, where and by whom: free text, kept only
+	// in the private detail record.
+	Note string `json:"note"`
+}
+
+// attestEmergency records the controller's attestation that the data
+// derived from an uncovered emergency read was deleted.
+func (s *Server) attestEmergency(w http.ResponseWriter, r *http.Request) {
+	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
+	if err != nil || strconv.FormatUint(index, 10) != r.PathValue("index") {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "the emergency read is named by its access entry's index, a number"))
+		return
+	}
+	var req attestRequest
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(req.Note) == "" {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "note: say what derived data was deleted"))
+		return
+	}
+	wr, err := s.Custody.Attest(r.Context(), index, req.Note, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.receiptJSON(w, wr, map[string]any{"emergency_read": index, "attested": true})
 }

@@ -406,6 +406,9 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 	if err := s.Reserve(ctx, change(t, ombud.OpAttest, ombud.EmergencyTarget(30), ombud.AttestPayload{Breach: 30})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("second attestation: %v, want ErrExists", err)
 	}
+	if bs, err := s.Breaches(ctx); err != nil || len(bs) != 1 || bs[0].Index != 30 || bs[0].BreachIndex != 31 {
+		t.Fatalf("Breaches = %v, %v", bs, err)
+	}
 	if got, err := s.Emergency(ctx, 30); err != nil || got.BreachIndex != 31 || got.AttestIndex != 33 {
 		t.Fatalf("Emergency = %+v, %v", got, err)
 	}

@@ -47,6 +47,33 @@ func DisclosureFor(cfg datadir.Config, policy func() *access.Policy, issuers fun
 				return nil, err
 			}
 		}
+		d.Jurisdiction = cfg.DeploymentJurisdiction()
+		d.Placeholder = d.Jurisdiction == ombud.JurisdictionPlaceholder
+		if d.IssuerKinds, err = cfg.IssuerKindRules(); err != nil {
+			return nil, err
+		}
+		v, err := cfg.Vocabularies()
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range ombud.VocabNames {
+			dv := DisclosedVocabulary{Name: string(name), Title: name.Title(), Codes: v[name]}
+			if name == ombud.VocabEraseReason {
+				dv.System = ombud.SystemEraseReasons
+			}
+			d.Vocabularies = append(d.Vocabularies, dv)
+		}
+		ret, err := cfg.DetailRetentions()
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range datadir.DefaultDetailRetention {
+			dr := DisclosedRetention{Kind: string(r.Kind), Why: r.Why, Kept: "kept"}
+			if d, ok := ret[r.Kind]; ok {
+				dr.Kept = days(d)
+			}
+			d.DetailRetention = append(d.DetailRetention, dr)
+		}
 		return d, nil
 	}
 }

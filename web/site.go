@@ -72,7 +72,27 @@ type Disclosure struct {
 	PolicySHA  string
 	PolicyText string
 	Issuers    []*ombud.Issuer
+	// Jurisdiction is the deployment's; Placeholder says it is the
+	// placeholder, which covers no real jurisdiction.
+	Jurisdiction string
+	Placeholder  bool
+	// IssuerKinds: which authorization kinds each kind of issuer may sign.
+	IssuerKinds     map[string][]string
+	Vocabularies    []DisclosedVocabulary
+	DetailRetention []DisclosedRetention
 }
+
+// DisclosedVocabulary is a vocabulary of registered codes.
+type DisclosedVocabulary struct {
+	Name, Title string
+	Codes       []ombud.VocabCode
+	// System are codes ombud writes itself (no user gives them).
+	System []ombud.VocabCode
+}
+
+// DisclosedRetention is how long one kind of detail record is kept, and
+// why.
+type DisclosedRetention struct{ Kind, Kept, Why string }
 
 // DisclosedClass is a data class as the disclosure page shows it.
 type DisclosedClass struct {
@@ -97,6 +117,8 @@ type Site struct {
 	// WitnessGrace is how long the witness policy may go unmet before the
 	// status page says the log is not healthy.
 	WitnessGrace time.Duration
+	// Breaches lists the emergency reads not covered in time.
+	Breaches func(ctx context.Context) ([]*ombud.Emergency, error)
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
@@ -152,6 +174,7 @@ var routes = []struct {
 }{
 	{"GET /{$}", (*Site).home},
 	{"GET /reports", (*Site).reportList},
+	{"GET /reports/{$}", (*Site).reportList},
 	{"GET /reports/{name}", (*Site).report},
 	{"GET /receipt", (*Site).receipt},
 	{"POST /receipt", (*Site).receipt},
@@ -205,6 +228,7 @@ type page struct {
 	Healthy    bool
 	HealthErr  string
 	Integrated uint64
+	Breaches   []*ombud.Emergency
 	BaseURL    string
 	D          *Disclosure
 	Title      string
@@ -443,7 +467,12 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.Result = &receiptResult{Error: ombud.ErrorMessage(err)}
+		msg := ombud.ErrorMessage(err)
+		var re *ombud.ReceiptError
+		if errors.As(err, &re) {
+			msg = "this is not a receipt ombud can read: " + re.Error()
+		}
+		p.Result = &receiptResult{Error: msg}
 		status := http.StatusBadRequest
 		if ombud.ErrorCode(err) == ombud.CodeNotFound {
 			status = http.StatusNotFound
@@ -505,6 +534,13 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 		p.Healthy = true
 	}
 	p.Integrated, _ = s.Log.IntegratedSize(r.Context())
+	if s.Breaches != nil {
+		bs, err := s.Breaches(r.Context())
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "site: breaches", "err", err)
+		}
+		p.Breaches = bs
+	}
 	s.render(w, r, "status", http.StatusOK, p)
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/web"
 )
@@ -55,7 +56,8 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 		{"/status", 200, "text/html", "Accepting new entries"},
 		{"/receipt", 200, "text/html", "Entry index"},
 		{"/static/site.css", 200, "text/css", "body"},
-		{"/reports/1999-01", 404, "text/html", "No report is published for 1999-01"},
+		{"/reports/", 200, "text/html", p.Name},
+		{"/reports/2001-01", 404, "text/html", "No report is published for 2001-01"},
 		{"/reports/nonsense", 404, "text/html", "No such report"},
 		{"/reports/2026-13", 404, "text/html", "No report"},
 		{"/reports/..%2f..%2fombud.toml", 404, "text/html", "No such report"},
@@ -111,8 +113,8 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 		status     int
 		want       string
 	}{
-		{"garbage", "receipt=hello", 400, "Not verified"},
-		{"empty", "receipt=", 400, "Not verified"},
+		{"garbage", "receipt=hello", 400, "this is not a receipt ombud can read"},
+		{"empty", "receipt=", 400, "this is not a receipt ombud can read"},
 		{"too large", "receipt=" + strings.Repeat("a", 100<<10), 400, "too large"},
 	} {
 		resp, err := http.Post(e.URL+"/receipt", "application/x-www-form-urlencoded", strings.NewReader(c.body))
@@ -172,5 +174,41 @@ func TestWitnessLastCosignature(t *testing.T) {
 	}
 	if n, _ := strconv.ParseUint(m[1], 10, 64); n == 0 || n > seen {
 		t.Fatalf("w2's last cosignature is of size %d; it was last seen at %d", n, seen)
+	}
+}
+
+// TestDisclosureListsWhatThePublicLogMayHold: the disclosure page lists
+// every vocabulary with its descriptions, the deployment's jurisdiction
+// (and says when it is the placeholder), what each kind of issuer may
+// sign, and how long each kind of detail record is kept and why.
+func TestDisclosureListsWhatThePublicLogMayHold(t *testing.T) {
+	for _, placeholder := range []bool{false, true} {
+		var opts []ombudtest.Option
+		if placeholder {
+			opts = append(opts, ombudtest.Config(func(c *datadir.Config) { c.Access.Jurisdiction = "" }))
+		}
+		e := ombudtest.New(t, opts...)
+		resp, err := http.Get(e.URL + "/disclosure")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := string(b)
+		for _, want := range []string{
+			"<h3>Purposes of a read</h3>", "<code>criminal_investigation</code></td><td>Investigating a specific criminal offence",
+			"<h3>Reasons for a legal hold and its release</h3>", "<code>litigation</code>",
+			"<code>retention_expired</code></td><td>The class&#39;s retention period ended", "(written by ombud itself)",
+			"<h3>Jurisdictions</h3>", "<td>supervisory</td><td>administrative_order</td>",
+			"<td>access</td><td>2190 days (6 years)</td><td>Oversight bodies",
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the disclosure page lacks %q", want)
+			}
+		}
+		says := strings.Contains(page, "which covers no real jurisdiction")
+		if says != placeholder || !placeholder && !strings.Contains(page, "This deployment operates in <code>EU-DE</code>") {
+			t.Errorf("placeholder %v: the page says placeholder %v", placeholder, says)
+		}
 	}
 }

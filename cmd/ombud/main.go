@@ -66,6 +66,7 @@ func commands() []command {
 		{"hold", "set or release a legal hold on an object", (*Main).holdCmd},
 		{"erase", "crypto-shred an object on demand", (*Main).eraseCmd},
 		{"sweep", "run the retention sweep now", (*Main).sweepCmd},
+		{"attest", "record that the data derived from an uncovered emergency read was deleted", (*Main).attestCmd},
 		{"keys", "rotate the key-encryption key (rewraps every keyset)", (*Main).keysCmd},
 		{"issuer", "register an authority that signs authorizations", (*Main).issuerCmd},
 		{"authz", "make, sign, register and revoke legal authorizations", (*Main).authzCmd},

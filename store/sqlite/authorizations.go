@@ -215,7 +215,15 @@ func (s *Store) Emergency(ctx context.Context, index uint64) (*ombud.Emergency, 
 }
 
 func (s *Store) OpenEmergencies(ctx context.Context) ([]*ombud.Emergency, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+emergencyCols+` FROM emergencies WHERE covered_by IS NULL AND breach_index IS NULL ORDER BY deadline`)
+	return s.emergencies(ctx, `WHERE covered_by IS NULL AND breach_index IS NULL ORDER BY deadline`)
+}
+
+func (s *Store) Breaches(ctx context.Context) ([]*ombud.Emergency, error) {
+	return s.emergencies(ctx, `WHERE breach_index IS NOT NULL ORDER BY breach_index`)
+}
+
+func (s *Store) emergencies(ctx context.Context, where string) ([]*ombud.Emergency, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+emergencyCols+` FROM emergencies `+where)
 	if err != nil {
 		return nil, err
 	}
