@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -434,6 +436,21 @@ func TestLogFailureReleasesNothing(t *testing.T) {
 	if _, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Body: strings.NewReader("x")}); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("ingest with the log down: %v", err)
 	}
+	// The refused ingest left nothing to become live later: no
+	// reservation, and no blob but the first object's.
+	if cs, _ := e.Store.Changes(ctx, time.Now().Add(time.Hour)); len(cs) != 0 {
+		t.Fatalf("a refused ingest left a reservation: %v", cs)
+	}
+	n := 0
+	filepath.WalkDir(e.Dir.BlobPath(), func(_ string, d fs.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n != 1 {
+		t.Fatalf("%d blobs stored, want the first object's only", n)
+	}
 }
 
 // TestSmallObjectIntegrity: objects of one segment are verified and
@@ -463,5 +480,115 @@ func TestSmallObjectIntegrity(t *testing.T) {
 	o := ingest(t, e, "general", body)
 	if got, err := read(t, e, o.ID); err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("intact small object: %v", err)
+	}
+}
+
+// TestHoldsWinOverTheSweep: holds set on 40 expired objects while sweeps
+// run: every hold that was acknowledged keeps its object, and every object
+// the sweep shredded refused its hold (410), never both.
+func TestHoldsWinOverTheSweep(t *testing.T) {
+	e := ombudtest.New(t)
+	var objs []*ombud.Object
+	for i := range 40 {
+		objs = append(objs, ingest(t, e, "general", []byte(fmt.Sprint("record ", i))))
+	}
+	later := time.Now().UTC().Add(400 * 24 * time.Hour)
+	e.Custody.Now = func() time.Time { return later } // every general object has expired
+	held := make([]bool, len(objs))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Custody.Sweep(ctx); err != nil {
+				t.Errorf("Sweep: %v", err)
+			}
+		}()
+	}
+	for i, o := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i*i/4) * time.Millisecond) // spread over the sweep: some before, some after
+			_, err := e.Custody.SetHold(ctx, o.ID, "litigation", "order 1", e.AdminID)
+			switch ombud.ErrorCode(err) {
+			case "":
+				held[i] = true
+			case ombud.CodeGone:
+			default:
+				t.Errorf("SetHold: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	shredded := 0
+	for i, o := range objs {
+		cur, err := e.Store.Object(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case held[i] && cur.Erased != nil:
+			t.Errorf("object %d: the hold was acknowledged, and the object shredded", i)
+		case held[i] && cur.Hold == nil:
+			t.Errorf("object %d: the hold was acknowledged but is not in force", i)
+		case !held[i] && cur.Erased == nil:
+			t.Errorf("object %d: the hold was refused as gone, but the object was not erased", i)
+		}
+		if cur.Erased != nil {
+			shredded++
+		}
+	}
+	t.Logf("%d of %d objects shredded, %d held", shredded, len(objs), len(objs)-shredded)
+}
+
+// TestDetailLifecycle: erasing an object erases its ingest detail at once;
+// access details are kept for their retention and then erased by the
+// sweep, which logs one summary entry for the kind.
+func TestDetailLifecycle(t *testing.T) {
+	e := ombudtest.New(t)
+	now := time.Now().UTC()
+	e.Custody.Now = func() time.Time { return now }
+	o := ingest(t, e, "document", []byte("a record"))
+	if en := entry(t, e, o.IngestIndex); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(fmt.Sprint(en.Fields["retain_until"])) {
+		t.Fatalf("retain_until is published as %v, not a day", en.Fields["retain_until"])
+	}
+	ingestDetail := entry(t, e, o.IngestIndex).DetailKey()
+	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: reader(t, e), Justification: "quality sample 12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel.Body.Close()
+	accessDetail := entry(t, e, rel.Index).DetailKey()
+	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseControllerOrder, "decision 4", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := e.Store.Detail(ctx, ingestDetail); err != nil || d.Body != nil {
+		t.Fatalf("the erased object's ingest detail: %q, %v", d.Body, err)
+	}
+	if d, _ := e.Store.Detail(ctx, accessDetail); d.Body == nil {
+		t.Fatal("the access detail went with the object; it has its own retention")
+	}
+	// Within the access retention, the sweep keeps it; past it, it erases
+	// it and logs a summary.
+	if res, err := e.Custody.Sweep(ctx); err != nil || len(res.Details) != 0 {
+		t.Fatalf("Sweep = %+v, %v", res, err)
+	}
+	e.Custody.DetailRetention[ombud.KindAccess] = 48 * time.Hour
+	now = now.Add(72 * time.Hour)
+	before := e.Size(t)
+	res, err := e.Custody.Sweep(ctx)
+	if err != nil || res.Details[ombud.KindAccess] < 1 {
+		t.Fatalf("Sweep = %+v, %v", res, err)
+	}
+	if d, _ := e.Store.Detail(ctx, accessDetail); d.Body != nil {
+		t.Fatal("the access detail outlived its retention")
+	}
+	summary := entry(t, e, before)
+	if summary.Kind != ombud.KindSystem || summary.Fields["op"] != "details_erased" || summary.Fields["entry_kind"] != "access" {
+		t.Fatalf("summary entry: %+v", summary)
+	}
+	if res, _ := e.Custody.Sweep(ctx); len(res.Details) != 0 {
+		t.Fatalf("a second sweep erased again: %+v", res)
 	}
 }

@@ -168,7 +168,9 @@ const SettleAge = 2 * time.Minute
 func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var r SweepResult
 	var err error
-	if r.Settled, err = s.Settle(ctx, s.now().Add(-SettleAge)); err != nil {
+	// Changes are stamped by the journal's clock, the real one; the
+	// service's clock is for retention.
+	if r.Settled, err = s.Settle(ctx, time.Now().Add(-SettleAge)); err != nil {
 		return r, err
 	}
 	if err := s.breachEmergencies(ctx, &r); err != nil {
