@@ -508,3 +508,80 @@ func TestEmergencyHeaderOnOrdinaryClass(t *testing.T) {
 		t.Fatalf("an ordinary read was recorded as an emergency: %+v", es[0])
 	}
 }
+
+// TestIssuerScope: an issuer signs only within its jurisdiction and only
+// the kinds its own kind may sign; a deployment without a jurisdiction
+// (the placeholder) honours no real authorization; a wildcard subject is
+// visible to Cedar and refused by the default policy on sensitive classes;
+// 256 subjects register.
+func TestIssuerScope(t *testing.T) {
+	e := ombudtest.New(t)
+	reg := func(name, kind, jur string) *ombudtest.Issuer {
+		i := ombudtest.NewIssuer(t, name)
+		if _, _, err := e.Custody.Access.RegisterIssuer(ctx, name, kind, jur, i.VKey, e.AdminID); err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	supervisor := reg("dpa.example/ca", "supervisory", "US-CA")
+	court := reg("court.example/eu", "court", "EU")
+	before := e.Size(t)
+	for _, c := range []struct {
+		name string
+		by   *ombudtest.Issuer
+		edit func(*ombud.Authorization)
+		want string
+	}{
+		{"a supervisory body signs a warrant", supervisor, func(a *ombud.Authorization) { a.Kind, a.Jurisdiction = "warrant", "US-CA" }, "may not sign a warrant"},
+		{"outside the issuer's jurisdiction", supervisor, func(a *ombud.Authorization) { a.Kind = "administrative_order" }, "does not cover the authorization's EU-DE"},
+		{"an unregistered jurisdiction", court, func(a *ombud.Authorization) { a.Jurisdiction = "EU-XX" }, "not a registered jurisdiction code"},
+		{"an unregistered purpose", court, func(a *ombud.Authorization) { a.Purposes = []string{"marketing"} }, "not a registered purpose code"},
+		{"an unconfigured class", court, func(a *ombud.Authorization) { a.Classes = []string{"secrets"} }, "not configured"},
+	} {
+		a := ombudtest.Authorization("scope-"+ombud.NewID(), 3)
+		c.edit(&a)
+		_, _, err := e.Custody.Access.RegisterAuthorization(ctx, c.by.Sign(t, a), e.AdminID)
+		if ombud.ErrorCode(err) != ombud.CodeInvalid || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want invalid_argument saying %q", c.name, err, c.want)
+		}
+	}
+	if e.Size(t) != before {
+		t.Fatal("a refused registration was logged")
+	}
+	// An EU court may sign for EU-DE; 256 subjects register.
+	a := ombudtest.Authorization("wide-list", 3)
+	for i := len(a.Subjects); i < 256; i++ {
+		a.Subjects = append(a.Subjects, fmt.Sprint("plate:", i))
+	}
+	e.Authorize(t, court, a)
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	read := func(g *custody.Service, auth string) error {
+		rel, err := g.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: auth})
+		if err == nil {
+			rel.Body.Close()
+		}
+		return err
+	}
+	if err := read(e.Custody, "wide-list"); err != nil {
+		t.Fatalf("a read under an EU court's order in EU-DE: %v", err)
+	}
+	// A wildcard authorization registers, but the default policy refuses it
+	// on a sensitive class: Cedar sees the wildcard.
+	w := ombudtest.Authorization("wildcard", 3)
+	w.Subjects = []string{"*"}
+	e.Authorize(t, court, w)
+	var d *custody.Decision
+	if err := read(e.Custody, "wildcard"); !errors.As(err, &d) || d.Reason != "policy_denied" {
+		t.Fatalf("a read under a wildcard authorization: %v", err)
+	}
+	// The same deployment under the placeholder jurisdiction honours none
+	// of it: the placeholder covers no real jurisdiction.
+	e.Custody.Access.Jurisdiction = ombud.JurisdictionPlaceholder
+	if err := read(e.Custody, "wide-list"); !errors.As(err, &d) || d.Reason != ombud.ReasonAuthJurisdiction {
+		t.Fatalf("a read in a deployment without a jurisdiction: %v", err)
+	}
+}

@@ -266,3 +266,15 @@ func TestLogFailureFailsClosed(t *testing.T) {
 		t.Fatalf("a principal was created although its entry could not be logged")
 	}
 }
+
+// TestAuditDetailsCarryTheirReceipt: the auditor's logged read of detail
+// records answers with the receipt of its audit entry.
+func TestAuditDetailsCarryTheirReceipt(t *testing.T) {
+	e := ombudtest.New(t)
+	auditor := e.AddPrincipal(t, "Oversight", ombud.RoleAuditor)
+	e.AwaitSize(t, e.Size(t))
+	resp := e.Do(t, "GET", "/v1/audit/details?from=0&to=2", auditor, "", "")
+	if resp.StatusCode != 200 || resp.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("details: %d, receipt %q", resp.StatusCode, resp.Header.Get("Ombud-Receipt"))
+	}
+}

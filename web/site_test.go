@@ -212,3 +212,27 @@ func TestDisclosureListsWhatThePublicLogMayHold(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusIgnoresTheHostHeader: the audit command on /status names the
+// configured public URL, or the address the gateway listens on, never what
+// a request's Host header claims.
+func TestStatusIgnoresTheHostHeader(t *testing.T) {
+	for _, public := range []string{"", "https://records.example.org"} {
+		e := ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) { c.Server.PublicURL = public }))
+		req, _ := http.NewRequest("GET", e.URL+"/status", nil)
+		req.Host = "evil.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := public
+		if want == "" {
+			want = e.URL
+		}
+		if strings.Contains(string(b), "evil.example") || !strings.Contains(string(b), "ombud audit --log "+want+" ") {
+			t.Errorf("public URL %q: the status page's audit command:\n%s", public, b)
+		}
+	}
+}
