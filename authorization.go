@@ -18,7 +18,7 @@ const AuthorizationHeader = "ombud-authorization/v1"
 // MaxAuthorizationSize bounds an authorization note.
 const MaxAuthorizationSize = 16 << 10
 
-// Authorization kinds (BRIEF §6).
+// Authorization kinds (docs/AUTHORIZATION.md).
 var AuthorizationKinds = []string{"warrant", "court_order", "administrative_order", "consent", "emergency"}
 
 // IssuerKinds are the kinds of authority that issue authorizations.

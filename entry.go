@@ -23,7 +23,7 @@ const MaxEntrySize = 16 << 10
 // Kind names what an entry records.
 type Kind string
 
-// The entry kinds (BRIEF §5).
+// The entry kinds (docs/LOG-FORMAT.md).
 const (
 	KindPrincipal     Kind = "principal"
 	KindPolicy        Kind = "policy"
@@ -94,7 +94,7 @@ func Kinds() []Kind {
 	return ks
 }
 
-// Entry is one transparency-log entry: the envelope of BRIEF §5. Its leaf in
+// Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in
 // the log is the exact bytes Marshal produced; hashes are over those bytes.
 type Entry struct {
 	V    int       `json:"v"`

@@ -19,7 +19,7 @@ import (
 // Role is what a principal may do.
 type Role string
 
-// The roles (BRIEF §2).
+// The roles.
 const (
 	RoleAdmin    Role = "admin"
 	RoleIngestor Role = "ingestor"

@@ -10,7 +10,7 @@ import (
 
 // LinkageKey keys the pseudonyms in the public log. The operator and
 // accredited auditors hold it; the public does not, so refs in the log link
-// entries about the same thing without revealing what it is (BRIEF §5).
+// entries about the same thing without revealing what it is (docs/LOG-FORMAT.md).
 type LinkageKey struct {
 	k [32]byte
 }

@@ -119,7 +119,7 @@ type ReportCheckpoint struct {
 	Root []byte `json:"root"` // base64 in JSON
 }
 
-// Report is the transparency report of BRIEF §8: what the deployment did
+// Report is the transparency report (docs/REPORTS.md): what the deployment did
 // with sensitive data in a period, computed from the public log alone.
 // Its JSON encoding (Marshal) is canonical: anyone with the log recomputes
 // it byte for byte.

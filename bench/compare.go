@@ -35,7 +35,7 @@ type LogConfigJS struct {
 	Rounds       int    `json:"rounds"`
 }
 
-// Targets are the product bars (BRIEF §10) and whether this run met them.
+// Targets are the product bars (docs/PERFORMANCE.md) and whether this run met them.
 type Targets struct {
 	MinPerSecond float64 `json:"min_entries_per_second"`
 	MinRatio     float64 `json:"min_ratio"`

@@ -8,7 +8,7 @@ CREATE TABLE principals (
 	disabled   INTEGER NOT NULL DEFAULT 0
 );
 
--- A detail is private (BRIEF I4). Every decision writes one, so details are
+-- A detail is private (invariant I4, docs/INVARIANTS.md). Every decision writes one, so details are
 -- stored packed: one row holds up to 1024 records written together, sorted
 -- by entry time and spanning at most one second. A row per detail costs
 -- several times more CPU than the log append it accompanies

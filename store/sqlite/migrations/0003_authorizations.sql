@@ -1,4 +1,4 @@
--- 0003: issuers and authorizations (BRIEF §6). The signed note is kept
+-- 0003: issuers and authorizations (docs/AUTHORIZATION.md). The signed note is kept
 -- (it names subjects and the case, so it stays here, never in the log) so
 -- that auditors can re-verify every signature.
 CREATE TABLE issuers (

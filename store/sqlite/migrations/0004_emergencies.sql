@@ -1,4 +1,4 @@
--- 0004: emergency reads (BRIEF §6). Each must be covered by an
+-- 0004: emergency reads (docs/AUTHORIZATION.md). Each must be covered by an
 -- authorization registered before its deadline; otherwise the objects read
 -- are erased and a breach entry is logged.
 CREATE TABLE emergencies (
