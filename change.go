@@ -221,7 +221,8 @@ func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *Entry, leaf []by
 		commit = j.CommitStore
 	}
 	if err := commit(context.WithoutCancel(ctx), c, w); err != nil {
-		return w, fmt.Errorf("the change is logged at %d but did not take effect yet (recovery finishes it): %w", w.Index, err)
+		return w, &Error{Code: CodeUnavailable, Err: err,
+			Message: fmt.Sprintf("the change is logged (entry %d) but did not take effect yet; ombud finishes it when it recovers", w.Index)}
 	}
 	return w, nil
 }

@@ -64,8 +64,11 @@ func ErrorCode(err error) Code {
 		return e.Code
 	case errors.Is(err, ErrNotFound):
 		return CodeNotFound
-	case errors.Is(err, ErrExists):
+	case errors.Is(err, ErrExists), errors.Is(err, ErrBusy), errors.Is(err, ErrOnHold), errors.Is(err, ErrNotOnHold),
+		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale):
 		return CodeConflict
+	case errors.Is(err, ErrErased):
+		return CodeGone
 	case errors.Is(err, ErrLogUnavailable):
 		return CodeLogUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -84,8 +87,17 @@ func ErrorMessage(err error) string {
 		return "not found"
 	case errors.Is(err, ErrExists):
 		return "already exists"
+	case errors.Is(err, ErrBusy):
+		return "another change to it is in progress; retry"
+	case errors.Is(err, ErrErased):
+		return "it was erased"
 	case errors.Is(err, ErrLogUnavailable):
 		return "the transparency log cannot be written; ombud fails closed"
+	}
+	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale} {
+		if errors.Is(err, s) {
+			return "refused: " + s.Error()
+		}
 	}
 	return "internal error"
 }

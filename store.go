@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// Store is the metadata store: principals, private detail records and (in
-// later versions) objects, authorizations and flags. store/sqlite is the
-// embedded implementation; store.TestStore is the conformance suite every
-// implementation must pass.
+// Store is the metadata store: principals, objects, issuers,
+// authorizations, emergencies, the changes in flight and the private detail
+// records. Every state change goes through Reserve, Commit and Undo (the
+// one pattern of docs/ARCHITECTURE.md); the other methods read, except the
+// use counting of reads and the record of an emergency read. store/sqlite
+// is the embedded implementation; store.TestStore is the conformance suite
+// every implementation must pass.
 type Store interface {
 	// PutDetails durably stores detail records before their entries are
 	// appended. Storing a commitment that already exists is a no-op.

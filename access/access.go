@@ -365,8 +365,8 @@ func (s *Service) CommitRevoke(ctx context.Context, c *ombud.Change, w ombud.Wri
 	return err
 }
 
-// Committers returns the committers of this service's changes that do more
-// than the store's commit, for recovery.
+// Committer returns the committer of op when this service does more than
+// the store's commit, for recovery (nil otherwise).
 func (s *Service) Committer(op ombud.Op) ombud.Committer {
 	switch op {
 	case ombud.OpAuthorizationRegister:
