@@ -57,12 +57,11 @@ func (s *Store) Reserve(ctx context.Context, c *ombud.Change) error {
 func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 	switch c.Op {
 	case ombud.OpPrincipalCreate:
-		var p ombud.PrincipalPayload
-		if err := c.Decode(&p); err != nil || p.Principal == nil {
-			return fmt.Errorf("sqlite: %s without a principal: %v", c.Op, err)
-		}
-		if id, err := targetID(c, "principal"); err != nil || id != p.Principal.ID {
-			return fmt.Errorf("sqlite: %s target %q does not name principal %s", c.Op, c.Target, p.Principal.ID)
+		p, err := payloadFor(c, "principal", func(p *ombud.PrincipalPayload) string {
+			return idOf(p.Principal, func(p *ombud.Principal) string { return p.ID })
+		})
+		if err != nil {
+			return err
 		}
 		return insertPrincipal(ctx, tx, p.Principal)
 	case ombud.OpPrincipalDisable, ombud.OpEmergencyRestore:
@@ -85,30 +84,28 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return nil
 	case ombud.OpIssuerRegister:
-		var p ombud.IssuerPayload
-		if err := c.Decode(&p); err != nil || p.Issuer == nil {
-			return fmt.Errorf("sqlite: %s without an issuer: %v", c.Op, err)
-		}
-		if id, err := targetID(c, "issuer"); err != nil || id != p.Issuer.Name {
-			return fmt.Errorf("sqlite: %s target %q does not name issuer %s", c.Op, c.Target, p.Issuer.Name)
+		p, err := payloadFor(c, "issuer", func(p *ombud.IssuerPayload) string {
+			return idOf(p.Issuer, func(i *ombud.Issuer) string { return i.Name })
+		})
+		if err != nil {
+			return err
 		}
 		i := p.Issuer
-		_, err := tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES (?,?,?,?,?,0,1)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES (?,?,?,?,?,0,1)`,
 			i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered))
 		if isUnique(err) {
 			return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
 		}
 		return err
 	case ombud.OpAuthorizationRegister:
-		var p ombud.AuthorizationPayload
-		if err := c.Decode(&p); err != nil || p.Authorization == nil {
-			return fmt.Errorf("sqlite: %s without an authorization: %v", c.Op, err)
+		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
+			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
+		})
+		if err != nil {
+			return err
 		}
 		a := p.Authorization
-		if id, err := targetID(c, "authorization"); err != nil || id != a.ID {
-			return fmt.Errorf("sqlite: %s target %q does not name authorization %s", c.Op, c.Target, a.ID)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index, pending) VALUES (?,?,?,?,?,0,?,0,1)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index, pending) VALUES (?,?,?,?,?,0,?,0,1)`,
 			a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered))
 		if isUnique(err) {
 			return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
@@ -131,12 +128,11 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return nil
 	case ombud.OpIngest:
-		var p ombud.ObjectPayload
-		if err := c.Decode(&p); err != nil || p.Object == nil {
-			return fmt.Errorf("sqlite: %s without an object: %v", c.Op, err)
-		}
-		if id, err := targetID(c, "object"); err != nil || id != p.Object.ID {
-			return fmt.Errorf("sqlite: %s target %q does not name object %s", c.Op, c.Target, p.Object.ID)
+		p, err := payloadFor(c, "object", func(p *ombud.ObjectPayload) string {
+			return idOf(p.Object, func(o *ombud.Object) string { return o.ID })
+		})
+		if err != nil {
+			return err
 		}
 		return insertObject(ctx, tx, p.Object)
 	case ombud.OpHoldSet, ombud.OpHoldRelease, ombud.OpErase:
@@ -197,6 +193,29 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		return nil
 	}
 	return fmt.Errorf("sqlite: unknown change op %q", c.Op)
+}
+
+// payloadFor decodes the payload of a registration c and checks that it
+// names what c's target (prefix:id) names; id returns the payload's id, or
+// "" when it holds nothing.
+func payloadFor[P any](c *ombud.Change, prefix string, id func(*P) string) (*P, error) {
+	var p P
+	if err := c.Decode(&p); err != nil {
+		return nil, err
+	}
+	got := id(&p)
+	if want, err := targetID(c, prefix); err != nil || got == "" || got != want {
+		return nil, fmt.Errorf("sqlite: %s target %q does not name the %s in its payload (%q)", c.Op, c.Target, prefix, got)
+	}
+	return &p, nil
+}
+
+// idOf returns id(v), or "" for a nil v.
+func idOf[T any](v *T, id func(*T) string) string {
+	if v == nil {
+		return ""
+	}
+	return id(v)
 }
 
 func emergencyIndex(c *ombud.Change) (uint64, error) {
