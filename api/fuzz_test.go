@@ -13,6 +13,8 @@ func FuzzCreatePrincipalBody(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"Ada","roles":["analyst"]}`, `{"name":"","roles":[]}`, `{}`, `[]`, `null`, `{"name":"a","roles":["analyst"],"x":1}`,
 		`{"name":"\u0000","roles":["admin"]}`, `{"name":"a","roles":["analyst","analyst"]}`, `{"name":1e999}`, `"`,
+		`{"name":"a","roles":["analyst"],"Roles":["admin"]}`, `{"name":"a","name":"b","roles":["analyst"]}`, `{"name":"a","roles":[{"x":1,"x":2}]}`,
+		`{"name":"Ada \u202e","roles":["analyst"]}`, `{"name":"a","roles":["analyst"]} `,
 	} {
 		f.Add([]byte(s))
 	}
