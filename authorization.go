@@ -210,6 +210,15 @@ func (a *Authorization) Validate() error {
 	case len(a.Subjects) > 256 || len(a.Purposes) > 32 || len(a.Classes) > 32 || len(a.ShareRecipients) > 32:
 		return authErr("too many subjects, purposes, classes or recipients")
 	}
+	for _, list := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses, a.Subjects} {
+		seen := make(map[string]bool, len(list))
+		for _, v := range list {
+			if seen[v] {
+				return authErr("%q is given twice", truncate(v, 40))
+			}
+			seen[v] = true
+		}
+	}
 	for _, lists := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses} {
 		for _, v := range lists {
 			if !isAuthCode(v) {
@@ -316,6 +325,27 @@ func (a *Authorization) Covers(now time.Time, purpose, class string, objectSubje
 		return ReasonAuthJurisdiction
 	}
 	return ""
+}
+
+// IsIssuerName reports whether name may name an issuer: it is public (in
+// the log, reports and pages), so it is an institution's name in the shape
+// of a host name and a path, such as court.example/district-3. It starts
+// with a letter or digit, so no spreadsheet reads it as a formula.
+func IsIssuerName(name string) bool {
+	if name == "" || len(name) > 128 || !isAlnum(name[0]) {
+		return false
+	}
+	host, path, hasPath := strings.Cut(name, "/")
+	parts := strings.Split(host, ".")
+	if hasPath {
+		parts = append(parts, strings.Split(path, "/")...)
+	}
+	for _, part := range parts {
+		if part == "" || strings.Trim(part, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Issuer is a registered authority whose signature makes authorizations.

@@ -55,3 +55,24 @@ func TestAuthorizationVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorizationRefusesRepeats(t *testing.T) {
+	base := "ombud-authorization/v1\nid: a\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: location\nsubject: s1\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 1\njurisdiction: EU\n"
+	if _, err := ParseAuthorization(base); err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range []string{"subject: s1\n", "class: location\n", "purpose: p\n", "share-recipient: r\nshare-recipient: r\n"} {
+		if _, err := ParseAuthorization(base + extra); err == nil || !strings.Contains(err.Error(), "given twice") {
+			t.Errorf("a note repeating %q: %v", strings.TrimSpace(extra), err)
+		}
+	}
+}
+
+func TestIssuerNames(t *testing.T) {
+	for name, ok := range map[string]bool{"court.example/district-3": true, "dpa.example": true, "a.b/c_d/e-f.g": true,
+		"=2-1": false, "-x.example": false, "court example": false, "a//b": false, "a/": false, "a@b": false, "": false, "a:b": false} {
+		if IsIssuerName(name) != ok {
+			t.Errorf("IsIssuerName(%q) = %v", name, !ok)
+		}
+	}
+}

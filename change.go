@@ -46,6 +46,9 @@ const (
 	OpBreach                Op = "emergency.breach"
 	OpAttest                Op = "emergency.attest"
 	OpDetailsErase          Op = "details.erase"
+	// OpEmergencyRead records an emergency read, logged as its permit, for
+	// the deadline by which an authorization must cover it.
+	OpEmergencyRead Op = "emergency.read"
 )
 
 // Change is one state change in flight: reserved in the store while its
@@ -110,6 +113,9 @@ type (
 		Emergency uint64 // the emergency read's access entry
 		Principal string // whose emergency access is suspended
 	}
+	// EmergencyPayload: OpEmergencyRead; its Index is the permit's, set
+	// at commit.
+	EmergencyPayload struct{ Emergency *Emergency }
 	// AttestPayload: OpAttest.
 	AttestPayload struct{ Breach uint64 }
 	// DetailsPayload: OpDetailsErase: the details of entries of Kind whose
@@ -305,7 +311,9 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 					cm = f
 				}
 			}
-			if err := cm(ctx, c, Written{Index: idx}); err != nil {
+			if err := cm(ctx, c, Written{Index: idx}); errors.Is(err, ErrNotFound) {
+				continue // settled meanwhile by its own caller
+			} else if err != nil {
 				return s, fmt.Errorf("failed to commit change %s (%s %s, logged at %d): %w", c.Token, c.Op, c.Target, idx, err)
 			}
 			s.Committed++
@@ -316,7 +324,9 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 				return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)
 			}
 		}
-		if err := j.Store.Undo(ctx, c); err != nil {
+		if err := j.Store.Undo(ctx, c); errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
 			return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)
 		}
 		s.Undone++

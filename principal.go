@@ -84,7 +84,15 @@ func rolesList() string {
 // (zero-width joiners, bidirectional overrides that reorder what a reader
 // sees), other spaces and unassigned code points are not.
 func printable(r rune) bool {
-	return r == ' ' || unicode.IsGraphic(r) && !unicode.Is(unicode.Zs, r) && !unicode.Is(unicode.Cf, r)
+	switch r {
+	case ' ':
+		return true
+	case utf8.RuneError, // what a decoder makes of invalid bytes or a lone surrogate
+		'\u115f', '\u1160', '\u3164', '\uffa0', // Hangul fillers: letters that show nothing
+		'\u2800': // the blank Braille pattern
+		return false
+	}
+	return unicode.IsGraphic(r) && !unicode.Is(unicode.Zs, r) && !unicode.Is(unicode.Cf, r)
 }
 
 func validateName(name string) error {
@@ -98,6 +106,9 @@ func validateName(name string) error {
 	}
 	if strings.TrimSpace(name) != name {
 		return Errorf(CodeInvalid, "name: no leading or trailing spaces")
+	}
+	if strings.IndexFunc(name, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0 {
+		return Errorf(CodeInvalid, "name: at least one letter or digit")
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 // authorizations, emergencies, the changes in flight and the private detail
 // records. Every state change goes through Reserve, Commit and Undo (the
 // one pattern of docs/ARCHITECTURE.md); the other methods read, except the
-// use counting of reads and the record of an emergency read. store/sqlite
+// use counting of reads. store/sqlite
 // is the embedded implementation; store.TestStore is the conformance suite
 // every implementation must pass.
 type Store interface {
@@ -82,9 +82,6 @@ type Store interface {
 	// (0, "" before the first).
 	LatestPolicy(ctx context.Context) (int, string, error)
 
-	// RecordEmergency records an emergency read, once its permit is
-	// logged.
-	RecordEmergency(ctx context.Context, e *Emergency) error
 	// Emergency returns the emergency read logged at index; ErrNotFound if
 	// there is none.
 	Emergency(ctx context.Context, index uint64) (*Emergency, error)

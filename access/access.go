@@ -113,6 +113,9 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 	if v.Name() != name {
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "the key is named %q, not %q", v.Name(), name)
 	}
+	if !ombud.IsIssuerName(name) {
+		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "issuer names are public, and look like court.example/district-3: a host name, then /-separated parts of A-Z a-z 0-9 . _ -")
+	}
 	if !slices.Contains(ombud.IssuerKinds, kind) {
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
 	}
@@ -270,11 +273,13 @@ func (s *Service) checkScope(ctx context.Context, a *ombud.Authorization) error 
 			return err
 		}
 	}
-	for _, c := range a.Classes {
+	for _, c := range append(slices.Clone(a.Classes), a.ShareClasses...) {
 		if _, ok := s.Classes[c]; !ok {
 			return ombud.Errorf(ombud.CodeInvalid, "the authorization names a class that is not configured; classes: %s", strings.Join(s.classNames(), ", "))
 		}
 	}
+	// A window already past is allowed: such an authorization covers no
+	// read to come, but may cover an emergency read made within it.
 	for _, r := range a.ShareRecipients {
 		if !isRecipient(r) {
 			return ombud.Errorf(ombud.CodeInvalid, "share-recipient must be a registered recipient's code")

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ombud/ombud"
 )
@@ -82,13 +83,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // last of duplicates, so {"roles":["analyst"],"Roles":["admin"]} would
 // otherwise make an admin.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json")
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if cs, ok := params["charset"]; err != nil || mt != "application/json" || ok && !strings.EqualFold(cs, "utf-8") {
+		return ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json (UTF-8)")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return jsonError(err, limit)
+	}
+	if !utf8.Valid(body) {
+		// The decoder would turn invalid bytes into U+FFFD silently.
+		return ombud.Errorf(ombud.CodeMalformedJSON, "request body is not valid UTF-8")
 	}
 	if err := checkKeys(body); err != nil {
 		return err

@@ -81,7 +81,13 @@ func (s *Server) disablePrincipal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeConflict, "you cannot disable yourself; ask another admin"))
 		return
 	}
-	wr, err := ombud.DisablePrincipal(r.Context(), s.Journal, id, caller(r).ID)
+	var wr ombud.Written
+	var err error
+	if s.Custody != nil {
+		wr, err = s.Custody.DisablePrincipal(r.Context(), id, caller(r).ID)
+	} else {
+		wr, err = ombud.DisablePrincipal(r.Context(), s.Journal, id, caller(r).ID)
+	}
 	if err != nil {
 		if errors.Is(err, ombud.ErrNotFound) {
 			err = ombud.Errorf(ombud.CodeNotFound, "no principal %q", id)

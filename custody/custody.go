@@ -13,6 +13,7 @@ import (
 	"gocloud.dev/secrets"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -58,7 +59,25 @@ type Service struct {
 	Now               func() time.Time
 	Logger            *slog.Logger
 
-	gates gate.Set // object id: reads shared, erasure alone
+	gates   gate.Set   // object id, and principalGate(id): reads shared, changes alone
+	sweepMu sync.Mutex // one sweep at a time
+}
+
+// principalGate names a principal's gate in the custody gates: reads by
+// the principal hold it shared, its disabling and the suspension of its
+// emergency access alone.
+func principalGate(id string) string { return "principal:" + id }
+
+// objectGate names an object's gate: reads hold it shared, its erasure
+// alone.
+func objectGate(id string) string { return "object:" + id }
+
+// DisablePrincipal disables a principal (ombud.DisablePrincipal) once every
+// read it has had decided is logged, so that no permit of its follows its
+// disabling in the log.
+func (s *Service) DisablePrincipal(ctx context.Context, id, by string) (ombud.Written, error) {
+	defer s.gates.Exclusive(principalGate(id))()
+	return ombud.DisablePrincipal(ctx, s.Journal, id, by)
 }
 
 func (s *Service) now() time.Time {

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,13 +330,24 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	cc, _ := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(c.ID), ombud.ObjectPayload{Object: c})
 	crashAfterReserve(t, e, cc, ingestRecord(c), true)
 
+	// An emergency read logged, then the crash before its record: the read
+	// is recorded by recovery, so its deadline is watched.
+	em := ingest(t, e, "general", []byte("e"))
+	emergency := &ombud.Emergency{ObjectID: em.ID, Principal: e.AdminID, Purpose: "missing_person", Reason: "missing_person", At: time.Now(), Deadline: time.Now().Add(time.Hour)}
+	ce, _ := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: emergency})
+	crashAfterReserve(t, e, ce, ombud.Record{Kind: ombud.KindAccess, Fields: map[string]any{"decision": "permit", "class": "general", "purpose": "missing_person", "reasons": []string{"emergency"}, "emergency": true},
+		Refs: map[string][]string{"object": {em.ID}}}, true)
+
 	var d *custody.Decision
 	if _, err := read(t, e, b.ID); !errors.As(err, &d) || d.Code != ombud.CodeNotFound {
 		t.Fatalf("a reserved object was served: %v", err)
 	}
 	res, err := e.Custody.Sweep(ctx)
-	if err != nil || res.Settled.Committed != 2 || res.Settled.Undone != 2 {
-		t.Fatalf("Sweep = %+v, %v; want 2 committed, 2 undone", res, err)
+	if err != nil || res.Settled.Committed != 3 || res.Settled.Undone != 2 {
+		t.Fatalf("Sweep = %+v, %v; want 3 committed, 2 undone", res, err)
+	}
+	if open, _ := e.Store.OpenEmergencies(ctx); len(open) != 1 || open[0].ObjectID != em.ID || open[0].Index == 0 {
+		t.Fatalf("the logged emergency read was not recorded: %+v", open)
 	}
 	if oa, _ := e.Store.Object(ctx, a.ID); oa.Erased == nil || oa.Erased.Reason != ombud.EraseCourtOrder || oa.WrappedKeyset != nil {
 		t.Fatalf("logged erasure not finished: %+v", oa)
@@ -590,5 +602,102 @@ func TestDetailLifecycle(t *testing.T) {
 	}
 	if res, _ := e.Custody.Sweep(ctx); len(res.Details) != 0 {
 		t.Fatalf("a second sweep erased again: %+v", res)
+	}
+}
+
+// TestDisableWaitsForDecidedReads: a principal disabled while its reads
+// run has no permit logged after its disabling.
+func TestDisableWaitsForDecidedReads(t *testing.T) {
+	e := ombudtest.New(t)
+	o := ingest(t, e, "general", []byte("a record"))
+	p := e.Principal(t, e.AddPrincipal(t, "reader", ombud.RoleAnalyst))
+	var wg sync.WaitGroup
+	stop := time.Now().Add(600 * time.Millisecond)
+	for range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: p})
+				if err != nil {
+					return // disabled: 401
+				}
+				io.Copy(io.Discard, rel.Body)
+				rel.Body.Close()
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	w, err := e.Custody.DisablePrincipal(ctx, p.ID, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	size := e.Size(t)
+	e.AwaitSize(t, size)
+	leaves, _ := e.Log.Leaves(ctx, w.Index+1, size)
+	by := e.Dir.Linkage.Pseudonym("principal", p.ID)
+	for i, l := range leaves {
+		en, _ := ombud.ParseEntry(l)
+		if en.Kind == ombud.KindAccess && en.Fields["decision"] == "permit" && en.Refs["by"][0] == by {
+			t.Fatalf("entry %d permits a read by the principal disabled at entry %d", w.Index+1+uint64(i), w.Index)
+		}
+	}
+}
+
+// TestConcurrentRotationsLogOne: six rotations at once make one rotation
+// and one key entry; the others are refused and log nothing.
+func TestConcurrentRotationsLogOne(t *testing.T) {
+	e := ombudtest.New(t)
+	ingest(t, e, "general", []byte("a record"))
+	before := e.Size(t)
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch _, err := e.Custody.Rotate(ctx, e.AdminID); ombud.ErrorCode(err) {
+			case "":
+				ok.Add(1)
+			case ombud.CodeConflict:
+				refused.Add(1)
+			default:
+				t.Errorf("Rotate: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || refused.Load() != 5 || e.Size(t) != before+1 {
+		t.Fatalf("%d rotations, %d refused, %d entries logged; want 1, 5, 1", ok.Load(), refused.Load(), e.Size(t)-before)
+	}
+}
+
+// TestLargeObjectIntegrityIsLogged: a segment past the first that fails
+// its check stops the release there, and the failure is logged as a
+// denial after the permit.
+func TestLargeObjectIntegrityIsLogged(t *testing.T) {
+	e := ombudtest.New(t)
+	body := randomBytes(3 << 20)
+	o := ingest(t, e, "general", body)
+	p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID)))
+	ct, _ := os.ReadFile(p)
+	ct[len(ct)-(512<<10)] ^= 1
+	os.WriteFile(p, ct, 0o600)
+	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: reader(t, e)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, rel.Body)
+	rel.Body.Close()
+	if err == nil || n >= int64(len(body)) {
+		t.Fatalf("a damaged object was released whole: %d bytes, %v", n, err)
+	}
+	size := e.Size(t)
+	if size != rel.Index+2 {
+		t.Fatalf("log size %d after the permit at %d: want the permit and one denial", size, rel.Index)
+	}
+	if en := entry(t, e, rel.Index+1); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
+		t.Fatalf("the entry after the permit: %+v", en.Fields)
 	}
 }

@@ -78,8 +78,16 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if req.Principal == nil {
 		return nil, errors.New("custody: read without a principal")
 	}
-	release := s.gates.Shared(req.ID)
-	defer release()
+	// The reader's gate first: a disabling or a breach that suspends
+	// emergency access waits for the reads already decided. The principal
+	// is read again inside it: authentication saw it a moment before.
+	defer s.gates.Shared(principalGate(req.Principal.ID))()
+	p, err := s.Store.Principal(ctx, req.Principal.ID)
+	if err != nil || p.Disabled {
+		return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	}
+	req.Principal = p
+	defer s.gates.Shared(objectGate(req.ID))()
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
 	}
@@ -168,42 +176,83 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		rc.Close()
 		return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
 	}
-	// The use becomes durable while the decision is logged; the read is
-	// released only when both are.
-	useErr := make(chan error, 1)
-	go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
-	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, "permit", v))
-	uerr := <-useErr
-	if err != nil {
-		vr.Close()
-		rc.Close()
-		s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
-		return nil, wrapLog(err)
-	}
-	if uerr != nil {
-		// The permit is logged, so the use is spent as the log says; the
-		// store could not record it. Keep this gateway's count and release
-		// nothing.
-		vr.Close()
-		rc.Close()
-		s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
-		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
-	}
+	var w ombud.Written
 	if v.Reason == access.ReasonEmergency {
-		// The read must be covered later; record it before any byte leaves.
-		dl := s.EmergencyDeadline
-		if dl == 0 {
-			dl = 48 * time.Hour
-		}
-		now := s.now()
-		if err := s.Store.RecordEmergency(ctx, &ombud.Emergency{Index: w.Index, ObjectID: o.ID, Principal: req.Principal.ID, Purpose: req.Purpose,
-			Reason: req.Emergency, At: now, Deadline: now.Add(dl)}); err != nil {
+		// An emergency read spends no use; it must be covered later. It
+		// is recorded through the one pattern, so a crash between its
+		// permit and its record leaves no read the sweep cannot see.
+		if w, err = s.emergencyPermit(ctx, req, o, v); err != nil {
 			vr.Close()
 			rc.Close()
-			return nil, fmt.Errorf("failed to record the emergency read: %w", err)
+			return nil, err
+		}
+	} else {
+		// The use becomes durable while the decision is logged; the read
+		// is released only when both are.
+		useErr := make(chan error, 1)
+		go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
+		w, err = s.Journal.Write(ctx, s.accessRecord(req, o, "permit", v))
+		uerr := <-useErr
+		if err != nil {
+			vr.Close()
+			rc.Close()
+			s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
+			return nil, wrapLog(err)
+		}
+		if uerr != nil {
+			// The permit is logged, so the use is spent as the log says;
+			// the store could not record it. Keep this gateway's count
+			// and release nothing.
+			vr.Close()
+			rc.Close()
+			s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
+			return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
 		}
 	}
+	if o.CipherSize > smallObject {
+		// A segment past the first is authenticated only when it is
+		// read. If one fails, the release stops there (the segments before
+		// it were authentic) and the failure is logged as a decision.
+		pt = &failureLogged{r: pt, log: func(cause error) {
+			d := v
+			d.Permit, d.Reason, d.Use = false, ReasonIntegrity, 0
+			s.logger().ErrorContext(ctx, "a release stopped: the object failed its integrity check", "object", o.ID, "receipt", w.Index, "err", cause)
+			s.deny(context.WithoutCancel(ctx), req, o, d)
+		}}
+	}
 	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, []io.Closer{vr, rc}}}, nil
+}
+
+// emergencyPermit logs the permit of an emergency read and records the
+// read, with its deadline, in one change.
+func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (ombud.Written, error) {
+	dl := s.EmergencyDeadline
+	if dl == 0 {
+		dl = 48 * time.Hour
+	}
+	now := s.now()
+	em := &ombud.Emergency{ObjectID: o.ID, Principal: req.Principal.ID, Purpose: req.Purpose, Reason: req.Emergency, At: now, Deadline: now.Add(dl)}
+	c, err := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: em})
+	if err != nil {
+		return ombud.Written{}, err
+	}
+	return s.Journal.Apply(ctx, c, s.accessRecord(req, o, "permit", v), nil)
+}
+
+// failureLogged calls log once, with the error, when r fails.
+type failureLogged struct {
+	r      io.Reader
+	log    func(error)
+	logged bool
+}
+
+func (f *failureLogged) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF && !f.logged {
+		f.logged = true
+		f.log(err)
+	}
+	return n, err
 }
 
 // smallObject is the ciphertext size up to which a read is done in memory:

@@ -110,8 +110,7 @@ func (s *Service) Erase(ctx context.Context, id, reason, authorization, by strin
 // The object's gate is held alone throughout, so every read decided before
 // is logged before the erase entry.
 func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (ombud.Written, error) {
-	release := s.gates.Exclusive(o.ID)
-	defer release()
+	defer s.gates.Exclusive(objectGate(o.ID))()
 	refs := map[string][]string{"object": {o.ID}}
 	if authorization != "" {
 		refs["authorization"] = []string{authorization}
@@ -166,6 +165,8 @@ const SettleAge = 2 * time.Minute
 // the detail records whose retention ended. It stops at the first log
 // failure (fail closed) and reports it.
 func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
 	var r SweepResult
 	var err error
 	// Changes are stamped by the journal's clock, the real one; the
@@ -306,12 +307,16 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		if class != "" {
 			fields["class"] = class
 		}
+		// The reader's emergency reads already decided are logged before
+		// the breach that suspends them.
+		release := s.gates.Exclusive(principalGate(em.Principal))
 		_, err = s.Journal.Apply(ctx, c, ombud.Record{
 			Kind:   ombud.KindBreach,
 			Fields: fields,
 			Refs:   map[string][]string{"object": {em.ObjectID}, "by": {em.Principal}},
 			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "principal": em.Principal},
 		}, nil)
+		release()
 		if errors.Is(err, ombud.ErrStale) || ombud.ErrorCode(err) == ombud.CodeConflict {
 			continue // covered or breached meanwhile
 		}
@@ -356,6 +361,9 @@ func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 		r, err = s.rotate(ctx, c, w)
 		return err
 	})
+	if errors.Is(err, ombud.ErrStale) {
+		return r, conflict("another rotation was recorded meanwhile; KEK version %d is current", cur+1)
+	}
 	if err != nil {
 		return r, err
 	}

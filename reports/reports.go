@@ -258,13 +258,24 @@ func (s *Service) Get(period string, size uint64) (*Published, error) {
 	return &Published{Period: period, Size: size, SHA256: hex.EncodeToString(sum[:]), Report: &r, JSON: js, Note: nt}, nil
 }
 
+// cell keeps a spreadsheet from reading a key as a formula: a key starting
+// with = + - or @ gets a leading apostrophe (OWASP's advice for CSV).
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // CSV renders a report as one table: section, three key columns, count.
 // Banded counts appear as the band ("1-9").
 func CSV(r *ombud.Report) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write([]string{"section", "key1", "key2", "key3", "count"})
-	row := func(section, k1, k2, k3 string, c ombud.Count) { w.Write([]string{section, k1, k2, k3, c.String()}) }
+	row := func(section, k1, k2, k3 string, c ombud.Count) {
+		w.Write([]string{section, cell(k1), cell(k2), cell(k3), c.String()})
+	}
 	row("entries", "", "", "", r.Entries)
 	for _, d := range r.Decisions {
 		row("decisions", d.Class, d.Purpose, d.Decision, d.Count)

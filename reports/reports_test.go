@@ -85,3 +85,10 @@ func TestPublishListGet(t *testing.T) {
 		}
 	}
 }
+
+func TestCSVCellsAreNotFormulas(t *testing.T) {
+	r := &ombud.Report{Authorizations: []ombud.AuthRow{{Kind: "court_order", Issuer: "=2-1", Outcome: "registered"}}}
+	if b := string(reports.CSV(r)); !strings.Contains(b, ",'=2-1,") {
+		t.Fatalf("a formula-like key is not quoted:\n%s", b)
+	}
+}

@@ -78,6 +78,19 @@ func testChanges(t *testing.T, s ombud.Store) {
 	// The target is free again.
 	apply(t, s, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2}), 4)
 
+	// Rotations: a version above every recorded one, once.
+	if err := s.Reserve(ctx, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2})); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("a second rotation to version 2: %v, want ErrStale", err)
+	}
+	apply(t, s, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 3}), 5)
+	// Erasures of a kind's details: each to a later day than the last.
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: ombud.KindAccess, Before: day}), 6)
+	if err := s.Reserve(ctx, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: ombud.KindAccess, Before: day})); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("a second erasure of access details to the same day: %v, want ErrStale", err)
+	}
+	apply(t, s, change(t, ombud.OpDetailsErase, "details:hold", ombud.DetailsPayload{Kind: ombud.KindHold, Before: day}), 7)
+
 	// Concurrent reservations of one target: exactly one wins.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -373,15 +386,14 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 		t.Fatalf("use of a missing authorization: %v", err)
 	}
 
-	// Emergencies: breached once, which suspends the principal's emergency
-	// access; restored by an admin; the deletion attested once.
+	// Emergencies: recorded with their permit's index, breached once,
+	// which suspends the principal's emergency access; restored by an
+	// admin; the deletion attested once.
 	tok := ombud.NewToken(ombud.NewID())
 	p := &ombud.Principal{ID: tok.PrincipalID(), Name: "analyst", Roles: []ombud.Role{ombud.RoleAnalyst}, TokenHash: tok.Hash(), Created: now}
 	apply(t, s, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p}), 4)
-	em := &ombud.Emergency{Index: 30, ObjectID: "o", Principal: p.ID, Purpose: "missing_person", Reason: "missing_person", At: now, Deadline: now.Add(time.Hour)}
-	if err := s.RecordEmergency(ctx, em); err != nil {
-		t.Fatal(err)
-	}
+	em := &ombud.Emergency{ObjectID: "o", Principal: p.ID, Purpose: "missing_person", Reason: "missing_person", At: now, Deadline: now.Add(time.Hour)}
+	apply(t, s, change(t, ombud.OpEmergencyRead, "emergency-read:x", ombud.EmergencyPayload{Emergency: em}), 30)
 	if open, _ := s.OpenEmergencies(ctx); len(open) != 1 || open[0].Principal != p.ID {
 		t.Fatalf("OpenEmergencies = %v", open)
 	}

@@ -185,12 +185,6 @@ func (s *Store) LatestPolicy(ctx context.Context) (int, string, error) {
 	return v, sha, err
 }
 
-func (s *Store) RecordEmergency(ctx context.Context, e *ombud.Emergency) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO emergencies (log_index, object_id, principal, purpose, reason, at, deadline) VALUES (?,?,?,?,?,?,?)`,
-		e.Index, e.ObjectID, e.Principal, e.Purpose, e.Reason, ms(e.At), ms(e.Deadline))
-	return err
-}
-
 const emergencyCols = `log_index, object_id, principal, purpose, reason, at, deadline, covered_by, breach_index, attest_index`
 
 func scanEmergency(row interface{ Scan(...any) error }) (*ombud.Emergency, error) {

@@ -189,7 +189,34 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("the deletion of data derived from emergency read %d is attested already: %w", idx, ombud.ErrExists)
 		}
 		return nil
-	case ombud.OpKeyRotate, ombud.OpReport, ombud.OpDetailsErase:
+	case ombud.OpKeyRotate:
+		var p ombud.KeyPayload
+		if err := c.Decode(&p); err != nil {
+			return err
+		}
+		var v int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 1) FROM kek_versions`).Scan(&v); err != nil {
+			return err
+		}
+		if p.Version <= v {
+			return fmt.Errorf("KEK version %d is recorded already: %w", v, ombud.ErrStale)
+		}
+		return nil
+	case ombud.OpDetailsErase:
+		var p ombud.DetailsPayload
+		if err := c.Decode(&p); err != nil {
+			return err
+		}
+		var before int64
+		err := tx.QueryRowContext(ctx, `SELECT before FROM detail_erasures WHERE kind = ?`, string(p.Kind)).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && p.Before.UnixMilli() <= before {
+			return fmt.Errorf("%s details are erased up to %s already: %w", p.Kind, fromMS(before).Format(time.DateOnly), ombud.ErrStale)
+		}
+		return nil
+	case ombud.OpReport, ombud.OpEmergencyRead:
 		return nil
 	}
 	return fmt.Errorf("sqlite: unknown change op %q", c.Op)
@@ -403,9 +430,29 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		if err := c.Decode(&p); err != nil {
 			return false, err
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_erasures (kind, before, log_index) VALUES (?,?,?) ON CONFLICT (kind) DO UPDATE SET before = excluded.before, log_index = excluded.log_index`,
+			string(p.Kind), p.Before.UnixMilli(), index); err != nil {
+			return false, err
+		}
 		_, err := eraseDetailsBefore(ctx, tx, p.Kind, p.Before)
 		return true, err
-	case ombud.OpKeyRotate, ombud.OpReport:
+	case ombud.OpKeyRotate:
+		var p ombud.KeyPayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO kek_versions (version, log_index) VALUES (?,?)`, p.Version, index)
+		return false, err
+	case ombud.OpEmergencyRead:
+		var p ombud.EmergencyPayload
+		if err := c.Decode(&p); err != nil || p.Emergency == nil {
+			return false, fmt.Errorf("sqlite: %s without an emergency read: %v", c.Op, err)
+		}
+		e := p.Emergency
+		_, err := tx.ExecContext(ctx, `INSERT INTO emergencies (log_index, object_id, principal, purpose, reason, at, deadline) VALUES (?,?,?,?,?,?,?)`,
+			index, e.ObjectID, e.Principal, e.Purpose, e.Reason, ms(e.At), ms(e.Deadline))
+		return false, err
+	case ombud.OpReport:
 		return false, nil
 	}
 	return false, fmt.Errorf("sqlite: unknown change op %q", c.Op)
