@@ -54,10 +54,10 @@ const (
 // (missing, erased), the cited authorization, then the Cedar policy (see
 // access.Service.Decide), then whether the object can be served (its
 // range, its key, its ciphertext and, for objects of one segment, its
-// integrity). A denial is returned as a *Decision. The object's gate, and
-// the cited authorization's, are held shared until the decision is logged,
-// so an erasure or a revocation is logged after every read already
-// decided.
+// integrity). A denial is returned as a *Decision. The reader's gate, the
+// object's and the cited authorization's are held shared until the
+// decision is logged, so a disabling, an erasure or a revocation is logged
+// after every read already decided.
 func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if err := s.checkPurpose(req.Purpose); err != nil {
 		return nil, err
@@ -83,8 +83,11 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	// is read again inside it: authentication saw it a moment before.
 	defer s.gates.Shared(principalGate(req.Principal.ID))()
 	p, err := s.Store.Principal(ctx, req.Principal.ID)
-	if err != nil || p.Disabled {
+	switch {
+	case errors.Is(err, ombud.ErrNotFound) || err == nil && p.Disabled:
 		return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	case err != nil:
+		return nil, err
 	}
 	req.Principal = p
 	defer s.gates.Shared(objectGate(req.ID))()
