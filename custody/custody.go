@@ -61,6 +61,11 @@ type Service struct {
 
 	gates   gate.Set   // object id, and principalGate(id): reads shared, changes alone
 	sweepMu sync.Mutex // one sweep at a time
+	// disabled and suspended note, by principal id, the disablings and the
+	// suspensions of emergency access committed under the principal's
+	// gate, for reads that authenticated just before (suspended holds the
+	// breach entry's index).
+	disabled, suspended sync.Map
 }
 
 // principalGate names a principal's gate in the custody gates: reads by
@@ -77,7 +82,11 @@ func objectGate(id string) string { return "object:" + id }
 // disabling in the log.
 func (s *Service) DisablePrincipal(ctx context.Context, id, by string) (ombud.Written, error) {
 	defer s.gates.Exclusive(principalGate(id))()
-	return ombud.DisablePrincipal(ctx, s.Journal, id, by)
+	w, err := ombud.DisablePrincipal(ctx, s.Journal, id, by)
+	if err == nil {
+		s.disabled.Store(id, true)
+	}
+	return w, err
 }
 
 func (s *Service) now() time.Time {

@@ -79,17 +79,18 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, errors.New("custody: read without a principal")
 	}
 	// The reader's gate first: a disabling or a breach that suspends
-	// emergency access waits for the reads already decided. The principal
-	// is read again inside it: authentication saw it a moment before.
+	// emergency access waits for the reads already decided. Authentication
+	// saw the principal a moment before; what changed since, under the
+	// gate, is noted in memory and checked here without a database read.
 	defer s.gates.Shared(principalGate(req.Principal.ID))()
-	p, err := s.Store.Principal(ctx, req.Principal.ID)
-	switch {
-	case errors.Is(err, ombud.ErrNotFound) || err == nil && p.Disabled:
+	if _, gone := s.disabled.Load(req.Principal.ID); gone {
 		return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
-	case err != nil:
-		return nil, err
 	}
-	req.Principal = p
+	if at, ok := s.suspended.Load(req.Principal.ID); ok && req.Principal.EmergencySuspended == 0 {
+		p := *req.Principal
+		p.EmergencySuspended = at.(uint64)
+		req.Principal = &p
+	}
 	defer s.gates.Shared(objectGate(req.ID))()
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()

@@ -310,12 +310,15 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		// The reader's emergency reads already decided are logged before
 		// the breach that suspends them.
 		release := s.gates.Exclusive(principalGate(em.Principal))
-		_, err = s.Journal.Apply(ctx, c, ombud.Record{
+		w, err := s.Journal.Apply(ctx, c, ombud.Record{
 			Kind:   ombud.KindBreach,
 			Fields: fields,
 			Refs:   map[string][]string{"object": {em.ObjectID}, "by": {em.Principal}},
 			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "principal": em.Principal},
 		}, nil)
+		if err == nil {
+			s.suspended.Store(em.Principal, w.Index)
+		}
 		release()
 		if errors.Is(err, ombud.ErrStale) || ombud.ErrorCode(err) == ombud.CodeConflict {
 			continue // covered or breached meanwhile
@@ -444,11 +447,15 @@ func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (o
 	if err != nil {
 		return ombud.Written{}, err
 	}
+	defer s.gates.Exclusive(principalGate(principal))()
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Kind:   ombud.KindPrincipal,
 		Fields: map[string]any{"op": "emergency_restore", "roles": roleStrings(p.Roles)},
 		Refs:   map[string][]string{"principal": {principal}, "by": {by}},
 	}, nil)
+	if err == nil {
+		s.suspended.Delete(principal)
+	}
 	if errors.Is(err, ombud.ErrNotSuspended) {
 		return ombud.Written{}, conflict("principal %s's emergency access is not suspended", principal)
 	}

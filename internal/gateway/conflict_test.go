@@ -197,7 +197,7 @@ func TestLogEqualsStateUnderConflict(t *testing.T) {
 			if id == "" {
 				return nil
 			}
-			_, err := ombud.DisablePrincipal(ctx, e.Journal, id, e.AdminID)
+			_, err := e.Custody.DisablePrincipal(ctx, id, e.AdminID)
 			return err
 		},
 	}
