@@ -25,36 +25,39 @@ import (
 const treeStateLock = "treeState.lock"
 
 // relocateLock points the log's lock file at a file in lockDir (a private
-// directory on a memory filesystem when lockDir is "").
-func relocateLock(logDir, lockDir string) error {
+// directory on a memory filesystem when lockDir is ""). It returns the
+// private directory it made, which Close removes ("" when lockDir was
+// given).
+func relocateLock(logDir, lockDir string) (private string, err error) {
 	abs, err := filepath.Abs(logDir)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if lockDir == "" {
 		if lockDir, err = privateLockDir(abs); err != nil {
-			return err
+			return "", err
 		}
+		private = lockDir
 	}
 	state := filepath.Join(abs, ".state")
 	if err := os.MkdirAll(state, 0o755); err != nil {
-		return fmt.Errorf("failed to create the log's state directory: %w", err)
+		return private, fmt.Errorf("failed to create the log's state directory: %w", err)
 	}
 	link := filepath.Join(state, treeStateLock)
 	target := filepath.Join(lockDir, treeStateLock)
 	if cur, err := os.Readlink(link); err == nil && cur == target {
-		return nil
+		return private, nil
 	}
 	tmp := link + ".relocate"
 	os.Remove(tmp)
 	if err := os.Symlink(target, tmp); err != nil {
-		return fmt.Errorf("failed to place the log's lock file: %w", err)
+		return private, fmt.Errorf("failed to place the log's lock file: %w", err)
 	}
 	if err := os.Rename(tmp, link); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("failed to place the log's lock file: %w", err)
+		return private, fmt.Errorf("failed to place the log's lock file: %w", err)
 	}
-	return nil
+	return private, nil
 }
 
 // privateLockDir returns a directory only this user can write, on a memory

@@ -88,6 +88,7 @@ type Log struct {
 	batchMu     sync.Mutex
 	knownSize   uint64
 	metrics     *Metrics
+	lockDir     string // the private directory of the sequencing lock (see lock.go)
 }
 
 // New opens (creating if needed) the log in cfg.Dir.
@@ -136,7 +137,8 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create log directory: %w", err)
 	}
-	if err := relocateLock(cfg.Dir, cfg.LockDir); err != nil {
+	lockDir, err := relocateLock(cfg.Dir, cfg.LockDir)
+	if err != nil {
 		return nil, err
 	}
 	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir})
@@ -159,7 +161,7 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		cancel()
 		return nil, fmt.Errorf("failed to start tessera appender: %w", err)
 	}
-	l := &Log{cfg: cfg, origin: cfg.Signer.Name(), appender: a, shutdown: shutdown, reader: reader, cancel: cancel, metrics: cfg.Metrics}
+	l := &Log{cfg: cfg, origin: cfg.Signer.Name(), appender: a, shutdown: shutdown, reader: reader, cancel: cancel, metrics: cfg.Metrics, lockDir: lockDir}
 	if size, err := reader.IntegratedSize(ctx); err == nil {
 		l.knownSize = size
 	}
@@ -351,6 +353,11 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	err := l.shutdown(ctx)
 	l.cancel()
+	if err == nil && l.lockDir != "" {
+		// Every batch is flushed: nothing locks any more. The next open
+		// makes the directory again.
+		os.RemoveAll(l.lockDir)
+	}
 	return err
 }
 
