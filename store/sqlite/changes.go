@@ -54,7 +54,38 @@ func (s *Store) Reserve(ctx context.Context, c *ombud.Change) error {
 	return tx.Commit()
 }
 
+// targetKinds names, for each op that changes one thing, the kind of its
+// target: the change's target is "KIND:ID".
+var targetKinds = map[ombud.Op]string{
+	ombud.OpPrincipalCreate: "principal", ombud.OpPrincipalDisable: "principal", ombud.OpEmergencyRestore: "principal",
+	ombud.OpIssuerRegister: "issuer", ombud.OpAuthorizationRegister: "authorization", ombud.OpAuthorizationRevoke: "authorization",
+	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
+	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
+}
+
+// changeTarget returns the id in c's target, checked against its op's
+// kind ("" for an op without one), and, for an emergency, its index.
+func changeTarget(c *ombud.Change) (id string, index uint64, err error) {
+	kind, ok := targetKinds[c.Op]
+	if !ok {
+		return "", 0, nil
+	}
+	if id, err = targetID(c, kind); err != nil {
+		return "", 0, err
+	}
+	if kind == "emergency" {
+		if index, err = strconv.ParseUint(id, 10, 64); err != nil {
+			return "", 0, fmt.Errorf("sqlite: change %s: target %q: %w", c.Op, c.Target, err)
+		}
+	}
+	return id, index, nil
+}
+
 func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
+	id, idx, err := changeTarget(c)
+	if err != nil {
+		return err
+	}
 	switch c.Op {
 	case ombud.OpPrincipalCreate:
 		p, err := payloadFor(c, "principal", func(p *ombud.PrincipalPayload) string {
@@ -65,10 +96,6 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return insertPrincipal(ctx, tx, p.Principal)
 	case ombud.OpPrincipalDisable, ombud.OpEmergencyRestore:
-		id, err := targetID(c, "principal")
-		if err != nil {
-			return err
-		}
 		var disabled bool
 		var suspended sql.NullInt64
 		err = tx.QueryRowContext(ctx, `SELECT disabled, emergency_suspended FROM principals WHERE id = ? AND pending = 0`, id).Scan(&disabled, &suspended)
@@ -112,10 +139,6 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return err
 	case ombud.OpAuthorizationRevoke:
-		id, err := targetID(c, "authorization")
-		if err != nil {
-			return err
-		}
 		var revoked sql.NullInt64
 		err = tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = ? AND pending = 0`, id).Scan(&revoked)
 		switch {
@@ -136,10 +159,6 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return insertObject(ctx, tx, p.Object)
 	case ombud.OpHoldSet, ombud.OpHoldRelease, ombud.OpErase:
-		id, err := targetID(c, "object")
-		if err != nil {
-			return err
-		}
 		var ingested, erased, held bool
 		err = tx.QueryRowContext(ctx, `SELECT ingest_index IS NOT NULL, erased_at IS NOT NULL, hold_reason IS NOT NULL FROM objects WHERE id = ?`, id).Scan(&ingested, &erased, &held)
 		switch {
@@ -169,10 +188,6 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return nil
 	case ombud.OpBreach, ombud.OpAttest:
-		idx, err := emergencyIndex(c)
-		if err != nil {
-			return err
-		}
 		var covered sql.NullString
 		var breach, attest sql.NullInt64
 		err = tx.QueryRowContext(ctx, `SELECT covered_by, breach_index, attest_index FROM emergencies WHERE log_index = ?`, idx).Scan(&covered, &breach, &attest)
@@ -245,14 +260,6 @@ func idOf[T any](v *T, id func(*T) string) string {
 	return id(v)
 }
 
-func emergencyIndex(c *ombud.Change) (uint64, error) {
-	id, err := targetID(c, "emergency")
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(id, 10, 64)
-}
-
 // Commit implements ombud.Store.
 func (s *Store) Commit(ctx context.Context, c *ombud.Change, index uint64) error {
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -307,42 +314,22 @@ func exactlyOne(ctx context.Context, tx *sql.Tx, c *ombud.Change, q string, args
 
 // commit applies c; it reports whether secret bytes were destroyed.
 func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (bool, error) {
+	id, idx, err := changeTarget(c)
+	if err != nil {
+		return false, err
+	}
 	switch c.Op {
 	case ombud.OpPrincipalCreate:
-		id, err := targetID(c, "principal")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpPrincipalDisable:
-		id, err := targetID(c, "principal")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET disabled = 1 WHERE id = ?`, id)
 	case ombud.OpEmergencyRestore:
-		id, err := targetID(c, "principal")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET emergency_suspended = NULL WHERE id = ?`, id)
 	case ombud.OpIssuerRegister:
-		id, err := targetID(c, "issuer")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE issuers SET pending = 0, log_index = ? WHERE name = ? AND pending = 1`, index, id)
 	case ombud.OpAuthorizationRegister:
-		id, err := targetID(c, "authorization")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpAuthorizationRevoke:
-		id, err := targetID(c, "authorization")
-		if err != nil {
-			return false, err
-		}
 		var p ombud.RevokePayload
 		if err := c.Decode(&p); err != nil {
 			return false, err
@@ -350,16 +337,8 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET revoked = ?, revoke_reason = ?, revoke_index = ? WHERE id = ? AND revoked IS NULL`,
 			ms(p.At), p.Reason, index, id)
 	case ombud.OpIngest:
-		id, err := targetID(c, "object")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET ingest_index = ? WHERE id = ? AND ingest_index IS NULL`, index, id)
 	case ombud.OpHoldSet:
-		id, err := targetID(c, "object")
-		if err != nil {
-			return false, err
-		}
 		var p ombud.HoldPayload
 		if err := c.Decode(&p); err != nil || p.Hold == nil {
 			return false, fmt.Errorf("sqlite: %s without a hold: %v", c.Op, err)
@@ -368,16 +347,8 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET hold_reason = ?, hold_auth = ?, hold_since = ?, hold_by = ? WHERE id = ? AND hold_reason IS NULL AND erased_at IS NULL`,
 			h.Reason, h.Authorization, ms(h.Since), h.By, id)
 	case ombud.OpHoldRelease:
-		id, err := targetID(c, "object")
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET hold_reason = NULL, hold_auth = NULL, hold_since = NULL, hold_by = NULL WHERE id = ? AND hold_reason IS NOT NULL`, id)
 	case ombud.OpErase:
-		id, err := targetID(c, "object")
-		if err != nil {
-			return false, err
-		}
 		var p ombud.ErasePayload
 		if err := c.Decode(&p); err != nil {
 			return false, err
@@ -406,10 +377,6 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		_, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (version, sha256, loaded, log_index) VALUES (?,?,?,?)`, p.Version, p.SHA, ms(time.Now()), index)
 		return false, err
 	case ombud.OpBreach:
-		idx, err := emergencyIndex(c)
-		if err != nil {
-			return false, err
-		}
 		var p ombud.BreachPayload
 		if err := c.Decode(&p); err != nil {
 			return false, err
@@ -420,10 +387,6 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		_, err = tx.ExecContext(ctx, `UPDATE principals SET emergency_suspended = ? WHERE id = ?`, index, p.Principal)
 		return false, err
 	case ombud.OpAttest:
-		idx, err := emergencyIndex(c)
-		if err != nil {
-			return false, err
-		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE emergencies SET attest_index = ? WHERE log_index = ? AND attest_index IS NULL`, index, idx)
 	case ombud.OpDetailsErase:
 		var p ombud.DetailsPayload
