@@ -211,7 +211,9 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 		l.failing.Store(true)
 		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 	}
-	l.failing.Store(false)
+	if l.failing.Load() { // a load, not a store: every append passes here
+		l.failing.Store(false)
+	}
 	l.progress.Store(time.Now().UnixNano())
 	l.metrics.appendSeconds.Observe(time.Since(start).Seconds())
 	l.observeBatch(ctx, idx.Index)
@@ -254,7 +256,7 @@ func (l *Log) watchdog(ctx context.Context) {
 		}
 		l.stalled.Store(stalled)
 		l.watchPublication(ctx)
-		if l.failing.Load() && l.probe() == nil {
+		if l.failing.Load() && Writable(l.cfg.Dir) == nil {
 			// The storage takes writes again: let appends try, so that a
 			// gateway marked unready can become ready without traffic.
 			l.failing.Store(false)
@@ -281,9 +283,10 @@ func (l *Log) watchPublication(ctx context.Context) {
 	l.lagSince.CompareAndSwap(0, time.Now().UnixNano())
 }
 
-// probe writes, syncs and removes a small file in the log's directory.
-func (l *Log) probe() error {
-	f, err := os.CreateTemp(l.cfg.Dir, ".probe-*")
+// Writable checks that dir takes writes: it writes, syncs and removes a
+// small file there. A read-only, full or forbidden directory fails it.
+func Writable(dir string) error {
+	f, err := os.CreateTemp(dir, ".probe-*")
 	if err != nil {
 		return err
 	}

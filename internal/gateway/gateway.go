@@ -105,7 +105,12 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if o.LogDir != "" {
 		logDir = o.LogDir
 	}
-	if err := writable(logDir); err != nil {
+	// A log on a read-only or unwritable directory stops the start with a
+	// clear message instead of failing at the first append.
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
+	}
+	if err := tlog.Writable(logDir); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
 	}
 	cfg := tlog.Config{
@@ -146,24 +151,6 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
 	}
 	return g, nil
-}
-
-// writable checks that dir can be created and written, so that a log on a
-// read-only or unwritable directory stops the start with a clear message
-// instead of failing at the first append.
-func writable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".writable-*")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	_, werr := f.Write([]byte("ok"))
-	cerr := f.Close()
-	os.Remove(name)
-	return errors.Join(werr, cerr)
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.
