@@ -1,7 +1,6 @@
 package ombud
 
 import (
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -129,7 +128,7 @@ func SizeBand(n int64) string {
 	case n < 1<<30:
 		return "16MiB-1GiB"
 	}
-	return fmt.Sprintf("ge1GiB")
+	return "ge1GiB"
 }
 
 // Emergency is a read made under emergency access, before any

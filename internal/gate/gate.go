@@ -70,10 +70,3 @@ func (s *Set) Exclusive(k string) (release func()) {
 		s.release(k, e)
 	}
 }
-
-// Len is how many gates are held or waited for (for tests).
-func (s *Set) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
-}
