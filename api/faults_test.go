@@ -3,7 +3,6 @@ package api_test
 import (
 	"encoding/json"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,18 +48,7 @@ func mount(t *testing.T, args ...string) {
 // getStatus GETs path and returns its status and body.
 func getStatus(t *testing.T, e *ombudtest.Env, path, token string, hdr map[string]string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.URL+path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v (the gateway crashed?)", path, err)
-	}
-	defer resp.Body.Close()
+	resp := doObj(t, e, "GET", path, token, hdr, nil)
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
