@@ -48,7 +48,8 @@ type Service struct {
 	// details (an ingest's detail goes with its object).
 	DetailRetention map[ombud.Kind]time.Duration
 	// Committers and Undoers are other services' hooks for settling their
-	// changes (ombud.Journal.Settle): the reports, for one.
+	// changes (ombud.Journal.Settle): access's (Open adds it) and the
+	// reports', for two.
 	Committers []func(ombud.Op) ombud.Committer
 	Undoers    []func(context.Context, *ombud.Change) error
 	// MaxObjectBytes bounds one object's plaintext.

@@ -240,11 +240,6 @@ func (s *Service) Settle(ctx context.Context, since time.Time) (ombud.Settled, e
 				return nil
 			}
 		}
-		if s.Access != nil {
-			if f := s.Access.Committer(op); f != nil {
-				return f
-			}
-		}
 		for _, f := range s.Committers {
 			if c := f(op); c != nil {
 				return c
