@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -58,17 +57,15 @@ func (m *Main) authzKeygen(args []string) error {
 	return nil
 }
 
-// keyNameRE is what a key name may be: a host-like name, no spaces or '+'
-// (the note format separates the name from the key with '+').
-var keyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$`)
-
 // writeKeyPair makes a note key pair named name, checks it with check (when
 // set), writes the private key to DIR/NAME.key (mode 0600; it must not
 // exist) and returns the verifier key. Nothing is written for a name that
 // fails a check.
 func (m *Main) writeKeyPair(name, dir, advice string, check func(vkey string) error) (string, error) {
-	if !keyNameRE.MatchString(name) {
-		return "", usagef("name %q: use 1-128 of A-Z a-z 0-9 . _ / : - (like court.example/district-3), no spaces or +", truncateArg(name))
+	// The rule issuer registration applies: keys are named like
+	// court.example/district-3 or witness.example/w1.
+	if !ombud.IsIssuerName(name) {
+		return "", usagef("name %q: a host name, then /-separated parts of A-Z a-z 0-9 . _ - (like court.example/district-3)", truncateArg(name))
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
