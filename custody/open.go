@@ -76,7 +76,7 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 	}
 	return &Service{
 		Store: st, Journal: j, Log: lr, Bucket: bucket, Keys: ring, Access: acc, Classes: classes, Vocabulary: vocab, DetailRetention: retention,
-		Committers: []func(ombud.Op) ombud.Committer{acc.Committer},
+		Committers:     []func(ombud.Op) ombud.Committer{acc.Committer},
 		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration, Logger: logger,
 	}, nil
 }
