@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 // AuthorizationHeader is the first line of every authorization note body.
@@ -173,7 +175,7 @@ func ParseAuthorization(text string) (*Authorization, error) {
 			}
 			a.MaxUses = u
 		default:
-			return nil, authErr("line %d: unknown key %q", n, truncate(k, 32))
+			return nil, authErr("line %d: unknown key %q", n, textutil.Truncate(k, 32))
 		}
 		if err != nil {
 			return nil, err
@@ -214,7 +216,7 @@ func (a *Authorization) Validate() error {
 		seen := make(map[string]bool, len(list))
 		for _, v := range list {
 			if seen[v] {
-				return authErr("%q is given twice", truncate(v, 40))
+				return authErr("%q is given twice", textutil.Truncate(v, 40))
 			}
 			seen[v] = true
 		}
@@ -222,7 +224,7 @@ func (a *Authorization) Validate() error {
 	for _, lists := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses} {
 		for _, v := range lists {
 			if !isAuthCode(v) {
-				return authErr("%q is not a code", truncate(v, 40))
+				return authErr("%q is not a code", textutil.Truncate(v, 40))
 			}
 		}
 	}
@@ -373,3 +375,7 @@ type RegisteredAuthorization struct {
 
 // ErrExhausted: an authorization has no uses left.
 var ErrExhausted = errors.New("authorization has no uses left")
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // Op names a state change. Every change ombud makes to what it enforces is
@@ -121,7 +123,7 @@ type (
 	// DetailsPayload: OpDetailsErase: the details of entries of Kind whose
 	// time is before Before are erased.
 	DetailsPayload struct {
-		Kind   Kind
+		Kind   entry.Kind
 		Before time.Time
 		Count  int
 	}
@@ -205,7 +207,7 @@ func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committ
 
 // ApplyBuilt is Apply of an entry already built (Journal.Build), for
 // callers that need the entry before the change is reserved.
-func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *Entry, leaf []byte, d *Detail, commit Committer) (Written, error) {
+func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, leaf []byte, d *Detail, commit Committer) (Written, error) {
 	var err error
 	sum := sha256.Sum256(leaf)
 	c.Leaf = sum[:]

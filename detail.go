@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // Detail is a private detail record (invariant I4): the personal part of a
@@ -22,7 +24,7 @@ type Detail struct {
 	Time time.Time
 	// Kind is the kind of the entry: detail records are kept for a
 	// retention per kind.
-	Kind Kind
+	Kind entry.Kind
 	Salt []byte // 32 random bytes; hides low-entropy bodies
 	Body []byte // JSON object; nil once erased
 }
@@ -42,8 +44,8 @@ type DetailKey struct {
 	Commitment string
 }
 
-// DetailKey returns the key of the detail e commits to.
-func (e *Entry) DetailKey() DetailKey { return DetailKey{Time: e.Time, Commitment: e.Detail} }
+// DetailKeyOf returns the key of the detail e commits to.
+func DetailKeyOf(e *entry.Entry) DetailKey { return DetailKey{Time: e.Time, Commitment: e.Detail} }
 
 // Key returns the record's key.
 func (d Detail) Key() DetailKey { return DetailKey{Time: d.Time, Commitment: d.Commitment} }
@@ -65,7 +67,7 @@ func commitment(salt, body []byte) string {
 
 // CheckDetail is the one function that checks a detail record against the
 // log entry that commits to it.
-func CheckDetail(e *Entry, d Detail) error {
+func CheckDetail(e *entry.Entry, d Detail) error {
 	if e.Detail == "" {
 		return errors.New("entry commits to no detail")
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // Journal writes decisions to the log: it turns identifiers into keyed
@@ -25,14 +27,10 @@ type Journal struct {
 
 // Record is what a caller asks the journal to write.
 type Record struct {
-	Kind   Kind
-	Fields map[string]any
-	// Refs holds real identifiers by ref name; the journal replaces each with
-	// its keyed pseudonym (namespace: the ref name, "principal" for "by").
-	Refs map[string][]string
-	// Keyed holds refs that are keyed pseudonyms already (an object's
-	// subjects, as stored); they are copied as they are.
-	Keyed map[string][]string
+	// Body is the entry's content: one of the types of package entry, its
+	// refs holding real identifiers, which the journal replaces with their
+	// keyed pseudonyms.
+	Body entry.Body
 	// Detail is marshalled to JSON and kept only in the store; nil for none.
 	Detail any
 }
@@ -40,46 +38,19 @@ type Record struct {
 // Written identifies an entry the journal wrote.
 type Written struct {
 	Index uint64
-	Entry *Entry
+	Entry *entry.Entry
 	Leaf  []byte
 }
 
-// RefNamespace returns the pseudonym namespace of a ref name.
-func RefNamespace(ref string) string {
-	if ref == "by" {
-		return "principal"
-	}
-	return ref
-}
-
 // Build turns a record into an entry and its detail without writing either.
-func (j *Journal) Build(r Record) (*Entry, []byte, *Detail, error) {
+func (j *Journal) Build(r Record) (*entry.Entry, []byte, *Detail, error) {
 	now := time.Now
 	if j.Now != nil {
 		now = j.Now
 	}
-	e := &Entry{V: EntryVersion, Kind: r.Kind, Time: now().UTC().Truncate(time.Millisecond), Fields: r.Fields}
-	if len(r.Refs) > 0 {
-		e.Refs = make(map[string][]string, len(r.Refs))
-		for name, ids := range r.Refs {
-			if len(ids) == 0 {
-				continue
-			}
-			ps := make([]string, len(ids))
-			for i, id := range ids {
-				ps[i] = j.Key.Pseudonym(RefNamespace(name), id)
-			}
-			e.Refs[name] = ps
-		}
-	}
-	for name, ps := range r.Keyed {
-		if len(ps) == 0 {
-			continue
-		}
-		if e.Refs == nil {
-			e.Refs = map[string][]string{}
-		}
-		e.Refs[name] = append(e.Refs[name], ps...)
+	e, err := entry.New(now(), r.Body, j.Key.Pseudonym)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	var d *Detail
 	if r.Detail != nil {
@@ -112,7 +83,7 @@ func (j *Journal) Write(ctx context.Context, r Record) (Written, error) {
 
 // Append stores d (if any) and appends leaf, the marshalled e, as Write
 // does; for callers that adjust a built entry first.
-func (j *Journal) Append(ctx context.Context, e *Entry, leaf []byte, d *Detail) (Written, error) {
+func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *Detail) (Written, error) {
 	// Once a decision is being recorded, a caller that goes away (a client
 	// that hangs up) must not cut the record in half: an entry whose detail
 	// was cancelled. The log's own stall watchdog bounds the wait.

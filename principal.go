@@ -14,6 +14,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Role is what a principal may do.
@@ -61,7 +64,7 @@ func ValidatePrincipal(name string, roles []Role) error {
 	seen := map[Role]bool{}
 	for _, r := range roles {
 		if !slices.Contains(Roles, r) {
-			return Errorf(CodeInvalid, "roles: unknown role %q (want one of %s)", truncate(string(r), 32), rolesList())
+			return Errorf(CodeInvalid, "roles: unknown role %q (want one of %s)", textutil.Truncate(string(r), 32), rolesList())
 		}
 		if seen[r] {
 			return Errorf(CodeInvalid, "roles: %q given twice", r)
@@ -208,18 +211,12 @@ func AddPrincipal(ctx context.Context, j *Journal, name string, roles []Role, by
 	id := NewID()
 	tok := NewToken(id)
 	p := &Principal{ID: id, Name: name, Roles: slices.Clone(roles), TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
-	refs := map[string][]string{"principal": {id}}
-	if by != "" {
-		refs["by"] = []string{by}
-	}
 	c, err := NewChange(OpPrincipalCreate, PrincipalTarget(id), PrincipalPayload{Principal: p})
 	if err != nil {
 		return nil, Token{}, Written{}, err
 	}
 	w, err := j.Apply(ctx, c, Record{
-		Kind:   KindPrincipal,
-		Fields: map[string]any{"op": "create", "roles": roleStrings(roles)},
-		Refs:   refs,
+		Body:   entry.Principal{Op: entry.OpCreate, Roles: roleStrings(roles), Principal: id, By: by},
 		Detail: principalDetail{ID: id, Name: name, Roles: roles},
 	}, nil)
 	if err != nil {
@@ -239,9 +236,7 @@ func DisablePrincipal(ctx context.Context, j *Journal, id, by string) (Written, 
 		return Written{}, err
 	}
 	w, err := j.Apply(ctx, c, Record{
-		Kind:   KindPrincipal,
-		Fields: map[string]any{"op": "disable", "roles": roleStrings(p.Roles)},
-		Refs:   map[string][]string{"principal": {id}, "by": {by}},
+		Body: entry.Principal{Op: entry.OpDisable, Roles: roleStrings(p.Roles), Principal: id, By: by},
 	}, nil)
 	if errors.Is(err, ErrDisabled) {
 		return Written{}, Errorf(CodeConflict, "principal %s is already disabled", id)

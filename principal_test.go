@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ombud/ombud/entry"
 )
 
 func TestPseudonym(t *testing.T) {
@@ -16,7 +18,7 @@ func TestPseudonym(t *testing.T) {
 	if a != "ps1:3rkGfebO9rgDDbktUJTYqg" {
 		t.Fatalf("Pseudonym = %s; the derivation changed", a)
 	}
-	if !isPseudonym(a) {
+	if !entry.IsPseudonym(a) {
 		t.Fatalf("%s does not match the ref format", a)
 	}
 	if b := k.Pseudonym("principal", "national-id:DE-1234567"); b == a {

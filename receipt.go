@@ -11,6 +11,8 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // ReceiptVersion is the version of the receipt format.
@@ -63,7 +65,7 @@ func ParseReceipt(b []byte) (*Receipt, error) {
 // VerifyReceipt checks the checkpoint's signature with v, that the entry is a
 // valid ombud entry, and that the proof includes it at r.Index. It returns
 // the verified checkpoint and entry.
-func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *Entry, error) {
+func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *entry.Entry, error) {
 	if r == nil || v == nil {
 		return nil, nil, receiptErr("no receipt or no verifier key")
 	}
@@ -82,7 +84,7 @@ func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *Entry, error)
 			return nil, nil, receiptErr("proof hash %d is %d bytes", i, len(h))
 		}
 	}
-	e, err := ParseEntry(r.Entry)
+	e, err := entry.Parse(r.Entry)
 	if err != nil {
 		return nil, nil, receiptErr("%v", err)
 	}

@@ -13,9 +13,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
 )
 
 var updateReceipt = flag.Bool("update-receipt", false, "rewrite testdata/receipt/ from a live in-process log")
@@ -64,7 +66,7 @@ func TestVerifyReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("golden receipt does not verify: %v", err)
 	}
-	if e.Kind != ombud.KindPrincipal || cp.Size < 4 || r.Index != 3 {
+	if e.Kind != entry.KindPrincipal || cp.Size < 4 || r.Index != 3 {
 		t.Fatalf("verified %s at %d in size %d", e.Kind, r.Index, cp.Size)
 	}
 	clone := func() *ombud.Receipt {

@@ -3,6 +3,8 @@ package ombud
 import (
 	"context"
 	"time"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // Store is the metadata store: principals, objects, issuers,
@@ -25,7 +27,7 @@ type Store interface {
 	// CountDetailsBefore counts the detail records, not erased, of entries
 	// of kind whose time is before before: what an OpDetailsErase change
 	// with that kind and time erases.
-	CountDetailsBefore(ctx context.Context, kind Kind, before time.Time) (int, error)
+	CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error)
 
 	// Reserve records c against its target, atomically with the op's
 	// preconditions (see Op). It fails with ErrBusy when another change to

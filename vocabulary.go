@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Every code ombud publishes in a public field comes from a vocabulary
@@ -171,7 +173,7 @@ func (v Vocabulary) Validate() error {
 		seen := map[string]bool{}
 		for _, c := range codes {
 			if !vocabCodeOK(name, c.Code) {
-				return fmt.Errorf("vocabulary %s: %q is not a code (%s)", name, truncate(c.Code, 40), vocabShape(name))
+				return fmt.Errorf("vocabulary %s: %q is not a code (%s)", name, textutil.Truncate(c.Code, 40), vocabShape(name))
 			}
 			if seen[c.Code] {
 				return fmt.Errorf("vocabulary %s: %q given twice", name, c.Code)

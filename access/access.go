@@ -11,9 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/internal/gate"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/gate"
 )
 
 // Service keeps the issuer registry, the authorizations and the policy,
@@ -80,18 +82,12 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 		s.policy.Store(p)
 		return v, false, nil
 	}
-	refs := map[string][]string{}
-	if by != "" {
-		refs["by"] = []string{by}
-	}
 	c, err := ombud.NewChange(ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: v + 1, SHA: p.SHA})
 	if err != nil {
 		return 0, false, err
 	}
 	_, err = s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindPolicy,
-		Fields: map[string]any{"op": "set", "version": v + 1, "policy_sha256": p.SHA},
-		Refs:   refs,
+		Body:   entry.Policy{Op: entry.OpSet, Version: int64(v + 1), PolicySHA256: p.SHA, By: by},
 		Detail: map[string]any{"policy": string(text)},
 	}, nil)
 	if errors.Is(err, ombud.ErrStale) {
@@ -128,9 +124,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 		return nil, ombud.Written{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindIssuer,
-		Fields: map[string]any{"op": "register", "issuer": name, "issuer_kind": kind, "jurisdiction": jurisdiction, "key_id": fmt.Sprintf("%08x", v.KeyHash())},
-		Refs:   map[string][]string{"by": {by}},
+		Body: entry.Issuer{Op: entry.OpRegister, Issuer: name, IssuerKind: kind, Jurisdiction: jurisdiction, KeyID: fmt.Sprintf("%08x", v.KeyHash()), By: by},
 	}, func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
 		if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 			return err
@@ -138,7 +132,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 		s.verifiers.Store(nil) // reload on next use
 		return nil
 	})
-	switch e := new(ombud.EntryError); {
+	switch e := new(entry.Error); {
 	case errors.As(err, &e):
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
 	case errors.Is(err, ombud.ErrExists):
@@ -190,32 +184,25 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
 	ra := &ombud.RegisteredAuthorization{Authorization: *a, Note: string(msg), Registered: s.now()}
-	var subjects []string
+	var subjects []string // keyed, without the wildcard
 	for _, sub := range a.Subjects {
 		if sub == "*" {
 			ra.SubjectPseudonyms = append(ra.SubjectPseudonyms, "*")
 			continue
 		}
-		subjects = append(subjects, sub)
-		ra.SubjectPseudonyms = append(ra.SubjectPseudonyms, s.Journal.Key.Pseudonym("subject", sub))
-	}
-	refs := map[string][]string{"authorization": {a.ID}, "by": {by}}
-	if len(subjects) > 0 {
-		refs["subject"] = subjects
-	}
-	if len(a.ShareRecipients) > 0 {
-		refs["recipient"] = a.ShareRecipients
+		ps := s.Journal.Key.Pseudonym("subject", sub)
+		subjects = append(subjects, ps)
+		ra.SubjectPseudonyms = append(ra.SubjectPseudonyms, ps)
 	}
 	c, err := ombud.NewChange(ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: ra})
 	if err != nil {
 		return nil, ombud.Written{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind: ombud.KindAuthorization,
-		Fields: map[string]any{"op": "register", "auth_kind": a.Kind, "issuer": a.Issuer, "purposes": a.Purposes, "classes": a.Classes,
-			"wildcard": a.Wildcard(), "not_before": a.NotBefore.Format(time.RFC3339), "not_after": a.NotAfter.Format(time.RFC3339),
-			"max_uses": a.MaxUses, "jurisdiction": a.Jurisdiction},
-		Refs:   refs,
+		Body: entry.Authorization{Op: entry.OpRegister, AuthKind: a.Kind, Issuer: a.Issuer, Purposes: a.Purposes, Classes: a.Classes,
+			Wildcard: a.Wildcard(), NotBefore: a.NotBefore.Format(time.RFC3339), NotAfter: a.NotAfter.Format(time.RFC3339),
+			MaxUses: int64(a.MaxUses), Jurisdiction: a.Jurisdiction,
+			Authorization: a.ID, Subject: subjects, Recipient: a.ShareRecipients, By: by},
 		Detail: map[string]any{"id": a.ID, "case": a.Case, "note": string(msg)},
 	}, s.commitAuthorization)
 	if errors.Is(err, ombud.ErrExists) {
@@ -350,9 +337,7 @@ func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Writ
 		return ombud.Written{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindAuthorization,
-		Fields: map[string]any{"op": "revoke", "auth_kind": a.Kind, "issuer": a.Issuer, "reason": reason},
-		Refs:   map[string][]string{"authorization": {id}, "by": {by}},
+		Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: a.Kind, Issuer: a.Issuer, Reason: reason, Authorization: id, By: by},
 	}, s.CommitRevoke)
 	if errors.Is(err, ombud.ErrRevoked) {
 		return ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/ombud/ombud/access"
 	"io"
 	"net/http"
 	"os"
@@ -16,10 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/custody"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
 )
 
 var ctx = context.Background()
@@ -192,13 +194,13 @@ func TestDecisionMatrix(t *testing.T) {
 			}
 			e.AwaitSize(t, index+1)
 			leaf, _ := e.Log.Entry(ctx, index, e.Size(t))
-			en, err := ombud.ParseEntry(leaf)
+			en, err := entry.Parse(leaf)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := map[bool]string{true: "permit", false: "deny"}[c.permit]
 			reasons, _ := en.Fields["reasons"].([]any)
-			if en.Kind != ombud.KindAccess || en.Fields["decision"] != want || len(reasons) != 1 || reasons[0] != c.reason || en.Fields["policy_sha256"] != e.Custody.Access.Policy().SHA {
+			if en.Kind != entry.KindAccess || en.Fields["decision"] != want || len(reasons) != 1 || reasons[0] != c.reason || en.Fields["policy_sha256"] != e.Custody.Access.Policy().SHA {
 				t.Fatalf("entry %s", leaf)
 			}
 		})
@@ -369,9 +371,9 @@ func TestEmergencyAccess(t *testing.T) {
 	found := false
 	for i := before; i < e.Size(t); i++ {
 		leaf, _ := e.Log.Entry(ctx, i, e.Size(t))
-		en, _ := ombud.ParseEntry(leaf)
-		found = found || en.Kind == ombud.KindBreach
-		if en.Kind == ombud.KindErase {
+		en, _ := entry.Parse(leaf)
+		found = found || en.Kind == entry.KindBreach
+		if en.Kind == entry.KindErase {
 			t.Fatalf("an erase entry after an uncovered emergency read: %+v", en)
 		}
 	}
@@ -422,7 +424,7 @@ func TestEmergencyAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if en := entryAt(t, e, w.Index); en.Kind != ombud.KindAttestation {
+	if en := entryAt(t, e, w.Index); en.Kind != entry.KindAttestation {
 		t.Fatalf("attestation entry: %+v", en)
 	}
 	if page := status(); !strings.Contains(page, fmt.Sprintf("<span class=\"ok\">Yes</span>, entry %d", w.Index)) {
@@ -436,14 +438,14 @@ func TestEmergencyAccess(t *testing.T) {
 	}
 }
 
-func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *ombud.Entry {
+func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *entry.Entry {
 	t.Helper()
 	e.AwaitSize(t, index+1)
 	leaf, err := e.Log.Entry(ctx, index, e.Size(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := ombud.ParseEntry(leaf)
+	en, err := entry.Parse(leaf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -170,22 +171,22 @@ func TestPrincipalLifecycle(t *testing.T) {
 	}
 	// The creation is in the log, as a principal entry with no name in it.
 	r := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
-	_, entry, err := ombud.VerifyReceipt(&r, e.Dir.Verifier)
+	_, en, err := ombud.VerifyReceipt(&r, e.Dir.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if entry.Kind != ombud.KindPrincipal || strings.Contains(string(r.Entry), "Ada") || strings.Contains(string(r.Entry), p.ID) {
-		t.Fatalf("entry %s", r.Entry)
+	if en.Kind != entry.KindPrincipal || strings.Contains(string(r.Entry), "Ada") || strings.Contains(string(r.Entry), p.ID) {
+		t.Fatalf("en %s", r.Entry)
 	}
-	if got := entry.Refs["principal"][0]; got != e.Dir.Linkage.Pseudonym("principal", p.ID) {
+	if got := en.Refs["principal"][0]; got != e.Dir.Linkage.Pseudonym("principal", p.ID) {
 		t.Fatalf("principal ref %s is not the pseudonym of %s", got, p.ID)
 	}
-	d, err := e.Store.Detail(context.Background(), entry.DetailKey())
-	if err != nil || ombud.CheckDetail(entry, d) != nil || !strings.Contains(string(d.Body), "Ada Analyst") {
+	d, err := e.Store.Detail(context.Background(), ombud.DetailKeyOf(en))
+	if err != nil || ombud.CheckDetail(en, d) != nil || !strings.Contains(string(d.Body), "Ada Analyst") {
 		t.Fatalf("detail %q: %v", d.Body, err)
 	}
-	// Erasing the detail leaves the entry verifiable.
-	if err := e.Store.EraseDetail(context.Background(), entry.DetailKey()); err != nil {
+	// Erasing the detail leaves the en verifiable.
+	if err := e.Store.EraseDetail(context.Background(), ombud.DetailKeyOf(en)); err != nil {
 		t.Fatal(err)
 	}
 	r2 := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/transparency-dev/tessera/api/layout"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
-	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/ombud/ombud/entry"
 )
 
 // auditDetails streams the detail records of the entries in [from, to),
@@ -32,8 +34,8 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "to %d is beyond the published checkpoint's size %d", to, cp.Size))
 		return
 	}
-	wr, err := s.Journal.Write(r.Context(), ombud.Record{Kind: ombud.KindAudit,
-		Fields: map[string]any{"op": "details", "from": from, "to": to}, Refs: map[string][]string{"by": {caller(r).ID}}})
+	wr, err := s.Journal.Write(r.Context(), ombud.Record{
+		Body: entry.Audit{Op: entry.OpDetails, From: int64(from), To: int64(to), By: caller(r).ID}})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -58,12 +60,12 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 			if idx < from || idx >= to {
 				continue
 			}
-			e, err := ombud.ParseEntry(leaf)
+			e, err := entry.Parse(leaf)
 			if err != nil || e.Detail == "" {
 				continue
 			}
 			rec := audit.DetailRecord{Index: idx, Commitment: e.Detail}
-			d, err := s.Store.Detail(ctx, e.DetailKey())
+			d, err := s.Store.Detail(ctx, ombud.DetailKeyOf(e))
 			switch {
 			case errors.Is(err, ombud.ErrNotFound):
 				rec.Missing = true

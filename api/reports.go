@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/report"
 )
 
 // ReportJSON is the answer to a publication.
@@ -24,7 +24,7 @@ func (s *Server) publishReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p, err := ombud.ParsePeriod(req.Period)
+	p, err := report.ParsePeriod(req.Period)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -34,7 +34,7 @@ func (s *Server) publishReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	u := "/reports/" + ombud.ReportName(pub.Period, pub.Size)
+	u := "/reports/" + report.Name(pub.Period, pub.Size)
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(pub.Index, 10))
 	w.Header().Set("Location", u)
 	writeJSON(w, http.StatusCreated, ReportJSON{Period: pub.Period, CheckpointSize: pub.Size, SHA256: pub.SHA256, Receipt: pub.Index, URL: u})

@@ -18,13 +18,15 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ombud/ombud"
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/report"
 )
 
 // Fetcher reads the log's public resources (tlog-tiles paths). A resource
@@ -54,9 +56,9 @@ type Config struct {
 	Reports ReportSource
 	// AuditorReport, when set with Details, asks for the transparency
 	// report of this period in auditor mode (Report.AuditorReport): the
-	// public figures, banded with ReportBand (default ombud.DefaultBand),
+	// public figures, banded with ReportBand (default report.DefaultBand),
 	// and what became of every detail record of the period.
-	AuditorReport *ombud.Period
+	AuditorReport *report.Period
 	ReportBand    int64
 	Rules         Rules
 	// Progress, when set, is called as entries are verified.
@@ -107,7 +109,7 @@ type Report struct {
 	Checkpoint string    `json:"checkpoint"`
 	// AuditorReport is the auditor-mode report Config.AuditorReport asked
 	// for.
-	AuditorReport *ombud.Report `json:"auditor_report,omitempty"`
+	AuditorReport *report.Report `json:"auditor_report,omitempty"`
 }
 
 // Clean reports whether the run found nothing, now or before.
@@ -165,7 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 	rep.Checkpoint = string(raw)
 	cp, _, n, err := log.ParseCheckpoint(raw, cfg.Verifier.Name(), cfg.Verifier, cfg.Witnesses...)
 	if err != nil {
-		return fail(Finding{Rule: "checkpoint_signature", Where: "checkpoint", Message: fmt.Sprintf("the checkpoint does not verify with the log's key: %v", err)})
+		return fail(Finding{Rule: RuleCheckpointSignature, Where: "checkpoint", Message: fmt.Sprintf("the checkpoint does not verify with the log's key: %v", err)})
 	}
 	rep.Size, rep.Root = cp.Size, cp.Hash
 	if prev.Origin != "" && prev.Origin != cp.Origin {
@@ -184,13 +186,13 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 		need = len(cfg.Witnesses)
 	}
 	if len(rep.Witnessed) < need {
-		return fail(Finding{Rule: "witness_quorum", Where: "checkpoint", Message: fmt.Sprintf("cosigned by %d of the required %d witnesses %v", len(rep.Witnessed), need, rep.Witnessed)})
+		return fail(Finding{Rule: RuleWitnessQuorum, Where: "checkpoint", Message: fmt.Sprintf("cosigned by %d of the required %d witnesses %v", len(rep.Witnessed), need, rep.Witnessed)})
 	}
 	switch {
 	case cp.Size < prev.Size:
-		return fail(Finding{Rule: "rollback", Where: "checkpoint", Message: fmt.Sprintf("the log serves a checkpoint of size %d, but an earlier audit verified size %d: it rolled back or shows this auditor an older view", cp.Size, prev.Size)})
+		return fail(Finding{Rule: RuleRollback, Where: "checkpoint", Message: fmt.Sprintf("the log serves a checkpoint of size %d, but an earlier audit verified size %d: it rolled back or shows this auditor an older view", cp.Size, prev.Size)})
 	case cp.Size == prev.Size && prev.Size > 0 && !bytes.Equal(cp.Hash, prev.Root):
-		return fail(Finding{Rule: "fork", Where: "checkpoint", Message: fmt.Sprintf("a different root for size %d than the one verified before (%x, now %x): two histories signed by one key; both checkpoints are evidence", cp.Size, prev.Root, cp.Hash)})
+		return fail(Finding{Rule: RuleFork, Where: "checkpoint", Message: fmt.Sprintf("a different root for size %d than the one verified before (%x, now %x): two histories signed by one key; both checkpoints are evidence", cp.Size, prev.Root, cp.Hash)})
 	}
 
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
@@ -218,7 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 		if prev.Size > 0 {
 			msg = fmt.Sprintf("the checkpoint's root %x is not the root %x of the %d entries verified before (up to %d) plus the new ones: the log rewrote its history (a fork or an altered entry)", cp.Hash, root, cp.Size, prev.Size)
 		}
-		rep.Findings = append(rep.Findings, Finding{Rule: "root_mismatch", Where: "checkpoint", Message: msg})
+		rep.Findings = append(rep.Findings, Finding{Rule: RuleRootMismatch, Where: "checkpoint", Message: msg})
 		v.integrityOK = false
 	}
 	if err := v.flushTiles(ctx, true); err != nil {
@@ -278,7 +280,8 @@ type bundle struct {
 	index   uint64
 	leaves  [][]byte
 	hashes  [][]byte
-	entries []*ombud.Entry
+	entries []*entry.Entry
+	bodies  []entry.Body
 	errs    []error
 	err     error // fetching or framing
 	missing bool
@@ -313,11 +316,15 @@ func (v *verifier) fetchBundle(ctx context.Context, bi uint64) *bundle {
 	}
 	b.leaves = eb.Entries
 	b.hashes = make([][]byte, len(eb.Entries))
-	b.entries = make([]*ombud.Entry, len(eb.Entries))
+	b.entries = make([]*entry.Entry, len(eb.Entries))
+	b.bodies = make([]entry.Body, len(eb.Entries))
 	b.errs = make([]error, len(eb.Entries))
 	for i, e := range eb.Entries {
 		b.hashes[i] = rfc6962.DefaultHasher.HashLeaf(e)
-		b.entries[i], b.errs[i] = ombud.ParseEntry(e)
+		b.entries[i], b.errs[i] = entry.Parse(e)
+		if b.errs[i] == nil {
+			b.bodies[i], b.errs[i] = b.entries[i].Body()
+		}
 	}
 	return b
 }
@@ -356,7 +363,7 @@ func (v *verifier) entries(ctx context.Context) error {
 			if b.err != nil {
 				msg = b.err.Error() + ": the log does not serve the entries its checkpoint commits to (truncated or damaged)"
 			}
-			v.rep.Findings = append(v.rep.Findings, Finding{Rule: "truncated", Where: fmt.Sprintf("entry bundle %d", b.index), Message: msg})
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleTruncated, Where: fmt.Sprintf("entry bundle %d", b.index), Message: msg})
 			v.integrityOK, v.truncated = false, true
 			return nil
 		}
@@ -369,19 +376,19 @@ func (v *verifier) entries(ctx context.Context) error {
 				return cannot("tree: %v", err)
 			}
 			if b.errs[i] != nil {
-				v.rep.Findings = append(v.rep.Findings, Finding{Rule: "malformed_entry", Index: ptr(idx), Message: b.errs[i].Error()})
+				v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleMalformedEntry, Index: ptr(idx), Message: b.errs[i].Error()})
 				continue
 			}
-			v.rep.Findings = append(v.rep.Findings, v.rules.entry(idx, b.entries[i])...)
-			if b.entries[i].Kind == ombud.KindReport {
-				if re, ok := reportOf(idx, b.entries[i]); ok {
+			v.rep.Findings = append(v.rep.Findings, v.rules.entry(idx, b.entries[i], b.bodies[i])...)
+			if re, ok := b.bodies[i].(*entry.Report); ok {
+				if re, ok := reportOf(idx, re); ok {
 					v.reports = append(v.reports, re)
 				} else {
-					v.rep.Findings = append(v.rep.Findings, Finding{Rule: "report_malformed", Index: ptr(idx), Message: "a report entry without a checkpoint size"})
+					v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleReportMalformed, Index: ptr(idx), Message: "a report entry without a checkpoint size"})
 				}
 			}
 			if v.cfg.Details != nil && b.entries[i].Detail != "" {
-				v.details.add(idx, b.entries[i])
+				v.details.add(idx, b.entries[i], b.bodies[i])
 			}
 		}
 		v.rep.Entries = min(b.index*layout.EntryBundleWidth+uint64(len(b.leaves)), v.size) - v.from
@@ -433,7 +440,7 @@ func (v *verifier) flushTiles(ctx context.Context, final bool) error {
 			raw, err := v.cfg.Log.ReadTile(ctx, L, n, p)
 			switch {
 			case errors.Is(err, os.ErrNotExist):
-				v.rep.Findings = append(v.rep.Findings, Finding{Rule: "tile_mismatch", Where: where, Message: "missing: the log does not serve a tile its checkpoint commits to"})
+				v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleTileMismatch, Where: where, Message: "missing: the log does not serve a tile its checkpoint commits to"})
 				v.integrityOK = false
 			case err != nil:
 				return cannot("failed to fetch %s: %v", where, err)
@@ -441,19 +448,19 @@ func (v *verifier) flushTiles(ctx context.Context, final bool) error {
 				v.rep.Tiles++
 				var ht api.HashTile
 				if err := ht.UnmarshalText(raw); err != nil {
-					v.rep.Findings = append(v.rep.Findings, Finding{Rule: "tile_mismatch", Where: where, Message: fmt.Sprintf("malformed: %v", err)})
+					v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleTileMismatch, Where: where, Message: fmt.Sprintf("malformed: %v", err)})
 					v.integrityOK = false
 					break
 				}
 				off := t.first - n*layout.TileWidth
 				if uint64(len(ht.Nodes)) < upto-n*layout.TileWidth {
-					v.rep.Findings = append(v.rep.Findings, Finding{Rule: "tile_mismatch", Where: where, Message: fmt.Sprintf("holds %d hashes, want %d", len(ht.Nodes), upto-n*layout.TileWidth)})
+					v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleTileMismatch, Where: where, Message: fmt.Sprintf("holds %d hashes, want %d", len(ht.Nodes), upto-n*layout.TileWidth)})
 					v.integrityOK = false
 					break
 				}
 				for i := range upto - t.first {
 					if !bytes.Equal(ht.Nodes[off+i], t.nodes[i]) {
-						v.rep.Findings = append(v.rep.Findings, Finding{Rule: "tile_mismatch", Where: where, Message: fmt.Sprintf("hash %d differs from the one recomputed from the entries", off+i)})
+						v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleTileMismatch, Where: where, Message: fmt.Sprintf("hash %d differs from the one recomputed from the entries", off+i)})
 						v.integrityOK = false
 						break
 					}

@@ -23,16 +23,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/audit"
-	"github.com/ombud/ombud/custody"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/report"
 )
 
 // fill appends n access entries concurrently.
@@ -47,12 +50,7 @@ func fill(t *testing.T, e *ombudtest.Env, n int) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := e.Journal.Write(context.Background(), ombud.Record{
-				Kind:   ombud.KindAccess,
-				Fields: map[string]any{"decision": "deny", "class": "general", "purpose": "test", "reasons": []string{"no_authorization"}},
-				Refs:   map[string][]string{"object": {fmt.Sprint("obj", i)}},
-				Detail: map[string]any{"i": i},
-			})
+			_, err := e.Journal.Write(context.Background(), ombud.Record{Body: entry.Access{Decision: entry.Deny, Class: "general", Purpose: "test", Reasons: []string{"no_authorization"}, Object: fmt.Sprint("obj", i)}, Detail: map[string]any{"i": i}})
 			errs <- err
 		}()
 	}
@@ -125,47 +123,49 @@ func (a *auditor) expect(want ...string) *audit.Report {
 }
 
 func access(obj, class, auth string, use int, subject string) ombud.Record {
-	r := ombud.Record{Kind: ombud.KindAccess,
-		Fields: map[string]any{"decision": "permit", "class": class, "purpose": "criminal_investigation", "reasons": []string{"authorization_in_scope"}},
-		Refs:   map[string][]string{"object": {obj}, "by": {"analyst1"}},
-		Detail: map[string]any{"purpose": "criminal_investigation", "justification": "case 3 Gs 117/26"}}
+	a := entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Object: obj, By: "analyst1"}
 	if auth != "" {
-		r.Refs["authorization"] = []string{auth}
-		r.Fields["use"] = use
+		a.Authorization, a.Use = auth, int64(use)
 	}
 	if subject != "" {
-		r.Refs["subject"] = []string{subject}
+		a.Subject = []string{subjectPs(subject)}
 	}
+	return ombud.Record{Body: a, Detail: map[string]any{"purpose": "criminal_investigation", "justification": "case 3 Gs 117/26"}}
+}
+
+// edit returns r with its body, of type T, changed by f.
+func edit[T entry.Body](r ombud.Record, f func(*T)) ombud.Record {
+	b := r.Body.(T)
+	f(&b)
+	r.Body = b
 	return r
 }
 
+// subjectKey keys the tests' subjects, as custody keys an object's.
+var subjectKey = ombud.NewLinkageKey()
+
+func subjectPs(id string) string { return subjectKey.Pseudonym("subject", id) }
+
 // issuerRecord registers court.example/d3, a court of EU-DE, with key id k.
 func issuerRecord(k string) ombud.Record {
-	return ombud.Record{Kind: ombud.KindIssuer, Fields: map[string]any{"op": "register", "issuer": "court.example/d3", "issuer_kind": "court", "jurisdiction": "EU-DE", "key_id": k},
-		Refs: map[string][]string{"by": {"admin1"}}}
+	return ombud.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/d3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: k, By: "admin1"}}
 }
 
 func registration(id, subject string, purposes []string, maxUses int) ombud.Record {
 	now := time.Now().UTC()
-	return ombud.Record{Kind: ombud.KindAuthorization,
-		Fields: map[string]any{"op": "register", "auth_kind": "court_order", "issuer": "court.example/d3", "purposes": purposes, "classes": []string{"location"},
-			"wildcard": false, "not_before": now.Add(-time.Hour).Format(time.RFC3339), "not_after": now.Add(24 * time.Hour).Format(time.RFC3339), "max_uses": maxUses, "jurisdiction": "EU-DE"},
-		Refs:   map[string][]string{"authorization": {id}, "subject": {subject}, "by": {"admin1"}},
-		Detail: map[string]any{"id": id, "case": "3 Gs 117/26"}}
+	return ombud.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: purposes, Classes: []string{"location"}, Wildcard: false, NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(24 * time.Hour).Format(time.RFC3339), MaxUses: int64(maxUses), Jurisdiction: "EU-DE", Authorization: id, Subject: []string{subjectPs(subject)}, By: "admin1"}, Detail: map[string]any{"id": id, "case": "3 Gs 117/26"}}
 }
 
 func flag(id, by string) ombud.Record {
-	return ombud.Record{Kind: ombud.KindFlag, Fields: map[string]any{"system": "frs", "model": "m", "model_version": "1", "class": "biometric"},
-		Refs: map[string][]string{"flag": {id}, "by": {by}}}
+	return ombud.Record{Body: entry.Flag{System: "frs", Model: "m", ModelVersion: "1", Class: "biometric", Flag: id, By: by}}
 }
 
 func review(flagID, by, outcome string) ombud.Record {
-	return ombud.Record{Kind: ombud.KindReview, Fields: map[string]any{"outcome": outcome}, Refs: map[string][]string{"flag": {flagID}, "by": {by}}, Detail: map[string]any{"rationale": "checked"}}
+	return ombud.Record{Body: entry.Review{Outcome: outcome, Flag: flagID, By: by}, Detail: map[string]any{"rationale": "checked"}}
 }
 
 func action(flagID string, confirmations int) ombud.Record {
-	return ombud.Record{Kind: ombud.KindAction, Fields: map[string]any{"action_kind": "questioning", "confirmations": confirmations},
-		Refs: map[string][]string{"flag": {flagID}, "action": {"act-" + flagID}, "by": {"analyst1"}}, Detail: map[string]any{"notice_code": "N1"}}
+	return ombud.Record{Body: entry.Action{ActionKind: "questioning", Confirmations: int64(confirmations), Flag: flagID, Action: "act-" + flagID, By: "analyst1"}, Detail: map[string]any{"notice_code": "N1"}}
 }
 
 // TestPlantedViolations builds a clean history, audits it, then plants
@@ -187,12 +187,10 @@ func TestPlantedViolations(t *testing.T) {
 	write(t, e, review("flag-1", "reviewer1", "confirm"))
 	write(t, e, review("flag-1", "reviewer2", "confirm"))
 	write(t, e, action("flag-1", 2))
-	write(t, e, ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"reason": "retention_expired", "class": "document"}, Refs: map[string][]string{"object": {"obj-2"}}})
-	write(t, e, ombud.Record{Kind: ombud.KindExport, Fields: map[string]any{"decision": "permit", "class": "biometric", "purpose": "mutual_legal_assistance", "recipient_category": "foreign_police", "jurisdiction": "EU-FR", "cross_border": true},
-		Refs: map[string][]string{"object": {"obj-5"}, "recipient": {"recipient:fr-1"}, "by": {"analyst1"}}})
+	write(t, e, ombud.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-2"}})
+	write(t, e, ombud.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_police", Jurisdiction: "EU-FR", CrossBorder: true, Object: "obj-5", Recipient: "recipient:fr-1", By: "analyst1"}})
 	em := access("obj-3", "location", "", 0, "plate:B-3")
-	em.Fields["emergency"] = true
-	em.Fields["reasons"] = []string{"emergency"}
+	em = edit(em, func(a *entry.Access) { a.Emergency, a.Reasons = true, []string{"emergency"} })
 	write(t, e, em)
 	write(t, e, registration("auth-2", "plate:B-3", []string{"criminal_investigation"}, 5))
 	rep := a.expect()
@@ -202,7 +200,7 @@ func TestPlantedViolations(t *testing.T) {
 	// The auditor's read of the details is itself in the log.
 	e.AwaitSize(t, rep.Size+1)
 	leaf, err := e.Log.Entry(context.Background(), rep.Size, rep.Size+1)
-	if en, perr := ombud.ParseEntry(leaf); err != nil || perr != nil || en.Kind != ombud.KindAudit || en.Fields["op"] != "details" {
+	if en, perr := entry.Parse(leaf); err != nil || perr != nil || en.Kind != entry.KindAudit || en.Fields["op"] != entry.OpDetails {
 		t.Fatalf("entry after the audit: %s %v %v", leaf, err, perr)
 	}
 
@@ -234,28 +232,26 @@ func TestPlantedViolations(t *testing.T) {
 	t.Run("authorization out of scope", func(t *testing.T) {
 		a.t = t
 		r := access("obj-4", "location", "auth-2", 1, "plate:B-9")
-		r.Fields["purpose"] = "marketing"
+		r = edit(r, func(a *entry.Access) { a.Purpose = "marketing" })
 		r.Detail = map[string]any{"purpose": "marketing"}
 		write(t, e, r)
 		a.expect("authorization_out_of_scope", "authorization_out_of_scope")
 	})
 	t.Run("revoked authorization used", func(t *testing.T) {
 		a.t = t
-		write(t, e, ombud.Record{Kind: ombud.KindAuthorization, Fields: map[string]any{"op": "revoke", "auth_kind": "court_order", "issuer": "court.example/d3", "reason": "quashed"},
-			Refs: map[string][]string{"authorization": {"auth-2"}, "by": {"admin1"}}})
+		write(t, e, ombud.Record{Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: "court_order", Issuer: "court.example/d3", Reason: "quashed", Authorization: "auth-2", By: "admin1"}})
 		write(t, e, access("obj-3", "location", "auth-2", 2, "plate:B-3"))
 		a.expect("authorization_revoked")
 	})
 	t.Run("biometric export without a sharing scope", func(t *testing.T) {
 		a.t = t
-		write(t, e, ombud.Record{Kind: ombud.KindExport, Fields: map[string]any{"decision": "permit", "class": "biometric", "purpose": "mutual_legal_assistance"},
-			Refs: map[string][]string{"object": {"obj-5"}, "by": {"analyst1"}}})
+		write(t, e, ombud.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", Object: "obj-5", By: "analyst1"}})
 		a.expect("export_without_scope")
 	})
 	t.Run("emergency read never covered", func(t *testing.T) {
 		a.t = t
 		em := access("obj-6", "location", "", 0, "plate:B-6")
-		em.Fields["emergency"] = true
+		em = edit(em, func(a *entry.Access) { a.Emergency = true })
 		write(t, e, em)
 		a.expect() // within its deadline: pending, not a finding
 		late := a.cfg
@@ -273,9 +269,9 @@ func TestPlantedViolations(t *testing.T) {
 	t.Run("erase of a held object", func(t *testing.T) {
 		a.t = t
 		hold := func(op string) ombud.Record {
-			return ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": op, "reason": "litigation"}, Refs: map[string][]string{"object": {"obj-7"}, "by": {"admin1"}}}
+			return ombud.Record{Body: entry.Hold{Op: op, Reason: "litigation", Object: "obj-7", By: "admin1"}}
 		}
-		erase := ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"reason": "court_order", "class": "document"}, Refs: map[string][]string{"object": {"obj-7"}}}
+		erase := ombud.Record{Body: entry.Erase{Reason: "court_order", Class: "document", Object: "obj-7"}}
 		write(t, e, hold("set"))
 		write(t, e, hold("release"))
 		write(t, e, hold("set"))
@@ -291,17 +287,16 @@ func TestPlantedViolations(t *testing.T) {
 	t.Run("authorization beyond its issuer's jurisdiction", func(t *testing.T) {
 		a.t = t
 		r := registration("auth-us", "plate:B-1", []string{"criminal_investigation"}, 1)
-		r.Fields["jurisdiction"] = "US-CA"
+		r = edit(r, func(a *entry.Authorization) { a.Jurisdiction = "US-CA" })
 		write(t, e, r)
 		a.expect("authorization_beyond_issuer")
 	})
 	t.Run("emergency breach", func(t *testing.T) {
 		a.t = t
 		em := access("obj-8", "location", "", 0, "plate:B-8")
-		em.Fields["emergency"] = true
+		em = edit(em, func(a *entry.Access) { a.Emergency = true })
 		write(t, e, em)
-		write(t, e, ombud.Record{Kind: ombud.KindBreach, Fields: map[string]any{"reason": "emergency_not_covered", "class": "location"},
-			Refs: map[string][]string{"object": {"obj-8"}, "by": {"analyst1"}}})
+		write(t, e, ombud.Record{Body: entry.Breach{Reason: "emergency_not_covered", Class: "location", Object: "obj-8", By: "analyst1"}})
 		a.expect("emergency_breach")
 	})
 	t.Run("detail erased without a reason in the log", func(t *testing.T) {
@@ -309,17 +304,17 @@ func TestPlantedViolations(t *testing.T) {
 		idx := write(t, e, access("obj-1", "document", "", 0, ""))
 		e.AwaitSize(t, idx+1)
 		leaf, _ := e.Log.Entry(context.Background(), idx, idx+1)
-		en, _ := ombud.ParseEntry(leaf)
-		if err := e.Store.EraseDetail(context.Background(), en.DetailKey()); err != nil {
+		en, _ := entry.Parse(leaf)
+		if err := e.Store.EraseDetail(context.Background(), ombud.DetailKeyOf(en)); err != nil {
 			t.Fatal(err)
 		}
 		a.expect("detail_erased_unexplained")
 		// Erased after a logged summary of its kind's retention: explained.
 		idx = write(t, e, access("obj-1", "document", "", 0, ""))
 		leaf, _ = e.Log.Entry(context.Background(), idx, idx+1)
-		en, _ = ombud.ParseEntry(leaf)
-		write(t, e, ombud.Record{Kind: ombud.KindSystem, Fields: map[string]any{"op": "details_erased", "entry_kind": "access", "before": ombud.Day(time.Now().Add(48 * time.Hour)), "count": 1}})
-		if err := e.Store.EraseDetail(context.Background(), en.DetailKey()); err != nil {
+		en, _ = entry.Parse(leaf)
+		write(t, e, ombud.Record{Body: entry.System{Op: entry.OpDetailsErased, EntryKind: "access", Before: ombud.Day(time.Now().Add(48 * time.Hour)), Count: 1}})
+		if err := e.Store.EraseDetail(context.Background(), ombud.DetailKeyOf(en)); err != nil {
 			t.Fatal(err)
 		}
 		a.expect()
@@ -497,7 +492,7 @@ func TestReportsRecomputed(t *testing.T) {
 	for i := range 30 {
 		write(t, e, access(fmt.Sprint("obj-", i), "document", "", 0, ""))
 	}
-	period, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	period, _ := report.ParsePeriod(time.Now().UTC().Format("2006-01"))
 	pub, err := e.Reports.Publish(context.Background(), period, e.AdminID)
 	if err != nil {
 		t.Fatal(err)
@@ -528,15 +523,14 @@ func TestReportsRecomputed(t *testing.T) {
 
 	// A report published with wrong figures, its hash logged: the hash
 	// matches, the recomputation does not.
-	var r ombud.Report
+	var r report.Report
 	json.Unmarshal(orig, &r)
 	r.Entries.N += 1000
 	r.Checkpoint.Size = pub.Size - 1
 	wrong, _ := r.Marshal()
 	sum := sha256.Sum256(wrong)
 	os.WriteFile(filepath.Join(e.Dir.Path, "reports", fmt.Sprintf("%s@%d.json", pub.Period, pub.Size-1)), wrong, 0o644)
-	write(t, e, ombud.Record{Kind: ombud.KindReport, Fields: map[string]any{"period": pub.Period, "checkpoint_size": pub.Size - 1, "report_sha256": hex.EncodeToString(sum[:]), "format": ombud.ReportFormat},
-		Refs: map[string][]string{"by": {e.AdminID}}})
+	write(t, e, ombud.Record{Body: entry.Report{Period: pub.Period, CheckpointSize: int64(pub.Size - 1), ReportSHA256: hex.EncodeToString(sum[:]), Format: report.Format, By: e.AdminID}})
 	rep := a.expect("report_mismatch")
 	if !strings.Contains(rep.Findings[0].Message, "line ") {
 		t.Fatalf("the mismatch does not name the differing line: %s", rep.Findings[0].Message)
@@ -625,7 +619,7 @@ func TestAuditorReport(t *testing.T) {
 	first := write(t, e, access("obj-1", "location", "auth-1", 1, "plate:B-1"))
 	write(t, e, access("obj-2", "location", "auth-1", 2, "plate:B-1"))
 	write(t, e, flag("flag-1", "ingestor1")) // commits to no detail
-	period, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	period, _ := report.ParsePeriod(time.Now().UTC().Format("2006-01"))
 	details := &audit.HTTPDetails{Server: e.URL, Token: auditorTok}
 	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier, Details: details, AuditorReport: &period}}
 	rep := a.expect()
@@ -633,11 +627,11 @@ func TestAuditorReport(t *testing.T) {
 	if r == nil || r.Auditor == nil {
 		t.Fatal("no auditor-mode report")
 	}
-	want := []ombud.DetailRow{
-		{Kind: "access", Status: ombud.DetailVerified, Count: ombud.Count{N: 2}},
-		{Kind: "authorization", Status: ombud.DetailVerified, Count: ombud.Count{N: 1}},
-		{Kind: "policy", Status: ombud.DetailVerified, Count: ombud.Count{N: 1}},
-		{Kind: "principal", Status: ombud.DetailVerified, Count: ombud.Count{N: 2}},
+	want := []report.DetailRow{
+		{Kind: "access", Status: report.DetailVerified, Count: report.Count{N: 2}},
+		{Kind: "authorization", Status: report.DetailVerified, Count: report.Count{N: 1}},
+		{Kind: "policy", Status: report.DetailVerified, Count: report.Count{N: 1}},
+		{Kind: "principal", Status: report.DetailVerified, Count: report.Count{N: 2}},
 	}
 	if !slices.Equal(r.Auditor.Details, want) {
 		t.Fatalf("auditor figures %+v, want %+v", r.Auditor.Details, want)
@@ -657,7 +651,7 @@ func TestAuditorReport(t *testing.T) {
 	}
 	// The public part is the report anyone computes from the log.
 	f := fetcher(t, e)
-	pub := ombud.ComputeReport(ombud.ReportOptions{Origin: e.Dir.Verifier.Name(), Period: period, Checkpoint: r.Checkpoint}, func(yield func([]byte) bool) {
+	pub := report.Compute(report.Options{Origin: e.Dir.Verifier.Name(), Period: period, Checkpoint: r.Checkpoint}, func(yield func([]byte) bool) {
 		for bi := uint64(0); bi*layout.EntryBundleWidth < rep.Size; bi++ {
 			raw, err := f.ReadEntryBundle(context.Background(), bi, layout.PartialTileSize(0, bi, rep.Size))
 			var eb api.EntryBundle
@@ -686,8 +680,8 @@ func TestAuditorReport(t *testing.T) {
 	if rep.Findings[0].Index == nil || *rep.Findings[0].Index != first {
 		t.Fatalf("the finding is not for entry %d: %+v", first, rep.Findings[0])
 	}
-	if rows := rep.AuditorReport.Auditor.Details; len(rows) != 5 || rows[0] != (ombud.DetailRow{Kind: "access", Status: ombud.DetailMismatch, Count: ombud.Count{N: 1}}) ||
-		rows[1] != (ombud.DetailRow{Kind: "access", Status: ombud.DetailVerified, Count: ombud.Count{N: 2}}) {
+	if rows := rep.AuditorReport.Auditor.Details; len(rows) != 5 || rows[0] != (report.DetailRow{Kind: "access", Status: report.DetailMismatch, Count: report.Count{N: 1}}) ||
+		rows[1] != (report.DetailRow{Kind: "access", Status: report.DetailVerified, Count: report.Count{N: 2}}) {
 		t.Fatalf("auditor figures after the alteration: %+v", rows)
 	}
 	// Reported once: the next run has it among the earlier findings.

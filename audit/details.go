@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 )
 
 // DetailRecord is one detail record as GET /v1/audit/details serves it:
@@ -97,12 +98,18 @@ func get(ctx context.Context, c *http.Client, u, token string) (*http.Response, 
 // detailBatch collects the entries whose details are fetched together.
 type detailBatch struct {
 	idx     []uint64
-	entries []*ombud.Entry
+	entries []*entry.Entry
+	bodies  []entry.Body
 }
 
-func (b *detailBatch) add(i uint64, e *ombud.Entry) {
+func (b *detailBatch) add(i uint64, e *entry.Entry, body entry.Body) {
 	b.idx = append(b.idx, i)
 	b.entries = append(b.entries, e)
+	b.bodies = append(b.bodies, body)
+}
+
+func (b *detailBatch) reset() {
+	b.idx, b.entries, b.bodies = b.idx[:0], b.entries[:0], b.bodies[:0]
 }
 
 func (b *detailBatch) full() bool {
@@ -129,14 +136,15 @@ func (b *detailBatch) fetch(ctx context.Context, src DetailSource) (map[uint64]*
 // whether the log explains it is judged once the run has read every entry.
 type erasedDetail struct {
 	index uint64
-	entry *ombud.Entry
+	entry *entry.Entry
+	body  entry.Body
 }
 
 // checkErased reports every erased detail record the log does not explain.
 func (v *verifier) checkErased() {
 	for _, d := range v.erased {
-		if !v.rules.erasedDetailExplained(d.entry) {
-			v.rep.Findings = append(v.rep.Findings, Finding{Rule: "detail_erased_unexplained", Index: ptr(d.index),
+		if !v.rules.erasedDetailExplained(d.entry, d.body) {
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleDetailErasedUnexplained, Index: ptr(d.index),
 				Message: fmt.Sprintf("the %s entry's detail record is erased, but no erase entry of its object and no summary erasing %s details from before %s precedes it in the log", d.entry.Kind, d.entry.Kind, ombud.Day(d.entry.Time))})
 		}
 	}
@@ -159,34 +167,34 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 		r := byIdx[idx]
 		switch {
 		case r == nil || r.Missing:
-			add("detail_missing", "the entry commits to a detail record the server does not hold")
+			add(RuleDetailMissing, "the entry commits to a detail record the server does not hold")
 			continue
 		case r.Erased:
 			// Erased by design (its object's erasure, its kind's
 			// retention), once the log says so; the commitment stays.
-			v.erased = append(v.erased, erasedDetail{idx, e})
+			v.erased = append(v.erased, erasedDetail{idx, e, b.bodies[i]})
 			continue
 		case r.Commitment != e.Detail:
-			add("detail_mismatch", "the server's record is for commitment %s, the entry commits to %s", r.Commitment, e.Detail)
+			add(RuleDetailMismatch, "the server's record is for commitment %s, the entry commits to %s", r.Commitment, e.Detail)
 			continue
 		}
 		err := ombud.CheckDetail(e, ombud.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body})
 		switch {
 		case errors.Is(err, ombud.ErrDetailErased):
 		case err != nil:
-			add("detail_mismatch", "the detail record does not match the entry's commitment: %v", err)
+			add(RuleDetailMismatch, "the detail record does not match the entry's commitment: %v", err)
 			continue
 		}
 		v.rep.Details++
-		if e.Kind == ombud.KindAccess {
+		if a, ok := b.bodies[i].(*entry.Access); ok {
 			var d struct {
 				Purpose string `json:"purpose"`
 			}
-			if json.Unmarshal(r.Body, &d) == nil && d.Purpose != "" && d.Purpose != str(e, "purpose") {
-				add("detail_inconsistent", "the detail's purpose %q differs from the entry's %q", d.Purpose, str(e, "purpose"))
+			if json.Unmarshal(r.Body, &d) == nil && d.Purpose != "" && d.Purpose != a.Purpose {
+				add(RuleDetailInconsistent, "the detail's purpose %q differs from the entry's %q", d.Purpose, a.Purpose)
 			}
 		}
 	}
-	b.idx, b.entries = b.idx[:0], b.entries[:0]
+	b.reset()
 	return nil
 }

@@ -16,11 +16,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ombud/ombud"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/report"
 )
 
 // ReportSource serves published transparency reports.
@@ -38,7 +41,7 @@ type HTTPReports struct {
 
 // Report implements ReportSource.
 func (h *HTTPReports) Report(ctx context.Context, period string, size uint64) ([]byte, error) {
-	u := strings.TrimRight(h.Server, "/") + "/reports/" + url.PathEscape(ombud.ReportName(period, size)) + ".json"
+	u := strings.TrimRight(h.Server, "/") + "/reports/" + url.PathEscape(report.Name(period, size)) + ".json"
 	resp, err := get(ctx, h.Client, u, "")
 	if err != nil {
 		return nil, err
@@ -69,7 +72,7 @@ func (d DirReports) Report(_ context.Context, period string, size uint64) ([]byt
 	if strings.ContainsAny(period, `/\`) {
 		return nil, fmt.Errorf("period %q: %w", period, os.ErrNotExist)
 	}
-	f, err := os.Open(filepath.Join(d.Dir, ombud.ReportName(period, size)+".json"))
+	f, err := os.Open(filepath.Join(d.Dir, report.Name(period, size)+".json"))
 	if err != nil {
 		return nil, err // *PathError wraps os.ErrNotExist when it is missing
 	}
@@ -85,12 +88,11 @@ type reportEntry struct {
 	sha    string
 }
 
-func reportOf(idx uint64, e *ombud.Entry) (reportEntry, bool) {
-	size, ok := num(e, "checkpoint_size")
-	if !ok || size < 0 {
+func reportOf(idx uint64, e *entry.Report) (reportEntry, bool) {
+	if e.CheckpointSize <= 0 {
 		return reportEntry{}, false
 	}
-	return reportEntry{index: idx, period: str(e, "period"), size: uint64(size), sha: str(e, "report_sha256")}, true
+	return reportEntry{index: idx, period: e.Period, size: uint64(e.CheckpointSize), sha: e.ReportSHA256}, true
 }
 
 // checkReports fetches every report whose publication this run found,
@@ -102,8 +104,8 @@ func (v *verifier) checkReports(ctx context.Context) error {
 		reportEntry
 		published []byte
 		band      int64
-		period    ombud.Period
-		b         *ombud.ReportBuilder
+		period    report.Period
+		b         *report.Builder
 		root      []byte
 	}
 	var jobs []*job
@@ -112,14 +114,14 @@ func (v *verifier) checkReports(ctx context.Context) error {
 		add := func(rule, format string, args ...any) {
 			v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(re.index), Message: fmt.Sprintf(format, args...)})
 		}
-		p, err := ombud.ParsePeriod(re.period)
+		p, err := report.ParsePeriod(re.period)
 		if err != nil || re.size > re.index {
-			add("report_malformed", "the report entry names period %q at size %d, which cannot be recomputed", re.period, re.size)
+			add(RuleReportMalformed, "the report entry names period %q at size %d, which cannot be recomputed", re.period, re.size)
 			continue
 		}
 		pub, err := v.cfg.Reports.Report(ctx, re.period, re.size)
 		if errors.Is(err, os.ErrNotExist) {
-			add("report_missing", "the report for %s at size %d is logged but not published", re.period, re.size)
+			add(RuleReportMissing, "the report for %s at size %d is logged but not published", re.period, re.size)
 			continue
 		}
 		if err != nil {
@@ -127,7 +129,7 @@ func (v *verifier) checkReports(ctx context.Context) error {
 		}
 		sum := sha256.Sum256(pub)
 		if hex.EncodeToString(sum[:]) != re.sha {
-			add("report_tampered", "the published report for %s has SHA-256 %x; the log holds %s: it was changed after publication", re.period, sum, re.sha)
+			add(RuleReportTampered, "the published report for %s has SHA-256 %x; the log holds %s: it was changed after publication", re.period, sum, re.sha)
 			continue
 		}
 		var head struct {
@@ -135,15 +137,15 @@ func (v *verifier) checkReports(ctx context.Context) error {
 			Band   int64  `json:"band"`
 		}
 		if err := json.Unmarshal(pub, &head); err != nil || head.Band < 1 {
-			add("report_mismatch", "the published report for %s is not a report: %v", re.period, err)
+			add(RuleReportMismatch, "the published report for %s is not a report: %v", re.period, err)
 			continue
 		}
 		if head.Origin != v.cfg.Verifier.Name() {
-			add("report_mismatch", "the published report for %s names log %q, not %q", re.period, head.Origin, v.cfg.Verifier.Name())
+			add(RuleReportMismatch, "the published report for %s names log %q, not %q", re.period, head.Origin, v.cfg.Verifier.Name())
 			continue
 		}
 		j := &job{reportEntry: re, published: pub, band: head.Band, period: p}
-		j.b = ombud.NewReportBuilder(ombud.ReportOptions{Origin: head.Origin, Period: p, Band: head.Band, Checkpoint: ombud.ReportCheckpoint{Size: re.size}})
+		j.b = report.NewBuilder(report.Options{Origin: head.Origin, Period: p, Band: head.Band, Checkpoint: report.Checkpoint{Size: re.size}})
 		jobs = append(jobs, j)
 		upto = max(upto, re.size)
 	}
@@ -179,7 +181,7 @@ func (v *verifier) checkReports(ctx context.Context) error {
 			return err
 		}
 		if !bytes.Equal(got, j.published) {
-			v.rep.Findings = append(v.rep.Findings, Finding{Rule: "report_mismatch", Index: ptr(j.index),
+			v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleReportMismatch, Index: ptr(j.index),
 				Message: fmt.Sprintf("the published report for %s differs from the report recomputed from the log at size %d: %s", j.period.Name, j.size, firstDiff(j.published, got))})
 			continue
 		}
@@ -221,7 +223,7 @@ func (v *verifier) eachLeaf(ctx context.Context, upto uint64, why string, fn fun
 		}
 	}
 	if root, err := rng.GetRootHash(nil); v.size > 0 && (err != nil || !bytes.Equal(root, v.rep.Root)) {
-		v.rep.Findings = append(v.rep.Findings, Finding{Rule: "root_mismatch", Where: "entry bundles, read again to " + why,
+		v.rep.Findings = append(v.rep.Findings, Finding{Rule: RuleRootMismatch, Where: "entry bundles, read again to " + why,
 			Message: fmt.Sprintf("read a second time, the %d entries hash to %x, not to the checkpoint's root %x: the log served different entries to the same auditor", v.size, root, v.rep.Root)})
 		v.integrityOK = false
 		return false, nil
@@ -238,8 +240,8 @@ func (v *verifier) eachLeaf(ctx context.Context, upto uint64, why string, fn fun
 // a finding of this run.
 func (v *verifier) auditorReport(ctx context.Context) error {
 	period := *v.cfg.AuditorReport
-	b := ombud.NewReportBuilder(ombud.ReportOptions{Origin: v.cfg.Verifier.Name(), Period: period, Band: v.cfg.ReportBand,
-		Checkpoint: ombud.ReportCheckpoint{Size: v.size, Root: v.rep.Root}})
+	b := report.NewBuilder(report.Options{Origin: v.cfg.Verifier.Name(), Period: period, Band: v.cfg.ReportBand,
+		Checkpoint: report.Checkpoint{Size: v.size, Root: v.rep.Root}})
 	b.AuditorMode()
 	earlier := map[[2]string]bool{}
 	for _, f := range v.rep.Earlier {
@@ -260,27 +262,27 @@ func (v *verifier) auditorReport(ctx context.Context) error {
 				d = &ombud.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body}
 			}
 			st := b.AddDetail(e, d)
-			if idx >= v.from || st == ombud.DetailVerified || st == ombud.DetailErased {
+			if idx >= v.from || st == report.DetailVerified || st == report.DetailErased {
 				continue // this run's own pass checked the new entries
 			}
 			rule, msg := "detail_missing", "the entry commits to a detail record the server no longer holds (found by the auditor-mode report's pass over entries an earlier run read)"
-			if st == ombud.DetailMismatch {
+			if st == report.DetailMismatch {
 				rule, msg = "detail_mismatch", "the detail record does not match the entry's commitment (found by the auditor-mode report's pass over entries an earlier run read)"
 			}
 			if !earlier[[2]string{rule, strconv.FormatUint(idx, 10)}] {
 				v.rep.Findings = append(v.rep.Findings, Finding{Rule: rule, Index: ptr(idx), Message: msg})
 			}
 		}
-		batch.idx, batch.entries = batch.idx[:0], batch.entries[:0]
+		batch.reset()
 		return nil
 	}
 	ok, err := v.eachLeaf(ctx, v.size, "compute the auditor's report", func(idx uint64, leaf []byte, _ *compact.Range) error {
 		b.Add(leaf)
-		e, err := ombud.ParseEntry(leaf)
+		e, err := entry.Parse(leaf)
 		if err != nil || e.Detail == "" || !period.Contains(e.Time) {
 			return nil // malformed entries are counted by Add, and were reported by the run
 		}
-		batch.add(idx, e)
+		batch.add(idx, e, nil)
 		if batch.full() {
 			return flush()
 		}

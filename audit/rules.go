@@ -1,12 +1,12 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 )
 
 // Rules are the auditor's settings for the invariants.
@@ -142,183 +142,145 @@ func newRules(cfg Rules, st RuleState) *rules {
 
 func (r *rules) state() RuleState { return r.st }
 
-func str(e *ombud.Entry, k string) string {
-	s, _ := e.Fields[k].(string)
-	return s
-}
-
-func strs(e *ombud.Entry, k string) []string {
-	a, _ := e.Fields[k].([]any)
-	out := make([]string, 0, len(a))
-	for _, v := range a {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func num(e *ombud.Entry, k string) (int64, bool) {
-	switch v := e.Fields[k].(type) {
-	case json.Number:
-		n, err := v.Int64()
-		return n, err == nil
-	case int:
-		return int64(v), true
-	case int64:
-		return v, true
-	}
-	return 0, false
-}
-
-func ref(e *ombud.Entry, k string) string {
-	if r := e.Refs[k]; len(r) > 0 {
-		return r[0]
-	}
-	return ""
-}
-
-func ts(e *ombud.Entry, k string) time.Time {
-	t, _ := time.Parse(time.RFC3339, str(e, k))
+// rfc3339 reads a time field; a field that is not one reads as zero.
+func rfc3339(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
 	return t
 }
 
-// entry checks one entry against the public invariants and updates the
-// state.
-func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
+// entry checks one entry, e with its body, against the public invariants
+// and updates the state.
+func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	var out []Finding
 	add := func(rule, format string, args ...any) {
 		out = append(out, Finding{Rule: rule, Index: ptr(idx), Message: fmt.Sprintf(format, args...)})
 	}
 	if !r.st.LastTime.IsZero() && e.Time.Before(r.st.LastTime.Add(-r.cfg.TimeTolerance)) {
-		add("time_backwards", "entry time %s is %v before the latest time already logged (%s); tolerance %v",
+		add(RuleTimeBackwards, "entry time %s is %v before the latest time already logged (%s); tolerance %v",
 			e.Time.Format(time.RFC3339Nano), r.st.LastTime.Sub(e.Time).Round(time.Millisecond), r.st.LastTime.Format(time.RFC3339Nano), r.cfg.TimeTolerance)
 	}
 	if e.Time.After(r.st.LastTime) {
 		r.st.LastTime = e.Time
 	}
-	switch e.Kind {
-	case ombud.KindAuthorization:
-		id := ref(e, "authorization")
-		switch str(e, "op") {
-		case "register":
+	switch b := body.(type) {
+	case *entry.Authorization:
+		id := b.Authorization
+		switch b.Op {
+		case entry.OpRegister:
 			if id == "" {
-				add("authorization_malformed", "a registration names no authorization")
+				add(RuleAuthorizationMalformed, "a registration names no authorization")
 				break
 			}
 			if _, dup := r.st.Auths[id]; dup {
-				add("authorization_reregistered", "authorization %s was registered before", id)
+				add(RuleAuthorizationReregistered, "authorization %s was registered before", id)
 				break
 			}
-			if iss := r.st.Issuers[str(e, "issuer")]; iss == nil {
-				add("authorization_unknown_issuer", "authorization %s is signed by %s, which no issuer entry registered", id, str(e, "issuer"))
-			} else if j := str(e, "jurisdiction"); !ombud.JurisdictionCovers(iss.Jurisdiction, j) {
-				add("authorization_beyond_issuer", "authorization %s is for jurisdiction %s, outside its issuer's %s", id, j, iss.Jurisdiction)
+			if iss := r.st.Issuers[b.Issuer]; iss == nil {
+				add(RuleAuthorizationUnknownIssuer, "authorization %s is signed by %s, which no issuer entry registered", id, b.Issuer)
+			} else if !ombud.JurisdictionCovers(iss.Jurisdiction, b.Jurisdiction) {
+				add(RuleAuthorizationBeyondIssuer, "authorization %s is for jurisdiction %s, outside its issuer's %s", id, b.Jurisdiction, iss.Jurisdiction)
 			}
-			mu, _ := num(e, "max_uses")
-			wild, _ := e.Fields["wildcard"].(bool)
-			a := &AuthState{Index: idx, At: e.Time, Kind: str(e, "auth_kind"), Purposes: strs(e, "purposes"), Classes: strs(e, "classes"),
-				Subjects: e.Refs["subject"], Wildcard: wild, NotBefore: ts(e, "not_before"), NotAfter: ts(e, "not_after"), MaxUses: mu}
+			a := &AuthState{Index: idx, At: e.Time, Kind: b.AuthKind, Purposes: b.Purposes, Classes: b.Classes,
+				Subjects: b.Subject, Wildcard: b.Wildcard, NotBefore: rfc3339(b.NotBefore), NotAfter: rfc3339(b.NotAfter), MaxUses: b.MaxUses}
 			r.st.Auths[id] = a
 			r.cover(a)
-		case "revoke":
+		case entry.OpRevoke:
 			a := r.st.Auths[id]
 			if a == nil {
-				add("authorization_unregistered", "revocation of authorization %s, which was never registered", id)
+				add(RuleAuthorizationUnregistered, "revocation of authorization %s, which was never registered", id)
 				break
 			}
 			if a.Revoked == nil {
 				a.Revoked = ptr(idx)
 			}
 		}
-	case ombud.KindAccess:
-		if str(e, "decision") != "permit" {
+	case *entry.Access:
+		if b.Decision != entry.Permit {
 			break
 		}
-		obj, class, purpose := ref(e, "object"), str(e, "class"), str(e, "purpose")
+		obj, class, purpose := b.Object, b.Class, b.Purpose
 		if at, ok := r.st.Erased[obj]; ok && obj != "" {
-			add("access_after_erase", "object %s was read after its erase entry %d", obj, at)
+			add(RuleAccessAfterErase, "object %s was read after its erase entry %d", obj, at)
 		}
-		if emergency, _ := e.Fields["emergency"].(bool); emergency {
-			r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: class, Purpose: purpose, Subjects: e.Refs["subject"]})
+		if b.Emergency {
+			r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: class, Purpose: purpose, Subjects: b.Subject})
 			break
 		}
-		id := ref(e, "authorization")
+		id := b.Authorization
 		sensitive := slices.Contains(r.cfg.Sensitive, class)
 		if id == "" {
 			if sensitive {
-				add("authorization_missing", "a permitted read of sensitive class %s cites no authorization", class)
+				add(RuleAuthorizationMissing, "a permitted read of sensitive class %s cites no authorization", class)
 			}
 			break
 		}
 		a := r.st.Auths[id]
 		switch {
 		case a == nil:
-			add("authorization_unregistered", "a permitted read cites authorization %s, which was not registered before it", id)
+			add(RuleAuthorizationUnregistered, "a permitted read cites authorization %s, which was not registered before it", id)
 		case a.Revoked != nil:
-			add("authorization_revoked", "a permitted read cites authorization %s, revoked at entry %d", id, *a.Revoked)
+			add(RuleAuthorizationRevoked, "a permitted read cites authorization %s, revoked at entry %d", id, *a.Revoked)
 		}
 		if a == nil {
 			break
 		}
 		a.Uses++
 		if a.MaxUses > 0 && a.Uses > a.MaxUses {
-			add("authorization_exhausted", "use %d of authorization %s, which allows %d", a.Uses, id, a.MaxUses)
+			add(RuleAuthorizationExhausted, "use %d of authorization %s, which allows %d", a.Uses, id, a.MaxUses)
 		}
 		if e.Time.Before(a.NotBefore) || !e.Time.Before(a.NotAfter) {
-			add("authorization_out_of_window", "read at %s, outside the authorization's window %s to %s", e.Time.Format(time.RFC3339), a.NotBefore.Format(time.RFC3339), a.NotAfter.Format(time.RFC3339))
+			add(RuleAuthorizationOutOfWindow, "read at %s, outside the authorization's window %s to %s", e.Time.Format(time.RFC3339), a.NotBefore.Format(time.RFC3339), a.NotAfter.Format(time.RFC3339))
 		}
 		if sensitive {
 			if !slices.Contains(a.Purposes, purpose) {
-				add("authorization_out_of_scope", "purpose %s is not among the authorization's purposes %v", purpose, a.Purposes)
+				add(RuleAuthorizationOutOfScope, "purpose %s is not among the authorization's purposes %v", purpose, a.Purposes)
 			}
 			if !slices.Contains(a.Classes, class) {
-				add("authorization_out_of_scope", "class %s is not among the authorization's classes %v", class, a.Classes)
+				add(RuleAuthorizationOutOfScope, "class %s is not among the authorization's classes %v", class, a.Classes)
 			}
-			if !a.Wildcard && !intersects(a.Subjects, e.Refs["subject"]) {
-				add("authorization_out_of_scope", "no subject of the object is named by the authorization")
+			if !a.Wildcard && !intersects(a.Subjects, b.Subject) {
+				add(RuleAuthorizationOutOfScope, "no subject of the object is named by the authorization")
 			}
 		}
-	case ombud.KindErase:
-		if obj := ref(e, "object"); obj != "" {
+	case *entry.Erase:
+		if obj := b.Object; obj != "" {
 			if at, held := r.st.Held[obj]; held {
-				add("erase_under_hold", "object %s was erased while on legal hold (hold entry %d, never released)", obj, at)
+				add(RuleEraseUnderHold, "object %s was erased while on legal hold (hold entry %d, never released)", obj, at)
 			}
 			if _, ok := r.st.Erased[obj]; !ok {
 				r.st.Erased[obj] = idx
 			}
 		}
-	case ombud.KindHold:
-		obj := ref(e, "object")
-		switch str(e, "op") {
-		case "set":
+	case *entry.Hold:
+		obj := b.Object
+		switch b.Op {
+		case entry.OpSet:
 			if _, ok := r.st.Erased[obj]; ok {
-				add("hold_after_erase", "a hold was set on object %s after its erase entry", obj)
+				add(RuleHoldAfterErase, "a hold was set on object %s after its erase entry", obj)
 			}
 			r.st.Held[obj] = idx
-		case "release":
+		case entry.OpRelease:
 			delete(r.st.Held, obj)
 		}
-	case ombud.KindIssuer:
-		name := str(e, "issuer")
+	case *entry.Issuer:
+		name := b.Issuer
 		if prev := r.st.Issuers[name]; prev != nil {
 			what := "again"
-			if prev.KeyID != str(e, "key_id") {
-				what = fmt.Sprintf("with a second key (%s; entry %d registered %s)", str(e, "key_id"), prev.Index, prev.KeyID)
+			if prev.KeyID != b.KeyID {
+				what = fmt.Sprintf("with a second key (%s; entry %d registered %s)", b.KeyID, prev.Index, prev.KeyID)
 			}
-			add("issuer_reregistered", "issuer %s was registered %s", name, what)
+			add(RuleIssuerReregistered, "issuer %s was registered %s", name, what)
 			break
 		}
-		r.st.Issuers[name] = &Issuer{Index: idx, Kind: str(e, "issuer_kind"), Jurisdiction: str(e, "jurisdiction"), KeyID: str(e, "key_id")}
-	case ombud.KindSystem:
-		if str(e, "op") == "details_erased" {
-			k := str(e, "entry_kind")
-			if t, err := time.Parse(time.DateOnly, str(e, "before")); err == nil && t.After(r.st.DetailsErased[k]) {
-				r.st.DetailsErased[k] = t
+		r.st.Issuers[name] = &Issuer{Index: idx, Kind: b.IssuerKind, Jurisdiction: b.Jurisdiction, KeyID: b.KeyID}
+	case *entry.System:
+		if b.Op == entry.OpDetailsErased {
+			if t, err := time.Parse(time.DateOnly, b.Before); err == nil && t.After(r.st.DetailsErased[b.EntryKind]) {
+				r.st.DetailsErased[b.EntryKind] = t
 			}
 		}
-	case ombud.KindBreach:
-		obj := ref(e, "object")
+	case *entry.Breach:
+		obj := b.Object
 		kept := r.st.Emergencies[:0]
 		found := false
 		for _, em := range r.st.Emergencies {
@@ -330,35 +292,38 @@ func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
 		}
 		r.st.Emergencies = kept
 		if found {
-			add("emergency_breach", "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the reader's emergency access suspended", obj)
+			add(RuleEmergencyBreach, "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the reader's emergency access suspended", obj)
 		} else {
-			add("emergency_breach", "a breach of object %s is logged without an emergency read of it", obj)
+			add(RuleEmergencyBreach, "a breach of object %s is logged without an emergency read of it", obj)
 		}
-	case ombud.KindExport:
-		if str(e, "decision") == "permit" && slices.Contains(r.cfg.Shared, str(e, "class")) {
-			if ref(e, "recipient") == "" || str(e, "recipient_category") == "" {
-				add("export_without_scope", "an export of class %s carries no sharing scope naming its recipient", str(e, "class"))
+	case *entry.Export:
+		if b.Decision == entry.Permit && slices.Contains(r.cfg.Shared, b.Class) {
+			if b.Recipient == "" || b.RecipientCategory == "" {
+				add(RuleExportWithoutScope, "an export of class %s carries no sharing scope naming its recipient", b.Class)
 			}
 		}
-	case ombud.KindFlag:
-		if f := ref(e, "flag"); f != "" {
-			r.st.Flags[f] = &FlagState{Creator: e.Refs["by"]}
+	case *entry.Flag:
+		if b.Flag != "" {
+			var creator []string
+			if b.By != "" {
+				creator = []string{b.By}
+			}
+			r.st.Flags[b.Flag] = &FlagState{Creator: creator}
 		}
-	case ombud.KindReview:
-		f := r.st.Flags[ref(e, "flag")]
+	case *entry.Review:
+		f := r.st.Flags[b.Flag]
 		if f == nil {
-			add("review_unknown_flag", "a review of flag %s, which was never logged", ref(e, "flag"))
+			add(RuleReviewUnknownFlag, "a review of flag %s, which was never logged", b.Flag)
 			break
 		}
-		by := ref(e, "by")
-		if str(e, "outcome") == "confirm" && by != "" && !slices.Contains(f.Confirms, by) {
-			f.Confirms = append(f.Confirms, by)
+		if b.Outcome == entry.Confirm && b.By != "" && !slices.Contains(f.Confirms, b.By) {
+			f.Confirms = append(f.Confirms, b.By)
 		}
-	case ombud.KindAction:
-		id := ref(e, "flag")
+	case *entry.Action:
+		id := b.Flag
 		f := r.st.Flags[id]
 		if f == nil {
-			add("action_without_reviews", "an action on flag %s, which was never logged", id)
+			add(RuleActionWithoutReviews, "an action on flag %s, which was never logged", id)
 			break
 		}
 		n := 0
@@ -368,10 +333,10 @@ func (r *rules) entry(idx uint64, e *ombud.Entry) []Finding {
 			}
 		}
 		if n < r.cfg.MinReviews {
-			add("action_without_reviews", "an action on flag %s after %d distinct confirming reviewers (not its creator); %d are required", id, n, r.cfg.MinReviews)
+			add(RuleActionWithoutReviews, "an action on flag %s after %d distinct confirming reviewers (not its creator); %d are required", id, n, r.cfg.MinReviews)
 		}
-		if claimed, ok := num(e, "confirmations"); ok && claimed > int64(n) {
-			add("action_without_reviews", "the action claims %d confirmations; the log shows %d", claimed, n)
+		if b.Confirmations > int64(n) {
+			add(RuleActionWithoutReviews, "the action claims %d confirmations; the log shows %d", b.Confirmations, n)
 		}
 	}
 	return out
@@ -409,7 +374,7 @@ func (r *rules) finish(now time.Time) []Finding {
 	late := func(em EmergencyRead) bool { return now.After(em.At.Add(r.cfg.EmergencyDeadline + r.cfg.SweepGrace)) }
 	for _, em := range r.st.Emergencies {
 		if late(em) {
-			out = append(out, Finding{Rule: "emergency_uncovered", Index: ptr(em.Index),
+			out = append(out, Finding{Rule: RuleEmergencyUncovered, Index: ptr(em.Index),
 				Message: fmt.Sprintf("an emergency read of %s at %s was not covered by an authorization within %v, and no breach was logged", em.Object, em.At.Format(time.RFC3339), r.cfg.EmergencyDeadline)})
 		}
 	}
@@ -428,9 +393,9 @@ func (r *rules) finish(now time.Time) []Finding {
 // record of e is erased: its object's erase entry (an ingest's detail goes
 // with its object), or a summary entry erasing its kind's details from
 // before its time.
-func (r *rules) erasedDetailExplained(e *ombud.Entry) bool {
-	if e.Kind == ombud.KindIngest {
-		if _, ok := r.st.Erased[ref(e, "object")]; ok {
+func (r *rules) erasedDetailExplained(e *entry.Entry, body entry.Body) bool {
+	if in, ok := body.(*entry.Ingest); ok {
+		if _, ok := r.st.Erased[in.Object]; ok {
 			return true
 		}
 	}

@@ -15,15 +15,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/audit"
-	"github.com/ombud/ombud/tlog"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/fsck"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/tlog"
 )
 
 // AuditConfig configures the auditor benchmark.
@@ -76,22 +79,19 @@ func auditMix(i, auths, flags int) ombud.Record {
 	a := i % auths
 	switch r := i % 20; {
 	case r < 13:
-		return ombud.Record{Kind: ombud.KindAccess,
-			Fields: map[string]any{"decision": "permit", "class": "location", "purpose": "criminal_investigation", "reasons": []string{"authorization_in_scope"}, "use": 1, "policy_sha256": "9f2c1d7e5a0b4c3d8e6f7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f"},
-			Refs:   map[string][]string{"object": {"obj" + strconv.Itoa(i)}, "subject": {"plate:" + strconv.Itoa(a)}, "authorization": {"auth-" + strconv.Itoa(a)}, "by": {"analyst" + strconv.Itoa(i%50)}},
+		return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Use: 1, PolicySHA256: "9f2c1d7e5a0b4c3d8e6f7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
+			Object: "obj" + strconv.Itoa(i), Subject: subject("plate:" + strconv.Itoa(a)), Authorization: "auth-" + strconv.Itoa(a), By: "analyst" + strconv.Itoa(i%50)},
 			Detail: map[string]any{"request_id": i}}
 	case r < 16:
-		return ombud.Record{Kind: ombud.KindAccess,
-			Fields: map[string]any{"decision": "deny", "class": "biometric", "purpose": "marketing", "reasons": []string{"no_authorization"}},
-			Refs:   map[string][]string{"object": {"obj" + strconv.Itoa(i)}, "by": {"analyst" + strconv.Itoa(i%50)}}, Detail: map[string]any{"request_id": i}}
+		return ombud.Record{Body: entry.Access{Decision: entry.Deny, Class: "biometric", Purpose: "marketing", Reasons: []string{"no_authorization"},
+			Object: "obj" + strconv.Itoa(i), By: "analyst" + strconv.Itoa(i%50)}, Detail: map[string]any{"request_id": i}}
 	case r < 18:
-		return ombud.Record{Kind: ombud.KindIngest, Fields: map[string]any{"class": "location", "region": "eu-central", "source": "alpr-feed-7", "size_band": "1KiB-1MiB"},
-			Refs: map[string][]string{"object": {"new" + strconv.Itoa(i)}, "subject": {"plate:" + strconv.Itoa(a)}, "by": {"ingestor"}}, Detail: map[string]any{"bytes": 4096}}
+		return ombud.Record{Body: entry.Ingest{Class: "location", Region: "eu-central", Source: "alpr-feed-7", SizeBand: "1KiB-1MiB",
+			Object: "new" + strconv.Itoa(i), Subject: subject("plate:" + strconv.Itoa(a)), By: "ingestor"}, Detail: map[string]any{"bytes": 4096}}
 	case r < 19:
-		return ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "retention_expired"}, Refs: map[string][]string{"object": {"old" + strconv.Itoa(i)}}}
+		return ombud.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: "old" + strconv.Itoa(i)}}
 	default:
-		return ombud.Record{Kind: ombud.KindReview, Fields: map[string]any{"outcome": "confirm"},
-			Refs: map[string][]string{"flag": {"flag-" + strconv.Itoa(i%flags)}, "by": {"reviewer" + strconv.Itoa(i%7)}}, Detail: map[string]any{"rationale": "checked"}}
+		return ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-" + strconv.Itoa(i%flags), By: "reviewer" + strconv.Itoa(i%7)}, Detail: map[string]any{"rationale": "checked"}}
 	}
 }
 
@@ -109,7 +109,7 @@ func GenerateAuditLog(ctx context.Context, dir string, n int, progress io.Writer
 		return nil, err
 	}
 	defer lg.Close(context.WithoutCancel(ctx))
-	j := &ombud.Journal{Key: ombud.NewLinkageKey()}
+	j := &ombud.Journal{Key: benchKey}
 	auths, flags := max(n/1000, 1), max(n/2000, 1)
 	appendAll := func(count int, rec func(i int) ombud.Record) error {
 		var next atomic.Int64
@@ -152,21 +152,18 @@ func GenerateAuditLog(ctx context.Context, dir string, n int, progress io.Writer
 	now := time.Now().UTC()
 	// The issuer first: the auditor checks every registration against it.
 	err = appendAll(1, func(int) ombud.Record {
-		return ombud.Record{Kind: ombud.KindIssuer, Fields: map[string]any{"op": "register", "issuer": "court.example/d3", "issuer_kind": "court", "jurisdiction": "EU-DE", "key_id": "4a1f9c2e"},
-			Refs: map[string][]string{"by": {"admin"}}}
+		return ombud.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/d3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "admin"}}
 	})
 	if err != nil {
 		return nil, err
 	}
 	err = appendAll(auths+flags, func(i int) ombud.Record {
 		if i < auths {
-			return ombud.Record{Kind: ombud.KindAuthorization,
-				Fields: map[string]any{"op": "register", "auth_kind": "court_order", "issuer": "court.example/d3", "purposes": []string{"criminal_investigation"}, "classes": []string{"location"},
-					"wildcard": false, "not_before": now.Add(-time.Hour).Format(time.RFC3339), "not_after": now.Add(30 * 24 * time.Hour).Format(time.RFC3339), "max_uses": 1_000_000, "jurisdiction": "EU-DE"},
-				Refs: map[string][]string{"authorization": {"auth-" + strconv.Itoa(i)}, "subject": {"plate:" + strconv.Itoa(i)}, "by": {"admin"}}, Detail: map[string]any{"case": i}}
+			return ombud.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: []string{"criminal_investigation"}, Classes: []string{"location"},
+				NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(30 * 24 * time.Hour).Format(time.RFC3339), MaxUses: 1_000_000, Jurisdiction: "EU-DE",
+				Authorization: "auth-" + strconv.Itoa(i), Subject: subject("plate:" + strconv.Itoa(i)), By: "admin"}, Detail: map[string]any{"case": i}}
 		}
-		return ombud.Record{Kind: ombud.KindFlag, Fields: map[string]any{"system": "frs", "model": "facematch", "model_version": "4.2.1", "class": "biometric", "score": 0.91},
-			Refs: map[string][]string{"flag": {"flag-" + strconv.Itoa(i-auths)}, "by": {"ingestor"}}}
+		return ombud.Record{Body: entry.Flag{System: "frs", Model: "facematch", ModelVersion: "4.2.1", Class: "biometric", Score: 0.91, Flag: "flag-" + strconv.Itoa(i-auths), By: "ingestor"}}
 	})
 	if err == nil {
 		err = appendAll(n-1-auths-flags, func(i int) ombud.Record { return auditMix(i, auths, flags) })
@@ -244,10 +241,10 @@ func CompareAudit(ctx context.Context, cfg AuditConfig, rounds int, progress io.
 		}
 		leaves = append(leaves, eb.Entries...)
 	}
-	year, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006"))
-	reportRun := func(name string, f func(b *ombud.ReportBuilder) error) (AuditRun, error) {
+	year, _ := report.ParsePeriod(time.Now().UTC().Format("2006"))
+	reportRun := func(name string, f func(b *report.Builder) error) (AuditRun, error) {
 		t := time.Now()
-		b := ombud.NewReportBuilder(ombud.ReportOptions{Origin: v.Name(), Period: year})
+		b := report.NewBuilder(report.Options{Origin: v.Name(), Period: year})
 		if err := f(b); err != nil {
 			return AuditRun{}, err
 		}
@@ -261,7 +258,7 @@ func CompareAudit(ctx context.Context, cfg AuditConfig, rounds int, progress io.
 	var rm, rf, nj []AuditRun
 	var oh, of, tf []AuditRun
 	for i := range rounds {
-		r4, err := reportRun("report-in-memory", func(b *ombud.ReportBuilder) error {
+		r4, err := reportRun("report-in-memory", func(b *report.Builder) error {
 			for _, l := range leaves {
 				b.Add(l)
 			}
@@ -270,7 +267,7 @@ func CompareAudit(ctx context.Context, cfg AuditConfig, rounds int, progress io.
 		if err != nil {
 			return nil, err
 		}
-		r5, err := reportRun("report-from-files", func(b *ombud.ReportBuilder) error {
+		r5, err := reportRun("report-from-files", func(b *report.Builder) error {
 			for bi := uint64(0); bi*layout.EntryBundleWidth < uint64(cfg.Entries); bi++ {
 				raw, err := ff.ReadEntryBundle(ctx, bi, layout.PartialTileSize(0, bi, uint64(cfg.Entries)))
 				if err != nil {

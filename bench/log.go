@@ -17,12 +17,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/store/sqlite"
-	"github.com/ombud/ombud/tlog"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/tlog"
 )
 
 // LogConfig configures one append benchmark.
@@ -190,7 +192,7 @@ func sizeOf(cp []byte) (uint64, error) {
 
 // sampleLeaf is an entry of the size ombud writes for an access decision.
 var sampleLeaf = func() []byte {
-	j := &ombud.Journal{Key: ombud.NewLinkageKey()}
+	j := &ombud.Journal{Key: benchKey}
 	_, leaf, _, err := j.Build(accessRecord(0))
 	if err != nil {
 		panic(err)
@@ -198,14 +200,16 @@ var sampleLeaf = func() []byte {
 	return leaf
 }()
 
+// benchKey is the linkage key of the generated logs; subject refs are
+// keyed with it before the journal sees them, as custody keys them.
+var benchKey = ombud.NewLinkageKey()
+
+func subject(id string) []string { return []string{benchKey.Pseudonym("subject", id)} }
+
 func accessRecord(i int) ombud.Record {
 	return ombud.Record{
-		Kind:   ombud.KindAccess,
-		Fields: map[string]any{"decision": "permit", "class": "location", "purpose": "criminal_investigation", "reasons": []string{"authorization_in_scope"}, "use": 1},
-		Refs: map[string][]string{
-			"object": {"obj" + strconv.Itoa(i)}, "subject": {"plate:B-XY-" + strconv.Itoa(i%997)},
-			"authorization": {"auth-2026-0042"}, "by": {"analystanalyst01"},
-		},
+		Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Use: 1,
+			Object: "obj" + strconv.Itoa(i), Subject: subject("plate:B-XY-" + strconv.Itoa(i%997)), Authorization: "auth-2026-0042", By: "analystanalyst01"},
 		Detail: map[string]any{"request_id": i, "stated_purpose": "trace vehicle in case 3 Gs 117/26"},
 	}
 }
@@ -280,7 +284,7 @@ func OmbudLog(ctx context.Context, cfg LogConfig) (LogResult, error) {
 	if err != nil {
 		return LogResult{}, err
 	}
-	j := &ombud.Journal{Store: st, Log: lg, Key: ombud.NewLinkageKey()}
+	j := &ombud.Journal{Store: st, Log: lg, Key: benchKey}
 	add := func(ctx context.Context, i int) (uint64, error) {
 		w, err := j.Write(ctx, accessRecord(i))
 		return w.Index, err

@@ -7,18 +7,19 @@ package custody
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"gocloud.dev/secrets"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
 
+	"gocloud.dev/secrets"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/keys"
 )
@@ -46,7 +47,7 @@ type Service struct {
 	// DetailRetention is how long the detail records of each entry kind
 	// are kept; the sweep erases older ones. A kind without one keeps its
 	// details (an ingest's detail goes with its object).
-	DetailRetention map[ombud.Kind]time.Duration
+	DetailRetention map[entry.Kind]time.Duration
 	// Committers and Undoers are other services' hooks for settling their
 	// changes (ombud.Journal.Settle): access's (Open adds it) and the
 	// reports', for two.

@@ -21,6 +21,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/keys"
 )
@@ -65,14 +66,14 @@ func read(t *testing.T, e *ombudtest.Env, id string) ([]byte, error) {
 }
 
 // entry returns the parsed log entry at index.
-func entry(t *testing.T, e *ombudtest.Env, index uint64) *ombud.Entry {
+func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *entry.Entry {
 	t.Helper()
 	e.AwaitSize(t, index+1)
 	leaf, err := e.Log.Entry(ctx, index, e.Size(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := ombud.ParseEntry(leaf)
+	en, err := entry.Parse(leaf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +95,9 @@ func TestRoundTripAndLogging(t *testing.T) {
 			t.Fatal("plaintext found in the blob store")
 		}
 		// The ingest entry names the subject by pseudonym only.
-		en := entry(t, e, o.IngestIndex)
+		en := entryAt(t, e, o.IngestIndex)
 		raw, _ := e.Log.Entry(ctx, o.IngestIndex, e.Size(t))
-		if en.Kind != ombud.KindIngest || en.Refs["subject"][0] != e.Dir.Linkage.Pseudonym("subject", "plate:B-XY-123") || strings.Contains(string(raw), "B-XY") || strings.Contains(string(raw), o.ID) {
+		if en.Kind != entry.KindIngest || en.Refs["subject"][0] != e.Dir.Linkage.Pseudonym("subject", "plate:B-XY-123") || strings.Contains(string(raw), "B-XY") || strings.Contains(string(raw), o.ID) {
 			t.Fatalf("ingest entry %s", raw)
 		}
 	}
@@ -115,7 +116,7 @@ func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
 	if !errors.As(err, &d) || d.Code != ombud.CodeForbidden || d.Reason != "authorization_required" {
 		t.Fatalf("sensitive read: %v", err)
 	}
-	if en := entry(t, e, d.Index); en.Kind != ombud.KindAccess || en.Fields["decision"] != "deny" || d.Index != before {
+	if en := entryAt(t, e, d.Index); en.Kind != entry.KindAccess || en.Fields["decision"] != "deny" || d.Index != before {
 		t.Fatalf("denial not logged as the next entry: %+v", en)
 	}
 }
@@ -172,7 +173,7 @@ func TestRetentionHoldsAndShredding(t *testing.T) {
 	if o.Erased == nil || o.Erased.Reason != ombud.EraseRetention || o.WrappedKeyset != nil {
 		t.Fatalf("expired object not shredded: %+v", o)
 	}
-	if en := entry(t, e, o.Erased.Index); en.Kind != ombud.KindErase || en.Fields["reason"] != ombud.EraseRetention {
+	if en := entryAt(t, e, o.Erased.Index); en.Kind != entry.KindErase || en.Fields["reason"] != ombud.EraseRetention {
 		t.Fatalf("erase entry %+v", en)
 	}
 	if ok, _ := e.Custody.Bucket.Exists(ctx, blob.Key(expired.ID)); ok {
@@ -304,13 +305,11 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	// An erasure logged, then the crash: recovery finishes it.
 	a := ingest(t, e, "general", []byte("a"))
 	ca, _ := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(a.ID), ombud.ErasePayload{Reason: ombud.EraseCourtOrder, At: time.Now()})
-	crashAfterReserve(t, e, ca, ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"reason": ombud.EraseCourtOrder, "class": "general"},
-		Refs: map[string][]string{"object": {a.ID}}}, true)
+	crashAfterReserve(t, e, ca, ombud.Record{Body: entry.Erase{Reason: ombud.EraseCourtOrder, Class: "general", Object: a.ID}}, true)
 	// A hold reserved, the crash before its entry: recovery undoes it.
 	h := ingest(t, e, "general", []byte("h"))
 	ch, _ := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget(h.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
-	crashAfterReserve(t, e, ch, ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": "set", "reason": "litigation"},
-		Refs: map[string][]string{"object": {h.ID}}}, false)
+	crashAfterReserve(t, e, ch, ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: h.ID}}, false)
 	// Two ingests: one whose entry never reached the log, one whose entry
 	// did but whose client was never told.
 	mk := func(body string) *ombud.Object {
@@ -322,7 +321,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 			RetainUntil: time.Now().Add(time.Hour), CipherSHA: make([]byte, 32), WrappedKeyset: []byte("w"), KEKVersion: 1}
 	}
 	ingestRecord := func(o *ombud.Object) ombud.Record {
-		return ombud.Record{Kind: ombud.KindIngest, Fields: map[string]any{"class": "general"}, Refs: map[string][]string{"object": {o.ID}}}
+		return ombud.Record{Body: entry.Ingest{Class: "general", Object: o.ID}}
 	}
 	b, c := mk("never logged"), mk("logged, never acknowledged")
 	cb, _ := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(b.ID), ombud.ObjectPayload{Object: b})
@@ -335,8 +334,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	em := ingest(t, e, "general", []byte("e"))
 	emergency := &ombud.Emergency{ObjectID: em.ID, Principal: e.AdminID, Purpose: "missing_person", Reason: "missing_person", At: time.Now(), Deadline: time.Now().Add(time.Hour)}
 	ce, _ := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: emergency})
-	crashAfterReserve(t, e, ce, ombud.Record{Kind: ombud.KindAccess, Fields: map[string]any{"decision": "permit", "class": "general", "purpose": "missing_person", "reasons": []string{"emergency"}, "emergency": true},
-		Refs: map[string][]string{"object": {em.ID}}}, true)
+	crashAfterReserve(t, e, ce, ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "general", Purpose: "missing_person", Reasons: []string{"emergency"}, Emergency: true, Object: em.ID}}, true)
 
 	var d *custody.Decision
 	if _, err := read(t, e, b.ID); !errors.As(err, &d) || d.Code != ombud.CodeNotFound {
@@ -365,7 +363,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	if err != nil || oc.Erased == nil || oc.Erased.Reason != ombud.EraseIngestUnacknowledged {
 		t.Fatalf("an unacknowledged ingest was not discarded: %+v, %v", oc, err)
 	}
-	if en := entry(t, e, oc.Erased.Index); en.Kind != ombud.KindErase || en.Fields["reason"] != ombud.EraseIngestUnacknowledged {
+	if en := entryAt(t, e, oc.Erased.Index); en.Kind != entry.KindErase || en.Fields["reason"] != ombud.EraseIngestUnacknowledged {
 		t.Fatalf("its erase entry: %+v", en)
 	}
 	// Nothing is left in flight, and a second sweep does nothing.
@@ -379,7 +377,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	// be under way.
 	young := ingest(t, e, "general", []byte("y"))
 	cy, _ := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget(young.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
-	crashAfterReserve(t, e, cy, ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": "set", "reason": "litigation"}, Refs: map[string][]string{"object": {young.ID}}}, false)
+	crashAfterReserve(t, e, cy, ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: young.ID}}, false)
 	e.Store.Undo(ctx, cy)
 	cy.Created = time.Now()
 	if err := e.Store.Reserve(ctx, cy); err != nil {
@@ -432,7 +430,7 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("object %d still under KEK %d", i, cur.KEKVersion)
 		}
 	}
-	if en := entry(t, e, r2.Receipt); en.Kind != ombud.KindKey || en.Fields["op"] != "rotate" {
+	if en := entryAt(t, e, r2.Receipt); en.Kind != entry.KindKey || en.Fields["op"] != "rotate" {
 		t.Fatalf("key entry %+v", en)
 	}
 }
@@ -485,7 +483,7 @@ func TestSmallObjectIntegrity(t *testing.T) {
 		if got, err := read(t, e, o.ID); !errors.As(err, &d) || d.Reason != custody.ReasonIntegrity {
 			t.Fatalf("damaged small object: %d bytes, %v", len(got), err)
 		}
-		if en := entry(t, e, d.Index); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
+		if en := entryAt(t, e, d.Index); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
 			t.Fatalf("the damaged object's decision entry: %+v", en.Fields)
 		}
 	}
@@ -562,16 +560,16 @@ func TestDetailLifecycle(t *testing.T) {
 	now := time.Now().UTC()
 	e.Custody.Now = func() time.Time { return now }
 	o := ingest(t, e, "document", []byte("a record"))
-	if en := entry(t, e, o.IngestIndex); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(fmt.Sprint(en.Fields["retain_until"])) {
+	if en := entryAt(t, e, o.IngestIndex); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(fmt.Sprint(en.Fields["retain_until"])) {
 		t.Fatalf("retain_until is published as %v, not a day", en.Fields["retain_until"])
 	}
-	ingestDetail := entry(t, e, o.IngestIndex).DetailKey()
+	ingestDetail := ombud.DetailKeyOf(entryAt(t, e, o.IngestIndex))
 	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: reader(t, e), Justification: "quality sample 12"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rel.Body.Close()
-	accessDetail := entry(t, e, rel.Index).DetailKey()
+	accessDetail := ombud.DetailKeyOf(entryAt(t, e, rel.Index))
 	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseControllerOrder, "decision 4", e.AdminID); err != nil {
 		t.Fatal(err)
 	}
@@ -586,18 +584,18 @@ func TestDetailLifecycle(t *testing.T) {
 	if res, err := e.Custody.Sweep(ctx); err != nil || len(res.Details) != 0 {
 		t.Fatalf("Sweep = %+v, %v", res, err)
 	}
-	e.Custody.DetailRetention[ombud.KindAccess] = 48 * time.Hour
+	e.Custody.DetailRetention[entry.KindAccess] = 48 * time.Hour
 	now = now.Add(72 * time.Hour)
 	before := e.Size(t)
 	res, err := e.Custody.Sweep(ctx)
-	if err != nil || res.Details[ombud.KindAccess] < 1 {
+	if err != nil || res.Details[entry.KindAccess] < 1 {
 		t.Fatalf("Sweep = %+v, %v", res, err)
 	}
 	if d, _ := e.Store.Detail(ctx, accessDetail); d.Body != nil {
 		t.Fatal("the access detail outlived its retention")
 	}
-	summary := entry(t, e, before)
-	if summary.Kind != ombud.KindSystem || summary.Fields["op"] != "details_erased" || summary.Fields["entry_kind"] != "access" {
+	summary := entryAt(t, e, before)
+	if summary.Kind != entry.KindSystem || summary.Fields["op"] != "details_erased" || summary.Fields["entry_kind"] != "access" {
 		t.Fatalf("summary entry: %+v", summary)
 	}
 	if res, _ := e.Custody.Sweep(ctx); len(res.Details) != 0 {
@@ -638,8 +636,8 @@ func TestDisableWaitsForDecidedReads(t *testing.T) {
 	leaves, _ := e.Log.Leaves(ctx, w.Index+1, size)
 	by := e.Dir.Linkage.Pseudonym("principal", p.ID)
 	for i, l := range leaves {
-		en, _ := ombud.ParseEntry(l)
-		if en.Kind == ombud.KindAccess && en.Fields["decision"] == "permit" && en.Refs["by"][0] == by {
+		en, _ := entry.Parse(l)
+		if en.Kind == entry.KindAccess && en.Fields["decision"] == "permit" && en.Refs["by"][0] == by {
 			t.Fatalf("entry %d permits a read by the principal disabled at entry %d", w.Index+1+uint64(i), w.Index)
 		}
 	}
@@ -697,7 +695,7 @@ func TestLargeObjectIntegrityIsLogged(t *testing.T) {
 	if size != rel.Index+2 {
 		t.Fatalf("log size %d after the permit at %d: want the permit and one denial", size, rel.Index)
 	}
-	if en := entry(t, e, rel.Index+1); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
+	if en := entryAt(t, e, rel.Index+1); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
 		t.Fatalf("the entry after the permit: %+v", en.Fields)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -120,27 +121,20 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 // the store, invisible to every reader, its ingest entry is logged, and
 // only then is it live. subjects are the real identifiers.
 func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []string, by string) (ombud.Written, error) {
-	refs := map[string][]string{"object": {o.ID}}
-	if by != "" {
-		refs["by"] = []string{by}
+	keyed := make([]string, len(subjects))
+	for i, sub := range subjects {
+		keyed[i] = s.Journal.Key.Pseudonym("subject", sub)
 	}
 	rec := ombud.Record{
-		Kind:   ombud.KindIngest,
-		Fields: map[string]any{"class": o.Class, "size_band": ombud.SizeBand(o.Size), "retain_until": ombud.Day(o.RetainUntil)},
-		Refs:   refs,
+		Body: entry.Ingest{Class: o.Class, Region: o.Region, SizeBand: ombud.SizeBand(o.Size), RetainUntil: ombud.Day(o.RetainUntil),
+			Object: o.ID, Subject: keyed, By: by},
 		Detail: map[string]any{"object": o.ID, "source": o.Source, "collected_at": fmtTime(o.CollectedAt), "retain_until": fmtTime(o.RetainUntil), "bytes": o.Size},
-	}
-	if o.Region != "" {
-		rec.Fields["region"] = o.Region
-	}
-	if len(subjects) > 0 {
-		rec.Refs["subject"] = subjects
 	}
 	e, leaf, d, err := s.Journal.Build(rec)
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	o.IngestDetail = e.DetailKey()
+	o.IngestDetail = ombud.DetailKeyOf(e)
 	c, err := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o})
 	if err != nil {
 		return ombud.Written{}, err

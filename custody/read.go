@@ -11,6 +11,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -195,7 +196,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		// is released only when both are.
 		useErr := make(chan error, 1)
 		go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
-		w, err = s.Journal.Write(ctx, s.accessRecord(req, o, "permit", v))
+		w, err = s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
 		uerr := <-useErr
 		if err != nil {
 			vr.Close()
@@ -240,7 +241,7 @@ func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud
 	if err != nil {
 		return ombud.Written{}, err
 	}
-	return s.Journal.Apply(ctx, c, s.accessRecord(req, o, "permit", v), nil)
+	return s.Journal.Apply(ctx, c, s.accessRecord(req, o, entry.Permit, v), nil)
 }
 
 // failureLogged calls log once, with the error, when r fails.
@@ -279,30 +280,16 @@ func (r readCloser) Close() error {
 }
 
 func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string, v access.Verdict) ombud.Record {
-	fields := map[string]any{"decision": decision, "purpose": req.Purpose, "reasons": []string{v.Reason}}
-	if v.PolicySHA != "" {
-		fields["policy_sha256"] = v.PolicySHA
+	body := entry.Access{Decision: decision, Purpose: req.Purpose, Reasons: []string{v.Reason}, PolicySHA256: v.PolicySHA, AuthKind: v.AuthKind,
+		Use: int64(v.Use), Object: req.ID, Authorization: req.AuthorizationID, By: req.Principal.ID}
+	// Claimed and refused, or granted as an emergency.
+	body.Emergency = req.Emergency != "" && (decision == entry.Deny || v.Reason == access.ReasonEmergency)
+	if o != nil {
+		body.Class, body.Subject = o.Class, o.Subjects
 	}
-	if v.AuthKind != "" {
-		fields["auth_kind"] = v.AuthKind
-	}
-	if v.Use > 0 {
-		fields["use"] = v.Use
-	}
-	if req.Emergency != "" && (decision == "deny" || v.Reason == access.ReasonEmergency) {
-		fields["emergency"] = true // claimed and refused, or granted as an emergency
-	}
-	refs := map[string][]string{"object": {req.ID}, "by": {req.Principal.ID}}
-	if req.AuthorizationID != "" {
-		refs["authorization"] = []string{req.AuthorizationID}
-	}
-	rec := ombud.Record{Kind: ombud.KindAccess, Fields: fields, Refs: refs,
+	rec := ombud.Record{Body: body,
 		Detail: map[string]any{"object": req.ID, "purpose": req.Purpose, "principal": req.Principal.ID, "authorization": req.AuthorizationID,
 			"justification": req.Justification, "emergency": req.Emergency}}
-	if o != nil {
-		fields["class"] = o.Class
-		rec.Keyed = map[string][]string{"subject": o.Subjects}
-	}
 	return rec
 }
 
@@ -314,7 +301,7 @@ func (s *Service) deny(ctx context.Context, req ReadRequest, o *ombud.Object, v 
 			v.PolicySHA = p.SHA
 		}
 	}
-	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, "deny", v))
+	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Deny, v))
 	if err != nil {
 		return wrapLog(err)
 	}

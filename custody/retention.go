@@ -8,6 +8,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/entry"
 )
 
 // SetHold puts a legal hold on an object through the one pattern. While
@@ -40,9 +41,7 @@ func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization,
 		return ombud.Written{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindHold,
-		Fields: map[string]any{"op": map[bool]string{true: "set", false: "release"}[set], "reason": reason},
-		Refs:   map[string][]string{"object": {id}, "authorization": {authorization}, "by": {by}},
+		Body:   entry.Hold{Op: map[bool]string{true: entry.OpSet, false: entry.OpRelease}[set], Reason: reason, Object: id, Authorization: authorization, By: by},
 		Detail: map[string]any{"object": id, "authorization": authorization, "reason": reason},
 	}, nil)
 	return w, objectError(id, err)
@@ -111,21 +110,12 @@ func (s *Service) Erase(ctx context.Context, id, reason, authorization, by strin
 // is logged before the erase entry.
 func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (ombud.Written, error) {
 	defer s.gates.Exclusive(objectGate(o.ID))()
-	refs := map[string][]string{"object": {o.ID}}
-	if authorization != "" {
-		refs["authorization"] = []string{authorization}
-	}
-	if by != "" {
-		refs["by"] = []string{by}
-	}
 	c, err := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(o.ID), ombud.ErasePayload{Reason: reason, At: s.now()})
 	if err != nil {
 		return ombud.Written{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindErase,
-		Fields: map[string]any{"reason": reason, "class": o.Class},
-		Refs:   refs,
+		Body:   entry.Erase{Reason: reason, Class: o.Class, Object: o.ID, Authorization: authorization, By: by},
 		Detail: map[string]any{"object": o.ID, "authorization": authorization, "retain_until": fmtTime(o.RetainUntil)},
 	}, s.commitErase)
 	return w, objectError(o.ID, err)
@@ -152,7 +142,7 @@ type SweepResult struct {
 	Breaches int           `json:"emergency_breaches"`
 	// Details counts the detail records erased because their retention
 	// ended, by entry kind.
-	Details map[ombud.Kind]int `json:"details_erased,omitempty"`
+	Details map[entry.Kind]int `json:"details_erased,omitempty"`
 }
 
 // SettleAge is how old a change in flight must be before the sweep settles
@@ -298,17 +288,11 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		if err != nil {
 			return err
 		}
-		fields := map[string]any{"reason": "emergency_not_covered", "deadline": em.Deadline.Format(time.RFC3339)}
-		if class != "" {
-			fields["class"] = class
-		}
 		// The reader's emergency reads already decided are logged before
 		// the breach that suspends them.
 		release := s.gates.Exclusive(principalGate(em.Principal))
 		w, err := s.Journal.Apply(ctx, c, ombud.Record{
-			Kind:   ombud.KindBreach,
-			Fields: fields,
-			Refs:   map[string][]string{"object": {em.ObjectID}, "by": {em.Principal}},
+			Body:   entry.Breach{Reason: "emergency_not_covered", Class: class, Deadline: em.Deadline.Format(time.RFC3339), Object: em.ObjectID, By: em.Principal},
 			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "principal": em.Principal},
 		}, nil)
 		if err == nil {
@@ -342,19 +326,13 @@ type RotateResult struct {
 func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 	cur, _ := s.Keys.Current()
 	v := cur + 1
-	refs := map[string][]string{}
-	if by != "" {
-		refs["by"] = []string{by}
-	}
 	c, err := ombud.NewChange(ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: v})
 	if err != nil {
 		return RotateResult{}, err
 	}
 	var r RotateResult
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindKey,
-		Fields: map[string]any{"op": "rotate", "kek_version": v},
-		Refs:   refs,
+		Body: entry.Key{Op: entry.OpRotate, KEKVersion: int64(v), By: by},
 	}, func(ctx context.Context, c *ombud.Change, w ombud.Written) (err error) {
 		r, err = s.rotate(ctx, c, w)
 		return err
@@ -444,9 +422,7 @@ func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (o
 	}
 	defer s.gates.Exclusive(principalGate(principal))()
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindPrincipal,
-		Fields: map[string]any{"op": "emergency_restore", "roles": roleStrings(p.Roles)},
-		Refs:   map[string][]string{"principal": {principal}, "by": {by}},
+		Body: entry.Principal{Op: entry.OpEmergencyRestore, Roles: roleStrings(p.Roles), Principal: principal, By: by},
 	}, nil)
 	if err == nil {
 		s.suspended.Delete(principal)
@@ -474,14 +450,8 @@ func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string)
 	if es, err := s.Store.Emergency(ctx, emergency); err == nil {
 		obj = es.ObjectID
 	}
-	refs := map[string][]string{"by": {by}}
-	if obj != "" {
-		refs["object"] = []string{obj}
-	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Kind:   ombud.KindAttestation,
-		Fields: map[string]any{"op": "derived_data_deleted", "access": emergency},
-		Refs:   refs,
+		Body:   entry.Attestation{Op: entry.OpDerivedDataDeleted, Access: int64(emergency), Object: obj, By: by},
 		Detail: map[string]any{"access_entry": emergency, "note": note},
 	}, nil)
 	switch {
@@ -507,7 +477,7 @@ func roleStrings(rs []ombud.Role) []string {
 // erasure. Retention counts whole days, so a kind is swept at most once a
 // day.
 func (s *Service) eraseExpiredDetails(ctx context.Context, r *SweepResult) error {
-	for _, kind := range ombud.Kinds() {
+	for _, kind := range entry.Kinds() {
 		ret, ok := s.DetailRetention[kind]
 		if !ok || ret <= 0 {
 			continue
@@ -525,8 +495,7 @@ func (s *Service) eraseExpiredDetails(ctx context.Context, r *SweepResult) error
 			return err
 		}
 		_, err = s.Journal.Apply(ctx, c, ombud.Record{
-			Kind:   ombud.KindSystem,
-			Fields: map[string]any{"op": "details_erased", "entry_kind": string(kind), "before": ombud.Day(before), "count": n},
+			Body: entry.System{Op: entry.OpDetailsErased, EntryKind: string(kind), Before: ombud.Day(before), Count: int64(n)},
 		}, nil)
 		if ombud.ErrorCode(err) == ombud.CodeConflict {
 			continue
@@ -535,7 +504,7 @@ func (s *Service) eraseExpiredDetails(ctx context.Context, r *SweepResult) error
 			return err
 		}
 		if r.Details == nil {
-			r.Details = map[ombud.Kind]int{}
+			r.Details = map[entry.Kind]int{}
 		}
 		r.Details[kind] += n
 	}

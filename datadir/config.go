@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/report"
 )
 
 // Config is ombud.toml.
@@ -38,17 +41,17 @@ type Config struct {
 // kind, and why. Kinds not listed keep their details: an ingest's detail
 // is erased with its object, a policy's detail is the policy text.
 var DefaultDetailRetention = []struct {
-	Kind      ombud.Kind
+	Kind      entry.Kind
 	Retention string
 	Why       string
 }{
-	{ombud.KindAccess, "2190d", "Oversight bodies and courts reconstruct who read what, and why, for years after; six years covers common limitation periods."},
-	{ombud.KindPrincipal, "3650d", "Who held an account, and with which roles, must be answerable for as long as any decision of theirs can be questioned."},
-	{ombud.KindAuthorization, "3650d", "The signed note names the case and subjects; it proves the legal basis of every read under it for as long as those reads can be challenged."},
-	{ombud.KindHold, "3650d", "Which authority ordered a hold, and on which object, is evidence in the proceedings the hold served."},
-	{ombud.KindErase, "3650d", "The order behind an erasure is the proof that the erasure was lawful."},
-	{ombud.KindBreach, "3650d", "An uncovered emergency read is a violation; its record is kept for the oversight that follows."},
-	{ombud.KindAttestation, "3650d", "The controller's attestation that derived data was deleted closes a breach; it is kept as long as the breach."},
+	{entry.KindAccess, "2190d", "Oversight bodies and courts reconstruct who read what, and why, for years after; six years covers common limitation periods."},
+	{entry.KindPrincipal, "3650d", "Who held an account, and with which roles, must be answerable for as long as any decision of theirs can be questioned."},
+	{entry.KindAuthorization, "3650d", "The signed note names the case and subjects; it proves the legal basis of every read under it for as long as those reads can be challenged."},
+	{entry.KindHold, "3650d", "Which authority ordered a hold, and on which object, is evidence in the proceedings the hold served."},
+	{entry.KindErase, "3650d", "The order behind an erasure is the proof that the erasure was lawful."},
+	{entry.KindBreach, "3650d", "An uncovered emergency read is a violation; its record is kept for the oversight that follows."},
+	{entry.KindAttestation, "3650d", "The controller's attestation that derived data was deleted closes a breach; it is kept as long as the breach."},
 }
 
 // ReportConfig configures transparency reports.
@@ -177,7 +180,7 @@ func Defaults() Config {
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
 		Access:  AccessConfig{EmergencyDeadline: Duration{48 * time.Hour}},
-		Report:  ReportConfig{Band: ombud.DefaultBand},
+		Report:  ReportConfig{Band: report.DefaultBand},
 	}
 }
 
@@ -339,18 +342,18 @@ func (c Config) IssuerKindRules() (map[string][]string, error) {
 
 // DetailRetentions returns how long detail records of each entry kind are
 // kept (kinds absent are kept).
-func (c Config) DetailRetentions() (map[ombud.Kind]time.Duration, error) {
-	out := map[ombud.Kind]time.Duration{}
+func (c Config) DetailRetentions() (map[entry.Kind]time.Duration, error) {
+	out := map[entry.Kind]time.Duration{}
 	for _, d := range DefaultDetailRetention {
 		r, _ := ParseRetention(d.Retention)
 		out[d.Kind] = r
 	}
 	for k, v := range c.DetailRetention {
-		if !slices.Contains(ombud.Kinds(), ombud.Kind(k)) {
+		if !slices.Contains(entry.Kinds(), entry.Kind(k)) {
 			return nil, fmt.Errorf("config: detail_retention: unknown entry kind %q", k)
 		}
 		if v == "keep" {
-			delete(out, ombud.Kind(k))
+			delete(out, entry.Kind(k))
 			continue
 		}
 		r, err := ParseRetention(v)
@@ -360,7 +363,7 @@ func (c Config) DetailRetentions() (map[ombud.Kind]time.Duration, error) {
 		if r < 24*time.Hour {
 			return nil, fmt.Errorf("config: detail_retention.%s: at least 1d, or \"keep\"", k)
 		}
-		out[ombud.Kind(k)] = r
+		out[entry.Kind(k)] = r
 	}
 	return out, nil
 }

@@ -1,5 +1,5 @@
 // Package reports publishes transparency reports: it computes the report
-// (ombud.ComputeReport) from the log at its current checkpoint, signs its
+// (report.Compute) from the log at its current checkpoint, signs its
 // hash as a note with the log's key, stores it, and logs a report entry
 // holding that hash. Anyone can recompute a published report from the log
 // and compare it byte for byte (ombud audit does).
@@ -24,11 +24,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/internal/fsutil"
-	"github.com/ombud/ombud/tlog"
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/fsutil"
+	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/tlog"
 )
 
 // Published is one published report: where it is and what it says.
@@ -37,7 +40,7 @@ type Published struct {
 	Size   uint64 // the checkpoint size it was computed at
 	SHA256 string // hex of the report's bytes
 	Index  uint64 // the report entry's index in the log
-	Report *ombud.Report
+	Report *report.Report
 	JSON   []byte
 	Note   []byte // the signed note over the hash
 }
@@ -58,17 +61,17 @@ var fileRE = regexp.MustCompile(`^([0-9Q.-]+)@([0-9]+)\.json$`)
 // fileName is PERIOD@SIZE.json: a publication is immutable, a period may be
 // published again at a later checkpoint.
 func fileName(period string, size uint64) string {
-	return ombud.ReportName(period, size) + ".json"
+	return report.Name(period, size) + ".json"
 }
 
 // Compute computes the report of period at the log's current checkpoint.
-func Compute(ctx context.Context, lg *tlog.Log, period ombud.Period, band int64) (*ombud.Report, error) {
+func Compute(ctx context.Context, lg *tlog.Log, period report.Period, band int64) (*report.Report, error) {
 	cp, _, err := lg.ParsedCheckpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b := ombud.NewReportBuilder(ombud.ReportOptions{Origin: cp.Origin, Period: period, Band: band,
-		Checkpoint: ombud.ReportCheckpoint{Size: cp.Size, Root: cp.Hash}})
+	b := report.NewBuilder(report.Options{Origin: cp.Origin, Period: period, Band: band,
+		Checkpoint: report.Checkpoint{Size: cp.Size, Root: cp.Hash}})
 	for bi := uint64(0); bi*layout.EntryBundleWidth < cp.Size; bi++ {
 		leaves, err := lg.Bundle(ctx, bi, cp.Size)
 		if err != nil {
@@ -87,14 +90,14 @@ func Compute(ctx context.Context, lg *tlog.Log, period ombud.Period, band int64)
 // report entry is logged, and only then are the files renamed into place.
 // If the entry cannot be logged, the staged files are removed. A report is
 // published when, and only when, its entry is in the log.
-func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (*Published, error) {
+func (s *Service) Publish(ctx context.Context, period report.Period, by string) (*Published, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if period.Start.After(time.Now()) {
 		return nil, ombud.Errorf(ombud.CodeInvalid, "period %s has not begun", period.Name)
 	}
 	if first, err := s.Log.Leaves(ctx, 0, 1); err == nil && len(first) == 1 {
-		if e, err := ombud.ParseEntry(first[0]); err == nil && !period.End.After(e.Time) {
+		if e, err := entry.Parse(first[0]); err == nil && !period.End.After(e.Time) {
 			return nil, ombud.Errorf(ombud.CodeInvalid, "period %s ends before the log's first entry (%s)", period.Name, ombud.Day(e.Time))
 		}
 	}
@@ -108,14 +111,14 @@ func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (
 	}
 	sum := sha256.Sum256(js)
 	hexSum := hex.EncodeToString(sum[:])
-	signed, err := note.Sign(&note.Note{Text: ombud.ReportNoteText(r, hexSum)}, s.Signer)
+	signed, err := note.Sign(&note.Note{Text: report.NoteText(r, hexSum)}, s.Signer)
 	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	name := ombud.ReportName(period.Name, r.Checkpoint.Size)
+	name := report.Name(period.Name, r.Checkpoint.Size)
 	if _, err := os.Stat(filepath.Join(s.Dir, name+".json")); err == nil {
 		return nil, ombud.Errorf(ombud.CodeConflict, "report %s is already published; publish again after the log grows", name)
 	}
@@ -130,9 +133,8 @@ func (s *Service) Publish(ctx context.Context, period ombud.Period, by string) (
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Kind: ombud.KindReport,
-		Fields: map[string]any{"period": period.Name, "checkpoint_size": r.Checkpoint.Size, "report_sha256": hexSum, "format": ombud.ReportFormat},
-		Refs:   map[string][]string{"by": {by}}}, s.Commit)
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Body: entry.Report{Period: period.Name, CheckpointSize: int64(r.Checkpoint.Size), ReportSHA256: hexSum, Format: report.Format, By: by}}, s.Commit)
 	if err != nil {
 		if w.Entry == nil {
 			s.Undo(ctx, c)
@@ -220,7 +222,7 @@ func (s *Service) List() ([]Published, error) {
 
 // Get reads a publication: the latest of period when size is 0.
 func (s *Service) Get(period string, size uint64) (*Published, error) {
-	if _, err := ombud.ParsePeriod(period); err != nil {
+	if _, err := report.ParsePeriod(period); err != nil {
 		return nil, err
 	}
 	if size == 0 {
@@ -250,7 +252,7 @@ func (s *Service) Get(period string, size uint64) (*Published, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	var r ombud.Report
+	var r report.Report
 	if err := json.Unmarshal(js, &r); err != nil {
 		return nil, fmt.Errorf("stored report %s: %w", base, err)
 	}
@@ -269,11 +271,11 @@ func cell(s string) string {
 
 // CSV renders a report as one table: section, three key columns, count.
 // Banded counts appear as the band ("1-9").
-func CSV(r *ombud.Report) []byte {
+func CSV(r *report.Report) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write([]string{"section", "key1", "key2", "key3", "count"})
-	row := func(section, k1, k2, k3 string, c ombud.Count) {
+	row := func(section, k1, k2, k3 string, c report.Count) {
 		w.Write([]string{section, cell(k1), cell(k2), cell(k3), c.String()})
 	}
 	row("entries", "", "", "", r.Entries)

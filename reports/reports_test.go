@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/internal/ombudtest"
-	"github.com/ombud/ombud/reports"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/reports"
 )
 
 type brokenLog struct{}
@@ -28,19 +31,19 @@ func TestPublishListGet(t *testing.T) {
 	e := ombudtest.New(t)
 	ctx := context.Background()
 	for range 12 {
-		if _, err := e.Journal.Write(ctx, ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "retention_expired"}, Refs: map[string][]string{"object": {"o"}}}); err != nil {
+		if _, err := e.Journal.Write(ctx, ombud.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: "o"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.AwaitSize(t, e.Size(t))
-	p, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	p, _ := report.ParsePeriod(time.Now().UTC().Format("2006-01"))
 	pub, err := e.Reports.Publish(ctx, p, e.AdminID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The note is signed by the log's key and names the hash.
 	n, err := note.Open(pub.Note, note.VerifierList(e.Dir.Verifier))
-	if err != nil || !strings.Contains(n.Text, "sha256 "+pub.SHA256+"\n") || !strings.HasPrefix(n.Text, ombud.ReportFormat+"\n") {
+	if err != nil || !strings.Contains(n.Text, "sha256 "+pub.SHA256+"\n") || !strings.HasPrefix(n.Text, report.Format+"\n") {
 		t.Fatalf("note %q: %v", pub.Note, err)
 	}
 	got, err := e.Reports.Get(p.Name, 0)
@@ -74,7 +77,7 @@ func TestPublishListGet(t *testing.T) {
 	// When the report entry cannot be logged, nothing is published.
 	broken := &reports.Service{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
 		Journal: &ombud.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}}
-	p2, _ := ombud.ParsePeriod("2026")
+	p2, _ := report.ParsePeriod("2026")
 	if _, err := broken.Publish(ctx, p2, e.AdminID); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("publish with the log down: %v", err)
 	}
@@ -87,7 +90,7 @@ func TestPublishListGet(t *testing.T) {
 }
 
 func TestCSVCellsAreNotFormulas(t *testing.T) {
-	r := &ombud.Report{Authorizations: []ombud.AuthRow{{Kind: "court_order", Issuer: "=2-1", Outcome: "registered"}}}
+	r := &report.Report{Authorizations: []report.AuthRow{{Kind: "court_order", Issuer: "=2-1", Outcome: "registered"}}}
 	if b := string(reports.CSV(r)); !strings.Contains(b, ",'=2-1,") {
 		t.Fatalf("a formula-like key is not quoted:\n%s", b)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 )
 
 // change returns a change ready to reserve, with a leaf hash and a time.
@@ -85,11 +86,11 @@ func testChanges(t *testing.T, s ombud.Store) {
 	apply(t, s, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 3}), 5)
 	// Erasures of a kind's details: each to a later day than the last.
 	day := time.Now().UTC().Truncate(24 * time.Hour)
-	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: ombud.KindAccess, Before: day}), 6)
-	if err := s.Reserve(ctx, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: ombud.KindAccess, Before: day})); !errors.Is(err, ombud.ErrStale) {
+	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: entry.KindAccess, Before: day}), 6)
+	if err := s.Reserve(ctx, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: entry.KindAccess, Before: day})); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("a second erasure of access details to the same day: %v, want ErrStale", err)
 	}
-	apply(t, s, change(t, ombud.OpDetailsErase, "details:hold", ombud.DetailsPayload{Kind: ombud.KindHold, Before: day}), 7)
+	apply(t, s, change(t, ombud.OpDetailsErase, "details:hold", ombud.DetailsPayload{Kind: entry.KindHold, Before: day}), 7)
 
 	// Concurrent reservations of one target: exactly one wins.
 	var wg sync.WaitGroup
@@ -246,24 +247,24 @@ func testObjects(t *testing.T, s ombud.Store) {
 func testDetailKinds(t *testing.T, s ombud.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	mk := func(kind ombud.Kind, at time.Time, body string) ombud.Detail {
+	mk := func(kind entry.Kind, at time.Time, body string) ombud.Detail {
 		d := ombud.Commit([]byte(body))
 		d.Time, d.Kind = at, kind
 		return d
 	}
 	old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
 	ds := []ombud.Detail{
-		mk(ombud.KindAccess, old, `{"n":1}`), mk(ombud.KindAccess, old, `{"n":2}`), mk(ombud.KindAccess, recent, `{"n":3}`),
-		mk(ombud.KindHold, old, `{"n":4}`), mk(ombud.KindIngest, recent, `{"n":5}`), mk("", old, `{"n":6}`),
+		mk(entry.KindAccess, old, `{"n":1}`), mk(entry.KindAccess, old, `{"n":2}`), mk(entry.KindAccess, recent, `{"n":3}`),
+		mk(entry.KindHold, old, `{"n":4}`), mk(entry.KindIngest, recent, `{"n":5}`), mk("", old, `{"n":6}`),
 	}
 	if err := s.PutDetails(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
 	before := now.Add(-24 * time.Hour)
-	if n, err := s.CountDetailsBefore(ctx, ombud.KindAccess, before); err != nil || n != 2 {
+	if n, err := s.CountDetailsBefore(ctx, entry.KindAccess, before); err != nil || n != 2 {
 		t.Fatalf("CountDetailsBefore(access) = %d, %v; want 2", n, err)
 	}
-	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: ombud.KindAccess, Before: before, Count: 2}), 7)
+	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: entry.KindAccess, Before: before, Count: 2}), 7)
 	for i, want := range []bool{true, true, false, false, false, false} {
 		got, err := s.Detail(ctx, ds[i].Key())
 		if err != nil {
@@ -273,7 +274,7 @@ func testDetailKinds(t *testing.T, s ombud.Store) {
 			t.Errorf("detail %d (%s): erased %v, want %v", i, ds[i].Kind, erased, want)
 		}
 	}
-	if n, _ := s.CountDetailsBefore(ctx, ombud.KindAccess, before); n != 0 {
+	if n, _ := s.CountDetailsBefore(ctx, entry.KindAccess, before); n != 0 {
 		t.Fatalf("CountDetailsBefore after the erasure = %d", n)
 	}
 	// The ingest detail goes with its object.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 )
 
 // TestStore runs the conformance suite against stores made by open. Each
@@ -95,7 +96,7 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		if err != nil {
 			t.Fatalf("Detail: %v", err)
 		}
-		e := &ombud.Entry{Detail: d.Commitment, Time: d.Time}
+		e := &entry.Entry{Detail: d.Commitment, Time: d.Time}
 		if err := ombud.CheckDetail(e, got); err != nil {
 			t.Fatalf("stored detail does not check: %v", err)
 		}

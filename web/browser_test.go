@@ -17,9 +17,12 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/report"
 )
 
 // chromium finds Debian's chromium ($OMBUD_CHROMIUM, or on the PATH).
@@ -169,7 +172,7 @@ func TestSiteInBrowser(t *testing.T) {
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))
 	period := time.Now().UTC().Format("2006-01")
-	p, _ := ombud.ParsePeriod(period)
+	p, _ := report.ParsePeriod(period)
 	pub, err := e.Reports.Publish(context.Background(), p, e.AdminID)
 	if err != nil {
 		t.Fatal(err)
@@ -320,16 +323,14 @@ func populate(t *testing.T, e *ombudtest.Env) {
 		if i%4 == 0 {
 			dec, reason = "deny", []string{"no_authorization", "authorization_expired"}[i%8/4]
 		}
-		w(ombud.Record{Kind: ombud.KindAccess, Fields: map[string]any{"decision": dec, "class": []string{"location", "biometric"}[i%2], "purpose": "criminal_investigation", "reasons": []string{reason}},
-			Refs: map[string][]string{"object": {fmt.Sprint("obj-", i)}, "authorization": {"auth-1"}, "by": {"analyst"}}})
+		w(ombud.Record{Body: entry.Access{Decision: dec, Class: []string{"location", "biometric"}[i%2], Purpose: "criminal_investigation", Reasons: []string{reason}, Object: fmt.Sprint("obj-", i), Authorization: "auth-1", By: "analyst"}})
 	}
 	for i := range 12 {
-		w(ombud.Record{Kind: ombud.KindAuthorization, Fields: map[string]any{"op": "register", "auth_kind": []string{"court_order", "warrant"}[i%2], "issuer": "court.example/district-3"},
-			Refs: map[string][]string{"authorization": {fmt.Sprint("auth-", i)}, "by": {"admin"}}})
+		w(ombud.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: []string{"court_order", "warrant"}[i%2], Issuer: "court.example/district-3", Authorization: fmt.Sprint("auth-", i), By: "admin"}})
 	}
 	for i := range 14 {
-		w(ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "retention_expired"}, Refs: map[string][]string{"object": {fmt.Sprint("old-", i)}}})
+		w(ombud.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: fmt.Sprint("old-", i)}})
 	}
-	w(ombud.Record{Kind: ombud.KindErase, Fields: map[string]any{"class": "location", "reason": "court_order"}, Refs: map[string][]string{"object": {"x"}}})
-	w(ombud.Record{Kind: ombud.KindHold, Fields: map[string]any{"op": "set", "reason": "litigation"}, Refs: map[string][]string{"object": {"y"}}})
+	w(ombud.Record{Body: entry.Erase{Class: "location", Reason: "court_order", Object: "x"}})
+	w(ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: "y"}})
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/report"
 )
 
 // Colours of the charts: each has at least 3:1 contrast against white
@@ -22,12 +22,12 @@ const (
 // Bar is one bar of a chart.
 type Bar struct {
 	Label string
-	Count ombud.Count
+	Count report.Count
 }
 
 // height is what a count is drawn as: a band is drawn at its middle, in
 // the band colour, so the chart reveals no more than the number does.
-func height(c ombud.Count) float64 {
+func height(c report.Count) float64 {
 	if c.Banded() {
 		return float64(c.Band+1) / 2
 	}
@@ -74,20 +74,20 @@ func BarChart(id, title, desc string, bars []Bar) template.HTML {
 // TimeChart draws each day of the report's period as a column: permits
 // below, denials stacked above. Days without decisions stay empty, so the
 // chart shows when nothing happened too.
-func TimeChart(id, title, desc string, r *ombud.Report) template.HTML {
+func TimeChart(id, title, desc string, r *report.Report) template.HTML {
 	if len(r.Daily) == 0 {
 		return template.HTML(`<p>No access decisions in this period.</p>`)
 	}
-	byDate := make(map[string]ombud.DayRow, len(r.Daily))
+	byDate := make(map[string]report.DayRow, len(r.Daily))
 	for _, d := range r.Daily {
 		byDate[d.Date] = d
 	}
-	var days []ombud.DayRow
+	var days []report.DayRow
 	for t := r.Period.Start; t.Before(r.Period.End) && len(days) < 5000; t = t.AddDate(0, 0, 1) {
 		date := t.Format(time.DateOnly)
 		d, ok := byDate[date]
 		if !ok {
-			d = ombud.DayRow{Date: date, Permits: ombud.Count{Band: r.Band}, Denials: ombud.Count{Band: r.Band}}
+			d = report.DayRow{Date: date, Permits: report.Count{Band: r.Band}, Denials: report.Count{Band: r.Band}}
 		}
 		days = append(days, d)
 	}

@@ -22,11 +22,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/reports"
-	"github.com/ombud/ombud/tlog"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/tlog"
 )
 
 //go:embed templates/*.html
@@ -219,7 +221,7 @@ type page struct {
 	Reports    []reports.Published
 	Band       int64
 	// page-specific
-	R          *ombud.Report
+	R          *report.Report
 	P          *reports.Published
 	Charts     map[string]template.HTML
 	Index      string
@@ -343,7 +345,7 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) reportList(w http.ResponseWriter, r *http.Request) {
-	p := &page{Nav: "reports", Reports: s.published(), Band: ombud.DefaultBand}
+	p := &page{Nav: "reports", Reports: s.published(), Band: report.DefaultBand}
 	if s.Reports != nil && s.Reports.Band > 0 {
 		p.Band = s.Reports.Band
 	}
@@ -374,7 +376,7 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Report unavailable", "The report could not be read.")
 		return
 	}
-	name := ombud.ReportName(pub.Period, pub.Size)
+	name := report.Name(pub.Period, pub.Size)
 	switch m[3] {
 	case ".json":
 		w.Header().Set("Content-Type", "application/json")
@@ -396,7 +398,7 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rp := pub.Report
-	bars := func(rows []ombud.KeyCount) []Bar {
+	bars := func(rows []report.KeyCount) []Bar {
 		out := make([]Bar, len(rows))
 		for i, k := range rows {
 			out[i] = Bar{k.Key, k.Count}

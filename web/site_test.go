@@ -15,6 +15,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/web"
 )
 
@@ -24,7 +25,7 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 	e := ombudtest.New(t)
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))
-	p, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	p, _ := report.ParsePeriod(time.Now().UTC().Format("2006-01"))
 	pub, err := e.Reports.Publish(context.Background(), p, e.AdminID)
 	if err != nil {
 		t.Fatal(err)

@@ -14,13 +14,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/audit"
-	"github.com/ombud/ombud/datadir"
-	"github.com/ombud/ombud/internal/fsutil"
 	fnote "github.com/transparency-dev/formats/note"
 	tclient "github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/fsutil"
+	"github.com/ombud/ombud/report"
 )
 
 // exitCode carries a command's own exit code (audit: 1 violations, 2
@@ -52,7 +53,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	reportsFrom := fs.String("reports", "", "where the published reports are: a site URL or a directory of PERIOD@SIZE.json files (default: the deployment named by --log)")
 	auditorReport := fs.String("auditor-report", "", "with an auditor token: compute the transparency report of this period (2026-11, 2026-Q4, 2026, 2026-11-01..2026-11-15) in auditor mode, with what became of every detail record")
 	auditorReportOut := fs.String("auditor-report-out", "", "file for the auditor-mode report (default auditor-report-PERIOD@SIZE.json)")
-	band := fs.Int64("band", ombud.DefaultBand, "the deployment's band for small counts, for the auditor-mode report's public figures")
+	band := fs.Int64("band", report.DefaultBand, "the deployment's band for small counts, for the auditor-mode report's public figures")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
@@ -129,7 +130,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 		cfg.Details = &audit.HTTPDetails{Server: server, Token: tok, Client: hc}
 	}
 	if *auditorReport != "" {
-		p, err := ombud.ParsePeriod(*auditorReport)
+		p, err := report.ParsePeriod(*auditorReport)
 		if err != nil {
 			return cannot(usagef("--auditor-report: %v", err))
 		}
@@ -178,7 +179,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if r := rep.AuditorReport; r != nil {
 		out := *auditorReportOut
 		if out == "" {
-			out = "auditor-report-" + ombud.ReportName(r.Period.Name, r.Checkpoint.Size) + ".json"
+			out = "auditor-report-" + report.Name(r.Period.Name, r.Checkpoint.Size) + ".json"
 		}
 		b, err := r.Marshal()
 		if err == nil {
@@ -204,14 +205,14 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 
 // detailSummary sums the auditor's figures by status: "12 verified, 3
 // erased".
-func detailSummary(a *ombud.AuditorFigures) string {
-	by := map[ombud.DetailStatus]int64{}
+func detailSummary(a *report.AuditorFigures) string {
+	by := map[report.DetailStatus]int64{}
 	for _, d := range a.Details {
 		by[d.Status] += d.Count.N
 	}
 	var parts []string
-	for _, st := range []ombud.DetailStatus{ombud.DetailVerified, ombud.DetailErased, ombud.DetailMissing, ombud.DetailMismatch} {
-		if by[st] > 0 || st == ombud.DetailVerified {
+	for _, st := range []report.DetailStatus{report.DetailVerified, report.DetailErased, report.DetailMissing, report.DetailMismatch} {
+		if by[st] > 0 || st == report.DetailVerified {
 			parts = append(parts, fmt.Sprintf("%d %s", by[st], st))
 		}
 	}

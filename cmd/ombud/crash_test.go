@@ -18,11 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/datadir"
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
 )
 
 // buildBinary compiles ombud once for the tests that run it as a child.
@@ -249,7 +251,7 @@ func crashOnce(t *testing.T, killAt int) {
 		if err != nil {
 			t.Fatalf("entry %d: %v", a.index, err)
 		}
-		if e.Kind != ombud.KindPrincipal || e.Refs["principal"][0] != dd.Linkage.Pseudonym("principal", a.id) {
+		if e.Kind != entry.KindPrincipal || e.Refs["principal"][0] != dd.Linkage.Pseudonym("principal", a.id) {
 			t.Fatalf("entry %d is not the creation of principal %s", a.index, a.id)
 		}
 		if code, _ := getJSON(c2.url+"/v1/principals/"+a.id, admin, nil); code != 200 {

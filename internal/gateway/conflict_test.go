@@ -8,20 +8,22 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
-	"github.com/transparency-dev/tessera/client"
-	"golang.org/x/mod/sumdb/note"
-	"net/url"
 )
 
 var ctx = context.Background()
@@ -351,7 +353,7 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 		t.Fatal(err)
 	}
 	for i, leaf := range leaves {
-		en, err := ombud.ParseEntry(leaf)
+		en, err := entry.Parse(leaf)
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
@@ -363,7 +365,7 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 		}
 		str := func(k string) string { v, _ := en.Fields[k].(string); return v }
 		detail := func(v any) {
-			d, err := e.Store.Detail(ctx, en.DetailKey())
+			d, err := e.Store.Detail(ctx, ombud.DetailKeyOf(en))
 			if err != nil || d.Body == nil {
 				t.Fatalf("entry %d: detail: %v", i, err)
 			}
@@ -372,7 +374,7 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 			}
 		}
 		switch en.Kind {
-		case ombud.KindPrincipal:
+		case entry.KindPrincipal:
 			p := s.principals[ref("principal")]
 			switch str("op") {
 			case "create":
@@ -387,16 +389,16 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 				p.suspended = false
 			}
 			s.principals[ref("principal")] = p
-		case ombud.KindBreach:
+		case entry.KindBreach:
 			p := s.principals[ref("by")]
 			p.suspended = true
 			s.principals[ref("by")] = p
-		case ombud.KindIssuer:
+		case entry.KindIssuer:
 			if _, dup := s.issuers[str("issuer")]; dup {
 				s.problems = append(s.problems, fmt.Sprintf("entry %d registers issuer %s again", i, str("issuer")))
 			}
 			s.issuers[str("issuer")] = fmt.Sprintf("%s %s %s", str("issuer_kind"), str("jurisdiction"), str("key_id"))
-		case ombud.KindAuthorization:
+		case entry.KindAuthorization:
 			id := ref("authorization")
 			a, seen := s.auths[id]
 			switch str("op") {
@@ -414,7 +416,7 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 				a.revoked = true
 			}
 			s.auths[id] = a
-		case ombud.KindAccess:
+		case entry.KindAccess:
 			if str("decision") != "permit" || ref("authorization") == "" {
 				break
 			}
@@ -430,9 +432,9 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 				s.problems = append(s.problems, fmt.Sprintf("entry %d permits a read of an erased object", i))
 			}
 			s.auths[ref("authorization")] = a
-		case ombud.KindIngest:
+		case entry.KindIngest:
 			s.objects[ref("object")] = objectState{}
-		case ombud.KindHold:
+		case entry.KindHold:
 			o := s.objects[ref("object")]
 			if set := str("op") == "set"; set == o.held || o.erased {
 				s.problems = append(s.problems, fmt.Sprintf("entry %d: hold %s on an object held %v, erased %v", i, str("op"), o.held, o.erased))
@@ -440,7 +442,7 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 				o.held = set
 			}
 			s.objects[ref("object")] = o
-		case ombud.KindErase:
+		case entry.KindErase:
 			o := s.objects[ref("object")]
 			if o.held || o.erased {
 				s.problems = append(s.problems, fmt.Sprintf("entry %d erases an object held %v, erased %v", i, o.held, o.erased))

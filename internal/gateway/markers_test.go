@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/report"
 )
 
 // TestMarkersStayPrivate sends a unique marker, shaped like a code (so that
@@ -115,7 +117,7 @@ func TestMarkersStayPrivate(t *testing.T) {
 	do("GET", "/v1/audit/details?from=0&to=2", auditor, nil, "")
 	do("POST", "/receipt", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "receipt="+marker)
 	e.Custody.Sweep(ctx)
-	p, _ := ombud.ParsePeriod(time.Now().UTC().Format("2006-01"))
+	p, _ := report.ParsePeriod(time.Now().UTC().Format("2006-01"))
 	if _, err := e.Reports.Publish(ctx, p, e.AdminID); err != nil {
 		t.Fatal(err)
 	}
@@ -147,22 +149,22 @@ func TestMarkersStayPrivate(t *testing.T) {
 		}
 	}
 	// Details only of the kinds where free text belongs.
-	private := map[ombud.Kind]bool{ombud.KindPrincipal: true, ombud.KindIngest: true, ombud.KindAccess: true, ombud.KindHold: true,
-		ombud.KindErase: true, ombud.KindAuthorization: true, ombud.KindAttestation: true}
+	private := map[entry.Kind]bool{entry.KindPrincipal: true, entry.KindIngest: true, entry.KindAccess: true, entry.KindHold: true,
+		entry.KindErase: true, entry.KindAuthorization: true, entry.KindAttestation: true}
 	leaves, err := e.Log.Leaves(ctx, 0, size)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[ombud.Kind]bool{}
+	seen := map[entry.Kind]bool{}
 	for i, leaf := range leaves {
 		if bytes.Contains(leaf, []byte(marker)) {
 			t.Errorf("entry %d holds the marker: %s", i, leaf)
 		}
-		en, err := ombud.ParseEntry(leaf)
+		en, err := entry.Parse(leaf)
 		if err != nil || en.Detail == "" {
 			continue
 		}
-		d, err := e.Store.Detail(ctx, en.DetailKey())
+		d, err := e.Store.Detail(ctx, ombud.DetailKeyOf(en))
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
@@ -175,7 +177,7 @@ func TestMarkersStayPrivate(t *testing.T) {
 	}
 	// The marker went where free text belongs (the ingest detail was
 	// erased with its object, so it is not among them).
-	for _, k := range []ombud.Kind{ombud.KindPrincipal, ombud.KindAccess, ombud.KindHold, ombud.KindErase, ombud.KindAuthorization} {
+	for _, k := range []entry.Kind{entry.KindPrincipal, entry.KindAccess, entry.KindHold, entry.KindErase, entry.KindAuthorization} {
 		if !seen[k] {
 			t.Errorf("no %s detail holds the marker: the input did not reach where it belongs", k)
 		}

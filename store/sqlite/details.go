@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 )
 
 // Detail writes are group-committed: every decision stores a detail, and one
@@ -350,7 +351,7 @@ func eraseDetail(ctx context.Context, tx *sql.Tx, k ombud.DetailKey) (bool, erro
 
 // eraseDetailsBefore erases, in tx, every record of entries of kind whose
 // time is before before; it returns how many it erased.
-func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind ombud.Kind, before time.Time) (int, error) {
+func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind entry.Kind, before time.Time) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min < ? ORDER BY id`, before.UnixMilli())
 	if err != nil {
 		return 0, err
@@ -402,7 +403,7 @@ func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind ombud.Kind, before
 // CountDetailsBefore counts the records of entries of kind whose time is
 // before before and that are not erased: what an erasure of them would
 // erase.
-func (s *Store) CountDetailsBefore(ctx context.Context, kind ombud.Kind, before time.Time) (int, error) {
+func (s *Store) CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT data FROM detail_batches WHERE t_min < ? ORDER BY id`, before.UnixMilli())
 	if err != nil {
 		return 0, err

@@ -1,4 +1,4 @@
-package ombud
+package entry
 
 import (
 	"encoding/json"

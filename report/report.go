@@ -1,6 +1,7 @@
-package ombud
+package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/textutil"
 )
 
-// ReportFormat names the transparency report's format version.
-const ReportFormat = "ombud-report/v1"
+// Format names the transparency report's format version.
+const Format = "ombud-report/v1"
 
 // DefaultBand is the largest count published as a band: counts 1 to 9 are
 // shown as "1-9", so that no small group of people can be singled out.
@@ -35,7 +40,7 @@ var (
 // ParsePeriod reads a month (2026-11), a quarter (2026-Q4), a year (2026)
 // or a custom range of days, both included (2026-11-01..2026-11-15).
 func ParsePeriod(s string) (Period, error) {
-	bad := Errorf(CodeInvalid, "period %q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15), of the years 2000 to 9998", truncate(s, 40))
+	bad := ombud.Errorf(ombud.CodeInvalid, "period %q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15), of the years 2000 to 9998", textutil.Truncate(s, 40))
 	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
 	if y := atoi(s[:min(4, len(s))]); y < 2000 || y > 9998 {
 		return Period{}, bad
@@ -113,8 +118,8 @@ func (c *Count) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &c.N)
 }
 
-// ReportCheckpoint names the log state a report was computed at.
-type ReportCheckpoint struct {
+// Checkpoint names the log state a report was computed at.
+type Checkpoint struct {
 	Size uint64 `json:"size"`
 	Root []byte `json:"root"` // base64 in JSON
 }
@@ -124,11 +129,11 @@ type ReportCheckpoint struct {
 // Its JSON encoding (Marshal) is canonical: anyone with the log recomputes
 // it byte for byte.
 type Report struct {
-	Format     string           `json:"format"`
-	Origin     string           `json:"origin"`
-	Period     Period           `json:"period"`
-	Checkpoint ReportCheckpoint `json:"checkpoint"`
-	Band       int64            `json:"band"`
+	Format     string     `json:"format"`
+	Origin     string     `json:"origin"`
+	Period     Period     `json:"period"`
+	Checkpoint Checkpoint `json:"checkpoint"`
+	Band       int64      `json:"band"`
 
 	Entries        Count         `json:"entries"`
 	Decisions      []DecisionRow `json:"decisions"`
@@ -153,7 +158,7 @@ type Report struct {
 	Malformed      Count         `json:"malformed_entries"`
 
 	// Auditor holds what only detail records show. It is set in auditor
-	// mode (ReportBuilder.AddDetail) and absent from a published report,
+	// mode (Builder.AddDetail) and absent from a published report,
 	// whose every figure the public can recompute.
 	Auditor *AuditorFigures `json:"auditor,omitempty"`
 }
@@ -258,11 +263,11 @@ func (r *Report) Marshal() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// ReportOptions configures ComputeReport.
-type ReportOptions struct {
+// Options configures Compute.
+type Options struct {
 	Origin     string
 	Period     Period
-	Checkpoint ReportCheckpoint
+	Checkpoint Checkpoint
 	// Band is the largest banded count (default DefaultBand).
 	Band int64
 }
@@ -274,11 +279,11 @@ var usesBuckets = []struct {
 	name string
 }{{1, "1"}, {5, "2-5"}, {20, "6-20"}, {100, "21-100"}, {1 << 62, "over-100"}}
 
-// ReportBuilder accumulates a report entry by entry. It is the one
+// Builder accumulates a report entry by entry. It is the one
 // implementation the server and the auditor share: Add every leaf of the
 // log in index order, below the checkpoint size, then Report.
-type ReportBuilder struct {
-	opt        ReportOptions
+type Builder struct {
+	opt        Options
 	start, end int64 // the period, in Unix seconds
 	entries    int64
 	malformed  int64
@@ -303,7 +308,7 @@ type ReportBuilder struct {
 	auditor    int64
 	daily      []*[2]int64          // by day since the period's start: permits, denials
 	details    map[[2]string]*int64 // auditor mode: kind, status
-	v          entryView
+	r          entry.Reader
 }
 
 // inc adds one to m[k]. The view's strings alias the leaf being read, so a
@@ -334,13 +339,13 @@ type exportKey struct {
 	cross         bool
 }
 
-// NewReportBuilder starts a report.
-func NewReportBuilder(opt ReportOptions) *ReportBuilder {
+// NewBuilder starts a report.
+func NewBuilder(opt Options) *Builder {
 	if opt.Band <= 0 {
 		opt.Band = DefaultBand
 	}
 	start, end := opt.Period.Start.Unix(), opt.Period.End.Unix()
-	return &ReportBuilder{opt: opt, start: start, end: end,
+	return &Builder{opt: opt, start: start, end: end,
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
 		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[exportKey]*int64{}, flagModel: map[string]string{},
 		models: map[string]*[4]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
@@ -349,97 +354,97 @@ func NewReportBuilder(opt ReportOptions) *ReportBuilder {
 
 // Add counts one leaf. Leaves outside the period count only where a later
 // entry needs them (a flag's model version); malformed leaves are counted
-// as such.
-func (b *ReportBuilder) Add(leaf []byte) {
-	v := &b.v
-	if !v.parse(leaf) {
+// as such: exactly the leaves entry.Parse refuses.
+func (b *Builder) Add(leaf []byte) {
+	h, body, err := b.r.Read(leaf)
+	if err != nil {
 		b.malformed++
 		return
 	}
-	if v.kind == string(KindFlag) && v.flag != "" {
+	if f, ok := body.(*entry.Flag); ok && f.Flag != "" {
 		// Reviews in the period may concern flags raised before it.
-		if _, ok := b.flagModel[v.flag]; !ok {
-			b.flagModel[strings.Clone(v.flag)] = strings.Clone(v.f[fModelVersion])
+		if _, ok := b.flagModel[f.Flag]; !ok {
+			b.flagModel[strings.Clone(f.Flag)] = strings.Clone(f.ModelVersion)
 		}
 	}
-	if v.unix < b.start || v.unix >= b.end {
+	unix := h.Time.Unix()
+	if unix < b.start || unix >= b.end {
 		return
 	}
 	b.entries++
-	f := &v.f
-	switch Kind(v.kind) {
-	case KindAccess:
-		inc(b.decisions, [3]string{f[fClass], f[fPurpose], f[fDecision]}, clone3)
-		day := (v.unix - b.start) / 86400
+	switch e := body.(type) {
+	case *entry.Access:
+		inc(b.decisions, [3]string{e.Class, e.Purpose, e.Decision}, clone3)
+		day := (unix - b.start) / 86400
 		d := b.daily[day]
 		if d == nil {
 			d = new([2]int64)
 			b.daily[day] = d
 		}
-		if f[fDecision] == "permit" {
+		if e.Decision == entry.Permit {
 			d[0]++
-			if v.emergency {
+			if e.Emergency {
 				b.emergency++
 			}
-			if v.authorization != "" {
-				inc(b.uses, v.authorization, clone1)
+			if e.Authorization != "" {
+				inc(b.uses, e.Authorization, clone1)
 			}
 		} else {
 			d[1]++
-			for _, r := range v.reasons {
+			for _, r := range e.Reasons {
 				inc(b.denials, r, clone1)
 			}
 		}
-	case KindBreach:
+	case *entry.Breach:
 		b.breaches++
-	case KindAuthorization:
+	case *entry.Authorization:
 		outcome := "registered"
-		if f[fOp] == "revoke" {
+		if e.Op == entry.OpRevoke {
 			outcome = "revoked"
 		}
-		inc(b.auths, [3]string{f[fAuthKind], f[fIssuer], outcome}, clone3)
-	case KindErase:
-		inc(b.erasures, f[fReason], clone1)
-	case KindHold:
-		inc(b.holds, [2]string{f[fOp], f[fReason]}, clone2)
-	case KindExport:
-		inc(b.exports, exportKey{f[fRecipientCategory], f[fDecision], v.crossBorder}, cloneExport)
-	case KindFlag:
-		b.model(f[fModelVersion])[0]++
-	case KindReview:
-		m := b.model(b.flagModel[v.flag])
+		inc(b.auths, [3]string{e.AuthKind, e.Issuer, outcome}, clone3)
+	case *entry.Erase:
+		inc(b.erasures, e.Reason, clone1)
+	case *entry.Hold:
+		inc(b.holds, [2]string{e.Op, e.Reason}, clone2)
+	case *entry.Export:
+		inc(b.exports, exportKey{e.RecipientCategory, e.Decision, e.CrossBorder}, cloneExport)
+	case *entry.Flag:
+		b.model(e.ModelVersion)[0]++
+	case *entry.Review:
+		m := b.model(b.flagModel[e.Flag])
 		m[1]++
-		switch f[fOutcome] {
-		case "confirm":
+		switch e.Outcome {
+		case entry.Confirm:
 			m[2]++
-		case "reject":
+		case entry.Reject:
 			m[3]++
 		}
-	case KindAction:
-		inc(b.actions, f[fActionKind], clone1)
-	case KindContest:
-		inc(b.contests, [2]string{f[fOp], f[fOutcome]}, clone2)
-	case KindTip:
-		if f[fOp] == "filed" || f[fOp] == "" {
+	case *entry.Action:
+		inc(b.actions, e.ActionKind, clone1)
+	case *entry.Contest:
+		inc(b.contests, [2]string{e.Op, e.Outcome}, clone2)
+	case *entry.Tip:
+		if e.Op == entry.OpFiled || e.Op == "" {
 			b.tips++
 		}
-	case KindContract:
+	case *entry.Contract:
 		b.contracts++
-		for _, c := range v.clauses {
+		for _, c := range e.MissingClauses {
 			inc(b.clauses, c, clone1)
 		}
-	case KindKey:
-		if f[fOp] == "rotate" {
+	case *entry.Key:
+		if e.Op == entry.OpRotate {
 			b.rotations++
 		}
-	case KindPolicy:
+	case *entry.Policy:
 		b.policies++
-	case KindAudit:
+	case *entry.Audit:
 		b.auditor++
 	}
 }
 
-func (b *ReportBuilder) model(version string) *[4]int64 {
+func (b *Builder) model(version string) *[4]int64 {
 	if version == "" {
 		version = "unknown"
 	}
@@ -455,14 +460,14 @@ func (b *ReportBuilder) model(version string) *[4]int64 {
 // the entry e commits to: d is the record the deployment served for it,
 // nil when it served none. It returns what it found. Entries outside the
 // period, or that commit to no detail, are not counted.
-func (b *ReportBuilder) AddDetail(e *Entry, d *Detail) DetailStatus {
+func (b *Builder) AddDetail(e *entry.Entry, d *ombud.Detail) DetailStatus {
 	b.AuditorMode()
 	st := DetailMissing
 	if d != nil {
-		switch err := CheckDetail(e, *d); {
+		switch err := ombud.CheckDetail(e, *d); {
 		case err == nil:
 			st = DetailVerified
-		case errors.Is(err, ErrDetailErased):
+		case errors.Is(err, ombud.ErrDetailErased):
 			st = DetailErased
 		default:
 			st = DetailMismatch
@@ -477,43 +482,26 @@ func (b *ReportBuilder) AddDetail(e *Entry, d *Detail) DetailStatus {
 
 // AuditorMode makes the report carry the auditor's figures even when no
 // entry of the period commits to a detail record.
-func (b *ReportBuilder) AuditorMode() {
+func (b *Builder) AuditorMode() {
 	if b.details == nil {
 		b.details = map[[2]string]*int64{}
 	}
 }
 
 // Report returns the report of everything added so far.
-func (b *ReportBuilder) Report() *Report {
+func (b *Builder) Report() *Report {
 	o := b.opt
 	c := func(n int64) Count { return Count{N: n, Band: o.Band} }
-	r := &Report{Format: ReportFormat, Origin: o.Origin, Period: o.Period, Checkpoint: o.Checkpoint, Band: o.Band,
+	r := &Report{Format: Format, Origin: o.Origin, Period: o.Period, Checkpoint: o.Checkpoint, Band: o.Band,
 		Entries: c(b.entries), EmergencyReads: c(b.emergency), Breaches: c(b.breaches), Tips: c(b.tips), Contracts: c(b.contracts),
 		KeyRotations: c(b.rotations), PolicyChanges: c(b.policies), AuditorReads: c(b.auditor), Malformed: c(b.malformed)}
 	r.Period.Start, r.Period.End = r.Period.Start.UTC(), r.Period.End.UTC()
 	keyed := func(m map[string]*int64) []KeyCount {
-		out := make([]KeyCount, 0, len(m))
-		for k, n := range m {
-			out = append(out, KeyCount{k, c(*n)})
-		}
-		slices.SortFunc(out, func(a, b KeyCount) int { return strings.Compare(a.Key, b.Key) })
-		return out
+		return rows(m, func(k string, n int64) KeyCount { return KeyCount{k, c(n)} })
 	}
-	r.Decisions = make([]DecisionRow, 0, len(b.decisions))
-	for k, n := range b.decisions {
-		r.Decisions = append(r.Decisions, DecisionRow{k[0], k[1], k[2], c(*n)})
-	}
-	slices.SortFunc(r.Decisions, func(a, b DecisionRow) int {
-		return strings.Compare(a.Class+"\x00"+a.Purpose+"\x00"+a.Decision, b.Class+"\x00"+b.Purpose+"\x00"+b.Decision)
-	})
+	r.Decisions = rows(b.decisions, func(k [3]string, n int64) DecisionRow { return DecisionRow{k[0], k[1], k[2], c(n)} })
 	r.Denials = keyed(b.denials)
-	r.Authorizations = make([]AuthRow, 0, len(b.auths))
-	for k, n := range b.auths {
-		r.Authorizations = append(r.Authorizations, AuthRow{k[0], k[1], k[2], c(*n)})
-	}
-	slices.SortFunc(r.Authorizations, func(a, b AuthRow) int {
-		return strings.Compare(a.Kind+"\x00"+a.Issuer+"\x00"+a.Outcome, b.Kind+"\x00"+b.Issuer+"\x00"+b.Outcome)
-	})
+	r.Authorizations = rows(b.auths, func(k [3]string, n int64) AuthRow { return AuthRow{k[0], k[1], k[2], c(n)} })
 	buckets := make([]int64, len(usesBuckets))
 	for _, n := range b.uses {
 		for i, u := range usesBuckets {
@@ -528,18 +516,8 @@ func (b *ReportBuilder) Report() *Report {
 		r.Uses = append(r.Uses, KeyCount{u.name, c(buckets[i])})
 	}
 	r.Erasures = keyed(b.erasures)
-	r.Holds = make([]HoldRow, 0, len(b.holds))
-	for k, n := range b.holds {
-		r.Holds = append(r.Holds, HoldRow{k[0], k[1], c(*n)})
-	}
-	slices.SortFunc(r.Holds, func(a, b HoldRow) int { return strings.Compare(a.Op+"\x00"+a.Reason, b.Op+"\x00"+b.Reason) })
-	r.Exports = make([]ExportRow, 0, len(b.exports))
-	for k, n := range b.exports {
-		r.Exports = append(r.Exports, ExportRow{k.cat, k.cross, k.decision, c(*n)})
-	}
-	slices.SortFunc(r.Exports, func(a, b ExportRow) int {
-		return strings.Compare(fmt.Sprint(a.RecipientCategory, "\x00", a.CrossBorder, "\x00", a.Decision), fmt.Sprint(b.RecipientCategory, "\x00", b.CrossBorder, "\x00", b.Decision))
-	})
+	r.Holds = rows(b.holds, func(k [2]string, n int64) HoldRow { return HoldRow{k[0], k[1], c(n)} })
+	r.Exports = rows(b.exports, func(k exportKey, n int64) ExportRow { return ExportRow{k.cat, k.cross, k.decision, c(n)} })
 	r.Models = make([]ModelRow, 0, len(b.models))
 	for k, m := range b.models {
 		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3])}
@@ -552,20 +530,10 @@ func (b *ReportBuilder) Report() *Report {
 	}
 	slices.SortFunc(r.Models, func(a, b ModelRow) int { return strings.Compare(a.ModelVersion, b.ModelVersion) })
 	r.Actions = keyed(b.actions)
-	r.Contests = make([]ContestRow, 0, len(b.contests))
-	for k, n := range b.contests {
-		r.Contests = append(r.Contests, ContestRow{k[0], k[1], c(*n)})
-	}
-	slices.SortFunc(r.Contests, func(a, b ContestRow) int { return strings.Compare(a.Op+"\x00"+a.Outcome, b.Op+"\x00"+b.Outcome) })
+	r.Contests = rows(b.contests, func(k [2]string, n int64) ContestRow { return ContestRow{k[0], k[1], c(n)} })
 	r.MissingClauses = keyed(b.clauses)
 	if b.details != nil {
-		r.Auditor = &AuditorFigures{Details: make([]DetailRow, 0, len(b.details))}
-		for k, n := range b.details {
-			r.Auditor.Details = append(r.Auditor.Details, DetailRow{k[0], DetailStatus(k[1]), Count{N: *n}})
-		}
-		slices.SortFunc(r.Auditor.Details, func(a, b DetailRow) int {
-			return strings.Compare(a.Kind+"\x00"+string(a.Status), b.Kind+"\x00"+string(b.Status))
-		})
+		r.Auditor = &AuditorFigures{Details: rows(b.details, func(k [2]string, n int64) DetailRow { return DetailRow{k[0], DetailStatus(k[1]), Count{N: n}} })}
 	}
 	r.Daily = make([]DayRow, 0, 32)
 	for i, d := range b.daily {
@@ -576,25 +544,71 @@ func (b *ReportBuilder) Report() *Report {
 	return r
 }
 
-// ComputeReport is the report as one pure function of the log's leaves
+// Compute is the report as one pure function of the log's leaves
 // (in index order, below the checkpoint size).
-func ComputeReport(opt ReportOptions, leaves func(yield func([]byte) bool)) *Report {
-	b := NewReportBuilder(opt)
+func Compute(opt Options, leaves func(yield func([]byte) bool)) *Report {
+	b := NewBuilder(opt)
 	for leaf := range leaves {
 		b.Add(leaf)
 	}
 	return b.Report()
 }
 
-// ReportName names the report of period computed at checkpoint size,
+// Name names the report of period computed at checkpoint size,
 // "2026-11@1234": its file name in a reports directory (plus ".json") and
 // its address under /reports/.
-func ReportName(period string, size uint64) string {
+func Name(period string, size uint64) string {
 	return period + "@" + strconv.FormatUint(size, 10)
 }
 
-// ReportNoteText is the text of the signed note that publishes a report:
+// NoteText is the text of the signed note that publishes a report:
 // its format, origin, period, checkpoint and SHA-256.
-func ReportNoteText(r *Report, sha256hex string) string {
-	return fmt.Sprintf("%s\norigin %s\nperiod %s\ncheckpoint %d %x\nsha256 %s\n", ReportFormat, r.Origin, r.Period.Name, r.Checkpoint.Size, r.Checkpoint.Root, sha256hex)
+func NoteText(r *Report, sha256hex string) string {
+	return fmt.Sprintf("%s\norigin %s\nperiod %s\ncheckpoint %d %x\nsha256 %s\n", Format, r.Origin, r.Period.Name, r.Checkpoint.Size, r.Checkpoint.Root, sha256hex)
+}
+
+// rows turns a map of counts into rows sorted by key: the order of a
+// report's rows is part of its canonical bytes.
+func rows[K sortKey, R any](m map[K]*int64, row func(K, int64) R) []R {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int { return compareKeys(a, b) })
+	out := make([]R, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, row(k, *m[k]))
+	}
+	return out
+}
+
+type sortKey interface {
+	string | [2]string | [3]string | exportKey
+}
+
+func compareKeys[K sortKey](a, b K) int {
+	switch a := any(a).(type) {
+	case string:
+		return strings.Compare(a, any(b).(string))
+	case [2]string:
+		b := any(b).([2]string)
+		return slices.Compare(a[:], b[:])
+	case [3]string:
+		b := any(b).([3]string)
+		return slices.Compare(a[:], b[:])
+	case exportKey:
+		b := any(b).(exportKey)
+		return cmp.Or(strings.Compare(a.cat, b.cat), cmpBool(a.cross, b.cross), strings.Compare(a.decision, b.decision))
+	}
+	return 0
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }

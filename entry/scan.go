@@ -1,4 +1,4 @@
-package ombud
+package entry
 
 import (
 	"encoding/json"
@@ -119,7 +119,7 @@ type scanner struct {
 	i int
 	// loose accepts any byte in a string but the backslash (whose escape
 	// the scanner does not decode): for the report, which reads codes and
-	// leaves checking the characters to ParseEntry and the auditor.
+	// leaves checking the characters to Parse and the auditor.
 	loose bool
 }
 

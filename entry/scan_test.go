@@ -1,4 +1,4 @@
-package ombud
+package entry
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 )
 
 func entryVectors(t testing.TB) [][]byte {
-	paths, _ := filepath.Glob("testdata/entries/*.json")
+	paths, _ := filepath.Glob("../testdata/entries/*.json") // not older/
 	var out [][]byte
 	for _, p := range paths {
 		if strings.HasSuffix(p, ".detail.json") {
@@ -68,7 +68,7 @@ func FuzzParseCompact(f *testing.F) {
 	})
 }
 
-func BenchmarkParseEntry(b *testing.B) {
+func BenchmarkParse(b *testing.B) {
 	raw := entryVectors(b)[0]
 	for _, v := range entryVectors(b) {
 		if strings.Contains(string(v), `"kind":"access"`) {
@@ -77,7 +77,7 @@ func BenchmarkParseEntry(b *testing.B) {
 	}
 	b.Run("compact", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := ParseEntry(raw); err != nil {
+			if _, err := Parse(raw); err != nil {
 				b.Fatal(err)
 			}
 		}

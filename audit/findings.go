@@ -1,0 +1,43 @@
+package audit
+
+// The finding codes: each names the invariant or check a finding reports
+// (docs/AUDITING.md lists them with what each means). They are stable: scripts
+// and dashboards match on them.
+const (
+	RuleAccessAfterErase           = "access_after_erase"
+	RuleActionWithoutReviews       = "action_without_reviews"
+	RuleAuthorizationBeyondIssuer  = "authorization_beyond_issuer"
+	RuleAuthorizationExhausted     = "authorization_exhausted"
+	RuleAuthorizationMalformed     = "authorization_malformed"
+	RuleAuthorizationMissing       = "authorization_missing"
+	RuleAuthorizationOutOfScope    = "authorization_out_of_scope"
+	RuleAuthorizationOutOfWindow   = "authorization_out_of_window"
+	RuleAuthorizationReregistered  = "authorization_reregistered"
+	RuleAuthorizationRevoked       = "authorization_revoked"
+	RuleAuthorizationUnknownIssuer = "authorization_unknown_issuer"
+	RuleAuthorizationUnregistered  = "authorization_unregistered"
+	RuleCheckpointSignature        = "checkpoint_signature"
+	RuleDetailErasedUnexplained    = "detail_erased_unexplained"
+	RuleDetailInconsistent         = "detail_inconsistent"
+	RuleDetailMismatch             = "detail_mismatch"
+	RuleDetailMissing              = "detail_missing"
+	RuleEmergencyBreach            = "emergency_breach"
+	RuleEmergencyUncovered         = "emergency_uncovered"
+	RuleEraseUnderHold             = "erase_under_hold"
+	RuleExportWithoutScope         = "export_without_scope"
+	RuleFork                       = "fork"
+	RuleHoldAfterErase             = "hold_after_erase"
+	RuleIssuerReregistered         = "issuer_reregistered"
+	RuleMalformedEntry             = "malformed_entry"
+	RuleReportMalformed            = "report_malformed"
+	RuleReportMismatch             = "report_mismatch"
+	RuleReportMissing              = "report_missing"
+	RuleReportTampered             = "report_tampered"
+	RuleReviewUnknownFlag          = "review_unknown_flag"
+	RuleRollback                   = "rollback"
+	RuleRootMismatch               = "root_mismatch"
+	RuleTileMismatch               = "tile_mismatch"
+	RuleTimeBackwards              = "time_backwards"
+	RuleTruncated                  = "truncated"
+	RuleWitnessQuorum              = "witness_quorum"
+)

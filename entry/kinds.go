@@ -1,0 +1,300 @@
+package entry
+
+// The entry schema: one Go type per kind, with its public fields and refs.
+// This file is the only place that spells a field or ref name; the
+// encoder, both parsers, the journal, the auditor and the report all read
+// it through these types. Adding a kind means adding its type here (and to
+// bodies), its vectors in testdata/, and its audit rules.
+//
+// Tags: `log:"name"` is a public field, omitted when zero; `log:"name,always"`
+// is written even when zero. `log:"name,ref"` is a ref: a string ref names
+// exactly one thing, a []string ref one to 256. Before the journal writes
+// an entry its refs hold identifiers, which it turns into keyed pseudonyms
+// (Pseudonymize); `keyed` marks a ref whose values are keyed pseudonyms
+// already (an object's subjects are never held in the clear). In a parsed
+// entry every ref holds pseudonyms.
+//
+// Field types: string is a code (Code), []string a list of at most 64
+// codes, int64 an integer, float64 a number, bool a boolean.
+
+// Decisions of access and export entries.
+const (
+	Permit = "permit"
+	Deny   = "deny"
+)
+
+// Ops: what an entry of a kind with several operations did.
+const (
+	OpCreate             = "create"               // principal
+	OpDisable            = "disable"              // principal
+	OpEmergencyRestore   = "emergency_restore"    // principal: emergency access given back
+	OpSet                = "set"                  // policy, hold
+	OpRelease            = "release"              // hold
+	OpRegister           = "register"             // authorization, issuer
+	OpRevoke             = "revoke"               // authorization
+	OpRotate             = "rotate"               // key
+	OpDetails            = "details"              // audit: the auditor read detail records
+	OpDetailsErased      = "details_erased"       // system: detail records past retention erased
+	OpDerivedDataDeleted = "derived_data_deleted" // attestation
+	OpFiled              = "filed"                // contest, tip
+	OpResolved           = "resolved"             // contest
+)
+
+// Review outcomes.
+const (
+	Confirm = "confirm"
+	Reject  = "reject"
+)
+
+// Principal records a principal created or disabled, or its emergency
+// access restored.
+type Principal struct {
+	Op        string   `log:"op"`
+	Roles     []string `log:"roles"`
+	Principal string   `log:"principal,ref"`
+	By        string   `log:"by,ref"`
+}
+
+// Policy records a new access policy.
+type Policy struct {
+	Op           string `log:"op"`
+	Version      int64  `log:"version"`
+	PolicySHA256 string `log:"policy_sha256"`
+	By           string `log:"by,ref"`
+}
+
+// Authorization records a legal authorization registered or revoked.
+type Authorization struct {
+	Op            string   `log:"op"`
+	AuthKind      string   `log:"auth_kind"`
+	Issuer        string   `log:"issuer"`
+	Purposes      []string `log:"purposes"`
+	Classes       []string `log:"classes"`
+	Wildcard      bool     `log:"wildcard"`
+	NotBefore     string   `log:"not_before"` // RFC 3339
+	NotAfter      string   `log:"not_after"`  // RFC 3339
+	MaxUses       int64    `log:"max_uses"`   // 0: unlimited
+	Jurisdiction  string   `log:"jurisdiction"`
+	Reason        string   `log:"reason"`
+	Authorization string   `log:"authorization,ref"`
+	Subject       []string `log:"subject,ref,keyed"`
+	Recipient     []string `log:"recipient,ref"`
+	By            string   `log:"by,ref"`
+}
+
+// Ingest records an object taken into custody.
+type Ingest struct {
+	Class       string   `log:"class"`
+	Region      string   `log:"region"`
+	Source      string   `log:"source"`
+	SizeBand    string   `log:"size_band"`
+	RetainUntil string   `log:"retain_until"` // a date
+	Object      string   `log:"object,ref"`
+	Subject     []string `log:"subject,ref,keyed"`
+	By          string   `log:"by,ref"`
+}
+
+// Access records a decision on a read: a permit or a denial.
+type Access struct {
+	Decision      string   `log:"decision"`
+	Class         string   `log:"class"`
+	Purpose       string   `log:"purpose"`
+	Reasons       []string `log:"reasons"`
+	Emergency     bool     `log:"emergency"`
+	Use           int64    `log:"use"` // the authorization's use this read spent
+	PolicySHA256  string   `log:"policy_sha256"`
+	AuthKind      string   `log:"auth_kind"`
+	Object        string   `log:"object,ref"`
+	Subject       []string `log:"subject,ref,keyed"`
+	Authorization string   `log:"authorization,ref"`
+	By            string   `log:"by,ref"`
+}
+
+// Hold records a legal hold set on an object or released.
+type Hold struct {
+	Op            string `log:"op"`
+	Reason        string `log:"reason"`
+	Object        string `log:"object,ref"`
+	Authorization string `log:"authorization,ref"`
+	By            string `log:"by,ref"`
+}
+
+// Erase records an object crypto-shredded.
+type Erase struct {
+	Reason        string `log:"reason"`
+	Class         string `log:"class"`
+	Object        string `log:"object,ref"`
+	Authorization string `log:"authorization,ref"`
+	By            string `log:"by,ref"`
+}
+
+// Export records a decision on sharing an object with a recipient.
+type Export struct {
+	Decision          string   `log:"decision"`
+	Class             string   `log:"class"`
+	Purpose           string   `log:"purpose"`
+	RecipientCategory string   `log:"recipient_category"`
+	Jurisdiction      string   `log:"jurisdiction"`
+	CrossBorder       bool     `log:"cross_border"`
+	Reasons           []string `log:"reasons"`
+	Object            string   `log:"object,ref"`
+	Recipient         string   `log:"recipient,ref"`
+	Authorization     string   `log:"authorization,ref"`
+	By                string   `log:"by,ref"`
+}
+
+// Flag records an automated match raised by an analytic system.
+type Flag struct {
+	System         string   `log:"system"`
+	Model          string   `log:"model"`
+	ModelVersion   string   `log:"model_version"`
+	Mode           string   `log:"mode"`
+	ReferenceDB    string   `log:"reference_db"`
+	GallerySize    int64    `log:"gallery_size"`
+	Rank           int64    `log:"rank"`
+	Score          float64  `log:"score"`
+	Threshold      float64  `log:"threshold"`
+	OperatingPoint string   `log:"operating_point"`
+	PeriodStart    string   `log:"period_start"`
+	PeriodEnd      string   `log:"period_end"`
+	Class          string   `log:"class"`
+	Flag           string   `log:"flag,ref"`
+	Input          []string `log:"input,ref"`
+	Candidate      []string `log:"candidate,ref"`
+	By             string   `log:"by,ref"`
+}
+
+// Review records a reviewer's verdict on a flag.
+type Review struct {
+	Outcome string `log:"outcome"` // Confirm or Reject
+	Flag    string `log:"flag,ref"`
+	By      string `log:"by,ref"`
+}
+
+// Action records an action taken on a flag.
+type Action struct {
+	ActionKind    string `log:"action_kind"`
+	Confirmations int64  `log:"confirmations"`
+	ModelVersion  string `log:"model_version"`
+	Flag          string `log:"flag,ref"`
+	Action        string `log:"action,ref"`
+	By            string `log:"by,ref"`
+}
+
+// Contest records a contest of an action filed or resolved.
+type Contest struct {
+	Op      string `log:"op"`
+	Outcome string `log:"outcome"`
+	Action  string `log:"action,ref"`
+	Contest string `log:"contest,ref"`
+	By      string `log:"by,ref"`
+}
+
+// Tip records a whistleblower tip.
+type Tip struct {
+	Op  string `log:"op"`
+	Tip string `log:"tip,ref"`
+}
+
+// Contract records a procurement contract.
+type Contract struct {
+	OCID           string   `log:"ocid"`
+	Vendor         string   `log:"vendor"`
+	Reseller       string   `log:"reseller"`
+	ProductFlags   []string `log:"product_flags"`
+	MissingClauses []string `log:"missing_clauses"`
+	Contract       string   `log:"contract,ref"`
+	By             string   `log:"by,ref"`
+}
+
+// Key records a key-encryption key rotated.
+type Key struct {
+	Op         string `log:"op"`
+	KEKVersion int64  `log:"kek_version"`
+	Keysets    int64  `log:"keysets"`
+	By         string `log:"by,ref"`
+}
+
+// Report records a transparency report published.
+type Report struct {
+	Period         string `log:"period"`
+	CheckpointSize int64  `log:"checkpoint_size"`
+	ReportSHA256   string `log:"report_sha256"`
+	Format         string `log:"format"`
+	By             string `log:"by,ref"`
+}
+
+// Breach records an emergency read not covered by an authorization in time.
+type Breach struct {
+	Reason   string `log:"reason"`
+	Class    string `log:"class"`
+	Deadline string `log:"deadline"` // RFC 3339
+	Object   string `log:"object,ref"`
+	By       string `log:"by,ref"` // the reader
+	Access   string `log:"access,ref"`
+}
+
+// Issuer records an issuer of authorizations registered with its key.
+type Issuer struct {
+	Op           string `log:"op"`
+	Issuer       string `log:"issuer"`
+	IssuerKind   string `log:"issuer_kind"`
+	Jurisdiction string `log:"jurisdiction"`
+	KeyID        string `log:"key_id"`
+	By           string `log:"by,ref"`
+}
+
+// Audit records an auditor reading detail records, entries From to To.
+type Audit struct {
+	Op   string `log:"op"`
+	From int64  `log:"from,always"`
+	To   int64  `log:"to,always"`
+	By   string `log:"by,ref"`
+}
+
+// System records what ombud did on its own schedule, such as erasing the
+// detail records of a kind whose retention ended.
+type System struct {
+	Op        string `log:"op"`
+	EntryKind string `log:"entry_kind"`
+	Before    string `log:"before"` // a date
+	Count     int64  `log:"count"`
+}
+
+// Attestation records a controller's attestation, such as the deletion of
+// data derived from an uncovered emergency read (the Access entry).
+type Attestation struct {
+	Op     string `log:"op"`
+	Access int64  `log:"access,always"`
+	Object string `log:"object,ref"`
+	By     string `log:"by,ref"`
+}
+
+func (Principal) Kind() Kind     { return KindPrincipal }
+func (Policy) Kind() Kind        { return KindPolicy }
+func (Authorization) Kind() Kind { return KindAuthorization }
+func (Ingest) Kind() Kind        { return KindIngest }
+func (Access) Kind() Kind        { return KindAccess }
+func (Hold) Kind() Kind          { return KindHold }
+func (Erase) Kind() Kind         { return KindErase }
+func (Export) Kind() Kind        { return KindExport }
+func (Flag) Kind() Kind          { return KindFlag }
+func (Review) Kind() Kind        { return KindReview }
+func (Action) Kind() Kind        { return KindAction }
+func (Contest) Kind() Kind       { return KindContest }
+func (Tip) Kind() Kind           { return KindTip }
+func (Contract) Kind() Kind      { return KindContract }
+func (Key) Kind() Kind           { return KindKey }
+func (Report) Kind() Kind        { return KindReport }
+func (Breach) Kind() Kind        { return KindBreach }
+func (Issuer) Kind() Kind        { return KindIssuer }
+func (Audit) Kind() Kind         { return KindAudit }
+func (System) Kind() Kind        { return KindSystem }
+func (Attestation) Kind() Kind   { return KindAttestation }
+
+// bodies lists one zero value of every kind's type.
+var bodies = []Body{
+	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
+	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
+	Issuer{}, Audit{}, System{}, Attestation{},
+}
