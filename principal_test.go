@@ -98,3 +98,12 @@ func TestPseudonymIsHMAC(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPseudonym: crypto/hmac with pooled keyed states, where a
+// hand-written HMAC on the stack once stood (docs/PERFORMANCE.md).
+func BenchmarkPseudonym(b *testing.B) {
+	k := NewLinkageKey()
+	for b.Loop() {
+		k.Pseudonym("subject", "plate:B-XY-123")
+	}
+}

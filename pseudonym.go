@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"hash"
+	"sync"
 )
 
 // LinkageKey keys the pseudonyms in the public log. The operator and
@@ -13,12 +15,17 @@ import (
 // entries about the same thing without revealing what it is (docs/LOG-FORMAT.md).
 type LinkageKey struct {
 	k [32]byte
+	// macs pools keyed HMAC-SHA256 states: every decision computes
+	// several pseudonyms, and a fresh crypto/hmac costs twice as much
+	// (docs/PERFORMANCE.md).
+	macs *sync.Pool
 }
 
 // NewLinkageKey returns a fresh random linkage key.
 func NewLinkageKey() LinkageKey {
-	var k LinkageKey
-	rand.Read(k.k[:])
+	var b [32]byte
+	rand.Read(b[:])
+	k, _ := LinkageKeyFromBytes(b[:])
 	return k
 }
 
@@ -29,21 +36,13 @@ func LinkageKeyFromBytes(b []byte) (LinkageKey, error) {
 		return k, errors.New("linkage key must be 32 bytes")
 	}
 	copy(k.k[:], b)
+	key := k.k
+	k.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key[:]) }}
 	return k, nil
 }
 
 // Bytes returns the raw key, for writing the key file.
 func (k LinkageKey) Bytes() []byte { return append([]byte(nil), k.k[:]...) }
-
-// slowHMAC is crypto/hmac, for ids too long for the stack buffer. It takes
-// copies so that the fast path's values do not escape to the heap.
-func slowHMAC(key [32]byte, msg string) [sha256.Size]byte {
-	h := hmac.New(sha256.New, key[:])
-	h.Write([]byte(msg))
-	var sum [sha256.Size]byte
-	copy(sum[:], h.Sum(nil))
-	return sum
-}
 
 // String never prints the key.
 func (LinkageKey) String() string { return "LinkageKey(redacted)" }
@@ -57,32 +56,22 @@ func (LinkageKey) GoString() string { return "LinkageKey(redacted)" }
 //
 //	ps1:base64url(HMAC-SHA256(key, "ombud/pseudonym/v1" 0x00 ns 0x00 id)[:16])
 func (k LinkageKey) Pseudonym(ns, id string) string {
-	const prefix = "ombud/pseudonym/v1\x00"
-	var sum [sha256.Size]byte
-	if n := len(prefix) + len(ns) + 1 + len(id); n <= 448 {
-		// HMAC-SHA256 (RFC 2104) on the stack: every decision computes
-		// several pseudonyms, and crypto/hmac allocates on each.
-		var buf [64 + 448]byte
-		for i := range 64 {
-			var kb byte
-			if i < len(k.k) {
-				kb = k.k[i]
-			}
-			buf[i] = kb ^ 0x36
-		}
-		m := append(buf[:64], prefix...)
-		m = append(m, ns...)
-		m = append(m, 0)
-		m = append(m, id...)
-		inner := sha256.Sum256(m)
-		for i := range 64 {
-			buf[i] ^= 0x36 ^ 0x5c
-		}
-		copy(buf[64:], inner[:])
-		sum = sha256.Sum256(buf[:64+sha256.Size])
+	var mac hash.Hash
+	if k.macs != nil {
+		mac = k.macs.Get().(hash.Hash)
+		defer k.macs.Put(mac)
+		mac.Reset()
 	} else {
-		sum = slowHMAC(k.k, prefix+ns+"\x00"+id)
+		mac = hmac.New(sha256.New, k.k[:])
 	}
+	var buf [128]byte
+	m := append(buf[:0], "ombud/pseudonym/v1\x00"...)
+	m = append(m, ns...)
+	m = append(m, 0)
+	m = append(m, id...)
+	mac.Write(m)
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
 	var out [4 + 22]byte
 	copy(out[:], "ps1:")
 	base64.RawURLEncoding.Encode(out[4:], sum[:16])
