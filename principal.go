@@ -1,13 +1,11 @@
 package ombud
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/textutil"
 )
 
@@ -192,62 +189,3 @@ func (t Token) String() string { return tokenPrefix + t.id + "_(redacted)" }
 
 // GoString never prints the secret.
 func (t Token) GoString() string { return t.String() }
-
-// principalDetail is the private detail of a principal entry.
-type principalDetail struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Roles []Role `json:"roles"`
-}
-
-// AddPrincipal creates a principal through the one pattern: the principal
-// is reserved in the store (invisible, unable to authenticate), its creation
-// is logged, and only then can it act. by is the creating principal's id
-// ("" at bootstrap).
-func AddPrincipal(ctx context.Context, j *Journal, name string, roles []Role, by string) (*Principal, Token, Written, error) {
-	if err := ValidatePrincipal(name, roles); err != nil {
-		return nil, Token{}, Written{}, err
-	}
-	id := NewID()
-	tok := NewToken(id)
-	p := &Principal{ID: id, Name: name, Roles: slices.Clone(roles), TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
-	c, err := NewChange(OpPrincipalCreate, PrincipalTarget(id), PrincipalPayload{Principal: p})
-	if err != nil {
-		return nil, Token{}, Written{}, err
-	}
-	w, err := j.Apply(ctx, c, Record{
-		Body:   entry.Principal{Op: entry.OpCreate, Roles: roleStrings(roles), Principal: id, By: by},
-		Detail: principalDetail{ID: id, Name: name, Roles: roles},
-	}, nil)
-	if err != nil {
-		return nil, Token{}, Written{}, err
-	}
-	return p, tok, w, nil
-}
-
-// DisablePrincipal disables principal id through the one pattern.
-func DisablePrincipal(ctx context.Context, j *Journal, id, by string) (Written, error) {
-	p, err := j.Store.Principal(ctx, id)
-	if err != nil {
-		return Written{}, err
-	}
-	c, err := NewChange(OpPrincipalDisable, PrincipalTarget(id), nil)
-	if err != nil {
-		return Written{}, err
-	}
-	w, err := j.Apply(ctx, c, Record{
-		Body: entry.Principal{Op: entry.OpDisable, Roles: roleStrings(p.Roles), Principal: id, By: by},
-	}, nil)
-	if errors.Is(err, ErrDisabled) {
-		return Written{}, Errorf(CodeConflict, "principal %s is already disabled", id)
-	}
-	return w, err
-}
-
-func roleStrings(rs []Role) []string {
-	s := make([]string, len(rs))
-	for i, r := range rs {
-		s[i] = string(r)
-	}
-	return s
-}

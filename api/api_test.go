@@ -46,7 +46,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
 	disabled := e.AddPrincipal(t, "Gone", ombud.RoleAdmin)
 	ps, _ := e.Store.Principals(context.Background())
-	if _, err := ombud.DisablePrincipal(context.Background(), e.Journal, ps[len(ps)-1].ID, e.AdminID); err != nil {
+	if _, err := e.Custody.DisablePrincipal(context.Background(), ps[len(ps)-1].ID, e.AdminID); err != nil {
 		t.Fatal(err)
 	}
 	auditor := e.AddPrincipal(t, "Oversight", ombud.RoleAuditor)

@@ -40,7 +40,7 @@ func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p, tok, wr, err := ombud.AddPrincipal(r.Context(), s.Journal, req.Name, req.Roles, caller(r).ID)
+	p, tok, wr, err := s.Custody.AddPrincipal(r.Context(), req.Name, req.Roles, caller(r).ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -81,13 +81,7 @@ func (s *Server) disablePrincipal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeConflict, "you cannot disable yourself; ask another admin"))
 		return
 	}
-	var wr ombud.Written
-	var err error
-	if s.Custody != nil {
-		wr, err = s.Custody.DisablePrincipal(r.Context(), id, caller(r).ID)
-	} else {
-		wr, err = ombud.DisablePrincipal(r.Context(), s.Journal, id, caller(r).ID)
-	}
+	wr, err := s.Custody.DisablePrincipal(r.Context(), id, caller(r).ID)
 	if err != nil {
 		if errors.Is(err, ombud.ErrNotFound) {
 			err = ombud.Errorf(ombud.CodeNotFound, "no principal %q", id)

@@ -16,11 +16,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gateway"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // AccessConfig configures the access-path benchmark.
@@ -137,12 +138,12 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		return nil, err
 	}
 	defer g.Close(context.WithoutCancel(ctx))
-	lg, j, svc := g.Log, g.Journal, g.Custody
-	admin, _, _, err := ombud.AddPrincipal(ctx, j, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	lg, svc := g.Log, g.Custody
+	admin, _, _, err := svc.AddPrincipal(ctx, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		return nil, err
 	}
-	_, tok, _, err := ombud.AddPrincipal(ctx, j, "bench", []ombud.Role{ombud.RoleAnalyst, ombud.RoleIngestor}, admin.ID)
+	_, tok, _, err := svc.AddPrincipal(ctx, "bench", []ombud.Role{ombud.RoleAnalyst, ombud.RoleIngestor}, admin.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -79,18 +79,6 @@ func principalGate(id string) string { return "principal:" + id }
 // alone.
 func objectGate(id string) string { return "object:" + id }
 
-// DisablePrincipal disables a principal (ombud.DisablePrincipal) once every
-// read it has had decided is logged, so that no permit of its follows its
-// disabling in the log.
-func (s *Service) DisablePrincipal(ctx context.Context, id, by string) (ombud.Written, error) {
-	defer s.gates.Exclusive(principalGate(id))()
-	w, err := ombud.DisablePrincipal(ctx, s.Journal, id, by)
-	if err == nil {
-		s.disabled.Store(id, true)
-	}
-	return w, err
-}
-
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()

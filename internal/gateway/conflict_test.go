@@ -187,7 +187,7 @@ func TestLogEqualsStateUnderConflict(t *testing.T) {
 			return newObject(int(objectsMade.Add(1)))
 		},
 		func(r *mrand.Rand) error {
-			p, _, _, err := ombud.AddPrincipal(ctx, e.Journal, "worker", []ombud.Role{ombud.RoleReviewer}, e.AdminID)
+			p, _, _, err := e.Custody.AddPrincipal(ctx, "worker", []ombud.Role{ombud.RoleReviewer}, e.AdminID)
 			if err == nil {
 				principals.Store(p.ID, true)
 			}

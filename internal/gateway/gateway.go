@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
@@ -22,7 +24,6 @@ import (
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options adjust how a deployment is opened. The zero value takes
@@ -184,7 +185,7 @@ func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok o
 	if err != nil || len(ps) > 0 {
 		return nil, ombud.Token{}, ombud.Written{}, false, err
 	}
-	p, tok, w, err = ombud.AddPrincipal(ctx, g.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	p, tok, w, err = g.Custody.AddPrincipal(ctx, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		return nil, ombud.Token{}, ombud.Written{}, false, fmt.Errorf("failed to create the admin principal: %w", err)
 	}

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
@@ -26,8 +29,6 @@ import (
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/witness"
-	"golang.org/x/mod/sumdb/note"
-	"k8s.io/klog/v2"
 )
 
 // quietKlog routes Tessera's klog output to a warn-level slog logger, once:
@@ -138,7 +139,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	e := &Env{Gateway: g, Dir: dir, Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, Reports: g.Reports,
 		Witnesses: g.Witnesses, WitnessServers: witnessServers, WitnessDown: witnessDown}
-	p, tok, _, err := ombud.AddPrincipal(ctx, e.Journal, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	p, tok, _, err := e.Custody.AddPrincipal(ctx, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
 	}
@@ -162,7 +163,7 @@ func New(t testing.TB, opts ...Option) *Env {
 // AddPrincipal creates a principal directly and returns its token.
 func (e *Env) AddPrincipal(t testing.TB, name string, roles ...ombud.Role) string {
 	t.Helper()
-	_, tok, _, err := ombud.AddPrincipal(context.Background(), e.Journal, name, roles, e.AdminID)
+	_, tok, _, err := e.Custody.AddPrincipal(context.Background(), name, roles, e.AdminID)
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
 	}
