@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/textutil"
 )
 
@@ -51,13 +52,8 @@ type Authorization struct {
 // Wildcard reports whether the authorization names every subject.
 func (a *Authorization) Wildcard() bool { return slices.Contains(a.Subjects, "*") }
 
-// AuthorizationError says why an authorization note is refused.
-type AuthorizationError struct{ Reason string }
-
-func (e *AuthorizationError) Error() string { return "invalid authorization: " + e.Reason }
-
 func authErr(format string, a ...any) error {
-	return &AuthorizationError{Reason: fmt.Sprintf(format, a...)}
+	return &entry.Error{Refused: "invalid authorization", Reason: fmt.Sprintf(format, a...)}
 }
 
 // ErrUnknownIssuer: the note is not signed by any registered issuer.
@@ -191,7 +187,7 @@ func ParseAuthorization(text string) (*Authorization, error) {
 // Validate checks an authorization's fields.
 func (a *Authorization) Validate() error {
 	switch {
-	case !isAuthCode(a.ID):
+	case !entry.IsCode(a.ID):
 		return authErr("id must be 1-64 of a-z A-Z 0-9 . _ - :")
 	case a.Issuer == "":
 		return authErr("issuer is required")
@@ -207,7 +203,7 @@ func (a *Authorization) Validate() error {
 		return authErr("an authorization may last at most 5 years")
 	case a.MaxUses == 0:
 		return authErr("max-uses is required")
-	case !isAuthCode(a.Jurisdiction):
+	case !entry.IsCode(a.Jurisdiction):
 		return authErr("jurisdiction is required, e.g. EU-DE")
 	case len(a.Subjects) > 256 || len(a.Purposes) > 32 || len(a.Classes) > 32 || len(a.ShareRecipients) > 32:
 		return authErr("too many subjects, purposes, classes or recipients")
@@ -223,7 +219,7 @@ func (a *Authorization) Validate() error {
 	}
 	for _, lists := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses} {
 		for _, v := range lists {
-			if !isAuthCode(v) {
+			if !entry.IsCode(v) {
 				return authErr("%q is not a code", textutil.Truncate(v, 40))
 			}
 		}
@@ -237,19 +233,6 @@ func (a *Authorization) Validate() error {
 		}
 	}
 	return nil
-}
-
-func isAuthCode(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ':' || c == '/') {
-			return false
-		}
-	}
-	return true
 }
 
 // Text returns the note body of a, the exact text an issuer signs.

@@ -33,13 +33,9 @@ type Receipt struct {
 	Proof      [][]byte `json:"inclusion_proof"`
 }
 
-// ReceiptError says why a receipt does not verify.
-type ReceiptError struct{ Reason string }
-
-func (e *ReceiptError) Error() string { return "receipt does not verify: " + e.Reason }
-
+// receiptErr says why a receipt does not verify, as an *entry.Error.
 func receiptErr(format string, a ...any) error {
-	return &ReceiptError{Reason: fmt.Sprintf(format, a...)}
+	return &entry.Error{Refused: "receipt does not verify", Reason: fmt.Sprintf(format, a...)}
 }
 
 // ParseReceipt decodes a receipt strictly.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/textutil"
 )
 
@@ -197,8 +198,10 @@ func vocabShape(name VocabName) string {
 	return "a-z, digits and '_', like criminal_investigation"
 }
 
+// vocabCodeOK: a registered code is a code (entry.IsCode, the one rule)
+// of at most 64 bytes, in its vocabulary's shape.
 func vocabCodeOK(name VocabName, s string) bool {
-	if s == "" || len(s) > 64 {
+	if !entry.IsCode(s) || len(s) > 64 {
 		return false
 	}
 	switch name {

@@ -136,13 +136,17 @@ func (e *Entry) Marshal() ([]byte, error) {
 	return b, nil
 }
 
-// Error reports why bytes are not a valid entry.
-type Error struct{ Reason string }
+// Error says why input was refused: an entry, and also, for the packages
+// that read them, an authorization or a receipt. It is the one error type
+// with a reason: Refused names what was refused and how ("invalid
+// entry", "receipt does not verify"); Reason says why, and is safe to
+// show.
+type Error struct{ Refused, Reason string }
 
-func (e *Error) Error() string { return "invalid entry: " + e.Reason }
+func (e *Error) Error() string { return e.Refused + ": " + e.Reason }
 
 func entryErr(format string, a ...any) error {
-	return &Error{Reason: fmt.Sprintf(format, a...)}
+	return &Error{Refused: "invalid entry", Reason: fmt.Sprintf(format, a...)}
 }
 
 // Parse parses and validates the bytes of one log leaf. It rejects

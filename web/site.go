@@ -26,6 +26,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/reports"
 	"github.com/ombud/ombud/tlog"
@@ -470,7 +471,7 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		msg := ombud.ErrorMessage(err)
-		var re *ombud.ReceiptError
+		var re *entry.Error
 		if errors.As(err, &re) {
 			msg = "this is not a receipt ombud can read: " + re.Error()
 		}
@@ -484,7 +485,7 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	}
 	cp, e, err := ombud.VerifyReceipt(rc, s.Verifier)
 	if err != nil {
-		var re *ombud.ReceiptError
+		var re *entry.Error
 		msg := "the receipt does not verify"
 		if errors.As(err, &re) {
 			msg = re.Error()
