@@ -188,7 +188,7 @@ const BusyWait = 5 * time.Second
 // the service adds (a blob deleted, a file renamed, a cache dropped). It
 // must be idempotent: recovery calls it again for a change whose commit a
 // crash interrupted.
-type Committer func(ctx context.Context, c *Change, w Written) error
+type Committer func(ctx context.Context, c *Change, w Leaf) error
 
 // Apply runs the one pattern for r: it builds the entry (a bad entry is
 // refused before anything is reserved), reserves c in the store (waiting up
@@ -197,33 +197,33 @@ type Committer func(ctx context.Context, c *Change, w Written) error
 // the error wraps ErrLogUnavailable. If the commit fails, the entry is
 // logged and the reservation stays for recovery to finish; the error says
 // so. A nil commit commits the store alone.
-func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Written, error) {
+func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Leaf, error) {
 	e, leaf, d, err := j.Build(r)
 	if err != nil {
-		return Written{}, err
+		return Leaf{}, err
 	}
 	return j.ApplyBuilt(ctx, c, e, leaf, d, commit)
 }
 
 // ApplyBuilt is Apply of an entry already built (Journal.Build), for
 // callers that need the entry before the change is reserved.
-func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, leaf []byte, d *Detail, commit Committer) (Written, error) {
+func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, leaf []byte, d *Detail, commit Committer) (Leaf, error) {
 	var err error
 	sum := sha256.Sum256(leaf)
 	c.Leaf = sum[:]
 	c.Created = j.now().UTC().Truncate(time.Millisecond)
 	if c.From, err = j.Log.Size(ctx); err != nil {
-		return Written{}, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+		return Leaf{}, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
 	}
 	if err := j.reserve(ctx, c); err != nil {
-		return Written{}, err
+		return Leaf{}, err
 	}
 	w, err := j.Append(ctx, e, leaf, d)
 	if err != nil {
 		if uerr := j.Store.Undo(context.WithoutCancel(ctx), c); uerr != nil {
 			err = fmt.Errorf("%w (and undoing the reservation failed, recovery will: %v)", err, uerr)
 		}
-		return Written{}, err
+		return Leaf{}, err
 	}
 	if commit == nil {
 		commit = j.CommitStore
@@ -236,7 +236,7 @@ func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, lea
 }
 
 // CommitStore is the Committer of changes with no effect outside the store.
-func (j *Journal) CommitStore(ctx context.Context, c *Change, w Written) error {
+func (j *Journal) CommitStore(ctx context.Context, c *Change, w Leaf) error {
 	return j.Store.Commit(ctx, c, w.Index)
 }
 
@@ -313,7 +313,7 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 					cm = f
 				}
 			}
-			if err := cm(ctx, c, Written{Index: idx}); errors.Is(err, ErrNotFound) {
+			if err := cm(ctx, c, Leaf{Index: idx}); errors.Is(err, ErrNotFound) {
 				continue // settled meanwhile by its own caller
 			} else if err != nil {
 				return s, fmt.Errorf("failed to commit change %s (%s %s, logged at %d): %w", c.Token, c.Op, c.Target, idx, err)

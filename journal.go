@@ -35,11 +35,12 @@ type Record struct {
 	Detail any
 }
 
-// Written identifies an entry the journal wrote.
-type Written struct {
+// Leaf is an entry the journal wrote, as the log holds it: its index,
+// the entry, and its bytes.
+type Leaf struct {
 	Index uint64
 	Entry *entry.Entry
-	Leaf  []byte
+	Bytes []byte
 }
 
 // Build turns a record into an entry and its detail without writing either.
@@ -73,17 +74,17 @@ func (j *Journal) Build(r Record) (*entry.Entry, []byte, *Detail, error) {
 // Write builds, stores and appends r. On any error nothing was released and
 // the caller must fail closed; an error wrapping ErrLogUnavailable means the
 // log could not be written.
-func (j *Journal) Write(ctx context.Context, r Record) (Written, error) {
+func (j *Journal) Write(ctx context.Context, r Record) (Leaf, error) {
 	e, leaf, d, err := j.Build(r)
 	if err != nil {
-		return Written{}, err
+		return Leaf{}, err
 	}
 	return j.Append(ctx, e, leaf, d)
 }
 
 // Append stores d (if any) and appends leaf, the marshalled e, as Write
 // does; for callers that adjust a built entry first.
-func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *Detail) (Written, error) {
+func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *Detail) (Leaf, error) {
 	// Once a decision is being recorded, a caller that goes away (a client
 	// that hangs up) must not cut the record in half: an entry whose detail
 	// was cancelled. The log's own stall watchdog bounds the wait.
@@ -96,14 +97,14 @@ func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *De
 	idx, err := j.Log.Append(ctx, leaf)
 	if detailErr != nil {
 		if derr := <-detailErr; derr != nil {
-			return Written{}, fmt.Errorf("failed to store detail: %w", derr)
+			return Leaf{}, fmt.Errorf("failed to store detail: %w", derr)
 		}
 	}
 	if err != nil {
 		if !errors.Is(err, ErrLogUnavailable) {
 			err = fmt.Errorf("%w: %v", ErrLogUnavailable, err)
 		}
-		return Written{}, err
+		return Leaf{}, err
 	}
-	return Written{Index: idx, Entry: e, Leaf: leaf}, nil
+	return Leaf{Index: idx, Entry: e, Bytes: leaf}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ombud/ombud/entry"
@@ -67,6 +68,11 @@ type Vocabulary map[VocabName][]VocabCode
 // given one (ombud init --jurisdiction). It covers no real jurisdiction:
 // only an authorization for the placeholder itself covers it.
 const JurisdictionPlaceholder = "ZZ"
+
+// DefaultEmergencyDeadline is how long an emergency read may stay
+// uncovered by an authorization (EU AI Act Art. 26(10)): the default of
+// the configuration, of the custody service and of the auditor.
+const DefaultEmergencyDeadline = 48 * time.Hour
 
 // System reasons: codes ombud itself writes, never a user. They are part of
 // the erase vocabulary's documentation but cannot be given by an admin.

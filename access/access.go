@@ -101,31 +101,31 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 }
 
 // RegisterIssuer logs and records an authority.
-func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, key, by string) (*ombud.Issuer, ombud.Written, error) {
+func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, key, by string) (*ombud.Issuer, ombud.Leaf, error) {
 	v, err := note.NewVerifier(strings.TrimSpace(key))
 	if err != nil {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "key is not a note verifier key: %v", err)
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "key is not a note verifier key: %v", err)
 	}
 	if v.Name() != name {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "the key is named %q, not %q", v.Name(), name)
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "the key is named %q, not %q", v.Name(), name)
 	}
 	if !ombud.IsIssuerName(name) {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "issuer names are public, and look like court.example/district-3: a host name, then /-separated parts of A-Z a-z 0-9 . _ -")
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer names are public, and look like court.example/district-3: a host name, then /-separated parts of A-Z a-z 0-9 . _ -")
 	}
 	if !slices.Contains(ombud.IssuerKinds, kind) {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
 	}
 	if err := s.Vocabulary.Check(ombud.VocabJurisdiction, "jurisdiction", jurisdiction); err != nil {
-		return nil, ombud.Written{}, err
+		return nil, ombud.Leaf{}, err
 	}
 	i := &ombud.Issuer{Name: name, Kind: kind, Jurisdiction: jurisdiction, Key: strings.TrimSpace(key), Registered: s.now()}
 	c, err := ombud.NewChange(ombud.OpIssuerRegister, ombud.IssuerTarget(name), ombud.IssuerPayload{Issuer: i})
 	if err != nil {
-		return nil, ombud.Written{}, err
+		return nil, ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body: entry.Issuer{Op: entry.OpRegister, Issuer: name, IssuerKind: kind, Jurisdiction: jurisdiction, KeyID: fmt.Sprintf("%08x", v.KeyHash()), By: by},
-	}, func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+	}, func(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 		if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 			return err
 		}
@@ -134,11 +134,11 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 	})
 	switch e := new(entry.Error); {
 	case errors.As(err, &e):
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
 	case errors.Is(err, ombud.ErrExists):
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "issuer %q is already registered", name)
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "issuer %q is already registered", name)
 	case err != nil:
-		return nil, ombud.Written{}, err
+		return nil, ombud.Leaf{}, err
 	}
 	i.Index = w.Index
 	return i, w, nil
@@ -168,20 +168,20 @@ func (s *Service) issuerVerifiers(ctx context.Context) (note.Verifiers, error) {
 // RegisterAuthorization verifies a signed authorization against the issuer
 // registry, validates it, turns its subjects into keyed pseudonyms, logs
 // the registration and records it.
-func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by string) (*ombud.RegisteredAuthorization, ombud.Written, error) {
+func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by string) (*ombud.RegisteredAuthorization, ombud.Leaf, error) {
 	vs, err := s.issuerVerifiers(ctx)
 	if err != nil {
-		return nil, ombud.Written{}, err
+		return nil, ombud.Leaf{}, err
 	}
 	a, err := ombud.OpenAuthorization(msg, vs)
 	if err != nil {
-		return nil, ombud.Written{}, &ombud.Error{Code: ombud.CodeInvalid, Message: err.Error(), Err: err}
+		return nil, ombud.Leaf{}, &ombud.Error{Code: ombud.CodeInvalid, Message: err.Error(), Err: err}
 	}
 	if err := s.checkScope(ctx, a); err != nil {
-		return nil, ombud.Written{}, err
+		return nil, ombud.Leaf{}, err
 	}
 	if _, err := s.Store.Authorization(ctx, a.ID); err == nil {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
 	ra := &ombud.RegisteredAuthorization{Authorization: *a, Note: string(msg), Registered: s.now()}
 	var subjects []string // keyed, without the wildcard
@@ -196,7 +196,7 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 	}
 	c, err := ombud.NewChange(ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: ra})
 	if err != nil {
-		return nil, ombud.Written{}, err
+		return nil, ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body: entry.Authorization{Op: entry.OpRegister, AuthKind: a.Kind, Issuer: a.Issuer, Purposes: a.Purposes, Classes: a.Classes,
@@ -206,7 +206,7 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 		Detail: map[string]any{"id": a.ID, "case": a.Case, "note": string(msg)},
 	}, s.commitAuthorization)
 	if errors.Is(err, ombud.ErrExists) {
-		return nil, ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
 	if err != nil {
 		return nil, w, err
@@ -217,7 +217,7 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 
 // commitAuthorization makes a logged registration take effect and marks
 // the open emergency reads it covers.
-func (s *Service) commitAuthorization(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+func (s *Service) commitAuthorization(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 		return err
 	}
@@ -316,38 +316,38 @@ func (s *Service) coverEmergencies(ctx context.Context, ra *ombud.RegisteredAuth
 // Revoke revokes an authorization through the one pattern. It holds the
 // authorization's gate alone, so that every read already admitted under it
 // is logged before the revocation is.
-func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Written, error) {
+func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Leaf, error) {
 	if err := s.Vocabulary.Check(ombud.VocabRevokeReason, "reason", reason); err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	a, err := s.Store.Authorization(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeNotFound, "no authorization %q", id)
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no authorization %q", id)
 	}
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	if a.Revoked != nil {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
 	}
 	release := s.gates.Exclusive(id)
 	defer release()
 	c, err := ombud.NewChange(ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget(id), ombud.RevokePayload{Reason: reason, At: s.now()})
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: a.Kind, Issuer: a.Issuer, Reason: reason, Authorization: id, By: by},
 	}, s.CommitRevoke)
 	if errors.Is(err, ombud.ErrRevoked) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
 	}
 	return w, err
 }
 
 // CommitRevoke makes a logged revocation take effect and drops the
 // authorization from the caches.
-func (s *Service) CommitRevoke(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+func (s *Service) CommitRevoke(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 	err := s.Journal.CommitStore(ctx, c, w)
 	id := strings.TrimPrefix(c.Target, "authorization:")
 	s.authCache.Delete(id)
@@ -364,7 +364,7 @@ func (s *Service) Committer(op ombud.Op) ombud.Committer {
 	case ombud.OpAuthorizationRevoke:
 		return s.CommitRevoke
 	case ombud.OpIssuerRegister:
-		return func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+		return func(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 			err := s.Journal.CommitStore(ctx, c, w)
 			s.verifiers.Store(nil)
 			return err

@@ -180,7 +180,7 @@ func TestDecisionMatrix(t *testing.T) {
 				}
 				index = rel.Index
 			} else {
-				var d *custody.Decision
+				var d *custody.Denial
 				if !errors.As(err, &d) {
 					t.Fatalf("want a logged denial, got %v", err)
 				}
@@ -225,7 +225,7 @@ func TestExactUseCounting(t *testing.T) {
 			rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "ten"})
 			mu.Lock()
 			defer mu.Unlock()
-			var d *custody.Decision
+			var d *custody.Denial
 			switch {
 			case err == nil:
 				io.Copy(io.Discard, rel.Body)
@@ -268,7 +268,7 @@ func TestNoIdentifiersInPublicTiles(t *testing.T) {
 	}
 	e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst})
 	e.Custody.Access.Revoke(ctx, "auth-77", "order_quashed", e.AdminID)
-	e.Custody.Erase(ctx, o.ID, ombud.EraseCourtOrder, "4 KLs 501 Js 22/26", e.AdminID)
+	e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseCourtOrder, Authorization: "4 KLs 501 Js 22/26", By: e.AdminID})
 	e.AwaitSize(t, e.Size(t))
 	secrets := []string{"B-XY-123", "DE-L01X00T47", "4 KLs 501", "Adelheid", "Quarrington", "Königsallee", "Zebedee", o.ID, analyst.ID, "auth-77"}
 	n := 0
@@ -339,7 +339,7 @@ func TestEmergencyAccess(t *testing.T) {
 	}
 	// Emergency reads are not allowed for other classes.
 	o2, _, _ := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "biometric", Subjects: []string{"person:9"}, By: e.AdminID, Body: strings.NewReader("x")})
-	var d *custody.Decision
+	var d *custody.Denial
 	if _, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o2.ID, Purpose: "missing_person", Principal: analyst, Emergency: "missing_person"}); !errors.As(err, &d) || d.Reason != "policy_denied" {
 		t.Fatalf("emergency read of biometric data: %v", err)
 	}
@@ -576,7 +576,7 @@ func TestIssuerScope(t *testing.T) {
 	w := ombudtest.Authorization("wildcard", 3)
 	w.Subjects = []string{"*"}
 	e.Authorize(t, court, w)
-	var d *custody.Decision
+	var d *custody.Denial
 	if err := read(e.Custody, "wildcard"); !errors.As(err, &d) || d.Reason != "policy_denied" {
 		t.Fatalf("a read under a wildcard authorization: %v", err)
 	}

@@ -113,7 +113,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		// logged, so an unsatisfiable one spends no use.
 		Satisfiable: func(size int64) bool { _, _, unsat := parseRange(rangeHeader, size); return !unsat },
 	})
-	var d *custody.Decision
+	var d *custody.Denial
 	if errors.As(err, &d) {
 		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))
 		if d.Reason == custody.ReasonRange {
@@ -198,7 +198,7 @@ type holdRequest struct {
 	Authorization string `json:"authorization"`
 }
 
-func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Written, extra map[string]any) {
+func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Leaf, extra map[string]any) {
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
 	out := map[string]any{"receipt": wr.Index}
 	for k, v := range extra {
@@ -210,14 +210,14 @@ func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Written, extra map[
 // objectOrder serves an admin order on one object (a hold, its release,
 // an erasure): the body names the reason and the authority, custody logs
 // the order, and the answer carries its receipt and the object's new state.
-func (s *Server) objectOrder(do func(*custody.Service, context.Context, string, string, string, string) (ombud.Written, error), field string, value bool) http.HandlerFunc {
+func (s *Server) objectOrder(do func(*custody.Service, context.Context, custody.Order) (ombud.Leaf, error), field string, value bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req holdRequest
 		if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		wr, err := do(s.Custody, r.Context(), r.PathValue("id"), req.Reason, req.Authorization, caller(r).ID)
+		wr, err := do(s.Custody, r.Context(), custody.Order{Object: r.PathValue("id"), Reason: req.Reason, Authorization: req.Authorization, By: caller(r).ID})
 		if err != nil {
 			writeError(w, r, err)
 			return

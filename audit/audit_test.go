@@ -584,7 +584,7 @@ func TestRealFlowAuditsClean(t *testing.T) {
 	if _, err := e.Custody.Access.Revoke(ctx, "auth-7", "order_quashed", e.AdminID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseCourtOrder, "order 3 Gs 2/26", e.AdminID); err != nil {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseCourtOrder, Authorization: "order 3 Gs 2/26", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	if err := read("auth-7"); err == nil {

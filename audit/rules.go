@@ -21,7 +21,7 @@ type Rules struct {
 	// (default 2, invariant I6).
 	MinReviews int
 	// EmergencyDeadline is how long an emergency read may stay uncovered
-	// (default 48h).
+	// (default ombud.DefaultEmergencyDeadline).
 	EmergencyDeadline time.Duration
 	// SweepGrace is how long after an emergency deadline the retention
 	// sweep may take to log the breach (default 2h; ombud sweeps hourly).
@@ -46,7 +46,7 @@ func (r *Rules) defaults() {
 		r.MinReviews = 2
 	}
 	if r.EmergencyDeadline <= 0 {
-		r.EmergencyDeadline = 48 * time.Hour
+		r.EmergencyDeadline = ombud.DefaultEmergencyDeadline
 	}
 	if r.SweepGrace <= 0 {
 		r.SweepGrace = 2 * time.Hour

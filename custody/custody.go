@@ -93,9 +93,9 @@ func (s *Service) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Decision is a logged decision that refused a request. It carries the
+// Denial is a logged decision that refused a request. It carries the
 // index of its log entry, so that even a denial has a receipt.
-type Decision struct {
+type Denial struct {
 	Code    ombud.Code
 	Message string
 	Reason  string // the reason code in the entry
@@ -105,10 +105,10 @@ type Decision struct {
 	Size int64
 }
 
-func (d *Decision) Error() string { return string(d.Code) + ": " + d.Message }
+func (d *Denial) Error() string { return string(d.Code) + ": " + d.Message }
 
 // AsError returns the user-facing error of a denial.
-func (d *Decision) AsError() *ombud.Error { return &ombud.Error{Code: d.Code, Message: d.Message} }
+func (d *Denial) AsError() *ombud.Error { return &ombud.Error{Code: d.Code, Message: d.Message} }
 
 // class returns the configured class or an invalid_argument error.
 func (s *Service) class(name string) (ombud.Class, error) {

@@ -112,7 +112,7 @@ func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
 	reader(t, e)
 	before := e.Size(t)
 	_, err := read(t, e, o.ID)
-	var d *custody.Decision
+	var d *custody.Denial
 	if !errors.As(err, &d) || d.Code != ombud.CodeForbidden || d.Reason != "authorization_required" {
 		t.Fatalf("sensitive read: %v", err)
 	}
@@ -160,7 +160,7 @@ func TestRetentionHoldsAndShredding(t *testing.T) {
 	expired := ingest(t, e, "general", []byte("old record"))
 	held := ingest(t, e, "general", []byte("record under hold"))
 	fresh := ingest(t, e, "document", []byte("young document"))
-	if _, err := e.Custody.SetHold(ctx, held.ID, "litigation", "order 3 Gs 117/26", e.AdminID); err != nil {
+	if _, err := e.Custody.SetHold(ctx, custody.Order{Object: held.ID, Reason: "litigation", Authorization: "order 3 Gs 117/26", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	// A year and a day later: general (365 d) expired, document (6 y) not.
@@ -179,7 +179,7 @@ func TestRetentionHoldsAndShredding(t *testing.T) {
 	if ok, _ := e.Custody.Bucket.Exists(ctx, blob.Key(expired.ID)); ok {
 		t.Fatal("ciphertext of a shredded object still stored")
 	}
-	var d *custody.Decision
+	var d *custody.Denial
 	if _, err := read(t, e, expired.ID); !errors.As(err, &d) || d.Code != ombud.CodeGone {
 		t.Fatalf("read after erase: %v, want gone", err)
 	}
@@ -190,22 +190,22 @@ func TestRetentionHoldsAndShredding(t *testing.T) {
 		t.Fatalf("unexpired object was touched: %v", err)
 	}
 	// Erasure on demand is refused while held, then works.
-	if _, err := e.Custody.Erase(ctx, held.ID, ombud.EraseCourtOrder, "order 9", e.AdminID); ombud.ErrorCode(err) != ombud.CodeConflict {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: held.ID, Reason: ombud.EraseCourtOrder, Authorization: "order 9", By: e.AdminID}); ombud.ErrorCode(err) != ombud.CodeConflict {
 		t.Fatalf("erase of a held object: %v", err)
 	}
-	if _, err := e.Custody.ReleaseHold(ctx, held.ID, "case_closed", "order 10", e.AdminID); err != nil {
+	if _, err := e.Custody.ReleaseHold(ctx, custody.Order{Object: held.ID, Reason: "case_closed", Authorization: "order 10", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := e.Custody.Sweep(ctx); res.Erased != 1 {
 		t.Fatalf("released object not swept: %+v", res)
 	}
-	if _, err := e.Custody.Erase(ctx, fresh.ID, "because", "order 11", e.AdminID); ombud.ErrorCode(err) != ombud.CodeInvalid {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: fresh.ID, Reason: "because", Authorization: "order 11", By: e.AdminID}); ombud.ErrorCode(err) != ombud.CodeInvalid {
 		t.Fatalf("erase with an unknown reason: %v", err)
 	}
-	if _, err := e.Custody.Erase(ctx, fresh.ID, ombud.EraseCourtOrder, "order 11", e.AdminID); err != nil {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: fresh.ID, Reason: ombud.EraseCourtOrder, Authorization: "order 11", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Custody.Erase(ctx, fresh.ID, ombud.EraseCourtOrder, "order 11", e.AdminID); ombud.ErrorCode(err) != ombud.CodeGone {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: fresh.ID, Reason: ombud.EraseCourtOrder, Authorization: "order 11", By: e.AdminID}); ombud.ErrorCode(err) != ombud.CodeGone {
 		t.Fatalf("second erase: %v", err)
 	}
 }
@@ -237,7 +237,7 @@ func TestShreddedIsUnrecoverable(t *testing.T) {
 		t.Fatalf("control decryption failed: %v", err)
 	}
 	wrapped := bytes.Clone(o.WrappedKeyset)
-	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseCourtOrder, "order 1", e.AdminID); err != nil {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseCourtOrder, Authorization: "order 1", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	e.Store.Close() // let SQLite fold its WAL into the file
@@ -336,7 +336,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	ce, _ := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: emergency})
 	crashAfterReserve(t, e, ce, ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "general", Purpose: "missing_person", Reasons: []string{"emergency"}, Emergency: true, Object: em.ID}}, true)
 
-	var d *custody.Decision
+	var d *custody.Denial
 	if _, err := read(t, e, b.ID); !errors.As(err, &d) || d.Code != ombud.CodeNotFound {
 		t.Fatalf("a reserved object was served: %v", err)
 	}
@@ -479,7 +479,7 @@ func TestSmallObjectIntegrity(t *testing.T) {
 		ct, _ := os.ReadFile(p)
 		os.WriteFile(p, damage(ct), 0o600)
 		reader(t, e)
-		var d *custody.Decision
+		var d *custody.Denial
 		if got, err := read(t, e, o.ID); !errors.As(err, &d) || d.Reason != custody.ReasonIntegrity {
 			t.Fatalf("damaged small object: %d bytes, %v", len(got), err)
 		}
@@ -520,7 +520,7 @@ func TestHoldsWinOverTheSweep(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i*i/4) * time.Millisecond) // spread over the sweep: some before, some after
-			_, err := e.Custody.SetHold(ctx, o.ID, "litigation", "order 1", e.AdminID)
+			_, err := e.Custody.SetHold(ctx, custody.Order{Object: o.ID, Reason: "litigation", Authorization: "order 1", By: e.AdminID})
 			switch ombud.ErrorCode(err) {
 			case "":
 				held[i] = true
@@ -570,7 +570,7 @@ func TestDetailLifecycle(t *testing.T) {
 	}
 	rel.Body.Close()
 	accessDetail := ombud.DetailKeyOf(entryAt(t, e, rel.Index))
-	if _, err := e.Custody.Erase(ctx, o.ID, ombud.EraseControllerOrder, "decision 4", e.AdminID); err != nil {
+	if _, err := e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseControllerOrder, Authorization: "decision 4", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	if d, err := e.Store.Detail(ctx, ingestDetail); err != nil || d.Body != nil {

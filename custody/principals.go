@@ -21,23 +21,23 @@ type principalDetail struct {
 // is reserved in the store (invisible, unable to authenticate), its
 // creation is logged, and only then can it act. by is the creating
 // principal's id ("" at bootstrap). The token is shown once, to the caller.
-func (s *Service) AddPrincipal(ctx context.Context, name string, roles []ombud.Role, by string) (*ombud.Principal, ombud.Token, ombud.Written, error) {
+func (s *Service) AddPrincipal(ctx context.Context, name string, roles []ombud.Role, by string) (*ombud.Principal, ombud.Token, ombud.Leaf, error) {
 	if err := ombud.ValidatePrincipal(name, roles); err != nil {
-		return nil, ombud.Token{}, ombud.Written{}, err
+		return nil, ombud.Token{}, ombud.Leaf{}, err
 	}
 	id := ombud.NewID()
 	tok := ombud.NewToken(id)
 	p := &ombud.Principal{ID: id, Name: name, Roles: slices.Clone(roles), TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
 	c, err := ombud.NewChange(ombud.OpPrincipalCreate, ombud.PrincipalTarget(id), ombud.PrincipalPayload{Principal: p})
 	if err != nil {
-		return nil, ombud.Token{}, ombud.Written{}, err
+		return nil, ombud.Token{}, ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body:   entry.Principal{Op: entry.OpCreate, Roles: roleStrings(roles), Principal: id, By: by},
 		Detail: principalDetail{ID: id, Name: name, Roles: roles},
 	}, nil)
 	if err != nil {
-		return nil, ombud.Token{}, ombud.Written{}, err
+		return nil, ombud.Token{}, ombud.Leaf{}, err
 	}
 	return p, tok, w, nil
 }
@@ -45,21 +45,21 @@ func (s *Service) AddPrincipal(ctx context.Context, name string, roles []ombud.R
 // DisablePrincipal disables principal id through the one pattern, once
 // every read it has had decided is logged, so that no permit of its
 // follows its disabling in the log.
-func (s *Service) DisablePrincipal(ctx context.Context, id, by string) (ombud.Written, error) {
+func (s *Service) DisablePrincipal(ctx context.Context, id, by string) (ombud.Leaf, error) {
 	defer s.gates.Exclusive(principalGate(id))()
 	p, err := s.Store.Principal(ctx, id)
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	c, err := ombud.NewChange(ombud.OpPrincipalDisable, ombud.PrincipalTarget(id), nil)
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body: entry.Principal{Op: entry.OpDisable, Roles: roleStrings(p.Roles), Principal: id, By: by},
 	}, nil)
 	if errors.Is(err, ombud.ErrDisabled) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeConflict, "principal %s is already disabled", id)
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "principal %s is already disabled", id)
 	}
 	if err == nil {
 		s.disabled.Store(id, true)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
@@ -55,7 +54,7 @@ const (
 // (missing, erased), the cited authorization, then the Cedar policy (see
 // access.Service.Decide), then whether the object can be served (its
 // range, its key, its ciphertext and, for objects of one segment, its
-// integrity). A denial is returned as a *Decision. The reader's gate, the
+// integrity). A denial is returned as a *Denial. The reader's gate, the
 // object's and the cited authorization's are held shared until the
 // decision is logged, so a disabling, an erasure or a revocation is logged
 // after every read already decided.
@@ -129,7 +128,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	}
 	if req.Satisfiable != nil && !req.Satisfiable(o.Size) {
 		err := refuse(ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil)
-		if d, ok := err.(*Decision); ok {
+		if d, ok := err.(*Denial); ok {
 			d.Size = o.Size
 		}
 		return nil, err
@@ -181,7 +180,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		rc.Close()
 		return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
 	}
-	var w ombud.Written
+	var w ombud.Leaf
 	if v.Reason == access.ReasonEmergency {
 		// An emergency read spends no use; it must be covered later. It
 		// is recorded through the one pattern, so a crash between its
@@ -230,16 +229,16 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 
 // emergencyPermit logs the permit of an emergency read and records the
 // read, with its deadline, in one change.
-func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (ombud.Written, error) {
+func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (ombud.Leaf, error) {
 	dl := s.EmergencyDeadline
 	if dl == 0 {
-		dl = 48 * time.Hour
+		dl = ombud.DefaultEmergencyDeadline
 	}
 	now := s.now()
 	em := &ombud.Emergency{ObjectID: o.ID, Principal: req.Principal.ID, Purpose: req.Purpose, Reason: req.Emergency, At: now, Deadline: now.Add(dl)}
 	c, err := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: em})
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	return s.Journal.Apply(ctx, c, s.accessRecord(req, o, entry.Permit, v), nil)
 }
@@ -293,7 +292,7 @@ func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string
 	return rec
 }
 
-// deny logs a denial and returns it as a *Decision; if the log cannot be
+// deny logs a denial and returns it as a *Denial; if the log cannot be
 // written, the error says so (the request is refused either way).
 func (s *Service) deny(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) error {
 	if v.PolicySHA == "" && s.Access != nil {
@@ -305,5 +304,5 @@ func (s *Service) deny(ctx context.Context, req ReadRequest, o *ombud.Object, v 
 	if err != nil {
 		return wrapLog(err)
 	}
-	return &Decision{Code: v.Code, Message: v.Message, Reason: v.Reason, Index: w.Index}
+	return &Denial{Code: v.Code, Message: v.Message, Reason: v.Reason, Index: w.Index}
 }

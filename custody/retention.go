@@ -11,26 +11,34 @@ import (
 	"github.com/ombud/ombud/entry"
 )
 
+// Order is an order on one object: a legal hold, its release, an erasure.
+type Order struct {
+	Object        string // the object's id
+	Reason        string // a registered hold or erase reason
+	Authorization string // the order's reference, such as a court file number
+	By            string // the ordering principal's id
+}
+
 // SetHold puts a legal hold on an object through the one pattern. While
 // held the object is never shredded: the store refuses it.
-func (s *Service) SetHold(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
-	return s.hold(ctx, true, id, reason, authorization, by)
+func (s *Service) SetHold(ctx context.Context, o Order) (ombud.Leaf, error) {
+	return s.hold(ctx, true, o.Object, o.Reason, o.Authorization, o.By)
 }
 
 // ReleaseHold lifts a legal hold through the one pattern.
-func (s *Service) ReleaseHold(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
-	return s.hold(ctx, false, id, reason, authorization, by)
+func (s *Service) ReleaseHold(ctx context.Context, o Order) (ombud.Leaf, error) {
+	return s.hold(ctx, false, o.Object, o.Reason, o.Authorization, o.By)
 }
 
-func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (ombud.Written, error) {
+func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (ombud.Leaf, error) {
 	if err := s.Vocabulary.Check(ombud.VocabHoldReason, "reason", reason); err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	if _, err := s.liveObject(ctx, id); err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	op, h := ombud.OpHoldRelease, (*ombud.Hold)(nil)
 	if set {
@@ -38,7 +46,7 @@ func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization,
 	}
 	c, err := ombud.NewChange(op, ombud.ObjectTarget(id), ombud.HoldPayload{Hold: h})
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body:   entry.Hold{Op: map[bool]string{true: entry.OpSet, false: entry.OpRelease}[set], Reason: reason, Object: id, Authorization: authorization, By: by},
@@ -80,19 +88,20 @@ func (s *Service) liveObject(ctx context.Context, id string) (*ombud.Object, err
 // Erase crypto-shreds an object on demand (a court order, a refused
 // authorization), the same way retention does. An object on hold is
 // refused, by the store.
-func (s *Service) Erase(ctx context.Context, id, reason, authorization, by string) (ombud.Written, error) {
+func (s *Service) Erase(ctx context.Context, order Order) (ombud.Leaf, error) {
+	id, reason, authorization, by := order.Object, order.Reason, order.Authorization, order.By
 	if err := s.Vocabulary.Check(ombud.VocabEraseReason, "reason", reason); err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	o, err := s.liveObject(ctx, id)
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	if o.Hold != nil {
-		return ombud.Written{}, conflict("object %s is on legal hold; release the hold first", id)
+		return ombud.Leaf{}, conflict("object %s is on legal hold; release the hold first", id)
 	}
 	return s.shred(ctx, o, reason, authorization, by)
 }
@@ -108,11 +117,11 @@ func (s *Service) Erase(ctx context.Context, id, reason, authorization, by strin
 //
 // The object's gate is held alone throughout, so every read decided before
 // is logged before the erase entry.
-func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (ombud.Written, error) {
+func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (ombud.Leaf, error) {
 	defer s.gates.Exclusive(objectGate(o.ID))()
 	c, err := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(o.ID), ombud.ErasePayload{Reason: reason, At: s.now()})
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body:   entry.Erase{Reason: reason, Class: o.Class, Object: o.ID, Authorization: authorization, By: by},
@@ -122,7 +131,7 @@ func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorizat
 }
 
 // commitErase commits a logged erasure and deletes the ciphertext.
-func (s *Service) commitErase(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+func (s *Service) commitErase(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 		return err
 	}
@@ -222,7 +231,7 @@ func (s *Service) Settle(ctx context.Context, since time.Time) (ombud.Settled, e
 		case ombud.OpIngest:
 			// Logged, but its client was never told: commit as the log
 			// says, then erase it below (logged too).
-			return func(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+			return func(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 				if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 					return err
 				}
@@ -333,7 +342,7 @@ func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 	var r RotateResult
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body: entry.Key{Op: entry.OpRotate, KEKVersion: int64(v), By: by},
-	}, func(ctx context.Context, c *ombud.Change, w ombud.Written) (err error) {
+	}, func(ctx context.Context, c *ombud.Change, w ombud.Leaf) (err error) {
 		r, err = s.rotate(ctx, c, w)
 		return err
 	})
@@ -347,14 +356,14 @@ func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 	return r, nil
 }
 
-func (s *Service) commitRotate(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+func (s *Service) commitRotate(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 	_, err := s.rotate(ctx, c, w)
 	return err
 }
 
 // rotate makes a logged rotation take effect. It is idempotent: run again,
 // it adds no second version and rewraps only what is left.
-func (s *Service) rotate(ctx context.Context, c *ombud.Change, w ombud.Written) (RotateResult, error) {
+func (s *Service) rotate(ctx context.Context, c *ombud.Change, w ombud.Leaf) (RotateResult, error) {
 	var p ombud.KeyPayload
 	if err := c.Decode(&p); err != nil {
 		return RotateResult{}, err
@@ -405,20 +414,20 @@ func (s *Service) rotate(ctx context.Context, c *ombud.Change, w ombud.Written) 
 
 // RestoreEmergency gives back a principal's emergency access, which a
 // breach suspended, through the one pattern (an admin decision, logged).
-func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (ombud.Written, error) {
+func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (ombud.Leaf, error) {
 	p, err := s.Store.Principal(ctx, principal)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeNotFound, "no principal %q", principal)
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no principal %q", principal)
 	}
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	if p.EmergencySuspended == 0 {
-		return ombud.Written{}, conflict("principal %s's emergency access is not suspended", principal)
+		return ombud.Leaf{}, conflict("principal %s's emergency access is not suspended", principal)
 	}
 	c, err := ombud.NewChange(ombud.OpEmergencyRestore, ombud.PrincipalTarget(principal), nil)
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	defer s.gates.Exclusive(principalGate(principal))()
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
@@ -428,7 +437,7 @@ func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (o
 		s.suspended.Delete(principal)
 	}
 	if errors.Is(err, ombud.ErrNotSuspended) {
-		return ombud.Written{}, conflict("principal %s's emergency access is not suspended", principal)
+		return ombud.Leaf{}, conflict("principal %s's emergency access is not suspended", principal)
 	}
 	return w, err
 }
@@ -438,13 +447,13 @@ func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (o
 // outside ombud: copies, analyses, reports) was deleted. breach is the
 // breach entry's emergency read, named by its access entry's index; note
 // is free text for the detail record.
-func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string) (ombud.Written, error) {
+func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string) (ombud.Leaf, error) {
 	if len(note) > 4096 {
-		return ombud.Written{}, ombud.Errorf(ombud.CodeInvalid, "note: at most 4096 bytes")
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "note: at most 4096 bytes")
 	}
 	c, err := ombud.NewChange(ombud.OpAttest, ombud.EmergencyTarget(emergency), ombud.AttestPayload{Breach: emergency})
 	if err != nil {
-		return ombud.Written{}, err
+		return ombud.Leaf{}, err
 	}
 	var obj string
 	if es, err := s.Store.Emergency(ctx, emergency); err == nil {
@@ -456,9 +465,9 @@ func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string)
 	}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
-		return ombud.Written{}, ombud.Errorf(ombud.CodeNotFound, "no breached emergency read at entry %d", emergency)
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no breached emergency read at entry %d", emergency)
 	case errors.Is(err, ombud.ErrExists):
-		return ombud.Written{}, conflict("the deletion for emergency read %d is attested already", emergency)
+		return ombud.Leaf{}, conflict("the deletion for emergency read %d is attested already", emergency)
 	}
 	return w, err
 }

@@ -179,7 +179,7 @@ func Defaults() Config {
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
-		Access:  AccessConfig{EmergencyDeadline: Duration{48 * time.Hour}},
+		Access:  AccessConfig{EmergencyDeadline: Duration{ombud.DefaultEmergencyDeadline}},
 		Report:  ReportConfig{Band: report.DefaultBand},
 	}
 }
@@ -487,7 +487,7 @@ jurisdiction = %q
 # An emergency read (allowed only where policy.cedar says so) must be
 # covered by an authorization registered within this time (EU AI Act
 # Art. 26(10)).
-emergency_deadline = "48h"
+emergency_deadline = %q
 
 [report]
 # Transparency reports publish counts from 1 to band as the band "1-9", so
@@ -575,7 +575,7 @@ attestation = "3650d"
 # [[vocabulary.purpose]]
 # code = "criminal_investigation"
 # description = "Investigating a specific criminal offence, under a legal authorization."
-`, o.Origin, listen, ombud.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction))
+`, o.Origin, listen, ombud.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction), fmt.Sprintf("%dh", int(ombud.DefaultEmergencyDeadline.Hours())))
 }
 
 func jurisdiction(j string) string {

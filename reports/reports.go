@@ -154,7 +154,7 @@ func (s *Service) staged(name, ext string) string {
 
 // Commit publishes a report whose entry is logged: its staged files are
 // renamed into place. It is idempotent (recovery runs it again).
-func (s *Service) Commit(ctx context.Context, c *ombud.Change, w ombud.Written) error {
+func (s *Service) Commit(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
 	name := strings.TrimPrefix(c.Target, "report:")
 	for _, ext := range []string{".note", ".json"} {
 		err := os.Rename(s.staged(name, ext), filepath.Join(s.Dir, name+ext))

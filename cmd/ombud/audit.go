@@ -18,6 +18,7 @@ import (
 	tclient "github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/fsutil"
@@ -58,7 +59,7 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
 	minReviews := fs.Int("min-reviews", 2, "distinct confirming reviewers an action needs")
-	deadline := fs.Duration("emergency-deadline", 48*time.Hour, "time an emergency read may stay uncovered")
+	deadline := fs.Duration("emergency-deadline", ombud.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
 	tolerance := fs.Duration("time-tolerance", time.Minute, "how far an entry's time may lie behind the latest before it")
 	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
 	if err := parse(fs, args); err != nil {

@@ -156,15 +156,15 @@ func TestLogEqualsStateUnderConflict(t *testing.T) {
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.SetHold(ctx, pick(r, &objs).ID, "litigation", "order 1", e.AdminID)
+			_, err := e.Custody.SetHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "litigation", Authorization: "order 1", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.ReleaseHold(ctx, pick(r, &objs).ID, "case_closed", "order 2", e.AdminID)
+			_, err := e.Custody.ReleaseHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "case_closed", Authorization: "order 2", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.Erase(ctx, pick(r, &objs).ID, ombud.EraseCourtOrder, "order 3", e.AdminID)
+			_, err := e.Custody.Erase(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: ombud.EraseCourtOrder, Authorization: "order 3", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
@@ -222,7 +222,7 @@ func TestLogEqualsStateUnderConflict(t *testing.T) {
 			for time.Now().Before(deadline) && done.Add(1) <= 4000 {
 				k := r.IntN(len(ops))
 				err := ops[k](r)
-				var d *custody.Decision
+				var d *custody.Denial
 				if errors.As(err, &d) {
 					reasons.Store(d.Reason, true)
 				}

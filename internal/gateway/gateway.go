@@ -180,14 +180,14 @@ func (g *Gateway) Handler() http.Handler { return g.API().Handler() }
 
 // BootstrapAdmin creates the first admin when there are no principals yet
 // and returns its token; created is false when principals exist.
-func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok ombud.Token, w ombud.Written, created bool, err error) {
+func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok ombud.Token, w ombud.Leaf, created bool, err error) {
 	ps, err := g.Store.Principals(ctx)
 	if err != nil || len(ps) > 0 {
-		return nil, ombud.Token{}, ombud.Written{}, false, err
+		return nil, ombud.Token{}, ombud.Leaf{}, false, err
 	}
 	p, tok, w, err = g.Custody.AddPrincipal(ctx, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
-		return nil, ombud.Token{}, ombud.Written{}, false, fmt.Errorf("failed to create the admin principal: %w", err)
+		return nil, ombud.Token{}, ombud.Leaf{}, false, fmt.Errorf("failed to create the admin principal: %w", err)
 	}
 	return p, tok, w, true, nil
 }
