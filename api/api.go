@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/custody"
-	"github.com/ombud/ombud/reports"
-	"github.com/ombud/ombud/tlog"
-	"github.com/ombud/ombud/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/tlog"
+	"github.com/ombud/ombud/web"
 )
 
 // Server serves the API. Fields are set once before Handler is called.
@@ -37,7 +38,7 @@ type Server struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
 	// Reports publishes transparency reports (POST /v1/reports).
-	Reports *reports.Service
+	Reports *publish.Service
 	// Site, when set, serves the public web site (web.Paths).
 	Site http.Handler
 	// WitnessGrace is how long the witness policy may go unmet before

@@ -90,8 +90,8 @@ func (f Finding) String() string {
 	return f.Rule + " (" + where + "): " + f.Message
 }
 
-// Report is the result of one run.
-type Report struct {
+// Result is what one run found.
+type Result struct {
 	Origin     string    `json:"origin"`
 	Size       uint64    `json:"checkpoint_size"`
 	Root       []byte    `json:"root_hash"`
@@ -113,7 +113,7 @@ type Report struct {
 }
 
 // Clean reports whether the run found nothing, now or before.
-func (r *Report) Clean() bool { return len(r.Findings) == 0 && len(r.Earlier) == 0 }
+func (r *Result) Clean() bool { return len(r.Findings) == 0 && len(r.Earlier) == 0 }
 
 // State is what a run leaves for the next: the verified tree (as its
 // compact range), the checkpoint it verified, and what the invariants need
@@ -141,7 +141,7 @@ func cannot(format string, args ...any) error {
 // is nil when the log's integrity did not verify (the previous state stays
 // the reference). The error wraps ErrCannotVerify when the audit could not
 // be completed.
-func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
+func Run(ctx context.Context, cfg Config) (*Result, *State, error) {
 	start := time.Now()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -154,8 +154,8 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 	if prev == nil {
 		prev = &State{}
 	}
-	rep := &Report{Origin: cfg.Verifier.Name(), From: prev.Size, Earlier: prev.Findings, Findings: []Finding{}, Witnessed: []string{}}
-	fail := func(f Finding) (*Report, *State, error) {
+	rep := &Result{Origin: cfg.Verifier.Name(), From: prev.Size, Earlier: prev.Findings, Findings: []Finding{}, Witnessed: []string{}}
+	fail := func(f Finding) (*Result, *State, error) {
 		rep.Findings = append(rep.Findings, f)
 		return rep, nil, nil
 	}
@@ -257,7 +257,7 @@ func Run(ctx context.Context, cfg Config) (*Report, *State, error) {
 // verifier is one run's walk over the new entries.
 type verifier struct {
 	cfg         Config
-	rep         *Report
+	rep         *Result
 	rng         *compact.Range
 	rules       *rules
 	size, from  uint64

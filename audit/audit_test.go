@@ -98,7 +98,7 @@ type auditor struct {
 	state *audit.State
 }
 
-func (a *auditor) run() *audit.Report {
+func (a *auditor) run() *audit.Result {
 	a.t.Helper()
 	cfg := a.cfg
 	cfg.State = a.state
@@ -113,7 +113,7 @@ func (a *auditor) run() *audit.Report {
 }
 
 // expect runs an audit and checks that this run found exactly the rules.
-func (a *auditor) expect(want ...string) *audit.Report {
+func (a *auditor) expect(want ...string) *audit.Result {
 	a.t.Helper()
 	rep := a.run()
 	if got := rules(rep.Findings); !slices.Equal(got, want) {

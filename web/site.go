@@ -27,8 +27,8 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
-	"github.com/ombud/ombud/reports"
 	"github.com/ombud/ombud/tlog"
 )
 
@@ -112,7 +112,7 @@ type Site struct {
 	VerifierKey string
 	Verifier    note.Verifier
 	Log         *tlog.Log
-	Reports     *reports.Service
+	Reports     *publish.Service
 	Witnesses   []Witness
 	// PublicURL is where the public reaches this deployment; "" takes the
 	// listen address the request came to, never its Host header.
@@ -219,11 +219,11 @@ type page struct {
 	Nav        string
 	Checkpoint *checkpointView
 	Witnesses  []witnessView
-	Reports    []reports.Published
+	Reports    []publish.Published
 	Band       int64
 	// page-specific
 	R          *report.Report
-	P          *reports.Published
+	P          *publish.Published
 	Charts     map[string]template.HTML
 	Index      string
 	Pasted     string
@@ -320,7 +320,7 @@ func (s *Site) logState(ctx context.Context, p *page) {
 	}
 }
 
-func (s *Site) published() []reports.Published {
+func (s *Site) published() []publish.Published {
 	if s.Reports == nil {
 		return nil
 	}
@@ -387,7 +387,7 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 	case ".csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="ombud-report-`+name+`.csv"`)
-		w.Write(reports.CSV(pub.Report))
+		w.Write(publish.CSV(pub.Report))
 		return
 	case ".note":
 		if pub.Note == nil {

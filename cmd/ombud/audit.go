@@ -239,7 +239,7 @@ func splitLogURL(s string) (tiles *url.URL, server string, err error) {
 	return u, srv, nil
 }
 
-func printAudit(w io.Writer, rep *audit.Report, details bool) {
+func printAudit(w io.Writer, rep *audit.Result, details bool) {
 	parts := []string{"the signature"}
 	if len(rep.Witnessed) > 0 {
 		parts = append(parts, "the cosignatures of "+strings.Join(rep.Witnessed, ", "))

@@ -20,7 +20,7 @@ import (
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
-	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -52,7 +52,7 @@ type Gateway struct {
 	Log       *tlog.Log
 	Journal   *ombud.Journal
 	Custody   *custody.Service
-	Reports   *reports.Service
+	Reports   *publish.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -138,7 +138,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if g.Custody, err = custody.Open(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
 		return nil, err
 	}
-	g.Reports = &reports.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
+	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
 	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)
 	g.Custody.Undoers = append(g.Custody.Undoers, g.Reports.Undo)
 	// Nothing else runs yet: every change still reserved was interrupted.

@@ -24,7 +24,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gateway"
-	"github.com/ombud/ombud/reports"
+	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -50,7 +50,7 @@ type Env struct {
 	URL        string
 	AdminToken string
 	AdminID    string
-	Reports    *reports.Service
+	Reports    *publish.Service
 	// Witnesses cosign the log's checkpoints (see Witnessed), served by
 	// WitnessServers in the same order.
 	Witnesses      []web.Witness

@@ -1,9 +1,9 @@
-// Package reports publishes transparency reports: it computes the report
+// Package publish publishes transparency reports: it computes the report
 // (report.Compute) from the log at its current checkpoint, signs its
 // hash as a note with the log's key, stores it, and logs a report entry
 // holding that hash. Anyone can recompute a published report from the log
 // and compare it byte for byte (ombud audit does).
-package reports
+package publish
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package reports_test
+package publish_test
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
-	"github.com/ombud/ombud/reports"
 )
 
 type brokenLog struct{}
@@ -54,7 +54,7 @@ func TestPublishListGet(t *testing.T) {
 	if len(list) != 1 || list[0].Period != p.Name || list[0].Size != pub.Size {
 		t.Fatalf("List: %+v", list)
 	}
-	rows, err := csv.NewReader(strings.NewReader(string(reports.CSV(got.Report)))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(string(publish.CSV(got.Report)))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestPublishListGet(t *testing.T) {
 	}
 
 	// When the report entry cannot be logged, nothing is published.
-	broken := &reports.Service{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
+	broken := &publish.Service{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
 		Journal: &ombud.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}}
 	p2, _ := report.ParsePeriod("2026")
 	if _, err := broken.Publish(ctx, p2, e.AdminID); !errors.Is(err, ombud.ErrLogUnavailable) {
@@ -91,7 +91,7 @@ func TestPublishListGet(t *testing.T) {
 
 func TestCSVCellsAreNotFormulas(t *testing.T) {
 	r := &report.Report{Authorizations: []report.AuthRow{{Kind: "court_order", Issuer: "=2-1", Outcome: "registered"}}}
-	if b := string(reports.CSV(r)); !strings.Contains(b, ",'=2-1,") {
+	if b := string(publish.CSV(r)); !strings.Contains(b, ",'=2-1,") {
 		t.Fatalf("a formula-like key is not quoted:\n%s", b)
 	}
 }
