@@ -19,7 +19,12 @@ import (
 // acknowledged, nothing was released for it, and the auditor reports it as
 // "detail missing", which is distinct from "detail erased".
 type Journal struct {
-	Store Store
+	// Store holds the changes in flight and the detail records; the
+	// journal needs no other part of the store.
+	Store interface {
+		ChangeStore
+		DetailStore
+	}
 	Log   Log
 	Key   LinkageKey
 	Now   func() time.Time

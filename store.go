@@ -7,28 +7,25 @@ import (
 	"github.com/ombud/ombud/entry"
 )
 
-// Store is the metadata store: principals, objects, issuers,
-// authorizations, emergencies, the changes in flight and the private detail
-// records. Every state change goes through Reserve, Commit and Undo (the
-// one pattern of docs/ARCHITECTURE.md); the other methods read, except the
-// use counting of reads. store/sqlite
-// is the embedded implementation; store.TestStore is the conformance suite
-// every implementation must pass.
+// Store is the metadata store: one interface per aggregate, each with its
+// conformance suite in store/storetest, which every implementation must
+// pass. Every state change goes through ChangeStore (the one pattern of
+// docs/ARCHITECTURE.md); the other interfaces read, but for the use
+// counting of reads. store/sqlite is the embedded implementation.
 type Store interface {
-	// PutDetails durably stores detail records before their entries are
-	// appended. Storing a commitment that already exists is a no-op.
-	PutDetails(ctx context.Context, ds []Detail) error
-	// Detail returns a record by key; ErrNotFound if there is none. An
-	// erased record has a nil Body.
-	Detail(ctx context.Context, k DetailKey) (Detail, error)
-	// EraseDetail destroys a record's salt and body, keeping the commitment.
-	// ErrNotFound if there is no such record.
-	EraseDetail(ctx context.Context, k DetailKey) error
-	// CountDetailsBefore counts the detail records, not erased, of entries
-	// of kind whose time is before before: what an OpDetailsErase change
-	// with that kind and time erases.
-	CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error)
+	ChangeStore
+	DetailStore
+	PrincipalStore
+	ObjectStore
+	AuthorizationStore
+	EmergencyStore
+	// Ping reports whether the store can serve.
+	Ping(ctx context.Context) error
+	Close() error
+}
 
+// ChangeStore holds the changes in flight: the one way state changes.
+type ChangeStore interface {
 	// Reserve records c against its target, atomically with the op's
 	// preconditions (see Op). It fails with ErrBusy when another change to
 	// the target is in flight, with ErrExists when a registration's name or
@@ -49,12 +46,35 @@ type Store interface {
 	// Changes lists the changes reserved before since and still in flight,
 	// oldest first.
 	Changes(ctx context.Context, since time.Time) ([]*Change, error)
+}
 
+// DetailStore holds the private detail records the log's entries commit to.
+type DetailStore interface {
+	// PutDetails durably stores detail records before their entries are
+	// appended. Storing a commitment that already exists is a no-op.
+	PutDetails(ctx context.Context, ds []Detail) error
+	// Detail returns a record by key; ErrNotFound if there is none. An
+	// erased record has a nil Body.
+	Detail(ctx context.Context, k DetailKey) (Detail, error)
+	// EraseDetail destroys a record's salt and body, keeping the commitment.
+	// ErrNotFound if there is no such record.
+	EraseDetail(ctx context.Context, k DetailKey) error
+	// CountDetailsBefore counts the detail records, not erased, of entries
+	// of kind whose time is before before: what an OpDetailsErase change
+	// with that kind and time erases.
+	CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error)
+}
+
+// PrincipalStore reads principals.
+type PrincipalStore interface {
 	// Principal returns a principal by id; ErrNotFound if there is none.
 	Principal(ctx context.Context, id string) (*Principal, error)
 	// Principals lists all principals, oldest first.
 	Principals(ctx context.Context) ([]*Principal, error)
+}
 
+// ObjectStore reads objects and rewraps their keys.
+type ObjectStore interface {
 	// Object returns an object by id; ErrNotFound if there is none (or it
 	// is only reserved).
 	Object(ctx context.Context, id string) (*Object, error)
@@ -67,7 +87,11 @@ type Store interface {
 	// Rewrap replaces a wrapped keyset if it is still under oldVersion. A
 	// rewrap changes no state the log records: the same key, wrapped anew.
 	Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
+}
 
+// AuthorizationStore reads issuers, authorizations and the policy, and
+// counts authorizations' uses.
+type AuthorizationStore interface {
 	// Issuers lists registered issuers.
 	Issuers(ctx context.Context) ([]*Issuer, error)
 	// Authorization returns one by id; ErrNotFound if there is none.
@@ -79,11 +103,13 @@ type Store interface {
 	// RefundAuthorization gives back a use taken for a read whose decision
 	// could not be logged.
 	RefundAuthorization(ctx context.Context, id string) error
-
 	// LatestPolicy returns the last recorded policy version and hash
 	// (0, "" before the first).
 	LatestPolicy(ctx context.Context) (int, string, error)
+}
 
+// EmergencyStore reads emergency reads and marks them covered.
+type EmergencyStore interface {
 	// Emergency returns the emergency read logged at index; ErrNotFound if
 	// there is none.
 	Emergency(ctx context.Context, index uint64) (*Emergency, error)
@@ -96,10 +122,6 @@ type Store interface {
 	// CoverEmergency marks an emergency read covered by an authorization
 	// (one whose registration entry covers it, as the auditor computes).
 	CoverEmergency(ctx context.Context, index uint64, authorizationID string) error
-
-	// Ping reports whether the store can serve.
-	Ping(ctx context.Context) error
-	Close() error
 }
 
 // Log is the transparency log as the domain sees it. tlog implements it.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/store"
+	"github.com/ombud/ombud/store/storetest"
 	"github.com/ombud/ombud/store/sqlite"
 )
 
@@ -25,7 +25,7 @@ func open(t *testing.T, path string) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	store.TestStore(t, func(t *testing.T) ombud.Store {
+	storetest.TestStore(t, func(t *testing.T) ombud.Store {
 		return open(t, filepath.Join(t.TempDir(), "meta.db"))
 	})
 }

@@ -1,6 +1,9 @@
-// Package store holds the conformance suite that every ombud.Store
-// implementation must pass.
-package store
+// Package storetest holds the conformance suites that every ombud.Store
+// implementation must pass: one per aggregate, and TestStore for all. A
+// suite takes the whole store because every change goes through its
+// ChangeStore, and changes cross aggregates (an erasure also erases its
+// ingest's detail record).
+package storetest
 
 import (
 	"context"
@@ -14,11 +17,29 @@ import (
 	"github.com/ombud/ombud/entry"
 )
 
-// TestStore runs the conformance suite against stores made by open. Each
-// subtest gets a fresh, empty store.
-func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
+// Open makes a fresh, empty store for one test.
+type Open func(t *testing.T) ombud.Store
+
+// TestStore runs every suite against stores made by open. Each subtest
+// gets a fresh, empty store.
+func TestStore(t *testing.T, open Open) {
+	t.Run("principals", func(t *testing.T) { TestPrincipals(t, open) })
+	t.Run("changes", func(t *testing.T) { TestChanges(t, open) })
+	t.Run("details", func(t *testing.T) { TestDetails(t, open) })
+	t.Run("objects", func(t *testing.T) { TestObjects(t, open) })
+	t.Run("authorizations", func(t *testing.T) { TestAuthorizations(t, open) })
+	t.Run("ping", func(t *testing.T) {
+		if err := open(t).Ping(context.Background()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	})
+}
+
+// TestPrincipals checks PrincipalStore: a principal is invisible while
+// reserved, can be disabled once, and an undone creation leaves nothing.
+func TestPrincipals(t *testing.T, open Open) {
 	ctx := context.Background()
-	t.Run("principals", func(t *testing.T) {
+	{
 		s := open(t)
 		tok := ombud.NewToken(ombud.NewID())
 		p := &ombud.Principal{ID: tok.PrincipalID(), Name: "Ada Analyst", Roles: []ombud.Role{ombud.RoleAnalyst, ombud.RoleReviewer}, TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
@@ -80,9 +101,25 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 		if err != nil || len(all) != 2 || all[0].ID != p.ID || all[1].ID != p2.ID {
 			t.Fatalf("Principals = %v, %v; want [%s %s]", all, err, p.ID, p2.ID)
 		}
-	})
-	t.Run("changes", func(t *testing.T) { testChanges(t, open(t)) })
-	t.Run("details", func(t *testing.T) {
+	}
+}
+
+// TestChanges checks ChangeStore: one change per target in flight, and
+// what Changes lists.
+func TestChanges(t *testing.T, open Open) { testChanges(t, open(t)) }
+
+// TestObjects checks ObjectStore: expiry, holds, erasure and rewrapping.
+func TestObjects(t *testing.T, open Open) { testObjects(t, open(t)) }
+
+// TestAuthorizations checks AuthorizationStore and EmergencyStore: uses,
+// refunds, revocation and emergency reads.
+func TestAuthorizations(t *testing.T, open Open) { testAuthorizations(t, open(t)) }
+
+// TestDetails checks DetailStore: records, their erasure, concurrent
+// writes, and erasure by kind and time.
+func TestDetails(t *testing.T, open Open) {
+	ctx := context.Background()
+	t.Run("records", func(t *testing.T) {
 		s := open(t)
 		d := ombud.Commit([]byte(`{"name":"Ada"}`))
 		d.Time = time.Now().UTC().Truncate(time.Millisecond)
@@ -163,12 +200,5 @@ func TestStore(t *testing.T, open func(t *testing.T) ombud.Store) {
 			t.Fatal("PutDetails accepted a detail without a time")
 		}
 	})
-	t.Run("detail kinds", func(t *testing.T) { testDetailKinds(t, open(t)) })
-	t.Run("objects", func(t *testing.T) { testObjects(t, open(t)) })
-	t.Run("authorizations", func(t *testing.T) { testAuthorizations(t, open(t)) })
-	t.Run("ping", func(t *testing.T) {
-		if err := open(t).Ping(ctx); err != nil {
-			t.Fatalf("Ping: %v", err)
-		}
-	})
+	t.Run("kinds", func(t *testing.T) { testDetailKinds(t, open(t)) })
 }
