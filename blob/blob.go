@@ -36,9 +36,6 @@ type Bucket struct {
 	b   *blob.Bucket
 	url string
 	dir string // for file:// buckets, the directory, to fsync what is written
-	// NoSync skips the fsync of file:// blobs. Only the benchmark harness
-	// sets it, to show the cost of durability apart from the rest.
-	NoSync bool
 }
 
 // Open opens a bucket URL. For file:// the directory must exist.
@@ -69,7 +66,7 @@ func Open(ctx context.Context, rawURL string) (*Bucket, error) {
 // file into place without an fsync, so an acknowledged object could vanish
 // in a power cut. Cloud stores are durable when the upload returns.
 func (b *Bucket) syncFile(key string) error {
-	if b.dir == "" || b.NoSync {
+	if b.dir == "" {
 		return nil
 	}
 	p := filepath.Join(b.dir, filepath.FromSlash(key))

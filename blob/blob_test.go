@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/blob/blobtest"
 )
 
 func TestFile(t *testing.T) {
-	blob.TestBucket(t, func(t *testing.T) *blob.Bucket {
+	blobtest.TestBucket(t, func(t *testing.T) *blob.Bucket {
 		dir := t.TempDir()
 		b, err := blob.Open(context.Background(), "file://"+filepath.ToSlash(dir)+"?no_tmp_dir=true&metadata=skip")
 		if err != nil {
@@ -115,7 +117,7 @@ func azURL(addr, container string) string {
 func TestAzurite(t *testing.T) {
 	addr := azurite(t)
 	n := 0
-	blob.TestBucket(t, func(t *testing.T) *blob.Bucket {
+	blobtest.TestBucket(t, func(t *testing.T) *blob.Bucket {
 		n++
 		name := fmt.Sprintf("ombud-test-%d", n)
 		createContainer(t, addr, name)

@@ -1,4 +1,5 @@
-package blob
+// Package blobtest holds the conformance suite every bucket URL must pass.
+package blobtest
 
 import (
 	"bytes"
@@ -8,17 +9,19 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/ombud/ombud/blob"
 )
 
 // TestBucket is the conformance suite every bucket URL must pass.
-func TestBucket(t *testing.T, open func(t *testing.T) *Bucket) {
+func TestBucket(t *testing.T, open func(t *testing.T) *blob.Bucket) {
 	ctx := context.Background()
 	t.Run("round trip", func(t *testing.T) {
 		b := open(t)
 		for _, n := range []int{0, 1, 5<<20 + 3} {
 			data := make([]byte, n)
 			rand.Read(data)
-			key := Key(fmtID(n))
+			key := blob.Key(fmtID(n))
 			wn, sum, err := b.Put(ctx, key, bytes.NewReader(data))
 			want := sha256.Sum256(data)
 			if err != nil || wn != int64(n) || !bytes.Equal(sum, want[:]) {
@@ -28,7 +31,7 @@ func TestBucket(t *testing.T, open func(t *testing.T) *Bucket) {
 			if err != nil || size != int64(n) {
 				t.Fatalf("Get = size %d, %v", size, err)
 			}
-			vr := Verifying(rc, size, sum)
+			vr := blob.Verifying(rc, size, sum)
 			got, err := io.ReadAll(vr)
 			vr.Close()
 			rc.Close()
@@ -41,17 +44,17 @@ func TestBucket(t *testing.T, open func(t *testing.T) *Bucket) {
 			if err := b.Delete(ctx, key); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
-			if _, _, err := b.Get(ctx, key); !errors.Is(err, ErrNotFound) {
+			if _, _, err := b.Get(ctx, key); !errors.Is(err, blob.ErrNotFound) {
 				t.Fatalf("Get after Delete: %v", err)
 			}
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
 		b := open(t)
-		if _, _, err := b.Get(ctx, "objects/zz/nothing"); !errors.Is(err, ErrNotFound) {
+		if _, _, err := b.Get(ctx, "objects/zz/nothing"); !errors.Is(err, blob.ErrNotFound) {
 			t.Fatalf("Get(missing) = %v", err)
 		}
-		if err := b.Delete(ctx, "objects/zz/nothing"); !errors.Is(err, ErrNotFound) {
+		if err := b.Delete(ctx, "objects/zz/nothing"); !errors.Is(err, blob.ErrNotFound) {
 			t.Fatalf("Delete(missing) = %v", err)
 		}
 	})
@@ -81,9 +84,9 @@ func TestBucket(t *testing.T, open func(t *testing.T) *Bucket) {
 			"truncated": bytes.NewReader(data[:10]),
 			"longer":    bytes.NewReader(append(bytes.Clone(data), '!')),
 		} {
-			vr := Verifying(r, int64(len(data)), sum)
-			if _, err := io.ReadAll(vr); !errors.Is(err, ErrIntegrity) {
-				t.Errorf("%s: %v, want ErrIntegrity", name, err)
+			vr := blob.Verifying(r, int64(len(data)), sum)
+			if _, err := io.ReadAll(vr); !errors.Is(err, blob.ErrIntegrity) {
+				t.Errorf("%s: %v, want blob.ErrIntegrity", name, err)
 			}
 			vr.Close()
 		}
