@@ -13,18 +13,34 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/transparency-dev/formats/log"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/publish"
-	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
 )
+
+// Log is what the API reads of the transparency log (tlog.Log).
+type Log interface {
+	// Health reports whether appends succeed and checkpoints are
+	// published (within grace of the witness policy).
+	Health(grace time.Duration) (appends, publish error)
+	Checkpoint(ctx context.Context) ([]byte, error)
+	ParsedCheckpoint(ctx context.Context) (*log.Checkpoint, []byte, error)
+	Scan(ctx context.Context, from, to, treeSize uint64, f func(index uint64, leaf []byte) error) error
+	// Tile returns a tlog-tiles resource by its path below /log/;
+	// ombud.ErrNotFound for any other path.
+	Tile(path string) ([]byte, error)
+	Receipt(ctx context.Context, index uint64, wait time.Duration) (*ombud.Receipt, error)
+	InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error)
+	ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error)
+}
 
 // Server serves the API. Fields are set once before Handler is called.
 type Server struct {
 	Store       ombud.Store
-	Log         *tlog.Log
+	Log         Log
 	Journal     *ombud.Journal
 	Custody     *custody.Service
 	VerifierKey string

@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
-	"github.com/transparency-dev/tessera/api/layout"
-
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
 )
 
@@ -21,8 +20,8 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err1 := strconv.ParseUint(q.Get("from"), 10, 64)
 	to, err2 := strconv.ParseUint(q.Get("to"), 10, 64)
-	if err1 != nil || err2 != nil || from >= to || to-from > audit.MaxDetailRange {
-		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "from and to must be entry indexes with from < to and at most %d apart", audit.MaxDetailRange))
+	if err1 != nil || err2 != nil || from >= to || to-from > apiv1.MaxDetailRange {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "from and to must be entry indexes with from < to and at most %d apart", apiv1.MaxDetailRange))
 		return
 	}
 	cp, _, err := s.Log.ParsedCheckpoint(r.Context())
@@ -48,38 +47,27 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	ctx := r.Context()
-	for bi := from / layout.EntryBundleWidth; bi*layout.EntryBundleWidth < to; bi++ {
-		leaves, err := s.Log.Bundle(ctx, bi, cp.Size)
-		if err != nil {
-			// The status is sent; a cut stream is what the auditor sees.
-			s.Logger.ErrorContext(ctx, "audit details: reading the log failed", "err", err)
-			return
+	err = s.Log.Scan(ctx, from, to, cp.Size, func(idx uint64, leaf []byte) error {
+		e, err := entry.Parse(leaf)
+		if err != nil || e.Detail == "" {
+			return nil
 		}
-		for i, leaf := range leaves {
-			idx := bi*layout.EntryBundleWidth + uint64(i)
-			if idx < from || idx >= to {
-				continue
-			}
-			e, err := entry.Parse(leaf)
-			if err != nil || e.Detail == "" {
-				continue
-			}
-			rec := audit.DetailRecord{Index: idx, Commitment: e.Detail}
-			d, err := s.Store.Detail(ctx, ombud.DetailKeyOf(e))
-			switch {
-			case errors.Is(err, ombud.ErrNotFound):
-				rec.Missing = true
-			case err != nil:
-				s.Logger.ErrorContext(ctx, "audit details: reading a detail failed", "err", err)
-				return
-			case d.Body == nil:
-				rec.Erased = true
-			default:
-				rec.Salt, rec.Body = d.Salt, d.Body
-			}
-			if err := enc.Encode(rec); err != nil {
-				return
-			}
+		rec := apiv1.DetailRecord{Index: idx, Commitment: e.Detail}
+		d, err := s.Store.Detail(ctx, ombud.DetailKeyOf(e))
+		switch {
+		case errors.Is(err, ombud.ErrNotFound):
+			rec.Missing = true
+		case err != nil:
+			return fmt.Errorf("reading a detail: %w", err)
+		case d.Body == nil:
+			rec.Erased = true
+		default:
+			rec.Salt, rec.Body = d.Salt, d.Body
 		}
+		return enc.Encode(rec)
+	})
+	if err != nil {
+		// The status is sent; a cut stream is what the auditor sees.
+		s.Logger.ErrorContext(ctx, "audit details: the stream was cut", "err", err)
 	}
 }

@@ -3,11 +3,7 @@ package api
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -15,21 +11,11 @@ import (
 	"github.com/ombud/ombud"
 )
 
-// tilePathRE matches C2SP tlog-tiles resource paths below /log/: hash tiles
-// tile/<L>/<N>[.p/<W>] and entry bundles tile/entries/<N>[.p/<W>], where N is
-// written in 3-digit groups with an x prefix on all but the last. Nothing
-// else (in particular Tessera's private .state directory) is ever served.
-var tilePathRE = regexp.MustCompile(`^tile/(entries|[0-9]|[1-5][0-9]|6[0-3])/(x[0-9]{3}/)*[0-9]{3}(\.p/([1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-5]))?$`)
-
 func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 	rel := strings.TrimPrefix(r.URL.Path, "/log/")
-	if !tilePathRE.MatchString(rel) {
-		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "not a tlog-tiles path: %s", r.URL.Path))
-		return
-	}
-	b, err := os.ReadFile(filepath.Join(s.Log.Dir(), filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) {
-		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such tile: %s", r.URL.Path))
+	b, err := s.Log.Tile(rel)
+	if errors.Is(err, ombud.ErrNotFound) {
+		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such tlog-tiles resource: %s", r.URL.Path))
 		return
 	}
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
@@ -342,7 +343,7 @@ func (d tamperDetail) inner(s audit.DetailSource) audit.DetailSource {
 	return s
 }
 
-func (d tamperDetail) Details(ctx context.Context, from, to uint64) ([]audit.DetailRecord, error) {
+func (d tamperDetail) Details(ctx context.Context, from, to uint64) ([]apiv1.DetailRecord, error) {
 	recs, err := d.DetailSource.Details(ctx, from, to)
 	for i := range recs {
 		if recs[i].Index == d.index {

@@ -13,30 +13,15 @@ import (
 	"strings"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
 )
-
-// DetailRecord is one detail record as GET /v1/audit/details serves it:
-// the entry index, the commitment the server holds, and the salt and body
-// (absent when the record was erased, or missing). Salt and body are
-// base64 in JSON, so the committed bytes arrive exactly.
-type DetailRecord struct {
-	Index      uint64 `json:"index"`
-	Commitment string `json:"commitment"`
-	Salt       []byte `json:"salt,omitempty"`
-	Body       []byte `json:"body,omitempty"`
-	Erased     bool   `json:"erased,omitempty"`
-	Missing    bool   `json:"missing,omitempty"`
-}
-
-// MaxDetailRange bounds one details request, in entries.
-const MaxDetailRange = 65536
 
 // DetailSource is the auditor's access to detail records.
 type DetailSource interface {
 	// Details returns the records of the entries in [from, to) that commit
 	// to one.
-	Details(ctx context.Context, from, to uint64) ([]DetailRecord, error)
+	Details(ctx context.Context, from, to uint64) ([]apiv1.DetailRecord, error)
 }
 
 // HTTPDetails reads detail records from an ombud server with an auditor
@@ -48,7 +33,7 @@ type HTTPDetails struct {
 }
 
 // Details implements DetailSource.
-func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRecord, error) {
+func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]apiv1.DetailRecord, error) {
 	u := strings.TrimRight(h.Server, "/") + "/v1/audit/details?" + url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}.Encode()
 	resp, err := get(ctx, h.Client, u, h.Token)
 	if err != nil {
@@ -59,11 +44,11 @@ func (h *HTTPDetails) Details(ctx context.Context, from, to uint64) ([]DetailRec
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("details %d-%d: %s: %s", from, to, resp.Status, strings.TrimSpace(string(b)))
 	}
-	var out []DetailRecord
+	var out []apiv1.DetailRecord
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20) // one record: a detail of at most a few MiB
 	for sc.Scan() {
-		var d DetailRecord
+		var d apiv1.DetailRecord
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
 			return nil, fmt.Errorf("details %d-%d: malformed line: %v", from, to, err)
 		}
@@ -113,11 +98,11 @@ func (b *detailBatch) reset() {
 }
 
 func (b *detailBatch) full() bool {
-	return len(b.idx) > 0 && (len(b.idx) >= 4096 || b.idx[len(b.idx)-1]-b.idx[0] >= MaxDetailRange/2)
+	return len(b.idx) > 0 && (len(b.idx) >= 4096 || b.idx[len(b.idx)-1]-b.idx[0] >= apiv1.MaxDetailRange/2)
 }
 
 // fetch reads the records of the batch's range, by entry index.
-func (b *detailBatch) fetch(ctx context.Context, src DetailSource) (map[uint64]*DetailRecord, error) {
+func (b *detailBatch) fetch(ctx context.Context, src DetailSource) (map[uint64]*apiv1.DetailRecord, error) {
 	if len(b.idx) == 0 {
 		return nil, nil
 	}
@@ -125,7 +110,7 @@ func (b *detailBatch) fetch(ctx context.Context, src DetailSource) (map[uint64]*
 	if err != nil {
 		return nil, err
 	}
-	byIdx := make(map[uint64]*DetailRecord, len(recs))
+	byIdx := make(map[uint64]*apiv1.DetailRecord, len(recs))
 	for i := range recs {
 		byIdx[recs[i].Index] = &recs[i]
 	}

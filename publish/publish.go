@@ -24,14 +24,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/fsutil"
 	"github.com/ombud/ombud/report"
-	"github.com/ombud/ombud/tlog"
 )
 
 // Published is one published report: where it is and what it says.
@@ -45,10 +44,17 @@ type Published struct {
 	Note   []byte // the signed note over the hash
 }
 
+// Log is what publishing reads of the transparency log (tlog.Log).
+type Log interface {
+	ParsedCheckpoint(ctx context.Context) (*log.Checkpoint, []byte, error)
+	Scan(ctx context.Context, from, to, treeSize uint64, f func(index uint64, leaf []byte) error) error
+	Leaves(ctx context.Context, from, to uint64) ([][]byte, error)
+}
+
 // Service publishes and serves reports from Dir.
 type Service struct {
 	Dir     string // DATA/reports
-	Log     *tlog.Log
+	Log     Log
 	Journal *ombud.Journal
 	Signer  note.Signer
 	Band    int64
@@ -65,21 +71,19 @@ func fileName(period string, size uint64) string {
 }
 
 // Compute computes the report of period at the log's current checkpoint.
-func Compute(ctx context.Context, lg *tlog.Log, period report.Period, band int64) (*report.Report, error) {
+func Compute(ctx context.Context, lg Log, period report.Period, band int64) (*report.Report, error) {
 	cp, _, err := lg.ParsedCheckpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b := report.NewBuilder(report.Options{Origin: cp.Origin, Period: period, Band: band,
 		Checkpoint: report.Checkpoint{Size: cp.Size, Root: cp.Hash}})
-	for bi := uint64(0); bi*layout.EntryBundleWidth < cp.Size; bi++ {
-		leaves, err := lg.Bundle(ctx, bi, cp.Size)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range leaves {
-			b.Add(l)
-		}
+	err = lg.Scan(ctx, 0, cp.Size, cp.Size, func(_ uint64, leaf []byte) error {
+		b.Add(leaf)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return b.Report(), nil
 }

@@ -7,13 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud"
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api"
@@ -21,6 +23,8 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
 )
 
 // Defaults. Throughput is concurrency ÷ append latency: a larger batch age
@@ -496,10 +500,76 @@ func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][
 // Dir is the directory holding the log's public files.
 func (l *Log) Dir() string { return l.cfg.Dir }
 
+// errNotTile: a path that names no tile or entry bundle of the log.
+var errNotTile = fmt.Errorf("%w: no such tlog-tiles resource", ombud.ErrNotFound)
+
+// Tile returns the hash tile or entry bundle at path, a C2SP tlog-tiles
+// path such as tile/0/x001/234 or tile/entries/000.p/17. The path is read
+// with Tessera's layout and must be spelled as Tessera spells it, so that
+// nothing else under the log's directory (its private state) is ever
+// served. A partial tile is served exactly as requested: once the full
+// tile replaces it, the partial one is gone (ombud.ErrNotFound), and a client
+// fetches the full one, as the spec says.
+func (l *Log) Tile(path string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(path, "tile/")
+	level, index, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 {
+		return nil, errNotTile
+	}
+	var canonical string
+	if level == "entries" {
+		n, p, err := layout.ParseTileIndexPartial(index)
+		if err != nil {
+			return nil, errNotTile
+		}
+		canonical = layout.EntriesPath(n, p)
+	} else {
+		lv, n, p, err := layout.ParseTileLevelIndexPartial(level, index)
+		if err != nil {
+			return nil, errNotTile
+		}
+		canonical = layout.TilePath(lv, n, p)
+	}
+	if canonical != path {
+		return nil, errNotTile
+	}
+	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, filepath.FromSlash(canonical)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNotTile
+	}
+	return b, err
+}
+
 // Size is the number of entries durably sequenced and integrated: every
 // entry an Append returned has an index below it.
 func (l *Log) Size(ctx context.Context) (uint64, error) {
 	return l.reader.IntegratedSize(ctx)
+}
+
+// Scan calls f with each leaf from index from up to (not including) to,
+// in order, reading the log an entry bundle at a time as it stands at
+// treeSize, the size of a published checkpoint, at least to. It stops at
+// f's first error.
+func (l *Log) Scan(ctx context.Context, from, to, treeSize uint64, f func(index uint64, leaf []byte) error) error {
+	if to > treeSize {
+		return fmt.Errorf("scan to %d: past the tree size %d", to, treeSize)
+	}
+	for bi := from / layout.EntryBundleWidth; bi*layout.EntryBundleWidth < to; bi++ {
+		leaves, err := l.Bundle(ctx, bi, treeSize)
+		if err != nil {
+			return err
+		}
+		for i, leaf := range leaves {
+			idx := bi*layout.EntryBundleWidth + uint64(i)
+			if idx < from || idx >= to {
+				continue
+			}
+			if err := f(idx, leaf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Leaves returns the leaves from index from up to (not including) to, all

@@ -29,7 +29,6 @@ import (
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
-	"github.com/ombud/ombud/tlog"
 )
 
 //go:embed templates/*.html
@@ -106,12 +105,20 @@ type DisclosedClass struct {
 	Region    string
 }
 
+// Log is what the site reads of the transparency log (tlog.Log).
+type Log interface {
+	Checkpoint(ctx context.Context) ([]byte, error)
+	IntegratedSize(ctx context.Context) (uint64, error)
+	Receipt(ctx context.Context, index uint64, wait time.Duration) (*ombud.Receipt, error)
+	Health(grace time.Duration) (appends, publish error)
+}
+
 // Site serves the public pages.
 type Site struct {
 	Origin      string
 	VerifierKey string
 	Verifier    note.Verifier
-	Log         *tlog.Log
+	Log         Log
 	Reports     *publish.Service
 	Witnesses   []Witness
 	// PublicURL is where the public reaches this deployment; "" takes the
