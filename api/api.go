@@ -18,7 +18,6 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/publish"
-	"github.com/ombud/ombud/web"
 )
 
 // Log is what the API reads of the transparency log (tlog.Log).
@@ -55,7 +54,8 @@ type Server struct {
 	Registry    *prometheus.Registry
 	// Reports publishes transparency reports (POST /v1/reports).
 	Reports *publish.Service
-	// Site, when set, serves the public web site (web.Paths).
+	// Site, when set, serves every path outside the API's: the public web
+	// site, which answers its own 404s and 405s as pages.
 	Site http.Handler
 	// WitnessGrace is how long the witness policy may go unmet before
 	// /readyz answers 503.
@@ -143,11 +143,6 @@ func (s *Server) Handler() http.Handler {
 
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))
-	}
-	if s.Site != nil {
-		for _, p := range web.Paths {
-			mux.Handle(p, s.Site)
-		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

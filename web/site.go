@@ -176,8 +176,7 @@ func (s *Site) Handler() http.Handler {
 	})
 }
 
-// routes are the site's pages: Handler serves them, and Paths lists their
-// patterns for mounting the site beside the API.
+// routes are the site's pages.
 var routes = []struct {
 	pattern string
 	h       func(*Site, http.ResponseWriter, *http.Request)
@@ -205,15 +204,6 @@ func allowed(mux *http.ServeMux, r *http.Request) string {
 	}
 	return strings.Join(out, ", ")
 }
-
-// Paths are the patterns of the site's routes.
-var Paths = func() []string {
-	out := make([]string, len(routes))
-	for i, rt := range routes {
-		out[i] = rt.pattern
-	}
-	return out
-}()
 
 func (s *Site) css(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")

@@ -135,7 +135,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	g.Witnesses = web.WitnessesFromPolicy(policy)
 	g.Journal = &ombud.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
-	if g.Custody, err = custody.Open(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
+	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
 		return nil, err
 	}
 	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}

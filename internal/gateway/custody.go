@@ -1,4 +1,4 @@
-package custody
+package gateway
 
 import (
 	"context"
@@ -10,16 +10,17 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/keys"
 )
 
-// Open builds the service of a data directory: its blob store (file://
+// openCustody builds the custody service of a data directory: its blob store (file://
 // DIR/blobs unless storage.blob_url says otherwise), its KEK keyring
 // (keys/kek.key unless storage.kek_url names a KMS) and its access
 // service. The policy is not loaded yet: load it (Access.LoadPolicy) once
 // recovery has settled what a crash left in flight.
-func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journal, lr ombud.LogReader, logger *slog.Logger) (*Service, error) {
+func openCustody(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journal, lr ombud.LogReader, logger *slog.Logger) (*custody.Service, error) {
 	sc := dir.Config.Storage
 	classes, err := dir.Config.DataClasses()
 	if err != nil {
@@ -40,7 +41,7 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 	if err != nil {
 		return nil, err
 	}
-	var ring Keyring
+	var ring custody.Keyring
 	if sc.KEKURL == "" {
 		ring, err = keys.OpenLocal(dir.KEKPath())
 	} else {
@@ -74,7 +75,7 @@ func Open(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journa
 			return nil, err
 		}
 	}
-	return &Service{
+	return &custody.Service{
 		Store: st, Journal: j, Log: lr, Bucket: bucket, Keys: ring, Access: acc, Classes: classes, Vocabulary: vocab, DetailRetention: retention,
 		Committers:     []func(ombud.Op) ombud.Committer{acc.Committer},
 		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration, Logger: logger,
