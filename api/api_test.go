@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -141,7 +141,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatal("missing nosniff")
 			}
-			body := decode[api.ErrorBody](t, resp)
+			body := decode[apiv1.ErrorBody](t, resp)
 			if body.Error.Code != tc.code || body.Error.Message == "" {
 				t.Fatalf("error %+v, want code %s and a message", body.Error, tc.code)
 			}
@@ -161,11 +161,11 @@ func TestPrincipalLifecycle(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
-	p := decode[api.PrincipalJSON](t, resp)
+	p := decode[apiv1.Principal](t, resp)
 	if p.Token == "" || p.Receipt == nil || resp.Header.Get("Ombud-Receipt") == "" {
 		t.Fatalf("create answer lacks token or receipt: %+v", p)
 	}
-	who := decode[api.PrincipalJSON](t, e.Do(t, "GET", "/v1/whoami", p.Token, "", ""))
+	who := decode[apiv1.Principal](t, e.Do(t, "GET", "/v1/whoami", p.Token, "", ""))
 	if who.ID != p.ID || who.Token != "" || len(who.Roles) != 2 {
 		t.Fatalf("whoami = %+v", who)
 	}
@@ -205,7 +205,7 @@ func TestPrincipalLifecycle(t *testing.T) {
 	if resp := e.Do(t, "GET", "/v1/whoami", p.Token, "", ""); resp.StatusCode != 401 {
 		t.Fatalf("disabled token still works: %d", resp.StatusCode)
 	}
-	list := decode[struct{ Principals []api.PrincipalJSON }](t, e.Do(t, "GET", "/v1/principals", e.AdminToken, "", ""))
+	list := decode[struct{ Principals []apiv1.Principal }](t, e.Do(t, "GET", "/v1/principals", e.AdminToken, "", ""))
 	if len(list.Principals) != 2 || !list.Principals[1].Disabled || list.Principals[1].Token != "" {
 		t.Fatalf("list = %+v", list)
 	}
@@ -266,7 +266,7 @@ func TestLogFailureFailsClosed(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
 	}
-	if body := decode[api.ErrorBody](t, resp); body.Error.Code != ombud.CodeLogUnavailable {
+	if body := decode[apiv1.ErrorBody](t, resp); body.Error.Code != ombud.CodeLogUnavailable {
 		t.Fatalf("code %s", body.Error.Code)
 	}
 	if after := snapshot(t, e); after.principals != before.principals {

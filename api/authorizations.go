@@ -4,20 +4,13 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 )
 
-type issuerRequest struct {
-	Name         string `json:"name"`
-	Kind         string `json:"kind"`
-	Jurisdiction string `json:"jurisdiction"`
-	Key          string `json:"key"`
-}
-
 func (s *Server) registerIssuer(w http.ResponseWriter, r *http.Request) {
-	var req issuerRequest
+	var req apiv1.RegisterIssuer
 	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -28,7 +21,7 @@ func (s *Server) registerIssuer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
-	writeJSON(w, http.StatusCreated, map[string]any{"name": i.Name, "kind": i.Kind, "jurisdiction": i.Jurisdiction, "receipt": wr.Index})
+	writeJSON(w, http.StatusCreated, apiv1.Issuer{Name: i.Name, Kind: i.Kind, Jurisdiction: i.Jurisdiction, Receipt: wr.Index})
 }
 
 func (s *Server) listIssuers(w http.ResponseWriter, r *http.Request) {
@@ -37,33 +30,15 @@ func (s *Server) listIssuers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out := []map[string]any{}
+	out := apiv1.Issuers{Issuers: []apiv1.Issuer{}}
 	for _, i := range is {
-		out = append(out, map[string]any{"name": i.Name, "kind": i.Kind, "jurisdiction": i.Jurisdiction, "key": i.Key, "registered": i.Registered, "receipt": i.Index})
+		out.Issuers = append(out.Issuers, apiv1.Issuer{Name: i.Name, Kind: i.Kind, Jurisdiction: i.Jurisdiction, Key: i.Key, Registered: &i.Registered, Receipt: i.Index})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"issuers": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
-// AuthorizationJSON is a registered authorization as the API shows it: no
-// subjects and no case reference.
-type AuthorizationJSON struct {
-	ID           string     `json:"id"`
-	Issuer       string     `json:"issuer"`
-	Kind         string     `json:"kind"`
-	Purposes     []string   `json:"purposes"`
-	Classes      []string   `json:"classes"`
-	Wildcard     bool       `json:"wildcard"`
-	NotBefore    time.Time  `json:"not_before"`
-	NotAfter     time.Time  `json:"not_after"`
-	MaxUses      int        `json:"max_uses"`
-	Uses         int        `json:"uses"`
-	Jurisdiction string     `json:"jurisdiction"`
-	Revoked      *time.Time `json:"revoked,omitempty"`
-	Receipt      uint64     `json:"receipt"`
-}
-
-func authorizationJSON(a *ombud.RegisteredAuthorization) AuthorizationJSON {
-	return AuthorizationJSON{ID: a.ID, Issuer: a.Issuer, Kind: a.Kind, Purposes: a.Purposes, Classes: a.Classes, Wildcard: a.Wildcard(),
+func authorizationJSON(a *ombud.RegisteredAuthorization) apiv1.Authorization {
+	return apiv1.Authorization{ID: a.ID, Issuer: a.Issuer, Kind: a.Kind, Purposes: a.Purposes, Classes: a.Classes, Wildcard: a.Wildcard(),
 		NotBefore: a.NotBefore, NotAfter: a.NotAfter, MaxUses: a.MaxUses, Uses: a.Uses, Jurisdiction: a.Jurisdiction, Revoked: a.Revoked, Receipt: a.Index}
 }
 
@@ -92,9 +67,7 @@ func (s *Server) getAuthorization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeAuthorization(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Reason string `json:"reason"`
-	}
+	var req apiv1.Revoke
 	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -104,7 +77,7 @@ func (s *Server) revokeAuthorization(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), "revoked": true})
+	s.receiptJSON(w, wr, apiv1.Revoked{ID: r.PathValue("id"), Revoked: true, Receipt: wr.Index})
 }
 
 func (s *Server) reloadPolicy(w http.ResponseWriter, r *http.Request) {
@@ -113,5 +86,5 @@ func (s *Server) reloadPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": v, "changed": changed, "policy_sha256": s.Custody.Access.Policy().SHA})
+	writeJSON(w, http.StatusOK, apiv1.PolicyLoaded{Version: v, Changed: changed, SHA256: s.Custody.Access.Policy().SHA})
 }

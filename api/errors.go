@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 )
 
 var statusOf = map[ombud.Code]int{
@@ -36,14 +37,6 @@ var statusOf = map[ombud.Code]int{
 	ombud.CodeInternal:            http.StatusInternalServerError,
 }
 
-// ErrorBody is the JSON of every error response.
-type ErrorBody struct {
-	Error struct {
-		Code    ombud.Code `json:"code"`
-		Message string     `json:"message"`
-	} `json:"error"`
-}
-
 // writeError sends err's stable code and user message. Internal causes are
 // logged, never sent.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -61,7 +54,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ombud"`)
 	}
-	var body ErrorBody
+	var body apiv1.ErrorBody
 	body.Error.Code = code
 	body.Error.Message = ombud.ErrorMessage(err)
 	writeJSON(w, status, body)

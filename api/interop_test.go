@@ -17,10 +17,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/ombudtest"
 )
 
 func get(t *testing.T, url string) []byte {

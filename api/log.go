@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 )
 
 func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
@@ -81,14 +82,6 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rc)
 }
 
-// ProofJSON is the body of the proof endpoints.
-type ProofJSON struct {
-	Index    *uint64  `json:"index,omitempty"`
-	From     *uint64  `json:"from,omitempty"`
-	TreeSize uint64   `json:"tree_size"`
-	Proof    [][]byte `json:"proof"`
-}
-
 // proofParams reads a proof request's two numbers: the first (index or
 // from) and tree_size, which must be a published size.
 func (s *Server) proofParams(r *http.Request, first string) (uint64, uint64, error) {
@@ -117,7 +110,7 @@ func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ProofJSON{Index: &index, TreeSize: size, Proof: p})
+	writeJSON(w, http.StatusOK, apiv1.Proof{Index: &index, TreeSize: size, Proof: p})
 }
 
 func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +126,7 @@ func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ProofJSON{From: &from, TreeSize: size, Proof: p})
+	writeJSON(w, http.StatusOK, apiv1.Proof{From: &from, TreeSize: size, Proof: p})
 }
 
 // withinPublished refuses proofs for sizes no checkpoint has committed to.

@@ -10,47 +10,18 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 )
 
-// ObjectJSON is an object's public metadata as the API shows it.
-type ObjectJSON struct {
-	ID          string    `json:"id"`
-	Class       string    `json:"class"`
-	Region      string    `json:"region,omitempty"`
-	Size        int64     `json:"size"`
-	CollectedAt time.Time `json:"collected_at"`
-	RetainUntil time.Time `json:"retain_until"`
-	KEKVersion  int       `json:"kek_version"`
-	Hold        *HoldJSON `json:"hold,omitempty"`
-	Erased      *struct {
-		Reason  string    `json:"reason"`
-		At      time.Time `json:"at"`
-		Receipt uint64    `json:"receipt"`
-	} `json:"erased,omitempty"`
-	IngestReceipt uint64  `json:"ingest_receipt"`
-	Receipt       *uint64 `json:"receipt,omitempty"`
-}
-
-// HoldJSON is a legal hold.
-type HoldJSON struct {
-	Reason        string    `json:"reason"`
-	Authorization string    `json:"authorization"`
-	Since         time.Time `json:"since"`
-}
-
-func objectJSON(o *ombud.Object) ObjectJSON {
-	j := ObjectJSON{ID: o.ID, Class: o.Class, Region: o.Region, Size: o.Size, CollectedAt: o.CollectedAt, RetainUntil: o.RetainUntil, KEKVersion: o.KEKVersion, IngestReceipt: o.IngestIndex}
+func objectJSON(o *ombud.Object) apiv1.Object {
+	j := apiv1.Object{ID: o.ID, Class: o.Class, Region: o.Region, Size: o.Size, CollectedAt: o.CollectedAt, RetainUntil: o.RetainUntil, KEKVersion: o.KEKVersion, IngestReceipt: o.IngestIndex}
 	if o.Hold != nil {
-		j.Hold = &HoldJSON{o.Hold.Reason, o.Hold.Authorization, o.Hold.Since}
+		j.Hold = &apiv1.Hold{Reason: o.Hold.Reason, Authorization: o.Hold.Authorization, Since: o.Hold.Since}
 	}
 	if o.Erased != nil {
-		j.Erased = &struct {
-			Reason  string    `json:"reason"`
-			At      time.Time `json:"at"`
-			Receipt uint64    `json:"receipt"`
-		}{o.Erased.Reason, o.Erased.At, o.Erased.Index}
+		j.Erased = &apiv1.Erased{Reason: o.Erased.Reason, At: o.Erased.At, Receipt: o.Erased.Index}
 	}
 	return j
 }
@@ -193,17 +164,10 @@ func (s *Server) objectStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, objectJSON(o))
 }
 
-type holdRequest struct {
-	Reason        string `json:"reason"`
-	Authorization string `json:"authorization"`
-}
-
-func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Leaf, extra map[string]any) {
+// receiptJSON answers a logged change: its receipt in the Ombud-Receipt
+// header, and out.
+func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Leaf, out any) {
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
-	out := map[string]any{"receipt": wr.Index}
-	for k, v := range extra {
-		out[k] = v
-	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -212,7 +176,7 @@ func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Leaf, extra map[str
 // the order, and the answer carries its receipt and the object's new state.
 func (s *Server) objectOrder(do func(*custody.Service, context.Context, custody.Order) (ombud.Leaf, error), field string, value bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req holdRequest
+		var req apiv1.Order
 		if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 			writeError(w, r, err)
 			return
@@ -222,7 +186,13 @@ func (s *Server) objectOrder(do func(*custody.Service, context.Context, custody.
 			writeError(w, r, err)
 			return
 		}
-		s.receiptJSON(w, wr, map[string]any{"id": r.PathValue("id"), field: value})
+		out := apiv1.OrderDone{ID: r.PathValue("id"), Receipt: wr.Index}
+		if field == "hold" {
+			out.Hold = &value
+		} else {
+			out.Erased = &value
+		}
+		s.receiptJSON(w, wr, out)
 	}
 }
 
@@ -232,7 +202,14 @@ func (s *Server) sweep(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	out := apiv1.SweepResult{Settled: res.Settled, Erased: res.Erased, Failed: res.Failed, Breaches: res.Breaches}
+	for k, n := range res.Details {
+		if out.Details == nil {
+			out.Details = map[string]int{}
+		}
+		out.Details[string(k)] = n
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
@@ -242,5 +219,5 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(res.Receipt, 10))
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, apiv1.Rotated{Version: res.Version, Rewraps: res.Rewraps, Receipt: res.Receipt, Retired: res.Retired})
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -43,7 +43,7 @@ func TestObjectsEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("put: %d %s", resp.StatusCode, b)
 	}
-	o := decode[api.ObjectJSON](t, resp)
+	o := decode[apiv1.Object](t, resp)
 	if o.Size != int64(len(data)) || o.RetainUntil.Year() != 2027 {
 		t.Fatalf("object %+v", o)
 	}
@@ -70,10 +70,10 @@ func TestObjectsEndToEnd(t *testing.T) {
 		t.Fatalf("erase: %d", r.StatusCode)
 	}
 	gone := doObj(t, e, "GET", "/v1/objects/"+o.ID, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
-	if gone.StatusCode != 410 || gone.Header.Get("Ombud-Receipt") == "" || decode[api.ErrorBody](t, gone).Error.Code != ombud.CodeGone {
+	if gone.StatusCode != 410 || gone.Header.Get("Ombud-Receipt") == "" || decode[apiv1.ErrorBody](t, gone).Error.Code != ombud.CodeGone {
 		t.Fatalf("get after erase: %d", gone.StatusCode)
 	}
-	st := decode[api.ObjectJSON](t, doObj(t, e, "GET", "/v1/objects/"+o.ID+"/status", admin, nil, nil))
+	st := decode[apiv1.Object](t, doObj(t, e, "GET", "/v1/objects/"+o.ID+"/status", admin, nil, nil))
 	if st.Erased == nil || st.Erased.Reason != "court_order" {
 		t.Fatalf("status %+v", st)
 	}
@@ -92,7 +92,7 @@ func TestObjectsBadInput(t *testing.T) {
 	aud := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
 	rev := e.AddPrincipal(t, "reviewer", ombud.RoleReviewer)
 	put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, strings.NewReader("x"))
-	id := decode[api.ObjectJSON](t, put).ID
+	id := decode[apiv1.Object](t, put).ID
 	js := "application/json"
 	for _, tc := range []struct {
 		name, method, path, token string
@@ -153,7 +153,7 @@ func TestObjectsBadInput(t *testing.T) {
 				if resp.Header.Get("Allow") != "GET" {
 					t.Fatalf("Allow %q", resp.Header.Get("Allow"))
 				}
-			} else if c := decode[api.ErrorBody](t, resp).Error.Code; c != tc.code {
+			} else if c := decode[apiv1.ErrorBody](t, resp).Error.Code; c != tc.code {
 				t.Fatalf("code %s, want %s", c, tc.code)
 			}
 			grew := e.Size(t) != before
@@ -173,7 +173,7 @@ func TestObjectTooLarge(t *testing.T) {
 	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
 	before := e.Size(t)
 	resp := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, bytes.NewReader(make([]byte, 2<<20)))
-	if resp.StatusCode != 413 || decode[api.ErrorBody](t, resp).Error.Code != ombud.CodeTooLarge {
+	if resp.StatusCode != 413 || decode[apiv1.ErrorBody](t, resp).Error.Code != ombud.CodeTooLarge {
 		t.Fatalf("oversized object: %d", resp.StatusCode)
 	}
 	if e.Size(t) != before {
@@ -191,7 +191,7 @@ func TestReadFailsClosed(t *testing.T) {
 			ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
 			secret := "the bytes that must not leave"
 			put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, strings.NewReader(secret))
-			id := decode[api.ObjectJSON](t, put).ID
+			id := decode[apiv1.Object](t, put).ID
 			if how == "appender stopped" {
 				e.Log.Close(context.Background())
 			} else {
@@ -204,7 +204,7 @@ func TestReadFailsClosed(t *testing.T) {
 			if resp.StatusCode != 503 || strings.Contains(string(body), secret) {
 				t.Fatalf("status %d, body %q", resp.StatusCode, body)
 			}
-			if c := decode[api.ErrorBody](t, &http.Response{Body: io.NopCloser(bytes.NewReader(body))}).Error.Code; c != ombud.CodeLogUnavailable {
+			if c := decode[apiv1.ErrorBody](t, &http.Response{Body: io.NopCloser(bytes.NewReader(body))}).Error.Code; c != ombud.CodeLogUnavailable {
 				t.Fatalf("code %s", c)
 			}
 		})
@@ -219,7 +219,7 @@ func TestRangeReads(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	id := decode[api.ObjectJSON](t, doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, bytes.NewReader(data))).ID
+	id := decode[apiv1.Object](t, doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, bytes.NewReader(data))).ID
 	size := int64(len(data))
 	for _, tc := range []struct {
 		rng    string
@@ -268,7 +268,7 @@ func TestUnsatisfiableRangeSpendsNoUse(t *testing.T) {
 	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
 	ing := e.AddPrincipal(t, "ingestor", ombud.RoleIngestor)
 	put := doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "location", "Ombud-Subjects": "plate:B-XY-123"}, strings.NewReader("0123456789"))
-	id := decode[api.ObjectJSON](t, put).ID
+	id := decode[apiv1.Object](t, put).ID
 	hdr := map[string]string{"Ombud-Purpose": "criminal_investigation", "Ombud-Authorization": "one-read", "Range": "bytes=10-"}
 	// Without the authorization: denied for that, before the range.
 	resp := doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "criminal_investigation", "Range": "bytes=10-"}, nil)

@@ -5,37 +5,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 )
 
-// PrincipalJSON is a principal as the API shows it; Token is set only in
-// the response that creates it.
-type PrincipalJSON struct {
-	ID       string       `json:"id"`
-	Name     string       `json:"name"`
-	Roles    []ombud.Role `json:"roles"`
-	Created  time.Time    `json:"created"`
-	Disabled bool         `json:"disabled"`
-	// EmergencySuspended is the breach entry that suspended the
-	// principal's emergency access (absent: not suspended).
-	EmergencySuspended uint64  `json:"emergency_suspended,omitempty"`
-	Token              string  `json:"token,omitempty"`
-	Receipt            *uint64 `json:"receipt,omitempty"`
-}
-
-func principalJSON(p *ombud.Principal) PrincipalJSON {
-	return PrincipalJSON{ID: p.ID, Name: p.Name, Roles: p.Roles, Created: p.Created, Disabled: p.Disabled, EmergencySuspended: p.EmergencySuspended}
-}
-
-type createPrincipalRequest struct {
-	Name  string       `json:"name"`
-	Roles []ombud.Role `json:"roles"`
+func principalJSON(p *ombud.Principal) apiv1.Principal {
+	return apiv1.Principal{ID: p.ID, Name: p.Name, Roles: p.Roles, Created: p.Created, Disabled: p.Disabled, EmergencySuspended: p.EmergencySuspended}
 }
 
 func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) {
-	var req createPrincipalRequest
+	var req apiv1.CreatePrincipal
 	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -59,11 +39,11 @@ func (s *Server) listPrincipals(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out := make([]PrincipalJSON, len(ps))
+	out := make([]apiv1.Principal, len(ps))
 	for i, p := range ps {
 		out[i] = principalJSON(p)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"principals": out})
+	writeJSON(w, http.StatusOK, apiv1.Principals{Principals: out})
 }
 
 func (s *Server) getPrincipal(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +70,7 @@ func (s *Server) disablePrincipal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "disabled": true, "receipt": wr.Index})
+	writeJSON(w, http.StatusOK, apiv1.PrincipalDisabled{ID: id, Disabled: true, Receipt: wr.Index})
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
@@ -106,13 +86,7 @@ func (s *Server) restoreEmergency(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.receiptJSON(w, wr, map[string]any{"id": id, "emergency_access": "restored"})
-}
-
-type attestRequest struct {
-	// Note says what was deleted, where and by whom: free text, kept only
-	// in the private detail record.
-	Note string `json:"note"`
+	s.receiptJSON(w, wr, apiv1.EmergencyRestored{ID: id, EmergencyAccess: "restored", Receipt: wr.Index})
 }
 
 // attestEmergency records the controller's attestation that the data
@@ -123,7 +97,7 @@ func (s *Server) attestEmergency(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "the emergency read is named by its access entry's index, a number"))
 		return
 	}
-	var req attestRequest
+	var req apiv1.Attest
 	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -137,5 +111,5 @@ func (s *Server) attestEmergency(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.receiptJSON(w, wr, map[string]any{"emergency_read": index, "attested": true})
+	s.receiptJSON(w, wr, apiv1.Attested{EmergencyRead: index, Attested: true, Receipt: wr.Index})
 }

@@ -4,22 +4,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/report"
 )
 
-// ReportJSON is the answer to a publication.
-type ReportJSON struct {
-	Period         string `json:"period"`
-	CheckpointSize uint64 `json:"checkpoint_size"`
-	SHA256         string `json:"report_sha256"`
-	Receipt        uint64 `json:"receipt"`
-	URL            string `json:"url"`
-}
-
 func (s *Server) publishReport(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Period string `json:"period"`
-	}
+	var req apiv1.PublishReport
 	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -37,5 +27,5 @@ func (s *Server) publishReport(w http.ResponseWriter, r *http.Request) {
 	u := "/reports/" + report.Name(pub.Period, pub.Size)
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(pub.Index, 10))
 	w.Header().Set("Location", u)
-	writeJSON(w, http.StatusCreated, ReportJSON{Period: pub.Period, CheckpointSize: pub.Size, SHA256: pub.SHA256, Receipt: pub.Index, URL: u})
+	writeJSON(w, http.StatusCreated, apiv1.Published{Period: pub.Period, CheckpointSize: pub.Size, SHA256: pub.SHA256, Receipt: pub.Index, URL: u})
 }

@@ -4,6 +4,12 @@
 // what one side writes the other reads.
 package apiv1
 
+import (
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
 // MaxDetailRange bounds one GET /v1/audit/details request, in entries.
 const MaxDetailRange = 65536
 
@@ -18,4 +24,229 @@ type DetailRecord struct {
 	Body       []byte `json:"body,omitempty"`
 	Erased     bool   `json:"erased,omitempty"`
 	Missing    bool   `json:"missing,omitempty"`
+}
+
+// ErrorBody is the JSON of every error response. The status code and
+// Code are stable: clients branch on them, not on Message.
+type ErrorBody struct {
+	Error struct {
+		Code    ombud.Code `json:"code"`
+		Message string     `json:"message"`
+	} `json:"error"`
+}
+
+// Receipt is the answer to a logged change: the index of its log entry,
+// whose receipt GET /v1/receipts/{index} serves. Every such answer also
+// carries the index in the Ombud-Receipt header.
+type Receipt struct {
+	Receipt uint64 `json:"receipt"`
+}
+
+// CreatePrincipal is the body of POST /v1/principals.
+type CreatePrincipal struct {
+	Name  string       `json:"name"`
+	Roles []ombud.Role `json:"roles"`
+}
+
+// Principal is a principal as the API shows it; Token is set only in the
+// response that creates it, and Receipt only in answers to a change.
+type Principal struct {
+	ID       string       `json:"id"`
+	Name     string       `json:"name"`
+	Roles    []ombud.Role `json:"roles"`
+	Created  time.Time    `json:"created"`
+	Disabled bool         `json:"disabled"`
+	// EmergencySuspended is the breach entry that suspended the
+	// principal's emergency access (absent: not suspended).
+	EmergencySuspended uint64  `json:"emergency_suspended,omitempty"`
+	Token              string  `json:"token,omitempty"`
+	Receipt            *uint64 `json:"receipt,omitempty"`
+}
+
+// Principals is the answer to GET /v1/principals.
+type Principals struct {
+	Principals []Principal `json:"principals"`
+}
+
+// PrincipalDisabled is the answer to DELETE /v1/principals/{id}.
+type PrincipalDisabled struct {
+	ID       string `json:"id"`
+	Disabled bool   `json:"disabled"`
+	Receipt  uint64 `json:"receipt"`
+}
+
+// EmergencyRestored is the answer to POST
+// /v1/principals/{id}/emergency/restore.
+type EmergencyRestored struct {
+	ID              string `json:"id"`
+	EmergencyAccess string `json:"emergency_access"` // "restored"
+	Receipt         uint64 `json:"receipt"`
+}
+
+// Attest is the body of POST /v1/emergencies/{index}/attest. Note says
+// what was deleted, where and by whom: free text, kept only in the private
+// detail record.
+type Attest struct {
+	Note string `json:"note"`
+}
+
+// Attested is the answer to POST /v1/emergencies/{index}/attest.
+type Attested struct {
+	EmergencyRead uint64 `json:"emergency_read"`
+	Attested      bool   `json:"attested"`
+	Receipt       uint64 `json:"receipt"`
+}
+
+// Object is an object's public metadata as the API shows it.
+type Object struct {
+	ID            string    `json:"id"`
+	Class         string    `json:"class"`
+	Region        string    `json:"region,omitempty"`
+	Size          int64     `json:"size"`
+	CollectedAt   time.Time `json:"collected_at"`
+	RetainUntil   time.Time `json:"retain_until"`
+	KEKVersion    int       `json:"kek_version"`
+	Hold          *Hold     `json:"hold,omitempty"`
+	Erased        *Erased   `json:"erased,omitempty"`
+	IngestReceipt uint64    `json:"ingest_receipt"`
+	Receipt       *uint64   `json:"receipt,omitempty"`
+}
+
+// Hold is a legal hold on an object.
+type Hold struct {
+	Reason        string    `json:"reason"`
+	Authorization string    `json:"authorization"`
+	Since         time.Time `json:"since"`
+}
+
+// Erased says when and why an object was crypto-shredded.
+type Erased struct {
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+	Receipt uint64    `json:"receipt"`
+}
+
+// Order is the body of POST /v1/objects/{id}/hold, …/hold/release and
+// …/erase: a registered reason and the order's reference.
+type Order struct {
+	Reason        string `json:"reason"`
+	Authorization string `json:"authorization"`
+}
+
+// OrderDone is the answer to an order: the object's new state and the
+// order's receipt. Hold is set for holds and releases, Erased for
+// erasures.
+type OrderDone struct {
+	ID      string `json:"id"`
+	Hold    *bool  `json:"hold,omitempty"`
+	Erased  *bool  `json:"erased,omitempty"`
+	Receipt uint64 `json:"receipt"`
+}
+
+// SweepResult is the answer to POST /v1/sweep.
+type SweepResult struct {
+	Settled  ombud.Settled `json:"settled_changes"`
+	Erased   int           `json:"erased"`
+	Failed   int           `json:"failed"`
+	Breaches int           `json:"emergency_breaches"`
+	// Details counts the detail records erased because their retention
+	// ended, by entry kind.
+	Details map[string]int `json:"details_erased,omitempty"`
+}
+
+// Rotated is the answer to POST /v1/keys/rotate.
+type Rotated struct {
+	Version int    `json:"kek_version"`
+	Rewraps int    `json:"keysets_rewrapped"`
+	Receipt uint64 `json:"receipt"`
+	Retired bool   `json:"old_versions_retired"`
+}
+
+// RegisterIssuer is the body of POST /v1/issuers.
+type RegisterIssuer struct {
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`
+	Jurisdiction string `json:"jurisdiction"`
+	Key          string `json:"key"`
+}
+
+// Issuer is a registered issuer. Key and Registered are set in lists,
+// Receipt is its registration's entry.
+type Issuer struct {
+	Name         string     `json:"name"`
+	Kind         string     `json:"kind"`
+	Jurisdiction string     `json:"jurisdiction"`
+	Key          string     `json:"key,omitempty"`
+	Registered   *time.Time `json:"registered,omitempty"`
+	Receipt      uint64     `json:"receipt"`
+}
+
+// Issuers is the answer to GET /v1/issuers.
+type Issuers struct {
+	Issuers []Issuer `json:"issuers"`
+}
+
+// Authorization is a registered authorization as the API shows it: no
+// subjects and no case reference.
+type Authorization struct {
+	ID           string     `json:"id"`
+	Issuer       string     `json:"issuer"`
+	Kind         string     `json:"kind"`
+	Purposes     []string   `json:"purposes"`
+	Classes      []string   `json:"classes"`
+	Wildcard     bool       `json:"wildcard"`
+	NotBefore    time.Time  `json:"not_before"`
+	NotAfter     time.Time  `json:"not_after"`
+	MaxUses      int        `json:"max_uses"`
+	Uses         int        `json:"uses"`
+	Jurisdiction string     `json:"jurisdiction"`
+	Revoked      *time.Time `json:"revoked,omitempty"`
+	Receipt      uint64     `json:"receipt"`
+}
+
+// Revoke is the body of POST /v1/authorizations/{id}/revoke.
+type Revoke struct {
+	Reason string `json:"reason"`
+}
+
+// Revoked is the answer to POST /v1/authorizations/{id}/revoke.
+type Revoked struct {
+	ID      string `json:"id"`
+	Revoked bool   `json:"revoked"`
+	Receipt uint64 `json:"receipt"`
+}
+
+// PolicyLoaded is the answer to POST /v1/policy/reload.
+type PolicyLoaded struct {
+	Version int    `json:"version"`
+	Changed bool   `json:"changed"`
+	SHA256  string `json:"policy_sha256"`
+}
+
+// Proof is the answer to GET /v1/proofs/inclusion (Index) and
+// /v1/proofs/consistency (From).
+type Proof struct {
+	Index    *uint64  `json:"index,omitempty"`
+	From     *uint64  `json:"from,omitempty"`
+	TreeSize uint64   `json:"tree_size"`
+	Proof    [][]byte `json:"proof"`
+}
+
+// PublishReport is the body of POST /v1/reports.
+type PublishReport struct {
+	Period string `json:"period"`
+}
+
+// Published is the answer to POST /v1/reports.
+type Published struct {
+	Period         string `json:"period"`
+	CheckpointSize uint64 `json:"checkpoint_size"`
+	SHA256         string `json:"report_sha256"`
+	Receipt        uint64 `json:"receipt"`
+	URL            string `json:"url"`
+}
+
+// Status is the answer to GET /healthz and /readyz.
+type Status struct {
+	Status string `json:"status"`
 }

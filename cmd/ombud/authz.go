@@ -12,10 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
-	"github.com/ombud/ombud/api"
-	"golang.org/x/mod/sumdb/note"
+	"github.com/ombud/ombud/apiv1"
 )
 
 func (m *Main) authzCmd(ctx context.Context, args []string) error {
@@ -186,7 +187,7 @@ func (m *Main) authzRegister(ctx context.Context, args []string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	var out api.AuthorizationJSON
+	var out apiv1.Authorization
 	if err := jsonDecode(resp.Body, &out); err != nil {
 		return err
 	}

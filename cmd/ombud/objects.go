@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ombud/ombud/custody"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/custody"
 )
 
 type multiFlag []string
@@ -52,7 +52,7 @@ func (c *client) send(ctx context.Context, hc *http.Client, method, path string,
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var eb api.ErrorBody
+		var eb apiv1.ErrorBody
 		msg := resp.Status
 		if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
 			msg = fmt.Sprintf("%d %s: %s", resp.StatusCode, eb.Error.Code, eb.Error.Message)
@@ -117,7 +117,7 @@ func (m *Main) putCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	var o api.ObjectJSON
+	var o apiv1.Object
 	if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/apiv1"
 )
 
 func (m *Main) principalCmd(ctx context.Context, args []string) error {
@@ -52,7 +52,7 @@ func (m *Main) principalAdd(ctx context.Context, args []string) error {
 	if err := c.ready(m, true); err != nil {
 		return err
 	}
-	var out api.PrincipalJSON
+	var out apiv1.Principal
 	if err := c.do(ctx, "POST", "/v1/principals", map[string]any{"name": *name, "roles": roles}, &out); err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (m *Main) principalList(ctx context.Context, args []string) error {
 		return err
 	}
 	var out struct {
-		Principals []api.PrincipalJSON `json:"principals"`
+		Principals []apiv1.Principal `json:"principals"`
 	}
 	if err := c.do(ctx, "GET", "/v1/principals", nil, &out); err != nil {
 		return err
