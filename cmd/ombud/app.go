@@ -7,10 +7,11 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/ombud/ombud/datadir"
-	"github.com/ombud/ombud/internal/gateway"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/gateway"
 )
 
 // openApp opens the deployment in dir (see package gateway).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,20 +26,18 @@ import (
 	"github.com/ombud/ombud/report"
 )
 
-// exitCode carries a command's own exit code (audit: 1 violations, 2
-// could not verify).
-type exitCode struct {
-	code int
-	err  error
+func auditCommand() command {
+	return command{
+		name:    "audit",
+		summary: "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants (exit 3 on findings)",
+		usage:   "--log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]",
+		example: "ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
+		need:    []string{"key"},
+		setup:   (*Main).auditSetup,
+	}
 }
 
-func (e exitCode) Error() string { return e.err.Error() }
-func (e exitCode) Unwrap() error { return e.err }
-
-func (m *Main) auditCmd(ctx context.Context, args []string) error {
-	fs := m.flags("audit --log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]",
-		"ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
-		"ombud audit --key \"$(curl -s http://127.0.0.1:8080/log/key)\" --token-file auditor.token --json")
+func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	def := m.Getenv("OMBUD_SERVER")
 	if def == "" {
 		def = "http://127.0.0.1:8080"
@@ -62,65 +61,77 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	deadline := fs.Duration("emergency-deadline", ombud.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
 	tolerance := fs.Duration("time-tolerance", time.Minute, "how far an entry's time may lie behind the latest before it")
 	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
-	if err := parse(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, _ []string) error {
+		return m.audit(ctx, auditFlags{logURL: *logURL, key: *key, witnesses: witnesses, quorum: *quorum, stateDir: *stateDir, tokenFile: *tokenFile,
+			reportsFrom: *reportsFrom, auditorReport: *auditorReport, auditorReportOut: *auditorReportOut, band: *band, asJSON: *asJSON,
+			rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}, progress: *progress})
 	}
-	cannot := func(err error) error { return exitCode{2, err} }
+}
+
+type auditFlags struct {
+	logURL, key, stateDir, tokenFile, reportsFrom, auditorReport, auditorReportOut string
+	witnesses                                                                      []string
+	quorum                                                                         int
+	band                                                                           int64
+	asJSON, progress                                                               bool
+	rules                                                                          audit.Rules
+}
+
+// audit runs one audit. A run that cannot complete is an error (exit 1);
+// one that completes with findings is a failed check (exit 3).
+func (m *Main) audit(ctx context.Context, o auditFlags) error {
 	// The audit allocates per entry; collect as the server does.
 	m.tuneRuntime(datadir.Defaults().Runtime)
-	if *key == "" {
-		return cannot(usagef("audit: --key VKEY is required"))
-	}
-	v, err := loadVerifier(*key)
+	v, err := loadVerifier(o.key)
 	if err != nil {
-		return cannot(err)
+		return err
 	}
 	var wvs []note.Verifier
-	for _, w := range witnesses {
+	for _, w := range o.witnesses {
 		s := w
 		if _, err := os.Stat(w); err == nil {
 			b, err := readLimited(w, 4096)
 			if err != nil {
-				return cannot(err)
+				return err
 			}
 			s = string(b)
 		}
 		wv, err := fnote.NewVerifierForCosignatureV1(strings.TrimSpace(s))
 		if err != nil {
-			return cannot(usagef("--witness %s: %v", w, err))
+			return usagef("--witness %s: %v", w, err)
 		}
 		wvs = append(wvs, wv)
 	}
-	tiles, server, err := splitLogURL(*logURL)
+	tiles, server, err := splitLogURL(o.logURL)
 	if err != nil {
-		return cannot(err)
+		return err
 	}
 	// Every response is bounded by what its format allows: a hostile log
 	// cannot make the auditor read without end.
 	hc := audit.LimitedClient(&http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}})
 	f, err := tclient.NewHTTPFetcher(tiles, hc)
 	if err != nil {
-		return cannot(err)
+		return err
 	}
 	var reports audit.ReportSource = &audit.HTTPReports{Server: server, Client: hc}
-	if *reportsFrom != "" {
-		if st, err := os.Stat(*reportsFrom); err == nil && st.IsDir() {
-			reports = audit.DirReports{Dir: *reportsFrom}
-		} else if u, err := url.Parse(*reportsFrom); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-			reports = &audit.HTTPReports{Server: *reportsFrom, Client: hc}
+	if o.reportsFrom != "" {
+		if st, err := os.Stat(o.reportsFrom); err == nil && st.IsDir() {
+			reports = audit.DirReports{Dir: o.reportsFrom}
+		} else if u, err := url.Parse(o.reportsFrom); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			reports = &audit.HTTPReports{Server: o.reportsFrom, Client: hc}
 		} else {
-			return cannot(usagef("--reports %q: want a site URL or an existing directory", *reportsFrom))
+			return usagef("--reports %q: want a site URL or an existing directory", o.reportsFrom)
 		}
 	}
-	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: *quorum, Reports: reports,
-		Rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}}
+	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: o.quorum, Reports: reports,
+		Rules: o.rules}
 	// Tokens are never flags (docs/CLI.md): a command line is visible to
 	// other users of the machine.
 	tok := ""
-	if *tokenFile != "" {
-		b, err := readLimited(*tokenFile, 4096)
+	if o.tokenFile != "" {
+		b, err := readLimited(o.tokenFile, 4096)
 		if err != nil {
-			return cannot(fmt.Errorf("failed to read token file: %w", err))
+			return fmt.Errorf("failed to read token file: %w", err)
 		}
 		tok = strings.TrimSpace(string(b))
 	}
@@ -130,38 +141,38 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 	if tok != "" {
 		cfg.Details = &audit.HTTPDetails{Server: server, Token: tok, Client: hc}
 	}
-	if *auditorReport != "" {
-		p, err := report.ParsePeriod(*auditorReport)
+	if o.auditorReport != "" {
+		p, err := report.ParsePeriod(o.auditorReport)
 		if err != nil {
-			return cannot(usagef("--auditor-report: %v", err))
+			return usagef("--auditor-report: %v", err)
 		}
 		if cfg.Details == nil {
-			return cannot(usagef("--auditor-report needs an auditor token (--token-file or OMBUD_AUDITOR_TOKEN); every audit recomputes the published reports without one"))
+			return usagef("--auditor-report needs an auditor token (--token-file or OMBUD_AUDITOR_TOKEN); every audit recomputes the published reports without one")
 		}
-		if *band < 1 {
-			return cannot(usagef("--band %d: want 1 or more", *band))
+		if o.band < 1 {
+			return usagef("--band %d: want 1 or more", o.band)
 		}
-		cfg.AuditorReport, cfg.ReportBand = &p, *band
+		cfg.AuditorReport, cfg.ReportBand = &p, o.band
 	}
 	statePath := ""
-	if *stateDir != "" {
-		if err := os.MkdirAll(*stateDir, 0o700); err != nil {
-			return cannot(err)
+	if o.stateDir != "" {
+		if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
+			return err
 		}
-		statePath = filepath.Join(*stateDir, "state.json")
+		statePath = filepath.Join(o.stateDir, "state.json")
 		b, err := os.ReadFile(statePath)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
-			return cannot(err)
+			return err
 		default:
 			cfg.State = &audit.State{}
 			if err := json.Unmarshal(b, cfg.State); err != nil {
-				return cannot(fmt.Errorf("%s: %w", statePath, err))
+				return fmt.Errorf("%s: %w", statePath, err)
 			}
 		}
 	}
-	if *progress && !*asJSON && isTerminal(m.Stderr) {
+	if o.progress && !o.asJSON && isTerminal(m.Stderr) {
 		cfg.Progress = progressBar(m.Stderr)
 	}
 	rep, next, err := audit.Run(ctx, cfg)
@@ -169,16 +180,16 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Stderr, "\r\033[K")
 	}
 	if err != nil {
-		return cannot(err)
+		return err
 	}
 	if next != nil && statePath != "" {
 		b, _ := json.Marshal(next)
 		if err := fsutil.WriteFile(statePath, b, 0o600); err != nil {
-			return cannot(fmt.Errorf("failed to save the audit state: %w", err))
+			return fmt.Errorf("failed to save the audit state: %w", err)
 		}
 	}
 	if r := rep.AuditorReport; r != nil {
-		out := *auditorReportOut
+		out := o.auditorReportOut
 		if out == "" {
 			out = "auditor-report-" + report.Name(r.Period.Name, r.Checkpoint.Size) + ".json"
 		}
@@ -187,19 +198,19 @@ func (m *Main) auditCmd(ctx context.Context, args []string) error {
 			err = fsutil.WriteFile(out, b, 0o600)
 		}
 		if err != nil {
-			return cannot(fmt.Errorf("failed to write the auditor-mode report: %w", err))
+			return fmt.Errorf("failed to write the auditor-mode report: %w", err)
 		}
-		if !*asJSON {
+		if !o.asJSON {
 			fmt.Fprintf(m.Stdout, "Auditor-mode report for %s at size %d written to %s. Detail records of the period: %s.\n", r.Period.Name, r.Checkpoint.Size, out, detailSummary(r.Auditor))
 		}
 	}
-	if *asJSON {
+	if o.asJSON {
 		printJSON(m.Stdout, rep)
 	} else {
 		printAudit(m.Stdout, rep, cfg.Details != nil)
 	}
 	if !rep.Clean() {
-		return exitCode{1, fmt.Errorf("log %s: %d findings (%d in this run)", rep.Origin, len(rep.Findings)+len(rep.Earlier), len(rep.Findings))}
+		return checkFailed{fmt.Errorf("log %s: %d findings (%d in this run)", rep.Origin, len(rep.Findings)+len(rep.Earlier), len(rep.Findings))}
 	}
 	return nil
 }

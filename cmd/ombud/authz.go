@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,45 +16,210 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/internal/textutil"
 )
 
-func (m *Main) authzCmd(ctx context.Context, args []string) error {
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
-	}
-	switch sub {
-	case "keygen":
-		return m.authzKeygen(args[1:])
-	case "sign":
-		return m.authzSign(args[1:])
-	case "register":
-		return m.authzRegister(ctx, args[1:])
-	case "revoke":
-		return m.authzRevoke(ctx, args[1:])
-	case "-h", "--help":
-		fmt.Fprintf(m.Stderr, "Usage: ombud authz keygen|sign|register|revoke [flags]\n\nExample:\n  ombud authz keygen --name court.example/district-3\n  ombud authz sign --key court.example_district-3.key --id auth-1 --kind court_order --case '3 Gs 117/26' \\\n    --purpose criminal_investigation --class location --subject plate:B-XY-123 \\\n    --not-after 2026-12-31T00:00:00Z --max-uses 10 --jurisdiction EU-DE > auth-1.note\n  ombud authz register auth-1.note\n")
-		return nil
-	}
-	return usagef("authz: keygen, sign, register or revoke?")
-}
-
-func (m *Main) authzKeygen(args []string) error {
-	fs := m.flags("authz keygen --name NAME", "ombud authz keygen --name court.example/district-3", "")
-	name := fs.String("name", "", "the issuer's name, as it will be registered (e.g. court.example/district-3)")
-	dir := fs.String("dir", ".", "directory for the private key file")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *name == "" {
-		return usagef("authz keygen: --name is required")
-	}
-	vkey, err := m.writeKeyPair(*name, *dir, "keep it with the issuer; never send it", nil)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(m.Stdout, vkey)
-	return nil
+func authorityCommands() []command {
+	return []command{{
+		name:    "authz keygen",
+		summary: "make an issuer's signing key: the private key goes to a file, the verifier key to stdout",
+		usage:   "--name NAME [--dir DIR]",
+		example: "ombud authz keygen --name court.example/district-3",
+		need:    []string{"name"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			name := fs.String("name", "", "the issuer's name, as it will be registered (e.g. court.example/district-3)")
+			dir := fs.String("dir", ".", "directory for the private key file")
+			return func(ctx context.Context, _ []string) error {
+				vkey, err := m.writeKeyPair(*name, *dir, "keep it with the issuer; never send it", nil)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(m.Stdout, vkey)
+				return nil
+			}
+		},
+	}, {
+		name:    "authz sign",
+		summary: "sign an authorization as its issuer; the signed note goes to stdout",
+		usage:   "--key FILE --id ID --kind KIND --case REF --purpose P … --class C … --subject S … --not-after T --max-uses N --jurisdiction J",
+		example: "ombud authz sign --key court.example_district-3.key --id auth-2026-0042 --kind court_order --case '3 Gs 117/26' --purpose criminal_investigation --class location --subject plate:B-XY-123 --not-after 2026-12-31T00:00:00Z --max-uses 10 --jurisdiction EU-DE",
+		need:    []string{"key", "id", "kind", "not-after", "jurisdiction"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			keyFile := fs.String("key", "", "the issuer's private key file (from authz keygen)")
+			var a ombud.Authorization
+			fs.StringVar(&a.ID, "id", "", "authorization id")
+			fs.StringVar(&a.Kind, "kind", "", "warrant, court_order, administrative_order, consent or emergency")
+			fs.StringVar(&a.Case, "case", "", "case reference (kept private by ombud)")
+			var purposes, classes, subjects, recipients, shareClasses multiFlag
+			fs.Var(&purposes, "purpose", "purpose code (repeatable)")
+			fs.Var(&classes, "class", "data class (repeatable)")
+			fs.Var(&subjects, "subject", "subject identifier, or * where policy allows (repeatable)")
+			fs.Var(&recipients, "share-recipient", "recipient an export may go to (repeatable)")
+			fs.Var(&shareClasses, "share-class", "class an export may carry (repeatable)")
+			notBefore := fs.String("not-before", "", "start, RFC 3339 (default: now)")
+			notAfter := fs.String("not-after", "", "end, RFC 3339")
+			fs.IntVar(&a.MaxUses, "max-uses", 0, "how many reads it allows")
+			fs.StringVar(&a.Jurisdiction, "jurisdiction", "", "jurisdiction, e.g. EU-DE")
+			return func(ctx context.Context, _ []string) error {
+				raw, err := readLimited(*keyFile, 4096)
+				if err != nil {
+					return err
+				}
+				signer, err := note.NewSigner(strings.TrimSpace(string(raw)))
+				if err != nil {
+					return fmt.Errorf("%s: %w", *keyFile, err)
+				}
+				a.Issuer = signer.Name()
+				a.Purposes, a.Classes, a.Subjects, a.ShareRecipients, a.ShareClasses = purposes, classes, subjects, recipients, shareClasses
+				a.NotBefore = time.Now().UTC().Truncate(time.Second)
+				if *notBefore != "" {
+					if a.NotBefore, err = time.Parse(time.RFC3339, *notBefore); err != nil {
+						return usagef("--not-before: %v", err)
+					}
+				}
+				if a.NotAfter, err = time.Parse(time.RFC3339, *notAfter); err != nil {
+					return usagef("--not-after: want RFC 3339, e.g. 2026-12-31T00:00:00Z")
+				}
+				if err := a.Validate(); err != nil {
+					return usagef("authz sign: %v", err)
+				}
+				msg, err := note.Sign(&note.Note{Text: a.Text()}, signer)
+				if err != nil {
+					return err
+				}
+				_, err = m.Stdout.Write(msg)
+				return err
+			}
+		},
+	}, {
+		name:    "authz register",
+		summary: "register a signed authorization (- reads it from stdin)",
+		usage:   "FILE",
+		example: "ombud authz register auth-2026-0042.note",
+		args:    [2]int{1, 1},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			connect := m.connect(fs, true)
+			return func(ctx context.Context, args []string) error {
+				var raw []byte
+				var err error
+				if args[0] == "-" {
+					raw, err = io.ReadAll(io.LimitReader(m.Stdin, ombud.MaxAuthorizationSize+1))
+				} else {
+					raw, err = readLimited(args[0], ombud.MaxAuthorizationSize+1)
+				}
+				if err != nil {
+					return err
+				}
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				out, err := c.RegisterAuthorization(ctx, raw)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "Registered authorization %s from %s (%s, %d uses, until %s; log entry %d).\n", out.ID, out.Issuer, out.Kind, out.MaxUses, out.NotAfter.Format(time.RFC3339), out.Receipt)
+				return nil
+			}
+		},
+	}, {
+		name:    "authz revoke",
+		summary: "revoke a registered authorization",
+		usage:   "ID --reason REASON",
+		example: "ombud authz revoke auth-2026-0042 --reason order_quashed",
+		args:    [2]int{1, 1},
+		need:    []string{"reason"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			connect := m.connect(fs, true)
+			reason := fs.String("reason", "", "revoke reason code")
+			return func(ctx context.Context, args []string) error {
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				out, err := c.RevokeAuthorization(ctx, args[0], apiv1.Revoke{Reason: *reason})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "Revoked %s (log entry %d).\n", args[0], out.Receipt)
+				return nil
+			}
+		},
+	}, {
+		name:    "issuer add",
+		summary: "register an authority that signs authorizations, with its verifier key",
+		usage:   "--name NAME --kind KIND --jurisdiction J --key VKEY",
+		example: "ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"",
+		need:    []string{"name", "kind", "jurisdiction", "key"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			connect := m.connect(fs, true)
+			var in apiv1.RegisterIssuer
+			fs.StringVar(&in.Name, "name", "", "issuer name (the name in its key)")
+			fs.StringVar(&in.Kind, "kind", "", "court, administrative or supervisory")
+			fs.StringVar(&in.Jurisdiction, "jurisdiction", "", "jurisdiction, e.g. EU-DE")
+			fs.StringVar(&in.Key, "key", "", "the issuer's note verifier key")
+			return func(ctx context.Context, _ []string) error {
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				out, err := c.RegisterIssuer(ctx, in)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "Registered issuer %s (log entry %d).\n", in.Name, out.Receipt)
+				return nil
+			}
+		},
+	}, {
+		name:    "policy check",
+		summary: "check that a Cedar policy parses and evaluates (exit 3 when it does not)",
+		usage:   "[--data DIR | FILE]",
+		example: "ombud policy check --data ./ombud-data",
+		args:    [2]int{0, 1},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			data := fs.String("data", ".ombud", "data directory whose policy.cedar to check")
+			return func(ctx context.Context, args []string) error {
+				path := filepath.Join(*data, "policy.cedar")
+				if len(args) == 1 {
+					path = args[0]
+				}
+				text, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				p, err := access.ParsePolicy(text)
+				if err != nil {
+					return checkFailed{fmt.Errorf("%s: %w", path, err)}
+				}
+				fmt.Fprintf(m.Stdout, "OK: %s parses and evaluates (sha256 %s)\n", path, p.SHA)
+				return nil
+			}
+		},
+	}, {
+		name:    "policy reload",
+		summary: "load the policy file again on a running server; a change is logged",
+		example: "ombud policy reload --server http://127.0.0.1:8080",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			connect := m.connect(fs, true)
+			return func(ctx context.Context, _ []string) error {
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				out, err := c.ReloadPolicy(ctx)
+				if err != nil {
+					return err
+				}
+				if out.Changed {
+					fmt.Fprintf(m.Stdout, "Policy version %d is in force (sha256 %s); the change is logged.\n", out.Version, out.SHA256)
+				} else {
+					fmt.Fprintf(m.Stdout, "Policy unchanged: version %d (sha256 %s).\n", out.Version, out.SHA256)
+				}
+				return nil
+			}
+		},
+	}}
 }
 
 // writeKeyPair makes a note key pair named name, checks it with check (when
@@ -66,18 +230,18 @@ func (m *Main) writeKeyPair(name, dir, advice string, check func(vkey string) er
 	// The rule issuer registration applies: keys are named like
 	// court.example/district-3 or witness.example/w1.
 	if !ombud.IsIssuerName(name) {
-		return "", usagef("name %q: a host name, then /-separated parts of A-Z a-z 0-9 . _ - (like court.example/district-3)", truncateArg(name))
+		return "", usagef("name %q: a host name, then /-separated parts of A-Z a-z 0-9 . _ - (like court.example/district-3)", textutil.Truncate(name, 40))
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return "", usagef("%v (names are like court.example/district-3, no spaces or +)", err)
 	}
 	if _, err := note.NewVerifier(vkey); err != nil {
-		return "", usagef("name %q does not make a valid key: %v", truncateArg(name), err)
+		return "", usagef("name %q does not make a valid key: %v", textutil.Truncate(name, 40), err)
 	}
 	if check != nil {
 		if err := check(vkey); err != nil {
-			return "", usagef("name %q: %v", truncateArg(name), err)
+			return "", usagef("name %q: %v", textutil.Truncate(name, 40), err)
 		}
 	}
 	path := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(name)+".key")
@@ -96,206 +260,4 @@ func (m *Main) writeKeyPair(name, dir, advice string, check func(vkey string) er
 	}
 	fmt.Fprintf(m.Stderr, "ombud: private key written to %s (%s)\n", path, advice)
 	return vkey, nil
-}
-
-func truncateArg(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
-
-func (m *Main) authzSign(args []string) error {
-	fs := m.flags("authz sign --key FILE --id ID --kind KIND --case REF --purpose P… --class C… --subject S… --not-after T --max-uses N --jurisdiction J",
-		"ombud authz sign --key court.key --id auth-2026-0042 --kind court_order --case '3 Gs 117/26' --purpose criminal_investigation --class location --subject plate:B-XY-123 --not-after 2026-12-31T00:00:00Z --max-uses 10 --jurisdiction EU-DE", "")
-	keyFile := fs.String("key", "", "the issuer's private key file (from authz keygen)")
-	var a ombud.Authorization
-	fs.StringVar(&a.ID, "id", "", "authorization id")
-	fs.StringVar(&a.Kind, "kind", "", "warrant, court_order, administrative_order, consent or emergency")
-	fs.StringVar(&a.Case, "case", "", "case reference (kept private by ombud)")
-	var purposes, classes, subjects, recipients, shareClasses multiFlag
-	fs.Var(&purposes, "purpose", "purpose code (repeatable)")
-	fs.Var(&classes, "class", "data class (repeatable)")
-	fs.Var(&subjects, "subject", "subject identifier, or * where policy allows (repeatable)")
-	fs.Var(&recipients, "share-recipient", "recipient an export may go to (repeatable)")
-	fs.Var(&shareClasses, "share-class", "class an export may carry (repeatable)")
-	notBefore := fs.String("not-before", "", "start, RFC 3339 (default: now)")
-	notAfter := fs.String("not-after", "", "end, RFC 3339")
-	fs.IntVar(&a.MaxUses, "max-uses", 0, "how many reads it allows")
-	fs.StringVar(&a.Jurisdiction, "jurisdiction", "", "jurisdiction, e.g. EU-DE")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *keyFile == "" {
-		return usagef("authz sign: --key is required")
-	}
-	raw, err := os.ReadFile(*keyFile)
-	if err != nil {
-		return err
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return fmt.Errorf("%s: %w", *keyFile, err)
-	}
-	a.Issuer = signer.Name()
-	a.Purposes, a.Classes, a.Subjects, a.ShareRecipients, a.ShareClasses = purposes, classes, subjects, recipients, shareClasses
-	a.NotBefore = time.Now().UTC().Truncate(time.Second)
-	if *notBefore != "" {
-		if a.NotBefore, err = time.Parse(time.RFC3339, *notBefore); err != nil {
-			return usagef("--not-before: %v", err)
-		}
-	}
-	if a.NotAfter, err = time.Parse(time.RFC3339, *notAfter); err != nil {
-		return usagef("--not-after: want RFC 3339, e.g. 2026-12-31T00:00:00Z")
-	}
-	if err := a.Validate(); err != nil {
-		return usagef("authz sign: %v", err)
-	}
-	msg, err := note.Sign(&note.Note{Text: a.Text()}, signer)
-	if err != nil {
-		return err
-	}
-	_, err = m.Stdout.Write(msg)
-	return err
-}
-
-func (m *Main) authzRegister(ctx context.Context, args []string) error {
-	fs := m.flags("authz register FILE", "ombud authz register auth-2026-0042.note", "")
-	c := m.clientFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("authz register: give one note FILE (or - for stdin)")
-	}
-	if err := c.ready(m, true); err != nil {
-		return err
-	}
-	var body io.Reader = m.Stdin
-	if fs.Arg(0) != "-" {
-		f, err := os.Open(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		body = f
-	}
-	hdr := http.Header{}
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	resp, err := c.stream(ctx, "POST", "/v1/authorizations", hdr, io.LimitReader(body, ombud.MaxAuthorizationSize+1))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var out apiv1.Authorization
-	if err := jsonDecode(resp.Body, &out); err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "Registered authorization %s from %s (%s, %d uses, until %s; log entry %d).\n", out.ID, out.Issuer, out.Kind, out.MaxUses, out.NotAfter.Format(time.RFC3339), out.Receipt)
-	return nil
-}
-
-func (m *Main) authzRevoke(ctx context.Context, args []string) error {
-	fs := m.flags("authz revoke ID --reason R", "ombud authz revoke auth-2026-0042 --reason order_quashed", "")
-	c := m.clientFlags(fs)
-	reason := fs.String("reason", "", "reason code")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 || *reason == "" {
-		return usagef("authz revoke: give one ID and --reason")
-	}
-	if err := c.ready(m, true); err != nil {
-		return err
-	}
-	var out struct{ Receipt uint64 }
-	if err := c.do(ctx, "POST", "/v1/authorizations/"+url.PathEscape(fs.Arg(0))+"/revoke", map[string]string{"reason": *reason}, &out); err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "Revoked %s (log entry %d).\n", fs.Arg(0), out.Receipt)
-	return nil
-}
-
-func (m *Main) issuerCmd(ctx context.Context, args []string) error {
-	if done, err := m.subcommand(args, "issuer", "add", "Usage: ombud issuer add --name N --kind K --jurisdiction J --key VKEY\n\nExample:\n  ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"\n"); done {
-		return err
-	}
-	fs := m.flags("issuer add --name N --kind K --jurisdiction J --key VKEY",
-		"ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"", "")
-	c := m.clientFlags(fs)
-	name := fs.String("name", "", "issuer name (the name in its key)")
-	kind := fs.String("kind", "", "court, administrative or supervisory")
-	jur := fs.String("jurisdiction", "", "jurisdiction, e.g. EU-DE")
-	key := fs.String("key", "", "the issuer's note verifier key")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if *name == "" || *kind == "" || *jur == "" || *key == "" {
-		return usagef("issuer add: --name, --kind, --jurisdiction and --key are required")
-	}
-	if err := c.ready(m, true); err != nil {
-		return err
-	}
-	var out struct{ Receipt uint64 }
-	if err := c.do(ctx, "POST", "/v1/issuers", map[string]string{"name": *name, "kind": *kind, "jurisdiction": *jur, "key": *key}, &out); err != nil {
-		return err
-	}
-	fmt.Fprintf(m.Stdout, "Registered issuer %s (log entry %d).\n", *name, out.Receipt)
-	return nil
-}
-
-func (m *Main) policyCmd(ctx context.Context, args []string) error {
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
-	}
-	switch sub {
-	case "check":
-		fs := m.flags("policy check [--data DIR | FILE]", "ombud policy check --data ./ombud-data", "ombud policy check policy.cedar")
-		data := fs.String("data", ".ombud", "data directory whose policy.cedar to check")
-		if err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		path := filepath.Join(*data, "policy.cedar")
-		if fs.NArg() == 1 {
-			path = fs.Arg(0)
-		}
-		text, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		p, err := access.ParsePolicy(text)
-		if err != nil {
-			return verifyError{fmt.Errorf("%s: %w", path, err)}
-		}
-		fmt.Fprintf(m.Stdout, "OK: %s parses and evaluates (sha256 %s)\n", path, p.SHA)
-		return nil
-	case "reload":
-		fs := m.flags("policy reload", "ombud policy reload", "")
-		c := m.clientFlags(fs)
-		if err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := c.ready(m, true); err != nil {
-			return err
-		}
-		var out struct {
-			Version int    `json:"version"`
-			Changed bool   `json:"changed"`
-			SHA     string `json:"policy_sha256"`
-		}
-		if err := c.do(ctx, "POST", "/v1/policy/reload", nil, &out); err != nil {
-			return err
-		}
-		if out.Changed {
-			fmt.Fprintf(m.Stdout, "Policy version %d is in force (sha256 %s); the change is logged.\n", out.Version, out.SHA)
-		} else {
-			fmt.Fprintf(m.Stdout, "Policy unchanged: version %d (sha256 %s).\n", out.Version, out.SHA)
-		}
-		return nil
-	case "-h", "--help":
-		fmt.Fprintf(m.Stderr, "Usage: ombud policy check|reload\n\nExample:\n  ombud policy check --data ./ombud-data && ombud policy reload\n")
-		return nil
-	}
-	return usagef("policy: check or reload?")
 }

@@ -1,93 +1,59 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"time"
+
+	"github.com/ombud/ombud/client"
 )
 
-// client talks to a running deployment: --server (env OMBUD_SERVER) and a
-// token from OMBUD_TOKEN or --token-file, as vault and kubectl do.
-type client struct {
-	server    string
-	token     string
-	tokenFile *string
-	serverF   *string
-	http      *http.Client
-}
-
-func (m *Main) clientFlags(fs *flag.FlagSet) *client {
-	c := &client{http: &http.Client{Timeout: 60 * time.Second}}
+// connect adds --server (env OMBUD_SERVER) and --token-file (default: env
+// OMBUD_TOKEN) to fs, as vault and kubectl do; tokens are never flags,
+// because a command line is visible to the machine's other users. The
+// returned func, called after parsing, makes the client.
+func (m *Main) connect(fs *flag.FlagSet, needToken bool) func() (*client.Client, error) {
 	def := m.Getenv("OMBUD_SERVER")
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	c.serverF = fs.String("server", def, "server URL (env OMBUD_SERVER)")
-	c.tokenFile = fs.String("token-file", "", "file holding the API token (default: env OMBUD_TOKEN)")
-	return c
+	server := fs.String("server", def, "server URL (env OMBUD_SERVER)")
+	tokenFile := fs.String("token-file", "", "file holding the API token (default: env OMBUD_TOKEN)")
+	return func() (*client.Client, error) {
+		token := strings.TrimSpace(m.Getenv("OMBUD_TOKEN"))
+		if *tokenFile != "" {
+			b, err := readLimited(*tokenFile, 4096)
+			if err != nil {
+				return nil, fmt.Errorf("failed to read the token file: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		if needToken && token == "" {
+			return nil, usagef("no API token: set OMBUD_TOKEN or pass --token-file FILE")
+		}
+		c, err := client.New(*server, token)
+		if err != nil {
+			return nil, usagef("--server: %v", err)
+		}
+		return c, nil
+	}
 }
 
-// ready resolves flags and environment after parsing.
-func (c *client) ready(m *Main, needToken bool) error {
-	u, err := url.Parse(*c.serverF)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--server %q: want a URL like http://127.0.0.1:8080", *c.serverF)
-	}
-	c.server = strings.TrimRight(u.String(), "/")
-	if *c.tokenFile != "" {
-		b, err := os.ReadFile(*c.tokenFile)
-		if err != nil {
-			return fmt.Errorf("failed to read token file: %w", err)
-		}
-		c.token = strings.TrimSpace(string(b))
-	} else {
-		c.token = strings.TrimSpace(m.Getenv("OMBUD_TOKEN"))
-	}
-	if needToken && c.token == "" {
-		return usagef("no API token: set OMBUD_TOKEN or pass --token-file FILE")
-	}
-	return nil
-}
+// multiFlag collects a repeatable flag.
+type multiFlag []string
 
-// do sends a request and decodes a JSON answer into out; an error answer
-// becomes an error carrying the server's code and message.
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	hdr := http.Header{}
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-		hdr.Set("Content-Type", "application/json")
-	}
-	resp, err := c.send(ctx, c.http, method, path, hdr, rd)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		return nil
-	}
-	if b, ok := out.(*[]byte); ok {
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		if err != nil {
-			return fmt.Errorf("failed to read answer: %w", err)
-		}
-		*b = raw
-		return nil
-	}
-	return jsonDecode(resp.Body, out)
-}
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// listFlag collects a repeatable flag that also takes comma-separated
+// values: --role analyst,reviewer.
+type listFlag []string
+
+func (r *listFlag) String() string     { return strings.Join(*r, ",") }
+func (r *listFlag) Set(v string) error { *r = append(*r, strings.Split(v, ",")...); return nil }
 
 func printJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
@@ -95,9 +61,11 @@ func printJSON(w io.Writer, v any) {
 	enc.Encode(v)
 }
 
-func jsonDecode(r io.Reader, v any) error {
-	if err := json.NewDecoder(io.LimitReader(r, 16<<20)).Decode(v); err != nil {
-		return fmt.Errorf("unexpected answer from server: %w", err)
+func readLimited(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
 }

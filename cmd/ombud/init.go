@@ -2,35 +2,40 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/datadir"
 )
 
-func (m *Main) initCmd(ctx context.Context, args []string) error {
-	fs := m.flags("init --data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE]",
-		"ombud init --data ./ombud-data --origin example.org/ombud",
-		"ombud init --data ./ombud-data --origin records.example.org/log")
-	data := fs.String("data", "", "data directory to create (must not exist or be empty)")
-	origin := fs.String("origin", datadir.DefaultOrigin, "log origin: the log's name in every checkpoint; cannot change later")
-	listen := fs.String("listen", "", "listen address to write into ombud.toml (default 127.0.0.1:8080)")
-	jurisdiction := fs.String("jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
-	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
-	if err := parse(fs, args); err != nil {
-		return err
+func initCommand() command {
+	return command{
+		name:    "init",
+		summary: "create a data directory and print the admin token",
+		usage:   "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE]",
+		example: "ombud init --data ./ombud-data --origin records.example.org/log --jurisdiction EU-DE",
+		need:    []string{"data"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			o := initFlags{}
+			fs.StringVar(&o.data, "data", "", "data directory to create (must not exist or be empty)")
+			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin: the log's name in every checkpoint; cannot change later")
+			fs.StringVar(&o.listen, "listen", "", "listen address to write into ombud.toml (default 127.0.0.1:8080)")
+			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
+			fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+			return func(ctx context.Context, _ []string) error { return m.initDir(ctx, o) }
+		},
 	}
-	if *data == "" {
-		return usagef("init: --data DIR is required")
-	}
-	if fs.NArg() > 0 {
-		return usagef("init: unexpected argument %q", fs.Arg(0))
-	}
-	logger, err := m.logger(*logLevel)
+}
+
+type initFlags struct{ data, origin, listen, jurisdiction, logLevel string }
+
+func (m *Main) initDir(ctx context.Context, o initFlags) error {
+	logger, err := m.logger(o.logLevel)
 	if err != nil {
 		return err
 	}
-	dir, err := datadir.Create(*data, datadir.CreateOptions{Origin: *origin, Listen: *listen, Jurisdiction: *jurisdiction})
+	dir, err := datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Listen: o.listen, Jurisdiction: o.jurisdiction})
 	if err != nil {
 		return err
 	}

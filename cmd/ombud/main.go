@@ -1,8 +1,9 @@
 // Command ombud is the ombud custody gateway: it serves the API and the
 // transparency log, and talks to a running deployment.
 //
-// Exit codes: 0 success; 1 error; 2 usage error; 3 verification failed;
-// 4 the log's directory is not writable (serve, init).
+// Exit codes (docs/CLI.md): 0 success; 1 error; 2 usage error; 3 a check
+// failed (a receipt does not verify, an audit found violations, a policy
+// does not parse); 4 the log's directory is not writable (serve, init).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,12 +23,13 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Exit codes (documented in docs/CLI.md).
+// Exit codes, one scheme for every command (docs/CLI.md; TestExitCodes
+// checks the table there against these).
 const (
-	exitOK     = 0
-	exitError  = 1
-	exitUsage  = 2
-	exitVerify = 3
+	exitOK    = 0
+	exitError = 1 // the server refused or is unreachable, a file could not be read, an audit could not complete …
+	exitUsage = 2 // a missing or unknown command, flag or argument
+	exitCheck = 3 // a check failed: a receipt does not verify, an audit found violations, a policy does not parse
 	// exitLogUnwritable: serve or init found the log's directory not
 	// writable and did not start.
 	exitLogUnwritable = 4
@@ -40,6 +43,9 @@ type Main struct {
 	Getenv func(string) string
 	// Ready, if set, receives the address serve listens on.
 	Ready func(addr string)
+	// check, when set, makes Run stop after parsing and checking the
+	// command line: the help test runs every example this way.
+	check bool
 }
 
 func main() {
@@ -50,42 +56,75 @@ func main() {
 	os.Exit(code)
 }
 
+// A command is one thing ombud does: ombud NAME [ARGUMENTS] [FLAGS]. The
+// dispatcher parses its flags and checks its arguments and required
+// flags; then it calls what setup returned: flags plus one call.
 type command struct {
-	name    string
+	name    string // "principal add"
 	summary string
-	run     func(m *Main, ctx context.Context, args []string) error
+	usage   string // what follows "ombud NAME" in the synopsis
+	example string // a working example: TestHelp runs it through the parser
+	args    [2]int // the fewest and the most positional arguments (-1: any)
+	need    []string
+	setup   func(m *Main, fs *flag.FlagSet) action
+}
+
+// action is a command's one call, with its positional arguments.
+type action func(ctx context.Context, args []string) error
+
+// groups name the first words that gather several commands.
+var groups = map[string]string{
+	"principal": "add, list or disable principals, and restore emergency access",
+	"hold":      "set or release a legal hold on an object",
+	"keys":      "rotate the key-encryption key",
+	"issuer":    "register an authority that signs authorizations",
+	"authz":     "make, sign, register and revoke legal authorizations",
+	"policy":    "check or reload the Cedar access policy",
+	"report":    "publish transparency reports",
+	"witness":   "run a C2SP tlog-witness that cosigns consistent checkpoints",
+	"bench":     "run the benchmark harness and print JSON",
 }
 
 func commands() []command {
-	return []command{
-		{"init", "create a data directory and print the admin token", (*Main).initCmd},
-		{"serve", "run the API and the transparency log", (*Main).serveCmd},
-		{"principal", "add, list or disable principals on a running server", (*Main).principalCmd},
-		{"put", "store an object: encrypted under a fresh key, logged", (*Main).putCmd},
-		{"get", "read an object for a stated purpose (the decision is logged first)", (*Main).getCmd},
-		{"hold", "set or release a legal hold on an object", (*Main).holdCmd},
-		{"erase", "crypto-shred an object on demand", (*Main).eraseCmd},
-		{"sweep", "run the retention sweep now", (*Main).sweepCmd},
-		{"attest", "record that the data derived from an uncovered emergency read was deleted", (*Main).attestCmd},
-		{"keys", "rotate the key-encryption key (rewraps every keyset)", (*Main).keysCmd},
-		{"issuer", "register an authority that signs authorizations", (*Main).issuerCmd},
-		{"authz", "make, sign, register and revoke legal authorizations", (*Main).authzCmd},
-		{"policy", "check or reload the Cedar access policy", (*Main).policyCmd},
-		{"receipt", "fetch the receipt of a log entry from a running server", (*Main).receiptCmd},
-		{"verify-receipt", "check a receipt offline against the log's verifier key", (*Main).verifyReceiptCmd},
-		{"report", "publish a transparency report, signed and logged", (*Main).reportCmd},
-		{"audit", "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants", (*Main).auditCmd},
-		{"witness", "run a C2SP tlog-witness that cosigns consistent checkpoints", (*Main).witnessCmd},
-		{"bench", "run the benchmark harness and print JSON", (*Main).benchCmd},
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), logCommands(), benchCommands())
+}
+
+// synopsis is the command's usage line.
+func (c command) synopsis() string {
+	if c.usage == "" {
+		return "ombud " + c.name
 	}
+	return "ombud " + c.name + " " + c.usage
 }
 
 func (m *Main) usage() {
-	fmt.Fprintf(m.Stderr, "ombud: verifiable custody for sensitive data\n\nUsage:\n  ombud COMMAND [flags]\n\nCommands:\n")
+	fmt.Fprintf(m.Stderr, "ombud: verifiable custody for sensitive data\n\nUsage:\n  ombud COMMAND [ARGUMENTS] [FLAGS]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(m.Stderr, "  %-15s %s\n", c.name, c.summary)
+		fmt.Fprintf(m.Stderr, "  %-26s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(m.Stderr, "\nRun 'ombud COMMAND --help' for a command's flags and an example.\n")
+	fmt.Fprintf(m.Stderr, "\nRun 'ombud COMMAND --help' for its synopsis, flags and an example.\n")
+}
+
+// groupUsage lists a group's commands.
+func (m *Main) groupUsage(group string) {
+	fmt.Fprintf(m.Stderr, "ombud %s: %s\n\nCommands:\n", group, groups[group])
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(m.Stderr, "  %s\n      %s\n", c.synopsis(), c.summary)
+		}
+	}
+	fmt.Fprintf(m.Stderr, "\nRun 'ombud %s COMMAND --help' for its flags and an example.\n", group)
+}
+
+// find returns the command args name, and the arguments after its name.
+func find(args []string) (command, []string, bool) {
+	for _, c := range commands() {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			return c, args[len(words):], true
+		}
+	}
+	return command{}, nil, false
 }
 
 // usageError marks an error as a usage error (exit 2).
@@ -95,11 +134,21 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-// verifyError marks a failed verification (exit 3).
-type verifyError struct{ err error }
+// checkFailed marks a check that failed (exit 3): a receipt that does not
+// verify, an audit with findings, a policy that does not parse.
+type checkFailed struct{ err error }
 
-func (e verifyError) Error() string { return e.err.Error() }
-func (e verifyError) Unwrap() error { return e.err }
+func (e checkFailed) Error() string { return e.err.Error() }
+func (e checkFailed) Unwrap() error { return e.err }
+
+// exitCode carries an exit code of its own (exitLogUnwritable).
+type exitCode struct {
+	code int
+	err  error
+}
+
+func (e exitCode) Error() string { return e.err.Error() }
+func (e exitCode) Unwrap() error { return e.err }
 
 var klogOnce sync.Once
 
@@ -115,64 +164,98 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		}
 		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(m, ctx, args[1:])
-		var ue usageError
-		var ve verifyError
-		var ec exitCode
-		switch {
-		case err == nil:
-			return exitOK
-		case errors.Is(err, flag.ErrHelp):
-			return exitOK
-		case errors.As(err, &ec):
-			fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
-			return ec.code
-		case errors.As(err, &ue):
-			fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
-			return exitUsage
-		case errors.As(err, &ve):
-			fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
-			return exitVerify
-		default:
-			fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
-			return exitError
-		}
-	}
-	fmt.Fprintf(m.Stderr, "ombud: unknown command %q; run 'ombud --help'\n", args[0])
-	return exitUsage
+	return m.exit(m.dispatch(ctx, args))
 }
 
-// subcommand handles a command with a single subcommand: with --help it
-// prints usage, and anything but sub is a usage error. done reports that
-// the command has nothing more to do (err says how it ended).
-func (m *Main) subcommand(args []string, cmd, sub, usage string) (done bool, err error) {
+// exit prints err as one line and returns its exit code.
+func (m *Main) exit(err error) int {
+	var ue usageError
+	var cf checkFailed
+	var ec exitCode
+	code := exitError
 	switch {
-	case len(args) > 0 && args[0] == sub:
-		return false, nil
-	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help"):
-		fmt.Fprint(m.Stderr, usage)
-		return true, nil
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ec):
+		code = ec.code
+	case errors.As(err, &ue):
+		code = exitUsage
+	case errors.As(err, &cf):
+		code = exitCheck
 	}
-	return true, usagef("%s: the only subcommand is %s", cmd, sub)
+	fmt.Fprintf(m.Stderr, "ombud: %s\n", oneLine(err.Error()))
+	return code
+}
+
+// dispatch finds the command, parses its flags, checks its arguments and
+// runs it; with m.check set it stops before running.
+func (m *Main) dispatch(ctx context.Context, args []string) error {
+	c, rest, ok := find(args)
+	if !ok {
+		if _, isGroup := groups[args[0]]; isGroup {
+			if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+				m.groupUsage(args[0])
+				return nil
+			}
+			var subs []string
+			for _, c := range commands() {
+				if sub, ok := strings.CutPrefix(c.name, args[0]+" "); ok {
+					subs = append(subs, sub)
+				}
+			}
+			if len(args) == 1 {
+				return usagef("%s: missing command (%s); run 'ombud %s --help'", args[0], strings.Join(subs, ", "), args[0])
+			}
+			return usagef("%s: unknown command %q (%s)", args[0], args[1], strings.Join(subs, ", "))
+		}
+		return usagef("unknown command %q; run 'ombud --help'", args[0])
+	}
+	fs := m.flags(c)
+	do := c.setup(m, fs)
+	if err := parse(fs, rest); errors.Is(err, flag.ErrHelp) {
+		m.help(c, fs)
+		return nil
+	} else if err != nil {
+		return usagef("%s: %v; run 'ombud %s --help'", c.name, err, c.name)
+	}
+	if n := fs.NArg(); n < c.args[0] || (c.args[1] >= 0 && n > c.args[1]) {
+		return usagef("%s: wrong number of arguments; usage: %s", c.name, c.synopsis())
+	}
+	for _, name := range c.need {
+		if f := fs.Lookup(name); f == nil || f.Value.String() == "" {
+			return usagef("%s: --%s is required; usage: %s", c.name, name, c.synopsis())
+		}
+	}
+	if m.check {
+		return nil
+	}
+	return do(ctx, fs.Args())
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// flags makes a flag set whose --help prints a synopsis, an example and the
-// flags, and whose parse errors are usage errors.
-func (m *Main) flags(name, synopsis, example string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: ombud %s\n\n", synopsis)
-		fmt.Fprintf(m.Stderr, "Example:\n  %s\n\nFlags:\n", strings.ReplaceAll(example, "\n", "\n  "))
-		fs.PrintDefaults()
-	}
+// flags makes the flag set of c. It prints nothing itself: --help is
+// answered by help, and a parse error is one line, a usage error.
+func (m *Main) flags(c command) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
+}
+
+// help prints c's synopsis, summary, example and flags.
+func (m *Main) help(c command, fs *flag.FlagSet) {
+	fmt.Fprintf(m.Stderr, "Usage: %s\n\n%s.\n\nExample:\n  %s\n\nFlags:\n", c.synopsis(), upper(c.summary), strings.ReplaceAll(c.example, "\n", "\n  "))
+	fs.SetOutput(m.Stderr)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func parse(fs *flag.FlagSet, args []string) error {

@@ -74,38 +74,169 @@ func TestInit(t *testing.T) {
 	}
 }
 
-func TestHelpAndUsage(t *testing.T) {
+// TestHelp: every command's --help shows its true synopsis (every flag
+// it names exists, every required flag is in it) and a working example,
+// which runs through the command's parser and checks; every group's help
+// lists its commands.
+func TestHelp(t *testing.T) {
 	for _, c := range commands() {
-		args := []string{c.name, "--help"}
-		if c.name == "principal" {
-			for _, sub := range []string{"add", "list", "disable"} {
-				code, _, errs := run(t, nil, "principal", sub, "--help")
-				if code != 0 || !strings.Contains(errs, "Example:") {
-					t.Errorf("principal %s --help: %d %s", sub, code, errs)
+		code, _, errs := run(t, nil, append(strings.Fields(c.name), "--help")...)
+		if code != 0 || !strings.HasPrefix(errs, "Usage: "+c.synopsis()+"\n") || !strings.Contains(errs, "Example:\n  "+c.example+"\n") {
+			t.Errorf("%s --help: exit %d, want the synopsis %q and the example:\n%s", c.name, code, c.synopsis(), errs)
+		}
+		m := &Main{Stderr: io.Discard, Getenv: func(string) string { return "" }}
+		fs := m.flags(c)
+		c.setup(m, fs)
+		for _, w := range strings.Fields(c.usage) {
+			if name, ok := strings.CutPrefix(strings.Trim(w, "[]|"), "--"); ok && fs.Lookup(name) == nil {
+				t.Errorf("%s: the synopsis names --%s, which the command does not have", c.name, name)
+			}
+		}
+		for _, name := range c.need {
+			if !strings.Contains(c.usage, "--"+name) {
+				t.Errorf("%s: the synopsis leaves out the required --%s", c.name, name)
+			}
+		}
+		words := shellWords(c.example)
+		if len(words) < 1 || words[0] != "ombud" || !strings.HasPrefix(strings.Join(words[1:], " "), c.name) {
+			t.Errorf("%s: the example %q does not run the command", c.name, c.example)
+			continue
+		}
+		var errb bytes.Buffer
+		check := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb, Getenv: func(string) string { return "" }, check: true}
+		if code := check.Run(context.Background(), words[1:]); code != 0 {
+			t.Errorf("%s: the example does not parse (exit %d): %s\n%s", c.name, code, c.example, errb.String())
+		}
+	}
+	for g := range groups {
+		code, _, errs := run(t, nil, g, "--help")
+		n := 0
+		for _, c := range commands() {
+			if strings.HasPrefix(c.name, g+" ") {
+				n++
+				if !strings.Contains(errs, c.synopsis()) {
+					t.Errorf("%s --help does not list %s:\n%s", g, c.name, errs)
 				}
 			}
 		}
-		if c.name == "bench" {
-			args = []string{"bench", "log", "--help"}
+		if code != 0 || n < 1 {
+			t.Errorf("%s --help: exit %d, %d commands", g, code, n)
 		}
-		code, _, errs := run(t, nil, args...)
-		if code != 0 || !strings.Contains(errs, "Example") {
-			t.Errorf("%s --help: exit %d\n%s", c.name, code, errs)
+		if code, _, errs := run(t, nil, g); code != exitUsage || !strings.Contains(errs, "missing command") {
+			t.Errorf("%s alone: exit %d %q", g, code, errs)
 		}
 	}
-	for _, args := range [][]string{{}, {"frobnicate"}, {"init"}, {"init", "--data"}, {"serve", "--nope"}, {"verify-receipt"}, {"principal", "add"}} {
-		code, _, errs := run(t, nil, args...)
-		if code != 2 || !strings.HasPrefix(lastLine(errs), "ombud: ") && len(args) > 0 {
+}
+
+// shellWords splits an example as a POSIX shell would split its words:
+// quotes group, $(…) stays as written, and a redirection ends it.
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote, in = c, true
+		case c == ' ' || c == '\n' || c == '\t':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		case c == '>' || c == '|' || c == '&':
+			return out
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// TestUsageErrors: wrong command lines exit 2 with one line naming the
+// problem.
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"init"}, {"init", "--data"}, {"serve", "--nope"}, {"verify-receipt"},
+		{"principal", "add"}, {"principal", "frob"}, {"get", "a", "b", "--purpose", "x"}, {"receipt", "x"}} {
+		code, _, errs := run(t, map[string]string{"OMBUD_TOKEN": "x"}, args...)
+		if code != exitUsage || !strings.HasPrefix(lastLine(errs), "ombud: ") && len(args) > 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
 	}
 	code, _, errs := run(t, map[string]string{}, "principal", "list")
-	if code != 2 || !strings.Contains(errs, "OMBUD_TOKEN") {
+	if code != exitUsage || !strings.Contains(errs, "OMBUD_TOKEN") {
 		t.Errorf("principal list without a token: %d %q", code, errs)
 	}
-	code, _, errs = run(t, map[string]string{"OMBUD_TOKEN": "x", "OMBUD_SERVER": "http://127.0.0.1:1"}, "principal", "list")
-	if code != 1 || !strings.Contains(errs, "cannot reach") || strings.Count(errs, "\n") != 1 {
-		t.Errorf("principal list, server down: %d %q", code, errs)
+}
+
+// TestExitCodes: one scheme for every command, the one docs/CLI.md
+// documents; each code is produced here (4 in TestServeOnUnwritableLog).
+func TestExitCodes(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "CLI.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "## Exit codes\n")
+	if !ok {
+		t.Fatal("docs/CLI.md has no exit-code section")
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	documented := map[int]bool{}
+	for _, line := range strings.Split(table, "\n") {
+		var n int
+		if _, err := fmt.Sscanf(line, "| %d |", &n); err == nil {
+			documented[n] = true
+		}
+	}
+	codes := []int{exitOK, exitError, exitUsage, exitCheck, exitLogUnwritable}
+	if len(documented) != len(codes) {
+		t.Errorf("docs/CLI.md documents the exit codes %v; the program has %v", documented, codes)
+	}
+	for _, c := range codes {
+		if !documented[c] {
+			t.Errorf("exit code %d is not in docs/CLI.md", c)
+		}
+	}
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.cedar"), filepath.Join(dir, "bad.cedar")
+	os.WriteFile(good, []byte("permit (principal, action, resource);\n"), 0o644)
+	os.WriteFile(bad, []byte("permit (principal, action, resource) when { context.nope("), 0o644)
+	receipt, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "receipt", "receipt.json"))
+	tampered := filepath.Join(dir, "tampered.json")
+	os.WriteFile(tampered, bytes.Replace(receipt, []byte(`"index":`), []byte(`"index":1`), 1), 0o644)
+	pub := filepath.Join("..", "..", "testdata", "receipt", "log.pub")
+	down := map[string]string{"OMBUD_TOKEN": "x", "OMBUD_SERVER": "http://127.0.0.1:1"}
+	for _, tc := range []struct {
+		want int
+		env  map[string]string
+		args []string
+	}{
+		{exitOK, nil, []string{"policy", "check", good}},
+		{exitOK, nil, []string{"verify-receipt", filepath.Join("..", "..", "testdata", "receipt", "receipt.json"), "--key", pub}},
+		{exitError, down, []string{"principal", "list"}},
+		{exitError, nil, []string{"policy", "check", filepath.Join(dir, "missing.cedar")}},
+		{exitError, nil, []string{"audit", "--log", "http://127.0.0.1:1", "--key", pub}},
+		{exitUsage, nil, []string{"frobnicate"}},
+		{exitUsage, nil, []string{"policy", "check", "--nope"}},
+		{exitCheck, nil, []string{"policy", "check", bad}},
+		{exitCheck, nil, []string{"verify-receipt", tampered, "--key", pub}},
+	} {
+		code, _, errs := run(t, tc.env, tc.args...)
+		if code != tc.want {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.want, errs)
+		}
+		if code != exitOK && (strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "ombud: ")) {
+			t.Errorf("%v: stderr is not one line: %q", tc.args, errs)
+		}
 	}
 }
 
@@ -258,13 +389,13 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 			t.Fatalf("audit %v: exit %d %s", args, code, errs)
 		}
 	}
-	// Exit 1 on a violation (a witness that never cosigned), 2 when it
+	// Exit 3 on a violation (a witness that never cosigned), 1 when it
 	// cannot verify at all.
 	_, wkey, _ := note.GenerateKey(rand.Reader, "witness.test/w1")
-	if code, out, _ := run(t, nil, "audit", "--log", url, "--key", pub, "--witness", wkey); code != 1 || !strings.Contains(out, "witness_quorum") {
+	if code, out, _ := run(t, nil, "audit", "--log", url, "--key", pub, "--witness", wkey); code != 3 || !strings.Contains(out, "witness_quorum") {
 		t.Fatalf("audit with a witness that did not cosign: exit %d\n%s", code, out)
 	}
-	if code, _, errs := run(t, nil, "audit", "--log", "http://127.0.0.1:1", "--key", pub); code != 2 || !strings.Contains(errs, "could not verify") {
+	if code, _, errs := run(t, nil, "audit", "--log", "http://127.0.0.1:1", "--key", pub); code != 1 || !strings.Contains(errs, "could not verify") {
 		t.Fatalf("audit of an unreachable log: exit %d %s", code, errs)
 	}
 	// Metrics from the log.

@@ -2,88 +2,110 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/ombud/ombud"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 )
 
-func (m *Main) receiptCmd(ctx context.Context, args []string) error {
-	fs := m.flags("receipt INDEX [--out FILE]",
-		"ombud receipt 42 --out receipt-42.json",
-		"ombud receipt 42 > receipt-42.json")
-	c := m.clientFlags(fs)
-	out := fs.String("out", "", "write the receipt to FILE instead of stdout")
-	if err := parse(fs, args); err != nil {
-		return err
+func logCommands() []command {
+	return []command{{
+		name:    "receipt",
+		summary: "fetch the receipt of a log entry from a running server",
+		usage:   "INDEX [--out FILE]",
+		example: "ombud receipt 42 --out receipt-42.json",
+		args:    [2]int{1, 1},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			connect := m.connect(fs, false)
+			out := fs.String("out", "", "write the receipt to FILE instead of stdout")
+			return func(ctx context.Context, args []string) error {
+				index, err := strconv.ParseUint(args[0], 10, 64)
+				if err != nil {
+					return usagef("receipt: %q is not a log index", args[0])
+				}
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				raw, err := c.Receipt(ctx, index)
+				if err != nil {
+					return err
+				}
+				if *out == "" {
+					_, err := m.Stdout.Write(raw)
+					return err
+				}
+				return os.WriteFile(*out, raw, 0o644)
+			}
+		},
+	}, {
+		name:    "verify-receipt",
+		summary: "check a receipt offline against the log's verifier key (exit 3 when it does not verify)",
+		usage:   "FILE --key VKEY",
+		example: "ombud verify-receipt receipt-42.json --key \"$(curl -s http://127.0.0.1:8080/log/key)\"",
+		args:    [2]int{1, 1},
+		need:    []string{"key"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			key := fs.String("key", "", "the log's note verifier key, or a file holding it (use - for FILE to read stdin)")
+			return func(ctx context.Context, args []string) error {
+				v, err := loadVerifier(*key)
+				if err != nil {
+					return err
+				}
+				var raw []byte
+				if args[0] == "-" {
+					raw, err = io.ReadAll(io.LimitReader(m.Stdin, ombud.MaxReceiptSize+1))
+				} else {
+					raw, err = readLimited(args[0], ombud.MaxReceiptSize+1)
+				}
+				if err != nil {
+					return err
+				}
+				r, err := ombud.ParseReceipt(raw)
+				if err != nil {
+					return checkFailed{err}
+				}
+				cp, e, err := ombud.VerifyReceipt(r, v)
+				if err != nil {
+					return checkFailed{err}
+				}
+				fmt.Fprintf(m.Stdout, "OK: entry %d (%s at %s) is in log %s, checkpoint size %d\n", r.Index, e.Kind, e.Time.Format("2006-01-02T15:04:05.000Z"), cp.Origin, cp.Size)
+				return nil
+			}
+		},
+	}, {
+		name:    "report publish",
+		summary: "publish the transparency report of a period, signed and logged",
+		usage:   "--period PERIOD",
+		example: "ombud report publish --period 2026-11",
+		need:    []string{"period"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			connect := m.connect(fs, true)
+			period := fs.String("period", "", "a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15)")
+			return func(ctx context.Context, _ []string) error {
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				out, err := c.PublishReport(ctx, apiv1.PublishReport{Period: *period})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "Published the report for %s, computed at %d entries (SHA-256 %s, log entry %d):\n  %s%s\n",
+					out.Period, out.CheckpointSize, out.SHA256, out.Receipt, c.Server(), out.URL)
+				return nil
+			}
+		},
+	},
+		auditCommand(), witnessKeygenCommand(), witnessServeCommand(),
 	}
-	if fs.NArg() != 1 {
-		return usagef("receipt: give exactly one log index")
-	}
-	if _, err := strconv.ParseUint(fs.Arg(0), 10, 64); err != nil {
-		return usagef("receipt: %q is not a log index", fs.Arg(0))
-	}
-	if err := c.ready(m, false); err != nil {
-		return err
-	}
-	var raw []byte
-	if err := c.do(ctx, "GET", "/v1/receipts/"+fs.Arg(0), nil, &raw); err != nil {
-		return err
-	}
-	if *out == "" {
-		_, err := m.Stdout.Write(raw)
-		return err
-	}
-	return os.WriteFile(*out, raw, 0o644)
-}
-
-func (m *Main) verifyReceiptCmd(ctx context.Context, args []string) error {
-	fs := m.flags("verify-receipt FILE --key VKEY",
-		"ombud verify-receipt receipt-42.json --key \"$(curl -s http://127.0.0.1:8080/log/key)\"",
-		"ombud verify-receipt receipt.json --key log.pub")
-	key := fs.String("key", "", "the log's note verifier key, or a file holding it (use - for FILE to read stdin)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 || *key == "" {
-		return usagef("verify-receipt: give one receipt FILE and --key VKEY")
-	}
-	v, err := loadVerifier(*key)
-	if err != nil {
-		return err
-	}
-	var raw []byte
-	if fs.Arg(0) == "-" {
-		raw, err = io.ReadAll(io.LimitReader(m.Stdin, ombud.MaxReceiptSize+1))
-	} else {
-		raw, err = readLimited(fs.Arg(0), ombud.MaxReceiptSize+1)
-	}
-	if err != nil {
-		return err
-	}
-	r, err := ombud.ParseReceipt(raw)
-	if err != nil {
-		return verifyError{err}
-	}
-	cp, e, err := ombud.VerifyReceipt(r, v)
-	if err != nil {
-		return verifyError{err}
-	}
-	fmt.Fprintf(m.Stdout, "OK: entry %d (%s at %s) is in log %s, checkpoint size %d\n", r.Index, e.Kind, e.Time.Format("2006-01-02T15:04:05.000Z"), cp.Origin, cp.Size)
-	return nil
-}
-
-func readLimited(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, n))
 }
 
 // loadVerifier accepts a verifier key or the path of a file holding one.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,35 +13,41 @@ import (
 	"github.com/ombud/ombud/datadir"
 )
 
-func (m *Main) serveCmd(ctx context.Context, args []string) error {
-	fs := m.flags("serve --data DIR [--listen ADDR]",
-		"ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
-		"ombud serve --data ./ombud-data")
-	data := fs.String("data", ".ombud", "data directory; created and initialised if missing or empty")
-	listen := fs.String("listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
-	origin := fs.String("origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
-	jurisdiction := fs.String("jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("serve: unexpected argument %q", fs.Arg(0))
-	}
-	logger, err := m.logger(*logLevel)
+func serverCommands() []command {
+	return []command{initCommand(), {
+		name:    "serve",
+		summary: "run the API, the public site and the transparency log (a missing or empty data directory is created)",
+		usage:   "[--data DIR] [--listen ADDR]",
+		example: "ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			o := serveFlags{}
+			fs.StringVar(&o.data, "data", ".ombud", "data directory; created and initialised if missing or empty")
+			fs.StringVar(&o.listen, "listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
+			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
+			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
+			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+			return func(ctx context.Context, _ []string) error { return m.serve(ctx, o) }
+		},
+	}}
+}
+
+type serveFlags struct{ data, listen, origin, jurisdiction, logLevel string }
+
+func (m *Main) serve(ctx context.Context, o serveFlags) error {
+	logger, err := m.logger(o.logLevel)
 	if err != nil {
 		return err
 	}
 	var dir *datadir.Dir
-	if datadir.IsEmpty(*data) {
-		dir, err = datadir.Create(*data, datadir.CreateOptions{Origin: *origin, Jurisdiction: *jurisdiction})
+	if datadir.IsEmpty(o.data) {
+		dir, err = datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Jurisdiction: o.jurisdiction})
 		if err == nil {
 			fmt.Fprintf(m.Stdout, "Initialised data directory %s (log origin %s, jurisdiction %s)\n", dir.Path, dir.Signer.Name(), dir.Config.DeploymentJurisdiction())
 		}
 	} else {
-		dir, err = datadir.Open(*data)
-		if err == nil && *jurisdiction != "" && *jurisdiction != dir.Config.DeploymentJurisdiction() {
-			return usagef("serve: --jurisdiction %s: the data directory's jurisdiction is %s; it is set when the directory is created (ombud.toml, access.jurisdiction)", *jurisdiction, dir.Config.DeploymentJurisdiction())
+		dir, err = datadir.Open(o.data)
+		if err == nil && o.jurisdiction != "" && o.jurisdiction != dir.Config.DeploymentJurisdiction() {
+			return usagef("serve: --jurisdiction %s: the data directory's jurisdiction is %s; it is set when the directory is created (ombud.toml, access.jurisdiction)", o.jurisdiction, dir.Config.DeploymentJurisdiction())
 		}
 	}
 	if err != nil {
@@ -51,8 +58,8 @@ func (m *Main) serveCmd(ctx context.Context, args []string) error {
 	// package's writeError); make that the configured one.
 	slog.SetDefault(logger)
 	addr := dir.Config.Server.Listen
-	if *listen != "" {
-		addr = *listen
+	if o.listen != "" {
+		addr = o.listen
 	}
 	g, err := openApp(ctx, dir, logger)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,35 +14,42 @@ import (
 	"github.com/ombud/ombud/witness"
 )
 
-func (m *Main) witnessCmd(ctx context.Context, args []string) error {
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
+func witnessKeygenCommand() command {
+	return command{
+		name:    "witness keygen",
+		summary: "make a witness's key: the private key goes to a file, the cosignature verifier key to stdout",
+		usage:   "--name NAME [--dir DIR]",
+		example: "ombud witness keygen --name witness.example/w1",
+		need:    []string{"name"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			name := fs.String("name", "", "the witness's name, as it appears in cosignature lines (e.g. witness.example/w1)")
+			dir := fs.String("dir", ".", "directory for the private key file")
+			return func(ctx context.Context, _ []string) error { return m.witnessKeygen(*name, *dir) }
+		},
 	}
-	switch sub {
-	case "keygen":
-		return m.witnessKeygen(args[1:])
-	case "serve":
-		return m.witnessServe(ctx, args[1:])
-	case "-h", "--help":
-		fmt.Fprintf(m.Stderr, "Usage: ombud witness keygen|serve [flags]\n\nExample:\n  ombud witness keygen --name witness.example/w1\n  ombud witness serve --key witness.example_w1.key --dir witness-state \\\n    --log \"records.example/log=$(curl -s http://127.0.0.1:8080/log/key)\"\n")
-		return nil
-	}
-	return usagef("witness: keygen or serve?")
 }
 
-func (m *Main) witnessKeygen(args []string) error {
-	fs := m.flags("witness keygen --name NAME", "ombud witness keygen --name witness.example/w1", "")
-	name := fs.String("name", "", "the witness's name, as it appears in cosignature lines (e.g. witness.example/w1)")
-	dir := fs.String("dir", ".", "directory for the private key file")
-	if err := parse(fs, args); err != nil {
-		return err
+func witnessServeCommand() command {
+	return command{
+		name:    "witness serve",
+		summary: "run a C2SP tlog-witness that cosigns the consistent checkpoints of the logs it is given",
+		usage:   "--key FILE --dir DIR --log ORIGIN=VKEY [--log ORIGIN=VKEY …] [--listen ADDR]",
+		example: "ombud witness serve --key witness.example_w1.key --dir witness-state --log \"records.example/log=$(curl -s http://127.0.0.1:8080/log/key)\"",
+		need:    []string{"key", "log"},
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			keyFile := fs.String("key", "", "the witness's private key file (from witness keygen)")
+			dir := fs.String("dir", "witness-state", "directory holding the latest cosigned checkpoint of each log")
+			listen := fs.String("listen", "127.0.0.1:7380", "address to listen on")
+			var logs multiFlag
+			fs.Var(&logs, "log", "a log to witness, ORIGIN=VKEY or VKEY (repeatable)")
+			return func(ctx context.Context, _ []string) error { return m.witnessServe(ctx, *keyFile, *dir, *listen, logs) }
+		},
 	}
-	if *name == "" {
-		return usagef("witness keygen: --name is required")
-	}
+}
+
+func (m *Main) witnessKeygen(name, dir string) error {
 	var cv string
-	_, err := m.writeKeyPair(*name, *dir, "keep it on the witness host only", func(vkey string) (err error) {
+	_, err := m.writeKeyPair(name, dir, "keep it on the witness host only", func(vkey string) (err error) {
 		cv, err = witness.VerifierKey(vkey)
 		return err
 	})
@@ -53,21 +61,8 @@ func (m *Main) witnessKeygen(args []string) error {
 	return nil
 }
 
-func (m *Main) witnessServe(ctx context.Context, args []string) error {
-	fs := m.flags("witness serve --key FILE --dir DIR --log ORIGIN=VKEY …",
-		"ombud witness serve --key witness.example_w1.key --dir state --log records.example/log=records.example/log+1a2b3c4d+AbC…", "")
-	keyFile := fs.String("key", "", "the witness's private key file (from witness keygen)")
-	dir := fs.String("dir", "witness-state", "directory holding the latest cosigned checkpoint of each log")
-	listen := fs.String("listen", "127.0.0.1:7380", "address to listen on")
-	var logs multiFlag
-	fs.Var(&logs, "log", "a log to witness, ORIGIN=VKEY or VKEY (repeatable)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *keyFile == "" || len(logs) == 0 {
-		return usagef("witness serve: --key and at least one --log are required")
-	}
-	raw, err := os.ReadFile(*keyFile)
+func (m *Main) witnessServe(ctx context.Context, keyFile, dir, listen string, logs []string) error {
+	raw, err := os.ReadFile(keyFile)
 	if err != nil {
 		return err
 	}
@@ -83,7 +78,7 @@ func (m *Main) witnessServe(ctx context.Context, args []string) error {
 		}
 		ls = append(ls, pl)
 	}
-	w, err := witness.New(*dir, signer, ls)
+	w, err := witness.New(dir, signer, ls)
 	if err != nil {
 		return err
 	}
@@ -91,9 +86,9 @@ func (m *Main) witnessServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("failed to listen on %s: %w", *listen, err)
+		return fmt.Errorf("failed to listen on %s: %w", listen, err)
 	}
 	hs := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
 	logger.Info("witness listening", "addr", ln.Addr().String(), "name", signer.Name(), "logs", len(ls))

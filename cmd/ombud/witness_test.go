@@ -102,7 +102,7 @@ func TestWitnessedGateway(t *testing.T) {
 	mirror := httptest.NewServer(http.StripPrefix("/mirror/log/", http.FileServer(http.Dir(filepath.Join(data, "log")))))
 	defer mirror.Close()
 	logPub := filepath.Join(data, "keys", "log.pub")
-	if code, out, errs := run(t, nil, "audit", "--log", mirror.URL+"/mirror/log/", "--key", logPub); code != 1 || !strings.Contains(out, "report_missing") {
+	if code, out, errs := run(t, nil, "audit", "--log", mirror.URL+"/mirror/log/", "--key", logPub); code != 3 || !strings.Contains(out, "report_missing") {
 		t.Fatalf("audit of a static mirror: %d\n%s\n%s", code, out, errs)
 	}
 	for _, from := range []string{filepath.Join(data, "reports"), url} {

@@ -1,0 +1,366 @@
+// Package client is a Go client of ombud's HTTP API (docs/API.md). The
+// CLI uses it, and so can integrators: every call takes and returns the
+// request and response types of package apiv1, which the server uses too.
+//
+//	c, err := client.New("https://records.example.org", os.Getenv("OMBUD_TOKEN"))
+//	p, err := c.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "Case team 4", Roles: []ombud.Role{ombud.RoleAnalyst}})
+//
+// An error answer is an *Error, with the server's status, stable code and
+// message, and the receipt of the decision when the refusal was logged.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+)
+
+// Client talks to one ombud server with one token.
+type Client struct {
+	server string
+	token  string
+	// HTTP makes the JSON calls; its timeout bounds each. Streams (objects
+	// up and down) use Stream, which has no overall timeout: objects may
+	// be large, and the server bounds each stream itself.
+	HTTP   *http.Client
+	Stream *http.Client
+}
+
+// New returns a client of the server at base, such as
+// https://records.example.org, authenticating with token ("" for the
+// public endpoints).
+func New(base, token string) (*Client, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server %q: want a URL like http://127.0.0.1:8080", base)
+	}
+	return &Client{server: strings.TrimRight(u.String(), "/"), token: token,
+		HTTP: &http.Client{Timeout: 60 * time.Second}, Stream: &http.Client{}}, nil
+}
+
+// Server is the server's base URL.
+func (c *Client) Server() string { return c.server }
+
+// MaxAnswer bounds a JSON answer.
+const MaxAnswer = 16 << 20
+
+// Error is an error answer from the server.
+type Error struct {
+	Status  int        // the HTTP status
+	Code    ombud.Code // the stable code, "" when the answer was not ombud's
+	Message string
+	// Receipt is the log entry of a logged refusal (a denied read).
+	Receipt *uint64
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("server refused (%d", e.Status)
+	if e.Code != "" {
+		msg += fmt.Sprintf(" %s: %s", e.Code, e.Message)
+	} else {
+		msg += " " + http.StatusText(e.Status)
+	}
+	msg += ")"
+	if e.Receipt != nil {
+		msg += fmt.Sprintf(" (decision logged as entry %d)", *e.Receipt)
+	}
+	return msg
+}
+
+// ErrorCode returns the code of an *Error in err's chain, or "".
+func ErrorCode(err error) ombud.Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// send is the one way the client talks to the server: it sets the token,
+// and turns an error answer into an *Error.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, hdr http.Header, body io.Reader, size int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if size >= 0 && body != nil {
+		req.ContentLength = size // a known length: no chunked encoding
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach %s: %w", c.server, err)
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	e := &Error{Status: resp.StatusCode}
+	var eb apiv1.ErrorBody
+	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
+		e.Code, e.Message = eb.Error.Code, eb.Error.Message
+	}
+	if r, err := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64); err == nil {
+		e.Receipt = &r
+	}
+	return nil, e
+}
+
+// call sends in (nil for no body) as JSON and decodes the answer into out.
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	hdr := http.Header{}
+	size := int64(-1)
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body, size = bytes.NewReader(b), int64(len(b))
+		hdr.Set("Content-Type", "application/json")
+	}
+	resp, err := c.send(ctx, c.HTTP, method, path, hdr, body, size)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp.Body, out)
+}
+
+func decode(r io.Reader, out any) error {
+	if err := json.NewDecoder(io.LimitReader(r, MaxAnswer)).Decode(out); err != nil {
+		return fmt.Errorf("unexpected answer from the server: %w", err)
+	}
+	return nil
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// Whoami returns the principal the token belongs to.
+func (c *Client) Whoami(ctx context.Context) (*apiv1.Principal, error) {
+	var out apiv1.Principal
+	return &out, c.call(ctx, "GET", "/v1/whoami", nil, &out)
+}
+
+// CreatePrincipal creates a principal; the answer holds its token, shown
+// this once.
+func (c *Client) CreatePrincipal(ctx context.Context, in apiv1.CreatePrincipal) (*apiv1.Principal, error) {
+	var out apiv1.Principal
+	return &out, c.call(ctx, "POST", "/v1/principals", in, &out)
+}
+
+// Principals lists the principals.
+func (c *Client) Principals(ctx context.Context) ([]apiv1.Principal, error) {
+	var out apiv1.Principals
+	return out.Principals, c.call(ctx, "GET", "/v1/principals", nil, &out)
+}
+
+// DisablePrincipal disables a principal.
+func (c *Client) DisablePrincipal(ctx context.Context, id string) (*apiv1.PrincipalDisabled, error) {
+	var out apiv1.PrincipalDisabled
+	return &out, c.call(ctx, "DELETE", "/v1/principals/"+esc(id), nil, &out)
+}
+
+// RestoreEmergency gives back a principal's emergency access, suspended
+// after a breach.
+func (c *Client) RestoreEmergency(ctx context.Context, id string) (*apiv1.EmergencyRestored, error) {
+	var out apiv1.EmergencyRestored
+	return &out, c.call(ctx, "POST", "/v1/principals/"+esc(id)+"/emergency/restore", nil, &out)
+}
+
+// Attest records that the data derived from the emergency read logged at
+// index was deleted.
+func (c *Client) Attest(ctx context.Context, index uint64, in apiv1.Attest) (*apiv1.Attested, error) {
+	var out apiv1.Attested
+	return &out, c.call(ctx, "POST", "/v1/emergencies/"+strconv.FormatUint(index, 10)+"/attest", in, &out)
+}
+
+// Put is what PutObject needs beside the bytes.
+type Put struct {
+	Class       string
+	Subjects    []string // identifiers of the people it is about
+	Source      string
+	CollectedAt string // RFC 3339; "" for now
+	Region      string
+	// Size is the body's length, or -1 when unknown.
+	Size int64
+}
+
+// PutObject stores body as a new object.
+func (c *Client) PutObject(ctx context.Context, body io.Reader, p Put) (*apiv1.Object, error) {
+	hdr := http.Header{}
+	hdr.Set("Ombud-Class", p.Class)
+	hdr.Set("Content-Type", "application/octet-stream")
+	if len(p.Subjects) > 0 {
+		hdr.Set("Ombud-Subjects", strings.Join(p.Subjects, ","))
+	}
+	for k, v := range map[string]string{"Ombud-Source": p.Source, "Ombud-Collected-At": p.CollectedAt, "Ombud-Region": p.Region} {
+		if v != "" {
+			hdr.Set(k, v)
+		}
+	}
+	resp, err := c.send(ctx, c.Stream, "PUT", "/v1/objects", hdr, body, p.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out apiv1.Object
+	return &out, decode(resp.Body, &out)
+}
+
+// Read is a read request: the stated purpose, and what it relies on.
+type Read struct {
+	Purpose       string // a registered purpose code
+	Authorization string // the authorization's id, for sensitive classes
+	Justification string // free text, kept only in the private detail record
+	Emergency     string // an emergency reason code, where policy allows
+	Range         string // an HTTP Range, such as bytes=0-1023
+}
+
+// Object is an object being read: its bytes, and the receipt of the
+// decision that released them.
+type Object struct {
+	io.ReadCloser
+	Size    int64 // -1 when unknown
+	Receipt string
+}
+
+// GetObject reads an object; the decision is logged before a byte is
+// sent. Close the answer.
+func (c *Client) GetObject(ctx context.Context, id string, r Read) (*Object, error) {
+	hdr := http.Header{}
+	hdr.Set("Ombud-Purpose", r.Purpose)
+	for k, v := range map[string]string{"Ombud-Authorization": r.Authorization, "Ombud-Justification": r.Justification, "Ombud-Emergency": r.Emergency, "Range": r.Range} {
+		if v != "" {
+			hdr.Set(k, v)
+		}
+	}
+	resp, err := c.send(ctx, c.Stream, "GET", "/v1/objects/"+esc(id), hdr, nil, -1)
+	if err != nil {
+		return nil, err
+	}
+	return &Object{ReadCloser: resp.Body, Size: resp.ContentLength, Receipt: resp.Header.Get("Ombud-Receipt")}, nil
+}
+
+// ObjectStatus returns an object's metadata.
+func (c *Client) ObjectStatus(ctx context.Context, id string) (*apiv1.Object, error) {
+	var out apiv1.Object
+	return &out, c.call(ctx, "GET", "/v1/objects/"+esc(id)+"/status", nil, &out)
+}
+
+// SetHold puts a legal hold on an object.
+func (c *Client) SetHold(ctx context.Context, id string, in apiv1.Order) (*apiv1.OrderDone, error) {
+	var out apiv1.OrderDone
+	return &out, c.call(ctx, "POST", "/v1/objects/"+esc(id)+"/hold", in, &out)
+}
+
+// ReleaseHold lifts a legal hold.
+func (c *Client) ReleaseHold(ctx context.Context, id string, in apiv1.Order) (*apiv1.OrderDone, error) {
+	var out apiv1.OrderDone
+	return &out, c.call(ctx, "POST", "/v1/objects/"+esc(id)+"/hold/release", in, &out)
+}
+
+// Erase crypto-shreds an object.
+func (c *Client) Erase(ctx context.Context, id string, in apiv1.Order) (*apiv1.OrderDone, error) {
+	var out apiv1.OrderDone
+	return &out, c.call(ctx, "POST", "/v1/objects/"+esc(id)+"/erase", in, &out)
+}
+
+// Sweep runs the retention sweep now.
+func (c *Client) Sweep(ctx context.Context) (*apiv1.SweepResult, error) {
+	var out apiv1.SweepResult
+	return &out, c.call(ctx, "POST", "/v1/sweep", nil, &out)
+}
+
+// RotateKeys rotates the key-encryption key.
+func (c *Client) RotateKeys(ctx context.Context) (*apiv1.Rotated, error) {
+	var out apiv1.Rotated
+	return &out, c.call(ctx, "POST", "/v1/keys/rotate", nil, &out)
+}
+
+// RegisterIssuer registers an authority that signs authorizations.
+func (c *Client) RegisterIssuer(ctx context.Context, in apiv1.RegisterIssuer) (*apiv1.Issuer, error) {
+	var out apiv1.Issuer
+	return &out, c.call(ctx, "POST", "/v1/issuers", in, &out)
+}
+
+// Issuers lists the registered issuers.
+func (c *Client) Issuers(ctx context.Context) ([]apiv1.Issuer, error) {
+	var out apiv1.Issuers
+	return out.Issuers, c.call(ctx, "GET", "/v1/issuers", nil, &out)
+}
+
+// RegisterAuthorization registers a signed authorization note.
+func (c *Client) RegisterAuthorization(ctx context.Context, signed []byte) (*apiv1.Authorization, error) {
+	if len(signed) > ombud.MaxAuthorizationSize {
+		return nil, fmt.Errorf("the authorization is %d bytes, more than %d", len(signed), ombud.MaxAuthorizationSize)
+	}
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	resp, err := c.send(ctx, c.HTTP, "POST", "/v1/authorizations", hdr, bytes.NewReader(signed), int64(len(signed)))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out apiv1.Authorization
+	return &out, decode(resp.Body, &out)
+}
+
+// Authorization returns a registered authorization.
+func (c *Client) Authorization(ctx context.Context, id string) (*apiv1.Authorization, error) {
+	var out apiv1.Authorization
+	return &out, c.call(ctx, "GET", "/v1/authorizations/"+esc(id), nil, &out)
+}
+
+// RevokeAuthorization revokes a registered authorization.
+func (c *Client) RevokeAuthorization(ctx context.Context, id string, in apiv1.Revoke) (*apiv1.Revoked, error) {
+	var out apiv1.Revoked
+	return &out, c.call(ctx, "POST", "/v1/authorizations/"+esc(id)+"/revoke", in, &out)
+}
+
+// ReloadPolicy loads the policy file again and logs a change.
+func (c *Client) ReloadPolicy(ctx context.Context) (*apiv1.PolicyLoaded, error) {
+	var out apiv1.PolicyLoaded
+	return &out, c.call(ctx, "POST", "/v1/policy/reload", nil, &out)
+}
+
+// PublishReport publishes the transparency report of a period.
+func (c *Client) PublishReport(ctx context.Context, in apiv1.PublishReport) (*apiv1.Published, error) {
+	var out apiv1.Published
+	return &out, c.call(ctx, "POST", "/v1/reports", in, &out)
+}
+
+// Receipt returns the raw receipt of the log entry at index (see
+// ombud.ParseReceipt and ombud.VerifyReceipt).
+func (c *Client) Receipt(ctx context.Context, index uint64) ([]byte, error) {
+	resp, err := c.send(ctx, c.HTTP, "GET", "/v1/receipts/"+strconv.FormatUint(index, 10), nil, nil, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, ombud.MaxReceiptSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the receipt: %w", err)
+	}
+	if len(b) > ombud.MaxReceiptSize {
+		return nil, fmt.Errorf("the receipt is larger than %d bytes", ombud.MaxReceiptSize)
+	}
+	return b, nil
+}
