@@ -16,6 +16,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/internal/textutil"
 )
 
@@ -130,20 +131,15 @@ func authorityCommands() []command {
 		args:    [2]int{1, 1},
 		need:    []string{"reason"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
 			reason := fs.String("reason", "", "revoke reason code")
-			return func(ctx context.Context, args []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.RevokeAuthorization(ctx, args[0], apiv1.Revoke{Reason: *reason})
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(m.Stdout, "Revoked %s (log entry %d).\n", args[0], out.Receipt)
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "issuer add",
@@ -152,24 +148,19 @@ func authorityCommands() []command {
 		example: "ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"",
 		need:    []string{"name", "kind", "jurisdiction", "key"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
 			var in apiv1.RegisterIssuer
 			fs.StringVar(&in.Name, "name", "", "issuer name (the name in its key)")
 			fs.StringVar(&in.Kind, "kind", "", "court, administrative or supervisory")
 			fs.StringVar(&in.Jurisdiction, "jurisdiction", "", "jurisdiction, e.g. EU-DE")
 			fs.StringVar(&in.Key, "key", "", "the issuer's note verifier key")
-			return func(ctx context.Context, _ []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				out, err := c.RegisterIssuer(ctx, in)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(m.Stdout, "Registered issuer %s (log entry %d).\n", in.Name, out.Receipt)
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "policy check",
@@ -201,12 +192,7 @@ func authorityCommands() []command {
 		summary: "load the policy file again on a running server; a change is logged",
 		example: "ombud policy reload --server http://127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
-			return func(ctx context.Context, _ []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				out, err := c.ReloadPolicy(ctx)
 				if err != nil {
 					return err
@@ -217,7 +203,7 @@ func authorityCommands() []command {
 					fmt.Fprintf(m.Stdout, "Policy unchanged: version %d (sha256 %s).\n", out.Version, out.SHA256)
 				}
 				return nil
-			}
+			})
 		},
 	}}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -68,4 +69,17 @@ func readLimited(path string, n int64) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// remote makes the action of a command that talks to a deployment with a
+// token: it adds --server and --token-file, and calls do with the client.
+func (m *Main) remote(fs *flag.FlagSet, do func(ctx context.Context, c *client.Client, args []string) error) action {
+	connect := m.connect(fs, true)
+	return func(ctx context.Context, args []string) error {
+		c, err := connect()
+		if err != nil {
+			return err
+		}
+		return do(ctx, c, args)
+	}
 }

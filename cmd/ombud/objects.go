@@ -20,21 +20,16 @@ func objectCommands() []command {
 			args:  [2]int{1, 1},
 			need:  []string{"reason", "authorization"},
 			setup: func(m *Main, fs *flag.FlagSet) action {
-				connect := m.connect(fs, true)
 				reason := fs.String("reason", "", reasons)
 				auth := fs.String("authorization", "", "the order or authorization behind it, such as a court file number")
-				return func(ctx context.Context, args []string) error {
-					c, err := connect()
-					if err != nil {
-						return err
-					}
+				return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 					out, err := call(c, ctx, args[0], apiv1.Order{Reason: *reason, Authorization: *auth})
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(m.Stdout, done+" (log entry %d).\n", args[0], out.Receipt)
 					return nil
-				}
+				})
 			},
 		}
 	}
@@ -46,7 +41,6 @@ func objectCommands() []command {
 		args:    [2]int{1, 1},
 		need:    []string{"class"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
 			var p client.Put
 			fs.StringVar(&p.Class, "class", "", "data class (see [[class]] in ombud.toml)")
 			var subjects multiFlag
@@ -54,11 +48,7 @@ func objectCommands() []command {
 			fs.StringVar(&p.Source, "source", "", "the system that collected it")
 			fs.StringVar(&p.CollectedAt, "collected-at", "", "collection time, RFC 3339 (default: now)")
 			fs.StringVar(&p.Region, "region", "", "residency region, if the class requires one")
-			return func(ctx context.Context, args []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				var body io.Reader = m.Stdin
 				p.Size, p.Subjects = -1, subjects
 				if args[0] != "-" {
@@ -79,7 +69,7 @@ func objectCommands() []command {
 				fmt.Fprintf(m.Stdout, "Stored object %s (%s, %d bytes, kept until %s; log entry %d)\n", o.ID, o.Class, o.Size, o.RetainUntil.Format(time.RFC3339), *o.Receipt)
 				fmt.Fprintln(m.Stdout, o.ID)
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "get",
@@ -89,24 +79,20 @@ func objectCommands() []command {
 		args:    [2]int{1, 1},
 		need:    []string{"purpose"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
 			var r client.Read
 			fs.StringVar(&r.Purpose, "purpose", "", "why you read it: a purpose code, logged with the decision")
 			fs.StringVar(&r.Authorization, "authorization", "", "the registered authorization this read relies on (required for sensitive classes)")
 			fs.StringVar(&r.Justification, "justification", "", "free text, kept only in the private detail record")
 			fs.StringVar(&r.Emergency, "emergency", "", "emergency reason code, where policy allows reads before an authorization")
 			out := fs.String("out", "", "write to FILE instead of stdout (removed again if the read fails)")
-			return func(ctx context.Context, args []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				// The output file is made before the read is asked for: a
 				// read is a logged decision that may spend an authorization
 				// use, and must not be spent on a file that cannot be
 				// written.
 				var w io.Writer = m.Stdout
 				var f *os.File
+				var err error
 				if *out != "" {
 					if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
 						return fmt.Errorf("--out: %w; nothing was read", err)
@@ -142,7 +128,7 @@ func objectCommands() []command {
 				}
 				fmt.Fprintf(m.Stderr, "ombud: read %d bytes; decision logged as entry %s\n", n, o.Receipt)
 				return nil
-			}
+			})
 		},
 	},
 		order("hold set", "put a legal hold on an object: it is never erased while held",
@@ -159,12 +145,7 @@ func objectCommands() []command {
 			summary: "run the retention sweep now",
 			example: "ombud sweep --server http://127.0.0.1:8080",
 			setup: func(m *Main, fs *flag.FlagSet) action {
-				connect := m.connect(fs, true)
-				return func(ctx context.Context, _ []string) error {
-					c, err := connect()
-					if err != nil {
-						return err
-					}
+				return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 					out, err := c.Sweep(ctx)
 					if err != nil {
 						return err
@@ -176,26 +157,21 @@ func objectCommands() []command {
 					fmt.Fprintf(m.Stdout, "Sweep: %d expired objects shredded, %d emergency breaches logged, %d interrupted changes settled, %d detail records past their retention erased.\n",
 						out.Erased, out.Breaches, out.Settled.Committed+out.Settled.Undone, details)
 					return nil
-				}
+				})
 			},
 		}, {
 			name:    "keys rotate",
 			summary: "rotate the key-encryption key (rewraps every keyset)",
 			example: "ombud keys rotate --server http://127.0.0.1:8080",
 			setup: func(m *Main, fs *flag.FlagSet) action {
-				connect := m.connect(fs, true)
-				return func(ctx context.Context, _ []string) error {
-					c, err := connect()
-					if err != nil {
-						return err
-					}
+				return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 					out, err := c.RotateKeys(ctx)
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(m.Stdout, "KEK version %d is current; %d keysets rewrapped, no ciphertext touched (log entry %d).\n", out.Version, out.Rewraps, out.Receipt)
 					return nil
-				}
+				})
 			},
 		}}
 }

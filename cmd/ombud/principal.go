@@ -9,6 +9,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
 )
 
 func principalCommands() []command {
@@ -19,15 +20,10 @@ func principalCommands() []command {
 		example: "ombud principal add --name 'Ada (analyst, unit 4)' --role analyst --role reviewer",
 		need:    []string{"name", "role"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
 			name := fs.String("name", "", "the principal's name (kept private: only its commitment is logged)")
 			var roles listFlag
 			fs.Var(&roles, "role", "role to grant: admin, ingestor, analyst, reviewer, auditor (repeatable)")
-			return func(ctx context.Context, _ []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				rs := make([]ombud.Role, len(roles))
 				for i, r := range roles {
 					rs[i] = ombud.Role(r)
@@ -39,19 +35,14 @@ func principalCommands() []command {
 				fmt.Fprintf(m.Stdout, "Created principal %s with roles %s (log entry %d).\n", p.ID, roles.String(), *p.Receipt)
 				fmt.Fprintf(m.Stdout, "API token, shown once:\n%s\n", p.Token)
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "principal list",
 		summary: "list the principals and their state",
 		example: "ombud principal list --server http://127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
-			return func(ctx context.Context, _ []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				ps, err := c.Principals(ctx)
 				if err != nil {
 					return err
@@ -72,7 +63,7 @@ func principalCommands() []command {
 					fmt.Fprintf(m.Stdout, "%-16s  %-8s  %-30s  %s\n", p.ID, state, strings.Join(rs, ","), p.Name)
 				}
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "principal disable",
@@ -81,19 +72,14 @@ func principalCommands() []command {
 		example: "ombud principal disable k3x9q2m7a1b4c5d6",
 		args:    [2]int{1, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
-			return func(ctx context.Context, args []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.DisablePrincipal(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(m.Stdout, "Disabled principal %s (log entry %d).\n", args[0], out.Receipt)
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "principal restore-emergency",
@@ -102,19 +88,14 @@ func principalCommands() []command {
 		example: "ombud principal restore-emergency k3x9q2m7a1b4c5d6",
 		args:    [2]int{1, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
-			return func(ctx context.Context, args []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.RestoreEmergency(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(m.Stdout, "Restored the emergency access of principal %s (log entry %d).\n", args[0], out.Receipt)
 				return nil
-			}
+			})
 		},
 	}, {
 		name:    "attest",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
 )
 
 func logCommands() []command {
@@ -87,13 +88,8 @@ func logCommands() []command {
 		example: "ombud report publish --period 2026-11",
 		need:    []string{"period"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
-			connect := m.connect(fs, true)
 			period := fs.String("period", "", "a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15)")
-			return func(ctx context.Context, _ []string) error {
-				c, err := connect()
-				if err != nil {
-					return err
-				}
+			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				out, err := c.PublishReport(ctx, apiv1.PublishReport{Period: *period})
 				if err != nil {
 					return err
@@ -101,7 +97,7 @@ func logCommands() []command {
 				fmt.Fprintf(m.Stdout, "Published the report for %s, computed at %d entries (SHA-256 %s, log entry %d):\n  %s%s\n",
 					out.Period, out.CheckpointSize, out.SHA256, out.Receipt, c.Server(), out.URL)
 				return nil
-			}
+			})
 		},
 	},
 		auditCommand(), witnessKeygenCommand(), witnessServeCommand(),
