@@ -6,7 +6,9 @@
 //	p, err := c.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "Case team 4", Roles: []ombud.Role{ombud.RoleAnalyst}})
 //
 // An error answer is an *Error, with the server's status, stable code and
-// message, and the receipt of the decision when the refusal was logged.
+// message, and the receipt of the decision when the refusal was logged. A
+// call's answer is never a nil pointer, also with an error (then it holds
+// zero values), so a caller may name its fields before it looks at err.
 package client
 
 import (
@@ -169,7 +171,8 @@ func (c *Client) CreatePrincipal(ctx context.Context, in apiv1.CreatePrincipal) 
 // Principals lists the principals.
 func (c *Client) Principals(ctx context.Context) ([]apiv1.Principal, error) {
 	var out apiv1.Principals
-	return out.Principals, c.call(ctx, "GET", "/v1/principals", nil, &out)
+	err := c.call(ctx, "GET", "/v1/principals", nil, &out)
+	return out.Principals, err
 }
 
 // DisablePrincipal disables a principal.
@@ -216,12 +219,12 @@ func (c *Client) PutObject(ctx context.Context, body io.Reader, p Put) (*apiv1.O
 			hdr.Set(k, v)
 		}
 	}
+	var out apiv1.Object
 	resp, err := c.send(ctx, c.Stream, "PUT", "/v1/objects", hdr, body, p.Size)
 	if err != nil {
-		return nil, err
+		return &out, err
 	}
 	defer resp.Body.Close()
-	var out apiv1.Object
 	return &out, decode(resp.Body, &out)
 }
 
@@ -304,22 +307,23 @@ func (c *Client) RegisterIssuer(ctx context.Context, in apiv1.RegisterIssuer) (*
 // Issuers lists the registered issuers.
 func (c *Client) Issuers(ctx context.Context) ([]apiv1.Issuer, error) {
 	var out apiv1.Issuers
-	return out.Issuers, c.call(ctx, "GET", "/v1/issuers", nil, &out)
+	err := c.call(ctx, "GET", "/v1/issuers", nil, &out)
+	return out.Issuers, err
 }
 
 // RegisterAuthorization registers a signed authorization note.
 func (c *Client) RegisterAuthorization(ctx context.Context, signed []byte) (*apiv1.Authorization, error) {
+	var out apiv1.Authorization
 	if len(signed) > ombud.MaxAuthorizationSize {
-		return nil, fmt.Errorf("the authorization is %d bytes, more than %d", len(signed), ombud.MaxAuthorizationSize)
+		return &out, fmt.Errorf("the authorization is %d bytes, more than %d", len(signed), ombud.MaxAuthorizationSize)
 	}
 	hdr := http.Header{}
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	resp, err := c.send(ctx, c.HTTP, "POST", "/v1/authorizations", hdr, bytes.NewReader(signed), int64(len(signed)))
 	if err != nil {
-		return nil, err
+		return &out, err
 	}
 	defer resp.Body.Close()
-	var out apiv1.Authorization
 	return &out, decode(resp.Body, &out)
 }
 

@@ -116,11 +116,7 @@ func authorityCommands() []command {
 					return err
 				}
 				out, err := c.RegisterAuthorization(ctx, raw)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "Registered authorization %s from %s (%s, %d uses, until %s; log entry %d).\n", out.ID, out.Issuer, out.Kind, out.MaxUses, out.NotAfter.Format(time.RFC3339), out.Receipt)
-				return nil
+				return m.done(err, "Registered authorization %s from %s (%s, %d uses, until %s; log entry %d).\n", out.ID, out.Issuer, out.Kind, out.MaxUses, out.NotAfter.Format(time.RFC3339), out.Receipt)
 			}
 		},
 	}, {
@@ -134,11 +130,7 @@ func authorityCommands() []command {
 			reason := fs.String("reason", "", "revoke reason code")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.RevokeAuthorization(ctx, args[0], apiv1.Revoke{Reason: *reason})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "Revoked %s (log entry %d).\n", args[0], out.Receipt)
-				return nil
+				return m.done(err, "Revoked %s (log entry %d).\n", args[0], out.Receipt)
 			})
 		},
 	}, {
@@ -155,11 +147,7 @@ func authorityCommands() []command {
 			fs.StringVar(&in.Key, "key", "", "the issuer's note verifier key")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				out, err := c.RegisterIssuer(ctx, in)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "Registered issuer %s (log entry %d).\n", in.Name, out.Receipt)
-				return nil
+				return m.done(err, "Registered issuer %s (log entry %d).\n", in.Name, out.Receipt)
 			})
 		},
 	}, {

@@ -43,34 +43,65 @@ func benchCommands() []command {
 	}}
 }
 
-func (m *Main) benchAudit(fs *flag.FlagSet) action {
-	entries := fs.Int("entries", 1_000_000, "size of the generated log")
-	parallel := fs.Int("parallel", 8, "entry bundles fetched and parsed at once")
+// benchRun is what a benchmark command measures, given where progress
+// lines go and its scratch directory; its result is printed as JSON.
+type benchRun func(ctx context.Context, progress io.Writer, scratch string) (any, error)
+
+// bench adds the flags every benchmark has (--rounds, --dir, --quiet,
+// --cpuprofile) and makes its action: check the flags, then measure with
+// the runtime settings of 'ombud serve' and Tessera's logs kept off stdout.
+func (m *Main) bench(fs *flag.FlagSet, maxRounds int, setup func(rounds *int) (check func() error, measure benchRun)) action {
 	rounds := fs.Int("rounds", 3, "rounds")
-	dir := fs.String("dir", "", "scratch directory (default: the system temp dir)")
+	dir := fs.String("dir", "", "scratch directory on the disk to measure (default: the system temp dir)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
+	check, measure := setup(rounds)
 	return func(ctx context.Context, _ []string) error {
-		if *entries < 1 || *entries > 50_000_000 || *parallel < 1 || *parallel > 256 || *rounds < 1 || *rounds > 20 {
-			return usagef("bench audit: want 1-50,000,000 entries, 1-256 parallel, 1-20 rounds")
+		if *rounds < 1 || *rounds > maxRounds {
+			return usagef("%s: want 1 to %d rounds", fs.Name(), maxRounds)
 		}
+		if err := check(); err != nil {
+			return err
+		}
+		if _, err := m.logger("error"); err != nil {
+			return err
+		}
+		m.tuneRuntime(datadir.Defaults().Runtime)
 		stop, err := startProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		if _, err := m.logger("error"); err != nil {
-			return err
+		var progress io.Writer = m.Stderr
+		if *quiet {
+			progress = nil
 		}
-		m.tuneRuntime(datadir.Defaults().Runtime)
-		progress, scratch := m.benchIO(*quiet, *dir)
-		c, err := bench.CompareAudit(ctx, bench.AuditConfig{Dir: scratch, Entries: *entries, Parallel: *parallel}, *rounds, progress)
+		scratch := *dir
+		if scratch == "" {
+			scratch = os.TempDir()
+		}
+		c, err := measure(ctx, progress, scratch)
 		if err != nil {
 			return err
 		}
 		printJSON(m.Stdout, c)
 		return nil
 	}
+}
+
+func (m *Main) benchAudit(fs *flag.FlagSet) action {
+	entries := fs.Int("entries", 1_000_000, "size of the generated log")
+	parallel := fs.Int("parallel", 8, "entry bundles fetched and parsed at once")
+	return m.bench(fs, 20, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				if *entries < 1 || *entries > 50_000_000 || *parallel < 1 || *parallel > 256 {
+					return usagef("bench audit: want 1-50,000,000 entries and 1-256 parallel")
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				return bench.CompareAudit(ctx, bench.AuditConfig{Dir: scratch, Entries: *entries, Parallel: *parallel}, *rounds, progress)
+			}
+	})
 }
 
 func (m *Main) benchLog(fs *flag.FlagSet) action {
@@ -79,56 +110,32 @@ func (m *Main) benchLog(fs *flag.FlagSet) action {
 	age := fs.Duration("batch-age", tlog.DefaultBatchMaxAge, "Tessera batch max age")
 	cpi := fs.Duration("checkpoint-interval", tlog.DefaultCheckpointInterval, "checkpoint publication interval")
 	dur := fs.Duration("duration", 10*time.Second, "how long each run appends")
-	rounds := fs.Int("rounds", 3, "rounds; each runs bare Tessera then ombud")
 	maxN := fs.Int("max-entries", 2_000_000, "stop a run after this many entries")
-	dir := fs.String("dir", "", "scratch directory on the disk to measure (default: the system temp dir)")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
-	return func(ctx context.Context, _ []string) error {
-		if *conc < 1 || *conc > 65536 || *rounds < 1 || *rounds > 50 || *dur <= 0 || *dur > 10*time.Minute {
-			return usagef("bench log: want 1-65536 appenders, 1-50 rounds and a duration up to 10m")
-		}
-		if _, err := m.logger("error"); err != nil { // route Tessera's klog output away from stdout
-			return err
-		}
-		// The same runtime settings as 'ombud serve', for both variants.
-		m.tuneRuntime(datadir.Defaults().Runtime)
-		progress, scratch := m.benchIO(*quiet, *dir)
-		stop, err := startProfile(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		c, err := bench.CompareLog(ctx, bench.LogConfig{
-			Dir: scratch, Concurrency: *conc, BatchMaxSize: *size, BatchMaxAge: *age,
-			CheckpointInterval: *cpi, Duration: *dur, MaxEntries: *maxN,
-		}, *rounds, progress)
-		if err != nil {
-			return err
-		}
-		printJSON(m.Stdout, c)
-		return nil
-	}
+	return m.bench(fs, 50, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				if *conc < 1 || *conc > 65536 || *dur <= 0 || *dur > 10*time.Minute {
+					return usagef("bench log: want 1-65536 appenders and a duration up to 10m")
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				return bench.CompareLog(ctx, bench.LogConfig{Dir: scratch, Concurrency: *conc, BatchMaxSize: *size, BatchMaxAge: *age,
+					CheckpointInterval: *cpi, Duration: *dur, MaxEntries: *maxN}, *rounds, progress)
+			}
+	})
 }
 
 func (m *Main) benchStream(fs *flag.FlagSet) action {
 	sizeMiB := fs.Int64("size-mib", 1024, "size of the object streamed, in MiB")
-	rounds := fs.Int("rounds", 3, "rounds")
-	dir := fs.String("dir", "", "scratch directory on the disk to measure (default: the system temp dir)")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	return func(ctx context.Context, _ []string) error {
-		if *sizeMiB < 1 || *sizeMiB > 64<<10 || *rounds < 1 || *rounds > 20 {
-			return usagef("bench stream: want 1 MiB to 64 GiB and 1 to 20 rounds")
-		}
-		m.tuneRuntime(datadir.Defaults().Runtime)
-		progress, scratch := m.benchIO(*quiet, *dir)
-		c, err := bench.CompareStream(ctx, scratch, *sizeMiB<<20, *rounds, progress)
-		if err != nil {
-			return err
-		}
-		printJSON(m.Stdout, c)
-		return nil
-	}
+	return m.bench(fs, 20, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				if *sizeMiB < 1 || *sizeMiB > 64<<10 {
+					return usagef("bench stream: want 1 MiB to 64 GiB")
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				return bench.CompareStream(ctx, scratch, *sizeMiB<<20, *rounds, progress)
+			}
+	})
 }
 
 func (m *Main) benchAccess(fs *flag.FlagSet) action {
@@ -137,51 +144,24 @@ func (m *Main) benchAccess(fs *flag.FlagSet) action {
 	bsize := fs.Uint("batch-size", tlog.DefaultBatchMaxSize, "Tessera batch max size")
 	age := fs.Duration("batch-age", tlog.DefaultBatchMaxAge, "Tessera batch max age")
 	dur := fs.Duration("duration", 10*time.Second, "how long each variant runs")
-	rounds := fs.Int("rounds", 3, "rounds")
-	dir := fs.String("dir", "", "scratch directory (default: the system temp dir)")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE")
 	logDir := fs.String("log-dir", "", "diagnostic: keep the log in a scratch directory under DIR, e.g. another disk")
 	only := fs.String("only", "", "run only this variant: access, log-append, plain-http-read or plain-file-read")
-	return func(ctx context.Context, _ []string) error {
-		switch *only {
-		case "", "access", "log-append", "plain-http-read", "plain-file-read":
-		default:
-			return usagef("bench access: --only takes access, log-append, plain-http-read or plain-file-read")
-		}
-		stop, err := startProfile(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		if *conc < 1 || *conc > 4096 || *rounds < 1 || *rounds > 20 || *dur <= 0 || *dur > 10*time.Minute || *size < 1 || *size > 64<<20 {
-			return usagef("bench access: want 1-4096 clients, 1-20 rounds, up to 10m, objects up to 64 MiB")
-		}
-		if _, err := m.logger("error"); err != nil {
-			return err
-		}
-		m.tuneRuntime(datadir.Defaults().Runtime)
-		progress, scratch := m.benchIO(*quiet, *dir)
-		c, err := bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize, BatchMaxAge: *age, Duration: *dur, Only: *only, LogDir: *logDir}, *rounds, progress)
-		if err != nil {
-			return err
-		}
-		printJSON(m.Stdout, c)
-		return nil
-	}
-}
-
-// benchIO returns where progress lines go (nowhere with --quiet) and the
-// scratch directory (--dir, or the system's temporary directory).
-func (m *Main) benchIO(quiet bool, dir string) (io.Writer, string) {
-	var progress io.Writer = m.Stderr
-	if quiet {
-		progress = nil
-	}
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	return progress, dir
+	return m.bench(fs, 20, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				switch *only {
+				case "", "access", "log-append", "plain-http-read", "plain-file-read":
+				default:
+					return usagef("bench access: --only takes access, log-append, plain-http-read or plain-file-read")
+				}
+				if *conc < 1 || *conc > 4096 || *dur <= 0 || *dur > 10*time.Minute || *size < 1 || *size > 64<<20 {
+					return usagef("bench access: want 1-4096 clients, up to 10m, objects up to 64 MiB")
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				return bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize,
+					BatchMaxAge: *age, Duration: *dur, Only: *only, LogDir: *logDir}, *rounds, progress)
+			}
+	})
 }
 
 // startProfile starts a CPU profile into path ("" profiles nothing) and

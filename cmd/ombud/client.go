@@ -83,3 +83,14 @@ func (m *Main) remote(fs *flag.FlagSet, do func(ctx context.Context, c *client.C
 		return do(ctx, c, args)
 	}
 }
+
+// done prints what a call did, unless it failed. The client's answers are
+// never nil pointers, so a caller may name their fields before err is
+// looked at.
+func (m *Main) done(err error, format string, a ...any) error {
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(m.Stdout, format, a...)
+	return err
+}

@@ -166,11 +166,7 @@ func objectCommands() []command {
 			setup: func(m *Main, fs *flag.FlagSet) action {
 				return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 					out, err := c.RotateKeys(ctx)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(m.Stdout, "KEK version %d is current; %d keysets rewrapped, no ciphertext touched (log entry %d).\n", out.Version, out.Rewraps, out.Receipt)
-					return nil
+					return m.done(err, "KEK version %d is current; %d keysets rewrapped, no ciphertext touched (log entry %d).\n", out.Version, out.Rewraps, out.Receipt)
 				})
 			},
 		}}

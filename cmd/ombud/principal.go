@@ -74,11 +74,7 @@ func principalCommands() []command {
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.DisablePrincipal(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "Disabled principal %s (log entry %d).\n", args[0], out.Receipt)
-				return nil
+				return m.done(err, "Disabled principal %s (log entry %d).\n", args[0], out.Receipt)
 			})
 		},
 	}, {
@@ -90,11 +86,7 @@ func principalCommands() []command {
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.RestoreEmergency(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "Restored the emergency access of principal %s (log entry %d).\n", args[0], out.Receipt)
-				return nil
+				return m.done(err, "Restored the emergency access of principal %s (log entry %d).\n", args[0], out.Receipt)
 			})
 		},
 	}, {
@@ -117,11 +109,7 @@ func principalCommands() []command {
 					return err
 				}
 				out, err := c.Attest(ctx, index, apiv1.Attest{Note: *note})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(m.Stdout, "Attested the deletion of the data derived from emergency read %d (log entry %d).\n", index, out.Receipt)
-				return nil
+				return m.done(err, "Attested the deletion of the data derived from emergency read %d (log entry %d).\n", index, out.Receipt)
 			}
 		},
 	}}

@@ -1,0 +1,89 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+// TestClient drives a deployment through the client as an integrator
+// would: a principal, an object put and read under an authorization, a
+// refused read with its logged receipt, a hold, and the receipt of a
+// decision verified offline.
+func TestClient(t *testing.T) {
+	e := ombudtest.New(t)
+	ctx := context.Background()
+	admin, err := client.New(e.URL, e.AdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.New("ftp://x", ""); err == nil {
+		t.Fatal("an ftp URL is accepted")
+	}
+	p, err := admin.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "Case team 4", Roles: []ombud.Role{ombud.RoleAnalyst, ombud.RoleIngestor}})
+	if err != nil || p.Token == "" || p.Receipt == nil {
+		t.Fatalf("CreatePrincipal: %+v %v", p, err)
+	}
+	ps, err := admin.Principals(ctx)
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("Principals: %d %v", len(ps), err)
+	}
+	court := e.Court(t)
+	if _, err := admin.RegisterAuthorization(ctx, court.Sign(t, ombudtest.Authorization("auth-1", 5))); err != nil {
+		t.Fatalf("RegisterAuthorization: %v", err)
+	}
+	analyst, _ := client.New(e.URL, p.Token)
+	body := []byte("plate scan")
+	o, err := analyst.PutObject(ctx, bytes.NewReader(body), client.Put{Class: "location", Subjects: []string{"plate:B-XY-123"}, Size: int64(len(body))})
+	if err != nil || o.Receipt == nil {
+		t.Fatalf("PutObject: %+v %v", o, err)
+	}
+	r, err := analyst.GetObject(ctx, o.ID, client.Read{Purpose: "criminal_investigation", Authorization: "auth-1"})
+	if err != nil {
+		t.Fatalf("GetObject: %v", err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if !bytes.Equal(got, body) || r.Receipt == "" {
+		t.Fatalf("read %q, receipt %q", got, r.Receipt)
+	}
+	// A refused read: a coded *Error carrying the receipt of the denial.
+	_, err = analyst.GetObject(ctx, o.ID, client.Read{Purpose: "criminal_investigation"})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 403 || ce.Code == "" || ce.Receipt == nil || client.ErrorCode(err) != ce.Code {
+		t.Fatalf("a read without its authorization: %#v", err)
+	}
+	if !strings.Contains(err.Error(), "decision logged as entry") {
+		t.Fatalf("error text %q", err)
+	}
+	raw, err := analyst.Receipt(ctx, *ce.Receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ombud.ParseReceipt(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, en, err := ombud.VerifyReceipt(rc, e.Dir.Verifier); err != nil || en.Kind != "access" {
+		t.Fatalf("the denial's receipt: %v %v", en, err)
+	}
+	// The wrong role is refused; the answer is never a nil pointer.
+	out, err := analyst.SetHold(ctx, o.ID, apiv1.Order{Reason: "litigation", Authorization: "order 1"})
+	if client.ErrorCode(err) != ombud.CodeForbidden || out == nil {
+		t.Fatalf("an analyst's hold: %v %v", out, err)
+	}
+	if out, err := admin.SetHold(ctx, o.ID, apiv1.Order{Reason: "litigation", Authorization: "order 1"}); err != nil || out.Hold == nil || !*out.Hold || out.Receipt == 0 {
+		t.Fatalf("SetHold: %+v %v", out, err)
+	}
+	if st, err := admin.ObjectStatus(ctx, o.ID); err != nil || st.Hold == nil {
+		t.Fatalf("ObjectStatus: %+v %v", st, err)
+	}
+}
