@@ -27,12 +27,9 @@ import (
 )
 
 func auditCommand() command {
-	return command{
-		name:    "audit",
+	return command{name: "audit", usage: "--log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]", need: []string{"key"},
 		summary: "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants (exit 3 on findings)",
-		usage:   "--log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]",
 		example: "ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
-		need:    []string{"key"},
 		setup:   (*Main).auditSetup,
 	}
 }

@@ -21,12 +21,9 @@ import (
 )
 
 func authorityCommands() []command {
-	return []command{{
-		name:    "authz keygen",
+	return []command{{name: "authz keygen", usage: "--name NAME [--dir DIR]", need: []string{"name"},
 		summary: "make an issuer's signing key: the private key goes to a file, the verifier key to stdout",
-		usage:   "--name NAME [--dir DIR]",
 		example: "ombud authz keygen --name court.example/district-3",
-		need:    []string{"name"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			name := fs.String("name", "", "the issuer's name, as it will be registered (e.g. court.example/district-3)")
 			dir := fs.String("dir", ".", "directory for the private key file")
@@ -39,12 +36,9 @@ func authorityCommands() []command {
 				return nil
 			}
 		},
-	}, {
-		name:    "authz sign",
+	}, {name: "authz sign", usage: "--key FILE --id ID --kind KIND --case REF --purpose P … --class C … --subject S … --not-after T --max-uses N --jurisdiction J", need: []string{"key", "id", "kind", "not-after", "jurisdiction"},
 		summary: "sign an authorization as its issuer; the signed note goes to stdout",
-		usage:   "--key FILE --id ID --kind KIND --case REF --purpose P … --class C … --subject S … --not-after T --max-uses N --jurisdiction J",
 		example: "ombud authz sign --key court.example_district-3.key --id auth-2026-0042 --kind court_order --case '3 Gs 117/26' --purpose criminal_investigation --class location --subject plate:B-XY-123 --not-after 2026-12-31T00:00:00Z --max-uses 10 --jurisdiction EU-DE",
-		need:    []string{"key", "id", "kind", "not-after", "jurisdiction"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			keyFile := fs.String("key", "", "the issuer's private key file (from authz keygen)")
 			var a ombud.Authorization
@@ -92,12 +86,9 @@ func authorityCommands() []command {
 				return err
 			}
 		},
-	}, {
-		name:    "authz register",
+	}, {name: "authz register", usage: "FILE", args: [2]int{1, 1},
 		summary: "register a signed authorization (- reads it from stdin)",
-		usage:   "FILE",
 		example: "ombud authz register auth-2026-0042.note",
-		args:    [2]int{1, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			connect := m.connect(fs, true)
 			return func(ctx context.Context, args []string) error {
@@ -119,13 +110,9 @@ func authorityCommands() []command {
 				return m.done(err, "Registered authorization %s from %s (%s, %d uses, until %s; log entry %d).\n", out.ID, out.Issuer, out.Kind, out.MaxUses, out.NotAfter.Format(time.RFC3339), out.Receipt)
 			}
 		},
-	}, {
-		name:    "authz revoke",
+	}, {name: "authz revoke", usage: "ID --reason REASON", args: [2]int{1, 1}, need: []string{"reason"},
 		summary: "revoke a registered authorization",
-		usage:   "ID --reason REASON",
 		example: "ombud authz revoke auth-2026-0042 --reason order_quashed",
-		args:    [2]int{1, 1},
-		need:    []string{"reason"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			reason := fs.String("reason", "", "revoke reason code")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
@@ -133,12 +120,9 @@ func authorityCommands() []command {
 				return m.done(err, "Revoked %s (log entry %d).\n", args[0], out.Receipt)
 			})
 		},
-	}, {
-		name:    "issuer add",
+	}, {name: "issuer add", usage: "--name NAME --kind KIND --jurisdiction J --key VKEY", need: []string{"name", "kind", "jurisdiction", "key"},
 		summary: "register an authority that signs authorizations, with its verifier key",
-		usage:   "--name NAME --kind KIND --jurisdiction J --key VKEY",
 		example: "ombud issuer add --name court.example/district-3 --kind court --jurisdiction EU-DE --key \"$(cat court.pub)\"",
-		need:    []string{"name", "kind", "jurisdiction", "key"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			var in apiv1.RegisterIssuer
 			fs.StringVar(&in.Name, "name", "", "issuer name (the name in its key)")
@@ -150,12 +134,9 @@ func authorityCommands() []command {
 				return m.done(err, "Registered issuer %s (log entry %d).\n", in.Name, out.Receipt)
 			})
 		},
-	}, {
-		name:    "policy check",
+	}, {name: "policy check", usage: "[--data DIR | FILE]", args: [2]int{0, 1},
 		summary: "check that a Cedar policy parses and evaluates (exit 3 when it does not)",
-		usage:   "[--data DIR | FILE]",
 		example: "ombud policy check --data ./ombud-data",
-		args:    [2]int{0, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			data := fs.String("data", ".ombud", "data directory whose policy.cedar to check")
 			return func(ctx context.Context, args []string) error {
@@ -175,8 +156,7 @@ func authorityCommands() []command {
 				return nil
 			}
 		},
-	}, {
-		name:    "policy reload",
+	}, {name: "policy reload",
 		summary: "load the policy file again on a running server; a change is logged",
 		example: "ombud policy reload --server http://127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {

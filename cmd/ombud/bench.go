@@ -16,28 +16,20 @@ import (
 // benchCommands run the benchmark harness (package bench). Its code is
 // reached only from these commands, never from serve.
 func benchCommands() []command {
-	return []command{{
-		name:    "bench log",
+	return []command{{name: "bench log", usage: "[--concurrency N] [--batch-size N] [--batch-age D] [--duration D] [--rounds N]",
 		summary: "durable log appends, ombud beside bare Tessera, in one run",
-		usage:   "[--concurrency N] [--batch-size N] [--batch-age D] [--duration D] [--rounds N]",
 		example: "ombud bench log --concurrency 512 --batch-age 10ms --duration 10s --rounds 3",
 		setup:   (*Main).benchLog,
-	}, {
-		name:    "bench stream",
+	}, {name: "bench stream", usage: "[--size-mib N] [--rounds N]",
 		summary: "one large object encrypted in and decrypted out, beside a plain copy",
-		usage:   "[--size-mib N] [--rounds N]",
 		example: "ombud bench stream --size-mib 1024 --rounds 3",
 		setup:   (*Main).benchStream,
-	}, {
-		name:    "bench access",
+	}, {name: "bench access", usage: "[--concurrency N] [--duration D] [--rounds N] [--only VARIANT]",
 		summary: "authorized reads end to end, beside a log append and plain reads",
-		usage:   "[--concurrency N] [--duration D] [--rounds N] [--only VARIANT]",
 		example: "ombud bench access --concurrency 64 --duration 10s --rounds 3",
 		setup:   (*Main).benchAccess,
-	}, {
-		name:    "bench audit",
+	}, {name: "bench audit", usage: "[--entries N] [--parallel N] [--rounds N]",
 		summary: "the auditor and the report over a generated log, beside Tessera's fsck",
-		usage:   "[--entries N] [--parallel N] [--rounds N]",
 		example: "ombud bench audit --entries 1000000 --rounds 3",
 		setup:   (*Main).benchAudit,
 	}}

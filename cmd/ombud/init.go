@@ -10,12 +10,9 @@ import (
 )
 
 func initCommand() command {
-	return command{
-		name:    "init",
+	return command{name: "init", usage: "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE]", need: []string{"data"},
 		summary: "create a data directory and print the admin token",
-		usage:   "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE]",
 		example: "ombud init --data ./ombud-data --origin records.example.org/log --jurisdiction EU-DE",
-		need:    []string{"data"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			o := initFlags{}
 			fs.StringVar(&o.data, "data", "", "data directory to create (must not exist or be empty)")

@@ -33,13 +33,9 @@ func objectCommands() []command {
 			},
 		}
 	}
-	return []command{{
-		name:    "put",
+	return []command{{name: "put", usage: "FILE --class CLASS [--subject ID …] [--source S] [--collected-at T] [--region R]", args: [2]int{1, 1}, need: []string{"class"},
 		summary: "store an object: encrypted under a fresh key, logged",
-		usage:   "FILE --class CLASS [--subject ID …] [--source S] [--collected-at T] [--region R]",
 		example: "ombud put plate-scan.jpg --class location --subject plate:B-XY-123 --source alpr-7",
-		args:    [2]int{1, 1},
-		need:    []string{"class"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			var p client.Put
 			fs.StringVar(&p.Class, "class", "", "data class (see [[class]] in ombud.toml)")
@@ -71,13 +67,9 @@ func objectCommands() []command {
 				return nil
 			})
 		},
-	}, {
-		name:    "get",
+	}, {name: "get", usage: "ID --purpose PURPOSE [--authorization ID] [--out FILE]", args: [2]int{1, 1}, need: []string{"purpose"},
 		summary: "read an object for a stated purpose (the decision is logged first)",
-		usage:   "ID --purpose PURPOSE [--authorization ID] [--out FILE]",
 		example: "ombud get k3x9q2m7a1b4c5d6 --purpose criminal_investigation --authorization auth-2026-0042 --out scan.jpg",
-		args:    [2]int{1, 1},
-		need:    []string{"purpose"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			var r client.Read
 			fs.StringVar(&r.Purpose, "purpose", "", "why you read it: a purpose code, logged with the decision")
@@ -140,8 +132,7 @@ func objectCommands() []command {
 		order("erase", "crypto-shred an object on demand",
 			"ombud erase k3x9q2m7a1b4c5d6 --reason court_order --authorization 'order 3 Gs 117/26'",
 			"court_order, authorization_refused or controller_order", "Erased %s: keyset destroyed, ciphertext deleted", (*client.Client).Erase),
-		{
-			name:    "sweep",
+		{name: "sweep",
 			summary: "run the retention sweep now",
 			example: "ombud sweep --server http://127.0.0.1:8080",
 			setup: func(m *Main, fs *flag.FlagSet) action {
@@ -159,8 +150,7 @@ func objectCommands() []command {
 					return nil
 				})
 			},
-		}, {
-			name:    "keys rotate",
+		}, {name: "keys rotate",
 			summary: "rotate the key-encryption key (rewraps every keyset)",
 			example: "ombud keys rotate --server http://127.0.0.1:8080",
 			setup: func(m *Main, fs *flag.FlagSet) action {

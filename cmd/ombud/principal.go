@@ -13,12 +13,9 @@ import (
 )
 
 func principalCommands() []command {
-	return []command{{
-		name:    "principal add",
+	return []command{{name: "principal add", usage: "--name NAME --role ROLE [--role ROLE …]", need: []string{"name", "role"},
 		summary: "create a principal and print its API token, shown once",
-		usage:   "--name NAME --role ROLE [--role ROLE …]",
 		example: "ombud principal add --name 'Ada (analyst, unit 4)' --role analyst --role reviewer",
-		need:    []string{"name", "role"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			name := fs.String("name", "", "the principal's name (kept private: only its commitment is logged)")
 			var roles listFlag
@@ -37,8 +34,7 @@ func principalCommands() []command {
 				return nil
 			})
 		},
-	}, {
-		name:    "principal list",
+	}, {name: "principal list",
 		summary: "list the principals and their state",
 		example: "ombud principal list --server http://127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
@@ -65,37 +61,27 @@ func principalCommands() []command {
 				return nil
 			})
 		},
-	}, {
-		name:    "principal disable",
+	}, {name: "principal disable", usage: "ID", args: [2]int{1, 1},
 		summary: "disable a principal: its token stops working",
-		usage:   "ID",
 		example: "ombud principal disable k3x9q2m7a1b4c5d6",
-		args:    [2]int{1, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.DisablePrincipal(ctx, args[0])
 				return m.done(err, "Disabled principal %s (log entry %d).\n", args[0], out.Receipt)
 			})
 		},
-	}, {
-		name:    "principal restore-emergency",
+	}, {name: "principal restore-emergency", usage: "ID", args: [2]int{1, 1},
 		summary: "give back a principal's emergency access, suspended after a breach",
-		usage:   "ID",
 		example: "ombud principal restore-emergency k3x9q2m7a1b4c5d6",
-		args:    [2]int{1, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				out, err := c.RestoreEmergency(ctx, args[0])
 				return m.done(err, "Restored the emergency access of principal %s (log entry %d).\n", args[0], out.Receipt)
 			})
 		},
-	}, {
-		name:    "attest",
+	}, {name: "attest", usage: "READ --note TEXT", args: [2]int{1, 1}, need: []string{"note"},
 		summary: "record that the data derived from an uncovered emergency read was deleted",
-		usage:   "READ --note TEXT",
 		example: "ombud attest 4711 --note 'copies on the case share deleted by J. Doe, 2026-12-02'",
-		args:    [2]int{1, 1},
-		need:    []string{"note"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			connect := m.connect(fs, true)
 			note := fs.String("note", "", "what was deleted, where, by whom (kept private, in the detail record)")

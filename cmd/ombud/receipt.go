@@ -17,12 +17,9 @@ import (
 )
 
 func logCommands() []command {
-	return []command{{
-		name:    "receipt",
+	return []command{{name: "receipt", usage: "INDEX [--out FILE]", args: [2]int{1, 1},
 		summary: "fetch the receipt of a log entry from a running server",
-		usage:   "INDEX [--out FILE]",
 		example: "ombud receipt 42 --out receipt-42.json",
-		args:    [2]int{1, 1},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			connect := m.connect(fs, false)
 			out := fs.String("out", "", "write the receipt to FILE instead of stdout")
@@ -46,13 +43,9 @@ func logCommands() []command {
 				return os.WriteFile(*out, raw, 0o644)
 			}
 		},
-	}, {
-		name:    "verify-receipt",
+	}, {name: "verify-receipt", usage: "FILE --key VKEY", args: [2]int{1, 1}, need: []string{"key"},
 		summary: "check a receipt offline against the log's verifier key (exit 3 when it does not verify)",
-		usage:   "FILE --key VKEY",
 		example: "ombud verify-receipt receipt-42.json --key \"$(curl -s http://127.0.0.1:8080/log/key)\"",
-		args:    [2]int{1, 1},
-		need:    []string{"key"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			key := fs.String("key", "", "the log's note verifier key, or a file holding it (use - for FILE to read stdin)")
 			return func(ctx context.Context, args []string) error {
@@ -81,12 +74,9 @@ func logCommands() []command {
 				return nil
 			}
 		},
-	}, {
-		name:    "report publish",
+	}, {name: "report publish", usage: "--period PERIOD", need: []string{"period"},
 		summary: "publish the transparency report of a period, signed and logged",
-		usage:   "--period PERIOD",
 		example: "ombud report publish --period 2026-11",
-		need:    []string{"period"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			period := fs.String("period", "", "a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15)")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {

@@ -14,10 +14,8 @@ import (
 )
 
 func serverCommands() []command {
-	return []command{initCommand(), {
-		name:    "serve",
+	return []command{initCommand(), {name: "serve", usage: "[--data DIR] [--listen ADDR]",
 		summary: "run the API, the public site and the transparency log (a missing or empty data directory is created)",
-		usage:   "[--data DIR] [--listen ADDR]",
 		example: "ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			o := serveFlags{}

@@ -15,12 +15,9 @@ import (
 )
 
 func witnessKeygenCommand() command {
-	return command{
-		name:    "witness keygen",
+	return command{name: "witness keygen", usage: "--name NAME [--dir DIR]", need: []string{"name"},
 		summary: "make a witness's key: the private key goes to a file, the cosignature verifier key to stdout",
-		usage:   "--name NAME [--dir DIR]",
 		example: "ombud witness keygen --name witness.example/w1",
-		need:    []string{"name"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			name := fs.String("name", "", "the witness's name, as it appears in cosignature lines (e.g. witness.example/w1)")
 			dir := fs.String("dir", ".", "directory for the private key file")
@@ -30,12 +27,9 @@ func witnessKeygenCommand() command {
 }
 
 func witnessServeCommand() command {
-	return command{
-		name:    "witness serve",
+	return command{name: "witness serve", usage: "--key FILE --dir DIR --log ORIGIN=VKEY [--log ORIGIN=VKEY …] [--listen ADDR]", need: []string{"key", "log"},
 		summary: "run a C2SP tlog-witness that cosigns the consistent checkpoints of the logs it is given",
-		usage:   "--key FILE --dir DIR --log ORIGIN=VKEY [--log ORIGIN=VKEY …] [--listen ADDR]",
 		example: "ombud witness serve --key witness.example_w1.key --dir witness-state --log \"records.example/log=$(curl -s http://127.0.0.1:8080/log/key)\"",
-		need:    []string{"key", "log"},
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			keyFile := fs.String("key", "", "the witness's private key file (from witness keygen)")
 			dir := fs.String("dir", "witness-state", "directory holding the latest cosigned checkpoint of each log")
