@@ -43,7 +43,7 @@ type Authorization struct {
 	NotAfter     time.Time
 	MaxUses      int
 	Jurisdiction string
-	// Sharing scope (invariant I7): recipients and classes an export may
+	// Sharing scope (docs/INVARIANTS.md, I7): recipients and classes an export may
 	// go to under this authorization.
 	ShareRecipients []string
 	ShareClasses    []string

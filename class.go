@@ -14,7 +14,7 @@ const (
 	Ordinary  Sensitivity = "ordinary"
 )
 
-// ExportRule says how a class may leave ombud (invariant I7).
+// ExportRule says how a class may leave ombud (docs/INVARIANTS.md, I7).
 type ExportRule string
 
 const (
@@ -37,7 +37,7 @@ type Class struct {
 	Region      string        `toml:"region"` // residency; "" = anywhere
 }
 
-// Sensitive reports whether the class needs an authorization to read.
+// IsSensitive reports whether the class needs an authorization to read.
 func (c Class) IsSensitive() bool { return c.Sensitivity == Sensitive }
 
 // DefaultClasses are the classes a new deployment ships with. Retention

@@ -12,7 +12,7 @@ import (
 	"github.com/ombud/ombud/entry"
 )
 
-// Detail is a private detail record (invariant I4): the personal part of a
+// Detail is a private detail record (docs/INVARIANTS.md, I4): the personal part of a
 // decision — names, identifiers, free-text rationale — kept in the erasable
 // metadata store, never in the log. The log entry carries only Commitment.
 type Detail struct {

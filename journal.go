@@ -25,9 +25,9 @@ type Journal struct {
 		ChangeStore
 		DetailStore
 	}
-	Log   Log
-	Key   LinkageKey
-	Now   func() time.Time
+	Log Log
+	Key LinkageKey
+	Now func() time.Time
 }
 
 // Record is what a caller asks the journal to write.

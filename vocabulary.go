@@ -12,7 +12,7 @@ import (
 )
 
 // Every code ombud publishes in a public field comes from a vocabulary
-// registered in the configuration (invariant I4): a code a user sends that
+// registered in the configuration (docs/INVARIANTS.md, I4): a code a user sends that
 // is not registered is refused, so free text, names or identifiers cannot
 // reach the public log by way of a code field.
 

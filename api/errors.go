@@ -15,6 +15,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 var statusOf = map[ombud.Code]int{
@@ -134,7 +135,7 @@ func checkKeys(b []byte) error {
 			}
 			k, _ := tok.(string)
 			if !apiKey(k) {
-				return ombud.Errorf(ombud.CodeUnknownField, "unknown field %q (fields are lowercase, like \"name\")", truncate(k, 40))
+				return ombud.Errorf(ombud.CodeUnknownField, "unknown field %q (fields are lowercase, like \"name\")", textutil.Truncate(k, 40))
 			}
 			if top.seen[k] {
 				return ombud.Errorf(ombud.CodeMalformedJSON, "field %q is given twice", k)
@@ -167,13 +168,6 @@ func apiKey(k string) bool {
 		}
 	}
 	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 func jsonError(err error, limit int64) error {

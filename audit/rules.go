@@ -15,10 +15,10 @@ type Rules struct {
 	// sensitive classes of ombud's defaults).
 	Sensitive []string
 	// Shared classes need a sharing scope naming the recipient on export
-	// (default: biometric and location, invariant I7).
+	// (default: biometric and location, docs/INVARIANTS.md, I7).
 	Shared []string
 	// MinReviews is how many distinct confirming reviewers an action needs
-	// (default 2, invariant I6).
+	// (default 2, docs/INVARIANTS.md, I6).
 	MinReviews int
 	// EmergencyDeadline is how long an emergency read may stay uncovered
 	// (default ombud.DefaultEmergencyDeadline).

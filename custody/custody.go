@@ -21,6 +21,7 @@ import (
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
+	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -114,16 +115,9 @@ func (d *Denial) AsError() *ombud.Error { return &ombud.Error{Code: d.Code, Mess
 func (s *Service) class(name string) (ombud.Class, error) {
 	c, ok := s.Classes[name]
 	if !ok {
-		return c, ombud.Errorf(ombud.CodeInvalid, "unknown class %q", truncate(name, 40))
+		return c, ombud.Errorf(ombud.CodeInvalid, "unknown class %q", textutil.Truncate(name, 40))
 	}
 	return c, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 func (s *Service) checkPurpose(p string) error {
@@ -154,7 +148,7 @@ func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func conflict(format string, a ...any) error { return ombud.Errorf(ombud.CodeConflict, format, a...) }
 
 func notFound(id string) error {
-	return ombud.Errorf(ombud.CodeNotFound, "no object %q", truncate(id, 40))
+	return ombud.Errorf(ombud.CodeNotFound, "no object %q", textutil.Truncate(id, 40))
 }
 
 func wrapLog(err error) error {

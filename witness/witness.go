@@ -23,12 +23,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ombud/ombud/internal/fsutil"
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/internal/fsutil"
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 // MaxRequest bounds an add-checkpoint body: 63 proof lines of 45 bytes, a
@@ -227,7 +229,7 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 	origin, _, _ := bytes.Cut(req.Checkpoint, []byte("\n"))
 	l, ok := w.logs[string(origin)]
 	if !ok {
-		return nil, refuse(http.StatusNotFound, "unknown log %q", truncate(string(origin)))
+		return nil, refuse(http.StatusNotFound, "unknown log %q", textutil.Truncate(string(origin), 64))
 	}
 	n, err := note.Open(req.Checkpoint, note.VerifierList(l.Verifiers...))
 	if err != nil {
@@ -279,13 +281,6 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	return signed[len(n.Text)+1:], nil
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }
 
 // Handler serves POST /add-checkpoint and, for people, GET / with the

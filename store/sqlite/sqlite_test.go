@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/store/storetest"
 	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/store/storetest"
 )
 
 func open(t *testing.T, path string) *sqlite.Store {
