@@ -13,6 +13,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/internal/poll"
 )
 
 // logOnTmpfs runs a deployment whose log is on a tmpfs of size bytes that
@@ -56,13 +57,7 @@ func getStatus(t *testing.T, e *ombudtest.Env, path, token string, hdr map[strin
 // await polls f for up to 10 s.
 func await(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, 50*time.Millisecond, what, f)
 }
 
 // TestLogFaults: with the log's filesystem read-only, or full, a read is

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/blob/blobtest"
+	"github.com/ombud/ombud/internal/poll"
 )
 
 func TestFile(t *testing.T) {
@@ -70,15 +71,13 @@ func startAzurite(t *testing.T) (string, func()) {
 	stop := func() { cmd.Process.Kill(); cmd.Wait() }
 	t.Cleanup(stop)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
+	poll.Until(t, 30*time.Second, 100*time.Millisecond, "Azurite to start", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("Azurite did not start")
-		}
-	}
+		return err == nil
+	})
 	return addr, stop
 }
 

@@ -504,22 +504,39 @@ func TestHoldsWinOverTheSweep(t *testing.T) {
 	}
 	later := time.Now().UTC().Add(400 * 24 * time.Hour)
 	e.Custody.Now = func() time.Time { return later } // every general object has expired
+	// erasures[k] closes when the k-th erase entry is appended.
+	erasures := make([]chan struct{}, len(objs)+1)
+	for k := range erasures {
+		erasures[k] = make(chan struct{})
+	}
+	close(erasures[0])
+	e.Journal.Log = &eraseCounter{Log: e.Journal.Log, reached: erasures}
 	held := make([]bool, len(objs))
-	var wg sync.WaitGroup
+	var wg, sweeps sync.WaitGroup
+	swept := make(chan struct{})
 	for range 2 {
 		wg.Add(1)
+		sweeps.Add(1)
 		go func() {
 			defer wg.Done()
+			defer sweeps.Done()
 			if _, err := e.Custody.Sweep(ctx); err != nil {
 				t.Errorf("Sweep: %v", err)
 			}
 		}()
 	}
+	go func() { sweeps.Wait(); close(swept) }()
 	for i, o := range objs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(i*i/4) * time.Millisecond) // spread over the sweep: some before, some after
+			// Spread over the sweeps: the hold of object i comes once
+			// i/2 objects are erased, so some come before the sweeps reach
+			// their object, some after, and some race them.
+			select {
+			case <-erasures[i/2]:
+			case <-swept:
+			}
 			_, err := e.Custody.SetHold(ctx, custody.Order{Object: o.ID, Reason: "litigation", Authorization: "order 1", By: e.AdminID})
 			switch ombud.ErrorCode(err) {
 			case "":
@@ -603,20 +620,47 @@ func TestDetailLifecycle(t *testing.T) {
 	}
 }
 
+// eraseCounter passes appends to Log, and closes reached[k] once the
+// k-th erase entry is appended.
+type eraseCounter struct {
+	ombud.Log
+	mu      sync.Mutex
+	n       int
+	reached []chan struct{}
+}
+
+func (c *eraseCounter) Append(ctx context.Context, leaf []byte) (uint64, error) {
+	idx, err := c.Log.Append(ctx, leaf)
+	if e, perr := entry.Parse(leaf); err == nil && perr == nil && e.Kind == entry.KindErase {
+		c.mu.Lock()
+		if c.n++; c.n < len(c.reached) {
+			close(c.reached[c.n])
+		}
+		c.mu.Unlock()
+	}
+	return idx, err
+}
+
 // TestDisableWaitsForDecidedReads: a principal disabled while its reads
 // run has no permit logged after its disabling.
 func TestDisableWaitsForDecidedReads(t *testing.T) {
 	e := ombudtest.New(t)
 	o := ingest(t, e, "general", []byte("a record"))
 	p := e.Principal(t, e.AddPrincipal(t, "reader", ombud.RoleAnalyst))
-	var wg sync.WaitGroup
+	var wg, reading sync.WaitGroup
 	stop := time.Now().Add(600 * time.Millisecond)
 	for range 24 {
 		wg.Add(1)
+		reading.Add(1)
 		go func() {
 			defer wg.Done()
+			first := true
 			for time.Now().Before(stop) {
 				rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: p})
+				if first {
+					reading.Done()
+					first = false
+				}
 				if err != nil {
 					return // disabled: 401
 				}
@@ -625,7 +669,8 @@ func TestDisableWaitsForDecidedReads(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Disable once every reader has had a read decided, while they read on.
+	reading.Wait()
 	w, err := e.Custody.DisablePrincipal(ctx, p.ID, e.AdminID)
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/tlog"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/internal/poll"
+	"github.com/ombud/ombud/tlog"
 )
 
 func newLog(t *testing.T, cfg tlog.Config) *tlog.Log {
@@ -132,7 +134,7 @@ func TestPushback(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.Append(context.Background(), []byte("slow")) }()
 	}
-	time.Sleep(50 * time.Millisecond) // both are now waiting for their batch
+	poll.Until(t, 5*time.Second, time.Millisecond, "both appends to wait for their batch", func() bool { return l.Outstanding() == 2 })
 	if _, err := l.Append(context.Background(), []byte("third")); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("third append past MaxOutstanding: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,11 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/tlog"
-	"github.com/ombud/ombud/witness"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	_ "modernc.org/sqlite" // litewitness's database
+
+	"github.com/ombud/ombud/internal/poll"
+	"github.com/ombud/ombud/tlog"
+	"github.com/ombud/ombud/witness"
 )
 
 // litewitnessBin finds litewitness (filippo.io/torchwood v0.9.0), built by
@@ -112,15 +113,10 @@ func TestGatewayCosignedByLitewitness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer agent.Process.Kill()
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if i > 100 {
-			t.Fatal("ssh-agent socket did not appear")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, 5*time.Second, 20*time.Millisecond, "ssh-agent's socket", func() bool {
+		_, err := os.Stat(sock)
+		return err == nil
+	})
 	run(t, []string{"SSH_AUTH_SOCK=" + sock}, "ssh-add", "-q", keyPath)
 	fp := strings.Fields(run(t, nil, "ssh-keygen", "-l", "-E", "sha256", "-f", keyPath+".pub"))[1]
 	pubLine, _ := os.ReadFile(keyPath + ".pub")
@@ -154,16 +150,13 @@ func TestGatewayCosignedByLitewitness(t *testing.T) {
 			t.Logf("litewitness output:\n%s", lwOut.String())
 		}
 	}()
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/"); err == nil {
+	poll.Until(t, 5*time.Second, 25*time.Millisecond, "litewitness to start", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
 			resp.Body.Close()
-			break
 		}
-		if i > 200 {
-			t.Fatalf("litewitness did not start:\n%s", lwOut.String())
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return err == nil
+	})
 
 	policy := fmt.Sprintf("witness lw %s http://%s\nquorum lw\n", wvkey, addr)
 	lg, err := tlog.New(ctx, tlog.Config{Dir: filepath.Join(work, "log"), Signer: signer, Verifier: verifier,
@@ -186,22 +179,20 @@ func TestGatewayCosignedByLitewitness(t *testing.T) {
 			}
 			last = idx
 		}
-		for {
+		// The log publishes on its own schedule, litewitness cosigns.
+		poll.Until(t, 30*time.Second, 50*time.Millisecond, fmt.Sprintf("round %d: a published checkpoint past %d with litewitness's cosignature", round, last), func() bool {
 			raw, err := lg.Checkpoint(ctx)
-			if err == nil {
-				if n, err := note.Open(raw, note.VerifierList(verifier, cosig)); err == nil && len(n.Sigs) == 2 {
-					var size uint64
-					fmt.Sscanf(strings.Split(n.Text, "\n")[1], "%d", &size)
-					if size > last {
-						break
-					}
-				}
+			if err != nil {
+				return false
 			}
-			if ctx.Err() != nil {
-				t.Fatalf("round %d: no published checkpoint past %d carries litewitness's cosignature: %v\n%s", round, last, errors.Join(err, ctx.Err()), raw)
+			n, err := note.Open(raw, note.VerifierList(verifier, cosig))
+			if err != nil || len(n.Sigs) != 2 {
+				return false
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			var size uint64
+			fmt.Sscanf(strings.Split(n.Text, "\n")[1], "%d", &size)
+			return size > last
+		})
 	}
 }
 

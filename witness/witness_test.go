@@ -21,6 +21,8 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/internal/poll"
 )
 
 // newKeys returns a log's signer and verifier key.
@@ -281,25 +283,26 @@ func TestCosignsTesseraLog(t *testing.T) {
 			}
 			last = idx.Index
 		}
-		for {
+		// Tessera publishes on its own schedule.
+		poll.Until(t, 30*time.Second, 50*time.Millisecond, fmt.Sprintf("round %d: a checkpoint past %d cosigned by the witness", round, last), func() bool {
 			raw, err := reader.ReadCheckpoint(ctx)
-			if err == nil {
-				if n, err := note.Open(raw, note.VerifierList(logV, cosig)); err == nil {
-					cp := &log.Checkpoint{}
-					cp.Unmarshal([]byte(n.Text))
-					if cp.Size > last && len(n.Sigs) == 2 {
-						if size, _ := w.Latest("tessera.test/readme-log"); size < cp.Size {
-							t.Fatalf("witness holds %d, published checkpoint %d", size, cp.Size)
-						}
-						break
-					}
-				}
+			if err != nil {
+				return false
 			}
-			if ctx.Err() != nil {
-				t.Fatalf("round %d: no checkpoint of size > %d cosigned by the witness: %v\n%s", round, last, ctx.Err(), raw)
+			n, err := note.Open(raw, note.VerifierList(logV, cosig))
+			if err != nil {
+				return false
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			cp := &log.Checkpoint{}
+			cp.Unmarshal([]byte(n.Text))
+			if cp.Size <= last || len(n.Sigs) != 2 {
+				return false
+			}
+			if size, _ := w.Latest("tessera.test/readme-log"); size < cp.Size {
+				t.Fatalf("witness holds %d, published checkpoint %d", size, cp.Size)
+			}
+			return true
+		})
 	}
 }
 

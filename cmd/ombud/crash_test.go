@@ -23,8 +23,10 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/poll"
 )
 
 // buildBinary compiles ombud once for the tests that run it as a child.
@@ -52,13 +54,13 @@ type child struct {
 
 // token waits briefly for the admin token line: stdout is copied from the
 // child's pipe on another goroutine and may trail its stderr.
-func (c *child) token() string {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if l := lastLine(c.stdout.String()); strings.HasPrefix(l, "omb_") {
-			return l
-		}
-	}
-	return ""
+func (c *child) token(t *testing.T) string {
+	var tok string
+	poll.Until(t, 5*time.Second, 10*time.Millisecond, "the admin token on the child's stdout", func() bool {
+		tok = lastLine(c.stdout.String())
+		return strings.HasPrefix(tok, "omb_")
+	})
+	return tok
 }
 
 // startFresh builds ombud, serves a new data directory from a child and
@@ -71,7 +73,7 @@ func startFresh(t *testing.T) (bin, dir string, c *child, admin string) {
 	}
 	dir = filepath.Join(t.TempDir(), "data")
 	c = startChild(t, bin, dir)
-	return bin, dir, c, c.token()
+	return bin, dir, c, c.token(t)
 }
 
 var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
@@ -157,6 +159,7 @@ func crashOnce(t *testing.T, killAt int) {
 	var mu sync.Mutex
 	var acks []ack
 	var lastCP []byte
+	killNow := make(chan struct{}) // closed at the killAt-th acknowledgement
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -175,26 +178,28 @@ func crashOnce(t *testing.T, killAt int) {
 				if err != nil {
 					return // the server is gone
 				}
-				var p struct {
-					ID      string  `json:"id"`
-					Receipt *uint64 `json:"receipt"`
-				}
+				var p apiv1.Principal
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 201 || json.Unmarshal(b, &p) != nil || p.Receipt == nil {
 					continue
 				}
 				mu.Lock()
-				acks = append(acks, ack{p.ID, *p.Receipt})
+				if acks = append(acks, ack{p.ID, *p.Receipt}); len(acks) == killAt {
+					close(killNow)
+				}
 				mu.Unlock()
 			}
 		}()
 	}
-	// A watcher keeps the last checkpoint it saw.
+	// A watcher samples the checkpoint the child publishes every 20 ms,
+	// and keeps the last it saw.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for ctx.Err() == nil {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for ; ctx.Err() == nil; <-tick.C {
 			resp, err := http.Get(c.url + "/log/checkpoint")
 			if err != nil {
 				return
@@ -206,17 +211,12 @@ func crashOnce(t *testing.T, killAt int) {
 				lastCP = b
 				mu.Unlock()
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	// Kill once killAt appends were acknowledged, mid-stream.
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := len(acks)
-		mu.Unlock()
-		if n >= killAt {
-			break
-		}
+	select {
+	case <-killNow:
+	case <-time.After(15 * time.Second):
 	}
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -260,16 +260,15 @@ func crashOnce(t *testing.T, killAt int) {
 	}
 	// The tree after restart is consistent with the checkpoint seen before.
 	var rawAfter []byte
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Until(t, 10*time.Second, 50*time.Millisecond, "the restarted child's checkpoint", func() bool {
 		resp, err := http.Get(c2.url + "/log/checkpoint")
-		if err == nil {
-			rawAfter, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return false
 		}
-	}
+		defer resp.Body.Close()
+		rawAfter, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == 200
+	})
 	after, _, _, err := log.ParseCheckpoint(rawAfter, dd.Verifier.Name(), dd.Verifier)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
+
+	"github.com/ombud/ombud/internal/poll"
 )
 
 // TestWitnessedGateway runs the whole chain from the command line: a
@@ -87,16 +89,12 @@ func TestWitnessedGateway(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Published the report for") {
 		t.Fatalf("report publish: %d %s %s", code, out, errs)
 	}
-	for i := 0; ; i++ {
+	// The witness cosigns on the log's schedule; wait until an audit that
+	// requires it passes.
+	poll.Until(t, 10*time.Second, 50*time.Millisecond, "an audit requiring the witness to pass", func() bool {
 		code, out, errs = run(t, nil, "audit", "--log", url, "--key", filepath.Join(data, "keys", "log.pub"), "--witness", wvkey)
-		if code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") && strings.Contains(out, "1 published reports, recomputed byte for byte") {
-			break
-		}
-		if i > 100 {
-			t.Fatalf("audit requiring the witness: %d\n%s\n%s", code, out, errs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == 0 && strings.Contains(out, "cosignatures of witness.test/w1") && strings.Contains(out, "1 published reports, recomputed byte for byte")
+	})
 	// A static mirror of the tiles serves no reports: the logged report is
 	// missing unless --reports names where the reports are.
 	mirror := httptest.NewServer(http.StripPrefix("/mirror/log/", http.FileServer(http.Dir(filepath.Join(data, "log")))))
