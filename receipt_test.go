@@ -35,6 +35,9 @@ func receiptVector(t testing.TB) (*ombud.Receipt, []byte, note.Verifier) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET the receipt: %d", resp.StatusCode)
+		}
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		os.MkdirAll(dir, 0o755)

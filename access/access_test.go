@@ -390,6 +390,9 @@ func TestEmergencyAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /status: %d", resp.StatusCode)
+		}
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}

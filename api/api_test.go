@@ -18,10 +18,15 @@ import (
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
+// decode reads a JSON answer, after checking its status: an error body
+// comes with an error status, anything else with a 2xx one.
 func decode[T any](t *testing.T, resp *http.Response) T {
 	t.Helper()
 	var v T
 	b, _ := io.ReadAll(resp.Body)
+	if _, isErr := any(&v).(*apiv1.ErrorBody); isErr != (resp.StatusCode >= 400) || resp.StatusCode < 200 {
+		t.Fatalf("status %d for a %T answer: %s", resp.StatusCode, v, b)
+	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatalf("answer is not JSON: %v\n%s", err, b)
 	}

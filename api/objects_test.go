@@ -204,7 +204,7 @@ func TestReadFailsClosed(t *testing.T) {
 			if resp.StatusCode != 503 || strings.Contains(string(body), secret) {
 				t.Fatalf("status %d, body %q", resp.StatusCode, body)
 			}
-			if c := decode[apiv1.ErrorBody](t, &http.Response{Body: io.NopCloser(bytes.NewReader(body))}).Error.Code; c != ombud.CodeLogUnavailable {
+			if c := decode[apiv1.ErrorBody](t, &http.Response{StatusCode: resp.StatusCode, Body: io.NopCloser(bytes.NewReader(body))}).Error.Code; c != ombud.CodeLogUnavailable {
 				t.Fatalf("code %s", c)
 			}
 		})

@@ -279,6 +279,9 @@ func TestSiteInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET the receipt: %d", resp.StatusCode)
+		}
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		result, shot := submit("receipt", string(raw), "form[method=post] button")

@@ -147,6 +147,9 @@ func TestWitnessLastCosignature(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /: %d", resp.StatusCode)
+		}
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
@@ -193,6 +196,9 @@ func TestDisclosureListsWhatThePublicLogMayHold(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /disclosure: %d", resp.StatusCode)
+		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		page := string(b)
@@ -225,6 +231,9 @@ func TestStatusIgnoresTheHostHeader(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /status: %d", resp.StatusCode)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()

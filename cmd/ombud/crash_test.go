@@ -312,6 +312,9 @@ func TestSIGTERMFlushes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if resp.StatusCode != 201 {
+			t.Fatalf("principal add: %d", resp.StatusCode)
+		}
 		var p struct{ Receipt uint64 }
 		json.NewDecoder(resp.Body).Decode(&p)
 		resp.Body.Close()

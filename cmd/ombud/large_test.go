@@ -88,9 +88,13 @@ func TestLargeObjectConstantMemory(t *testing.T) {
 		ID   string
 		Size int64
 	}
+	if resp.StatusCode != 201 {
+		resp.Body.Close()
+		t.Fatalf("put: %d", resp.StatusCode)
+	}
 	json.NewDecoder(resp.Body).Decode(&o)
 	resp.Body.Close()
-	if resp.StatusCode != 201 || o.Size != size {
+	if o.Size != size {
 		t.Fatalf("put: %d, size %d", resp.StatusCode, o.Size)
 	}
 	putTime := time.Since(start)

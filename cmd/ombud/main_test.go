@@ -403,6 +403,9 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d", resp.StatusCode)
+	}
 	m, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, name := range []string{"ombud_log_append_seconds", "ombud_log_batch_size", "ombud_log_queue_depth", "ombud_http_requests_total{code=\"403\""} {

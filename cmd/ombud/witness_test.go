@@ -116,6 +116,9 @@ func TestWitnessedGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /: %d", resp.StatusCode)
+	}
 	home, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !regexp.MustCompile(`<td>witness.test/w1</td><td><span class="ok">Yes</span></td><td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>`).Match(home) {
