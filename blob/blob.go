@@ -22,11 +22,11 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	_ "gocloud.dev/blob/azureblob" // azblob://
-	_ "gocloud.dev/blob/fileblob"  // file://
-	_ "gocloud.dev/blob/gcsblob"   // gs://
-	_ "gocloud.dev/blob/s3blob"    // s3://
+	_ "gocloud.dev/blob/fileblob" // file://
 )
+
+// cloudDrivers is set when the cloud object stores are built in.
+var cloudDrivers bool
 
 // ErrNotFound: no blob under that key.
 var ErrNotFound = errors.New("blob: not found")
@@ -42,6 +42,9 @@ type Bucket struct {
 func Open(ctx context.Context, rawURL string) (*Bucket, error) {
 	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
+		if !cloudDrivers && !strings.HasPrefix(rawURL, "file:") {
+			return nil, fmt.Errorf("blob: failed to open %s: this ombud was built with -tags ombud_nocloud, without the cloud object stores; build it without that tag: %w", rawURL, err)
+		}
 		return nil, fmt.Errorf("blob: failed to open %s: %w", rawURL, err)
 	}
 	// A missing container or directory is found now, with a clear error,

@@ -1,12 +1,11 @@
 package keys
 
 // The keepers a KEK URL may name. Each registers its scheme with
-// gocloud.dev/secrets: azurekeyvault://, awskms://, gcpkms://, hashivault://,
-// and base64key:// (a key in the URL; tests only).
+// gocloud.dev/secrets. This file: base64key:// (a key in the URL; tests
+// only); drivers_cloud.go: the KMSs.
 import (
-	_ "gocloud.dev/secrets/awskms"
-	_ "gocloud.dev/secrets/azurekeyvault"
-	_ "gocloud.dev/secrets/gcpkms"
-	_ "gocloud.dev/secrets/hashivault"
 	_ "gocloud.dev/secrets/localsecrets"
 )
+
+// kmsDrivers is set when the key management services are built in.
+var kmsDrivers bool

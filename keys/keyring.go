@@ -207,6 +207,9 @@ type URLKeyring struct {
 func OpenURL(ctx context.Context, url string, version int) (*URLKeyring, error) {
 	k, err := secrets.OpenKeeper(ctx, url)
 	if err != nil {
+		if !kmsDrivers && !strings.HasPrefix(url, "base64key:") {
+			return nil, fmt.Errorf("keys: failed to open KEK %s: this ombud was built with -tags ombud_nocloud, without the key management services; build it without that tag: %w", redactURL(url), err)
+		}
 		return nil, fmt.Errorf("keys: failed to open KEK %s: %w", redactURL(url), err)
 	}
 	return &URLKeyring{keeper: k, version: max(version, 1)}, nil
