@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -149,6 +150,33 @@ func TestEntryVectors(t *testing.T) {
 			if err := CheckDetail(e, d); err == nil {
 				t.Fatalf("%s: altered detail checks", k)
 			}
+		}
+	}
+}
+
+// TestLogFormatExamples: every example in docs/LOG-FORMAT.md is its
+// kind's vector, pretty-printed.
+func TestLogFormatExamples(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("docs", "LOG-FORMAT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(\\{\n  \"v\": 1.*?)\n```").FindAllSubmatch(doc, -1)
+	if len(blocks) != len(entry.Kinds()) {
+		t.Fatalf("%d examples for %d kinds", len(blocks), len(entry.Kinds()))
+	}
+	for _, b := range blocks {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, b[1]); err != nil {
+			t.Fatal(err)
+		}
+		e, err := entry.Parse(compact.Bytes())
+		if err != nil {
+			t.Fatalf("an example does not parse: %v\n%s", err, b[1])
+		}
+		leaf, _ := os.ReadFile(filepath.Join("testdata", "entries", string(e.Kind)+".json"))
+		if !bytes.Equal(bytes.TrimSpace(leaf), compact.Bytes()) {
+			t.Errorf("the %s example is not its vector:\n%s\n%s", e.Kind, compact.Bytes(), leaf)
 		}
 	}
 }
