@@ -18,18 +18,31 @@ type Rules struct {
 	// (default: biometric and location, docs/INVARIANTS.md, I7).
 	Shared []string
 	// MinReviews is how many distinct confirming reviewers an action needs
-	// (default 2, docs/INVARIANTS.md, I6).
+	// (default DefaultMinReviews).
 	MinReviews int
 	// EmergencyDeadline is how long an emergency read may stay uncovered
 	// (default ombud.DefaultEmergencyDeadline).
 	EmergencyDeadline time.Duration
 	// SweepGrace is how long after an emergency deadline the retention
-	// sweep may take to log the breach (default 2h; ombud sweeps hourly).
+	// sweep may take to log the breach (default DefaultSweepGrace).
 	SweepGrace time.Duration
 	// TimeTolerance is how far an entry's time may lie before the latest
-	// time seen (entries are sequenced in batches; default 1 minute).
+	// time seen (default DefaultTimeTolerance).
 	TimeTolerance time.Duration
 }
+
+// The rules' defaults.
+const (
+	// DefaultMinReviews is how many distinct confirming reviewers an
+	// action on a flag needs (docs/INVARIANTS.md, I6).
+	DefaultMinReviews = 2
+	// DefaultSweepGrace is how long after an emergency deadline the sweep
+	// may take to log the breach (ombud sweeps hourly).
+	DefaultSweepGrace = 2 * time.Hour
+	// DefaultTimeTolerance is how far an entry's time may lie before the
+	// latest time seen (entries are sequenced in batches).
+	DefaultTimeTolerance = time.Minute
+)
 
 func (r *Rules) defaults() {
 	if r.Sensitive == nil {
@@ -43,16 +56,16 @@ func (r *Rules) defaults() {
 		r.Shared = []string{"biometric", "location"}
 	}
 	if r.MinReviews <= 0 {
-		r.MinReviews = 2
+		r.MinReviews = DefaultMinReviews
 	}
 	if r.EmergencyDeadline <= 0 {
 		r.EmergencyDeadline = ombud.DefaultEmergencyDeadline
 	}
 	if r.SweepGrace <= 0 {
-		r.SweepGrace = 2 * time.Hour
+		r.SweepGrace = DefaultSweepGrace
 	}
 	if r.TimeTolerance <= 0 {
-		r.TimeTolerance = time.Minute
+		r.TimeTolerance = DefaultTimeTolerance
 	}
 }
 

@@ -54,9 +54,9 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
-	minReviews := fs.Int("min-reviews", 2, "distinct confirming reviewers an action needs")
+	minReviews := fs.Int("min-reviews", audit.DefaultMinReviews, "distinct confirming reviewers an action needs")
 	deadline := fs.Duration("emergency-deadline", ombud.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
-	tolerance := fs.Duration("time-tolerance", time.Minute, "how far an entry's time may lie behind the latest before it")
+	tolerance := fs.Duration("time-tolerance", audit.DefaultTimeTolerance, "how far an entry's time may lie behind the latest before it")
 	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
 	return func(ctx context.Context, _ []string) error {
 		return m.audit(ctx, auditFlags{logURL: *logURL, key: *key, witnesses: witnesses, quorum: *quorum, stateDir: *stateDir, tokenFile: *tokenFile,
