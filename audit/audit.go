@@ -319,12 +319,17 @@ func (v *verifier) fetchBundle(ctx context.Context, bi uint64) *bundle {
 	b.entries = make([]*entry.Entry, len(eb.Entries))
 	b.bodies = make([]entry.Body, len(eb.Entries))
 	b.errs = make([]error, len(eb.Entries))
+	// The bodies outlive this bundle's bytes: the rules keep their refs.
+	r := entry.Reader{Keep: true}
 	for i, e := range eb.Entries {
 		b.hashes[i] = rfc6962.DefaultHasher.HashLeaf(e)
-		b.entries[i], b.errs[i] = entry.Parse(e)
-		if b.errs[i] == nil {
-			b.bodies[i], b.errs[i] = b.entries[i].Body()
+		h, body, err := r.Read(e)
+		if err != nil {
+			b.errs[i] = err
+			continue
 		}
+		b.entries[i] = &entry.Entry{V: entry.Version, Kind: h.Kind, Time: h.Time, Detail: h.Detail}
+		b.bodies[i] = body
 	}
 	return b
 }

@@ -2,9 +2,11 @@ package entry
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
-	"unsafe"
+
+	"github.com/ombud/ombud/internal/compact"
 )
 
 // Head is an entry's envelope without its content.
@@ -22,10 +24,12 @@ type Head struct {
 //
 // The body Read returns, and the strings in it, are valid only until the
 // next Read and only while leaf is unchanged: they alias both. Clone what
-// you keep.
+// you keep, or set Keep.
 type Reader struct {
+	// Keep makes every Read return a body of its own, whose strings are
+	// copies: safe to keep, at the price of an allocation or two an entry.
+	Keep   bool
 	bodies map[Kind]*reused
-	p      scanner
 }
 
 // reused is one kind's body, reused from entry to entry, with a pointer
@@ -56,6 +60,22 @@ func (r *Reader) body(k Kind) *reused {
 	return b
 }
 
+// clone returns a copy of the body that shares nothing with b.
+func (b *reused) clone() Body {
+	v := reflect.New(b.s.typ)
+	v.Elem().Set(reflect.ValueOf(b.body).Elem())
+	for i, p := range b.ptrs {
+		if ss, ok := p.(*[]string); ok {
+			var c []string
+			if len(*ss) > 0 {
+				c = slices.Clone(*ss)
+			}
+			v.Elem().Field(i).Set(reflect.ValueOf(c))
+		}
+	}
+	return v.Interface().(Body)
+}
+
 func (b *reused) reset() {
 	for _, p := range b.ptrs {
 		switch p := p.(type) {
@@ -77,6 +97,9 @@ func (b *reused) reset() {
 // the same reason Parse would give.
 func (r *Reader) Read(leaf []byte) (Head, Body, error) {
 	if h, b, ok := r.compact(leaf); ok {
+		if r.Keep {
+			b = r.bodies[h.Kind].clone()
+		}
 		return h, b, nil
 	}
 	e, err := Parse(leaf)
@@ -96,19 +119,22 @@ func (r *Reader) compact(leaf []byte) (Head, Body, bool) {
 	if len(leaf) > MaxSize {
 		return Head{}, nil, false
 	}
-	r.p = scanner{b: leaf, s: unsafe.String(unsafe.SliceData(leaf), len(leaf)), loose: true}
-	p := &r.p
+	sc := compact.Aliasing(leaf)
+	if r.Keep {
+		sc = compact.New(leaf) // strings that outlive leaf
+	}
+	p := &sc
 	var h Head
 	var b *reused
 	var versioned bool
-	ok := p.envelope(func(key string) bool {
+	ok := envelope(p, func(key string) bool {
 		switch key {
 		case "v":
-			n, ok := p.uint()
+			n, ok := p.Uint()
 			versioned = ok && n == Version
 			return versioned
 		case "kind":
-			s, ok := p.str()
+			s, ok := p.Str()
 			if ok {
 				h.Kind = Kind(s)
 				b = r.body(h.Kind)
@@ -119,33 +145,32 @@ func (r *Reader) compact(leaf []byte) (Head, Body, bool) {
 			b.reset()
 			return true
 		case "time":
-			s, ok := p.str()
+			s, ok := p.Str()
 			if ok {
 				h.Time, ok = timeOf(s)
 			}
 			return ok
 		case "fields":
-			return b != nil && r.fields(b)
+			return b != nil && r.fields(p, b)
 		case "refs":
-			return b != nil && r.refs(b)
+			return b != nil && r.refs(p, b)
 		case "detail":
-			s, ok := p.str()
+			s, ok := p.Str()
 			h.Detail = s
 			return ok && IsCommitment(s)
 		}
 		return false
 	})
-	if !ok || p.i != len(leaf) || !versioned || b == nil || h.Time.IsZero() {
+	if !ok || !p.Done() || !versioned || b == nil || h.Time.IsZero() {
 		return Head{}, nil, false
 	}
 	return h, b.body, true
 }
 
-func (r *Reader) fields(b *reused) bool {
-	p := &r.p
+func (r *Reader) fields(p *compact.Scanner, b *reused) bool {
 	var seen uint32
-	return p.object(func(k string) bool {
-		f := b.s.field[k]
+	return p.Object(func(k string) bool {
+		f := b.s.fieldNamed(k)
 		if f == nil {
 			return false
 		}
@@ -156,18 +181,18 @@ func (r *Reader) fields(b *reused) bool {
 		seen |= bit
 		switch f.typ {
 		case tCode:
-			s, ok := p.str()
+			s, ok := p.Str()
 			*b.ptrs[f.index].(*string) = s
 			return ok && IsCode(s)
 		case tCodes:
 			ss := b.ptrs[f.index].(*[]string)
-			return p.array(func() bool {
-				s, ok := p.str()
+			return p.Array(func() bool {
+				s, ok := p.Str()
 				*ss = append(*ss, s)
 				return ok && IsCode(s) && len(*ss) <= maxArray
 			})
 		case tInt:
-			lit, ok := p.number()
+			lit, ok := p.Number()
 			if !ok {
 				return false
 			}
@@ -175,7 +200,7 @@ func (r *Reader) fields(b *reused) bool {
 			*b.ptrs[f.index].(*int64) = n
 			return err == nil
 		case tNum:
-			lit, ok := p.number()
+			lit, ok := p.Number()
 			if !ok {
 				return false
 			}
@@ -183,23 +208,22 @@ func (r *Reader) fields(b *reused) bool {
 			*b.ptrs[f.index].(*float64) = x
 			return err == nil
 		case tBool:
-			switch p.peek() {
+			switch p.Peek() {
 			case 't':
 				*b.ptrs[f.index].(*bool) = true
-				return p.lit("true")
+				return p.Lit("true")
 			case 'f':
-				return p.lit("false")
+				return p.Lit("false")
 			}
 		}
 		return false
 	})
 }
 
-func (r *Reader) refs(b *reused) bool {
-	p := &r.p
+func (r *Reader) refs(p *compact.Scanner, b *reused) bool {
 	var seen uint32
-	return p.object(func(k string) bool {
-		ref := b.s.ref[k]
+	return p.Object(func(k string) bool {
+		ref := b.s.refNamed(k)
 		if ref == nil {
 			return false
 		}
@@ -209,8 +233,8 @@ func (r *Reader) refs(b *reused) bool {
 		}
 		seen |= bit
 		n := 0
-		ok := p.array(func() bool {
-			s, ok := p.str()
+		ok := p.Array(func() bool {
+			s, ok := p.Str()
 			n++
 			if ref.list {
 				ss := b.ptrs[ref.index].(*[]string)

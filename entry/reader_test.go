@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -63,11 +64,28 @@ func readBoth(t *testing.T, r *Reader, b []byte) (fast bool) {
 // and reads as Parse reads it, also after entries of other kinds.
 func TestReaderVectors(t *testing.T) {
 	var r Reader
+	keep := Reader{Keep: true}
+	var kept []Body
 	for range 2 {
 		for _, b := range entryVectors(t) {
-			if !readBoth(t, &r, b) {
+			if !readBoth(t, &r, b) || !readBoth(t, &keep, b) {
 				t.Errorf("the fast path refused a vector: %s", b)
 			}
+			leaf := bytes.Clone(b)
+			_, body, _ := keep.Read(leaf)
+			kept = append(kept, body)
+			for j := range leaf {
+				leaf[j] = 'x' // a reused buffer
+			}
+		}
+	}
+	// Kept bodies share nothing with later reads or with their leaves.
+	vectors := entryVectors(t)
+	for i, body := range kept {
+		e, _ := Parse(vectors[i%len(vectors)])
+		want, _ := e.Body()
+		if !sameBody(body, want) {
+			t.Errorf("a kept body changed: %+v, want %+v", body, want)
 		}
 	}
 }
@@ -115,8 +133,10 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"v":1,"kind":"tip","time":"2026-11-27T06:30:00Z","fields":{"op":"filed","op":"x"}}`))
 	f.Add([]byte(`{"kind":"tip","v":1,"time":"2026-11-27T06:30:00+00:00","detail":""}`))
 	var r Reader
+	keep := Reader{Keep: true}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		readBoth(t, &r, b)
+		readBoth(t, &keep, b)
 	})
 }
 

@@ -126,6 +126,26 @@ func newSpec(b Body) *spec {
 	return s
 }
 
+// fieldNamed and refNamed find a field or ref by name: a kind has a dozen
+// at most, and comparing is cheaper than hashing.
+func (s *spec) fieldNamed(name string) *fieldSpec {
+	for i := range s.fields {
+		if s.fields[i].name == name {
+			return &s.fields[i]
+		}
+	}
+	return nil
+}
+
+func (s *spec) refNamed(name string) *refSpec {
+	for i := range s.refs {
+		if s.refs[i].name == name {
+			return &s.refs[i]
+		}
+	}
+	return nil
+}
+
 // Kinds returns every known entry kind, sorted.
 func Kinds() []Kind {
 	ks := make([]Kind, 0, len(specs))
