@@ -30,6 +30,7 @@ type Reader struct {
 	// copies: safe to keep, at the price of an allocation or two an entry.
 	Keep   bool
 	bodies map[Kind]*reused
+	last   *reused
 }
 
 // reused is one kind's body, reused from entry to entry, with a pointer
@@ -41,7 +42,11 @@ type reused struct {
 }
 
 func (r *Reader) body(k Kind) *reused {
+	if r.last != nil && r.last.s.kind == k {
+		return r.last // logs run in streaks of one kind
+	}
 	if b := r.bodies[k]; b != nil {
+		r.last = b
 		return b
 	}
 	s := specs[k]
@@ -291,6 +296,11 @@ func timeOf(s string) (time.Time, bool) {
 	return time.Date(y, time.Month(mo), day, h, mi, sec, nsec, time.UTC), true
 }
 
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
 func daysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		return 29
+	}
+	return monthDays[m]
 }
