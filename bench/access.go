@@ -123,17 +123,18 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 	if err != nil {
 		return nil, err
 	}
-	var logDir string
 	if cfg.LogDir != "" {
 		// A diagnostic: the log on another filesystem than the database,
 		// to tell the log's disk I/O from the rest of the path.
-		if logDir, err = os.MkdirTemp(cfg.LogDir, "access-log-"); err != nil {
+		logDir, err := os.MkdirTemp(cfg.LogDir, "access-log-")
+		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(logDir)
+		dir.Config.Log.Dir = logDir // log.dir, as an operator would set it
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: quiet, LogDir: logDir, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: quiet, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
 	if err != nil {
 		return nil, err
 	}

@@ -120,6 +120,10 @@ type ServerConfig struct {
 
 // LogConfig configures the transparency log.
 type LogConfig struct {
+	// Dir is where the log's files live: absolute, or relative to the data
+	// directory (default "log"). A disk of its own keeps the log's fsyncs
+	// apart from the database's.
+	Dir                string   `toml:"dir"`
 	BatchMaxSize       uint     `toml:"batch_max_size"`
 	BatchMaxAge        Duration `toml:"batch_max_age"`
 	CheckpointInterval Duration `toml:"checkpoint_interval"`
@@ -452,6 +456,9 @@ batch_max_age = "10ms"
 # How often a new signed checkpoint is published (Tessera's minimum: 100ms).
 # Receipts and time-to-integrate wait for it.
 checkpoint_interval = "200ms"
+# Where the log's files live (default: the data directory's log/). A disk
+# of its own keeps the log's fsyncs apart from the database's.
+# dir = "/var/lib/ombud-log"
 # An append not durably sequenced within this time fails, and ombud denies.
 append_timeout = "10s"
 # Appends waiting at once before ombud pushes back (and denies).

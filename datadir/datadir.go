@@ -47,7 +47,16 @@ type Dir struct {
 }
 
 func (d *Dir) ConfigPath() string { return filepath.Join(d.Path, "ombud.toml") }
-func (d *Dir) LogPath() string    { return filepath.Join(d.Path, "log") }
+func (d *Dir) LogPath() string {
+	switch p := d.Config.Log.Dir; {
+	case p == "":
+		return filepath.Join(d.Path, "log")
+	case filepath.IsAbs(p):
+		return p
+	default:
+		return filepath.Join(d.Path, p)
+	}
+}
 func (d *Dir) DBPath() string     { return filepath.Join(d.Path, "meta.db") }
 func (d *Dir) KEKPath() string    { return filepath.Join(d.Path, "keys", "kek.key") }
 func (d *Dir) BlobPath() string   { return filepath.Join(d.Path, "blobs") }

@@ -39,8 +39,6 @@ type Options struct {
 	BatchMaxAge        time.Duration
 	BatchMaxSize       uint
 	CheckpointInterval time.Duration
-	// LogDir, when set, keeps the log elsewhere (a benchmark diagnostic).
-	LogDir string
 	// MaxBodyBytes, when set, replaces server.max_body_bytes.
 	MaxBodyBytes int64
 }
@@ -103,9 +101,6 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		}
 	}
 	logDir := dir.LogPath()
-	if o.LogDir != "" {
-		logDir = o.LogDir
-	}
 	// A log on a read-only or unwritable directory stops the start with a
 	// clear message instead of failing at the first append.
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
