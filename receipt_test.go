@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,15 +29,7 @@ func receiptVector(t testing.TB) (*ombud.Receipt, []byte, note.Verifier) {
 			e.AddPrincipal(t, fmt.Sprint("p", i), ombud.RoleAnalyst)
 		}
 		e.AwaitSize(t, 6)
-		resp, err := http.Get(e.URL + "/v1/receipts/3")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET the receipt: %d", resp.StatusCode)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		raw := ombudtest.Get(t, e.URL+"/v1/receipts/3")
 		os.MkdirAll(dir, 0o755)
 		os.WriteFile(filepath.Join(dir, "receipt.json"), raw, 0o644)
 		os.WriteFile(filepath.Join(dir, "log.pub"), []byte(e.Dir.VerifierKey+"\n"), 0o644)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -385,16 +384,7 @@ func TestEmergencyAccess(t *testing.T) {
 	}
 	// The status page shows it, and that no deletion is attested yet.
 	status := func() string {
-		resp, err := http.Get(e.URL + "/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET /status: %d", resp.StatusCode)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		return string(ombudtest.Get(t, e.URL+"/status"))
 	}
 	if page := status(); !strings.Contains(page, "1 emergency read was not covered") || !strings.Contains(page, "Not yet") {
 		t.Fatalf("the status page does not show the breach:\n%s", page)

@@ -234,7 +234,7 @@ func TestLogEndpointsHeaders(t *testing.T) {
 			t.Errorf("%s: %d Cache-Control %q, want %q", tc.path, resp.StatusCode, resp.Header.Get("Cache-Control"), tc.cache)
 		}
 	}
-	key, _ := io.ReadAll(e.Do(t, "GET", "/log/key", "", "", "").Body)
+	key := ombudtest.Get(t, e.URL+"/log/key")
 	if strings.TrimSpace(string(key)) != e.Dir.VerifierKey {
 		t.Fatalf("/log/key = %q", key)
 	}
@@ -243,7 +243,7 @@ func TestLogEndpointsHeaders(t *testing.T) {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
 	}
-	m, _ := io.ReadAll(e.Do(t, "GET", "/metrics", "", "", "").Body)
+	m := ombudtest.Get(t, e.URL+"/metrics")
 	for _, name := range []string{"ombud_http_requests_total", "ombud_http_request_seconds"} {
 		if !strings.Contains(string(m), name) {
 			t.Errorf("/metrics lacks %s", name)

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -275,15 +273,7 @@ func TestSiteInBrowser(t *testing.T) {
 			t.Fatalf("checking an index beyond the log: %s", result)
 		}
 		// A pasted receipt, then the same receipt claiming another index.
-		resp, err := http.Get(fmt.Sprintf("%s/v1/receipts/%d", e.URL, pub.Index))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET the receipt: %d", resp.StatusCode)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		raw := ombudtest.Get(t, fmt.Sprintf("%s/v1/receipts/%d", e.URL, pub.Index))
 		result, shot := submit("receipt", string(raw), "form[method=post] button")
 		if !strings.Contains(result, "Verified") {
 			t.Fatalf("pasted receipt: %s", result)

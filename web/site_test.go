@@ -142,16 +142,7 @@ func TestWitnessLastCosignature(t *testing.T) {
 	e := ombudtest.New(t, ombudtest.WitnessedBy(2, 1))
 	home := func() string {
 		t.Helper()
-		resp, err := http.Get(e.URL + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET /: %d", resp.StatusCode)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		return string(ombudtest.Get(t, e.URL+"/"))
 	}
 	// One cosignature is enough to publish, so w2's is on a checkpoint only
 	// when it answered in time: add entries until the site has seen one.
@@ -192,16 +183,7 @@ func TestDisclosureListsWhatThePublicLogMayHold(t *testing.T) {
 			opts = append(opts, ombudtest.Config(func(c *datadir.Config) { c.Access.Jurisdiction = "" }))
 		}
 		e := ombudtest.New(t, opts...)
-		resp, err := http.Get(e.URL + "/disclosure")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET /disclosure: %d", resp.StatusCode)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		page := string(b)
+		page := string(ombudtest.Get(t, e.URL+"/disclosure"))
 		for _, want := range []string{
 			"<h3>Purposes of a read</h3>", "<code>criminal_investigation</code></td><td>Investigating a specific criminal offence",
 			"<h3>Reasons for a legal hold and its release</h3>", "<code>litigation</code>",

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/internal/ombudtest"
 )
 
 // run executes the real Main with the given environment.
@@ -399,15 +400,7 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("audit of an unreachable log: exit %d %s", code, errs)
 	}
 	// Metrics from the log.
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %d", resp.StatusCode)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	m := ombudtest.Get(t, url+"/metrics")
 	for _, name := range []string{"ombud_log_append_seconds", "ombud_log_batch_size", "ombud_log_queue_depth", "ombud_http_requests_total{code=\"403\""} {
 		if !strings.Contains(string(m), name) {
 			t.Errorf("/metrics lacks %s", name)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	fnote "github.com/transparency-dev/formats/note"
 
+	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/internal/poll"
 )
 
@@ -112,15 +112,7 @@ func TestWitnessedGateway(t *testing.T) {
 		t.Fatalf("audit --reports with a missing directory: %d %s", code, errs)
 	}
 	// The home page names the witness and when it cosigned the checkpoint.
-	resp, err := http.Get(url + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /: %d", resp.StatusCode)
-	}
-	home, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	home := ombudtest.Get(t, url+"/")
 	if !regexp.MustCompile(`<td>witness.test/w1</td><td><span class="ok">Yes</span></td><td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>`).Match(home) {
 		t.Fatalf("the home page does not show the witness's cosignature:\n%s", home)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -337,4 +338,19 @@ func (e *Env) Authorize(t testing.TB, i *Issuer, a ombud.Authorization) {
 	if _, _, err := e.Custody.Access.RegisterAuthorization(context.Background(), i.Sign(t, a), e.AdminID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Get fetches url, fails t unless the answer is 200, and returns its body.
+func Get(t testing.TB, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("GET %s: %d %v\n%.300s", url, resp.StatusCode, err, b)
+	}
+	return b
 }
