@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Version is the version of the entry envelope this package writes and
@@ -169,8 +171,15 @@ func Parse(b []byte) (*Entry, error) {
 	return &e, nil
 }
 
-// decodeEntry is the general decoder: any JSON layout, strictly.
+// decodeEntry is the general decoder: any JSON layout, strictly. One leaf
+// has one reading: a key given twice, an envelope key in another case
+// ("Kind"), a null, an empty object or list, a time not in the one form
+// ombud writes, and an empty detail are refused, where encoding/json alone
+// would pick one reading or pass over them.
 func decodeEntry(b []byte, e *Entry) error {
+	if err := strict(b); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -181,6 +190,92 @@ func decodeEntry(b []byte, e *Entry) error {
 		return entryErr("trailing data after the entry object")
 	}
 	return nil
+}
+
+// strict walks b's tokens and refuses what encoding/json would read in
+// more ways than one, or in a form ombud never writes.
+func strict(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		obj     bool
+		key     bool // the next token of an object is a key
+		members int
+		seen    map[string]bool
+		last    string
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return nil // the decoder reports malformed JSON
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		} else if tok != json.Delim('{') {
+			return entryErr("an entry is one JSON object")
+		}
+		if top != nil && top.obj && top.key {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				if top.members == 0 && len(stack) > 1 {
+					return entryErr("an empty object; leave it out")
+				}
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			if top.seen[k] {
+				return entryErr("%q is given twice", textutil.Truncate(k, 40))
+			}
+			if len(stack) == 1 && envelopeBit(k) == 0 {
+				return entryErr("unknown envelope key %q", textutil.Truncate(k, 40))
+			}
+			top.seen[k], top.key, top.last = true, false, k
+			top.members++
+			continue
+		}
+		envelope := ""
+		if top != nil && top.obj && len(stack) == 1 {
+			envelope = top.last
+		}
+		if closing, _ := tok.(json.Delim); top != nil && closing != ']' {
+			top.key = top.obj // after a value, an object's next token is a key
+			if !top.obj {
+				top.members++
+			}
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			switch tok {
+			case '{':
+				stack = append(stack, &frame{obj: true, key: true, seen: map[string]bool{}})
+			case '[':
+				stack = append(stack, &frame{})
+			case ']':
+				if top.members == 0 {
+					return entryErr("an empty list; leave it out")
+				}
+				stack = stack[:len(stack)-1]
+			}
+		case nil:
+			return entryErr("a null; leave the key out")
+		case string:
+			switch envelope {
+			case "time":
+				if _, ok := timeOf(tok); !ok {
+					return entryErr("time %q is not RFC 3339 in UTC with at most nine fraction digits, like 2026-11-27T06:30:00.123Z", textutil.Truncate(tok, 40))
+				}
+			case "detail":
+				if tok == "" {
+					return entryErr("an empty detail; leave it out")
+				}
+			}
+		}
+	}
 }
 
 // Validate checks e against the envelope rules of docs/LOG-FORMAT.md.

@@ -174,7 +174,7 @@ func (r *Reader) compact(leaf []byte) (Head, Body, bool) {
 
 func (r *Reader) fields(p *compact.Scanner, b *reused) bool {
 	var seen uint32
-	return p.Object(func(k string) bool {
+	ok := p.Object(func(k string) bool {
 		f := b.s.fieldNamed(k)
 		if f == nil {
 			return false
@@ -195,7 +195,7 @@ func (r *Reader) fields(p *compact.Scanner, b *reused) bool {
 				s, ok := p.Str()
 				*ss = append(*ss, s)
 				return ok && IsCode(s) && len(*ss) <= maxArray
-			})
+			}) && len(*ss) > 0
 		case tInt:
 			lit, ok := p.Number()
 			if !ok {
@@ -223,11 +223,12 @@ func (r *Reader) fields(p *compact.Scanner, b *reused) bool {
 		}
 		return false
 	})
+	return ok && seen != 0 // an empty object is left out
 }
 
 func (r *Reader) refs(p *compact.Scanner, b *reused) bool {
 	var seen uint32
-	return p.Object(func(k string) bool {
+	ok := p.Object(func(k string) bool {
 		ref := b.s.refNamed(k)
 		if ref == nil {
 			return false
@@ -251,6 +252,7 @@ func (r *Reader) refs(p *compact.Scanner, b *reused) bool {
 		})
 		return ok && n >= 1 && (ref.list || n == 1)
 	})
+	return ok && seen != 0 // an empty object is left out
 }
 
 // timeOf reads "2026-11-27T06:30:00.123Z", RFC 3339 in UTC with at most

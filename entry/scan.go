@@ -28,11 +28,11 @@ func parseCompact(b []byte, e *Entry) bool {
 			e.Kind = Kind(s)
 			return ok
 		case "time":
-			start := p.Pos()
-			if _, ok := p.Str(); !ok {
-				return false
+			s, ok := p.Str()
+			if ok {
+				e.Time, ok = timeOf(s)
 			}
-			return e.Time.UnmarshalJSON(b[start:p.Pos()]) == nil
+			return ok
 		case "fields":
 			return fields(&p, e)
 		case "refs":
@@ -40,7 +40,7 @@ func parseCompact(b []byte, e *Entry) bool {
 		case "detail":
 			s, ok := p.Str()
 			e.Detail = s
-			return ok
+			return ok && s != ""
 		}
 		return false
 	})
@@ -100,8 +100,8 @@ func fields(p *compact.Scanner, e *Entry) bool {
 			return ok
 		})
 		m[k] = arr
-		return ok
-	})
+		return ok && len(arr) > 0
+	}) && len(m) > 0
 }
 
 func refs(p *compact.Scanner, e *Entry) bool {
@@ -118,6 +118,6 @@ func refs(p *compact.Scanner, e *Entry) bool {
 			return ok
 		})
 		m[k] = arr
-		return ok
-	})
+		return ok && len(arr) > 0
+	}) && len(m) > 0
 }
