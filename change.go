@@ -192,30 +192,28 @@ type Committer func(ctx context.Context, c *Change, w Leaf) error
 
 // Apply runs the one pattern for r: it builds the entry (a bad entry is
 // refused before anything is reserved), reserves c in the store (waiting up
-// to BusyWait for a change in flight on the same target), appends the
-// entry, and commits. If the append fails, the reservation is undone and
-// the error wraps ErrLogUnavailable. If the commit fails, the entry is
-// logged and the reservation stays for recovery to finish; the error says
-// so. A nil commit commits the store alone.
+// to BusyWait for a change in flight on the same target, and building the
+// entry again after each wait, so that its time is never before the
+// entries of the change it waited for), appends the entry, and commits. If
+// the append fails, the reservation is undone and the error wraps
+// ErrLogUnavailable. If the commit fails, the entry is logged and the
+// reservation stays for recovery to finish; the error says so. A nil
+// commit commits the store alone.
 func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Leaf, error) {
-	e, leaf, d, err := j.Build(r)
-	if err != nil {
-		return Leaf{}, err
-	}
-	return j.ApplyBuilt(ctx, c, e, leaf, d, commit)
+	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return j.Build(r) }, commit)
 }
 
 // ApplyBuilt is Apply of an entry already built (Journal.Build), for
-// callers that need the entry before the change is reserved.
+// callers that need the entry before the change is reserved; it is not
+// built again after a wait, so it suits targets nothing else can hold (a
+// new object).
 func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, leaf []byte, d *Detail, commit Committer) (Leaf, error) {
-	var err error
-	sum := sha256.Sum256(leaf)
-	c.Leaf = sum[:]
-	c.Created = j.now().UTC().Truncate(time.Millisecond)
-	if c.From, err = j.Log.Size(ctx); err != nil {
-		return Leaf{}, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
-	}
-	if err := j.reserve(ctx, c); err != nil {
+	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return e, leaf, d, nil }, commit)
+}
+
+func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Entry, []byte, *Detail, error), commit Committer) (Leaf, error) {
+	e, leaf, d, err := j.reserve(ctx, c, build)
+	if err != nil {
 		return Leaf{}, err
 	}
 	w, err := j.Append(ctx, e, leaf, d)
@@ -240,22 +238,35 @@ func (j *Journal) CommitStore(ctx context.Context, c *Change, w Leaf) error {
 	return j.Store.Commit(ctx, c, w.Index)
 }
 
-func (j *Journal) reserve(ctx context.Context, c *Change) error {
+// reserve builds the entry and reserves c for it, waiting up to BusyWait
+// while another change to the target is in flight and building the entry
+// anew after each wait.
+func (j *Journal) reserve(ctx context.Context, c *Change, build func() (*entry.Entry, []byte, *Detail, error)) (*entry.Entry, []byte, *Detail, error) {
 	deadline := time.Now().Add(BusyWait)
 	wait := time.Millisecond
 	for {
-		err := j.Store.Reserve(ctx, c)
+		e, leaf, d, err := build()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sum := sha256.Sum256(leaf)
+		c.Leaf = sum[:]
+		c.Created = j.now().UTC().Truncate(time.Millisecond)
+		if c.From, err = j.Log.Size(ctx); err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+		}
+		err = j.Store.Reserve(ctx, c)
 		if !errors.Is(err, ErrBusy) {
-			return err
+			return e, leaf, d, err
 		}
 		if time.Now().After(deadline) {
-			return &Error{Code: CodeConflict, Message: "another change to it is in progress; retry", Err: err}
+			return nil, nil, nil, &Error{Code: CodeConflict, Message: "another change to it is in progress; retry", Err: err}
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, nil, nil, ctx.Err()
 		case <-t.C:
 		}
 		wait = min(2*wait, 100*time.Millisecond)
