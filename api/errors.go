@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -127,6 +128,11 @@ func checkKeys(b []byte) error {
 		var top *frame
 		if len(stack) > 0 {
 			top = stack[len(stack)-1]
+		} else if tok != json.Delim('{') {
+			return ombud.Errorf(ombud.CodeMalformedJSON, "request body is not a JSON object")
+		}
+		if tok == nil {
+			return ombud.Errorf(ombud.CodeMalformedJSON, "null is not a value here; leave the field out")
 		}
 		if top != nil && top.obj && top.key {
 			if d, ok := tok.(json.Delim); ok && d == '}' {
@@ -158,6 +164,28 @@ func checkKeys(b []byte) error {
 	}
 }
 
+// jsonType names the JSON form of a Go type, for errors: clients speak
+// JSON, not Go.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonType(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return "another type"
+}
+
 func apiKey(k string) bool {
 	if k == "" || len(k) > 64 {
 		return false
@@ -183,8 +211,10 @@ func jsonError(err error, limit int64) error {
 		return ombud.Errorf(ombud.CodeMalformedJSON, "request body is truncated JSON")
 	case errors.As(err, &syntax):
 		return ombud.Errorf(ombud.CodeMalformedJSON, "malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return ombud.Errorf(ombud.CodeMalformedJSON, "request body is not a JSON object")
 	case errors.As(err, &typ):
-		return ombud.Errorf(ombud.CodeInvalid, "field %q must be %s", typ.Field, typ.Type)
+		return ombud.Errorf(ombud.CodeInvalid, "field %q must be %s", typ.Field, jsonType(typ.Type))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return ombud.Errorf(ombud.CodeUnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}

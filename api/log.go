@@ -15,6 +15,10 @@ import (
 func (s *Server) tile(w http.ResponseWriter, r *http.Request) {
 	rel := strings.TrimPrefix(r.URL.Path, "/log/")
 	b, err := s.Log.Tile(rel)
+	if r.URL.RawPath != "" {
+		// An escaped character: a tile has one address, spelled plainly.
+		err = ombud.ErrNotFound
+	}
 	if errors.Is(err, ombud.ErrNotFound) {
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such tlog-tiles resource: %s", r.URL.Path))
 		return

@@ -102,18 +102,22 @@ func (m *Main) usage() {
 	for _, c := range commands() {
 		fmt.Fprintf(m.Stderr, "  %-26s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(m.Stderr, "\nRun 'ombud COMMAND --help' for its synopsis, flags and an example.\n")
+	fmt.Fprintf(m.Stderr, "\nExample:\n  ombud serve --data ./ombud-data\n\nRun 'ombud COMMAND --help' for its synopsis, flags and an example.\n")
 }
 
 // groupUsage lists a group's commands.
 func (m *Main) groupUsage(group string) {
-	fmt.Fprintf(m.Stderr, "ombud %s: %s\n\nCommands:\n", group, groups[group])
+	fmt.Fprintf(m.Stderr, "Usage: ombud %s COMMAND [ARGUMENTS] [FLAGS]\n\n%s.\n\nCommands:\n", group, upper(groups[group]))
+	example := ""
 	for _, c := range commands() {
 		if strings.HasPrefix(c.name, group+" ") {
 			fmt.Fprintf(m.Stderr, "  %s\n      %s\n", c.synopsis(), c.summary)
+			if example == "" {
+				example = c.example
+			}
 		}
 	}
-	fmt.Fprintf(m.Stderr, "\nRun 'ombud %s COMMAND --help' for its flags and an example.\n", group)
+	fmt.Fprintf(m.Stderr, "\nExample:\n  %s\n\nRun 'ombud %s COMMAND --help' for its flags and an example.\n", example, group)
 }
 
 // find returns the command args name, and the arguments after its name.

@@ -120,8 +120,8 @@ func TestHelp(t *testing.T) {
 				}
 			}
 		}
-		if code != 0 || n < 1 {
-			t.Errorf("%s --help: exit %d, %d commands", g, code, n)
+		if code != 0 || n < 1 || !strings.HasPrefix(errs, "Usage: ombud "+g+" COMMAND") || !strings.Contains(errs, "Example:\n  ombud "+g+" ") {
+			t.Errorf("%s --help: exit %d, %d commands, no synopsis or example:\n%s", g, code, n, errs)
 		}
 		if code, _, errs := run(t, nil, g); code != exitUsage || !strings.Contains(errs, "missing command") {
 			t.Errorf("%s alone: exit %d %q", g, code, errs)
