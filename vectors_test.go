@@ -59,6 +59,9 @@ var exampleRecords = []Record{
 	{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/district-3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "adminadminadmin0"}},
 	{Body: entry.System{Op: entry.OpDetailsErased, EntryKind: "access", Before: "2020-11-30", Count: 48211}},
 	{Body: entry.Attestation{Op: entry.OpDerivedDataDeleted, Access: 4711, Object: "obj_7fj3k2", By: "adminadminadmin0"}, Detail: map[string]any{"access_entry": 4711, "note": "the case share's copies were deleted on 2026-12-02"}},
+	{Body: entry.Analytic{Op: entry.OpRegister, Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification", Classes: []string{"biometric"},
+		Model: "facematch", ModelVersion: "4.2.1", FPIR: 0.003, FNIR: 0.021, Threshold: 0.85, AccuracySource: "nist-frte-1n-2026-10",
+		ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17", System: "sys-k3x9q2m7", By: "adminadminadmin0"}},
 	{Body: entry.Report{Period: "2026-Q4", CheckpointSize: 123456, ReportSHA256: "5b84dd147f29063c6bb79a58de50836eb997311a72781ddaa0eadd5f596ff52a", Format: "json", By: "adminadminadmin0"}},
 }
 

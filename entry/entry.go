@@ -51,6 +51,8 @@ const (
 	// KindAttestation records a controller's attestation, such as the
 	// deletion of data derived from an uncovered emergency read.
 	KindAttestation Kind = "attestation"
+	// KindAnalytic records the public registry of analytic systems.
+	KindAnalytic Kind = "analytic"
 )
 
 // Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in

@@ -38,6 +38,8 @@ const (
 	OpDerivedDataDeleted = "derived_data_deleted" // attestation
 	OpFiled              = "filed"                // contest, tip
 	OpResolved           = "resolved"             // contest
+	OpVersion            = "version"              // analytic: a version registered
+	OpRetire             = "retire"               // analytic: a version retired
 )
 
 // Review outcomes.
@@ -296,5 +298,32 @@ func (Attestation) Kind() Kind   { return KindAttestation }
 var bodies = []Body{
 	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
 	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
-	Issuer{}, Audit{}, System{}, Attestation{},
+	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{},
 }
+
+// Analytic records the public registry of analytic systems: a system
+// registered with its first version, a further version registered, or a
+// version retired. Every value is public by nature (the deployment's
+// counterpart of the EU database of high-risk AI systems); references to
+// an impact assessment, a contract or an accuracy report are codes.
+type Analytic struct {
+	Op               string   `log:"op"` // OpRegister, OpVersion or OpRetire
+	Name             string   `log:"name"`
+	Vendor           string   `log:"vendor"`
+	Task             string   `log:"task"`
+	Classes          []string `log:"classes"`
+	Model            string   `log:"model"`
+	ModelVersion     string   `log:"model_version"`
+	FMR              float64  `log:"fmr"`
+	FNMR             float64  `log:"fnmr"`
+	FPIR             float64  `log:"fpir"`
+	FNIR             float64  `log:"fnir"`
+	Threshold        float64  `log:"threshold"`
+	AccuracySource   string   `log:"accuracy_source"`
+	ImpactAssessment string   `log:"impact_assessment"`
+	Contract         string   `log:"contract"`
+	System           string   `log:"system,ref"`
+	By               string   `log:"by,ref"`
+}
+
+func (Analytic) Kind() Kind { return KindAnalytic }
