@@ -48,6 +48,9 @@ const (
 	OpBreach                Op = "emergency.breach"
 	OpAttest                Op = "emergency.attest"
 	OpDetailsErase          Op = "details.erase"
+	OpSystemRegister        Op = "system.register"
+	OpSystemVersion         Op = "system.version"
+	OpSystemRetire          Op = "system.retire"
 	// OpEmergencyRead records an emergency read, logged as its permit, for
 	// the deadline by which an authorization must cover it.
 	OpEmergencyRead Op = "emergency.read"
@@ -83,6 +86,15 @@ type (
 	PrincipalPayload struct{ Principal *Principal }
 	// IssuerPayload: OpIssuerRegister.
 	IssuerPayload struct{ Issuer *Issuer }
+	// SystemPayload: OpSystemRegister, a system with its first version.
+	SystemPayload struct{ System *AnalyticSystem }
+	// VersionPayload: OpSystemVersion and OpSystemRetire (At, for a
+	// retirement).
+	VersionPayload struct {
+		System  string
+		Version *SystemVersion
+		At      time.Time
+	}
 	// AuthorizationPayload: OpAuthorizationRegister.
 	AuthorizationPayload struct {
 		Authorization *RegisteredAuthorization

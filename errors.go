@@ -65,7 +65,7 @@ func ErrorCode(err error) Code {
 	case errors.Is(err, ErrNotFound):
 		return CodeNotFound
 	case errors.Is(err, ErrExists), errors.Is(err, ErrBusy), errors.Is(err, ErrOnHold), errors.Is(err, ErrNotOnHold),
-		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale):
+		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired):
 		return CodeConflict
 	case errors.Is(err, ErrErased):
 		return CodeGone
@@ -94,7 +94,7 @@ func ErrorMessage(err error) string {
 	case errors.Is(err, ErrLogUnavailable):
 		return "the transparency log cannot be written; ombud fails closed"
 	}
-	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale} {
+	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired} {
 		if errors.Is(err, s) {
 			return "refused: " + s.Error()
 		}
@@ -108,6 +108,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrExists: a record with that identity already exists.
 	ErrExists = errors.New("already exists")
+	// ErrRetired: the version of an analytic system is retired.
+	ErrRetired = errors.New("the version is retired")
 	// ErrLogUnavailable: the log could not durably sequence an entry. Callers
 	// must fail closed: deny, release nothing.
 	ErrLogUnavailable = errors.New("log unavailable")

@@ -19,6 +19,7 @@ type Store interface {
 	ObjectStore
 	AuthorizationStore
 	EmergencyStore
+	SystemStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error
@@ -106,6 +107,15 @@ type AuthorizationStore interface {
 	// LatestPolicy returns the last recorded policy version and hash
 	// (0, "" before the first).
 	LatestPolicy(ctx context.Context) (int, string, error)
+}
+
+// SystemStore reads the registry of analytic systems.
+type SystemStore interface {
+	// AnalyticSystems lists the registered systems with their versions,
+	// by name.
+	AnalyticSystems(ctx context.Context) ([]*AnalyticSystem, error)
+	// AnalyticSystem returns a system by id; ErrNotFound if there is none.
+	AnalyticSystem(ctx context.Context, id string) (*AnalyticSystem, error)
 }
 
 // EmergencyStore reads emergency reads and marks them covered.

@@ -61,6 +61,7 @@ var targetKinds = map[ombud.Op]string{
 	ombud.OpIssuerRegister: "issuer", ombud.OpAuthorizationRegister: "authorization", ombud.OpAuthorizationRevoke: "authorization",
 	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
 	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
+	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
@@ -124,6 +125,42 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
 		}
 		return err
+	case ombud.OpSystemRegister:
+		p, err := payloadFor(c, "system", func(p *ombud.SystemPayload) string {
+			return idOf(p.System, func(s *ombud.AnalyticSystem) string { return s.Name })
+		})
+		if err != nil {
+			return err
+		}
+		return insertSystem(ctx, tx, p.System)
+	case ombud.OpSystemVersion:
+		p, err := payloadFor(c, "system-version", func(p *ombud.VersionPayload) string {
+			return idOf(p.Version, func(v *ombud.SystemVersion) string { return p.System + "/" + v.Version })
+		})
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM analytic_systems WHERE id = ? AND pending = 0`, p.System).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("system %s: %w", p.System, ombud.ErrNotFound)
+		}
+		return insertVersion(ctx, tx, p.System, p.Version)
+	case ombud.OpSystemRetire:
+		sys, ver, _ := strings.Cut(id, "/")
+		var retired sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = ? AND version = ? AND pending = 0`, sys, ver).Scan(&retired)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("system %s version %s: %w", sys, ver, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case retired.Valid:
+			return fmt.Errorf("system %s version %s: %w", sys, ver, ombud.ErrRetired)
+		}
+		return nil
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
@@ -329,6 +366,25 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE issuers SET pending = 0, log_index = ? WHERE name = ? AND pending = 1`, index, id)
 	case ombud.OpAuthorizationRegister:
 		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpSystemRegister:
+		var sysID string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM analytic_systems WHERE name = ? AND pending = 1`, id).Scan(&sysID); err != nil {
+			return false, fmt.Errorf("sqlite: committing %s on %s: %w", c.Op, c.Target, err)
+		}
+		if err := exactlyOne(ctx, tx, c, `UPDATE analytic_systems SET pending = 0, log_index = ? WHERE id = ?`, index, sysID); err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET pending = 0, log_index = ? WHERE system_id = ? AND pending = 1`, index, sysID)
+	case ombud.OpSystemVersion:
+		sys, ver, _ := strings.Cut(id, "/")
+		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET pending = 0, log_index = ? WHERE system_id = ? AND version = ? AND pending = 1`, index, sys, ver)
+	case ombud.OpSystemRetire:
+		var p ombud.VersionPayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		sys, ver, _ := strings.Cut(id, "/")
+		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET retired = ?, retire_index = ? WHERE system_id = ? AND version = ? AND retired IS NULL`, ms(p.At), index, sys, ver)
 	case ombud.OpAuthorizationRevoke:
 		var p ombud.RevokePayload
 		if err := c.Decode(&p); err != nil {
@@ -439,6 +495,18 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		q = `DELETE FROM issuers WHERE name = ? AND pending = 1`
 	case ombud.OpAuthorizationRegister:
 		q = `DELETE FROM authorizations WHERE id = ? AND pending = 1`
+	case ombud.OpSystemRegister:
+		_, name, _ := strings.Cut(c.Target, ":")
+		if _, err := tx.ExecContext(ctx, `DELETE FROM system_versions WHERE pending = 1 AND system_id IN (SELECT id FROM analytic_systems WHERE name = ? AND pending = 1)`, name); err != nil {
+			return err
+		}
+		q = `DELETE FROM analytic_systems WHERE name = ? AND pending = 1`
+	case ombud.OpSystemVersion:
+		_, id, _ := strings.Cut(c.Target, ":")
+		sys, ver, _ := strings.Cut(id, "/")
+		if _, err := tx.ExecContext(ctx, `DELETE FROM system_versions WHERE system_id = ? AND version = ? AND pending = 1`, sys, ver); err != nil {
+			return err
+		}
 	case ombud.OpIngest:
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
 	}

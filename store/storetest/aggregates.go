@@ -429,3 +429,64 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 		t.Fatalf("Emergency(missing): %v", err)
 	}
 }
+
+// TestSystems checks SystemStore: a system and its first version are
+// invisible while reserved, a name and a version are registered once, a
+// version is retired once, and an undone registration leaves nothing.
+func TestSystems(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	sys := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification", Classes: []string{"biometric"},
+		ImpactAssessment: "fria-1", Contract: "c-1", Registered: now,
+		Versions: []*ombud.SystemVersion{{Version: "4.2.1", Model: "facematch", Accuracy: ombud.Accuracy{FPIR: 0.003, FNIR: 0.02, Threshold: 0.85, Source: "nist-1"}, Registered: now}}}
+	c := change(t, ombud.OpSystemRegister, ombud.SystemTarget(sys.Name), ombud.SystemPayload{System: sys})
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatalf("Reserve(system): %v", err)
+	}
+	if all, _ := s.AnalyticSystems(ctx); len(all) != 0 {
+		t.Fatalf("a reserved system is listed: %v", all)
+	}
+	if err := s.Commit(ctx, c, 7); err != nil {
+		t.Fatalf("Commit(system): %v", err)
+	}
+	got, err := s.AnalyticSystem(ctx, sys.ID)
+	if err != nil || got.Name != sys.Name || len(got.Versions) != 1 || got.Versions[0].Accuracy.FNIR != 0.02 || got.Index != 7 || got.Versions[0].Index != 7 {
+		t.Fatalf("AnalyticSystem = %+v, %v", got, err)
+	}
+	twin := *sys
+	twin.ID = ombud.NewID()
+	if err := s.Reserve(ctx, change(t, ombud.OpSystemRegister, ombud.SystemTarget(sys.Name), ombud.SystemPayload{System: &twin})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("a second system of the name: %v, want ErrExists", err)
+	}
+	v2 := &ombud.SystemVersion{Version: "5.0.0", Model: "facematch", Registered: now}
+	apply(t, s, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, "5.0.0"), ombud.VersionPayload{System: sys.ID, Version: v2}), 8)
+	if err := s.Reserve(ctx, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, "5.0.0"), ombud.VersionPayload{System: sys.ID, Version: v2})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("a version twice: %v, want ErrExists", err)
+	}
+	if err := s.Reserve(ctx, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget("nosuchsystem0000", "5.0.0"), ombud.VersionPayload{System: "nosuchsystem0000", Version: v2})); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a version of no system: %v, want ErrNotFound", err)
+	}
+	retire := ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: "4.2.1"}, At: now}
+	apply(t, s, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "4.2.1"), retire), 9)
+	if err := s.Reserve(ctx, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "4.2.1"), retire)); !errors.Is(err, ombud.ErrRetired) {
+		t.Fatalf("retiring twice: %v, want ErrRetired", err)
+	}
+	got, _ = s.AnalyticSystem(ctx, sys.ID)
+	if old := got.Version("4.2.1"); old == nil || old.Retired == nil || old.RetireIdx != 9 || got.Version("5.0.0") == nil || got.Version("5.0.0").Retired != nil {
+		t.Fatalf("versions after a retirement: %+v", got.Versions)
+	}
+	other := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: "plates", Vendor: "v", Task: "plate_reading", Classes: []string{"location"}, Registered: now,
+		Versions: []*ombud.SystemVersion{{Version: "1", Model: "m", Registered: now}}}
+	c = change(t, ombud.OpSystemRegister, ombud.SystemTarget(other.Name), ombud.SystemPayload{System: other})
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, c); err != nil {
+		t.Fatalf("Undo(system): %v", err)
+	}
+	if all, _ := s.AnalyticSystems(ctx); len(all) != 1 {
+		t.Fatalf("an undone system is listed: %d systems", len(all))
+	}
+	apply(t, s, change(t, ombud.OpSystemRegister, ombud.SystemTarget(other.Name), ombud.SystemPayload{System: other}), 10)
+}
