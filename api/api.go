@@ -16,6 +16,7 @@ import (
 	"github.com/transparency-dev/formats/log"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/publish"
@@ -53,6 +54,8 @@ type Server struct {
 	ReceiptWait time.Duration
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
+	// Analytics keeps the registry of analytic systems (/v1/systems).
+	Analytics *analytics.Service
 	// Reports publishes transparency reports (POST /v1/reports).
 	Reports *publish.Service
 	// Site, when set, serves every path outside the API's: the public web
@@ -142,6 +145,13 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
 	}
 
+	if s.Analytics != nil {
+		admin := []ombud.Role{ombud.RoleAdmin}
+		mux.HandleFunc("GET /v1/systems", s.listSystems)
+		mux.Handle("POST /v1/systems", s.auth(admin, s.registerSystem))
+		mux.Handle("POST /v1/systems/{id}/versions", s.auth(admin, s.registerVersion))
+		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, s.retireVersion))
+	}
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))
 	}

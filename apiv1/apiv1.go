@@ -250,3 +250,77 @@ type Published struct {
 type Status struct {
 	Status string `json:"status"`
 }
+
+// Accuracy is a version's published accuracy at its operating point, as
+// NIST FRTE reports it: fmr and fnmr for 1:1 verification, fpir and fnir
+// for 1:N identification, at threshold; source names the report, as a
+// code.
+type Accuracy struct {
+	FMR       float64 `json:"fmr,omitempty"`
+	FNMR      float64 `json:"fnmr,omitempty"`
+	FPIR      float64 `json:"fpir,omitempty"`
+	FNIR      float64 `json:"fnir,omitempty"`
+	Threshold float64 `json:"threshold"`
+	Source    string  `json:"source,omitempty"`
+}
+
+// RegisterSystem is the body of POST /v1/systems: a system with its first
+// version. Every value is public.
+type RegisterSystem struct {
+	Name             string   `json:"name"`
+	Vendor           string   `json:"vendor"`
+	Task             string   `json:"task"`
+	Classes          []string `json:"classes"`
+	Model            string   `json:"model"`
+	Version          string   `json:"version"`
+	Accuracy         Accuracy `json:"accuracy"`
+	ImpactAssessment string   `json:"impact_assessment,omitempty"`
+	Contract         string   `json:"contract,omitempty"`
+}
+
+// RegisterVersion is the body of POST /v1/systems/{id}/versions.
+type RegisterVersion struct {
+	Model    string   `json:"model"`
+	Version  string   `json:"version"`
+	Accuracy Accuracy `json:"accuracy"`
+}
+
+// SystemVersionDone is the answer to a registration of a system or a
+// version, and to a retirement (Retired set).
+type SystemVersionDone struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Retired bool   `json:"retired,omitempty"`
+	Receipt uint64 `json:"receipt"`
+}
+
+// SystemVersion is one version of a registered system.
+type SystemVersion struct {
+	Version       string     `json:"version"`
+	Model         string     `json:"model"`
+	Accuracy      Accuracy   `json:"accuracy"`
+	Registered    time.Time  `json:"registered"`
+	Receipt       uint64     `json:"receipt"`
+	Retired       *time.Time `json:"retired,omitempty"`
+	RetireReceipt uint64     `json:"retire_receipt,omitempty"`
+}
+
+// System is a registered analytic system, as GET /v1/systems lists it:
+// public information.
+type System struct {
+	ID               string          `json:"id"`
+	Name             string          `json:"name"`
+	Vendor           string          `json:"vendor"`
+	Task             string          `json:"task"`
+	Classes          []string        `json:"classes"`
+	ImpactAssessment string          `json:"impact_assessment,omitempty"`
+	Contract         string          `json:"contract,omitempty"`
+	Registered       time.Time       `json:"registered"`
+	Receipt          uint64          `json:"receipt"`
+	Versions         []SystemVersion `json:"versions"`
+}
+
+// Systems is the answer to GET /v1/systems.
+type Systems struct {
+	Systems []System `json:"systems"`
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
@@ -51,6 +52,7 @@ type Gateway struct {
 	Journal   *ombud.Journal
 	Custody   *custody.Service
 	Reports   *publish.Service
+	Analytics *analytics.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -133,6 +135,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
 		return nil, err
 	}
+	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes}
 	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
 	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)
 	g.Custody.Undoers = append(g.Custody.Undoers, g.Reports.Undo)
@@ -164,7 +167,7 @@ func (g *Gateway) API() *api.Server {
 	}
 	g.api = &api.Server{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	}
 	return g.api

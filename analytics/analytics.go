@@ -1,0 +1,205 @@
+// Package analytics keeps the public registry of the analytic systems that
+// may read data in bulk under authority: each system with its vendor,
+// task, the data classes it may process, its versions with their published
+// accuracy, its impact assessment and its contract. Every change to the
+// registry goes through the one pattern and is logged as an analytic
+// entry; the registry is public (the /systems page).
+package analytics
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+)
+
+// Service registers analytic systems.
+type Service struct {
+	Store   ombud.Store
+	Journal *ombud.Journal
+	// Classes are the deployment's data classes, by name.
+	Classes map[string]ombud.Class
+	Now     func() time.Time
+}
+
+// System is a request to register a system with its first version.
+type System struct {
+	Name             string
+	Vendor           string
+	Task             string
+	Classes          []string
+	ImpactAssessment string
+	Contract         string
+	Version          Version
+}
+
+// Version is a request to register a version.
+type Version struct {
+	Version  string
+	Model    string
+	Accuracy ombud.Accuracy
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Millisecond)
+	}
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+func invalid(format string, a ...any) error { return ombud.Errorf(ombud.CodeInvalid, format, a...) }
+
+// code checks a public value: a code (entry.IsCode) of at most 64 bytes.
+func code(what, v string, required bool) error {
+	switch {
+	case v == "" && required:
+		return invalid("%s is required", what)
+	case v != "" && (!entry.IsCode(v) || len(v) > 64):
+		return invalid("%s must be a code: 1 to 64 of A-Z a-z 0-9 . _ : + / = @ - (it is public)", what)
+	}
+	return nil
+}
+
+func (s *Service) checkVersion(task string, v Version) error {
+	if err := code("version", v.Version, true); err != nil {
+		return err
+	}
+	if err := code("model", v.Model, true); err != nil {
+		return err
+	}
+	a := v.Accuracy
+	for name, x := range map[string]float64{"fmr": a.FMR, "fnmr": a.FNMR, "fpir": a.FPIR, "fnir": a.FNIR} {
+		if math.IsNaN(x) || x < 0 || x > 1 {
+			return invalid("accuracy.%s must be a rate from 0 to 1", name)
+		}
+	}
+	if math.IsNaN(a.Threshold) || math.IsInf(a.Threshold, 0) {
+		return invalid("accuracy.threshold must be a number")
+	}
+	if err := code("accuracy.source", a.Source, false); err != nil {
+		return err
+	}
+	if ombud.IsBiometricTask(task) {
+		switch {
+		case task == "face_verification" && (a.FMR == 0 && a.FNMR == 0):
+			return invalid("a face verification system publishes its accuracy as accuracy.fmr and accuracy.fnmr at accuracy.threshold")
+		case task == "face_identification" && (a.FPIR == 0 && a.FNIR == 0):
+			return invalid("a face identification system publishes its accuracy as accuracy.fpir and accuracy.fnir at accuracy.threshold")
+		case a.Source == "":
+			return invalid("accuracy.source: name the report the accuracy comes from, such as an NIST FRTE report")
+		}
+	}
+	return nil
+}
+
+// Register registers a system with its first version, through the one
+// pattern. A name is registered once.
+func (s *Service) Register(ctx context.Context, r System, by string) (*ombud.AnalyticSystem, ombud.Leaf, error) {
+	for _, c := range []struct {
+		what, v  string
+		required bool
+	}{{"name", r.Name, true}, {"vendor", r.Vendor, true}, {"contract", r.Contract, false}, {"impact_assessment", r.ImpactAssessment, false}} {
+		if err := code(c.what, c.v, c.required); err != nil {
+			return nil, ombud.Leaf{}, err
+		}
+	}
+	if !slices.Contains(ombud.Tasks, r.Task) {
+		return nil, ombud.Leaf{}, invalid("task must be one of %s", strings.Join(ombud.Tasks, ", "))
+	}
+	if ombud.IsBiometricTask(r.Task) && r.ImpactAssessment == "" {
+		return nil, ombud.Leaf{}, invalid("impact_assessment: a biometric system needs a fundamental-rights impact assessment (EU AI Act Art. 27); give its reference")
+	}
+	if len(r.Classes) == 0 || len(r.Classes) > 16 {
+		return nil, ombud.Leaf{}, invalid("classes: name 1 to 16 data classes the system may process")
+	}
+	for _, c := range r.Classes {
+		if _, ok := s.Classes[c]; !ok {
+			return nil, ombud.Leaf{}, invalid("classes: %q is not a data class of this deployment", c)
+		}
+	}
+	if err := s.checkVersion(r.Task, r.Version); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	now := s.now()
+	sys := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: r.Name, Vendor: r.Vendor, Task: r.Task, Classes: slices.Clone(r.Classes),
+		ImpactAssessment: r.ImpactAssessment, Contract: r.Contract, Registered: now,
+		Versions: []*ombud.SystemVersion{{Version: r.Version.Version, Model: r.Version.Model, Accuracy: r.Version.Accuracy, Registered: now}}}
+	c, err := ombud.NewChange(ombud.OpSystemRegister, ombud.SystemTarget(r.Name), ombud.SystemPayload{System: sys})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	a := r.Version.Accuracy
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpRegister, Name: r.Name, Vendor: r.Vendor, Task: r.Task, Classes: sys.Classes,
+		Model: r.Version.Model, ModelVersion: r.Version.Version, FMR: a.FMR, FNMR: a.FNMR, FPIR: a.FPIR, FNIR: a.FNIR, Threshold: a.Threshold,
+		AccuracySource: a.Source, ImpactAssessment: r.ImpactAssessment, Contract: r.Contract, System: sys.ID, By: by}}, nil)
+	if errors.Is(err, ombud.ErrExists) {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "a system named %q is registered already", r.Name)
+	}
+	if err != nil {
+		return nil, w, err
+	}
+	sys.Index, sys.Versions[0].Index = w.Index, w.Index
+	return sys, w, nil
+}
+
+// AddVersion registers a further version of a system.
+func (s *Service) AddVersion(ctx context.Context, system string, v Version, by string) (*ombud.SystemVersion, ombud.Leaf, error) {
+	sys, err := s.Store.AnalyticSystem(ctx, system)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no system %q", system)
+	}
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if err := s.checkVersion(sys.Task, v); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	sv := &ombud.SystemVersion{Version: v.Version, Model: v.Model, Accuracy: v.Accuracy, Registered: s.now()}
+	c, err := ombud.NewChange(ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, v.Version), ombud.VersionPayload{System: sys.ID, Version: sv})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	a := v.Accuracy
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpVersion, Name: sys.Name, Model: v.Model, ModelVersion: v.Version,
+		FMR: a.FMR, FNMR: a.FNMR, FPIR: a.FPIR, FNIR: a.FNIR, Threshold: a.Threshold, AccuracySource: a.Source, System: sys.ID, By: by}}, nil)
+	if errors.Is(err, ombud.ErrExists) {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "version %q of %s is registered already", v.Version, sys.Name)
+	}
+	if err != nil {
+		return nil, w, err
+	}
+	sv.Index = w.Index
+	return sv, w, nil
+}
+
+// Retire retires a version: no run may use it from then on.
+func (s *Service) Retire(ctx context.Context, system, version, by string) (ombud.Leaf, error) {
+	sys, err := s.Store.AnalyticSystem(ctx, system)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no system %q", system)
+	}
+	if err != nil {
+		return ombud.Leaf{}, err
+	}
+	if sys.Version(version) == nil {
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "%s has no version %q", sys.Name, version)
+	}
+	c, err := ombud.NewChange(ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, version),
+		ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: version}, At: s.now()})
+	if err != nil {
+		return ombud.Leaf{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpRetire, Name: sys.Name, ModelVersion: version, System: sys.ID, By: by}}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrRetired):
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "version %q of %s is retired already", version, sys.Name)
+	case errors.Is(err, ombud.ErrNotFound):
+		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "%s has no version %q", sys.Name, version)
+	}
+	return w, err
+}

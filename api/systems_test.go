@@ -1,0 +1,120 @@
+package api_test
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+const frs = `{"name":"vendor-x-frs","vendor":"vendor-x","task":"face_identification","classes":["biometric"],"model":"facematch","version":"4.2.1",
+	"accuracy":{"fpir":0.003,"fnir":0.021,"threshold":0.85,"source":"nist-frte-1n-2026-10"},"impact_assessment":"fria-2026-07","contract":"ocds-abc123-2026-17"}`
+
+// TestSystemsRegistry: a system is registered with its first version and
+// listed publicly; versions are added and retired, each change logged as
+// an analytic entry; the wrong role, bad input, a second registration of a
+// name and a second retirement are refused and log nothing.
+func TestSystemsRegistry(t *testing.T) {
+	e := ombudtest.New(t)
+	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	const js = "application/json"
+	before := e.Size(t)
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		code              ombud.Code
+	}{
+		{"analyst", analyst, frs, 403, ombud.CodeForbidden},
+		{"no token", "", frs, 401, ombud.CodeUnauthenticated},
+		{"free-text name", e.AdminToken, replace(frs, `"vendor-x-frs"`, `"Ada's face finder"`), 400, ombud.CodeInvalid},
+		{"unknown task", e.AdminToken, replace(frs, `"face_identification"`, `"mind_reading"`), 400, ombud.CodeInvalid},
+		{"unknown class", e.AdminToken, replace(frs, `["biometric"]`, `["dreams"]`), 400, ombud.CodeInvalid},
+		{"no impact assessment", e.AdminToken, replace(frs, `,"impact_assessment":"fria-2026-07"`, ``), 400, ombud.CodeInvalid},
+		{"no accuracy", e.AdminToken, replace(frs, `"fpir":0.003,"fnir":0.021,`, ``), 400, ombud.CodeInvalid},
+		{"rate above one", e.AdminToken, replace(frs, `"fnir":0.021`, `"fnir":2`), 400, ombud.CodeInvalid},
+		{"unknown field", e.AdminToken, replace(frs, `"vendor":`, `"owner":"x","vendor":`), 400, ombud.CodeUnknownField},
+	} {
+		resp := e.Do(t, "POST", "/v1/systems", tc.token, js, tc.body)
+		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != tc.status || body.Error.Code != tc.code {
+			t.Errorf("%s: %d %+v, want %d %s", tc.name, resp.StatusCode, body.Error, tc.status, tc.code)
+		}
+	}
+	if e.Size(t) != before {
+		t.Fatal("a refused registration logged something")
+	}
+	// Two registrations of one name at once: one is logged, one refused.
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	var done apiv1.SystemVersionDone
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, js, frs)
+			codes[i] = resp.StatusCode
+			if resp.StatusCode == 201 {
+				done = decode[apiv1.SystemVersionDone](t, resp)
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[0]+codes[1] != 201+409 || done.ID == "" || done.Version != "4.2.1" || done.Receipt == 0 {
+		t.Fatalf("two registrations of one name: %v, %+v", codes, done)
+	}
+	if got := e.Size(t); got != before+1 {
+		t.Fatalf("%d entries for one registration", got-before)
+	}
+	resp := e.Do(t, "POST", "/v1/systems/"+done.ID+"/versions", e.AdminToken, js, `{"model":"facematch","version":"5.0.0","accuracy":{"fpir":0.002,"fnir":0.015,"threshold":0.8,"source":"nist-frte-1n-2026-11"}}`)
+	if v := decode[apiv1.SystemVersionDone](t, resp); resp.StatusCode != 201 || v.Version != "5.0.0" {
+		t.Fatalf("a version: %d %+v", resp.StatusCode, v)
+	}
+	for _, path := range []string{"/v1/systems/nosuchsystem0000/versions"} {
+		resp := e.Do(t, "POST", path, e.AdminToken, js, `{"model":"m","version":"1","accuracy":{"threshold":0.5}}`)
+		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 404 || body.Error.Code != ombud.CodeNotFound {
+			t.Fatalf("a version of no system: %d %+v", resp.StatusCode, body.Error)
+		}
+	}
+	resp = e.Do(t, "POST", "/v1/systems/"+done.ID+"/versions/4.2.1/retire", e.AdminToken, "", "")
+	if r := decode[apiv1.SystemVersionDone](t, resp); resp.StatusCode != 200 || !r.Retired || r.Receipt == 0 {
+		t.Fatalf("retire: %d %+v", resp.StatusCode, r)
+	}
+	resp = e.Do(t, "POST", "/v1/systems/"+done.ID+"/versions/4.2.1/retire", e.AdminToken, "", "")
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Code != ombud.CodeConflict {
+		t.Fatalf("retiring twice: %d %+v", resp.StatusCode, body.Error)
+	}
+	// The registry is public.
+	var list apiv1.Systems
+	if err := json.Unmarshal(ombudtest.Get(t, e.URL+"/v1/systems"), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Systems) != 1 || len(list.Systems[0].Versions) != 2 || list.Systems[0].Versions[0].Retired == nil || list.Systems[0].Versions[1].Retired != nil ||
+		list.Systems[0].Versions[0].Accuracy.FNIR != 0.021 {
+		t.Fatalf("the registry: %+v", list)
+	}
+	// Three analytic entries: register, version, retire.
+	size := e.Size(t)
+	e.AwaitSize(t, size)
+	leaves, _ := e.Log.Leaves(t.Context(), before, size)
+	var ops []string
+	for _, l := range leaves {
+		en, err := entry.Parse(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := en.Body(); b != nil {
+			if a, ok := b.(*entry.Analytic); ok {
+				ops = append(ops, a.Op)
+			}
+		}
+	}
+	if len(ops) != 3 || ops[0] != entry.OpRegister || ops[1] != entry.OpVersion || ops[2] != entry.OpRetire {
+		t.Fatalf("analytic entries %v", ops)
+	}
+}
+
+func replace(s, old, new string) string { return strings.Replace(s, old, new, 1) }
