@@ -368,3 +368,28 @@ func (c *Client) Receipt(ctx context.Context, index uint64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// RegisterSystem registers an analytic system with its first version.
+func (c *Client) RegisterSystem(ctx context.Context, in apiv1.RegisterSystem) (*apiv1.SystemVersionDone, error) {
+	var out apiv1.SystemVersionDone
+	return &out, c.call(ctx, "POST", "/v1/systems", in, &out)
+}
+
+// RegisterVersion registers a further version of a system.
+func (c *Client) RegisterVersion(ctx context.Context, system string, in apiv1.RegisterVersion) (*apiv1.SystemVersionDone, error) {
+	var out apiv1.SystemVersionDone
+	return &out, c.call(ctx, "POST", "/v1/systems/"+esc(system)+"/versions", in, &out)
+}
+
+// RetireVersion retires a version of a system.
+func (c *Client) RetireVersion(ctx context.Context, system, version string) (*apiv1.SystemVersionDone, error) {
+	var out apiv1.SystemVersionDone
+	return &out, c.call(ctx, "POST", "/v1/systems/"+esc(system)+"/versions/"+esc(version)+"/retire", nil, &out)
+}
+
+// Systems lists the registry of analytic systems (public).
+func (c *Client) Systems(ctx context.Context) ([]apiv1.System, error) {
+	var out apiv1.Systems
+	err := c.call(ctx, "GET", "/v1/systems", nil, &out)
+	return out.Systems, err
+}

@@ -86,4 +86,20 @@ func TestClient(t *testing.T) {
 	if st, err := admin.ObjectStatus(ctx, o.ID); err != nil || st.Hold == nil {
 		t.Fatalf("ObjectStatus: %+v %v", st, err)
 	}
+	// The registry of analytic systems: registered, listed publicly, retired.
+	done, err := admin.RegisterSystem(ctx, apiv1.RegisterSystem{Name: "plates-1", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location"},
+		Model: "anpr", Version: "2.0", Accuracy: apiv1.Accuracy{Threshold: 0.5}})
+	if err != nil || done.ID == "" || done.Receipt == 0 {
+		t.Fatalf("RegisterSystem: %+v %v", done, err)
+	}
+	public, _ := client.New(e.URL, "")
+	if list, err := public.Systems(ctx); err != nil || len(list) != 1 || list[0].Name != "plates-1" {
+		t.Fatalf("Systems: %+v %v", list, err)
+	}
+	if out, err := admin.RetireVersion(ctx, done.ID, "2.0"); err != nil || !out.Retired {
+		t.Fatalf("RetireVersion: %+v %v", out, err)
+	}
+	if _, err := admin.RetireVersion(ctx, done.ID, "2.0"); client.ErrorCode(err) != ombud.CodeConflict {
+		t.Fatalf("retiring twice: %v", err)
+	}
 }

@@ -83,10 +83,11 @@ var groups = map[string]string{
 	"report":    "publish transparency reports",
 	"witness":   "run a C2SP tlog-witness that cosigns consistent checkpoints",
 	"bench":     "run the benchmark harness and print JSON",
+	"system":    "keep the public registry of analytic systems",
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.
