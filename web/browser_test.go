@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/report"
@@ -176,6 +177,19 @@ func TestSiteInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.AwaitSize(t, pub.Index+1)
+	sys, _, err := e.Gateway.Analytics.Register(context.Background(), analytics.System{Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification",
+		Classes: []string{"biometric"}, ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17",
+		Version: analytics.Version{Version: "4.2.1", Model: "facematch", Accuracy: ombud.Accuracy{FPIR: 0.003, FNIR: 0.021, Threshold: 0.85, Source: "nist-frte-1n-2026-10"}}}, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Gateway.Analytics.AddVersion(context.Background(), sys.ID, analytics.Version{Version: "5.0.0", Model: "facematch",
+		Accuracy: ombud.Accuracy{FPIR: 0.002, FNIR: 0.015, Threshold: 0.8, Source: "nist-frte-1n-2026-11"}}, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Gateway.Analytics.Retire(context.Background(), sys.ID, "4.2.1", e.AdminID); err != nil {
+		t.Fatal(err)
+	}
 	shots := os.Getenv("OMBUD_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -191,6 +205,7 @@ func TestSiteInBrowser(t *testing.T) {
 		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV"}},
 		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9"}},
 		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3"}},
+		{"/systems", "systems", "Analytic systems", []string{"vendor-x-frs", "face_identification", "FPIR 0.003, FNIR 0.021", "retired", "in use", "fria-2026-07"}},
 		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log"}},
 		{"/receipt", "receipt", "Check a receipt", []string{"Entry index", "Receipt (JSON)"}},
 		{"/no-such-page", "not-found", "No such page", []string{"There is no page at this address.", "Back to the home page"}},

@@ -129,6 +129,8 @@ type Site struct {
 	WitnessGrace time.Duration
 	// Breaches lists the emergency reads not covered in time.
 	Breaches func(ctx context.Context) ([]*ombud.Emergency, error)
+	// Systems lists the public registry of analytic systems.
+	Systems func(ctx context.Context) ([]*ombud.AnalyticSystem, error)
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
@@ -149,7 +151,7 @@ func (s *Site) Handler() http.Handler {
 		s.Logger = slog.Default()
 	}
 	s.pages = map[string]*template.Template{}
-	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "error"} {
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
@@ -189,6 +191,7 @@ var routes = []struct {
 	{"POST /receipt", (*Site).receipt},
 	{"GET /status", (*Site).status},
 	{"GET /disclosure", (*Site).disclosure},
+	{"GET /systems", (*Site).systems},
 	{"GET /static/site.css", (*Site).css},
 }
 
@@ -231,6 +234,7 @@ type page struct {
 	Breaches   []*ombud.Emergency
 	BaseURL    string
 	D          *Disclosure
+	Systems    []*ombud.AnalyticSystem
 	Title      string
 	Message    string
 }
@@ -542,6 +546,23 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 		p.Breaches = bs
 	}
 	s.render(w, r, "status", http.StatusOK, p)
+}
+
+// systems shows the public registry of analytic systems: the deployment's
+// counterpart of the EU database of high-risk AI systems.
+func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "systems"}
+	s.logState(r.Context(), p)
+	if s.Systems != nil {
+		systems, err := s.Systems(r.Context())
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "site: systems", "err", err)
+			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of analytic systems could not be read.")
+			return
+		}
+		p.Systems = systems
+	}
+	s.render(w, r, "systems", http.StatusOK, p)
 }
 
 func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {

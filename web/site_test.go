@@ -54,6 +54,7 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 		{"/reports/" + p.Name + ".csv", 200, "text/csv", "section,key1,key2,key3,count"},
 		{"/reports/" + p.Name + ".note", 200, "text/plain", "ombud-report/v1\norigin "},
 		{"/disclosure", 200, "text/html", "Data classes and retention"},
+		{"/systems", 200, "text/html", "No analytic system is registered"},
 		{"/status", 200, "text/html", "Accepting new entries"},
 		{"/receipt", 200, "text/html", "Entry index"},
 		{"/static/site.css", 200, "text/css", "body"},

@@ -160,6 +160,7 @@ func (g *Gateway) API() *api.Server {
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
 		Breaches:   g.Store.Breaches,
+		Systems:    g.Store.AnalyticSystems,
 		Disclosure: web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers)}
 	max := g.Dir.Config.Server.MaxBodyBytes
 	if g.opts.MaxBodyBytes > 0 {
