@@ -26,10 +26,13 @@ const (
 	RoleAnalyst  Role = "analyst"
 	RoleReviewer Role = "reviewer"
 	RoleAuditor  Role = "auditor"
+	// RoleSystem is a machine: a principal bound to one registered
+	// analytic system, which reads only through that system's runs.
+	RoleSystem Role = "system"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleIngestor, RoleAnalyst, RoleReviewer, RoleAuditor}
+var Roles = []Role{RoleAdmin, RoleIngestor, RoleAnalyst, RoleReviewer, RoleAuditor, RoleSystem}
 
 // Principal is an account that calls the API.
 type Principal struct {
@@ -43,6 +46,9 @@ type Principal struct {
 	// principal's emergency access (0: not suspended). An admin restores
 	// it (OpEmergencyRestore).
 	EmergencySuspended uint64
+	// System is the analytic system a principal of RoleSystem is bound to
+	// ("" for every other principal).
+	System string
 }
 
 // Has reports whether p holds role r and is not disabled.

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func principalJSON(p *ombud.Principal) apiv1.Principal {
-	return apiv1.Principal{ID: p.ID, Name: p.Name, Roles: p.Roles, Created: p.Created, Disabled: p.Disabled, EmergencySuspended: p.EmergencySuspended}
+	return apiv1.Principal{ID: p.ID, Name: p.Name, Roles: p.Roles, Created: p.Created, Disabled: p.Disabled, EmergencySuspended: p.EmergencySuspended, System: p.System}
 }
 
 func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,19 @@ func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p, tok, wr, err := s.Custody.AddPrincipal(r.Context(), req.Name, req.Roles, caller(r).ID)
+	var p *ombud.Principal
+	var tok ombud.Token
+	var wr ombud.Leaf
+	var err error
+	if req.System != "" || slices.Contains(req.Roles, ombud.RoleSystem) {
+		if len(req.Roles) != 1 || req.Roles[0] != ombud.RoleSystem {
+			writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "roles: a principal acting for a system has the system role alone"))
+			return
+		}
+		p, tok, wr, err = s.Custody.AddSystemPrincipal(r.Context(), req.Name, req.System, caller(r).ID)
+	} else {
+		p, tok, wr, err = s.Custody.AddPrincipal(r.Context(), req.Name, req.Roles, caller(r).ID)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return

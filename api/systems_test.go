@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -114,6 +116,43 @@ func TestSystemsRegistry(t *testing.T) {
 	}
 	if len(ops) != 3 || ops[0] != entry.OpRegister || ops[1] != entry.OpVersion || ops[2] != entry.OpRetire {
 		t.Fatalf("analytic entries %v", ops)
+	}
+	// A machine: a principal of the system role alone, bound to the system.
+	for _, tc := range []struct {
+		body   string
+		status int
+		code   ombud.Code
+	}{
+		{`{"name":"frs runner","roles":["system","analyst"],"system":"` + done.ID + `"}`, 400, ombud.CodeInvalid},
+		{`{"name":"frs runner","roles":["system"]}`, 400, ombud.CodeInvalid},
+		{`{"name":"frs runner","roles":["analyst"],"system":"` + done.ID + `"}`, 400, ombud.CodeInvalid},
+		{`{"name":"frs runner","roles":["system"],"system":"nosuchsystem0000"}`, 404, ombud.CodeNotFound},
+	} {
+		resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, js, tc.body)
+		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != tc.status || body.Error.Code != tc.code {
+			t.Errorf("%s: %d %+v, want %d %s", tc.body, resp.StatusCode, body.Error, tc.status, tc.code)
+		}
+	}
+	resp = e.Do(t, "POST", "/v1/principals", e.AdminToken, js, `{"name":"frs runner","roles":["system"],"system":"`+done.ID+`"}`)
+	machine := decode[apiv1.Principal](t, resp)
+	if resp.StatusCode != 201 || machine.System != done.ID || machine.Token == "" {
+		t.Fatalf("a system principal: %d %+v", resp.StatusCode, machine)
+	}
+	// It may not read outside a run: a logged denial with its own reason.
+	o, _, err := e.Custody.Ingest(t.Context(), custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: strings.NewReader("a record")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = doObj(t, e, "GET", "/v1/objects/"+o.ID, machine.Token, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+	if resp.StatusCode != 403 || resp.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("a system reading outside a run: %d", resp.StatusCode)
+	}
+	idx, _ := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
+	e.AwaitSize(t, idx+1)
+	leaves, _ = e.Log.Leaves(t.Context(), idx, idx+1)
+	en, _ := entry.Parse(leaves[0])
+	if b, _ := en.Body(); b == nil || b.(*entry.Access).Decision != entry.Deny || b.(*entry.Access).Reasons[0] != custody.ReasonSystemOutsideRun {
+		t.Fatalf("the denial's entry: %+v", b)
 	}
 }
 

@@ -46,6 +46,9 @@ type Receipt struct {
 type CreatePrincipal struct {
 	Name  string       `json:"name"`
 	Roles []ombud.Role `json:"roles"`
+	// System is the registered analytic system a principal of the system
+	// role acts for; it has that role alone.
+	System string `json:"system,omitempty"`
 }
 
 // Principal is a principal as the API shows it; Token is set only in the
@@ -59,6 +62,7 @@ type Principal struct {
 	// EmergencySuspended is the breach entry that suspended the
 	// principal's emergency access (absent: not suspended).
 	EmergencySuspended uint64  `json:"emergency_suspended,omitempty"`
+	System             string  `json:"system,omitempty"`
 	Token              string  `json:"token,omitempty"`
 	Receipt            *uint64 `json:"receipt,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/textutil"
 )
 
 // principalDetail is the private detail of a principal entry.
@@ -22,18 +23,39 @@ type principalDetail struct {
 // creation is logged, and only then can it act. by is the creating
 // principal's id ("" at bootstrap). The token is shown once, to the caller.
 func (s *Service) AddPrincipal(ctx context.Context, name string, roles []ombud.Role, by string) (*ombud.Principal, ombud.Token, ombud.Leaf, error) {
+	if slices.Contains(roles, ombud.RoleSystem) {
+		return nil, ombud.Token{}, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "roles: a system principal has the system role alone, and names its registered system")
+	}
+	return s.addPrincipal(ctx, name, roles, "", by)
+}
+
+// AddSystemPrincipal creates a machine: a principal of the system role
+// alone, bound to the registered analytic system system, which reads only
+// through that system's runs.
+func (s *Service) AddSystemPrincipal(ctx context.Context, name, system, by string) (*ombud.Principal, ombud.Token, ombud.Leaf, error) {
+	if system == "" {
+		return nil, ombud.Token{}, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "system: name the registered analytic system this principal acts for")
+	}
+	p, tok, w, err := s.addPrincipal(ctx, name, []ombud.Role{ombud.RoleSystem}, system, by)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return nil, ombud.Token{}, ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no analytic system %q is registered", textutil.Truncate(system, 40))
+	}
+	return p, tok, w, err
+}
+
+func (s *Service) addPrincipal(ctx context.Context, name string, roles []ombud.Role, system, by string) (*ombud.Principal, ombud.Token, ombud.Leaf, error) {
 	if err := ombud.ValidatePrincipal(name, roles); err != nil {
 		return nil, ombud.Token{}, ombud.Leaf{}, err
 	}
 	id := ombud.NewID()
 	tok := ombud.NewToken(id)
-	p := &ombud.Principal{ID: id, Name: name, Roles: slices.Clone(roles), TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
+	p := &ombud.Principal{ID: id, Name: name, Roles: slices.Clone(roles), TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond), System: system}
 	c, err := ombud.NewChange(ombud.OpPrincipalCreate, ombud.PrincipalTarget(id), ombud.PrincipalPayload{Principal: p})
 	if err != nil {
 		return nil, ombud.Token{}, ombud.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Body:   entry.Principal{Op: entry.OpCreate, Roles: roleStrings(roles), Principal: id, By: by},
+		Body:   entry.Principal{Op: entry.OpCreate, Roles: roleStrings(roles), Principal: id, System: system, By: by},
 		Detail: principalDetail{ID: id, Name: name, Roles: roles},
 	}, nil)
 	if err != nil {

@@ -41,12 +41,14 @@ type Release struct {
 
 // Reasons of denials custody decides itself.
 const (
-	ReasonNotFound       = "not_found"
-	ReasonErased         = "erased"
-	ReasonRange          = "range_not_satisfiable"
-	ReasonIntegrity      = "integrity_failure"
-	ReasonUnavailable    = "object_unavailable"
-	ReasonKeyUnavailable = "key_unavailable"
+	ReasonNotFound = "not_found"
+	ReasonErased   = "erased"
+	// ReasonSystemOutsideRun: a system principal read outside a run.
+	ReasonSystemOutsideRun = "system_outside_run"
+	ReasonRange            = "range_not_satisfiable"
+	ReasonIntegrity        = "integrity_failure"
+	ReasonUnavailable      = "object_unavailable"
+	ReasonKeyUnavailable   = "key_unavailable"
 )
 
 // Read decides a read and logs the decision, permit or deny, before any
@@ -103,6 +105,12 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, err
 	case o.Erased != nil || o.WrappedKeyset == nil:
 		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"})
+	}
+	if req.Principal.Has(ombud.RoleSystem) {
+		// A machine reads only through its system's runs: a direct read is
+		// a decision on the object, and a logged denial.
+		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonSystemOutsideRun, Code: ombud.CodeForbidden,
+			Message: "a system principal reads only through a run of its system"})
 	}
 	c, err := s.class(o.Class)
 	if err != nil {

@@ -54,6 +54,7 @@ type Principal struct {
 	Op        string   `log:"op"`
 	Roles     []string `log:"roles"`
 	Principal string   `log:"principal,ref"`
+	System    string   `log:"system,ref"` // the analytic system a machine is bound to
 	By        string   `log:"by,ref"`
 }
 

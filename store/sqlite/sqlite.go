@@ -185,15 +185,26 @@ func (s *Store) Close() error {
 
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-const principalCols = `id, name, roles, token_hash, created, disabled, emergency_suspended`
+const principalCols = `id, name, roles, token_hash, created, disabled, emergency_suspended, system_id`
 
 func insertPrincipal(ctx context.Context, tx *sql.Tx, p *ombud.Principal) error {
 	roles := make([]string, len(p.Roles))
 	for i, r := range p.Roles {
 		roles[i] = string(r)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled, pending) VALUES (?, ?, ?, ?, ?, ?, 1)`,
-		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), p.Disabled)
+	var system sql.NullString
+	if p.System != "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM analytic_systems WHERE id = ? AND pending = 0`, p.System).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("system %s: %w", p.System, ombud.ErrNotFound)
+		}
+		system = sql.NullString{String: p.System, Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled, system_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), p.Disabled, system)
 	if isUnique(err) {
 		return fmt.Errorf("principal %s: %w", p.ID, ombud.ErrExists)
 	}
@@ -204,9 +215,11 @@ func scanPrincipal(row interface{ Scan(...any) error }) (*ombud.Principal, error
 	var p ombud.Principal
 	var roles, created string
 	var suspended sql.NullInt64
-	if err := row.Scan(&p.ID, &p.Name, &roles, &p.TokenHash, &created, &p.Disabled, &suspended); err != nil {
+	var system sql.NullString
+	if err := row.Scan(&p.ID, &p.Name, &roles, &p.TokenHash, &created, &p.Disabled, &suspended, &system); err != nil {
 		return nil, err
 	}
+	p.System = system.String
 	p.EmergencySuspended = uint64(suspended.Int64)
 	for _, r := range strings.Split(roles, ",") {
 		if r != "" {
