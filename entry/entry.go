@@ -301,7 +301,7 @@ func (e *Entry) Validate() error {
 	// Map order is fine here: every entry written is checked, and the
 	// encoder sorts once; sorting twice on the log's hot path is waste.
 	for name, v := range e.Fields {
-		f := spec.field[name]
+		f := spec.fieldNamed(name)
 		if f == nil {
 			return entryErr("kind %s has no public field %q", e.Kind, name)
 		}
@@ -313,7 +313,7 @@ func (e *Entry) Validate() error {
 		return entryErr("%d refs, at most %d", len(e.Refs), maxRefs)
 	}
 	for name, ps := range e.Refs {
-		r := spec.ref[name]
+		r := spec.refNamed(name)
 		if r == nil {
 			return entryErr("kind %s has no ref %q", e.Kind, name)
 		}

@@ -52,8 +52,6 @@ type spec struct {
 	typ    reflect.Type
 	fields []fieldSpec
 	refs   []refSpec
-	field  map[string]*fieldSpec
-	ref    map[string]*refSpec
 }
 
 var specs = func() map[Kind]*spec {
@@ -77,7 +75,7 @@ var specs = func() map[Kind]*spec {
 
 func newSpec(b Body) *spec {
 	t := reflect.TypeOf(b)
-	s := &spec{kind: b.Kind(), typ: t, field: map[string]*fieldSpec{}, ref: map[string]*refSpec{}}
+	s := &spec{kind: b.Kind(), typ: t}
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag, ok := sf.Tag.Lookup("log")
@@ -116,12 +114,6 @@ func newSpec(b Body) *spec {
 	}
 	if len(s.fields) > maxFields || len(s.refs) > maxRefs {
 		panic("entry: kind " + string(s.kind) + " has too many fields or refs")
-	}
-	for i := range s.fields {
-		s.field[s.fields[i].name] = &s.fields[i]
-	}
-	for i := range s.refs {
-		s.ref[s.refs[i].name] = &s.refs[i]
 	}
 	return s
 }
@@ -235,7 +227,7 @@ func (e *Entry) Body() (Body, error) {
 	p := reflect.New(s.typ)
 	v := p.Elem()
 	for name, x := range e.Fields {
-		f := s.field[name]
+		f := s.fieldNamed(name)
 		if f == nil {
 			return nil, entryErr("kind %s has no public field %q", e.Kind, name)
 		}
@@ -244,7 +236,7 @@ func (e *Entry) Body() (Body, error) {
 		}
 	}
 	for name, ps := range e.Refs {
-		r := s.ref[name]
+		r := s.refNamed(name)
 		if r == nil {
 			return nil, entryErr("kind %s has no ref %q", e.Kind, name)
 		}
