@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -295,8 +294,8 @@ type Builder struct {
 	uses       map[string]*int64 // authorization pseudonym → permitted reads
 	erasures   map[string]*int64
 	holds      map[[2]string]*int64
-	exports    map[exportKey]*int64
-	flagModel  map[string]string // flag pseudonym → model version (all time)
+	exports    map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
+	flagModel  map[string]string    // flag pseudonym → model version (all time)
 	models     map[string]*[4]int64
 	actions    map[string]*int64
 	contests   map[[2]string]*int64
@@ -330,15 +329,6 @@ func clone3(k [3]string) [3]string {
 	return [3]string{strings.Clone(k[0]), strings.Clone(k[1]), strings.Clone(k[2])}
 }
 
-func cloneExport(k exportKey) exportKey {
-	return exportKey{strings.Clone(k.cat), strings.Clone(k.decision), k.cross}
-}
-
-type exportKey struct {
-	cat, decision string
-	cross         bool
-}
-
 // NewBuilder starts a report.
 func NewBuilder(opt Options) *Builder {
 	if opt.Band <= 0 {
@@ -347,7 +337,7 @@ func NewBuilder(opt Options) *Builder {
 	start, end := opt.Period.Start.Unix(), opt.Period.End.Unix()
 	return &Builder{opt: opt, start: start, end: end,
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
-		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[exportKey]*int64{}, flagModel: map[string]string{},
+		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, flagModel: map[string]string{},
 		models: map[string]*[4]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
 }
@@ -408,7 +398,7 @@ func (b *Builder) Add(leaf []byte) {
 	case *entry.Hold:
 		inc(b.holds, [2]string{e.Op, e.Reason}, clone2)
 	case *entry.Export:
-		inc(b.exports, exportKey{e.RecipientCategory, e.Decision, e.CrossBorder}, cloneExport)
+		inc(b.exports, [3]string{e.RecipientCategory, strconv.FormatBool(e.CrossBorder), e.Decision}, clone3)
 	case *entry.Flag:
 		b.model(e.ModelVersion)[0]++
 	case *entry.Review:
@@ -517,7 +507,7 @@ func (b *Builder) Report() *Report {
 	}
 	r.Erasures = keyed(b.erasures)
 	r.Holds = rows(b.holds, func(k [2]string, n int64) HoldRow { return HoldRow{k[0], k[1], c(n)} })
-	r.Exports = rows(b.exports, func(k exportKey, n int64) ExportRow { return ExportRow{k.cat, k.cross, k.decision, c(n)} })
+	r.Exports = rows(b.exports, func(k [3]string, n int64) ExportRow { return ExportRow{k[0], k[1] == "true", k[2], c(n)} })
 	r.Models = make([]ModelRow, 0, len(b.models))
 	for k, m := range b.models {
 		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3])}
@@ -568,13 +558,14 @@ func NoteText(r *Report, sha256hex string) string {
 }
 
 // rows turns a map of counts into rows sorted by key: the order of a
-// report's rows is part of its canonical bytes.
-func rows[K sortKey, R any](m map[K]*int64, row func(K, int64) R) []R {
+// report's rows is part of its canonical bytes. Keys are one code, or
+// several compared in order.
+func rows[K string | [2]string | [3]string, R any](m map[K]*int64, row func(K, int64) R) []R {
 	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b K) int { return compareKeys(a, b) })
+	slices.SortFunc(keys, func(a, b K) int { return strings.Compare(joined(a), joined(b)) })
 	out := make([]R, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, row(k, *m[k]))
@@ -582,33 +573,14 @@ func rows[K sortKey, R any](m map[K]*int64, row func(K, int64) R) []R {
 	return out
 }
 
-type sortKey interface {
-	string | [2]string | [3]string | exportKey
-}
-
-func compareKeys[K sortKey](a, b K) int {
-	switch a := any(a).(type) {
-	case string:
-		return strings.Compare(a, any(b).(string))
+// joined spells a key as one string that sorts as its parts do: codes
+// hold no NUL, which sorts before every byte they hold.
+func joined[K string | [2]string | [3]string](k K) string {
+	switch k := any(k).(type) {
 	case [2]string:
-		b := any(b).([2]string)
-		return slices.Compare(a[:], b[:])
+		return k[0] + "\x00" + k[1]
 	case [3]string:
-		b := any(b).([3]string)
-		return slices.Compare(a[:], b[:])
-	case exportKey:
-		b := any(b).(exportKey)
-		return cmp.Or(strings.Compare(a.cat, b.cat), cmpBool(a.cross, b.cross), strings.Compare(a.decision, b.decision))
+		return k[0] + "\x00" + k[1] + "\x00" + k[2]
 	}
-	return 0
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
+	return any(k).(string)
 }
