@@ -51,6 +51,8 @@ const (
 	OpSystemRegister        Op = "system.register"
 	OpSystemVersion         Op = "system.version"
 	OpSystemRetire          Op = "system.retire"
+	OpRunStart              Op = "run.start"
+	OpRunClose              Op = "run.close"
 	// OpEmergencyRead records an emergency read, logged as its permit, for
 	// the deadline by which an authorization must cover it.
 	OpEmergencyRead Op = "emergency.read"
@@ -64,7 +66,7 @@ type Change struct {
 	Op    Op
 	// Target is what the change is to, namespaced: "object:ID",
 	// "authorization:ID", "issuer:NAME", "principal:ID", "policy", "kek",
-	// "emergency:INDEX", "details:KIND", "report:NAME". At most one change
+	// "emergency:INDEX", "details:KIND", "report:NAME", "run:ID". At most one change
 	// per target is in flight; a second is refused with ErrBusy.
 	Target string
 	// Leaf is the SHA-256 of the entry's leaf: recovery looks for it in the

@@ -34,7 +34,10 @@ const (
 // Error is an error meant for a user: a stable code and a message that is
 // safe to show. Internal causes are wrapped, logged, and never sent.
 type Error struct {
-	Code    Code
+	Code Code
+	// Reason, when set, is the refusal's own stable code within Code, such
+	// as version_retired; a logged decision logs the same one.
+	Reason  string
 	Message string
 	Err     error // internal cause; never shown to users
 }
@@ -65,7 +68,7 @@ func ErrorCode(err error) Code {
 	case errors.Is(err, ErrNotFound):
 		return CodeNotFound
 	case errors.Is(err, ErrExists), errors.Is(err, ErrBusy), errors.Is(err, ErrOnHold), errors.Is(err, ErrNotOnHold),
-		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired):
+		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired), errors.Is(err, ErrRunClosed):
 		return CodeConflict
 	case errors.Is(err, ErrErased):
 		return CodeGone
@@ -94,7 +97,7 @@ func ErrorMessage(err error) string {
 	case errors.Is(err, ErrLogUnavailable):
 		return "the transparency log cannot be written; ombud fails closed"
 	}
-	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired} {
+	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired, ErrRunClosed} {
 		if errors.Is(err, s) {
 			return "refused: " + s.Error()
 		}
@@ -110,6 +113,8 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrRetired: the version of an analytic system is retired.
 	ErrRetired = errors.New("the version is retired")
+	// ErrRunClosed: the run is closed.
+	ErrRunClosed = errors.New("the run is closed")
 	// ErrLogUnavailable: the log could not durably sequence an entry. Callers
 	// must fail closed: deny, release nothing.
 	ErrLogUnavailable = errors.New("log unavailable")

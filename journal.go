@@ -113,3 +113,57 @@ func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *De
 	}
 	return Leaf{Index: idx, Entry: e, Bytes: leaf}, nil
 }
+
+// WriteAll writes records as Write does, all at once: their details are
+// stored in one call while every entry is appended concurrently, so that
+// the log sequences them in few batches. It returns their leaves in
+// order. On any error the caller must release nothing for any of them
+// (some may be logged: a logged permit not released, as when a client
+// hangs up).
+func (j *Journal) WriteAll(ctx context.Context, rs []Record) ([]Leaf, error) {
+	ctx = context.WithoutCancel(ctx)
+	out := make([]Leaf, len(rs))
+	var ds []Detail
+	for i, r := range rs {
+		e, leaf, d, err := j.Build(r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Leaf{Entry: e, Bytes: leaf}
+		if d != nil {
+			ds = append(ds, *d)
+		}
+	}
+	detailErr := make(chan error, 1)
+	go func() {
+		if len(ds) == 0 {
+			detailErr <- nil
+			return
+		}
+		detailErr <- j.Store.PutDetails(ctx, ds)
+	}()
+	errs := make(chan error, len(rs))
+	for i := range out {
+		go func() {
+			idx, err := j.Log.Append(ctx, out[i].Bytes)
+			out[i].Index = idx
+			errs <- err
+		}()
+	}
+	var first error
+	for range rs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if derr := <-detailErr; derr != nil {
+		return nil, fmt.Errorf("failed to store details: %w", derr)
+	}
+	if first != nil {
+		if !errors.Is(first, ErrLogUnavailable) {
+			first = fmt.Errorf("%w: %v", ErrLogUnavailable, first)
+		}
+		return nil, first
+	}
+	return out, nil
+}

@@ -20,6 +20,7 @@ type Store interface {
 	AuthorizationStore
 	EmergencyStore
 	SystemStore
+	RunStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error

@@ -62,6 +62,11 @@ var exampleRecords = []Record{
 	{Body: entry.Analytic{Op: entry.OpRegister, Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification", Classes: []string{"biometric"},
 		Model: "facematch", ModelVersion: "4.2.1", FPIR: 0.003, FNIR: 0.021, Threshold: 0.85, AccuracySource: "nist-frte-1n-2026-10",
 		ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17", System: "sys-k3x9q2m7", By: "adminadminadmin0"}},
+	{Body: entry.Run{Op: entry.OpStart, Decision: entry.Permit, ModelVersion: "4.2.1", Purpose: "criminal_investigation", Classes: []string{"biometric"},
+		Objects: 1200, Until: "2026-11-28T06:30:00.123Z", Reasons: []string{"authorization_in_scope"}, Use: 1,
+		PolicySHA256: "4f2a9c1d0e8b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7", AuthKind: "court_order",
+		Run: "run-9c2kq7w1", System: "sys-k3x9q2m7", Authorization: "auth-2026-0042", By: "machinemachine00"},
+		Detail: map[string]any{"run": "run-9c2kq7w1", "objects": []string{"obj_7fj3k2", "obj_8gk4l3"}, "principal": "machinemachine00", "justification": ""}},
 	{Body: entry.Report{Period: "2026-Q4", CheckpointSize: 123456, ReportSHA256: "5b84dd147f29063c6bb79a58de50836eb997311a72781ddaa0eadd5f596ff52a", Format: "json", By: "adminadminadmin0"}},
 }
 

@@ -3,7 +3,9 @@ package access
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ombud/ombud"
 )
@@ -28,6 +30,9 @@ type Verdict struct {
 	AuthKind  string
 	Use       int // the authorization use admitted (0: none)
 	PolicySHA string
+	// NotAfter is the end of the cited authorization's window (zero when
+	// none is cited): a run reads no later.
+	NotAfter time.Time
 	// authID names the authorization whose use was admitted.
 	authID string
 }
@@ -217,4 +222,101 @@ func (s *Service) Refund(ctx context.Context, v Verdict, committed bool) error {
 		return s.Store.RefundAuthorization(ctx, v.authID)
 	}
 	return nil
+}
+
+// RunRequest is an analytic run to decide, over its whole set at once.
+type RunRequest struct {
+	Principal       *ombud.Principal
+	RunID           string
+	Purpose         string
+	AuthorizationID string // "" when none is cited
+	Objects         []*ombud.Object
+	// Classes are the objects' classes, by name.
+	Classes map[string]ombud.Class
+}
+
+// DecideRun decides a run as Decide decides a read, over every object of
+// its set: the cited authorization must be registered, unrevoked, in its
+// window and cover the purpose, every object's class and a subject of
+// every object; without one, no object may be of a sensitive class. The
+// Cedar policy is asked once per class, with run set. A permit under an
+// authorization admits one use, whatever the number of objects; the caller
+// makes it durable with CommitUse before logging the run, and calls Refund
+// if the run is not logged.
+func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) {
+	p := s.Policy()
+	if p == nil {
+		return Verdict{}, errors.New("access: no policy loaded")
+	}
+	v := Verdict{PolicySHA: p.SHA}
+	var ra *ombud.RegisteredAuthorization
+	if r.AuthorizationID != "" {
+		var err error
+		ra, err = s.authorization(ctx, r.AuthorizationID)
+		switch {
+		case errors.Is(err, ombud.ErrNotFound):
+			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthUnknown, "no such authorization is registered")), nil
+		case err != nil:
+			return Verdict{}, err
+		case ra.Revoked != nil:
+			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked")), nil
+		}
+		v.AuthKind, v.NotAfter = ra.Kind, ra.NotAfter
+		now := s.now()
+		for i, o := range r.Objects {
+			if reason := ra.Covers(now, r.Purpose, o.Class, o.Subjects, ra.SubjectPseudonyms, s.Jurisdiction); reason != "" {
+				return s.with(v, deny(ombud.CodeForbidden, reason, fmt.Sprintf("the authorization does not cover object %d of the run: %s", i, reason))), nil
+			}
+		}
+		if s.usedUp(ra) {
+			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
+		}
+	}
+	roles := make([]string, len(r.Principal.Roles))
+	for i, role := range r.Principal.Roles {
+		roles[i] = string(role)
+	}
+	seen := map[string]bool{}
+	for _, o := range r.Objects {
+		if seen[o.Class] {
+			continue
+		}
+		seen[o.Class] = true
+		c := r.Classes[o.Class]
+		if ra == nil && c.IsSensitive() {
+			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthMissing, "class "+c.Name+" is sensitive: a run over it cites a registered authorization")), nil
+		}
+		ok, _ := p.Decide(Input{
+			Principal: r.Principal.ID, Roles: roles, Class: c.Name, Sensitive: c.IsSensitive(), Purpose: r.Purpose,
+			Authorized: ra != nil, AuthorizationKind: v.AuthKind, Wildcard: ra != nil && ra.Wildcard(), Run: true, Object: "run:" + r.RunID,
+		})
+		if !ok {
+			return s.with(v, deny(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this run to read class "+c.Name)), nil
+		}
+	}
+	v.Permit = true
+	if ra == nil {
+		v.Reason = "ordinary_class"
+		return v, nil
+	}
+	v.Reason = ombud.ReasonAuthInScope
+	use, ok := s.admit(ra)
+	if !ok {
+		return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
+	}
+	v.Use, v.authID = use, ra.ID
+	return v, nil
+}
+
+// Revoked reports whether authorization id is revoked (or unknown), for a
+// run that reads under it: its reads stop at a revocation.
+func (s *Service) Revoked(ctx context.Context, id string) (bool, error) {
+	ra, err := s.authorization(ctx, id)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return ra.Revoked != nil, nil
 }

@@ -31,6 +31,8 @@ const DefaultPolicy = `// ombud access policy, in Cedar (https://www.cedarpolicy
 //   authorization_kind  String       its kind ("" when none): warrant, court_order, …
 //   wildcard            Bool         the cited authorization names every subject ("*")
 //   emergency           Bool         the read claims emergency access
+//   run                 Bool         the read is part of an analytic run (decided
+//                                    once per class when the run starts)
 //
 // Edit this file, check it with 'ombud policy check', and load it with
 // 'ombud policy reload'. Each loaded version is logged with its SHA-256.
@@ -47,6 +49,14 @@ when { context.roles.contains("analyst") && !context.sensitive };
 @id("read-sensitive-authorized")
 permit (principal, action == Action::"read", resource)
 when { context.roles.contains("analyst") && context.sensitive && context.authorized && !context.wildcard };
+
+// Analytic runs: a machine principal (role system) reads only through a
+// run of its own system, which ombud checks; the run is decided here once
+// per data class when it starts, under the same rules as a person's read.
+// An analyst may start a run too (the rules above apply to it).
+@id("read-in-run")
+permit (principal, action == Action::"read", resource)
+when { context.roles.contains("system") && context.run && (!context.sensitive || (context.authorized && !context.wildcard)) };
 
 // Emergency access without a prior authorization is off by default. To
 // allow it, for example for location data in missing-person cases, remove
@@ -82,6 +92,7 @@ type Input struct {
 	AuthorizationKind string
 	Wildcard          bool
 	Emergency         bool
+	Run               bool
 	Object            string
 }
 
@@ -104,9 +115,9 @@ func ParsePolicy(text []byte) (*Policy, error) {
 			p.ids[id] = string(v)
 		}
 	}
-	for _, roles := range [][]string{{"analyst"}, {"admin"}, {}} {
+	for _, roles := range [][]string{{"analyst"}, {"admin"}, {"system"}, {}} {
 		for _, b := range []bool{false, true} {
-			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Object: "o"}
+			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Run: b, Object: "o"}
 			if _, _, err := p.decide(in); err != nil {
 				return nil, fmt.Errorf("policy fails to evaluate: %w", err)
 			}
@@ -143,6 +154,7 @@ func (p *Policy) decide(in Input) (bool, []string, error) {
 			"authorization_kind": cedar.String(in.AuthorizationKind),
 			"wildcard":           cedar.Boolean(in.Wildcard),
 			"emergency":          cedar.Boolean(in.Emergency),
+			"run":                cedar.Boolean(in.Run),
 		}),
 	}
 	decision, diag := cedar.Authorize(p.set, cedar.EntityMap{}, req)

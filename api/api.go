@@ -143,6 +143,11 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/policy/reload", s.auth(admin, s.reloadPolicy))
 		mux.Handle("POST /v1/principals/{id}/emergency/restore", s.auth(admin, s.restoreEmergency))
 		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
+		runners := []ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}
+		mux.Handle("POST /v1/runs", s.auth(runners, s.startRun))
+		mux.Handle("GET /v1/runs/{id}", s.auth(nil, s.getRun))
+		mux.Handle("GET /v1/runs/{id}/objects", s.auth(runners, s.runObjects))
+		mux.Handle("POST /v1/runs/{id}/close", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem, ombud.RoleAdmin}, s.closeRun))
 	}
 
 	if s.Analytics != nil {

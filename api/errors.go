@@ -59,6 +59,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var body apiv1.ErrorBody
 	body.Error.Code = code
 	body.Error.Message = ombud.ErrorMessage(err)
+	if e := (*ombud.Error)(nil); errors.As(err, &e) {
+		body.Error.Reason = e.Reason
+	}
 	writeJSON(w, status, body)
 }
 

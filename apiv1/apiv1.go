@@ -30,8 +30,12 @@ type DetailRecord struct {
 // Code are stable: clients branch on them, not on Message.
 type ErrorBody struct {
 	Error struct {
-		Code    ombud.Code `json:"code"`
-		Message string     `json:"message"`
+		Code ombud.Code `json:"code"`
+		// Reason, when set, is the refusal's own stable code within Code
+		// (such as version_retired or run_time_limit); a logged decision
+		// logs the same one.
+		Reason  string `json:"reason,omitempty"`
+		Message string `json:"message"`
 	} `json:"error"`
 }
 
@@ -328,3 +332,62 @@ type System struct {
 type Systems struct {
 	Systems []System `json:"systems"`
 }
+
+// StartRun is the body of POST /v1/runs: a run of one system version, for
+// one purpose, over a list of objects or a selection (one of the two).
+type StartRun struct {
+	System        string        `json:"system"`
+	Version       string        `json:"version"`
+	Purpose       string        `json:"purpose"`
+	Authorization string        `json:"authorization,omitempty"`
+	Objects       []string      `json:"objects,omitempty"`
+	Selection     *RunSelection `json:"selection,omitempty"`
+	// Justification is free text, kept only in the detail record.
+	Justification string `json:"justification,omitempty"`
+}
+
+// RunSelection selects every live object of a class naming a subject.
+type RunSelection struct {
+	Class   string `json:"class"`
+	Subject string `json:"subject"`
+}
+
+// RunStarted is the answer to POST /v1/runs.
+type RunStarted struct {
+	ID      string    `json:"id"`
+	Receipt uint64    `json:"receipt"`
+	Objects int       `json:"objects"`
+	Until   time.Time `json:"until"`
+}
+
+// Run is a run as GET /v1/runs/{id} and POST /v1/runs/{id}/close answer it.
+type Run struct {
+	ID            string     `json:"id"`
+	System        string     `json:"system"`
+	Version       string     `json:"version"`
+	Purpose       string     `json:"purpose"`
+	Authorization string     `json:"authorization,omitempty"`
+	Objects       int        `json:"objects"`
+	Classes       []string   `json:"classes"`
+	Started       time.Time  `json:"started"`
+	Until         time.Time  `json:"until"`
+	Receipt       uint64     `json:"receipt"`
+	Closed        *time.Time `json:"closed,omitempty"`
+	CloseReason   string     `json:"close_reason,omitempty"`
+	CloseReceipt  uint64     `json:"close_receipt,omitempty"`
+	Read          int64      `json:"read"`
+	Bytes         int64      `json:"bytes"`
+}
+
+// The headers of each part of GET /v1/runs/{id}/objects (multipart/mixed):
+// the object, its class, its position in the run's list, the decision and
+// its receipt (the access entry's index), and for a denial its reason. A
+// permitted part carries the object's bytes and Content-Length.
+const (
+	PartObject   = "Ombud-Object"
+	PartClass    = "Ombud-Class"
+	PartPosition = "Ombud-Position"
+	PartDecision = "Ombud-Decision"
+	PartReceipt  = "Ombud-Receipt"
+	PartReason   = "Ombud-Reason"
+)

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,6 +64,8 @@ type Error struct {
 	Status  int        // the HTTP status
 	Code    ombud.Code // the stable code, "" when the answer was not ombud's
 	Message string
+	// Reason is the refusal's own code within Code, when it has one.
+	Reason string
 	// Receipt is the log entry of a logged refusal (a denied read).
 	Receipt *uint64
 }
@@ -70,6 +74,9 @@ func (e *Error) Error() string {
 	msg := fmt.Sprintf("server refused (%d", e.Status)
 	if e.Code != "" {
 		msg += fmt.Sprintf(" %s: %s", e.Code, e.Message)
+		if e.Reason != "" {
+			msg += " [" + e.Reason + "]"
+		}
 	} else {
 		msg += " " + http.StatusText(e.Status)
 	}
@@ -117,7 +124,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	e := &Error{Status: resp.StatusCode}
 	var eb apiv1.ErrorBody
 	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
-		e.Code, e.Message = eb.Error.Code, eb.Error.Message
+		e.Code, e.Message, e.Reason = eb.Error.Code, eb.Error.Message, eb.Error.Reason
 	}
 	if r, err := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64); err == nil {
 		e.Receipt = &r
@@ -392,4 +399,115 @@ func (c *Client) Systems(ctx context.Context) ([]apiv1.System, error) {
 	var out apiv1.Systems
 	err := c.call(ctx, "GET", "/v1/systems", nil, &out)
 	return out.Systems, err
+}
+
+// StartRun starts an analytic run.
+func (c *Client) StartRun(ctx context.Context, in apiv1.StartRun) (*apiv1.RunStarted, error) {
+	var out apiv1.RunStarted
+	return &out, c.call(ctx, "POST", "/v1/runs", in, &out)
+}
+
+// Run returns a run.
+func (c *Client) Run(ctx context.Context, id string) (*apiv1.Run, error) {
+	var out apiv1.Run
+	return &out, c.call(ctx, "GET", "/v1/runs/"+esc(id), nil, &out)
+}
+
+// CloseRun closes a run, which logs its summary.
+func (c *Client) CloseRun(ctx context.Context, id string) (*apiv1.Run, error) {
+	var out apiv1.Run
+	return &out, c.call(ctx, "POST", "/v1/runs/"+esc(id)+"/close", nil, &out)
+}
+
+// RunPart is one object of a run's stream. A denied object has no bytes.
+type RunPart struct {
+	Object   string
+	Class    string
+	Position int
+	Receipt  uint64
+	Denied   bool
+	Reason   string // a denial's reason
+	Size     int64  // the object's bytes (-1 when not given)
+	Body     io.Reader
+}
+
+// RunStream is a run's objects being read; Next returns each in turn.
+// Close it.
+type RunStream struct {
+	body io.ReadCloser
+	mr   *multipart.Reader
+	part *multipart.Part
+}
+
+// ReadRun opens the stream of a run's objects from position from.
+func (c *Client) ReadRun(ctx context.Context, id string, from int) (*RunStream, error) {
+	resp, err := c.send(ctx, c.Stream, "GET", "/v1/runs/"+esc(id)+"/objects?from="+strconv.Itoa(from), nil, nil, -1)
+	if err != nil {
+		return nil, err
+	}
+	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" || params["boundary"] == "" {
+		resp.Body.Close()
+		return nil, fmt.Errorf("unexpected answer from the server: Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	return &RunStream{body: resp.Body, mr: multipart.NewReader(resp.Body, params["boundary"])}, nil
+}
+
+// Next returns the next object, io.EOF at the end of the stream. Read its
+// Body before calling Next again. A stream that breaks midway returns an
+// error, never io.EOF: resume from the position after the last whole part.
+func (s *RunStream) Next() (*RunPart, error) {
+	if s.part != nil {
+		s.part.Close()
+	}
+	p, err := s.mr.NextPart()
+	if err != nil {
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("the stream broke: %w", err)
+	}
+	s.part = p
+	h := p.Header
+	rp := &RunPart{Object: h.Get(apiv1.PartObject), Class: h.Get(apiv1.PartClass), Denied: h.Get(apiv1.PartDecision) == "deny",
+		Reason: h.Get(apiv1.PartReason), Size: -1, Body: p}
+	var perr error
+	if rp.Position, perr = strconv.Atoi(h.Get(apiv1.PartPosition)); perr != nil {
+		return nil, fmt.Errorf("unexpected part: no %s", apiv1.PartPosition)
+	}
+	if rp.Receipt, perr = strconv.ParseUint(h.Get(apiv1.PartReceipt), 10, 64); perr != nil {
+		return nil, fmt.Errorf("unexpected part: no %s", apiv1.PartReceipt)
+	}
+	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil {
+		rp.Size = n
+		rp.Body = &exactReader{r: p, left: n}
+	}
+	return rp, nil
+}
+
+// Close ends the stream.
+func (s *RunStream) Close() error { return s.body.Close() }
+
+// exactReader reads exactly left bytes: fewer is an error, not an end.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
 }

@@ -59,8 +59,11 @@ type Service struct {
 	// EmergencyDeadline: an emergency read must be covered by an
 	// authorization registered within this time (default 48 h).
 	EmergencyDeadline time.Duration
-	Now               func() time.Time
-	Logger            *slog.Logger
+	// RunTimeLimit is how long an analytic run may read (default
+	// ombud.DefaultRunTimeLimit).
+	RunTimeLimit time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 
 	gates   gate.Set   // object id, and principalGate(id): reads shared, changes alone
 	sweepMu sync.Mutex // one sweep at a time
@@ -69,6 +72,9 @@ type Service struct {
 	// gate, for reads that authenticated just before (suspended holds the
 	// breach entry's index).
 	disabled, suspended sync.Map
+	// closedRuns notes the runs closed by this process, for the reads in
+	// flight.
+	closedRuns sync.Map
 }
 
 // principalGate names a principal's gate in the custody gates: reads by
@@ -109,7 +115,9 @@ type Denial struct {
 func (d *Denial) Error() string { return string(d.Code) + ": " + d.Message }
 
 // AsError returns the user-facing error of a denial.
-func (d *Denial) AsError() *ombud.Error { return &ombud.Error{Code: d.Code, Message: d.Message} }
+func (d *Denial) AsError() *ombud.Error {
+	return &ombud.Error{Code: d.Code, Reason: d.Reason, Message: d.Message}
+}
 
 // class returns the configured class or an invalid_argument error.
 func (s *Service) class(name string) (ombud.Class, error) {

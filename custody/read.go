@@ -143,50 +143,15 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	}
 	// Prepare everything that can fail before the permit is logged, so a
 	// logged permit is a release that really starts.
-	keeper, err := s.Keys.Keeper(o.KEKVersion)
-	if err != nil {
-		return nil, refuse(ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err)
+	op, rf := s.open(ctx, o)
+	if rf != nil {
+		return nil, refuse(rf.reason, rf.code, rf.msg, rf.cause)
 	}
-	key, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
-	if err != nil {
-		return nil, refuse(ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err)
-	}
-	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
-	if err != nil {
-		return nil, refuse(ReasonUnavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err)
-	}
-	if size != o.CipherSize {
-		rc.Close()
-		return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check",
-			fmt.Errorf("%w: stored %d bytes, recorded %d", blob.ErrIntegrity, size, o.CipherSize))
-	}
-	var pt io.Reader
-	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
-	if o.CipherSize <= smallObject {
-		// Small objects are read, verified and decrypted whole before the
-		// decision is logged: nothing damaged is ever permitted, and Tink's
-		// 2 MiB of streaming buffers are not allocated for a few kilobytes.
-		ct, err := io.ReadAll(vr)
-		var plain []byte
-		if err == nil {
-			plain, err = key.DecryptOneSegment(ct, o.ID)
-			if errors.Is(err, keys.ErrNotOneSegment) {
-				var r io.Reader
-				if r, err = key.Decrypter(bytes.NewReader(ct), o.ID); err == nil {
-					plain, err = io.ReadAll(r)
-				}
-			}
+	pt := op.body
+	closeAll := func() {
+		for _, c := range op.closers {
+			c.Close()
 		}
-		if err != nil {
-			vr.Close()
-			rc.Close()
-			return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
-		}
-		pt = bytes.NewReader(plain)
-	} else if pt, err = key.Decrypter(vr, o.ID); err != nil {
-		vr.Close()
-		rc.Close()
-		return nil, refuse(ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
 	}
 	var w ombud.Leaf
 	if v.Reason == access.ReasonEmergency {
@@ -194,8 +159,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		// is recorded through the one pattern, so a crash between its
 		// permit and its record leaves no read the sweep cannot see.
 		if w, err = s.emergencyPermit(ctx, req, o, v); err != nil {
-			vr.Close()
-			rc.Close()
+			closeAll()
 			return nil, err
 		}
 	} else {
@@ -206,8 +170,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		w, err = s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
 		uerr := <-useErr
 		if err != nil {
-			vr.Close()
-			rc.Close()
+			closeAll()
 			s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
 			return nil, wrapLog(err)
 		}
@@ -215,8 +178,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			// The permit is logged, so the use is spent as the log says;
 			// the store could not record it. Keep this gateway's count
 			// and release nothing.
-			vr.Close()
-			rc.Close()
+			closeAll()
 			s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
 			return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
 		}
@@ -232,7 +194,78 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			s.deny(context.WithoutCancel(ctx), req, o, d)
 		}}
 	}
-	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, []io.Closer{vr, rc}}}, nil
+	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, op.closers}}, nil
+}
+
+// opened is an object ready to release: its plaintext, verified whole
+// (an object of one segment) or verified as it is read, and what to close
+// after.
+type opened struct {
+	body    io.Reader
+	closers []io.Closer
+}
+
+// refusal is why an object cannot be released although the decision
+// permitted it.
+type refusal struct {
+	reason string
+	code   ombud.Code
+	msg    string
+	cause  error
+}
+
+// open prepares o's plaintext: its key unwrapped, its ciphertext opened
+// and checked against its recorded size and, for an object of one segment
+// (up to smallObject), read, verified and decrypted whole. Nothing damaged
+// is ever permitted, and Tink's 2 MiB of streaming buffers are not
+// allocated for a few kilobytes.
+func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal) {
+	keeper, err := s.Keys.Keeper(o.KEKVersion)
+	if err != nil {
+		return nil, &refusal{ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
+	}
+	key, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
+	if err != nil {
+		return nil, &refusal{ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
+	}
+	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
+	if err != nil {
+		return nil, &refusal{ReasonUnavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err}
+	}
+	integrity := func(err error) *refusal {
+		return &refusal{ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", err}
+	}
+	if size != o.CipherSize {
+		rc.Close()
+		return nil, integrity(fmt.Errorf("%w: stored %d bytes, recorded %d", blob.ErrIntegrity, size, o.CipherSize))
+	}
+	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
+	if o.CipherSize > smallObject {
+		pt, err := key.Decrypter(vr, o.ID)
+		if err != nil {
+			vr.Close()
+			rc.Close()
+			return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
+		}
+		return &opened{body: pt, closers: []io.Closer{vr, rc}}, nil
+	}
+	ct, err := io.ReadAll(vr)
+	var plain []byte
+	if err == nil {
+		plain, err = key.DecryptOneSegment(ct, o.ID)
+		if errors.Is(err, keys.ErrNotOneSegment) {
+			var r io.Reader
+			if r, err = key.Decrypter(bytes.NewReader(ct), o.ID); err == nil {
+				plain, err = io.ReadAll(r)
+			}
+		}
+	}
+	vr.Close()
+	rc.Close()
+	if err != nil {
+		return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
+	}
+	return &opened{body: bytes.NewReader(plain)}, nil
 }
 
 // emergencyPermit logs the permit of an emergency read and records the

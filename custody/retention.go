@@ -149,6 +149,8 @@ type SweepResult struct {
 	Erased   int           `json:"erased"`
 	Failed   int           `json:"failed"`
 	Breaches int           `json:"emergency_breaches"`
+	// RunsClosed counts the analytic runs closed at their time limit.
+	RunsClosed int `json:"runs_closed,omitempty"`
 	// Details counts the detail records erased because their retention
 	// ended, by entry kind.
 	Details map[entry.Kind]int `json:"details_erased,omitempty"`
@@ -174,6 +176,9 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 		return r, err
 	}
 	if err := s.breachEmergencies(ctx, &r); err != nil {
+		return r, err
+	}
+	if r.RunsClosed, err = s.CloseExpiredRuns(ctx); err != nil {
 		return r, err
 	}
 	const batch = 200

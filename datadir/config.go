@@ -72,6 +72,9 @@ type AccessConfig struct {
 	// EmergencyDeadline: an emergency read must be covered by an
 	// authorization registered within this time.
 	EmergencyDeadline Duration `toml:"emergency_deadline"`
+	// RunTimeLimit is how long an analytic run may read after it starts;
+	// it ends by itself then, with its summary entry.
+	RunTimeLimit Duration `toml:"run_time_limit"`
 }
 
 // StorageConfig says where ciphertext and the KEK live.
@@ -183,7 +186,7 @@ func Defaults() Config {
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
-		Access:  AccessConfig{EmergencyDeadline: Duration{ombud.DefaultEmergencyDeadline}},
+		Access:  AccessConfig{EmergencyDeadline: Duration{ombud.DefaultEmergencyDeadline}, RunTimeLimit: Duration{ombud.DefaultRunTimeLimit}},
 		Report:  ReportConfig{Band: report.DefaultBand},
 	}
 }
@@ -495,6 +498,9 @@ jurisdiction = %q
 # covered by an authorization registered within this time (EU AI Act
 # Art. 26(10)).
 emergency_deadline = %q
+# An analytic run reads for at most this long (and never past its
+# authorization's window); then it ends by itself with its summary entry.
+run_time_limit = %q
 
 [report]
 # Transparency reports publish counts from 1 to band as the band "1-9", so
@@ -582,7 +588,7 @@ attestation = "3650d"
 # [[vocabulary.purpose]]
 # code = "criminal_investigation"
 # description = "Investigating a specific criminal offence, under a legal authorization."
-`, o.Origin, listen, ombud.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction), fmt.Sprintf("%dh", int(ombud.DefaultEmergencyDeadline.Hours())))
+`, o.Origin, listen, ombud.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction), fmt.Sprintf("%dh", int(ombud.DefaultEmergencyDeadline.Hours())), fmt.Sprintf("%dh", int(ombud.DefaultRunTimeLimit.Hours())))
 }
 
 func jurisdiction(j string) string {

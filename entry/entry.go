@@ -53,6 +53,8 @@ const (
 	KindAttestation Kind = "attestation"
 	// KindAnalytic records the public registry of analytic systems.
 	KindAnalytic Kind = "analytic"
+	// KindRun records analytic runs started and closed.
+	KindRun Kind = "run"
 )
 
 // Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in

@@ -40,6 +40,8 @@ const (
 	OpResolved           = "resolved"             // contest
 	OpVersion            = "version"              // analytic: a version registered
 	OpRetire             = "retire"               // analytic: a version retired
+	OpStart              = "start"                // run
+	OpClose              = "close"                // run
 )
 
 // Review outcomes.
@@ -110,6 +112,7 @@ type Access struct {
 	Object        string   `log:"object,ref"`
 	Subject       []string `log:"subject,ref,keyed"`
 	Authorization string   `log:"authorization,ref"`
+	Run           string   `log:"run,ref"` // the run this read was part of
 	By            string   `log:"by,ref"`
 }
 
@@ -299,7 +302,7 @@ func (Attestation) Kind() Kind   { return KindAttestation }
 var bodies = []Body{
 	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
 	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
-	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{},
+	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{},
 }
 
 // Analytic records the public registry of analytic systems: a system
@@ -328,3 +331,30 @@ type Analytic struct {
 }
 
 func (Analytic) Kind() Kind { return KindAnalytic }
+
+// Run records an analytic run started (or refused), or closed. A start
+// names the system version, the purpose, the object count, the data
+// classes read and the time limit; the detail record holds the object
+// list, so the entry commits to it. A close says how the run ended and
+// how many objects and bytes it released.
+type Run struct {
+	Op            string   `log:"op"`       // OpStart or OpClose
+	Decision      string   `log:"decision"` // a start: Permit or Deny
+	ModelVersion  string   `log:"model_version"`
+	Purpose       string   `log:"purpose"`
+	Classes       []string `log:"classes"`
+	Objects       int64    `log:"objects"`
+	Until         string   `log:"until"` // RFC 3339: the time limit
+	Reasons       []string `log:"reasons"`
+	Use           int64    `log:"use"` // the authorization use the run spent
+	PolicySHA256  string   `log:"policy_sha256"`
+	AuthKind      string   `log:"auth_kind"`
+	Read          int64    `log:"read"`  // a close: objects released
+	Bytes         int64    `log:"bytes"` // a close: plaintext bytes released
+	Run           string   `log:"run,ref"`
+	System        string   `log:"system,ref"`
+	Authorization string   `log:"authorization,ref"`
+	By            string   `log:"by,ref"`
+}
+
+func (Run) Kind() Kind { return KindRun }

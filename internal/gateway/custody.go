@@ -78,6 +78,7 @@ func openCustody(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud
 	return &custody.Service{
 		Store: st, Journal: j, Log: lr, Bucket: bucket, Keys: ring, Access: acc, Classes: classes, Vocabulary: vocab, DetailRetention: retention,
 		Committers:     []func(ombud.Op) ombud.Committer{acc.Committer},
-		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration, Logger: logger,
+		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration,
+		RunTimeLimit: dir.Config.Access.RunTimeLimit.Duration, Logger: logger,
 	}, nil
 }

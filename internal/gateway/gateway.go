@@ -149,6 +149,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if _, _, err := g.Custody.Access.LoadPolicy(ctx, ""); err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
 	}
+	if err := g.Custody.ScheduleRunCloses(ctx); err != nil {
+		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
+	}
 	return g, nil
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -62,6 +63,7 @@ var targetKinds = map[ombud.Op]string{
 	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
 	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
 	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
+	ombud.OpRunStart: "run", ombud.OpRunClose: "run",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
@@ -160,7 +162,22 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		case retired.Valid:
 			return fmt.Errorf("system %s version %s: %w", sys, ver, ombud.ErrRetired)
 		}
+		// A run of the version being started is logged before the
+		// retirement, or not at all.
+		if busy, err := runStartsInFlight(ctx, tx, `system_id = ? AND version = ?`, sys, ver); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a run of system %s version %s is starting: %w", sys, ver, ombud.ErrBusy))
+		}
 		return nil
+	case ombud.OpRunStart:
+		p, err := payloadFor(c, "run", func(p *ombud.RunPayload) string {
+			return idOf(p.Run, func(r *ombud.Run) string { return r.ID })
+		})
+		if err != nil {
+			return err
+		}
+		return reserveRun(ctx, tx, p)
+	case ombud.OpRunClose:
+		return reserveRunClose(ctx, tx, id)
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
@@ -185,6 +202,9 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return err
 		case revoked.Valid:
 			return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
+		}
+		if busy, err := runStartsInFlight(ctx, tx, `authorization = ?`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a run citing authorization %s is starting: %w", id, ombud.ErrBusy))
 		}
 		return nil
 	case ombud.OpIngest:
@@ -385,6 +405,15 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		}
 		sys, ver, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET retired = ?, retire_index = ? WHERE system_id = ? AND version = ? AND retired IS NULL`, ms(p.At), index, sys, ver)
+	case ombud.OpRunStart:
+		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpRunClose:
+		var p ombud.RunClosePayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET closed = ?, close_index = ?, close_reason = ?, read_objects = ?, read_bytes = ? WHERE id = ? AND closed IS NULL`,
+			ms(p.At), index, p.Reason, p.Read, p.Bytes, id)
 	case ombud.OpAuthorizationRevoke:
 		var p ombud.RevokePayload
 		if err := c.Decode(&p); err != nil {
@@ -509,6 +538,12 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		}
 	case ombud.OpIngest:
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
+	case ombud.OpRunStart:
+		_, id, _ := strings.Cut(c.Target, ":")
+		if _, err := tx.ExecContext(ctx, `DELETE FROM run_objects WHERE run_id IN (SELECT id FROM runs WHERE id = ? AND pending = 1)`, id); err != nil {
+			return err
+		}
+		q = `DELETE FROM runs WHERE id = ? AND pending = 1`
 	}
 	if q != "" {
 		_, id, _ := strings.Cut(c.Target, ":")

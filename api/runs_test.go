@@ -1,0 +1,320 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+const plateReader = `{"name":"plate-reader","vendor":"vendor-y","task":"plate_reading","classes":["location","general"],"model":"anpr","version":"2.0",
+	"accuracy":{"threshold":0.9,"source":"vendor-y-datasheet-2026"},"contract":"ocds-abc123-2026-18"}`
+
+// runEnv is a deployment with a registered plate reader, a machine bound
+// to it, an analyst, a court's authorization for location data about
+// plate:B-XY-123 and objects to read.
+type runEnv struct {
+	*ombudtest.Env
+	system   string
+	machine  string // its token
+	analyst  string
+	location []string // objects of class location about the plate
+	general  string
+	bio      string // a biometric object: a class the system may not process
+	offset   atomic.Int64
+}
+
+func newRunEnv(t *testing.T, auths ...ombud.Authorization) *runEnv {
+	t.Helper()
+	e := &runEnv{Env: ombudtest.New(t)}
+	e.Custody.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+	resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, "application/json", plateReader)
+	done := decode[apiv1.SystemVersionDone](t, resp)
+	e.system = done.ID
+	resp = e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", `{"name":"anpr runner","roles":["system"],"system":"`+e.system+`"}`)
+	e.machine = decode[apiv1.Principal](t, resp).Token
+	e.analyst = e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	court := e.Court(t)
+	for _, a := range auths {
+		e.Authorize(t, court, a)
+	}
+	ingest := func(class string, subjects []string, body string) string {
+		o, _, err := e.Custody.Ingest(t.Context(), custody.IngestRequest{Class: class, Source: "cam-1", Subjects: subjects, By: e.AdminID, Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.ID
+	}
+	for i := range 5 {
+		e.location = append(e.location, ingest("location", []string{"plate:B-XY-123"}, "position "+strconv.Itoa(i)))
+	}
+	e.general = ingest("general", nil, "a general record")
+	e.bio = ingest("biometric", []string{"person:17"}, "a face")
+	return e
+}
+
+func (e *runEnv) client(t *testing.T, token string) *client.Client {
+	c, err := client.New(e.URL, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func runBody(system string, objects []string, auth string) string {
+	b, _ := json.Marshal(apiv1.StartRun{System: system, Version: "2.0", Purpose: "criminal_investigation", Authorization: auth, Objects: objects})
+	return string(b)
+}
+
+// entryAt parses the entry at index.
+func entryAt(t *testing.T, e *ombudtest.Env, index uint64) entry.Body {
+	t.Helper()
+	// A partial bundle exists only at the end of a batch: read up to the
+	// log's size, which one checkpoint covers.
+	size := max(e.Size(t), index+1)
+	e.AwaitSize(t, size)
+	leaves, err := e.Log.Leaves(t.Context(), index, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := entry.Parse(leaves[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := en.Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRunRefusals: every refusal of a run has its own reason; those that
+// refuse the operation log nothing, and one on authority is a logged
+// decision.
+func TestRunRefusals(t *testing.T) {
+	e := newRunEnv(t, ombudtest.Authorization("auth-1", 5))
+	const js = "application/json"
+	other := decode[apiv1.SystemVersionDone](t, e.Do(t, "POST", "/v1/systems", e.AdminToken, js, replace(plateReader, `"plate-reader"`, `"plate-reader-2"`)))
+	erased := e.location[4]
+	if resp := e.Do(t, "POST", "/v1/objects/"+erased+"/erase", e.AdminToken, js, `{"reason":"court_order","authorization":"auth-1"}`); resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("erase: %d %s", resp.StatusCode, b)
+	}
+	before := e.Size(t)
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		code              ombud.Code
+		reason            string
+	}{
+		{"no token", "", runBody(e.system, e.location[:1], "auth-1"), 401, ombud.CodeUnauthenticated, ""},
+		{"an admin", e.AdminToken, runBody(e.system, e.location[:1], "auth-1"), 403, ombud.CodeForbidden, ""},
+		{"a machine of another system", e.machine, runBody(other.ID, e.location[:1], "auth-1"), 403, ombud.CodeForbidden, ombud.ReasonSystemMismatch},
+		{"a class the system may not process", e.machine, runBody(e.system, []string{e.location[0], e.bio}, "auth-1"), 403, ombud.CodeForbidden, ombud.ReasonClassNotAllowed},
+		{"an erased object", e.machine, runBody(e.system, []string{e.location[0], erased}, "auth-1"), 410, ombud.CodeGone, ombud.ReasonObjectErased},
+		{"an unknown object", e.machine, runBody(e.system, []string{"nosuchobject0000"}, "auth-1"), 404, ombud.CodeNotFound, ombud.ReasonObjectUnknown},
+		{"an unknown version", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"2.0"`, `"9.9"`), 404, ombud.CodeNotFound, ombud.ReasonVersionUnknown},
+		{"no objects", e.machine, runBody(e.system, nil, "auth-1"), 400, ombud.CodeInvalid, ""},
+		{"an object twice", e.machine, runBody(e.system, []string{e.location[0], e.location[0]}, "auth-1"), 400, ombud.CodeInvalid, ""},
+		{"a free-text purpose", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"criminal_investigation"`, `"find Bob"`), 400, ombud.CodeInvalid, ""},
+		{"an unknown field", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"system"`, `"owner":"x","system"`), 400, ombud.CodeUnknownField, ""},
+	} {
+		resp := e.Do(t, "POST", "/v1/runs", tc.token, js, tc.body)
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != tc.status || body.Error.Code != tc.code || body.Error.Reason != tc.reason {
+			t.Errorf("%s: %d %+v, want %d %s %s", tc.name, resp.StatusCode, body.Error, tc.status, tc.code, tc.reason)
+		}
+	}
+	if e.Size(t) != before {
+		t.Fatalf("a refused run logged %d entries", e.Size(t)-before)
+	}
+	// Sensitive objects without an authorization: a decision, logged.
+	resp := e.Do(t, "POST", "/v1/runs", e.machine, js, runBody(e.system, e.location[:2], ""))
+	body := decode[apiv1.ErrorBody](t, resp)
+	if resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonAuthMissing || resp.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("a sensitive run without authorization: %d %+v", resp.StatusCode, body.Error)
+	}
+	idx, _ := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
+	if b, ok := entryAt(t, e.Env, idx).(*entry.Run); !ok || b.Decision != entry.Deny || b.Op != entry.OpStart || b.Objects != 2 {
+		t.Fatalf("the refusal's entry: %+v", b)
+	}
+	// A retired version.
+	if resp := e.Do(t, "POST", "/v1/systems/"+e.system+"/versions/2.0/retire", e.AdminToken, "", ""); resp.StatusCode != 200 {
+		t.Fatalf("retire: %d", resp.StatusCode)
+	}
+	before = e.Size(t)
+	resp = e.Do(t, "POST", "/v1/runs", e.machine, js, runBody(e.system, []string{e.general}, ""))
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonVersionRetired {
+		t.Fatalf("a run of a retired version: %d %+v", resp.StatusCode, body.Error)
+	}
+	if e.Size(t) != before {
+		t.Fatal("a run of a retired version logged something")
+	}
+}
+
+// TestRunReadsInBulk: a machine starts a run under an authorization (one
+// use), streams its objects, each logged before it arrives and naming
+// the run, resumes from a position without spending a use, and closes it
+// with a summary; reads after the close and past the time limit are
+// logged denials; only the run's machine or starter may read it.
+func TestRunReadsInBulk(t *testing.T) {
+	e := newRunEnv(t, ombudtest.Authorization("auth-1", 1))
+	ctx := t.Context()
+	mc := e.client(t, e.machine)
+	objects := e.location
+	run, err := mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-1", Objects: objects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, ok := entryAt(t, e.Env, run.Receipt).(*entry.Run)
+	if !ok || start.Decision != entry.Permit || start.Objects != 5 || start.Use != 1 || start.ModelVersion != "2.0" || start.Until == "" ||
+		strings.Join(start.Classes, ",") != "location" || start.Run == "" || start.Authorization == "" {
+		t.Fatalf("the run entry: %+v", start)
+	}
+	// The authorization allowed one use: a second run is denied.
+	if _, err := mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-1", Objects: e.location[:1]}); client.ErrorCode(err) != ombud.CodeForbidden {
+		t.Fatalf("a second run on a one-use authorization: %v", err)
+	}
+	read := func(token string, from int) ([]*client.RunPart, [][]byte, error) {
+		s, err := e.client(t, token).ReadRun(ctx, run.ID, from)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer s.Close()
+		var parts []*client.RunPart
+		var bodies [][]byte
+		for {
+			p, err := s.Next()
+			if errors.Is(err, io.EOF) {
+				return parts, bodies, nil
+			}
+			if err != nil {
+				return parts, bodies, err
+			}
+			b, err := io.ReadAll(p.Body)
+			if err != nil {
+				return parts, bodies, err
+			}
+			parts, bodies = append(parts, p), append(bodies, b)
+		}
+	}
+	parts, bodies, err := read(e.machine, 0)
+	if err != nil || len(parts) != 5 {
+		t.Fatalf("the stream: %d parts, %v", len(parts), err)
+	}
+	for i, p := range parts {
+		if p.Position != i || p.Object != objects[i] || p.Denied || p.Class != "location" {
+			t.Fatalf("part %d: %+v", i, p)
+		}
+		if string(bodies[i]) != "position "+strconv.Itoa(i) {
+			t.Fatalf("part %d holds %q", i, bodies[i])
+		}
+		a, ok := entryAt(t, e.Env, p.Receipt).(*entry.Access)
+		if !ok || a.Decision != entry.Permit || a.Run != start.Run || a.Reasons[0] != ombud.ReasonInRun || a.Use != 0 || a.Authorization != "" {
+			t.Fatalf("part %d's entry: %+v", i, a)
+		}
+	}
+	// Resuming spends no use, and reads from the position.
+	parts, _, err = read(e.machine, 4)
+	if err != nil || len(parts) != 1 || parts[0].Position != 4 {
+		t.Fatalf("resumed at 4: %d parts, %v", len(parts), err)
+	}
+	if a, _ := e.Store.Authorization(ctx, "auth-1"); a.Uses != 1 {
+		t.Fatalf("the authorization has %d uses spent", a.Uses)
+	}
+	// Nobody else reads it: another analyst, the admin.
+	for _, tok := range []string{e.analyst, e.AdminToken} {
+		if _, _, err := read(tok, 0); client.ErrorCode(err) != ombud.CodeNotFound && client.ErrorCode(err) != ombud.CodeForbidden {
+			t.Fatalf("someone else reading the run: %v", err)
+		}
+	}
+	// Close it twice at once: one close, logged with the counts.
+	var wg sync.WaitGroup
+	results := make([]error, 2)
+	closed := make([]*apiv1.Run, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			closed[i], results[i] = mc.CloseRun(ctx, run.ID)
+		}()
+	}
+	wg.Wait()
+	var sum *apiv1.Run
+	for i, err := range results {
+		switch {
+		case err == nil:
+			sum = closed[i]
+		case client.ErrorCode(err) != ombud.CodeConflict:
+			t.Fatalf("closing twice: %v", err)
+		}
+	}
+	if sum == nil || (results[0] == nil) == (results[1] == nil) {
+		t.Fatalf("closing twice at once: %v", results)
+	}
+	c, ok := entryAt(t, e.Env, sum.CloseReceipt).(*entry.Run)
+	var size int64
+	for _, b := range bodies {
+		size += int64(len(b))
+	}
+	size += int64(len("position 4"))
+	if !ok || c.Op != entry.OpClose || c.Read != 6 || c.Bytes != size || c.Reasons[0] != ombud.RunClosed || c.Run != start.Run {
+		t.Fatalf("the close entry: %+v (want 6 objects, %d bytes)", c, size)
+	}
+	// A read after the close: a logged denial.
+	_, _, err = read(e.machine, 0)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Reason != ombud.ReasonRunClosed || ce.Receipt == nil {
+		t.Fatalf("a read after the close: %v", err)
+	}
+	if a, ok := entryAt(t, e.Env, *ce.Receipt).(*entry.Access); !ok || a.Decision != entry.Deny || a.Run != start.Run {
+		t.Fatalf("its entry: %+v", a)
+	}
+}
+
+// TestRunTimeLimit: a read past the run's time limit is a logged denial,
+// and the run closes by itself with its summary.
+func TestRunTimeLimit(t *testing.T) {
+	e := newRunEnv(t)
+	ctx := t.Context()
+	ac := e.client(t, e.analyst)
+	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.offset.Store(int64(25 * time.Hour))
+	_, err = ac.ReadRun(ctx, run.ID, 0)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 410 || ce.Reason != ombud.ReasonRunTimeLimit || ce.Receipt == nil {
+		t.Fatalf("a read past the time limit: %v", err)
+	}
+	if a, ok := entryAt(t, e.Env, *ce.Receipt).(*entry.Access); !ok || a.Decision != entry.Deny || a.Reasons[0] != ombud.ReasonRunTimeLimit {
+		t.Fatalf("its entry: %+v", a)
+	}
+	// The run closes by itself, as the sweep would.
+	n, err := e.Custody.CloseExpiredRuns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ac.Run(ctx, run.ID)
+	if err != nil || got.Closed == nil || got.CloseReason != ombud.RunTimeLimit {
+		t.Fatalf("after its time limit (%d closed now): %+v %v", n, got, err)
+	}
+}
+
+var _ = bytes.Equal
+var _ = context.Background

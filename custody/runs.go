@@ -1,0 +1,703 @@
+package custody
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/entry"
+)
+
+// RunRequest asks to start an analytic run.
+type RunRequest struct {
+	Principal       *ombud.Principal
+	System          string // the analytic system's id
+	Version         string
+	Purpose         string
+	AuthorizationID string
+	// Objects lists the objects by id, in the order they are read; or
+	// else Selection selects them.
+	Objects   []string
+	Selection *Selection
+	// Justification is free text, kept only in the detail record.
+	Justification string
+}
+
+// Selection selects a run's objects: every live object of a class that
+// names a subject, oldest first.
+type Selection struct {
+	Class   string
+	Subject string // the identifier; only its keyed pseudonym is used
+}
+
+// RunRefusal is a run refused before anything was read. It logs nothing
+// (a refused operation), unless Index is set: a run the access decision
+// denied is logged as a run entry with its reason.
+type RunRefusal struct {
+	Code    ombud.Code
+	Reason  string
+	Message string
+	Index   uint64 // the run entry of a logged denial; 0 for none
+	Logged  bool
+}
+
+func (r *RunRefusal) Error() string { return string(r.Code) + ": " + r.Message }
+
+// AsError returns the user-facing error of a refusal.
+func (r *RunRefusal) AsError() *ombud.Error {
+	return &ombud.Error{Code: r.Code, Reason: r.Reason, Message: r.Message}
+}
+
+func refuseRun(code ombud.Code, reason, format string, a ...any) *RunRefusal {
+	return &RunRefusal{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...)}
+}
+
+// runGate names a run's gate: each batch of its reads holds it shared
+// until logged, its close alone.
+func runGate(id string) string { return "run:" + id }
+
+// maySee reports whether p may read through, close or look at run r: its
+// starter, or a machine of its system.
+func maySee(p *ombud.Principal, r *ombud.Run) bool {
+	return p.ID == r.Principal || (p.Has(ombud.RoleSystem) && p.System == r.System)
+}
+
+// StartRun checks a run over its whole set before anything is read, and
+// logs it: the system version is registered and not retired, every object
+// exists, is not erased and is of a class the system may process, the
+// authorization covers the purpose, every class and a subject of every
+// object (or no object is of a sensitive class), and the policy permits
+// it. Starting spends one use of the authorization. The run entry's
+// detail record holds the object list, so the entry commits to it.
+func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, ombud.Leaf, error) {
+	p := req.Principal
+	if p == nil {
+		return nil, ombud.Leaf{}, errors.New("custody: run without a principal")
+	}
+	if err := s.checkPurpose(req.Purpose); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if len(req.Justification) > 1024 {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "justification is limited to 1024 bytes")
+	}
+	if req.AuthorizationID != "" {
+		if err := ombud.ValidateIdentifier("authorization", req.AuthorizationID); err != nil {
+			return nil, ombud.Leaf{}, err
+		}
+	}
+	if err := ombud.ValidateIdentifier("system", req.System); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if !entry.IsCode(req.Version) || len(req.Version) > 64 {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "version must be a registered version's code")
+	}
+	switch {
+	case p.Has(ombud.RoleSystem):
+		if p.System != req.System {
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
+		}
+	case !p.Has(ombud.RoleAnalyst):
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeForbidden, "starting a run needs the analyst or the system role")
+	}
+	ids, err := s.runObjectIDs(ctx, req)
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, req.System)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
+	} else if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	sv := sys.Version(req.Version)
+	switch {
+	case sv == nil:
+		return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
+	case sv.Retired != nil:
+		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
+	}
+	// The whole set, before anything is read. The read gate of the
+	// authorization is held until the run is logged, so a revocation is
+	// logged before it or after it, never in between.
+	if req.AuthorizationID != "" {
+		defer s.Access.Shared(req.AuthorizationID)()
+	}
+	objects := make([]*ombud.Object, len(ids))
+	var classes []string
+	for i, id := range ids {
+		o, err := s.Store.Object(ctx, id)
+		switch {
+		case errors.Is(err, ombud.ErrNotFound):
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
+		case err != nil:
+			return nil, ombud.Leaf{}, err
+		case o.Erased != nil || o.WrappedKeyset == nil:
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
+		case !slices.Contains(sys.Classes, o.Class):
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of class %s, which system %s may not process", i, o.Class, sys.Name)
+		}
+		if !slices.Contains(classes, o.Class) {
+			classes = append(classes, o.Class)
+		}
+		objects[i] = o
+	}
+	slices.Sort(classes)
+	run := &ombud.Run{ID: ombud.NewID(), System: sys.ID, Version: sv.Version, Purpose: req.Purpose, Authorization: req.AuthorizationID,
+		Principal: p.ID, Objects: len(ids), Classes: classes, Started: s.now().Truncate(time.Millisecond)}
+	limit := s.RunTimeLimit
+	if limit <= 0 {
+		limit = ombud.DefaultRunTimeLimit
+	}
+	run.Deadline = run.Started.Add(limit)
+	v, err := s.Access.DecideRun(ctx, access.RunRequest{Principal: p, RunID: run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Objects: objects, Classes: s.Classes})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	body := entry.Run{Op: entry.OpStart, ModelVersion: sv.Version, Purpose: req.Purpose, Classes: classes, Objects: int64(len(ids)),
+		Reasons: []string{v.Reason}, PolicySHA256: v.PolicySHA, AuthKind: v.AuthKind, Run: run.ID, System: sys.ID, Authorization: req.AuthorizationID, By: p.ID}
+	detail := map[string]any{"run": run.ID, "objects": ids, "principal": p.ID, "justification": req.Justification}
+	if !v.Permit {
+		// A refusal on authority is a decision on the objects: logged.
+		body.Decision = entry.Deny
+		w, err := s.Journal.Write(ctx, ombud.Record{Body: body, Detail: detail})
+		if err != nil {
+			return nil, ombud.Leaf{}, wrapLog(err)
+		}
+		return nil, ombud.Leaf{}, &RunRefusal{Code: v.Code, Reason: v.Reason, Message: v.Message, Index: w.Index, Logged: true}
+	}
+	if !v.NotAfter.IsZero() && v.NotAfter.Before(run.Deadline) {
+		run.Deadline = v.NotAfter.UTC().Truncate(time.Millisecond)
+	}
+	body.Decision, body.Use, body.Until = entry.Permit, int64(v.Use), run.Deadline.Format(time.RFC3339Nano)
+	// The use is durable before the run is logged; a run that is not
+	// logged gives it back.
+	if err := s.Access.CommitUse(ctx, v); err != nil {
+		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		return nil, ombud.Leaf{}, err
+	}
+	c, err := ombud.NewChange(ombud.OpRunStart, ombud.RunTarget(run.ID), ombud.RunPayload{Run: run, Objects: ids})
+	if err != nil {
+		s.Access.Refund(context.WithoutCancel(ctx), v, true)
+		return nil, ombud.Leaf{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
+	if err != nil && w.Index == 0 && w.Entry == nil {
+		s.Access.Refund(context.WithoutCancel(ctx), v, true)
+		switch {
+		case errors.Is(err, ombud.ErrRetired):
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
+		case errors.Is(err, ombud.ErrErased):
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeGone, ombud.ReasonObjectErased, "an object of the run was erased meanwhile")
+		case errors.Is(err, ombud.ErrRevoked):
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked meanwhile")
+		case errors.Is(err, ombud.ErrNotFound):
+			return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
+		}
+		return nil, ombud.Leaf{}, wrapLog(err)
+	}
+	if err != nil {
+		return nil, w, err
+	}
+	run.Index = w.Index
+	s.scheduleRunClose(run)
+	return run, w, nil
+}
+
+// runObjectIDs returns the run's object ids: its list, checked, or its
+// selection.
+func (s *Service) runObjectIDs(ctx context.Context, req RunRequest) ([]string, error) {
+	if (len(req.Objects) == 0) == (req.Selection == nil) {
+		return nil, ombud.Errorf(ombud.CodeInvalid, "name the run's objects: a list of ids or a selection (class and subject), one of the two")
+	}
+	if req.Selection != nil {
+		sel := req.Selection
+		if _, err := s.class(sel.Class); err != nil {
+			return nil, err
+		}
+		if err := ombud.ValidateIdentifier("subject", sel.Subject); err != nil {
+			return nil, err
+		}
+		ids, err := s.Store.SelectObjects(ctx, sel.Class, s.Journal.Key.Pseudonym("subject", sel.Subject), ombud.MaxRunObjects+1)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(ids) == 0:
+			return nil, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
+		case len(ids) > ombud.MaxRunObjects:
+			return nil, ombud.Errorf(ombud.CodeTooLarge, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
+		}
+		return ids, nil
+	}
+	if len(req.Objects) > ombud.MaxRunObjects {
+		return nil, ombud.Errorf(ombud.CodeTooLarge, "a run reads at most %d objects; this one lists %d", ombud.MaxRunObjects, len(req.Objects))
+	}
+	seen := make(map[string]struct{}, len(req.Objects))
+	for i, id := range req.Objects {
+		if err := ombud.ValidateIdentifier("object", id); err != nil {
+			return nil, ombud.Errorf(ombud.CodeInvalid, "objects[%d]: %s", i, ombud.ErrorMessage(err))
+		}
+		if _, dup := seen[id]; dup {
+			return nil, ombud.Errorf(ombud.CodeInvalid, "objects[%d]: object %s is listed twice", i, id)
+		}
+		seen[id] = struct{}{}
+	}
+	return req.Objects, nil
+}
+
+// Run returns a run for p: its starter, or a machine of its system.
+func (s *Service) Run(ctx context.Context, p *ombud.Principal, id string) (*ombud.Run, error) {
+	if err := ombud.ValidateIdentifier("run", id); err != nil {
+		return nil, err
+	}
+	r, err := s.Store.Run(ctx, id)
+	if errors.Is(err, ombud.ErrNotFound) || (err == nil && !maySee(p, r) && !p.Has(ombud.RoleAdmin)) {
+		return nil, ombud.Errorf(ombud.CodeNotFound, "no such run")
+	}
+	return r, err
+}
+
+// CloseRun ends a run with its summary entry: objects read and bytes. Its
+// starter, a machine of its system or an admin may close it. It waits for
+// the reads already decided, so the close entry follows every read of the
+// run.
+func (s *Service) CloseRun(ctx context.Context, p *ombud.Principal, id string) (*ombud.Run, ombud.Leaf, error) {
+	r, err := s.Run(ctx, p, id)
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	return s.closeRun(ctx, r, ombud.RunClosed, p.ID)
+}
+
+func (s *Service) closeRun(ctx context.Context, r *ombud.Run, reason, by string) (*ombud.Run, ombud.Leaf, error) {
+	defer s.gates.Exclusive(runGate(r.ID))()
+	r, err := s.Store.Run(ctx, r.ID) // the counts, now that no read is in flight
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if r.Closed != nil {
+		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
+	}
+	at := s.now().Truncate(time.Millisecond)
+	c, err := ombud.NewChange(ombud.OpRunClose, ombud.RunTarget(r.ID), ombud.RunClosePayload{Reason: reason, At: at, Read: r.Read, Bytes: r.Bytes})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	body := entry.Run{Op: entry.OpClose, ModelVersion: r.Version, Purpose: r.Purpose, Objects: int64(r.Objects), Reasons: []string{reason},
+		Read: r.Read, Bytes: r.Bytes, Run: r.ID, System: r.System, Authorization: r.Authorization, By: by}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrRunClosed):
+		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
+	case err != nil:
+		return nil, w, err
+	}
+	s.closedRuns.Store(r.ID, true)
+	r.Closed, r.CloseIndex, r.CloseReason = &at, w.Index, reason
+	return r, w, nil
+}
+
+// scheduleRunClose closes r by itself at its time limit.
+func (s *Service) scheduleRunClose(r *ombud.Run) {
+	d := time.Until(r.Deadline)
+	if s.Now != nil {
+		d = r.Deadline.Sub(s.now())
+	}
+	time.AfterFunc(max(d, 0), func() {
+		if _, err := s.CloseExpiredRuns(context.Background()); err != nil {
+			s.logger().Error("closing runs at their time limit failed; the sweep retries", "err", err)
+		}
+	})
+}
+
+// ScheduleRunCloses sets the timers of the open runs, at start: each ends
+// by itself at its time limit (the sweep catches any a timer missed).
+func (s *Service) ScheduleRunCloses(ctx context.Context) error {
+	rs, err := s.Store.OpenRunsBefore(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		s.scheduleRunClose(r)
+	}
+	return nil
+}
+
+// CloseExpiredRuns closes every open run past its time limit, each with
+// its summary entry, and returns how many it closed. The sweep calls it;
+// so does each run's timer.
+func (s *Service) CloseExpiredRuns(ctx context.Context) (int, error) {
+	rs, err := s.Store.OpenRunsBefore(ctx, s.now().Add(time.Millisecond))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range rs {
+		_, _, err := s.closeRun(ctx, r, ombud.RunTimeLimit, "")
+		var rf *RunRefusal
+		if errors.As(err, &rf) {
+			continue // closed meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Part is one object of a run's stream: released (Body set, and Index its
+// permit's entry) or denied (Denial set).
+type Part struct {
+	Position int
+	Object   *ombud.Object
+	Index    uint64
+	Body     io.Reader
+	Denial   *Denial
+	// Last marks the last part of a batch: the next may take a while, so
+	// a writer flushes here.
+	Last bool
+}
+
+// RunRead asks to read a run's objects from position From on.
+type RunRead struct {
+	Principal *ombud.Principal
+	RunID     string
+	From      int
+	// Emit receives each object in order, after its decision is durably
+	// logged. It must not keep Part.Body past its return. An error stops
+	// the stream.
+	Emit func(Part) error
+}
+
+// The stream's bounds: objects are decided and logged in batches of at
+// most runBatch, and the plaintext held for objects decided but not yet
+// sent stays under runBudget bytes, so memory does not grow with the
+// number or the size of the objects.
+const (
+	runBatch  = 256
+	runBudget = 32 << 20
+	// runLargeWeight is what an object of several segments counts against
+	// the budget: Tink's streaming buffers, not its size.
+	runLargeWeight = 4 << 20
+)
+
+// ReadRun streams a run's objects from position From. Each object's access
+// entry, which names the run, is durably logged before Emit sees it; the
+// entries of a batch are appended concurrently, so the log sequences them
+// together. A read spends no further use: the run spent one when it
+// started. The stream stops, with a logged denial of the next object, when
+// the run is closed, passes its time limit or its authorization is
+// revoked. An erased object, or one that cannot be served, is a logged
+// denial and the stream goes on. From lets an interrupted stream resume.
+func (s *Service) ReadRun(ctx context.Context, req RunRead) error {
+	p := req.Principal
+	if p == nil {
+		return errors.New("custody: run read without a principal")
+	}
+	if err := ombud.ValidateIdentifier("run", req.RunID); err != nil {
+		return err
+	}
+	r, err := s.Store.Run(ctx, req.RunID)
+	if errors.Is(err, ombud.ErrNotFound) || (err == nil && !maySee(p, r)) {
+		return ombud.Errorf(ombud.CodeNotFound, "no such run")
+	}
+	if err != nil {
+		return err
+	}
+	if req.From < 0 || req.From > r.Objects {
+		return ombud.Errorf(ombud.CodeInvalid, "from must be a position from 0 to %d", r.Objects)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan *runBatchT, 4)
+	budget := semaphore.NewWeighted(runBudget)
+	go s.produceRun(ctx, r, p, req.From, budget, batches)
+	var failure error
+	for b := range batches {
+		if failure == nil {
+			<-b.logged
+			failure = b.err
+		}
+		for i, it := range b.items {
+			if failure == nil {
+				pt := it.part()
+				pt.Last = i == len(b.items)-1
+				failure = req.Emit(pt)
+				if failure != nil {
+					cancel()
+				}
+			}
+			it.close()
+			budget.Release(it.weight)
+		}
+	}
+	if failure != nil {
+		return failure
+	}
+	return nil
+}
+
+// runBatchT is a batch of decided objects: logged when logged is closed,
+// with err the failure to log them.
+type runBatchT struct {
+	items  []*runItem
+	logged chan struct{}
+	err    error
+	// stop: the last batch, ending at a denial that ends the run's
+	// reading.
+	stop bool
+}
+
+type runItem struct {
+	pos    int
+	o      *ombud.Object
+	op     *opened
+	weight int64
+	leaf   ombud.Leaf
+	deny   *access.Verdict
+}
+
+func (it *runItem) part() Part {
+	pt := Part{Position: it.pos, Object: it.o, Index: it.leaf.Index}
+	if it.deny != nil {
+		pt.Denial = &Denial{Code: it.deny.Code, Message: it.deny.Message, Reason: it.deny.Reason, Index: it.leaf.Index}
+	} else {
+		pt.Body = it.op.body
+	}
+	return pt
+}
+
+func (it *runItem) close() {
+	if it.op != nil {
+		for _, c := range it.op.closers {
+			c.Close()
+		}
+		it.op = nil
+	}
+}
+
+func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Principal, from int, budget *semaphore.Weighted, out chan<- *runBatchT) {
+	defer close(out)
+	fail := func(err error) {
+		b := &runBatchT{logged: make(chan struct{}), err: err}
+		close(b.logged)
+		out <- b
+	}
+	pos := from
+	for pos < r.Objects {
+		page, err := s.Store.RunObjects(ctx, r.ID, pos, runBatch)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if len(page) == 0 {
+			return
+		}
+		stop, err := s.decidePage(ctx, r, p, page, budget, out)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if stop {
+			return
+		}
+		pos = page[len(page)-1].Position + 1
+	}
+}
+
+// batchBuilder gathers one batch of a run's reads and the gates it holds.
+type batchBuilder struct {
+	items    []*runItem
+	releases []func()
+	open     bool            // its gates are held
+	end      *access.Verdict // the denial that ends the run's reading
+}
+
+func (b *batchBuilder) hold(release func()) { b.releases = append(b.releases, release) }
+
+func (b *batchBuilder) abort() {
+	for _, it := range b.items {
+		it.close()
+	}
+	for _, f := range b.releases {
+		f()
+	}
+	*b = batchBuilder{}
+}
+
+// openBatch takes a batch's gates, which it holds until its entries are
+// logged, so that a close, a revocation, a disabling or an erasure is
+// logged before the batch or after it; under them, it checks what ends
+// the run's reading.
+func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder) error {
+	b.open = true
+	b.hold(s.gates.Shared(runGate(r.ID)))
+	b.hold(s.gates.Shared(principalGate(p.ID)))
+	if r.Authorization != "" {
+		b.hold(s.Access.Shared(r.Authorization))
+	}
+	if _, gone := s.disabled.Load(p.ID); gone {
+		return ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	}
+	if _, closed := s.closedRuns.Load(r.ID); closed || r.Closed != nil {
+		b.end = &access.Verdict{Reason: ombud.ReasonRunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
+		return nil
+	}
+	if r.Authorization != "" {
+		revoked, err := s.Access.Revoked(ctx, r.Authorization)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			b.end = &access.Verdict{Reason: ombud.ReasonAuthRevoked, Code: ombud.CodeForbidden, Message: "the run's authorization was revoked"}
+		}
+	}
+	return nil
+}
+
+// launch starts logging b's entries and hands the batch to out; b is
+// emptied for the next batch.
+func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder, stop bool, out chan<- *runBatchT) {
+	lb := &runBatchT{items: b.items, logged: make(chan struct{}), stop: stop}
+	rel := b.releases
+	*b = batchBuilder{}
+	recs := make([]ombud.Record, len(lb.items))
+	for i, it := range lb.items {
+		recs[i] = s.runAccessRecord(r, p, it)
+	}
+	go func() {
+		defer close(lb.logged)
+		defer func() {
+			for _, f := range rel {
+				f()
+			}
+		}()
+		leaves, err := s.Journal.WriteAll(ctx, recs)
+		if err != nil {
+			lb.err = wrapLog(err)
+			return
+		}
+		var n, bytes int64
+		for i, it := range lb.items {
+			it.leaf = leaves[i]
+			if it.deny == nil {
+				n, bytes = n+1, bytes+it.o.Size
+			}
+		}
+		if n > 0 {
+			if err := s.Store.CountRunRead(context.WithoutCancel(ctx), r.ID, n, bytes); err != nil {
+				s.logger().ErrorContext(ctx, "a run's counts could not be recorded", "run", r.ID, "err", err)
+			}
+		}
+	}()
+	out <- lb
+}
+
+// decidePage decides the objects of one page of the run's list, in one or
+// more batches (a batch is cut where the budget would wait, so no batch
+// waits on itself), and hands each batch, its appends started, to out. It
+// reports whether the run's reading ended.
+func (s *Service) decidePage(ctx context.Context, r *ombud.Run, p *ombud.Principal, page []ombud.RunObject, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
+	var b batchBuilder
+	for _, ro := range page {
+		if ctx.Err() != nil {
+			break
+		}
+		o := ro.Object
+		w := o.Size
+		if o.CipherSize > smallObject {
+			w = runLargeWeight
+		}
+		// The budget first, holding no gate: a slow reader must not hold
+		// back a close or an erasure.
+		if !budget.TryAcquire(w) {
+			if len(b.items) > 0 {
+				s.launch(ctx, r, p, &b, false, out)
+			}
+			if err := budget.Acquire(ctx, w); err != nil {
+				b.abort()
+				return true, err
+			}
+		}
+		it := &runItem{pos: ro.Position, o: o, weight: w}
+		fail := func(err error) (bool, error) {
+			budget.Release(w)
+			b.abort()
+			return true, err
+		}
+		if !b.open {
+			if err := s.openBatch(ctx, r, p, &b); err != nil {
+				return fail(err)
+			}
+		}
+		if b.end == nil && !s.now().Before(r.Deadline) {
+			b.end = &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+			s.closeAfterLimit(r)
+		}
+		b.hold(s.gates.Shared(objectGate(o.ID)))
+		if b.end != nil {
+			budget.Release(w)
+			it.weight, it.deny = 0, b.end
+			b.items = append(b.items, it)
+			s.launch(ctx, r, p, &b, true, out)
+			return true, nil
+		}
+		// Its state, under its gate.
+		cur, err := s.Store.Object(ctx, o.ID)
+		if err != nil {
+			return fail(err)
+		}
+		it.o = cur
+		if cur.Erased != nil || cur.WrappedKeyset == nil {
+			budget.Release(w)
+			it.weight = 0
+			it.deny = &access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"}
+			b.items = append(b.items, it)
+			continue
+		}
+		op, rf := s.open(ctx, cur)
+		if rf != nil {
+			budget.Release(w)
+			it.weight = 0
+			s.logger().ErrorContext(ctx, "a read in a run refused", "object", o.ID, "run", r.ID, "reason", rf.reason, "err", rf.cause)
+			it.deny = &access.Verdict{Reason: rf.reason, Code: rf.code, Message: rf.msg}
+		} else {
+			it.op = op
+		}
+		b.items = append(b.items, it)
+	}
+	if len(b.items) > 0 {
+		s.launch(ctx, r, p, &b, false, out)
+	} else {
+		b.abort()
+	}
+	return false, ctx.Err()
+}
+
+// runAccessRecord is the access entry of one object read in a run: it
+// names the run, whose entry names the authorization and the system.
+func (s *Service) runAccessRecord(r *ombud.Run, p *ombud.Principal, it *runItem) ombud.Record {
+	body := entry.Access{Decision: entry.Permit, Class: it.o.Class, Purpose: r.Purpose, Reasons: []string{ombud.ReasonInRun},
+		Object: it.o.ID, Subject: it.o.Subjects, Run: r.ID, By: p.ID}
+	if it.deny != nil {
+		body.Decision, body.Reasons = entry.Deny, []string{it.deny.Reason}
+	}
+	return ombud.Record{Body: body, Detail: map[string]any{"run": r.ID, "object": it.o.ID, "position": it.pos}}
+}
+
+// closeAfterLimit closes a run the stream found past its time limit.
+func (s *Service) closeAfterLimit(r *ombud.Run) {
+	go func() {
+		if _, err := s.CloseExpiredRuns(context.Background()); err != nil {
+			s.logger().Error("closing a run at its time limit failed; the sweep retries", "run", r.ID, "err", err)
+		}
+	}()
+}

@@ -1,0 +1,119 @@
+package ombud
+
+import (
+	"context"
+	"time"
+)
+
+// Run is an analytic run: one version of a registered system reading a
+// fixed list of objects for one purpose, under at most one authorization,
+// until it is closed or reaches its time limit. Starting it spends one use
+// of the authorization, however many objects it reads.
+type Run struct {
+	ID            string
+	System        string // the analytic system's id
+	Version       string // the system version
+	Purpose       string
+	Authorization string // "" when no object is of a sensitive class
+	Principal     string // who started it
+	Objects       int    // how many objects its list holds
+	Classes       []string
+	Started       time.Time
+	Deadline      time.Time // its time limit
+	Index         uint64    // the run entry
+	Closed        *time.Time
+	CloseIndex    uint64
+	CloseReason   string // RunClosed or RunTimeLimit
+	Read          int64  // objects released
+	Bytes         int64  // plaintext bytes released
+}
+
+// Open reports whether the run may still read at now.
+func (r *Run) Open(now time.Time) bool { return r.Closed == nil && now.Before(r.Deadline) }
+
+// How a run ended, as its close entry says.
+const (
+	RunClosed    = "closed"     // closed by its starter or an admin
+	RunTimeLimit = "time_limit" // ended by itself at its time limit
+)
+
+// The reasons of refusals and denials about runs. Each is a stable code:
+// the API answers it as the error's reason, and a decision on an object
+// logs it in the access entry.
+const (
+	// ReasonVersionRetired: the run names a retired version.
+	ReasonVersionRetired = "version_retired"
+	// ReasonVersionUnknown: the run names a system or version not
+	// registered.
+	ReasonVersionUnknown = "version_unknown"
+	// ReasonClassNotAllowed: an object's class is not one the system may
+	// process.
+	ReasonClassNotAllowed = "class_not_allowed"
+	// ReasonObjectErased: an object in the set is erased.
+	ReasonObjectErased = "object_erased"
+	// ReasonObjectUnknown: an object in the set does not exist.
+	ReasonObjectUnknown = "object_unknown"
+	// ReasonRunTimeLimit: the run is past its time limit.
+	ReasonRunTimeLimit = "run_time_limit"
+	// ReasonRunClosed: the run is closed.
+	ReasonRunClosed = "run_closed"
+	// ReasonInRun: a read permitted as part of a run.
+	ReasonInRun = "in_run"
+	// ReasonNotRunPrincipal: the caller may not read through this run.
+	ReasonNotRunPrincipal = "not_run_principal"
+	// ReasonSystemMismatch: a system principal named another system.
+	ReasonSystemMismatch = "system_mismatch"
+)
+
+// RunTarget names the change target of a run.
+func RunTarget(id string) string { return "run:" + id }
+
+// MaxRunObjects bounds the object list of one run; a larger job is several
+// runs. The list is kept in the run entry's detail record.
+const MaxRunObjects = 100_000
+
+// DefaultRunTimeLimit is how long a run may read when the configuration
+// does not say.
+const DefaultRunTimeLimit = 24 * time.Hour
+
+// Payloads of the run operations.
+type (
+	// RunPayload: OpRunStart, the run and its object list in order.
+	RunPayload struct {
+		Run     *Run
+		Objects []string
+	}
+	// RunClosePayload: OpRunClose.
+	RunClosePayload struct {
+		Reason string
+		At     time.Time
+		Read   int64
+		Bytes  int64
+	}
+)
+
+// RunObject is one object of a run's list, at its position.
+type RunObject struct {
+	Position int
+	Object   *Object
+}
+
+// RunStore keeps runs and their object lists.
+type RunStore interface {
+	// Run returns a run by id; ErrNotFound if there is none (or it is only
+	// reserved).
+	Run(ctx context.Context, id string) (*Run, error)
+	// RunObjects returns up to limit objects of a run's list from position
+	// from, in order.
+	RunObjects(ctx context.Context, id string, from, limit int) ([]RunObject, error)
+	// Runs lists the runs of a system ("" for all), newest first, at most
+	// limit.
+	Runs(ctx context.Context, system string, limit int) ([]*Run, error)
+	// OpenRunsBefore lists runs not closed whose deadline is before t.
+	OpenRunsBefore(ctx context.Context, t time.Time) ([]*Run, error)
+	// SelectObjects lists the ids of up to limit live objects of class
+	// whose subjects include the keyed pseudonym subject, oldest first.
+	SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error)
+	// CountRunRead adds objects and bytes released to a run's counts.
+	CountRunRead(ctx context.Context, id string, objects, bytes int64) error
+}

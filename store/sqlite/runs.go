@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+// reserveRun records a pending run with its object list, atomically with
+// its preconditions: the version is registered and neither retired nor
+// being retired, the authorization (if any) is neither revoked nor being
+// revoked, and every object of the list exists and is not erased.
+func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
+	r := p.Run
+	if len(p.Objects) != r.Objects || r.Objects == 0 {
+		return fmt.Errorf("sqlite: run %s lists %d objects and counts %d", r.ID, len(p.Objects), r.Objects)
+	}
+	var retired sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = ? AND version = ? AND pending = 0`, r.System, r.Version).Scan(&retired)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("system %s version %s: %w", r.System, r.Version, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case retired.Valid:
+		return fmt.Errorf("system %s version %s: %w", r.System, r.Version, ombud.ErrRetired)
+	}
+	if inFlight(ctx, tx, ombud.SystemVersionTarget(r.System, r.Version)) {
+		return fmt.Errorf("system %s version %s is being retired: %w", r.System, r.Version, ombud.ErrBusy)
+	}
+	if r.Authorization != "" {
+		var revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = ? AND pending = 0`, r.Authorization).Scan(&revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case revoked.Valid:
+			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrRevoked)
+		}
+		if inFlight(ctx, tx, ombud.AuthorizationTarget(r.Authorization)) {
+			return fmt.Errorf("authorization %s is being revoked: %w", r.Authorization, ombud.ErrBusy)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, pending) VALUES (?,?,?,?,?,?,?,?,?,?,0,1)`,
+		r.ID, r.System, r.Version, r.Purpose, nullString(r.Authorization), r.Principal, r.Objects, strings.Join(r.Classes, ","), ms(r.Started), ms(r.Deadline)); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("run %s: %w", r.ID, ombud.ErrExists)
+		}
+		return err
+	}
+	const chunk = 500
+	for i := 0; i < len(p.Objects); i += chunk {
+		ids := p.Objects[i:min(i+chunk, len(p.Objects))]
+		q := `INSERT INTO run_objects (run_id, position, object_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?),", len(ids)), ",")
+		args := make([]any, 0, 3*len(ids))
+		for k, id := range ids {
+			args = append(args, r.ID, i+k, id)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	var live int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_objects ro JOIN objects o ON o.id = ro.object_id
+		WHERE ro.run_id = ? AND o.ingest_index IS NOT NULL AND o.erased_at IS NULL`, r.ID).Scan(&live); err != nil {
+		return err
+	}
+	if live != len(p.Objects) {
+		var erased int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_objects ro JOIN objects o ON o.id = ro.object_id
+			WHERE ro.run_id = ? AND o.erased_at IS NOT NULL`, r.ID).Scan(&erased); err != nil {
+			return err
+		}
+		if erased > 0 {
+			return fmt.Errorf("run %s: %d objects of its list: %w", r.ID, erased, ombud.ErrErased)
+		}
+		return fmt.Errorf("run %s: %d objects of its list: %w", r.ID, len(p.Objects)-live, ombud.ErrNotFound)
+	}
+	return nil
+}
+
+// inFlight reports whether a change to target is reserved.
+func inFlight(ctx context.Context, tx *sql.Tx, target string) bool {
+	var n int
+	tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE target = ?`, target).Scan(&n)
+	return n > 0
+}
+
+// runStartsInFlight reports whether a run citing what col names is
+// reserved and not yet logged.
+func runStartsInFlight(ctx context.Context, tx *sql.Tx, where string, args ...any) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE pending = 1 AND `+where, args...).Scan(&n)
+	return n > 0, err
+}
+
+func reserveRunClose(ctx context.Context, tx *sql.Tx, id string) error {
+	var closed sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = ? AND pending = 0`, id).Scan(&closed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("run %s: %w", id, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case closed.Valid:
+		return fmt.Errorf("run %s: %w", id, ombud.ErrRunClosed)
+	}
+	return nil
+}
+
+const runCols = `id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, closed, close_index, close_reason, read_objects, read_bytes`
+
+func scanRun(row interface{ Scan(...any) error }) (*ombud.Run, error) {
+	var r ombud.Run
+	var auth, reason sql.NullString
+	var classes string
+	var started, deadline int64
+	var closed, closeIdx sql.NullInt64
+	if err := row.Scan(&r.ID, &r.System, &r.Version, &r.Purpose, &auth, &r.Principal, &r.Objects, &classes, &started, &deadline, &r.Index,
+		&closed, &closeIdx, &reason, &r.Read, &r.Bytes); err != nil {
+		return nil, err
+	}
+	r.Authorization, r.CloseReason = auth.String, reason.String
+	if classes != "" {
+		r.Classes = strings.Split(classes, ",")
+	}
+	r.Started, r.Deadline = fromMS(started), fromMS(deadline)
+	if closed.Valid {
+		t := fromMS(closed.Int64)
+		r.Closed, r.CloseIndex = &t, uint64(closeIdx.Int64)
+	}
+	return &r, nil
+}
+
+// Run implements ombud.RunStore.
+func (s *Store) Run(ctx context.Context, id string) (*ombud.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ? AND pending = 0`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %s: %w", id, ombud.ErrNotFound)
+	}
+	return r, err
+}
+
+func (s *Store) runs(ctx context.Context, q string, args ...any) ([]*ombud.Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE pending = 0 AND `+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ombud.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Runs implements ombud.RunStore.
+func (s *Store) Runs(ctx context.Context, system string, limit int) ([]*ombud.Run, error) {
+	if system == "" {
+		return s.runs(ctx, `1 ORDER BY started DESC, id LIMIT ?`, limit)
+	}
+	return s.runs(ctx, `system_id = ? ORDER BY started DESC, id LIMIT ?`, system, limit)
+}
+
+// OpenRunsBefore implements ombud.RunStore.
+func (s *Store) OpenRunsBefore(ctx context.Context, t time.Time) ([]*ombud.Run, error) {
+	return s.runs(ctx, `closed IS NULL AND deadline < ? ORDER BY deadline, id`, ms(t))
+}
+
+// RunObjects implements ombud.RunStore. Objects are never deleted once
+// logged (an erasure keeps the row), so every position has its object.
+func (s *Store) RunObjects(ctx context.Context, id string, from, limit int) ([]ombud.RunObject, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT ro.position, `+prefixed("o.", objectCols)+`
+		FROM run_objects ro JOIN objects o ON o.id = ro.object_id
+		WHERE ro.run_id = ? AND ro.position >= ? ORDER BY ro.position LIMIT ?`, id, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ombud.RunObject
+	for rows.Next() {
+		var ro ombud.RunObject
+		o, err := scanObject(positioned{rows, &ro.Position})
+		if err != nil {
+			return nil, err
+		}
+		ro.Object = o
+		out = append(out, ro)
+	}
+	return out, rows.Err()
+}
+
+// positioned scans a position before an object's columns.
+type positioned struct {
+	rows *sql.Rows
+	pos  *int
+}
+
+func (p positioned) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.pos}, dest...)...) }
+
+// prefixed qualifies each of the comma-separated columns cols with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CountRunRead implements ombud.RunStore.
+func (s *Store) CountRunRead(ctx context.Context, id string, objects, bytes int64) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + ?, read_bytes = read_bytes + ? WHERE id = ?`, objects, bytes, id)
+	return err
+}
+
+// SelectObjects implements ombud.RunStore.
+func (s *Store) SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM objects WHERE class = ? AND ingest_index IS NOT NULL AND erased_at IS NULL
+		AND instr(',' || subjects || ',', ',' || ? || ',') > 0 ORDER BY created, id LIMIT ?`, class, subject, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
