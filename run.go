@@ -111,6 +111,9 @@ type RunStore interface {
 	Runs(ctx context.Context, system string, limit int) ([]*Run, error)
 	// OpenRunsBefore lists runs not closed whose deadline is before t.
 	OpenRunsBefore(ctx context.Context, t time.Time) ([]*Run, error)
+	// ErasedRunObjects lists the positions in [from, to) of a run's list
+	// whose objects are erased.
+	ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error)
 	// SelectObjects lists the ids of up to limit live objects of class
 	// whose subjects include the keyed pseudonym subject, oldest first.
 	SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -167,6 +168,27 @@ func closeGuarded(w io.Closer) (err error) {
 // The reader reads ahead on its own goroutine, so fetching overlaps with
 // whatever the caller does with the bytes.
 func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	if b.dir != "" && plainKey(key) {
+		// A file:// bucket keeps a plain key's blob at DIR/KEY: open it
+		// directly, without fileblob's stat and attributes file on every
+		// read (a third of a small read's cost).
+		f, err := os.Open(filepath.Join(b.dir, filepath.FromSlash(key)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("blob: failed to read %s: %w", key, err)
+		}
+		st, err := f.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			f.Close()
+			return nil, 0, fmt.Errorf("blob: failed to read %s: not a regular file (%v)", key, err)
+		}
+		if st.Size() < pipeBuf {
+			return f, st.Size(), nil
+		}
+		return &prefetched{newPrefetchReader(f), f}, st.Size(), nil
+	}
 	r, err := b.b.NewReader(ctx, key, nil)
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
@@ -283,6 +305,26 @@ func (v *verifier) Read(p []byte) (int, error) {
 		v.err = err
 	}
 	return n, err
+}
+
+// plainKey reports whether key is one fileblob stores under its own name:
+// letters, digits, _ and -, in /-separated parts, none of them . or ..
+func plainKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, part := range strings.Split(key, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Key returns the blob key of an object: objects/ab/abcdef…, spread over

@@ -249,7 +249,15 @@ func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal)
 		}
 		return &opened{body: pt, closers: []io.Closer{vr, rc}}, nil
 	}
-	ct, err := io.ReadAll(vr)
+	ct := make([]byte, o.CipherSize)
+	_, err = io.ReadFull(vr, ct)
+	if err == nil {
+		// The verifier checks the hash at the end: read to it.
+		var one [1]byte
+		if n, eerr := vr.Read(one[:]); n != 0 || eerr != io.EOF {
+			err = fmt.Errorf("%w: more bytes than recorded, or no end check (%v)", blob.ErrIntegrity, eerr)
+		}
+	}
 	var plain []byte
 	if err == nil {
 		plain, err = key.DecryptOneSegment(ct, o.ID)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -601,84 +603,134 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 	out <- lb
 }
 
-// decidePage decides the objects of one page of the run's list, in one or
-// more batches (a batch is cut where the budget would wait, so no batch
-// waits on itself), and hands each batch, its appends started, to out. It
-// reports whether the run's reading ended.
+// decidePage decides the objects of one page of the run's list, in
+// chunks that the budget admits (a chunk is cut where the budget would
+// wait, so no batch waits on itself), and hands each chunk's batch, its
+// appends started, to out. It reports whether the run's reading ended.
 func (s *Service) decidePage(ctx context.Context, r *ombud.Run, p *ombud.Principal, page []ombud.RunObject, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
-	var b batchBuilder
-	for _, ro := range page {
-		if ctx.Err() != nil {
-			break
-		}
-		o := ro.Object
-		w := o.Size
-		if o.CipherSize > smallObject {
-			w = runLargeWeight
-		}
-		// The budget first, holding no gate: a slow reader must not hold
-		// back a close or an erasure.
-		if !budget.TryAcquire(w) {
-			if len(b.items) > 0 {
-				s.launch(ctx, r, p, &b, false, out)
+	for len(page) > 0 {
+		var weights []int64
+		for _, ro := range page {
+			w := runWeight(ro.Object)
+			if !budget.TryAcquire(w) {
+				if len(weights) > 0 {
+					break
+				}
+				// The budget first, holding no gate: a slow reader must
+				// not hold back a close or an erasure.
+				if err := budget.Acquire(ctx, w); err != nil {
+					return true, err
+				}
 			}
-			if err := budget.Acquire(ctx, w); err != nil {
-				b.abort()
-				return true, err
-			}
+			weights = append(weights, w)
 		}
-		it := &runItem{pos: ro.Position, o: o, weight: w}
-		fail := func(err error) (bool, error) {
-			budget.Release(w)
-			b.abort()
+		chunk := page[:len(weights)]
+		page = page[len(weights):]
+		if stop, err := s.decideChunk(ctx, r, p, chunk, weights, budget, out); stop || err != nil {
 			return true, err
 		}
-		if !b.open {
-			if err := s.openBatch(ctx, r, p, &b); err != nil {
-				return fail(err)
-			}
-		}
-		if b.end == nil && !s.now().Before(r.Deadline) {
-			b.end = &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
-			s.closeAfterLimit(r)
-		}
-		b.hold(s.gates.Shared(objectGate(o.ID)))
-		if b.end != nil {
+	}
+	return false, ctx.Err()
+}
+
+// runWeight is what an object counts against a stream's budget: its
+// plaintext, or Tink's streaming buffers for an object of several
+// segments.
+func runWeight(o *ombud.Object) int64 {
+	if o.CipherSize > smallObject {
+		return runLargeWeight
+	}
+	return o.Size
+}
+
+// runOpeners is how many objects of a chunk are opened at once: opening
+// is mostly waiting on the object store.
+const runOpeners = 8
+
+// decideChunk decides a chunk of consecutive objects whose weights are
+// acquired: under the batch's gates and the objects' own, it reads their
+// state anew, denies the erased, opens the rest concurrently and launches
+// the batch.
+func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Principal, chunk []ombud.RunObject, weights []int64, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
+	var b batchBuilder
+	give := func(from int) {
+		for _, w := range weights[from:] {
 			budget.Release(w)
-			it.weight, it.deny = 0, b.end
-			b.items = append(b.items, it)
-			s.launch(ctx, r, p, &b, true, out)
-			return true, nil
 		}
-		// Its state, under its gate.
-		cur, err := s.Store.Object(ctx, o.ID)
-		if err != nil {
-			return fail(err)
-		}
-		it.o = cur
-		if cur.Erased != nil || cur.WrappedKeyset == nil {
-			budget.Release(w)
+	}
+	fail := func(err error) (bool, error) {
+		give(0)
+		b.abort()
+		return true, err
+	}
+	if err := s.openBatch(ctx, r, p, &b); err != nil {
+		return fail(err)
+	}
+	for _, ro := range chunk {
+		b.hold(s.gates.Shared(objectGate(ro.Object.ID)))
+	}
+	// Their state, under their gates: which of them were erased since the
+	// page was read (the page's copy of a keyset may be one the erasure
+	// destroyed).
+	first, last := chunk[0].Position, chunk[len(chunk)-1].Position
+	erased, err := s.Store.ErasedRunObjects(ctx, r.ID, first, last+1)
+	if err != nil {
+		return fail(err)
+	}
+	if b.end == nil && !s.now().Before(r.Deadline) {
+		b.end = &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+		s.closeAfterLimit(r)
+	}
+	if b.end != nil {
+		// The first object's read is the decision that ends the run's
+		// reading; the rest are not decided.
+		give(0)
+		b.items = []*runItem{{pos: first, o: chunk[0].Object, deny: b.end}}
+		s.launch(ctx, r, p, &b, true, out)
+		return true, nil
+	}
+	items := make([]*runItem, len(chunk))
+	var open []int
+	for i, ro := range chunk {
+		o := ro.Object
+		it := &runItem{pos: ro.Position, o: o, weight: weights[i]}
+		if o.Erased != nil || o.WrappedKeyset == nil || slices.Contains(erased, ro.Position) {
+			budget.Release(it.weight)
 			it.weight = 0
 			it.deny = &access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"}
-			b.items = append(b.items, it)
-			continue
-		}
-		op, rf := s.open(ctx, cur)
-		if rf != nil {
-			budget.Release(w)
-			it.weight = 0
-			s.logger().ErrorContext(ctx, "a read in a run refused", "object", o.ID, "run", r.ID, "reason", rf.reason, "err", rf.cause)
-			it.deny = &access.Verdict{Reason: rf.reason, Code: rf.code, Message: rf.msg}
 		} else {
-			it.op = op
+			open = append(open, i)
 		}
-		b.items = append(b.items, it)
+		items[i] = it
 	}
-	if len(b.items) > 0 {
-		s.launch(ctx, r, p, &b, false, out)
-	} else {
-		b.abort()
+	// Open concurrently, in order of position.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runOpeners, len(open)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(open) {
+					return
+				}
+				it := items[open[k]]
+				op, rf := s.open(ctx, it.o)
+				if rf != nil {
+					budget.Release(it.weight)
+					it.weight = 0
+					s.logger().ErrorContext(ctx, "a read in a run refused", "object", it.o.ID, "run", r.ID, "reason", rf.reason, "err", rf.cause)
+					it.deny = &access.Verdict{Reason: rf.reason, Code: rf.code, Message: rf.msg}
+					continue
+				}
+				it.op = op
+			}
+		}()
 	}
+	wg.Wait()
+	b.items = items
+	s.launch(ctx, r, p, &b, false, out)
 	return false, ctx.Err()
 }
 

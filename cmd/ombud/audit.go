@@ -297,7 +297,10 @@ func isTerminal(w io.Writer) bool {
 
 // progressBar draws "[=====>    ]  45%  450,000 / 1,000,000 entries" at
 // most ten times a second.
-func progressBar(w io.Writer) func(done, total uint64) {
+func progressBar(w io.Writer) func(done, total uint64) { return progressOf(w, "entries") }
+
+// progressOf draws a progress bar of unit (entries, objects).
+func progressOf(w io.Writer, unit string) func(done, total uint64) {
 	var last time.Time
 	start := time.Now()
 	return func(done, total uint64) {
@@ -313,6 +316,6 @@ func progressBar(w io.Writer) func(done, total uint64) {
 			bar = bar[:n] + ">" + bar[n+1:]
 		}
 		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
-		fmt.Fprintf(w, "\r[%s] %3.0f%%  %d / %d entries  %.0f/s", bar, frac*100, done, total, rate)
+		fmt.Fprintf(w, "\r[%s] %3.0f%%  %d / %d %s  %.0f/s", bar, frac*100, done, total, unit, rate)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/bench"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/tlog"
@@ -28,6 +29,10 @@ func benchCommands() []command {
 		summary: "authorized reads end to end, beside a log append and plain reads",
 		example: "ombud bench access --concurrency 64 --duration 10s --rounds 3",
 		setup:   (*Main).benchAccess,
+	}, {name: "bench run", usage: "[--objects N] [--object-bytes N] [--rounds N]",
+		summary: "one analytic run streaming N objects, each logged before it is sent, beside a bare Tessera appender",
+		example: "ombud bench run --objects 100000 --rounds 3",
+		setup:   (*Main).benchRunObjects,
 	}, {name: "bench audit", usage: "[--entries N] [--parallel N] [--rounds N]",
 		summary: "the auditor and the report over a generated log, beside Tessera's fsck",
 		example: "ombud bench audit --entries 1000000 --rounds 3",
@@ -171,4 +176,23 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func (m *Main) benchRunObjects(fs *flag.FlagSet) action {
+	n := fs.Int("objects", 100_000, "objects in the run")
+	size := fs.Int("object-bytes", 4096, "object size")
+	return m.bench(fs, 10, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				if *n < 1 || *n > ombud.MaxRunObjects || *size < 1 || *size > 1<<20 {
+					return usagef("bench run: want 1 to %d objects of up to 1 MiB", ombud.MaxRunObjects)
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				bin, err := os.Executable()
+				if err != nil {
+					return nil, err
+				}
+				return bench.CompareRun(ctx, bench.RunConfig{Dir: scratch, Objects: *n, ObjectBytes: *size, Binary: bin}, *rounds, progress)
+			}
+	})
 }

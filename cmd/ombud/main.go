@@ -84,10 +84,11 @@ var groups = map[string]string{
 	"witness":   "run a C2SP tlog-witness that cosigns consistent checkpoints",
 	"bench":     "run the benchmark harness and print JSON",
 	"system":    "keep the public registry of analytic systems",
+	"run":       "start, fetch and close analytic runs that read objects in bulk under authority",
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), runCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.

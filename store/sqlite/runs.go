@@ -242,3 +242,22 @@ func (s *Store) SelectObjects(ctx context.Context, class, subject string, limit 
 	}
 	return out, rows.Err()
 }
+
+// ErasedRunObjects implements ombud.RunStore.
+func (s *Store) ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT ro.position FROM run_objects ro JOIN objects o ON o.id = ro.object_id
+		WHERE ro.run_id = ? AND ro.position >= ? AND ro.position < ? AND (o.erased_at IS NOT NULL OR o.wrapped_keyset IS NULL) ORDER BY ro.position`, id, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var p int
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

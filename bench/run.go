@@ -1,0 +1,405 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tessera "github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/analytics"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/gateway"
+)
+
+// RunConfig configures the bulk-read benchmark.
+type RunConfig struct {
+	Dir         string
+	Objects     int
+	ObjectBytes int
+	// Binary is the ombud executable the server runs from, as a child
+	// process, so that its peak memory is its own.
+	Binary string
+}
+
+// RunRound is one round: ombud streaming a run's objects, and the bare
+// appender appending as many entries.
+type RunRound struct {
+	Objects          int     `json:"objects"`
+	Seconds          float64 `json:"seconds"`
+	ObjectsPerSecond float64 `json:"objects_per_second"`
+	BareSeconds      float64 `json:"bare_seconds"`
+	BarePerSecond    float64 `json:"bare_entries_per_second"`
+	Ratio            float64 `json:"ratio"`
+}
+
+// RunComparison is the JSON 'ombud bench run' prints.
+type RunComparison struct {
+	Benchmark string     `json:"benchmark"`
+	When      time.Time  `json:"when"`
+	Config    string     `json:"config"`
+	Rounds    []RunRound `json:"rounds"`
+	// Medians of the rounds.
+	ObjectsPerSecond float64 `json:"objects_per_second"`
+	BarePerSecond    float64 `json:"bare_entries_per_second"`
+	Ratio            float64 `json:"ratio"`
+	// PeakRSSMiB is the server process's peak resident memory over the
+	// whole benchmark (VmHWM), start and setup included.
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	Met        bool    `json:"met"`
+}
+
+// runWindow is how many appends the bare appender keeps in flight: what
+// a run's stream keeps in flight (a few batches of custody's 256).
+const runWindow = 1536
+
+// CompareRun measures, in one run: a run's bulk read of N objects of
+// ObjectBytes each, over HTTP on loopback from an 'ombud serve' child
+// (each object's access entry logged before its bytes, the appends of a
+// batch issued concurrently), beside a bare Tessera POSIX appender
+// appending N leaves of the same size with the server's batching and the
+// same number in flight. Setup ingests the objects in process first.
+func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writer) (*RunComparison, error) {
+	say := func(format string, a ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, format, a...)
+		}
+	}
+	work, err := os.MkdirTemp(cfg.Dir, "run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	dir, err := datadir.Create(filepath.Join(work, "data"), datadir.CreateOptions{Origin: "bench.ombud/log", Jurisdiction: "EU-DE"})
+	if err != nil {
+		return nil, err
+	}
+	batchSize, batchAge := dir.Config.Log.BatchMaxSize, dir.Config.Log.BatchMaxAge.Duration
+	say("setup: ingesting %d objects of %d bytes\n", cfg.Objects, cfg.ObjectBytes)
+	ids, system, token, err := setupRun(ctx, dir, cfg, rounds, progress)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, cfg.Binary, dir.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	// The leaf the bare appender writes: an in-run access entry's size.
+	leaf := runLeaf()
+	c := &RunComparison{Benchmark: "run-bulk-read", When: time.Now().UTC(),
+		Config: fmt.Sprintf("%d objects of %d bytes in one run; batches %d / %v; bare appender %d in flight, %d-byte leaves", cfg.Objects, cfg.ObjectBytes, batchSize, batchAge, runWindow, len(leaf))}
+	hc := &http.Client{Timeout: 30 * time.Minute}
+	for i := range rounds {
+		secs, err := streamRun(ctx, hc, srv.url, token, system, ids, cfg.ObjectBytes)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", i+1, err)
+		}
+		bare, err := bareAppend(ctx, filepath.Join(work, "bare-"+strconv.Itoa(i)), cfg.Objects, leaf, batchSize, batchAge)
+		if err != nil {
+			return nil, fmt.Errorf("round %d, bare appender: %w", i+1, err)
+		}
+		r := RunRound{Objects: cfg.Objects, Seconds: secs, ObjectsPerSecond: float64(cfg.Objects) / secs,
+			BareSeconds: bare, BarePerSecond: float64(cfg.Objects) / bare}
+		r.Ratio = r.ObjectsPerSecond / r.BarePerSecond
+		c.Rounds = append(c.Rounds, r)
+		say("round %d/%d  run %9.0f objects/s   bare appender %9.0f entries/s   ratio %.2f\n", i+1, rounds, r.ObjectsPerSecond, r.BarePerSecond, r.Ratio)
+	}
+	c.ObjectsPerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.ObjectsPerSecond })
+	c.BarePerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.BarePerSecond })
+	c.Ratio = medianOf(c.Rounds, func(r RunRound) float64 { return r.Ratio })
+	if c.PeakRSSMiB, err = peakRSS(srv.cmd.Process.Pid); err != nil {
+		return nil, err
+	}
+	c.Met = c.ObjectsPerSecond >= 20_000 && c.Ratio >= 0.7 && c.PeakRSSMiB < 150
+	return c, nil
+}
+
+// setupRun ingests the objects (class location, about one plate), and
+// registers a plate reader, a machine bound to it and an authorization
+// with a use per round. It returns the object ids, the system and the
+// machine's token.
+func setupRun(ctx context.Context, dir *datadir.Dir, cfg RunConfig, rounds int, progress io.Writer) ([]string, string, string, error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: quiet})
+	if err != nil {
+		return nil, "", "", err
+	}
+	defer g.Close(context.WithoutCancel(ctx))
+	svc := g.Custody
+	admin, _, _, err := svc.AddPrincipal(ctx, "admin", []ombud.Role{ombud.RoleAdmin}, "")
+	if err != nil {
+		return nil, "", "", err
+	}
+	sys, _, err := g.Analytics.Register(ctx, analytics.System{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location"},
+		Version: analytics.Version{Version: "2.0", Model: "anpr", Accuracy: ombud.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}}}, admin.ID)
+	if err != nil {
+		return nil, "", "", err
+	}
+	_, tok, _, err := svc.AddSystemPrincipal(ctx, "anpr runner", sys.ID, admin.ID)
+	if err != nil {
+		return nil, "", "", err
+	}
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "court.example/bench")
+	signer, _ := note.NewSigner(skey)
+	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin.ID); err != nil {
+		return nil, "", "", err
+	}
+	a := ombud.Authorization{ID: "bench-auth", Issuer: signer.Name(), Kind: "court_order", Case: "bench", Purposes: []string{"criminal_investigation"},
+		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		MaxUses: rounds, Jurisdiction: "EU-DE"}
+	msg, _ := note.Sign(&note.Note{Text: a.Text()}, signer)
+	if _, _, err := svc.Access.RegisterAuthorization(ctx, msg, admin.ID); err != nil {
+		return nil, "", "", err
+	}
+	ids := make([]string, cfg.Objects)
+	var next, done atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			payload := make([]byte, cfg.ObjectBytes)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= cfg.Objects {
+					return
+				}
+				rand.Read(payload)
+				o, _, err := svc.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: admin.ID, Body: bytes.NewReader(payload)})
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				ids[i] = o.ID
+				if n := done.Add(1); progress != nil && n%10_000 == 0 {
+					fmt.Fprintf(progress, "  %d ingested (%.0f/s)\n", n, float64(n)/time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, "", "", fmt.Errorf("ingest: %w", firstErr)
+	}
+	return ids, sys.ID, tok.Reveal(), nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// runLeaf is an in-run access entry as the journal writes it.
+func runLeaf() []byte {
+	j := &ombud.Journal{Key: benchKey}
+	_, leaf, _, err := j.Build(ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation",
+		Reasons: []string{ombud.ReasonInRun}, Object: "k3x9q2m7a1b4c5d6", Subject: subject("plate:B-XY-123"), Run: "9c2kq7w1x3b5n8m4", By: "analystanalyst01"},
+		Detail: map[string]any{"run": "9c2kq7w1x3b5n8m4", "object": "k3x9q2m7a1b4c5d6", "position": 4711}})
+	if err != nil {
+		panic(err)
+	}
+	return leaf
+}
+
+type server struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
+
+// startServer runs 'ombud serve' on dir, on a loopback port.
+func startServer(ctx context.Context, bin, dir string) (*server, error) {
+	if bin == "" {
+		return nil, errors.New("bench run: the ombud binary is needed to run the server as a child")
+	}
+	cmd := exec.CommandContext(ctx, bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	cmd.Stdout = io.Discard
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &server{cmd: cmd, url: "http://" + a}, nil
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, errors.New("the server did not start listening within a minute")
+	}
+}
+
+// streamRun starts a run over ids and reads all of it, checking every
+// part, and returns the seconds the stream took.
+func streamRun(ctx context.Context, hc *http.Client, url, token, system string, ids []string, size int) (float64, error) {
+	body, _ := json.Marshal(apiv1.StartRun{System: system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "bench-auth", Objects: ids})
+	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/runs", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	var started apiv1.RunStarted
+	err = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil {
+		return 0, fmt.Errorf("starting the run: %d %v", resp.StatusCode, err)
+	}
+	begin := time.Now()
+	req, _ = http.NewRequestWithContext(ctx, "GET", url+"/v1/runs/"+started.ID+"/objects", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if resp.StatusCode != 200 || err != nil {
+		return 0, fmt.Errorf("reading the run: %d %v", resp.StatusCode, err)
+	}
+	mr := multipart.NewReader(bufio.NewReaderSize(resp.Body, 256<<10), params["boundary"])
+	n := 0
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("after %d objects: %w", n, err)
+		}
+		got, err := io.Copy(io.Discard, p)
+		if err != nil || got != int64(size) || p.Header.Get(apiv1.PartDecision) != "permit" || p.Header.Get(apiv1.PartReceipt) == "" {
+			return 0, fmt.Errorf("object %d: %d bytes, %s %s, %v", n, got, p.Header.Get(apiv1.PartDecision), p.Header.Get(apiv1.PartReason), err)
+		}
+		n++
+	}
+	secs := time.Since(begin).Seconds()
+	if n != len(ids) {
+		return 0, fmt.Errorf("the stream held %d objects, want %d", n, len(ids))
+	}
+	return secs, nil
+}
+
+// bareAppend appends n leaves to a fresh bare Tessera POSIX log with the
+// given batching, runWindow at a time, and returns the seconds until the
+// last is durable.
+func bareAppend(ctx context.Context, dir string, n int, leaf []byte, size uint, age time.Duration) (float64, error) {
+	defer os.RemoveAll(dir)
+	s, _, err := newKey()
+	if err != nil {
+		return 0, err
+	}
+	drv, err := posix.New(ctx, posix.Config{Path: dir})
+	if err != nil {
+		return 0, err
+	}
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a, shutdown, _, err := tessera.NewAppender(bg, drv, tessera.NewAppendOptions().
+		WithCheckpointSigner(s).WithBatching(size, age).WithCheckpointInterval(200*time.Millisecond).WithPushback(uint(max(2*runWindow, 4096))))
+	if err != nil {
+		return 0, err
+	}
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for range runWindow {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				l := append(slices.Clip(leaf), strconv.Itoa(i)...)
+				if _, err := a.Add(ctx, tessera.NewEntry(l))(); err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(begin).Seconds()
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	defer scancel()
+	shutdown(sctx)
+	if e := failed.Load(); e != nil {
+		return 0, *e
+	}
+	return secs, nil
+}
+
+// peakRSS reads a process's peak resident set (VmHWM) in MiB.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("peak memory: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.New("peak memory: no VmHWM")
+}
