@@ -98,6 +98,13 @@ type RunObject struct {
 	Object   *Object
 }
 
+// ObjectFacts is what a run's checks need of one object.
+type ObjectFacts struct {
+	Class    string
+	Subjects string // keyed pseudonyms, comma-separated
+	Erased   bool
+}
+
 // RunStore keeps runs and their object lists.
 type RunStore interface {
 	// Run returns a run by id; ErrNotFound if there is none (or it is only
@@ -111,6 +118,10 @@ type RunStore interface {
 	Runs(ctx context.Context, system string, limit int) ([]*Run, error)
 	// OpenRunsBefore lists runs not closed whose deadline is before t.
 	OpenRunsBefore(ctx context.Context, t time.Time) ([]*Run, error)
+	// ObjectFacts returns what a run's checks need of each of ids that
+	// exists and is logged: its class, its subjects and whether it is
+	// erased, by id.
+	ObjectFacts(ctx context.Context, ids []string) (map[string]ObjectFacts, error)
 	// ErasedRunObjects lists the positions in [from, to) of a run's list
 	// whose objects are erased.
 	ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error)

@@ -230,9 +230,18 @@ type RunRequest struct {
 	RunID           string
 	Purpose         string
 	AuthorizationID string // "" when none is cited
-	Objects         []*ombud.Object
-	// Classes are the objects' classes, by name.
+	// Sets are the run's objects gathered by class and subjects: what
+	// the decision depends on.
+	Sets []RunSet
+	// Classes are the deployment's classes, by name.
 	Classes map[string]ombud.Class
+}
+
+// RunSet is the objects of a run that share a class and subjects.
+type RunSet struct {
+	First    int // the position of the first of them, for messages
+	Class    string
+	Subjects []string // keyed pseudonyms
 }
 
 // DecideRun decides a run as Decide decides a read, over every object of
@@ -263,9 +272,9 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 		}
 		v.AuthKind, v.NotAfter = ra.Kind, ra.NotAfter
 		now := s.now()
-		for i, o := range r.Objects {
-			if reason := ra.Covers(now, r.Purpose, o.Class, o.Subjects, ra.SubjectPseudonyms, s.Jurisdiction); reason != "" {
-				return s.with(v, deny(ombud.CodeForbidden, reason, fmt.Sprintf("the authorization does not cover object %d of the run: %s", i, reason))), nil
+		for _, set := range r.Sets {
+			if reason := ra.Covers(now, r.Purpose, set.Class, set.Subjects, ra.SubjectPseudonyms, s.Jurisdiction); reason != "" {
+				return s.with(v, deny(ombud.CodeForbidden, reason, fmt.Sprintf("the authorization does not cover object %d of the run: %s", set.First, reason))), nil
 			}
 		}
 		if s.usedUp(ra) {
@@ -277,12 +286,12 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 		roles[i] = string(role)
 	}
 	seen := map[string]bool{}
-	for _, o := range r.Objects {
-		if seen[o.Class] {
+	for _, set := range r.Sets {
+		if seen[set.Class] {
 			continue
 		}
-		seen[o.Class] = true
-		c := r.Classes[o.Class]
+		seen[set.Class] = true
+		c := r.Classes[set.Class]
 		if ra == nil && c.IsSensitive() {
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthMissing, "class "+c.Name+" is sensitive: a run over it cites a registered authorization")), nil
 		}

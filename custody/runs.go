@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,24 +132,40 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
 	}
-	objects := make([]*ombud.Object, len(ids))
+	// What the checks need of each object, read in parts; the decision
+	// depends only on the distinct (class, subjects) sets.
+	var sets []access.RunSet
 	var classes []string
-	for i, id := range ids {
-		o, err := s.Store.Object(ctx, id)
-		switch {
-		case errors.Is(err, ombud.ErrNotFound):
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
-		case err != nil:
+	bySet := map[string]bool{}
+	for from := 0; from < len(ids); from += 2000 {
+		part := ids[from:min(from+2000, len(ids))]
+		facts, err := s.Store.ObjectFacts(ctx, part)
+		if err != nil {
 			return nil, ombud.Leaf{}, err
-		case o.Erased != nil || o.WrappedKeyset == nil:
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
-		case !slices.Contains(sys.Classes, o.Class):
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of class %s, which system %s may not process", i, o.Class, sys.Name)
 		}
-		if !slices.Contains(classes, o.Class) {
-			classes = append(classes, o.Class)
+		for k, id := range part {
+			i := from + k
+			f, ok := facts[id]
+			switch {
+			case !ok:
+				return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
+			case f.Erased:
+				return nil, ombud.Leaf{}, refuseRun(ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
+			case !slices.Contains(sys.Classes, f.Class):
+				return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of class %s, which system %s may not process", i, f.Class, sys.Name)
+			}
+			if key := f.Class + "\x00" + f.Subjects; !bySet[key] {
+				bySet[key] = true
+				set := access.RunSet{First: i, Class: f.Class}
+				if f.Subjects != "" {
+					set.Subjects = strings.Split(f.Subjects, ",")
+				}
+				sets = append(sets, set)
+			}
+			if !slices.Contains(classes, f.Class) {
+				classes = append(classes, f.Class)
+			}
 		}
-		objects[i] = o
 	}
 	slices.Sort(classes)
 	run := &ombud.Run{ID: ombud.NewID(), System: sys.ID, Version: sv.Version, Purpose: req.Purpose, Authorization: req.AuthorizationID,
@@ -158,7 +175,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		limit = ombud.DefaultRunTimeLimit
 	}
 	run.Deadline = run.Started.Add(limit)
-	v, err := s.Access.DecideRun(ctx, access.RunRequest{Principal: p, RunID: run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Objects: objects, Classes: s.Classes})
+	v, err := s.Access.DecideRun(ctx, access.RunRequest{Principal: p, RunID: run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Sets: sets, Classes: s.Classes})
 	if err != nil {
 		return nil, ombud.Leaf{}, err
 	}
@@ -493,25 +510,45 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 		close(b.logged)
 		out <- b
 	}
-	pos := from
-	for pos < r.Objects {
-		page, err := s.Store.RunObjects(ctx, r.ID, pos, runBatch)
+	// The next page is read while this one is decided.
+	type pageT struct {
+		objects []ombud.RunObject
+		err     error
+	}
+	pages := make(chan pageT, 1)
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(pages)
+		for pos := from; pos < r.Objects; {
+			page, err := s.Store.RunObjects(pctx, r.ID, pos, runBatch)
+			if len(page) == 0 && err == nil {
+				return
+			}
+			select {
+			case pages <- pageT{page, err}:
+			case <-pctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			pos = page[len(page)-1].Position + 1
+		}
+	}()
+	for pg := range pages {
+		if pg.err != nil {
+			fail(pg.err)
+			return
+		}
+		stopped, err := s.decidePage(ctx, r, p, pg.objects, budget, out)
 		if err != nil {
 			fail(err)
 			return
 		}
-		if len(page) == 0 {
+		if stopped {
 			return
 		}
-		stop, err := s.decidePage(ctx, r, p, page, budget, out)
-		if err != nil {
-			fail(err)
-			return
-		}
-		if stop {
-			return
-		}
-		pos = page[len(page)-1].Position + 1
 	}
 }
 

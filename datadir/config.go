@@ -204,7 +204,7 @@ func DefaultIssuerKinds() map[string][]string {
 
 // Runtime defaults.
 const (
-	DefaultGCPercent     = 400
+	DefaultGCPercent     = 200
 	DefaultMemoryLimitMB = 1024
 )
 
@@ -476,8 +476,10 @@ witness_grace = "1m"
 
 [runtime]
 # Go garbage collector target (GOGC). Every decision allocates a little;
-# collecting less often raises log throughput by a fifth on 2 cores.
-gc_percent = 400
+# collecting less often than Go's default 100 raises throughput by a fifth
+# on 2 cores. 400 gains no more, and lets the heap grow to five times what
+# is live: a bulk read then peaks above 200 MiB instead of 140.
+gc_percent = 200
 # Soft memory limit in MiB: near it the collector runs as often as needed,
 # whatever gc_percent says.
 memory_limit_mb = 1024

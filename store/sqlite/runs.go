@@ -261,3 +261,34 @@ func (s *Store) ErasedRunObjects(ctx context.Context, id string, from, to int) (
 	}
 	return out, rows.Err()
 }
+
+// ObjectFacts implements ombud.RunStore.
+func (s *Store) ObjectFacts(ctx context.Context, ids []string) (map[string]ombud.ObjectFacts, error) {
+	out := make(map[string]ombud.ObjectFacts, len(ids))
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		args := make([]any, len(part))
+		for k, id := range part {
+			args[k] = id
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT id, class, subjects, erased_at IS NOT NULL OR wrapped_keyset IS NULL FROM objects
+			WHERE ingest_index IS NOT NULL AND id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var f ombud.ObjectFacts
+			if err := rows.Scan(&id, &f.Class, &f.Subjects, &f.Erased); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = f
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
