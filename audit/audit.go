@@ -267,6 +267,9 @@ type verifier struct {
 	details     detailBatch
 	erased      []erasedDetail
 	reports     []reportEntry
+	// runLists are the object lists of the runs whose start detail this
+	// audit read, by run id.
+	runLists map[string][]string
 }
 
 // pendingTile holds recomputed nodes of one tile level not yet compared

@@ -171,6 +171,7 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 			continue
 		}
 		v.rep.Details++
+		v.runDetail(idx, b.bodies[i], r.Body, add)
 		if a, ok := b.bodies[i].(*entry.Access); ok {
 			var d struct {
 				Purpose string `json:"purpose"`
@@ -182,4 +183,47 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 	}
 	b.reset()
 	return nil
+}
+
+// runDetail checks, from the detail records, that every read in a run is
+// of an object on the run's list at the position it names: the list is
+// in the run's start detail, the object and position in the read's.
+func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add func(rule, format string, args ...any)) {
+	switch b := body.(type) {
+	case *entry.Run:
+		if b.Op != entry.OpStart || b.Decision != entry.Permit {
+			return
+		}
+		var d struct {
+			Run     string   `json:"run"`
+			Objects []string `json:"objects"`
+		}
+		if json.Unmarshal(detail, &d) == nil && d.Run != "" {
+			if v.runLists == nil {
+				v.runLists = map[string][]string{}
+			}
+			v.runLists[d.Run] = d.Objects
+		}
+	case *entry.Access:
+		if b.Run == "" || b.Decision != entry.Permit {
+			return
+		}
+		var d struct {
+			Run      string `json:"run"`
+			Object   string `json:"object"`
+			Position *int   `json:"position"`
+		}
+		if json.Unmarshal(detail, &d) != nil || d.Run == "" {
+			return
+		}
+		list, known := v.runLists[d.Run]
+		switch {
+		case !known:
+			// The run's detail was erased or lies before this audit.
+		case d.Position == nil || *d.Position < 0 || *d.Position >= len(list):
+			add(RuleRunReadOutsideList, "a read in run %s of object %s at a position outside its list of %d", d.Run, d.Object, len(list))
+		case list[*d.Position] != d.Object:
+			add(RuleRunReadOutsideList, "a read in run %s of object %s, which is not on its list at position %d (%s is)", d.Run, d.Object, *d.Position, list[*d.Position])
+		}
+	}
 }

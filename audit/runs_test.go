@@ -1,0 +1,97 @@
+package audit_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+func analyticRecord(op, version string) ombud.Record {
+	return ombud.Record{Body: entry.Analytic{Op: op, Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location", "general"},
+		Model: "anpr", ModelVersion: version, Threshold: 0.9, System: "sys-1", By: "admin1"}}
+}
+
+func runStart(run, version, auth string, classes []string, objects []string, until time.Time) ombud.Record {
+	b := entry.Run{Op: entry.OpStart, Decision: entry.Permit, ModelVersion: version, Purpose: "criminal_investigation", Classes: classes,
+		Objects: int64(len(objects)), Until: until.UTC().Format(time.RFC3339Nano), Reasons: []string{"authorization_in_scope"}, Run: run, System: "sys-1",
+		Authorization: auth, By: "machine1"}
+	if auth != "" {
+		b.Use = 1
+	}
+	return ombud.Record{Body: b, Detail: map[string]any{"run": run, "objects": objects, "principal": "machine1", "justification": ""}}
+}
+
+func runRead(run, obj, class string, position int) ombud.Record {
+	return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{ombud.ReasonInRun},
+		Object: obj, Subject: []string{subjectPs("plate:B-1")}, Run: run, By: "machine1"},
+		Detail: map[string]any{"run": run, "object": obj, "position": position}}
+}
+
+func runClose(run string) ombud.Record {
+	return ombud.Record{Body: entry.Run{Op: entry.OpClose, ModelVersion: "2.0", Purpose: "criminal_investigation", Objects: 2, Reasons: []string{ombud.RunClosed},
+		Read: 2, Bytes: 100, Run: run, System: "sys-1", By: "machine1"}}
+}
+
+// TestPlantedRunViolations: a clean run audits clean; each violation of a
+// run's rules, planted, is found.
+func TestPlantedRunViolations(t *testing.T) {
+	e := ombudtest.New(t)
+	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
+	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier,
+		Details: &audit.HTTPDetails{Server: e.URL, Token: auditorTok}}}
+	until := time.Now().Add(24 * time.Hour)
+	write(t, e, issuerRecord("4a1f9c2e"))
+	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 3))
+	write(t, e, analyticRecord(entry.OpRegister, "2.0"))
+	write(t, e, runStart("run-1", "2.0", "auth-1", []string{"location"}, []string{"obj-1", "obj-2"}, until))
+	write(t, e, runRead("run-1", "obj-1", "location", 0))
+	write(t, e, runRead("run-1", "obj-2", "location", 1))
+	write(t, e, runClose("run-1"))
+	a.expect()
+
+	t.Run("a read outside the run's list", func(t *testing.T) {
+		a.t = t
+		write(t, e, runStart("run-2", "2.0", "auth-1", []string{"location"}, []string{"obj-1", "obj-2"}, until))
+		write(t, e, runRead("run-2", "obj-9", "location", 1)) // not the object at 1
+		write(t, e, runRead("run-2", "obj-1", "location", 7)) // past the list
+		write(t, e, runRead("run-2", "obj-3", "general", 0))  // a class the run did not declare
+		a.expect("run_read_outside_list", "run_read_outside_list", "run_read_outside_list", "run_read_outside_list")
+	})
+	t.Run("a run of an unregistered version", func(t *testing.T) {
+		a.t = t
+		write(t, e, runStart("run-3", "9.9", "auth-1", []string{"location"}, []string{"obj-1"}, until))
+		a.expect("run_version_unregistered")
+	})
+	t.Run("a run of a retired version", func(t *testing.T) {
+		a.t = t
+		write(t, e, analyticRecord(entry.OpRetire, "2.0"))
+		write(t, e, analyticRecord(entry.OpVersion, "3.0"))
+		write(t, e, runStart("run-4", "2.0", "", []string{"general"}, []string{"obj-5"}, until))
+		a.expect("run_version_retired")
+	})
+	t.Run("a sensitive run without an authorization", func(t *testing.T) {
+		a.t = t
+		write(t, e, runStart("run-5", "3.0", "", []string{"location"}, []string{"obj-1"}, until))
+		a.expect("run_authorization_missing")
+	})
+	t.Run("a read after the run's close", func(t *testing.T) {
+		a.t = t
+		write(t, e, runRead("run-1", "obj-1", "location", 0))
+		a.expect("run_read_after_close")
+	})
+	t.Run("a read past the run's time limit", func(t *testing.T) {
+		a.t = t
+		write(t, e, runStart("run-6", "3.0", "", []string{"general"}, []string{"obj-5"}, time.Now().Add(-time.Minute)))
+		write(t, e, runRead("run-6", "obj-5", "general", 0))
+		a.expect("run_read_after_close")
+	})
+	t.Run("a read in a run never started", func(t *testing.T) {
+		a.t = t
+		write(t, e, runRead("run-404", "obj-5", "general", 0))
+		a.expect("run_unknown")
+	})
+}
