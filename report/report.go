@@ -145,6 +145,11 @@ type Report struct {
 	Holds          []HoldRow     `json:"holds"`
 	Exports        []ExportRow   `json:"exports"`
 	Models         []ModelRow    `json:"flags_by_model"`
+	// Runs are the analytic runs started in the period and the objects
+	// read in runs, by system, version and purpose. Absent when the
+	// period has none, so reports of periods before runs existed
+	// recompute byte for byte.
+	Runs []RunRow `json:"runs,omitempty"`
 	Actions        []KeyCount    `json:"actions_by_kind"`
 	Contests       []ContestRow  `json:"contests"`
 	Tips           Count         `json:"tips"`
@@ -238,6 +243,17 @@ type ModelRow struct {
 	OverturnRate *float64 `json:"overturn_rate"`
 }
 
+// RunRow is one system version's analytic runs for one purpose: runs
+// started in the period, and objects read in runs (of any period) during
+// it. System is the system's registered name.
+type RunRow struct {
+	System       string `json:"system"`
+	ModelVersion string `json:"model_version"`
+	Purpose      string `json:"purpose"`
+	Runs         Count  `json:"runs"`
+	ObjectsRead  Count  `json:"objects_read"`
+}
+
 // ContestRow counts contests filed and resolved, by outcome.
 type ContestRow struct {
 	Op      string `json:"op"`
@@ -296,6 +312,9 @@ type Builder struct {
 	holds      map[[2]string]*int64
 	exports    map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
 	flagModel  map[string]string    // flag pseudonym → model version (all time)
+	systems    map[string]string    // system pseudonym → name (all time)
+	runKey     map[string][3]string // run pseudonym → system name, version, purpose (all time)
+	runs       map[[3]string]*[2]int64
 	models     map[string]*[4]int64
 	actions    map[string]*int64
 	contests   map[[2]string]*int64
@@ -338,7 +357,7 @@ func NewBuilder(opt Options) *Builder {
 	return &Builder{opt: opt, start: start, end: end,
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
 		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, flagModel: map[string]string{},
-		models: map[string]*[4]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
+		models: map[string]*[4]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
 }
 
@@ -357,6 +376,22 @@ func (b *Builder) Add(leaf []byte) {
 			b.flagModel[strings.Clone(f.Flag)] = strings.Clone(f.ModelVersion)
 		}
 	}
+	// Runs and systems, all time: reads in the period may belong to
+	// runs started before it.
+	switch e := body.(type) {
+	case *entry.Analytic:
+		if _, ok := b.systems[e.System]; !ok && e.Op == entry.OpRegister {
+			b.systems[strings.Clone(e.System)] = strings.Clone(e.Name)
+		}
+	case *entry.Run:
+		if _, ok := b.runKey[e.Run]; !ok && e.Op == entry.OpStart && e.Decision == entry.Permit {
+			name := b.systems[e.System]
+			if name == "" {
+				name = "unknown"
+			}
+			b.runKey[strings.Clone(e.Run)] = [3]string{name, strings.Clone(e.ModelVersion), strings.Clone(e.Purpose)}
+		}
+	}
 	unix := h.Time.Unix()
 	if unix < b.start || unix >= b.end {
 		return
@@ -373,6 +408,9 @@ func (b *Builder) Add(leaf []byte) {
 		}
 		if e.Decision == entry.Permit {
 			d[0]++
+			if e.Run != "" {
+				b.runRow(e.Run)[1]++
+			}
 			if e.Emergency {
 				b.emergency++
 			}
@@ -384,6 +422,10 @@ func (b *Builder) Add(leaf []byte) {
 			for _, r := range e.Reasons {
 				inc(b.denials, r, clone1)
 			}
+		}
+	case *entry.Run:
+		if e.Op == entry.OpStart && e.Decision == entry.Permit {
+			b.runRow(e.Run)[0]++
 		}
 	case *entry.Breach:
 		b.breaches++
@@ -432,6 +474,21 @@ func (b *Builder) Add(leaf []byte) {
 	case *entry.Audit:
 		b.auditor++
 	}
+}
+
+// runRow returns the counts (runs, objects read) of a run's system,
+// version and purpose.
+func (b *Builder) runRow(run string) *[2]int64 {
+	k, ok := b.runKey[run]
+	if !ok {
+		k = [3]string{"unknown", "unknown", "unknown"}
+	}
+	n := b.runs[k]
+	if n == nil {
+		n = new([2]int64)
+		b.runs[k] = n
+	}
+	return n
 }
 
 func (b *Builder) model(version string) *[4]int64 {
@@ -519,6 +576,12 @@ func (b *Builder) Report() *Report {
 		r.Models = append(r.Models, row)
 	}
 	slices.SortFunc(r.Models, func(a, b ModelRow) int { return strings.Compare(a.ModelVersion, b.ModelVersion) })
+	for k, n := range b.runs {
+		r.Runs = append(r.Runs, RunRow{System: k[0], ModelVersion: k[1], Purpose: k[2], Runs: c(n[0]), ObjectsRead: c(n[1])})
+	}
+	slices.SortFunc(r.Runs, func(a, b RunRow) int {
+		return strings.Compare(a.System+"\x00"+a.ModelVersion+"\x00"+a.Purpose, b.System+"\x00"+b.ModelVersion+"\x00"+b.Purpose)
+	})
 	r.Actions = keyed(b.actions)
 	r.Contests = rows(b.contests, func(k [2]string, n int64) ContestRow { return ContestRow{k[0], k[1], c(n)} })
 	r.MissingClauses = keyed(b.clauses)

@@ -309,3 +309,44 @@ func testKey() ombud.LinkageKey {
 	k, _ := ombud.LinkageKeyFromBytes(b[:])
 	return k
 }
+
+// TestRunRows: runs and the objects read in them are counted by system
+// name, version and purpose, reads in the period of runs started before
+// it included; a period without runs has no runs field at all.
+func TestRunRows(t *testing.T) {
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	at := start.Add(-time.Hour) // the registration and the first run precede the period
+	j := &ombud.Journal{Key: testKey(), Now: func() time.Time { return at }}
+	var leaves [][]byte
+	add := func(b entry.Body) {
+		_, leaf, _, err := j.Build(ombud.Record{Body: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, leaf)
+	}
+	add(entry.Analytic{Op: entry.OpRegister, Name: "plate-reader", Vendor: "v", Task: "plate_reading", Classes: []string{"location"}, Model: "anpr", ModelVersion: "2.0", System: "sys-1"})
+	add(entry.Run{Op: entry.OpStart, Decision: entry.Permit, ModelVersion: "2.0", Purpose: "criminal_investigation", Objects: 3, Run: "run-1", System: "sys-1"})
+	at = start.Add(time.Hour)
+	read := func(run string) {
+		add(entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation", Reasons: []string{"in_run"}, Object: "o", Run: run, By: "m"})
+	}
+	read("run-1")
+	read("run-1")
+	add(entry.Run{Op: entry.OpStart, Decision: entry.Deny, ModelVersion: "2.0", Purpose: "criminal_investigation", Objects: 3, Run: "run-2", System: "sys-1"})
+	add(entry.Run{Op: entry.OpStart, Decision: entry.Permit, ModelVersion: "2.0", Purpose: "missing_person", Objects: 1, Run: "run-3", System: "sys-1"})
+	read("run-3")
+	p, _ := ParsePeriod("2026-11")
+	r := Compute(Options{Period: p, Band: 1}, leavesOf(leaves))
+	want := []RunRow{
+		{System: "plate-reader", ModelVersion: "2.0", Purpose: "criminal_investigation", Runs: Count{N: 0, Band: 1}, ObjectsRead: Count{N: 2, Band: 1}},
+		{System: "plate-reader", ModelVersion: "2.0", Purpose: "missing_person", Runs: Count{N: 1, Band: 1}, ObjectsRead: Count{N: 1, Band: 1}},
+	}
+	if !slices.Equal(r.Runs, want) {
+		t.Fatalf("runs %+v, want %+v", r.Runs, want)
+	}
+	empty := Compute(Options{Period: p}, leavesOf(reportLog(t, 300)))
+	if b, _ := empty.Marshal(); empty.Runs != nil || bytes.Contains(b, []byte(`"runs"`)) {
+		t.Fatal("a period without runs has a runs field")
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/analytics"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/report"
@@ -190,6 +191,24 @@ func TestSiteInBrowser(t *testing.T) {
 	if _, err := e.Gateway.Analytics.Retire(context.Background(), sys.ID, "4.2.1", e.AdminID); err != nil {
 		t.Fatal(err)
 	}
+	// A plate reader, with a run that read one record.
+	plates, _, err := e.Gateway.Analytics.Register(context.Background(), analytics.System{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading",
+		Classes: []string{"general"}, Version: analytics.Version{Version: "2.0", Model: "anpr", Accuracy: ombud.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}}}, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := e.Custody.Ingest(context.Background(), custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: strings.NewReader("a plate")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	run, _, err := e.Custody.StartRun(context.Background(), custody.RunRequest{Principal: analyst, System: plates.ID, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{o.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Custody.ReadRun(context.Background(), custody.RunRead{Principal: analyst, RunID: run.ID, Emit: func(custody.Part) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
 	shots := os.Getenv("OMBUD_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -204,8 +223,9 @@ func TestSiteInBrowser(t *testing.T) {
 		{"/", "home", "What this deployment does with sensitive data", []string{"The log now", "witness.test/w1\tYes\t" + time.Now().UTC().Format("2006-01-02"), "Report for " + period}},
 		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV"}},
 		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9"}},
-		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3"}},
-		{"/systems", "systems", "Analytic systems", []string{"vendor-x-frs", "face_identification", "FPIR 0.003, FNIR 0.021", "retired", "in use", "fria-2026-07"}},
+		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3", "Analytic systems", "plate-reader\tvendor-y\tplate_reading"}},
+		{"/systems", "systems", "Analytic systems", []string{"vendor-x-frs", "face_identification", "FPIR 0.003, FNIR 0.021", "retired", "in use", "fria-2026-07",
+			"No run of this system has started.", "2.0\tcriminal_investigation\t1-9\t1-9\t1-9"}},
 		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log"}},
 		{"/receipt", "receipt", "Check a receipt", []string{"Entry index", "Receipt (JSON)"}},
 		{"/no-such-page", "not-found", "No such page", []string{"There is no page at this address.", "Back to the home page"}},

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"cmp"
 	"bytes"
 	"context"
 	"embed"
@@ -131,6 +132,12 @@ type Site struct {
 	Breaches func(ctx context.Context) ([]*ombud.Emergency, error)
 	// Systems lists the public registry of analytic systems.
 	Systems func(ctx context.Context) ([]*ombud.AnalyticSystem, error)
+	// Runs lists analytic runs, newest first, at most limit; /systems
+	// shows them counted by version and purpose, banded.
+	Runs func(ctx context.Context, system string, limit int) ([]*ombud.Run, error)
+	// Band is the transparency reports' band: counts from 1 to Band are
+	// shown as the band, so no small group stands out.
+	Band int64
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
@@ -235,9 +242,20 @@ type page struct {
 	BaseURL    string
 	D          *Disclosure
 	Systems    []*ombud.AnalyticSystem
+	RunStats   map[string][]RunStat // by system id
 	Title      string
 	Message    string
 }
+
+// RunStat is one system version's runs for one purpose, as /systems
+// shows them: counts banded as in the transparency reports.
+type RunStat struct {
+	Version, Purpose string
+	Runs, Open, Read report.Count
+}
+
+// maxRunsShown bounds the runs /systems counts per system.
+const maxRunsShown = 100_000
 
 type checkpointView struct {
 	Size uint64
@@ -562,7 +580,51 @@ func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Systems = systems
 	}
+	if s.Runs != nil {
+		p.RunStats = map[string][]RunStat{}
+		for _, sys := range p.Systems {
+			runs, err := s.Runs(r.Context(), sys.ID, maxRunsShown)
+			if err != nil {
+				s.Logger.ErrorContext(r.Context(), "site: runs", "err", err)
+				s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The analytic runs could not be read.")
+				return
+			}
+			p.RunStats[sys.ID] = runStats(runs, s.Band)
+		}
+	}
 	s.render(w, r, "systems", http.StatusOK, p)
+}
+
+// runStats counts runs by version and purpose, banded.
+func runStats(runs []*ombud.Run, band int64) []RunStat {
+	if band <= 0 {
+		band = report.DefaultBand
+	}
+	type key struct{ v, p string }
+	counts := map[key]*[3]int64{}
+	var keys []key
+	now := time.Now()
+	for _, r := range runs {
+		k := key{r.Version, r.Purpose}
+		c := counts[k]
+		if c == nil {
+			c = new([3]int64)
+			counts[k] = c
+			keys = append(keys, k)
+		}
+		c[0]++
+		if r.Open(now) {
+			c[1]++
+		}
+		c[2] += r.Read
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.v, b.v), strings.Compare(a.p, b.p)) })
+	out := make([]RunStat, len(keys))
+	for i, k := range keys {
+		c := counts[k]
+		out[i] = RunStat{Version: k.v, Purpose: k.p, Runs: report.Count{N: c[0], Band: band}, Open: report.Count{N: c[1], Band: band}, Read: report.Count{N: c[2], Band: band}}
+	}
+	return out
 }
 
 func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
@@ -579,5 +641,12 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.D = d
+	if s.Systems != nil {
+		if p.Systems, err = s.Systems(r.Context()); err != nil {
+			s.Logger.ErrorContext(r.Context(), "site: systems", "err", err)
+			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of analytic systems could not be read.")
+			return
+		}
+	}
 	s.render(w, r, "disclosure", http.StatusOK, p)
 }
