@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
+)
+
+// TestKillMidBulkRead kills 'ombud serve' with SIGKILL in the middle of a
+// run's bulk read, restarts it, and checks that every object whose part
+// the client began to receive has its access entry, naming the run and
+// the object, in the log: each entry is durable before its object's
+// first byte is sent.
+func TestKillMidBulkRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a child process")
+	}
+	bin, dir, c, admin := startFresh(t)
+	dd, err := datadir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ac, err := client.New(c.url, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := ac.RegisterSystem(ctx, apiv1.RegisterSystem{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"general"},
+		Model: "anpr", Version: "2.0", Accuracy: apiv1.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingestor, err := ac.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "ingest", Roles: []ombud.Role{ombud.RoleIngestor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine, err := ac.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "anpr runner", Roles: []ombud.Role{ombud.RoleSystem}, System: sys.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, _ := client.New(c.url, ingestor.Token)
+	// 1,500 objects of 4 KiB, from 16 uploaders.
+	const n = 1500
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := bytes.Repeat([]byte{'x'}, 4096)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				o, err := ic.PutObject(ctx, bytes.NewReader(body), client.Put{Class: "general", Source: "cam-1", Size: int64(len(body))})
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = o.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	mc, _ := client.New(c.url, machine.Token)
+	run, err := mc.StartRun(ctx, apiv1.StartRun{System: sys.ID, Version: "2.0", Purpose: "criminal_investigation", Objects: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read until 600 parts have begun to arrive, then kill the server.
+	type got struct {
+		object  string
+		receipt uint64
+	}
+	var received []got
+	s, err := mc.ReadRun(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(received) < 600 {
+		p, err := s.Next()
+		if err != nil {
+			t.Fatalf("after %d parts: %v", len(received), err)
+		}
+		received = append(received, got{p.Object, p.Receipt})
+		if _, err := io.Copy(io.Discard, p.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+	// Whatever was already in the connection's buffers arrived too.
+	for {
+		p, err := s.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				t.Fatal("the stream ended cleanly after the server was killed")
+			}
+			break
+		}
+		received = append(received, got{p.Object, p.Receipt})
+		if _, err := io.Copy(io.Discard, p.Body); err != nil {
+			break
+		}
+	}
+	s.Close()
+	if len(received) >= n {
+		t.Fatal("the whole run arrived before the kill; not a crash test")
+	}
+	t.Logf("killed after %d parts of %d", len(received), n)
+
+	c2 := startChild(t, bin, dir)
+	runPs := dd.Linkage.Pseudonym("run", run.ID)
+	for i, g := range received {
+		var r ombud.Receipt
+		if code, err := getJSON(fmt.Sprintf("%s/v1/receipts/%d", c2.url, g.receipt), "", &r); code != 200 || err != nil {
+			t.Fatalf("part %d (object %s): its access entry %d is not in the log after restart: %d %v", i, g.object, g.receipt, code, err)
+		}
+		_, e, err := ombud.VerifyReceipt(&r, dd.Verifier)
+		if err != nil {
+			t.Fatalf("entry %d: %v", g.receipt, err)
+		}
+		if e.Kind != entry.KindAccess || e.Fields["decision"] != entry.Permit || e.Refs["run"][0] != runPs || e.Refs["object"][0] != dd.Linkage.Pseudonym("object", g.object) {
+			t.Fatalf("entry %d is not the permit of object %s in run %s: %+v", g.receipt, g.object, run.ID, e)
+		}
+	}
+}
