@@ -318,3 +318,201 @@ func TestRunTimeLimit(t *testing.T) {
 
 var _ = bytes.Equal
 var _ = context.Background
+
+// entriesFrom parses the log's entries from index from to its end.
+func entriesFrom(t *testing.T, e *ombudtest.Env, from uint64) []entry.Body {
+	t.Helper()
+	size := e.Size(t)
+	e.AwaitSize(t, size)
+	leaves, err := e.Log.Leaves(t.Context(), from, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]entry.Body, len(leaves))
+	for i, l := range leaves {
+		en, err := entry.Parse(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[i], err = en.Body(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestRunConflicts runs each run operation against its conflicting twin
+// at once: a start against the retirement of its version and against the
+// revocation of its authorization; a stream against the run's close and
+// against the erasure of one of its objects. Whatever the order, the log
+// says what happened: no run after its version's retirement or its
+// authorization's revocation, no read after the close, no read of an
+// object after its erasure.
+func TestRunConflicts(t *testing.T) {
+	const rounds = 4
+	var auths []ombud.Authorization
+	for i := range rounds {
+		auths = append(auths, ombudtest.Authorization("auth-"+strconv.Itoa(i), 10))
+	}
+	e := newRunEnv(t, auths...)
+	ctx := t.Context()
+	mc := e.client(t, e.machine)
+	from := e.Size(t)
+	// A start against a revocation.
+	for i := range rounds {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-" + strconv.Itoa(i), Objects: e.location})
+		}()
+		go func() {
+			defer wg.Done()
+			resp := e.Do(t, "POST", "/v1/authorizations/auth-"+strconv.Itoa(i)+"/revoke", e.AdminToken, "application/json", `{"reason":"order_quashed"}`)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("revoke: %d", resp.StatusCode)
+			}
+		}()
+		wg.Wait()
+	}
+	revoked := map[string]bool{}
+	for _, b := range entriesFrom(t, e.Env, from) {
+		switch b := b.(type) {
+		case *entry.Authorization:
+			if b.Op == entry.OpRevoke {
+				revoked[b.Authorization] = true
+			}
+		case *entry.Run:
+			if b.Decision == entry.Permit && revoked[b.Authorization] {
+				t.Fatalf("a run started after its authorization's revocation")
+			}
+		}
+	}
+	// A start against the retirement of its version (a second version
+	// keeps the system in service).
+	from = e.Size(t)
+	resp := e.Do(t, "POST", "/v1/systems/"+e.system+"/versions", e.AdminToken, "application/json", `{"model":"anpr","version":"2.1","accuracy":{"threshold":0.9}}`)
+	resp.Body.Close()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	}()
+	go func() {
+		defer wg.Done()
+		resp := e.Do(t, "POST", "/v1/systems/"+e.system+"/versions/2.0/retire", e.AdminToken, "", "")
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("retire: %d", resp.StatusCode)
+		}
+	}()
+	wg.Wait()
+	retired := false
+	for _, b := range entriesFrom(t, e.Env, from) {
+		switch b := b.(type) {
+		case *entry.Analytic:
+			retired = retired || (b.Op == entry.OpRetire && b.ModelVersion == "2.0")
+		case *entry.Run:
+			if b.Decision == entry.Permit && retired {
+				t.Fatal("a run started after its version's retirement")
+			}
+		}
+	}
+	// A stream against the close, and against an erasure: the reader
+	// stops after the first object while both happen, then reads on.
+	const n = 2000
+	ids := make([]string, n)
+	var next atomic.Int64
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				// 16 KiB each: more than the connection's buffers hold, so
+				// the paused reader holds the server back.
+				o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: strings.NewReader(strings.Repeat("r", 16<<10))})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = o.ID
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	resp = e.Do(t, "POST", "/v1/systems/"+e.system+"/versions", e.AdminToken, "application/json", `{"model":"anpr","version":"3.0","accuracy":{"threshold":0.9}}`)
+	resp.Body.Close()
+	from = e.Size(t)
+	run, err := mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "3.0", Purpose: "criminal_investigation", Objects: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mc.ReadRun(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, first.Body)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if _, err := mc.CloseRun(ctx, run.ID); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		resp := e.Do(t, "POST", "/v1/objects/"+ids[3]+"/erase", e.AdminToken, "application/json", `{"reason":"court_order","authorization":"auth-0"}`)
+		resp.Body.Close()
+	}()
+	wg.Wait()
+	var last *client.RunPart
+	for {
+		p, err := s.Next()
+		if err != nil {
+			break
+		}
+		last = p
+		io.Copy(io.Discard, p.Body)
+	}
+	s.Close()
+	closed, erasedObj := false, false
+	erasedPs := e.Dir.Linkage.Pseudonym("object", ids[3])
+	permits := 0
+	for _, b := range entriesFrom(t, e.Env, from) {
+		switch b := b.(type) {
+		case *entry.Run:
+			if b.Op == entry.OpClose {
+				closed = true
+			}
+		case *entry.Erase:
+			erasedObj = erasedObj || b.Object == erasedPs
+		case *entry.Access:
+			if b.Decision != entry.Permit {
+				continue
+			}
+			permits++
+			if closed {
+				t.Fatal("a read in the run after its close entry")
+			}
+			if erasedObj && b.Object == erasedPs {
+				t.Fatal("a read of an object after its erase entry")
+			}
+		}
+	}
+	if !closed || permits == 0 || permits > n {
+		t.Fatalf("closed %v, %d reads", closed, permits)
+	}
+	if permits < n && (last == nil || !last.Denied || last.Reason != ombud.ReasonRunClosed) {
+		t.Fatalf("the stream's last part after the close: %+v", last)
+	}
+	t.Logf("%d of %d objects read before the close", permits, len(ids))
+}

@@ -490,3 +490,100 @@ func TestSystems(t *testing.T, open Open) {
 	}
 	apply(t, s, change(t, ombud.OpSystemRegister, ombud.SystemTarget(other.Name), ombud.SystemPayload{System: other}), 10)
 }
+
+// TestRuns checks runs: a run is reserved with its list, invisible until
+// committed, refused for a retired version, an erased or a missing
+// object; its list reads back in order and by page; a close is taken
+// once; a retirement waits for a run of its version being started.
+func TestRuns(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	sys := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: "plates", Vendor: "v", Task: "plate_reading", Classes: []string{"general"}, Registered: now,
+		Versions: []*ombud.SystemVersion{{Version: "1", Model: "m", Registered: now}}}
+	apply(t, s, change(t, ombud.OpSystemRegister, ombud.SystemTarget(sys.Name), ombud.SystemPayload{System: sys}), 1)
+	var ids []string
+	for i := range 5 {
+		o := testObject(ombud.NewID(), now, time.Hour, 1)
+		if i == 2 {
+			o.Subjects = []string{"ps1:BBBBBBBBBBBBBBBBBBBBBB", "ps1:AAAAAAAAAAAAAAAAAAAAAA"}
+		}
+		apply(t, s, change(t, ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o}), uint64(10+i))
+		ids = append(ids, o.ID)
+	}
+	run := func(version string, objects []string) *ombud.Run {
+		return &ombud.Run{ID: ombud.NewID(), System: sys.ID, Version: version, Purpose: "p", Principal: "m", Objects: len(objects), Classes: []string{"general"},
+			Started: now, Deadline: now.Add(time.Hour)}
+	}
+	r := run("1", ids)
+	c := change(t, ombud.OpRunStart, ombud.RunTarget(r.ID), ombud.RunPayload{Run: r, Objects: ids})
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatalf("Reserve(run): %v", err)
+	}
+	if _, err := s.Run(ctx, r.ID); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a reserved run is visible: %v", err)
+	}
+	// A retirement of its version waits for the run being started.
+	retire := ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: "1"}, At: now}
+	if err := s.Reserve(ctx, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "1"), retire)); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("retiring a version while a run of it starts: %v, want ErrBusy", err)
+	}
+	if err := s.Commit(ctx, c, 20); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Run(ctx, r.ID)
+	if err != nil || got.Index != 20 || got.Objects != 5 || got.Closed != nil || !got.Deadline.Equal(r.Deadline) {
+		t.Fatalf("Run = %+v, %v", got, err)
+	}
+	page, err := s.RunObjects(ctx, r.ID, 1, 3)
+	if err != nil || len(page) != 3 || page[0].Position != 1 || page[0].Object.ID != ids[1] || page[2].Object.ID != ids[3] {
+		t.Fatalf("RunObjects(1, 3) = %+v, %v", page, err)
+	}
+	facts, err := s.ObjectFacts(ctx, append([]string{"nosuchobject0000"}, ids...))
+	if err != nil || len(facts) != 5 || facts[ids[0]].Class != "general" || facts[ids[0]].Erased {
+		t.Fatalf("ObjectFacts = %+v, %v", facts, err)
+	}
+	sel, err := s.SelectObjects(ctx, "general", "ps1:BBBBBBBBBBBBBBBBBBBBBB", 10)
+	if err != nil || len(sel) != 1 || sel[0] != ids[2] {
+		t.Fatalf("SelectObjects = %v, %v", sel, err)
+	}
+	// An erased object: in the run's erased positions, and refused in a
+	// new run's set.
+	apply(t, s, change(t, ombud.OpErase, ombud.ObjectTarget(ids[3]), ombud.ErasePayload{Reason: "r", At: now}), 21)
+	if er, err := s.ErasedRunObjects(ctx, r.ID, 0, 5); err != nil || len(er) != 1 || er[0] != 3 {
+		t.Fatalf("ErasedRunObjects = %v, %v", er, err)
+	}
+	r2 := run("1", ids[2:4])
+	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r2.ID), ombud.RunPayload{Run: r2, Objects: ids[2:4]})); !errors.Is(err, ombud.ErrErased) {
+		t.Fatalf("a run over an erased object: %v, want ErrErased", err)
+	}
+	r3 := run("1", []string{"nosuchobject0000"})
+	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r3.ID), ombud.RunPayload{Run: r3, Objects: []string{"nosuchobject0000"}})); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a run over a missing object: %v, want ErrNotFound", err)
+	}
+	// Counts, then one close.
+	if err := s.CountRunRead(ctx, r.ID, 4, 40); err != nil {
+		t.Fatal(err)
+	}
+	cl := ombud.RunClosePayload{Reason: ombud.RunClosed, At: now, Read: 4, Bytes: 40}
+	apply(t, s, change(t, ombud.OpRunClose, ombud.RunTarget(r.ID), cl), 22)
+	if err := s.Reserve(ctx, change(t, ombud.OpRunClose, ombud.RunTarget(r.ID), cl)); !errors.Is(err, ombud.ErrRunClosed) {
+		t.Fatalf("closing twice: %v, want ErrRunClosed", err)
+	}
+	got, _ = s.Run(ctx, r.ID)
+	if got.Closed == nil || got.CloseIndex != 22 || got.CloseReason != ombud.RunClosed || got.Read != 4 || got.Bytes != 40 {
+		t.Fatalf("a closed run: %+v", got)
+	}
+	if open, err := s.OpenRunsBefore(ctx, now.Add(2*time.Hour)); err != nil || len(open) != 0 {
+		t.Fatalf("OpenRunsBefore after the close: %v, %v", open, err)
+	}
+	// A retired version is refused; an undone start leaves nothing.
+	apply(t, s, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "1"), retire), 23)
+	r4 := run("1", ids[:1])
+	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r4.ID), ombud.RunPayload{Run: r4, Objects: ids[:1]})); !errors.Is(err, ombud.ErrRetired) {
+		t.Fatalf("a run of a retired version: %v, want ErrRetired", err)
+	}
+	if runs, err := s.Runs(ctx, sys.ID, 10); err != nil || len(runs) != 1 || runs[0].ID != r.ID {
+		t.Fatalf("Runs = %v, %v", runs, err)
+	}
+}
