@@ -149,17 +149,17 @@ type Report struct {
 	// read in runs, by system, version and purpose. Absent when the
 	// period has none, so reports of periods before runs existed
 	// recompute byte for byte.
-	Runs []RunRow `json:"runs,omitempty"`
-	Actions        []KeyCount    `json:"actions_by_kind"`
-	Contests       []ContestRow  `json:"contests"`
-	Tips           Count         `json:"tips"`
-	Contracts      Count         `json:"contracts"`
-	MissingClauses []KeyCount    `json:"contracts_missing_clauses"`
-	KeyRotations   Count         `json:"key_rotations"`
-	PolicyChanges  Count         `json:"policy_changes"`
-	AuditorReads   Count         `json:"auditor_detail_reads"`
-	Daily          []DayRow      `json:"daily"`
-	Malformed      Count         `json:"malformed_entries"`
+	Runs           []RunRow     `json:"runs,omitempty"`
+	Actions        []KeyCount   `json:"actions_by_kind"`
+	Contests       []ContestRow `json:"contests"`
+	Tips           Count        `json:"tips"`
+	Contracts      Count        `json:"contracts"`
+	MissingClauses []KeyCount   `json:"contracts_missing_clauses"`
+	KeyRotations   Count        `json:"key_rotations"`
+	PolicyChanges  Count        `json:"policy_changes"`
+	AuditorReads   Count        `json:"auditor_detail_reads"`
+	Daily          []DayRow     `json:"daily"`
+	Malformed      Count        `json:"malformed_entries"`
 
 	// Auditor holds what only detail records show. It is set in auditor
 	// mode (Builder.AddDetail) and absent from a published report,

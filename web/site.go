@@ -6,8 +6,8 @@
 package web
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
