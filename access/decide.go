@@ -66,15 +66,10 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	authorized := false
 	var ra *ombud.RegisteredAuthorization
 	if r.AuthorizationID != "" {
+		var refused *Verdict
 		var err error
-		ra, err = s.authorization(ctx, r.AuthorizationID)
-		switch {
-		case errors.Is(err, ombud.ErrNotFound):
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthUnknown, "no such authorization is registered")), nil
-		case err != nil:
-			return Verdict{}, err
-		case ra.Revoked != nil:
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked")), nil
+		if ra, refused, err = s.cited(ctx, r.AuthorizationID, v); refused != nil || err != nil {
+			return derefVerdict(refused), err
 		}
 		v.AuthKind = ra.Kind
 		if reason := ra.Covers(s.now(), r.Purpose, r.Class.Name, r.Object.Subjects, ra.SubjectPseudonyms, s.Jurisdiction); reason != "" {
@@ -116,6 +111,31 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 		v.Reason = "ordinary_class"
 	}
 	return v, nil
+}
+
+// cited loads a cited authorization; unknown or revoked, it returns the
+// denial instead.
+func (s *Service) cited(ctx context.Context, id string, v Verdict) (*ombud.RegisteredAuthorization, *Verdict, error) {
+	ra, err := s.authorization(ctx, id)
+	var d Verdict
+	switch {
+	case errors.Is(err, ombud.ErrNotFound):
+		d = s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthUnknown, "no such authorization is registered"))
+	case err != nil:
+		return nil, nil, err
+	case ra.Revoked != nil:
+		d = s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked"))
+	default:
+		return ra, nil, nil
+	}
+	return nil, &d, nil
+}
+
+func derefVerdict(v *Verdict) Verdict {
+	if v == nil {
+		return Verdict{}
+	}
+	return *v
 }
 
 func (s *Service) with(base, d Verdict) Verdict {
@@ -260,15 +280,10 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 	v := Verdict{PolicySHA: p.SHA}
 	var ra *ombud.RegisteredAuthorization
 	if r.AuthorizationID != "" {
+		var refused *Verdict
 		var err error
-		ra, err = s.authorization(ctx, r.AuthorizationID)
-		switch {
-		case errors.Is(err, ombud.ErrNotFound):
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthUnknown, "no such authorization is registered")), nil
-		case err != nil:
-			return Verdict{}, err
-		case ra.Revoked != nil:
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked")), nil
+		if ra, refused, err = s.cited(ctx, r.AuthorizationID, v); refused != nil || err != nil {
+			return derefVerdict(refused), err
 		}
 		v.AuthKind, v.NotAfter = ra.Kind, ra.NotAfter
 		now := s.now()

@@ -187,7 +187,7 @@ func (s *Store) LatestPolicy(ctx context.Context) (int, string, error) {
 
 const emergencyCols = `log_index, object_id, principal, purpose, reason, at, deadline, covered_by, breach_index, attest_index`
 
-func scanEmergency(row interface{ Scan(...any) error }) (*ombud.Emergency, error) {
+func scanEmergency(row scanner) (*ombud.Emergency, error) {
 	var e ombud.Emergency
 	var at, dl int64
 	var covered sql.NullString
@@ -217,20 +217,7 @@ func (s *Store) Breaches(ctx context.Context) ([]*ombud.Emergency, error) {
 }
 
 func (s *Store) emergencies(ctx context.Context, where string) ([]*ombud.Emergency, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+emergencyCols+` FROM emergencies `+where)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ombud.Emergency
-	for rows.Next() {
-		e, err := scanEmergency(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, scanEmergency, `SELECT `+emergencyCols+` FROM emergencies `+where)
 }
 
 func (s *Store) CoverEmergency(ctx context.Context, index uint64, authorizationID string) error {

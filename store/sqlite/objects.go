@@ -41,7 +41,7 @@ func nullString(s string) any {
 	return s
 }
 
-func scanObject(row interface{ Scan(...any) error }) (*ombud.Object, error) {
+func scanObject(row scanner) (*ombud.Object, error) {
 	var o ombud.Object
 	var subjects string
 	var collected, created, retain int64
@@ -90,20 +90,7 @@ func (s *Store) exec1(ctx context.Context, what, id, q string, args ...any) erro
 }
 
 func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]*ombud.Object, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+objectCols+` FROM objects `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ombud.Object
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, scanObject, `SELECT `+objectCols+` FROM objects `+q, args...)
 }
 
 // ExpiredObjects also lists the objects an earlier version shredded

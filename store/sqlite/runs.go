@@ -117,7 +117,7 @@ func reserveRunClose(ctx context.Context, tx *sql.Tx, id string) error {
 
 const runCols = `id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, closed, close_index, close_reason, read_objects, read_bytes`
 
-func scanRun(row interface{ Scan(...any) error }) (*ombud.Run, error) {
+func scanRun(row scanner) (*ombud.Run, error) {
 	var r ombud.Run
 	var auth, reason sql.NullString
 	var classes string
@@ -149,20 +149,7 @@ func (s *Store) Run(ctx context.Context, id string) (*ombud.Run, error) {
 }
 
 func (s *Store) runs(ctx context.Context, q string, args ...any) ([]*ombud.Run, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE pending = 0 AND `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ombud.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, scanRun, `SELECT `+runCols+` FROM runs WHERE pending = 0 AND `+q, args...)
 }
 
 // Runs implements ombud.RunStore.
@@ -226,40 +213,14 @@ func (s *Store) CountRunRead(ctx context.Context, id string, objects, bytes int6
 
 // SelectObjects implements ombud.RunStore.
 func (s *Store) SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id FROM objects WHERE class = ? AND ingest_index IS NOT NULL AND erased_at IS NULL
+	return queryAll(ctx, s.r, scanOne[string], `SELECT id FROM objects WHERE class = ? AND ingest_index IS NOT NULL AND erased_at IS NULL
 		AND instr(',' || subjects || ',', ',' || ? || ',') > 0 ORDER BY created, id LIMIT ?`, class, subject, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // ErasedRunObjects implements ombud.RunStore.
 func (s *Store) ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT ro.position FROM run_objects ro JOIN objects o ON o.id = ro.object_id
+	return queryAll(ctx, s.r, scanOne[int], `SELECT ro.position FROM run_objects ro JOIN objects o ON o.id = ro.object_id
 		WHERE ro.run_id = ? AND ro.position >= ? AND ro.position < ? AND (o.erased_at IS NOT NULL OR o.wrapped_keyset IS NULL) ORDER BY ro.position`, id, from, to)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var p int
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // ObjectFacts implements ombud.RunStore.

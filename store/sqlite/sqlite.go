@@ -216,7 +216,7 @@ func insertPrincipal(ctx context.Context, tx *sql.Tx, p *ombud.Principal) error 
 	return err
 }
 
-func scanPrincipal(row interface{ Scan(...any) error }) (*ombud.Principal, error) {
+func scanPrincipal(row scanner) (*ombud.Principal, error) {
 	var p ombud.Principal
 	var roles, created string
 	var suspended sql.NullInt64
@@ -248,18 +248,33 @@ func (s *Store) Principal(ctx context.Context, id string) (*ombud.Principal, err
 }
 
 func (s *Store) Principals(ctx context.Context) ([]*ombud.Principal, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+principalCols+` FROM principals WHERE pending = 0 ORDER BY created, id`)
+	return queryAll(ctx, s.r, scanPrincipal, `SELECT `+principalCols+` FROM principals WHERE pending = 0 ORDER BY created, id`)
+}
+
+// scanner is a row being read.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs q on db and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ps []*ombud.Principal
+	var out []T
 	for rows.Next() {
-		p, err := scanPrincipal(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, p)
+		out = append(out, v)
 	}
-	return ps, rows.Err()
+	return out, rows.Err()
+}
+
+// scanOne scans a row of one column.
+func scanOne[T any](row scanner) (T, error) {
+	var v T
+	err := row.Scan(&v)
+	return v, err
 }
