@@ -148,16 +148,7 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 	if err != nil {
 		return nil, err
 	}
-	skey, vkey, _ := note.GenerateKey(rand.Reader, "court.example/bench")
-	signer, _ := note.NewSigner(skey)
-	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin.ID); err != nil {
-		return nil, err
-	}
-	a := ombud.Authorization{ID: "bench-auth", Issuer: signer.Name(), Kind: "court_order", Case: "bench", Purposes: []string{"criminal_investigation"},
-		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		MaxUses: 1_000_000, Jurisdiction: "EU-DE"}
-	msg, _ := note.Sign(&note.Note{Text: a.Text()}, signer)
-	if _, _, err := svc.Access.RegisterAuthorization(ctx, msg, admin.ID); err != nil {
+	if err := benchAuthorization(ctx, svc, admin.ID, 1_000_000); err != nil {
 		return nil, err
 	}
 	payload := make([]byte, cfg.ObjectBytes)
@@ -256,4 +247,30 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 	}
 	c.Met = c.Access.PerSecond >= 5000 && c.Access.Errors == 0
 	return c, nil
+}
+
+// benchAuthorization registers a court of EU-DE and its order "bench-auth"
+// for criminal investigation of location data about plate:B-XY-123, valid
+// for a day, for maxUses uses.
+func benchAuthorization(ctx context.Context, svc *custody.Service, admin string, maxUses int) error {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "court.example/bench")
+	if err != nil {
+		return err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return err
+	}
+	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin); err != nil {
+		return err
+	}
+	a := ombud.Authorization{ID: "bench-auth", Issuer: signer.Name(), Kind: "court_order", Case: "bench", Purposes: []string{"criminal_investigation"},
+		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		MaxUses: maxUses, Jurisdiction: "EU-DE"}
+	msg, err := note.Sign(&note.Note{Text: a.Text()}, signer)
+	if err != nil {
+		return err
+	}
+	_, _, err = svc.Access.RegisterAuthorization(ctx, msg, admin)
+	return err
 }

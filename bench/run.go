@@ -26,7 +26,6 @@ import (
 
 	tessera "github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/analytics"
@@ -165,16 +164,7 @@ func setupRun(ctx context.Context, dir *datadir.Dir, cfg RunConfig, rounds int, 
 	if err != nil {
 		return nil, "", "", err
 	}
-	skey, vkey, _ := note.GenerateKey(rand.Reader, "court.example/bench")
-	signer, _ := note.NewSigner(skey)
-	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin.ID); err != nil {
-		return nil, "", "", err
-	}
-	a := ombud.Authorization{ID: "bench-auth", Issuer: signer.Name(), Kind: "court_order", Case: "bench", Purposes: []string{"criminal_investigation"},
-		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		MaxUses: rounds, Jurisdiction: "EU-DE"}
-	msg, _ := note.Sign(&note.Note{Text: a.Text()}, signer)
-	if _, _, err := svc.Access.RegisterAuthorization(ctx, msg, admin.ID); err != nil {
+	if err := benchAuthorization(ctx, svc, admin.ID, rounds); err != nil {
 		return nil, "", "", err
 	}
 	ids := make([]string, cfg.Objects)
