@@ -111,7 +111,9 @@ type RunStore interface {
 	// reserved).
 	Run(ctx context.Context, id string) (*Run, error)
 	// RunObjects returns up to limit objects of a run's list from position
-	// from, in order.
+	// from, in order, with what a read needs of each: its id, class,
+	// subjects, sizes, ciphertext hash, wrapped keyset and KEK version, and
+	// whether it is erased (Erased set, its time only).
 	RunObjects(ctx context.Context, id string, from, limit int) ([]RunObject, error)
 	// Runs lists the runs of a system ("" for all), newest first, at most
 	// limit.

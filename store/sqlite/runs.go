@@ -166,43 +166,31 @@ func (s *Store) OpenRunsBefore(ctx context.Context, t time.Time) ([]*ombud.Run, 
 }
 
 // RunObjects implements ombud.RunStore. Objects are never deleted once
-// logged (an erasure keeps the row), so every position has its object.
+// logged (an erasure keeps the row), so every position has its object. It
+// reads only what a run's read needs: no retention, hold or provenance.
 func (s *Store) RunObjects(ctx context.Context, id string, from, limit int) ([]ombud.RunObject, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT ro.position, `+prefixed("o.", objectCols)+`
+	return queryAll(ctx, s.r, scanRunObject, `SELECT ro.position, o.id, o.class, o.subjects, o.size, o.cipher_size, o.cipher_sha256,
+		o.wrapped_keyset, o.kek_version, o.erased_at
 		FROM run_objects ro JOIN objects o ON o.id = ro.object_id
 		WHERE ro.run_id = ? AND ro.position >= ? ORDER BY ro.position LIMIT ?`, id, from, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ombud.RunObject
-	for rows.Next() {
-		var ro ombud.RunObject
-		o, err := scanObject(positioned{rows, &ro.Position})
-		if err != nil {
-			return nil, err
-		}
-		ro.Object = o
-		out = append(out, ro)
-	}
-	return out, rows.Err()
 }
 
-// positioned scans a position before an object's columns.
-type positioned struct {
-	rows *sql.Rows
-	pos  *int
-}
-
-func (p positioned) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.pos}, dest...)...) }
-
-// prefixed qualifies each of the comma-separated columns cols with p.
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
+func scanRunObject(row scanner) (ombud.RunObject, error) {
+	var ro ombud.RunObject
+	var o ombud.Object
+	var subjects string
+	var erased sql.NullInt64
+	if err := row.Scan(&ro.Position, &o.ID, &o.Class, &subjects, &o.Size, &o.CipherSize, &o.CipherSHA, &o.WrappedKeyset, &o.KEKVersion, &erased); err != nil {
+		return ro, err
 	}
-	return strings.Join(parts, ", ")
+	if subjects != "" {
+		o.Subjects = strings.Split(subjects, ",")
+	}
+	if erased.Valid {
+		o.Erased = &ombud.Erasure{At: fromMS(erased.Int64)}
+	}
+	ro.Object = &o
+	return ro, nil
 }
 
 // CountRunRead implements ombud.RunStore.
