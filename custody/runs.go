@@ -126,9 +126,13 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	case sv.Retired != nil:
 		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
 	}
-	// The whole set, before anything is read. The read gate of the
-	// authorization is held until the run is logged, so a revocation is
-	// logged before it or after it, never in between.
+	// The whole set, before anything is read. The starter's gate and the
+	// authorization's are held until the run is logged, so a disabling or
+	// a revocation is logged before it or after it, never in between.
+	defer s.gates.Shared(principalGate(p.ID))()
+	if _, gone := s.disabled.Load(p.ID); gone {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	}
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
 	}
