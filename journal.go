@@ -114,24 +114,39 @@ func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *De
 	return Leaf{Index: idx, Entry: e, Bytes: leaf}, nil
 }
 
-// WriteAll writes records as Write does, all at once: their details are
-// stored in one call while every entry is appended concurrently, so that
-// the log sequences them in few batches. It returns their leaves in
-// order. On any error the caller must release nothing for any of them
-// (some may be logged: a logged permit not released, as when a client
-// hangs up).
+// Built is a record built by Journal.Build: its entry, leaf and detail.
+type Built struct {
+	Entry  *entry.Entry
+	Leaf   []byte
+	Detail *Detail
+}
+
+// WriteAll writes records as Write does, all at once (see AppendAll).
 func (j *Journal) WriteAll(ctx context.Context, rs []Record) ([]Leaf, error) {
-	ctx = context.WithoutCancel(ctx)
-	out := make([]Leaf, len(rs))
-	var ds []Detail
+	bs := make([]Built, len(rs))
 	for i, r := range rs {
 		e, leaf, d, err := j.Build(r)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Leaf{Entry: e, Bytes: leaf}
-		if d != nil {
-			ds = append(ds, *d)
+		bs[i] = Built{e, leaf, d}
+	}
+	return j.AppendAll(ctx, bs)
+}
+
+// AppendAll stores the details of built records in one call while every
+// entry is appended concurrently, so that the log sequences them in few
+// batches. It returns their leaves in order. On any error the caller must
+// release nothing for any of them (some may be logged: a logged permit not
+// released, as when a client hangs up).
+func (j *Journal) AppendAll(ctx context.Context, bs []Built) ([]Leaf, error) {
+	ctx = context.WithoutCancel(ctx)
+	out := make([]Leaf, len(bs))
+	var ds []Detail
+	for i, b := range bs {
+		out[i] = Leaf{Entry: b.Entry, Bytes: b.Leaf}
+		if b.Detail != nil {
+			ds = append(ds, *b.Detail)
 		}
 	}
 	detailErr := make(chan error, 1)
@@ -142,7 +157,7 @@ func (j *Journal) WriteAll(ctx context.Context, rs []Record) ([]Leaf, error) {
 		}
 		detailErr <- j.Store.PutDetails(ctx, ds)
 	}()
-	errs := make(chan error, len(rs))
+	errs := make(chan error, len(bs))
 	for i := range out {
 		go func() {
 			idx, err := j.Log.Append(ctx, out[i].Bytes)
@@ -151,7 +166,7 @@ func (j *Journal) WriteAll(ctx context.Context, rs []Record) ([]Leaf, error) {
 		}()
 	}
 	var first error
-	for range rs {
+	for range bs {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}

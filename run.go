@@ -61,6 +61,9 @@ const (
 	ReasonInRun = "in_run"
 	// ReasonNotRunPrincipal: the caller may not read through this run.
 	ReasonNotRunPrincipal = "not_run_principal"
+	// ReasonStarterDisabled: the principal who started the run was
+	// disabled, which ends its reading.
+	ReasonStarterDisabled = "starter_disabled"
 	// ReasonSystemMismatch: a system principal named another system.
 	ReasonSystemMismatch = "system_mismatch"
 )

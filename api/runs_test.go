@@ -35,13 +35,15 @@ type runEnv struct {
 	location []string // objects of class location about the plate
 	general  string
 	bio      string // a biometric object: a class the system may not process
-	offset   atomic.Int64
+	offset   atomic.Int64 // custody's clock
+	logged   atomic.Int64 // the journal's clock: entries' times
 }
 
 func newRunEnv(t *testing.T, auths ...ombud.Authorization) *runEnv {
 	t.Helper()
 	e := &runEnv{Env: ombudtest.New(t)}
 	e.Custody.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+	e.Journal.Now = func() time.Time { return time.Now().Add(time.Duration(e.logged.Load())) }
 	resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, "application/json", plateReader)
 	done := decode[apiv1.SystemVersionDone](t, resp)
 	e.system = done.ID
@@ -283,6 +285,31 @@ func TestRunReadsInBulk(t *testing.T) {
 	}
 	if a, ok := entryAt(t, e.Env, *ce.Receipt).(*entry.Access); !ok || a.Decision != entry.Deny || a.Run != start.Run {
 		t.Fatalf("its entry: %+v", a)
+	}
+}
+
+// TestRunTimeLimitAtTheEntry: a batch decided before the time limit whose
+// entries are built after it logs no permit: the first object becomes the
+// denial that ends the run.
+func TestRunTimeLimitAtTheEntry(t *testing.T) {
+	e := newRunEnv(t)
+	ctx := t.Context()
+	ac := e.client(t, e.analyst)
+	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := e.Size(t)
+	e.logged.Store(int64(25 * time.Hour)) // the entries' clock only
+	_, err = ac.ReadRun(ctx, run.ID, 0)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Reason != ombud.ReasonRunTimeLimit || ce.Receipt == nil {
+		t.Fatalf("a read whose entry is past the time limit: %v", err)
+	}
+	for _, b := range entriesFrom(t, e.Env, from) {
+		if a, ok := b.(*entry.Access); ok && a.Decision == entry.Permit {
+			t.Fatal("a permit logged past the run's time limit")
+		}
 	}
 }
 

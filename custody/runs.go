@@ -579,11 +579,20 @@ func (b *batchBuilder) abort() {
 // openBatch takes a batch's gates, which it holds until its entries are
 // logged, so that a close, a revocation, a disabling or an erasure is
 // logged before the batch or after it; under them, it checks what ends
-// the run's reading.
-func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder) error {
+// the run's reading. The gates are taken in the order every reader takes
+// them, so that no two holders wait on each other: the run's, the
+// reader's, the objects' (sorted by id), the authorization's.
+func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, objects []string, b *batchBuilder) error {
 	b.open = true
 	b.hold(s.gates.Shared(runGate(r.ID)))
 	b.hold(s.gates.Shared(principalGate(p.ID)))
+	objects = slices.Clone(objects)
+	slices.Sort(objects)
+	for i, id := range objects {
+		if i == 0 || id != objects[i-1] {
+			b.hold(s.gates.Shared(objectGate(id)))
+		}
+	}
 	if r.Authorization != "" {
 		b.hold(s.Access.Shared(r.Authorization))
 	}
@@ -601,6 +610,18 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 		}
 		if revoked {
 			b.end = &access.Verdict{Reason: ombud.ReasonAuthRevoked, Code: ombud.CodeForbidden, Message: "the run's authorization was revoked"}
+			return nil
+		}
+	}
+	if r.Principal != p.ID {
+		// The run's authority came through its starter: a starter
+		// disabled since ends it.
+		starter, err := s.Store.Principal(ctx, r.Principal)
+		if err != nil && !errors.Is(err, ombud.ErrNotFound) {
+			return err
+		}
+		if _, gone := s.disabled.Load(r.Principal); gone || err != nil || starter.Disabled {
+			b.end = &access.Verdict{Reason: ombud.ReasonStarterDisabled, Code: ombud.CodeForbidden, Message: "the principal who started the run was disabled"}
 		}
 	}
 	return nil
@@ -608,22 +629,52 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 
 // launch starts logging b's entries and hands the batch to out; b is
 // emptied for the next batch.
-func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder, stop bool, out chan<- *runBatchT) {
-	lb := &runBatchT{items: b.items, logged: make(chan struct{}), stop: stop}
-	rel := b.releases
+func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder, stop bool, budget *semaphore.Weighted, out chan<- *runBatchT) (ended bool, err error) {
+	items, rel := b.items, b.releases
 	*b = batchBuilder{}
-	recs := make([]ombud.Record, len(lb.items))
-	for i, it := range lb.items {
-		recs[i] = s.runAccessRecord(r, p, it)
+	releaseAll := func() {
+		for _, f := range rel {
+			f()
+		}
 	}
+	// Build the entries now: an entry's time is when it is decided, and a
+	// permit must be before the run's time limit. The first that is not
+	// becomes the denial that ends the run's reading, and the objects
+	// after it are not decided.
+	built := make([]ombud.Built, 0, len(items))
+	for i, it := range items {
+		e, leaf, d, err := s.Journal.Build(s.runAccessRecord(r, p, it))
+		if err == nil && it.deny == nil && !e.Time.Before(r.Deadline) {
+			it.close()
+			budget.Release(it.weight)
+			it.weight, it.deny = 0, &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+			e, leaf, d, err = s.Journal.Build(s.runAccessRecord(r, p, it))
+			for _, rest := range items[i+1:] {
+				rest.close()
+				budget.Release(rest.weight)
+			}
+			items, stop = items[:i+1], true
+			s.closeAfterLimit(r)
+		}
+		if err != nil {
+			for _, rest := range items[i:] {
+				rest.close()
+				budget.Release(rest.weight)
+			}
+			for _, done := range items[:i] {
+				done.close()
+				budget.Release(done.weight)
+			}
+			releaseAll()
+			return true, err
+		}
+		built = append(built, ombud.Built{Entry: e, Leaf: leaf, Detail: d})
+	}
+	lb := &runBatchT{items: items, logged: make(chan struct{}), stop: stop}
 	go func() {
 		defer close(lb.logged)
-		defer func() {
-			for _, f := range rel {
-				f()
-			}
-		}()
-		leaves, err := s.Journal.WriteAll(ctx, recs)
+		defer releaseAll()
+		leaves, err := s.Journal.AppendAll(ctx, built)
 		if err != nil {
 			lb.err = wrapLog(err)
 			return
@@ -642,6 +693,7 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 		}
 	}()
 	out <- lb
+	return stop, nil
 }
 
 // decidePage decides the objects of one page of the run's list, in
@@ -704,11 +756,12 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 		b.abort()
 		return true, err
 	}
-	if err := s.openBatch(ctx, r, p, &b); err != nil {
-		return fail(err)
+	ids := make([]string, len(chunk))
+	for i, ro := range chunk {
+		ids[i] = ro.Object.ID
 	}
-	for _, ro := range chunk {
-		b.hold(s.gates.Shared(objectGate(ro.Object.ID)))
+	if err := s.openBatch(ctx, r, p, ids, &b); err != nil {
+		return fail(err)
 	}
 	// Their state, under their gates: which of them were erased since the
 	// page was read (the page's copy of a keyset may be one the erasure
@@ -727,7 +780,9 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 		// reading; the rest are not decided.
 		give(0)
 		b.items = []*runItem{{pos: first, o: chunk[0].Object, deny: b.end}}
-		s.launch(ctx, r, p, &b, true, out)
+		if _, err := s.launch(ctx, r, p, &b, true, budget, out); err != nil {
+			return true, err
+		}
 		return true, nil
 	}
 	items := make([]*runItem, len(chunk))
@@ -771,7 +826,10 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 	}
 	wg.Wait()
 	b.items = items
-	s.launch(ctx, r, p, &b, false, out)
+	ended, err := s.launch(ctx, r, p, &b, false, budget, out)
+	if ended || err != nil {
+		return true, err
+	}
 	return false, ctx.Err()
 }
 
