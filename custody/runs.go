@@ -77,64 +77,99 @@ func maySee(p *ombud.Principal, r *ombud.Run) bool {
 // exists, is not erased and is of a class the system may process, the
 // authorization covers the purpose, every class and a subject of every
 // object (or no object is of a sensitive class), and the policy permits
-// it. Starting spends one use of the authorization. The run entry's
-// detail record holds the object list, so the entry commits to it.
+// it. Starting spends one use of the authorization, taken with the run's
+// reservation. The run entry's detail record holds the object list, so
+// the entry commits to it.
+//
+// A request that is malformed is refused as bad input and logs nothing.
+// Every other refusal is a decision on the objects the run names, logged
+// as a run entry with decision deny and the refusal's reason (a
+// *RunRefusal with its Index), as a refused read is.
 func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, ombud.Leaf, error) {
 	p := req.Principal
 	if p == nil {
 		return nil, ombud.Leaf{}, errors.New("custody: run without a principal")
 	}
-	if err := s.checkPurpose(req.Purpose); err != nil {
+	if err := s.checkRunRequest(req); err != nil {
 		return nil, ombud.Leaf{}, err
 	}
-	if len(req.Justification) > 1024 {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "justification is limited to 1024 bytes")
-	}
-	if req.AuthorizationID != "" {
-		if err := ombud.ValidateIdentifier("authorization", req.AuthorizationID); err != nil {
-			return nil, ombud.Leaf{}, err
-		}
-	}
-	if err := ombud.ValidateIdentifier("system", req.System); err != nil {
-		return nil, ombud.Leaf{}, err
-	}
-	if !entry.IsCode(req.Version) || len(req.Version) > 64 {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "version must be a registered version's code")
-	}
-	switch {
-	case p.Has(ombud.RoleSystem):
-		if p.System != req.System {
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
-		}
-	case !p.Has(ombud.RoleAnalyst):
+	if !p.Has(ombud.RoleSystem) && !p.Has(ombud.RoleAnalyst) {
 		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeForbidden, "starting a run needs the analyst or the system role")
 	}
-	ids, err := s.runObjectIDs(ctx, req)
-	if err != nil {
-		return nil, ombud.Leaf{}, err
-	}
-	sys, err := s.Store.AnalyticSystem(ctx, req.System)
-	if errors.Is(err, ombud.ErrNotFound) {
-		return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
-	} else if err != nil {
-		return nil, ombud.Leaf{}, err
-	}
-	sv := sys.Version(req.Version)
-	switch {
-	case sv == nil:
-		return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
-	case sv.Retired != nil:
-		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
-	}
-	// The whole set, before anything is read. The starter's gate and the
-	// authorization's are held until the run is logged, so a disabling or
-	// a revocation is logged before it or after it, never in between.
+	// The starter's gate and the authorization's are held until the run
+	// (or its refusal) is logged, so a disabling or a revocation is logged
+	// before it or after it, never in between.
 	defer s.gates.Shared(principalGate(p.ID))()
 	if _, gone := s.disabled.Load(p.ID); gone {
 		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
 	}
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
+	}
+	run := &ombud.Run{ID: ombud.NewID(), System: req.System, Version: req.Version, Purpose: req.Purpose, Authorization: req.AuthorizationID,
+		Principal: p.ID, Started: s.now().Truncate(time.Millisecond)}
+	body := entry.Run{Op: entry.OpStart, Decision: entry.Deny, ModelVersion: req.Version, Purpose: req.Purpose, Objects: int64(len(req.Objects)),
+		Run: run.ID, System: req.System, Authorization: req.AuthorizationID, By: p.ID}
+	detail := map[string]any{"run": run.ID, "objects": req.Objects, "principal": p.ID, "justification": req.Justification}
+	if req.Selection != nil {
+		detail["selection_class"] = req.Selection.Class
+	}
+	// refuse logs a refusal and returns it.
+	refuse := func(code ombud.Code, reason, format string, a ...any) (*ombud.Run, ombud.Leaf, error) {
+		body.Reasons = []string{reason}
+		if body.PolicySHA256 == "" {
+			if pol := s.Access.Policy(); pol != nil {
+				body.PolicySHA256 = pol.SHA
+			}
+		}
+		w, err := s.Journal.Write(ctx, ombud.Record{Body: body, Detail: detail})
+		if err != nil {
+			return nil, ombud.Leaf{}, wrapLog(err)
+		}
+		return nil, ombud.Leaf{}, &RunRefusal{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index, Logged: true}
+	}
+	if p.Has(ombud.RoleSystem) && p.System != req.System {
+		return refuse(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, req.System)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return refuse(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
+	} else if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	sv := sys.Version(req.Version)
+	switch {
+	case sv == nil:
+		return refuse(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
+	case sv.Retired != nil:
+		return refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
+	}
+	ids := req.Objects
+	if sel := req.Selection; sel != nil {
+		// Whether a person has records is itself sensitive: a selection
+		// of a sensitive class is looked up only under an authorization
+		// that covers its subject.
+		subject := s.Journal.Key.Pseudonym("subject", sel.Subject)
+		if c, _ := s.class(sel.Class); c.IsSensitive() {
+			reason, err := s.Access.CoversSelection(ctx, req.AuthorizationID, req.Purpose, sel.Class, subject)
+			if err != nil {
+				return nil, ombud.Leaf{}, err
+			}
+			if reason != "" {
+				return refuse(ombud.CodeForbidden, reason, "the selection is not covered by a registered authorization: %s", reason)
+			}
+		}
+		if ids, err = s.Store.SelectObjects(ctx, sel.Class, subject, ombud.MaxRunObjects+1); err != nil {
+			return nil, ombud.Leaf{}, err
+		}
+		detail["objects"], body.Objects = ids, int64(len(ids))
+		switch {
+		case len(ids) == 0:
+			return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
+		case len(ids) > ombud.MaxRunObjects:
+			body.Objects = 0
+			return refuse(ombud.CodeTooLarge, ReasonTooManyObjects, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
+		}
 	}
 	// What the checks need of each object, read in parts; the decision
 	// depends only on the distinct (class, subjects) sets.
@@ -152,11 +187,11 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 			f, ok := facts[id]
 			switch {
 			case !ok:
-				return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
+				return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
 			case f.Erased:
-				return nil, ombud.Leaf{}, refuseRun(ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
+				return refuse(ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
 			case !slices.Contains(sys.Classes, f.Class):
-				return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of class %s, which system %s may not process", i, f.Class, sys.Name)
+				return refuse(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of a class system %s may not process", i, sys.Name)
 			}
 			if key := f.Class + "\x00" + f.Subjects; !bySet[key] {
 				bySet[key] = true
@@ -172,8 +207,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		}
 	}
 	slices.Sort(classes)
-	run := &ombud.Run{ID: ombud.NewID(), System: sys.ID, Version: sv.Version, Purpose: req.Purpose, Authorization: req.AuthorizationID,
-		Principal: p.ID, Objects: len(ids), Classes: classes, Started: s.now().Truncate(time.Millisecond)}
+	run.Objects, run.Classes, body.Classes = len(ids), classes, classes
 	limit := s.RunTimeLimit
 	if limit <= 0 {
 		limit = ombud.DefaultRunTimeLimit
@@ -183,45 +217,39 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	if err != nil {
 		return nil, ombud.Leaf{}, err
 	}
-	body := entry.Run{Op: entry.OpStart, ModelVersion: sv.Version, Purpose: req.Purpose, Classes: classes, Objects: int64(len(ids)),
-		Reasons: []string{v.Reason}, PolicySHA256: v.PolicySHA, AuthKind: v.AuthKind, Run: run.ID, System: sys.ID, Authorization: req.AuthorizationID, By: p.ID}
-	detail := map[string]any{"run": run.ID, "objects": ids, "principal": p.ID, "justification": req.Justification}
+	body.PolicySHA256, body.AuthKind = v.PolicySHA, v.AuthKind
 	if !v.Permit {
-		// A refusal on authority is a decision on the objects: logged.
-		body.Decision = entry.Deny
-		w, err := s.Journal.Write(ctx, ombud.Record{Body: body, Detail: detail})
-		if err != nil {
-			return nil, ombud.Leaf{}, wrapLog(err)
-		}
-		return nil, ombud.Leaf{}, &RunRefusal{Code: v.Code, Reason: v.Reason, Message: v.Message, Index: w.Index, Logged: true}
+		return refuse(v.Code, v.Reason, "%s", v.Message)
 	}
 	if !v.NotAfter.IsZero() && v.NotAfter.Before(run.Deadline) {
 		run.Deadline = v.NotAfter.UTC().Truncate(time.Millisecond)
 	}
-	body.Decision, body.Use, body.Until = entry.Permit, int64(v.Use), run.Deadline.Format(time.RFC3339Nano)
-	// The use is durable before the run is logged; a run that is not
-	// logged gives it back.
-	if err := s.Access.CommitUse(ctx, v); err != nil {
+	body.Decision, body.Reasons, body.Use, body.Until = entry.Permit, []string{v.Reason}, int64(v.Use), run.Deadline.Format(time.RFC3339Nano)
+	// The use admitted in memory becomes durable with the run's
+	// reservation, and goes back with it if the run is not logged.
+	c, err := ombud.NewChange(ombud.OpRunStart, ombud.RunTarget(run.ID), ombud.RunPayload{Run: run, Objects: ids})
+	if err != nil {
 		s.Access.Refund(context.WithoutCancel(ctx), v, false)
 		return nil, ombud.Leaf{}, err
 	}
-	c, err := ombud.NewChange(ombud.OpRunStart, ombud.RunTarget(run.ID), ombud.RunPayload{Run: run, Objects: ids})
-	if err != nil {
-		s.Access.Refund(context.WithoutCancel(ctx), v, true)
-		return nil, ombud.Leaf{}, err
-	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
-	if err != nil && w.Index == 0 && w.Entry == nil {
-		s.Access.Refund(context.WithoutCancel(ctx), v, true)
+	if err != nil && w.Entry == nil {
+		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		// Decided against a state that changed meanwhile: the refusal is
+		// decided anew against it, and logged.
+		body.Use, body.Until = 0, ""
+		body.Decision = entry.Deny
 		switch {
 		case errors.Is(err, ombud.ErrRetired):
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
+			return refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
 		case errors.Is(err, ombud.ErrErased):
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeGone, ombud.ReasonObjectErased, "an object of the run was erased meanwhile")
+			return refuse(ombud.CodeGone, ombud.ReasonObjectErased, "an object of the run was erased meanwhile")
 		case errors.Is(err, ombud.ErrRevoked):
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked meanwhile")
+			return refuse(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked meanwhile")
+		case errors.Is(err, ombud.ErrExhausted):
+			return refuse(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")
 		case errors.Is(err, ombud.ErrNotFound):
-			return nil, ombud.Leaf{}, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
+			return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
 		}
 		return nil, ombud.Leaf{}, wrapLog(err)
 	}
@@ -233,46 +261,51 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	return run, w, nil
 }
 
-// runObjectIDs returns the run's object ids: its list, checked, or its
-// selection.
-func (s *Service) runObjectIDs(ctx context.Context, req RunRequest) ([]string, error) {
-	if (len(req.Objects) == 0) == (req.Selection == nil) {
-		return nil, ombud.Errorf(ombud.CodeInvalid, "name the run's objects: a list of ids or a selection (class and subject), one of the two")
+// ReasonTooManyObjects: a selection holds more objects than a run may read.
+const ReasonTooManyObjects = "too_many_objects"
+
+// checkRunRequest refuses a malformed request: bad input, logged nowhere.
+func (s *Service) checkRunRequest(req RunRequest) error {
+	if err := s.checkPurpose(req.Purpose); err != nil {
+		return err
 	}
-	if req.Selection != nil {
-		sel := req.Selection
+	if len(req.Justification) > 1024 {
+		return ombud.Errorf(ombud.CodeInvalid, "justification is limited to 1024 bytes")
+	}
+	if req.AuthorizationID != "" {
+		if err := ombud.ValidateIdentifier("authorization", req.AuthorizationID); err != nil {
+			return err
+		}
+	}
+	if err := ombud.ValidateIdentifier("system", req.System); err != nil {
+		return err
+	}
+	if !entry.IsCode(req.Version) || len(req.Version) > 64 {
+		return ombud.Errorf(ombud.CodeInvalid, "version must be a registered version's code")
+	}
+	if (len(req.Objects) == 0) == (req.Selection == nil) {
+		return ombud.Errorf(ombud.CodeInvalid, "name the run's objects: a list of ids or a selection (class and subject), one of the two")
+	}
+	if sel := req.Selection; sel != nil {
 		if _, err := s.class(sel.Class); err != nil {
-			return nil, err
+			return err
 		}
-		if err := ombud.ValidateIdentifier("subject", sel.Subject); err != nil {
-			return nil, err
-		}
-		ids, err := s.Store.SelectObjects(ctx, sel.Class, s.Journal.Key.Pseudonym("subject", sel.Subject), ombud.MaxRunObjects+1)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case len(ids) == 0:
-			return nil, refuseRun(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
-		case len(ids) > ombud.MaxRunObjects:
-			return nil, ombud.Errorf(ombud.CodeTooLarge, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
-		}
-		return ids, nil
+		return ombud.ValidateIdentifier("subject", sel.Subject)
 	}
 	if len(req.Objects) > ombud.MaxRunObjects {
-		return nil, ombud.Errorf(ombud.CodeTooLarge, "a run reads at most %d objects; this one lists %d", ombud.MaxRunObjects, len(req.Objects))
+		return ombud.Errorf(ombud.CodeTooLarge, "a run reads at most %d objects; this one lists %d", ombud.MaxRunObjects, len(req.Objects))
 	}
 	seen := make(map[string]struct{}, len(req.Objects))
 	for i, id := range req.Objects {
 		if err := ombud.ValidateIdentifier("object", id); err != nil {
-			return nil, ombud.Errorf(ombud.CodeInvalid, "objects[%d]: %s", i, ombud.ErrorMessage(err))
+			return ombud.Errorf(ombud.CodeInvalid, "objects[%d]: %s", i, ombud.ErrorMessage(err))
 		}
 		if _, dup := seen[id]; dup {
-			return nil, ombud.Errorf(ombud.CodeInvalid, "objects[%d]: object %s is listed twice", i, id)
+			return ombud.Errorf(ombud.CodeInvalid, "objects[%d]: object %s is listed twice", i, id)
 		}
 		seen[id] = struct{}{}
 	}
-	return req.Objects, nil
+	return nil
 }
 
 // Run returns a run for p: its starter, or a machine of its system.

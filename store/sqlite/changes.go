@@ -230,6 +230,13 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		case !held && c.Op == ombud.OpHoldRelease:
 			return fmt.Errorf("object %s: %w", id, ombud.ErrNotOnHold)
 		}
+		if c.Op == ombud.OpErase {
+			// A run over it being started is logged before the erasure,
+			// or refused.
+			if busy, err := runStartsInFlight(ctx, tx, `id IN (SELECT run_id FROM run_objects WHERE object_id = ?)`, id); err != nil || busy {
+				return cmp.Or(err, fmt.Errorf("a run over object %s is starting: %w", id, ombud.ErrBusy))
+			}
+		}
 		return nil
 	case ombud.OpPolicy:
 		var p ombud.PolicyPayload
@@ -540,6 +547,10 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
 	case ombud.OpRunStart:
 		_, id, _ := strings.Cut(c.Target, ":")
+		// Give back the use its reservation took.
+		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization FROM runs WHERE id = ? AND pending = 1)`, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM run_objects WHERE run_id IN (SELECT id FROM runs WHERE id = ? AND pending = 1)`, id); err != nil {
 			return err
 		}

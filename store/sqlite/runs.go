@@ -47,6 +47,15 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
 		if inFlight(ctx, tx, ombud.AuthorizationTarget(r.Authorization)) {
 			return fmt.Errorf("authorization %s is being revoked: %w", r.Authorization, ombud.ErrBusy)
 		}
+		// The run's one use, taken with its reservation: an undone run
+		// (its entry never logged, or a crash before) gives it back.
+		res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL AND pending = 0`, r.Authorization)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrExhausted)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, pending) VALUES (?,?,?,?,?,?,?,?,?,?,0,1)`,
 		r.ID, r.System, r.Version, r.Purpose, nullString(r.Authorization), r.Principal, r.Objects, strings.Join(r.Classes, ","), ms(r.Started), ms(r.Deadline)); err != nil {
@@ -66,6 +75,16 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
+	}
+	// An erasure in flight on one of its objects: the run waits for it,
+	// and then sees the object erased (or not, if it was undone).
+	var erasing int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM changes c JOIN run_objects ro ON c.target = 'object:' || ro.object_id
+		WHERE ro.run_id = ? AND c.op = ?`, r.ID, string(ombud.OpErase)).Scan(&erasing); err != nil {
+		return err
+	}
+	if erasing > 0 {
+		return fmt.Errorf("run %s: an object of its list is being erased: %w", r.ID, ombud.ErrBusy)
 	}
 	var live int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_objects ro JOIN objects o ON o.id = ro.object_id

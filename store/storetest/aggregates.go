@@ -586,4 +586,41 @@ func TestRuns(t *testing.T, open Open) {
 	if runs, err := s.Runs(ctx, sys.ID, 10); err != nil || len(runs) != 1 || runs[0].ID != r.ID {
 		t.Fatalf("Runs = %v, %v", runs, err)
 	}
+	// A run under an authorization takes its one use with its
+	// reservation; an undone run gives it back; none is taken past max.
+	v2 := &ombud.SystemVersion{Version: "2", Model: "m", Registered: now}
+	apply(t, s, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, "2"), ombud.VersionPayload{System: sys.ID, Version: v2}), 24)
+	note := "ombud-authorization/v1\nid: ra1\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: general\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 1\njurisdiction: EU\n\n— court.example/x sig\n"
+	iss := &ombud.Issuer{Name: "court.example/x", Kind: "court", Jurisdiction: "EU", Key: "k", Registered: now}
+	apply(t, s, change(t, ombud.OpIssuerRegister, ombud.IssuerTarget(iss.Name), ombud.IssuerPayload{Issuer: iss}), 25)
+	a := &ombud.RegisteredAuthorization{Note: note, SubjectPseudonyms: []string{"*"}, Registered: now}
+	a.ID, a.Issuer, a.MaxUses = "ra1", "court.example/x", 1
+	apply(t, s, change(t, ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: a}), 25)
+	uses := func() int {
+		got, err := s.Authorization(ctx, "ra1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Uses
+	}
+	r5 := run("2", ids[:1])
+	r5.Authorization = "ra1"
+	c5 := change(t, ombud.OpRunStart, ombud.RunTarget(r5.ID), ombud.RunPayload{Run: r5, Objects: ids[:1]})
+	if err := s.Reserve(ctx, c5); err != nil {
+		t.Fatal(err)
+	}
+	if uses() != 1 {
+		t.Fatalf("a reserved run took %d uses", uses())
+	}
+	r6 := run("2", ids[:1])
+	r6.Authorization = "ra1"
+	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r6.ID), ombud.RunPayload{Run: r6, Objects: ids[:1]})); !errors.Is(err, ombud.ErrExhausted) {
+		t.Fatalf("a second run on a one-use authorization: %v, want ErrExhausted", err)
+	}
+	if err := s.Undo(ctx, c5); err != nil {
+		t.Fatal(err)
+	}
+	if uses() != 0 {
+		t.Fatalf("an undone run kept its use: %d", uses())
+	}
 }
