@@ -88,6 +88,7 @@ type Log struct {
 	lastErr     atomic.Value // string: why the last append failed
 	lagSince    atomic.Int64 // UnixNano since the published checkpoint lags the tree (0: it does not)
 	progress    atomic.Int64 // UnixNano of the last completed append
+	busySince   atomic.Int64 // UnixNano when appends last became outstanding after none were
 	outstanding atomic.Int64
 	batchMu     sync.Mutex
 	knownSize   uint64
@@ -195,7 +196,13 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 	}
-	if n := l.outstanding.Add(1); n > int64(l.cfg.MaxOutstanding) {
+	n := l.outstanding.Add(1)
+	if n == 1 {
+		// The first append after an idle spell: the stall clock starts
+		// now, not at the last completion, which may be long ago.
+		l.busySince.Store(time.Now().UnixNano())
+	}
+	if n > int64(l.cfg.MaxOutstanding) {
 		l.outstanding.Add(-1)
 		l.metrics.appendErrors.WithLabelValues("pushback").Inc()
 		return 0, fmt.Errorf("%w: %d appends outstanding", ombud.ErrLogUnavailable, n-1)
@@ -238,7 +245,8 @@ func (l *Log) add(ctx context.Context, leaf []byte) (idx tessera.Index, err erro
 }
 
 // watchdog marks the log stalled when appends are outstanding and none has
-// completed for AppendTimeout (a hung disk, a wedged lock): new appends then
+// completed for AppendTimeout since they began to be (a hung disk, a wedged
+// lock): new appends then
 // fail at once, so decisions are denied instead of piling up, and /readyz
 // reports the log unavailable. The first completion clears it.
 func (l *Log) watchdog(ctx context.Context) {
@@ -250,7 +258,7 @@ func (l *Log) watchdog(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		last := time.Unix(0, l.progress.Load())
+		last := time.Unix(0, max(l.progress.Load(), l.busySince.Load()))
 		stalled := l.outstanding.Load() > 0 && time.Since(last) > l.cfg.AppendTimeout
 		if stalled && !l.stalled.Load() {
 			l.cfg.Logger.ErrorContext(ctx, "log stalled: failing appends closed", "outstanding", l.outstanding.Load(), "since", last)

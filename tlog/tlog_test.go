@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +140,30 @@ func TestPushback(t *testing.T) {
 		t.Fatalf("third append past MaxOutstanding: %v", err)
 	}
 	wg.Wait()
+}
+
+// TestIdleIsNoStall: the first append after an idle spell longer than the
+// append timeout is not taken for a stall while it waits for its batch.
+func TestIdleIsNoStall(t *testing.T) {
+	l := newLog(t, tlog.Config{AppendTimeout: 400 * time.Millisecond, BatchMaxAge: 250 * time.Millisecond})
+	l.Idle(time.Hour)
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Append(context.Background(), []byte("after a quiet hour"))
+		done <- err
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		if l.Stalled() {
+			t.Fatal("the first append after an idle spell made the log count as stalled")
+		}
+		runtime.Gosched()
+	}
 }
