@@ -68,6 +68,16 @@ const (
 	ReasonSystemMismatch = "system_mismatch"
 )
 
+// EndsRun reports whether a denial of a run's read ends the run's reading
+// (the stream stops after it) rather than refusing one object of it.
+func EndsRun(reason string) bool {
+	switch reason {
+	case ReasonRunClosed, ReasonRunTimeLimit, ReasonAuthRevoked, ReasonStarterDisabled:
+		return true
+	}
+	return false
+}
+
 // RunTarget names the change target of a run.
 func RunTarget(id string) string { return "run:" + id }
 

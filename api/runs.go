@@ -83,12 +83,6 @@ func (s *Server) closeRun(w http.ResponseWriter, r *http.Request) {
 	s.receiptJSON(w, wr, runJSON(run))
 }
 
-// endsRun reports whether a denial ends a run's reading, rather than
-// refusing one object of it.
-func endsRun(reason string) bool {
-	return reason == ombud.ReasonRunClosed || reason == ombud.ReasonRunTimeLimit || reason == ombud.ReasonAuthRevoked
-}
-
 // runObjects streams a run's objects as multipart/mixed, each part logged
 // before its first byte. ?from=N resumes at position N. A stream that
 // fails midway is cut (the connection is aborted), so a client never
@@ -114,7 +108,7 @@ func (s *Server) runObjects(w http.ResponseWriter, r *http.Request) {
 	errFirst := errors.New("the first part ends the run")
 	err := s.Custody.ReadRun(r.Context(), custody.RunRead{Principal: caller(r), RunID: r.PathValue("id"), From: from, Emit: func(p custody.Part) error {
 		if !started {
-			if p.Denial != nil && endsRun(p.Denial.Reason) {
+			if p.Denial != nil && ombud.EndsRun(p.Denial.Reason) {
 				first = p.Denial
 				return errFirst
 			}

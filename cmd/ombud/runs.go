@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 )
@@ -162,6 +163,7 @@ func (m *Main) fetchRun(ctx context.Context, c *client.Client, id, dir string, f
 	defer s.Close()
 	got, denied := 0, 0
 	var bytes int64
+	var ended *client.RunPart
 	for {
 		p, err := s.Next()
 		if errors.Is(err, io.EOF) {
@@ -175,6 +177,9 @@ func (m *Main) fetchRun(ctx context.Context, c *client.Client, id, dir string, f
 			denied++
 			line.Decision, line.Reason = "deny", p.Reason
 			fmt.Fprintf(m.Stderr, "\nposition %d, object %s: denied, %s (log entry %d)\n", p.Position, p.Object, p.Reason, p.Receipt)
+			if ombud.EndsRun(p.Reason) {
+				ended = p
+			}
 		} else {
 			line.File = fmt.Sprintf("%06d-%s", p.Position, p.Object)
 			n, err := writeWhole(filepath.Join(dir, line.File), p.Body)
@@ -189,7 +194,11 @@ func (m *Main) fetchRun(ctx context.Context, c *client.Client, id, dir string, f
 		if _, err := manifest.Write(append(b, '\n')); err != nil {
 			return err
 		}
-		if err := os.WriteFile(next, []byte(strconv.Itoa(p.Position+1)+"\n"), 0o600); err != nil {
+		resume := p.Position + 1
+		if ended == p {
+			resume = p.Position // not read: a later fetch tries it again
+		}
+		if err := os.WriteFile(next, []byte(strconv.Itoa(resume)+"\n"), 0o600); err != nil {
 			return err
 		}
 		if bar != nil {
@@ -199,8 +208,13 @@ func (m *Main) fetchRun(ctx context.Context, c *client.Client, id, dir string, f
 	if bar != nil {
 		fmt.Fprintln(m.Stderr)
 	}
-	_, err = fmt.Fprintf(m.Stdout, "Fetched %d objects (%d bytes) of run %s into %s; %d denied. Each decision is logged: see manifest.jsonl for the receipts.\n", got, bytes, id, dir, denied)
-	return err
+	if _, err := fmt.Fprintf(m.Stdout, "Fetched %d objects (%d bytes) of run %s into %s; %d denied. Each decision is logged: see manifest.jsonl for the receipts.\n", got, bytes, id, dir, denied); err != nil {
+		return err
+	}
+	if ended != nil {
+		return fmt.Errorf("the run stopped at position %d: %s (log entry %d); positions %d to %d were not read", ended.Position, ended.Reason, ended.Receipt, ended.Position, run.Objects-1)
+	}
+	return nil
 }
 
 // writeWhole writes r to name through a temporary file, synced and then
