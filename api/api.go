@@ -122,6 +122,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listPrincipals))
 	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
 	mux.Handle("GET /v1/audit/details", s.auth([]ombud.Role{ombud.RoleAuditor}, s.auditDetails))
+	mux.HandleFunc("HEAD /v1/audit/details", noHead("detail records"))
 	mux.Handle("DELETE /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin}, s.disablePrincipal))
 
 	if s.Custody != nil {
@@ -147,6 +148,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/runs", s.auth(runners, s.startRun))
 		mux.Handle("GET /v1/runs/{id}", s.auth(nil, s.getRun))
 		mux.Handle("GET /v1/runs/{id}/objects", s.auth(runners, s.runObjects))
+		mux.HandleFunc("HEAD /v1/runs/{id}/objects", noHead("a run's objects"))
 		mux.Handle("POST /v1/runs/{id}/close", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem, ombud.RoleAdmin}, s.closeRun))
 	}
 

@@ -155,6 +155,16 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, ombud.Errorf(ombud.CodeMethodNotAllowed, "HEAD is not served on objects; GET reads (a logged decision), GET /v1/objects/{id}/status shows metadata"))
 }
 
+// noHead refuses HEAD on a GET that logs a decision (a run's objects, the
+// auditor's details): Go's router would otherwise run the GET, logging
+// decisions for bytes it never sends.
+func noHead(what string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET")
+		writeError(w, r, ombud.Errorf(ombud.CodeMethodNotAllowed, "HEAD is not served on %s: GET is a logged decision", what))
+	}
+}
+
 func (s *Server) objectStatus(w http.ResponseWriter, r *http.Request) {
 	o, err := s.Store.Object(r.Context(), r.PathValue("id"))
 	if err != nil {

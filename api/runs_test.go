@@ -249,6 +249,16 @@ func TestRunReadsInBulk(t *testing.T) {
 			t.Fatalf("part %d's entry: %+v", i, a)
 		}
 	}
+	// HEAD, which would send nothing, is refused before anything is
+	// decided, here and on the auditor's details.
+	for _, path := range []string{"/v1/runs/" + run.ID + "/objects", "/v1/audit/details?from=0&to=1"} {
+		before := e.Size(t)
+		resp := e.Do(t, "HEAD", path, e.machine, "", "")
+		resp.Body.Close()
+		if resp.StatusCode != 405 || e.Size(t) != before {
+			t.Fatalf("HEAD %s: %d, %d entries logged", path, resp.StatusCode, e.Size(t)-before)
+		}
+	}
 	// Resuming spends no use, and reads from the position.
 	parts, _, err = read(e.machine, 4)
 	if err != nil || len(parts) != 1 || parts[0].Position != 4 {
