@@ -52,6 +52,7 @@ var DefaultDetailRetention = []struct {
 	{entry.KindErase, "3650d", "The order behind an erasure is the proof that the erasure was lawful."},
 	{entry.KindBreach, "3650d", "An uncovered emergency read is a violation; its record is kept for the oversight that follows."},
 	{entry.KindAttestation, "3650d", "The controller's attestation that derived data was deleted closes a breach; it is kept as long as the breach."},
+	{entry.KindRun, "2190d", "A run's object list, starter and justification answer who read what in bulk, and why, for as long as its reads' own details are kept."},
 }
 
 // ReportConfig configures transparency reports.
@@ -579,6 +580,7 @@ hold = "3650d"
 erase = "3650d"
 breach = "3650d"
 attestation = "3650d"
+run = "2190d"
 
 # Vocabularies: every code ombud publishes in a public field is registered
 # here, with a one-line description the disclosure page shows. A code not
