@@ -118,6 +118,12 @@ type ObjectFacts struct {
 	Erased   bool
 }
 
+// RunCount is one system version's runs for one purpose.
+type RunCount struct {
+	Version, Purpose string
+	Runs, Open, Read int64
+}
+
 // RunStore keeps runs and their object lists.
 type RunStore interface {
 	// Run returns a run by id; ErrNotFound if there is none (or it is only
@@ -131,6 +137,9 @@ type RunStore interface {
 	// Runs lists the runs of a system ("" for all), newest first, at most
 	// limit.
 	Runs(ctx context.Context, system string, limit int) ([]*Run, error)
+	// RunCounts counts a system's runs by version and purpose: runs, runs
+	// open at now, objects read.
+	RunCounts(ctx context.Context, system string, now time.Time) ([]RunCount, error)
 	// OpenRunsBefore lists runs not closed whose deadline is before t.
 	OpenRunsBefore(ctx context.Context, t time.Time) ([]*Run, error)
 	// ObjectFacts returns what a run's checks need of each of ids that

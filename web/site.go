@@ -7,7 +7,6 @@ package web
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -132,9 +131,9 @@ type Site struct {
 	Breaches func(ctx context.Context) ([]*ombud.Emergency, error)
 	// Systems lists the public registry of analytic systems.
 	Systems func(ctx context.Context) ([]*ombud.AnalyticSystem, error)
-	// Runs lists analytic runs, newest first, at most limit; /systems
-	// shows them counted by version and purpose, banded.
-	Runs func(ctx context.Context, system string, limit int) ([]*ombud.Run, error)
+	// RunCounts counts a system's runs by version and purpose; /systems
+	// shows them banded.
+	RunCounts func(ctx context.Context, system string, now time.Time) ([]ombud.RunCount, error)
 	// Band is the transparency reports' band: counts from 1 to Band are
 	// shown as the band, so no small group stands out.
 	Band int64
@@ -253,9 +252,6 @@ type RunStat struct {
 	Version, Purpose string
 	Runs, Open, Read report.Count
 }
-
-// maxRunsShown bounds the runs /systems counts per system.
-const maxRunsShown = 100_000
 
 type checkpointView struct {
 	Size uint64
@@ -580,49 +576,30 @@ func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Systems = systems
 	}
-	if s.Runs != nil {
+	if s.RunCounts != nil {
 		p.RunStats = map[string][]RunStat{}
 		for _, sys := range p.Systems {
-			runs, err := s.Runs(r.Context(), sys.ID, maxRunsShown)
+			counts, err := s.RunCounts(r.Context(), sys.ID, time.Now())
 			if err != nil {
 				s.Logger.ErrorContext(r.Context(), "site: runs", "err", err)
 				s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The analytic runs could not be read.")
 				return
 			}
-			p.RunStats[sys.ID] = runStats(runs, s.Band)
+			p.RunStats[sys.ID] = runStats(counts, s.Band)
 		}
 	}
 	s.render(w, r, "systems", http.StatusOK, p)
 }
 
-// runStats counts runs by version and purpose, banded.
-func runStats(runs []*ombud.Run, band int64) []RunStat {
+// runStats bands a system's run counts.
+func runStats(counts []ombud.RunCount, band int64) []RunStat {
 	if band <= 0 {
 		band = report.DefaultBand
 	}
-	type key struct{ v, p string }
-	counts := map[key]*[3]int64{}
-	var keys []key
-	now := time.Now()
-	for _, r := range runs {
-		k := key{r.Version, r.Purpose}
-		c := counts[k]
-		if c == nil {
-			c = new([3]int64)
-			counts[k] = c
-			keys = append(keys, k)
-		}
-		c[0]++
-		if r.Open(now) {
-			c[1]++
-		}
-		c[2] += r.Read
-	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.v, b.v), strings.Compare(a.p, b.p)) })
-	out := make([]RunStat, len(keys))
-	for i, k := range keys {
-		c := counts[k]
-		out[i] = RunStat{Version: k.v, Purpose: k.p, Runs: report.Count{N: c[0], Band: band}, Open: report.Count{N: c[1], Band: band}, Read: report.Count{N: c[2], Band: band}}
+	c := func(n int64) report.Count { return report.Count{N: n, Band: band} }
+	out := make([]RunStat, len(counts))
+	for i, k := range counts {
+		out[i] = RunStat{Version: k.Version, Purpose: k.Purpose, Runs: c(k.Runs), Open: c(k.Open), Read: c(k.Read)}
 	}
 	return out
 }

@@ -164,7 +164,7 @@ func (g *Gateway) API() *api.Server {
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
 		Breaches:   g.Store.Breaches,
 		Systems:    g.Store.AnalyticSystems,
-		Runs:       g.Store.Runs,
+		RunCounts:  g.Store.RunCounts,
 		Band:       g.Dir.Config.Report.Band,
 		Disclosure: web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers)}
 	max := g.Dir.Config.Server.MaxBodyBytes

@@ -260,3 +260,13 @@ func (s *Store) ObjectFacts(ctx context.Context, ids []string) (map[string]ombud
 	}
 	return out, nil
 }
+
+// RunCounts implements ombud.RunStore.
+func (s *Store) RunCounts(ctx context.Context, system string, now time.Time) ([]ombud.RunCount, error) {
+	return queryAll(ctx, s.r, func(row scanner) (ombud.RunCount, error) {
+		var c ombud.RunCount
+		err := row.Scan(&c.Version, &c.Purpose, &c.Runs, &c.Open, &c.Read)
+		return c, err
+	}, `SELECT version, purpose, count(*), sum(closed IS NULL AND deadline > ?), sum(read_objects) FROM runs
+		WHERE system_id = ? AND pending = 0 GROUP BY version, purpose ORDER BY version, purpose`, ms(now), system)
+}

@@ -574,6 +574,9 @@ func TestRuns(t *testing.T, open Open) {
 	if got.Closed == nil || got.CloseIndex != 22 || got.CloseReason != ombud.RunClosed || got.Read != 4 || got.Bytes != 40 {
 		t.Fatalf("a closed run: %+v", got)
 	}
+	if counts, err := s.RunCounts(ctx, sys.ID, now); err != nil || len(counts) != 1 || counts[0] != (ombud.RunCount{Version: "1", Purpose: "p", Runs: 1, Open: 0, Read: 4}) {
+		t.Fatalf("RunCounts = %+v, %v", counts, err)
+	}
 	if open, err := s.OpenRunsBefore(ctx, now.Add(2*time.Hour)); err != nil || len(open) != 0 {
 		t.Fatalf("OpenRunsBefore after the close: %v, %v", open, err)
 	}
