@@ -34,7 +34,7 @@ type runEnv struct {
 	analyst  string
 	location []string // objects of class location about the plate
 	general  string
-	bio      string // a biometric object: a class the system may not process
+	bio      string       // a biometric object: a class the system may not process
 	offset   atomic.Int64 // custody's clock
 	logged   atomic.Int64 // the journal's clock: entries' times
 }
