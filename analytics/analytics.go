@@ -59,8 +59,10 @@ func code(what, v string, required bool) error {
 	switch {
 	case v == "" && required:
 		return invalid("%s is required", what)
-	case v != "" && (!entry.IsCode(v) || len(v) > 64):
-		return invalid("%s must be a code: 1 to 64 of A-Z a-z 0-9 . _ : + / = @ - (it is public)", what)
+	case v != "" && (!entry.IsCode(v) || len(v) > 64 || strings.Contains(v, "@")):
+		// No @: the registry is public, and a value with one reads as
+		// an e-mail address, a person's.
+		return invalid("%s must be a code: 1 to 64 of A-Z a-z 0-9 . _ : + / = - (it is public)", what)
 	}
 	return nil
 }
