@@ -324,7 +324,15 @@ func TestRunTimeLimitAtTheEntry(t *testing.T) {
 	e := newRunEnv(t)
 	ctx := t.Context()
 	ac := e.client(t, e.analyst)
-	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	objects := []string{e.general}
+	for i := range 3 {
+		o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: strings.NewReader("more " + strconv.Itoa(i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects = append(objects, o.ID)
+	}
+	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: objects})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,10 +343,17 @@ func TestRunTimeLimitAtTheEntry(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Reason != ombud.ReasonRunTimeLimit || ce.Receipt == nil {
 		t.Fatalf("a read whose entry is past the time limit: %v", err)
 	}
+	denials := 0
 	for _, b := range entriesFrom(t, e.Env, from) {
-		if a, ok := b.(*entry.Access); ok && a.Decision == entry.Permit {
-			t.Fatal("a permit logged past the run's time limit")
+		if a, ok := b.(*entry.Access); ok {
+			if a.Decision == entry.Permit {
+				t.Fatal("a permit logged past the run's time limit")
+			}
+			denials++
 		}
+	}
+	if denials != 1 {
+		t.Fatalf("%d denials for one ending decision", denials)
 	}
 }
 

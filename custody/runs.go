@@ -519,6 +519,15 @@ type runItem struct {
 	weight int64
 	leaf   ombud.Leaf
 	deny   *access.Verdict
+	// built is its access entry, built as soon as it is decided.
+	built    ombud.Built
+	buildErr error
+}
+
+// build builds the item's access entry.
+func (s *Service) build(r *ombud.Run, p *ombud.Principal, it *runItem) {
+	e, leaf, d, err := s.Journal.Build(s.runAccessRecord(r, p, it))
+	it.built, it.buildErr = ombud.Built{Entry: e, Leaf: leaf, Detail: d}, err
 }
 
 func (it *runItem) part() Part {
@@ -676,12 +685,15 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 	// after it are not decided.
 	built := make([]ombud.Built, 0, len(items))
 	for i, it := range items {
-		e, leaf, d, err := s.Journal.Build(s.runAccessRecord(r, p, it))
-		if err == nil && it.deny == nil && !e.Time.Before(r.Deadline) {
+		if it.buildErr == nil && it.built.Entry == nil {
+			s.build(r, p, it) // an ending denial, decided here
+		}
+		late := it.buildErr == nil && it.deny == nil && !it.built.Entry.Time.Before(r.Deadline)
+		if late {
 			it.close()
 			budget.Release(it.weight)
 			it.weight, it.deny = 0, &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
-			e, leaf, d, err = s.Journal.Build(s.runAccessRecord(r, p, it))
+			s.build(r, p, it)
 			for _, rest := range items[i+1:] {
 				rest.close()
 				budget.Release(rest.weight)
@@ -689,19 +701,18 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 			items, stop = items[:i+1], true
 			s.closeAfterLimit(r)
 		}
-		if err != nil {
-			for _, rest := range items[i:] {
-				rest.close()
-				budget.Release(rest.weight)
-			}
-			for _, done := range items[:i] {
-				done.close()
-				budget.Release(done.weight)
+		if err := it.buildErr; err != nil {
+			for _, all := range items {
+				all.close()
+				budget.Release(all.weight)
 			}
 			releaseAll()
 			return true, err
 		}
-		built = append(built, ombud.Built{Entry: e, Leaf: leaf, Detail: d})
+		built = append(built, it.built)
+		if late {
+			break
+		}
 	}
 	lb := &runBatchT{items: items, logged: make(chan struct{}), stop: stop}
 	go func() {
@@ -819,7 +830,6 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 		return true, nil
 	}
 	items := make([]*runItem, len(chunk))
-	var open []int
 	for i, ro := range chunk {
 		o := ro.Object
 		it := &runItem{pos: ro.Position, o: o, weight: weights[i]}
@@ -827,33 +837,34 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 			budget.Release(it.weight)
 			it.weight = 0
 			it.deny = &access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"}
-		} else {
-			open = append(open, i)
 		}
 		items[i] = it
 	}
-	// Open concurrently, in order of position.
+	// Open concurrently, and build each decision's entry.
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runOpeners, len(open)) {
+	for range min(runOpeners, len(items)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				k := int(next.Add(1)) - 1
-				if k >= len(open) {
+				if k >= len(items) {
 					return
 				}
-				it := items[open[k]]
-				op, rf := s.open(ctx, it.o)
-				if rf != nil {
-					budget.Release(it.weight)
-					it.weight = 0
-					s.logger().ErrorContext(ctx, "a read in a run refused", "object", it.o.ID, "run", r.ID, "reason", rf.reason, "err", rf.cause)
-					it.deny = &access.Verdict{Reason: rf.reason, Code: rf.code, Message: rf.msg}
-					continue
+				it := items[k]
+				if it.deny == nil {
+					op, rf := s.open(ctx, it.o)
+					if rf != nil {
+						budget.Release(it.weight)
+						it.weight = 0
+						s.logger().ErrorContext(ctx, "a read in a run refused", "object", it.o.ID, "run", r.ID, "reason", rf.reason, "err", rf.cause)
+						it.deny = &access.Verdict{Reason: rf.reason, Code: rf.code, Message: rf.msg}
+					} else {
+						it.op = op
+					}
 				}
-				it.op = op
+				s.build(r, p, it)
 			}
 		}()
 	}
