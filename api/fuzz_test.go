@@ -4,6 +4,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -32,6 +33,41 @@ func FuzzCreatePrincipalBody(f *testing.F) {
 		case resp.StatusCode >= 400 && resp.StatusCode < 500:
 			if after != before {
 				t.Fatalf("%d changed state: %+v → %+v", resp.StatusCode, before, after)
+			}
+		default:
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+	})
+}
+
+// FuzzStartRunBody sends arbitrary bodies to POST /v1/runs as an analyst:
+// the answer is a 201 or a coded 4xx, never a 5xx; a 400 or 413 (bad
+// input) logs nothing, and any other answer carries its receipt.
+func FuzzStartRunBody(f *testing.F) {
+	for _, s := range []string{
+		`{"system":"s","version":"2.0","purpose":"criminal_investigation","objects":["abcdefabcdefabcd"]}`, `{}`, `[]`, `null`,
+		`{"system":"s","version":"2.0","purpose":"criminal_investigation","selection":{"class":"general","subject":"plate:X"}}`,
+		`{"system":"s","version":"2.0","purpose":"criminal_investigation","objects":["a","a"]}`, `{"objects":[1]}`,
+		`{"system":"s","version":"../../x","purpose":"criminal_investigation","objects":["abcdefabcdefabcd"]}`,
+		`{"system":"s","version":"2.0","purpose":"criminal_investigation","objects":[],"selection":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	e := ombudtest.New(f)
+	analyst := e.AddPrincipal(f, "Ada", ombud.RoleAnalyst)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := e.Size(t)
+		resp := e.Do(t, "POST", "/v1/runs", analyst, "application/json", string(body))
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 400 || resp.StatusCode == 413 || resp.StatusCode == 415:
+			if e.Size(t) != before {
+				t.Fatalf("bad input (%d) logged something: %q", resp.StatusCode, body)
+			}
+		case resp.StatusCode == 201 || (resp.StatusCode > 400 && resp.StatusCode < 500):
+			if resp.Header.Get("Ombud-Receipt") == "" {
+				t.Fatalf("%d without a receipt: %q", resp.StatusCode, body)
 			}
 		default:
 			t.Fatalf("status %d for %q", resp.StatusCode, body)
