@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -387,9 +386,6 @@ func TestRunTimeLimit(t *testing.T) {
 	}
 }
 
-var _ = bytes.Equal
-var _ = context.Background
-
 // entriesFrom parses the log's entries from index from to its end.
 func entriesFrom(t *testing.T, e *ombudtest.Env, from uint64) []entry.Body {
 	t.Helper()
@@ -586,4 +582,44 @@ func TestRunConflicts(t *testing.T) {
 		t.Fatalf("the stream's last part after the close: %+v", last)
 	}
 	t.Logf("%d of %d objects read before the close", permits, len(ids))
+}
+
+// TestRunLargeObjects: objects of several Tink segments stream through a
+// run whole and verified, beside small ones.
+func TestRunLargeObjects(t *testing.T) {
+	e := newRunEnv(t)
+	ctx := t.Context()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB: three segments
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: bytes.NewReader(big)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := e.client(t, e.analyst)
+	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{o.ID, e.general}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ac.ReadRun(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got [][]byte
+	for {
+		p, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(p.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	if len(got) != 2 || !bytes.Equal(got[0], big) || string(got[1]) != "a general record" {
+		t.Fatalf("%d parts; the large one %d bytes", len(got), len(got[0]))
+	}
 }
