@@ -53,6 +53,7 @@ const (
 	OpSystemRetire          Op = "system.retire"
 	OpRunStart              Op = "run.start"
 	OpRunClose              Op = "run.close"
+	OpFlagCreate            Op = "flag.create"
 	// OpEmergencyRead records an emergency read, logged as its permit, for
 	// the deadline by which an authorization must cover it.
 	OpEmergencyRead Op = "emergency.read"

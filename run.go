@@ -105,6 +105,13 @@ type (
 	}
 )
 
+// RunRead is an object of a run's list read: its position and its
+// permit's entry.
+type RunRead struct {
+	Position int
+	Index    uint64
+}
+
 // RunObject is one object of a run's list, at its position.
 type RunObject struct {
 	Position int
@@ -152,6 +159,8 @@ type RunStore interface {
 	// SelectObjects lists the ids of up to limit live objects of class
 	// whose subjects include the keyed pseudonym subject, oldest first.
 	SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error)
-	// CountRunRead adds objects and bytes released to a run's counts.
-	CountRunRead(ctx context.Context, id string, objects, bytes int64) error
+	// RecordRunReads records the objects of a run's list whose permits
+	// were logged (position and entry), and adds them and their bytes to
+	// the run's counts.
+	RecordRunReads(ctx context.Context, id string, reads []RunRead, bytes int64) error
 }

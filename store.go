@@ -21,6 +21,7 @@ type Store interface {
 	EmergencyStore
 	SystemStore
 	RunStore
+	FlagStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error

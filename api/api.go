@@ -18,6 +18,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/publish"
 )
@@ -56,6 +57,8 @@ type Server struct {
 	Registry    *prometheus.Registry
 	// Analytics keeps the registry of analytic systems (/v1/systems).
 	Analytics *analytics.Service
+	// Review records the flags runs raise (/v1/flags).
+	Review *review.Service
 	// Reports publishes transparency reports (POST /v1/reports).
 	Reports *publish.Service
 	// Site, when set, serves every path outside the API's: the public web
@@ -152,6 +155,9 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/runs/{id}/close", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem, ombud.RoleAdmin}, s.closeRun))
 	}
 
+	if s.Review != nil {
+		mux.Handle("POST /v1/flags", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}, s.raiseFlag))
+	}
 	if s.Analytics != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
 		mux.HandleFunc("GET /v1/systems", s.listSystems)

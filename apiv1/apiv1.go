@@ -391,3 +391,23 @@ const (
 	PartReceipt  = "Ombud-Receipt"
 	PartReason   = "Ombud-Reason"
 )
+
+// CreateFlag is the body of POST /v1/flags: a match an analytic system
+// made in a run, for humans to review.
+type CreateFlag struct {
+	Run         string     `json:"run"`
+	Inputs      []string   `json:"inputs"`
+	Candidates  []string   `json:"candidates"`
+	Rank        int64      `json:"rank"`
+	Score       float64    `json:"score"`
+	Threshold   float64    `json:"threshold"`
+	ReferenceDB string     `json:"reference_db"`
+	GallerySize int64      `json:"gallery_size"`
+	MatchedAt   *time.Time `json:"matched_at,omitempty"`
+}
+
+// FlagCreated is the answer to POST /v1/flags.
+type FlagCreated struct {
+	ID      string `json:"id"`
+	Receipt uint64 `json:"receipt"`
+}

@@ -723,16 +723,18 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 			lb.err = wrapLog(err)
 			return
 		}
-		var n, bytes int64
+		var reads []ombud.RunRead
+		var bytes int64
 		for i, it := range lb.items {
 			it.leaf = leaves[i]
 			if it.deny == nil {
-				n, bytes = n+1, bytes+it.o.Size
+				reads = append(reads, ombud.RunRead{Position: it.pos, Index: it.leaf.Index})
+				bytes += it.o.Size
 			}
 		}
-		if n > 0 {
-			if err := s.Store.CountRunRead(context.WithoutCancel(ctx), r.ID, n, bytes); err != nil {
-				s.logger().ErrorContext(ctx, "a run's counts could not be recorded", "run", r.ID, "err", err)
+		if len(reads) > 0 {
+			if err := s.Store.RecordRunReads(context.WithoutCancel(ctx), r.ID, reads, bytes); err != nil {
+				s.logger().ErrorContext(ctx, "a run's reads could not be recorded", "run", r.ID, "err", err)
 			}
 		}
 	}()

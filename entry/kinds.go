@@ -167,6 +167,7 @@ type Flag struct {
 	Flag           string   `log:"flag,ref"`
 	Input          []string `log:"input,ref"`
 	Candidate      []string `log:"candidate,ref"`
+	Run            string   `log:"run,ref"` // the run that raised it
 	By             string   `log:"by,ref"`
 }
 

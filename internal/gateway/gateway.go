@@ -22,6 +22,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -53,6 +54,7 @@ type Gateway struct {
 	Custody   *custody.Service
 	Reports   *publish.Service
 	Analytics *analytics.Service
+	Review    *review.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -136,6 +138,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, err
 	}
 	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes}
+	g.Review = &review.Service{Store: g.Store, Journal: g.Journal}
 	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
 	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)
 	g.Custody.Undoers = append(g.Custody.Undoers, g.Reports.Undo)
@@ -173,7 +176,7 @@ func (g *Gateway) API() *api.Server {
 	}
 	g.api = &api.Server{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	}
 	return g.api

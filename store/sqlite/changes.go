@@ -63,7 +63,7 @@ var targetKinds = map[ombud.Op]string{
 	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
 	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
 	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
-	ombud.OpRunStart: "run", ombud.OpRunClose: "run",
+	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
@@ -167,6 +167,9 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		if busy, err := runStartsInFlight(ctx, tx, `system_id = ? AND version = ?`, sys, ver); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a run of system %s version %s is starting: %w", sys, ver, ombud.ErrBusy))
 		}
+		if busy, err := flagsInFlight(ctx, tx, `system_id = ? AND version = ?`, sys, ver); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a flag of system %s version %s is being raised: %w", sys, ver, ombud.ErrBusy))
+		}
 		return nil
 	case ombud.OpRunStart:
 		p, err := payloadFor(c, "run", func(p *ombud.RunPayload) string {
@@ -177,7 +180,18 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return reserveRun(ctx, tx, p)
 	case ombud.OpRunClose:
+		if busy, err := flagsInFlight(ctx, tx, `run_id = ?`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a flag of run %s is being raised: %w", id, ombud.ErrBusy))
+		}
 		return reserveRunClose(ctx, tx, id)
+	case ombud.OpFlagCreate:
+		p, err := payloadFor(c, "flag", func(p *ombud.FlagPayload) string {
+			return idOf(p.Flag, func(f *ombud.Flag) string { return f.ID })
+		})
+		if err != nil {
+			return err
+		}
+		return reserveFlag(ctx, tx, p.Flag)
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
@@ -414,6 +428,8 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET retired = ?, retire_index = ? WHERE system_id = ? AND version = ? AND retired IS NULL`, ms(p.At), index, sys, ver)
 	case ombud.OpRunStart:
 		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpFlagCreate:
+		return false, exactlyOne(ctx, tx, c, `UPDATE flags SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpRunClose:
 		var p ombud.RunClosePayload
 		if err := c.Decode(&p); err != nil {
@@ -545,6 +561,8 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		}
 	case ombud.OpIngest:
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
+	case ombud.OpFlagCreate:
+		q = `DELETE FROM flags WHERE id = ? AND pending = 1`
 	case ombud.OpRunStart:
 		_, id, _ := strings.Cut(c.Target, ":")
 		// Give back the use its reservation took.

@@ -120,6 +120,14 @@ func runStartsInFlight(ctx context.Context, tx *sql.Tx, where string, args ...an
 	return n > 0, err
 }
 
+// flagsInFlight reports whether a flag matching where is reserved and not
+// yet logged.
+func flagsInFlight(ctx context.Context, tx *sql.Tx, where string, args ...any) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE pending = 1 AND `+where, args...).Scan(&n)
+	return n > 0, err
+}
+
 func reserveRunClose(ctx context.Context, tx *sql.Tx, id string) error {
 	var closed sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = ? AND pending = 0`, id).Scan(&closed)
@@ -212,10 +220,37 @@ func scanRunObject(row scanner) (ombud.RunObject, error) {
 	return ro, nil
 }
 
-// CountRunRead implements ombud.RunStore.
-func (s *Store) CountRunRead(ctx context.Context, id string, objects, bytes int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + ?, read_bytes = read_bytes + ? WHERE id = ?`, objects, bytes, id)
-	return err
+// RecordRunReads implements ombud.RunStore, in one transaction.
+func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.RunRead, bytes int64) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + ?, read_bytes = read_bytes + ? WHERE id = ?`, len(reads), bytes, id); err != nil {
+		return err
+	}
+	const chunk = 300
+	for i := 0; i < len(reads); i += chunk {
+		part := reads[i:min(i+chunk, len(reads))]
+		// One statement a chunk: read_index = CASE position WHEN … END.
+		var q strings.Builder
+		args := make([]any, 0, 3*len(part)+1)
+		q.WriteString(`UPDATE run_objects SET read_index = CASE position`)
+		for _, r := range part {
+			q.WriteString(` WHEN ? THEN ?`)
+			args = append(args, r.Position, r.Index)
+		}
+		q.WriteString(` END WHERE run_id = ? AND position IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`)
+		args = append(args, id)
+		for _, r := range part {
+			args = append(args, r.Position)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // SelectObjects implements ombud.RunStore.

@@ -1,0 +1,39 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/review"
+)
+
+func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.CreateFlag
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	fr := review.FlagRequest{Principal: caller(r), Run: req.Run, Inputs: req.Inputs, Candidates: req.Candidates, Rank: req.Rank, Score: req.Score,
+		Threshold: req.Threshold, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize}
+	if req.MatchedAt != nil {
+		fr.Matched = *req.MatchedAt
+		if fr.Matched.IsZero() {
+			fr.Matched = time.Unix(0, 0)
+		}
+	}
+	f, wr, err := s.Review.Raise(r.Context(), fr)
+	var rf *review.Refusal
+	if errors.As(err, &rf) {
+		writeError(w, r, rf.AsError())
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
+	writeJSON(w, http.StatusCreated, apiv1.FlagCreated{ID: f.ID, Receipt: wr.Index})
+}

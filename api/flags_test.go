@@ -1,0 +1,136 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+func flagBody(run string, inputs ...string) string {
+	b, _ := json.Marshal(apiv1.CreateFlag{Run: run, Inputs: inputs, Candidates: []string{"person:4711"}, Rank: 1, Score: 0.93, Threshold: 0.85,
+		ReferenceDB: "watchlist-2026", GallerySize: 120000})
+	return string(b)
+}
+
+// TestFlags: a run's machine records a flag on an object it read, logged
+// with the run and the match's figures and no identifier in the clear;
+// an input the run did not read, a closed run and a retired version are
+// refused with their own reasons and log nothing; someone else's run is
+// not found; a flag and the run's close at once are ordered.
+func TestFlags(t *testing.T) {
+	e := newRunEnv(t, ombudtest.Authorization("auth-1", 5))
+	ctx := t.Context()
+	mc := e.client(t, e.machine)
+	run, err := mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-1", Objects: e.location})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := mc.ReadRun(ctx, run.ID, 3) // reads positions 3 and 4 only
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, err := s.Next()
+		if err != nil {
+			break
+		}
+		io.Copy(io.Discard, p.Body)
+	}
+	s.Close()
+	const js = "application/json"
+	resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.location[3]))
+	f := decode[apiv1.FlagCreated](t, resp)
+	if resp.StatusCode != 201 || f.ID == "" {
+		t.Fatalf("a flag: %d %+v", resp.StatusCode, f)
+	}
+	b, ok := entryAt(t, e.Env, f.Receipt).(*entry.Flag)
+	if !ok || b.Run == "" || b.ModelVersion != "2.0" || b.System != "plate-reader" || b.ReferenceDB != "watchlist-2026" || b.GallerySize != 120000 ||
+		len(b.Input) != 1 || len(b.Candidate) != 1 || b.Candidate[0] == "person:4711" {
+		t.Fatalf("the flag's entry: %+v", b)
+	}
+	e.AwaitSize(t, f.Receipt+1)
+	leaves, _ := e.Log.Leaves(ctx, f.Receipt, e.Size(t))
+	if raw := string(leaves[0]); strings.Contains(raw, "4711") || strings.Contains(raw, e.location[3]) || strings.Contains(raw, run.ID) {
+		t.Fatalf("an identifier in the public entry: %s", raw)
+	}
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		reason            string
+	}{
+		{"an input the run did not read", e.machine, flagBody(run.ID, e.location[0]), 409, ombud.ReasonInputNotRead},
+		{"someone else's run", e.analyst, flagBody(run.ID, e.location[3]), 404, ""},
+		{"an admin", e.AdminToken, flagBody(run.ID, e.location[3]), 403, ""},
+		{"no candidates", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `["person:4711"]`, `[]`, 1), 400, ""},
+		{"free text as reference database", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"watchlist-2026"`, `"Bob's list"`, 1), 400, ""},
+		{"rank 0", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"rank":1`, `"rank":0`, 1), 400, ""},
+	} {
+		before := e.Size(t)
+		resp := e.Do(t, "POST", "/v1/flags", tc.token, js, tc.body)
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != tc.status || body.Error.Reason != tc.reason || e.Size(t) != before {
+			t.Errorf("%s: %d %+v (%d entries), want %d %s", tc.name, resp.StatusCode, body.Error, e.Size(t)-before, tc.status, tc.reason)
+		}
+	}
+	// A flag and the run's close at once.
+	from := e.Size(t)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.location[4]))
+		resp.Body.Close()
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := mc.CloseRun(ctx, run.ID); err != nil {
+			t.Error(err)
+		}
+	}()
+	wg.Wait()
+	closed := false
+	for _, b := range entriesFrom(t, e.Env, from) {
+		switch b := b.(type) {
+		case *entry.Run:
+			closed = closed || b.Op == entry.OpClose
+		case *entry.Flag:
+			if closed {
+				t.Fatal("a flag logged after its run's close")
+			}
+		}
+	}
+	// A closed run, then a retired version.
+	resp = e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.location[4]))
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonRunClosed {
+		t.Fatalf("a flag on a closed run: %d %+v", resp.StatusCode, body.Error)
+	}
+	ac := e.client(t, e.analyst)
+	run2, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = ac.ReadRun(ctx, run2.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, err := s.Next()
+		if err != nil {
+			break
+		}
+		io.Copy(io.Discard, p.Body)
+	}
+	s.Close()
+	e.Do(t, "POST", "/v1/systems/"+e.system+"/versions/2.0/retire", e.AdminToken, "", "").Body.Close()
+	resp = e.Do(t, "POST", "/v1/flags", e.analyst, js, flagBody(run2.ID, e.general))
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonVersionRetired {
+		t.Fatalf("a flag on a retired version: %d %+v", resp.StatusCode, body.Error)
+	}
+}

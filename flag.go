@@ -1,0 +1,49 @@
+package ombud
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Flag is an automated match an analytic system raised in a run: what a
+// human must review before any action is taken on it.
+type Flag struct {
+	ID          string
+	Run         string
+	System      string // the system's id
+	Version     string
+	Inputs      []string // object ids, each read in the run
+	Candidates  []string // subjects, as keyed pseudonyms
+	Rank        int64
+	Score       float64
+	Threshold   float64
+	ReferenceDB string // a code
+	GallerySize int64
+	Matched     time.Time // when the system matched
+	Created     time.Time
+	By          string // its creator
+	Index       uint64
+}
+
+// FlagTarget names the change target of a flag.
+func FlagTarget(id string) string { return "flag:" + id }
+
+// FlagPayload: OpFlagCreate.
+type FlagPayload struct{ Flag *Flag }
+
+// ErrNotRead: a flag cites an input its run did not read.
+var ErrNotRead = errors.New("an input was not read in the run")
+
+// Reasons of refused flags.
+const (
+	// ReasonInputNotRead: a flag's input was not read in its run.
+	ReasonInputNotRead = "input_not_read"
+)
+
+// FlagStore keeps flags.
+type FlagStore interface {
+	// Flag returns a flag by id; ErrNotFound if there is none (or it is
+	// only reserved).
+	Flag(ctx context.Context, id string) (*Flag, error)
+}

@@ -1,0 +1,169 @@
+// Package review keeps what stands between an automated match and an
+// action on it: the flags analytic runs raise, each logged with the run,
+// the system version and the match's figures, so that humans review them
+// before anything is done.
+package review
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+)
+
+// Service raises flags.
+type Service struct {
+	Store   ombud.Store
+	Journal *ombud.Journal
+	Now     func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// FlagRequest is a match to record: the run that read the inputs, the
+// candidates it matched against a reference database, and the figures.
+type FlagRequest struct {
+	Principal   *ombud.Principal
+	Run         string
+	Inputs      []string // object ids read in the run
+	Candidates  []string // subject identifiers; only keyed pseudonyms are kept
+	Rank        int64
+	Score       float64
+	Threshold   float64
+	ReferenceDB string
+	GallerySize int64
+	Matched     time.Time // zero for now
+}
+
+// The bounds of a flag.
+const (
+	MaxInputs     = 64
+	MaxCandidates = 64
+)
+
+// Refusal is a refused flag: a refused operation, which logs nothing.
+type Refusal struct {
+	Code    ombud.Code
+	Reason  string
+	Message string
+}
+
+func (r *Refusal) Error() string { return string(r.Code) + ": " + r.Message }
+
+// AsError returns the user-facing error.
+func (r *Refusal) AsError() *ombud.Error {
+	return &ombud.Error{Code: r.Code, Reason: r.Reason, Message: r.Message}
+}
+
+func invalid(format string, a ...any) error { return ombud.Errorf(ombud.CodeInvalid, format, a...) }
+
+func (s *Service) check(req FlagRequest) error {
+	if err := ombud.ValidateIdentifier("run", req.Run); err != nil {
+		return err
+	}
+	switch {
+	case len(req.Inputs) == 0 || len(req.Inputs) > MaxInputs:
+		return invalid("inputs: name 1 to %d objects the run read", MaxInputs)
+	case len(req.Candidates) == 0 || len(req.Candidates) > MaxCandidates:
+		return invalid("candidates: name 1 to %d subjects", MaxCandidates)
+	case req.Rank < 1:
+		return invalid("rank: the candidates' rank, from 1")
+	case math.IsNaN(req.Score) || math.IsInf(req.Score, 0) || math.IsNaN(req.Threshold) || math.IsInf(req.Threshold, 0):
+		return invalid("score and threshold must be numbers")
+	case req.GallerySize < 0:
+		return invalid("gallery_size must not be negative")
+	case req.ReferenceDB == "" || !entry.IsCode(req.ReferenceDB) || len(req.ReferenceDB) > 64:
+		return invalid("reference_db: the reference database, as a code (it is public)")
+	}
+	seen := map[string]bool{}
+	for _, id := range req.Inputs {
+		if err := ombud.ValidateIdentifier("input", id); err != nil {
+			return err
+		}
+		if seen[id] {
+			return invalid("inputs: object %s is named twice", id)
+		}
+		seen[id] = true
+	}
+	for _, id := range req.Candidates {
+		if err := ombud.ValidateIdentifier("candidate", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Raise records a flag through the one pattern. Its creator is the run's
+// starter or a machine of the run's system; each input must have been
+// read in the run, the run must be open and its version in service (the
+// store checks all three with the reservation, against a close or a
+// retirement at the same time).
+func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombud.Leaf, error) {
+	p := req.Principal
+	if p == nil {
+		return nil, ombud.Leaf{}, errors.New("review: a flag without a principal")
+	}
+	if err := s.check(req); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	run, err := s.Store.Run(ctx, req.Run)
+	if errors.Is(err, ombud.ErrNotFound) || (err == nil && p.ID != run.Principal && !(p.Has(ombud.RoleSystem) && p.System == run.System)) {
+		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no such run")
+	}
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, run.System)
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	sv := sys.Version(run.Version)
+	if sv == nil {
+		return nil, ombud.Leaf{}, errors.New("review: a run of an unregistered version")
+	}
+	now := s.now().Truncate(time.Millisecond)
+	matched := req.Matched.UTC().Truncate(time.Millisecond)
+	switch {
+	case req.Matched.IsZero():
+		matched = now
+	case matched.After(now) || matched.Before(run.Started):
+		return nil, ombud.Leaf{}, invalid("matched_at must lie between the run's start and now")
+	}
+	f := &ombud.Flag{ID: ombud.NewID(), Run: run.ID, System: run.System, Version: run.Version, Inputs: req.Inputs, Rank: req.Rank, Score: req.Score,
+		Threshold: req.Threshold, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize, Matched: matched, Created: now, By: p.ID}
+	for _, c := range req.Candidates {
+		f.Candidates = append(f.Candidates, s.Journal.Key.Pseudonym("subject", c))
+	}
+	class := ""
+	if len(run.Classes) == 1 {
+		class = run.Classes[0]
+	}
+	body := entry.Flag{System: sys.Name, Model: sv.Model, ModelVersion: sv.Version, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize,
+		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, Class: class, Flag: f.ID, Input: req.Inputs, Candidate: req.Candidates, Run: run.ID, By: p.ID}
+	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "matched_at": matched}
+	c, err := ombud.NewChange(ombud.OpFlagCreate, ombud.FlagTarget(f.ID), ombud.FlagPayload{Flag: f})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrRunClosed):
+		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run"}
+	case errors.Is(err, ombud.ErrRetired):
+		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired"}
+	case errors.Is(err, ombud.ErrNotRead):
+		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonInputNotRead, "an input of the flag was not read in its run"}
+	case err != nil:
+		return nil, w, err
+	}
+	f.Index = w.Index
+	return f, w, nil
+}

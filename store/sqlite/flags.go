@@ -1,0 +1,89 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ombud/ombud"
+)
+
+// reserveFlag records a pending flag, atomically with its preconditions:
+// its run exists, is neither closed nor being closed, and read every
+// input; its version is neither retired nor being retired.
+func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
+	var closed sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = ? AND pending = 0`, f.Run).Scan(&closed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("run %s: %w", f.Run, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case closed.Valid:
+		return fmt.Errorf("run %s: %w", f.Run, ombud.ErrRunClosed)
+	}
+	if inFlight(ctx, tx, ombud.RunTarget(f.Run)) {
+		return fmt.Errorf("run %s is being closed: %w", f.Run, ombud.ErrBusy)
+	}
+	var retired sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = ? AND version = ? AND pending = 0`, f.System, f.Version).Scan(&retired); err != nil {
+		return fmt.Errorf("system %s version %s: %w", f.System, f.Version, ombud.ErrNotFound)
+	}
+	if retired.Valid {
+		return fmt.Errorf("system %s version %s: %w", f.System, f.Version, ombud.ErrRetired)
+	}
+	if inFlight(ctx, tx, ombud.SystemVersionTarget(f.System, f.Version)) {
+		return fmt.Errorf("system %s version %s is being retired: %w", f.System, f.Version, ombud.ErrBusy)
+	}
+	args := []any{f.Run}
+	for _, id := range f.Inputs {
+		args = append(args, id)
+	}
+	var read int
+	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT object_id) FROM run_objects WHERE run_id = ? AND read_index IS NOT NULL AND object_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(f.Inputs)), ",")+`)`, args...).Scan(&read); err != nil {
+		return err
+	}
+	if read != len(f.Inputs) {
+		return fmt.Errorf("flag %s: %d of its %d inputs: %w", f.ID, len(f.Inputs)-read, len(f.Inputs), ombud.ErrNotRead)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO flags (id, run_id, system_id, version, inputs, candidates, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index, pending)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,1)`,
+		f.ID, f.Run, f.System, f.Version, strings.Join(f.Inputs, ","), strings.Join(f.Candidates, ","), f.Rank, f.Score, f.Threshold, f.ReferenceDB, f.GallerySize,
+		ms(f.Matched), ms(f.Created), f.By)
+	if isUnique(err) {
+		return fmt.Errorf("flag %s: %w", f.ID, ombud.ErrExists)
+	}
+	return err
+}
+
+const flagCols = `id, run_id, system_id, version, inputs, candidates, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index`
+
+func scanFlag(row scanner) (*ombud.Flag, error) {
+	var f ombud.Flag
+	var inputs, candidates string
+	var matched, created int64
+	if err := row.Scan(&f.ID, &f.Run, &f.System, &f.Version, &inputs, &candidates, &f.Rank, &f.Score, &f.Threshold, &f.ReferenceDB, &f.GallerySize,
+		&matched, &created, &f.By, &f.Index); err != nil {
+		return nil, err
+	}
+	if inputs != "" {
+		f.Inputs = strings.Split(inputs, ",")
+	}
+	if candidates != "" {
+		f.Candidates = strings.Split(candidates, ",")
+	}
+	f.Matched, f.Created = fromMS(matched), fromMS(created)
+	return &f, nil
+}
+
+// Flag implements ombud.FlagStore.
+func (s *Store) Flag(ctx context.Context, id string) (*ombud.Flag, error) {
+	f, err := scanFlag(s.r.QueryRowContext(ctx, `SELECT `+flagCols+` FROM flags WHERE id = ? AND pending = 0`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("flag %s: %w", id, ombud.ErrNotFound)
+	}
+	return f, err
+}

@@ -1,0 +1,23 @@
+-- 0011: which objects of a run were read (the permit's entry), and the
+-- flags runs raise. A flag is reserved (pending) until its entry is logged.
+ALTER TABLE run_objects ADD COLUMN read_index INTEGER;
+
+CREATE TABLE flags (
+	id           TEXT PRIMARY KEY,
+	run_id       TEXT NOT NULL REFERENCES runs (id),
+	system_id    TEXT NOT NULL,
+	version      TEXT NOT NULL,
+	inputs       TEXT NOT NULL,           -- object ids, comma-separated
+	candidates   TEXT NOT NULL,           -- keyed pseudonyms, comma-separated
+	rank         INTEGER NOT NULL,
+	score        REAL NOT NULL,
+	threshold    REAL NOT NULL,
+	reference_db TEXT NOT NULL,
+	gallery_size INTEGER NOT NULL,
+	matched      INTEGER NOT NULL,
+	created      INTEGER NOT NULL,
+	created_by   TEXT NOT NULL,
+	log_index    INTEGER NOT NULL,
+	pending      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX flags_run ON flags (run_id);
