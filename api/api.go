@@ -18,9 +18,9 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
-	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/review"
 )
 
 // Log is what the API reads of the transparency log (tlog.Log).
