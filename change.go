@@ -54,6 +54,7 @@ const (
 	OpRunStart              Op = "run.start"
 	OpRunClose              Op = "run.close"
 	OpFlagCreate            Op = "flag.create"
+	OpReview                Op = "flag.review"
 	// OpEmergencyRead records an emergency read, logged as its permit, for
 	// the deadline by which an authorization must cover it.
 	OpEmergencyRead Op = "emergency.read"

@@ -26,6 +26,22 @@ type Flag struct {
 	Index       uint64
 }
 
+// Review is a reviewer's verdict on a flag.
+type Review struct {
+	Flag     string
+	Reviewer string
+	Verdict  string // entry.Confirm or entry.Reject
+	Created  time.Time
+	Index    uint64
+}
+
+// ReviewTarget names the change target of a review: one per reviewer and
+// flag.
+func ReviewTarget(flag, reviewer string) string { return "review:" + flag + "/" + reviewer }
+
+// ReviewPayload: OpReview.
+type ReviewPayload struct{ Review *Review }
+
 // FlagTarget names the change target of a flag.
 func FlagTarget(id string) string { return "flag:" + id }
 
@@ -39,6 +55,13 @@ var ErrNotRead = errors.New("an input was not read in the run")
 const (
 	// ReasonInputNotRead: a flag's input was not read in its run.
 	ReasonInputNotRead = "input_not_read"
+	// ReasonAlreadyReviewed: the reviewer reviewed the flag before.
+	ReasonAlreadyReviewed = "already_reviewed"
+	// ReasonNotIndependent: the reviewer raised the flag or started its
+	// run.
+	ReasonNotIndependent = "reviewer_not_independent"
+	// ReasonFlagUnknown: no such flag.
+	ReasonFlagUnknown = "flag_unknown"
 )
 
 // FlagStore keeps flags.
@@ -46,4 +69,6 @@ type FlagStore interface {
 	// Flag returns a flag by id; ErrNotFound if there is none (or it is
 	// only reserved).
 	Flag(ctx context.Context, id string) (*Flag, error)
+	// Reviews lists a flag's reviews, oldest first.
+	Reviews(ctx context.Context, flag string) ([]*Review, error)
 }

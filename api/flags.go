@@ -37,3 +37,23 @@ func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
 	writeJSON(w, http.StatusCreated, apiv1.FlagCreated{ID: f.ID, Receipt: wr.Index})
 }
+
+func (s *Server) reviewFlag(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.ReviewFlag
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rv, wr, err := s.Review.Review(r.Context(), caller(r), r.PathValue("id"), req.Verdict, req.Rationale)
+	var rf *review.Refusal
+	if errors.As(err, &rf) {
+		writeError(w, r, rf.AsError())
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
+	writeJSON(w, http.StatusCreated, apiv1.Reviewed{Flag: rv.Flag, Verdict: rv.Verdict, Receipt: wr.Index})
+}

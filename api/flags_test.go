@@ -134,3 +134,102 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("a flag on a retired version: %d %+v", resp.StatusCode, body.Error)
 	}
 }
+
+// TestReviews: two independent reviewers confirm or reject a flag, each
+// logged with the rationale kept private; the flag's creator, the run's
+// starter, a second review by one reviewer (even at the same time), an
+// unknown flag and the wrong role are refused, logging nothing.
+func TestReviews(t *testing.T) {
+	e := newRunEnv(t)
+	ctx := t.Context()
+	ac := e.client(t, e.analyst)
+	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ac.ReadRun(ctx, run.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, err := s.Next(); err == nil; p, err = s.Next() {
+		io.Copy(io.Discard, p.Body)
+	}
+	s.Close()
+	const js = "application/json"
+	resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.general))
+	f := decode[apiv1.FlagCreated](t, resp)
+	if resp.StatusCode != 201 {
+		t.Fatalf("a flag: %d", resp.StatusCode)
+	}
+	r1 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer)
+	r2 := e.AddPrincipal(t, "Rob", ombud.RoleReviewer)
+	starterReviewer := e.AddPrincipal(t, "Sam", ombud.RoleReviewer, ombud.RoleAnalyst)
+	path := "/v1/flags/" + f.ID + "/reviews"
+	confirm := `{"verdict":"confirm","rationale":"the plate in the image is B-XY-123; the candidate's registration matches"}`
+	// One reviewer, twice at once: one review, logged once.
+	before := e.Size(t)
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := e.Do(t, "POST", path, r1, js, confirm)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
+		t.Fatalf("one reviewer twice at once: %v, %d entries", codes, e.Size(t)-before)
+	}
+	resp = e.Do(t, "POST", path, r2, js, `{"verdict":"reject","rationale":"the image is too blurred to read"}`)
+	rv := decode[apiv1.Reviewed](t, resp)
+	if resp.StatusCode != 201 || rv.Verdict != "reject" {
+		t.Fatalf("a second reviewer: %d %+v", resp.StatusCode, rv)
+	}
+	b, ok := entryAt(t, e.Env, rv.Receipt).(*entry.Review)
+	e.AwaitSize(t, rv.Receipt+1)
+	leaves, _ := e.Log.Leaves(ctx, rv.Receipt, e.Size(t))
+	if !ok || b.Outcome != entry.Reject || b.Flag == "" || strings.Contains(string(leaves[0]), "blurred") {
+		t.Fatalf("the review's entry: %+v %s", b, leaves[0])
+	}
+	for _, tc := range []struct {
+		name, token, path, body string
+		status                  int
+		reason                  string
+	}{
+		{"the same reviewer again", r1, path, confirm, 409, ombud.ReasonAlreadyReviewed},
+		{"an analyst", e.analyst, path, confirm, 403, ""},
+		{"an unknown flag", r2, "/v1/flags/nosuchflag000000/reviews", confirm, 404, ombud.ReasonFlagUnknown},
+		{"no rationale", starterReviewer, path, `{"verdict":"confirm","rationale":" "}`, 400, ""},
+		{"a verdict not in the list", starterReviewer, path, `{"verdict":"maybe","rationale":"x"}`, 400, ""},
+	} {
+		before := e.Size(t)
+		resp := e.Do(t, "POST", tc.path, tc.token, js, tc.body)
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != tc.status || body.Error.Reason != tc.reason || e.Size(t) != before {
+			t.Errorf("%s: %d %+v, want %d %s", tc.name, resp.StatusCode, body.Error, tc.status, tc.reason)
+		}
+	}
+	// A reviewer who started the run.
+	sc := e.client(t, starterReviewer)
+	run2, err := sc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = sc.ReadRun(ctx, run2.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, err := s.Next(); err == nil; p, err = s.Next() {
+		io.Copy(io.Discard, p.Body)
+	}
+	s.Close()
+	resp = e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run2.ID, e.general))
+	f2 := decode[apiv1.FlagCreated](t, resp)
+	resp = e.Do(t, "POST", "/v1/flags/"+f2.ID+"/reviews", starterReviewer, js, confirm)
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonNotIndependent {
+		t.Fatalf("the run's starter reviewing: %d %+v", resp.StatusCode, body.Error)
+	}
+}

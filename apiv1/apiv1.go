@@ -411,3 +411,17 @@ type FlagCreated struct {
 	ID      string `json:"id"`
 	Receipt uint64 `json:"receipt"`
 }
+
+// ReviewFlag is the body of POST /v1/flags/{id}/reviews.
+type ReviewFlag struct {
+	Verdict string `json:"verdict"` // confirm or reject
+	// Rationale says why; it is kept only in the private detail record.
+	Rationale string `json:"rationale"`
+}
+
+// Reviewed is the answer to POST /v1/flags/{id}/reviews.
+type Reviewed struct {
+	Flag    string `json:"flag"`
+	Verdict string `json:"verdict"`
+	Receipt uint64 `json:"receipt"`
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -166,4 +167,55 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	}
 	f.Index = w.Index
 	return f, w, nil
+}
+
+// MaxRationale bounds a review's rationale, kept only in its detail.
+const MaxRationale = 4096
+
+// Review records a reviewer's verdict on a flag, with its rationale, through
+// the one pattern. The flag's creator and whoever started its run may not
+// review it; no reviewer reviews a flag twice (the store refuses the
+// second, even at the same time).
+func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdict, rationale string) (*ombud.Review, ombud.Leaf, error) {
+	if p == nil {
+		return nil, ombud.Leaf{}, errors.New("review: a review without a principal")
+	}
+	if err := ombud.ValidateIdentifier("flag", flagID); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if verdict != entry.Confirm && verdict != entry.Reject {
+		return nil, ombud.Leaf{}, invalid("verdict must be %q or %q", entry.Confirm, entry.Reject)
+	}
+	if strings.TrimSpace(rationale) == "" || len(rationale) > MaxRationale {
+		return nil, ombud.Leaf{}, invalid("rationale: say why, in 1 to %d bytes (kept only in the private detail record)", MaxRationale)
+	}
+	f, err := s.Store.Flag(ctx, flagID)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return nil, ombud.Leaf{}, &Refusal{ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag"}
+	}
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if p.ID == f.By || p.ID == run.Principal {
+		return nil, ombud.Leaf{}, &Refusal{ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it"}
+	}
+	rv := &ombud.Review{Flag: f.ID, Reviewer: p.ID, Verdict: verdict, Created: s.now().Truncate(time.Millisecond)}
+	c, err := ombud.NewChange(ombud.OpReview, ombud.ReviewTarget(f.ID, p.ID), ombud.ReviewPayload{Review: rv})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
+		Detail: map[string]any{"flag": f.ID, "rationale": rationale}}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrExists), ombud.ErrorCode(err) == ombud.CodeConflict && errors.Is(err, ombud.ErrBusy):
+		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already"}
+	case err != nil:
+		return nil, w, err
+	}
+	rv.Index = w.Index
+	return rv, w, nil
 }

@@ -63,7 +63,7 @@ var targetKinds = map[ombud.Op]string{
 	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
 	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
 	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
-	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag",
+	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag", ombud.OpReview: "review",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
@@ -192,6 +192,26 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return err
 		}
 		return reserveFlag(ctx, tx, p.Flag)
+	case ombud.OpReview:
+		p, err := payloadFor(c, "review", func(p *ombud.ReviewPayload) string {
+			return idOf(p.Review, func(r *ombud.Review) string { return r.Flag + "/" + r.Reviewer })
+		})
+		if err != nil {
+			return err
+		}
+		r := p.Review
+		res, err := tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending)
+			SELECT id, ?, ?, ?, 0, 1 FROM flags WHERE id = ? AND pending = 0`, r.Reviewer, r.Verdict, ms(r.Created), r.Flag)
+		if isUnique(err) {
+			return fmt.Errorf("flag %s, reviewer %s: %w", r.Flag, r.Reviewer, ombud.ErrExists)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrNotFound)
+		}
+		return nil
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
@@ -430,6 +450,9 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpFlagCreate:
 		return false, exactlyOne(ctx, tx, c, `UPDATE flags SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpReview:
+		flag, reviewer, _ := strings.Cut(id, "/")
+		return false, exactlyOne(ctx, tx, c, `UPDATE reviews SET pending = 0, log_index = ? WHERE flag_id = ? AND reviewer = ? AND pending = 1`, index, flag, reviewer)
 	case ombud.OpRunClose:
 		var p ombud.RunClosePayload
 		if err := c.Decode(&p); err != nil {
@@ -563,6 +586,12 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
 	case ombud.OpFlagCreate:
 		q = `DELETE FROM flags WHERE id = ? AND pending = 1`
+	case ombud.OpReview:
+		_, id, _ := strings.Cut(c.Target, ":")
+		flag, reviewer, _ := strings.Cut(id, "/")
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reviews WHERE flag_id = ? AND reviewer = ? AND pending = 1`, flag, reviewer); err != nil {
+			return err
+		}
 	case ombud.OpRunStart:
 		_, id, _ := strings.Cut(c.Target, ":")
 		// Give back the use its reservation took.

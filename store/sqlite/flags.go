@@ -87,3 +87,14 @@ func (s *Store) Flag(ctx context.Context, id string) (*ombud.Flag, error) {
 	}
 	return f, err
 }
+
+// Reviews implements ombud.FlagStore.
+func (s *Store) Reviews(ctx context.Context, flag string) ([]*ombud.Review, error) {
+	return queryAll(ctx, s.r, func(row scanner) (*ombud.Review, error) {
+		var r ombud.Review
+		var created int64
+		err := row.Scan(&r.Flag, &r.Reviewer, &r.Verdict, &created, &r.Index)
+		r.Created = fromMS(created)
+		return &r, err
+	}, `SELECT flag_id, reviewer, verdict, created, log_index FROM reviews WHERE flag_id = ? AND pending = 0 ORDER BY log_index`, flag)
+}

@@ -21,3 +21,14 @@ CREATE TABLE flags (
 	pending      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX flags_run ON flags (run_id);
+
+-- A reviewer's verdict on a flag: one per reviewer and flag.
+CREATE TABLE reviews (
+	flag_id   TEXT NOT NULL REFERENCES flags (id),
+	reviewer  TEXT NOT NULL,
+	verdict   TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	log_index INTEGER NOT NULL,
+	pending   INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (flag_id, reviewer)
+);
