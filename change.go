@@ -55,6 +55,7 @@ const (
 	OpRunClose              Op = "run.close"
 	OpFlagCreate            Op = "flag.create"
 	OpReview                Op = "flag.review"
+	OpAction                Op = "flag.action"
 	// OpEmergencyRead records an emergency read, logged as its permit, for
 	// the deadline by which an authorization must cover it.
 	OpEmergencyRead Op = "emergency.read"

@@ -42,6 +42,31 @@ func ReviewTarget(flag, reviewer string) string { return "review:" + flag + "/" 
 // ReviewPayload: OpReview.
 type ReviewPayload struct{ Review *Review }
 
+// Action is an action taken on a flag once its reviews allow it.
+type Action struct {
+	ID         string
+	Flag       string
+	Kind       string
+	NoticeHash []byte   // SHA-256 of the notice code; nil for no_action
+	Reviewers  []string // who confirmed the flag
+	Created    time.Time
+	By         string
+	Index      uint64
+}
+
+// ActionTarget names the change target of an action.
+func ActionTarget(id string) string { return "action:" + id }
+
+// ActionPayload: OpAction, with the review counts it was decided on: the
+// store takes it only if they still hold.
+type ActionPayload struct {
+	Action                    *Action
+	Confirmations, Rejections int64
+}
+
+// ActionKinds are the actions that may follow a flag.
+var ActionKinds = []string{"referral", "detention_request", "questioning", "further_investigation", "no_action"}
+
 // FlagTarget names the change target of a flag.
 func FlagTarget(id string) string { return "flag:" + id }
 
@@ -62,6 +87,11 @@ const (
 	ReasonNotIndependent = "reviewer_not_independent"
 	// ReasonFlagUnknown: no such flag.
 	ReasonFlagUnknown = "flag_unknown"
+	// ReasonNotEnoughConfirmations: the policy needs more distinct
+	// confirmations before an action.
+	ReasonNotEnoughConfirmations = "not_enough_confirmations"
+	// ReasonUnresolvedRejection: a reviewer rejected the flag.
+	ReasonUnresolvedRejection = "unresolved_rejection"
 )
 
 // FlagStore keeps flags.

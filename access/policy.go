@@ -58,6 +58,19 @@ when { context.roles.contains("analyst") && context.sensitive && context.authori
 permit (principal, action == Action::"read", resource)
 when { context.roles.contains("system") && context.run && (!context.sensitive || (context.authorized && !context.wildcard)) };
 
+// Actions on automated matches (Action::"act", resource Flag::"<id>"):
+// no action follows a match without independent human review. The context:
+//   roles                  Set<String>  the principal's roles
+//   kind                   String       the action: referral, detention_request, no_action, …
+//   biometric              Bool         the match is a biometric identification
+//   confirmations          Long         distinct reviewers who confirmed the flag
+//   unresolved_rejections  Long         reviewers who rejected it
+// By default an analyst may act after at least two distinct confirmations
+// and no rejection (EU AI Act Art. 14(5)); change the number here.
+@id("act-after-review")
+permit (principal, action == Action::"act", resource)
+when { context.roles.contains("analyst") && context.confirmations >= 2 && context.unresolved_rejections == 0 };
+
 // Emergency access without a prior authorization is off by default. To
 // allow it, for example for location data in missing-person cases, remove
 // the comment marks below. An authorization covering it must then be
@@ -121,6 +134,10 @@ func ParsePolicy(text []byte) (*Policy, error) {
 			if _, _, err := p.decide(in); err != nil {
 				return nil, fmt.Errorf("policy fails to evaluate: %w", err)
 			}
+			act := ActInput{Principal: "p", Roles: roles, Flag: "f", Kind: "referral", Biometric: b, Confirmations: 2, Rejections: 0}
+			if _, err := p.decideAct(act); err != nil {
+				return nil, fmt.Errorf("policy fails to evaluate an action: %w", err)
+			}
 		}
 	}
 	return p, nil
@@ -134,6 +151,48 @@ func (p *Policy) Decide(in Input) (bool, []string) {
 		return false, ids // an evaluation error denies
 	}
 	return ok, ids
+}
+
+// ActInput is an action on a flag to decide.
+type ActInput struct {
+	Principal     string
+	Roles         []string
+	Flag          string
+	Kind          string
+	Biometric     bool
+	Confirmations int64
+	Rejections    int64
+}
+
+// DecideAct evaluates the policy for an action on a flag; an evaluation
+// error denies.
+func (p *Policy) DecideAct(in ActInput) bool {
+	ok, err := p.decideAct(in)
+	return ok && err == nil
+}
+
+func (p *Policy) decideAct(in ActInput) (bool, error) {
+	roles := make([]cedar.Value, len(in.Roles))
+	for i, r := range in.Roles {
+		roles[i] = cedar.String(r)
+	}
+	req := cedar.Request{
+		Principal: cedar.NewEntityUID("Principal", cedar.String(in.Principal)),
+		Action:    cedar.NewEntityUID("Action", "act"),
+		Resource:  cedar.NewEntityUID("Flag", cedar.String(in.Flag)),
+		Context: cedar.NewRecord(cedar.RecordMap{
+			"roles":                 cedar.NewSet(roles...),
+			"kind":                  cedar.String(in.Kind),
+			"biometric":             cedar.Boolean(in.Biometric),
+			"confirmations":         cedar.Long(in.Confirmations),
+			"unresolved_rejections": cedar.Long(in.Rejections),
+		}),
+	}
+	decision, diag := cedar.Authorize(p.set, cedar.EntityMap{}, req)
+	if len(diag.Errors) > 0 {
+		return false, fmt.Errorf("%s", diag.Errors[0].Message)
+	}
+	return decision == cedar.Allow, nil
 }
 
 func (p *Policy) decide(in Input) (bool, []string, error) {

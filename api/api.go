@@ -158,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Review != nil {
 		mux.Handle("POST /v1/flags", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}, s.raiseFlag))
 		mux.Handle("POST /v1/flags/{id}/reviews", s.auth([]ombud.Role{ombud.RoleReviewer}, s.reviewFlag))
+		mux.Handle("POST /v1/actions", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.takeAction))
 	}
 	if s.Analytics != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}

@@ -57,3 +57,23 @@ func (s *Server) reviewFlag(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
 	writeJSON(w, http.StatusCreated, apiv1.Reviewed{Flag: rv.Flag, Verdict: rv.Verdict, Receipt: wr.Index})
 }
+
+func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.TakeAction
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a, notice, wr, err := s.Review.Act(r.Context(), caller(r), req.Flag, req.Kind)
+	var rf *review.Refusal
+	if errors.As(err, &rf) {
+		writeError(w, r, rf.AsError())
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
+	writeJSON(w, http.StatusCreated, apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice})
+}

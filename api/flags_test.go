@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +232,92 @@ func TestReviews(t *testing.T) {
 	resp = e.Do(t, "POST", "/v1/flags/"+f2.ID+"/reviews", starterReviewer, js, confirm)
 	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonNotIndependent {
 		t.Fatalf("the run's starter reviewing: %d %+v", resp.StatusCode, body.Error)
+	}
+}
+
+// TestActions: an action needs two distinct confirmations and no
+// rejection (the default policy); refused, it says why and logs nothing;
+// taken, it is logged with its reviewers and gives a notice code once.
+func TestActions(t *testing.T) {
+	e := newRunEnv(t)
+	ctx := t.Context()
+	ac := e.client(t, e.analyst)
+	const js = "application/json"
+	flag := func() string {
+		run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ac.ReadRun(ctx, run.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, err := s.Next(); err == nil; p, err = s.Next() {
+			io.Copy(io.Discard, p.Body)
+		}
+		s.Close()
+		resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.general))
+		return decode[apiv1.FlagCreated](t, resp).ID
+	}
+	review := func(token, id, verdict string) {
+		t.Helper()
+		resp := e.Do(t, "POST", "/v1/flags/"+id+"/reviews", token, js, `{"verdict":"`+verdict+`","rationale":"checked against the source image"}`)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("review: %d", resp.StatusCode)
+		}
+	}
+	r1 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer)
+	r2 := e.AddPrincipal(t, "Rob", ombud.RoleReviewer)
+	r3 := e.AddPrincipal(t, "Ria", ombud.RoleReviewer)
+	act := func(id, kind string) *http.Response {
+		return e.Do(t, "POST", "/v1/actions", e.analyst, js, `{"flag":"`+id+`","kind":"`+kind+`"}`)
+	}
+	refused := func(name string, do func() *http.Response, status int, reason string) {
+		t.Helper()
+		before := e.Size(t)
+		resp := do()
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != status || body.Error.Reason != reason || e.Size(t) != before {
+			t.Errorf("%s: %d %+v, want %d %s", name, resp.StatusCode, body.Error, status, reason)
+		}
+	}
+	f := flag()
+	refused("no review", func() *http.Response { return act(f, "referral") }, 409, ombud.ReasonNotEnoughConfirmations)
+	review(r1, f, "confirm")
+	refused("one confirmation", func() *http.Response { return act(f, "referral") }, 409, ombud.ReasonNotEnoughConfirmations)
+	refused("an unknown flag", func() *http.Response { return act("nosuchflag000000", "referral") }, 404, ombud.ReasonFlagUnknown)
+	refused("an unknown kind", func() *http.Response { return act(f, "arrest_now") }, 400, "")
+	refused("a machine", func() *http.Response {
+		return e.Do(t, "POST", "/v1/actions", e.machine, js, `{"flag":"`+f+`","kind":"referral"}`)
+	}, 403, "")
+	review(r2, f, "confirm")
+	resp := act(f, "referral")
+	taken := decode[apiv1.ActionTaken](t, resp)
+	if resp.StatusCode != 201 || len(taken.Notice) != 19 {
+		t.Fatalf("an action after two confirmations: %d %+v", resp.StatusCode, taken)
+	}
+	b, ok := entryAt(t, e.Env, taken.Receipt).(*entry.Action)
+	if !ok || b.Confirmations != 2 || len(b.Reviewer) != 2 || b.ActionKind != "referral" {
+		t.Fatalf("the action's entry: %+v", b)
+	}
+	e.AwaitSize(t, taken.Receipt+1)
+	leaves, _ := e.Log.Leaves(ctx, taken.Receipt, e.Size(t))
+	if strings.Contains(string(leaves[0]), taken.Notice) || strings.Contains(string(leaves[0]), strings.ReplaceAll(taken.Notice, "-", "")) {
+		t.Fatal("the notice code is in the public entry")
+	}
+	// A rejection blocks, however many confirm.
+	g := flag()
+	review(r1, g, "confirm")
+	review(r2, g, "confirm")
+	review(r3, g, "reject")
+	refused("an unresolved rejection", func() *http.Response { return act(g, "referral") }, 409, ombud.ReasonUnresolvedRejection)
+	// no_action gives no notice.
+	h := flag()
+	review(r1, h, "confirm")
+	review(r2, h, "confirm")
+	resp = act(h, "no_action")
+	if taken := decode[apiv1.ActionTaken](t, resp); resp.StatusCode != 201 || taken.Notice != "" {
+		t.Fatalf("no_action: %d %+v", resp.StatusCode, taken)
 	}
 }

@@ -425,3 +425,17 @@ type Reviewed struct {
 	Verdict string `json:"verdict"`
 	Receipt uint64 `json:"receipt"`
 }
+
+// TakeAction is the body of POST /v1/actions.
+type TakeAction struct {
+	Flag string `json:"flag"`
+	Kind string `json:"kind"`
+}
+
+// ActionTaken is the answer to POST /v1/actions. Notice is the code for
+// the person affected, shown once ("" for no_action).
+type ActionTaken struct {
+	ID      string `json:"id"`
+	Receipt uint64 `json:"receipt"`
+	Notice  string `json:"notice,omitempty"`
+}

@@ -180,12 +180,13 @@ type Review struct {
 
 // Action records an action taken on a flag.
 type Action struct {
-	ActionKind    string `log:"action_kind"`
-	Confirmations int64  `log:"confirmations"`
-	ModelVersion  string `log:"model_version"`
-	Flag          string `log:"flag,ref"`
-	Action        string `log:"action,ref"`
-	By            string `log:"by,ref"`
+	ActionKind    string   `log:"action_kind"`
+	Confirmations int64    `log:"confirmations"`
+	ModelVersion  string   `log:"model_version"`
+	Flag          string   `log:"flag,ref"`
+	Action        string   `log:"action,ref"`
+	Reviewer      []string `log:"reviewer,ref,keyed"` // the confirming reviewers, as their review entries' by
+	By            string   `log:"by,ref"`
 }
 
 // Contest records a contest of an action filed or resolved.

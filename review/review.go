@@ -6,20 +6,28 @@ package review
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
 )
 
-// Service raises flags.
+// Service raises flags, records their reviews and takes actions on them.
 type Service struct {
 	Store   ombud.Store
 	Journal *ombud.Journal
-	Now     func() time.Time
+	// Policy returns the Cedar policy in force, which decides actions.
+	Policy func() *access.Policy
+	Now    func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -218,4 +226,116 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	}
 	rv.Index = w.Index
 	return rv, w, nil
+}
+
+// ReasonReviewsChanged: a review of the flag was recorded while the action
+// was being decided.
+const ReasonReviewsChanged = "reviews_changed"
+
+// Act takes an action on a flag if the policy allows it on the flag's
+// reviews (by default: at least two distinct confirmations and no
+// rejection), through the one pattern: the store takes the action only if
+// the reviews it was decided on still stand. An action other than
+// no_action gets a notice code for the person affected, returned once and
+// kept only as its SHA-256. A refused action logs nothing.
+func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind string) (*ombud.Action, string, ombud.Leaf, error) {
+	fail := func(err error) (*ombud.Action, string, ombud.Leaf, error) { return nil, "", ombud.Leaf{}, err }
+	if p == nil {
+		return fail(errors.New("review: an action without a principal"))
+	}
+	if err := ombud.ValidateIdentifier("flag", flagID); err != nil {
+		return fail(err)
+	}
+	if !slices.Contains(ombud.ActionKinds, kind) {
+		return fail(invalid("kind must be one of %s", strings.Join(ombud.ActionKinds, ", ")))
+	}
+	f, err := s.Store.Flag(ctx, flagID)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return fail(&Refusal{ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag"})
+	}
+	if err != nil {
+		return fail(err)
+	}
+	reviews, err := s.Store.Reviews(ctx, f.ID)
+	if err != nil {
+		return fail(err)
+	}
+	var confirms, rejects int64
+	var reviewers []string
+	for _, r := range reviews {
+		if r.Verdict == entry.Confirm {
+			confirms++
+			reviewers = append(reviewers, r.Reviewer)
+		} else {
+			rejects++
+		}
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, f.System)
+	if err != nil {
+		return fail(err)
+	}
+	pol := s.Policy()
+	if pol == nil {
+		return fail(errors.New("review: no policy loaded"))
+	}
+	roles := make([]string, len(p.Roles))
+	for i, r := range p.Roles {
+		roles[i] = string(r)
+	}
+	in := access.ActInput{Principal: p.ID, Roles: roles, Flag: f.ID, Kind: kind, Biometric: ombud.IsBiometricTask(sys.Task), Confirmations: confirms, Rejections: rejects}
+	if !pol.DecideAct(in) {
+		more := in
+		more.Confirmations, more.Rejections = 1<<40, 0
+		switch {
+		case rejects > 0 && pol.DecideAct(more):
+			return fail(&Refusal{ombud.CodeConflict, ombud.ReasonUnresolvedRejection, fmt.Sprintf("a reviewer rejected the flag (%d rejections): no action follows", rejects)})
+		case pol.DecideAct(more):
+			return fail(&Refusal{ombud.CodeConflict, ombud.ReasonNotEnoughConfirmations, fmt.Sprintf("the flag has %d distinct confirmations; the policy needs more before an action", confirms)})
+		}
+		return fail(&Refusal{ombud.CodeForbidden, "policy_denied", "the access policy does not permit this action"})
+	}
+	a := &ombud.Action{ID: ombud.NewID(), Flag: f.ID, Kind: kind, Reviewers: reviewers, Created: s.now().Truncate(time.Millisecond), By: p.ID}
+	notice := ""
+	if kind != "no_action" {
+		notice = NewNotice()
+		sum := NoticeHash(notice)
+		a.NoticeHash = sum[:]
+	}
+	keyed := make([]string, len(reviewers))
+	for i, r := range reviewers {
+		keyed[i] = s.Journal.Key.Pseudonym("principal", r)
+	}
+	c, err := ombud.NewChange(ombud.OpAction, ombud.ActionTarget(a.ID), ombud.ActionPayload{Action: a, Confirmations: confirms, Rejections: rejects})
+	if err != nil {
+		return fail(err)
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Body:   entry.Action{ActionKind: kind, Confirmations: confirms, ModelVersion: f.Version, Flag: f.ID, Action: a.ID, Reviewer: keyed, By: p.ID},
+		Detail: map[string]any{"flag": f.ID, "kind": kind, "reviewers": reviewers},
+	}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrStale):
+		return fail(&Refusal{ombud.CodeConflict, ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"})
+	case err != nil:
+		return nil, "", w, err
+	}
+	a.Index = w.Index
+	return a, notice, w, nil
+}
+
+// NewNotice returns a fresh notice code: 80 random bits, as four groups of
+// four letters and digits (Crockford's base32, no I, L, O or U).
+func NewNotice() string {
+	var b [10]byte
+	rand.Read(b[:])
+	s := noticeEncoding.EncodeToString(b[:])
+	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16]
+}
+
+var noticeEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+
+// NoticeHash hashes a notice code as entered: case and dashes do not count.
+func NoticeHash(code string) [32]byte {
+	c := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
+	return sha256.Sum256([]byte("ombud/notice/v1\x00" + c))
 }

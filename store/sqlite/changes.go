@@ -63,7 +63,7 @@ var targetKinds = map[ombud.Op]string{
 	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
 	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
 	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
-	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag", ombud.OpReview: "review",
+	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag", ombud.OpReview: "review", ombud.OpAction: "action",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
@@ -200,6 +200,15 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return err
 		}
 		r := p.Review
+		// An action being decided on the flag's reviews is logged before
+		// this review, or after it.
+		var acting int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = ? AND pending = 1`, r.Flag).Scan(&acting); err != nil {
+			return err
+		}
+		if acting > 0 {
+			return fmt.Errorf("an action on flag %s is being taken: %w", r.Flag, ombud.ErrBusy)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending)
 			SELECT id, ?, ?, ?, 0, 1 FROM flags WHERE id = ? AND pending = 0`, r.Reviewer, r.Verdict, ms(r.Created), r.Flag)
 		if isUnique(err) {
@@ -212,6 +221,14 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrNotFound)
 		}
 		return nil
+	case ombud.OpAction:
+		p, err := payloadFor(c, "action", func(p *ombud.ActionPayload) string {
+			return idOf(p.Action, func(a *ombud.Action) string { return a.ID })
+		})
+		if err != nil {
+			return err
+		}
+		return reserveAction(ctx, tx, p)
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
@@ -450,6 +467,8 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpFlagCreate:
 		return false, exactlyOne(ctx, tx, c, `UPDATE flags SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpAction:
+		return false, exactlyOne(ctx, tx, c, `UPDATE actions SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpReview:
 		flag, reviewer, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE reviews SET pending = 0, log_index = ? WHERE flag_id = ? AND reviewer = ? AND pending = 1`, index, flag, reviewer)
@@ -586,6 +605,8 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
 	case ombud.OpFlagCreate:
 		q = `DELETE FROM flags WHERE id = ? AND pending = 1`
+	case ombud.OpAction:
+		q = `DELETE FROM actions WHERE id = ? AND pending = 1`
 	case ombud.OpReview:
 		_, id, _ := strings.Cut(c.Target, ":")
 		flag, reviewer, _ := strings.Cut(id, "/")

@@ -98,3 +98,30 @@ func (s *Store) Reviews(ctx context.Context, flag string) ([]*ombud.Review, erro
 		return &r, err
 	}, `SELECT flag_id, reviewer, verdict, created, log_index FROM reviews WHERE flag_id = ? AND pending = 0 ORDER BY log_index`, flag)
 }
+
+// reserveAction records a pending action if the flag's reviews are still
+// the ones it was decided on, and no review of the flag is in flight.
+func reserveAction(ctx context.Context, tx *sql.Tx, p *ombud.ActionPayload) error {
+	a := p.Action
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE id = ? AND pending = 0`, a.Flag).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("flag %s: %w", a.Flag, ombud.ErrNotFound)
+	}
+	var confirms, rejects, inFlight int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(pending = 0 AND verdict = 'confirm'), 0), coalesce(sum(pending = 0 AND verdict = 'reject'), 0), coalesce(sum(pending = 1), 0)
+		FROM reviews WHERE flag_id = ?`, a.Flag).Scan(&confirms, &rejects, &inFlight); err != nil {
+		return err
+	}
+	switch {
+	case inFlight > 0:
+		return fmt.Errorf("a review of flag %s is being recorded: %w", a.Flag, ombud.ErrBusy)
+	case confirms != p.Confirmations || rejects != p.Rejections:
+		return fmt.Errorf("flag %s has %d confirmations and %d rejections, not %d and %d: %w", a.Flag, confirms, rejects, p.Confirmations, p.Rejections, ombud.ErrStale)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO actions (id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index, pending) VALUES (?,?,?,?,?,?,?,0,1)`,
+		a.ID, a.Flag, a.Kind, a.NoticeHash, strings.Join(a.Reviewers, ","), ms(a.Created), a.By)
+	return err
+}

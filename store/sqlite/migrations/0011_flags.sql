@@ -32,3 +32,18 @@ CREATE TABLE reviews (
 	pending   INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (flag_id, reviewer)
 );
+
+-- An action taken on a flag after its reviews; the notice code given to
+-- the person affected is kept only as its SHA-256.
+CREATE TABLE actions (
+	id          TEXT PRIMARY KEY,
+	flag_id     TEXT NOT NULL REFERENCES flags (id),
+	kind        TEXT NOT NULL,
+	notice_hash BLOB,
+	reviewers   TEXT NOT NULL,             -- principal ids, comma-separated
+	created     INTEGER NOT NULL,
+	created_by  TEXT NOT NULL,
+	log_index   INTEGER NOT NULL,
+	pending     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX actions_flag ON actions (flag_id);
