@@ -562,7 +562,7 @@ func TestRuns(t *testing.T, open Open) {
 		t.Fatalf("a run over a missing object: %v, want ErrNotFound", err)
 	}
 	// Counts, then one close.
-	if err := s.RecordRunReads(ctx, r.ID, []ombud.RunRead{{0, 30}, {1, 31}, {2, 32}, {4, 33}}, 40); err != nil {
+	if err := s.RecordRunReads(ctx, r.ID, []ombud.RunRead{{Position: 0, Index: 30}, {Position: 1, Index: 31}, {Position: 2, Index: 32}, {Position: 4, Index: 33}}, 40); err != nil {
 		t.Fatal(err)
 	}
 	cl := ombud.RunClosePayload{Reason: ombud.RunClosed, At: now, Read: 4, Bytes: 40}
