@@ -270,6 +270,9 @@ type verifier struct {
 	// runLists are the object lists of the runs whose start detail this
 	// audit read, by run id.
 	runLists map[string][]string
+	// runReads are, by run id, the objects read in it, from the details
+	// of its reads that this audit read.
+	runReads map[string]map[string]struct{}
 }
 
 // pendingTile holds recomputed nodes of one tile level not yet compared

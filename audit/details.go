@@ -172,6 +172,7 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 		}
 		v.rep.Details++
 		v.runDetail(idx, b.bodies[i], r.Body, add)
+		v.reviewDetail(b.bodies[i], r.Body, add)
 		if a, ok := b.bodies[i].(*entry.Access); ok {
 			var d struct {
 				Purpose string `json:"purpose"`
@@ -183,6 +184,37 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 	}
 	b.reset()
 	return nil
+}
+
+// reviewDetail checks, from the detail records, that every review gives a
+// rationale and that every flag's inputs were read in its run (as far as
+// this audit read the run's start).
+func (v *verifier) reviewDetail(body entry.Body, detail []byte, add func(rule, format string, args ...any)) {
+	switch b := body.(type) {
+	case *entry.Review:
+		var d struct {
+			Rationale string `json:"rationale"`
+		}
+		if json.Unmarshal(detail, &d) != nil || strings.TrimSpace(d.Rationale) == "" {
+			add(RuleReviewWithoutRationale, "a review of flag %s gives no rationale", b.Flag)
+		}
+	case *entry.Flag:
+		var d struct {
+			Run    string   `json:"run"`
+			Inputs []string `json:"inputs"`
+		}
+		if json.Unmarshal(detail, &d) != nil || d.Run == "" {
+			return
+		}
+		if _, known := v.runLists[d.Run]; !known {
+			return // the run started before this audit's entries
+		}
+		for _, in := range d.Inputs {
+			if _, read := v.runReads[d.Run][in]; !read {
+				add(RuleFlagInputNotRead, "flag %s cites object %s, which run %s did not read", b.Flag, in, d.Run)
+			}
+		}
+	}
 }
 
 // runDetail checks, from the detail records, that every read in a run is
@@ -216,6 +248,13 @@ func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add fun
 		if json.Unmarshal(detail, &d) != nil || d.Run == "" {
 			return
 		}
+		if v.runReads == nil {
+			v.runReads = map[string]map[string]struct{}{}
+		}
+		if v.runReads[d.Run] == nil {
+			v.runReads[d.Run] = map[string]struct{}{}
+		}
+		v.runReads[d.Run][d.Object] = struct{}{}
 		list, known := v.runLists[d.Run]
 		switch {
 		case !known:

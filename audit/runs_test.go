@@ -89,6 +89,27 @@ func TestPlantedRunViolations(t *testing.T) {
 		write(t, e, runRead("run-6", "obj-5", "general", 0))
 		a.expect("run_read_after_close")
 	})
+	t.Run("a flag whose input its run did not read", func(t *testing.T) {
+		a.t = t
+		write(t, e, runStart("run-7", "3.0", "", []string{"general"}, []string{"obj-5", "obj-6"}, until))
+		write(t, e, runRead("run-7", "obj-5", "general", 0))
+		flag := func(id, input string) ombud.Record {
+			return ombud.Record{Body: entry.Flag{System: "plate-reader", ModelVersion: "3.0", Flag: id, Input: []string{input}, Run: "run-7", By: "machine1"},
+				Detail: map[string]any{"flag": id, "run": "run-7", "inputs": []string{input}}}
+		}
+		// In one audit with the run's start: the details of the run's
+		// reads are what the check reads.
+		write(t, e, flag("flag-r1", "obj-5"))
+		write(t, e, flag("flag-r2", "obj-6"))
+		a.expect("flag_input_not_read")
+	})
+	t.Run("a review without a rationale", func(t *testing.T) {
+		a.t = t
+		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: map[string]any{"rationale": "matches the source image"}})
+		a.expect()
+		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: map[string]any{"rationale": "  "}})
+		a.expect("review_without_rationale")
+	})
 	t.Run("a read in a run never started", func(t *testing.T) {
 		a.t = t
 		write(t, e, runRead("run-404", "obj-5", "general", 0))
