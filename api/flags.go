@@ -25,17 +25,27 @@ func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f, wr, err := s.Review.Raise(r.Context(), fr)
+	if err == nil {
+		created(w, wr.Index, apiv1.FlagCreated{ID: f.ID, Receipt: wr.Index})
+		return
+	}
+	writeReviewError(w, r, err)
+}
+
+// writeReviewError answers a refusal of flags, reviews and actions with its
+// reason.
+func writeReviewError(w http.ResponseWriter, r *http.Request, err error) {
 	var rf *review.Refusal
 	if errors.As(err, &rf) {
-		writeError(w, r, rf.AsError())
-		return
+		err = rf.AsError()
 	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
-	writeJSON(w, http.StatusCreated, apiv1.FlagCreated{ID: f.ID, Receipt: wr.Index})
+	writeError(w, r, err)
+}
+
+// created answers 201 with v and the receipt of the entry at index.
+func created(w http.ResponseWriter, index uint64, v any) {
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(index, 10))
+	writeJSON(w, http.StatusCreated, v)
 }
 
 func (s *Server) reviewFlag(w http.ResponseWriter, r *http.Request) {
@@ -45,17 +55,11 @@ func (s *Server) reviewFlag(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rv, wr, err := s.Review.Review(r.Context(), caller(r), r.PathValue("id"), req.Verdict, req.Rationale)
-	var rf *review.Refusal
-	if errors.As(err, &rf) {
-		writeError(w, r, rf.AsError())
+	if err == nil {
+		created(w, wr.Index, apiv1.Reviewed{Flag: rv.Flag, Verdict: rv.Verdict, Receipt: wr.Index})
 		return
 	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
-	writeJSON(w, http.StatusCreated, apiv1.Reviewed{Flag: rv.Flag, Verdict: rv.Verdict, Receipt: wr.Index})
+	writeReviewError(w, r, err)
 }
 
 func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
@@ -65,15 +69,9 @@ func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, notice, wr, err := s.Review.Act(r.Context(), caller(r), req.Flag, req.Kind)
-	var rf *review.Refusal
-	if errors.As(err, &rf) {
-		writeError(w, r, rf.AsError())
+	if err == nil {
+		created(w, wr.Index, apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice})
 		return
 	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
-	writeJSON(w, http.StatusCreated, apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice})
+	writeReviewError(w, r, err)
 }

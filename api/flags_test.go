@@ -10,6 +10,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -33,18 +34,7 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := mc.ReadRun(ctx, run.ID, 3) // reads positions 3 and 4 only
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p, err := s.Next()
-		if err != nil {
-			break
-		}
-		io.Copy(io.Discard, p.Body)
-	}
-	s.Close()
+	drain(t, mc, run.ID, 3) // reads positions 3 and 4 only
 	const js = "application/json"
 	resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.location[3]))
 	f := decode[apiv1.FlagCreated](t, resp)
@@ -117,18 +107,7 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = ac.ReadRun(ctx, run2.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p, err := s.Next()
-		if err != nil {
-			break
-		}
-		io.Copy(io.Discard, p.Body)
-	}
-	s.Close()
+	drain(t, ac, run2.ID, 0)
 	e.Do(t, "POST", "/v1/systems/"+e.system+"/versions/2.0/retire", e.AdminToken, "", "").Body.Close()
 	resp = e.Do(t, "POST", "/v1/flags", e.analyst, js, flagBody(run2.ID, e.general))
 	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonVersionRetired {
@@ -148,14 +127,7 @@ func TestReviews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ac.ReadRun(ctx, run.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, err := s.Next(); err == nil; p, err = s.Next() {
-		io.Copy(io.Discard, p.Body)
-	}
-	s.Close()
+	drain(t, ac, run.ID, 0)
 	const js = "application/json"
 	resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.general))
 	f := decode[apiv1.FlagCreated](t, resp)
@@ -219,14 +191,7 @@ func TestReviews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = sc.ReadRun(ctx, run2.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, err := s.Next(); err == nil; p, err = s.Next() {
-		io.Copy(io.Discard, p.Body)
-	}
-	s.Close()
+	drain(t, sc, run2.ID, 0)
 	resp = e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run2.ID, e.general))
 	f2 := decode[apiv1.FlagCreated](t, resp)
 	resp = e.Do(t, "POST", "/v1/flags/"+f2.ID+"/reviews", starterReviewer, js, confirm)
@@ -248,14 +213,7 @@ func TestActions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := ac.ReadRun(ctx, run.ID, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for p, err := s.Next(); err == nil; p, err = s.Next() {
-			io.Copy(io.Discard, p.Body)
-		}
-		s.Close()
+		drain(t, ac, run.ID, 0)
 		resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.general))
 		return decode[apiv1.FlagCreated](t, resp).ID
 	}
@@ -319,5 +277,18 @@ func TestActions(t *testing.T) {
 	resp = act(h, "no_action")
 	if taken := decode[apiv1.ActionTaken](t, resp); resp.StatusCode != 201 || taken.Notice != "" {
 		t.Fatalf("no_action: %d %+v", resp.StatusCode, taken)
+	}
+}
+
+// drain reads a run's stream from position from to its end, discarding it.
+func drain(t *testing.T, c *client.Client, run string, from int) {
+	t.Helper()
+	s, err := c.ReadRun(t.Context(), run, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for p, err := s.Next(); err == nil; p, err = s.Next() {
+		io.Copy(io.Discard, p.Body)
 	}
 }
