@@ -82,10 +82,7 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	} else if r.Class.IsSensitive() && !r.Emergency {
 		return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthMissing, "class "+r.Class.Name+" is sensitive: cite a registered authorization (Ombud-Authorization)")), nil
 	}
-	roles := make([]string, len(r.Principal.Roles))
-	for i, role := range r.Principal.Roles {
-		roles[i] = string(role)
-	}
+	roles := RoleNames(r.Principal)
 	ok, _ := p.Decide(Input{
 		Principal: r.Principal.ID, Roles: roles, Class: r.Class.Name, Sensitive: r.Class.IsSensitive(), Purpose: r.Purpose,
 		Authorized: authorized, AuthorizationKind: v.AuthKind, Wildcard: ra != nil && ra.Wildcard(), Emergency: r.Emergency, Object: r.Object.ID,
@@ -136,6 +133,15 @@ func derefVerdict(v *Verdict) Verdict {
 		return Verdict{}
 	}
 	return *v
+}
+
+// RoleNames returns p's roles as the policy sees them.
+func RoleNames(p *ombud.Principal) []string {
+	roles := make([]string, len(p.Roles))
+	for i, role := range p.Roles {
+		roles[i] = string(role)
+	}
+	return roles
 }
 
 func (s *Service) with(base, d Verdict) Verdict {
@@ -296,10 +302,7 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
 		}
 	}
-	roles := make([]string, len(r.Principal.Roles))
-	for i, role := range r.Principal.Roles {
-		roles[i] = string(role)
-	}
+	roles := RoleNames(r.Principal)
 	seen := map[string]bool{}
 	for _, set := range r.Sets {
 		if seen[set.Class] {

@@ -172,16 +172,12 @@ func (p *Policy) DecideAct(in ActInput) bool {
 }
 
 func (p *Policy) decideAct(in ActInput) (bool, error) {
-	roles := make([]cedar.Value, len(in.Roles))
-	for i, r := range in.Roles {
-		roles[i] = cedar.String(r)
-	}
 	req := cedar.Request{
 		Principal: cedar.NewEntityUID("Principal", cedar.String(in.Principal)),
 		Action:    cedar.NewEntityUID("Action", "act"),
 		Resource:  cedar.NewEntityUID("Flag", cedar.String(in.Flag)),
 		Context: cedar.NewRecord(cedar.RecordMap{
-			"roles":                 cedar.NewSet(roles...),
+			"roles":                 cedarSet(in.Roles),
 			"kind":                  cedar.String(in.Kind),
 			"biometric":             cedar.Boolean(in.Biometric),
 			"confirmations":         cedar.Long(in.Confirmations),
@@ -195,17 +191,22 @@ func (p *Policy) decideAct(in ActInput) (bool, error) {
 	return decision == cedar.Allow, nil
 }
 
-func (p *Policy) decide(in Input) (bool, []string, error) {
-	roles := make([]cedar.Value, len(in.Roles))
-	for i, r := range in.Roles {
-		roles[i] = cedar.String(r)
+// cedarSet is a set of strings for a policy's context.
+func cedarSet(ss []string) cedar.Set {
+	vs := make([]cedar.Value, len(ss))
+	for i, s := range ss {
+		vs[i] = cedar.String(s)
 	}
+	return cedar.NewSet(vs...)
+}
+
+func (p *Policy) decide(in Input) (bool, []string, error) {
 	req := cedar.Request{
 		Principal: cedar.NewEntityUID("Principal", cedar.String(in.Principal)),
 		Action:    cedar.NewEntityUID("Action", "read"),
 		Resource:  cedar.NewEntityUID("Object", cedar.String(in.Object)),
 		Context: cedar.NewRecord(cedar.RecordMap{
-			"roles":              cedar.NewSet(roles...),
+			"roles":              cedarSet(in.Roles),
 			"class":              cedar.String(in.Class),
 			"sensitive":          cedar.Boolean(in.Sensitive),
 			"purpose":            cedar.String(in.Purpose),

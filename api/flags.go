@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -29,16 +28,6 @@ func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
 		created(w, wr.Index, apiv1.FlagCreated{ID: f.ID, Receipt: wr.Index})
 		return
 	}
-	writeReviewError(w, r, err)
-}
-
-// writeReviewError answers a refusal of flags, reviews and actions with its
-// reason.
-func writeReviewError(w http.ResponseWriter, r *http.Request, err error) {
-	var rf *review.Refusal
-	if errors.As(err, &rf) {
-		err = rf.AsError()
-	}
 	writeError(w, r, err)
 }
 
@@ -59,7 +48,7 @@ func (s *Server) reviewFlag(w http.ResponseWriter, r *http.Request) {
 		created(w, wr.Index, apiv1.Reviewed{Flag: rv.Flag, Verdict: rv.Verdict, Receipt: wr.Index})
 		return
 	}
-	writeReviewError(w, r, err)
+	writeError(w, r, err)
 }
 
 func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
@@ -73,5 +62,5 @@ func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
 		created(w, wr.Index, apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice})
 		return
 	}
-	writeReviewError(w, r, err)
+	writeError(w, r, err)
 }

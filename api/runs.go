@@ -42,14 +42,6 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 // writeRunError answers a refusal with its reason, and with its receipt
 // when it was logged.
 func writeRunError(w http.ResponseWriter, r *http.Request, err error) {
-	var rf *custody.RunRefusal
-	if errors.As(err, &rf) {
-		if rf.Logged {
-			w.Header().Set("Ombud-Receipt", strconv.FormatUint(rf.Index, 10))
-		}
-		writeError(w, r, rf.AsError())
-		return
-	}
 	var d *custody.Denial
 	if errors.As(err, &d) {
 		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))

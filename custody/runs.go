@@ -40,26 +40,10 @@ type Selection struct {
 	Subject string // the identifier; only its keyed pseudonym is used
 }
 
-// RunRefusal is a run refused before anything was read. It logs nothing
-// (a refused operation), unless Index is set: a run the access decision
-// denied is logged as a run entry with its reason.
-type RunRefusal struct {
-	Code    ombud.Code
-	Reason  string
-	Message string
-	Index   uint64 // the run entry of a logged denial; 0 for none
-	Logged  bool
-}
-
-func (r *RunRefusal) Error() string { return string(r.Code) + ": " + r.Message }
-
-// AsError returns the user-facing error of a refusal.
-func (r *RunRefusal) AsError() *ombud.Error {
-	return &ombud.Error{Code: r.Code, Reason: r.Reason, Message: r.Message}
-}
-
-func refuseRun(code ombud.Code, reason, format string, a ...any) *RunRefusal {
-	return &RunRefusal{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...)}
+// refuseRun is a refusal about a run that logs nothing (a refused
+// operation), with its own reason.
+func refuseRun(code ombud.Code, reason, format string, a ...any) *ombud.Error {
+	return &ombud.Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...)}
 }
 
 // runGate names a run's gate: each batch of its reads holds it shared
@@ -84,7 +68,7 @@ func maySee(p *ombud.Principal, r *ombud.Run) bool {
 // A request that is malformed is refused as bad input and logs nothing.
 // Every other refusal is a decision on the objects the run names, logged
 // as a run entry with decision deny and the refusal's reason (a
-// *RunRefusal with its Index), as a refused read is.
+// *Denial with its Index), as a refused read is.
 func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, ombud.Leaf, error) {
 	p := req.Principal
 	if p == nil {
@@ -126,7 +110,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		if err != nil {
 			return nil, ombud.Leaf{}, wrapLog(err)
 		}
-		return nil, ombud.Leaf{}, &RunRefusal{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index, Logged: true}
+		return nil, ombud.Leaf{}, &Denial{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index}
 	}
 	if p.Has(ombud.RoleSystem) && p.System != req.System {
 		return refuse(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
@@ -397,8 +381,7 @@ func (s *Service) CloseExpiredRuns(ctx context.Context) (int, error) {
 	n := 0
 	for _, r := range rs {
 		_, _, err := s.closeRun(ctx, r, ombud.RunTimeLimit, "")
-		var rf *RunRefusal
-		if errors.As(err, &rf) {
+		if e := (*ombud.Error)(nil); errors.As(err, &e) && e.Reason == ombud.ReasonRunClosed {
 			continue // closed meanwhile
 		}
 		if err != nil {

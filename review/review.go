@@ -58,18 +58,10 @@ const (
 	MaxCandidates = 64
 )
 
-// Refusal is a refused flag: a refused operation, which logs nothing.
-type Refusal struct {
-	Code    ombud.Code
-	Reason  string
-	Message string
-}
-
-func (r *Refusal) Error() string { return string(r.Code) + ": " + r.Message }
-
-// AsError returns the user-facing error.
-func (r *Refusal) AsError() *ombud.Error {
-	return &ombud.Error{Code: r.Code, Reason: r.Reason, Message: r.Message}
+// refuse is a refusal with its own reason: a refused operation, which
+// logs nothing.
+func refuse(code ombud.Code, reason, msg string) *ombud.Error {
+	return &ombud.Error{Code: code, Reason: reason, Message: msg}
 }
 
 func invalid(format string, a ...any) error { return ombud.Errorf(ombud.CodeInvalid, format, a...) }
@@ -165,11 +157,11 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrRunClosed):
-		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run"}
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
 	case errors.Is(err, ombud.ErrRetired):
-		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired"}
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
 	case errors.Is(err, ombud.ErrNotRead):
-		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonInputNotRead, "an input of the flag was not read in its run"}
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input of the flag was not read in its run")
 	case err != nil:
 		return nil, w, err
 	}
@@ -199,7 +191,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return nil, ombud.Leaf{}, &Refusal{ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag"}
+		return nil, ombud.Leaf{}, refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")
 	}
 	if err != nil {
 		return nil, ombud.Leaf{}, err
@@ -209,7 +201,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 		return nil, ombud.Leaf{}, err
 	}
 	if p.ID == f.By || p.ID == run.Principal {
-		return nil, ombud.Leaf{}, &Refusal{ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it"}
+		return nil, ombud.Leaf{}, refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it")
 	}
 	rv := &ombud.Review{Flag: f.ID, Reviewer: p.ID, Verdict: verdict, Created: s.now().Truncate(time.Millisecond)}
 	c, err := ombud.NewChange(ombud.OpReview, ombud.ReviewTarget(f.ID, p.ID), ombud.ReviewPayload{Review: rv})
@@ -220,7 +212,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 		Detail: map[string]any{"flag": f.ID, "rationale": rationale}}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrExists), ombud.ErrorCode(err) == ombud.CodeConflict && errors.Is(err, ombud.ErrBusy):
-		return nil, ombud.Leaf{}, &Refusal{ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already"}
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -251,7 +243,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return fail(&Refusal{ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag"})
+		return fail(refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag"))
 	}
 	if err != nil {
 		return fail(err)
@@ -278,21 +270,17 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	if pol == nil {
 		return fail(errors.New("review: no policy loaded"))
 	}
-	roles := make([]string, len(p.Roles))
-	for i, r := range p.Roles {
-		roles[i] = string(r)
-	}
-	in := access.ActInput{Principal: p.ID, Roles: roles, Flag: f.ID, Kind: kind, Biometric: ombud.IsBiometricTask(sys.Task), Confirmations: confirms, Rejections: rejects}
+	in := access.ActInput{Principal: p.ID, Roles: access.RoleNames(p), Flag: f.ID, Kind: kind, Biometric: ombud.IsBiometricTask(sys.Task), Confirmations: confirms, Rejections: rejects}
 	if !pol.DecideAct(in) {
 		more := in
 		more.Confirmations, more.Rejections = 1<<40, 0
 		switch {
 		case rejects > 0 && pol.DecideAct(more):
-			return fail(&Refusal{ombud.CodeConflict, ombud.ReasonUnresolvedRejection, fmt.Sprintf("a reviewer rejected the flag (%d rejections): no action follows", rejects)})
+			return fail(refuse(ombud.CodeConflict, ombud.ReasonUnresolvedRejection, fmt.Sprintf("a reviewer rejected the flag (%d rejections): no action follows", rejects)))
 		case pol.DecideAct(more):
-			return fail(&Refusal{ombud.CodeConflict, ombud.ReasonNotEnoughConfirmations, fmt.Sprintf("the flag has %d distinct confirmations; the policy needs more before an action", confirms)})
+			return fail(refuse(ombud.CodeConflict, ombud.ReasonNotEnoughConfirmations, fmt.Sprintf("the flag has %d distinct confirmations; the policy needs more before an action", confirms)))
 		}
-		return fail(&Refusal{ombud.CodeForbidden, "policy_denied", "the access policy does not permit this action"})
+		return fail(refuse(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this action"))
 	}
 	a := &ombud.Action{ID: ombud.NewID(), Flag: f.ID, Kind: kind, Reviewers: reviewers, Created: s.now().Truncate(time.Millisecond), By: p.ID}
 	notice := ""
@@ -315,7 +303,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrStale):
-		return fail(&Refusal{ombud.CodeConflict, ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"})
+		return fail(refuse(ombud.CodeConflict, ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"))
 	case err != nil:
 		return nil, "", w, err
 	}
