@@ -56,6 +56,8 @@ const (
 	OpFlagCreate            Op = "flag.create"
 	OpReview                Op = "flag.review"
 	OpAction                Op = "flag.action"
+	OpContestFile           Op = "contest.file"
+	OpContestResolve        Op = "contest.resolve"
 	// OpEmergencyRead records an emergency read, logged as its permit, for
 	// the deadline by which an authorization must cover it.
 	OpEmergencyRead Op = "emergency.read"

@@ -68,7 +68,7 @@ func ErrorCode(err error) Code {
 	case errors.Is(err, ErrNotFound):
 		return CodeNotFound
 	case errors.Is(err, ErrExists), errors.Is(err, ErrBusy), errors.Is(err, ErrOnHold), errors.Is(err, ErrNotOnHold),
-		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired), errors.Is(err, ErrRunClosed), errors.Is(err, ErrNotRead):
+		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired), errors.Is(err, ErrRunClosed), errors.Is(err, ErrNotRead), errors.Is(err, ErrResolved):
 		return CodeConflict
 	case errors.Is(err, ErrErased):
 		return CodeGone
@@ -97,7 +97,7 @@ func ErrorMessage(err error) string {
 	case errors.Is(err, ErrLogUnavailable):
 		return "the transparency log cannot be written; ombud fails closed"
 	}
-	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired, ErrRunClosed, ErrNotRead} {
+	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired, ErrRunClosed, ErrNotRead, ErrResolved} {
 		if errors.Is(err, s) {
 			return "refused: " + s.Error()
 		}

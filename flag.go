@@ -9,12 +9,15 @@ import (
 // Flag is an automated match an analytic system raised in a run: what a
 // human must review before any action is taken on it.
 type Flag struct {
-	ID          string
-	Run         string
-	System      string // the system's id
-	Version     string
-	Inputs      []string // object ids, each read in the run
-	Candidates  []string // subjects, as keyed pseudonyms
+	ID         string
+	Run        string
+	System     string // the system's id
+	Version    string
+	Inputs     []string // object ids, each read in the run
+	Candidates []string // subjects, as keyed pseudonyms
+	// References are the candidates' reference images held in custody
+	// (object ids), which reviewers may view as evidence.
+	References  []string
 	Rank        int64
 	Score       float64
 	Threshold   float64
@@ -94,11 +97,62 @@ const (
 	ReasonUnresolvedRejection = "unresolved_rejection"
 )
 
-// FlagStore keeps flags.
+// Contest is an affected person's contest of an action, filed with the
+// action's notice code, and its resolution by a reviewer. The person's
+// statement and the reviewer's rationale are kept only in detail records.
+type Contest struct {
+	ID      string
+	Action  string
+	Filed   time.Time
+	Index   uint64 // the filing's entry
+	Outcome string // "" while open, else ContestUpheld or ContestOverturned
+	// Resolved, ResolvedBy and ResolveIndex are the resolution's.
+	Resolved     time.Time
+	ResolvedBy   string
+	ResolveIndex uint64
+}
+
+// The outcomes of a contest.
+const (
+	// ContestUpheld: the action stands.
+	ContestUpheld = "upheld"
+	// ContestOverturned: the action was wrong and is withdrawn.
+	ContestOverturned = "overturned"
+)
+
+// ContestTarget names the change target of a contest: its filing and its
+// resolution.
+func ContestTarget(id string) string { return "contest:" + id }
+
+// ContestPayload: OpContestFile, OpContestResolve (the contest with its
+// outcome, resolver and time set).
+type ContestPayload struct{ Contest *Contest }
+
+// ErrResolved: the contest is resolved already.
+var ErrResolved = errors.New("the contest is resolved already")
+
+// FlagStore keeps flags, their reviews and actions, and contests.
 type FlagStore interface {
 	// Flag returns a flag by id; ErrNotFound if there is none (or it is
 	// only reserved).
 	Flag(ctx context.Context, id string) (*Flag, error)
 	// Reviews lists a flag's reviews, oldest first.
 	Reviews(ctx context.Context, flag string) ([]*Review, error)
+	// Actions lists a flag's actions, oldest first.
+	Actions(ctx context.Context, flag string) ([]*Action, error)
+	// ActionByNotice returns the action whose notice code hashes to
+	// sum; ErrNotFound if none.
+	ActionByNotice(ctx context.Context, sum []byte) (*Action, error)
+	// Contest returns a contest by id; ErrNotFound if none.
+	Contest(ctx context.Context, id string) (*Contest, error)
+	// ContestOf returns the contest of an action; ErrNotFound if none.
+	ContestOf(ctx context.Context, action string) (*Contest, error)
+	// OpenContests lists the contests not yet resolved, oldest first.
+	OpenContests(ctx context.Context, limit int) ([]*Contest, error)
+	// AwaitingReview lists flags on which no action was taken and that
+	// reviewer may review: not raised by them, not of a run they
+	// started, not reviewed by them. Oldest first, at most limit.
+	AwaitingReview(ctx context.Context, reviewer string, limit int) ([]*Flag, error)
+	// Action returns an action by id; ErrNotFound if none.
+	Action(ctx context.Context, id string) (*Action, error)
 }

@@ -81,6 +81,16 @@ var SystemEraseReasons = []VocabCode{
 	{EraseIngestUnacknowledged, "An ingest was logged but its client was never told (a crash before the answer); the object is discarded."},
 }
 
+// PurposeReview is the purpose of a reviewer's viewing of a flag's
+// evidence: a code ombud itself gives, never a user, and only to a read
+// that names the flag.
+const PurposeReview = "review"
+
+// SystemPurposes are the purposes ombud itself gives.
+var SystemPurposes = []VocabCode{
+	{PurposeReview, "A reviewer viewing the evidence of an automated match (its inputs and the candidates' reference images) before confirming or rejecting it."},
+}
+
 // DefaultVocabulary is the vocabulary of a deployment whose configuration
 // registers none. Each code is a category, never a person or a case.
 func DefaultVocabulary() Vocabulary {

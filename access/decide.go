@@ -18,6 +18,10 @@ type Read struct {
 	Purpose         string
 	AuthorizationID string // "" when none is cited
 	Emergency       bool
+	// Evidence: the read is a reviewer's viewing of a flag's evidence,
+	// which ombud checked (the object is the flag's, the reader may review
+	// it); the policy decides it with context.evidence.
+	Evidence bool
 }
 
 // Verdict is a decision: its reason code, the authorization use it took,
@@ -39,6 +43,9 @@ type Verdict struct {
 
 // ReasonEmergency marks a permit under emergency access.
 const ReasonEmergency = "emergency"
+
+// ReasonEvidence: a permitted viewing of a flag's evidence by a reviewer.
+const ReasonEvidence = "review_evidence"
 
 // ReasonEmergencySuspended: the principal's emergency access is suspended
 // after a breach.
@@ -79,13 +86,14 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
 		}
 		authorized = true
-	} else if r.Class.IsSensitive() && !r.Emergency {
+	} else if r.Class.IsSensitive() && !r.Emergency && !r.Evidence {
 		return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthMissing, "class "+r.Class.Name+" is sensitive: cite a registered authorization (Ombud-Authorization)")), nil
 	}
 	roles := RoleNames(r.Principal)
 	ok, _ := p.Decide(Input{
 		Principal: r.Principal.ID, Roles: roles, Class: r.Class.Name, Sensitive: r.Class.IsSensitive(), Purpose: r.Purpose,
 		Authorized: authorized, AuthorizationKind: v.AuthKind, Wildcard: ra != nil && ra.Wildcard(), Emergency: r.Emergency, Object: r.Object.ID,
+		Evidence: r.Evidence,
 	})
 	if !ok {
 		return s.with(v, deny(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this read")), nil
@@ -100,6 +108,8 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
 		}
 		v.Use, v.authID = use, ra.ID
+	case r.Evidence:
+		v.Reason = ReasonEvidence
 	case r.Emergency && r.Class.IsSensitive():
 		// Only a read that needed an authorization is an emergency read,
 		// to be covered later; an ordinary class needs none.

@@ -33,6 +33,8 @@ const DefaultPolicy = `// ombud access policy, in Cedar (https://www.cedarpolicy
 //   emergency           Bool         the read claims emergency access
 //   run                 Bool         the read is part of an analytic run (decided
 //                                    once per class when the run starts)
+//   evidence            Bool         a reviewer views the evidence of a flag they
+//                                    may review (purpose "review"), as ombud checked
 //
 // Edit this file, check it with 'ombud policy check', and load it with
 // 'ombud policy reload'. Each loaded version is logged with its SHA-256.
@@ -57,6 +59,14 @@ when { context.roles.contains("analyst") && context.sensitive && context.authori
 @id("read-in-run")
 permit (principal, action == Action::"read", resource)
 when { context.roles.contains("system") && context.run && (!context.sensitive || (context.authorized && !context.wildcard)) };
+
+// Review: a reviewer views the evidence of a flag before confirming or
+// rejecting it (its inputs and the candidates' reference images). ombud
+// checks that the object is the flag's and that the reader may review it;
+// each viewing is logged with the purpose "review" and the flag.
+@id("review-evidence")
+permit (principal, action == Action::"read", resource)
+when { context.roles.contains("reviewer") && context.evidence && context.purpose == "review" };
 
 // Actions on automated matches (Action::"act", resource Flag::"<id>"):
 // no action follows a match without independent human review. The context:
@@ -106,6 +116,7 @@ type Input struct {
 	Wildcard          bool
 	Emergency         bool
 	Run               bool
+	Evidence          bool
 	Object            string
 }
 
@@ -130,7 +141,7 @@ func ParsePolicy(text []byte) (*Policy, error) {
 	}
 	for _, roles := range [][]string{{"analyst"}, {"admin"}, {"system"}, {}} {
 		for _, b := range []bool{false, true} {
-			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Run: b, Object: "o"}
+			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Run: b, Evidence: b, Object: "o"}
 			if _, _, err := p.decide(in); err != nil {
 				return nil, fmt.Errorf("policy fails to evaluate: %w", err)
 			}
@@ -215,6 +226,7 @@ func (p *Policy) decide(in Input) (bool, []string, error) {
 			"wildcard":           cedar.Boolean(in.Wildcard),
 			"emergency":          cedar.Boolean(in.Emergency),
 			"run":                cedar.Boolean(in.Run),
+			"evidence":           cedar.Boolean(in.Evidence),
 		}),
 	}
 	decision, diag := cedar.Authorize(p.set, cedar.EntityMap{}, req)

@@ -157,7 +157,11 @@ func (s *Server) Handler() http.Handler {
 
 	if s.Review != nil {
 		mux.Handle("POST /v1/flags", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}, s.raiseFlag))
-		mux.Handle("POST /v1/flags/{id}/reviews", s.auth([]ombud.Role{ombud.RoleReviewer}, s.reviewFlag))
+		reviewer := []ombud.Role{ombud.RoleReviewer}
+		mux.Handle("GET /v1/flags/awaiting", s.auth(reviewer, s.awaitingFlags))
+		mux.Handle("POST /v1/flags/{id}/reviews", s.auth(reviewer, s.reviewFlag))
+		mux.Handle("GET /v1/contests", s.auth(reviewer, s.openContests))
+		mux.Handle("POST /v1/contests/{id}/resolution", s.auth(reviewer, s.resolveContest))
 		mux.Handle("POST /v1/actions", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.takeAction))
 	}
 	if s.Analytics != nil {

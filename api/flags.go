@@ -15,7 +15,7 @@ func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	fr := review.FlagRequest{Principal: caller(r), Run: req.Run, Inputs: req.Inputs, Candidates: req.Candidates, Rank: req.Rank, Score: req.Score,
+	fr := review.FlagRequest{Principal: caller(r), Run: req.Run, Inputs: req.Inputs, Candidates: req.Candidates, References: req.References, Rank: req.Rank, Score: req.Score,
 		Threshold: req.Threshold, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize}
 	if req.MatchedAt != nil {
 		fr.Matched = *req.MatchedAt
@@ -60,6 +60,53 @@ func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
 	a, notice, wr, err := s.Review.Act(r.Context(), caller(r), req.Flag, req.Kind)
 	if err == nil {
 		created(w, wr.Index, apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice})
+		return
+	}
+	writeError(w, r, err)
+}
+
+// maxListed bounds the flags and contests one listing returns.
+const maxListed = 200
+
+func (s *Server) awaitingFlags(w http.ResponseWriter, r *http.Request) {
+	fs, err := s.Review.Awaiting(r.Context(), caller(r), maxListed)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]apiv1.Flag, 0, len(fs))
+	for _, q := range fs {
+		f := q.Flag
+		out = append(out, apiv1.Flag{ID: f.ID, Run: f.Run, System: q.System, Version: f.Version, Inputs: f.Inputs, References: f.References,
+			Candidates: len(f.Candidates), Rank: f.Rank, Score: f.Score, Threshold: f.Threshold, ReferenceDB: f.ReferenceDB, GallerySize: f.GallerySize,
+			MatchedAt: f.Matched, Created: f.Created, Receipt: f.Index, Confirmations: q.Confirmations, Rejections: q.Rejections})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) openContests(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.Review.OpenContests(r.Context(), caller(r), maxListed)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]apiv1.Contest, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, apiv1.Contest{ID: c.Contest.ID, Action: c.Contest.Action, ActionKind: c.Case.Action.Kind, Flag: c.Case.Flag.ID,
+			Filed: c.Contest.Filed, Receipt: c.Contest.Index, Involved: c.Involved})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) resolveContest(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.ResolveContest
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, wr, err := s.Review.Resolve(r.Context(), caller(r), r.PathValue("id"), req.Outcome, req.Rationale)
+	if err == nil {
+		created(w, wr.Index, apiv1.ContestResolved{ID: c.ID, Outcome: c.Outcome, Receipt: wr.Index})
 		return
 	}
 	writeError(w, r, err)

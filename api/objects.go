@@ -79,6 +79,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	rel, err := s.Custody.Read(r.Context(), custody.ReadRequest{
 		ID: r.PathValue("id"), Purpose: h.Get("Ombud-Purpose"), Principal: caller(r),
 		AuthorizationID: h.Get("Ombud-Authorization"), Justification: h.Get("Ombud-Justification"), Emergency: h.Get("Ombud-Emergency"),
+		Flag: h.Get("Ombud-Flag"),
 		// A range is checked after the decision, so it says nothing about
 		// an object the caller may not read, and before the permit is
 		// logged, so an unsatisfiable one spends no use.

@@ -398,6 +398,7 @@ type CreateFlag struct {
 	Run         string     `json:"run"`
 	Inputs      []string   `json:"inputs"`
 	Candidates  []string   `json:"candidates"`
+	References  []string   `json:"references,omitempty"` // the candidates' reference images in custody
 	Rank        int64      `json:"rank"`
 	Score       float64    `json:"score"`
 	Threshold   float64    `json:"threshold"`
@@ -438,4 +439,54 @@ type ActionTaken struct {
 	ID      string `json:"id"`
 	Receipt uint64 `json:"receipt"`
 	Notice  string `json:"notice,omitempty"`
+}
+
+// Flag is a flag as GET /v1/flags/awaiting lists it for a reviewer: the
+// match's facts, the evidence a reviewer may view (GET /v1/objects/{id}
+// with Ombud-Purpose: review and Ombud-Flag), and the reviews so far.
+type Flag struct {
+	ID            string    `json:"id"`
+	Run           string    `json:"run"`
+	System        string    `json:"system"`
+	Version       string    `json:"version"`
+	Inputs        []string  `json:"inputs"`
+	References    []string  `json:"references,omitempty"`
+	Candidates    int       `json:"candidates"` // how many; they are kept only as pseudonyms
+	Rank          int64     `json:"rank"`
+	Score         float64   `json:"score"`
+	Threshold     float64   `json:"threshold"`
+	ReferenceDB   string    `json:"reference_db"`
+	GallerySize   int64     `json:"gallery_size"`
+	MatchedAt     time.Time `json:"matched_at"`
+	Created       time.Time `json:"created"`
+	Receipt       uint64    `json:"receipt"`
+	Confirmations int       `json:"confirmations"`
+	Rejections    int       `json:"rejections"`
+}
+
+// Contest is an open contest as GET /v1/contests lists it.
+type Contest struct {
+	ID         string    `json:"id"`
+	Action     string    `json:"action"`
+	ActionKind string    `json:"action_kind"`
+	Flag       string    `json:"flag"`
+	Filed      time.Time `json:"filed"`
+	Receipt    uint64    `json:"receipt"`
+	// Involved: the caller took part in the decision and may not resolve
+	// the contest.
+	Involved bool `json:"involved"`
+}
+
+// ResolveContest is the body of POST /v1/contests/{id}/resolution.
+type ResolveContest struct {
+	Outcome string `json:"outcome"` // upheld or overturned
+	// Rationale says why; it is kept only in the private detail record.
+	Rationale string `json:"rationale"`
+}
+
+// ContestResolved is the answer to POST /v1/contests/{id}/resolution.
+type ContestResolved struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+	Receipt uint64 `json:"receipt"`
 }

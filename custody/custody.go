@@ -53,7 +53,10 @@ type Service struct {
 	// changes (ombud.Journal.Settle): access's (Open adds it) and the
 	// reports', for two.
 	Committers []func(ombud.Op) ombud.Committer
-	Undoers    []func(context.Context, *ombud.Change) error
+	// Evidence says whether a principal may view an object as evidence of
+	// a flag (review.Service.Evidence); nil refuses every such viewing.
+	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string) (bool, error)
+	Undoers  []func(context.Context, *ombud.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an

@@ -22,6 +22,10 @@ type ReadRequest struct {
 	AuthorizationID string // the cited authorization; required for sensitive classes
 	Justification   string // free text, kept only in the detail record
 	Emergency       string // an emergency reason code; "" for none
+	// Flag, with the purpose review, makes the read a reviewer's viewing
+	// of that flag's evidence: custody checks the object is the flag's and
+	// the reader may review it (Service.Evidence), then the policy decides.
+	Flag string
 	// Satisfiable, when set, says whether the request (a byte range) can
 	// be served from an object of size bytes. It is asked after the
 	// decision, so that it tells nothing about an object the caller may
@@ -49,7 +53,17 @@ const (
 	ReasonIntegrity        = "integrity_failure"
 	ReasonUnavailable      = "object_unavailable"
 	ReasonKeyUnavailable   = "key_unavailable"
+	// ReasonNotEvidence: a viewing for review of an object that is not
+	// evidence of the flag, or by a reader who may not review it.
+	ReasonNotEvidence = "not_evidence"
 )
+
+func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string) (bool, error) {
+	if s.Evidence == nil {
+		return false, nil
+	}
+	return s.Evidence(ctx, p, flag, object)
+}
 
 // Read decides a read and logs the decision, permit or deny, before any
 // plaintext is available. The checks run in order: the object's state
@@ -61,8 +75,18 @@ const (
 // decision is logged, so a disabling, an erasure or a revocation is logged
 // after every read already decided.
 func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
-	if err := s.checkPurpose(req.Purpose); err != nil {
-		return nil, err
+	switch {
+	case req.Flag != "" || req.Purpose == ombud.PurposeReview:
+		if req.Flag == "" || req.Purpose != ombud.PurposeReview {
+			return nil, ombud.Errorf(ombud.CodeInvalid, "the purpose review is for viewing a flag's evidence: give both Ombud-Purpose: review and Ombud-Flag")
+		}
+		if err := ombud.ValidateIdentifier("Ombud-Flag", req.Flag); err != nil {
+			return nil, err
+		}
+	default:
+		if err := s.checkPurpose(req.Purpose); err != nil {
+			return nil, err
+		}
 	}
 	if len(req.Justification) > 1024 {
 		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Justification is limited to 1024 bytes")
@@ -112,11 +136,22 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonSystemOutsideRun, Code: ombud.CodeForbidden,
 			Message: "a system principal reads only through a run of its system"})
 	}
+	if req.Flag != "" {
+		ok, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonNotEvidence, Code: ombud.CodeForbidden,
+				Message: "the object is not evidence of a flag you may review"})
+		}
+	}
 	c, err := s.class(o.Class)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.Access.Decide(ctx, access.Read{Principal: req.Principal, Object: o, Class: c, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Emergency: req.Emergency != ""})
+	v, err := s.Access.Decide(ctx, access.Read{Principal: req.Principal, Object: o, Class: c, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID,
+		Emergency: req.Emergency != "", Evidence: req.Flag != ""})
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +364,7 @@ func (r readCloser) Close() error {
 
 func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string, v access.Verdict) ombud.Record {
 	body := entry.Access{Decision: decision, Purpose: req.Purpose, Reasons: []string{v.Reason}, PolicySHA256: v.PolicySHA, AuthKind: v.AuthKind,
-		Use: int64(v.Use), Object: req.ID, Authorization: req.AuthorizationID, By: req.Principal.ID}
+		Use: int64(v.Use), Object: req.ID, Authorization: req.AuthorizationID, Flag: req.Flag, By: req.Principal.ID}
 	// Claimed and refused, or granted as an emergency.
 	body.Emergency = req.Emergency != "" && (decision == entry.Deny || v.Reason == access.ReasonEmergency)
 	if o != nil {
@@ -338,6 +373,9 @@ func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string
 	rec := ombud.Record{Body: body,
 		Detail: map[string]any{"object": req.ID, "purpose": req.Purpose, "principal": req.Principal.ID, "authorization": req.AuthorizationID,
 			"justification": req.Justification, "emergency": req.Emergency}}
+	if req.Flag != "" {
+		rec.Detail.(map[string]any)["flag"] = req.Flag
+	}
 	return rec
 }
 

@@ -112,7 +112,8 @@ type Access struct {
 	Object        string   `log:"object,ref"`
 	Subject       []string `log:"subject,ref,keyed"`
 	Authorization string   `log:"authorization,ref"`
-	Run           string   `log:"run,ref"` // the run this read was part of
+	Run           string   `log:"run,ref"`  // the run this read was part of
+	Flag          string   `log:"flag,ref"` // the flag whose evidence a reviewer viewed
 	By            string   `log:"by,ref"`
 }
 

@@ -40,10 +40,13 @@ func (s *Service) now() time.Time {
 // FlagRequest is a match to record: the run that read the inputs, the
 // candidates it matched against a reference database, and the figures.
 type FlagRequest struct {
-	Principal   *ombud.Principal
-	Run         string
-	Inputs      []string // object ids read in the run
-	Candidates  []string // subject identifiers; only keyed pseudonyms are kept
+	Principal  *ombud.Principal
+	Run        string
+	Inputs     []string // object ids read in the run
+	Candidates []string // subject identifiers; only keyed pseudonyms are kept
+	// References are the candidates' reference images held in custody,
+	// as object ids: optional, each of a candidate.
+	References  []string
 	Rank        int64
 	Score       float64
 	Threshold   float64
@@ -99,6 +102,18 @@ func (s *Service) check(req FlagRequest) error {
 			return err
 		}
 	}
+	if len(req.References) > MaxCandidates {
+		return invalid("references: at most %d reference images", MaxCandidates)
+	}
+	for _, id := range req.References {
+		if err := ombud.ValidateIdentifier("reference", id); err != nil {
+			return err
+		}
+		if seen[id] {
+			return invalid("object %s is named twice", id)
+		}
+		seen[id] = true
+	}
 	return nil
 }
 
@@ -143,13 +158,25 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	for _, c := range req.Candidates {
 		f.Candidates = append(f.Candidates, s.Journal.Key.Pseudonym("subject", c))
 	}
+	// A reference image is an object of one of the candidates (the store
+	// checks again, with the reservation, that it is not erased).
+	for _, id := range req.References {
+		o, err := s.Store.Object(ctx, id)
+		if errors.Is(err, ombud.ErrNotFound) || (err == nil && (o.Erased != nil || !slices.ContainsFunc(o.Subjects, func(sub string) bool { return slices.Contains(f.Candidates, sub) }))) {
+			return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "reference "+id+" is not a live object of a candidate")
+		}
+		if err != nil {
+			return nil, ombud.Leaf{}, err
+		}
+	}
+	f.References = req.References
 	class := ""
 	if len(run.Classes) == 1 {
 		class = run.Classes[0]
 	}
 	body := entry.Flag{System: sys.Name, Model: sv.Model, ModelVersion: sv.Version, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize,
 		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, Class: class, Flag: f.ID, Input: req.Inputs, Candidate: req.Candidates, Run: run.ID, By: p.ID}
-	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "matched_at": matched}
+	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "references": req.References, "matched_at": matched}
 	c, err := ombud.NewChange(ombud.OpFlagCreate, ombud.FlagTarget(f.ID), ombud.FlagPayload{Flag: f})
 	if err != nil {
 		return nil, ombud.Leaf{}, err
@@ -160,6 +187,8 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
 	case errors.Is(err, ombud.ErrRetired):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
+	case errors.Is(err, ombud.ErrErased):
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "a reference image was erased")
 	case errors.Is(err, ombud.ErrNotRead):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input of the flag was not read in its run")
 	case err != nil:
@@ -168,6 +197,10 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	f.Index = w.Index
 	return f, w, nil
 }
+
+// ReasonReferenceInvalid: a flag names a reference image that is not a
+// live object of one of its candidates.
+const ReasonReferenceInvalid = "reference_invalid"
 
 // MaxRationale bounds a review's rationale, kept only in its detail.
 const MaxRationale = 4096
@@ -320,10 +353,17 @@ func NewNotice() string {
 	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16]
 }
 
-var noticeEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+const noticeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// NoticeHash hashes a notice code as entered: case and dashes do not count.
+var noticeEncoding = base32.NewEncoding(noticeAlphabet).WithPadding(base32.NoPadding)
+
+// normalizeNotice reads a code as a person may type it: case, dashes and
+// spaces do not count, and O, I and L are read as 0, 1 and 1.
+func normalizeNotice(code string) string {
+	return strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1").Replace(strings.ToUpper(code))
+}
+
+// NoticeHash hashes a notice code as entered (see normalizeNotice).
 func NoticeHash(code string) [32]byte {
-	c := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
-	return sha256.Sum256([]byte("ombud/notice/v1\x00" + c))
+	return sha256.Sum256([]byte("ombud/notice/v1\x00" + normalizeNotice(code)))
 }

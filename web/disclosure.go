@@ -58,8 +58,11 @@ func DisclosureFor(cfg datadir.Config, policy func() *access.Policy, issuers fun
 		}
 		for _, name := range ombud.VocabNames {
 			dv := DisclosedVocabulary{Name: string(name), Title: name.Title(), Codes: v[name]}
-			if name == ombud.VocabEraseReason {
+			switch name {
+			case ombud.VocabEraseReason:
 				dv.System = ombud.SystemEraseReasons
+			case ombud.VocabPurpose:
+				dv.System = ombud.SystemPurposes
 			}
 			d.Vocabularies = append(d.Vocabularies, dv)
 		}

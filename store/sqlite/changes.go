@@ -64,6 +64,7 @@ var targetKinds = map[ombud.Op]string{
 	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
 	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
 	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag", ombud.OpReview: "review", ombud.OpAction: "action",
+	ombud.OpContestFile: "contest", ombud.OpContestResolve: "contest",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
@@ -229,6 +230,16 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return err
 		}
 		return reserveAction(ctx, tx, p)
+	case ombud.OpContestFile:
+		p, err := payloadFor(c, "contest", func(p *ombud.ContestPayload) string {
+			return idOf(p.Contest, func(c *ombud.Contest) string { return c.ID })
+		})
+		if err != nil {
+			return err
+		}
+		return reserveContest(ctx, tx, p.Contest)
+	case ombud.OpContestResolve:
+		return reserveContestResolve(ctx, tx, id)
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
@@ -469,6 +480,18 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE flags SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
 	case ombud.OpAction:
 		return false, exactlyOne(ctx, tx, c, `UPDATE actions SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpContestFile:
+		return false, exactlyOne(ctx, tx, c, `UPDATE contests SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
+	case ombud.OpContestResolve:
+		var p ombud.ContestPayload
+		if err := c.Decode(&p); err != nil {
+			return false, err
+		}
+		if p.Contest == nil || (p.Contest.Outcome != ombud.ContestUpheld && p.Contest.Outcome != ombud.ContestOverturned) {
+			return false, fmt.Errorf("sqlite: change %s: no outcome", c.Op)
+		}
+		return false, exactlyOne(ctx, tx, c, `UPDATE contests SET outcome = ?, resolved = ?, resolved_by = ?, resolve_index = ? WHERE id = ? AND outcome IS NULL`,
+			p.Contest.Outcome, ms(p.Contest.Resolved), p.Contest.ResolvedBy, index, id)
 	case ombud.OpReview:
 		flag, reviewer, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE reviews SET pending = 0, log_index = ? WHERE flag_id = ? AND reviewer = ? AND pending = 1`, index, flag, reviewer)
@@ -607,6 +630,8 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 		q = `DELETE FROM flags WHERE id = ? AND pending = 1`
 	case ombud.OpAction:
 		q = `DELETE FROM actions WHERE id = ? AND pending = 1`
+	case ombud.OpContestFile:
+		q = `DELETE FROM contests WHERE id = ? AND pending = 1`
 	case ombud.OpReview:
 		_, id, _ := strings.Cut(c.Target, ":")
 		flag, reviewer, _ := strings.Cut(id, "/")

@@ -49,9 +49,24 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	if read != len(f.Inputs) {
 		return fmt.Errorf("flag %s: %d of its %d inputs: %w", f.ID, len(f.Inputs)-read, len(f.Inputs), ombud.ErrNotRead)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO flags (id, run_id, system_id, version, inputs, candidates, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index, pending)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,1)`,
-		f.ID, f.Run, f.System, f.Version, strings.Join(f.Inputs, ","), strings.Join(f.Candidates, ","), f.Rank, f.Score, f.Threshold, f.ReferenceDB, f.GallerySize,
+	if len(f.References) > 0 {
+		// Each reference image is a live object of one of the candidates.
+		var n int
+		args := []any{}
+		for _, id := range f.References {
+			args = append(args, id)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM objects WHERE ingest_index IS NOT NULL AND erased_at IS NULL AND id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(f.References)), ",")+`)`, args...).Scan(&n); err != nil {
+			return err
+		}
+		if n != len(f.References) {
+			return fmt.Errorf("flag %s: a reference image: %w", f.ID, ombud.ErrErased)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO flags (id, run_id, system_id, version, inputs, candidates, refs, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index, pending)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,1)`,
+		f.ID, f.Run, f.System, f.Version, strings.Join(f.Inputs, ","), strings.Join(f.Candidates, ","), strings.Join(f.References, ","), f.Rank, f.Score, f.Threshold, f.ReferenceDB, f.GallerySize,
 		ms(f.Matched), ms(f.Created), f.By)
 	if isUnique(err) {
 		return fmt.Errorf("flag %s: %w", f.ID, ombud.ErrExists)
@@ -59,13 +74,13 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	return err
 }
 
-const flagCols = `id, run_id, system_id, version, inputs, candidates, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index`
+const flagCols = `id, run_id, system_id, version, inputs, candidates, refs, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index`
 
 func scanFlag(row scanner) (*ombud.Flag, error) {
 	var f ombud.Flag
-	var inputs, candidates string
+	var inputs, candidates, refs string
 	var matched, created int64
-	if err := row.Scan(&f.ID, &f.Run, &f.System, &f.Version, &inputs, &candidates, &f.Rank, &f.Score, &f.Threshold, &f.ReferenceDB, &f.GallerySize,
+	if err := row.Scan(&f.ID, &f.Run, &f.System, &f.Version, &inputs, &candidates, &refs, &f.Rank, &f.Score, &f.Threshold, &f.ReferenceDB, &f.GallerySize,
 		&matched, &created, &f.By, &f.Index); err != nil {
 		return nil, err
 	}
@@ -74,6 +89,9 @@ func scanFlag(row scanner) (*ombud.Flag, error) {
 	}
 	if candidates != "" {
 		f.Candidates = strings.Split(candidates, ",")
+	}
+	if refs != "" {
+		f.References = strings.Split(refs, ",")
 	}
 	f.Matched, f.Created = fromMS(matched), fromMS(created)
 	return &f, nil
@@ -124,4 +142,135 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *ombud.ActionPayload) erro
 	_, err := tx.ExecContext(ctx, `INSERT INTO actions (id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index, pending) VALUES (?,?,?,?,?,?,?,0,1)`,
 		a.ID, a.Flag, a.Kind, a.NoticeHash, strings.Join(a.Reviewers, ","), ms(a.Created), a.By)
 	return err
+}
+
+// AwaitingReview implements ombud.FlagStore.
+func (s *Store) AwaitingReview(ctx context.Context, reviewer string, limit int) ([]*ombud.Flag, error) {
+	return queryAll(ctx, s.r, scanFlag, `SELECT `+prefixed("f.", flagCols)+` FROM flags f JOIN runs r ON r.id = f.run_id
+		WHERE f.pending = 0 AND f.created_by <> ?1 AND r.principal <> ?1
+		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = ?1)
+		AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.flag_id = f.id)
+		ORDER BY f.created, f.id LIMIT ?2`, reviewer, limit)
+}
+
+// prefixed qualifies each of a comma-separated list of columns.
+func prefixed(p, cols string) string {
+	fs := strings.Split(cols, ",")
+	for i, c := range fs {
+		fs[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(fs, ", ")
+}
+
+const actionCols = `id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index`
+
+func scanAction(row scanner) (*ombud.Action, error) {
+	var a ombud.Action
+	var reviewers string
+	var created int64
+	if err := row.Scan(&a.ID, &a.Flag, &a.Kind, &a.NoticeHash, &reviewers, &created, &a.By, &a.Index); err != nil {
+		return nil, err
+	}
+	if reviewers != "" {
+		a.Reviewers = strings.Split(reviewers, ",")
+	}
+	a.Created = fromMS(created)
+	return &a, nil
+}
+
+// Actions implements ombud.FlagStore.
+func (s *Store) Actions(ctx context.Context, flag string) ([]*ombud.Action, error) {
+	return queryAll(ctx, s.r, scanAction, `SELECT `+actionCols+` FROM actions WHERE flag_id = ? AND pending = 0 ORDER BY log_index`, flag)
+}
+
+// Action implements ombud.FlagStore.
+func (s *Store) Action(ctx context.Context, id string) (*ombud.Action, error) {
+	a, err := scanAction(s.r.QueryRowContext(ctx, `SELECT `+actionCols+` FROM actions WHERE id = ? AND pending = 0`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("action %s: %w", id, ombud.ErrNotFound)
+	}
+	return a, err
+}
+
+// ActionByNotice implements ombud.FlagStore.
+func (s *Store) ActionByNotice(ctx context.Context, sum []byte) (*ombud.Action, error) {
+	a, err := scanAction(s.r.QueryRowContext(ctx, `SELECT `+actionCols+` FROM actions WHERE notice_hash = ? AND pending = 0`, sum))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("action: %w", ombud.ErrNotFound)
+	}
+	return a, err
+}
+
+const contestCols = `id, action_id, filed, log_index, outcome, resolved, resolved_by, resolve_index`
+
+func scanContest(row scanner) (*ombud.Contest, error) {
+	var c ombud.Contest
+	var filed int64
+	var outcome, by sql.NullString
+	var resolved, idx sql.NullInt64
+	if err := row.Scan(&c.ID, &c.Action, &filed, &c.Index, &outcome, &resolved, &by, &idx); err != nil {
+		return nil, err
+	}
+	c.Filed = fromMS(filed)
+	if outcome.Valid {
+		c.Outcome, c.Resolved, c.ResolvedBy, c.ResolveIndex = outcome.String, fromMS(resolved.Int64), by.String, uint64(idx.Int64)
+	}
+	return &c, nil
+}
+
+// Contest implements ombud.FlagStore.
+func (s *Store) Contest(ctx context.Context, id string) (*ombud.Contest, error) {
+	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = ? AND pending = 0`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("contest %s: %w", id, ombud.ErrNotFound)
+	}
+	return c, err
+}
+
+// ContestOf implements ombud.FlagStore.
+func (s *Store) ContestOf(ctx context.Context, action string) (*ombud.Contest, error) {
+	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE action_id = ? AND pending = 0`, action))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("contest of action %s: %w", action, ombud.ErrNotFound)
+	}
+	return c, err
+}
+
+// OpenContests implements ombud.FlagStore.
+func (s *Store) OpenContests(ctx context.Context, limit int) ([]*ombud.Contest, error) {
+	return queryAll(ctx, s.r, scanContest, `SELECT `+contestCols+` FROM contests WHERE outcome IS NULL AND pending = 0 ORDER BY filed, id LIMIT ?`, limit)
+}
+
+// reserveContest records a pending contest of a logged action; a second
+// contest of the same action is refused (ErrExists).
+func reserveContest(ctx context.Context, tx *sql.Tx, c *ombud.Contest) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE id = ? AND pending = 0`, c.Action).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("action %s: %w", c.Action, ombud.ErrNotFound)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending) VALUES (?,?,?,0,1)`, c.ID, c.Action, ms(c.Filed))
+	if isUnique(err) {
+		return fmt.Errorf("a contest of action %s: %w", c.Action, ombud.ErrExists)
+	}
+	return err
+}
+
+// reserveContestResolve checks that the contest is filed and open; the
+// change's target keeps a second resolution out while this one is in
+// flight.
+func reserveContestResolve(ctx context.Context, tx *sql.Tx, id string) error {
+	var outcome sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT outcome FROM contests WHERE id = ? AND pending = 0`, id).Scan(&outcome)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("contest %s: %w", id, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case outcome.Valid:
+		return fmt.Errorf("contest %s: %w", id, ombud.ErrResolved)
+	}
+	return nil
 }

@@ -1,0 +1,345 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+)
+
+// MaxStatement bounds a contest's statement, kept only in its detail.
+const MaxStatement = 8192
+
+// Reasons of refused contests.
+const (
+	// ReasonNoticeUnknown: no action has this notice code. It says
+	// nothing else: a wrong code and a code of another deployment look
+	// the same.
+	ReasonNoticeUnknown = "notice_unknown"
+	// ReasonContestUnknown: no such contest.
+	ReasonContestUnknown = "contest_unknown"
+	// ReasonContestResolved: the contest is resolved already.
+	ReasonContestResolved = "contest_resolved"
+	// ReasonContestFiled: the action was contested already; the
+	// contest's status is shown instead.
+	ReasonContestFiled = "contest_filed"
+)
+
+// Case is what the person holding a notice code may see: the action
+// taken, the flag behind it, the system and version that raised it with
+// their published accuracy, the human confirmations and when they were
+// given, and the contest if one was filed.
+type Case struct {
+	Action        *ombud.Action
+	Flag          *ombud.Flag
+	System        *ombud.AnalyticSystem
+	Version       *ombud.SystemVersion
+	Confirmations []time.Time // when each distinct confirmation was recorded
+	Rejections    int
+	Contest       *ombud.Contest // nil when none was filed
+}
+
+// errUnknownNotice is the one answer to any code that names no action.
+var errUnknownNotice = refuse(ombud.CodeNotFound, ReasonNoticeUnknown, "no decision has this notice code")
+
+// Lookup returns the case of a notice code. Every code that names no
+// action, malformed or not, gets the same error.
+func (s *Service) Lookup(ctx context.Context, code string) (*Case, error) {
+	if !WellFormedNotice(code) {
+		return nil, errUnknownNotice
+	}
+	sum := NoticeHash(code)
+	a, err := s.Store.ActionByNotice(ctx, sum[:])
+	if errors.Is(err, ombud.ErrNotFound) {
+		return nil, errUnknownNotice
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.caseOf(ctx, a)
+}
+
+func (s *Service) caseOf(ctx context.Context, a *ombud.Action) (*Case, error) {
+	f, err := s.Store.Flag(ctx, a.Flag)
+	if err != nil {
+		return nil, err
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, f.System)
+	if err != nil {
+		return nil, err
+	}
+	c := &Case{Action: a, Flag: f, System: sys, Version: sys.Version(f.Version)}
+	reviews, err := s.Store.Reviews(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reviews {
+		// The action was decided on the reviews before it.
+		if r.Index > a.Index {
+			continue
+		}
+		if r.Verdict == entry.Confirm {
+			c.Confirmations = append(c.Confirmations, r.Created)
+		} else {
+			c.Rejections++
+		}
+	}
+	switch ct, err := s.Store.ContestOf(ctx, a.ID); {
+	case err == nil:
+		c.Contest = ct
+	case !errors.Is(err, ombud.ErrNotFound):
+		return nil, err
+	}
+	return c, nil
+}
+
+// WellFormedNotice reports whether code has the shape of a notice code:
+// sixteen letters and digits of its alphabet, dashes and spaces aside.
+func WellFormedNotice(code string) bool {
+	c := normalizeNotice(code)
+	if len(c) != 16 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if strings.IndexByte(noticeAlphabet, c[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// File records a contest of the action a notice code names, with the
+// person's statement (kept only in the contest's detail record), through
+// the one pattern: one contest per action, even when two are filed at
+// once. A code that names no action logs nothing.
+func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombud.Leaf, error) {
+	if len(statement) > MaxStatement {
+		return nil, ombud.Leaf{}, invalid("the statement is limited to %d bytes", MaxStatement)
+	}
+	if strings.TrimSpace(statement) == "" {
+		return nil, ombud.Leaf{}, invalid("say why you contest the decision")
+	}
+	cs, err := s.Lookup(ctx, code)
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	if cs.Contest != nil {
+		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonContestFiled, "this decision was contested already")
+	}
+	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
+	c, err := ombud.NewChange(ombud.OpContestFile, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: ct})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Body:   entry.Contest{Op: entry.OpFiled, Action: cs.Action.ID, Contest: ct.ID},
+		Detail: map[string]any{"contest": ct.ID, "action": cs.Action.ID, "statement": statement},
+	}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrExists):
+		cs, _ = s.Lookup(ctx, code)
+		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonContestFiled, "this decision was contested already")
+	case err != nil:
+		return nil, w, err
+	}
+	ct.Index = w.Index
+	cs.Contest = ct
+	return cs, w, nil
+}
+
+// Resolve records a reviewer's resolution of a contest, upheld or
+// overturned, with a rationale kept only in its detail record. The
+// resolver must be independent of the decision: not the flag's creator,
+// its run's starter, one of its reviewers or the action's taker. A second
+// resolution, even at the same time, is refused.
+func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, rationale string) (*ombud.Contest, ombud.Leaf, error) {
+	fail := func(err error) (*ombud.Contest, ombud.Leaf, error) { return nil, ombud.Leaf{}, err }
+	if p == nil {
+		return fail(errors.New("review: a resolution without a principal"))
+	}
+	if err := ombud.ValidateIdentifier("contest", id); err != nil {
+		return fail(err)
+	}
+	if outcome != ombud.ContestUpheld && outcome != ombud.ContestOverturned {
+		return fail(invalid("outcome must be %q or %q", ombud.ContestUpheld, ombud.ContestOverturned))
+	}
+	if strings.TrimSpace(rationale) == "" || len(rationale) > MaxRationale {
+		return fail(invalid("rationale: say why, in 1 to %d bytes (kept only in the private detail record)", MaxRationale))
+	}
+	ct, err := s.Store.Contest(ctx, id)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return fail(refuse(ombud.CodeNotFound, ReasonContestUnknown, "no such contest"))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if ct.Outcome != "" {
+		return fail(refuse(ombud.CodeConflict, ReasonContestResolved, "the contest is resolved already"))
+	}
+	a, err := s.Store.Action(ctx, ct.Action)
+	if err != nil {
+		return fail(err)
+	}
+	involved, err := s.involved(ctx, a)
+	if err != nil {
+		return fail(err)
+	}
+	if involved[p.ID] {
+		return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "whoever raised, reviewed or acted on the flag may not resolve its contest"))
+	}
+	res := *ct
+	res.Outcome, res.Resolved, res.ResolvedBy = outcome, s.now().Truncate(time.Millisecond), p.ID
+	c, err := ombud.NewChange(ombud.OpContestResolve, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: &res})
+	if err != nil {
+		return fail(err)
+	}
+	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		Body:   entry.Contest{Op: entry.OpResolved, Outcome: outcome, Action: a.ID, Contest: ct.ID, By: p.ID},
+		Detail: map[string]any{"contest": ct.ID, "outcome": outcome, "rationale": rationale},
+	}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
+		return fail(refuse(ombud.CodeConflict, ReasonContestResolved, "the contest is resolved already, or being resolved"))
+	case err != nil:
+		return nil, w, err
+	}
+	res.ResolveIndex = w.Index
+	return &res, w, nil
+}
+
+// involved returns who took part in an action's decision: the flag's
+// creator, its run's starter, its reviewers and the action's taker.
+func (s *Service) involved(ctx context.Context, a *ombud.Action) (map[string]bool, error) {
+	f, err := s.Store.Flag(ctx, a.Flag)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return nil, err
+	}
+	reviews, err := s.Store.Reviews(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]bool{f.By: true, run.Principal: true, a.By: true}
+	for _, r := range reviews {
+		m[r.Reviewer] = true
+	}
+	return m, nil
+}
+
+// OpenContest is a contest awaiting resolution, with its case.
+type OpenContest struct {
+	Contest *ombud.Contest
+	Case    *Case
+	// Involved: the principal asking took part in the decision and may
+	// not resolve it.
+	Involved bool
+}
+
+// OpenContests lists the contests awaiting resolution, for p.
+func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit int) ([]OpenContest, error) {
+	cs, err := s.Store.OpenContests(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OpenContest, 0, len(cs))
+	for _, ct := range cs {
+		a, err := s.Store.Action(ctx, ct.Action)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := s.caseOf(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		inv, err := s.involved(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, OpenContest{Contest: ct, Case: cs, Involved: inv[p.ID]})
+	}
+	return out, nil
+}
+
+// Evidence reports whether p may view object as evidence of flag: it is
+// one of the flag's inputs or reference images, and p may review the
+// flag (a reviewer who neither raised it nor started its run). The read
+// itself goes through the normal access path with the purpose review.
+func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string) (bool, error) {
+	if p == nil || !p.Has(ombud.RoleReviewer) {
+		return false, nil
+	}
+	f, err := s.Store.Flag(ctx, flagID)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !containsString(f.Inputs, object) && !containsString(f.References, object) {
+		return false, nil
+	}
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return false, err
+	}
+	return p.ID != f.By && p.ID != run.Principal, nil
+}
+
+func containsString(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Queued is a flag awaiting a reviewer, with its system's name and the
+// reviews so far.
+type Queued struct {
+	Flag                      *ombud.Flag
+	System                    string
+	Confirmations, Rejections int
+}
+
+// Awaiting lists the flags p may review and has not: no action taken on
+// them, not raised by p, not of a run p started. Oldest first.
+func (s *Service) Awaiting(ctx context.Context, p *ombud.Principal, limit int) ([]Queued, error) {
+	fs, err := s.Store.AwaitingReview(ctx, p.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	out := make([]Queued, 0, len(fs))
+	for _, f := range fs {
+		q := Queued{Flag: f}
+		name, ok := names[f.System]
+		if !ok {
+			sys, err := s.Store.AnalyticSystem(ctx, f.System)
+			if err != nil {
+				return nil, err
+			}
+			name, names[f.System] = sys.Name, sys.Name
+		}
+		q.System = name
+		rs, err := s.Store.Reviews(ctx, f.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if r.Verdict == entry.Confirm {
+				q.Confirmations++
+			} else {
+				q.Rejections++
+			}
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
