@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the API:
@@ -119,3 +120,31 @@ var (
 	// must fail closed: deny, release nothing.
 	ErrLogUnavailable = errors.New("log unavailable")
 )
+
+var statusOf = map[Code]int{
+	CodeInvalid:             http.StatusBadRequest,
+	CodeMalformedJSON:       http.StatusBadRequest,
+	CodeUnknownField:        http.StatusBadRequest,
+	CodeBodyTooLarge:        http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
+	CodeUnauthenticated:     http.StatusUnauthorized,
+	CodeForbidden:           http.StatusForbidden,
+	CodeNotFound:            http.StatusNotFound,
+	CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
+	CodeConflict:            http.StatusConflict,
+	CodeGone:                http.StatusGone,
+	CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	CodeRangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
+	CodeNotIntegrated:       http.StatusServiceUnavailable,
+	CodeLogUnavailable:      http.StatusServiceUnavailable,
+	CodeUnavailable:         http.StatusServiceUnavailable,
+	CodeInternal:            http.StatusInternalServerError,
+}
+
+// HTTPStatus is the HTTP status that answers an error of code c.
+func (c Code) HTTPStatus() int {
+	if s, ok := statusOf[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}

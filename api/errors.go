@@ -19,34 +19,11 @@ import (
 	"github.com/ombud/ombud/internal/textutil"
 )
 
-var statusOf = map[ombud.Code]int{
-	ombud.CodeInvalid:             http.StatusBadRequest,
-	ombud.CodeMalformedJSON:       http.StatusBadRequest,
-	ombud.CodeUnknownField:        http.StatusBadRequest,
-	ombud.CodeBodyTooLarge:        http.StatusRequestEntityTooLarge,
-	ombud.CodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
-	ombud.CodeUnauthenticated:     http.StatusUnauthorized,
-	ombud.CodeForbidden:           http.StatusForbidden,
-	ombud.CodeNotFound:            http.StatusNotFound,
-	ombud.CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
-	ombud.CodeConflict:            http.StatusConflict,
-	ombud.CodeGone:                http.StatusGone,
-	ombud.CodeTooLarge:            http.StatusRequestEntityTooLarge,
-	ombud.CodeRangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
-	ombud.CodeNotIntegrated:       http.StatusServiceUnavailable,
-	ombud.CodeLogUnavailable:      http.StatusServiceUnavailable,
-	ombud.CodeUnavailable:         http.StatusServiceUnavailable,
-	ombud.CodeInternal:            http.StatusInternalServerError,
-}
-
 // writeError sends err's stable code and user message. Internal causes are
 // logged, never sent.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := ombud.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := code.HTTPStatus()
 	if status >= 500 && !errors.Is(err, context.Canceled) {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}

@@ -24,6 +24,7 @@ const (
 	RuleEmergencyBreach            = "emergency_breach"
 	RuleEmergencyUncovered         = "emergency_uncovered"
 	RuleEraseUnderHold             = "erase_under_hold"
+	RuleEvidenceReadInvalid        = "evidence_read_invalid"
 	RuleExportWithoutScope         = "export_without_scope"
 	RuleFlagInputNotRead           = "flag_input_not_read"
 	RuleFork                       = "fork"

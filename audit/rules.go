@@ -249,6 +249,19 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 			r.runRead(e, b, add)
 			break
 		}
+		if b.Flag != "" {
+			// A reviewer's viewing of a flag's evidence: of a logged flag,
+			// for the purpose review, not by the flag's creator.
+			switch f := r.st.Flags[b.Flag]; {
+			case f == nil:
+				add(RuleEvidenceReadInvalid, "a viewing of evidence of flag %s, which was never logged", b.Flag)
+			case purpose != ombud.PurposeReview:
+				add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, ombud.PurposeReview)
+			case b.By != "" && slices.Contains(f.Creator, b.By):
+				add(RuleEvidenceReadInvalid, "the creator of flag %s viewed its evidence as a reviewer", b.Flag)
+			}
+			break
+		}
 		id := b.Authorization
 		sensitive := slices.Contains(r.cfg.Sensitive, class)
 		if id == "" {

@@ -29,6 +29,7 @@ import (
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/review"
 )
 
 //go:embed templates/*.html
@@ -140,8 +141,17 @@ type Site struct {
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
+	// Review takes contests at /contest and, with Reviewers, serves the
+	// reviewer pages at /review; nil leaves both out.
+	Review    *review.Service
+	Reviewers *Reviewers
 
 	pages map[string]*template.Template
+
+	sessions     sessions
+	signins      *limiter // sign-in attempts per client
+	contestPosts *limiter // contest posts per client
+	wrongCodes   *limiter // notice codes naming no decision, per client
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen
@@ -149,6 +159,7 @@ type Site struct {
 
 var funcs = template.FuncMap{
 	"pct": func(f *float64) float64 { return *f * 100 },
+	"inc": func(i int) int { return i + 1 },
 }
 
 // Handler returns the site's routes.
@@ -157,7 +168,10 @@ func (s *Site) Handler() http.Handler {
 		s.Logger = slog.Default()
 	}
 	s.pages = map[string]*template.Template{}
-	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error"} {
+	s.signins = newLimiter(signinsPerMin, time.Minute)
+	s.contestPosts = newLimiter(postsPerMinute, time.Minute)
+	s.wrongCodes = newLimiter(wrongCodes, wrongWindow)
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
@@ -199,6 +213,15 @@ var routes = []struct {
 	{"GET /disclosure", (*Site).disclosure},
 	{"GET /systems", (*Site).systems},
 	{"GET /static/site.css", (*Site).css},
+	{"GET /contest", (*Site).contest},
+	{"POST /contest", (*Site).contest},
+	{"GET /review", (*Site).reviewQueue},
+	{"POST /review/signin", (*Site).signIn},
+	{"POST /review/signout", (*Site).signOut},
+	{"POST /review/flags/{id}/reviews", (*Site).postReview},
+	{"GET /review/flags/{flag}/evidence/{object}", (*Site).evidence},
+	{"HEAD /review/flags/{flag}/evidence/{object}", (*Site).noHead},
+	{"POST /review/contests/{id}/resolution", (*Site).postResolve},
 }
 
 // allowed lists the methods the site's routes answer on r's path.
@@ -212,6 +235,13 @@ func allowed(mux *http.ServeMux, r *http.Request) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// noHead refuses HEAD where a GET is a logged decision: a HEAD would
+// decide and log a read that releases nothing.
+func (s *Site) noHead(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET")
+	w.WriteHeader(http.StatusMethodNotAllowed)
 }
 
 func (s *Site) css(w http.ResponseWriter, r *http.Request) {
@@ -244,6 +274,12 @@ type page struct {
 	RunStats   map[string][]RunStat // by system id
 	Title      string
 	Message    string
+	// the contest and reviewer pages
+	Case     *contestView
+	Reviewer *ombud.Principal
+	CSRF     string
+	Queue    []review.Queued
+	Contests []review.OpenContest
 }
 
 // RunStat is one system version's runs for one purpose, as /systems

@@ -170,7 +170,15 @@ func (g *Gateway) API() *api.Server {
 		Systems:    g.Store.AnalyticSystems,
 		RunCounts:  g.Store.RunCounts,
 		Band:       g.Dir.Config.Report.Band,
-		Disclosure: web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers)}
+		Disclosure: web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers),
+		Review:     g.Review,
+		Reviewers: &web.Reviewers{
+			Authenticate: func(ctx context.Context, tok string) (*ombud.Principal, error) {
+				return api.Authenticate(ctx, g.Store, tok)
+			},
+			Principal: g.Store.Principal,
+			Read:      g.Custody.Read,
+		}}
 	max := g.Dir.Config.Server.MaxBodyBytes
 	if g.opts.MaxBodyBytes > 0 {
 		max = g.opts.MaxBodyBytes

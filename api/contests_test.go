@@ -1,0 +1,243 @@
+package api_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/review"
+)
+
+// reviewedFlag raises a flag on a location object the run read, naming the
+// biometric object as the candidate's reference image, and returns its id.
+func (e *runEnv) reviewedFlag(t *testing.T) string {
+	t.Helper()
+	mc := e.client(t, e.machine)
+	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, mc, run.ID, 0)
+	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"person:17"}, References: []string{e.bio}, Rank: 1, Score: 0.93,
+		Threshold: 0.85, ReferenceDB: "watchlist-2026", GallerySize: 120000})
+	resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
+	f := decode[apiv1.FlagCreated](t, resp)
+	if resp.StatusCode != 201 {
+		t.Fatalf("a flag: %d", resp.StatusCode)
+	}
+	return f.ID
+}
+
+// evidence views object as evidence of flag through GET /v1/objects/{id}.
+func (e *runEnv) evidence(t *testing.T, token, flag, object string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.URL+"/v1/objects/"+object, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Ombud-Purpose", "review")
+	if flag != "" {
+		req.Header.Set("Ombud-Flag", flag)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestEvidence: a reviewer views a flag's input and reference image
+// through the access path, each viewing logged with the purpose review
+// and the flag and no authorization; an object that is not the flag's,
+// the run's starter, an analyst and a viewing without the flag are
+// refused, the first three as logged denials.
+func TestEvidence(t *testing.T) {
+	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
+	f := e.reviewedFlag(t)
+	r1 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer)
+	for _, obj := range []string{e.location[0], e.bio} {
+		resp := e.evidence(t, r1, f, obj)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("viewing %s: %d", obj, resp.StatusCode)
+		}
+		a, ok := entryAt(t, e.Env, receipt(t, resp)).(*entry.Access)
+		if !ok || a.Decision != entry.Permit || a.Purpose != "review" || a.Flag == "" || a.Authorization != "" || a.Reasons[0] != "review_evidence" {
+			t.Fatalf("the viewing's entry: %+v", a)
+		}
+	}
+	for _, tc := range []struct {
+		name, token, flag, object string
+		status                    int
+		logged                    bool
+	}{
+		{"an object not the flag's", r1, f, e.location[2], 403, true},
+		{"an analyst", e.analyst, f, e.location[0], 403, true},
+		{"no flag named", r1, "", e.location[0], 400, false},
+		{"an unknown flag", r1, "nosuchflag000000", e.location[0], 403, true},
+	} {
+		before := e.Size(t)
+		resp := e.evidence(t, tc.token, tc.flag, tc.object)
+		body := decode[apiv1.ErrorBody](t, resp)
+		logged := e.Size(t) == before+1
+		if resp.StatusCode != tc.status || logged != tc.logged {
+			t.Errorf("%s: %d %+v, logged %v; want %d, logged %v", tc.name, resp.StatusCode, body.Error, logged, tc.status, tc.logged)
+		}
+		if tc.logged {
+			if a, ok := entryAt(t, e.Env, before).(*entry.Access); !ok || a.Decision != entry.Deny || a.Purpose != "review" {
+				t.Errorf("%s: the denial: %+v", tc.name, a)
+			}
+		}
+	}
+	// A reference image that is not a candidate's is refused.
+	mc := e.client(t, e.machine)
+	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, mc, run.ID, 0)
+	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"person:99"}, References: []string{e.bio}, Rank: 1, Score: 0.9,
+		Threshold: 0.85, ReferenceDB: "watchlist-2026", GallerySize: 10})
+	before := e.Size(t)
+	resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != review.ReasonReferenceInvalid || e.Size(t) != before {
+		t.Fatalf("a reference of no candidate: %d %+v", resp.StatusCode, body.Error)
+	}
+}
+
+// TestContests: the person holding an action's notice code files one
+// contest, logged without their statement; a wrong code and a second
+// filing (even at once) log nothing; a reviewer who took part may not
+// resolve it; two resolutions at once give one; the case shows the
+// outcome.
+func TestContests(t *testing.T) {
+	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
+	ctx := t.Context()
+	svc := e.Gateway.Review
+	f := e.reviewedFlag(t)
+	r1 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer)
+	r2 := e.AddPrincipal(t, "Rob", ombud.RoleReviewer)
+	r3 := e.AddPrincipal(t, "Ria", ombud.RoleReviewer)
+	r4 := e.AddPrincipal(t, "Raj", ombud.RoleReviewer)
+	const js = "application/json"
+	// The queue: r1 sees the flag until they review it.
+	resp := e.Do(t, "GET", "/v1/flags/awaiting", r1, "", "")
+	if q := decode[[]apiv1.Flag](t, resp); resp.StatusCode != 200 || len(q) != 1 || q[0].ID != f || len(q[0].References) != 1 {
+		t.Fatalf("the queue: %d %+v", resp.StatusCode, q)
+	}
+	for _, tok := range []string{r1, r2} {
+		resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", tok, js, `{"verdict":"confirm","rationale":"the face and the reference agree"}`)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("review: %d", resp.StatusCode)
+		}
+	}
+	if q := decode[[]apiv1.Flag](t, e.Do(t, "GET", "/v1/flags/awaiting", r1, "", "")); len(q) != 0 {
+		t.Fatalf("a reviewed flag still queued: %+v", q)
+	}
+	resp = e.Do(t, "POST", "/v1/actions", e.analyst, js, `{"flag":"`+f+`","kind":"questioning"}`)
+	taken := decode[apiv1.ActionTaken](t, resp)
+	if resp.StatusCode != 201 || taken.Notice == "" {
+		t.Fatalf("the action: %d %+v", resp.StatusCode, taken)
+	}
+	// A wrong code, and a malformed one: the same answer, nothing logged.
+	before := e.Size(t)
+	for _, code := range []string{"0000-0000-0000-0000", "not a code", strings.Repeat("A", 5000)} {
+		_, _, err := svc.File(ctx, code, "it was not me")
+		if oe := (*ombud.Error)(nil); !errors.As(err, &oe) || oe.Reason != review.ReasonNoticeUnknown {
+			t.Fatalf("code %.20q: %v", code, err)
+		}
+	}
+	if e.Size(t) != before {
+		t.Fatal("a wrong code logged something")
+	}
+	// Two filings at once: one contest. The code is read as typed.
+	typed := strings.ToLower(strings.ReplaceAll(taken.Notice, "-", " "))
+	const statement = "I was at work in another city that evening: Lindenstrasse 5"
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _, errs[i] = svc.File(ctx, typed, statement) }()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) || e.Size(t) != before+1 {
+		t.Fatalf("two filings at once: %v, %d entries", errs, e.Size(t)-before)
+	}
+	c, ok := entryAt(t, e.Env, before).(*entry.Contest)
+	e.AwaitSize(t, before+1)
+	leaves, _ := e.Log.Leaves(ctx, before, before+1)
+	if !ok || c.Op != entry.OpFiled || c.Action == "" || strings.Contains(string(leaves[0]), "Lindenstrasse") {
+		t.Fatalf("the filing's entry: %+v %s", c, leaves[0])
+	}
+	// Reviewers list it; who took part may not resolve it.
+	resp = e.Do(t, "GET", "/v1/contests", r1, "", "")
+	open := decode[[]apiv1.Contest](t, resp)
+	if resp.StatusCode != 200 || len(open) != 1 || !open[0].Involved || open[0].ActionKind != "questioning" {
+		t.Fatalf("open contests for a reviewer of the flag: %d %+v", resp.StatusCode, open)
+	}
+	path := "/v1/contests/" + open[0].ID + "/resolution"
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		reason            string
+	}{
+		{"a reviewer of the flag", r1, `{"outcome":"overturned","rationale":"x"}`, 403, ombud.ReasonNotIndependent},
+		{"an analyst", e.analyst, `{"outcome":"overturned","rationale":"x"}`, 403, ""},
+		{"no rationale", r3, `{"outcome":"overturned","rationale":""}`, 400, ""},
+		{"an outcome not in the list", r3, `{"outcome":"maybe","rationale":"x"}`, 400, ""},
+		{"an unknown contest", r3, `{"outcome":"upheld","rationale":"x"}`, 404, review.ReasonContestUnknown},
+	} {
+		p := path
+		if tc.reason == review.ReasonContestUnknown {
+			p = "/v1/contests/nosuchcontest000/resolution"
+		}
+		before := e.Size(t)
+		resp := e.Do(t, "POST", p, tc.token, js, tc.body)
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != tc.status || body.Error.Reason != tc.reason || e.Size(t) != before {
+			t.Errorf("%s: %d %+v, want %d %s", tc.name, resp.StatusCode, body.Error, tc.status, tc.reason)
+		}
+	}
+	// Two independent reviewers resolve at once: one resolution.
+	before = e.Size(t)
+	codes := make([]int, 2)
+	for i, tok := range []string{r3, r4} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := e.Do(t, "POST", path, tok, js, `{"outcome":"overturned","rationale":"the person's employer confirms they were at work"}`)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
+		t.Fatalf("two resolutions at once: %v, %d entries", codes, e.Size(t)-before)
+	}
+	if c, ok := entryAt(t, e.Env, before).(*entry.Contest); !ok || c.Op != entry.OpResolved || c.Outcome != ombud.ContestOverturned || c.By == "" {
+		t.Fatalf("the resolution's entry: %+v", c)
+	}
+	cs, err := svc.Lookup(ctx, taken.Notice)
+	if err != nil || cs.Contest == nil || cs.Contest.Outcome != ombud.ContestOverturned || len(cs.Confirmations) != 2 || cs.Version == nil {
+		t.Fatalf("the case after resolution: %+v %v", cs, err)
+	}
+	if open := decode[[]apiv1.Contest](t, e.Do(t, "GET", "/v1/contests", r3, "", "")); len(open) != 0 {
+		t.Fatalf("a resolved contest is still open: %+v", open)
+	}
+}
+
+func receipt(t *testing.T, resp *http.Response) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
+	if err != nil {
+		t.Fatalf("no receipt: %v", err)
+	}
+	return n
+}

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/review"
+)
+
+// The contest page's limits: a client may enter at most wrongCodes codes
+// that name no decision in wrongWindow, and post at most postsPerMinute
+// times a minute.
+const (
+	wrongCodes     = 10
+	wrongWindow    = time.Hour
+	postsPerMinute = 20
+	maxContestForm = review.MaxStatement + 4096
+)
+
+// contestView is what the contest page shows of a case.
+type contestView struct {
+	System, Task, Model, Version string
+	Accuracy                     *ombud.Accuracy
+	Score, Threshold             float64
+	ReferenceDB                  string
+	GallerySize                  int64
+	Matched                      string
+	Confirmations                []string // when each was given
+	Rejections                   int
+	Action                       string
+	ActionAt                     string
+	Filed, Outcome, Resolved     string
+	Receipt                      uint64 // the filing's entry
+	JustFiled                    bool
+}
+
+func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+func viewCase(c *review.Case) *contestView {
+	v := &contestView{System: c.System.Name, Task: c.System.Task, Score: c.Flag.Score, Threshold: c.Flag.Threshold,
+		ReferenceDB: c.Flag.ReferenceDB, GallerySize: c.Flag.GallerySize, Matched: when(c.Flag.Matched),
+		Rejections: c.Rejections, Action: strings.ReplaceAll(c.Action.Kind, "_", " "), ActionAt: when(c.Action.Created)}
+	if c.Version != nil {
+		v.Model, v.Version = c.Version.Model, c.Version.Version
+		acc := c.Version.Accuracy
+		v.Accuracy = &acc
+	}
+	for _, t := range c.Confirmations {
+		v.Confirmations = append(v.Confirmations, when(t))
+	}
+	if ct := c.Contest; ct != nil {
+		v.Filed, v.Receipt = when(ct.Filed), ct.Index
+		if ct.Outcome != "" {
+			v.Outcome, v.Resolved = ct.Outcome, when(ct.Resolved)
+		}
+	}
+	return v
+}
+
+// contest serves /contest: a person given a notice code contests the
+// decision, or checks the status of their contest. A wrong code says only
+// that no decision has it, and each client may enter only a few.
+func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p := &page{Nav: "contest"}
+	if s.Review == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment takes no contests.")
+		return
+	}
+	if r.Method != http.MethodPost {
+		s.render(w, r, "contest", http.StatusOK, p)
+		return
+	}
+	now := time.Now()
+	ip := client(r)
+	if ok, wait := s.contestPosts.allow(ip, now); !ok {
+		s.tooMany(w, r, p, wait)
+		return
+	}
+	if blocked, wait := s.wrongCodes.blocked(ip, now); blocked {
+		s.tooMany(w, r, p, wait)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxContestForm)
+	if err := r.ParseForm(); err != nil {
+		p.Message = "The form is too large or malformed: a statement may have up to " + strconv.Itoa(review.MaxStatement) + " bytes."
+		s.render(w, r, "contest", http.StatusBadRequest, p)
+		return
+	}
+	code := r.PostForm.Get("code")
+	var c *review.Case
+	var err error
+	filing := r.PostForm.Get("do") == "file"
+	if filing {
+		p.Pasted = r.PostForm.Get("statement")
+		c, _, err = s.Review.File(r.Context(), code, p.Pasted)
+	} else {
+		c, err = s.Review.Lookup(r.Context(), code)
+	}
+	var oe *ombud.Error
+	switch {
+	case errors.As(err, &oe) && oe.Reason == review.ReasonNoticeUnknown:
+		s.wrongCodes.allow(ip, now)
+		p.Message = "No decision has this notice code. Check the code in your letter: it has sixteen letters and digits, such as 7K2M-9QXA-4T8D-R3VW."
+		s.render(w, r, "contest", http.StatusNotFound, p)
+		return
+	case errors.As(err, &oe) && oe.Reason == review.ReasonContestFiled:
+		p.Message = "This decision was contested already; its status is below."
+		p.Pasted = ""
+	case errors.As(err, &oe) && oe.Code == ombud.CodeInvalid:
+		p.Message = oe.Message
+		s.render(w, r, "contest", http.StatusBadRequest, p)
+		return
+	case err != nil:
+		s.Logger.ErrorContext(r.Context(), "site: contest", "err", err)
+		p.Message = "Your request could not be recorded now (" + ombud.ErrorMessage(err) + "). Nothing was filed; please try again later."
+		s.render(w, r, "contest", http.StatusServiceUnavailable, p)
+		return
+	}
+	if c == nil {
+		p.Message = "Your request could not be completed now; please try again later."
+		s.render(w, r, "contest", http.StatusServiceUnavailable, p)
+		return
+	}
+	p.Case = viewCase(c)
+	if filing && err == nil {
+		p.Case.JustFiled = true
+		p.Pasted = ""
+	}
+	s.render(w, r, "contest", http.StatusOK, p)
+}
+
+func (s *Site) tooMany(w http.ResponseWriter, r *http.Request, p *page, wait time.Duration) {
+	mins := int(wait.Minutes()) + 1
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	p.Message = fmt.Sprintf("Too many attempts from your connection. Please try again in %d minutes.", mins)
+	s.render(w, r, "contest", http.StatusTooManyRequests, p)
+}

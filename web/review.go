@@ -1,0 +1,360 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/review"
+)
+
+// The reviewer pages' sessions: a cookie holding a random id, kept only
+// in this process (a restart signs everyone out). A session ends after
+// sessionIdle without a request, or sessionMax after sign-in.
+const (
+	sessionCookie = "__Host-ombud-review"
+	sessionIdle   = 30 * time.Minute
+	sessionMax    = 8 * time.Hour
+	maxSessions   = 10_000
+	maxReviewForm = review.MaxRationale + 4096
+	signinsPerMin = 10
+)
+
+type session struct {
+	principal string
+	csrf      string
+	created   time.Time
+	seen      time.Time
+}
+
+// sessions maps the SHA-256 of a session id to its session, so a lookup
+// takes no time that depends on how much of an id matches.
+type sessions struct {
+	mu sync.Mutex
+	m  map[[32]byte]*session
+}
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (ss *sessions) start(principal string, now time.Time) (id string, s *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[[32]byte]*session{}
+	}
+	if len(ss.m) >= maxSessions {
+		for k, v := range ss.m {
+			if now.Sub(v.seen) > sessionIdle || now.Sub(v.created) > sessionMax {
+				delete(ss.m, k)
+			}
+		}
+	}
+	if len(ss.m) >= maxSessions {
+		return "", nil
+	}
+	id = randomToken()
+	s = &session{principal: principal, csrf: randomToken(), created: now, seen: now}
+	ss.m[sha256.Sum256([]byte(id))] = s
+	return id, s
+}
+
+func (ss *sessions) get(id string, now time.Time) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	k := sha256.Sum256([]byte(id))
+	s := ss.m[k]
+	if s == nil {
+		return nil
+	}
+	if now.Sub(s.seen) > sessionIdle || now.Sub(s.created) > sessionMax {
+		delete(ss.m, k)
+		return nil
+	}
+	s.seen = now
+	return s
+}
+
+func (ss *sessions) end(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, sha256.Sum256([]byte(id)))
+}
+
+// Reviewers is what the reviewer pages need of the deployment.
+type Reviewers struct {
+	// Authenticate resolves a token to an enabled principal.
+	Authenticate func(ctx context.Context, token string) (*ombud.Principal, error)
+	// Principal returns a principal by id: a session's, on each request,
+	// so a disabled reviewer is signed out at once.
+	Principal func(ctx context.Context, id string) (*ombud.Principal, error)
+	// Read views an object as a flag's evidence through the logged
+	// access path (custody.Service.Read with the purpose review).
+	Read func(ctx context.Context, req custody.ReadRequest) (*custody.Release, error)
+}
+
+// reviewer returns the signed-in reviewer of r and their session, or nil.
+func (s *Site) reviewer(r *http.Request) (*ombud.Principal, *session, string) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || len(c.Value) > 64 {
+		return nil, nil, ""
+	}
+	ss := s.sessions.get(c.Value, time.Now())
+	if ss == nil {
+		return nil, nil, ""
+	}
+	p, err := s.Reviewers.Principal(r.Context(), ss.principal)
+	if err != nil || p.Disabled || !p.Has(ombud.RoleReviewer) {
+		s.sessions.end(c.Value)
+		return nil, nil, ""
+	}
+	return p, ss, c.Value
+}
+
+// sameOrigin refuses a form posted from another site: the browser says so
+// in Sec-Fetch-Site, or in an Origin that is not this request's.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+// reviewPost checks a reviewer's form post: signed in, same origin, the
+// session's CSRF token, within the size limit. It answers and returns nil
+// when the post is refused.
+func (s *Site) reviewPost(w http.ResponseWriter, r *http.Request) (*ombud.Principal, *session) {
+	p, ss, _ := s.reviewer(r)
+	if p == nil {
+		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Your session has ended. Sign in again."})
+		return nil, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxReviewForm)
+	if err := r.ParseForm(); err != nil {
+		s.renderReview(w, r, http.StatusBadRequest, &page{Message: "The form is too large or malformed."})
+		return nil, nil
+	}
+	tok := r.PostForm.Get("csrf")
+	if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(tok), []byte(ss.csrf)) != 1 {
+		s.renderReview(w, r, http.StatusForbidden, &page{Message: "The form did not come from this page (its security token is missing or stale). Reload the page and try again."})
+		return nil, nil
+	}
+	return p, ss
+}
+
+func (s *Site) renderReview(w http.ResponseWriter, r *http.Request, status int, p *page) {
+	w.Header().Set("Cache-Control", "no-store")
+	p.Nav = "review"
+	if p.Reviewer == nil {
+		s.render(w, r, "signin", status, p)
+		return
+	}
+	s.render(w, r, "review", status, p)
+}
+
+// reviewQueue serves /review: the sign-in form, or the signed-in
+// reviewer's queue of flags and the contests awaiting resolution.
+func (s *Site) reviewQueue(w http.ResponseWriter, r *http.Request) {
+	if s.Review == nil || s.Reviewers == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		return
+	}
+	p, ss, _ := s.reviewer(r)
+	if p == nil {
+		s.renderReview(w, r, http.StatusOK, &page{})
+		return
+	}
+	pg := &page{Message: flash(r.URL.Query().Get("done"))}
+	s.fillQueue(r.Context(), pg, p, ss)
+	s.renderReview(w, r, http.StatusOK, pg)
+}
+
+// flash is the message of a finished form, named by a code in the
+// redirect (never free text from the URL).
+func flash(code string) string {
+	switch code {
+	case "confirm":
+		return "Your confirmation was recorded."
+	case "reject":
+		return "Your rejection was recorded."
+	case "upheld", "overturned":
+		return "The contest was resolved as " + code + "."
+	}
+	return ""
+}
+
+func (s *Site) fillQueue(ctx context.Context, pg *page, p *ombud.Principal, ss *session) {
+	pg.Reviewer, pg.CSRF = p, ss.csrf
+	var err error
+	if pg.Queue, err = s.Review.Awaiting(ctx, p, 100); err != nil {
+		s.Logger.ErrorContext(ctx, "site: review queue", "err", err)
+		pg.Message = "The queue could not be read."
+	}
+	if pg.Contests, err = s.Review.OpenContests(ctx, p, 100); err != nil {
+		s.Logger.ErrorContext(ctx, "site: open contests", "err", err)
+		pg.Message = "The contests could not be read."
+	}
+}
+
+func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
+	if s.Review == nil || s.Reviewers == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		return
+	}
+	if ok, wait := s.signins.allow(client(r), time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.renderReview(w, r, http.StatusTooManyRequests, &page{Message: "Too many sign-in attempts from your connection; wait a minute."})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil || !sameOrigin(r) {
+		s.renderReview(w, r, http.StatusBadRequest, &page{Message: "The sign-in form was malformed or came from another site."})
+		return
+	}
+	p, err := s.Reviewers.Authenticate(r.Context(), r.PostForm.Get("token"))
+	if err != nil || !p.Has(ombud.RoleReviewer) {
+		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "This token is invalid or disabled, or its principal is not a reviewer."})
+		return
+	}
+	id, _ := s.sessions.start(p.ID, time.Now())
+	if id == "" {
+		s.renderReview(w, r, http.StatusServiceUnavailable, &page{Message: "Too many sessions are open; try again later."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionMax.Seconds())})
+	http.Redirect(w, r, "/review", http.StatusSeeOther)
+}
+
+func (s *Site) signOut(w http.ResponseWriter, r *http.Request) {
+	if s.Review == nil || s.Reviewers == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		return
+	}
+	if p, _ := s.reviewPost(w, r); p == nil {
+		return
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.end(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/review", http.StatusSeeOther)
+}
+
+// reviewRefused shows the queue again with why the form was refused.
+func (s *Site) reviewRefused(w http.ResponseWriter, r *http.Request, p *ombud.Principal, ss *session, err error) {
+	pg := &page{}
+	status := http.StatusServiceUnavailable
+	var oe *ombud.Error
+	if errors.As(err, &oe) {
+		pg.Message = oe.Message
+		status = oe.Code.HTTPStatus()
+	} else {
+		s.Logger.ErrorContext(r.Context(), "site: review", "err", err)
+		pg.Message = "It could not be recorded now (" + ombud.ErrorMessage(err) + "); nothing was recorded."
+	}
+	s.fillQueue(r.Context(), pg, p, ss)
+	s.renderReview(w, r, status, pg)
+}
+
+func (s *Site) postReview(w http.ResponseWriter, r *http.Request) {
+	if s.Review == nil || s.Reviewers == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		return
+	}
+	p, ss := s.reviewPost(w, r)
+	if p == nil {
+		return
+	}
+	verdict := r.PostForm.Get("verdict")
+	if _, _, err := s.Review.Review(r.Context(), p, r.PathValue("id"), verdict, r.PostForm.Get("rationale")); err != nil {
+		s.reviewRefused(w, r, p, ss, err)
+		return
+	}
+	http.Redirect(w, r, "/review?done="+url.QueryEscape(verdict), http.StatusSeeOther)
+}
+
+func (s *Site) postResolve(w http.ResponseWriter, r *http.Request) {
+	if s.Review == nil || s.Reviewers == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		return
+	}
+	p, ss := s.reviewPost(w, r)
+	if p == nil {
+		return
+	}
+	c, _, err := s.Review.Resolve(r.Context(), p, r.PathValue("id"), r.PostForm.Get("outcome"), r.PostForm.Get("rationale"))
+	if err != nil {
+		s.reviewRefused(w, r, p, ss, err)
+		return
+	}
+	http.Redirect(w, r, "/review?done="+url.QueryEscape(c.Outcome), http.StatusSeeOther)
+}
+
+// evidence serves /review/flags/{flag}/evidence/{object}: the signed-in
+// reviewer views one of a flag's inputs or reference images. The viewing
+// is a read through the access path with the purpose review: decided,
+// logged, then released. Images are shown; anything else is a download.
+func (s *Site) evidence(w http.ResponseWriter, r *http.Request) {
+	if s.Review == nil || s.Reviewers == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		return
+	}
+	p, _, _ := s.reviewer(r)
+	if p == nil {
+		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Sign in to view evidence."})
+		return
+	}
+	rel, err := s.Reviewers.Read(r.Context(), custody.ReadRequest{ID: r.PathValue("object"), Purpose: ombud.PurposeReview, Flag: r.PathValue("flag"), Principal: p})
+	var d *custody.Denial
+	switch {
+	case errors.As(err, &d):
+		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))
+		s.fail(w, r, d.AsError().Code.HTTPStatus(), "Not released", d.AsError().Message+" This refusal is logged as entry "+strconv.FormatUint(d.Index, 10)+".")
+		return
+	case err != nil:
+		s.fail(w, r, ombud.ErrorCode(err).HTTPStatus(), "Not released", ombud.ErrorMessage(err))
+		return
+	}
+	defer rel.Body.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(rel.Body, head)
+	head = head[:n]
+	h := w.Header()
+	h.Set("Ombud-Receipt", strconv.FormatUint(rel.Index, 10))
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Length", strconv.FormatInt(rel.Object.Size, 10))
+	switch ct := http.DetectContentType(head); ct {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		h.Set("Content-Type", ct)
+		h.Set("Content-Disposition", `inline; filename="`+rel.Object.ID+`"`)
+	default:
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="`+rel.Object.ID+`"`)
+	}
+	w.Write(head)
+	if _, err := io.Copy(w, rel.Body); err != nil {
+		s.Logger.ErrorContext(r.Context(), "site: evidence release stopped", "object", rel.Object.ID, "receipt", rel.Index, "err", err)
+	}
+}
