@@ -155,4 +155,16 @@ type FlagStore interface {
 	AwaitingReview(ctx context.Context, reviewer string, limit int) ([]*Flag, error)
 	// Action returns an action by id; ErrNotFound if none.
 	Action(ctx context.Context, id string) (*Action, error)
+	// ReviewCounts counts a system's flags by version: flags, reviews
+	// by verdict, actions by kind, contests by outcome ("open" while
+	// open).
+	ReviewCounts(ctx context.Context, system string) ([]ReviewCount, error)
+}
+
+// ReviewCount is one system version's flags and what followed them.
+type ReviewCount struct {
+	Version                             string
+	Flags, Reviews, Confirmed, Rejected int64
+	Actions                             map[string]int64 // by kind
+	Contests                            map[string]int64 // by outcome, "open" while open
 }

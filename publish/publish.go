@@ -311,6 +311,12 @@ func CSV(r *report.Report) []byte {
 		row("reviews", m.ModelVersion, "", "", m.Reviews)
 		row("reviews_confirmed", m.ModelVersion, "", "", m.Confirmed)
 		row("reviews_rejected", m.ModelVersion, "", "", m.Rejected)
+		for _, a := range m.Actions {
+			row("actions_by_model", m.ModelVersion, a.Key, "", a.Count)
+		}
+		for _, c := range m.Contests {
+			row("contests_by_model", m.ModelVersion, c.Op, c.Outcome, c.Count)
+		}
 	}
 	for _, a := range r.Actions {
 		row("actions_by_kind", a.Key, "", "", a.Count)

@@ -241,6 +241,11 @@ type ModelRow struct {
 	Confirmed    Count    `json:"confirmed"`
 	Rejected     Count    `json:"rejected"`
 	OverturnRate *float64 `json:"overturn_rate"`
+	// Actions taken on this version's flags, by kind, and contests of
+	// them, by op and outcome (absent when none, so reports of periods
+	// before they were counted recompute unchanged).
+	Actions  []KeyCount   `json:"actions,omitempty"`
+	Contests []ContestRow `json:"contests,omitempty"`
 }
 
 // RunRow is one system version's analytic runs for one purpose: runs
@@ -312,6 +317,9 @@ type Builder struct {
 	holds      map[[2]string]*int64
 	exports    map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
 	flagModel  map[string]string    // flag pseudonym → model version (all time)
+	actModel   map[string]string    // action pseudonym → model version (all time)
+	modelActs  map[[2]string]*int64 // model version, action kind
+	modelCons  map[[3]string]*int64 // model version, contest op, outcome
 	systems    map[string]string    // system pseudonym → name (all time)
 	runKey     map[string][3]string // run pseudonym → system name, version, purpose (all time)
 	runs       map[[3]string]*[2]int64
@@ -357,6 +365,7 @@ func NewBuilder(opt Options) *Builder {
 	return &Builder{opt: opt, start: start, end: end,
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
 		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, flagModel: map[string]string{},
+		actModel: map[string]string{}, modelActs: map[[2]string]*int64{}, modelCons: map[[3]string]*int64{},
 		models: map[string]*[4]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
 }
@@ -374,6 +383,12 @@ func (b *Builder) Add(leaf []byte) {
 		// Reviews in the period may concern flags raised before it.
 		if _, ok := b.flagModel[f.Flag]; !ok {
 			b.flagModel[strings.Clone(f.Flag)] = strings.Clone(f.ModelVersion)
+		}
+	}
+	if a, ok := body.(*entry.Action); ok && a.Action != "" {
+		// Contests in the period may concern actions taken before it.
+		if _, ok := b.actModel[a.Action]; !ok {
+			b.actModel[strings.Clone(a.Action)] = strings.Clone(a.ModelVersion)
 		}
 	}
 	// Runs and systems, all time: reads in the period may belong to
@@ -454,8 +469,13 @@ func (b *Builder) Add(leaf []byte) {
 		}
 	case *entry.Action:
 		inc(b.actions, e.ActionKind, clone1)
+		b.model(e.ModelVersion)
+		inc(b.modelActs, [2]string{modelOr(e.ModelVersion), e.ActionKind}, clone2)
 	case *entry.Contest:
 		inc(b.contests, [2]string{e.Op, e.Outcome}, clone2)
+		v := modelOr(b.actModel[e.Action])
+		b.model(v)
+		inc(b.modelCons, [3]string{v, e.Op, e.Outcome}, clone3)
 	case *entry.Tip:
 		if e.Op == entry.OpFiled || e.Op == "" {
 			b.tips++
@@ -491,10 +511,16 @@ func (b *Builder) runRow(run string) *[2]int64 {
 	return n
 }
 
-func (b *Builder) model(version string) *[4]int64 {
+// modelOr names an unknown model version.
+func modelOr(version string) string {
 	if version == "" {
-		version = "unknown"
+		return "unknown"
 	}
+	return version
+}
+
+func (b *Builder) model(version string) *[4]int64 {
+	version = modelOr(version)
 	m := b.models[version]
 	if m == nil {
 		m = new([4]int64)
@@ -568,6 +594,18 @@ func (b *Builder) Report() *Report {
 	r.Models = make([]ModelRow, 0, len(b.models))
 	for k, m := range b.models {
 		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3])}
+		for kk, n := range b.modelActs {
+			if kk[0] == k {
+				row.Actions = append(row.Actions, KeyCount{kk[1], c(*n)})
+			}
+		}
+		slices.SortFunc(row.Actions, func(a, b KeyCount) int { return strings.Compare(a.Key, b.Key) })
+		for kk, n := range b.modelCons {
+			if kk[0] == k {
+				row.Contests = append(row.Contests, ContestRow{kk[1], kk[2], c(*n)})
+			}
+		}
+		slices.SortFunc(row.Contests, func(a, b ContestRow) int { return strings.Compare(a.Op+"\x00"+a.Outcome, b.Op+"\x00"+b.Outcome) })
 		if m[1] > o.Band && m[3] > o.Band {
 			rate := float64(m[3]) / float64(m[1])
 			rate = float64(int64(rate*1000+0.5)) / 1000

@@ -135,6 +135,9 @@ type Site struct {
 	// RunCounts counts a system's runs by version and purpose; /systems
 	// shows them banded.
 	RunCounts func(ctx context.Context, system string, now time.Time) ([]ombud.RunCount, error)
+	// ReviewCounts counts a system's flags, reviews, actions and contests
+	// by version; /systems shows them banded.
+	ReviewCounts func(ctx context.Context, system string) ([]ombud.ReviewCount, error)
 	// Band is the transparency reports' band: counts from 1 to Band are
 	// shown as the band, so no small group stands out.
 	Band int64
@@ -271,7 +274,8 @@ type page struct {
 	BaseURL    string
 	D          *Disclosure
 	Systems    []*ombud.AnalyticSystem
-	RunStats   map[string][]RunStat // by system id
+	RunStats   map[string][]RunStat    // by system id
+	RevStats   map[string][]ReviewStat // by system id
 	Title      string
 	Message    string
 	// the contest and reviewer pages
@@ -624,7 +628,56 @@ func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
 			p.RunStats[sys.ID] = runStats(counts, s.Band)
 		}
 	}
+	if s.ReviewCounts != nil {
+		p.RevStats = map[string][]ReviewStat{}
+		for _, sys := range p.Systems {
+			counts, err := s.ReviewCounts(r.Context(), sys.ID)
+			if err != nil {
+				s.Logger.ErrorContext(r.Context(), "site: reviews", "err", err)
+				s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The reviews of automated matches could not be read.")
+				return
+			}
+			p.RevStats[sys.ID] = reviewStats(counts, s.Band)
+		}
+	}
 	s.render(w, r, "systems", http.StatusOK, p)
+}
+
+// ReviewStat is one system version's flags and what humans made of them,
+// as /systems shows them: counts banded as in the transparency reports,
+// and the overturn rate (rejections per review) only when both are above
+// the band.
+type ReviewStat struct {
+	Version                             string
+	Flags, Reviews, Confirmed, Rejected report.Count
+	OverturnRate                        *float64
+	Actions                             []report.KeyCount
+	Contests                            []report.KeyCount // by outcome: open, upheld, overturned
+}
+
+func reviewStats(counts []ombud.ReviewCount, band int64) []ReviewStat {
+	if band <= 0 {
+		band = report.DefaultBand
+	}
+	c := func(n int64) report.Count { return report.Count{N: n, Band: band} }
+	keyed := func(m map[string]int64) []report.KeyCount {
+		out := make([]report.KeyCount, 0, len(m))
+		for k, n := range m {
+			out = append(out, report.KeyCount{Key: k, Count: c(n)})
+		}
+		slices.SortFunc(out, func(a, b report.KeyCount) int { return strings.Compare(a.Key, b.Key) })
+		return out
+	}
+	out := make([]ReviewStat, len(counts))
+	for i, k := range counts {
+		out[i] = ReviewStat{Version: k.Version, Flags: c(k.Flags), Reviews: c(k.Reviews), Confirmed: c(k.Confirmed), Rejected: c(k.Rejected),
+			Actions: keyed(k.Actions), Contests: keyed(k.Contests)}
+		if k.Reviews > band && k.Rejected > band {
+			rate := float64(k.Rejected) / float64(k.Reviews)
+			out[i].OverturnRate = &rate
+		}
+	}
+	return out
 }
 
 // runStats bands a system's run counts.

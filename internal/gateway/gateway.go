@@ -166,12 +166,13 @@ func (g *Gateway) API() *api.Server {
 	}
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
-		Breaches:   g.Store.Breaches,
-		Systems:    g.Store.AnalyticSystems,
-		RunCounts:  g.Store.RunCounts,
-		Band:       g.Dir.Config.Report.Band,
-		Disclosure: web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers),
-		Review:     g.Review,
+		Breaches:     g.Store.Breaches,
+		Systems:      g.Store.AnalyticSystems,
+		RunCounts:    g.Store.RunCounts,
+		ReviewCounts: g.Store.ReviewCounts,
+		Band:         g.Dir.Config.Report.Band,
+		Disclosure:   web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers),
+		Review:       g.Review,
 		Reviewers: &web.Reviewers{
 			Authenticate: func(ctx context.Context, tok string) (*ombud.Principal, error) {
 				return api.Authenticate(ctx, g.Store, tok)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ombud/ombud"
@@ -273,4 +274,62 @@ func reserveContestResolve(ctx context.Context, tx *sql.Tx, id string) error {
 		return fmt.Errorf("contest %s: %w", id, ombud.ErrResolved)
 	}
 	return nil
+}
+
+// ReviewCounts implements ombud.FlagStore, in four grouped queries.
+func (s *Store) ReviewCounts(ctx context.Context, system string) ([]ombud.ReviewCount, error) {
+	byVersion := map[string]*ombud.ReviewCount{}
+	get := func(v string) *ombud.ReviewCount {
+		c := byVersion[v]
+		if c == nil {
+			c = &ombud.ReviewCount{Version: v, Actions: map[string]int64{}, Contests: map[string]int64{}}
+			byVersion[v] = c
+		}
+		return c
+	}
+	type kv struct {
+		version, key string
+		n            int64
+	}
+	scan := func(row scanner) (kv, error) {
+		var r kv
+		err := row.Scan(&r.version, &r.key, &r.n)
+		return r, err
+	}
+	for _, q := range []struct {
+		sql string
+		add func(c *ombud.ReviewCount, key string, n int64)
+	}{
+		{`SELECT version, '', count(*) FROM flags WHERE system_id = ? AND pending = 0 GROUP BY version`,
+			func(c *ombud.ReviewCount, _ string, n int64) { c.Flags = n }},
+		{`SELECT f.version, r.verdict, count(*) FROM reviews r JOIN flags f ON f.id = r.flag_id WHERE f.system_id = ? AND r.pending = 0 GROUP BY f.version, r.verdict`,
+			func(c *ombud.ReviewCount, k string, n int64) {
+				c.Reviews += n
+				switch k {
+				case "confirm":
+					c.Confirmed = n
+				case "reject":
+					c.Rejected = n
+				}
+			}},
+		{`SELECT f.version, a.kind, count(*) FROM actions a JOIN flags f ON f.id = a.flag_id WHERE f.system_id = ? AND a.pending = 0 GROUP BY f.version, a.kind`,
+			func(c *ombud.ReviewCount, k string, n int64) { c.Actions[k] = n }},
+		{`SELECT f.version, coalesce(c.outcome, 'open'), count(*) FROM contests c JOIN actions a ON a.id = c.action_id JOIN flags f ON f.id = a.flag_id
+			WHERE f.system_id = ? AND c.pending = 0 GROUP BY f.version, coalesce(c.outcome, 'open')`,
+			func(c *ombud.ReviewCount, k string, n int64) { c.Contests[k] = n }},
+	} {
+		rows, err := queryAll(ctx, s.r, scan, q.sql, system)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			q.add(get(r.version), r.key, r.n)
+		}
+	}
+	out := make([]ombud.ReviewCount, 0, len(byVersion))
+	for _, c := range byVersion {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b ombud.ReviewCount) int { return strings.Compare(a.Version, b.Version) })
+	return out, nil
 }
