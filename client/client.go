@@ -242,6 +242,9 @@ type Read struct {
 	Justification string // free text, kept only in the private detail record
 	Emergency     string // an emergency reason code, where policy allows
 	Range         string // an HTTP Range, such as bytes=0-1023
+	// Flag, with the purpose review, views the object as evidence of
+	// that flag (a reviewer's viewing, logged as such).
+	Flag string
 }
 
 // Object is an object being read: its bytes, and the receipt of the
@@ -257,7 +260,7 @@ type Object struct {
 func (c *Client) GetObject(ctx context.Context, id string, r Read) (*Object, error) {
 	hdr := http.Header{}
 	hdr.Set("Ombud-Purpose", r.Purpose)
-	for k, v := range map[string]string{"Ombud-Authorization": r.Authorization, "Ombud-Justification": r.Justification, "Ombud-Emergency": r.Emergency, "Range": r.Range} {
+	for k, v := range map[string]string{"Ombud-Authorization": r.Authorization, "Ombud-Justification": r.Justification, "Ombud-Emergency": r.Emergency, "Range": r.Range, "Ombud-Flag": r.Flag} {
 		if v != "" {
 			hdr.Set(k, v)
 		}
@@ -405,6 +408,44 @@ func (c *Client) Systems(ctx context.Context) ([]apiv1.System, error) {
 func (c *Client) StartRun(ctx context.Context, in apiv1.StartRun) (*apiv1.RunStarted, error) {
 	var out apiv1.RunStarted
 	return &out, c.call(ctx, "POST", "/v1/runs", in, &out)
+}
+
+// RaiseFlag records an automated match raised in a run.
+func (c *Client) RaiseFlag(ctx context.Context, in apiv1.CreateFlag) (*apiv1.FlagCreated, error) {
+	var out apiv1.FlagCreated
+	return &out, c.call(ctx, "POST", "/v1/flags", in, &out)
+}
+
+// AwaitingFlags lists the flags awaiting the caller's review.
+func (c *Client) AwaitingFlags(ctx context.Context) ([]apiv1.Flag, error) {
+	var out []apiv1.Flag
+	return out, c.call(ctx, "GET", "/v1/flags/awaiting", nil, &out)
+}
+
+// ReviewFlag confirms or rejects a flag, with a rationale.
+func (c *Client) ReviewFlag(ctx context.Context, flag string, in apiv1.ReviewFlag) (*apiv1.Reviewed, error) {
+	var out apiv1.Reviewed
+	return &out, c.call(ctx, "POST", "/v1/flags/"+esc(flag)+"/reviews", in, &out)
+}
+
+// TakeAction takes an action on a reviewed flag; the answer holds the
+// notice code for the person affected, shown once.
+func (c *Client) TakeAction(ctx context.Context, in apiv1.TakeAction) (*apiv1.ActionTaken, error) {
+	var out apiv1.ActionTaken
+	return &out, c.call(ctx, "POST", "/v1/actions", in, &out)
+}
+
+// OpenContests lists the contests awaiting resolution.
+func (c *Client) OpenContests(ctx context.Context) ([]apiv1.Contest, error) {
+	var out []apiv1.Contest
+	return out, c.call(ctx, "GET", "/v1/contests", nil, &out)
+}
+
+// ResolveContest upholds or overturns a contested action, with a
+// rationale.
+func (c *Client) ResolveContest(ctx context.Context, id string, in apiv1.ResolveContest) (*apiv1.ContestResolved, error) {
+	var out apiv1.ContestResolved
+	return &out, c.call(ctx, "POST", "/v1/contests/"+esc(id)+"/resolution", in, &out)
 }
 
 // Run returns a run.

@@ -125,20 +125,25 @@ func (s *Site) reviewer(r *http.Request) (*ombud.Principal, *session, string) {
 	return p, ss, c.Value
 }
 
-// sameOrigin refuses a form posted from another site: the browser says so
-// in Sec-Fetch-Site, or in an Origin that is not this request's.
+// sameOrigin refuses a form posted from another site. Browsers say where
+// a request comes from in Sec-Fetch-Site; without it, in Origin (which
+// the site's no-referrer policy makes "null" even for its own forms, so
+// "null" counts only with Sec-Fetch-Site). A client that sends neither is
+// not a browser, and a cross-site form cannot reach it.
 func sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
+		return true
+	case "":
 	default:
 		return false
 	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return o == ""
+	if o == "" {
+		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return o != "null" && err == nil && u.Host == r.Host
 }
 
 // reviewPost checks a reviewer's form post: signed in, same origin, the
