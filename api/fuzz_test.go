@@ -74,3 +74,31 @@ func FuzzStartRunBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCreateFlagBody: any body posted to /v1/flags is answered with a
+// status and never a 500; bad input and refusals log nothing, and the
+// raw candidate identifiers never reach the log.
+func FuzzCreateFlagBody(f *testing.F) {
+	e := ombudtest.New(f)
+	analyst := e.AddPrincipal(f, "Ada", ombud.RoleAnalyst)
+	run := "abcdefabcdefabcd"
+	for _, s := range []string{
+		`{"run":"` + run + `","inputs":["abcdefabcdefabcd"],"candidates":["person:4711"],"rank":1,"score":0.9,"threshold":0.8,"reference_db":"watchlist","gallery_size":10}`,
+		`{}`, `[]`, `null`, `{"rank":-1}`, `{"score":"NaN"}`, `{"inputs":["a","a"],"candidates":[]}`, `{"matched_at":"0001-01-01T00:00:00Z"}`,
+		`{"run":"x","inputs":["y"],"candidates":["z"],"references":["y"],"rank":1,"reference_db":"Bob's list"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := e.Size(t)
+		resp := e.Do(t, "POST", "/v1/flags", analyst, "application/json", string(body))
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 || resp.StatusCode == 201 {
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+		if e.Size(t) != before {
+			t.Fatalf("a refused flag (%d) logged something: %q", resp.StatusCode, body)
+		}
+	})
+}

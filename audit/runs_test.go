@@ -116,3 +116,35 @@ func TestPlantedRunViolations(t *testing.T) {
 		a.expect("run_unknown")
 	})
 }
+
+func evidenceRead(flagID, obj, purpose, by string) ombud.Record {
+	return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "biometric", Purpose: purpose, Reasons: []string{"review_evidence"},
+		Object: obj, Subject: []string{subjectPs("person:17")}, Flag: flagID, By: by},
+		Detail: map[string]any{"object": obj, "purpose": purpose, "flag": flagID}}
+}
+
+// TestPlantedEvidenceReads: a reviewer's viewing of a logged flag's
+// evidence audits clean, though the class is sensitive and no
+// authorization is cited; a viewing of a flag never logged, for another
+// purpose, or by the flag's creator is found.
+func TestPlantedEvidenceReads(t *testing.T) {
+	e := ombudtest.New(t)
+	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier}}
+	write(t, e, flag("flag-1", "machine1"))
+	write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer1"))
+	a.expect()
+	for _, tc := range []struct {
+		name string
+		r    ombud.Record
+	}{
+		{"a flag never logged", evidenceRead("flag-9", "obj-1", "review", "reviewer1")},
+		{"another purpose", evidenceRead("flag-1", "obj-1", "criminal_investigation", "reviewer1")},
+		{"the flag's creator", evidenceRead("flag-1", "obj-1", "review", "machine1")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a.t = t
+			write(t, e, tc.r)
+			a.expect(audit.RuleEvidenceReadInvalid)
+		})
+	}
+}

@@ -53,6 +53,10 @@ var DefaultDetailRetention = []struct {
 	{entry.KindBreach, "3650d", "An uncovered emergency read is a violation; its record is kept for the oversight that follows."},
 	{entry.KindAttestation, "3650d", "The controller's attestation that derived data was deleted closes a breach; it is kept as long as the breach."},
 	{entry.KindRun, "2190d", "A run's object list, starter and justification answer who read what in bulk, and why, for as long as its reads' own details are kept."},
+	{entry.KindFlag, "2190d", "A match's inputs and candidates answer why a person was flagged, for as long as the actions on it can be challenged."},
+	{entry.KindReview, "2190d", "A reviewer's rationale shows whether the human review was real, for as long as the action it allowed can be challenged."},
+	{entry.KindAction, "2190d", "Who confirmed a match before an action answers for the action as long as it can be challenged."},
+	{entry.KindContest, "2190d", "The person's statement and the resolution's reasons are the record of the redress, kept as long as the action can be challenged in court."},
 }
 
 // ReportConfig configures transparency reports.
