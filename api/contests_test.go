@@ -11,8 +11,8 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/review"
 )
 

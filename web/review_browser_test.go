@@ -179,7 +179,7 @@ func TestReviewInBrowser(t *testing.T) {
 
 	t.Run("evidence is a logged access", func(t *testing.T) {
 		before := e.Size(t)
-		submit(chromedp.Click(chromedp.CSS(`a[href="/review/flags/`+flagA+`/evidence/`+s.input+`"]`)))
+		submit(chromedp.Click(chromedp.CSS(`a[href="/review/flags/` + flagA + `/evidence/` + s.input + `"]`)))
 		do(chromedp.WaitVisible(chromedp.CSS("img")))
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -199,10 +199,10 @@ func TestReviewInBrowser(t *testing.T) {
 		before := e.Size(t)
 		do(chromedp.Navigate(e.URL+"/review"), chromedp.WaitVisible(chromedp.ID("rationale-"+flagA)),
 			chromedp.SetValue(chromedp.ID("rationale-"+flagA), "The face in the still and the reference photo agree: same scar above the left eye."))
-		submit(chromedp.Click(chromedp.CSS(`form[action="/review/flags/`+flagA+`/reviews"] button[value=confirm]`)))
+		submit(chromedp.Click(chromedp.CSS(`form[action="/review/flags/` + flagA + `/reviews"] button[value=confirm]`)))
 		page(t, "Review queue", "review-confirmed", "Your confirmation was recorded.", flagB)
 		do(chromedp.SetValue(chromedp.ID("rationale-"+flagB), "The still is too dark to compare."))
-		submit(chromedp.Click(chromedp.CSS(`form[action="/review/flags/`+flagB+`/reviews"] button[value=reject]`)))
+		submit(chromedp.Click(chromedp.CSS(`form[action="/review/flags/` + flagB + `/reviews"] button[value=reject]`)))
 		body := page(t, "Review queue", "review-rejected", "Your rejection was recorded.", "No flag awaits your review.")
 		if strings.Contains(body, flagA) {
 			t.Error("a reviewed flag is still in the queue")
