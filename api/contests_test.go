@@ -36,12 +36,16 @@ func (e *runEnv) reviewedFlag(t *testing.T) string {
 	return f.ID
 }
 
-// evidence views object as evidence of flag through GET /v1/objects/{id}.
-func (e *runEnv) evidence(t *testing.T, token, flag, object string) *http.Response {
+// evidence views object as evidence of flag through GET /v1/objects/{id},
+// with any further headers given as name, value pairs.
+func (e *runEnv) evidence(t *testing.T, token, flag, object string, hdr ...string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.URL+"/v1/objects/"+object, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Ombud-Purpose", "review")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	if flag != "" {
 		req.Header.Set("Ombud-Flag", flag)
 	}
@@ -76,14 +80,17 @@ func TestEvidence(t *testing.T) {
 		name, token, flag, object string
 		status                    int
 		logged                    bool
+		hdr                       []string
 	}{
-		{"an object not the flag's", r1, f, e.location[2], 403, true},
-		{"an analyst", e.analyst, f, e.location[0], 403, true},
-		{"no flag named", r1, "", e.location[0], 400, false},
-		{"an unknown flag", r1, "nosuchflag000000", e.location[0], 403, true},
+		{"an object not the flag's", r1, f, e.location[2], 403, true, nil},
+		{"an analyst", e.analyst, f, e.location[0], 403, true, nil},
+		{"no flag named", r1, "", e.location[0], 400, false, nil},
+		{"an authorization cited", r1, f, e.location[0], 400, false, []string{"Ombud-Authorization", "auth-e"}},
+		{"an emergency claimed", r1, f, e.location[0], 400, false, []string{"Ombud-Emergency", "public_safety"}},
+		{"an unknown flag", r1, "nosuchflag000000", e.location[0], 403, true, nil},
 	} {
 		before := e.Size(t)
-		resp := e.evidence(t, tc.token, tc.flag, tc.object)
+		resp := e.evidence(t, tc.token, tc.flag, tc.object, tc.hdr...)
 		body := decode[apiv1.ErrorBody](t, resp)
 		logged := e.Size(t) == before+1
 		if resp.StatusCode != tc.status || logged != tc.logged {

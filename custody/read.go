@@ -83,6 +83,9 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		if err := ombud.ValidateIdentifier("Ombud-Flag", req.Flag); err != nil {
 			return nil, err
 		}
+		if req.AuthorizationID != "" || req.Emergency != "" {
+			return nil, ombud.Errorf(ombud.CodeInvalid, "a viewing of a flag's evidence cites no authorization and claims no emergency")
+		}
 	default:
 		if err := s.checkPurpose(req.Purpose); err != nil {
 			return nil, err
