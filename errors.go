@@ -69,7 +69,8 @@ func ErrorCode(err error) Code {
 	case errors.Is(err, ErrNotFound):
 		return CodeNotFound
 	case errors.Is(err, ErrExists), errors.Is(err, ErrBusy), errors.Is(err, ErrOnHold), errors.Is(err, ErrNotOnHold),
-		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired), errors.Is(err, ErrRunClosed), errors.Is(err, ErrNotRead), errors.Is(err, ErrResolved):
+		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired), errors.Is(err, ErrRunClosed), errors.Is(err, ErrNotRead), errors.Is(err, ErrResolved),
+		errors.Is(err, ErrNotCandidate), errors.Is(err, ErrActed):
 		return CodeConflict
 	case errors.Is(err, ErrErased):
 		return CodeGone
@@ -98,7 +99,7 @@ func ErrorMessage(err error) string {
 	case errors.Is(err, ErrLogUnavailable):
 		return "the transparency log cannot be written; ombud fails closed"
 	}
-	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired, ErrRunClosed, ErrNotRead, ErrResolved} {
+	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired, ErrRunClosed, ErrNotRead, ErrResolved, ErrNotCandidate, ErrActed} {
 		if errors.Is(err, s) {
 			return "refused: " + s.Error()
 		}

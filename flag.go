@@ -76,8 +76,16 @@ func FlagTarget(id string) string { return "flag:" + id }
 // FlagPayload: OpFlagCreate.
 type FlagPayload struct{ Flag *Flag }
 
-// ErrNotRead: a flag cites an input its run did not read.
+// ErrNotRead: a flag cites an input or a reference its run did not read.
 var ErrNotRead = errors.New("an input was not read in the run")
+
+// ErrNotCandidate: a flag's reference image is not an object of one of
+// its candidates.
+var ErrNotCandidate = errors.New("a reference image is not of a candidate")
+
+// ErrActed: an action was taken on the flag (one per flag), which closes
+// it to reviews and further actions.
+var ErrActed = errors.New("an action was taken on the flag")
 
 // Reasons of refused flags.
 const (
@@ -95,6 +103,9 @@ const (
 	ReasonNotEnoughConfirmations = "not_enough_confirmations"
 	// ReasonUnresolvedRejection: a reviewer rejected the flag.
 	ReasonUnresolvedRejection = "unresolved_rejection"
+	// ReasonFlagActed: an action was taken on the flag already; a flag
+	// has one action, and none after it is reviewed again.
+	ReasonFlagActed = "flag_acted"
 )
 
 // Contest is an affected person's contest of an action, filed with the

@@ -28,11 +28,12 @@ const (
 	VocabEmergencyReason VocabName = "emergency_reason"
 	VocabRegion          VocabName = "region"
 	VocabJurisdiction    VocabName = "jurisdiction"
+	VocabReferenceDB     VocabName = "reference_db"
 )
 
 // VocabNames lists the vocabularies in the order the disclosure page shows
 // them.
-var VocabNames = []VocabName{VocabPurpose, VocabHoldReason, VocabEraseReason, VocabRevokeReason, VocabEmergencyReason, VocabRegion, VocabJurisdiction}
+var VocabNames = []VocabName{VocabPurpose, VocabHoldReason, VocabEraseReason, VocabRevokeReason, VocabEmergencyReason, VocabRegion, VocabJurisdiction, VocabReferenceDB}
 
 // Title is a vocabulary's name for people.
 func (n VocabName) Title() string {
@@ -51,6 +52,8 @@ func (n VocabName) Title() string {
 		return "Storage regions"
 	case VocabJurisdiction:
 		return "Jurisdictions"
+	case VocabReferenceDB:
+		return "Reference databases automated matches are made against"
 	}
 	return string(n)
 }
@@ -135,6 +138,12 @@ func DefaultVocabulary() Vocabulary {
 			{"eu-north", "European Union, north."},
 			{"us-east", "United States, east."},
 			{"us-west", "United States, west."},
+		},
+		VocabReferenceDB: {
+			{"watchlist", "A list of persons sought, kept by the controller under its legal basis."},
+			{"custody_images", "Images taken of persons in custody."},
+			{"missing_persons", "Images of persons reported missing, given by their families or the authorities."},
+			{"wanted_vehicles", "Registration plates of vehicles sought."},
 		},
 		VocabJurisdiction: {
 			{JurisdictionPlaceholder, "Placeholder of a deployment without a jurisdiction: it covers no real jurisdiction."},

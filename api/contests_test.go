@@ -16,18 +16,19 @@ import (
 	"github.com/ombud/ombud/review"
 )
 
-// reviewedFlag raises a flag on a location object the run read, naming the
-// biometric object as the candidate's reference image, and returns its id.
+// reviewedFlag raises a flag on a location object the run read, naming
+// another it read, of the candidate, as the candidate's reference image,
+// and returns its id.
 func (e *runEnv) reviewedFlag(t *testing.T) string {
 	t.Helper()
 	mc := e.client(t, e.machine)
-	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:1]})
+	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:2]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drain(t, mc, run.ID, 0)
-	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"person:17"}, References: []string{e.bio}, Rank: 1, Score: 0.93,
-		Threshold: 0.85, ReferenceDB: "watchlist-2026", GallerySize: 120000})
+	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"plate:B-XY-123"}, References: e.location[1:2], Rank: 1, Score: 0.93,
+		Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 120000})
 	resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
 	f := decode[apiv1.FlagCreated](t, resp)
 	if resp.StatusCode != 201 {
@@ -65,7 +66,7 @@ func TestEvidence(t *testing.T) {
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
 	f := e.reviewedFlag(t)
 	r1 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer)
-	for _, obj := range []string{e.location[0], e.bio} {
+	for _, obj := range e.location[:2] {
 		resp := e.evidence(t, r1, f, obj)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
@@ -102,19 +103,50 @@ func TestEvidence(t *testing.T) {
 			}
 		}
 	}
-	// A reference image that is not a candidate's is refused.
+	// A reference image that is not a candidate's, or that the run did
+	// not read (so no authorization covered it), is refused.
 	mc := e.client(t, e.machine)
-	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:1]})
+	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:2]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drain(t, mc, run.ID, 0)
-	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"person:99"}, References: []string{e.bio}, Rank: 1, Score: 0.9,
-		Threshold: 0.85, ReferenceDB: "watchlist-2026", GallerySize: 10})
-	before := e.Size(t)
-	resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
-	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != review.ReasonReferenceInvalid || e.Size(t) != before {
-		t.Fatalf("a reference of no candidate: %d %+v", resp.StatusCode, body.Error)
+	for _, tc := range []struct {
+		name, candidate, reference, reason string
+	}{
+		{"a reference of no candidate", "person:99", e.location[1], review.ReasonReferenceInvalid},
+		{"a reference the run did not read", "plate:B-XY-123", e.bio, ombud.ReasonInputNotRead},
+	} {
+		b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{tc.candidate}, References: []string{tc.reference}, Rank: 1, Score: 0.9,
+			Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 10})
+		before := e.Size(t)
+		resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
+		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != tc.reason || e.Size(t) != before {
+			t.Errorf("%s: %d %+v", tc.name, resp.StatusCode, body.Error)
+		}
+	}
+	// After their review, a reviewer has no more access to the evidence;
+	// one who has not reviewed still has.
+	if resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", r1, "application/json", `{"verdict":"confirm","rationale":"the plates agree"}`); resp.StatusCode != 201 {
+		t.Fatalf("review: %d", resp.StatusCode)
+	}
+	r2 := e.AddPrincipal(t, "Rob", ombud.RoleReviewer)
+	for _, tc := range []struct {
+		token  string
+		status int
+		reason string
+	}{{r1, 403, review.ReasonReviewDone}, {r2, 200, ""}} {
+		before := e.Size(t)
+		resp := e.evidence(t, tc.token, f, e.location[0])
+		var reason string
+		if resp.StatusCode == 200 {
+			resp.Body.Close()
+		} else {
+			reason = decode[apiv1.ErrorBody](t, resp).Error.Reason
+		}
+		if resp.StatusCode != tc.status || reason != tc.reason || e.Size(t) != before+1 {
+			t.Errorf("after a review: %d %s", resp.StatusCode, reason)
+		}
 	}
 }
 
@@ -212,6 +244,18 @@ func TestContests(t *testing.T) {
 			t.Errorf("%s: %d %+v, want %d %s", tc.name, resp.StatusCode, body.Error, tc.status, tc.reason)
 		}
 	}
+	// An independent reviewer may view the evidence while the contest is
+	// open; a reviewer of the flag may not.
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{{r3, 200}, {r1, 403}} {
+		resp := e.evidence(t, tc.token, f, e.location[0])
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("evidence during the contest: %d, want %d", resp.StatusCode, tc.status)
+		}
+	}
 	// Two independent reviewers resolve at once: one resolution.
 	before = e.Size(t)
 	codes := make([]int, 2)
@@ -237,6 +281,9 @@ func TestContests(t *testing.T) {
 	}
 	if open := decode[[]apiv1.Contest](t, e.Do(t, "GET", "/v1/contests", r3, "", "")); len(open) != 0 {
 		t.Fatalf("a resolved contest is still open: %+v", open)
+	}
+	if resp := e.evidence(t, r3, f, e.location[0]); resp.StatusCode != 403 {
+		t.Fatalf("evidence after the contest's resolution: %d", resp.StatusCode)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 
 func flagBody(run string, inputs ...string) string {
 	b, _ := json.Marshal(apiv1.CreateFlag{Run: run, Inputs: inputs, Candidates: []string{"person:4711"}, Rank: 1, Score: 0.93, Threshold: 0.85,
-		ReferenceDB: "watchlist-2026", GallerySize: 120000})
+		ReferenceDB: "watchlist", GallerySize: 120000})
 	return string(b)
 }
 
@@ -42,7 +42,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("a flag: %d %+v", resp.StatusCode, f)
 	}
 	b, ok := entryAt(t, e.Env, f.Receipt).(*entry.Flag)
-	if !ok || b.Run == "" || b.ModelVersion != "2.0" || b.System != "plate-reader" || b.ReferenceDB != "watchlist-2026" || b.GallerySize != 120000 ||
+	if !ok || b.Run == "" || b.ModelVersion != "2.0" || b.System != "plate-reader" || b.ReferenceDB != "watchlist" || b.GallerySize != 120000 ||
 		len(b.Input) != 1 || len(b.Candidate) != 1 || b.Candidate[0] == "person:4711" {
 		t.Fatalf("the flag's entry: %+v", b)
 	}
@@ -60,7 +60,7 @@ func TestFlags(t *testing.T) {
 		{"someone else's run", e.analyst, flagBody(run.ID, e.location[3]), 404, ""},
 		{"an admin", e.AdminToken, flagBody(run.ID, e.location[3]), 403, ""},
 		{"no candidates", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `["person:4711"]`, `[]`, 1), 400, ""},
-		{"free text as reference database", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"watchlist-2026"`, `"Bob's list"`, 1), 400, ""},
+		{"free text as reference database", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"watchlist"`, `"Bob's list"`, 1), 400, ""},
 		{"rank 0", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"rank":1`, `"rank":0`, 1), 400, ""},
 	} {
 		before := e.Size(t)
@@ -264,6 +264,39 @@ func TestActions(t *testing.T) {
 	if strings.Contains(string(leaves[0]), taken.Notice) || strings.Contains(string(leaves[0]), strings.ReplaceAll(taken.Notice, "-", "")) {
 		t.Fatal("the notice code is in the public entry")
 	}
+	// One action per flag, even when two are taken at once; then the flag
+	// is closed to reviews.
+	refused("a second action", func() *http.Response { return act(f, "detention_request") }, 409, ombud.ReasonFlagActed)
+	refused("a review after the action", func() *http.Response {
+		return e.Do(t, "POST", "/v1/flags/"+f+"/reviews", r3, js, `{"verdict":"reject","rationale":"late"}`)
+	}, 409, ombud.ReasonFlagActed)
+	twin := flag()
+	review(r1, twin, "confirm")
+	review(r2, twin, "confirm")
+	before := e.Size(t)
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := act(twin, "referral")
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
+		t.Fatalf("two actions at once: %v, %d entries", codes, e.Size(t)-before)
+	}
+	// Whoever reviewed the flag does not take the action.
+	both := e.AddPrincipal(t, "Bea", ombud.RoleReviewer, ombud.RoleAnalyst)
+	own := flag()
+	review(r1, own, "confirm")
+	review(both, own, "confirm")
+	refused("a reviewer of the flag acting", func() *http.Response {
+		return e.Do(t, "POST", "/v1/actions", both, js, `{"flag":"`+own+`","kind":"referral"}`)
+	}, 403, ombud.ReasonNotIndependent)
 	// A rejection blocks, however many confirm.
 	g := flag()
 	review(r1, g, "confirm")

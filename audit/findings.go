@@ -5,6 +5,7 @@ package audit
 // and dashboards match on them.
 const (
 	RuleAccessAfterErase           = "access_after_erase"
+	RuleActionRepeated             = "action_repeated"
 	RuleActionWithoutReviews       = "action_without_reviews"
 	RuleAuthorizationBeyondIssuer  = "authorization_beyond_issuer"
 	RuleAuthorizationExhausted     = "authorization_exhausted"

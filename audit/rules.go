@@ -130,8 +130,12 @@ type RunState struct {
 
 // FlagState is a flag's creator and the reviewers who confirmed it.
 type FlagState struct {
-	Creator  []string `json:"creator"`
-	Confirms []string `json:"confirms"`
+	Creator   []string `json:"creator"`
+	Confirms  []string `json:"confirms"`
+	Reviewers []string `json:"reviewers,omitempty"` // everyone who reviewed it, either way
+	Action    string   `json:"action,omitempty"`    // its action, once taken
+	// Contested: a contest of its action is filed and not resolved.
+	Contested bool `json:"contested,omitempty"`
 }
 
 // EmergencyRead is an emergency permit not yet covered.
@@ -259,6 +263,10 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 				add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, ombud.PurposeReview)
 			case b.By != "" && slices.Contains(f.Creator, b.By):
 				add(RuleEvidenceReadInvalid, "the creator of flag %s viewed its evidence as a reviewer", b.Flag)
+			case b.By != "" && slices.Contains(f.Reviewers, b.By):
+				add(RuleEvidenceReadInvalid, "a reviewer viewed the evidence of flag %s after reviewing it", b.Flag)
+			case f.Action != "" && !f.Contested:
+				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its action, with no contest open", b.Flag)
 			}
 			break
 		}
@@ -379,6 +387,18 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		if b.Outcome == entry.Confirm && b.By != "" && !slices.Contains(f.Confirms, b.By) {
 			f.Confirms = append(f.Confirms, b.By)
 		}
+		if b.By != "" && !slices.Contains(f.Reviewers, b.By) {
+			f.Reviewers = append(f.Reviewers, b.By)
+		}
+	case *entry.Contest:
+		if b.Action == "" {
+			break
+		}
+		for _, f := range r.st.Flags {
+			if f.Action == b.Action {
+				f.Contested = b.Op == entry.OpFiled
+			}
+		}
 	case *entry.Action:
 		id := b.Flag
 		f := r.st.Flags[id]
@@ -397,6 +417,14 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		}
 		if b.Confirmations > int64(n) {
 			add(RuleActionWithoutReviews, "the action claims %d confirmations; the log shows %d", b.Confirmations, n)
+		}
+		if f.Action != "" {
+			add(RuleActionRepeated, "a second action on flag %s, which has one already", id)
+		} else {
+			f.Action = b.Action
+			if f.Action == "" {
+				f.Action = "?"
+			}
 		}
 	}
 	return out

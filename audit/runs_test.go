@@ -147,4 +147,28 @@ func TestPlantedEvidenceReads(t *testing.T) {
 			a.expect(audit.RuleEvidenceReadInvalid)
 		})
 	}
+	t.Run("after the reader's review", func(t *testing.T) {
+		a.t = t
+		write(t, e, review("flag-1", "reviewer1", entry.Confirm))
+		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer1"))
+		a.expect(audit.RuleEvidenceReadInvalid)
+	})
+	t.Run("after the action, and during its contest", func(t *testing.T) {
+		a.t = t
+		write(t, e, review("flag-1", "reviewer2", entry.Confirm))
+		write(t, e, action("flag-1", 2))
+		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3")) // no contest open
+		a.expect(audit.RuleEvidenceReadInvalid)
+		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpFiled, Action: "act-flag-1", Contest: "c-1"}, Detail: map[string]any{"statement": "x"}})
+		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3")) // the resolver's
+		a.expect()
+		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpResolved, Outcome: "upheld", Action: "act-flag-1", Contest: "c-1", By: "reviewer3"}, Detail: map[string]any{"rationale": "x"}})
+		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3"))
+		a.expect(audit.RuleEvidenceReadInvalid)
+	})
+	t.Run("a second action", func(t *testing.T) {
+		a.t = t
+		write(t, e, action("flag-1", 2))
+		a.expect(audit.RuleActionRepeated)
+	})
 }

@@ -54,8 +54,9 @@ type Service struct {
 	// reports', for two.
 	Committers []func(ombud.Op) ombud.Committer
 	// Evidence says whether a principal may view an object as evidence of
-	// a flag (review.Service.Evidence); nil refuses every such viewing.
-	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string) (bool, error)
+	// a flag now: "" if so, else the reason of the logged denial
+	// (review.Service.Evidence); nil refuses every such viewing.
+	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string) (string, error)
 	Undoers  []func(context.Context, *ombud.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64

@@ -58,9 +58,11 @@ const (
 	ReasonNotEvidence = "not_evidence"
 )
 
-func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string) (bool, error) {
+// evidence asks Service.Evidence whether p may view object as evidence of
+// flag: "" if so, else the denial's reason.
+func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string) (string, error) {
 	if s.Evidence == nil {
-		return false, nil
+		return ReasonNotEvidence, nil
 	}
 	return s.Evidence(ctx, p, flag, object)
 }
@@ -140,13 +142,19 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			Message: "a system principal reads only through a run of its system"})
 	}
 	if req.Flag != "" {
-		ok, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
+		reason, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonNotEvidence, Code: ombud.CodeForbidden,
-				Message: "the object is not evidence of a flag you may review"})
+		if reason != "" {
+			msg := "the object is not evidence of a flag you may review"
+			switch reason {
+			case "review_done":
+				msg = "you have no open review or contest of this flag: you reviewed it, or an action was taken and no contest of it awaits you"
+			case ombud.ReasonAuthRevoked:
+				msg = "the authorization of the run that read this evidence was revoked"
+			}
+			return nil, s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
 		}
 	}
 	c, err := s.class(o.Class)

@@ -266,30 +266,93 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 	return out, nil
 }
 
-// Evidence reports whether p may view object as evidence of flag: it is
-// one of the flag's inputs or reference images, and p may review the
-// flag (a reviewer who neither raised it nor started its run). The read
-// itself goes through the normal access path with the purpose review.
-func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string) (bool, error) {
+// Evidence says whether p may view object as evidence of flag now: ""
+// if so, else the reason of the logged denial. The object must be one of
+// the flag's inputs or reference images (each read in its run, under the
+// run's authorization, which must not have been revoked since), and p a
+// reviewer with an open task on the flag: reviewing it (no action taken
+// yet, not reviewed by p, p neither raised it nor started its run) or
+// resolving an open contest of its action (p took no part in it). The
+// read itself goes through the normal access path with the purpose
+// review.
+func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string) (string, error) {
 	if p == nil || !p.Has(ombud.RoleReviewer) {
-		return false, nil
+		return ReasonNotEvidence, nil
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return false, nil
+		return ReasonNotEvidence, nil
 	}
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	if !containsString(f.Inputs, object) && !containsString(f.References, object) {
-		return false, nil
+		return ReasonNotEvidence, nil
 	}
 	run, err := s.Store.Run(ctx, f.Run)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	return p.ID != f.By && p.ID != run.Principal, nil
+	if p.ID == f.By || p.ID == run.Principal {
+		return ReasonNotEvidence, nil
+	}
+	if run.Authorization != "" {
+		ra, err := s.Store.Authorization(ctx, run.Authorization)
+		switch {
+		case errors.Is(err, ombud.ErrNotFound) || (err == nil && ra.Revoked != nil):
+			return ombud.ReasonAuthRevoked, nil
+		case err != nil:
+			return "", err
+		}
+	}
+	acts, err := s.Store.Actions(ctx, f.ID)
+	if err != nil {
+		return "", err
+	}
+	if len(acts) == 0 {
+		reviews, err := s.Store.Reviews(ctx, f.ID)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range reviews {
+			if r.Reviewer == p.ID {
+				return ReasonReviewDone, nil
+			}
+		}
+		return "", nil
+	}
+	for _, a := range acts {
+		ct, err := s.Store.ContestOf(ctx, a.ID)
+		if errors.Is(err, ombud.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if ct.Outcome != "" {
+			continue
+		}
+		involved, err := s.involved(ctx, a)
+		if err != nil {
+			return "", err
+		}
+		if !involved[p.ID] {
+			return "", nil
+		}
+	}
+	return ReasonReviewDone, nil
 }
+
+// Reasons of refused viewings of evidence.
+const (
+	// ReasonNotEvidence: the object is not the flag's, or the reader may
+	// not review the flag.
+	ReasonNotEvidence = "not_evidence"
+	// ReasonReviewDone: the reader has no open task on the flag: they
+	// reviewed it, or an action was taken and no contest of it awaits
+	// them.
+	ReasonReviewDone = "review_done"
+)
 
 func containsString(xs []string, x string) bool {
 	for _, v := range xs {

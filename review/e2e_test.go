@@ -71,7 +71,7 @@ func TestEndToEnd(t *testing.T) {
 	still, photo := ingest("a CCTV still"), ingest("a reference photo")
 
 	// The run, and the match it raises.
-	run, err := machine.StartRun(ctx, apiv1.StartRun{System: sys.ID, Version: "5.0.0", Purpose: "criminal_investigation", Authorization: "order-17", Objects: []string{still}})
+	run, err := machine.StartRun(ctx, apiv1.StartRun{System: sys.ID, Version: "5.0.0", Purpose: "criminal_investigation", Authorization: "order-17", Objects: []string{still, photo}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	st.Close()
 	flag, err := machine.RaiseFlag(ctx, apiv1.CreateFlag{Run: run.ID, Inputs: []string{still}, Candidates: []string{"person:17"}, References: []string{photo},
-		Rank: 1, Score: 0.91, Threshold: 0.8, ReferenceDB: "watchlist-2026", GallerySize: 120000})
+		Rank: 1, Score: 0.91, Threshold: 0.8, ReferenceDB: "watchlist", GallerySize: 120000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -27,6 +28,9 @@ type Service struct {
 	Journal *ombud.Journal
 	// Policy returns the Cedar policy in force, which decides actions.
 	Policy func() *access.Policy
+	// Vocabulary holds the registered codes; a flag's reference database
+	// is one (it is public).
+	Vocabulary ombud.Vocabulary
 	Now    func() time.Time
 }
 
@@ -84,8 +88,11 @@ func (s *Service) check(req FlagRequest) error {
 		return invalid("score and threshold must be numbers")
 	case req.GallerySize < 0:
 		return invalid("gallery_size must not be negative")
-	case req.ReferenceDB == "" || !entry.IsCode(req.ReferenceDB) || len(req.ReferenceDB) > 64:
-		return invalid("reference_db: the reference database, as a code (it is public)")
+	case req.GallerySize > 0 && req.Rank > req.GallerySize:
+		return invalid("rank: %d is past the gallery's %d entries", req.Rank, req.GallerySize)
+	}
+	if err := s.Vocabulary.Check(ombud.VocabReferenceDB, "reference_db", req.ReferenceDB); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, id := range req.Inputs {
@@ -97,10 +104,15 @@ func (s *Service) check(req FlagRequest) error {
 		}
 		seen[id] = true
 	}
+	cands := map[string]bool{}
 	for _, id := range req.Candidates {
 		if err := ombud.ValidateIdentifier("candidate", id); err != nil {
 			return err
 		}
+		if cands[id] {
+			return invalid("candidates: %s is named twice", id)
+		}
+		cands[id] = true
 	}
 	if len(req.References) > MaxCandidates {
 		return invalid("references: at most %d reference images", MaxCandidates)
@@ -158,17 +170,6 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	for _, c := range req.Candidates {
 		f.Candidates = append(f.Candidates, s.Journal.Key.Pseudonym("subject", c))
 	}
-	// A reference image is an object of one of the candidates (the store
-	// checks again, with the reservation, that it is not erased).
-	for _, id := range req.References {
-		o, err := s.Store.Object(ctx, id)
-		if errors.Is(err, ombud.ErrNotFound) || (err == nil && (o.Erased != nil || !slices.ContainsFunc(o.Subjects, func(sub string) bool { return slices.Contains(f.Candidates, sub) }))) {
-			return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "reference "+id+" is not a live object of a candidate")
-		}
-		if err != nil {
-			return nil, ombud.Leaf{}, err
-		}
-	}
 	f.References = req.References
 	class := ""
 	if len(run.Classes) == 1 {
@@ -187,10 +188,10 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
 	case errors.Is(err, ombud.ErrRetired):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
-	case errors.Is(err, ombud.ErrErased):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "a reference image was erased")
+	case errors.Is(err, ombud.ErrNotCandidate):
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "a reference image is not a live object of a candidate")
 	case errors.Is(err, ombud.ErrNotRead):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input of the flag was not read in its run")
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
 	case err != nil:
 		return nil, w, err
 	}
@@ -199,7 +200,8 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 }
 
 // ReasonReferenceInvalid: a flag names a reference image that is not a
-// live object of one of its candidates.
+// live object of one of its candidates. (A reference image, like an
+// input, must have been read in the run, under its authorization.)
 const ReasonReferenceInvalid = "reference_invalid"
 
 // MaxRationale bounds a review's rationale, kept only in its detail.
@@ -244,7 +246,9 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
 		Detail: map[string]any{"flag": f.ID, "rationale": rationale}}, nil)
 	switch {
-	case errors.Is(err, ombud.ErrExists), ombud.ErrorCode(err) == ombud.CodeConflict && errors.Is(err, ombud.ErrBusy):
+	case errors.Is(err, ombud.ErrActed):
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
+	case errors.Is(err, ombud.ErrExists), errors.Is(err, ombud.ErrBusy):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already")
 	case err != nil:
 		return nil, w, err
@@ -281,9 +285,17 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	if err != nil {
 		return fail(err)
 	}
+	if acts, err := s.Store.Actions(ctx, f.ID); err != nil || len(acts) > 0 {
+		return fail(cmp.Or(err, error(refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag already; a flag has one action"))))
+	}
 	reviews, err := s.Store.Reviews(ctx, f.ID)
 	if err != nil {
 		return fail(err)
+	}
+	for _, r := range reviews {
+		if r.Reviewer == p.ID {
+			return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "you reviewed this flag: someone else takes the action"))
+		}
 	}
 	var confirms, rejects int64
 	var reviewers []string
@@ -335,7 +347,9 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 		Detail: map[string]any{"flag": f.ID, "kind": kind, "reviewers": reviewers},
 	}, nil)
 	switch {
-	case errors.Is(err, ombud.ErrStale):
+	case errors.Is(err, ombud.ErrActed):
+		return fail(refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag already; a flag has one action"))
+	case errors.Is(err, ombud.ErrStale), errors.Is(err, ombud.ErrBusy):
 		return fail(refuse(ombud.CodeConflict, ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"))
 	case err != nil:
 		return nil, "", w, err

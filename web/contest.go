@@ -82,14 +82,16 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		s.tooMany(w, r, p, wait)
 		return
 	}
-	if blocked, wait := s.wrongCodes.blocked(ip, now); blocked {
-		s.tooMany(w, r, p, wait)
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxContestForm)
 	if err := r.ParseForm(); err != nil {
 		p.Message = "The form is too large or malformed: a statement may have up to " + strconv.Itoa(review.MaxStatement) + " bytes."
 		s.render(w, r, "contest", http.StatusBadRequest, p)
+		return
+	}
+	// Every attempt counts against the wrong-code limit until it proves
+	// right, so attempts at once cannot pass the limit together.
+	if ok, wait := s.wrongCodes.allow(ip, now); !ok {
+		s.tooMany(w, r, p, wait)
 		return
 	}
 	code := r.PostForm.Get("code")
@@ -103,9 +105,11 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		c, err = s.Review.Lookup(r.Context(), code)
 	}
 	var oe *ombud.Error
+	if !errors.As(err, &oe) || oe.Reason != review.ReasonNoticeUnknown {
+		s.wrongCodes.refund(ip)
+	}
 	switch {
 	case errors.As(err, &oe) && oe.Reason == review.ReasonNoticeUnknown:
-		s.wrongCodes.allow(ip, now)
 		p.Message = "No decision has this notice code. Check the code in your letter: it has sixteen letters and digits, such as 7K2M-9QXA-4T8D-R3VW."
 		s.render(w, r, "contest", http.StatusNotFound, p)
 		return

@@ -50,6 +50,15 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// refund gives back one event of key counted by allow.
+func (l *limiter) refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.m[key]; w != nil && w.n > 0 {
+		w.n--
+	}
+}
+
 // blocked reports whether key is over its limit, without counting.
 func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
@@ -61,13 +70,19 @@ func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
 	return true, w.start.Add(l.per).Sub(now)
 }
 
-// client is the address a request came from: its IP, without the port.
-// Behind a proxy every request comes from the proxy, which then shares
-// one limit (the safe side).
+// client is the address a request came from, as the limits count it: an
+// IPv4 address, or an IPv6 address's /64 (what one subscriber is usually
+// given). Behind a reverse proxy every request comes from the proxy, so
+// all its clients share one limit: run the public pages where the
+// connecting address is the client's.
 func client(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -41,8 +41,8 @@ func pngOf(c color.RGBA) []byte {
 
 // matchScenario registers a face identification system, a court order for
 // person:17's biometric records, a CCTV still and a reference photo of
-// them, and a run that read the still; it raises n flags on it naming the
-// photo as the candidate's reference image.
+// them, and a run that read both; it raises n flags on the still naming
+// the photo as the candidate's reference image.
 type matchScenario struct {
 	input, reference string
 	flags            []string
@@ -74,7 +74,7 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 	s.reference = ingest(pngOf(color.RGBA{R: 150, G: 60, B: 30, A: 255}))
 	s.analyst = e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	run, _, err := e.Custody.StartRun(ctx, custody.RunRequest{Principal: s.analyst, System: sys.ID, Version: "5.0.0", Purpose: "criminal_investigation",
-		AuthorizationID: "order-17", Objects: []string{s.input}})
+		AuthorizationID: "order-17", Objects: []string{s.input, s.reference}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 	}
 	for range n {
 		f, _, err := e.Gateway.Review.Raise(ctx, review.FlagRequest{Principal: s.analyst, Run: run.ID, Inputs: []string{s.input}, Candidates: []string{"person:17"},
-			References: []string{s.reference}, Rank: 1, Score: 0.91, Threshold: 0.8, ReferenceDB: "watchlist-2026", GallerySize: 120000})
+			References: []string{s.reference}, Rank: 1, Score: 0.91, Threshold: 0.8, ReferenceDB: "watchlist", GallerySize: 120000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +175,7 @@ func TestReviewInBrowser(t *testing.T) {
 	page(t, "Reviewers: sign in", "review-signin-refused", "This token is invalid or disabled")
 	signIn(r1)
 	page(t, "Review queue", "review-queue", "Signed in as Rey Reviewer", flagA, flagB, "vendor-x-frs 5.0.0", "score 0.91 against threshold 0.8",
-		"watchlist-2026, 120000 entries; 1 candidate", "Input 1", "Reference image 1", "0 confirmed, 0 rejected")
+		"watchlist, 120000 entries; 1 candidate", "Input 1", "Reference image 1", "0 confirmed, 0 rejected")
 
 	t.Run("evidence is a logged access", func(t *testing.T) {
 		before := e.Size(t)

@@ -317,7 +317,9 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, name string, statu
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }

@@ -201,14 +201,14 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return err
 		}
 		r := p.Review
-		// An action being decided on the flag's reviews is logged before
-		// this review, or after it.
-		var acting int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = ? AND pending = 1`, r.Flag).Scan(&acting); err != nil {
+		// A flag with an action, taken or being taken, is closed to
+		// reviews: the action was decided on the reviews before it.
+		var acted int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = ?`, r.Flag).Scan(&acted); err != nil {
 			return err
 		}
-		if acting > 0 {
-			return fmt.Errorf("an action on flag %s is being taken: %w", r.Flag, ombud.ErrBusy)
+		if acted > 0 {
+			return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrActed)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending)
 			SELECT id, ?, ?, ?, 0, 1 FROM flags WHERE id = ? AND pending = 0`, r.Reviewer, r.Verdict, ms(r.Created), r.Flag)

@@ -38,31 +38,30 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	if inFlight(ctx, tx, ombud.SystemVersionTarget(f.System, f.Version)) {
 		return fmt.Errorf("system %s version %s is being retired: %w", f.System, f.Version, ombud.ErrBusy)
 	}
+	// Every input and every reference image was read in the run (so each
+	// was decided under the run's authorization), and each reference is
+	// an object of a candidate.
+	read := append(slices.Clone(f.Inputs), f.References...)
 	args := []any{f.Run}
-	for _, id := range f.Inputs {
+	for _, id := range read {
 		args = append(args, id)
 	}
-	var read int
+	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT object_id) FROM run_objects WHERE run_id = ? AND read_index IS NOT NULL AND object_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(f.Inputs)), ",")+`)`, args...).Scan(&read); err != nil {
+		strings.TrimSuffix(strings.Repeat("?,", len(read)), ",")+`)`, args...).Scan(&n); err != nil {
 		return err
 	}
-	if read != len(f.Inputs) {
-		return fmt.Errorf("flag %s: %d of its %d inputs: %w", f.ID, len(f.Inputs)-read, len(f.Inputs), ombud.ErrNotRead)
+	if n != len(read) {
+		return fmt.Errorf("flag %s: %d of its %d inputs and references: %w", f.ID, len(read)-n, len(read), ombud.ErrNotRead)
 	}
-	if len(f.References) > 0 {
-		// Each reference image is a live object of one of the candidates.
-		var n int
-		args := []any{}
-		for _, id := range f.References {
-			args = append(args, id)
+	for _, id := range f.References {
+		var subjects string
+		var erased bool
+		if err := tx.QueryRowContext(ctx, `SELECT subjects, erased_at IS NOT NULL FROM objects WHERE id = ?`, id).Scan(&subjects, &erased); err != nil {
+			return fmt.Errorf("flag %s: reference %s: %w", f.ID, id, err)
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM objects WHERE ingest_index IS NOT NULL AND erased_at IS NULL AND id IN (`+
-			strings.TrimSuffix(strings.Repeat("?,", len(f.References)), ",")+`)`, args...).Scan(&n); err != nil {
-			return err
-		}
-		if n != len(f.References) {
-			return fmt.Errorf("flag %s: a reference image: %w", f.ID, ombud.ErrErased)
+		if erased || !slices.ContainsFunc(strings.Split(subjects, ","), func(s string) bool { return s != "" && slices.Contains(f.Candidates, s) }) {
+			return fmt.Errorf("flag %s: reference %s: %w", f.ID, id, ombud.ErrNotCandidate)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO flags (id, run_id, system_id, version, inputs, candidates, refs, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index, pending)
@@ -128,6 +127,13 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *ombud.ActionPayload) erro
 	}
 	if n == 0 {
 		return fmt.Errorf("flag %s: %w", a.Flag, ombud.ErrNotFound)
+	}
+	var acted int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = ?`, a.Flag).Scan(&acted); err != nil {
+		return err
+	}
+	if acted > 0 {
+		return fmt.Errorf("flag %s: %w", a.Flag, ombud.ErrActed)
 	}
 	var confirms, rejects, inFlight int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(pending = 0 AND verdict = 'confirm'), 0), coalesce(sum(pending = 0 AND verdict = 'reject'), 0), coalesce(sum(pending = 1), 0)
