@@ -121,6 +121,10 @@ type Contest struct {
 	Resolved     time.Time
 	ResolvedBy   string
 	ResolveIndex uint64
+	// Statement and Resolution are the keys of the filing's and the
+	// resolution's detail records: the person's statement, the
+	// reviewer's rationale.
+	Statement, Resolution DetailKey
 }
 
 // The outcomes of a contest.

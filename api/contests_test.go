@@ -218,8 +218,11 @@ func TestContests(t *testing.T) {
 	// Reviewers list it; who took part may not resolve it.
 	resp = e.Do(t, "GET", "/v1/contests", r1, "", "")
 	open := decode[[]apiv1.Contest](t, resp)
-	if resp.StatusCode != 200 || len(open) != 1 || !open[0].Involved || open[0].ActionKind != "questioning" {
+	if resp.StatusCode != 200 || len(open) != 1 || !open[0].Involved || open[0].ActionKind != "questioning" || open[0].Statement != "" {
 		t.Fatalf("open contests for a reviewer of the flag: %d %+v", resp.StatusCode, open)
+	}
+	if o := decode[[]apiv1.Contest](t, e.Do(t, "GET", "/v1/contests", r3, "", "")); len(o) != 1 || o[0].Involved || o[0].Statement != statement {
+		t.Fatalf("open contests for an independent reviewer: %+v", o)
 	}
 	path := "/v1/contests/" + open[0].ID + "/resolution"
 	for _, tc := range []struct {

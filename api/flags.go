@@ -93,7 +93,7 @@ func (s *Server) openContests(w http.ResponseWriter, r *http.Request) {
 	out := make([]apiv1.Contest, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, apiv1.Contest{ID: c.Contest.ID, Action: c.Contest.Action, ActionKind: c.Case.Action.Kind, Flag: c.Case.Flag.ID,
-			Filed: c.Contest.Filed, Receipt: c.Contest.Index, Involved: c.Involved})
+			Filed: c.Contest.Filed, Receipt: c.Contest.Index, Involved: c.Involved, Statement: c.Statement})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

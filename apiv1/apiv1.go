@@ -475,6 +475,9 @@ type Contest struct {
 	// Involved: the caller took part in the decision and may not resolve
 	// the contest.
 	Involved bool `json:"involved"`
+	// Statement is the person's, given only to a reviewer who may
+	// resolve the contest.
+	Statement string `json:"statement,omitempty"`
 }
 
 // ResolveContest is the body of POST /v1/contests/{id}/resolution.

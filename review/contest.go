@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ type Case struct {
 	Confirmations []time.Time // when each distinct confirmation was recorded
 	Rejections    int
 	Contest       *ombud.Contest // nil when none was filed
+	// Rationale is the resolving reviewer's, once resolved ("" if its
+	// record was erased with its retention).
+	Rationale string
 }
 
 // errUnknownNotice is the one answer to any code that names no action.
@@ -90,6 +94,9 @@ func (s *Service) caseOf(ctx context.Context, a *ombud.Action) (*Case, error) {
 	switch ct, err := s.Store.ContestOf(ctx, a.ID); {
 	case err == nil:
 		c.Contest = ct
+		if c.Rationale, err = s.Text(ctx, ct.Resolution, "rationale"); err != nil {
+			return nil, err
+		}
 	case !errors.Is(err, ombud.ErrNotFound):
 		return nil, err
 	}
@@ -130,14 +137,19 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombu
 		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonContestFiled, "this decision was contested already")
 	}
 	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
+	e, leaf, d, err := s.Journal.Build(ombud.Record{
+		Body:   entry.Contest{Op: entry.OpFiled, Action: cs.Action.ID, Contest: ct.ID},
+		Detail: map[string]any{"contest": ct.ID, "action": cs.Action.ID, "statement": statement},
+	})
+	if err != nil {
+		return nil, ombud.Leaf{}, err
+	}
+	ct.Statement = ombud.DetailKeyOf(e)
 	c, err := ombud.NewChange(ombud.OpContestFile, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: ct})
 	if err != nil {
 		return nil, ombud.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Body:   entry.Contest{Op: entry.OpFiled, Action: cs.Action.ID, Contest: ct.ID},
-		Detail: map[string]any{"contest": ct.ID, "action": cs.Action.ID, "statement": statement},
-	}, nil)
+	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrExists):
 		cs, _ = s.Lookup(ctx, code)
@@ -192,14 +204,19 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	}
 	res := *ct
 	res.Outcome, res.Resolved, res.ResolvedBy = outcome, s.now().Truncate(time.Millisecond), p.ID
+	e, leaf, d, err := s.Journal.Build(ombud.Record{
+		Body:   entry.Contest{Op: entry.OpResolved, Outcome: outcome, Action: a.ID, Contest: ct.ID, By: p.ID},
+		Detail: map[string]any{"contest": ct.ID, "outcome": outcome, "rationale": rationale},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	res.Resolution = ombud.DetailKeyOf(e)
 	c, err := ombud.NewChange(ombud.OpContestResolve, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: &res})
 	if err != nil {
 		return fail(err)
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
-		Body:   entry.Contest{Op: entry.OpResolved, Outcome: outcome, Action: a.ID, Contest: ct.ID, By: p.ID},
-		Detail: map[string]any{"contest": ct.ID, "outcome": outcome, "rationale": rationale},
-	}, nil)
+	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
 		return fail(refuse(ombud.CodeConflict, ReasonContestResolved, "the contest is resolved already, or being resolved"))
@@ -239,6 +256,9 @@ type OpenContest struct {
 	// Involved: the principal asking took part in the decision and may
 	// not resolve it.
 	Involved bool
+	// Statement is the person's, for a reviewer who may resolve the
+	// contest ("" for one who may not, or if its record was erased).
+	Statement string
 }
 
 // OpenContests lists the contests awaiting resolution, for p.
@@ -261,7 +281,13 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, OpenContest{Contest: ct, Case: cs, Involved: inv[p.ID]})
+		oc := OpenContest{Contest: ct, Case: cs, Involved: inv[p.ID]}
+		if !oc.Involved {
+			if oc.Statement, err = s.Text(ctx, ct.Statement, "statement"); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, oc)
 	}
 	return out, nil
 }
@@ -405,4 +431,26 @@ func (s *Service) Awaiting(ctx context.Context, p *ombud.Principal, limit int) (
 		out = append(out, q)
 	}
 	return out, nil
+}
+
+// Text returns the text a contest's detail record keeps under field
+// (the statement of a filing, the rationale of a resolution), or "" when
+// there is none or it was erased with its retention.
+func (s *Service) Text(ctx context.Context, k ombud.DetailKey, field string) (string, error) {
+	if k.Commitment == "" {
+		return "", nil
+	}
+	d, err := s.Store.Detail(ctx, k)
+	if errors.Is(err, ombud.ErrNotFound) || (err == nil && d.Body == nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var body map[string]any
+	if err := json.Unmarshal(d.Body, &body); err != nil {
+		return "", err
+	}
+	t, _ := body[field].(string)
+	return t, nil
 }

@@ -35,6 +35,7 @@ type contestView struct {
 	Action                       string
 	ActionAt                     string
 	Filed, Outcome, Resolved     string
+	Rationale                    string // the resolving reviewer's
 	Receipt                      uint64 // the filing's entry
 	JustFiled                    bool
 }
@@ -56,7 +57,7 @@ func viewCase(c *review.Case) *contestView {
 	if ct := c.Contest; ct != nil {
 		v.Filed, v.Receipt = when(ct.Filed), ct.Index
 		if ct.Outcome != "" {
-			v.Outcome, v.Resolved = ct.Outcome, when(ct.Resolved)
+			v.Outcome, v.Resolved, v.Rationale = ct.Outcome, when(ct.Resolved), c.Rationale
 		}
 	}
 	return v

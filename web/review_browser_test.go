@@ -250,6 +250,7 @@ func TestReviewInBrowser(t *testing.T) {
 		submit(chromedp.Click(chromedp.CSS(`form[action="/review/signout"] button`)))
 		page(t, "Reviewers: sign in", "review-signed-out")
 		signIn(r3)
+		page(t, "Review queue", "review-contest", "Contests awaiting resolution", "my employer can confirm it", "The match: vendor-x-frs version 5.0.0", "2 reviewers confirmed it", "Reference image 1")
 		do(chromedp.WaitVisible(chromedp.CSS(`form[action^="/review/contests/"] textarea`)),
 			chromedp.SetValue(chromedp.CSS(`form[action^="/review/contests/"] textarea`), "The employer's records place the person elsewhere."))
 		submit(chromedp.Click(chromedp.CSS(`form[action^="/review/contests/"] button[value=overturned]`)))
@@ -258,7 +259,8 @@ func TestReviewInBrowser(t *testing.T) {
 		do(chromedp.Navigate(e.URL+"/contest"), chromedp.WaitVisible(chromedp.ID("code2")),
 			chromedp.SetValue(chromedp.ID("code2"), notice))
 		submit(chromedp.Click(chromedp.CSS(`form input[value=status] ~ button`)))
-		page(t, "Contest a decision", "contest-status", "the decision was overturned", "2 reviewers confirmed the match")
+		page(t, "Contest a decision", "contest-status", "the decision was overturned", "2 reviewers confirmed the match",
+			"The employer's records place the person elsewhere.")
 	})
 
 	for _, u := range reqs.all() {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ombud/ombud"
@@ -177,5 +178,30 @@ func TestContestPageRefuses(t *testing.T) {
 	}
 	if e.Size(t) != before {
 		t.Fatalf("wrong codes logged %d entries", e.Size(t)-before)
+	}
+}
+
+// TestContestLimitAtOnce: wrong codes sent at once pass the limit no more
+// than one at a time would.
+func TestContestLimitAtOnce(t *testing.T) {
+	e := ombudtest.New(t)
+	codes := make(chan int, 20)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := post(t, e.URL+"/contest", url.Values{"do": {"status"}, "code": {"0000-0000-0000-0000"}}, "", nil)
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[404] != 10 || n[429] != 10 {
+		t.Fatalf("20 wrong codes at once: %v, want 10 answered and 10 limited", n)
 	}
 }

@@ -490,8 +490,9 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		if p.Contest == nil || (p.Contest.Outcome != ombud.ContestUpheld && p.Contest.Outcome != ombud.ContestOverturned) {
 			return false, fmt.Errorf("sqlite: change %s: no outcome", c.Op)
 		}
-		return false, exactlyOne(ctx, tx, c, `UPDATE contests SET outcome = ?, resolved = ?, resolved_by = ?, resolve_index = ? WHERE id = ? AND outcome IS NULL`,
-			p.Contest.Outcome, ms(p.Contest.Resolved), p.Contest.ResolvedBy, index, id)
+		return false, exactlyOne(ctx, tx, c, `UPDATE contests SET outcome = ?, resolved = ?, resolved_by = ?, resolve_index = ?, resolution_ms = ?, resolution = ?
+			WHERE id = ? AND outcome IS NULL`,
+			p.Contest.Outcome, ms(p.Contest.Resolved), p.Contest.ResolvedBy, index, nullMS(p.Contest.Resolution.Time), nullString(p.Contest.Resolution.Commitment), id)
 	case ombud.OpReview:
 		flag, reviewer, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE reviews SET pending = 0, log_index = ? WHERE flag_id = ? AND reviewer = ? AND pending = 1`, index, flag, reviewer)

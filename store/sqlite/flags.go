@@ -208,15 +208,22 @@ func (s *Store) ActionByNotice(ctx context.Context, sum []byte) (*ombud.Action, 
 	return a, err
 }
 
-const contestCols = `id, action_id, filed, log_index, outcome, resolved, resolved_by, resolve_index`
+const contestCols = `id, action_id, filed, log_index, outcome, resolved, resolved_by, resolve_index, statement_ms, statement, resolution_ms, resolution`
 
 func scanContest(row scanner) (*ombud.Contest, error) {
 	var c ombud.Contest
 	var filed int64
 	var outcome, by sql.NullString
-	var resolved, idx sql.NullInt64
-	if err := row.Scan(&c.ID, &c.Action, &filed, &c.Index, &outcome, &resolved, &by, &idx); err != nil {
+	var resolved, idx, sms, rms sql.NullInt64
+	var st, rs sql.NullString
+	if err := row.Scan(&c.ID, &c.Action, &filed, &c.Index, &outcome, &resolved, &by, &idx, &sms, &st, &rms, &rs); err != nil {
 		return nil, err
+	}
+	if st.Valid {
+		c.Statement = ombud.DetailKey{Time: fromMS(sms.Int64), Commitment: st.String}
+	}
+	if rs.Valid {
+		c.Resolution = ombud.DetailKey{Time: fromMS(rms.Int64), Commitment: rs.String}
 	}
 	c.Filed = fromMS(filed)
 	if outcome.Valid {
@@ -258,7 +265,8 @@ func reserveContest(ctx context.Context, tx *sql.Tx, c *ombud.Contest) error {
 	if n == 0 {
 		return fmt.Errorf("action %s: %w", c.Action, ombud.ErrNotFound)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending) VALUES (?,?,?,0,1)`, c.ID, c.Action, ms(c.Filed))
+	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending, statement_ms, statement) VALUES (?,?,?,0,1,?,?)`,
+		c.ID, c.Action, ms(c.Filed), nullMS(c.Statement.Time), nullString(c.Statement.Commitment))
 	if isUnique(err) {
 		return fmt.Errorf("a contest of action %s: %w", c.Action, ombud.ErrExists)
 	}
