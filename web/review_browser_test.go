@@ -263,6 +263,11 @@ func TestReviewInBrowser(t *testing.T) {
 			"The employer's records place the person elsewhere.")
 	})
 
+	t.Run("systems", func(t *testing.T) {
+		do(chromedp.Navigate(e.URL + "/systems"))
+		page(t, "Analytic systems", "systems-reviews", "Automated matches (flags) of this system", "questioning 1-9", "overturned 1-9")
+	})
+
 	for _, u := range reqs.all() {
 		if !strings.HasPrefix(u, e.URL+"/") && u != e.URL {
 			t.Errorf("a page requested %s, outside the site", u)
