@@ -31,7 +31,7 @@ type Service struct {
 	// Vocabulary holds the registered codes; a flag's reference database
 	// is one (it is public).
 	Vocabulary ombud.Vocabulary
-	Now    func() time.Time
+	Now        func() time.Time
 }
 
 func (s *Service) now() time.Time {
