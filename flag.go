@@ -108,6 +108,11 @@ const (
 	ReasonFlagActed = "flag_acted"
 )
 
+// ReviewWindow is how long after it is raised a flag's evidence may be
+// viewed for its review (never past its run's authorization's window); a
+// contest of its action opens it again for the contest's resolver.
+const ReviewWindow = 30 * 24 * time.Hour
+
 // Contest is an affected person's contest of an action, filed with the
 // action's notice code, and its resolution by a reviewer. The person's
 // statement and the reviewer's rationale are kept only in detail records.

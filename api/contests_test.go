@@ -3,14 +3,17 @@ package api_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/review"
@@ -125,6 +128,50 @@ func TestEvidence(t *testing.T) {
 			t.Errorf("%s: %d %+v", tc.name, resp.StatusCode, body.Error)
 		}
 	}
+	// The same match again is refused; so is a reference whose candidate
+	// the run's authorization does not name, though the object is also
+	// of a subject it names (else a refusal would tell who else an object
+	// is about).
+	shared, _, err := e.Custody.Ingest(t.Context(), custody.IngestRequest{Class: "location", Source: "cam-1", Subjects: []string{"plate:B-XY-123", "person:mallory"},
+		By: e.AdminID, Body: strings.NewReader("a shared record")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run3, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e",
+		Objects: []string{e.location[0], shared.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, mc, run3.ID, 0)
+	fl, err := e.Store.Flag(t.Context(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, run  string
+		candidates []string
+		reference  string
+		reason     string
+	}{
+		{"the same match again", fl.Run, []string{"plate:B-XY-123"}, e.location[1], review.ReasonFlagDuplicate},
+		{"a reference of a candidate the authorization does not name", run3.ID, []string{"person:mallory"}, shared.ID, review.ReasonReferenceInvalid},
+	} {
+		b, _ := json.Marshal(apiv1.CreateFlag{Run: tc.run, Inputs: e.location[:1], Candidates: tc.candidates, References: []string{tc.reference}, Rank: 1, Score: 0.9,
+			Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 10})
+		before := e.Size(t)
+		resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
+		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != tc.reason || e.Size(t) != before {
+			t.Errorf("%s: %d %+v", tc.name, resp.StatusCode, body.Error)
+		}
+	}
+	// After its run's authorization's window, no one views the evidence
+	// for review.
+	e.Gateway.Review.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+	resp := e.evidence(t, r1, f, e.location[0])
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != review.ReasonReviewWindowClosed {
+		t.Fatalf("after the authorization's window: %d %+v", resp.StatusCode, body.Error)
+	}
+	e.Gateway.Review.Now = nil
 	// After their review, a reviewer has no more access to the evidence;
 	// one who has not reviewed still has.
 	if resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", r1, "application/json", `{"verdict":"confirm","rationale":"the plates agree"}`); resp.StatusCode != 201 {
@@ -297,4 +344,70 @@ func receipt(t *testing.T, resp *http.Response) uint64 {
 		t.Fatalf("no receipt: %v", err)
 	}
 	return n
+}
+
+// TestEvidenceAgainstItsEnd: viewings of a flag's evidence at the same
+// time as the action that ends them are each logged before the action, or
+// refused; likewise against the revocation of the run's authorization.
+func TestEvidenceAgainstItsEnd(t *testing.T) {
+	e := newRunEnv(t, ombudtest.Authorization("auth-e", 20))
+	const js = "application/json"
+	viewers := []string{e.AddPrincipal(t, "Ria", ombud.RoleReviewer), e.AddPrincipal(t, "Raj", ombud.RoleReviewer), e.AddPrincipal(t, "Rex", ombud.RoleReviewer)}
+	check := func(name string, from uint64, end func(entry.Body) bool) {
+		t.Helper()
+		ended := false
+		for _, b := range entriesFrom(t, e.Env, from) {
+			if end(b) {
+				ended = true
+			}
+			if a, ok := b.(*entry.Access); ok && ended && a.Flag != "" && a.Decision == entry.Permit {
+				t.Fatalf("%s: a viewing logged after its end", name)
+			}
+		}
+		if !ended {
+			t.Fatalf("%s: the ending change was not logged", name)
+		}
+	}
+	race := func(f string, end func() *http.Response) uint64 {
+		from := e.Size(t)
+		var wg sync.WaitGroup
+		for i := range 9 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp := e.evidence(t, viewers[i%3], f, e.location[i%2])
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := end()
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				t.Errorf("the ending change: %d", resp.StatusCode)
+			}
+		}()
+		wg.Wait()
+		return from
+	}
+	for range 3 {
+		f := e.reviewedFlag(t)
+		for _, tok := range []string{e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer)} {
+			e.Do(t, "POST", "/v1/flags/"+f+"/reviews", tok, js, `{"verdict":"confirm","rationale":"agree"}`).Body.Close()
+		}
+		from := race(f, func() *http.Response {
+			return e.Do(t, "POST", "/v1/actions", e.analyst, js, `{"flag":"`+f+`","kind":"no_action"}`)
+		})
+		check("against the action", from, func(b entry.Body) bool { _, ok := b.(*entry.Action); return ok })
+	}
+	f := e.reviewedFlag(t)
+	from := race(f, func() *http.Response {
+		return e.Do(t, "POST", "/v1/authorizations/auth-e/revoke", e.AdminToken, js, `{"reason":"order_quashed"}`)
+	})
+	check("against the revocation", from, func(b entry.Body) bool {
+		a, ok := b.(*entry.Authorization)
+		return ok && a.Op == entry.OpRevoke
+	})
 }

@@ -200,8 +200,9 @@ func (v *verifier) reviewDetail(body entry.Body, detail []byte, add func(rule, f
 		}
 	case *entry.Flag:
 		var d struct {
-			Run    string   `json:"run"`
-			Inputs []string `json:"inputs"`
+			Run        string   `json:"run"`
+			Inputs     []string `json:"inputs"`
+			References []string `json:"references"`
 		}
 		if json.Unmarshal(detail, &d) != nil || d.Run == "" {
 			return
@@ -209,9 +210,9 @@ func (v *verifier) reviewDetail(body entry.Body, detail []byte, add func(rule, f
 		if _, known := v.runLists[d.Run]; !known {
 			return // the run started before this audit's entries
 		}
-		for _, in := range d.Inputs {
+		for _, in := range append(d.Inputs, d.References...) {
 			if _, read := v.runReads[d.Run][in]; !read {
-				add(RuleFlagInputNotRead, "flag %s cites object %s, which run %s did not read", b.Flag, in, d.Run)
+				add(RuleFlagInputNotRead, "flag %s cites object %s (an input or reference image), which run %s did not read", b.Flag, in, d.Run)
 			}
 		}
 	}

@@ -126,6 +126,7 @@ type RunState struct {
 	Until         time.Time `json:"until"`
 	Authorization string    `json:"authorization,omitempty"`
 	Closed        *uint64   `json:"closed,omitempty"` // the close entry
+	Starter       string    `json:"starter,omitempty"`
 }
 
 // FlagState is a flag's creator and the reviewers who confirmed it.
@@ -136,6 +137,11 @@ type FlagState struct {
 	Action    string   `json:"action,omitempty"`    // its action, once taken
 	// Contested: a contest of its action is filed and not resolved.
 	Contested bool `json:"contested,omitempty"`
+	// At, Run and Objects: when it was raised, its run, and its inputs
+	// and reference images, the only objects its reviewers may view.
+	At      time.Time `json:"at,omitzero"`
+	Run     string    `json:"run,omitempty"`
+	Objects []string  `json:"objects,omitempty"`
 }
 
 // EmergencyRead is an emergency permit not yet covered.
@@ -262,7 +268,11 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 			case purpose != ombud.PurposeReview:
 				add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, ombud.PurposeReview)
 			case b.By != "" && slices.Contains(f.Creator, b.By):
-				add(RuleEvidenceReadInvalid, "the creator of flag %s viewed its evidence as a reviewer", b.Flag)
+				add(RuleEvidenceReadInvalid, "the creator of flag %s, or the starter of its run, viewed its evidence as a reviewer", b.Flag)
+			case len(f.Objects) > 0 && !slices.Contains(f.Objects, obj):
+				add(RuleEvidenceReadInvalid, "a viewing as evidence of flag %s of an object that is neither its input nor its reference image", b.Flag)
+			case r.evidenceAuthEnded(f, e.Time):
+				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its run's authorization was revoked or, outside a contest, its review window closed", b.Flag)
 			case b.By != "" && slices.Contains(f.Reviewers, b.By):
 				add(RuleEvidenceReadInvalid, "a reviewer viewed the evidence of flag %s after reviewing it", b.Flag)
 			case f.Action != "" && !f.Contested:
@@ -376,7 +386,11 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 			if b.By != "" {
 				creator = []string{b.By}
 			}
-			r.st.Flags[b.Flag] = &FlagState{Creator: creator}
+			f := &FlagState{Creator: creator, At: e.Time, Run: b.Run, Objects: append(slices.Clone(b.Input), b.Reference...)}
+			if run := r.st.Runs[b.Run]; run != nil && run.Starter != "" && !slices.Contains(creator, run.Starter) {
+				f.Creator = append(f.Creator, run.Starter)
+			}
+			r.st.Flags[b.Flag] = f
 		}
 	case *entry.Review:
 		f := r.st.Flags[b.Flag]
@@ -428,6 +442,24 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		}
 	}
 	return out
+}
+
+// evidenceAuthEnded reports whether a viewing of f's evidence at t comes
+// after its run's authorization was revoked or, for a review (no contest
+// open), after the review window or the authorization's window closed.
+func (r *rules) evidenceAuthEnded(f *FlagState, t time.Time) bool {
+	deadline := f.At.Add(ombud.ReviewWindow)
+	if run := r.st.Runs[f.Run]; run != nil && run.Authorization != "" {
+		if a := r.st.Auths[run.Authorization]; a != nil {
+			if a.Revoked != nil {
+				return true
+			}
+			if !a.NotAfter.IsZero() && a.NotAfter.Before(deadline) {
+				deadline = a.NotAfter
+			}
+		}
+	}
+	return !f.Contested && !f.At.IsZero() && !t.Before(deadline.Add(r.cfg.TimeTolerance))
 }
 
 // analytic records the registry's versions.
@@ -506,7 +538,7 @@ func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add func(rule, for
 		}
 	}
 	if _, dup := r.st.Runs[b.Run]; !dup {
-		r.st.Runs[b.Run] = &RunState{Index: idx, Classes: b.Classes, Until: rfc3339(b.Until), Authorization: id}
+		r.st.Runs[b.Run] = &RunState{Index: idx, Classes: b.Classes, Until: rfc3339(b.Until), Authorization: id, Starter: b.By}
 	}
 }
 

@@ -171,4 +171,30 @@ func TestPlantedEvidenceReads(t *testing.T) {
 		write(t, e, action("flag-1", 2))
 		a.expect(audit.RuleActionRepeated)
 	})
+	// A flag of a run under an authorization, with its input.
+	a.t = t
+	write(t, e, analyticRecord(entry.OpRegister, "2.0"))
+	write(t, e, issuerRecord("5b2e8d1f"))
+	write(t, e, registration("auth-r", "plate:B-1", []string{"criminal_investigation"}, 3))
+	write(t, e, runStart("run-r", "2.0", "auth-r", []string{"location"}, []string{"obj-7"}, time.Now().Add(time.Hour)))
+	write(t, e, ombud.Record{Body: entry.Flag{System: "frs", Model: "m", ModelVersion: "2.0", Class: "location", Flag: "flag-2", Input: []string{"obj-7"},
+		Run: "run-r", By: "machine1"}})
+	write(t, e, evidenceRead("flag-2", "obj-7", "review", "reviewer1"))
+	a.expect()
+	t.Run("an object not the flag's", func(t *testing.T) {
+		a.t = t
+		write(t, e, evidenceRead("flag-2", "obj-8", "review", "reviewer1"))
+		a.expect(audit.RuleEvidenceReadInvalid)
+	})
+	t.Run("the run's starter", func(t *testing.T) {
+		a.t = t
+		write(t, e, evidenceRead("flag-2", "obj-7", "review", "machine1"))
+		a.expect(audit.RuleEvidenceReadInvalid)
+	})
+	t.Run("after the run's authorization was revoked", func(t *testing.T) {
+		a.t = t
+		write(t, e, ombud.Record{Body: entry.Authorization{Op: entry.OpRevoke, Reason: "order_quashed", Authorization: "auth-r", By: "admin1"}})
+		write(t, e, evidenceRead("flag-2", "obj-7", "review", "reviewer2"))
+		a.expect(audit.RuleEvidenceReadInvalid)
+	})
 }

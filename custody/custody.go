@@ -54,9 +54,10 @@ type Service struct {
 	// reports', for two.
 	Committers []func(ombud.Op) ombud.Committer
 	// Evidence says whether a principal may view an object as evidence of
-	// a flag now: "" if so, else the reason of the logged denial
-	// (review.Service.Evidence); nil refuses every such viewing.
-	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string) (string, error)
+	// a flag now: "" if so, else the reason of the logged denial; and the
+	// authorization of the flag's run, whose gate the viewing holds
+	// (review.Service.Evidence). nil refuses every such viewing.
+	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string) (reason, authorization string, err error)
 	Undoers  []func(context.Context, *ombud.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
@@ -85,6 +86,15 @@ type Service struct {
 // the principal hold it shared, its disabling and the suspension of its
 // emergency access alone.
 func principalGate(id string) string { return "principal:" + id }
+
+// flagGate names a flag's gate: viewings of its evidence hold it shared
+// from their check until logged; a review, an action or a contest's
+// resolution holds it alone while logged (FlagExclusive), so no viewing
+// is logged after the change that ended the viewer's task.
+func flagGate(id string) string { return "flag:" + id }
+
+// FlagExclusive holds a flag's gate alone and returns its release.
+func (s *Service) FlagExclusive(id string) (release func()) { return s.gates.Exclusive(flagGate(id)) }
 
 // objectGate names an object's gate: reads hold it shared, its erasure
 // alone.

@@ -59,10 +59,10 @@ const (
 )
 
 // evidence asks Service.Evidence whether p may view object as evidence of
-// flag: "" if so, else the denial's reason.
-func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string) (string, error) {
+// flag: "" if so, else the denial's reason; and the run's authorization.
+func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string) (string, string, error) {
 	if s.Evidence == nil {
-		return ReasonNotEvidence, nil
+		return ReasonNotEvidence, "", nil
 	}
 	return s.Evidence(ctx, p, flag, object)
 }
@@ -142,7 +142,19 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			Message: "a system principal reads only through a run of its system"})
 	}
 	if req.Flag != "" {
-		reason, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
+		// Checked under the flag's gate and the run's authorization's, so
+		// that a review, an action, a resolution or a revocation that ends
+		// the viewer's task is logged after this viewing, or before its
+		// check.
+		_, auth, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		if auth != "" {
+			defer s.Access.Shared(auth)()
+		}
+		defer s.gates.Shared(flagGate(req.Flag))()
+		reason, _, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -153,6 +165,8 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 				msg = "you have no open review or contest of this flag: you reviewed it, or an action was taken and no contest of it awaits you"
 			case ombud.ReasonAuthRevoked:
 				msg = "the authorization of the run that read this evidence was revoked"
+			case "review_window_closed":
+				msg = "the flag's review window has closed (its run's authorization expired, or the flag is older than the review window)"
 			}
 			return nil, s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
 		}

@@ -168,7 +168,8 @@ type Flag struct {
 	Flag           string   `log:"flag,ref"`
 	Input          []string `log:"input,ref"`
 	Candidate      []string `log:"candidate,ref"`
-	Run            string   `log:"run,ref"` // the run that raised it
+	Reference      []string `log:"reference,ref"` // the candidates' reference images, objects read in the run
+	Run            string   `log:"run,ref"`       // the run that raised it
 	By             string   `log:"by,ref"`
 }
 

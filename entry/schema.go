@@ -149,10 +149,15 @@ func Kinds() []Kind {
 }
 
 // RefNamespace returns the pseudonym namespace of a ref name: the name
-// itself, but "principal" for "by".
+// itself, but "principal" for "by", and "object" for a flag's "input" and
+// "reference" (so that an auditor can tie a viewing of a flag's evidence,
+// whose "object" ref names it, to the flag).
 func RefNamespace(ref string) string {
-	if ref == "by" {
+	switch ref {
+	case "by":
 		return "principal"
+	case "input", "reference":
+		return "object"
 	}
 	return ref
 }

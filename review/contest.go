@@ -216,6 +216,7 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	if err != nil {
 		return fail(err)
 	}
+	defer s.gate(a.Flag)()
 	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
@@ -292,60 +293,68 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 	return out, nil
 }
 
-// Evidence says whether p may view object as evidence of flag now: ""
-// if so, else the reason of the logged denial. The object must be one of
-// the flag's inputs or reference images (each read in its run, under the
-// run's authorization, which must not have been revoked since), and p a
-// reviewer with an open task on the flag: reviewing it (no action taken
-// yet, not reviewed by p, p neither raised it nor started its run) or
-// resolving an open contest of its action (p took no part in it). The
-// read itself goes through the normal access path with the purpose
-// review.
-func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string) (string, error) {
+// Evidence says whether p may view object as evidence of flag now: "" if
+// so, else the reason of the logged denial; and the authorization of the
+// flag's run. The object must be one of the flag's inputs or reference
+// images (each read in its run, under the run's authorization, which must
+// not have been revoked since), and p a reviewer with an open task on the
+// flag: reviewing it (no action taken yet, not reviewed by p, p neither
+// raised it nor started its run, within the review window and the
+// authorization's) or resolving an open contest of its action (p took no
+// part in it). The read itself goes through the normal access path with
+// the purpose review.
+func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string) (reason, authorization string, err error) {
 	if p == nil || !p.Has(ombud.RoleReviewer) {
-		return ReasonNotEvidence, nil
+		return ReasonNotEvidence, "", nil
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ReasonNotEvidence, nil
+		return ReasonNotEvidence, "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if !containsString(f.Inputs, object) && !containsString(f.References, object) {
-		return ReasonNotEvidence, nil
+		return ReasonNotEvidence, "", nil
 	}
 	run, err := s.Store.Run(ctx, f.Run)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if p.ID == f.By || p.ID == run.Principal {
-		return ReasonNotEvidence, nil
+		return ReasonNotEvidence, "", nil
 	}
+	deadline := f.Created.Add(ombud.ReviewWindow)
 	if run.Authorization != "" {
 		ra, err := s.Store.Authorization(ctx, run.Authorization)
 		switch {
 		case errors.Is(err, ombud.ErrNotFound) || (err == nil && ra.Revoked != nil):
-			return ombud.ReasonAuthRevoked, nil
+			return ombud.ReasonAuthRevoked, run.Authorization, nil
 		case err != nil:
-			return "", err
+			return "", "", err
+		}
+		if ra.NotAfter.Before(deadline) {
+			deadline = ra.NotAfter
 		}
 	}
 	acts, err := s.Store.Actions(ctx, f.ID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if len(acts) == 0 {
 		reviews, err := s.Store.Reviews(ctx, f.ID)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		for _, r := range reviews {
 			if r.Reviewer == p.ID {
-				return ReasonReviewDone, nil
+				return ReasonReviewDone, run.Authorization, nil
 			}
 		}
-		return "", nil
+		if !s.now().Before(deadline) {
+			return ReasonReviewWindowClosed, run.Authorization, nil
+		}
+		return "", run.Authorization, nil
 	}
 	for _, a := range acts {
 		ct, err := s.Store.ContestOf(ctx, a.ID)
@@ -353,20 +362,20 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if ct.Outcome != "" {
 			continue
 		}
 		involved, err := s.involved(ctx, a)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if !involved[p.ID] {
-			return "", nil
+			return "", run.Authorization, nil
 		}
 	}
-	return ReasonReviewDone, nil
+	return ReasonReviewDone, run.Authorization, nil
 }
 
 // Reasons of refused viewings of evidence.
@@ -378,6 +387,9 @@ const (
 	// reviewed it, or an action was taken and no contest of it awaits
 	// them.
 	ReasonReviewDone = "review_done"
+	// ReasonReviewWindowClosed: the flag's review window, or its run's
+	// authorization's, has closed.
+	ReasonReviewWindowClosed = "review_window_closed"
 )
 
 func containsString(xs []string, x string) bool {

@@ -31,7 +31,18 @@ type Service struct {
 	// Vocabulary holds the registered codes; a flag's reference database
 	// is one (it is public).
 	Vocabulary ombud.Vocabulary
-	Now        func() time.Time
+	// Gate holds a flag's gate alone while a review, an action or a
+	// resolution is logged (custody.Service.FlagExclusive), so that no
+	// viewing of its evidence that the change ends is logged after it.
+	Gate func(flag string) (release func())
+	Now  func() time.Time
+}
+
+func (s *Service) gate(flag string) (release func()) {
+	if s.Gate == nil {
+		return func() {}
+	}
+	return s.Gate(flag)
 }
 
 func (s *Service) now() time.Time {
@@ -170,13 +181,17 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	for _, c := range req.Candidates {
 		f.Candidates = append(f.Candidates, s.Journal.Key.Pseudonym("subject", c))
 	}
+	// Stored sorted, so that the same match is found again (one flag per
+	// match and run).
+	f.Inputs = slices.Sorted(slices.Values(req.Inputs))
+	slices.Sort(f.Candidates)
 	f.References = req.References
 	class := ""
 	if len(run.Classes) == 1 {
 		class = run.Classes[0]
 	}
 	body := entry.Flag{System: sys.Name, Model: sv.Model, ModelVersion: sv.Version, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize,
-		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, Class: class, Flag: f.ID, Input: req.Inputs, Candidate: req.Candidates, Run: run.ID, By: p.ID}
+		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, Class: class, Flag: f.ID, Input: f.Inputs, Candidate: req.Candidates, Reference: req.References, Run: run.ID, By: p.ID}
 	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "references": req.References, "matched_at": matched}
 	c, err := ombud.NewChange(ombud.OpFlagCreate, ombud.FlagTarget(f.ID), ombud.FlagPayload{Flag: f})
 	if err != nil {
@@ -188,8 +203,10 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
 	case errors.Is(err, ombud.ErrRetired):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
+	case errors.Is(err, ombud.ErrExists):
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonFlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
 	case errors.Is(err, ombud.ErrNotCandidate):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "a reference image is not a live object of a candidate")
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
 	case errors.Is(err, ombud.ErrNotRead):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
 	case err != nil:
@@ -198,6 +215,10 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	f.Index = w.Index
 	return f, w, nil
 }
+
+// ReasonFlagDuplicate: the run flagged the same match (the same inputs
+// and candidates) already.
+const ReasonFlagDuplicate = "flag_duplicate"
 
 // ReasonReferenceInvalid: a flag names a reference image that is not a
 // live object of one of its candidates. (A reference image, like an
@@ -243,6 +264,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	if err != nil {
 		return nil, ombud.Leaf{}, err
 	}
+	defer s.gate(f.ID)()
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
 		Detail: map[string]any{"flag": f.ID, "rationale": rationale}}, nil)
 	switch {
@@ -342,6 +364,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	if err != nil {
 		return fail(err)
 	}
+	defer s.gate(f.ID)()
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{
 		Body:   entry.Action{ActionKind: kind, Confirmations: confirms, ModelVersion: f.Version, Flag: f.ID, Action: a.ID, Reviewer: keyed, By: p.ID},
 		Detail: map[string]any{"flag": f.ID, "kind": kind, "reviewers": reviewers},

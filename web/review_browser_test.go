@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -81,8 +82,13 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 	if err := e.Custody.ReadRun(ctx, custody.RunRead{Principal: s.analyst, RunID: run.ID, Emit: func(custody.Part) error { return nil }}); err != nil {
 		t.Fatal(err)
 	}
-	for range n {
-		f, _, err := e.Gateway.Review.Raise(ctx, review.FlagRequest{Principal: s.analyst, Run: run.ID, Inputs: []string{s.input}, Candidates: []string{"person:17"},
+	for i := range n {
+		// One flag per match: each names one more candidate.
+		cands := []string{"person:17"}
+		for j := range i {
+			cands = append(cands, fmt.Sprintf("person:%d", 90+j))
+		}
+		f, _, err := e.Gateway.Review.Raise(ctx, review.FlagRequest{Principal: s.analyst, Run: run.ID, Inputs: []string{s.input}, Candidates: cands,
 			References: []string{s.reference}, Rank: 1, Score: 0.91, Threshold: 0.8, ReferenceDB: "watchlist", GallerySize: 120000})
 		if err != nil {
 			t.Fatal(err)

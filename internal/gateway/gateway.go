@@ -138,7 +138,8 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, err
 	}
 	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes}
-	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary}
+	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary,
+		Gate: g.Custody.FlagExclusive}
 	g.Custody.Evidence = g.Review.Evidence
 	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
 	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)

@@ -54,15 +54,43 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	if n != len(read) {
 		return fmt.Errorf("flag %s: %d of its %d inputs and references: %w", f.ID, len(read)-n, len(read), ombud.ErrNotRead)
 	}
+	// A reference is an object of a candidate that the run's
+	// authorization names (any candidate when the run needed none): so a
+	// refused reference tells nothing of subjects the authorization does
+	// not cover.
+	covered := f.Candidates
+	var auth sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT authorization FROM runs WHERE id = ?`, f.Run).Scan(&auth); err != nil {
+		return err
+	}
+	if auth.Valid && auth.String != "" && len(f.References) > 0 {
+		var ps string
+		if err := tx.QueryRowContext(ctx, `SELECT subjects_ps FROM authorizations WHERE id = ?`, auth.String).Scan(&ps); err != nil {
+			return fmt.Errorf("run %s's authorization: %w", f.Run, err)
+		}
+		if names := strings.Split(ps, ","); !slices.Contains(names, "*") {
+			covered = slices.DeleteFunc(slices.Clone(f.Candidates), func(c string) bool { return !slices.Contains(names, c) })
+		}
+	}
 	for _, id := range f.References {
 		var subjects string
 		var erased bool
 		if err := tx.QueryRowContext(ctx, `SELECT subjects, erased_at IS NOT NULL FROM objects WHERE id = ?`, id).Scan(&subjects, &erased); err != nil {
 			return fmt.Errorf("flag %s: reference %s: %w", f.ID, id, err)
 		}
-		if erased || !slices.ContainsFunc(strings.Split(subjects, ","), func(s string) bool { return s != "" && slices.Contains(f.Candidates, s) }) {
+		if erased || !slices.ContainsFunc(strings.Split(subjects, ","), func(s string) bool { return s != "" && slices.Contains(covered, s) }) {
 			return fmt.Errorf("flag %s: reference %s: %w", f.ID, id, ombud.ErrNotCandidate)
 		}
+	}
+	// One flag per match: the same inputs and candidates in one run are
+	// flagged once (both lists are stored sorted).
+	var dup int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE run_id = ? AND inputs = ? AND candidates = ?`,
+		f.Run, strings.Join(f.Inputs, ","), strings.Join(f.Candidates, ",")).Scan(&dup); err != nil {
+		return err
+	}
+	if dup > 0 {
+		return fmt.Errorf("flag %s: the same match: %w", f.ID, ombud.ErrExists)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO flags (id, run_id, system_id, version, inputs, candidates, refs, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index, pending)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,1)`,
