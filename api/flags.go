@@ -16,7 +16,7 @@ func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fr := review.FlagRequest{Principal: caller(r), Run: req.Run, Inputs: req.Inputs, Candidates: req.Candidates, References: req.References, Rank: req.Rank, Score: req.Score,
-		Threshold: req.Threshold, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize}
+		Threshold: req.Threshold, OperatingPoint: req.OperatingPoint, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize}
 	if req.MatchedAt != nil {
 		fr.Matched = *req.MatchedAt
 		if fr.Matched.IsZero() {

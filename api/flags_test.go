@@ -17,7 +17,7 @@ import (
 
 func flagBody(run string, inputs ...string) string {
 	b, _ := json.Marshal(apiv1.CreateFlag{Run: run, Inputs: inputs, Candidates: []string{"person:4711"}, Rank: 1, Score: 0.93, Threshold: 0.85,
-		ReferenceDB: "watchlist", GallerySize: 120000})
+		OperatingPoint: "fpir-1e-3", ReferenceDB: "watchlist", GallerySize: 120000})
 	return string(b)
 }
 
@@ -42,7 +42,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("a flag: %d %+v", resp.StatusCode, f)
 	}
 	b, ok := entryAt(t, e.Env, f.Receipt).(*entry.Flag)
-	if !ok || b.Run == "" || b.ModelVersion != "2.0" || b.System != "plate-reader" || b.ReferenceDB != "watchlist" || b.GallerySize != 120000 ||
+	if !ok || b.Run == "" || b.ModelVersion != "2.0" || b.System != "plate-reader" || b.ReferenceDB != "watchlist" || b.GallerySize != 120000 || b.OperatingPoint != "fpir-1e-3" ||
 		len(b.Input) != 1 || len(b.Candidate) != 1 || b.Candidate[0] == "person:4711" {
 		t.Fatalf("the flag's entry: %+v", b)
 	}
@@ -61,6 +61,7 @@ func TestFlags(t *testing.T) {
 		{"an admin", e.AdminToken, flagBody(run.ID, e.location[3]), 403, ""},
 		{"no candidates", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `["person:4711"]`, `[]`, 1), 400, ""},
 		{"free text as reference database", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"watchlist"`, `"Bob's list"`, 1), 400, ""},
+		{"free text as operating point", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"fpir-1e-3"`, `"Bob Smith"`, 1), 400, ""},
 		{"rank 0", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `"rank":1`, `"rank":0`, 1), 400, ""},
 	} {
 		before := e.Size(t)

@@ -395,16 +395,19 @@ const (
 // CreateFlag is the body of POST /v1/flags: a match an analytic system
 // made in a run, for humans to review.
 type CreateFlag struct {
-	Run         string     `json:"run"`
-	Inputs      []string   `json:"inputs"`
-	Candidates  []string   `json:"candidates"`
-	References  []string   `json:"references,omitempty"` // the candidates' reference images in custody
-	Rank        int64      `json:"rank"`
-	Score       float64    `json:"score"`
-	Threshold   float64    `json:"threshold"`
-	ReferenceDB string     `json:"reference_db"`
-	GallerySize int64      `json:"gallery_size"`
-	MatchedAt   *time.Time `json:"matched_at,omitempty"`
+	Run        string   `json:"run"`
+	Inputs     []string `json:"inputs"`
+	Candidates []string `json:"candidates"`
+	References []string `json:"references,omitempty"` // the candidates' reference images in custody
+	Rank       int64    `json:"rank"`
+	Score      float64  `json:"score"`
+	Threshold  float64  `json:"threshold"`
+	// OperatingPoint names the error rate the threshold was set for, such
+	// as fpir-1e-3 (optional; it is public).
+	OperatingPoint string     `json:"operating_point,omitempty"`
+	ReferenceDB    string     `json:"reference_db"`
+	GallerySize    int64      `json:"gallery_size"`
+	MatchedAt      *time.Time `json:"matched_at,omitempty"`
 }
 
 // FlagCreated is the answer to POST /v1/flags.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -61,14 +62,22 @@ type FlagRequest struct {
 	Candidates []string // subject identifiers; only keyed pseudonyms are kept
 	// References are the candidates' reference images held in custody,
 	// as object ids: optional, each of a candidate.
-	References  []string
-	Rank        int64
-	Score       float64
-	Threshold   float64
-	ReferenceDB string
-	GallerySize int64
-	Matched     time.Time // zero for now
+	References []string
+	Rank       int64
+	Score      float64
+	Threshold  float64
+	// OperatingPoint names the error rate the threshold was set for:
+	// fmr, fnmr, fpir or fnir, a dash and the rate, such as fpir-1e-3
+	// (optional; it is public, so nothing else is taken).
+	OperatingPoint string
+	ReferenceDB    string
+	GallerySize    int64
+	Matched        time.Time // zero for now
 }
+
+// operatingPoint is the shape of an operating point: a rate's name and its
+// value in e-notation.
+var operatingPoint = regexp.MustCompile(`^(fmr|fnmr|fpir|fnir)-[1-9](\.[0-9]{1,3})?e-[0-9]{1,2}$`)
 
 // The bounds of a flag.
 const (
@@ -99,6 +108,8 @@ func (s *Service) check(req FlagRequest) error {
 		return invalid("score and threshold must be numbers")
 	case req.GallerySize < 0:
 		return invalid("gallery_size must not be negative")
+	case req.OperatingPoint != "" && !operatingPoint.MatchString(req.OperatingPoint):
+		return invalid("operating_point: a rate and its value, such as fpir-1e-3 or fmr-1e-4")
 	case req.GallerySize > 0 && req.Rank > req.GallerySize:
 		return invalid("rank: %d is past the gallery's %d entries", req.Rank, req.GallerySize)
 	}
@@ -191,7 +202,7 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 		class = run.Classes[0]
 	}
 	body := entry.Flag{System: sys.Name, Model: sv.Model, ModelVersion: sv.Version, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize,
-		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, Class: class, Flag: f.ID, Input: f.Inputs, Candidate: req.Candidates, Reference: req.References, Run: run.ID, By: p.ID}
+		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, OperatingPoint: req.OperatingPoint, Class: class, Flag: f.ID, Input: f.Inputs, Candidate: req.Candidates, Reference: req.References, Run: run.ID, By: p.ID}
 	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "references": req.References, "matched_at": matched}
 	c, err := ombud.NewChange(ombud.OpFlagCreate, ombud.FlagTarget(f.ID), ombud.FlagPayload{Flag: f})
 	if err != nil {
