@@ -308,17 +308,9 @@ func TestContests(t *testing.T) {
 	}
 	// Two independent reviewers resolve at once: one resolution.
 	before = e.Size(t)
-	codes := make([]int, 2)
-	for i, tok := range []string{r3, r4} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp := e.Do(t, "POST", path, tok, js, `{"outcome":"overturned","rationale":"the person's employer confirms they were at work"}`)
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
-	}
-	wg.Wait()
+	codes := atOnce(2, func(i int) *http.Response {
+		return e.Do(t, "POST", path, []string{r3, r4}[i], js, `{"outcome":"overturned","rationale":"the person's employer confirms they were at work"}`)
+	})
 	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
 		t.Fatalf("two resolutions at once: %v, %d entries", codes, e.Size(t)-before)
 	}

@@ -142,18 +142,7 @@ func TestReviews(t *testing.T) {
 	confirm := `{"verdict":"confirm","rationale":"the plate in the image is B-XY-123; the candidate's registration matches"}`
 	// One reviewer, twice at once: one review, logged once.
 	before := e.Size(t)
-	codes := make([]int, 2)
-	var wg sync.WaitGroup
-	for i := range codes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp := e.Do(t, "POST", path, r1, js, confirm)
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
-	}
-	wg.Wait()
+	codes := atOnce(2, func(int) *http.Response { return e.Do(t, "POST", path, r1, js, confirm) })
 	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
 		t.Fatalf("one reviewer twice at once: %v, %d entries", codes, e.Size(t)-before)
 	}
@@ -275,18 +264,7 @@ func TestActions(t *testing.T) {
 	review(r1, twin, "confirm")
 	review(r2, twin, "confirm")
 	before := e.Size(t)
-	codes := make([]int, 2)
-	var wg sync.WaitGroup
-	for i := range codes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp := act(twin, "referral")
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
-		}()
-	}
-	wg.Wait()
+	codes := atOnce(2, func(int) *http.Response { return act(twin, "referral") })
 	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
 		t.Fatalf("two actions at once: %v, %d entries", codes, e.Size(t)-before)
 	}
@@ -325,4 +303,22 @@ func drain(t *testing.T, c *client.Client, run string, from int) {
 	for p, err := s.Next(); err == nil; p, err = s.Next() {
 		io.Copy(io.Discard, p.Body)
 	}
+}
+
+// atOnce sends n requests at once and returns their statuses, in order.
+func atOnce(n int, send func(i int) *http.Response) []int {
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := send(i)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	return codes
 }

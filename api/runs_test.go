@@ -82,26 +82,7 @@ func runBody(system string, objects []string, auth string) string {
 }
 
 // entryAt parses the entry at index.
-func entryAt(t *testing.T, e *ombudtest.Env, index uint64) entry.Body {
-	t.Helper()
-	// A partial bundle exists only at the end of a batch: read up to the
-	// log's size, which one checkpoint covers.
-	size := max(e.Size(t), index+1)
-	e.AwaitSize(t, size)
-	leaves, err := e.Log.Leaves(t.Context(), index, size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := entry.Parse(leaves[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := en.Body()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func entryAt(t *testing.T, e *ombudtest.Env, index uint64) entry.Body { return e.EntryAt(t, index) }
 
 // TestRunRefusals: every refusal of a run has its own reason; a malformed
 // request logs nothing, and every other refusal is a logged decision.

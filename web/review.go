@@ -107,6 +107,17 @@ type Reviewers struct {
 	Read func(ctx context.Context, req custody.ReadRequest) (*custody.Release, error)
 }
 
+// reviewing serves h only on a deployment with reviewer pages.
+func reviewing(h func(*Site, http.ResponseWriter, *http.Request)) func(*Site, http.ResponseWriter, *http.Request) {
+	return func(s *Site, w http.ResponseWriter, r *http.Request) {
+		if s.Review == nil || s.Reviewers == nil {
+			s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+			return
+		}
+		h(s, w, r)
+	}
+}
+
 // reviewer returns the signed-in reviewer of r and their session, or nil.
 func (s *Site) reviewer(r *http.Request) (*ombud.Principal, *session, string) {
 	c, err := r.Cookie(sessionCookie)
@@ -181,10 +192,6 @@ func (s *Site) renderReview(w http.ResponseWriter, r *http.Request, status int, 
 // reviewQueue serves /review: the sign-in form, or the signed-in
 // reviewer's queue of flags and the contests awaiting resolution.
 func (s *Site) reviewQueue(w http.ResponseWriter, r *http.Request) {
-	if s.Review == nil || s.Reviewers == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
-		return
-	}
 	p, ss, _ := s.reviewer(r)
 	if p == nil {
 		s.renderReview(w, r, http.StatusOK, &page{})
@@ -223,10 +230,6 @@ func (s *Site) fillQueue(ctx context.Context, pg *page, p *ombud.Principal, ss *
 }
 
 func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
-	if s.Review == nil || s.Reviewers == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
-		return
-	}
 	if ok, wait := s.signins.allow(client(r), time.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderReview(w, r, http.StatusTooManyRequests, &page{Message: "Too many sign-in attempts from your connection; wait a minute."})
@@ -252,10 +255,6 @@ func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) signOut(w http.ResponseWriter, r *http.Request) {
-	if s.Review == nil || s.Reviewers == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
-		return
-	}
 	if p, _ := s.reviewPost(w, r); p == nil {
 		return
 	}
@@ -283,10 +282,6 @@ func (s *Site) reviewRefused(w http.ResponseWriter, r *http.Request, p *ombud.Pr
 }
 
 func (s *Site) postReview(w http.ResponseWriter, r *http.Request) {
-	if s.Review == nil || s.Reviewers == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
-		return
-	}
 	p, ss := s.reviewPost(w, r)
 	if p == nil {
 		return
@@ -300,10 +295,6 @@ func (s *Site) postReview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) postResolve(w http.ResponseWriter, r *http.Request) {
-	if s.Review == nil || s.Reviewers == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
-		return
-	}
 	p, ss := s.reviewPost(w, r)
 	if p == nil {
 		return
@@ -321,10 +312,6 @@ func (s *Site) postResolve(w http.ResponseWriter, r *http.Request) {
 // is a read through the access path with the purpose review: decided,
 // logged, then released. Images are shown; anything else is a download.
 func (s *Site) evidence(w http.ResponseWriter, r *http.Request) {
-	if s.Review == nil || s.Reviewers == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
-		return
-	}
 	p, _, _ := s.reviewer(r)
 	if p == nil {
 		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Sign in to view evidence."})

@@ -195,7 +195,7 @@ func TestReviewInBrowser(t *testing.T) {
 		if e.Size(t) != before+1 {
 			t.Fatalf("viewing the evidence wrote %d entries, want 1", e.Size(t)-before)
 		}
-		a, ok := entryBody(t, e, before).(*entry.Access)
+		a, ok := e.EntryAt(t, before).(*entry.Access)
 		if !ok || a.Decision != entry.Permit || a.Purpose != ombud.PurposeReview || a.Flag == "" || a.Object == "" || a.Class != "biometric" {
 			t.Fatalf("the viewing's entry: %+v", a)
 		}
@@ -215,7 +215,7 @@ func TestReviewInBrowser(t *testing.T) {
 		}
 		var verdicts []string
 		for i := before; i < e.Size(t); i++ {
-			if rv, ok := entryBody(t, e, i).(*entry.Review); ok {
+			if rv, ok := e.EntryAt(t, i).(*entry.Review); ok {
 				verdicts = append(verdicts, rv.Outcome)
 			}
 		}
@@ -246,7 +246,7 @@ func TestReviewInBrowser(t *testing.T) {
 		submit(chromedp.Click(chromedp.CSS(`form input[value=file] ~ button`)))
 		page(t, "Contest a decision", "contest-filed", "Your contest was filed on", "awaits a reviewer", "vendor-x-frs (face_identification)",
 			"facematch 5.0.0", "false positive identification rate 0.002", "2 reviewers confirmed the match", "questioning")
-		if c, ok := entryBody(t, e, before).(*entry.Contest); !ok || c.Op != entry.OpFiled {
+		if c, ok := e.EntryAt(t, before).(*entry.Contest); !ok || c.Op != entry.OpFiled {
 			t.Fatalf("the filing's entry: %+v", c)
 		}
 
@@ -279,26 +279,4 @@ func TestReviewInBrowser(t *testing.T) {
 			t.Errorf("a page requested %s, outside the site", u)
 		}
 	}
-}
-
-// entryBody returns the body of the log's entry at index.
-func entryBody(t *testing.T, e *ombudtest.Env, index uint64) entry.Body {
-	t.Helper()
-	// A partial bundle exists only at the end of a batch: read up to the
-	// log's size, which one checkpoint covers.
-	size := max(e.Size(t), index+1)
-	e.AwaitSize(t, size)
-	leaves, err := e.Log.Leaves(context.Background(), index, size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := entry.Parse(leaves[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := en.Body()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

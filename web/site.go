@@ -218,13 +218,13 @@ var routes = []struct {
 	{"GET /static/site.css", (*Site).css},
 	{"GET /contest", (*Site).contest},
 	{"POST /contest", (*Site).contest},
-	{"GET /review", (*Site).reviewQueue},
-	{"POST /review/signin", (*Site).signIn},
-	{"POST /review/signout", (*Site).signOut},
-	{"POST /review/flags/{id}/reviews", (*Site).postReview},
-	{"GET /review/flags/{flag}/evidence/{object}", (*Site).evidence},
+	{"GET /review", reviewing((*Site).reviewQueue)},
+	{"POST /review/signin", reviewing((*Site).signIn)},
+	{"POST /review/signout", reviewing((*Site).signOut)},
+	{"POST /review/flags/{id}/reviews", reviewing((*Site).postReview)},
+	{"GET /review/flags/{flag}/evidence/{object}", reviewing((*Site).evidence)},
 	{"HEAD /review/flags/{flag}/evidence/{object}", (*Site).noHead},
-	{"POST /review/contests/{id}/resolution", (*Site).postResolve},
+	{"POST /review/contests/{id}/resolution", reviewing((*Site).postResolve)},
 }
 
 // allowed lists the methods the site's routes answer on r's path.

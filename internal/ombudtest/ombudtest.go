@@ -24,6 +24,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/store/sqlite"
@@ -203,6 +204,29 @@ func (e *Env) Do(t testing.TB, method, path, token, contentType, body string) *h
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+// EntryAt returns the body of the log's entry at index, once a
+// checkpoint covers it.
+func (e *Env) EntryAt(t testing.TB, index uint64) entry.Body {
+	t.Helper()
+	// A partial bundle exists only at the end of a batch: read up to the
+	// log's size, which one checkpoint covers.
+	size := max(e.Size(t), index+1)
+	e.AwaitSize(t, size)
+	leaves, err := e.Log.Leaves(context.Background(), index, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := entry.Parse(leaves[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := en.Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // Size returns the log's integrated size.
