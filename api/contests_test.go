@@ -166,12 +166,12 @@ func TestEvidence(t *testing.T) {
 	}
 	// After its run's authorization's window, no one views the evidence
 	// for review.
-	e.Gateway.Review.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+	e.reviewed.Store(int64(25 * time.Hour))
 	resp := e.evidence(t, r1, f, e.location[0])
 	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != review.ReasonReviewWindowClosed {
 		t.Fatalf("after the authorization's window: %d %+v", resp.StatusCode, body.Error)
 	}
-	e.Gateway.Review.Now = nil
+	e.reviewed.Store(0)
 	// After their review, a reviewer has no more access to the evidence;
 	// one who has not reviewed still has.
 	if resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", r1, "application/json", `{"verdict":"confirm","rationale":"the plates agree"}`); resp.StatusCode != 201 {

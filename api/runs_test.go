@@ -36,6 +36,7 @@ type runEnv struct {
 	bio      string       // a biometric object: a class the system may not process
 	offset   atomic.Int64 // custody's clock
 	logged   atomic.Int64 // the journal's clock: entries' times
+	reviewed atomic.Int64 // the review service's clock
 }
 
 func newRunEnv(t *testing.T, auths ...ombud.Authorization) *runEnv {
@@ -43,6 +44,7 @@ func newRunEnv(t *testing.T, auths ...ombud.Authorization) *runEnv {
 	e := &runEnv{Env: ombudtest.New(t)}
 	e.Custody.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
 	e.Journal.Now = func() time.Time { return time.Now().Add(time.Duration(e.logged.Load())) }
+	e.Gateway.Review.Now = func() time.Time { return time.Now().Add(time.Duration(e.reviewed.Load())) }
 	resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, "application/json", plateReader)
 	done := decode[apiv1.SystemVersionDone](t, resp)
 	e.system = done.ID
