@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -117,7 +118,12 @@ type ServerConfig struct {
 	// PublicURL is where the public reaches this deployment, e.g.
 	// https://records.example.org; the site names it in the commands it
 	// shows. "" is http://LISTEN.
-	PublicURL         string   `toml:"public_url"`
+	PublicURL string `toml:"public_url"`
+	// TrustedProxies are the reverse proxies (CIDR prefixes) whose
+	// X-Forwarded-For the public pages believe: behind one, the client a
+	// per-client limit counts is the last address the header names that is
+	// not itself a trusted proxy. Empty: the connecting address, always.
+	TrustedProxies    []string `toml:"trusted_proxies"`
 	MaxBodyBytes      int64    `toml:"max_body_bytes"`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
 	ReadTimeout       Duration `toml:"read_timeout"`
@@ -173,6 +179,7 @@ func Defaults() Config {
 	return Config{
 		Server: ServerConfig{
 			Listen:            "127.0.0.1:8080",
+			TrustedProxies:    []string{},
 			MaxBodyBytes:      1 << 20,
 			ReadHeaderTimeout: Duration{5 * time.Second},
 			ReadTimeout:       Duration{30 * time.Second},
@@ -237,6 +244,23 @@ func ParseConfig(b []byte) (Config, error) {
 	return c, c.Validate()
 }
 
+// Proxies returns server.trusted_proxies as prefixes.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range c.Server.TrustedProxies {
+		pf, err := netip.ParsePrefix(p)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(p); aerr == nil {
+				pf = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, fmt.Errorf("config: server.trusted_proxies: %q is not an address or a CIDR prefix", p)
+			}
+		}
+		out = append(out, pf.Masked())
+	}
+	return out, nil
+}
+
 // Validate checks settings once, at load.
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
@@ -247,6 +271,9 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return fmt.Errorf("config: server.public_url %q: want an http(s) URL like https://records.example.org", c.Server.PublicURL)
 		}
+	}
+	if _, err := c.Proxies(); err != nil {
+		return err
 	}
 	if c.Server.MaxBodyBytes < 1024 {
 		return fmt.Errorf("config: server.max_body_bytes must be at least 1024")
@@ -443,6 +470,10 @@ listen = %q
 # Where the public reaches this deployment (the site shows it in the audit
 # command it gives). Empty: http:// and the listen address.
 public_url = ""
+# Reverse proxies in front of ombud (addresses or CIDR prefixes, such as
+# ["10.0.0.5"]): their X-Forwarded-For names the client that the public
+# pages' per-client limits count. Empty: the connecting address.
+trusted_proxies = []
 # Largest accepted request body for JSON API calls, in bytes.
 max_body_bytes = 1048576
 # Slowloris protection and request deadlines.

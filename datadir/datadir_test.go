@@ -54,6 +54,7 @@ func TestParseConfig(t *testing.T) {
 		`[log]` + "\n" + `batch_max_age = "soon"`,
 		`[log]` + "\n" + `batch_max_sise = 4`,
 		`[server]` + "\n" + `listen = "nowhere"`,
+		`[server]` + "\n" + `trusted_proxies = ["the proxy"]`,
 		`[log]` + "\n" + `checkpoint_interval = "10ms"`,
 		`[log]` + "\n" + `batch_max_age = "-1s"`,
 		`[runtime]` + "\n" + `gc_percent = 1`,

@@ -78,7 +78,7 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	ip := client(r)
+	ip := s.client(r)
 	if ok, wait := s.contestPosts.allow(ip, now); !ok {
 		s.tooMany(w, r, p, wait)
 		return

@@ -3,6 +3,8 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,17 +74,49 @@ func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
 
 // client is the address a request came from, as the limits count it: an
 // IPv4 address, or an IPv6 address's /64 (what one subscriber is usually
-// given). Behind a reverse proxy every request comes from the proxy, so
-// all its clients share one limit: run the public pages where the
-// connecting address is the client's.
-func client(r *http.Request) string {
+// given). When the connecting address is a trusted proxy, the client is
+// the last address X-Forwarded-For names that is not one: the addresses
+// before it, any client could have written.
+func (s *Site) client(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.To4() != nil {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	if s.trusted(a) {
+		hops := r.Header.Values("X-Forwarded-For")
+		var all []string
+		for _, h := range hops {
+			all = append(all, strings.Split(h, ",")...)
+		}
+		for i := len(all) - 1; i >= 0; i-- {
+			f, err := netip.ParseAddr(strings.TrimSpace(all[i]))
+			if err != nil {
+				break // a malformed hop: trust no further
+			}
+			a = f
+			if !s.trusted(f) {
+				break
+			}
+		}
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+func (s *Site) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -230,7 +230,7 @@ func (s *Site) fillQueue(ctx context.Context, pg *page, p *ombud.Principal, ss *
 }
 
 func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := s.signins.allow(client(r), time.Now()); !ok {
+	if ok, wait := s.signins.allow(s.client(r), time.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderReview(w, r, http.StatusTooManyRequests, &page{Message: "Too many sign-in attempts from your connection; wait a minute."})
 		return

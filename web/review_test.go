@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -203,5 +205,40 @@ func TestContestLimitAtOnce(t *testing.T) {
 	}
 	if n[404] != 10 || n[429] != 10 {
 		t.Fatalf("20 wrong codes at once: %v, want 10 answered and 10 limited", n)
+	}
+}
+
+// TestContestLimitBehindProxy: behind a trusted proxy, the limit counts
+// the client X-Forwarded-For names (the last address not a trusted
+// proxy), so one client's wrong codes do not lock out another; what a
+// client writes before that address changes nothing; and a connection
+// that is not a trusted proxy cannot choose its address.
+func TestContestLimitBehindProxy(t *testing.T) {
+	e := ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) { c.Server.TrustedProxies = []string{"127.0.0.1"} }))
+	wrong := func(xff string) int {
+		resp, _ := post(t, e.URL+"/contest", url.Values{"do": {"status"}, "code": {"0000-0000-0000-0000"}}, "", map[string]string{"X-Forwarded-For": xff})
+		return resp.StatusCode
+	}
+	for i := range 10 {
+		// The client forges a different first hop each time.
+		if c := wrong(fmt.Sprintf("198.51.100.%d, 203.0.113.5", i)); c != 404 {
+			t.Fatalf("wrong code %d: %d", i, c)
+		}
+	}
+	if c := wrong("198.51.100.99, 203.0.113.5"); c != 429 {
+		t.Fatalf("the client's eleventh wrong code: %d", c)
+	}
+	if c := wrong("203.0.113.6"); c != 404 {
+		t.Fatalf("another client behind the proxy: %d", c)
+	}
+	// Without a trusted proxy, the header is not believed.
+	e2 := ombudtest.New(t)
+	for i := range 10 {
+		resp, _ := post(t, e2.URL+"/contest", url.Values{"do": {"status"}, "code": {"0000-0000-0000-0000"}}, "", map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)})
+		resp.Body.Close()
+	}
+	resp, _ := post(t, e2.URL+"/contest", url.Values{"do": {"status"}, "code": {"0000-0000-0000-0000"}}, "", map[string]string{"X-Forwarded-For": "203.0.113.200"})
+	if resp.StatusCode != 429 {
+		t.Fatalf("a forged X-Forwarded-For from an untrusted connection: %d", resp.StatusCode)
 	}
 }

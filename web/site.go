@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -144,6 +145,9 @@ type Site struct {
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client the per-client limits count.
+	TrustedProxies []netip.Prefix
 	// Review takes contests at /contest and, with Reviewers, serves the
 	// reviewer pages at /review; nil leaves both out.
 	Review    *review.Service

@@ -165,15 +165,17 @@ func (g *Gateway) API() *api.Server {
 	if g.api != nil {
 		return g.api
 	}
+	proxies, _ := g.Dir.Config.Proxies() // checked when the configuration was loaded
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
-		Breaches:     g.Store.Breaches,
-		Systems:      g.Store.AnalyticSystems,
-		RunCounts:    g.Store.RunCounts,
-		ReviewCounts: g.Store.ReviewCounts,
-		Band:         g.Dir.Config.Report.Band,
-		Disclosure:   web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers),
-		Review:       g.Review,
+		Breaches:       g.Store.Breaches,
+		Systems:        g.Store.AnalyticSystems,
+		RunCounts:      g.Store.RunCounts,
+		ReviewCounts:   g.Store.ReviewCounts,
+		Band:           g.Dir.Config.Report.Band,
+		Disclosure:     web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers),
+		Review:         g.Review,
+		TrustedProxies: proxies,
 		Reviewers: &web.Reviewers{
 			Authenticate: func(ctx context.Context, tok string) (*ombud.Principal, error) {
 				return api.Authenticate(ctx, g.Store, tok)
