@@ -169,10 +169,11 @@ type FlagStore interface {
 	ContestOf(ctx context.Context, action string) (*Contest, error)
 	// OpenContests lists the contests not yet resolved, oldest first.
 	OpenContests(ctx context.Context, limit int) ([]*Contest, error)
-	// AwaitingReview lists flags on which no action was taken and that
-	// reviewer may review: not raised by them, not of a run they
-	// started, not reviewed by them. Oldest first, at most limit.
-	AwaitingReview(ctx context.Context, reviewer string, limit int) ([]*Flag, error)
+	// AwaitingReview lists flags raised since since on which no action
+	// was taken and that reviewer may review: not raised by them, not of
+	// a run they started, not reviewed by them. Oldest first, at most
+	// limit.
+	AwaitingReview(ctx context.Context, reviewer string, since time.Time, limit int) ([]*Flag, error)
 	// Action returns an action by id; ErrNotFound if none.
 	Action(ctx context.Context, id string) (*Action, error)
 	// ReviewCounts counts a system's flags by version: flags, reviews

@@ -217,6 +217,12 @@ func TestContests(t *testing.T) {
 	if q := decode[[]apiv1.Flag](t, resp); resp.StatusCode != 200 || len(q) != 1 || q[0].ID != f || len(q[0].References) != 1 {
 		t.Fatalf("the queue: %d %+v", resp.StatusCode, q)
 	}
+	// Past the review window the flag leaves the queue.
+	e.reviewed.Store(int64(ombud.ReviewWindow + time.Hour))
+	if q := decode[[]apiv1.Flag](t, e.Do(t, "GET", "/v1/flags/awaiting", r1, "", "")); len(q) != 0 {
+		t.Fatalf("a flag past the review window is queued: %+v", q)
+	}
+	e.reviewed.Store(0)
 	for _, tok := range []string{r1, r2} {
 		resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", tok, js, `{"verdict":"confirm","rationale":"the face and the reference agree"}`)
 		resp.Body.Close()

@@ -410,9 +410,10 @@ type Queued struct {
 }
 
 // Awaiting lists the flags p may review and has not: no action taken on
-// them, not raised by p, not of a run p started. Oldest first.
+// them, not raised by p, not of a run p started, within the review
+// window. Oldest first.
 func (s *Service) Awaiting(ctx context.Context, p *ombud.Principal, limit int) ([]Queued, error) {
-	fs, err := s.Store.AwaitingReview(ctx, p.ID, limit)
+	fs, err := s.Store.AwaitingReview(ctx, p.ID, s.now().Add(-ombud.ReviewWindow), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ombud/ombud"
 )
@@ -180,12 +181,12 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *ombud.ActionPayload) erro
 }
 
 // AwaitingReview implements ombud.FlagStore.
-func (s *Store) AwaitingReview(ctx context.Context, reviewer string, limit int) ([]*ombud.Flag, error) {
+func (s *Store) AwaitingReview(ctx context.Context, reviewer string, since time.Time, limit int) ([]*ombud.Flag, error) {
 	return queryAll(ctx, s.r, scanFlag, `SELECT `+prefixed("f.", flagCols)+` FROM flags f JOIN runs r ON r.id = f.run_id
-		WHERE f.pending = 0 AND f.created_by <> ?1 AND r.principal <> ?1
+		WHERE f.pending = 0 AND f.created >= ?3 AND f.created_by <> ?1 AND r.principal <> ?1
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = ?1)
 		AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.flag_id = f.id)
-		ORDER BY f.created, f.id LIMIT ?2`, reviewer, limit)
+		ORDER BY f.created, f.id LIMIT ?2`, reviewer, limit, ms(since))
 }
 
 // prefixed qualifies each of a comma-separated list of columns.
