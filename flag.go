@@ -106,6 +106,37 @@ const (
 	// ReasonFlagActed: an action was taken on the flag already; a flag
 	// has one action, and none after it is reviewed again.
 	ReasonFlagActed = "flag_acted"
+	// ReasonFlagDuplicate: the run flagged the same match (the same
+	// inputs and candidates) already.
+	ReasonFlagDuplicate = "flag_duplicate"
+	// ReasonReferenceInvalid: a flag names a reference image that is not
+	// a live object of a candidate its run's authorization names. (A
+	// reference image, like an input, must have been read in the run.)
+	ReasonReferenceInvalid = "reference_invalid"
+	// ReasonReviewsChanged: a review of the flag was recorded while the
+	// action was being decided.
+	ReasonReviewsChanged = "reviews_changed"
+	// ReasonNoticeUnknown: no action has this notice code. It says
+	// nothing else: a wrong code and a code of another deployment look
+	// the same.
+	ReasonNoticeUnknown = "notice_unknown"
+	// ReasonContestUnknown: no such contest.
+	ReasonContestUnknown = "contest_unknown"
+	// ReasonContestResolved: the contest is resolved already.
+	ReasonContestResolved = "contest_resolved"
+	// ReasonContestFiled: the action was contested already; the
+	// contest's status is shown instead.
+	ReasonContestFiled = "contest_filed"
+	// ReasonNotEvidence: a viewing for review of an object that is not
+	// evidence of the flag, or by a reader who may not review it.
+	ReasonNotEvidence = "not_evidence"
+	// ReasonReviewDone: the reader has no open task on the flag: they
+	// reviewed it, or an action was taken and no contest of it awaits
+	// them.
+	ReasonReviewDone = "review_done"
+	// ReasonReviewWindowClosed: the flag's review window, or its run's
+	// authorization's, has closed.
+	ReasonReviewWindowClosed = "review_window_closed"
 )
 
 // ReviewWindow is how long after it is raised a flag's evidence may be

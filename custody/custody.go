@@ -54,10 +54,11 @@ type Service struct {
 	// reports', for two.
 	Committers []func(ombud.Op) ombud.Committer
 	// Evidence says whether a principal may view an object as evidence of
-	// a flag now: "" if so, else the reason of the logged denial; and the
-	// authorization of the flag's run, whose gate the viewing holds
-	// (review.Service.Evidence). nil refuses every such viewing.
-	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string) (reason, authorization string, err error)
+	// a flag now: "" if so, else the reason and message of the logged
+	// denial (review.Service.Evidence). It calls hold with the flag's
+	// run's authorization before reading its state, so the viewing holds
+	// that gate too. nil refuses every such viewing.
+	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string, hold func(authorization string)) (reason, msg string, err error)
 	Undoers  []func(context.Context, *ombud.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64

@@ -53,18 +53,15 @@ const (
 	ReasonIntegrity        = "integrity_failure"
 	ReasonUnavailable      = "object_unavailable"
 	ReasonKeyUnavailable   = "key_unavailable"
-	// ReasonNotEvidence: a viewing for review of an object that is not
-	// evidence of the flag, or by a reader who may not review it.
-	ReasonNotEvidence = "not_evidence"
 )
 
-// evidence asks Service.Evidence whether p may view object as evidence of
-// flag: "" if so, else the denial's reason; and the run's authorization.
-func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string) (string, string, error) {
+// evidence asks Service.Evidence whether p may view object as evidence
+// of flag: "" if so, else the denial's reason and message.
+func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string, hold func(string)) (string, string, error) {
 	if s.Evidence == nil {
-		return ReasonNotEvidence, "", nil
+		return ombud.ReasonNotEvidence, "this deployment takes no viewings of evidence", nil
 	}
-	return s.Evidence(ctx, p, flag, object)
+	return s.Evidence(ctx, p, flag, object, hold)
 }
 
 // Read decides a read and logs the decision, permit or deny, before any
@@ -146,28 +143,18 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		// that a review, an action, a resolution or a revocation that ends
 		// the viewer's task is logged after this viewing, or before its
 		// check.
-		_, auth, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
-		if err != nil {
-			return nil, err
-		}
-		if auth != "" {
-			defer s.Access.Shared(auth)()
-		}
 		defer s.gates.Shared(flagGate(req.Flag))()
-		reason, _, err := s.evidence(ctx, req.Principal, req.Flag, o.ID)
+		var releases []func()
+		defer func() {
+			for _, r := range releases {
+				r()
+			}
+		}()
+		reason, msg, err := s.evidence(ctx, req.Principal, req.Flag, o.ID, func(auth string) { releases = append(releases, s.Access.Shared(auth)) })
 		if err != nil {
 			return nil, err
 		}
 		if reason != "" {
-			msg := "the object is not evidence of a flag you may review"
-			switch reason {
-			case "review_done":
-				msg = "you have no open review or contest of this flag: you reviewed it, or an action was taken and no contest of it awaits you"
-			case ombud.ReasonAuthRevoked:
-				msg = "the authorization of the run that read this evidence was revoked"
-			case "review_window_closed":
-				msg = "the flag's review window has closed (its run's authorization expired, or the flag is older than the review window)"
-			}
 			return nil, s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,21 +14,6 @@ import (
 
 // MaxStatement bounds a contest's statement, kept only in its detail.
 const MaxStatement = 8192
-
-// Reasons of refused contests.
-const (
-	// ReasonNoticeUnknown: no action has this notice code. It says
-	// nothing else: a wrong code and a code of another deployment look
-	// the same.
-	ReasonNoticeUnknown = "notice_unknown"
-	// ReasonContestUnknown: no such contest.
-	ReasonContestUnknown = "contest_unknown"
-	// ReasonContestResolved: the contest is resolved already.
-	ReasonContestResolved = "contest_resolved"
-	// ReasonContestFiled: the action was contested already; the
-	// contest's status is shown instead.
-	ReasonContestFiled = "contest_filed"
-)
 
 // Case is what the person holding a notice code may see: the action
 // taken, the flag behind it, the system and version that raised it with
@@ -44,10 +30,22 @@ type Case struct {
 	// Rationale is the resolving reviewer's, once resolved ("" if its
 	// record was erased with its retention).
 	Rationale string
+	run       *ombud.Run
+	reviews   []*ombud.Review
+}
+
+// Involved reports whether who took part in the case's decision: raised
+// the flag, started its run, reviewed it or took the action. Whoever did
+// may not resolve its contest.
+func (c *Case) Involved(who string) bool { return involved(c.Flag, c.run, c.Action, c.reviews, who) }
+
+func involved(f *ombud.Flag, run *ombud.Run, a *ombud.Action, reviews []*ombud.Review, who string) bool {
+	return who == f.By || who == run.Principal || who == a.By ||
+		slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Reviewer == who })
 }
 
 // errUnknownNotice is the one answer to any code that names no action.
-var errUnknownNotice = refuse(ombud.CodeNotFound, ReasonNoticeUnknown, "no decision has this notice code")
+var errUnknownNotice = refuse(ombud.CodeNotFound, ombud.ReasonNoticeUnknown, "no decision has this notice code")
 
 // Lookup returns the case of a notice code. Every code that names no
 // action, malformed or not, gets the same error.
@@ -75,11 +73,15 @@ func (s *Service) caseOf(ctx context.Context, a *ombud.Action) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Case{Action: a, Flag: f, System: sys, Version: sys.Version(f.Version)}
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return nil, err
+	}
 	reviews, err := s.Store.Reviews(ctx, f.ID)
 	if err != nil {
 		return nil, err
 	}
+	c := &Case{Action: a, Flag: f, System: sys, Version: sys.Version(f.Version), run: run, reviews: reviews}
 	for _, r := range reviews {
 		// The action was decided on the reviews before it.
 		if r.Index > a.Index {
@@ -134,7 +136,7 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombu
 		return nil, ombud.Leaf{}, err
 	}
 	if cs.Contest != nil {
-		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonContestFiled, "this decision was contested already")
+		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
 	}
 	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
 	e, leaf, d, err := s.Journal.Build(ombud.Record{
@@ -153,7 +155,7 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombu
 	switch {
 	case errors.Is(err, ombud.ErrExists):
 		cs, _ = s.Lookup(ctx, code)
-		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonContestFiled, "this decision was contested already")
+		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -183,23 +185,23 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	}
 	ct, err := s.Store.Contest(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return fail(refuse(ombud.CodeNotFound, ReasonContestUnknown, "no such contest"))
+		return fail(refuse(ombud.CodeNotFound, ombud.ReasonContestUnknown, "no such contest"))
 	}
 	if err != nil {
 		return fail(err)
 	}
 	if ct.Outcome != "" {
-		return fail(refuse(ombud.CodeConflict, ReasonContestResolved, "the contest is resolved already"))
+		return fail(refuse(ombud.CodeConflict, ombud.ReasonContestResolved, "the contest is resolved already"))
 	}
 	a, err := s.Store.Action(ctx, ct.Action)
 	if err != nil {
 		return fail(err)
 	}
-	involved, err := s.involved(ctx, a)
+	cs, err := s.caseOf(ctx, a)
 	if err != nil {
 		return fail(err)
 	}
-	if involved[p.ID] {
+	if cs.Involved(p.ID) {
 		return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "whoever raised, reviewed or acted on the flag may not resolve its contest"))
 	}
 	res := *ct
@@ -220,34 +222,12 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
-		return fail(refuse(ombud.CodeConflict, ReasonContestResolved, "the contest is resolved already, or being resolved"))
+		return fail(refuse(ombud.CodeConflict, ombud.ReasonContestResolved, "the contest is resolved already, or being resolved"))
 	case err != nil:
 		return nil, w, err
 	}
 	res.ResolveIndex = w.Index
 	return &res, w, nil
-}
-
-// involved returns who took part in an action's decision: the flag's
-// creator, its run's starter, its reviewers and the action's taker.
-func (s *Service) involved(ctx context.Context, a *ombud.Action) (map[string]bool, error) {
-	f, err := s.Store.Flag(ctx, a.Flag)
-	if err != nil {
-		return nil, err
-	}
-	run, err := s.Store.Run(ctx, f.Run)
-	if err != nil {
-		return nil, err
-	}
-	reviews, err := s.Store.Reviews(ctx, f.ID)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]bool{f.By: true, run.Principal: true, a.By: true}
-	for _, r := range reviews {
-		m[r.Reviewer] = true
-	}
-	return m, nil
 }
 
 // OpenContest is a contest awaiting resolution, with its case.
@@ -278,11 +258,7 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 		if err != nil {
 			return nil, err
 		}
-		inv, err := s.involved(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		oc := OpenContest{Contest: ct, Case: cs, Involved: inv[p.ID]}
+		oc := OpenContest{Contest: ct, Case: cs, Involved: cs.Involved(p.ID)}
 		if !oc.Involved {
 			if oc.Statement, err = s.Text(ctx, ct.Statement, "statement"); err != nil {
 				return nil, err
@@ -294,42 +270,45 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 }
 
 // Evidence says whether p may view object as evidence of flag now: "" if
-// so, else the reason of the logged denial; and the authorization of the
-// flag's run. The object must be one of the flag's inputs or reference
-// images (each read in its run, under the run's authorization, which must
-// not have been revoked since), and p a reviewer with an open task on the
-// flag: reviewing it (no action taken yet, not reviewed by p, p neither
-// raised it nor started its run, within the review window and the
-// authorization's) or resolving an open contest of its action (p took no
-// part in it). The read itself goes through the normal access path with
-// the purpose review.
-func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string) (reason, authorization string, err error) {
+// so, else the reason and message of the logged denial. The object must
+// be one of the flag's inputs or reference images (each read in its run,
+// under the run's authorization, which must not have been revoked since),
+// and p a reviewer with an open task on the flag: reviewing it (no action
+// taken yet, not reviewed by p, p neither raised it nor started its run,
+// within the review window and the authorization's) or resolving an open
+// contest of its action (p took no part in it). hold is called with the
+// run's authorization before its state is read, so that the caller holds
+// its gate (custody holds the flag's). The read itself goes through the
+// normal access path with the purpose review.
+func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string, hold func(authorization string)) (reason, msg string, err error) {
+	const notEvidence = "the object is not evidence of a flag you may review"
 	if p == nil || !p.Has(ombud.RoleReviewer) {
-		return ReasonNotEvidence, "", nil
+		return ombud.ReasonNotEvidence, notEvidence, nil
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ReasonNotEvidence, "", nil
+		return ombud.ReasonNotEvidence, notEvidence, nil
 	}
 	if err != nil {
 		return "", "", err
 	}
-	if !containsString(f.Inputs, object) && !containsString(f.References, object) {
-		return ReasonNotEvidence, "", nil
+	if !slices.Contains(f.Inputs, object) && !slices.Contains(f.References, object) {
+		return ombud.ReasonNotEvidence, notEvidence, nil
 	}
 	run, err := s.Store.Run(ctx, f.Run)
 	if err != nil {
 		return "", "", err
 	}
 	if p.ID == f.By || p.ID == run.Principal {
-		return ReasonNotEvidence, "", nil
+		return ombud.ReasonNotEvidence, notEvidence, nil
 	}
 	deadline := f.Created.Add(ombud.ReviewWindow)
 	if run.Authorization != "" {
+		hold(run.Authorization)
 		ra, err := s.Store.Authorization(ctx, run.Authorization)
 		switch {
 		case errors.Is(err, ombud.ErrNotFound) || (err == nil && ra.Revoked != nil):
-			return ombud.ReasonAuthRevoked, run.Authorization, nil
+			return ombud.ReasonAuthRevoked, "the authorization of the run that read this evidence was revoked", nil
 		case err != nil:
 			return "", "", err
 		}
@@ -341,64 +320,31 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 	if err != nil {
 		return "", "", err
 	}
+	reviews, err := s.Store.Reviews(ctx, f.ID)
+	if err != nil {
+		return "", "", err
+	}
+	const done = "you have no open review or contest of this flag: you reviewed it, or an action was taken and no contest of it awaits you"
 	if len(acts) == 0 {
-		reviews, err := s.Store.Reviews(ctx, f.ID)
-		if err != nil {
-			return "", "", err
+		switch {
+		case slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Reviewer == p.ID }):
+			return ombud.ReasonReviewDone, done, nil
+		case !s.now().Before(deadline):
+			return ombud.ReasonReviewWindowClosed, "the flag's review window has closed (30 days, and never past its run's authorization)", nil
 		}
-		for _, r := range reviews {
-			if r.Reviewer == p.ID {
-				return ReasonReviewDone, run.Authorization, nil
-			}
-		}
-		if !s.now().Before(deadline) {
-			return ReasonReviewWindowClosed, run.Authorization, nil
-		}
-		return "", run.Authorization, nil
+		return "", "", nil
 	}
 	for _, a := range acts {
 		ct, err := s.Store.ContestOf(ctx, a.ID)
-		if errors.Is(err, ombud.ErrNotFound) {
-			continue
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ombud.ErrNotFound):
+		case err != nil:
 			return "", "", err
-		}
-		if ct.Outcome != "" {
-			continue
-		}
-		involved, err := s.involved(ctx, a)
-		if err != nil {
-			return "", "", err
-		}
-		if !involved[p.ID] {
-			return "", run.Authorization, nil
+		case ct.Outcome == "" && !involved(f, run, a, reviews, p.ID):
+			return "", "", nil
 		}
 	}
-	return ReasonReviewDone, run.Authorization, nil
-}
-
-// Reasons of refused viewings of evidence.
-const (
-	// ReasonNotEvidence: the object is not the flag's, or the reader may
-	// not review the flag.
-	ReasonNotEvidence = "not_evidence"
-	// ReasonReviewDone: the reader has no open task on the flag: they
-	// reviewed it, or an action was taken and no contest of it awaits
-	// them.
-	ReasonReviewDone = "review_done"
-	// ReasonReviewWindowClosed: the flag's review window, or its run's
-	// authorization's, has closed.
-	ReasonReviewWindowClosed = "review_window_closed"
-)
-
-func containsString(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
+	return ombud.ReasonReviewDone, done, nil
 }
 
 // Queued is a flag awaiting a reviewer, with its system's name and the

@@ -215,9 +215,9 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	case errors.Is(err, ombud.ErrRetired):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
 	case errors.Is(err, ombud.ErrExists):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonFlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
 	case errors.Is(err, ombud.ErrNotCandidate):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
 	case errors.Is(err, ombud.ErrNotRead):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
 	case err != nil:
@@ -226,15 +226,6 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	f.Index = w.Index
 	return f, w, nil
 }
-
-// ReasonFlagDuplicate: the run flagged the same match (the same inputs
-// and candidates) already.
-const ReasonFlagDuplicate = "flag_duplicate"
-
-// ReasonReferenceInvalid: a flag names a reference image that is not a
-// live object of one of its candidates. (A reference image, like an
-// input, must have been read in the run, under its authorization.)
-const ReasonReferenceInvalid = "reference_invalid"
 
 // MaxRationale bounds a review's rationale, kept only in its detail.
 const MaxRationale = 4096
@@ -289,10 +280,6 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	rv.Index = w.Index
 	return rv, w, nil
 }
-
-// ReasonReviewsChanged: a review of the flag was recorded while the action
-// was being decided.
-const ReasonReviewsChanged = "reviews_changed"
 
 // Act takes an action on a flag if the policy allows it on the flag's
 // reviews (by default: at least two distinct confirmations and no
@@ -384,7 +371,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	case errors.Is(err, ombud.ErrActed):
 		return fail(refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag already; a flag has one action"))
 	case errors.Is(err, ombud.ErrStale), errors.Is(err, ombud.ErrBusy):
-		return fail(refuse(ombud.CodeConflict, ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"))
+		return fail(refuse(ombud.CodeConflict, ombud.ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"))
 	case err != nil:
 		return nil, "", w, err
 	}

@@ -106,15 +106,15 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		c, err = s.Review.Lookup(r.Context(), code)
 	}
 	var oe *ombud.Error
-	if !errors.As(err, &oe) || oe.Reason != review.ReasonNoticeUnknown {
+	if !errors.As(err, &oe) || oe.Reason != ombud.ReasonNoticeUnknown {
 		s.wrongCodes.refund(ip)
 	}
 	switch {
-	case errors.As(err, &oe) && oe.Reason == review.ReasonNoticeUnknown:
+	case errors.As(err, &oe) && oe.Reason == ombud.ReasonNoticeUnknown:
 		p.Message = "No decision has this notice code. Check the code in your letter: it has sixteen letters and digits, such as 7K2M-9QXA-4T8D-R3VW."
 		s.render(w, r, "contest", http.StatusNotFound, p)
 		return
-	case errors.As(err, &oe) && oe.Reason == review.ReasonContestFiled:
+	case errors.As(err, &oe) && oe.Reason == ombud.ReasonContestFiled:
 		p.Message = "This decision was contested already; its status is below."
 		p.Pasted = ""
 	case errors.As(err, &oe) && oe.Code == ombud.CodeInvalid:
