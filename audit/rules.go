@@ -87,6 +87,8 @@ type RuleState struct {
 	// DetailsErased is, by entry kind, the latest time before which a
 	// logged summary says the kind's detail records were erased.
 	DetailsErased map[string]time.Time `json:"details_erased"`
+	// ActionFlags maps each action to its flag, for its contests.
+	ActionFlags map[string]string `json:"action_flags,omitempty"`
 }
 
 // Issuer is a registered issuer as its public entry states it.
@@ -134,7 +136,7 @@ type FlagState struct {
 	Creator   []string `json:"creator"`
 	Confirms  []string `json:"confirms"`
 	Reviewers []string `json:"reviewers,omitempty"` // everyone who reviewed it, either way
-	Action    string   `json:"action,omitempty"`    // its action, once taken
+	Acted     bool     `json:"acted,omitempty"`     // an action was taken on it
 	// Contested: a contest of its action is filed and not resolved.
 	Contested bool `json:"contested,omitempty"`
 	// At, Run and Objects: when it was raised, its run, and its inputs
@@ -169,6 +171,9 @@ func newRules(cfg Rules, st RuleState) *rules {
 	}
 	if r.st.Flags == nil {
 		r.st.Flags = map[string]*FlagState{}
+	}
+	if r.st.ActionFlags == nil {
+		r.st.ActionFlags = map[string]string{}
 	}
 	if r.st.Held == nil {
 		r.st.Held = map[string]uint64{}
@@ -275,7 +280,7 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its run's authorization was revoked or, outside a contest, its review window closed", b.Flag)
 			case b.By != "" && slices.Contains(f.Reviewers, b.By):
 				add(RuleEvidenceReadInvalid, "a reviewer viewed the evidence of flag %s after reviewing it", b.Flag)
-			case f.Action != "" && !f.Contested:
+			case f.Acted && !f.Contested:
 				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its action, with no contest open", b.Flag)
 			}
 			break
@@ -405,13 +410,8 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 			f.Reviewers = append(f.Reviewers, b.By)
 		}
 	case *entry.Contest:
-		if b.Action == "" {
-			break
-		}
-		for _, f := range r.st.Flags {
-			if f.Action == b.Action {
-				f.Contested = b.Op == entry.OpFiled
-			}
+		if f := r.st.Flags[r.st.ActionFlags[b.Action]]; f != nil && b.Action != "" {
+			f.Contested = b.Op == entry.OpFiled
 		}
 	case *entry.Action:
 		id := b.Flag
@@ -432,13 +432,12 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		if b.Confirmations > int64(n) {
 			add(RuleActionWithoutReviews, "the action claims %d confirmations; the log shows %d", b.Confirmations, n)
 		}
-		if f.Action != "" {
+		if f.Acted {
 			add(RuleActionRepeated, "a second action on flag %s, which has one already", id)
-		} else {
-			f.Action = b.Action
-			if f.Action == "" {
-				f.Action = "?"
-			}
+		}
+		f.Acted = true
+		if b.Action != "" {
+			r.st.ActionFlags[b.Action] = id
 		}
 	}
 	return out
