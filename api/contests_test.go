@@ -23,12 +23,7 @@ import (
 // and returns its id.
 func (e *runEnv) reviewedFlag(t *testing.T) string {
 	t.Helper()
-	mc := e.client(t, e.machine)
-	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:2]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, mc, run.ID, 0)
+	run := e.readRun(t, e.machine, "auth-e", 0, e.location[:2]...)
 	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"plate:B-XY-123"}, References: e.location[1:2], Rank: 1, Score: 0.93,
 		Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 120000})
 	resp := e.Do(t, "POST", "/v1/flags", e.machine, "application/json", string(b))
@@ -107,12 +102,7 @@ func TestEvidence(t *testing.T) {
 	}
 	// A reference image that is not a candidate's, or that the run did
 	// not read (so no authorization covered it), is refused.
-	mc := e.client(t, e.machine)
-	run, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e", Objects: e.location[:2]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, mc, run.ID, 0)
+	run := e.readRun(t, e.machine, "auth-e", 0, e.location[:2]...)
 	for _, tc := range []struct {
 		name, candidate, reference, reason string
 	}{
@@ -136,12 +126,7 @@ func TestEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run3, err := mc.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-e",
-		Objects: []string{e.location[0], shared.ID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, mc, run3.ID, 0)
+	run3 := e.readRun(t, e.machine, "auth-e", 0, e.location[0], shared.ID)
 	fl, err := e.Store.Flag(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)

@@ -30,11 +30,7 @@ func TestFlags(t *testing.T) {
 	e := newRunEnv(t, ombudtest.Authorization("auth-1", 5))
 	ctx := t.Context()
 	mc := e.client(t, e.machine)
-	run, err := mc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-1", Objects: e.location})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, mc, run.ID, 3) // reads positions 3 and 4 only
+	run := e.readRun(t, e.machine, "auth-1", 3, e.location...) // reads positions 3 and 4 only
 	const js = "application/json"
 	resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.location[3]))
 	f := decode[apiv1.FlagCreated](t, resp)
@@ -103,12 +99,7 @@ func TestFlags(t *testing.T) {
 	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonRunClosed {
 		t.Fatalf("a flag on a closed run: %d %+v", resp.StatusCode, body.Error)
 	}
-	ac := e.client(t, e.analyst)
-	run2, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, ac, run2.ID, 0)
+	run2 := e.readRun(t, e.analyst, "", 0, e.general)
 	e.Do(t, "POST", "/v1/systems/"+e.system+"/versions/2.0/retire", e.AdminToken, "", "").Body.Close()
 	resp = e.Do(t, "POST", "/v1/flags", e.analyst, js, flagBody(run2.ID, e.general))
 	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonVersionRetired {
@@ -123,12 +114,7 @@ func TestFlags(t *testing.T) {
 func TestReviews(t *testing.T) {
 	e := newRunEnv(t)
 	ctx := t.Context()
-	ac := e.client(t, e.analyst)
-	run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, ac, run.ID, 0)
+	run := e.readRun(t, e.analyst, "", 0, e.general)
 	const js = "application/json"
 	resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.general))
 	f := decode[apiv1.FlagCreated](t, resp)
@@ -176,12 +162,7 @@ func TestReviews(t *testing.T) {
 		}
 	}
 	// A reviewer who started the run.
-	sc := e.client(t, starterReviewer)
-	run2, err := sc.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drain(t, sc, run2.ID, 0)
+	run2 := e.readRun(t, starterReviewer, "", 0, e.general)
 	resp = e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run2.ID, e.general))
 	f2 := decode[apiv1.FlagCreated](t, resp)
 	resp = e.Do(t, "POST", "/v1/flags/"+f2.ID+"/reviews", starterReviewer, js, confirm)
@@ -196,14 +177,9 @@ func TestReviews(t *testing.T) {
 func TestActions(t *testing.T) {
 	e := newRunEnv(t)
 	ctx := t.Context()
-	ac := e.client(t, e.analyst)
 	const js = "application/json"
 	flag := func() string {
-		run, err := ac.StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Objects: []string{e.general}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		drain(t, ac, run.ID, 0)
+		run := e.readRun(t, e.analyst, "", 0, e.general)
 		resp := e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.general))
 		return decode[apiv1.FlagCreated](t, resp).ID
 	}
@@ -321,4 +297,17 @@ func atOnce(n int, send func(i int) *http.Response) []int {
 	}
 	wg.Wait()
 	return codes
+}
+
+// readRun starts a run of the plate reader as token over objects, citing
+// auth ("" for none), and reads it from position from to its end.
+func (e *runEnv) readRun(t *testing.T, token, auth string, from int, objects ...string) *apiv1.RunStarted {
+	t.Helper()
+	c := e.client(t, token)
+	run, err := c.StartRun(t.Context(), apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: auth, Objects: objects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, c, run.ID, from)
+	return run
 }
