@@ -3,14 +3,22 @@ package ombud
 import "time"
 
 // Tasks are what a registered analytic system does.
-var Tasks = []string{"face_identification", "face_verification", "plate_reading", "object_detection", "transcription", "translation", "other"}
+// face_investigation is a 1:N search that returns an investigative
+// candidate list for a human examiner (NIST FRTE's investigation mode):
+// its candidates may score below the threshold.
+var Tasks = []string{"face_identification", "face_investigation", "face_verification", "plate_reading", "object_detection", "transcription", "translation", "other"}
 
 // IsBiometricTask reports whether a task identifies or verifies people by
 // their biometrics: such a system needs a fundamental-rights impact
 // assessment (EU AI Act Art. 27) before it is registered.
 func IsBiometricTask(task string) bool {
-	return task == "face_identification" || task == "face_verification"
+	return task == "face_identification" || task == "face_investigation" || task == "face_verification"
 }
+
+// ListsCandidates reports whether a task produces investigative candidate
+// lists, whose flags may score below their threshold. Every other
+// system's flag must reach its own threshold.
+func ListsCandidates(task string) bool { return task == "face_investigation" }
 
 // AnalyticSystem is a registered analytic system: public information.
 type AnalyticSystem struct {

@@ -55,6 +55,11 @@ type Action struct {
 	Created    time.Time
 	By         string
 	Index      uint64
+	// Withdrawn is when a contest of the action was overturned (zero while
+	// it stands): the overturning resolution, logged at WithdrawnIndex,
+	// withdraws it.
+	Withdrawn      time.Time
+	WithdrawnIndex uint64
 }
 
 // ActionTarget names the change target of an action.
@@ -101,8 +106,16 @@ const (
 	// ReasonNotEnoughConfirmations: the policy needs more distinct
 	// confirmations before an action.
 	ReasonNotEnoughConfirmations = "not_enough_confirmations"
-	// ReasonUnresolvedRejection: a reviewer rejected the flag.
-	ReasonUnresolvedRejection = "unresolved_rejection"
+	// ReasonFlagRejected: a reviewer rejected the flag, which closes it:
+	// no review or action follows a rejection.
+	ReasonFlagRejected = "flag_rejected"
+	// ReasonEvidenceNotViewed: a confirmation from a reviewer who has not
+	// viewed every input of the flag (their logged viewings).
+	ReasonEvidenceNotViewed = "evidence_not_viewed"
+	// ReasonBelowThreshold: a flag whose score is below its own
+	// threshold, from a system whose task does not produce investigative
+	// candidate lists.
+	ReasonBelowThreshold = "below_threshold"
 	// ReasonFlagActed: an action was taken on the flag already; a flag
 	// has one action, and none after it is reviewed again.
 	ReasonFlagActed = "flag_acted"
@@ -161,6 +174,25 @@ type Contest struct {
 	// resolution's detail records: the person's statement, the
 	// reviewer's rationale.
 	Statement, Resolution DetailKey
+	// Due is when the contest must be resolved by: its filing's time and
+	// the deployment's contest deadline, both public in the filing entry.
+	Due time.Time
+}
+
+// DefaultContestDeadline is how long a contest may wait for its
+// resolution unless the configuration says otherwise.
+const DefaultContestDeadline = 30 * 24 * time.Hour
+
+// Overdue reports whether the contest was, or is at now, past its due
+// time unresolved.
+func (c *Contest) Overdue(now time.Time) bool {
+	if c.Due.IsZero() {
+		return false
+	}
+	if c.Outcome != "" {
+		return c.Resolved.After(c.Due)
+	}
+	return now.After(c.Due)
 }
 
 // The outcomes of a contest.
@@ -178,6 +210,19 @@ func ContestTarget(id string) string { return "contest:" + id }
 // ContestPayload: OpContestFile, OpContestResolve (the contest with its
 // outcome, resolver and time set).
 type ContestPayload struct{ Contest *Contest }
+
+// ErrRejected: a reviewer rejected the flag, which closes it.
+var ErrRejected = errors.New("a reviewer rejected the flag")
+
+// ErrNotViewed: the reviewer has not viewed every input of the flag.
+var ErrNotViewed = errors.New("the reviewer has not viewed every input")
+
+// Viewing is a reviewer's logged viewing of one object as evidence of a
+// flag: the permit's index.
+type Viewing struct {
+	Flag, Reviewer, Object string
+	Index                  uint64
+}
 
 // ErrResolved: the contest is resolved already.
 var ErrResolved = errors.New("the contest is resolved already")
@@ -207,6 +252,12 @@ type FlagStore interface {
 	AwaitingReview(ctx context.Context, reviewer string, since time.Time, limit int) ([]*Flag, error)
 	// Action returns an action by id; ErrNotFound if none.
 	Action(ctx context.Context, id string) (*Action, error)
+	// ActionsBy lists the actions a principal took, newest first, at
+	// most limit.
+	ActionsBy(ctx context.Context, principal string, limit int) ([]*Action, error)
+	// RecordViewing records a reviewer's logged viewing of a flag's
+	// evidence; recording one twice keeps the first.
+	RecordViewing(ctx context.Context, v Viewing) error
 	// ReviewCounts counts a system's flags by version: flags, reviews
 	// by verdict, actions by kind, contests by outcome ("open" while
 	// open).

@@ -90,7 +90,7 @@ func (s *Service) checkVersion(task string, v Version) error {
 		switch {
 		case task == "face_verification" && (a.FMR == 0 && a.FNMR == 0):
 			return invalid("a face verification system publishes its accuracy as accuracy.fmr and accuracy.fnmr at accuracy.threshold")
-		case task == "face_identification" && (a.FPIR == 0 && a.FNIR == 0):
+		case (task == "face_identification" || task == "face_investigation") && (a.FPIR == 0 && a.FNIR == 0):
 			return invalid("a face identification system publishes its accuracy as accuracy.fpir and accuracy.fnir at accuracy.threshold")
 		case a.Source == "":
 			return invalid("accuracy.source: name the report the accuracy comes from, such as an NIST FRTE report")

@@ -163,6 +163,8 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /v1/contests", s.auth(reviewer, s.openContests))
 		mux.Handle("POST /v1/contests/{id}/resolution", s.auth(reviewer, s.resolveContest))
 		mux.Handle("POST /v1/actions", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.takeAction))
+		mux.Handle("GET /v1/actions", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.listActions))
+		mux.Handle("GET /v1/actions/{id}", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleAdmin, ombud.RoleAuditor}, s.getAction))
 	}
 	if s.Analytics != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}

@@ -34,6 +34,31 @@ func (e *runEnv) reviewedFlag(t *testing.T) string {
 	return f.ID
 }
 
+// confirm views every input of flag as token (each viewing logged), as a
+// confirmation needs, then confirms the flag.
+func (e *runEnv) confirm(t *testing.T, token, flag, rationale string) *http.Response {
+	t.Helper()
+	e.viewInputs(t, token, flag)
+	return e.Do(t, "POST", "/v1/flags/"+flag+"/reviews", token, "application/json", `{"verdict":"confirm","rationale":"`+rationale+`"}`)
+}
+
+// viewInputs views every input of flag as token.
+func (e *runEnv) viewInputs(t *testing.T, token, flag string) {
+	t.Helper()
+	f, err := e.Gateway.Store.Flag(t.Context(), flag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range f.Inputs {
+		resp := e.evidence(t, token, flag, in)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("viewing input %s of flag %s: %d", in, flag, resp.StatusCode)
+		}
+	}
+}
+
 // evidence views object as evidence of flag through GET /v1/objects/{id},
 // with any further headers given as name, value pairs.
 func (e *runEnv) evidence(t *testing.T, token, flag, object string, hdr ...string) *http.Response {
@@ -158,7 +183,7 @@ func TestEvidence(t *testing.T) {
 	e.reviewed.Store(0)
 	// After their review, a reviewer has no more access to the evidence;
 	// one who has not reviewed still has.
-	if resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", r1, "application/json", `{"verdict":"confirm","rationale":"the plates agree"}`); resp.StatusCode != 201 {
+	if resp := e.confirm(t, r1, f, "the plates agree"); resp.StatusCode != 201 {
 		t.Fatalf("review: %d", resp.StatusCode)
 	}
 	r2 := e.AddPrincipal(t, "Rob", ombud.RoleReviewer)
@@ -208,7 +233,7 @@ func TestContests(t *testing.T) {
 	}
 	e.reviewed.Store(0)
 	for _, tok := range []string{r1, r2} {
-		resp := e.Do(t, "POST", "/v1/flags/"+f+"/reviews", tok, js, `{"verdict":"confirm","rationale":"the face and the reference agree"}`)
+		resp := e.confirm(t, tok, f, "the face and the reference agree")
 		resp.Body.Close()
 		if resp.StatusCode != 201 {
 			t.Fatalf("review: %d", resp.StatusCode)
@@ -377,7 +402,7 @@ func TestEvidenceAgainstItsEnd(t *testing.T) {
 	for range 3 {
 		f := e.reviewedFlag(t)
 		for _, tok := range []string{e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer)} {
-			e.Do(t, "POST", "/v1/flags/"+f+"/reviews", tok, js, `{"verdict":"confirm","rationale":"agree"}`).Body.Close()
+			e.confirm(t, tok, f, "agree").Body.Close()
 		}
 		from := race(f, func() *http.Response {
 			return e.Do(t, "POST", "/v1/actions", e.analyst, js, `{"flag":"`+f+`","kind":"no_action"}`)

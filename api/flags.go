@@ -7,6 +7,7 @@ import (
 
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/web"
 )
 
 func (s *Server) raiseFlag(w http.ResponseWriter, r *http.Request) {
@@ -58,11 +59,66 @@ func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, notice, wr, err := s.Review.Act(r.Context(), caller(r), req.Flag, req.Kind)
-	if err == nil {
-		created(w, wr.Index, apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice})
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
-	writeError(w, r, err)
+	out := apiv1.ActionTaken{ID: a.ID, Receipt: wr.Index, Notice: notice}
+	if notice != "" {
+		// The notice is told once, with its code: only its hash is kept.
+		cs, err := s.Review.Lookup(r.Context(), notice)
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "api: the notice of a logged action", "action", a.ID, "err", err)
+		} else {
+			out.NoticeText = s.Review.NoticeOf(cs, notice, web.BaseURL(r)).Text()
+			out.NoticePage = "/contest/notice"
+		}
+	}
+	created(w, wr.Index, out)
+}
+
+func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Review.ActionFor(r.Context(), caller(r), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.actionOut(t))
+}
+
+func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.Review.ActionsBy(r.Context(), caller(r), maxListed)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]apiv1.Action, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, s.actionOut(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) actionOut(t *review.Taken) apiv1.Action {
+	a := t.Action
+	out := apiv1.Action{ID: a.ID, Flag: a.Flag, Kind: a.Kind, Created: a.Created, Receipt: a.Index, Status: apiv1.ActionStanding}
+	if !a.Withdrawn.IsZero() {
+		at := a.Withdrawn
+		out.Status, out.WithdrawnAt, out.WithdrawnReceipt = apiv1.ActionWithdrawn, &at, a.WithdrawnIndex
+	}
+	if ct := t.Contest; ct != nil {
+		c := &apiv1.ActionContest{ID: ct.ID, Filed: ct.Filed, Outcome: ct.Outcome, Receipt: ct.Index, Overdue: s.Review.Overdue(ct)}
+		if !ct.Due.IsZero() {
+			due := ct.Due
+			c.Due = &due
+		}
+		if ct.Outcome != "" {
+			res := ct.Resolved
+			c.Resolved, c.Receipt = &res, ct.ResolveIndex
+		}
+		out.Contest = c
+	}
+	return out
 }
 
 // maxListed bounds the flags and contests one listing returns.
@@ -79,7 +135,7 @@ func (s *Server) awaitingFlags(w http.ResponseWriter, r *http.Request) {
 		f := q.Flag
 		out = append(out, apiv1.Flag{ID: f.ID, Run: f.Run, System: q.System, Version: f.Version, Inputs: f.Inputs, References: f.References,
 			Candidates: len(f.Candidates), Rank: f.Rank, Score: f.Score, Threshold: f.Threshold, ReferenceDB: f.ReferenceDB, GallerySize: f.GallerySize,
-			MatchedAt: f.Matched, Created: f.Created, Receipt: f.Index, Confirmations: q.Confirmations, Rejections: q.Rejections})
+			MatchedAt: f.Matched, Created: f.Created, Receipt: f.Index})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -127,6 +127,7 @@ func TestReviews(t *testing.T) {
 	path := "/v1/flags/" + f.ID + "/reviews"
 	confirm := `{"verdict":"confirm","rationale":"the plate in the image is B-XY-123; the candidate's registration matches"}`
 	// One reviewer, twice at once: one review, logged once.
+	e.viewInputs(t, r1, f.ID)
 	before := e.Size(t)
 	codes := atOnce(2, func(int) *http.Response { return e.Do(t, "POST", path, r1, js, confirm) })
 	if codes[0]+codes[1] != 201+409 || e.Size(t) != before+1 {
@@ -185,6 +186,9 @@ func TestActions(t *testing.T) {
 	}
 	review := func(token, id, verdict string) {
 		t.Helper()
+		if verdict == "confirm" {
+			e.viewInputs(t, token, id)
+		}
 		resp := e.Do(t, "POST", "/v1/flags/"+id+"/reviews", token, js, `{"verdict":"`+verdict+`","rationale":"checked against the source image"}`)
 		resp.Body.Close()
 		if resp.StatusCode != 201 {
@@ -257,7 +261,7 @@ func TestActions(t *testing.T) {
 	review(r1, g, "confirm")
 	review(r2, g, "confirm")
 	review(r3, g, "reject")
-	refused("an unresolved rejection", func() *http.Response { return act(g, "referral") }, 409, ombud.ReasonUnresolvedRejection)
+	refused("a rejected flag", func() *http.Response { return act(g, "referral") }, 409, ombud.ReasonFlagRejected)
 	// no_action gives no notice.
 	h := flag()
 	review(r1, h, "confirm")

@@ -442,29 +442,65 @@ type ActionTaken struct {
 	ID      string `json:"id"`
 	Receipt uint64 `json:"receipt"`
 	Notice  string `json:"notice,omitempty"`
+	// NoticeText is the notice to hand to the person affected, in plain
+	// words, with the code; NoticePage is where a printable copy is had
+	// with the code (POST the code as the form field "code").
+	NoticeText string `json:"notice_text,omitempty"`
+	NoticePage string `json:"notice_page,omitempty"`
 }
+
+// Action is an action as GET /v1/actions and GET /v1/actions/{id} show it
+// to the analyst who took it and to oversight. WithdrawnAt is set once a
+// contest of it was overturned, which withdraws it.
+type Action struct {
+	ID               string         `json:"id"`
+	Flag             string         `json:"flag"`
+	Kind             string         `json:"kind"`
+	Created          time.Time      `json:"created"`
+	Receipt          uint64         `json:"receipt"`
+	Status           string         `json:"status"` // "standing" or "withdrawn"
+	WithdrawnAt      *time.Time     `json:"withdrawn_at,omitempty"`
+	WithdrawnReceipt uint64         `json:"withdrawn_receipt,omitempty"`
+	Contest          *ActionContest `json:"contest,omitempty"`
+}
+
+// ActionContest is the contest of an action: filed, due, and how it was
+// resolved ("" while open).
+type ActionContest struct {
+	ID       string     `json:"id"`
+	Filed    time.Time  `json:"filed"`
+	Due      *time.Time `json:"due,omitempty"`
+	Overdue  bool       `json:"overdue"`
+	Outcome  string     `json:"outcome,omitempty"`
+	Resolved *time.Time `json:"resolved,omitempty"`
+	Receipt  uint64     `json:"receipt"`
+}
+
+// Action statuses.
+const (
+	ActionStanding  = "standing"
+	ActionWithdrawn = "withdrawn"
+)
 
 // Flag is a flag as GET /v1/flags/awaiting lists it for a reviewer: the
 // match's facts, the evidence a reviewer may view (GET /v1/objects/{id}
 // with Ombud-Purpose: review and Ombud-Flag), and the reviews so far.
 type Flag struct {
-	ID            string    `json:"id"`
-	Run           string    `json:"run"`
-	System        string    `json:"system"`
-	Version       string    `json:"version"`
-	Inputs        []string  `json:"inputs"`
-	References    []string  `json:"references,omitempty"`
-	Candidates    int       `json:"candidates"` // how many; they are kept only as pseudonyms
-	Rank          int64     `json:"rank"`
-	Score         float64   `json:"score"`
-	Threshold     float64   `json:"threshold"`
-	ReferenceDB   string    `json:"reference_db"`
-	GallerySize   int64     `json:"gallery_size"`
-	MatchedAt     time.Time `json:"matched_at"`
-	Created       time.Time `json:"created"`
-	Receipt       uint64    `json:"receipt"`
-	Confirmations int       `json:"confirmations"`
-	Rejections    int       `json:"rejections"`
+	ID          string    `json:"id"`
+	Run         string    `json:"run"`
+	System      string    `json:"system"`
+	Version     string    `json:"version"`
+	Inputs      []string  `json:"inputs"`
+	References  []string  `json:"references,omitempty"`
+	Candidates  int       `json:"candidates"` // how many; they are kept only as pseudonyms
+	Rank        int64     `json:"rank"`
+	Score       float64   `json:"score"`
+	Threshold   float64   `json:"threshold"`
+	ReferenceDB string    `json:"reference_db"`
+	GallerySize int64     `json:"gallery_size"`
+	MatchedAt   time.Time `json:"matched_at"`
+	Created     time.Time `json:"created"`
+	Receipt     uint64    `json:"receipt"`
 }
 
 // Contest is an open contest as GET /v1/contests lists it.

@@ -230,6 +230,14 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
 		}
 	}
+	if req.Flag != "" {
+		// A confirmation needs a viewing of every input: the store keeps
+		// the logged ones. Unrecorded, the viewing still stands in the
+		// log; the reviewer is asked to view again before confirming.
+		if err := s.Store.RecordViewing(ctx, ombud.Viewing{Flag: req.Flag, Reviewer: req.Principal.ID, Object: o.ID, Index: w.Index}); err != nil {
+			s.logger().ErrorContext(ctx, "a logged viewing of evidence could not be recorded", "flag", req.Flag, "object", o.ID, "receipt", w.Index, "err", err)
+		}
+	}
 	if o.CipherSize > smallObject {
 		// A segment past the first is authenticated only when it is
 		// read. If one fails, the release stops there (the segments before

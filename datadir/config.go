@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -28,6 +30,7 @@ type Config struct {
 	Classes []ClassConfig `toml:"class"`
 	Access  AccessConfig  `toml:"access"`
 	Report  ReportConfig  `toml:"report"`
+	Redress RedressConfig `toml:"redress"`
 	// Vocabulary registers the codes of public fields, by vocabulary
 	// name ([[vocabulary.purpose]] code = "…" description = "…"). A
 	// vocabulary given here replaces its default list.
@@ -64,6 +67,21 @@ var DefaultDetailRetention = []struct {
 type ReportConfig struct {
 	// Band: counts from 1 to Band are published as the band "1-Band".
 	Band int64 `toml:"band"`
+}
+
+// RedressConfig is what the notice handed to a person affected by an
+// action says of the deployment, and the deadline for deciding a contest.
+type RedressConfig struct {
+	// Controller names the body responsible for the data and the
+	// decisions; Contact says how to reach it.
+	Controller string `toml:"controller"`
+	Contact    string `toml:"contact"`
+	// Appeal says where to turn after a contest (the data protection
+	// authority, a court).
+	Appeal string `toml:"appeal"`
+	// ContestDeadline is how long a contest may wait for a decision, in
+	// whole days; each filing logs it, and reports count late decisions.
+	ContestDeadline Duration `toml:"contest_deadline"`
 }
 
 // AccessConfig configures access decisions.
@@ -200,6 +218,7 @@ func Defaults() Config {
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
 		Access:  AccessConfig{EmergencyDeadline: Duration{ombud.DefaultEmergencyDeadline}, RunTimeLimit: Duration{ombud.DefaultRunTimeLimit}},
 		Report:  ReportConfig{Band: report.DefaultBand},
+		Redress: RedressConfig{ContestDeadline: Duration{ombud.DefaultContestDeadline}},
 	}
 }
 
@@ -313,6 +332,14 @@ func (c Config) Validate() error {
 	}
 	if c.Report.Band < 1 || c.Report.Band > 1000 {
 		return fmt.Errorf("config: report.band must be 1 to 1000")
+	}
+	if d := c.Redress.ContestDeadline.Duration; d < 24*time.Hour || d > 366*24*time.Hour || d%(24*time.Hour) != 0 {
+		return fmt.Errorf("config: redress.contest_deadline must be whole days, from 1 to 366 (such as \"720h\" for 30 days)")
+	}
+	for name, v := range map[string]string{"controller": c.Redress.Controller, "contact": c.Redress.Contact, "appeal": c.Redress.Appeal} {
+		if len(v) > 500 || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf) }) {
+			return fmt.Errorf("config: redress.%s must be plain text of at most 500 bytes", name)
+		}
 	}
 	if c.Log.WitnessPolicy != "" && c.Log.WitnessTimeout.Duration <= 0 {
 		return fmt.Errorf("config: log.witness_timeout must be positive")
@@ -602,6 +629,16 @@ name = "general"
 sensitivity = "ordinary"
 retention = "365d"
 export = "allow"
+
+# What the notice handed to a person affected by an action says: who is
+# responsible and how to reach them, and where to appeal after a contest.
+# A contest must be decided within contest_deadline (whole days); each
+# filing logs it, and the public report counts contests decided late.
+[redress]
+# controller = "City of Example, Office of Public Safety"
+# contact = "privacy@example.org, 1 Example Square, Example City"
+# appeal = "the Data Protection Authority of Example (dpa.example), or the administrative court"
+contest_deadline = "720h"
 
 # Private detail records are kept this long, by kind of entry, then erased
 # by the sweep (one logged summary entry per kind). "keep" keeps them. An

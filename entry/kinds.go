@@ -195,9 +195,13 @@ type Action struct {
 type Contest struct {
 	Op      string `log:"op"`
 	Outcome string `log:"outcome"`
-	Action  string `log:"action,ref"`
-	Contest string `log:"contest,ref"`
-	By      string `log:"by,ref"`
+	// DeadlineDays is, on a filing, the days the deployment has to resolve
+	// it: the contest is due at the filing's time plus these days. An
+	// overturned resolution withdraws the action it names.
+	DeadlineDays int64  `log:"deadline_days"`
+	Action       string `log:"action,ref"`
+	Contest      string `log:"contest,ref"`
+	By           string `log:"by,ref"`
 }
 
 // Tip records a whistleblower tip.

@@ -138,15 +138,19 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombu
 	if cs.Contest != nil {
 		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
 	}
+	days := s.deadlineDays()
 	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
 	e, leaf, d, err := s.Journal.Build(ombud.Record{
-		Body:   entry.Contest{Op: entry.OpFiled, Action: cs.Action.ID, Contest: ct.ID},
+		Body:   entry.Contest{Op: entry.OpFiled, DeadlineDays: days, Action: cs.Action.ID, Contest: ct.ID},
 		Detail: map[string]any{"contest": ct.ID, "action": cs.Action.ID, "statement": statement},
 	})
 	if err != nil {
 		return nil, ombud.Leaf{}, err
 	}
 	ct.Statement = ombud.DetailKeyOf(e)
+	// Due from the entry's own time, so that anyone can compute it from
+	// the public entry alone.
+	ct.Due = e.Time.Add(time.Duration(days) * 24 * time.Hour)
 	c, err := ombud.NewChange(ombud.OpContestFile, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: ct})
 	if err != nil {
 		return nil, ombud.Leaf{}, err
@@ -162,6 +166,15 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombu
 	ct.Index = w.Index
 	cs.Contest = ct
 	return cs, w, nil
+}
+
+// deadlineDays is the contest deadline in whole days, at least one.
+func (s *Service) deadlineDays() int64 {
+	d := s.ContestDeadline
+	if d <= 0 {
+		d = ombud.DefaultContestDeadline
+	}
+	return max(1, int64(d/(24*time.Hour)))
 }
 
 // Resolve records a reviewer's resolution of a contest, upheld or
@@ -329,6 +342,8 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 		switch {
 		case slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Reviewer == p.ID }):
 			return ombud.ReasonReviewDone, done, nil
+		case slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Verdict == entry.Reject }):
+			return ombud.ReasonFlagRejected, "a reviewer rejected the flag, which closes it", nil
 		case !s.now().Before(deadline):
 			return ombud.ReasonReviewWindowClosed, "the flag's review window has closed (30 days, and never past its run's authorization)", nil
 		}
@@ -347,12 +362,12 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 	return ombud.ReasonReviewDone, done, nil
 }
 
-// Queued is a flag awaiting a reviewer, with its system's name and the
-// reviews so far.
+// Queued is a flag awaiting a reviewer, with its system's name. It says
+// nothing of the reviews so far: each reviewer judges blind, so the
+// first opinion does not anchor the second.
 type Queued struct {
-	Flag                      *ombud.Flag
-	System                    string
-	Confirmations, Rejections int
+	Flag   *ombud.Flag
+	System string
 }
 
 // Awaiting lists the flags p may review and has not: no action taken on
@@ -376,17 +391,6 @@ func (s *Service) Awaiting(ctx context.Context, p *ombud.Principal, limit int) (
 			name, names[f.System] = sys.Name, sys.Name
 		}
 		q.System = name
-		rs, err := s.Store.Reviews(ctx, f.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rs {
-			if r.Verdict == entry.Confirm {
-				q.Confirmations++
-			} else {
-				q.Rejections++
-			}
-		}
 		out = append(out, q)
 	}
 	return out, nil
@@ -413,3 +417,66 @@ func (s *Service) Text(ctx context.Context, k ombud.DetailKey, field string) (st
 	t, _ := body[field].(string)
 	return t, nil
 }
+
+// Taken is an action as its taker and oversight see it: whether it
+// stands or was withdrawn, and its contest, if one was filed.
+type Taken struct {
+	Action  *ombud.Action
+	Contest *ombud.Contest // nil when none was filed
+}
+
+// errActionUnknown answers for an action the asker may not see as for one
+// that does not exist.
+var errActionUnknown = ombud.Errorf(ombud.CodeNotFound, "no such action")
+
+// ActionFor returns an action to p: the analyst who took it, an admin or
+// an auditor. To anyone else it does not exist.
+func (s *Service) ActionFor(ctx context.Context, p *ombud.Principal, id string) (*Taken, error) {
+	if err := ombud.ValidateIdentifier("action", id); err != nil {
+		return nil, err
+	}
+	a, err := s.Store.Action(ctx, id)
+	switch {
+	case errors.Is(err, ombud.ErrNotFound):
+		return nil, errActionUnknown
+	case err != nil:
+		return nil, err
+	case p == nil || (p.ID != a.By && !p.Has(ombud.RoleAdmin) && !p.Has(ombud.RoleAuditor)):
+		return nil, errActionUnknown
+	}
+	return s.taken(ctx, a)
+}
+
+// ActionsBy lists the actions p took, newest first, each with its
+// contest: how the analyst learns that a contest withdrew one.
+func (s *Service) ActionsBy(ctx context.Context, p *ombud.Principal, limit int) ([]*Taken, error) {
+	as, err := s.Store.ActionsBy(ctx, p.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Taken, 0, len(as))
+	for _, a := range as {
+		t, err := s.taken(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (s *Service) taken(ctx context.Context, a *ombud.Action) (*Taken, error) {
+	t := &Taken{Action: a}
+	ct, err := s.Store.ContestOf(ctx, a.ID)
+	switch {
+	case err == nil:
+		t.Contest = ct
+	case !errors.Is(err, ombud.ErrNotFound):
+		return nil, err
+	}
+	return t, nil
+}
+
+// Overdue reports whether a contest is, or was, past its due time
+// unresolved, by the service's clock.
+func (s *Service) Overdue(ct *ombud.Contest) bool { return ct.Overdue(s.now()) }

@@ -37,6 +37,11 @@ type Service struct {
 	// viewing of its evidence that the change ends is logged after it.
 	Gate func(flag string) (release func())
 	Now  func() time.Time
+	// ContestDeadline is how long a contest may wait for its resolution
+	// (DefaultContestDeadline when zero); each filing logs it.
+	ContestDeadline time.Duration
+	// Redress is what notices say of the deployment.
+	Redress Redress
 }
 
 func (s *Service) gate(flag string) (release func()) {
@@ -179,6 +184,13 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	if sv == nil {
 		return nil, ombud.Leaf{}, errors.New("review: a run of an unregistered version")
 	}
+	if req.Score < req.Threshold && !ombud.ListsCandidates(sys.Task) {
+		return nil, ombud.Leaf{}, refuse(ombud.CodeInvalid, ombud.ReasonBelowThreshold,
+			fmt.Sprintf("the score %g is below the threshold %g: only a system whose task produces investigative candidate lists (face_investigation) flags below its threshold", req.Score, req.Threshold))
+	}
+	if err := s.standing(ctx, run); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
 	now := s.now().Truncate(time.Millisecond)
 	matched := req.Matched.UTC().Truncate(time.Millisecond)
 	switch {
@@ -220,6 +232,8 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
 	case errors.Is(err, ombud.ErrNotRead):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
+	case errors.Is(err, ombud.ErrRevoked):
+		return nil, ombud.Leaf{}, errRevoked
 	case err != nil:
 		return nil, w, err
 	}
@@ -261,6 +275,9 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	if p.ID == f.By || p.ID == run.Principal {
 		return nil, ombud.Leaf{}, refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it")
 	}
+	if err := s.standing(ctx, run); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
 	rv := &ombud.Review{Flag: f.ID, Reviewer: p.ID, Verdict: verdict, Created: s.now().Truncate(time.Millisecond)}
 	c, err := ombud.NewChange(ombud.OpReview, ombud.ReviewTarget(f.ID, p.ID), ombud.ReviewPayload{Review: rv})
 	if err != nil {
@@ -272,6 +289,13 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	switch {
 	case errors.Is(err, ombud.ErrActed):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
+	case errors.Is(err, ombud.ErrRejected):
+		return nil, ombud.Leaf{}, errRejected
+	case errors.Is(err, ombud.ErrRevoked):
+		return nil, ombud.Leaf{}, errRevoked
+	case errors.Is(err, ombud.ErrNotViewed):
+		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonEvidenceNotViewed,
+			"view every input of the flag before you confirm it (each viewing is logged): GET /v1/objects/{id} with Ombud-Purpose: review and Ombud-Flag, or the evidence page at /review")
 	case errors.Is(err, ombud.ErrExists), errors.Is(err, ombud.ErrBusy):
 		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already")
 	case err != nil:
@@ -327,6 +351,16 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 			rejects++
 		}
 	}
+	if rejects > 0 {
+		return fail(errRejected)
+	}
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.standing(ctx, run); err != nil {
+		return fail(err)
+	}
 	sys, err := s.Store.AnalyticSystem(ctx, f.System)
 	if err != nil {
 		return fail(err)
@@ -339,10 +373,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	if !pol.DecideAct(in) {
 		more := in
 		more.Confirmations, more.Rejections = 1<<40, 0
-		switch {
-		case rejects > 0 && pol.DecideAct(more):
-			return fail(refuse(ombud.CodeConflict, ombud.ReasonUnresolvedRejection, fmt.Sprintf("a reviewer rejected the flag (%d rejections): no action follows", rejects)))
-		case pol.DecideAct(more):
+		if pol.DecideAct(more) {
 			return fail(refuse(ombud.CodeConflict, ombud.ReasonNotEnoughConfirmations, fmt.Sprintf("the flag has %d distinct confirmations; the policy needs more before an action", confirms)))
 		}
 		return fail(refuse(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this action"))
@@ -370,13 +401,44 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	switch {
 	case errors.Is(err, ombud.ErrActed):
 		return fail(refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag already; a flag has one action"))
+	case errors.Is(err, ombud.ErrRejected):
+		return fail(errRejected)
+	case errors.Is(err, ombud.ErrRevoked):
+		return fail(errRevoked)
 	case errors.Is(err, ombud.ErrStale), errors.Is(err, ombud.ErrBusy):
-		return fail(refuse(ombud.CodeConflict, ombud.ReasonReviewsChanged, "a review of the flag was recorded meanwhile; decide again"))
+		return fail(refuse(ombud.CodeConflict, ombud.ReasonReviewsChanged, "a review of the flag was recorded meanwhile, or its run's authorization is being revoked; decide again"))
 	case err != nil:
 		return nil, "", w, err
 	}
 	a.Index = w.Index
 	return a, notice, w, nil
+}
+
+// The refusals that end a flag's pipeline.
+var (
+	errRejected = refuse(ombud.CodeConflict, ombud.ReasonFlagRejected, "a reviewer rejected the flag, which closes it: no review or action follows a rejection")
+	errRevoked  = refuse(ombud.CodeConflict, ombud.ReasonAuthRevoked, "the authorization of the flag's run was revoked: its flags, reviews and actions end with it")
+)
+
+// standing refuses a flag, review or action whose run's authorization was
+// revoked or has expired: the authorization bounds what follows from its
+// reads, not only the reads. (The store checks the revocation again with
+// the reservation, against one at the same time.) Exhaustion does not end
+// it: the run itself spent the use that may have exhausted it.
+func (s *Service) standing(ctx context.Context, run *ombud.Run) error {
+	if run.Authorization == "" {
+		return nil
+	}
+	ra, err := s.Store.Authorization(ctx, run.Authorization)
+	switch {
+	case errors.Is(err, ombud.ErrNotFound) || (err == nil && ra.Revoked != nil):
+		return errRevoked
+	case err != nil:
+		return err
+	case !s.now().Before(ra.NotAfter):
+		return refuse(ombud.CodeConflict, ombud.ReasonAuthExpired, "the authorization of the flag's run has expired: its flags, reviews and actions end with it")
+	}
+	return nil
 }
 
 // NewNotice returns a fresh notice code: 80 random bits, as four groups of

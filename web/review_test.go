@@ -56,6 +56,29 @@ func signIn(t *testing.T, e *ombudtest.Env, token string) string {
 	return ""
 }
 
+// viewInputs views every input of flag on the evidence pages, as a
+// confirmation needs.
+func viewInputs(t *testing.T, e *ombudtest.Env, cookie, flag string) {
+	t.Helper()
+	f, err := e.Gateway.Store.Flag(t.Context(), flag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range f.Inputs {
+		req, _ := http.NewRequest("GET", e.URL+"/review/flags/"+flag+"/evidence/"+in, nil)
+		req.Header.Set("Cookie", "__Host-ombud-review="+cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("viewing input %s: %d", in, resp.StatusCode)
+		}
+	}
+}
+
 // csrfOf reads the queue's CSRF token.
 func csrfOf(t *testing.T, e *ombudtest.Env, cookie string) string {
 	t.Helper()
@@ -136,7 +159,9 @@ func TestReviewPagesRefuse(t *testing.T) {
 	if resp.StatusCode != 405 || e.Size(t) != before {
 		t.Fatalf("HEAD on evidence: %d, %d entries", resp.StatusCode, e.Size(t)-before)
 	}
-	// The same post with the token goes through.
+	// The same post with the token goes through, once the reviewer has
+	// viewed the flag's input.
+	viewInputs(t, e, cookie, flag)
 	if resp, body := post(t, path, withCSRF(review, csrf), cookie, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "null"}); resp.StatusCode != 303 {
 		t.Fatalf("a good review: %d %s", resp.StatusCode, body)
 	}

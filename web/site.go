@@ -579,14 +579,27 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "receipt", http.StatusOK, p)
 }
 
-func (s *Site) status(w http.ResponseWriter, r *http.Request) {
-	p := &page{Nav: "status", BaseURL: s.PublicURL}
-	if p.BaseURL == "" {
-		// The address the request reached, not what its Host header says.
-		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			p.BaseURL = "http://" + a.String()
-		}
+// baseURL is where the public reaches this deployment: the configured
+// public URL, else the address the request reached (never what its Host
+// header says).
+func (s *Site) baseURL(r *http.Request) string {
+	if s.PublicURL != "" {
+		return s.PublicURL
 	}
+	return BaseURL(r)
+}
+
+// BaseURL is the address a request reached, as a URL, not what its Host
+// header says.
+func BaseURL(r *http.Request) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return "http://" + a.String()
+	}
+	return ""
+}
+
+func (s *Site) status(w http.ResponseWriter, r *http.Request) {
+	p := &page{Nav: "status", BaseURL: s.baseURL(r)}
 	s.logState(r.Context(), p)
 	appends, publish := s.Log.Health(s.WitnessGrace)
 	switch {

@@ -139,7 +139,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes}
 	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary,
-		Gate: g.Custody.FlagExclusive}
+		Gate: g.Custody.FlagExclusive, ContestDeadline: dir.Config.Redress.ContestDeadline.Duration,
+		Redress: review.Redress{Controller: dir.Config.Redress.Controller, Contact: dir.Config.Redress.Contact, Appeal: dir.Config.Redress.Appeal,
+			PublicURL: dir.Config.Server.PublicURL}}
 	g.Custody.Evidence = g.Review.Evidence
 	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
 	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)

@@ -200,28 +200,7 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		if err != nil {
 			return err
 		}
-		r := p.Review
-		// A flag with an action, taken or being taken, is closed to
-		// reviews: the action was decided on the reviews before it.
-		var acted int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = ?`, r.Flag).Scan(&acted); err != nil {
-			return err
-		}
-		if acted > 0 {
-			return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrActed)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending)
-			SELECT id, ?, ?, ?, 0, 1 FROM flags WHERE id = ? AND pending = 0`, r.Reviewer, r.Verdict, ms(r.Created), r.Flag)
-		if isUnique(err) {
-			return fmt.Errorf("flag %s, reviewer %s: %w", r.Flag, r.Reviewer, ombud.ErrExists)
-		}
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrNotFound)
-		}
-		return nil
+		return reserveReview(ctx, tx, p.Review)
 	case ombud.OpAction:
 		p, err := payloadFor(c, "action", func(p *ombud.ActionPayload) string {
 			return idOf(p.Action, func(a *ombud.Action) string { return a.ID })
@@ -267,6 +246,9 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		if busy, err := runStartsInFlight(ctx, tx, `authorization = ?`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a run citing authorization %s is starting: %w", id, ombud.ErrBusy))
+		}
+		if busy, err := reviewPipelineInFlight(ctx, tx, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a flag, review or action of a run under authorization %s is being logged: %w", id, ombud.ErrBusy))
 		}
 		return nil
 	case ombud.OpIngest:

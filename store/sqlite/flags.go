@@ -39,6 +39,9 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	if inFlight(ctx, tx, ombud.SystemVersionTarget(f.System, f.Version)) {
 		return fmt.Errorf("system %s version %s is being retired: %w", f.System, f.Version, ombud.ErrBusy)
 	}
+	if err := runAuthorizationStands(ctx, tx, f.Run); err != nil {
+		return err
+	}
 	// Every input and every reference image was read in the run (so each
 	// was decided under the run's authorization), and each reference is
 	// an object of a candidate.
@@ -172,8 +175,13 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *ombud.ActionPayload) erro
 	switch {
 	case inFlight > 0:
 		return fmt.Errorf("a review of flag %s is being recorded: %w", a.Flag, ombud.ErrBusy)
+	case rejects > 0:
+		return fmt.Errorf("flag %s: %w", a.Flag, ombud.ErrRejected)
 	case confirms != p.Confirmations || rejects != p.Rejections:
 		return fmt.Errorf("flag %s has %d confirmations and %d rejections, not %d and %d: %w", a.Flag, confirms, rejects, p.Confirmations, p.Rejections, ombud.ErrStale)
+	}
+	if err := flagAuthorizationStands(ctx, tx, a.Flag); err != nil {
+		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO actions (id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index, pending) VALUES (?,?,?,?,?,?,?,0,1)`,
 		a.ID, a.Flag, a.Kind, a.NoticeHash, strings.Join(a.Reviewers, ","), ms(a.Created), a.By)
@@ -186,6 +194,7 @@ func (s *Store) AwaitingReview(ctx context.Context, reviewer string, since time.
 		WHERE f.pending = 0 AND f.created >= ?3 AND f.created_by <> ?1 AND r.principal <> ?1
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = ?1)
 		AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.flag_id = f.id)
+		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.verdict = 'reject' AND v.pending = 0)
 		ORDER BY f.created, f.id LIMIT ?2`, reviewer, limit, ms(since))
 }
 
@@ -198,30 +207,42 @@ func prefixed(p, cols string) string {
 	return strings.Join(fs, ", ")
 }
 
-const actionCols = `id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index`
+// actionFrom selects actions with the overturned contest that withdrew
+// each, if any: withdrawal is read from contests, not stored twice.
+const actionFrom = `SELECT a.id, a.flag_id, a.kind, a.notice_hash, a.reviewers, a.created, a.created_by, a.log_index, c.resolved, c.resolve_index
+	FROM actions a LEFT JOIN contests c ON c.action_id = a.id AND c.pending = 0 AND c.outcome = 'overturned'`
 
 func scanAction(row scanner) (*ombud.Action, error) {
 	var a ombud.Action
 	var reviewers string
 	var created int64
-	if err := row.Scan(&a.ID, &a.Flag, &a.Kind, &a.NoticeHash, &reviewers, &created, &a.By, &a.Index); err != nil {
+	var withdrawn, windex sql.NullInt64
+	if err := row.Scan(&a.ID, &a.Flag, &a.Kind, &a.NoticeHash, &reviewers, &created, &a.By, &a.Index, &withdrawn, &windex); err != nil {
 		return nil, err
 	}
 	if reviewers != "" {
 		a.Reviewers = strings.Split(reviewers, ",")
 	}
 	a.Created = fromMS(created)
+	if withdrawn.Valid {
+		a.Withdrawn, a.WithdrawnIndex = fromMS(withdrawn.Int64), uint64(windex.Int64)
+	}
 	return &a, nil
 }
 
 // Actions implements ombud.FlagStore.
 func (s *Store) Actions(ctx context.Context, flag string) ([]*ombud.Action, error) {
-	return queryAll(ctx, s.r, scanAction, `SELECT `+actionCols+` FROM actions WHERE flag_id = ? AND pending = 0 ORDER BY log_index`, flag)
+	return queryAll(ctx, s.r, scanAction, actionFrom+` WHERE a.flag_id = ? AND a.pending = 0 ORDER BY a.log_index`, flag)
+}
+
+// ActionsBy implements ombud.FlagStore.
+func (s *Store) ActionsBy(ctx context.Context, principal string, limit int) ([]*ombud.Action, error) {
+	return queryAll(ctx, s.r, scanAction, actionFrom+` WHERE a.created_by = ? AND a.pending = 0 ORDER BY a.created DESC, a.id LIMIT ?`, principal, limit)
 }
 
 // Action implements ombud.FlagStore.
 func (s *Store) Action(ctx context.Context, id string) (*ombud.Action, error) {
-	a, err := scanAction(s.r.QueryRowContext(ctx, `SELECT `+actionCols+` FROM actions WHERE id = ? AND pending = 0`, id))
+	a, err := scanAction(s.r.QueryRowContext(ctx, actionFrom+` WHERE a.id = ? AND a.pending = 0`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("action %s: %w", id, ombud.ErrNotFound)
 	}
@@ -230,23 +251,26 @@ func (s *Store) Action(ctx context.Context, id string) (*ombud.Action, error) {
 
 // ActionByNotice implements ombud.FlagStore.
 func (s *Store) ActionByNotice(ctx context.Context, sum []byte) (*ombud.Action, error) {
-	a, err := scanAction(s.r.QueryRowContext(ctx, `SELECT `+actionCols+` FROM actions WHERE notice_hash = ? AND pending = 0`, sum))
+	a, err := scanAction(s.r.QueryRowContext(ctx, actionFrom+` WHERE a.notice_hash = ? AND a.pending = 0`, sum))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("action: %w", ombud.ErrNotFound)
 	}
 	return a, err
 }
 
-const contestCols = `id, action_id, filed, log_index, outcome, resolved, resolved_by, resolve_index, statement_ms, statement, resolution_ms, resolution`
+const contestCols = `id, action_id, filed, log_index, outcome, resolved, resolved_by, resolve_index, statement_ms, statement, resolution_ms, resolution, due`
 
 func scanContest(row scanner) (*ombud.Contest, error) {
 	var c ombud.Contest
 	var filed int64
 	var outcome, by sql.NullString
-	var resolved, idx, sms, rms sql.NullInt64
+	var resolved, idx, sms, rms, due sql.NullInt64
 	var st, rs sql.NullString
-	if err := row.Scan(&c.ID, &c.Action, &filed, &c.Index, &outcome, &resolved, &by, &idx, &sms, &st, &rms, &rs); err != nil {
+	if err := row.Scan(&c.ID, &c.Action, &filed, &c.Index, &outcome, &resolved, &by, &idx, &sms, &st, &rms, &rs, &due); err != nil {
 		return nil, err
+	}
+	if due.Valid {
+		c.Due = fromMS(due.Int64)
 	}
 	if st.Valid {
 		c.Statement = ombud.DetailKey{Time: fromMS(sms.Int64), Commitment: st.String}
@@ -294,8 +318,8 @@ func reserveContest(ctx context.Context, tx *sql.Tx, c *ombud.Contest) error {
 	if n == 0 {
 		return fmt.Errorf("action %s: %w", c.Action, ombud.ErrNotFound)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending, statement_ms, statement) VALUES (?,?,?,0,1,?,?)`,
-		c.ID, c.Action, ms(c.Filed), nullMS(c.Statement.Time), nullString(c.Statement.Commitment))
+	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending, statement_ms, statement, due) VALUES (?,?,?,0,1,?,?,?)`,
+		c.ID, c.Action, ms(c.Filed), nullMS(c.Statement.Time), nullString(c.Statement.Commitment), nullMS(c.Due))
 	if isUnique(err) {
 		return fmt.Errorf("a contest of action %s: %w", c.Action, ombud.ErrExists)
 	}
@@ -375,4 +399,103 @@ func (s *Store) ReviewCounts(ctx context.Context, system string) ([]ombud.Review
 	}
 	slices.SortFunc(out, func(a, b ombud.ReviewCount) int { return strings.Compare(a.Version, b.Version) })
 	return out, nil
+}
+
+// RecordViewing implements ombud.FlagStore.
+func (s *Store) RecordViewing(ctx context.Context, v ombud.Viewing) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO evidence_views (flag_id, reviewer, object_id, log_index) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`,
+		v.Flag, v.Reviewer, v.Object, v.Index)
+	return err
+}
+
+// reserveReview records a pending review, atomically with its
+// preconditions: the flag is logged, has no action (taken or being taken)
+// and no rejection (a rejection closes it), its run's authorization
+// stands, and a confirmation's reviewer viewed every input.
+func reserveReview(ctx context.Context, tx *sql.Tx, r *ombud.Review) error {
+	var inputs string
+	var again, acted, rejected bool
+	err := tx.QueryRowContext(ctx, `SELECT inputs, EXISTS (SELECT 1 FROM reviews WHERE flag_id = f.id AND reviewer = ?2),
+		EXISTS (SELECT 1 FROM actions WHERE flag_id = f.id),
+		EXISTS (SELECT 1 FROM reviews WHERE flag_id = f.id AND verdict = 'reject' AND pending = 0)
+		FROM flags f WHERE id = ?1 AND pending = 0`, r.Flag, r.Reviewer).Scan(&inputs, &again, &acted, &rejected)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case again:
+		return fmt.Errorf("flag %s, reviewer %s: %w", r.Flag, r.Reviewer, ombud.ErrExists)
+	case acted:
+		// The action was decided on the reviews before it.
+		return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrActed)
+	case rejected:
+		return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrRejected)
+	}
+	if err := flagAuthorizationStands(ctx, tx, r.Flag); err != nil {
+		return err
+	}
+	if r.Verdict == "confirm" {
+		ids := strings.Split(inputs, ",")
+		args := []any{r.Flag, r.Reviewer}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM evidence_views WHERE flag_id = ? AND reviewer = ? AND object_id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...).Scan(&n); err != nil {
+			return err
+		}
+		if n != len(ids) {
+			return fmt.Errorf("flag %s, reviewer %s: %d of %d inputs viewed: %w", r.Flag, r.Reviewer, n, len(ids), ombud.ErrNotViewed)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending) VALUES (?,?,?,?,0,1)`,
+		r.Flag, r.Reviewer, r.Verdict, ms(r.Created))
+	if isUnique(err) {
+		return fmt.Errorf("flag %s, reviewer %s: %w", r.Flag, r.Reviewer, ombud.ErrExists)
+	}
+	return err
+}
+
+// flagAuthorizationStands is runAuthorizationStands for a flag's run.
+func flagAuthorizationStands(ctx context.Context, tx *sql.Tx, flag string) error {
+	var run string
+	if err := tx.QueryRowContext(ctx, `SELECT run_id FROM flags WHERE id = ?`, flag).Scan(&run); err != nil {
+		return fmt.Errorf("flag %s: %w", flag, err)
+	}
+	return runAuthorizationStands(ctx, tx, run)
+}
+
+// runAuthorizationStands checks that the authorization a run was started
+// under is neither revoked nor being revoked: a revocation ends the
+// run's flags, reviews and actions, and waits in turn for one in flight
+// (reviewPipelineInFlight). A run under no authorization passes.
+func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
+	var auth sql.NullString
+	var revoked sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT r.authorization, a.revoked FROM runs r LEFT JOIN authorizations a ON a.id = r.authorization WHERE r.id = ?`, run).Scan(&auth, &revoked)
+	switch {
+	case err != nil:
+		return fmt.Errorf("run %s: %w", run, err)
+	case !auth.Valid || auth.String == "":
+		return nil
+	case revoked.Valid:
+		return fmt.Errorf("run %s's authorization %s: %w", run, auth.String, ombud.ErrRevoked)
+	case inFlight(ctx, tx, ombud.AuthorizationTarget(auth.String)):
+		return fmt.Errorf("run %s's authorization %s is being revoked: %w", run, auth.String, ombud.ErrBusy)
+	}
+	return nil
+}
+
+// reviewPipelineInFlight reports whether a flag, review or action of a
+// run started under authorization is reserved and not yet logged: its
+// revocation waits for them.
+func reviewPipelineInFlight(ctx context.Context, tx *sql.Tx, authorization string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM flags f JOIN runs r ON r.id = f.run_id WHERE f.pending = 1 AND r.authorization = ?1) +
+		(SELECT count(*) FROM reviews v JOIN flags f ON f.id = v.flag_id JOIN runs r ON r.id = f.run_id WHERE v.pending = 1 AND r.authorization = ?1) +
+		(SELECT count(*) FROM actions a JOIN flags f ON f.id = a.flag_id JOIN runs r ON r.id = f.run_id WHERE a.pending = 1 AND r.authorization = ?1)`, authorization).Scan(&n)
+	return n > 0, err
 }
