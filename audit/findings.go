@@ -18,6 +18,8 @@ const (
 	RuleAuthorizationUnknownIssuer = "authorization_unknown_issuer"
 	RuleAuthorizationUnregistered  = "authorization_unregistered"
 	RuleCheckpointSignature        = "checkpoint_signature"
+	RuleConfirmationUnviewed       = "confirmation_unviewed"
+	RuleContestOverdue             = "contest_overdue"
 	RuleDetailErasedUnexplained    = "detail_erased_unexplained"
 	RuleDetailInconsistent         = "detail_inconsistent"
 	RuleDetailMismatch             = "detail_mismatch"

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -89,6 +90,9 @@ type RuleState struct {
 	DetailsErased map[string]time.Time `json:"details_erased"`
 	// ActionFlags maps each action to its flag, for its contests.
 	ActionFlags map[string]string `json:"action_flags,omitempty"`
+	// ContestsDue holds each contest filed and not yet resolved, with the
+	// time it is due by (the filing's time plus the deadline it logged).
+	ContestsDue map[string]time.Time `json:"contests_due,omitempty"`
 }
 
 // Issuer is a registered issuer as its public entry states it.
@@ -144,6 +148,11 @@ type FlagState struct {
 	At      time.Time `json:"at,omitzero"`
 	Run     string    `json:"run,omitempty"`
 	Objects []string  `json:"objects,omitempty"`
+	// Inputs is how many of Objects, first, are inputs; Viewed holds each
+	// viewing of one by a reviewer, as "reviewer object": a confirmation
+	// needs the confirming reviewer's viewing of every input.
+	Inputs int      `json:"inputs,omitempty"`
+	Viewed []string `json:"viewed,omitempty"`
 }
 
 // EmergencyRead is an emergency permit not yet covered.
@@ -174,6 +183,9 @@ func newRules(cfg Rules, st RuleState) *rules {
 	}
 	if r.st.ActionFlags == nil {
 		r.st.ActionFlags = map[string]string{}
+	}
+	if r.st.ContestsDue == nil {
+		r.st.ContestsDue = map[string]time.Time{}
 	}
 	if r.st.Held == nil {
 		r.st.Held = map[string]uint64{}
@@ -282,6 +294,10 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 				add(RuleEvidenceReadInvalid, "a reviewer viewed the evidence of flag %s after reviewing it", b.Flag)
 			case f.Acted && !f.Contested:
 				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its action, with no contest open", b.Flag)
+			default:
+				if v := b.By + " " + obj; b.By != "" && !slices.Contains(f.Viewed, v) {
+					f.Viewed = append(f.Viewed, v)
+				}
 			}
 			break
 		}
@@ -391,7 +407,7 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 			if b.By != "" {
 				creator = []string{b.By}
 			}
-			f := &FlagState{Creator: creator, At: e.Time, Run: b.Run, Objects: append(slices.Clone(b.Input), b.Reference...)}
+			f := &FlagState{Creator: creator, At: e.Time, Run: b.Run, Objects: append(slices.Clone(b.Input), b.Reference...), Inputs: len(b.Input)}
 			if run := r.st.Runs[b.Run]; run != nil && run.Starter != "" && !slices.Contains(creator, run.Starter) {
 				f.Creator = append(f.Creator, run.Starter)
 			}
@@ -405,6 +421,12 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		}
 		if b.Outcome == entry.Confirm && b.By != "" && !slices.Contains(f.Confirms, b.By) {
 			f.Confirms = append(f.Confirms, b.By)
+			for _, in := range f.Objects[:min(f.Inputs, len(f.Objects))] {
+				if !slices.Contains(f.Viewed, b.By+" "+in) {
+					add(RuleConfirmationUnviewed, "a reviewer confirmed flag %s without a logged viewing of its input %s", b.Flag, in)
+					break
+				}
+			}
 		}
 		if b.By != "" && !slices.Contains(f.Reviewers, b.By) {
 			f.Reviewers = append(f.Reviewers, b.By)
@@ -412,6 +434,15 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	case *entry.Contest:
 		if f := r.st.Flags[r.st.ActionFlags[b.Action]]; f != nil && b.Action != "" {
 			f.Contested = b.Op == entry.OpFiled
+		}
+		switch due, ok := r.st.ContestsDue[b.Contest]; {
+		case b.Op == entry.OpFiled && b.DeadlineDays > 0 && b.Contest != "":
+			r.st.ContestsDue[b.Contest] = e.Time.Add(time.Duration(b.DeadlineDays) * 24 * time.Hour)
+		case b.Op == entry.OpResolved && ok:
+			if e.Time.After(due) {
+				add(RuleContestOverdue, "contest %s was resolved at %s, after it was due at %s", b.Contest, e.Time.Format(time.RFC3339), due.Format(time.RFC3339))
+			}
+			delete(r.st.ContestsDue, b.Contest)
 		}
 	case *entry.Action:
 		id := b.Flag
@@ -608,6 +639,18 @@ func (r *rules) finish(now time.Time) []Finding {
 		}
 	}
 	r.st.Emergencies = kept
+	// A contest still open past its due time, by the later of the clock
+	// and the last entry: reported once, as a resolution after it would
+	// be.
+	if r.st.LastTime.After(now) {
+		now = r.st.LastTime
+	}
+	for _, ct := range slices.Sorted(maps.Keys(r.st.ContestsDue)) {
+		if due := r.st.ContestsDue[ct]; now.After(due) {
+			out = append(out, Finding{Rule: RuleContestOverdue, Message: fmt.Sprintf("contest %s was due at %s and is not resolved", ct, due.Format(time.RFC3339))})
+			delete(r.st.ContestsDue, ct)
+		}
+	}
 	return out
 }
 

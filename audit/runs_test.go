@@ -105,10 +105,36 @@ func TestPlantedRunViolations(t *testing.T) {
 	})
 	t.Run("a review without a rationale", func(t *testing.T) {
 		a.t = t
+		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer1"))
 		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: map[string]any{"rationale": "matches the source image"}})
 		a.expect()
+		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer2"))
 		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: map[string]any{"rationale": "  "}})
 		a.expect("review_without_rationale")
+	})
+	t.Run("a confirmation without a viewing", func(t *testing.T) {
+		a.t = t
+		// A rejection needs no viewing; a confirmation does, by its own
+		// reviewer: another's viewing does not count.
+		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-r2", By: "reviewer3"}, Detail: map[string]any{"rationale": "blurred"}})
+		a.expect()
+		write(t, e, evidenceRead("flag-r2", "obj-6", ombud.PurposeReview, "reviewer4"))
+		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r2", By: "reviewer5"}, Detail: map[string]any{"rationale": "agree"}})
+		a.expect("confirmation_unviewed")
+	})
+	t.Run("a contest past its deadline", func(t *testing.T) {
+		a.t = t
+		now := time.Now()
+		a.cfg.Now = func() time.Time { return now }
+		defer func() { a.cfg.Now = nil }()
+		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-1", Contest: "contest-1"}, Detail: map[string]any{"statement": "not me"}})
+		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-2", Contest: "contest-2"}, Detail: map[string]any{"statement": "not me"}})
+		a.expect()
+		// Thirty-one days on, from the public entries alone, both open
+		// contests are overdue, each reported once.
+		now = now.Add(31 * 24 * time.Hour)
+		a.expect("contest_overdue", "contest_overdue")
+		a.expect()
 	})
 	t.Run("a read in a run never started", func(t *testing.T) {
 		a.t = t

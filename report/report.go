@@ -152,7 +152,12 @@ type Report struct {
 	Runs           []RunRow     `json:"runs,omitempty"`
 	Actions        []KeyCount   `json:"actions_by_kind"`
 	Contests       []ContestRow `json:"contests"`
-	Tips           Count        `json:"tips"`
+	// ContestsOverdue counts the contests due in the period that were not
+	// resolved by their due time (the filing's time plus the deadline it
+	// logged): resolved late, or still open at the last entry. Absent when
+	// none, so reports of periods before deadlines recompute unchanged.
+	ContestsOverdue *Count `json:"contests_overdue,omitempty"`
+	Tips            Count  `json:"tips"`
 	Contracts      Count        `json:"contracts"`
 	MissingClauses []KeyCount   `json:"contracts_missing_clauses"`
 	KeyRotations   Count        `json:"key_rotations"`
@@ -246,6 +251,12 @@ type ModelRow struct {
 	// before they were counted recompute unchanged).
 	Actions  []KeyCount   `json:"actions,omitempty"`
 	Contests []ContestRow `json:"contests,omitempty"`
+	// Withdrawn counts the actions on this version's flags withdrawn in
+	// the period (a contest of them overturned); BelowThreshold the flags
+	// scored below their own threshold, which only systems producing
+	// investigative candidate lists raise. Each absent when none.
+	Withdrawn      *Count `json:"withdrawn,omitempty"`
+	BelowThreshold *Count `json:"below_threshold,omitempty"`
 }
 
 // RunRow is one system version's analytic runs for one purpose: runs
@@ -323,7 +334,10 @@ type Builder struct {
 	systems    map[string]string    // system pseudonym → name (all time)
 	runKey     map[string][3]string // run pseudonym → system name, version, purpose (all time)
 	runs       map[[3]string]*[2]int64
-	models     map[string]*[4]int64
+	models     map[string]*[6]int64 // flags, reviews, confirmed, rejected, withdrawn, below threshold
+	due        map[string]int64     // contest pseudonym → due, Unix seconds (all time)
+	resolvedAt map[string]int64     // contest pseudonym → resolved, Unix seconds (all time)
+	last       int64                // the latest entry's time, Unix seconds
 	actions    map[string]*int64
 	contests   map[[2]string]*int64
 	tips       int64
@@ -366,7 +380,7 @@ func NewBuilder(opt Options) *Builder {
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
 		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, flagModel: map[string]string{},
 		actModel: map[string]string{}, modelActs: map[[2]string]*int64{}, modelCons: map[[3]string]*int64{},
-		models: map[string]*[4]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
+		models: map[string]*[6]int64{}, due: map[string]int64{}, resolvedAt: map[string]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
 }
 
@@ -408,6 +422,21 @@ func (b *Builder) Add(leaf []byte) {
 		}
 	}
 	unix := h.Time.Unix()
+	b.last = max(b.last, unix)
+	// Contests, all time: a contest is counted overdue in the period its
+	// due time falls in, whenever it was filed.
+	if ct, ok := body.(*entry.Contest); ok && ct.Contest != "" {
+		switch {
+		case ct.Op == entry.OpFiled && ct.DeadlineDays > 0:
+			if _, ok := b.due[ct.Contest]; !ok {
+				b.due[strings.Clone(ct.Contest)] = unix + ct.DeadlineDays*86400
+			}
+		case ct.Op == entry.OpResolved:
+			if _, ok := b.resolvedAt[ct.Contest]; !ok {
+				b.resolvedAt[strings.Clone(ct.Contest)] = unix
+			}
+		}
+	}
 	if unix < b.start || unix >= b.end {
 		return
 	}
@@ -457,7 +486,11 @@ func (b *Builder) Add(leaf []byte) {
 	case *entry.Export:
 		inc(b.exports, [3]string{e.RecipientCategory, strconv.FormatBool(e.CrossBorder), e.Decision}, clone3)
 	case *entry.Flag:
-		b.model(e.ModelVersion)[0]++
+		m := b.model(e.ModelVersion)
+		m[0]++
+		if e.Score < e.Threshold {
+			m[5]++
+		}
 	case *entry.Review:
 		m := b.model(b.flagModel[e.Flag])
 		m[1]++
@@ -476,6 +509,9 @@ func (b *Builder) Add(leaf []byte) {
 		v := modelOr(b.actModel[e.Action])
 		b.model(v)
 		inc(b.modelCons, [3]string{v, e.Op, e.Outcome}, clone3)
+		if e.Op == entry.OpResolved && e.Outcome == "overturned" {
+			b.model(v)[4]++
+		}
 	case *entry.Tip:
 		if e.Op == entry.OpFiled || e.Op == "" {
 			b.tips++
@@ -519,11 +555,11 @@ func modelOr(version string) string {
 	return version
 }
 
-func (b *Builder) model(version string) *[4]int64 {
+func (b *Builder) model(version string) *[6]int64 {
 	version = modelOr(version)
 	m := b.models[version]
 	if m == nil {
-		m = new([4]int64)
+		m = new([6]int64)
 		b.models[strings.Clone(version)] = m
 	}
 	return m
@@ -565,6 +601,14 @@ func (b *Builder) AuditorMode() {
 func (b *Builder) Report() *Report {
 	o := b.opt
 	c := func(n int64) Count { return Count{N: n, Band: o.Band} }
+	// some is a count that is absent when zero.
+	some := func(n int64) *Count {
+		if n == 0 {
+			return nil
+		}
+		v := c(n)
+		return &v
+	}
 	r := &Report{Format: Format, Origin: o.Origin, Period: o.Period, Checkpoint: o.Checkpoint, Band: o.Band,
 		Entries: c(b.entries), EmergencyReads: c(b.emergency), Breaches: c(b.breaches), Tips: c(b.tips), Contracts: c(b.contracts),
 		KeyRotations: c(b.rotations), PolicyChanges: c(b.policies), AuditorReads: c(b.auditor), Malformed: c(b.malformed)}
@@ -593,7 +637,7 @@ func (b *Builder) Report() *Report {
 	r.Exports = rows(b.exports, func(k [3]string, n int64) ExportRow { return ExportRow{k[0], k[1] == "true", k[2], c(n)} })
 	r.Models = make([]ModelRow, 0, len(b.models))
 	for k, m := range b.models {
-		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3])}
+		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3]), Withdrawn: some(m[4]), BelowThreshold: some(m[5])}
 		for kk, n := range b.modelActs {
 			if kk[0] == k {
 				row.Actions = append(row.Actions, KeyCount{kk[1], c(*n)})
@@ -622,6 +666,16 @@ func (b *Builder) Report() *Report {
 	})
 	r.Actions = keyed(b.actions)
 	r.Contests = rows(b.contests, func(k [2]string, n int64) ContestRow { return ContestRow{k[0], k[1], c(n)} })
+	var overdue int64
+	for ct, due := range b.due {
+		if due < b.start || due >= b.end {
+			continue
+		}
+		if at, ok := b.resolvedAt[ct]; ok && at > due || !ok && b.last > due {
+			overdue++
+		}
+	}
+	r.ContestsOverdue = some(overdue)
 	r.MissingClauses = keyed(b.clauses)
 	if b.details != nil {
 		r.Auditor = &AuditorFigures{Details: rows(b.details, func(k [2]string, n int64) DetailRow { return DetailRow{k[0], DetailStatus(k[1]), Count{N: n}} })}
