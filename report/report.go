@@ -149,22 +149,22 @@ type Report struct {
 	// read in runs, by system, version and purpose. Absent when the
 	// period has none, so reports of periods before runs existed
 	// recompute byte for byte.
-	Runs           []RunRow     `json:"runs,omitempty"`
-	Actions        []KeyCount   `json:"actions_by_kind"`
-	Contests       []ContestRow `json:"contests"`
+	Runs     []RunRow     `json:"runs,omitempty"`
+	Actions  []KeyCount   `json:"actions_by_kind"`
+	Contests []ContestRow `json:"contests"`
 	// ContestsOverdue counts the contests due in the period that were not
 	// resolved by their due time (the filing's time plus the deadline it
 	// logged): resolved late, or still open at the last entry. Absent when
 	// none, so reports of periods before deadlines recompute unchanged.
-	ContestsOverdue *Count `json:"contests_overdue,omitempty"`
-	Tips            Count  `json:"tips"`
-	Contracts      Count        `json:"contracts"`
-	MissingClauses []KeyCount   `json:"contracts_missing_clauses"`
-	KeyRotations   Count        `json:"key_rotations"`
-	PolicyChanges  Count        `json:"policy_changes"`
-	AuditorReads   Count        `json:"auditor_detail_reads"`
-	Daily          []DayRow     `json:"daily"`
-	Malformed      Count        `json:"malformed_entries"`
+	ContestsOverdue *Count     `json:"contests_overdue,omitempty"`
+	Tips            Count      `json:"tips"`
+	Contracts       Count      `json:"contracts"`
+	MissingClauses  []KeyCount `json:"contracts_missing_clauses"`
+	KeyRotations    Count      `json:"key_rotations"`
+	PolicyChanges   Count      `json:"policy_changes"`
+	AuditorReads    Count      `json:"auditor_detail_reads"`
+	Daily           []DayRow   `json:"daily"`
+	Malformed       Count      `json:"malformed_entries"`
 
 	// Auditor holds what only detail records show. It is set in auditor
 	// mode (Builder.AddDetail) and absent from a published report,
