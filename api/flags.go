@@ -71,7 +71,7 @@ func (s *Server) takeAction(w http.ResponseWriter, r *http.Request) {
 			s.Logger.ErrorContext(r.Context(), "api: the notice of a logged action", "action", a.ID, "err", err)
 		} else {
 			out.NoticeText = s.Review.NoticeOf(cs, notice, web.BaseURL(r)).Text()
-			out.NoticePage = "/contest/notice"
+			out.NoticePage = "/contest"
 		}
 	}
 	created(w, wr.Index, out)

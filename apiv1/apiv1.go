@@ -444,7 +444,8 @@ type ActionTaken struct {
 	Notice  string `json:"notice,omitempty"`
 	// NoticeText is the notice to hand to the person affected, in plain
 	// words, with the code; NoticePage is where a printable copy is had
-	// with the code (POST the code as the form field "code").
+	// with the code (a form POST of do=notice, code and format=html or
+	// text).
 	NoticeText string `json:"notice_text,omitempty"`
 	NoticePage string `json:"notice_page,omitempty"`
 }

@@ -480,3 +480,54 @@ func (s *Service) taken(ctx context.Context, a *ombud.Action) (*Taken, error) {
 // Overdue reports whether a contest is, or was, past its due time
 // unresolved, by the service's clock.
 func (s *Service) Overdue(ct *ombud.Contest) bool { return ct.Overdue(s.now()) }
+
+// Desk is what a reviewer sees of one flag before their verdict: the
+// match's facts, its system and version, and the legal basis of the run
+// that read its evidence (the authorization's kind and issuer, never its
+// case reference). It says nothing of other reviews.
+type Desk struct {
+	Flag    *ombud.Flag
+	System  *ombud.AnalyticSystem
+	Version *ombud.SystemVersion
+	// AuthKind and AuthIssuer name the run's authorization ("" for a run
+	// under none).
+	AuthKind, AuthIssuer string
+}
+
+// DeskFor returns the desk of a flag to a reviewer who may review it: not
+// its creator or its run's starter. To anyone else it does not exist. The
+// evidence itself is released only through the access path, each viewing
+// decided and logged.
+func (s *Service) DeskFor(ctx context.Context, p *ombud.Principal, flagID string) (*Desk, error) {
+	unknown := refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")
+	if err := ombud.ValidateIdentifier("flag", flagID); err != nil {
+		return nil, unknown
+	}
+	f, err := s.Store.Flag(ctx, flagID)
+	switch {
+	case errors.Is(err, ombud.ErrNotFound):
+		return nil, unknown
+	case err != nil:
+		return nil, err
+	}
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || !p.Has(ombud.RoleReviewer) || p.ID == f.By || p.ID == run.Principal {
+		return nil, unknown
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, f.System)
+	if err != nil {
+		return nil, err
+	}
+	d := &Desk{Flag: f, System: sys, Version: sys.Version(f.Version)}
+	if run.Authorization != "" {
+		ra, err := s.Store.Authorization(ctx, run.Authorization)
+		if err != nil {
+			return nil, err
+		}
+		d.AuthKind, d.AuthIssuer = ra.Kind, ra.Issuer
+	}
+	return d, nil
+}

@@ -179,7 +179,8 @@ func (n Notice) Text() string {
 	}
 	p("")
 	p("Who is responsible")
-	p("  %s. Contact: %s.", n.Controller, n.Contact)
+	p("  Responsible for the data and the decision: %s.", n.Controller)
+	p("  Contact: %s.", n.Contact)
 	p("  You have the right to a copy of the data about you that was used, and to")
 	p("  know how it was used. Ask the controller, quoting your notice code.")
 	p("")

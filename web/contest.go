@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,11 +39,20 @@ type contestView struct {
 	Rationale                    string // the resolving reviewer's
 	Receipt                      uint64 // the filing's entry
 	JustFiled                    bool
+	// Due is when the contest must be decided by; Late, that it was not
+	// (or is not yet, past it).
+	Due       string
+	Late      bool
+	Withdrawn string // when the action was withdrawn, "" while it stands
+	// Code is the notice code as the person typed it, for the printable
+	// notice's form; Notice the notice in plain words.
+	Code   string
+	Notice review.Notice
 }
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-func viewCase(c *review.Case) *contestView {
+func (s *Site) viewCase(r *http.Request, c *review.Case, code string) *contestView {
 	v := &contestView{System: c.System.Name, Task: c.System.Task, Score: c.Flag.Score, Threshold: c.Flag.Threshold,
 		ReferenceDB: c.Flag.ReferenceDB, GallerySize: c.Flag.GallerySize, Matched: when(c.Flag.Matched),
 		Rejections: c.Rejections, Action: strings.ReplaceAll(c.Action.Kind, "_", " "), ActionAt: when(c.Action.Created)}
@@ -54,8 +64,15 @@ func viewCase(c *review.Case) *contestView {
 	for _, t := range c.Confirmations {
 		v.Confirmations = append(v.Confirmations, when(t))
 	}
+	v.Code, v.Notice = code, s.Review.NoticeOf(c, "", s.baseURL(r))
+	if !c.Action.Withdrawn.IsZero() {
+		v.Withdrawn = when(c.Action.Withdrawn)
+	}
 	if ct := c.Contest; ct != nil {
 		v.Filed, v.Receipt = when(ct.Filed), ct.Index
+		if !ct.Due.IsZero() {
+			v.Due, v.Late = when(ct.Due), s.Review.Overdue(ct)
+		}
 		if ct.Outcome != "" {
 			v.Outcome, v.Resolved, v.Rationale = ct.Outcome, when(ct.Resolved), c.Rationale
 		}
@@ -132,7 +149,11 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "contest", http.StatusServiceUnavailable, p)
 		return
 	}
-	p.Case = viewCase(c)
+	if r.PostForm.Get("do") == "notice" {
+		s.notice(w, r, s.Review.NoticeOf(c, code, s.baseURL(r)), r.PostForm.Get("format"))
+		return
+	}
+	p.Case = s.viewCase(r, c, code)
 	if filing && err == nil {
 		p.Case.JustFiled = true
 		p.Pasted = ""
@@ -145,4 +166,16 @@ func (s *Site) tooMany(w http.ResponseWriter, r *http.Request, p *page, wait tim
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 	p.Message = fmt.Sprintf("Too many attempts from your connection. Please try again in %d minutes.", mins)
 	s.render(w, r, "contest", http.StatusTooManyRequests, p)
+}
+
+// notice answers the notice of a case, to print or keep: a page of its
+// own, or plain text.
+func (s *Site) notice(w http.ResponseWriter, r *http.Request, n review.Notice, format string) {
+	if format == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Disposition", `inline; filename="notice.txt"`)
+		io.WriteString(w, n.Text())
+		return
+	}
+	s.render(w, r, "notice", http.StatusOK, &page{Nav: "contest", Notice: &n})
 }

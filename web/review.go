@@ -350,3 +350,24 @@ func (s *Site) evidence(w http.ResponseWriter, r *http.Request) {
 		s.Logger.ErrorContext(r.Context(), "site: evidence release stopped", "object", rel.Object.ID, "receipt", rel.Index, "err", err)
 	}
 }
+
+// desk serves /review/flags/{id}: one flag's evidence desk. The inputs
+// stand beside the reference images, each an image fetched from the
+// evidence path, so each is a viewing decided and logged on its own; the
+// match's facts and the legal basis of the run that read them stand
+// above; the verdict form below. It shows nothing of other reviews.
+func (s *Site) desk(w http.ResponseWriter, r *http.Request) {
+	p, ss, _ := s.reviewer(r)
+	if p == nil {
+		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Sign in to review a flag."})
+		return
+	}
+	d, err := s.Review.DeskFor(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		s.fail(w, r, ombud.ErrorCode(err).HTTPStatus(), "No such flag", "There is no flag here that you may review. Go back to the review queue at /review.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, "desk", http.StatusOK, &page{Nav: "review", Reviewer: p, CSRF: ss.csrf, Desk: d})
+}

@@ -3,6 +3,8 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -48,6 +50,7 @@ type matchScenario struct {
 	input, reference string
 	flags            []string
 	analyst          *ombud.Principal
+	analystToken     string
 }
 
 func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
@@ -73,7 +76,8 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 	}
 	s.input = ingest(pngOf(color.RGBA{R: 40, G: 90, B: 160, A: 255}))
 	s.reference = ingest(pngOf(color.RGBA{R: 150, G: 60, B: 30, A: 255}))
-	s.analyst = e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
+	s.analystToken = e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	s.analyst = e.Principal(t, s.analystToken)
 	run, _, err := e.Custody.StartRun(ctx, custody.RunRequest{Principal: s.analyst, System: sys.ID, Version: "5.0.0", Purpose: "criminal_investigation",
 		AuthorizationID: "order-17", Objects: []string{s.input, s.reference}})
 	if err != nil {
@@ -109,7 +113,7 @@ func TestReviewInBrowser(t *testing.T) {
 	s := newMatchScenario(t, e, 2)
 	flagA, flagB := s.flags[0], s.flags[1]
 	r1 := e.AddPrincipal(t, "Rey Reviewer", ombud.RoleReviewer)
-	r2 := e.Principal(t, e.AddPrincipal(t, "Rob Reviewer", ombud.RoleReviewer))
+	r2tok := e.AddPrincipal(t, "Rob Reviewer", ombud.RoleReviewer)
 	r3 := e.AddPrincipal(t, "Ria Reviewer", ombud.RoleReviewer)
 	shots := os.Getenv("OMBUD_SCREENSHOTS")
 	if shots == "" {
@@ -180,74 +184,132 @@ func TestReviewInBrowser(t *testing.T) {
 	signIn("ombud_not-a-token")
 	page(t, "Reviewers: sign in", "review-signin-refused", "This token is invalid or disabled")
 	signIn(r1)
-	page(t, "Review queue", "review-queue", "Signed in as Rey Reviewer", flagA, flagB, "vendor-x-frs 5.0.0", "score 0.91 against threshold 0.8",
-		"watchlist, 120000 entries; 1 candidate", "Input 1", "Reference image 1", "0 confirmed, 0 rejected")
-
-	t.Run("evidence is a logged access", func(t *testing.T) {
+	body := page(t, "Review queue", "review-queue", "Signed in as Rey Reviewer", flagA, flagB, "vendor-x-frs 5.0.0", "score 0.91 against threshold 0.8",
+		"watchlist, 120000 entries; 1 candidate", "Review this flag")
+	if strings.Contains(body, "confirmed") || strings.Contains(body, "rejected") {
+		t.Error("the queue tells of reviews")
+	}
+	// desk opens a flag's evidence desk and checks that every image on it
+	// loaded, each a logged viewing; it returns the page's text.
+	desk := func(t *testing.T, flag, file string, want ...string) string {
+		t.Helper()
 		before := e.Size(t)
-		submit(chromedp.Click(chromedp.CSS(`a[href="/review/flags/` + flagA + `/evidence/` + s.input + `"]`)))
-		do(chromedp.WaitVisible(chromedp.CSS("img")))
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
+		do(chromedp.Navigate(e.URL + "/review/flags/" + flag))
+		body := page(t, "Flag "+flag, file, want...)
+		loaded := 0
+		for deadline := time.Now().Add(5 * time.Second); loaded < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.images].filter(i => i.complete && i.naturalWidth > 0).length`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			loaded = n
 		}
-		os.WriteFile(filepath.Join(shots, "review-evidence.png"), shot, 0o644)
-		if e.Size(t) != before+1 {
-			t.Fatalf("viewing the evidence wrote %d entries, want 1", e.Size(t)-before)
+		if loaded != 2 {
+			t.Fatalf("%d of the input and the reference image loaded, want 2", loaded)
 		}
-		a, ok := e.EntryAt(t, before).(*entry.Access)
-		if !ok || a.Decision != entry.Permit || a.Purpose != ombud.PurposeReview || a.Flag == "" || a.Object == "" || a.Class != "biometric" {
-			t.Fatalf("the viewing's entry: %+v", a)
+		var viewed []string
+		for i := before; i < e.Size(t); i++ {
+			if a, ok := e.EntryAt(t, i).(*entry.Access); ok && a.Decision == entry.Permit && a.Purpose == ombud.PurposeReview && a.Flag != "" && a.Class == "biometric" {
+				viewed = append(viewed, a.Object)
+			}
 		}
-	})
+		if len(viewed) != 2 {
+			t.Fatalf("the desk's two images logged %d permitted viewings, want 2", len(viewed))
+		}
+		return body
+	}
+	verdict := func(t *testing.T, v, rationale string) {
+		t.Helper()
+		do(chromedp.SetValue(chromedp.ID("rationale"), rationale))
+		submit(chromedp.Click(chromedp.CSS(`form[action$="/reviews"] button[value=` + v + `]`)))
+	}
 
-	t.Run("confirm and reject", func(t *testing.T) {
+	t.Run("the evidence desk: input beside reference, each image a logged viewing", func(t *testing.T) {
+		desk(t, flagA, "review-desk", "Legal basis of the run", "court_order issued by", "Input", "Reference image", "Back to the review queue",
+			"false positive identification rate 0.002")
 		before := e.Size(t)
-		do(chromedp.Navigate(e.URL+"/review"), chromedp.WaitVisible(chromedp.ID("rationale-"+flagA)),
-			chromedp.SetValue(chromedp.ID("rationale-"+flagA), "The face in the still and the reference photo agree: same scar above the left eye."))
-		submit(chromedp.Click(chromedp.CSS(`form[action="/review/flags/` + flagA + `/reviews"] button[value=confirm]`)))
+		verdict(t, "confirm", "The face in the still and the reference photo agree: same scar above the left eye.")
 		page(t, "Review queue", "review-confirmed", "Your confirmation was recorded.", flagB)
-		do(chromedp.SetValue(chromedp.ID("rationale-"+flagB), "The still is too dark to compare."))
-		submit(chromedp.Click(chromedp.CSS(`form[action="/review/flags/` + flagB + `/reviews"] button[value=reject]`)))
+		if rv, ok := e.EntryAt(t, before).(*entry.Review); !ok || rv.Outcome != entry.Confirm {
+			t.Fatalf("the confirmation's entry: %+v", rv)
+		}
+		desk(t, flagB, "review-desk-b")
+		verdict(t, "reject", "The still is too dark to compare.")
 		body := page(t, "Review queue", "review-rejected", "Your rejection was recorded.", "No flag awaits your review.")
 		if strings.Contains(body, flagA) {
 			t.Error("a reviewed flag is still in the queue")
 		}
-		var verdicts []string
-		for i := before; i < e.Size(t); i++ {
-			if rv, ok := e.EntryAt(t, i).(*entry.Review); ok {
-				verdicts = append(verdicts, rv.Outcome)
+	})
+
+	t.Run("a blind second review; a rejection closes its flag", func(t *testing.T) {
+		submit(chromedp.Click(chromedp.CSS(`form[action="/review/signout"] button`)))
+		signIn(r2tok)
+		body := page(t, "Review queue", "review-queue-second", flagA)
+		if strings.Contains(body, flagB) {
+			t.Error("a rejected flag is still queued for another reviewer")
+		}
+		body = desk(t, flagA, "review-desk-blind", "You do not see other reviewers' verdicts")
+		for _, leak := range []string{"1 confirmed", "Rey", "scar above"} {
+			if strings.Contains(body, leak) {
+				t.Errorf("the second reviewer's desk shows %q", leak)
 			}
 		}
-		if strings.Join(verdicts, ",") != "confirm,reject" {
-			t.Fatalf("the reviews logged: %v", verdicts)
+		verdict(t, "confirm", "Agree after comparing both images myself.")
+		page(t, "Review queue", "review-confirmed-second", "Your confirmation was recorded.")
+		var oe *ombud.Error
+		if _, _, _, err := e.Gateway.Review.Act(context.Background(), s.analyst, flagB, "questioning"); !errors.As(err, &oe) || oe.Reason != ombud.ReasonFlagRejected {
+			t.Fatalf("an action on the rejected flag: %v", err)
 		}
 	})
 
-	// A second reviewer confirms; the analyst acts and gets the notice.
+	// The analyst acts and gets the notice.
 	bg := context.Background()
-	if _, _, err := e.Gateway.Review.Review(bg, r2, flagA, entry.Confirm, "agree with the first reviewer after comparing both images"); err != nil {
-		t.Fatal(err)
-	}
-	_, notice, _, err := e.Gateway.Review.Act(bg, s.analyst, flagA, "questioning")
+	act, notice, _, err := e.Gateway.Review.Act(bg, s.analyst, flagA, "questioning")
 	if err != nil {
 		t.Fatal(err)
 	}
+	actionStatus := func(t *testing.T) string {
+		t.Helper()
+		resp := e.Do(t, "GET", "/v1/actions/"+act.ID, s.analystToken, "", "")
+		defer resp.Body.Close()
+		var a struct{ Status string }
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /v1/actions/%s: %d %v", act.ID, resp.StatusCode, err)
+		}
+		return a.Status
+	}
 
-	t.Run("contest", func(t *testing.T) {
+	t.Run("the notice and the contest", func(t *testing.T) {
 		do(chromedp.Navigate(e.URL+"/contest"), chromedp.WaitVisible(chromedp.ID("code2")))
 		page(t, "Contest a decision", "contest", "Notice code", "Check the status")
 		do(chromedp.SetValue(chromedp.ID("code2"), "0000-0000-0000-0000"))
 		submit(chromedp.Click(chromedp.CSS(`form input[value=status] ~ button`)))
 		page(t, "Contest a decision", "contest-wrong-code", "No decision has this notice code.")
+		// The status before any contest, and the printable notice from it.
+		do(chromedp.SetValue(chromedp.ID("code2"), notice))
+		submit(chromedp.Click(chromedp.CSS(`form input[value=status] ~ button`)))
+		page(t, "Contest a decision", "contest-uncontested", "This decision has not been contested.", "about 2 in 1,000 searches for a person who is not in the database return a wrong match",
+			"You have the right to a copy of the data", "within 30 days", "data protection supervisory authority")
+		submit(chromedp.Click(chromedp.CSS(`form input[value=notice] ~ button[value=html]`)))
+		page(t, "Notice of a decision in which an automated system took part", "notice", notice, "decided to question you", "vendor-x-frs",
+			"about 2 in 1,000 searches", "about 15 in 1,000 searches for a person who is in the database miss them", "2 people reviewed the match",
+			"Who is responsible", "There is no deadline for contesting", "within 30 days", "Where to appeal next")
+
+		do(chromedp.Navigate(e.URL+"/contest"), chromedp.WaitVisible(chromedp.ID("code")))
 		before := e.Size(t)
 		do(chromedp.SetValue(chromedp.ID("code"), strings.ToLower(notice)),
 			chromedp.SetValue(chromedp.ID("statement"), "I was at work in another city that evening; my employer can confirm it."))
 		submit(chromedp.Click(chromedp.CSS(`form input[value=file] ~ button`)))
-		page(t, "Contest a decision", "contest-filed", "Your contest was filed on", "awaits a reviewer", "vendor-x-frs (face_identification)",
-			"facematch 5.0.0", "false positive identification rate 0.002", "2 reviewers confirmed the match", "questioning")
-		if c, ok := e.EntryAt(t, before).(*entry.Contest); !ok || c.Op != entry.OpFiled {
+		page(t, "Contest a decision", "contest-filed", "Your contest was filed on", "awaits a reviewer", "It must be decided by", "vendor-x-frs (face_identification)",
+			"facematch 5.0.0", "2 reviewers confirmed the match", "questioning")
+		if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#statement").length`)); err != nil || n != 0 {
+			t.Errorf("the filing form is offered again after filing (%d, %v)", n, err)
+		}
+		if c, ok := e.EntryAt(t, before).(*entry.Contest); !ok || c.Op != entry.OpFiled || c.DeadlineDays != 30 {
 			t.Fatalf("the filing's entry: %+v", c)
+		}
+		if st := actionStatus(t); st != "standing" {
+			t.Fatalf("the action before the resolution: %s", st)
 		}
 
 		// A reviewer of the flag may not resolve it; an independent one does.
@@ -265,8 +327,16 @@ func TestReviewInBrowser(t *testing.T) {
 		do(chromedp.Navigate(e.URL+"/contest"), chromedp.WaitVisible(chromedp.ID("code2")),
 			chromedp.SetValue(chromedp.ID("code2"), notice))
 		submit(chromedp.Click(chromedp.CSS(`form input[value=status] ~ button`)))
-		page(t, "Contest a decision", "contest-status", "the decision was overturned", "2 reviewers confirmed the match",
+		page(t, "Contest a decision", "contest-status", "the decision was overturned", "is withdrawn", "withdrawn on", "2 reviewers confirmed the match",
 			"The employer's records place the person elsewhere.")
+		// Withdrawn in the API, and in the report's row of the version.
+		if st := actionStatus(t); st != "withdrawn" {
+			t.Fatalf("the action after an overturned contest: %s", st)
+		}
+		rep := e.ReportNow(t)
+		if len(rep.Models) != 1 || rep.Models[0].Withdrawn == nil || rep.Models[0].Withdrawn.N != 1 {
+			t.Fatalf("the report's withdrawn actions: %+v", rep.Models)
+		}
 	})
 
 	t.Run("systems", func(t *testing.T) {

@@ -166,7 +166,8 @@ type Site struct {
 
 var funcs = template.FuncMap{
 	"pct": func(f *float64) float64 { return *f * 100 },
-	"inc": func(i int) int { return i + 1 },
+	"inc":  func(i int) int { return i + 1 },
+	"date": review.Date,
 }
 
 // Handler returns the site's routes.
@@ -178,7 +179,7 @@ func (s *Site) Handler() http.Handler {
 	s.signins = newLimiter(signinsPerMin, time.Minute)
 	s.contestPosts = newLimiter(postsPerMinute, time.Minute)
 	s.wrongCodes = newLimiter(wrongCodes, wrongWindow)
-	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin"} {
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
@@ -226,6 +227,7 @@ var routes = []struct {
 	{"POST /review/signin", reviewing((*Site).signIn)},
 	{"POST /review/signout", reviewing((*Site).signOut)},
 	{"POST /review/flags/{id}/reviews", reviewing((*Site).postReview)},
+	{"GET /review/flags/{id}", reviewing((*Site).desk)},
 	{"GET /review/flags/{flag}/evidence/{object}", reviewing((*Site).evidence)},
 	{"HEAD /review/flags/{flag}/evidence/{object}", (*Site).noHead},
 	{"POST /review/contests/{id}/resolution", reviewing((*Site).postResolve)},
@@ -288,6 +290,8 @@ type page struct {
 	CSRF     string
 	Queue    []review.Queued
 	Contests []review.OpenContest
+	Notice   *review.Notice
+	Desk     *review.Desk
 }
 
 // RunStat is one system version's runs for one purpose, as /systems

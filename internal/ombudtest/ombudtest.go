@@ -27,6 +27,7 @@ import (
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -377,4 +378,29 @@ func Get(t testing.TB, url string) []byte {
 		t.Fatalf("GET %s: %d %v\n%.300s", url, resp.StatusCode, err, b)
 	}
 	return b
+}
+
+// Report computes the transparency report of the whole log so far over
+// the given span, as the server and the auditor do.
+func (e *Env) Report(t testing.TB, start, end time.Time) *report.Report {
+	t.Helper()
+	size := e.Size(t)
+	e.AwaitSize(t, size)
+	leaves, err := e.Log.Leaves(context.Background(), 0, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report.Compute(report.Options{Period: report.Period{Name: "test", Start: start, End: end}}, func(yield func([]byte) bool) {
+		for _, l := range leaves {
+			if !yield(l) {
+				return
+			}
+		}
+	})
+}
+
+// ReportNow is Report over the day around now.
+func (e *Env) ReportNow(t testing.TB) *report.Report {
+	now := time.Now().UTC()
+	return e.Report(t, now.Add(-24*time.Hour), now.Add(24*time.Hour))
 }
