@@ -165,7 +165,7 @@ type Site struct {
 }
 
 var funcs = template.FuncMap{
-	"pct": func(f *float64) float64 { return *f * 100 },
+	"pct":  func(f *float64) float64 { return *f * 100 },
 	"inc":  func(i int) int { return i + 1 },
 	"date": review.Date,
 }
