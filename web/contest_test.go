@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/ombud/ombud"
@@ -11,12 +12,13 @@ import (
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
-// actedNotice raises a flag, has two reviewers view its evidence and
-// confirm it, acts on it and returns the action's notice code.
-func actedNotice(t *testing.T, e *ombudtest.Env) string {
+// actedNotice raises two flags, has two reviewers view the first's
+// evidence and confirm it, acts on it and returns the action's notice
+// code; the second flag awaits review.
+func actedNotice(t *testing.T, e *ombudtest.Env) (string, *matchScenario) {
 	t.Helper()
 	ctx := context.Background()
-	s := newMatchScenario(t, e, 1)
+	s := newMatchScenario(t, e, 2)
 	for _, name := range []string{"Rey Reviewer", "Rob Reviewer"} {
 		r := e.Principal(t, e.AddPrincipal(t, name, ombud.RoleReviewer))
 		for _, o := range []string{s.input, s.reference} {
@@ -34,14 +36,14 @@ func actedNotice(t *testing.T, e *ombudtest.Env) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return notice
+	return notice, s
 }
 
 // TestContestRightCodeNeverLimited: wrong codes from the person's address
 // are limited, but their right code is still answered.
 func TestContestRightCodeNeverLimited(t *testing.T) {
 	e := ombudtest.New(t)
-	notice := actedNotice(t, e)
+	notice, _ := actedNotice(t, e)
 	for range 15 {
 		post(t, e.URL+"/contest", url.Values{"do": {"status"}, "code": {"0000-0000-0000-0000"}}, "", nil)
 	}
@@ -63,7 +65,7 @@ func TestContestRightCodeNeverLimited(t *testing.T) {
 // itself, or from a client that is not a browser, is taken.
 func TestContestRefusesCrossSite(t *testing.T) {
 	e := ombudtest.New(t)
-	notice := actedNotice(t, e)
+	notice, _ := actedNotice(t, e)
 	before := e.Size(t)
 	for _, h := range []map[string]string{
 		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
@@ -93,4 +95,47 @@ func TestContestRefusesCrossSite(t *testing.T) {
 			t.Fatalf("a post with %v: %d %.300s", h, resp.StatusCode, body)
 		}
 	}
+}
+
+// TestTextRefusesBidiControls: a contest's statement, a review's
+// rationale and a resolution's refuse bidirectional controls, which could
+// show the reader the text reordered; nothing is logged.
+func TestTextRefusesBidiControls(t *testing.T) {
+	e := ombudtest.New(t)
+	ctx := context.Background()
+	notice, s := actedNotice(t, e)
+	// refused checks that f is refused as invalid and logs nothing.
+	refused := func(what string, f func() error) {
+		t.Helper()
+		before := e.Size(t)
+		if err := f(); ombud.ErrorCode(err) != ombud.CodeInvalid || !strings.Contains(ombud.ErrorMessage(err), "bidirectional") {
+			t.Errorf("%s: %v, want refused", what, err)
+		}
+		if e.Size(t) != before {
+			t.Errorf("%s: the refusal logged an entry", what)
+		}
+	}
+	before := e.Size(t)
+	resp, body := post(t, e.URL+"/contest", url.Values{"do": {"file"}, "code": {notice}, "statement": {"I was at work\u202e.ereht ton saw I"}}, "", nil)
+	if resp.StatusCode != 400 || !strings.Contains(body, "bidirectional") || e.Size(t) != before {
+		t.Fatalf("a statement with a right-to-left override: %d %.300s", resp.StatusCode, body)
+	}
+	refused("a statement", func() error {
+		_, _, err := e.Gateway.Review.File(ctx, notice, "I was \u2066elsewhere\u2069")
+		return err
+	})
+	ria := e.Principal(t, e.AddPrincipal(t, "Ria Reviewer", ombud.RoleReviewer))
+	refused("a review's rationale", func() error {
+		_, _, err := e.Gateway.Review.Review(ctx, ria, s.flags[1], entry.Reject, "no match\u200f at all")
+		return err
+	})
+	// A contest filed, for a resolution's rationale.
+	c, _, err := e.Gateway.Review.File(ctx, notice, "I was at work that day.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("a resolution's rationale", func() error {
+		_, _, err := e.Gateway.Review.Resolve(ctx, ria, c.Contest.ID, ombud.ContestOverturned, "the reviewers\u202e erred")
+		return err
+	})
 }
