@@ -50,6 +50,19 @@ func refuseRun(code ombud.Code, reason, format string, a ...any) *ombud.Error {
 // until logged, its close alone.
 func runGate(id string) string { return "run:" + id }
 
+// versionGate names a system version's gate: each batch of a run's reads
+// holds it shared until logged, the version's retirement alone
+// (VersionExclusive).
+func versionGate(system, version string) string { return "version:" + system + "/" + version }
+
+// VersionExclusive holds a system version's gate alone and returns its
+// release: a retirement holds it while logged, so that every read of a
+// run of the version decided before it is logged before it, and every
+// read after it sees the version retired.
+func (s *Service) VersionExclusive(system, version string) (release func()) {
+	return s.gates.Exclusive(versionGate(system, version))
+}
+
 // maySee reports whether p may read through, close or look at run r: its
 // starter, or a machine of its system.
 func maySee(p *ombud.Principal, r *ombud.Run) bool {
@@ -458,8 +471,8 @@ const (
 // entries of a batch are appended concurrently, so the log sequences them
 // together. A read spends no further use: the run spent one when it
 // started. The stream stops, with a logged denial of the next object, when
-// the run is closed, passes its time limit or its authorization is
-// revoked. An erased object, or one that cannot be served, is a logged
+// the run is closed, passes its time limit, its authorization is revoked
+// or its version retired. An erased object, or one that cannot be served, is a logged
 // denial and the stream goes on. From lets an interrupted stream resume.
 func (s *Service) ReadRun(ctx context.Context, req RunRead) error {
 	p := req.Principal
@@ -631,10 +644,12 @@ func (b *batchBuilder) abort() {
 // logged before the batch or after it; under them, it checks what ends
 // the run's reading. The gates are taken in the order every reader takes
 // them, so that no two holders wait on each other: the run's, the
-// reader's, the objects' (sorted by id), the authorization's.
+// version's, the reader's, the objects' (sorted by id), the
+// authorization's.
 func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, objects []string, b *batchBuilder) error {
 	b.open = true
 	b.hold(s.gates.Shared(runGate(r.ID)))
+	b.hold(s.gates.Shared(versionGate(r.System, r.Version)))
 	b.hold(s.gates.Shared(principalGate(p.ID)))
 	objects = slices.Clone(objects)
 	slices.Sort(objects)
@@ -651,6 +666,14 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 	}
 	if _, closed := s.closedRuns.Load(r.ID); closed || r.Closed != nil {
 		b.end = &access.Verdict{Reason: ombud.ReasonRunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
+		return nil
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, r.System)
+	if err != nil {
+		return err
+	}
+	if v := sys.Version(r.Version); v == nil || v.Retired != nil {
+		b.end = &access.Verdict{Reason: ombud.ReasonVersionRetired, Code: ombud.CodeConflict, Message: "the run's system version was retired"}
 		return nil
 	}
 	if r.Authorization != "" {
