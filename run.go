@@ -72,7 +72,7 @@ const (
 // (the stream stops after it) rather than refusing one object of it.
 func EndsRun(reason string) bool {
 	switch reason {
-	case ReasonRunClosed, ReasonRunTimeLimit, ReasonAuthRevoked, ReasonStarterDisabled:
+	case ReasonRunClosed, ReasonRunTimeLimit, ReasonAuthRevoked, ReasonStarterDisabled, ReasonVersionRetired:
 		return true
 	}
 	return false

@@ -357,19 +357,3 @@ func (s *Service) Revoked(ctx context.Context, id string) (bool, error) {
 	}
 	return ra.Revoked != nil, nil
 }
-
-// CoversSelection checks, before a run's selection is looked up, that the
-// cited authorization would cover reading class about subject (a keyed
-// pseudonym) for purpose: registered, unrevoked, in its window, in scope.
-// It returns "" when it does, else the reason; it admits no use and asks
-// no policy (the run is decided after, over what the selection holds).
-func (s *Service) CoversSelection(ctx context.Context, id, purpose, class, subject string) (string, error) {
-	if id == "" {
-		return ombud.ReasonAuthMissing, nil
-	}
-	ra, refused, err := s.cited(ctx, id, Verdict{})
-	if refused != nil || err != nil {
-		return derefVerdict(refused).Reason, err
-	}
-	return ra.Covers(s.now(), purpose, class, []string{subject}, ra.SubjectPseudonyms, s.Jurisdiction), nil
-}

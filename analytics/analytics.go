@@ -25,6 +25,11 @@ type Service struct {
 	// Classes are the deployment's data classes, by name.
 	Classes map[string]ombud.Class
 	Now     func() time.Time
+	// Gate, when set, holds a system version's gate alone and returns its
+	// release (custody.Service.VersionExclusive): a retirement is logged
+	// under it, so that the reads of the version's runs are ordered
+	// against it as reads are against a revocation.
+	Gate func(system, version string) (release func())
 }
 
 // System is a request to register a system with its first version.
@@ -179,7 +184,9 @@ func (s *Service) AddVersion(ctx context.Context, system string, v Version, by s
 	return sv, w, nil
 }
 
-// Retire retires a version: no run may use it from then on.
+// Retire retires a version: no run may start with it from then on, and
+// the runs of it still open read nothing more (each read is a denial,
+// version_retired).
 func (s *Service) Retire(ctx context.Context, system, version, by string) (ombud.Leaf, error) {
 	sys, err := s.Store.AnalyticSystem(ctx, system)
 	if errors.Is(err, ombud.ErrNotFound) {
@@ -195,6 +202,9 @@ func (s *Service) Retire(ctx context.Context, system, version, by string) (ombud
 		ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: version}, At: s.now()})
 	if err != nil {
 		return ombud.Leaf{}, err
+	}
+	if s.Gate != nil {
+		defer s.Gate(sys.ID, version)()
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpRetire, Name: sys.Name, ModelVersion: version, System: sys.ID, By: by}}, nil)
 	switch {

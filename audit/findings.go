@@ -43,6 +43,7 @@ const (
 	RuleRollback                   = "rollback"
 	RuleRunAuthorizationMissing    = "run_authorization_missing"
 	RuleRunReadAfterClose          = "run_read_after_close"
+	RuleRunReadAfterRetirement     = "run_read_after_retirement"
 	RuleRunReadOutsideList         = "run_read_outside_list"
 	RuleRunUnknown                 = "run_unknown"
 	RuleRunVersionRetired          = "run_version_retired"

@@ -133,6 +133,10 @@ type RunState struct {
 	Authorization string    `json:"authorization,omitempty"`
 	Closed        *uint64   `json:"closed,omitempty"` // the close entry
 	Starter       string    `json:"starter,omitempty"`
+	// System and Version name the run's system version, whose retirement
+	// ends its reading.
+	System  string `json:"system,omitempty"`
+	Version string `json:"version,omitempty"`
 }
 
 // FlagState is a flag's creator and the reviewers who confirmed it.
@@ -568,24 +572,31 @@ func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add func(rule, for
 		}
 	}
 	if _, dup := r.st.Runs[b.Run]; !dup {
-		r.st.Runs[b.Run] = &RunState{Index: idx, Classes: b.Classes, Until: rfc3339(b.Until), Authorization: id, Starter: b.By}
+		r.st.Runs[b.Run] = &RunState{Index: idx, Classes: b.Classes, Until: rfc3339(b.Until), Authorization: id, Starter: b.By,
+			System: b.System, Version: b.ModelVersion}
 	}
 }
 
 // runRead checks a permitted read in a run: the run was started, is
 // neither closed nor past its time limit, its authorization is not
-// revoked, and the object's class is one the run declared.
+// revoked, its version is not retired, and the object's class is one the
+// run declared.
 func (r *rules) runRead(e *entry.Entry, b *entry.Access, add func(rule, format string, args ...any)) {
 	rs := r.st.Runs[b.Run]
 	if rs == nil {
 		add(RuleRunUnknown, "a read in run %s, which was never started", b.Run)
 		return
 	}
+	// A run's reading ends at its close, its time limit or its version's
+	// retirement; a read past the first is reported once.
+	v := r.st.Versions[rs.System][rs.Version]
 	switch {
 	case rs.Closed != nil:
 		add(RuleRunReadAfterClose, "a read in run %s after its close entry %d", b.Run, *rs.Closed)
 	case !e.Time.Before(rs.Until):
 		add(RuleRunReadAfterClose, "a read in run %s at %s, past its time limit %s", b.Run, e.Time.Format(time.RFC3339Nano), rs.Until.Format(time.RFC3339Nano))
+	case v != nil && v.Retired != nil && *v.Retired > rs.Index:
+		add(RuleRunReadAfterRetirement, "a read in run %s after version %s of system %s was retired at entry %d", b.Run, rs.Version, rs.System, *v.Retired)
 	}
 	if !slices.Contains(rs.Classes, b.Class) {
 		add(RuleRunReadOutsideList, "a read of class %s in run %s, whose objects are of classes %v", b.Class, b.Run, rs.Classes)

@@ -143,6 +143,28 @@ func TestPlantedRunViolations(t *testing.T) {
 	})
 }
 
+// TestPlantedReadAfterRetirement: a read in a run started before its
+// version's retirement audits clean before the retirement entry; a
+// permitted read after it is found, and a denied one is not.
+func TestPlantedReadAfterRetirement(t *testing.T) {
+	e := ombudtest.New(t)
+	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier}}
+	until := time.Now().Add(24 * time.Hour)
+	write(t, e, analyticRecord(entry.OpRegister, "2.0"))
+	write(t, e, runStart("run-1", "2.0", "", []string{"general"}, []string{"obj-1", "obj-2", "obj-3"}, until))
+	write(t, e, runRead("run-1", "obj-1", "general", 0))
+	a.expect()
+	write(t, e, analyticRecord(entry.OpRetire, "2.0"))
+	denied := runRead("run-1", "obj-2", "general", 1)
+	body := denied.Body.(entry.Access)
+	body.Decision, body.Reasons = entry.Deny, []string{ombud.ReasonVersionRetired}
+	denied.Body = body
+	write(t, e, denied)
+	a.expect()
+	write(t, e, runRead("run-1", "obj-3", "general", 2))
+	a.expect(audit.RuleRunReadAfterRetirement)
+}
+
 func evidenceRead(flagID, obj, purpose, by string) ombud.Record {
 	return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "biometric", Purpose: purpose, Reasons: []string{"review_evidence"},
 		Object: obj, Subject: []string{subjectPs("person:17")}, Flag: flagID, By: by},

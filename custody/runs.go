@@ -50,6 +50,19 @@ func refuseRun(code ombud.Code, reason, format string, a ...any) *ombud.Error {
 // until logged, its close alone.
 func runGate(id string) string { return "run:" + id }
 
+// versionGate names a system version's gate: each batch of a run's reads
+// holds it shared until logged, the version's retirement alone
+// (VersionExclusive).
+func versionGate(system, version string) string { return "version:" + system + "/" + version }
+
+// VersionExclusive holds a system version's gate alone and returns its
+// release: a retirement holds it while logged, so that every read of a
+// run of the version decided before it is logged before it, and every
+// read after it sees the version retired.
+func (s *Service) VersionExclusive(system, version string) (release func()) {
+	return s.gates.Exclusive(versionGate(system, version))
+}
+
 // maySee reports whether p may read through, close or look at run r: its
 // starter, or a machine of its system.
 func maySee(p *ombud.Principal, r *ombud.Run) bool {
@@ -61,8 +74,10 @@ func maySee(p *ombud.Principal, r *ombud.Run) bool {
 // exists, is not erased and is of a class the system may process, the
 // authorization covers the purpose, every class and a subject of every
 // object (or no object is of a sensitive class), and the policy permits
-// it. Starting spends one use of the authorization, taken with the run's
-// reservation. The run entry's detail record holds the object list, so
+// it. A selection is decided on its class and subject before it is
+// looked up, so that a refusal does not tell whether the person has
+// records. Starting spends one use of the authorization, taken with the
+// run's reservation. The run entry's detail record holds the object list, so
 // the entry commits to it.
 //
 // A request that is malformed is refused as bad input and logs nothing.
@@ -98,8 +113,16 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	if req.Selection != nil {
 		detail["selection_class"] = req.Selection.Class
 	}
+	// v is the run's decision once taken; a refusal after it gives back
+	// the use it admitted.
+	var v access.Verdict
+	refund := func() {
+		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		v.Use = 0
+	}
 	// refuse logs a refusal and returns it.
 	refuse := func(code ombud.Code, reason, format string, a ...any) (*ombud.Run, ombud.Leaf, error) {
+		refund()
 		body.Reasons = []string{reason}
 		if body.PolicySHA256 == "" {
 			if pol := s.Access.Policy(); pol != nil {
@@ -111,6 +134,10 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 			return nil, ombud.Leaf{}, wrapLog(err)
 		}
 		return nil, ombud.Leaf{}, &Denial{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index}
+	}
+	fail := func(err error) (*ombud.Run, ombud.Leaf, error) {
+		refund()
+		return nil, ombud.Leaf{}, err
 	}
 	if p.Has(ombud.RoleSystem) && p.System != req.System {
 		return refuse(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
@@ -128,23 +155,35 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	case sv.Retired != nil:
 		return refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
 	}
+	decide := func(sets []access.RunSet) error {
+		var err error
+		if v, err = s.Access.DecideRun(ctx, access.RunRequest{Principal: p, RunID: run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Sets: sets, Classes: s.Classes}); err != nil {
+			return err
+		}
+		body.PolicySHA256, body.AuthKind = v.PolicySHA, v.AuthKind
+		return nil
+	}
 	ids := req.Objects
 	if sel := req.Selection; sel != nil {
 		// Whether a person has records is itself sensitive: a selection
-		// of a sensitive class is looked up only under an authorization
-		// that covers its subject.
+		// is decided whole, on its class and subject alone, before it is
+		// looked up, so that every refusal by the system's classes, the
+		// authorization or the policy is the same, and counts nothing,
+		// for a person with records and one without. Every object the
+		// selection holds is of its class and names its subject, so the
+		// decision covers them all.
+		if !slices.Contains(sys.Classes, sel.Class) {
+			return refuse(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "the selection is of a class system %s may not process", sys.Name)
+		}
 		subject := s.Journal.Key.Pseudonym("subject", sel.Subject)
-		if c, _ := s.class(sel.Class); c.IsSensitive() {
-			reason, err := s.Access.CoversSelection(ctx, req.AuthorizationID, req.Purpose, sel.Class, subject)
-			if err != nil {
-				return nil, ombud.Leaf{}, err
-			}
-			if reason != "" {
-				return refuse(ombud.CodeForbidden, reason, "the selection is not covered by a registered authorization: %s", reason)
-			}
+		if err := decide([]access.RunSet{{Class: sel.Class, Subjects: []string{subject}}}); err != nil {
+			return nil, ombud.Leaf{}, err
+		}
+		if !v.Permit {
+			return refuse(v.Code, v.Reason, "%s", v.Message)
 		}
 		if ids, err = s.Store.SelectObjects(ctx, sel.Class, subject, ombud.MaxRunObjects+1); err != nil {
-			return nil, ombud.Leaf{}, err
+			return fail(err)
 		}
 		detail["objects"], body.Objects = ids, int64(len(ids))
 		switch {
@@ -164,7 +203,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		part := ids[from:min(from+2000, len(ids))]
 		facts, err := s.Store.ObjectFacts(ctx, part)
 		if err != nil {
-			return nil, ombud.Leaf{}, err
+			return fail(err)
 		}
 		for k, id := range part {
 			i := from + k
@@ -197,13 +236,13 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		limit = ombud.DefaultRunTimeLimit
 	}
 	run.Deadline = run.Started.Add(limit)
-	v, err := s.Access.DecideRun(ctx, access.RunRequest{Principal: p, RunID: run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Sets: sets, Classes: s.Classes})
-	if err != nil {
-		return nil, ombud.Leaf{}, err
-	}
-	body.PolicySHA256, body.AuthKind = v.PolicySHA, v.AuthKind
-	if !v.Permit {
-		return refuse(v.Code, v.Reason, "%s", v.Message)
+	if req.Selection == nil {
+		if err := decide(sets); err != nil {
+			return nil, ombud.Leaf{}, err
+		}
+		if !v.Permit {
+			return refuse(v.Code, v.Reason, "%s", v.Message)
+		}
 	}
 	if !v.NotAfter.IsZero() && v.NotAfter.Before(run.Deadline) {
 		run.Deadline = v.NotAfter.UTC().Truncate(time.Millisecond)
@@ -213,12 +252,11 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	// reservation, and goes back with it if the run is not logged.
 	c, err := ombud.NewChange(ombud.OpRunStart, ombud.RunTarget(run.ID), ombud.RunPayload{Run: run, Objects: ids})
 	if err != nil {
-		s.Access.Refund(context.WithoutCancel(ctx), v, false)
-		return nil, ombud.Leaf{}, err
+		return fail(err)
 	}
 	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
 	if err != nil && w.Entry == nil {
-		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		refund()
 		// Decided against a state that changed meanwhile: the refusal is
 		// decided anew against it, and logged.
 		body.Use, body.Until = 0, ""
@@ -433,8 +471,8 @@ const (
 // entries of a batch are appended concurrently, so the log sequences them
 // together. A read spends no further use: the run spent one when it
 // started. The stream stops, with a logged denial of the next object, when
-// the run is closed, passes its time limit or its authorization is
-// revoked. An erased object, or one that cannot be served, is a logged
+// the run is closed, passes its time limit, its authorization is revoked
+// or its version retired. An erased object, or one that cannot be served, is a logged
 // denial and the stream goes on. From lets an interrupted stream resume.
 func (s *Service) ReadRun(ctx context.Context, req RunRead) error {
 	p := req.Principal
@@ -606,10 +644,12 @@ func (b *batchBuilder) abort() {
 // logged before the batch or after it; under them, it checks what ends
 // the run's reading. The gates are taken in the order every reader takes
 // them, so that no two holders wait on each other: the run's, the
-// reader's, the objects' (sorted by id), the authorization's.
+// version's, the reader's, the objects' (sorted by id), the
+// authorization's.
 func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, objects []string, b *batchBuilder) error {
 	b.open = true
 	b.hold(s.gates.Shared(runGate(r.ID)))
+	b.hold(s.gates.Shared(versionGate(r.System, r.Version)))
 	b.hold(s.gates.Shared(principalGate(p.ID)))
 	objects = slices.Clone(objects)
 	slices.Sort(objects)
@@ -626,6 +666,14 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 	}
 	if _, closed := s.closedRuns.Load(r.ID); closed || r.Closed != nil {
 		b.end = &access.Verdict{Reason: ombud.ReasonRunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
+		return nil
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, r.System)
+	if err != nil {
+		return err
+	}
+	if v := sys.Version(r.Version); v == nil || v.Retired != nil {
+		b.end = &access.Verdict{Reason: ombud.ReasonVersionRetired, Code: ombud.CodeConflict, Message: "the run's system version was retired"}
 		return nil
 	}
 	if r.Authorization != "" {

@@ -131,6 +131,9 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombu
 	if strings.TrimSpace(statement) == "" {
 		return nil, ombud.Leaf{}, invalid("say why you contest the decision")
 	}
+	if err := ombud.ValidateText("statement", statement); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
 	cs, err := s.Lookup(ctx, code)
 	if err != nil {
 		return nil, ombud.Leaf{}, err
@@ -195,6 +198,9 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	}
 	if strings.TrimSpace(rationale) == "" || len(rationale) > MaxRationale {
 		return fail(invalid("rationale: say why, in 1 to %d bytes (kept only in the private detail record)", MaxRationale))
+	}
+	if err := ombud.ValidateText("rationale", rationale); err != nil {
+		return fail(err)
 	}
 	ct, err := s.Store.Contest(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {

@@ -261,6 +261,9 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	if strings.TrimSpace(rationale) == "" || len(rationale) > MaxRationale {
 		return nil, ombud.Leaf{}, invalid("rationale: say why, in 1 to %d bytes (kept only in the private detail record)", MaxRationale)
 	}
+	if err := ombud.ValidateText("rationale", rationale); err != nil {
+		return nil, ombud.Leaf{}, err
+	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
 		return nil, ombud.Leaf{}, refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")

@@ -13,13 +13,15 @@ import (
 	"github.com/ombud/ombud/review"
 )
 
-// The contest page's limits: a client may enter at most wrongCodes codes
-// that name no decision in wrongWindow, and post at most postsPerMinute
-// times a minute.
+// The contest page's limit: a client is told that no decision has a code
+// at most wrongCodes times in wrongWindow. Only such codes count, and a
+// code that names a decision is never refused: guessing one of 80 random
+// bits takes about 2^79 tries, which no rate a server answers at brings
+// within reach, so refusing a right code would only let anyone sharing
+// the person's address lock them out.
 const (
 	wrongCodes     = 10
 	wrongWindow    = time.Hour
-	postsPerMinute = 20
 	maxContestForm = review.MaxStatement + 4096
 )
 
@@ -94,10 +96,12 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "contest", http.StatusOK, p)
 		return
 	}
-	now := time.Now()
-	ip := s.client(r)
-	if ok, wait := s.contestPosts.allow(ip, now); !ok {
-		s.tooMany(w, r, p, wait)
+	// The same check as the reviewer's forms: another site's page may not
+	// post here for the person's browser (to file in their name, or to
+	// spend their address's wrong codes).
+	if !sameOrigin(r) {
+		p.Message = "The form came from another site, so it was not accepted. Open this page at its own address and try again."
+		s.render(w, r, "contest", http.StatusForbidden, p)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxContestForm)
@@ -106,12 +110,8 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "contest", http.StatusBadRequest, p)
 		return
 	}
-	// Every attempt counts against the wrong-code limit until it proves
-	// right, so attempts at once cannot pass the limit together.
-	if ok, wait := s.wrongCodes.allow(ip, now); !ok {
-		s.tooMany(w, r, p, wait)
-		return
-	}
+	// The code is looked up (by its hash) before any limit is asked: only
+	// a code that names no decision counts, and only it is refused.
 	code := r.PostForm.Get("code")
 	var c *review.Case
 	var err error
@@ -123,8 +123,11 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		c, err = s.Review.Lookup(r.Context(), code)
 	}
 	var oe *ombud.Error
-	if !errors.As(err, &oe) || oe.Reason != ombud.ReasonNoticeUnknown {
-		s.wrongCodes.refund(ip)
+	if errors.As(err, &oe) && oe.Reason == ombud.ReasonNoticeUnknown {
+		if ok, wait := s.wrongCodes.allow(s.client(r), time.Now()); !ok {
+			s.tooMany(w, r, p, wait)
+			return
+		}
 	}
 	switch {
 	case errors.As(err, &oe) && oe.Reason == ombud.ReasonNoticeUnknown:

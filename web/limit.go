@@ -52,26 +52,6 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// refund gives back one event of key counted by allow.
-func (l *limiter) refund(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if w := l.m[key]; w != nil && w.n > 0 {
-		w.n--
-	}
-}
-
-// blocked reports whether key is over its limit, without counting.
-func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.m[key]
-	if w == nil || now.Sub(w.start) >= l.per || w.n < l.max {
-		return false, 0
-	}
-	return true, w.start.Add(l.per).Sub(now)
-}
-
 // client is the address a request came from, as the limits count it: an
 // IPv4 address, or an IPv6 address's /64 (what one subscriber is usually
 // given). When the connecting address is a trusted proxy, the client is

@@ -155,10 +155,9 @@ type Site struct {
 
 	pages map[string]*template.Template
 
-	sessions     sessions
-	signins      *limiter // sign-in attempts per client
-	contestPosts *limiter // contest posts per client
-	wrongCodes   *limiter // notice codes naming no decision, per client
+	sessions   sessions
+	signins    *limiter // sign-in attempts per client
+	wrongCodes *limiter // notice codes naming no decision, per client
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen
@@ -177,7 +176,6 @@ func (s *Site) Handler() http.Handler {
 	}
 	s.pages = map[string]*template.Template{}
 	s.signins = newLimiter(signinsPerMin, time.Minute)
-	s.contestPosts = newLimiter(postsPerMinute, time.Minute)
 	s.wrongCodes = newLimiter(wrongCodes, wrongWindow)
 	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))

@@ -137,7 +137,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
 		return nil, err
 	}
-	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes}
+	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes, Gate: g.Custody.VersionExclusive}
 	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary,
 		Gate: g.Custody.FlagExclusive, ContestDeadline: dir.Config.Redress.ContestDeadline.Duration,
 		Redress: review.Redress{Controller: dir.Config.Redress.Controller, Contact: dir.Config.Redress.Contact, Appeal: dir.Config.Redress.Appeal,

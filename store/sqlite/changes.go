@@ -515,7 +515,8 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 			return false, err
 		}
 		// A held object is never shredded, whatever the caller checked.
-		if err := exactlyOne(ctx, tx, c, `UPDATE objects SET wrapped_keyset = NULL, erased_reason = ?, erased_at = ?, erase_index = ? WHERE id = ? AND hold_reason IS NULL AND erased_at IS NULL`,
+		// The ingest's source is free text, and goes with the object.
+		if err := exactlyOne(ctx, tx, c, `UPDATE objects SET wrapped_keyset = NULL, source = '', erased_reason = ?, erased_at = ?, erase_index = ? WHERE id = ? AND hold_reason IS NULL AND erased_at IS NULL`,
 			p.Reason, ms(p.At), index, id); err != nil {
 			return false, err
 		}
