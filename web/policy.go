@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,10 +20,10 @@ type PolicySummary struct {
 	Emergency string
 }
 
-// PolicyRow is who may read one class, and when.
+// PolicyRow is who may read some classes, and when: classes the policy
+// treats alike share a row.
 type PolicyRow struct {
-	Class                  string
-	Sensitive              bool
+	Classes                []string // each with "(sensitive)" when it is
 	Analyst, Run, Evidence string
 }
 
@@ -32,15 +33,25 @@ func summarize(s access.Summary, deadline time.Duration) PolicySummary {
 	var out PolicySummary
 	var emergency []string
 	for _, c := range s.Classes {
-		row := PolicyRow{Class: c.Class, Sensitive: c.Sensitive,
-			Analyst: readPhrase(s, c.Analyst), Run: readPhrase(s, c.Run), Evidence: "no"}
+		row := PolicyRow{Analyst: readPhrase(s, c.Analyst), Run: readPhrase(s, c.Run), Evidence: "no"}
 		if c.Evidence {
 			row.Evidence = "yes, the evidence of a flag they may review, each viewing logged"
 		}
 		if !c.Analyst.Emergency.Never() {
 			emergency = append(emergency, c.Class+purposeClause(s, c.Analyst.Emergency))
 		}
-		out.Classes = append(out.Classes, row)
+		name := c.Class
+		if c.Sensitive {
+			name += " (sensitive)"
+		}
+		i := slices.IndexFunc(out.Classes, func(r PolicyRow) bool {
+			return r.Analyst == row.Analyst && r.Run == row.Run && r.Evidence == row.Evidence
+		})
+		if i < 0 {
+			out.Classes = append(out.Classes, row)
+			i = len(out.Classes) - 1
+		}
+		out.Classes[i].Classes = append(out.Classes[i].Classes, name)
 	}
 	if len(s.Others) == 0 {
 		out.Others = "No other role (admin, ingestor, auditor) may read a record."
@@ -156,9 +167,6 @@ func confirmations(n int64) string {
 }
 
 func hours(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return days(d)
-	}
 	if d%time.Hour == 0 {
 		return fmt.Sprintf("%d hours", int(d/time.Hour))
 	}
