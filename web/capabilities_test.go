@@ -242,6 +242,9 @@ func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
 	if i, j := strings.Index(page, "Who may read what"), strings.Index(page, "Data classes and retention"); i < 0 || j < i {
 		t.Error("the policy summary is not first")
 	}
+	if st := get(t, url+"/status"); !strings.Contains(st, "The access policy in force allows no emergency read without a prior authorization") {
+		t.Error("/status speaks of emergency reads the policy does not allow")
+	}
 	text := get(t, url+"/disclosure/policy")
 	sum := sha256.Sum256([]byte(text))
 	if text != access.DefaultPolicy || !strings.Contains(page, hex.EncodeToString(sum[:])) {
@@ -252,6 +255,9 @@ func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
 	changed := strings.Replace(access.DefaultPolicy, "context.confirmations >= 2", "context.confirmations >= 3", 1)
 	changed = strings.Replace(changed, "// @id(\"read-emergency-location\")\n// permit (principal, action == Action::\"read\", resource)\n// when", "@id(\"read-emergency-location\")\npermit (principal, action == Action::\"read\", resource)\nwhen", 1)
 	page = get(t, capsSite(t, ombud.Capabilities{}, changed, nil)+"/disclosure")
+	if st := get(t, capsSite(t, ombud.Capabilities{}, changed, nil)+"/status"); !strings.Contains(st, "every emergency read was covered") {
+		t.Error("/status under a policy allowing emergency reads")
+	}
 	for _, want := range []string{
 		"needs the confirmations of 3 distinct reviewers",
 		"Emergency access without a prior authorization is allowed for location, for any stated purpose. An authorization covering each such read must be registered within 48 hours",

@@ -18,6 +18,8 @@ type PolicySummary struct {
 	Others    string
 	Acts      []string
 	Emergency string
+	// EmergencyAllowed: some class may be read in an emergency.
+	EmergencyAllowed bool
 }
 
 // PolicyRow is who may read some classes, and when: classes the policy
@@ -59,6 +61,7 @@ func summarize(s access.Summary, deadline time.Duration) PolicySummary {
 		out.Others = "The policy also lets these roles read records: " + strings.Join(s.Others, ", ") + "."
 	}
 	out.Acts = actSentences(s.Act)
+	out.EmergencyAllowed = len(emergency) > 0
 	if len(emergency) == 0 {
 		out.Emergency = "Emergency access without a prior authorization is not allowed for any class."
 	} else {

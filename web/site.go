@@ -638,6 +638,15 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 		p.Healthy = true
 	}
 	p.Integrated, _ = s.Log.IntegratedSize(r.Context())
+	if s.Disclosure != nil {
+		// Whether the policy allows emergency reads at all, so that "none
+		// uncovered" is not said of reads that cannot happen.
+		if d, err := s.Disclosure(r.Context()); err == nil {
+			p.D = d
+		} else {
+			s.Logger.ErrorContext(r.Context(), "site: disclosure", "err", err)
+		}
+	}
 	if s.Breaches != nil {
 		bs, err := s.Breaches(r.Context())
 		if err != nil {
