@@ -264,6 +264,10 @@ func (s *Service) Get(period string, size uint64) (*Published, error) {
 	return &Published{Period: period, Size: size, SHA256: hex.EncodeToString(sum[:]), Report: &r, JSON: js, Note: nt}, nil
 }
 
+// NotOffered is the count a CSV section of a capability the deployment
+// does not offer shows.
+const NotOffered = "not offered"
+
 // cell keeps a spreadsheet from reading a key as a formula: a key starting
 // with = + - or @ gets a leading apostrophe (OWASP's advice for CSV).
 func cell(s string) string {
@@ -274,8 +278,10 @@ func cell(s string) string {
 }
 
 // CSV renders a report as one table: section, three key columns, count.
-// Banded counts appear as the band ("1-9").
-func CSV(r *report.Report) []byte {
+// Banded counts appear as the band ("1-9"). A section of a capability the
+// deployment does not offer is one row whose count is "not offered", not
+// a zero; rows the log holds for it anyway are kept.
+func CSV(r *report.Report, caps ombud.Capabilities) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write([]string{"section", "key1", "key2", "key3", "count"})
@@ -303,6 +309,10 @@ func CSV(r *report.Report) []byte {
 	for _, h := range r.Holds {
 		row("holds", h.Op, h.Reason, "", h.Count)
 	}
+	notOffered := func(section string) { w.Write([]string{section, "", "", "", NotOffered}) }
+	if !caps.Sharing && len(r.Exports) == 0 {
+		notOffered("exports")
+	}
 	for _, e := range r.Exports {
 		row("exports", e.RecipientCategory, strconv.FormatBool(e.CrossBorder), e.Decision, e.Count)
 	}
@@ -324,8 +334,17 @@ func CSV(r *report.Report) []byte {
 	for _, c := range r.Contests {
 		row("contests", c.Op, c.Outcome, "", c.Count)
 	}
-	row("tips", "", "", "", r.Tips)
-	row("contracts", "", "", "", r.Contracts)
+	if !caps.Tips && r.Tips.N == 0 {
+		notOffered("tips")
+	} else {
+		row("tips", "", "", "", r.Tips)
+	}
+	if !caps.Contracts && r.Contracts.N == 0 && len(r.MissingClauses) == 0 {
+		notOffered("contracts")
+		notOffered("contracts_missing_clauses")
+	} else {
+		row("contracts", "", "", "", r.Contracts)
+	}
 	for _, c := range r.MissingClauses {
 		row("contracts_missing_clauses", c.Key, "", "", c.Count)
 	}

@@ -209,6 +209,14 @@ func TestSiteInBrowser(t *testing.T) {
 	if err := e.Custody.ReadRun(context.Background(), custody.RunRead{Principal: analyst, RunID: run.ID, Emit: func(custody.Part) error { return nil }}); err != nil {
 		t.Fatal(err)
 	}
+	// The period published again, as the log grew: the list marks the
+	// first publication superseded by this one.
+	e.AwaitSize(t, e.Size(t))
+	pub2, err := e.Reports.Publish(context.Background(), p, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AwaitSize(t, pub2.Index+1)
 	shots := os.Getenv("OMBUD_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -221,9 +229,12 @@ func TestSiteInBrowser(t *testing.T) {
 		want       []string
 	}{
 		{"/", "home", "What this deployment does with sensitive data", []string{"The log now", "witness.test/w1\tYes\t" + time.Now().UTC().Format("2006-01-02"), "Report for " + period}},
-		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV"}},
-		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9"}},
-		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "policy", "court.example/district-3", "Analytic systems", "plate-reader\tvendor-y\tplate_reading"}},
+		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV", "current", fmt.Sprintf("superseded by %s at %d entries", period, pub2.Size)}},
+		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9",
+			"Not offered: " + ombud.NoSharing, "Not offered: " + ombud.NoTips, "Not offered: " + ombud.NoContracts}},
+		{fmt.Sprintf("/reports/%s@%d", period, pub.Size), "report-superseded", "Transparency report for " + period, []string{"Superseded: this publication was computed at"}},
+		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "Who may read what", "needs the confirmations of 2 distinct reviewers",
+			ombud.NoSharing, "court.example/district-3", "Analytic systems", "plate-reader\tvendor-y\tplate_reading"}},
 		{"/systems", "systems", "Analytic systems", []string{"vendor-x-frs", "face_identification", "FPIR 0.003, FNIR 0.021", "retired", "in use", "fria-2026-07",
 			"No run of this system has started.", "2.0\tcriminal_investigation\t1-9\t1-9\t1-9"}},
 		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log"}},
@@ -261,6 +272,14 @@ func TestSiteInBrowser(t *testing.T) {
 			}
 			for _, p := range problems {
 				t.Errorf("accessibility: %s", p)
+			}
+			height, err := chromedp.Run(ctx, chromedp.Evaluate[float64]("document.documentElement.scrollHeight"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %.0f px tall", pg.path, height)
+			if pg.file == "disclosure" && height > 3500 {
+				t.Errorf("the disclosure page is %.0f px tall; the policy's text belongs behind its link", height)
 			}
 			if err := os.WriteFile(filepath.Join(shots, pg.file+".png"), shot, 0o644); err != nil {
 				t.Fatal(err)

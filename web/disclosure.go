@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -16,7 +17,8 @@ import (
 // DisclosureFor builds the disclosure page from the live configuration,
 // the policy in force and the registered issuers, at every request. It
 // names kinds of services, never their addresses or credentials.
-func DisclosureFor(cfg datadir.Config, policy func() *access.Policy, issuers func(context.Context) ([]*ombud.Issuer, error)) func(context.Context) (*Disclosure, error) {
+func DisclosureFor(cfg datadir.Config, caps ombud.Capabilities, policy func() *access.Policy, issuers func(context.Context) ([]*ombud.Issuer, error)) func(context.Context) (*Disclosure, error) {
+	sums := &summaries{}
 	return func(ctx context.Context) (*Disclosure, error) {
 		classes, err := cfg.DataClasses()
 		if err != nil {
@@ -24,23 +26,36 @@ func DisclosureFor(cfg datadir.Config, policy func() *access.Policy, issuers fun
 		}
 		d := &Disclosure{Keeper: keeperOf(cfg.Storage.KEKURL)}
 		d.Backend, d.Region = backendOf(cfg.Storage.BlobURL)
+		var list []ombud.Class
 		for _, c := range classes {
-			export := map[ombud.ExportRule]string{
-				ombud.ExportScoped: "only under an authorization whose sharing scope names the recipient",
-				ombud.ExportAllow:  "to registered recipients, each export logged",
-			}[c.Export]
-			if export == "" {
-				export = "never"
+			// A class's export rule is configured, but shown only where
+			// the deployment shares data at all.
+			export := "never"
+			if caps.Sharing {
+				export = map[ombud.ExportRule]string{
+					ombud.ExportScoped: "only under an authorization whose sharing scope names the recipient",
+					ombud.ExportAllow:  "to registered recipients, each export logged",
+				}[c.Export]
 			}
 			region := c.Region
 			if region == "" {
 				region = d.Region
 			}
 			d.Classes = append(d.Classes, DisclosedClass{Name: c.Name, Sensitive: c.IsSensitive(), Retention: days(c.Retention), Export: export, Region: region})
+			list = append(list, c)
 		}
+		slices.SortFunc(list, func(a, b ombud.Class) int { return strings.Compare(a.Name, b.Name) })
 		slices.SortFunc(d.Classes, func(a, b DisclosedClass) int { return strings.Compare(a.Name, b.Name) })
+		v, err := cfg.Vocabularies()
+		if err != nil {
+			return nil, err
+		}
+		if d.IssuerKinds, err = cfg.IssuerKindRules(); err != nil {
+			return nil, err
+		}
 		if p := policy(); p != nil {
 			d.PolicySHA, d.PolicyText = p.SHA, string(p.Text)
+			d.Policy = sums.get(p, list, v[ombud.VocabPurpose], d.IssuerKinds, cfg.Access.EmergencyDeadline.Duration)
 		}
 		if issuers != nil {
 			if d.Issuers, err = issuers(ctx); err != nil {
@@ -49,13 +64,6 @@ func DisclosureFor(cfg datadir.Config, policy func() *access.Policy, issuers fun
 		}
 		d.Jurisdiction = cfg.DeploymentJurisdiction()
 		d.Placeholder = d.Jurisdiction == ombud.JurisdictionPlaceholder
-		if d.IssuerKinds, err = cfg.IssuerKindRules(); err != nil {
-			return nil, err
-		}
-		v, err := cfg.Vocabularies()
-		if err != nil {
-			return nil, err
-		}
 		for _, name := range ombud.VocabNames {
 			dv := DisclosedVocabulary{Name: string(name), Title: name.Title(), Codes: v[name]}
 			switch name {
@@ -79,6 +87,41 @@ func DisclosureFor(cfg datadir.Config, policy func() *access.Policy, issuers fun
 		}
 		return d, nil
 	}
+}
+
+// summaries keeps the plain-language summary of the policy in force: it
+// is asked about every class, purpose and kind once per policy loaded,
+// not at every request.
+type summaries struct {
+	mu  sync.Mutex
+	sha string
+	sum *PolicySummary
+}
+
+func (s *summaries) get(p *access.Policy, classes []ombud.Class, purposes []ombud.VocabCode, issuerKinds map[string][]string, deadline time.Duration) *PolicySummary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sum != nil && s.sha == p.SHA {
+		return s.sum
+	}
+	var ps, kinds []string
+	for _, c := range purposes {
+		ps = append(ps, c.Code)
+	}
+	for _, ks := range issuerKinds {
+		for _, k := range ks {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	if deadline <= 0 {
+		deadline = ombud.DefaultEmergencyDeadline
+	}
+	sum := summarize(access.Summarize(p, classes, ps, kinds), deadline)
+	s.sha, s.sum = p.SHA, &sum
+	return s.sum
 }
 
 func days(d time.Duration) string {

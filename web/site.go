@@ -74,8 +74,10 @@ type Disclosure struct {
 	Backend    string
 	Region     string
 	PolicySHA  string
-	PolicyText string
-	Issuers    []*ombud.Issuer
+	PolicyText string // served at /disclosure/policy
+	// Policy is the policy in force in plain words, from its decisions.
+	Policy  *PolicySummary
+	Issuers []*ombud.Issuer
 	// Jurisdiction is the deployment's; Placeholder says it is the
 	// placeholder, which covers no real jurisdiction.
 	Jurisdiction string
@@ -142,6 +144,9 @@ type Site struct {
 	// Band is the transparency reports' band: counts from 1 to Band are
 	// shown as the band, so no small group stands out.
 	Band int64
+	// Capabilities are the optional parts this deployment offers; every
+	// page and report section of one it lacks says so.
+	Capabilities ombud.Capabilities
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
@@ -164,9 +169,12 @@ type Site struct {
 }
 
 var funcs = template.FuncMap{
-	"pct":  func(f *float64) float64 { return *f * 100 },
-	"inc":  func(i int) int { return i + 1 },
-	"date": review.Date,
+	"date":        review.Date,
+	"pct":         func(f *float64) float64 { return *f * 100 },
+	"inc":         func(i int) int { return i + 1 },
+	"noSharing":   func() string { return ombud.NoSharing },
+	"noTips":      func() string { return ombud.NoTips },
+	"noContracts": func() string { return ombud.NoContracts },
 }
 
 // Handler returns the site's routes.
@@ -217,6 +225,7 @@ var routes = []struct {
 	{"POST /receipt", (*Site).receipt},
 	{"GET /status", (*Site).status},
 	{"GET /disclosure", (*Site).disclosure},
+	{"GET /disclosure/policy", (*Site).policyText},
 	{"GET /systems", (*Site).systems},
 	{"GET /static/site.css", (*Site).css},
 	{"GET /contest", (*Site).contest},
@@ -263,10 +272,12 @@ type page struct {
 	Checkpoint *checkpointView
 	Witnesses  []witnessView
 	Reports    []publish.Published
+	Listed     []listedReport
 	Band       int64
 	// page-specific
 	R          *report.Report
 	P          *publish.Published
+	Superseded *publish.Published // the current publication of P's period, when P is not it
 	Charts     map[string]template.HTML
 	Index      string
 	Pasted     string
@@ -408,8 +419,31 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "home", http.StatusOK, p)
 }
 
+// listedReport is a publication as /reports lists it: the current one of
+// its period (the latest), or superseded by it.
+type listedReport struct {
+	publish.Published
+	SupersededBy *publish.Published
+}
+
+// listed marks the current publication of each period. all is in List's
+// order: each period's latest first.
+func listed(all []publish.Published) []listedReport {
+	out := make([]listedReport, len(all))
+	current := map[string]*publish.Published{}
+	for i := range all {
+		out[i].Published = all[i]
+		if c, ok := current[all[i].Period]; ok {
+			out[i].SupersededBy = c
+		} else {
+			current[all[i].Period] = &all[i]
+		}
+	}
+	return out
+}
+
 func (s *Site) reportList(w http.ResponseWriter, r *http.Request) {
-	p := &page{Nav: "reports", Reports: s.published(), Band: report.DefaultBand}
+	p := &page{Nav: "reports", Listed: listed(s.published()), Band: report.DefaultBand}
 	if s.Reports != nil && s.Reports.Band > 0 {
 		p.Band = s.Reports.Band
 	}
@@ -450,7 +484,7 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 	case ".csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="ombud-report-`+name+`.csv"`)
-		w.Write(publish.CSV(pub.Report))
+		w.Write(publish.CSV(pub.Report, s.Capabilities))
 		return
 	case ".note":
 		if pub.Note == nil {
@@ -477,7 +511,13 @@ func (s *Site) report(w http.ResponseWriter, r *http.Request) {
 			authBars = append(authBars, Bar{a.Kind + " · " + a.Issuer, a.Count})
 		}
 	}
-	p := &page{Nav: "reports", R: rp, P: pub, Charts: map[string]template.HTML{
+	var superseded *publish.Published
+	for _, l := range listed(s.published()) {
+		if l.Period == pub.Period && l.Size == pub.Size {
+			superseded = l.SupersededBy
+		}
+	}
+	p := &page{Nav: "reports", R: rp, P: pub, Superseded: superseded, Charts: map[string]template.HTML{
 		"Time": TimeChart("chart-time", "Access decisions per day in "+rp.Period.Name,
 			fmt.Sprintf("One column per day of the period: permitted reads in blue, denials in orange stacked above, counts from 1 to %d in grey at mid-band; decisions on %d days. The table below gives the numbers by class and purpose.", rp.Band, len(rp.Daily)), rp),
 		"Denials":  BarChart("chart-denials", "Denials by reason", "One bar per reason code; the table below gives the same numbers.", bars(rp.Denials)),
@@ -613,6 +653,15 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 		p.Healthy = true
 	}
 	p.Integrated, _ = s.Log.IntegratedSize(r.Context())
+	if s.Disclosure != nil {
+		// Whether the policy allows emergency reads at all, so that "none
+		// uncovered" is not said of reads that cannot happen.
+		if d, err := s.Disclosure(r.Context()); err == nil {
+			p.D = d
+		} else {
+			s.Logger.ErrorContext(r.Context(), "site: disclosure", "err", err)
+		}
+	}
 	if s.Breaches != nil {
 		bs, err := s.Breaches(r.Context())
 		if err != nil {

@@ -168,6 +168,7 @@ func (g *Gateway) API() *api.Server {
 		return g.api
 	}
 	proxies, _ := g.Dir.Config.Proxies() // checked when the configuration was loaded
+	caps := Capabilities(g.Dir.Config)
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
 		Breaches:       g.Store.Breaches,
@@ -175,7 +176,8 @@ func (g *Gateway) API() *api.Server {
 		RunCounts:      g.Store.RunCounts,
 		ReviewCounts:   g.Store.ReviewCounts,
 		Band:           g.Dir.Config.Report.Band,
-		Disclosure:     web.DisclosureFor(g.Dir.Config, g.Custody.Access.Policy, g.Store.Issuers),
+		Capabilities:   caps,
+		Disclosure:     web.DisclosureFor(g.Dir.Config, caps, g.Custody.Access.Policy, g.Store.Issuers),
 		Review:         g.Review,
 		TrustedProxies: proxies,
 		Reviewers: &web.Reviewers{
@@ -195,6 +197,14 @@ func (g *Gateway) API() *api.Server {
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	}
 	return g.api
+}
+
+// Capabilities are the optional parts a deployment with configuration cfg
+// offers. This release builds no downstream sharing, whistleblower intake
+// or procurement register, so no configuration turns one on: each is
+// false, and the public pages and reports say it is not offered.
+func Capabilities(cfg datadir.Config) ombud.Capabilities {
+	return ombud.Capabilities{}
 }
 
 // Handler is the API's handler.
