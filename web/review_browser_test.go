@@ -22,6 +22,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
 )
 
@@ -333,9 +334,21 @@ func TestReviewInBrowser(t *testing.T) {
 		if st := actionStatus(t); st != "withdrawn" {
 			t.Fatalf("the action after an overturned contest: %s", st)
 		}
-		rep := e.ReportNow(t)
-		if len(rep.Models) != 1 || rep.Models[0].Withdrawn == nil || rep.Models[0].Withdrawn.N != 1 {
-			t.Fatalf("the report's withdrawn actions: %+v", rep.Models)
+		period, _ := report.ParsePeriod(time.Now().UTC().Format("2006-01"))
+		pub, err := e.Reports.Publish(bg, period, e.AdminID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := pub.Report.Models; len(m) != 1 || m[0].Withdrawn == nil || m[0].Withdrawn.N != 1 {
+			t.Fatalf("the report's withdrawn actions: %+v", m)
+		}
+		do(chromedp.Navigate(e.URL + "/reports/" + report.Name(pub.Period, pub.Size)))
+		page(t, "Transparency report for "+pub.Period, "report-withdrawn", "Actions withdrawn", "contests due in this period that were not decided by then")
+		cell, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { for (const t of document.querySelectorAll("table")) {
+			const i = [...t.querySelectorAll("thead th")].map(h => h.textContent).indexOf("Actions withdrawn");
+			if (i >= 0) return t.querySelector("tbody tr").children[i].textContent; } return "no such column"; })()`))
+		if err != nil || cell != "1-9" {
+			t.Fatalf("the report page's withdrawn actions: %q %v", cell, err)
 		}
 	})
 
