@@ -85,10 +85,12 @@ var groups = map[string]string{
 	"bench":     "run the benchmark harness and print JSON",
 	"system":    "keep the public registry of analytic systems",
 	"run":       "start, fetch and close analytic runs that read objects in bulk under authority",
+	"flag":      "raise flags (a system's matches) for human review, and list those awaiting yours",
+	"contest":   "list and resolve the contests of actions taken on flags",
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), runCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.
