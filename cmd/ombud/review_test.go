@@ -20,7 +20,9 @@ import (
 func TestReviewCommands(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	url, admin, _ := serveInProcess(t, dir)
-	as := func(token string) map[string]string { return map[string]string{"OMBUD_SERVER": url, "OMBUD_TOKEN": token} }
+	as := func(token string) map[string]string {
+		return map[string]string{"OMBUD_SERVER": url, "OMBUD_TOKEN": token}
+	}
 	must := func(env map[string]string, args ...string) string {
 		t.Helper()
 		code, out, errs := run(t, env, args...)
