@@ -27,7 +27,7 @@ import (
 )
 
 func auditCommand() command {
-	return command{name: "audit", usage: "--log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]", need: []string{"key"},
+	return command{name: "audit", usage: "--log URL|DIR --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]", need: []string{"key"},
 		summary: "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants (exit 3 on findings)",
 		example: "ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
 		setup:   (*Main).auditSetup,
@@ -39,7 +39,7 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	logURL := fs.String("log", def, "the deployment (https://host) or its tlog-tiles prefix (https://host/log/); env OMBUD_SERVER")
+	logURL := fs.String("log", def, "the deployment (https://host), its tlog-tiles prefix (https://host/log/), or a directory: a copy of its /log/ (checkpoint, tile/…) or a data directory; env OMBUD_SERVER")
 	fs.StringVar(logURL, "server", def, "same as --log")
 	key := fs.String("key", "", "the log's note verifier key, or a file holding it (required: never trust the server for it)")
 	var witnesses multiFlag
@@ -99,18 +99,33 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 		}
 		wvs = append(wvs, wv)
 	}
-	tiles, server, err := splitLogURL(o.logURL)
-	if err != nil {
-		return err
-	}
 	// Every response is bounded by what its format allows: a hostile log
 	// cannot make the auditor read without end.
 	hc := audit.LimitedClient(&http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}})
-	f, err := tclient.NewHTTPFetcher(tiles, hc)
-	if err != nil {
-		return err
+	var f audit.Fetcher
+	var reports audit.ReportSource
+	server := ""
+	if local, reportsDir, ok := localLog(o.logURL); ok {
+		// A copy on disk: no server to ask for detail records, and the
+		// published reports only where they were copied too.
+		if o.tokenFile != "" || o.auditorReport != "" {
+			return usagef("--log %s is a directory: detail records (--token-file, --auditor-report) come from a deployment; give its URL", o.logURL)
+		}
+		f = audit.DirLog{Dir: local}
+		if reportsDir != "" {
+			reports = audit.DirReports{Dir: reportsDir}
+		}
+	} else {
+		tiles, srv, err := splitLogURL(o.logURL)
+		if err != nil {
+			return err
+		}
+		hf, err := tclient.NewHTTPFetcher(tiles, hc)
+		if err != nil {
+			return err
+		}
+		f, server, reports = hf, srv, &audit.HTTPReports{Server: srv, Client: hc}
 	}
-	var reports audit.ReportSource = &audit.HTTPReports{Server: server, Client: hc}
 	if o.reportsFrom != "" {
 		if st, err := os.Stat(o.reportsFrom); err == nil && st.IsDir() {
 			reports = audit.DirReports{Dir: o.reportsFrom}
@@ -132,7 +147,7 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	if tok == "" {
+	if tok == "" && server != "" {
 		tok = strings.TrimSpace(m.Getenv("OMBUD_AUDITOR_TOKEN"))
 	}
 	if tok != "" {
@@ -204,7 +219,7 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 	if o.asJSON {
 		printJSON(m.Stdout, rep)
 	} else {
-		printAudit(m.Stdout, rep, cfg.Details != nil)
+		printAudit(m.Stdout, rep, cfg.Details != nil, cfg.Reports != nil)
 	}
 	if !rep.Clean() {
 		return checkFailed{fmt.Errorf("log %s: %d findings (%d in this run)", rep.Origin, len(rep.Findings)+len(rep.Earlier), len(rep.Findings))}
@@ -228,6 +243,23 @@ func detailSummary(a *report.AuditorFigures) string {
 	return strings.Join(parts, ", ")
 }
 
+// localLog says whether --log names a directory on disk, and finds its
+// tiles and published reports: a data directory holds them in log/ and
+// reports/; a mirror of /log/ holds the tiles itself.
+func localLog(s string) (tiles, reports string, ok bool) {
+	if st, err := os.Stat(s); err != nil || !st.IsDir() {
+		return "", "", false
+	}
+	if st, err := os.Stat(filepath.Join(s, "log", "checkpoint")); err == nil && st.Mode().IsRegular() {
+		tiles = filepath.Join(s, "log")
+		if st, err := os.Stat(filepath.Join(s, "reports")); err == nil && st.IsDir() {
+			reports = filepath.Join(s, "reports")
+		}
+		return tiles, reports, true
+	}
+	return s, "", true
+}
+
 // splitLogURL takes a deployment URL or its tlog-tiles prefix and returns
 // both.
 func splitLogURL(s string) (tiles *url.URL, server string, err error) {
@@ -247,7 +279,7 @@ func splitLogURL(s string) (tiles *url.URL, server string, err error) {
 	return u, srv, nil
 }
 
-func printAudit(w io.Writer, rep *audit.Result, details bool) {
+func printAudit(w io.Writer, rep *audit.Result, details, reports bool) {
 	parts := []string{"the signature"}
 	if len(rep.Witnessed) > 0 {
 		parts = append(parts, "the cosignatures of "+strings.Join(rep.Witnessed, ", "))
@@ -258,6 +290,9 @@ func printAudit(w io.Writer, rep *audit.Result, details bool) {
 	}
 	if rep.Reports > 0 {
 		parts = append(parts, fmt.Sprintf("%d published reports, recomputed byte for byte", rep.Reports))
+	}
+	if !reports {
+		parts = append(parts, "not the published reports (none at hand: give --reports DIR)")
 	}
 	if rep.Clean() {
 		fmt.Fprintf(w, "OK: log %s, checkpoint size %d. Verified %s (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",
