@@ -39,14 +39,21 @@ func reviewCommands() []command {
 				return m.done(err, "Raised flag %s on run %s for review (log entry %d).\n%s\n", out.ID, in.Run, out.Receipt, out.ID)
 			})
 		},
-	}, {name: "flag list",
+	}, {name: "flag list", usage: "[--ids]",
 		summary: "list the flags awaiting your review, with the evidence you may view",
 		example: "ombud flag list --server http://127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
+			ids := fs.Bool("ids", false, "print only the flags' ids, one a line")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				flags, err := c.AwaitingFlags(ctx)
 				if err != nil {
 					return err
+				}
+				if *ids {
+					for _, f := range flags {
+						fmt.Fprintln(m.Stdout, f.ID)
+					}
+					return nil
 				}
 				if len(flags) == 0 {
 					fmt.Fprintln(m.Stdout, "No flags await your review.")
@@ -101,14 +108,23 @@ func reviewCommands() []command {
 				return nil
 			})
 		},
-	}, {name: "contest list",
+	}, {name: "contest list", usage: "[--ids]",
 		summary: "list the contests awaiting resolution, with the person's statement where you may resolve them",
 		example: "ombud contest list --server http://127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
+			ids := fs.Bool("ids", false, "print only the ids of the contests you may resolve, one a line")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				cs, err := c.OpenContests(ctx)
 				if err != nil {
 					return err
+				}
+				if *ids {
+					for _, ct := range cs {
+						if !ct.Involved {
+							fmt.Fprintln(m.Stdout, ct.ID)
+						}
+					}
+					return nil
 				}
 				if len(cs) == 0 {
 					fmt.Fprintln(m.Stdout, "No contests await resolution.")
