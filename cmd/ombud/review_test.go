@@ -73,6 +73,9 @@ func TestReviewCommands(t *testing.T) {
 	if !strings.Contains(out, "Raised flag "+flagID) {
 		t.Fatalf("flag raise: %s", out)
 	}
+	if out := must(as(reviewers[0]), "flag", "list", "--ids"); out != flagID+"\n" {
+		t.Fatalf("flag list --ids: %q", out)
+	}
 	for _, r := range reviewers[:2] {
 		if out := must(as(r), "flag", "list"); !strings.Contains(out, flagID) || !strings.Contains(out, objects[0]) {
 			t.Fatalf("flag list: %s", out)
@@ -108,6 +111,12 @@ func TestReviewCommands(t *testing.T) {
 		t.Fatalf("contest list: %s", out)
 	}
 	contest := m[1]
+	if out := must(as(reviewers[2]), "contest", "list", "--ids"); out != contest+"\n" {
+		t.Fatalf("contest list --ids: %q", out)
+	}
+	if out := must(as(reviewers[0]), "contest", "list", "--ids"); out != "" {
+		t.Fatalf("contest list --ids of a reviewer who took part: %q", out)
+	}
 	refused(as(reviewers[0]), exitError, "[reviewer_not_independent]", "contest", "resolve", contest, "--uphold", "--rationale", "I was right")
 	refused(as(reviewers[2]), exitUsage, "one of --uphold or --overturn", "contest", "resolve", contest, "--uphold", "--overturn", "--rationale", "both")
 	if out := must(as(reviewers[2]), "contest", "resolve", contest, "--overturn", "--rationale", "the car is another model"); !strings.Contains(out, "overturned") {
