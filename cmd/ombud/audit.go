@@ -111,7 +111,7 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 		if o.tokenFile != "" || o.auditorReport != "" {
 			return usagef("--log %s is a directory: detail records (--token-file, --auditor-report) come from a deployment; give its URL", o.logURL)
 		}
-		f = audit.DirLog{Dir: local}
+		f, reports = audit.DirLog{Dir: local}, noReports{}
 		if reportsDir != "" {
 			reports = audit.DirReports{Dir: reportsDir}
 		}
@@ -219,7 +219,7 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 	if o.asJSON {
 		printJSON(m.Stdout, rep)
 	} else {
-		printAudit(m.Stdout, rep, cfg.Details != nil, cfg.Reports != nil)
+		printAudit(m.Stdout, rep, cfg.Details != nil)
 	}
 	if !rep.Clean() {
 		return checkFailed{fmt.Errorf("log %s: %d findings (%d in this run)", rep.Origin, len(rep.Findings)+len(rep.Earlier), len(rep.Findings))}
@@ -244,8 +244,9 @@ func detailSummary(a *report.AuditorFigures) string {
 }
 
 // localLog says whether --log names a directory on disk, and finds its
-// tiles and published reports: a data directory holds them in log/ and
-// reports/; a mirror of /log/ holds the tiles itself.
+// tiles and published reports: a data directory, or a copy of a whole
+// site, holds them in log/ and reports/; a copy of /log/ holds the tiles
+// itself and no reports.
 func localLog(s string) (tiles, reports string, ok bool) {
 	if st, err := os.Stat(s); err != nil || !st.IsDir() {
 		return "", "", false
@@ -279,7 +280,7 @@ func splitLogURL(s string) (tiles *url.URL, server string, err error) {
 	return u, srv, nil
 }
 
-func printAudit(w io.Writer, rep *audit.Result, details, reports bool) {
+func printAudit(w io.Writer, rep *audit.Result, details bool) {
 	parts := []string{"the signature"}
 	if len(rep.Witnessed) > 0 {
 		parts = append(parts, "the cosignatures of "+strings.Join(rep.Witnessed, ", "))
@@ -290,9 +291,6 @@ func printAudit(w io.Writer, rep *audit.Result, details, reports bool) {
 	}
 	if rep.Reports > 0 {
 		parts = append(parts, fmt.Sprintf("%d published reports, recomputed byte for byte", rep.Reports))
-	}
-	if !reports {
-		parts = append(parts, "not the published reports (none at hand: give --reports DIR)")
 	}
 	if rep.Clean() {
 		fmt.Fprintf(w, "OK: log %s, checkpoint size %d. Verified %s (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",
@@ -353,4 +351,13 @@ func progressOf(w io.Writer, unit string) func(done, total uint64) {
 		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
 		fmt.Fprintf(w, "\r[%s] %3.0f%%  %d / %d %s  %.0f/s", bar, frac*100, done, total, unit, rate)
 	}
+}
+
+// noReports is where a copy of the tiles alone keeps the published
+// reports: nowhere. As with a mirror served over HTTP, every logged
+// report is then report_missing, until --reports names where they are.
+type noReports struct{}
+
+func (noReports) Report(_ context.Context, period string, size uint64) ([]byte, error) {
+	return nil, fmt.Errorf("report %s: %w (the directory holds the log's tiles only; give --reports)", report.Name(period, size), os.ErrNotExist)
 }
