@@ -146,6 +146,10 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A log without a checkpoint is new: Tessera creates it and publishes
+	// its first, empty checkpoint. Say so in plain words.
+	_, err = os.Stat(filepath.Join(cfg.Dir, layout.CheckpointPath))
+	fresh := errors.Is(err, os.ErrNotExist)
 	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir})
 	if err != nil {
 		return nil, fmt.Errorf("failed to open tessera posix storage: %w", err)
@@ -171,6 +175,9 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		l.knownSize = size
 	}
 	l.progress.Store(time.Now().UnixNano())
+	if fresh {
+		cfg.Logger.InfoContext(ctx, "created a new, empty transparency log", "dir", cfg.Dir, "origin", l.origin)
+	}
 	go l.watchdog(bg)
 	return l, nil
 }

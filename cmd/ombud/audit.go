@@ -27,7 +27,7 @@ import (
 )
 
 func auditCommand() command {
-	return command{name: "audit", usage: "--log URL --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]", need: []string{"key"},
+	return command{name: "audit", usage: "--log URL|DIR --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--json]", need: []string{"key"},
 		summary: "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants (exit 3 on findings)",
 		example: "ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
 		setup:   (*Main).auditSetup,
@@ -39,7 +39,7 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	logURL := fs.String("log", def, "the deployment (https://host) or its tlog-tiles prefix (https://host/log/); env OMBUD_SERVER")
+	logURL := fs.String("log", def, "the deployment (https://host), its tlog-tiles prefix (https://host/log/), or a directory: a copy of its /log/ (checkpoint, tile/…) or a data directory; env OMBUD_SERVER")
 	fs.StringVar(logURL, "server", def, "same as --log")
 	key := fs.String("key", "", "the log's note verifier key, or a file holding it (required: never trust the server for it)")
 	var witnesses multiFlag
@@ -99,18 +99,33 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 		}
 		wvs = append(wvs, wv)
 	}
-	tiles, server, err := splitLogURL(o.logURL)
-	if err != nil {
-		return err
-	}
 	// Every response is bounded by what its format allows: a hostile log
 	// cannot make the auditor read without end.
 	hc := audit.LimitedClient(&http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}})
-	f, err := tclient.NewHTTPFetcher(tiles, hc)
-	if err != nil {
-		return err
+	var f audit.Fetcher
+	var reports audit.ReportSource
+	server := ""
+	if local, reportsDir, ok := localLog(o.logURL); ok {
+		// A copy on disk: no server to ask for detail records, and the
+		// published reports only where they were copied too.
+		if o.tokenFile != "" || o.auditorReport != "" {
+			return usagef("--log %s is a directory: detail records (--token-file, --auditor-report) come from a deployment; give its URL", o.logURL)
+		}
+		f, reports = audit.DirLog{Dir: local}, noReports{}
+		if reportsDir != "" {
+			reports = audit.DirReports{Dir: reportsDir}
+		}
+	} else {
+		tiles, srv, err := splitLogURL(o.logURL)
+		if err != nil {
+			return err
+		}
+		hf, err := tclient.NewHTTPFetcher(tiles, hc)
+		if err != nil {
+			return err
+		}
+		f, server, reports = hf, srv, &audit.HTTPReports{Server: srv, Client: hc}
 	}
-	var reports audit.ReportSource = &audit.HTTPReports{Server: server, Client: hc}
 	if o.reportsFrom != "" {
 		if st, err := os.Stat(o.reportsFrom); err == nil && st.IsDir() {
 			reports = audit.DirReports{Dir: o.reportsFrom}
@@ -132,7 +147,7 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	if tok == "" {
+	if tok == "" && server != "" {
 		tok = strings.TrimSpace(m.Getenv("OMBUD_AUDITOR_TOKEN"))
 	}
 	if tok != "" {
@@ -228,6 +243,24 @@ func detailSummary(a *report.AuditorFigures) string {
 	return strings.Join(parts, ", ")
 }
 
+// localLog says whether --log names a directory on disk, and finds its
+// tiles and published reports: a data directory, or a copy of a whole
+// site, holds them in log/ and reports/; a copy of /log/ holds the tiles
+// itself and no reports.
+func localLog(s string) (tiles, reports string, ok bool) {
+	if st, err := os.Stat(s); err != nil || !st.IsDir() {
+		return "", "", false
+	}
+	if st, err := os.Stat(filepath.Join(s, "log", "checkpoint")); err == nil && st.Mode().IsRegular() {
+		tiles = filepath.Join(s, "log")
+		if st, err := os.Stat(filepath.Join(s, "reports")); err == nil && st.IsDir() {
+			reports = filepath.Join(s, "reports")
+		}
+		return tiles, reports, true
+	}
+	return s, "", true
+}
+
 // splitLogURL takes a deployment URL or its tlog-tiles prefix and returns
 // both.
 func splitLogURL(s string) (tiles *url.URL, server string, err error) {
@@ -318,4 +351,13 @@ func progressOf(w io.Writer, unit string) func(done, total uint64) {
 		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
 		fmt.Fprintf(w, "\r[%s] %3.0f%%  %d / %d %s  %.0f/s", bar, frac*100, done, total, unit, rate)
 	}
+}
+
+// noReports is where a copy of the tiles alone keeps the published
+// reports: nowhere. As with a mirror served over HTTP, every logged
+// report is then report_missing, until --reports names where they are.
+type noReports struct{}
+
+func (noReports) Report(_ context.Context, period string, size uint64) ([]byte, error) {
+	return nil, fmt.Errorf("report %s: %w (the directory holds the log's tiles only; give --reports)", report.Name(period, size), os.ErrNotExist)
 }

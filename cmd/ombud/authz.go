@@ -36,7 +36,7 @@ func authorityCommands() []command {
 				return nil
 			}
 		},
-	}, {name: "authz sign", usage: "--key FILE --id ID --kind KIND --case REF --purpose P … --class C … --subject S … --not-after T --max-uses N --jurisdiction J", need: []string{"key", "id", "kind", "not-after", "jurisdiction"},
+	}, {name: "authz sign", usage: "--key FILE --id ID --kind KIND --case REF --purpose P … --class C … --subject S … (--not-after T | --valid-for DURATION) --max-uses N --jurisdiction J", need: []string{"key", "id", "kind", "jurisdiction"},
 		summary: "sign an authorization as its issuer; the signed note goes to stdout",
 		example: "ombud authz sign --key court.example_district-3.key --id auth-2026-0042 --kind court_order --case '3 Gs 117/26' --purpose criminal_investigation --class location --subject plate:B-XY-123 --not-after 2026-12-31T00:00:00Z --max-uses 10 --jurisdiction EU-DE",
 		setup: func(m *Main, fs *flag.FlagSet) action {
@@ -53,6 +53,7 @@ func authorityCommands() []command {
 			fs.Var(&shareClasses, "share-class", "class an export may carry (repeatable)")
 			notBefore := fs.String("not-before", "", "start, RFC 3339 (default: now)")
 			notAfter := fs.String("not-after", "", "end, RFC 3339")
+			validFor := fs.Duration("valid-for", 0, "instead of --not-after: the end is the start plus this duration, such as 720h")
 			fs.IntVar(&a.MaxUses, "max-uses", 0, "how many reads it allows")
 			fs.StringVar(&a.Jurisdiction, "jurisdiction", "", "jurisdiction, e.g. EU-DE")
 			return func(ctx context.Context, _ []string) error {
@@ -72,8 +73,17 @@ func authorityCommands() []command {
 						return usagef("--not-before: %v", err)
 					}
 				}
-				if a.NotAfter, err = time.Parse(time.RFC3339, *notAfter); err != nil {
-					return usagef("--not-after: want RFC 3339, e.g. 2026-12-31T00:00:00Z")
+				switch {
+				case (*notAfter == "") == (*validFor == 0):
+					return usagef("authz sign: give one of --not-after or --valid-for")
+				case *validFor < 0:
+					return usagef("--valid-for %v: want a positive duration", *validFor)
+				case *validFor > 0:
+					a.NotAfter = a.NotBefore.Add(*validFor)
+				default:
+					if a.NotAfter, err = time.Parse(time.RFC3339, *notAfter); err != nil {
+						return usagef("--not-after: want RFC 3339, e.g. 2026-12-31T00:00:00Z")
+					}
 				}
 				if err := a.Validate(); err != nil {
 					return usagef("authz sign: %v", err)

@@ -21,6 +21,8 @@ import (
 	"syscall"
 
 	"k8s.io/klog/v2"
+
+	"github.com/ombud/ombud/tlog"
 )
 
 // Exit codes, one scheme for every command (docs/CLI.md; TestExitCodes
@@ -85,10 +87,12 @@ var groups = map[string]string{
 	"bench":     "run the benchmark harness and print JSON",
 	"system":    "keep the public registry of analytic systems",
 	"run":       "start, fetch and close analytic runs that read objects in bulk under authority",
+	"flag":      "raise flags (a system's matches) for human review, and list those awaiting yours",
+	"contest":   "list and resolve the contests of actions taken on flags",
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), runCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.
@@ -289,8 +293,10 @@ func (m *Main) logger(level string) (*slog.Logger, error) {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
 	lg := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: l}))
-	// Tessera logs through klog; route it into the same structured log. The
-	// setting is process-wide and racy to change, so the first one stays.
-	klogOnce.Do(func() { klog.SetSlogLogger(lg) })
+	// Tessera logs through klog; route it into the same structured log,
+	// without the line it writes at a new log's first checkpoint (see
+	// tlog.TesseraHandler). The setting is process-wide and racy to
+	// change, so the first one stays.
+	klogOnce.Do(func() { klog.SetSlogLogger(slog.New(tlog.TesseraHandler(lg.Handler()))) })
 	return lg, nil
 }

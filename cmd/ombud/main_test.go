@@ -89,7 +89,7 @@ func TestHelp(t *testing.T) {
 		fs := m.flags(c)
 		c.setup(m, fs)
 		for _, w := range strings.Fields(c.usage) {
-			if name, ok := strings.CutPrefix(strings.Trim(w, "[]|"), "--"); ok && fs.Lookup(name) == nil {
+			if name, ok := strings.CutPrefix(strings.Trim(w, "[]|()"), "--"); ok && fs.Lookup(name) == nil {
 				t.Errorf("%s: the synopsis names --%s, which the command does not have", c.name, name)
 			}
 		}

@@ -67,7 +67,7 @@ func objectCommands() []command {
 				return nil
 			})
 		},
-	}, {name: "get", usage: "ID --purpose PURPOSE [--authorization ID] [--out FILE]", args: [2]int{1, 1}, need: []string{"purpose"},
+	}, {name: "get", usage: "ID --purpose PURPOSE [--authorization ID] [--flag FLAG] [--out FILE]", args: [2]int{1, 1}, need: []string{"purpose"},
 		summary: "read an object for a stated purpose (the decision is logged first)",
 		example: "ombud get k3x9q2m7a1b4c5d6 --purpose criminal_investigation --authorization auth-2026-0042 --out scan.jpg",
 		setup: func(m *Main, fs *flag.FlagSet) action {
@@ -76,6 +76,7 @@ func objectCommands() []command {
 			fs.StringVar(&r.Authorization, "authorization", "", "the registered authorization this read relies on (required for sensitive classes)")
 			fs.StringVar(&r.Justification, "justification", "", "free text, kept only in the private detail record")
 			fs.StringVar(&r.Emergency, "emergency", "", "emergency reason code, where policy allows reads before an authorization")
+			fs.StringVar(&r.Flag, "flag", "", "with --purpose review: view the object as evidence of this flag (a reviewer's viewing, logged)")
 			out := fs.String("out", "", "write to FILE instead of stdout (removed again if the read fails)")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
 				// The output file is made before the read is asked for: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,23 +14,31 @@ import (
 )
 
 func principalCommands() []command {
-	return []command{{name: "principal add", usage: "--name NAME --role ROLE [--role ROLE …]", need: []string{"name", "role"},
-		summary: "create a principal and print its API token, shown once",
+	return []command{{name: "principal add", usage: "--name NAME --role ROLE [--role ROLE …] [--system ID]", need: []string{"name", "role"},
+		summary: "create a principal and print its API token, shown once (a machine: --role system --system ID)",
 		example: "ombud principal add --name 'Ada (analyst, unit 4)' --role analyst --role reviewer",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			name := fs.String("name", "", "the principal's name (kept private: only its commitment is logged)")
 			var roles listFlag
-			fs.Var(&roles, "role", "role to grant: admin, ingestor, analyst, reviewer, auditor (repeatable)")
+			fs.Var(&roles, "role", "role to grant: "+roleList()+" (repeatable; system alone, with --system)")
+			system := fs.String("system", "", "with --role system: the registered analytic system the principal acts for (ombud system list)")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				rs := make([]ombud.Role, len(roles))
 				for i, r := range roles {
 					rs[i] = ombud.Role(r)
 				}
-				p, err := c.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: *name, Roles: rs})
+				if (*system != "") != slices.Contains(rs, ombud.RoleSystem) {
+					return usagef("principal add: --role system and --system ID go together: a machine acts for one registered system")
+				}
+				p, err := c.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: *name, Roles: rs, System: *system})
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(m.Stdout, "Created principal %s with roles %s (log entry %d).\n", p.ID, roles.String(), *p.Receipt)
+				if *system != "" {
+					fmt.Fprintf(m.Stdout, "Created principal %s with role system, acting for system %s (log entry %d).\n", p.ID, *system, *p.Receipt)
+				} else {
+					fmt.Fprintf(m.Stdout, "Created principal %s with roles %s (log entry %d).\n", p.ID, roles.String(), *p.Receipt)
+				}
 				fmt.Fprintf(m.Stdout, "API token, shown once:\n%s\n", p.Token)
 				return nil
 			})
@@ -99,4 +108,13 @@ func principalCommands() []command {
 			}
 		},
 	}}
+}
+
+// roleList names the roles a principal may have: admin, ingestor, ….
+func roleList() string {
+	names := make([]string, len(ombud.Roles))
+	for i, r := range ombud.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }

@@ -20,7 +20,7 @@ import (
 func runCommands() []command {
 	return []command{{name: "run start", usage: "--system ID --version V --purpose CODE [--authorization ID] (--object ID … | --objects-file FILE | --class C --subject S)",
 		need:    []string{"system", "version", "purpose"},
-		summary: "start an analytic run: the whole set is checked, one use of the authorization is spent, and the run is logged",
+		summary: "start an analytic run: the whole set is checked, one use of the authorization is spent, and the run is logged; prints the run's id last",
 		example: "ombud run start --system k3x9q2m7a1b4c5d6 --version 2.0 --purpose criminal_investigation --authorization auth-2026-0042 --class location --subject plate:B-XY-123",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			var in apiv1.StartRun
@@ -48,7 +48,7 @@ func runCommands() []command {
 					in.Selection = &sel
 				}
 				out, err := c.StartRun(ctx, in)
-				return m.done(err, "Started run %s over %d objects, until %s (log entry %d).\n", out.ID, out.Objects, out.Until.Format("2006-01-02 15:04:05Z07:00"), out.Receipt)
+				return m.done(err, "Started run %s over %d objects, until %s (log entry %d).\n%s\n", out.ID, out.Objects, out.Until.Format("2006-01-02 15:04:05Z07:00"), out.Receipt, out.ID)
 			})
 		},
 	}, {name: "run fetch", usage: "RUN --out DIR [--from N]", args: [2]int{1, 1}, need: []string{"out"},

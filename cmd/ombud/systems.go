@@ -23,7 +23,7 @@ func accuracyFlags(fs *flag.FlagSet, a *apiv1.Accuracy) {
 func systemCommands() []command {
 	return []command{{name: "system add", usage: "--name NAME --vendor V --task TASK --class C … --model M --version V [accuracy flags] [--impact-assessment REF] [--contract REF]",
 		need:    []string{"name", "vendor", "task", "class", "model", "version"},
-		summary: "register an analytic system with its first version in the public registry",
+		summary: "register an analytic system with its first version in the public registry; prints the system's id last",
 		example: "ombud system add --name vendor-x-frs --vendor vendor-x --task face_identification --class biometric --model facematch --version 4.2.1 --fpir 0.003 --fnir 0.021 --threshold 0.85 --accuracy-source nist-frte-1n-2026-10 --impact-assessment fria-2026-07",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			var in apiv1.RegisterSystem
@@ -40,7 +40,7 @@ func systemCommands() []command {
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				in.Classes = classes
 				out, err := c.RegisterSystem(ctx, in)
-				return m.done(err, "Registered %s version %s as system %s (log entry %d).\n", in.Name, out.Version, out.ID, out.Receipt)
+				return m.done(err, "Registered %s version %s as system %s (log entry %d).\n%s\n", in.Name, out.Version, out.ID, out.Receipt, out.ID)
 			})
 		},
 	}, {name: "system version add", usage: "SYSTEM --model M --version V [accuracy flags]", args: [2]int{1, 1}, need: []string{"model", "version"},
