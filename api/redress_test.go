@@ -152,8 +152,9 @@ func TestRedressConfirmationNeedsViewing(t *testing.T) {
 }
 
 // TestRedressRevocationEnds: a revoked authorization ends its run's
-// flags, reviews and actions (authorization_revoked, nothing logged); an
-// expired one ends its reviews (authorization_expired).
+// flags, reviews and actions (authorization_revoked, nothing logged), and
+// its flags leave the review queue; an expired one ends them too
+// (authorization_expired).
 func TestRedressRevocationEnds(t *testing.T) {
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 20), ombudtest.Authorization("auth-x", 20))
 	r1, r2, r3 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer), e.AddPrincipal(t, "Ria", ombud.RoleReviewer)
@@ -175,17 +176,35 @@ func TestRedressRevocationEnds(t *testing.T) {
 	e.refusedWith(t, "a confirmation", 409, ombud.ReasonAuthRevoked, func() *http.Response { return e.review(t, r1, pending, "confirm") })
 	e.refusedWith(t, "a rejection", 409, ombud.ReasonAuthRevoked, func() *http.Response { return e.review(t, r3, pending, "reject") })
 	e.refusedWith(t, "an action", 409, ombud.ReasonAuthRevoked, func() *http.Response { return e.act(t, confirmed, "referral") })
+	// A flag whose run's authorization was revoked leaves the queue: no
+	// one may review it.
+	if e.queued(t, r3, pending) {
+		t.Error("a flag of a revoked authorization's run is still queued")
+	}
 
 	// Expiry: past the authorization's not_after (24 hours on), its
-	// run's flags are closed to review.
-	run = e.readRun(t, e.machine, "auth-x", 0, e.location[:2]...)
-	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{"plate:B-XY-123"}, References: e.location[1:2], Rank: 1, Score: 0.93,
-		Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 120000})
-	expiring := decode[apiv1.FlagCreated](t, e.Do(t, "POST", "/v1/flags", e.machine, js, string(b))).ID
+	// runs' flags, reviews and actions end.
+	flagX := func(run string) string {
+		b, _ := json.Marshal(apiv1.CreateFlag{Run: run, Inputs: e.location[:1], Candidates: []string{"plate:B-XY-123"}, References: e.location[1:2], Rank: 1, Score: 0.93,
+			Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 120000})
+		return string(b)
+	}
+	runs := make([]string, 3)
+	for i := range runs {
+		runs[i] = e.readRun(t, e.machine, "auth-x", 0, e.location[:2]...).ID
+	}
+	expiring := decode[apiv1.FlagCreated](t, e.Do(t, "POST", "/v1/flags", e.machine, js, flagX(runs[0]))).ID
 	e.viewInputs(t, r1, expiring)
+	confirmedX := decode[apiv1.FlagCreated](t, e.Do(t, "POST", "/v1/flags", e.machine, js, flagX(runs[1]))).ID
+	mustCreate(t, "a confirmation", e.confirm(t, r1, confirmedX, "agree"))
+	mustCreate(t, "a confirmation", e.confirm(t, r2, confirmedX, "agree"))
 	e.reviewed.Store(int64(25 * time.Hour))
+	e.refusedWith(t, "a flag past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response {
+		return e.Do(t, "POST", "/v1/flags", e.machine, js, flagX(runs[2]))
+	})
 	e.refusedWith(t, "a confirmation past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response { return e.review(t, r1, expiring, "confirm") })
 	e.refusedWith(t, "a rejection past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response { return e.review(t, r2, expiring, "reject") })
+	e.refusedWith(t, "an action past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response { return e.act(t, confirmedX, "referral") })
 }
 
 // TestRedressRevocationAgainstPipeline: a review, and an action, sent at
@@ -382,8 +401,14 @@ func TestRedressWithdrawal(t *testing.T) {
 	if a := e.action(t, e.analyst, taken.ID); a.Status != apiv1.ActionStanding || a.WithdrawnAt != nil || a.Contest != nil {
 		t.Fatalf("a fresh action: %+v", a)
 	}
-	ct, _ := e.contest(t, taken.Notice)
+	ct, filed := e.contest(t, taken.Notice)
 	res := e.resolve(t, r3, ct, ombud.ContestOverturned)
+	// The resolution's public entry names the action it withdraws.
+	f, ok1 := entryAt(t, e.Env, filed).(*entry.Contest)
+	r, ok2 := entryAt(t, e.Env, res.Receipt).(*entry.Contest)
+	if !ok1 || !ok2 || r.Op != entry.OpResolved || r.Outcome != ombud.ContestOverturned || r.Action == "" || r.Action != f.Action {
+		t.Fatalf("the resolution's entry: %+v, the filing's: %+v", r, f)
+	}
 	a := e.action(t, e.analyst, taken.ID)
 	if a.Status != apiv1.ActionWithdrawn || a.WithdrawnAt == nil || a.WithdrawnReceipt != res.Receipt || a.Contest == nil || a.Contest.ID != ct ||
 		a.Contest.Outcome != ombud.ContestOverturned {
