@@ -195,6 +195,7 @@ func (s *Store) AwaitingReview(ctx context.Context, reviewer string, since time.
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = ?1)
 		AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.flag_id = f.id)
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.verdict = 'reject' AND v.pending = 0)
+		AND NOT EXISTS (SELECT 1 FROM authorizations z WHERE z.id = r.authorization AND z.revoked IS NOT NULL)
 		ORDER BY f.created, f.id LIMIT ?2`, reviewer, limit, ms(since))
 }
 
