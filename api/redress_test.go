@@ -198,7 +198,13 @@ func TestRedressRevocationEnds(t *testing.T) {
 	confirmedX := decode[apiv1.FlagCreated](t, e.Do(t, "POST", "/v1/flags", e.machine, js, flagX(runs[1]))).ID
 	mustCreate(t, "a confirmation", e.confirm(t, r1, confirmedX, "agree"))
 	mustCreate(t, "a confirmation", e.confirm(t, r2, confirmedX, "agree"))
+	if !e.queued(t, r2, expiring) {
+		t.Fatal("a flag is not queued within its authorization's window")
+	}
 	e.reviewed.Store(int64(25 * time.Hour))
+	if e.queued(t, r2, expiring) {
+		t.Error("a flag of an expired authorization's run is still queued")
+	}
 	e.refusedWith(t, "a flag past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response {
 		return e.Do(t, "POST", "/v1/flags", e.machine, js, flagX(runs[2]))
 	})

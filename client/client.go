@@ -435,6 +435,19 @@ func (c *Client) TakeAction(ctx context.Context, in apiv1.TakeAction) (*apiv1.Ac
 	return &out, c.call(ctx, "POST", "/v1/actions", in, &out)
 }
 
+// Actions lists the actions the caller took, newest first, each standing
+// or withdrawn.
+func (c *Client) Actions(ctx context.Context) ([]apiv1.Action, error) {
+	var out []apiv1.Action
+	return out, c.call(ctx, "GET", "/v1/actions", nil, &out)
+}
+
+// Action returns one action, to the analyst who took it or oversight.
+func (c *Client) Action(ctx context.Context, id string) (*apiv1.Action, error) {
+	var out apiv1.Action
+	return &out, c.call(ctx, "GET", "/v1/actions/"+url.PathEscape(id), nil, &out)
+}
+
 // OpenContests lists the contests awaiting resolution.
 func (c *Client) OpenContests(ctx context.Context) ([]apiv1.Contest, error) {
 	var out []apiv1.Contest

@@ -385,8 +385,28 @@ func (s *Service) Awaiting(ctx context.Context, p *ombud.Principal, limit int) (
 		return nil, err
 	}
 	names := map[string]string{}
+	stands := map[string]bool{} // by run: its authorization neither revoked nor expired
 	out := make([]Queued, 0, len(fs))
 	for _, f := range fs {
+		ok, seen := stands[f.Run]
+		if !seen {
+			run, err := s.Store.Run(ctx, f.Run)
+			if err != nil {
+				return nil, err
+			}
+			err = s.standing(ctx, run)
+			var oe *ombud.Error
+			if err != nil && !errors.As(err, &oe) {
+				return nil, err
+			}
+			ok, stands[f.Run] = err == nil, err == nil
+		}
+		if !ok {
+			// Its review would be refused: the queue offers what may be
+			// done. (The store leaves out revoked authorizations' flags;
+			// an expiry is a matter of the clock.)
+			continue
+		}
 		q := Queued{Flag: f}
 		name, ok := names[f.System]
 		if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -88,12 +89,19 @@ func reviewCommands() []command {
 				return m.done(err, "Recorded your review of flag %s: %s (log entry %d).\n", args[0], out.Verdict, out.Receipt)
 			})
 		},
-	}, {name: "act", usage: "FLAG --kind KIND", args: [2]int{1, 1}, need: []string{"kind"},
-		summary: "take an action on a flag two reviewers confirmed; prints the notice code for the person affected, shown once",
-		example: "ombud act f7q2m9x3k1b4c5d6 --kind questioning",
+	}, {name: "act", usage: "FLAG --kind KIND [--notice FILE]", args: [2]int{1, 1}, need: []string{"kind"},
+		summary: "take an action on a flag two reviewers confirmed; prints the notice code for the person affected, shown once, and saves their notice",
+		example: "ombud act f7q2m9x3k1b4c5d6 --kind questioning --notice notice.txt",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			kind := fs.String("kind", "", "the action: "+strings.Join(ombud.ActionKinds, ", "))
+			file := fs.String("notice", "", "save the notice to hand to the person affected (plain text, with the code) to this new file")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
+				if *file != "" {
+					// Refused before the action: its notice is told only once.
+					if _, err := os.Lstat(*file); err == nil {
+						return usagef("act: %s exists; name a new file for the notice", *file)
+					}
+				}
 				out, err := c.TakeAction(ctx, apiv1.TakeAction{Flag: args[0], Kind: *kind})
 				if err != nil {
 					return err
@@ -103,8 +111,47 @@ func reviewCommands() []command {
 					fmt.Fprintln(m.Stdout, "No notice: no_action affects no one.")
 					return nil
 				}
-				fmt.Fprintf(m.Stdout, "Notice code for the person affected, shown once; only its hash is stored. Give it to them with the notice:\n"+
-					"they see the decision, and can contest it, at %s/contest with this code.\n%s\n", strings.TrimRight(c.Server(), "/"), out.Notice)
+				where := strings.TrimRight(c.Server(), "/") + "/contest"
+				switch {
+				case *file != "" && out.NoticeText != "":
+					if err := os.WriteFile(*file, []byte(out.NoticeText), 0o600); err != nil {
+						fmt.Fprintf(m.Stderr, "The notice could not be saved (%v); print it at %s with the code.\n", err, where)
+					} else {
+						fmt.Fprintf(m.Stdout, "The notice to hand to the person affected is in %s.\n", *file)
+					}
+				default:
+					fmt.Fprintf(m.Stdout, "Print the notice to hand to them at %s with the code (or give --notice FILE next time).\n", where)
+				}
+				fmt.Fprintf(m.Stdout, "They see the decision, and can contest it, at %s with this code. Notice code, shown once; only its hash is stored:\n%s\n", where, out.Notice)
+				return nil
+			})
+		},
+	}, {name: "actions", usage: "[ACTION]",
+		args:    [2]int{0, 1},
+		summary: "list the actions you took, each standing or withdrawn by an overturned contest, with its contest and deadline; or show one",
+		example: "ombud actions",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
+				var as []apiv1.Action
+				if len(args) == 1 {
+					a, err := c.Action(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					as = []apiv1.Action{*a}
+				} else {
+					var err error
+					if as, err = c.Actions(ctx); err != nil {
+						return err
+					}
+				}
+				if len(as) == 0 {
+					fmt.Fprintln(m.Stdout, "You took no actions.")
+					return nil
+				}
+				for _, a := range as {
+					fmt.Fprintln(m.Stdout, actionLine(a))
+				}
 				return nil
 			})
 		},
@@ -164,6 +211,28 @@ func reviewCommands() []command {
 			})
 		},
 	}}
+}
+
+// actionLine says an action's state in one line: a withdrawn one first.
+func actionLine(a apiv1.Action) string {
+	var b strings.Builder
+	if a.Status == apiv1.ActionWithdrawn && a.WithdrawnAt != nil {
+		fmt.Fprintf(&b, "WITHDRAWN %s (log entry %d): ", a.WithdrawnAt.UTC().Format(time.DateTime), a.WithdrawnReceipt)
+	}
+	fmt.Fprintf(&b, "action %s (%s) on flag %s, taken %s (log entry %d)", a.ID, a.Kind, a.Flag, a.Created.UTC().Format(time.DateTime), a.Receipt)
+	if ct := a.Contest; ct != nil {
+		switch {
+		case ct.Outcome != "":
+			fmt.Fprintf(&b, "; contest %s %s", ct.ID, ct.Outcome)
+		case ct.Overdue:
+			fmt.Fprintf(&b, "; contest %s OVERDUE since %s", ct.ID, ct.Due.UTC().Format(time.DateTime))
+		case ct.Due != nil:
+			fmt.Fprintf(&b, "; contest %s open, to be decided by %s", ct.ID, ct.Due.UTC().Format(time.DateTime))
+		default:
+			fmt.Fprintf(&b, "; contest %s open", ct.ID)
+		}
+	}
+	return b.String()
 }
 
 // evidence lists a flag's inputs and reference images for the listing.

@@ -95,10 +95,17 @@ func TestReviewCommands(t *testing.T) {
 	}
 
 	refused(as(analyst), exitError, "kind must be one of", "act", flagID, "--kind", "arrest")
-	out = must(as(analyst), "act", flagID, "--kind", "questioning")
+	noticeFile := filepath.Join(t.TempDir(), "notice.txt")
+	out = must(as(analyst), "act", flagID, "--kind", "questioning", "--notice", noticeFile)
 	notice := lastLine(out)
 	if !strings.Contains(out, url+"/contest") || len(strings.ReplaceAll(notice, "-", "")) != 16 {
 		t.Fatalf("act: %s", out)
+	}
+	if b, err := os.ReadFile(noticeFile); err != nil || !strings.Contains(string(b), notice) || !strings.Contains(string(b), "How to contest") {
+		t.Fatalf("the saved notice: %v\n%s", err, b)
+	}
+	if out := must(as(analyst), "actions"); !strings.Contains(out, "(questioning) on flag "+flagID) || strings.Contains(out, "WITHDRAWN") {
+		t.Fatalf("actions before a contest: %s", out)
 	}
 	refused(as(analyst), exitError, "[flag_acted]", "act", flagID, "--kind", "referral")
 
@@ -126,4 +133,9 @@ func TestReviewCommands(t *testing.T) {
 		t.Fatalf("contest resolve: %s", out)
 	}
 	refused(as(reviewers[2]), exitError, "[contest_resolved]", "contest", "resolve", contest, "--uphold", "--rationale", "again")
+	// The analyst who took the action is told it was withdrawn.
+	if out := must(as(analyst), "actions"); !strings.HasPrefix(out, "WITHDRAWN ") || !strings.Contains(out, "contest "+contest+" overturned") {
+		t.Fatalf("actions after an overturned contest: %s", out)
+	}
+	refused(as(analyst), exitError, "404 not_found", "actions", "nosuchaction0000")
 }
