@@ -112,6 +112,18 @@ func TestRedressBlindReviews(t *testing.T) {
 			t.Errorf("the queue tells of other reviews: %q: %s", k, q[0][k])
 		}
 	}
+	// A reviewer who is an analyst too learns nothing by trying to act on
+	// a flag they may still review: refused before the reviews are
+	// counted, whatever they are.
+	dual := e.AddPrincipal(t, "Dee", ombud.RoleReviewer, ombud.RoleAnalyst)
+	for _, tc := range []struct{ name, flag string }{{"one confirmation", f}, {"none", e.reviewedFlag(t)}} {
+		before := e.Size(t)
+		resp := e.Do(t, "POST", "/v1/actions", dual, js, `{"flag":"`+tc.flag+`","kind":"referral"}`)
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonNotIndependent || strings.ContainsAny(body.Error.Message, "0123456789") || e.Size(t) != before {
+			t.Errorf("an action by a reviewer who may still review (%s): %d %+v", tc.name, resp.StatusCode, body.Error)
+		}
+	}
 }
 
 // TestRedressConfirmationNeedsViewing: a confirmation needs the reviewer's
@@ -319,6 +331,17 @@ func TestRedressBelowThreshold(t *testing.T) {
 	e.refusedWith(t, "a plate reader below its threshold", 400, ombud.ReasonBelowThreshold, func() *http.Response {
 		return e.Do(t, "POST", "/v1/flags", e.machine, js, below(run.ID, e.location[:1], "plate:B-XY-123"))
 	})
+	// A machine does not lower the bar by stating a lower threshold: the
+	// version's registered operating threshold (0.9) counts too.
+	for _, low := range []string{`"score":0.05,"threshold":0.01`, `"score":0,"threshold":0`, `"score":-1,"threshold":-2`, `"score":0.88,"threshold":0.85`} {
+		body := strings.Replace(below(run.ID, e.location[:1], "plate:B-XY-123"), `"score":0.41,"threshold":0.85`, low, 1)
+		if !strings.Contains(body, low) {
+			t.Fatalf("the body: %s", body)
+		}
+		e.refusedWith(t, "a plate reader stating a threshold below its registered one ("+low+")", 400, ombud.ReasonBelowThreshold, func() *http.Response {
+			return e.Do(t, "POST", "/v1/flags", e.machine, js, body)
+		})
+	}
 	face := func(name, task string) (token, runID string) {
 		sys := replace(replace(frs, `"task":"face_identification"`, `"task":"`+task+`"`), `"name":"vendor-x-frs"`, `"name":"`+name+`"`)
 		resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, js, sys)
@@ -374,12 +397,30 @@ func (e *runEnv) contest(t *testing.T, code string) (string, uint64) {
 
 func (e *runEnv) resolve(t *testing.T, token, contest, outcome string) apiv1.ContestResolved {
 	t.Helper()
+	if outcome == ombud.ContestUpheld {
+		// Upholding needs the resolver's viewing of every input.
+		e.viewInputs(t, token, e.contestFlag(t, contest))
+	}
 	resp := e.Do(t, "POST", "/v1/contests/"+contest+"/resolution", token, js, `{"outcome":"`+outcome+`","rationale":"the employer confirms the alibi"}`)
 	res := decode[apiv1.ContestResolved](t, resp)
 	if resp.StatusCode != 201 {
 		t.Fatalf("a resolution: %d", resp.StatusCode)
 	}
 	return res
+}
+
+// contestFlag returns the flag of a contest's action.
+func (e *runEnv) contestFlag(t *testing.T, contest string) string {
+	t.Helper()
+	ct, err := e.Gateway.Store.Contest(t.Context(), contest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.Gateway.Store.Action(t.Context(), ct.Action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Flag
 }
 
 func (e *runEnv) action(t *testing.T, token, id string) apiv1.Action {
@@ -438,6 +479,10 @@ func TestRedressWithdrawal(t *testing.T) {
 	}
 	upheld := e.actedFlag(t, "questioning", r1, r2)
 	ct, _ = e.contest(t, upheld.Notice)
+	// An action stands only on evidence its resolver viewed.
+	e.refusedWith(t, "upholding without a viewing", 409, ombud.ReasonEvidenceNotViewed, func() *http.Response {
+		return e.Do(t, "POST", "/v1/contests/"+ct+"/resolution", r3, js, `{"outcome":"upheld","rationale":"it stands"}`)
+	})
 	e.resolve(t, r3, ct, ombud.ContestUpheld)
 	if a := e.action(t, e.analyst, upheld.ID); a.Status != apiv1.ActionStanding || a.WithdrawnAt != nil || a.Contest == nil || a.Contest.Outcome != ombud.ContestUpheld {
 		t.Fatalf("an action whose contest was upheld: %+v", a)

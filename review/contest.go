@@ -242,6 +242,9 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	switch {
 	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
 		return fail(refuse(ombud.CodeConflict, ombud.ReasonContestResolved, "the contest is resolved already, or being resolved"))
+	case errors.Is(err, ombud.ErrNotViewed):
+		return fail(refuse(ombud.CodeConflict, ombud.ReasonEvidenceNotViewed,
+			"view every input of the flag before you uphold the action (each viewing is logged); overturning it needs no viewing"))
 	case err != nil:
 		return nil, w, err
 	}
@@ -518,6 +521,9 @@ type Desk struct {
 	// AuthKind and AuthIssuer name the run's authorization ("" for a run
 	// under none).
 	AuthKind, AuthIssuer string
+	// Closed says why the reviewer has no review to give here ("" while
+	// they have): the desk then shows no evidence and no form.
+	Closed string
 }
 
 // DeskFor returns the desk of a flag to a reviewer who may review it: not
@@ -554,6 +560,27 @@ func (s *Service) DeskFor(ctx context.Context, p *ombud.Principal, flagID string
 			return nil, err
 		}
 		d.AuthKind, d.AuthIssuer = ra.Kind, ra.Issuer
+	}
+	reviews, err := s.Store.Reviews(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	acts, err := s.Store.Actions(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	const closed = "This flag is closed to review: it was decided, its run's authorization ended, or its review window closed. Nothing here awaits your verdict."
+	var oe *ombud.Error
+	switch err := s.standing(ctx, run); {
+	case slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Reviewer == p.ID }):
+		d.Closed = "You reviewed this flag already."
+	case len(acts) > 0, slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Verdict == entry.Reject }),
+		!s.now().Before(f.Created.Add(ombud.ReviewWindow)), errors.As(err, &oe):
+		// One sentence for every reason: a reviewer is not told another's
+		// rejection.
+		d.Closed = closed
+	case err != nil:
+		return nil, err
 	}
 	return d, nil
 }

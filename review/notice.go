@@ -57,6 +57,11 @@ type Notice struct {
 	Appeal        string
 	// Withdrawn is when the action was withdrawn (zero while it stands).
 	Withdrawn time.Time
+	// Contested is when a contest was filed (zero if none); Due when it
+	// must be decided by; Outcome and Decided how and when it was ("" and
+	// zero while open).
+	Contested, Due, ContestDecided time.Time
+	Outcome                        string
 }
 
 // decisions say each action kind in plain words.
@@ -90,9 +95,12 @@ func (s *Service) NoticeOf(cs *Case, code, base string) Notice {
 		System: cs.System.Name, Task: cmpOr(tasks[cs.System.Task], cs.System.Task), Confirmations: len(cs.Confirmations),
 		Controller: cmpOr(r.Controller, DefaultController), Contact: cmpOr(r.Contact, DefaultContact), Appeal: cmpOr(r.Appeal, DefaultAppeal),
 		ContestURL: strings.TrimSuffix(cmpOr(r.PublicURL, base), "/") + "/contest", Deadline: s.deadlineDays(), Withdrawn: cs.Action.Withdrawn}
-	if cs.Contest != nil && !cs.Contest.Due.IsZero() {
-		// The deadline the filing logged, not today's configuration.
-		n.Deadline = int64(cs.Contest.Due.Sub(cs.Contest.Filed).Round(24*time.Hour) / (24 * time.Hour))
+	if ct := cs.Contest; ct != nil {
+		n.Contested, n.Due, n.Outcome, n.ContestDecided = ct.Filed, ct.Due, ct.Outcome, ct.Resolved
+		if !ct.Due.IsZero() {
+			// The deadline the filing logged, not today's configuration.
+			n.Deadline = int64(ct.Due.Sub(ct.Filed).Round(24*time.Hour) / (24 * time.Hour))
+		}
 	}
 	if v := cs.Version; v != nil {
 		n.Model = v.Model + " version " + v.Version
@@ -184,13 +192,34 @@ func (n Notice) Text() string {
 	p("  You have the right to a copy of the data about you that was used, and to")
 	p("  know how it was used. Ask the controller, quoting your notice code.")
 	p("")
-	p("How to contest")
-	p("  Go to %s, enter your notice code and say why you think the decision is", n.ContestURL)
-	p("  wrong. There is no deadline for contesting. A reviewer who took no part in")
-	p("  the decision must decide your contest within %d days of its filing; the", n.Deadline)
-	p("  public log records when it was filed and decided, and the public")
-	p("  transparency report counts contests decided late.")
-	p("  With the same code you can see the status and the reviewer's reasons.")
+	switch {
+	case n.Outcome != "":
+		p("Your contest")
+		p("  You contested this decision on %s. It was decided on %s:", Date(n.Contested), Date(n.ContestDecided))
+		if n.Outcome == ombud.ContestOverturned {
+			p("  the decision was overturned, and is withdrawn.")
+		} else {
+			p("  the decision was upheld: the reviewer found it stands.")
+		}
+		p("  At %s, with your notice code, you can read the reviewer's reasons.", n.ContestURL)
+	case !n.Contested.IsZero():
+		p("Your contest")
+		p("  You contested this decision on %s. A reviewer who took no part in the", Date(n.Contested))
+		if n.Due.IsZero() {
+			p("  decision will decide it.")
+		} else {
+			p("  decision must decide it by %s.", Date(n.Due))
+		}
+		p("  At %s, with your notice code, you can see its status.", n.ContestURL)
+	default:
+		p("How to contest")
+		p("  Go to %s, enter your notice code and say why you think the decision is", n.ContestURL)
+		p("  wrong. There is no deadline for contesting. A reviewer who took no part in")
+		p("  the decision must decide your contest within %d days of its filing; the", n.Deadline)
+		p("  public log records when it was filed and decided, and the public")
+		p("  transparency report counts contests decided late.")
+		p("  With the same code you can see the status and the reviewer's reasons.")
+	}
 	p("")
 	p("Where to appeal next")
 	p("  If you disagree with the outcome of your contest, or it is not decided in")

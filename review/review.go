@@ -184,9 +184,13 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	if sv == nil {
 		return nil, ombud.Leaf{}, errors.New("review: a run of an unregistered version")
 	}
-	if req.Score < req.Threshold && !ombud.ListsCandidates(sys.Task) {
+	// The threshold that counts is the stricter of the one the flag states
+	// and the version's registered operating threshold, at which its
+	// accuracy was published (and which the person's notice quotes): a
+	// machine cannot lower it by stating another.
+	if bar := max(req.Threshold, sv.Accuracy.Threshold); req.Score < bar && !ombud.ListsCandidates(sys.Task) {
 		return nil, ombud.Leaf{}, refuse(ombud.CodeInvalid, ombud.ReasonBelowThreshold,
-			fmt.Sprintf("the score %g is below the threshold %g: only a system whose task produces investigative candidate lists (face_investigation) flags below its threshold", req.Score, req.Threshold))
+			fmt.Sprintf("the score %g is below the threshold %g (the flag's, or the version's registered operating threshold): only a system whose task produces investigative candidate lists (face_investigation) flags below its threshold", req.Score, bar))
 	}
 	if err := s.standing(ctx, run); err != nil {
 		return nil, ombud.Leaf{}, err
@@ -342,6 +346,15 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	for _, r := range reviews {
 		if r.Reviewer == p.ID {
 			return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "you reviewed this flag: someone else takes the action"))
+		}
+	}
+	if p.Has(ombud.RoleReviewer) && p.ID != f.By {
+		// A reviewer who may still review the flag takes no action on it:
+		// the action's answer would tell them the reviews so far, and
+		// reviews are blind.
+		if run, err := s.Store.Run(ctx, f.Run); err != nil || p.ID != run.Principal {
+			return fail(cmp.Or(err, error(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent,
+				"you may review this flag: a reviewer takes no action on a flag they have not reviewed, and none on one they have"))))
 		}
 	}
 	var confirms, rejects int64

@@ -234,6 +234,14 @@ func TestReviewInBrowser(t *testing.T) {
 		if rv, ok := e.EntryAt(t, before).(*entry.Review); !ok || rv.Outcome != entry.Confirm {
 			t.Fatalf("the confirmation's entry: %+v", rv)
 		}
+		// Reviewed, the flag's desk shows no evidence and no form: no
+		// viewing is logged for it.
+		before = e.Size(t)
+		do(chromedp.Navigate(e.URL + "/review/flags/" + flagA))
+		page(t, "Flag "+flagA, "review-desk-closed", "You reviewed this flag already.")
+		if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.images.length + document.querySelectorAll("form[action$='/reviews']").length`)); err != nil || n != 0 || e.Size(t) != before {
+			t.Fatalf("a closed desk shows %d images and forms (%v), %d entries", n, err, e.Size(t)-before)
+		}
 		desk(t, flagB, "review-desk-b")
 		verdict(t, "reject", "The still is too dark to compare.")
 		body := page(t, "Review queue", "review-rejected", "Your rejection was recorded.", "No flag awaits your review.")
@@ -330,6 +338,14 @@ func TestReviewInBrowser(t *testing.T) {
 		submit(chromedp.Click(chromedp.CSS(`form input[value=status] ~ button`)))
 		page(t, "Contest a decision", "contest-status", "the decision was overturned", "is withdrawn", "withdrawn on", "2 reviewers confirmed the match",
 			"The employer's records place the person elsewhere.")
+		// The printable notice now tells the contest's outcome, not how to
+		// contest again.
+		submit(chromedp.Click(chromedp.CSS(`form input[value=notice] ~ button[value=html]`)))
+		body := page(t, "Notice of a decision in which an automated system took part", "notice-overturned", "This decision was withdrawn on", "Your contest",
+			"the decision was overturned")
+		if strings.Contains(body, "How to contest") {
+			t.Error("the notice of a decided contest still says how to contest")
+		}
 		// Withdrawn in the API, and in the report's row of the version.
 		if st := actionStatus(t); st != "withdrawn" {
 			t.Fatalf("the action after an overturned contest: %s", st)

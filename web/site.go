@@ -170,11 +170,37 @@ type Site struct {
 
 var funcs = template.FuncMap{
 	"date":        review.Date,
+	"published":   publishedAccuracy,
 	"pct":         func(f *float64) float64 { return *f * 100 },
 	"inc":         func(i int) int { return i + 1 },
 	"noSharing":   func() string { return ombud.NoSharing },
 	"noTips":      func() string { return ombud.NoTips },
 	"noContracts": func() string { return ombud.NoContracts },
+}
+
+// publishedAccuracy says the rates a version published, and which of the
+// pair it left out: a rate not published is never shown as 0.
+func publishedAccuracy(a ombud.Accuracy) string {
+	var out []string
+	for _, pair := range [][2]struct {
+		name string
+		v    float64
+	}{{{"FPIR", a.FPIR}, {"FNIR", a.FNIR}}, {{"FMR", a.FMR}, {"FNMR", a.FNMR}}} {
+		switch {
+		case pair[0].v != 0 && pair[1].v != 0:
+			out = append(out, fmt.Sprintf("%s %g, %s %g", pair[0].name, pair[0].v, pair[1].name, pair[1].v))
+		case pair[0].v != 0 || pair[1].v != 0:
+			have, not := pair[0], pair[1]
+			if have.v == 0 {
+				have, not = not, have
+			}
+			out = append(out, fmt.Sprintf("%s %g (%s not published)", have.name, have.v, not.name))
+		}
+	}
+	if len(out) == 0 {
+		return "not published"
+	}
+	return strings.Join(out, "; ")
 }
 
 // Handler returns the site's routes.

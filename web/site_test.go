@@ -229,3 +229,19 @@ func TestStatusIgnoresTheHostHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestHomeClaimsNoWitnessesItLacks: a deployment without witnesses does
+// not say that witnesses cosign its log, and says which records need an
+// authorization instead of claiming every one does.
+func TestHomeClaimsNoWitnessesItLacks(t *testing.T) {
+	e := ombudtest.New(t)
+	resp := e.Do(t, "GET", "/", "", "", "")
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	if strings.Contains(body, "independent witnesses cosign the log") || !strings.Contains(body, "no witnesses are configured yet") {
+		t.Errorf("the home page of an unwitnessed log: %s", body)
+	}
+	if !strings.Contains(body, "a record of a sensitive class only under a signed legal authorization") {
+		t.Error("the home page claims every record needs an authorization")
+	}
+}

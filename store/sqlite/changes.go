@@ -218,7 +218,13 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 		}
 		return reserveContest(ctx, tx, p.Contest)
 	case ombud.OpContestResolve:
-		return reserveContestResolve(ctx, tx, id)
+		p, err := payloadFor(c, "contest", func(p *ombud.ContestPayload) string {
+			return idOf(p.Contest, func(c *ombud.Contest) string { return c.ID })
+		})
+		if err != nil {
+			return err
+		}
+		return reserveContestResolve(ctx, tx, p.Contest)
 	case ombud.OpAuthorizationRegister:
 		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })

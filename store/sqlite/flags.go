@@ -327,19 +327,45 @@ func reserveContest(ctx context.Context, tx *sql.Tx, c *ombud.Contest) error {
 	return err
 }
 
-// reserveContestResolve checks that the contest is filed and open; the
-// change's target keeps a second resolution out while this one is in
-// flight.
-func reserveContestResolve(ctx context.Context, tx *sql.Tx, id string) error {
+// reserveContestResolve checks that the contest is filed and open, and
+// that a resolver who upholds the action viewed every input of its flag
+// (their logged viewings): an action stands only on evidence someone
+// independent looked at. Overturning needs none, so an action can still
+// be withdrawn once its evidence may no longer be viewed. The change's
+// target keeps a second resolution out while this one is in flight.
+func reserveContestResolve(ctx context.Context, tx *sql.Tx, c *ombud.Contest) error {
 	var outcome sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT outcome FROM contests WHERE id = ? AND pending = 0`, id).Scan(&outcome)
+	var flag, inputs string
+	err := tx.QueryRowContext(ctx, `SELECT c.outcome, f.id, f.inputs FROM contests c JOIN actions a ON a.id = c.action_id JOIN flags f ON f.id = a.flag_id
+		WHERE c.id = ? AND c.pending = 0`, c.ID).Scan(&outcome, &flag, &inputs)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("contest %s: %w", id, ombud.ErrNotFound)
+		return fmt.Errorf("contest %s: %w", c.ID, ombud.ErrNotFound)
 	case err != nil:
 		return err
 	case outcome.Valid:
-		return fmt.Errorf("contest %s: %w", id, ombud.ErrResolved)
+		return fmt.Errorf("contest %s: %w", c.ID, ombud.ErrResolved)
+	case c.Outcome == ombud.ContestUpheld:
+		return viewedInputs(ctx, tx, flag, c.ResolvedBy, inputs)
+	}
+	return nil
+}
+
+// viewedInputs checks that reviewer viewed every one of a flag's inputs
+// (a comma-separated list).
+func viewedInputs(ctx context.Context, tx *sql.Tx, flag, reviewer, inputs string) error {
+	ids := strings.Split(inputs, ",")
+	args := []any{flag, reviewer}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM evidence_views WHERE flag_id = ? AND reviewer = ? AND object_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...).Scan(&n); err != nil {
+		return err
+	}
+	if n != len(ids) {
+		return fmt.Errorf("flag %s, reviewer %s: %d of %d inputs viewed: %w", flag, reviewer, n, len(ids), ombud.ErrNotViewed)
 	}
 	return nil
 }
@@ -437,18 +463,8 @@ func reserveReview(ctx context.Context, tx *sql.Tx, r *ombud.Review) error {
 		return err
 	}
 	if r.Verdict == "confirm" {
-		ids := strings.Split(inputs, ",")
-		args := []any{r.Flag, r.Reviewer}
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM evidence_views WHERE flag_id = ? AND reviewer = ? AND object_id IN (`+
-			strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...).Scan(&n); err != nil {
+		if err := viewedInputs(ctx, tx, r.Flag, r.Reviewer, inputs); err != nil {
 			return err
-		}
-		if n != len(ids) {
-			return fmt.Errorf("flag %s, reviewer %s: %d of %d inputs viewed: %w", r.Flag, r.Reviewer, n, len(ids), ombud.ErrNotViewed)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending) VALUES (?,?,?,?,0,1)`,
