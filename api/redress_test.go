@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/report"
+	tclient "github.com/transparency-dev/tessera/client"
 )
 
 const js = "application/json"
@@ -546,5 +549,26 @@ func TestRedressContestDeadline(t *testing.T) {
 	e.AddPrincipal(t, "Late", ombud.RoleAnalyst)
 	if r := compute(); r.ContestsOverdue == nil || r.ContestsOverdue.N != 1 {
 		t.Fatalf("the report's overdue contests: %+v", r.ContestsOverdue)
+	}
+	// The auditor, from the public log alone (no token), by its own clock
+	// 31 days on: the open contest is overdue, the one resolved in time is
+	// not.
+	lu, _ := url.Parse(e.URL + "/log/")
+	f, err := tclient.NewHTTPFetcher(lu, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := audit.Run(t.Context(), audit.Config{Log: *f, Verifier: e.Dir.Verifier, Now: func() time.Time { return due.Add(24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overdue []string
+	for _, f := range res.Findings {
+		if f.Rule == audit.RuleContestOverdue {
+			overdue = append(overdue, f.Message)
+		}
+	}
+	if len(overdue) != 1 {
+		t.Fatalf("the auditor's overdue contests: %v (all findings: %+v)", overdue, res.Findings)
 	}
 }
