@@ -348,14 +348,16 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 			return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "you reviewed this flag: someone else takes the action"))
 		}
 	}
-	if p.Has(ombud.RoleReviewer) && p.ID != f.By {
+	run, err := s.Store.Run(ctx, f.Run)
+	if err != nil {
+		return fail(err)
+	}
+	if p.Has(ombud.RoleReviewer) && p.ID != f.By && p.ID != run.Principal {
 		// A reviewer who may still review the flag takes no action on it:
 		// the action's answer would tell them the reviews so far, and
 		// reviews are blind.
-		if run, err := s.Store.Run(ctx, f.Run); err != nil || p.ID != run.Principal {
-			return fail(cmp.Or(err, error(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent,
-				"you may review this flag: a reviewer takes no action on a flag they have not reviewed, and none on one they have"))))
-		}
+		return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent,
+			"you may review this flag: a reviewer takes no action on a flag they have not reviewed, and none on one they have"))
 	}
 	var confirms, rejects int64
 	var reviewers []string
@@ -369,10 +371,6 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	}
 	if rejects > 0 {
 		return fail(errRejected)
-	}
-	run, err := s.Store.Run(ctx, f.Run)
-	if err != nil {
-		return fail(err)
 	}
 	if err := s.standing(ctx, run); err != nil {
 		return fail(err)
