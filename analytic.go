@@ -64,10 +64,3 @@ func (s *AnalyticSystem) Version(v string) *SystemVersion {
 	}
 	return nil
 }
-
-// SystemTarget names the change target of an analytic system: its name,
-// which is unique.
-func SystemTarget(name string) string { return "system:" + name }
-
-// SystemVersionTarget names the change target of one version of a system.
-func SystemVersionTarget(id, version string) string { return "system-version:" + id + "/" + version }

@@ -149,3 +149,24 @@ func (c Code) HTTPStatus() int {
 	}
 	return http.StatusInternalServerError
 }
+
+// Sentinels of Reserve. Stores wrap them with what was refused.
+var (
+	// ErrBusy: another change to the same target is in flight.
+	ErrBusy = errors.New("another change to it is in progress")
+	// ErrOnHold: the object is on legal hold.
+	ErrOnHold = errors.New("on legal hold")
+	// ErrNotOnHold: the object is not on legal hold.
+	ErrNotOnHold = errors.New("not on legal hold")
+	// ErrErased: the object was erased.
+	ErrErased = errors.New("erased")
+	// ErrRevoked: the authorization is already revoked.
+	ErrRevoked = errors.New("already revoked")
+	// ErrDisabled: the principal is already disabled.
+	ErrDisabled = errors.New("already disabled")
+	// ErrNotSuspended: the principal's emergency access is not suspended.
+	ErrNotSuspended = errors.New("emergency access is not suspended")
+	// ErrStale: the state the change was built on has moved on (a policy
+	// version, an emergency already settled).
+	ErrStale = errors.New("the state it was built on has changed")
+)

@@ -38,13 +38,6 @@ type Review struct {
 	Index    uint64
 }
 
-// ReviewTarget names the change target of a review: one per reviewer and
-// flag.
-func ReviewTarget(flag, reviewer string) string { return "review:" + flag + "/" + reviewer }
-
-// ReviewPayload: OpReview.
-type ReviewPayload struct{ Review *Review }
-
 // Action is an action taken on a flag once its reviews allow it.
 type Action struct {
 	ID         string
@@ -62,24 +55,8 @@ type Action struct {
 	WithdrawnIndex uint64
 }
 
-// ActionTarget names the change target of an action.
-func ActionTarget(id string) string { return "action:" + id }
-
-// ActionPayload: OpAction, with the review counts it was decided on: the
-// store takes it only if they still hold.
-type ActionPayload struct {
-	Action                    *Action
-	Confirmations, Rejections int64
-}
-
 // ActionKinds are the actions that may follow a flag.
 var ActionKinds = []string{"referral", "detention_request", "questioning", "further_investigation", "no_action"}
-
-// FlagTarget names the change target of a flag.
-func FlagTarget(id string) string { return "flag:" + id }
-
-// FlagPayload: OpFlagCreate.
-type FlagPayload struct{ Flag *Flag }
 
 // ErrNotRead: a flag cites an input or a reference its run did not read.
 var ErrNotRead = errors.New("an input was not read in the run")
@@ -202,14 +179,6 @@ const (
 	// ContestOverturned: the action was wrong and is withdrawn.
 	ContestOverturned = "overturned"
 )
-
-// ContestTarget names the change target of a contest: its filing and its
-// resolution.
-func ContestTarget(id string) string { return "contest:" + id }
-
-// ContestPayload: OpContestFile, OpContestResolve (the contest with its
-// outcome, resolver and time set).
-type ContestPayload struct{ Contest *Contest }
 
 // ErrRejected: a reviewer rejected the flag, which closes it.
 var ErrRejected = errors.New("a reviewer rejected the flag")

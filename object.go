@@ -148,3 +148,9 @@ type Emergency struct {
 	// recorded the deletion of data derived from an uncovered read.
 	AttestIndex uint64
 }
+
+// DetailKey finds a detail record: the time and commitment of its entry.
+type DetailKey struct {
+	Time       time.Time
+	Commitment string
+}

@@ -107,3 +107,14 @@ func BenchmarkPseudonym(b *testing.B) {
 		k.Pseudonym("subject", "plate:B-XY-123")
 	}
 }
+
+// vectorKey is the linkage key of the test vectors (journal's too):
+// bytes 0x00 … 0x1f.
+func vectorKey() LinkageKey {
+	var b [32]byte
+	for i := range b {
+		b[i] = byte(i)
+	}
+	k, _ := LinkageKeyFromBytes(b[:])
+	return k
+}

@@ -78,9 +78,6 @@ func EndsRun(reason string) bool {
 	return false
 }
 
-// RunTarget names the change target of a run.
-func RunTarget(id string) string { return "run:" + id }
-
 // MaxRunObjects bounds the object list of one run; a larger job is several
 // runs. The list is kept in the run entry's detail record.
 const MaxRunObjects = 100_000
@@ -88,22 +85,6 @@ const MaxRunObjects = 100_000
 // DefaultRunTimeLimit is how long a run may read when the configuration
 // does not say.
 const DefaultRunTimeLimit = 24 * time.Hour
-
-// Payloads of the run operations.
-type (
-	// RunPayload: OpRunStart, the run and its object list in order.
-	RunPayload struct {
-		Run     *Run
-		Objects []string
-	}
-	// RunClosePayload: OpRunClose.
-	RunClosePayload struct {
-		Reason string
-		At     time.Time
-		Read   int64
-		Bytes  int64
-	}
-)
 
 // RunRead is an object of a run's list read: its position and its
 // permit's entry.

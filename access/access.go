@@ -16,13 +16,15 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/store"
 )
 
 // Service keeps the issuer registry, the authorizations and the policy,
 // and decides reads.
 type Service struct {
-	Store   ombud.Store
-	Journal *ombud.Journal
+	Store   store.Store
+	Journal *journal.Journal
 	// PolicyPath is the Cedar policy file (DIR/policy.cedar).
 	PolicyPath string
 	// Jurisdiction of this deployment; an authorization must cover it.
@@ -82,11 +84,11 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 		s.policy.Store(p)
 		return v, false, nil
 	}
-	c, err := ombud.NewChange(ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: v + 1, SHA: p.SHA})
+	c, err := journal.PolicySet.Change("", journal.PolicyPayload{Version: v + 1, SHA: p.SHA})
 	if err != nil {
 		return 0, false, err
 	}
-	_, err = s.Journal.Apply(ctx, c, ombud.Record{
+	_, err = s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Policy{Op: entry.OpSet, Version: int64(v + 1), PolicySHA256: p.SHA, By: by},
 		Detail: map[string]any{"policy": string(text)},
 	}, nil)
@@ -101,31 +103,31 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 }
 
 // RegisterIssuer logs and records an authority.
-func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, key, by string) (*ombud.Issuer, ombud.Leaf, error) {
+func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, key, by string) (*ombud.Issuer, journal.Leaf, error) {
 	v, err := note.NewVerifier(strings.TrimSpace(key))
 	if err != nil {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "key is not a note verifier key: %v", err)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "key is not a note verifier key: %v", err)
 	}
 	if v.Name() != name {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "the key is named %q, not %q", v.Name(), name)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "the key is named %q, not %q", v.Name(), name)
 	}
 	if !ombud.IsIssuerName(name) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer names are public, and look like court.example/district-3: a host name, then /-separated parts of A-Z a-z 0-9 . _ -")
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer names are public, and look like court.example/district-3: a host name, then /-separated parts of A-Z a-z 0-9 . _ -")
 	}
 	if !slices.Contains(ombud.IssuerKinds, kind) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
 	}
 	if err := s.Vocabulary.Check(ombud.VocabJurisdiction, "jurisdiction", jurisdiction); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	i := &ombud.Issuer{Name: name, Kind: kind, Jurisdiction: jurisdiction, Key: strings.TrimSpace(key), Registered: s.now()}
-	c, err := ombud.NewChange(ombud.OpIssuerRegister, ombud.IssuerTarget(name), ombud.IssuerPayload{Issuer: i})
+	c, err := journal.IssuerRegister.Change(name, journal.IssuerPayload{Issuer: i})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Issuer{Op: entry.OpRegister, Issuer: name, IssuerKind: kind, Jurisdiction: jurisdiction, KeyID: fmt.Sprintf("%08x", v.KeyHash()), By: by},
-	}, func(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+	}, func(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 		if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 			return err
 		}
@@ -134,11 +136,11 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 	})
 	switch e := new(entry.Error); {
 	case errors.As(err, &e):
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer name and jurisdiction must be codes (no spaces): %s", e.Reason)
 	case errors.Is(err, ombud.ErrExists):
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "issuer %q is already registered", name)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "issuer %q is already registered", name)
 	case err != nil:
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	i.Index = w.Index
 	return i, w, nil
@@ -168,20 +170,20 @@ func (s *Service) issuerVerifiers(ctx context.Context) (note.Verifiers, error) {
 // RegisterAuthorization verifies a signed authorization against the issuer
 // registry, validates it, turns its subjects into keyed pseudonyms, logs
 // the registration and records it.
-func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by string) (*ombud.RegisteredAuthorization, ombud.Leaf, error) {
+func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by string) (*ombud.RegisteredAuthorization, journal.Leaf, error) {
 	vs, err := s.issuerVerifiers(ctx)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	a, err := ombud.OpenAuthorization(msg, vs)
 	if err != nil {
-		return nil, ombud.Leaf{}, &ombud.Error{Code: ombud.CodeInvalid, Message: err.Error(), Err: err}
+		return nil, journal.Leaf{}, &ombud.Error{Code: ombud.CodeInvalid, Message: err.Error(), Err: err}
 	}
 	if err := s.checkScope(ctx, a); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if _, err := s.Store.Authorization(ctx, a.ID); err == nil {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
 	ra := &ombud.RegisteredAuthorization{Authorization: *a, Note: string(msg), Registered: s.now()}
 	var subjects []string // keyed, without the wildcard
@@ -194,11 +196,11 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 		subjects = append(subjects, ps)
 		ra.SubjectPseudonyms = append(ra.SubjectPseudonyms, ps)
 	}
-	c, err := ombud.NewChange(ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: ra})
+	c, err := journal.AuthorizationRegister.Change(a.ID, journal.AuthorizationPayload{Authorization: ra})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Authorization{Op: entry.OpRegister, AuthKind: a.Kind, Issuer: a.Issuer, Purposes: a.Purposes, Classes: a.Classes,
 			Wildcard: a.Wildcard(), NotBefore: a.NotBefore.Format(time.RFC3339), NotAfter: a.NotAfter.Format(time.RFC3339),
 			MaxUses: int64(a.MaxUses), Jurisdiction: a.Jurisdiction,
@@ -206,7 +208,7 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 		Detail: map[string]any{"id": a.ID, "case": a.Case, "note": string(msg)},
 	}, s.commitAuthorization)
 	if errors.Is(err, ombud.ErrExists) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)
 	}
 	if err != nil {
 		return nil, w, err
@@ -217,12 +219,12 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 
 // commitAuthorization makes a logged registration take effect and marks
 // the open emergency reads it covers.
-func (s *Service) commitAuthorization(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+func (s *Service) commitAuthorization(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 		return err
 	}
-	var p ombud.AuthorizationPayload
-	if err := c.Decode(&p); err != nil {
+	_, p, err := journal.AuthorizationRegister.Decode(c)
+	if err != nil {
 		return err
 	}
 	return s.coverEmergencies(ctx, p.Authorization)
@@ -316,38 +318,38 @@ func (s *Service) coverEmergencies(ctx context.Context, ra *ombud.RegisteredAuth
 // Revoke revokes an authorization through the one pattern. It holds the
 // authorization's gate alone, so that every read already admitted under it
 // is logged before the revocation is.
-func (s *Service) Revoke(ctx context.Context, id, reason, by string) (ombud.Leaf, error) {
+func (s *Service) Revoke(ctx context.Context, id, reason, by string) (journal.Leaf, error) {
 	if err := s.Vocabulary.Check(ombud.VocabRevokeReason, "reason", reason); err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	a, err := s.Store.Authorization(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no authorization %q", id)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no authorization %q", id)
 	}
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if a.Revoked != nil {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
 	}
 	release := s.gates.Exclusive(id)
 	defer release()
-	c, err := ombud.NewChange(ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget(id), ombud.RevokePayload{Reason: reason, At: s.now()})
+	c, err := journal.AuthorizationRevoke.Change(id, journal.RevokePayload{Reason: reason, At: s.now()})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: a.Kind, Issuer: a.Issuer, Reason: reason, Authorization: id, By: by},
 	}, s.CommitRevoke)
 	if errors.Is(err, ombud.ErrRevoked) {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
 	}
 	return w, err
 }
 
 // CommitRevoke makes a logged revocation take effect and drops the
 // authorization from the caches.
-func (s *Service) CommitRevoke(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+func (s *Service) CommitRevoke(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 	err := s.Journal.CommitStore(ctx, c, w)
 	id := strings.TrimPrefix(c.Target, "authorization:")
 	s.authCache.Delete(id)
@@ -357,14 +359,14 @@ func (s *Service) CommitRevoke(ctx context.Context, c *ombud.Change, w ombud.Lea
 
 // Committer returns the committer of op when this service does more than
 // the store's commit, for recovery (nil otherwise).
-func (s *Service) Committer(op ombud.Op) ombud.Committer {
+func (s *Service) Committer(op journal.Op) journal.Committer {
 	switch op {
-	case ombud.OpAuthorizationRegister:
+	case journal.AuthorizationRegister.Op:
 		return s.commitAuthorization
-	case ombud.OpAuthorizationRevoke:
+	case journal.AuthorizationRevoke.Op:
 		return s.CommitRevoke
-	case ombud.OpIssuerRegister:
-		return func(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+	case journal.IssuerRegister.Op:
+		return func(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 			err := s.Journal.CommitStore(ctx, c, w)
 			s.verifiers.Store(nil)
 			return err

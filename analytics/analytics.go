@@ -16,12 +16,14 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/store"
 )
 
 // Service registers analytic systems.
 type Service struct {
-	Store   ombud.Store
-	Journal *ombud.Journal
+	Store   store.Store
+	Journal *journal.Journal
 	// Classes are the deployment's data classes, by name.
 	Classes map[string]ombud.Class
 	Now     func() time.Time
@@ -106,46 +108,46 @@ func (s *Service) checkVersion(task string, v Version) error {
 
 // Register registers a system with its first version, through the one
 // pattern. A name is registered once.
-func (s *Service) Register(ctx context.Context, r System, by string) (*ombud.AnalyticSystem, ombud.Leaf, error) {
+func (s *Service) Register(ctx context.Context, r System, by string) (*ombud.AnalyticSystem, journal.Leaf, error) {
 	for _, c := range []struct {
 		what, v  string
 		required bool
 	}{{"name", r.Name, true}, {"vendor", r.Vendor, true}, {"contract", r.Contract, false}, {"impact_assessment", r.ImpactAssessment, false}} {
 		if err := code(c.what, c.v, c.required); err != nil {
-			return nil, ombud.Leaf{}, err
+			return nil, journal.Leaf{}, err
 		}
 	}
 	if !slices.Contains(ombud.Tasks, r.Task) {
-		return nil, ombud.Leaf{}, invalid("task must be one of %s", strings.Join(ombud.Tasks, ", "))
+		return nil, journal.Leaf{}, invalid("task must be one of %s", strings.Join(ombud.Tasks, ", "))
 	}
 	if ombud.IsBiometricTask(r.Task) && r.ImpactAssessment == "" {
-		return nil, ombud.Leaf{}, invalid("impact_assessment: a biometric system needs a fundamental-rights impact assessment (EU AI Act Art. 27); give its reference")
+		return nil, journal.Leaf{}, invalid("impact_assessment: a biometric system needs a fundamental-rights impact assessment (EU AI Act Art. 27); give its reference")
 	}
 	if len(r.Classes) == 0 || len(r.Classes) > 16 {
-		return nil, ombud.Leaf{}, invalid("classes: name 1 to 16 data classes the system may process")
+		return nil, journal.Leaf{}, invalid("classes: name 1 to 16 data classes the system may process")
 	}
 	for _, c := range r.Classes {
 		if _, ok := s.Classes[c]; !ok {
-			return nil, ombud.Leaf{}, invalid("classes: %q is not a data class of this deployment", c)
+			return nil, journal.Leaf{}, invalid("classes: %q is not a data class of this deployment", c)
 		}
 	}
 	if err := s.checkVersion(r.Task, r.Version); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	now := s.now()
 	sys := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: r.Name, Vendor: r.Vendor, Task: r.Task, Classes: slices.Clone(r.Classes),
 		ImpactAssessment: r.ImpactAssessment, Contract: r.Contract, Registered: now,
 		Versions: []*ombud.SystemVersion{{Version: r.Version.Version, Model: r.Version.Model, Accuracy: r.Version.Accuracy, Registered: now}}}
-	c, err := ombud.NewChange(ombud.OpSystemRegister, ombud.SystemTarget(r.Name), ombud.SystemPayload{System: sys})
+	c, err := journal.SystemRegister.Change(r.Name, journal.SystemPayload{System: sys})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	a := r.Version.Accuracy
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpRegister, Name: r.Name, Vendor: r.Vendor, Task: r.Task, Classes: sys.Classes,
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Analytic{Op: entry.OpRegister, Name: r.Name, Vendor: r.Vendor, Task: r.Task, Classes: sys.Classes,
 		Model: r.Version.Model, ModelVersion: r.Version.Version, FMR: a.FMR, FNMR: a.FNMR, FPIR: a.FPIR, FNIR: a.FNIR, Threshold: a.Threshold,
 		AccuracySource: a.Source, ImpactAssessment: r.ImpactAssessment, Contract: r.Contract, System: sys.ID, By: by}}, nil)
 	if errors.Is(err, ombud.ErrExists) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "a system named %q is registered already", r.Name)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "a system named %q is registered already", r.Name)
 	}
 	if err != nil {
 		return nil, w, err
@@ -155,27 +157,27 @@ func (s *Service) Register(ctx context.Context, r System, by string) (*ombud.Ana
 }
 
 // AddVersion registers a further version of a system.
-func (s *Service) AddVersion(ctx context.Context, system string, v Version, by string) (*ombud.SystemVersion, ombud.Leaf, error) {
+func (s *Service) AddVersion(ctx context.Context, system string, v Version, by string) (*ombud.SystemVersion, journal.Leaf, error) {
 	sys, err := s.Store.AnalyticSystem(ctx, system)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no system %q", system)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no system %q", system)
 	}
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if err := s.checkVersion(sys.Task, v); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	sv := &ombud.SystemVersion{Version: v.Version, Model: v.Model, Accuracy: v.Accuracy, Registered: s.now()}
-	c, err := ombud.NewChange(ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, v.Version), ombud.VersionPayload{System: sys.ID, Version: sv})
+	c, err := journal.SystemVersion.Change(journal.Pair(sys.ID, v.Version), journal.VersionPayload{System: sys.ID, Version: sv})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	a := v.Accuracy
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpVersion, Name: sys.Name, Model: v.Model, ModelVersion: v.Version,
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Analytic{Op: entry.OpVersion, Name: sys.Name, Model: v.Model, ModelVersion: v.Version,
 		FMR: a.FMR, FNMR: a.FNMR, FPIR: a.FPIR, FNIR: a.FNIR, Threshold: a.Threshold, AccuracySource: a.Source, System: sys.ID, By: by}}, nil)
 	if errors.Is(err, ombud.ErrExists) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "version %q of %s is registered already", v.Version, sys.Name)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "version %q of %s is registered already", v.Version, sys.Name)
 	}
 	if err != nil {
 		return nil, w, err
@@ -187,31 +189,31 @@ func (s *Service) AddVersion(ctx context.Context, system string, v Version, by s
 // Retire retires a version: no run may start with it from then on, and
 // the runs of it still open read nothing more (each read is a denial,
 // version_retired).
-func (s *Service) Retire(ctx context.Context, system, version, by string) (ombud.Leaf, error) {
+func (s *Service) Retire(ctx context.Context, system, version, by string) (journal.Leaf, error) {
 	sys, err := s.Store.AnalyticSystem(ctx, system)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no system %q", system)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no system %q", system)
 	}
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if sys.Version(version) == nil {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "%s has no version %q", sys.Name, version)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "%s has no version %q", sys.Name, version)
 	}
-	c, err := ombud.NewChange(ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, version),
-		ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: version}, At: s.now()})
+	c, err := journal.SystemRetire.Change(journal.Pair(sys.ID, version),
+		journal.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: version}, At: s.now()})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if s.Gate != nil {
 		defer s.Gate(sys.ID, version)()
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Analytic{Op: entry.OpRetire, Name: sys.Name, ModelVersion: version, System: sys.ID, By: by}}, nil)
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Analytic{Op: entry.OpRetire, Name: sys.Name, ModelVersion: version, System: sys.ID, By: by}}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrRetired):
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeConflict, "version %q of %s is retired already", version, sys.Name)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "version %q of %s is retired already", version, sys.Name)
 	case errors.Is(err, ombud.ErrNotFound):
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "%s has no version %q", sys.Name, version)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "%s has no version %q", sys.Name, version)
 	}
 	return w, err
 }

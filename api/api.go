@@ -19,8 +19,10 @@ import (
 	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/store"
 )
 
 // Log is what the API reads of the transparency log (tlog.Log).
@@ -41,9 +43,9 @@ type Log interface {
 
 // Server serves the API. Fields are set once before Handler is called.
 type Server struct {
-	Store       ombud.Store
+	Store       store.Store
 	Log         Log
-	Journal     *ombud.Journal
+	Journal     *journal.Journal
 	Custody     *custody.Service
 	VerifierKey string
 	// StreamTimeout bounds one object upload or download.

@@ -16,6 +16,7 @@ import (
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 )
 
 // decode reads a JSON answer, after checking its status: an error body
@@ -192,12 +193,12 @@ func TestPrincipalLifecycle(t *testing.T) {
 	if got := en.Refs["principal"][0]; got != e.Dir.Linkage.Pseudonym("principal", p.ID) {
 		t.Fatalf("principal ref %s is not the pseudonym of %s", got, p.ID)
 	}
-	d, err := e.Store.Detail(context.Background(), ombud.DetailKeyOf(en))
-	if err != nil || ombud.CheckDetail(en, d) != nil || !strings.Contains(string(d.Body), "Ada Analyst") {
+	d, err := e.Store.Detail(context.Background(), journal.DetailKeyOf(en))
+	if err != nil || journal.CheckDetail(en, d) != nil || !strings.Contains(string(d.Body), "Ada Analyst") {
 		t.Fatalf("detail %q: %v", d.Body, err)
 	}
 	// Erasing the detail leaves the en verifiable.
-	if err := e.Store.EraseDetail(context.Background(), ombud.DetailKeyOf(en)); err != nil {
+	if err := e.Store.EraseDetail(context.Background(), journal.DetailKeyOf(en)); err != nil {
 		t.Fatal(err)
 	}
 	r2 := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))

@@ -11,6 +11,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // auditDetails streams the detail records of the entries in [from, to),
@@ -33,7 +34,7 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "to %d is beyond the published checkpoint's size %d", to, cp.Size))
 		return
 	}
-	wr, err := s.Journal.Write(r.Context(), ombud.Record{
+	wr, err := s.Journal.Write(r.Context(), journal.Record{
 		Body: entry.Audit{Op: entry.OpDetails, From: int64(from), To: int64(to), By: caller(r).ID}})
 	if err != nil {
 		writeError(w, r, err)
@@ -53,7 +54,7 @@ func (s *Server) auditDetails(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 		rec := apiv1.DetailRecord{Index: idx, Commitment: e.Detail}
-		d, err := s.Store.Detail(ctx, ombud.DetailKeyOf(e))
+		d, err := s.Store.Detail(ctx, journal.DetailKeyOf(e))
 		switch {
 		case errors.Is(err, ombud.ErrNotFound):
 			rec.Missing = true

@@ -13,6 +13,7 @@ import (
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/journal"
 )
 
 func objectJSON(o *ombud.Object) apiv1.Object {
@@ -177,7 +178,7 @@ func (s *Server) objectStatus(w http.ResponseWriter, r *http.Request) {
 
 // receiptJSON answers a logged change: its receipt in the Ombud-Receipt
 // header, and out.
-func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Leaf, out any) {
+func (s *Server) receiptJSON(w http.ResponseWriter, wr journal.Leaf, out any) {
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
 	writeJSON(w, http.StatusOK, out)
 }
@@ -185,7 +186,7 @@ func (s *Server) receiptJSON(w http.ResponseWriter, wr ombud.Leaf, out any) {
 // objectOrder serves an admin order on one object (a hold, its release,
 // an erasure): the body names the reason and the authority, custody logs
 // the order, and the answer carries its receipt and the object's new state.
-func (s *Server) objectOrder(do func(*custody.Service, context.Context, custody.Order) (ombud.Leaf, error), field string, value bool) http.HandlerFunc {
+func (s *Server) objectOrder(do func(*custody.Service, context.Context, custody.Order) (journal.Leaf, error), field string, value bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req apiv1.Order
 		if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/journal"
 )
 
 func principalJSON(p *ombud.Principal) apiv1.Principal {
@@ -23,7 +24,7 @@ func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) {
 	}
 	var p *ombud.Principal
 	var tok ombud.Token
-	var wr ombud.Leaf
+	var wr journal.Leaf
 	var err error
 	if req.System != "" || slices.Contains(req.Roles, ombud.RoleSystem) {
 		if len(req.Roles) != 1 || req.Roles[0] != ombud.RoleSystem {

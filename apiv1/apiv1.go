@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 // MaxDetailRange bounds one GET /v1/audit/details request, in entries.
@@ -153,10 +154,10 @@ type OrderDone struct {
 
 // SweepResult is the answer to POST /v1/sweep.
 type SweepResult struct {
-	Settled  ombud.Settled `json:"settled_changes"`
-	Erased   int           `json:"erased"`
-	Failed   int           `json:"failed"`
-	Breaches int           `json:"emergency_breaches"`
+	Settled  journal.Settled `json:"settled_changes"`
+	Erased   int             `json:"erased"`
+	Failed   int             `json:"failed"`
+	Breaches int             `json:"emergency_breaches"`
 	// Details counts the detail records erased because their retention
 	// ended, by entry kind.
 	Details map[string]int `json:"details_erased,omitempty"`

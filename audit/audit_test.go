@@ -36,6 +36,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/report"
 )
 
@@ -51,7 +52,7 @@ func fill(t *testing.T, e *ombudtest.Env, n int) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := e.Journal.Write(context.Background(), ombud.Record{Body: entry.Access{Decision: entry.Deny, Class: "general", Purpose: "test", Reasons: []string{"no_authorization"}, Object: fmt.Sprint("obj", i)}, Detail: map[string]any{"i": i}})
+			_, err := e.Journal.Write(context.Background(), journal.Record{Body: entry.Access{Decision: entry.Deny, Class: "general", Purpose: "test", Reasons: []string{"no_authorization"}, Object: fmt.Sprint("obj", i)}, Detail: map[string]any{"i": i}})
 			errs <- err
 		}()
 	}
@@ -74,7 +75,7 @@ func fetcher(t *testing.T, e *ombudtest.Env) client.HTTPFetcher {
 }
 
 // write logs one record and waits until a checkpoint covers it.
-func write(t *testing.T, e *ombudtest.Env, r ombud.Record) uint64 {
+func write(t *testing.T, e *ombudtest.Env, r journal.Record) uint64 {
 	t.Helper()
 	w, err := e.Journal.Write(context.Background(), r)
 	if err != nil {
@@ -123,7 +124,7 @@ func (a *auditor) expect(want ...string) *audit.Result {
 	return rep
 }
 
-func access(obj, class, auth string, use int, subject string) ombud.Record {
+func access(obj, class, auth string, use int, subject string) journal.Record {
 	a := entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Object: obj, By: "analyst1"}
 	if auth != "" {
 		a.Authorization, a.Use = auth, int64(use)
@@ -131,11 +132,11 @@ func access(obj, class, auth string, use int, subject string) ombud.Record {
 	if subject != "" {
 		a.Subject = []string{subjectPs(subject)}
 	}
-	return ombud.Record{Body: a, Detail: map[string]any{"purpose": "criminal_investigation", "justification": "case 3 Gs 117/26"}}
+	return journal.Record{Body: a, Detail: map[string]any{"purpose": "criminal_investigation", "justification": "case 3 Gs 117/26"}}
 }
 
 // edit returns r with its body, of type T, changed by f.
-func edit[T entry.Body](r ombud.Record, f func(*T)) ombud.Record {
+func edit[T entry.Body](r journal.Record, f func(*T)) journal.Record {
 	b := r.Body.(T)
 	f(&b)
 	r.Body = b
@@ -148,25 +149,25 @@ var subjectKey = ombud.NewLinkageKey()
 func subjectPs(id string) string { return subjectKey.Pseudonym("subject", id) }
 
 // issuerRecord registers court.example/d3, a court of EU-DE, with key id k.
-func issuerRecord(k string) ombud.Record {
-	return ombud.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/d3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: k, By: "admin1"}}
+func issuerRecord(k string) journal.Record {
+	return journal.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/d3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: k, By: "admin1"}}
 }
 
-func registration(id, subject string, purposes []string, maxUses int) ombud.Record {
+func registration(id, subject string, purposes []string, maxUses int) journal.Record {
 	now := time.Now().UTC()
-	return ombud.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: purposes, Classes: []string{"location"}, Wildcard: false, NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(24 * time.Hour).Format(time.RFC3339), MaxUses: int64(maxUses), Jurisdiction: "EU-DE", Authorization: id, Subject: []string{subjectPs(subject)}, By: "admin1"}, Detail: map[string]any{"id": id, "case": "3 Gs 117/26"}}
+	return journal.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: purposes, Classes: []string{"location"}, Wildcard: false, NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(24 * time.Hour).Format(time.RFC3339), MaxUses: int64(maxUses), Jurisdiction: "EU-DE", Authorization: id, Subject: []string{subjectPs(subject)}, By: "admin1"}, Detail: map[string]any{"id": id, "case": "3 Gs 117/26"}}
 }
 
-func flag(id, by string) ombud.Record {
-	return ombud.Record{Body: entry.Flag{System: "frs", Model: "m", ModelVersion: "1", Class: "biometric", Flag: id, By: by}}
+func flag(id, by string) journal.Record {
+	return journal.Record{Body: entry.Flag{System: "frs", Model: "m", ModelVersion: "1", Class: "biometric", Flag: id, By: by}}
 }
 
-func review(flagID, by, outcome string) ombud.Record {
-	return ombud.Record{Body: entry.Review{Outcome: outcome, Flag: flagID, By: by}, Detail: map[string]any{"rationale": "checked"}}
+func review(flagID, by, outcome string) journal.Record {
+	return journal.Record{Body: entry.Review{Outcome: outcome, Flag: flagID, By: by}, Detail: map[string]any{"rationale": "checked"}}
 }
 
-func action(flagID string, confirmations int) ombud.Record {
-	return ombud.Record{Body: entry.Action{ActionKind: "questioning", Confirmations: int64(confirmations), Flag: flagID, Action: "act-" + flagID, By: "analyst1"}, Detail: map[string]any{"notice_code": "N1"}}
+func action(flagID string, confirmations int) journal.Record {
+	return journal.Record{Body: entry.Action{ActionKind: "questioning", Confirmations: int64(confirmations), Flag: flagID, Action: "act-" + flagID, By: "analyst1"}, Detail: map[string]any{"notice_code": "N1"}}
 }
 
 // TestPlantedViolations builds a clean history, audits it, then plants
@@ -188,8 +189,8 @@ func TestPlantedViolations(t *testing.T) {
 	write(t, e, review("flag-1", "reviewer1", "confirm"))
 	write(t, e, review("flag-1", "reviewer2", "confirm"))
 	write(t, e, action("flag-1", 2))
-	write(t, e, ombud.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-2"}})
-	write(t, e, ombud.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_police", Jurisdiction: "EU-FR", CrossBorder: true, Object: "obj-5", Recipient: "recipient:fr-1", By: "analyst1"}})
+	write(t, e, journal.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-2"}})
+	write(t, e, journal.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_police", Jurisdiction: "EU-FR", CrossBorder: true, Object: "obj-5", Recipient: "recipient:fr-1", By: "analyst1"}})
 	em := access("obj-3", "location", "", 0, "plate:B-3")
 	em = edit(em, func(a *entry.Access) { a.Emergency, a.Reasons = true, []string{"emergency"} })
 	write(t, e, em)
@@ -240,13 +241,13 @@ func TestPlantedViolations(t *testing.T) {
 	})
 	t.Run("revoked authorization used", func(t *testing.T) {
 		a.t = t
-		write(t, e, ombud.Record{Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: "court_order", Issuer: "court.example/d3", Reason: "quashed", Authorization: "auth-2", By: "admin1"}})
+		write(t, e, journal.Record{Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: "court_order", Issuer: "court.example/d3", Reason: "quashed", Authorization: "auth-2", By: "admin1"}})
 		write(t, e, access("obj-3", "location", "auth-2", 2, "plate:B-3"))
 		a.expect("authorization_revoked")
 	})
 	t.Run("biometric export without a sharing scope", func(t *testing.T) {
 		a.t = t
-		write(t, e, ombud.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", Object: "obj-5", By: "analyst1"}})
+		write(t, e, journal.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", Object: "obj-5", By: "analyst1"}})
 		a.expect("export_without_scope")
 	})
 	t.Run("emergency read never covered", func(t *testing.T) {
@@ -269,10 +270,10 @@ func TestPlantedViolations(t *testing.T) {
 	})
 	t.Run("erase of a held object", func(t *testing.T) {
 		a.t = t
-		hold := func(op string) ombud.Record {
-			return ombud.Record{Body: entry.Hold{Op: op, Reason: "litigation", Object: "obj-7", By: "admin1"}}
+		hold := func(op string) journal.Record {
+			return journal.Record{Body: entry.Hold{Op: op, Reason: "litigation", Object: "obj-7", By: "admin1"}}
 		}
-		erase := ombud.Record{Body: entry.Erase{Reason: "court_order", Class: "document", Object: "obj-7"}}
+		erase := journal.Record{Body: entry.Erase{Reason: "court_order", Class: "document", Object: "obj-7"}}
 		write(t, e, hold("set"))
 		write(t, e, hold("release"))
 		write(t, e, hold("set"))
@@ -297,7 +298,7 @@ func TestPlantedViolations(t *testing.T) {
 		em := access("obj-8", "location", "", 0, "plate:B-8")
 		em = edit(em, func(a *entry.Access) { a.Emergency = true })
 		write(t, e, em)
-		write(t, e, ombud.Record{Body: entry.Breach{Reason: "emergency_not_covered", Class: "location", Object: "obj-8", By: "analyst1"}})
+		write(t, e, journal.Record{Body: entry.Breach{Reason: "emergency_not_covered", Class: "location", Object: "obj-8", By: "analyst1"}})
 		a.expect("emergency_breach")
 	})
 	t.Run("detail erased without a reason in the log", func(t *testing.T) {
@@ -306,7 +307,7 @@ func TestPlantedViolations(t *testing.T) {
 		e.AwaitSize(t, idx+1)
 		leaf, _ := e.Log.Entry(context.Background(), idx, idx+1)
 		en, _ := entry.Parse(leaf)
-		if err := e.Store.EraseDetail(context.Background(), ombud.DetailKeyOf(en)); err != nil {
+		if err := e.Store.EraseDetail(context.Background(), journal.DetailKeyOf(en)); err != nil {
 			t.Fatal(err)
 		}
 		a.expect("detail_erased_unexplained")
@@ -314,8 +315,8 @@ func TestPlantedViolations(t *testing.T) {
 		idx = write(t, e, access("obj-1", "document", "", 0, ""))
 		leaf, _ = e.Log.Entry(context.Background(), idx, idx+1)
 		en, _ = entry.Parse(leaf)
-		write(t, e, ombud.Record{Body: entry.System{Op: entry.OpDetailsErased, EntryKind: "access", Before: ombud.Day(time.Now().Add(48 * time.Hour)), Count: 1}})
-		if err := e.Store.EraseDetail(context.Background(), ombud.DetailKeyOf(en)); err != nil {
+		write(t, e, journal.Record{Body: entry.System{Op: entry.OpDetailsErased, EntryKind: "access", Before: ombud.Day(time.Now().Add(48 * time.Hour)), Count: 1}})
+		if err := e.Store.EraseDetail(context.Background(), journal.DetailKeyOf(en)); err != nil {
 			t.Fatal(err)
 		}
 		a.expect()
@@ -531,7 +532,7 @@ func TestReportsRecomputed(t *testing.T) {
 	wrong, _ := r.Marshal()
 	sum := sha256.Sum256(wrong)
 	os.WriteFile(filepath.Join(e.Dir.Path, "reports", fmt.Sprintf("%s@%d.json", pub.Period, pub.Size-1)), wrong, 0o644)
-	write(t, e, ombud.Record{Body: entry.Report{Period: pub.Period, CheckpointSize: int64(pub.Size - 1), ReportSHA256: hex.EncodeToString(sum[:]), Format: report.Format, By: e.AdminID}})
+	write(t, e, journal.Record{Body: entry.Report{Period: pub.Period, CheckpointSize: int64(pub.Size - 1), ReportSHA256: hex.EncodeToString(sum[:]), Format: report.Format, By: e.AdminID}})
 	rep := a.expect("report_mismatch")
 	if !strings.Contains(rep.Findings[0].Message, "line ") {
 		t.Fatalf("the mismatch does not name the differing line: %s", rep.Findings[0].Message)

@@ -15,6 +15,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // DetailSource is the auditor's access to detail records.
@@ -163,9 +164,9 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 			add(RuleDetailMismatch, "the server's record is for commitment %s, the entry commits to %s", r.Commitment, e.Detail)
 			continue
 		}
-		err := ombud.CheckDetail(e, ombud.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body})
+		err := journal.CheckDetail(e, journal.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body})
 		switch {
-		case errors.Is(err, ombud.ErrDetailErased):
+		case errors.Is(err, journal.ErrDetailErased):
 		case err != nil:
 			add(RuleDetailMismatch, "the detail record does not match the entry's commitment: %v", err)
 			continue

@@ -21,8 +21,8 @@ import (
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/report"
 )
 
@@ -257,9 +257,9 @@ func (v *verifier) auditorReport(ctx context.Context) error {
 		}
 		for i, idx := range batch.idx {
 			e := batch.entries[i]
-			var d *ombud.Detail
+			var d *journal.Detail
 			if r := byIdx[idx]; r != nil && !r.Missing {
-				d = &ombud.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body}
+				d = &journal.Detail{Commitment: r.Commitment, Time: e.Time, Salt: r.Salt, Body: r.Body}
 			}
 			st := b.AddDetail(e, d)
 			if idx >= v.from || st == report.DetailVerified || st == report.DetailErased {

@@ -8,31 +8,32 @@ import (
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 )
 
-func analyticRecord(op, version string) ombud.Record {
-	return ombud.Record{Body: entry.Analytic{Op: op, Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location", "general"},
+func analyticRecord(op, version string) journal.Record {
+	return journal.Record{Body: entry.Analytic{Op: op, Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location", "general"},
 		Model: "anpr", ModelVersion: version, Threshold: 0.9, System: "sys-1", By: "admin1"}}
 }
 
-func runStart(run, version, auth string, classes []string, objects []string, until time.Time) ombud.Record {
+func runStart(run, version, auth string, classes []string, objects []string, until time.Time) journal.Record {
 	b := entry.Run{Op: entry.OpStart, Decision: entry.Permit, ModelVersion: version, Purpose: "criminal_investigation", Classes: classes,
 		Objects: int64(len(objects)), Until: until.UTC().Format(time.RFC3339Nano), Reasons: []string{"authorization_in_scope"}, Run: run, System: "sys-1",
 		Authorization: auth, By: "machine1"}
 	if auth != "" {
 		b.Use = 1
 	}
-	return ombud.Record{Body: b, Detail: map[string]any{"run": run, "objects": objects, "principal": "machine1", "justification": ""}}
+	return journal.Record{Body: b, Detail: map[string]any{"run": run, "objects": objects, "principal": "machine1", "justification": ""}}
 }
 
-func runRead(run, obj, class string, position int) ombud.Record {
-	return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{ombud.ReasonInRun},
+func runRead(run, obj, class string, position int) journal.Record {
+	return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{ombud.ReasonInRun},
 		Object: obj, Subject: []string{subjectPs("plate:B-1")}, Run: run, By: "machine1"},
 		Detail: map[string]any{"run": run, "object": obj, "position": position}}
 }
 
-func runClose(run string) ombud.Record {
-	return ombud.Record{Body: entry.Run{Op: entry.OpClose, ModelVersion: "2.0", Purpose: "criminal_investigation", Objects: 2, Reasons: []string{ombud.RunClosed},
+func runClose(run string) journal.Record {
+	return journal.Record{Body: entry.Run{Op: entry.OpClose, ModelVersion: "2.0", Purpose: "criminal_investigation", Objects: 2, Reasons: []string{ombud.RunClosed},
 		Read: 2, Bytes: 100, Run: run, System: "sys-1", By: "machine1"}}
 }
 
@@ -93,8 +94,8 @@ func TestPlantedRunViolations(t *testing.T) {
 		a.t = t
 		write(t, e, runStart("run-7", "3.0", "", []string{"general"}, []string{"obj-5", "obj-6"}, until))
 		write(t, e, runRead("run-7", "obj-5", "general", 0))
-		flag := func(id, input string) ombud.Record {
-			return ombud.Record{Body: entry.Flag{System: "plate-reader", ModelVersion: "3.0", Flag: id, Input: []string{input}, Run: "run-7", By: "machine1"},
+		flag := func(id, input string) journal.Record {
+			return journal.Record{Body: entry.Flag{System: "plate-reader", ModelVersion: "3.0", Flag: id, Input: []string{input}, Run: "run-7", By: "machine1"},
 				Detail: map[string]any{"flag": id, "run": "run-7", "inputs": []string{input}}}
 		}
 		// In one audit with the run's start: the details of the run's
@@ -106,20 +107,20 @@ func TestPlantedRunViolations(t *testing.T) {
 	t.Run("a review without a rationale", func(t *testing.T) {
 		a.t = t
 		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer1"))
-		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: map[string]any{"rationale": "matches the source image"}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: map[string]any{"rationale": "matches the source image"}})
 		a.expect()
 		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer2"))
-		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: map[string]any{"rationale": "  "}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: map[string]any{"rationale": "  "}})
 		a.expect("review_without_rationale")
 	})
 	t.Run("a confirmation without a viewing", func(t *testing.T) {
 		a.t = t
 		// A rejection needs no viewing; a confirmation does, by its own
 		// reviewer: another's viewing does not count.
-		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-r2", By: "reviewer3"}, Detail: map[string]any{"rationale": "blurred"}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-r2", By: "reviewer3"}, Detail: map[string]any{"rationale": "blurred"}})
 		a.expect()
 		write(t, e, evidenceRead("flag-r2", "obj-6", ombud.PurposeReview, "reviewer4"))
-		write(t, e, ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r2", By: "reviewer5"}, Detail: map[string]any{"rationale": "agree"}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r2", By: "reviewer5"}, Detail: map[string]any{"rationale": "agree"}})
 		a.expect("confirmation_unviewed")
 	})
 	t.Run("a contest past its deadline", func(t *testing.T) {
@@ -127,8 +128,8 @@ func TestPlantedRunViolations(t *testing.T) {
 		now := time.Now()
 		a.cfg.Now = func() time.Time { return now }
 		defer func() { a.cfg.Now = nil }()
-		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-1", Contest: "contest-1"}, Detail: map[string]any{"statement": "not me"}})
-		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-2", Contest: "contest-2"}, Detail: map[string]any{"statement": "not me"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-1", Contest: "contest-1"}, Detail: map[string]any{"statement": "not me"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-2", Contest: "contest-2"}, Detail: map[string]any{"statement": "not me"}})
 		a.expect()
 		// Thirty-one days on, from the public entries alone, both open
 		// contests are overdue, each reported once.
@@ -165,8 +166,8 @@ func TestPlantedReadAfterRetirement(t *testing.T) {
 	a.expect(audit.RuleRunReadAfterRetirement)
 }
 
-func evidenceRead(flagID, obj, purpose, by string) ombud.Record {
-	return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "biometric", Purpose: purpose, Reasons: []string{"review_evidence"},
+func evidenceRead(flagID, obj, purpose, by string) journal.Record {
+	return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "biometric", Purpose: purpose, Reasons: []string{"review_evidence"},
 		Object: obj, Subject: []string{subjectPs("person:17")}, Flag: flagID, By: by},
 		Detail: map[string]any{"object": obj, "purpose": purpose, "flag": flagID}}
 }
@@ -183,7 +184,7 @@ func TestPlantedEvidenceReads(t *testing.T) {
 	a.expect()
 	for _, tc := range []struct {
 		name string
-		r    ombud.Record
+		r    journal.Record
 	}{
 		{"a flag never logged", evidenceRead("flag-9", "obj-1", "review", "reviewer1")},
 		{"another purpose", evidenceRead("flag-1", "obj-1", "criminal_investigation", "reviewer1")},
@@ -207,10 +208,10 @@ func TestPlantedEvidenceReads(t *testing.T) {
 		write(t, e, action("flag-1", 2))
 		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3")) // no contest open
 		a.expect(audit.RuleEvidenceReadInvalid)
-		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpFiled, Action: "act-flag-1", Contest: "c-1"}, Detail: map[string]any{"statement": "x"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, Action: "act-flag-1", Contest: "c-1"}, Detail: map[string]any{"statement": "x"}})
 		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3")) // the resolver's
 		a.expect()
-		write(t, e, ombud.Record{Body: entry.Contest{Op: entry.OpResolved, Outcome: "upheld", Action: "act-flag-1", Contest: "c-1", By: "reviewer3"}, Detail: map[string]any{"rationale": "x"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpResolved, Outcome: "upheld", Action: "act-flag-1", Contest: "c-1", By: "reviewer3"}, Detail: map[string]any{"rationale": "x"}})
 		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3"))
 		a.expect(audit.RuleEvidenceReadInvalid)
 	})
@@ -225,7 +226,7 @@ func TestPlantedEvidenceReads(t *testing.T) {
 	write(t, e, issuerRecord("5b2e8d1f"))
 	write(t, e, registration("auth-r", "plate:B-1", []string{"criminal_investigation"}, 3))
 	write(t, e, runStart("run-r", "2.0", "auth-r", []string{"location"}, []string{"obj-7"}, time.Now().Add(time.Hour)))
-	write(t, e, ombud.Record{Body: entry.Flag{System: "frs", Model: "m", ModelVersion: "2.0", Class: "location", Flag: "flag-2", Input: []string{"obj-7"},
+	write(t, e, journal.Record{Body: entry.Flag{System: "frs", Model: "m", ModelVersion: "2.0", Class: "location", Flag: "flag-2", Input: []string{"obj-7"},
 		Run: "run-r", By: "machine1"}})
 	write(t, e, evidenceRead("flag-2", "obj-7", "review", "reviewer1"))
 	a.expect()
@@ -241,7 +242,7 @@ func TestPlantedEvidenceReads(t *testing.T) {
 	})
 	t.Run("after the run's authorization was revoked", func(t *testing.T) {
 		a.t = t
-		write(t, e, ombud.Record{Body: entry.Authorization{Op: entry.OpRevoke, Reason: "order_quashed", Authorization: "auth-r", By: "admin1"}})
+		write(t, e, journal.Record{Body: entry.Authorization{Op: entry.OpRevoke, Reason: "order_quashed", Authorization: "auth-r", By: "admin1"}})
 		write(t, e, evidenceRead("flag-2", "obj-7", "review", "reviewer2"))
 		a.expect(audit.RuleEvidenceReadInvalid)
 	})

@@ -22,9 +22,9 @@ import (
 	"github.com/transparency-dev/tessera/fsck"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/tlog"
 )
@@ -75,23 +75,23 @@ type AuditComparison struct {
 // auditMix returns entry i of the generated log's second phase: reads
 // permitted under the registered authorizations and denied, ingests,
 // erasures of objects never read, and reviews of the first phase's flags.
-func auditMix(i, auths, flags int) ombud.Record {
+func auditMix(i, auths, flags int) journal.Record {
 	a := i % auths
 	switch r := i % 20; {
 	case r < 13:
-		return ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Use: 1, PolicySHA256: "9f2c1d7e5a0b4c3d8e6f7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
+		return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Use: 1, PolicySHA256: "9f2c1d7e5a0b4c3d8e6f7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f",
 			Object: "obj" + strconv.Itoa(i), Subject: subject("plate:" + strconv.Itoa(a)), Authorization: "auth-" + strconv.Itoa(a), By: "analyst" + strconv.Itoa(i%50)},
 			Detail: map[string]any{"request_id": i}}
 	case r < 16:
-		return ombud.Record{Body: entry.Access{Decision: entry.Deny, Class: "biometric", Purpose: "marketing", Reasons: []string{"no_authorization"},
+		return journal.Record{Body: entry.Access{Decision: entry.Deny, Class: "biometric", Purpose: "marketing", Reasons: []string{"no_authorization"},
 			Object: "obj" + strconv.Itoa(i), By: "analyst" + strconv.Itoa(i%50)}, Detail: map[string]any{"request_id": i}}
 	case r < 18:
-		return ombud.Record{Body: entry.Ingest{Class: "location", Region: "eu-central", Source: "alpr-feed-7", SizeBand: "1KiB-1MiB",
+		return journal.Record{Body: entry.Ingest{Class: "location", Region: "eu-central", Source: "alpr-feed-7", SizeBand: "1KiB-1MiB",
 			Object: "new" + strconv.Itoa(i), Subject: subject("plate:" + strconv.Itoa(a)), By: "ingestor"}, Detail: map[string]any{"bytes": 4096}}
 	case r < 19:
-		return ombud.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: "old" + strconv.Itoa(i)}}
+		return journal.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: "old" + strconv.Itoa(i)}}
 	default:
-		return ombud.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-" + strconv.Itoa(i%flags), By: "reviewer" + strconv.Itoa(i%7)}, Detail: map[string]any{"rationale": "checked"}}
+		return journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-" + strconv.Itoa(i%flags), By: "reviewer" + strconv.Itoa(i%7)}, Detail: map[string]any{"rationale": "checked"}}
 	}
 }
 
@@ -109,9 +109,9 @@ func GenerateAuditLog(ctx context.Context, dir string, n int, progress io.Writer
 		return nil, err
 	}
 	defer lg.Close(context.WithoutCancel(ctx))
-	j := &ombud.Journal{Key: benchKey}
+	j := &journal.Journal{Key: benchKey}
 	auths, flags := max(n/1000, 1), max(n/2000, 1)
-	appendAll := func(count int, rec func(i int) ombud.Record) error {
+	appendAll := func(count int, rec func(i int) journal.Record) error {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		errs := make(chan error, 1)
@@ -151,22 +151,22 @@ func GenerateAuditLog(ctx context.Context, dir string, n int, progress io.Writer
 	}
 	now := time.Now().UTC()
 	// The issuer first: the auditor checks every registration against it.
-	err = appendAll(1, func(int) ombud.Record {
-		return ombud.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/d3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "admin"}}
+	err = appendAll(1, func(int) journal.Record {
+		return journal.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/d3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "admin"}}
 	})
 	if err != nil {
 		return nil, err
 	}
-	err = appendAll(auths+flags, func(i int) ombud.Record {
+	err = appendAll(auths+flags, func(i int) journal.Record {
 		if i < auths {
-			return ombud.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: []string{"criminal_investigation"}, Classes: []string{"location"},
+			return journal.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: []string{"criminal_investigation"}, Classes: []string{"location"},
 				NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(30 * 24 * time.Hour).Format(time.RFC3339), MaxUses: 1_000_000, Jurisdiction: "EU-DE",
 				Authorization: "auth-" + strconv.Itoa(i), Subject: subject("plate:" + strconv.Itoa(i)), By: "admin"}, Detail: map[string]any{"case": i}}
 		}
-		return ombud.Record{Body: entry.Flag{System: "frs", Model: "facematch", ModelVersion: "4.2.1", Class: "biometric", Score: 0.91, Flag: "flag-" + strconv.Itoa(i-auths), By: "ingestor"}}
+		return journal.Record{Body: entry.Flag{System: "frs", Model: "facematch", ModelVersion: "4.2.1", Class: "biometric", Score: 0.91, Flag: "flag-" + strconv.Itoa(i-auths), By: "ingestor"}}
 	})
 	if err == nil {
-		err = appendAll(n-1-auths-flags, func(i int) ombud.Record { return auditMix(i, auths, flags) })
+		err = appendAll(n-1-auths-flags, func(i int) journal.Record { return auditMix(i, auths, flags) })
 	}
 	if err != nil {
 		return nil, err

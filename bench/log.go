@@ -23,6 +23,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 )
@@ -192,7 +193,7 @@ func sizeOf(cp []byte) (uint64, error) {
 
 // sampleLeaf is an entry of the size ombud writes for an access decision.
 var sampleLeaf = func() []byte {
-	j := &ombud.Journal{Key: benchKey}
+	j := &journal.Journal{Key: benchKey}
 	_, leaf, _, err := j.Build(accessRecord(0))
 	if err != nil {
 		panic(err)
@@ -206,8 +207,8 @@ var benchKey = ombud.NewLinkageKey()
 
 func subject(id string) []string { return []string{benchKey.Pseudonym("subject", id)} }
 
-func accessRecord(i int) ombud.Record {
-	return ombud.Record{
+func accessRecord(i int) journal.Record {
+	return journal.Record{
 		Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation", Reasons: []string{"authorization_in_scope"}, Use: 1,
 			Object: "obj" + strconv.Itoa(i), Subject: subject("plate:B-XY-" + strconv.Itoa(i%997)), Authorization: "auth-2026-0042", By: "analystanalyst01"},
 		Detail: map[string]any{"request_id": i, "stated_purpose": "trace vehicle in case 3 Gs 117/26"},
@@ -284,7 +285,7 @@ func OmbudLog(ctx context.Context, cfg LogConfig) (LogResult, error) {
 	if err != nil {
 		return LogResult{}, err
 	}
-	j := &ombud.Journal{Store: st, Log: lg, Key: benchKey}
+	j := &journal.Journal{Store: st, Log: lg, Key: benchKey}
 	add := func(ctx context.Context, i int) (uint64, error) {
 		w, err := j.Write(ctx, accessRecord(i))
 		return w.Index, err

@@ -34,6 +34,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gateway"
+	"github.com/ombud/ombud/journal"
 )
 
 // RunConfig configures the bulk-read benchmark.
@@ -214,8 +215,8 @@ func cmpErr(a, b error) error {
 
 // runLeaf is an in-run access entry as the journal writes it.
 func runLeaf() []byte {
-	j := &ombud.Journal{Key: benchKey}
-	_, leaf, _, err := j.Build(ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation",
+	j := &journal.Journal{Key: benchKey}
+	_, leaf, _, err := j.Build(journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation",
 		Reasons: []string{ombud.ReasonInRun}, Object: "k3x9q2m7a1b4c5d6", Subject: subject("plate:B-XY-123"), Run: "9c2kq7w1x3b5n8m4", By: "analystanalyst01"},
 		Detail: map[string]any{"run": "9c2kq7w1x3b5n8m4", "object": "k3x9q2m7a1b4c5d6", "position": 4711}})
 	if err != nil {

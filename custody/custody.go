@@ -22,7 +22,9 @@ import (
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/internal/textutil"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/store"
 )
 
 // Keyring is a keys.Keyring that can rotate: add a new current version and
@@ -35,10 +37,10 @@ type Keyring interface {
 
 // Service is the custody service. Fields are set once, before use.
 type Service struct {
-	Store   ombud.Store
-	Journal *ombud.Journal
+	Store   store.Store
+	Journal *journal.Journal
 	// Log reads the log back, to settle changes a crash left in flight.
-	Log     ombud.LogReader
+	Log     journal.LogReader
 	Bucket  *blob.Bucket
 	Keys    Keyring
 	Access  *access.Service
@@ -50,16 +52,16 @@ type Service struct {
 	// details (an ingest's detail goes with its object).
 	DetailRetention map[entry.Kind]time.Duration
 	// Committers and Undoers are other services' hooks for settling their
-	// changes (ombud.Journal.Settle): access's (Open adds it) and the
+	// changes (journal.Journal.Settle): access's (Open adds it) and the
 	// reports', for two.
-	Committers []func(ombud.Op) ombud.Committer
+	Committers []func(journal.Op) journal.Committer
 	// Evidence says whether a principal may view an object as evidence of
 	// a flag now: "" if so, else the reason and message of the logged
 	// denial (review.Service.Evidence). It calls hold with the flag's
 	// run's authorization before reading its state, so the viewing holds
 	// that gate too. nil refuses every such viewing.
 	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string, hold func(authorization string)) (reason, msg string, err error)
-	Undoers  []func(context.Context, *ombud.Change) error
+	Undoers  []func(context.Context, *journal.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an

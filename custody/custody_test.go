@@ -23,6 +23,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -276,7 +277,7 @@ func decrypt(k *keys.ObjectKey, ct []byte, id string) ([]byte, error) {
 
 // crashAfterReserve reserves c and, when logged is set, appends its entry:
 // the state a crash between the log and the commit leaves.
-func crashAfterReserve(t *testing.T, e *ombudtest.Env, c *ombud.Change, rec ombud.Record, logged bool) {
+func crashAfterReserve(t *testing.T, e *ombudtest.Env, c *journal.Change, rec journal.Record, logged bool) {
 	t.Helper()
 	en, leaf, d, err := e.Journal.Build(rec)
 	if err != nil {
@@ -304,12 +305,12 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	e := ombudtest.New(t)
 	// An erasure logged, then the crash: recovery finishes it.
 	a := ingest(t, e, "general", []byte("a"))
-	ca, _ := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(a.ID), ombud.ErasePayload{Reason: ombud.EraseCourtOrder, At: time.Now()})
-	crashAfterReserve(t, e, ca, ombud.Record{Body: entry.Erase{Reason: ombud.EraseCourtOrder, Class: "general", Object: a.ID}}, true)
+	ca, _ := journal.Erase.Change(a.ID, journal.ErasePayload{Reason: ombud.EraseCourtOrder, At: time.Now()})
+	crashAfterReserve(t, e, ca, journal.Record{Body: entry.Erase{Reason: ombud.EraseCourtOrder, Class: "general", Object: a.ID}}, true)
 	// A hold reserved, the crash before its entry: recovery undoes it.
 	h := ingest(t, e, "general", []byte("h"))
-	ch, _ := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget(h.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
-	crashAfterReserve(t, e, ch, ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: h.ID}}, false)
+	ch, _ := journal.HoldSet.Change(h.ID, journal.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
+	crashAfterReserve(t, e, ch, journal.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: h.ID}}, false)
 	// Two ingests: one whose entry never reached the log, one whose entry
 	// did but whose client was never told.
 	mk := func(body string) *ombud.Object {
@@ -320,21 +321,21 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 		return &ombud.Object{ID: id, Class: "general", Subjects: []string{e.Dir.Linkage.Pseudonym("subject", "s1")}, Source: "cam", CollectedAt: time.Now(), Created: time.Now(),
 			RetainUntil: time.Now().Add(time.Hour), CipherSHA: make([]byte, 32), WrappedKeyset: []byte("w"), KEKVersion: 1}
 	}
-	ingestRecord := func(o *ombud.Object) ombud.Record {
-		return ombud.Record{Body: entry.Ingest{Class: "general", Object: o.ID}}
+	ingestRecord := func(o *ombud.Object) journal.Record {
+		return journal.Record{Body: entry.Ingest{Class: "general", Object: o.ID}}
 	}
 	b, c := mk("never logged"), mk("logged, never acknowledged")
-	cb, _ := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(b.ID), ombud.ObjectPayload{Object: b})
+	cb, _ := journal.Ingest.Change(b.ID, journal.ObjectPayload{Object: b})
 	crashAfterReserve(t, e, cb, ingestRecord(b), false)
-	cc, _ := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(c.ID), ombud.ObjectPayload{Object: c})
+	cc, _ := journal.Ingest.Change(c.ID, journal.ObjectPayload{Object: c})
 	crashAfterReserve(t, e, cc, ingestRecord(c), true)
 
 	// An emergency read logged, then the crash before its record: the read
 	// is recorded by recovery, so its deadline is watched.
 	em := ingest(t, e, "general", []byte("e"))
 	emergency := &ombud.Emergency{ObjectID: em.ID, Principal: e.AdminID, Purpose: "missing_person", Reason: "missing_person", At: time.Now(), Deadline: time.Now().Add(time.Hour)}
-	ce, _ := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: emergency})
-	crashAfterReserve(t, e, ce, ombud.Record{Body: entry.Access{Decision: entry.Permit, Class: "general", Purpose: "missing_person", Reasons: []string{"emergency"}, Emergency: true, Object: em.ID}}, true)
+	ce, _ := journal.EmergencyRead.Change(ombud.NewID(), journal.EmergencyPayload{Emergency: emergency})
+	crashAfterReserve(t, e, ce, journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "general", Purpose: "missing_person", Reasons: []string{"emergency"}, Emergency: true, Object: em.ID}}, true)
 
 	var d *custody.Denial
 	if _, err := read(t, e, b.ID); !errors.As(err, &d) || d.Code != ombud.CodeNotFound {
@@ -376,8 +377,8 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	// A change younger than SettleAge is left alone: its append may still
 	// be under way.
 	young := ingest(t, e, "general", []byte("y"))
-	cy, _ := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget(young.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
-	crashAfterReserve(t, e, cy, ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: young.ID}}, false)
+	cy, _ := journal.HoldSet.Change(young.ID, journal.HoldPayload{Hold: &ombud.Hold{Reason: "litigation", Since: time.Now()}})
+	crashAfterReserve(t, e, cy, journal.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: young.ID}}, false)
 	e.Store.Undo(ctx, cy)
 	cy.Created = time.Now()
 	if err := e.Store.Reserve(ctx, cy); err != nil {
@@ -580,13 +581,13 @@ func TestDetailLifecycle(t *testing.T) {
 	if en := entryAt(t, e, o.IngestIndex); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(fmt.Sprint(en.Fields["retain_until"])) {
 		t.Fatalf("retain_until is published as %v, not a day", en.Fields["retain_until"])
 	}
-	ingestDetail := ombud.DetailKeyOf(entryAt(t, e, o.IngestIndex))
+	ingestDetail := journal.DetailKeyOf(entryAt(t, e, o.IngestIndex))
 	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: reader(t, e), Justification: "quality sample 12"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rel.Body.Close()
-	accessDetail := ombud.DetailKeyOf(entryAt(t, e, rel.Index))
+	accessDetail := journal.DetailKeyOf(entryAt(t, e, rel.Index))
 	if _, err := e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseControllerOrder, Authorization: "decision 4", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +624,7 @@ func TestDetailLifecycle(t *testing.T) {
 // eraseCounter passes appends to Log, and closes reached[k] once the
 // k-th erase entry is appended.
 type eraseCounter struct {
-	ombud.Log
+	journal.Log
 	mu      sync.Mutex
 	n       int
 	reached []chan struct{}

@@ -9,6 +9,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -29,47 +30,47 @@ type IngestRequest struct {
 // settles: an ingest whose entry is not in the log is discarded, blob and
 // keyset included; one whose entry is, but which no client was told of, is
 // erased (logged, reason ingest_unacknowledged).
-func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object, ombud.Leaf, error) {
+func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object, journal.Leaf, error) {
 	c, err := s.class(req.Class)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if c.IsSensitive() && len(req.Subjects) == 0 {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "class %s is sensitive: Ombud-Subjects is required", c.Name)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "class %s is sensitive: Ombud-Subjects is required", c.Name)
 	}
 	if req.Source == "" {
 		req.Source = "unspecified"
 	}
 	if err := ombud.ValidateIdentifier("source", req.Source); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if req.Region == "" {
 		req.Region = c.Region
 	}
 	if req.Region != "" {
 		if err := s.Vocabulary.Check(ombud.VocabRegion, "Ombud-Region", req.Region); err != nil {
-			return nil, ombud.Leaf{}, err
+			return nil, journal.Leaf{}, err
 		}
 	}
 	if c.Region != "" && req.Region != c.Region {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "class %s must reside in region %s, not %s", c.Name, c.Region, req.Region)
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "class %s must reside in region %s, not %s", c.Name, c.Region, req.Region)
 	}
 	now := s.now()
 	if req.CollectedAt.IsZero() {
 		req.CollectedAt = now
 	}
 	if req.CollectedAt.After(now.Add(5 * time.Minute)) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "Ombud-Collected-At is in the future")
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "Ombud-Collected-At is in the future")
 	}
 	id := ombud.NewID()
 	key, err := keys.NewObjectKey()
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	ver, keeper := s.Keys.Current()
 	wrapped, err := key.Wrap(ctx, keeper, id)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	body := &countingReader{r: req.Body, limit: s.MaxObjectBytes}
 	blobKey := blob.Key(id)
@@ -87,12 +88,12 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 	if err != nil {
 		s.Bucket.Delete(context.WithoutCancel(ctx), blobKey)
 		if errors.Is(err, errTooLarge) {
-			return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeTooLarge, "object is larger than %d bytes", s.MaxObjectBytes)
+			return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeTooLarge, "object is larger than %d bytes", s.MaxObjectBytes)
 		}
 		if ctx.Err() != nil {
-			return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "upload aborted")
+			return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "upload aborted")
 		}
-		return nil, ombud.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object store did not accept the upload", Err: err}
+		return nil, journal.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object store did not accept the upload", Err: err}
 	}
 	subjects := make([]string, len(req.Subjects))
 	for i, sub := range req.Subjects {
@@ -111,7 +112,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 			// that failed, recovery undoes it); the ciphertext goes too.
 			s.Bucket.Delete(context.WithoutCancel(ctx), blobKey)
 		}
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	o.IngestIndex = w.Index
 	return o, w, nil
@@ -120,24 +121,24 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 // logIngest records o through the one pattern: the object is reserved in
 // the store, invisible to every reader, its ingest entry is logged, and
 // only then is it live. subjects are the real identifiers.
-func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []string, by string) (ombud.Leaf, error) {
+func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []string, by string) (journal.Leaf, error) {
 	keyed := make([]string, len(subjects))
 	for i, sub := range subjects {
 		keyed[i] = s.Journal.Key.Pseudonym("subject", sub)
 	}
-	rec := ombud.Record{
+	rec := journal.Record{
 		Body: entry.Ingest{Class: o.Class, Region: o.Region, SizeBand: ombud.SizeBand(o.Size), RetainUntil: ombud.Day(o.RetainUntil),
 			Object: o.ID, Subject: keyed, By: by},
 		Detail: map[string]any{"object": o.ID, "source": o.Source, "collected_at": fmtTime(o.CollectedAt), "retain_until": fmtTime(o.RetainUntil), "bytes": o.Size},
 	}
 	e, leaf, d, err := s.Journal.Build(rec)
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
-	o.IngestDetail = ombud.DetailKeyOf(e)
-	c, err := ombud.NewChange(ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o})
+	o.IngestDetail = journal.DetailKeyOf(e)
+	c, err := journal.Ingest.Change(o.ID, journal.ObjectPayload{Object: o})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	return s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 )
 
@@ -200,7 +201,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			c.Close()
 		}
 	}
-	var w ombud.Leaf
+	var w journal.Leaf
 	if v.Reason == access.ReasonEmergency {
 		// An emergency read spends no use; it must be covered later. It
 		// is recorded through the one pattern, so a crash between its
@@ -333,16 +334,16 @@ func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal)
 
 // emergencyPermit logs the permit of an emergency read and records the
 // read, with its deadline, in one change.
-func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (ombud.Leaf, error) {
+func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (journal.Leaf, error) {
 	dl := s.EmergencyDeadline
 	if dl == 0 {
 		dl = ombud.DefaultEmergencyDeadline
 	}
 	now := s.now()
 	em := &ombud.Emergency{ObjectID: o.ID, Principal: req.Principal.ID, Purpose: req.Purpose, Reason: req.Emergency, At: now, Deadline: now.Add(dl)}
-	c, err := ombud.NewChange(ombud.OpEmergencyRead, "emergency-read:"+ombud.NewID(), ombud.EmergencyPayload{Emergency: em})
+	c, err := journal.EmergencyRead.Change(ombud.NewID(), journal.EmergencyPayload{Emergency: em})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	return s.Journal.Apply(ctx, c, s.accessRecord(req, o, entry.Permit, v), nil)
 }
@@ -382,7 +383,7 @@ func (r readCloser) Close() error {
 	return err
 }
 
-func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string, v access.Verdict) ombud.Record {
+func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string, v access.Verdict) journal.Record {
 	body := entry.Access{Decision: decision, Purpose: req.Purpose, Reasons: []string{v.Reason}, PolicySHA256: v.PolicySHA, AuthKind: v.AuthKind,
 		Use: int64(v.Use), Object: req.ID, Authorization: req.AuthorizationID, Flag: req.Flag, By: req.Principal.ID}
 	// Claimed and refused, or granted as an emergency.
@@ -390,7 +391,7 @@ func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string
 	if o != nil {
 		body.Class, body.Subject = o.Class, o.Subjects
 	}
-	rec := ombud.Record{Body: body,
+	rec := journal.Record{Body: body,
 		Detail: map[string]any{"object": req.ID, "purpose": req.Purpose, "principal": req.Principal.ID, "authorization": req.AuthorizationID,
 			"justification": req.Justification, "emergency": req.Emergency}}
 	if req.Flag != "" {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ombud/ombud/journal"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
@@ -21,34 +23,33 @@ type Order struct {
 
 // SetHold puts a legal hold on an object through the one pattern. While
 // held the object is never shredded: the store refuses it.
-func (s *Service) SetHold(ctx context.Context, o Order) (ombud.Leaf, error) {
+func (s *Service) SetHold(ctx context.Context, o Order) (journal.Leaf, error) {
 	return s.hold(ctx, true, o.Object, o.Reason, o.Authorization, o.By)
 }
 
 // ReleaseHold lifts a legal hold through the one pattern.
-func (s *Service) ReleaseHold(ctx context.Context, o Order) (ombud.Leaf, error) {
+func (s *Service) ReleaseHold(ctx context.Context, o Order) (journal.Leaf, error) {
 	return s.hold(ctx, false, o.Object, o.Reason, o.Authorization, o.By)
 }
 
-func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (ombud.Leaf, error) {
+func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (journal.Leaf, error) {
 	if err := s.Vocabulary.Check(ombud.VocabHoldReason, "reason", reason); err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if _, err := s.liveObject(ctx, id); err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
-	op, h := ombud.OpHoldRelease, (*ombud.Hold)(nil)
+	c, err := journal.HoldRelease.Change(id, journal.None{})
 	if set {
-		op, h = ombud.OpHoldSet, &ombud.Hold{Reason: reason, Authorization: authorization, Since: s.now(), By: by}
+		c, err = journal.HoldSet.Change(id, journal.HoldPayload{Hold: &ombud.Hold{Reason: reason, Authorization: authorization, Since: s.now(), By: by}})
 	}
-	c, err := ombud.NewChange(op, ombud.ObjectTarget(id), ombud.HoldPayload{Hold: h})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Hold{Op: map[bool]string{true: entry.OpSet, false: entry.OpRelease}[set], Reason: reason, Object: id, Authorization: authorization, By: by},
 		Detail: map[string]any{"object": id, "authorization": authorization, "reason": reason},
 	}, nil)
@@ -88,20 +89,20 @@ func (s *Service) liveObject(ctx context.Context, id string) (*ombud.Object, err
 // Erase crypto-shreds an object on demand (a court order, a refused
 // authorization), the same way retention does. An object on hold is
 // refused, by the store.
-func (s *Service) Erase(ctx context.Context, order Order) (ombud.Leaf, error) {
+func (s *Service) Erase(ctx context.Context, order Order) (journal.Leaf, error) {
 	id, reason, authorization, by := order.Object, order.Reason, order.Authorization, order.By
 	if err := s.Vocabulary.Check(ombud.VocabEraseReason, "reason", reason); err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	o, err := s.liveObject(ctx, id)
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if o.Hold != nil {
-		return ombud.Leaf{}, conflict("object %s is on legal hold; release the hold first", id)
+		return journal.Leaf{}, conflict("object %s is on legal hold; release the hold first", id)
 	}
 	return s.shred(ctx, o, reason, authorization, by)
 }
@@ -117,13 +118,13 @@ func (s *Service) Erase(ctx context.Context, order Order) (ombud.Leaf, error) {
 //
 // The object's gate is held alone throughout, so every read decided before
 // is logged before the erase entry.
-func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (ombud.Leaf, error) {
+func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (journal.Leaf, error) {
 	defer s.gates.Exclusive(objectGate(o.ID))()
-	c, err := ombud.NewChange(ombud.OpErase, ombud.ObjectTarget(o.ID), ombud.ErasePayload{Reason: reason, At: s.now()})
+	c, err := journal.Erase.Change(o.ID, journal.ErasePayload{Reason: reason, At: s.now()})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Erase{Reason: reason, Class: o.Class, Object: o.ID, Authorization: authorization, By: by},
 		Detail: map[string]any{"object": o.ID, "authorization": authorization, "retain_until": fmtTime(o.RetainUntil)},
 	}, s.commitErase)
@@ -131,7 +132,7 @@ func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorizat
 }
 
 // commitErase commits a logged erasure and deletes the ciphertext.
-func (s *Service) commitErase(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+func (s *Service) commitErase(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 		return err
 	}
@@ -145,10 +146,10 @@ func (s *Service) commitErase(ctx context.Context, c *ombud.Change, w ombud.Leaf
 
 // SweepResult counts what a sweep did.
 type SweepResult struct {
-	Settled  ombud.Settled `json:"settled_changes"`
-	Erased   int           `json:"erased"`
-	Failed   int           `json:"failed"`
-	Breaches int           `json:"emergency_breaches"`
+	Settled  journal.Settled `json:"settled_changes"`
+	Erased   int             `json:"erased"`
+	Failed   int             `json:"failed"`
+	Breaches int             `json:"emergency_breaches"`
 	// RunsClosed counts the analytic runs closed at their time limit.
 	RunsClosed int `json:"runs_closed,omitempty"`
 	// Details counts the detail records erased because their retention
@@ -223,20 +224,20 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 }
 
 // Settle settles the changes reserved before since that are still in
-// flight (see ombud.Journal.Settle), with this service's committers, and
+// flight (see journal.Journal.Settle), with this service's committers, and
 // discards what an unfinished ingest left behind.
-func (s *Service) Settle(ctx context.Context, since time.Time) (ombud.Settled, error) {
+func (s *Service) Settle(ctx context.Context, since time.Time) (journal.Settled, error) {
 	var acknowledge []string
-	st, err := s.Journal.Settle(ctx, s.Log, since, func(op ombud.Op) ombud.Committer {
+	st, err := s.Journal.Settle(ctx, s.Log, since, func(op journal.Op) journal.Committer {
 		switch op {
-		case ombud.OpErase:
+		case journal.Erase.Op:
 			return s.commitErase
-		case ombud.OpKeyRotate:
+		case journal.KeyRotate.Op:
 			return s.commitRotate
-		case ombud.OpIngest:
+		case journal.Ingest.Op:
 			// Logged, but its client was never told: commit as the log
 			// says, then erase it below (logged too).
-			return func(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+			return func(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 				if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 					return err
 				}
@@ -250,8 +251,8 @@ func (s *Service) Settle(ctx context.Context, since time.Time) (ombud.Settled, e
 			}
 		}
 		return nil
-	}, func(ctx context.Context, c *ombud.Change) error {
-		if c.Op == ombud.OpIngest {
+	}, func(ctx context.Context, c *journal.Change) error {
+		if c.Op == journal.Ingest.Op {
 			if err := s.Bucket.Delete(ctx, blob.Key(c.Target[len("object:"):])); err != nil && !errors.Is(err, blob.ErrNotFound) {
 				return err
 			}
@@ -298,14 +299,14 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		if o, err := s.Store.Object(ctx, em.ObjectID); err == nil {
 			class = o.Class
 		}
-		c, err := ombud.NewChange(ombud.OpBreach, ombud.EmergencyTarget(em.Index), ombud.BreachPayload{Emergency: em.Index, Principal: em.Principal})
+		c, err := journal.Breach.Change(journal.EmergencyID(em.Index), journal.BreachPayload{Emergency: em.Index, Principal: em.Principal})
 		if err != nil {
 			return err
 		}
 		// The reader's emergency reads already decided are logged before
 		// the breach that suspends them.
 		release := s.gates.Exclusive(principalGate(em.Principal))
-		w, err := s.Journal.Apply(ctx, c, ombud.Record{
+		w, err := s.Journal.Apply(ctx, c, journal.Record{
 			Body:   entry.Breach{Reason: "emergency_not_covered", Class: class, Deadline: em.Deadline.Format(time.RFC3339), Object: em.ObjectID, By: em.Principal},
 			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "principal": em.Principal},
 		}, nil)
@@ -340,14 +341,14 @@ type RotateResult struct {
 func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 	cur, _ := s.Keys.Current()
 	v := cur + 1
-	c, err := ombud.NewChange(ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: v})
+	c, err := journal.KeyRotate.Change("", journal.KeyPayload{Version: v})
 	if err != nil {
 		return RotateResult{}, err
 	}
 	var r RotateResult
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Key{Op: entry.OpRotate, KEKVersion: int64(v), By: by},
-	}, func(ctx context.Context, c *ombud.Change, w ombud.Leaf) (err error) {
+	}, func(ctx context.Context, c *journal.Change, w journal.Leaf) (err error) {
 		r, err = s.rotate(ctx, c, w)
 		return err
 	})
@@ -361,16 +362,16 @@ func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 	return r, nil
 }
 
-func (s *Service) commitRotate(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+func (s *Service) commitRotate(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 	_, err := s.rotate(ctx, c, w)
 	return err
 }
 
 // rotate makes a logged rotation take effect. It is idempotent: run again,
 // it adds no second version and rewraps only what is left.
-func (s *Service) rotate(ctx context.Context, c *ombud.Change, w ombud.Leaf) (RotateResult, error) {
-	var p ombud.KeyPayload
-	if err := c.Decode(&p); err != nil {
+func (s *Service) rotate(ctx context.Context, c *journal.Change, w journal.Leaf) (RotateResult, error) {
+	_, p, err := journal.KeyRotate.Decode(c)
+	if err != nil {
 		return RotateResult{}, err
 	}
 	r := RotateResult{Version: p.Version, Receipt: w.Index}
@@ -419,30 +420,30 @@ func (s *Service) rotate(ctx context.Context, c *ombud.Change, w ombud.Leaf) (Ro
 
 // RestoreEmergency gives back a principal's emergency access, which a
 // breach suspended, through the one pattern (an admin decision, logged).
-func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (ombud.Leaf, error) {
+func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (journal.Leaf, error) {
 	p, err := s.Store.Principal(ctx, principal)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no principal %q", principal)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no principal %q", principal)
 	}
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	if p.EmergencySuspended == 0 {
-		return ombud.Leaf{}, conflict("principal %s's emergency access is not suspended", principal)
+		return journal.Leaf{}, conflict("principal %s's emergency access is not suspended", principal)
 	}
-	c, err := ombud.NewChange(ombud.OpEmergencyRestore, ombud.PrincipalTarget(principal), nil)
+	c, err := journal.EmergencyRestore.Change(principal, journal.None{})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	defer s.gates.Exclusive(principalGate(principal))()
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Principal{Op: entry.OpEmergencyRestore, Roles: roleStrings(p.Roles), Principal: principal, By: by},
 	}, nil)
 	if err == nil {
 		s.suspended.Delete(principal)
 	}
 	if errors.Is(err, ombud.ErrNotSuspended) {
-		return ombud.Leaf{}, conflict("principal %s's emergency access is not suspended", principal)
+		return journal.Leaf{}, conflict("principal %s's emergency access is not suspended", principal)
 	}
 	return w, err
 }
@@ -452,27 +453,27 @@ func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (o
 // outside ombud: copies, analyses, reports) was deleted. breach is the
 // breach entry's emergency read, named by its access entry's index; note
 // is free text for the detail record.
-func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string) (ombud.Leaf, error) {
+func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string) (journal.Leaf, error) {
 	if len(note) > 4096 {
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "note: at most 4096 bytes")
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "note: at most 4096 bytes")
 	}
-	c, err := ombud.NewChange(ombud.OpAttest, ombud.EmergencyTarget(emergency), ombud.AttestPayload{Breach: emergency})
+	c, err := journal.Attest.Change(journal.EmergencyID(emergency), journal.AttestPayload{Breach: emergency})
 	if err != nil {
-		return ombud.Leaf{}, err
+		return journal.Leaf{}, err
 	}
 	var obj string
 	if es, err := s.Store.Emergency(ctx, emergency); err == nil {
 		obj = es.ObjectID
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Attestation{Op: entry.OpDerivedDataDeleted, Access: int64(emergency), Object: obj, By: by},
 		Detail: map[string]any{"access_entry": emergency, "note": note},
 	}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
-		return ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no breached emergency read at entry %d", emergency)
+		return journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no breached emergency read at entry %d", emergency)
 	case errors.Is(err, ombud.ErrExists):
-		return ombud.Leaf{}, conflict("the deletion for emergency read %d is attested already", emergency)
+		return journal.Leaf{}, conflict("the deletion for emergency read %d is attested already", emergency)
 	}
 	return w, err
 }
@@ -504,11 +505,11 @@ func (s *Service) eraseExpiredDetails(ctx context.Context, r *SweepResult) error
 		if n == 0 {
 			continue
 		}
-		c, err := ombud.NewChange(ombud.OpDetailsErase, "details:"+string(kind), ombud.DetailsPayload{Kind: kind, Before: before, Count: n})
+		c, err := journal.DetailsErase.Change(string(kind), journal.DetailsPayload{Kind: kind, Before: before, Count: n})
 		if err != nil {
 			return err
 		}
-		_, err = s.Journal.Apply(ctx, c, ombud.Record{
+		_, err = s.Journal.Apply(ctx, c, journal.Record{
 			Body: entry.System{Op: entry.OpDetailsErased, EntryKind: string(kind), Before: ombud.Day(before), Count: int64(n)},
 		}, nil)
 		if ombud.ErrorCode(err) == ombud.CodeConflict {

@@ -16,6 +16,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // RunRequest asks to start an analytic run.
@@ -84,23 +85,23 @@ func maySee(p *ombud.Principal, r *ombud.Run) bool {
 // Every other refusal is a decision on the objects the run names, logged
 // as a run entry with decision deny and the refusal's reason (a
 // *Denial with its Index), as a refused read is.
-func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, ombud.Leaf, error) {
+func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, journal.Leaf, error) {
 	p := req.Principal
 	if p == nil {
-		return nil, ombud.Leaf{}, errors.New("custody: run without a principal")
+		return nil, journal.Leaf{}, errors.New("custody: run without a principal")
 	}
 	if err := s.checkRunRequest(req); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if !p.Has(ombud.RoleSystem) && !p.Has(ombud.RoleAnalyst) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeForbidden, "starting a run needs the analyst or the system role")
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeForbidden, "starting a run needs the analyst or the system role")
 	}
 	// The starter's gate and the authorization's are held until the run
 	// (or its refusal) is logged, so a disabling or a revocation is logged
 	// before it or after it, never in between.
 	defer s.gates.Shared(principalGate(p.ID))()
 	if _, gone := s.disabled.Load(p.ID); gone {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
 	}
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
@@ -121,7 +122,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		v.Use = 0
 	}
 	// refuse logs a refusal and returns it.
-	refuse := func(code ombud.Code, reason, format string, a ...any) (*ombud.Run, ombud.Leaf, error) {
+	refuse := func(code ombud.Code, reason, format string, a ...any) (*ombud.Run, journal.Leaf, error) {
 		refund()
 		body.Reasons = []string{reason}
 		if body.PolicySHA256 == "" {
@@ -129,15 +130,15 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 				body.PolicySHA256 = pol.SHA
 			}
 		}
-		w, err := s.Journal.Write(ctx, ombud.Record{Body: body, Detail: detail})
+		w, err := s.Journal.Write(ctx, journal.Record{Body: body, Detail: detail})
 		if err != nil {
-			return nil, ombud.Leaf{}, wrapLog(err)
+			return nil, journal.Leaf{}, wrapLog(err)
 		}
-		return nil, ombud.Leaf{}, &Denial{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index}
+		return nil, journal.Leaf{}, &Denial{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index}
 	}
-	fail := func(err error) (*ombud.Run, ombud.Leaf, error) {
+	fail := func(err error) (*ombud.Run, journal.Leaf, error) {
 		refund()
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if p.Has(ombud.RoleSystem) && p.System != req.System {
 		return refuse(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
@@ -146,7 +147,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	if errors.Is(err, ombud.ErrNotFound) {
 		return refuse(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
 	} else if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	sv := sys.Version(req.Version)
 	switch {
@@ -177,7 +178,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		}
 		subject := s.Journal.Key.Pseudonym("subject", sel.Subject)
 		if err := decide([]access.RunSet{{Class: sel.Class, Subjects: []string{subject}}}); err != nil {
-			return nil, ombud.Leaf{}, err
+			return nil, journal.Leaf{}, err
 		}
 		if !v.Permit {
 			return refuse(v.Code, v.Reason, "%s", v.Message)
@@ -238,7 +239,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	run.Deadline = run.Started.Add(limit)
 	if req.Selection == nil {
 		if err := decide(sets); err != nil {
-			return nil, ombud.Leaf{}, err
+			return nil, journal.Leaf{}, err
 		}
 		if !v.Permit {
 			return refuse(v.Code, v.Reason, "%s", v.Message)
@@ -250,11 +251,11 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 	body.Decision, body.Reasons, body.Use, body.Until = entry.Permit, []string{v.Reason}, int64(v.Use), run.Deadline.Format(time.RFC3339Nano)
 	// The use admitted in memory becomes durable with the run's
 	// reservation, and goes back with it if the run is not logged.
-	c, err := ombud.NewChange(ombud.OpRunStart, ombud.RunTarget(run.ID), ombud.RunPayload{Run: run, Objects: ids})
+	c, err := journal.RunStart.Change(run.ID, journal.RunPayload{Run: run, Objects: ids})
 	if err != nil {
 		return fail(err)
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: body, Detail: detail}, nil)
 	if err != nil && w.Entry == nil {
 		refund()
 		// Decided against a state that changed meanwhile: the refusal is
@@ -273,7 +274,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, omb
 		case errors.Is(err, ombud.ErrNotFound):
 			return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
 		}
-		return nil, ombud.Leaf{}, wrapLog(err)
+		return nil, journal.Leaf{}, wrapLog(err)
 	}
 	if err != nil {
 		return nil, w, err
@@ -346,34 +347,34 @@ func (s *Service) Run(ctx context.Context, p *ombud.Principal, id string) (*ombu
 // starter, a machine of its system or an admin may close it. It waits for
 // the reads already decided, so the close entry follows every read of the
 // run.
-func (s *Service) CloseRun(ctx context.Context, p *ombud.Principal, id string) (*ombud.Run, ombud.Leaf, error) {
+func (s *Service) CloseRun(ctx context.Context, p *ombud.Principal, id string) (*ombud.Run, journal.Leaf, error) {
 	r, err := s.Run(ctx, p, id)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	return s.closeRun(ctx, r, ombud.RunClosed, p.ID)
 }
 
-func (s *Service) closeRun(ctx context.Context, r *ombud.Run, reason, by string) (*ombud.Run, ombud.Leaf, error) {
+func (s *Service) closeRun(ctx context.Context, r *ombud.Run, reason, by string) (*ombud.Run, journal.Leaf, error) {
 	defer s.gates.Exclusive(runGate(r.ID))()
 	r, err := s.Store.Run(ctx, r.ID) // the counts, now that no read is in flight
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if r.Closed != nil {
-		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
+		return nil, journal.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
 	}
 	at := s.now().Truncate(time.Millisecond)
-	c, err := ombud.NewChange(ombud.OpRunClose, ombud.RunTarget(r.ID), ombud.RunClosePayload{Reason: reason, At: at, Read: r.Read, Bytes: r.Bytes})
+	c, err := journal.RunClose.Change(r.ID, journal.RunClosePayload{Reason: reason, At: at, Read: r.Read, Bytes: r.Bytes})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	body := entry.Run{Op: entry.OpClose, ModelVersion: r.Version, Purpose: r.Purpose, Objects: int64(r.Objects), Reasons: []string{reason},
 		Read: r.Read, Bytes: r.Bytes, Run: r.ID, System: r.System, Authorization: r.Authorization, By: by}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body}, nil)
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: body}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrRunClosed):
-		return nil, ombud.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
+		return nil, journal.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -538,17 +539,17 @@ type runItem struct {
 	o      *ombud.Object
 	op     *opened
 	weight int64
-	leaf   ombud.Leaf
+	leaf   journal.Leaf
 	deny   *access.Verdict
 	// built is its access entry, built as soon as it is decided.
-	built    ombud.Built
+	built    journal.Built
 	buildErr error
 }
 
 // build builds the item's access entry.
 func (s *Service) build(r *ombud.Run, p *ombud.Principal, it *runItem) {
 	e, leaf, d, err := s.Journal.Build(s.runAccessRecord(r, p, it))
-	it.built, it.buildErr = ombud.Built{Entry: e, Leaf: leaf, Detail: d}, err
+	it.built, it.buildErr = journal.Built{Entry: e, Leaf: leaf, Detail: d}, err
 }
 
 func (it *runItem) part() Part {
@@ -714,7 +715,7 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 	// permit must be before the run's time limit. The first that is not
 	// becomes the denial that ends the run's reading, and the objects
 	// after it are not decided.
-	built := make([]ombud.Built, 0, len(items))
+	built := make([]journal.Built, 0, len(items))
 	for i, it := range items {
 		if it.buildErr == nil && it.built.Entry == nil {
 			s.build(r, p, it) // an ending denial, decided here
@@ -912,13 +913,13 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 
 // runAccessRecord is the access entry of one object read in a run: it
 // names the run, whose entry names the authorization and the system.
-func (s *Service) runAccessRecord(r *ombud.Run, p *ombud.Principal, it *runItem) ombud.Record {
+func (s *Service) runAccessRecord(r *ombud.Run, p *ombud.Principal, it *runItem) journal.Record {
 	body := entry.Access{Decision: entry.Permit, Class: it.o.Class, Purpose: r.Purpose, Reasons: []string{ombud.ReasonInRun},
 		Object: it.o.ID, Subject: it.o.Subjects, Run: r.ID, By: p.ID}
 	if it.deny != nil {
 		body.Decision, body.Reasons = entry.Deny, []string{it.deny.Reason}
 	}
-	return ombud.Record{Body: body, Detail: runReadDetail{Object: it.o.ID, Position: it.pos, Run: r.ID}}
+	return journal.Record{Body: body, Detail: runReadDetail{Object: it.o.ID, Position: it.pos, Run: r.ID}}
 }
 
 // runReadDetail is the detail record of a read in a run: what the auditor

@@ -30,6 +30,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/fsutil"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/report"
 )
 
@@ -55,7 +56,7 @@ type Log interface {
 type Service struct {
 	Dir     string // DATA/reports
 	Log     Log
-	Journal *ombud.Journal
+	Journal *journal.Journal
 	Signer  note.Signer
 	Band    int64
 
@@ -130,14 +131,14 @@ func (s *Service) Publish(ctx context.Context, period report.Period, by string) 
 		return nil, err
 	}
 	if err := fsutil.WriteFile(s.staged(name, ".note"), signed, 0o644); err != nil {
-		s.Undo(ctx, &ombud.Change{Op: ombud.OpReport, Target: reportTarget(name)})
+		s.Undo(ctx, &journal.Change{Op: journal.ReportPublish.Op, Target: journal.ReportPublish.Target(name)})
 		return nil, err
 	}
-	c, err := ombud.NewChange(ombud.OpReport, reportTarget(name), ombud.ReportPayload{Name: name})
+	c, err := journal.ReportPublish.Change(name, journal.ReportPayload{Name: name})
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Report{Period: period.Name, CheckpointSize: int64(r.Checkpoint.Size), ReportSHA256: hexSum, Format: report.Format, By: by}}, s.Commit)
 	if err != nil {
 		if w.Entry == nil {
@@ -148,8 +149,6 @@ func (s *Service) Publish(ctx context.Context, period report.Period, by string) 
 	return &Published{Period: period.Name, Size: r.Checkpoint.Size, SHA256: hexSum, Index: w.Index, Report: r, JSON: js, Note: signed}, nil
 }
 
-func reportTarget(name string) string { return "report:" + name }
-
 // staged is where a report's file waits for its entry to be logged: a
 // hidden name the site and List ignore.
 func (s *Service) staged(name, ext string) string {
@@ -158,7 +157,7 @@ func (s *Service) staged(name, ext string) string {
 
 // Commit publishes a report whose entry is logged: its staged files are
 // renamed into place. It is idempotent (recovery runs it again).
-func (s *Service) Commit(ctx context.Context, c *ombud.Change, w ombud.Leaf) error {
+func (s *Service) Commit(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 	name := strings.TrimPrefix(c.Target, "report:")
 	for _, ext := range []string{".note", ".json"} {
 		err := os.Rename(s.staged(name, ext), filepath.Join(s.Dir, name+ext))
@@ -175,8 +174,8 @@ func (s *Service) Commit(ctx context.Context, c *ombud.Change, w ombud.Leaf) err
 
 // Undo removes the staged files of a publication whose entry was not
 // logged. Changes of other ops are left alone.
-func (s *Service) Undo(ctx context.Context, c *ombud.Change) error {
-	if c.Op != ombud.OpReport {
+func (s *Service) Undo(ctx context.Context, c *journal.Change) error {
+	if c.Op != journal.ReportPublish.Op {
 		return nil
 	}
 	name := strings.TrimPrefix(c.Target, "report:")
@@ -189,8 +188,8 @@ func (s *Service) Undo(ctx context.Context, c *ombud.Change) error {
 }
 
 // Committer returns the committer of op for recovery: Commit for reports.
-func (s *Service) Committer(op ombud.Op) ombud.Committer {
-	if op == ombud.OpReport {
+func (s *Service) Committer(op journal.Op) journal.Committer {
+	if op == journal.ReportPublish.Op {
 		return s.Commit
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
 )
@@ -31,7 +32,7 @@ func TestPublishListGet(t *testing.T) {
 	e := ombudtest.New(t)
 	ctx := context.Background()
 	for range 12 {
-		if _, err := e.Journal.Write(ctx, ombud.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: "o"}}); err != nil {
+		if _, err := e.Journal.Write(ctx, journal.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: "o"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,7 +77,7 @@ func TestPublishListGet(t *testing.T) {
 
 	// When the report entry cannot be logged, nothing is published.
 	broken := &publish.Service{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
-		Journal: &ombud.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}}
+		Journal: &journal.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}}
 	p2, _ := report.ParsePeriod("2026")
 	if _, err := broken.Publish(ctx, p2, e.AdminID); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("publish with the log down: %v", err)

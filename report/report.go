@@ -13,6 +13,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/textutil"
+	"github.com/ombud/ombud/journal"
 )
 
 // Format names the transparency report's format version.
@@ -569,14 +570,14 @@ func (b *Builder) model(version string) *[6]int64 {
 // the entry e commits to: d is the record the deployment served for it,
 // nil when it served none. It returns what it found. Entries outside the
 // period, or that commit to no detail, are not counted.
-func (b *Builder) AddDetail(e *entry.Entry, d *ombud.Detail) DetailStatus {
+func (b *Builder) AddDetail(e *entry.Entry, d *journal.Detail) DetailStatus {
 	b.AuditorMode()
 	st := DetailMissing
 	if d != nil {
-		switch err := ombud.CheckDetail(e, *d); {
+		switch err := journal.CheckDetail(e, *d); {
 		case err == nil:
 			st = DetailVerified
-		case errors.Is(err, ombud.ErrDetailErased):
+		case errors.Is(err, journal.ErrDetailErased):
 			st = DetailErased
 		default:
 			st = DetailMismatch

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // reportLog returns the leaves of a fixed log: n entries over November
@@ -22,7 +23,7 @@ func reportLog(t testing.TB, n int) [][]byte {
 	t.Helper()
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	i := 0
-	j := &ombud.Journal{Key: testKey(), Now: func() time.Time { return start.Add(time.Duration(i) * 37 * time.Minute) }}
+	j := &journal.Journal{Key: testKey(), Now: func() time.Time { return start.Add(time.Duration(i) * 37 * time.Minute) }}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var out [][]byte
 	for i = 0; i < n; i++ {
@@ -68,7 +69,7 @@ func reportLog(t testing.TB, n int) [][]byte {
 		default:
 			body = entry.Breach{Reason: "emergency_not_covered", Class: "location", Object: "o"}
 		}
-		r := ombud.Record{Body: body}
+		r := journal.Record{Body: body}
 		_, leaf, _, err := j.Build(r)
 		if err != nil {
 			t.Fatal(err)
@@ -267,17 +268,17 @@ func TestAddDetail(t *testing.T) {
 	if r := b.Report(); r.Auditor == nil || len(r.Auditor.Details) != 0 {
 		t.Fatalf("auditor mode without details: %+v", r.Auditor)
 	}
-	entryAt := func(at time.Time, d ombud.Detail) *entry.Entry {
+	entryAt := func(at time.Time, d journal.Detail) *entry.Entry {
 		return &entry.Entry{Kind: entry.KindAccess, Time: at, Detail: d.Commitment}
 	}
-	good := ombud.Commit([]byte(`{"purpose":"x"}`))
-	erased := ombud.Commit([]byte(`{"purpose":"y"}`))
+	good := journal.Commit([]byte(`{"purpose":"x"}`))
+	erased := journal.Commit([]byte(`{"purpose":"y"}`))
 	erased.Body = nil
-	altered := ombud.Commit([]byte(`{"purpose":"z"}`))
+	altered := journal.Commit([]byte(`{"purpose":"z"}`))
 	altered.Body = []byte(`{"purpose":"Z"}`)
 	for _, c := range []struct {
 		e    *entry.Entry
-		d    *ombud.Detail
+		d    *journal.Detail
 		want DetailStatus
 	}{
 		{entryAt(in, good), &good, DetailVerified},
@@ -316,10 +317,10 @@ func testKey() ombud.LinkageKey {
 func TestRunRows(t *testing.T) {
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	at := start.Add(-time.Hour) // the registration and the first run precede the period
-	j := &ombud.Journal{Key: testKey(), Now: func() time.Time { return at }}
+	j := &journal.Journal{Key: testKey(), Now: func() time.Time { return at }}
 	var leaves [][]byte
 	add := func(b entry.Body) {
-		_, leaf, _, err := j.Build(ombud.Record{Body: b})
+		_, leaf, _, err := j.Build(journal.Record{Body: b})
 		if err != nil {
 			t.Fatal(err)
 		}

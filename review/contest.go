@@ -10,6 +10,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // MaxStatement bounds a contest's statement, kept only in its detail.
@@ -124,45 +125,45 @@ func WellFormedNotice(code string) bool {
 // person's statement (kept only in the contest's detail record), through
 // the one pattern: one contest per action, even when two are filed at
 // once. A code that names no action logs nothing.
-func (s *Service) File(ctx context.Context, code, statement string) (*Case, ombud.Leaf, error) {
+func (s *Service) File(ctx context.Context, code, statement string) (*Case, journal.Leaf, error) {
 	if len(statement) > MaxStatement {
-		return nil, ombud.Leaf{}, invalid("the statement is limited to %d bytes", MaxStatement)
+		return nil, journal.Leaf{}, invalid("the statement is limited to %d bytes", MaxStatement)
 	}
 	if strings.TrimSpace(statement) == "" {
-		return nil, ombud.Leaf{}, invalid("say why you contest the decision")
+		return nil, journal.Leaf{}, invalid("say why you contest the decision")
 	}
 	if err := ombud.ValidateText("statement", statement); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	cs, err := s.Lookup(ctx, code)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if cs.Contest != nil {
-		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
+		return cs, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
 	}
 	days := s.deadlineDays()
 	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
-	e, leaf, d, err := s.Journal.Build(ombud.Record{
+	e, leaf, d, err := s.Journal.Build(journal.Record{
 		Body:   entry.Contest{Op: entry.OpFiled, DeadlineDays: days, Action: cs.Action.ID, Contest: ct.ID},
 		Detail: map[string]any{"contest": ct.ID, "action": cs.Action.ID, "statement": statement},
 	})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
-	ct.Statement = ombud.DetailKeyOf(e)
+	ct.Statement = journal.DetailKeyOf(e)
 	// Due from the entry's own time, so that anyone can compute it from
 	// the public entry alone.
 	ct.Due = e.Time.Add(time.Duration(days) * 24 * time.Hour)
-	c, err := ombud.NewChange(ombud.OpContestFile, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: ct})
+	c, err := journal.ContestFile.Change(ct.ID, journal.ContestPayload{Contest: ct})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrExists):
 		cs, _ = s.Lookup(ctx, code)
-		return cs, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
+		return cs, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -185,8 +186,8 @@ func (s *Service) deadlineDays() int64 {
 // resolver must be independent of the decision: not the flag's creator,
 // its run's starter, one of its reviewers or the action's taker. A second
 // resolution, even at the same time, is refused.
-func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, rationale string) (*ombud.Contest, ombud.Leaf, error) {
-	fail := func(err error) (*ombud.Contest, ombud.Leaf, error) { return nil, ombud.Leaf{}, err }
+func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, rationale string) (*ombud.Contest, journal.Leaf, error) {
+	fail := func(err error) (*ombud.Contest, journal.Leaf, error) { return nil, journal.Leaf{}, err }
 	if p == nil {
 		return fail(errors.New("review: a resolution without a principal"))
 	}
@@ -225,15 +226,15 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	}
 	res := *ct
 	res.Outcome, res.Resolved, res.ResolvedBy = outcome, s.now().Truncate(time.Millisecond), p.ID
-	e, leaf, d, err := s.Journal.Build(ombud.Record{
+	e, leaf, d, err := s.Journal.Build(journal.Record{
 		Body:   entry.Contest{Op: entry.OpResolved, Outcome: outcome, Action: a.ID, Contest: ct.ID, By: p.ID},
 		Detail: map[string]any{"contest": ct.ID, "outcome": outcome, "rationale": rationale},
 	})
 	if err != nil {
 		return fail(err)
 	}
-	res.Resolution = ombud.DetailKeyOf(e)
-	c, err := ombud.NewChange(ombud.OpContestResolve, ombud.ContestTarget(ct.ID), ombud.ContestPayload{Contest: &res})
+	res.Resolution = journal.DetailKeyOf(e)
+	c, err := journal.ContestResolve.Change(ct.ID, journal.ContestPayload{Contest: &res})
 	if err != nil {
 		return fail(err)
 	}

@@ -21,12 +21,14 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/store"
 )
 
 // Service raises flags, records their reviews and takes actions on them.
 type Service struct {
-	Store   ombud.Store
-	Journal *ombud.Journal
+	Store   store.Store
+	Journal *journal.Journal
 	// Policy returns the Cedar policy in force, which decides actions.
 	Policy func() *access.Policy
 	// Vocabulary holds the registered codes; a flag's reference database
@@ -161,39 +163,39 @@ func (s *Service) check(req FlagRequest) error {
 // read in the run, the run must be open and its version in service (the
 // store checks all three with the reservation, against a close or a
 // retirement at the same time).
-func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombud.Leaf, error) {
+func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, journal.Leaf, error) {
 	p := req.Principal
 	if p == nil {
-		return nil, ombud.Leaf{}, errors.New("review: a flag without a principal")
+		return nil, journal.Leaf{}, errors.New("review: a flag without a principal")
 	}
 	if err := s.check(req); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	run, err := s.Store.Run(ctx, req.Run)
 	if errors.Is(err, ombud.ErrNotFound) || (err == nil && p.ID != run.Principal && !(p.Has(ombud.RoleSystem) && p.System == run.System)) {
-		return nil, ombud.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no such run")
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no such run")
 	}
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	sys, err := s.Store.AnalyticSystem(ctx, run.System)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	sv := sys.Version(run.Version)
 	if sv == nil {
-		return nil, ombud.Leaf{}, errors.New("review: a run of an unregistered version")
+		return nil, journal.Leaf{}, errors.New("review: a run of an unregistered version")
 	}
 	// The threshold that counts is the stricter of the one the flag states
 	// and the version's registered operating threshold, at which its
 	// accuracy was published (and which the person's notice quotes): a
 	// machine cannot lower it by stating another.
 	if bar := max(req.Threshold, sv.Accuracy.Threshold); req.Score < bar && !ombud.ListsCandidates(sys.Task) {
-		return nil, ombud.Leaf{}, refuse(ombud.CodeInvalid, ombud.ReasonBelowThreshold,
+		return nil, journal.Leaf{}, refuse(ombud.CodeInvalid, ombud.ReasonBelowThreshold,
 			fmt.Sprintf("the score %g is below the threshold %g (the flag's, or the version's registered operating threshold): only a system whose task produces investigative candidate lists (face_investigation) flags below its threshold", req.Score, bar))
 	}
 	if err := s.standing(ctx, run); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	now := s.now().Truncate(time.Millisecond)
 	matched := req.Matched.UTC().Truncate(time.Millisecond)
@@ -201,7 +203,7 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	case req.Matched.IsZero():
 		matched = now
 	case matched.After(now) || matched.Before(run.Started):
-		return nil, ombud.Leaf{}, invalid("matched_at must lie between the run's start and now")
+		return nil, journal.Leaf{}, invalid("matched_at must lie between the run's start and now")
 	}
 	f := &ombud.Flag{ID: ombud.NewID(), Run: run.ID, System: run.System, Version: run.Version, Inputs: req.Inputs, Rank: req.Rank, Score: req.Score,
 		Threshold: req.Threshold, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize, Matched: matched, Created: now, By: p.ID}
@@ -220,24 +222,24 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, ombu
 	body := entry.Flag{System: sys.Name, Model: sv.Model, ModelVersion: sv.Version, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize,
 		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, OperatingPoint: req.OperatingPoint, Class: class, Flag: f.ID, Input: f.Inputs, Candidate: req.Candidates, Reference: req.References, Run: run.ID, By: p.ID}
 	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "references": req.References, "matched_at": matched}
-	c, err := ombud.NewChange(ombud.OpFlagCreate, ombud.FlagTarget(f.ID), ombud.FlagPayload{Flag: f})
+	c, err := journal.FlagCreate.Change(f.ID, journal.FlagPayload{Flag: f})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: body, Detail: detail}, nil)
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: body, Detail: detail}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrRunClosed):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
 	case errors.Is(err, ombud.ErrRetired):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
 	case errors.Is(err, ombud.ErrExists):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
 	case errors.Is(err, ombud.ErrNotCandidate):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
 	case errors.Is(err, ombud.ErrNotRead):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
 	case errors.Is(err, ombud.ErrRevoked):
-		return nil, ombud.Leaf{}, errRevoked
+		return nil, journal.Leaf{}, errRevoked
 	case err != nil:
 		return nil, w, err
 	}
@@ -252,59 +254,59 @@ const MaxRationale = 4096
 // the one pattern. The flag's creator and whoever started its run may not
 // review it; no reviewer reviews a flag twice (the store refuses the
 // second, even at the same time).
-func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdict, rationale string) (*ombud.Review, ombud.Leaf, error) {
+func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdict, rationale string) (*ombud.Review, journal.Leaf, error) {
 	if p == nil {
-		return nil, ombud.Leaf{}, errors.New("review: a review without a principal")
+		return nil, journal.Leaf{}, errors.New("review: a review without a principal")
 	}
 	if err := ombud.ValidateIdentifier("flag", flagID); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if verdict != entry.Confirm && verdict != entry.Reject {
-		return nil, ombud.Leaf{}, invalid("verdict must be %q or %q", entry.Confirm, entry.Reject)
+		return nil, journal.Leaf{}, invalid("verdict must be %q or %q", entry.Confirm, entry.Reject)
 	}
 	if strings.TrimSpace(rationale) == "" || len(rationale) > MaxRationale {
-		return nil, ombud.Leaf{}, invalid("rationale: say why, in 1 to %d bytes (kept only in the private detail record)", MaxRationale)
+		return nil, journal.Leaf{}, invalid("rationale: say why, in 1 to %d bytes (kept only in the private detail record)", MaxRationale)
 	}
 	if err := ombud.ValidateText("rationale", rationale); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return nil, ombud.Leaf{}, refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")
+		return nil, journal.Leaf{}, refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")
 	}
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	run, err := s.Store.Run(ctx, f.Run)
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	if p.ID == f.By || p.ID == run.Principal {
-		return nil, ombud.Leaf{}, refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it")
+		return nil, journal.Leaf{}, refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it")
 	}
 	if err := s.standing(ctx, run); err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	rv := &ombud.Review{Flag: f.ID, Reviewer: p.ID, Verdict: verdict, Created: s.now().Truncate(time.Millisecond)}
-	c, err := ombud.NewChange(ombud.OpReview, ombud.ReviewTarget(f.ID, p.ID), ombud.ReviewPayload{Review: rv})
+	c, err := journal.FlagReview.Change(journal.Pair(f.ID, p.ID), journal.ReviewPayload{Review: rv})
 	if err != nil {
-		return nil, ombud.Leaf{}, err
+		return nil, journal.Leaf{}, err
 	}
 	defer s.gate(f.ID)()
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
+	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
 		Detail: map[string]any{"flag": f.ID, "rationale": rationale}}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrActed):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
 	case errors.Is(err, ombud.ErrRejected):
-		return nil, ombud.Leaf{}, errRejected
+		return nil, journal.Leaf{}, errRejected
 	case errors.Is(err, ombud.ErrRevoked):
-		return nil, ombud.Leaf{}, errRevoked
+		return nil, journal.Leaf{}, errRevoked
 	case errors.Is(err, ombud.ErrNotViewed):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonEvidenceNotViewed,
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonEvidenceNotViewed,
 			"view every input of the flag before you confirm it (each viewing is logged): GET /v1/objects/{id} with Ombud-Purpose: review and Ombud-Flag, or the evidence page at /review")
 	case errors.Is(err, ombud.ErrExists), errors.Is(err, ombud.ErrBusy):
-		return nil, ombud.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -318,8 +320,8 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 // the reviews it was decided on still stand. An action other than
 // no_action gets a notice code for the person affected, returned once and
 // kept only as its SHA-256. A refused action logs nothing.
-func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind string) (*ombud.Action, string, ombud.Leaf, error) {
-	fail := func(err error) (*ombud.Action, string, ombud.Leaf, error) { return nil, "", ombud.Leaf{}, err }
+func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind string) (*ombud.Action, string, journal.Leaf, error) {
+	fail := func(err error) (*ombud.Action, string, journal.Leaf, error) { return nil, "", journal.Leaf{}, err }
 	if p == nil {
 		return fail(errors.New("review: an action without a principal"))
 	}
@@ -403,12 +405,12 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	for i, r := range reviewers {
 		keyed[i] = s.Journal.Key.Pseudonym("principal", r)
 	}
-	c, err := ombud.NewChange(ombud.OpAction, ombud.ActionTarget(a.ID), ombud.ActionPayload{Action: a, Confirmations: confirms, Rejections: rejects})
+	c, err := journal.FlagAction.Change(a.ID, journal.ActionPayload{Action: a, Confirmations: confirms, Rejections: rejects})
 	if err != nil {
 		return fail(err)
 	}
 	defer s.gate(f.ID)()
-	w, err := s.Journal.Apply(ctx, c, ombud.Record{
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Action{ActionKind: kind, Confirmations: confirms, ModelVersion: f.Version, Flag: f.ID, Action: a.ID, Reviewer: keyed, By: p.ID},
 		Detail: map[string]any{"flag": f.ID, "kind": kind, "reviewers": reviewers},
 	}, nil)

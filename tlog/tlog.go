@@ -73,7 +73,7 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
-// Log is a Tessera-backed transparency log. It implements ombud.Log.
+// Log is a Tessera-backed transparency log. It implements journal.Log.
 type Log struct {
 	cfg      Config
 	origin   string

@@ -22,6 +22,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/report"
 )
 
@@ -356,7 +357,7 @@ func TestSiteInBrowser(t *testing.T) {
 func populate(t *testing.T, e *ombudtest.Env) {
 	t.Helper()
 	ctx := context.Background()
-	w := func(r ombud.Record) {
+	w := func(r journal.Record) {
 		if _, err := e.Journal.Write(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -370,14 +371,14 @@ func populate(t *testing.T, e *ombudtest.Env) {
 		if i%4 == 0 {
 			dec, reason = "deny", []string{"no_authorization", "authorization_expired"}[i%8/4]
 		}
-		w(ombud.Record{Body: entry.Access{Decision: dec, Class: []string{"location", "biometric"}[i%2], Purpose: "criminal_investigation", Reasons: []string{reason}, Object: fmt.Sprint("obj-", i), Authorization: "auth-1", By: "analyst"}})
+		w(journal.Record{Body: entry.Access{Decision: dec, Class: []string{"location", "biometric"}[i%2], Purpose: "criminal_investigation", Reasons: []string{reason}, Object: fmt.Sprint("obj-", i), Authorization: "auth-1", By: "analyst"}})
 	}
 	for i := range 12 {
-		w(ombud.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: []string{"court_order", "warrant"}[i%2], Issuer: "court.example/district-3", Authorization: fmt.Sprint("auth-", i), By: "admin"}})
+		w(journal.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: []string{"court_order", "warrant"}[i%2], Issuer: "court.example/district-3", Authorization: fmt.Sprint("auth-", i), By: "admin"}})
 	}
 	for i := range 14 {
-		w(ombud.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: fmt.Sprint("old-", i)}})
+		w(journal.Record{Body: entry.Erase{Class: "location", Reason: "retention_expired", Object: fmt.Sprint("old-", i)}})
 	}
-	w(ombud.Record{Body: entry.Erase{Class: "location", Reason: "court_order", Object: "x"}})
-	w(ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: "y"}})
+	w(journal.Record{Body: entry.Erase{Class: "location", Reason: "court_order", Object: "x"}})
+	w(journal.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: "y"}})
 }

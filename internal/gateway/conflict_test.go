@@ -24,6 +24,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 )
 
 var ctx = context.Background()
@@ -365,7 +366,7 @@ func replay(t *testing.T, e *ombudtest.Env, size uint64) *state {
 		}
 		str := func(k string) string { v, _ := en.Fields[k].(string); return v }
 		detail := func(v any) {
-			d, err := e.Store.Detail(ctx, ombud.DetailKeyOf(en))
+			d, err := e.Store.Detail(ctx, journal.DetailKeyOf(en))
 			if err != nil || d.Body == nil {
 				t.Fatalf("entry %d: detail: %v", i, err)
 			}

@@ -7,12 +7,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/store"
 )
 
 // openCustody builds the custody service of a data directory: its blob store (file://
@@ -20,7 +21,7 @@ import (
 // (keys/kek.key unless storage.kek_url names a KMS) and its access
 // service. The policy is not loaded yet: load it (Access.LoadPolicy) once
 // recovery has settled what a crash left in flight.
-func openCustody(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud.Journal, lr ombud.LogReader, logger *slog.Logger) (*custody.Service, error) {
+func openCustody(ctx context.Context, dir *datadir.Dir, st store.Store, j *journal.Journal, lr journal.LogReader, logger *slog.Logger) (*custody.Service, error) {
 	sc := dir.Config.Storage
 	classes, err := dir.Config.DataClasses()
 	if err != nil {
@@ -77,7 +78,7 @@ func openCustody(ctx context.Context, dir *datadir.Dir, st ombud.Store, j *ombud
 	}
 	return &custody.Service{
 		Store: st, Journal: j, Log: lr, Bucket: bucket, Keys: ring, Access: acc, Classes: classes, Vocabulary: vocab, DetailRetention: retention,
-		Committers:     []func(ombud.Op) ombud.Committer{acc.Committer},
+		Committers:     []func(journal.Op) journal.Committer{acc.Committer},
 		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration,
 		RunTimeLimit: dir.Config.Access.RunTimeLimit.Duration, Logger: logger,
 	}, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/store/sqlite"
@@ -50,7 +51,7 @@ type Gateway struct {
 	Dir       *datadir.Dir
 	Store     *sqlite.Store
 	Log       *tlog.Log
-	Journal   *ombud.Journal
+	Journal   *journal.Journal
 	Custody   *custody.Service
 	Reports   *publish.Service
 	Analytics *analytics.Service
@@ -59,7 +60,7 @@ type Gateway struct {
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
 	// between their reservation and their commit.
-	Recovered ombud.Settled
+	Recovered journal.Settled
 
 	opts   Options
 	logger *slog.Logger
@@ -133,7 +134,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, fmt.Errorf("failed to open transparency log: %w", err)
 	}
 	g.Witnesses = web.WitnessesFromPolicy(policy)
-	g.Journal = &ombud.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
+	g.Journal = &journal.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
 	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
 		return nil, err
 	}
@@ -212,14 +213,14 @@ func (g *Gateway) Handler() http.Handler { return g.API().Handler() }
 
 // BootstrapAdmin creates the first admin when there are no principals yet
 // and returns its token; created is false when principals exist.
-func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok ombud.Token, w ombud.Leaf, created bool, err error) {
+func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok ombud.Token, w journal.Leaf, created bool, err error) {
 	ps, err := g.Store.Principals(ctx)
 	if err != nil || len(ps) > 0 {
-		return nil, ombud.Token{}, ombud.Leaf{}, false, err
+		return nil, ombud.Token{}, journal.Leaf{}, false, err
 	}
 	p, tok, w, err = g.Custody.AddPrincipal(ctx, "admin", []ombud.Role{ombud.RoleAdmin}, "")
 	if err != nil {
-		return nil, ombud.Token{}, ombud.Leaf{}, false, fmt.Errorf("failed to create the admin principal: %w", err)
+		return nil, ombud.Token{}, journal.Leaf{}, false, fmt.Errorf("failed to create the admin principal: %w", err)
 	}
 	return p, tok, w, true, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/report"
 )
 
@@ -164,7 +165,7 @@ func TestMarkersStayPrivate(t *testing.T) {
 		if err != nil || en.Detail == "" {
 			continue
 		}
-		d, err := e.Store.Detail(ctx, ombud.DetailKeyOf(en))
+		d, err := e.Store.Detail(ctx, journal.DetailKeyOf(en))
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gateway"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/store/sqlite"
@@ -47,7 +48,7 @@ type Env struct {
 	Dir        *datadir.Dir
 	Store      *sqlite.Store
 	Log        *tlog.Log
-	Journal    *ombud.Journal
+	Journal    *journal.Journal
 	Custody    *custody.Service
 	Server     *httptest.Server
 	URL        string

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 // Changes are reserved, committed and undone each in one transaction on
@@ -24,7 +26,7 @@ func isUnique(err error) bool {
 
 // targetID returns the id in a target "prefix:id", or an error when the
 // change names another kind of target.
-func targetID(c *ombud.Change, prefix string) (string, error) {
+func targetID(c *journal.Change, prefix string) (string, error) {
 	id, ok := strings.CutPrefix(c.Target, prefix+":")
 	if !ok || id == "" {
 		return "", fmt.Errorf("sqlite: change %s has target %q, want %s:…", c.Op, c.Target, prefix)
@@ -32,8 +34,8 @@ func targetID(c *ombud.Change, prefix string) (string, error) {
 	return id, nil
 }
 
-// Reserve implements ombud.Store.
-func (s *Store) Reserve(ctx context.Context, c *ombud.Change) error {
+// Reserve implements store.Store.
+func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 	if c.Token == "" || c.Target == "" || len(c.Leaf) != 32 {
 		return fmt.Errorf("sqlite: incomplete change %+v", c)
 	}
@@ -57,19 +59,19 @@ func (s *Store) Reserve(ctx context.Context, c *ombud.Change) error {
 
 // targetKinds names, for each op that changes one thing, the kind of its
 // target: the change's target is "KIND:ID".
-var targetKinds = map[ombud.Op]string{
-	ombud.OpPrincipalCreate: "principal", ombud.OpPrincipalDisable: "principal", ombud.OpEmergencyRestore: "principal",
-	ombud.OpIssuerRegister: "issuer", ombud.OpAuthorizationRegister: "authorization", ombud.OpAuthorizationRevoke: "authorization",
-	ombud.OpIngest: "object", ombud.OpHoldSet: "object", ombud.OpHoldRelease: "object", ombud.OpErase: "object",
-	ombud.OpBreach: "emergency", ombud.OpAttest: "emergency",
-	ombud.OpSystemRegister: "system", ombud.OpSystemVersion: "system-version", ombud.OpSystemRetire: "system-version",
-	ombud.OpRunStart: "run", ombud.OpRunClose: "run", ombud.OpFlagCreate: "flag", ombud.OpReview: "review", ombud.OpAction: "action",
-	ombud.OpContestFile: "contest", ombud.OpContestResolve: "contest",
+var targetKinds = map[journal.Op]string{
+	journal.PrincipalCreate.Op: "principal", journal.PrincipalDisable.Op: "principal", journal.EmergencyRestore.Op: "principal",
+	journal.IssuerRegister.Op: "issuer", journal.AuthorizationRegister.Op: "authorization", journal.AuthorizationRevoke.Op: "authorization",
+	journal.Ingest.Op: "object", journal.HoldSet.Op: "object", journal.HoldRelease.Op: "object", journal.Erase.Op: "object",
+	journal.Breach.Op: "emergency", journal.Attest.Op: "emergency",
+	journal.SystemRegister.Op: "system", journal.SystemVersion.Op: "system-version", journal.SystemRetire.Op: "system-version",
+	journal.RunStart.Op: "run", journal.RunClose.Op: "run", journal.FlagCreate.Op: "flag", journal.FlagReview.Op: "review", journal.FlagAction.Op: "action",
+	journal.ContestFile.Op: "contest", journal.ContestResolve.Op: "contest",
 }
 
 // changeTarget returns the id in c's target, checked against its op's
 // kind ("" for an op without one), and, for an emergency, its index.
-func changeTarget(c *ombud.Change) (id string, index uint64, err error) {
+func changeTarget(c *journal.Change) (id string, index uint64, err error) {
 	kind, ok := targetKinds[c.Op]
 	if !ok {
 		return "", 0, nil
@@ -85,21 +87,21 @@ func changeTarget(c *ombud.Change) (id string, index uint64, err error) {
 	return id, index, nil
 }
 
-func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
+func reserve(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
 	id, idx, err := changeTarget(c)
 	if err != nil {
 		return err
 	}
 	switch c.Op {
-	case ombud.OpPrincipalCreate:
-		p, err := payloadFor(c, "principal", func(p *ombud.PrincipalPayload) string {
+	case journal.PrincipalCreate.Op:
+		p, err := payloadFor(c, "principal", func(p *journal.PrincipalPayload) string {
 			return idOf(p.Principal, func(p *ombud.Principal) string { return p.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return insertPrincipal(ctx, tx, p.Principal)
-	case ombud.OpPrincipalDisable, ombud.OpEmergencyRestore:
+	case journal.PrincipalDisable.Op, journal.EmergencyRestore.Op:
 		var disabled bool
 		var suspended sql.NullInt64
 		err = tx.QueryRowContext(ctx, `SELECT disabled, emergency_suspended FROM principals WHERE id = ? AND pending = 0`, id).Scan(&disabled, &suspended)
@@ -108,14 +110,14 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
 		case err != nil:
 			return err
-		case c.Op == ombud.OpPrincipalDisable && disabled:
+		case c.Op == journal.PrincipalDisable.Op && disabled:
 			return fmt.Errorf("principal %s: %w", id, ombud.ErrDisabled)
-		case c.Op == ombud.OpEmergencyRestore && !suspended.Valid:
+		case c.Op == journal.EmergencyRestore.Op && !suspended.Valid:
 			return fmt.Errorf("principal %s: %w", id, ombud.ErrNotSuspended)
 		}
 		return nil
-	case ombud.OpIssuerRegister:
-		p, err := payloadFor(c, "issuer", func(p *ombud.IssuerPayload) string {
+	case journal.IssuerRegister.Op:
+		p, err := payloadFor(c, "issuer", func(p *journal.IssuerPayload) string {
 			return idOf(p.Issuer, func(i *ombud.Issuer) string { return i.Name })
 		})
 		if err != nil {
@@ -128,16 +130,16 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
 		}
 		return err
-	case ombud.OpSystemRegister:
-		p, err := payloadFor(c, "system", func(p *ombud.SystemPayload) string {
+	case journal.SystemRegister.Op:
+		p, err := payloadFor(c, "system", func(p *journal.SystemPayload) string {
 			return idOf(p.System, func(s *ombud.AnalyticSystem) string { return s.Name })
 		})
 		if err != nil {
 			return err
 		}
 		return insertSystem(ctx, tx, p.System)
-	case ombud.OpSystemVersion:
-		p, err := payloadFor(c, "system-version", func(p *ombud.VersionPayload) string {
+	case journal.SystemVersion.Op:
+		p, err := payloadFor(c, "system-version", func(p *journal.VersionPayload) string {
 			return idOf(p.Version, func(v *ombud.SystemVersion) string { return p.System + "/" + v.Version })
 		})
 		if err != nil {
@@ -151,7 +153,7 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("system %s: %w", p.System, ombud.ErrNotFound)
 		}
 		return insertVersion(ctx, tx, p.System, p.Version)
-	case ombud.OpSystemRetire:
+	case journal.SystemRetire.Op:
 		sys, ver, _ := strings.Cut(id, "/")
 		var retired sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = ? AND version = ? AND pending = 0`, sys, ver).Scan(&retired)
@@ -172,61 +174,61 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return cmp.Or(err, fmt.Errorf("a flag of system %s version %s is being raised: %w", sys, ver, ombud.ErrBusy))
 		}
 		return nil
-	case ombud.OpRunStart:
-		p, err := payloadFor(c, "run", func(p *ombud.RunPayload) string {
+	case journal.RunStart.Op:
+		p, err := payloadFor(c, "run", func(p *journal.RunPayload) string {
 			return idOf(p.Run, func(r *ombud.Run) string { return r.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return reserveRun(ctx, tx, p)
-	case ombud.OpRunClose:
+	case journal.RunClose.Op:
 		if busy, err := flagsInFlight(ctx, tx, `run_id = ?`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a flag of run %s is being raised: %w", id, ombud.ErrBusy))
 		}
 		return reserveRunClose(ctx, tx, id)
-	case ombud.OpFlagCreate:
-		p, err := payloadFor(c, "flag", func(p *ombud.FlagPayload) string {
+	case journal.FlagCreate.Op:
+		p, err := payloadFor(c, "flag", func(p *journal.FlagPayload) string {
 			return idOf(p.Flag, func(f *ombud.Flag) string { return f.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return reserveFlag(ctx, tx, p.Flag)
-	case ombud.OpReview:
-		p, err := payloadFor(c, "review", func(p *ombud.ReviewPayload) string {
+	case journal.FlagReview.Op:
+		p, err := payloadFor(c, "review", func(p *journal.ReviewPayload) string {
 			return idOf(p.Review, func(r *ombud.Review) string { return r.Flag + "/" + r.Reviewer })
 		})
 		if err != nil {
 			return err
 		}
 		return reserveReview(ctx, tx, p.Review)
-	case ombud.OpAction:
-		p, err := payloadFor(c, "action", func(p *ombud.ActionPayload) string {
+	case journal.FlagAction.Op:
+		p, err := payloadFor(c, "action", func(p *journal.ActionPayload) string {
 			return idOf(p.Action, func(a *ombud.Action) string { return a.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return reserveAction(ctx, tx, p)
-	case ombud.OpContestFile:
-		p, err := payloadFor(c, "contest", func(p *ombud.ContestPayload) string {
+	case journal.ContestFile.Op:
+		p, err := payloadFor(c, "contest", func(p *journal.ContestPayload) string {
 			return idOf(p.Contest, func(c *ombud.Contest) string { return c.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return reserveContest(ctx, tx, p.Contest)
-	case ombud.OpContestResolve:
-		p, err := payloadFor(c, "contest", func(p *ombud.ContestPayload) string {
+	case journal.ContestResolve.Op:
+		p, err := payloadFor(c, "contest", func(p *journal.ContestPayload) string {
 			return idOf(p.Contest, func(c *ombud.Contest) string { return c.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return reserveContestResolve(ctx, tx, p.Contest)
-	case ombud.OpAuthorizationRegister:
-		p, err := payloadFor(c, "authorization", func(p *ombud.AuthorizationPayload) string {
+	case journal.AuthorizationRegister.Op:
+		p, err := payloadFor(c, "authorization", func(p *journal.AuthorizationPayload) string {
 			return idOf(p.Authorization, func(a *ombud.RegisteredAuthorization) string { return a.ID })
 		})
 		if err != nil {
@@ -239,7 +241,7 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
 		}
 		return err
-	case ombud.OpAuthorizationRevoke:
+	case journal.AuthorizationRevoke.Op:
 		var revoked sql.NullInt64
 		err = tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = ? AND pending = 0`, id).Scan(&revoked)
 		switch {
@@ -257,15 +259,15 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return cmp.Or(err, fmt.Errorf("a flag, review or action of a run under authorization %s is being logged: %w", id, ombud.ErrBusy))
 		}
 		return nil
-	case ombud.OpIngest:
-		p, err := payloadFor(c, "object", func(p *ombud.ObjectPayload) string {
+	case journal.Ingest.Op:
+		p, err := payloadFor(c, "object", func(p *journal.ObjectPayload) string {
 			return idOf(p.Object, func(o *ombud.Object) string { return o.ID })
 		})
 		if err != nil {
 			return err
 		}
 		return insertObject(ctx, tx, p.Object)
-	case ombud.OpHoldSet, ombud.OpHoldRelease, ombud.OpErase:
+	case journal.HoldSet.Op, journal.HoldRelease.Op, journal.Erase.Op:
 		var ingested, erased, held bool
 		err = tx.QueryRowContext(ctx, `SELECT ingest_index IS NOT NULL, erased_at IS NOT NULL, hold_reason IS NOT NULL FROM objects WHERE id = ?`, id).Scan(&ingested, &erased, &held)
 		switch {
@@ -275,12 +277,12 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return err
 		case erased:
 			return fmt.Errorf("object %s: %w", id, ombud.ErrErased)
-		case held && c.Op != ombud.OpHoldRelease:
+		case held && c.Op != journal.HoldRelease.Op:
 			return fmt.Errorf("object %s: %w", id, ombud.ErrOnHold)
-		case !held && c.Op == ombud.OpHoldRelease:
+		case !held && c.Op == journal.HoldRelease.Op:
 			return fmt.Errorf("object %s: %w", id, ombud.ErrNotOnHold)
 		}
-		if c.Op == ombud.OpErase {
+		if c.Op == journal.Erase.Op {
 			// A run over it being started is logged before the erasure,
 			// or refused.
 			if busy, err := runStartsInFlight(ctx, tx, `id IN (SELECT run_id FROM run_objects WHERE object_id = ?)`, id); err != nil || busy {
@@ -288,9 +290,9 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			}
 		}
 		return nil
-	case ombud.OpPolicy:
-		var p ombud.PolicyPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.PolicySet.Op:
+		var p journal.PolicyPayload
+		if err := decode(c, &p); err != nil {
 			return err
 		}
 		var v int
@@ -301,7 +303,7 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("policy version %d is recorded, not %d: %w", v, p.Version-1, ombud.ErrStale)
 		}
 		return nil
-	case ombud.OpBreach, ombud.OpAttest:
+	case journal.Breach.Op, journal.Attest.Op:
 		var covered sql.NullString
 		var breach, attest sql.NullInt64
 		err = tx.QueryRowContext(ctx, `SELECT covered_by, breach_index, attest_index FROM emergencies WHERE log_index = ?`, idx).Scan(&covered, &breach, &attest)
@@ -310,17 +312,17 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("emergency read %d: %w", idx, ombud.ErrNotFound)
 		case err != nil:
 			return err
-		case c.Op == ombud.OpBreach && (covered.Valid || breach.Valid):
+		case c.Op == journal.Breach.Op && (covered.Valid || breach.Valid):
 			return fmt.Errorf("emergency read %d is covered or breached already: %w", idx, ombud.ErrStale)
-		case c.Op == ombud.OpAttest && !breach.Valid:
+		case c.Op == journal.Attest.Op && !breach.Valid:
 			return fmt.Errorf("emergency read %d has no breach: %w", idx, ombud.ErrNotFound)
-		case c.Op == ombud.OpAttest && attest.Valid:
+		case c.Op == journal.Attest.Op && attest.Valid:
 			return fmt.Errorf("the deletion of data derived from emergency read %d is attested already: %w", idx, ombud.ErrExists)
 		}
 		return nil
-	case ombud.OpKeyRotate:
-		var p ombud.KeyPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.KeyRotate.Op:
+		var p journal.KeyPayload
+		if err := decode(c, &p); err != nil {
 			return err
 		}
 		var v int
@@ -331,9 +333,9 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("KEK version %d is recorded already: %w", v, ombud.ErrStale)
 		}
 		return nil
-	case ombud.OpDetailsErase:
-		var p ombud.DetailsPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.DetailsErase.Op:
+		var p journal.DetailsPayload
+		if err := decode(c, &p); err != nil {
 			return err
 		}
 		var before int64
@@ -345,7 +347,7 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 			return fmt.Errorf("%s details are erased up to %s already: %w", p.Kind, fromMS(before).Format(time.DateOnly), ombud.ErrStale)
 		}
 		return nil
-	case ombud.OpReport, ombud.OpEmergencyRead:
+	case journal.ReportPublish.Op, journal.EmergencyRead.Op:
 		return nil
 	}
 	return fmt.Errorf("sqlite: unknown change op %q", c.Op)
@@ -354,9 +356,9 @@ func reserve(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 // payloadFor decodes the payload of a registration c and checks that it
 // names what c's target (prefix:id) names; id returns the payload's id, or
 // "" when it holds nothing.
-func payloadFor[P any](c *ombud.Change, prefix string, id func(*P) string) (*P, error) {
+func payloadFor[P any](c *journal.Change, prefix string, id func(*P) string) (*P, error) {
 	var p P
-	if err := c.Decode(&p); err != nil {
+	if err := decode(c, &p); err != nil {
 		return nil, err
 	}
 	got := id(&p)
@@ -374,8 +376,8 @@ func idOf[T any](v *T, id func(*T) string) string {
 	return id(v)
 }
 
-// Commit implements ombud.Store.
-func (s *Store) Commit(ctx context.Context, c *ombud.Change, index uint64) error {
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, c *journal.Change, index uint64) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -402,7 +404,7 @@ func (s *Store) Commit(ctx context.Context, c *ombud.Change, index uint64) error
 }
 
 // forget deletes the change's reservation; ErrNotFound if there is none.
-func forget(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
+func forget(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE token = ?`, c.Token)
 	if err != nil {
 		return err
@@ -415,7 +417,7 @@ func forget(ctx context.Context, tx *sql.Tx, c *ombud.Change) error {
 
 // exactlyOne runs q and fails unless it changed one row: a reserved change
 // whose target moved is a bug, not a race, since the reservation holds it.
-func exactlyOne(ctx context.Context, tx *sql.Tx, c *ombud.Change, q string, args ...any) error {
+func exactlyOne(ctx context.Context, tx *sql.Tx, c *journal.Change, q string, args ...any) error {
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return err
@@ -427,23 +429,23 @@ func exactlyOne(ctx context.Context, tx *sql.Tx, c *ombud.Change, q string, args
 }
 
 // commit applies c; it reports whether secret bytes were destroyed.
-func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (bool, error) {
+func commit(ctx context.Context, tx *sql.Tx, c *journal.Change, index uint64) (bool, error) {
 	id, idx, err := changeTarget(c)
 	if err != nil {
 		return false, err
 	}
 	switch c.Op {
-	case ombud.OpPrincipalCreate:
+	case journal.PrincipalCreate.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
-	case ombud.OpPrincipalDisable:
+	case journal.PrincipalDisable.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET disabled = 1 WHERE id = ?`, id)
-	case ombud.OpEmergencyRestore:
+	case journal.EmergencyRestore.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE principals SET emergency_suspended = NULL WHERE id = ?`, id)
-	case ombud.OpIssuerRegister:
+	case journal.IssuerRegister.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE issuers SET pending = 0, log_index = ? WHERE name = ? AND pending = 1`, index, id)
-	case ombud.OpAuthorizationRegister:
+	case journal.AuthorizationRegister.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
-	case ombud.OpSystemRegister:
+	case journal.SystemRegister.Op:
 		var sysID string
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM analytic_systems WHERE name = ? AND pending = 1`, id).Scan(&sysID); err != nil {
 			return false, fmt.Errorf("sqlite: committing %s on %s: %w", c.Op, c.Target, err)
@@ -452,27 +454,27 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 			return false, err
 		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET pending = 0, log_index = ? WHERE system_id = ? AND pending = 1`, index, sysID)
-	case ombud.OpSystemVersion:
+	case journal.SystemVersion.Op:
 		sys, ver, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET pending = 0, log_index = ? WHERE system_id = ? AND version = ? AND pending = 1`, index, sys, ver)
-	case ombud.OpSystemRetire:
-		var p ombud.VersionPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.SystemRetire.Op:
+		var p journal.VersionPayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		sys, ver, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE system_versions SET retired = ?, retire_index = ? WHERE system_id = ? AND version = ? AND retired IS NULL`, ms(p.At), index, sys, ver)
-	case ombud.OpRunStart:
+	case journal.RunStart.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
-	case ombud.OpFlagCreate:
+	case journal.FlagCreate.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE flags SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
-	case ombud.OpAction:
+	case journal.FlagAction.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE actions SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
-	case ombud.OpContestFile:
+	case journal.ContestFile.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE contests SET pending = 0, log_index = ? WHERE id = ? AND pending = 1`, index, id)
-	case ombud.OpContestResolve:
-		var p ombud.ContestPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.ContestResolve.Op:
+		var p journal.ContestPayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		if p.Contest == nil || (p.Contest.Outcome != ombud.ContestUpheld && p.Contest.Outcome != ombud.ContestOverturned) {
@@ -481,38 +483,38 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		return false, exactlyOne(ctx, tx, c, `UPDATE contests SET outcome = ?, resolved = ?, resolved_by = ?, resolve_index = ?, resolution_ms = ?, resolution = ?
 			WHERE id = ? AND outcome IS NULL`,
 			p.Contest.Outcome, ms(p.Contest.Resolved), p.Contest.ResolvedBy, index, nullMS(p.Contest.Resolution.Time), nullString(p.Contest.Resolution.Commitment), id)
-	case ombud.OpReview:
+	case journal.FlagReview.Op:
 		flag, reviewer, _ := strings.Cut(id, "/")
 		return false, exactlyOne(ctx, tx, c, `UPDATE reviews SET pending = 0, log_index = ? WHERE flag_id = ? AND reviewer = ? AND pending = 1`, index, flag, reviewer)
-	case ombud.OpRunClose:
-		var p ombud.RunClosePayload
-		if err := c.Decode(&p); err != nil {
+	case journal.RunClose.Op:
+		var p journal.RunClosePayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE runs SET closed = ?, close_index = ?, close_reason = ?, read_objects = ?, read_bytes = ? WHERE id = ? AND closed IS NULL`,
 			ms(p.At), index, p.Reason, p.Read, p.Bytes, id)
-	case ombud.OpAuthorizationRevoke:
-		var p ombud.RevokePayload
-		if err := c.Decode(&p); err != nil {
+	case journal.AuthorizationRevoke.Op:
+		var p journal.RevokePayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		return false, exactlyOne(ctx, tx, c, `UPDATE authorizations SET revoked = ?, revoke_reason = ?, revoke_index = ? WHERE id = ? AND revoked IS NULL`,
 			ms(p.At), p.Reason, index, id)
-	case ombud.OpIngest:
+	case journal.Ingest.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET ingest_index = ? WHERE id = ? AND ingest_index IS NULL`, index, id)
-	case ombud.OpHoldSet:
-		var p ombud.HoldPayload
-		if err := c.Decode(&p); err != nil || p.Hold == nil {
+	case journal.HoldSet.Op:
+		var p journal.HoldPayload
+		if err := decode(c, &p); err != nil || p.Hold == nil {
 			return false, fmt.Errorf("sqlite: %s without a hold: %v", c.Op, err)
 		}
 		h := p.Hold
 		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET hold_reason = ?, hold_auth = ?, hold_since = ?, hold_by = ? WHERE id = ? AND hold_reason IS NULL AND erased_at IS NULL`,
 			h.Reason, h.Authorization, ms(h.Since), h.By, id)
-	case ombud.OpHoldRelease:
+	case journal.HoldRelease.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE objects SET hold_reason = NULL, hold_auth = NULL, hold_since = NULL, hold_by = NULL WHERE id = ? AND hold_reason IS NOT NULL`, id)
-	case ombud.OpErase:
-		var p ombud.ErasePayload
-		if err := c.Decode(&p); err != nil {
+	case journal.Erase.Op:
+		var p journal.ErasePayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		var dms sql.NullInt64
@@ -532,16 +534,16 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 			}
 		}
 		return true, nil
-	case ombud.OpPolicy:
-		var p ombud.PolicyPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.PolicySet.Op:
+		var p journal.PolicyPayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (version, sha256, loaded, log_index) VALUES (?,?,?,?)`, p.Version, p.SHA, ms(time.Now()), index)
 		return false, err
-	case ombud.OpBreach:
-		var p ombud.BreachPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.Breach.Op:
+		var p journal.BreachPayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		if err := exactlyOne(ctx, tx, c, `UPDATE emergencies SET breach_index = ? WHERE log_index = ? AND breach_index IS NULL`, index, idx); err != nil {
@@ -549,11 +551,11 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE principals SET emergency_suspended = ? WHERE id = ?`, index, p.Principal)
 		return false, err
-	case ombud.OpAttest:
+	case journal.Attest.Op:
 		return false, exactlyOne(ctx, tx, c, `UPDATE emergencies SET attest_index = ? WHERE log_index = ? AND attest_index IS NULL`, index, idx)
-	case ombud.OpDetailsErase:
-		var p ombud.DetailsPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.DetailsErase.Op:
+		var p journal.DetailsPayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_erasures (kind, before, log_index) VALUES (?,?,?) ON CONFLICT (kind) DO UPDATE SET before = excluded.before, log_index = excluded.log_index`,
@@ -562,30 +564,30 @@ func commit(ctx context.Context, tx *sql.Tx, c *ombud.Change, index uint64) (boo
 		}
 		_, err := eraseDetailsBefore(ctx, tx, p.Kind, p.Before)
 		return true, err
-	case ombud.OpKeyRotate:
-		var p ombud.KeyPayload
-		if err := c.Decode(&p); err != nil {
+	case journal.KeyRotate.Op:
+		var p journal.KeyPayload
+		if err := decode(c, &p); err != nil {
 			return false, err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO kek_versions (version, log_index) VALUES (?,?)`, p.Version, index)
 		return false, err
-	case ombud.OpEmergencyRead:
-		var p ombud.EmergencyPayload
-		if err := c.Decode(&p); err != nil || p.Emergency == nil {
+	case journal.EmergencyRead.Op:
+		var p journal.EmergencyPayload
+		if err := decode(c, &p); err != nil || p.Emergency == nil {
 			return false, fmt.Errorf("sqlite: %s without an emergency read: %v", c.Op, err)
 		}
 		e := p.Emergency
 		_, err := tx.ExecContext(ctx, `INSERT INTO emergencies (log_index, object_id, principal, purpose, reason, at, deadline) VALUES (?,?,?,?,?,?,?)`,
 			index, e.ObjectID, e.Principal, e.Purpose, e.Reason, ms(e.At), ms(e.Deadline))
 		return false, err
-	case ombud.OpReport:
+	case journal.ReportPublish.Op:
 		return false, nil
 	}
 	return false, fmt.Errorf("sqlite: unknown change op %q", c.Op)
 }
 
-// Undo implements ombud.Store.
-func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
+// Undo implements store.Store.
+func (s *Store) Undo(ctx context.Context, c *journal.Change) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -596,39 +598,39 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 	}
 	var q string
 	switch c.Op {
-	case ombud.OpPrincipalCreate:
+	case journal.PrincipalCreate.Op:
 		q = `DELETE FROM principals WHERE id = ? AND pending = 1`
-	case ombud.OpIssuerRegister:
+	case journal.IssuerRegister.Op:
 		q = `DELETE FROM issuers WHERE name = ? AND pending = 1`
-	case ombud.OpAuthorizationRegister:
+	case journal.AuthorizationRegister.Op:
 		q = `DELETE FROM authorizations WHERE id = ? AND pending = 1`
-	case ombud.OpSystemRegister:
+	case journal.SystemRegister.Op:
 		_, name, _ := strings.Cut(c.Target, ":")
 		if _, err := tx.ExecContext(ctx, `DELETE FROM system_versions WHERE pending = 1 AND system_id IN (SELECT id FROM analytic_systems WHERE name = ? AND pending = 1)`, name); err != nil {
 			return err
 		}
 		q = `DELETE FROM analytic_systems WHERE name = ? AND pending = 1`
-	case ombud.OpSystemVersion:
+	case journal.SystemVersion.Op:
 		_, id, _ := strings.Cut(c.Target, ":")
 		sys, ver, _ := strings.Cut(id, "/")
 		if _, err := tx.ExecContext(ctx, `DELETE FROM system_versions WHERE system_id = ? AND version = ? AND pending = 1`, sys, ver); err != nil {
 			return err
 		}
-	case ombud.OpIngest:
+	case journal.Ingest.Op:
 		q = `DELETE FROM objects WHERE id = ? AND ingest_index IS NULL`
-	case ombud.OpFlagCreate:
+	case journal.FlagCreate.Op:
 		q = `DELETE FROM flags WHERE id = ? AND pending = 1`
-	case ombud.OpAction:
+	case journal.FlagAction.Op:
 		q = `DELETE FROM actions WHERE id = ? AND pending = 1`
-	case ombud.OpContestFile:
+	case journal.ContestFile.Op:
 		q = `DELETE FROM contests WHERE id = ? AND pending = 1`
-	case ombud.OpReview:
+	case journal.FlagReview.Op:
 		_, id, _ := strings.Cut(c.Target, ":")
 		flag, reviewer, _ := strings.Cut(id, "/")
 		if _, err := tx.ExecContext(ctx, `DELETE FROM reviews WHERE flag_id = ? AND reviewer = ? AND pending = 1`, flag, reviewer); err != nil {
 			return err
 		}
-	case ombud.OpRunStart:
+	case journal.RunStart.Op:
 		_, id, _ := strings.Cut(c.Target, ":")
 		// Give back the use its reservation took.
 		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization FROM runs WHERE id = ? AND pending = 1)`, id); err != nil {
@@ -648,23 +650,30 @@ func (s *Store) Undo(ctx context.Context, c *ombud.Change) error {
 	return tx.Commit()
 }
 
-// Changes implements ombud.Store.
-func (s *Store) Changes(ctx context.Context, since time.Time) ([]*ombud.Change, error) {
+// Changes implements store.Store.
+func (s *Store) Changes(ctx context.Context, since time.Time) ([]*journal.Change, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT token, op, target, leaf, from_size, created, payload FROM changes WHERE created < ? ORDER BY created, token`, ms(since))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*ombud.Change
+	var out []*journal.Change
 	for rows.Next() {
-		var c ombud.Change
+		var c journal.Change
 		var op string
 		var created int64
 		if err := rows.Scan(&c.Token, &op, &c.Target, &c.Leaf, &c.From, &created, &c.Payload); err != nil {
 			return nil, err
 		}
-		c.Op, c.Created = ombud.Op(op), fromMS(created)
+		c.Op, c.Created = journal.Op(op), fromMS(created)
 		out = append(out, &c)
 	}
 	return out, rows.Err()
+}
+
+func decode(c *journal.Change, v any) error {
+	if err := json.Unmarshal(c.Payload, v); err != nil {
+		return fmt.Errorf("change %s (%s): bad payload: %w", c.Token, c.Op, err)
+	}
+	return nil
 }

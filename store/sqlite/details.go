@@ -14,6 +14,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // Detail writes are group-committed: every decision stores a detail, and one
@@ -43,7 +44,7 @@ const (
 )
 
 type putReq struct {
-	ds   []ombud.Detail
+	ds   []journal.Detail
 	done chan error
 }
 
@@ -59,8 +60,8 @@ func commitmentBytes(c string) ([]byte, bool) {
 	return b, err == nil
 }
 
-// PutDetails implements ombud.Store.
-func (s *Store) PutDetails(ctx context.Context, ds []ombud.Detail) error {
+// PutDetails implements store.Store.
+func (s *Store) PutDetails(ctx context.Context, ds []journal.Detail) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -122,7 +123,7 @@ func (s *Store) detailWriter() {
 	}
 }
 
-func appendRecord(b []byte, d ombud.Detail) []byte {
+func appendRecord(b []byte, d journal.Detail) []byte {
 	c, _ := commitmentBytes(d.Commitment)
 	b = binary.BigEndian.AppendUint64(b, uint64(d.Time.UnixMilli()))
 	b = append(b, c...)
@@ -138,11 +139,11 @@ func appendRecord(b []byte, d ombud.Detail) []byte {
 }
 
 func (s *Store) writeDetails(batch []*putReq) error {
-	var rows []ombud.Detail
+	var rows []journal.Detail
 	for _, r := range batch {
 		rows = append(rows, r.ds...)
 	}
-	slices.SortFunc(rows, func(a, b ombud.Detail) int { return a.Time.Compare(b.Time) })
+	slices.SortFunc(rows, func(a, b journal.Detail) int { return a.Time.Compare(b.Time) })
 	ctx := context.Background()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -267,8 +268,8 @@ func candidates(ctx context.Context, q querier, t int64) (ids []int64, datas [][
 	return ids, datas, rows.Err()
 }
 
-func (s *Store) Detail(ctx context.Context, k ombud.DetailKey) (ombud.Detail, error) {
-	d := ombud.Detail{Commitment: k.Commitment, Time: k.Time}
+func (s *Store) Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error) {
+	d := journal.Detail{Commitment: k.Commitment, Time: k.Time}
 	c, ok := commitmentBytes(k.Commitment)
 	if !ok {
 		return d, fmt.Errorf("detail %s: %w", k.Commitment, ombud.ErrNotFound)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 // reserveFlag records a pending flag, atomically with its preconditions:
@@ -26,7 +27,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	case closed.Valid:
 		return fmt.Errorf("run %s: %w", f.Run, ombud.ErrRunClosed)
 	}
-	if inFlight(ctx, tx, ombud.RunTarget(f.Run)) {
+	if inFlight(ctx, tx, journal.RunClose.Target(f.Run)) {
 		return fmt.Errorf("run %s is being closed: %w", f.Run, ombud.ErrBusy)
 	}
 	var retired sql.NullInt64
@@ -36,7 +37,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	if retired.Valid {
 		return fmt.Errorf("system %s version %s: %w", f.System, f.Version, ombud.ErrRetired)
 	}
-	if inFlight(ctx, tx, ombud.SystemVersionTarget(f.System, f.Version)) {
+	if inFlight(ctx, tx, journal.SystemRetire.Target(journal.Pair(f.System, f.Version))) {
 		return fmt.Errorf("system %s version %s is being retired: %w", f.System, f.Version, ombud.ErrBusy)
 	}
 	if err := runAuthorizationStands(ctx, tx, f.Run); err != nil {
@@ -151,7 +152,7 @@ func (s *Store) Reviews(ctx context.Context, flag string) ([]*ombud.Review, erro
 
 // reserveAction records a pending action if the flag's reviews are still
 // the ones it was decided on, and no review of the flag is in flight.
-func reserveAction(ctx context.Context, tx *sql.Tx, p *ombud.ActionPayload) error {
+func reserveAction(ctx context.Context, tx *sql.Tx, p *journal.ActionPayload) error {
 	a := p.Action
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE id = ? AND pending = 0`, a.Flag).Scan(&n); err != nil {
@@ -499,7 +500,7 @@ func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
 		return nil
 	case revoked.Valid:
 		return fmt.Errorf("run %s's authorization %s: %w", run, auth.String, ombud.ErrRevoked)
-	case inFlight(ctx, tx, ombud.AuthorizationTarget(auth.String)):
+	case inFlight(ctx, tx, journal.AuthorizationRevoke.Target(auth.String)):
 		return fmt.Errorf("run %s's authorization %s is being revoked: %w", run, auth.String, ombud.ErrBusy)
 	}
 	return nil

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 // reserveRun records a pending run with its object list, atomically with
 // its preconditions: the version is registered and neither retired nor
 // being retired, the authorization (if any) is neither revoked nor being
 // revoked, and every object of the list exists and is not erased.
-func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
+func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	r := p.Run
 	if len(p.Objects) != r.Objects || r.Objects == 0 {
 		return fmt.Errorf("sqlite: run %s lists %d objects and counts %d", r.ID, len(p.Objects), r.Objects)
@@ -30,7 +31,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
 	case retired.Valid:
 		return fmt.Errorf("system %s version %s: %w", r.System, r.Version, ombud.ErrRetired)
 	}
-	if inFlight(ctx, tx, ombud.SystemVersionTarget(r.System, r.Version)) {
+	if inFlight(ctx, tx, journal.SystemRetire.Target(journal.Pair(r.System, r.Version))) {
 		return fmt.Errorf("system %s version %s is being retired: %w", r.System, r.Version, ombud.ErrBusy)
 	}
 	if r.Authorization != "" {
@@ -44,7 +45,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
 		case revoked.Valid:
 			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrRevoked)
 		}
-		if inFlight(ctx, tx, ombud.AuthorizationTarget(r.Authorization)) {
+		if inFlight(ctx, tx, journal.AuthorizationRevoke.Target(r.Authorization)) {
 			return fmt.Errorf("authorization %s is being revoked: %w", r.Authorization, ombud.ErrBusy)
 		}
 		// The run's one use, taken with its reservation: an undone run
@@ -80,7 +81,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *ombud.RunPayload) error {
 	// and then sees the object erased (or not, if it was undone).
 	var erasing int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM changes c JOIN run_objects ro ON c.target = 'object:' || ro.object_id
-		WHERE ro.run_id = ? AND c.op = ?`, r.ID, string(ombud.OpErase)).Scan(&erasing); err != nil {
+		WHERE ro.run_id = ? AND c.op = ?`, r.ID, string(journal.Erase.Op)).Scan(&erasing); err != nil {
 		return err
 	}
 	if erasing > 0 {

@@ -1,4 +1,4 @@
-// Package sqlite is the embedded metadata store: ombud.Store on SQLite
+// Package sqlite is the embedded metadata store: store.Store on SQLite
 // through modernc.org/sqlite (pure Go, no cgo), with versioned migrations and
 // group-committed detail writes.
 package sqlite
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -33,7 +34,7 @@ type Config struct {
 	MaxDetailBatch int
 }
 
-// Store implements ombud.Store.
+// Store implements store.Store.
 type Store struct {
 	w, r     *sql.DB // one writer connection; a pool of readers
 	details  chan *putReq
@@ -48,7 +49,7 @@ type Store struct {
 	maxB                      int
 }
 
-var _ ombud.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New opens (creating if needed) the database and applies pending migrations.
 func New(ctx context.Context, cfg Config) (*Store, error) {
@@ -168,7 +169,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// Ping implements ombud.Store.
+// Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)

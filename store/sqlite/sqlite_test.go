@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/store"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/store/storetest"
 )
@@ -25,7 +26,7 @@ func open(t *testing.T, path string) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.TestStore(t, func(t *testing.T) ombud.Store {
+	storetest.TestStore(t, func(t *testing.T) store.Store {
 		return open(t, filepath.Join(t.TempDir(), "meta.db"))
 	})
 }
@@ -34,9 +35,9 @@ func TestMigrationsAreIdempotentAndPersist(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "meta.db")
 	s := open(t, path)
-	d := ombud.Commit([]byte(`{"x":1}`))
+	d := journal.Commit([]byte(`{"x":1}`))
 	d.Time = time.Now()
-	if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
+	if err := s.PutDetails(ctx, []journal.Detail{d}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -53,7 +54,7 @@ func TestMigrationsAreIdempotentAndPersist(t *testing.T) {
 func TestPutAfterClose(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "meta.db"))
 	s.Close()
-	if err := s.PutDetails(context.Background(), []ombud.Detail{ombud.Commit([]byte(`{}`))}); err == nil {
+	if err := s.PutDetails(context.Background(), []journal.Detail{journal.Commit([]byte(`{}`))}); err == nil {
 		t.Fatal("PutDetails after Close succeeded")
 	}
 }
@@ -65,11 +66,11 @@ func TestEraseLeavesNoBytes(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, filepath.Join(dir, "meta.db"))
 	secret := []byte(`{"name":"Zebedee Quarrington-Vasquez"}`)
-	var ds []ombud.Detail
+	var ds []journal.Detail
 	for i := range 50 {
-		d := ombud.Commit([]byte(fmt.Sprintf(`{"n":%d}`, i)))
+		d := journal.Commit([]byte(fmt.Sprintf(`{"n":%d}`, i)))
 		if i == 25 {
-			d = ombud.Commit(secret)
+			d = journal.Commit(secret)
 		}
 		d.Time = time.Now()
 		ds = append(ds, d)

@@ -9,14 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/journal"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/store"
 )
 
 // change returns a change ready to reserve, with a leaf hash and a time.
-func change(t *testing.T, op ombud.Op, target string, payload any) *ombud.Change {
+func change[P any](t *testing.T, op journal.Operation[P], id string, payload P) *journal.Change {
 	t.Helper()
-	c, err := ombud.NewChange(op, target, payload)
+	c, err := op.Change(id, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +29,7 @@ func change(t *testing.T, op ombud.Op, target string, payload any) *ombud.Change
 }
 
 // apply reserves and commits c at index.
-func apply(t *testing.T, s ombud.Store, c *ombud.Change, index uint64) {
+func apply(t *testing.T, s store.Store, c *journal.Change, index uint64) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Reserve(ctx, c); err != nil {
@@ -37,18 +40,18 @@ func apply(t *testing.T, s ombud.Store, c *ombud.Change, index uint64) {
 	}
 }
 
-func testChanges(t *testing.T, s ombud.Store) {
+func testChanges(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	// One change per target at a time, whatever the op.
-	a := change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2})
+	a := change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 2})
 	a.From = 17
 	if err := s.Reserve(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2})); !errors.Is(err, ombud.ErrBusy) {
+	if err := s.Reserve(ctx, change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 2})); !errors.Is(err, ombud.ErrBusy) {
 		t.Fatalf("a second change to the same target: %v, want ErrBusy", err)
 	}
-	b := change(t, ombud.OpReport, "report:2026-11@5", ombud.ReportPayload{Name: "2026-11@5"})
+	b := change(t, journal.ReportPublish, "2026-11@5", journal.ReportPayload{Name: "2026-11@5"})
 	if err := s.Reserve(ctx, b); err != nil {
 		t.Fatalf("a change to another target: %v", err)
 	}
@@ -77,20 +80,20 @@ func testChanges(t *testing.T, s ombud.Store) {
 		t.Fatalf("Changes after settling both = %v", cs)
 	}
 	// The target is free again.
-	apply(t, s, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2}), 4)
+	apply(t, s, change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 2}), 4)
 
 	// Rotations: a version above every recorded one, once.
-	if err := s.Reserve(ctx, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 2})); !errors.Is(err, ombud.ErrStale) {
+	if err := s.Reserve(ctx, change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 2})); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("a second rotation to version 2: %v, want ErrStale", err)
 	}
-	apply(t, s, change(t, ombud.OpKeyRotate, "kek", ombud.KeyPayload{Version: 3}), 5)
+	apply(t, s, change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 3}), 5)
 	// Erasures of a kind's details: each to a later day than the last.
 	day := time.Now().UTC().Truncate(24 * time.Hour)
-	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: entry.KindAccess, Before: day}), 6)
-	if err := s.Reserve(ctx, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: entry.KindAccess, Before: day})); !errors.Is(err, ombud.ErrStale) {
+	apply(t, s, change(t, journal.DetailsErase, "access", journal.DetailsPayload{Kind: entry.KindAccess, Before: day}), 6)
+	if err := s.Reserve(ctx, change(t, journal.DetailsErase, "access", journal.DetailsPayload{Kind: entry.KindAccess, Before: day})); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("a second erasure of access details to the same day: %v, want ErrStale", err)
 	}
-	apply(t, s, change(t, ombud.OpDetailsErase, "details:hold", ombud.DetailsPayload{Kind: entry.KindHold, Before: day}), 7)
+	apply(t, s, change(t, journal.DetailsErase, "hold", journal.DetailsPayload{Kind: entry.KindHold, Before: day}), 7)
 
 	// Concurrent reservations of one target: exactly one wins.
 	var wg sync.WaitGroup
@@ -100,7 +103,7 @@ func testChanges(t *testing.T, s ombud.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.Reserve(ctx, change(t, ombud.OpReport, "report:x", ombud.ReportPayload{Name: "x"}))
+			err := s.Reserve(ctx, change(t, journal.ReportPublish, "x", journal.ReportPayload{Name: "x"}))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -122,11 +125,11 @@ func testChanges(t *testing.T, s ombud.Store) {
 	if v, sha, _ := s.LatestPolicy(ctx); v != 0 || sha != "" {
 		t.Fatalf("LatestPolicy on an empty store = %d %q", v, sha)
 	}
-	apply(t, s, change(t, ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: 1, SHA: "abc"}), 5)
+	apply(t, s, change(t, journal.PolicySet, "", journal.PolicyPayload{Version: 1, SHA: "abc"}), 5)
 	if v, sha, _ := s.LatestPolicy(ctx); v != 1 || sha != "abc" {
 		t.Fatalf("LatestPolicy = %d %q", v, sha)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpPolicy, "policy", ombud.PolicyPayload{Version: 1, SHA: "def"})); !errors.Is(err, ombud.ErrStale) {
+	if err := s.Reserve(ctx, change(t, journal.PolicySet, "", journal.PolicyPayload{Version: 1, SHA: "def"})); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("a policy version built on a stale one: %v, want ErrStale", err)
 	}
 }
@@ -137,13 +140,13 @@ func testObject(id string, now time.Time, retain time.Duration, kek int) *ombud.
 		CipherSHA: bytes.Repeat([]byte{1}, 32), WrappedKeyset: []byte("wrapped-" + id), KEKVersion: kek}
 }
 
-func testObjects(t *testing.T, s ombud.Store) {
+func testObjects(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	a, b, c := testObject("aaaaaaaaaaaaaaaa", now, -time.Minute, 1), testObject("bbbbbbbbbbbbbbbb", now, time.Hour, 1), testObject("cccccccccccccccc", now, -2*time.Minute, 2)
-	ingests := map[string]*ombud.Change{}
+	ingests := map[string]*journal.Change{}
 	for _, o := range []*ombud.Object{a, b, c} {
-		ingests[o.ID] = change(t, ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o})
+		ingests[o.ID] = change(t, journal.Ingest, o.ID, journal.ObjectPayload{Object: o})
 		if err := s.Reserve(ctx, ingests[o.ID]); err != nil {
 			t.Fatalf("Reserve(ingest): %v", err)
 		}
@@ -155,7 +158,7 @@ func testObjects(t *testing.T, s ombud.Store) {
 	if exp, _ := s.ExpiredObjects(ctx, now, 10); len(exp) != 0 {
 		t.Fatalf("reserved objects listed as expired: %d", len(exp))
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(a.ID), ombud.HoldPayload{Hold: &ombud.Hold{Reason: "litigation"}})); !errors.Is(err, ombud.ErrBusy) {
+	if err := s.Reserve(ctx, change(t, journal.HoldSet, a.ID, journal.HoldPayload{Hold: &ombud.Hold{Reason: "litigation"}})); !errors.Is(err, ombud.ErrBusy) {
 		t.Fatalf("a hold on an object whose ingest is in flight: %v, want ErrBusy", err)
 	}
 	for i, o := range []*ombud.Object{a, b, c} {
@@ -163,7 +166,7 @@ func testObjects(t *testing.T, s ombud.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpIngest, ombud.ObjectTarget(a.ID), ombud.ObjectPayload{Object: a})); !errors.Is(err, ombud.ErrExists) {
+	if err := s.Reserve(ctx, change(t, journal.Ingest, a.ID, journal.ObjectPayload{Object: a})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("ingesting an id twice: %v, want ErrExists", err)
 	}
 	got, err := s.Object(ctx, a.ID)
@@ -175,14 +178,14 @@ func testObjects(t *testing.T, s ombud.Store) {
 	}
 	// An undone ingest leaves nothing.
 	d := testObject("dddddddddddddddd", now, time.Hour, 1)
-	ud := change(t, ombud.OpIngest, ombud.ObjectTarget(d.ID), ombud.ObjectPayload{Object: d})
+	ud := change(t, journal.Ingest, d.ID, journal.ObjectPayload{Object: d})
 	if err := s.Reserve(ctx, ud); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Undo(ctx, ud); err != nil {
 		t.Fatal(err)
 	}
-	apply(t, s, change(t, ombud.OpIngest, ombud.ObjectTarget(d.ID), ombud.ObjectPayload{Object: d}), 13)
+	apply(t, s, change(t, journal.Ingest, d.ID, journal.ObjectPayload{Object: d}), 13)
 
 	exp, err := s.ExpiredObjects(ctx, now, 10)
 	if err != nil || len(exp) != 2 || exp[0].ID != c.ID || exp[1].ID != a.ID {
@@ -191,29 +194,29 @@ func testObjects(t *testing.T, s ombud.Store) {
 	// A hold keeps an object from expiring, and the store refuses to
 	// erase it, whatever the caller checked.
 	h := &ombud.Hold{Reason: "litigation", Authorization: "auth-1", Since: now, By: "admin"}
-	apply(t, s, change(t, ombud.OpHoldSet, ombud.ObjectTarget(a.ID), ombud.HoldPayload{Hold: h}), 20)
+	apply(t, s, change(t, journal.HoldSet, a.ID, journal.HoldPayload{Hold: h}), 20)
 	if got, _ := s.Object(ctx, a.ID); got.Hold == nil || got.Hold.Reason != "litigation" || got.Hold.By != "admin" {
 		t.Fatalf("hold not stored: %+v", got.Hold)
 	}
 	if exp, _ := s.ExpiredObjects(ctx, now, 10); len(exp) != 1 || exp[0].ID != c.ID {
 		t.Fatalf("held object still expires: %v", exp)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpErase, ombud.ObjectTarget(a.ID), ombud.ErasePayload{Reason: "court_order", At: now})); !errors.Is(err, ombud.ErrOnHold) {
+	if err := s.Reserve(ctx, change(t, journal.Erase, a.ID, journal.ErasePayload{Reason: "court_order", At: now})); !errors.Is(err, ombud.ErrOnHold) {
 		t.Fatalf("erasing a held object: %v, want ErrOnHold", err)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(a.ID), ombud.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrOnHold) {
+	if err := s.Reserve(ctx, change(t, journal.HoldSet, a.ID, journal.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrOnHold) {
 		t.Fatalf("holding twice: %v, want ErrOnHold", err)
 	}
-	apply(t, s, change(t, ombud.OpHoldRelease, ombud.ObjectTarget(a.ID), nil), 21)
-	if err := s.Reserve(ctx, change(t, ombud.OpHoldRelease, ombud.ObjectTarget(a.ID), nil)); !errors.Is(err, ombud.ErrNotOnHold) {
+	apply(t, s, change(t, journal.HoldRelease, a.ID, journal.None{}), 21)
+	if err := s.Reserve(ctx, change(t, journal.HoldRelease, a.ID, journal.None{})); !errors.Is(err, ombud.ErrNotOnHold) {
 		t.Fatalf("releasing twice: %v, want ErrNotOnHold", err)
 	}
 	// An erasure in flight keeps a hold out; committed, it shreds.
-	e := change(t, ombud.OpErase, ombud.ObjectTarget(c.ID), ombud.ErasePayload{Reason: ombud.EraseRetention, At: now})
+	e := change(t, journal.Erase, c.ID, journal.ErasePayload{Reason: ombud.EraseRetention, At: now})
 	if err := s.Reserve(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(c.ID), ombud.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrBusy) {
+	if err := s.Reserve(ctx, change(t, journal.HoldSet, c.ID, journal.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrBusy) {
 		t.Fatalf("a hold during an erasure: %v, want ErrBusy", err)
 	}
 	if err := s.Commit(ctx, e, 99); err != nil {
@@ -223,7 +226,7 @@ func testObjects(t *testing.T, s ombud.Store) {
 	if got.Erased == nil || got.Erased.Index != 99 || got.Erased.Reason != ombud.EraseRetention || got.WrappedKeyset != nil {
 		t.Fatalf("erased object = %+v", got)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpHoldSet, ombud.ObjectTarget(c.ID), ombud.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrErased) {
+	if err := s.Reserve(ctx, change(t, journal.HoldSet, c.ID, journal.HoldPayload{Hold: h})); !errors.Is(err, ombud.ErrErased) {
 		t.Fatalf("a hold after the erasure: %v, want ErrErased", err)
 	}
 	// Rotation: compare-and-swap on the version.
@@ -244,16 +247,16 @@ func testObjects(t *testing.T, s ombud.Store) {
 
 // testDetailKinds: an object's erasure erases its ingest detail at once;
 // an OpDetailsErase erases exactly the records of its kind before its time.
-func testDetailKinds(t *testing.T, s ombud.Store) {
+func testDetailKinds(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	mk := func(kind entry.Kind, at time.Time, body string) ombud.Detail {
-		d := ombud.Commit([]byte(body))
+	mk := func(kind entry.Kind, at time.Time, body string) journal.Detail {
+		d := journal.Commit([]byte(body))
 		d.Time, d.Kind = at, kind
 		return d
 	}
 	old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
-	ds := []ombud.Detail{
+	ds := []journal.Detail{
 		mk(entry.KindAccess, old, `{"n":1}`), mk(entry.KindAccess, old, `{"n":2}`), mk(entry.KindAccess, recent, `{"n":3}`),
 		mk(entry.KindHold, old, `{"n":4}`), mk(entry.KindIngest, recent, `{"n":5}`), mk("", old, `{"n":6}`),
 	}
@@ -264,7 +267,7 @@ func testDetailKinds(t *testing.T, s ombud.Store) {
 	if n, err := s.CountDetailsBefore(ctx, entry.KindAccess, before); err != nil || n != 2 {
 		t.Fatalf("CountDetailsBefore(access) = %d, %v; want 2", n, err)
 	}
-	apply(t, s, change(t, ombud.OpDetailsErase, "details:access", ombud.DetailsPayload{Kind: entry.KindAccess, Before: before, Count: 2}), 7)
+	apply(t, s, change(t, journal.DetailsErase, "access", journal.DetailsPayload{Kind: entry.KindAccess, Before: before, Count: 2}), 7)
 	for i, want := range []bool{true, true, false, false, false, false} {
 		got, err := s.Detail(ctx, ds[i].Key())
 		if err != nil {
@@ -280,11 +283,11 @@ func testDetailKinds(t *testing.T, s ombud.Store) {
 	// The ingest detail goes with its object.
 	o := testObject("eeeeeeeeeeeeeeee", now, time.Hour, 1)
 	o.IngestDetail = ds[4].Key()
-	apply(t, s, change(t, ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o}), 8)
+	apply(t, s, change(t, journal.Ingest, o.ID, journal.ObjectPayload{Object: o}), 8)
 	if got, _ := s.Object(ctx, o.ID); got.IngestDetail != o.IngestDetail {
 		t.Fatalf("IngestDetail = %+v, want %+v", got.IngestDetail, o.IngestDetail)
 	}
-	apply(t, s, change(t, ombud.OpErase, ombud.ObjectTarget(o.ID), ombud.ErasePayload{Reason: "court_order", At: now}), 9)
+	apply(t, s, change(t, journal.Erase, o.ID, journal.ErasePayload{Reason: "court_order", At: now}), 9)
 	if got, err := s.Detail(ctx, ds[4].Key()); err != nil || got.Body != nil {
 		t.Fatalf("the erased object's ingest detail = %q, %v; want erased", got.Body, err)
 	}
@@ -293,11 +296,11 @@ func testDetailKinds(t *testing.T, s ombud.Store) {
 	}
 }
 
-func testAuthorizations(t *testing.T, s ombud.Store) {
+func testAuthorizations(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	iss := &ombud.Issuer{Name: "court.example/x", Kind: "court", Jurisdiction: "EU", Key: "k", Registered: now}
-	ic := change(t, ombud.OpIssuerRegister, ombud.IssuerTarget(iss.Name), ombud.IssuerPayload{Issuer: iss})
+	ic := change(t, journal.IssuerRegister, iss.Name, journal.IssuerPayload{Issuer: iss})
 	if err := s.Reserve(ctx, ic); err != nil {
 		t.Fatal(err)
 	}
@@ -312,13 +315,13 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 	}
 	other := *iss
 	other.Key = "another key"
-	if err := s.Reserve(ctx, change(t, ombud.OpIssuerRegister, ombud.IssuerTarget(iss.Name), ombud.IssuerPayload{Issuer: &other})); !errors.Is(err, ombud.ErrExists) {
+	if err := s.Reserve(ctx, change(t, journal.IssuerRegister, iss.Name, journal.IssuerPayload{Issuer: &other})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("a second key under an issuer's name: %v, want ErrExists", err)
 	}
 	note := "ombud-authorization/v1\nid: a1\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: location\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 7\njurisdiction: EU\n\n— court.example/x sig\n"
 	a := &ombud.RegisteredAuthorization{Note: note, SubjectPseudonyms: []string{"*"}, Registered: now}
 	a.ID, a.Issuer, a.MaxUses = "a1", "court.example/x", 7
-	ac := change(t, ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: a})
+	ac := change(t, journal.AuthorizationRegister, a.ID, journal.AuthorizationPayload{Authorization: a})
 	if err := s.Reserve(ctx, ac); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +335,7 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 		t.Fatal(err)
 	}
 	// A second note with the same id is refused at reservation.
-	if err := s.Reserve(ctx, change(t, ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: a})); !errors.Is(err, ombud.ErrExists) {
+	if err := s.Reserve(ctx, change(t, journal.AuthorizationRegister, a.ID, journal.AuthorizationPayload{Authorization: a})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("registering an id twice: %v, want ErrExists", err)
 	}
 	if got, err := s.Authorization(ctx, "a1"); err != nil || got.Index != 2 || got.MaxUses != 7 || got.Kind != "court_order" {
@@ -373,11 +376,11 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 		t.Fatalf("use after refund = %d, %v", n, err)
 	}
 	s.RefundAuthorization(ctx, "a1")
-	apply(t, s, change(t, ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget("a1"), ombud.RevokePayload{Reason: "order_quashed", At: now}), 3)
+	apply(t, s, change(t, journal.AuthorizationRevoke, "a1", journal.RevokePayload{Reason: "order_quashed", At: now}), 3)
 	if got, _ := s.Authorization(ctx, "a1"); got.Revoked == nil || got.RevokeReason != "order_quashed" || got.RevokeIndex != 3 {
 		t.Fatalf("revoked authorization = %+v", got)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpAuthorizationRevoke, ombud.AuthorizationTarget("a1"), ombud.RevokePayload{Reason: "x", At: now})); !errors.Is(err, ombud.ErrRevoked) {
+	if err := s.Reserve(ctx, change(t, journal.AuthorizationRevoke, "a1", journal.RevokePayload{Reason: "x", At: now})); !errors.Is(err, ombud.ErrRevoked) {
 		t.Fatalf("second revoke: %v, want ErrRevoked", err)
 	}
 	if _, err := s.UseAuthorization(ctx, "a1"); !errors.Is(err, ombud.ErrRevoked) {
@@ -392,31 +395,31 @@ func testAuthorizations(t *testing.T, s ombud.Store) {
 	// admin; the deletion attested once.
 	tok := ombud.NewToken(ombud.NewID())
 	p := &ombud.Principal{ID: tok.PrincipalID(), Name: "analyst", Roles: []ombud.Role{ombud.RoleAnalyst}, TokenHash: tok.Hash(), Created: now}
-	apply(t, s, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p}), 4)
+	apply(t, s, change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p}), 4)
 	em := &ombud.Emergency{ObjectID: "o", Principal: p.ID, Purpose: "missing_person", Reason: "missing_person", At: now, Deadline: now.Add(time.Hour)}
-	apply(t, s, change(t, ombud.OpEmergencyRead, "emergency-read:x", ombud.EmergencyPayload{Emergency: em}), 30)
+	apply(t, s, change(t, journal.EmergencyRead, "x", journal.EmergencyPayload{Emergency: em}), 30)
 	if open, _ := s.OpenEmergencies(ctx); len(open) != 1 || open[0].Principal != p.ID {
 		t.Fatalf("OpenEmergencies = %v", open)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpEmergencyRestore, ombud.PrincipalTarget(p.ID), nil)); !errors.Is(err, ombud.ErrNotSuspended) {
+	if err := s.Reserve(ctx, change(t, journal.EmergencyRestore, p.ID, journal.None{})); !errors.Is(err, ombud.ErrNotSuspended) {
 		t.Fatalf("restoring access that was not suspended: %v", err)
 	}
-	apply(t, s, change(t, ombud.OpBreach, ombud.EmergencyTarget(30), ombud.BreachPayload{Emergency: 30, Principal: p.ID}), 31)
+	apply(t, s, change(t, journal.Breach, journal.EmergencyID(30), journal.BreachPayload{Emergency: 30, Principal: p.ID}), 31)
 	if got, _ := s.Principal(ctx, p.ID); got.EmergencySuspended != 31 {
 		t.Fatalf("breach did not suspend emergency access: %+v", got)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpBreach, ombud.EmergencyTarget(30), ombud.BreachPayload{Emergency: 30, Principal: p.ID})); !errors.Is(err, ombud.ErrStale) {
+	if err := s.Reserve(ctx, change(t, journal.Breach, journal.EmergencyID(30), journal.BreachPayload{Emergency: 30, Principal: p.ID})); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("second breach: %v, want ErrStale", err)
 	}
 	if open, _ := s.OpenEmergencies(ctx); len(open) != 0 {
 		t.Fatalf("a breached emergency is still open: %v", open)
 	}
-	apply(t, s, change(t, ombud.OpEmergencyRestore, ombud.PrincipalTarget(p.ID), nil), 32)
+	apply(t, s, change(t, journal.EmergencyRestore, p.ID, journal.None{}), 32)
 	if got, _ := s.Principal(ctx, p.ID); got.EmergencySuspended != 0 {
 		t.Fatalf("restore did not lift the suspension: %+v", got)
 	}
-	apply(t, s, change(t, ombud.OpAttest, ombud.EmergencyTarget(30), ombud.AttestPayload{Breach: 30}), 33)
-	if err := s.Reserve(ctx, change(t, ombud.OpAttest, ombud.EmergencyTarget(30), ombud.AttestPayload{Breach: 30})); !errors.Is(err, ombud.ErrExists) {
+	apply(t, s, change(t, journal.Attest, journal.EmergencyID(30), journal.AttestPayload{Breach: 30}), 33)
+	if err := s.Reserve(ctx, change(t, journal.Attest, journal.EmergencyID(30), journal.AttestPayload{Breach: 30})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("second attestation: %v, want ErrExists", err)
 	}
 	if bs, err := s.Breaches(ctx); err != nil || len(bs) != 1 || bs[0].Index != 30 || bs[0].BreachIndex != 31 {
@@ -440,7 +443,7 @@ func TestSystems(t *testing.T, open Open) {
 	sys := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification", Classes: []string{"biometric"},
 		ImpactAssessment: "fria-1", Contract: "c-1", Registered: now,
 		Versions: []*ombud.SystemVersion{{Version: "4.2.1", Model: "facematch", Accuracy: ombud.Accuracy{FPIR: 0.003, FNIR: 0.02, Threshold: 0.85, Source: "nist-1"}, Registered: now}}}
-	c := change(t, ombud.OpSystemRegister, ombud.SystemTarget(sys.Name), ombud.SystemPayload{System: sys})
+	c := change(t, journal.SystemRegister, sys.Name, journal.SystemPayload{System: sys})
 	if err := s.Reserve(ctx, c); err != nil {
 		t.Fatalf("Reserve(system): %v", err)
 	}
@@ -456,20 +459,20 @@ func TestSystems(t *testing.T, open Open) {
 	}
 	twin := *sys
 	twin.ID = ombud.NewID()
-	if err := s.Reserve(ctx, change(t, ombud.OpSystemRegister, ombud.SystemTarget(sys.Name), ombud.SystemPayload{System: &twin})); !errors.Is(err, ombud.ErrExists) {
+	if err := s.Reserve(ctx, change(t, journal.SystemRegister, sys.Name, journal.SystemPayload{System: &twin})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("a second system of the name: %v, want ErrExists", err)
 	}
 	v2 := &ombud.SystemVersion{Version: "5.0.0", Model: "facematch", Registered: now}
-	apply(t, s, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, "5.0.0"), ombud.VersionPayload{System: sys.ID, Version: v2}), 8)
-	if err := s.Reserve(ctx, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, "5.0.0"), ombud.VersionPayload{System: sys.ID, Version: v2})); !errors.Is(err, ombud.ErrExists) {
+	apply(t, s, change(t, journal.SystemVersion, journal.Pair(sys.ID, "5.0.0"), journal.VersionPayload{System: sys.ID, Version: v2}), 8)
+	if err := s.Reserve(ctx, change(t, journal.SystemVersion, journal.Pair(sys.ID, "5.0.0"), journal.VersionPayload{System: sys.ID, Version: v2})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("a version twice: %v, want ErrExists", err)
 	}
-	if err := s.Reserve(ctx, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget("nosuchsystem0000", "5.0.0"), ombud.VersionPayload{System: "nosuchsystem0000", Version: v2})); !errors.Is(err, ombud.ErrNotFound) {
+	if err := s.Reserve(ctx, change(t, journal.SystemVersion, journal.Pair("nosuchsystem0000", "5.0.0"), journal.VersionPayload{System: "nosuchsystem0000", Version: v2})); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("a version of no system: %v, want ErrNotFound", err)
 	}
-	retire := ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: "4.2.1"}, At: now}
-	apply(t, s, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "4.2.1"), retire), 9)
-	if err := s.Reserve(ctx, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "4.2.1"), retire)); !errors.Is(err, ombud.ErrRetired) {
+	retire := journal.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: "4.2.1"}, At: now}
+	apply(t, s, change(t, journal.SystemRetire, journal.Pair(sys.ID, "4.2.1"), retire), 9)
+	if err := s.Reserve(ctx, change(t, journal.SystemRetire, journal.Pair(sys.ID, "4.2.1"), retire)); !errors.Is(err, ombud.ErrRetired) {
 		t.Fatalf("retiring twice: %v, want ErrRetired", err)
 	}
 	got, _ = s.AnalyticSystem(ctx, sys.ID)
@@ -478,7 +481,7 @@ func TestSystems(t *testing.T, open Open) {
 	}
 	other := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: "plates", Vendor: "v", Task: "plate_reading", Classes: []string{"location"}, Registered: now,
 		Versions: []*ombud.SystemVersion{{Version: "1", Model: "m", Registered: now}}}
-	c = change(t, ombud.OpSystemRegister, ombud.SystemTarget(other.Name), ombud.SystemPayload{System: other})
+	c = change(t, journal.SystemRegister, other.Name, journal.SystemPayload{System: other})
 	if err := s.Reserve(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +491,7 @@ func TestSystems(t *testing.T, open Open) {
 	if all, _ := s.AnalyticSystems(ctx); len(all) != 1 {
 		t.Fatalf("an undone system is listed: %d systems", len(all))
 	}
-	apply(t, s, change(t, ombud.OpSystemRegister, ombud.SystemTarget(other.Name), ombud.SystemPayload{System: other}), 10)
+	apply(t, s, change(t, journal.SystemRegister, other.Name, journal.SystemPayload{System: other}), 10)
 }
 
 // TestRuns checks runs: a run is reserved with its list, invisible until
@@ -501,14 +504,14 @@ func TestRuns(t *testing.T, open Open) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	sys := &ombud.AnalyticSystem{ID: ombud.NewID(), Name: "plates", Vendor: "v", Task: "plate_reading", Classes: []string{"general"}, Registered: now,
 		Versions: []*ombud.SystemVersion{{Version: "1", Model: "m", Registered: now}}}
-	apply(t, s, change(t, ombud.OpSystemRegister, ombud.SystemTarget(sys.Name), ombud.SystemPayload{System: sys}), 1)
+	apply(t, s, change(t, journal.SystemRegister, sys.Name, journal.SystemPayload{System: sys}), 1)
 	var ids []string
 	for i := range 5 {
 		o := testObject(ombud.NewID(), now, time.Hour, 1)
 		if i == 2 {
 			o.Subjects = []string{"ps1:BBBBBBBBBBBBBBBBBBBBBB", "ps1:AAAAAAAAAAAAAAAAAAAAAA"}
 		}
-		apply(t, s, change(t, ombud.OpIngest, ombud.ObjectTarget(o.ID), ombud.ObjectPayload{Object: o}), uint64(10+i))
+		apply(t, s, change(t, journal.Ingest, o.ID, journal.ObjectPayload{Object: o}), uint64(10+i))
 		ids = append(ids, o.ID)
 	}
 	run := func(version string, objects []string) *ombud.Run {
@@ -516,7 +519,7 @@ func TestRuns(t *testing.T, open Open) {
 			Started: now, Deadline: now.Add(time.Hour)}
 	}
 	r := run("1", ids)
-	c := change(t, ombud.OpRunStart, ombud.RunTarget(r.ID), ombud.RunPayload{Run: r, Objects: ids})
+	c := change(t, journal.RunStart, r.ID, journal.RunPayload{Run: r, Objects: ids})
 	if err := s.Reserve(ctx, c); err != nil {
 		t.Fatalf("Reserve(run): %v", err)
 	}
@@ -524,8 +527,8 @@ func TestRuns(t *testing.T, open Open) {
 		t.Fatalf("a reserved run is visible: %v", err)
 	}
 	// A retirement of its version waits for the run being started.
-	retire := ombud.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: "1"}, At: now}
-	if err := s.Reserve(ctx, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "1"), retire)); !errors.Is(err, ombud.ErrBusy) {
+	retire := journal.VersionPayload{System: sys.ID, Version: &ombud.SystemVersion{Version: "1"}, At: now}
+	if err := s.Reserve(ctx, change(t, journal.SystemRetire, journal.Pair(sys.ID, "1"), retire)); !errors.Is(err, ombud.ErrBusy) {
 		t.Fatalf("retiring a version while a run of it starts: %v, want ErrBusy", err)
 	}
 	if err := s.Commit(ctx, c, 20); err != nil {
@@ -549,25 +552,25 @@ func TestRuns(t *testing.T, open Open) {
 	}
 	// An erased object: in the run's erased positions, and refused in a
 	// new run's set.
-	apply(t, s, change(t, ombud.OpErase, ombud.ObjectTarget(ids[3]), ombud.ErasePayload{Reason: "r", At: now}), 21)
+	apply(t, s, change(t, journal.Erase, ids[3], journal.ErasePayload{Reason: "r", At: now}), 21)
 	if er, err := s.ErasedRunObjects(ctx, r.ID, 0, 5); err != nil || len(er) != 1 || er[0] != 3 {
 		t.Fatalf("ErasedRunObjects = %v, %v", er, err)
 	}
 	r2 := run("1", ids[2:4])
-	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r2.ID), ombud.RunPayload{Run: r2, Objects: ids[2:4]})); !errors.Is(err, ombud.ErrErased) {
+	if err := s.Reserve(ctx, change(t, journal.RunStart, r2.ID, journal.RunPayload{Run: r2, Objects: ids[2:4]})); !errors.Is(err, ombud.ErrErased) {
 		t.Fatalf("a run over an erased object: %v, want ErrErased", err)
 	}
 	r3 := run("1", []string{"nosuchobject0000"})
-	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r3.ID), ombud.RunPayload{Run: r3, Objects: []string{"nosuchobject0000"}})); !errors.Is(err, ombud.ErrNotFound) {
+	if err := s.Reserve(ctx, change(t, journal.RunStart, r3.ID, journal.RunPayload{Run: r3, Objects: []string{"nosuchobject0000"}})); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("a run over a missing object: %v, want ErrNotFound", err)
 	}
 	// Counts, then one close.
 	if err := s.RecordRunReads(ctx, r.ID, []ombud.RunRead{{Position: 0, Index: 30}, {Position: 1, Index: 31}, {Position: 2, Index: 32}, {Position: 4, Index: 33}}, 40); err != nil {
 		t.Fatal(err)
 	}
-	cl := ombud.RunClosePayload{Reason: ombud.RunClosed, At: now, Read: 4, Bytes: 40}
-	apply(t, s, change(t, ombud.OpRunClose, ombud.RunTarget(r.ID), cl), 22)
-	if err := s.Reserve(ctx, change(t, ombud.OpRunClose, ombud.RunTarget(r.ID), cl)); !errors.Is(err, ombud.ErrRunClosed) {
+	cl := journal.RunClosePayload{Reason: ombud.RunClosed, At: now, Read: 4, Bytes: 40}
+	apply(t, s, change(t, journal.RunClose, r.ID, cl), 22)
+	if err := s.Reserve(ctx, change(t, journal.RunClose, r.ID, cl)); !errors.Is(err, ombud.ErrRunClosed) {
 		t.Fatalf("closing twice: %v, want ErrRunClosed", err)
 	}
 	got, _ = s.Run(ctx, r.ID)
@@ -581,9 +584,9 @@ func TestRuns(t *testing.T, open Open) {
 		t.Fatalf("OpenRunsBefore after the close: %v, %v", open, err)
 	}
 	// A retired version is refused; an undone start leaves nothing.
-	apply(t, s, change(t, ombud.OpSystemRetire, ombud.SystemVersionTarget(sys.ID, "1"), retire), 23)
+	apply(t, s, change(t, journal.SystemRetire, journal.Pair(sys.ID, "1"), retire), 23)
 	r4 := run("1", ids[:1])
-	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r4.ID), ombud.RunPayload{Run: r4, Objects: ids[:1]})); !errors.Is(err, ombud.ErrRetired) {
+	if err := s.Reserve(ctx, change(t, journal.RunStart, r4.ID, journal.RunPayload{Run: r4, Objects: ids[:1]})); !errors.Is(err, ombud.ErrRetired) {
 		t.Fatalf("a run of a retired version: %v, want ErrRetired", err)
 	}
 	if runs, err := s.Runs(ctx, sys.ID, 10); err != nil || len(runs) != 1 || runs[0].ID != r.ID {
@@ -592,13 +595,13 @@ func TestRuns(t *testing.T, open Open) {
 	// A run under an authorization takes its one use with its
 	// reservation; an undone run gives it back; none is taken past max.
 	v2 := &ombud.SystemVersion{Version: "2", Model: "m", Registered: now}
-	apply(t, s, change(t, ombud.OpSystemVersion, ombud.SystemVersionTarget(sys.ID, "2"), ombud.VersionPayload{System: sys.ID, Version: v2}), 24)
+	apply(t, s, change(t, journal.SystemVersion, journal.Pair(sys.ID, "2"), journal.VersionPayload{System: sys.ID, Version: v2}), 24)
 	note := "ombud-authorization/v1\nid: ra1\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: general\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 1\njurisdiction: EU\n\n— court.example/x sig\n"
 	iss := &ombud.Issuer{Name: "court.example/x", Kind: "court", Jurisdiction: "EU", Key: "k", Registered: now}
-	apply(t, s, change(t, ombud.OpIssuerRegister, ombud.IssuerTarget(iss.Name), ombud.IssuerPayload{Issuer: iss}), 25)
+	apply(t, s, change(t, journal.IssuerRegister, iss.Name, journal.IssuerPayload{Issuer: iss}), 25)
 	a := &ombud.RegisteredAuthorization{Note: note, SubjectPseudonyms: []string{"*"}, Registered: now}
 	a.ID, a.Issuer, a.MaxUses = "ra1", "court.example/x", 1
-	apply(t, s, change(t, ombud.OpAuthorizationRegister, ombud.AuthorizationTarget(a.ID), ombud.AuthorizationPayload{Authorization: a}), 25)
+	apply(t, s, change(t, journal.AuthorizationRegister, a.ID, journal.AuthorizationPayload{Authorization: a}), 25)
 	uses := func() int {
 		got, err := s.Authorization(ctx, "ra1")
 		if err != nil {
@@ -608,7 +611,7 @@ func TestRuns(t *testing.T, open Open) {
 	}
 	r5 := run("2", ids[:1])
 	r5.Authorization = "ra1"
-	c5 := change(t, ombud.OpRunStart, ombud.RunTarget(r5.ID), ombud.RunPayload{Run: r5, Objects: ids[:1]})
+	c5 := change(t, journal.RunStart, r5.ID, journal.RunPayload{Run: r5, Objects: ids[:1]})
 	if err := s.Reserve(ctx, c5); err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +620,7 @@ func TestRuns(t *testing.T, open Open) {
 	}
 	r6 := run("2", ids[:1])
 	r6.Authorization = "ra1"
-	if err := s.Reserve(ctx, change(t, ombud.OpRunStart, ombud.RunTarget(r6.ID), ombud.RunPayload{Run: r6, Objects: ids[:1]})); !errors.Is(err, ombud.ErrExhausted) {
+	if err := s.Reserve(ctx, change(t, journal.RunStart, r6.ID, journal.RunPayload{Run: r6, Objects: ids[:1]})); !errors.Is(err, ombud.ErrExhausted) {
 		t.Fatalf("a second run on a one-use authorization: %v, want ErrExhausted", err)
 	}
 	if err := s.Undo(ctx, c5); err != nil {

@@ -1,4 +1,4 @@
-// Package storetest holds the conformance suites that every ombud.Store
+// Package storetest holds the conformance suites that every store.Store
 // implementation must pass: one per aggregate, and TestStore for all. A
 // suite takes the whole store because every change goes through its
 // ChangeStore, and changes cross aggregates (an erasure also erases its
@@ -15,10 +15,12 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/store"
 )
 
 // Open makes a fresh, empty store for one test.
-type Open func(t *testing.T) ombud.Store
+type Open func(t *testing.T) store.Store
 
 // TestStore runs every suite against stores made by open. Each subtest
 // gets a fresh, empty store.
@@ -45,7 +47,7 @@ func TestPrincipals(t *testing.T, open Open) {
 		s := open(t)
 		tok := ombud.NewToken(ombud.NewID())
 		p := &ombud.Principal{ID: tok.PrincipalID(), Name: "Ada Analyst", Roles: []ombud.Role{ombud.RoleAnalyst, ombud.RoleReviewer}, TokenHash: tok.Hash(), Created: time.Now().UTC().Truncate(time.Millisecond)}
-		c := change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p})
+		c := change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p})
 		if err := s.Reserve(ctx, c); err != nil {
 			t.Fatalf("Reserve(create): %v", err)
 		}
@@ -70,25 +72,25 @@ func TestPrincipals(t *testing.T, open Open) {
 			t.Fatalf("Principal = %+v, want %+v", got, p)
 		}
 		// The same id again is refused at reservation.
-		if err := s.Reserve(ctx, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p.ID), ombud.PrincipalPayload{Principal: p})); !errors.Is(err, ombud.ErrExists) {
+		if err := s.Reserve(ctx, change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p})); !errors.Is(err, ombud.ErrExists) {
 			t.Fatalf("Reserve(create) of a taken id: %v, want ErrExists", err)
 		}
 		if _, err := s.Principal(ctx, "nosuchprincipal0"); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("Principal(missing): got %v, want ErrNotFound", err)
 		}
-		apply(t, s, change(t, ombud.OpPrincipalDisable, ombud.PrincipalTarget(p.ID), nil), 5)
+		apply(t, s, change(t, journal.PrincipalDisable, p.ID, journal.None{}), 5)
 		if got, _ := s.Principal(ctx, p.ID); !got.Disabled || got.Has(ombud.RoleAnalyst) {
 			t.Fatalf("disabled principal still active: %+v", got)
 		}
-		if err := s.Reserve(ctx, change(t, ombud.OpPrincipalDisable, ombud.PrincipalTarget(p.ID), nil)); !errors.Is(err, ombud.ErrDisabled) {
+		if err := s.Reserve(ctx, change(t, journal.PrincipalDisable, p.ID, journal.None{})); !errors.Is(err, ombud.ErrDisabled) {
 			t.Fatalf("disabling twice: %v, want ErrDisabled", err)
 		}
-		if err := s.Reserve(ctx, change(t, ombud.OpPrincipalDisable, ombud.PrincipalTarget("nosuchprincipal0"), nil)); !errors.Is(err, ombud.ErrNotFound) {
+		if err := s.Reserve(ctx, change(t, journal.PrincipalDisable, "nosuchprincipal0", journal.None{})); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("disabling a missing principal: %v, want ErrNotFound", err)
 		}
 		// An undone creation leaves nothing behind.
 		p2 := &ombud.Principal{ID: ombud.NewID(), Name: "second", Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: []byte{1}, Created: p.Created.Add(time.Second)}
-		c2 := change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p2.ID), ombud.PrincipalPayload{Principal: p2})
+		c2 := change(t, journal.PrincipalCreate, p2.ID, journal.PrincipalPayload{Principal: p2})
 		if err := s.Reserve(ctx, c2); err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +100,7 @@ func TestPrincipals(t *testing.T, open Open) {
 		if err := s.Undo(ctx, c2); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("Undo twice: %v, want ErrNotFound", err)
 		}
-		apply(t, s, change(t, ombud.OpPrincipalCreate, ombud.PrincipalTarget(p2.ID), ombud.PrincipalPayload{Principal: p2}), 6)
+		apply(t, s, change(t, journal.PrincipalCreate, p2.ID, journal.PrincipalPayload{Principal: p2}), 6)
 		all, err := s.Principals(ctx)
 		if err != nil || len(all) != 2 || all[0].ID != p.ID || all[1].ID != p2.ID {
 			t.Fatalf("Principals = %v, %v; want [%s %s]", all, err, p.ID, p2.ID)
@@ -123,12 +125,12 @@ func TestDetails(t *testing.T, open Open) {
 	ctx := context.Background()
 	t.Run("records", func(t *testing.T) {
 		s := open(t)
-		d := ombud.Commit([]byte(`{"name":"Ada"}`))
+		d := journal.Commit([]byte(`{"name":"Ada"}`))
 		d.Time = time.Now().UTC().Truncate(time.Millisecond)
-		if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
+		if err := s.PutDetails(ctx, []journal.Detail{d}); err != nil {
 			t.Fatalf("PutDetails: %v", err)
 		}
-		if err := s.PutDetails(ctx, []ombud.Detail{d}); err != nil {
+		if err := s.PutDetails(ctx, []journal.Detail{d}); err != nil {
 			t.Fatalf("PutDetails again must be a no-op: %v", err)
 		}
 		got, err := s.Detail(ctx, d.Key())
@@ -136,10 +138,10 @@ func TestDetails(t *testing.T, open Open) {
 			t.Fatalf("Detail: %v", err)
 		}
 		e := &entry.Entry{Detail: d.Commitment, Time: d.Time}
-		if err := ombud.CheckDetail(e, got); err != nil {
+		if err := journal.CheckDetail(e, got); err != nil {
 			t.Fatalf("stored detail does not check: %v", err)
 		}
-		missing := ombud.Commit([]byte(`{}`))
+		missing := journal.Commit([]byte(`{}`))
 		missing.Time = d.Time
 		if _, err := s.Detail(ctx, missing.Key()); !errors.Is(err, ombud.ErrNotFound) {
 			t.Fatalf("Detail(missing): got %v, want ErrNotFound", err)
@@ -160,7 +162,7 @@ func TestDetails(t *testing.T, open Open) {
 		if got.Body != nil || got.Salt != nil {
 			t.Fatalf("erased detail still holds data: %+v", got)
 		}
-		if err := ombud.CheckDetail(e, got); !errors.Is(err, ombud.ErrDetailErased) {
+		if err := journal.CheckDetail(e, got); !errors.Is(err, journal.ErrDetailErased) {
 			t.Fatalf("CheckDetail(erased) = %v, want ErrDetailErased", err)
 		}
 		if err := s.EraseDetail(ctx, missing.Key()); !errors.Is(err, ombud.ErrNotFound) {
@@ -170,15 +172,15 @@ func TestDetails(t *testing.T, open Open) {
 	t.Run("concurrent details", func(t *testing.T) {
 		s := open(t)
 		var wg sync.WaitGroup
-		ds := make([]ombud.Detail, 200)
+		ds := make([]journal.Detail, 200)
 		errs := make(chan error, len(ds))
 		for i := range ds {
-			ds[i] = ombud.Commit(fmt.Appendf(nil, `{"n":%d}`, i))
+			ds[i] = journal.Commit(fmt.Appendf(nil, `{"n":%d}`, i))
 			ds[i].Time = time.UnixMilli(int64(1_800_000_000_000 + i%7)).UTC()
 			wg.Add(1)
-			go func(d ombud.Detail) {
+			go func(d journal.Detail) {
 				defer wg.Done()
-				errs <- s.PutDetails(ctx, []ombud.Detail{d})
+				errs <- s.PutDetails(ctx, []journal.Detail{d})
 			}(ds[i])
 		}
 		wg.Wait()
@@ -197,8 +199,8 @@ func TestDetails(t *testing.T, open Open) {
 	})
 	t.Run("incomplete detail", func(t *testing.T) {
 		s := open(t)
-		d := ombud.Commit([]byte(`{}`)) // no time
-		if err := s.PutDetails(ctx, []ombud.Detail{d}); err == nil {
+		d := journal.Commit([]byte(`{}`)) // no time
+		if err := s.PutDetails(ctx, []journal.Detail{d}); err == nil {
 			t.Fatal("PutDetails accepted a detail without a time")
 		}
 	})

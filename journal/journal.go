@@ -1,4 +1,4 @@
-package ombud
+package journal
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
 
@@ -26,7 +27,7 @@ type Journal struct {
 		DetailStore
 	}
 	Log Log
-	Key LinkageKey
+	Key ombud.LinkageKey
 	Now func() time.Time
 }
 
@@ -106,8 +107,8 @@ func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *De
 		}
 	}
 	if err != nil {
-		if !errors.Is(err, ErrLogUnavailable) {
-			err = fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+		if !errors.Is(err, ombud.ErrLogUnavailable) {
+			err = fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 		}
 		return Leaf{}, err
 	}
@@ -175,8 +176,8 @@ func (j *Journal) AppendAll(ctx context.Context, bs []Built) ([]Leaf, error) {
 		return nil, fmt.Errorf("failed to store details: %w", derr)
 	}
 	if first != nil {
-		if !errors.Is(first, ErrLogUnavailable) {
-			first = fmt.Errorf("%w: %v", ErrLogUnavailable, first)
+		if !errors.Is(first, ombud.ErrLogUnavailable) {
+			first = fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, first)
 		}
 		return nil, first
 	}

@@ -1,4 +1,4 @@
-package ombud
+package journal
 
 import (
 	"crypto/rand"
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
 
@@ -38,17 +39,13 @@ var ErrDetailMismatch = errors.New("detail does not match the entry's commitment
 // in the log, but its detail can no longer be checked.
 var ErrDetailErased = errors.New("detail was erased")
 
-// DetailKey finds a detail record: the time and commitment of its entry.
-type DetailKey struct {
-	Time       time.Time
-	Commitment string
+// DetailKeyOf returns the key of the detail e commits to.
+func DetailKeyOf(e *entry.Entry) ombud.DetailKey {
+	return ombud.DetailKey{Time: e.Time, Commitment: e.Detail}
 }
 
-// DetailKeyOf returns the key of the detail e commits to.
-func DetailKeyOf(e *entry.Entry) DetailKey { return DetailKey{Time: e.Time, Commitment: e.Detail} }
-
 // Key returns the record's key.
-func (d Detail) Key() DetailKey { return DetailKey{Time: d.Time, Commitment: d.Commitment} }
+func (d Detail) Key() ombud.DetailKey { return ombud.DetailKey{Time: d.Time, Commitment: d.Commitment} }
 
 // Commit seals body under a fresh salt and returns the record to store.
 func Commit(body []byte) Detail {

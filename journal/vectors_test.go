@@ -1,4 +1,4 @@
-package ombud
+package journal
 
 import (
 	"bytes"
@@ -11,18 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden test vectors in testdata/")
 
 // vectorKey is the linkage key of the test vectors: bytes 0x00 … 0x1f.
-func vectorKey() LinkageKey {
+func vectorKey() ombud.LinkageKey {
 	var b [32]byte
 	for i := range b {
 		b[i] = byte(i)
 	}
-	k, _ := LinkageKeyFromBytes(b[:])
+	k, _ := ombud.LinkageKeyFromBytes(b[:])
 	return k
 }
 
@@ -113,8 +114,8 @@ func TestEntryVectors(t *testing.T) {
 		t.Fatalf("%d example records for %d kinds", len(exampleRecords), len(entry.Kinds()))
 	}
 	for _, k := range entry.Kinds() {
-		leafPath := filepath.Join("testdata", "entries", string(k)+".json")
-		detailPath := filepath.Join("testdata", "entries", string(k)+".detail.json")
+		leafPath := filepath.Join("..", "testdata", "entries", string(k)+".json")
+		detailPath := filepath.Join("..", "testdata", "entries", string(k)+".detail.json")
 		if *update {
 			leaf, d := vectorEntry(t, k)
 			os.MkdirAll(filepath.Dir(leafPath), 0o755)
@@ -165,7 +166,7 @@ func TestEntryVectors(t *testing.T) {
 // TestLogFormatExamples: every example in docs/LOG-FORMAT.md is its
 // kind's vector, pretty-printed.
 func TestLogFormatExamples(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("docs", "LOG-FORMAT.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "LOG-FORMAT.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestLogFormatExamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("an example does not parse: %v\n%s", err, b[1])
 		}
-		leaf, _ := os.ReadFile(filepath.Join("testdata", "entries", string(e.Kind)+".json"))
+		leaf, _ := os.ReadFile(filepath.Join("..", "testdata", "entries", string(e.Kind)+".json"))
 		if !bytes.Equal(bytes.TrimSpace(leaf), compact.Bytes()) {
 			t.Errorf("the %s example is not its vector:\n%s\n%s", e.Kind, compact.Bytes(), leaf)
 		}

@@ -1,4 +1,4 @@
-package ombud_test
+package journal_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // busyStore refuses the first reservations as busy, as a store does while
@@ -17,7 +18,7 @@ type busyStore struct {
 	busy int
 }
 
-func (s *busyStore) Reserve(context.Context, *ombud.Change) error {
+func (s *busyStore) Reserve(context.Context, *journal.Change) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.busy > 0 {
@@ -26,14 +27,14 @@ func (s *busyStore) Reserve(context.Context, *ombud.Change) error {
 	}
 	return nil
 }
-func (s *busyStore) Commit(context.Context, *ombud.Change, uint64) error { return nil }
-func (s *busyStore) Undo(context.Context, *ombud.Change) error           { return nil }
-func (s *busyStore) Changes(context.Context, time.Time) ([]*ombud.Change, error) {
+func (s *busyStore) Commit(context.Context, *journal.Change, uint64) error { return nil }
+func (s *busyStore) Undo(context.Context, *journal.Change) error           { return nil }
+func (s *busyStore) Changes(context.Context, time.Time) ([]*journal.Change, error) {
 	return nil, nil
 }
-func (s *busyStore) PutDetails(context.Context, []ombud.Detail) error { return nil }
-func (s *busyStore) Detail(context.Context, ombud.DetailKey) (ombud.Detail, error) {
-	return ombud.Detail{}, ombud.ErrNotFound
+func (s *busyStore) PutDetails(context.Context, []journal.Detail) error { return nil }
+func (s *busyStore) Detail(context.Context, ombud.DetailKey) (journal.Detail, error) {
+	return journal.Detail{}, ombud.ErrNotFound
 }
 func (s *busyStore) EraseDetail(context.Context, ombud.DetailKey) error { return nil }
 func (s *busyStore) CountDetailsBefore(context.Context, entry.Kind, time.Time) (int, error) {
@@ -56,17 +57,17 @@ func TestApplyBuildsAgainAfterWaiting(t *testing.T) {
 	var mu sync.Mutex
 	clock := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	lg := &memLog{}
-	j := &ombud.Journal{Store: &busyStore{busy: 3}, Log: lg, Key: ombud.NewLinkageKey(), Now: func() time.Time {
+	j := &journal.Journal{Store: &busyStore{busy: 3}, Log: lg, Key: ombud.NewLinkageKey(), Now: func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		clock = clock.Add(time.Second) // every look at the clock is a second later
 		return clock
 	}}
-	c, err := ombud.NewChange(ombud.OpHoldSet, ombud.ObjectTarget("obj-1"), ombud.HoldPayload{})
+	c, err := journal.HoldSet.Change(("obj-1"), journal.HoldPayload{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := j.Apply(context.Background(), c, ombud.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: "obj-1"}}, nil)
+	w, err := j.Apply(context.Background(), c, journal.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: "obj-1"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

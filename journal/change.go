@@ -1,4 +1,4 @@
-package ombud
+package journal
 
 import (
 	"bytes"
@@ -7,22 +7,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
 
 // Op names a state change. Every change ombud makes to what it enforces is
-// one of these, and every one follows the same pattern (docs/ARCHITECTURE.md):
+// one of the Operations, and every one follows the same pattern
+// (docs/ARCHITECTURE.md):
 //
 //  1. check: validate the request and build its log entry;
 //  2. reserve: the store records the change against its target, atomically
 //     with the change's preconditions, so that a conflicting change on the
-//     same target cannot pass its own checks (Store.Reserve);
+//     same target cannot pass its own checks (ChangeStore.Reserve);
 //  3. log: the entry is durably appended;
-//  4. commit: only then does the change take effect (Store.Commit). If the
-//     entry cannot be logged, the reservation is undone (Store.Undo) and
-//     nothing happened.
+//  4. commit: only then does the change take effect (ChangeStore.Commit).
+//     If the entry cannot be logged, the reservation is undone
+//     (ChangeStore.Undo) and nothing happened.
 //
 // A refused change logs nothing. A crash between 2 and 4 leaves the
 // reservation in the store; recovery (Journal.Settle) finds whether its
@@ -30,49 +33,16 @@ import (
 // up as the log says.
 type Op string
 
-// The operations.
-const (
-	OpPrincipalCreate       Op = "principal.create"
-	OpPrincipalDisable      Op = "principal.disable"
-	OpEmergencyRestore      Op = "principal.emergency_restore"
-	OpIssuerRegister        Op = "issuer.register"
-	OpAuthorizationRegister Op = "authorization.register"
-	OpAuthorizationRevoke   Op = "authorization.revoke"
-	OpIngest                Op = "object.ingest"
-	OpHoldSet               Op = "object.hold"
-	OpHoldRelease           Op = "object.release"
-	OpErase                 Op = "object.erase"
-	OpPolicy                Op = "policy.set"
-	OpKeyRotate             Op = "key.rotate"
-	OpReport                Op = "report.publish"
-	OpBreach                Op = "emergency.breach"
-	OpAttest                Op = "emergency.attest"
-	OpDetailsErase          Op = "details.erase"
-	OpSystemRegister        Op = "system.register"
-	OpSystemVersion         Op = "system.version"
-	OpSystemRetire          Op = "system.retire"
-	OpRunStart              Op = "run.start"
-	OpRunClose              Op = "run.close"
-	OpFlagCreate            Op = "flag.create"
-	OpReview                Op = "flag.review"
-	OpAction                Op = "flag.action"
-	OpContestFile           Op = "contest.file"
-	OpContestResolve        Op = "contest.resolve"
-	// OpEmergencyRead records an emergency read, logged as its permit, for
-	// the deadline by which an authorization must cover it.
-	OpEmergencyRead Op = "emergency.read"
-)
-
 // Change is one state change in flight: reserved in the store while its
 // entry is being logged.
 type Change struct {
 	// Token identifies this attempt.
 	Token string
 	Op    Op
-	// Target is what the change is to, namespaced: "object:ID",
-	// "authorization:ID", "issuer:NAME", "principal:ID", "policy", "kek",
-	// "emergency:INDEX", "details:KIND", "report:NAME", "run:ID". At most one change
-	// per target is in flight; a second is refused with ErrBusy.
+	// Target is what the change is to: its operation's Kind, and for
+	// all but the singletons ("policy", "kek") ":" and an id, such as
+	// "object:ID" or "review:FLAG/REVIEWER". At most one change per
+	// target is in flight; a second is refused with ErrBusy.
 	Target string
 	// Leaf is the SHA-256 of the entry's leaf: recovery looks for it in the
 	// log.
@@ -81,121 +51,92 @@ type Change struct {
 	// index is at least From.
 	From    uint64
 	Created time.Time
-	// Payload is what the change needs to take effect, as JSON: one of the
-	// *Payload types below. It is private (it can hold a name or a signed
-	// note) and lives only in the store.
+	// Payload is what the change needs to take effect, as JSON: its
+	// operation's payload type. It is private (it can hold a name or a
+	// signed note) and lives only in the store.
 	Payload []byte
 }
 
-// Payloads of the operations that need one.
-type (
-	// PrincipalPayload: OpPrincipalCreate.
-	PrincipalPayload struct{ Principal *Principal }
-	// IssuerPayload: OpIssuerRegister.
-	IssuerPayload struct{ Issuer *Issuer }
-	// SystemPayload: OpSystemRegister, a system with its first version.
-	SystemPayload struct{ System *AnalyticSystem }
-	// VersionPayload: OpSystemVersion and OpSystemRetire (At, for a
-	// retirement).
-	VersionPayload struct {
-		System  string
-		Version *SystemVersion
-		At      time.Time
-	}
-	// AuthorizationPayload: OpAuthorizationRegister.
-	AuthorizationPayload struct {
-		Authorization *RegisteredAuthorization
-	}
-	// RevokePayload: OpAuthorizationRevoke.
-	RevokePayload struct {
-		Reason string
-		At     time.Time
-	}
-	// ObjectPayload: OpIngest.
-	ObjectPayload struct{ Object *Object }
-	// HoldPayload: OpHoldSet.
-	HoldPayload struct{ Hold *Hold }
-	// ErasePayload: OpErase.
-	ErasePayload struct {
-		Reason string
-		At     time.Time
-	}
-	// PolicyPayload: OpPolicy.
-	PolicyPayload struct {
-		Version int
-		SHA     string
-	}
-	// KeyPayload: OpKeyRotate.
-	KeyPayload struct{ Version int }
-	// ReportPayload: OpReport.
-	ReportPayload struct{ Name string }
-	// BreachPayload: OpBreach.
-	BreachPayload struct {
-		Emergency uint64 // the emergency read's access entry
-		Principal string // whose emergency access is suspended
-	}
-	// EmergencyPayload: OpEmergencyRead; its Index is the permit's, set
-	// at commit.
-	EmergencyPayload struct{ Emergency *Emergency }
-	// AttestPayload: OpAttest.
-	AttestPayload struct{ Breach uint64 }
-	// DetailsPayload: OpDetailsErase: the details of entries of Kind whose
-	// time is before Before are erased.
-	DetailsPayload struct {
-		Kind   entry.Kind
-		Before time.Time
-		Count  int
-	}
-)
+// Operation is one kind of state change: its name, the kind of thing it
+// changes, and the payload P that carries what it needs to take effect.
+// Each is defined once, beside its aggregate's payloads (principals.go,
+// objects.go, …), and listed in Operations; a store holds the
+// preconditions, commit and undo of each in a table keyed by Op, and a
+// test checks that the table is whole.
+type Operation[P any] struct {
+	Op Op
+	// Kind is the kind of target: the target is Kind, or Kind:id.
+	Kind string
+	// ID, when set, is the id the payload names: a change's target must
+	// name the same one.
+	ID func(*P) string
+}
 
-// Sentinels of Reserve. Stores wrap them with what was refused.
-var (
-	// ErrBusy: another change to the same target is in flight.
-	ErrBusy = errors.New("another change to it is in progress")
-	// ErrOnHold: the object is on legal hold.
-	ErrOnHold = errors.New("on legal hold")
-	// ErrNotOnHold: the object is not on legal hold.
-	ErrNotOnHold = errors.New("not on legal hold")
-	// ErrErased: the object was erased.
-	ErrErased = errors.New("erased")
-	// ErrRevoked: the authorization is already revoked.
-	ErrRevoked = errors.New("already revoked")
-	// ErrDisabled: the principal is already disabled.
-	ErrDisabled = errors.New("already disabled")
-	// ErrNotSuspended: the principal's emergency access is not suspended.
-	ErrNotSuspended = errors.New("emergency access is not suspended")
-	// ErrStale: the state the change was built on has moved on (a policy
-	// version, an emergency already settled).
-	ErrStale = errors.New("the state it was built on has changed")
-)
+// None is the payload of operations that need none.
+type None struct{}
 
-// NewChange returns a change of op to target with payload (nil for none).
-func NewChange(op Op, target string, payload any) (*Change, error) {
-	c := &Change{Token: NewID() + NewID(), Op: op, Target: target}
-	if payload != nil {
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return nil, fmt.Errorf("failed to marshal %s payload: %w", op, err)
+// Target returns the target of this operation on id ("" for a
+// singleton).
+func (o Operation[P]) Target(id string) string {
+	if id == "" {
+		return o.Kind
+	}
+	return o.Kind + ":" + id
+}
+
+// Change returns a change of this operation to id, carrying p.
+func (o Operation[P]) Change(id string, p P) (*Change, error) {
+	if o.ID != nil {
+		if got := o.ID(&p); got == "" || got != id {
+			return nil, fmt.Errorf("%s on %q: the payload names %q", o.Op, id, got)
 		}
-		c.Payload = b
 	}
-	return c, nil
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("failed to marshal %s payload: %w", o.Op, err)
+	}
+	return &Change{Token: ombud.NewID() + ombud.NewID(), Op: o.Op, Target: o.Target(id), Payload: b}, nil
 }
 
-// Decode unmarshals the change's payload into v.
-func (c *Change) Decode(v any) error {
-	if err := json.Unmarshal(c.Payload, v); err != nil {
-		return fmt.Errorf("change %s (%s): bad payload: %w", c.Token, c.Op, err)
+// Decode returns the id and the payload of c, a change of this operation,
+// checking that its target is of this operation's kind and, where the
+// payload names an id, the same one.
+func (o Operation[P]) Decode(c *Change) (string, *P, error) {
+	var p P
+	if c.Op != o.Op {
+		return "", nil, fmt.Errorf("change %s is a %s, not a %s", c.Token, c.Op, o.Op)
 	}
-	return nil
+	id, ok := strings.CutPrefix(c.Target, o.Kind)
+	if !ok || (id != "" && !strings.HasPrefix(id, ":")) || id == ":" {
+		return "", nil, fmt.Errorf("change %s (%s) has target %q, want %s:…", c.Token, c.Op, c.Target, o.Kind)
+	}
+	id = strings.TrimPrefix(id, ":")
+	// A change reserved before its payload was typed may carry none.
+	if len(c.Payload) > 0 && string(c.Payload) != "null" {
+		if err := json.Unmarshal(c.Payload, &p); err != nil {
+			return "", nil, fmt.Errorf("change %s (%s): bad payload: %w", c.Token, c.Op, err)
+		}
+	}
+	if o.ID != nil {
+		if got := o.ID(&p); got == "" || got != id {
+			return "", nil, fmt.Errorf("change %s (%s): target %q does not name the %s in its payload (%q)", c.Token, c.Op, c.Target, o.Kind, got)
+		}
+	}
+	return id, &p, nil
 }
 
-// Target names.
-func ObjectTarget(id string) string        { return "object:" + id }
-func AuthorizationTarget(id string) string { return "authorization:" + id }
-func IssuerTarget(name string) string      { return "issuer:" + name }
-func PrincipalTarget(id string) string     { return "principal:" + id }
-func EmergencyTarget(index uint64) string  { return fmt.Sprintf("emergency:%d", index) }
+// Name is the operation's name; with TargetKind it is what a table of
+// operations of different payloads needs.
+func (o Operation[P]) Name() Op { return o.Op }
+
+// TargetKind is the kind of the operation's target.
+func (o Operation[P]) TargetKind() string { return o.Kind }
+
+// Named is an operation whatever its payload.
+type Named interface {
+	Name() Op
+	TargetKind() string
+}
 
 // BusyWait is how long Apply waits for a conflicting change on the same
 // target to finish before refusing with a conflict. A change takes one log
@@ -246,7 +187,7 @@ func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Ent
 		commit = j.CommitStore
 	}
 	if err := commit(context.WithoutCancel(ctx), c, w); err != nil {
-		return w, &Error{Code: CodeUnavailable, Err: err,
+		return w, &ombud.Error{Code: ombud.CodeUnavailable, Err: err,
 			Message: fmt.Sprintf("the change is logged (entry %d) but did not take effect yet; ombud finishes it when it recovers", w.Index)}
 	}
 	return w, nil
@@ -272,14 +213,14 @@ func (j *Journal) reserve(ctx context.Context, c *Change, build func() (*entry.E
 		c.Leaf = sum[:]
 		c.Created = j.now().UTC().Truncate(time.Millisecond)
 		if c.From, err = j.Log.Size(ctx); err != nil {
-			return nil, nil, nil, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+			return nil, nil, nil, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 		}
 		err = j.Store.Reserve(ctx, c)
-		if !errors.Is(err, ErrBusy) {
+		if !errors.Is(err, ombud.ErrBusy) {
 			return e, leaf, d, err
 		}
 		if time.Now().After(deadline) {
-			return nil, nil, nil, &Error{Code: CodeConflict, Message: "another change to it is in progress; retry", Err: err}
+			return nil, nil, nil, &ombud.Error{Code: ombud.CodeConflict, Message: "another change to it is in progress; retry", Err: err}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -329,7 +270,7 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 	}
 	size, err := lr.Size(ctx)
 	if err != nil {
-		return s, fmt.Errorf("%w: %v", ErrLogUnavailable, err)
+		return s, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
 	}
 	for _, c := range cs {
 		idx, found, err := findLeaf(ctx, lr, c.Leaf, c.From, size)
@@ -343,7 +284,7 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 					cm = f
 				}
 			}
-			if err := cm(ctx, c, Leaf{Index: idx}); errors.Is(err, ErrNotFound) {
+			if err := cm(ctx, c, Leaf{Index: idx}); errors.Is(err, ombud.ErrNotFound) {
 				continue // settled meanwhile by its own caller
 			} else if err != nil {
 				return s, fmt.Errorf("failed to commit change %s (%s %s, logged at %d): %w", c.Token, c.Op, c.Target, idx, err)
@@ -356,7 +297,7 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 				return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)
 			}
 		}
-		if err := j.Store.Undo(ctx, c); errors.Is(err, ErrNotFound) {
+		if err := j.Store.Undo(ctx, c); errors.Is(err, ombud.ErrNotFound) {
 			continue
 		} else if err != nil {
 			return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)

@@ -1,0 +1,33 @@
+// Package store names what a metadata store is: the change machinery of
+// package journal and one reading interface per aggregate of package ombud,
+// each with its conformance suite in store/storetest, which every
+// implementation must pass. store/sqlite is the embedded implementation.
+//
+// Consumers take only the interfaces they call; Store is for what opens,
+// serves and closes a whole store (the gateway, the conformance suites).
+package store
+
+import (
+	"context"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
+)
+
+// Store is the metadata store. Every state change goes through
+// journal.ChangeStore (the one pattern of docs/ARCHITECTURE.md); the other
+// interfaces read, but for the use counting of reads.
+type Store interface {
+	journal.ChangeStore
+	journal.DetailStore
+	ombud.PrincipalStore
+	ombud.ObjectStore
+	ombud.AuthorizationStore
+	ombud.EmergencyStore
+	ombud.SystemStore
+	ombud.RunStore
+	ombud.FlagStore
+	// Ping reports whether the store can serve.
+	Ping(ctx context.Context) error
+	Close() error
+}
