@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the API:
@@ -58,7 +57,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, mapping the
-// package sentinels, and CodeInternal for anything else.
+// package sentinels (see sentinels), and CodeInternal for anything else.
 func ErrorCode(err error) Code {
 	var e *Error
 	switch {
@@ -66,17 +65,11 @@ func ErrorCode(err error) Code {
 		return ""
 	case errors.As(err, &e):
 		return e.Code
-	case errors.Is(err, ErrNotFound):
-		return CodeNotFound
-	case errors.Is(err, ErrExists), errors.Is(err, ErrBusy), errors.Is(err, ErrOnHold), errors.Is(err, ErrNotOnHold),
-		errors.Is(err, ErrRevoked), errors.Is(err, ErrDisabled), errors.Is(err, ErrNotSuspended), errors.Is(err, ErrStale), errors.Is(err, ErrRetired), errors.Is(err, ErrRunClosed), errors.Is(err, ErrNotRead), errors.Is(err, ErrResolved),
-		errors.Is(err, ErrNotCandidate), errors.Is(err, ErrActed):
-		return CodeConflict
-	case errors.Is(err, ErrErased):
-		return CodeGone
-	case errors.Is(err, ErrLogUnavailable):
-		return CodeLogUnavailable
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	}
+	if s, ok := sentinelOf(err); ok {
+		return s.code
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return CodeUnavailable
 	}
 	return CodeInternal
@@ -85,26 +78,53 @@ func ErrorCode(err error) Code {
 // ErrorMessage returns the user-safe message of err.
 func ErrorMessage(err error) string {
 	var e *Error
-	switch {
-	case errors.As(err, &e):
+	if errors.As(err, &e) {
 		return e.Message
-	case errors.Is(err, ErrNotFound):
-		return "not found"
-	case errors.Is(err, ErrExists):
-		return "already exists"
-	case errors.Is(err, ErrBusy):
-		return "another change to it is in progress; retry"
-	case errors.Is(err, ErrErased):
-		return "it was erased"
-	case errors.Is(err, ErrLogUnavailable):
-		return "the transparency log cannot be written; ombud fails closed"
 	}
-	for _, s := range []error{ErrOnHold, ErrNotOnHold, ErrRevoked, ErrDisabled, ErrNotSuspended, ErrStale, ErrRetired, ErrRunClosed, ErrNotRead, ErrResolved, ErrNotCandidate, ErrActed} {
-		if errors.Is(err, s) {
-			return "refused: " + s.Error()
+	if s, ok := sentinelOf(err); ok {
+		if s.message != "" {
+			return s.message
 		}
+		return "refused: " + s.err.Error()
 	}
 	return "internal error"
+}
+
+// sentinels gives each sentinel error its code and, where its own text
+// does not read as a refusal, its message: one table, first match wins.
+var sentinels = []sentinel{
+	{ErrNotFound, CodeNotFound, "not found"},
+	{ErrExists, CodeConflict, "already exists"},
+	{ErrBusy, CodeConflict, "another change to it is in progress; retry"},
+	{ErrOnHold, CodeConflict, ""},
+	{ErrNotOnHold, CodeConflict, ""},
+	{ErrRevoked, CodeConflict, ""},
+	{ErrDisabled, CodeConflict, ""},
+	{ErrNotSuspended, CodeConflict, ""},
+	{ErrStale, CodeConflict, ""},
+	{ErrRetired, CodeConflict, ""},
+	{ErrRunClosed, CodeConflict, ""},
+	{ErrNotRead, CodeConflict, ""},
+	{ErrResolved, CodeConflict, ""},
+	{ErrNotCandidate, CodeConflict, ""},
+	{ErrActed, CodeConflict, ""},
+	{ErrErased, CodeGone, "it was erased"},
+	{ErrLogUnavailable, CodeLogUnavailable, "the transparency log cannot be written; ombud fails closed"},
+}
+
+type sentinel struct {
+	err     error
+	code    Code
+	message string // "" for "refused: " and the error's text
+}
+
+func sentinelOf(err error) (sentinel, bool) {
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return s, true
+		}
+	}
+	return sentinel{}, false
 }
 
 // Sentinels returned by Store and Log implementations.
@@ -121,34 +141,6 @@ var (
 	// must fail closed: deny, release nothing.
 	ErrLogUnavailable = errors.New("log unavailable")
 )
-
-var statusOf = map[Code]int{
-	CodeInvalid:             http.StatusBadRequest,
-	CodeMalformedJSON:       http.StatusBadRequest,
-	CodeUnknownField:        http.StatusBadRequest,
-	CodeBodyTooLarge:        http.StatusRequestEntityTooLarge,
-	CodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
-	CodeUnauthenticated:     http.StatusUnauthorized,
-	CodeForbidden:           http.StatusForbidden,
-	CodeNotFound:            http.StatusNotFound,
-	CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
-	CodeConflict:            http.StatusConflict,
-	CodeGone:                http.StatusGone,
-	CodeTooLarge:            http.StatusRequestEntityTooLarge,
-	CodeRangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
-	CodeNotIntegrated:       http.StatusServiceUnavailable,
-	CodeLogUnavailable:      http.StatusServiceUnavailable,
-	CodeUnavailable:         http.StatusServiceUnavailable,
-	CodeInternal:            http.StatusInternalServerError,
-}
-
-// HTTPStatus is the HTTP status that answers an error of code c.
-func (c Code) HTTPStatus() int {
-	if s, ok := statusOf[c]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
 
 // Sentinels of Reserve. Stores wrap them with what was refused.
 var (

@@ -23,7 +23,7 @@ import (
 // logged, never sent.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := ombud.ErrorCode(err)
-	status := code.HTTPStatus()
+	status := apiv1.HTTPStatus(code)
 	if status >= 500 && !errors.Is(err, context.Canceled) {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/review"
 )
@@ -272,7 +273,7 @@ func (s *Site) reviewRefused(w http.ResponseWriter, r *http.Request, p *ombud.Pr
 	var oe *ombud.Error
 	if errors.As(err, &oe) {
 		pg.Message = oe.Message
-		status = oe.Code.HTTPStatus()
+		status = apiv1.HTTPStatus(oe.Code)
 	} else {
 		s.Logger.ErrorContext(r.Context(), "site: review", "err", err)
 		pg.Message = "It could not be recorded now (" + ombud.ErrorMessage(err) + "); nothing was recorded."
@@ -322,10 +323,10 @@ func (s *Site) evidence(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &d):
 		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))
-		s.fail(w, r, d.AsError().Code.HTTPStatus(), "Not released", d.AsError().Message+" This refusal is logged as entry "+strconv.FormatUint(d.Index, 10)+".")
+		s.fail(w, r, apiv1.HTTPStatus(d.AsError().Code), "Not released", d.AsError().Message+" This refusal is logged as entry "+strconv.FormatUint(d.Index, 10)+".")
 		return
 	case err != nil:
-		s.fail(w, r, ombud.ErrorCode(err).HTTPStatus(), "Not released", ombud.ErrorMessage(err))
+		s.fail(w, r, apiv1.HTTPStatus(ombud.ErrorCode(err)), "Not released", ombud.ErrorMessage(err))
 		return
 	}
 	defer rel.Body.Close()
@@ -365,7 +366,7 @@ func (s *Site) desk(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Review.DeskFor(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		w.Header().Set("Cache-Control", "no-store")
-		s.fail(w, r, ombud.ErrorCode(err).HTTPStatus(), "No such flag", "There is no flag here that you may review. Go back to the review queue at /review.")
+		s.fail(w, r, apiv1.HTTPStatus(ombud.ErrorCode(err)), "No such flag", "There is no flag here that you may review. Go back to the review queue at /review.")
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -1,14 +1,17 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 func (s *Store) Issuers(ctx context.Context) ([]*ombud.Issuer, error) {
@@ -36,7 +39,7 @@ func (s *Store) Authorization(ctx context.Context, id string) (*ombud.Registered
 	var reg int64
 	var revoked, revokeIdx sql.NullInt64
 	var reason sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT note, subjects_ps, uses, registered, log_index, revoked, revoke_reason, revoke_index FROM authorizations WHERE id = ? AND pending = 0`, id).
+	err := s.r.QueryRowContext(ctx, `SELECT note, subjects_ps, uses, registered, log_index, revoked, revoke_reason, revoke_index FROM authorizations WHERE id = $1 AND pending = 0`, id).
 		Scan(&a.Note, &ps, &a.Uses, &reg, &a.Index, &revoked, &reason, &revokeIdx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
@@ -152,7 +155,7 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 	if err != nil {
 		return fail(err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
+	stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
 	if err != nil {
 		tx.Rollback()
 		return fail(err)
@@ -172,7 +175,7 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 }
 
 func (s *Store) RefundAuthorization(ctx context.Context, id string) error {
-	return s.exec1(ctx, "authorization", id, `UPDATE authorizations SET uses = uses - 1 WHERE id = ? AND uses > 0`, id)
+	return s.exec1(ctx, "authorization", id, `UPDATE authorizations SET uses = uses - 1 WHERE id = $1 AND uses > 0`, id)
 }
 
 func (s *Store) LatestPolicy(ctx context.Context) (int, string, error) {
@@ -201,7 +204,7 @@ func scanEmergency(row scanner) (*ombud.Emergency, error) {
 }
 
 func (s *Store) Emergency(ctx context.Context, index uint64) (*ombud.Emergency, error) {
-	e, err := scanEmergency(s.r.QueryRowContext(ctx, `SELECT `+emergencyCols+` FROM emergencies WHERE log_index = ?`, index))
+	e, err := scanEmergency(s.r.QueryRowContext(ctx, `SELECT `+emergencyCols+` FROM emergencies WHERE log_index = $1`, index))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("emergency read %d: %w", index, ombud.ErrNotFound)
 	}
@@ -221,5 +224,148 @@ func (s *Store) emergencies(ctx context.Context, where string) ([]*ombud.Emergen
 }
 
 func (s *Store) CoverEmergency(ctx context.Context, index uint64, authorizationID string) error {
-	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET covered_by = ? WHERE log_index = ? AND covered_by IS NULL`, authorizationID, index)
+	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET covered_by = $1 WHERE log_index = $2 AND covered_by IS NULL`, authorizationID, index)
+}
+
+var issuerRegister = operation[journal.IssuerPayload]{Operation: journal.IssuerRegister,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.IssuerPayload) error {
+		i := p.Issuer
+		_, err := tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, 1)`,
+			i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered))
+		if isUnique(err) {
+			return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
+		}
+		return err
+	},
+	commit: publish[journal.IssuerPayload]("issuers", "name"),
+	undo:   dropPending[journal.IssuerPayload]("issuers", "name"),
+}
+
+var authorizationRegister = operation[journal.AuthorizationPayload]{Operation: journal.AuthorizationRegister,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.AuthorizationPayload) error {
+		a := p.Authorization
+		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, 1)`,
+			a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered))
+		if isUnique(err) {
+			return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
+		}
+		return err
+	},
+	commit: publish[journal.AuthorizationPayload]("authorizations", "id"),
+	undo:   dropPending[journal.AuthorizationPayload]("authorizations", "id"),
+}
+
+// authorizationRevoke waits for the runs citing the authorization that
+// are being started, and for the flags, reviews and actions of its runs
+// being logged: each is logged before the revocation, or refused.
+var authorizationRevoke = operation[journal.RevokePayload]{Operation: journal.AuthorizationRevoke,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.RevokePayload) error {
+		var revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, id).Scan(&revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
+		case err != nil:
+			return err
+		case revoked.Valid:
+			return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
+		}
+		if busy, err := runStartsInFlight(ctx, tx, `authorization = $1`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a run citing authorization %s is starting: %w", id, ombud.ErrBusy))
+		}
+		if busy, err := reviewPipelineInFlight(ctx, tx, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a flag, review or action of a run under authorization %s is being logged: %w", id, ombud.ErrBusy))
+		}
+		return nil
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.RevokePayload, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE authorizations SET revoked = $1, revoke_reason = $2, revoke_index = $3 WHERE id = $4 AND revoked IS NULL`,
+			ms(p.At), p.Reason, index, id)
+	},
+	undo: nothingToUndo[journal.RevokePayload],
+}
+
+// policySet records the next policy version, and only the next: a change
+// built on an older version is stale.
+var policySet = operation[journal.PolicyPayload]{Operation: journal.PolicySet,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.PolicyPayload) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM policy_versions`).Scan(&v); err != nil {
+			return err
+		}
+		if v != p.Version-1 {
+			return fmt.Errorf("policy version %d is recorded, not %d: %w", v, p.Version-1, ombud.ErrStale)
+		}
+		return nil
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.PolicyPayload, index uint64) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO policy_versions (version, sha256, loaded, log_index) VALUES ($1, $2, $3, $4)`, p.Version, p.SHA, ms(time.Now()), index)
+		return err
+	},
+	undo: nothingToUndo[journal.PolicyPayload],
+}
+
+// emergencyRead records an emergency read at its permit's index; its
+// target is new each time, so it reserves nothing.
+var emergencyRead = operation[journal.EmergencyPayload]{Operation: journal.EmergencyRead,
+	reserve: noPrecondition[journal.EmergencyPayload],
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.EmergencyPayload, index uint64) error {
+		e := p.Emergency
+		if e == nil {
+			return errors.New("no emergency read in the payload")
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO emergencies (log_index, object_id, principal, purpose, reason, at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			index, e.ObjectID, e.Principal, e.Purpose, e.Reason, ms(e.At), ms(e.Deadline))
+		return err
+	},
+	undo: nothingToUndo[journal.EmergencyPayload],
+}
+
+// emergencyState reads what a breach or an attestation checks of the
+// emergency read logged at index; ErrNotFound if there is none.
+func emergencyState(ctx context.Context, tx *sql.Tx, index uint64) (covered, breached, attested bool, err error) {
+	var c sql.NullString
+	var b, a sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT covered_by, breach_index, attest_index FROM emergencies WHERE log_index = $1`, index).Scan(&c, &b, &a)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("emergency read %d: %w", index, ombud.ErrNotFound)
+	}
+	return c.Valid, b.Valid, a.Valid, err
+}
+
+var breach = operation[journal.BreachPayload]{Operation: journal.Breach,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.BreachPayload) error {
+		covered, breached, _, err := emergencyState(ctx, tx, p.Emergency)
+		if err == nil && (covered || breached) {
+			return fmt.Errorf("emergency read %d is covered or breached already: %w", p.Emergency, ombud.ErrStale)
+		}
+		return err
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.BreachPayload, index uint64) error {
+		if err := exactlyOne(ctx, tx, `UPDATE emergencies SET breach_index = $1 WHERE log_index = $2 AND breach_index IS NULL`, index, p.Emergency); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE principals SET emergency_suspended = $1 WHERE id = $2`, index, p.Principal)
+		return err
+	},
+	undo: nothingToUndo[journal.BreachPayload],
+}
+
+var attest = operation[journal.AttestPayload]{Operation: journal.Attest,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.AttestPayload) error {
+		_, breached, attested, err := emergencyState(ctx, tx, p.Breach)
+		switch {
+		case err != nil:
+			return err
+		case !breached:
+			return fmt.Errorf("emergency read %d has no breach: %w", p.Breach, ombud.ErrNotFound)
+		case attested:
+			return fmt.Errorf("the deletion of data derived from emergency read %d is attested already: %w", p.Breach, ombud.ErrExists)
+		}
+		return nil
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.AttestPayload, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE emergencies SET attest_index = $1 WHERE log_index = $2 AND attest_index IS NULL`, index, p.Breach)
+	},
+	undo: nothingToUndo[journal.AttestPayload],
 }

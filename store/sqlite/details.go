@@ -159,7 +159,7 @@ func (s *Store) writeDetails(batch []*putReq) error {
 			n++
 		}
 		tmax := rows[n-1].Time.UnixMilli()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES (?, ?, ?, ?)`, tmin, tmax, n, buf); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES ($1, $2, $3, $4)`, tmin, tmax, n, buf); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("failed to store details: %w", err)
 		}
@@ -252,7 +252,7 @@ type querier interface {
 
 // candidates returns the rows whose time range holds t.
 func candidates(ctx context.Context, q querier, t int64) (ids []int64, datas [][]byte, err error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min BETWEEN ? AND ? AND t_max >= ? ORDER BY id`, t-maxSpanMs, t, t)
+	rows, err := q.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min BETWEEN $1 AND $2 AND t_max >= $3 ORDER BY id`, t-maxSpanMs, t, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -339,7 +339,7 @@ func eraseDetail(ctx context.Context, tx *sql.Tx, k ombud.DetailKey) (bool, erro
 		if r.erased {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = ? WHERE id = ?`, withoutSecret(data, r), ids[i]); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = $1 WHERE id = $2`, withoutSecret(data, r), ids[i]); err != nil {
 			return false, err
 		}
 		erased = true
@@ -353,7 +353,7 @@ func eraseDetail(ctx context.Context, tx *sql.Tx, k ombud.DetailKey) (bool, erro
 // eraseDetailsBefore erases, in tx, every record of entries of kind whose
 // time is before before; it returns how many it erased.
 func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind entry.Kind, before time.Time) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min < ? ORDER BY id`, before.UnixMilli())
+	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM detail_batches WHERE t_min < $1 ORDER BY id`, before.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
@@ -394,7 +394,7 @@ func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind entry.Kind, before
 		return 0, err
 	}
 	for _, u := range updates {
-		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = ? WHERE id = ?`, u.data, u.id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE detail_batches SET data = $1 WHERE id = $2`, u.data, u.id); err != nil {
 			return 0, err
 		}
 	}
@@ -405,7 +405,7 @@ func eraseDetailsBefore(ctx context.Context, tx *sql.Tx, kind entry.Kind, before
 // before before and that are not erased: what an erasure of them would
 // erase.
 func (s *Store) CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT data FROM detail_batches WHERE t_min < ? ORDER BY id`, before.UnixMilli())
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM detail_batches WHERE t_min < $1 ORDER BY id`, before.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
@@ -428,4 +428,30 @@ func (s *Store) CountDetailsBefore(ctx context.Context, kind entry.Kind, before 
 		}
 	}
 	return n, rows.Err()
+}
+
+// detailsErase erases the details of one kind up to a time, never back
+// to an earlier one.
+var detailsErase = operation[journal.DetailsPayload]{Operation: journal.DetailsErase,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.DetailsPayload) error {
+		var before int64
+		err := tx.QueryRowContext(ctx, `SELECT before FROM detail_erasures WHERE kind = $1`, string(p.Kind)).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && p.Before.UnixMilli() <= before {
+			return fmt.Errorf("%s details are erased up to %s already: %w", p.Kind, fromMS(before).Format(time.DateOnly), ombud.ErrStale)
+		}
+		return nil
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.DetailsPayload, index uint64) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_erasures (kind, before, log_index) VALUES ($1, $2, $3) ON CONFLICT (kind) DO UPDATE SET before = excluded.before, log_index = excluded.log_index`,
+			string(p.Kind), p.Before.UnixMilli(), index); err != nil {
+			return err
+		}
+		_, err := eraseDetailsBefore(ctx, tx, p.Kind, p.Before)
+		return err
+	},
+	undo:   nothingToUndo[journal.DetailsPayload],
+	shreds: true,
 }

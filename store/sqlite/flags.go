@@ -18,7 +18,7 @@ import (
 // input; its version is neither retired nor being retired.
 func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	var closed sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = ? AND pending = 0`, f.Run).Scan(&closed)
+	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = $1 AND pending = 0`, f.Run).Scan(&closed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("run %s: %w", f.Run, ombud.ErrNotFound)
@@ -31,7 +31,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 		return fmt.Errorf("run %s is being closed: %w", f.Run, ombud.ErrBusy)
 	}
 	var retired sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = ? AND version = ? AND pending = 0`, f.System, f.Version).Scan(&retired); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = $1 AND version = $2 AND pending = 0`, f.System, f.Version).Scan(&retired); err != nil {
 		return fmt.Errorf("system %s version %s: %w", f.System, f.Version, ombud.ErrNotFound)
 	}
 	if retired.Valid {
@@ -52,8 +52,8 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 		args = append(args, id)
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT object_id) FROM run_objects WHERE run_id = ? AND read_index IS NOT NULL AND object_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(read)), ",")+`)`, args...).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT object_id) FROM run_objects WHERE run_id = $1 AND read_index IS NOT NULL AND object_id IN (`+
+		params(2, len(read))+`)`, args...).Scan(&n); err != nil {
 		return err
 	}
 	if n != len(read) {
@@ -65,12 +65,12 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	// not cover.
 	covered := f.Candidates
 	var auth sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT authorization FROM runs WHERE id = ?`, f.Run).Scan(&auth); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT authorization FROM runs WHERE id = $1`, f.Run).Scan(&auth); err != nil {
 		return err
 	}
 	if auth.Valid && auth.String != "" && len(f.References) > 0 {
 		var ps string
-		if err := tx.QueryRowContext(ctx, `SELECT subjects_ps FROM authorizations WHERE id = ?`, auth.String).Scan(&ps); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT subjects_ps FROM authorizations WHERE id = $1`, auth.String).Scan(&ps); err != nil {
 			return fmt.Errorf("run %s's authorization: %w", f.Run, err)
 		}
 		if names := strings.Split(ps, ","); !slices.Contains(names, "*") {
@@ -80,7 +80,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	for _, id := range f.References {
 		var subjects string
 		var erased bool
-		if err := tx.QueryRowContext(ctx, `SELECT subjects, erased_at IS NOT NULL FROM objects WHERE id = ?`, id).Scan(&subjects, &erased); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT subjects, erased_at IS NOT NULL FROM objects WHERE id = $1`, id).Scan(&subjects, &erased); err != nil {
 			return fmt.Errorf("flag %s: reference %s: %w", f.ID, id, err)
 		}
 		if erased || !slices.ContainsFunc(strings.Split(subjects, ","), func(s string) bool { return s != "" && slices.Contains(covered, s) }) {
@@ -90,7 +90,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	// One flag per match: the same inputs and candidates in one run are
 	// flagged once (both lists are stored sorted).
 	var dup int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE run_id = ? AND inputs = ? AND candidates = ?`,
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE run_id = $1 AND inputs = $2 AND candidates = $3`,
 		f.Run, strings.Join(f.Inputs, ","), strings.Join(f.Candidates, ",")).Scan(&dup); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 		return fmt.Errorf("flag %s: the same match: %w", f.ID, ombud.ErrExists)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO flags (id, run_id, system_id, version, inputs, candidates, refs, rank, score, threshold, reference_db, gallery_size, matched, created, created_by, log_index, pending)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,1)`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,1)`,
 		f.ID, f.Run, f.System, f.Version, strings.Join(f.Inputs, ","), strings.Join(f.Candidates, ","), strings.Join(f.References, ","), f.Rank, f.Score, f.Threshold, f.ReferenceDB, f.GallerySize,
 		ms(f.Matched), ms(f.Created), f.By)
 	if isUnique(err) {
@@ -132,7 +132,7 @@ func scanFlag(row scanner) (*ombud.Flag, error) {
 
 // Flag implements ombud.FlagStore.
 func (s *Store) Flag(ctx context.Context, id string) (*ombud.Flag, error) {
-	f, err := scanFlag(s.r.QueryRowContext(ctx, `SELECT `+flagCols+` FROM flags WHERE id = ? AND pending = 0`, id))
+	f, err := scanFlag(s.r.QueryRowContext(ctx, `SELECT `+flagCols+` FROM flags WHERE id = $1 AND pending = 0`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("flag %s: %w", id, ombud.ErrNotFound)
 	}
@@ -147,7 +147,7 @@ func (s *Store) Reviews(ctx context.Context, flag string) ([]*ombud.Review, erro
 		err := row.Scan(&r.Flag, &r.Reviewer, &r.Verdict, &created, &r.Index)
 		r.Created = fromMS(created)
 		return &r, err
-	}, `SELECT flag_id, reviewer, verdict, created, log_index FROM reviews WHERE flag_id = ? AND pending = 0 ORDER BY log_index`, flag)
+	}, `SELECT flag_id, reviewer, verdict, created, log_index FROM reviews WHERE flag_id = $1 AND pending = 0 ORDER BY log_index`, flag)
 }
 
 // reserveAction records a pending action if the flag's reviews are still
@@ -155,14 +155,14 @@ func (s *Store) Reviews(ctx context.Context, flag string) ([]*ombud.Review, erro
 func reserveAction(ctx context.Context, tx *sql.Tx, p *journal.ActionPayload) error {
 	a := p.Action
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE id = ? AND pending = 0`, a.Flag).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE id = $1 AND pending = 0`, a.Flag).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("flag %s: %w", a.Flag, ombud.ErrNotFound)
 	}
 	var acted int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = ?`, a.Flag).Scan(&acted); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE flag_id = $1`, a.Flag).Scan(&acted); err != nil {
 		return err
 	}
 	if acted > 0 {
@@ -170,7 +170,7 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *journal.ActionPayload) er
 	}
 	var confirms, rejects, inFlight int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(pending = 0 AND verdict = 'confirm'), 0), coalesce(sum(pending = 0 AND verdict = 'reject'), 0), coalesce(sum(pending = 1), 0)
-		FROM reviews WHERE flag_id = ?`, a.Flag).Scan(&confirms, &rejects, &inFlight); err != nil {
+		FROM reviews WHERE flag_id = $1`, a.Flag).Scan(&confirms, &rejects, &inFlight); err != nil {
 		return err
 	}
 	switch {
@@ -184,7 +184,7 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *journal.ActionPayload) er
 	if err := flagAuthorizationStands(ctx, tx, a.Flag); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO actions (id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index, pending) VALUES (?,?,?,?,?,?,?,0,1)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO actions (id, flag_id, kind, notice_hash, reviewers, created, created_by, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,0,1)`,
 		a.ID, a.Flag, a.Kind, a.NoticeHash, strings.Join(a.Reviewers, ","), ms(a.Created), a.By)
 	return err
 }
@@ -192,12 +192,12 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *journal.ActionPayload) er
 // AwaitingReview implements ombud.FlagStore.
 func (s *Store) AwaitingReview(ctx context.Context, reviewer string, since time.Time, limit int) ([]*ombud.Flag, error) {
 	return queryAll(ctx, s.r, scanFlag, `SELECT `+prefixed("f.", flagCols)+` FROM flags f JOIN runs r ON r.id = f.run_id
-		WHERE f.pending = 0 AND f.created >= ?3 AND f.created_by <> ?1 AND r.principal <> ?1
-		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = ?1)
+		WHERE f.pending = 0 AND f.created >= $3 AND f.created_by <> $1 AND r.principal <> $1
+		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = $1)
 		AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.flag_id = f.id)
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.verdict = 'reject' AND v.pending = 0)
 		AND NOT EXISTS (SELECT 1 FROM authorizations z WHERE z.id = r.authorization AND z.revoked IS NOT NULL)
-		ORDER BY f.created, f.id LIMIT ?2`, reviewer, limit, ms(since))
+		ORDER BY f.created, f.id LIMIT $2`, reviewer, limit, ms(since))
 }
 
 // prefixed qualifies each of a comma-separated list of columns.
@@ -234,17 +234,17 @@ func scanAction(row scanner) (*ombud.Action, error) {
 
 // Actions implements ombud.FlagStore.
 func (s *Store) Actions(ctx context.Context, flag string) ([]*ombud.Action, error) {
-	return queryAll(ctx, s.r, scanAction, actionFrom+` WHERE a.flag_id = ? AND a.pending = 0 ORDER BY a.log_index`, flag)
+	return queryAll(ctx, s.r, scanAction, actionFrom+` WHERE a.flag_id = $1 AND a.pending = 0 ORDER BY a.log_index`, flag)
 }
 
 // ActionsBy implements ombud.FlagStore.
 func (s *Store) ActionsBy(ctx context.Context, principal string, limit int) ([]*ombud.Action, error) {
-	return queryAll(ctx, s.r, scanAction, actionFrom+` WHERE a.created_by = ? AND a.pending = 0 ORDER BY a.created DESC, a.id LIMIT ?`, principal, limit)
+	return queryAll(ctx, s.r, scanAction, actionFrom+` WHERE a.created_by = $1 AND a.pending = 0 ORDER BY a.created DESC, a.id LIMIT $2`, principal, limit)
 }
 
 // Action implements ombud.FlagStore.
 func (s *Store) Action(ctx context.Context, id string) (*ombud.Action, error) {
-	a, err := scanAction(s.r.QueryRowContext(ctx, actionFrom+` WHERE a.id = ? AND a.pending = 0`, id))
+	a, err := scanAction(s.r.QueryRowContext(ctx, actionFrom+` WHERE a.id = $1 AND a.pending = 0`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("action %s: %w", id, ombud.ErrNotFound)
 	}
@@ -253,7 +253,7 @@ func (s *Store) Action(ctx context.Context, id string) (*ombud.Action, error) {
 
 // ActionByNotice implements ombud.FlagStore.
 func (s *Store) ActionByNotice(ctx context.Context, sum []byte) (*ombud.Action, error) {
-	a, err := scanAction(s.r.QueryRowContext(ctx, actionFrom+` WHERE a.notice_hash = ? AND a.pending = 0`, sum))
+	a, err := scanAction(s.r.QueryRowContext(ctx, actionFrom+` WHERE a.notice_hash = $1 AND a.pending = 0`, sum))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("action: %w", ombud.ErrNotFound)
 	}
@@ -289,7 +289,7 @@ func scanContest(row scanner) (*ombud.Contest, error) {
 
 // Contest implements ombud.FlagStore.
 func (s *Store) Contest(ctx context.Context, id string) (*ombud.Contest, error) {
-	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = ? AND pending = 0`, id))
+	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE id = $1 AND pending = 0`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("contest %s: %w", id, ombud.ErrNotFound)
 	}
@@ -298,7 +298,7 @@ func (s *Store) Contest(ctx context.Context, id string) (*ombud.Contest, error) 
 
 // ContestOf implements ombud.FlagStore.
 func (s *Store) ContestOf(ctx context.Context, action string) (*ombud.Contest, error) {
-	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE action_id = ? AND pending = 0`, action))
+	c, err := scanContest(s.r.QueryRowContext(ctx, `SELECT `+contestCols+` FROM contests WHERE action_id = $1 AND pending = 0`, action))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("contest of action %s: %w", action, ombud.ErrNotFound)
 	}
@@ -307,20 +307,20 @@ func (s *Store) ContestOf(ctx context.Context, action string) (*ombud.Contest, e
 
 // OpenContests implements ombud.FlagStore.
 func (s *Store) OpenContests(ctx context.Context, limit int) ([]*ombud.Contest, error) {
-	return queryAll(ctx, s.r, scanContest, `SELECT `+contestCols+` FROM contests WHERE outcome IS NULL AND pending = 0 ORDER BY filed, id LIMIT ?`, limit)
+	return queryAll(ctx, s.r, scanContest, `SELECT `+contestCols+` FROM contests WHERE outcome IS NULL AND pending = 0 ORDER BY filed, id LIMIT $1`, limit)
 }
 
 // reserveContest records a pending contest of a logged action; a second
 // contest of the same action is refused (ErrExists).
 func reserveContest(ctx context.Context, tx *sql.Tx, c *ombud.Contest) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE id = ? AND pending = 0`, c.Action).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM actions WHERE id = $1 AND pending = 0`, c.Action).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("action %s: %w", c.Action, ombud.ErrNotFound)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending, statement_ms, statement, due) VALUES (?,?,?,0,1,?,?,?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO contests (id, action_id, filed, log_index, pending, statement_ms, statement, due) VALUES ($1,$2,$3,0,1,$4,$5,$6)`,
 		c.ID, c.Action, ms(c.Filed), nullMS(c.Statement.Time), nullString(c.Statement.Commitment), nullMS(c.Due))
 	if isUnique(err) {
 		return fmt.Errorf("a contest of action %s: %w", c.Action, ombud.ErrExists)
@@ -338,7 +338,7 @@ func reserveContestResolve(ctx context.Context, tx *sql.Tx, c *ombud.Contest) er
 	var outcome sql.NullString
 	var flag, inputs string
 	err := tx.QueryRowContext(ctx, `SELECT c.outcome, f.id, f.inputs FROM contests c JOIN actions a ON a.id = c.action_id JOIN flags f ON f.id = a.flag_id
-		WHERE c.id = ? AND c.pending = 0`, c.ID).Scan(&outcome, &flag, &inputs)
+		WHERE c.id = $1 AND c.pending = 0`, c.ID).Scan(&outcome, &flag, &inputs)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("contest %s: %w", c.ID, ombud.ErrNotFound)
@@ -361,8 +361,8 @@ func viewedInputs(ctx context.Context, tx *sql.Tx, flag, reviewer, inputs string
 		args = append(args, id)
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM evidence_views WHERE flag_id = ? AND reviewer = ? AND object_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, args...).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM evidence_views WHERE flag_id = $1 AND reviewer = $2 AND object_id IN (`+
+		params(3, len(ids))+`)`, args...).Scan(&n); err != nil {
 		return err
 	}
 	if n != len(ids) {
@@ -395,9 +395,9 @@ func (s *Store) ReviewCounts(ctx context.Context, system string) ([]ombud.Review
 		sql string
 		add func(c *ombud.ReviewCount, key string, n int64)
 	}{
-		{`SELECT version, '', count(*) FROM flags WHERE system_id = ? AND pending = 0 GROUP BY version`,
+		{`SELECT version, '', count(*) FROM flags WHERE system_id = $1 AND pending = 0 GROUP BY version`,
 			func(c *ombud.ReviewCount, _ string, n int64) { c.Flags = n }},
-		{`SELECT f.version, r.verdict, count(*) FROM reviews r JOIN flags f ON f.id = r.flag_id WHERE f.system_id = ? AND r.pending = 0 GROUP BY f.version, r.verdict`,
+		{`SELECT f.version, r.verdict, count(*) FROM reviews r JOIN flags f ON f.id = r.flag_id WHERE f.system_id = $1 AND r.pending = 0 GROUP BY f.version, r.verdict`,
 			func(c *ombud.ReviewCount, k string, n int64) {
 				c.Reviews += n
 				switch k {
@@ -407,10 +407,10 @@ func (s *Store) ReviewCounts(ctx context.Context, system string) ([]ombud.Review
 					c.Rejected = n
 				}
 			}},
-		{`SELECT f.version, a.kind, count(*) FROM actions a JOIN flags f ON f.id = a.flag_id WHERE f.system_id = ? AND a.pending = 0 GROUP BY f.version, a.kind`,
+		{`SELECT f.version, a.kind, count(*) FROM actions a JOIN flags f ON f.id = a.flag_id WHERE f.system_id = $1 AND a.pending = 0 GROUP BY f.version, a.kind`,
 			func(c *ombud.ReviewCount, k string, n int64) { c.Actions[k] = n }},
 		{`SELECT f.version, coalesce(c.outcome, 'open'), count(*) FROM contests c JOIN actions a ON a.id = c.action_id JOIN flags f ON f.id = a.flag_id
-			WHERE f.system_id = ? AND c.pending = 0 GROUP BY f.version, coalesce(c.outcome, 'open')`,
+			WHERE f.system_id = $1 AND c.pending = 0 GROUP BY f.version, coalesce(c.outcome, 'open')`,
 			func(c *ombud.ReviewCount, k string, n int64) { c.Contests[k] = n }},
 	} {
 		rows, err := queryAll(ctx, s.r, scan, q.sql, system)
@@ -431,7 +431,7 @@ func (s *Store) ReviewCounts(ctx context.Context, system string) ([]ombud.Review
 
 // RecordViewing implements ombud.FlagStore.
 func (s *Store) RecordViewing(ctx context.Context, v ombud.Viewing) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO evidence_views (flag_id, reviewer, object_id, log_index) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO evidence_views (flag_id, reviewer, object_id, log_index) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING`,
 		v.Flag, v.Reviewer, v.Object, v.Index)
 	return err
 }
@@ -443,10 +443,10 @@ func (s *Store) RecordViewing(ctx context.Context, v ombud.Viewing) error {
 func reserveReview(ctx context.Context, tx *sql.Tx, r *ombud.Review) error {
 	var inputs string
 	var again, acted, rejected bool
-	err := tx.QueryRowContext(ctx, `SELECT inputs, EXISTS (SELECT 1 FROM reviews WHERE flag_id = f.id AND reviewer = ?2),
+	err := tx.QueryRowContext(ctx, `SELECT inputs, EXISTS (SELECT 1 FROM reviews WHERE flag_id = f.id AND reviewer = $2),
 		EXISTS (SELECT 1 FROM actions WHERE flag_id = f.id),
 		EXISTS (SELECT 1 FROM reviews WHERE flag_id = f.id AND verdict = 'reject' AND pending = 0)
-		FROM flags f WHERE id = ?1 AND pending = 0`, r.Flag, r.Reviewer).Scan(&inputs, &again, &acted, &rejected)
+		FROM flags f WHERE id = $1 AND pending = 0`, r.Flag, r.Reviewer).Scan(&inputs, &again, &acted, &rejected)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("flag %s: %w", r.Flag, ombud.ErrNotFound)
@@ -468,7 +468,7 @@ func reserveReview(ctx context.Context, tx *sql.Tx, r *ombud.Review) error {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending) VALUES (?,?,?,?,0,1)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO reviews (flag_id, reviewer, verdict, created, log_index, pending) VALUES ($1,$2,$3,$4,0,1)`,
 		r.Flag, r.Reviewer, r.Verdict, ms(r.Created))
 	if isUnique(err) {
 		return fmt.Errorf("flag %s, reviewer %s: %w", r.Flag, r.Reviewer, ombud.ErrExists)
@@ -479,7 +479,7 @@ func reserveReview(ctx context.Context, tx *sql.Tx, r *ombud.Review) error {
 // flagAuthorizationStands is runAuthorizationStands for a flag's run.
 func flagAuthorizationStands(ctx context.Context, tx *sql.Tx, flag string) error {
 	var run string
-	if err := tx.QueryRowContext(ctx, `SELECT run_id FROM flags WHERE id = ?`, flag).Scan(&run); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT run_id FROM flags WHERE id = $1`, flag).Scan(&run); err != nil {
 		return fmt.Errorf("flag %s: %w", flag, err)
 	}
 	return runAuthorizationStands(ctx, tx, run)
@@ -492,7 +492,7 @@ func flagAuthorizationStands(ctx context.Context, tx *sql.Tx, flag string) error
 func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
 	var auth sql.NullString
 	var revoked sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT r.authorization, a.revoked FROM runs r LEFT JOIN authorizations a ON a.id = r.authorization WHERE r.id = ?`, run).Scan(&auth, &revoked)
+	err := tx.QueryRowContext(ctx, `SELECT r.authorization, a.revoked FROM runs r LEFT JOIN authorizations a ON a.id = r.authorization WHERE r.id = $1`, run).Scan(&auth, &revoked)
 	switch {
 	case err != nil:
 		return fmt.Errorf("run %s: %w", run, err)
@@ -512,8 +512,61 @@ func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
 func reviewPipelineInFlight(ctx context.Context, tx *sql.Tx, authorization string) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM flags f JOIN runs r ON r.id = f.run_id WHERE f.pending = 1 AND r.authorization = ?1) +
-		(SELECT count(*) FROM reviews v JOIN flags f ON f.id = v.flag_id JOIN runs r ON r.id = f.run_id WHERE v.pending = 1 AND r.authorization = ?1) +
-		(SELECT count(*) FROM actions a JOIN flags f ON f.id = a.flag_id JOIN runs r ON r.id = f.run_id WHERE a.pending = 1 AND r.authorization = ?1)`, authorization).Scan(&n)
+		(SELECT count(*) FROM flags f JOIN runs r ON r.id = f.run_id WHERE f.pending = 1 AND r.authorization = $1) +
+		(SELECT count(*) FROM reviews v JOIN flags f ON f.id = v.flag_id JOIN runs r ON r.id = f.run_id WHERE v.pending = 1 AND r.authorization = $1) +
+		(SELECT count(*) FROM actions a JOIN flags f ON f.id = a.flag_id JOIN runs r ON r.id = f.run_id WHERE a.pending = 1 AND r.authorization = $1)`, authorization).Scan(&n)
 	return n > 0, err
+}
+
+var flagCreate = operation[journal.FlagPayload]{Operation: journal.FlagCreate,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.FlagPayload) error {
+		return reserveFlag(ctx, tx, p.Flag)
+	},
+	commit: publish[journal.FlagPayload]("flags", "id"),
+	undo:   dropPending[journal.FlagPayload]("flags", "id"),
+}
+
+var flagReview = operation[journal.ReviewPayload]{Operation: journal.FlagReview,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ReviewPayload) error {
+		return reserveReview(ctx, tx, p.Review)
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ReviewPayload, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE reviews SET pending = 0, log_index = $1 WHERE flag_id = $2 AND reviewer = $3 AND pending = 1`, index, p.Review.Flag, p.Review.Reviewer)
+	},
+	undo: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ReviewPayload) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM reviews WHERE flag_id = $1 AND reviewer = $2 AND pending = 1`, p.Review.Flag, p.Review.Reviewer)
+		return err
+	},
+}
+
+var flagAction = operation[journal.ActionPayload]{Operation: journal.FlagAction,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ActionPayload) error {
+		return reserveAction(ctx, tx, p)
+	},
+	commit: publish[journal.ActionPayload]("actions", "id"),
+	undo:   dropPending[journal.ActionPayload]("actions", "id"),
+}
+
+var contestFile = operation[journal.ContestPayload]{Operation: journal.ContestFile,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ContestPayload) error {
+		return reserveContest(ctx, tx, p.Contest)
+	},
+	commit: publish[journal.ContestPayload]("contests", "id"),
+	undo:   dropPending[journal.ContestPayload]("contests", "id"),
+}
+
+var contestResolve = operation[journal.ContestPayload]{Operation: journal.ContestResolve,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ContestPayload) error {
+		return reserveContestResolve(ctx, tx, p.Contest)
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ContestPayload, index uint64) error {
+		c := p.Contest
+		if c.Outcome != ombud.ContestUpheld && c.Outcome != ombud.ContestOverturned {
+			return errors.New("no outcome")
+		}
+		return exactlyOne(ctx, tx, `UPDATE contests SET outcome = $1, resolved = $2, resolved_by = $3, resolve_index = $4, resolution_ms = $5, resolution = $6
+			WHERE id = $7 AND outcome IS NULL`,
+			c.Outcome, ms(c.Resolved), c.ResolvedBy, index, nullMS(c.Resolution.Time), nullString(c.Resolution.Commitment), id)
+	},
+	undo: nothingToUndo[journal.ContestPayload],
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 const objectCols = `id, class, subjects, source, region, collected_at, created, retain_until, size, cipher_size, cipher_sha256,
@@ -25,7 +27,7 @@ func nullMS(t time.Time) any {
 }
 
 func insertObject(ctx context.Context, tx *sql.Tx, o *ombud.Object) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,?,?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,$14,$15)`,
 		o.ID, o.Class, strings.Join(o.Subjects, ","), o.Source, o.Region, ms(o.CollectedAt), ms(o.Created), ms(o.RetainUntil),
 		o.Size, o.CipherSize, o.CipherSHA, o.WrappedKeyset, o.KEKVersion, nullMS(o.IngestDetail.Time), nullString(o.IngestDetail.Commitment))
 	if isUnique(err) {
@@ -97,14 +99,135 @@ func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]*omb
 // without recording the erasure (keyset gone, erased_at NULL), so that the
 // sweep erases them properly.
 func (s *Store) ExpiredObjects(ctx context.Context, now time.Time, limit int) ([]*ombud.Object, error) {
-	return s.queryObjects(ctx, `WHERE erased_at IS NULL AND (retain_until <= ? OR wrapped_keyset IS NULL) AND hold_reason IS NULL AND ingest_index IS NOT NULL ORDER BY retain_until LIMIT ?`, ms(now), limit)
+	return s.queryObjects(ctx, `WHERE erased_at IS NULL AND (retain_until <= $1 OR wrapped_keyset IS NULL) AND hold_reason IS NULL AND ingest_index IS NOT NULL ORDER BY retain_until LIMIT $2`, ms(now), limit)
 }
 
 func (s *Store) ObjectsBelowKEK(ctx context.Context, version int, limit int) ([]*ombud.Object, error) {
-	return s.queryObjects(ctx, `WHERE wrapped_keyset IS NOT NULL AND kek_version < ? ORDER BY id LIMIT ?`, version, limit)
+	return s.queryObjects(ctx, `WHERE wrapped_keyset IS NOT NULL AND kek_version < $1 ORDER BY id LIMIT $2`, version, limit)
 }
 
 func (s *Store) Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error {
-	return s.exec1(ctx, "object", id, `UPDATE objects SET wrapped_keyset = ?, kek_version = ? WHERE id = ? AND kek_version = ? AND wrapped_keyset IS NOT NULL`,
+	return s.exec1(ctx, "object", id, `UPDATE objects SET wrapped_keyset = $1, kek_version = $2 WHERE id = $3 AND kek_version = $4 AND wrapped_keyset IS NOT NULL`,
 		wrapped, version, id, oldVersion)
+}
+
+var ingest = operation[journal.ObjectPayload]{Operation: journal.Ingest,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ObjectPayload) error {
+		return insertObject(ctx, tx, p.Object)
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ObjectPayload, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE objects SET ingest_index = $1 WHERE id = $2 AND ingest_index IS NULL`, index, id)
+	},
+	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ObjectPayload) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE id = $1 AND ingest_index IS NULL`, id)
+		return err
+	},
+}
+
+// objectState reads what a hold, a release or an erasure checks of a
+// logged object: ErrNotFound if there is none, ErrErased if it is erased.
+func objectState(ctx context.Context, tx *sql.Tx, id string) (held bool, err error) {
+	var ingested, erased bool
+	err = tx.QueryRowContext(ctx, `SELECT ingest_index IS NOT NULL, erased_at IS NOT NULL, hold_reason IS NOT NULL FROM objects WHERE id = $1`, id).Scan(&ingested, &erased, &held)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && !ingested):
+		return false, fmt.Errorf("object %s: %w", id, ombud.ErrNotFound)
+	case err != nil:
+		return false, err
+	case erased:
+		return false, fmt.Errorf("object %s: %w", id, ombud.ErrErased)
+	}
+	return held, nil
+}
+
+var holdSet = operation[journal.HoldPayload]{Operation: journal.HoldSet,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.HoldPayload) error {
+		held, err := objectState(ctx, tx, id)
+		if err == nil && held {
+			return fmt.Errorf("object %s: %w", id, ombud.ErrOnHold)
+		}
+		return err
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.HoldPayload, _ uint64) error {
+		h := p.Hold
+		if h == nil {
+			return errors.New("no hold in the payload")
+		}
+		return exactlyOne(ctx, tx, `UPDATE objects SET hold_reason = $1, hold_auth = $2, hold_since = $3, hold_by = $4 WHERE id = $5 AND hold_reason IS NULL AND erased_at IS NULL`,
+			h.Reason, h.Authorization, ms(h.Since), h.By, id)
+	},
+	undo: nothingToUndo[journal.HoldPayload],
+}
+
+var holdRelease = operation[journal.None]{Operation: journal.HoldRelease,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
+		held, err := objectState(ctx, tx, id)
+		if err == nil && !held {
+			return fmt.Errorf("object %s: %w", id, ombud.ErrNotOnHold)
+		}
+		return err
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None, _ uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE objects SET hold_reason = NULL, hold_auth = NULL, hold_since = NULL, hold_by = NULL WHERE id = $1 AND hold_reason IS NOT NULL`, id)
+	},
+	undo: nothingToUndo[journal.None],
+}
+
+// erase shreds an object's keyset and its ingest's detail. A run over it
+// being started is logged before the erasure, or refused.
+var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ErasePayload) error {
+		held, err := objectState(ctx, tx, id)
+		switch {
+		case err != nil:
+			return err
+		case held:
+			return fmt.Errorf("object %s: %w", id, ombud.ErrOnHold)
+		}
+		if busy, err := runStartsInFlight(ctx, tx, `id IN (SELECT run_id FROM run_objects WHERE object_id = $1)`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a run over object %s is starting: %w", id, ombud.ErrBusy))
+		}
+		return nil
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ErasePayload, index uint64) error {
+		var dms sql.NullInt64
+		var dc sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT ingest_detail_ms, ingest_detail FROM objects WHERE id = $1`, id).Scan(&dms, &dc); err != nil {
+			return err
+		}
+		// A held object is never shredded, whatever the caller checked.
+		// The ingest's source is free text, and goes with the object.
+		if err := exactlyOne(ctx, tx, `UPDATE objects SET wrapped_keyset = NULL, source = '', erased_reason = $1, erased_at = $2, erase_index = $3 WHERE id = $4 AND hold_reason IS NULL AND erased_at IS NULL`,
+			p.Reason, ms(p.At), index, id); err != nil {
+			return err
+		}
+		if dms.Valid && dc.Valid {
+			if _, err := eraseDetail(ctx, tx, ombud.DetailKey{Time: fromMS(dms.Int64), Commitment: dc.String}); err != nil && !errors.Is(err, ombud.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	},
+	undo:   nothingToUndo[journal.ErasePayload],
+	shreds: true,
+}
+
+// keyRotate records a KEK version above the last; the keys package adds
+// the version and rewraps.
+var keyRotate = operation[journal.KeyPayload]{Operation: journal.KeyRotate,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.KeyPayload) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 1) FROM kek_versions`).Scan(&v); err != nil {
+			return err
+		}
+		if p.Version <= v {
+			return fmt.Errorf("KEK version %d is recorded already: %w", v, ombud.ErrStale)
+		}
+		return nil
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.KeyPayload, index uint64) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO kek_versions (version, log_index) VALUES ($1, $2)`, p.Version, index)
+		return err
+	},
+	undo: nothingToUndo[journal.KeyPayload],
 }

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +24,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 		return fmt.Errorf("sqlite: run %s lists %d objects and counts %d", r.ID, len(p.Objects), r.Objects)
 	}
 	var retired sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = ? AND version = ? AND pending = 0`, r.System, r.Version).Scan(&retired)
+	err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = $1 AND version = $2 AND pending = 0`, r.System, r.Version).Scan(&retired)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("system %s version %s: %w", r.System, r.Version, ombud.ErrNotFound)
@@ -36,7 +38,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	}
 	if r.Authorization != "" {
 		var revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = ? AND pending = 0`, r.Authorization).Scan(&revoked)
+		err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, r.Authorization).Scan(&revoked)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrNotFound)
@@ -50,7 +52,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 		}
 		// The run's one use, taken with its reservation: an undone run
 		// (its entry never logged, or a crash before) gives it back.
-		res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked IS NULL AND pending = 0`, r.Authorization)
+		res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0`, r.Authorization)
 		if err != nil {
 			return err
 		}
@@ -58,7 +60,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrExhausted)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, pending) VALUES (?,?,?,?,?,?,?,?,?,?,0,1)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,1)`,
 		r.ID, r.System, r.Version, r.Purpose, nullString(r.Authorization), r.Principal, r.Objects, strings.Join(r.Classes, ","), ms(r.Started), ms(r.Deadline)); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("run %s: %w", r.ID, ombud.ErrExists)
@@ -68,7 +70,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	const chunk = 500
 	for i := 0; i < len(p.Objects); i += chunk {
 		ids := p.Objects[i:min(i+chunk, len(p.Objects))]
-		q := `INSERT INTO run_objects (run_id, position, object_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?),", len(ids)), ",")
+		q := `INSERT INTO run_objects (run_id, position, object_id) VALUES ` + tuples(1, len(ids), 3)
 		args := make([]any, 0, 3*len(ids))
 		for k, id := range ids {
 			args = append(args, r.ID, i+k, id)
@@ -81,7 +83,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	// and then sees the object erased (or not, if it was undone).
 	var erasing int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM changes c JOIN run_objects ro ON c.target = 'object:' || ro.object_id
-		WHERE ro.run_id = ? AND c.op = ?`, r.ID, string(journal.Erase.Op)).Scan(&erasing); err != nil {
+		WHERE ro.run_id = $1 AND c.op = $2`, r.ID, string(journal.Erase.Op)).Scan(&erasing); err != nil {
 		return err
 	}
 	if erasing > 0 {
@@ -89,13 +91,13 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	}
 	var live int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_objects ro JOIN objects o ON o.id = ro.object_id
-		WHERE ro.run_id = ? AND o.ingest_index IS NOT NULL AND o.erased_at IS NULL`, r.ID).Scan(&live); err != nil {
+		WHERE ro.run_id = $1 AND o.ingest_index IS NOT NULL AND o.erased_at IS NULL`, r.ID).Scan(&live); err != nil {
 		return err
 	}
 	if live != len(p.Objects) {
 		var erased int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_objects ro JOIN objects o ON o.id = ro.object_id
-			WHERE ro.run_id = ? AND o.erased_at IS NOT NULL`, r.ID).Scan(&erased); err != nil {
+			WHERE ro.run_id = $1 AND o.erased_at IS NOT NULL`, r.ID).Scan(&erased); err != nil {
 			return err
 		}
 		if erased > 0 {
@@ -104,13 +106,6 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 		return fmt.Errorf("run %s: %d objects of its list: %w", r.ID, len(p.Objects)-live, ombud.ErrNotFound)
 	}
 	return nil
-}
-
-// inFlight reports whether a change to target is reserved.
-func inFlight(ctx context.Context, tx *sql.Tx, target string) bool {
-	var n int
-	tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE target = ?`, target).Scan(&n)
-	return n > 0
 }
 
 // runStartsInFlight reports whether a run citing what col names is
@@ -131,7 +126,7 @@ func flagsInFlight(ctx context.Context, tx *sql.Tx, where string, args ...any) (
 
 func reserveRunClose(ctx context.Context, tx *sql.Tx, id string) error {
 	var closed sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = ? AND pending = 0`, id).Scan(&closed)
+	err := tx.QueryRowContext(ctx, `SELECT closed FROM runs WHERE id = $1 AND pending = 0`, id).Scan(&closed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("run %s: %w", id, ombud.ErrNotFound)
@@ -169,7 +164,7 @@ func scanRun(row scanner) (*ombud.Run, error) {
 
 // Run implements ombud.RunStore.
 func (s *Store) Run(ctx context.Context, id string) (*ombud.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ? AND pending = 0`, id))
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = $1 AND pending = 0`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ombud.ErrNotFound)
 	}
@@ -183,14 +178,14 @@ func (s *Store) runs(ctx context.Context, q string, args ...any) ([]*ombud.Run, 
 // Runs implements ombud.RunStore.
 func (s *Store) Runs(ctx context.Context, system string, limit int) ([]*ombud.Run, error) {
 	if system == "" {
-		return s.runs(ctx, `1 ORDER BY started DESC, id LIMIT ?`, limit)
+		return s.runs(ctx, `1 ORDER BY started DESC, id LIMIT $1`, limit)
 	}
-	return s.runs(ctx, `system_id = ? ORDER BY started DESC, id LIMIT ?`, system, limit)
+	return s.runs(ctx, `system_id = $1 ORDER BY started DESC, id LIMIT $2`, system, limit)
 }
 
 // OpenRunsBefore implements ombud.RunStore.
 func (s *Store) OpenRunsBefore(ctx context.Context, t time.Time) ([]*ombud.Run, error) {
-	return s.runs(ctx, `closed IS NULL AND deadline < ? ORDER BY deadline, id`, ms(t))
+	return s.runs(ctx, `closed IS NULL AND deadline < $1 ORDER BY deadline, id`, ms(t))
 }
 
 // RunObjects implements ombud.RunStore. Objects are never deleted once
@@ -200,7 +195,7 @@ func (s *Store) RunObjects(ctx context.Context, id string, from, limit int) ([]o
 	return queryAll(ctx, s.r, scanRunObject, `SELECT ro.position, o.id, o.class, o.subjects, o.size, o.cipher_size, o.cipher_sha256,
 		o.wrapped_keyset, o.kek_version, o.erased_at
 		FROM run_objects ro JOIN objects o ON o.id = ro.object_id
-		WHERE ro.run_id = ? AND ro.position >= ? ORDER BY ro.position LIMIT ?`, id, from, limit)
+		WHERE ro.run_id = $1 AND ro.position >= $2 ORDER BY ro.position LIMIT $3`, id, from, limit)
 }
 
 func scanRunObject(row scanner) (ombud.RunObject, error) {
@@ -228,7 +223,7 @@ func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.Run
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + ?, read_bytes = read_bytes + ? WHERE id = ?`, len(reads), bytes, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + $1, read_bytes = read_bytes + $2 WHERE id = $3`, len(reads), bytes, id); err != nil {
 		return err
 	}
 	const chunk = 300
@@ -238,11 +233,11 @@ func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.Run
 		var q strings.Builder
 		args := make([]any, 0, 3*len(part)+1)
 		q.WriteString(`UPDATE run_objects SET read_index = CASE position`)
-		for _, r := range part {
-			q.WriteString(` WHEN ? THEN ?`)
+		for k, r := range part {
+			q.WriteString(` WHEN $` + strconv.Itoa(2*k+1) + ` THEN $` + strconv.Itoa(2*k+2))
 			args = append(args, r.Position, r.Index)
 		}
-		q.WriteString(` END WHERE run_id = ? AND position IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`)
+		q.WriteString(` END WHERE run_id = $` + strconv.Itoa(2*len(part)+1) + ` AND position IN (` + params(2*len(part)+2, len(part)) + `)`)
 		args = append(args, id)
 		for _, r := range part {
 			args = append(args, r.Position)
@@ -256,14 +251,14 @@ func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.Run
 
 // SelectObjects implements ombud.RunStore.
 func (s *Store) SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error) {
-	return queryAll(ctx, s.r, scanOne[string], `SELECT id FROM objects WHERE class = ? AND ingest_index IS NOT NULL AND erased_at IS NULL
-		AND instr(',' || subjects || ',', ',' || ? || ',') > 0 ORDER BY created, id LIMIT ?`, class, subject, limit)
+	return queryAll(ctx, s.r, scanOne[string], `SELECT id FROM objects WHERE class = $1 AND ingest_index IS NOT NULL AND erased_at IS NULL
+		AND instr(',' || subjects || ',', ',' || $2 || ',') > 0 ORDER BY created, id LIMIT $3`, class, subject, limit)
 }
 
 // ErasedRunObjects implements ombud.RunStore.
 func (s *Store) ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error) {
 	return queryAll(ctx, s.r, scanOne[int], `SELECT ro.position FROM run_objects ro JOIN objects o ON o.id = ro.object_id
-		WHERE ro.run_id = ? AND ro.position >= ? AND ro.position < ? AND (o.erased_at IS NOT NULL OR o.wrapped_keyset IS NULL) ORDER BY ro.position`, id, from, to)
+		WHERE ro.run_id = $1 AND ro.position >= $2 AND ro.position < $3 AND (o.erased_at IS NOT NULL OR o.wrapped_keyset IS NULL) ORDER BY ro.position`, id, from, to)
 }
 
 // ObjectFacts implements ombud.RunStore.
@@ -277,7 +272,7 @@ func (s *Store) ObjectFacts(ctx context.Context, ids []string) (map[string]ombud
 			args[k] = id
 		}
 		rows, err := s.r.QueryContext(ctx, `SELECT id, class, subjects, erased_at IS NOT NULL OR wrapped_keyset IS NULL FROM objects
-			WHERE ingest_index IS NOT NULL AND id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`)`, args...)
+			WHERE ingest_index IS NOT NULL AND id IN (`+params(1, len(part))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -303,6 +298,40 @@ func (s *Store) RunCounts(ctx context.Context, system string, now time.Time) ([]
 		var c ombud.RunCount
 		err := row.Scan(&c.Version, &c.Purpose, &c.Runs, &c.Open, &c.Read)
 		return c, err
-	}, `SELECT version, purpose, count(*), sum(closed IS NULL AND deadline > ?), sum(read_objects) FROM runs
-		WHERE system_id = ? AND pending = 0 GROUP BY version, purpose ORDER BY version, purpose`, ms(now), system)
+	}, `SELECT version, purpose, count(*), sum(closed IS NULL AND deadline > $1), sum(read_objects) FROM runs
+		WHERE system_id = $2 AND pending = 0 GROUP BY version, purpose ORDER BY version, purpose`, ms(now), system)
+}
+
+var runStart = operation[journal.RunPayload]{Operation: journal.RunStart,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.RunPayload) error {
+		return reserveRun(ctx, tx, p)
+	},
+	commit: publish[journal.RunPayload]("runs", "id"),
+	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.RunPayload) error {
+		// Give back the use its reservation took.
+		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization FROM runs WHERE id = $1 AND pending = 1)`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM run_objects WHERE run_id IN (SELECT id FROM runs WHERE id = $1 AND pending = 1)`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = $1 AND pending = 1`, id)
+		return err
+	},
+}
+
+// runClose waits for the run's flags being raised: each is logged before
+// the close, or refused.
+var runClose = operation[journal.RunClosePayload]{Operation: journal.RunClose,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.RunClosePayload) error {
+		if busy, err := flagsInFlight(ctx, tx, `run_id = $1`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("a flag of run %s is being raised: %w", id, ombud.ErrBusy))
+		}
+		return reserveRunClose(ctx, tx, id)
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.RunClosePayload, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE runs SET closed = $1, close_index = $2, close_reason = $3, read_objects = $4, read_bytes = $5 WHERE id = $6 AND closed IS NULL`,
+			ms(p.At), index, p.Reason, p.Read, p.Bytes, id)
+	},
+	undo: nothingToUndo[journal.RunClosePayload],
 }

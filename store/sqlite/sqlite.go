@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -98,8 +97,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		r.Close()
 		return nil, err
 	}
-	if s.principalStmt, err = r.PrepareContext(ctx, `SELECT `+principalCols+` FROM principals WHERE id = ? AND pending = 0`); err == nil {
-		s.objectStmt, err = r.PrepareContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = ? AND ingest_index IS NOT NULL`)
+	if s.principalStmt, err = r.PrepareContext(ctx, `SELECT `+principalCols+` FROM principals WHERE id = $1 AND pending = 0`); err == nil {
+		s.objectStmt, err = r.PrepareContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = $1 AND ingest_index IS NOT NULL`)
 	}
 	if err != nil {
 		w.Close()
@@ -148,7 +147,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("migration %s failed: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)`, v, time.Now().UTC().Format(time.RFC3339)); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -191,71 +190,6 @@ func (s *Store) Close() error {
 
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-const principalCols = `id, name, roles, token_hash, created, disabled, emergency_suspended, system_id`
-
-func insertPrincipal(ctx context.Context, tx *sql.Tx, p *ombud.Principal) error {
-	roles := make([]string, len(p.Roles))
-	for i, r := range p.Roles {
-		roles[i] = string(r)
-	}
-	var system sql.NullString
-	if p.System != "" {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM analytic_systems WHERE id = ? AND pending = 0`, p.System).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("system %s: %w", p.System, ombud.ErrNotFound)
-		}
-		system = sql.NullString{String: p.System, Valid: true}
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled, system_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
-		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), p.Disabled, system)
-	if isUnique(err) {
-		return fmt.Errorf("principal %s: %w", p.ID, ombud.ErrExists)
-	}
-	return err
-}
-
-func scanPrincipal(row scanner) (*ombud.Principal, error) {
-	var p ombud.Principal
-	var roles, created string
-	var suspended sql.NullInt64
-	var system sql.NullString
-	if err := row.Scan(&p.ID, &p.Name, &roles, &p.TokenHash, &created, &p.Disabled, &suspended, &system); err != nil {
-		return nil, err
-	}
-	p.System = system.String
-	p.EmergencySuspended = uint64(suspended.Int64)
-	for _, r := range strings.Split(roles, ",") {
-		if r != "" {
-			p.Roles = append(p.Roles, ombud.Role(r))
-		}
-	}
-	t, err := time.Parse(timeFormat, created)
-	if err != nil {
-		return nil, fmt.Errorf("principal %s: bad created time: %w", p.ID, err)
-	}
-	p.Created = t
-	return &p, nil
-}
-
-func (s *Store) Principal(ctx context.Context, id string) (*ombud.Principal, error) {
-	p, err := scanPrincipal(s.principalStmt.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
-	}
-	return p, err
-}
-
-func (s *Store) Principals(ctx context.Context) ([]*ombud.Principal, error) {
-	return queryAll(ctx, s.r, scanPrincipal, `SELECT `+principalCols+` FROM principals WHERE pending = 0 ORDER BY created, id`)
-}
-
-// scanner is a row being read.
-type scanner interface{ Scan(...any) error }
-
-// queryAll runs q on db and scans every row with scan.
 func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {

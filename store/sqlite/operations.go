@@ -1,0 +1,278 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
+)
+
+// Changes are reserved, committed and undone each in one transaction on
+// the single writer connection (BEGIN IMMEDIATE), so the preconditions a
+// reservation checks still hold when it is recorded. The changes table's
+// UNIQUE target lets one change per target be in flight.
+//
+// What each operation does to the store is one value, operation[P],
+// written beside its aggregate's queries (principals.go, objects.go, …)
+// and listed in operations; Reserve, Commit and Undo look it up there.
+
+// op is an operation of any payload, as the table holds it.
+type op interface {
+	journal.Named
+	reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error
+	commitTx(ctx context.Context, tx *sql.Tx, c *journal.Change, index uint64) error
+	undoTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error
+	shredsSecrets() bool
+	// missing names a part the operation lacks ("" for none).
+	missing() string
+}
+
+// operation is what the store does for one journal.Operation. Every part
+// is set, a deliberate nothing included (noPrecondition, nothingToUndo):
+// TestEveryOperationIsWhole fails on a missing one.
+type operation[P any] struct {
+	journal.Operation[P]
+	// reserve checks the preconditions and records what the change
+	// reserves (a pending row), in the reservation's transaction.
+	reserve func(ctx context.Context, tx *sql.Tx, id string, p *P) error
+	// commit makes the change take effect as logged at index.
+	commit func(ctx context.Context, tx *sql.Tx, id string, p *P, index uint64) error
+	// undo removes what reserve recorded.
+	undo func(ctx context.Context, tx *sql.Tx, id string, p *P) error
+	// shreds: commit destroys secret bytes, which may linger in the WAL.
+	shreds bool
+}
+
+func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
+	id, p, err := o.Decode(c)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return o.reserve(ctx, tx, id, p)
+}
+
+func (o operation[P]) commitTx(ctx context.Context, tx *sql.Tx, c *journal.Change, index uint64) error {
+	id, p, err := o.Decode(c)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return o.commit(ctx, tx, id, p, index)
+}
+
+func (o operation[P]) undoTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
+	id, p, err := o.Decode(c)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return o.undo(ctx, tx, id, p)
+}
+
+func (o operation[P]) shredsSecrets() bool { return o.shreds }
+
+func (o operation[P]) missing() string {
+	switch {
+	case o.reserve == nil:
+		return "reserve"
+	case o.commit == nil:
+		return "commit"
+	case o.undo == nil:
+		return "undo"
+	}
+	return ""
+}
+
+// operations is the table: every journal.Operation, by name.
+var operations = table(
+	principalCreate, principalDisable, emergencyRestore,
+	issuerRegister, authorizationRegister, authorizationRevoke, policySet,
+	emergencyRead, breach, attest,
+	ingest, holdSet, holdRelease, erase, keyRotate,
+	detailsErase, reportPublish,
+	systemRegister, systemVersion, systemRetire,
+	runStart, runClose,
+	flagCreate, flagReview, flagAction, contestFile, contestResolve,
+)
+
+func table(ops ...op) map[journal.Op]op {
+	t := make(map[journal.Op]op, len(ops))
+	for _, o := range ops {
+		if _, dup := t[o.Name()]; dup {
+			panic("sqlite: operation " + string(o.Name()) + " listed twice")
+		}
+		t[o.Name()] = o
+	}
+	return t
+}
+
+func lookup(c *journal.Change) (op, error) {
+	o, ok := operations[c.Op]
+	if !ok {
+		return nil, fmt.Errorf("sqlite: unknown change op %q", c.Op)
+	}
+	return o, nil
+}
+
+// noPrecondition is the reserve of an operation the change's own row
+// reserves whole: nothing else is checked or recorded.
+func noPrecondition[P any](context.Context, *sql.Tx, string, *P) error { return nil }
+
+// nothingToUndo is the undo of an operation whose reserve recorded nothing
+// but the change's row, which Undo deletes.
+func nothingToUndo[P any](context.Context, *sql.Tx, string, *P) error { return nil }
+
+// publish is the commit of a registration: its pending row, keyed by col,
+// becomes visible with its log index.
+func publish[P any](table, col string) func(context.Context, *sql.Tx, string, *P, uint64) error {
+	return func(ctx context.Context, tx *sql.Tx, id string, _ *P, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE `+table+` SET pending = 0, log_index = $1 WHERE `+col+` = $2 AND pending = 1`, index, id)
+	}
+}
+
+// dropPending is the undo of a registration: its pending row goes.
+func dropPending[P any](table, col string) func(context.Context, *sql.Tx, string, *P) error {
+	return func(ctx context.Context, tx *sql.Tx, id string, _ *P) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+col+` = $1 AND pending = 1`, id)
+		return err
+	}
+}
+
+// reportPublish reserves nothing in the store: publish/ keeps the
+// report's file staged until its entry is logged.
+var reportPublish = operation[journal.ReportPayload]{Operation: journal.ReportPublish,
+	reserve: noPrecondition[journal.ReportPayload],
+	commit:  func(context.Context, *sql.Tx, string, *journal.ReportPayload, uint64) error { return nil },
+	undo:    nothingToUndo[journal.ReportPayload],
+}
+
+// Reserve implements journal.ChangeStore.
+func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
+	if c.Token == "" || c.Target == "" || len(c.Leaf) != 32 {
+		return fmt.Errorf("sqlite: incomplete change %+v", c)
+	}
+	o, err := lookup(c)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("%s: %w", c.Target, ombud.ErrBusy)
+		}
+		return err
+	}
+	if err := o.reserveTx(ctx, tx, c); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Commit implements journal.ChangeStore.
+func (s *Store) Commit(ctx context.Context, c *journal.Change, index uint64) error {
+	o, err := lookup(c)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := forget(ctx, tx, c); err != nil {
+		return err
+	}
+	if err := o.commitTx(ctx, tx, c, index); err != nil {
+		return fmt.Errorf("sqlite: committing %s on %s: %w", c.Op, c.Target, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if o.shredsSecrets() {
+		// The keyset or the detail bytes may still sit in old WAL frames:
+		// fold the WAL into the database (whose freed space secure_delete
+		// zeroed) and truncate it. Best effort: a concurrent reader can
+		// hold it back until the next one.
+		s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	return nil
+}
+
+// Undo implements journal.ChangeStore.
+func (s *Store) Undo(ctx context.Context, c *journal.Change) error {
+	o, err := lookup(c)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := forget(ctx, tx, c); err != nil {
+		return err
+	}
+	if err := o.undoTx(ctx, tx, c); err != nil {
+		return fmt.Errorf("sqlite: undoing %s on %s: %w", c.Op, c.Target, err)
+	}
+	return tx.Commit()
+}
+
+// forget deletes the change's reservation; ErrNotFound if there is none.
+func forget(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE token = $1`, c.Token)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("change %s (%s %s): %w", c.Token, c.Op, c.Target, ombud.ErrNotFound)
+	}
+	return nil
+}
+
+// exactlyOne runs q and fails unless it changed one row: a reserved change
+// whose target moved is a bug, not a race, since the reservation holds it.
+func exactlyOne(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("changed %d rows, want 1", n)
+	}
+	return nil
+}
+
+// inFlight reports whether a change to target is reserved.
+func inFlight(ctx context.Context, tx *sql.Tx, target string) bool {
+	var n int
+	tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE target = $1`, target).Scan(&n)
+	return n > 0
+}
+
+// Changes implements journal.ChangeStore.
+func (s *Store) Changes(ctx context.Context, since time.Time) ([]*journal.Change, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT token, op, target, leaf, from_size, created, payload FROM changes WHERE created < $1 ORDER BY created, token`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*journal.Change
+	for rows.Next() {
+		var c journal.Change
+		var op string
+		var created int64
+		if err := rows.Scan(&c.Token, &op, &c.Target, &c.Leaf, &c.From, &created, &c.Payload); err != nil {
+			return nil, err
+		}
+		c.Op, c.Created = journal.Op(op), fromMS(created)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}

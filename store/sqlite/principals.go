@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
+)
+
+var principalCreate = operation[journal.PrincipalPayload]{Operation: journal.PrincipalCreate,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.PrincipalPayload) error {
+		return insertPrincipal(ctx, tx, p.Principal)
+	},
+	commit: publish[journal.PrincipalPayload]("principals", "id"),
+	undo:   dropPending[journal.PrincipalPayload]("principals", "id"),
+}
+
+var principalDisable = operation[journal.None]{Operation: journal.PrincipalDisable,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
+		p, err := principalState(ctx, tx, id)
+		if err == nil && p.disabled {
+			return fmt.Errorf("principal %s: %w", id, ombud.ErrDisabled)
+		}
+		return err
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None, _ uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE principals SET disabled = 1 WHERE id = $1`, id)
+	},
+	undo: nothingToUndo[journal.None],
+}
+
+var emergencyRestore = operation[journal.None]{Operation: journal.EmergencyRestore,
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
+		p, err := principalState(ctx, tx, id)
+		if err == nil && !p.suspended {
+			return fmt.Errorf("principal %s: %w", id, ombud.ErrNotSuspended)
+		}
+		return err
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None, _ uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE principals SET emergency_suspended = NULL WHERE id = $1`, id)
+	},
+	undo: nothingToUndo[journal.None],
+}
+
+// principalState reads what a change to a logged principal checks;
+// ErrNotFound if there is none.
+func principalState(ctx context.Context, tx *sql.Tx, id string) (state struct{ disabled, suspended bool }, err error) {
+	var suspended sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT disabled, emergency_suspended FROM principals WHERE id = $1 AND pending = 0`, id).Scan(&state.disabled, &suspended)
+	if errors.Is(err, sql.ErrNoRows) {
+		return state, fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
+	}
+	state.suspended = suspended.Valid
+	return state, err
+}
+
+const principalCols = `id, name, roles, token_hash, created, disabled, emergency_suspended, system_id`
+
+func insertPrincipal(ctx context.Context, tx *sql.Tx, p *ombud.Principal) error {
+	roles := make([]string, len(p.Roles))
+	for i, r := range p.Roles {
+		roles[i] = string(r)
+	}
+	var system sql.NullString
+	if p.System != "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM analytic_systems WHERE id = $1 AND pending = 0`, p.System).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("system %s: %w", p.System, ombud.ErrNotFound)
+		}
+		system = sql.NullString{String: p.System, Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled, system_id, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)`,
+		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), p.Disabled, system)
+	if isUnique(err) {
+		return fmt.Errorf("principal %s: %w", p.ID, ombud.ErrExists)
+	}
+	return err
+}
+
+func scanPrincipal(row scanner) (*ombud.Principal, error) {
+	var p ombud.Principal
+	var roles, created string
+	var suspended sql.NullInt64
+	var system sql.NullString
+	if err := row.Scan(&p.ID, &p.Name, &roles, &p.TokenHash, &created, &p.Disabled, &suspended, &system); err != nil {
+		return nil, err
+	}
+	p.System = system.String
+	p.EmergencySuspended = uint64(suspended.Int64)
+	for _, r := range strings.Split(roles, ",") {
+		if r != "" {
+			p.Roles = append(p.Roles, ombud.Role(r))
+		}
+	}
+	t, err := time.Parse(timeFormat, created)
+	if err != nil {
+		return nil, fmt.Errorf("principal %s: bad created time: %w", p.ID, err)
+	}
+	p.Created = t
+	return &p, nil
+}
+
+func (s *Store) Principal(ctx context.Context, id string) (*ombud.Principal, error) {
+	p, err := scanPrincipal(s.principalStmt.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("principal %s: %w", id, ombud.ErrNotFound)
+	}
+	return p, err
+}
+
+func (s *Store) Principals(ctx context.Context) ([]*ombud.Principal, error) {
+	return queryAll(ctx, s.r, scanPrincipal, `SELECT `+principalCols+` FROM principals WHERE pending = 0 ORDER BY created, id`)
+}
+
+// scanner is a row being read.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs q on db and scans every row with scan.
