@@ -101,6 +101,53 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
 	}
+	st := s.newRunStart(req)
+	// Check the version, then the objects: a selection is decided, and
+	// admits its use, before it is looked up.
+	if err := st.checkVersion(ctx); err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	if err := st.selectObjects(ctx); err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	if err := st.checkObjects(ctx); err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	// Decide, admitting one use of the authorization in memory.
+	if err := st.decide(ctx); err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	// Reserve, log and commit the run's change.
+	w, err := st.apply(ctx)
+	if err != nil {
+		return nil, w, err
+	}
+	run := st.run
+	run.Index = w.Index
+	s.scheduleRunClose(run)
+	return run, w, nil
+}
+
+// runStart is a run being started: what the steps of StartRun share.
+type runStart struct {
+	s      *Service
+	req    RunRequest
+	run    *ombud.Run
+	body   entry.Run
+	detail map[string]any
+	// v is the run's decision once taken; a refusal after it gives back
+	// the use it admitted.
+	v   access.Verdict
+	sys *ombud.AnalyticSystem
+	sv  *ombud.SystemVersion
+	ids []string
+	// sets are the distinct (class, subjects) sets of the objects: the
+	// decision depends only on them.
+	sets []access.RunSet
+}
+
+func (s *Service) newRunStart(req RunRequest) *runStart {
+	p := req.Principal
 	run := &ombud.Run{ID: ombud.NewID(), System: req.System, Version: req.Version, Purpose: req.Purpose, Authorization: req.AuthorizationID,
 		Principal: p.ID, Started: s.now().Truncate(time.Millisecond)}
 	body := entry.Run{Op: entry.OpStart, Decision: entry.Deny, ModelVersion: req.Version, Purpose: req.Purpose, Objects: int64(len(req.Objects)),
@@ -109,108 +156,136 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 	if req.Selection != nil {
 		detail["selection_class"] = req.Selection.Class
 	}
-	// v is the run's decision once taken; a refusal after it gives back
-	// the use it admitted.
-	var v access.Verdict
-	refund := func() {
-		s.Access.Refund(context.WithoutCancel(ctx), v, false)
-		v.Use = 0
-	}
-	// refuse logs a refusal and returns it.
-	refuse := func(code ombud.Code, reason, format string, a ...any) (*ombud.Run, journal.Leaf, error) {
-		refund()
-		body.Reasons = []string{reason}
-		if body.PolicySHA256 == "" {
-			if pol := s.Access.Policy(); pol != nil {
-				body.PolicySHA256 = pol.SHA
-			}
+	return &runStart{s: s, req: req, run: run, body: body, detail: detail, ids: req.Objects}
+}
+
+func (st *runStart) refund(ctx context.Context) {
+	st.s.Access.Refund(context.WithoutCancel(ctx), st.v, false)
+	st.v.Use = 0
+}
+
+// refuse logs a refusal and returns it.
+func (st *runStart) refuse(ctx context.Context, code ombud.Code, reason, format string, a ...any) error {
+	st.refund(ctx)
+	st.body.Reasons = []string{reason}
+	if st.body.PolicySHA256 == "" {
+		if pol := st.s.Access.Policy(); pol != nil {
+			st.body.PolicySHA256 = pol.SHA
 		}
-		w, err := s.Journal.Write(ctx, journal.Record{Body: body, Detail: detail})
-		if err != nil {
-			return nil, journal.Leaf{}, wrapLog(err)
-		}
-		return nil, journal.Leaf{}, &Denial{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index}
 	}
-	fail := func(err error) (*ombud.Run, journal.Leaf, error) {
-		refund()
-		return nil, journal.Leaf{}, err
+	w, err := st.s.Journal.Write(ctx, journal.Record{Body: st.body, Detail: st.detail})
+	if err != nil {
+		return wrapLog(err)
 	}
+	return &Denial{Code: code, Reason: reason, Message: fmt.Sprintf(format, a...), Index: w.Index}
+}
+
+func (st *runStart) fail(ctx context.Context, err error) error {
+	st.refund(ctx)
+	return err
+}
+
+// checkVersion checks the system version: registered, not retired, and
+// of the starter's own system for a machine.
+func (st *runStart) checkVersion(ctx context.Context) error {
+	p, req := st.req.Principal, st.req
 	if p.Has(ombud.RoleSystem) && p.System != req.System {
-		return refuse(ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
+		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
 	}
-	sys, err := s.Store.AnalyticSystem(ctx, req.System)
+	sys, err := st.s.Store.AnalyticSystem(ctx, req.System)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return refuse(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
+		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
 	} else if err != nil {
-		return nil, journal.Leaf{}, err
+		return err
 	}
 	sv := sys.Version(req.Version)
 	switch {
 	case sv == nil:
-		return refuse(ombud.CodeNotFound, ombud.ReasonVersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
+		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonVersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
 	case sv.Retired != nil:
-		return refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
+		return st.refuse(ctx, ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
 	}
-	decide := func(sets []access.RunSet) error {
-		var err error
-		if v, err = s.Access.DecideRun(ctx, access.RunRequest{Principal: p, RunID: run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Sets: sets, Classes: s.Classes}); err != nil {
-			return err
-		}
-		body.PolicySHA256, body.AuthKind = v.PolicySHA, v.AuthKind
+	st.sys, st.sv = sys, sv
+	return nil
+}
+
+// decideSets takes the run's decision over sets.
+func (st *runStart) decideSets(ctx context.Context, sets []access.RunSet) error {
+	req := st.req
+	var err error
+	if st.v, err = st.s.Access.DecideRun(ctx, access.RunRequest{Principal: req.Principal, RunID: st.run.ID, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID, Sets: sets, Classes: st.s.Classes}); err != nil {
+		return err
+	}
+	st.body.PolicySHA256, st.body.AuthKind = st.v.PolicySHA, st.v.AuthKind
+	return nil
+}
+
+// selectObjects decides a selection and then looks up its objects; a
+// request that lists its objects has nothing to do here.
+func (st *runStart) selectObjects(ctx context.Context) error {
+	sel := st.req.Selection
+	if sel == nil {
 		return nil
 	}
-	ids := req.Objects
-	if sel := req.Selection; sel != nil {
-		// Whether a person has records is itself sensitive: a selection
-		// is decided whole, on its class and subject alone, before it is
-		// looked up, so that every refusal by the system's classes, the
-		// authorization or the policy is the same, and counts nothing,
-		// for a person with records and one without. Every object the
-		// selection holds is of its class and names its subject, so the
-		// decision covers them all.
-		if !slices.Contains(sys.Classes, sel.Class) {
-			return refuse(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "the selection is of a class system %s may not process", sys.Name)
-		}
-		subject := s.Journal.Key.Pseudonym("subject", sel.Subject)
-		if err := decide([]access.RunSet{{Class: sel.Class, Subjects: []string{subject}}}); err != nil {
-			return nil, journal.Leaf{}, err
-		}
-		if !v.Permit {
-			return refuse(v.Code, v.Reason, "%s", v.Message)
-		}
-		if ids, err = s.Store.SelectObjects(ctx, sel.Class, subject, ombud.MaxRunObjects+1); err != nil {
-			return fail(err)
-		}
-		detail["objects"], body.Objects = ids, int64(len(ids))
-		switch {
-		case len(ids) == 0:
-			return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
-		case len(ids) > ombud.MaxRunObjects:
-			body.Objects = 0
-			return refuse(ombud.CodeTooLarge, ReasonTooManyObjects, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
-		}
+	// Whether a person has records is itself sensitive: a selection
+	// is decided whole, on its class and subject alone, before it is
+	// looked up, so that every refusal by the system's classes, the
+	// authorization or the policy is the same, and counts nothing,
+	// for a person with records and one without. Every object the
+	// selection holds is of its class and names its subject, so the
+	// decision covers them all.
+	if !slices.Contains(st.sys.Classes, sel.Class) {
+		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "the selection is of a class system %s may not process", st.sys.Name)
 	}
+	subject := st.s.Journal.Key.Pseudonym("subject", sel.Subject)
+	if err := st.decideSets(ctx, []access.RunSet{{Class: sel.Class, Subjects: []string{subject}}}); err != nil {
+		return err
+	}
+	if !st.v.Permit {
+		return st.refuse(ctx, st.v.Code, st.v.Reason, "%s", st.v.Message)
+	}
+	ids, err := st.s.Store.SelectObjects(ctx, sel.Class, subject, ombud.MaxRunObjects+1)
+	if err != nil {
+		return st.fail(ctx, err)
+	}
+	st.ids = ids
+	st.detail["objects"], st.body.Objects = ids, int64(len(ids))
+	switch {
+	case len(ids) == 0:
+		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
+	case len(ids) > ombud.MaxRunObjects:
+		st.body.Objects = 0
+		return st.refuse(ctx, ombud.CodeTooLarge, ReasonTooManyObjects, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
+	}
+	return nil
+}
+
+// checkObjects checks every object of the run (existence, erasure, a
+// class the system may process) and gathers their distinct sets and
+// classes.
+func (st *runStart) checkObjects(ctx context.Context) error {
 	// What the checks need of each object, read in parts; the decision
 	// depends only on the distinct (class, subjects) sets.
+	ids, sys := st.ids, st.sys
 	var sets []access.RunSet
 	var classes []string
 	bySet := map[string]bool{}
 	for from := 0; from < len(ids); from += 2000 {
 		part := ids[from:min(from+2000, len(ids))]
-		facts, err := s.Store.ObjectFacts(ctx, part)
+		facts, err := st.s.Store.ObjectFacts(ctx, part)
 		if err != nil {
-			return fail(err)
+			return st.fail(ctx, err)
 		}
 		for k, id := range part {
 			i := from + k
 			f, ok := facts[id]
 			switch {
 			case !ok:
-				return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
+				return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
 			case f.Erased:
-				return refuse(ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
+				return st.refuse(ctx, ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
 			case !slices.Contains(sys.Classes, f.Class):
-				return refuse(ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of a class system %s may not process", i, sys.Name)
+				return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of a class system %s may not process", i, sys.Name)
 			}
 			if key := f.Class + "\x00" + f.Subjects; !bySet[key] {
 				bySet[key] = true
@@ -226,57 +301,74 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 		}
 	}
 	slices.Sort(classes)
-	run.Objects, run.Classes, body.Classes = len(ids), classes, classes
-	limit := s.RunTimeLimit
+	st.sets = sets
+	st.run.Objects, st.run.Classes, st.body.Classes = len(ids), classes, classes
+	return nil
+}
+
+// decide takes the run's decision over its objects' sets (a selection's
+// was taken before it was looked up) and sets the run's deadline: its
+// time limit, or the authorization's end if sooner. A permit holds the
+// use it admitted.
+func (st *runStart) decide(ctx context.Context) error {
+	run, body := st.run, &st.body
+	limit := st.s.RunTimeLimit
 	if limit <= 0 {
 		limit = ombud.DefaultRunTimeLimit
 	}
 	run.Deadline = run.Started.Add(limit)
-	if req.Selection == nil {
-		if err := decide(sets); err != nil {
-			return nil, journal.Leaf{}, err
+	if st.req.Selection == nil {
+		if err := st.decideSets(ctx, st.sets); err != nil {
+			return err
 		}
-		if !v.Permit {
-			return refuse(v.Code, v.Reason, "%s", v.Message)
+		if !st.v.Permit {
+			return st.refuse(ctx, st.v.Code, st.v.Reason, "%s", st.v.Message)
 		}
 	}
+	v := st.v
 	if !v.NotAfter.IsZero() && v.NotAfter.Before(run.Deadline) {
 		run.Deadline = v.NotAfter.UTC().Truncate(time.Millisecond)
 	}
 	body.Decision, body.Reasons, body.Use, body.Until = entry.Permit, []string{v.Reason}, int64(v.Use), run.Deadline.Format(time.RFC3339Nano)
-	// The use admitted in memory becomes durable with the run's
-	// reservation, and goes back with it if the run is not logged.
-	c, err := journal.RunStart.Change(run.ID, journal.RunPayload{Run: run, Objects: ids})
+	return nil
+}
+
+// apply reserves the run's change, logs its entry and commits it
+// (Journal.Apply). The use admitted in memory becomes durable with the
+// run's reservation, and goes back with it if the run is not logged.
+func (st *runStart) apply(ctx context.Context) (journal.Leaf, error) {
+	c, err := journal.RunStart.Change(st.run.ID, journal.RunPayload{Run: st.run, Objects: st.ids})
 	if err != nil {
-		return fail(err)
+		return journal.Leaf{}, st.fail(ctx, err)
 	}
-	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: body, Detail: detail}, nil)
+	w, err := st.s.Journal.Apply(ctx, c, journal.Record{Body: st.body, Detail: st.detail}, nil)
 	if err != nil && w.Entry == nil {
-		refund()
-		// Decided against a state that changed meanwhile: the refusal is
-		// decided anew against it, and logged.
-		body.Use, body.Until = 0, ""
-		body.Decision = entry.Deny
-		switch {
-		case errors.Is(err, ombud.ErrRetired):
-			return refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
-		case errors.Is(err, ombud.ErrErased):
-			return refuse(ombud.CodeGone, ombud.ReasonObjectErased, "an object of the run was erased meanwhile")
-		case errors.Is(err, ombud.ErrRevoked):
-			return refuse(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked meanwhile")
-		case errors.Is(err, ombud.ErrExhausted):
-			return refuse(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")
-		case errors.Is(err, ombud.ErrNotFound):
-			return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
-		}
-		return nil, journal.Leaf{}, wrapLog(err)
+		return journal.Leaf{}, st.refuseChanged(ctx, err)
 	}
-	if err != nil {
-		return nil, w, err
+	return w, err
+}
+
+// refuseChanged refuses a run whose reservation failed: decided against a
+// state that changed meanwhile, the refusal is decided anew against it,
+// and logged.
+func (st *runStart) refuseChanged(ctx context.Context, err error) error {
+	st.refund(ctx)
+	st.body.Use, st.body.Until = 0, ""
+	st.body.Decision = entry.Deny
+	sys, sv := st.sys, st.sv
+	switch {
+	case errors.Is(err, ombud.ErrRetired):
+		return st.refuse(ctx, ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
+	case errors.Is(err, ombud.ErrErased):
+		return st.refuse(ctx, ombud.CodeGone, ombud.ReasonObjectErased, "an object of the run was erased meanwhile")
+	case errors.Is(err, ombud.ErrRevoked):
+		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked meanwhile")
+	case errors.Is(err, ombud.ErrExhausted):
+		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")
+	case errors.Is(err, ombud.ErrNotFound):
+		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
 	}
-	run.Index = w.Index
-	s.scheduleRunClose(run)
-	return run, w, nil
+	return wrapLog(err)
 }
 
 // ReasonTooManyObjects: a selection holds more objects than a run may read.
