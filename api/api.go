@@ -16,11 +16,11 @@ import (
 	"github.com/transparency-dev/formats/log"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/store"
 )
@@ -58,7 +58,7 @@ type Server struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
 	// Analytics keeps the registry of analytic systems (/v1/systems).
-	Analytics *analytics.Service
+	Analytics *registry.Service
 	// Review records the flags runs raise (/v1/flags).
 	Review *review.Service
 	// Reports publishes transparency reports (POST /v1/reports).

@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/registry"
 )
 
 func accuracy(a apiv1.Accuracy) ombud.Accuracy {
@@ -19,9 +19,9 @@ func (s *Server) registerSystem(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	sys, wr, err := s.Analytics.Register(r.Context(), analytics.System{Name: req.Name, Vendor: req.Vendor, Task: req.Task, Classes: req.Classes,
+	sys, wr, err := s.Analytics.Register(r.Context(), registry.System{Name: req.Name, Vendor: req.Vendor, Task: req.Task, Classes: req.Classes,
 		ImpactAssessment: req.ImpactAssessment, Contract: req.Contract,
-		Version: analytics.Version{Version: req.Version, Model: req.Model, Accuracy: accuracy(req.Accuracy)}}, caller(r).ID)
+		Version: registry.Version{Version: req.Version, Model: req.Model, Accuracy: accuracy(req.Accuracy)}}, caller(r).ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -38,7 +38,7 @@ func (s *Server) registerVersion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	_, wr, err := s.Analytics.AddVersion(r.Context(), id, analytics.Version{Version: req.Version, Model: req.Model, Accuracy: accuracy(req.Accuracy)}, caller(r).ID)
+	_, wr, err := s.Analytics.AddVersion(r.Context(), id, registry.Version{Version: req.Version, Model: req.Model, Accuracy: accuracy(req.Accuracy)}, caller(r).ID)
 	if err != nil {
 		writeError(w, r, err)
 		return

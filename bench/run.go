@@ -28,13 +28,13 @@ import (
 	"github.com/transparency-dev/tessera/storage/posix"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/registry"
 )
 
 // RunConfig configures the bulk-read benchmark.
@@ -156,8 +156,8 @@ func setupRun(ctx context.Context, dir *datadir.Dir, cfg RunConfig, rounds int, 
 	if err != nil {
 		return nil, "", "", err
 	}
-	sys, _, err := g.Analytics.Register(ctx, analytics.System{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location"},
-		Version: analytics.Version{Version: "2.0", Model: "anpr", Accuracy: ombud.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}}}, admin.ID)
+	sys, _, err := g.Analytics.Register(ctx, registry.System{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location"},
+		Version: registry.Version{Version: "2.0", Model: "anpr", Accuracy: ombud.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}}}, admin.ID)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -75,55 +75,107 @@ func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object
 // decision is logged, so a disabling, an erasure or a revocation is logged
 // after every read already decided.
 func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
-	switch {
-	case req.Flag != "" || req.Purpose == ombud.PurposeReview:
-		if req.Flag == "" || req.Purpose != ombud.PurposeReview {
-			return nil, ombud.Errorf(ombud.CodeInvalid, "the purpose review is for viewing a flag's evidence: give both Ombud-Purpose: review and Ombud-Flag")
-		}
-		if err := ombud.ValidateIdentifier("Ombud-Flag", req.Flag); err != nil {
-			return nil, err
-		}
-		if req.AuthorizationID != "" || req.Emergency != "" {
-			return nil, ombud.Errorf(ombud.CodeInvalid, "a viewing of a flag's evidence cites no authorization and claims no emergency")
-		}
-	default:
-		if err := s.checkPurpose(req.Purpose); err != nil {
-			return nil, err
-		}
-	}
-	if len(req.Justification) > 1024 {
-		return nil, ombud.Errorf(ombud.CodeInvalid, "Ombud-Justification is limited to 1024 bytes")
-	}
-	if req.AuthorizationID != "" {
-		if err := ombud.ValidateIdentifier("authorization", req.AuthorizationID); err != nil {
-			return nil, err
-		}
-	}
-	if req.Emergency != "" {
-		if err := s.Vocabulary.Check(ombud.VocabEmergencyReason, "Ombud-Emergency", req.Emergency); err != nil {
-			return nil, err
-		}
-	}
-	if req.Principal == nil {
-		return nil, errors.New("custody: read without a principal")
+	if err := s.checkReadRequest(req); err != nil {
+		return nil, err
 	}
 	// The reader's gate first: a disabling or a breach that suspends
-	// emergency access waits for the reads already decided. Authentication
-	// saw the principal a moment before; what changed since, under the
-	// gate, is noted in memory and checked here without a database read.
+	// emergency access waits for the reads already decided.
 	defer s.gates.Shared(principalGate(req.Principal.ID))()
-	if _, gone := s.disabled.Load(req.Principal.ID); gone {
-		return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	p, err := s.checkReader(req.Principal)
+	if err != nil {
+		return nil, err
 	}
-	if at, ok := s.suspended.Load(req.Principal.ID); ok && req.Principal.EmergencySuspended == 0 {
-		p := *req.Principal
-		p.EmergencySuspended = at.(uint64)
-		req.Principal = &p
-	}
+	req.Principal = p
 	defer s.gates.Shared(objectGate(req.ID))()
 	if req.AuthorizationID != "" {
 		defer s.Access.Shared(req.AuthorizationID)()
 	}
+	// Check the object and, for a viewing of evidence, the flag.
+	o, err := s.checkObject(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.Flag != "" {
+		release, err := s.checkViewing(ctx, req, o)
+		defer release() // held until the viewing is logged
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Decide, reserving a use of the authorization in memory.
+	v, err := s.decideRead(ctx, req, o)
+	if err != nil {
+		return nil, err
+	}
+	// Prepare everything that can fail before the permit is logged, so a
+	// logged permit is a release that really starts.
+	op, err := s.prepareRead(ctx, req, o, v)
+	if err != nil {
+		return nil, err
+	}
+	// Log the permit and commit the use.
+	w, err := s.logPermit(ctx, req, o, v, op)
+	if err != nil {
+		return nil, err
+	}
+	return s.release(ctx, req, o, v, op, w), nil
+}
+
+// checkReadRequest refuses a malformed request: bad input, logged nowhere.
+func (s *Service) checkReadRequest(req ReadRequest) error {
+	switch {
+	case req.Flag != "" || req.Purpose == ombud.PurposeReview:
+		if req.Flag == "" || req.Purpose != ombud.PurposeReview {
+			return ombud.Errorf(ombud.CodeInvalid, "the purpose review is for viewing a flag's evidence: give both Ombud-Purpose: review and Ombud-Flag")
+		}
+		if err := ombud.ValidateIdentifier("Ombud-Flag", req.Flag); err != nil {
+			return err
+		}
+		if req.AuthorizationID != "" || req.Emergency != "" {
+			return ombud.Errorf(ombud.CodeInvalid, "a viewing of a flag's evidence cites no authorization and claims no emergency")
+		}
+	default:
+		if err := s.checkPurpose(req.Purpose); err != nil {
+			return err
+		}
+	}
+	if len(req.Justification) > 1024 {
+		return ombud.Errorf(ombud.CodeInvalid, "Ombud-Justification is limited to 1024 bytes")
+	}
+	if req.AuthorizationID != "" {
+		if err := ombud.ValidateIdentifier("authorization", req.AuthorizationID); err != nil {
+			return err
+		}
+	}
+	if req.Emergency != "" {
+		if err := s.Vocabulary.Check(ombud.VocabEmergencyReason, "Ombud-Emergency", req.Emergency); err != nil {
+			return err
+		}
+	}
+	if req.Principal == nil {
+		return errors.New("custody: read without a principal")
+	}
+	return nil
+}
+
+// checkReader checks the reader under its gate. Authentication saw the
+// principal a moment before; what changed since, under the gate, is noted
+// in memory and checked here without a database read.
+func (s *Service) checkReader(p *ombud.Principal) (*ombud.Principal, error) {
+	if _, gone := s.disabled.Load(p.ID); gone {
+		return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	}
+	if at, ok := s.suspended.Load(p.ID); ok && p.EmergencySuspended == 0 {
+		suspended := *p
+		suspended.EmergencySuspended = at.(uint64)
+		return &suspended, nil
+	}
+	return p, nil
+}
+
+// checkObject reads the object and denies, logged, a read of one missing
+// or erased, or a direct read by a machine.
+func (s *Service) checkObject(ctx context.Context, req ReadRequest) (*ombud.Object, error) {
 	o, err := s.Store.Object(ctx, req.ID)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
@@ -139,98 +191,126 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonSystemOutsideRun, Code: ombud.CodeForbidden,
 			Message: "a system principal reads only through a run of its system"})
 	}
-	if req.Flag != "" {
-		// Checked under the flag's gate and the run's authorization's, so
-		// that a review, an action, a resolution or a revocation that ends
-		// the viewer's task is logged after this viewing, or before its
-		// check.
-		defer s.gates.Shared(flagGate(req.Flag))()
-		var releases []func()
-		defer func() {
-			for _, r := range releases {
-				r()
-			}
-		}()
-		reason, msg, err := s.evidence(ctx, req.Principal, req.Flag, o.ID, func(auth string) { releases = append(releases, s.Access.Shared(auth)) })
-		if err != nil {
-			return nil, err
+	return o, nil
+}
+
+// checkViewing denies, logged, a viewing of o as evidence of req.Flag that
+// the reader may not make now. It returns the release of the gates it
+// takes, to hold until the viewing is logged: checked under the flag's
+// gate and the run's authorization's, so that a review, an action, a
+// resolution or a revocation that ends the viewer's task is logged after
+// this viewing, or before its check.
+func (s *Service) checkViewing(ctx context.Context, req ReadRequest, o *ombud.Object) (release func(), err error) {
+	flag := s.gates.Shared(flagGate(req.Flag))
+	var auths []func()
+	release = func() {
+		for _, r := range auths {
+			r()
 		}
-		if reason != "" {
-			return nil, s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
-		}
+		flag()
 	}
+	reason, msg, err := s.evidence(ctx, req.Principal, req.Flag, o.ID, func(auth string) { auths = append(auths, s.Access.Shared(auth)) })
+	if err != nil {
+		return release, err
+	}
+	if reason != "" {
+		return release, s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
+	}
+	return release, nil
+}
+
+// decideRead decides the read (access.Service.Decide) and logs a denial.
+// A permit holds the use it admitted, until it is committed or refunded.
+func (s *Service) decideRead(ctx context.Context, req ReadRequest, o *ombud.Object) (access.Verdict, error) {
 	c, err := s.class(o.Class)
 	if err != nil {
-		return nil, err
+		return access.Verdict{}, err
 	}
 	v, err := s.Access.Decide(ctx, access.Read{Principal: req.Principal, Object: o, Class: c, Purpose: req.Purpose, AuthorizationID: req.AuthorizationID,
 		Emergency: req.Emergency != "", Evidence: req.Flag != ""})
 	if err != nil {
-		return nil, err
+		return access.Verdict{}, err
 	}
 	if !v.Permit {
-		return nil, s.deny(ctx, req, o, v)
+		return access.Verdict{}, s.deny(ctx, req, o, v)
 	}
-	// From here the verdict holds an admitted use: refuse means give it
-	// back and log a denial instead.
-	refuse := func(reason string, code ombud.Code, msg string, cause error) error {
-		s.Access.Refund(context.WithoutCancel(ctx), v, false)
-		if cause != nil {
-			s.logger().ErrorContext(ctx, "read refused", "object", o.ID, "reason", reason, "err", cause)
-		}
-		d := v
-		d.Permit, d.Reason, d.Code, d.Message, d.Use = false, reason, code, msg, 0
-		return s.deny(ctx, req, o, d)
+	return v, nil
+}
+
+// refuseRead refuses a permitted read that cannot be served: it gives the
+// verdict's use back and logs a denial instead.
+func (s *Service) refuseRead(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict, rf *refusal) error {
+	s.Access.Refund(context.WithoutCancel(ctx), v, false)
+	if rf.cause != nil {
+		s.logger().ErrorContext(ctx, "read refused", "object", o.ID, "reason", rf.reason, "err", rf.cause)
 	}
+	d := v
+	d.Permit, d.Reason, d.Code, d.Message, d.Use = false, rf.reason, rf.code, rf.msg, 0
+	return s.deny(ctx, req, o, d)
+}
+
+// prepareRead checks that the permitted read can be served (its range)
+// and opens the object; a read that cannot be served is refused.
+func (s *Service) prepareRead(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (*opened, error) {
 	if req.Satisfiable != nil && !req.Satisfiable(o.Size) {
-		err := refuse(ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil)
+		err := s.refuseRead(ctx, req, o, v, &refusal{ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil})
 		if d, ok := err.(*Denial); ok {
 			d.Size = o.Size
 		}
 		return nil, err
 	}
-	// Prepare everything that can fail before the permit is logged, so a
-	// logged permit is a release that really starts.
 	op, rf := s.open(ctx, o)
 	if rf != nil {
-		return nil, refuse(rf.reason, rf.code, rf.msg, rf.cause)
+		return nil, s.refuseRead(ctx, req, o, v, rf)
 	}
-	pt := op.body
+	return op, nil
+}
+
+// logPermit logs the permit and commits its use, or records the
+// emergency read; on failure it closes op and releases nothing.
+func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened) (journal.Leaf, error) {
 	closeAll := func() {
 		for _, c := range op.closers {
 			c.Close()
 		}
 	}
-	var w journal.Leaf
 	if v.Reason == access.ReasonEmergency {
 		// An emergency read spends no use; it must be covered later. It
 		// is recorded through the one pattern, so a crash between its
 		// permit and its record leaves no read the sweep cannot see.
-		if w, err = s.emergencyPermit(ctx, req, o, v); err != nil {
-			closeAll()
-			return nil, err
-		}
-	} else {
-		// The use becomes durable while the decision is logged; the read
-		// is released only when both are.
-		useErr := make(chan error, 1)
-		go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
-		w, err = s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
-		uerr := <-useErr
+		w, err := s.emergencyPermit(ctx, req, o, v)
 		if err != nil {
 			closeAll()
-			s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
-			return nil, wrapLog(err)
+			return journal.Leaf{}, err
 		}
-		if uerr != nil {
-			// The permit is logged, so the use is spent as the log says;
-			// the store could not record it. Keep this gateway's count
-			// and release nothing.
-			closeAll()
-			s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
-			return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
-		}
+		return w, nil
 	}
+	// The use becomes durable while the decision is logged; the read
+	// is released only when both are.
+	useErr := make(chan error, 1)
+	go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
+	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
+	uerr := <-useErr
+	if err != nil {
+		closeAll()
+		s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
+		return journal.Leaf{}, wrapLog(err)
+	}
+	if uerr != nil {
+		// The permit is logged, so the use is spent as the log says;
+		// the store could not record it. Keep this gateway's count
+		// and release nothing.
+		closeAll()
+		s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
+		return journal.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
+	}
+	return w, nil
+}
+
+// release hands out the logged read: it records a viewing of evidence,
+// and logs the failure of a segment that fails its check as it is read.
+func (s *Service) release(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, w journal.Leaf) *Release {
+	pt := op.body
 	if req.Flag != "" {
 		// A confirmation needs a viewing of every input: the store keeps
 		// the logged ones. Unrecorded, the viewing still stands in the
@@ -250,7 +330,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 			s.deny(context.WithoutCancel(ctx), req, o, d)
 		}}
 	}
-	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, op.closers}}, nil
+	return &Release{Object: o, Index: w.Index, Body: readCloser{pt, op.closers}}
 }
 
 // opened is an object ready to release: its plaintext, verified whole

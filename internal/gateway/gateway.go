@@ -17,12 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
@@ -54,7 +54,7 @@ type Gateway struct {
 	Journal   *journal.Journal
 	Custody   *custody.Service
 	Reports   *publish.Service
-	Analytics *analytics.Service
+	Analytics *registry.Service
 	Review    *review.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
@@ -138,7 +138,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
 		return nil, err
 	}
-	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes, Gate: g.Custody.VersionExclusive}
+	g.Analytics = &registry.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes, Gate: g.Custody.VersionExclusive}
 	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary,
 		Gate: g.Custody.FlagExclusive, ContestDeadline: dir.Config.Redress.ContestDeadline.Duration,
 		Redress: review.Redress{Controller: dir.Config.Redress.Controller, Contact: dir.Config.Redress.Contact, Appeal: dir.Config.Redress.Appeal,

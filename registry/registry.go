@@ -1,10 +1,10 @@
-// Package analytics keeps the public registry of the analytic systems that
+// Package registry keeps the public registry of the analytic systems that
 // may read data in bulk under authority: each system with its vendor,
 // task, the data classes it may process, its versions with their published
 // accuracy, its impact assessment and its contract. Every change to the
 // registry goes through the one pattern and is logged as an analytic
 // entry; the registry is public (the /systems page).
-package analytics
+package registry
 
 import (
 	"context"

@@ -1,0 +1,306 @@
+package custody
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/journal"
+)
+
+// batchBuilder gathers one batch of a run's reads and the gates it holds.
+type batchBuilder struct {
+	items    []*runItem
+	releases []func()
+	open     bool            // its gates are held
+	end      *access.Verdict // the denial that ends the run's reading
+}
+
+func (b *batchBuilder) hold(release func()) { b.releases = append(b.releases, release) }
+
+func (b *batchBuilder) abort() {
+	for _, it := range b.items {
+		it.close()
+	}
+	for _, f := range b.releases {
+		f()
+	}
+	*b = batchBuilder{}
+}
+
+// openBatch takes a batch's gates, which it holds until its entries are
+// logged, so that a close, a revocation, a disabling or an erasure is
+// logged before the batch or after it; under them, it checks what ends
+// the run's reading. The gates are taken in the order every reader takes
+// them, so that no two holders wait on each other: the run's, the
+// version's, the reader's, the objects' (sorted by id), the
+// authorization's.
+func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, objects []string, b *batchBuilder) error {
+	b.open = true
+	b.hold(s.gates.Shared(runGate(r.ID)))
+	b.hold(s.gates.Shared(versionGate(r.System, r.Version)))
+	b.hold(s.gates.Shared(principalGate(p.ID)))
+	objects = slices.Clone(objects)
+	slices.Sort(objects)
+	for i, id := range objects {
+		if i == 0 || id != objects[i-1] {
+			b.hold(s.gates.Shared(objectGate(id)))
+		}
+	}
+	if r.Authorization != "" {
+		b.hold(s.Access.Shared(r.Authorization))
+	}
+	if _, gone := s.disabled.Load(p.ID); gone {
+		return ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	}
+	if _, closed := s.closedRuns.Load(r.ID); closed || r.Closed != nil {
+		b.end = &access.Verdict{Reason: ombud.ReasonRunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
+		return nil
+	}
+	sys, err := s.Store.AnalyticSystem(ctx, r.System)
+	if err != nil {
+		return err
+	}
+	if v := sys.Version(r.Version); v == nil || v.Retired != nil {
+		b.end = &access.Verdict{Reason: ombud.ReasonVersionRetired, Code: ombud.CodeConflict, Message: "the run's system version was retired"}
+		return nil
+	}
+	if r.Authorization != "" {
+		revoked, err := s.Access.Revoked(ctx, r.Authorization)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			b.end = &access.Verdict{Reason: ombud.ReasonAuthRevoked, Code: ombud.CodeForbidden, Message: "the run's authorization was revoked"}
+			return nil
+		}
+	}
+	if r.Principal != p.ID {
+		// The run's authority came through its starter: a starter
+		// disabled since ends it.
+		starter, err := s.Store.Principal(ctx, r.Principal)
+		if err != nil && !errors.Is(err, ombud.ErrNotFound) {
+			return err
+		}
+		if _, gone := s.disabled.Load(r.Principal); gone || err != nil || starter.Disabled {
+			b.end = &access.Verdict{Reason: ombud.ReasonStarterDisabled, Code: ombud.CodeForbidden, Message: "the principal who started the run was disabled"}
+		}
+	}
+	return nil
+}
+
+// launch starts logging b's entries and hands the batch to out; b is
+// emptied for the next batch.
+func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder, stop bool, budget *semaphore.Weighted, out chan<- *runBatchT) (ended bool, err error) {
+	items, rel := b.items, b.releases
+	*b = batchBuilder{}
+	releaseAll := func() {
+		for _, f := range rel {
+			f()
+		}
+	}
+	// Build the entries now: an entry's time is when it is decided, and a
+	// permit must be before the run's time limit. The first that is not
+	// becomes the denial that ends the run's reading, and the objects
+	// after it are not decided.
+	built := make([]journal.Built, 0, len(items))
+	for i, it := range items {
+		if it.buildErr == nil && it.built.Entry == nil {
+			s.build(r, p, it) // an ending denial, decided here
+		}
+		late := it.buildErr == nil && it.deny == nil && !it.built.Entry.Time.Before(r.Deadline)
+		if late {
+			it.close()
+			budget.Release(it.weight)
+			it.weight, it.deny = 0, &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+			s.build(r, p, it)
+			for _, rest := range items[i+1:] {
+				rest.close()
+				budget.Release(rest.weight)
+			}
+			items, stop = items[:i+1], true
+			s.closeAfterLimit(r)
+		}
+		if err := it.buildErr; err != nil {
+			for _, all := range items {
+				all.close()
+				budget.Release(all.weight)
+			}
+			releaseAll()
+			return true, err
+		}
+		built = append(built, it.built)
+		if late {
+			break
+		}
+	}
+	lb := &runBatchT{items: items, logged: make(chan struct{}), stop: stop}
+	go func() {
+		defer close(lb.logged)
+		defer releaseAll()
+		leaves, err := s.Journal.AppendAll(ctx, built)
+		if err != nil {
+			lb.err = wrapLog(err)
+			return
+		}
+		var reads []ombud.RunRead
+		var bytes int64
+		for i, it := range lb.items {
+			it.leaf = leaves[i]
+			if it.deny == nil {
+				reads = append(reads, ombud.RunRead{Position: it.pos, Index: it.leaf.Index})
+				bytes += it.o.Size
+			}
+		}
+		if len(reads) > 0 {
+			if err := s.Store.RecordRunReads(context.WithoutCancel(ctx), r.ID, reads, bytes); err != nil {
+				s.logger().ErrorContext(ctx, "a run's reads could not be recorded", "run", r.ID, "err", err)
+			}
+		}
+	}()
+	out <- lb
+	return stop, nil
+}
+
+// decidePage decides the objects of one page of the run's list, in
+// chunks that the budget admits (a chunk is cut where the budget would
+// wait, so no batch waits on itself), and hands each chunk's batch, its
+// appends started, to out. It reports whether the run's reading ended.
+func (s *Service) decidePage(ctx context.Context, r *ombud.Run, p *ombud.Principal, page []ombud.RunObject, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
+	for len(page) > 0 {
+		var weights []int64
+		for _, ro := range page {
+			w := runWeight(ro.Object)
+			if !budget.TryAcquire(w) {
+				if len(weights) > 0 {
+					break
+				}
+				// The budget first, holding no gate: a slow reader must
+				// not hold back a close or an erasure.
+				if err := budget.Acquire(ctx, w); err != nil {
+					return true, err
+				}
+			}
+			weights = append(weights, w)
+		}
+		chunk := page[:len(weights)]
+		page = page[len(weights):]
+		if stop, err := s.decideChunk(ctx, r, p, chunk, weights, budget, out); stop || err != nil {
+			return true, err
+		}
+	}
+	return false, ctx.Err()
+}
+
+// runWeight is what an object counts against a stream's budget: its
+// plaintext, or Tink's streaming buffers for an object of several
+// segments.
+func runWeight(o *ombud.Object) int64 {
+	if o.CipherSize > smallObject {
+		return runLargeWeight
+	}
+	return o.Size
+}
+
+// runOpeners is how many objects of a chunk are opened at once: opening
+// is mostly waiting on the object store.
+const runOpeners = 8
+
+// decideChunk decides a chunk of consecutive objects whose weights are
+// acquired: under the batch's gates and the objects' own, it reads their
+// state anew, denies the erased, opens the rest concurrently and launches
+// the batch.
+func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Principal, chunk []ombud.RunObject, weights []int64, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
+	var b batchBuilder
+	give := func(from int) {
+		for _, w := range weights[from:] {
+			budget.Release(w)
+		}
+	}
+	fail := func(err error) (bool, error) {
+		give(0)
+		b.abort()
+		return true, err
+	}
+	ids := make([]string, len(chunk))
+	for i, ro := range chunk {
+		ids[i] = ro.Object.ID
+	}
+	if err := s.openBatch(ctx, r, p, ids, &b); err != nil {
+		return fail(err)
+	}
+	// Their state, under their gates: which of them were erased since the
+	// page was read (the page's copy of a keyset may be one the erasure
+	// destroyed).
+	first, last := chunk[0].Position, chunk[len(chunk)-1].Position
+	erased, err := s.Store.ErasedRunObjects(ctx, r.ID, first, last+1)
+	if err != nil {
+		return fail(err)
+	}
+	if b.end == nil && !s.now().Before(r.Deadline) {
+		b.end = &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+		s.closeAfterLimit(r)
+	}
+	if b.end != nil {
+		// The first object's read is the decision that ends the run's
+		// reading; the rest are not decided.
+		give(0)
+		b.items = []*runItem{{pos: first, o: chunk[0].Object, deny: b.end}}
+		if _, err := s.launch(ctx, r, p, &b, true, budget, out); err != nil {
+			return true, err
+		}
+		return true, nil
+	}
+	items := make([]*runItem, len(chunk))
+	for i, ro := range chunk {
+		o := ro.Object
+		it := &runItem{pos: ro.Position, o: o, weight: weights[i]}
+		if o.Erased != nil || o.WrappedKeyset == nil || slices.Contains(erased, ro.Position) {
+			budget.Release(it.weight)
+			it.weight = 0
+			it.deny = &access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"}
+		}
+		items[i] = it
+	}
+	// Open concurrently, and build each decision's entry.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runOpeners, len(items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(items) {
+					return
+				}
+				it := items[k]
+				if it.deny == nil {
+					op, rf := s.open(ctx, it.o)
+					if rf != nil {
+						budget.Release(it.weight)
+						it.weight = 0
+						s.logger().ErrorContext(ctx, "a read in a run refused", "object", it.o.ID, "run", r.ID, "reason", rf.reason, "err", rf.cause)
+						it.deny = &access.Verdict{Reason: rf.reason, Code: rf.code, Message: rf.msg}
+					} else {
+						it.op = op
+					}
+				}
+				s.build(r, p, it)
+			}
+		}()
+	}
+	wg.Wait()
+	b.items = items
+	ended, err := s.launch(ctx, r, p, &b, false, budget, out)
+	if ended || err != nil {
+		return true, err
+	}
+	return false, ctx.Err()
+}
