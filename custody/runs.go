@@ -110,9 +110,9 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 		Principal: p.ID, Started: s.now().Truncate(time.Millisecond)}
 	body := entry.Run{Op: entry.OpStart, Decision: entry.Deny, ModelVersion: req.Version, Purpose: req.Purpose, Objects: int64(len(req.Objects)),
 		Run: run.ID, System: req.System, Authorization: req.AuthorizationID, By: p.ID}
-	detail := map[string]any{"run": run.ID, "objects": req.Objects, "principal": p.ID, "justification": req.Justification}
+	detail := entry.RunDetail{Justification: req.Justification, Objects: req.Objects, Principal: p.ID, Run: run.ID}
 	if req.Selection != nil {
-		detail["selection_class"] = req.Selection.Class
+		detail.SelectionClass = req.Selection.Class
 	}
 	// v is the run's decision once taken; a refusal after it gives back
 	// the use it admitted.
@@ -186,7 +186,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 		if ids, err = s.Store.SelectObjects(ctx, sel.Class, subject, ombud.MaxRunObjects+1); err != nil {
 			return fail(err)
 		}
-		detail["objects"], body.Objects = ids, int64(len(ids))
+		detail.Objects, body.Objects = ids, int64(len(ids))
 		switch {
 		case len(ids) == 0:
 			return refuse(ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
@@ -919,16 +919,7 @@ func (s *Service) runAccessRecord(r *ombud.Run, p *ombud.Principal, it *runItem)
 	if it.deny != nil {
 		body.Decision, body.Reasons = entry.Deny, []string{it.deny.Reason}
 	}
-	return journal.Record{Body: body, Detail: runReadDetail{Object: it.o.ID, Position: it.pos, Run: r.ID}}
-}
-
-// runReadDetail is the detail record of a read in a run: what the auditor
-// matches against the run's list. A struct, not a map, for its encoding's
-// cost (one per object); the keys are in the order a map's would be.
-type runReadDetail struct {
-	Object   string `json:"object"`
-	Position int    `json:"position"`
-	Run      string `json:"run"`
+	return journal.Record{Body: body, Detail: entry.RunReadDetail{Object: it.o.ID, Position: it.pos, Run: r.ID}}
 }
 
 // closeAfterLimit closes a run the stream found past its time limit.
