@@ -90,7 +90,7 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 	}
 	_, err = s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Policy{Op: entry.OpSet, Version: int64(v + 1), PolicySHA256: p.SHA, By: by},
-		Detail: map[string]any{"policy": string(text)},
+		Detail: entry.PolicyDetail{Policy: string(text)},
 	}, nil)
 	if errors.Is(err, ombud.ErrStale) {
 		return v, false, ombud.Errorf(ombud.CodeConflict, "another policy version was recorded meanwhile; reload again")
@@ -205,7 +205,7 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 			Wildcard: a.Wildcard(), NotBefore: a.NotBefore.Format(time.RFC3339), NotAfter: a.NotAfter.Format(time.RFC3339),
 			MaxUses: int64(a.MaxUses), Jurisdiction: a.Jurisdiction,
 			Authorization: a.ID, Subject: subjects, Recipient: a.ShareRecipients, By: by},
-		Detail: map[string]any{"id": a.ID, "case": a.Case, "note": string(msg)},
+		Detail: entry.AuthorizationDetail{Case: a.Case, ID: a.ID, Note: string(msg)},
 	}, s.commitAuthorization)
 	if errors.Is(err, ombud.ErrExists) {
 		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already registered", a.ID)

@@ -132,7 +132,7 @@ func access(obj, class, auth string, use int, subject string) journal.Record {
 	if subject != "" {
 		a.Subject = []string{subjectPs(subject)}
 	}
-	return journal.Record{Body: a, Detail: map[string]any{"purpose": "criminal_investigation", "justification": "case 3 Gs 117/26"}}
+	return journal.Record{Body: a, Detail: entry.AccessDetail{Justification: "case 3 Gs 117/26", Purpose: "criminal_investigation"}}
 }
 
 // edit returns r with its body, of type T, changed by f.
@@ -155,7 +155,7 @@ func issuerRecord(k string) journal.Record {
 
 func registration(id, subject string, purposes []string, maxUses int) journal.Record {
 	now := time.Now().UTC()
-	return journal.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: purposes, Classes: []string{"location"}, Wildcard: false, NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(24 * time.Hour).Format(time.RFC3339), MaxUses: int64(maxUses), Jurisdiction: "EU-DE", Authorization: id, Subject: []string{subjectPs(subject)}, By: "admin1"}, Detail: map[string]any{"id": id, "case": "3 Gs 117/26"}}
+	return journal.Record{Body: entry.Authorization{Op: entry.OpRegister, AuthKind: "court_order", Issuer: "court.example/d3", Purposes: purposes, Classes: []string{"location"}, Wildcard: false, NotBefore: now.Add(-time.Hour).Format(time.RFC3339), NotAfter: now.Add(24 * time.Hour).Format(time.RFC3339), MaxUses: int64(maxUses), Jurisdiction: "EU-DE", Authorization: id, Subject: []string{subjectPs(subject)}, By: "admin1"}, Detail: entry.AuthorizationDetail{Case: "3 Gs 117/26", ID: id}}
 }
 
 func flag(id, by string) journal.Record {
@@ -163,11 +163,11 @@ func flag(id, by string) journal.Record {
 }
 
 func review(flagID, by, outcome string) journal.Record {
-	return journal.Record{Body: entry.Review{Outcome: outcome, Flag: flagID, By: by}, Detail: map[string]any{"rationale": "checked"}}
+	return journal.Record{Body: entry.Review{Outcome: outcome, Flag: flagID, By: by}, Detail: entry.ReviewDetail{Flag: flagID, Rationale: "checked"}}
 }
 
 func action(flagID string, confirmations int) journal.Record {
-	return journal.Record{Body: entry.Action{ActionKind: "questioning", Confirmations: int64(confirmations), Flag: flagID, Action: "act-" + flagID, By: "analyst1"}, Detail: map[string]any{"notice_code": "N1"}}
+	return journal.Record{Body: entry.Action{ActionKind: "questioning", Confirmations: int64(confirmations), Flag: flagID, Action: "act-" + flagID, By: "analyst1"}, Detail: entry.ActionDetail{Flag: flagID, Kind: "questioning"}}
 }
 
 // TestPlantedViolations builds a clean history, audits it, then plants
@@ -235,7 +235,7 @@ func TestPlantedViolations(t *testing.T) {
 		a.t = t
 		r := access("obj-4", "location", "auth-2", 1, "plate:B-9")
 		r = edit(r, func(a *entry.Access) { a.Purpose = "marketing" })
-		r.Detail = map[string]any{"purpose": "marketing"}
+		r.Detail = entry.AccessDetail{Purpose: "marketing"}
 		write(t, e, r)
 		a.expect("authorization_out_of_scope", "authorization_out_of_scope")
 	})

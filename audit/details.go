@@ -175,9 +175,7 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 		v.runDetail(idx, b.bodies[i], r.Body, add)
 		v.reviewDetail(b.bodies[i], r.Body, add)
 		if a, ok := b.bodies[i].(*entry.Access); ok {
-			var d struct {
-				Purpose string `json:"purpose"`
-			}
+			var d entry.AccessDetail
 			if json.Unmarshal(r.Body, &d) == nil && d.Purpose != "" && d.Purpose != a.Purpose {
 				add(RuleDetailInconsistent, "the detail's purpose %q differs from the entry's %q", d.Purpose, a.Purpose)
 			}
@@ -193,18 +191,12 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 func (v *verifier) reviewDetail(body entry.Body, detail []byte, add func(rule, format string, args ...any)) {
 	switch b := body.(type) {
 	case *entry.Review:
-		var d struct {
-			Rationale string `json:"rationale"`
-		}
+		var d entry.ReviewDetail
 		if json.Unmarshal(detail, &d) != nil || strings.TrimSpace(d.Rationale) == "" {
 			add(RuleReviewWithoutRationale, "a review of flag %s gives no rationale", b.Flag)
 		}
 	case *entry.Flag:
-		var d struct {
-			Run        string   `json:"run"`
-			Inputs     []string `json:"inputs"`
-			References []string `json:"references"`
-		}
+		var d entry.FlagDetail
 		if json.Unmarshal(detail, &d) != nil || d.Run == "" {
 			return
 		}
@@ -228,10 +220,7 @@ func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add fun
 		if b.Op != entry.OpStart || b.Decision != entry.Permit {
 			return
 		}
-		var d struct {
-			Run     string   `json:"run"`
-			Objects []string `json:"objects"`
-		}
+		var d entry.RunDetail
 		if json.Unmarshal(detail, &d) == nil && d.Run != "" {
 			if v.runLists == nil {
 				v.runLists = map[string][]string{}
@@ -242,11 +231,8 @@ func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add fun
 		if b.Run == "" || b.Decision != entry.Permit {
 			return
 		}
-		var d struct {
-			Run      string `json:"run"`
-			Object   string `json:"object"`
-			Position *int   `json:"position"`
-		}
+		// A position absent (or null) stays -1, outside every list.
+		d := entry.RunReadDetail{Position: -1}
 		if json.Unmarshal(detail, &d) != nil || d.Run == "" {
 			return
 		}
@@ -261,10 +247,10 @@ func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add fun
 		switch {
 		case !known:
 			// The run's detail was erased or lies before this audit.
-		case d.Position == nil || *d.Position < 0 || *d.Position >= len(list):
+		case d.Position < 0 || d.Position >= len(list):
 			add(RuleRunReadOutsideList, "a read in run %s of object %s at a position outside its list of %d", d.Run, d.Object, len(list))
-		case list[*d.Position] != d.Object:
-			add(RuleRunReadOutsideList, "a read in run %s of object %s, which is not on its list at position %d (%s is)", d.Run, d.Object, *d.Position, list[*d.Position])
+		case list[d.Position] != d.Object:
+			add(RuleRunReadOutsideList, "a read in run %s of object %s, which is not on its list at position %d (%s is)", d.Run, d.Object, d.Position, list[d.Position])
 		}
 	}
 }

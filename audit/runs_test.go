@@ -23,13 +23,13 @@ func runStart(run, version, auth string, classes []string, objects []string, unt
 	if auth != "" {
 		b.Use = 1
 	}
-	return journal.Record{Body: b, Detail: map[string]any{"run": run, "objects": objects, "principal": "machine1", "justification": ""}}
+	return journal.Record{Body: b, Detail: entry.RunDetail{Objects: objects, Principal: "machine1", Run: run}}
 }
 
 func runRead(run, obj, class string, position int) journal.Record {
 	return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{ombud.ReasonInRun},
 		Object: obj, Subject: []string{subjectPs("plate:B-1")}, Run: run, By: "machine1"},
-		Detail: map[string]any{"run": run, "object": obj, "position": position}}
+		Detail: entry.RunReadDetail{Object: obj, Position: position, Run: run}}
 }
 
 func runClose(run string) journal.Record {
@@ -96,7 +96,7 @@ func TestPlantedRunViolations(t *testing.T) {
 		write(t, e, runRead("run-7", "obj-5", "general", 0))
 		flag := func(id, input string) journal.Record {
 			return journal.Record{Body: entry.Flag{System: "plate-reader", ModelVersion: "3.0", Flag: id, Input: []string{input}, Run: "run-7", By: "machine1"},
-				Detail: map[string]any{"flag": id, "run": "run-7", "inputs": []string{input}}}
+				Detail: entry.FlagDetail{Flag: id, Inputs: []string{input}, Run: "run-7"}}
 		}
 		// In one audit with the run's start: the details of the run's
 		// reads are what the check reads.
@@ -107,20 +107,20 @@ func TestPlantedRunViolations(t *testing.T) {
 	t.Run("a review without a rationale", func(t *testing.T) {
 		a.t = t
 		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer1"))
-		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: map[string]any{"rationale": "matches the source image"}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: entry.ReviewDetail{Flag: "flag-r1", Rationale: "matches the source image"}})
 		a.expect()
 		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer2"))
-		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: map[string]any{"rationale": "  "}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: entry.ReviewDetail{Flag: "flag-r1", Rationale: "  "}})
 		a.expect("review_without_rationale")
 	})
 	t.Run("a confirmation without a viewing", func(t *testing.T) {
 		a.t = t
 		// A rejection needs no viewing; a confirmation does, by its own
 		// reviewer: another's viewing does not count.
-		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-r2", By: "reviewer3"}, Detail: map[string]any{"rationale": "blurred"}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-r2", By: "reviewer3"}, Detail: entry.ReviewDetail{Flag: "flag-r2", Rationale: "blurred"}})
 		a.expect()
 		write(t, e, evidenceRead("flag-r2", "obj-6", ombud.PurposeReview, "reviewer4"))
-		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r2", By: "reviewer5"}, Detail: map[string]any{"rationale": "agree"}})
+		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r2", By: "reviewer5"}, Detail: entry.ReviewDetail{Flag: "flag-r2", Rationale: "agree"}})
 		a.expect("confirmation_unviewed")
 	})
 	t.Run("a contest past its deadline", func(t *testing.T) {
@@ -128,8 +128,8 @@ func TestPlantedRunViolations(t *testing.T) {
 		now := time.Now()
 		a.cfg.Now = func() time.Time { return now }
 		defer func() { a.cfg.Now = nil }()
-		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-1", Contest: "contest-1"}, Detail: map[string]any{"statement": "not me"}})
-		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-2", Contest: "contest-2"}, Detail: map[string]any{"statement": "not me"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-1", Contest: "contest-1"}, Detail: entry.ContestFiledDetail{Action: "act-1", Contest: "contest-1", Statement: "not me"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, DeadlineDays: 30, Action: "act-2", Contest: "contest-2"}, Detail: entry.ContestFiledDetail{Action: "act-2", Contest: "contest-2", Statement: "not me"}})
 		a.expect()
 		// Thirty-one days on, from the public entries alone, both open
 		// contests are overdue, each reported once.
@@ -169,7 +169,7 @@ func TestPlantedReadAfterRetirement(t *testing.T) {
 func evidenceRead(flagID, obj, purpose, by string) journal.Record {
 	return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "biometric", Purpose: purpose, Reasons: []string{"review_evidence"},
 		Object: obj, Subject: []string{subjectPs("person:17")}, Flag: flagID, By: by},
-		Detail: map[string]any{"object": obj, "purpose": purpose, "flag": flagID}}
+		Detail: entry.AccessDetail{Flag: flagID, Object: obj, Principal: by, Purpose: purpose}}
 }
 
 // TestPlantedEvidenceReads: a reviewer's viewing of a logged flag's
@@ -208,10 +208,10 @@ func TestPlantedEvidenceReads(t *testing.T) {
 		write(t, e, action("flag-1", 2))
 		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3")) // no contest open
 		a.expect(audit.RuleEvidenceReadInvalid)
-		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, Action: "act-flag-1", Contest: "c-1"}, Detail: map[string]any{"statement": "x"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpFiled, Action: "act-flag-1", Contest: "c-1"}, Detail: entry.ContestFiledDetail{Action: "act-flag-1", Contest: "c-1", Statement: "x"}})
 		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3")) // the resolver's
 		a.expect()
-		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpResolved, Outcome: "upheld", Action: "act-flag-1", Contest: "c-1", By: "reviewer3"}, Detail: map[string]any{"rationale": "x"}})
+		write(t, e, journal.Record{Body: entry.Contest{Op: entry.OpResolved, Outcome: "upheld", Action: "act-flag-1", Contest: "c-1", By: "reviewer3"}, Detail: entry.ContestResolvedDetail{Contest: "c-1", Outcome: "upheld", Rationale: "x"}})
 		write(t, e, evidenceRead("flag-1", "obj-1", "review", "reviewer3"))
 		a.expect(audit.RuleEvidenceReadInvalid)
 	})

@@ -218,7 +218,7 @@ func runLeaf() []byte {
 	j := &journal.Journal{Key: benchKey}
 	_, leaf, _, err := j.Build(journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation",
 		Reasons: []string{ombud.ReasonInRun}, Object: "k3x9q2m7a1b4c5d6", Subject: subject("plate:B-XY-123"), Run: "9c2kq7w1x3b5n8m4", By: "analystanalyst01"},
-		Detail: map[string]any{"run": "9c2kq7w1x3b5n8m4", "object": "k3x9q2m7a1b4c5d6", "position": 4711}})
+		Detail: entry.RunReadDetail{Object: "k3x9q2m7a1b4c5d6", Position: 4711, Run: "9c2kq7w1x3b5n8m4"}})
 	if err != nil {
 		panic(err)
 	}

@@ -129,7 +129,7 @@ func (s *Service) logIngest(ctx context.Context, o *ombud.Object, subjects []str
 	rec := journal.Record{
 		Body: entry.Ingest{Class: o.Class, Region: o.Region, SizeBand: ombud.SizeBand(o.Size), RetainUntil: ombud.Day(o.RetainUntil),
 			Object: o.ID, Subject: keyed, By: by},
-		Detail: map[string]any{"object": o.ID, "source": o.Source, "collected_at": fmtTime(o.CollectedAt), "retain_until": fmtTime(o.RetainUntil), "bytes": o.Size},
+		Detail: entry.IngestDetail{Bytes: o.Size, CollectedAt: fmtTime(o.CollectedAt), Object: o.ID, RetainUntil: fmtTime(o.RetainUntil), Source: o.Source},
 	}
 	e, leaf, d, err := s.Journal.Build(rec)
 	if err != nil {

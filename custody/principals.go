@@ -12,13 +12,6 @@ import (
 	"github.com/ombud/ombud/journal"
 )
 
-// principalDetail is the private detail of a principal entry.
-type principalDetail struct {
-	ID    string       `json:"id"`
-	Name  string       `json:"name"`
-	Roles []ombud.Role `json:"roles"`
-}
-
 // AddPrincipal creates a principal through the one pattern: the principal
 // is reserved in the store (invisible, unable to authenticate), its
 // creation is logged, and only then can it act. by is the creating
@@ -57,7 +50,7 @@ func (s *Service) addPrincipal(ctx context.Context, name string, roles []ombud.R
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Principal{Op: entry.OpCreate, Roles: roleStrings(roles), Principal: id, System: system, By: by},
-		Detail: principalDetail{ID: id, Name: name, Roles: roles},
+		Detail: entry.PrincipalDetail{ID: id, Name: name, Roles: roleStrings(roles)},
 	}, nil)
 	if err != nil {
 		return nil, ombud.Token{}, journal.Leaf{}, err

@@ -471,13 +471,9 @@ func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string
 	if o != nil {
 		body.Class, body.Subject = o.Class, o.Subjects
 	}
-	rec := journal.Record{Body: body,
-		Detail: map[string]any{"object": req.ID, "purpose": req.Purpose, "principal": req.Principal.ID, "authorization": req.AuthorizationID,
-			"justification": req.Justification, "emergency": req.Emergency}}
-	if req.Flag != "" {
-		rec.Detail.(map[string]any)["flag"] = req.Flag
-	}
-	return rec
+	return journal.Record{Body: body,
+		Detail: entry.AccessDetail{Authorization: req.AuthorizationID, Emergency: req.Emergency, Flag: req.Flag,
+			Justification: req.Justification, Object: req.ID, Principal: req.Principal.ID, Purpose: req.Purpose}}
 }
 
 // deny logs a denial and returns it as a *Denial; if the log cannot be

@@ -51,7 +51,7 @@ func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization,
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Hold{Op: map[bool]string{true: entry.OpSet, false: entry.OpRelease}[set], Reason: reason, Object: id, Authorization: authorization, By: by},
-		Detail: map[string]any{"object": id, "authorization": authorization, "reason": reason},
+		Detail: entry.HoldDetail{Authorization: authorization, Object: id, Reason: reason},
 	}, nil)
 	return w, objectError(id, err)
 }
@@ -126,7 +126,7 @@ func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorizat
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Erase{Reason: reason, Class: o.Class, Object: o.ID, Authorization: authorization, By: by},
-		Detail: map[string]any{"object": o.ID, "authorization": authorization, "retain_until": fmtTime(o.RetainUntil)},
+		Detail: entry.EraseDetail{Authorization: authorization, Object: o.ID, RetainUntil: fmtTime(o.RetainUntil)},
 	}, s.commitErase)
 	return w, objectError(o.ID, err)
 }
@@ -308,7 +308,7 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		release := s.gates.Exclusive(principalGate(em.Principal))
 		w, err := s.Journal.Apply(ctx, c, journal.Record{
 			Body:   entry.Breach{Reason: "emergency_not_covered", Class: class, Deadline: em.Deadline.Format(time.RFC3339), Object: em.ObjectID, By: em.Principal},
-			Detail: map[string]any{"access_entry": em.Index, "emergency_reason": em.Reason, "purpose": em.Purpose, "principal": em.Principal},
+			Detail: entry.BreachDetail{AccessEntry: em.Index, EmergencyReason: em.Reason, Principal: em.Principal, Purpose: em.Purpose},
 		}, nil)
 		if err == nil {
 			s.suspended.Store(em.Principal, w.Index)
@@ -467,7 +467,7 @@ func (s *Service) Attest(ctx context.Context, emergency uint64, note, by string)
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Attestation{Op: entry.OpDerivedDataDeleted, Access: int64(emergency), Object: obj, By: by},
-		Detail: map[string]any{"access_entry": emergency, "note": note},
+		Detail: entry.AttestationDetail{AccessEntry: emergency, Note: note},
 	}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):

@@ -134,7 +134,7 @@ type runStart struct {
 	req    RunRequest
 	run    *ombud.Run
 	body   entry.Run
-	detail map[string]any
+	detail entry.RunDetail
 	// v is the run's decision once taken; a refusal after it gives back
 	// the use it admitted.
 	v   access.Verdict
@@ -152,9 +152,9 @@ func (s *Service) newRunStart(req RunRequest) *runStart {
 		Principal: p.ID, Started: s.now().Truncate(time.Millisecond)}
 	body := entry.Run{Op: entry.OpStart, Decision: entry.Deny, ModelVersion: req.Version, Purpose: req.Purpose, Objects: int64(len(req.Objects)),
 		Run: run.ID, System: req.System, Authorization: req.AuthorizationID, By: p.ID}
-	detail := map[string]any{"run": run.ID, "objects": req.Objects, "principal": p.ID, "justification": req.Justification}
+	detail := entry.RunDetail{Justification: req.Justification, Objects: req.Objects, Principal: p.ID, Run: run.ID}
 	if req.Selection != nil {
-		detail["selection_class"] = req.Selection.Class
+		detail.SelectionClass = req.Selection.Class
 	}
 	return &runStart{s: s, req: req, run: run, body: body, detail: detail, ids: req.Objects}
 }
@@ -249,7 +249,7 @@ func (st *runStart) selectObjects(ctx context.Context) error {
 		return st.fail(ctx, err)
 	}
 	st.ids = ids
-	st.detail["objects"], st.body.Objects = ids, int64(len(ids))
+	st.detail.Objects, st.body.Objects = ids, int64(len(ids))
 	switch {
 	case len(ids) == 0:
 		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")

@@ -210,14 +210,5 @@ func (s *Service) runAccessRecord(r *ombud.Run, p *ombud.Principal, it *runItem)
 	if it.deny != nil {
 		body.Decision, body.Reasons = entry.Deny, []string{it.deny.Reason}
 	}
-	return journal.Record{Body: body, Detail: runReadDetail{Object: it.o.ID, Position: it.pos, Run: r.ID}}
-}
-
-// runReadDetail is the detail record of a read in a run: what the auditor
-// matches against the run's list. A struct, not a map, for its encoding's
-// cost (one per object); the keys are in the order a map's would be.
-type runReadDetail struct {
-	Object   string `json:"object"`
-	Position int    `json:"position"`
-	Run      string `json:"run"`
+	return journal.Record{Body: body, Detail: entry.RunReadDetail{Object: it.o.ID, Position: it.pos, Run: r.ID}}
 }

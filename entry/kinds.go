@@ -4,7 +4,8 @@ package entry
 // This file is the only place that spells a field or ref name; the
 // encoder, both parsers, the journal, the auditor and the report all read
 // it through these types. Adding a kind means adding its type here (and to
-// bodies), its vectors in testdata/, and its audit rules.
+// bodies), its vectors in testdata/, and its audit rules. The private
+// detail records have their types beside these, in details.go.
 //
 // Tags: `log:"name"` is a public field, omitted when zero; `log:"name,always"`
 // is written even when zero. `log:"name,ref"` is a ref: a string ref names

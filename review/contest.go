@@ -97,9 +97,11 @@ func (s *Service) caseOf(ctx context.Context, a *ombud.Action) (*Case, error) {
 	switch ct, err := s.Store.ContestOf(ctx, a.ID); {
 	case err == nil:
 		c.Contest = ct
-		if c.Rationale, err = s.Text(ctx, ct.Resolution, "rationale"); err != nil {
+		res, err := readDetail[entry.ContestResolvedDetail](ctx, s, ct.Resolution)
+		if err != nil {
 			return nil, err
 		}
+		c.Rationale = res.Rationale
 	case !errors.Is(err, ombud.ErrNotFound):
 		return nil, err
 	}
@@ -146,7 +148,7 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, jour
 	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
 	e, leaf, d, err := s.Journal.Build(journal.Record{
 		Body:   entry.Contest{Op: entry.OpFiled, DeadlineDays: days, Action: cs.Action.ID, Contest: ct.ID},
-		Detail: map[string]any{"contest": ct.ID, "action": cs.Action.ID, "statement": statement},
+		Detail: entry.ContestFiledDetail{Action: cs.Action.ID, Contest: ct.ID, Statement: statement},
 	})
 	if err != nil {
 		return nil, journal.Leaf{}, err
@@ -228,7 +230,7 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	res.Outcome, res.Resolved, res.ResolvedBy = outcome, s.now().Truncate(time.Millisecond), p.ID
 	e, leaf, d, err := s.Journal.Build(journal.Record{
 		Body:   entry.Contest{Op: entry.OpResolved, Outcome: outcome, Action: a.ID, Contest: ct.ID, By: p.ID},
-		Detail: map[string]any{"contest": ct.ID, "outcome": outcome, "rationale": rationale},
+		Detail: entry.ContestResolvedDetail{Contest: ct.ID, Outcome: outcome, Rationale: rationale},
 	})
 	if err != nil {
 		return fail(err)
@@ -283,9 +285,11 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 		}
 		oc := OpenContest{Contest: ct, Case: cs, Involved: cs.Involved(p.ID)}
 		if !oc.Involved {
-			if oc.Statement, err = s.Text(ctx, ct.Statement, "statement"); err != nil {
+			filed, err := readDetail[entry.ContestFiledDetail](ctx, s, ct.Statement)
+			if err != nil {
 				return nil, err
 			}
+			oc.Statement = filed.Statement
 		}
 		out = append(out, oc)
 	}
@@ -426,26 +430,23 @@ func (s *Service) Awaiting(ctx context.Context, p *ombud.Principal, limit int) (
 	return out, nil
 }
 
-// Text returns the text a contest's detail record keeps under field
-// (the statement of a filing, the rationale of a resolution), or "" when
-// there is none or it was erased with its retention.
-func (s *Service) Text(ctx context.Context, k ombud.DetailKey, field string) (string, error) {
+// readDetail reads the detail record k (a contest's filing or resolution)
+// into a T, or returns the zero T when there is none or it was erased with
+// its retention.
+func readDetail[T any](ctx context.Context, s *Service, k ombud.DetailKey) (T, error) {
+	var t T
 	if k.Commitment == "" {
-		return "", nil
+		return t, nil
 	}
 	d, err := s.Store.Detail(ctx, k)
 	if errors.Is(err, ombud.ErrNotFound) || (err == nil && d.Body == nil) {
-		return "", nil
+		return t, nil
 	}
 	if err != nil {
-		return "", err
+		return t, err
 	}
-	var body map[string]any
-	if err := json.Unmarshal(d.Body, &body); err != nil {
-		return "", err
-	}
-	t, _ := body[field].(string)
-	return t, nil
+	err = json.Unmarshal(d.Body, &t)
+	return t, err
 }
 
 // Taken is an action as its taker and oversight see it: whether it

@@ -221,7 +221,7 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, jour
 	}
 	body := entry.Flag{System: sys.Name, Model: sv.Model, ModelVersion: sv.Version, ReferenceDB: req.ReferenceDB, GallerySize: req.GallerySize,
 		Rank: req.Rank, Score: req.Score, Threshold: req.Threshold, OperatingPoint: req.OperatingPoint, Class: class, Flag: f.ID, Input: f.Inputs, Candidate: req.Candidates, Reference: req.References, Run: run.ID, By: p.ID}
-	detail := map[string]any{"flag": f.ID, "run": run.ID, "inputs": req.Inputs, "candidates": f.Candidates, "references": req.References, "matched_at": matched}
+	detail := entry.FlagDetail{Candidates: f.Candidates, Flag: f.ID, Inputs: req.Inputs, MatchedAt: matched.Format(time.RFC3339Nano), References: req.References, Run: run.ID}
 	c, err := journal.FlagCreate.Change(f.ID, journal.FlagPayload{Flag: f})
 	if err != nil {
 		return nil, journal.Leaf{}, err
@@ -294,7 +294,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	}
 	defer s.gate(f.ID)()
 	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
-		Detail: map[string]any{"flag": f.ID, "rationale": rationale}}, nil)
+		Detail: entry.ReviewDetail{Flag: f.ID, Rationale: rationale}}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrActed):
 		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
@@ -412,7 +412,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	defer s.gate(f.ID)()
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Action{ActionKind: kind, Confirmations: confirms, ModelVersion: f.Version, Flag: f.ID, Action: a.ID, Reviewer: keyed, By: p.ID},
-		Detail: map[string]any{"flag": f.ID, "kind": kind, "reviewers": reviewers},
+		Detail: entry.ActionDetail{Flag: f.ID, Kind: kind, Reviewers: reviewers},
 	}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrActed):
