@@ -22,7 +22,6 @@ import (
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/review"
-	"github.com/ombud/ombud/store"
 )
 
 // Log is what the API reads of the transparency log (tlog.Log).
@@ -41,9 +40,23 @@ type Log interface {
 	ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error)
 }
 
+// Store is what the API reads of the metadata store directly; the
+// services read the rest. store.Store satisfies it.
+type Store interface {
+	PrincipalStore
+	Principals(ctx context.Context) ([]*ombud.Principal, error)
+	Object(ctx context.Context, id string) (*ombud.Object, error)
+	Issuers(ctx context.Context) ([]*ombud.Issuer, error)
+	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
+	AnalyticSystems(ctx context.Context) ([]*ombud.AnalyticSystem, error)
+	Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error)
+	// Ping reports whether the store can serve (/readyz).
+	Ping(ctx context.Context) error
+}
+
 // Server serves the API. Fields are set once before Handler is called.
 type Server struct {
-	Store       store.Store
+	Store       Store
 	Log         Log
 	Journal     *journal.Journal
 	Custody     *custody.Service

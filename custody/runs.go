@@ -389,8 +389,8 @@ func (s *Service) scheduleRunClose(r *ombud.Run) {
 	if s.Now != nil {
 		d = r.Deadline.Sub(s.now())
 	}
-	time.AfterFunc(max(d, 0), func() {
-		if _, err := s.CloseExpiredRuns(context.Background()); err != nil {
+	s.bg.after(max(d, 0), func(ctx context.Context) {
+		if _, err := s.CloseExpiredRuns(ctx); err != nil {
 			s.logger().Error("closing runs at their time limit failed; the sweep retries", "err", err)
 		}
 	})
@@ -933,9 +933,9 @@ type runReadDetail struct {
 
 // closeAfterLimit closes a run the stream found past its time limit.
 func (s *Service) closeAfterLimit(r *ombud.Run) {
-	go func() {
-		if _, err := s.CloseExpiredRuns(context.Background()); err != nil {
+	s.bg.do(func(ctx context.Context) {
+		if _, err := s.CloseExpiredRuns(ctx); err != nil {
 			s.logger().Error("closing a run at its time limit failed; the sweep retries", "run", r.ID, "err", err)
 		}
-	}()
+	})
 }

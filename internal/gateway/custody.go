@@ -3,30 +3,42 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
-	"github.com/ombud/ombud/store"
 )
 
-// openCustody builds the custody service of a data directory: its blob store (file://
-// DIR/blobs unless storage.blob_url says otherwise), its KEK keyring
-// (keys/kek.key unless storage.kek_url names a KMS) and its access
-// service. The policy is not loaded yet: load it (Access.LoadPolicy) once
-// recovery has settled what a crash left in flight.
-func openCustody(ctx context.Context, dir *datadir.Dir, st store.Store, j *journal.Journal, lr journal.LogReader, logger *slog.Logger) (*custody.Service, error) {
-	sc := dir.Config.Storage
-	classes, err := dir.Config.DataClasses()
+// openAccess builds the access service of a data directory, writing the
+// default policy file if it has none. The policy is not loaded yet: load
+// it (LoadPolicy) once recovery has settled what a crash left in flight.
+func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes map[string]ombud.Class, vocab ombud.Vocabulary) (*access.Service, error) {
+	kinds, err := dir.Config.IssuerKindRules()
 	if err != nil {
 		return nil, err
 	}
+	if _, err := os.Stat(dir.PolicyPath()); os.IsNotExist(err) {
+		// A data directory from before policies: start from the default.
+		if err := os.WriteFile(dir.PolicyPath(), []byte(access.DefaultPolicy), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return access.New(access.Config{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.DeploymentJurisdiction(),
+		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes})
+}
+
+// openCustody builds the custody service of a data directory from c, with
+// its blob store (file://DIR/blobs unless storage.blob_url says
+// otherwise), its KEK keyring (keys/kek.key unless storage.kek_url names a
+// KMS) and the limits the configuration sets.
+func openCustody(ctx context.Context, dir *datadir.Dir, c custody.Config) (*custody.Service, error) {
+	sc := dir.Config.Storage
 	url := sc.BlobURL
 	if url == "" {
 		if err := os.MkdirAll(dir.BlobPath(), 0o700); err != nil {
@@ -38,48 +50,30 @@ func openCustody(ctx context.Context, dir *datadir.Dir, st store.Store, j *journ
 		}
 		url = "file://" + filepath.ToSlash(abs) + "?no_tmp_dir=true&metadata=skip"
 	}
+	retention, err := dir.Config.DetailRetentions()
+	if err != nil {
+		return nil, err
+	}
 	bucket, err := blob.Open(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	var ring custody.Keyring
 	if sc.KEKURL == "" {
-		ring, err = keys.OpenLocal(dir.KEKPath())
+		c.Keys, err = keys.OpenLocal(dir.KEKPath())
 	} else {
-		ring, err = keys.OpenURL(ctx, sc.KEKURL, 1)
+		c.Keys, err = keys.OpenURL(ctx, sc.KEKURL, 1)
 	}
 	if err != nil {
 		bucket.Close()
 		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
 	}
-	vocab, err := dir.Config.Vocabularies()
+	c.Bucket, c.DetailRetention = bucket, retention
+	c.MaxObjectBytes, c.EmergencyDeadline = sc.MaxObjectBytes, dir.Config.Access.EmergencyDeadline.Duration
+	c.RunTimeLimit = dir.Config.Access.RunTimeLimit.Duration
+	s, err := custody.New(c)
 	if err != nil {
 		bucket.Close()
 		return nil, err
 	}
-	kinds, err := dir.Config.IssuerKindRules()
-	if err != nil {
-		bucket.Close()
-		return nil, err
-	}
-	retention, err := dir.Config.DetailRetentions()
-	if err != nil {
-		bucket.Close()
-		return nil, err
-	}
-	acc := &access.Service{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.DeploymentJurisdiction(),
-		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes}
-	if _, err := os.Stat(dir.PolicyPath()); os.IsNotExist(err) {
-		// A data directory from before policies: start from the default.
-		if err := os.WriteFile(dir.PolicyPath(), []byte(access.DefaultPolicy), 0o644); err != nil {
-			bucket.Close()
-			return nil, err
-		}
-	}
-	return &custody.Service{
-		Store: st, Journal: j, Log: lr, Bucket: bucket, Keys: ring, Access: acc, Classes: classes, Vocabulary: vocab, DetailRetention: retention,
-		Committers:     []func(journal.Op) journal.Committer{acc.Committer},
-		MaxObjectBytes: sc.MaxObjectBytes, EmergencyDeadline: dir.Config.Access.EmergencyDeadline.Duration,
-		RunTimeLimit: dir.Config.Access.RunTimeLimit.Duration, Logger: logger,
-	}, nil
+	return s, nil
 }

@@ -135,18 +135,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	g.Witnesses = web.WitnessesFromPolicy(policy)
 	g.Journal = &journal.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
-	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
+	if err := g.openServices(ctx, dir); err != nil {
 		return nil, err
 	}
-	g.Analytics = &analytics.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes, Gate: g.Custody.VersionExclusive}
-	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary,
-		Gate: g.Custody.FlagExclusive, ContestDeadline: dir.Config.Redress.ContestDeadline.Duration,
-		Redress: review.Redress{Controller: dir.Config.Redress.Controller, Contact: dir.Config.Redress.Contact, Appeal: dir.Config.Redress.Appeal,
-			PublicURL: dir.Config.Server.PublicURL}}
-	g.Custody.Evidence = g.Review.Evidence
-	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
-	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)
-	g.Custody.Undoers = append(g.Custody.Undoers, g.Reports.Undo)
 	// Nothing else runs yet: every change still reserved was interrupted.
 	if g.Recovered, err = g.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
 		return nil, fmt.Errorf("failed to recover changes interrupted by a crash: %w", err)
@@ -161,6 +152,43 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
 	}
 	return g, nil
+}
+
+// openServices builds the services, each whole: first what they share
+// (the custody gates, the access service and the reports), then review,
+// whose evidence rule custody takes, then custody.
+func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
+	classes, err := dir.Config.DataClasses()
+	if err != nil {
+		return err
+	}
+	vocab, err := dir.Config.Vocabularies()
+	if err != nil {
+		return err
+	}
+	gates := new(custody.Gates)
+	acc, err := openAccess(dir, g.Store, g.Journal, classes, vocab)
+	if err != nil {
+		return err
+	}
+	if g.Analytics, err = analytics.New(analytics.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
+		return err
+	}
+	rc := dir.Config.Redress
+	if g.Review, err = review.New(review.Config{Store: g.Store, Journal: g.Journal, Policy: acc.Policy, Vocabulary: vocab,
+		Gate: gates.FlagExclusive, ContestDeadline: rc.ContestDeadline.Duration,
+		Redress: review.Redress{Controller: rc.Controller, Contact: rc.Contact, Appeal: rc.Appeal, PublicURL: dir.Config.Server.PublicURL}}); err != nil {
+		return err
+	}
+	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
+	g.Custody, err = openCustody(ctx, dir, custody.Config{
+		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
+		Evidence:   g.Review.Evidence,
+		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
+		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
+		Logger:     g.logger,
+	})
+	return err
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.
@@ -225,9 +253,15 @@ func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok o
 	return p, tok, w, true, nil
 }
 
-// Close flushes the log and closes everything, then unlocks the directory.
+// Close stops the services, flushes the log and closes the stores, then
+// unlocks the directory.
 func (g *Gateway) Close(ctx context.Context) error {
 	var errs []error
+	// The services first: their background work uses the log and the
+	// store.
+	if g.Custody != nil {
+		errs = append(errs, g.Custody.Close(ctx))
+	}
 	if g.Log != nil {
 		errs = append(errs, g.Log.Close(ctx))
 	}
