@@ -142,12 +142,9 @@ func principalGate(id string) string { return "principal:" + id }
 
 // flagGate names a flag's gate: viewings of its evidence hold it shared
 // from their check until logged; a review, an action or a contest's
-// resolution holds it alone while logged (FlagExclusive), so no viewing
+// resolution holds it alone while logged (Gates.FlagExclusive), so no viewing
 // is logged after the change that ended the viewer's task.
 func flagGate(id string) string { return "flag:" + id }
-
-// FlagExclusive holds a flag's gate alone and returns its release.
-func (s *Service) FlagExclusive(id string) (release func()) { return s.gates.FlagExclusive(id) }
 
 // objectGate names an object's gate: reads hold it shared, its erasure
 // alone.

@@ -148,6 +148,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if _, _, err := g.Custody.Access.LoadPolicy(ctx, ""); err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
 	}
+	if g.api, err = g.newAPI(); err != nil {
+		return nil, err
+	}
 	if err := g.Custody.ScheduleRunCloses(ctx); err != nil {
 		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
 	}
@@ -192,10 +195,10 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.
-func (g *Gateway) API() *api.Server {
-	if g.api != nil {
-		return g.api
-	}
+func (g *Gateway) API() *api.Server { return g.api }
+
+// newAPI builds the deployment's HTTP API and its public site.
+func (g *Gateway) newAPI() (*api.Server, error) {
 	proxies, _ := g.Dir.Config.Proxies() // checked when the configuration was loaded
 	caps := Capabilities(g.Dir.Config)
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
@@ -220,12 +223,11 @@ func (g *Gateway) API() *api.Server {
 	if g.opts.MaxBodyBytes > 0 {
 		max = g.opts.MaxBodyBytes
 	}
-	g.api = &api.Server{
+	return api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
 		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
-	}
-	return g.api
+	})
 }
 
 // Capabilities are the optional parts a deployment with configuration cfg
