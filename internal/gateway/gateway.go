@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
@@ -24,6 +25,7 @@ import (
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/store"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -67,6 +69,16 @@ type Gateway struct {
 	api    *api.Server
 	unlock func()
 }
+
+// Each service declares the store methods it calls; any whole store
+// serves them all, whichever engine it is.
+var (
+	_ access.Store    = store.Store(nil)
+	_ analytics.Store = store.Store(nil)
+	_ api.Store       = store.Store(nil)
+	_ custody.Store   = store.Store(nil)
+	_ review.Store    = store.Store(nil)
+)
 
 // ErrLogUnwritable: the log's directory cannot be written; the gateway
 // does not start (it could log nothing, so it could decide nothing).
@@ -155,43 +167,6 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
 	}
 	return g, nil
-}
-
-// openServices builds the services, each whole: first what they share
-// (the custody gates, the access service and the reports), then review,
-// whose evidence rule custody takes, then custody.
-func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
-	classes, err := dir.Config.DataClasses()
-	if err != nil {
-		return err
-	}
-	vocab, err := dir.Config.Vocabularies()
-	if err != nil {
-		return err
-	}
-	gates := new(custody.Gates)
-	acc, err := openAccess(dir, g.Store, g.Journal, classes, vocab)
-	if err != nil {
-		return err
-	}
-	if g.Analytics, err = analytics.New(analytics.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
-		return err
-	}
-	rc := dir.Config.Redress
-	if g.Review, err = review.New(review.Config{Store: g.Store, Journal: g.Journal, Policy: acc.Policy, Vocabulary: vocab,
-		Gate: gates.FlagExclusive, ContestDeadline: rc.ContestDeadline.Duration,
-		Redress: review.Redress{Controller: rc.Controller, Contact: rc.Contact, Appeal: rc.Appeal, PublicURL: dir.Config.Server.PublicURL}}); err != nil {
-		return err
-	}
-	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
-	g.Custody, err = openCustody(ctx, dir, custody.Config{
-		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
-		Evidence:   g.Review.Evidence,
-		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
-		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
-		Logger:     g.logger,
-	})
-	return err
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.

@@ -8,12 +8,52 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/analytics"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/review"
 )
+
+// openServices builds the services, each whole: first what they share
+// (the custody gates, the access service and the reports), then review,
+// whose evidence rule custody takes, then custody.
+func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
+	classes, err := dir.Config.DataClasses()
+	if err != nil {
+		return err
+	}
+	vocab, err := dir.Config.Vocabularies()
+	if err != nil {
+		return err
+	}
+	gates := new(custody.Gates)
+	acc, err := openAccess(dir, g.Store, g.Journal, classes, vocab)
+	if err != nil {
+		return err
+	}
+	if g.Analytics, err = analytics.New(analytics.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
+		return err
+	}
+	rc := dir.Config.Redress
+	if g.Review, err = review.New(review.Config{Store: g.Store, Journal: g.Journal, Policy: acc.Policy, Vocabulary: vocab,
+		Gate: gates.FlagExclusive, ContestDeadline: rc.ContestDeadline.Duration,
+		Redress: review.Redress{Controller: rc.Controller, Contact: rc.Contact, Appeal: rc.Appeal, PublicURL: dir.Config.Server.PublicURL}}); err != nil {
+		return err
+	}
+	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
+	g.Custody, err = openCustody(ctx, dir, custody.Config{
+		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
+		Evidence:   g.Review.Evidence,
+		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
+		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
+		Logger:     g.logger,
+	})
+	return err
+}
 
 // openAccess builds the access service of a data directory, writing the
 // default policy file if it has none. The policy is not loaded yet: load
