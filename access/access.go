@@ -17,13 +17,22 @@ import (
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
-	"github.com/ombud/ombud/store"
 )
 
-// Service keeps the issuer registry, the authorizations and the policy,
-// and decides reads.
-type Service struct {
-	Store   store.Store
+// Store is what access reads of the metadata store: the authorizations
+// and their uses, the objects it decides on, and the emergency reads an
+// authorization covers. store.Store satisfies it.
+type Store interface {
+	ombud.AuthorizationStore
+	Object(ctx context.Context, id string) (*ombud.Object, error)
+	OpenEmergencies(ctx context.Context) ([]*ombud.Emergency, error)
+	CoverEmergency(ctx context.Context, index uint64, authorizationID string) error
+}
+
+// Config is what an access service is built from (New). Store, Journal
+// and PolicyPath are required.
+type Config struct {
+	Store   Store
 	Journal *journal.Journal
 	// PolicyPath is the Cedar policy file (DIR/policy.cedar).
 	PolicyPath string
@@ -38,6 +47,12 @@ type Service struct {
 	// Classes are the configured data classes.
 	Classes map[string]ombud.Class
 	Now     func() time.Time
+}
+
+// Service keeps the issuer registry, the authorizations and the policy,
+// and decides reads. Build it with New, then load its policy (LoadPolicy).
+type Service struct {
+	Config
 
 	policy    atomic.Pointer[Policy]
 	gates     gate.Set   // authorization id: reads shared, revocation alone
@@ -45,6 +60,19 @@ type Service struct {
 	authCache sync.Map   // authorization id → *ombud.RegisteredAuthorization
 	policyMu  sync.Mutex // serialises loads
 	verifiers atomic.Pointer[note.Verifiers]
+}
+
+// New checks c and returns the service it describes.
+func New(c Config) (*Service, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("access: no metadata store")
+	case c.Journal == nil:
+		return nil, errors.New("access: no journal")
+	case c.PolicyPath == "":
+		return nil, errors.New("access: no policy file")
+	}
+	return &Service{Config: c}, nil
 }
 
 func (s *Service) now() time.Time {

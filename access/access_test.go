@@ -456,13 +456,20 @@ func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	// A second gateway: same store, log and blobs; its own access service.
 	acc1 := e.Custody.Access
-	acc2 := &access.Service{Store: e.Store, Journal: e.Journal, PolicyPath: e.Dir.PolicyPath(), Jurisdiction: acc1.Jurisdiction,
-		IssuerKinds: acc1.IssuerKinds, Vocabulary: acc1.Vocabulary, Classes: acc1.Classes}
+	acc2, err := access.New(access.Config{Store: e.Store, Journal: e.Journal, PolicyPath: e.Dir.PolicyPath(), Jurisdiction: acc1.Jurisdiction,
+		IssuerKinds: acc1.IssuerKinds, Vocabulary: acc1.Vocabulary, Classes: acc1.Classes})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := acc2.LoadPolicy(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	c := e.Custody
-	g2 := custody.Service{Store: c.Store, Journal: c.Journal, Log: c.Log, Bucket: c.Bucket, Keys: c.Keys, Access: acc2, Classes: c.Classes, Vocabulary: c.Vocabulary}
+	g2, err := custody.New(custody.Config{Store: c.Store, Journal: c.Journal, Log: c.Log, Bucket: c.Bucket, Keys: c.Keys, Access: acc2, Classes: c.Classes, Vocabulary: c.Vocabulary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Close(ctx)
 	read := func(g *custody.Service) error {
 		rel, err := g.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "three"})
 		if err == nil {
@@ -472,7 +479,7 @@ func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
 		return err
 	}
 	released := 0
-	for _, g := range []*custody.Service{&g2, e.Custody, e.Custody, &g2, &g2, e.Custody} {
+	for _, g := range []*custody.Service{g2, e.Custody, e.Custody, g2, g2, e.Custody} {
 		if read(g) == nil {
 			released++
 		}

@@ -4,6 +4,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -22,7 +24,6 @@ import (
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
-	"github.com/ombud/ombud/store"
 )
 
 // Log is what the API reads of the transparency log (tlog.Log).
@@ -41,9 +42,24 @@ type Log interface {
 	ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error)
 }
 
-// Server serves the API. Fields are set once before Handler is called.
-type Server struct {
-	Store       store.Store
+// Store is what the API reads of the metadata store directly; the
+// services read the rest. store.Store satisfies it.
+type Store interface {
+	PrincipalStore
+	Principals(ctx context.Context) ([]*ombud.Principal, error)
+	Object(ctx context.Context, id string) (*ombud.Object, error)
+	Issuers(ctx context.Context) ([]*ombud.Issuer, error)
+	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
+	AnalyticSystems(ctx context.Context) ([]*ombud.AnalyticSystem, error)
+	Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error)
+	// Ping reports whether the store can serve (/readyz).
+	Ping(ctx context.Context) error
+}
+
+// Config is what an API server is built from (New). Store, Log and
+// Journal are required; a service left nil leaves its routes out.
+type Config struct {
+	Store       Store
 	Log         Log
 	Journal     *journal.Journal
 	Custody     *custody.Service
@@ -71,6 +87,11 @@ type Server struct {
 	WitnessGrace time.Duration
 	// Witnessed: the log publishes only cosigned checkpoints.
 	Witnessed bool
+}
+
+// Server serves the API. Build it with New.
+type Server struct {
+	Config
 
 	draining atomic.Bool
 	requests *prometheus.CounterVec
@@ -81,23 +102,33 @@ type Server struct {
 // shutdown.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-// Handler returns the routed, hardened handler.
-func (s *Server) Handler() http.Handler {
-	if s.MaxBodyBytes == 0 {
-		s.MaxBodyBytes = 1 << 20
+// New checks c, fills in its defaults and registers the request
+// metrics in its registry.
+func New(c Config) (*Server, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("api: no metadata store")
+	case c.Log == nil:
+		return nil, errors.New("api: no log")
+	case c.Journal == nil:
+		return nil, errors.New("api: no journal")
 	}
-	if s.StreamTimeout == 0 {
-		s.StreamTimeout = 6 * time.Hour
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
 	}
-	if s.ReceiptWait == 0 {
-		s.ReceiptWait = 5 * time.Second
+	if c.StreamTimeout == 0 {
+		c.StreamTimeout = 6 * time.Hour
 	}
-	if s.Logger == nil {
-		s.Logger = slog.Default()
+	if c.ReceiptWait == 0 {
+		c.ReceiptWait = 5 * time.Second
 	}
-	if s.Registry == nil {
-		s.Registry = prometheus.NewRegistry()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{Config: c}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ombud_http_requests_total",
 		Help: "HTTP requests by route and status code.",
@@ -107,8 +138,16 @@ func (s *Server) Handler() http.Handler {
 		Help:    "HTTP request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"route"})
-	s.Registry.MustRegister(s.requests, s.latency)
+	for _, m := range []prometheus.Collector{s.requests, s.latency} {
+		if err := c.Registry.Register(m); err != nil {
+			return nil, fmt.Errorf("api: failed to register metrics: %w", err)
+		}
+	}
+	return s, nil
+}
 
+// Handler returns the routed, hardened handler.
+func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -24,7 +24,6 @@ import (
 	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
-	"github.com/ombud/ombud/store"
 )
 
 // Keyring is a keys.Keyring that can rotate: add a new current version and
@@ -35,15 +34,20 @@ type Keyring interface {
 	Retire(keep int) error
 }
 
-// Service is the custody service. Fields are set once, before use.
-type Service struct {
-	Store   store.Store
+// Config is what a custody service is built from (New). Store, Journal,
+// Log, Bucket, Keys and Access are required.
+type Config struct {
+	Store   Store
 	Journal *journal.Journal
 	// Log reads the log back, to settle changes a crash left in flight.
-	Log     journal.LogReader
-	Bucket  *blob.Bucket
-	Keys    Keyring
-	Access  *access.Service
+	Log    journal.LogReader
+	Bucket *blob.Bucket
+	Keys   Keyring
+	Access *access.Service
+	// Gates are the gates custody orders its reads and changes by; pass
+	// the ones the review and analytics services hold too (nil makes a
+	// set of this service's own).
+	Gates   *Gates
 	Classes map[string]ombud.Class
 	// Vocabulary holds the registered codes of the public fields.
 	Vocabulary ombud.Vocabulary
@@ -52,16 +56,15 @@ type Service struct {
 	// details (an ingest's detail goes with its object).
 	DetailRetention map[entry.Kind]time.Duration
 	// Committers and Undoers are other services' hooks for settling their
-	// changes (journal.Journal.Settle): access's (Open adds it) and the
-	// reports', for two.
+	// changes (journal.Journal.Settle): access's and the reports', for two.
 	Committers []func(journal.Op) journal.Committer
+	Undoers    []func(context.Context, *journal.Change) error
 	// Evidence says whether a principal may view an object as evidence of
 	// a flag now: "" if so, else the reason and message of the logged
 	// denial (review.Service.Evidence). It calls hold with the flag's
 	// run's authorization before reading its state, so the viewing holds
 	// that gate too. nil refuses every such viewing.
 	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string, hold func(authorization string)) (reason, msg string, err error)
-	Undoers  []func(context.Context, *journal.Change) error
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an
@@ -72,9 +75,17 @@ type Service struct {
 	RunTimeLimit time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger
+}
 
-	gates   gate.Set   // object id, and principalGate(id): reads shared, changes alone
+// Service is the custody service. Build it with New; its configuration
+// is not changed after (but for a test's clock), and Close stops its
+// background work.
+type Service struct {
+	Config
+
+	gates   *Gates     // object id, and principalGate(id): reads shared, changes alone
 	sweepMu sync.Mutex // one sweep at a time
+	bg      background // the runs' timers and the closes the stream starts
 	// disabled and suspended note, by principal id, the disablings and the
 	// suspensions of emergency access committed under the principal's
 	// gate, for reads that authenticated just before (suspended holds the
@@ -85,6 +96,45 @@ type Service struct {
 	closedRuns sync.Map
 }
 
+// New checks c and returns the service it describes.
+func New(c Config) (*Service, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("custody: no metadata store")
+	case c.Journal == nil:
+		return nil, errors.New("custody: no journal")
+	case c.Log == nil:
+		return nil, errors.New("custody: no log reader")
+	case c.Bucket == nil:
+		return nil, errors.New("custody: no blob store")
+	case c.Keys == nil:
+		return nil, errors.New("custody: no keyring")
+	case c.Access == nil:
+		return nil, errors.New("custody: no access service")
+	}
+	s := &Service{Config: c, gates: c.Gates}
+	if s.gates == nil {
+		s.gates = new(Gates)
+	}
+	s.bg.init()
+	return s, nil
+}
+
+// Gates are the custody gates (see package internal/gate), shared with
+// the services whose changes end reads: review holds a flag's alone
+// (FlagExclusive), analytics a system version's (VersionExclusive). Build
+// them first and pass them to each service, so none is patched after.
+type Gates struct{ gate.Set }
+
+// FlagExclusive holds a flag's gate alone and returns its release.
+func (g *Gates) FlagExclusive(id string) (release func()) { return g.Exclusive(flagGate(id)) }
+
+// VersionExclusive holds a system version's gate alone and returns its
+// release: a retirement is logged under it.
+func (g *Gates) VersionExclusive(system, version string) (release func()) {
+	return g.Exclusive(versionGate(system, version))
+}
+
 // principalGate names a principal's gate in the custody gates: reads by
 // the principal hold it shared, its disabling and the suspension of its
 // emergency access alone.
@@ -92,12 +142,9 @@ func principalGate(id string) string { return "principal:" + id }
 
 // flagGate names a flag's gate: viewings of its evidence hold it shared
 // from their check until logged; a review, an action or a contest's
-// resolution holds it alone while logged (FlagExclusive), so no viewing
+// resolution holds it alone while logged (Gates.FlagExclusive), so no viewing
 // is logged after the change that ended the viewer's task.
 func flagGate(id string) string { return "flag:" + id }
-
-// FlagExclusive holds a flag's gate alone and returns its release.
-func (s *Service) FlagExclusive(id string) (release func()) { return s.gates.Exclusive(flagGate(id)) }
 
 // objectGate names an object's gate: reads hold it shared, its erasure
 // alone.

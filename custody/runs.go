@@ -48,16 +48,8 @@ func runGate(id string) string { return "run:" + id }
 
 // versionGate names a system version's gate: each batch of a run's reads
 // holds it shared until logged, the version's retirement alone
-// (VersionExclusive).
+// (Gates.VersionExclusive).
 func versionGate(system, version string) string { return "version:" + system + "/" + version }
-
-// VersionExclusive holds a system version's gate alone and returns its
-// release: a retirement holds it while logged, so that every read of a
-// run of the version decided before it is logged before it, and every
-// read after it sees the version retired.
-func (s *Service) VersionExclusive(system, version string) (release func()) {
-	return s.gates.Exclusive(versionGate(system, version))
-}
 
 // maySee reports whether p may read through, close or look at run r: its
 // starter, or a machine of its system.
@@ -476,8 +468,8 @@ func (s *Service) scheduleRunClose(r *ombud.Run) {
 	if s.Now != nil {
 		d = r.Deadline.Sub(s.now())
 	}
-	time.AfterFunc(max(d, 0), func() {
-		if _, err := s.CloseExpiredRuns(context.Background()); err != nil {
+	s.bg.after(max(d, 0), func(ctx context.Context) {
+		if _, err := s.CloseExpiredRuns(ctx); err != nil {
 			s.logger().Error("closing runs at their time limit failed; the sweep retries", "err", err)
 		}
 	})
@@ -520,9 +512,9 @@ func (s *Service) CloseExpiredRuns(ctx context.Context) (int, error) {
 
 // closeAfterLimit closes a run the stream found past its time limit.
 func (s *Service) closeAfterLimit(r *ombud.Run) {
-	go func() {
-		if _, err := s.CloseExpiredRuns(context.Background()); err != nil {
+	s.bg.do(func(ctx context.Context) {
+		if _, err := s.CloseExpiredRuns(ctx); err != nil {
 			s.logger().Error("closing a run at its time limit failed; the sweep retries", "run", r.ID, "err", err)
 		}
-	}()
+	})
 }

@@ -17,21 +17,45 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
-	"github.com/ombud/ombud/store"
 )
 
-// Service registers analytic systems.
-type Service struct {
-	Store   store.Store
+// Store is what analytics reads of the metadata store: the registry
+// changes only through the journal. store.Store satisfies it.
+type Store interface {
+	// AnalyticSystem returns a system by id; ombud.ErrNotFound if there is
+	// none.
+	AnalyticSystem(ctx context.Context, id string) (*ombud.AnalyticSystem, error)
+}
+
+// Config is what an analytics service is built from (New). Store and
+// Journal are required.
+type Config struct {
+	Store   Store
 	Journal *journal.Journal
 	// Classes are the deployment's data classes, by name.
 	Classes map[string]ombud.Class
 	Now     func() time.Time
 	// Gate, when set, holds a system version's gate alone and returns its
-	// release (custody.Service.VersionExclusive): a retirement is logged
+	// release (custody.Gates.VersionExclusive): a retirement is logged
 	// under it, so that the reads of the version's runs are ordered
 	// against it as reads are against a revocation.
 	Gate func(system, version string) (release func())
+}
+
+// Service registers analytic systems. Build it with New.
+type Service struct {
+	Config
+}
+
+// New checks c and returns the service it describes.
+func New(c Config) (*Service, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("analytics: no metadata store")
+	case c.Journal == nil:
+		return nil, errors.New("analytics: no journal")
+	}
+	return &Service{Config: c}, nil
 }
 
 // System is a request to register a system with its first version.

@@ -22,12 +22,33 @@ import (
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
-	"github.com/ombud/ombud/store"
 )
 
-// Service raises flags, records their reviews and takes actions on them.
-type Service struct {
-	Store   store.Store
+// Store is what review reads of the metadata store: flags and what
+// followed them, the runs that raised them and the authorizations those
+// cited, the systems' versions, and detail records for contests. It
+// changes state only through the journal. store.Store satisfies it.
+type Store interface {
+	Flag(ctx context.Context, id string) (*ombud.Flag, error)
+	Reviews(ctx context.Context, flag string) ([]*ombud.Review, error)
+	Actions(ctx context.Context, flag string) ([]*ombud.Action, error)
+	Action(ctx context.Context, id string) (*ombud.Action, error)
+	ActionByNotice(ctx context.Context, sum []byte) (*ombud.Action, error)
+	ActionsBy(ctx context.Context, principal string, limit int) ([]*ombud.Action, error)
+	AwaitingReview(ctx context.Context, reviewer string, since time.Time, limit int) ([]*ombud.Flag, error)
+	Contest(ctx context.Context, id string) (*ombud.Contest, error)
+	ContestOf(ctx context.Context, action string) (*ombud.Contest, error)
+	OpenContests(ctx context.Context, limit int) ([]*ombud.Contest, error)
+	Run(ctx context.Context, id string) (*ombud.Run, error)
+	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
+	AnalyticSystem(ctx context.Context, id string) (*ombud.AnalyticSystem, error)
+	Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error)
+}
+
+// Config is what a review service is built from (New). Store, Journal
+// and Policy are required.
+type Config struct {
+	Store   Store
 	Journal *journal.Journal
 	// Policy returns the Cedar policy in force, which decides actions.
 	Policy func() *access.Policy
@@ -35,7 +56,7 @@ type Service struct {
 	// is one (it is public).
 	Vocabulary ombud.Vocabulary
 	// Gate holds a flag's gate alone while a review, an action or a
-	// resolution is logged (custody.Service.FlagExclusive), so that no
+	// resolution is logged (custody.Gates.FlagExclusive), so that no
 	// viewing of its evidence that the change ends is logged after it.
 	Gate func(flag string) (release func())
 	Now  func() time.Time
@@ -44,6 +65,25 @@ type Service struct {
 	ContestDeadline time.Duration
 	// Redress is what notices say of the deployment.
 	Redress Redress
+}
+
+// Service raises flags, records their reviews and takes actions on them.
+// Build it with New.
+type Service struct {
+	Config
+}
+
+// New checks c and returns the service it describes.
+func New(c Config) (*Service, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("review: no metadata store")
+	case c.Journal == nil:
+		return nil, errors.New("review: no journal")
+	case c.Policy == nil:
+		return nil, errors.New("review: no policy")
+	}
+	return &Service{Config: c}, nil
 }
 
 func (s *Service) gate(flag string) (release func()) {

@@ -96,7 +96,18 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go sweeper(ctx, g.Custody, logger, dir.Config.Storage.SweepInterval.Duration)
+	// The sweep ends before the gateway closes (deferred above), so no
+	// sweep runs on a closed store.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		sweeper(sweepCtx, g.Custody, logger, dir.Config.Storage.SweepInterval.Duration)
+	}()
+	defer func() {
+		stopSweep()
+		<-swept
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)

@@ -5,7 +5,7 @@
 // committed. So a permit is never logged after the erase entry of its
 // object, nor after the revocation of its authorization.
 //
-// The store serialises the changes themselves (store.Store.Reserve) and
+// The store serialises the changes themselves (journal.ChangeStore.Reserve) and
 // refuses an erased object's key or a revoked authorization's use whatever
 // a gate says; the gates add the order of reads and changes in the log.
 // They are process-local: the embedded store admits one gateway process

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
@@ -24,6 +25,7 @@ import (
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/store"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -67,6 +69,16 @@ type Gateway struct {
 	api    *api.Server
 	unlock func()
 }
+
+// Each service declares the store methods it calls; any whole store
+// serves them all, whichever engine it is.
+var (
+	_ access.Store   = store.Store(nil)
+	_ registry.Store = store.Store(nil)
+	_ api.Store      = store.Store(nil)
+	_ custody.Store  = store.Store(nil)
+	_ review.Store   = store.Store(nil)
+)
 
 // ErrLogUnwritable: the log's directory cannot be written; the gateway
 // does not start (it could log nothing, so it could decide nothing).
@@ -135,18 +147,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	g.Witnesses = web.WitnessesFromPolicy(policy)
 	g.Journal = &journal.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
-	if g.Custody, err = openCustody(ctx, dir, g.Store, g.Journal, g.Log, o.Logger); err != nil {
+	if err := g.openServices(ctx, dir); err != nil {
 		return nil, err
 	}
-	g.Analytics = &registry.Service{Store: g.Store, Journal: g.Journal, Classes: g.Custody.Classes, Gate: g.Custody.VersionExclusive}
-	g.Review = &review.Service{Store: g.Store, Journal: g.Journal, Policy: g.Custody.Access.Policy, Vocabulary: g.Custody.Vocabulary,
-		Gate: g.Custody.FlagExclusive, ContestDeadline: dir.Config.Redress.ContestDeadline.Duration,
-		Redress: review.Redress{Controller: dir.Config.Redress.Controller, Contact: dir.Config.Redress.Contact, Appeal: dir.Config.Redress.Appeal,
-			PublicURL: dir.Config.Server.PublicURL}}
-	g.Custody.Evidence = g.Review.Evidence
-	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
-	g.Custody.Committers = append(g.Custody.Committers, g.Reports.Committer)
-	g.Custody.Undoers = append(g.Custody.Undoers, g.Reports.Undo)
 	// Nothing else runs yet: every change still reserved was interrupted.
 	if g.Recovered, err = g.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
 		return nil, fmt.Errorf("failed to recover changes interrupted by a crash: %w", err)
@@ -157,6 +160,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if _, _, err := g.Custody.Access.LoadPolicy(ctx, ""); err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
 	}
+	if g.api, err = g.newAPI(); err != nil {
+		return nil, err
+	}
 	if err := g.Custody.ScheduleRunCloses(ctx); err != nil {
 		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
 	}
@@ -164,10 +170,10 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.
-func (g *Gateway) API() *api.Server {
-	if g.api != nil {
-		return g.api
-	}
+func (g *Gateway) API() *api.Server { return g.api }
+
+// newAPI builds the deployment's HTTP API and its public site.
+func (g *Gateway) newAPI() (*api.Server, error) {
 	proxies, _ := g.Dir.Config.Proxies() // checked when the configuration was loaded
 	caps := Capabilities(g.Dir.Config)
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
@@ -192,12 +198,11 @@ func (g *Gateway) API() *api.Server {
 	if g.opts.MaxBodyBytes > 0 {
 		max = g.opts.MaxBodyBytes
 	}
-	g.api = &api.Server{
+	return api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
 		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
-	}
-	return g.api
+	})
 }
 
 // Capabilities are the optional parts a deployment with configuration cfg
@@ -225,9 +230,15 @@ func (g *Gateway) BootstrapAdmin(ctx context.Context) (p *ombud.Principal, tok o
 	return p, tok, w, true, nil
 }
 
-// Close flushes the log and closes everything, then unlocks the directory.
+// Close stops the services, flushes the log and closes the stores, then
+// unlocks the directory.
 func (g *Gateway) Close(ctx context.Context) error {
 	var errs []error
+	// The services first: their background work uses the log and the
+	// store.
+	if g.Custody != nil {
+		errs = append(errs, g.Custody.Close(ctx))
+	}
 	if g.Log != nil {
 		errs = append(errs, g.Log.Close(ctx))
 	}

@@ -1,0 +1,33 @@
+package custody
+
+import (
+	"context"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+)
+
+// Store is what custody reads of the metadata store; it changes state
+// only through the journal. store.Store satisfies it.
+type Store interface {
+	// Objects: their reads, the sweep's expiries and the key rotation.
+	ombud.ObjectStore
+	Principal(ctx context.Context, id string) (*ombud.Principal, error)
+	Emergency(ctx context.Context, index uint64) (*ombud.Emergency, error)
+	OpenEmergencies(ctx context.Context) ([]*ombud.Emergency, error)
+	AnalyticSystem(ctx context.Context, id string) (*ombud.AnalyticSystem, error)
+	// Runs: their starts, their reads and their time limits.
+	Run(ctx context.Context, id string) (*ombud.Run, error)
+	RunObjects(ctx context.Context, id string, from, limit int) ([]ombud.RunObject, error)
+	OpenRunsBefore(ctx context.Context, t time.Time) ([]*ombud.Run, error)
+	ObjectFacts(ctx context.Context, ids []string) (map[string]ombud.ObjectFacts, error)
+	ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error)
+	SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error)
+	RecordRunReads(ctx context.Context, id string, reads []ombud.RunRead, bytes int64) error
+	// RecordViewing records a reviewer's logged viewing of evidence.
+	RecordViewing(ctx context.Context, v ombud.Viewing) error
+	// CountDetailsBefore counts what the sweep's erasure of old details
+	// would erase.
+	CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error)
+}

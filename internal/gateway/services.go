@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/registry"
+	"github.com/ombud/ombud/review"
+)
+
+// openServices builds the services, each whole: first what they share
+// (the custody gates, the access service and the reports), then review,
+// whose evidence rule custody takes, then custody.
+func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
+	classes, err := dir.Config.DataClasses()
+	if err != nil {
+		return err
+	}
+	vocab, err := dir.Config.Vocabularies()
+	if err != nil {
+		return err
+	}
+	gates := new(custody.Gates)
+	acc, err := openAccess(dir, g.Store, g.Journal, classes, vocab)
+	if err != nil {
+		return err
+	}
+	if g.Analytics, err = registry.New(registry.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
+		return err
+	}
+	rc := dir.Config.Redress
+	if g.Review, err = review.New(review.Config{Store: g.Store, Journal: g.Journal, Policy: acc.Policy, Vocabulary: vocab,
+		Gate: gates.FlagExclusive, ContestDeadline: rc.ContestDeadline.Duration,
+		Redress: review.Redress{Controller: rc.Controller, Contact: rc.Contact, Appeal: rc.Appeal, PublicURL: dir.Config.Server.PublicURL}}); err != nil {
+		return err
+	}
+	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
+	g.Custody, err = openCustody(ctx, dir, custody.Config{
+		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
+		Evidence:   g.Review.Evidence,
+		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
+		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
+		Logger:     g.logger,
+	})
+	return err
+}
+
+// openAccess builds the access service of a data directory, writing the
+// default policy file if it has none. The policy is not loaded yet: load
+// it (LoadPolicy) once recovery has settled what a crash left in flight.
+func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes map[string]ombud.Class, vocab ombud.Vocabulary) (*access.Service, error) {
+	kinds, err := dir.Config.IssuerKindRules()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(dir.PolicyPath()); os.IsNotExist(err) {
+		// A data directory from before policies: start from the default.
+		if err := os.WriteFile(dir.PolicyPath(), []byte(access.DefaultPolicy), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return access.New(access.Config{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.DeploymentJurisdiction(),
+		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes})
+}
+
+// openCustody builds the custody service of a data directory from c, with
+// its blob store (file://DIR/blobs unless storage.blob_url says
+// otherwise), its KEK keyring (keys/kek.key unless storage.kek_url names a
+// KMS) and the limits the configuration sets.
+func openCustody(ctx context.Context, dir *datadir.Dir, c custody.Config) (*custody.Service, error) {
+	sc := dir.Config.Storage
+	url := sc.BlobURL
+	if url == "" {
+		if err := os.MkdirAll(dir.BlobPath(), 0o700); err != nil {
+			return nil, err
+		}
+		abs, err := filepath.Abs(dir.BlobPath())
+		if err != nil {
+			return nil, err
+		}
+		url = "file://" + filepath.ToSlash(abs) + "?no_tmp_dir=true&metadata=skip"
+	}
+	retention, err := dir.Config.DetailRetentions()
+	if err != nil {
+		return nil, err
+	}
+	bucket, err := blob.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if sc.KEKURL == "" {
+		c.Keys, err = keys.OpenLocal(dir.KEKPath())
+	} else {
+		c.Keys, err = keys.OpenURL(ctx, sc.KEKURL, 1)
+	}
+	if err != nil {
+		bucket.Close()
+		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
+	}
+	c.Bucket, c.DetailRetention = bucket, retention
+	c.MaxObjectBytes, c.EmergencyDeadline = sc.MaxObjectBytes, dir.Config.Access.EmergencyDeadline.Duration
+	c.RunTimeLimit = dir.Config.Access.RunTimeLimit.Duration
+	s, err := custody.New(c)
+	if err != nil {
+		bucket.Close()
+		return nil, err
+	}
+	return s, nil
+}
