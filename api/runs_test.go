@@ -472,7 +472,7 @@ func TestRunConflicts(t *testing.T) {
 	}
 	// A stream against the close, and against an erasure: the reader
 	// stops after the first object while both happen, then reads on.
-	const n = 2000
+	const n = 128
 	ids := make([]string, n)
 	var next atomic.Int64
 	for range 8 {
@@ -480,9 +480,12 @@ func TestRunConflicts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				// 16 KiB each: more than the connection's buffers hold, so
-				// the paused reader holds the server back.
-				o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: strings.NewReader(strings.Repeat("r", 16<<10))})
+				// 512 KiB each, 64 MiB in all: twice the plaintext a
+				// stream holds decided and not yet sent (custody's budget,
+				// 32 MiB), so the paused reader holds the server back
+				// midway. Fewer objects than a stream's batches would need
+				// to the same end: each ingest is a durable change.
+				o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Source: "cam-1", By: e.AdminID, Body: strings.NewReader(strings.Repeat("r", 512<<10))})
 				if err != nil {
 					t.Error(err)
 					return
