@@ -129,7 +129,10 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 			t.Errorf("POST /receipt %s: %d, want %d with %q", c.name, resp.StatusCode, c.status, c.want)
 		}
 	}
-	resp, _ := http.PostForm(e.URL+"/receipt", url.Values{"receipt": {`{"v":1,"index":0}`}})
+	resp, err := http.PostForm(e.URL+"/receipt", url.Values{"receipt": {`{"v":1,"index":0}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
 	if after := e.Size(t); after != before {
 		t.Fatalf("the public pages changed the log: %d → %d entries", before, after)
