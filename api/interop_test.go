@@ -101,6 +101,7 @@ func hashes(p [][]byte) []tlog.Hash {
 }
 
 func TestInteropXModTlog(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	for range 150 {
 		e.AddPrincipal(t, "p", ombud.RoleAnalyst)
