@@ -84,6 +84,7 @@ func authorizedObject(t *testing.T, e *ombudtest.Env, court issuer, a ombud.Auth
 // roles, classes and purposes; each cell asserts the decision, its reason
 // code and that it was logged.
 func TestDecisionMatrix(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	court := registeredCourt(t, e)
 	rogue := newIssuer(t, "rogue.example/court")
@@ -208,6 +209,7 @@ func TestDecisionMatrix(t *testing.T) {
 
 // TestExactUseCounting: 64 concurrent readers against max-uses 10.
 func TestExactUseCounting(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	a := baseAuth("ten")
 	a.MaxUses = 10
@@ -252,6 +254,7 @@ func TestExactUseCounting(t *testing.T) {
 // file of the log for subject identifiers, principal names and case
 // references.
 func TestNoIdentifiersInPublicTiles(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	court := registeredCourt(t, e)
 	a := baseAuth("auth-77")
@@ -291,6 +294,7 @@ func TestNoIdentifiersInPublicTiles(t *testing.T) {
 }
 
 func TestEmergencyAccess(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	now := time.Now().UTC()
 	clock := func() time.Time { return now }
@@ -449,6 +453,7 @@ func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *entry.Entry {
 // gateway, but the store's conditional update stays the authority, so two
 // gateways sharing one store never release more than max-uses reads.
 func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	a := baseAuth("three")
 	a.MaxUses = 3
@@ -495,6 +500,7 @@ func TestTwoGatewaysNeverExceedMaxUses(t *testing.T) {
 // TestEmergencyHeaderOnOrdinaryClass: an emergency header on a read that
 // needs no authorization is an ordinary read, never queued for erasure.
 func TestEmergencyHeaderOnOrdinaryClass(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	analyst := e.Principal(t, e.AddPrincipal(t, "Ada", ombud.RoleAnalyst))
 	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", By: e.AdminID, Body: strings.NewReader("x")})
@@ -517,6 +523,7 @@ func TestEmergencyHeaderOnOrdinaryClass(t *testing.T) {
 // visible to Cedar and refused by the default policy on sensitive classes;
 // 256 subjects register.
 func TestIssuerScope(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	reg := func(name, kind, jur string) *ombudtest.Issuer {
 		i := ombudtest.NewIssuer(t, name)

@@ -27,6 +27,7 @@ func FuzzParsePolicy(f *testing.F) {
 }
 
 func TestPolicyChecks(t *testing.T) {
+	t.Parallel()
 	p, err := access.ParsePolicy([]byte(access.DefaultPolicy))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 // it without one, that other roles may read, and that actions need no
 // review; under the default policy, none of that.
 func TestSummarizeAppliesOmbudsOwnChecks(t *testing.T) {
+	t.Parallel()
 	classes := []ombud.Class{{Name: "biometric", Sensitivity: ombud.Sensitive}, {Name: "general", Sensitivity: ombud.Ordinary}}
 	purposes, kinds := []string{"criminal_investigation", "audit_sample"}, []string{"court_order", "warrant"}
 	open, err := access.ParsePolicy([]byte(`permit (principal, action, resource);`))

@@ -48,6 +48,7 @@ func snapshot(t *testing.T, e *ombudtest.Env) state {
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
 	disabled := e.AddPrincipal(t, "Gone", ombud.RoleAdmin)
@@ -168,6 +169,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 }
 
 func TestPrincipalLifecycle(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", `{"name":"Ada Analyst","roles":["analyst","reviewer"]}`)
 	if resp.StatusCode != 201 {
@@ -224,6 +226,7 @@ func TestPrincipalLifecycle(t *testing.T) {
 }
 
 func TestLogEndpointsHeaders(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	for range 300 {
 		e.AddPrincipal(t, "p", ombud.RoleAnalyst)
@@ -261,6 +264,7 @@ func TestLogEndpointsHeaders(t *testing.T) {
 // TestLogFailureFailsClosed breaks the log's storage under a running server:
 // the request is denied with log_unavailable and nothing takes effect.
 func TestLogFailureFailsClosed(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	e.AddPrincipal(t, "warm", ombud.RoleAnalyst)
 	e.AwaitSize(t, 2)
@@ -289,6 +293,7 @@ func TestLogFailureFailsClosed(t *testing.T) {
 // TestAuditDetailsCarryTheirReceipt: the auditor's logged read of detail
 // records answers with the receipt of its audit entry.
 func TestAuditDetailsCarryTheirReceipt(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	auditor := e.AddPrincipal(t, "Oversight", ombud.RoleAuditor)
 	e.AwaitSize(t, e.Size(t))

@@ -85,6 +85,7 @@ func (e *runEnv) evidence(t *testing.T, token, flag, object string, hdr ...strin
 // the run's starter, an analyst and a viewing without the flag are
 // refused, the first three as logged denials.
 func TestEvidence(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
 	f := e.reviewedFlag(t)
 	r1 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer)
@@ -212,6 +213,7 @@ func TestEvidence(t *testing.T) {
 // resolve it; two resolutions at once give one; the case shows the
 // outcome.
 func TestContests(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
 	ctx := t.Context()
 	svc := e.Gateway.Review
@@ -357,6 +359,7 @@ func receipt(t *testing.T, resp *http.Response) uint64 {
 // time as the action that ends them are each logged before the action, or
 // refused; likewise against the revocation of the run's authorization.
 func TestEvidenceAgainstItsEnd(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 20))
 	const js = "application/json"
 	viewers := []string{e.AddPrincipal(t, "Ria", ombud.RoleReviewer), e.AddPrincipal(t, "Raj", ombud.RoleReviewer), e.AddPrincipal(t, "Rex", ombud.RoleReviewer)}

@@ -65,6 +65,7 @@ func await(t *testing.T, what string, f func() bool) {
 // not crash, /readyz answers 503 and /status says why; once the fault is
 // fixed, it recovers on its own.
 func TestLogFaults(t *testing.T) {
+	t.Parallel()
 	for _, fault := range []struct {
 		name       string
 		make, heal func(t *testing.T, logDir string)
@@ -111,6 +112,7 @@ func TestLogFaults(t *testing.T) {
 // logged but no checkpoint is published; once that has lasted longer than
 // log.witness_grace, /readyz answers 503 and /status says why.
 func TestReadyzWitnessUnmet(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t, ombudtest.Witnessed(), ombudtest.Config(func(c *datadir.Config) {
 		c.Log.WitnessGrace = datadir.Duration{Duration: time.Second}
 	}))

@@ -27,6 +27,7 @@ func flagBody(run string, inputs ...string) string {
 // refused with their own reasons and log nothing; someone else's run is
 // not found; a flag and the run's close at once are ordered.
 func TestFlags(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-1", 5))
 	ctx := t.Context()
 	mc := e.client(t, e.machine)
@@ -112,6 +113,7 @@ func TestFlags(t *testing.T) {
 // starter, a second review by one reviewer (even at the same time), an
 // unknown flag and the wrong role are refused, logging nothing.
 func TestReviews(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t)
 	ctx := t.Context()
 	run := e.readRun(t, e.analyst, "", 0, e.general)
@@ -176,6 +178,7 @@ func TestReviews(t *testing.T) {
 // rejection (the default policy); refused, it says why and logs nothing;
 // taken, it is logged with its reviewers and gives a notice code once.
 func TestActions(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t)
 	ctx := t.Context()
 	const js = "application/json"

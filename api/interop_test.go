@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -100,20 +102,43 @@ func hashes(p [][]byte) []tlog.Hash {
 	return out
 }
 
-func TestInteropXModTlog(t *testing.T) {
-	e := ombudtest.New(t)
-	for range 150 {
-		e.AddPrincipal(t, "p", ombud.RoleAnalyst)
+// addPrincipals adds n analysts from 8 goroutines: each append waits for
+// its batch to be durable, and together they share batches.
+func addPrincipals(t *testing.T, e *ombudtest.Env, n int, name string) {
+	t.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if _, _, _, err := e.Custody.AddPrincipal(t.Context(), name, []ombud.Role{ombud.RoleAnalyst}, e.AdminID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
 	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatalf("AddPrincipal: %v", err)
+	}
+}
+
+func TestInteropXModTlog(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	addPrincipals(t, e, 150, "p")
 	e.AwaitSize(t, 151)
 	v, err := note.NewVerifier(strings.TrimSpace(string(get(t, e.URL+"/log/key"))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := checkpoint(t, get(t, e.URL+"/log/checkpoint"), v)
-	for range 300 {
-		e.AddPrincipal(t, "q", ombud.RoleAnalyst)
-	}
+	addPrincipals(t, e, 300, "q")
 	e.AwaitSize(t, uint64(old.N)+300)
 	tree := checkpoint(t, get(t, e.URL+"/log/checkpoint"), v)
 	if tree.N < old.N+300 {

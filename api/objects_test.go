@@ -34,6 +34,7 @@ func doObj(t *testing.T, e *ombudtest.Env, method, path, token string, hdr map[s
 }
 
 func TestObjectsEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
 	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
@@ -86,6 +87,7 @@ func TestObjectsEndToEnd(t *testing.T) {
 }
 
 func TestObjectsBadInput(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
 	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
@@ -168,6 +170,7 @@ func TestObjectsBadInput(t *testing.T) {
 }
 
 func TestObjectTooLarge(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	e.Custody.MaxObjectBytes = 1 << 20
 	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
@@ -184,6 +187,7 @@ func TestObjectTooLarge(t *testing.T) {
 // TestReadFailsClosed: with the log's appender stopped, or its storage
 // unwritable, a read is denied with 503 and no byte of the object leaves.
 func TestReadFailsClosed(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"appender stopped", "storage unwritable"} {
 		t.Run(how, func(t *testing.T) {
 			e := ombudtest.New(t)
@@ -212,6 +216,7 @@ func TestReadFailsClosed(t *testing.T) {
 }
 
 func TestRangeReads(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
 	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
@@ -262,6 +267,7 @@ func TestRangeReads(t *testing.T) {
 // logged denial that leaves the authorization's uses untouched, and says
 // nothing of the object's size to a caller who may not read it.
 func TestUnsatisfiableRangeSpendsNoUse(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	court := e.Court(t)
 	e.Authorize(t, court, ombudtest.Authorization("one-read", 1))

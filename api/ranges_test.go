@@ -3,6 +3,7 @@ package api
 import "testing"
 
 func TestParseRange(t *testing.T) {
+	t.Parallel()
 	const size = 1000
 	for _, tc := range []struct {
 		h         string

@@ -66,6 +66,7 @@ func (e *runEnv) queued(t *testing.T, token, flag string) bool {
 // leaves every queue; a viewing of its evidence is a logged denial with
 // the reason flag_rejected.
 func TestRedressRejectionCloses(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
 	f := e.reviewedFlag(t)
 	r1, r2, r3, r4, r5 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer),
@@ -101,6 +102,7 @@ func TestRedressRejectionCloses(t *testing.T) {
 // TestRedressBlindReviews: the queue tells a reviewer nothing of the
 // reviews before theirs: no counts, no keys for them.
 func TestRedressBlindReviews(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
 	f := e.reviewedFlag(t)
 	r1, r2 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer)
@@ -134,6 +136,7 @@ func TestRedressBlindReviews(t *testing.T) {
 // of the inputs or another reviewer's viewing does not do. A rejection
 // needs none.
 func TestRedressConfirmationNeedsViewing(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10))
 	run := e.readRun(t, e.machine, "auth-e", 0, e.location[:3]...)
 	b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: []string{e.location[0], e.location[2]}, Candidates: []string{"plate:B-XY-123"}, References: e.location[1:2],
@@ -171,6 +174,7 @@ func TestRedressConfirmationNeedsViewing(t *testing.T) {
 // its flags leave the review queue; an expired one ends them too
 // (authorization_expired).
 func TestRedressRevocationEnds(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 20), ombudtest.Authorization("auth-x", 20))
 	r1, r2, r3 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer), e.AddPrincipal(t, "Ria", ombud.RoleReviewer)
 	pending := e.reviewedFlag(t) // to be reviewed after the revocation
@@ -232,6 +236,7 @@ func TestRedressRevocationEnds(t *testing.T) {
 // the same time as the revocation of its run's authorization, is either
 // logged before the revocation or refused; never logged after it.
 func TestRedressRevocationAgainstPipeline(t *testing.T) {
+	t.Parallel()
 	const rounds = 3
 	var auths []ombud.Authorization
 	for i := range 2 * rounds {
@@ -322,6 +327,7 @@ func TestRedressRevocationAgainstPipeline(t *testing.T) {
 // a face identification system; a face investigation system, which lists
 // candidates for a person to examine, may raise one.
 func TestRedressBelowThreshold(t *testing.T) {
+	t.Parallel()
 	bio := ombudtest.Authorization("auth-b", 10)
 	bio.Classes, bio.Subjects = []string{"biometric"}, []string{"person:17"}
 	e := newRunEnv(t, ombudtest.Authorization("auth-e", 10), bio)
@@ -442,6 +448,7 @@ func (e *runEnv) action(t *testing.T, token, id string) apiv1.Action {
 // the analyst who took it, an auditor and an admin see it; an upheld
 // contest leaves it standing.
 func TestRedressWithdrawal(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t)
 	r1, r2, r3 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer), e.AddPrincipal(t, "Ria", ombud.RoleReviewer)
 	taken := e.actedFlag(t, "questioning", r1, r2)
@@ -497,6 +504,7 @@ func TestRedressWithdrawal(t *testing.T) {
 // past it unresolved, in the API and in the report computed from the
 // public entries; one resolved in time is not.
 func TestRedressContestDeadline(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t)
 	r1, r2, r3 := e.AddPrincipal(t, "Rey", ombud.RoleReviewer), e.AddPrincipal(t, "Rob", ombud.RoleReviewer), e.AddPrincipal(t, "Ria", ombud.RoleReviewer)
 	late := e.actedFlag(t, "questioning", r1, r2)

@@ -21,6 +21,7 @@ import (
 // retirement releases nothing after the retirement entry, whatever the
 // order; a read after it is a logged denial, version_retired.
 func TestRetirementEndsRunReads(t *testing.T) {
+	t.Parallel()
 	e := newRunEnv(t)
 	ctx := t.Context()
 	mc := e.client(t, e.machine)

@@ -17,6 +17,7 @@ import (
 // or the policy answers the same, and logs the same public entry (no
 // count), for a person with records and for one without.
 func TestSelectionIsNoOracle(t *testing.T) {
+	t.Parallel()
 	both := []string{"plate:B-XY-123", "plate:NOPE-1"} // the first has five records, the second none
 	auth := func(id string, uses int, subjects []string, f func(*ombud.Authorization)) ombud.Authorization {
 		a := ombudtest.Authorization(id, uses)

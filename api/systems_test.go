@@ -22,6 +22,7 @@ const frs = `{"name":"vendor-x-frs","vendor":"vendor-x","task":"face_identificat
 // an analytic entry; the wrong role, bad input, a second registration of a
 // name and a second retirement are refused and log nothing.
 func TestSystemsRegistry(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
 	const js = "application/json"

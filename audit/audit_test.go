@@ -174,6 +174,7 @@ func action(flagID string, confirmations int) journal.Record {
 // each kind of violation and checks the next audit (resuming from the
 // state) finds exactly it.
 func TestPlantedViolations(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
 	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier,
@@ -392,6 +393,7 @@ func (s servedCheckpoint) ReadCheckpoint(context.Context) ([]byte, error) { retu
 // is caught: a byte flipped in a tile, an entry forged on disk, a truncated
 // log, a forged checkpoint, a rollback, a fork, a missing cosignature.
 func TestIntegrity(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	fill(t, e, 700)
 	first := e.Size(t)
@@ -488,6 +490,7 @@ func TestIntegrity(t *testing.T) {
 // byte for byte; a report changed after publication, and a report whose
 // logged hash is of wrong figures, are flagged.
 func TestReportsRecomputed(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	write(t, e, issuerRecord("4a1f9c2e"))
 	write(t, e, registration("auth-1", "plate:B-1", []string{"criminal_investigation"}, 5))
@@ -545,6 +548,7 @@ func TestReportsRecomputed(t *testing.T) {
 // auditor and the gateway agree on how pseudonyms link a read to its
 // authorization and its subjects.
 func TestRealFlowAuditsClean(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ctx := context.Background()
 	analystTok := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst, ombud.RoleIngestor)
@@ -614,6 +618,7 @@ func TestRealFlowAuditsClean(t *testing.T) {
 // resumed from state still reads the whole period, and a detail altered
 // after an earlier run verified it is a finding, reported once.
 func TestAuditorReport(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
 	write(t, e, issuerRecord("4a1f9c2e"))
@@ -704,6 +709,7 @@ func TestAuditorReport(t *testing.T) {
 // TestDirReports: reports are read by their name, custom periods
 // included; a period with a path separator is refused.
 func TestDirReports(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "2026-11-01..2026-11-15@5.json"), []byte(`{}`), 0o644)
 	d := audit.DirReports{Dir: dir}
@@ -731,6 +737,7 @@ func (endless) Read(p []byte) (int, error) {
 // bundle, an endless checkpoint or endless detail records makes the audit
 // fail with ErrTooLarge, having read no more than the format allows.
 func TestHostileSizesAreBounded(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	fill(t, e, 10)
 	e.AwaitSize(t, e.Size(t))

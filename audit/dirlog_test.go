@@ -16,6 +16,7 @@ import (
 // with ErrTooLarge; a partial tile that the full one replaced is read
 // from the full one; a missing file is os.ErrNotExist.
 func TestDirLogBounds(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(p string, n int) {
 		t.Helper()

@@ -40,6 +40,7 @@ func runClose(run string) journal.Record {
 // TestPlantedRunViolations: a clean run audits clean; each violation of a
 // run's rules, planted, is found.
 func TestPlantedRunViolations(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
 	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier,
@@ -148,6 +149,7 @@ func TestPlantedRunViolations(t *testing.T) {
 // version's retirement audits clean before the retirement entry; a
 // permitted read after it is found, and a denied one is not.
 func TestPlantedReadAfterRetirement(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier}}
 	until := time.Now().Add(24 * time.Hour)
@@ -177,6 +179,7 @@ func evidenceRead(flagID, obj, purpose, by string) journal.Record {
 // authorization is cited; a viewing of a flag never logged, for another
 // purpose, or by the flag's creator is found.
 func TestPlantedEvidenceReads(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	a := &auditor{t: t, cfg: audit.Config{Log: fetcher(t, e), Verifier: e.Dir.Verifier}}
 	write(t, e, flag("flag-1", "machine1"))

@@ -82,6 +82,7 @@ func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *entry.Entry {
 }
 
 func TestRoundTripAndLogging(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	for _, n := range []int{0, 1, 1<<20 - 1, 1 << 20, 3<<20 + 17} {
 		body := randomBytes(n)
@@ -105,6 +106,7 @@ func TestRoundTripAndLogging(t *testing.T) {
 }
 
 func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	if _, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "biometric", Body: strings.NewReader("x")}); ombud.ErrorCode(err) != ombud.CodeInvalid {
 		t.Fatalf("sensitive ingest without subjects: %v", err)
@@ -123,6 +125,7 @@ func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
 }
 
 func TestIntegrity(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	body := randomBytes(3<<20 + 5)
 	for _, tc := range []struct {
@@ -155,6 +158,7 @@ func TestIntegrity(t *testing.T) {
 }
 
 func TestRetentionHoldsAndShredding(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	now := time.Now().UTC()
 	e.Custody.Now = func() time.Time { return now }
@@ -216,6 +220,7 @@ func TestRetentionHoldsAndShredding(t *testing.T) {
 // copy of its data key was the wrapped keyset, and that is gone from every
 // file ombud keeps.
 func TestShreddedIsUnrecoverable(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	secret := []byte("Zebedee Quarrington-Vasquez was at the station at 06:12. " + strings.Repeat("x", 4096))
 	o := ingest(t, e, "general", secret)
@@ -302,6 +307,7 @@ func crashAfterReserve(t *testing.T, e *ombudtest.Env, c *journal.Change, rec jo
 // and its commit is committed if its entry reached the log and undone if
 // not, so that the store ends as the log says.
 func TestRecoveryAfterCrashes(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	// An erasure logged, then the crash: recovery finishes it.
 	a := ingest(t, e, "general", []byte("a"))
@@ -390,6 +396,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	var objs []*ombud.Object
 	var bodies [][]byte
@@ -437,6 +444,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestLogFailureReleasesNothing(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	o := ingest(t, e, "general", []byte("nothing leaves unlogged"))
 	reader(t, e)
@@ -468,6 +476,7 @@ func TestLogFailureReleasesNothing(t *testing.T) {
 // decrypted before the decision is logged, so a damaged one is a logged
 // denial (reason integrity_failure), never a permit.
 func TestSmallObjectIntegrity(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	body := randomBytes(4096)
 	for _, damage := range []func([]byte) []byte{
@@ -498,6 +507,7 @@ func TestSmallObjectIntegrity(t *testing.T) {
 // run: every hold that was acknowledged keeps its object, and every object
 // the sweep shredded refused its hold (410), never both.
 func TestHoldsWinOverTheSweep(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	var objs []*ombud.Object
 	for i := range 40 {
@@ -574,6 +584,7 @@ func TestHoldsWinOverTheSweep(t *testing.T) {
 // access details are kept for their retention and then erased by the
 // sweep, which logs one summary entry for the kind.
 func TestDetailLifecycle(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	now := time.Now().UTC()
 	e.Custody.Now = func() time.Time { return now }
@@ -645,6 +656,7 @@ func (c *eraseCounter) Append(ctx context.Context, leaf []byte) (uint64, error) 
 // TestDisableWaitsForDecidedReads: a principal disabled while its reads
 // run has no permit logged after its disabling.
 func TestDisableWaitsForDecidedReads(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	o := ingest(t, e, "general", []byte("a record"))
 	p := e.Principal(t, e.AddPrincipal(t, "reader", ombud.RoleAnalyst))
@@ -692,6 +704,7 @@ func TestDisableWaitsForDecidedReads(t *testing.T) {
 // TestConcurrentRotationsLogOne: six rotations at once make one rotation
 // and one key entry; the others are refused and log nothing.
 func TestConcurrentRotationsLogOne(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ingest(t, e, "general", []byte("a record"))
 	before := e.Size(t)
@@ -721,6 +734,7 @@ func TestConcurrentRotationsLogOne(t *testing.T) {
 // its check stops the release there, and the failure is logged as a
 // denial after the permit.
 func TestLargeObjectIntegrityIsLogged(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	body := randomBytes(3 << 20)
 	o := ingest(t, e, "general", body)

@@ -9,6 +9,7 @@ import (
 // TestPublishedAccuracy: a rate a version did not publish is said to be
 // unpublished, never shown as 0.
 func TestPublishedAccuracy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		a    ombud.Accuracy
 		want string

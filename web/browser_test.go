@@ -169,6 +169,7 @@ const a11yCheck = `(() => {
 // screenshot, follows the receipt-checker flow, and checks that no page
 // asks for anything from another origin.
 func TestSiteInBrowser(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t, ombudtest.Witnessed())
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))

@@ -100,6 +100,7 @@ func section(page, heading string) string {
 // page and in every report section about it, and shows no count for it;
 // the capabilities it offers are not called missing.
 func TestEachMissingCapabilitySaysNotOffered(t *testing.T) {
+	t.Parallel()
 	type capability struct {
 		name      string
 		statement string
@@ -180,6 +181,7 @@ func TestEachMissingCapabilitySaysNotOffered(t *testing.T) {
 // gateway offers none of the optional capabilities, and its pages and
 // its published report say so for each, with no zero count.
 func TestDeploymentPagesSayNotOffered(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))
@@ -221,6 +223,7 @@ func TestDeploymentPagesSayNotOffered(t *testing.T) {
 // policy in force from its decisions (so a changed policy changes the
 // summary), before anything else about it, and links to its exact text.
 func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
+	t.Parallel()
 	url := capsSite(t, ombud.Capabilities{}, "", nil)
 	page := get(t, url+"/disclosure")
 	for _, want := range []string{
@@ -273,6 +276,7 @@ func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
 // later publication is current and the earlier is superseded by it, in
 // the list and on its own page.
 func TestReportsMarkCurrentAndSuperseded(t *testing.T) {
+	t.Parallel()
 	url := capsSite(t, ombud.Capabilities{}, "", nil)
 	list := get(t, url+"/reports")
 	if !strings.Contains(list, `<td><a href="/reports/2026-11@9">2026-11</a></td><td class="num">9</td><td><span class="current">current</span></td>`) ||

@@ -10,6 +10,7 @@ import (
 // TestChartsEscapeAndBand: labels are escaped, and a banded count is
 // drawn at mid-band in the band colour and labelled as the band.
 func TestChartsEscapeAndBand(t *testing.T) {
+	t.Parallel()
 	svg := string(BarChart("c", "t<", "d&", []Bar{{`<script>x</script>`, report.Count{N: 3, Band: 9}}, {"ten", report.Count{N: 10, Band: 9}}}))
 	if strings.Contains(svg, "<script>") || !strings.Contains(svg, "&lt;script&gt;") || !strings.Contains(svg, "t&lt;") {
 		t.Fatalf("not escaped: %s", svg)

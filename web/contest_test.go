@@ -42,6 +42,7 @@ func actedNotice(t *testing.T, e *ombudtest.Env) (string, *matchScenario) {
 // TestContestRightCodeNeverLimited: wrong codes from the person's address
 // are limited, but their right code is still answered.
 func TestContestRightCodeNeverLimited(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	notice, _ := actedNotice(t, e)
 	for range 15 {
@@ -64,6 +65,7 @@ func TestContestRightCodeNeverLimited(t *testing.T) {
 // /contest, neither a code's status nor a filing; a post from the page
 // itself, or from a client that is not a browser, is taken.
 func TestContestRefusesCrossSite(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	notice, _ := actedNotice(t, e)
 	before := e.Size(t)
@@ -101,6 +103,7 @@ func TestContestRefusesCrossSite(t *testing.T) {
 // rationale and a resolution's refuse bidirectional controls, which could
 // show the reader the text reordered; nothing is logged.
 func TestTextRefusesBidiControls(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ctx := context.Background()
 	notice, s := actedNotice(t, e)

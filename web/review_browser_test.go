@@ -110,6 +110,7 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 // outcome. Every page passes the accessibility checks and asks nothing of
 // another origin; screenshots are saved.
 func TestReviewInBrowser(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	s := newMatchScenario(t, e, 2)
 	flagA, flagB := s.flags[0], s.flags[1]

@@ -103,6 +103,7 @@ func csrfOf(t *testing.T, e *ombudtest.Env, cookie string) string {
 // session's CSRF token or from another site, no session, a disabled
 // reviewer's session, a HEAD on evidence, an oversized form.
 func TestReviewPagesRefuse(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	s := newMatchScenario(t, e, 1)
 	flag := s.flags[0]
@@ -184,6 +185,7 @@ func TestReviewPagesRefuse(t *testing.T) {
 // TestContestPageRefuses: wrong codes all look the same and are limited
 // per client; an oversized statement is refused; nothing is logged.
 func TestContestPageRefuses(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	before := e.Size(t)
 	resp, _ := post(t, e.URL+"/contest", url.Values{"do": {"file"}, "code": {"1111-1111-1111-1111"}, "statement": {strings.Repeat("x", 20000)}}, "", nil)
@@ -217,6 +219,7 @@ func TestContestPageRefuses(t *testing.T) {
 // TestContestLimitAtOnce: wrong codes sent at once pass the limit no more
 // than one at a time would.
 func TestContestLimitAtOnce(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	codes := make(chan int, 20)
 	var wg sync.WaitGroup
@@ -245,6 +248,7 @@ func TestContestLimitAtOnce(t *testing.T) {
 // client writes before that address changes nothing; and a connection
 // that is not a trusted proxy cannot choose its address.
 func TestContestLimitBehindProxy(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) { c.Server.TrustedProxies = []string{"127.0.0.1"} }))
 	wrong := func(xff string) int {
 		resp, _ := post(t, e.URL+"/contest", url.Values{"do": {"status"}, "code": {"0000-0000-0000-0000"}}, "", map[string]string{"X-Forwarded-For": xff})

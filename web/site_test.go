@@ -22,6 +22,7 @@ import (
 // TestPagesHeadersAndBadInput: every page carries the CSP and answers bad
 // input with a clear page and the right status, changing nothing.
 func TestPagesHeadersAndBadInput(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))
@@ -129,7 +130,10 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 			t.Errorf("POST /receipt %s: %d, want %d with %q", c.name, resp.StatusCode, c.status, c.want)
 		}
 	}
-	resp, _ := http.PostForm(e.URL+"/receipt", url.Values{"receipt": {`{"v":1,"index":0}`}})
+	resp, err := http.PostForm(e.URL+"/receipt", url.Values{"receipt": {`{"v":1,"index":0}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
 	if after := e.Size(t); after != before {
 		t.Fatalf("the public pages changed the log: %d → %d entries", before, after)
@@ -140,6 +144,7 @@ func TestPagesHeadersAndBadInput(t *testing.T) {
 // witnesses, a witness that stops cosigning is shown with "No" and the
 // last cosignature the site saw from it, not a blank.
 func TestWitnessLastCosignature(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t, ombudtest.WitnessedBy(2, 1))
 	home := func() string {
 		t.Helper()
@@ -178,6 +183,7 @@ func TestWitnessLastCosignature(t *testing.T) {
 // (and says when it is the placeholder), what each kind of issuer may
 // sign, and how long each kind of detail record is kept and why.
 func TestDisclosureListsWhatThePublicLogMayHold(t *testing.T) {
+	t.Parallel()
 	for _, placeholder := range []bool{false, true} {
 		var opts []ombudtest.Option
 		if placeholder {
@@ -207,6 +213,7 @@ func TestDisclosureListsWhatThePublicLogMayHold(t *testing.T) {
 // configured public URL, or the address the gateway listens on, never what
 // a request's Host header claims.
 func TestStatusIgnoresTheHostHeader(t *testing.T) {
+	t.Parallel()
 	for _, public := range []string{"", "https://records.example.org"} {
 		e := ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) { c.Server.PublicURL = public }))
 		req, _ := http.NewRequest("GET", e.URL+"/status", nil)
@@ -234,6 +241,7 @@ func TestStatusIgnoresTheHostHeader(t *testing.T) {
 // not say that witnesses cosign its log, and says which records need an
 // authorization instead of claiming every one does.
 func TestHomeClaimsNoWitnessesItLacks(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	resp := e.Do(t, "GET", "/", "", "", "")
 	b, _ := io.ReadAll(resp.Body)

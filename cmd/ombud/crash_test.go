@@ -29,19 +29,11 @@ import (
 	"github.com/ombud/ombud/internal/poll"
 )
 
-// buildBinary compiles ombud once for the tests that run it as a child.
-var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "ombud-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "ombud")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+// buildBinary returns the ombud the tests run as a child: this test
+// binary, which runs main instead of the tests when its environment says
+// so (TestMain sets runAsOmbud for every child). Building ombud apart cost
+// a link of the whole program, the package's slowest step.
+var buildBinary = sync.OnceValues(os.Executable)
 
 // childEnv is added to the environment of child servers.
 var childEnv []string
@@ -63,7 +55,7 @@ func (c *child) token(t *testing.T) string {
 	return tok
 }
 
-// startFresh builds ombud, serves a new data directory from a child and
+// startFresh serves a new data directory from a child ombud and
 // returns the binary, the directory, the child and the admin token.
 func startFresh(t *testing.T) (bin, dir string, c *child, admin string) {
 	t.Helper()
@@ -134,8 +126,9 @@ func getJSON(url string, token string, v any) (int, error) {
 // last checkpoint seen before the kill.
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and kills a child process")
+		t.Skip("kills a child process")
 	}
+	t.Parallel()
 	// Kill at different points of the stream.
 	for _, killAt := range []int{50, 300, 1000} {
 		t.Run(fmt.Sprintf("kill after %d", killAt), func(t *testing.T) { crashOnce(t, killAt) })
@@ -300,8 +293,9 @@ func crashOnce(t *testing.T, killAt int) {
 // burst of appends: it exits 0, and its last checkpoint covers every entry.
 func TestSIGTERMFlushes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and signals a child process")
+		t.Skip("signals a child process")
 	}
+	t.Parallel()
 	_, dir, c, admin := startFresh(t)
 	var last uint64
 	for i := range 20 {

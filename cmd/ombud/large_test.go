@@ -53,14 +53,17 @@ func peakRSS(t *testing.T, pid int) int64 {
 	return 0
 }
 
-// TestLargeObjectConstantMemory streams a 2 GiB object through a child
+// TestLargeObjectConstantMemory streams a 512 MiB object through a child
 // 'ombud serve' and back: byte-identical, and the server's peak RSS stays
-// under 100 MiB. OMBUD_LARGE_MIB changes the size.
+// under 100 MiB. Five times the bar is enough to catch a server that holds
+// an object, or a fifth of one, in memory; OMBUD_LARGE_MIB changes the
+// size (2048 for the figures in docs/PERFORMANCE.md).
 func TestLargeObjectConstantMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("streams 2 GiB")
+		t.Skip("streams 512 MiB")
 	}
-	size := int64(2048) << 20
+	t.Parallel()
+	size := int64(512) << 20
 	if v := os.Getenv("OMBUD_LARGE_MIB"); v != "" {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		size = n << 20

@@ -26,8 +26,9 @@ import (
 // first byte is sent.
 func TestKillMidBulkRead(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and kills a child process")
+		t.Skip("kills a child process")
 	}
+	t.Parallel()
 	bin, dir, c, admin := startFresh(t)
 	dd, err := datadir.Open(dir)
 	if err != nil {

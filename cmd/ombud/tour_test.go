@@ -28,8 +28,9 @@ import (
 // serve must log no error.
 func TestREADMETour(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds ombud and runs the README's tour against it")
+		t.Skip("runs the README's tour against a child ombud")
 	}
+	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "head", "tail", "date", "cat", "printf"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the README's tour needs %s: %v", tool, err)
