@@ -228,9 +228,7 @@ func TestPrincipalLifecycle(t *testing.T) {
 func TestLogEndpointsHeaders(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
-	for range 300 {
-		e.AddPrincipal(t, "p", ombud.RoleAnalyst)
-	}
+	addPrincipals(t, e, 300, "p")
 	e.AwaitSize(t, 301)
 	for _, tc := range []struct{ path, cache string }{
 		{"/log/checkpoint", "no-store"},
