@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/entry"
@@ -266,21 +268,6 @@ func (a *Authorization) Text() string {
 	return b.String()
 }
 
-// Scope reasons: why a registered authorization does not cover a read.
-const (
-	ReasonAuthMissing      = "authorization_required"
-	ReasonAuthUnknown      = "authorization_unknown"
-	ReasonAuthRevoked      = "authorization_revoked"
-	ReasonAuthNotYetValid  = "authorization_not_yet_valid"
-	ReasonAuthExpired      = "authorization_expired"
-	ReasonAuthPurpose      = "purpose_not_covered"
-	ReasonAuthClass        = "class_not_covered"
-	ReasonAuthSubject      = "subject_not_covered"
-	ReasonAuthJurisdiction = "jurisdiction_not_covered"
-	ReasonAuthExhausted    = "authorization_exhausted"
-	ReasonAuthInScope      = "authorization_in_scope"
-)
-
 // Covers checks a registered authorization against one read: its window,
 // purpose, class, the object's subjects (pseudonyms) and the deployment's
 // jurisdiction, which the authorization's must cover (there is no "any"). subjectPseudonyms are the authorization's subjects as
@@ -289,13 +276,13 @@ const (
 func (a *Authorization) Covers(now time.Time, purpose, class string, objectSubjects, subjectPseudonyms []string, jurisdiction string) string {
 	switch {
 	case now.Before(a.NotBefore):
-		return ReasonAuthNotYetValid
+		return reason.AuthNotYetValid
 	case !now.Before(a.NotAfter):
-		return ReasonAuthExpired
+		return reason.AuthExpired
 	case !slices.Contains(a.Purposes, purpose):
-		return ReasonAuthPurpose
+		return reason.AuthPurpose
 	case !slices.Contains(a.Classes, class):
-		return ReasonAuthClass
+		return reason.AuthClass
 	}
 	if !a.Wildcard() {
 		ok := false
@@ -303,11 +290,11 @@ func (a *Authorization) Covers(now time.Time, purpose, class string, objectSubje
 			ok = ok || slices.Contains(subjectPseudonyms, s)
 		}
 		if !ok {
-			return ReasonAuthSubject
+			return reason.AuthSubject
 		}
 	}
 	if !JurisdictionCovers(a.Jurisdiction, jurisdiction) {
-		return ReasonAuthJurisdiction
+		return reason.AuthJurisdiction
 	}
 	return ""
 }

@@ -69,66 +69,6 @@ var ErrNotCandidate = errors.New("a reference image is not of a candidate")
 // it to reviews and further actions.
 var ErrActed = errors.New("an action was taken on the flag")
 
-// Reasons of refused flags.
-const (
-	// ReasonInputNotRead: a flag's input was not read in its run.
-	ReasonInputNotRead = "input_not_read"
-	// ReasonAlreadyReviewed: the reviewer reviewed the flag before.
-	ReasonAlreadyReviewed = "already_reviewed"
-	// ReasonNotIndependent: the reviewer raised the flag or started its
-	// run.
-	ReasonNotIndependent = "reviewer_not_independent"
-	// ReasonFlagUnknown: no such flag.
-	ReasonFlagUnknown = "flag_unknown"
-	// ReasonNotEnoughConfirmations: the policy needs more distinct
-	// confirmations before an action.
-	ReasonNotEnoughConfirmations = "not_enough_confirmations"
-	// ReasonFlagRejected: a reviewer rejected the flag, which closes it:
-	// no review or action follows a rejection.
-	ReasonFlagRejected = "flag_rejected"
-	// ReasonEvidenceNotViewed: a confirmation from a reviewer who has not
-	// viewed every input of the flag (their logged viewings).
-	ReasonEvidenceNotViewed = "evidence_not_viewed"
-	// ReasonBelowThreshold: a flag whose score is below its own
-	// threshold, from a system whose task does not produce investigative
-	// candidate lists.
-	ReasonBelowThreshold = "below_threshold"
-	// ReasonFlagActed: an action was taken on the flag already; a flag
-	// has one action, and none after it is reviewed again.
-	ReasonFlagActed = "flag_acted"
-	// ReasonFlagDuplicate: the run flagged the same match (the same
-	// inputs and candidates) already.
-	ReasonFlagDuplicate = "flag_duplicate"
-	// ReasonReferenceInvalid: a flag names a reference image that is not
-	// a live object of a candidate its run's authorization names. (A
-	// reference image, like an input, must have been read in the run.)
-	ReasonReferenceInvalid = "reference_invalid"
-	// ReasonReviewsChanged: a review of the flag was recorded while the
-	// action was being decided.
-	ReasonReviewsChanged = "reviews_changed"
-	// ReasonNoticeUnknown: no action has this notice code. It says
-	// nothing else: a wrong code and a code of another deployment look
-	// the same.
-	ReasonNoticeUnknown = "notice_unknown"
-	// ReasonContestUnknown: no such contest.
-	ReasonContestUnknown = "contest_unknown"
-	// ReasonContestResolved: the contest is resolved already.
-	ReasonContestResolved = "contest_resolved"
-	// ReasonContestFiled: the action was contested already; the
-	// contest's status is shown instead.
-	ReasonContestFiled = "contest_filed"
-	// ReasonNotEvidence: a viewing for review of an object that is not
-	// evidence of the flag, or by a reader who may not review it.
-	ReasonNotEvidence = "not_evidence"
-	// ReasonReviewDone: the reader has no open task on the flag: they
-	// reviewed it, or an action was taken and no contest of it awaits
-	// them.
-	ReasonReviewDone = "review_done"
-	// ReasonReviewWindowClosed: the flag's review window, or its run's
-	// authorization's, has closed.
-	ReasonReviewWindowClosed = "review_window_closed"
-)
-
 // ReviewWindow is how long after it is raised a flag's evidence may be
 // viewed for its review (never past its run's authorization's window); a
 // contest of its action opens it again for the contest's resolver.

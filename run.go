@@ -3,6 +3,8 @@ package ombud
 import (
 	"context"
 	"time"
+
+	"github.com/ombud/ombud/reason"
 )
 
 // Run is an analytic run: one version of a registered system reading a
@@ -37,42 +39,11 @@ const (
 	RunTimeLimit = "time_limit" // ended by itself at its time limit
 )
 
-// The reasons of refusals and denials about runs. Each is a stable code:
-// the API answers it as the error's reason, and a decision on an object
-// logs it in the access entry.
-const (
-	// ReasonVersionRetired: the run names a retired version.
-	ReasonVersionRetired = "version_retired"
-	// ReasonVersionUnknown: the run names a system or version not
-	// registered.
-	ReasonVersionUnknown = "version_unknown"
-	// ReasonClassNotAllowed: an object's class is not one the system may
-	// process.
-	ReasonClassNotAllowed = "class_not_allowed"
-	// ReasonObjectErased: an object in the set is erased.
-	ReasonObjectErased = "object_erased"
-	// ReasonObjectUnknown: an object in the set does not exist.
-	ReasonObjectUnknown = "object_unknown"
-	// ReasonRunTimeLimit: the run is past its time limit.
-	ReasonRunTimeLimit = "run_time_limit"
-	// ReasonRunClosed: the run is closed.
-	ReasonRunClosed = "run_closed"
-	// ReasonInRun: a read permitted as part of a run.
-	ReasonInRun = "in_run"
-	// ReasonNotRunPrincipal: the caller may not read through this run.
-	ReasonNotRunPrincipal = "not_run_principal"
-	// ReasonStarterDisabled: the principal who started the run was
-	// disabled, which ends its reading.
-	ReasonStarterDisabled = "starter_disabled"
-	// ReasonSystemMismatch: a system principal named another system.
-	ReasonSystemMismatch = "system_mismatch"
-)
-
 // EndsRun reports whether a denial of a run's read ends the run's reading
 // (the stream stops after it) rather than refusing one object of it.
-func EndsRun(reason string) bool {
-	switch reason {
-	case ReasonRunClosed, ReasonRunTimeLimit, ReasonAuthRevoked, ReasonStarterDisabled, ReasonVersionRetired:
+func EndsRun(why string) bool {
+	switch why {
+	case reason.RunClosed, reason.RunTimeLimit, reason.AuthRevoked, reason.StarterDisabled, reason.VersionRetired:
 		return true
 	}
 	return false

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
@@ -148,19 +150,19 @@ func TestDecisionMatrix(t *testing.T) {
 		code    ombud.Code
 	}
 	cells := []cell{
-		{"valid", analyst, loc, "criminal_investigation", "valid", true, ombud.ReasonAuthInScope, ""},
-		{"expired", analyst, loc, "criminal_investigation", "expired", false, ombud.ReasonAuthExpired, ombud.CodeForbidden},
-		{"not yet valid", analyst, loc, "criminal_investigation", "future", false, ombud.ReasonAuthNotYetValid, ombud.CodeForbidden},
-		{"revoked", analyst, loc, "criminal_investigation", "revoked", false, ombud.ReasonAuthRevoked, ombud.CodeForbidden},
-		{"wrong purpose", analyst, loc, "audit_sample", "valid", false, ombud.ReasonAuthPurpose, ombud.CodeForbidden},
-		{"wrong class", analyst, bio, "criminal_investigation", "valid", false, ombud.ReasonAuthClass, ombud.CodeForbidden},
-		{"wrong subject", analyst, other, "criminal_investigation", "valid", false, ombud.ReasonAuthSubject, ombud.CodeForbidden},
-		{"exhausted", analyst, loc, "criminal_investigation", "exhausted", false, ombud.ReasonAuthExhausted, ombud.CodeForbidden},
-		{"forged signature", analyst, loc, "criminal_investigation", "forged", false, ombud.ReasonAuthUnknown, ombud.CodeForbidden},
-		{"unknown issuer", analyst, loc, "criminal_investigation", "unknown", false, ombud.ReasonAuthUnknown, ombud.CodeForbidden},
-		{"sensitive without authorization", analyst, loc, "criminal_investigation", "", false, ombud.ReasonAuthMissing, ombud.CodeForbidden},
+		{"valid", analyst, loc, "criminal_investigation", "valid", true, reason.AuthInScope, ""},
+		{"expired", analyst, loc, "criminal_investigation", "expired", false, reason.AuthExpired, ombud.CodeForbidden},
+		{"not yet valid", analyst, loc, "criminal_investigation", "future", false, reason.AuthNotYetValid, ombud.CodeForbidden},
+		{"revoked", analyst, loc, "criminal_investigation", "revoked", false, reason.AuthRevoked, ombud.CodeForbidden},
+		{"wrong purpose", analyst, loc, "audit_sample", "valid", false, reason.AuthPurpose, ombud.CodeForbidden},
+		{"wrong class", analyst, bio, "criminal_investigation", "valid", false, reason.AuthClass, ombud.CodeForbidden},
+		{"wrong subject", analyst, other, "criminal_investigation", "valid", false, reason.AuthSubject, ombud.CodeForbidden},
+		{"exhausted", analyst, loc, "criminal_investigation", "exhausted", false, reason.AuthExhausted, ombud.CodeForbidden},
+		{"forged signature", analyst, loc, "criminal_investigation", "forged", false, reason.AuthUnknown, ombud.CodeForbidden},
+		{"unknown issuer", analyst, loc, "criminal_investigation", "unknown", false, reason.AuthUnknown, ombud.CodeForbidden},
+		{"sensitive without authorization", analyst, loc, "criminal_investigation", "", false, reason.AuthMissing, ombud.CodeForbidden},
 		{"ordinary without authorization", analyst, gen, "audit_sample", "", true, "ordinary_class", ""},
-		{"ordinary with a valid authorization", analyst, gen, "criminal_investigation", "valid", false, ombud.ReasonAuthClass, ombud.CodeForbidden},
+		{"ordinary with a valid authorization", analyst, gen, "criminal_investigation", "valid", false, reason.AuthClass, ombud.CodeForbidden},
 		{"reviewer role, valid authorization", reviewer, loc, "criminal_investigation", "valid", false, "policy_denied", ombud.CodeForbidden},
 		{"reviewer role, ordinary class", reviewer, gen, "audit_sample", "", false, "policy_denied", ombud.CodeForbidden},
 	}
@@ -232,7 +234,7 @@ func TestExactUseCounting(t *testing.T) {
 				io.Copy(io.Discard, rel.Body)
 				rel.Body.Close()
 				permits++
-			case errors.As(err, &d) && d.Reason == ombud.ReasonAuthExhausted:
+			case errors.As(err, &d) && d.Reason == reason.AuthExhausted:
 				denials++
 			default:
 				t.Errorf("unexpected: %v", err)
@@ -398,7 +400,7 @@ func TestEmergencyAccess(t *testing.T) {
 	if analyst.EmergencySuspended == 0 {
 		t.Fatal("the breach did not suspend the reader's emergency access")
 	}
-	if err := readEmergency(bio); !errors.As(err, &d) || d.Reason != access.ReasonEmergencySuspended {
+	if err := readEmergency(bio); !errors.As(err, &d) || d.Reason != reason.EmergencySuspended {
 		t.Fatalf("an emergency read while suspended: %v", err)
 	}
 	if _, err := e.Custody.RestoreEmergency(ctx, analyst.ID, e.AdminID); err != nil {
@@ -590,7 +592,7 @@ func TestIssuerScope(t *testing.T) {
 	// The same deployment under the placeholder jurisdiction honours none
 	// of it: the placeholder covers no real jurisdiction.
 	e.Custody.Access.Jurisdiction = ombud.JurisdictionPlaceholder
-	if err := read(e.Custody, "wide-list"); !errors.As(err, &d) || d.Reason != ombud.ReasonAuthJurisdiction {
+	if err := read(e.Custody, "wide-list"); !errors.As(err, &d) || d.Reason != reason.AuthJurisdiction {
 		t.Fatalf("a read in a deployment without a jurisdiction: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 )
 
@@ -41,16 +43,6 @@ type Verdict struct {
 	authID string
 }
 
-// ReasonEmergency marks a permit under emergency access.
-const ReasonEmergency = "emergency"
-
-// ReasonEvidence: a permitted viewing of a flag's evidence by a reviewer.
-const ReasonEvidence = "review_evidence"
-
-// ReasonEmergencySuspended: the principal's emergency access is suspended
-// after a breach.
-const ReasonEmergencySuspended = "emergency_suspended"
-
 func deny(code ombud.Code, reason, msg string) Verdict {
 	return Verdict{Reason: reason, Code: code, Message: msg}
 }
@@ -68,7 +60,7 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	}
 	v := Verdict{PolicySHA: p.SHA}
 	if r.Emergency && r.Principal.EmergencySuspended != 0 {
-		return s.with(v, deny(ombud.CodeForbidden, ReasonEmergencySuspended, "your emergency access is suspended after an uncovered emergency read; an admin must restore it")), nil
+		return s.with(v, deny(ombud.CodeForbidden, reason.EmergencySuspended, "your emergency access is suspended after an uncovered emergency read; an admin must restore it")), nil
 	}
 	authorized := false
 	var ra *ombud.RegisteredAuthorization
@@ -83,11 +75,11 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 			return s.with(v, deny(ombud.CodeForbidden, reason, "the authorization does not cover this read: "+reason)), nil
 		}
 		if s.usedUp(ra) {
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
+			return s.with(v, deny(ombud.CodeForbidden, reason.AuthExhausted, "the authorization has no uses left")), nil
 		}
 		authorized = true
 	} else if r.Class.IsSensitive() && !r.Emergency && !r.Evidence {
-		return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthMissing, "class "+r.Class.Name+" is sensitive: cite a registered authorization (Ombud-Authorization)")), nil
+		return s.with(v, deny(ombud.CodeForbidden, reason.AuthMissing, "class "+r.Class.Name+" is sensitive: cite a registered authorization (Ombud-Authorization)")), nil
 	}
 	roles := RoleNames(r.Principal)
 	ok, _ := p.Decide(Input{
@@ -96,24 +88,24 @@ func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 		Evidence: r.Evidence,
 	})
 	if !ok {
-		return s.with(v, deny(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this read")), nil
+		return s.with(v, deny(ombud.CodeForbidden, reason.PolicyDenied, "the access policy does not permit this read")), nil
 	}
 	v.Permit = true
 	switch {
 	case authorized:
-		v.Reason = ombud.ReasonAuthInScope
+		v.Reason = reason.AuthInScope
 		use, ok := s.admit(ra)
 		if !ok {
 			// Other reads took the last uses between the check and now.
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
+			return s.with(v, deny(ombud.CodeForbidden, reason.AuthExhausted, "the authorization has no uses left")), nil
 		}
 		v.Use, v.authID = use, ra.ID
 	case r.Evidence:
-		v.Reason = ReasonEvidence
+		v.Reason = reason.Evidence
 	case r.Emergency && r.Class.IsSensitive():
 		// Only a read that needed an authorization is an emergency read,
 		// to be covered later; an ordinary class needs none.
-		v.Reason = ReasonEmergency
+		v.Reason = reason.Emergency
 	default:
 		v.Reason = "ordinary_class"
 	}
@@ -127,11 +119,11 @@ func (s *Service) cited(ctx context.Context, id string, v Verdict) (*ombud.Regis
 	var d Verdict
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
-		d = s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthUnknown, "no such authorization is registered"))
+		d = s.with(v, deny(ombud.CodeForbidden, reason.AuthUnknown, "no such authorization is registered"))
 	case err != nil:
 		return nil, nil, err
 	case ra.Revoked != nil:
-		d = s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked"))
+		d = s.with(v, deny(ombud.CodeForbidden, reason.AuthRevoked, "the authorization was revoked"))
 	default:
 		return ra, nil, nil
 	}
@@ -309,7 +301,7 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 			}
 		}
 		if s.usedUp(ra) {
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
+			return s.with(v, deny(ombud.CodeForbidden, reason.AuthExhausted, "the authorization has no uses left")), nil
 		}
 	}
 	roles := RoleNames(r.Principal)
@@ -321,14 +313,14 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 		seen[set.Class] = true
 		c := r.Classes[set.Class]
 		if ra == nil && c.IsSensitive() {
-			return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthMissing, "class "+c.Name+" is sensitive: a run over it cites a registered authorization")), nil
+			return s.with(v, deny(ombud.CodeForbidden, reason.AuthMissing, "class "+c.Name+" is sensitive: a run over it cites a registered authorization")), nil
 		}
 		ok, _ := p.Decide(Input{
 			Principal: r.Principal.ID, Roles: roles, Class: c.Name, Sensitive: c.IsSensitive(), Purpose: r.Purpose,
 			Authorized: ra != nil, AuthorizationKind: v.AuthKind, Wildcard: ra != nil && ra.Wildcard(), Run: true, Object: "run:" + r.RunID,
 		})
 		if !ok {
-			return s.with(v, deny(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this run to read class "+c.Name)), nil
+			return s.with(v, deny(ombud.CodeForbidden, reason.PolicyDenied, "the access policy does not permit this run to read class "+c.Name)), nil
 		}
 	}
 	v.Permit = true
@@ -336,10 +328,10 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 		v.Reason = "ordinary_class"
 		return v, nil
 	}
-	v.Reason = ombud.ReasonAuthInScope
+	v.Reason = reason.AuthInScope
 	use, ok := s.admit(ra)
 	if !ok {
-		return s.with(v, deny(ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")), nil
+		return s.with(v, deny(ombud.CodeForbidden, reason.AuthExhausted, "the authorization has no uses left")), nil
 	}
 	v.Use, v.authID = use, ra.ID
 	return v, nil

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
@@ -132,8 +134,8 @@ func TestEvidence(t *testing.T) {
 	for _, tc := range []struct {
 		name, candidate, reference, reason string
 	}{
-		{"a reference of no candidate", "person:99", e.location[1], ombud.ReasonReferenceInvalid},
-		{"a reference the run did not read", "plate:B-XY-123", e.bio, ombud.ReasonInputNotRead},
+		{"a reference of no candidate", "person:99", e.location[1], reason.ReferenceInvalid},
+		{"a reference the run did not read", "plate:B-XY-123", e.bio, reason.InputNotRead},
 	} {
 		b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[:1], Candidates: []string{tc.candidate}, References: []string{tc.reference}, Rank: 1, Score: 0.9,
 			Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 10})
@@ -163,8 +165,8 @@ func TestEvidence(t *testing.T) {
 		reference  string
 		reason     string
 	}{
-		{"the same match again", fl.Run, []string{"plate:B-XY-123"}, e.location[1], ombud.ReasonFlagDuplicate},
-		{"a reference of a candidate the authorization does not name", run3.ID, []string{"person:mallory"}, shared.ID, ombud.ReasonReferenceInvalid},
+		{"the same match again", fl.Run, []string{"plate:B-XY-123"}, e.location[1], reason.FlagDuplicate},
+		{"a reference of a candidate the authorization does not name", run3.ID, []string{"person:mallory"}, shared.ID, reason.ReferenceInvalid},
 	} {
 		b, _ := json.Marshal(apiv1.CreateFlag{Run: tc.run, Inputs: e.location[:1], Candidates: tc.candidates, References: []string{tc.reference}, Rank: 1, Score: 0.9,
 			Threshold: 0.85, ReferenceDB: "watchlist", GallerySize: 10})
@@ -178,7 +180,7 @@ func TestEvidence(t *testing.T) {
 	// for review.
 	e.reviewed.Store(int64(25 * time.Hour))
 	resp := e.evidence(t, r1, f, e.location[0])
-	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonReviewWindowClosed {
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != reason.ReviewWindowClosed {
 		t.Fatalf("after the authorization's window: %d %+v", resp.StatusCode, body.Error)
 	}
 	e.reviewed.Store(0)
@@ -192,7 +194,7 @@ func TestEvidence(t *testing.T) {
 		token  string
 		status int
 		reason string
-	}{{r1, 403, ombud.ReasonReviewDone}, {r2, 200, ""}} {
+	}{{r1, 403, reason.ReviewDone}, {r2, 200, ""}} {
 		before := e.Size(t)
 		resp := e.evidence(t, tc.token, f, e.location[0])
 		var reason string
@@ -253,7 +255,7 @@ func TestContests(t *testing.T) {
 	before := e.Size(t)
 	for _, code := range []string{"0000-0000-0000-0000", "not a code", strings.Repeat("A", 5000)} {
 		_, _, err := svc.File(ctx, code, "it was not me")
-		if oe := (*ombud.Error)(nil); !errors.As(err, &oe) || oe.Reason != ombud.ReasonNoticeUnknown {
+		if oe := (*ombud.Error)(nil); !errors.As(err, &oe) || oe.Reason != reason.NoticeUnknown {
 			t.Fatalf("code %.20q: %v", code, err)
 		}
 	}
@@ -294,14 +296,14 @@ func TestContests(t *testing.T) {
 		status            int
 		reason            string
 	}{
-		{"a reviewer of the flag", r1, `{"outcome":"overturned","rationale":"x"}`, 403, ombud.ReasonNotIndependent},
+		{"a reviewer of the flag", r1, `{"outcome":"overturned","rationale":"x"}`, 403, reason.NotIndependent},
 		{"an analyst", e.analyst, `{"outcome":"overturned","rationale":"x"}`, 403, ""},
 		{"no rationale", r3, `{"outcome":"overturned","rationale":""}`, 400, ""},
 		{"an outcome not in the list", r3, `{"outcome":"maybe","rationale":"x"}`, 400, ""},
-		{"an unknown contest", r3, `{"outcome":"upheld","rationale":"x"}`, 404, ombud.ReasonContestUnknown},
+		{"an unknown contest", r3, `{"outcome":"upheld","rationale":"x"}`, 404, reason.ContestUnknown},
 	} {
 		p := path
-		if tc.reason == ombud.ReasonContestUnknown {
+		if tc.reason == reason.ContestUnknown {
 			p = "/v1/contests/nosuchcontest000/resolution"
 		}
 		before := e.Size(t)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
@@ -53,7 +55,7 @@ func TestFlags(t *testing.T) {
 		status            int
 		reason            string
 	}{
-		{"an input the run did not read", e.machine, flagBody(run.ID, e.location[0]), 409, ombud.ReasonInputNotRead},
+		{"an input the run did not read", e.machine, flagBody(run.ID, e.location[0]), 409, reason.InputNotRead},
 		{"someone else's run", e.analyst, flagBody(run.ID, e.location[3]), 404, ""},
 		{"an admin", e.AdminToken, flagBody(run.ID, e.location[3]), 403, ""},
 		{"no candidates", e.machine, strings.Replace(flagBody(run.ID, e.location[3]), `["person:4711"]`, `[]`, 1), 400, ""},
@@ -97,13 +99,13 @@ func TestFlags(t *testing.T) {
 	}
 	// A closed run, then a retired version.
 	resp = e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run.ID, e.location[4]))
-	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonRunClosed {
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != reason.RunClosed {
 		t.Fatalf("a flag on a closed run: %d %+v", resp.StatusCode, body.Error)
 	}
 	run2 := e.readRun(t, e.analyst, "", 0, e.general)
 	e.Do(t, "POST", "/v1/systems/"+e.system+"/versions/2.0/retire", e.AdminToken, "", "").Body.Close()
 	resp = e.Do(t, "POST", "/v1/flags", e.analyst, js, flagBody(run2.ID, e.general))
-	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonVersionRetired {
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != reason.VersionRetired {
 		t.Fatalf("a flag on a retired version: %d %+v", resp.StatusCode, body.Error)
 	}
 }
@@ -151,9 +153,9 @@ func TestReviews(t *testing.T) {
 		status                  int
 		reason                  string
 	}{
-		{"the same reviewer again", r1, path, confirm, 409, ombud.ReasonAlreadyReviewed},
+		{"the same reviewer again", r1, path, confirm, 409, reason.AlreadyReviewed},
 		{"an analyst", e.analyst, path, confirm, 403, ""},
-		{"an unknown flag", r2, "/v1/flags/nosuchflag000000/reviews", confirm, 404, ombud.ReasonFlagUnknown},
+		{"an unknown flag", r2, "/v1/flags/nosuchflag000000/reviews", confirm, 404, reason.FlagUnknown},
 		{"no rationale", starterReviewer, path, `{"verdict":"confirm","rationale":" "}`, 400, ""},
 		{"a verdict not in the list", starterReviewer, path, `{"verdict":"maybe","rationale":"x"}`, 400, ""},
 	} {
@@ -169,7 +171,7 @@ func TestReviews(t *testing.T) {
 	resp = e.Do(t, "POST", "/v1/flags", e.machine, js, flagBody(run2.ID, e.general))
 	f2 := decode[apiv1.FlagCreated](t, resp)
 	resp = e.Do(t, "POST", "/v1/flags/"+f2.ID+"/reviews", starterReviewer, js, confirm)
-	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonNotIndependent {
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != reason.NotIndependent {
 		t.Fatalf("the run's starter reviewing: %d %+v", resp.StatusCode, body.Error)
 	}
 }
@@ -214,10 +216,10 @@ func TestActions(t *testing.T) {
 		}
 	}
 	f := flag()
-	refused("no review", func() *http.Response { return act(f, "referral") }, 409, ombud.ReasonNotEnoughConfirmations)
+	refused("no review", func() *http.Response { return act(f, "referral") }, 409, reason.NotEnoughConfirmations)
 	review(r1, f, "confirm")
-	refused("one confirmation", func() *http.Response { return act(f, "referral") }, 409, ombud.ReasonNotEnoughConfirmations)
-	refused("an unknown flag", func() *http.Response { return act("nosuchflag000000", "referral") }, 404, ombud.ReasonFlagUnknown)
+	refused("one confirmation", func() *http.Response { return act(f, "referral") }, 409, reason.NotEnoughConfirmations)
+	refused("an unknown flag", func() *http.Response { return act("nosuchflag000000", "referral") }, 404, reason.FlagUnknown)
 	refused("an unknown kind", func() *http.Response { return act(f, "arrest_now") }, 400, "")
 	refused("a machine", func() *http.Response {
 		return e.Do(t, "POST", "/v1/actions", e.machine, js, `{"flag":"`+f+`","kind":"referral"}`)
@@ -239,10 +241,10 @@ func TestActions(t *testing.T) {
 	}
 	// One action per flag, even when two are taken at once; then the flag
 	// is closed to reviews.
-	refused("a second action", func() *http.Response { return act(f, "detention_request") }, 409, ombud.ReasonFlagActed)
+	refused("a second action", func() *http.Response { return act(f, "detention_request") }, 409, reason.FlagActed)
 	refused("a review after the action", func() *http.Response {
 		return e.Do(t, "POST", "/v1/flags/"+f+"/reviews", r3, js, `{"verdict":"reject","rationale":"late"}`)
-	}, 409, ombud.ReasonFlagActed)
+	}, 409, reason.FlagActed)
 	twin := flag()
 	review(r1, twin, "confirm")
 	review(r2, twin, "confirm")
@@ -258,13 +260,13 @@ func TestActions(t *testing.T) {
 	review(both, own, "confirm")
 	refused("a reviewer of the flag acting", func() *http.Response {
 		return e.Do(t, "POST", "/v1/actions", both, js, `{"flag":"`+own+`","kind":"referral"}`)
-	}, 403, ombud.ReasonNotIndependent)
+	}, 403, reason.NotIndependent)
 	// A rejection blocks, however many confirm.
 	g := flag()
 	review(r1, g, "confirm")
 	review(r2, g, "confirm")
 	review(r3, g, "reject")
-	refused("a rejected flag", func() *http.Response { return act(g, "referral") }, 409, ombud.ReasonFlagRejected)
+	refused("a rejected flag", func() *http.Response { return act(g, "referral") }, 409, reason.FlagRejected)
 	// no_action gives no notice.
 	h := flag()
 	review(r1, h, "confirm")

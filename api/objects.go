@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
@@ -89,7 +91,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	var d *custody.Denial
 	if errors.As(err, &d) {
 		w.Header().Set("Ombud-Receipt", strconv.FormatUint(d.Index, 10))
-		if d.Reason == custody.ReasonRange {
+		if d.Reason == reason.Range {
 			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(d.Size, 10))
 		}
 		writeError(w, r, d.AsError())

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/audit"
@@ -80,9 +82,9 @@ func TestRedressRejectionCloses(t *testing.T) {
 		t.Fatal("the flag is not queued before its rejection")
 	}
 	mustCreate(t, "a rejection", e.review(t, r3, f, "reject"))
-	e.refusedWith(t, "an action after two confirmations and a rejection", 409, ombud.ReasonFlagRejected, func() *http.Response { return e.act(t, f, "referral") })
-	e.refusedWith(t, "a confirmation after a rejection", 409, ombud.ReasonFlagRejected, func() *http.Response { return e.review(t, r4, f, "confirm") })
-	e.refusedWith(t, "a rejection after a rejection", 409, ombud.ReasonFlagRejected, func() *http.Response { return e.review(t, r5, f, "reject") })
+	e.refusedWith(t, "an action after two confirmations and a rejection", 409, reason.FlagRejected, func() *http.Response { return e.act(t, f, "referral") })
+	e.refusedWith(t, "a confirmation after a rejection", 409, reason.FlagRejected, func() *http.Response { return e.review(t, r4, f, "confirm") })
+	e.refusedWith(t, "a rejection after a rejection", 409, reason.FlagRejected, func() *http.Response { return e.review(t, r5, f, "reject") })
 	for _, tok := range []string{r4, r5} {
 		if e.queued(t, tok, f) {
 			t.Error("a rejected flag is still queued")
@@ -91,10 +93,10 @@ func TestRedressRejectionCloses(t *testing.T) {
 	before := e.Size(t)
 	resp := e.evidence(t, r5, f, e.location[0])
 	body := decode[apiv1.ErrorBody](t, resp)
-	if resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonFlagRejected || e.Size(t) != before+1 {
+	if resp.StatusCode != 403 || body.Error.Reason != reason.FlagRejected || e.Size(t) != before+1 {
 		t.Fatalf("a viewing of a rejected flag's evidence: %d %+v, %d entries", resp.StatusCode, body.Error, e.Size(t)-before)
 	}
-	if a, ok := entryAt(t, e.Env, before).(*entry.Access); !ok || a.Decision != entry.Deny || a.Flag == "" || !slices.Contains(a.Reasons, ombud.ReasonFlagRejected) {
+	if a, ok := entryAt(t, e.Env, before).(*entry.Access); !ok || a.Decision != entry.Deny || a.Flag == "" || !slices.Contains(a.Reasons, reason.FlagRejected) {
 		t.Fatalf("the denial: %+v", a)
 	}
 }
@@ -125,7 +127,7 @@ func TestRedressBlindReviews(t *testing.T) {
 		before := e.Size(t)
 		resp := e.Do(t, "POST", "/v1/actions", dual, js, `{"flag":"`+tc.flag+`","kind":"referral"}`)
 		body := decode[apiv1.ErrorBody](t, resp)
-		if resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonNotIndependent || strings.ContainsAny(body.Error.Message, "0123456789") || e.Size(t) != before {
+		if resp.StatusCode != 403 || body.Error.Reason != reason.NotIndependent || strings.ContainsAny(body.Error.Message, "0123456789") || e.Size(t) != before {
 			t.Errorf("an action by a reviewer who may still review (%s): %d %+v", tc.name, resp.StatusCode, body.Error)
 		}
 	}
@@ -155,7 +157,7 @@ func TestRedressConfirmationNeedsViewing(t *testing.T) {
 	}
 	notViewed := func(name string) {
 		t.Helper()
-		e.refusedWith(t, name, 409, ombud.ReasonEvidenceNotViewed, func() *http.Response { return e.review(t, r1, f, "confirm") })
+		e.refusedWith(t, name, 409, reason.EvidenceNotViewed, func() *http.Response { return e.review(t, r1, f, "confirm") })
 	}
 	notViewed("a confirmation without a viewing")
 	e.viewInputs(t, r2, f)
@@ -187,14 +189,14 @@ func TestRedressRevocationEnds(t *testing.T) {
 	if resp.Body.Close(); resp.StatusCode >= 300 {
 		t.Fatalf("revoke: %d", resp.StatusCode)
 	}
-	e.refusedWith(t, "a flag", 409, ombud.ReasonAuthRevoked, func() *http.Response {
+	e.refusedWith(t, "a flag", 409, reason.AuthRevoked, func() *http.Response {
 		b, _ := json.Marshal(apiv1.CreateFlag{Run: run.ID, Inputs: e.location[2:3], Candidates: []string{"plate:B-XY-123"}, Rank: 1, Score: 0.93, Threshold: 0.85,
 			ReferenceDB: "watchlist", GallerySize: 120000})
 		return e.Do(t, "POST", "/v1/flags", e.machine, js, string(b))
 	})
-	e.refusedWith(t, "a confirmation", 409, ombud.ReasonAuthRevoked, func() *http.Response { return e.review(t, r1, pending, "confirm") })
-	e.refusedWith(t, "a rejection", 409, ombud.ReasonAuthRevoked, func() *http.Response { return e.review(t, r3, pending, "reject") })
-	e.refusedWith(t, "an action", 409, ombud.ReasonAuthRevoked, func() *http.Response { return e.act(t, confirmed, "referral") })
+	e.refusedWith(t, "a confirmation", 409, reason.AuthRevoked, func() *http.Response { return e.review(t, r1, pending, "confirm") })
+	e.refusedWith(t, "a rejection", 409, reason.AuthRevoked, func() *http.Response { return e.review(t, r3, pending, "reject") })
+	e.refusedWith(t, "an action", 409, reason.AuthRevoked, func() *http.Response { return e.act(t, confirmed, "referral") })
 	// A flag whose run's authorization was revoked leaves the queue: no
 	// one may review it.
 	if e.queued(t, r3, pending) {
@@ -224,12 +226,12 @@ func TestRedressRevocationEnds(t *testing.T) {
 	if e.queued(t, r2, expiring) {
 		t.Error("a flag of an expired authorization's run is still queued")
 	}
-	e.refusedWith(t, "a flag past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response {
+	e.refusedWith(t, "a flag past the authorization's end", 409, reason.AuthExpired, func() *http.Response {
 		return e.Do(t, "POST", "/v1/flags", e.machine, js, flagX(runs[2]))
 	})
-	e.refusedWith(t, "a confirmation past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response { return e.review(t, r1, expiring, "confirm") })
-	e.refusedWith(t, "a rejection past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response { return e.review(t, r2, expiring, "reject") })
-	e.refusedWith(t, "an action past the authorization's end", 409, ombud.ReasonAuthExpired, func() *http.Response { return e.act(t, confirmedX, "referral") })
+	e.refusedWith(t, "a confirmation past the authorization's end", 409, reason.AuthExpired, func() *http.Response { return e.review(t, r1, expiring, "confirm") })
+	e.refusedWith(t, "a rejection past the authorization's end", 409, reason.AuthExpired, func() *http.Response { return e.review(t, r2, expiring, "reject") })
+	e.refusedWith(t, "an action past the authorization's end", 409, reason.AuthExpired, func() *http.Response { return e.act(t, confirmedX, "referral") })
 }
 
 // TestRedressRevocationAgainstPipeline: a review, and an action, sent at
@@ -252,12 +254,12 @@ func TestRedressRevocationAgainstPipeline(t *testing.T) {
 	}
 	// race sends change and the revocation of auth at once, then checks
 	// the log from before them: the revocation is logged, and the change
-	// is logged before it or refused with a reason.
+	// is logged before it or refused with a why.
 	race := func(name, auth string, change func() *http.Response, isChange func(entry.Body) bool) {
 		t.Helper()
 		from := e.Size(t)
 		var status, revoked int
-		var reason string
+		var why string
 		atOnce(2, func(i int) *http.Response {
 			if i == 1 {
 				// A revocation waits for a change in flight; retried a
@@ -278,14 +280,14 @@ func TestRedressRevocationAgainstPipeline(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				var eb apiv1.ErrorBody
 				json.Unmarshal(b, &eb)
-				reason = eb.Error.Reason
+				why = eb.Error.Reason
 			}
 			return resp
 		})
 		if revoked >= 300 {
 			t.Fatalf("%s: the revocation: %d", name, revoked)
 		}
-		t.Logf("%s: %d %s", name, status, reason)
+		t.Logf("%s: %d %s", name, status, why)
 		revokedAt, changedAt := -1, -1
 		for i, b := range entriesFrom(t, e.Env, from) {
 			if a, ok := b.(*entry.Authorization); ok && a.Op == entry.OpRevoke {
@@ -301,9 +303,9 @@ func TestRedressRevocationAgainstPipeline(t *testing.T) {
 		case status == 201 && (changedAt < 0 || changedAt > revokedAt):
 			t.Fatalf("%s: accepted, logged at %d, the revocation at %d", name, changedAt, revokedAt)
 		case status != 201 && changedAt >= 0:
-			t.Fatalf("%s: refused (%d %s) and logged", name, status, reason)
-		case status != 201 && (status != 409 || reason != ombud.ReasonAuthRevoked):
-			t.Errorf("%s: refused %d %q, want 409 %s", name, status, reason, ombud.ReasonAuthRevoked)
+			t.Fatalf("%s: refused (%d %s) and logged", name, status, why)
+		case status != 201 && (status != 409 || why != reason.AuthRevoked):
+			t.Errorf("%s: refused %d %q, want 409 %s", name, status, why, reason.AuthRevoked)
 		}
 	}
 	for i := range rounds {
@@ -337,7 +339,7 @@ func TestRedressBelowThreshold(t *testing.T) {
 		return string(b)
 	}
 	run := e.readRun(t, e.machine, "auth-e", 0, e.location[:1]...)
-	e.refusedWith(t, "a plate reader below its threshold", 400, ombud.ReasonBelowThreshold, func() *http.Response {
+	e.refusedWith(t, "a plate reader below its threshold", 400, reason.BelowThreshold, func() *http.Response {
 		return e.Do(t, "POST", "/v1/flags", e.machine, js, below(run.ID, e.location[:1], "plate:B-XY-123"))
 	})
 	// A machine does not lower the bar by stating a lower threshold: the
@@ -347,7 +349,7 @@ func TestRedressBelowThreshold(t *testing.T) {
 		if !strings.Contains(body, low) {
 			t.Fatalf("the body: %s", body)
 		}
-		e.refusedWith(t, "a plate reader stating a threshold below its registered one ("+low+")", 400, ombud.ReasonBelowThreshold, func() *http.Response {
+		e.refusedWith(t, "a plate reader stating a threshold below its registered one ("+low+")", 400, reason.BelowThreshold, func() *http.Response {
 			return e.Do(t, "POST", "/v1/flags", e.machine, js, body)
 		})
 	}
@@ -366,7 +368,7 @@ func TestRedressBelowThreshold(t *testing.T) {
 		return token, r.ID
 	}
 	tok, id := face("frs-identify", "face_identification")
-	e.refusedWith(t, "a face identification system below its threshold", 400, ombud.ReasonBelowThreshold, func() *http.Response {
+	e.refusedWith(t, "a face identification system below its threshold", 400, reason.BelowThreshold, func() *http.Response {
 		return e.Do(t, "POST", "/v1/flags", tok, js, below(id, []string{e.bio}, "person:17"))
 	})
 	tok, id = face("frs-investigate", "face_investigation")
@@ -490,7 +492,7 @@ func TestRedressWithdrawal(t *testing.T) {
 	upheld := e.actedFlag(t, "questioning", r1, r2)
 	ct, _ = e.contest(t, upheld.Notice)
 	// An action stands only on evidence its resolver viewed.
-	e.refusedWith(t, "upholding without a viewing", 409, ombud.ReasonEvidenceNotViewed, func() *http.Response {
+	e.refusedWith(t, "upholding without a viewing", 409, reason.EvidenceNotViewed, func() *http.Response {
 		return e.Do(t, "POST", "/v1/contests/"+ct+"/resolution", r3, js, `{"outcome":"upheld","rationale":"it stands"}`)
 	})
 	e.resolve(t, r3, ct, ombud.ContestUpheld)

@@ -9,7 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/custody"
@@ -129,7 +130,7 @@ func TestRetirementEndsRunReads(t *testing.T) {
 	retire("4.0")
 	err := drainPart()
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Reason != ombud.ReasonVersionRetired || ce.Status != 409 {
-		t.Fatalf("a read after the retirement: %v, want 409 %s", err, ombud.ReasonVersionRetired)
+	if !errors.As(err, &ce) || ce.Reason != reason.VersionRetired || ce.Status != 409 {
+		t.Fatalf("a read after the retirement: %v, want 409 %s", err, reason.VersionRetired)
 	}
 }

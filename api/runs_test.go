@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
@@ -112,13 +114,13 @@ func TestRunRefusals(t *testing.T) {
 		{"an unknown field", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"system"`, `"owner":"x","system"`), 400, ombud.CodeUnknownField, ""},
 		{"a selection and a list", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"objects"`, `"selection":{"class":"location","subject":"plate:B-XY-123"},"objects"`), 400, ombud.CodeInvalid, ""},
 		// The rest are decisions on the objects the run names: logged.
-		{"a machine of another system", e.machine, runBody(other.ID, e.location[:1], "auth-1"), 403, ombud.CodeForbidden, ombud.ReasonSystemMismatch},
-		{"a class the system may not process", e.machine, runBody(e.system, []string{e.location[0], e.bio}, "auth-1"), 403, ombud.CodeForbidden, ombud.ReasonClassNotAllowed},
-		{"an erased object", e.machine, runBody(e.system, []string{e.location[0], erased}, "auth-1"), 410, ombud.CodeGone, ombud.ReasonObjectErased},
-		{"an unknown object", e.machine, runBody(e.system, []string{"nosuchobject0000"}, "auth-1"), 404, ombud.CodeNotFound, ombud.ReasonObjectUnknown},
-		{"an unknown version", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"2.0"`, `"9.9"`), 404, ombud.CodeNotFound, ombud.ReasonVersionUnknown},
-		{"a selection without an authorization", e.machine, replace(runBody(e.system, e.location[:1], ""), `"objects":["`+e.location[0]+`"]`, `"selection":{"class":"location","subject":"plate:B-XY-123"}`), 403, ombud.CodeForbidden, ombud.ReasonAuthMissing},
-		{"a selection of nobody's records", e.machine, replace(runBody(e.system, e.location[:1], ""), `"objects":["`+e.location[0]+`"]`, `"selection":{"class":"general","subject":"plate:NOPE-1"}`), 404, ombud.CodeNotFound, ombud.ReasonObjectUnknown},
+		{"a machine of another system", e.machine, runBody(other.ID, e.location[:1], "auth-1"), 403, ombud.CodeForbidden, reason.SystemMismatch},
+		{"a class the system may not process", e.machine, runBody(e.system, []string{e.location[0], e.bio}, "auth-1"), 403, ombud.CodeForbidden, reason.ClassNotAllowed},
+		{"an erased object", e.machine, runBody(e.system, []string{e.location[0], erased}, "auth-1"), 410, ombud.CodeGone, reason.ObjectErased},
+		{"an unknown object", e.machine, runBody(e.system, []string{"nosuchobject0000"}, "auth-1"), 404, ombud.CodeNotFound, reason.ObjectUnknown},
+		{"an unknown version", e.machine, replace(runBody(e.system, e.location[:1], "auth-1"), `"2.0"`, `"9.9"`), 404, ombud.CodeNotFound, reason.VersionUnknown},
+		{"a selection without an authorization", e.machine, replace(runBody(e.system, e.location[:1], ""), `"objects":["`+e.location[0]+`"]`, `"selection":{"class":"location","subject":"plate:B-XY-123"}`), 403, ombud.CodeForbidden, reason.AuthMissing},
+		{"a selection of nobody's records", e.machine, replace(runBody(e.system, e.location[:1], ""), `"objects":["`+e.location[0]+`"]`, `"selection":{"class":"general","subject":"plate:NOPE-1"}`), 404, ombud.CodeNotFound, reason.ObjectUnknown},
 	} {
 		before := e.Size(t)
 		resp := e.Do(t, "POST", "/v1/runs", tc.token, js, tc.body)
@@ -153,7 +155,7 @@ func TestRunRefusals(t *testing.T) {
 	// Sensitive objects without an authorization: a decision, logged.
 	resp = e.Do(t, "POST", "/v1/runs", e.machine, js, runBody(e.system, e.location[:2], ""))
 	body := decode[apiv1.ErrorBody](t, resp)
-	if resp.StatusCode != 403 || body.Error.Reason != ombud.ReasonAuthMissing || resp.Header.Get("Ombud-Receipt") == "" {
+	if resp.StatusCode != 403 || body.Error.Reason != reason.AuthMissing || resp.Header.Get("Ombud-Receipt") == "" {
 		t.Fatalf("a sensitive run without authorization: %d %+v", resp.StatusCode, body.Error)
 	}
 	idx, _ = strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
@@ -165,7 +167,7 @@ func TestRunRefusals(t *testing.T) {
 		t.Fatalf("retire: %d", resp.StatusCode)
 	}
 	resp = e.Do(t, "POST", "/v1/runs", e.machine, js, runBody(e.system, []string{e.general}, ""))
-	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != ombud.ReasonVersionRetired || resp.Header.Get("Ombud-Receipt") == "" {
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 409 || body.Error.Reason != reason.VersionRetired || resp.Header.Get("Ombud-Receipt") == "" {
 		t.Fatalf("a run of a retired version: %d %+v", resp.StatusCode, body.Error)
 	}
 }
@@ -229,7 +231,7 @@ func TestRunReadsInBulk(t *testing.T) {
 			t.Fatalf("part %d holds %q", i, bodies[i])
 		}
 		a, ok := entryAt(t, e.Env, p.Receipt).(*entry.Access)
-		if !ok || a.Decision != entry.Permit || a.Run != start.Run || a.Reasons[0] != ombud.ReasonInRun || a.Use != 0 || a.Authorization != "" {
+		if !ok || a.Decision != entry.Permit || a.Run != start.Run || a.Reasons[0] != reason.InRun || a.Use != 0 || a.Authorization != "" {
 			t.Fatalf("part %d's entry: %+v", i, a)
 		}
 	}
@@ -293,7 +295,7 @@ func TestRunReadsInBulk(t *testing.T) {
 	// A read after the close: a logged denial.
 	_, _, err = read(e.machine, 0)
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Reason != ombud.ReasonRunClosed || ce.Receipt == nil {
+	if !errors.As(err, &ce) || ce.Reason != reason.RunClosed || ce.Receipt == nil {
 		t.Fatalf("a read after the close: %v", err)
 	}
 	if a, ok := entryAt(t, e.Env, *ce.Receipt).(*entry.Access); !ok || a.Decision != entry.Deny || a.Run != start.Run {
@@ -325,7 +327,7 @@ func TestRunTimeLimitAtTheEntry(t *testing.T) {
 	e.logged.Store(int64(25 * time.Hour)) // the entries' clock only
 	_, err = ac.ReadRun(ctx, run.ID, 0)
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Reason != ombud.ReasonRunTimeLimit || ce.Receipt == nil {
+	if !errors.As(err, &ce) || ce.Reason != reason.RunTimeLimit || ce.Receipt == nil {
 		t.Fatalf("a read whose entry is past the time limit: %v", err)
 	}
 	denials := 0
@@ -356,10 +358,10 @@ func TestRunTimeLimit(t *testing.T) {
 	e.offset.Store(int64(25 * time.Hour))
 	_, err = ac.ReadRun(ctx, run.ID, 0)
 	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Status != 410 || ce.Reason != ombud.ReasonRunTimeLimit || ce.Receipt == nil {
+	if !errors.As(err, &ce) || ce.Status != 410 || ce.Reason != reason.RunTimeLimit || ce.Receipt == nil {
 		t.Fatalf("a read past the time limit: %v", err)
 	}
-	if a, ok := entryAt(t, e.Env, *ce.Receipt).(*entry.Access); !ok || a.Decision != entry.Deny || a.Reasons[0] != ombud.ReasonRunTimeLimit {
+	if a, ok := entryAt(t, e.Env, *ce.Receipt).(*entry.Access); !ok || a.Decision != entry.Deny || a.Reasons[0] != reason.RunTimeLimit {
 		t.Fatalf("its entry: %+v", a)
 	}
 	// The run closes by itself, as the sweep would.
@@ -569,7 +571,7 @@ func TestRunConflicts(t *testing.T) {
 	if !closed || permits == 0 || permits > n {
 		t.Fatalf("closed %v, %d reads", closed, permits)
 	}
-	if permits < n && (last == nil || !last.Denied || last.Reason != ombud.ReasonRunClosed) {
+	if permits < n && (last == nil || !last.Denied || last.Reason != reason.RunClosed) {
 		t.Fatalf("the stream's last part after the close: %+v", last)
 	}
 	t.Logf("%d of %d objects read before the close", permits, len(ids))

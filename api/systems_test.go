@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
@@ -168,7 +170,7 @@ func TestSystemsRegistry(t *testing.T) {
 	e.AwaitSize(t, idx+1)
 	leaves, _ = e.Log.Leaves(t.Context(), idx, idx+1)
 	en, _ := entry.Parse(leaves[0])
-	if b, _ := en.Body(); b == nil || b.(*entry.Access).Decision != entry.Deny || b.(*entry.Access).Reasons[0] != custody.ReasonSystemOutsideRun {
+	if b, _ := en.Body(); b == nil || b.(*entry.Access).Decision != entry.Deny || b.(*entry.Access).Reasons[0] != reason.SystemOutsideRun {
 		t.Fatalf("the denial's entry: %+v", b)
 	}
 }

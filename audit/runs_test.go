@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
@@ -27,7 +29,7 @@ func runStart(run, version, auth string, classes []string, objects []string, unt
 }
 
 func runRead(run, obj, class string, position int) journal.Record {
-	return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{ombud.ReasonInRun},
+	return journal.Record{Body: entry.Access{Decision: entry.Permit, Class: class, Purpose: "criminal_investigation", Reasons: []string{reason.InRun},
 		Object: obj, Subject: []string{subjectPs("plate:B-1")}, Run: run, By: "machine1"},
 		Detail: entry.RunReadDetail{Object: obj, Position: position, Run: run}}
 }
@@ -160,7 +162,7 @@ func TestPlantedReadAfterRetirement(t *testing.T) {
 	write(t, e, analyticRecord(entry.OpRetire, "2.0"))
 	denied := runRead("run-1", "obj-2", "general", 1)
 	body := denied.Body.(entry.Access)
-	body.Decision, body.Reasons = entry.Deny, []string{ombud.ReasonVersionRetired}
+	body.Decision, body.Reasons = entry.Deny, []string{reason.VersionRetired}
 	denied.Body = body
 	write(t, e, denied)
 	a.expect()

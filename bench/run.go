@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	tessera "github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
 
@@ -217,7 +219,7 @@ func cmpErr(a, b error) error {
 func runLeaf() []byte {
 	j := &journal.Journal{Key: benchKey}
 	_, leaf, _, err := j.Build(journal.Record{Body: entry.Access{Decision: entry.Permit, Class: "location", Purpose: "criminal_investigation",
-		Reasons: []string{ombud.ReasonInRun}, Object: "k3x9q2m7a1b4c5d6", Subject: subject("plate:B-XY-123"), Run: "9c2kq7w1x3b5n8m4", By: "analystanalyst01"},
+		Reasons: []string{reason.InRun}, Object: "k3x9q2m7a1b4c5d6", Subject: subject("plate:B-XY-123"), Run: "9c2kq7w1x3b5n8m4", By: "analystanalyst01"},
 		Detail: entry.RunReadDetail{Object: "k3x9q2m7a1b4c5d6", Position: 4711, Run: "9c2kq7w1x3b5n8m4"}})
 	if err != nil {
 		panic(err)

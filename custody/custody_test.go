@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
@@ -490,7 +492,7 @@ func TestSmallObjectIntegrity(t *testing.T) {
 		os.WriteFile(p, damage(ct), 0o600)
 		reader(t, e)
 		var d *custody.Denial
-		if got, err := read(t, e, o.ID); !errors.As(err, &d) || d.Reason != custody.ReasonIntegrity {
+		if got, err := read(t, e, o.ID); !errors.As(err, &d) || d.Reason != reason.Integrity {
 			t.Fatalf("damaged small object: %d bytes, %v", len(got), err)
 		}
 		if en := entryAt(t, e, d.Index); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {

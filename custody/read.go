@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
@@ -44,23 +46,11 @@ type Release struct {
 	Body   io.ReadCloser
 }
 
-// Reasons of denials custody decides itself.
-const (
-	ReasonNotFound = "not_found"
-	ReasonErased   = "erased"
-	// ReasonSystemOutsideRun: a system principal read outside a run.
-	ReasonSystemOutsideRun = "system_outside_run"
-	ReasonRange            = "range_not_satisfiable"
-	ReasonIntegrity        = "integrity_failure"
-	ReasonUnavailable      = "object_unavailable"
-	ReasonKeyUnavailable   = "key_unavailable"
-)
-
 // evidence asks Service.Evidence whether p may view object as evidence
 // of flag: "" if so, else the denial's reason and message.
 func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string, hold func(string)) (string, string, error) {
 	if s.Evidence == nil {
-		return ombud.ReasonNotEvidence, "this deployment takes no viewings of evidence", nil
+		return reason.NotEvidence, "this deployment takes no viewings of evidence", nil
 	}
 	return s.Evidence(ctx, p, flag, object, hold)
 }
@@ -179,16 +169,16 @@ func (s *Service) checkObject(ctx context.Context, req ReadRequest) (*ombud.Obje
 	o, err := s.Store.Object(ctx, req.ID)
 	switch {
 	case errors.Is(err, ombud.ErrNotFound):
-		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: ReasonNotFound, Code: ombud.CodeNotFound, Message: "no such object"})
+		return nil, s.deny(ctx, req, nil, access.Verdict{Reason: reason.NotFound, Code: ombud.CodeNotFound, Message: "no such object"})
 	case err != nil:
 		return nil, err
 	case o.Erased != nil || o.WrappedKeyset == nil:
-		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"})
+		return nil, s.deny(ctx, req, o, access.Verdict{Reason: reason.Erased, Code: ombud.CodeGone, Message: "the object was erased"})
 	}
 	if req.Principal.Has(ombud.RoleSystem) {
 		// A machine reads only through its system's runs: a direct read is
 		// a decision on the object, and a logged denial.
-		return nil, s.deny(ctx, req, o, access.Verdict{Reason: ReasonSystemOutsideRun, Code: ombud.CodeForbidden,
+		return nil, s.deny(ctx, req, o, access.Verdict{Reason: reason.SystemOutsideRun, Code: ombud.CodeForbidden,
 			Message: "a system principal reads only through a run of its system"})
 	}
 	return o, nil
@@ -253,7 +243,7 @@ func (s *Service) refuseRead(ctx context.Context, req ReadRequest, o *ombud.Obje
 // and opens the object; a read that cannot be served is refused.
 func (s *Service) prepareRead(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (*opened, error) {
 	if req.Satisfiable != nil && !req.Satisfiable(o.Size) {
-		err := s.refuseRead(ctx, req, o, v, &refusal{ReasonRange, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil})
+		err := s.refuseRead(ctx, req, o, v, &refusal{reason.Range, ombud.CodeRangeNotSatisfiable, fmt.Sprintf("the range lies outside the object's %d bytes", o.Size), nil})
 		if d, ok := err.(*Denial); ok {
 			d.Size = o.Size
 		}
@@ -274,7 +264,7 @@ func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Objec
 			c.Close()
 		}
 	}
-	if v.Reason == access.ReasonEmergency {
+	if v.Reason == reason.Emergency {
 		// An emergency read spends no use; it must be covered later. It
 		// is recorded through the one pattern, so a crash between its
 		// permit and its record leaves no read the sweep cannot see.
@@ -325,7 +315,7 @@ func (s *Service) release(ctx context.Context, req ReadRequest, o *ombud.Object,
 		// it were authentic) and the failure is logged as a decision.
 		pt = &failureLogged{r: pt, log: func(cause error) {
 			d := v
-			d.Permit, d.Reason, d.Use = false, ReasonIntegrity, 0
+			d.Permit, d.Reason, d.Use = false, reason.Integrity, 0
 			s.logger().ErrorContext(ctx, "a release stopped: the object failed its integrity check", "object", o.ID, "receipt", w.Index, "err", cause)
 			s.deny(context.WithoutCancel(ctx), req, o, d)
 		}}
@@ -358,18 +348,18 @@ type refusal struct {
 func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal) {
 	keeper, err := s.Keys.Keeper(o.KEKVersion)
 	if err != nil {
-		return nil, &refusal{ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
+		return nil, &refusal{reason.KeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
 	}
 	key, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
 	if err != nil {
-		return nil, &refusal{ReasonKeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
+		return nil, &refusal{reason.KeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
 	}
 	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
 	if err != nil {
-		return nil, &refusal{ReasonUnavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err}
+		return nil, &refusal{reason.Unavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err}
 	}
 	integrity := func(err error) *refusal {
-		return &refusal{ReasonIntegrity, ombud.CodeInternal, "the object failed its integrity check", err}
+		return &refusal{reason.Integrity, ombud.CodeInternal, "the object failed its integrity check", err}
 	}
 	if size != o.CipherSize {
 		rc.Close()
@@ -467,7 +457,7 @@ func (s *Service) accessRecord(req ReadRequest, o *ombud.Object, decision string
 	body := entry.Access{Decision: decision, Purpose: req.Purpose, Reasons: []string{v.Reason}, PolicySHA256: v.PolicySHA, AuthKind: v.AuthKind,
 		Use: int64(v.Use), Object: req.ID, Authorization: req.AuthorizationID, Flag: req.Flag, By: req.Principal.ID}
 	// Claimed and refused, or granted as an emergency.
-	body.Emergency = req.Emergency != "" && (decision == entry.Deny || v.Reason == access.ReasonEmergency)
+	body.Emergency = req.Emergency != "" && (decision == entry.Deny || v.Reason == reason.Emergency)
 	if o != nil {
 		body.Class, body.Subject = o.Class, o.Subjects
 	}

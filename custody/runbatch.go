@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ombud/ombud/reason"
+
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ombud/ombud"
@@ -60,7 +62,7 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 		return ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
 	}
 	if _, closed := s.closedRuns.Load(r.ID); closed || r.Closed != nil {
-		b.end = &access.Verdict{Reason: ombud.ReasonRunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
+		b.end = &access.Verdict{Reason: reason.RunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
 		return nil
 	}
 	sys, err := s.Store.AnalyticSystem(ctx, r.System)
@@ -68,7 +70,7 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 		return err
 	}
 	if v := sys.Version(r.Version); v == nil || v.Retired != nil {
-		b.end = &access.Verdict{Reason: ombud.ReasonVersionRetired, Code: ombud.CodeConflict, Message: "the run's system version was retired"}
+		b.end = &access.Verdict{Reason: reason.VersionRetired, Code: ombud.CodeConflict, Message: "the run's system version was retired"}
 		return nil
 	}
 	if r.Authorization != "" {
@@ -77,7 +79,7 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 			return err
 		}
 		if revoked {
-			b.end = &access.Verdict{Reason: ombud.ReasonAuthRevoked, Code: ombud.CodeForbidden, Message: "the run's authorization was revoked"}
+			b.end = &access.Verdict{Reason: reason.AuthRevoked, Code: ombud.CodeForbidden, Message: "the run's authorization was revoked"}
 			return nil
 		}
 	}
@@ -89,7 +91,7 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 			return err
 		}
 		if _, gone := s.disabled.Load(r.Principal); gone || err != nil || starter.Disabled {
-			b.end = &access.Verdict{Reason: ombud.ReasonStarterDisabled, Code: ombud.CodeForbidden, Message: "the principal who started the run was disabled"}
+			b.end = &access.Verdict{Reason: reason.StarterDisabled, Code: ombud.CodeForbidden, Message: "the principal who started the run was disabled"}
 		}
 	}
 	return nil
@@ -118,7 +120,7 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 		if late {
 			it.close()
 			budget.Release(it.weight)
-			it.weight, it.deny = 0, &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+			it.weight, it.deny = 0, &access.Verdict{Reason: reason.RunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
 			s.build(r, p, it)
 			for _, rest := range items[i+1:] {
 				rest.close()
@@ -244,7 +246,7 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 		return fail(err)
 	}
 	if b.end == nil && !s.now().Before(r.Deadline) {
-		b.end = &access.Verdict{Reason: ombud.ReasonRunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
+		b.end = &access.Verdict{Reason: reason.RunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}
 		s.closeAfterLimit(r)
 	}
 	if b.end != nil {
@@ -264,7 +266,7 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 		if o.Erased != nil || o.WrappedKeyset == nil || slices.Contains(erased, ro.Position) {
 			budget.Release(it.weight)
 			it.weight = 0
-			it.deny = &access.Verdict{Reason: ReasonErased, Code: ombud.CodeGone, Message: "the object was erased"}
+			it.deny = &access.Verdict{Reason: reason.Erased, Code: ombud.CodeGone, Message: "the object was erased"}
 		}
 		items[i] = it
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
@@ -182,20 +184,20 @@ func (st *runStart) fail(ctx context.Context, err error) error {
 func (st *runStart) checkVersion(ctx context.Context) error {
 	p, req := st.req.Principal, st.req
 	if p.Has(ombud.RoleSystem) && p.System != req.System {
-		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonSystemMismatch, "a system principal starts runs of its own system only")
+		return st.refuse(ctx, ombud.CodeForbidden, reason.SystemMismatch, "a system principal starts runs of its own system only")
 	}
 	sys, err := st.s.Store.AnalyticSystem(ctx, req.System)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonVersionUnknown, "no such analytic system is registered")
+		return st.refuse(ctx, ombud.CodeNotFound, reason.VersionUnknown, "no such analytic system is registered")
 	} else if err != nil {
 		return err
 	}
 	sv := sys.Version(req.Version)
 	switch {
 	case sv == nil:
-		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonVersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
+		return st.refuse(ctx, ombud.CodeNotFound, reason.VersionUnknown, "system %s has no registered version %s", sys.Name, req.Version)
 	case sv.Retired != nil:
-		return st.refuse(ctx, ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
+		return st.refuse(ctx, ombud.CodeConflict, reason.VersionRetired, "version %s of system %s is retired", req.Version, sys.Name)
 	}
 	st.sys, st.sv = sys, sv
 	return nil
@@ -227,7 +229,7 @@ func (st *runStart) selectObjects(ctx context.Context) error {
 	// selection holds is of its class and names its subject, so the
 	// decision covers them all.
 	if !slices.Contains(st.sys.Classes, sel.Class) {
-		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "the selection is of a class system %s may not process", st.sys.Name)
+		return st.refuse(ctx, ombud.CodeForbidden, reason.ClassNotAllowed, "the selection is of a class system %s may not process", st.sys.Name)
 	}
 	subject := st.s.Journal.Key.Pseudonym("subject", sel.Subject)
 	if err := st.decideSets(ctx, []access.RunSet{{Class: sel.Class, Subjects: []string{subject}}}); err != nil {
@@ -244,10 +246,10 @@ func (st *runStart) selectObjects(ctx context.Context) error {
 	st.detail.Objects, st.body.Objects = ids, int64(len(ids))
 	switch {
 	case len(ids) == 0:
-		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "the selection holds no live object")
+		return st.refuse(ctx, ombud.CodeNotFound, reason.ObjectUnknown, "the selection holds no live object")
 	case len(ids) > ombud.MaxRunObjects:
 		st.body.Objects = 0
-		return st.refuse(ctx, ombud.CodeTooLarge, ReasonTooManyObjects, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
+		return st.refuse(ctx, ombud.CodeTooLarge, reason.TooManyObjects, "the selection holds more than %d objects; a run reads at most that many", ombud.MaxRunObjects)
 	}
 	return nil
 }
@@ -273,11 +275,11 @@ func (st *runStart) checkObjects(ctx context.Context) error {
 			f, ok := facts[id]
 			switch {
 			case !ok:
-				return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "object %d of the run (%s) does not exist", i, id)
+				return st.refuse(ctx, ombud.CodeNotFound, reason.ObjectUnknown, "object %d of the run (%s) does not exist", i, id)
 			case f.Erased:
-				return st.refuse(ctx, ombud.CodeGone, ombud.ReasonObjectErased, "object %d of the run (%s) was erased", i, id)
+				return st.refuse(ctx, ombud.CodeGone, reason.ObjectErased, "object %d of the run (%s) was erased", i, id)
 			case !slices.Contains(sys.Classes, f.Class):
-				return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonClassNotAllowed, "object %d of the run is of a class system %s may not process", i, sys.Name)
+				return st.refuse(ctx, ombud.CodeForbidden, reason.ClassNotAllowed, "object %d of the run is of a class system %s may not process", i, sys.Name)
 			}
 			if key := f.Class + "\x00" + f.Subjects; !bySet[key] {
 				bySet[key] = true
@@ -350,21 +352,18 @@ func (st *runStart) refuseChanged(ctx context.Context, err error) error {
 	sys, sv := st.sys, st.sv
 	switch {
 	case errors.Is(err, ombud.ErrRetired):
-		return st.refuse(ctx, ombud.CodeConflict, ombud.ReasonVersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
+		return st.refuse(ctx, ombud.CodeConflict, reason.VersionRetired, "version %s of system %s was retired meanwhile", sv.Version, sys.Name)
 	case errors.Is(err, ombud.ErrErased):
-		return st.refuse(ctx, ombud.CodeGone, ombud.ReasonObjectErased, "an object of the run was erased meanwhile")
+		return st.refuse(ctx, ombud.CodeGone, reason.ObjectErased, "an object of the run was erased meanwhile")
 	case errors.Is(err, ombud.ErrRevoked):
-		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonAuthRevoked, "the authorization was revoked meanwhile")
+		return st.refuse(ctx, ombud.CodeForbidden, reason.AuthRevoked, "the authorization was revoked meanwhile")
 	case errors.Is(err, ombud.ErrExhausted):
-		return st.refuse(ctx, ombud.CodeForbidden, ombud.ReasonAuthExhausted, "the authorization has no uses left")
+		return st.refuse(ctx, ombud.CodeForbidden, reason.AuthExhausted, "the authorization has no uses left")
 	case errors.Is(err, ombud.ErrNotFound):
-		return st.refuse(ctx, ombud.CodeNotFound, ombud.ReasonObjectUnknown, "an object or the version of the run is gone")
+		return st.refuse(ctx, ombud.CodeNotFound, reason.ObjectUnknown, "an object or the version of the run is gone")
 	}
 	return wrapLog(err)
 }
-
-// ReasonTooManyObjects: a selection holds more objects than a run may read.
-const ReasonTooManyObjects = "too_many_objects"
 
 // checkRunRequest refuses a malformed request: bad input, logged nowhere.
 func (s *Service) checkRunRequest(req RunRequest) error {
@@ -434,31 +433,31 @@ func (s *Service) CloseRun(ctx context.Context, p *ombud.Principal, id string) (
 	return s.closeRun(ctx, r, ombud.RunClosed, p.ID)
 }
 
-func (s *Service) closeRun(ctx context.Context, r *ombud.Run, reason, by string) (*ombud.Run, journal.Leaf, error) {
+func (s *Service) closeRun(ctx context.Context, r *ombud.Run, why, by string) (*ombud.Run, journal.Leaf, error) {
 	defer s.gates.Exclusive(runGate(r.ID))()
 	r, err := s.Store.Run(ctx, r.ID) // the counts, now that no read is in flight
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
 	if r.Closed != nil {
-		return nil, journal.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
+		return nil, journal.Leaf{}, refuseRun(ombud.CodeConflict, reason.RunClosed, "the run is closed already")
 	}
 	at := s.now().Truncate(time.Millisecond)
-	c, err := journal.RunClose.Change(r.ID, journal.RunClosePayload{Reason: reason, At: at, Read: r.Read, Bytes: r.Bytes})
+	c, err := journal.RunClose.Change(r.ID, journal.RunClosePayload{Reason: why, At: at, Read: r.Read, Bytes: r.Bytes})
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
-	body := entry.Run{Op: entry.OpClose, ModelVersion: r.Version, Purpose: r.Purpose, Objects: int64(r.Objects), Reasons: []string{reason},
+	body := entry.Run{Op: entry.OpClose, ModelVersion: r.Version, Purpose: r.Purpose, Objects: int64(r.Objects), Reasons: []string{why},
 		Read: r.Read, Bytes: r.Bytes, Run: r.ID, System: r.System, Authorization: r.Authorization, By: by}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: body}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrRunClosed):
-		return nil, journal.Leaf{}, refuseRun(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed already")
+		return nil, journal.Leaf{}, refuseRun(ombud.CodeConflict, reason.RunClosed, "the run is closed already")
 	case err != nil:
 		return nil, w, err
 	}
 	s.closedRuns.Store(r.ID, true)
-	r.Closed, r.CloseIndex, r.CloseReason = &at, w.Index, reason
+	r.Closed, r.CloseIndex, r.CloseReason = &at, w.Index, why
 	return r, w, nil
 }
 
@@ -499,7 +498,7 @@ func (s *Service) CloseExpiredRuns(ctx context.Context) (int, error) {
 	n := 0
 	for _, r := range rs {
 		_, _, err := s.closeRun(ctx, r, ombud.RunTimeLimit, "")
-		if e := (*ombud.Error)(nil); errors.As(err, &e) && e.Reason == ombud.ReasonRunClosed {
+		if e := (*ombud.Error)(nil); errors.As(err, &e) && e.Reason == reason.RunClosed {
 			continue // closed meanwhile
 		}
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 
+	"github.com/ombud/ombud/reason"
+
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ombud/ombud"
@@ -205,7 +207,7 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 // runAccessRecord is the access entry of one object read in a run: it
 // names the run, whose entry names the authorization and the system.
 func (s *Service) runAccessRecord(r *ombud.Run, p *ombud.Principal, it *runItem) journal.Record {
-	body := entry.Access{Decision: entry.Permit, Class: it.o.Class, Purpose: r.Purpose, Reasons: []string{ombud.ReasonInRun},
+	body := entry.Access{Decision: entry.Permit, Class: it.o.Class, Purpose: r.Purpose, Reasons: []string{reason.InRun},
 		Object: it.o.ID, Subject: it.o.Subjects, Run: r.ID, By: p.ID}
 	if it.deny != nil {
 		body.Decision, body.Reasons = entry.Deny, []string{it.deny.Reason}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
@@ -46,7 +48,7 @@ func involved(f *ombud.Flag, run *ombud.Run, a *ombud.Action, reviews []*ombud.R
 }
 
 // errUnknownNotice is the one answer to any code that names no action.
-var errUnknownNotice = refuse(ombud.CodeNotFound, ombud.ReasonNoticeUnknown, "no decision has this notice code")
+var errUnknownNotice = refuse(ombud.CodeNotFound, reason.NoticeUnknown, "no decision has this notice code")
 
 // Lookup returns the case of a notice code. Every code that names no
 // action, malformed or not, gets the same error.
@@ -142,7 +144,7 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, jour
 		return nil, journal.Leaf{}, err
 	}
 	if cs.Contest != nil {
-		return cs, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
+		return cs, journal.Leaf{}, refuse(ombud.CodeConflict, reason.ContestFiled, "this decision was contested already")
 	}
 	days := s.deadlineDays()
 	ct := &ombud.Contest{ID: ombud.NewID(), Action: cs.Action.ID, Filed: s.now().Truncate(time.Millisecond)}
@@ -165,7 +167,7 @@ func (s *Service) File(ctx context.Context, code, statement string) (*Case, jour
 	switch {
 	case errors.Is(err, ombud.ErrExists):
 		cs, _ = s.Lookup(ctx, code)
-		return cs, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonContestFiled, "this decision was contested already")
+		return cs, journal.Leaf{}, refuse(ombud.CodeConflict, reason.ContestFiled, "this decision was contested already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -207,13 +209,13 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	}
 	ct, err := s.Store.Contest(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return fail(refuse(ombud.CodeNotFound, ombud.ReasonContestUnknown, "no such contest"))
+		return fail(refuse(ombud.CodeNotFound, reason.ContestUnknown, "no such contest"))
 	}
 	if err != nil {
 		return fail(err)
 	}
 	if ct.Outcome != "" {
-		return fail(refuse(ombud.CodeConflict, ombud.ReasonContestResolved, "the contest is resolved already"))
+		return fail(refuse(ombud.CodeConflict, reason.ContestResolved, "the contest is resolved already"))
 	}
 	a, err := s.Store.Action(ctx, ct.Action)
 	if err != nil {
@@ -224,7 +226,7 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 		return fail(err)
 	}
 	if cs.Involved(p.ID) {
-		return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "whoever raised, reviewed or acted on the flag may not resolve its contest"))
+		return fail(refuse(ombud.CodeForbidden, reason.NotIndependent, "whoever raised, reviewed or acted on the flag may not resolve its contest"))
 	}
 	res := *ct
 	res.Outcome, res.Resolved, res.ResolvedBy = outcome, s.now().Truncate(time.Millisecond), p.ID
@@ -244,9 +246,9 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
-		return fail(refuse(ombud.CodeConflict, ombud.ReasonContestResolved, "the contest is resolved already, or being resolved"))
+		return fail(refuse(ombud.CodeConflict, reason.ContestResolved, "the contest is resolved already, or being resolved"))
 	case errors.Is(err, ombud.ErrNotViewed):
-		return fail(refuse(ombud.CodeConflict, ombud.ReasonEvidenceNotViewed,
+		return fail(refuse(ombud.CodeConflict, reason.EvidenceNotViewed,
 			"view every input of the flag before you uphold the action (each viewing is logged); overturning it needs no viewing"))
 	case err != nil:
 		return nil, w, err
@@ -307,27 +309,27 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 // run's authorization before its state is read, so that the caller holds
 // its gate (custody holds the flag's). The read itself goes through the
 // normal access path with the purpose review.
-func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string, hold func(authorization string)) (reason, msg string, err error) {
+func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string, hold func(authorization string)) (why, msg string, err error) {
 	const notEvidence = "the object is not evidence of a flag you may review"
 	if p == nil || !p.Has(ombud.RoleReviewer) {
-		return ombud.ReasonNotEvidence, notEvidence, nil
+		return reason.NotEvidence, notEvidence, nil
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return ombud.ReasonNotEvidence, notEvidence, nil
+		return reason.NotEvidence, notEvidence, nil
 	}
 	if err != nil {
 		return "", "", err
 	}
 	if !slices.Contains(f.Inputs, object) && !slices.Contains(f.References, object) {
-		return ombud.ReasonNotEvidence, notEvidence, nil
+		return reason.NotEvidence, notEvidence, nil
 	}
 	run, err := s.Store.Run(ctx, f.Run)
 	if err != nil {
 		return "", "", err
 	}
 	if p.ID == f.By || p.ID == run.Principal {
-		return ombud.ReasonNotEvidence, notEvidence, nil
+		return reason.NotEvidence, notEvidence, nil
 	}
 	deadline := f.Created.Add(ombud.ReviewWindow)
 	if run.Authorization != "" {
@@ -335,7 +337,7 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 		ra, err := s.Store.Authorization(ctx, run.Authorization)
 		switch {
 		case errors.Is(err, ombud.ErrNotFound) || (err == nil && ra.Revoked != nil):
-			return ombud.ReasonAuthRevoked, "the authorization of the run that read this evidence was revoked", nil
+			return reason.AuthRevoked, "the authorization of the run that read this evidence was revoked", nil
 		case err != nil:
 			return "", "", err
 		}
@@ -355,11 +357,11 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 	if len(acts) == 0 {
 		switch {
 		case slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Reviewer == p.ID }):
-			return ombud.ReasonReviewDone, done, nil
+			return reason.ReviewDone, done, nil
 		case slices.ContainsFunc(reviews, func(r *ombud.Review) bool { return r.Verdict == entry.Reject }):
-			return ombud.ReasonFlagRejected, "a reviewer rejected the flag, which closes it", nil
+			return reason.FlagRejected, "a reviewer rejected the flag, which closes it", nil
 		case !s.now().Before(deadline):
-			return ombud.ReasonReviewWindowClosed, "the flag's review window has closed (30 days, and never past its run's authorization)", nil
+			return reason.ReviewWindowClosed, "the flag's review window has closed (30 days, and never past its run's authorization)", nil
 		}
 		return "", "", nil
 	}
@@ -373,7 +375,7 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 			return "", "", nil
 		}
 	}
-	return ombud.ReasonReviewDone, done, nil
+	return reason.ReviewDone, done, nil
 }
 
 // Queued is a flag awaiting a reviewer, with its system's name. It says
@@ -533,7 +535,7 @@ type Desk struct {
 // evidence itself is released only through the access path, each viewing
 // decided and logged.
 func (s *Service) DeskFor(ctx context.Context, p *ombud.Principal, flagID string) (*Desk, error) {
-	unknown := refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")
+	unknown := refuse(ombud.CodeNotFound, reason.FlagUnknown, "no such flag")
 	if err := ombud.ValidateIdentifier("flag", flagID); err != nil {
 		return nil, unknown
 	}

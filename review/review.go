@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
@@ -231,7 +233,7 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, jour
 	// accuracy was published (and which the person's notice quotes): a
 	// machine cannot lower it by stating another.
 	if bar := max(req.Threshold, sv.Accuracy.Threshold); req.Score < bar && !ombud.ListsCandidates(sys.Task) {
-		return nil, journal.Leaf{}, refuse(ombud.CodeInvalid, ombud.ReasonBelowThreshold,
+		return nil, journal.Leaf{}, refuse(ombud.CodeInvalid, reason.BelowThreshold,
 			fmt.Sprintf("the score %g is below the threshold %g (the flag's, or the version's registered operating threshold): only a system whose task produces investigative candidate lists (face_investigation) flags below its threshold", req.Score, bar))
 	}
 	if err := s.standing(ctx, run); err != nil {
@@ -269,15 +271,15 @@ func (s *Service) Raise(ctx context.Context, req FlagRequest) (*ombud.Flag, jour
 	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: body, Detail: detail}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrRunClosed):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonRunClosed, "the run is closed: a flag cites an open run")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.RunClosed, "the run is closed: a flag cites an open run")
 	case errors.Is(err, ombud.ErrRetired):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonVersionRetired, "the run's version is retired")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.VersionRetired, "the run's version is retired")
 	case errors.Is(err, ombud.ErrExists):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.FlagDuplicate, "the run flagged this match already (the same inputs and candidates)")
 	case errors.Is(err, ombud.ErrNotCandidate):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.ReferenceInvalid, "a reference image is not a live object of a candidate the run's authorization names")
 	case errors.Is(err, ombud.ErrNotRead):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonInputNotRead, "an input or reference image of the flag was not read in its run")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.InputNotRead, "an input or reference image of the flag was not read in its run")
 	case errors.Is(err, ombud.ErrRevoked):
 		return nil, journal.Leaf{}, errRevoked
 	case err != nil:
@@ -312,7 +314,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return nil, journal.Leaf{}, refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag")
+		return nil, journal.Leaf{}, refuse(ombud.CodeNotFound, reason.FlagUnknown, "no such flag")
 	}
 	if err != nil {
 		return nil, journal.Leaf{}, err
@@ -322,7 +324,7 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 		return nil, journal.Leaf{}, err
 	}
 	if p.ID == f.By || p.ID == run.Principal {
-		return nil, journal.Leaf{}, refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "the flag's creator and the run's starter may not review it")
+		return nil, journal.Leaf{}, refuse(ombud.CodeForbidden, reason.NotIndependent, "the flag's creator and the run's starter may not review it")
 	}
 	if err := s.standing(ctx, run); err != nil {
 		return nil, journal.Leaf{}, err
@@ -337,16 +339,16 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 		Detail: entry.ReviewDetail{Flag: f.ID, Rationale: rationale}}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrActed):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.FlagActed, "an action was taken on this flag; it is closed to review (the person affected may contest the action)")
 	case errors.Is(err, ombud.ErrRejected):
 		return nil, journal.Leaf{}, errRejected
 	case errors.Is(err, ombud.ErrRevoked):
 		return nil, journal.Leaf{}, errRevoked
 	case errors.Is(err, ombud.ErrNotViewed):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonEvidenceNotViewed,
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.EvidenceNotViewed,
 			"view every input of the flag before you confirm it (each viewing is logged): GET /v1/objects/{id} with Ombud-Purpose: review and Ombud-Flag, or the evidence page at /review")
 	case errors.Is(err, ombud.ErrExists), errors.Is(err, ombud.ErrBusy):
-		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, ombud.ReasonAlreadyReviewed, "you reviewed this flag already")
+		return nil, journal.Leaf{}, refuse(ombud.CodeConflict, reason.AlreadyReviewed, "you reviewed this flag already")
 	case err != nil:
 		return nil, w, err
 	}
@@ -373,13 +375,13 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	}
 	f, err := s.Store.Flag(ctx, flagID)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return fail(refuse(ombud.CodeNotFound, ombud.ReasonFlagUnknown, "no such flag"))
+		return fail(refuse(ombud.CodeNotFound, reason.FlagUnknown, "no such flag"))
 	}
 	if err != nil {
 		return fail(err)
 	}
 	if acts, err := s.Store.Actions(ctx, f.ID); err != nil || len(acts) > 0 {
-		return fail(cmp.Or(err, error(refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag already; a flag has one action"))))
+		return fail(cmp.Or(err, error(refuse(ombud.CodeConflict, reason.FlagActed, "an action was taken on this flag already; a flag has one action"))))
 	}
 	reviews, err := s.Store.Reviews(ctx, f.ID)
 	if err != nil {
@@ -387,7 +389,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	}
 	for _, r := range reviews {
 		if r.Reviewer == p.ID {
-			return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent, "you reviewed this flag: someone else takes the action"))
+			return fail(refuse(ombud.CodeForbidden, reason.NotIndependent, "you reviewed this flag: someone else takes the action"))
 		}
 	}
 	run, err := s.Store.Run(ctx, f.Run)
@@ -398,7 +400,7 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 		// A reviewer who may still review the flag takes no action on it:
 		// the action's answer would tell them the reviews so far, and
 		// reviews are blind.
-		return fail(refuse(ombud.CodeForbidden, ombud.ReasonNotIndependent,
+		return fail(refuse(ombud.CodeForbidden, reason.NotIndependent,
 			"you may review this flag: a reviewer takes no action on a flag they have not reviewed, and none on one they have"))
 	}
 	var confirms, rejects int64
@@ -430,9 +432,9 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 		more := in
 		more.Confirmations, more.Rejections = 1<<40, 0
 		if pol.DecideAct(more) {
-			return fail(refuse(ombud.CodeConflict, ombud.ReasonNotEnoughConfirmations, fmt.Sprintf("the flag has %d distinct confirmations; the policy needs more before an action", confirms)))
+			return fail(refuse(ombud.CodeConflict, reason.NotEnoughConfirmations, fmt.Sprintf("the flag has %d distinct confirmations; the policy needs more before an action", confirms)))
 		}
-		return fail(refuse(ombud.CodeForbidden, "policy_denied", "the access policy does not permit this action"))
+		return fail(refuse(ombud.CodeForbidden, reason.PolicyDenied, "the access policy does not permit this action"))
 	}
 	a := &ombud.Action{ID: ombud.NewID(), Flag: f.ID, Kind: kind, Reviewers: reviewers, Created: s.now().Truncate(time.Millisecond), By: p.ID}
 	notice := ""
@@ -456,13 +458,13 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	}, nil)
 	switch {
 	case errors.Is(err, ombud.ErrActed):
-		return fail(refuse(ombud.CodeConflict, ombud.ReasonFlagActed, "an action was taken on this flag already; a flag has one action"))
+		return fail(refuse(ombud.CodeConflict, reason.FlagActed, "an action was taken on this flag already; a flag has one action"))
 	case errors.Is(err, ombud.ErrRejected):
 		return fail(errRejected)
 	case errors.Is(err, ombud.ErrRevoked):
 		return fail(errRevoked)
 	case errors.Is(err, ombud.ErrStale), errors.Is(err, ombud.ErrBusy):
-		return fail(refuse(ombud.CodeConflict, ombud.ReasonReviewsChanged, "a review of the flag was recorded meanwhile, or its run's authorization is being revoked; decide again"))
+		return fail(refuse(ombud.CodeConflict, reason.ReviewsChanged, "a review of the flag was recorded meanwhile, or its run's authorization is being revoked; decide again"))
 	case err != nil:
 		return nil, "", w, err
 	}
@@ -472,8 +474,8 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 
 // The refusals that end a flag's pipeline.
 var (
-	errRejected = refuse(ombud.CodeConflict, ombud.ReasonFlagRejected, "a reviewer rejected the flag, which closes it: no review or action follows a rejection")
-	errRevoked  = refuse(ombud.CodeConflict, ombud.ReasonAuthRevoked, "the authorization of the flag's run was revoked: its flags, reviews and actions end with it")
+	errRejected = refuse(ombud.CodeConflict, reason.FlagRejected, "a reviewer rejected the flag, which closes it: no review or action follows a rejection")
+	errRevoked  = refuse(ombud.CodeConflict, reason.AuthRevoked, "the authorization of the flag's run was revoked: its flags, reviews and actions end with it")
 )
 
 // standing refuses a flag, review or action whose run's authorization was
@@ -492,7 +494,7 @@ func (s *Service) standing(ctx context.Context, run *ombud.Run) error {
 	case err != nil:
 		return err
 	case !s.now().Before(ra.NotAfter):
-		return refuse(ombud.CodeConflict, ombud.ReasonAuthExpired, "the authorization of the flag's run has expired: its flags, reviews and actions end with it")
+		return refuse(ombud.CodeConflict, reason.AuthExpired, "the authorization of the flag's run has expired: its flags, reviews and actions end with it")
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/review"
 )
@@ -123,18 +125,18 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 		c, err = s.Review.Lookup(r.Context(), code)
 	}
 	var oe *ombud.Error
-	if errors.As(err, &oe) && oe.Reason == ombud.ReasonNoticeUnknown {
+	if errors.As(err, &oe) && oe.Reason == reason.NoticeUnknown {
 		if ok, wait := s.wrongCodes.allow(s.client(r), time.Now()); !ok {
 			s.tooMany(w, r, p, wait)
 			return
 		}
 	}
 	switch {
-	case errors.As(err, &oe) && oe.Reason == ombud.ReasonNoticeUnknown:
+	case errors.As(err, &oe) && oe.Reason == reason.NoticeUnknown:
 		p.Message = "No decision has this notice code. Check the code in your letter: it has sixteen letters and digits, such as 7K2M-9QXA-4T8D-R3VW."
 		s.render(w, r, "contest", http.StatusNotFound, p)
 		return
-	case errors.As(err, &oe) && oe.Reason == ombud.ReasonContestFiled:
+	case errors.As(err, &oe) && oe.Reason == reason.ContestFiled:
 		p.Message = "This decision was contested already; its status is below."
 		p.Pasted = ""
 	case errors.As(err, &oe) && oe.Code == ombud.CodeInvalid:

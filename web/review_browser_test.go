@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/reason"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/ombud/ombud"
@@ -267,7 +269,7 @@ func TestReviewInBrowser(t *testing.T) {
 		verdict(t, "confirm", "Agree after comparing both images myself.")
 		page(t, "Review queue", "review-confirmed-second", "Your confirmation was recorded.")
 		var oe *ombud.Error
-		if _, _, _, err := e.Gateway.Review.Act(context.Background(), s.analyst, flagB, "questioning"); !errors.As(err, &oe) || oe.Reason != ombud.ReasonFlagRejected {
+		if _, _, _, err := e.Gateway.Review.Act(context.Background(), s.analyst, flagB, "questioning"); !errors.As(err, &oe) || oe.Reason != reason.FlagRejected {
 			t.Fatalf("an action on the rejected flag: %v", err)
 		}
 	})
