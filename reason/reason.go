@@ -44,8 +44,6 @@ const (
 	RunClosed = "run_closed"
 	// InRun: a read permitted as part of a run.
 	InRun = "in_run"
-	// NotRunPrincipal: the caller may not read through this run.
-	NotRunPrincipal = "not_run_principal"
 	// StarterDisabled: the principal who started the run was
 	// disabled, which ends its reading.
 	StarterDisabled = "starter_disabled"
