@@ -349,3 +349,10 @@ var ErrExhausted = errors.New("authorization has no uses left")
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
+
+// JurisdictionCovers reports whether an authority of jurisdiction outer
+// may act in jurisdiction inner: the same jurisdiction or one within it
+// ("EU" covers "EU-DE"). The placeholder covers only itself.
+func JurisdictionCovers(outer, inner string) bool {
+	return outer != "" && (inner == outer || strings.HasPrefix(inner, outer+"-"))
+}

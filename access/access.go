@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
@@ -43,7 +45,7 @@ type Config struct {
 	// sign; nil takes no issuer kind as able to sign anything.
 	IssuerKinds map[string][]string
 	// Vocabulary holds the registered codes of public fields.
-	Vocabulary ombud.Vocabulary
+	Vocabulary vocab.Vocabulary
 	// Classes are the configured data classes.
 	Classes map[string]ombud.Class
 	Now     func() time.Time
@@ -145,7 +147,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 	if !slices.Contains(ombud.IssuerKinds, kind) {
 		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
 	}
-	if err := s.Vocabulary.Check(ombud.VocabJurisdiction, "jurisdiction", jurisdiction); err != nil {
+	if err := s.Vocabulary.Check(vocab.Jurisdiction, "jurisdiction", jurisdiction); err != nil {
 		return nil, journal.Leaf{}, err
 	}
 	i := &ombud.Issuer{Name: name, Kind: kind, Jurisdiction: jurisdiction, Key: strings.TrimSpace(key), Registered: s.now()}
@@ -272,7 +274,7 @@ func (s *Service) checkScope(ctx context.Context, a *ombud.Authorization) error 
 		return ombud.Errorf(ombud.CodeInvalid, "%v", ombud.ErrUnknownIssuer)
 	}
 	i := is[k]
-	if err := s.Vocabulary.Check(ombud.VocabJurisdiction, "the authorization's jurisdiction", a.Jurisdiction); err != nil {
+	if err := s.Vocabulary.Check(vocab.Jurisdiction, "the authorization's jurisdiction", a.Jurisdiction); err != nil {
 		return err
 	}
 	if !ombud.JurisdictionCovers(i.Jurisdiction, a.Jurisdiction) {
@@ -286,7 +288,7 @@ func (s *Service) checkScope(ctx context.Context, a *ombud.Authorization) error 
 		return ombud.Errorf(ombud.CodeInvalid, "an issuer of kind %s may not sign a %s (it may sign: %s)", i.Kind, a.Kind, may)
 	}
 	for _, p := range a.Purposes {
-		if err := s.Vocabulary.Check(ombud.VocabPurpose, "each purpose of the authorization", p); err != nil {
+		if err := s.Vocabulary.Check(vocab.Purpose, "each purpose of the authorization", p); err != nil {
 			return err
 		}
 	}
@@ -347,7 +349,7 @@ func (s *Service) coverEmergencies(ctx context.Context, ra *ombud.RegisteredAuth
 // authorization's gate alone, so that every read already admitted under it
 // is logged before the revocation is.
 func (s *Service) Revoke(ctx context.Context, id, reason, by string) (journal.Leaf, error) {
-	if err := s.Vocabulary.Check(ombud.VocabRevokeReason, "reason", reason); err != nil {
+	if err := s.Vocabulary.Check(vocab.RevokeReason, "reason", reason); err != nil {
 		return journal.Leaf{}, err
 	}
 	a, err := s.Store.Authorization(ctx, id)

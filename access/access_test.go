@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/reason"
 
 	"golang.org/x/mod/sumdb/note"
@@ -591,7 +593,7 @@ func TestIssuerScope(t *testing.T) {
 	}
 	// The same deployment under the placeholder jurisdiction honours none
 	// of it: the placeholder covers no real jurisdiction.
-	e.Custody.Access.Jurisdiction = ombud.JurisdictionPlaceholder
+	e.Custody.Access.Jurisdiction = vocab.JurisdictionPlaceholder
 	if err := read(e.Custody, "wide-list"); !errors.As(err, &d) || d.Reason != reason.AuthJurisdiction {
 		t.Fatalf("a read in a deployment without a jurisdiction: %v", err)
 	}

@@ -3,6 +3,8 @@ package access
 import (
 	"slices"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 )
 
@@ -110,7 +112,7 @@ func Summarize(p *Policy, classes []ombud.Class, purposes, kinds []string) Summa
 		cs.Run = Access{Plain: ask(system, false, false, false, true), Authorized: ask(system, true, false, false, true),
 			Wildcard: ask(system, true, true, false, true)}
 		cs.Evidence, _ = p.Decide(Input{Principal: "p", Roles: []string{string(ombud.RoleReviewer)}, Class: c.Name, Sensitive: c.IsSensitive(),
-			Purpose: ombud.PurposeReview, Evidence: true, Object: "o"})
+			Purpose: vocab.PurposeReview, Evidence: true, Object: "o"})
 		s.Classes = append(s.Classes, cs)
 		for _, r := range []ombud.Role{ombud.RoleAdmin, ombud.RoleIngestor, ombud.RoleAuditor} {
 			if slices.Contains(s.Others, string(r)) {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/transparency-dev/formats/log"
@@ -37,7 +39,7 @@ type Log interface {
 	// Tile returns a tlog-tiles resource by its path below /log/;
 	// ombud.ErrNotFound for any other path.
 	Tile(path string) ([]byte, error)
-	Receipt(ctx context.Context, index uint64, wait time.Duration) (*ombud.Receipt, error)
+	Receipt(ctx context.Context, index uint64, wait time.Duration) (*receipt.Receipt, error)
 	InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error)
 	ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error)
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
@@ -184,8 +186,8 @@ func TestPrincipalLifecycle(t *testing.T) {
 		t.Fatalf("whoami = %+v", who)
 	}
 	// The creation is in the log, as a principal entry with no name in it.
-	r := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
-	_, en, err := ombud.VerifyReceipt(&r, e.Dir.Verifier)
+	r := decode[receipt.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
+	_, en, err := receipt.Verify(&r, e.Dir.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +205,8 @@ func TestPrincipalLifecycle(t *testing.T) {
 	if err := e.Store.EraseDetail(context.Background(), journal.DetailKeyOf(en)); err != nil {
 		t.Fatal(err)
 	}
-	r2 := decode[ombud.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
-	if _, _, err := ombud.VerifyReceipt(&r2, e.Dir.Verifier); err != nil {
+	r2 := decode[receipt.Receipt](t, e.Do(t, "GET", "/v1/receipts/"+resp.Header.Get("Ombud-Receipt"), "", "", ""))
+	if _, _, err := receipt.Verify(&r2, e.Dir.Verifier); err != nil {
 		t.Fatalf("entry no longer verifies after its detail was erased: %v", err)
 	}
 

@@ -97,7 +97,7 @@ func TestEvidence(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("viewing %s: %d", obj, resp.StatusCode)
 		}
-		a, ok := entryAt(t, e.Env, receipt(t, resp)).(*entry.Access)
+		a, ok := entryAt(t, e.Env, receiptOf(t, resp)).(*entry.Access)
 		if !ok || a.Decision != entry.Permit || a.Purpose != "review" || a.Flag == "" || a.Authorization != "" || a.Reasons[0] != "review_evidence" {
 			t.Fatalf("the viewing's entry: %+v", a)
 		}
@@ -348,7 +348,7 @@ func TestContests(t *testing.T) {
 	}
 }
 
-func receipt(t *testing.T, resp *http.Response) uint64 {
+func receiptOf(t *testing.T, resp *http.Response) uint64 {
 	t.Helper()
 	n, err := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
 	if err != nil {

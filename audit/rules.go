@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
@@ -22,7 +24,7 @@ type Rules struct {
 	// (default DefaultMinReviews).
 	MinReviews int
 	// EmergencyDeadline is how long an emergency read may stay uncovered
-	// (default ombud.DefaultEmergencyDeadline).
+	// (default vocab.DefaultEmergencyDeadline).
 	EmergencyDeadline time.Duration
 	// SweepGrace is how long after an emergency deadline the retention
 	// sweep may take to log the breach (default DefaultSweepGrace).
@@ -60,7 +62,7 @@ func (r *Rules) defaults() {
 		r.MinReviews = DefaultMinReviews
 	}
 	if r.EmergencyDeadline <= 0 {
-		r.EmergencyDeadline = ombud.DefaultEmergencyDeadline
+		r.EmergencyDeadline = vocab.DefaultEmergencyDeadline
 	}
 	if r.SweepGrace <= 0 {
 		r.SweepGrace = DefaultSweepGrace
@@ -286,8 +288,8 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 			switch f := r.st.Flags[b.Flag]; {
 			case f == nil:
 				add(RuleEvidenceReadInvalid, "a viewing of evidence of flag %s, which was never logged", b.Flag)
-			case purpose != ombud.PurposeReview:
-				add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, ombud.PurposeReview)
+			case purpose != vocab.PurposeReview:
+				add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, vocab.PurposeReview)
 			case b.By != "" && slices.Contains(f.Creator, b.By):
 				add(RuleEvidenceReadInvalid, "the creator of flag %s, or the starter of its run, viewed its evidence as a reviewer", b.Flag)
 			case len(f.Objects) > 0 && !slices.Contains(f.Objects, obj):

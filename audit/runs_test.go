@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/reason"
 
 	"github.com/ombud/ombud"
@@ -109,10 +111,10 @@ func TestPlantedRunViolations(t *testing.T) {
 	})
 	t.Run("a review without a rationale", func(t *testing.T) {
 		a.t = t
-		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer1"))
+		write(t, e, evidenceRead("flag-r1", "obj-5", vocab.PurposeReview, "reviewer1"))
 		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer1"}, Detail: entry.ReviewDetail{Flag: "flag-r1", Rationale: "matches the source image"}})
 		a.expect()
-		write(t, e, evidenceRead("flag-r1", "obj-5", ombud.PurposeReview, "reviewer2"))
+		write(t, e, evidenceRead("flag-r1", "obj-5", vocab.PurposeReview, "reviewer2"))
 		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r1", By: "reviewer2"}, Detail: entry.ReviewDetail{Flag: "flag-r1", Rationale: "  "}})
 		a.expect("review_without_rationale")
 	})
@@ -122,7 +124,7 @@ func TestPlantedRunViolations(t *testing.T) {
 		// reviewer: another's viewing does not count.
 		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-r2", By: "reviewer3"}, Detail: entry.ReviewDetail{Flag: "flag-r2", Rationale: "blurred"}})
 		a.expect()
-		write(t, e, evidenceRead("flag-r2", "obj-6", ombud.PurposeReview, "reviewer4"))
+		write(t, e, evidenceRead("flag-r2", "obj-6", vocab.PurposeReview, "reviewer4"))
 		write(t, e, journal.Record{Body: entry.Review{Outcome: entry.Confirm, Flag: "flag-r2", By: "reviewer5"}, Detail: entry.ReviewDetail{Flag: "flag-r2", Rationale: "agree"}})
 		a.expect("confirmation_unviewed")
 	})

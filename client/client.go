@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 )
@@ -362,19 +364,19 @@ func (c *Client) PublishReport(ctx context.Context, in apiv1.PublishReport) (*ap
 }
 
 // Receipt returns the raw receipt of the log entry at index (see
-// ombud.ParseReceipt and ombud.VerifyReceipt).
+// receipt.Parse and receipt.Verify).
 func (c *Client) Receipt(ctx context.Context, index uint64) ([]byte, error) {
 	resp, err := c.send(ctx, c.HTTP, "GET", "/v1/receipts/"+strconv.FormatUint(index, 10), nil, nil, -1)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, ombud.MaxReceiptSize+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, receipt.MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the receipt: %w", err)
 	}
-	if len(b) > ombud.MaxReceiptSize {
-		return nil, fmt.Errorf("the receipt is larger than %d bytes", ombud.MaxReceiptSize)
+	if len(b) > receipt.MaxSize {
+		return nil, fmt.Errorf("the receipt is larger than %d bytes", receipt.MaxSize)
 	}
 	return b, nil
 }

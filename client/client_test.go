@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
@@ -68,11 +70,11 @@ func TestClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := ombud.ParseReceipt(raw)
+	rc, err := receipt.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, en, err := ombud.VerifyReceipt(rc, e.Dir.Verifier); err != nil || en.Kind != "access" {
+	if _, en, err := receipt.Verify(rc, e.Dir.Verifier); err != nil || en.Kind != "access" {
 		t.Fatalf("the denial's receipt: %v %v", en, err)
 	}
 	// The wrong role is refused; the answer is never a nil pointer.

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"gocloud.dev/secrets"
 
 	"github.com/ombud/ombud"
@@ -50,7 +52,7 @@ type Config struct {
 	Gates   *Gates
 	Classes map[string]ombud.Class
 	// Vocabulary holds the registered codes of the public fields.
-	Vocabulary ombud.Vocabulary
+	Vocabulary vocab.Vocabulary
 	// DetailRetention is how long the detail records of each entry kind
 	// are kept; the sweep erases older ones. A kind without one keeps its
 	// details (an ingest's detail goes with its object).
@@ -193,7 +195,7 @@ func (s *Service) class(name string) (ombud.Class, error) {
 }
 
 func (s *Service) checkPurpose(p string) error {
-	return s.Vocabulary.Check(ombud.VocabPurpose, "Ombud-Purpose", p)
+	return s.Vocabulary.Check(vocab.Purpose, "Ombud-Purpose", p)
 }
 
 // countingReader counts bytes and stops past a limit.

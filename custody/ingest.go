@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
@@ -48,7 +50,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		req.Region = c.Region
 	}
 	if req.Region != "" {
-		if err := s.Vocabulary.Check(ombud.VocabRegion, "Ombud-Region", req.Region); err != nil {
+		if err := s.Vocabulary.Check(vocab.Region, "Ombud-Region", req.Region); err != nil {
 			return nil, journal.Leaf{}, err
 		}
 	}

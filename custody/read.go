@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/reason"
 
 	"github.com/ombud/ombud"
@@ -114,8 +116,8 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 // checkReadRequest refuses a malformed request: bad input, logged nowhere.
 func (s *Service) checkReadRequest(req ReadRequest) error {
 	switch {
-	case req.Flag != "" || req.Purpose == ombud.PurposeReview:
-		if req.Flag == "" || req.Purpose != ombud.PurposeReview {
+	case req.Flag != "" || req.Purpose == vocab.PurposeReview:
+		if req.Flag == "" || req.Purpose != vocab.PurposeReview {
 			return ombud.Errorf(ombud.CodeInvalid, "the purpose review is for viewing a flag's evidence: give both Ombud-Purpose: review and Ombud-Flag")
 		}
 		if err := ombud.ValidateIdentifier("Ombud-Flag", req.Flag); err != nil {
@@ -138,7 +140,7 @@ func (s *Service) checkReadRequest(req ReadRequest) error {
 		}
 	}
 	if req.Emergency != "" {
-		if err := s.Vocabulary.Check(ombud.VocabEmergencyReason, "Ombud-Emergency", req.Emergency); err != nil {
+		if err := s.Vocabulary.Check(vocab.EmergencyReason, "Ombud-Emergency", req.Emergency); err != nil {
 			return err
 		}
 	}
@@ -407,7 +409,7 @@ func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal)
 func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict) (journal.Leaf, error) {
 	dl := s.EmergencyDeadline
 	if dl == 0 {
-		dl = ombud.DefaultEmergencyDeadline
+		dl = vocab.DefaultEmergencyDeadline
 	}
 	now := s.now()
 	em := &ombud.Emergency{ObjectID: o.ID, Principal: req.Principal.ID, Purpose: req.Purpose, Reason: req.Emergency, At: now, Deadline: now.Add(dl)}

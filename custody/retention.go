@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/journal"
 
 	"github.com/ombud/ombud"
@@ -33,7 +35,7 @@ func (s *Service) ReleaseHold(ctx context.Context, o Order) (journal.Leaf, error
 }
 
 func (s *Service) hold(ctx context.Context, set bool, id, reason, authorization, by string) (journal.Leaf, error) {
-	if err := s.Vocabulary.Check(ombud.VocabHoldReason, "reason", reason); err != nil {
+	if err := s.Vocabulary.Check(vocab.HoldReason, "reason", reason); err != nil {
 		return journal.Leaf{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {
@@ -91,7 +93,7 @@ func (s *Service) liveObject(ctx context.Context, id string) (*ombud.Object, err
 // refused, by the store.
 func (s *Service) Erase(ctx context.Context, order Order) (journal.Leaf, error) {
 	id, reason, authorization, by := order.Object, order.Reason, order.Authorization, order.By
-	if err := s.Vocabulary.Check(ombud.VocabEraseReason, "reason", reason); err != nil {
+	if err := s.Vocabulary.Check(vocab.EraseReason, "reason", reason); err != nil {
 		return journal.Leaf{}, err
 	}
 	if err := ombud.ValidateIdentifier("authorization", authorization); err != nil {

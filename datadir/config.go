@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/ombud/ombud"
@@ -34,7 +36,7 @@ type Config struct {
 	// Vocabulary registers the codes of public fields, by vocabulary
 	// name ([[vocabulary.purpose]] code = "…" description = "…"). A
 	// vocabulary given here replaces its default list.
-	Vocabulary map[string][]ombud.VocabCode `toml:"vocabulary"`
+	Vocabulary map[string][]vocab.Code `toml:"vocabulary"`
 	// DetailRetention is how long the private detail record of each kind
 	// of entry is kept ("2190d", or "keep"); kinds left out take
 	// DefaultDetailRetention.
@@ -88,7 +90,7 @@ type RedressConfig struct {
 type AccessConfig struct {
 	// Jurisdiction of this deployment, e.g. EU-DE; a cited authorization
 	// must cover it ("EU" covers "EU-DE"). Empty is the placeholder
-	// ombud.JurisdictionPlaceholder, which covers no real jurisdiction.
+	// vocab.JurisdictionPlaceholder, which covers no real jurisdiction.
 	Jurisdiction string `toml:"jurisdiction"`
 	// IssuerKinds says which authorization kinds each kind of issuer may
 	// sign; kinds left out take DefaultIssuerKinds.
@@ -216,7 +218,7 @@ func Defaults() Config {
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
 		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
-		Access:  AccessConfig{EmergencyDeadline: Duration{ombud.DefaultEmergencyDeadline}, RunTimeLimit: Duration{ombud.DefaultRunTimeLimit}},
+		Access:  AccessConfig{EmergencyDeadline: Duration{vocab.DefaultEmergencyDeadline}, RunTimeLimit: Duration{ombud.DefaultRunTimeLimit}},
 		Report:  ReportConfig{Band: report.DefaultBand},
 		Redress: RedressConfig{ContestDeadline: Duration{ombud.DefaultContestDeadline}},
 	}
@@ -348,12 +350,12 @@ func (c Config) Validate() error {
 	if err != nil {
 		return err
 	}
-	if j := c.DeploymentJurisdiction(); !v.Has(ombud.VocabJurisdiction, j) {
+	if j := c.DeploymentJurisdiction(); !v.Has(vocab.Jurisdiction, j) {
 		return fmt.Errorf("config: access.jurisdiction %q is not in the jurisdiction vocabulary", j)
 	}
 	classes, _ := c.DataClasses()
 	for _, cl := range classes {
-		if cl.Region != "" && !v.Has(ombud.VocabRegion, cl.Region) {
+		if cl.Region != "" && !v.Has(vocab.Region, cl.Region) {
 			return fmt.Errorf("config: class %s: region %q is not in the region vocabulary", cl.Name, cl.Region)
 		}
 	}
@@ -370,17 +372,17 @@ func (c Config) Validate() error {
 // when none is set.
 func (c Config) DeploymentJurisdiction() string {
 	if c.Access.Jurisdiction == "" {
-		return ombud.JurisdictionPlaceholder
+		return vocab.JurisdictionPlaceholder
 	}
 	return c.Access.Jurisdiction
 }
 
 // Vocabularies returns the registered codes: the defaults, with every
 // vocabulary the file gives replacing its default.
-func (c Config) Vocabularies() (ombud.Vocabulary, error) {
-	v := ombud.DefaultVocabulary()
+func (c Config) Vocabularies() (vocab.Vocabulary, error) {
+	v := vocab.Default()
 	for name, codes := range c.Vocabulary {
-		v[ombud.VocabName(name)] = codes
+		v[vocab.Name(name)] = codes
 	}
 	if err := v.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -664,12 +666,12 @@ run = "2190d"
 # [[vocabulary.purpose]]
 # code = "criminal_investigation"
 # description = "Investigating a specific criminal offence, under a legal authorization."
-`, o.Origin, listen, ombud.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction), fmt.Sprintf("%dh", int(ombud.DefaultEmergencyDeadline.Hours())), fmt.Sprintf("%dh", int(ombud.DefaultRunTimeLimit.Hours())))
+`, o.Origin, listen, vocab.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction), fmt.Sprintf("%dh", int(vocab.DefaultEmergencyDeadline.Hours())), fmt.Sprintf("%dh", int(ombud.DefaultRunTimeLimit.Hours())))
 }
 
 func jurisdiction(j string) string {
 	if j == "" {
-		return ombud.JurisdictionPlaceholder
+		return vocab.JurisdictionPlaceholder
 	}
 	return j
 }

@@ -21,6 +21,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"golang.org/x/mod/sumdb/note"
@@ -84,9 +86,9 @@ func Create(path string, o CreateOptions) (*Dir, error) {
 	if !originRE.MatchString(o.Origin) || strings.Contains(o.Origin, "+") {
 		return nil, fmt.Errorf("origin %q: use 1-128 of A-Z a-z 0-9 . _ / - (for example example.org/ombud)", o.Origin)
 	}
-	if o.Jurisdiction != "" && !ombud.DefaultVocabulary().Has(ombud.VocabJurisdiction, o.Jurisdiction) {
+	if o.Jurisdiction != "" && !vocab.Default().Has(vocab.Jurisdiction, o.Jurisdiction) {
 		return nil, fmt.Errorf("jurisdiction %q is not in the default jurisdiction vocabulary (%s); register it in ombud.toml's [[vocabulary.jurisdiction]] after init",
-			o.Jurisdiction, strings.Join(ombud.DefaultVocabulary().Codes(ombud.VocabJurisdiction), ", "))
+			o.Jurisdiction, strings.Join(vocab.Default().Codes(vocab.Jurisdiction), ", "))
 	}
 	if err := checkEmpty(path); err != nil {
 		return nil, err

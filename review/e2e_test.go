@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/ombud/ombud"
@@ -99,7 +101,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("the queue: %+v %v", q, err)
 		}
 		for _, obj := range append(q[0].Inputs, q[0].References...) {
-			o, err := r.GetObject(ctx, obj, client.Read{Purpose: ombud.PurposeReview, Flag: flag.ID})
+			o, err := r.GetObject(ctx, obj, client.Read{Purpose: vocab.PurposeReview, Flag: flag.ID})
 			if err != nil {
 				t.Fatalf("viewing the evidence: %v", err)
 			}

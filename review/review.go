@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/reason"
 
 	"github.com/ombud/ombud"
@@ -56,7 +58,7 @@ type Config struct {
 	Policy func() *access.Policy
 	// Vocabulary holds the registered codes; a flag's reference database
 	// is one (it is public).
-	Vocabulary ombud.Vocabulary
+	Vocabulary vocab.Vocabulary
 	// Gate holds a flag's gate alone while a review, an action or a
 	// resolution is logged (custody.Gates.FlagExclusive), so that no
 	// viewing of its evidence that the change ends is logged after it.
@@ -162,7 +164,7 @@ func (s *Service) check(req FlagRequest) error {
 	case req.GallerySize > 0 && req.Rank > req.GallerySize:
 		return invalid("rank: %d is past the gallery's %d entries", req.Rank, req.GallerySize)
 	}
-	if err := s.Vocabulary.Check(ombud.VocabReferenceDB, "reference_db", req.ReferenceDB); err != nil {
+	if err := s.Vocabulary.Check(vocab.ReferenceDB, "reference_db", req.ReferenceDB); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api"
@@ -463,7 +465,7 @@ func (l *Log) Bundle(ctx context.Context, bi, treeSize uint64) ([][]byte, error)
 // Receipt returns the receipt of entry index: the entry, the latest
 // checkpoint and the inclusion proof against it. A sequenced entry that no
 // published checkpoint covers yet is waited for, up to wait.
-func (l *Log) Receipt(ctx context.Context, index uint64, wait time.Duration) (*ombud.Receipt, error) {
+func (l *Log) Receipt(ctx context.Context, index uint64, wait time.Duration) (*receipt.Receipt, error) {
 	cp, raw, err := l.ParsedCheckpoint(ctx)
 	if err != nil {
 		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "no checkpoint is published yet", Err: err}
@@ -490,7 +492,7 @@ func (l *Log) Receipt(ctx context.Context, index uint64, wait time.Duration) (*o
 	if err != nil {
 		return nil, err
 	}
-	return &ombud.Receipt{V: ombud.ReceiptVersion, Index: index, Entry: leaf, Checkpoint: string(raw), Proof: proof}, nil
+	return &receipt.Receipt{V: receipt.Version, Index: index, Entry: leaf, Checkpoint: string(raw), Proof: proof}, nil
 }
 
 // InclusionProof returns the RFC 6962 inclusion proof of index in a tree of

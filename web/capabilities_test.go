@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/datadir"
@@ -29,7 +31,7 @@ type noLog struct{}
 
 func (noLog) Checkpoint(context.Context) ([]byte, error)     { return nil, errors.New("none yet") }
 func (noLog) IntegratedSize(context.Context) (uint64, error) { return 0, nil }
-func (noLog) Receipt(context.Context, uint64, time.Duration) (*ombud.Receipt, error) {
+func (noLog) Receipt(context.Context, uint64, time.Duration) (*receipt.Receipt, error) {
 	return nil, errors.New("none")
 }
 func (noLog) Health(time.Duration) (error, error) { return nil, nil }

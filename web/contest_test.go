@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
@@ -22,7 +24,7 @@ func actedNotice(t *testing.T, e *ombudtest.Env) (string, *matchScenario) {
 	for _, name := range []string{"Rey Reviewer", "Rob Reviewer"} {
 		r := e.Principal(t, e.AddPrincipal(t, name, ombud.RoleReviewer))
 		for _, o := range []string{s.input, s.reference} {
-			rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o, Purpose: ombud.PurposeReview, Flag: s.flags[0], Principal: r})
+			rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o, Purpose: vocab.PurposeReview, Flag: s.flags[0], Principal: r})
 			if err != nil {
 				t.Fatal(err)
 			}

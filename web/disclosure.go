@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/datadir"
@@ -55,7 +57,7 @@ func DisclosureFor(cfg datadir.Config, caps ombud.Capabilities, policy func() *a
 		}
 		if p := policy(); p != nil {
 			d.PolicySHA, d.PolicyText = p.SHA, string(p.Text)
-			d.Policy = sums.get(p, list, v[ombud.VocabPurpose], d.IssuerKinds, cfg.Access.EmergencyDeadline.Duration)
+			d.Policy = sums.get(p, list, v[vocab.Purpose], d.IssuerKinds, cfg.Access.EmergencyDeadline.Duration)
 		}
 		if issuers != nil {
 			if d.Issuers, err = issuers(ctx); err != nil {
@@ -63,14 +65,14 @@ func DisclosureFor(cfg datadir.Config, caps ombud.Capabilities, policy func() *a
 			}
 		}
 		d.Jurisdiction = cfg.DeploymentJurisdiction()
-		d.Placeholder = d.Jurisdiction == ombud.JurisdictionPlaceholder
-		for _, name := range ombud.VocabNames {
+		d.Placeholder = d.Jurisdiction == vocab.JurisdictionPlaceholder
+		for _, name := range vocab.Names {
 			dv := DisclosedVocabulary{Name: string(name), Title: name.Title(), Codes: v[name]}
 			switch name {
-			case ombud.VocabEraseReason:
-				dv.System = ombud.SystemEraseReasons
-			case ombud.VocabPurpose:
-				dv.System = ombud.SystemPurposes
+			case vocab.EraseReason:
+				dv.System = vocab.SystemEraseReasons
+			case vocab.Purpose:
+				dv.System = vocab.SystemPurposes
 			}
 			d.Vocabularies = append(d.Vocabularies, dv)
 		}
@@ -98,7 +100,7 @@ type summaries struct {
 	sum *PolicySummary
 }
 
-func (s *summaries) get(p *access.Policy, classes []ombud.Class, purposes []ombud.VocabCode, issuerKinds map[string][]string, deadline time.Duration) *PolicySummary {
+func (s *summaries) get(p *access.Policy, classes []ombud.Class, purposes []vocab.Code, issuerKinds map[string][]string, deadline time.Duration) *PolicySummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sum != nil && s.sha == p.SHA {
@@ -117,7 +119,7 @@ func (s *summaries) get(p *access.Policy, classes []ombud.Class, purposes []ombu
 	}
 	slices.Sort(kinds)
 	if deadline <= 0 {
-		deadline = ombud.DefaultEmergencyDeadline
+		deadline = vocab.DefaultEmergencyDeadline
 	}
 	sum := summarize(access.Summarize(p, classes, ps, kinds), deadline)
 	s.sha, s.sum = p.SHA, &sum

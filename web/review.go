@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
@@ -318,7 +320,7 @@ func (s *Site) evidence(w http.ResponseWriter, r *http.Request) {
 		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Sign in to view evidence."})
 		return
 	}
-	rel, err := s.Reviewers.Read(r.Context(), custody.ReadRequest{ID: r.PathValue("object"), Purpose: ombud.PurposeReview, Flag: r.PathValue("flag"), Principal: p})
+	rel, err := s.Reviewers.Read(r.Context(), custody.ReadRequest{ID: r.PathValue("object"), Purpose: vocab.PurposeReview, Flag: r.PathValue("flag"), Principal: p})
 	var d *custody.Denial
 	switch {
 	case errors.As(err, &d):

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/reason"
 
 	"github.com/chromedp/chromedp"
@@ -213,7 +215,7 @@ func TestReviewInBrowser(t *testing.T) {
 		}
 		var viewed []string
 		for i := before; i < e.Size(t); i++ {
-			if a, ok := e.EntryAt(t, i).(*entry.Access); ok && a.Decision == entry.Permit && a.Purpose == ombud.PurposeReview && a.Flag != "" && a.Class == "biometric" {
+			if a, ok := e.EntryAt(t, i).(*entry.Access); ok && a.Decision == entry.Permit && a.Purpose == vocab.PurposeReview && a.Flag != "" && a.Class == "biometric" {
 				viewed = append(viewed, a.Object)
 			}
 		}

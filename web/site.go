@@ -23,6 +23,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
+	"github.com/ombud/ombud/vocab"
+
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
@@ -91,9 +95,9 @@ type Disclosure struct {
 // DisclosedVocabulary is a vocabulary of registered codes.
 type DisclosedVocabulary struct {
 	Name, Title string
-	Codes       []ombud.VocabCode
+	Codes       []vocab.Code
 	// System are codes ombud writes itself (no user gives them).
-	System []ombud.VocabCode
+	System []vocab.Code
 }
 
 // DisclosedRetention is how long one kind of detail record is kept, and
@@ -113,7 +117,7 @@ type DisclosedClass struct {
 type Log interface {
 	Checkpoint(ctx context.Context) ([]byte, error)
 	IntegratedSize(ctx context.Context) (uint64, error)
-	Receipt(ctx context.Context, index uint64, wait time.Duration) (*ombud.Receipt, error)
+	Receipt(ctx context.Context, index uint64, wait time.Duration) (*receipt.Receipt, error)
 	Health(grace time.Duration) (appends, publish error)
 }
 
@@ -571,7 +575,7 @@ const maxPastedReceipt = 64 << 10
 
 func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	p := &page{Nav: "receipt"}
-	var rc *ombud.Receipt
+	var rc *receipt.Receipt
 	var err error
 	switch {
 	case r.Method == http.MethodPost:
@@ -582,7 +586,7 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Pasted = r.PostForm.Get("receipt")
-		rc, err = ombud.ParseReceipt([]byte(p.Pasted))
+		rc, err = receipt.Parse([]byte(p.Pasted))
 	case r.URL.Query().Has("index"):
 		p.Index = strings.TrimSpace(r.URL.Query().Get("index"))
 		idx, perr := strconv.ParseUint(p.Index, 10, 64)
@@ -612,7 +616,7 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "receipt", status, p)
 		return
 	}
-	cp, e, err := ombud.VerifyReceipt(rc, s.Verifier)
+	cp, e, err := receipt.Verify(rc, s.Verifier)
 	if err != nil {
 		var re *entry.Error
 		msg := "the receipt does not verify"

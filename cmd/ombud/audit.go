@@ -15,11 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ombud/ombud/vocab"
+
 	fnote "github.com/transparency-dev/formats/note"
 	tclient "github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/fsutil"
@@ -55,7 +56,7 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	var sensitive multiFlag
 	fs.Var(&sensitive, "sensitive", "a class that needs an authorization to read (repeatable; default: ombud's sensitive classes)")
 	minReviews := fs.Int("min-reviews", audit.DefaultMinReviews, "distinct confirming reviewers an action needs")
-	deadline := fs.Duration("emergency-deadline", ombud.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
+	deadline := fs.Duration("emergency-deadline", vocab.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
 	tolerance := fs.Duration("time-tolerance", audit.DefaultTimeTolerance, "how far an entry's time may lie behind the latest before it")
 	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
 	return func(ctx context.Context, _ []string) error {

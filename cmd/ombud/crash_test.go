@@ -18,11 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
@@ -236,11 +237,11 @@ func crashOnce(t *testing.T, killAt int) {
 		t.Fatal("restart printed a new admin token")
 	}
 	for _, a := range acks {
-		var r ombud.Receipt
+		var r receipt.Receipt
 		if code, err := getJSON(fmt.Sprintf("%s/v1/receipts/%d", c2.url, a.index), "", &r); code != 200 || err != nil {
 			t.Fatalf("acknowledged entry %d lost: %d %v", a.index, code, err)
 		}
-		_, e, err := ombud.VerifyReceipt(&r, dd.Verifier)
+		_, e, err := receipt.Verify(&r, dd.Verifier)
 		if err != nil {
 			t.Fatalf("entry %d: %v", a.index, err)
 		}

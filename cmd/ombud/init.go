@@ -5,7 +5,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/datadir"
 )
 
@@ -18,7 +19,7 @@ func initCommand() command {
 			fs.StringVar(&o.data, "data", "", "data directory to create (must not exist or be empty)")
 			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin: the log's name in every checkpoint; cannot change later")
 			fs.StringVar(&o.listen, "listen", "", "listen address to write into ombud.toml (default 127.0.0.1:8080)")
-			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
+			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 			fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 			return func(ctx context.Context, _ []string) error { return m.initDir(ctx, o) }
 		},

@@ -9,9 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ombud/ombud/receipt"
+
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 )
@@ -55,18 +56,18 @@ func logCommands() []command {
 				}
 				var raw []byte
 				if args[0] == "-" {
-					raw, err = io.ReadAll(io.LimitReader(m.Stdin, ombud.MaxReceiptSize+1))
+					raw, err = io.ReadAll(io.LimitReader(m.Stdin, receipt.MaxSize+1))
 				} else {
-					raw, err = readLimited(args[0], ombud.MaxReceiptSize+1)
+					raw, err = readLimited(args[0], receipt.MaxSize+1)
 				}
 				if err != nil {
 					return err
 				}
-				r, err := ombud.ParseReceipt(raw)
+				r, err := receipt.Parse(raw)
 				if err != nil {
 					return checkFailed{err}
 				}
-				cp, e, err := ombud.VerifyReceipt(r, v)
+				cp, e, err := receipt.Verify(r, v)
 				if err != nil {
 					return checkFailed{err}
 				}

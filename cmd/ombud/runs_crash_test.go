@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ombud/ombud/receipt"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
@@ -136,11 +138,11 @@ func TestKillMidBulkRead(t *testing.T) {
 	c2 := startChild(t, bin, dir)
 	runPs := dd.Linkage.Pseudonym("run", run.ID)
 	for i, g := range received {
-		var r ombud.Receipt
+		var r receipt.Receipt
 		if code, err := getJSON(fmt.Sprintf("%s/v1/receipts/%d", c2.url, g.receipt), "", &r); code != 200 || err != nil {
 			t.Fatalf("part %d (object %s): its access entry %d is not in the log after restart: %d %v", i, g.object, g.receipt, code, err)
 		}
-		_, e, err := ombud.VerifyReceipt(&r, dd.Verifier)
+		_, e, err := receipt.Verify(&r, dd.Verifier)
 		if err != nil {
 			t.Fatalf("entry %d: %v", g.receipt, err)
 		}

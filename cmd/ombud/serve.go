@@ -9,7 +9,8 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud/datadir"
 )
 
@@ -22,7 +23,7 @@ func serverCommands() []command {
 			fs.StringVar(&o.data, "data", ".ombud", "data directory; created and initialised if missing or empty")
 			fs.StringVar(&o.listen, "listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
 			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
-			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+ombud.JurisdictionPlaceholder+", which covers no real jurisdiction)")
+			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 			return func(ctx context.Context, _ []string) error { return m.serve(ctx, o) }
 		},

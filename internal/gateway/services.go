@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ombud/ombud/vocab"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
@@ -58,7 +60,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 // openAccess builds the access service of a data directory, writing the
 // default policy file if it has none. The policy is not loaded yet: load
 // it (LoadPolicy) once recovery has settled what a crash left in flight.
-func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes map[string]ombud.Class, vocab ombud.Vocabulary) (*access.Service, error) {
+func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes map[string]ombud.Class, vocab vocab.Vocabulary) (*access.Service, error) {
 	kinds, err := dir.Config.IssuerKindRules()
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package ombud_test
+package receipt_test
 
 import (
 	"bytes"
@@ -16,13 +16,14 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/receipt"
 )
 
-var updateReceipt = flag.Bool("update-receipt", false, "rewrite testdata/receipt/ from a live in-process log")
+var updateReceipt = flag.Bool("update-receipt", false, "rewrite receipt/testdata/ from a live in-process log")
 
-func receiptVector(t testing.TB) (*ombud.Receipt, []byte, note.Verifier) {
+func receiptVector(t testing.TB) (*receipt.Receipt, []byte, note.Verifier) {
 	t.Helper()
-	dir := filepath.Join("testdata", "receipt")
+	dir := filepath.Join("testdata")
 	if *updateReceipt {
 		e := ombudtest.New(t)
 		for i := range 5 {
@@ -46,7 +47,7 @@ func receiptVector(t testing.TB) (*ombud.Receipt, []byte, note.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := ombud.ParseReceipt(raw)
+	r, err := receipt.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,14 +56,14 @@ func receiptVector(t testing.TB) (*ombud.Receipt, []byte, note.Verifier) {
 
 func TestVerifyReceipt(t *testing.T) {
 	r, _, v := receiptVector(t)
-	cp, e, err := ombud.VerifyReceipt(r, v)
+	cp, e, err := receipt.Verify(r, v)
 	if err != nil {
 		t.Fatalf("golden receipt does not verify: %v", err)
 	}
 	if e.Kind != entry.KindPrincipal || cp.Size < 4 || r.Index != 3 {
 		t.Fatalf("verified %s at %d in size %d", e.Kind, r.Index, cp.Size)
 	}
-	clone := func() *ombud.Receipt {
+	clone := func() *receipt.Receipt {
 		c := *r
 		c.Entry = bytes.Clone(r.Entry)
 		c.Proof = make([][]byte, len(r.Proof))
@@ -81,28 +82,28 @@ func TestVerifyReceipt(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		mut  func(*ombud.Receipt)
+		mut  func(*receipt.Receipt)
 		v    note.Verifier
 		want string
 	}{
-		{"entry byte", func(c *ombud.Receipt) { c.Entry[len(c.Entry)-5] ^= 1 }, v, "inclusion proof"},
-		{"entry field", func(c *ombud.Receipt) {
+		{"entry byte", func(c *receipt.Receipt) { c.Entry[len(c.Entry)-5] ^= 1 }, v, "inclusion proof"},
+		{"entry field", func(c *receipt.Receipt) {
 			c.Entry = bytes.Replace(c.Entry, []byte(`"op":"create"`), []byte(`"op":"disable"`), 1)
 		}, v, "inclusion proof"},
-		{"proof hash", func(c *ombud.Receipt) { c.Proof[0][3] ^= 1 }, v, "inclusion proof"},
-		{"proof short", func(c *ombud.Receipt) { c.Proof = c.Proof[:len(c.Proof)-1] }, v, "inclusion proof"},
-		{"index", func(c *ombud.Receipt) { c.Index = 2 }, v, "inclusion proof"},
-		{"index beyond", func(c *ombud.Receipt) { c.Index = 1 << 40 }, v, "not below checkpoint size"},
-		{"checkpoint size", func(c *ombud.Receipt) {
+		{"proof hash", func(c *receipt.Receipt) { c.Proof[0][3] ^= 1 }, v, "inclusion proof"},
+		{"proof short", func(c *receipt.Receipt) { c.Proof = c.Proof[:len(c.Proof)-1] }, v, "inclusion proof"},
+		{"index", func(c *receipt.Receipt) { c.Index = 2 }, v, "inclusion proof"},
+		{"index beyond", func(c *receipt.Receipt) { c.Index = 1 << 40 }, v, "not below checkpoint size"},
+		{"checkpoint size", func(c *receipt.Receipt) {
 			c.Checkpoint = strings.Replace(c.Checkpoint, fmt.Sprintf("\n%d\n", cp.Size), fmt.Sprintf("\n%d\n", cp.Size+1), 1)
 		}, v, "checkpoint"},
-		{"wrong key", func(*ombud.Receipt) {}, ov, "checkpoint"},
-		{"not an entry", func(c *ombud.Receipt) { c.Entry = []byte(`{"hello":"world"}`) }, v, "invalid entry"},
+		{"wrong key", func(*receipt.Receipt) {}, ov, "checkpoint"},
+		{"not an entry", func(c *receipt.Receipt) { c.Entry = []byte(`{"hello":"world"}`) }, v, "invalid entry"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := clone()
 			tc.mut(c)
-			_, _, err := ombud.VerifyReceipt(c, tc.v)
+			_, _, err := receipt.Verify(c, tc.v)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -112,8 +113,8 @@ func TestVerifyReceipt(t *testing.T) {
 
 func TestParseReceiptRejects(t *testing.T) {
 	_, raw, _ := receiptVector(t)
-	for _, in := range []string{``, `{}`, `{"v":1,"extra":1}`, string(raw) + `x`, `{"v":2}`, strings.Repeat(" ", ombud.MaxReceiptSize+1)} {
-		if _, err := ombud.ParseReceipt([]byte(in)); err == nil {
+	for _, in := range []string{``, `{}`, `{"v":1,"extra":1}`, string(raw) + `x`, `{"v":2}`, strings.Repeat(" ", receipt.MaxSize+1)} {
+		if _, err := receipt.Parse([]byte(in)); err == nil {
 			t.Errorf("ParseReceipt(%.40q) accepted", in)
 		}
 	}
@@ -125,11 +126,11 @@ func FuzzVerifyReceipt(f *testing.F) {
 	compact, _ := json.Marshal(r)
 	f.Add(compact)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := ombud.ParseReceipt(b)
+		got, err := receipt.Parse(b)
 		if err != nil {
 			return
 		}
-		if _, _, err := ombud.VerifyReceipt(got, v); err != nil {
+		if _, _, err := receipt.Verify(got, v); err != nil {
 			return
 		}
 		// Only the genuine receipt (in any JSON spelling) may verify.

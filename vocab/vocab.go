@@ -1,4 +1,9 @@
-package ombud
+// Package vocab holds the registered vocabularies. Every code ombud
+// publishes in a public field comes from a vocabulary registered in the
+// configuration (docs/INVARIANTS.md, I4): a code a user sends that is not
+// registered is refused, so free text, names or identifiers cannot reach
+// the public log by way of a code field.
+package vocab
 
 import (
 	"fmt"
@@ -7,65 +12,61 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/textutil"
 )
 
-// Every code ombud publishes in a public field comes from a vocabulary
-// registered in the configuration (docs/INVARIANTS.md, I4): a code a user sends that
-// is not registered is refused, so free text, names or identifiers cannot
-// reach the public log by way of a code field.
-
-// VocabName names a vocabulary.
-type VocabName string
+// Name names a vocabulary.
+type Name string
 
 // The vocabularies.
 const (
-	VocabPurpose         VocabName = "purpose"
-	VocabHoldReason      VocabName = "hold_reason"
-	VocabEraseReason     VocabName = "erase_reason"
-	VocabRevokeReason    VocabName = "revoke_reason"
-	VocabEmergencyReason VocabName = "emergency_reason"
-	VocabRegion          VocabName = "region"
-	VocabJurisdiction    VocabName = "jurisdiction"
-	VocabReferenceDB     VocabName = "reference_db"
+	Purpose         Name = "purpose"
+	HoldReason      Name = "hold_reason"
+	EraseReason     Name = "erase_reason"
+	RevokeReason    Name = "revoke_reason"
+	EmergencyReason Name = "emergency_reason"
+	Region          Name = "region"
+	Jurisdiction    Name = "jurisdiction"
+	ReferenceDB     Name = "reference_db"
 )
 
-// VocabNames lists the vocabularies in the order the disclosure page shows
+// Names lists the vocabularies in the order the disclosure page shows
 // them.
-var VocabNames = []VocabName{VocabPurpose, VocabHoldReason, VocabEraseReason, VocabRevokeReason, VocabEmergencyReason, VocabRegion, VocabJurisdiction, VocabReferenceDB}
+var Names = []Name{Purpose, HoldReason, EraseReason, RevokeReason, EmergencyReason, Region, Jurisdiction, ReferenceDB}
 
 // Title is a vocabulary's name for people.
-func (n VocabName) Title() string {
+func (n Name) Title() string {
 	switch n {
-	case VocabPurpose:
+	case Purpose:
 		return "Purposes of a read"
-	case VocabHoldReason:
+	case HoldReason:
 		return "Reasons for a legal hold and its release"
-	case VocabEraseReason:
+	case EraseReason:
 		return "Reasons for an erasure ordered by an admin"
-	case VocabRevokeReason:
+	case RevokeReason:
 		return "Reasons for revoking an authorization"
-	case VocabEmergencyReason:
+	case EmergencyReason:
 		return "Reasons for emergency access"
-	case VocabRegion:
+	case Region:
 		return "Storage regions"
-	case VocabJurisdiction:
+	case Jurisdiction:
 		return "Jurisdictions"
-	case VocabReferenceDB:
+	case ReferenceDB:
 		return "Reference databases automated matches are made against"
 	}
 	return string(n)
 }
 
-// VocabCode is one registered code and what it means.
-type VocabCode struct {
+// Code is one registered code and what it means.
+type Code struct {
 	Code        string `toml:"code" json:"code"`
 	Description string `toml:"description" json:"description"`
 }
 
 // Vocabulary holds the registered codes of each vocabulary.
-type Vocabulary map[VocabName][]VocabCode
+type Vocabulary map[Name][]Code
 
 // JurisdictionPlaceholder is the jurisdiction of a deployment that was not
 // given one (ombud init --jurisdiction). It covers no real jurisdiction:
@@ -79,9 +80,9 @@ const DefaultEmergencyDeadline = 48 * time.Hour
 
 // System reasons: codes ombud itself writes, never a user. They are part of
 // the erase vocabulary's documentation but cannot be given by an admin.
-var SystemEraseReasons = []VocabCode{
-	{EraseRetention, "The class's retention period ended and the object was not on legal hold."},
-	{EraseIngestUnacknowledged, "An ingest was logged but its client was never told (a crash before the answer); the object is discarded."},
+var SystemEraseReasons = []Code{
+	{ombud.EraseRetention, "The class's retention period ended and the object was not on legal hold."},
+	{ombud.EraseIngestUnacknowledged, "An ingest was logged but its client was never told (a crash before the answer); the object is discarded."},
 }
 
 // PurposeReview is the purpose of a reviewer's viewing of a flag's
@@ -90,15 +91,15 @@ var SystemEraseReasons = []VocabCode{
 const PurposeReview = "review"
 
 // SystemPurposes are the purposes ombud itself gives.
-var SystemPurposes = []VocabCode{
+var SystemPurposes = []Code{
 	{PurposeReview, "A reviewer viewing the evidence of an automated match (its inputs and the candidates' reference images) before confirming or rejecting it."},
 }
 
-// DefaultVocabulary is the vocabulary of a deployment whose configuration
+// Default is the vocabulary of a deployment whose configuration
 // registers none. Each code is a category, never a person or a case.
-func DefaultVocabulary() Vocabulary {
+func Default() Vocabulary {
 	return Vocabulary{
-		VocabPurpose: {
+		Purpose: {
 			{"audit_sample", "Reading a sample of records to check their quality or the controller's compliance."},
 			{"criminal_investigation", "Investigating a specific criminal offence, under a legal authorization."},
 			{"missing_person", "Locating a person reported missing."},
@@ -108,7 +109,7 @@ func DefaultVocabulary() Vocabulary {
 			{"oversight_inspection", "An inspection by an oversight or supervisory body."},
 			{"litigation", "Producing records in court proceedings."},
 		},
-		VocabHoldReason: {
+		HoldReason: {
 			{"litigation", "Records must be preserved for pending or expected court proceedings."},
 			{"investigation", "Records must be preserved for an ongoing investigation."},
 			{"preservation_order", "A court or authority ordered the records preserved."},
@@ -116,36 +117,36 @@ func DefaultVocabulary() Vocabulary {
 			{"case_closed", "Release: the proceedings or investigation ended."},
 			{"order_lifted", "Release: the preservation order was lifted."},
 		},
-		VocabEraseReason: {
-			{EraseCourtOrder, "A court ordered the records erased."},
-			{EraseControllerOrder, "The data controller decided to erase the records before their retention ended."},
-			{EraseAuthRefused, "The authorization the records were collected under was refused."},
+		EraseReason: {
+			{ombud.EraseCourtOrder, "A court ordered the records erased."},
+			{ombud.EraseControllerOrder, "The data controller decided to erase the records before their retention ended."},
+			{ombud.EraseAuthRefused, "The authorization the records were collected under was refused."},
 			{"subject_request", "The data subject asked for erasure and the controller granted it."},
 		},
-		VocabRevokeReason: {
+		RevokeReason: {
 			{"order_quashed", "A court quashed the order."},
 			{"issued_in_error", "The issuer withdrew an authorization issued in error."},
 			{"case_closed", "The case the authorization was issued for is closed."},
 			{"scope_replaced", "A new authorization with another scope replaces it."},
 		},
-		VocabEmergencyReason: {
+		EmergencyReason: {
 			{"missing_person", "A person is missing and may be in danger."},
 			{"imminent_threat", "There is an imminent threat to life or limb."},
 		},
-		VocabRegion: {
+		Region: {
 			{"eu-central", "European Union, central."},
 			{"eu-west", "European Union, west."},
 			{"eu-north", "European Union, north."},
 			{"us-east", "United States, east."},
 			{"us-west", "United States, west."},
 		},
-		VocabReferenceDB: {
+		ReferenceDB: {
 			{"watchlist", "A list of persons sought, kept by the controller under its legal basis."},
 			{"custody_images", "Images taken of persons in custody."},
 			{"missing_persons", "Images of persons reported missing, given by their families or the authorities."},
 			{"wanted_vehicles", "Registration plates of vehicles sought."},
 		},
-		VocabJurisdiction: {
+		Jurisdiction: {
 			{JurisdictionPlaceholder, "Placeholder of a deployment without a jurisdiction: it covers no real jurisdiction."},
 			{"EU", "The European Union."},
 			{"EU-AT", "Austria."}, {"EU-BE", "Belgium."}, {"EU-DE", "Germany."}, {"EU-DK", "Denmark."},
@@ -160,12 +161,12 @@ func DefaultVocabulary() Vocabulary {
 }
 
 // Has reports whether code is registered in vocabulary name.
-func (v Vocabulary) Has(name VocabName, code string) bool {
-	return slices.ContainsFunc(v[name], func(c VocabCode) bool { return c.Code == code })
+func (v Vocabulary) Has(name Name, code string) bool {
+	return slices.ContainsFunc(v[name], func(c Code) bool { return c.Code == code })
 }
 
 // Codes lists the codes of vocabulary name.
-func (v Vocabulary) Codes(name VocabName) []string {
+func (v Vocabulary) Codes(name Name) []string {
 	out := make([]string, len(v[name]))
 	for i, c := range v[name] {
 		out[i] = c.Code
@@ -176,22 +177,22 @@ func (v Vocabulary) Codes(name VocabName) []string {
 // Check refuses a code that vocabulary name does not register, with an
 // error that names the allowed codes. what names the input ("purpose",
 // "Ombud-Region"). The refused value is not repeated: it may be personal.
-func (v Vocabulary) Check(name VocabName, what, code string) error {
+func (v Vocabulary) Check(name Name, what, code string) error {
 	if v.Has(name, code) {
 		return nil
 	}
 	if code == "" {
-		return Errorf(CodeInvalid, "%s is required: one of %s", what, strings.Join(v.Codes(name), ", "))
+		return ombud.Errorf(ombud.CodeInvalid, "%s is required: one of %s", what, strings.Join(v.Codes(name), ", "))
 	}
-	return Errorf(CodeInvalid, "%s is not a registered %s code; use one of %s (the disclosure page explains each)", what, strings.ReplaceAll(string(name), "_", " "), strings.Join(v.Codes(name), ", "))
+	return ombud.Errorf(ombud.CodeInvalid, "%s is not a registered %s code; use one of %s (the disclosure page explains each)", what, strings.ReplaceAll(string(name), "_", " "), strings.Join(v.Codes(name), ", "))
 }
 
 // Validate checks a vocabulary: every code is a code (and, for regions and
 // jurisdictions, shaped like one), none twice, each described.
 func (v Vocabulary) Validate() error {
 	for name, codes := range v {
-		if !slices.Contains(VocabNames, name) {
-			return fmt.Errorf("vocabulary %q: unknown (want one of %v)", name, VocabNames)
+		if !slices.Contains(Names, name) {
+			return fmt.Errorf("vocabulary %q: unknown (want one of %v)", name, Names)
 		}
 		if len(codes) == 0 {
 			return fmt.Errorf("vocabulary %s: no codes", name)
@@ -213,11 +214,11 @@ func (v Vocabulary) Validate() error {
 	return nil
 }
 
-func vocabShape(name VocabName) string {
+func vocabShape(name Name) string {
 	switch name {
-	case VocabJurisdiction:
+	case Jurisdiction:
 		return "A-Z and digits, parts joined by '-', like EU-DE"
-	case VocabRegion:
+	case Region:
 		return "a-z and digits, parts joined by '-', like eu-central"
 	}
 	return "a-z, digits and '_', like criminal_investigation"
@@ -225,19 +226,19 @@ func vocabShape(name VocabName) string {
 
 // vocabCodeOK: a registered code is a code (entry.IsCode, the one rule)
 // of at most 64 bytes, in its vocabulary's shape.
-func vocabCodeOK(name VocabName, s string) bool {
+func vocabCodeOK(name Name, s string) bool {
 	if !entry.IsCode(s) || len(s) > 64 {
 		return false
 	}
 	switch name {
-	case VocabJurisdiction:
+	case Jurisdiction:
 		for _, part := range strings.Split(s, "-") {
 			if part == "" || strings.Trim(part, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
 				return false
 			}
 		}
 		return true
-	case VocabRegion:
+	case Region:
 		for _, part := range strings.Split(s, "-") {
 			if part == "" || strings.Trim(part, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
 				return false
@@ -246,11 +247,4 @@ func vocabCodeOK(name VocabName, s string) bool {
 		return true
 	}
 	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == "" && s[0] != '_'
-}
-
-// JurisdictionCovers reports whether an authority of jurisdiction outer
-// may act in jurisdiction inner: the same jurisdiction or one within it
-// ("EU" covers "EU-DE"). The placeholder covers only itself.
-func JurisdictionCovers(outer, inner string) bool {
-	return outer != "" && (inner == outer || strings.HasPrefix(inner, outer+"-"))
 }

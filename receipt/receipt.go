@@ -1,4 +1,8 @@
-package ombud
+// Package receipt is the proof, handed to a caller, that its decision is in
+// the log: the entry's exact bytes, a signed checkpoint and the inclusion
+// proof that links them, verifiable offline with the log's key
+// (docs/LOG-FORMAT.md).
+package receipt
 
 import (
 	"bytes"
@@ -15,12 +19,12 @@ import (
 	"github.com/ombud/ombud/entry"
 )
 
-// ReceiptVersion is the version of the receipt format.
-const ReceiptVersion = 1
+// Version is the version of the receipt format.
+const Version = 1
 
-// MaxReceiptSize bounds a receipt file: an entry, a checkpoint with a few
+// MaxSize bounds a receipt file: an entry, a checkpoint with a few
 // cosignatures and a proof of at most 64 hashes fit well within it.
-const MaxReceiptSize = 64 << 10
+const MaxSize = 64 << 10
 
 // Receipt proves that an entry is in the log: the entry's exact bytes, a
 // signed checkpoint and the RFC 6962 inclusion proof that links them. Anyone
@@ -38,10 +42,10 @@ func receiptErr(format string, a ...any) error {
 	return &entry.Error{Refused: "receipt does not verify", Reason: fmt.Sprintf(format, a...)}
 }
 
-// ParseReceipt decodes a receipt strictly.
-func ParseReceipt(b []byte) (*Receipt, error) {
-	if len(b) > MaxReceiptSize {
-		return nil, receiptErr("%d bytes, more than %d", len(b), MaxReceiptSize)
+// Parse decodes a receipt strictly.
+func Parse(b []byte) (*Receipt, error) {
+	if len(b) > MaxSize {
+		return nil, receiptErr("%d bytes, more than %d", len(b), MaxSize)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -52,16 +56,16 @@ func ParseReceipt(b []byte) (*Receipt, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, receiptErr("trailing data")
 	}
-	if r.V != ReceiptVersion {
-		return nil, receiptErr("version %d, want %d", r.V, ReceiptVersion)
+	if r.V != Version {
+		return nil, receiptErr("version %d, want %d", r.V, Version)
 	}
 	return &r, nil
 }
 
-// VerifyReceipt checks the checkpoint's signature with v, that the entry is a
+// Verify checks the checkpoint's signature with v, that the entry is a
 // valid ombud entry, and that the proof includes it at r.Index. It returns
 // the verified checkpoint and entry.
-func VerifyReceipt(r *Receipt, v note.Verifier) (*log.Checkpoint, *entry.Entry, error) {
+func Verify(r *Receipt, v note.Verifier) (*log.Checkpoint, *entry.Entry, error) {
 	if r == nil || v == nil {
 		return nil, nil, receiptErr("no receipt or no verifier key")
 	}
