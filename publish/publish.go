@@ -280,7 +280,7 @@ func cell(s string) string {
 // Banded counts appear as the band ("1-9"). A section of a capability the
 // deployment does not offer is one row whose count is "not offered", not
 // a zero; rows the log holds for it anyway are kept.
-func CSV(r *report.Report, caps ombud.Capabilities) []byte {
+func CSV(r *report.Report, caps report.Capabilities) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write([]string{"section", "key1", "key2", "key3", "count"})

@@ -55,7 +55,7 @@ func TestPublishListGet(t *testing.T) {
 	if len(list) != 1 || list[0].Period != p.Name || list[0].Size != pub.Size {
 		t.Fatalf("List: %+v", list)
 	}
-	rows, err := csv.NewReader(strings.NewReader(string(publish.CSV(got.Report, ombud.Capabilities{})))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(string(publish.CSV(got.Report, report.Capabilities{})))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestPublishListGet(t *testing.T) {
 
 func TestCSVCellsAreNotFormulas(t *testing.T) {
 	r := &report.Report{Authorizations: []report.AuthRow{{Kind: "court_order", Issuer: "=2-1", Outcome: "registered"}}}
-	if b := string(publish.CSV(r, ombud.Capabilities{})); !strings.Contains(b, ",'=2-1,") {
+	if b := string(publish.CSV(r, report.Capabilities{})); !strings.Contains(b, ",'=2-1,") {
 		t.Fatalf("a formula-like key is not quoted:\n%s", b)
 	}
 }
@@ -102,13 +102,13 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 // it gets its counts; rows the log holds anyway are kept.
 func TestCSVSaysNotOffered(t *testing.T) {
 	r := report.Compute(report.Options{Origin: "o", Period: report.Period{Name: "2026-11"}}, func(func([]byte) bool) {})
-	sections := map[string]func(*ombud.Capabilities){
-		"exports":                   func(c *ombud.Capabilities) { c.Sharing = true },
-		"tips":                      func(c *ombud.Capabilities) { c.Tips = true },
-		"contracts":                 func(c *ombud.Capabilities) { c.Contracts = true },
-		"contracts_missing_clauses": func(c *ombud.Capabilities) { c.Contracts = true },
+	sections := map[string]func(*report.Capabilities){
+		"exports":                   func(c *report.Capabilities) { c.Sharing = true },
+		"tips":                      func(c *report.Capabilities) { c.Tips = true },
+		"contracts":                 func(c *report.Capabilities) { c.Contracts = true },
+		"contracts_missing_clauses": func(c *report.Capabilities) { c.Contracts = true },
 	}
-	rowOf := func(caps ombud.Capabilities, r *report.Report, section string) []string {
+	rowOf := func(caps report.Capabilities, r *report.Report, section string) []string {
 		rows, err := csv.NewReader(strings.NewReader(string(publish.CSV(r, caps)))).ReadAll()
 		if err != nil {
 			t.Fatal(err)
@@ -121,21 +121,21 @@ func TestCSVSaysNotOffered(t *testing.T) {
 		return nil
 	}
 	for section, offer := range sections {
-		if row := rowOf(ombud.Capabilities{}, r, section); row == nil || row[4] != publish.NotOffered {
+		if row := rowOf(report.Capabilities{}, r, section); row == nil || row[4] != publish.NotOffered {
 			t.Errorf("%s, not offered: row %q", section, row)
 		}
-		var caps ombud.Capabilities
+		var caps report.Capabilities
 		offer(&caps)
 		if row := rowOf(caps, r, section); row != nil && row[4] == publish.NotOffered {
 			t.Errorf("%s, offered: row %q", section, row)
 		}
 	}
-	if row := rowOf(ombud.Capabilities{Sharing: true, Tips: true, Contracts: true}, r, "tips"); row == nil || row[4] != "0" {
+	if row := rowOf(report.Capabilities{Sharing: true, Tips: true, Contracts: true}, r, "tips"); row == nil || row[4] != "0" {
 		t.Errorf("tips offered: row %q", row)
 	}
 	// Entries of the kind in the log are counted even when not offered.
 	r.Tips = report.Count{N: 12, Band: 9}
-	if row := rowOf(ombud.Capabilities{}, r, "tips"); row == nil || row[4] != "12" {
+	if row := rowOf(report.Capabilities{}, r, "tips"); row == nil || row[4] != "12" {
 		t.Errorf("tips in the log, not offered: row %q", row)
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ombud/ombud/receipt"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/ombudtest"
@@ -39,7 +38,7 @@ func (noLog) Health(time.Duration) (error, error) { return nil, nil }
 // capsSite serves a site with caps, under the default configuration and
 // policy (or policyText), with the report of 2026-11 published at sizes
 // 5 and 9.
-func capsSite(t *testing.T, caps ombud.Capabilities, policyText string, edit func(*report.Report)) string {
+func capsSite(t *testing.T, caps report.Capabilities, policyText string, edit func(*report.Report)) string {
 	t.Helper()
 	dir := t.TempDir()
 	p, _ := report.ParsePeriod("2026-11")
@@ -106,18 +105,18 @@ func TestEachMissingCapabilitySaysNotOffered(t *testing.T) {
 	type capability struct {
 		name      string
 		statement string
-		lack      func(*ombud.Capabilities)
+		lack      func(*report.Capabilities)
 		// sections of the report page about it, and CSV sections
 		sections []string
 		csv      []string
 	}
 	for _, c := range []capability{
-		{"sharing", ombud.NoSharing, func(c *ombud.Capabilities) { c.Sharing = false }, []string{"Sharing with other bodies"}, []string{"exports"}},
-		{"tips", ombud.NoTips, func(c *ombud.Capabilities) { c.Tips = false }, []string{"Whistleblower reports"}, []string{"tips"}},
-		{"contracts", ombud.NoContracts, func(c *ombud.Capabilities) { c.Contracts = false }, []string{"Procurement contracts"}, []string{"contracts", "contracts_missing_clauses"}},
+		{"sharing", report.NoSharing, func(c *report.Capabilities) { c.Sharing = false }, []string{"Sharing with other bodies"}, []string{"exports"}},
+		{"tips", report.NoTips, func(c *report.Capabilities) { c.Tips = false }, []string{"Whistleblower reports"}, []string{"tips"}},
+		{"contracts", report.NoContracts, func(c *report.Capabilities) { c.Contracts = false }, []string{"Procurement contracts"}, []string{"contracts", "contracts_missing_clauses"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			all := ombud.Capabilities{Sharing: true, Tips: true, Contracts: true}
+			all := report.Capabilities{Sharing: true, Tips: true, Contracts: true}
 			caps := all
 			c.lack(&caps)
 			url := capsSite(t, caps, "", nil)
@@ -166,7 +165,7 @@ func TestEachMissingCapabilitySaysNotOffered(t *testing.T) {
 	}
 	// Entries of a capability the deployment lacks are still shown when
 	// the log holds them: "not offered" never hides a count.
-	url := capsSite(t, ombud.Capabilities{}, "", func(r *report.Report) {
+	url := capsSite(t, report.Capabilities{}, "", func(r *report.Report) {
 		r.Tips = report.Count{N: 12, Band: 9}
 		r.Exports = []report.ExportRow{{RecipientCategory: "police", Decision: "permit", Count: report.Count{N: 3, Band: 9}}}
 	})
@@ -174,7 +173,7 @@ func TestEachMissingCapabilitySaysNotOffered(t *testing.T) {
 	if s := section(rp, "Whistleblower reports"); !strings.Contains(s, "received in the period: 12.") {
 		t.Errorf("tips logged though not offered:\n%s", s)
 	}
-	if s := section(rp, "Sharing with other bodies"); !strings.Contains(s, "<td>police</td>") || !strings.Contains(s, ombud.NoSharing) {
+	if s := section(rp, "Sharing with other bodies"); !strings.Contains(s, "<td>police</td>") || !strings.Contains(s, report.NoSharing) {
 		t.Errorf("exports logged though not offered:\n%s", s)
 	}
 }
@@ -196,7 +195,7 @@ func TestDeploymentPagesSayNotOffered(t *testing.T) {
 		pages[path] = get(t, e.URL+path)
 	}
 	for _, path := range []string{"/", "/disclosure", "/reports/" + p.Name} {
-		for _, s := range []string{ombud.NoSharing, ombud.NoTips, ombud.NoContracts} {
+		for _, s := range []string{report.NoSharing, report.NoTips, report.NoContracts} {
 			if !strings.Contains(pages[path], s) {
 				t.Errorf("%s does not say %q", path, s)
 			}
@@ -211,7 +210,7 @@ func TestDeploymentPagesSayNotOffered(t *testing.T) {
 	if strings.Contains(pages["/reports"], "exports") {
 		t.Error("/reports says reports count exports")
 	}
-	if !strings.Contains(pages["/systems"], ombud.NoContracts) {
+	if !strings.Contains(pages["/systems"], report.NoContracts) {
 		t.Error("/systems does not say there is no procurement register")
 	}
 	for _, sec := range []string{"exports", "tips", "contracts", "contracts_missing_clauses"} {
@@ -226,7 +225,7 @@ func TestDeploymentPagesSayNotOffered(t *testing.T) {
 // summary), before anything else about it, and links to its exact text.
 func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
 	t.Parallel()
-	url := capsSite(t, ombud.Capabilities{}, "", nil)
+	url := capsSite(t, report.Capabilities{}, "", nil)
 	page := get(t, url+"/disclosure")
 	for _, want := range []string{
 		"<td>document, general</td><td>Without an authorization, for any stated purpose</td>",
@@ -259,8 +258,8 @@ func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
 	// Another policy: three confirmations, emergency reads of location.
 	changed := strings.Replace(access.DefaultPolicy, "context.confirmations >= 2", "context.confirmations >= 3", 1)
 	changed = strings.Replace(changed, "// @id(\"read-emergency-location\")\n// permit (principal, action == Action::\"read\", resource)\n// when", "@id(\"read-emergency-location\")\npermit (principal, action == Action::\"read\", resource)\nwhen", 1)
-	page = get(t, capsSite(t, ombud.Capabilities{}, changed, nil)+"/disclosure")
-	if st := get(t, capsSite(t, ombud.Capabilities{}, changed, nil)+"/status"); !strings.Contains(st, "every emergency read was covered") {
+	page = get(t, capsSite(t, report.Capabilities{}, changed, nil)+"/disclosure")
+	if st := get(t, capsSite(t, report.Capabilities{}, changed, nil)+"/status"); !strings.Contains(st, "every emergency read was covered") {
 		t.Error("/status under a policy allowing emergency reads")
 	}
 	for _, want := range []string{
@@ -279,7 +278,7 @@ func TestPolicySummaryIsAskedOfThePolicy(t *testing.T) {
 // the list and on its own page.
 func TestReportsMarkCurrentAndSuperseded(t *testing.T) {
 	t.Parallel()
-	url := capsSite(t, ombud.Capabilities{}, "", nil)
+	url := capsSite(t, report.Capabilities{}, "", nil)
 	list := get(t, url+"/reports")
 	if !strings.Contains(list, `<td><a href="/reports/2026-11@9">2026-11</a></td><td class="num">9</td><td><span class="current">current</span></td>`) ||
 		!strings.Contains(list, `<td><a href="/reports/2026-11@5">2026-11</a></td><td class="num">5</td><td>superseded by <a href="/reports/2026-11@9">2026-11 at 9 entries</a></td>`) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ombud/ombud/report"
+
 	"github.com/ombud/ombud/vocab"
 
 	"github.com/ombud/ombud"
@@ -19,7 +21,7 @@ import (
 // DisclosureFor builds the disclosure page from the live configuration,
 // the policy in force and the registered issuers, at every request. It
 // names kinds of services, never their addresses or credentials.
-func DisclosureFor(cfg datadir.Config, caps ombud.Capabilities, policy func() *access.Policy, issuers func(context.Context) ([]*ombud.Issuer, error)) func(context.Context) (*Disclosure, error) {
+func DisclosureFor(cfg datadir.Config, caps report.Capabilities, policy func() *access.Policy, issuers func(context.Context) ([]*ombud.Issuer, error)) func(context.Context) (*Disclosure, error) {
 	sums := &summaries{}
 	return func(ctx context.Context) (*Disclosure, error) {
 		classes, err := cfg.DataClasses()

@@ -150,7 +150,7 @@ type Site struct {
 	Band int64
 	// Capabilities are the optional parts this deployment offers; every
 	// page and report section of one it lacks says so.
-	Capabilities ombud.Capabilities
+	Capabilities report.Capabilities
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
 	Logger     *slog.Logger
@@ -177,9 +177,9 @@ var funcs = template.FuncMap{
 	"published":   publishedAccuracy,
 	"pct":         func(f *float64) float64 { return *f * 100 },
 	"inc":         func(i int) int { return i + 1 },
-	"noSharing":   func() string { return ombud.NoSharing },
-	"noTips":      func() string { return ombud.NoTips },
-	"noContracts": func() string { return ombud.NoContracts },
+	"noSharing":   func() string { return report.NoSharing },
+	"noTips":      func() string { return report.NoTips },
+	"noContracts": func() string { return report.NoContracts },
 }
 
 // publishedAccuracy says the rates a version published, and which of the

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ombud/ombud/report"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ombud/ombud"
@@ -209,8 +211,8 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 // offers. This release builds no downstream sharing, whistleblower intake
 // or procurement register, so no configuration turns one on: each is
 // false, and the public pages and reports say it is not offered.
-func Capabilities(cfg datadir.Config) ombud.Capabilities {
-	return ombud.Capabilities{}
+func Capabilities(cfg datadir.Config) report.Capabilities {
+	return report.Capabilities{}
 }
 
 // Handler is the API's handler.

@@ -1,4 +1,4 @@
-package ombud
+package report
 
 // Capabilities are the optional parts of a deployment: what it offers
 // beyond custody, access, analytic runs and their review. The public pages
