@@ -18,10 +18,10 @@ import (
 // order, in a fresh temporary folder with a fresh data directory. The
 // first command, serve, runs as a child on a free loopback port; the
 // others run in one bash with -e, -u and pipefail. Three things are
-// substituted, those the tour itself tells the reader to supply: the
-// built binary for 'go run ./cmd/ombud', the child's address for
-// http://127.0.0.1:8080 (and OMBUD_SERVER), and the admin token serve
-// printed for 'omb_…'. A command whose comment says it is refused or
+// substituted, those the tour itself tells the reader to supply: this
+// test binary, run as ombud (TestMain), for 'go run ./cmd/ombud'; the
+// child's address for http://127.0.0.1:8080 (and OMBUD_SERVER); and the
+// admin token serve printed for 'omb_…'. A command whose comment says it is refused or
 // denied must fail, and say the reason named in the comment's
 // parentheses. The first start must say in plain words that a new log
 // was created, without Tessera's line about a missing checkpoint, and
