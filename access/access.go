@@ -381,7 +381,7 @@ func (s *Service) Revoke(ctx context.Context, id, reason, by string) (journal.Le
 // authorization from the caches.
 func (s *Service) CommitRevoke(ctx context.Context, c *journal.Change, w journal.Leaf) error {
 	err := s.Journal.CommitStore(ctx, c, w)
-	id := strings.TrimPrefix(c.Target, "authorization:")
+	id, _ := journal.AuthorizationRevoke.TargetID(c) // Committer hands it only revocations
 	s.authCache.Delete(id)
 	s.counters.Delete(id)
 	return err

@@ -138,7 +138,10 @@ func (s *Service) commitErase(ctx context.Context, c *journal.Change, w journal.
 	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 		return err
 	}
-	id := c.Target[len("object:"):]
+	id, err := journal.Erase.TargetID(c)
+	if err != nil {
+		return err
+	}
 	if err := s.Bucket.Delete(ctx, blob.Key(id)); err != nil && !errors.Is(err, blob.ErrNotFound) {
 		// The key is destroyed: the ciphertext left behind is noise.
 		s.logger().ErrorContext(ctx, "erased object's ciphertext could not be deleted", "object", id, "err", err)
@@ -240,10 +243,14 @@ func (s *Service) Settle(ctx context.Context, since time.Time) (journal.Settled,
 			// Logged, but its client was never told: commit as the log
 			// says, then erase it below (logged too).
 			return func(ctx context.Context, c *journal.Change, w journal.Leaf) error {
+				id, err := journal.Ingest.TargetID(c)
+				if err != nil {
+					return err
+				}
 				if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 					return err
 				}
-				acknowledge = append(acknowledge, c.Target[len("object:"):])
+				acknowledge = append(acknowledge, id)
 				return nil
 			}
 		}
@@ -255,7 +262,11 @@ func (s *Service) Settle(ctx context.Context, since time.Time) (journal.Settled,
 		return nil
 	}, func(ctx context.Context, c *journal.Change) error {
 		if c.Op == journal.Ingest.Op {
-			if err := s.Bucket.Delete(ctx, blob.Key(c.Target[len("object:"):])); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			id, err := journal.Ingest.TargetID(c)
+			if err != nil {
+				return err
+			}
+			if err := s.Bucket.Delete(ctx, blob.Key(id)); err != nil && !errors.Is(err, blob.ErrNotFound) {
 				return err
 			}
 		}

@@ -98,19 +98,28 @@ func (o Operation[P]) Change(id string, p P) (*Change, error) {
 	return &Change{Token: ombud.NewID() + ombud.NewID(), Op: o.Op, Target: o.Target(id), Payload: b}, nil
 }
 
+// TargetID returns the id in c's target, checking that c is a change of
+// this operation; for callers that need only what the change is to.
+func (o Operation[P]) TargetID(c *Change) (string, error) {
+	if c.Op != o.Op {
+		return "", fmt.Errorf("change %s is a %s, not a %s", c.Token, c.Op, o.Op)
+	}
+	id, ok := strings.CutPrefix(c.Target, o.Kind)
+	if !ok || (id != "" && !strings.HasPrefix(id, ":")) || id == ":" {
+		return "", fmt.Errorf("change %s (%s) has target %q, want %s:…", c.Token, c.Op, c.Target, o.Kind)
+	}
+	return strings.TrimPrefix(id, ":"), nil
+}
+
 // Decode returns the id and the payload of c, a change of this operation,
 // checking that its target is of this operation's kind and, where the
 // payload names an id, the same one.
 func (o Operation[P]) Decode(c *Change) (string, *P, error) {
 	var p P
-	if c.Op != o.Op {
-		return "", nil, fmt.Errorf("change %s is a %s, not a %s", c.Token, c.Op, o.Op)
+	id, err := o.TargetID(c)
+	if err != nil {
+		return "", nil, err
 	}
-	id, ok := strings.CutPrefix(c.Target, o.Kind)
-	if !ok || (id != "" && !strings.HasPrefix(id, ":")) || id == ":" {
-		return "", nil, fmt.Errorf("change %s (%s) has target %q, want %s:…", c.Token, c.Op, c.Target, o.Kind)
-	}
-	id = strings.TrimPrefix(id, ":")
 	// A change reserved before its payload was typed may carry none.
 	if len(c.Payload) > 0 && string(c.Payload) != "null" {
 		if err := json.Unmarshal(c.Payload, &p); err != nil {

@@ -54,13 +54,34 @@ type Log interface {
 
 // Service publishes and serves reports from Dir.
 type Service struct {
+	Config
+
+	mu sync.Mutex // one publication at a time
+}
+
+// Config configures a Service.
+type Config struct {
 	Dir     string // DATA/reports
 	Log     Log
 	Journal *journal.Journal
 	Signer  note.Signer
-	Band    int64
+	// Band is the smallest count the report shows exactly (report.Options).
+	Band int64
+}
 
-	mu sync.Mutex // one publication at a time
+// New checks c and returns the service it describes.
+func New(c Config) (*Service, error) {
+	switch {
+	case c.Dir == "":
+		return nil, errors.New("publish: no reports directory")
+	case c.Log == nil:
+		return nil, errors.New("publish: no log")
+	case c.Journal == nil:
+		return nil, errors.New("publish: no journal")
+	case c.Signer == nil:
+		return nil, errors.New("publish: no signer")
+	}
+	return &Service{Config: c}, nil
 }
 
 var fileRE = regexp.MustCompile(`^([0-9Q.-]+)@([0-9]+)\.json$`)
@@ -158,7 +179,10 @@ func (s *Service) staged(name, ext string) string {
 // Commit publishes a report whose entry is logged: its staged files are
 // renamed into place. It is idempotent (recovery runs it again).
 func (s *Service) Commit(ctx context.Context, c *journal.Change, w journal.Leaf) error {
-	name := strings.TrimPrefix(c.Target, "report:")
+	name, err := journal.ReportPublish.TargetID(c)
+	if err != nil {
+		return err
+	}
 	for _, ext := range []string{".note", ".json"} {
 		err := os.Rename(s.staged(name, ext), filepath.Join(s.Dir, name+ext))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -178,7 +202,10 @@ func (s *Service) Undo(ctx context.Context, c *journal.Change) error {
 	if c.Op != journal.ReportPublish.Op {
 		return nil
 	}
-	name := strings.TrimPrefix(c.Target, "report:")
+	name, err := journal.ReportPublish.TargetID(c)
+	if err != nil {
+		return err
+	}
 	for _, ext := range []string{".json", ".note"} {
 		if err := os.Remove(s.staged(name, ext)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err

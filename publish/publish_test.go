@@ -76,8 +76,11 @@ func TestPublishListGet(t *testing.T) {
 	}
 
 	// When the report entry cannot be logged, nothing is published.
-	broken := &publish.Service{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
-		Journal: &journal.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}}
+	broken, err := publish.New(publish.Config{Dir: e.Reports.Dir, Log: e.Log, Signer: e.Dir.Signer,
+		Journal: &journal.Journal{Store: e.Store, Log: brokenLog{}, Key: e.Dir.Linkage}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p2, _ := report.ParsePeriod("2026")
 	if _, err := broken.Publish(ctx, p2, e.AdminID); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("publish with the log down: %v", err)

@@ -51,9 +51,9 @@ type Service struct {
 func New(c Config) (*Service, error) {
 	switch {
 	case c.Store == nil:
-		return nil, errors.New("analytics: no metadata store")
+		return nil, errors.New("registry: no metadata store")
 	case c.Journal == nil:
-		return nil, errors.New("analytics: no journal")
+		return nil, errors.New("registry: no journal")
 	}
 	return &Service{Config: c}, nil
 }

@@ -46,7 +46,9 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 		Redress: review.Redress{Controller: rc.Controller, Contact: rc.Contact, Appeal: rc.Appeal, PublicURL: dir.Config.Server.PublicURL}}); err != nil {
 		return err
 	}
-	g.Reports = &publish.Service{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}
+	if g.Reports, err = publish.New(publish.Config{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}); err != nil {
+		return err
+	}
 	g.Custody, err = openCustody(ctx, dir, custody.Config{
 		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
 		Evidence:   g.Review.Evidence,
