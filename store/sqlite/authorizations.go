@@ -227,33 +227,25 @@ func (s *Store) CoverEmergency(ctx context.Context, index uint64, authorizationI
 	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET covered_by = $1 WHERE log_index = $2 AND covered_by IS NULL`, authorizationID, index)
 }
 
-var issuerRegister = operation[journal.IssuerPayload]{Operation: journal.IssuerRegister,
-	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.IssuerPayload) error {
-		i := p.Issuer
-		_, err := tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, 1)`,
-			i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered))
-		if isUnique(err) {
-			return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
-		}
-		return err
-	},
-	commit: publish[journal.IssuerPayload]("issuers", "name"),
-	undo:   dropPending[journal.IssuerPayload]("issuers", "name"),
-}
+var issuerRegister = registration(journal.IssuerRegister, "issuers", "name", func(ctx context.Context, tx *sql.Tx, p *journal.IssuerPayload) error {
+	i := p.Issuer
+	_, err := tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, 1)`,
+		i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered))
+	if isUnique(err) {
+		return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
+	}
+	return err
+})
 
-var authorizationRegister = operation[journal.AuthorizationPayload]{Operation: journal.AuthorizationRegister,
-	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.AuthorizationPayload) error {
-		a := p.Authorization
-		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, 1)`,
-			a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered))
-		if isUnique(err) {
-			return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
-		}
-		return err
-	},
-	commit: publish[journal.AuthorizationPayload]("authorizations", "id"),
-	undo:   dropPending[journal.AuthorizationPayload]("authorizations", "id"),
-}
+var authorizationRegister = registration(journal.AuthorizationRegister, "authorizations", "id", func(ctx context.Context, tx *sql.Tx, p *journal.AuthorizationPayload) error {
+	a := p.Authorization
+	_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (id, issuer, note, subjects_ps, max_uses, uses, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, 1)`,
+		a.ID, a.Issuer, a.Note, strings.Join(a.SubjectPseudonyms, ","), a.MaxUses, ms(a.Registered))
+	if isUnique(err) {
+		return fmt.Errorf("authorization %s: %w", a.ID, ombud.ErrExists)
+	}
+	return err
+})
 
 // authorizationRevoke waits for the runs citing the authorization that
 // are being started, and for the flags, reviews and actions of its runs

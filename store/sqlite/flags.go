@@ -518,13 +518,9 @@ func reviewPipelineInFlight(ctx context.Context, tx *sql.Tx, authorization strin
 	return n > 0, err
 }
 
-var flagCreate = operation[journal.FlagPayload]{Operation: journal.FlagCreate,
-	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.FlagPayload) error {
-		return reserveFlag(ctx, tx, p.Flag)
-	},
-	commit: publish[journal.FlagPayload]("flags", "id"),
-	undo:   dropPending[journal.FlagPayload]("flags", "id"),
-}
+var flagCreate = registration(journal.FlagCreate, "flags", "id", func(ctx context.Context, tx *sql.Tx, p *journal.FlagPayload) error {
+	return reserveFlag(ctx, tx, p.Flag)
+})
 
 var flagReview = operation[journal.ReviewPayload]{Operation: journal.FlagReview,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ReviewPayload) error {
@@ -539,21 +535,11 @@ var flagReview = operation[journal.ReviewPayload]{Operation: journal.FlagReview,
 	},
 }
 
-var flagAction = operation[journal.ActionPayload]{Operation: journal.FlagAction,
-	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ActionPayload) error {
-		return reserveAction(ctx, tx, p)
-	},
-	commit: publish[journal.ActionPayload]("actions", "id"),
-	undo:   dropPending[journal.ActionPayload]("actions", "id"),
-}
+var flagAction = registration(journal.FlagAction, "actions", "id", reserveAction)
 
-var contestFile = operation[journal.ContestPayload]{Operation: journal.ContestFile,
-	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ContestPayload) error {
-		return reserveContest(ctx, tx, p.Contest)
-	},
-	commit: publish[journal.ContestPayload]("contests", "id"),
-	undo:   dropPending[journal.ContestPayload]("contests", "id"),
-}
+var contestFile = registration(journal.ContestFile, "contests", "id", func(ctx context.Context, tx *sql.Tx, p *journal.ContestPayload) error {
+	return reserveContest(ctx, tx, p.Contest)
+})
 
 var contestResolve = operation[journal.ContestPayload]{Operation: journal.ContestResolve,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ContestPayload) error {

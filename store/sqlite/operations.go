@@ -139,6 +139,17 @@ func dropPending[P any](table, col string) func(context.Context, *sql.Tx, string
 	}
 }
 
+// registration is the operation of a registration: reserve checks it and
+// records its pending row in table, keyed by col; commit publishes the
+// row, undo drops it.
+func registration[P any](o journal.Operation[P], table, col string, reserve func(context.Context, *sql.Tx, *P) error) operation[P] {
+	return operation[P]{Operation: o,
+		reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *P) error { return reserve(ctx, tx, p) },
+		commit:  publish[P](table, col),
+		undo:    dropPending[P](table, col),
+	}
+}
+
 // reportPublish reserves nothing in the store: publish/ keeps the
 // report's file staged until its entry is logged.
 var reportPublish = operation[journal.ReportPayload]{Operation: journal.ReportPublish,
@@ -176,52 +187,42 @@ func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 
 // Commit implements journal.ChangeStore.
 func (s *Store) Commit(ctx context.Context, c *journal.Change, index uint64) error {
-	o, err := lookup(c)
-	if err != nil {
-		return err
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := forget(ctx, tx, c); err != nil {
-		return err
-	}
-	if err := o.commitTx(ctx, tx, c, index); err != nil {
-		return fmt.Errorf("sqlite: committing %s on %s: %w", c.Op, c.Target, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if o.shredsSecrets() {
+	o, err := s.finish(ctx, c, "committing", func(o op, tx *sql.Tx) error { return o.commitTx(ctx, tx, c, index) })
+	if err == nil && o.shredsSecrets() {
 		// The keyset or the detail bytes may still sit in old WAL frames:
 		// fold the WAL into the database (whose freed space secure_delete
 		// zeroed) and truncate it. Best effort: a concurrent reader can
 		// hold it back until the next one.
 		s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	}
-	return nil
+	return err
 }
 
 // Undo implements journal.ChangeStore.
 func (s *Store) Undo(ctx context.Context, c *journal.Change) error {
+	_, err := s.finish(ctx, c, "undoing", func(o op, tx *sql.Tx) error { return o.undoTx(ctx, tx, c) })
+	return err
+}
+
+// finish ends a reserved change in one transaction: it forgets the
+// reservation and runs f, the operation's commit or undo.
+func (s *Store) finish(ctx context.Context, c *journal.Change, doing string, f func(op, *sql.Tx) error) (op, error) {
 	o, err := lookup(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback()
 	if err := forget(ctx, tx, c); err != nil {
-		return err
+		return nil, err
 	}
-	if err := o.undoTx(ctx, tx, c); err != nil {
-		return fmt.Errorf("sqlite: undoing %s on %s: %w", c.Op, c.Target, err)
+	if err := f(o, tx); err != nil {
+		return nil, fmt.Errorf("sqlite: %s %s on %s: %w", doing, c.Op, c.Target, err)
 	}
-	return tx.Commit()
+	return o, tx.Commit()
 }
 
 // forget deletes the change's reservation; ErrNotFound if there is none.

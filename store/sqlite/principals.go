@@ -12,13 +12,9 @@ import (
 	"github.com/ombud/ombud/journal"
 )
 
-var principalCreate = operation[journal.PrincipalPayload]{Operation: journal.PrincipalCreate,
-	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.PrincipalPayload) error {
-		return insertPrincipal(ctx, tx, p.Principal)
-	},
-	commit: publish[journal.PrincipalPayload]("principals", "id"),
-	undo:   dropPending[journal.PrincipalPayload]("principals", "id"),
-}
+var principalCreate = registration(journal.PrincipalCreate, "principals", "id", func(ctx context.Context, tx *sql.Tx, p *journal.PrincipalPayload) error {
+	return insertPrincipal(ctx, tx, p.Principal)
+})
 
 var principalDisable = operation[journal.None]{Operation: journal.PrincipalDisable,
 	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
