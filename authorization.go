@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/textutil"
+	"github.com/ombud/ombud/reason"
 )
 
 // AuthorizationHeader is the first line of every authorization note body.

@@ -11,14 +11,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Store is what access reads of the metadata store: the authorizations

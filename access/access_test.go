@@ -14,10 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
-	"github.com/ombud/ombud/reason"
-
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
@@ -25,6 +21,8 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reason"
+	"github.com/ombud/ombud/vocab"
 )
 
 var ctx = context.Background()

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/reason"
 )
 
 // Read is a read to decide.

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
-	"golang.org/x/mod/sumdb/note"
 )
 
 func FuzzParsePolicy(f *testing.F) {

@@ -3,9 +3,8 @@ package access
 import (
 	"slices"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Summary is what the policy in force permits, found by asking it (after

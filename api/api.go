@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/transparency-dev/formats/log"
@@ -24,6 +22,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/receipt"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
 )

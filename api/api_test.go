@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/receipt"
 )
 
 // decode reads a JSON answer, after checking its status: an error body

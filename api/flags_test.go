@@ -8,13 +8,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reason"
 )
 
 func flagBody(run string, inputs ...string) string {

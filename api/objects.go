@@ -9,13 +9,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
 )
 
 func objectJSON(o *ombud.Object) apiv1.Object {

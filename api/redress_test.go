@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/reason"
+	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reason"
 	"github.com/ombud/ombud/report"
-	tclient "github.com/transparency-dev/tessera/client"
 )
 
 const js = "application/json"

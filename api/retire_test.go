@@ -9,12 +9,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/reason"
 )
 
 // TestRetirementEndsRunReads: a version's retirement ends the reading of

@@ -12,14 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reason"
 )
 
 const plateReader = `{"name":"plate-reader","vendor":"vendor-y","task":"plate_reading","classes":["location","general"],"model":"anpr","version":"2.0",

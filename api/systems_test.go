@@ -7,13 +7,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reason"
 )
 
 const frs = `{"name":"vendor-x-frs","vendor":"vendor-x","task":"face_identification","classes":["biometric"],"model":"facematch","version":"4.2.1",

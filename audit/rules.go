@@ -6,10 +6,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Rules are the auditor's settings for the invariants.

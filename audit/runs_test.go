@@ -4,15 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
+	"github.com/ombud/ombud/vocab"
 )
 
 func analyticRecord(op, version string) journal.Record {

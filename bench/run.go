@@ -24,8 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	tessera "github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
 
@@ -36,6 +34,7 @@ import (
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
 	"github.com/ombud/ombud/registry"
 )
 

@@ -26,10 +26,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/receipt"
 )
 
 // Client talks to one ombud server with one token.

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/receipt"
 )
 
 // TestClient drives a deployment through the client as an integrator

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	"gocloud.dev/secrets"
 
 	"github.com/ombud/ombud"
@@ -26,6 +24,7 @@ import (
 	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Keyring is a keys.Keyring that can rotate: add a new current version and

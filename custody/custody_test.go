@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
@@ -27,6 +25,7 @@ import (
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/reason"
 )
 
 var ctx = context.Background()

@@ -6,13 +6,12 @@ import (
 	"io"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/vocab"
 )
 
 // IngestRequest is one object to store.

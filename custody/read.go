@@ -7,16 +7,14 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ombud/ombud/vocab"
-
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
+	"github.com/ombud/ombud/reason"
+	"github.com/ombud/ombud/vocab"
 )
 
 // ReadRequest asks to read one object.

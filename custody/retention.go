@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
-	"github.com/ombud/ombud/journal"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Order is an order on one object: a legal hold, its release, an erasure.

@@ -7,13 +7,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ombud/ombud/reason"
-
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
 )
 
 // batchBuilder gathers one batch of a run's reads and the gates it holds.

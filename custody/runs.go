@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
 )
 
 // RunRequest asks to start an analytic run.

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"io"
 
-	"github.com/ombud/ombud/reason"
-
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
 )
 
 // Part is one object of a run's stream: released (Body set, and Index its

@@ -14,13 +14,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/BurntSushi/toml"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Config is ombud.toml.

@@ -21,11 +21,11 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/ombud/ombud/vocab"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
-	"golang.org/x/mod/sumdb/note"
+	"github.com/ombud/ombud/vocab"
 )
 
 // DefaultOrigin is the log origin used when none is given. Deployments set

@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
 )
 
 // MaxStatement bounds a contest's statement, kept only in its detail.

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/ombud/ombud"
@@ -23,6 +21,7 @@ import (
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/vocab"
 )
 
 // TestEndToEnd walks one automated match from the run that raised it to

@@ -18,14 +18,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/reason"
+	"github.com/ombud/ombud/vocab"
 )
 
 // Store is what review reads of the metadata store: flags and what

@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api"
@@ -27,6 +25,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/receipt"
 )
 
 // Defaults. Throughput is concurrency ÷ append latency: a larger batch age

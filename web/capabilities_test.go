@@ -14,12 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/receipt"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/web"
 )

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/reason"
-
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/reason"
 	"github.com/ombud/ombud/review"
 )
 

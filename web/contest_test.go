@@ -6,12 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/vocab"
 )
 
 // actedNotice raises two flags, has two reviewers view the first's

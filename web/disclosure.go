@@ -9,13 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud/report"
-
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/vocab"
 )
 
 // DisclosureFor builds the disclosure page from the live configuration,

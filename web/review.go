@@ -14,12 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/vocab"
 )
 
 // The reviewer pages' sessions: a cookie holding a random id, kept only

@@ -15,19 +15,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
-	"github.com/ombud/ombud/reason"
-
 	"github.com/chromedp/chromedp"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/reason"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/vocab"
 )
 
 // pngOf draws a small picture, so the evidence pages show a real image.

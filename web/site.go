@@ -23,18 +23,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
-	"github.com/ombud/ombud/vocab"
-
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/publish"
+	"github.com/ombud/ombud/receipt"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/vocab"
 )
 
 //go:embed templates/*.html

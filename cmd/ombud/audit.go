@@ -15,8 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ombud/ombud/vocab"
-
 	fnote "github.com/transparency-dev/formats/note"
 	tclient "github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
@@ -25,6 +23,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/fsutil"
 	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/vocab"
 )
 
 func auditCommand() command {

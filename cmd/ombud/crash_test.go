@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -28,6 +26,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/poll"
+	"github.com/ombud/ombud/receipt"
 )
 
 // buildBinary returns the ombud the tests run as a child: this test

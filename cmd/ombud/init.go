@@ -5,9 +5,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/vocab"
 )
 
 func initCommand() command {

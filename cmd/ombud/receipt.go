@@ -9,12 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ombud/ombud/receipt"
-
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
+	"github.com/ombud/ombud/receipt"
 )
 
 func logCommands() []command {

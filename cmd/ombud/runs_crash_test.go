@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/receipt"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/receipt"
 )
 
 // TestKillMidBulkRead kills 'ombud serve' with SIGKILL in the middle of a

@@ -9,9 +9,8 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/vocab"
 )
 
 func serverCommands() []command {

@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ombud/ombud/report"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ombud/ombud"
@@ -26,6 +24,7 @@ import (
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/registry"
+	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/store"
 	"github.com/ombud/ombud/store/sqlite"

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ombud/ombud/vocab"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
@@ -18,6 +16,7 @@ import (
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/vocab"
 )
 
 // openServices builds the services, each whole: first what they share

@@ -18,8 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ombud/ombud/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/ombud/ombud/store"
 )
 
 //go:embed migrations/*.sql

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ombud/ombud/journal"
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/store"
 )
 
