@@ -219,6 +219,9 @@ func rfc3339(s string) time.Time {
 	return t
 }
 
+// adder records a finding of rule, about the entry being checked.
+type adder func(rule, format string, args ...any)
+
 // entry checks one entry, e with its body, against the public invariants
 // and updates the state.
 func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
@@ -226,6 +229,43 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	add := func(rule, format string, args ...any) {
 		out = append(out, Finding{Rule: rule, Index: ptr(idx), Message: fmt.Sprintf(format, args...)})
 	}
+	r.timeOrder(e, add)
+	switch b := body.(type) {
+	case *entry.Authorization:
+		r.authorization(idx, e, b, add)
+	case *entry.Access:
+		r.access(idx, e, b, add)
+	case *entry.Analytic:
+		r.analytic(idx, b)
+	case *entry.Run:
+		r.run(idx, e, b, add)
+	case *entry.Erase:
+		r.erase(idx, b, add)
+	case *entry.Hold:
+		r.hold(idx, b, add)
+	case *entry.Issuer:
+		r.issuer(idx, b, add)
+	case *entry.System:
+		r.detailsErased(b)
+	case *entry.Breach:
+		r.breach(b, add)
+	case *entry.Export:
+		r.export(b, add)
+	case *entry.Flag:
+		r.flag(e, b)
+	case *entry.Review:
+		r.review(b, add)
+	case *entry.Contest:
+		r.contest(e, b, add)
+	case *entry.Action:
+		r.action(b, add)
+	}
+	return out
+}
+
+// timeOrder checks that e's time is not before the latest time seen, by
+// more than the tolerance, and advances the latest time.
+func (r *rules) timeOrder(e *entry.Entry, add adder) {
 	if !r.st.LastTime.IsZero() && e.Time.Before(r.st.LastTime.Add(-r.cfg.TimeTolerance)) {
 		add(RuleTimeBackwards, "entry time %s is %v before the latest time already logged (%s); tolerance %v",
 			e.Time.Format(time.RFC3339Nano), r.st.LastTime.Sub(e.Time).Round(time.Millisecond), r.st.LastTime.Format(time.RFC3339Nano), r.cfg.TimeTolerance)
@@ -233,250 +273,325 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	if e.Time.After(r.st.LastTime) {
 		r.st.LastTime = e.Time
 	}
-	switch b := body.(type) {
-	case *entry.Authorization:
-		id := b.Authorization
-		switch b.Op {
-		case entry.OpRegister:
-			if id == "" {
-				add(RuleAuthorizationMalformed, "a registration names no authorization")
-				break
-			}
-			if _, dup := r.st.Auths[id]; dup {
-				add(RuleAuthorizationReregistered, "authorization %s was registered before", id)
-				break
-			}
-			if iss := r.st.Issuers[b.Issuer]; iss == nil {
-				add(RuleAuthorizationUnknownIssuer, "authorization %s is signed by %s, which no issuer entry registered", id, b.Issuer)
-			} else if !ombud.JurisdictionCovers(iss.Jurisdiction, b.Jurisdiction) {
-				add(RuleAuthorizationBeyondIssuer, "authorization %s is for jurisdiction %s, outside its issuer's %s", id, b.Jurisdiction, iss.Jurisdiction)
-			}
-			a := &AuthState{Index: idx, At: e.Time, Kind: b.AuthKind, Purposes: b.Purposes, Classes: b.Classes,
-				Subjects: b.Subject, Wildcard: b.Wildcard, NotBefore: rfc3339(b.NotBefore), NotAfter: rfc3339(b.NotAfter), MaxUses: b.MaxUses}
-			r.st.Auths[id] = a
-			r.cover(a)
-		case entry.OpRevoke:
-			a := r.st.Auths[id]
-			if a == nil {
-				add(RuleAuthorizationUnregistered, "revocation of authorization %s, which was never registered", id)
-				break
-			}
-			if a.Revoked == nil {
-				a.Revoked = ptr(idx)
-			}
-		}
-	case *entry.Access:
-		if b.Decision != entry.Permit {
-			break
-		}
-		obj, class, purpose := b.Object, b.Class, b.Purpose
-		if at, ok := r.st.Erased[obj]; ok && obj != "" {
-			add(RuleAccessAfterErase, "object %s was read after its erase entry %d", obj, at)
-		}
-		if b.Emergency {
-			r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: class, Purpose: purpose, Subjects: b.Subject})
-			break
-		}
-		if b.Run != "" {
-			r.runRead(e, b, add)
-			break
-		}
-		if b.Flag != "" {
-			// A reviewer's viewing of a flag's evidence: of a logged flag,
-			// for the purpose review, not by the flag's creator.
-			switch f := r.st.Flags[b.Flag]; {
-			case f == nil:
-				add(RuleEvidenceReadInvalid, "a viewing of evidence of flag %s, which was never logged", b.Flag)
-			case purpose != vocab.PurposeReview:
-				add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, vocab.PurposeReview)
-			case b.By != "" && slices.Contains(f.Creator, b.By):
-				add(RuleEvidenceReadInvalid, "the creator of flag %s, or the starter of its run, viewed its evidence as a reviewer", b.Flag)
-			case len(f.Objects) > 0 && !slices.Contains(f.Objects, obj):
-				add(RuleEvidenceReadInvalid, "a viewing as evidence of flag %s of an object that is neither its input nor its reference image", b.Flag)
-			case r.evidenceAuthEnded(f, e.Time):
-				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its run's authorization was revoked or, outside a contest, its review window closed", b.Flag)
-			case b.By != "" && slices.Contains(f.Reviewers, b.By):
-				add(RuleEvidenceReadInvalid, "a reviewer viewed the evidence of flag %s after reviewing it", b.Flag)
-			case f.Acted && !f.Contested:
-				add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its action, with no contest open", b.Flag)
-			default:
-				if v := b.By + " " + obj; b.By != "" && !slices.Contains(f.Viewed, v) {
-					f.Viewed = append(f.Viewed, v)
-				}
-			}
-			break
-		}
-		id := b.Authorization
-		sensitive := slices.Contains(r.cfg.Sensitive, class)
-		if id == "" {
-			if sensitive {
-				add(RuleAuthorizationMissing, "a permitted read of sensitive class %s cites no authorization", class)
-			}
-			break
-		}
-		a := r.st.Auths[id]
-		switch {
-		case a == nil:
-			add(RuleAuthorizationUnregistered, "a permitted read cites authorization %s, which was not registered before it", id)
-		case a.Revoked != nil:
-			add(RuleAuthorizationRevoked, "a permitted read cites authorization %s, revoked at entry %d", id, *a.Revoked)
-		}
-		if a == nil {
-			break
-		}
-		a.Uses++
-		if a.MaxUses > 0 && a.Uses > a.MaxUses {
-			add(RuleAuthorizationExhausted, "use %d of authorization %s, which allows %d", a.Uses, id, a.MaxUses)
-		}
-		if e.Time.Before(a.NotBefore) || !e.Time.Before(a.NotAfter) {
-			add(RuleAuthorizationOutOfWindow, "read at %s, outside the authorization's window %s to %s", e.Time.Format(time.RFC3339), a.NotBefore.Format(time.RFC3339), a.NotAfter.Format(time.RFC3339))
-		}
-		if sensitive {
-			if !slices.Contains(a.Purposes, purpose) {
-				add(RuleAuthorizationOutOfScope, "purpose %s is not among the authorization's purposes %v", purpose, a.Purposes)
-			}
-			if !slices.Contains(a.Classes, class) {
-				add(RuleAuthorizationOutOfScope, "class %s is not among the authorization's classes %v", class, a.Classes)
-			}
-			if !a.Wildcard && !intersects(a.Subjects, b.Subject) {
-				add(RuleAuthorizationOutOfScope, "no subject of the object is named by the authorization")
-			}
-		}
-	case *entry.Analytic:
-		r.analytic(idx, b)
-	case *entry.Run:
-		r.run(idx, e, b, add)
-	case *entry.Erase:
-		if obj := b.Object; obj != "" {
-			if at, held := r.st.Held[obj]; held {
-				add(RuleEraseUnderHold, "object %s was erased while on legal hold (hold entry %d, never released)", obj, at)
-			}
-			if _, ok := r.st.Erased[obj]; !ok {
-				r.st.Erased[obj] = idx
-			}
-		}
-	case *entry.Hold:
-		obj := b.Object
-		switch b.Op {
-		case entry.OpSet:
-			if _, ok := r.st.Erased[obj]; ok {
-				add(RuleHoldAfterErase, "a hold was set on object %s after its erase entry", obj)
-			}
-			r.st.Held[obj] = idx
-		case entry.OpRelease:
-			delete(r.st.Held, obj)
-		}
-	case *entry.Issuer:
-		name := b.Issuer
-		if prev := r.st.Issuers[name]; prev != nil {
-			what := "again"
-			if prev.KeyID != b.KeyID {
-				what = fmt.Sprintf("with a second key (%s; entry %d registered %s)", b.KeyID, prev.Index, prev.KeyID)
-			}
-			add(RuleIssuerReregistered, "issuer %s was registered %s", name, what)
-			break
-		}
-		r.st.Issuers[name] = &Issuer{Index: idx, Kind: b.IssuerKind, Jurisdiction: b.Jurisdiction, KeyID: b.KeyID}
-	case *entry.System:
-		if b.Op == entry.OpDetailsErased {
-			if t, err := time.Parse(time.DateOnly, b.Before); err == nil && t.After(r.st.DetailsErased[b.EntryKind]) {
-				r.st.DetailsErased[b.EntryKind] = t
-			}
-		}
-	case *entry.Breach:
-		obj := b.Object
-		kept := r.st.Emergencies[:0]
-		found := false
-		for _, em := range r.st.Emergencies {
-			if em.Object == obj {
-				found = true
-				continue
-			}
-			kept = append(kept, em)
-		}
-		r.st.Emergencies = kept
-		if found {
-			add(RuleEmergencyBreach, "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the reader's emergency access suspended", obj)
-		} else {
-			add(RuleEmergencyBreach, "a breach of object %s is logged without an emergency read of it", obj)
-		}
-	case *entry.Export:
-		if b.Decision == entry.Permit && slices.Contains(r.cfg.Shared, b.Class) {
-			if b.Recipient == "" || b.RecipientCategory == "" {
-				add(RuleExportWithoutScope, "an export of class %s carries no sharing scope naming its recipient", b.Class)
-			}
-		}
-	case *entry.Flag:
-		if b.Flag != "" {
-			var creator []string
-			if b.By != "" {
-				creator = []string{b.By}
-			}
-			f := &FlagState{Creator: creator, At: e.Time, Run: b.Run, Objects: append(slices.Clone(b.Input), b.Reference...), Inputs: len(b.Input)}
-			if run := r.st.Runs[b.Run]; run != nil && run.Starter != "" && !slices.Contains(creator, run.Starter) {
-				f.Creator = append(f.Creator, run.Starter)
-			}
-			r.st.Flags[b.Flag] = f
-		}
-	case *entry.Review:
-		f := r.st.Flags[b.Flag]
-		if f == nil {
-			add(RuleReviewUnknownFlag, "a review of flag %s, which was never logged", b.Flag)
-			break
-		}
-		if b.Outcome == entry.Confirm && b.By != "" && !slices.Contains(f.Confirms, b.By) {
-			f.Confirms = append(f.Confirms, b.By)
-			for _, in := range f.Objects[:min(f.Inputs, len(f.Objects))] {
-				if !slices.Contains(f.Viewed, b.By+" "+in) {
-					add(RuleConfirmationUnviewed, "a reviewer confirmed flag %s without a logged viewing of its input %s", b.Flag, in)
-					break
-				}
-			}
-		}
-		if b.By != "" && !slices.Contains(f.Reviewers, b.By) {
-			f.Reviewers = append(f.Reviewers, b.By)
-		}
-	case *entry.Contest:
-		if f := r.st.Flags[r.st.ActionFlags[b.Action]]; f != nil && b.Action != "" {
-			f.Contested = b.Op == entry.OpFiled
-		}
-		switch due, ok := r.st.ContestsDue[b.Contest]; {
-		case b.Op == entry.OpFiled && b.DeadlineDays > 0 && b.Contest != "":
-			r.st.ContestsDue[b.Contest] = e.Time.Add(time.Duration(b.DeadlineDays) * 24 * time.Hour)
-		case b.Op == entry.OpResolved && ok:
-			if e.Time.After(due) {
-				add(RuleContestOverdue, "contest %s was resolved at %s, after it was due at %s", b.Contest, e.Time.Format(time.RFC3339), due.Format(time.RFC3339))
-			}
-			delete(r.st.ContestsDue, b.Contest)
-		}
-	case *entry.Action:
-		id := b.Flag
-		f := r.st.Flags[id]
-		if f == nil {
-			add(RuleActionWithoutReviews, "an action on flag %s, which was never logged", id)
-			break
-		}
-		n := 0
-		for _, c := range f.Confirms {
-			if !slices.Contains(f.Creator, c) {
-				n++
-			}
-		}
-		if n < r.cfg.MinReviews {
-			add(RuleActionWithoutReviews, "an action on flag %s after %d distinct confirming reviewers (not its creator); %d are required", id, n, r.cfg.MinReviews)
-		}
-		if b.Confirmations > int64(n) {
-			add(RuleActionWithoutReviews, "the action claims %d confirmations; the log shows %d", b.Confirmations, n)
-		}
-		if f.Acted {
-			add(RuleActionRepeated, "a second action on flag %s, which has one already", id)
-		}
-		f.Acted = true
-		if b.Action != "" {
-			r.st.ActionFlags[b.Action] = id
+}
+
+// authorization checks an authorization's registration or revocation.
+func (r *rules) authorization(idx uint64, e *entry.Entry, b *entry.Authorization, add adder) {
+	switch b.Op {
+	case entry.OpRegister:
+		r.registration(idx, e, b, add)
+	case entry.OpRevoke:
+		r.revocation(idx, b, add)
+	}
+}
+
+// registration checks a registration (named, first, signed by a
+// registered issuer within its jurisdiction), records it, and clears the
+// emergency reads it covers.
+func (r *rules) registration(idx uint64, e *entry.Entry, b *entry.Authorization, add adder) {
+	id := b.Authorization
+	if id == "" {
+		add(RuleAuthorizationMalformed, "a registration names no authorization")
+		return
+	}
+	if _, dup := r.st.Auths[id]; dup {
+		add(RuleAuthorizationReregistered, "authorization %s was registered before", id)
+		return
+	}
+	if iss := r.st.Issuers[b.Issuer]; iss == nil {
+		add(RuleAuthorizationUnknownIssuer, "authorization %s is signed by %s, which no issuer entry registered", id, b.Issuer)
+	} else if !ombud.JurisdictionCovers(iss.Jurisdiction, b.Jurisdiction) {
+		add(RuleAuthorizationBeyondIssuer, "authorization %s is for jurisdiction %s, outside its issuer's %s", id, b.Jurisdiction, iss.Jurisdiction)
+	}
+	a := &AuthState{Index: idx, At: e.Time, Kind: b.AuthKind, Purposes: b.Purposes, Classes: b.Classes,
+		Subjects: b.Subject, Wildcard: b.Wildcard, NotBefore: rfc3339(b.NotBefore), NotAfter: rfc3339(b.NotAfter), MaxUses: b.MaxUses}
+	r.st.Auths[id] = a
+	r.cover(a)
+}
+
+// revocation checks that a revoked authorization was registered and
+// records its first revocation.
+func (r *rules) revocation(idx uint64, b *entry.Authorization, add adder) {
+	id := b.Authorization
+	a := r.st.Auths[id]
+	if a == nil {
+		add(RuleAuthorizationUnregistered, "revocation of authorization %s, which was never registered", id)
+		return
+	}
+	if a.Revoked == nil {
+		a.Revoked = ptr(idx)
+	}
+}
+
+// access checks a permitted read: never of an erased object, and then by
+// its kind, an emergency read (left to be covered), a read in a run, a
+// viewing of a flag's evidence or a read under an authorization.
+func (r *rules) access(idx uint64, e *entry.Entry, b *entry.Access, add adder) {
+	if b.Decision != entry.Permit {
+		return
+	}
+	obj := b.Object
+	if at, ok := r.st.Erased[obj]; ok && obj != "" {
+		add(RuleAccessAfterErase, "object %s was read after its erase entry %d", obj, at)
+	}
+	switch {
+	case b.Emergency:
+		r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: b.Class, Purpose: b.Purpose, Subjects: b.Subject})
+	case b.Run != "":
+		r.runRead(e, b, add)
+	case b.Flag != "":
+		r.evidenceRead(e, b, add)
+	default:
+		r.authorizedRead(e, b, add)
+	}
+}
+
+// evidenceRead checks a reviewer's viewing of a flag's evidence: of a
+// logged flag, for the purpose review, not by the flag's creator, and
+// records the viewing.
+func (r *rules) evidenceRead(e *entry.Entry, b *entry.Access, add adder) {
+	obj, purpose := b.Object, b.Purpose
+	switch f := r.st.Flags[b.Flag]; {
+	case f == nil:
+		add(RuleEvidenceReadInvalid, "a viewing of evidence of flag %s, which was never logged", b.Flag)
+	case purpose != vocab.PurposeReview:
+		add(RuleEvidenceReadInvalid, "a viewing of a flag's evidence for the purpose %s, not %s", purpose, vocab.PurposeReview)
+	case b.By != "" && slices.Contains(f.Creator, b.By):
+		add(RuleEvidenceReadInvalid, "the creator of flag %s, or the starter of its run, viewed its evidence as a reviewer", b.Flag)
+	case len(f.Objects) > 0 && !slices.Contains(f.Objects, obj):
+		add(RuleEvidenceReadInvalid, "a viewing as evidence of flag %s of an object that is neither its input nor its reference image", b.Flag)
+	case r.evidenceAuthEnded(f, e.Time):
+		add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its run's authorization was revoked or, outside a contest, its review window closed", b.Flag)
+	case b.By != "" && slices.Contains(f.Reviewers, b.By):
+		add(RuleEvidenceReadInvalid, "a reviewer viewed the evidence of flag %s after reviewing it", b.Flag)
+	case f.Acted && !f.Contested:
+		add(RuleEvidenceReadInvalid, "a viewing of the evidence of flag %s after its action, with no contest open", b.Flag)
+	default:
+		if v := b.By + " " + obj; b.By != "" && !slices.Contains(f.Viewed, v) {
+			f.Viewed = append(f.Viewed, v)
 		}
 	}
-	return out
+}
+
+// authorizedRead checks a read under an authorization: one is cited for a
+// sensitive class, registered before, not revoked, with a use left,
+// within its window and, for a sensitive class, in scope.
+func (r *rules) authorizedRead(e *entry.Entry, b *entry.Access, add adder) {
+	id := b.Authorization
+	sensitive := slices.Contains(r.cfg.Sensitive, b.Class)
+	if id == "" {
+		if sensitive {
+			add(RuleAuthorizationMissing, "a permitted read of sensitive class %s cites no authorization", b.Class)
+		}
+		return
+	}
+	a := r.st.Auths[id]
+	switch {
+	case a == nil:
+		add(RuleAuthorizationUnregistered, "a permitted read cites authorization %s, which was not registered before it", id)
+	case a.Revoked != nil:
+		add(RuleAuthorizationRevoked, "a permitted read cites authorization %s, revoked at entry %d", id, *a.Revoked)
+	}
+	if a == nil {
+		return
+	}
+	a.Uses++
+	if a.MaxUses > 0 && a.Uses > a.MaxUses {
+		add(RuleAuthorizationExhausted, "use %d of authorization %s, which allows %d", a.Uses, id, a.MaxUses)
+	}
+	if e.Time.Before(a.NotBefore) || !e.Time.Before(a.NotAfter) {
+		add(RuleAuthorizationOutOfWindow, "read at %s, outside the authorization's window %s to %s", e.Time.Format(time.RFC3339), a.NotBefore.Format(time.RFC3339), a.NotAfter.Format(time.RFC3339))
+	}
+	if sensitive {
+		readScope(a, b, add)
+	}
+}
+
+// readScope checks that a read of a sensitive class is within its
+// authorization's purposes, classes and subjects.
+func readScope(a *AuthState, b *entry.Access, add adder) {
+	if !slices.Contains(a.Purposes, b.Purpose) {
+		add(RuleAuthorizationOutOfScope, "purpose %s is not among the authorization's purposes %v", b.Purpose, a.Purposes)
+	}
+	if !slices.Contains(a.Classes, b.Class) {
+		add(RuleAuthorizationOutOfScope, "class %s is not among the authorization's classes %v", b.Class, a.Classes)
+	}
+	if !a.Wildcard && !intersects(a.Subjects, b.Subject) {
+		add(RuleAuthorizationOutOfScope, "no subject of the object is named by the authorization")
+	}
+}
+
+// erase checks that an erased object is not on hold and records its
+// first erasure.
+func (r *rules) erase(idx uint64, b *entry.Erase, add adder) {
+	obj := b.Object
+	if obj == "" {
+		return
+	}
+	if at, held := r.st.Held[obj]; held {
+		add(RuleEraseUnderHold, "object %s was erased while on legal hold (hold entry %d, never released)", obj, at)
+	}
+	if _, ok := r.st.Erased[obj]; !ok {
+		r.st.Erased[obj] = idx
+	}
+}
+
+// hold checks that a hold is not set on an erased object and records the
+// hold in force, or its release.
+func (r *rules) hold(idx uint64, b *entry.Hold, add adder) {
+	obj := b.Object
+	switch b.Op {
+	case entry.OpSet:
+		if _, ok := r.st.Erased[obj]; ok {
+			add(RuleHoldAfterErase, "a hold was set on object %s after its erase entry", obj)
+		}
+		r.st.Held[obj] = idx
+	case entry.OpRelease:
+		delete(r.st.Held, obj)
+	}
+}
+
+// issuer checks that an issuer is registered once and records it.
+func (r *rules) issuer(idx uint64, b *entry.Issuer, add adder) {
+	name := b.Issuer
+	if prev := r.st.Issuers[name]; prev != nil {
+		what := "again"
+		if prev.KeyID != b.KeyID {
+			what = fmt.Sprintf("with a second key (%s; entry %d registered %s)", b.KeyID, prev.Index, prev.KeyID)
+		}
+		add(RuleIssuerReregistered, "issuer %s was registered %s", name, what)
+		return
+	}
+	r.st.Issuers[name] = &Issuer{Index: idx, Kind: b.IssuerKind, Jurisdiction: b.Jurisdiction, KeyID: b.KeyID}
+}
+
+// detailsErased records a summary's erasure of a kind's detail records,
+// which explains their absence later.
+func (r *rules) detailsErased(b *entry.System) {
+	if b.Op != entry.OpDetailsErased {
+		return
+	}
+	if t, err := time.Parse(time.DateOnly, b.Before); err == nil && t.After(r.st.DetailsErased[b.EntryKind]) {
+		r.st.DetailsErased[b.EntryKind] = t
+	}
+}
+
+// breach reports a logged breach, with or without the emergency read it
+// ends, and drops that read from the pending ones.
+func (r *rules) breach(b *entry.Breach, add adder) {
+	obj := b.Object
+	kept := r.st.Emergencies[:0]
+	found := false
+	for _, em := range r.st.Emergencies {
+		if em.Object == obj {
+			found = true
+			continue
+		}
+		kept = append(kept, em)
+	}
+	r.st.Emergencies = kept
+	if found {
+		add(RuleEmergencyBreach, "an emergency read of object %s was not covered by an authorization in time; the breach is logged and the reader's emergency access suspended", obj)
+	} else {
+		add(RuleEmergencyBreach, "a breach of object %s is logged without an emergency read of it", obj)
+	}
+}
+
+// export checks that a permitted export of a shared class names its
+// recipient.
+func (r *rules) export(b *entry.Export, add adder) {
+	if b.Decision == entry.Permit && slices.Contains(r.cfg.Shared, b.Class) {
+		if b.Recipient == "" || b.RecipientCategory == "" {
+			add(RuleExportWithoutScope, "an export of class %s carries no sharing scope naming its recipient", b.Class)
+		}
+	}
+}
+
+// flag records a flag raised: its creators (its raiser and its run's
+// starter, who may not review it) and the objects its reviewers may view.
+func (r *rules) flag(e *entry.Entry, b *entry.Flag) {
+	if b.Flag == "" {
+		return
+	}
+	var creator []string
+	if b.By != "" {
+		creator = []string{b.By}
+	}
+	f := &FlagState{Creator: creator, At: e.Time, Run: b.Run, Objects: append(slices.Clone(b.Input), b.Reference...), Inputs: len(b.Input)}
+	if run := r.st.Runs[b.Run]; run != nil && run.Starter != "" && !slices.Contains(creator, run.Starter) {
+		f.Creator = append(f.Creator, run.Starter)
+	}
+	r.st.Flags[b.Flag] = f
+}
+
+// review checks that a review is of a logged flag and that a confirmation
+// follows the reviewer's viewing of every input, and records the reviewer.
+func (r *rules) review(b *entry.Review, add adder) {
+	f := r.st.Flags[b.Flag]
+	if f == nil {
+		add(RuleReviewUnknownFlag, "a review of flag %s, which was never logged", b.Flag)
+		return
+	}
+	if b.Outcome == entry.Confirm && b.By != "" && !slices.Contains(f.Confirms, b.By) {
+		f.Confirms = append(f.Confirms, b.By)
+		for _, in := range f.Objects[:min(f.Inputs, len(f.Objects))] {
+			if !slices.Contains(f.Viewed, b.By+" "+in) {
+				add(RuleConfirmationUnviewed, "a reviewer confirmed flag %s without a logged viewing of its input %s", b.Flag, in)
+				break
+			}
+		}
+	}
+	if b.By != "" && !slices.Contains(f.Reviewers, b.By) {
+		f.Reviewers = append(f.Reviewers, b.By)
+	}
+}
+
+// contest records a contest filed against an action, with the time it is
+// due by, and checks that its resolution came in time.
+func (r *rules) contest(e *entry.Entry, b *entry.Contest, add adder) {
+	if f := r.st.Flags[r.st.ActionFlags[b.Action]]; f != nil && b.Action != "" {
+		f.Contested = b.Op == entry.OpFiled
+	}
+	switch due, ok := r.st.ContestsDue[b.Contest]; {
+	case b.Op == entry.OpFiled && b.DeadlineDays > 0 && b.Contest != "":
+		r.st.ContestsDue[b.Contest] = e.Time.Add(time.Duration(b.DeadlineDays) * 24 * time.Hour)
+	case b.Op == entry.OpResolved && ok:
+		if e.Time.After(due) {
+			add(RuleContestOverdue, "contest %s was resolved at %s, after it was due at %s", b.Contest, e.Time.Format(time.RFC3339), due.Format(time.RFC3339))
+		}
+		delete(r.st.ContestsDue, b.Contest)
+	}
+}
+
+// action checks that an action on a flag follows enough distinct
+// confirming reviewers other than its creators, claims no more than the
+// log shows, and is the flag's only one; it records the action.
+func (r *rules) action(b *entry.Action, add adder) {
+	id := b.Flag
+	f := r.st.Flags[id]
+	if f == nil {
+		add(RuleActionWithoutReviews, "an action on flag %s, which was never logged", id)
+		return
+	}
+	n := 0
+	for _, c := range f.Confirms {
+		if !slices.Contains(f.Creator, c) {
+			n++
+		}
+	}
+	if n < r.cfg.MinReviews {
+		add(RuleActionWithoutReviews, "an action on flag %s after %d distinct confirming reviewers (not its creator); %d are required", id, n, r.cfg.MinReviews)
+	}
+	if b.Confirmations > int64(n) {
+		add(RuleActionWithoutReviews, "the action claims %d confirmations; the log shows %d", b.Confirmations, n)
+	}
+	if f.Acted {
+		add(RuleActionRepeated, "a second action on flag %s, which has one already", id)
+	}
+	f.Acted = true
+	if b.Action != "" {
+		r.st.ActionFlags[b.Action] = id
+	}
 }
 
 // evidenceAuthEnded reports whether a viewing of f's evidence at t comes
@@ -519,7 +634,7 @@ func (r *rules) analytic(idx uint64, b *entry.Analytic) {
 // run checks a run started (its version registered and in service, an
 // authorization for sensitive classes, in scope and with a use left) and
 // records it, or records its close.
-func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add func(rule, format string, args ...any)) {
+func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add adder) {
 	switch b.Op {
 	case entry.OpClose:
 		if rs := r.st.Runs[b.Run]; rs == nil {
@@ -582,7 +697,7 @@ func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add func(rule, for
 // neither closed nor past its time limit, its authorization is not
 // revoked, its version is not retired, and the object's class is one the
 // run declared.
-func (r *rules) runRead(e *entry.Entry, b *entry.Access, add func(rule, format string, args ...any)) {
+func (r *rules) runRead(e *entry.Entry, b *entry.Access, add adder) {
 	rs := r.st.Runs[b.Run]
 	if rs == nil {
 		add(RuleRunUnknown, "a read in run %s, which was never started", b.Run)
