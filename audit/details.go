@@ -188,7 +188,7 @@ func (v *verifier) checkDetails(ctx context.Context) error {
 // reviewDetail checks, from the detail records, that every review gives a
 // rationale and that every flag's inputs were read in its run (as far as
 // this audit read the run's start).
-func (v *verifier) reviewDetail(body entry.Body, detail []byte, add func(rule, format string, args ...any)) {
+func (v *verifier) reviewDetail(body entry.Body, detail []byte, add adder) {
 	switch b := body.(type) {
 	case *entry.Review:
 		var d entry.ReviewDetail
@@ -214,7 +214,7 @@ func (v *verifier) reviewDetail(body entry.Body, detail []byte, add func(rule, f
 // runDetail checks, from the detail records, that every read in a run is
 // of an object on the run's list at the position it names: the list is
 // in the run's start detail, the object and position in the read's.
-func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add func(rule, format string, args ...any)) {
+func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add adder) {
 	switch b := body.(type) {
 	case *entry.Run:
 		if b.Op != entry.OpStart || b.Decision != entry.Permit {

@@ -1,0 +1,98 @@
+package audit
+
+import (
+	"slices"
+	"time"
+
+	"github.com/ombud/ombud/entry"
+)
+
+// access checks a permitted read: never of an erased object, and then by
+// its kind, an emergency read (left to be covered), a read in a run, a
+// viewing of a flag's evidence or a read under an authorization.
+func (r *rules) access(idx uint64, e *entry.Entry, b *entry.Access, add adder) {
+	if b.Decision != entry.Permit {
+		return
+	}
+	obj := b.Object
+	if at, ok := r.st.Erased[obj]; ok && obj != "" {
+		add(RuleAccessAfterErase, "object %s was read after its erase entry %d", obj, at)
+	}
+	switch {
+	case b.Emergency:
+		r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: b.Class, Purpose: b.Purpose, Subjects: b.Subject})
+	case b.Run != "":
+		r.runRead(e, b, add)
+	case b.Flag != "":
+		r.evidenceRead(e, b, add)
+	default:
+		r.authorizedRead(e, b, add)
+	}
+}
+
+// authorizedRead checks a read under an authorization: one is cited for a
+// sensitive class, registered before, not revoked, with a use left,
+// within its window and, for a sensitive class, in scope.
+func (r *rules) authorizedRead(e *entry.Entry, b *entry.Access, add adder) {
+	id := b.Authorization
+	sensitive := slices.Contains(r.cfg.Sensitive, b.Class)
+	if id == "" {
+		if sensitive {
+			add(RuleAuthorizationMissing, "a permitted read of sensitive class %s cites no authorization", b.Class)
+		}
+		return
+	}
+	a := r.st.Auths[id]
+	switch {
+	case a == nil:
+		add(RuleAuthorizationUnregistered, "a permitted read cites authorization %s, which was not registered before it", id)
+	case a.Revoked != nil:
+		add(RuleAuthorizationRevoked, "a permitted read cites authorization %s, revoked at entry %d", id, *a.Revoked)
+	}
+	if a == nil {
+		return
+	}
+	a.Uses++
+	if a.MaxUses > 0 && a.Uses > a.MaxUses {
+		add(RuleAuthorizationExhausted, "use %d of authorization %s, which allows %d", a.Uses, id, a.MaxUses)
+	}
+	if e.Time.Before(a.NotBefore) || !e.Time.Before(a.NotAfter) {
+		add(RuleAuthorizationOutOfWindow, "read at %s, outside the authorization's window %s to %s", e.Time.Format(time.RFC3339), a.NotBefore.Format(time.RFC3339), a.NotAfter.Format(time.RFC3339))
+	}
+	if sensitive {
+		readScope(a, b, add)
+	}
+}
+
+// readScope checks that a read of a sensitive class is within its
+// authorization's purposes, classes and subjects.
+func readScope(a *AuthState, b *entry.Access, add adder) {
+	if !slices.Contains(a.Purposes, b.Purpose) {
+		add(RuleAuthorizationOutOfScope, "purpose %s is not among the authorization's purposes %v", b.Purpose, a.Purposes)
+	}
+	if !slices.Contains(a.Classes, b.Class) {
+		add(RuleAuthorizationOutOfScope, "class %s is not among the authorization's classes %v", b.Class, a.Classes)
+	}
+	if !a.Wildcard && !intersects(a.Subjects, b.Subject) {
+		add(RuleAuthorizationOutOfScope, "no subject of the object is named by the authorization")
+	}
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range b {
+		if slices.Contains(a, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// export checks that a permitted export of a shared class names its
+// recipient.
+func (r *rules) export(b *entry.Export, add adder) {
+	if b.Decision == entry.Permit && slices.Contains(r.cfg.Shared, b.Class) {
+		if b.Recipient == "" || b.RecipientCategory == "" {
+			add(RuleExportWithoutScope, "an export of class %s carries no sharing scope naming its recipient", b.Class)
+		}
+	}
+}
