@@ -211,10 +211,10 @@ func TestExitCodes(t *testing.T) {
 	good, bad := filepath.Join(dir, "good.cedar"), filepath.Join(dir, "bad.cedar")
 	os.WriteFile(good, []byte("permit (principal, action, resource);\n"), 0o644)
 	os.WriteFile(bad, []byte("permit (principal, action, resource) when { context.nope("), 0o644)
-	receipt, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "receipt", "receipt.json"))
+	receipt, _ := os.ReadFile(filepath.Join("..", "..", "receipt", "testdata", "receipt.json"))
 	tampered := filepath.Join(dir, "tampered.json")
 	os.WriteFile(tampered, bytes.Replace(receipt, []byte(`"index":`), []byte(`"index":1`), 1), 0o644)
-	pub := filepath.Join("..", "..", "testdata", "receipt", "log.pub")
+	pub := filepath.Join("..", "..", "receipt", "testdata", "log.pub")
 	down := map[string]string{"OMBUD_TOKEN": "x", "OMBUD_SERVER": "http://127.0.0.1:1"}
 	for _, tc := range []struct {
 		want int
@@ -222,7 +222,7 @@ func TestExitCodes(t *testing.T) {
 		args []string
 	}{
 		{exitOK, nil, []string{"policy", "check", good}},
-		{exitOK, nil, []string{"verify-receipt", filepath.Join("..", "..", "testdata", "receipt", "receipt.json"), "--key", pub}},
+		{exitOK, nil, []string{"verify-receipt", filepath.Join("..", "..", "receipt", "testdata", "receipt.json"), "--key", pub}},
 		{exitError, down, []string{"principal", "list"}},
 		{exitError, nil, []string{"policy", "check", filepath.Join(dir, "missing.cedar")}},
 		{exitError, nil, []string{"audit", "--log", "http://127.0.0.1:1", "--key", pub}},
