@@ -165,9 +165,10 @@ const a11yCheck = `(() => {
 })()`
 
 // TestSiteInBrowser loads every public page in Debian's chromium: it
-// checks each page's content, runs the accessibility checks, saves a
-// screenshot, follows the receipt-checker flow, and checks that no page
-// asks for anything from another origin.
+// checks each page's content, runs the accessibility checks, follows the
+// receipt-checker flow, and checks that no page asks for anything from
+// another origin. With OMBUD_SCREENSHOTS=DIR it saves a screenshot of
+// each page there.
 func TestSiteInBrowser(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t, ombudtest.Witnessed())
@@ -220,9 +221,6 @@ func TestSiteInBrowser(t *testing.T) {
 	}
 	e.AwaitSize(t, pub2.Index+1)
 	shots := os.Getenv("OMBUD_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
 	ctx, reqs := browser(t)
 
 	pages := []struct {
@@ -260,10 +258,6 @@ func TestSiteInBrowser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
 			if strings.TrimSpace(h1) != pg.h1 {
 				t.Errorf("h1 %q, want %q", h1, pg.h1)
 			}
@@ -283,16 +277,14 @@ func TestSiteInBrowser(t *testing.T) {
 			if pg.file == "disclosure" && height > 3500 {
 				t.Errorf("the disclosure page is %.0f px tall; the policy's text belongs behind its link", height)
 			}
-			if err := os.WriteFile(filepath.Join(shots, pg.file+".png"), shot, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			screenshot(t, ctx, shots, pg.file)
 		})
 	}
 
 	t.Run("receipt checker", func(t *testing.T) {
 		// submit fills one form of the checker, submits it and returns the
-		// result section's text and a screenshot.
-		submit := func(field, value, button string) (string, []byte) {
+		// result section's text.
+		submit := func(field, value, button string) string {
 			t.Helper()
 			err := chromedp.Do(ctx,
 				chromedp.Navigate(e.URL+"/receipt"),
@@ -314,36 +306,32 @@ func TestSiteInBrowser(t *testing.T) {
 			for _, p := range problems {
 				t.Errorf("accessibility of the result: %s", p)
 			}
-			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return text, shot
+			return text
 		}
-		result, _ := submit("index", fmt.Sprint(pub.Index), "form[method=get] button")
+		result := submit("index", fmt.Sprint(pub.Index), "form[method=get] button")
 		if !strings.Contains(result, fmt.Sprintf("Verified: entry %d is in the log", pub.Index)) || !strings.Contains(result, "report") {
 			t.Fatalf("checking index %d: %s", pub.Index, result)
 		}
-		result, _ = submit("index", "99999999", "form[method=get] button")
+		result = submit("index", "99999999", "form[method=get] button")
 		if !strings.Contains(result, "Not verified") {
 			t.Fatalf("checking an index beyond the log: %s", result)
 		}
 		// A pasted receipt, then the same receipt claiming another index.
 		raw := ombudtest.Get(t, fmt.Sprintf("%s/v1/receipts/%d", e.URL, pub.Index))
-		result, shot := submit("receipt", string(raw), "form[method=post] button")
+		result = submit("receipt", string(raw), "form[method=post] button")
 		if !strings.Contains(result, "Verified") {
 			t.Fatalf("pasted receipt: %s", result)
 		}
-		os.WriteFile(filepath.Join(shots, "receipt-verified.png"), shot, 0o644)
+		screenshot(t, ctx, shots, "receipt-verified")
 		var rc map[string]any
 		json.Unmarshal(raw, &rc)
 		rc["index"] = float64(pub.Index - 1)
 		bad, _ := json.Marshal(rc)
-		result, shot = submit("receipt", string(bad), "form[method=post] button")
+		result = submit("receipt", string(bad), "form[method=post] button")
 		if !strings.Contains(result, "Not verified") {
 			t.Fatalf("altered receipt: %s", result)
 		}
-		os.WriteFile(filepath.Join(shots, "receipt-refused.png"), shot, 0o644)
+		screenshot(t, ctx, shots, "receipt-refused")
 	})
 
 	for _, u := range reqs.all() {
@@ -382,4 +370,21 @@ func populate(t *testing.T, e *ombudtest.Env) {
 	}
 	w(journal.Record{Body: entry.Erase{Class: "location", Reason: "court_order", Object: "x"}})
 	w(journal.Record{Body: entry.Hold{Op: entry.OpSet, Reason: "litigation", Object: "y"}})
+}
+
+// screenshot saves the page as DIR/file.png when screenshots were asked
+// for (OMBUD_SCREENSHOTS=DIR). Nothing checks them but a person, and a
+// full-page screenshot costs about as much as the checks of its page.
+func screenshot(t *testing.T, ctx context.Context, dir, file string) {
+	t.Helper()
+	if dir == "" {
+		return
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file+".png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"image/color"
 	"image/png"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +109,7 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 // flag and rejects another; the person given the action's notice files a
 // contest, an independent reviewer overturns it, and the person sees the
 // outcome. Every page passes the accessibility checks and asks nothing of
-// another origin; screenshots are saved.
+// another origin; with OMBUD_SCREENSHOTS=DIR its screenshots are saved.
 func TestReviewInBrowser(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
@@ -120,9 +119,6 @@ func TestReviewInBrowser(t *testing.T) {
 	r2tok := e.AddPrincipal(t, "Rob Reviewer", ombud.RoleReviewer)
 	r3 := e.AddPrincipal(t, "Ria Reviewer", ombud.RoleReviewer)
 	shots := os.Getenv("OMBUD_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
 	ctx, reqs := browser(t)
 	// page checks the page's h1, its text and accessibility, and saves a
 	// screenshot; it returns the page's text.
@@ -154,13 +150,7 @@ func TestReviewInBrowser(t *testing.T) {
 		for _, p := range problems {
 			t.Errorf("accessibility of %s: %s", file, p)
 		}
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, file+".png"), shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		screenshot(t, ctx, shots, file)
 		return body
 	}
 	do := func(actions ...chromedp.Action[chromedp.Void]) {

@@ -55,13 +55,14 @@ func TestKillMidBulkRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic, _ := client.New(c.url, ingestor.Token)
-	// 1,500 objects of 4 KiB, from 16 uploaders.
-	const n = 1500
+	// 1,500 objects of 4 KiB, from 64 uploaders: each ingest waits for
+	// its log batch, so many at once share the batches.
+	const n, uploaders = 1500, 64
 	ids := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for range 16 {
+	errs := make(chan error, uploaders)
+	for range uploaders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -136,17 +137,37 @@ func TestKillMidBulkRead(t *testing.T) {
 
 	c2 := startChild(t, bin, dir)
 	runPs := dd.Linkage.Pseudonym("run", run.ID)
-	for i, g := range received {
+	check := func(i int, g got) error {
 		var r receipt.Receipt
 		if code, err := getJSON(fmt.Sprintf("%s/v1/receipts/%d", c2.url, g.receipt), "", &r); code != 200 || err != nil {
-			t.Fatalf("part %d (object %s): its access entry %d is not in the log after restart: %d %v", i, g.object, g.receipt, code, err)
+			return fmt.Errorf("part %d (object %s): its access entry %d is not in the log after restart: %d %v", i, g.object, g.receipt, code, err)
 		}
 		_, e, err := receipt.Verify(&r, dd.Verifier)
 		if err != nil {
-			t.Fatalf("entry %d: %v", g.receipt, err)
+			return fmt.Errorf("entry %d: %v", g.receipt, err)
 		}
 		if e.Kind != entry.KindAccess || e.Fields["decision"] != entry.Permit || e.Refs["run"][0] != runPs || e.Refs["object"][0] != dd.Linkage.Pseudonym("object", g.object) {
-			t.Fatalf("entry %d is not the permit of object %s in run %s: %+v", g.receipt, g.object, run.ID, e)
+			return fmt.Errorf("entry %d is not the permit of object %s in run %s: %+v", g.receipt, g.object, run.ID, e)
 		}
+		return nil
+	}
+	// Every part's receipt, eight at a time.
+	failed := make(chan error, len(received))
+	var checks sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, g := range received {
+		checks.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; checks.Done() }()
+			if err := check(i, g); err != nil {
+				failed <- err
+			}
+		}()
+	}
+	checks.Wait()
+	close(failed)
+	for err := range failed {
+		t.Fatal(err)
 	}
 }
