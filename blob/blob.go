@@ -26,9 +26,6 @@ import (
 	_ "gocloud.dev/blob/fileblob" // file://
 )
 
-// cloudDrivers is set when the cloud object stores are built in.
-var cloudDrivers bool
-
 // ErrNotFound: no blob under that key.
 var ErrNotFound = errors.New("blob: not found")
 
@@ -43,8 +40,8 @@ type Bucket struct {
 func Open(ctx context.Context, rawURL string) (*Bucket, error) {
 	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
-		if !cloudDrivers && !strings.HasPrefix(rawURL, "file:") {
-			return nil, fmt.Errorf("blob: failed to open %s: this ombud was built with -tags ombud_nocloud, without the cloud object stores; build it without that tag: %w", rawURL, err)
+		if u, perr := url.Parse(rawURL); perr == nil && !blob.DefaultURLMux().ValidBucketScheme(u.Scheme) {
+			return nil, fmt.Errorf("blob: failed to open %s: no %s:// object store is linked into this program (a build with -tags ombud_nocloud leaves the cloud object stores out; internal/cloud links them in): %w", rawURL, u.Scheme, err)
 		}
 		return nil, fmt.Errorf("blob: failed to open %s: %w", rawURL, err)
 	}

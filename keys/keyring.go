@@ -207,8 +207,8 @@ type URLKeyring struct {
 func OpenURL(ctx context.Context, url string, version int) (*URLKeyring, error) {
 	k, err := secrets.OpenKeeper(ctx, url)
 	if err != nil {
-		if !kmsDrivers && !strings.HasPrefix(url, "base64key:") {
-			return nil, fmt.Errorf("keys: failed to open KEK %s: this ombud was built with -tags ombud_nocloud, without the key management services; build it without that tag: %w", redactURL(url), err)
+		if scheme, _, ok := strings.Cut(url, "://"); ok && !secrets.DefaultURLMux().ValidKeeperScheme(scheme) {
+			return nil, fmt.Errorf("keys: failed to open KEK %s: no %s:// key management service is linked into this program (a build with -tags ombud_nocloud leaves them out; internal/cloud links them in): %w", redactURL(url), scheme, err)
 		}
 		return nil, fmt.Errorf("keys: failed to open KEK %s: %w", redactURL(url), err)
 	}

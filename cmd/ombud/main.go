@@ -22,6 +22,9 @@ import (
 
 	"k8s.io/klog/v2"
 
+	// The cloud object stores and key management services (none in a
+	// build with -tags ombud_nocloud).
+	_ "github.com/ombud/ombud/internal/cloud"
 	"github.com/ombud/ombud/tlog"
 )
 
