@@ -55,9 +55,9 @@ func TestKillMidBulkRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic, _ := client.New(c.url, ingestor.Token)
-	// 1,500 objects of 4 KiB, from 64 uploaders: each ingest waits for
+	// 1,000 objects of 4 KiB, from 64 uploaders: each ingest waits for
 	// its log batch, so many at once share the batches.
-	const n, uploaders = 1500, 64
+	const n, uploaders = 1000, 64
 	ids := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -91,7 +91,8 @@ func TestKillMidBulkRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Read until 600 parts have begun to arrive, then kill the server.
+	// Read until 400 parts have begun to arrive, then kill the server
+	// (the connection's buffers hold a few dozen more, not 600).
 	type got struct {
 		object  string
 		receipt uint64
@@ -101,7 +102,7 @@ func TestKillMidBulkRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for len(received) < 600 {
+	for len(received) < 400 {
 		p, err := s.Next()
 		if err != nil {
 			t.Fatalf("after %d parts: %v", len(received), err)
