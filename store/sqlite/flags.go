@@ -529,8 +529,9 @@ var flagReview = operation[journal.ReviewPayload]{Operation: journal.FlagReview,
 	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ReviewPayload, index uint64) error {
 		return exactlyOne(ctx, tx, `UPDATE reviews SET pending = 0, log_index = $1 WHERE flag_id = $2 AND reviewer = $3 AND pending = 1`, index, p.Review.Flag, p.Review.Reviewer)
 	},
-	undo: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ReviewPayload) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM reviews WHERE flag_id = $1 AND reviewer = $2 AND pending = 1`, p.Review.Flag, p.Review.Reviewer)
+	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ReviewPayload) error {
+		flag, reviewer, _ := strings.Cut(id, "/")
+		_, err := tx.ExecContext(ctx, `DELETE FROM reviews WHERE flag_id = $1 AND reviewer = $2 AND pending = 1`, flag, reviewer)
 		return err
 	},
 }

@@ -40,7 +40,8 @@ type operation[P any] struct {
 	reserve func(ctx context.Context, tx *sql.Tx, id string, p *P) error
 	// commit makes the change take effect as logged at index.
 	commit func(ctx context.Context, tx *sql.Tx, id string, p *P, index uint64) error
-	// undo removes what reserve recorded.
+	// undo removes what reserve recorded, from the target's id alone (its
+	// payload is nil).
 	undo func(ctx context.Context, tx *sql.Tx, id string, p *P) error
 	// shreds: commit destroys secret bytes, which may linger in the WAL.
 	shreds bool
@@ -62,12 +63,15 @@ func (o operation[P]) commitTx(ctx context.Context, tx *sql.Tx, c *journal.Chang
 	return o.commit(ctx, tx, id, p, index)
 }
 
+// undoTx needs only what the target names: every undo works from the id,
+// so that a payload that no longer decodes cannot keep a reservation, and
+// its target, held for ever.
 func (o operation[P]) undoTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
-	id, p, err := o.Decode(c)
+	id, err := o.TargetID(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	return o.undo(ctx, tx, id, p)
+	return o.undo(ctx, tx, id, nil)
 }
 
 func (o operation[P]) shredsSecrets() bool { return o.shreds }

@@ -152,8 +152,9 @@ var systemVersion = operation[journal.VersionPayload]{Operation: journal.SystemV
 	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.VersionPayload, index uint64) error {
 		return exactlyOne(ctx, tx, `UPDATE system_versions SET pending = 0, log_index = $1 WHERE system_id = $2 AND version = $3 AND pending = 1`, index, p.System, p.Version.Version)
 	},
-	undo: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.VersionPayload) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM system_versions WHERE system_id = $1 AND version = $2 AND pending = 1`, p.System, p.Version.Version)
+	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.VersionPayload) error {
+		sys, ver, _ := strings.Cut(id, "/")
+		_, err := tx.ExecContext(ctx, `DELETE FROM system_versions WHERE system_id = $1 AND version = $2 AND pending = 1`, sys, ver)
 		return err
 	},
 }
