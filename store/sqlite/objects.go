@@ -118,6 +118,7 @@ var ingest = operation[journal.ObjectPayload]{Operation: journal.Ingest,
 	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ObjectPayload, index uint64) error {
 		return exactlyOne(ctx, tx, `UPDATE objects SET ingest_index = $1 WHERE id = $2 AND ingest_index IS NULL`, index, id)
 	},
+	commitByID: true,
 	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ObjectPayload) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE id = $1 AND ingest_index IS NULL`, id)
 		return err

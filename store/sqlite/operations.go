@@ -45,6 +45,10 @@ type operation[P any] struct {
 	undo func(ctx context.Context, tx *sql.Tx, id string, p *P) error
 	// shreds: commit destroys secret bytes, which may linger in the WAL.
 	shreds bool
+	// commitByID: commit needs only the target's id, so the payload (an
+	// object, a run's whole list of objects), decoded and checked at the
+	// reservation, is not decoded again (its p is nil).
+	commitByID bool
 }
 
 func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
@@ -56,6 +60,13 @@ func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Chan
 }
 
 func (o operation[P]) commitTx(ctx context.Context, tx *sql.Tx, c *journal.Change, index uint64) error {
+	if o.commitByID {
+		id, err := o.TargetID(c)
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		return o.commit(ctx, tx, id, nil, index)
+	}
 	id, p, err := o.Decode(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
@@ -148,9 +159,10 @@ func dropPending[P any](table, col string) func(context.Context, *sql.Tx, string
 // row, undo drops it.
 func registration[P any](o journal.Operation[P], table, col string, reserve func(context.Context, *sql.Tx, *P) error) operation[P] {
 	return operation[P]{Operation: o,
-		reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *P) error { return reserve(ctx, tx, p) },
-		commit:  publish[P](table, col),
-		undo:    dropPending[P](table, col),
+		reserve:    func(ctx context.Context, tx *sql.Tx, _ string, p *P) error { return reserve(ctx, tx, p) },
+		commit:     publish[P](table, col),
+		undo:       dropPending[P](table, col),
+		commitByID: true,
 	}
 }
 

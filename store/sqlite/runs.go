@@ -306,7 +306,8 @@ var runStart = operation[journal.RunPayload]{Operation: journal.RunStart,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.RunPayload) error {
 		return reserveRun(ctx, tx, p)
 	},
-	commit: publish[journal.RunPayload]("runs", "id"),
+	commit:     publish[journal.RunPayload]("runs", "id"),
+	commitByID: true,
 	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.RunPayload) error {
 		// Give back the use its reservation took.
 		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization FROM runs WHERE id = $1 AND pending = 1)`, id); err != nil {
