@@ -235,22 +235,25 @@ func crashOnce(t *testing.T, killAt int) {
 	if strings.Contains(c2.stdout.String(), "omb_") {
 		t.Fatal("restart printed a new admin token")
 	}
-	for _, a := range acks {
+	check := func(a ack) error {
 		var r receipt.Receipt
 		if code, err := getJSON(fmt.Sprintf("%s/v1/receipts/%d", c2.url, a.index), "", &r); code != 200 || err != nil {
-			t.Fatalf("acknowledged entry %d lost: %d %v", a.index, code, err)
+			return fmt.Errorf("acknowledged entry %d lost: %d %v", a.index, code, err)
 		}
 		_, e, err := receipt.Verify(&r, dd.Verifier)
 		if err != nil {
-			t.Fatalf("entry %d: %v", a.index, err)
+			return fmt.Errorf("entry %d: %v", a.index, err)
 		}
 		if e.Kind != entry.KindPrincipal || e.Refs["principal"][0] != dd.Linkage.Pseudonym("principal", a.id) {
-			t.Fatalf("entry %d is not the creation of principal %s", a.index, a.id)
+			return fmt.Errorf("entry %d is not the creation of principal %s", a.index, a.id)
 		}
 		if code, _ := getJSON(c2.url+"/v1/principals/"+a.id, admin, nil); code != 200 {
-			t.Fatalf("acknowledged principal %s lost: %d", a.id, code)
+			return fmt.Errorf("acknowledged principal %s lost: %d", a.id, code)
 		}
+		return nil
 	}
+	// Every acknowledged append, eight at a time.
+	eightAtATime(t, len(acks), func(i int) error { return check(acks[i]) })
 	// The tree after restart is consistent with the checkpoint seen before.
 	var rawAfter []byte
 	poll.Until(t, 10*time.Second, 50*time.Millisecond, "the restarted child's checkpoint", func() bool {
@@ -335,5 +338,30 @@ func TestSIGTERMFlushes(t *testing.T) {
 	cp, _, _, err := log.ParseCheckpoint(raw, dd.Verifier.Name(), dd.Verifier)
 	if err != nil || cp.Size != last+1 {
 		t.Fatalf("checkpoint after SIGTERM: size %d, want %d (%v)", cp.Size, last+1, err)
+	}
+}
+
+// eightAtATime calls check(i) for every i below n, eight at a time, and
+// fails t with the first error they return and how many there were.
+func eightAtATime(t *testing.T, n int, check func(i int) error) {
+	t.Helper()
+	failed := make(chan error, n)
+	var checks sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		checks.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; checks.Done() }()
+			if err := check(i); err != nil {
+				failed <- err
+			}
+		}()
+	}
+	checks.Wait()
+	close(failed)
+	if len(failed) > 0 {
+		n := len(failed)
+		t.Fatalf("%v (and %d more)", <-failed, n-1)
 	}
 }

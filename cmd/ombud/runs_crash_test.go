@@ -153,22 +153,5 @@ func TestKillMidBulkRead(t *testing.T) {
 		return nil
 	}
 	// Every part's receipt, eight at a time.
-	failed := make(chan error, len(received))
-	var checks sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i, g := range received {
-		checks.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; checks.Done() }()
-			if err := check(i, g); err != nil {
-				failed <- err
-			}
-		}()
-	}
-	checks.Wait()
-	close(failed)
-	for err := range failed {
-		t.Fatal(err)
-	}
+	eightAtATime(t, len(received), func(i int) error { return check(i, received[i]) })
 }

@@ -254,6 +254,7 @@ func TestEveryOperation(t *testing.T, open Open) {
 			return w
 		}
 		t.Run(string(o.Name())+"/twin", func(t *testing.T) {
+			t.Parallel()
 			w := setup(t)
 			pair := [2]*journal.Change{cs.change(w), cs.change(w)}
 			var errs [2]error
@@ -270,6 +271,7 @@ func TestEveryOperation(t *testing.T, open Open) {
 			}
 		})
 		t.Run(string(o.Name())+"/settle", func(t *testing.T) {
+			t.Parallel()
 			w := setup(t)
 			j := &journal.Journal{Store: w.s}
 			logged := cs.change(w)
