@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,28 +12,16 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
-	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/receipt"
 )
 
-var updateReceipt = flag.Bool("update-receipt", false, "rewrite receipt/testdata/ from a live in-process log")
-
+// receiptVector reads the test vector: a receipt for entry 3 of a log,
+// and the log's key. The api package's TestReceiptVector rewrites it from
+// a live log with -update-receipt.
 func receiptVector(t testing.TB) (*receipt.Receipt, []byte, note.Verifier) {
 	t.Helper()
 	dir := filepath.Join("testdata")
-	if *updateReceipt {
-		e := ombudtest.New(t)
-		for i := range 5 {
-			e.AddPrincipal(t, fmt.Sprint("p", i), ombud.RoleAnalyst)
-		}
-		e.AwaitSize(t, 6)
-		raw := ombudtest.Get(t, e.URL+"/v1/receipts/3")
-		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, "receipt.json"), raw, 0o644)
-		os.WriteFile(filepath.Join(dir, "log.pub"), []byte(e.Dir.VerifierKey+"\n"), 0o644)
-	}
 	raw, err := os.ReadFile(filepath.Join(dir, "receipt.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"os"
@@ -10,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/ombud/ombud/custody"
-	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/journal"
 )
 
 // source is the free text an ingest named its source with.
@@ -38,24 +40,38 @@ func objectSource(t *testing.T, path, id string) string {
 // source from meta.db, and the migration removes it from objects erased
 // before.
 func TestErasureClearsSource(t *testing.T) {
-	e := ombudtest.New(t)
-	ctx := t.Context()
-	ingest := func() string {
-		o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "general", Source: source, By: e.AdminID, Body: strings.NewReader("a record")})
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "meta.db")
+	s := open(t, path)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	index := uint64(0)
+	apply := func(c *journal.Change, err error) {
+		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return o.ID
+		sum := sha256.Sum256([]byte(c.Token))
+		c.Leaf, c.Created = sum[:], now
+		if err := s.Reserve(t.Context(), c); err != nil {
+			t.Fatalf("Reserve(%s): %v", c.Op, err)
+		}
+		index++
+		if err := s.Commit(t.Context(), c, index); err != nil {
+			t.Fatalf("Commit(%s): %v", c.Op, err)
+		}
 	}
-	erased, kept := ingest(), ingest()
-	if _, err := e.Custody.Erase(ctx, custody.Order{Object: erased, Reason: "court_order", Authorization: "ref-1", By: e.AdminID}); err != nil {
-		t.Fatal(err)
+	ingest := func(id string) {
+		apply(journal.Ingest.Change(id, journal.ObjectPayload{Object: &ombud.Object{ID: id, Class: "general", Source: source,
+			Created: now, RetainUntil: now.Add(time.Hour), Size: 8, CipherSize: 40, CipherSHA: make([]byte, 32), WrappedKeyset: []byte("k"), KEKVersion: 1}}))
 	}
-	db := e.Dir.DBPath()
-	if got := objectSource(t, db, erased); got != "" {
+	erased, kept := "erased0000000001", "kept000000000001"
+	ingest(erased)
+	ingest(kept)
+	apply(journal.Erase.Change(erased, journal.ErasePayload{Reason: "court_order", At: now}))
+	if got := objectSource(t, path, erased); got != "" {
 		t.Fatalf("an erased object's source is %q in meta.db", got)
 	}
-	if got := objectSource(t, db, kept); got != source {
+	if got := objectSource(t, path, kept); got != source {
 		t.Fatalf("a live object's source is %q, want %q", got, source)
 	}
 }

@@ -1,4 +1,4 @@
-package client_test
+package api_test
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 // refused read with its logged receipt, a hold, and the receipt of a
 // decision verified offline.
 func TestClient(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ctx := context.Background()
 	admin, err := client.New(e.URL, e.AdminToken)

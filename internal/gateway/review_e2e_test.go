@@ -1,4 +1,4 @@
-package review_test
+package gateway_test
 
 import (
 	"bytes"
@@ -34,6 +34,7 @@ import (
 // counts it all for the model version, /systems shows it, and a full
 // audit with the auditor's token finds nothing.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := ombudtest.New(t)
 	ctx := t.Context()
 	as := func(token string) *client.Client {
