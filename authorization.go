@@ -12,7 +12,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/entry"
-	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/reason"
 )
 
@@ -172,7 +171,7 @@ func ParseAuthorization(text string) (*Authorization, error) {
 			}
 			a.MaxUses = u
 		default:
-			return nil, authErr("line %d: unknown key %q", n, textutil.Truncate(k, 32))
+			return nil, authErr("line %d: unknown key %.32q", n, k)
 		}
 		if err != nil {
 			return nil, err
@@ -213,7 +212,7 @@ func (a *Authorization) Validate() error {
 		seen := make(map[string]bool, len(list))
 		for _, v := range list {
 			if seen[v] {
-				return authErr("%q is given twice", textutil.Truncate(v, 40))
+				return authErr("%.40q is given twice", v)
 			}
 			seen[v] = true
 		}
@@ -221,7 +220,7 @@ func (a *Authorization) Validate() error {
 	for _, lists := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses} {
 		for _, v := range lists {
 			if !entry.IsCode(v) {
-				return authErr("%q is not a code", textutil.Truncate(v, 40))
+				return authErr("%.40q is not a code", v)
 			}
 		}
 	}

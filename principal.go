@@ -12,8 +12,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Role is what a principal may do.
@@ -67,7 +65,7 @@ func ValidatePrincipal(name string, roles []Role) error {
 	seen := map[Role]bool{}
 	for _, r := range roles {
 		if !slices.Contains(Roles, r) {
-			return Errorf(CodeInvalid, "roles: unknown role %q (want one of %s)", textutil.Truncate(string(r), 32), rolesList())
+			return Errorf(CodeInvalid, "roles: unknown role %.32q (want one of %s)", string(r), rolesList())
 		}
 		if seen[r] {
 			return Errorf(CodeInvalid, "roles: %q given twice", r)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 // writeError sends err's stable code and user message. Internal causes are
@@ -121,7 +120,7 @@ func checkKeys(b []byte) error {
 			}
 			k, _ := tok.(string)
 			if !apiKey(k) {
-				return ombud.Errorf(ombud.CodeUnknownField, "unknown field %q (fields are lowercase, like \"name\")", textutil.Truncate(k, 40))
+				return ombud.Errorf(ombud.CodeUnknownField, "unknown field %.40q (fields are lowercase, like \"name\")", k)
 			}
 			if top.seen[k] {
 				return ombud.Errorf(ombud.CodeMalformedJSON, "field %q is given twice", k)

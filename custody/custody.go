@@ -21,7 +21,6 @@ import (
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
-	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/vocab"
@@ -188,7 +187,7 @@ func (d *Denial) AsError() *ombud.Error {
 func (s *Service) class(name string) (ombud.Class, error) {
 	c, ok := s.Classes[name]
 	if !ok {
-		return c, ombud.Errorf(ombud.CodeInvalid, "unknown class %q", textutil.Truncate(name, 40))
+		return c, ombud.Errorf(ombud.CodeInvalid, "unknown class %.40q", name)
 	}
 	return c, nil
 }
@@ -221,7 +220,7 @@ func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func conflict(format string, a ...any) error { return ombud.Errorf(ombud.CodeConflict, format, a...) }
 
 func notFound(id string) error {
-	return ombud.Errorf(ombud.CodeNotFound, "no object %q", textutil.Truncate(id, 40))
+	return ombud.Errorf(ombud.CodeNotFound, "no object %.40q", id)
 }
 
 func wrapLog(err error) error {

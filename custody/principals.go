@@ -8,7 +8,6 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
-	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/journal"
 )
 
@@ -32,7 +31,7 @@ func (s *Service) AddSystemPrincipal(ctx context.Context, name, system, by strin
 	}
 	p, tok, w, err := s.addPrincipal(ctx, name, []ombud.Role{ombud.RoleSystem}, system, by)
 	if errors.Is(err, ombud.ErrNotFound) {
-		return nil, ombud.Token{}, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no analytic system %q is registered", textutil.Truncate(system, 40))
+		return nil, ombud.Token{}, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no analytic system %.40q is registered", system)
 	}
 	return p, tok, w, err
 }

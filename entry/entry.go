@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Version is the version of the entry envelope this package writes and
@@ -233,10 +231,10 @@ func strict(b []byte) error {
 			}
 			k, _ := tok.(string)
 			if top.seen[k] {
-				return entryErr("%q is given twice", textutil.Truncate(k, 40))
+				return entryErr("%.40q is given twice", k)
 			}
 			if len(stack) == 1 && envelopeBit(k) == 0 {
-				return entryErr("unknown envelope key %q", textutil.Truncate(k, 40))
+				return entryErr("unknown envelope key %.40q", k)
 			}
 			top.seen[k], top.key, top.last = true, false, k
 			top.members++
@@ -271,7 +269,7 @@ func strict(b []byte) error {
 			switch envelope {
 			case "time":
 				if _, ok := timeOf(tok); !ok {
-					return entryErr("time %q is not RFC 3339 in UTC with at most nine fraction digits, like 2026-11-27T06:30:00.123Z", textutil.Truncate(tok, 40))
+					return entryErr("time %.40q is not RFC 3339 in UTC with at most nine fraction digits, like 2026-11-27T06:30:00.123Z", tok)
 				}
 			case "detail":
 				if tok == "" {

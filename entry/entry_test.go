@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestInvalidEntries(t *testing.T) {
@@ -131,5 +132,28 @@ func TestOlderSpellings(t *testing.T) {
 		if !sameBody(obody, cbody) {
 			t.Errorf("%s reads %+v, %s reads %+v", old, obody, current, cbody)
 		}
+	}
+}
+
+// TestErrorsQuoteLittle: an error about a long input quotes at most its
+// first 40 characters, cut between characters, never all of it.
+func TestErrorsQuoteLittle(t *testing.T) {
+	valid, _ := os.ReadFile(filepath.Join("..", "testdata", "entries", "access.json"))
+	long := strings.Repeat("é", 5000) // two bytes a character: a cut by bytes could split one
+	for _, tc := range []struct{ name, in string }{
+		{"unknown envelope key", strings.Replace(string(valid), `"v":1`, `"v":1,"`+long+`":1`, 1)},
+		{"time", strings.Replace(string(valid), `"kind":"access"`, `"kind":"access","time":"`+long+`"`, 1)},
+		{"code", strings.Replace(string(valid), `"class":"location"`, `"class":"`+long+`"`, 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if len(msg) > 300 || !utf8.ValidString(msg) || !strings.Contains(msg, strings.Repeat("é", 40)) {
+				t.Fatalf("error of %d bytes (valid UTF-8: %v): %.300s", len(msg), utf8.ValidString(msg), msg)
+			}
+		})
 	}
 }

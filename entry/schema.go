@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Body is the typed content of an entry: one of the types in kinds.go,
@@ -264,7 +262,7 @@ func checkValue(t valueType, x any) error {
 			break
 		}
 		if !IsCode(s) {
-			return fmt.Errorf("string %q is not a code (1-128 of A-Z a-z 0-9 . _ : + / = @ -)", textutil.Truncate(s, 40))
+			return fmt.Errorf("string %.40q is not a code (1-128 of A-Z a-z 0-9 . _ : + / = @ -)", s)
 		}
 		return nil
 	case tCodes:
@@ -300,7 +298,7 @@ func checkValue(t valueType, x any) error {
 			return nil
 		case json.Number:
 			if !isInt(string(x)) {
-				return fmt.Errorf("%s is not an integer", textutil.Truncate(string(x), 40))
+				return fmt.Errorf("%.40s is not an integer", string(x))
 			}
 			return nil
 		}
@@ -315,7 +313,7 @@ func checkValue(t valueType, x any) error {
 			return nil
 		case json.Number:
 			if !isNum(string(x)) {
-				return fmt.Errorf("%s is out of range", textutil.Truncate(string(x), 40))
+				return fmt.Errorf("%.40s is out of range", string(x))
 			}
 			return nil
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
-	"github.com/ombud/ombud/internal/textutil"
 	"github.com/ombud/ombud/journal"
 )
 
@@ -40,7 +39,7 @@ var (
 // ParsePeriod reads a month (2026-11), a quarter (2026-Q4), a year (2026)
 // or a custom range of days, both included (2026-11-01..2026-11-15).
 func ParsePeriod(s string) (Period, error) {
-	bad := ombud.Errorf(ombud.CodeInvalid, "period %q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15), of the years 2000 to 9998", textutil.Truncate(s, 40))
+	bad := ombud.Errorf(ombud.CodeInvalid, "period %.40q: want a month (2026-11), a quarter (2026-Q4), a year (2026) or days (2026-11-01..2026-11-15), of the years 2000 to 9998", s)
 	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
 	if y := atoi(s[:min(4, len(s))]); y < 2000 || y > 9998 {
 		return Period{}, bad

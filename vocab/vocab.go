@@ -14,7 +14,6 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 // Name names a vocabulary.
@@ -200,7 +199,7 @@ func (v Vocabulary) Validate() error {
 		seen := map[string]bool{}
 		for _, c := range codes {
 			if !vocabCodeOK(name, c.Code) {
-				return fmt.Errorf("vocabulary %s: %q is not a code (%s)", name, textutil.Truncate(c.Code, 40), vocabShape(name))
+				return fmt.Errorf("vocabulary %s: %.40q is not a code (%s)", name, c.Code, vocabShape(name))
 			}
 			if seen[c.Code] {
 				return fmt.Errorf("vocabulary %s: %q given twice", name, c.Code)

@@ -30,7 +30,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/internal/fsutil"
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 // MaxRequest bounds an add-checkpoint body: 63 proof lines of 45 bytes, a
@@ -229,7 +228,7 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 	origin, _, _ := bytes.Cut(req.Checkpoint, []byte("\n"))
 	l, ok := w.logs[string(origin)]
 	if !ok {
-		return nil, refuse(http.StatusNotFound, "unknown log %q", textutil.Truncate(string(origin), 64))
+		return nil, refuse(http.StatusNotFound, "unknown log %.64q", origin)
 	}
 	n, err := note.Open(req.Checkpoint, note.VerifierList(l.Verifiers...))
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
-	"github.com/ombud/ombud/internal/textutil"
 )
 
 func authorityCommands() []command {
@@ -194,18 +193,18 @@ func (m *Main) writeKeyPair(name, dir, advice string, check func(vkey string) er
 	// The rule issuer registration applies: keys are named like
 	// court.example/district-3 or witness.example/w1.
 	if !ombud.IsIssuerName(name) {
-		return "", usagef("name %q: a host name, then /-separated parts of A-Z a-z 0-9 . _ - (like court.example/district-3)", textutil.Truncate(name, 40))
+		return "", usagef("name %.40q: a host name, then /-separated parts of A-Z a-z 0-9 . _ - (like court.example/district-3)", name)
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return "", usagef("%v (names are like court.example/district-3, no spaces or +)", err)
 	}
 	if _, err := note.NewVerifier(vkey); err != nil {
-		return "", usagef("name %q does not make a valid key: %v", textutil.Truncate(name, 40), err)
+		return "", usagef("name %.40q does not make a valid key: %v", name, err)
 	}
 	if check != nil {
 		if err := check(vkey); err != nil {
-			return "", usagef("name %q: %v", textutil.Truncate(name, 40), err)
+			return "", usagef("name %.40q: %v", name, err)
 		}
 	}
 	path := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(name)+".key")
