@@ -423,7 +423,7 @@ func TestEmergencyAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if en := entryAt(t, e, w.Index); en.Kind != entry.KindAttestation {
+	if en := e.Entry(t, w.Index); en.Kind != entry.KindAttestation {
 		t.Fatalf("attestation entry: %+v", en)
 	}
 	if page := status(); !strings.Contains(page, fmt.Sprintf("<span class=\"ok\">Yes</span>, entry %d", w.Index)) {
@@ -435,20 +435,6 @@ func TestEmergencyAccess(t *testing.T) {
 	if _, err := e.Custody.Attest(ctx, 999999, "none", e.AdminID); ombud.ErrorCode(err) != ombud.CodeNotFound {
 		t.Fatalf("attesting a read that never was: %v", err)
 	}
-}
-
-func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *entry.Entry {
-	t.Helper()
-	e.AwaitSize(t, index+1)
-	leaf, err := e.Log.Entry(ctx, index, e.Size(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := entry.Parse(leaf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return en
 }
 
 // TestTwoGatewaysNeverExceedMaxUses: uses are admitted in memory per

@@ -67,21 +67,6 @@ func read(t *testing.T, e *ombudtest.Env, id string) ([]byte, error) {
 	return io.ReadAll(rel.Body)
 }
 
-// entry returns the parsed log entry at index.
-func entryAt(t *testing.T, e *ombudtest.Env, index uint64) *entry.Entry {
-	t.Helper()
-	e.AwaitSize(t, index+1)
-	leaf, err := e.Log.Entry(ctx, index, e.Size(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := entry.Parse(leaf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return en
-}
-
 func TestRoundTripAndLogging(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
@@ -98,7 +83,7 @@ func TestRoundTripAndLogging(t *testing.T) {
 			t.Fatal("plaintext found in the blob store")
 		}
 		// The ingest entry names the subject by pseudonym only.
-		en := entryAt(t, e, o.IngestIndex)
+		en := e.Entry(t, o.IngestIndex)
 		raw, _ := e.Log.Entry(ctx, o.IngestIndex, e.Size(t))
 		if en.Kind != entry.KindIngest || en.Refs["subject"][0] != e.Dir.Linkage.Pseudonym("subject", "plate:B-XY-123") || strings.Contains(string(raw), "B-XY") || strings.Contains(string(raw), o.ID) {
 			t.Fatalf("ingest entry %s", raw)
@@ -120,7 +105,7 @@ func TestSensitiveNeedsSubjectsAndIsDenied(t *testing.T) {
 	if !errors.As(err, &d) || d.Code != ombud.CodeForbidden || d.Reason != "authorization_required" {
 		t.Fatalf("sensitive read: %v", err)
 	}
-	if en := entryAt(t, e, d.Index); en.Kind != entry.KindAccess || en.Fields["decision"] != "deny" || d.Index != before {
+	if en := e.Entry(t, d.Index); en.Kind != entry.KindAccess || en.Fields["decision"] != "deny" || d.Index != before {
 		t.Fatalf("denial not logged as the next entry: %+v", en)
 	}
 }
@@ -179,7 +164,7 @@ func TestRetentionHoldsAndShredding(t *testing.T) {
 	if o.Erased == nil || o.Erased.Reason != ombud.EraseRetention || o.WrappedKeyset != nil {
 		t.Fatalf("expired object not shredded: %+v", o)
 	}
-	if en := entryAt(t, e, o.Erased.Index); en.Kind != entry.KindErase || en.Fields["reason"] != ombud.EraseRetention {
+	if en := e.Entry(t, o.Erased.Index); en.Kind != entry.KindErase || en.Fields["reason"] != ombud.EraseRetention {
 		t.Fatalf("erase entry %+v", en)
 	}
 	if ok, _ := e.Custody.Bucket.Exists(ctx, blob.Key(expired.ID)); ok {
@@ -371,7 +356,7 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	if err != nil || oc.Erased == nil || oc.Erased.Reason != ombud.EraseIngestUnacknowledged {
 		t.Fatalf("an unacknowledged ingest was not discarded: %+v, %v", oc, err)
 	}
-	if en := entryAt(t, e, oc.Erased.Index); en.Kind != entry.KindErase || en.Fields["reason"] != ombud.EraseIngestUnacknowledged {
+	if en := e.Entry(t, oc.Erased.Index); en.Kind != entry.KindErase || en.Fields["reason"] != ombud.EraseIngestUnacknowledged {
 		t.Fatalf("its erase entry: %+v", en)
 	}
 	// Nothing is left in flight, and a second sweep does nothing.
@@ -439,7 +424,7 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("object %d still under KEK %d", i, cur.KEKVersion)
 		}
 	}
-	if en := entryAt(t, e, r2.Receipt); en.Kind != entry.KindKey || en.Fields["op"] != "rotate" {
+	if en := e.Entry(t, r2.Receipt); en.Kind != entry.KindKey || en.Fields["op"] != "rotate" {
 		t.Fatalf("key entry %+v", en)
 	}
 }
@@ -494,7 +479,7 @@ func TestSmallObjectIntegrity(t *testing.T) {
 		if got, err := read(t, e, o.ID); !errors.As(err, &d) || d.Reason != reason.Integrity {
 			t.Fatalf("damaged small object: %d bytes, %v", len(got), err)
 		}
-		if en := entryAt(t, e, d.Index); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
+		if en := e.Entry(t, d.Index); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
 			t.Fatalf("the damaged object's decision entry: %+v", en.Fields)
 		}
 	}
@@ -590,16 +575,16 @@ func TestDetailLifecycle(t *testing.T) {
 	now := time.Now().UTC()
 	e.Custody.Now = func() time.Time { return now }
 	o := ingest(t, e, "document", []byte("a record"))
-	if en := entryAt(t, e, o.IngestIndex); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(fmt.Sprint(en.Fields["retain_until"])) {
+	if en := e.Entry(t, o.IngestIndex); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(fmt.Sprint(en.Fields["retain_until"])) {
 		t.Fatalf("retain_until is published as %v, not a day", en.Fields["retain_until"])
 	}
-	ingestDetail := journal.DetailKeyOf(entryAt(t, e, o.IngestIndex))
+	ingestDetail := journal.DetailKeyOf(e.Entry(t, o.IngestIndex))
 	rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "audit_sample", Principal: reader(t, e), Justification: "quality sample 12"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rel.Body.Close()
-	accessDetail := journal.DetailKeyOf(entryAt(t, e, rel.Index))
+	accessDetail := journal.DetailKeyOf(e.Entry(t, rel.Index))
 	if _, err := e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseControllerOrder, Authorization: "decision 4", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +609,7 @@ func TestDetailLifecycle(t *testing.T) {
 	if d, _ := e.Store.Detail(ctx, accessDetail); d.Body != nil {
 		t.Fatal("the access detail outlived its retention")
 	}
-	summary := entryAt(t, e, before)
+	summary := e.Entry(t, before)
 	if summary.Kind != entry.KindSystem || summary.Fields["op"] != "details_erased" || summary.Fields["entry_kind"] != "access" {
 		t.Fatalf("summary entry: %+v", summary)
 	}
@@ -776,7 +761,7 @@ func TestLargeObjectIntegrityIsLogged(t *testing.T) {
 	if size != rel.Index+2 {
 		t.Fatalf("log size %d after the permit at %d: want the permit and one denial", size, rel.Index)
 	}
-	if en := entryAt(t, e, rel.Index+1); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
+	if en := e.Entry(t, rel.Index+1); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
 		t.Fatalf("the entry after the permit: %+v", en.Fields)
 	}
 }

@@ -212,6 +212,17 @@ func (e *Env) Do(t testing.TB, method, path, token, contentType, body string) *h
 // checkpoint covers it.
 func (e *Env) EntryAt(t testing.TB, index uint64) entry.Body {
 	t.Helper()
+	b, err := e.Entry(t, index).Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Entry waits for the entry at index to be published and returns it
+// parsed: its envelope, fields and references.
+func (e *Env) Entry(t testing.TB, index uint64) *entry.Entry {
+	t.Helper()
 	// A partial bundle exists only at the end of a batch: read up to the
 	// log's size, which one checkpoint covers.
 	size := max(e.Size(t), index+1)
@@ -224,11 +235,7 @@ func (e *Env) EntryAt(t testing.TB, index uint64) entry.Body {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := en.Body()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return en
 }
 
 // Size returns the log's integrated size.
