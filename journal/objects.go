@@ -38,6 +38,12 @@ var (
 		ID: func(p *AttestPayload) string { return EmergencyID(p.Breach) }}
 )
 
+// objectOperations lists this file's operations, for Operations.
+var objectOperations = []Named{
+	Ingest, HoldSet, HoldRelease, Erase, KeyRotate, DetailsErase, ReportPublish,
+	EmergencyRead, Breach, Attest,
+}
+
 // EmergencyID is the target id of an emergency read logged at index.
 func EmergencyID(index uint64) string { return strconv.FormatUint(index, 10) }
 

@@ -25,6 +25,12 @@ var (
 	PolicySet           = Operation[PolicyPayload]{Op: "policy.set", Kind: "policy"}
 )
 
+// principalOperations lists this file's operations, for Operations.
+var principalOperations = []Named{
+	PrincipalCreate, PrincipalDisable, EmergencyRestore, IssuerRegister,
+	AuthorizationRegister, AuthorizationRevoke, PolicySet,
+}
+
 type (
 	// PrincipalPayload: PrincipalCreate.
 	PrincipalPayload struct{ Principal *ombud.Principal }

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -46,6 +47,12 @@ var (
 		ID: func(p *ContestPayload) string { return idOf(p.Contest, func(c *ombud.Contest) string { return c.ID }) }}
 )
 
+// systemOperations lists this file's operations, for Operations.
+var systemOperations = []Named{
+	SystemRegister, SystemVersion, SystemRetire, RunStart, RunClose,
+	FlagCreate, FlagReview, FlagAction, ContestFile, ContestResolve,
+}
+
 // Pair is the target id of a thing named by two ids: a system's version,
 // a reviewer's review of a flag.
 func Pair(a, b string) string { return a + "/" + b }
@@ -88,12 +95,7 @@ type (
 )
 
 // Operations lists every operation, in no particular order. A store's
-// table of preconditions, commits and undos covers each.
-var Operations = []Named{
-	PrincipalCreate, PrincipalDisable, EmergencyRestore, IssuerRegister,
-	AuthorizationRegister, AuthorizationRevoke, PolicySet,
-	Ingest, HoldSet, HoldRelease, Erase, KeyRotate, DetailsErase, ReportPublish,
-	EmergencyRead, Breach, Attest,
-	SystemRegister, SystemVersion, SystemRetire, RunStart, RunClose,
-	FlagCreate, FlagReview, FlagAction, ContestFile, ContestResolve,
-}
+// table of preconditions, commits and undos covers each. Each file of
+// operations lists its own, so that a new operation is written in one
+// place.
+var Operations = slices.Concat(principalOperations, objectOperations, systemOperations)

@@ -361,3 +361,6 @@ var attest = operation[journal.AttestPayload]{Operation: journal.Attest,
 	},
 	undo: nothingToUndo[journal.AttestPayload],
 }
+
+// authorizationOperations lists this file's operations, for the table in operations.go.
+var authorizationOperations = []op{issuerRegister, authorizationRegister, authorizationRevoke, policySet, emergencyRead, breach, attest}

@@ -455,3 +455,6 @@ var detailsErase = operation[journal.DetailsPayload]{Operation: journal.DetailsE
 	undo:   nothingToUndo[journal.DetailsPayload],
 	shreds: true,
 }
+
+// detailOperations lists this file's operations, for the table in operations.go.
+var detailOperations = []op{detailsErase}

@@ -557,3 +557,6 @@ var contestResolve = operation[journal.ContestPayload]{Operation: journal.Contes
 	},
 	undo: nothingToUndo[journal.ContestPayload],
 }
+
+// flagOperations lists this file's operations, for the table in operations.go.
+var flagOperations = []op{flagCreate, flagReview, flagAction, contestFile, contestResolve}

@@ -232,3 +232,6 @@ var keyRotate = operation[journal.KeyPayload]{Operation: journal.KeyRotate,
 	},
 	undo: nothingToUndo[journal.KeyPayload],
 }
+
+// objectOperations lists this file's operations, for the table in operations.go.
+var objectOperations = []op{ingest, holdSet, holdRelease, erase, keyRotate}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -99,17 +100,14 @@ func (o operation[P]) missing() string {
 	return ""
 }
 
-// operations is the table: every journal.Operation, by name.
-var operations = table(
-	principalCreate, principalDisable, emergencyRestore,
-	issuerRegister, authorizationRegister, authorizationRevoke, policySet,
-	emergencyRead, breach, attest,
-	ingest, holdSet, holdRelease, erase, keyRotate,
-	detailsErase, reportPublish,
-	systemRegister, systemVersion, systemRetire,
-	runStart, runClose,
-	flagCreate, flagReview, flagAction, contestFile, contestResolve,
-)
+// operations is the table: every journal.Operation, by name. Each
+// aggregate's file lists its own operations, so that a new operation is
+// written beside its aggregate's queries and nowhere else in this package.
+var operations = table(slices.Concat(
+	principalOperations, authorizationOperations, objectOperations,
+	detailOperations, []op{reportPublish}, systemOperations, runOperations,
+	flagOperations,
+)...)
 
 func table(ops ...op) map[journal.Op]op {
 	t := make(map[journal.Op]op, len(ops))

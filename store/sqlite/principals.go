@@ -121,3 +121,6 @@ func (s *Store) Principals(ctx context.Context) ([]*ombud.Principal, error) {
 type scanner interface{ Scan(...any) error }
 
 // queryAll runs q on db and scans every row with scan.
+
+// principalOperations lists this file's operations, for the table in operations.go.
+var principalOperations = []op{principalCreate, principalDisable, emergencyRestore}

@@ -336,3 +336,6 @@ var runClose = operation[journal.RunClosePayload]{Operation: journal.RunClose,
 	},
 	undo: nothingToUndo[journal.RunClosePayload],
 }
+
+// runOperations lists this file's operations, for the table in operations.go.
+var runOperations = []op{runStart, runClose}

@@ -189,3 +189,6 @@ var systemRetire = operation[journal.VersionPayload]{Operation: journal.SystemRe
 	},
 	undo: nothingToUndo[journal.VersionPayload],
 }
+
+// systemOperations lists this file's operations, for the table in operations.go.
+var systemOperations = []op{systemRegister, systemVersion, systemRetire}
