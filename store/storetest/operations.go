@@ -305,3 +305,28 @@ func TestEveryOperation(t *testing.T, open Open) {
 		})
 	}
 }
+
+// TestUndoNeedsNoPayload: a reservation whose payload no longer decodes is
+// still undone, from its target alone, and its target is free again.
+func TestUndoNeedsNoPayload(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	reserve := func() *journal.Change {
+		p := &ombud.Principal{ID: "principal0000000", Name: "p", Roles: []ombud.Role{ombud.RoleAnalyst}, TokenHash: []byte("h"), Created: now}
+		c := change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p})
+		if err := s.Reserve(ctx, c); err != nil {
+			t.Fatalf("Reserve: %v", err)
+		}
+		return c
+	}
+	c := reserve()
+	c.Payload = []byte(`{"Principal": not json`)
+	if err := s.Undo(ctx, c); err != nil {
+		t.Fatalf("Undo of a change whose payload does not decode: %v", err)
+	}
+	if cs, err := s.Changes(ctx, now.Add(time.Hour)); err != nil || len(cs) != 0 {
+		t.Fatalf("in flight after the undo: %d, %v", len(cs), err)
+	}
+	reserve() // the id and the target are free again
+}

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"cmp"
@@ -15,7 +15,7 @@ import (
 
 func insertSystem(ctx context.Context, tx *sql.Tx, s *ombud.AnalyticSystem) error {
 	if len(s.Versions) != 1 {
-		return fmt.Errorf("sqlite: system %s registers with %d versions, want its first", s.Name, len(s.Versions))
+		return fmt.Errorf("store: system %s registers with %d versions, want its first", s.Name, len(s.Versions))
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO analytic_systems (id, name, vendor, task, classes, impact_assessment, contract, registered, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,0,1)`,
 		s.ID, s.Name, s.Vendor, s.Task, strings.Join(s.Classes, ","), s.ImpactAssessment, s.Contract, ms(s.Registered))
@@ -101,7 +101,7 @@ func (s *Store) systems(ctx context.Context, q string, args ...any) ([]*ombud.An
 			continue
 		}
 		if err := json.Unmarshal([]byte(acc), &v.Accuracy); err != nil {
-			return nil, errors.Join(fmt.Errorf("sqlite: system %s version %s: accuracy", sys, v.Version), err)
+			return nil, errors.Join(fmt.Errorf("store: system %s version %s: accuracy", sys, v.Version), err)
 		}
 		v.Registered = fromMS(reg)
 		if retired.Valid {

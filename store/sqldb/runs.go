@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"cmp"
@@ -21,7 +21,7 @@ import (
 func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	r := p.Run
 	if len(p.Objects) != r.Objects || r.Objects == 0 {
-		return fmt.Errorf("sqlite: run %s lists %d objects and counts %d", r.ID, len(p.Objects), r.Objects)
+		return fmt.Errorf("store: run %s lists %d objects and counts %d", r.ID, len(p.Objects), r.Objects)
 	}
 	var retired sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = $1 AND version = $2 AND pending = 0`, r.System, r.Version).Scan(&retired)
@@ -60,7 +60,7 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrExhausted)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,1)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization_id, principal, objects, classes, started, deadline, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,1)`,
 		r.ID, r.System, r.Version, r.Purpose, nullString(r.Authorization), r.Principal, r.Objects, strings.Join(r.Classes, ","), ms(r.Started), ms(r.Deadline)); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("run %s: %w", r.ID, ombud.ErrExists)
@@ -138,7 +138,7 @@ func reserveRunClose(ctx context.Context, tx *sql.Tx, id string) error {
 	return nil
 }
 
-const runCols = `id, system_id, version, purpose, authorization, principal, objects, classes, started, deadline, log_index, closed, close_index, close_reason, read_objects, read_bytes`
+const runCols = `id, system_id, version, purpose, authorization_id, principal, objects, classes, started, deadline, log_index, closed, close_index, close_reason, read_objects, read_bytes`
 
 func scanRun(row scanner) (*ombud.Run, error) {
 	var r ombud.Run
@@ -218,41 +218,38 @@ func scanRunObject(row scanner) (ombud.RunObject, error) {
 
 // RecordRunReads implements ombud.RunStore, in one transaction.
 func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.RunRead, bytes int64) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + $1, read_bytes = read_bytes + $2 WHERE id = $3`, len(reads), bytes, id); err != nil {
-		return err
-	}
-	const chunk = 300
-	for i := 0; i < len(reads); i += chunk {
-		part := reads[i:min(i+chunk, len(reads))]
-		// One statement a chunk: read_index = CASE position WHEN … END.
-		var q strings.Builder
-		args := make([]any, 0, 3*len(part)+1)
-		q.WriteString(`UPDATE run_objects SET read_index = CASE position`)
-		for k, r := range part {
-			q.WriteString(` WHEN $` + strconv.Itoa(2*k+1) + ` THEN $` + strconv.Itoa(2*k+2))
-			args = append(args, r.Position, r.Index)
-		}
-		q.WriteString(` END WHERE run_id = $` + strconv.Itoa(2*len(part)+1) + ` AND position IN (` + params(2*len(part)+2, len(part)) + `)`)
-		args = append(args, id)
-		for _, r := range part {
-			args = append(args, r.Position)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + $1, read_bytes = read_bytes + $2 WHERE id = $3`, len(reads), bytes, id); err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		const chunk = 300
+		for i := 0; i < len(reads); i += chunk {
+			part := reads[i:min(i+chunk, len(reads))]
+			// One statement a chunk: read_index = CASE position WHEN … END.
+			var q strings.Builder
+			args := make([]any, 0, 3*len(part)+1)
+			q.WriteString(`UPDATE run_objects SET read_index = CASE position`)
+			for k, r := range part {
+				q.WriteString(` WHEN $` + strconv.Itoa(2*k+1) + ` THEN $` + strconv.Itoa(2*k+2))
+				args = append(args, r.Position, r.Index)
+			}
+			q.WriteString(` END WHERE run_id = $` + strconv.Itoa(2*len(part)+1) + ` AND position IN (` + params(2*len(part)+2, len(part)) + `)`)
+			args = append(args, id)
+			for _, r := range part {
+				args = append(args, r.Position)
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // SelectObjects implements ombud.RunStore.
 func (s *Store) SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error) {
 	return queryAll(ctx, s.r, scanOne[string], `SELECT id FROM objects WHERE class = $1 AND ingest_index IS NOT NULL AND erased_at IS NULL
-		AND instr(',' || subjects || ',', ',' || $2 || ',') > 0 ORDER BY created, id LIMIT $3`, class, subject, limit)
+		AND `+s.d.ListHas("subjects", "$2")+` ORDER BY created, id LIMIT $3`, class, subject, limit)
 }
 
 // ErasedRunObjects implements ombud.RunStore.
@@ -310,7 +307,7 @@ var runStart = operation[journal.RunPayload]{Operation: journal.RunStart,
 	commitByID: true,
 	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.RunPayload) error {
 		// Give back the use its reservation took.
-		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization FROM runs WHERE id = $1 AND pending = 1)`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization_id FROM runs WHERE id = $1 AND pending = 1)`, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM run_objects WHERE run_id IN (SELECT id FROM runs WHERE id = $1 AND pending = 1)`, id); err != nil {

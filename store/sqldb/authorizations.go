@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"cmp"
@@ -151,24 +151,22 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 		return out
 	}
 	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fail(err)
-	}
-	stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
-	if err != nil {
-		tx.Rollback()
-		return fail(err)
-	}
-	defer stmt.Close()
-	for i, r := range batch {
-		out[i].err = stmt.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
-		if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
-			tx.Rollback()
-			return fail(out[i].err)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
+		if err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		defer stmt.Close()
+		for i, r := range batch {
+			out[i] = useResult{}
+			out[i].err = stmt.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
+			if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
+				return out[i].err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fail(err)
 	}
 	return out
@@ -262,7 +260,7 @@ var authorizationRevoke = operation[journal.RevokePayload]{Operation: journal.Au
 		case revoked.Valid:
 			return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
 		}
-		if busy, err := runStartsInFlight(ctx, tx, `authorization = $1`, id); err != nil || busy {
+		if busy, err := runStartsInFlight(ctx, tx, `authorization_id = $1`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a run citing authorization %s is starting: %w", id, ombud.ErrBusy))
 		}
 		if busy, err := reviewPipelineInFlight(ctx, tx, id); err != nil || busy {

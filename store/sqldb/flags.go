@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	// not cover.
 	covered := f.Candidates
 	var auth sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT authorization FROM runs WHERE id = $1`, f.Run).Scan(&auth); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT authorization_id FROM runs WHERE id = $1`, f.Run).Scan(&auth); err != nil {
 		return err
 	}
 	if auth.Valid && auth.String != "" && len(f.References) > 0 {
@@ -196,7 +196,7 @@ func (s *Store) AwaitingReview(ctx context.Context, reviewer string, since time.
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.reviewer = $1)
 		AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.flag_id = f.id)
 		AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.flag_id = f.id AND v.verdict = 'reject' AND v.pending = 0)
-		AND NOT EXISTS (SELECT 1 FROM authorizations z WHERE z.id = r.authorization AND z.revoked IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM authorizations z WHERE z.id = r.authorization_id AND z.revoked IS NOT NULL)
 		ORDER BY f.created, f.id LIMIT $2`, reviewer, limit, ms(since))
 }
 
@@ -492,7 +492,7 @@ func flagAuthorizationStands(ctx context.Context, tx *sql.Tx, flag string) error
 func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
 	var auth sql.NullString
 	var revoked sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT r.authorization, a.revoked FROM runs r LEFT JOIN authorizations a ON a.id = r.authorization WHERE r.id = $1`, run).Scan(&auth, &revoked)
+	err := tx.QueryRowContext(ctx, `SELECT r.authorization_id, a.revoked FROM runs r LEFT JOIN authorizations a ON a.id = r.authorization_id WHERE r.id = $1`, run).Scan(&auth, &revoked)
 	switch {
 	case err != nil:
 		return fmt.Errorf("run %s: %w", run, err)
@@ -512,9 +512,9 @@ func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
 func reviewPipelineInFlight(ctx context.Context, tx *sql.Tx, authorization string) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM flags f JOIN runs r ON r.id = f.run_id WHERE f.pending = 1 AND r.authorization = $1) +
-		(SELECT count(*) FROM reviews v JOIN flags f ON f.id = v.flag_id JOIN runs r ON r.id = f.run_id WHERE v.pending = 1 AND r.authorization = $1) +
-		(SELECT count(*) FROM actions a JOIN flags f ON f.id = a.flag_id JOIN runs r ON r.id = f.run_id WHERE a.pending = 1 AND r.authorization = $1)`, authorization).Scan(&n)
+		(SELECT count(*) FROM flags f JOIN runs r ON r.id = f.run_id WHERE f.pending = 1 AND r.authorization_id = $1) +
+		(SELECT count(*) FROM reviews v JOIN flags f ON f.id = v.flag_id JOIN runs r ON r.id = f.run_id WHERE v.pending = 1 AND r.authorization_id = $1) +
+		(SELECT count(*) FROM actions a JOIN flags f ON f.id = a.flag_id JOIN runs r ON r.id = f.run_id WHERE a.pending = 1 AND r.authorization_id = $1)`, authorization).Scan(&n)
 	return n > 0, err
 }
 

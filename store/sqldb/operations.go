@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -55,7 +55,7 @@ type operation[P any] struct {
 func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
 	id, p, err := o.Decode(c)
 	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	return o.reserve(ctx, tx, id, p)
 }
@@ -64,13 +64,13 @@ func (o operation[P]) commitTx(ctx context.Context, tx *sql.Tx, c *journal.Chang
 	if o.commitByID {
 		id, err := o.TargetID(c)
 		if err != nil {
-			return fmt.Errorf("sqlite: %w", err)
+			return fmt.Errorf("store: %w", err)
 		}
 		return o.commit(ctx, tx, id, nil, index)
 	}
 	id, p, err := o.Decode(c)
 	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	return o.commit(ctx, tx, id, p, index)
 }
@@ -81,7 +81,7 @@ func (o operation[P]) commitTx(ctx context.Context, tx *sql.Tx, c *journal.Chang
 func (o operation[P]) undoTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
 	id, err := o.TargetID(c)
 	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	return o.undo(ctx, tx, id, nil)
 }
@@ -113,7 +113,7 @@ func table(ops ...op) map[journal.Op]op {
 	t := make(map[journal.Op]op, len(ops))
 	for _, o := range ops {
 		if _, dup := t[o.Name()]; dup {
-			panic("sqlite: operation " + string(o.Name()) + " listed twice")
+			panic("store: operation " + string(o.Name()) + " listed twice")
 		}
 		t[o.Name()] = o
 	}
@@ -123,7 +123,7 @@ func table(ops ...op) map[journal.Op]op {
 func lookup(c *journal.Change) (op, error) {
 	o, ok := operations[c.Op]
 	if !ok {
-		return nil, fmt.Errorf("sqlite: unknown change op %q", c.Op)
+		return nil, fmt.Errorf("store: unknown change op %q", c.Op)
 	}
 	return o, nil
 }
@@ -175,39 +175,31 @@ var reportPublish = operation[journal.ReportPayload]{Operation: journal.ReportPu
 // Reserve implements journal.ChangeStore.
 func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 	if c.Token == "" || c.Target == "" || len(c.Leaf) != 32 {
-		return fmt.Errorf("sqlite: incomplete change %+v", c)
+		return fmt.Errorf("store: incomplete change %+v", c)
 	}
 	o, err := lookup(c)
 	if err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload); err != nil {
-		if isUnique(err) {
-			return fmt.Errorf("%s: %w", c.Target, ombud.ErrBusy)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload); err != nil {
+			if isUnique(err) {
+				return fmt.Errorf("%s: %w", c.Target, ombud.ErrBusy)
+			}
+			return err
 		}
-		return err
-	}
-	if err := o.reserveTx(ctx, tx, c); err != nil {
-		return err
-	}
-	return tx.Commit()
+		return o.reserveTx(ctx, tx, c)
+	})
 }
 
 // Commit implements journal.ChangeStore.
 func (s *Store) Commit(ctx context.Context, c *journal.Change, index uint64) error {
 	o, err := s.finish(ctx, c, "committing", func(o op, tx *sql.Tx) error { return o.commitTx(ctx, tx, c, index) })
 	if err == nil && o.shredsSecrets() {
-		// The keyset or the detail bytes may still sit in old WAL frames:
-		// fold the WAL into the database (whose freed space secure_delete
-		// zeroed) and truncate it. Best effort: a concurrent reader can
-		// hold it back until the next one.
-		s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		// The keyset or the detail bytes may still sit in the engine's old
+		// copies of the rows.
+		s.afterShred(ctx)
 	}
 	return err
 }
@@ -225,18 +217,15 @@ func (s *Store) finish(ctx context.Context, c *journal.Change, doing string, f f
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	if err := forget(ctx, tx, c); err != nil {
-		return nil, err
-	}
-	if err := f(o, tx); err != nil {
-		return nil, fmt.Errorf("sqlite: %s %s on %s: %w", doing, c.Op, c.Target, err)
-	}
-	return o, tx.Commit()
+	return o, s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := forget(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := f(o, tx); err != nil {
+			return fmt.Errorf("%s: %s %s on %s: %w", s.d.Name, doing, c.Op, c.Target, err)
+		}
+		return nil
+	})
 }
 
 // forget deletes the change's reservation; ErrNotFound if there is none.

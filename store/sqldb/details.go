@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ type putReq struct {
 	done chan error
 }
 
-var errClosed = errors.New("sqlite: store is closed")
+var errClosed = errors.New("store: store is closed")
 
 // commitmentBytes turns "sha256:<hex>" into the 32 stored bytes.
 func commitmentBytes(c string) ([]byte, bool) {
@@ -67,7 +67,7 @@ func (s *Store) PutDetails(ctx context.Context, ds []journal.Detail) error {
 	}
 	for _, d := range ds {
 		if _, ok := commitmentBytes(d.Commitment); !ok || d.Time.IsZero() || d.Body == nil || len(d.Salt) != 32 || len(d.Kind) > 255 {
-			return fmt.Errorf("sqlite: detail %q is incomplete", d.Commitment)
+			return fmt.Errorf("store: detail %q is incomplete", d.Commitment)
 		}
 	}
 	req := &putReq{ds: ds, done: make(chan error, 1)}
@@ -145,30 +145,25 @@ func (s *Store) writeDetails(batch []*putReq) error {
 	}
 	slices.SortFunc(rows, func(a, b journal.Detail) int { return a.Time.Compare(b.Time) })
 	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("failed to begin detail transaction: %w", err)
-	}
 	buf := make([]byte, 0, 64<<10)
-	for len(rows) > 0 {
-		tmin := rows[0].Time.UnixMilli()
-		n := 0
-		buf = buf[:0]
-		for n < len(rows) && n < maxPerRow && rows[n].Time.UnixMilli()-tmin <= maxSpanMs {
-			buf = appendRecord(buf, rows[n])
-			n++
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows := rows
+		for len(rows) > 0 {
+			tmin := rows[0].Time.UnixMilli()
+			n := 0
+			buf = buf[:0]
+			for n < len(rows) && n < maxPerRow && rows[n].Time.UnixMilli()-tmin <= maxSpanMs {
+				buf = appendRecord(buf, rows[n])
+				n++
+			}
+			tmax := rows[n-1].Time.UnixMilli()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES ($1, $2, $3, $4)`, tmin, tmax, n, buf); err != nil {
+				return fmt.Errorf("failed to store details: %w", err)
+			}
+			rows = rows[n:]
 		}
-		tmax := rows[n-1].Time.UnixMilli()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES ($1, $2, $3, $4)`, tmin, tmax, n, buf); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("failed to store details: %w", err)
-		}
-		rows = rows[n:]
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to commit details: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // record is one decoded packed record and where it sits in its row: its
@@ -187,7 +182,7 @@ type record struct {
 // row was written by this package, so damage must not pass silently.
 func nextRecord(data []byte, off int) (record, error) {
 	if len(data)-off < recordFixed {
-		return record{}, errors.New("sqlite: truncated detail record")
+		return record{}, errors.New("store: truncated detail record")
 	}
 	r := record{start: off}
 	r.t = int64(binary.BigEndian.Uint64(data[off:]))
@@ -197,7 +192,7 @@ func nextRecord(data []byte, off int) (record, error) {
 	off += recordFixed
 	if flags&flagKind != 0 {
 		if off >= len(data) || len(data)-off-1 < int(data[off]) {
-			return record{}, errors.New("sqlite: truncated detail kind")
+			return record{}, errors.New("store: truncated detail kind")
 		}
 		n := int(data[off])
 		r.kind = string(data[off+1 : off+1+n])
@@ -206,13 +201,13 @@ func nextRecord(data []byte, off int) (record, error) {
 	r.keep = off
 	if !r.erased {
 		if len(data)-off < 32 {
-			return record{}, errors.New("sqlite: truncated detail salt")
+			return record{}, errors.New("store: truncated detail salt")
 		}
 		r.salt = data[off : off+32]
 		off += 32
 		l, k := binary.Uvarint(data[off:])
 		if k <= 0 || uint64(len(data)-off-k) < l {
-			return record{}, errors.New("sqlite: truncated detail body")
+			return record{}, errors.New("store: truncated detail body")
 		}
 		off += k
 		r.body = data[off : off+int(l)]
@@ -296,21 +291,14 @@ func (s *Store) Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, 
 // EraseDetail rewrites every row holding the record without its salt and
 // body. secure_delete zeroes the space the old row occupied.
 func (s *Store) EraseDetail(ctx context.Context, k ombud.DetailKey) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := eraseDetail(ctx, tx, k)
+		return err
+	}); err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if _, err := eraseDetail(ctx, tx, k); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// The erased bytes may still sit in old WAL frames: fold the WAL into
-	// the database (whose freed space secure_delete zeroed) and truncate it.
-	// Best effort: a concurrent reader can hold it back until the next one.
-	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	// The erased bytes may still sit in the engine's old copies of the rows.
+	s.afterShred(ctx)
 	return nil
 }
 

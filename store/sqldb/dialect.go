@@ -1,0 +1,99 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// What differs between the engines, in one place. The queries elsewhere
+// are written in the SQL that SQLite and PostgreSQL share: numbered $N
+// parameters, ON CONFLICT, RETURNING, partial indexes, COALESCE.
+
+// A Dialect is what an engine brings besides its connections.
+type Dialect struct {
+	// Name names the engine in errors.
+	Name string
+	// Migrations holds the engine's NNNN_*.sql files at its root. Both
+	// engines' migrations make the same tables and columns.
+	Migrations fs.FS
+	// WriteTx is the options of every writing transaction: PostgreSQL's
+	// are serializable, so that a precondition read in a transaction still
+	// holds at its commit whatever another gateway does meanwhile (a
+	// transaction that would break that is aborted and run again).
+	// SQLite's single writer connection serializes them already.
+	WriteTx *sql.TxOptions
+	// ListHas returns an SQL condition that holds when the
+	// comma-separated list in column col holds the item in parameter p.
+	ListHas func(col, p string) string
+	// AfterShred, when set, runs after a transaction that destroyed a
+	// secret (a wrapped keyset, a detail record's bytes), to clear the
+	// engine's own copies of the old rows where it can.
+	AfterShred func(ctx context.Context, w *sql.DB)
+}
+
+// isUnique reports whether err is a violated UNIQUE or PRIMARY KEY
+// constraint, by the driver's error code: SQLite's extended result codes,
+// or PostgreSQL's SQLSTATE 23505.
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return sqlState(err) == "23505"
+}
+
+// retryable reports whether err aborted a transaction that can simply run
+// again: PostgreSQL's serialization failure (40001) or deadlock (40P01).
+func (d Dialect) retryable(err error) bool {
+	switch sqlState(err) {
+	case "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+// sqlState returns the SQLSTATE of a PostgreSQL error, "" for any other.
+func sqlState(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
+}
+
+// params returns n numbered parameters from $first, for an IN list:
+// params(3, 2) is "$3,$4".
+func params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + i))
+	}
+	return b.String()
+}
+
+// tuples returns n parenthesized tuples of width numbered parameters
+// from $first, for a multi-row VALUES: tuples(1, 2, 2) is
+// "($1,$2),($3,$4)".
+func tuples(first, n, width int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		b.WriteString(params(first+i*width, width))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
