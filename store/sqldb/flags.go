@@ -169,7 +169,7 @@ func reserveAction(ctx context.Context, tx *sql.Tx, p *journal.ActionPayload) er
 		return fmt.Errorf("flag %s: %w", a.Flag, ombud.ErrActed)
 	}
 	var confirms, rejects, inFlight int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(pending = 0 AND verdict = 'confirm'), 0), coalesce(sum(pending = 0 AND verdict = 'reject'), 0), coalesce(sum(pending = 1), 0)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE pending = 0 AND verdict = 'confirm'), count(*) FILTER (WHERE pending = 0 AND verdict = 'reject'), count(*) FILTER (WHERE pending = 1)
 		FROM reviews WHERE flag_id = $1`, a.Flag).Scan(&confirms, &rejects, &inFlight); err != nil {
 		return err
 	}

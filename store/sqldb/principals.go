@@ -75,7 +75,7 @@ func insertPrincipal(ctx context.Context, tx *sql.Tx, p *ombud.Principal) error 
 		system = sql.NullString{String: p.System, Valid: true}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO principals (id, name, roles, token_hash, created, disabled, system_id, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)`,
-		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), p.Disabled, system)
+		p.ID, p.Name, strings.Join(roles, ","), p.TokenHash, p.Created.UTC().Format(timeFormat), flag(p.Disabled), system)
 	if isUnique(err) {
 		return fmt.Errorf("principal %s: %w", p.ID, ombud.ErrExists)
 	}
@@ -124,3 +124,12 @@ type scanner interface{ Scan(...any) error }
 
 // principalOperations lists this file's operations, for the table in operations.go.
 var principalOperations = []op{principalCreate, principalDisable, emergencyRestore}
+
+// flag stores a bool as the 0 or 1 that both engines' integer columns
+// hold.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -230,7 +230,7 @@ func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.Run
 			args := make([]any, 0, 3*len(part)+1)
 			q.WriteString(`UPDATE run_objects SET read_index = CASE position`)
 			for k, r := range part {
-				q.WriteString(` WHEN $` + strconv.Itoa(2*k+1) + ` THEN $` + strconv.Itoa(2*k+2))
+				q.WriteString(` WHEN $` + strconv.Itoa(2*k+1) + ` THEN CAST($` + strconv.Itoa(2*k+2) + ` AS BIGINT)`)
 				args = append(args, r.Position, r.Index)
 			}
 			q.WriteString(` END WHERE run_id = $` + strconv.Itoa(2*len(part)+1) + ` AND position IN (` + params(2*len(part)+2, len(part)) + `)`)
@@ -295,7 +295,7 @@ func (s *Store) RunCounts(ctx context.Context, system string, now time.Time) ([]
 		var c ombud.RunCount
 		err := row.Scan(&c.Version, &c.Purpose, &c.Runs, &c.Open, &c.Read)
 		return c, err
-	}, `SELECT version, purpose, count(*), sum(closed IS NULL AND deadline > $1), sum(read_objects) FROM runs
+	}, `SELECT version, purpose, count(*), count(*) FILTER (WHERE closed IS NULL AND deadline > $1), CAST(sum(read_objects) AS BIGINT) FROM runs
 		WHERE system_id = $2 AND pending = 0 GROUP BY version, purpose ORDER BY version, purpose`, ms(now), system)
 }
 
