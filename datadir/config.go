@@ -108,7 +108,10 @@ type StorageConfig struct {
 	BlobURL string `toml:"blob_url"`
 	// KEKURL is a gocloud.dev/secrets URL of an external KMS; "" is the
 	// local keyring DIR/keys/kek.key.
-	KEKURL         string   `toml:"kek_url"`
+	KEKURL string `toml:"kek_url"`
+	// StoreURL is the metadata store: "" is SQLite in DIR/meta.db;
+	// postgres://… is a PostgreSQL database that several gateways share.
+	StoreURL       string   `toml:"store_url"`
 	MaxObjectBytes int64    `toml:"max_object_bytes"`
 	SweepInterval  Duration `toml:"sweep_interval"`
 }
@@ -318,6 +321,9 @@ func (c Config) Validate() error {
 	}
 	if c.Runtime.MemoryLimitMB < 64 {
 		return fmt.Errorf("config: runtime.memory_limit_mb must be at least 64")
+	}
+	if u := c.Storage.StoreURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return fmt.Errorf("config: storage.store_url must be empty (SQLite in meta.db) or a postgres:// URL")
 	}
 	if c.Storage.MaxObjectBytes < 1 {
 		return fmt.Errorf("config: storage.max_object_bytes must be positive")
@@ -585,6 +591,12 @@ blob_url = ""
 #   gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K
 #   hashivault://KEY
 kek_url = ""
+# The metadata store. Empty means SQLite in meta.db in this directory, for
+# one gateway. Several gateways share a PostgreSQL database:
+#   postgres://ombud@db.example:5432/ombud?sslmode=verify-full
+# Keep the password out of this file: PostgreSQL's PGPASSWORD or
+# ~/.pgpass supply it. 'ombud serve --store URL' overrides this.
+store_url = ""
 # Largest object accepted, in bytes (64 GiB).
 max_object_bytes = 68719476736
 # How often the retention sweeper runs. 'ombud sweep' runs it on demand.

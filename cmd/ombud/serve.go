@@ -14,13 +14,14 @@ import (
 )
 
 func serverCommands() []command {
-	return []command{initCommand(), {name: "serve", usage: "[--data DIR] [--listen ADDR]",
+	return []command{initCommand(), {name: "serve", usage: "[--data DIR] [--listen ADDR] [--store URL]",
 		summary: "run the API, the public site and the transparency log (a missing or empty data directory is created)",
 		example: "ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			o := serveFlags{}
 			fs.StringVar(&o.data, "data", ".ombud", "data directory; created and initialised if missing or empty")
 			fs.StringVar(&o.listen, "listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
+			fs.StringVar(&o.store, "store", "", "metadata store: a postgres:// URL (default: storage.store_url in ombud.toml; empty is SQLite in meta.db)")
 			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
 			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -29,7 +30,7 @@ func serverCommands() []command {
 	}}
 }
 
-type serveFlags struct{ data, listen, origin, jurisdiction, logLevel string }
+type serveFlags struct{ data, listen, store, origin, jurisdiction, logLevel string }
 
 func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	logger, err := m.logger(o.logLevel)
@@ -51,6 +52,12 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	}
 	if err != nil {
 		return err
+	}
+	if o.store != "" {
+		dir.Config.Storage.StoreURL = o.store
+		if err := dir.Config.Validate(); err != nil {
+			return usagef("serve: --store: %v", err)
+		}
 	}
 	m.tuneRuntime(dir.Config.Runtime)
 	// Request errors are logged through slog's default logger (the api

@@ -24,6 +24,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/internal/pgtest"
 	"github.com/ombud/ombud/journal"
 )
 
@@ -37,8 +38,17 @@ var ctx = context.Background()
 // principals created and disabled. Afterwards, replaying the log's entries
 // with their details rebuilds exactly the store's state, no object on hold
 // was erased, and the auditor, with its token, finds nothing.
+//
+// It runs on each metadata store: SQLite, and PostgreSQL when a server is
+// at hand (internal/pgtest).
 func TestLogEqualsStateUnderConflict(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); logEqualsStateUnderConflict(t, "") })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); logEqualsStateUnderConflict(t, pgtest.URL(t)) })
+}
+
+func logEqualsStateUnderConflict(t *testing.T, storeURL string) {
 	e := ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) {
+		c.Storage.StoreURL = storeURL
 		// Objects of this class are expired as soon as they are stored,
 		// so every sweep races the holds for them.
 		c.Classes = append(c.Classes, datadir.ClassConfig{Name: "shortlived", Sensitivity: "ordinary", Retention: "1h", Export: "allow"})

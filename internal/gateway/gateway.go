@@ -27,6 +27,8 @@ import (
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/store"
+	"github.com/ombud/ombud/store/postgres"
+	"github.com/ombud/ombud/store/sqldb"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
@@ -52,7 +54,7 @@ type Options struct {
 // Gateway is an opened deployment.
 type Gateway struct {
 	Dir       *datadir.Dir
-	Store     *sqlite.Store
+	Store     *sqldb.Store
 	Log       *tlog.Log
 	Journal   *journal.Journal
 	Custody   *custody.Service
@@ -104,7 +106,12 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 			g.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	if g.Store, err = sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()}); err != nil {
+	if u := dir.Config.Storage.StoreURL; u != "" {
+		g.Store, err = postgres.New(ctx, postgres.Config{URL: u})
+	} else {
+		g.Store, err = sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
+	}
+	if err != nil {
 		return nil, fmt.Errorf("failed to open metadata store: %w", err)
 	}
 	lc := dir.Config.Log

@@ -29,7 +29,7 @@ import (
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/report"
-	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/store/sqldb"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
 	"github.com/ombud/ombud/witness"
@@ -46,7 +46,7 @@ var quietKlog = sync.OnceFunc(func() {
 type Env struct {
 	Gateway    *gateway.Gateway
 	Dir        *datadir.Dir
-	Store      *sqlite.Store
+	Store      *sqldb.Store
 	Log        *tlog.Log
 	Journal    *journal.Journal
 	Custody    *custody.Service

@@ -2,71 +2,21 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/ombud/ombud/internal/parallel"
+	"github.com/ombud/ombud/internal/pgtest"
 	"github.com/ombud/ombud/store"
 	"github.com/ombud/ombud/store/postgres"
 	"github.com/ombud/ombud/store/sqlite"
 	"github.com/ombud/ombud/store/storetest"
 )
 
-// The tests need a PostgreSQL server whose URL, with the right to create
-// databases, is in OMBUD_POSTGRES_URL (.ci/postgres starts one). Without
-// it they are skipped, unless OMBUD_REQUIRE_POSTGRES=1 (as in CI).
+// The tests need a PostgreSQL server: see internal/pgtest.
 func TestMain(m *testing.M) { parallel.Main(m) }
-
-// server returns the server's URL, or skips t.
-func server(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("OMBUD_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("OMBUD_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("OMBUD_REQUIRE_POSTGRES=1 but OMBUD_POSTGRES_URL is not set (.ci/postgres prints one)")
-		}
-		t.Skip("no PostgreSQL server: set OMBUD_POSTGRES_URL (.ci/postgres starts one)")
-	}
-	return u
-}
-
-// freshDatabase makes an empty schema on the server for t, drops it when
-// t ends, and returns a URL whose search path is that schema: a schema is
-// much cheaper to make than a database, and as empty.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	base := server(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "ombud_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + name + ` CASCADE`); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func open(t *testing.T, dbURL string) *postgres.Store {
 	t.Helper()
@@ -80,14 +30,14 @@ func open(t *testing.T, dbURL string) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.TestStore(t, func(t *testing.T) store.Store { return open(t, freshDatabase(t)) })
+	storetest.TestStore(t, func(t *testing.T) store.Store { return open(t, pgtest.URL(t)) })
 }
 
 // TestMigrationsAreConcurrentAndIdempotent: gateways starting at once on
 // an empty database migrate it once; a later start applies nothing.
 func TestMigrationsAreConcurrentAndIdempotent(t *testing.T) {
 	t.Parallel()
-	u := freshDatabase(t)
+	u := pgtest.URL(t)
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
@@ -127,7 +77,7 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 	defer ldb.Close()
 	got := columns(t, ldb, `SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table'`)
 
-	pgURL := freshDatabase(t)
+	pgURL := pgtest.URL(t)
 	open(t, pgURL)
 	pdb, err := sql.Open("pgx", pgURL)
 	if err != nil {
