@@ -1,8 +1,10 @@
 // Package keys is ombud's envelope encryption: a fresh Tink streaming AEAD
-// keyset (AES256-GCM-HKDF, 1 MiB segments) per object, wrapped by a
-// key-encryption key (KEK) from a gocloud.dev/secrets keeper. The data
-// controller holds the KEK; the object store never sees a key. Destroying
-// an object's wrapped keyset is its crypto-shred.
+// keyset (AES256-GCM-HKDF, 1 MiB segments) per object, wrapped by an
+// intermediate key, which a key-encryption key (KEK) from a
+// gocloud.dev/secrets keeper wraps in turn. The data controller holds the
+// KEK; the object store never sees a key. Destroying an object's wrapped
+// keyset is its crypto-shred. Objects stored before intermediate keys have
+// their keyset wrapped by the KEK itself (Wrap, Unwrap).
 package keys
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
 	"github.com/tink-crypto/tink-go/v2/tink"
@@ -126,4 +129,84 @@ func Rewrap(ctx context.Context, from, to *secrets.Keeper, wrapped []byte, objec
 		return nil, err
 	}
 	return k.Wrap(ctx, to, objectID)
+}
+
+// Intermediate is an intermediate key: a Tink AEAD keyset (AES-256-GCM)
+// that wraps object keysets locally. The KEK wraps the intermediate key,
+// so the KMS is called when one is made or first unwrapped by a process,
+// not once per object. Shredding stays per object: an object's keyset,
+// wrapped by an intermediate key, is destroyed on its erasure.
+type Intermediate struct {
+	a tink.AEAD
+}
+
+func (ik *Intermediate) String() string { return "Intermediate(redacted)" }
+
+// intermediateAD binds a wrapped intermediate key to its id, and keeps it
+// apart from an object's keyset wrapped by the KEK under the same string.
+func intermediateAD(id string) []byte { return []byte("ombud intermediate key " + id) }
+
+// NewIntermediate makes a fresh intermediate key and returns it with its
+// keyset wrapped by keeper, bound to id.
+func NewIntermediate(ctx context.Context, keeper *secrets.Keeper, id string) (*Intermediate, []byte, error) {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, nil, fmt.Errorf("keys: failed to create an intermediate key: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), keeperAEAD{keeper}, intermediateAD(id)); err != nil {
+		return nil, nil, fmt.Errorf("keys: failed to wrap an intermediate key: %w", err)
+	}
+	ik, err := intermediate(h)
+	return ik, buf.Bytes(), err
+}
+
+// UnwrapIntermediate decrypts the intermediate key id with keeper.
+func UnwrapIntermediate(ctx context.Context, keeper *secrets.Keeper, wrapped []byte, id string) (*Intermediate, error) {
+	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(wrapped)), keeperAEAD{keeper}, intermediateAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("%w: intermediate key %s: %v", ErrUnwrap, id, err)
+	}
+	return intermediate(h)
+}
+
+// RewrapIntermediate unwraps an intermediate key under one keeper and
+// wraps it under another: KEK rotation, which touches no object.
+func RewrapIntermediate(ctx context.Context, from, to *secrets.Keeper, wrapped []byte, id string) ([]byte, error) {
+	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(wrapped)), keeperAEAD{from}, intermediateAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("%w: intermediate key %s: %v", ErrUnwrap, id, err)
+	}
+	var buf bytes.Buffer
+	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), keeperAEAD{to}, intermediateAD(id)); err != nil {
+		return nil, fmt.Errorf("keys: failed to wrap intermediate key %s: %w", id, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func intermediate(h *keyset.Handle) (*Intermediate, error) {
+	a, err := aead.New(h)
+	if err != nil {
+		return nil, fmt.Errorf("keys: intermediate key: %w", err)
+	}
+	return &Intermediate{a: a}, nil
+}
+
+// WrapWith encrypts the object's keyset under an intermediate key, bound
+// to the object id. No KMS is called.
+func (k *ObjectKey) WrapWith(ik *Intermediate, objectID string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := k.h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), ik.a, []byte(objectID)); err != nil {
+		return nil, fmt.Errorf("keys: failed to wrap keyset: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// UnwrapWith decrypts an object's keyset wrapped by an intermediate key.
+func UnwrapWith(ik *Intermediate, wrapped []byte, objectID string) (*ObjectKey, error) {
+	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrapped)), ik.a, []byte(objectID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnwrap, err)
+	}
+	return &ObjectKey{h: h}, nil
 }

@@ -3,11 +3,15 @@ package keys
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gocloud.dev/secrets"
 )
 
 func TestWrapBindsObjectID(t *testing.T) {
@@ -109,4 +113,86 @@ func FuzzKeyringFile(f *testing.F) {
 			t.Fatalf("accepted keyring with current version %d", v)
 		}
 	})
+}
+
+// TestIntermediateKeys: an object's keyset wrapped by an intermediate key
+// opens only with that key and that object id; the intermediate key opens
+// only with its KEK and its id, and survives a rewrap to another KEK.
+func TestIntermediateKeys(t *testing.T) {
+	ctx := context.Background()
+	kek1, kek2 := testKeeper(t), testKeeper(t)
+	ik, wrappedIK, err := NewIntermediate(ctx, kek1, "ik-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := NewObjectKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := ok.WrapWith(ik, "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnwrapWith(ik, wrapped, "obj-2"); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("another object's id opened the keyset: %v", err)
+	}
+	other, _, _ := NewIntermediate(ctx, kek1, "ik-2")
+	if _, err := UnwrapWith(other, wrapped, "obj-1"); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("another intermediate key opened the keyset: %v", err)
+	}
+	if _, err := UnwrapIntermediate(ctx, kek1, wrappedIK, "ik-2"); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("the intermediate key opened under another id: %v", err)
+	}
+	if _, err := UnwrapIntermediate(ctx, kek2, wrappedIK, "ik-1"); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("the intermediate key opened under another KEK: %v", err)
+	}
+	rewrapped, err := RewrapIntermediate(ctx, kek1, kek2, wrappedIK, "ik-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ik2, err := UnwrapIntermediate(ctx, kek2, rewrapped, "ik-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnwrapWith(ik2, wrapped, "obj-1")
+	if err != nil {
+		t.Fatalf("the keyset does not open after the KEK rotation: %v", err)
+	}
+	roundTrip(t, ok, got)
+}
+
+// testKeeper returns the keeper of a fresh local keyring.
+func testKeeper(t *testing.T) *secrets.Keeper {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kek.key")
+	b := make([]byte, 32)
+	rand.Read(b)
+	if err := os.WriteFile(p, []byte(base64.StdEncoding.EncodeToString(b)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := OpenLocal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, k := ring.Current()
+	return k
+}
+
+// roundTrip checks that what one key encrypts the other decrypts.
+func roundTrip(t *testing.T, a, b *ObjectKey) {
+	t.Helper()
+	var ct bytes.Buffer
+	enc, err := a.Encrypter(&ct, "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.Write([]byte("a record"))
+	enc.Close()
+	r, err := b.Decrypter(bytes.NewReader(ct.Bytes()), "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); err != nil || string(got) != "a record" {
+		t.Fatalf("decrypt = %q, %v", got, err)
+	}
 }
