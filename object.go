@@ -20,9 +20,12 @@ type Object struct {
 	Size        int64  // plaintext bytes
 	CipherSize  int64  // ciphertext bytes
 	CipherSHA   []byte // SHA-256 of the ciphertext, checked on every read
-	// WrappedKeyset is the object's Tink keyset encrypted under KEK
-	// version KEKVersion. Deleting it is the crypto-shred.
+	// WrappedKeyset is the object's Tink keyset encrypted under the
+	// intermediate key WrappingKey, or, for an object stored before
+	// intermediate keys (WrappingKey ""), under KEK version KEKVersion.
+	// Deleting it is the crypto-shred.
 	WrappedKeyset []byte
+	WrappingKey   string
 	KEKVersion    int
 	Hold          *Hold
 	Erased        *Erasure
@@ -153,4 +156,15 @@ type Emergency struct {
 type DetailKey struct {
 	Time       time.Time
 	Commitment string
+}
+
+// IntermediateKey is a key that wraps objects' keysets, itself wrapped by
+// KEK version KEKVersion. Rotating the KEK rewraps intermediate keys, not
+// objects.
+type IntermediateKey struct {
+	ID         string
+	KEKVersion int
+	Wrapped    []byte
+	Created    time.Time
+	LogIndex   uint64
 }

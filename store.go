@@ -27,6 +27,18 @@ type ObjectStore interface {
 	// Rewrap replaces a wrapped keyset if it is still under oldVersion. A
 	// rewrap changes no state the log records: the same key, wrapped anew.
 	Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
+	// IntermediateKey returns a logged intermediate key by id;
+	// ErrNotFound if there is none.
+	IntermediateKey(ctx context.Context, id string) (*IntermediateKey, error)
+	// LatestIntermediateKey returns the newest logged intermediate key;
+	// ErrNotFound if there is none yet.
+	LatestIntermediateKey(ctx context.Context) (*IntermediateKey, error)
+	// IntermediateKeysBelowKEK lists logged intermediate keys wrapped under
+	// a KEK version below version.
+	IntermediateKeysBelowKEK(ctx context.Context, version int, limit int) ([]*IntermediateKey, error)
+	// RewrapIntermediateKey replaces a wrapped intermediate key if it is
+	// still under oldVersion.
+	RewrapIntermediateKey(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
 }
 
 // AuthorizationStore reads issuers, authorizations and the policy, and

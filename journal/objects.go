@@ -16,6 +16,12 @@ var (
 	HoldRelease = Operation[None]{Op: "object.release", Kind: "object"}
 	Erase       = Operation[ErasePayload]{Op: "object.erase", Kind: "object"}
 	KeyRotate   = Operation[KeyPayload]{Op: "key.rotate", Kind: "kek"}
+	// IntermediateCreate records a new intermediate key, wrapped by the
+	// KEK; its target is intermediate-key:ID.
+	IntermediateCreate = Operation[IntermediatePayload]{Op: "key.intermediate", Kind: "intermediate-key",
+		ID: func(p *IntermediatePayload) string {
+			return idOf(p.Key, func(k *ombud.IntermediateKey) string { return k.ID })
+		}}
 	// DetailsErase erases the detail records of one kind of entry up to a
 	// time; its target is details:KIND.
 	DetailsErase = Operation[DetailsPayload]{Op: "details.erase", Kind: "details",
@@ -40,7 +46,7 @@ var (
 
 // objectOperations lists this file's operations, for Operations.
 var objectOperations = []Named{
-	Ingest, HoldSet, HoldRelease, Erase, KeyRotate, DetailsErase, ReportPublish,
+	Ingest, HoldSet, HoldRelease, Erase, KeyRotate, IntermediateCreate, DetailsErase, ReportPublish,
 	EmergencyRead, Breach, Attest,
 }
 
@@ -57,6 +63,8 @@ type (
 		Reason string
 		At     time.Time
 	}
+	// IntermediatePayload: IntermediateCreate, the key wrapped.
+	IntermediatePayload struct{ Key *ombud.IntermediateKey }
 	// KeyPayload: KeyRotate, the KEK version it records.
 	KeyPayload struct{ Version int }
 	// DetailsPayload: DetailsErase: the details of entries of Kind whose

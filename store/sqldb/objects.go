@@ -15,7 +15,7 @@ import (
 
 const objectCols = `id, class, subjects, source, region, collected_at, created, retain_until, size, cipher_size, cipher_sha256,
 	wrapped_keyset, kek_version, ingest_index, hold_reason, hold_auth, hold_since, hold_by, erased_reason, erased_at, erase_index,
-	ingest_detail_ms, ingest_detail`
+	ingest_detail_ms, ingest_detail, wrapping_key`
 
 func ms(t time.Time) int64     { return t.UnixMilli() }
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
@@ -27,9 +27,10 @@ func nullMS(t time.Time) any {
 }
 
 func insertObject(ctx context.Context, tx *sql.Tx, o *ombud.Object) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,$14,$15)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,$14,$15,$16)`,
 		o.ID, o.Class, strings.Join(o.Subjects, ","), o.Source, o.Region, ms(o.CollectedAt), ms(o.Created), ms(o.RetainUntil),
-		o.Size, o.CipherSize, o.CipherSHA, o.WrappedKeyset, o.KEKVersion, nullMS(o.IngestDetail.Time), nullString(o.IngestDetail.Commitment))
+		o.Size, o.CipherSize, o.CipherSHA, o.WrappedKeyset, o.KEKVersion, nullMS(o.IngestDetail.Time), nullString(o.IngestDetail.Commitment),
+		nullString(o.WrappingKey))
 	if isUnique(err) {
 		return fmt.Errorf("object %s: %w", o.ID, ombud.ErrExists)
 	}
@@ -48,11 +49,13 @@ func scanObject(row scanner) (*ombud.Object, error) {
 	var subjects string
 	var collected, created, retain int64
 	var ingest, holdSince, erasedAt, eraseIdx, detailMS sql.NullInt64
-	var holdReason, holdAuth, holdBy, erasedReason, detail sql.NullString
+	var holdReason, holdAuth, holdBy, erasedReason, detail, wrappingKey sql.NullString
 	if err := row.Scan(&o.ID, &o.Class, &subjects, &o.Source, &o.Region, &collected, &created, &retain, &o.Size, &o.CipherSize, &o.CipherSHA,
-		&o.WrappedKeyset, &o.KEKVersion, &ingest, &holdReason, &holdAuth, &holdSince, &holdBy, &erasedReason, &erasedAt, &eraseIdx, &detailMS, &detail); err != nil {
+		&o.WrappedKeyset, &o.KEKVersion, &ingest, &holdReason, &holdAuth, &holdSince, &holdBy, &erasedReason, &erasedAt, &eraseIdx, &detailMS, &detail,
+		&wrappingKey); err != nil {
 		return nil, err
 	}
+	o.WrappingKey = wrappingKey.String
 	if detailMS.Valid && detail.Valid {
 		o.IngestDetail = ombud.DetailKey{Time: fromMS(detailMS.Int64), Commitment: detail.String}
 	}
@@ -103,13 +106,62 @@ func (s *Store) ExpiredObjects(ctx context.Context, now time.Time, limit int) ([
 }
 
 func (s *Store) ObjectsBelowKEK(ctx context.Context, version int, limit int) ([]*ombud.Object, error) {
-	return s.queryObjects(ctx, `WHERE wrapped_keyset IS NOT NULL AND kek_version < $1 ORDER BY id LIMIT $2`, version, limit)
+	return s.queryObjects(ctx, `WHERE wrapped_keyset IS NOT NULL AND wrapping_key IS NULL AND kek_version < $1 ORDER BY id LIMIT $2`, version, limit)
 }
 
 func (s *Store) Rewrap(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error {
-	return s.exec1(ctx, "object", id, `UPDATE objects SET wrapped_keyset = $1, kek_version = $2 WHERE id = $3 AND kek_version = $4 AND wrapped_keyset IS NOT NULL`,
+	return s.exec1(ctx, "object", id, `UPDATE objects SET wrapped_keyset = $1, kek_version = $2 WHERE id = $3 AND kek_version = $4 AND wrapped_keyset IS NOT NULL AND wrapping_key IS NULL`,
 		wrapped, version, id, oldVersion)
 }
+
+const intermediateCols = `id, kek_version, wrapped, created, log_index`
+
+func scanIntermediate(row scanner) (*ombud.IntermediateKey, error) {
+	var k ombud.IntermediateKey
+	var created int64
+	if err := row.Scan(&k.ID, &k.KEKVersion, &k.Wrapped, &created, &k.LogIndex); err != nil {
+		return nil, err
+	}
+	k.Created = fromMS(created)
+	return &k, nil
+}
+
+func (s *Store) IntermediateKey(ctx context.Context, id string) (*ombud.IntermediateKey, error) {
+	k, err := scanIntermediate(s.r.QueryRowContext(ctx, `SELECT `+intermediateCols+` FROM intermediate_keys WHERE id = $1 AND pending = 0`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("intermediate key %s: %w", id, ombud.ErrNotFound)
+	}
+	return k, err
+}
+
+func (s *Store) LatestIntermediateKey(ctx context.Context) (*ombud.IntermediateKey, error) {
+	k, err := scanIntermediate(s.r.QueryRowContext(ctx, `SELECT `+intermediateCols+` FROM intermediate_keys WHERE pending = 0 ORDER BY created DESC, id DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no intermediate key: %w", ombud.ErrNotFound)
+	}
+	return k, err
+}
+
+func (s *Store) IntermediateKeysBelowKEK(ctx context.Context, version int, limit int) ([]*ombud.IntermediateKey, error) {
+	return queryAll(ctx, s.r, scanIntermediate, `SELECT `+intermediateCols+` FROM intermediate_keys WHERE pending = 0 AND kek_version < $1 ORDER BY id LIMIT $2`, version, limit)
+}
+
+func (s *Store) RewrapIntermediateKey(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error {
+	return s.exec1(ctx, "intermediate key", id, `UPDATE intermediate_keys SET wrapped = $1, kek_version = $2 WHERE id = $3 AND kek_version = $4 AND pending = 0`,
+		wrapped, version, id, oldVersion)
+}
+
+// intermediateCreate records an intermediate key: the id is new, and its
+// KEK version is one the deployment has recorded (or the first).
+var intermediateCreate = registration(journal.IntermediateCreate, "intermediate_keys", "id", func(ctx context.Context, tx *sql.Tx, p *journal.IntermediatePayload) error {
+	k := p.Key
+	_, err := tx.ExecContext(ctx, `INSERT INTO intermediate_keys (id, kek_version, wrapped, created, log_index, pending) VALUES ($1, $2, $3, $4, 0, 1)`,
+		k.ID, k.KEKVersion, k.Wrapped, ms(k.Created))
+	if isUnique(err) {
+		return fmt.Errorf("intermediate key %s: %w", k.ID, ombud.ErrExists)
+	}
+	return err
+})
 
 var ingest = operation[journal.ObjectPayload]{Operation: journal.Ingest,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ObjectPayload) error {
@@ -234,4 +286,4 @@ var keyRotate = operation[journal.KeyPayload]{Operation: journal.KeyRotate,
 }
 
 // objectOperations lists this file's operations, for the table in operations.go.
-var objectOperations = []op{ingest, holdSet, holdRelease, erase, keyRotate}
+var objectOperations = []op{ingest, holdSet, holdRelease, erase, keyRotate, intermediateCreate}

@@ -193,7 +193,7 @@ func (s *Store) OpenRunsBefore(ctx context.Context, t time.Time) ([]*ombud.Run, 
 // reads only what a run's read needs: no retention, hold or provenance.
 func (s *Store) RunObjects(ctx context.Context, id string, from, limit int) ([]ombud.RunObject, error) {
 	return queryAll(ctx, s.r, scanRunObject, `SELECT ro.position, o.id, o.class, o.subjects, o.size, o.cipher_size, o.cipher_sha256,
-		o.wrapped_keyset, o.kek_version, o.erased_at
+		o.wrapped_keyset, o.wrapping_key, o.kek_version, o.erased_at
 		FROM run_objects ro JOIN objects o ON o.id = ro.object_id
 		WHERE ro.run_id = $1 AND ro.position >= $2 ORDER BY ro.position LIMIT $3`, id, from, limit)
 }
@@ -203,9 +203,11 @@ func scanRunObject(row scanner) (ombud.RunObject, error) {
 	var o ombud.Object
 	var subjects string
 	var erased sql.NullInt64
-	if err := row.Scan(&ro.Position, &o.ID, &o.Class, &subjects, &o.Size, &o.CipherSize, &o.CipherSHA, &o.WrappedKeyset, &o.KEKVersion, &erased); err != nil {
+	var wrappingKey sql.NullString
+	if err := row.Scan(&ro.Position, &o.ID, &o.Class, &subjects, &o.Size, &o.CipherSize, &o.CipherSHA, &o.WrappedKeyset, &wrappingKey, &o.KEKVersion, &erased); err != nil {
 		return ro, err
 	}
+	o.WrappingKey = wrappingKey.String
 	if subjects != "" {
 		o.Subjects = strings.Split(subjects, ",")
 	}

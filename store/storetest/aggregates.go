@@ -629,3 +629,59 @@ func TestRuns(t *testing.T, open Open) {
 		t.Fatalf("an undone run kept its use: %d", uses())
 	}
 }
+
+func testIntermediateKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if _, err := s.LatestIntermediateKey(ctx); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("LatestIntermediateKey of an empty store: %v", err)
+	}
+	a := &ombud.IntermediateKey{ID: "ik-a", KEKVersion: 1, Wrapped: []byte("wrapped-a"), Created: now.Add(-time.Minute)}
+	b := &ombud.IntermediateKey{ID: "ik-b", KEKVersion: 1, Wrapped: []byte("wrapped-b"), Created: now}
+	apply(t, s, change(t, journal.IntermediateCreate, a.ID, journal.IntermediatePayload{Key: a}), 1)
+	reserved := change(t, journal.IntermediateCreate, b.ID, journal.IntermediatePayload{Key: b})
+	if err := s.Reserve(ctx, reserved); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.LatestIntermediateKey(ctx); err != nil || k.ID != a.ID {
+		t.Fatalf("a reserved key is the latest: %+v, %v", k, err)
+	}
+	if _, err := s.IntermediateKey(ctx, b.ID); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a reserved key is found: %v", err)
+	}
+	if err := s.Commit(ctx, reserved, 2); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.LatestIntermediateKey(ctx); err != nil || k.ID != b.ID || k.LogIndex != 2 || string(k.Wrapped) != "wrapped-b" || !k.Created.Equal(now) {
+		t.Fatalf("LatestIntermediateKey = %+v, %v", k, err)
+	}
+	if err := s.Reserve(ctx, change(t, journal.IntermediateCreate, a.ID, journal.IntermediatePayload{Key: a})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("a second key under one id: %v", err)
+	}
+	// An object wrapped by a key is not the rotation's: the key is.
+	o := testObject("wrappedbyikb0001", now, time.Hour, 0)
+	o.WrappingKey = b.ID
+	apply(t, s, change(t, journal.Ingest, o.ID, journal.ObjectPayload{Object: o}), 3)
+	if got, err := s.Object(ctx, o.ID); err != nil || got.WrappingKey != b.ID {
+		t.Fatalf("Object = %+v, %v", got, err)
+	}
+	if below, err := s.ObjectsBelowKEK(ctx, 2, 10); err != nil || len(below) != 0 {
+		t.Fatalf("ObjectsBelowKEK lists %d objects wrapped by intermediate keys, %v", len(below), err)
+	}
+	below, err := s.IntermediateKeysBelowKEK(ctx, 2, 10)
+	if err != nil || len(below) != 2 {
+		t.Fatalf("IntermediateKeysBelowKEK = %d, %v", len(below), err)
+	}
+	if err := s.RewrapIntermediateKey(ctx, a.ID, 1, []byte("rewrapped-a"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RewrapIntermediateKey(ctx, a.ID, 1, []byte("again"), 2); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a rewrap from a version it left: %v", err)
+	}
+	if k, err := s.IntermediateKey(ctx, a.ID); err != nil || k.KEKVersion != 2 || string(k.Wrapped) != "rewrapped-a" {
+		t.Fatalf("IntermediateKey after the rewrap = %+v, %v", k, err)
+	}
+	if below, _ := s.IntermediateKeysBelowKEK(ctx, 2, 10); len(below) != 1 || below[0].ID != b.ID {
+		t.Fatalf("IntermediateKeysBelowKEK after the rewrap = %v", below)
+	}
+}

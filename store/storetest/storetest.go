@@ -29,6 +29,7 @@ func TestStore(t *testing.T, open Open) {
 	t.Run("changes", func(t *testing.T) { TestChanges(t, open) })
 	t.Run("details", func(t *testing.T) { TestDetails(t, open) })
 	t.Run("objects", func(t *testing.T) { TestObjects(t, open) })
+	t.Run("intermediate keys", func(t *testing.T) { TestIntermediateKeys(t, open) })
 	t.Run("authorizations", func(t *testing.T) { TestAuthorizations(t, open) })
 	t.Run("systems", func(t *testing.T) { TestSystems(t, open) })
 	t.Run("runs", func(t *testing.T) { TestRuns(t, open) })
@@ -116,6 +117,11 @@ func TestChanges(t *testing.T, open Open) { testChanges(t, open(t)) }
 
 // TestObjects checks ObjectStore: expiry, holds, erasure and rewrapping.
 func TestObjects(t *testing.T, open Open) { testObjects(t, open(t)) }
+
+// TestIntermediateKeys checks the intermediate keys of ObjectStore: the
+// newest, by id, below a KEK version, rewrapped; and objects wrapped by
+// one, which a KEK rotation does not list.
+func TestIntermediateKeys(t *testing.T, open Open) { testIntermediateKeys(t, open(t)) }
 
 // TestAuthorizations checks AuthorizationStore and EmergencyStore: uses,
 // refunds, revocation and emergency reads.
