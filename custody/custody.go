@@ -73,8 +73,14 @@ type Config struct {
 	// RunTimeLimit is how long an analytic run may read (default
 	// ombud.DefaultRunTimeLimit).
 	RunTimeLimit time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// KeyLifetime is how long one intermediate key wraps new objects
+	// (default DefaultKeyLifetime); KeyTTL how long this gateway holds an
+	// unwrapped intermediate key before asking the KEK again (default
+	// DefaultKeyTTL), which bounds how long reads go on after the KEK is
+	// revoked in the KMS.
+	KeyLifetime, KeyTTL time.Duration
+	Now                 func() time.Time
+	Logger              *slog.Logger
 }
 
 // Service is the custody service. Build it with New; its configuration
@@ -94,6 +100,8 @@ type Service struct {
 	// closedRuns notes the runs closed by this process, for the reads in
 	// flight.
 	closedRuns sync.Map
+	// iks holds the intermediate keys this process unwrapped.
+	iks intermediates
 }
 
 // New checks c and returns the service it describes.

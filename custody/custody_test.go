@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -219,9 +220,18 @@ func TestShreddedIsUnrecoverable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keeper, _ := kek.Keeper(o.KEKVersion)
-	// Sanity: with the wrapped keyset, ciphertext and KEK decrypt.
-	k, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
+	// The adversary also holds the intermediate key, which the KEK opens.
+	wk, err := e.Store.IntermediateKey(ctx, o.WrappingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper, _ := kek.Keeper(wk.KEKVersion)
+	ik, err := keys.UnwrapIntermediate(ctx, keeper, wk.Wrapped, wk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sanity: with the wrapped keyset, ciphertext and keys decrypt.
+	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +263,7 @@ func TestShreddedIsUnrecoverable(t *testing.T) {
 	if _, err := decrypt(other, ct, o.ID); err == nil {
 		t.Fatal("a different keyset decrypted the object")
 	}
-	if _, err := keys.Unwrap(ctx, keeper, ct, o.ID); err == nil {
+	if _, err := keys.UnwrapWith(ik, ct, o.ID); err == nil {
 		t.Fatal("the ciphertext unwrapped as a keyset")
 	}
 }
@@ -399,12 +409,22 @@ func TestRotation(t *testing.T) {
 		return [32]byte(h.Sum(nil))
 	}
 	before := blobSum()
+	// The objects share one intermediate key; the first is made as an
+	// object stored before intermediate keys was: its keyset wrapped by
+	// the KEK itself.
+	legacy := objs[0]
+	for _, o := range objs {
+		if o.WrappingKey == "" || o.WrappingKey != objs[1].WrappingKey {
+			t.Fatalf("object %s is wrapped by intermediate key %q", o.ID, o.WrappingKey)
+		}
+	}
+	asLegacy(t, e, legacy)
 	r1, err := e.Custody.Rotate(ctx, e.AdminID)
-	if err != nil || r1.Version != 2 || r1.Rewraps != 5 {
+	if err != nil || r1.Version != 2 || r1.Intermediates != 1 || r1.Rewraps != 1 {
 		t.Fatalf("Rotate = %+v, %v", r1, err)
 	}
 	r2, err := e.Custody.Rotate(ctx, e.AdminID)
-	if err != nil || r2.Version != 3 || r2.Rewraps != 5 {
+	if err != nil || r2.Version != 3 || r2.Intermediates != 1 || r2.Rewraps != 1 {
 		t.Fatalf("second Rotate = %+v, %v", r2, err)
 	}
 	if blobSum() != before {
@@ -420,8 +440,16 @@ func TestRotation(t *testing.T) {
 			t.Fatalf("object %d after rotation: %v", i, err)
 		}
 		cur, _ := e.Store.Object(ctx, o.ID)
-		if cur.KEKVersion != 3 {
-			t.Fatalf("object %d still under KEK %d", i, cur.KEKVersion)
+		kek := cur.KEKVersion
+		if cur.WrappingKey != "" {
+			k, err := e.Store.IntermediateKey(ctx, cur.WrappingKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kek = k.KEKVersion
+		}
+		if kek != 3 {
+			t.Fatalf("object %d still under KEK %d", i, kek)
 		}
 	}
 	if en := e.Entry(t, r2.Receipt); en.Kind != entry.KindKey || en.Fields["op"] != "rotate" {
@@ -763,5 +791,40 @@ func TestLargeObjectIntegrityIsLogged(t *testing.T) {
 	}
 	if en := e.Entry(t, rel.Index+1); en.Fields["decision"] != "deny" || fmt.Sprint(en.Fields["reasons"]) != "[integrity_failure]" {
 		t.Fatalf("the entry after the permit: %+v", en.Fields)
+	}
+}
+
+// asLegacy rewrites o in meta.db as an object stored before intermediate
+// keys: its keyset wrapped by the current KEK itself, under its id.
+func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
+	t.Helper()
+	wk, err := e.Store.IntermediateKey(ctx, o.WrappingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keys.OpenLocal(e.Dir.KEKPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, keeper := kr.Current()
+	ik, err := keys.UnwrapIntermediate(ctx, keeper, wk.Wrapped, wk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := k.Wrap(ctx, keeper, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", e.Dir.DBPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, wrapping_key = NULL, kek_version = $2 WHERE id = $3`, wrapped, ver, o.ID); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -68,11 +68,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
-	ver, keeper := s.Keys.Current()
-	wrapped, err := key.Wrap(ctx, keeper, id)
-	if err != nil {
-		return nil, journal.Leaf{}, err
-	}
+	var wrapped []byte
 	body := &countingReader{r: req.Body, limit: s.MaxObjectBytes}
 	blobKey := blob.Key(id)
 	cn, sum, err := s.Bucket.Write(ctx, blobKey, func(w io.Writer) error {
@@ -96,6 +92,16 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		}
 		return nil, journal.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object store did not accept the upload", Err: err}
 	}
+	// The keyset is wrapped once the upload is in: a refused upload makes
+	// no intermediate key.
+	wrapping, ik, ver, err := s.wrappingKey(ctx, req.By)
+	if err == nil {
+		wrapped, err = key.WrapWith(ik, id)
+	}
+	if err != nil {
+		s.Bucket.Delete(context.WithoutCancel(ctx), blobKey)
+		return nil, journal.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the object's key could not be wrapped", Err: err}
+	}
 	subjects := make([]string, len(req.Subjects))
 	for i, sub := range req.Subjects {
 		subjects[i] = s.Journal.Key.Pseudonym("subject", sub)
@@ -104,7 +110,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		ID: id, Class: c.Name, Subjects: subjects, Source: req.Source, Region: req.Region,
 		CollectedAt: req.CollectedAt.UTC().Truncate(time.Millisecond), Created: now.Truncate(time.Millisecond),
 		RetainUntil: ombud.RetainUntil(c, req.CollectedAt), Size: body.n, CipherSize: cn, CipherSHA: sum,
-		WrappedKeyset: wrapped, KEKVersion: ver,
+		WrappedKeyset: wrapped, WrappingKey: wrapping, KEKVersion: ver,
 	}
 	w, err := s.logIngest(ctx, o, req.Subjects, req.By)
 	if err != nil {

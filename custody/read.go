@@ -346,11 +346,7 @@ type refusal struct {
 // is ever permitted, and Tink's 2 MiB of streaming buffers are not
 // allocated for a few kilobytes.
 func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal) {
-	keeper, err := s.Keys.Keeper(o.KEKVersion)
-	if err != nil {
-		return nil, &refusal{reason.KeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
-	}
-	key, err := keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
+	key, err := s.objectKey(ctx, o)
 	if err != nil {
 		return nil, &refusal{reason.KeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/vocab"
 )
 
@@ -338,10 +339,13 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 
 // RotateResult reports a key rotation.
 type RotateResult struct {
-	Version int    `json:"kek_version"`
-	Rewraps int    `json:"keysets_rewrapped"`
-	Receipt uint64 `json:"receipt"`
-	Retired bool   `json:"old_versions_retired"`
+	Version int `json:"kek_version"`
+	Rewraps int `json:"keysets_rewrapped"`
+	// Intermediates counts the intermediate keys rewrapped; Rewraps the
+	// keysets of objects stored before intermediate keys.
+	Intermediates int    `json:"intermediate_keys_rewrapped"`
+	Receipt       uint64 `json:"receipt"`
+	Retired       bool   `json:"old_versions_retired"`
 }
 
 // Rotate rotates the key-encryption key through the one pattern: the
@@ -396,6 +400,32 @@ func (s *Service) rotate(ctx context.Context, c *journal.Change, w journal.Leaf)
 		}
 	}
 	_, to := s.Keys.Current()
+	// The intermediate keys, which wrap every object stored since they
+	// came: the KMS is called once per key, and no object is touched.
+	for {
+		ks, err := s.Store.IntermediateKeysBelowKEK(ctx, p.Version, 500)
+		if err != nil {
+			return r, err
+		}
+		if len(ks) == 0 {
+			break
+		}
+		for _, k := range ks {
+			from, err := s.Keys.Keeper(k.KEKVersion)
+			if err != nil {
+				return r, err
+			}
+			nw, err := keys.RewrapIntermediate(ctx, from, to, k.Wrapped, k.ID)
+			if err != nil {
+				return r, fmt.Errorf("intermediate key %s: %w", k.ID, err)
+			}
+			if err := s.Store.RewrapIntermediateKey(ctx, k.ID, k.KEKVersion, nw, p.Version); err != nil && !errors.Is(err, ombud.ErrNotFound) {
+				return r, err
+			}
+			r.Intermediates++
+		}
+	}
+	// Objects stored before intermediate keys: their keysets one by one.
 	for {
 		os, err := s.Store.ObjectsBelowKEK(ctx, p.Version, 500)
 		if err != nil {

@@ -1,0 +1,198 @@
+package custody
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/keys"
+)
+
+// Default lifetimes of intermediate keys (Config.KeyLifetime, KeyTTL).
+const (
+	// DefaultKeyLifetime is how long one intermediate key wraps new
+	// objects before the next ingest makes another.
+	DefaultKeyLifetime = 24 * time.Hour
+	// DefaultKeyTTL is how long an unwrapped intermediate key stays in a
+	// gateway's memory: revoking the KEK in the KMS stops every read
+	// within this time.
+	DefaultKeyTTL = 5 * time.Minute
+)
+
+// intermediates holds the intermediate keys this process unwrapped, each
+// for at most its TTL, and which of them wraps new objects. The store is
+// the source of truth: a key not held here is read from it and
+// unwrapped by the KEK, once per TTL per gateway.
+type intermediates struct {
+	mu      sync.Mutex
+	held    map[string]heldKey
+	current string // the id of the key that wraps new objects here
+	// making is closed when the key being made is ready, so that ingests
+	// at once wait for one key instead of making many.
+	making chan struct{}
+}
+
+type heldKey struct {
+	ik      *keys.Intermediate
+	kek     int
+	created time.Time
+	expires time.Time
+}
+
+func (s *Service) keyTTL() time.Duration      { return cmpOr(s.KeyTTL, DefaultKeyTTL) }
+func (s *Service) keyLifetime() time.Duration { return cmpOr(s.KeyLifetime, DefaultKeyLifetime) }
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// wrappingKey returns the intermediate key that wraps a new object's
+// keyset: the newest one, made within its lifetime, or a new one.
+func (s *Service) wrappingKey(ctx context.Context, by string) (string, *keys.Intermediate, int, error) {
+	for {
+		now := s.now()
+		s.iks.mu.Lock()
+		if h, ok := s.iks.held[s.iks.current]; ok && now.Before(h.expires) && now.Sub(h.created) < s.keyLifetime() {
+			s.iks.mu.Unlock()
+			return s.iks.current, h.ik, h.kek, nil
+		}
+		if wait := s.iks.making; wait != nil {
+			s.iks.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return "", nil, 0, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		s.iks.making = done
+		s.iks.mu.Unlock()
+		id, err := s.refreshWrappingKey(ctx, now, by)
+		s.iks.mu.Lock()
+		s.iks.making = nil
+		if err == nil {
+			s.iks.current = id
+		}
+		s.iks.mu.Unlock()
+		close(done)
+		if err != nil {
+			return "", nil, 0, err
+		}
+	}
+}
+
+// refreshWrappingKey takes the newest key in the store if it is within
+// its lifetime (another gateway may have made it), and otherwise makes
+// and logs a new one. It returns the key's id, held.
+func (s *Service) refreshWrappingKey(ctx context.Context, now time.Time, by string) (string, error) {
+	k, err := s.Store.LatestIntermediateKey(ctx)
+	switch {
+	case err == nil && now.Sub(k.Created) < s.keyLifetime():
+		if _, err := s.holdKey(ctx, k); err != nil {
+			return "", err
+		}
+		return k.ID, nil
+	case err != nil && !errors.Is(err, ombud.ErrNotFound):
+		return "", err
+	}
+	return s.makeIntermediate(ctx, by)
+}
+
+// makeIntermediate makes an intermediate key, wraps it by the current
+// KEK (one KMS call) and records it through the one pattern: reserved,
+// its key entry logged, committed.
+func (s *Service) makeIntermediate(ctx context.Context, by string) (string, error) {
+	id := ombud.NewID()
+	ver, keeper := s.Keys.Current()
+	ik, wrapped, err := keys.NewIntermediate(ctx, keeper, id)
+	if err != nil {
+		return "", fmt.Errorf("failed to make an intermediate key: %w", err)
+	}
+	now := s.now()
+	k := &ombud.IntermediateKey{ID: id, KEKVersion: ver, Wrapped: wrapped, Created: now}
+	c, err := journal.IntermediateCreate.Change(id, journal.IntermediatePayload{Key: k})
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Key{Op: entry.OpCreate, KEKVersion: int64(ver), By: by}}, s.Journal.CommitStore); err != nil {
+		return "", fmt.Errorf("failed to record an intermediate key: %w", err)
+	}
+	s.iks.mu.Lock()
+	s.iks.put(now, id, heldKey{ik: ik, kek: ver, created: now, expires: now.Add(s.keyTTL())})
+	s.iks.mu.Unlock()
+	return id, nil
+}
+
+// intermediate returns the intermediate key id, held or read from the
+// store and unwrapped by the KEK.
+func (s *Service) intermediate(ctx context.Context, id string) (*keys.Intermediate, error) {
+	now := s.now()
+	s.iks.mu.Lock()
+	h, ok := s.iks.held[id]
+	s.iks.mu.Unlock()
+	if ok && now.Before(h.expires) {
+		return h.ik, nil
+	}
+	k, err := s.Store.IntermediateKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.holdKey(ctx, k)
+}
+
+// holdKey unwraps k by its KEK version and holds it for the TTL.
+func (s *Service) holdKey(ctx context.Context, k *ombud.IntermediateKey) (*keys.Intermediate, error) {
+	keeper, err := s.Keys.Keeper(k.KEKVersion)
+	if err != nil {
+		return nil, err
+	}
+	ik, err := keys.UnwrapIntermediate(ctx, keeper, k.Wrapped, k.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.iks.mu.Lock()
+	now := s.now()
+	s.iks.put(now, k.ID, heldKey{ik: ik, kek: k.KEKVersion, created: k.Created, expires: now.Add(s.keyTTL())})
+	s.iks.mu.Unlock()
+	return ik, nil
+}
+
+// put holds a key, and forgets the keys whose time is up.
+func (c *intermediates) put(now time.Time, id string, h heldKey) {
+	if c.held == nil {
+		c.held = map[string]heldKey{}
+	}
+	for old, o := range c.held {
+		if !now.Before(o.expires) {
+			delete(c.held, old)
+		}
+	}
+	c.held[id] = h
+}
+
+// objectKey unwraps o's keyset: by its intermediate key, held or
+// unwrapped by the KEK; or, for an object stored before intermediate
+// keys, by the KEK itself.
+func (s *Service) objectKey(ctx context.Context, o *ombud.Object) (*keys.ObjectKey, error) {
+	if o.WrappingKey != "" {
+		ik, err := s.intermediate(ctx, o.WrappingKey)
+		if err != nil {
+			return nil, err
+		}
+		return keys.UnwrapWith(ik, o.WrappedKeyset, o.ID)
+	}
+	keeper, err := s.Keys.Keeper(o.KEKVersion)
+	if err != nil {
+		return nil, err
+	}
+	return keys.Unwrap(ctx, keeper, o.WrappedKeyset, o.ID)
+}
