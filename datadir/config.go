@@ -114,6 +114,12 @@ type StorageConfig struct {
 	StoreURL       string   `toml:"store_url"`
 	MaxObjectBytes int64    `toml:"max_object_bytes"`
 	SweepInterval  Duration `toml:"sweep_interval"`
+	// KeyLifetime is how long one intermediate key wraps new objects;
+	// KeyTTL how long a gateway holds an unwrapped intermediate key
+	// before asking the KEK again, which bounds how long reads go on
+	// after the KEK is revoked in the KMS.
+	KeyLifetime Duration `toml:"key_lifetime"`
+	KeyTTL      Duration `toml:"key_ttl"`
 }
 
 // ClassConfig is a [[class]] table.
@@ -219,7 +225,7 @@ func Defaults() Config {
 			WitnessGrace:       Duration{time.Minute},
 		},
 		Runtime: RuntimeConfig{GCPercent: DefaultGCPercent, MemoryLimitMB: DefaultMemoryLimitMB},
-		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}},
+		Storage: StorageConfig{MaxObjectBytes: 64 << 30, SweepInterval: Duration{time.Hour}, KeyLifetime: Duration{24 * time.Hour}, KeyTTL: Duration{5 * time.Minute}},
 		Access:  AccessConfig{EmergencyDeadline: Duration{vocab.DefaultEmergencyDeadline}, RunTimeLimit: Duration{ombud.DefaultRunTimeLimit}},
 		Report:  ReportConfig{Band: report.DefaultBand},
 		Redress: RedressConfig{ContestDeadline: Duration{ombud.DefaultContestDeadline}},
@@ -327,6 +333,12 @@ func (c Config) Validate() error {
 	}
 	if c.Storage.MaxObjectBytes < 1 {
 		return fmt.Errorf("config: storage.max_object_bytes must be positive")
+	}
+	if d := c.Storage.KeyTTL.Duration; d < time.Second || d > 24*time.Hour {
+		return fmt.Errorf("config: storage.key_ttl must be 1s to 24h: it bounds how long reads go on after the KEK is revoked")
+	}
+	if c.Storage.KeyLifetime.Duration < time.Minute {
+		return fmt.Errorf("config: storage.key_lifetime must be at least 1m")
 	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		return fmt.Errorf("config: storage.sweep_interval must be at least 1s")
@@ -599,6 +611,13 @@ kek_url = ""
 store_url = ""
 # Largest object accepted, in bytes (64 GiB).
 max_object_bytes = 68719476736
+# Each object's key is wrapped by an intermediate key, which the KEK wraps:
+# the KMS is called when an intermediate key is made (one each
+# key_lifetime) or first unwrapped by a gateway, not once per object. A
+# gateway holds an unwrapped intermediate key for key_ttl: revoking the KEK
+# in the KMS stops every read within that time.
+key_lifetime = "24h"
+key_ttl = "5m"
 # How often the retention sweeper runs. 'ombud sweep' runs it on demand.
 sweep_interval = "1h"
 

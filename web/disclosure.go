@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,7 @@ func DisclosureFor(cfg datadir.Config, caps report.Capabilities, policy func() *
 		if err != nil {
 			return nil, err
 		}
-		d := &Disclosure{Keeper: keeperOf(cfg.Storage.KEKURL)}
+		d := &Disclosure{Keeper: keeperOf(cfg.Storage.KEKURL), KeyTTL: plainDuration(cfg.Storage.KeyTTL.Duration)}
 		d.Backend, d.Region = backendOf(cfg.Storage.BlobURL)
 		var list []ombud.Class
 		for _, c := range classes {
@@ -180,4 +181,21 @@ func backendOf(blobURL string) (backend, region string) {
 		return "Google Cloud Storage", region
 	}
 	return "Object storage (" + u.Scheme + ")", region
+}
+
+// plainDuration says d in words: "5 minutes", "1 hour", "90 seconds".
+func plainDuration(d time.Duration) string {
+	unit := func(n int64, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.FormatInt(n, 10) + " " + one + "s"
+	}
+	switch {
+	case d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return unit(int64(d/time.Minute), "minute")
+	}
+	return unit(int64(d/time.Second), "second")
 }

@@ -71,8 +71,10 @@ func WitnessesFromPolicy(policy []byte) []Witness {
 
 // Disclosure is what the disclosure page shows.
 type Disclosure struct {
-	Classes    []DisclosedClass
-	Keeper     string
+	Classes []DisclosedClass
+	Keeper  string
+	// KeyTTL is how long reads go on after the KEK is revoked.
+	KeyTTL     string
 	Backend    string
 	Region     string
 	PolicySHA  string

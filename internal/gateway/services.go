@@ -113,6 +113,7 @@ func openCustody(ctx context.Context, dir *datadir.Dir, c custody.Config) (*cust
 	c.Bucket, c.DetailRetention = bucket, retention
 	c.MaxObjectBytes, c.EmergencyDeadline = sc.MaxObjectBytes, dir.Config.Access.EmergencyDeadline.Duration
 	c.RunTimeLimit = dir.Config.Access.RunTimeLimit.Duration
+	c.KeyLifetime, c.KeyTTL = sc.KeyLifetime.Duration, sc.KeyTTL.Duration
 	s, err := custody.New(c)
 	if err != nil {
 		bucket.Close()
