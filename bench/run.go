@@ -46,6 +46,9 @@ type RunConfig struct {
 	// Binary is the ombud executable the server runs from, as a child
 	// process, so that its peak memory is its own.
 	Binary string
+	// KeeperLatency delays every call of the server's KEK keeper, as a
+	// remote KMS would (serve --keeper-latency).
+	KeeperLatency time.Duration
 }
 
 // RunRound is one round: ombud streaming a run's objects, and the bare
@@ -72,7 +75,12 @@ type RunComparison struct {
 	// PeakRSSMiB is the server process's peak resident memory over the
 	// whole benchmark (VmHWM), start and setup included.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
-	Met        bool    `json:"met"`
+	// KeeperLatency is the delay added to each call of the server's KEK
+	// keeper; KeeperCalls counts the calls over the whole benchmark, the
+	// server's start included (ombud_kek_calls_total).
+	KeeperLatency string `json:"keeper_latency"`
+	KeeperCalls   int64  `json:"keeper_calls"`
+	Met           bool   `json:"met"`
 }
 
 // runWindow is how many appends the bare appender keeps in flight: what
@@ -106,7 +114,7 @@ func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writ
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(ctx, cfg.Binary, dir.Path)
+	srv, err := startServer(ctx, cfg.Binary, dir.Path, cfg.KeeperLatency)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +143,10 @@ func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writ
 	c.BarePerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.BarePerSecond })
 	c.Ratio = medianOf(c.Rounds, func(r RunRound) float64 { return r.Ratio })
 	if c.PeakRSSMiB, err = peakRSS(srv.cmd.Process.Pid); err != nil {
+		return nil, err
+	}
+	c.KeeperLatency = cfg.KeeperLatency.String()
+	if c.KeeperCalls, err = counter(ctx, hc, srv.url+"/metrics", "ombud_kek_calls_total"); err != nil {
 		return nil, err
 	}
 	c.Met = c.ObjectsPerSecond >= 20_000 && c.Ratio >= 0.7 && c.PeakRSSMiB < 150
@@ -239,11 +251,11 @@ func (s *server) stop() {
 var listening = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
 
 // startServer runs 'ombud serve' on dir, on a loopback port.
-func startServer(ctx context.Context, bin, dir string) (*server, error) {
+func startServer(ctx context.Context, bin, dir string, keeperLatency time.Duration) (*server, error) {
 	if bin == "" {
 		return nil, errors.New("bench run: the ombud binary is needed to run the server as a child")
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	cmd := exec.CommandContext(ctx, bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info", "--keeper-latency", keeperLatency.String())
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -394,4 +406,28 @@ func peakRSS(pid int) (float64, error) {
 		}
 	}
 	return 0, errors.New("peak memory: no VmHWM")
+}
+
+// counter reads one counter's value from a Prometheus text exposition.
+func counter(ctx context.Context, hc *http.Client, url, name string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, err := strconv.ParseFloat(f[1], 64)
+			return int64(v), err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s has no %s", url, name)
 }

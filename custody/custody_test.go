@@ -27,6 +27,9 @@ import (
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/reason"
+	"gocloud.dev/gcerrors"
+	"gocloud.dev/secrets"
+	"gocloud.dev/secrets/driver"
 )
 
 var ctx = context.Background()
@@ -826,5 +829,51 @@ func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
 	defer db.Close()
 	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, wrapping_key = NULL, kek_version = $2 WHERE id = $3`, wrapped, ver, o.ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// revokedKeyring is a KEK revoked in its KMS: every call of its keeper
+// fails.
+type revokedKeyring struct{ custody.Keyring }
+
+func (revokedKeyring) Current() (int, *secrets.Keeper)     { return 1, revokedKeeper }
+func (revokedKeyring) Keeper(int) (*secrets.Keeper, error) { return revokedKeeper, nil }
+
+var revokedKeeper = secrets.NewKeeper(revoked{})
+
+type revoked struct{ driver.Keeper }
+
+func (revoked) Decrypt(context.Context, []byte) ([]byte, error) {
+	return nil, errors.New("the key is revoked")
+}
+func (revoked) Encrypt(context.Context, []byte) ([]byte, error) {
+	return nil, errors.New("the key is revoked")
+}
+func (revoked) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.PermissionDenied }
+
+// TestKEKRevocationStopsReadsWithinTTL: once the KEK is revoked in its
+// KMS, reads go on only while the gateway holds the unwrapped
+// intermediate key, no longer than its TTL; then each read is a logged
+// denial (key_unavailable).
+func TestKEKRevocationStopsReadsWithinTTL(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	now := time.Now()
+	var offset atomic.Int64
+	e.Custody.Now = func() time.Time { return now.Add(time.Duration(offset.Load())) }
+	o := ingest(t, e, "general", []byte("a record"))
+	if _, err := read(t, e, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.Custody.Keys = revokedKeyring{e.Custody.Keys}
+	offset.Store(int64(custody.DefaultKeyTTL - time.Second))
+	if _, err := read(t, e, o.ID); err != nil {
+		t.Fatalf("a read within the TTL of the held key: %v", err)
+	}
+	offset.Store(int64(custody.DefaultKeyTTL + time.Second))
+	_, err := read(t, e, o.ID)
+	var d *custody.Denial
+	if !errors.As(err, &d) || d.Reason != reason.KeyUnavailable {
+		t.Fatalf("a read after the TTL with the KEK revoked: %v", err)
 	}
 }

@@ -35,6 +35,9 @@ type intermediates struct {
 	// making is closed when the key being made is ready, so that ingests
 	// at once wait for one key instead of making many.
 	making chan struct{}
+	// loading holds, by id, a channel closed when the key being unwrapped
+	// is held, so that reads at once unwrap it once.
+	loading map[string]chan struct{}
 }
 
 type heldKey struct {
@@ -135,13 +138,39 @@ func (s *Service) makeIntermediate(ctx context.Context, by string) (string, erro
 // intermediate returns the intermediate key id, held or read from the
 // store and unwrapped by the KEK.
 func (s *Service) intermediate(ctx context.Context, id string) (*keys.Intermediate, error) {
-	now := s.now()
-	s.iks.mu.Lock()
-	h, ok := s.iks.held[id]
-	s.iks.mu.Unlock()
-	if ok && now.Before(h.expires) {
-		return h.ik, nil
+	for {
+		now := s.now()
+		s.iks.mu.Lock()
+		if h, ok := s.iks.held[id]; ok && now.Before(h.expires) {
+			s.iks.mu.Unlock()
+			return h.ik, nil
+		}
+		if wait, ok := s.iks.loading[id]; ok {
+			s.iks.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if s.iks.loading == nil {
+			s.iks.loading = map[string]chan struct{}{}
+		}
+		done := make(chan struct{})
+		s.iks.loading[id] = done
+		s.iks.mu.Unlock()
+		ik, err := s.loadKey(ctx, id)
+		s.iks.mu.Lock()
+		delete(s.iks.loading, id)
+		s.iks.mu.Unlock()
+		close(done)
+		return ik, err
 	}
+}
+
+// loadKey reads the intermediate key id from the store and holds it.
+func (s *Service) loadKey(ctx context.Context, id string) (*keys.Intermediate, error) {
 	k, err := s.Store.IntermediateKey(ctx, id)
 	if err != nil {
 		return nil, err

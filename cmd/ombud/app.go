@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -15,10 +16,10 @@ import (
 )
 
 // openApp opens the deployment in dir (see package gateway).
-func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger) (*gateway.Gateway, error) {
+func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger, keeperLatency time.Duration) (*gateway.Gateway, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, Registry: reg})
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, Registry: reg, KeeperLatency: keeperLatency})
 	if errors.Is(err, gateway.ErrLogUnwritable) {
 		return nil, exitCode{code: exitLogUnwritable, err: fmt.Errorf("%w; ombud cannot log, so it would deny everything: fix the directory's permissions or free space, then start again", err)}
 	}

@@ -29,7 +29,7 @@ func benchCommands() []command {
 		summary: "authorized reads end to end, beside a log append and plain reads",
 		example: "ombud bench access --concurrency 64 --duration 10s --rounds 3",
 		setup:   (*Main).benchAccess,
-	}, {name: "bench run", usage: "[--objects N] [--object-bytes N] [--rounds N]",
+	}, {name: "bench run", usage: "[--objects N] [--object-bytes N] [--rounds N] [--keeper-latency D]",
 		summary: "one analytic run streaming N objects, each logged before it is sent, beside a bare Tessera appender",
 		example: "ombud bench run --objects 100000 --rounds 3",
 		setup:   (*Main).benchRunObjects,
@@ -181,8 +181,12 @@ func startProfile(path string) (func(), error) {
 func (m *Main) benchRunObjects(fs *flag.FlagSet) action {
 	n := fs.Int("objects", 100_000, "objects in the run")
 	size := fs.Int("object-bytes", 4096, "object size")
+	latency := fs.Duration("keeper-latency", 0, "delay every call of the server's KEK keeper by this much, as a remote KMS would; the JSON counts the calls (keeper_calls)")
 	return m.bench(fs, 10, func(rounds *int) (func() error, benchRun) {
 		return func() error {
+				if *latency < 0 || *latency > time.Second {
+					return usagef("bench run: --keeper-latency must be 0 to 1s")
+				}
 				if *n < 1 || *n > ombud.MaxRunObjects || *size < 1 || *size > 1<<20 {
 					return usagef("bench run: want 1 to %d objects of up to 1 MiB", ombud.MaxRunObjects)
 				}
@@ -192,7 +196,7 @@ func (m *Main) benchRunObjects(fs *flag.FlagSet) action {
 				if err != nil {
 					return nil, err
 				}
-				return bench.CompareRun(ctx, bench.RunConfig{Dir: scratch, Objects: *n, ObjectBytes: *size, Binary: bin}, *rounds, progress)
+				return bench.CompareRun(ctx, bench.RunConfig{Dir: scratch, Objects: *n, ObjectBytes: *size, Binary: bin, KeeperLatency: *latency}, *rounds, progress)
 			}
 	})
 }

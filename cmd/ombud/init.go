@@ -38,7 +38,7 @@ func (m *Main) initDir(ctx context.Context, o initFlags) error {
 	}
 	fmt.Fprintf(m.Stdout, "Created data directory %s\n", dir.Path)
 	fmt.Fprintf(m.Stdout, "Log origin: %s\nLog verifier key: %s\n", dir.Signer.Name(), dir.VerifierKey)
-	g, err := openApp(ctx, dir, logger)
+	g, err := openApp(ctx, dir, logger, 0)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/vocab"
@@ -25,12 +26,16 @@ func serverCommands() []command {
 			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
 			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+			fs.DurationVar(&o.keeperLatency, "keeper-latency", 0, "for benchmarks: delay every call of the KEK's keeper by this much, as a remote KMS would")
 			return func(ctx context.Context, _ []string) error { return m.serve(ctx, o) }
 		},
 	}}
 }
 
-type serveFlags struct{ data, listen, store, origin, jurisdiction, logLevel string }
+type serveFlags struct {
+	data, listen, store, origin, jurisdiction, logLevel string
+	keeperLatency                                       time.Duration
+}
 
 func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	logger, err := m.logger(o.logLevel)
@@ -67,7 +72,7 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	if o.listen != "" {
 		addr = o.listen
 	}
-	g, err := openApp(ctx, dir, logger)
+	g, err := openApp(ctx, dir, logger, o.keeperLatency)
 	if err != nil {
 		return err
 	}

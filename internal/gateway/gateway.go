@@ -49,6 +49,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// MaxBodyBytes, when set, replaces server.max_body_bytes.
 	MaxBodyBytes int64
+	// KeeperLatency, for benchmarks, delays every call of the KEK's
+	// keeper by that much, as a remote KMS would.
+	KeeperLatency time.Duration
 }
 
 // Gateway is an opened deployment.

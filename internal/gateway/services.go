@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
@@ -17,6 +18,7 @@ import (
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/vocab"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // openServices builds the services, each whole: first what they share
@@ -48,7 +50,12 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	if g.Reports, err = publish.New(publish.Config{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}); err != nil {
 		return err
 	}
-	g.Custody, err = openCustody(ctx, dir, custody.Config{
+	kekCalls := prometheus.NewCounter(prometheus.CounterOpts{Name: "ombud_kek_calls_total",
+		Help: "Calls of the key-encryption key's keeper (KMS calls, for a KMS): an intermediate key made, unwrapped or rewrapped, or an older object's keyset."})
+	if err := g.Registry.Register(kekCalls); err != nil {
+		return err
+	}
+	g.Custody, err = openCustody(ctx, dir, g.opts.KeeperLatency, kekCalls.Inc, custody.Config{
 		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
 		Evidence:   g.Review.Evidence,
 		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
@@ -80,7 +87,7 @@ func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes m
 // its blob store (file://DIR/blobs unless storage.blob_url says
 // otherwise), its KEK keyring (keys/kek.key unless storage.kek_url names a
 // KMS) and the limits the configuration sets.
-func openCustody(ctx context.Context, dir *datadir.Dir, c custody.Config) (*custody.Service, error) {
+func openCustody(ctx context.Context, dir *datadir.Dir, keeperLatency time.Duration, kekCall func(), c custody.Config) (*custody.Service, error) {
 	sc := dir.Config.Storage
 	url := sc.BlobURL
 	if url == "" {
@@ -101,15 +108,17 @@ func openCustody(ctx context.Context, dir *datadir.Dir, c custody.Config) (*cust
 	if err != nil {
 		return nil, err
 	}
+	var ring keys.VersionedKeyring
 	if sc.KEKURL == "" {
-		c.Keys, err = keys.OpenLocal(dir.KEKPath())
+		ring, err = keys.OpenLocal(dir.KEKPath())
 	} else {
-		c.Keys, err = keys.OpenURL(ctx, sc.KEKURL, 1)
+		ring, err = keys.OpenURL(ctx, sc.KEKURL, 1)
 	}
 	if err != nil {
 		bucket.Close()
 		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
 	}
+	c.Keys = keys.Metered(ring, kekCall, keeperLatency)
 	c.Bucket, c.DetailRetention = bucket, retention
 	c.MaxObjectBytes, c.EmergencyDeadline = sc.MaxObjectBytes, dir.Config.Access.EmergencyDeadline.Duration
 	c.RunTimeLimit = dir.Config.Access.RunTimeLimit.Duration
