@@ -84,3 +84,35 @@ type EmergencyStore interface {
 	// (one whose registration entry covers it, as the auditor computes).
 	CoverEmergency(ctx context.Context, index uint64, authorizationID string) error
 }
+
+// Session is a reviewer's signed-in session on the reviewer pages. Its id
+// is kept only as its SHA-256.
+type Session struct {
+	IDHash    []byte
+	Principal string
+	CSRF      string
+	Created   time.Time
+	// Expires is when the session ends unless it is used again: the
+	// earlier of its idle limit after its last use and its age limit.
+	Expires time.Time
+}
+
+// SessionStore keeps what every gateway of a deployment must see alike
+// but the log does not record: the reviewer pages' sessions and the
+// public pages' rate windows.
+type SessionStore interface {
+	// StartSession records s, after forgetting the expired sessions;
+	// ErrBusy when limit sessions are live.
+	StartSession(ctx context.Context, s *Session, limit int) error
+	// Session returns the live session whose id hashes to idHash;
+	// ErrNotFound if there is none, or it has expired.
+	Session(ctx context.Context, idHash []byte, now time.Time) (*Session, error)
+	// ExtendSession moves a live session's expiry.
+	ExtendSession(ctx context.Context, idHash []byte, expires time.Time) error
+	// EndSession forgets a session.
+	EndSession(ctx context.Context, idHash []byte) error
+	// CountEvent counts one event of key in fixed windows of length per:
+	// it returns 0 when the event is within max in its window, else how
+	// long until the window ends (and does not count it).
+	CountEvent(ctx context.Context, key []byte, now time.Time, max int, per time.Duration) (time.Duration, error)
+}

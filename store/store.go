@@ -1,7 +1,8 @@
 // Package store names what a metadata store is: the change machinery of
 // package journal and one reading interface per aggregate of package ombud,
 // each with its conformance suite in store/storetest, which every
-// implementation must pass. store/sqlite is the embedded implementation.
+// implementation must pass. store/sqldb is the implementation on SQL, on
+// two engines: store/sqlite, embedded, and store/postgres, shared.
 //
 // Consumers take only the interfaces they call; Store is for what opens,
 // serves and closes a whole store (the gateway, the conformance suites).
@@ -27,6 +28,7 @@ type Store interface {
 	ombud.SystemStore
 	ombud.RunStore
 	ombud.FlagStore
+	ombud.SessionStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -683,5 +684,72 @@ func testIntermediateKeys(t *testing.T, s store.Store) {
 	}
 	if below, _ := s.IntermediateKeysBelowKEK(ctx, 2, 10); len(below) != 1 || below[0].ID != b.ID {
 		t.Fatalf("IntermediateKeysBelowKEK after the rewrap = %v", below)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	hash := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	a := &ombud.Session{IDHash: hash(1), Principal: "p1", CSRF: "c1", Created: now, Expires: now.Add(time.Minute)}
+	if err := s.StartSession(ctx, a, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartSession(ctx, &ombud.Session{IDHash: hash(1), Principal: "p2", Created: now, Expires: now.Add(time.Minute)}, 2); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("a second session under one id: %v", err)
+	}
+	got, err := s.Session(ctx, hash(1), now)
+	if err != nil || got.Principal != "p1" || got.CSRF != "c1" || !got.Expires.Equal(a.Expires) {
+		t.Fatalf("Session = %+v, %v", got, err)
+	}
+	if _, err := s.Session(ctx, hash(1), now.Add(time.Minute)); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("an expired session: %v", err)
+	}
+	if err := s.ExtendSession(ctx, hash(1), now.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, hash(1), now.Add(time.Minute)); err != nil {
+		t.Fatalf("an extended session: %v", err)
+	}
+	if err := s.StartSession(ctx, &ombud.Session{IDHash: hash(2), Principal: "p2", Created: now, Expires: now.Add(time.Second)}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartSession(ctx, &ombud.Session{IDHash: hash(3), Principal: "p3", Created: now, Expires: now.Add(time.Minute)}, 2); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("a session past the limit: %v", err)
+	}
+	// Once one has expired, there is room again.
+	if err := s.StartSession(ctx, &ombud.Session{IDHash: hash(3), Principal: "p3", Created: now.Add(2 * time.Second), Expires: now.Add(time.Minute)}, 2); err != nil {
+		t.Fatalf("a session after another expired: %v", err)
+	}
+	if err := s.EndSession(ctx, hash(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, hash(1), now); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("an ended session: %v", err)
+	}
+
+	// Twenty events at once against a limit of seven: exactly seven pass.
+	key := hash(9)
+	var passed atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			wait, err := s.CountEvent(ctx, key, now, 7, time.Minute)
+			if err != nil {
+				t.Error(err)
+			} else if wait == 0 {
+				passed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if passed.Load() != 7 {
+		t.Fatalf("%d of 20 events passed a limit of 7", passed.Load())
+	}
+	if wait, err := s.CountEvent(ctx, key, now.Add(50*time.Second), 7, time.Minute); err != nil || wait != 10*time.Second {
+		t.Fatalf("over the limit: wait %v, %v", wait, err)
+	}
+	if wait, err := s.CountEvent(ctx, key, now.Add(time.Minute), 7, time.Minute); err != nil || wait != 0 {
+		t.Fatalf("in the next window: wait %v, %v", wait, err)
 	}
 }

@@ -30,6 +30,7 @@ func TestStore(t *testing.T, open Open) {
 	t.Run("details", func(t *testing.T) { TestDetails(t, open) })
 	t.Run("objects", func(t *testing.T) { TestObjects(t, open) })
 	t.Run("intermediate keys", func(t *testing.T) { TestIntermediateKeys(t, open) })
+	t.Run("sessions", func(t *testing.T) { TestSessions(t, open) })
 	t.Run("authorizations", func(t *testing.T) { TestAuthorizations(t, open) })
 	t.Run("systems", func(t *testing.T) { TestSystems(t, open) })
 	t.Run("runs", func(t *testing.T) { TestRuns(t, open) })
@@ -122,6 +123,10 @@ func TestObjects(t *testing.T, open Open) { testObjects(t, open(t)) }
 // newest, by id, below a KEK version, rewrapped; and objects wrapped by
 // one, which a KEK rotation does not list.
 func TestIntermediateKeys(t *testing.T, open Open) { testIntermediateKeys(t, open(t)) }
+
+// TestSessions checks SessionStore: sessions that expire and end, a limit
+// on live ones, and rate windows counted exactly under concurrent events.
+func TestSessions(t *testing.T, open Open) { testSessions(t, open(t)) }
 
 // TestAuthorizations checks AuthorizationStore and EmergencyStore: uses,
 // refunds, revocation and emergency reads.

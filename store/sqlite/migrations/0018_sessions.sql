@@ -1,0 +1,17 @@
+-- 0018: the reviewer pages' sessions and the public pages' rate windows,
+-- kept in the store so that every gateway sees them alike. A session's id
+-- is kept only as its SHA-256; a client address only as its SHA-256.
+CREATE TABLE sessions (
+	id_hash   BLOB PRIMARY KEY,
+	principal TEXT NOT NULL,
+	csrf      TEXT NOT NULL,
+	created   INTEGER NOT NULL,           -- Unix ms
+	expires   INTEGER NOT NULL            -- Unix ms
+);
+CREATE INDEX sessions_expires ON sessions (expires);
+CREATE TABLE rate_windows (
+	key   BLOB PRIMARY KEY,               -- SHA-256 of the limit and the client
+	start INTEGER NOT NULL,               -- Unix ms
+	n     INTEGER NOT NULL
+);
+CREATE INDEX rate_windows_start ON rate_windows (start);
