@@ -125,7 +125,7 @@ func (s *Site) contest(w http.ResponseWriter, r *http.Request) {
 	}
 	var oe *ombud.Error
 	if errors.As(err, &oe) && oe.Reason == reason.NoticeUnknown {
-		if ok, wait := s.wrongCodes.allow(s.client(r), time.Now()); !ok {
+		if ok, wait := s.wrongCodes.allow(r.Context(), s.client(r), time.Now()); !ok {
 			s.tooMany(w, r, p, wait)
 			return
 		}

@@ -1,55 +1,41 @@
 package web
 
 import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/ombud/ombud"
 )
 
 // limiter counts events per client address in fixed windows: at most max
-// in each window of length per. It keeps at most maxClients addresses;
-// past that it starts a fresh table (the cost of an attacker spraying
-// addresses is then only their own rate).
+// in each window of length per. The windows are kept in the store, which
+// every gateway shares, under the SHA-256 of the limit's name and the
+// address, so the store holds no address.
 type limiter struct {
-	max int
-	per time.Duration
-
-	mu sync.Mutex
-	m  map[string]*window
-}
-
-type window struct {
-	start time.Time
-	n     int
-}
-
-const maxClients = 100_000
-
-func newLimiter(max int, per time.Duration) *limiter {
-	return &limiter{max: max, per: per, m: map[string]*window{}}
+	name   string
+	max    int
+	per    time.Duration
+	store  ombud.SessionStore
+	logger *slog.Logger
 }
 
 // allow counts one event of key and reports whether it is within the
-// limit, and if not, how long until the window ends.
-func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.m[key]
-	if w == nil || now.Sub(w.start) >= l.per {
-		if w == nil && len(l.m) >= maxClients {
-			l.m = map[string]*window{}
-		}
-		w = &window{start: now}
-		l.m[key] = w
+// limit, and if not, how long until the window ends. When the store
+// cannot count, it refuses: a limit that cannot be checked holds.
+func (l *limiter) allow(ctx context.Context, key string, now time.Time) (bool, time.Duration) {
+	h := sha256.Sum256([]byte(l.name + "\x00" + key))
+	wait, err := l.store.CountEvent(ctx, h[:], now, l.max, l.per)
+	if err != nil {
+		l.logger.ErrorContext(ctx, "site: a rate limit could not be counted", "limit", l.name, "err", err)
+		return false, l.per
 	}
-	if w.n >= l.max {
-		return false, w.start.Add(l.per).Sub(now)
-	}
-	w.n++
-	return true, 0
+	return wait == 0, wait
 }
 
 // client is the address a request came from, as the limits count it: an

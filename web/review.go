@@ -8,10 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -21,9 +21,10 @@ import (
 	"github.com/ombud/ombud/vocab"
 )
 
-// The reviewer pages' sessions: a cookie holding a random id, kept only
-// in this process (a restart signs everyone out). A session ends after
-// sessionIdle without a request, or sessionMax after sign-in.
+// The reviewer pages' sessions: a cookie holding a random id, kept in the
+// store as its SHA-256 (every gateway sees it; a restart signs no one
+// out). A session ends after sessionIdle without a request, or sessionMax
+// after sign-in.
 const (
 	sessionCookie = "__Host-ombud-review"
 	sessionIdle   = 30 * time.Minute
@@ -36,15 +37,15 @@ const (
 type session struct {
 	principal string
 	csrf      string
-	created   time.Time
-	seen      time.Time
 }
 
-// sessions maps the SHA-256 of a session id to its session, so a lookup
-// takes no time that depends on how much of an id matches.
+// sessions keeps the reviewer pages' sessions in the store, which every
+// gateway shares: a reviewer signed in on one is signed in on all. The
+// store keeps a session id only as its SHA-256, so a lookup takes no time
+// that depends on how much of an id matches.
 type sessions struct {
-	mu sync.Mutex
-	m  map[[32]byte]*session
+	store  ombud.SessionStore
+	logger *slog.Logger
 }
 
 func randomToken() string {
@@ -53,48 +54,50 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (ss *sessions) start(principal string, now time.Time) (id string, s *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.m == nil {
-		ss.m = map[[32]byte]*session{}
+func hashID(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+// expiry is when a session used at now ends unless used again.
+func expiry(created, now time.Time) time.Time {
+	if end := created.Add(sessionMax); end.Before(now.Add(sessionIdle)) {
+		return end
 	}
-	if len(ss.m) >= maxSessions {
-		for k, v := range ss.m {
-			if now.Sub(v.seen) > sessionIdle || now.Sub(v.created) > sessionMax {
-				delete(ss.m, k)
-			}
+	return now.Add(sessionIdle)
+}
+
+func (ss sessions) start(ctx context.Context, principal string, now time.Time) (id string, s *session) {
+	id = randomToken()
+	s = &session{principal: principal, csrf: randomToken()}
+	err := ss.store.StartSession(ctx, &ombud.Session{IDHash: hashID(id), Principal: principal, CSRF: s.csrf, Created: now, Expires: expiry(now, now)}, maxSessions)
+	if err != nil {
+		if !errors.Is(err, ombud.ErrBusy) {
+			ss.logger.ErrorContext(ctx, "site: a session could not be started", "err", err)
 		}
-	}
-	if len(ss.m) >= maxSessions {
 		return "", nil
 	}
-	id = randomToken()
-	s = &session{principal: principal, csrf: randomToken(), created: now, seen: now}
-	ss.m[sha256.Sum256([]byte(id))] = s
 	return id, s
 }
 
-func (ss *sessions) get(id string, now time.Time) *session {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	k := sha256.Sum256([]byte(id))
-	s := ss.m[k]
-	if s == nil {
+func (ss sessions) get(ctx context.Context, id string, now time.Time) *session {
+	st, err := ss.store.Session(ctx, hashID(id), now)
+	if err != nil {
+		if !errors.Is(err, ombud.ErrNotFound) {
+			ss.logger.ErrorContext(ctx, "site: a session could not be read", "err", err)
+		}
 		return nil
 	}
-	if now.Sub(s.seen) > sessionIdle || now.Sub(s.created) > sessionMax {
-		delete(ss.m, k)
-		return nil
+	if err := ss.store.ExtendSession(ctx, st.IDHash, expiry(st.Created, now)); err != nil {
+		ss.logger.ErrorContext(ctx, "site: a session could not be extended", "err", err)
 	}
-	s.seen = now
-	return s
+	return &session{principal: st.Principal, csrf: st.CSRF}
 }
 
-func (ss *sessions) end(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, sha256.Sum256([]byte(id)))
+func (ss sessions) end(ctx context.Context, id string) {
+	if err := ss.store.EndSession(ctx, hashID(id)); err != nil {
+		ss.logger.ErrorContext(ctx, "site: a session could not be ended", "err", err)
+	}
 }
 
 // Reviewers is what the reviewer pages need of the deployment.
@@ -126,13 +129,13 @@ func (s *Site) reviewer(r *http.Request) (*ombud.Principal, *session, string) {
 	if err != nil || len(c.Value) > 64 {
 		return nil, nil, ""
 	}
-	ss := s.sessions.get(c.Value, time.Now())
+	ss := s.sessions.get(r.Context(), c.Value, time.Now())
 	if ss == nil {
 		return nil, nil, ""
 	}
 	p, err := s.Reviewers.Principal(r.Context(), ss.principal)
 	if err != nil || p.Disabled || !p.Has(ombud.RoleReviewer) {
-		s.sessions.end(c.Value)
+		s.sessions.end(r.Context(), c.Value)
 		return nil, nil, ""
 	}
 	return p, ss, c.Value
@@ -232,7 +235,7 @@ func (s *Site) fillQueue(ctx context.Context, pg *page, p *ombud.Principal, ss *
 }
 
 func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := s.signins.allow(s.client(r), time.Now()); !ok {
+	if ok, wait := s.signins.allow(r.Context(), s.client(r), time.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		s.renderReview(w, r, http.StatusTooManyRequests, &page{Message: "Too many sign-in attempts from your connection; wait a minute."})
 		return
@@ -247,7 +250,7 @@ func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
 		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "This token is invalid or disabled, or its principal is not a reviewer."})
 		return
 	}
-	id, _ := s.sessions.start(p.ID, time.Now())
+	id, _ := s.sessions.start(r.Context(), p.ID, time.Now())
 	if id == "" {
 		s.renderReview(w, r, http.StatusServiceUnavailable, &page{Message: "Too many sessions are open; try again later."})
 		return
@@ -261,7 +264,7 @@ func (s *Site) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.end(c.Value)
+		s.sessions.end(r.Context(), c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/review", http.StatusSeeOther)

@@ -161,6 +161,9 @@ type Site struct {
 	// reviewer pages at /review; nil leaves both out.
 	Review    *review.Service
 	Reviewers *Reviewers
+	// Sessions keeps the reviewer pages' sessions and the per-client
+	// limits, in the store every gateway shares; required with Review.
+	Sessions ombud.SessionStore
 
 	pages map[string]*template.Template
 
@@ -213,8 +216,12 @@ func (s *Site) Handler() http.Handler {
 		s.Logger = slog.Default()
 	}
 	s.pages = map[string]*template.Template{}
-	s.signins = newLimiter(signinsPerMin, time.Minute)
-	s.wrongCodes = newLimiter(wrongCodes, wrongWindow)
+	if s.Review != nil && s.Sessions == nil {
+		panic("web: a Site with Review needs Sessions")
+	}
+	s.sessions = sessions{store: s.Sessions, logger: s.Logger}
+	s.signins = &limiter{name: "signin", max: signinsPerMin, per: time.Minute, store: s.Sessions, logger: s.Logger}
+	s.wrongCodes = &limiter{name: "contest-code", max: wrongCodes, per: wrongWindow, store: s.Sessions, logger: s.Logger}
 	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}

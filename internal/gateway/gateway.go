@@ -190,6 +190,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
 		Breaches:       g.Store.Breaches,
+		Sessions:       g.Store,
 		Systems:        g.Store.AnalyticSystems,
 		RunCounts:      g.Store.RunCounts,
 		ReviewCounts:   g.Store.ReviewCounts,
