@@ -98,9 +98,14 @@ type Session struct {
 }
 
 // SessionStore keeps what every gateway of a deployment must see alike
-// but the log does not record: the reviewer pages' sessions and the
-// public pages' rate windows.
+// but the log does not record: the reviewer pages' sessions, the public
+// pages' rate windows and the leases of background work.
 type SessionStore interface {
+	// Lease takes or renews the lease name for holder until now+ttl, and
+	// reports whether holder has it: it does if no one held it, if its
+	// holder's time ran out, or if holder held it already. One holder at
+	// a time, whichever gateway asks.
+	Lease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	// StartSession records s, after forgetting the expired sessions;
 	// ErrBusy when limit sessions are live.
 	StartSession(ctx context.Context, s *Session, limit int) error

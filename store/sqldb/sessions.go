@@ -89,3 +89,21 @@ func (s *Store) CountEvent(ctx context.Context, key []byte, now time.Time, max i
 	})
 	return wait, err
 }
+
+func (s *Store) Lease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	var held bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// One statement: insert, or take over a lease that is this
+		// holder's or has run out; a live lease of another is left alone.
+		res, err := tx.ExecContext(ctx, `INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+			WHERE leases.holder = excluded.holder OR leases.expires <= $4`, name, holder, ms(now.Add(ttl)), ms(now))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		held = n == 1
+		return err
+	})
+	return held, err
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -751,5 +752,44 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	if wait, err := s.CountEvent(ctx, key, now.Add(time.Minute), 7, time.Minute); err != nil || wait != 0 {
 		t.Fatalf("in the next window: wait %v, %v", wait, err)
+	}
+}
+
+func testLeases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	take := func(holder string, at time.Time) bool {
+		t.Helper()
+		ok, err := s.Lease(ctx, "sweep", holder, at, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !take("a", now) || !take("a", now.Add(30*time.Second)) {
+		t.Fatal("a free lease, or one's own, is not taken")
+	}
+	if take("b", now.Add(80*time.Second)) {
+		t.Fatal("b took a live lease of a's (renewed until 90 s)")
+	}
+	if !take("b", now.Add(90*time.Second)) || take("a", now.Add(100*time.Second)) {
+		t.Fatal("b did not take the lease a let run out, or a took it back")
+	}
+	// Eight holders at once on a free lease: exactly one has it.
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ok, err := s.Lease(ctx, "publish", fmt.Sprint("g", i), now, time.Minute)
+			if err != nil {
+				t.Error(err)
+			} else if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d of 8 holders took one lease at once", won.Load())
 	}
 }

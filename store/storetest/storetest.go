@@ -31,6 +31,7 @@ func TestStore(t *testing.T, open Open) {
 	t.Run("objects", func(t *testing.T) { TestObjects(t, open) })
 	t.Run("intermediate keys", func(t *testing.T) { TestIntermediateKeys(t, open) })
 	t.Run("sessions", func(t *testing.T) { TestSessions(t, open) })
+	t.Run("leases", func(t *testing.T) { TestLeases(t, open) })
 	t.Run("authorizations", func(t *testing.T) { TestAuthorizations(t, open) })
 	t.Run("systems", func(t *testing.T) { TestSystems(t, open) })
 	t.Run("runs", func(t *testing.T) { TestRuns(t, open) })
@@ -127,6 +128,10 @@ func TestIntermediateKeys(t *testing.T, open Open) { testIntermediateKeys(t, ope
 // TestSessions checks SessionStore: sessions that expire and end, a limit
 // on live ones, and rate windows counted exactly under concurrent events.
 func TestSessions(t *testing.T, open Open) { testSessions(t, open(t)) }
+
+// TestLeases checks the leases of background work: one holder at a time,
+// taken over once it runs out, one winner of many at once.
+func TestLeases(t *testing.T, open Open) { testLeases(t, open(t)) }
 
 // TestAuthorizations checks AuthorizationStore and EmergencyStore: uses,
 // refunds, revocation and emergency reads.
