@@ -37,6 +37,9 @@ type AccessConfig struct {
 	Only string
 	// LogDir, when set, holds the log instead of the scratch directory.
 	LogDir string
+	// StoreURL, when set, keeps the metadata in that PostgreSQL database
+	// (which should be empty) instead of SQLite.
+	StoreURL string
 }
 
 // RateResult is one variant's throughput and latency.
@@ -133,6 +136,7 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 		defer os.RemoveAll(logDir)
 		dir.Config.Log.Dir = logDir // log.dir, as an operator would set it
 	}
+	dir.Config.Storage.StoreURL = cfg.StoreURL
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: quiet, BatchMaxSize: cfg.BatchMaxSize, BatchMaxAge: cfg.BatchMaxAge})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -25,7 +26,7 @@ func benchCommands() []command {
 		summary: "one large object encrypted in and decrypted out, beside a plain copy",
 		example: "ombud bench stream --size-mib 1024 --rounds 3",
 		setup:   (*Main).benchStream,
-	}, {name: "bench access", usage: "[--concurrency N] [--duration D] [--rounds N] [--only VARIANT]",
+	}, {name: "bench access", usage: "[--concurrency N] [--duration D] [--rounds N] [--only VARIANT] [--store URL]",
 		summary: "authorized reads end to end, beside a log append and plain reads",
 		example: "ombud bench access --concurrency 64 --duration 10s --rounds 3",
 		setup:   (*Main).benchAccess,
@@ -143,6 +144,7 @@ func (m *Main) benchAccess(fs *flag.FlagSet) action {
 	dur := fs.Duration("duration", 10*time.Second, "how long each variant runs")
 	logDir := fs.String("log-dir", "", "diagnostic: keep the log in a scratch directory under DIR, e.g. another disk")
 	only := fs.String("only", "", "run only this variant: access, log-append, plain-http-read or plain-file-read")
+	storeURL := fs.String("store", "", "keep the metadata in this PostgreSQL database (postgres://…, empty) instead of SQLite")
 	return m.bench(fs, 20, func(rounds *int) (func() error, benchRun) {
 		return func() error {
 				switch *only {
@@ -150,13 +152,16 @@ func (m *Main) benchAccess(fs *flag.FlagSet) action {
 				default:
 					return usagef("bench access: --only takes access, log-append, plain-http-read or plain-file-read")
 				}
+				if *storeURL != "" && !strings.HasPrefix(*storeURL, "postgres://") && !strings.HasPrefix(*storeURL, "postgresql://") {
+					return usagef("bench access: --store takes a postgres:// URL")
+				}
 				if *conc < 1 || *conc > 4096 || *dur <= 0 || *dur > 10*time.Minute || *size < 1 || *size > 64<<20 {
 					return usagef("bench access: want 1-4096 clients, up to 10m, objects up to 64 MiB")
 				}
 				return nil
 			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
 				return bench.CompareAccess(ctx, bench.AccessConfig{Dir: scratch, Concurrency: *conc, ObjectBytes: *size, BatchMaxSize: *bsize,
-					BatchMaxAge: *age, Duration: *dur, Only: *only, LogDir: *logDir}, *rounds, progress)
+					BatchMaxAge: *age, Duration: *dur, Only: *only, LogDir: *logDir, StoreURL: *storeURL}, *rounds, progress)
 			}
 	})
 }
