@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,12 +34,12 @@ import (
 	"github.com/ombud/ombud/witness"
 )
 
-// quietKlog routes Tessera's klog output to a warn-level slog logger, once:
-// klog's logger setting is process-wide and not safe to change while logs
-// from an earlier test are still running.
-var quietKlog = sync.OnceFunc(func() {
+// Tessera's klog output goes to a warn-level slog logger, set when the
+// test binary starts: klog's logger is process-wide and not safe to change
+// while a log that a test opened without this package is running.
+func init() {
 	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-})
+}
 
 // Env is a running deployment.
 type Env struct {
@@ -111,7 +110,6 @@ func New(t testing.TB, opts ...Option) *Env {
 		f(&o)
 	}
 	ctx := context.Background()
-	quietKlog()
 	path := o.dataDir
 	if path == "" {
 		path = t.TempDir() + "/data"
