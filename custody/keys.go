@@ -112,8 +112,27 @@ func (s *Service) refreshWrappingKey(ctx context.Context, now time.Time, by stri
 
 // makeIntermediate makes an intermediate key, wraps it by the current
 // KEK (one KMS call) and records it through the one pattern: reserved,
-// its key entry logged, committed.
+// its key entry logged, committed. The store records it only under the
+// current KEK version, and never while a rotation is in flight; a key made
+// under a version a rotation has just left is made again under the new
+// one.
 func (s *Service) makeIntermediate(ctx context.Context, by string) (string, error) {
+	for attempt := 1; ; attempt++ {
+		id, err := s.makeIntermediateOnce(ctx, by)
+		if err == nil || attempt == 5 || !(errors.Is(err, ombud.ErrStale) || errors.Is(err, ombud.ErrBusy)) {
+			return id, err
+		}
+		t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) makeIntermediateOnce(ctx context.Context, by string) (string, error) {
 	id := ombud.NewID()
 	ver, keeper := s.Keys.Current()
 	ik, wrapped, err := keys.NewIntermediate(ctx, keeper, id)
@@ -122,7 +141,7 @@ func (s *Service) makeIntermediate(ctx context.Context, by string) (string, erro
 	}
 	now := s.now()
 	k := &ombud.IntermediateKey{ID: id, KEKVersion: ver, Wrapped: wrapped, Created: now}
-	c, err := journal.IntermediateCreate.Change(id, journal.IntermediatePayload{Key: k})
+	c, err := journal.IntermediateCreate.Change("", journal.IntermediatePayload{Key: k})
 	if err != nil {
 		return "", err
 	}

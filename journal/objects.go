@@ -17,11 +17,11 @@ var (
 	Erase       = Operation[ErasePayload]{Op: "object.erase", Kind: "object"}
 	KeyRotate   = Operation[KeyPayload]{Op: "key.rotate", Kind: "kek"}
 	// IntermediateCreate records a new intermediate key, wrapped by the
-	// KEK; its target is intermediate-key:ID.
-	IntermediateCreate = Operation[IntermediatePayload]{Op: "key.intermediate", Kind: "intermediate-key",
-		ID: func(p *IntermediatePayload) string {
-			return idOf(p.Key, func(k *ombud.IntermediateKey) string { return k.ID })
-		}}
+	// current KEK version. Its target is the KEK's, kek:, as a rotation's:
+	// no rotation can retire the version that wraps a key while the key is
+	// being recorded, and the key is recorded only under the current
+	// version.
+	IntermediateCreate = Operation[IntermediatePayload]{Op: "key.intermediate", Kind: "kek"}
 	// DetailsErase erases the detail records of one kind of entry up to a
 	// time; its target is details:KIND.
 	DetailsErase = Operation[DetailsPayload]{Op: "details.erase", Kind: "details",

@@ -151,17 +151,39 @@ func (s *Store) RewrapIntermediateKey(ctx context.Context, id string, oldVersion
 		wrapped, version, id, oldVersion)
 }
 
-// intermediateCreate records an intermediate key: the id is new, and its
-// KEK version is one the deployment has recorded (or the first).
-var intermediateCreate = registration(journal.IntermediateCreate, "intermediate_keys", "id", func(ctx context.Context, tx *sql.Tx, p *journal.IntermediatePayload) error {
-	k := p.Key
-	_, err := tx.ExecContext(ctx, `INSERT INTO intermediate_keys (id, kek_version, wrapped, created, log_index, pending) VALUES ($1, $2, $3, $4, 0, 1)`,
-		k.ID, k.KEKVersion, k.Wrapped, ms(k.Created))
-	if isUnique(err) {
-		return fmt.Errorf("intermediate key %s: %w", k.ID, ombud.ErrExists)
-	}
-	return err
-})
+// intermediateCreate records an intermediate key under the current KEK
+// version. It shares the KEK's target with key.rotate, so at most one of
+// either is in flight: a key is never recorded under a version a rotation
+// is retiring, and its undo, from the target alone, drops the one
+// pending key there can be.
+var intermediateCreate = operation[journal.IntermediatePayload]{Operation: journal.IntermediateCreate,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.IntermediatePayload) error {
+		k := p.Key
+		if k == nil {
+			return fmt.Errorf("no intermediate key: %w", ombud.ErrNotFound)
+		}
+		var v int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 1) FROM kek_versions`).Scan(&v); err != nil {
+			return err
+		}
+		if k.KEKVersion != v {
+			return fmt.Errorf("intermediate key %s under KEK version %d, but %d is current: %w", k.ID, k.KEKVersion, v, ombud.ErrStale)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO intermediate_keys (id, kek_version, wrapped, created, log_index, pending) VALUES ($1, $2, $3, $4, 0, 1)`,
+			k.ID, k.KEKVersion, k.Wrapped, ms(k.Created))
+		if isUnique(err) {
+			return fmt.Errorf("intermediate key %s: %w", k.ID, ombud.ErrExists)
+		}
+		return err
+	},
+	commit: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.IntermediatePayload, index uint64) error {
+		return exactlyOne(ctx, tx, `UPDATE intermediate_keys SET pending = 0, log_index = $1 WHERE id = $2 AND pending = 1`, index, p.Key.ID)
+	},
+	undo: func(ctx context.Context, tx *sql.Tx, _ string, _ *journal.IntermediatePayload) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM intermediate_keys WHERE pending = 1`)
+		return err
+	},
+}
 
 var ingest = operation[journal.ObjectPayload]{Operation: journal.Ingest,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ObjectPayload) error {

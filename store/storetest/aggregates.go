@@ -640,8 +640,8 @@ func testIntermediateKeys(t *testing.T, s store.Store) {
 	}
 	a := &ombud.IntermediateKey{ID: "ik-a", KEKVersion: 1, Wrapped: []byte("wrapped-a"), Created: now.Add(-time.Minute)}
 	b := &ombud.IntermediateKey{ID: "ik-b", KEKVersion: 1, Wrapped: []byte("wrapped-b"), Created: now}
-	apply(t, s, change(t, journal.IntermediateCreate, a.ID, journal.IntermediatePayload{Key: a}), 1)
-	reserved := change(t, journal.IntermediateCreate, b.ID, journal.IntermediatePayload{Key: b})
+	apply(t, s, change(t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: a}), 1)
+	reserved := change(t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: b})
 	if err := s.Reserve(ctx, reserved); err != nil {
 		t.Fatal(err)
 	}
@@ -657,8 +657,29 @@ func testIntermediateKeys(t *testing.T, s store.Store) {
 	if k, err := s.LatestIntermediateKey(ctx); err != nil || k.ID != b.ID || k.LogIndex != 2 || string(k.Wrapped) != "wrapped-b" || !k.Created.Equal(now) {
 		t.Fatalf("LatestIntermediateKey = %+v, %v", k, err)
 	}
-	if err := s.Reserve(ctx, change(t, journal.IntermediateCreate, a.ID, journal.IntermediatePayload{Key: a})); !errors.Is(err, ombud.ErrExists) {
+	// A rotation and a key's recording never overlap: they share the
+	// KEK's target.
+	if err := s.Reserve(ctx, reserved); !errors.Is(err, ombud.ErrBusy) && err == nil {
+		t.Fatal("reserved twice")
+	}
+	if err := s.Reserve(ctx, change(t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: a})); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("a second key under one id: %v", err)
+	}
+	rot := change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 2})
+	if err := s.Reserve(ctx, rot); err != nil {
+		t.Fatal(err)
+	}
+	c := &ombud.IntermediateKey{ID: "ik-c", KEKVersion: 1, Wrapped: []byte("wrapped-c"), Created: now}
+	if err := s.Reserve(ctx, change(t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: c})); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("a key recorded while a rotation is in flight: %v", err)
+	}
+	if err := s.Commit(ctx, rot, 4); err != nil {
+		t.Fatal(err)
+	}
+	// Once the rotation is recorded, a key made under the old version is
+	// stale: the maker must wrap it under the new one.
+	if err := s.Reserve(ctx, change(t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: c})); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("a key under a KEK version a rotation left: %v", err)
 	}
 	// An object wrapped by a key is not the rotation's: the key is.
 	o := testObject("wrappedbyikb0001", now, time.Hour, 0)

@@ -160,7 +160,7 @@ var cases = map[journal.Op]opCase{
 	}},
 	journal.IntermediateCreate.Op: {change: func(w *world) *journal.Change {
 		k := &ombud.IntermediateKey{ID: "intermediate0001", KEKVersion: 1, Wrapped: []byte("wrapped"), Created: w.now}
-		return change(w.t, journal.IntermediateCreate, k.ID, journal.IntermediatePayload{Key: k})
+		return change(w.t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: k})
 	}},
 	journal.DetailsErase.Op: {change: func(w *world) *journal.Change {
 		return change(w.t, journal.DetailsErase, "access", journal.DetailsPayload{Kind: "access", Before: w.now})
