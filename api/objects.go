@@ -232,5 +232,5 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Ombud-Receipt", strconv.FormatUint(res.Receipt, 10))
-	writeJSON(w, http.StatusOK, apiv1.Rotated{Version: res.Version, Rewraps: res.Rewraps, Receipt: res.Receipt, Retired: res.Retired})
+	writeJSON(w, http.StatusOK, apiv1.Rotated{Version: res.Version, Rewraps: res.Rewraps, Intermediates: res.Intermediates, Receipt: res.Receipt, Retired: res.Retired})
 }

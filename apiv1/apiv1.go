@@ -165,10 +165,13 @@ type SweepResult struct {
 
 // Rotated is the answer to POST /v1/keys/rotate.
 type Rotated struct {
-	Version int    `json:"kek_version"`
-	Rewraps int    `json:"keysets_rewrapped"`
-	Receipt uint64 `json:"receipt"`
-	Retired bool   `json:"old_versions_retired"`
+	Version int `json:"kek_version"`
+	Rewraps int `json:"keysets_rewrapped"`
+	// Intermediates counts the intermediate keys rewrapped; Rewraps the
+	// keysets of objects stored before intermediate keys.
+	Intermediates int    `json:"intermediate_keys_rewrapped"`
+	Receipt       uint64 `json:"receipt"`
+	Retired       bool   `json:"old_versions_retired"`
 }
 
 // RegisterIssuer is the body of POST /v1/issuers.

@@ -152,12 +152,12 @@ func objectCommands() []command {
 				})
 			},
 		}, {name: "keys rotate",
-			summary: "rotate the key-encryption key (rewraps every keyset)",
+			summary: "rotate the key-encryption key (rewraps the intermediate keys, and the keysets of objects stored before them)",
 			example: "ombud keys rotate --server http://127.0.0.1:8080",
 			setup: func(m *Main, fs *flag.FlagSet) action {
 				return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 					out, err := c.RotateKeys(ctx)
-					return m.done(err, "KEK version %d is current; %d keysets rewrapped, no ciphertext touched (log entry %d).\n", out.Version, out.Rewraps, out.Receipt)
+					return m.done(err, "KEK version %d is current; %d intermediate keys and %d older keysets rewrapped, no ciphertext touched (log entry %d).\n", out.Version, out.Intermediates, out.Rewraps, out.Receipt)
 				})
 			},
 		}}

@@ -46,8 +46,12 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	if datadir.IsEmpty(o.data) {
 		dir, err = datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Jurisdiction: o.jurisdiction})
 		if err == nil {
-			fmt.Fprintf(m.Stdout, "Created a new deployment in %s: its keys (keys/), its configuration (ombud.toml), an empty metadata database (meta.db) and a new, empty transparency log (log/), with the log origin %s and the jurisdiction %s.\n",
-				dir.Path, dir.Signer.Name(), dir.Config.DeploymentJurisdiction())
+			meta := "an empty metadata database (meta.db)"
+			if o.store != "" {
+				meta = "its metadata in the PostgreSQL database --store names"
+			}
+			fmt.Fprintf(m.Stdout, "Created a new deployment in %s: its keys (keys/), its configuration (ombud.toml), %s and a new, empty transparency log (log/), with the log origin %s and the jurisdiction %s.\n",
+				dir.Path, meta, dir.Signer.Name(), dir.Config.DeploymentJurisdiction())
 		}
 	} else {
 		dir, err = datadir.Open(o.data)
