@@ -47,7 +47,11 @@ type Config struct {
 	Vocabulary vocab.Vocabulary
 	// Classes are the configured data classes.
 	Classes map[string]ombud.Class
-	Now     func() time.Time
+	// Gates are the gates reads and changes share (see package
+	// internal/gate): an authorization's is Gate(id). nil makes the
+	// service its own.
+	Gates *gate.Set
+	Now   func() time.Time
 }
 
 // Service keeps the issuer registry, the authorizations and the policy,
@@ -56,7 +60,7 @@ type Service struct {
 	Config
 
 	policy    atomic.Pointer[Policy]
-	gates     gate.Set   // authorization id: reads shared, revocation alone
+	gates     *gate.Set  // Gate(id): reads shared, revocation alone
 	counters  sync.Map   // authorization id → *useCounter
 	authCache sync.Map   // authorization id → *ombud.RegisteredAuthorization
 	policyMu  sync.Mutex // serialises loads
@@ -73,7 +77,11 @@ func New(c Config) (*Service, error) {
 	case c.PolicyPath == "":
 		return nil, errors.New("access: no policy file")
 	}
-	return &Service{Config: c}, nil
+	s := &Service{Config: c, gates: c.Gates}
+	if s.gates == nil {
+		s.gates = new(gate.Set)
+	}
+	return s, nil
 }
 
 func (s *Service) now() time.Time {
@@ -83,9 +91,18 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Shared holds the gate of authorization id shared, for a read citing it,
-// until the read's decision is logged; a revocation waits for it.
-func (s *Service) Shared(id string) (release func()) { return s.gates.Shared(id) }
+// Gates returns the gates this service orders revocations by, for the
+// services whose reads cite authorizations.
+func (s *Service) Gates() *gate.Set { return s.gates }
+
+// Gate names the gate of authorization id: a read citing it holds it
+// shared until the read's decision is logged; a revocation holds it alone.
+func Gate(id string) string { return "authorization:" + id }
+
+// Shared reports whether other gateways share this one's store, so that
+// what this process holds in memory may be out of date: their gates are
+// then the store's (gate.Set.Locker).
+func (s *Service) Shared() bool { return s.gates.Locker != nil }
 
 // Policy returns the policy in force.
 func (s *Service) Policy() *Policy { return s.policy.Load() }
@@ -176,7 +193,9 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 }
 
 func (s *Service) issuerVerifiers(ctx context.Context) (note.Verifiers, error) {
-	if v := s.verifiers.Load(); v != nil {
+	// Another gateway may have registered an issuer since: a shared
+	// store is read every time (registrations are rare).
+	if v := s.verifiers.Load(); v != nil && !s.Shared() {
 		return *v, nil
 	}
 	is, err := s.Store.Issuers(ctx)
@@ -361,8 +380,11 @@ func (s *Service) Revoke(ctx context.Context, id, reason, by string) (journal.Le
 	if a.Revoked != nil {
 		return journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "authorization %q is already revoked", id)
 	}
-	release := s.gates.Exclusive(id)
-	defer release()
+	h := s.gates.Begin()
+	defer h.Release()
+	if err := h.Exclusive(ctx, Gate(id)); err != nil {
+		return journal.Leaf{}, err
+	}
 	c, err := journal.AuthorizationRevoke.Change(id, journal.RevokePayload{Reason: reason, At: s.now()})
 	if err != nil {
 		return journal.Leaf{}, err

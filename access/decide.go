@@ -175,7 +175,10 @@ func (s *Service) authorization(ctx context.Context, id string) (*ombud.Register
 // logged, and the read is released only when both are. The store's
 // conditional UPDATE stays the authority: if it refuses (another gateway
 // took the use, or the authorization was just revoked), the read is not
-// released.
+// released. When gateways share the store (Shared), the caller commits
+// the use before it logs the permit instead, so that a permit the store
+// refuses is never logged: the count in memory is then only this
+// gateway's, and the store's is the one that decides.
 type useCounter struct {
 	mu     sync.Mutex
 	loaded bool
@@ -339,7 +342,12 @@ func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) 
 // Revoked reports whether authorization id is revoked (or unknown), for a
 // run that reads under it: its reads stop at a revocation.
 func (s *Service) Revoked(ctx context.Context, id string) (bool, error) {
-	ra, err := s.authorization(ctx, id)
+	load := s.authorization
+	if s.Shared() {
+		// Another gateway may have revoked it: ask the store.
+		load = s.Store.Authorization
+	}
+	ra, err := load(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
 		return true, nil
 	}

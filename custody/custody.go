@@ -64,7 +64,7 @@ type Config struct {
 	// denial (review.Service.Evidence). It calls hold with the flag's
 	// run's authorization before reading its state, so the viewing holds
 	// that gate too. nil refuses every such viewing.
-	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string, hold func(authorization string)) (reason, msg string, err error)
+	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string, hold func(authorization string) error) (reason, msg string, err error)
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an
@@ -89,13 +89,14 @@ type Config struct {
 type Service struct {
 	Config
 
-	gates   *Gates     // object id, and principalGate(id): reads shared, changes alone
+	gates   *Gates     // objectGate(id), principalGate(id)…: reads shared, changes alone
 	sweepMu sync.Mutex // one sweep at a time
 	bg      background // the runs' timers and the closes the stream starts
 	// disabled and suspended note, by principal id, the disablings and the
 	// suspensions of emergency access committed under the principal's
 	// gate, for reads that authenticated just before (suspended holds the
-	// breach entry's index).
+	// breach entry's index). Gateways sharing a store read the principal
+	// again instead (see checkReader).
 	disabled, suspended sync.Map
 	// closedRuns notes the runs closed by this process, for the reads in
 	// flight.
@@ -121,8 +122,13 @@ func New(c Config) (*Service, error) {
 		return nil, errors.New("custody: no access service")
 	}
 	s := &Service{Config: c, gates: c.Gates}
-	if s.gates == nil {
-		s.gates = new(Gates)
+	switch {
+	case s.gates == nil:
+		s.gates = &Gates{Set: c.Access.Gates()}
+	case s.gates.Set != c.Access.Gates():
+		// A read holds the object's gate and its authorization's in one
+		// hold: the sets must be one.
+		return nil, errors.New("custody: the gates are not the access service's")
 	}
 	s.bg.init()
 	return s, nil
@@ -130,17 +136,31 @@ func New(c Config) (*Service, error) {
 
 // Gates are the custody gates (see package internal/gate), shared with
 // the services whose changes end reads: review holds a flag's alone
-// (FlagExclusive), analytics a system version's (VersionExclusive). Build
-// them first and pass them to each service, so none is patched after.
-type Gates struct{ gate.Set }
+// (FlagExclusive), analytics a system version's (VersionExclusive), the
+// access service an authorization's. Build them on the access service's
+// set (access.Service.Gates) and pass them to each service, so none is
+// patched after.
+type Gates struct{ *gate.Set }
 
 // FlagExclusive holds a flag's gate alone and returns its release.
-func (g *Gates) FlagExclusive(id string) (release func()) { return g.Exclusive(flagGate(id)) }
+func (g *Gates) FlagExclusive(ctx context.Context, id string) (release func(), err error) {
+	return g.exclusive(ctx, flagGate(id))
+}
 
 // VersionExclusive holds a system version's gate alone and returns its
 // release: a retirement is logged under it.
-func (g *Gates) VersionExclusive(system, version string) (release func()) {
-	return g.Exclusive(versionGate(system, version))
+func (g *Gates) VersionExclusive(ctx context.Context, system, version string) (release func(), err error) {
+	return g.exclusive(ctx, versionGate(system, version))
+}
+
+// exclusive holds gate k alone; on failure nothing is held.
+func (g *Gates) exclusive(ctx context.Context, k string) (release func(), err error) {
+	h := g.Begin()
+	if err := h.Exclusive(ctx, k); err != nil {
+		h.Release()
+		return nil, err
+	}
+	return h.Release, nil
 }
 
 // principalGate names a principal's gate in the custody gates: reads by

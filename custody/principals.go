@@ -61,7 +61,11 @@ func (s *Service) addPrincipal(ctx context.Context, name string, roles []ombud.R
 // every read it has had decided is logged, so that no permit of its
 // follows its disabling in the log.
 func (s *Service) DisablePrincipal(ctx context.Context, id, by string) (journal.Leaf, error) {
-	defer s.gates.Exclusive(principalGate(id))()
+	release, err := s.gates.exclusive(ctx, principalGate(id))
+	if err != nil {
+		return journal.Leaf{}, err
+	}
+	defer release()
 	p, err := s.Store.Principal(ctx, id)
 	if err != nil {
 		return journal.Leaf{}, err

@@ -11,6 +11,7 @@ import (
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/reason"
@@ -48,7 +49,7 @@ type Release struct {
 
 // evidence asks Service.Evidence whether p may view object as evidence
 // of flag: "" if so, else the denial's reason and message.
-func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string, hold func(string)) (string, string, error) {
+func (s *Service) evidence(ctx context.Context, p *ombud.Principal, flag, object string, hold func(string) error) (string, string, error) {
 	if s.Evidence == nil {
 		return reason.NotEvidence, "this deployment takes no viewings of evidence", nil
 	}
@@ -68,17 +69,25 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if err := s.checkReadRequest(req); err != nil {
 		return nil, err
 	}
-	// The reader's gate first: a disabling or a breach that suspends
-	// emergency access waits for the reads already decided.
-	defer s.gates.Shared(principalGate(req.Principal.ID))()
-	p, err := s.checkReader(req.Principal)
+	// The gates are held until the decision is logged. The reader's
+	// first: a disabling or a breach that suspends emergency access
+	// waits for the reads already decided.
+	h := s.gates.Begin()
+	defer h.Release()
+	if err := h.Shared(ctx, principalGate(req.Principal.ID)); err != nil {
+		return nil, err
+	}
+	p, err := s.checkReader(ctx, req.Principal)
 	if err != nil {
 		return nil, err
 	}
 	req.Principal = p
-	defer s.gates.Shared(objectGate(req.ID))()
+	gates := []string{objectGate(req.ID)}
 	if req.AuthorizationID != "" {
-		defer s.Access.Shared(req.AuthorizationID)()
+		gates = append(gates, access.Gate(req.AuthorizationID))
+	}
+	if err := h.Shared(ctx, gates...); err != nil {
+		return nil, err
 	}
 	// Check the object and, for a viewing of evidence, the flag.
 	o, err := s.checkObject(ctx, req)
@@ -86,9 +95,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, err
 	}
 	if req.Flag != "" {
-		release, err := s.checkViewing(ctx, req, o)
-		defer release() // held until the viewing is logged
-		if err != nil {
+		if err := s.checkViewing(ctx, h, req, o); err != nil {
 			return nil, err
 		}
 	}
@@ -150,8 +157,19 @@ func (s *Service) checkReadRequest(req ReadRequest) error {
 
 // checkReader checks the reader under its gate. Authentication saw the
 // principal a moment before; what changed since, under the gate, is noted
-// in memory and checked here without a database read.
-func (s *Service) checkReader(p *ombud.Principal) (*ombud.Principal, error) {
+// in memory and checked here without a database read, unless other
+// gateways share the store: then it is read again.
+func (s *Service) checkReader(ctx context.Context, p *ombud.Principal) (*ombud.Principal, error) {
+	if s.Access.Shared() {
+		now, err := s.Store.Principal(ctx, p.ID)
+		switch {
+		case errors.Is(err, ombud.ErrNotFound) || (err == nil && now.Disabled):
+			return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+		case err != nil:
+			return nil, err
+		}
+		return now, nil
+	}
 	if _, gone := s.disabled.Load(p.ID); gone {
 		return nil, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
 	}
@@ -185,28 +203,23 @@ func (s *Service) checkObject(ctx context.Context, req ReadRequest) (*ombud.Obje
 }
 
 // checkViewing denies, logged, a viewing of o as evidence of req.Flag that
-// the reader may not make now. It returns the release of the gates it
-// takes, to hold until the viewing is logged: checked under the flag's
-// gate and the run's authorization's, so that a review, an action, a
-// resolution or a revocation that ends the viewer's task is logged after
-// this viewing, or before its check.
-func (s *Service) checkViewing(ctx context.Context, req ReadRequest, o *ombud.Object) (release func(), err error) {
-	flag := s.gates.Shared(flagGate(req.Flag))
-	var auths []func()
-	release = func() {
-		for _, r := range auths {
-			r()
-		}
-		flag()
+// the reader may not make now. It takes gates on h, held until the
+// viewing is logged: checked under the flag's gate and the run's
+// authorization's, so that a review, an action, a resolution or a
+// revocation that ends the viewer's task is logged after this viewing, or
+// before its check.
+func (s *Service) checkViewing(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object) error {
+	if err := h.Shared(ctx, flagGate(req.Flag)); err != nil {
+		return err
 	}
-	reason, msg, err := s.evidence(ctx, req.Principal, req.Flag, o.ID, func(auth string) { auths = append(auths, s.Access.Shared(auth)) })
+	reason, msg, err := s.evidence(ctx, req.Principal, req.Flag, o.ID, func(auth string) error { return h.Shared(ctx, access.Gate(auth)) })
 	if err != nil {
-		return release, err
+		return err
 	}
 	if reason != "" {
-		return release, s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
+		return s.deny(ctx, req, o, access.Verdict{Reason: reason, Code: ombud.CodeForbidden, Message: msg})
 	}
-	return release, nil
+	return nil
 }
 
 // decideRead decides the read (access.Service.Decide) and logs a denial.
@@ -275,6 +288,9 @@ func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Objec
 		}
 		return w, nil
 	}
+	if s.Access.Shared() {
+		return s.logPermitShared(ctx, req, o, v, op, closeAll)
+	}
 	// The use becomes durable while the decision is logged; the read
 	// is released only when both are.
 	useErr := make(chan error, 1)
@@ -293,6 +309,36 @@ func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Objec
 		closeAll()
 		s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
 		return journal.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
+	}
+	return w, nil
+}
+
+// logPermitShared logs a permit when other gateways share the store: the
+// use is committed first, so that the store, which every gateway's
+// commits meet, refuses the uses past the last (or under an authorization
+// another gateway revoked) before their permits are logged. The refusal
+// is logged as a denial instead.
+func (s *Service) logPermitShared(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, closeAll func()) (journal.Leaf, error) {
+	if err := s.Access.CommitUse(context.WithoutCancel(ctx), v); err != nil {
+		closeAll()
+		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		d := v
+		d.Permit, d.Code, d.Use = false, ombud.CodeForbidden, 0
+		switch {
+		case errors.Is(err, ombud.ErrExhausted):
+			d.Reason, d.Message = reason.AuthExhausted, "the authorization has no uses left"
+		case errors.Is(err, ombud.ErrRevoked):
+			d.Reason, d.Message = reason.AuthRevoked, "the authorization was revoked"
+		default:
+			return journal.Leaf{}, err
+		}
+		return journal.Leaf{}, s.deny(ctx, req, o, d)
+	}
+	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
+	if err != nil {
+		closeAll()
+		s.Access.Refund(context.WithoutCancel(ctx), v, true)
+		return journal.Leaf{}, wrapLog(err)
 	}
 	return w, nil
 }

@@ -120,7 +120,11 @@ func (s *Service) Erase(ctx context.Context, order Order) (journal.Leaf, error) 
 // The object's gate is held alone throughout, so every read decided before
 // is logged before the erase entry.
 func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorization, by string) (journal.Leaf, error) {
-	defer s.gates.Exclusive(objectGate(o.ID))()
+	release, err := s.gates.exclusive(ctx, objectGate(o.ID))
+	if err != nil {
+		return journal.Leaf{}, err
+	}
+	defer release()
 	c, err := journal.Erase.Change(o.ID, journal.ErasePayload{Reason: reason, At: s.now()})
 	if err != nil {
 		return journal.Leaf{}, err
@@ -317,7 +321,10 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 		}
 		// The reader's emergency reads already decided are logged before
 		// the breach that suspends them.
-		release := s.gates.Exclusive(principalGate(em.Principal))
+		release, err := s.gates.exclusive(ctx, principalGate(em.Principal))
+		if err != nil {
+			return err
+		}
 		w, err := s.Journal.Apply(ctx, c, journal.Record{
 			Body:   entry.Breach{Reason: "emergency_not_covered", Class: class, Deadline: em.Deadline.Format(time.RFC3339), Object: em.ObjectID, By: em.Principal},
 			Detail: entry.BreachDetail{AccessEntry: em.Index, EmergencyReason: em.Reason, Principal: em.Principal, Purpose: em.Purpose},
@@ -476,7 +483,11 @@ func (s *Service) RestoreEmergency(ctx context.Context, principal, by string) (j
 	if err != nil {
 		return journal.Leaf{}, err
 	}
-	defer s.gates.Exclusive(principalGate(principal))()
+	release, err := s.gates.exclusive(ctx, principalGate(principal))
+	if err != nil {
+		return journal.Leaf{}, err
+	}
+	defer release()
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Principal{Op: entry.OpEmergencyRestore, Roles: roleStrings(p.Roles), Principal: principal, By: by},
 	}, nil)

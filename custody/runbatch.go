@@ -11,6 +11,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/reason"
 )
@@ -18,19 +19,17 @@ import (
 // batchBuilder gathers one batch of a run's reads and the gates it holds.
 type batchBuilder struct {
 	items    []*runItem
-	releases []func()
+	gates    *gate.Hold      // nil until open
 	open     bool            // its gates are held
 	end      *access.Verdict // the denial that ends the run's reading
 }
-
-func (b *batchBuilder) hold(release func()) { b.releases = append(b.releases, release) }
 
 func (b *batchBuilder) abort() {
 	for _, it := range b.items {
 		it.close()
 	}
-	for _, f := range b.releases {
-		f()
+	if b.gates != nil {
+		b.gates.Release()
 	}
 	*b = batchBuilder{}
 }
@@ -44,21 +43,31 @@ func (b *batchBuilder) abort() {
 // authorization's.
 func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, objects []string, b *batchBuilder) error {
 	b.open = true
-	b.hold(s.gates.Shared(runGate(r.ID)))
-	b.hold(s.gates.Shared(versionGate(r.System, r.Version)))
-	b.hold(s.gates.Shared(principalGate(p.ID)))
+	b.gates = s.gates.Begin()
+	gates := []string{runGate(r.ID), versionGate(r.System, r.Version), principalGate(p.ID)}
 	objects = slices.Clone(objects)
 	slices.Sort(objects)
 	for i, id := range objects {
 		if i == 0 || id != objects[i-1] {
-			b.hold(s.gates.Shared(objectGate(id)))
+			gates = append(gates, objectGate(id))
 		}
 	}
 	if r.Authorization != "" {
-		b.hold(s.Access.Shared(r.Authorization))
+		gates = append(gates, access.Gate(r.Authorization))
 	}
-	if _, gone := s.disabled.Load(p.ID); gone {
-		return ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
+	if err := b.gates.Shared(ctx, gates...); err != nil {
+		return err
+	}
+	if _, err := s.checkReader(ctx, p); err != nil {
+		return err
+	}
+	if s.Access.Shared() {
+		// Another gateway may have closed it.
+		now, err := s.Store.Run(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		r = now
 	}
 	if _, closed := s.closedRuns.Load(r.ID); closed || r.Closed != nil {
 		b.end = &access.Verdict{Reason: reason.RunClosed, Code: ombud.CodeConflict, Message: "the run is closed"}
@@ -99,11 +108,11 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 // launch starts logging b's entries and hands the batch to out; b is
 // emptied for the next batch.
 func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, b *batchBuilder, stop bool, budget *semaphore.Weighted, out chan<- *runBatchT) (ended bool, err error) {
-	items, rel := b.items, b.releases
+	items, rel := b.items, b.gates
 	*b = batchBuilder{}
 	releaseAll := func() {
-		for _, f := range rel {
-			f()
+		if rel != nil {
+			rel.Release()
 		}
 	}
 	// Build the entries now: an entry's time is when it is decided, and a

@@ -87,12 +87,17 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 	// The starter's gate and the authorization's are held until the run
 	// (or its refusal) is logged, so a disabling or a revocation is logged
 	// before it or after it, never in between.
-	defer s.gates.Shared(principalGate(p.ID))()
-	if _, gone := s.disabled.Load(p.ID); gone {
-		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeUnauthenticated, "invalid or disabled token")
-	}
+	h := s.gates.Begin()
+	defer h.Release()
+	gates := []string{principalGate(p.ID)}
 	if req.AuthorizationID != "" {
-		defer s.Access.Shared(req.AuthorizationID)()
+		gates = append(gates, access.Gate(req.AuthorizationID))
+	}
+	if err := h.Shared(ctx, gates...); err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	if _, err := s.checkReader(ctx, p); err != nil {
+		return nil, journal.Leaf{}, err
 	}
 	st := s.newRunStart(req)
 	// Check the version, then the objects: a selection is decided, and
@@ -433,8 +438,12 @@ func (s *Service) CloseRun(ctx context.Context, p *ombud.Principal, id string) (
 }
 
 func (s *Service) closeRun(ctx context.Context, r *ombud.Run, why, by string) (*ombud.Run, journal.Leaf, error) {
-	defer s.gates.Exclusive(runGate(r.ID))()
-	r, err := s.Store.Run(ctx, r.ID) // the counts, now that no read is in flight
+	release, err := s.gates.exclusive(ctx, runGate(r.ID))
+	if err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	defer release()
+	r, err = s.Store.Run(ctx, r.ID) // the counts, now that no read is in flight
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}

@@ -39,7 +39,7 @@ type Config struct {
 	// release (custody.Gates.VersionExclusive): a retirement is logged
 	// under it, so that the reads of the version's runs are ordered
 	// against it as reads are against a revocation.
-	Gate func(system, version string) (release func())
+	Gate func(ctx context.Context, system, version string) (release func(), err error)
 }
 
 // Service registers analytic systems. Build it with New.
@@ -230,7 +230,11 @@ func (s *Service) Retire(ctx context.Context, system, version, by string) (journ
 		return journal.Leaf{}, err
 	}
 	if s.Gate != nil {
-		defer s.Gate(sys.ID, version)()
+		release, err := s.Gate(ctx, sys.ID, version)
+		if err != nil {
+			return journal.Leaf{}, err
+		}
+		defer release()
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Analytic{Op: entry.OpRetire, Name: sys.Name, ModelVersion: version, System: sys.ID, By: by}}, nil)
 	switch {

@@ -241,7 +241,11 @@ func (s *Service) Resolve(ctx context.Context, p *ombud.Principal, id, outcome, 
 	if err != nil {
 		return fail(err)
 	}
-	defer s.gate(a.Flag)()
+	release, err := s.gate(ctx, a.Flag)
+	if err != nil {
+		return fail(err)
+	}
+	defer release()
 	w, err := s.Journal.ApplyBuilt(ctx, c, e, leaf, d, nil)
 	switch {
 	case errors.Is(err, ombud.ErrResolved), errors.Is(err, ombud.ErrBusy):
@@ -306,9 +310,9 @@ func (s *Service) OpenContests(ctx context.Context, p *ombud.Principal, limit in
 // within the review window and the authorization's) or resolving an open
 // contest of its action (p took no part in it). hold is called with the
 // run's authorization before its state is read, so that the caller holds
-// its gate (custody holds the flag's). The read itself goes through the
+// its gate (custody holds the flag's); its error ends the check. The read itself goes through the
 // normal access path with the purpose review.
-func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string, hold func(authorization string)) (why, msg string, err error) {
+func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, object string, hold func(authorization string) error) (why, msg string, err error) {
 	const notEvidence = "the object is not evidence of a flag you may review"
 	if p == nil || !p.Has(ombud.RoleReviewer) {
 		return reason.NotEvidence, notEvidence, nil
@@ -332,7 +336,9 @@ func (s *Service) Evidence(ctx context.Context, p *ombud.Principal, flagID, obje
 	}
 	deadline := f.Created.Add(ombud.ReviewWindow)
 	if run.Authorization != "" {
-		hold(run.Authorization)
+		if err := hold(run.Authorization); err != nil {
+			return "", "", err
+		}
 		ra, err := s.Store.Authorization(ctx, run.Authorization)
 		switch {
 		case errors.Is(err, ombud.ErrNotFound) || (err == nil && ra.Revoked != nil):

@@ -60,7 +60,7 @@ type Config struct {
 	// Gate holds a flag's gate alone while a review, an action or a
 	// resolution is logged (custody.Gates.FlagExclusive), so that no
 	// viewing of its evidence that the change ends is logged after it.
-	Gate func(flag string) (release func())
+	Gate func(ctx context.Context, flag string) (release func(), err error)
 	Now  func() time.Time
 	// ContestDeadline is how long a contest may wait for its resolution
 	// (DefaultContestDeadline when zero); each filing logs it.
@@ -88,11 +88,11 @@ func New(c Config) (*Service, error) {
 	return &Service{Config: c}, nil
 }
 
-func (s *Service) gate(flag string) (release func()) {
+func (s *Service) gate(ctx context.Context, flag string) (release func(), err error) {
 	if s.Gate == nil {
-		return func() {}
+		return func() {}, nil
 	}
-	return s.Gate(flag)
+	return s.Gate(ctx, flag)
 }
 
 func (s *Service) now() time.Time {
@@ -334,7 +334,11 @@ func (s *Service) Review(ctx context.Context, p *ombud.Principal, flagID, verdic
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
-	defer s.gate(f.ID)()
+	release, err := s.gate(ctx, f.ID)
+	if err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	defer release()
 	w, err := s.Journal.Apply(ctx, c, journal.Record{Body: entry.Review{Outcome: verdict, Flag: f.ID, By: p.ID},
 		Detail: entry.ReviewDetail{Flag: f.ID, Rationale: rationale}}, nil)
 	switch {
@@ -451,7 +455,11 @@ func (s *Service) Act(ctx context.Context, p *ombud.Principal, flagID, kind stri
 	if err != nil {
 		return fail(err)
 	}
-	defer s.gate(f.ID)()
+	release, err := s.gate(ctx, f.ID)
+	if err != nil {
+		return fail(err)
+	}
+	defer release()
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Action{ActionKind: kind, Confirmations: confirms, ModelVersion: f.Version, Flag: f.ID, Action: a.ID, Reviewer: keyed, By: p.ID},
 		Detail: entry.ActionDetail{Flag: f.ID, Kind: kind, Reviewers: reviewers},

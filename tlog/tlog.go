@@ -69,6 +69,11 @@ type Config struct {
 	// filesystem other than the log's (see relocateLock). "" picks a
 	// memory filesystem.
 	LockDir string
+	// Shared says other processes of this host append to the log too:
+	// Close then leaves the lock file in place, since removing it under
+	// them would let the next process lock a new file while they still
+	// lock the old one.
+	Shared bool
 
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -376,7 +381,7 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	err := l.shutdown(ctx)
 	l.cancel()
-	if err == nil && l.lockDir != "" {
+	if err == nil && l.lockDir != "" && !l.cfg.Shared {
 		// Every batch is flushed: nothing locks any more. The next open
 		// makes the directory again.
 		os.RemoveAll(l.lockDir)

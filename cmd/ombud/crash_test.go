@@ -70,10 +70,11 @@ func startFresh(t *testing.T) (bin, dir string, c *child, admin string) {
 
 var listenRE = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
 
-// startChild runs 'ombud serve' as a child process on a loopback port.
-func startChild(t *testing.T, bin, dir string) *child {
+// startChild runs 'ombud serve' as a child process on a loopback port,
+// with flags added.
+func startChild(t *testing.T, bin, dir string, flags ...string) *child {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info")
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info"}, flags...)...)
 	cmd.Env = append(os.Environ(), childEnv...)
 	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
@@ -86,9 +87,17 @@ func startChild(t *testing.T, bin, dir string) *child {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := make(chan string, 1)
+	logged := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+			t.Logf("the child's last lines on stderr:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			logged.Write(append(sc.Bytes(), '\n'))
 			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}

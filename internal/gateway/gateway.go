@@ -21,6 +21,7 @@ import (
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/registry"
@@ -74,6 +75,18 @@ type Gateway struct {
 	logger *slog.Logger
 	api    *api.Server
 	unlock func()
+	// sharedGates hold the gates in the shared database (nil on the
+	// embedded store, whose gates are this process's).
+	sharedGates *postgres.Gates
+}
+
+// gates returns the gates the services share: the database's when
+// gateways share it.
+func (g *Gateway) gates() *gate.Set {
+	if g.sharedGates != nil {
+		return &gate.Set{Locker: g.sharedGates}
+	}
+	return new(gate.Set)
 }
 
 // Each service declares the store methods it calls; any whole store
@@ -101,7 +114,14 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		o.Registry = prometheus.NewRegistry()
 	}
 	g := &Gateway{Dir: dir, Registry: o.Registry, opts: o, logger: o.Logger}
-	if g.unlock, err = dir.Lock(); err != nil {
+	storeURL := dir.Config.Storage.StoreURL
+	shared := storeURL != ""
+	lock := dir.Lock
+	if shared {
+		// Gateways on a shared database may share the directory too.
+		lock = dir.LockShared
+	}
+	if g.unlock, err = lock(); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -109,8 +129,10 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 			g.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	if u := dir.Config.Storage.StoreURL; u != "" {
-		g.Store, err = postgres.New(ctx, postgres.Config{URL: u})
+	if shared {
+		if g.Store, err = postgres.New(ctx, postgres.Config{URL: storeURL}); err == nil {
+			g.sharedGates, err = postgres.NewGates(ctx, postgres.GatesConfig{URL: storeURL})
+		}
 	} else {
 		g.Store, err = sqlite.New(ctx, sqlite.Config{Path: dir.DBPath()})
 	}
@@ -142,7 +164,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		BatchMaxSize: lc.BatchMaxSize, BatchMaxAge: lc.BatchMaxAge.Duration, CheckpointInterval: lc.CheckpointInterval.Duration,
 		AppendTimeout: lc.AppendTimeout.Duration, MaxOutstanding: lc.MaxOutstanding,
 		WitnessPolicy: policy, WitnessTimeout: lc.WitnessTimeout.Duration,
-		Metrics: tlog.NewMetrics(o.Registry), Logger: o.Logger,
+		Metrics: tlog.NewMetrics(o.Registry), Logger: o.Logger, Shared: shared,
 	}
 	if o.BatchMaxAge > 0 {
 		cfg.BatchMaxAge = o.BatchMaxAge
@@ -162,7 +184,14 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, err
 	}
 	// Nothing else runs yet: every change still reserved was interrupted.
-	if g.Recovered, err = g.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
+	// Other gateways sharing the store may have changes in flight: only
+	// those old enough that no append for them can still be running are
+	// settled here, the rest by the sweep.
+	settleBefore := time.Now().Add(time.Hour)
+	if shared {
+		settleBefore = time.Now().Add(-custody.SettleAge)
+	}
+	if g.Recovered, err = g.Custody.Settle(ctx, settleBefore); err != nil {
 		return nil, fmt.Errorf("failed to recover changes interrupted by a crash: %w", err)
 	}
 	if g.Recovered.Committed+g.Recovered.Undone > 0 {
@@ -256,6 +285,9 @@ func (g *Gateway) Close(ctx context.Context) error {
 	}
 	if g.Store != nil {
 		errs = append(errs, g.Store.Close())
+	}
+	if g.sharedGates != nil {
+		errs = append(errs, g.sharedGates.Close())
 	}
 	if g.Custody != nil && g.Custody.Bucket != nil {
 		errs = append(errs, g.Custody.Bucket.Close())

@@ -12,6 +12,7 @@ import (
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/publish"
@@ -33,11 +34,11 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	if err != nil {
 		return err
 	}
-	gates := new(custody.Gates)
-	acc, err := openAccess(dir, g.Store, g.Journal, classes, vocab)
+	acc, err := openAccess(dir, g.Store, g.Journal, classes, vocab, g.gates())
 	if err != nil {
 		return err
 	}
+	gates := &custody.Gates{Set: acc.Gates()}
 	if g.Analytics, err = registry.New(registry.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 // openAccess builds the access service of a data directory, writing the
 // default policy file if it has none. The policy is not loaded yet: load
 // it (LoadPolicy) once recovery has settled what a crash left in flight.
-func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes map[string]ombud.Class, vocab vocab.Vocabulary) (*access.Service, error) {
+func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes map[string]ombud.Class, vocab vocab.Vocabulary, gates *gate.Set) (*access.Service, error) {
 	kinds, err := dir.Config.IssuerKindRules()
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes m
 		}
 	}
 	return access.New(access.Config{Store: st, Journal: j, PolicyPath: dir.PolicyPath(), Jurisdiction: dir.Config.DeploymentJurisdiction(),
-		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes})
+		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes, Gates: gates})
 }
 
 // openCustody builds the custody service of a data directory from c, with

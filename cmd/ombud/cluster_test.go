@@ -1,0 +1,475 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/tessera/client"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	ombudclient "github.com/ombud/ombud/client"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/internal/pgtest"
+	"github.com/ombud/ombud/reason"
+)
+
+// cluster is several 'ombud serve' processes sharing one data directory:
+// one PostgreSQL store, one log, one bucket.
+type cluster struct {
+	bin, dir, store string
+	gateways        []*child
+	admin           string
+	dd              *datadir.Dir
+}
+
+// startCluster starts n gateways on a fresh PostgreSQL schema: the first
+// creates the deployment, the others join it.
+func startCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	store := pgtest.URL(t)
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{bin: bin, dir: filepath.Join(t.TempDir(), "data"), store: store}
+	first := startChild(t, bin, c.dir, "--store", store, "--jurisdiction", ombudtest.Jurisdiction)
+	c.admin = first.token(t)
+	c.gateways = append(c.gateways, first)
+	for range n - 1 {
+		c.gateways = append(c.gateways, startChild(t, bin, c.dir, "--store", store))
+	}
+	if c.dd, err = datadir.Open(c.dir); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *cluster) client(t *testing.T, i int, token string) *ombudclient.Client {
+	t.Helper()
+	cl, err := ombudclient.New(c.gateways[i%len(c.gateways)].url, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// entries returns the log's entries, read from its directory up to its
+// published checkpoint.
+func (c *cluster) entries(t *testing.T) []*entry.Entry {
+	t.Helper()
+	ctx := context.Background()
+	f := client.FileFetcher{Root: c.dd.LogPath()}
+	cp, _, _, err := client.FetchCheckpoint(ctx, f.ReadCheckpoint, c.dd.Verifier, c.dd.Verifier.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*entry.Entry
+	for i := uint64(0); i*256 < cp.Size; i++ {
+		b, err := client.GetEntryBundle(ctx, f.ReadEntryBundle, i, cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, leaf := range b.Entries {
+			e, err := entry.Parse(leaf)
+			if err != nil {
+				t.Fatalf("entry %d: %v", len(out), err)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// awaitSize waits until the published checkpoint covers index.
+func (c *cluster) awaitSize(t *testing.T, index uint64) {
+	t.Helper()
+	var size uint64
+	f := client.FileFetcher{Root: c.dd.LogPath()}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		cp, _, _, err := client.FetchCheckpoint(context.Background(), f.ReadCheckpoint, c.dd.Verifier, c.dd.Verifier.Name())
+		if err == nil {
+			if size = cp.Size; size > index {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the checkpoint stayed at %d, short of entry %d", size, index)
+}
+
+// setUp registers a court and an authorization, and ingests one object of
+// a sensitive class it covers; it returns the object and an analyst's
+// token.
+func (c *cluster) setUp(t *testing.T, ctx context.Context, court *ombudtest.Issuer, auths ...ombud.Authorization) (object, analyst string) {
+	t.Helper()
+	ac := c.client(t, 0, c.admin)
+	if _, err := ac.RegisterIssuer(ctx, apiv1.RegisterIssuer{Name: court.Signer.Name(), Kind: "court", Jurisdiction: ombudtest.Jurisdiction, Key: court.VKey}); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range auths {
+		// Over both gateways: each registers some.
+		if _, err := c.client(t, i, c.admin).RegisterAuthorization(ctx, court.Sign(t, a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := ac.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "camera", Roles: []ombud.Role{ombud.RoleIngestor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	an, err := ac.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "analyst", Roles: []ombud.Role{ombud.RoleAnalyst}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("a location record")
+	o, err := c.client(t, 1, in.Token).PutObject(ctx, bytes.NewReader(body), ombudclient.Put{Class: "location", Subjects: []string{"plate:B-XY-123"}, Source: "cam-1", Size: int64(len(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.ID, an.Token
+}
+
+// TestClusterExactUses: 64 clients, spread over two gateways, read under
+// one authorization of 10 uses at once. Exactly 10 are permitted, and
+// the log holds each of the 64 decisions once.
+func TestClusterExactUses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two gateways")
+	}
+	t.Parallel()
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	court := ombudtest.NewIssuer(t, "court.example/district-3")
+	object, analyst := c.setUp(t, ctx, court, ombudtest.Authorization("order-10", 10))
+	const clients = 64
+	var permits, denials atomic.Int32
+	receipts := make([]uint64, clients) // every decision's entry
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range clients {
+		cl := c.client(t, i, analyst)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			o, err := cl.GetObject(ctx, object, ombudclient.Read{Purpose: "criminal_investigation", Authorization: "order-10"})
+			var ae *ombudclient.Error
+			switch {
+			case err == nil:
+				io.Copy(io.Discard, o)
+				o.Close()
+				receipts[i], _ = strconv.ParseUint(o.Receipt, 10, 64)
+				permits.Add(1)
+			case errors.As(err, &ae) && ae.Reason == reason.AuthExhausted && ae.Receipt != nil:
+				receipts[i] = *ae.Receipt
+				denials.Add(1)
+			default:
+				t.Errorf("client %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if permits.Load() != 10 || denials.Load() != clients-10 {
+		t.Fatalf("%d permits and %d denials, want 10 and %d", permits.Load(), denials.Load(), clients-10)
+	}
+	c.awaitSize(t, slices.Max(receipts))
+	es := c.entries(t)
+	auth := c.dd.Linkage.Pseudonym("authorization", "order-10")
+	var logged, logPermits int
+	for _, e := range es {
+		if e.Kind == entry.KindAccess && len(e.Refs["authorization"]) > 0 && e.Refs["authorization"][0] == auth {
+			logged++
+			if e.Fields["decision"] == entry.Permit {
+				logPermits++
+			}
+		}
+	}
+	if logged != clients || logPermits != 10 {
+		t.Fatalf("the log holds %d decisions under the authorization, %d permits; want %d and 10", logged, logPermits, clients)
+	}
+	a, err := c.client(t, 1, c.admin).Authorization(ctx, "order-10")
+	if err != nil || a.Uses != 10 {
+		t.Fatalf("the store counts %+v uses (%v), want 10", a, err)
+	}
+}
+
+// TestClusterRevocationOrder: reads on one gateway race the revocation of
+// their authorization on the other, again and again. No permit under an
+// authorization follows its revocation in the log.
+func TestClusterRevocationOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two gateways")
+	}
+	t.Parallel()
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	court := ombudtest.NewIssuer(t, "court.example/district-3")
+	const rounds = 12
+	var auths []ombud.Authorization
+	for i := range rounds {
+		auths = append(auths, ombudtest.Authorization(fmt.Sprintf("order-%d", i), 1000))
+	}
+	object, analyst := c.setUp(t, ctx, court, auths...)
+	revoked := map[string]uint64{} // pseudonym → the revocation's entry
+	var readsAfter atomic.Int32
+	for i, a := range auths {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var permitted atomic.Int32
+		for range 8 {
+			cl := c.client(t, 0, analyst)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					o, err := cl.GetObject(ctx, object, ombudclient.Read{Purpose: "criminal_investigation", Authorization: a.ID})
+					if err == nil {
+						io.Copy(io.Discard, o)
+						o.Close()
+						permitted.Add(1)
+					}
+				}
+			}()
+		}
+		// Revoke once a few reads went through.
+		for permitted.Load() < int32(2+i%5) {
+			time.Sleep(time.Millisecond)
+		}
+		r, err := c.client(t, 1, c.admin).RevokeAuthorization(ctx, a.ID, apiv1.Revoke{Reason: "order_quashed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoked[c.dd.Linkage.Pseudonym("authorization", a.ID)] = r.Receipt
+		time.Sleep(20 * time.Millisecond) // reads go on past the revocation
+		readsAfter.Add(permitted.Load())
+		close(stop)
+		wg.Wait()
+	}
+	es := c.entries(t)
+	var permits, denials int
+	for i, e := range es {
+		if e.Kind != entry.KindAccess || len(e.Refs["authorization"]) == 0 {
+			continue
+		}
+		at, ok := revoked[e.Refs["authorization"][0]]
+		if !ok {
+			continue
+		}
+		switch {
+		case e.Fields["decision"] == entry.Permit && uint64(i) > at:
+			t.Errorf("entry %d permits a read under an authorization revoked at entry %d", i, at)
+		case e.Fields["decision"] == entry.Permit:
+			permits++
+		case uint64(i) > at:
+			denials++
+		}
+	}
+	if permits == 0 || denials == 0 {
+		t.Fatalf("%d permits before and %d denials after the revocations: the reads did not race them", permits, denials)
+	}
+	t.Logf("%d rounds: %d permits before the revocations, %d denials after", rounds, permits, denials)
+}
+
+// TestClusterLosesAGateway: a run's bulk read is going through one
+// gateway when it is killed with SIGKILL, while ingests go on through
+// both. The other gateway goes on serving, the run resumes on it where
+// the client stopped, every object released has its permit in the log,
+// and the audit of the log is clean.
+func TestClusterLosesAGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a gateway")
+	}
+	t.Parallel()
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ac := c.client(t, 0, c.admin)
+	sys, err := ac.RegisterSystem(ctx, apiv1.RegisterSystem{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"general"},
+		Model: "anpr", Version: "2.0", Accuracy: apiv1.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingestor, err := ac.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "ingest", Roles: []ombud.Role{ombud.RoleIngestor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine, err := ac.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "anpr runner", Roles: []ombud.Role{ombud.RoleSystem}, System: sys.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	body := bytes.Repeat([]byte{'x'}, 4096)
+	for w := range 32 {
+		ic := c.client(t, w, ingestor.Token)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				o, err := ic.PutObject(ctx, bytes.NewReader(body), ombudclient.Put{Class: "general", Source: "cam-1", Size: int64(len(body))})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = o.ID
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	killed, survivor := c.gateways[0], c.gateways[1]
+	mc := c.client(t, 0, machine.Token)
+	started, err := mc.StartRun(ctx, apiv1.StartRun{System: sys.ID, Version: "2.0", Purpose: "criminal_investigation", Objects: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bounded load on both gateways meanwhile: ingests, until the end.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var acked sync.Map // object id → true, acknowledged
+	var loadWG sync.WaitGroup
+	for w := range 4 {
+		ic := c.client(t, w, ingestor.Token)
+		loadWG.Add(1)
+		go func() {
+			defer loadWG.Done()
+			for k := 0; k < 200 && loadCtx.Err() == nil; k++ {
+				o, err := ic.PutObject(loadCtx, bytes.NewReader(body[:64]), ombudclient.Put{Class: "general", Source: "cam-2", Size: 64})
+				if err == nil {
+					acked.Store(o.ID, true)
+				}
+			}
+		}()
+	}
+	type got struct {
+		object  string
+		receipt uint64
+	}
+	var received []got
+	s, err := mc.ReadRun(ctx, started.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(received) < 200 {
+		p, err := s.Next()
+		if err != nil {
+			t.Fatalf("after %d parts: %v", len(received), err)
+		}
+		received = append(received, got{p.Object, p.Receipt})
+		if _, err := io.Copy(io.Discard, p.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed.cmd.Wait()
+	for {
+		p, err := s.Next()
+		if err != nil {
+			break
+		}
+		if _, err := io.Copy(io.Discard, p.Body); err != nil {
+			break
+		}
+		received = append(received, got{p.Object, p.Receipt})
+	}
+	s.Close()
+	if len(received) >= n {
+		t.Fatal("the whole run arrived before the kill; not a crash test")
+	}
+	// The run resumes on the survivor where the client stopped.
+	sc, err := ombudclient.New(survivor.url, machine.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beforeKill := len(received)
+	s, err = sc.ReadRun(ctx, started.ID, len(received))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("resumed after %d parts: %v", len(received), err)
+		}
+		received = append(received, got{p.Object, p.Receipt})
+		if _, err := io.Copy(io.Discard, p.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if len(received) != n {
+		t.Fatalf("%d parts in all, want %d", len(received), n)
+	}
+	stopLoad()
+	loadWG.Wait()
+	// Every acknowledged ingest is recorded, as the survivor says.
+	var nacked int
+	admin, _ := ombudclient.New(survivor.url, c.admin)
+	acked.Range(func(k, _ any) bool {
+		nacked++
+		if _, err := admin.ObjectStatus(ctx, k.(string)); err != nil {
+			t.Errorf("acknowledged object %s: %v", k, err)
+		}
+		return true
+	})
+	// Every part released has its permit in the log, naming the run and
+	// the object.
+	var last uint64
+	for _, g := range received {
+		last = max(last, g.receipt)
+	}
+	c.gateways = []*child{survivor}
+	c.awaitSize(t, last)
+	es := c.entries(t)
+	runPs := c.dd.Linkage.Pseudonym("run", started.ID)
+	for i, g := range received {
+		e := es[g.receipt]
+		if e.Kind != entry.KindAccess || e.Fields["decision"] != entry.Permit || e.Refs["run"][0] != runPs || e.Refs["object"][0] != c.dd.Linkage.Pseudonym("object", g.object) {
+			t.Fatalf("part %d: entry %d is not the permit of object %s in run %s: %+v", i, g.receipt, g.object, started.ID, e)
+		}
+	}
+	t.Logf("%d parts, %d before the kill; %d ingests acknowledged under load", n, beforeKill, nacked)
+	// The audit of the whole log, with its details, is clean.
+	auditor, err := admin.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "auditor", Roles: []ombud.Role{ombud.RoleAuditor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, map[string]string{"OMBUD_AUDITOR_TOKEN": auditor.Token}, "audit", "--server", survivor.url, "--key", c.dd.VerifierKey)
+	if code != 0 {
+		t.Fatalf("audit: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
