@@ -18,10 +18,10 @@ import (
 
 // batchBuilder gathers one batch of a run's reads and the gates it holds.
 type batchBuilder struct {
-	items    []*runItem
-	gates    *gate.Hold      // nil until open
-	open     bool            // its gates are held
-	end      *access.Verdict // the denial that ends the run's reading
+	items []*runItem
+	gates *gate.Hold      // nil until open
+	open  bool            // its gates are held
+	end   *access.Verdict // the denial that ends the run's reading
 }
 
 func (b *batchBuilder) abort() {
