@@ -165,7 +165,11 @@ type LogConfig struct {
 	// Dir is where the log's files live: absolute, or relative to the data
 	// directory (default "log"). A disk of its own keeps the log's fsyncs
 	// apart from the database's.
-	Dir                string   `toml:"dir"`
+	Dir string `toml:"dir"`
+	// URL, when set, puts the log in a MySQL-compatible database
+	// (mysql://USER@tcp(HOST:PORT)/DATABASE) that several gateways share,
+	// instead of in Dir.
+	URL                string   `toml:"url"`
 	BatchMaxSize       uint     `toml:"batch_max_size"`
 	BatchMaxAge        Duration `toml:"batch_max_age"`
 	CheckpointInterval Duration `toml:"checkpoint_interval"`
@@ -330,6 +334,12 @@ func (c Config) Validate() error {
 	}
 	if u := c.Storage.StoreURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return fmt.Errorf("config: storage.store_url must be empty (SQLite in meta.db) or a postgres:// URL")
+	}
+	if u := c.Log.URL; u != "" && !strings.HasPrefix(u, "mysql://") {
+		return fmt.Errorf("config: log.url must be empty (files in log.dir) or a mysql:// URL")
+	}
+	if c.Log.URL != "" && c.Storage.StoreURL == "" {
+		return fmt.Errorf("config: log.url shares the log between gateways, which share their metadata too: set storage.store_url")
 	}
 	if c.Storage.MaxObjectBytes < 1 {
 		return fmt.Errorf("config: storage.max_object_bytes must be positive")
@@ -504,7 +514,7 @@ func configTemplate(o CreateOptions) string {
 	if listen == "" {
 		listen = Defaults().Server.Listen
 	}
-	return fmt.Sprintf(`# ombud configuration. Every setting is optional; the value shown is the default
+	t := fmt.Sprintf(`# ombud configuration. Every setting is optional; the value shown is the default
 # unless noted. Durations are written like "250ms" or "30s".
 #
 # The log origin (%q) is fixed when the directory is created: it is
@@ -544,6 +554,13 @@ checkpoint_interval = "200ms"
 # Where the log's files live (default: the data directory's log/). A disk
 # of its own keeps the log's fsyncs apart from the database's.
 # dir = "/var/lib/ombud-log"
+# A log that several gateways share lives in a MySQL-compatible database
+# instead (MariaDB is tested; max_allowed_packet at least 64M):
+#   mysql://ombud@tcp(db.example:3306)/ombudlog
+# Empty: the files above, for one gateway. The password comes from
+# OMBUD_LOG_PASSWORD rather than this file. 'ombud serve --log-url URL'
+# overrides this.
+url = ""
 # An append not durably sequenced within this time fails, and ombud denies.
 append_timeout = "10s"
 # Appends waiting at once before ombud pushes back (and denies).
@@ -697,6 +714,9 @@ run = "2190d"
 # code = "criminal_investigation"
 # description = "Investigating a specific criminal offence, under a legal authorization."
 `, o.Origin, listen, vocab.JurisdictionPlaceholder, jurisdiction(o.Jurisdiction), fmt.Sprintf("%dh", int(vocab.DefaultEmergencyDeadline.Hours())), fmt.Sprintf("%dh", int(ombud.DefaultRunTimeLimit.Hours())))
+	// The shared engines the directory is created for, if any.
+	t = strings.Replace(t, "\nstore_url = \"\"\n", fmt.Sprintf("\nstore_url = %q\n", o.StoreURL), 1)
+	return strings.Replace(t, "\nurl = \"\"\n", fmt.Sprintf("\nurl = %q\n", o.LogURL), 1)
 }
 
 func jurisdiction(j string) string {

@@ -70,6 +70,10 @@ var originRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 type CreateOptions struct {
 	Origin string
 	Listen string
+	// StoreURL and LogURL, when set, are written into the configuration
+	// (storage.store_url, log.url): the shared engines of a deployment of
+	// several gateways.
+	StoreURL, LogURL string
 	// Jurisdiction is the deployment's, from the jurisdiction vocabulary;
 	// "" is the placeholder, which covers no real jurisdiction.
 	Jurisdiction string

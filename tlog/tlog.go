@@ -1,10 +1,13 @@
-// Package tlog is ombud's transparency log: a Tessera log on the POSIX driver
-// that sequences entries durably, publishes C2SP tlog-checkpoint signed notes,
-// serves C2SP tlog-tiles, and builds inclusion and consistency proofs.
+// Package tlog is ombud's transparency log: a Tessera log that sequences
+// entries durably, publishes C2SP tlog-checkpoint signed notes, serves C2SP
+// tlog-tiles, and builds inclusion and consistency proofs. One gateway
+// keeps it in files (Tessera's POSIX driver); several gateways share one
+// in a MySQL-compatible database (Tessera's MySQL driver, mysql.go).
 package tlog
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,6 +46,10 @@ const (
 type Config struct {
 	// Dir holds the log's tiles, entry bundles and checkpoint.
 	Dir string
+	// URL, when set, puts the log in a MySQL-compatible database
+	// (mysql://…, see MySQLPrefix) that several gateways share; Dir is
+	// then unused. The checkpoint interval is then at least a second.
+	URL string
 	// Signer signs checkpoints; its name is the log origin.
 	Signer note.Signer
 	// Verifier is the signer's public half.
@@ -99,13 +106,17 @@ type Log struct {
 	batchMu     sync.Mutex
 	knownSize   uint64
 	metrics     *Metrics
-	lockDir     string // the private directory of the sequencing lock (see lock.go)
+	lockDir     string  // the private directory of the sequencing lock (see lock.go)
+	db          *sql.DB // the shared log's database (nil for files)
 }
 
 // New opens (creating if needed) the log in cfg.Dir.
 func New(ctx context.Context, cfg Config) (*Log, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("tlog: Dir is required")
+	if cfg.Dir == "" && cfg.URL == "" {
+		return nil, errors.New("tlog: Dir or URL is required")
+	}
+	if cfg.URL != "" && !IsMySQLURL(cfg.URL) {
+		return nil, fmt.Errorf("tlog: a log URL begins with %s", MySQLPrefix)
 	}
 	if cfg.Signer == nil || cfg.Verifier == nil {
 		return nil, errors.New("tlog: Signer and Verifier are required")
@@ -121,6 +132,9 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.CheckpointInterval == 0 {
 		cfg.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if cfg.URL != "" {
+		cfg.CheckpointInterval = max(cfg.CheckpointInterval, minMySQLCheckpointInterval)
 	}
 	if cfg.CheckpointInterval < 100*time.Millisecond {
 		return nil, fmt.Errorf("tlog: checkpoint interval %v is below Tessera's minimum of 100ms", cfg.CheckpointInterval)
@@ -145,20 +159,34 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		}
 		witnesses = &g
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("failed to create log directory: %w", err)
-	}
-	lockDir, err := relocateLock(cfg.Dir, cfg.LockDir)
-	if err != nil {
-		return nil, err
-	}
-	// A log without a checkpoint is new: Tessera creates it and publishes
-	// its first, empty checkpoint. Say so in plain words.
-	_, err = os.Stat(filepath.Join(cfg.Dir, layout.CheckpointPath))
-	fresh := errors.Is(err, os.ErrNotExist)
-	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir})
-	if err != nil {
-		return nil, fmt.Errorf("failed to open tessera posix storage: %w", err)
+	var driver tessera.Driver
+	var db *sql.DB
+	var lockDir string
+	fresh := false
+	if cfg.URL != "" {
+		var err error
+		if db, err = openMySQL(ctx, cfg.URL); err != nil {
+			return nil, err
+		}
+		if driver, err = newMySQLDriver(ctx, db); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("failed to open tessera mysql storage: %w", err)
+		}
+	} else {
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("failed to create log directory: %w", err)
+		}
+		var err error
+		if lockDir, err = relocateLock(cfg.Dir, cfg.LockDir); err != nil {
+			return nil, err
+		}
+		// A log without a checkpoint is new: Tessera creates it and
+		// publishes its first, empty checkpoint. Say so in plain words.
+		_, err = os.Stat(filepath.Join(cfg.Dir, layout.CheckpointPath))
+		fresh = errors.Is(err, os.ErrNotExist)
+		if driver, err = posix.New(ctx, posix.Config{Path: cfg.Dir}); err != nil {
+			return nil, fmt.Errorf("failed to open tessera posix storage: %w", err)
+		}
 	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(cfg.Signer).
@@ -174,9 +202,12 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	a, shutdown, reader, err := tessera.NewAppender(bg, driver, opts)
 	if err != nil {
 		cancel()
+		if db != nil {
+			db.Close()
+		}
 		return nil, fmt.Errorf("failed to start tessera appender: %w", err)
 	}
-	l := &Log{cfg: cfg, origin: cfg.Signer.Name(), appender: a, shutdown: shutdown, reader: reader, cancel: cancel, metrics: cfg.Metrics, lockDir: lockDir}
+	l := &Log{cfg: cfg, origin: cfg.Signer.Name(), appender: a, shutdown: shutdown, reader: reader, cancel: cancel, metrics: cfg.Metrics, lockDir: lockDir, db: db}
 	if size, err := reader.IntegratedSize(ctx); err == nil {
 		l.knownSize = size
 	}
@@ -281,7 +312,7 @@ func (l *Log) watchdog(ctx context.Context) {
 		}
 		l.stalled.Store(stalled)
 		l.watchPublication(ctx)
-		if l.failing.Load() && Writable(l.cfg.Dir) == nil {
+		if l.failing.Load() && l.writable(ctx) == nil {
 			// The storage takes writes again: let appends try, so that a
 			// gateway marked unready can become ready without traffic.
 			l.failing.Store(false)
@@ -385,6 +416,9 @@ func (l *Log) Close(ctx context.Context) error {
 		// Every batch is flushed: nothing locks any more. The next open
 		// makes the directory again.
 		os.RemoveAll(l.lockDir)
+	}
+	if l.db != nil {
+		l.db.Close()
 	}
 	return err
 }
@@ -518,8 +552,25 @@ func (l *Log) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][
 	return pb.ConsistencyProof(ctx, smaller, larger)
 }
 
-// Dir is the directory holding the log's public files.
-func (l *Log) Dir() string { return l.cfg.Dir }
+// Dir is the directory holding the log's public files ("" for a log in a
+// database).
+func (l *Log) Dir() string {
+	if l.cfg.URL != "" {
+		return ""
+	}
+	return l.cfg.Dir
+}
+
+// writable probes the log's storage: its directory takes a file, or its
+// database answers.
+func (l *Log) writable(ctx context.Context) error {
+	if l.db != nil {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return l.db.PingContext(pctx)
+	}
+	return Writable(l.cfg.Dir)
+}
 
 // errNotTile: a path that names no tile or entry bundle of the log.
 var errNotTile = fmt.Errorf("%w: no such tlog-tiles resource", ombud.ErrNotFound)
@@ -537,6 +588,8 @@ func (l *Log) Tile(path string) ([]byte, error) {
 	if !ok || !ok2 {
 		return nil, errNotTile
 	}
+	ctx := context.Background()
+	var read func() ([]byte, error)
 	var canonical string
 	if level == "entries" {
 		n, p, err := layout.ParseTileIndexPartial(index)
@@ -544,18 +597,38 @@ func (l *Log) Tile(path string) ([]byte, error) {
 			return nil, errNotTile
 		}
 		canonical = layout.EntriesPath(n, p)
+		read = func() ([]byte, error) {
+			b, err := l.reader.ReadEntryBundle(ctx, n, p)
+			if err != nil {
+				return nil, err
+			}
+			return trimBundle(b, p)
+		}
 	} else {
 		lv, n, p, err := layout.ParseTileLevelIndexPartial(level, index)
 		if err != nil {
 			return nil, errNotTile
 		}
 		canonical = layout.TilePath(lv, n, p)
+		read = func() ([]byte, error) {
+			b, err := l.reader.ReadTile(ctx, lv, n, p)
+			return trimTile(b, p), err
+		}
 	}
 	if canonical != path {
 		return nil, errNotTile
 	}
-	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, filepath.FromSlash(canonical)))
-	if errors.Is(err, fs.ErrNotExist) {
+	if l.cfg.URL == "" {
+		b, err := os.ReadFile(filepath.Join(l.cfg.Dir, filepath.FromSlash(canonical)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errNotTile
+		}
+		return b, err
+	}
+	// The database keeps one version of each tile, the widest: a partial
+	// one is cut from it.
+	b, err := read()
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotTile) {
 		return nil, errNotTile
 	}
 	return b, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,13 +23,14 @@ import (
 	ombudclient "github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/mysqltest"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/internal/pgtest"
 	"github.com/ombud/ombud/reason"
 )
 
 // cluster is several 'ombud serve' processes sharing one data directory:
-// one PostgreSQL store, one log, one bucket.
+// one PostgreSQL store, one log in MariaDB, one bucket.
 type cluster struct {
 	bin, dir, store string
 	gateways        []*child
@@ -40,22 +42,36 @@ type cluster struct {
 // creates the deployment, the others join it.
 func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
-	store := pgtest.URL(t)
+	store, logURL := pgtest.URL(t), mysqltest.URL(t)
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &cluster{bin: bin, dir: filepath.Join(t.TempDir(), "data"), store: store}
-	first := startChild(t, bin, c.dir, "--store", store, "--jurisdiction", ombudtest.Jurisdiction)
+	first := startChild(t, bin, c.dir, "--store", store, "--log-url", logURL, "--jurisdiction", ombudtest.Jurisdiction)
 	c.admin = first.token(t)
 	c.gateways = append(c.gateways, first)
 	for range n - 1 {
-		c.gateways = append(c.gateways, startChild(t, bin, c.dir, "--store", store))
+		// The URLs are in ombud.toml now.
+		c.gateways = append(c.gateways, startChild(t, bin, c.dir))
 	}
 	if c.dd, err = datadir.Open(c.dir); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func (c *cluster) fetcher(t *testing.T) *client.HTTPFetcher {
+	t.Helper()
+	u, err := url.Parse(c.gateways[0].url + "/log/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := client.NewHTTPFetcher(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func (c *cluster) client(t *testing.T, i int, token string) *ombudclient.Client {
@@ -67,12 +83,12 @@ func (c *cluster) client(t *testing.T, i int, token string) *ombudclient.Client 
 	return cl
 }
 
-// entries returns the log's entries, read from its directory up to its
-// published checkpoint.
+// entries returns the log's entries up to its published checkpoint, read
+// as a verifier reads them, from the first gateway's /log/.
 func (c *cluster) entries(t *testing.T) []*entry.Entry {
 	t.Helper()
 	ctx := context.Background()
-	f := client.FileFetcher{Root: c.dd.LogPath()}
+	f := c.fetcher(t)
 	cp, _, _, err := client.FetchCheckpoint(ctx, f.ReadCheckpoint, c.dd.Verifier, c.dd.Verifier.Name())
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +114,7 @@ func (c *cluster) entries(t *testing.T) []*entry.Entry {
 func (c *cluster) awaitSize(t *testing.T, index uint64) {
 	t.Helper()
 	var size uint64
-	f := client.FileFetcher{Root: c.dd.LogPath()}
+	f := c.fetcher(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		cp, _, _, err := client.FetchCheckpoint(context.Background(), f.ReadCheckpoint, c.dd.Verifier, c.dd.Verifier.Name())

@@ -10,7 +10,7 @@ import (
 )
 
 func initCommand() command {
-	return command{name: "init", usage: "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE]", need: []string{"data"},
+	return command{name: "init", usage: "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE] [--store URL --log-url URL]", need: []string{"data"},
 		summary: "create a data directory and print the admin token",
 		example: "ombud init --data ./ombud-data --origin records.example.org/log --jurisdiction EU-DE",
 		setup: func(m *Main, fs *flag.FlagSet) action {
@@ -19,20 +19,33 @@ func initCommand() command {
 			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin: the log's name in every checkpoint; cannot change later")
 			fs.StringVar(&o.listen, "listen", "", "listen address to write into ombud.toml (default 127.0.0.1:8080)")
 			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
+			fs.StringVar(&o.store, "store", "", "metadata store to write into ombud.toml: a postgres:// URL (default: SQLite in meta.db)")
+			fs.StringVar(&o.logURL, "log-url", "", "shared log to write into ombud.toml: a mysql:// URL, for several gateways (needs --store; default: files in log/)")
 			fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 			return func(ctx context.Context, _ []string) error { return m.initDir(ctx, o) }
 		},
 	}
 }
 
-type initFlags struct{ data, origin, listen, jurisdiction, logLevel string }
+type initFlags struct{ data, origin, listen, jurisdiction, store, logURL, logLevel string }
+
+// checkEngines checks the shared engines a command names, before anything
+// is created with them.
+func checkEngines(store, logURL string) error {
+	c := datadir.Defaults()
+	c.Storage.StoreURL, c.Log.URL = store, logURL
+	return c.Validate()
+}
 
 func (m *Main) initDir(ctx context.Context, o initFlags) error {
 	logger, err := m.logger(o.logLevel)
 	if err != nil {
 		return err
 	}
-	dir, err := datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Listen: o.listen, Jurisdiction: o.jurisdiction})
+	if err := checkEngines(o.store, o.logURL); err != nil {
+		return usagef("init: %v", err)
+	}
+	dir, err := datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Listen: o.listen, Jurisdiction: o.jurisdiction, StoreURL: o.store, LogURL: o.logURL})
 	if err != nil {
 		return err
 	}

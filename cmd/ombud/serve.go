@@ -15,7 +15,7 @@ import (
 )
 
 func serverCommands() []command {
-	return []command{initCommand(), {name: "serve", usage: "[--data DIR] [--listen ADDR] [--store URL]",
+	return []command{initCommand(), {name: "serve", usage: "[--data DIR] [--listen ADDR] [--store URL] [--log-url URL]",
 		summary: "run the API, the public site and the transparency log (a missing or empty data directory is created)",
 		example: "ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {
@@ -23,6 +23,7 @@ func serverCommands() []command {
 			fs.StringVar(&o.data, "data", ".ombud", "data directory; created and initialised if missing or empty")
 			fs.StringVar(&o.listen, "listen", "", "listen address (default: server.listen in ombud.toml, 127.0.0.1:8080)")
 			fs.StringVar(&o.store, "store", "", "metadata store: a postgres:// URL (default: storage.store_url in ombud.toml; empty is SQLite in meta.db)")
+			fs.StringVar(&o.logURL, "log-url", "", "shared log: a mysql:// URL, for several gateways (default: log.url in ombud.toml; empty is files in the data directory's log/)")
 			fs.StringVar(&o.origin, "origin", datadir.DefaultOrigin, "log origin, used only when the data directory is created")
 			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -33,8 +34,8 @@ func serverCommands() []command {
 }
 
 type serveFlags struct {
-	data, listen, store, origin, jurisdiction, logLevel string
-	keeperLatency                                       time.Duration
+	data, listen, store, logURL, origin, jurisdiction, logLevel string
+	keeperLatency                                               time.Duration
 }
 
 func (m *Main) serve(ctx context.Context, o serveFlags) error {
@@ -44,14 +45,21 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	}
 	var dir *datadir.Dir
 	if datadir.IsEmpty(o.data) {
-		dir, err = datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Jurisdiction: o.jurisdiction})
+		if err := checkEngines(o.store, o.logURL); err != nil {
+			return usagef("serve: %v", err)
+		}
+		dir, err = datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Jurisdiction: o.jurisdiction, StoreURL: o.store, LogURL: o.logURL})
 		if err == nil {
 			meta := "an empty metadata database (meta.db)"
 			if o.store != "" {
 				meta = "its metadata in the PostgreSQL database --store names"
 			}
-			fmt.Fprintf(m.Stdout, "Created a new deployment in %s: its keys (keys/), its configuration (ombud.toml), %s and a new, empty transparency log (log/), with the log origin %s and the jurisdiction %s.\n",
-				dir.Path, meta, dir.Signer.Name(), dir.Config.DeploymentJurisdiction())
+			logAt := "a new, empty transparency log (log/)"
+			if o.logURL != "" {
+				logAt = "its transparency log in the database --log-url names"
+			}
+			fmt.Fprintf(m.Stdout, "Created a new deployment in %s: its keys (keys/), its configuration (ombud.toml), %s and %s, with the log origin %s and the jurisdiction %s.\n",
+				dir.Path, meta, logAt, dir.Signer.Name(), dir.Config.DeploymentJurisdiction())
 		}
 	} else {
 		dir, err = datadir.Open(o.data)
@@ -62,10 +70,15 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	if err != nil {
 		return err
 	}
-	if o.store != "" {
-		dir.Config.Storage.StoreURL = o.store
+	if o.store != "" || o.logURL != "" {
+		if o.store != "" {
+			dir.Config.Storage.StoreURL = o.store
+		}
+		if o.logURL != "" {
+			dir.Config.Log.URL = o.logURL
+		}
 		if err := dir.Config.Validate(); err != nil {
-			return usagef("serve: --store: %v", err)
+			return usagef("serve: %v", err)
 		}
 	}
 	m.tuneRuntime(dir.Config.Runtime)

@@ -117,8 +117,9 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	storeURL := dir.Config.Storage.StoreURL
 	shared := storeURL != ""
 	lock := dir.Lock
-	if shared {
-		// Gateways on a shared database may share the directory too.
+	if shared && dir.Config.Log.URL != "" {
+		// Gateways on a shared store and a shared log may share the
+		// directory too; a log in files admits one gateway.
 		lock = dir.LockShared
 	}
 	if g.unlock, err = lock(); err != nil {
@@ -151,16 +152,18 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		}
 	}
 	logDir := dir.LogPath()
-	// A log on a read-only or unwritable directory stops the start with a
-	// clear message instead of failing at the first append.
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
-	}
-	if err := tlog.Writable(logDir); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
+	if lc.URL == "" {
+		// A log on a read-only or unwritable directory stops the start
+		// with a clear message instead of failing at the first append.
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
+		}
+		if err := tlog.Writable(logDir); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrLogUnwritable, err)
+		}
 	}
 	cfg := tlog.Config{
-		Dir: logDir, Signer: dir.Signer, Verifier: dir.Verifier,
+		Dir: logDir, URL: lc.URL, Signer: dir.Signer, Verifier: dir.Verifier,
 		BatchMaxSize: lc.BatchMaxSize, BatchMaxAge: lc.BatchMaxAge.Duration, CheckpointInterval: lc.CheckpointInterval.Duration,
 		AppendTimeout: lc.AppendTimeout.Duration, MaxOutstanding: lc.MaxOutstanding,
 		WitnessPolicy: policy, WitnessTimeout: lc.WitnessTimeout.Duration,
