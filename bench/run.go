@@ -298,10 +298,13 @@ func streamRun(ctx context.Context, hc *http.Client, url, token, system string, 
 		return 0, err
 	}
 	var started apiv1.RunStarted
-	err = json.NewDecoder(resp.Body).Decode(&started)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	if err == nil {
+		err = json.Unmarshal(b, &started)
+	}
 	if resp.StatusCode != http.StatusCreated || err != nil {
-		return 0, fmt.Errorf("starting the run: %d %v", resp.StatusCode, err)
+		return 0, fmt.Errorf("starting the run: %d %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 	begin := time.Now()
 	req, _ = http.NewRequestWithContext(ctx, "GET", url+"/v1/runs/"+started.ID+"/objects", nil)

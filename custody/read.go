@@ -69,12 +69,21 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	if err := s.checkReadRequest(req); err != nil {
 		return nil, err
 	}
-	// The gates are held until the decision is logged. The reader's
-	// first: a disabling or a breach that suspends emergency access
-	// waits for the reads already decided.
+	// The gates are held, all taken at once, until the decision is
+	// logged: the reader's (a disabling or a breach that suspends
+	// emergency access waits for the reads already decided), the
+	// object's, the cited authorization's and, for a viewing of
+	// evidence, the flag's.
 	h := s.gates.Begin()
 	defer h.Release()
-	if err := h.Shared(ctx, principalGate(req.Principal.ID)); err != nil {
+	gates := []string{principalGate(req.Principal.ID), objectGate(req.ID)}
+	if req.AuthorizationID != "" {
+		gates = append(gates, access.Gate(req.AuthorizationID))
+	}
+	if req.Flag != "" {
+		gates = append(gates, flagGate(req.Flag))
+	}
+	if err := h.Shared(ctx, gates...); err != nil {
 		return nil, err
 	}
 	p, err := s.checkReader(ctx, req.Principal)
@@ -82,13 +91,6 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, err
 	}
 	req.Principal = p
-	gates := []string{objectGate(req.ID)}
-	if req.AuthorizationID != "" {
-		gates = append(gates, access.Gate(req.AuthorizationID))
-	}
-	if err := h.Shared(ctx, gates...); err != nil {
-		return nil, err
-	}
 	// Check the object and, for a viewing of evidence, the flag.
 	o, err := s.checkObject(ctx, req)
 	if err != nil {
@@ -203,15 +205,12 @@ func (s *Service) checkObject(ctx context.Context, req ReadRequest) (*ombud.Obje
 }
 
 // checkViewing denies, logged, a viewing of o as evidence of req.Flag that
-// the reader may not make now. It takes gates on h, held until the
-// viewing is logged: checked under the flag's gate and the run's
-// authorization's, so that a review, an action, a resolution or a
-// revocation that ends the viewer's task is logged after this viewing, or
-// before its check.
+// the reader may not make now. It is checked under the flag's gate,
+// which the read holds, and the run's authorization's, which it takes on
+// h; both are held until the viewing is logged, so that a review, an
+// action, a resolution or a revocation that ends the viewer's task is
+// logged after this viewing, or before its check.
 func (s *Service) checkViewing(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object) error {
-	if err := h.Shared(ctx, flagGate(req.Flag)); err != nil {
-		return err
-	}
 	reason, msg, err := s.evidence(ctx, req.Principal, req.Flag, o.ID, func(auth string) error { return h.Shared(ctx, access.Gate(auth)) })
 	if err != nil {
 		return err

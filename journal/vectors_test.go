@@ -54,7 +54,7 @@ var exampleRecords = []Record{
 	{Body: entry.Contest{Op: entry.OpFiled, Action: "action-77", Contest: "contest-5"}, Detail: map[string]any{"statement": "I was not in the city that day."}},
 	{Body: entry.Tip{Op: entry.OpFiled, Tip: "tip-codename-amber-otter"}, Detail: map[string]any{"sealed_sha256": "c0ffee"}},
 	{Body: entry.Contract{OCID: "ocds-abc123-2026-17", Vendor: "cloudco", Reseller: "resellr", ProductFlags: []string{"cloud", "ai"}, MissingClauses: []string{"audit_rights", "key_custody"}, Contract: "ocds-abc123-2026-17", By: "adminadminadmin0"}},
-	{Body: entry.Key{Op: entry.OpRotate, KEKVersion: 2, Keysets: 5120, By: "adminadminadmin0"}},
+	{Body: entry.Key{Op: entry.OpRotate, KEKVersion: 2, By: "adminadminadmin0"}},
 	{Body: entry.Breach{Reason: "emergency_not_covered", Class: "location", Deadline: "2026-11-29T06:30:00Z", Object: "obj_7fj3k2", By: "analystanalyst01"}, Detail: map[string]any{"access_entry": 4711, "emergency_reason": "missing_person"}},
 	{Body: entry.Audit{Op: entry.OpDetails, From: 0, To: 4096, By: "auditorauditor01"}},
 	{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/district-3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "adminadminadmin0"}},

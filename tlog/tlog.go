@@ -48,7 +48,8 @@ type Config struct {
 	Dir string
 	// URL, when set, puts the log in a MySQL-compatible database
 	// (mysql://…, see MySQLPrefix) that several gateways share; Dir is
-	// then unused. The checkpoint interval is then at least a second.
+	// then unused. The checkpoint interval is then at least a second, and
+	// the batch age at least minMySQLBatchAge.
 	URL string
 	// Signer signs checkpoints; its name is the log origin.
 	Signer note.Signer
@@ -135,6 +136,7 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.URL != "" {
 		cfg.CheckpointInterval = max(cfg.CheckpointInterval, minMySQLCheckpointInterval)
+		cfg.BatchMaxAge = max(cfg.BatchMaxAge, minMySQLBatchAge)
 	}
 	if cfg.CheckpointInterval < 100*time.Millisecond {
 		return nil, fmt.Errorf("tlog: checkpoint interval %v is below Tessera's minimum of 100ms", cfg.CheckpointInterval)

@@ -15,22 +15,32 @@ import (
 
 // limiter counts events per client address in fixed windows: at most max
 // in each window of length per. The windows are kept in the store, which
-// every gateway shares, under the SHA-256 of the limit's name and the
-// address, so the store holds no address.
+// every gateway shares, under a keyed pseudonym of the limit's name and
+// the address (Site.Pseudonym), so the store holds no address, nor a hash
+// of one that a guess of every IPv4 address would reverse.
 type limiter struct {
 	name   string
 	max    int
 	per    time.Duration
 	store  ombud.SessionStore
 	logger *slog.Logger
+	// pseudonym keys the windows; nil (a site built without the linkage
+	// key, in tests) falls back to an unkeyed SHA-256.
+	pseudonym func(ns, id string) string
 }
 
 // allow counts one event of key and reports whether it is within the
 // limit, and if not, how long until the window ends. When the store
 // cannot count, it refuses: a limit that cannot be checked holds.
 func (l *limiter) allow(ctx context.Context, key string, now time.Time) (bool, time.Duration) {
-	h := sha256.Sum256([]byte(l.name + "\x00" + key))
-	wait, err := l.store.CountEvent(ctx, h[:], now, l.max, l.per)
+	var k []byte
+	if l.pseudonym != nil {
+		k = []byte(l.pseudonym("limit/"+l.name, key))
+	} else {
+		h := sha256.Sum256([]byte(l.name + "\x00" + key))
+		k = h[:]
+	}
+	wait, err := l.store.CountEvent(ctx, k, now, l.max, l.per)
 	if err != nil {
 		l.logger.ErrorContext(ctx, "site: a rate limit could not be counted", "limit", l.name, "err", err)
 		return false, l.per

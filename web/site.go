@@ -123,6 +123,9 @@ type Log interface {
 
 // Site serves the public pages.
 type Site struct {
+	// Pseudonym is the deployment's keyed pseudonym (its linkage key),
+	// under which the per-client limits count client addresses.
+	Pseudonym   func(ns, id string) string
 	Origin      string
 	VerifierKey string
 	Verifier    note.Verifier
@@ -220,8 +223,8 @@ func (s *Site) Handler() http.Handler {
 		panic("web: a Site with Review needs Sessions")
 	}
 	s.sessions = sessions{store: s.Sessions, logger: s.Logger}
-	s.signins = &limiter{name: "signin", max: signinsPerMin, per: time.Minute, store: s.Sessions, logger: s.Logger}
-	s.wrongCodes = &limiter{name: "contest-code", max: wrongCodes, per: wrongWindow, store: s.Sessions, logger: s.Logger}
+	s.signins = &limiter{name: "signin", max: signinsPerMin, per: time.Minute, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
+	s.wrongCodes = &limiter{name: "contest-code", max: wrongCodes, per: wrongWindow, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
 	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}

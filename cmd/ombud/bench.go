@@ -34,6 +34,10 @@ func benchCommands() []command {
 		summary: "one analytic run streaming N objects, each logged before it is sent, beside a bare Tessera appender",
 		example: "ombud bench run --objects 100000 --rounds 3",
 		setup:   (*Main).benchRunObjects,
+	}, {name: "bench cluster", usage: "--store URL --log-url URL [--gateways N] [--objects N] [--run-objects N] [--concurrency N] [--duration D] [--rounds N]",
+		summary: "several gateways on PostgreSQL and MariaDB beside one gateway on SQLite and files: ingest, reads and runs",
+		example: "ombud bench cluster --store postgres://ombud@127.0.0.1:5432/ombud --log-url 'mysql://ombud@tcp(127.0.0.1:3306)/' --objects 100000",
+		setup:   (*Main).benchCluster,
 	}, {name: "bench audit", usage: "[--entries N] [--parallel N] [--rounds N]",
 		summary: "the auditor and the report over a generated log, beside Tessera's fsck",
 		example: "ombud bench audit --entries 1000000 --rounds 3",
@@ -181,6 +185,39 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func (m *Main) benchCluster(fs *flag.FlagSet) action {
+	store := fs.String("store", "", "a PostgreSQL server's URL: the benchmark makes a schema of its own there, and drops it after")
+	logURL := fs.String("log-url", "", "a MariaDB server, mysql://USER@tcp(HOST:PORT)/: the benchmark makes a database of its own there, and drops it after")
+	gateways := fs.Int("gateways", 2, "gateways of the shared deployment")
+	n := fs.Int("objects", 10_000, "objects stored in each deployment")
+	runN := fs.Int("run-objects", 10_000, "objects each of the two runs reads")
+	size := fs.Int("object-bytes", 4096, "object size")
+	conc := fs.Int("concurrency", 64, "clients reading at once")
+	dur := fs.Duration("duration", 10*time.Second, "how long the reads of each round last")
+	return m.bench(fs, 10, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				switch {
+				case *store == "" || *logURL == "":
+					return usagef("bench cluster: --store and --log-url name the servers of the shared deployment")
+				case *gateways < 2 || *gateways > 16:
+					return usagef("bench cluster: want 2 to 16 gateways")
+				case *n < 1 || *n > 10_000_000 || *runN < 1 || *runN > ombud.MaxRunObjects || *size < 1 || *size > 1<<20:
+					return usagef("bench cluster: want 1 to 10,000,000 objects, runs of 1 to %d, of up to 1 MiB", ombud.MaxRunObjects)
+				case *conc < 1 || *conc > 1024 || *dur <= 0 || *dur > 10*time.Minute:
+					return usagef("bench cluster: want 1 to 1024 clients for up to 10 minutes")
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				bin, err := os.Executable()
+				if err != nil {
+					return nil, err
+				}
+				return bench.CompareCluster(ctx, bench.ClusterConfig{Dir: scratch, Binary: bin, Objects: *n, RunObjects: *runN, ObjectBytes: *size,
+					Concurrency: *conc, Duration: *dur, Gateways: *gateways, StoreServer: *store, LogServer: *logURL}, *rounds, progress)
+			}
+	})
 }
 
 func (m *Main) benchRunObjects(fs *flag.FlagSet) action {

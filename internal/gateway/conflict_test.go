@@ -259,6 +259,9 @@ func logEqualsStateUnderConflict(t *testing.T, storeURL string) {
 	}
 	reasons.Range(func(k, _ any) bool { t.Logf("denied: %s", k); return true })
 	if cs, _ := e.Store.Changes(ctx, time.Now().Add(time.Hour)); len(cs) != 0 {
+		for _, c := range cs {
+			t.Logf("in flight: %s %s reserved %v", c.Op, c.Target, c.Created)
+		}
 		t.Fatalf("%d changes left in flight", len(cs))
 	}
 

@@ -131,7 +131,10 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		}
 	}()
 	if shared {
-		if g.Store, err = postgres.New(ctx, postgres.Config{URL: storeURL}); err == nil {
+		g.Store, err = postgres.New(ctx, postgres.Config{URL: storeURL})
+		if err == nil && dir.Config.Log.URL != "" {
+			// Several gateways: the gates are the database's. One
+			// gateway (a log in files) keeps them in its memory.
 			g.sharedGates, err = postgres.NewGates(ctx, postgres.GatesConfig{URL: storeURL})
 		}
 	} else {
@@ -219,7 +222,7 @@ func (g *Gateway) API() *api.Server { return g.api }
 func (g *Gateway) newAPI() (*api.Server, error) {
 	proxies, _ := g.Dir.Config.Proxies() // checked when the configuration was loaded
 	caps := Capabilities(g.Dir.Config)
-	site := &web.Site{Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
+	site := &web.Site{Pseudonym: g.Dir.Linkage.Pseudonym, Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
 		Breaches:       g.Store.Breaches,
 		Sessions:       g.Store,

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,22 +20,22 @@ import (
 )
 
 // Gates holds the gates of package internal/gate in PostgreSQL, for every
-// gateway of a deployment: a hold is a transaction, its gates are
-// transaction-level advisory locks (pg_advisory_xact_lock_shared for a
-// read, pg_advisory_xact_lock for the change that ends reads), and its
-// release ends the transaction. PostgreSQL releases the locks of a
-// gateway that dies with its connection, detects a cycle of waiting holds
-// (one of them fails, and its operation fails closed), and queues a
-// shared request behind a waiting exclusive one, so reads do not starve
-// a revocation.
+// gateway of a deployment: a hold is a connection of its own, its gates
+// are advisory locks of that session (pg_advisory_lock_shared for a read,
+// pg_advisory_lock for the change that ends reads), and its release
+// drops them all (pg_advisory_unlock_all) and gives the connection back;
+// a connection whose locks cannot be dropped is closed, which drops them.
+// PostgreSQL releases the locks of a gateway that dies with its
+// connection, detects a cycle of waiting holds (one of them fails, and
+// its operation fails closed), and queues a shared request behind a
+// waiting exclusive one, so reads do not starve a revocation. A lock
+// waits at most Wait (lock_timeout, set on each connection).
 //
 // The holds have a pool of connections of their own: an operation holds
 // one while it uses the store's, so with one pool the holds could take
 // every connection and wait forever for the store.
 type Gates struct {
 	db *sql.DB
-	// wait bounds how long one Lock waits (lock_timeout).
-	wait time.Duration
 }
 
 // GatesConfig configures the gates.
@@ -57,7 +60,14 @@ func NewGates(ctx context.Context, cfg GatesConfig) (*Gates, error) {
 	if cfg.Wait <= 0 {
 		cfg.Wait = 10 * time.Second
 	}
-	db, err := sql.Open("pgx", cfg.URL)
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	q := u.Query()
+	q.Set("lock_timeout", strconv.FormatInt(cfg.Wait.Milliseconds(), 10))
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -70,27 +80,25 @@ func NewGates(ctx context.Context, cfg GatesConfig) (*Gates, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: cannot reach the database: %w", err)
 	}
-	return &Gates{db: db, wait: cfg.Wait}, nil
+	return &Gates{db: db}, nil
 }
 
 // Close closes the gates' connections.
 func (g *Gates) Close() error { return g.db.Close() }
 
-// Begin opens a hold: a transaction that takes gates until its release.
+// Begin opens a hold: a connection that takes gates until its release.
 func (g *Gates) Begin(ctx context.Context) (gate.Holder, error) {
-	tx, err := g.db.BeginTx(ctx, nil)
+	c, err := g.db.Conn(ctx)
 	if err != nil {
 		return nil, gateError(ctx, err)
 	}
-	// The value is an interval in milliseconds; SET takes no parameter.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", g.wait.Milliseconds())); err != nil {
-		tx.Rollback()
-		return nil, gateError(ctx, err)
-	}
-	return &hold{tx: tx}, nil
+	return &hold{c: c}, nil
 }
 
-type hold struct{ tx *sql.Tx }
+type hold struct {
+	c      *sql.Conn
+	locked bool // a lock statement ran, whatever its outcome
+}
 
 // Lock takes keys, in the order of their numbers, in one statement.
 func (h *hold) Lock(ctx context.Context, exclusive bool, keys ...string) error {
@@ -100,19 +108,31 @@ func (h *hold) Lock(ctx context.Context, exclusive bool, keys ...string) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	fn := "pg_advisory_xact_lock_shared"
+	fn := "pg_advisory_lock_shared"
 	if exclusive {
-		fn = "pg_advisory_xact_lock"
+		fn = "pg_advisory_lock"
 	}
+	h.locked = true
 	q := "SELECT count(" + fn + "(k)) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys"
-	if _, err := h.tx.ExecContext(ctx, q, ids); err != nil {
+	if _, err := h.c.ExecContext(ctx, q, ids); err != nil {
 		return gateError(ctx, err)
 	}
 	return nil
 }
 
-// Release ends the transaction, which releases its locks.
-func (h *hold) Release() { h.tx.Rollback() }
+// Release drops every lock of the session and gives the connection back;
+// if the locks cannot be dropped, the connection is closed instead, which
+// drops them.
+func (h *hold) Release() {
+	if h.locked {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := h.c.ExecContext(ctx, "SELECT pg_advisory_unlock_all()"); err != nil {
+			h.c.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}
+	h.c.Close()
+}
 
 // gateKey is the advisory lock's number of gate k: the first eight bytes
 // of its SHA-256. Two gates that share a number only wait for each other.

@@ -53,6 +53,8 @@ func Dialect() sqldb.Dialect {
 		Name:       "postgres",
 		Migrations: m,
 		WriteTx:    &sql.TxOptions{Isolation: sql.LevelSerializable},
+		CountTx:    &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		LockTarget: `SELECT 1 FROM changes WHERE target = $1 FOR UPDATE`,
 		ListHas: func(col, p string) string {
 			return "strpos(',' || " + col + " || ',', ',' || " + p + " || ',') > 0"
 		},

@@ -151,7 +151,11 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 		return out
 	}
 	ctx := context.Background()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	opts := s.d.WriteTx
+	if s.d.CountTx != nil {
+		opts = s.d.CountTx
+	}
+	err := s.inTxWith(ctx, opts, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
 		if err != nil {
 			return err

@@ -29,6 +29,23 @@ type Dialect struct {
 	// transaction that would break that is aborted and run again).
 	// SQLite's single writer connection serializes them already.
 	WriteTx *sql.TxOptions
+	// CountTx, when set, is the options of the transactions that only
+	// count an authorization's uses: each of their statements is one
+	// conditional UPDATE of one row, which READ COMMITTED already makes
+	// atomic (PostgreSQL waits for the row and checks the condition again
+	// on its newest version), and serializable would make the gateways
+	// that share one authorization abort each other's batches.
+	CountTx *sql.TxOptions
+	// LockTarget, when set, is the first statement of a reservation, with
+	// the change's target as $1: it locks the row of the change in flight
+	// on that target, if any. Without it, a reservation whose INSERT
+	// waits for that change's commit to delete its row would go on with
+	// the snapshot it took before the wait, and check the target's state
+	// as it was before the commit (PostgreSQL does not count a wait on a
+	// unique index as a conflict). With it, the wait is on the row, and a
+	// row deleted meanwhile aborts the transaction, which runs again with
+	// a fresh snapshot. SQLite's single writer needs none.
+	LockTarget string
 	// ListHas returns an SQL condition that holds when the
 	// comma-separated list in column col holds the item in parameter p.
 	ListHas func(col, p string) string

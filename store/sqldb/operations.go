@@ -182,6 +182,11 @@ func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if q := s.d.LockTarget; q != "" {
+			if _, err := tx.ExecContext(ctx, q, c.Target); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload); err != nil {
 			if isUnique(err) {

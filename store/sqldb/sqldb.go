@@ -132,8 +132,13 @@ const maxAttempts = 20
 // (PostgreSQL's serialization failures and deadlocks), f runs again in a
 // new one: f must do nothing outside tx that a second run would repeat.
 func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.inTxWith(ctx, s.d.WriteTx, f)
+}
+
+// inTxWith is inTx with the transactions' options.
+func (s *Store) inTxWith(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.tryTx(ctx, f)
+		err := s.tryTx(ctx, opts, f)
 		if err == nil || !s.d.retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return err
 		}
@@ -149,8 +154,8 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	}
 }
 
-func (s *Store) tryTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, s.d.WriteTx)
+func (s *Store) tryTx(ctx context.Context, opts *sql.TxOptions, f func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
