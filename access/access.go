@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -107,6 +108,42 @@ func (s *Service) Shared() bool { return s.gates.Locker != nil }
 // Policy returns the policy in force.
 func (s *Service) Policy() *Policy { return s.policy.Load() }
 
+// PolicyGate names the policy's gate: a read holds it shared until its
+// decision is logged, a reload alone while it logs the new version.
+const PolicyGate = "policy"
+
+// policyInForce returns the policy to decide by. When other gateways share
+// the store, one of them may have loaded a new version: the store's latest
+// is checked, and this gateway's policy file loaded again if it is not
+// the one in memory. A file that is not the version in force is refused:
+// the gateway decides nothing rather than decide by another policy.
+func (s *Service) policyInForce(ctx context.Context) (*Policy, error) {
+	p := s.Policy()
+	if !s.Shared() {
+		if p == nil {
+			return nil, errors.New("access: no policy loaded")
+		}
+		return p, nil
+	}
+	v, sha, err := s.Store.LatestPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil && p.SHA == sha {
+		return p, nil
+	}
+	text, err := os.ReadFile(s.PolicyPath)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read policy: %w", err)
+	}
+	np, err := ParsePolicy(text)
+	if err != nil || np.SHA != sha {
+		return nil, ombud.Errorf(ombud.CodeUnavailable, "another gateway loaded policy version %d, and this gateway's %s is not it: give every gateway the same policy file", v, filepath.Base(s.PolicyPath))
+	}
+	s.policy.Store(np)
+	return np, nil
+}
+
 // LoadPolicy reads the policy file, checks it and, if its text changed
 // since the last version recorded, logs a policy entry with its SHA-256 and
 // then swaps it in atomically. A policy that fails its check is refused and
@@ -114,6 +151,13 @@ func (s *Service) Policy() *Policy { return s.policy.Load() }
 func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, changed bool, err error) {
 	s.policyMu.Lock()
 	defer s.policyMu.Unlock()
+	// Every read decided by the old version is logged before the new
+	// one, in every gateway.
+	h := s.gates.Begin()
+	defer h.Release()
+	if err := h.Exclusive(ctx, PolicyGate); err != nil {
+		return 0, false, err
+	}
 	text, err := os.ReadFile(s.PolicyPath)
 	if err != nil {
 		return 0, false, fmt.Errorf("failed to read policy: %w", err)

@@ -53,9 +53,9 @@ func deny(code ombud.Code, reason, msg string) Verdict {
 // CommitUse while logging the decision, and calls Refund if the read is not
 // released. Object state (erased, pending) is checked by the caller before.
 func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
-	p := s.Policy()
-	if p == nil {
-		return Verdict{}, errors.New("access: no policy loaded")
+	p, err := s.policyInForce(ctx)
+	if err != nil {
+		return Verdict{}, err
 	}
 	v := Verdict{PolicySHA: p.SHA}
 	if r.Emergency && r.Principal.EmergencySuspended != 0 {
@@ -283,9 +283,9 @@ type RunSet struct {
 // makes it durable with CommitUse before logging the run, and calls Refund
 // if the run is not logged.
 func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) {
-	p := s.Policy()
-	if p == nil {
-		return Verdict{}, errors.New("access: no policy loaded")
+	p, err := s.policyInForce(ctx)
+	if err != nil {
+		return Verdict{}, err
 	}
 	v := Verdict{PolicySHA: p.SHA}
 	var ra *ombud.RegisteredAuthorization

@@ -76,7 +76,7 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 	// evidence, the flag's.
 	h := s.gates.Begin()
 	defer h.Release()
-	gates := []string{principalGate(req.Principal.ID), objectGate(req.ID)}
+	gates := []string{principalGate(req.Principal.ID), objectGate(req.ID), access.PolicyGate}
 	if req.AuthorizationID != "" {
 		gates = append(gates, access.Gate(req.AuthorizationID))
 	}

@@ -89,7 +89,7 @@ func (s *Service) StartRun(ctx context.Context, req RunRequest) (*ombud.Run, jou
 	// before it or after it, never in between.
 	h := s.gates.Begin()
 	defer h.Release()
-	gates := []string{principalGate(p.ID)}
+	gates := []string{principalGate(p.ID), access.PolicyGate}
 	if req.AuthorizationID != "" {
 		gates = append(gates, access.Gate(req.AuthorizationID))
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -487,5 +488,52 @@ func TestClusterLosesAGateway(t *testing.T) {
 	code, out, errOut := run(t, map[string]string{"OMBUD_AUDITOR_TOKEN": auditor.Token}, "audit", "--server", survivor.url, "--key", c.dd.VerifierKey)
 	if code != 0 {
 		t.Fatalf("audit: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestClusterPolicyReload: a policy loaded through one gateway decides
+// the next read on the other, which finds the new version in the store
+// and loads it from the shared policy file.
+func TestClusterPolicyReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two gateways")
+	}
+	t.Parallel()
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	court := ombudtest.NewIssuer(t, "court.example/district-3")
+	object, analyst := c.setUp(t, ctx, court, ombudtest.Authorization("order-p", 100))
+	read := func(i int) uint64 {
+		t.Helper()
+		o, err := c.client(t, i, analyst).GetObject(ctx, object, ombudclient.Read{Purpose: "criminal_investigation", Authorization: "order-p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, o)
+		o.Close()
+		n, _ := strconv.ParseUint(o.Receipt, 10, 64)
+		return n
+	}
+	before := read(1)
+	text, err := os.ReadFile(c.dd.PolicyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.dd.PolicyPath(), append(text, "\n// version two\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := c.client(t, 0, c.admin).ReloadPolicy(ctx)
+	if err != nil || !loaded.Changed {
+		t.Fatalf("reload: %+v %v", loaded, err)
+	}
+	after := read(1)
+	c.awaitSize(t, after)
+	es := c.entries(t)
+	if got := es[before].Fields["policy_sha256"]; got == loaded.SHA256 {
+		t.Fatalf("the read before the reload was decided by the new policy")
+	}
+	if got := es[after].Fields["policy_sha256"]; got != loaded.SHA256 {
+		t.Fatalf("the read on the other gateway after the reload was decided by policy %v, want %s", got, loaded.SHA256)
 	}
 }
