@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -24,7 +23,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/ombud/ombud"
-	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/registry"
@@ -252,42 +250,9 @@ func setupCluster(ctx context.Context, dir *datadir.Dir, cfg ClusterConfig, name
 	if err := benchAuthorization(ctx, svc, admin.ID, 1_000_000); err != nil {
 		return err
 	}
-	*ids = make([]string, cfg.Objects)
-	var next, done atomic.Int64
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			payload := make([]byte, cfg.ObjectBytes)
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= cfg.Objects {
-					return
-				}
-				rand.Read(payload)
-				o, _, err := svc.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: admin.ID, Body: bytes.NewReader(payload)})
-				if err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-					return
-				}
-				(*ids)[i] = o.ID
-				if n := done.Add(1); progress != nil && n%50_000 == 0 {
-					fmt.Fprintf(progress, "  %s: %d ingested (%.0f/s)\n", name, n, float64(n)/time.Since(start).Seconds())
-				}
-			}
-		}()
+	if *ids, *ingest, err = ingestObjects(ctx, svc, admin.ID, cfg.Objects, cfg.ObjectBytes, name+": ", progress); err != nil {
+		return err
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("ingest: %w", firstErr)
-	}
-	*ingest = float64(cfg.Objects) / time.Since(start).Seconds()
 	*system, *machine, *analyst = sys.ID, mtok.Reveal(), atok.Reveal()
 	return nil
 }

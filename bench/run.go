@@ -181,7 +181,17 @@ func setupRun(ctx context.Context, dir *datadir.Dir, cfg RunConfig, rounds int, 
 	if err := benchAuthorization(ctx, svc, admin.ID, rounds); err != nil {
 		return nil, "", "", err
 	}
-	ids := make([]string, cfg.Objects)
+	ids, _, err := ingestObjects(ctx, svc, admin.ID, cfg.Objects, cfg.ObjectBytes, "", progress)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return ids, sys.ID, tok.Reveal(), nil
+}
+
+// ingestObjects stores n random objects of size bytes (class location,
+// about one plate) from 64 ingesters, and returns their ids and the rate.
+func ingestObjects(ctx context.Context, svc *custody.Service, by string, n, size int, name string, progress io.Writer) ([]string, float64, error) {
+	ids := make([]string, n)
 	var next, done atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
@@ -191,14 +201,14 @@ func setupRun(ctx context.Context, dir *datadir.Dir, cfg RunConfig, rounds int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			payload := make([]byte, cfg.ObjectBytes)
+			payload := make([]byte, size)
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= cfg.Objects {
+				if i >= n {
 					return
 				}
 				rand.Read(payload)
-				o, _, err := svc.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: admin.ID, Body: bytes.NewReader(payload)})
+				o, _, err := svc.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: by, Body: bytes.NewReader(payload)})
 				if err != nil {
 					mu.Lock()
 					firstErr = cmpErr(firstErr, err)
@@ -206,17 +216,17 @@ func setupRun(ctx context.Context, dir *datadir.Dir, cfg RunConfig, rounds int, 
 					return
 				}
 				ids[i] = o.ID
-				if n := done.Add(1); progress != nil && n%10_000 == 0 {
-					fmt.Fprintf(progress, "  %d ingested (%.0f/s)\n", n, float64(n)/time.Since(start).Seconds())
+				if k := done.Add(1); progress != nil && k%10_000 == 0 {
+					fmt.Fprintf(progress, "  %s%d ingested (%.0f/s)\n", name, k, float64(k)/time.Since(start).Seconds())
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, "", "", fmt.Errorf("ingest: %w", firstErr)
+		return nil, 0, fmt.Errorf("ingest: %w", firstErr)
 	}
-	return ids, sys.ID, tok.Reveal(), nil
+	return ids, float64(n) / time.Since(start).Seconds(), nil
 }
 
 func cmpErr(a, b error) error {

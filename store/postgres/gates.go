@@ -67,18 +67,9 @@ func NewGates(ctx context.Context, cfg GatesConfig) (*Gates, error) {
 	q := u.Query()
 	q.Set("lock_timeout", strconv.FormatInt(cfg.Wait.Milliseconds(), 10))
 	u.RawQuery = q.Encode()
-	db, err := sql.Open("pgx", u.String())
+	db, err := open(ctx, u.String(), cfg.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	db.SetMaxOpenConns(cfg.MaxConns)
-	db.SetMaxIdleConns(cfg.MaxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: cannot reach the database: %w", err)
+		return nil, err
 	}
 	return &Gates{db: db}, nil
 }

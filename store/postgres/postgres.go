@@ -75,19 +75,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 32
 	}
-	db, err := sql.Open("pgx", cfg.URL)
+	db, err := open(ctx, cfg.URL, cfg.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(cfg.MaxConns)
-	db.SetMaxIdleConns(cfg.MaxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: cannot reach the database: %w", err)
-	}
 	// One gateway migrates at a time: the others wait for the lock, then
 	// find the migrations applied.
 	conn, err := db.Conn(pctx)
@@ -107,6 +100,25 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// open opens a pool of at most maxConns connections to the database at
+// u and checks that it answers.
+func open(ctx context.Context, u string, maxConns int) (*sql.DB, error) {
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: cannot reach the database: %w", err)
+	}
+	return db, nil
 }
 
 // migrationLock is the advisory lock's key: "ombud" in ASCII.
