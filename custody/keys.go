@@ -32,12 +32,36 @@ type intermediates struct {
 	mu      sync.Mutex
 	held    map[string]heldKey
 	current string // the id of the key that wraps new objects here
-	// making is closed when the key being made is ready, so that ingests
-	// at once wait for one key instead of making many.
-	making chan struct{}
-	// loading holds, by id, a channel closed when the key being unwrapped
-	// is held, so that reads at once unwrap it once.
-	loading map[string]chan struct{}
+	// flights holds, by name, a channel closed when the work under way
+	// for it ends: making the wrapping key (name ""), so that ingests at
+	// once make one key, or unwrapping key id, so that reads at once
+	// unwrap it once.
+	flights map[string]chan struct{}
+}
+
+// join, with mu held, makes the caller the one who does the work for
+// name, and returns its finish; or, while another does it, returns the
+// channel closed when that one finishes, after which the caller looks
+// again. finish runs then (with mu held), forgets the flight and wakes
+// the waiters.
+func (c *intermediates) join(name string) (finish func(then func()), wait <-chan struct{}) {
+	if ch, ok := c.flights[name]; ok {
+		return nil, ch
+	}
+	if c.flights == nil {
+		c.flights = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	c.flights[name] = ch
+	return func(then func()) {
+		c.mu.Lock()
+		delete(c.flights, name)
+		if then != nil {
+			then()
+		}
+		c.mu.Unlock()
+		close(ch)
+	}, nil
 }
 
 type heldKey struct {
@@ -67,8 +91,9 @@ func (s *Service) wrappingKey(ctx context.Context, by string) (string, *keys.Int
 			s.iks.mu.Unlock()
 			return s.iks.current, h.ik, h.kek, nil
 		}
-		if wait := s.iks.making; wait != nil {
-			s.iks.mu.Unlock()
+		finish, wait := s.iks.join("")
+		s.iks.mu.Unlock()
+		if wait != nil {
 			select {
 			case <-wait:
 				continue
@@ -76,17 +101,12 @@ func (s *Service) wrappingKey(ctx context.Context, by string) (string, *keys.Int
 				return "", nil, 0, ctx.Err()
 			}
 		}
-		done := make(chan struct{})
-		s.iks.making = done
-		s.iks.mu.Unlock()
 		id, err := s.refreshWrappingKey(ctx, now, by)
-		s.iks.mu.Lock()
-		s.iks.making = nil
-		if err == nil {
-			s.iks.current = id
-		}
-		s.iks.mu.Unlock()
-		close(done)
+		finish(func() {
+			if err == nil {
+				s.iks.current = id
+			}
+		})
 		if err != nil {
 			return "", nil, 0, err
 		}
@@ -164,8 +184,9 @@ func (s *Service) intermediate(ctx context.Context, id string) (*keys.Intermedia
 			s.iks.mu.Unlock()
 			return h.ik, nil
 		}
-		if wait, ok := s.iks.loading[id]; ok {
-			s.iks.mu.Unlock()
+		finish, wait := s.iks.join("key:" + id)
+		s.iks.mu.Unlock()
+		if wait != nil {
 			select {
 			case <-wait:
 				continue
@@ -173,17 +194,8 @@ func (s *Service) intermediate(ctx context.Context, id string) (*keys.Intermedia
 				return nil, ctx.Err()
 			}
 		}
-		if s.iks.loading == nil {
-			s.iks.loading = map[string]chan struct{}{}
-		}
-		done := make(chan struct{})
-		s.iks.loading[id] = done
-		s.iks.mu.Unlock()
 		ik, err := s.loadKey(ctx, id)
-		s.iks.mu.Lock()
-		delete(s.iks.loading, id)
-		s.iks.mu.Unlock()
-		close(done)
+		finish(nil)
 		return ik, err
 	}
 }
