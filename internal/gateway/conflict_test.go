@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	mrand "math/rand/v2"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,8 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/gateway"
+	"github.com/ombud/ombud/internal/mysqltest"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/internal/pgtest"
 	"github.com/ombud/ombud/journal"
@@ -40,19 +44,36 @@ var ctx = context.Background()
 // was erased, and the auditor, with its token, finds nothing.
 //
 // It runs on each metadata store: SQLite, and PostgreSQL when a server is
-// at hand (internal/pgtest).
+// at hand (internal/pgtest); and on two gateways sharing PostgreSQL and a
+// log in MariaDB (internal/mysqltest), each operation through either.
 func TestLogEqualsStateUnderConflict(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { t.Parallel(); logEqualsStateUnderConflict(t, "") })
-	t.Run("postgres", func(t *testing.T) { t.Parallel(); logEqualsStateUnderConflict(t, pgtest.URL(t)) })
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); logEqualsStateUnderConflict(t, "", "") })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); logEqualsStateUnderConflict(t, pgtest.URL(t), "") })
+	t.Run("two gateways", func(t *testing.T) {
+		t.Parallel()
+		logEqualsStateUnderConflict(t, pgtest.URL(t), mysqltest.URL(t))
+	})
 }
 
-func logEqualsStateUnderConflict(t *testing.T, storeURL string) {
+func logEqualsStateUnderConflict(t *testing.T, storeURL, logURL string) {
 	e := ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) {
-		c.Storage.StoreURL = storeURL
+		c.Storage.StoreURL, c.Log.URL = storeURL, logURL
 		// Objects of this class are expired as soon as they are stored,
 		// so every sweep races the holds for them.
 		c.Classes = append(c.Classes, datadir.ClassConfig{Name: "shortlived", Sensitivity: "ordinary", Retention: "1h", Export: "allow"})
 	}))
+	// The gateways the operations go through: this one, and with a
+	// shared log a second on the same directory, store and log.
+	gws := []*custody.Service{e.Custody}
+	if logURL != "" {
+		g2, err := gateway.Open(ctx, e.Dir, gateway.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g2.Close(context.Background()) })
+		gws = append(gws, g2.Custody)
+	}
+	via := func(r *mrand.Rand) *custody.Service { return gws[r.IntN(len(gws))] }
 	auditorTok := e.AddPrincipal(t, "auditor", ombud.RoleAuditor)
 	analystTok := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst, ombud.RoleIngestor)
 	analyst := e.Principal(t, analystTok)
@@ -158,33 +179,33 @@ func logEqualsStateUnderConflict(t *testing.T, storeURL string) {
 	ops := []func(r *mrand.Rand) error{
 		func(r *mrand.Rand) error { // register one of the two notes of an id
 			_, ns := pickID(r)
-			_, _, err := e.Custody.Access.RegisterAuthorization(ctx, ns[r.IntN(2)], e.AdminID)
+			_, _, err := via(r).Access.RegisterAuthorization(ctx, ns[r.IntN(2)], e.AdminID)
 			return err
 		},
 		func(r *mrand.Rand) error {
 			id, _ := pickID(r)
-			_, err := e.Custody.Access.Revoke(ctx, id, "order_quashed", e.AdminID)
+			_, err := via(r).Access.Revoke(ctx, id, "order_quashed", e.AdminID)
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.SetHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "litigation", Authorization: "order 1", By: e.AdminID})
+			_, err := via(r).SetHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "litigation", Authorization: "order 1", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.ReleaseHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "case_closed", Authorization: "order 2", By: e.AdminID})
+			_, err := via(r).ReleaseHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "case_closed", Authorization: "order 2", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.Erase(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: ombud.EraseCourtOrder, Authorization: "order 3", By: e.AdminID})
+			_, err := via(r).Erase(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: ombud.EraseCourtOrder, Authorization: "order 3", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := e.Custody.Sweep(ctx)
+			_, err := via(r).Sweep(ctx)
 			return err
 		},
 		func(r *mrand.Rand) error { // a read that spends a use
 			id, _ := pickID(r)
-			rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: pick(r, &located).ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: id})
+			rel, err := via(r).Read(ctx, custody.ReadRequest{ID: pick(r, &located).ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: id})
 			if err == nil {
 				io.Copy(io.Discard, rel.Body)
 				rel.Body.Close()
@@ -198,7 +219,7 @@ func logEqualsStateUnderConflict(t *testing.T, storeURL string) {
 			return newObject(int(objectsMade.Add(1)))
 		},
 		func(r *mrand.Rand) error {
-			p, _, _, err := e.Custody.AddPrincipal(ctx, "worker", []ombud.Role{ombud.RoleReviewer}, e.AdminID)
+			p, _, _, err := via(r).AddPrincipal(ctx, "worker", []ombud.Role{ombud.RoleReviewer}, e.AdminID)
 			if err == nil {
 				principals.Store(p.ID, true)
 			}
@@ -210,7 +231,7 @@ func logEqualsStateUnderConflict(t *testing.T, storeURL string) {
 			if id == "" {
 				return nil
 			}
-			_, err := e.Custody.DisablePrincipal(ctx, id, e.AdminID)
+			_, err := via(r).DisablePrincipal(ctx, id, e.AdminID)
 			return err
 		},
 	}
