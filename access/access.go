@@ -108,6 +108,41 @@ func (s *Service) Shared() bool { return s.gates.Locker != nil }
 // Policy returns the policy in force.
 func (s *Service) Policy() *Policy { return s.policy.Load() }
 
+// StartPolicy loads the policy at a gateway's start. One gateway loads
+// its file as LoadPolicy does, logging a changed version. A gateway that
+// shares its store with others only takes the version in force: its file
+// must be that version, or it does not start, so that a gateway started
+// with another file cannot change the policy of every gateway; a new
+// version is loaded through a running gateway (LoadPolicy). The first
+// gateway of a deployment logs the first version.
+func (s *Service) StartPolicy(ctx context.Context) error {
+	if !s.Shared() {
+		_, _, err := s.LoadPolicy(ctx, "")
+		return err
+	}
+	v, sha, err := s.Store.LatestPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	if v == 0 {
+		_, _, err := s.LoadPolicy(ctx, "")
+		return err
+	}
+	text, err := os.ReadFile(s.PolicyPath)
+	if err != nil {
+		return fmt.Errorf("failed to read policy: %w", err)
+	}
+	p, err := ParsePolicy(text)
+	if err != nil {
+		return err
+	}
+	if p.SHA != sha {
+		return fmt.Errorf("%s is not the policy in force (version %d, sha256 %s): give this gateway the deployment's policy file; to change the policy, change every gateway's file and reload it through one ('ombud policy reload')", filepath.Base(s.PolicyPath), v, sha)
+	}
+	s.policy.Store(p)
+	return nil
+}
+
 // PolicyGate names the policy's gate: a read holds it shared until its
 // decision is logged, a reload alone while it logs the new version.
 const PolicyGate = "policy"

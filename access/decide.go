@@ -219,17 +219,26 @@ func (s *Service) admit(ra *ombud.RegisteredAuthorization) (int, bool) {
 // verdict with a use; on error the read must not be released, and Refund
 // undoes the admission.
 func (s *Service) CommitUse(ctx context.Context, v Verdict) error {
+	_, err := s.CommitUseCounted(ctx, v)
+	return err
+}
+
+// CommitUseCounted is CommitUse, and returns which use it was by the
+// store's count, which every gateway's uses meet (v.Use is this
+// gateway's count).
+func (s *Service) CommitUseCounted(ctx context.Context, v Verdict) (int, error) {
 	if v.Use == 0 {
-		return nil
+		return 0, nil
 	}
-	if _, err := s.Store.UseAuthorization(ctx, v.authID); err != nil {
+	n, err := s.Store.UseAuthorization(ctx, v.authID)
+	if err != nil {
 		s.authCache.Delete(v.authID) // revoked or used up elsewhere: reload
 		if errors.Is(err, ombud.ErrExhausted) {
-			return &ombud.Error{Code: ombud.CodeForbidden, Message: "the authorization has no uses left", Err: err}
+			return 0, &ombud.Error{Code: ombud.CodeForbidden, Message: "the authorization has no uses left", Err: err}
 		}
-		return err
+		return 0, err
 	}
-	return nil
+	return n, nil
 }
 
 func (s *Service) unadmit(id string) {

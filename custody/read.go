@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
@@ -91,6 +92,13 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, err
 	}
 	req.Principal = p
+	targets := []string{journal.PrincipalDisable.Target(p.ID), journal.Erase.Target(req.ID)}
+	if req.AuthorizationID != "" {
+		targets = append(targets, journal.AuthorizationRevoke.Target(req.AuthorizationID))
+	}
+	if err := s.checkSettled(ctx, targets...); err != nil {
+		return nil, err
+	}
 	// Check the object and, for a viewing of evidence, the flag.
 	o, err := s.checkObject(ctx, req)
 	if err != nil {
@@ -113,11 +121,34 @@ func (s *Service) Read(ctx context.Context, req ReadRequest) (*Release, error) {
 		return nil, err
 	}
 	// Log the permit and commit the use.
-	w, err := s.logPermit(ctx, req, o, v, op)
+	w, err := s.logPermit(ctx, h, req, o, v, op)
 	if err != nil {
 		return nil, err
 	}
 	return s.release(ctx, req, o, v, op, w), nil
+}
+
+// endsReads are the operations whose changes end reads.
+var endsReads = []journal.Op{journal.Erase.Op, journal.AuthorizationRevoke.Op, journal.PrincipalDisable.Op, journal.RunClose.Op, journal.SystemRetire.Op}
+
+// checkSettled fails closed while a change that ends reads is in flight
+// on one of a read's targets. The read holds the gates that every such
+// change holds alone from its reservation to its commit, so the change
+// was left in flight: its commit failed, or its gateway died, and its
+// entry may be in the log already. Until recovery settles it (the sweep,
+// within custody.SettleAge and a little more), the read cannot tell
+// whether it took effect, and is refused.
+func (s *Service) checkSettled(ctx context.Context, targets ...string) error {
+	ops, err := s.Store.OpsInFlight(ctx, targets)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if slices.Contains(endsReads, op) {
+			return ombud.Errorf(ombud.CodeUnavailable, "a change that may end this read (%s) was left unfinished and is being settled; retry in a few minutes", op)
+		}
+	}
+	return nil
 }
 
 // checkReadRequest refuses a malformed request: bad input, logged nowhere.
@@ -270,7 +301,7 @@ func (s *Service) prepareRead(ctx context.Context, req ReadRequest, o *ombud.Obj
 
 // logPermit logs the permit and commits its use, or records the
 // emergency read; on failure it closes op and releases nothing.
-func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened) (journal.Leaf, error) {
+func (s *Service) logPermit(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened) (journal.Leaf, error) {
 	closeAll := func() {
 		for _, c := range op.closers {
 			c.Close()
@@ -288,7 +319,7 @@ func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Objec
 		return w, nil
 	}
 	if s.Access.Shared() {
-		return s.logPermitShared(ctx, req, o, v, op, closeAll)
+		return s.logPermitShared(ctx, h, req, o, v, op, closeAll)
 	}
 	// The use becomes durable while the decision is logged; the read
 	// is released only when both are.
@@ -317,8 +348,9 @@ func (s *Service) logPermit(ctx context.Context, req ReadRequest, o *ombud.Objec
 // commits meet, refuses the uses past the last (or under an authorization
 // another gateway revoked) before their permits are logged. The refusal
 // is logged as a denial instead.
-func (s *Service) logPermitShared(ctx context.Context, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, closeAll func()) (journal.Leaf, error) {
-	if err := s.Access.CommitUse(context.WithoutCancel(ctx), v); err != nil {
+func (s *Service) logPermitShared(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, closeAll func()) (journal.Leaf, error) {
+	use, err := s.Access.CommitUseCounted(context.WithoutCancel(ctx), v)
+	if err != nil {
 		closeAll()
 		s.Access.Refund(context.WithoutCancel(ctx), v, false)
 		d := v
@@ -332,6 +364,16 @@ func (s *Service) logPermitShared(ctx context.Context, req ReadRequest, o *ombud
 			return journal.Leaf{}, err
 		}
 		return journal.Leaf{}, s.deny(ctx, req, o, d)
+	}
+	if use > 0 {
+		v.Use = use // the deployment's count, which the entry states
+	}
+	// The gates still hold, or another gateway may have taken them and
+	// logged the change they keep this read before.
+	if err := h.Check(ctx); err != nil {
+		closeAll()
+		s.Access.Refund(context.WithoutCancel(ctx), v, true)
+		return journal.Leaf{}, err
 	}
 	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
 	if err != nil {

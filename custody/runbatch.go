@@ -61,6 +61,18 @@ func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principa
 	if _, err := s.checkReader(ctx, p); err != nil {
 		return err
 	}
+	targets := []string{journal.RunClose.Target(r.ID), journal.SystemRetire.Target(journal.Pair(r.System, r.Version)), journal.PrincipalDisable.Target(p.ID)}
+	if r.Authorization != "" {
+		targets = append(targets, journal.AuthorizationRevoke.Target(r.Authorization))
+	}
+	for i, id := range objects {
+		if i == 0 || id != objects[i-1] {
+			targets = append(targets, journal.Erase.Target(id))
+		}
+	}
+	if err := s.checkSettled(ctx, targets...); err != nil {
+		return err
+	}
 	if s.Access.Shared() {
 		// Another gateway may have closed it.
 		now, err := s.Store.Run(ctx, r.ID)
@@ -154,6 +166,12 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 	go func() {
 		defer close(lb.logged)
 		defer releaseAll()
+		if rel != nil {
+			if err := rel.Check(ctx); err != nil {
+				lb.err = err
+				return
+			}
+		}
 		leaves, err := s.Journal.AppendAll(ctx, built)
 		if err != nil {
 			lb.err = wrapLog(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // Store is what custody reads of the metadata store; it changes state
@@ -27,6 +28,9 @@ type Store interface {
 	RecordRunReads(ctx context.Context, id string, reads []ombud.RunRead, bytes int64) error
 	// RecordViewing records a reviewer's logged viewing of evidence.
 	RecordViewing(ctx context.Context, v ombud.Viewing) error
+	// OpsInFlight returns the operations of the changes in flight on
+	// targets: those a crash or a failed commit left.
+	OpsInFlight(ctx context.Context, targets []string) ([]journal.Op, error)
 	// CountDetailsBefore counts what the sweep's erasure of old details
 	// would erase.
 	CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error)

@@ -29,6 +29,10 @@ type Store interface {
 	ombud.RunStore
 	ombud.FlagStore
 	ombud.SessionStore
+	// OpsInFlight returns the operations of the changes in flight on any
+	// of targets, for the reads that must not go on beside one left
+	// unfinished.
+	OpsInFlight(ctx context.Context, targets []string) ([]journal.Op, error)
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/tessera/api"
 	tmysql "github.com/transparency-dev/tessera/storage/mysql"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // The shared log: Tessera's MySQL driver on a MySQL-compatible database
@@ -83,6 +85,10 @@ func openMySQL(ctx context.Context, u string) (*sql.DB, error) {
 	db.SetMaxOpenConns(64)
 	db.SetMaxIdleConns(64)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	// A connection keeps the session's settings it began with (its
+	// max_allowed_packet among them): renewing them bounds how long a
+	// setting the server has since changed stays in force.
+	db.SetConnMaxLifetime(time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var packet int64
@@ -103,9 +109,21 @@ func openMySQL(ctx context.Context, u string) (*sql.DB, error) {
 	return db, nil
 }
 
-// newMySQLDriver opens Tessera's MySQL driver on db.
-func newMySQLDriver(ctx context.Context, db *sql.DB) (*tmysql.Storage, error) {
-	return tmysql.New(ctx, db)
+// newMySQLDriver opens Tessera's MySQL driver on db, and refuses a
+// database whose log another key signs: a gateway with another
+// deployment's keys would publish checkpoints of its own into the log.
+func newMySQLDriver(ctx context.Context, db *sql.DB, origin string, v note.Verifier) (*tmysql.Storage, error) {
+	d, err := tmysql.New(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := d.ReadCheckpoint(ctx)
+	if err == nil && len(cp) > 0 {
+		if _, _, _, err := log.ParseCheckpoint(cp, origin, v); err != nil {
+			return nil, fmt.Errorf("the log's database holds a log that this deployment's key (%s) did not sign: %v", origin, err)
+		}
+	}
+	return d, nil
 }
 
 // trimTile cuts a hash tile to the partial width p asked for: the driver

@@ -106,3 +106,37 @@ func TestSharedLogOnMySQL(t *testing.T) {
 		t.Fatal("a partial bundle wider than the tree was served")
 	}
 }
+
+// TestSharedLogRefusesAnotherKey: a gateway whose key did not sign the
+// shared log's checkpoint does not open it.
+func TestSharedLogRefusesAnotherKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := mysqltest.URL(t)
+	open := func(name string) (*tlog.Log, error) {
+		skey, vkey, err := note.GenerateKey(rand.Reader, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, _ := note.NewSigner(skey)
+		verifier, _ := note.NewVerifier(vkey)
+		return tlog.New(ctx, tlog.Config{URL: u, Signer: signer, Verifier: verifier})
+	}
+	l, err := open("test.ombud/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, []byte("an entry")); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := l.AwaitCheckpoint(cctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.Close(ctx)
+	if other, err := open("test.ombud/log"); err == nil {
+		other.Close(ctx)
+		t.Fatal("a log signed by another key was opened")
+	}
+}

@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		if db, err = openMySQL(ctx, cfg.URL); err != nil {
 			return nil, err
 		}
-		if driver, err = newMySQLDriver(ctx, db); err != nil {
+		if driver, err = newMySQLDriver(ctx, db, cfg.Signer.Name(), cfg.Verifier); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("failed to open tessera mysql storage: %w", err)
 		}

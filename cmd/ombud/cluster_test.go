@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -209,13 +211,21 @@ func TestClusterExactUses(t *testing.T) {
 	es := c.entries(t)
 	auth := c.dd.Linkage.Pseudonym("authorization", "order-10")
 	var logged, logPermits int
+	var uses []int
 	for _, e := range es {
 		if e.Kind == entry.KindAccess && len(e.Refs["authorization"]) > 0 && e.Refs["authorization"][0] == auth {
 			logged++
 			if e.Fields["decision"] == entry.Permit {
 				logPermits++
+				u, _ := strconv.Atoi(fmt.Sprint(e.Fields["use"]))
+				uses = append(uses, u)
 			}
 		}
+	}
+	// Each permit states which use it was, by the deployment's count.
+	slices.Sort(uses)
+	if fmt.Sprint(uses) != "[1 2 3 4 5 6 7 8 9 10]" {
+		t.Errorf("the permits state the uses %v, want 1 to 10 once each", uses)
 	}
 	if logged != clients || logPermits != 10 {
 		t.Fatalf("the log holds %d decisions under the authorization, %d permits; want %d and 10", logged, logPermits, clients)
@@ -535,5 +545,29 @@ func TestClusterPolicyReload(t *testing.T) {
 	}
 	if got := es[after].Fields["policy_sha256"]; got != loaded.SHA256 {
 		t.Fatalf("the read on the other gateway after the reload was decided by policy %v, want %s", got, loaded.SHA256)
+	}
+	// A gateway started with another policy file does not start: it
+	// would change the policy of every gateway.
+	other := filepath.Join(t.TempDir(), "data")
+	if out, err := exec.Command("cp", "-r", c.dir, other).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(other, "policy.cedar"), append(text, "\n// version three\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(c.bin, "serve", "--data", other, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), childEnv...)
+	done := make(chan struct{})
+	time.AfterFunc(time.Minute, func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+		}
+	})
+	out, err := cmd.CombinedOutput()
+	close(done)
+	if err == nil || !strings.Contains(string(out), "is not the policy in force") {
+		t.Fatalf("a gateway with another policy file: %v\n%s", err, out)
 	}
 }

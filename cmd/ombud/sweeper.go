@@ -12,27 +12,43 @@ import (
 // sweepLease names the lease that lets one gateway of a deployment sweep.
 const sweepLease = "sweep"
 
+// settleEvery is how often the lease's holder settles the changes left in
+// flight (older than custody.SettleAge) between sweeps: a read of a
+// target with one fails closed until it is settled.
+const settleEvery = 30 * time.Second
+
 // sweeper runs the retention sweep at start and then every interval,
 // until ctx ends, whenever this gateway holds the sweep's lease: of the
-// gateways sharing a store, one sweeps at a time. The lease outlasts an
-// interval by half of one (at least a minute), so a gateway that stops
-// renewing it, because it died, hands the sweep to another soon after.
+// gateways sharing a store, one sweeps at a time. Between sweeps it
+// settles the changes left in flight every settleEvery. The lease
+// outlasts an interval by half of one (at least a minute), so a gateway
+// that stops renewing it, because it died, hands the sweep to another
+// soon after.
 func sweeper(ctx context.Context, c *custody.Service, leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
 	holder := ombud.NewID()
 	ttl := interval + max(interval/2, time.Minute)
-	t := time.NewTicker(interval)
+	t := time.NewTicker(min(interval, settleEvery))
 	defer t.Stop()
+	var swept time.Time
 	for {
 		held, err := leases.Lease(ctx, sweepLease, holder, time.Now(), ttl)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.ErrorContext(ctx, "the sweep's lease could not be taken; will retry", "err", err)
-		case held:
+		case held && time.Since(swept) >= interval:
+			swept = time.Now()
 			res, err := c.Sweep(ctx)
 			if err != nil && ctx.Err() == nil {
 				logger.ErrorContext(ctx, "retention sweep failed; will retry", "err", err, "erased", res.Erased)
 			} else if res.Erased+res.Breaches+res.Settled.Committed+res.Settled.Undone+len(res.Details) > 0 {
 				logger.InfoContext(ctx, "retention sweep", "erased", res.Erased, "breaches", res.Breaches, "settled", res.Settled.Committed+res.Settled.Undone, "details_erased", res.Details)
+			}
+		case held:
+			st, err := c.Settle(ctx, time.Now().Add(-custody.SettleAge))
+			if err != nil && ctx.Err() == nil {
+				logger.ErrorContext(ctx, "settling changes left in flight failed; will retry", "err", err)
+			} else if st.Committed+st.Undone > 0 {
+				logger.InfoContext(ctx, "settled changes left in flight", "committed", st.Committed, "undone", st.Undone)
 			}
 		}
 		select {

@@ -43,6 +43,10 @@ type Locker interface {
 // but still to be released. Release frees every gate the hold took.
 type Holder interface {
 	Lock(ctx context.Context, exclusive bool, keys ...string) error
+	// Check reports whether the hold still holds what it took: a
+	// connection to the database that another process could see closed
+	// (a partition, a pause past a timeout) no longer does.
+	Check(ctx context.Context) error
 	Release()
 }
 
@@ -90,6 +94,15 @@ func (h *Hold) lock(ctx context.Context, exclusive bool, keys []string) error {
 			e.rw.RLock()
 			h.releases = append(h.releases, func() { e.rw.RUnlock(); h.set.release(k, e) })
 		}
+	}
+	return nil
+}
+
+// Check reports whether the hold still holds its gates; call it just
+// before logging what they order. A process's own gates always hold.
+func (h *Hold) Check(ctx context.Context) error {
+	if h.remote != nil {
+		return h.remote.Check(ctx)
 	}
 	return nil
 }

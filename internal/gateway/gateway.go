@@ -203,7 +203,7 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if g.Recovered.Committed+g.Recovered.Undone > 0 {
 		o.Logger.InfoContext(ctx, "recovered changes interrupted by a crash", "committed", g.Recovered.Committed, "undone", g.Recovered.Undone)
 	}
-	if _, _, err := g.Custody.Access.LoadPolicy(ctx, ""); err != nil {
+	if err := g.Custody.Access.StartPolicy(ctx); err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
 	}
 	if g.api, err = g.newAPI(); err != nil {

@@ -111,6 +111,15 @@ func (h *hold) Lock(ctx context.Context, exclusive bool, keys ...string) error {
 	return nil
 }
 
+// Check asks the session a question: a session PostgreSQL ended (and
+// with it the locks) answers with an error.
+func (h *hold) Check(ctx context.Context) error {
+	if _, err := h.c.ExecContext(ctx, "SELECT 1"); err != nil {
+		return &ombud.Error{Code: ombud.CodeUnavailable, Message: "this gateway lost the order of its operation in the database; nothing was logged; retry", Err: err}
+	}
+	return nil
+}
+
 // Release drops every lock of the session and gives the connection back;
 // if the locks cannot be dropped, the connection is closed instead, which
 // drops them.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -263,6 +264,33 @@ func inFlight(ctx context.Context, tx *sql.Tx, target string) bool {
 	var n int
 	tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE target = $1`, target).Scan(&n)
 	return n > 0
+}
+
+// OpsInFlight returns the operations of the changes in flight on any of
+// targets.
+func (s *Store) OpsInFlight(ctx context.Context, targets []string) ([]journal.Op, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(targets))
+	ph := make([]string, len(targets))
+	for i, t := range targets {
+		args[i], ph[i] = t, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT op FROM changes WHERE target IN (`+strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []journal.Op
+	for rows.Next() {
+		var op string
+		if err := rows.Scan(&op); err != nil {
+			return nil, err
+		}
+		out = append(out, journal.Op(op))
+	}
+	return out, rows.Err()
 }
 
 // Changes implements journal.ChangeStore.
