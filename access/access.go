@@ -143,6 +143,20 @@ func (s *Service) StartPolicy(ctx context.Context) error {
 	return nil
 }
 
+// Current returns the policy in force for a caller without a context
+// (the review of actions, the disclosure page): with other gateways, the
+// store's latest version, loaded if this gateway has not yet; nil when
+// that cannot be had, which the caller refuses on.
+func (s *Service) Current() *Policy {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := s.policyInForce(ctx)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
 // PolicyGate names the policy's gate: a read holds it shared until its
 // decision is logged, a reload alone while it logs the new version.
 const PolicyGate = "policy"

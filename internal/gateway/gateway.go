@@ -224,14 +224,19 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	caps := Capabilities(g.Dir.Config)
 	site := &web.Site{Pseudonym: g.Dir.Linkage.Pseudonym, Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
-		Breaches:       g.Store.Breaches,
-		Sessions:       g.Store,
-		Systems:        g.Store.AnalyticSystems,
-		RunCounts:      g.Store.RunCounts,
-		ReviewCounts:   g.Store.ReviewCounts,
-		Band:           g.Dir.Config.Report.Band,
-		Capabilities:   caps,
-		Disclosure:     web.DisclosureFor(g.Dir.Config, caps, g.Custody.Access.Policy, g.Store.Issuers),
+		Breaches:     g.Store.Breaches,
+		Sessions:     g.Store,
+		Systems:      g.Store.AnalyticSystems,
+		RunCounts:    g.Store.RunCounts,
+		ReviewCounts: g.Store.ReviewCounts,
+		Band:         g.Dir.Config.Report.Band,
+		Capabilities: caps,
+		Disclosure: web.DisclosureFor(g.Dir.Config, caps, func() *access.Policy {
+			if p := g.Custody.Access.Current(); p != nil {
+				return p
+			}
+			return g.Custody.Access.Policy()
+		}, g.Store.Issuers),
 		Review:         g.Review,
 		TrustedProxies: proxies,
 		Reviewers: &web.Reviewers{

@@ -43,7 +43,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 		return err
 	}
 	rc := dir.Config.Redress
-	if g.Review, err = review.New(review.Config{Store: g.Store, Journal: g.Journal, Policy: acc.Policy, Vocabulary: vocab,
+	if g.Review, err = review.New(review.Config{Store: g.Store, Journal: g.Journal, Policy: acc.Current, Vocabulary: vocab,
 		Gate: gates.FlagExclusive, ContestDeadline: rc.ContestDeadline.Duration,
 		Redress: review.Redress{Controller: rc.Controller, Contact: rc.Contact, Appeal: rc.Appeal, PublicURL: dir.Config.Server.PublicURL}}); err != nil {
 		return err
