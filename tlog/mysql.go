@@ -28,6 +28,16 @@ import (
 // driver's data source name after the prefix.
 const MySQLPrefix = "mysql://"
 
+// Place names where the log at URL u is, without its credentials or
+// parameters: mysql://HOST:PORT/DATABASE.
+func Place(u string) string {
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(u, MySQLPrefix))
+	if err != nil {
+		return u
+	}
+	return MySQLPrefix + cfg.Addr + "/" + cfg.DBName
+}
+
 // IsMySQLURL reports whether u names a MySQL-compatible database.
 func IsMySQLURL(u string) bool { return strings.HasPrefix(u, MySQLPrefix) }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -569,5 +570,53 @@ func TestClusterPolicyReload(t *testing.T) {
 	close(done)
 	if err == nil || !strings.Contains(string(out), "is not the policy in force") {
 		t.Fatalf("a gateway with another policy file: %v\n%s", err, out)
+	}
+}
+
+// TestClusterRefusesAnotherStoreOrLog: a gateway given the deployment's
+// store with a log of its own, or the deployment's log with an empty
+// store, does not start: it would log privately, or start another
+// deployment inside the shared log.
+func TestClusterRefusesAnotherStoreOrLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs gateways")
+	}
+	t.Parallel()
+	c := startCluster(t, 1)
+	serve := func(dir string, flags ...string) string {
+		t.Helper()
+		cmd := exec.Command(c.bin, append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, flags...)...)
+		cmd.Env = append(os.Environ(), childEnv...)
+		timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+		defer timer.Stop()
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("serve %v started:\n%s", flags, out)
+		}
+		return string(out)
+	}
+	copyDir := func() string {
+		other := filepath.Join(t.TempDir(), "data")
+		if out, err := exec.Command("cp", "-r", c.dir, other).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, out)
+		}
+		return other
+	}
+	// The shared store, and a log in files of its own.
+	private := copyDir()
+	toml, err := os.ReadFile(filepath.Join(private, "ombud.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml = regexp.MustCompile(`(?m)^url = ".*"$`).ReplaceAll(toml, []byte(`url = ""`))
+	if err := os.WriteFile(filepath.Join(private, "ombud.toml"), toml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := serve(private); !strings.Contains(out, "this store's log is at") {
+		t.Fatalf("a private log beside the shared store:\n%s", out)
+	}
+	// The shared log, and an empty store.
+	if out := serve(copyDir(), "--store", pgtest.URL(t)); !strings.Contains(out, "it is not the log's store") {
+		t.Fatalf("an empty store beside the shared log:\n%s", out)
 	}
 }

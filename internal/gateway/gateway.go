@@ -80,6 +80,36 @@ type Gateway struct {
 	sharedGates *postgres.Gates
 }
 
+// bind checks that the shared store belongs to this gateway's deployment:
+// its log's origin and key, and where its log is. A store that records
+// none is bound now, unless it is empty while the log is not: then it is
+// not the log's store (a gateway given a new database and the shared log
+// would start another deployment inside that log).
+func (g *Gateway) bind(ctx context.Context, dir *datadir.Dir) error {
+	place := "files"
+	if u := dir.Config.Log.URL; u != "" {
+		place = tlog.Place(u)
+	}
+	bound, err := g.Store.Bound(ctx)
+	if err != nil {
+		return err
+	}
+	if !bound {
+		size, err := g.Log.Size(ctx)
+		if err != nil {
+			return err
+		}
+		ps, err := g.Store.Principals(ctx)
+		if err != nil {
+			return err
+		}
+		if size > 0 && len(ps) == 0 {
+			return fmt.Errorf("%w: the log holds %d entries and this store none of its state: it is not the log's store", sqldb.ErrOtherDeployment, size)
+		}
+	}
+	return g.Store.BindDeployment(ctx, sqldb.Deployment{Origin: dir.Signer.Name(), LogKey: dir.VerifierKey, LogPlace: place})
+}
+
 // gates returns the gates the services share: the database's when
 // gateways share it.
 func (g *Gateway) gates() *gate.Set {
@@ -183,6 +213,11 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	if g.Log, err = tlog.New(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("failed to open transparency log: %w", err)
+	}
+	if shared {
+		if err := g.bind(ctx, dir); err != nil {
+			return nil, err
+		}
 	}
 	g.Witnesses = web.WitnessesFromPolicy(policy)
 	g.Journal = &journal.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}

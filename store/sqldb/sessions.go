@@ -107,3 +107,46 @@ func (s *Store) Lease(ctx context.Context, name, holder string, now time.Time, t
 	})
 	return held, err
 }
+
+// ErrOtherDeployment: the store records another deployment than the one
+// a gateway was given.
+var ErrOtherDeployment = errors.New("the store belongs to another deployment")
+
+// Deployment is what a shared store records of the deployment it belongs
+// to.
+type Deployment struct {
+	Origin   string // the log's origin
+	LogKey   string // the log's note verifier key
+	LogPlace string // "files", or the shared log's server and database
+}
+
+// BindDeployment records d as the store's deployment if it has none, and
+// otherwise refuses a d that is not the one recorded, with
+// ErrOtherDeployment and what differs. Gateways starting at once record
+// one.
+func (s *Store) BindDeployment(ctx context.Context, d Deployment) error {
+	var got Deployment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deployment (id, origin, log_key, log_place) VALUES (0, $1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+			d.Origin, d.LogKey, d.LogPlace); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT origin, log_key, log_place FROM deployment WHERE id = 0`).Scan(&got.Origin, &got.LogKey, &got.LogPlace)
+	})
+	switch {
+	case err != nil:
+		return err
+	case got.Origin != d.Origin || got.LogKey != d.LogKey:
+		return fmt.Errorf("%w: this store belongs to the deployment whose log is %s (key %s), not this gateway's %s (key %s)", ErrOtherDeployment, got.Origin, got.LogKey, d.Origin, d.LogKey)
+	case got.LogPlace != d.LogPlace:
+		return fmt.Errorf("%w: this store's log is at %s, not at %s as this gateway is configured", ErrOtherDeployment, got.LogPlace, d.LogPlace)
+	}
+	return nil
+}
+
+// Bound reports whether the store records its deployment.
+func (s *Store) Bound(ctx context.Context) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM deployment`).Scan(&n)
+	return n > 0, err
+}
