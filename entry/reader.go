@@ -61,7 +61,11 @@ func (r *Reader) body(k Kind) *reused {
 	if r.bodies == nil {
 		r.bodies = map[Kind]*reused{}
 	}
-	r.bodies[k] = b
+	// Keyed by the spec's own kind: k may alias the leaf (a Reader that
+	// does not keep reads strings in place), whose bytes the caller reuses
+	// for the next leaf, which would change the key inside the map.
+	r.bodies[s.kind] = b
+	r.last = b
 	return b
 }
 
