@@ -11,12 +11,15 @@ import (
 // below 1 GB/s; off the stream's goroutine it overlaps with encryption and
 // I/O. It holds at most asyncDepth buffers, so memory stays bounded.
 type asyncHash struct {
-	ch   chan []byte
-	sum  chan []byte
-	pool sync.Pool
+	ch  chan []byte
+	sum chan []byte
 }
 
 const asyncDepth = 2
+
+// hashBufs holds the 1 MiB buffers of every hash in the process: a pool
+// per hash would allocate (and zero) a fresh buffer for each small object.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
 func newAsyncHash() *asyncHash {
 	a := &asyncHash{ch: make(chan []byte, asyncDepth), sum: make(chan []byte, 1)}
@@ -33,18 +36,13 @@ func newAsyncHash() *asyncHash {
 
 func (a *asyncHash) put(b []byte) {
 	b = b[:0]
-	a.pool.Put(&b)
+	hashBufs.Put(&b)
 }
 
 // Write queues a copy of p for hashing.
 func (a *asyncHash) Write(p []byte) {
 	for len(p) > 0 {
-		var b []byte
-		if v, ok := a.pool.Get().(*[]byte); ok {
-			b = *v
-		} else {
-			b = make([]byte, 0, 1<<20)
-		}
+		b := *hashBufs.Get().(*[]byte)
 		n := min(len(p), cap(b))
 		b = append(b[:0], p[:n]...)
 		a.ch <- b

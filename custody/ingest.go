@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -13,6 +14,10 @@ import (
 	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/vocab"
 )
+
+// copyBufs holds the 1 MiB buffers ingests copy through, shared so that
+// a small object does not allocate (and zero) one of its own.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // IngestRequest is one object to store.
 type IngestRequest struct {
@@ -76,8 +81,9 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		if err != nil {
 			return err
 		}
-		buf := make([]byte, 1<<20)
-		if _, err := io.CopyBuffer(enc, body, buf); err != nil {
+		buf := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(buf)
+		if _, err := io.CopyBuffer(enc, body, *buf); err != nil {
 			return err
 		}
 		return enc.Close()
