@@ -50,8 +50,8 @@ func deny(code ombud.Code, reason, msg string) Verdict {
 // window, covering purpose, class, a subject of the object and the
 // jurisdiction, with uses left) and then the Cedar policy. A permit under
 // an authorization admits one use; the caller makes it durable with
-// CommitUse while logging the decision, and calls Refund if the read is not
-// released. Object state (erased, pending) is checked by the caller before.
+// CommitUseCounted before logging the decision, and calls Refund if the
+// read is not released. Object state (erased, pending) is checked by the caller before.
 func (s *Service) Decide(ctx context.Context, r Read) (Verdict, error) {
 	p, err := s.policyInForce(ctx)
 	if err != nil {
@@ -170,14 +170,12 @@ func (s *Service) authorization(ctx context.Context, id string) (*ombud.Register
 }
 
 // Uses are admitted in memory, under a mutex per authorization, so that a
-// read does not wait for a database round trip before its decision is
-// logged; CommitUse then makes the use durable while the decision is being
-// logged, and the read is released only when both are. The store's
-// conditional UPDATE stays the authority: if it refuses (another gateway
-// took the use, or the authorization was just revoked), the read is not
-// released. When gateways share the store (Shared), the caller commits
-// the use before it logs the permit instead, so that a permit the store
-// refuses is never logged: the count in memory is then only this
+// decision is made without a database round trip; CommitUseCounted then
+// makes the use durable before the permit is logged, and the read is
+// released only when both are. The store's conditional UPDATE stays the
+// authority: if it refuses (another gateway took the use, or the
+// authorization was just revoked), the refusal is logged as a denial.
+// When gateways share the store (Shared) the count in memory is only this
 // gateway's, and the store's is the one that decides.
 type useCounter struct {
 	mu     sync.Mutex
@@ -215,17 +213,11 @@ func (s *Service) admit(ra *ombud.RegisteredAuthorization) (int, bool) {
 	return c.used, true
 }
 
-// CommitUse makes an admitted use durable. Call it once per permitted
-// verdict with a use; on error the read must not be released, and Refund
-// undoes the admission.
-func (s *Service) CommitUse(ctx context.Context, v Verdict) error {
-	_, err := s.CommitUseCounted(ctx, v)
-	return err
-}
-
-// CommitUseCounted is CommitUse, and returns which use it was by the
-// store's count, which every gateway's uses meet (v.Use is this
-// gateway's count).
+// CommitUseCounted makes an admitted use durable, and returns which use
+// it was by the store's count, which every gateway's uses meet (v.Use is
+// this gateway's count). Call it once per permitted verdict with a use,
+// before its permit is logged; on error the read must not be released,
+// and Refund undoes the admission.
 func (s *Service) CommitUseCounted(ctx context.Context, v Verdict) (int, error) {
 	if v.Use == 0 {
 		return 0, nil
@@ -288,9 +280,10 @@ type RunSet struct {
 // window and cover the purpose, every object's class and a subject of
 // every object; without one, no object may be of a sensitive class. The
 // Cedar policy is asked once per class, with run set. A permit under an
-// authorization admits one use, whatever the number of objects; the caller
-// makes it durable with CommitUse before logging the run, and calls Refund
-// if the run is not logged.
+// authorization admits one use, whatever the number of objects; the run's
+// reservation takes it in the store (and recovery gives it back if the run
+// never reached the log), and the caller calls Refund if the run is not
+// logged.
 func (s *Service) DecideRun(ctx context.Context, r RunRequest) (Verdict, error) {
 	p, err := s.policyInForce(ctx)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -875,5 +876,74 @@ func TestKEKRevocationStopsReadsWithinTTL(t *testing.T) {
 	var d *custody.Denial
 	if !errors.As(err, &d) || d.Reason != reason.KeyUnavailable {
 		t.Fatalf("a read after the TTL with the KEK revoked: %v", err)
+	}
+}
+
+// permitWatch passes appends to Log; at each permit under an
+// authorization it records the store's count of that authorization's uses
+// as the permit reaches the log, and fails the append while fail is set.
+type permitWatch struct {
+	journal.Log
+	store interface {
+		Authorization(context.Context, string) (*ombud.RegisteredAuthorization, error)
+	}
+	id   string
+	fail atomic.Bool
+	mu   sync.Mutex
+	seen []int
+}
+
+func (w *permitWatch) Append(ctx context.Context, leaf []byte) (uint64, error) {
+	if e, err := entry.Parse(leaf); err == nil && e.Kind == entry.KindAccess && e.Fields["decision"] == "permit" {
+		ra, err := w.store.Authorization(ctx, w.id)
+		if err != nil {
+			return 0, err
+		}
+		w.mu.Lock()
+		w.seen = append(w.seen, ra.Uses)
+		w.mu.Unlock()
+		if w.fail.Load() {
+			return 0, ombud.ErrLogUnavailable
+		}
+	}
+	return w.Log.Append(ctx, leaf)
+}
+
+// TestUseIsDurableBeforeItsPermit: a permit reaches the log only after
+// its use is in the store, so that a gateway that dies between the two
+// loses a use and never grants one more; and a permit the log refuses
+// gives its use back.
+func TestUseIsDurableBeforeItsPermit(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	analyst := e.Principal(t, e.AddPrincipal(t, "analyst", ombud.RoleAnalyst))
+	e.Authorize(t, e.Court(t), ombudtest.Authorization("order-d", 10))
+	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("a record")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &permitWatch{Log: e.Journal.Log, store: e.Store, id: "order-d"}
+	e.Journal.Log = w
+	read := func() error {
+		rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "order-d"})
+		if err == nil {
+			rel.Body.Close()
+		}
+		return err
+	}
+	for range 3 {
+		if err := read(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(w.seen, want) {
+		t.Fatalf("the store's uses as each permit reached the log: %v, want %v", w.seen, want)
+	}
+	w.fail.Store(true)
+	if err := read(); !errors.Is(err, ombud.ErrLogUnavailable) {
+		t.Fatalf("a read whose permit the log refused: %v", err)
+	}
+	if ra, err := e.Store.Authorization(ctx, "order-d"); err != nil || ra.Uses != 3 {
+		t.Fatalf("after a refused permit the store counts %d uses (%v), want 3", ra.Uses, err)
 	}
 }

@@ -318,37 +318,18 @@ func (s *Service) logPermit(ctx context.Context, h *gate.Hold, req ReadRequest, 
 		}
 		return w, nil
 	}
-	if s.Access.Shared() {
-		return s.logPermitShared(ctx, h, req, o, v, op, closeAll)
-	}
-	// The use becomes durable while the decision is logged; the read
-	// is released only when both are.
-	useErr := make(chan error, 1)
-	go func() { useErr <- s.Access.CommitUse(context.WithoutCancel(ctx), v) }()
-	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
-	uerr := <-useErr
-	if err != nil {
-		closeAll()
-		s.Access.Refund(context.WithoutCancel(ctx), v, uerr == nil)
-		return journal.Leaf{}, wrapLog(err)
-	}
-	if uerr != nil {
-		// The permit is logged, so the use is spent as the log says;
-		// the store could not record it. Keep this gateway's count
-		// and release nothing.
-		closeAll()
-		s.logger().ErrorContext(ctx, "a logged permit's use could not be recorded; nothing released", "object", o.ID, "receipt", w.Index, "err", uerr)
-		return journal.Leaf{}, &ombud.Error{Code: ombud.CodeUnavailable, Message: "the read was logged but its authorization use could not be recorded; nothing was released", Err: uerr}
-	}
-	return w, nil
+	return s.logPermitUsed(ctx, h, req, o, v, op, closeAll)
 }
 
-// logPermitShared logs a permit when other gateways share the store: the
-// use is committed first, so that the store, which every gateway's
-// commits meet, refuses the uses past the last (or under an authorization
-// another gateway revoked) before their permits are logged. The refusal
-// is logged as a denial instead.
-func (s *Service) logPermitShared(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, closeAll func()) (journal.Leaf, error) {
+// logPermitUsed logs a permit after its use is committed, so that the
+// store, which every gateway's commits meet, refuses the uses past the
+// last (or under an authorization another gateway revoked) before their
+// permits are logged; the refusal is logged as a denial instead. In this
+// order a gateway that dies between the two loses the use (the
+// authorization allows one read fewer) and never grants one more: a
+// permit logged before its use was durable would, after a restart, leave
+// the store one use behind the log.
+func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, closeAll func()) (journal.Leaf, error) {
 	use, err := s.Access.CommitUseCounted(context.WithoutCancel(ctx), v)
 	if err != nil {
 		closeAll()
