@@ -2,8 +2,11 @@ package ombud
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the API:
@@ -69,10 +72,34 @@ func ErrorCode(err error) Code {
 	if s, ok := sentinelOf(err); ok {
 		return s.code
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || unreachable(err) {
 		return CodeUnavailable
 	}
 	return CodeInternal
+}
+
+// unreachable reports whether err is a connection to a service ombud
+// depends on (its database) that failed or was ended: a refused or reset
+// connection, a server shutting down or out of connections, a statement
+// cancelled by its timeout. Retried later, the request may succeed; it is
+// not an internal error.
+func unreachable(err error) bool {
+	var ne net.Error
+	if errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
+		return true
+	}
+	var st interface{ SQLState() string }
+	if !errors.As(err, &st) {
+		return false
+	}
+	switch code := st.SQLState(); {
+	case strings.HasPrefix(code, "08"), // connection exception
+		strings.HasPrefix(code, "53"),                     // insufficient resources: too many connections
+		code == "57P01", code == "57P02", code == "57P03", // shutdown, crash, starting up
+		code == "57014", code == "55P03": // statement or lock timeout
+		return true
+	}
+	return false
 }
 
 // ErrorMessage returns the user-safe message of err.
@@ -86,6 +113,9 @@ func ErrorMessage(err error) string {
 			return s.message
 		}
 		return "refused: " + s.err.Error()
+	}
+	if unreachable(err) {
+		return "a service ombud depends on cannot be reached; retry"
 	}
 	return "internal error"
 }

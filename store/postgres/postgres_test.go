@@ -3,10 +3,12 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/internal/parallel"
 	"github.com/ombud/ombud/internal/pgtest"
 	"github.com/ombud/ombud/store"
@@ -118,4 +120,33 @@ func columns(t *testing.T, db *sql.DB, q string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestLostConnectionIsUnavailable: a connection the server ended (an
+// administrator's pg_terminate_backend, a restart, a failover) answers as
+// a service that cannot be reached, for clients to retry, not as an
+// internal error.
+func TestLostConnectionIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	s := open(t, u)
+	if _, err := s.Authorization(ctx, "order-1"); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("before: %v", err)
+	}
+	admin, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Authorization(ctx, "order-1")
+	if err == nil || errors.Is(err, ombud.ErrNotFound) {
+		t.Skip("the pool replaced the ended connection before the read: nothing to check")
+	}
+	if code := ombud.ErrorCode(err); code != ombud.CodeUnavailable {
+		t.Fatalf("a read on an ended connection: %v (%T), code %s, want %s", err, err, code, ombud.CodeUnavailable)
+	}
 }
