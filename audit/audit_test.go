@@ -322,6 +322,17 @@ func TestPlantedViolations(t *testing.T) {
 		}
 		a.expect()
 	})
+	t.Run("read by a disabled principal", func(t *testing.T) {
+		a.t = t
+		read := edit(access("obj-1", "document", "", 0, ""), func(a *entry.Access) { a.By = "analyst9" })
+		write(t, e, read)
+		a.expect()
+		write(t, e, journal.Record{Body: entry.Principal{Op: entry.OpDisable, Roles: []string{"analyst"}, Principal: "analyst9", By: "admin1"}})
+		write(t, e, edit(read, func(a *entry.Access) { a.Decision, a.Reasons = entry.Deny, []string{"policy_denied"} }))
+		a.expect()
+		write(t, e, read)
+		a.expect("access_by_disabled_principal")
+	})
 	t.Run("earlier findings stay reported", func(t *testing.T) {
 		a.t = t
 		rep := a.expect()

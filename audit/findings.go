@@ -5,6 +5,7 @@ package audit
 // and dashboards match on them.
 const (
 	RuleAccessAfterErase           = "access_after_erase"
+	RuleAccessByDisabled           = "access_by_disabled_principal"
 	RuleActionRepeated             = "action_repeated"
 	RuleActionWithoutReviews       = "action_without_reviews"
 	RuleAuthorizationBeyondIssuer  = "authorization_beyond_issuer"

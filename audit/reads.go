@@ -18,6 +18,7 @@ func (r *rules) access(idx uint64, e *entry.Entry, b *entry.Access, add adder) {
 	if at, ok := r.st.Erased[obj]; ok && obj != "" {
 		add(RuleAccessAfterErase, "object %s was read after its erase entry %d", obj, at)
 	}
+	r.notDisabled(b.By, "a permitted read", add)
 	switch {
 	case b.Emergency:
 		r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: b.Class, Purpose: b.Purpose, Subjects: b.Subject})

@@ -94,6 +94,8 @@ type RuleState struct {
 	// ContestsDue holds each contest filed and not yet resolved, with the
 	// time it is due by (the filing's time plus the deadline it logged).
 	ContestsDue map[string]time.Time `json:"contests_due,omitempty"`
+	// Disabled maps each disabled principal's pseudonym to its disabling.
+	Disabled map[string]uint64 `json:"disabled,omitempty"`
 }
 
 type rules struct {
@@ -120,6 +122,9 @@ func newRules(cfg Rules, st RuleState) *rules {
 	}
 	if r.st.Held == nil {
 		r.st.Held = map[string]uint64{}
+	}
+	if r.st.Disabled == nil {
+		r.st.Disabled = map[string]uint64{}
 	}
 	if r.st.Issuers == nil {
 		r.st.Issuers = map[string]*Issuer{}
@@ -185,8 +190,22 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		r.contest(e, b, add)
 	case *entry.Action:
 		r.action(b, add)
+	case *entry.Principal:
+		if b.Op == entry.OpDisable && b.Principal != "" {
+			if _, ok := r.st.Disabled[b.Principal]; !ok {
+				r.st.Disabled[b.Principal] = idx
+			}
+		}
 	}
 	return out
+}
+
+// notDisabled checks that a permit's principal was not disabled before it;
+// what is the permit, for the message.
+func (r *rules) notDisabled(by, what string, add adder) {
+	if at, ok := r.st.Disabled[by]; ok && by != "" {
+		add(RuleAccessByDisabled, "%s by principal %s, disabled at entry %d", what, by, at)
+	}
 }
 
 // timeOrder checks that e's time is not before the latest time seen, by

@@ -65,6 +65,7 @@ func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add adder) {
 	if b.Decision != entry.Permit {
 		return
 	}
+	r.notDisabled(b.By, "run "+b.Run+" started", add)
 	switch v := r.st.Versions[b.System][b.ModelVersion]; {
 	case v == nil:
 		add(RuleRunVersionUnregistered, "run %s names version %s of system %s, which no analytic entry registered before it", b.Run, b.ModelVersion, b.System)
@@ -128,6 +129,10 @@ func (r *rules) runRead(e *entry.Entry, b *entry.Access, add adder) {
 		add(RuleRunReadAfterClose, "a read in run %s at %s, past its time limit %s", b.Run, e.Time.Format(time.RFC3339Nano), rs.Until.Format(time.RFC3339Nano))
 	case v != nil && v.Retired != nil && *v.Retired > rs.Index:
 		add(RuleRunReadAfterRetirement, "a read in run %s after version %s of system %s was retired at entry %d", b.Run, rs.Version, rs.System, *v.Retired)
+	}
+	if rs.Starter != b.By {
+		// The run's authority came through its starter.
+		r.notDisabled(rs.Starter, "a read in run "+b.Run+", started", add)
 	}
 	if !slices.Contains(rs.Classes, b.Class) {
 		add(RuleRunReadOutsideList, "a read of class %s in run %s, whose objects are of classes %v", b.Class, b.Run, rs.Classes)

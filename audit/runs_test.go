@@ -93,6 +93,18 @@ func TestPlantedRunViolations(t *testing.T) {
 		write(t, e, runRead("run-6", "obj-5", "general", 0))
 		a.expect("run_read_after_close")
 	})
+	t.Run("a read in a run whose starter was disabled", func(t *testing.T) {
+		a.t = t
+		start := runStart("run-8", "3.0", "", []string{"general"}, []string{"obj-5", "obj-6"}, until)
+		start = edit(start, func(b *entry.Run) { b.By = "analyst2" })
+		start.Detail = entry.RunDetail{Objects: []string{"obj-5", "obj-6"}, Principal: "analyst2", Run: "run-8"}
+		write(t, e, start)
+		write(t, e, runRead("run-8", "obj-5", "general", 0))
+		a.expect()
+		write(t, e, journal.Record{Body: entry.Principal{Op: entry.OpDisable, Roles: []string{"analyst"}, Principal: "analyst2", By: "admin1"}})
+		write(t, e, runRead("run-8", "obj-6", "general", 1))
+		a.expect("access_by_disabled_principal")
+	})
 	t.Run("a flag whose input its run did not read", func(t *testing.T) {
 		a.t = t
 		write(t, e, runStart("run-7", "3.0", "", []string{"general"}, []string{"obj-5", "obj-6"}, until))
