@@ -333,6 +333,17 @@ func TestPlantedViolations(t *testing.T) {
 		write(t, e, read)
 		a.expect("access_by_disabled_principal")
 	})
+	t.Run("policy version not increasing", func(t *testing.T) {
+		a.t = t
+		policy := func(v int64) journal.Record {
+			return journal.Record{Body: entry.Policy{Op: entry.OpSet, Version: v, PolicySHA256: strings.Repeat("ab", 32), By: "admin1"}}
+		}
+		write(t, e, policy(100))
+		write(t, e, policy(101))
+		a.expect()
+		write(t, e, policy(101))
+		a.expect("policy_version_not_increasing")
+	})
 	t.Run("earlier findings stay reported", func(t *testing.T) {
 		a.t = t
 		rep := a.expect()

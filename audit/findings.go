@@ -35,6 +35,7 @@ const (
 	RuleHoldAfterErase             = "hold_after_erase"
 	RuleIssuerReregistered         = "issuer_reregistered"
 	RuleMalformedEntry             = "malformed_entry"
+	RulePolicyVersionNotIncreasing = "policy_version_not_increasing"
 	RuleReportMalformed            = "report_malformed"
 	RuleReportMismatch             = "report_mismatch"
 	RuleReportMissing              = "report_missing"

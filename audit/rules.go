@@ -96,6 +96,10 @@ type RuleState struct {
 	ContestsDue map[string]time.Time `json:"contests_due,omitempty"`
 	// Disabled maps each disabled principal's pseudonym to its disabling.
 	Disabled map[string]uint64 `json:"disabled,omitempty"`
+	// Policy is the version of the latest policy logged, and PolicyAt
+	// its entry.
+	Policy   int64  `json:"policy,omitempty"`
+	PolicyAt uint64 `json:"policy_at,omitempty"`
 }
 
 type rules struct {
@@ -190,6 +194,13 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		r.contest(e, b, add)
 	case *entry.Action:
 		r.action(b, add)
+	case *entry.Policy:
+		if b.Op == entry.OpSet {
+			if b.Version <= r.st.Policy {
+				add(RulePolicyVersionNotIncreasing, "policy version %d logged after version %d (entry %d): a store restored from an older backup, or two stores behind one log", b.Version, r.st.Policy, r.st.PolicyAt)
+			}
+			r.st.Policy, r.st.PolicyAt = max(r.st.Policy, b.Version), idx
+		}
 	case *entry.Principal:
 		if b.Op == entry.OpDisable && b.Principal != "" {
 			if _, ok := r.st.Disabled[b.Principal]; !ok {
