@@ -39,6 +39,9 @@ type ObjectStore interface {
 	// RewrapIntermediateKey replaces a wrapped intermediate key if it is
 	// still under oldVersion.
 	RewrapIntermediateKey(ctx context.Context, id string, oldVersion int, wrapped []byte, version int) error
+	// KEKVersion returns the deployment's current KEK version: the last
+	// rotation committed, 1 before any.
+	KEKVersion(ctx context.Context) (int, error)
 }
 
 // AuthorizationStore reads issuers, authorizations and the policy, and

@@ -32,6 +32,10 @@ type Keyring interface {
 	keys.Keyring
 	AddVersion() (int, error)
 	Retire(keep int) error
+	// Sync brings the keyring to the deployment's current KEK version
+	// (the store's), which a rotation through another gateway may have
+	// moved.
+	Sync(version int) error
 }
 
 // Config is what a custody service is built from (New). Store, Journal,

@@ -142,6 +142,12 @@ func (s *Service) makeIntermediate(ctx context.Context, by string) (string, erro
 		if err == nil || attempt == 5 || !(errors.Is(err, ombud.ErrStale) || errors.Is(err, ombud.ErrBusy)) {
 			return id, err
 		}
+		if errors.Is(err, ombud.ErrStale) {
+			// Another gateway rotated the KEK: take its version.
+			if err := s.SyncKeys(ctx); err != nil {
+				return "", err
+			}
+		}
 		t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
 		select {
 		case <-ctx.Done():

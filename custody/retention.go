@@ -344,6 +344,18 @@ func (s *Service) breachEmergencies(ctx context.Context, r *SweepResult) error {
 	return nil
 }
 
+// SyncKeys brings the keyring to the deployment's current KEK version, as
+// the store records it: a rotation through another gateway moves it, and
+// a gateway that has not seen it would wrap under a version the store
+// refuses, or miss the version its keys are now wrapped by.
+func (s *Service) SyncKeys(ctx context.Context) error {
+	v, err := s.Store.KEKVersion(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Keys.Sync(v)
+}
+
 // RotateResult reports a key rotation.
 type RotateResult struct {
 	Version int `json:"kek_version"`
@@ -361,6 +373,9 @@ type RotateResult struct {
 // touching any ciphertext, the old versions retired. A rotation
 // interrupted after its entry is logged is finished by recovery.
 func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
+	if err := s.SyncKeys(ctx); err != nil {
+		return RotateResult{}, err
+	}
 	cur, _ := s.Keys.Current()
 	v := cur + 1
 	c, err := journal.KeyRotate.Change("", journal.KeyPayload{Version: v})

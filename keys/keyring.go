@@ -91,14 +91,40 @@ func (k *LocalKeyring) Current() (int, *secrets.Keeper) {
 	return k.cur, k.keys[k.cur]
 }
 
+// Keeper returns version v's keeper. A version it does not hold may have
+// been added by another gateway sharing the file since it was read: the
+// file is read again before the version is called unknown.
 func (k *LocalKeyring) Keeper(v int) (*secrets.Keeper, error) {
+	if kp, ok := k.keeper(v); ok {
+		return kp, nil
+	}
+	if err := k.load(); err != nil {
+		return nil, fmt.Errorf("keys: no KEK version %d held, and reading %s again failed: %w", v, k.path, err)
+	}
+	if kp, ok := k.keeper(v); ok {
+		return kp, nil
+	}
+	return nil, fmt.Errorf("keys: no KEK version %d in %s", v, k.path)
+}
+
+func (k *LocalKeyring) keeper(v int) (*secrets.Keeper, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	kp, ok := k.keys[v]
-	if !ok {
-		return nil, fmt.Errorf("keys: no KEK version %d in %s", v, k.path)
+	return kp, ok
+}
+
+// Sync reads the file again, for the deployment's current KEK version,
+// which a rotation through another gateway sharing the file may have
+// moved; it fails if the file holds no key of that version.
+func (k *LocalKeyring) Sync(version int) error {
+	if err := k.load(); err != nil {
+		return err
 	}
-	return kp, nil
+	if cur, _ := k.Current(); cur < version {
+		return fmt.Errorf("keys: %s holds KEK versions up to %d, but the deployment is at version %d: the gateways do not share one keyring", k.path, cur, version)
+	}
+	return nil
 }
 
 // Versions lists the versions held, ascending.
@@ -199,6 +225,7 @@ func writeAtomic(path string, data []byte) error {
 // maps to the same keeper; rotation rewraps under the KMS's current primary.
 type URLKeyring struct {
 	keeper  *secrets.Keeper
+	mu      sync.Mutex
 	version int
 }
 
@@ -215,13 +242,31 @@ func OpenURL(ctx context.Context, url string, version int) (*URLKeyring, error) 
 	return &URLKeyring{keeper: k, version: max(version, 1)}, nil
 }
 
-func (k *URLKeyring) Current() (int, *secrets.Keeper)     { return k.version, k.keeper }
+func (k *URLKeyring) Current() (int, *secrets.Keeper) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.version, k.keeper
+}
 func (k *URLKeyring) Keeper(int) (*secrets.Keeper, error) { return k.keeper, nil }
 func (k *URLKeyring) Close() error                        { return k.keeper.Close() }
 
 // AddVersion counts a rotation: the KMS rotates its own key material, and
 // rewrapping under the keeper re-encrypts with its current primary.
-func (k *URLKeyring) AddVersion() (int, error) { k.version++; return k.version, nil }
+func (k *URLKeyring) AddVersion() (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.version++
+	return k.version, nil
+}
+
+// Sync takes the deployment's current version, counted by the rotations
+// logged (through any gateway).
+func (k *URLKeyring) Sync(version int) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.version = max(k.version, version)
+	return nil
+}
 
 // Retire is a no-op: the KMS decides when old key versions are disabled.
 func (k *URLKeyring) Retire(int) error { return nil }

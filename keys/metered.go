@@ -15,6 +15,9 @@ type VersionedKeyring interface {
 	Keyring
 	AddVersion() (int, error)
 	Retire(keep int) error
+	// Sync brings the keyring to the deployment's current version, which
+	// a rotation through another gateway may have moved.
+	Sync(version int) error
 }
 
 // Metered wraps a keyring so that every call of its keepers (an encrypt
@@ -67,7 +70,8 @@ func (m *metered) Close() error {
 	}
 	return nil
 }
-func (m *metered) Retire(keep int) error { return m.ring.Retire(keep) }
+func (m *metered) Retire(keep int) error  { return m.ring.Retire(keep) }
+func (m *metered) Sync(version int) error { return m.ring.Sync(version) }
 
 // meteredKeeper is the gocloud.dev/secrets driver of a metered keeper.
 type meteredKeeper struct {

@@ -620,3 +620,56 @@ func TestClusterRefusesAnotherStoreOrLog(t *testing.T) {
 		t.Fatalf("an empty store beside the shared log:\n%s", out)
 	}
 }
+
+// TestClusterKeyRotation: a KEK rotated through one gateway is the
+// deployment's: the other, whose keyring was read before it, unwraps the
+// keys rewrapped under the new version, stores new objects, and rotates
+// next to the version after, not to one already taken.
+func TestClusterKeyRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two gateways")
+	}
+	t.Parallel()
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	court := ombudtest.NewIssuer(t, "court.example/district-4")
+	// The object's intermediate key is made by gateway 1; gateway 0 has
+	// never unwrapped it.
+	object, analyst := c.setUp(t, ctx, court, ombudtest.Authorization("order-k", 100))
+	read := func(i int, id string) {
+		t.Helper()
+		o, err := c.client(t, i, analyst).GetObject(ctx, id, ombudclient.Read{Purpose: "criminal_investigation", Authorization: "order-k"})
+		if err != nil {
+			t.Fatalf("read of %s on gateway %d: %v", id, i, err)
+		}
+		io.Copy(io.Discard, o)
+		o.Close()
+	}
+	in, err := c.client(t, 0, c.admin).CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "camera-2", Roles: []ombud.Role{ombud.RoleIngestor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(i int) string {
+		t.Helper()
+		body := []byte("another location record")
+		o, err := c.client(t, i, in.Token).PutObject(ctx, bytes.NewReader(body), ombudclient.Put{Class: "location", Subjects: []string{"plate:B-XY-123"}, Size: int64(len(body))})
+		if err != nil {
+			t.Fatalf("ingest on gateway %d: %v", i, err)
+		}
+		return o.ID
+	}
+	r, err := c.client(t, 1, c.admin).RotateKeys(ctx)
+	if err != nil || r.Version != 2 {
+		t.Fatalf("rotation through gateway 1: %+v %v", r, err)
+	}
+	read(0, object) // its key is under version 2 now, which gateway 0 never read
+	second := put(0)
+	r, err = c.client(t, 0, c.admin).RotateKeys(ctx)
+	if err != nil || r.Version != 3 {
+		t.Fatalf("rotation through gateway 0, which started at version 1: %+v %v", r, err)
+	}
+	read(1, object)
+	read(1, second)
+	read(0, put(1))
+}

@@ -224,6 +224,11 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if err := g.openServices(ctx, dir); err != nil {
 		return nil, err
 	}
+	// The KEK version is the deployment's: another gateway may have
+	// rotated it since this one's keyring was written.
+	if err := g.Custody.SyncKeys(ctx); err != nil {
+		return nil, fmt.Errorf("failed to read the key-encryption key's current version: %w", err)
+	}
 	// Nothing else runs yet: every change still reserved was interrupted.
 	// Other gateways sharing the store may have changes in flight: only
 	// those old enough that no append for them can still be running are

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/internal/parallel"
@@ -130,7 +133,14 @@ func TestLostConnectionIsUnavailable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := pgtest.URL(t)
-	s := open(t, u)
+	// Its connections are told apart from other tests' (the tests share
+	// one database) by their application name.
+	app := "ombud-lost-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	s := open(t, u+sep+"application_name="+app)
 	if _, err := s.Authorization(ctx, "order-1"); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("before: %v", err)
 	}
@@ -139,7 +149,7 @@ func TestLostConnectionIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+	if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Authorization(ctx, "order-1")

@@ -287,6 +287,13 @@ var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
 	shreds: true,
 }
 
+// KEKVersion implements ombud.ObjectStore.
+func (s *Store) KEKVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 1) FROM kek_versions`).Scan(&v)
+	return v, err
+}
+
 // keyRotate records a KEK version above the last; the keys package adds
 // the version and rewraps.
 var keyRotate = operation[journal.KeyPayload]{Operation: journal.KeyRotate,

@@ -666,8 +666,14 @@ func testIntermediateKeys(t *testing.T, s store.Store) {
 		t.Fatalf("a second key under one id: %v", err)
 	}
 	rot := change(t, journal.KeyRotate, "", journal.KeyPayload{Version: 2})
+	if v, err := s.KEKVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("KEKVersion before any rotation = %d, %v", v, err)
+	}
 	if err := s.Reserve(ctx, rot); err != nil {
 		t.Fatal(err)
+	}
+	if v, err := s.KEKVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("KEKVersion while a rotation is reserved = %d, %v", v, err)
 	}
 	c := &ombud.IntermediateKey{ID: "ik-c", KEKVersion: 1, Wrapped: []byte("wrapped-c"), Created: now}
 	if err := s.Reserve(ctx, change(t, journal.IntermediateCreate, "", journal.IntermediatePayload{Key: c})); !errors.Is(err, ombud.ErrBusy) {
@@ -675,6 +681,9 @@ func testIntermediateKeys(t *testing.T, s store.Store) {
 	}
 	if err := s.Commit(ctx, rot, 4); err != nil {
 		t.Fatal(err)
+	}
+	if v, err := s.KEKVersion(ctx); err != nil || v != 2 {
+		t.Fatalf("KEKVersion after the rotation = %d, %v", v, err)
 	}
 	// Once the rotation is recorded, a key made under the old version is
 	// stale: the maker must wrap it under the new one.
