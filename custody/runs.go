@@ -366,7 +366,9 @@ func (st *runStart) refuseChanged(ctx context.Context, err error) error {
 	case errors.Is(err, ombud.ErrNotFound):
 		return st.refuse(ctx, ombud.CodeNotFound, reason.ObjectUnknown, "an object or the version of the run is gone")
 	}
-	return wrapLog(err)
+	// The log's own failures are ErrLogUnavailable already; anything else
+	// is the store's (busy, or unreachable) and says so.
+	return err
 }
 
 // checkRunRequest refuses a malformed request: bad input, logged nowhere.

@@ -27,8 +27,8 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	case closed.Valid:
 		return fmt.Errorf("run %s: %w", f.Run, ombud.ErrRunClosed)
 	}
-	if inFlight(ctx, tx, journal.RunClose.Target(f.Run)) {
-		return fmt.Errorf("run %s is being closed: %w", f.Run, ombud.ErrBusy)
+	if err := inFlight(ctx, tx, journal.RunClose.Target(f.Run), fmt.Errorf("run %s is being closed: %w", f.Run, ombud.ErrBusy)); err != nil {
+		return err
 	}
 	var retired sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT retired FROM system_versions WHERE system_id = $1 AND version = $2 AND pending = 0`, f.System, f.Version).Scan(&retired); err != nil {
@@ -37,8 +37,8 @@ func reserveFlag(ctx context.Context, tx *sql.Tx, f *ombud.Flag) error {
 	if retired.Valid {
 		return fmt.Errorf("system %s version %s: %w", f.System, f.Version, ombud.ErrRetired)
 	}
-	if inFlight(ctx, tx, journal.SystemRetire.Target(journal.Pair(f.System, f.Version))) {
-		return fmt.Errorf("system %s version %s is being retired: %w", f.System, f.Version, ombud.ErrBusy)
+	if err := inFlight(ctx, tx, journal.SystemRetire.Target(journal.Pair(f.System, f.Version)), fmt.Errorf("system %s version %s is being retired: %w", f.System, f.Version, ombud.ErrBusy)); err != nil {
+		return err
 	}
 	if err := runAuthorizationStands(ctx, tx, f.Run); err != nil {
 		return err
@@ -500,10 +500,8 @@ func runAuthorizationStands(ctx context.Context, tx *sql.Tx, run string) error {
 		return nil
 	case revoked.Valid:
 		return fmt.Errorf("run %s's authorization %s: %w", run, auth.String, ombud.ErrRevoked)
-	case inFlight(ctx, tx, journal.AuthorizationRevoke.Target(auth.String)):
-		return fmt.Errorf("run %s's authorization %s is being revoked: %w", run, auth.String, ombud.ErrBusy)
 	}
-	return nil
+	return inFlight(ctx, tx, journal.AuthorizationRevoke.Target(auth.String), fmt.Errorf("run %s's authorization %s is being revoked: %w", run, auth.String, ombud.ErrBusy))
 }
 
 // reviewPipelineInFlight reports whether a flag, review or action of a

@@ -259,11 +259,18 @@ func exactlyOne(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
 	return nil
 }
 
-// inFlight reports whether a change to target is reserved.
-func inFlight(ctx context.Context, tx *sql.Tx, target string) bool {
+// inFlight returns busy, an error wrapping ErrBusy, if a change to target
+// is reserved, and the query's own error if it fails (a serialization
+// failure must reach the retry, not read as "nothing in flight").
+func inFlight(ctx context.Context, tx *sql.Tx, target string, busy error) error {
 	var n int
-	tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE target = $1`, target).Scan(&n)
-	return n > 0
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE target = $1`, target).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return busy
+	}
+	return nil
 }
 
 // OpsInFlight returns the operations of the changes in flight on any of

@@ -33,8 +33,8 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 	case retired.Valid:
 		return fmt.Errorf("system %s version %s: %w", r.System, r.Version, ombud.ErrRetired)
 	}
-	if inFlight(ctx, tx, journal.SystemRetire.Target(journal.Pair(r.System, r.Version))) {
-		return fmt.Errorf("system %s version %s is being retired: %w", r.System, r.Version, ombud.ErrBusy)
+	if err := inFlight(ctx, tx, journal.SystemRetire.Target(journal.Pair(r.System, r.Version)), fmt.Errorf("system %s version %s is being retired: %w", r.System, r.Version, ombud.ErrBusy)); err != nil {
+		return err
 	}
 	if r.Authorization != "" {
 		var revoked sql.NullInt64
@@ -47,8 +47,8 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 		case revoked.Valid:
 			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrRevoked)
 		}
-		if inFlight(ctx, tx, journal.AuthorizationRevoke.Target(r.Authorization)) {
-			return fmt.Errorf("authorization %s is being revoked: %w", r.Authorization, ombud.ErrBusy)
+		if err := inFlight(ctx, tx, journal.AuthorizationRevoke.Target(r.Authorization), fmt.Errorf("authorization %s is being revoked: %w", r.Authorization, ombud.ErrBusy)); err != nil {
+			return err
 		}
 		// The run's one use, taken with its reservation: an undone run
 		// (its entry never logged, or a crash before) gives it back.
