@@ -6,12 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -168,7 +171,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
 	mux.Handle("GET /v1/audit/details", s.auth([]ombud.Role{ombud.RoleAuditor}, s.auditDetails))
 	mux.HandleFunc("HEAD /v1/audit/details", noHead("detail records"))
-	mux.Handle("DELETE /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin}, s.disablePrincipal))
+	mux.Handle("DELETE /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin}, noBody(s.disablePrincipal)))
 
 	if s.Custody != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
@@ -179,22 +182,22 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/objects/{id}/hold", s.auth(admin, s.objectOrder((*custody.Service).SetHold, "hold", true)))
 		mux.Handle("POST /v1/objects/{id}/hold/release", s.auth(admin, s.objectOrder((*custody.Service).ReleaseHold, "hold", false)))
 		mux.Handle("POST /v1/objects/{id}/erase", s.auth(admin, s.objectOrder((*custody.Service).Erase, "erased", true)))
-		mux.Handle("POST /v1/sweep", s.auth(admin, s.sweep))
-		mux.Handle("POST /v1/keys/rotate", s.auth(admin, s.rotateKeys))
+		mux.Handle("POST /v1/sweep", s.auth(admin, noBody(s.sweep)))
+		mux.Handle("POST /v1/keys/rotate", s.auth(admin, noBody(s.rotateKeys)))
 		mux.Handle("POST /v1/issuers", s.auth(admin, s.registerIssuer))
 		mux.Handle("GET /v1/issuers", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listIssuers))
 		mux.Handle("POST /v1/authorizations", s.auth(admin, s.registerAuthorization))
 		mux.Handle("GET /v1/authorizations/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.getAuthorization))
 		mux.Handle("POST /v1/authorizations/{id}/revoke", s.auth(admin, s.revokeAuthorization))
-		mux.Handle("POST /v1/policy/reload", s.auth(admin, s.reloadPolicy))
-		mux.Handle("POST /v1/principals/{id}/emergency/restore", s.auth(admin, s.restoreEmergency))
+		mux.Handle("POST /v1/policy/reload", s.auth(admin, noBody(s.reloadPolicy)))
+		mux.Handle("POST /v1/principals/{id}/emergency/restore", s.auth(admin, noBody(s.restoreEmergency)))
 		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
 		runners := []ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}
 		mux.Handle("POST /v1/runs", s.auth(runners, s.startRun))
 		mux.Handle("GET /v1/runs/{id}", s.auth(nil, s.getRun))
 		mux.Handle("GET /v1/runs/{id}/objects", s.auth(runners, s.runObjects))
 		mux.HandleFunc("HEAD /v1/runs/{id}/objects", noHead("a run's objects"))
-		mux.Handle("POST /v1/runs/{id}/close", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem, ombud.RoleAdmin}, s.closeRun))
+		mux.Handle("POST /v1/runs/{id}/close", s.auth([]ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem, ombud.RoleAdmin}, noBody(s.closeRun)))
 	}
 
 	if s.Review != nil {
@@ -213,7 +216,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET /v1/systems", s.listSystems)
 		mux.Handle("POST /v1/systems", s.auth(admin, s.registerSystem))
 		mux.Handle("POST /v1/systems/{id}/versions", s.auth(admin, s.registerVersion))
-		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, s.retireVersion))
+		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, noBody(s.retireVersion)))
 	}
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))
@@ -221,7 +224,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.observe(secureHeaders(methodNotAllowed(mux, s.Site)))
+	return s.observe(secureHeaders(textPath(methodNotAllowed(mux, s.Site))))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -323,6 +326,34 @@ func isAPIPath(p string) bool {
 		return true
 	}
 	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/log/")
+}
+
+// noBody refuses a request with a body, for the actions that take none:
+// a body sent there is a client's mistake (another request meant), and
+// acting on it anyway would hide that.
+func noBody(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var b [1]byte
+		if n, _ := io.ReadFull(http.MaxBytesReader(w, r.Body, 1), b[:]); n > 0 || r.ContentLength > 0 {
+			writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "%s takes no request body", r.Pattern))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// textPath refuses a request whose path, decoded, is not UTF-8 text or
+// holds a control character (an id of %00 or %ff): no identifier has one,
+// and the database would refuse it as an internal error.
+func textPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if !utf8.ValidString(p) || strings.ContainsFunc(p, unicode.IsControl) {
+			writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "the path is not UTF-8 text, or holds a control character"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // methodNotAllowed answers a known path with the wrong method with a coded

@@ -127,6 +127,14 @@ func TestObjectsBadInput(t *testing.T) {
 		{"get without purpose", "GET", "/v1/objects/" + id, ana, nil, "", 400, ombud.CodeInvalid, false},
 		{"get with free-text purpose", "GET", "/v1/objects/" + id, ana, map[string]string{"Ombud-Purpose": "find Ada"}, "", 400, ombud.CodeInvalid, false},
 		{"get missing object", "GET", "/v1/objects/nosuchobject0000", ana, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 404, ombud.CodeNotFound, true},
+		// An id no object can have is bad input, whatever the store.
+		{"get id with NUL", "GET", "/v1/objects/%00", ana, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 400, ombud.CodeInvalid, false},
+		{"get id not UTF-8", "GET", "/v1/objects/%ff", ana, map[string]string{"Ombud-Purpose": "audit_sample"}, "", 400, ombud.CodeInvalid, false},
+		{"disable id not UTF-8", "DELETE", "/v1/principals/%c3%28", e.AdminToken, nil, "", 400, ombud.CodeInvalid, false},
+		// An action that takes no body refuses one, and does nothing.
+		{"sweep with a body", "POST", "/v1/sweep", e.AdminToken, nil, "{", 400, ombud.CodeInvalid, false},
+		{"rotation with a body", "POST", "/v1/keys/rotate", e.AdminToken, map[string]string{"Content-Type": "text/plain"}, "rotate", 400, ombud.CodeInvalid, false},
+		{"reload with a body", "POST", "/v1/policy/reload", e.AdminToken, map[string]string{"Content-Type": "application/json"}, "{}", 400, ombud.CodeInvalid, false},
 		{"hold as analyst", "POST", "/v1/objects/" + id + "/hold", ana, map[string]string{"Content-Type": js}, `{"reason":"x","authorization":"y"}`, 403, ombud.CodeForbidden, false},
 		{"hold bad reason", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"Because I said so","authorization":"y"}`, 400, ombud.CodeInvalid, false},
 		{"hold no authorization", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"litigation"}`, 400, ombud.CodeInvalid, false},
