@@ -65,6 +65,20 @@ func startCluster(t *testing.T, n int) *cluster {
 	return c
 }
 
+// twoGateways starts a cluster of two gateways for a test that may run
+// beside others, and a context that ends with the test, within 2 min.
+func twoGateways(t *testing.T) (*cluster, context.Context) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs two gateways")
+	}
+	t.Parallel()
+	c := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c, ctx
+}
+
 func (c *cluster) fetcher(t *testing.T) *client.HTTPFetcher {
 	t.Helper()
 	u, err := url.Parse(c.gateways[0].url + "/log/")
@@ -167,13 +181,7 @@ func (c *cluster) setUp(t *testing.T, ctx context.Context, court *ombudtest.Issu
 // one authorization of 10 uses at once. Exactly 10 are permitted, and
 // the log holds each of the 64 decisions once.
 func TestClusterExactUses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two gateways")
-	}
-	t.Parallel()
-	c := startCluster(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	c, ctx := twoGateways(t)
 	court := ombudtest.NewIssuer(t, "court.example/district-3")
 	object, analyst := c.setUp(t, ctx, court, ombudtest.Authorization("order-10", 10))
 	const clients = 64
@@ -506,13 +514,7 @@ func TestClusterLosesAGateway(t *testing.T) {
 // the next read on the other, which finds the new version in the store
 // and loads it from the shared policy file.
 func TestClusterPolicyReload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two gateways")
-	}
-	t.Parallel()
-	c := startCluster(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	c, ctx := twoGateways(t)
 	court := ombudtest.NewIssuer(t, "court.example/district-3")
 	object, analyst := c.setUp(t, ctx, court, ombudtest.Authorization("order-p", 100))
 	read := func(i int) uint64 {
@@ -626,13 +628,7 @@ func TestClusterRefusesAnotherStoreOrLog(t *testing.T) {
 // keys rewrapped under the new version, stores new objects, and rotates
 // next to the version after, not to one already taken.
 func TestClusterKeyRotation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two gateways")
-	}
-	t.Parallel()
-	c := startCluster(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	c, ctx := twoGateways(t)
 	court := ombudtest.NewIssuer(t, "court.example/district-4")
 	// The object's intermediate key is made by gateway 1; gateway 0 has
 	// never unwrapped it.
