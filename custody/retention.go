@@ -390,7 +390,8 @@ func (s *Service) Rotate(ctx context.Context, by string) (RotateResult, error) {
 		return err
 	})
 	if errors.Is(err, ombud.ErrStale) {
-		return r, conflict("another rotation was recorded meanwhile; KEK version %d is current", cur+1)
+		now, _ := s.Store.KEKVersion(context.WithoutCancel(ctx))
+		return r, conflict("another rotation was recorded meanwhile; KEK version %d is current", max(now, cur+1))
 	}
 	if err != nil {
 		return r, err
@@ -412,6 +413,11 @@ func (s *Service) rotate(ctx context.Context, c *journal.Change, w journal.Leaf)
 		return RotateResult{}, err
 	}
 	r := RotateResult{Version: p.Version, Receipt: w.Index}
+	// Another gateway may have added the version (and died before its
+	// commit) or rotated before: the keyring is read again first.
+	if err := s.SyncKeys(ctx); err != nil {
+		return r, err
+	}
 	if cur, _ := s.Keys.Current(); cur < p.Version {
 		v, err := s.Keys.AddVersion()
 		if err != nil {
@@ -421,7 +427,11 @@ func (s *Service) rotate(ctx context.Context, c *journal.Change, w journal.Leaf)
 			return r, fmt.Errorf("the keyring added KEK version %d, not %d as logged", v, p.Version)
 		}
 	}
-	_, to := s.Keys.Current()
+	// Rewrapped under the version logged, whatever else the keyring holds.
+	to, err := s.Keys.Keeper(p.Version)
+	if err != nil {
+		return r, err
+	}
 	// The intermediate keys, which wrap every object stored since they
 	// came: the KMS is called once per key, and no object is touched.
 	for {

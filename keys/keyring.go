@@ -145,6 +145,11 @@ func (k *LocalKeyring) Versions() []int {
 func (k *LocalKeyring) AddVersion() (int, error) {
 	var key [32]byte
 	rand.Read(key[:])
+	// The next version is the file's, read now: another gateway sharing
+	// the file may have added versions since this one read it.
+	if err := k.load(); err != nil {
+		return 0, err
+	}
 	raw, err := os.ReadFile(k.path)
 	if err != nil {
 		return 0, err

@@ -196,3 +196,49 @@ func roundTrip(t *testing.T, a, b *ObjectKey) {
 		t.Fatalf("decrypt = %q, %v", got, err)
 	}
 }
+
+// TestSharedKeyringFile: gateways sharing one keyring file each see the
+// versions the others add. A keyring read before another's rotation adds
+// the version after it (not the same one again, which would make the
+// file unreadable), and finds a version it never read.
+func TestSharedKeyringFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "kek.key")
+	var key [32]byte
+	rand.Read(key[:])
+	if err := os.WriteFile(p, []byte("1 "+base64.StdEncoding.EncodeToString(key[:])+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenLocal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenLocal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenLocal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.AddVersion(); err != nil || v != 2 {
+		t.Fatalf("a adds %d, %v", v, err)
+	}
+	if v, err := b.AddVersion(); err != nil || v != 3 {
+		t.Fatalf("b, which read the file before version 2, adds %d, %v; want 3", v, err)
+	}
+	if _, err := c.Keeper(3); err != nil {
+		t.Fatalf("c, which read the file before versions 2 and 3: %v", err)
+	}
+	if _, err := OpenLocal(p); err != nil {
+		t.Fatalf("the file after both: %v", err)
+	}
+	if err := a.Sync(3); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.Current(); v != 3 {
+		t.Fatalf("a after Sync: version %d, want 3", v)
+	}
+	if err := a.Sync(4); err == nil {
+		t.Fatal("a file without the deployment's version was taken")
+	}
+}
