@@ -616,3 +616,58 @@ func TestRunLargeObjects(t *testing.T) {
 		t.Fatalf("%d parts; the large one %d bytes", len(got), len(got[0]))
 	}
 }
+
+// TestStarterDisableOrdersRunReads: an analyst's run read by its system's
+// machine, over and over, while the analyst is disabled. The disabling
+// waits for every batch decided before it to be logged, so no read of
+// the run follows it in the log; the reads after it are refused.
+func TestStarterDisableOrdersRunReads(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t, ombudtest.Authorization("auth-s", 10))
+	ctx := t.Context()
+	run, err := e.client(t, e.analyst).StartRun(ctx, apiv1.StartRun{System: e.system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "auth-s", Objects: e.location})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := e.client(t, e.machine)
+	from := e.Size(t)
+	var wg, reading sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		reading.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			for range 200 {
+				st, err := mc.ReadRun(ctx, run.ID, 0)
+				if first {
+					reading.Done()
+					first = false
+				}
+				if err != nil {
+					return
+				}
+				for {
+					p, err := st.Next()
+					if err != nil || p.Denied {
+						break
+					}
+					io.Copy(io.Discard, p.Body)
+				}
+				st.Close()
+			}
+		}()
+	}
+	reading.Wait()
+	analyst := e.Principal(t, e.analyst)
+	w, err := e.Custody.DisablePrincipal(ctx, analyst.ID, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, b := range entriesFrom(t, e.Env, from) {
+		if a, ok := b.(*entry.Access); ok && a.Run != "" && a.Decision == entry.Permit && from+uint64(i) > w.Index {
+			t.Fatalf("entry %d reads run %s after its starter's disabling at entry %d", from+uint64(i), run.ID, w.Index)
+		}
+	}
+}

@@ -39,12 +39,18 @@ func (b *batchBuilder) abort() {
 // logged before the batch or after it; under them, it checks what ends
 // the run's reading. The gates are taken in the order every reader takes
 // them, so that no two holders wait on each other: the run's, the
-// version's, the reader's, the objects' (sorted by id), the
-// authorization's.
+// version's, the reader's (and the starter's), the objects' (sorted by
+// id), the authorization's.
 func (s *Service) openBatch(ctx context.Context, r *ombud.Run, p *ombud.Principal, objects []string, b *batchBuilder) error {
 	b.open = true
 	b.gates = s.gates.Begin()
 	gates := []string{runGate(r.ID), versionGate(r.System, r.Version), principalGate(p.ID)}
+	if r.Principal != p.ID {
+		// The run's authority came through its starter: the starter's
+		// disabling waits for this batch to be logged, as the reader's
+		// does.
+		gates = append(gates, principalGate(r.Principal))
+	}
 	objects = slices.Clone(objects)
 	slices.Sort(objects)
 	for i, id := range objects {
