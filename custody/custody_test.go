@@ -916,12 +916,9 @@ func (w *permitWatch) Append(ctx context.Context, leaf []byte) (uint64, error) {
 func TestUseIsDurableBeforeItsPermit(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
-	analyst := e.Principal(t, e.AddPrincipal(t, "analyst", ombud.RoleAnalyst))
+	analyst := reader(t, e)
 	e.Authorize(t, e.Court(t), ombudtest.Authorization("order-d", 10))
-	o, _, err := e.Custody.Ingest(ctx, custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader("a record")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := ingest(t, e, "location", []byte("a record"), "plate:B-XY-123")
 	w := &permitWatch{Log: e.Journal.Log, store: e.Store, id: "order-d"}
 	e.Journal.Log = w
 	read := func() error {

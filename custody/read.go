@@ -302,23 +302,18 @@ func (s *Service) prepareRead(ctx context.Context, req ReadRequest, o *ombud.Obj
 // logPermit logs the permit and commits its use, or records the
 // emergency read; on failure it closes op and releases nothing.
 func (s *Service) logPermit(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened) (journal.Leaf, error) {
-	closeAll := func() {
-		for _, c := range op.closers {
-			c.Close()
-		}
-	}
 	if v.Reason == reason.Emergency {
 		// An emergency read spends no use; it must be covered later. It
 		// is recorded through the one pattern, so a crash between its
 		// permit and its record leaves no read the sweep cannot see.
 		w, err := s.emergencyPermit(ctx, req, o, v)
 		if err != nil {
-			closeAll()
+			op.close()
 			return journal.Leaf{}, err
 		}
 		return w, nil
 	}
-	return s.logPermitUsed(ctx, h, req, o, v, op, closeAll)
+	return s.logPermitUsed(ctx, h, req, o, v, op)
 }
 
 // logPermitUsed logs a permit after its use is committed, so that the
@@ -329,10 +324,10 @@ func (s *Service) logPermit(ctx context.Context, h *gate.Hold, req ReadRequest, 
 // authorization allows one read fewer) and never grants one more: a
 // permit logged before its use was durable would, after a restart, leave
 // the store one use behind the log.
-func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened, closeAll func()) (journal.Leaf, error) {
+func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened) (journal.Leaf, error) {
 	use, err := s.Access.CommitUseCounted(context.WithoutCancel(ctx), v)
 	if err != nil {
-		closeAll()
+		op.close()
 		s.Access.Refund(context.WithoutCancel(ctx), v, false)
 		d := v
 		d.Permit, d.Code, d.Use = false, ombud.CodeForbidden, 0
@@ -352,13 +347,13 @@ func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadReque
 	// The gates still hold, or another gateway may have taken them and
 	// logged the change they keep this read before.
 	if err := h.Check(ctx); err != nil {
-		closeAll()
+		op.close()
 		s.Access.Refund(context.WithoutCancel(ctx), v, true)
 		return journal.Leaf{}, err
 	}
 	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
 	if err != nil {
-		closeAll()
+		op.close()
 		s.Access.Refund(context.WithoutCancel(ctx), v, true)
 		return journal.Leaf{}, wrapLog(err)
 	}
@@ -397,6 +392,13 @@ func (s *Service) release(ctx context.Context, req ReadRequest, o *ombud.Object,
 type opened struct {
 	body    io.Reader
 	closers []io.Closer
+}
+
+// close closes what reading the object opened, for a read not released.
+func (op *opened) close() {
+	for _, c := range op.closers {
+		c.Close()
+	}
 }
 
 // refusal is why an object cannot be released although the decision

@@ -147,9 +147,7 @@ func (it *runItem) part() Part {
 
 func (it *runItem) close() {
 	if it.op != nil {
-		for _, c := range it.op.closers {
-			c.Close()
-		}
+		it.op.close()
 		it.op = nil
 	}
 }
