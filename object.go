@@ -20,13 +20,17 @@ type Object struct {
 	Size        int64  // plaintext bytes
 	CipherSize  int64  // ciphertext bytes
 	CipherSHA   []byte // SHA-256 of the ciphertext, checked on every read
-	// WrappedKeyset is the object's Tink keyset encrypted under the
-	// intermediate key WrappingKey, or, for an object stored before
-	// intermediate keys (WrappingKey ""), under KEK version KEKVersion.
-	// Deleting it is the crypto-shred.
+	// WrappedKeyset is the object's data key (a bare key or, in objects
+	// stored before bare keys, a Tink keyset: see KeyFormat) encrypted
+	// under the intermediate key WrappingKey, or, for an object stored
+	// before intermediate keys (WrappingKey ""), under KEK version
+	// KEKVersion. Deleting it is the crypto-shred.
 	WrappedKeyset []byte
 	WrappingKey   string
 	KEKVersion    int
+	// KeyFormat is the format of the wrapped key (keys.Format): 0, a Tink
+	// keyset; 1, a bare key wrapped by one AES-GCM under WrappingKey.
+	KeyFormat int
 	Hold          *Hold
 	Erased        *Erasure
 	IngestIndex   uint64

@@ -49,6 +49,9 @@ type RunConfig struct {
 	// KeeperLatency delays every call of the server's KEK keeper, as a
 	// remote KMS would (serve --keeper-latency).
 	KeeperLatency time.Duration
+	// ServerProfile, when set, is where the server writes a CPU profile of
+	// its whole life (serve --cpuprofile).
+	ServerProfile string
 }
 
 // RunRound is one round: ombud streaming a run's objects, and the bare
@@ -60,6 +63,10 @@ type RunRound struct {
 	BareSeconds      float64 `json:"bare_seconds"`
 	BarePerSecond    float64 `json:"bare_entries_per_second"`
 	Ratio            float64 `json:"ratio"`
+	// The work floor (floorRead), measured in the same round.
+	FloorSeconds   float64 `json:"floor_seconds"`
+	FloorPerSecond float64 `json:"floor_objects_per_second"`
+	RatioToFloor   float64 `json:"ratio_to_floor"`
 }
 
 // RunComparison is the JSON 'ombud bench run' prints.
@@ -72,6 +79,13 @@ type RunComparison struct {
 	ObjectsPerSecond float64 `json:"objects_per_second"`
 	BarePerSecond    float64 `json:"bare_entries_per_second"`
 	Ratio            float64 `json:"ratio"`
+	// FloorPerSecond is the work floor's objects per second: the same
+	// objects read from the same bucket, their keys unwrapped, checked
+	// and decrypted in the benchmark's process with the run's parallelism,
+	// with no log and no HTTP. RatioToFloor is the run's rate over it: what
+	// the log and the wire cost beside the cryptography and the storage.
+	FloorPerSecond float64 `json:"floor_objects_per_second"`
+	RatioToFloor   float64 `json:"ratio_to_floor"`
 	// PeakRSSMiB is the server process's peak resident memory over the
 	// whole benchmark (VmHWM), start and setup included.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
@@ -114,7 +128,11 @@ func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writ
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(ctx, cfg.Binary, dir.Path, cfg.KeeperLatency)
+	var extra []string
+	if cfg.ServerProfile != "" {
+		extra = append(extra, "--cpuprofile", cfg.ServerProfile)
+	}
+	srv, err := startServer(ctx, cfg.Binary, dir.Path, cfg.KeeperLatency, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +143,13 @@ func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writ
 		Config: fmt.Sprintf("%d objects of %d bytes in one run; batches %d / %v; bare appender %d in flight, %d-byte leaves", cfg.Objects, cfg.ObjectBytes, batchSize, batchAge, runWindow, len(leaf))}
 	hc := &http.Client{Timeout: 30 * time.Minute}
 	for i := range rounds {
-		secs, err := streamRun(ctx, hc, srv.url, token, system, ids, cfg.ObjectBytes)
+		secs, runID, err := streamRun(ctx, hc, srv.url, token, system, ids, cfg.ObjectBytes)
 		if err != nil {
 			return nil, fmt.Errorf("round %d: %w", i+1, err)
+		}
+		floor, err := floorRead(ctx, dir, runID, len(ids))
+		if err != nil {
+			return nil, fmt.Errorf("round %d, floor: %w", i+1, err)
 		}
 		bare, err := bareAppend(ctx, filepath.Join(work, "bare-"+strconv.Itoa(i)), cfg.Objects, leaf, batchSize, batchAge)
 		if err != nil {
@@ -136,12 +158,17 @@ func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writ
 		r := RunRound{Objects: cfg.Objects, Seconds: secs, ObjectsPerSecond: float64(cfg.Objects) / secs,
 			BareSeconds: bare, BarePerSecond: float64(cfg.Objects) / bare}
 		r.Ratio = r.ObjectsPerSecond / r.BarePerSecond
+		r.FloorSeconds, r.FloorPerSecond = floor, float64(cfg.Objects)/floor
+		r.RatioToFloor = r.ObjectsPerSecond / r.FloorPerSecond
 		c.Rounds = append(c.Rounds, r)
-		say("round %d/%d  run %9.0f objects/s   bare appender %9.0f entries/s   ratio %.2f\n", i+1, rounds, r.ObjectsPerSecond, r.BarePerSecond, r.Ratio)
+		say("round %d/%d  run %9.0f objects/s   bare appender %9.0f entries/s   ratio %.2f   floor %9.0f objects/s   ratio to floor %.2f\n",
+			i+1, rounds, r.ObjectsPerSecond, r.BarePerSecond, r.Ratio, r.FloorPerSecond, r.RatioToFloor)
 	}
 	c.ObjectsPerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.ObjectsPerSecond })
 	c.BarePerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.BarePerSecond })
 	c.Ratio = medianOf(c.Rounds, func(r RunRound) float64 { return r.Ratio })
+	c.FloorPerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.FloorPerSecond })
+	c.RatioToFloor = medianOf(c.Rounds, func(r RunRound) float64 { return r.RatioToFloor })
 	if c.PeakRSSMiB, err = peakRSS(srv.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
@@ -253,19 +280,29 @@ type server struct {
 	url string
 }
 
+// stop interrupts the server, as an operator would, so that it shuts
+// down cleanly (and writes its profile); killed if it has not within 30s.
 func (s *server) stop() {
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
 }
 
 var listening = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:[0-9]+)`)
 
 // startServer runs 'ombud serve' on dir, on a loopback port.
-func startServer(ctx context.Context, bin, dir string, keeperLatency time.Duration) (*server, error) {
+func startServer(ctx context.Context, bin, dir string, keeperLatency time.Duration, extra ...string) (*server, error) {
 	if bin == "" {
 		return nil, errors.New("bench run: the ombud binary is needed to run the server as a child")
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info", "--keeper-latency", keeperLatency.String())
+	args := append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "info", "--keeper-latency", keeperLatency.String()}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -298,14 +335,14 @@ func startServer(ctx context.Context, bin, dir string, keeperLatency time.Durati
 
 // streamRun starts a run over ids and reads all of it, checking every
 // part, and returns the seconds the stream took.
-func streamRun(ctx context.Context, hc *http.Client, url, token, system string, ids []string, size int) (float64, error) {
+func streamRun(ctx context.Context, hc *http.Client, url, token, system string, ids []string, size int) (float64, string, error) {
 	body, _ := json.Marshal(apiv1.StartRun{System: system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "bench-auth", Objects: ids})
 	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/runs", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var started apiv1.RunStarted
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -314,19 +351,19 @@ func streamRun(ctx context.Context, hc *http.Client, url, token, system string, 
 		err = json.Unmarshal(b, &started)
 	}
 	if resp.StatusCode != http.StatusCreated || err != nil {
-		return 0, fmt.Errorf("starting the run: %d %s", resp.StatusCode, bytes.TrimSpace(b))
+		return 0, "", fmt.Errorf("starting the run: %d %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 	begin := time.Now()
 	req, _ = http.NewRequestWithContext(ctx, "GET", url+"/v1/runs/"+started.ID+"/objects", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err = hc.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if resp.StatusCode != 200 || err != nil {
-		return 0, fmt.Errorf("reading the run: %d %v", resp.StatusCode, err)
+		return 0, "", fmt.Errorf("reading the run: %d %v", resp.StatusCode, err)
 	}
 	mr := multipart.NewReader(bufio.NewReaderSize(resp.Body, 256<<10), params["boundary"])
 	n := 0
@@ -336,19 +373,19 @@ func streamRun(ctx context.Context, hc *http.Client, url, token, system string, 
 			break
 		}
 		if err != nil {
-			return 0, fmt.Errorf("after %d objects: %w", n, err)
+			return 0, "", fmt.Errorf("after %d objects: %w", n, err)
 		}
 		got, err := io.Copy(io.Discard, p)
 		if err != nil || got != int64(size) || p.Header.Get(apiv1.PartDecision) != "permit" || p.Header.Get(apiv1.PartReceipt) == "" {
-			return 0, fmt.Errorf("object %d: %d bytes, %s %s, %v", n, got, p.Header.Get(apiv1.PartDecision), p.Header.Get(apiv1.PartReason), err)
+			return 0, "", fmt.Errorf("object %d: %d bytes, %s %s, %v", n, got, p.Header.Get(apiv1.PartDecision), p.Header.Get(apiv1.PartReason), err)
 		}
 		n++
 	}
 	secs := time.Since(begin).Seconds()
 	if n != len(ids) {
-		return 0, fmt.Errorf("the stream held %d objects, want %d", n, len(ids))
+		return 0, "", fmt.Errorf("the stream held %d objects, want %d", n, len(ids))
 	}
-	return secs, nil
+	return secs, started.ID, nil
 }
 
 // bareAppend appends n leaves to a fresh bare Tessera POSIX log with the

@@ -235,7 +235,7 @@ func TestShreddedIsUnrecoverable(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Sanity: with the wrapped keyset, ciphertext and keys decrypt.
-	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID)
+	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID, keys.Format(o.KeyFormat))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +267,10 @@ func TestShreddedIsUnrecoverable(t *testing.T) {
 	if _, err := decrypt(other, ct, o.ID); err == nil {
 		t.Fatal("a different keyset decrypted the object")
 	}
-	if _, err := keys.UnwrapWith(ik, ct, o.ID); err == nil {
-		t.Fatal("the ciphertext unwrapped as a keyset")
+	for _, f := range []keys.Format{keys.FormatKeyset, keys.FormatRawKey} {
+		if _, err := keys.UnwrapWith(ik, ct, o.ID, f); err == nil {
+			t.Fatalf("the ciphertext unwrapped as a key of format %d", f)
+		}
 	}
 }
 
@@ -395,6 +397,10 @@ func TestRecoveryAfterCrashes(t *testing.T) {
 	}
 }
 
+// TestRotation: a KEK rotation rewraps the intermediate keys and the
+// objects stored before them, touches no ciphertext, and leaves every
+// object readable in each format its key may be kept in: a bare key (new
+// objects) or a keyset, wrapped by an intermediate key or by the KEK.
 func TestRotation(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
@@ -423,6 +429,9 @@ func TestRotation(t *testing.T) {
 		}
 	}
 	asLegacy(t, e, legacy)
+	// The second is made as an object stored before bare keys: its key a
+	// Tink keyset, wrapped by the intermediate key.
+	asKeyset(t, e, objs[1])
 	r1, err := e.Custody.Rotate(ctx, e.AdminID)
 	if err != nil || r1.Version != 2 || r1.Intermediates != 1 || r1.Rewraps != 1 {
 		t.Fatalf("Rotate = %+v, %v", r1, err)
@@ -798,6 +807,48 @@ func TestLargeObjectIntegrityIsLogged(t *testing.T) {
 	}
 }
 
+// asKeyset rewrites o in meta.db as an object stored before bare keys:
+// its key a Tink keyset (keys.FormatKeyset) wrapped by its intermediate
+// key.
+func asKeyset(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
+	t.Helper()
+	wk, err := e.Store.IntermediateKey(ctx, o.WrappingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keys.OpenLocal(e.Dir.KEKPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper, err := kr.Keeper(wk.KEKVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ik, err := keys.UnwrapIntermediate(ctx, keeper, wk.Wrapped, wk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID, keys.Format(o.KeyFormat))
+	if err != nil || k.Format() != keys.FormatRawKey {
+		t.Fatalf("a new object's key: format %d, %v", o.KeyFormat, err)
+	}
+	if k, err = k.AsKeyset(); err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := k.WrapWith(ik, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", e.Dir.DBPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, key_format = 0 WHERE id = $2`, wrapped, o.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // asLegacy rewrites o in meta.db as an object stored before intermediate
 // keys: its keyset wrapped by the current KEK itself, under its id.
 func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
@@ -815,8 +866,11 @@ func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID)
+	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID, keys.Format(o.KeyFormat))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err = k.AsKeyset(); err != nil {
 		t.Fatal(err)
 	}
 	wrapped, err := k.Wrap(ctx, keeper, o.ID)
@@ -828,7 +882,7 @@ func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, wrapping_key = NULL, kek_version = $2 WHERE id = $3`, wrapped, ver, o.ID); err != nil {
+	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, wrapping_key = NULL, kek_version = $2, key_format = 0 WHERE id = $3`, wrapped, ver, o.ID); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -116,7 +116,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		ID: id, Class: c.Name, Subjects: subjects, Source: req.Source, Region: req.Region,
 		CollectedAt: req.CollectedAt.UTC().Truncate(time.Millisecond), Created: now.Truncate(time.Millisecond),
 		RetainUntil: ombud.RetainUntil(c, req.CollectedAt), Size: body.n, CipherSize: cn, CipherSHA: sum,
-		WrappedKeyset: wrapped, WrappingKey: wrapping, KEKVersion: ver,
+		WrappedKeyset: wrapped, WrappingKey: wrapping, KEKVersion: ver, KeyFormat: int(key.Format()),
 	}
 	w, err := s.logIngest(ctx, o, req.Subjects, req.By)
 	if err != nil {

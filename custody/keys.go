@@ -245,8 +245,8 @@ func (c *intermediates) put(now time.Time, id string, h heldKey) {
 	c.held[id] = h
 }
 
-// objectKey unwraps o's keyset: by its intermediate key, held or
-// unwrapped by the KEK; or, for an object stored before intermediate
+// objectKey unwraps o's key, in its format: by its intermediate key, held
+// or unwrapped by the KEK; or, for an object stored before intermediate
 // keys, by the KEK itself.
 func (s *Service) objectKey(ctx context.Context, o *ombud.Object) (*keys.ObjectKey, error) {
 	if o.WrappingKey != "" {
@@ -254,7 +254,7 @@ func (s *Service) objectKey(ctx context.Context, o *ombud.Object) (*keys.ObjectK
 		if err != nil {
 			return nil, err
 		}
-		return keys.UnwrapWith(ik, o.WrappedKeyset, o.ID)
+		return keys.UnwrapWith(ik, o.WrappedKeyset, o.ID, keys.Format(o.KeyFormat))
 	}
 	keeper, err := s.Keys.Keeper(o.KEKVersion)
 	if err != nil {

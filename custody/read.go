@@ -3,6 +3,7 @@ package custody
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -410,62 +411,62 @@ type refusal struct {
 	cause  error
 }
 
-// open prepares o's plaintext: its key unwrapped, its ciphertext opened
-// and checked against its recorded size and, for an object of one segment
-// (up to smallObject), read, verified and decrypted whole. Nothing damaged
-// is ever permitted, and Tink's 2 MiB of streaming buffers are not
-// allocated for a few kilobytes.
+// open prepares o's plaintext: its key unwrapped, its ciphertext checked
+// against its recorded size and SHA-256 and decrypted: verified whole for
+// an object of one segment (up to smallObject), read whole in one call to
+// the object store; or, for a larger one, verified and decrypted as it is
+// read. Nothing damaged is ever permitted, and Tink's 2 MiB of streaming
+// buffers are not allocated for a few kilobytes.
 func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal) {
 	key, err := s.objectKey(ctx, o)
 	if err != nil {
 		return nil, &refusal{reason.KeyUnavailable, ombud.CodeUnavailable, "the object's key cannot be unwrapped", err}
 	}
-	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
-	if err != nil {
-		return nil, &refusal{reason.Unavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err}
+	unavailable := func(err error) *refusal {
+		return &refusal{reason.Unavailable, ombud.CodeUnavailable, "the object's ciphertext cannot be read from the object store", err}
 	}
 	integrity := func(err error) *refusal {
 		return &refusal{reason.Integrity, ombud.CodeInternal, "the object failed its integrity check", err}
 	}
-	if size != o.CipherSize {
-		rc.Close()
-		return nil, integrity(fmt.Errorf("%w: stored %d bytes, recorded %d", blob.ErrIntegrity, size, o.CipherSize))
-	}
-	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
-	if o.CipherSize > smallObject {
-		pt, err := key.Decrypter(vr, o.ID)
-		if err != nil {
-			vr.Close()
-			rc.Close()
-			return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
+	if o.CipherSize <= smallObject {
+		ct, err := s.Bucket.ReadAll(ctx, blob.Key(o.ID), o.CipherSize)
+		switch {
+		case errors.Is(err, blob.ErrIntegrity):
+			return nil, integrity(err)
+		case err != nil:
+			return nil, unavailable(err)
 		}
-		return &opened{body: pt, closers: []io.Closer{vr, rc}}, nil
-	}
-	ct := make([]byte, o.CipherSize)
-	_, err = io.ReadFull(vr, ct)
-	if err == nil {
-		// The verifier checks the hash at the end: read to it.
-		var one [1]byte
-		if n, eerr := vr.Read(one[:]); n != 0 || eerr != io.EOF {
-			err = fmt.Errorf("%w: more bytes than recorded, or no end check (%v)", blob.ErrIntegrity, eerr)
+		if sum := sha256.Sum256(ct); !bytes.Equal(sum[:], o.CipherSHA) {
+			return nil, integrity(blob.ErrIntegrity)
 		}
-	}
-	var plain []byte
-	if err == nil {
-		plain, err = key.DecryptOneSegment(ct, o.ID)
+		plain, err := key.DecryptOneSegment(ct, o.ID)
 		if errors.Is(err, keys.ErrNotOneSegment) {
 			var r io.Reader
 			if r, err = key.Decrypter(bytes.NewReader(ct), o.ID); err == nil {
 				plain, err = io.ReadAll(r)
 			}
 		}
+		if err != nil {
+			return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
+		}
+		return &opened{body: bytes.NewReader(plain)}, nil
 	}
-	vr.Close()
-	rc.Close()
+	rc, size, err := s.Bucket.Get(ctx, blob.Key(o.ID))
 	if err != nil {
+		return nil, unavailable(err)
+	}
+	if size != o.CipherSize {
+		rc.Close()
+		return nil, integrity(fmt.Errorf("%w: stored %d bytes, recorded %d", blob.ErrIntegrity, size, o.CipherSize))
+	}
+	vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
+	pt, err := key.Decrypter(vr, o.ID)
+	if err != nil {
+		vr.Close()
+		rc.Close()
 		return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
 	}
-	return &opened{body: bytes.NewReader(plain)}, nil
+	return &opened{body: pt, closers: []io.Closer{vr, rc}}, nil
 }
 
 // emergencyPermit logs the permit of an emergency read and records the

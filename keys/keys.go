@@ -1,14 +1,20 @@
-// Package keys is ombud's envelope encryption: a fresh Tink streaming AEAD
-// keyset (AES256-GCM-HKDF, 1 MiB segments) per object, wrapped by an
-// intermediate key, which a key-encryption key (KEK) from a
-// gocloud.dev/secrets keeper wraps in turn. The data controller holds the
-// KEK; the object store never sees a key. Destroying an object's wrapped
-// keyset is its crypto-shred. Objects stored before intermediate keys have
-// their keyset wrapped by the KEK itself (Wrap, Unwrap).
+// Package keys is ombud's envelope encryption: a fresh 256-bit data key
+// per object, the main key of Tink's streaming AEAD (AES256-GCM-HKDF, 1 MiB
+// segments), wrapped by one AES-GCM under an intermediate key, which a
+// key-encryption key (KEK) from a gocloud.dev/secrets keeper wraps in turn.
+// The data controller holds the KEK; the object store never sees a key.
+// Destroying an object's wrapped key is its crypto-shred.
+//
+// Objects stored before FormatRawKey have a Tink keyset instead of a bare
+// key (FormatKeyset), wrapped by an intermediate key or, before
+// intermediate keys, by the KEK itself (Wrap, Unwrap); they stay readable.
+// Their ciphertext is the same: a keyset of one AES256-GCM-HKDF key and a
+// bare key of the same value encrypt alike.
 package keys
 
 import (
 	"bytes"
+	"crypto/rand"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -18,6 +24,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
+	subtlestream "github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 	"github.com/tink-crypto/tink-go/v2/tink"
 	"gocloud.dev/secrets"
 )
@@ -35,19 +42,67 @@ type Keyring interface {
 	Keeper(version int) (*secrets.Keeper, error)
 }
 
-// ObjectKey is one object's data key: a Tink keyset handle, never written
-// anywhere unwrapped.
+// Format is how an object's key is kept, recorded with the object.
+type Format int
+
+const (
+	// FormatKeyset: a Tink keyset of one AES256-GCM-HKDF key, wrapped as
+	// a keyset (its protobuf encrypted whole). Unwrapping parses it.
+	FormatKeyset Format = 0
+	// FormatRawKey: the 32-byte main key alone, wrapped by one AES-GCM
+	// under an intermediate key, bound to the object id. New objects
+	// take it: unwrapping is one decryption, with nothing to parse.
+	FormatRawKey Format = 1
+)
+
+// The streaming format of every object: Tink's AES-GCM-HKDF with SHA-256,
+// 32-byte derived keys and 1 MiB ciphertext segments.
+const (
+	mainKeySize = 32
+	segmentSize = 1 << 20
+)
+
+// ObjectKey is one object's data key, never written anywhere unwrapped:
+// a bare main key (FormatRawKey) or a Tink keyset (FormatKeyset).
 type ObjectKey struct {
-	h *keyset.Handle
+	raw []byte
+	h   *keyset.Handle
 }
 
-// NewObjectKey makes a fresh AES256-GCM-HKDF 1 MiB keyset.
+// NewObjectKey makes a fresh data key, of FormatRawKey.
 func NewObjectKey() (*ObjectKey, error) {
+	k := make([]byte, mainKeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("keys: failed to create a key: %w", err)
+	}
+	return &ObjectKey{raw: k}, nil
+}
+
+// NewKeysetObjectKey makes a fresh data key of FormatKeyset, the format
+// objects were stored in before FormatRawKey: for tests that show those
+// objects stay readable.
+func NewKeysetObjectKey() (*ObjectKey, error) {
 	h, err := keyset.NewHandle(streamingaead.AES256GCMHKDF1MBKeyTemplate())
 	if err != nil {
 		return nil, fmt.Errorf("keys: failed to create keyset: %w", err)
 	}
 	return &ObjectKey{h: h}, nil
+}
+
+// Format is the key's format, to record with the object it encrypts.
+func (k *ObjectKey) Format() Format {
+	if k.raw != nil {
+		return FormatRawKey
+	}
+	return FormatKeyset
+}
+
+// streaming returns the key's streaming AEAD.
+func (k *ObjectKey) streaming() (tink.StreamingAEAD, error) {
+	if k.raw != nil {
+		return subtlestream.NewAESGCMHKDF(k.raw, "SHA256", mainKeySize, segmentSize, 0)
+	}
+	return streamingaead.New(k.h)
 }
 
 func (k *ObjectKey) String() string { return "ObjectKey(redacted)" }
@@ -81,8 +136,13 @@ func (a keeperAEAD) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]by
 
 var _ tink.AEADWithContext = keeperAEAD{}
 
-// Wrap encrypts the keyset under keeper, bound to the object id.
+// Wrap encrypts the keyset under keeper, bound to the object id: the
+// format of objects stored before intermediate keys, kept for their
+// rotation. A key of FormatRawKey is wrapped only by an intermediate key.
 func (k *ObjectKey) Wrap(ctx context.Context, keeper *secrets.Keeper, objectID string) ([]byte, error) {
+	if k.h == nil {
+		return nil, errors.New("keys: a bare object key is wrapped by an intermediate key, not by the KEK")
+	}
 	var buf bytes.Buffer
 	if err := k.h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), keeperAEAD{keeper}, []byte(objectID)); err != nil {
 		return nil, fmt.Errorf("keys: failed to wrap keyset: %w", err)
@@ -103,7 +163,7 @@ func Unwrap(ctx context.Context, keeper *secrets.Keeper, wrapped []byte, objectI
 // associated data, so ciphertext cannot be swapped between objects. Close
 // writes the final segment.
 func (k *ObjectKey) Encrypter(w io.Writer, objectID string) (io.WriteCloser, error) {
-	s, err := streamingaead.New(k.h)
+	s, err := k.streaming()
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +174,7 @@ func (k *ObjectKey) Encrypter(w io.Writer, objectID string) (io.WriteCloser, err
 // authenticated before any of it is returned; a truncated or altered
 // ciphertext fails with an error at the damaged segment.
 func (k *ObjectKey) Decrypter(r io.Reader, objectID string) (io.Reader, error) {
-	s, err := streamingaead.New(k.h)
+	s, err := k.streaming()
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +252,21 @@ func intermediate(h *keyset.Handle) (*Intermediate, error) {
 	return &Intermediate{a: a}, nil
 }
 
-// WrapWith encrypts the object's keyset under an intermediate key, bound
-// to the object id. No KMS is called.
+// rawKeyAD binds a wrapped bare key to its object, and keeps it apart from
+// a keyset wrapped for the same object.
+func rawKeyAD(objectID string) []byte { return []byte("ombud object key\x00" + objectID) }
+
+// WrapWith encrypts the object's key under an intermediate key, bound to
+// the object id: a bare key by one AES-GCM, a keyset whole. No KMS is
+// called.
 func (k *ObjectKey) WrapWith(ik *Intermediate, objectID string) ([]byte, error) {
+	if k.raw != nil {
+		ct, err := ik.a.Encrypt(k.raw, rawKeyAD(objectID))
+		if err != nil {
+			return nil, fmt.Errorf("keys: failed to wrap a key: %w", err)
+		}
+		return ct, nil
+	}
 	var buf bytes.Buffer
 	if err := k.h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), ik.a, []byte(objectID)); err != nil {
 		return nil, fmt.Errorf("keys: failed to wrap keyset: %w", err)
@@ -202,8 +274,23 @@ func (k *ObjectKey) WrapWith(ik *Intermediate, objectID string) ([]byte, error) 
 	return buf.Bytes(), nil
 }
 
-// UnwrapWith decrypts an object's keyset wrapped by an intermediate key.
-func UnwrapWith(ik *Intermediate, wrapped []byte, objectID string) (*ObjectKey, error) {
+// UnwrapWith decrypts an object's key of format f wrapped by an
+// intermediate key.
+func UnwrapWith(ik *Intermediate, wrapped []byte, objectID string, f Format) (*ObjectKey, error) {
+	switch f {
+	case FormatRawKey:
+		k, err := ik.a.Decrypt(wrapped, rawKeyAD(objectID))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnwrap, err)
+		}
+		if len(k) != mainKeySize {
+			return nil, fmt.Errorf("%w: a key of %d bytes", ErrUnwrap, len(k))
+		}
+		return &ObjectKey{raw: k}, nil
+	case FormatKeyset:
+	default:
+		return nil, fmt.Errorf("%w: unknown key format %d", ErrUnwrap, f)
+	}
 	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrapped)), ik.a, []byte(objectID))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnwrap, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func TestWrapBindsObjectID(t *testing.T) {
 	if v != 1 {
 		t.Fatalf("version %d", v)
 	}
-	k, _ := NewObjectKey()
+	k, _ := NewKeysetObjectKey()
 	w, err := k.Wrap(ctx, keeper, "obj-a")
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +120,12 @@ func FuzzKeyringFile(f *testing.F) {
 // opens only with that key and that object id; the intermediate key opens
 // only with its KEK and its id, and survives a rewrap to another KEK.
 func TestIntermediateKeys(t *testing.T) {
+	for _, f := range []Format{FormatRawKey, FormatKeyset} {
+		t.Run(fmt.Sprint("format ", f), func(t *testing.T) { testIntermediateKeys(t, f) })
+	}
+}
+
+func testIntermediateKeys(t *testing.T, f Format) {
 	ctx := context.Background()
 	kek1, kek2 := testKeeper(t), testKeeper(t)
 	ik, wrappedIK, err := NewIntermediate(ctx, kek1, "ik-1")
@@ -126,19 +133,25 @@ func TestIntermediateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok, err := NewObjectKey()
-	if err != nil {
-		t.Fatal(err)
+	if f == FormatKeyset {
+		ok, err = NewKeysetObjectKey()
+	}
+	if err != nil || ok.Format() != f {
+		t.Fatal(err, ok.Format())
 	}
 	wrapped, err := ok.WrapWith(ik, "obj-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := UnwrapWith(ik, wrapped, "obj-2"); !errors.Is(err, ErrUnwrap) {
+	if _, err := UnwrapWith(ik, wrapped, "obj-2", f); !errors.Is(err, ErrUnwrap) {
 		t.Fatalf("another object's id opened the keyset: %v", err)
 	}
 	other, _, _ := NewIntermediate(ctx, kek1, "ik-2")
-	if _, err := UnwrapWith(other, wrapped, "obj-1"); !errors.Is(err, ErrUnwrap) {
+	if _, err := UnwrapWith(other, wrapped, "obj-1", f); !errors.Is(err, ErrUnwrap) {
 		t.Fatalf("another intermediate key opened the keyset: %v", err)
+	}
+	if _, err := UnwrapWith(ik, wrapped, "obj-1", 1-f); err == nil {
+		t.Fatal("the wrapped key opened as the other format")
 	}
 	if _, err := UnwrapIntermediate(ctx, kek1, wrappedIK, "ik-2"); !errors.Is(err, ErrUnwrap) {
 		t.Fatalf("the intermediate key opened under another id: %v", err)
@@ -154,7 +167,7 @@ func TestIntermediateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := UnwrapWith(ik2, wrapped, "obj-1")
+	got, err := UnwrapWith(ik2, wrapped, "obj-1", f)
 	if err != nil {
 		t.Fatalf("the keyset does not open after the KEK rotation: %v", err)
 	}

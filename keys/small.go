@@ -8,8 +8,10 @@ import (
 	"fmt"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 	aghpb "github.com/tink-crypto/tink-go/v2/proto/aes_gcm_hkdf_streaming_go_proto"
 	commonpb "github.com/tink-crypto/tink-go/v2/proto/common_go_proto"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/subtle"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,26 +33,14 @@ const aesGCMHKDFKeyURL = "type.googleapis.com/google.crypto.tink.AesGcmHkdfStrea
 // AES-GCM with no associated data. keys/small_test.go checks it against
 // Tink, byte for byte, including every way a ciphertext can be damaged.
 func (k *ObjectKey) DecryptOneSegment(ct []byte, objectID string) ([]byte, error) {
-	ks := insecurecleartextkeyset.KeysetMaterial(k.h)
-	var key *aghpb.AesGcmHkdfStreamingKey
-	for _, kk := range ks.GetKey() {
-		if kk.GetKeyId() == ks.GetPrimaryKeyId() && kk.GetKeyData().GetTypeUrl() == aesGCMHKDFKeyURL {
-			key = new(aghpb.AesGcmHkdfStreamingKey)
-			if err := proto.Unmarshal(kk.GetKeyData().GetValue(), key); err != nil {
-				return nil, fmt.Errorf("keys: bad key material: %w", err)
-			}
+	main, dks, seg := k.raw, mainKeySize, segmentSize
+	if main == nil {
+		var err error
+		if main, dks, seg, err = k.keysetParams(); err != nil {
+			return nil, err
 		}
 	}
-	if key == nil || len(ks.GetKey()) != 1 {
-		return nil, ErrNotOneSegment // not the shape Encrypter makes: let Tink handle it
-	}
-	p := key.GetParams()
-	if p.GetHkdfHashType() != commonpb.HashType_SHA256 {
-		return nil, ErrNotOneSegment
-	}
-	dks := int(p.GetDerivedKeySize())
 	headerLen := 1 + dks + 7
-	seg := int(p.GetCiphertextSegmentSize())
 	if len(ct) < headerLen+16 || len(ct) > seg {
 		return nil, ErrNotOneSegment
 	}
@@ -58,7 +48,7 @@ func (k *ObjectKey) DecryptOneSegment(ct []byte, objectID string) ([]byte, error
 		return nil, errors.New("keys: invalid header length")
 	}
 	salt, prefix := ct[1:1+dks], ct[1+dks:headerLen]
-	dkey, err := subtle.ComputeHKDF("SHA256", key.GetKeyValue(), salt, []byte(objectID), uint32(dks))
+	dkey, err := subtle.ComputeHKDF("SHA256", main, salt, []byte(objectID), uint32(dks))
 	if err != nil {
 		return nil, err
 	}
@@ -79,4 +69,54 @@ func (k *ObjectKey) DecryptOneSegment(ct []byte, objectID string) ([]byte, error
 		return nil, fmt.Errorf("keys: segment does not authenticate: %w", err)
 	}
 	return pt, nil
+}
+
+// keysetParams reads a keyset's main key, derived key size and segment
+// size; ErrNotOneSegment for a keyset not of the shape Encrypter makes,
+// which Tink's streaming reader then handles.
+func (k *ObjectKey) keysetParams() (main []byte, dks, seg int, err error) {
+	ks := insecurecleartextkeyset.KeysetMaterial(k.h)
+	var key *aghpb.AesGcmHkdfStreamingKey
+	for _, kk := range ks.GetKey() {
+		if kk.GetKeyId() == ks.GetPrimaryKeyId() && kk.GetKeyData().GetTypeUrl() == aesGCMHKDFKeyURL {
+			key = new(aghpb.AesGcmHkdfStreamingKey)
+			if err := proto.Unmarshal(kk.GetKeyData().GetValue(), key); err != nil {
+				return nil, 0, 0, fmt.Errorf("keys: bad key material: %w", err)
+			}
+		}
+	}
+	if key == nil || len(ks.GetKey()) != 1 {
+		return nil, 0, 0, ErrNotOneSegment
+	}
+	p := key.GetParams()
+	if p.GetHkdfHashType() != commonpb.HashType_SHA256 {
+		return nil, 0, 0, ErrNotOneSegment
+	}
+	return key.GetKeyValue(), int(p.GetDerivedKeySize()), int(p.GetCiphertextSegmentSize()), nil
+}
+
+// AsKeyset returns the same key as a Tink keyset (FormatKeyset): the
+// format objects were stored in before FormatRawKey, for tools and tests
+// that write it. Both encrypt alike: ciphertext made with one is read
+// with the other.
+func (k *ObjectKey) AsKeyset() (*ObjectKey, error) {
+	if k.h != nil {
+		return k, nil
+	}
+	ser, err := proto.Marshal(&aghpb.AesGcmHkdfStreamingKey{KeyValue: k.raw, Params: &aghpb.AesGcmHkdfStreamingParams{
+		CiphertextSegmentSize: segmentSize, DerivedKeySize: mainKeySize, HkdfHashType: commonpb.HashType_SHA256}})
+	if err != nil {
+		return nil, err
+	}
+	ks := &tinkpb.Keyset{PrimaryKeyId: 1, Key: []*tinkpb.Keyset_Key{{
+		KeyData:          &tinkpb.KeyData{TypeUrl: aesGCMHKDFKeyURL, Value: ser, KeyMaterialType: tinkpb.KeyData_SYMMETRIC},
+		Status:           tinkpb.KeyStatusType_ENABLED,
+		KeyId:            1,
+		OutputPrefixType: tinkpb.OutputPrefixType_RAW,
+	}}}
+	h, err := insecurecleartextkeyset.Read(&keyset.MemReaderWriter{Keyset: ks})
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return &ObjectKey{h: h}, nil
 }

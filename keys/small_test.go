@@ -2,10 +2,19 @@ package keys
 
 import (
 	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"gocloud.dev/secrets"
 )
 
 func encrypt(t *testing.T, k *ObjectKey, pt []byte, id string) []byte {
@@ -25,7 +34,19 @@ func encrypt(t *testing.T, k *ObjectKey, pt []byte, id string) []byte {
 // the one-shot decrypter returns exactly what Tink's streaming reader
 // returns, refuses what Tink refuses, and leaves larger objects to Tink.
 func TestDecryptOneSegmentMatchesTink(t *testing.T) {
-	k, _ := NewObjectKey()
+	raw, _ := NewObjectKey()
+	legacy, _ := NewKeysetObjectKey()
+	for _, k := range []*ObjectKey{raw, legacy} {
+		t.Run(fmt.Sprint("format ", k.Format()), func(t *testing.T) { testDecryptOneSegment(t, k) })
+	}
+}
+
+func testDecryptOneSegment(t *testing.T, k *ObjectKey) {
+	// Tink's streaming reader of a keyset, whatever k's format.
+	tinkKey, err := k.AsKeyset()
+	if err != nil {
+		t.Fatal(err)
+	}
 	const max = 1<<20 - 56
 	for _, n := range []int{0, 1, 15, 16, 4096, 65537, max - 1, max, max + 1, 3 << 20} {
 		pt := make([]byte, n)
@@ -40,6 +61,11 @@ func TestDecryptOneSegmentMatchesTink(t *testing.T) {
 		}
 		if err != nil || !bytes.Equal(got, pt) {
 			t.Fatalf("size %d: %v", n, err)
+		}
+		if r, _ := tinkKey.Decrypter(bytes.NewReader(ct), "obj-1"); r == nil {
+			t.Fatal("no reader")
+		} else if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("size %d: Tink's keyset does not read it: %v", n, err)
 		}
 		// Every damage Tink refuses, the one-shot decrypter refuses.
 		for name, bad := range map[string][]byte{
@@ -56,7 +82,7 @@ func TestDecryptOneSegmentMatchesTink(t *testing.T) {
 				bad, id = ct, "obj-2"
 			}
 			_, errOne := k.DecryptOneSegment(bad, id)
-			r, _ := k.Decrypter(bytes.NewReader(bad), id)
+			r, _ := tinkKey.Decrypter(bytes.NewReader(bad), id)
 			_, errTink := io.ReadAll(r)
 			if errOne == nil || errTink == nil {
 				t.Fatalf("size %d, %s: one-shot %v, Tink %v; both must refuse", n, name, errOne, errTink)
@@ -71,4 +97,95 @@ func flip(b []byte, i int) []byte {
 		c[i] ^= 1
 	}
 	return c
+}
+
+// TestRawKeyReadsAsKeyset: a bare key and the keyset holding it encrypt
+// alike, at every size, several segments included, so that objects of
+// either format are read by either.
+func TestRawKeyReadsAsKeyset(t *testing.T) {
+	raw, _ := NewObjectKey()
+	ks, err := raw.AsKeyset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 4096, 1<<20 - 56, 1 << 20, 3<<20 + 7} {
+		pt := make([]byte, n)
+		rand.Read(pt)
+		for _, pair := range [][2]*ObjectKey{{raw, ks}, {ks, raw}} {
+			ct := encrypt(t, pair[0], pt, "obj-1")
+			r, err := pair[1].Decrypter(bytes.NewReader(ct), "obj-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, pt) {
+				t.Fatalf("size %d, format %d read as %d: %v", n, pair[0].Format(), pair[1].Format(), err)
+			}
+		}
+	}
+}
+
+// BenchmarkOpen4KiB: the cryptography of reading a 4 KiB object, from its
+// wrapped key to its plaintext, in each format; and, for comparison, one
+// AES-256-GCM of the same bytes with the key alone (a single-shot format).
+func BenchmarkOpen4KiB(b *testing.B) {
+	ctx := context.Background()
+	ik, _, err := NewIntermediate(ctx, benchKeeper(b), "ik")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pt := make([]byte, 4096)
+	rand.Read(pt)
+	raw, _ := NewObjectKey()
+	legacy, _ := NewKeysetObjectKey()
+	for _, k := range []*ObjectKey{raw, legacy} {
+		wrapped, _ := k.WrapWith(ik, "obj-1")
+		var ct bytes.Buffer
+		w, _ := k.Encrypter(&ct, "obj-1")
+		w.Write(pt)
+		w.Close()
+		b.Run(fmt.Sprint("format ", k.Format()), func(b *testing.B) {
+			b.SetBytes(4096)
+			for b.Loop() {
+				k, err := UnwrapWith(ik, wrapped, "obj-1", k.Format())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := k.DecryptOneSegment(ct.Bytes(), "obj-1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	wrapped, _ := raw.WrapWith(ik, "obj-1")
+	nonce := make([]byte, 12)
+	block, _ := aes.NewCipher(raw.raw)
+	gcm, _ := cipher.NewGCM(block)
+	sealed := gcm.Seal(nil, nonce, pt, []byte("obj-1"))
+	b.Run("single-shot", func(b *testing.B) {
+		b.SetBytes(4096)
+		for b.Loop() {
+			k, err := UnwrapWith(ik, wrapped, "obj-1", FormatRawKey)
+			if err != nil {
+				b.Fatal(err)
+			}
+			block, _ := aes.NewCipher(k.raw)
+			gcm, _ := cipher.NewGCM(block)
+			if _, err := gcm.Open(nil, nonce, sealed, []byte("obj-1")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func benchKeeper(b *testing.B) *secrets.Keeper {
+	p := filepath.Join(b.TempDir(), "kek.key")
+	k := make([]byte, 32)
+	rand.Read(k)
+	os.WriteFile(p, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600)
+	ring, err := OpenLocal(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, keeper := ring.Current()
+	return keeper
 }

@@ -72,6 +72,36 @@ func TestBucket(t *testing.T, open func(t *testing.T) *blob.Bucket) {
 			t.Fatal("a failed upload left a blob")
 		}
 	})
+	t.Run("read whole", func(t *testing.T) {
+		b := open(t)
+		for _, n := range []int{0, 1, 4152, 1 << 20} {
+			data := make([]byte, n)
+			rand.Read(data)
+			key := blob.Key(fmtID(n))
+			if _, _, err := b.Put(ctx, key, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := b.ReadAll(ctx, key, int64(n)); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("ReadAll(%d bytes) = %d bytes, %v", n, len(got), err)
+			}
+			// A blob of another size than recorded is refused, longer
+			// or shorter.
+			for _, want := range []int64{int64(n) + 1, int64(n) - 1} {
+				if want < 0 || want > 1<<20 {
+					continue
+				}
+				if _, err := b.ReadAll(ctx, key, want); !errors.Is(err, blob.ErrIntegrity) {
+					t.Fatalf("ReadAll of %d bytes recorded as %d: %v, want blob.ErrIntegrity", n, want, err)
+				}
+			}
+		}
+		if _, err := b.ReadAll(ctx, "objects/zz/nothing", 10); !errors.Is(err, blob.ErrNotFound) {
+			t.Fatalf("ReadAll(missing) = %v", err)
+		}
+		if _, err := b.ReadAll(ctx, blob.Key(fmtID(0)), 2<<20); err == nil {
+			t.Fatal("ReadAll took a size past one segment")
+		}
+	})
 	t.Run("verifying reader", func(t *testing.T) {
 		b := open(t)
 		data := []byte("ciphertext that will be damaged")

@@ -224,6 +224,7 @@ func (m *Main) benchRunObjects(fs *flag.FlagSet) action {
 	n := fs.Int("objects", 100_000, "objects in the run")
 	size := fs.Int("object-bytes", 4096, "object size")
 	latency := fs.Duration("keeper-latency", 0, "delay every call of the server's KEK keeper by this much, as a remote KMS would; the JSON counts the calls (keeper_calls)")
+	serverProfile := fs.String("server-cpuprofile", "", "write a CPU profile of the server process to FILE")
 	return m.bench(fs, 10, func(rounds *int) (func() error, benchRun) {
 		return func() error {
 				if *latency < 0 || *latency > time.Second {
@@ -238,7 +239,7 @@ func (m *Main) benchRunObjects(fs *flag.FlagSet) action {
 				if err != nil {
 					return nil, err
 				}
-				return bench.CompareRun(ctx, bench.RunConfig{Dir: scratch, Objects: *n, ObjectBytes: *size, Binary: bin, KeeperLatency: *latency}, *rounds, progress)
+				return bench.CompareRun(ctx, bench.RunConfig{Dir: scratch, Objects: *n, ObjectBytes: *size, Binary: bin, KeeperLatency: *latency, ServerProfile: *serverProfile}, *rounds, progress)
 			}
 	})
 }

@@ -28,14 +28,15 @@ func serverCommands() []command {
 			fs.StringVar(&o.jurisdiction, "jurisdiction", "", "the deployment's jurisdiction, e.g. EU-DE, used only when the data directory is created (default: the placeholder "+vocab.JurisdictionPlaceholder+", which covers no real jurisdiction)")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 			fs.DurationVar(&o.keeperLatency, "keeper-latency", 0, "for benchmarks: delay every call of the KEK's keeper by this much, as a remote KMS would")
+			fs.StringVar(&o.cpuProfile, "cpuprofile", "", "diagnostic: write a CPU profile of the server, until it stops, to FILE")
 			return func(ctx context.Context, _ []string) error { return m.serve(ctx, o) }
 		},
 	}}
 }
 
 type serveFlags struct {
-	data, listen, store, logURL, origin, jurisdiction, logLevel string
-	keeperLatency                                               time.Duration
+	data, listen, store, logURL, origin, jurisdiction, logLevel, cpuProfile string
+	keeperLatency                                                           time.Duration
 }
 
 func (m *Main) serve(ctx context.Context, o serveFlags) error {
@@ -82,6 +83,11 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 		}
 	}
 	m.tuneRuntime(dir.Config.Runtime)
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	// Request errors are logged through slog's default logger (the api
 	// package's writeError); make that the configured one.
 	slog.SetDefault(logger)

@@ -84,30 +84,25 @@ func openAccess(dir *datadir.Dir, st access.Store, j *journal.Journal, classes m
 		IssuerKinds: kinds, Vocabulary: vocab, Classes: classes, Gates: gates})
 }
 
-// openCustody builds the custody service of a data directory from c, with
-// its blob store (file://DIR/blobs unless storage.blob_url says
-// otherwise), its KEK keyring (keys/kek.key unless storage.kek_url names a
-// KMS) and the limits the configuration sets.
-func openCustody(ctx context.Context, dir *datadir.Dir, keeperLatency time.Duration, kekCall func(), c custody.Config) (*custody.Service, error) {
+// OpenStorage opens a data directory's blob store (file://DIR/blobs
+// unless storage.blob_url says otherwise) and its KEK keyring
+// (keys/kek.key unless storage.kek_url names a KMS).
+func OpenStorage(ctx context.Context, dir *datadir.Dir) (*blob.Bucket, keys.VersionedKeyring, error) {
 	sc := dir.Config.Storage
 	url := sc.BlobURL
 	if url == "" {
 		if err := os.MkdirAll(dir.BlobPath(), 0o700); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		abs, err := filepath.Abs(dir.BlobPath())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		url = "file://" + filepath.ToSlash(abs) + "?no_tmp_dir=true&metadata=skip"
 	}
-	retention, err := dir.Config.DetailRetentions()
-	if err != nil {
-		return nil, err
-	}
 	bucket, err := blob.Open(ctx, url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ring keys.VersionedKeyring
 	if sc.KEKURL == "" {
@@ -117,7 +112,22 @@ func openCustody(ctx context.Context, dir *datadir.Dir, keeperLatency time.Durat
 	}
 	if err != nil {
 		bucket.Close()
-		return nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
+		return nil, nil, fmt.Errorf("failed to open the key-encryption key: %w", err)
+	}
+	return bucket, ring, nil
+}
+
+// openCustody builds the custody service of a data directory from c, with
+// its storage (OpenStorage) and the limits the configuration sets.
+func openCustody(ctx context.Context, dir *datadir.Dir, keeperLatency time.Duration, kekCall func(), c custody.Config) (*custody.Service, error) {
+	sc := dir.Config.Storage
+	retention, err := dir.Config.DetailRetentions()
+	if err != nil {
+		return nil, err
+	}
+	bucket, ring, err := OpenStorage(ctx, dir)
+	if err != nil {
+		return nil, err
 	}
 	c.Keys = keys.Metered(ring, kekCall, keeperLatency)
 	c.Bucket, c.DetailRetention = bucket, retention

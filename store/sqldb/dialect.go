@@ -36,6 +36,14 @@ type Dialect struct {
 	// on its newest version), and serializable would make the gateways
 	// that share one authorization abort each other's batches.
 	CountTx *sql.TxOptions
+	// RowAtATime: a change to many rows, each with its own values, runs
+	// as one prepared statement per row rather than one statement with a
+	// parameter per value. SQLite finds each $N among a statement's
+	// parameter names by a linear search, so a statement of n parameters
+	// costs n² to prepare; a one-row statement prepared once costs
+	// nothing more on its local connection. PostgreSQL, a round trip
+	// away per statement, takes the one statement.
+	RowAtATime bool
 	// LockTarget, when set, is the first statement of a reservation, with
 	// the change's target as $1: it locks the row of the change in flight
 	// on that target, if any. Without it, a reservation whose INSERT

@@ -193,7 +193,7 @@ func (s *Store) OpenRunsBefore(ctx context.Context, t time.Time) ([]*ombud.Run, 
 // reads only what a run's read needs: no retention, hold or provenance.
 func (s *Store) RunObjects(ctx context.Context, id string, from, limit int) ([]ombud.RunObject, error) {
 	return queryAll(ctx, s.r, scanRunObject, `SELECT ro.position, o.id, o.class, o.subjects, o.size, o.cipher_size, o.cipher_sha256,
-		o.wrapped_keyset, o.wrapping_key, o.kek_version, o.erased_at
+		o.wrapped_keyset, o.wrapping_key, o.kek_version, o.key_format, o.erased_at
 		FROM run_objects ro JOIN objects o ON o.id = ro.object_id
 		WHERE ro.run_id = $1 AND ro.position >= $2 ORDER BY ro.position LIMIT $3`, id, from, limit)
 }
@@ -204,7 +204,7 @@ func scanRunObject(row scanner) (ombud.RunObject, error) {
 	var subjects string
 	var erased sql.NullInt64
 	var wrappingKey sql.NullString
-	if err := row.Scan(&ro.Position, &o.ID, &o.Class, &subjects, &o.Size, &o.CipherSize, &o.CipherSHA, &o.WrappedKeyset, &wrappingKey, &o.KEKVersion, &erased); err != nil {
+	if err := row.Scan(&ro.Position, &o.ID, &o.Class, &subjects, &o.Size, &o.CipherSize, &o.CipherSHA, &o.WrappedKeyset, &wrappingKey, &o.KEKVersion, &o.KeyFormat, &erased); err != nil {
 		return ro, err
 	}
 	o.WrappingKey = wrappingKey.String
@@ -223,6 +223,19 @@ func (s *Store) RecordRunReads(ctx context.Context, id string, reads []ombud.Run
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET read_objects = read_objects + $1, read_bytes = read_bytes + $2 WHERE id = $3`, len(reads), bytes, id); err != nil {
 			return err
+		}
+		if s.d.RowAtATime {
+			st, err := tx.PrepareContext(ctx, `UPDATE run_objects SET read_index = $1 WHERE run_id = $2 AND position = $3`)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, r := range reads {
+				if _, err := st.ExecContext(ctx, r.Index, id, r.Position); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		const chunk = 300
 		for i := 0; i < len(reads); i += chunk {

@@ -44,6 +44,7 @@ func Dialect() sqldb.Dialect {
 	return sqldb.Dialect{
 		Name:       "sqlite",
 		Migrations: m,
+		RowAtATime: true,
 		ListHas: func(col, p string) string {
 			return "instr(',' || " + col + " || ',', ',' || " + p + " || ',') > 0"
 		},

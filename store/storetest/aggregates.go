@@ -138,7 +138,7 @@ func testChanges(t *testing.T, s store.Store) {
 func testObject(id string, now time.Time, retain time.Duration, kek int) *ombud.Object {
 	return &ombud.Object{ID: id, Class: "general", Subjects: []string{"ps1:AAAAAAAAAAAAAAAAAAAAAA"}, Source: "cam-1", Region: "eu",
 		CollectedAt: now.Add(-time.Hour), Created: now, RetainUntil: now.Add(retain), Size: 10, CipherSize: 50,
-		CipherSHA: bytes.Repeat([]byte{1}, 32), WrappedKeyset: []byte("wrapped-" + id), KEKVersion: kek}
+		CipherSHA: bytes.Repeat([]byte{1}, 32), WrappedKeyset: []byte("wrapped-" + id), KEKVersion: kek, KeyFormat: 1}
 }
 
 func testObjects(t *testing.T, s store.Store) {
@@ -171,7 +171,7 @@ func testObjects(t *testing.T, s store.Store) {
 		t.Fatalf("ingesting an id twice: %v, want ErrExists", err)
 	}
 	got, err := s.Object(ctx, a.ID)
-	if err != nil || got.IngestIndex != 10 || got.Class != "general" || string(got.WrappedKeyset) != "wrapped-"+a.ID || !got.RetainUntil.Equal(a.RetainUntil) || len(got.Subjects) != 1 {
+	if err != nil || got.IngestIndex != 10 || got.Class != "general" || string(got.WrappedKeyset) != "wrapped-"+a.ID || got.KeyFormat != 1 || !got.RetainUntil.Equal(a.RetainUntil) || len(got.Subjects) != 1 {
 		t.Fatalf("Object = %+v, %v", got, err)
 	}
 	if _, err := s.Object(ctx, "nosuchobject0000"); !errors.Is(err, ombud.ErrNotFound) {
