@@ -30,10 +30,10 @@ type Object struct {
 	KEKVersion    int
 	// KeyFormat is the format of the wrapped key (keys.Format): 0, a Tink
 	// keyset; 1, a bare key wrapped by one AES-GCM under WrappingKey.
-	KeyFormat int
-	Hold          *Hold
-	Erased        *Erasure
-	IngestIndex   uint64
+	KeyFormat   int
+	Hold        *Hold
+	Erased      *Erasure
+	IngestIndex uint64
 	// IngestDetail is the key of the ingest entry's detail record, erased
 	// with the object.
 	IngestDetail DetailKey
