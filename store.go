@@ -53,14 +53,36 @@ type AuthorizationStore interface {
 	Authorization(ctx context.Context, id string) (*RegisteredAuthorization, error)
 	// UseAuthorization atomically takes one use and returns its number;
 	// ErrExhausted when none are left, ErrRevoked when it is revoked.
-	// Concurrent callers never exceed MaxUses between them.
-	UseAuthorization(ctx context.Context, id string) (int, error)
-	// RefundAuthorization gives back a use taken for a read whose decision
-	// could not be logged.
-	RefundAuthorization(ctx context.Context, id string) error
+	// Concurrent callers never exceed MaxUses between them. The use is
+	// recorded in flight, with from, a lower bound of the log index of
+	// its decision's entry, until UseLogged or RefundAuthorization.
+	UseAuthorization(ctx context.Context, id string, from uint64) (int, error)
+	// UseLogged records that the decision of use n is in the log: the use
+	// is no longer in flight. It returns at once; the record is written
+	// with the next uses, and a use a crash leaves in flight is settled
+	// by recovery (SettleUse) all the same.
+	UseLogged(id string, n int)
+	// RefundAuthorization gives back use n, taken for a read whose
+	// decision could not be logged.
+	RefundAuthorization(ctx context.Context, id string, n int) error
+	// UsesInFlight lists the uses taken before before whose decisions are
+	// not known to be logged.
+	UsesInFlight(ctx context.Context, before time.Time) ([]UseInFlight, error)
+	// SettleUse ends a use in flight: kept when its decision is in the
+	// log (logged), given back when it is not.
+	SettleUse(ctx context.Context, id string, n int, logged bool) error
 	// LatestPolicy returns the last recorded policy version and hash
 	// (0, "" before the first).
 	LatestPolicy(ctx context.Context) (int, string, error)
+}
+
+// UseInFlight is an authorization's use whose decision is not known to
+// be logged: recovery looks for its entry from log index From on.
+type UseInFlight struct {
+	Authorization string
+	Use           int
+	From          uint64
+	Created       time.Time
 }
 
 // SystemStore reads the registry of analytic systems.

@@ -216,13 +216,15 @@ func (s *Service) admit(ra *ombud.RegisteredAuthorization) (int, bool) {
 // CommitUseCounted makes an admitted use durable, and returns which use
 // it was by the store's count, which every gateway's uses meet (v.Use is
 // this gateway's count). Call it once per permitted verdict with a use,
-// before its permit is logged; on error the read must not be released,
-// and Refund undoes the admission.
-func (s *Service) CommitUseCounted(ctx context.Context, v Verdict) (int, error) {
+// before its permit is logged, with from a lower bound of the log index
+// the permit will have; on error the read must not be released, and
+// Refund undoes the admission. The use stays in flight, for recovery to
+// give back if no permit is found from from on, until UseLogged.
+func (s *Service) CommitUseCounted(ctx context.Context, v Verdict, from uint64) (int, error) {
 	if v.Use == 0 {
 		return 0, nil
 	}
-	n, err := s.Store.UseAuthorization(ctx, v.authID)
+	n, err := s.Store.UseAuthorization(ctx, v.authID, from)
 	if err != nil {
 		s.authCache.Delete(v.authID) // revoked or used up elsewhere: reload
 		if errors.Is(err, ombud.ErrExhausted) {
@@ -250,9 +252,17 @@ func (s *Service) Refund(ctx context.Context, v Verdict, committed bool) error {
 	}
 	s.unadmit(v.authID)
 	if committed {
-		return s.Store.RefundAuthorization(ctx, v.authID)
+		return s.Store.RefundAuthorization(ctx, v.authID, v.Use)
 	}
 	return nil
+}
+
+// UseLogged records that the permit of v, whose use was committed
+// (CommitUseCounted, v.Use its number), is logged.
+func (s *Service) UseLogged(v Verdict) {
+	if v.Use != 0 {
+		s.Store.UseLogged(v.authID, v.Use)
+	}
 }
 
 // RunRequest is an analytic run to decide, over its whole set at once.

@@ -998,3 +998,105 @@ func TestUseIsDurableBeforeItsPermit(t *testing.T) {
 		t.Fatalf("after a refused permit the store counts %d uses (%v), want 3", ra.Uses, err)
 	}
 }
+
+// dyingLog is a log whose gateway dies while a permit is being appended:
+// the permit's append reaches the log (when logs is set) or not, and the
+// read never returns, as in a process killed then. release lets it return
+// at the end of the test, as refused.
+type dyingLog struct {
+	journal.Log
+	logs    bool
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (d *dyingLog) Append(ctx context.Context, leaf []byte) (uint64, error) {
+	e, err := entry.Parse(leaf)
+	if err != nil || e.Kind != entry.KindAccess || e.Fields["decision"] != entry.Permit {
+		return d.Log.Append(ctx, leaf)
+	}
+	if d.logs {
+		if _, err := d.Log.Append(ctx, leaf); err != nil {
+			return 0, err
+		}
+	}
+	close(d.reached)
+	<-d.release
+	return 0, ombud.ErrLogUnavailable
+}
+
+// TestNoUseSpentWithoutItsPermit: a gateway that dies between a read's
+// use and its permit leaves the use in flight; recovery, as a gateway
+// runs it when it starts, gives the use back when the permit is not in
+// the log and keeps it when it is. The read that was cut off, let go
+// after recovery, gives nothing back twice.
+func TestNoUseSpentWithoutItsPermit(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	analyst := reader(t, e)
+	e.Authorize(t, e.Court(t), ombudtest.Authorization("order-c", 10))
+	o := ingest(t, e, "location", []byte("a record"), "plate:B-XY-123")
+	live := e.Journal.Log
+	uses := func() int {
+		t.Helper()
+		ra, err := e.Store.Authorization(ctx, "order-c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ra.Uses
+	}
+	permits := func() int {
+		t.Helper()
+		n := 0
+		for i := range e.Size(t) {
+			if en := e.Entry(t, i); en.Kind == entry.KindAccess && en.Fields["decision"] == entry.Permit {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name   string
+		logged bool
+	}{{"the permit never logged", false}, {"the permit logged", true}} {
+		before := uses()
+		d := &dyingLog{Log: live, logs: tc.logged, reached: make(chan struct{}), release: make(chan struct{})}
+		e.Journal.Log = d
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "order-c"})
+			done <- err
+		}()
+		<-d.reached
+		e.Journal.Log = live
+		if got := uses(); got != before+1 {
+			t.Fatalf("%s: %d uses when the gateway died, want %d: the use is durable before its permit", tc.name, got, before+1)
+		}
+		// The gateway starts again: recovery settles what it left.
+		if _, err := e.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("%s: recovery: %v", tc.name, err)
+		}
+		want := before
+		if tc.logged {
+			want++
+		}
+		if got := uses(); got != want {
+			t.Fatalf("%s: %d uses after recovery, want %d", tc.name, got, want)
+		}
+		if got := permits(); got != uses() {
+			t.Fatalf("%s: the log holds %d permits, the store counts %d uses", tc.name, got, uses())
+		}
+		if left, err := e.Store.UsesInFlight(ctx, time.Now().Add(time.Hour)); err != nil || len(left) != 0 {
+			t.Fatalf("%s: uses in flight after recovery: %v, %v", tc.name, left, err)
+		}
+		// The read cut off returns now, refused: nothing is given back
+		// twice.
+		close(d.release)
+		if err := <-done; !errors.Is(err, ombud.ErrLogUnavailable) {
+			t.Fatalf("%s: the cut-off read: %v", tc.name, err)
+		}
+		if got := uses(); got != want {
+			t.Fatalf("%s: %d uses after the cut-off read returned, want %d", tc.name, got, want)
+		}
+	}
+}

@@ -320,13 +320,21 @@ func (s *Service) logPermit(ctx context.Context, h *gate.Hold, req ReadRequest, 
 // logPermitUsed logs a permit after its use is committed, so that the
 // store, which every gateway's commits meet, refuses the uses past the
 // last (or under an authorization another gateway revoked) before their
-// permits are logged; the refusal is logged as a denial instead. In this
-// order a gateway that dies between the two loses the use (the
-// authorization allows one read fewer) and never grants one more: a
-// permit logged before its use was durable would, after a restart, leave
-// the store one use behind the log.
+// permits are logged; the refusal is logged as a denial instead. A permit
+// logged before its use was durable would, after a crash, leave the store
+// one use behind the log. The use is committed in flight, with a lower
+// bound of its permit's index, and leaves that state once the permit is
+// logged; a gateway that dies between the two leaves it in flight, and
+// recovery (Settle) looks for the permit in the log and gives the use
+// back if it is not there: no use is spent without its logged decision.
 func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadRequest, o *ombud.Object, v access.Verdict, op *opened) (journal.Leaf, error) {
-	use, err := s.Access.CommitUseCounted(context.WithoutCancel(ctx), v)
+	from, err := s.Journal.LowerBound(ctx)
+	if err != nil {
+		op.close()
+		s.Access.Refund(context.WithoutCancel(ctx), v, false)
+		return journal.Leaf{}, wrapLog(err)
+	}
+	use, err := s.Access.CommitUseCounted(context.WithoutCancel(ctx), v, from)
 	if err != nil {
 		op.close()
 		s.Access.Refund(context.WithoutCancel(ctx), v, false)
@@ -358,6 +366,7 @@ func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadReque
 		s.Access.Refund(context.WithoutCancel(ctx), v, true)
 		return journal.Leaf{}, wrapLog(err)
 	}
+	s.Access.UseLogged(v)
 	return w, nil
 }
 

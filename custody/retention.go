@@ -292,7 +292,73 @@ func (s *Service) Settle(ctx context.Context, since time.Time) (journal.Settled,
 			return st, err
 		}
 	}
-	return st, nil
+	kept, refunded, err := s.settleUses(ctx, since)
+	st.Committed += kept
+	st.Undone += refunded
+	return st, err
+}
+
+// settleUses settles the authorizations' uses taken before since whose
+// permits are not known to be logged (a crash came between the use and
+// its permit): a use whose permit is in the log is kept, any other is
+// given back. It reads the log once, from the lowest bound on.
+func (s *Service) settleUses(ctx context.Context, since time.Time) (kept, refunded int, err error) {
+	us, err := s.Store.UsesInFlight(ctx, since)
+	if err != nil || len(us) == 0 {
+		return 0, 0, err
+	}
+	size, err := s.Log.Size(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %v", ombud.ErrLogUnavailable, err)
+	}
+	type use struct {
+		auth string // the authorization's keyed pseudonym, as entries hold it
+		n    int
+	}
+	want := map[use]ombud.UseInFlight{}
+	from := size
+	for _, u := range us {
+		want[use{s.Journal.Key.Pseudonym(entry.RefNamespace("authorization"), u.Authorization), u.Use}] = u
+		from = min(from, u.From)
+	}
+	found := map[use]bool{}
+	const page = 256
+	for i := from; i < size && len(found) < len(want); i += page {
+		leaves, err := s.Log.Leaves(ctx, i, min(i+page, size))
+		if err != nil {
+			return kept, refunded, fmt.Errorf("failed to read the log for recovery: %w", err)
+		}
+		for k, l := range leaves {
+			e, err := entry.Parse(l)
+			if err != nil || e.Kind != entry.KindAccess {
+				continue
+			}
+			b, err := e.Body()
+			a, ok := b.(*entry.Access)
+			if err != nil || !ok || a.Decision != entry.Permit {
+				continue
+			}
+			key := use{a.Authorization, int(a.Use)}
+			if u, ok := want[key]; ok && i+uint64(k) >= u.From {
+				found[key] = true
+			}
+		}
+	}
+	for key, u := range want {
+		err := s.Store.SettleUse(ctx, u.Authorization, u.Use, found[key])
+		switch {
+		case errors.Is(err, ombud.ErrNotFound):
+			continue // settled meanwhile by its own read
+		case err != nil:
+			return kept, refunded, fmt.Errorf("failed to settle use %d of authorization %s: %w", u.Use, u.Authorization, err)
+		case found[key]:
+			kept++
+		default:
+			refunded++
+			s.logger().WarnContext(ctx, "a use whose permit was never logged was given back", "authorization", u.Authorization, "use", u.Use)
+		}
+	}
+	return kept, refunded, nil
 }
 
 // breachEmergencies logs a breach for every emergency read whose deadline

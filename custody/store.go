@@ -31,6 +31,9 @@ type Store interface {
 	// OpsInFlight returns the operations of the changes in flight on
 	// targets: those a crash or a failed commit left.
 	OpsInFlight(ctx context.Context, targets []string) ([]journal.Op, error)
+	// Uses in flight: recovery settles those a crash left (settleUses).
+	UsesInFlight(ctx context.Context, before time.Time) ([]ombud.UseInFlight, error)
+	SettleUse(ctx context.Context, id string, n int, logged bool) error
 	// CountDetailsBefore counts what the sweep's erasure of old details
 	// would erase.
 	CountDetailsBefore(ctx context.Context, kind entry.Kind, before time.Time) (int, error)

@@ -88,6 +88,17 @@ func (j *Journal) Write(ctx context.Context, r Record) (Leaf, error) {
 	return j.Append(ctx, e, leaf, d)
 }
 
+// LowerBound returns a size the log has reached: a lower bound of the
+// index of any entry appended after the call, for recovery to look from.
+// A log that knows one without reading its storage (tlog.Log.Known)
+// answers at once; another is asked its size.
+func (j *Journal) LowerBound(ctx context.Context) (uint64, error) {
+	if k, ok := j.Log.(interface{ Known() uint64 }); ok {
+		return k.Known(), nil
+	}
+	return j.Log.Size(ctx)
+}
+
 // Append stores d (if any) and appends leaf, the marshalled e, as Write
 // does; for callers that adjust a built entry first.
 func (j *Journal) Append(ctx context.Context, e *entry.Entry, leaf []byte, d *Detail) (Leaf, error) {

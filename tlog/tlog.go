@@ -387,6 +387,15 @@ func (l *Log) Healthy() error {
 	return nil
 }
 
+// Known returns a size the log has reached, without reading its
+// storage: a lower bound of the index of any entry appended after the
+// call.
+func (l *Log) Known() uint64 {
+	l.batchMu.Lock()
+	defer l.batchMu.Unlock()
+	return l.knownSize
+}
+
 // observeBatch records how many entries each sequencing batch carried: the
 // first append to see an index past the known tree size reads the new size
 // once. Batches are sequenced one at a time, so a jump is one batch (rarely

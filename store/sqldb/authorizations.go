@@ -76,8 +76,8 @@ func noteText(n string) string {
 // writer connection, so concurrent readers can never exceed max_uses. Uses
 // are group-committed like details: every sensitive read takes one, and a
 // transaction (and fsync) each would cap reads at the disk's sync rate.
-func (s *Store) UseAuthorization(ctx context.Context, id string) (int, error) {
-	req := &useReq{id: id, done: make(chan useResult, 1)}
+func (s *Store) UseAuthorization(ctx context.Context, id string, from uint64) (int, error) {
+	req := &useReq{id: id, from: from, done: make(chan useResult, 1)}
 	select {
 	case s.uses <- req:
 	case <-s.stop:
@@ -101,7 +101,35 @@ func (s *Store) UseAuthorization(ctx context.Context, id string) (int, error) {
 
 type useReq struct {
 	id   string
+	from uint64
 	done chan useResult
+}
+
+// useKey names a use: its authorization and its number.
+type useKey struct {
+	id string
+	n  int
+}
+
+// UseLogged implements ombud.AuthorizationStore: the use leaves
+// uses_in_flight in the use writer's next transaction.
+func (s *Store) UseLogged(id string, n int) {
+	s.loggedMu.Lock()
+	s.logged = append(s.logged, useKey{id, n})
+	s.loggedMu.Unlock()
+	select {
+	case s.loggedWake <- struct{}{}:
+	default:
+	}
+}
+
+// takeLogged returns the uses noted logged since the last call.
+func (s *Store) takeLogged() []useKey {
+	s.loggedMu.Lock()
+	defer s.loggedMu.Unlock()
+	l := s.logged
+	s.logged = nil
+	return l
 }
 
 type useResult struct {
@@ -115,6 +143,11 @@ func (s *Store) useWriter() {
 		var first *useReq
 		select {
 		case first = <-s.uses:
+		case <-s.loggedWake:
+			if logged := s.takeLogged(); len(logged) > 0 {
+				s.writeUses(nil, logged)
+			}
+			continue
 		case <-s.stop:
 			for {
 				select {
@@ -135,14 +168,17 @@ func (s *Store) useWriter() {
 				break drain
 			}
 		}
-		results := s.writeUses(batch)
+		results := s.writeUses(batch, s.takeLogged())
 		for i, r := range batch {
 			r.done <- results[i]
 		}
 	}
 }
 
-func (s *Store) writeUses(batch []*useReq) []useResult {
+// writeUses takes the uses of batch, each recorded in flight, and records
+// those in logged as logged, in one transaction. A use noted logged whose
+// deletion fails stays in flight, for recovery to settle.
+func (s *Store) writeUses(batch []*useReq, logged []useKey) []useResult {
 	out := make([]useResult, len(batch))
 	fail := func(err error) []useResult {
 		for i := range out {
@@ -161,11 +197,38 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 			return err
 		}
 		defer stmt.Close()
+		if len(logged) > 0 {
+			del, err := tx.PrepareContext(ctx, `DELETE FROM uses_in_flight WHERE authorization_id = $1 AND use_number = $2`)
+			if err != nil {
+				return err
+			}
+			defer del.Close()
+			for _, u := range logged {
+				if _, err := del.ExecContext(ctx, u.id, u.n); err != nil {
+					return err
+				}
+			}
+		}
+		var flight *sql.Stmt
+		now := ms(time.Now())
 		for i, r := range batch {
 			out[i] = useResult{}
 			out[i].err = stmt.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
 			if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
 				return out[i].err
+			}
+			if out[i].err != nil {
+				continue
+			}
+			if flight == nil {
+				if flight, err = tx.PrepareContext(ctx, `INSERT INTO uses_in_flight (authorization_id, use_number, log_from, created) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (authorization_id, use_number) DO UPDATE SET log_from = excluded.log_from, created = excluded.created`); err != nil {
+					return err
+				}
+				defer flight.Close()
+			}
+			if _, err := flight.ExecContext(ctx, r.id, out[i].uses, int64(r.from), now); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -176,8 +239,41 @@ func (s *Store) writeUses(batch []*useReq) []useResult {
 	return out
 }
 
-func (s *Store) RefundAuthorization(ctx context.Context, id string) error {
-	return s.exec1(ctx, "authorization", id, `UPDATE authorizations SET uses = uses - 1 WHERE id = $1 AND uses > 0`, id)
+func (s *Store) RefundAuthorization(ctx context.Context, id string, n int) error {
+	return s.SettleUse(ctx, id, n, false)
+}
+
+// UsesInFlight implements ombud.AuthorizationStore.
+func (s *Store) UsesInFlight(ctx context.Context, before time.Time) ([]ombud.UseInFlight, error) {
+	return queryAll(ctx, s.r, func(row scanner) (ombud.UseInFlight, error) {
+		var u ombud.UseInFlight
+		var from, created int64
+		err := row.Scan(&u.Authorization, &u.Use, &from, &created)
+		u.From, u.Created = uint64(from), fromMS(created)
+		return u, err
+	}, `SELECT authorization_id, use_number, log_from, created FROM uses_in_flight WHERE created < $1 ORDER BY log_from`, ms(before))
+}
+
+// SettleUse implements ombud.AuthorizationStore. A use refunded gives
+// back one use of the count, in the transaction that ends it in flight,
+// so that a refund is never counted twice.
+func (s *Store) SettleUse(ctx context.Context, id string, n int, logged bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM uses_in_flight WHERE authorization_id = $1 AND use_number = $2`, id, n)
+		if err != nil {
+			return err
+		}
+		if logged {
+			return nil
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			// Not in flight (settled already, or recorded logged): a
+			// refund of a use whose decision is logged is refused.
+			return fmt.Errorf("use %d of authorization %s: %w", n, id, ombud.ErrNotFound)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE id = $1 AND uses > 0`, id)
+		return err
+	})
 }
 
 func (s *Store) LatestPolicy(ctx context.Context) (int, string, error) {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud/store"
@@ -32,13 +33,19 @@ type Config struct {
 
 // Store implements store.Store.
 type Store struct {
-	w, r     *sql.DB
-	d        Dialect
-	details  chan *putReq
-	uses     chan *useReq
-	stop     chan struct{}
-	done     chan struct{}
-	usesDone chan struct{}
+	w, r    *sql.DB
+	d       Dialect
+	details chan *putReq
+	uses    chan *useReq
+	// logged: uses whose decisions are logged, to delete from
+	// uses_in_flight in the use writer's next transaction; loggedWake
+	// wakes it when no uses come.
+	loggedMu   sync.Mutex
+	logged     []useKey
+	loggedWake chan struct{}
+	stop       chan struct{}
+	done       chan struct{}
+	usesDone   chan struct{}
 
 	// Prepared once: every request authenticates and most read an object,
 	// and preparing a statement costs more than running it.
@@ -60,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxDetailBatch <= 0 {
 		cfg.MaxDetailBatch = 4096
 	}
-	s := &Store{w: cfg.Writer, r: cfg.Reader, d: cfg.Dialect, details: make(chan *putReq, 1024), uses: make(chan *useReq, 1024),
+	s := &Store{w: cfg.Writer, r: cfg.Reader, d: cfg.Dialect, details: make(chan *putReq, 1024), uses: make(chan *useReq, 1024), loggedWake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), usesDone: make(chan struct{}), maxB: cfg.MaxDetailBatch}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err

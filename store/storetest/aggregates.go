@@ -329,7 +329,7 @@ func testAuthorizations(t *testing.T, s store.Store) {
 	if _, err := s.Authorization(ctx, "a1"); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("a reserved authorization is visible: %v", err)
 	}
-	if _, err := s.UseAuthorization(ctx, "a1"); err == nil {
+	if _, err := s.UseAuthorization(ctx, "a1", 0); err == nil {
 		t.Fatal("a use of a reserved authorization")
 	}
 	if err := s.Commit(ctx, ac, 2); err != nil {
@@ -350,7 +350,7 @@ func testAuthorizations(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := s.UseAuthorization(ctx, "a1")
+			n, err := s.UseAuthorization(ctx, "a1", 5)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -370,13 +370,62 @@ func testAuthorizations(t *testing.T, s store.Store) {
 	if len(got) != 7 || exhausted != 33 {
 		t.Fatalf("%d uses and %d exhausted, want 7 and 33", len(got), exhausted)
 	}
-	if err := s.RefundAuthorization(ctx, "a1"); err != nil {
+	// Every use taken is in flight until its decision is logged.
+	inFlight := func() map[int]uint64 {
+		t.Helper()
+		us, err := s.UsesInFlight(ctx, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[int]uint64{}
+		for _, u := range us {
+			if u.Authorization != "a1" {
+				t.Fatalf("a use in flight of %q", u.Authorization)
+			}
+			m[u.Use] = u.From
+		}
+		return m
+	}
+	if f := inFlight(); len(f) != 7 || f[1] != 5 {
+		t.Fatalf("uses in flight %v, want 1 to 7 from 5", f)
+	}
+	if us, _ := s.UsesInFlight(ctx, time.Now().Add(-time.Hour)); len(us) != 0 {
+		t.Fatalf("uses in flight taken an hour ago: %v", us)
+	}
+	for n := 1; n <= 6; n++ {
+		s.UseLogged("a1", n)
+	}
+	// A use noted logged leaves in the writer's next transaction.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(inFlight()) != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f := inFlight(); len(f) != 1 || f[7] == 0 {
+		t.Fatalf("uses in flight after six were logged: %v, want 7 alone", f)
+	}
+	// A logged use is not given back; a use in flight is, once.
+	if err := s.RefundAuthorization(ctx, "a1", 3); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("refund of a logged use: %v, want ErrNotFound", err)
+	}
+	if err := s.RefundAuthorization(ctx, "a1", 7); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.UseAuthorization(ctx, "a1"); err != nil || n != 7 {
+	if err := s.SettleUse(ctx, "a1", 7, false); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a second refund of a use: %v, want ErrNotFound", err)
+	}
+	if n, err := s.UseAuthorization(ctx, "a1", 9); err != nil || n != 7 {
 		t.Fatalf("use after refund = %d, %v", n, err)
 	}
-	s.RefundAuthorization(ctx, "a1")
+	if f := inFlight(); len(f) != 1 || f[7] != 9 {
+		t.Fatalf("uses in flight after a use taken again: %v", f)
+	}
+	// Recovery keeps a use whose decision it found in the log.
+	if err := s.SettleUse(ctx, "a1", 7, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UseAuthorization(ctx, "a1", 9); !errors.Is(err, ombud.ErrExhausted) {
+		t.Fatalf("a use past the last after a kept use: %v, want ErrExhausted", err)
+	}
 	apply(t, s, change(t, journal.AuthorizationRevoke, "a1", journal.RevokePayload{Reason: "order_quashed", At: now}), 3)
 	if got, _ := s.Authorization(ctx, "a1"); got.Revoked == nil || got.RevokeReason != "order_quashed" || got.RevokeIndex != 3 {
 		t.Fatalf("revoked authorization = %+v", got)
@@ -384,10 +433,10 @@ func testAuthorizations(t *testing.T, s store.Store) {
 	if err := s.Reserve(ctx, change(t, journal.AuthorizationRevoke, "a1", journal.RevokePayload{Reason: "x", At: now})); !errors.Is(err, ombud.ErrRevoked) {
 		t.Fatalf("second revoke: %v, want ErrRevoked", err)
 	}
-	if _, err := s.UseAuthorization(ctx, "a1"); !errors.Is(err, ombud.ErrRevoked) {
+	if _, err := s.UseAuthorization(ctx, "a1", 0); !errors.Is(err, ombud.ErrRevoked) {
 		t.Fatalf("use of a revoked authorization: %v, want ErrRevoked", err)
 	}
-	if _, err := s.UseAuthorization(ctx, "nosuch"); !errors.Is(err, ombud.ErrNotFound) {
+	if _, err := s.UseAuthorization(ctx, "nosuch", 0); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("use of a missing authorization: %v", err)
 	}
 
