@@ -188,6 +188,7 @@ func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Ent
 	w, err := j.Append(ctx, e, leaf, d)
 	if err != nil {
 		if uerr := j.Store.Undo(context.WithoutCancel(ctx), c); uerr != nil {
+			j.leave(c.Token, true)
 			err = fmt.Errorf("%w (and undoing the reservation failed, recovery will: %v)", err, uerr)
 		}
 		return Leaf{}, err
@@ -196,6 +197,7 @@ func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Ent
 		commit = j.CommitStore
 	}
 	if err := commit(context.WithoutCancel(ctx), c, w); err != nil {
+		j.leave(c.Token, true)
 		return w, &ombud.Error{Code: ombud.CodeUnavailable, Err: err,
 			Message: fmt.Sprintf("the change is logged (entry %d) but did not take effect yet; ombud finishes it when it recovers", w.Index)}
 	}
@@ -294,10 +296,12 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 				}
 			}
 			if err := cm(ctx, c, Leaf{Index: idx}); errors.Is(err, ombud.ErrNotFound) {
+				j.leave(c.Token, false)
 				continue // settled meanwhile by its own caller
 			} else if err != nil {
 				return s, fmt.Errorf("failed to commit change %s (%s %s, logged at %d): %w", c.Token, c.Op, c.Target, idx, err)
 			}
+			j.leave(c.Token, false)
 			s.Committed++
 			continue
 		}
@@ -307,13 +311,42 @@ func (j *Journal) Settle(ctx context.Context, lr LogReader, since time.Time, com
 			}
 		}
 		if err := j.Store.Undo(ctx, c); errors.Is(err, ombud.ErrNotFound) {
+			j.leave(c.Token, false)
 			continue
 		} else if err != nil {
 			return s, fmt.Errorf("failed to undo change %s (%s %s): %w", c.Token, c.Op, c.Target, err)
 		}
+		j.leave(c.Token, false)
 		s.Undone++
 	}
 	return s, nil
+}
+
+// leave notes that this process left the change of token in flight, or
+// (left false) that it is settled.
+func (j *Journal) leave(token string, left bool) {
+	j.leftMu.Lock()
+	defer j.leftMu.Unlock()
+	if !left {
+		delete(j.left, token)
+		return
+	}
+	if j.left == nil {
+		j.left = map[string]struct{}{}
+	}
+	j.left[token] = struct{}{}
+}
+
+// Unsettled reports whether this process left a change in flight that
+// recovery has not settled yet. A gateway alone on its store settles
+// every change in flight before it serves (Settle at its start), and
+// holds a change's target alone from its reservation to its commit; so,
+// holding a target's gate, it finds a change in flight on that target
+// only if Unsettled. Gateways that share a store must ask the store.
+func (j *Journal) Unsettled() bool {
+	j.leftMu.Lock()
+	defer j.leftMu.Unlock()
+	return len(j.left) > 0
 }
 
 // findLeaf looks for the leaf hashing to sum among the entries [from, size).

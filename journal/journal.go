@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -29,6 +30,12 @@ type Journal struct {
 	Log Log
 	Key ombud.LinkageKey
 	Now func() time.Time
+
+	// left holds the tokens of the changes this process reserved and left
+	// in flight, their commit or their undo having failed, until recovery
+	// settles them (see Unsettled).
+	leftMu sync.Mutex
+	left   map[string]struct{}
 }
 
 // Record is what a caller asks the journal to write.
