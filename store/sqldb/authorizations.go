@@ -192,40 +192,22 @@ func (s *Store) writeUses(batch []*useReq, logged []useKey) []useResult {
 		opts = s.d.CountTx
 	}
 	err := s.inTxWith(ctx, opts, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		if len(logged) > 0 {
-			del, err := tx.PrepareContext(ctx, `DELETE FROM uses_in_flight WHERE authorization_id = $1 AND use_number = $2`)
-			if err != nil {
+		del := tx.StmtContext(ctx, s.usedStmt)
+		for _, u := range logged {
+			if _, err := del.ExecContext(ctx, u.id, u.n); err != nil {
 				return err
 			}
-			defer del.Close()
-			for _, u := range logged {
-				if _, err := del.ExecContext(ctx, u.id, u.n); err != nil {
-					return err
-				}
-			}
 		}
-		var flight *sql.Stmt
+		use, flight := tx.StmtContext(ctx, s.useStmt), tx.StmtContext(ctx, s.flightStmt)
 		now := ms(time.Now())
 		for i, r := range batch {
 			out[i] = useResult{}
-			out[i].err = stmt.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
+			out[i].err = use.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
 			if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
 				return out[i].err
 			}
 			if out[i].err != nil {
 				continue
-			}
-			if flight == nil {
-				if flight, err = tx.PrepareContext(ctx, `INSERT INTO uses_in_flight (authorization_id, use_number, log_from, created) VALUES ($1, $2, $3, $4)
-					ON CONFLICT (authorization_id, use_number) DO UPDATE SET log_from = excluded.log_from, created = excluded.created`); err != nil {
-					return err
-				}
-				defer flight.Close()
 			}
 			if _, err := flight.ExecContext(ctx, r.id, out[i].uses, int64(r.from), now); err != nil {
 				return err

@@ -50,6 +50,9 @@ type Store struct {
 	// Prepared once: every request authenticates and most read an object,
 	// and preparing a statement costs more than running it.
 	principalStmt, objectStmt *sql.Stmt
+	// The use writer's statements, prepared once on the writer: preparing
+	// them in every batch cost as much as running them.
+	useStmt, usedStmt, flightStmt *sql.Stmt
 	maxB                      int
 }
 
@@ -75,6 +78,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	var err error
 	if s.principalStmt, err = s.r.PrepareContext(ctx, `SELECT `+principalCols+` FROM principals WHERE id = $1 AND pending = 0`); err == nil {
 		s.objectStmt, err = s.r.PrepareContext(ctx, `SELECT `+objectCols+` FROM objects WHERE id = $1 AND ingest_index IS NOT NULL`)
+	}
+	if err == nil {
+		s.useStmt, err = s.w.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
+	}
+	if err == nil {
+		s.usedStmt, err = s.w.PrepareContext(ctx, `DELETE FROM uses_in_flight WHERE authorization_id = $1 AND use_number = $2`)
+	}
+	if err == nil {
+		s.flightStmt, err = s.w.PrepareContext(ctx, `INSERT INTO uses_in_flight (authorization_id, use_number, log_from, created) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (authorization_id, use_number) DO UPDATE SET log_from = excluded.log_from, created = excluded.created`)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to prepare statements: %w", err)
@@ -195,8 +208,9 @@ func (s *Store) Close() error {
 		<-s.done
 		<-s.usesDone
 	}
-	s.principalStmt.Close()
-	s.objectStmt.Close()
+	for _, st := range []*sql.Stmt{s.principalStmt, s.objectStmt, s.useStmt, s.usedStmt, s.flightStmt} {
+		st.Close()
+	}
 	if s.w == s.r {
 		return s.w.Close()
 	}
