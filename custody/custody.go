@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/secrets"
@@ -102,6 +103,11 @@ type Service struct {
 	// breach entry's index). Gateways sharing a store read the principal
 	// again instead (see checkReader).
 	disabled, suspended sync.Map
+	// erasures counts the erasures this process committed: a run's batch
+	// whose page was read at the same count finds no erasure of its
+	// objects since, without asking the store (unless other gateways
+	// share it).
+	erasures atomic.Uint64
 	// closedRuns notes the runs closed by this process, for the reads in
 	// flight.
 	closedRuns sync.Map

@@ -141,6 +141,7 @@ func (s *Service) commitErase(ctx context.Context, c *journal.Change, w journal.
 	if err := s.Journal.CommitStore(ctx, c, w); err != nil {
 		return err
 	}
+	s.erasures.Add(1) // after the commit, under the object's gate
 	id, err := journal.Erase.TargetID(c)
 	if err != nil {
 		return err

@@ -206,7 +206,7 @@ func (s *Service) launch(ctx context.Context, r *ombud.Run, p *ombud.Principal, 
 // chunks that the budget admits (a chunk is cut where the budget would
 // wait, so no batch waits on itself), and hands each chunk's batch, its
 // appends started, to out. It reports whether the run's reading ended.
-func (s *Service) decidePage(ctx context.Context, r *ombud.Run, p *ombud.Principal, page []ombud.RunObject, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
+func (s *Service) decidePage(ctx context.Context, r *ombud.Run, p *ombud.Principal, page []ombud.RunObject, erasures uint64, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
 	for len(page) > 0 {
 		var weights []int64
 		for _, ro := range page {
@@ -225,7 +225,7 @@ func (s *Service) decidePage(ctx context.Context, r *ombud.Run, p *ombud.Princip
 		}
 		chunk := page[:len(weights)]
 		page = page[len(weights):]
-		if stop, err := s.decideChunk(ctx, r, p, chunk, weights, budget, out); stop || err != nil {
+		if stop, err := s.decideChunk(ctx, r, p, chunk, weights, erasures, budget, out); stop || err != nil {
 			return true, err
 		}
 	}
@@ -250,7 +250,7 @@ const runOpeners = 8
 // acquired: under the batch's gates and the objects' own, it reads their
 // state anew, denies the erased, opens the rest concurrently and launches
 // the batch.
-func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Principal, chunk []ombud.RunObject, weights []int64, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
+func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Principal, chunk []ombud.RunObject, weights []int64, erasures uint64, budget *semaphore.Weighted, out chan<- *runBatchT) (bool, error) {
 	var b batchBuilder
 	give := func(from int) {
 		for _, w := range weights[from:] {
@@ -271,11 +271,16 @@ func (s *Service) decideChunk(ctx context.Context, r *ombud.Run, p *ombud.Princi
 	}
 	// Their state, under their gates: which of them were erased since the
 	// page was read (the page's copy of a keyset may be one the erasure
-	// destroyed).
+	// destroyed). An erasure counts after its commit, under its object's
+	// gate, which this batch now holds: a gateway alone on its store that
+	// counts none since the page knows there is none.
 	first, last := chunk[0].Position, chunk[len(chunk)-1].Position
-	erased, err := s.Store.ErasedRunObjects(ctx, r.ID, first, last+1)
-	if err != nil {
-		return fail(err)
+	var erased []int
+	if s.Access.Shared() || s.erasures.Load() != erasures {
+		var err error
+		if erased, err = s.Store.ErasedRunObjects(ctx, r.ID, first, last+1); err != nil {
+			return fail(err)
+		}
 	}
 	if b.end == nil && !s.now().Before(r.Deadline) {
 		b.end = &access.Verdict{Reason: reason.RunTimeLimit, Code: ombud.CodeGone, Message: "the run is past its time limit"}

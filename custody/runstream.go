@@ -163,6 +163,9 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 	type pageT struct {
 		objects []ombud.RunObject
 		err     error
+		// erasures is the count of this process's erasures before the
+		// page was read.
+		erasures uint64
 	}
 	pages := make(chan pageT, 1)
 	pctx, stop := context.WithCancel(ctx)
@@ -170,12 +173,13 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 	go func() {
 		defer close(pages)
 		for pos := from; pos < r.Objects; {
+			erasures := s.erasures.Load()
 			page, err := s.Store.RunObjects(pctx, r.ID, pos, runBatch)
 			if len(page) == 0 && err == nil {
 				return
 			}
 			select {
-			case pages <- pageT{page, err}:
+			case pages <- pageT{page, err, erasures}:
 			case <-pctx.Done():
 				return
 			}
@@ -190,7 +194,7 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 			fail(pg.err)
 			return
 		}
-		stopped, err := s.decidePage(ctx, r, p, pg.objects, budget, out)
+		stopped, err := s.decidePage(ctx, r, p, pg.objects, pg.erasures, budget, out)
 		if err != nil {
 			fail(err)
 			return
