@@ -158,16 +158,7 @@ func (s *Store) useWriter() {
 				}
 			}
 		}
-		batch := []*useReq{first}
-	drain:
-		for len(batch) < 1024 {
-			select {
-			case r := <-s.uses:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch := s.drainUses([]*useReq{first})
 		results := s.writeUses(batch, s.takeLogged())
 		for i, r := range batch {
 			r.done <- results[i]
@@ -180,45 +171,111 @@ func (s *Store) useWriter() {
 // deletion fails stays in flight, for recovery to settle.
 func (s *Store) writeUses(batch []*useReq, logged []useKey) []useResult {
 	out := make([]useResult, len(batch))
-	fail := func(err error) []useResult {
-		for i := range out {
-			out[i] = useResult{err: err}
-		}
-		return out
-	}
-	ctx := context.Background()
 	opts := s.d.WriteTx
 	if s.d.CountTx != nil {
 		opts = s.d.CountTx
 	}
-	err := s.inTxWith(ctx, opts, func(tx *sql.Tx) error {
-		del := tx.StmtContext(ctx, s.usedStmt)
-		for _, u := range logged {
-			if _, err := del.ExecContext(ctx, u.id, u.n); err != nil {
-				return err
-			}
+	if err := s.inTxWith(context.Background(), opts, func(tx *sql.Tx) error { return s.takeUses(context.Background(), tx, batch, logged, out) }); err != nil {
+		for i := range out {
+			out[i] = useResult{err: err}
 		}
-		use, flight := tx.StmtContext(ctx, s.useStmt), tx.StmtContext(ctx, s.flightStmt)
-		now := ms(time.Now())
-		for i, r := range batch {
-			out[i] = useResult{}
-			out[i].err = use.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
-			if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
-				return out[i].err
-			}
-			if out[i].err != nil {
-				continue
-			}
-			if _, err := flight.ExecContext(ctx, r.id, out[i].uses, int64(r.from), now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fail(err)
 	}
 	return out
+}
+
+// drainUses adds to batch what is queued, up to 1024 uses.
+func (s *Store) drainUses(batch []*useReq) []*useReq {
+	for len(batch) < 1024 {
+		select {
+		case r := <-s.uses:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// takeUses, in tx, records the uses in logged as logged and takes the uses
+// of batch, each recorded in flight, with their results in out.
+func (s *Store) takeUses(ctx context.Context, tx *sql.Tx, batch []*useReq, logged []useKey, out []useResult) error {
+	del := tx.StmtContext(ctx, s.usedStmt)
+	for _, u := range logged {
+		if _, err := del.ExecContext(ctx, u.id, u.n); err != nil {
+			return err
+		}
+	}
+	use, flight := tx.StmtContext(ctx, s.useStmt), tx.StmtContext(ctx, s.flightStmt)
+	now := ms(time.Now())
+	for i, r := range batch {
+		out[i] = useResult{}
+		out[i].err = use.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
+		if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
+			return out[i].err
+		}
+		if out[i].err != nil {
+			continue
+		}
+		if _, err := flight.ExecContext(ctx, r.id, out[i].uses, int64(r.from), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// oneWriter is the store's writer when its engine has a single writer
+// connection (SQLite): the details and the uses queued meanwhile go in one
+// transaction, one sync to disk, instead of two that wait on each other.
+// A read's use then waits for no detail transaction before its own.
+func (s *Store) oneWriter() {
+	defer close(s.usesDone)
+	defer close(s.done)
+	ctx := context.Background()
+	for {
+		var ds []*putReq
+		var us []*useReq
+		select {
+		case r := <-s.details:
+			ds = append(ds, r)
+		case r := <-s.uses:
+			us = append(us, r)
+		case <-s.loggedWake:
+		case <-s.stop:
+			for {
+				select {
+				case r := <-s.details:
+					r.done <- errClosed
+				case r := <-s.uses:
+					r.done <- useResult{err: errClosed}
+				default:
+					return
+				}
+			}
+		}
+		ds, us = s.drainDetails(ds), s.drainUses(us)
+		logged := s.takeLogged()
+		if len(ds) == 0 && len(us) == 0 && len(logged) == 0 {
+			continue
+		}
+		out := make([]useResult, len(us))
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if len(ds) > 0 {
+				if err := insertDetails(ctx, tx, ds); err != nil {
+					return err
+				}
+			}
+			return s.takeUses(ctx, tx, us, logged, out)
+		})
+		for _, r := range ds {
+			r.done <- err
+		}
+		for i, r := range us {
+			if err != nil {
+				out[i] = useResult{err: err}
+			}
+			r.done <- out[i]
+		}
+	}
 }
 
 func (s *Store) RefundAuthorization(ctx context.Context, id string, n int) error {

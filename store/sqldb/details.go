@@ -104,23 +104,30 @@ func (s *Store) detailWriter() {
 				}
 			}
 		}
-		batch := []*putReq{first}
-		n := len(first.ds)
-	drain:
-		for n < s.maxB {
-			select {
-			case r := <-s.details:
-				batch = append(batch, r)
-				n += len(r.ds)
-			default:
-				break drain
-			}
-		}
+		batch := s.drainDetails([]*putReq{first})
 		err := s.writeDetails(batch)
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
+}
+
+// drainDetails adds to batch what is queued, up to the batch bound.
+func (s *Store) drainDetails(batch []*putReq) []*putReq {
+	n := 0
+	for _, r := range batch {
+		n += len(r.ds)
+	}
+	for n < s.maxB {
+		select {
+		case r := <-s.details:
+			batch = append(batch, r)
+			n += len(r.ds)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func appendRecord(b []byte, d journal.Detail) []byte {
@@ -139,31 +146,33 @@ func appendRecord(b []byte, d journal.Detail) []byte {
 }
 
 func (s *Store) writeDetails(batch []*putReq) error {
+	return s.inTx(context.Background(), func(tx *sql.Tx) error { return insertDetails(context.Background(), tx, batch) })
+}
+
+// insertDetails packs the details of batch into detail_batches rows, in
+// tx.
+func insertDetails(ctx context.Context, tx *sql.Tx, batch []*putReq) error {
 	var rows []journal.Detail
 	for _, r := range batch {
 		rows = append(rows, r.ds...)
 	}
 	slices.SortFunc(rows, func(a, b journal.Detail) int { return a.Time.Compare(b.Time) })
-	ctx := context.Background()
 	buf := make([]byte, 0, 64<<10)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		rows := rows
-		for len(rows) > 0 {
-			tmin := rows[0].Time.UnixMilli()
-			n := 0
-			buf = buf[:0]
-			for n < len(rows) && n < maxPerRow && rows[n].Time.UnixMilli()-tmin <= maxSpanMs {
-				buf = appendRecord(buf, rows[n])
-				n++
-			}
-			tmax := rows[n-1].Time.UnixMilli()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES ($1, $2, $3, $4)`, tmin, tmax, n, buf); err != nil {
-				return fmt.Errorf("failed to store details: %w", err)
-			}
-			rows = rows[n:]
+	for len(rows) > 0 {
+		tmin := rows[0].Time.UnixMilli()
+		n := 0
+		buf = buf[:0]
+		for n < len(rows) && n < maxPerRow && rows[n].Time.UnixMilli()-tmin <= maxSpanMs {
+			buf = appendRecord(buf, rows[n])
+			n++
 		}
-		return nil
-	})
+		tmax := rows[n-1].Time.UnixMilli()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO detail_batches (t_min, t_max, n, data) VALUES ($1, $2, $3, $4)`, tmin, tmax, n, buf); err != nil {
+			return fmt.Errorf("failed to store details: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // record is one decoded packed record and where it sits in its row: its

@@ -36,6 +36,10 @@ type Dialect struct {
 	// on its newest version), and serializable would make the gateways
 	// that share one authorization abort each other's batches.
 	CountTx *sql.TxOptions
+	// OneWriter: the engine has one writer connection, so the details
+	// and the uses queued together are written in one transaction by one
+	// goroutine (Store.oneWriter); otherwise each has its own.
+	OneWriter bool
 	// RowAtATime: a change to many rows, each with its own values, runs
 	// as one prepared statement per row rather than one statement with a
 	// parameter per value. SQLite finds each $N among a statement's

@@ -53,7 +53,7 @@ type Store struct {
 	// The use writer's statements, prepared once on the writer: preparing
 	// them in every batch cost as much as running them.
 	useStmt, usedStmt, flightStmt *sql.Stmt
-	maxB                      int
+	maxB                          int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,8 +92,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to prepare statements: %w", err)
 	}
-	go s.detailWriter()
-	go s.useWriter()
+	if s.d.OneWriter {
+		go s.oneWriter()
+	} else {
+		go s.detailWriter()
+		go s.useWriter()
+	}
 	return s, nil
 }
 

@@ -45,6 +45,7 @@ func Dialect() sqldb.Dialect {
 		Name:       "sqlite",
 		Migrations: m,
 		RowAtATime: true,
+		OneWriter:  true,
 		ListHas: func(col, p string) string {
 			return "instr(',' || " + col + " || ',', ',' || " + p + " || ',') > 0"
 		},
