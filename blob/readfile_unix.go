@@ -15,7 +15,9 @@ func readFile(path string, buf []byte) (int, error) {
 	var fd int
 	var err error
 	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		// O_NONBLOCK changes nothing for a regular file; a FIFO or a
+		// device put in the bucket's place fails instead of blocking.
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 		if err != syscall.EINTR {
 			break
 		}
