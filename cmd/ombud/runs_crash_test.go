@@ -55,8 +55,11 @@ func TestKillMidBulkRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic, _ := client.New(c.url, ingestor.Token)
-	// 1,000 objects of 4 KiB, from 64 uploaders: each ingest waits for
-	// its log batch, so many at once share the batches.
+	// 1,000 objects of 32 KiB, from 64 uploaders: each ingest waits for
+	// its log batch, so many at once share the batches. At 32 KiB the
+	// 600 parts after the kill are 19 MiB, more than the connection's
+	// buffers hold: with 4 KiB objects a server fast enough had sent the
+	// whole run into them before the kill.
 	const n, uploaders = 1000, 64
 	ids := make([]string, n)
 	var next atomic.Int64
@@ -66,7 +69,7 @@ func TestKillMidBulkRead(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := bytes.Repeat([]byte{'x'}, 4096)
+			body := bytes.Repeat([]byte{'x'}, 32<<10)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
