@@ -235,6 +235,10 @@ func (s *Service) CommitUseCounted(ctx context.Context, v Verdict, from uint64) 
 	return n, nil
 }
 
+// Unadmit gives back, in this process's count, a use of authorization id
+// that recovery gave back in the store.
+func (s *Service) Unadmit(id string) { s.unadmit(id) }
+
 func (s *Service) unadmit(id string) {
 	c := s.counter(id)
 	c.mu.Lock()

@@ -103,6 +103,10 @@ type Service struct {
 	// breach entry's index). Gateways sharing a store read the principal
 	// again instead (see checkReader).
 	disabled, suspended sync.Map
+	// reading holds the uses (authorization id and number) whose permits
+	// this process is appending: recovery leaves them to their reads
+	// (settleUses).
+	reading sync.Map
 	// erasures counts the erasures this process committed: a run's batch
 	// whose page was read at the same count finds no erasure of its
 	// objects since, without asking the store (unless other gateways

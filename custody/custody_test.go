@@ -994,8 +994,79 @@ func TestUseIsDurableBeforeItsPermit(t *testing.T) {
 	if err := read(); !errors.Is(err, ombud.ErrLogUnavailable) {
 		t.Fatalf("a read whose permit the log refused: %v", err)
 	}
+	// The log refused it, but a log may fail after taking an entry: the
+	// use stays in flight until recovery reads the log.
+	if ra, err := e.Store.Authorization(ctx, "order-d"); err != nil || ra.Uses != 4 {
+		t.Fatalf("after a refused permit the store counts %d uses (%v), want 4, one in flight", ra.Uses, err)
+	}
+	if _, err := e.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if ra, err := e.Store.Authorization(ctx, "order-d"); err != nil || ra.Uses != 3 {
-		t.Fatalf("after a refused permit the store counts %d uses (%v), want 3", ra.Uses, err)
+		t.Fatalf("after recovery the store counts %d uses (%v), want 3", ra.Uses, err)
+	}
+}
+
+// journalStore is what the journal keeps in the store.
+type journalStore interface {
+	journal.ChangeStore
+	journal.DetailStore
+}
+
+// detailsFail is a store whose detail writes fail, as on a full disk.
+type detailsFail struct{ journalStore }
+
+func (detailsFail) PutDetails(context.Context, []journal.Detail) error {
+	return errors.New("no space left on device")
+}
+
+// TestPermitLoggedWithoutItsDetailKeepsItsUse: a permit whose entry
+// reached the log while its detail record failed is not released, and
+// its use is not given back: the log never holds more permits than the
+// authorization's uses. Recovery keeps the use, as the log says.
+func TestPermitLoggedWithoutItsDetailKeepsItsUse(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	analyst := reader(t, e)
+	e.Authorize(t, e.Court(t), ombudtest.Authorization("order-x", 1))
+	o := ingest(t, e, "location", []byte("a record"), "plate:B-XY-123")
+	read := func() error {
+		rel, err := e.Custody.Read(ctx, custody.ReadRequest{ID: o.ID, Purpose: "criminal_investigation", Principal: analyst, AuthorizationID: "order-x"})
+		if err == nil {
+			rel.Body.Close()
+		}
+		return err
+	}
+	live := e.Journal.Store
+	e.Journal.Store = detailsFail{live}
+	if err := read(); err == nil {
+		t.Fatal("a read whose detail failed was released")
+	}
+	e.Journal.Store = live
+	permits := func() int {
+		n := 0
+		for i := range e.Size(t) {
+			if en := e.Entry(t, i); en.Kind == entry.KindAccess && en.Fields["decision"] == entry.Permit {
+				n++
+			}
+		}
+		return n
+	}
+	if permits() != 1 {
+		t.Fatalf("%d permits in the log, want the one whose detail failed", permits())
+	}
+	var d *custody.Denial
+	if err := read(); !errors.As(err, &d) || d.Reason != "authorization_exhausted" {
+		t.Fatalf("a second read of a one-use authorization: %v, want a denial as exhausted", err)
+	}
+	if _, err := e.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(); !errors.As(err, &d) || d.Reason != "authorization_exhausted" {
+		t.Fatalf("a read after recovery: %v, want a denial as exhausted", err)
+	}
+	if n := permits(); n != 1 {
+		t.Fatalf("%d permits in the log for an authorization of one use", n)
 	}
 }
 
@@ -1028,8 +1099,9 @@ func (d *dyingLog) Append(ctx context.Context, leaf []byte) (uint64, error) {
 // TestNoUseSpentWithoutItsPermit: a gateway that dies between a read's
 // use and its permit leaves the use in flight; recovery, as a gateway
 // runs it when it starts, gives the use back when the permit is not in
-// the log and keeps it when it is. The read that was cut off, let go
-// after recovery, gives nothing back twice.
+// the log and keeps it when it is. The sweep of a gateway whose read is
+// still appending leaves that read's use alone. The read that was cut
+// off, let go after recovery, gives nothing back twice.
 func TestNoUseSpentWithoutItsPermit(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
@@ -1072,8 +1144,21 @@ func TestNoUseSpentWithoutItsPermit(t *testing.T) {
 		if got := uses(); got != before+1 {
 			t.Fatalf("%s: %d uses when the gateway died, want %d: the use is durable before its permit", tc.name, got, before+1)
 		}
-		// The gateway starts again: recovery settles what it left.
+		// While its read lives, the gateway's own recovery (the sweep)
+		// leaves the use to it: its permit may still land.
 		if _, err := e.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("%s: the sweep: %v", tc.name, err)
+		}
+		if got := uses(); got != before+1 {
+			t.Fatalf("%s: the sweep settled the use of a read still appending its permit: %d uses, want %d", tc.name, got, before+1)
+		}
+		// The gateway starts again, without the read: recovery settles
+		// what it left.
+		restarted, err := custody.New(e.Custody.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := restarted.Settle(ctx, time.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("%s: recovery: %v", tc.name, err)
 		}
 		want := before

@@ -365,14 +365,25 @@ func (s *Service) logPermitUsed(ctx context.Context, h *gate.Hold, req ReadReque
 		s.Access.Refund(context.WithoutCancel(ctx), v, true)
 		return journal.Leaf{}, err
 	}
+	key := useKey{req.AuthorizationID, v.Use}
+	s.reading.Store(key, struct{}{})
 	w, err := s.Journal.Write(ctx, s.accessRecord(req, o, entry.Permit, v))
+	s.reading.Delete(key)
 	if err != nil {
+		// The permit may be in the log all the same (its detail failed
+		// after the append, or the log failed midway): the use stays in
+		// flight, and recovery keeps it or gives it back as the log says.
 		op.close()
-		s.Access.Refund(context.WithoutCancel(ctx), v, true)
 		return journal.Leaf{}, wrapLog(err)
 	}
 	s.Access.UseLogged(v)
 	return w, nil
+}
+
+// useKey names a use of an authorization.
+type useKey struct {
+	authorization string
+	n             int
 }
 
 // release hands out the logged read: it records a viewing of evidence,

@@ -346,6 +346,9 @@ func (s *Service) settleUses(ctx context.Context, since time.Time) (kept, refund
 		}
 	}
 	for key, u := range want {
+		if _, live := s.reading.Load(useKey{u.Authorization, u.Use}); live {
+			continue // its read is appending its permit here: its own to settle
+		}
 		err := s.Store.SettleUse(ctx, u.Authorization, u.Use, found[key])
 		switch {
 		case errors.Is(err, ombud.ErrNotFound):
@@ -356,6 +359,7 @@ func (s *Service) settleUses(ctx context.Context, since time.Time) (kept, refund
 			kept++
 		default:
 			refunded++
+			s.Access.Unadmit(u.Authorization)
 			s.logger().WarnContext(ctx, "a use whose permit was never logged was given back", "authorization", u.Authorization, "use", u.Use)
 		}
 	}
