@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"gocloud.dev/blob"
@@ -169,7 +170,10 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, err
 		// A file:// bucket keeps a plain key's blob at DIR/KEY: open it
 		// directly, without fileblob's stat and attributes file on every
 		// read (a third of a small read's cost).
-		f, err := os.Open(filepath.Join(b.dir, filepath.FromSlash(key)))
+		// Non-blocking, so that a FIFO or a device in a blob's place is
+		// refused below instead of blocking the read (and the object's
+		// gate) until a writer comes; a regular file reads as ever.
+		f, err := os.OpenFile(filepath.Join(b.dir, filepath.FromSlash(key)), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, 0, fmt.Errorf("%s: %w", key, ErrNotFound)
 		}

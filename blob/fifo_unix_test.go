@@ -14,7 +14,8 @@ import (
 )
 
 // TestReadAllRefusesAFIFO: a FIFO in a blob's place fails at once instead
-// of blocking the read forever.
+// of blocking the read forever, whether it is read whole (a small object)
+// or streamed (a large one).
 func TestReadAllRefusesAFIFO(t *testing.T) {
 	dir := t.TempDir()
 	b, err := blob.Open(context.Background(), "file://"+filepath.ToSlash(dir)+"?no_tmp_dir=true&metadata=skip")
@@ -28,14 +29,25 @@ func TestReadAllRefusesAFIFO(t *testing.T) {
 	if err := syscall.Mkfifo(p, 0o600); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := b.ReadAll(context.Background(), key, 100); done <- err }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("a FIFO read as a blob")
+	for name, read := range map[string]func() error{
+		"whole": func() error { _, err := b.ReadAll(context.Background(), key, 100); return err },
+		"streamed": func() error {
+			rc, _, err := b.Get(context.Background(), key)
+			if err == nil {
+				rc.Close()
+			}
+			return err
+		},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- read() }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("%s: a FIFO read as a blob", name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: reading a FIFO blocked", name)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("reading a FIFO blocked")
 	}
 }

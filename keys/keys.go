@@ -29,9 +29,9 @@ import (
 	"gocloud.dev/secrets"
 )
 
-// ErrUnwrap: a wrapped keyset could not be unwrapped: wrong KEK, wrong
-// object, or damaged bytes.
-var ErrUnwrap = errors.New("keys: cannot unwrap keyset")
+// ErrUnwrap: a wrapped key could not be unwrapped: wrong KEK, wrong
+// object, wrong format, or damaged bytes.
+var ErrUnwrap = errors.New("keys: cannot unwrap the key")
 
 // Keyring yields the keepers that wrap keysets. Version names a KEK; the
 // current one wraps new keysets and rotation rewraps old ones under it.
