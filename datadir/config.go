@@ -593,7 +593,7 @@ gc_percent = 150
 memory_limit_mb = 1024
 # Goroutines running at once (GOMAXPROCS) per core. SQLite's and the log's
 # file system calls hold their threads; with twice as many threads as
-# cores, a single read's throughput on 2 cores rises by about a fifth.
+# cores, a single read's throughput on 2 cores rose by a fifth to a third.
 # GOMAXPROCS in the environment, when set, wins.
 procs_per_core = 2
 

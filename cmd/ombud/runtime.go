@@ -15,7 +15,7 @@ var cores = runtime.GOMAXPROCS(0)
 // GOGC, GOMEMLIMIT and GOMAXPROCS, when set, win, as the Go documentation
 // promises.
 func (m *Main) tuneRuntime(c datadir.RuntimeConfig) {
-	if m.Getenv("GOMAXPROCS") == "" && c.ProcsPerCore > 1 {
+	if m.Getenv("GOMAXPROCS") == "" && c.ProcsPerCore >= 1 {
 		runtime.GOMAXPROCS(cores * c.ProcsPerCore)
 	}
 	if m.Getenv("GOGC") == "" {
