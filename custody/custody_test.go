@@ -812,6 +812,31 @@ func TestLargeObjectIntegrityIsLogged(t *testing.T) {
 // key.
 func asKeyset(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
 	t.Helper()
+	k, ik, _, _ := keysetOf(t, e, o)
+	wrapped, err := k.WrapWith(ik, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewrite(t, e, `UPDATE objects SET wrapped_keyset = $1, key_format = 0 WHERE id = $2`, wrapped, o.ID)
+}
+
+// asLegacy rewrites o in meta.db as an object stored before intermediate
+// keys: its keyset wrapped by the current KEK itself, under its id.
+func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
+	t.Helper()
+	k, _, ver, keeper := keysetOf(t, e, o)
+	wrapped, err := k.Wrap(ctx, keeper, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewrite(t, e, `UPDATE objects SET wrapped_keyset = $1, wrapping_key = NULL, kek_version = $2, key_format = 0 WHERE id = $3`, wrapped, ver, o.ID)
+}
+
+// keysetOf unwraps a new object's bare key and returns it as a keyset,
+// with its intermediate key and the current KEK (which wraps that key:
+// the test makes no rotation first).
+func keysetOf(t *testing.T, e *ombudtest.Env, o *ombud.Object) (*keys.ObjectKey, *keys.Intermediate, int, *secrets.Keeper) {
+	t.Helper()
 	wk, err := e.Store.IntermediateKey(ctx, o.WrappingKey)
 	if err != nil {
 		t.Fatal(err)
@@ -820,9 +845,9 @@ func asKeyset(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keeper, err := kr.Keeper(wk.KEKVersion)
-	if err != nil {
-		t.Fatal(err)
+	ver, keeper := kr.Current()
+	if ver != wk.KEKVersion {
+		t.Fatalf("intermediate key under KEK %d, current %d", wk.KEKVersion, ver)
 	}
 	ik, err := keys.UnwrapIntermediate(ctx, keeper, wk.Wrapped, wk.ID)
 	if err != nil {
@@ -835,54 +860,19 @@ func asKeyset(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
 	if k, err = k.AsKeyset(); err != nil {
 		t.Fatal(err)
 	}
-	wrapped, err := k.WrapWith(ik, o.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", e.Dir.DBPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, key_format = 0 WHERE id = $2`, wrapped, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	return k, ik, ver, keeper
 }
 
-// asLegacy rewrites o in meta.db as an object stored before intermediate
-// keys: its keyset wrapped by the current KEK itself, under its id.
-func asLegacy(t *testing.T, e *ombudtest.Env, o *ombud.Object) {
+// rewrite runs one statement on the deployment's meta.db, as an older
+// version of ombud would have left it.
+func rewrite(t *testing.T, e *ombudtest.Env, q string, args ...any) {
 	t.Helper()
-	wk, err := e.Store.IntermediateKey(ctx, o.WrappingKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := keys.OpenLocal(e.Dir.KEKPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ver, keeper := kr.Current()
-	ik, err := keys.UnwrapIntermediate(ctx, keeper, wk.Wrapped, wk.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := keys.UnwrapWith(ik, o.WrappedKeyset, o.ID, keys.Format(o.KeyFormat))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k, err = k.AsKeyset(); err != nil {
-		t.Fatal(err)
-	}
-	wrapped, err := k.Wrap(ctx, keeper, o.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	db, err := sql.Open("sqlite", e.Dir.DBPath())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`UPDATE objects SET wrapped_keyset = $1, wrapping_key = NULL, kek_version = $2, key_format = 0 WHERE id = $3`, wrapped, ver, o.ID); err != nil {
+	if _, err := db.Exec(q, args...); err != nil {
 		t.Fatal(err)
 	}
 }
