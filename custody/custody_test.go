@@ -955,8 +955,8 @@ func (w *permitWatch) Append(ctx context.Context, leaf []byte) (uint64, error) {
 
 // TestUseIsDurableBeforeItsPermit: a permit reaches the log only after
 // its use is in the store, so that a gateway that dies between the two
-// loses a use and never grants one more; and a permit the log refuses
-// gives its use back.
+// never grants one more; and a permit the log refuses keeps its use in
+// flight until recovery, which gives it back.
 func TestUseIsDurableBeforeItsPermit(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
@@ -1003,6 +1003,18 @@ type journalStore interface {
 	journal.DetailStore
 }
 
+// permitsIn counts the permits in e's log.
+func permitsIn(t *testing.T, e *ombudtest.Env) int {
+	t.Helper()
+	n := 0
+	for i := range e.Size(t) {
+		if en := e.Entry(t, i); en.Kind == entry.KindAccess && en.Fields["decision"] == entry.Permit {
+			n++
+		}
+	}
+	return n
+}
+
 // detailsFail is a store whose detail writes fail, as on a full disk.
 type detailsFail struct{ journalStore }
 
@@ -1033,15 +1045,7 @@ func TestPermitLoggedWithoutItsDetailKeepsItsUse(t *testing.T) {
 		t.Fatal("a read whose detail failed was released")
 	}
 	e.Journal.Store = live
-	permits := func() int {
-		n := 0
-		for i := range e.Size(t) {
-			if en := e.Entry(t, i); en.Kind == entry.KindAccess && en.Fields["decision"] == entry.Permit {
-				n++
-			}
-		}
-		return n
-	}
+	permits := func() int { return permitsIn(t, e) }
 	if permits() != 1 {
 		t.Fatalf("%d permits in the log, want the one whose detail failed", permits())
 	}
@@ -1107,16 +1111,7 @@ func TestNoUseSpentWithoutItsPermit(t *testing.T) {
 		}
 		return ra.Uses
 	}
-	permits := func() int {
-		t.Helper()
-		n := 0
-		for i := range e.Size(t) {
-			if en := e.Entry(t, i); en.Kind == entry.KindAccess && en.Fields["decision"] == entry.Permit {
-				n++
-			}
-		}
-		return n
-	}
+	permits := func() int { return permitsIn(t, e) }
 	for _, tc := range []struct {
 		name   string
 		logged bool
