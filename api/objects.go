@@ -128,9 +128,15 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Length", strconv.FormatInt(want, 10))
 	w.WriteHeader(status)
 	var n int64
-	if want < 1<<20 {
+	wt, direct := src.(io.WriterTo)
+	switch {
+	case direct && !ranged && want >= 1<<20:
+		// Decrypted ahead on goroutines of its own: its segments go to
+		// the socket as they are, without a copy.
+		n, err = wt.WriteTo(w)
+	case want < 1<<20:
 		n, err = io.Copy(w, src)
-	} else {
+	default:
 		// Decrypting and writing to the socket overlap on two goroutines.
 		aw := blob.NewAsyncWriter(w)
 		n, err = io.CopyBuffer(aw, src, make([]byte, 1<<20))

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -305,5 +307,72 @@ func TestUnsatisfiableRangeSpendsNoUse(t *testing.T) {
 	}
 	if a, _ := e.Store.Authorization(context.Background(), "one-read"); a.Uses != 1 {
 		t.Fatalf("uses after one read: %d", a.Uses)
+	}
+}
+
+// TestLargeReadStopsAtDamage: an object of many segments goes out a
+// segment at a time. A segment damaged in storage stops the release there
+// (the client sees a cut connection and only the bytes before it) and the
+// failure is logged as a denial; a client that hangs up midway is no
+// integrity failure and logs none.
+func TestLargeReadStopsAtDamage(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	ing := e.AddPrincipal(t, "ingest", ombud.RoleIngestor)
+	ana := e.AddPrincipal(t, "analyst", ombud.RoleAnalyst)
+	data := make([]byte, 4<<20+5)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	put := func() string {
+		return decode[apiv1.Object](t, doObj(t, e, "PUT", "/v1/objects", ing, map[string]string{"Ombud-Class": "general"}, bytes.NewReader(data))).ID
+	}
+	lastReasons := func() (string, string) {
+		en := e.Entry(t, e.Size(t)-1)
+		return fmt.Sprint(en.Fields["decision"]), fmt.Sprint(en.Fields["reasons"])
+	}
+
+	id := put()
+	p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(id)))
+	ct, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct[2<<20+10] ^= 1 // in the third segment
+	if err := os.WriteFile(p, ct, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resp := doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+	got, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || err == nil {
+		t.Fatalf("status %d, %d bytes, %v: want a cut body", resp.StatusCode, len(got), err)
+	}
+	if len(got) >= 2<<20 || !bytes.HasPrefix(data, got) {
+		t.Fatalf("%d bytes out, or bytes not the object's: only the two segments before the damage may leave", len(got))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d, r := lastReasons()
+		if d == "deny" && r == "[integrity_failure]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("last entry %s %s: want the integrity failure logged", d, r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Large enough that the socket's buffers cannot take the rest.
+	data = make([]byte, 32<<20)
+	id = put()
+	resp = doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	size := e.Size(t)
+	time.Sleep(500 * time.Millisecond)
+	if d, r := lastReasons(); e.Size(t) != size || d != "permit" {
+		t.Fatalf("after a client hung up: %s %s logged", d, r)
 	}
 }

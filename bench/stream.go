@@ -119,27 +119,25 @@ func CompareStream(ctx context.Context, dir string, size int64, rounds int, prog
 		}
 		r.Encrypt = gbps(d)
 		d, err = timed(func() error {
-			rc, _, err := bucket.Get(ctx, blob.Key(id))
+			// As the API reads an object of many segments: read, hashed
+			// and decrypted on goroutines of their own, and written out
+			// a segment at a time.
+			rc, _, err := bucket.GetDirect(ctx, blob.Key(id))
 			if err != nil {
 				return err
 			}
 			defer rc.Close()
-			vr := blob.Verifying(rc, ctSize, ctSum)
-			defer vr.Close()
-			pt, err := key.Decrypter(vr, id)
+			pt, err := key.NewStream(rc, ctSize, ctSum, id)
 			if err != nil {
 				return err
 			}
+			defer pt.Close()
 			out, err := os.Create(filepath.Join(work, "plain"))
 			if err != nil {
 				return err
 			}
 			defer out.Close()
-			aw := blob.NewAsyncWriter(out) // as the API does for its responses
-			n, err := io.CopyBuffer(aw, pt, make([]byte, 1<<20))
-			if cerr := aw.Close(); err == nil {
-				err = cerr
-			}
+			n, err := pt.WriteTo(out)
 			if err != nil {
 				return err
 			}

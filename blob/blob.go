@@ -166,6 +166,17 @@ func closeGuarded(w io.Closer) (err error) {
 // The reader reads ahead on its own goroutine, so fetching overlaps with
 // whatever the caller does with the bytes.
 func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	return b.get(ctx, key, true)
+}
+
+// GetDirect opens key for reading as Get does, without reading ahead: for
+// a caller that reads ahead on goroutines of its own (keys.Stream), where
+// Get's read-ahead would only copy every byte once more.
+func (b *Bucket) GetDirect(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	return b.get(ctx, key, false)
+}
+
+func (b *Bucket) get(ctx context.Context, key string, readAhead bool) (io.ReadCloser, int64, error) {
 	if b.dir != "" && plainKey(key) {
 		// A file:// bucket keeps a plain key's blob at DIR/KEY: open it
 		// directly, without fileblob's stat and attributes file on every
@@ -185,7 +196,7 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, err
 			f.Close()
 			return nil, 0, fmt.Errorf("blob: failed to read %s: not a regular file (%v)", key, err)
 		}
-		if st.Size() < pipeBuf {
+		if st.Size() < pipeBuf || !readAhead {
 			return f, st.Size(), nil
 		}
 		return &prefetched{newPrefetchReader(f), f}, st.Size(), nil
@@ -197,7 +208,7 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, int64, err
 		}
 		return nil, 0, fmt.Errorf("blob: failed to read %s: %w", key, err)
 	}
-	if r.Size() < pipeBuf {
+	if r.Size() < pipeBuf || !readAhead {
 		return r, r.Size(), nil // small: one read; read-ahead would only cost
 	}
 	return &prefetched{newPrefetchReader(r), r}, r.Size(), nil

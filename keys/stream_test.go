@@ -1,0 +1,198 @@
+package keys
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestStreamMatchesTink: for sizes around every segment boundary, a Stream
+// returns exactly what Tink's streaming reader returns, through Read and
+// through WriteTo, for keys of both formats.
+func TestStreamMatchesTink(t *testing.T) {
+	raw, _ := NewObjectKey()
+	legacy, _ := NewKeysetObjectKey()
+	const ptSeg = 1<<20 - 16 // plaintext of a segment
+	const first = ptSeg - 40 // the first holds the header too
+	for _, k := range []*ObjectKey{raw, legacy} {
+		t.Run(fmt.Sprint("format ", k.Format()), func(t *testing.T) {
+			tinkKey, _ := k.AsKeyset()
+			for _, n := range []int{0, 1, first - 1, first, first + 1, first + ptSeg, first + ptSeg + 1, 3<<20 + 12345} {
+				pt := make([]byte, n)
+				rand.Read(pt)
+				ct := encrypt(t, k, pt, "obj-1")
+				sum := sha256.Sum256(ct)
+				tr, err := tinkKey.Decrypter(bytes.NewReader(ct), "obj-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := io.ReadAll(tr)
+				if err != nil || !bytes.Equal(want, pt) {
+					t.Fatalf("size %d: Tink itself fails: %v", n, err)
+				}
+				for _, how := range []string{"Read", "WriteTo"} {
+					s, err := k.NewStream(bytes.NewReader(ct), int64(len(ct)), sum[:], "obj-1")
+					if err != nil {
+						t.Fatalf("size %d: %v", n, err)
+					}
+					var got bytes.Buffer
+					if how == "Read" {
+						_, err = io.CopyBuffer(&got, struct{ io.Reader }{s}, make([]byte, 777))
+					} else {
+						_, err = s.WriteTo(&got)
+					}
+					s.Close()
+					if err != nil || !bytes.Equal(got.Bytes(), want) {
+						t.Fatalf("size %d, %s: %d bytes, %v", n, how, got.Len(), err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestStreamRefusesDamage: every way the stored ciphertext can differ
+// from the recorded one fails the stream before its end is reported, and
+// no plaintext of a damaged segment is returned.
+func TestStreamRefusesDamage(t *testing.T) {
+	k, _ := NewObjectKey()
+	pt := make([]byte, 3<<20+100) // four segments
+	rand.Read(pt)
+	ct := encrypt(t, k, pt, "obj-1")
+	sum := sha256.Sum256(ct)
+	other := encrypt(t, k, pt, "obj-1") // same plaintext, same key, another salt
+	// The header (40 bytes) and the first segment fill the first MiB;
+	// segment i starts at i MiB.
+	swapped := append(append(append(append([]byte{}, ct[:1<<20]...), ct[2<<20:3<<20]...), ct[1<<20:2<<20]...), ct[3<<20:]...)
+	cases := []struct {
+		name string
+		ct   []byte
+		size int64
+		sum  []byte
+		want error
+	}{
+		{"a flipped bit in the header's salt", flip(ct, 5), int64(len(ct)), sum[:], ErrSegment},
+		{"a flipped bit in the second segment", flip(ct, 1<<20+10), int64(len(ct)), sum[:], ErrSegment},
+		{"a flipped bit in the last tag", flip(ct, len(ct)-1), int64(len(ct)), sum[:], ErrSegment},
+		{"truncated by a segment", ct[:len(ct)-1<<20/2], int64(len(ct)), sum[:], ErrDigest},
+		{"truncated, the size recorded as stored", ct[:2<<20], 2 << 20, sum[:], ErrSegment},
+		{"a byte more than recorded", append(append([]byte{}, ct...), 0), int64(len(ct)), sum[:], ErrDigest},
+		{"segments swapped", swapped, int64(len(ct)), sum[:], ErrSegment},
+		{"another valid ciphertext of the object", other, int64(len(other)), sum[:], ErrDigest},
+		{"another object's id", encrypt(t, k, pt, "obj-2"), int64(len(ct)), sum[:], ErrSegment},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := k.NewStream(bytes.NewReader(c.ct), c.size, c.sum, "obj-1")
+			if err != nil {
+				if !errors.Is(err, c.want) {
+					t.Fatalf("NewStream: %v, want %v", err, c.want)
+				}
+				return
+			}
+			defer s.Close()
+			var got bytes.Buffer
+			_, err = s.WriteTo(&got)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if !bytes.HasPrefix(pt, got.Bytes()) {
+				t.Fatal("returned bytes that are not the object's")
+			}
+			if _, err := s.Read(make([]byte, 10)); err == nil {
+				t.Fatal("a read after the failure succeeded")
+			}
+		})
+	}
+}
+
+// TestStreamCloseMidway: closing a stream half read stops its goroutines,
+// and a reader that fails midway ends it with that error.
+func TestStreamCloseMidway(t *testing.T) {
+	k, _ := NewObjectKey()
+	pt := make([]byte, 8<<20)
+	ct := encrypt(t, k, pt, "obj-1")
+	sum := sha256.Sum256(ct)
+	before := runtime.NumGoroutine()
+	for range 20 {
+		s, err := k.NewStream(bytes.NewReader(ct), int64(len(ct)), sum[:], "obj-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(s, make([]byte, 1<<20+5)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if _, err := s.Read(make([]byte, 1)); err == nil {
+			t.Fatal("read after Close succeeded")
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left running, %d before", n, before)
+	}
+	boom := errors.New("the disk went away")
+	s, err := k.NewStream(io.MultiReader(bytes.NewReader(ct[:3<<20]), errReader{boom}), int64(len(ct)), sum[:], "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.WriteTo(io.Discard); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the reader's error", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// BenchmarkStream64MiB: a Stream of 64 MiB to io.Discard, beside Tink's
+// streaming reader behind a SHA-256 of the ciphertext, as reads were.
+func BenchmarkStream64MiB(b *testing.B) {
+	k, _ := NewObjectKey()
+	pt := make([]byte, 64<<20)
+	var ctb bytes.Buffer
+	w, _ := k.Encrypter(&ctb, "obj-1")
+	w.Write(pt)
+	w.Close()
+	ct := ctb.Bytes()
+	sum := sha256.Sum256(ct)
+	b.Run("stream", func(b *testing.B) {
+		b.SetBytes(int64(len(pt)))
+		for b.Loop() {
+			s, err := k.NewStream(bytes.NewReader(ct), int64(len(ct)), sum[:], "obj-1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.WriteTo(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	b.Run("tink+sha256", func(b *testing.B) {
+		b.SetBytes(int64(len(pt)))
+		for b.Loop() {
+			h := sha256.New()
+			r, err := k.Decrypter(io.TeeReader(bytes.NewReader(ct), h), "obj-1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				b.Fatal(err)
+			}
+			if !bytes.Equal(h.Sum(nil), sum[:]) {
+				b.Fatal("sum")
+			}
+		}
+	})
+}
