@@ -196,3 +196,55 @@ func BenchmarkStream64MiB(b *testing.B) {
 		}
 	})
 }
+
+// FuzzStream: whatever is done to a stored ciphertext (bytes altered,
+// cut, or added, and whatever size is recorded), a Stream either returns
+// the whole plaintext and reports the end, or fails having returned only
+// a prefix of it.
+func FuzzStream(f *testing.F) {
+	k, _ := NewObjectKey()
+	pt := make([]byte, 2<<20+1000) // three segments
+	for i := range pt {
+		pt[i] = byte(i * 31)
+	}
+	var ctb bytes.Buffer
+	w, _ := k.Encrypter(&ctb, "obj-1")
+	w.Write(pt)
+	w.Close()
+	ct := ctb.Bytes()
+	sum := sha256.Sum256(ct)
+	f.Add(uint32(0), byte(0), int32(0), int32(0))
+	f.Add(uint32(1<<20+5), byte(1), int32(0), int32(0))
+	f.Add(uint32(0), byte(0), int32(-100), int32(0))
+	f.Add(uint32(0), byte(0), int32(7), int32(7))
+	f.Add(uint32(3), byte(0x40), int32(0), int32(-1))
+	f.Fuzz(func(t *testing.T, at uint32, xor byte, grow, recordedDelta int32) {
+		c := append([]byte{}, ct...)
+		if len(c) > 0 {
+			c[int(at)%len(c)] ^= xor
+		}
+		switch {
+		case grow < 0:
+			c = c[:max(0, len(c)+int(max(grow, -1<<21)))]
+		case grow > 0:
+			c = append(c, make([]byte, min(grow, 1<<16))...)
+		}
+		size := int64(len(ct)) + int64(max(min(recordedDelta, 1<<16), -1<<21))
+		s, err := k.NewStream(bytes.NewReader(c), size, sum[:], "obj-1")
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		var got bytes.Buffer
+		_, err = s.WriteTo(&got)
+		if err == nil && !bytes.Equal(got.Bytes(), pt) {
+			t.Fatalf("the end reported after %d bytes that are not the plaintext", got.Len())
+		}
+		if !bytes.HasPrefix(pt, got.Bytes()) {
+			t.Fatalf("%d bytes returned that are not a prefix of the plaintext", got.Len())
+		}
+		if err == nil && (xor != 0 || grow != 0 || recordedDelta != 0) {
+			t.Fatalf("a changed ciphertext (at %d ^%x, %+d bytes, size %+d) read whole", at, xor, grow, recordedDelta)
+		}
+	})
+}
