@@ -11,6 +11,7 @@ import (
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
+	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/reason"
 )
 
@@ -46,8 +47,9 @@ const (
 	runBatch  = 256
 	runBudget = 32 << 20
 	// runLargeWeight is what an object of several segments counts against
-	// the budget: Tink's streaming buffers, not its size.
-	runLargeWeight = 4 << 20
+	// the budget: the buffers of the stream that reads it ahead, not its
+	// size.
+	runLargeWeight = keys.StreamBuffers
 )
 
 // ReadRun streams a run's objects from position From. Each object's access

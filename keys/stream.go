@@ -27,6 +27,13 @@ var ErrSegment = errors.New("keys: a ciphertext segment does not authenticate")
 // of the next.
 const streamDepth = 2
 
+// StreamBuffers bounds the memory a Stream holds in buffers: ciphertext
+// segments not yet both hashed and decrypted (a queue of streamDepth, one
+// in each stage's hands and one being read) and plaintext segments not
+// yet taken (a queue of streamDepth, one being decrypted, one being read
+// out). Callers that keep many streams open count each at this.
+const StreamBuffers = (streamDepth + 3 + streamDepth + 2) * segmentSize
+
 // Stream is the plaintext of an object of many segments, read, checked
 // and decrypted ahead of its reader. One goroutine reads the ciphertext a
 // segment at a time, a second hashes it (SHA-256) and a third decrypts
