@@ -78,17 +78,17 @@ func floorRead(ctx context.Context, dir *datadir.Dir, runID string, n int) (floa
 			return err
 		}
 		if o.CipherSize > 1<<20 {
-			rc, _, err := bucket.Get(ctx, blob.Key(o.ID))
+			rc, _, err := bucket.GetDirect(ctx, blob.Key(o.ID))
 			if err != nil {
 				return err
 			}
 			defer rc.Close()
-			vr := blob.Verifying(rc, o.CipherSize, o.CipherSHA)
-			defer vr.Close()
-			pt, err := key.Decrypter(vr, o.ID)
-			if err == nil {
-				_, err = io.Copy(io.Discard, pt)
+			pt, err := key.NewStream(rc, o.CipherSize, o.CipherSHA, o.ID)
+			if err != nil {
+				return err
 			}
+			defer pt.Close()
+			_, err = pt.WriteTo(io.Discard)
 			return err
 		}
 		ct, err := bucket.ReadAll(ctx, blob.Key(o.ID), o.CipherSize)
