@@ -42,9 +42,11 @@ const StreamBuffers = (streamDepth + 3 + streamDepth + 2) * segmentSize
 //
 // Each segment is authenticated before any of it is returned; a segment
 // that fails stops the stream there. The whole ciphertext's length and
-// SHA-256 are compared with the recorded ones before the end is reported
-// (io.EOF, or a nil error from WriteTo): a reader that reaches the end
-// has had every byte checked. Close must be called.
+// SHA-256 are compared with the recorded ones before any of the last
+// segment is returned: a ciphertext other than the recorded one, even one
+// made with the object's key, never yields its whole plaintext, and a
+// reader that reaches the end (io.EOF, or a nil error from WriteTo) has
+// had every byte checked. Close must be called.
 type Stream struct {
 	out  chan *segment
 	done chan struct{}
@@ -53,9 +55,10 @@ type Stream struct {
 	wg   sync.WaitGroup
 	once sync.Once
 
-	cur *segment // being read by Read
-	pos int
-	err error
+	cur   *segment // being read by Read
+	pos   int
+	ended bool // the last segment was taken, its SHA-256 matched
+	err   error
 }
 
 // segment is one segment's buffer: ciphertext from the reader, handed to
@@ -243,34 +246,50 @@ func (s *Stream) open(gcm cipher.AEAD, prefix []byte, in <-chan *segment) {
 }
 
 // next returns the next plaintext segment, or the error that ends the
-// stream: io.EOF once the last segment was taken and the ciphertext's
-// SHA-256 matched.
+// stream: io.EOF once the last segment was taken.
+//
+// The last segment is held back until the SHA-256 matched, so that a
+// ciphertext other than the recorded one never yields its whole
+// plaintext: a reader that gets every byte has had every byte checked.
 func (s *Stream) next() (*segment, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
 	sg, ok := <-s.out
 	switch {
+	case !ok && s.ended:
+		s.err = io.EOF
 	case !ok:
-		s.err = s.finish()
+		s.err = errClosed
 	case sg.err != nil:
 		s.err = sg.err
-		sg.release()
-		sg = nil
+	case sg.last:
+		if s.err = s.check(); s.err == nil {
+			s.ended = true
+		}
 	}
-	return sg, s.err
+	if s.err != nil {
+		if sg != nil {
+			sg.release()
+		}
+		return nil, s.err
+	}
+	return sg, nil
 }
 
-// finish compares the ciphertext's SHA-256, once every segment was taken.
-func (s *Stream) finish() error {
+var errClosed = errors.New("keys: stream closed")
+
+// check compares the ciphertext's SHA-256 with the recorded one, once
+// the last segment is decrypted.
+func (s *Stream) check() error {
 	select {
 	case got := <-s.sum:
 		if !bytes.Equal(got, s.want) {
 			return ErrDigest
 		}
-		return io.EOF
+		return nil
 	case <-s.done:
-		return errors.New("keys: stream closed")
+		return errClosed
 	}
 }
 
@@ -333,7 +352,7 @@ func (s *Stream) Close() error {
 	}
 	s.wg.Wait()
 	if s.err == nil {
-		s.err = errors.New("keys: stream closed")
+		s.err = errClosed
 	}
 	return nil
 }

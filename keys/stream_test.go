@@ -105,6 +105,9 @@ func TestStreamRefusesDamage(t *testing.T) {
 			if !bytes.HasPrefix(pt, got.Bytes()) {
 				t.Fatal("returned bytes that are not the object's")
 			}
+			if got.Len() == len(pt) {
+				t.Fatal("the whole plaintext was returned before the failure")
+			}
 			if _, err := s.Read(make([]byte, 10)); err == nil {
 				t.Fatal("a read after the failure succeeded")
 			}
@@ -242,6 +245,9 @@ func FuzzStream(f *testing.F) {
 		}
 		if !bytes.HasPrefix(pt, got.Bytes()) {
 			t.Fatalf("%d bytes returned that are not a prefix of the plaintext", got.Len())
+		}
+		if err != nil && got.Len() == len(pt) {
+			t.Fatalf("the whole plaintext returned, then %v", err)
 		}
 		if err == nil && (xor != 0 || grow != 0 || recordedDelta != 0) {
 			t.Fatalf("a changed ciphertext (at %d ^%x, %+d bytes, size %+d) read whole", at, xor, grow, recordedDelta)
