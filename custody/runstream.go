@@ -93,6 +93,9 @@ func (s *Service) ReadRun(ctx context.Context, req RunRead) error {
 			if failure == nil {
 				pt := it.part()
 				pt.Last = i == len(b.items)-1
+				if pt.Body != nil && it.o.CipherSize > smallObject {
+					pt.Body = s.runIntegrityLogged(ctx, r, p, it, pt.Body)
+				}
 				failure = req.Emit(pt)
 				if failure != nil {
 					cancel()
@@ -205,6 +208,20 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 			return
 		}
 	}
+}
+
+// runIntegrityLogged logs, as a denial of the object in the run, a
+// segment of a large object that fails its check as the stream sends it,
+// as a single read does (failureLogged); the stream stops there.
+func (s *Service) runIntegrityLogged(ctx context.Context, r *ombud.Run, p *ombud.Principal, it *runItem, body io.Reader) io.Reader {
+	return &failureLogged{r: body, log: func(cause error) {
+		s.logger().ErrorContext(ctx, "a run's stream stopped: an object failed its integrity check", "run", r.ID, "object", it.o.ID, "receipt", it.leaf.Index, "err", cause)
+		denied := *it
+		denied.deny = &access.Verdict{Reason: reason.Integrity, Code: ombud.CodeInternal, Message: "the object failed its integrity check"}
+		if _, err := s.Journal.Write(context.WithoutCancel(ctx), s.runAccessRecord(r, p, &denied)); err != nil {
+			s.logger().ErrorContext(ctx, "the integrity failure could not be logged", "run", r.ID, "object", it.o.ID, "err", err)
+		}
+	}}
 }
 
 // runAccessRecord is the access entry of one object read in a run: it
