@@ -48,15 +48,7 @@ func (k *ObjectKey) DecryptOneSegment(ct []byte, objectID string) ([]byte, error
 		return nil, errors.New("keys: invalid header length")
 	}
 	salt, prefix := ct[1:1+dks], ct[1+dks:headerLen]
-	dkey, err := subtle.ComputeHKDF("SHA256", main, salt, []byte(objectID), uint32(dks))
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(dkey)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := segmentAEAD(main, salt, objectID, dks)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +61,20 @@ func (k *ObjectKey) DecryptOneSegment(ct []byte, objectID string) ([]byte, error
 		return nil, fmt.Errorf("keys: segment does not authenticate: %w", err)
 	}
 	return pt, nil
+}
+
+// segmentAEAD is the AES-GCM of an object's segments: its key derived by
+// HKDF-SHA256 from the main key, the header's salt and the object id.
+func segmentAEAD(main, salt []byte, objectID string, dks int) (cipher.AEAD, error) {
+	dkey, err := subtle.ComputeHKDF("SHA256", main, salt, []byte(objectID), uint32(dks))
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(dkey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // keysetParams reads a keyset's main key, derived key size and segment

@@ -17,7 +17,7 @@ import (
 	"gocloud.dev/secrets"
 )
 
-func encrypt(t *testing.T, k *ObjectKey, pt []byte, id string) []byte {
+func encrypt(t testing.TB, k *ObjectKey, pt []byte, id string) []byte {
 	var ct bytes.Buffer
 	w, err := k.Encrypter(&ct, id)
 	if err != nil {

@@ -2,7 +2,6 @@ package keys
 
 import (
 	"bytes"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/binary"
@@ -12,8 +11,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-
-	"github.com/tink-crypto/tink-go/v2/subtle"
 )
 
 // ErrDigest: the ciphertext read is not the one recorded; its SHA-256
@@ -111,15 +108,7 @@ func (k *ObjectKey) NewStream(r io.Reader, size int64, sum []byte, objectID stri
 	if int(header[0]) != headerLen {
 		return nil, fmt.Errorf("%w: invalid header length", ErrSegment)
 	}
-	dkey, err := subtle.ComputeHKDF("SHA256", main, header[1:1+dks], []byte(objectID), uint32(dks))
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(dkey)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := segmentAEAD(main, header[1:1+dks], objectID, dks)
 	if err != nil {
 		return nil, err
 	}

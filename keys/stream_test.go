@@ -163,11 +163,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 func BenchmarkStream64MiB(b *testing.B) {
 	k, _ := NewObjectKey()
 	pt := make([]byte, 64<<20)
-	var ctb bytes.Buffer
-	w, _ := k.Encrypter(&ctb, "obj-1")
-	w.Write(pt)
-	w.Close()
-	ct := ctb.Bytes()
+	ct := encrypt(b, k, pt, "obj-1")
 	sum := sha256.Sum256(ct)
 	b.Run("stream", func(b *testing.B) {
 		b.SetBytes(int64(len(pt)))
@@ -210,11 +206,7 @@ func FuzzStream(f *testing.F) {
 	for i := range pt {
 		pt[i] = byte(i * 31)
 	}
-	var ctb bytes.Buffer
-	w, _ := k.Encrypter(&ctb, "obj-1")
-	w.Write(pt)
-	w.Close()
-	ct := ctb.Bytes()
+	ct := encrypt(f, k, pt, "obj-1")
 	sum := sha256.Sum256(ct)
 	f.Add(uint32(0), byte(0), int32(0), int32(0))
 	f.Add(uint32(1<<20+5), byte(1), int32(0), int32(0))

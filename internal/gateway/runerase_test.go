@@ -14,14 +14,11 @@ import (
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
-// TestRunDeniesWhatIsErasedAfterItsPageWasRead: a run reads its list a
-// page ahead of deciding it; an object erased after its page was read and
-// before its batch is decided is a logged denial, never released from the
-// page's copy of its key. The stream is held at its first part so that
-// the erasure lands in that window.
-func TestRunDeniesWhatIsErasedAfterItsPageWasRead(t *testing.T) {
-	t.Parallel()
-	e := ombudtest.New(t)
+// plateReader registers an analytic system that may process location
+// records, version 2.0, and a machine principal of it: the system, the
+// principal and a client that speaks as it.
+func plateReader(t *testing.T, e *ombudtest.Env) (*apiv1.SystemVersionDone, *apiv1.Principal, *client.Client) {
+	t.Helper()
 	ctx := t.Context()
 	admin, err := client.New(e.URL, e.AdminToken)
 	if err != nil {
@@ -40,6 +37,19 @@ func TestRunDeniesWhatIsErasedAfterItsPageWasRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sys, m, machine
+}
+
+// TestRunDeniesWhatIsErasedAfterItsPageWasRead: a run reads its list a
+// page ahead of deciding it; an object erased after its page was read and
+// before its batch is decided is a logged denial, never released from the
+// page's copy of its key. The stream is held at its first part so that
+// the erasure lands in that window.
+func TestRunDeniesWhatIsErasedAfterItsPageWasRead(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	ctx := t.Context()
+	sys, m, machine := plateReader(t, e)
 	e.Authorize(t, e.Court(t), ombudtest.Authorization("order-r", 5))
 	// Eight pages of 256: the stream's batches (4 ahead) and its list (a
 	// page ahead of them) hold the seventh page read and undecided while

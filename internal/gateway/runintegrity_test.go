@@ -8,10 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
-	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -24,23 +22,7 @@ func TestRunLogsAnIntegrityFailure(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
 	ctx := t.Context()
-	admin, err := client.New(e.URL, e.AdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys, err := admin.RegisterSystem(ctx, apiv1.RegisterSystem{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading", Classes: []string{"location"},
-		Model: "anpr", Version: "2.0", Accuracy: apiv1.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := admin.CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "runner", Roles: []ombud.Role{ombud.RoleSystem}, System: sys.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	machine, err := client.New(e.URL, m.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, m, machine := plateReader(t, e)
 	e.Authorize(t, e.Court(t), ombudtest.Authorization("order-i", 5))
 	large := make([]byte, 3<<20+7)
 	for i := range large {
