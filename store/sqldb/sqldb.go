@@ -53,7 +53,7 @@ type Store struct {
 	// The use writer's statements, prepared once on the writer: preparing
 	// them in every batch cost as much as running them.
 	useStmt, useNStmt, usedStmt, flightStmt *sql.Stmt
-	maxB                                    int
+	maxB                          int
 }
 
 var _ store.Store = (*Store)(nil)
