@@ -205,62 +205,22 @@ func (s *Store) takeUses(ctx context.Context, tx *sql.Tx, batch []*useReq, logge
 			return err
 		}
 	}
-	use, useN, flight := tx.StmtContext(ctx, s.useStmt), tx.StmtContext(ctx, s.useNStmt), tx.StmtContext(ctx, s.flightStmt)
+	use, flight := tx.StmtContext(ctx, s.useStmt), tx.StmtContext(ctx, s.flightStmt)
 	now := ms(time.Now())
-	// The uses of one authorization are taken by one UPDATE when all of
-	// them fit, numbered in the batch's order: what one UPDATE a use
-	// would give them, in fewer statements. When they do not all fit,
-	// they are taken one by one, as many as fit.
-	taken := make([]bool, len(batch))
-	for _, idx := range byAuthorization(batch) {
-		if len(idx) < 2 {
-			continue
-		}
-		var u int
-		err := useN.QueryRowContext(ctx, batch[idx[0]].id, len(idx)).Scan(&u)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for j, i := range idx {
-			out[i], taken[i] = useResult{uses: u - len(idx) + 1 + j}, true
-		}
-	}
 	for i, r := range batch {
-		if !taken[i] {
-			out[i] = useResult{}
-			out[i].err = use.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
-			if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
-				return out[i].err
-			}
-			if out[i].err != nil {
-				continue
-			}
+		out[i] = useResult{}
+		out[i].err = use.QueryRowContext(ctx, r.id).Scan(&out[i].uses)
+		if out[i].err != nil && !errors.Is(out[i].err, sql.ErrNoRows) {
+			return out[i].err
+		}
+		if out[i].err != nil {
+			continue
 		}
 		if _, err := flight.ExecContext(ctx, r.id, out[i].uses, int64(r.from), now); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// byAuthorization groups the positions of batch by authorization, each
-// group in the batch's order, the groups in the order of their first.
-func byAuthorization(batch []*useReq) [][]int {
-	at := make(map[string]int, len(batch))
-	var groups [][]int
-	for i, r := range batch {
-		g, ok := at[r.id]
-		if !ok {
-			g = len(groups)
-			at[r.id] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], i)
-	}
-	return groups
 }
 
 // oneWriter is the store's writer when its engine has a single writer

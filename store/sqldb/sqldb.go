@@ -52,7 +52,7 @@ type Store struct {
 	principalStmt, objectStmt *sql.Stmt
 	// The use writer's statements, prepared once on the writer: preparing
 	// them in every batch cost as much as running them.
-	useStmt, useNStmt, usedStmt, flightStmt *sql.Stmt
+	useStmt, usedStmt, flightStmt *sql.Stmt
 	maxB                          int
 }
 
@@ -81,9 +81,6 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err == nil {
 		s.useStmt, err = s.w.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
-	}
-	if err == nil {
-		s.useNStmt, err = s.w.PrepareContext(ctx, `UPDATE authorizations SET uses = uses + $2 WHERE id = $1 AND uses + $2 <= max_uses AND revoked IS NULL AND pending = 0 RETURNING uses`)
 	}
 	if err == nil {
 		s.usedStmt, err = s.w.PrepareContext(ctx, `DELETE FROM uses_in_flight WHERE authorization_id = $1 AND use_number = $2`)
@@ -215,7 +212,7 @@ func (s *Store) Close() error {
 		<-s.done
 		<-s.usesDone
 	}
-	for _, st := range []*sql.Stmt{s.principalStmt, s.objectStmt, s.useStmt, s.useNStmt, s.usedStmt, s.flightStmt} {
+	for _, st := range []*sql.Stmt{s.principalStmt, s.objectStmt, s.useStmt, s.usedStmt, s.flightStmt} {
 		st.Close()
 	}
 	if s.w == s.r {
