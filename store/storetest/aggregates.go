@@ -439,6 +439,50 @@ func testAuthorizations(t *testing.T, s store.Store) {
 	if _, err := s.UseAuthorization(ctx, "nosuch", 0); !errors.Is(err, ombud.ErrNotFound) {
 		t.Fatalf("use of a missing authorization: %v", err)
 	}
+	// Many uses of one authorization at once, which the store may take
+	// together: every use that fits is handed out once, numbered from 1
+	// without a gap, and the rest are refused.
+	a2 := &ombud.RegisteredAuthorization{Note: fmt.Sprintf("%s\nid: a2", note), SubjectPseudonyms: []string{"*"}, Registered: now}
+	a2.ID, a2.Issuer, a2.MaxUses = "a2", "court.example/x", 64
+	apply(t, s, change(t, journal.AuthorizationRegister, a2.ID, journal.AuthorizationPayload{Authorization: a2}), 25)
+	useAll := func(n int) (map[int]bool, int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		got, refused := map[int]bool{}, 0
+		for range n {
+			wg.Go(func() {
+				u, err := s.UseAuthorization(ctx, "a2", 5)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && !got[u]:
+					got[u] = true
+				case err == nil:
+					t.Errorf("use %d of a2 handed out twice", u)
+				case errors.Is(err, ombud.ErrExhausted):
+					refused++
+				default:
+					t.Errorf("UseAuthorization: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		return got, refused
+	}
+	for _, want := range []struct{ n, from, to, refused int }{{48, 1, 48, 0}, {20, 49, 64, 4}} {
+		got, refused := useAll(want.n)
+		for u := want.from; u <= want.to; u++ {
+			if !got[u] {
+				t.Fatalf("%d uses at once: use %d not handed out (%v, %d refused)", want.n, u, got, refused)
+			}
+		}
+		if len(got) != want.to-want.from+1 || refused != want.refused {
+			t.Fatalf("%d uses at once: %d handed out, %d refused; want %d to %d and %d refused", want.n, len(got), refused, want.from, want.to, want.refused)
+		}
+	}
+	if got, _ := s.Authorization(ctx, "a2"); got.Uses != 64 {
+		t.Fatalf("a2 counts %d uses, want 64", got.Uses)
+	}
 
 	// Emergencies: recorded with their permit's index, breached once,
 	// which suspends the principal's emergency access; restored by an
