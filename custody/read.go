@@ -404,8 +404,8 @@ func (s *Service) release(ctx context.Context, req ReadRequest, o *ombud.Object,
 		// it were authentic) and the failure is logged as a decision.
 		pt = &failureLogged{r: pt, log: func(cause error) {
 			d := v
-			d.Permit, d.Reason, d.Use = false, reason.Integrity, 0
-			s.logger().ErrorContext(ctx, "a release stopped: the object failed its integrity check", "object", o.ID, "receipt", w.Index, "err", cause)
+			d.Permit, d.Reason, d.Use = false, stopReason(op.body, cause), 0
+			s.logger().ErrorContext(ctx, "a release stopped: "+d.Reason, "object", o.ID, "receipt", w.Index, "err", cause)
 			s.deny(context.WithoutCancel(ctx), req, o, d)
 		}}
 	}
@@ -494,9 +494,12 @@ func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal)
 	switch {
 	case err == nil:
 		return &opened{body: st, closers: []io.Closer{st, rc}}, nil
-	case !errors.Is(err, keys.ErrNotOneSegment):
+	case keys.Damaged(err):
 		rc.Close()
 		return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
+	case !errors.Is(err, keys.ErrNotOneSegment):
+		rc.Close()
+		return nil, unavailable(err)
 	}
 	// A keyset of another shape: Tink's streaming reader, through a
 	// verifying reader that reads ahead.
@@ -544,6 +547,19 @@ func (f *failureLogged) Read(p []byte) (int, error) {
 		f.log(err)
 	}
 	return n, err
+}
+
+// stopReason is the reason logged for a release that stopped midway with
+// cause: the object failed its check, or, for a stream whose store failed
+// to deliver the ciphertext (a network error of a cloud bucket), it was
+// unavailable; the log claims no damage it did not see. Tink's reader,
+// for keysets of another shape, does not tell the two apart: its
+// failures are integrity failures, as they always were.
+func stopReason(body io.Reader, cause error) string {
+	if _, ok := body.(*keys.Stream); ok && !keys.Damaged(cause) {
+		return reason.Unavailable
+	}
+	return reason.Integrity
 }
 
 // WriteTo is failureLogged's for a reader that writes itself out: a

@@ -210,14 +210,16 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 	}
 }
 
-// runIntegrityLogged logs, as a denial of the object in the run, a
-// segment of a large object that fails its check as the stream sends it,
-// as a single read does (failureLogged); the stream stops there.
+// runIntegrityLogged logs, as a denial of the object in the run, a large
+// object whose release stops midway (a segment fails its check, or the
+// store fails to deliver it), as a single read does (failureLogged); the
+// stream stops there.
 func (s *Service) runIntegrityLogged(ctx context.Context, r *ombud.Run, p *ombud.Principal, it *runItem, body io.Reader) io.Reader {
 	return &failureLogged{r: body, log: func(cause error) {
-		s.logger().ErrorContext(ctx, "a run's stream stopped: an object failed its integrity check", "run", r.ID, "object", it.o.ID, "receipt", it.leaf.Index, "err", cause)
+		why := stopReason(body, cause)
+		s.logger().ErrorContext(ctx, "a run's stream stopped: "+why, "run", r.ID, "object", it.o.ID, "receipt", it.leaf.Index, "err", cause)
 		denied := *it
-		denied.deny = &access.Verdict{Reason: reason.Integrity, Code: ombud.CodeInternal, Message: "the object failed its integrity check"}
+		denied.deny = &access.Verdict{Reason: why, Code: ombud.CodeInternal, Message: "the object's release stopped: " + why}
 		if _, err := s.Journal.Write(context.WithoutCancel(ctx), s.runAccessRecord(r, p, &denied)); err != nil {
 			s.logger().ErrorContext(ctx, "the integrity failure could not be logged", "run", r.ID, "object", it.o.ID, "err", err)
 		}

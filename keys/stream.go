@@ -20,6 +20,10 @@ var ErrDigest = errors.New("keys: the ciphertext differs from the one recorded")
 // ErrSegment: a ciphertext segment does not authenticate.
 var ErrSegment = errors.New("keys: a ciphertext segment does not authenticate")
 
+// Damaged reports whether err says that a ciphertext differs from the one
+// recorded (ErrDigest, ErrSegment), as against failing to be read.
+func Damaged(err error) bool { return errors.Is(err, ErrDigest) || errors.Is(err, ErrSegment) }
+
 // streamDepth is how many segments each stage of a Stream may run ahead
 // of the next.
 const streamDepth = 2
@@ -85,7 +89,9 @@ func (s *segment) release() {
 // NewStream returns the plaintext of the size bytes of ciphertext r
 // yields, as Encrypter wrote it for objectID, checked against its
 // recorded SHA-256 (sum). It fails at once only for a key or header it
-// cannot use; a damaged ciphertext fails the Stream's reads.
+// cannot use; a damaged ciphertext fails the Stream's reads. A ciphertext
+// that differs from the recorded one fails with ErrDigest or ErrSegment;
+// any other error is r's own (the store failed, not the object).
 func (k *ObjectKey) NewStream(r io.Reader, size int64, sum []byte, objectID string) (*Stream, error) {
 	main, dks, seg := k.raw, mainKeySize, segmentSize
 	if main == nil {
@@ -102,8 +108,12 @@ func (k *ObjectKey) NewStream(r io.Reader, size int64, sum []byte, objectID stri
 		return nil, fmt.Errorf("%w: %d bytes is shorter than a header and a tag", ErrDigest, size)
 	}
 	header := make([]byte, headerLen)
-	if _, err := io.ReadFull(r, header); err != nil {
-		return nil, fmt.Errorf("%w: the header cannot be read: %v", ErrDigest, err)
+	if _, err := io.ReadFull(r, header); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: the ciphertext ends in its header", ErrDigest)
+	} else if err != nil {
+		// The store failed, not the ciphertext: neither ErrDigest nor
+		// ErrSegment.
+		return nil, fmt.Errorf("keys: the ciphertext cannot be read: %w", err)
 	}
 	if int(header[0]) != headerLen {
 		return nil, fmt.Errorf("%w: invalid header length", ErrSegment)

@@ -149,8 +149,16 @@ func TestStreamCloseMidway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.WriteTo(io.Discard); !errors.Is(err, boom) {
-		t.Fatalf("got %v, want the reader's error", err)
+	if _, err := s.WriteTo(io.Discard); !errors.Is(err, boom) || Damaged(err) {
+		t.Fatalf("got %v, want the reader's error, not damage", err)
+	}
+	// A store that fails in the header is no damage either; a ciphertext
+	// that ends there is.
+	if _, err := k.NewStream(errReader{boom}, int64(len(ct)), sum[:], "obj-1"); !errors.Is(err, boom) || Damaged(err) {
+		t.Fatalf("a failing store: %v, want its error, not damage", err)
+	}
+	if _, err := k.NewStream(bytes.NewReader(ct[:20]), int64(len(ct)), sum[:], "obj-1"); !Damaged(err) {
+		t.Fatalf("a ciphertext cut in its header: %v, want damage", err)
 	}
 }
 
