@@ -94,7 +94,7 @@ func (s *Service) ReadRun(ctx context.Context, req RunRead) error {
 				pt := it.part()
 				pt.Last = i == len(b.items)-1
 				if pt.Body != nil && it.o.CipherSize > smallObject {
-					pt.Body = s.runIntegrityLogged(ctx, r, p, it, pt.Body)
+					pt.Body = s.runStopLogged(ctx, r, p, it, pt.Body)
 				}
 				failure = req.Emit(pt)
 				if failure != nil {
@@ -210,18 +210,18 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 	}
 }
 
-// runIntegrityLogged logs, as a denial of the object in the run, a large
+// runStopLogged logs, as a denial of the object in the run, a large
 // object whose release stops midway (a segment fails its check, or the
 // store fails to deliver it), as a single read does (failureLogged); the
 // stream stops there.
-func (s *Service) runIntegrityLogged(ctx context.Context, r *ombud.Run, p *ombud.Principal, it *runItem, body io.Reader) io.Reader {
+func (s *Service) runStopLogged(ctx context.Context, r *ombud.Run, p *ombud.Principal, it *runItem, body io.Reader) io.Reader {
 	return &failureLogged{r: body, log: func(cause error) {
 		why := stopReason(body, cause)
 		s.logger().ErrorContext(ctx, "a run's stream stopped: "+why, "run", r.ID, "object", it.o.ID, "receipt", it.leaf.Index, "err", cause)
 		denied := *it
 		denied.deny = &access.Verdict{Reason: why, Code: ombud.CodeInternal, Message: "the object's release stopped: " + why}
 		if _, err := s.Journal.Write(context.WithoutCancel(ctx), s.runAccessRecord(r, p, &denied)); err != nil {
-			s.logger().ErrorContext(ctx, "the integrity failure could not be logged", "run", r.ID, "object", it.o.ID, "err", err)
+			s.logger().ErrorContext(ctx, "the stopped release could not be logged", "run", r.ID, "object", it.o.ID, "err", err)
 		}
 	}}
 }
