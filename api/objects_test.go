@@ -14,7 +14,6 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
-	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -333,7 +332,7 @@ func TestLargeReadStopsAtDamage(t *testing.T) {
 	}
 
 	id := put()
-	p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(id)))
+	p := e.BlobFile(id)
 	ct, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,7 @@ func TestRoundTripAndLogging(t *testing.T) {
 			t.Fatalf("size %d: round trip failed: %v (got %d bytes)", n, err, len(got))
 		}
 		// The blob holds ciphertext only.
-		ct, _ := os.ReadFile(filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID))))
+		ct, _ := os.ReadFile(e.BlobFile(o.ID))
 		if n > 64 && bytes.Contains(ct, body[:64]) {
 			t.Fatal("plaintext found in the blob store")
 		}
@@ -131,7 +131,7 @@ func TestIntegrity(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ingest(t, e, "general", body)
-			p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID)))
+			p := e.BlobFile(o.ID)
 			ct, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
@@ -216,7 +216,7 @@ func TestShreddedIsUnrecoverable(t *testing.T) {
 	secret := []byte("Zebedee Quarrington-Vasquez was at the station at 06:12. " + strings.Repeat("x", 4096))
 	o := ingest(t, e, "general", secret)
 	// The adversary's copies, taken before the shred.
-	ct, err := os.ReadFile(filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID))))
+	ct, err := os.ReadFile(e.BlobFile(o.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +413,7 @@ func TestRotation(t *testing.T) {
 	blobSum := func() [32]byte {
 		h := sha256.New()
 		for _, o := range objs {
-			b, _ := os.ReadFile(filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID))))
+			b, _ := os.ReadFile(e.BlobFile(o.ID))
 			h.Write(b)
 		}
 		return [32]byte(h.Sum(nil))
@@ -512,7 +512,7 @@ func TestSmallObjectIntegrity(t *testing.T) {
 		func(b []byte) []byte { return append(b, 1) },
 	} {
 		o := ingest(t, e, "general", body)
-		p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID)))
+		p := e.BlobFile(o.ID)
 		ct, _ := os.ReadFile(p)
 		os.WriteFile(p, damage(ct), 0o600)
 		reader(t, e)
@@ -785,7 +785,7 @@ func TestLargeObjectIntegrityIsLogged(t *testing.T) {
 	e := ombudtest.New(t)
 	body := randomBytes(3 << 20)
 	o := ingest(t, e, "general", body)
-	p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(o.ID)))
+	p := e.BlobFile(o.ID)
 	ct, _ := os.ReadFile(p)
 	ct[len(ct)-(512<<10)] ^= 1
 	os.WriteFile(p, ct, 0o600)

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/ombud/ombud/apiv1"
-	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -36,7 +34,7 @@ func TestRunLogsAnIntegrityFailure(t *testing.T) {
 		}
 		ids = append(ids, o.ID)
 	}
-	p := filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(ids[1])))
+	p := e.BlobFile(ids[1])
 	ct, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
@@ -409,4 +411,10 @@ func (e *Env) Report(t testing.TB, start, end time.Time) *report.Report {
 func (e *Env) ReportNow(t testing.TB) *report.Report {
 	now := time.Now().UTC()
 	return e.Report(t, now.Add(-24*time.Hour), now.Add(24*time.Hour))
+}
+
+// BlobFile is the file that holds object id's ciphertext in the
+// deployment's file:// bucket: for tests that damage or inspect it.
+func (e *Env) BlobFile(id string) string {
+	return filepath.Join(e.Dir.BlobPath(), filepath.FromSlash(blob.Key(id)))
 }
