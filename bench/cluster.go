@@ -192,7 +192,7 @@ func CompareCluster(ctx context.Context, cfg ClusterConfig, rounds int, progress
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, _, errs[k] = streamRun(ctx, hc, srv.url, d.machine, d.system, ids, cfg.ObjectBytes)
+					_, _, errs[k] = streamRun(ctx, hc, srv.url, d.machine, d.system, ids, cfg.ObjectBytes, func() {})
 				}()
 			}
 			wg.Wait()

@@ -17,11 +17,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	tessera "github.com/transparency-dev/tessera"
@@ -67,6 +69,23 @@ type RunRound struct {
 	FloorSeconds   float64 `json:"floor_seconds"`
 	FloorPerSecond float64 `json:"floor_objects_per_second"`
 	RatioToFloor   float64 `json:"ratio_to_floor"`
+	// CPU time per object, in microseconds (user and system, every
+	// thread): the run's server and its client, the floor, the bare
+	// appender.
+	CPU CPUPerObject `json:"cpu_us_per_object"`
+}
+
+// CPUPerObject is the CPU time each part of a round spends per object,
+// in microseconds.
+type CPUPerObject struct {
+	RunServer float64 `json:"run_server"`
+	RunClient float64 `json:"run_client"`
+	Floor     float64 `json:"floor"`
+	Bare      float64 `json:"bare_appender"`
+	// Ceiling is the most objects per second a run could reach on these
+	// cores if it spent no CPU beyond the floor's work and the bare
+	// appender's: cores × 10^6 ÷ (floor + bare).
+	Ceiling float64 `json:"ceiling_objects_per_second"`
 }
 
 // RunComparison is the JSON 'ombud bench run' prints.
@@ -86,6 +105,11 @@ type RunComparison struct {
 	// the log and the wire cost beside the cryptography and the storage.
 	FloorPerSecond float64 `json:"floor_objects_per_second"`
 	RatioToFloor   float64 `json:"ratio_to_floor"`
+	// CPU is the median of the rounds' CPU per object, and
+	// CeilingRatio the ceiling's over the bare appender's rate: the most
+	// a run's ratio could be with the floor's work and the log's.
+	CPU          CPUPerObject `json:"cpu_us_per_object"`
+	CeilingRatio float64      `json:"ceiling_ratio"`
 	// PeakRSSMiB is the server process's peak resident memory over the
 	// whole benchmark (VmHWM), start and setup included.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
@@ -142,33 +166,56 @@ func CompareRun(ctx context.Context, cfg RunConfig, rounds int, progress io.Writ
 	c := &RunComparison{Benchmark: "run-bulk-read", When: time.Now().UTC(),
 		Config: fmt.Sprintf("%d objects of %d bytes in one run; batches %d / %v; bare appender %d in flight, %d-byte leaves", cfg.Objects, cfg.ObjectBytes, batchSize, batchAge, runWindow, len(leaf))}
 	hc := &http.Client{Timeout: 30 * time.Minute}
+	perObject := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(cfg.Objects) }
 	for i := range rounds {
-		secs, runID, err := streamRun(ctx, hc, srv.url, token, system, ids, cfg.ObjectBytes)
+		var cpu CPUPerObject
+		// The run's CPU is counted from its stream's start, as its
+		// seconds are: not the start of the run, which registers its list.
+		var self, child time.Duration
+		secs, runID, err := streamRun(ctx, hc, srv.url, token, system, ids, cfg.ObjectBytes, func() {
+			self, child = selfCPU(), processCPU(srv.cmd.Process.Pid)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("round %d: %w", i+1, err)
 		}
+		cpu.RunClient, cpu.RunServer = perObject(selfCPU()-self), perObject(processCPU(srv.cmd.Process.Pid)-child)
+		self = selfCPU()
 		floor, err := floorRead(ctx, dir, runID, len(ids))
 		if err != nil {
 			return nil, fmt.Errorf("round %d, floor: %w", i+1, err)
 		}
+		cpu.Floor = perObject(selfCPU() - self)
+		self = selfCPU()
 		bare, err := bareAppend(ctx, filepath.Join(work, "bare-"+strconv.Itoa(i)), cfg.Objects, leaf, batchSize, batchAge)
 		if err != nil {
 			return nil, fmt.Errorf("round %d, bare appender: %w", i+1, err)
 		}
+		cpu.Bare = perObject(selfCPU() - self)
+		cpu.Ceiling = float64(runtime.NumCPU()) * 1e6 / (cpu.Floor + cpu.Bare)
 		r := RunRound{Objects: cfg.Objects, Seconds: secs, ObjectsPerSecond: float64(cfg.Objects) / secs,
-			BareSeconds: bare, BarePerSecond: float64(cfg.Objects) / bare}
+			BareSeconds: bare, BarePerSecond: float64(cfg.Objects) / bare, CPU: cpu}
 		r.Ratio = r.ObjectsPerSecond / r.BarePerSecond
 		r.FloorSeconds, r.FloorPerSecond = floor, float64(cfg.Objects)/floor
 		r.RatioToFloor = r.ObjectsPerSecond / r.FloorPerSecond
 		c.Rounds = append(c.Rounds, r)
 		say("round %d/%d  run %9.0f objects/s   bare appender %9.0f entries/s   ratio %.2f   floor %9.0f objects/s   ratio to floor %.2f\n",
 			i+1, rounds, r.ObjectsPerSecond, r.BarePerSecond, r.Ratio, r.FloorPerSecond, r.RatioToFloor)
+		say("           CPU µs an object: run %.1f (server %.1f, client %.1f)   floor %.1f   bare appender %.1f   ceiling %.0f objects/s\n",
+			cpu.RunServer+cpu.RunClient, cpu.RunServer, cpu.RunClient, cpu.Floor, cpu.Bare, cpu.Ceiling)
 	}
 	c.ObjectsPerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.ObjectsPerSecond })
 	c.BarePerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.BarePerSecond })
 	c.Ratio = medianOf(c.Rounds, func(r RunRound) float64 { return r.Ratio })
 	c.FloorPerSecond = medianOf(c.Rounds, func(r RunRound) float64 { return r.FloorPerSecond })
 	c.RatioToFloor = medianOf(c.Rounds, func(r RunRound) float64 { return r.RatioToFloor })
+	c.CPU = CPUPerObject{
+		RunServer: medianOf(c.Rounds, func(r RunRound) float64 { return r.CPU.RunServer }),
+		RunClient: medianOf(c.Rounds, func(r RunRound) float64 { return r.CPU.RunClient }),
+		Floor:     medianOf(c.Rounds, func(r RunRound) float64 { return r.CPU.Floor }),
+		Bare:      medianOf(c.Rounds, func(r RunRound) float64 { return r.CPU.Bare }),
+		Ceiling:   medianOf(c.Rounds, func(r RunRound) float64 { return r.CPU.Ceiling }),
+	}
+	c.CeilingRatio = medianOf(c.Rounds, func(r RunRound) float64 { return r.CPU.Ceiling / r.BarePerSecond })
 	if c.PeakRSSMiB, err = peakRSS(srv.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
@@ -335,7 +382,7 @@ func startServer(ctx context.Context, bin, dir string, keeperLatency time.Durati
 
 // streamRun starts a run over ids and reads all of it, checking every
 // part, and returns the seconds the stream took.
-func streamRun(ctx context.Context, hc *http.Client, url, token, system string, ids []string, size int) (float64, string, error) {
+func streamRun(ctx context.Context, hc *http.Client, url, token, system string, ids []string, size int, onBegin func()) (float64, string, error) {
 	body, _ := json.Marshal(apiv1.StartRun{System: system, Version: "2.0", Purpose: "criminal_investigation", Authorization: "bench-auth", Objects: ids})
 	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/runs", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -353,6 +400,7 @@ func streamRun(ctx context.Context, hc *http.Client, url, token, system string, 
 	if resp.StatusCode != http.StatusCreated || err != nil {
 		return 0, "", fmt.Errorf("starting the run: %d %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
+	onBegin()
 	begin := time.Now()
 	req, _ = http.NewRequestWithContext(ctx, "GET", url+"/v1/runs/"+started.ID+"/objects", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -438,6 +486,41 @@ func bareAppend(ctx context.Context, dir string, n int, leaf []byte, size uint, 
 		return 0, *e
 	}
 	return secs, nil
+}
+
+// selfCPU is the CPU time this process has used, user and system, over
+// all its threads.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processCPU is the CPU time process pid has used, user and system, from
+// /proc/pid/stat (in clock ticks of 10 ms); 0 if it cannot be read.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces; the fields
+	// after it are space-separated, utime and stime the 12th and 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 // peakRSS reads a process's peak resident set (VmHWM) in MiB.
