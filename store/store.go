@@ -29,6 +29,7 @@ type Store interface {
 	ombud.RunStore
 	ombud.FlagStore
 	ombud.SessionStore
+	ombud.RecipientStore
 	// OpsInFlight returns the operations of the changes in flight on any
 	// of targets, for the reads that must not go on beside one left
 	// unfinished.

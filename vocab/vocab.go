@@ -29,11 +29,14 @@ const (
 	Region          Name = "region"
 	Jurisdiction    Name = "jurisdiction"
 	ReferenceDB     Name = "reference_db"
+	// RecipientCategory names what kind of body a recipient of exports
+	// is.
+	RecipientCategory Name = "recipient_category"
 )
 
 // Names lists the vocabularies in the order the disclosure page shows
 // them.
-var Names = []Name{Purpose, HoldReason, EraseReason, RevokeReason, EmergencyReason, Region, Jurisdiction, ReferenceDB}
+var Names = []Name{Purpose, HoldReason, EraseReason, RevokeReason, EmergencyReason, Region, Jurisdiction, ReferenceDB, RecipientCategory}
 
 // Title is a vocabulary's name for people.
 func (n Name) Title() string {
@@ -54,6 +57,8 @@ func (n Name) Title() string {
 		return "Jurisdictions"
 	case ReferenceDB:
 		return "Reference databases automated matches are made against"
+	case RecipientCategory:
+		return "Categories of the bodies exports may go to"
 	}
 	return string(n)
 }
@@ -144,6 +149,13 @@ func Default() Vocabulary {
 			{"custody_images", "Images taken of persons in custody."},
 			{"missing_persons", "Images of persons reported missing, given by their families or the authorities."},
 			{"wanted_vehicles", "Registration plates of vehicles sought."},
+		},
+		RecipientCategory: {
+			{"agency", "A public agency of the deployment's own jurisdiction, such as another police force."},
+			{"court", "A court or tribunal."},
+			{"foreign_authority", "An authority of another state, under a treaty or mutual legal assistance."},
+			{"vendor", "A company processing data on the controller's behalf."},
+			{"other", "Any other body; the authorization names it."},
 		},
 		Jurisdiction: {
 			{JurisdictionPlaceholder, "Placeholder of a deployment without a jurisdiction: it covers no real jurisdiction."},

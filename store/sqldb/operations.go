@@ -107,7 +107,7 @@ func (o operation[P]) missing() string {
 var operations = table(slices.Concat(
 	principalOperations, authorizationOperations, objectOperations,
 	detailOperations, []op{reportPublish}, systemOperations, runOperations,
-	flagOperations,
+	flagOperations, recipientOperations,
 )...)
 
 func table(ops ...op) map[journal.Op]op {

@@ -588,6 +588,66 @@ func TestSystems(t *testing.T, open Open) {
 	apply(t, s, change(t, journal.SystemRegister, other.Name, journal.SystemPayload{System: other}), 10)
 }
 
+// TestRecipients checks RecipientStore: a recipient is invisible while
+// reserved, a name is registered once, a recipient is retired once and
+// only when registered, and an undone registration leaves nothing.
+func TestRecipients(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	r := &ombud.Recipient{ID: ombud.NewID(), Name: "Police nationale, unit 12", Category: "foreign_authority", Jurisdiction: "EU-FR",
+		Key: "age1recipientkey", Registered: now, By: "admin0000000000a"}
+	c := change(t, journal.RecipientRegister, r.ID, journal.RecipientPayload{Recipient: r})
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatalf("Reserve(recipient): %v", err)
+	}
+	if all, _ := s.Recipients(ctx); len(all) != 0 {
+		t.Fatalf("a reserved recipient is listed: %v", all)
+	}
+	if _, err := s.Recipient(ctx, r.ID); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a reserved recipient is found: %v", err)
+	}
+	if err := s.Commit(ctx, c, 7); err != nil {
+		t.Fatalf("Commit(recipient): %v", err)
+	}
+	got, err := s.Recipient(ctx, r.ID)
+	if err != nil || got.Name != r.Name || got.Category != r.Category || got.Jurisdiction != r.Jurisdiction || got.Key != r.Key ||
+		!got.Registered.Equal(now) || got.By != r.By || got.Index != 7 || got.Retired != nil {
+		t.Fatalf("Recipient = %+v, %v", got, err)
+	}
+	twin := *r
+	twin.ID = ombud.NewID()
+	if err := s.Reserve(ctx, change(t, journal.RecipientRegister, twin.ID, journal.RecipientPayload{Recipient: &twin})); !errors.Is(err, ombud.ErrExists) {
+		t.Fatalf("a second recipient of the name: %v, want ErrExists", err)
+	}
+	if err := s.Reserve(ctx, change(t, journal.RecipientRetire, "nosuchrecipient0", journal.RetirePayload{At: now})); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("retiring no recipient: %v, want ErrNotFound", err)
+	}
+	apply(t, s, change(t, journal.RecipientRetire, r.ID, journal.RetirePayload{At: now}), 9)
+	if err := s.Reserve(ctx, change(t, journal.RecipientRetire, r.ID, journal.RetirePayload{At: now})); !errors.Is(err, ombud.ErrRetired) {
+		t.Fatalf("retiring twice: %v, want ErrRetired", err)
+	}
+	got, _ = s.Recipient(ctx, r.ID)
+	if got.Retired == nil || !got.Retired.Equal(now) || got.RetireIdx != 9 {
+		t.Fatalf("after its retirement: %+v", got)
+	}
+	other := &ombud.Recipient{ID: ombud.NewID(), Name: "District court 3", Category: "court", Jurisdiction: "EU-DE", Key: "age1other", Registered: now, By: r.By}
+	c = change(t, journal.RecipientRegister, other.ID, journal.RecipientPayload{Recipient: other})
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, c); err != nil {
+		t.Fatalf("Undo(recipient): %v", err)
+	}
+	if all, _ := s.Recipients(ctx); len(all) != 1 {
+		t.Fatalf("an undone recipient is listed: %d recipients", len(all))
+	}
+	apply(t, s, change(t, journal.RecipientRegister, other.ID, journal.RecipientPayload{Recipient: other}), 10)
+	if all, _ := s.Recipients(ctx); len(all) != 2 || all[0].Name != other.Name {
+		t.Fatalf("Recipients = %v, want both, by name", all)
+	}
+}
+
 // TestRuns checks runs: a run is reserved with its list, invisible until
 // committed, refused for a retired version, an erased or a missing
 // object; its list reads back in order and by page; a close is taken

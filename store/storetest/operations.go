@@ -30,6 +30,8 @@ type world struct {
 	acted    *ombud.Flag // confirmed, with an action
 	open     *ombud.Flag // no review yet
 	action   *ombud.Action
+	// recipient is registered, not retired.
+	recipient *ombud.Recipient
 	// emergency is the index of the emergency read's permit.
 	emergency uint64
 }
@@ -85,6 +87,8 @@ func newWorld(t *testing.T, s store.Store) *world {
 	em := &ombud.Emergency{ObjectID: w.objects[3], Principal: w.admin.ID, Purpose: "missing_person", Reason: "missing_person", At: w.now, Deadline: w.now.Add(time.Hour)}
 	w.log(change(t, journal.EmergencyRead, "w", journal.EmergencyPayload{Emergency: em}))
 	w.emergency = w.index
+	w.recipient = &ombud.Recipient{ID: ombud.NewID(), Name: "Police unit 12", Category: "foreign_authority", Jurisdiction: "EU-FR", Key: "age1w", Registered: w.now, By: w.admin.ID}
+	w.log(change(t, journal.RecipientRegister, w.recipient.ID, journal.RecipientPayload{Recipient: w.recipient}))
 	return w
 }
 
@@ -200,6 +204,13 @@ var cases = map[journal.Op]opCase{
 	journal.FlagAction.Op: {change: func(w *world) *journal.Change {
 		a := &ombud.Action{ID: "twinaction000000", Flag: w.open.ID, Kind: "no_action", Created: w.now, By: w.admin.ID}
 		return change(w.t, journal.FlagAction, a.ID, journal.ActionPayload{Action: a})
+	}},
+	journal.RecipientRegister.Op: {change: func(w *world) *journal.Change {
+		r := &ombud.Recipient{ID: "twinrecipient000", Name: "twin court", Category: "court", Jurisdiction: "EU", Key: "age1t", Registered: w.now, By: w.admin.ID}
+		return change(w.t, journal.RecipientRegister, r.ID, journal.RecipientPayload{Recipient: r})
+	}},
+	journal.RecipientRetire.Op: {change: func(w *world) *journal.Change {
+		return change(w.t, journal.RecipientRetire, w.recipient.ID, journal.RetirePayload{At: w.now})
 	}},
 	journal.ContestFile.Op: {change: fileIt},
 	journal.ContestResolve.Op: {before: func(w *world) { w.log(fileIt(w)) }, change: func(w *world) *journal.Change {

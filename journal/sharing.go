@@ -1,0 +1,31 @@
+package journal
+
+import (
+	"time"
+
+	"github.com/ombud/ombud"
+)
+
+// Operations on the registry of recipients, the bodies exports may go to.
+var (
+	// RecipientRegister registers a recipient; its target is
+	// recipient:ID (the name is private, and the store refuses a name
+	// registered twice).
+	RecipientRegister = Operation[RecipientPayload]{Op: "recipient.register", Kind: "recipient",
+		ID: func(p *RecipientPayload) string {
+			return idOf(p.Recipient, func(r *ombud.Recipient) string { return r.ID })
+		}}
+	// RecipientRetire retires a recipient: no export goes to it from
+	// then on. Its target is recipient:ID.
+	RecipientRetire = Operation[RetirePayload]{Op: "recipient.retire", Kind: "recipient"}
+)
+
+// sharingOperations lists this file's operations, for Operations.
+var sharingOperations = []Named{RecipientRegister, RecipientRetire}
+
+type (
+	// RecipientPayload: RecipientRegister.
+	RecipientPayload struct{ Recipient *ombud.Recipient }
+	// RetirePayload: RecipientRetire, when.
+	RetirePayload struct{ At time.Time }
+)

@@ -1,0 +1,38 @@
+package ombud
+
+import (
+	"context"
+	"time"
+)
+
+// Recipient is a body outside the deployment that exports may go to: an
+// agency, a court, a foreign authority, a vendor. Its name is private (a
+// detail record); the log knows it by a keyed pseudonym of its id, its
+// category and its jurisdiction.
+type Recipient struct {
+	ID           string
+	Name         string // private: the detail record, never a public field
+	Category     string // a code of the recipient_category vocabulary
+	Jurisdiction string // a code of the jurisdiction vocabulary
+	// Key is the recipient's age X25519 recipient ("age1…"): exports are
+	// sealed to it, so that only the holder of its identity opens them.
+	Key        string
+	Registered time.Time
+	By         string // the admin who registered it
+	Index      uint64
+	Retired    *time.Time
+	RetireIdx  uint64
+}
+
+// MaxRecipientName bounds a recipient's name, in bytes.
+const MaxRecipientName = 256
+
+// RecipientStore reads the registry of recipients.
+type RecipientStore interface {
+	// Recipients lists the registered recipients, retired ones too, by
+	// name.
+	Recipients(ctx context.Context) ([]*Recipient, error)
+	// Recipient returns a registered recipient by id; ErrNotFound if there
+	// is none (or it is only reserved).
+	Recipient(ctx context.Context, id string) (*Recipient, error)
+}
