@@ -28,6 +28,7 @@ import (
 	"github.com/ombud/ombud/receipt"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/sharing"
 )
 
 // Log is what the API reads of the transparency log (tlog.Log).
@@ -55,6 +56,7 @@ type Store interface {
 	Issuers(ctx context.Context) ([]*ombud.Issuer, error)
 	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
 	AnalyticSystems(ctx context.Context) ([]*ombud.AnalyticSystem, error)
+	Recipients(ctx context.Context) ([]*ombud.Recipient, error)
 	Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error)
 	// Ping reports whether the store can serve (/readyz).
 	Ping(ctx context.Context) error
@@ -81,6 +83,8 @@ type Config struct {
 	Analytics *registry.Service
 	// Review records the flags runs raise (/v1/flags).
 	Review *review.Service
+	// Sharing keeps the registry of recipients (/v1/recipients).
+	Sharing *sharing.Service
 	// Reports publishes transparency reports (POST /v1/reports).
 	Reports *publish.Service
 	// Site, when set, serves every path outside the API's: the public web
@@ -217,6 +221,12 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/systems", s.auth(admin, s.registerSystem))
 		mux.Handle("POST /v1/systems/{id}/versions", s.auth(admin, s.registerVersion))
 		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, noBody(s.retireVersion)))
+	}
+	if s.Sharing != nil {
+		admin := []ombud.Role{ombud.RoleAdmin}
+		mux.Handle("POST /v1/recipients", s.auth(admin, s.registerRecipient))
+		mux.Handle("GET /v1/recipients", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.listRecipients))
+		mux.Handle("POST /v1/recipients/{id}/retire", s.auth(admin, noBody(s.retireRecipient)))
 	}
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))

@@ -537,3 +537,40 @@ type ContestResolved struct {
 	Outcome string `json:"outcome"`
 	Receipt uint64 `json:"receipt"`
 }
+
+// RegisterRecipient is the body of POST /v1/recipients: a body that
+// exports may go to. The name is private (the detail record); the
+// category and the jurisdiction are codes of their vocabularies; the key
+// is the recipient's age X25519 recipient (age1…).
+type RegisterRecipient struct {
+	Name         string `json:"name"`
+	Category     string `json:"category"`
+	Jurisdiction string `json:"jurisdiction"`
+	Key          string `json:"key"`
+}
+
+// RecipientDone is the answer to a recipient's registration (201) and
+// retirement (Retired set).
+type RecipientDone struct {
+	ID      string `json:"id"`
+	Retired bool   `json:"retired,omitempty"`
+	Receipt uint64 `json:"receipt"`
+}
+
+// Recipient is a registered recipient, as GET /v1/recipients lists it.
+type Recipient struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Category      string     `json:"category"`
+	Jurisdiction  string     `json:"jurisdiction"`
+	Key           string     `json:"key"`
+	Registered    time.Time  `json:"registered"`
+	Receipt       uint64     `json:"receipt"`
+	Retired       *time.Time `json:"retired,omitempty"`
+	RetireReceipt uint64     `json:"retire_receipt,omitempty"`
+}
+
+// Recipients is the answer of GET /v1/recipients, by name.
+type Recipients struct {
+	Recipients []Recipient `json:"recipients"`
+}

@@ -192,6 +192,9 @@ func TestPlantedViolations(t *testing.T) {
 	write(t, e, action("flag-1", 2))
 	write(t, e, journal.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-2"}})
 	write(t, e, journal.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_police", Jurisdiction: "EU-FR", CrossBorder: true, Object: "obj-5", Recipient: "recipient:fr-1", By: "analyst1"}})
+	write(t, e, recipientRecord(entry.OpRegister, "rcp-1"))
+	write(t, e, recipientRecord(entry.OpRegister, "rcp-2"))
+	write(t, e, recipientRecord(entry.OpRetire, "rcp-2"))
 	em := access("obj-3", "location", "", 0, "plate:B-3")
 	em = edit(em, func(a *entry.Access) { a.Emergency, a.Reasons = true, []string{"emergency"} })
 	write(t, e, em)
@@ -286,6 +289,15 @@ func TestPlantedViolations(t *testing.T) {
 		a.t = t
 		write(t, e, issuerRecord("0badc0de"))
 		a.expect("issuer_reregistered")
+	})
+	t.Run("recipient registered twice, retired twice or unregistered", func(t *testing.T) {
+		a.t = t
+		write(t, e, recipientRecord(entry.OpRegister, "rcp-1"))
+		a.expect("recipient_reregistered")
+		write(t, e, recipientRecord(entry.OpRetire, "rcp-2"))
+		a.expect("recipient_retire_unknown")
+		write(t, e, recipientRecord(entry.OpRetire, "rcp-never"))
+		a.expect("recipient_retire_unknown")
 	})
 	t.Run("authorization beyond its issuer's jurisdiction", func(t *testing.T) {
 		a.t = t
@@ -792,4 +804,14 @@ func TestHostileSizesAreBounded(t *testing.T) {
 			t.Fatalf("%s: the auditor read all %d bytes", endlessPath, n)
 		}
 	}
+}
+
+// recipientRecord registers or retires recipient id, with its detail on
+// a registration.
+func recipientRecord(op, id string) journal.Record {
+	r := journal.Record{Body: entry.Recipient{Op: op, RecipientCategory: "foreign_authority", Jurisdiction: "EU-FR", Recipient: id, By: "admin1"}}
+	if op == entry.OpRegister {
+		r.Detail = entry.RecipientDetail{ID: id, Key: "age1example", Name: "Police nationale, unit 12"}
+	}
+	return r
 }

@@ -35,6 +35,8 @@ const (
 	RuleHoldAfterErase             = "hold_after_erase"
 	RuleIssuerReregistered         = "issuer_reregistered"
 	RuleMalformedEntry             = "malformed_entry"
+	RuleRecipientReregistered      = "recipient_reregistered"
+	RuleRecipientRetireUnknown     = "recipient_retire_unknown"
 	RulePolicyVersionNotIncreasing = "policy_version_not_increasing"
 	RuleReportMalformed            = "report_malformed"
 	RuleReportMismatch             = "report_mismatch"

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ombud/ombud/entry"
@@ -94,6 +95,29 @@ func (r *rules) export(b *entry.Export, add adder) {
 	if b.Decision == entry.Permit && slices.Contains(r.cfg.Shared, b.Class) {
 		if b.Recipient == "" || b.RecipientCategory == "" {
 			add(RuleExportWithoutScope, "an export of class %s carries no sharing scope naming its recipient", b.Class)
+		}
+	}
+}
+
+// recipient checks a recipient's registration (once) and retirement (of
+// one registered and not yet retired), and records it.
+func (r *rules) recipient(idx uint64, b *entry.Recipient, add adder) {
+	prev := r.st.Recipients[b.Recipient]
+	switch b.Op {
+	case entry.OpRegister:
+		if prev != nil {
+			add(RuleRecipientReregistered, "recipient %s was registered again (first at entry %d)", b.Recipient, prev.Index)
+			return
+		}
+		r.st.Recipients[strings.Clone(b.Recipient)] = &RecipientState{Index: idx, Category: strings.Clone(b.RecipientCategory), Jurisdiction: strings.Clone(b.Jurisdiction)}
+	case entry.OpRetire:
+		switch {
+		case prev == nil:
+			add(RuleRecipientRetireUnknown, "recipient %s was retired, but no entry registered it", b.Recipient)
+		case prev.Retired != 0:
+			add(RuleRecipientRetireUnknown, "recipient %s was retired again (first at entry %d)", b.Recipient, prev.Retired)
+		default:
+			prev.Retired = idx
 		}
 	}
 }

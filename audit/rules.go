@@ -100,6 +100,16 @@ type RuleState struct {
 	// its entry.
 	Policy   int64  `json:"policy,omitempty"`
 	PolicyAt uint64 `json:"policy_at,omitempty"`
+	// Recipients are the recipients of exports registered, by pseudonym.
+	Recipients map[string]*RecipientState `json:"recipients,omitempty"`
+}
+
+// RecipientState is a recipient as its entries left it.
+type RecipientState struct {
+	Index        uint64 `json:"index"` // its registration
+	Category     string `json:"category"`
+	Jurisdiction string `json:"jurisdiction"`
+	Retired      uint64 `json:"retired,omitempty"` // its retirement, 0 if none
 }
 
 type rules struct {
@@ -132,6 +142,9 @@ func newRules(cfg Rules, st RuleState) *rules {
 	}
 	if r.st.Issuers == nil {
 		r.st.Issuers = map[string]*Issuer{}
+	}
+	if r.st.Recipients == nil {
+		r.st.Recipients = map[string]*RecipientState{}
 	}
 	if r.st.DetailsErased == nil {
 		r.st.DetailsErased = map[string]time.Time{}
@@ -186,6 +199,8 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		r.breach(b, add)
 	case *entry.Export:
 		r.export(b, add)
+	case *entry.Recipient:
+		r.recipient(idx, b, add)
 	case *entry.Flag:
 		r.flag(e, b)
 	case *entry.Review:

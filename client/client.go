@@ -405,6 +405,25 @@ func (c *Client) Systems(ctx context.Context) ([]apiv1.System, error) {
 	return out.Systems, err
 }
 
+// RegisterRecipient registers a body that exports may go to.
+func (c *Client) RegisterRecipient(ctx context.Context, in apiv1.RegisterRecipient) (*apiv1.RecipientDone, error) {
+	var out apiv1.RecipientDone
+	return &out, c.call(ctx, "POST", "/v1/recipients", in, &out)
+}
+
+// RetireRecipient retires a recipient: no export goes to it from then on.
+func (c *Client) RetireRecipient(ctx context.Context, id string) (*apiv1.RecipientDone, error) {
+	var out apiv1.RecipientDone
+	return &out, c.call(ctx, "POST", "/v1/recipients/"+esc(id)+"/retire", nil, &out)
+}
+
+// Recipients lists the registry of recipients, names included.
+func (c *Client) Recipients(ctx context.Context) ([]apiv1.Recipient, error) {
+	var out apiv1.Recipients
+	err := c.call(ctx, "GET", "/v1/recipients", nil, &out)
+	return out.Recipients, err
+}
+
 // StartRun starts an analytic run.
 func (c *Client) StartRun(ctx context.Context, in apiv1.StartRun) (*apiv1.RunStarted, error) {
 	var out apiv1.RunStarted

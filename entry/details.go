@@ -145,3 +145,11 @@ type RunDetail struct {
 	// (never empty then); absent for a run given its list.
 	SelectionClass string `json:"selection_class,omitempty"`
 }
+
+// RecipientDetail is the detail of a recipient registered: its name and
+// the age recipient exports to it are sealed to.
+type RecipientDetail struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}

@@ -33,6 +33,7 @@ var detailVectors = map[string]func() any{
 	"run":              func() any { return new(RunDetail) },
 	"run.selection":    func() any { return new(RunDetail) },
 	"run.refused":      func() any { return new(RunDetail) },
+	"recipient":        func() any { return new(RecipientDetail) },
 }
 
 // TestDetailVectors: every detail type reads its vector with no field

@@ -53,6 +53,9 @@ const (
 	KindAnalytic Kind = "analytic"
 	// KindRun records analytic runs started and closed.
 	KindRun Kind = "run"
+	// KindRecipient records the registry of the bodies exports may go
+	// to.
+	KindRecipient Kind = "recipient"
 )
 
 // Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in

@@ -31,7 +31,7 @@ const (
 	OpEmergencyRestore   = "emergency_restore"    // principal: emergency access given back
 	OpSet                = "set"                  // policy, hold
 	OpRelease            = "release"              // hold
-	OpRegister           = "register"             // authorization, issuer
+	OpRegister           = "register"             // authorization, issuer, analytic, recipient
 	OpRevoke             = "revoke"               // authorization
 	OpRotate             = "rotate"               // key
 	OpDetails            = "details"              // audit: the auditor read detail records
@@ -40,7 +40,7 @@ const (
 	OpFiled              = "filed"                // contest, tip
 	OpResolved           = "resolved"             // contest
 	OpVersion            = "version"              // analytic: a version registered
-	OpRetire             = "retire"               // analytic: a version retired
+	OpRetire             = "retire"               // analytic: a version retired; recipient
 	OpStart              = "start"                // run
 	OpClose              = "close"                // run
 )
@@ -149,6 +149,16 @@ type Export struct {
 	Recipient         string   `log:"recipient,ref"`
 	Authorization     string   `log:"authorization,ref"`
 	By                string   `log:"by,ref"`
+}
+
+// Recipient records a body that exports may go to, registered or
+// retired. Its name is in the detail record only.
+type Recipient struct {
+	Op                string `log:"op"` // OpRegister or OpRetire
+	RecipientCategory string `log:"recipient_category"`
+	Jurisdiction      string `log:"jurisdiction"`
+	Recipient         string `log:"recipient,ref"`
+	By                string `log:"by,ref"`
 }
 
 // Flag records an automated match raised by an analytic system.
@@ -293,6 +303,7 @@ func (Access) Kind() Kind        { return KindAccess }
 func (Hold) Kind() Kind          { return KindHold }
 func (Erase) Kind() Kind         { return KindErase }
 func (Export) Kind() Kind        { return KindExport }
+func (Recipient) Kind() Kind     { return KindRecipient }
 func (Flag) Kind() Kind          { return KindFlag }
 func (Review) Kind() Kind        { return KindReview }
 func (Action) Kind() Kind        { return KindAction }
@@ -311,7 +322,7 @@ func (Attestation) Kind() Kind   { return KindAttestation }
 var bodies = []Body{
 	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
 	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
-	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{},
+	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{},
 }
 
 // Analytic records the public registry of analytic systems: a system

@@ -89,13 +89,14 @@ var groups = map[string]string{
 	"witness":   "run a C2SP tlog-witness that cosigns consistent checkpoints",
 	"bench":     "run the benchmark harness and print JSON",
 	"system":    "keep the public registry of analytic systems",
+	"recipient": "keep the registry of the bodies exports may go to",
 	"run":       "start, fetch and close analytic runs that read objects in bulk under authority",
 	"flag":      "raise flags (a system's matches) for human review, and list those awaiting yours",
 	"contest":   "list and resolve the contests of actions taken on flags",
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), recipientCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.

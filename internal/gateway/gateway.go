@@ -27,6 +27,7 @@ import (
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/sharing"
 	"github.com/ombud/ombud/store"
 	"github.com/ombud/ombud/store/postgres"
 	"github.com/ombud/ombud/store/sqldb"
@@ -65,6 +66,7 @@ type Gateway struct {
 	Reports   *publish.Service
 	Analytics *registry.Service
 	Review    *review.Service
+	Sharing   *sharing.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -292,7 +294,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	}
 	return api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/sharing"
 	"github.com/ombud/ombud/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -40,6 +41,9 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	}
 	gates := &custody.Gates{Set: acc.Gates()}
 	if g.Analytics, err = registry.New(registry.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
+		return err
+	}
+	if g.Sharing, err = sharing.New(sharing.Config{Store: g.Store, Journal: g.Journal, Vocabulary: vocab}); err != nil {
 		return err
 	}
 	rc := dir.Config.Redress

@@ -6,7 +6,7 @@ CREATE TABLE recipients (
 	name          TEXT NOT NULL UNIQUE,
 	category      TEXT NOT NULL,
 	jurisdiction  TEXT NOT NULL,
-	age_key       TEXT NOT NULL,
+	age_key       TEXT NOT NULL UNIQUE,
 	registered    BIGINT NOT NULL, -- Unix ms
 	registered_by TEXT NOT NULL,
 	log_index     BIGINT NOT NULL,
