@@ -361,6 +361,26 @@ func TestLargeReadStopsAtDamage(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// Damage in the first segment is found before the release is
+	// logged: the read is refused with one denial, and no permit.
+	id = put()
+	p = e.BlobFile(id)
+	if ct, err = os.ReadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	ct[100] ^= 1
+	if err := os.WriteFile(p, ct, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	size := e.Size(t)
+	resp = doObj(t, e, "GET", "/v1/objects/"+id, ana, map[string]string{"Ombud-Purpose": "audit_sample"}, nil)
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 500 || body.Error.Code != ombud.CodeInternal {
+		t.Fatalf("damage in the first segment: %d %+v, want a refusal before any byte", resp.StatusCode, body.Error)
+	}
+	if d, r := lastReasons(); e.Size(t) != size+1 || d != "deny" || r != "[integrity_failure]" {
+		t.Fatalf("damage in the first segment: %d entries, the last %s %s; want one denial", e.Size(t)-size, d, r)
+	}
+
 	// Large enough that the socket's buffers cannot take the rest.
 	data = make([]byte, 32<<20)
 	id = put()
@@ -369,7 +389,7 @@ func TestLargeReadStopsAtDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	size := e.Size(t)
+	size = e.Size(t)
 	time.Sleep(500 * time.Millisecond)
 	if d, r := lastReasons(); e.Size(t) != size || d != "permit" {
 		t.Fatalf("after a client hung up: %s %s logged", d, r)

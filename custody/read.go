@@ -402,7 +402,7 @@ func (s *Service) release(ctx context.Context, req ReadRequest, o *ombud.Object,
 		// A segment past the first is authenticated only when it is
 		// read. If one fails, the release stops there (the segments before
 		// it were authentic) and the failure is logged as a decision.
-		pt = &failureLogged{r: pt, log: func(cause error) {
+		pt = &failureLogged{ctx: ctx, r: pt, log: func(cause error) {
 			d := v
 			d.Permit, d.Reason, d.Use = false, stopReason(op.body, cause), 0
 			s.logger().ErrorContext(ctx, "a release stopped: "+d.Reason, "object", o.ID, "receipt", w.Index, "err", cause)
@@ -493,6 +493,17 @@ func (s *Service) open(ctx context.Context, o *ombud.Object) (*opened, *refusal)
 	st, err := key.NewStream(rc, o.CipherSize, o.CipherSHA, o.ID)
 	switch {
 	case err == nil:
+		// The header's salt and the first segment are authenticated
+		// before the release is logged: a read that would stop before
+		// its first byte is refused, its use given back.
+		if err := st.First(); err != nil {
+			st.Close()
+			rc.Close()
+			if keys.Damaged(err) {
+				return nil, integrity(fmt.Errorf("%w: %v", blob.ErrIntegrity, err))
+			}
+			return nil, unavailable(err)
+		}
 		return &opened{body: st, closers: []io.Closer{st, rc}}, nil
 	case keys.Damaged(err):
 		rc.Close()
@@ -533,8 +544,12 @@ func (s *Service) emergencyPermit(ctx context.Context, req ReadRequest, o *ombud
 	return s.Journal.Apply(ctx, c, s.accessRecord(req, o, entry.Permit, v), nil)
 }
 
-// failureLogged calls log once, with the error, when r fails.
+// failureLogged calls log once, with the error, when r fails, unless ctx
+// (the request's) is done first: a client that hangs up while the handler
+// waits on a cloud store, whose reader is bound to the request, makes the
+// store's reader fail, and that is no failure of the object or the store.
 type failureLogged struct {
+	ctx    context.Context
 	r      io.Reader
 	log    func(error)
 	logged bool
@@ -542,11 +557,18 @@ type failureLogged struct {
 
 func (f *failureLogged) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
-	if err != nil && err != io.EOF && !f.logged {
+	if err != io.EOF {
+		f.failed(err)
+	}
+	return n, err
+}
+
+// failed logs err, once, if it is one and the request is not done.
+func (f *failureLogged) failed(err error) {
+	if err != nil && !f.logged && f.ctx.Err() == nil {
 		f.logged = true
 		f.log(err)
 	}
-	return n, err
 }
 
 // stopReason is the reason logged for a release that stopped midway with
@@ -572,9 +594,8 @@ func (f *failureLogged) WriteTo(w io.Writer) (int64, error) {
 	}
 	ew := &errWriter{w: w}
 	n, err := wt.WriteTo(ew)
-	if err != nil && ew.err == nil && !f.logged {
-		f.logged = true
-		f.log(err)
+	if ew.err == nil {
+		f.failed(err)
 	}
 	return n, err
 }

@@ -215,7 +215,7 @@ func (s *Service) produceRun(ctx context.Context, r *ombud.Run, p *ombud.Princip
 // store fails to deliver it), as a single read does (failureLogged); the
 // stream stops there.
 func (s *Service) runStopLogged(ctx context.Context, r *ombud.Run, p *ombud.Principal, it *runItem, body io.Reader) io.Reader {
-	return &failureLogged{r: body, log: func(cause error) {
+	return &failureLogged{ctx: ctx, r: body, log: func(cause error) {
 		why := stopReason(body, cause)
 		s.logger().ErrorContext(ctx, "a run's stream stopped: "+why, "run", r.ID, "object", it.o.ID, "receipt", it.leaf.Index, "err", cause)
 		denied := *it

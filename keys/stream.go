@@ -20,6 +20,12 @@ var ErrDigest = errors.New("keys: the ciphertext differs from the one recorded")
 // ErrSegment: a ciphertext segment does not authenticate.
 var ErrSegment = errors.New("keys: a ciphertext segment does not authenticate")
 
+// ErrShort: the ciphertext's reader ended before the recorded size. The
+// caller checked the size the store reports before it opened the
+// stream, so this is a store that failed to deliver it (a connection cut
+// before its end), not a ciphertext seen to differ: it is not Damaged.
+var ErrShort = errors.New("keys: the ciphertext ended before its recorded size")
+
 // Damaged reports whether err says that a ciphertext differs from the one
 // recorded (ErrDigest, ErrSegment), as against failing to be read.
 func Damaged(err error) bool { return errors.Is(err, ErrDigest) || errors.Is(err, ErrSegment) }
@@ -47,7 +53,8 @@ const StreamBuffers = (streamDepth + 3 + streamDepth + 2) * segmentSize
 // segment is returned: a ciphertext other than the recorded one, even one
 // made with the object's key, never yields its whole plaintext, and a
 // reader that reaches the end (io.EOF, or a nil error from WriteTo) has
-// had every byte checked. Close must be called.
+// had every byte checked. Close must be called, and not while a Read or
+// WriteTo runs on another goroutine.
 type Stream struct {
 	out  chan *segment
 	done chan struct{}
@@ -109,7 +116,7 @@ func (k *ObjectKey) NewStream(r io.Reader, size int64, sum []byte, objectID stri
 	}
 	header := make([]byte, headerLen)
 	if _, err := io.ReadFull(r, header); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("%w: the ciphertext ends in its header", ErrDigest)
+		return nil, fmt.Errorf("%w, in its header", ErrShort)
 	} else if err != nil {
 		// The store failed, not the ciphertext: neither ErrDigest nor
 		// ErrSegment.
@@ -126,7 +133,10 @@ func (k *ObjectKey) NewStream(r io.Reader, size int64, sum []byte, objectID stri
 	toHash, toOpen := make(chan *segment, streamDepth), make(chan *segment, streamDepth)
 	h := sha256.New()
 	h.Write(header)
-	s.wg.Add(3)
+	// Close waits for the hasher and the decrypter, not for the reader,
+	// which may be stuck in a store that stalls: the caller's closing of
+	// the ciphertext's reader, after Close, ends it.
+	s.wg.Add(2)
 	go s.read(r, size-int64(headerLen), seg-headerLen, seg, toHash, toOpen)
 	go s.hash(h, toHash)
 	go s.open(gcm, header[1+dks:], toOpen)
@@ -138,7 +148,6 @@ func (k *ObjectKey) NewStream(r io.Reader, size int64, sum []byte, objectID stri
 // the hasher and the decrypter. A read error goes to the decrypter, in
 // place of the segment.
 func (s *Stream) read(r io.Reader, left int64, first, seg int, toHash, toOpen chan<- *segment) {
-	defer s.wg.Done()
 	defer close(toOpen)
 	defer close(toHash)
 	for i := uint32(0); ; i++ {
@@ -152,7 +161,7 @@ func (s *Stream) read(r io.Reader, left int64, first, seg int, toHash, toOpen ch
 		sg.b = sg.b[:n]
 		if _, err := io.ReadFull(r, sg.b); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				err = fmt.Errorf("%w: the ciphertext ends early", ErrDigest)
+				err = fmt.Errorf("%w, in segment %d", ErrShort, i)
 			}
 			sg.err = err
 		}
@@ -195,7 +204,16 @@ func (s *Stream) read(r io.Reader, left int64, first, seg int, toHash, toOpen ch
 // ciphertext did not end.
 func (s *Stream) hash(h hash.Hash, in <-chan *segment) {
 	defer s.wg.Done()
-	for sg := range in {
+	for {
+		var sg *segment
+		select {
+		case sg = <-in:
+		case <-s.done:
+			return
+		}
+		if sg == nil {
+			return // the reader stopped
+		}
 		h.Write(sg.b)
 		last := sg.last
 		sg.release()
@@ -213,7 +231,16 @@ func (s *Stream) open(gcm cipher.AEAD, prefix []byte, in <-chan *segment) {
 	defer close(s.out)
 	nonce := make([]byte, gcm.NonceSize())
 	copy(nonce, prefix)
-	for sg := range in {
+	for {
+		var sg *segment
+		select {
+		case sg = <-in:
+		case <-s.done:
+			return
+		}
+		if sg == nil {
+			return // the reader stopped
+		}
 		pt := getSegment()
 		pt.refs.Store(1)
 		pt.last = sg.last
@@ -341,8 +368,34 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// Close stops the goroutines and waits for them; it does not close the
-// ciphertext's reader, which the caller closes after.
+// First waits for the first segment to be read and authenticated, and
+// returns its error: damage in the header's salt or in the first segment,
+// or a store that fails at once, is known before any plaintext is asked
+// for (and before a release is logged). It takes nothing from the stream.
+func (s *Stream) First() error {
+	if s.cur != nil || s.err != nil {
+		return s.firstErr()
+	}
+	sg, err := s.next()
+	if err != nil {
+		return err
+	}
+	s.cur, s.pos = sg, 0
+	return nil
+}
+
+func (s *Stream) firstErr() error {
+	if s.err == io.EOF {
+		return nil
+	}
+	return s.err
+}
+
+// Close stops the goroutines that hash and decrypt and waits for them; it
+// does not close the ciphertext's reader, which the caller closes after
+// (and which ends the goroutine that reads it, were it stuck in a store
+// that stalls). Close must not be called while a Read or WriteTo of the
+// stream runs on another goroutine: a Stream is one reader's.
 func (s *Stream) Close() error {
 	s.once.Do(func() { close(s.done) })
 	if s.cur != nil {

@@ -80,7 +80,9 @@ func TestStreamRefusesDamage(t *testing.T) {
 		{"a flipped bit in the header's salt", flip(ct, 5), int64(len(ct)), sum[:], ErrSegment},
 		{"a flipped bit in the second segment", flip(ct, 1<<20+10), int64(len(ct)), sum[:], ErrSegment},
 		{"a flipped bit in the last tag", flip(ct, len(ct)-1), int64(len(ct)), sum[:], ErrSegment},
-		{"truncated by a segment", ct[:len(ct)-1<<20/2], int64(len(ct)), sum[:], ErrDigest},
+		// Shorter than the size the caller checked with the store: the
+		// store failed to deliver it, which is not damage (ErrShort).
+		{"truncated by a segment", ct[:len(ct)-1<<20/2], int64(len(ct)), sum[:], ErrShort},
 		{"truncated, the size recorded as stored", ct[:2<<20], 2 << 20, sum[:], ErrSegment},
 		{"a byte more than recorded", append(append([]byte{}, ct...), 0), int64(len(ct)), sum[:], ErrDigest},
 		{"segments swapped", swapped, int64(len(ct)), sum[:], ErrSegment},
@@ -152,14 +154,70 @@ func TestStreamCloseMidway(t *testing.T) {
 	if _, err := s.WriteTo(io.Discard); !errors.Is(err, boom) || Damaged(err) {
 		t.Fatalf("got %v, want the reader's error, not damage", err)
 	}
-	// A store that fails in the header is no damage either; a ciphertext
-	// that ends there is.
+	// A store that fails in the header is no damage either, nor one
+	// whose ciphertext ends there before the size it reported.
 	if _, err := k.NewStream(errReader{boom}, int64(len(ct)), sum[:], "obj-1"); !errors.Is(err, boom) || Damaged(err) {
 		t.Fatalf("a failing store: %v, want its error, not damage", err)
 	}
-	if _, err := k.NewStream(bytes.NewReader(ct[:20]), int64(len(ct)), sum[:], "obj-1"); !Damaged(err) {
-		t.Fatalf("a ciphertext cut in its header: %v, want damage", err)
+	if _, err := k.NewStream(bytes.NewReader(ct[:20]), int64(len(ct)), sum[:], "obj-1"); !errors.Is(err, ErrShort) || Damaged(err) {
+		t.Fatalf("a ciphertext cut in its header: %v, want ErrShort, not damage", err)
 	}
+}
+
+// TestStreamFirst: First authenticates the first segment before any
+// plaintext is asked for, and takes nothing from the stream.
+func TestStreamFirst(t *testing.T) {
+	k, _ := NewObjectKey()
+	pt := make([]byte, 3<<20)
+	rand.Read(pt)
+	ct := encrypt(t, k, pt, "obj-1")
+	sum := sha256.Sum256(ct)
+	s, err := k.NewStream(bytes.NewReader(ct), int64(len(ct)), sum[:], "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.First(); err != nil {
+		t.Fatalf("First of an intact stream: %v", err)
+	}
+	var got bytes.Buffer
+	if _, err := s.WriteTo(&got); err != nil || !bytes.Equal(got.Bytes(), pt) {
+		t.Fatalf("after First, the stream gave %d bytes, %v", got.Len(), err)
+	}
+	s.Close()
+	for _, at := range []int{5, 100, 1<<20 - 1} { // the salt, the first segment, its tag
+		s, err := k.NewStream(bytes.NewReader(flip(ct, at)), int64(len(ct)), sum[:], "obj-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.First(); !errors.Is(err, ErrSegment) {
+			t.Errorf("First with byte %d flipped: %v, want ErrSegment", at, err)
+		}
+		s.Close()
+	}
+}
+
+// TestStreamCloseStalled: Close returns while the store stalls in the
+// middle of a segment; closing the reader after ends its goroutine.
+func TestStreamCloseStalled(t *testing.T) {
+	k, _ := NewObjectKey()
+	ct := encrypt(t, k, make([]byte, 4<<20), "obj-1")
+	sum := sha256.Sum256(ct)
+	pr, pw := io.Pipe()
+	go pw.Write(ct[:1<<20+100]) // then the store stalls
+	s, err := k.NewStream(pr, int64(len(ct)), sum[:], "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		pw.CloseWithError(errors.New("the test gave up"))
+		t.Fatal("Close blocked on a store that stalls")
+	}
+	pr.Close()
 }
 
 type errReader struct{ err error }
