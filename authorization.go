@@ -47,6 +47,26 @@ type Authorization struct {
 	// go to under this authorization.
 	ShareRecipients []string
 	ShareClasses    []string
+	// TransferJurisdictions is the transfer scope: the jurisdictions
+	// outside the deployment's (and the object's region's) that an export
+	// may go to. An export to a recipient of another jurisdiction needs
+	// it to name the recipient's.
+	TransferJurisdictions []string
+	// ShareUntil is when a recipient must have deleted what it was sent;
+	// zero means NotAfter (ShareDeadline).
+	ShareUntil time.Time
+	// ShareOnward is whether a recipient may pass what it was sent on to
+	// a third party; false unless the note says "share-onward: allowed".
+	ShareOnward bool
+}
+
+// ShareDeadline is when a recipient must have deleted what it was sent
+// under a: ShareUntil, or NotAfter when the note gives none.
+func (a *Authorization) ShareDeadline() time.Time {
+	if a.ShareUntil.IsZero() {
+		return a.NotAfter
+	}
+	return a.ShareUntil
 }
 
 // Wildcard reports whether the authorization names every subject.
@@ -148,7 +168,20 @@ func ParseAuthorization(text string) (*Authorization, error) {
 			a.ShareRecipients = append(a.ShareRecipients, v)
 		case "share-class":
 			a.ShareClasses = append(a.ShareClasses, v)
-		case "not-before", "not-after":
+		case "transfer-jurisdiction":
+			a.TransferJurisdictions = append(a.TransferJurisdictions, v)
+		case "share-onward":
+			if seen[k] {
+				return nil, authErr("line %d: share-onward given twice", n)
+			}
+			switch v {
+			case "allowed":
+				a.ShareOnward = true
+			case "forbidden":
+			default:
+				return nil, authErr("line %d: share-onward must be allowed or forbidden", n)
+			}
+		case "not-before", "not-after", "share-until":
 			if seen[k] {
 				return nil, authErr("line %d: %s given twice", n, k)
 			}
@@ -156,10 +189,13 @@ func ParseAuthorization(text string) (*Authorization, error) {
 			if perr != nil {
 				return nil, authErr("line %d: %s must be RFC 3339", n, k)
 			}
-			if k == "not-before" {
+			switch k {
+			case "not-before":
 				a.NotBefore = t.UTC()
-			} else {
+			case "not-after":
 				a.NotAfter = t.UTC()
+			default:
+				a.ShareUntil = t.UTC()
 			}
 		case "max-uses":
 			if seen[k] {
@@ -205,10 +241,14 @@ func (a *Authorization) Validate() error {
 		return authErr("max-uses is required")
 	case !entry.IsCode(a.Jurisdiction):
 		return authErr("jurisdiction is required, e.g. EU-DE")
-	case len(a.Subjects) > 256 || len(a.Purposes) > 32 || len(a.Classes) > 32 || len(a.ShareRecipients) > 32:
-		return authErr("too many subjects, purposes, classes or recipients")
+	case len(a.Subjects) > 256 || len(a.Purposes) > 32 || len(a.Classes) > 32 || len(a.ShareRecipients) > 32 || len(a.TransferJurisdictions) > 32:
+		return authErr("too many subjects, purposes, classes, recipients or transfer jurisdictions")
+	case !a.ShareUntil.IsZero() && (!a.ShareUntil.After(a.NotBefore) || a.ShareUntil.Sub(a.NotBefore) > 10*365*24*time.Hour):
+		return authErr("share-until must be after not-before, and at most 10 years after it")
+	case (len(a.TransferJurisdictions) > 0 || !a.ShareUntil.IsZero() || a.ShareOnward) && len(a.ShareRecipients) == 0:
+		return authErr("transfer-jurisdiction, share-until and share-onward limit exports: they need a share-recipient")
 	}
-	for _, list := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses, a.Subjects} {
+	for _, list := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses, a.TransferJurisdictions, a.Subjects} {
 		seen := make(map[string]bool, len(list))
 		for _, v := range list {
 			if seen[v] {
@@ -217,7 +257,7 @@ func (a *Authorization) Validate() error {
 			seen[v] = true
 		}
 	}
-	for _, lists := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses} {
+	for _, lists := range [][]string{a.Purposes, a.Classes, a.ShareRecipients, a.ShareClasses, a.TransferJurisdictions} {
 		for _, v := range lists {
 			if !entry.IsCode(v) {
 				return authErr("%.40q is not a code", v)
@@ -262,6 +302,15 @@ func (a *Authorization) Text() string {
 	}
 	for _, c := range a.ShareClasses {
 		w("share-class", c)
+	}
+	for _, j := range a.TransferJurisdictions {
+		w("transfer-jurisdiction", j)
+	}
+	if !a.ShareUntil.IsZero() {
+		w("share-until", a.ShareUntil.UTC().Format(time.RFC3339))
+	}
+	if a.ShareOnward {
+		w("share-onward", "allowed")
 	}
 	return b.String()
 }

@@ -68,6 +68,45 @@ func TestAuthorizationRefusesRepeats(t *testing.T) {
 	}
 }
 
+// TestAuthorizationSharingScope: the transfer scope and the onward limits
+// are optional keys, so that notes signed before them stay valid; each
+// is parsed strictly, written back in order, and refused without a
+// share-recipient, since they limit exports only.
+func TestAuthorizationSharingScope(t *testing.T) {
+	base := "ombud-authorization/v1\nid: a\nissuer: court.example/x\nkind: court_order\ncase: c\npurpose: p\nclass: location\nsubject: s1\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 1\njurisdiction: EU\n"
+	old, err := ParseAuthorization(base)
+	if err != nil || old.ShareOnward || !old.ShareDeadline().Equal(old.NotAfter) || len(old.TransferJurisdictions) != 0 {
+		t.Fatalf("a note without a sharing scope: %+v, %v", old, err)
+	}
+	scoped := base + "share-recipient: k3x9q2m7a1b4c5d6\nshare-class: location\ntransfer-jurisdiction: US-NY\ntransfer-jurisdiction: GB\nshare-until: 2026-06-01T00:00:00Z\nshare-onward: allowed\n"
+	a, err := ParseAuthorization(scoped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.ShareOnward || !a.ShareDeadline().Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)) || strings.Join(a.TransferJurisdictions, ",") != "US-NY,GB" {
+		t.Fatalf("the sharing scope: %+v", a)
+	}
+	if a.Text() != scoped {
+		t.Fatalf("Text() writes another note:\n%s\nwant\n%s", a.Text(), scoped)
+	}
+	for _, bad := range []string{
+		"share-recipient: r\nshare-onward: maybe\n",
+		"share-recipient: r\nshare-onward: allowed\nshare-onward: allowed\n",
+		"share-recipient: r\nshare-until: 2025-06-01T00:00:00Z\n",
+		"share-recipient: r\nshare-until: tomorrow\n",
+		"share-recipient: r\nshare-until: 2026-06-01T00:00:00Z\nshare-until: 2026-07-01T00:00:00Z\n",
+		"share-recipient: r\ntransfer-jurisdiction: US NY\n",
+		"share-recipient: r\ntransfer-jurisdiction: GB\ntransfer-jurisdiction: GB\n",
+		"transfer-jurisdiction: GB\n",
+		"share-until: 2026-06-01T00:00:00Z\n",
+		"share-onward: allowed\n",
+	} {
+		if _, err := ParseAuthorization(base + bad); err == nil {
+			t.Errorf("a note with %q was accepted", bad)
+		}
+	}
+}
+
 func TestIssuerNames(t *testing.T) {
 	for name, ok := range map[string]bool{"court.example/district-3": true, "dpa.example": true, "a.b/c_d/e-f.g": true,
 		"=2-1": false, "-x.example": false, "court example": false, "a//b": false, "a/": false, "a@b": false, "": false, "a:b": false} {

@@ -415,6 +415,11 @@ func (s *Service) checkScope(ctx context.Context, a *ombud.Authorization) error 
 			return ombud.Errorf(ombud.CodeInvalid, "share-recipient must be a registered recipient's code")
 		}
 	}
+	for _, j := range a.TransferJurisdictions {
+		if err := s.Vocabulary.Check(vocab.Jurisdiction, "each transfer-jurisdiction of the authorization", j); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -50,6 +50,10 @@ func authorityCommands() []command {
 			fs.Var(&subjects, "subject", "subject identifier, or * where policy allows (repeatable)")
 			fs.Var(&recipients, "share-recipient", "recipient an export may go to (repeatable)")
 			fs.Var(&shareClasses, "share-class", "class an export may carry (repeatable)")
+			var transfers multiFlag
+			fs.Var(&transfers, "transfer-jurisdiction", "jurisdiction outside the deployment's an export may go to (repeatable; with --share-recipient)")
+			shareUntil := fs.String("share-until", "", "RFC 3339: when recipients must have deleted what they were sent (default: --not-after)")
+			onward := fs.Bool("share-onward", false, "recipients may pass what they were sent on to third parties (default: forbidden)")
 			notBefore := fs.String("not-before", "", "start, RFC 3339 (default: now)")
 			notAfter := fs.String("not-after", "", "end, RFC 3339")
 			validFor := fs.Duration("valid-for", 0, "instead of --not-after: the end is the start plus this duration, such as 720h")
@@ -66,6 +70,13 @@ func authorityCommands() []command {
 				}
 				a.Issuer = signer.Name()
 				a.Purposes, a.Classes, a.Subjects, a.ShareRecipients, a.ShareClasses = purposes, classes, subjects, recipients, shareClasses
+				a.TransferJurisdictions, a.ShareOnward = transfers, *onward
+				if *shareUntil != "" {
+					if a.ShareUntil, err = time.Parse(time.RFC3339, *shareUntil); err != nil {
+						return usagef("--share-until: %v", err)
+					}
+					a.ShareUntil = a.ShareUntil.UTC()
+				}
 				a.NotBefore = time.Now().UTC().Truncate(time.Second)
 				if *notBefore != "" {
 					if a.NotBefore, err = time.Parse(time.RFC3339, *notBefore); err != nil {
