@@ -341,10 +341,15 @@ func (s *Service) RegisterAuthorization(ctx context.Context, msg []byte, by stri
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
+	shareUntil := ""
+	if !a.ShareUntil.IsZero() {
+		shareUntil = a.ShareUntil.Format(time.RFC3339)
+	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
-		Body: entry.Authorization{Op: entry.OpRegister, AuthKind: a.Kind, Issuer: a.Issuer, Purposes: a.Purposes, Classes: a.Classes,
+		Body: entry.Authorization{Op: entry.OpRegister, ShareUntil: shareUntil, AuthKind: a.Kind, Issuer: a.Issuer, Purposes: a.Purposes, Classes: a.Classes,
 			Wildcard: a.Wildcard(), NotBefore: a.NotBefore.Format(time.RFC3339), NotAfter: a.NotAfter.Format(time.RFC3339),
 			MaxUses: int64(a.MaxUses), Jurisdiction: a.Jurisdiction,
+			TransferJurisdictions: a.TransferJurisdictions, ShareOnward: a.ShareOnward,
 			Authorization: a.ID, Subject: subjects, Recipient: a.ShareRecipients, By: by},
 		Detail: entry.AuthorizationDetail{Case: a.Case, ID: a.ID, Note: string(msg)},
 	}, s.commitAuthorization)

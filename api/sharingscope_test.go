@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
 
@@ -23,6 +24,12 @@ func TestAuthorizationTransferScope(t *testing.T) {
 	a.ShareUntil = a.NotAfter.Add(-time.Hour)
 	e.Authorize(t, court, a)
 	before := e.Size(t)
+	e.AwaitSize(t, before)
+	reg, ok := e.EntryAt(t, before-1).(*entry.Authorization)
+	if !ok || len(reg.TransferJurisdictions) != 1 || reg.TransferJurisdictions[0] != "EU-FR" || !reg.ShareOnward ||
+		reg.ShareUntil != a.ShareUntil.Format(time.RFC3339) || len(reg.Recipient) != 1 || !entry.IsPseudonym(reg.Recipient[0]) {
+		t.Fatalf("the registration's entry: %+v", e.EntryAt(t, before-1))
+	}
 	a.ID, a.TransferJurisdictions = "auth-share-2", []string{"XX-ZZ"}
 	_, _, err := e.Custody.Access.RegisterAuthorization(context.Background(), court.Sign(t, a), e.AdminID)
 	var oe *ombud.Error

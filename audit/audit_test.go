@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,10 +192,13 @@ func TestPlantedViolations(t *testing.T) {
 	write(t, e, review("flag-1", "reviewer2", "confirm"))
 	write(t, e, action("flag-1", 2))
 	write(t, e, journal.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-2"}})
-	write(t, e, journal.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_police", Jurisdiction: "EU-FR", CrossBorder: true, Object: "obj-5", Recipient: "recipient:fr-1", By: "analyst1"}})
 	write(t, e, recipientRecord(entry.OpRegister, "rcp-1"))
 	write(t, e, recipientRecord(entry.OpRegister, "rcp-2"))
 	write(t, e, recipientRecord(entry.OpRetire, "rcp-2"))
+	write(t, e, edit(registration("auth-share", "plate:B-5", []string{"mutual_legal_assistance"}, 3), func(a *entry.Authorization) {
+		a.Recipient, a.TransferJurisdictions, a.ShareUntil = []string{"rcp-1"}, []string{"EU-FR"}, time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	}))
+	write(t, e, exportRecord("rcp-1", "auth-share", true, "biometric:2", "location:1"))
 	em := access("obj-3", "location", "", 0, "plate:B-3")
 	em = edit(em, func(a *entry.Access) { a.Emergency, a.Reasons = true, []string{"emergency"} })
 	write(t, e, em)
@@ -251,8 +255,29 @@ func TestPlantedViolations(t *testing.T) {
 	})
 	t.Run("biometric export without a sharing scope", func(t *testing.T) {
 		a.t = t
-		write(t, e, journal.Record{Body: entry.Export{Decision: entry.Permit, Class: "biometric", Purpose: "mutual_legal_assistance", Object: "obj-5", By: "analyst1"}})
+		write(t, e, exportRecord("rcp-1", "auth-1", false, "biometric:1"))
 		a.expect("export_without_scope")
+		write(t, e, exportRecord("rcp-1", "auth-1", false, "document:1"))
+		a.expect() // a class that is not shared needs none
+	})
+	t.Run("export across a border without a transfer scope", func(t *testing.T) {
+		a.t = t
+		r := edit(exportRecord("rcp-1", "auth-share", true, "location:1"), func(x *entry.Export) { x.Jurisdiction = "US-NY" })
+		write(t, e, r)
+		a.expect("export_without_transfer_scope")
+	})
+	t.Run("export to a recipient unregistered or retired", func(t *testing.T) {
+		a.t = t
+		write(t, e, exportRecord("rcp-2", "auth-1", false, "document:1"))
+		a.expect("export_recipient_unregistered")
+		write(t, e, exportRecord("rcp-none", "auth-1", false, "document:1"))
+		a.expect("export_recipient_unregistered")
+	})
+	t.Run("export whose counts do not add up", func(t *testing.T) {
+		a.t = t
+		r := edit(exportRecord("rcp-1", "auth-share", false, "location:2"), func(x *entry.Export) { x.Objects = 3 })
+		write(t, e, r)
+		a.expect("export_malformed")
 	})
 	t.Run("emergency read never covered", func(t *testing.T) {
 		a.t = t
@@ -814,4 +839,19 @@ func recipientRecord(op, id string) journal.Record {
 		r.Detail = entry.RecipientDetail{ID: id, Key: "age1example", Name: "Police nationale, unit 12"}
 	}
 	return r
+}
+
+// exportRecord is a permitted export to recipient rcp under authorization
+// auth, of the given "CLASS:N" counts.
+func exportRecord(rcp, auth string, crossBorder bool, counts ...string) journal.Record {
+	var n int64
+	for _, c := range counts {
+		_, k, _ := strings.Cut(c, ":")
+		m, _ := strconv.ParseInt(k, 10, 64)
+		n += m
+	}
+	return journal.Record{Body: entry.Export{Decision: entry.Permit, Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_authority", Jurisdiction: "EU-FR",
+		CrossBorder: crossBorder, ClassCounts: counts, Objects: n, Reasons: []string{"authorization_in_scope"}, Use: 1, AuthKind: "court_order",
+		Export: "exp-" + rcp, Recipient: rcp, Authorization: auth, By: "analyst1"},
+		Detail: entry.ExportDetail{Export: "exp-" + rcp, Objects: []string{"obj-5"}, Principal: "analyst1"}}
 }

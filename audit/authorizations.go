@@ -31,6 +31,10 @@ type AuthState struct {
 	NotAfter  time.Time `json:"not_after"`
 	MaxUses   int64     `json:"max_uses"`
 	Uses      int64     `json:"uses"`
+	// Recipients and Transfers are its sharing scope: the recipients it
+	// names (pseudonyms) and the jurisdictions exports may cross to.
+	Recipients []string `json:"recipients,omitempty"`
+	Transfers  []string `json:"transfers,omitempty"`
 }
 
 // EmergencyRead is an emergency permit not yet covered.
@@ -86,7 +90,8 @@ func (r *rules) registration(idx uint64, e *entry.Entry, b *entry.Authorization,
 		add(RuleAuthorizationBeyondIssuer, "authorization %s is for jurisdiction %s, outside its issuer's %s", id, b.Jurisdiction, iss.Jurisdiction)
 	}
 	a := &AuthState{Index: idx, At: e.Time, Kind: b.AuthKind, Purposes: b.Purposes, Classes: b.Classes,
-		Subjects: b.Subject, Wildcard: b.Wildcard, NotBefore: rfc3339(b.NotBefore), NotAfter: rfc3339(b.NotAfter), MaxUses: b.MaxUses}
+		Subjects: b.Subject, Wildcard: b.Wildcard, NotBefore: rfc3339(b.NotBefore), NotAfter: rfc3339(b.NotAfter), MaxUses: b.MaxUses,
+		Recipients: b.Recipient, Transfers: b.TransferJurisdictions}
 	r.st.Auths[id] = a
 	r.cover(a)
 }

@@ -2,9 +2,11 @@ package audit
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
 
@@ -89,13 +91,36 @@ func intersects(a, b []string) bool {
 	return false
 }
 
-// export checks that a permitted export of a shared class names its
-// recipient.
-func (r *rules) export(b *entry.Export, add adder) {
-	if b.Decision == entry.Permit && slices.Contains(r.cfg.Shared, b.Class) {
-		if b.Recipient == "" || b.RecipientCategory == "" {
-			add(RuleExportWithoutScope, "an export of class %s carries no sharing scope naming its recipient", b.Class)
+// export checks a permitted export: its recipient registered and not
+// retired before it; for a shared class, an authorization whose sharing
+// scope names the recipient; across a border, one whose transfer scope
+// names the recipient's jurisdiction; and its counts by class adding up.
+func (r *rules) export(idx uint64, b *entry.Export, add adder) {
+	if b.Decision != entry.Permit {
+		return
+	}
+	if rc := r.st.Recipients[b.Recipient]; rc == nil || rc.Retired != 0 {
+		add(RuleExportRecipientUnregistered, "an export to recipient %s, which no entry registered before it, or one retired it", b.Recipient)
+	}
+	a := r.st.Auths[b.Authorization]
+	var n int64
+	for _, cc := range b.ClassCounts {
+		class, count, ok := strings.Cut(cc, ":")
+		k, err := strconv.ParseInt(count, 10, 64)
+		if !ok || err != nil || k < 1 {
+			add(RuleExportMalformed, "class_counts holds %q, not CLASS:N", cc)
+			return
 		}
+		n += k
+		if slices.Contains(r.cfg.Shared, class) && (a == nil || !slices.Contains(a.Recipients, b.Recipient)) {
+			add(RuleExportWithoutScope, "an export of class %s under an authorization whose sharing scope does not name its recipient %s", class, b.Recipient)
+		}
+	}
+	if n != b.Objects {
+		add(RuleExportMalformed, "class_counts add up to %d objects, the export says %d", n, b.Objects)
+	}
+	if b.CrossBorder && (a == nil || !slices.ContainsFunc(a.Transfers, func(j string) bool { return ombud.JurisdictionCovers(j, b.Jurisdiction) })) {
+		add(RuleExportWithoutTransferScope, "an export to %s, across a border, under an authorization whose transfer scope does not name it", b.Jurisdiction)
 	}
 }
 

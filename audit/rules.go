@@ -198,7 +198,7 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	case *entry.Breach:
 		r.breach(b, add)
 	case *entry.Export:
-		r.export(b, add)
+		r.export(idx, b, add)
 	case *entry.Recipient:
 		r.recipient(idx, b, add)
 	case *entry.Flag:

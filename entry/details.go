@@ -153,3 +153,12 @@ type RecipientDetail struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
 }
+
+// ExportDetail is the detail of an export decided: the objects it
+// carried, in the package's order, who asked and why.
+type ExportDetail struct {
+	Export        string   `json:"export"`
+	Justification string   `json:"justification"`
+	Objects       []string `json:"objects"`
+	Principal     string   `json:"principal"`
+}

@@ -34,6 +34,7 @@ var detailVectors = map[string]func() any{
 	"run.selection":    func() any { return new(RunDetail) },
 	"run.refused":      func() any { return new(RunDetail) },
 	"recipient":        func() any { return new(RecipientDetail) },
+	"export":           func() any { return new(ExportDetail) },
 }
 
 // TestDetailVectors: every detail type reads its vector with no field

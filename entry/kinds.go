@@ -84,8 +84,14 @@ type Authorization struct {
 	Reason        string   `log:"reason"`
 	Authorization string   `log:"authorization,ref"`
 	Subject       []string `log:"subject,ref,keyed"`
-	Recipient     []string `log:"recipient,ref"`
-	By            string   `log:"by,ref"`
+	// The sharing scope's limits, when it has a share-recipient: the
+	// jurisdictions exports may cross to, the date recipients must delete
+	// by, whether they may pass data on.
+	TransferJurisdictions []string `log:"transfer_jurisdictions"`
+	ShareUntil            string   `log:"share_until"` // RFC 3339
+	ShareOnward           bool     `log:"share_onward"`
+	Recipient             []string `log:"recipient,ref"`
+	By                    string   `log:"by,ref"`
 }
 
 // Ingest records an object taken into custody.
@@ -113,8 +119,9 @@ type Access struct {
 	Object        string   `log:"object,ref"`
 	Subject       []string `log:"subject,ref,keyed"`
 	Authorization string   `log:"authorization,ref"`
-	Run           string   `log:"run,ref"`  // the run this read was part of
-	Flag          string   `log:"flag,ref"` // the flag whose evidence a reviewer viewed
+	Run           string   `log:"run,ref"`    // the run this read was part of
+	Export        string   `log:"export,ref"` // the export this read was part of
+	Flag          string   `log:"flag,ref"`   // the flag whose evidence a reviewer viewed
 	By            string   `log:"by,ref"`
 }
 
@@ -136,16 +143,26 @@ type Erase struct {
 	By            string `log:"by,ref"`
 }
 
-// Export records a decision on sharing an object with a recipient.
+// Export records a decision on an export: the objects of one request
+// sealed to one registered recipient, under one authorization, which the
+// export spends one use of. Each object in it is decided on its own, as a
+// read, and logged as an access entry whose export ref names the export
+// (reasons in_export) before any of its bytes leave. ClassCounts are the
+// objects released by class, each "CLASS:N"; the object list is in the
+// detail record.
 type Export struct {
 	Decision          string   `log:"decision"`
-	Class             string   `log:"class"`
 	Purpose           string   `log:"purpose"`
 	RecipientCategory string   `log:"recipient_category"`
-	Jurisdiction      string   `log:"jurisdiction"`
+	Jurisdiction      string   `log:"jurisdiction"` // the recipient's
 	CrossBorder       bool     `log:"cross_border"`
+	ClassCounts       []string `log:"class_counts"`
+	Objects           int64    `log:"objects"`
 	Reasons           []string `log:"reasons"`
-	Object            string   `log:"object,ref"`
+	Use               int64    `log:"use"`
+	PolicySHA256      string   `log:"policy_sha256"`
+	AuthKind          string   `log:"auth_kind"`
+	Export            string   `log:"export,ref"`
 	Recipient         string   `log:"recipient,ref"`
 	Authorization     string   `log:"authorization,ref"`
 	By                string   `log:"by,ref"`

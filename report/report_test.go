@@ -49,7 +49,7 @@ func reportLog(t testing.TB, n int) [][]byte {
 		case k < 65:
 			body = entry.Hold{Op: []string{entry.OpSet, entry.OpRelease}[rng.IntN(2)], Reason: "litigation", Object: "o"}
 		case k < 68:
-			body = entry.Export{Decision: entry.Permit, Class: "biometric", RecipientCategory: "foreign_police", CrossBorder: rng.IntN(2) == 0, Object: "o", Recipient: "r"}
+			body = entry.Export{Decision: entry.Permit, ClassCounts: []string{"biometric:1"}, Objects: 1, RecipientCategory: "foreign_police", CrossBorder: rng.IntN(2) == 0, Export: "x", Recipient: "r"}
 		case k < 78:
 			body = entry.Flag{ModelVersion: []string{"4.2.1", "5.0.0"}[rng.IntN(2)], Class: "biometric", Flag: "flag-" + strconv.Itoa(i)}
 		case k < 90:
