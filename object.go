@@ -30,7 +30,11 @@ type Object struct {
 	KEKVersion    int
 	// KeyFormat is the format of the wrapped key (keys.Format): 0, a Tink
 	// keyset; 1, a bare key wrapped by one AES-GCM under WrappingKey.
-	KeyFormat   int
+	KeyFormat int
+	// PlainDigest is the SHA-256 of the plaintext, sealed under the
+	// object's key (keys.SealDigest); nil for objects stored before it
+	// was kept, and after an erasure.
+	PlainDigest []byte
 	Hold        *Hold
 	Erased      *Erasure
 	IngestIndex uint64

@@ -58,3 +58,20 @@ func (a *asyncHash) Sum() []byte {
 
 // syncHash is the plain in-line hash, for tests that compare.
 var _ hash.Hash = sha256.New()
+
+// AsyncHash is SHA-256 computed on a goroutine of its own from copies of
+// what is written to it, at most two 1 MiB buffers behind the writer.
+// Sum must be called once, also after a failure, to end the goroutine.
+type AsyncHash struct{ a *asyncHash }
+
+// NewAsyncHash starts an AsyncHash.
+func NewAsyncHash() *AsyncHash { return &AsyncHash{newAsyncHash()} }
+
+// Write queues a copy of p; it never fails.
+func (h *AsyncHash) Write(p []byte) (int, error) {
+	h.a.Write(p)
+	return len(p), nil
+}
+
+// Sum waits for what was written and returns its SHA-256.
+func (h *AsyncHash) Sum() []byte { return h.a.Sum() }

@@ -1170,3 +1170,35 @@ func TestNoUseSpentWithoutItsPermit(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainDigest: an object's plaintext SHA-256 is kept sealed under its
+// key: the store holds no digest in the clear, the service opens it, and
+// an erasure clears it with the key.
+func TestPlainDigest(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	for _, size := range []int{0, 5, 3<<20 + 7} {
+		body := randomBytes(size)
+		o := ingest(t, e, "general", body)
+		want := sha256.Sum256(body)
+		stored, err := e.Store.Object(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stored.PlainDigest) == 0 || bytes.Contains(stored.PlainDigest, want[:]) {
+			t.Fatalf("%d bytes: the store holds %x, want the digest sealed", size, stored.PlainDigest)
+		}
+		got, err := e.Custody.PlainDigest(ctx, stored)
+		if err != nil || !bytes.Equal(got, want[:]) {
+			t.Fatalf("%d bytes: PlainDigest %x, %v; want %x", size, got, err, want)
+		}
+		if size == 5 {
+			if _, err := e.Custody.Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseControllerOrder, Authorization: "ctrl-2026-1", By: e.AdminID}); err != nil {
+				t.Fatal(err)
+			}
+			if erased, err := e.Store.Object(ctx, o.ID); err != nil || erased.PlainDigest != nil {
+				t.Fatalf("after its erasure the store keeps %x (%v)", erased.PlainDigest, err)
+			}
+		}
+	}
+}

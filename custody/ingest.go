@@ -76,6 +76,15 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 	var wrapped []byte
 	body := &countingReader{r: req.Body, limit: s.MaxObjectBytes}
 	blobKey := blob.Key(id)
+	// The plaintext's SHA-256, on a goroutine of its own, for exports to
+	// name; kept sealed under the object's key.
+	plain := blob.NewAsyncHash()
+	var digest []byte
+	defer func() {
+		if digest == nil {
+			plain.Sum()
+		}
+	}()
 	cn, sum, err := s.Bucket.Write(ctx, blobKey, func(w io.Writer) error {
 		enc, err := key.Encrypter(w, id)
 		if err != nil {
@@ -83,7 +92,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		}
 		buf := copyBufs.Get().(*[]byte)
 		defer copyBufs.Put(buf)
-		if _, err := io.CopyBuffer(enc, body, *buf); err != nil {
+		if _, err := io.CopyBuffer(enc, io.TeeReader(body, plain), *buf); err != nil {
 			return err
 		}
 		return enc.Close()
@@ -100,6 +109,12 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 	}
 	// The keyset is wrapped once the upload is in: a refused upload makes
 	// no intermediate key.
+	digest = plain.Sum()
+	sealedDigest, err := key.SealDigest(digest, id)
+	if err != nil {
+		s.Bucket.Delete(context.WithoutCancel(ctx), blobKey)
+		return nil, journal.Leaf{}, err
+	}
 	wrapping, ik, ver, err := s.wrappingKey(ctx, req.By)
 	if err == nil {
 		wrapped, err = key.WrapWith(ik, id)
@@ -116,7 +131,7 @@ func (s *Service) Ingest(ctx context.Context, req IngestRequest) (*ombud.Object,
 		ID: id, Class: c.Name, Subjects: subjects, Source: req.Source, Region: req.Region,
 		CollectedAt: req.CollectedAt.UTC().Truncate(time.Millisecond), Created: now.Truncate(time.Millisecond),
 		RetainUntil: ombud.RetainUntil(c, req.CollectedAt), Size: body.n, CipherSize: cn, CipherSHA: sum,
-		WrappedKeyset: wrapped, WrappingKey: wrapping, KEKVersion: ver, KeyFormat: int(key.Format()),
+		WrappedKeyset: wrapped, WrappingKey: wrapping, KEKVersion: ver, KeyFormat: int(key.Format()), PlainDigest: sealedDigest,
 	}
 	w, err := s.logIngest(ctx, o, req.Subjects, req.By)
 	if err != nil {

@@ -248,6 +248,21 @@ func (c *intermediates) put(now time.Time, id string, h heldKey) {
 // objectKey unwraps o's key, in its format: by its intermediate key, held
 // or unwrapped by the KEK; or, for an object stored before intermediate
 // keys, by the KEK itself.
+// PlainDigest returns the SHA-256 of o's plaintext, opened from its sealed
+// copy under o's key: keys.ErrNoDigest for an object stored before
+// digests were kept (or erased), keys.ErrSegment for a sealed digest that
+// does not open.
+func (s *Service) PlainDigest(ctx context.Context, o *ombud.Object) ([]byte, error) {
+	if len(o.PlainDigest) == 0 {
+		return nil, keys.ErrNoDigest
+	}
+	key, err := s.objectKey(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return key.OpenDigest(o.PlainDigest, o.ID)
+}
+
 func (s *Service) objectKey(ctx context.Context, o *ombud.Object) (*keys.ObjectKey, error) {
 	if o.WrappingKey != "" {
 		ik, err := s.intermediate(ctx, o.WrappingKey)

@@ -312,3 +312,38 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// TestSealDigest: a sealed digest opens only under its object's key and
+// id; an older keyset keeps none.
+func TestSealDigest(t *testing.T) {
+	k, _ := NewObjectKey()
+	d := sha256.Sum256([]byte("a plate read"))
+	sealed, err := k.SealDigest(d[:], "obj-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, d[:]) {
+		t.Fatal("the sealed digest holds the digest in the clear")
+	}
+	if got, err := k.OpenDigest(sealed, "obj-1"); err != nil || !bytes.Equal(got, d[:]) {
+		t.Fatalf("OpenDigest: %x, %v", got, err)
+	}
+	other, _ := NewObjectKey()
+	for name, open := range map[string]func() ([]byte, error){
+		"another id":    func() ([]byte, error) { return k.OpenDigest(sealed, "obj-2") },
+		"another key":   func() ([]byte, error) { return other.OpenDigest(sealed, "obj-1") },
+		"a flipped bit": func() ([]byte, error) { return k.OpenDigest(flip(sealed, 20), "obj-1") },
+		"cut short":     func() ([]byte, error) { return k.OpenDigest(sealed[:10], "obj-1") },
+	} {
+		if _, err := open(); !Damaged(err) {
+			t.Errorf("%s: %v, want damage", name, err)
+		}
+	}
+	old, err := NewKeysetObjectKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.SealDigest(d[:], "obj-1"); !errors.Is(err, ErrNoDigest) {
+		t.Errorf("a keyset sealed a digest: %v", err)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 const objectCols = `id, class, subjects, source, region, collected_at, created, retain_until, size, cipher_size, cipher_sha256,
 	wrapped_keyset, kek_version, ingest_index, hold_reason, hold_auth, hold_since, hold_by, erased_reason, erased_at, erase_index,
-	ingest_detail_ms, ingest_detail, wrapping_key, key_format`
+	ingest_detail_ms, ingest_detail, wrapping_key, key_format, plain_digest`
 
 func ms(t time.Time) int64     { return t.UnixMilli() }
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
@@ -27,10 +27,10 @@ func nullMS(t time.Time) any {
 }
 
 func insertObject(ctx context.Context, tx *sql.Tx, o *ombud.Object) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,$14,$15,$16,$17)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO objects (`+objectCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,$14,$15,$16,$17,$18)`,
 		o.ID, o.Class, strings.Join(o.Subjects, ","), o.Source, o.Region, ms(o.CollectedAt), ms(o.Created), ms(o.RetainUntil),
 		o.Size, o.CipherSize, o.CipherSHA, o.WrappedKeyset, o.KEKVersion, nullMS(o.IngestDetail.Time), nullString(o.IngestDetail.Commitment),
-		nullString(o.WrappingKey), o.KeyFormat)
+		nullString(o.WrappingKey), o.KeyFormat, o.PlainDigest)
 	if isUnique(err) {
 		return fmt.Errorf("object %s: %w", o.ID, ombud.ErrExists)
 	}
@@ -52,7 +52,7 @@ func scanObject(row scanner) (*ombud.Object, error) {
 	var holdReason, holdAuth, holdBy, erasedReason, detail, wrappingKey sql.NullString
 	if err := row.Scan(&o.ID, &o.Class, &subjects, &o.Source, &o.Region, &collected, &created, &retain, &o.Size, &o.CipherSize, &o.CipherSHA,
 		&o.WrappedKeyset, &o.KEKVersion, &ingest, &holdReason, &holdAuth, &holdSince, &holdBy, &erasedReason, &erasedAt, &eraseIdx, &detailMS, &detail,
-		&wrappingKey, &o.KeyFormat); err != nil {
+		&wrappingKey, &o.KeyFormat, &o.PlainDigest); err != nil {
 		return nil, err
 	}
 	o.WrappingKey = wrappingKey.String
@@ -272,7 +272,7 @@ var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
 		}
 		// A held object is never shredded, whatever the caller checked.
 		// The ingest's source is free text, and goes with the object.
-		if err := exactlyOne(ctx, tx, `UPDATE objects SET wrapped_keyset = NULL, source = '', erased_reason = $1, erased_at = $2, erase_index = $3 WHERE id = $4 AND hold_reason IS NULL AND erased_at IS NULL`,
+		if err := exactlyOne(ctx, tx, `UPDATE objects SET wrapped_keyset = NULL, plain_digest = NULL, source = '', erased_reason = $1, erased_at = $2, erase_index = $3 WHERE id = $4 AND hold_reason IS NULL AND erased_at IS NULL`,
 			p.Reason, ms(p.At), index, id); err != nil {
 			return err
 		}
