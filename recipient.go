@@ -27,8 +27,28 @@ type Recipient struct {
 // MaxRecipientName bounds a recipient's name, in bytes.
 const MaxRecipientName = 256
 
-// RecipientStore reads the registry of recipients.
+// Export is an export decided: objects of one request, sealed to one
+// registered recipient under one authorization, which it spends one use
+// of.
+type Export struct {
+	ID            string
+	Recipient     string // the recipient's id
+	Authorization string
+	Principal     string // who asked
+	Purpose       string
+	Objects       int // how many its list holds
+	Created       time.Time
+	Index         uint64 // its export entry
+}
+
+// RecipientStore reads the registry of recipients and the exports to
+// them.
 type RecipientStore interface {
+	// Export returns a logged export by id; ErrNotFound if there is none
+	// (or it is only reserved).
+	Export(ctx context.Context, id string) (*Export, error)
+	// ExportObjects returns an export's object list, in its order.
+	ExportObjects(ctx context.Context, id string) ([]string, error)
 	// Recipients lists the registered recipients, retired ones too, by
 	// name.
 	Recipients(ctx context.Context) ([]*Recipient, error)

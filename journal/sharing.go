@@ -18,14 +18,24 @@ var (
 	// RecipientRetire retires a recipient: no export goes to it from
 	// then on. Its target is recipient:ID.
 	RecipientRetire = Operation[RetirePayload]{Op: "recipient.retire", Kind: "recipient"}
+	// ExportStart records an export decided, with its object list; the
+	// one use of its authorization is taken with the reservation. Its
+	// target is export:ID.
+	ExportStart = Operation[ExportPayload]{Op: "export.start", Kind: "export",
+		ID: func(p *ExportPayload) string { return idOf(p.Export, func(e *ombud.Export) string { return e.ID }) }}
 )
 
 // sharingOperations lists this file's operations, for Operations.
-var sharingOperations = []Named{RecipientRegister, RecipientRetire}
+var sharingOperations = []Named{RecipientRegister, RecipientRetire, ExportStart}
 
 type (
 	// RecipientPayload: RecipientRegister.
 	RecipientPayload struct{ Recipient *ombud.Recipient }
 	// RetirePayload: RecipientRetire, when.
 	RetirePayload struct{ At time.Time }
+	// ExportPayload: ExportStart, the export and its object list in order.
+	ExportPayload struct {
+		Export  *ombud.Export
+		Objects []string
+	}
 )

@@ -402,6 +402,9 @@ var authorizationRevoke = operation[journal.RevokePayload]{Operation: journal.Au
 		if busy, err := runStartsInFlight(ctx, tx, `authorization_id = $1`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a run citing authorization %s is starting: %w", id, ombud.ErrBusy))
 		}
+		if busy, err := exportStartsInFlight(ctx, tx, `authorization_id = $1`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("an export under authorization %s is starting: %w", id, ombud.ErrBusy))
+		}
 		if busy, err := reviewPipelineInFlight(ctx, tx, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a flag, review or action of a run under authorization %s is being logged: %w", id, ombud.ErrBusy))
 		}

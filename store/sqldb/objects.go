@@ -262,6 +262,9 @@ var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
 		if busy, err := runStartsInFlight(ctx, tx, `id IN (SELECT run_id FROM run_objects WHERE object_id = $1)`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a run over object %s is starting: %w", id, ombud.ErrBusy))
 		}
+		if busy, err := exportStartsInFlight(ctx, tx, `id IN (SELECT export_id FROM export_objects WHERE object_id = $1)`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("an export of object %s is starting: %w", id, ombud.ErrBusy))
+		}
 		return nil
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ErasePayload, index uint64) error {

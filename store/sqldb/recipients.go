@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -88,6 +89,9 @@ var recipientRetire = operation[journal.RetirePayload]{Operation: journal.Recipi
 		case retired.Valid:
 			return fmt.Errorf("recipient %s: %w", id, ombud.ErrRetired)
 		}
+		if busy, err := exportStartsInFlight(ctx, tx, `recipient_id = $1`, id); err != nil || busy {
+			return cmp.Or(err, fmt.Errorf("an export to recipient %s is being started: %w", id, ombud.ErrBusy))
+		}
 		return nil
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.RetirePayload, index uint64) error {
@@ -97,4 +101,148 @@ var recipientRetire = operation[journal.RetirePayload]{Operation: journal.Recipi
 }
 
 // recipientOperations lists this file's operations, for the table in operations.go.
-var recipientOperations = []op{recipientRegister, recipientRetire}
+var recipientOperations = []op{recipientRegister, recipientRetire, exportStart}
+
+// Export implements ombud.RecipientStore.
+func (s *Store) Export(ctx context.Context, id string) (*ombud.Export, error) {
+	var e ombud.Export
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, recipient_id, authorization_id, principal, purpose, objects, created, log_index FROM exports WHERE id = $1 AND pending = 0`, id).
+		Scan(&e.ID, &e.Recipient, &e.Authorization, &e.Principal, &e.Purpose, &e.Objects, &created, &e.Index)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("export %s: %w", id, ombud.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.Created = fromMS(created)
+	return &e, nil
+}
+
+// ExportObjects implements ombud.RecipientStore.
+func (s *Store) ExportObjects(ctx context.Context, id string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT eo.object_id FROM export_objects eo JOIN exports e ON e.id = eo.export_id WHERE e.id = $1 AND e.pending = 0 ORDER BY eo.position`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// reserveExport checks an export's recipient (registered, neither retired
+// nor being retired), its authorization (registered, neither revoked nor
+// being revoked, a use left, which it takes) and its objects (each live,
+// none being erased), and reserves its row and its list.
+func reserveExport(ctx context.Context, tx *sql.Tx, p *journal.ExportPayload) error {
+	e := p.Export
+	if len(p.Objects) != e.Objects || e.Objects == 0 {
+		return fmt.Errorf("store: export %s lists %d objects and counts %d", e.ID, len(p.Objects), e.Objects)
+	}
+	var retired sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT retired FROM recipients WHERE id = $1 AND pending = 0`, e.Recipient).Scan(&retired)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("recipient %s: %w", e.Recipient, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case retired.Valid:
+		return fmt.Errorf("recipient %s: %w", e.Recipient, ombud.ErrRetired)
+	}
+	if err := inFlight(ctx, tx, journal.RecipientRetire.Target(e.Recipient), fmt.Errorf("recipient %s is being retired: %w", e.Recipient, ombud.ErrBusy)); err != nil {
+		return err
+	}
+	var revoked sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, e.Authorization).Scan(&revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("authorization %s: %w", e.Authorization, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case revoked.Valid:
+		return fmt.Errorf("authorization %s: %w", e.Authorization, ombud.ErrRevoked)
+	}
+	if err := inFlight(ctx, tx, journal.AuthorizationRevoke.Target(e.Authorization), fmt.Errorf("authorization %s is being revoked: %w", e.Authorization, ombud.ErrBusy)); err != nil {
+		return err
+	}
+	// The export's one use, taken with its reservation: an undone export
+	// gives it back.
+	res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0`, e.Authorization)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("authorization %s: %w", e.Authorization, ombud.ErrExhausted)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO exports (id, recipient_id, authorization_id, principal, purpose, objects, created, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,0,1)`,
+		e.ID, e.Recipient, e.Authorization, e.Principal, e.Purpose, e.Objects, ms(e.Created)); err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("export %s: %w", e.ID, ombud.ErrExists)
+		}
+		return err
+	}
+	const chunk = 500
+	for i := 0; i < len(p.Objects); i += chunk {
+		ids := p.Objects[i:min(i+chunk, len(p.Objects))]
+		args := make([]any, 0, 3*len(ids))
+		for k, id := range ids {
+			args = append(args, e.ID, i+k, id)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO export_objects (export_id, position, object_id) VALUES `+tuples(1, len(ids), 3), args...); err != nil {
+			return err
+		}
+	}
+	var erasing int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM changes c JOIN export_objects eo ON c.target = 'object:' || eo.object_id
+		WHERE eo.export_id = $1 AND c.op = $2`, e.ID, string(journal.Erase.Op)).Scan(&erasing); err != nil {
+		return err
+	}
+	if erasing > 0 {
+		return fmt.Errorf("export %s: an object of its list is being erased: %w", e.ID, ombud.ErrBusy)
+	}
+	var live, erased int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE o.erased_at IS NULL), count(*) FILTER (WHERE o.erased_at IS NOT NULL)
+		FROM export_objects eo JOIN objects o ON o.id = eo.object_id WHERE eo.export_id = $1 AND o.ingest_index IS NOT NULL`, e.ID).Scan(&live, &erased); err != nil {
+		return err
+	}
+	switch {
+	case erased > 0:
+		return fmt.Errorf("export %s: %d objects of its list: %w", e.ID, erased, ombud.ErrErased)
+	case live != len(p.Objects):
+		return fmt.Errorf("export %s: %d objects of its list: %w", e.ID, len(p.Objects)-live, ombud.ErrNotFound)
+	}
+	return nil
+}
+
+var exportStart = operation[journal.ExportPayload]{Operation: journal.ExportStart,
+	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ExportPayload) error {
+		return reserveExport(ctx, tx, p)
+	},
+	commit:     publish[journal.ExportPayload]("exports", "id"),
+	commitByID: true,
+	undo: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ExportPayload) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses - 1 WHERE uses > 0 AND id = (SELECT authorization_id FROM exports WHERE id = $1 AND pending = 1)`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM export_objects WHERE export_id IN (SELECT id FROM exports WHERE id = $1 AND pending = 1)`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM exports WHERE id = $1 AND pending = 1`, id)
+		return err
+	},
+}
+
+// exportStartsInFlight reports whether an export matching where is
+// reserved and not yet logged.
+func exportStartsInFlight(ctx context.Context, tx *sql.Tx, where string, args ...any) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM exports WHERE pending = 1 AND `+where, args...).Scan(&n)
+	return n > 0, err
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -645,6 +646,112 @@ func TestRecipients(t *testing.T, open Open) {
 	apply(t, s, change(t, journal.RecipientRegister, other.ID, journal.RecipientPayload{Recipient: other}), 10)
 	if all, _ := s.Recipients(ctx); len(all) != 2 || all[0].Name != other.Name {
 		t.Fatalf("Recipients = %v, want both, by name", all)
+	}
+}
+
+// TestExports checks exports: an export is reserved with its list and
+// the one use of its authorization, invisible until committed, and an
+// undone one gives the use back; it is refused for a recipient retired or
+// unknown, an authorization revoked or spent, an object erased or
+// unknown; and a retirement, a revocation or an erasure waits for an
+// export of theirs being started.
+func TestExports(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	w := newWorld(t, s)
+	// An authorization whose note parses, so that its uses can be read.
+	note := "ombud-authorization/v1\nid: ax\nissuer: court.example/w\nkind: court_order\ncase: c\npurpose: p\nclass: general\nsubject: *\nnot-before: 2026-01-01T00:00:00Z\nnot-after: 2027-01-01T00:00:00Z\nmax-uses: 50\njurisdiction: EU\n\n— court.example/w sig\n"
+	w.auth = &ombud.RegisteredAuthorization{Note: note, SubjectPseudonyms: []string{"*"}, Registered: w.now}
+	w.auth.ID, w.auth.Issuer, w.auth.MaxUses = "ax", "court.example/w", 50
+	w.log(change(t, journal.AuthorizationRegister, w.auth.ID, journal.AuthorizationPayload{Authorization: w.auth}))
+	x := func(id string, objects ...string) *journal.Change {
+		e := &ombud.Export{ID: id, Recipient: w.recipient.ID, Authorization: w.auth.ID, Principal: w.admin.ID, Purpose: "p", Objects: len(objects), Created: w.now}
+		return change(t, journal.ExportStart, e.ID, journal.ExportPayload{Export: e, Objects: objects})
+	}
+	uses := func() int {
+		a, err := s.Authorization(ctx, w.auth.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Uses
+	}
+	before := uses()
+	c := x("export0000000001", w.objects[2], w.objects[1])
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatalf("Reserve(export): %v", err)
+	}
+	if uses() != before+1 {
+		t.Fatalf("uses %d after the reservation, want %d", uses(), before+1)
+	}
+	if _, err := s.Export(ctx, "export0000000001"); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("a reserved export is found: %v", err)
+	}
+	// While it is being started, its ending changes wait.
+	for name, twin := range map[string]*journal.Change{
+		"retire its recipient":        change(t, journal.RecipientRetire, w.recipient.ID, journal.RetirePayload{At: w.now}),
+		"revoke its authorization":    change(t, journal.AuthorizationRevoke, w.auth.ID, journal.RevokePayload{Reason: "order_quashed", At: w.now}),
+		"erase an object of its list": change(t, journal.Erase, w.objects[1], journal.ErasePayload{Reason: "court_order", At: w.now}),
+	} {
+		if err := s.Reserve(ctx, twin); !errors.Is(err, ombud.ErrBusy) {
+			t.Errorf("%s while an export is starting: %v, want ErrBusy", name, err)
+		}
+	}
+	w.index++
+	if err := s.Commit(ctx, c, w.index); err != nil {
+		t.Fatalf("Commit(export): %v", err)
+	}
+	got, err := s.Export(ctx, "export0000000001")
+	if err != nil || got.Recipient != w.recipient.ID || got.Authorization != w.auth.ID || got.Objects != 2 || got.Index != w.index {
+		t.Fatalf("Export = %+v, %v", got, err)
+	}
+	if list, err := s.ExportObjects(ctx, got.ID); err != nil || len(list) != 2 || list[0] != w.objects[2] || list[1] != w.objects[1] {
+		t.Fatalf("ExportObjects = %v, %v", list, err)
+	}
+	// Undone: the use comes back, nothing is left.
+	c = x("export0000000002", w.objects[0])
+	if err := s.Reserve(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, c); err != nil {
+		t.Fatalf("Undo(export): %v", err)
+	}
+	if uses() != before+1 {
+		t.Fatalf("uses %d after an undone export, want %d", uses(), before+1)
+	}
+	if list, err := s.ExportObjects(ctx, "export0000000002"); err != nil || len(list) != 0 {
+		t.Fatalf("an undone export's list: %v, %v", list, err)
+	}
+	// Refused, each for its own reason, taking no use.
+	w.log(change(t, journal.Erase, w.objects[0], journal.ErasePayload{Reason: "court_order", At: w.now}))
+	for name, tc := range map[string]struct {
+		c    *journal.Change
+		want error
+	}{
+		"an erased object":  {x("export0000000003", w.objects[0]), ombud.ErrErased},
+		"an unknown object": {x("export0000000004", "nosuchobject0000"), ombud.ErrNotFound},
+	} {
+		if err := s.Reserve(ctx, tc.c); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+	other := *w.recipient
+	other.ID, other.Name, other.Key = "otherrecipient00", "other", "age1other"
+	w.log(change(t, journal.RecipientRegister, other.ID, journal.RecipientPayload{Recipient: &other}))
+	w.log(change(t, journal.RecipientRetire, other.ID, journal.RetirePayload{At: w.now}))
+	retired := x("export0000000005", w.objects[1])
+	var p journal.ExportPayload
+	json.Unmarshal(retired.Payload, &p)
+	p.Export.Recipient = other.ID
+	retired = change(t, journal.ExportStart, p.Export.ID, p)
+	if err := s.Reserve(ctx, retired); !errors.Is(err, ombud.ErrRetired) {
+		t.Errorf("to a retired recipient: %v, want ErrRetired", err)
+	}
+	w.log(change(t, journal.AuthorizationRevoke, w.auth.ID, journal.RevokePayload{Reason: "order_quashed", At: w.now}))
+	if err := s.Reserve(ctx, x("export0000000006", w.objects[1])); !errors.Is(err, ombud.ErrRevoked) {
+		t.Errorf("under a revoked authorization: %v, want ErrRevoked", err)
+	}
+	if uses() != before+1 {
+		t.Fatalf("uses %d after refused exports, want %d", uses(), before+1)
 	}
 }
 

@@ -212,6 +212,10 @@ var cases = map[journal.Op]opCase{
 	journal.RecipientRetire.Op: {change: func(w *world) *journal.Change {
 		return change(w.t, journal.RecipientRetire, w.recipient.ID, journal.RetirePayload{At: w.now})
 	}},
+	journal.ExportStart.Op: {change: func(w *world) *journal.Change {
+		x := &ombud.Export{ID: "twinexport000000", Recipient: w.recipient.ID, Authorization: w.auth.ID, Principal: w.admin.ID, Purpose: "p", Objects: 2, Created: w.now}
+		return change(w.t, journal.ExportStart, x.ID, journal.ExportPayload{Export: x, Objects: w.objects[1:3]})
+	}},
 	journal.ContestFile.Op: {change: fileIt},
 	journal.ContestResolve.Op: {before: func(w *world) { w.log(fileIt(w)) }, change: func(w *world) *journal.Change {
 		ct := &ombud.Contest{ID: "twincontest00000", Action: w.action.ID, Outcome: ombud.ContestOverturned, Resolved: w.now, ResolvedBy: w.reviewer.ID}
