@@ -35,6 +35,10 @@ const DefaultPolicy = `// ombud access policy, in Cedar (https://www.cedarpolicy
 //                                    once per class when the run starts)
 //   evidence            Bool         a reviewer views the evidence of a flag they
 //                                    may review (purpose "review"), as ombud checked
+//   export              Bool         the read is an export to a registered recipient,
+//                                    decided once per class (the rules for an
+//                                    analyst's read apply to it unless a rule
+//                                    names it)
 //
 // Edit this file, check it with 'ombud policy check', and load it with
 // 'ombud policy reload'. Each loaded version is logged with its SHA-256.
@@ -117,7 +121,10 @@ type Input struct {
 	Emergency         bool
 	Run               bool
 	Evidence          bool
-	Object            string
+	// Export: the read is of an object exported to a registered
+	// recipient, decided once per class when the export is.
+	Export bool
+	Object string
 }
 
 // ParsePolicy parses and checks a policy: it must parse, and it must
@@ -141,7 +148,7 @@ func ParsePolicy(text []byte) (*Policy, error) {
 	}
 	for _, roles := range [][]string{{"analyst"}, {"admin"}, {"system"}, {}} {
 		for _, b := range []bool{false, true} {
-			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Run: b, Evidence: b, Object: "o"}
+			in := Input{Principal: "p", Roles: roles, Class: "general", Sensitive: b, Purpose: "x", Authorized: b, AuthorizationKind: "court_order", Wildcard: b, Emergency: b, Run: b, Evidence: b, Export: b, Object: "o"}
 			if _, _, err := p.decide(in); err != nil {
 				return nil, fmt.Errorf("policy fails to evaluate: %w", err)
 			}
@@ -227,6 +234,7 @@ func (p *Policy) decide(in Input) (bool, []string, error) {
 			"emergency":          cedar.Boolean(in.Emergency),
 			"run":                cedar.Boolean(in.Run),
 			"evidence":           cedar.Boolean(in.Evidence),
+			"export":             cedar.Boolean(in.Export),
 		}),
 	}
 	decision, diag := cedar.Authorize(p.set, cedar.EntityMap{}, req)

@@ -85,6 +85,9 @@ type Config struct {
 	Review *review.Service
 	// Sharing keeps the registry of recipients (/v1/recipients).
 	Sharing *sharing.Service
+	// Exports: the deployment's configuration turns exports on
+	// ([sharing] enabled); while off, POST /v1/exports refuses.
+	Exports bool
 	// Reports publishes transparency reports (POST /v1/reports).
 	Reports *publish.Service
 	// Site, when set, serves every path outside the API's: the public web
@@ -227,6 +230,9 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/recipients", s.auth(admin, s.registerRecipient))
 		mux.Handle("GET /v1/recipients", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.listRecipients))
 		mux.Handle("POST /v1/recipients/{id}/retire", s.auth(admin, noBody(s.retireRecipient)))
+		if s.Custody != nil {
+			mux.Handle("POST /v1/exports", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.startExport))
+		}
 	}
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))

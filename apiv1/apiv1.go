@@ -574,3 +574,19 @@ type Recipient struct {
 type Recipients struct {
 	Recipients []Recipient `json:"recipients"`
 }
+
+// StartExport is the body of POST /v1/exports: objects to seal to a
+// registered recipient, under an authorization whose sharing scope
+// allows it. The answer is the sealed package (docs/EXPORT-FORMAT.md),
+// streamed, with the export entry's index in Ombud-Receipt and the
+// export's id in Ombud-Export.
+type StartExport struct {
+	Recipient     string   `json:"recipient"`
+	Objects       []string `json:"objects"`
+	Purpose       string   `json:"purpose"`
+	Authorization string   `json:"authorization"`
+	Justification string   `json:"justification,omitempty"`
+}
+
+// HeaderExport names the export a package holds.
+const HeaderExport = "Ombud-Export"

@@ -424,6 +424,24 @@ func (c *Client) Recipients(ctx context.Context) ([]apiv1.Recipient, error) {
 	return out.Recipients, err
 }
 
+// Export asks for an export and returns its sealed package as a stream,
+// with the export's id and its entry's index; the caller closes it. A
+// refusal is an error (an *Error, with its receipt when it was logged).
+func (c *Client) Export(ctx context.Context, in apiv1.StartExport) (io.ReadCloser, string, uint64, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "application/json")
+	resp, err := c.send(ctx, c.Stream, "POST", "/v1/exports", hdr, bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, "", 0, err
+	}
+	idx, _ := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
+	return resp.Body, resp.Header.Get(apiv1.HeaderExport), idx, nil
+}
+
 // StartRun starts an analytic run.
 func (c *Client) StartRun(ctx context.Context, in apiv1.StartRun) (*apiv1.RunStarted, error) {
 	var out apiv1.RunStarted

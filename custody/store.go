@@ -26,6 +26,9 @@ type Store interface {
 	ErasedRunObjects(ctx context.Context, id string, from, to int) ([]int, error)
 	SelectObjects(ctx context.Context, class, subject string, limit int) ([]string, error)
 	RecordRunReads(ctx context.Context, id string, reads []ombud.RunRead, bytes int64) error
+	// Recipients of exports, and the authorizations exports cite.
+	Recipient(ctx context.Context, id string) (*ombud.Recipient, error)
+	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
 	// RecordViewing records a reviewer's logged viewing of evidence.
 	RecordViewing(ctx context.Context, v ombud.Viewing) error
 	// OpsInFlight returns the operations of the changes in flight on

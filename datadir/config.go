@@ -32,6 +32,7 @@ type Config struct {
 	Access  AccessConfig  `toml:"access"`
 	Report  ReportConfig  `toml:"report"`
 	Redress RedressConfig `toml:"redress"`
+	Sharing SharingConfig `toml:"sharing"`
 	// Vocabulary registers the codes of public fields, by vocabulary
 	// name ([[vocabulary.purpose]] code = "…" description = "…"). A
 	// vocabulary given here replaces its default list.
@@ -57,6 +58,7 @@ var DefaultDetailRetention = []struct {
 	{entry.KindErase, "3650d", "The order behind an erasure is the proof that the erasure was lawful."},
 	{entry.KindBreach, "3650d", "An uncovered emergency read is a violation; its record is kept for the oversight that follows."},
 	{entry.KindAttestation, "3650d", "The controller's attestation that derived data was deleted closes a breach; it is kept as long as the breach."},
+	{entry.KindExport, "3650d", "Which objects went to which body, who sent them and why, is what an erasure notice owes its recipients and a court's review of the transfer needs."},
 	{entry.KindRun, "2190d", "A run's object list, starter and justification answer who read what in bulk, and why, for as long as its reads' own details are kept."},
 	{entry.KindFlag, "2190d", "A match's inputs and candidates answer why a person was flagged, for as long as the actions on it can be challenged."},
 	{entry.KindReview, "2190d", "A reviewer's rationale shows whether the human review was real, for as long as the action it allowed can be challenged."},
@@ -72,6 +74,13 @@ type ReportConfig struct {
 
 // RedressConfig is what the notice handed to a person affected by an
 // action says of the deployment, and the deadline for deciding a contest.
+// SharingConfig turns exports to registered recipients on. Off by
+// default: a deployment that shares nothing says so on its public pages,
+// and POST /v1/exports refuses.
+type SharingConfig struct {
+	Enabled bool `toml:"enabled"`
+}
+
 type RedressConfig struct {
 	// Controller names the body responsible for the data and the
 	// decisions; Contact says how to reach it.
@@ -702,6 +711,13 @@ export = "allow"
 # contact = "privacy@example.org, 1 Example Square, Example City"
 # appeal = "the Data Protection Authority of Example (dpa.example), or the administrative court"
 contest_deadline = "720h"
+
+# Exports: objects sealed to a registered recipient (ombud recipient add)
+# under an authorization whose sharing scope allows it, each logged. Off by
+# default; while off, the public pages say the deployment shares no data
+# with other bodies, and POST /v1/exports refuses (docs/EXPORT-FORMAT.md).
+[sharing]
+enabled = false
 
 # Private detail records are kept this long, by kind of entry, then erased
 # by the sweep (one logged summary entry per kind). "keep" keeps them. An

@@ -162,3 +162,11 @@ type ExportDetail struct {
 	Objects       []string `json:"objects"`
 	Principal     string   `json:"principal"`
 }
+
+// ExportReadDetail is the detail of an object's read in an export: what
+// the auditor matches against the export's list (ExportDetail.Objects).
+type ExportReadDetail struct {
+	Export   string `json:"export"`
+	Object   string `json:"object"`
+	Position int    `json:"position"` // in the export's list
+}

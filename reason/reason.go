@@ -141,3 +141,25 @@ const (
 	// TooManyObjects: a selection holds more objects than a run may read.
 	TooManyObjects = "too_many_objects"
 )
+
+// Refusals of an export, and the reason of a read in one.
+const (
+	// InExport: an object read in an export, decided with the export.
+	InExport = "in_export"
+	// RecipientUnknown: the export names no registered recipient.
+	RecipientUnknown = "recipient_unknown"
+	// RecipientRetired: the export names a retired recipient.
+	RecipientRetired = "recipient_retired"
+	// ShareScopeMissing: a class that leaves only under a sharing scope,
+	// and the authorization has none.
+	ShareScopeMissing = "share_scope_missing"
+	// ShareScopeOther: the authorization's sharing scope names other
+	// recipients.
+	ShareScopeOther = "share_scope_other_recipient"
+	// TransferScopeMissing: the recipient's jurisdiction is outside the
+	// deployment's, and the authorization's transfer scope does not name
+	// it.
+	TransferScopeMissing = "transfer_scope_missing"
+	// ClassNotExportable: the class's export rule is deny.
+	ClassNotExportable = "class_not_exportable"
+)

@@ -145,7 +145,10 @@ func TestPushback(t *testing.T) {
 // TestIdleIsNoStall: the first append after an idle spell longer than the
 // append timeout is not taken for a stall while it waits for its batch.
 func TestIdleIsNoStall(t *testing.T) {
-	l := newLog(t, tlog.Config{AppendTimeout: 400 * time.Millisecond, BatchMaxAge: 250 * time.Millisecond})
+	// A batch age well inside the timeout, with room for a loaded
+	// machine: at 250 ms in 400, CI under load saw the batch's own write
+	// pass the timeout.
+	l := newLog(t, tlog.Config{AppendTimeout: 2 * time.Second, BatchMaxAge: 500 * time.Millisecond})
 	l.Idle(time.Hour)
 	done := make(chan error, 1)
 	go func() {

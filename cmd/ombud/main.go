@@ -96,7 +96,7 @@ var groups = map[string]string{
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), recipientCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), recipientCommands(), exportCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.
@@ -130,15 +130,18 @@ func (m *Main) groupUsage(group string) {
 	fmt.Fprintf(m.Stderr, "\nExample:\n  %s\n\nRun 'ombud %s COMMAND --help' for its flags and an example.\n", example, group)
 }
 
-// find returns the command args name, and the arguments after its name.
+// find returns the command args name, and the arguments after its name:
+// the longest name that matches, so that "export open" is not "export".
 func find(args []string) (command, []string, bool) {
+	var best command
+	n := 0
 	for _, c := range commands() {
 		words := strings.Fields(c.name)
-		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
-			return c, args[len(words):], true
+		if len(words) > n && len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			best, n = c, len(words)
 		}
 	}
-	return command{}, nil, false
+	return best, args[min(n, len(args)):], n > 0
 }
 
 // usageError marks an error as a usage error (exit 2).

@@ -294,17 +294,18 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	}
 	return api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	})
 }
 
 // Capabilities are the optional parts a deployment with configuration cfg
-// offers. This release builds no downstream sharing, whistleblower intake
-// or procurement register, so no configuration turns one on: each is
-// false, and the public pages and reports say it is not offered.
+// offers: sharing when [sharing] enables exports. This release builds no
+// whistleblower intake or procurement register, so no configuration turns
+// one on: each is false, and the public pages and reports say it is not
+// offered.
 func Capabilities(cfg datadir.Config) report.Capabilities {
-	return report.Capabilities{}
+	return report.Capabilities{Sharing: cfg.Sharing.Enabled}
 }
 
 // Handler is the API's handler.

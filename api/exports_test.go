@@ -1,0 +1,284 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/receipt"
+	"github.com/ombud/ombud/sharing"
+)
+
+// exportEnv is a deployment with an analyst, objects of two classes and
+// a court; recipients and authorizations are the tests' own.
+type exportEnv struct {
+	*ombudtest.Env
+	analyst, ingestor string
+	court             *ombudtest.Issuer
+	location, general []string // object ids
+	bodies            map[string][]byte
+}
+
+func newExportEnv(t *testing.T) *exportEnv {
+	t.Helper()
+	e := &exportEnv{Env: ombudtest.New(t, ombudtest.Config(func(c *datadir.Config) { c.Sharing.Enabled = true })), bodies: map[string][]byte{}}
+	e.analyst = e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	e.ingestor = e.AddPrincipal(t, "Ing", ombud.RoleIngestor)
+	e.court = e.Court(t)
+	put := func(class string, body []byte, hdr map[string]string) string {
+		h := map[string]string{"Ombud-Class": class}
+		for k, v := range hdr {
+			h[k] = v
+		}
+		id := decode[apiv1.Object](t, doObj(t, e.Env, "PUT", "/v1/objects", e.ingestor, h, bytes.NewReader(body))).ID
+		e.bodies[id] = body
+		return id
+	}
+	for i := range 2 {
+		e.location = append(e.location, put("location", fmt.Appendf(nil, "plate B-XY-123 seen at camera %d", i), map[string]string{"Ombud-Subjects": "plate:B-XY-123"}))
+	}
+	big := make([]byte, 3<<20+11)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	subject := map[string]string{"Ombud-Subjects": "plate:B-XY-123"}
+	e.general = append(e.general, put("general", big, subject), put("general", []byte("a note"), subject))
+	return e
+}
+
+// recipient registers a recipient of jurisdiction j and returns its id
+// and identity.
+func (e *exportEnv) recipient(t *testing.T, name, j string) (string, *age.X25519Identity) {
+	t.Helper()
+	id, _ := age.GenerateX25519Identity()
+	resp := e.Do(t, "POST", "/v1/recipients", e.AdminToken, "application/json",
+		fmt.Sprintf(`{"name":%q,"category":"court","jurisdiction":%q,"key":%q}`, name, j, id.Recipient().String()))
+	done := decode[apiv1.RecipientDone](t, resp)
+	if resp.StatusCode != 201 {
+		t.Fatalf("registering %s: %d", name, resp.StatusCode)
+	}
+	return done.ID, id
+}
+
+// authorize registers an authorization of location and general data
+// about plate:B-XY-123, changed by edit.
+func (e *exportEnv) authorize(t *testing.T, id string, edit func(*ombud.Authorization)) {
+	t.Helper()
+	a := ombudtest.Authorization(id, 10)
+	a.Classes = []string{"location", "general"}
+	if edit != nil {
+		edit(&a)
+	}
+	e.Authorize(t, e.court, a)
+}
+
+func (e *exportEnv) export(t *testing.T, token string, req apiv1.StartExport) *http.Response {
+	t.Helper()
+	b, _ := json.Marshal(req)
+	return e.Do(t, "POST", "/v1/exports", token, "application/json", string(b))
+}
+
+// TestExport: an export decides every object, logs the export and each
+// object's permit before the package's first byte, spends one use, and
+// streams a package that only the recipient opens, whose manifest's
+// digests and receipts check against the files and the log's key.
+func TestExport(t *testing.T) {
+	t.Parallel()
+	e := newExportEnv(t)
+	rcp, identity := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
+	e.authorize(t, "auth-share", func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp} })
+	objects := []string{e.location[0], e.general[0], e.location[1], e.general[1]}
+	before := e.Size(t)
+	resp := e.export(t, e.analyst, apiv1.StartExport{Recipient: rcp, Objects: objects, Purpose: "criminal_investigation", Authorization: "auth-share", Justification: "case 3 Gs 117/26"})
+	pkg, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("export: %d %v %.300s", resp.StatusCode, err, pkg)
+	}
+	xid := resp.Header.Get(apiv1.HeaderExport)
+	if xid == "" || resp.Header.Get("Ombud-Receipt") == "" {
+		t.Fatalf("no export id or receipt: %v", resp.Header)
+	}
+	// Opened with the recipient's identity: the manifest first, every
+	// object as ingested, each receipt in the log.
+	p, err := sharing.OpenPackage(bytes.NewReader(pkg), identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Manifest()
+	if m.Export != xid || m.Recipient.ID != rcp || len(m.Objects) != 4 || m.Limits.Authorization != "auth-share" || m.Limits.OnwardTransfer || m.Limits.DeleteBy.IsZero() {
+		t.Fatalf("manifest: %+v", m)
+	}
+	verifier := e.Dir.Verifier
+	if _, en, err := receipt.Verify(m.Receipt, verifier); err != nil || en.Kind != entry.KindExport || en.Fields["decision"] != entry.Permit {
+		t.Fatalf("the export's receipt: %v %+v", err, en)
+	}
+	for i := 0; ; i++ {
+		o, r, err := p.Next()
+		if err == io.EOF {
+			if i != 4 {
+				t.Fatalf("%d objects in the package", i)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || o.ID != objects[i] || !bytes.Equal(got, e.bodies[o.ID]) {
+			t.Fatalf("object %d: %s, %d bytes, %v", i, o.ID, len(got), err)
+		}
+		if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != o.SHA256 {
+			t.Fatalf("object %d: digest", i)
+		}
+		_, en, err := receipt.Verify(o.Receipt, verifier)
+		if err != nil || en.Kind != entry.KindAccess || en.Fields["decision"] != entry.Permit || fmt.Sprint(en.Fields["reasons"]) != "[in_export]" ||
+			o.Receipt.Index <= m.Receipt.Index {
+			t.Fatalf("object %d's receipt: %v %+v", i, err, en)
+		}
+	}
+	other, _ := age.GenerateX25519Identity()
+	if _, err := sharing.OpenPackage(bytes.NewReader(pkg), other); err == nil {
+		t.Fatal("another identity opened the package")
+	}
+	// In the log: the export, then a permit for each object; one use.
+	if got := e.Size(t) - before; got != 5 {
+		t.Fatalf("%d entries for an export of 4 objects, want 5", got)
+	}
+	x, ok := e.EntryAt(t, m.Receipt.Index).(*entry.Export)
+	if !ok || strings.Join(x.ClassCounts, ",") != "general:2,location:2" || x.Objects != 4 || x.Use != 1 || x.CrossBorder || x.RecipientCategory != "court" {
+		t.Fatalf("the export entry: %+v", e.EntryAt(t, m.Receipt.Index))
+	}
+	if a, _ := e.Store.Authorization(context.Background(), "auth-share"); a.Uses != 1 {
+		t.Fatalf("uses after one export: %d", a.Uses)
+	}
+	// The age and tar command-line tools open it alone.
+	if agePath, err := exec.LookPath("age"); err == nil {
+		dir := t.TempDir()
+		idFile := filepath.Join(dir, "id.txt")
+		os.WriteFile(idFile, []byte(identity.String()+"\n"), 0o600)
+		cmd := exec.Command("sh", "-c", `"$0" -d -i "$1" | tar -x -C "$2"`, agePath, idFile, dir)
+		cmd.Stdin = bytes.NewReader(pkg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("age -d | tar -x: %v %s", err, out)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "objects", e.general[0])); !bytes.Equal(got, e.bodies[e.general[0]]) {
+			t.Fatal("tar wrote another object than the one ingested")
+		}
+	}
+}
+
+// TestExportsOff: a deployment that does not share refuses every export,
+// logging nothing.
+func TestExportsOff(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	before := e.Size(t)
+	resp := e.Do(t, "POST", "/v1/exports", analyst, "application/json", `{"recipient":"r","objects":["o"],"purpose":"litigation","authorization":"a"}`)
+	if b := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || !strings.Contains(b.Error.Message, "does not share") {
+		t.Fatalf("an export where sharing is off: %d %+v", resp.StatusCode, b.Error)
+	}
+	if e.Size(t) != before {
+		t.Fatal("a refused export logged something")
+	}
+}
+
+// TestExportRefusals: each refusal has its own reason and is logged as
+// the export's denial, spending no use; a malformed request or the wrong
+// role logs nothing.
+func TestExportRefusals(t *testing.T) {
+	t.Parallel()
+	e := newExportEnv(t)
+	rcp, _ := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
+	other, _ := e.recipient(t, "District court 4", ombudtest.Jurisdiction)
+	abroad, _ := e.recipient(t, "Tribunal 12", "EU-FR")
+	retired, _ := e.recipient(t, "Old court", ombudtest.Jurisdiction)
+	if resp := e.Do(t, "POST", "/v1/recipients/"+retired+"/retire", e.AdminToken, "", ""); resp.StatusCode != 200 {
+		t.Fatalf("retiring: %d", resp.StatusCode)
+	}
+	e.authorize(t, "auth-share", func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp, abroad, retired} })
+	e.authorize(t, "auth-none", nil)
+	e.authorize(t, "auth-loc", func(a *ombud.Authorization) { a.Classes, a.ShareRecipients = []string{"location"}, []string{rcp} })
+	erased := e.location[1]
+	if resp := e.Do(t, "POST", "/v1/objects/"+erased+"/erase", e.AdminToken, "application/json", `{"reason":"court_order","authorization":"ord-1"}`); resp.StatusCode != 200 {
+		t.Fatalf("erasing: %d", resp.StatusCode)
+	}
+	loc := []string{e.location[0]}
+	for _, tc := range []struct {
+		name   string
+		req    apiv1.StartExport
+		status int
+		reason string
+	}{
+		{"no sharing scope", apiv1.StartExport{Recipient: rcp, Objects: loc, Authorization: "auth-none"}, 403, "share_scope_missing"},
+		{"a scope naming another recipient", apiv1.StartExport{Recipient: other, Objects: loc, Authorization: "auth-share"}, 403, "share_scope_other_recipient"},
+		{"across a border without a transfer scope", apiv1.StartExport{Recipient: abroad, Objects: loc, Authorization: "auth-share"}, 403, "transfer_scope_missing"},
+		{"an unknown recipient", apiv1.StartExport{Recipient: "nosuchrecipient0", Objects: loc, Authorization: "auth-share"}, 404, "recipient_unknown"},
+		{"a retired recipient", apiv1.StartExport{Recipient: retired, Objects: loc, Authorization: "auth-share"}, 403, "recipient_retired"},
+		{"an erased object", apiv1.StartExport{Recipient: rcp, Objects: []string{e.location[0], erased}, Authorization: "auth-share"}, 410, "object_erased"},
+		{"a class the authorization does not cover", apiv1.StartExport{Recipient: rcp, Objects: []string{e.location[0], e.general[1]}, Authorization: "auth-loc"}, 403, "class_not_covered"},
+		{"an unknown authorization", apiv1.StartExport{Recipient: rcp, Objects: loc, Authorization: "auth-nope"}, 403, "authorization_unknown"},
+	} {
+		tc.req.Purpose = "criminal_investigation"
+		before := e.Size(t)
+		resp := e.export(t, e.analyst, tc.req)
+		body := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != tc.status || body.Error.Reason != tc.reason || resp.Header.Get("Ombud-Receipt") == "" {
+			t.Errorf("%s: %d %+v, want %d %s with a receipt", tc.name, resp.StatusCode, body.Error, tc.status, tc.reason)
+			continue
+		}
+		if e.Size(t) != before+1 {
+			t.Errorf("%s: %d entries, want the one denial", tc.name, e.Size(t)-before)
+			continue
+		}
+		e.AwaitSize(t, before+1)
+		if x, ok := e.EntryAt(t, before).(*entry.Export); !ok || x.Decision != entry.Deny || fmt.Sprint(x.Reasons) != "["+tc.reason+"]" || x.Use != 0 {
+			t.Errorf("%s: the denial logged: %+v", tc.name, e.EntryAt(t, before))
+		}
+	}
+	for _, name := range []string{"auth-share", "auth-none", "auth-loc"} {
+		if a, _ := e.Store.Authorization(context.Background(), name); a.Uses != 0 {
+			t.Errorf("%s: %d uses spent by refused exports", name, a.Uses)
+		}
+	}
+	before := e.Size(t)
+	for _, tc := range []struct {
+		name, token string
+		req         apiv1.StartExport
+		status      int
+	}{
+		{"an ingestor", e.ingestor, apiv1.StartExport{Recipient: rcp, Objects: loc, Authorization: "auth-share", Purpose: "criminal_investigation"}, 403},
+		{"the admin", e.AdminToken, apiv1.StartExport{Recipient: rcp, Objects: loc, Authorization: "auth-share", Purpose: "criminal_investigation"}, 403},
+		{"no objects", e.analyst, apiv1.StartExport{Recipient: rcp, Authorization: "auth-share", Purpose: "criminal_investigation"}, 400},
+		{"an object twice", e.analyst, apiv1.StartExport{Recipient: rcp, Objects: []string{loc[0], loc[0]}, Authorization: "auth-share", Purpose: "criminal_investigation"}, 400},
+		{"an unregistered purpose", e.analyst, apiv1.StartExport{Recipient: rcp, Objects: loc, Authorization: "auth-share", Purpose: "curiosity"}, 400},
+		{"no authorization", e.analyst, apiv1.StartExport{Recipient: rcp, Objects: loc, Purpose: "criminal_investigation"}, 400},
+	} {
+		resp := e.export(t, tc.token, tc.req)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+	}
+	if e.Size(t) != before {
+		t.Fatalf("malformed or unauthorized exports logged %d entries", e.Size(t)-before)
+	}
+}
