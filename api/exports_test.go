@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +17,11 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
@@ -168,6 +171,19 @@ func TestExport(t *testing.T) {
 	}
 	if a, _ := e.Store.Authorization(context.Background(), "auth-share"); a.Uses != 1 {
 		t.Fatalf("uses after one export: %d", a.Uses)
+	}
+	// The auditor, with the details, finds the export clean: its recipient
+	// registered, its scope naming it, every read on its list.
+	lu, _ := url.Parse(e.URL + "/log/")
+	f, err := tclient.NewHTTPFetcher(lu, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditor := e.AddPrincipal(t, "Aud", ombud.RoleAuditor)
+	e.AwaitSize(t, e.Size(t))
+	res, _, err := audit.Run(t.Context(), audit.Config{Log: *f, Verifier: e.Dir.Verifier, Details: &audit.HTTPDetails{Server: e.URL, Token: auditor}})
+	if err != nil || len(res.Findings) != 0 || res.Details == 0 {
+		t.Fatalf("audit after an export: %v, %d details, findings %+v", err, res.Details, res.Findings)
 	}
 	// The age and tar command-line tools open it alone.
 	if agePath, err := exec.LookPath("age"); err == nil {

@@ -268,6 +268,7 @@ type verifier struct {
 	erased      []erasedDetail
 	reports     []reportEntry
 	// runLists are the object lists of the runs whose start detail this
+	// audit read (and, keyed "export:ID", of the exports)
 	// audit read, by run id.
 	runLists map[string][]string
 	// runReads are, by run id, the objects read in it, from the details

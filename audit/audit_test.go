@@ -199,6 +199,7 @@ func TestPlantedViolations(t *testing.T) {
 		a.Recipient, a.TransferJurisdictions, a.ShareUntil = []string{"rcp-1"}, []string{"EU-FR"}, time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	}))
 	write(t, e, exportRecord("rcp-1", "auth-share", true, "biometric:2", "location:1"))
+	write(t, e, registration("auth-exp", "plate:B-5", []string{"mutual_legal_assistance"}, 100))
 	em := access("obj-3", "location", "", 0, "plate:B-3")
 	em = edit(em, func(a *entry.Access) { a.Emergency, a.Reasons = true, []string{"emergency"} })
 	write(t, e, em)
@@ -255,9 +256,9 @@ func TestPlantedViolations(t *testing.T) {
 	})
 	t.Run("biometric export without a sharing scope", func(t *testing.T) {
 		a.t = t
-		write(t, e, exportRecord("rcp-1", "auth-1", false, "biometric:1"))
+		write(t, e, exportRecord("rcp-1", "auth-exp", false, "biometric:1"))
 		a.expect("export_without_scope")
-		write(t, e, exportRecord("rcp-1", "auth-1", false, "document:1"))
+		write(t, e, exportRecord("rcp-1", "auth-exp", false, "document:1"))
 		a.expect() // a class that is not shared needs none
 	})
 	t.Run("export across a border without a transfer scope", func(t *testing.T) {
@@ -268,10 +269,33 @@ func TestPlantedViolations(t *testing.T) {
 	})
 	t.Run("export to a recipient unregistered or retired", func(t *testing.T) {
 		a.t = t
-		write(t, e, exportRecord("rcp-2", "auth-1", false, "document:1"))
+		write(t, e, exportRecord("rcp-2", "auth-exp", false, "document:1"))
 		a.expect("export_recipient_unregistered")
-		write(t, e, exportRecord("rcp-none", "auth-1", false, "document:1"))
+		write(t, e, exportRecord("rcp-none", "auth-exp", false, "document:1"))
 		a.expect("export_recipient_unregistered")
+	})
+	t.Run("a read in an export never logged, or past its count", func(t *testing.T) {
+		a.t = t
+		write(t, e, exportRecord("rcp-1", "auth-exp", false, "document:1"))
+		read := func(x string) journal.Record {
+			r := access("obj-5", "document", "", 0, "")
+			r.Detail = entry.ExportReadDetail{Export: x, Object: "obj-5", Position: 0}
+			return edit(r, func(b *entry.Access) {
+				b.Export, b.Purpose, b.Reasons = x, "mutual_legal_assistance", []string{"in_export"}
+			})
+		}
+		write(t, e, read("exp-rcp-1"))
+		a.expect()
+		write(t, e, read("exp-rcp-1"))
+		a.expect("export_read_unknown")
+		write(t, e, read("exp-never"))
+		a.expect("export_read_unknown")
+		// Of an object its list does not hold (with the details).
+		write(t, e, exportRecord("rcp-1", "auth-exp", false, "document:1"))
+		r := read("exp-rcp-1")
+		r.Detail = entry.ExportReadDetail{Export: "exp-rcp-1", Object: "obj-other", Position: 0}
+		write(t, e, r)
+		a.expect("export_read_unknown")
 	})
 	t.Run("export whose counts do not add up", func(t *testing.T) {
 		a.t = t

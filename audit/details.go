@@ -227,7 +227,22 @@ func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add add
 			}
 			v.runLists[d.Run] = d.Objects
 		}
+	case *entry.Export:
+		if b.Decision != entry.Permit {
+			return
+		}
+		var d entry.ExportDetail
+		if json.Unmarshal(detail, &d) == nil && d.Export != "" {
+			if v.runLists == nil {
+				v.runLists = map[string][]string{}
+			}
+			v.runLists["export:"+d.Export] = d.Objects
+		}
 	case *entry.Access:
+		if b.Export != "" && b.Decision == entry.Permit {
+			v.exportReadDetail(detail, add)
+			return
+		}
 		if b.Run == "" || b.Decision != entry.Permit {
 			return
 		}
@@ -252,5 +267,21 @@ func (v *verifier) runDetail(idx uint64, body entry.Body, detail []byte, add add
 		case list[d.Position] != d.Object:
 			add(RuleRunReadOutsideList, "a read in run %s of object %s, which is not on its list at position %d (%s is)", d.Run, d.Object, d.Position, list[d.Position])
 		}
+	}
+}
+
+// exportReadDetail checks that a read in an export is of the object its
+// export's detail lists at the position the read's detail names.
+func (v *verifier) exportReadDetail(detail []byte, add adder) {
+	d := entry.ExportReadDetail{Position: -1}
+	if json.Unmarshal(detail, &d) != nil || d.Export == "" {
+		return
+	}
+	list, known := v.runLists["export:"+d.Export]
+	switch {
+	case !known:
+		// The export's detail was erased or lies before this audit.
+	case d.Position < 0 || d.Position >= len(list) || list[d.Position] != d.Object:
+		add(RuleExportReadUnknown, "a read in export %s of object %s, which its list does not hold at position %d", d.Export, d.Object, d.Position)
 	}
 }

@@ -33,6 +33,7 @@ const (
 	RuleExportWithoutTransferScope  = "export_without_transfer_scope"
 	RuleExportRecipientUnregistered = "export_recipient_unregistered"
 	RuleExportMalformed             = "export_malformed"
+	RuleExportReadUnknown           = "export_read_unknown"
 	RuleFlagInputNotRead            = "flag_input_not_read"
 	RuleFork                        = "fork"
 	RuleHoldAfterErase              = "hold_after_erase"

@@ -27,6 +27,8 @@ func (r *rules) access(idx uint64, e *entry.Entry, b *entry.Access, add adder) {
 		r.st.Emergencies = append(r.st.Emergencies, EmergencyRead{Index: idx, At: e.Time, Object: obj, Class: b.Class, Purpose: b.Purpose, Subjects: b.Subject})
 	case b.Run != "":
 		r.runRead(e, b, add)
+	case b.Export != "":
+		r.exportRead(b, add)
 	case b.Flag != "":
 		r.evidenceRead(e, b, add)
 	default:
@@ -103,6 +105,21 @@ func (r *rules) export(idx uint64, b *entry.Export, add adder) {
 		add(RuleExportRecipientUnregistered, "an export to recipient %s, which no entry registered before it, or one retired it", b.Recipient)
 	}
 	a := r.st.Auths[b.Authorization]
+	// The export spends one use of its authorization, as a read does.
+	switch {
+	case a == nil:
+		add(RuleAuthorizationUnregistered, "an export cites authorization %s, which was not registered before it", b.Authorization)
+	case a.Revoked != nil:
+		add(RuleAuthorizationRevoked, "an export cites authorization %s, revoked at entry %d", b.Authorization, *a.Revoked)
+	}
+	if a != nil {
+		a.Uses++
+		if a.MaxUses > 0 && a.Uses > a.MaxUses {
+			add(RuleAuthorizationExhausted, "use %d of authorization %s, which allows %d", a.Uses, b.Authorization, a.MaxUses)
+		}
+	}
+	xs := &ExportState{Index: idx, Authorization: strings.Clone(b.Authorization), Purpose: strings.Clone(b.Purpose), Objects: b.Objects}
+	r.st.Exports[strings.Clone(b.Export)] = xs
 	var n int64
 	for _, cc := range b.ClassCounts {
 		class, count, ok := strings.Cut(cc, ":")
@@ -112,6 +129,7 @@ func (r *rules) export(idx uint64, b *entry.Export, add adder) {
 			return
 		}
 		n += k
+		xs.Classes = append(xs.Classes, strings.Clone(class))
 		if slices.Contains(r.cfg.Shared, class) && (a == nil || !slices.Contains(a.Recipients, b.Recipient)) {
 			add(RuleExportWithoutScope, "an export of class %s under an authorization whose sharing scope does not name its recipient %s", class, b.Recipient)
 		}
@@ -144,5 +162,25 @@ func (r *rules) recipient(idx uint64, b *entry.Recipient, add adder) {
 		default:
 			prev.Retired = idx
 		}
+	}
+}
+
+// exportRead checks a read in an export: the export permitted and logged
+// before it, of one of its classes and its purpose, within its count.
+func (r *rules) exportRead(b *entry.Access, add adder) {
+	xs := r.st.Exports[b.Export]
+	if xs == nil {
+		add(RuleExportReadUnknown, "a read in export %s, which no permitted export entry logged before it", b.Export)
+		return
+	}
+	xs.Reads++
+	switch {
+	case xs.Reads > xs.Objects:
+		add(RuleExportReadUnknown, "read %d in export %s, which holds %d objects", xs.Reads, b.Export, xs.Objects)
+	case !slices.Contains(xs.Classes, b.Class) || b.Purpose != xs.Purpose:
+		add(RuleExportReadUnknown, "a read of class %s for %s in export %s, which holds classes %v for %s", b.Class, b.Purpose, b.Export, xs.Classes, xs.Purpose)
+	}
+	if a := r.st.Auths[xs.Authorization]; a != nil && a.Revoked != nil && *a.Revoked < xs.Index {
+		add(RuleAuthorizationRevoked, "a read in export %s, whose authorization was revoked at entry %d", b.Export, *a.Revoked)
 	}
 }

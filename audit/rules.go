@@ -102,6 +102,19 @@ type RuleState struct {
 	PolicyAt uint64 `json:"policy_at,omitempty"`
 	// Recipients are the recipients of exports registered, by pseudonym.
 	Recipients map[string]*RecipientState `json:"recipients,omitempty"`
+	// Exports are the permitted exports, by pseudonym.
+	Exports map[string]*ExportState `json:"exports,omitempty"`
+}
+
+// ExportState is a permitted export as its entry stated it, and the reads
+// logged in it so far.
+type ExportState struct {
+	Index         uint64   `json:"index"`
+	Authorization string   `json:"authorization"`
+	Purpose       string   `json:"purpose"`
+	Classes       []string `json:"classes"`
+	Objects       int64    `json:"objects"`
+	Reads         int64    `json:"reads"`
 }
 
 // RecipientState is a recipient as its entries left it.
@@ -145,6 +158,9 @@ func newRules(cfg Rules, st RuleState) *rules {
 	}
 	if r.st.Recipients == nil {
 		r.st.Recipients = map[string]*RecipientState{}
+	}
+	if r.st.Exports == nil {
+		r.st.Exports = map[string]*ExportState{}
 	}
 	if r.st.DetailsErased == nil {
 		r.st.DetailsErased = map[string]time.Time{}
