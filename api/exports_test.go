@@ -172,6 +172,13 @@ func TestExport(t *testing.T) {
 	if a, _ := e.Store.Authorization(context.Background(), "auth-share"); a.Uses != 1 {
 		t.Fatalf("uses after one export: %d", a.Uses)
 	}
+	// The disclosure page states the sharing rule and counts the
+	// recipients by category and jurisdiction, never by name.
+	page := string(ombudtest.Get(t, e.URL+"/disclosure"))
+	if !strings.Contains(page, "Sharing with other bodies") || !strings.Contains(page, "<td>court</td><td>EU-DE</td><td>no</td><td class=\"num\">1</td>") ||
+		strings.Contains(page, "District court 3") || strings.Contains(page, "does not share data") {
+		t.Fatalf("the disclosure page of a deployment that shares:\n%s", page)
+	}
 	// The auditor, with the details, finds the export clean: its recipient
 	// registered, its scope naming it, every read on its list.
 	lu, _ := url.Parse(e.URL + "/log/")

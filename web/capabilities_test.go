@@ -62,7 +62,7 @@ func capsSite(t *testing.T, caps report.Capabilities, policyText string, edit fu
 		t.Fatal(err)
 	}
 	site := &web.Site{Origin: "test.example/log", Log: noLog{}, Reports: &publish.Service{Config: publish.Config{Dir: dir}}, Capabilities: caps,
-		Disclosure: web.DisclosureFor(datadir.Defaults(), caps, func() *access.Policy { return pol }, nil)}
+		Disclosure: web.DisclosureFor(datadir.Defaults(), caps, func() *access.Policy { return pol }, nil, nil)}
 	srv := httptest.NewServer(site.Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -20,7 +20,8 @@ import (
 // DisclosureFor builds the disclosure page from the live configuration,
 // the policy in force and the registered issuers, at every request. It
 // names kinds of services, never their addresses or credentials.
-func DisclosureFor(cfg datadir.Config, caps report.Capabilities, policy func() *access.Policy, issuers func(context.Context) ([]*ombud.Issuer, error)) func(context.Context) (*Disclosure, error) {
+func DisclosureFor(cfg datadir.Config, caps report.Capabilities, policy func() *access.Policy, issuers func(context.Context) ([]*ombud.Issuer, error),
+	recipients func(context.Context) ([]*ombud.Recipient, error)) func(context.Context) (*Disclosure, error) {
 	sums := &summaries{}
 	return func(ctx context.Context) (*Disclosure, error) {
 		classes, err := cfg.DataClasses()
@@ -67,6 +68,24 @@ func DisclosureFor(cfg datadir.Config, caps report.Capabilities, policy func() *
 		}
 		d.Jurisdiction = cfg.DeploymentJurisdiction()
 		d.Placeholder = d.Jurisdiction == vocab.JurisdictionPlaceholder
+		if caps.Sharing && recipients != nil {
+			rs, err := recipients(ctx)
+			if err != nil {
+				return nil, err
+			}
+			count := map[[2]string]int{}
+			for _, r := range rs {
+				if r.Retired == nil {
+					count[[2]string{r.Category, r.Jurisdiction}]++
+				}
+			}
+			for k, n := range count {
+				d.Recipients = append(d.Recipients, DisclosedRecipients{Category: k[0], Jurisdiction: k[1], Count: n, Abroad: !ombud.JurisdictionCovers(d.Jurisdiction, k[1])})
+			}
+			slices.SortFunc(d.Recipients, func(a, b DisclosedRecipients) int {
+				return strings.Compare(a.Category+"\x00"+a.Jurisdiction, b.Category+"\x00"+b.Jurisdiction)
+			})
+		}
 		for _, name := range vocab.Names {
 			dv := DisclosedVocabulary{Name: string(name), Title: name.Title(), Codes: v[name]}
 			switch name {

@@ -82,6 +82,9 @@ type Disclosure struct {
 	// Policy is the policy in force in plain words, from its decisions.
 	Policy  *PolicySummary
 	Issuers []*ombud.Issuer
+	// Recipients are the recipients exports may go to now, counted by
+	// category and jurisdiction: never their names.
+	Recipients []DisclosedRecipients
 	// Jurisdiction is the deployment's; Placeholder says it is the
 	// placeholder, which covers no real jurisdiction.
 	Jurisdiction string
@@ -90,6 +93,15 @@ type Disclosure struct {
 	IssuerKinds     map[string][]string
 	Vocabularies    []DisclosedVocabulary
 	DetailRetention []DisclosedRetention
+}
+
+// DisclosedRecipients counts the active recipients of one category and
+// jurisdiction; Abroad says the deployment's jurisdiction does not cover
+// theirs.
+type DisclosedRecipients struct {
+	Category, Jurisdiction string
+	Count                  int
+	Abroad                 bool
 }
 
 // DisclosedVocabulary is a vocabulary of registered codes.

@@ -278,7 +278,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 				return p
 			}
 			return g.Custody.Access.Policy()
-		}, g.Store.Issuers),
+		}, g.Store.Issuers, g.Store.Recipients),
 		Review:         g.Review,
 		TrustedProxies: proxies,
 		Reviewers: &web.Reviewers{
