@@ -27,7 +27,7 @@ func (s *Server) startExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	x, err := s.Custody.Export(r.Context(), custody.ExportRequest{Principal: caller(r), Recipient: req.Recipient, Objects: req.Objects,
+	x, err := s.Custody.Export(r.Context(), custody.ExportRequest{Principal: caller(r), Recipient: req.Recipient, Objects: req.Objects, Run: req.Run,
 		Purpose: req.Purpose, Authorization: req.Authorization, Justification: req.Justification})
 	if err != nil {
 		writeRunError(w, r, err)

@@ -305,3 +305,40 @@ func TestExportRefusals(t *testing.T) {
 		t.Fatalf("malformed or unauthorized exports logged %d entries", e.Size(t)-before)
 	}
 }
+
+// TestExportOfARun: an export may take a run's list; only the run's
+// starter may name it, and each object is decided afresh.
+func TestExportOfARun(t *testing.T) {
+	t.Parallel()
+	e := newExportEnv(t)
+	rcp, identity := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
+	e.authorize(t, "auth-share", func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp} })
+	resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, "application/json", plateReader)
+	sys := decode[apiv1.SystemVersionDone](t, resp).ID
+	resp = e.Do(t, "POST", "/v1/runs", e.analyst, "application/json", runBody(sys, e.location, "auth-share"))
+	run := decode[apiv1.RunStarted](t, resp)
+	if resp.StatusCode != 201 {
+		t.Fatalf("starting the run: %d", resp.StatusCode)
+	}
+	other := e.AddPrincipal(t, "Bo", ombud.RoleAnalyst)
+	req := apiv1.StartExport{Recipient: rcp, Run: run.ID, Purpose: "criminal_investigation", Authorization: "auth-share"}
+	before := e.Size(t)
+	if resp := e.export(t, other, req); resp.StatusCode != 404 || e.Size(t) != before {
+		t.Fatalf("another analyst's export of the run: %d, %d entries", resp.StatusCode, e.Size(t)-before)
+	}
+	resp = e.export(t, e.analyst, req)
+	pkg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("export of a run: %d %s", resp.StatusCode, pkg)
+	}
+	p, err := sharing.OpenPackage(bytes.NewReader(pkg), identity)
+	if err != nil || len(p.Manifest().Objects) != len(e.location) || p.Manifest().Objects[0].ID != e.location[0] {
+		t.Fatalf("the run's package: %v %+v", err, p)
+	}
+	both := req
+	both.Objects = e.general
+	if resp := e.export(t, e.analyst, both); resp.StatusCode != 400 {
+		t.Fatalf("objects and a run: %d", resp.StatusCode)
+	}
+}

@@ -581,8 +581,11 @@ type Recipients struct {
 // streamed, with the export entry's index in Ombud-Receipt and the
 // export's id in Ombud-Export.
 type StartExport struct {
-	Recipient     string   `json:"recipient"`
-	Objects       []string `json:"objects"`
+	Recipient string `json:"recipient"`
+	// Objects lists the objects; or Run names a run of the caller's
+	// whose list the export takes.
+	Objects       []string `json:"objects,omitempty"`
+	Run           string   `json:"run,omitempty"`
 	Purpose       string   `json:"purpose"`
 	Authorization string   `json:"authorization"`
 	Justification string   `json:"justification,omitempty"`

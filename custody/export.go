@@ -35,9 +35,13 @@ const exportReceiptWait = 30 * time.Second
 
 // ExportRequest asks to export objects to a registered recipient.
 type ExportRequest struct {
-	Principal     *ombud.Principal
-	Recipient     string // the recipient's id
+	Principal *ombud.Principal
+	Recipient string // the recipient's id
+	// Objects lists the objects; or Run names a run whose list the
+	// export takes (the caller may see the run: its starter, or a machine
+	// of its system). Exactly one of the two.
 	Objects       []string
+	Run           string
 	Purpose       string
 	Authorization string
 	Justification string
@@ -92,11 +96,20 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if s.Receipt == nil {
 		return nil, ombud.Errorf(ombud.CodeUnavailable, "this gateway makes no exports: it cannot build receipts")
 	}
-	if err := s.checkExportRequest(req); err != nil {
-		return nil, err
-	}
 	if !p.Has(ombud.RoleAnalyst) {
 		return nil, ombud.Errorf(ombud.CodeForbidden, "an export needs the analyst role")
+	}
+	if req.Run != "" {
+		if len(req.Objects) > 0 {
+			return nil, ombud.Errorf(ombud.CodeInvalid, "give objects or run, not both")
+		}
+		var err error
+		if req.Objects, err = s.runList(ctx, p, req.Run); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkExportRequest(req); err != nil {
+		return nil, err
 	}
 	h := s.gates.Begin()
 	defer h.Release()
@@ -143,6 +156,30 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, err
 	}
 	return &Exported{Export: st.x, Recipient: st.recipient, Manifest: m, objects: st.objects, principal: p}, nil
+}
+
+// runList returns the object list of run id, for an export of it: a run
+// the caller may not see is as one that does not exist.
+func (s *Service) runList(ctx context.Context, p *ombud.Principal, id string) ([]string, error) {
+	r, err := s.Store.Run(ctx, id)
+	if errors.Is(err, ombud.ErrNotFound) || (err == nil && !maySee(p, r)) {
+		return nil, ombud.Errorf(ombud.CodeNotFound, "no run %q of yours", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Objects > MaxExportObjects {
+		return nil, ombud.Errorf(ombud.CodeInvalid, "run %s holds %d objects; an export holds at most %d", id, r.Objects, MaxExportObjects)
+	}
+	objs, err := s.Store.RunObjects(ctx, id, 0, r.Objects)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(objs))
+	for i, o := range objs {
+		ids[i] = o.Object.ID
+	}
+	return ids, nil
 }
 
 // checkExportRequest refuses a malformed request: bad input, logged

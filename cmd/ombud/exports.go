@@ -22,7 +22,7 @@ import (
 )
 
 func exportCommands() []command {
-	return []command{{name: "export", usage: "--recipient ID --authorization ID --purpose CODE (--object ID … | --objects-file FILE) --out FILE",
+	return []command{{name: "export", usage: "--recipient ID --authorization ID --purpose CODE (--object ID … | --objects-file FILE | --run ID) --out FILE",
 		need:    []string{"recipient", "authorization", "purpose", "out"},
 		summary: "export objects to a registered recipient: decided and logged whole, then written to FILE as a package sealed to the recipient",
 		example: "ombud export --recipient r7t2m9k4w1q8z3x5 --authorization auth-2026-0050 --purpose mutual_legal_assistance --objects-file ids.txt --out mla-113.tar.age",
@@ -35,6 +35,7 @@ func exportCommands() []command {
 			var objects multiFlag
 			fs.Var(&objects, "object", "an object id (repeatable)")
 			file := fs.String("objects-file", "", "a file of object ids, one per line (- for stdin)")
+			fs.StringVar(&in.Run, "run", "", "instead of objects: export the objects of this run of yours")
 			out := fs.String("out", "", "the package file to write (not overwritten)")
 			progress := fs.Bool("progress", true, "show the bytes written when stderr is a terminal")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
@@ -76,7 +77,11 @@ func exportCommands() []command {
 					os.Remove(*out)
 					return fmt.Errorf("the package was cut after %d bytes (the export is logged as entry %d; its objects' failures too): %w", n, index, err)
 				}
-				fmt.Fprintf(m.Stdout, "Exported %d objects as export %s (log entry %d): %s, %d bytes, sealed to recipient %s.\n%s\n", len(in.Objects), id, index, *out, n, in.Recipient, id)
+				what := fmt.Sprintf("%d objects", len(in.Objects))
+				if in.Run != "" {
+					what = "the objects of run " + in.Run
+				}
+				fmt.Fprintf(m.Stdout, "Exported %s as export %s (log entry %d): %s, %d bytes, sealed to recipient %s.\n%s\n", what, id, index, *out, n, in.Recipient, id)
 				return nil
 			})
 		},
