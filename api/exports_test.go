@@ -22,6 +22,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
@@ -341,4 +342,113 @@ func TestExportOfARun(t *testing.T) {
 	if resp := e.export(t, e.analyst, both); resp.StatusCode != 400 {
 		t.Fatalf("objects and a run: %d", resp.StatusCode)
 	}
+}
+
+// TestExportAgainstItsEndingChanges: an export run at once with the
+// erasure of one of its objects, or with the revocation of its
+// authorization: whichever wins, no export entry or permit of it follows
+// the ending change in the log.
+func TestExportAgainstItsEndingChanges(t *testing.T) {
+	t.Parallel()
+	e := newExportEnv(t)
+	rcp, _ := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
+	ps := func(ns, id string) string { return e.Journal.Key.Pseudonym(ns, id) }
+	for round := range 8 {
+		auth := fmt.Sprintf("auth-race-%d", round)
+		e.authorize(t, auth, func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp} })
+		var ids []string
+		for i := range 2 {
+			o, _, err := e.Custody.Ingest(t.Context(), custodyIngest(e, fmt.Sprintf("round %d object %d", round, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, o.ID)
+		}
+		before := e.Size(t)
+		var ending func() *http.Response
+		var endKind entry.Kind
+		if round%2 == 0 {
+			endKind = entry.KindErase
+			ending = func() *http.Response {
+				return e.Do(t, "POST", "/v1/objects/"+ids[1]+"/erase", e.AdminToken, "application/json", `{"reason":"court_order","authorization":"ord-1"}`)
+			}
+		} else {
+			endKind = entry.KindAuthorization
+			ending = func() *http.Response {
+				return e.Do(t, "POST", "/v1/authorizations/"+auth+"/revoke", e.AdminToken, "application/json", `{"reason":"order_quashed"}`)
+			}
+		}
+		done := make(chan struct{})
+		var xStatus int
+		go func() {
+			defer close(done)
+			// Not e.Do: an erasure logged after the export's permits
+			// but before its objects are streamed cuts the package
+			// (the key is gone), which the client sees as a broken
+			// connection.
+			b, _ := json.Marshal(apiv1.StartExport{Recipient: rcp, Objects: ids, Purpose: "criminal_investigation", Authorization: auth})
+			req, _ := http.NewRequest("POST", e.URL+"/v1/exports", bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+e.analyst)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			xStatus = resp.StatusCode
+		}()
+		if resp := ending(); resp.StatusCode != 200 {
+			t.Fatalf("round %d: the ending change: %d", round, resp.StatusCode)
+		}
+		<-done
+		size := e.Size(t)
+		e.AwaitSize(t, size)
+		leaves, err := e.Log.Leaves(t.Context(), before, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := -1
+		var lastPermit int
+		permits := 0
+		for i, l := range leaves {
+			en, err := entry.Parse(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := en.Body()
+			switch x := b.(type) {
+			case *entry.Erase:
+				if endKind == entry.KindErase && x.Object == ps("object", ids[1]) {
+					end = i
+				}
+			case *entry.Authorization:
+				if endKind == entry.KindAuthorization && x.Op == entry.OpRevoke && x.Authorization == ps("authorization", auth) {
+					end = i
+				}
+			case *entry.Export:
+				if x.Decision == entry.Permit {
+					lastPermit, permits = i, permits+1
+				}
+			case *entry.Access:
+				if x.Export != "" && x.Decision == entry.Permit {
+					lastPermit, permits = i, permits+1
+				}
+			}
+		}
+		if end < 0 {
+			t.Fatalf("round %d: the ending change is not in the log", round)
+		}
+		if permits > 0 && lastPermit > end {
+			t.Fatalf("round %d: a permit of the export (entry %d) follows the ending change (entry %d)", round, before+uint64(lastPermit), before+uint64(end))
+		}
+		if permits > 0 && permits != 3 {
+			t.Fatalf("round %d: %d permits of an export of 2 objects, want the export and 2", round, permits)
+		}
+		t.Logf("round %d: export %d, %d permits before the %s", round, xStatus, permits, endKind)
+	}
+}
+
+func custodyIngest(e *exportEnv, body string) custody.IngestRequest {
+	return custody.IngestRequest{Class: "location", Subjects: []string{"plate:B-XY-123"}, By: e.AdminID, Body: strings.NewReader(body)}
 }
