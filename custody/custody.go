@@ -71,10 +71,10 @@ type Config struct {
 	// run's authorization before reading its state, so the viewing holds
 	// that gate too. nil refuses every such viewing.
 	Evidence func(ctx context.Context, p *ombud.Principal, flag, object string, hold func(authorization string) error) (reason, msg string, err error)
-	// Receipt returns the receipt of the entry at index once a checkpoint
-	// covers it, waiting up to wait: the receipts an export's manifest
-	// carries (tlog.Log.Receipt). nil refuses exports.
-	Receipt func(ctx context.Context, index uint64, wait time.Duration) (*receipt.Receipt, error)
+	// Receipts returns the receipts of the entries at indexes once a
+	// checkpoint covers them all, waiting up to wait: the receipts an
+	// export's manifest carries (tlog.Log.Receipts). nil refuses exports.
+	Receipts func(ctx context.Context, indexes []uint64, wait time.Duration) ([]*receipt.Receipt, error)
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an

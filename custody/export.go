@@ -20,7 +20,6 @@ import (
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
 	"github.com/ombud/ombud/reason"
-	"github.com/ombud/ombud/receipt"
 	"github.com/ombud/ombud/sharing"
 	"github.com/ombud/ombud/vocab"
 )
@@ -93,7 +92,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if p == nil {
 		return nil, errors.New("custody: an export without a principal")
 	}
-	if s.Receipt == nil {
+	if s.Receipts == nil {
 		return nil, ombud.Errorf(ombud.CodeUnavailable, "this gateway makes no exports: it cannot build receipts")
 	}
 	if !p.Has(ombud.RoleAnalyst) {
@@ -427,17 +426,11 @@ func (st *exportStart) logReads(ctx context.Context) ([]uint64, error) {
 // manifest builds the package's manifest: the export's receipt and each
 // object's, once a checkpoint covers them, and the onward limits.
 func (st *exportStart) manifest(ctx context.Context, index uint64, reads []uint64) (*sharing.Manifest, error) {
-	rc := func(i uint64) (*receipt.Receipt, error) {
-		r, err := st.s.Receipt(ctx, i, exportReceiptWait)
-		if err != nil {
-			return nil, fmt.Errorf("the receipt of entry %d: %w", i, err)
-		}
-		return r, nil
-	}
-	xr, err := rc(index)
+	rs, err := st.s.Receipts(ctx, append([]uint64{index}, reads...), exportReceiptWait)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the export's receipts: %w", err)
 	}
+	xr := rs[0]
 	a := st.auth.Authorization
 	origin, _, _ := strings.Cut(xr.Checkpoint, "\n") // a checkpoint's first line
 	m := &sharing.Manifest{Format: sharing.ManifestFormat, Export: st.x.ID, LogOrigin: origin, Receipt: xr,
@@ -445,12 +438,8 @@ func (st *exportStart) manifest(ctx context.Context, index uint64, reads []uint6
 		Purpose:   st.req.Purpose,
 		Limits:    sharing.Limits{Authorization: a.ID, Purposes: a.Purposes, DeleteBy: a.ShareDeadline(), OnwardTransfer: a.ShareOnward}}
 	for i, o := range st.objects {
-		r, err := rc(reads[i])
-		if err != nil {
-			return nil, err
-		}
 		m.Objects = append(m.Objects, sharing.ManifestObject{ID: o.ID, Class: o.Class, Size: o.Size, SHA256: hex.EncodeToString(st.digests[i]),
-			File: sharing.ObjectFile(o.ID), Receipt: r})
+			File: sharing.ObjectFile(o.ID), Receipt: rs[i+1]})
 	}
 	return m, m.Check()
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -542,6 +543,54 @@ func (l *Log) Receipt(ctx context.Context, index uint64, wait time.Duration) (*r
 		return nil, err
 	}
 	return &receipt.Receipt{V: receipt.Version, Index: index, Entry: leaf, Checkpoint: string(raw), Proof: proof}, nil
+}
+
+// Receipts returns the receipts of the entries at indexes, against one
+// checkpoint that covers them all (waiting up to wait for it), reading
+// each entry bundle and each proof tile once: the receipts of an export's
+// entries.
+func (l *Log) Receipts(ctx context.Context, indexes []uint64, wait time.Duration) ([]*receipt.Receipt, error) {
+	if len(indexes) == 0 {
+		return nil, nil
+	}
+	last := slices.Max(indexes)
+	cp, raw, err := l.ParsedCheckpoint(ctx)
+	if err != nil {
+		return nil, &ombud.Error{Code: ombud.CodeUnavailable, Message: "no checkpoint is published yet", Err: err}
+	}
+	if cp.Size <= last {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		if cp, raw, err = l.AwaitCheckpoint(wctx, last); err != nil {
+			return nil, ombud.Errorf(ombud.CodeNotIntegrated, "entry %d is sequenced but no checkpoint covers it yet; retry", last)
+		}
+	}
+	pb, err := client.NewProofBuilder(ctx, cp.Size, l.reader.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build proofs: %w", err)
+	}
+	bundles := map[uint64][][]byte{}
+	out := make([]*receipt.Receipt, len(indexes))
+	for i, index := range indexes {
+		bi := index / layout.EntryBundleWidth
+		entries, ok := bundles[bi]
+		if !ok {
+			if entries, err = l.Bundle(ctx, bi, cp.Size); err != nil {
+				return nil, err
+			}
+			bundles[bi] = entries
+		}
+		off := index % layout.EntryBundleWidth
+		if off >= uint64(len(entries)) {
+			return nil, fmt.Errorf("entry bundle %d holds %d entries, want index %d", bi, len(entries), off)
+		}
+		proof, err := pb.InclusionProof(ctx, index)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &receipt.Receipt{V: receipt.Version, Index: index, Entry: entries[off], Checkpoint: string(raw), Proof: proof}
+	}
+	return out, nil
 }
 
 // InclusionProof returns the RFC 6962 inclusion proof of index in a tree of

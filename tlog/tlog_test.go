@@ -1,10 +1,13 @@
 package tlog_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -168,5 +171,47 @@ func TestIdleIsNoStall(t *testing.T) {
 			t.Fatal("the first append after an idle spell made the log count as stalled")
 		}
 		runtime.Gosched()
+	}
+}
+
+// TestReceipts: the receipts of many entries at once are each entry's own
+// receipt against the same checkpoint.
+func TestReceipts(t *testing.T) {
+	l := newLog(t, tlog.Config{})
+	ctx := context.Background()
+	var idx []uint64
+	for i := range 300 {
+		n, err := l.Append(ctx, []byte(fmt.Sprintf("entry %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			idx = append(idx, n)
+		}
+	}
+	idx = append(idx, 0, 299, 256, 255)
+	rs, err := l.Receipts(ctx, idx, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for i, r := range rs {
+		one, err := l.Receipt(ctx, idx[i], 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if one.Checkpoint != r.Checkpoint {
+			continue // a newer checkpoint was published between the two
+		}
+		compared++
+		if r.Index != idx[i] || !bytes.Equal(r.Entry, one.Entry) || !slices.EqualFunc(r.Proof, one.Proof, bytes.Equal) {
+			t.Fatalf("receipt of %d differs from its own", idx[i])
+		}
+		if string(r.Entry) != fmt.Sprintf("entry %d", idx[i]) {
+			t.Fatalf("receipt of %d holds %q", idx[i], r.Entry)
+		}
+	}
+	if compared < len(rs)/2 {
+		t.Fatalf("only %d of %d receipts compared against the same checkpoint", compared, len(rs))
 	}
 }

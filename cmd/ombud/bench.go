@@ -11,6 +11,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/bench"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/tlog"
 )
@@ -34,6 +35,10 @@ func benchCommands() []command {
 		summary: "one analytic run streaming N objects, each logged before it is sent, beside a bare Tessera appender",
 		example: "ombud bench run --objects 100000 --rounds 3",
 		setup:   (*Main).benchRunObjects,
+	}, {name: "bench export", usage: "[--size-mib N] [--objects N] [--object-bytes N] [--rounds N]",
+		summary: "one large object exported beside the age CLI encrypting it, and many small ones exported beside a run's bulk read",
+		example: "ombud bench export --size-mib 1024 --objects 10000 --rounds 3",
+		setup:   (*Main).benchExport,
 	}, {name: "bench cluster", usage: "--store URL --log-url URL [--gateways N] [--objects N] [--run-objects N] [--concurrency N] [--duration D] [--rounds N]",
 		summary: "several gateways on PostgreSQL and MariaDB beside one gateway on SQLite and files: ingest, reads and runs",
 		example: "ombud bench cluster --store postgres://ombud@127.0.0.1:5432/ombud --log-url 'mysql://ombud@tcp(127.0.0.1:3306)/' --objects 100000",
@@ -240,6 +245,26 @@ func (m *Main) benchRunObjects(fs *flag.FlagSet) action {
 					return nil, err
 				}
 				return bench.CompareRun(ctx, bench.RunConfig{Dir: scratch, Objects: *n, ObjectBytes: *size, Binary: bin, KeeperLatency: *latency, ServerProfile: *serverProfile}, *rounds, progress)
+			}
+	})
+}
+
+func (m *Main) benchExport(fs *flag.FlagSet) action {
+	sizeMiB := fs.Int("size-mib", 1024, "size of the large object exported, in MiB")
+	n := fs.Int("objects", 10_000, "small objects exported")
+	size := fs.Int("object-bytes", 4096, "small object size")
+	return m.bench(fs, 10, func(rounds *int) (func() error, benchRun) {
+		return func() error {
+				if *sizeMiB < 1 || *sizeMiB > 16<<10 || *n < 1 || *n > custody.MaxExportObjects || *size < 1 || *size > 1<<20 {
+					return usagef("bench export: want 1 MiB to 16 GiB, and 1 to %d small objects of up to 1 MiB", custody.MaxExportObjects)
+				}
+				return nil
+			}, func(ctx context.Context, progress io.Writer, scratch string) (any, error) {
+				bin, err := os.Executable()
+				if err != nil {
+					return nil, err
+				}
+				return bench.CompareExport(ctx, bench.ExportConfig{Dir: scratch, SizeMiB: *sizeMiB, Objects: *n, ObjectBytes: *size, Binary: bin}, *rounds, progress)
 			}
 	})
 }

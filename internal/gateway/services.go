@@ -63,7 +63,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	g.Custody, err = openCustody(ctx, dir, g.opts.KeeperLatency, kekCalls.Inc, custody.Config{
 		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
 		Evidence:   g.Review.Evidence,
-		Receipt:    g.Log.Receipt,
+		Receipts:   g.Log.Receipts,
 		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
 		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
 		Logger:     g.logger,
