@@ -345,15 +345,15 @@ func TestExportOfARun(t *testing.T) {
 }
 
 // TestExportAgainstItsEndingChanges: an export run at once with the
-// erasure of one of its objects, or with the revocation of its
-// authorization: whichever wins, no export entry or permit of it follows
-// the ending change in the log.
+// erasure of one of its objects, the revocation of its authorization or
+// the retirement of its recipient: whichever wins, no export entry or
+// permit of it follows the ending change in the log.
 func TestExportAgainstItsEndingChanges(t *testing.T) {
 	t.Parallel()
 	e := newExportEnv(t)
-	rcp, _ := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
 	ps := func(ns, id string) string { return e.Journal.Key.Pseudonym(ns, id) }
-	for round := range 8 {
+	for round := range 9 {
+		rcp, _ := e.recipient(t, fmt.Sprintf("District court %d", round), ombudtest.Jurisdiction)
 		auth := fmt.Sprintf("auth-race-%d", round)
 		e.authorize(t, auth, func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp} })
 		var ids []string
@@ -367,15 +367,21 @@ func TestExportAgainstItsEndingChanges(t *testing.T) {
 		before := e.Size(t)
 		var ending func() *http.Response
 		var endKind entry.Kind
-		if round%2 == 0 {
+		switch round % 3 {
+		case 0:
 			endKind = entry.KindErase
 			ending = func() *http.Response {
 				return e.Do(t, "POST", "/v1/objects/"+ids[1]+"/erase", e.AdminToken, "application/json", `{"reason":"court_order","authorization":"ord-1"}`)
 			}
-		} else {
+		case 1:
 			endKind = entry.KindAuthorization
 			ending = func() *http.Response {
 				return e.Do(t, "POST", "/v1/authorizations/"+auth+"/revoke", e.AdminToken, "application/json", `{"reason":"order_quashed"}`)
+			}
+		default:
+			endKind = entry.KindRecipient
+			ending = func() *http.Response {
+				return e.Do(t, "POST", "/v1/recipients/"+rcp+"/retire", e.AdminToken, "", "")
 			}
 		}
 		done := make(chan struct{})
@@ -424,6 +430,10 @@ func TestExportAgainstItsEndingChanges(t *testing.T) {
 				}
 			case *entry.Authorization:
 				if endKind == entry.KindAuthorization && x.Op == entry.OpRevoke && x.Authorization == ps("authorization", auth) {
+					end = i
+				}
+			case *entry.Recipient:
+				if endKind == entry.KindRecipient && x.Op == entry.OpRetire && x.Recipient == ps("recipient", rcp) {
 					end = i
 				}
 			case *entry.Export:

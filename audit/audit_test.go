@@ -297,6 +297,28 @@ func TestPlantedViolations(t *testing.T) {
 		write(t, e, r)
 		a.expect("export_read_unknown")
 	})
+	t.Run("a read in an export after its recipient's retirement or its authorization's revocation", func(t *testing.T) {
+		a.t = t
+		write(t, e, recipientRecord(entry.OpRegister, "rcp-late"))
+		write(t, e, registration("auth-late", "plate:B-5", []string{"mutual_legal_assistance"}, 100))
+		x := exportRecord("rcp-late", "auth-late", false, "document:2")
+		write(t, e, x)
+		read := func() journal.Record {
+			r := access("obj-5", "document", "", 0, "")
+			r.Detail = entry.ExportReadDetail{Export: "exp-rcp-late", Object: "obj-5", Position: 0}
+			return edit(r, func(b *entry.Access) {
+				b.Export, b.Purpose, b.Reasons = "exp-rcp-late", "mutual_legal_assistance", []string{"in_export"}
+			})
+		}
+		write(t, e, recipientRecord(entry.OpRetire, "rcp-late"))
+		write(t, e, read())
+		a.expect("export_recipient_unregistered")
+		write(t, e, journal.Record{Body: entry.Authorization{Op: entry.OpRevoke, AuthKind: "court_order", Issuer: "court.example/d3", Reason: "quashed", Authorization: "auth-late", By: "admin1"}})
+		r := read()
+		r.Detail = entry.ExportReadDetail{Export: "exp-rcp-late", Object: "obj-5", Position: 0}
+		write(t, e, r)
+		a.expect("authorization_revoked", "export_recipient_unregistered")
+	})
 	t.Run("export whose counts do not add up", func(t *testing.T) {
 		a.t = t
 		r := edit(exportRecord("rcp-1", "auth-share", false, "location:2"), func(x *entry.Export) { x.Objects = 3 })

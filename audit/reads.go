@@ -28,7 +28,7 @@ func (r *rules) access(idx uint64, e *entry.Entry, b *entry.Access, add adder) {
 	case b.Run != "":
 		r.runRead(e, b, add)
 	case b.Export != "":
-		r.exportRead(b, add)
+		r.exportRead(idx, b, add)
 	case b.Flag != "":
 		r.evidenceRead(e, b, add)
 	default:
@@ -118,7 +118,7 @@ func (r *rules) export(idx uint64, b *entry.Export, add adder) {
 			add(RuleAuthorizationExhausted, "use %d of authorization %s, which allows %d", a.Uses, b.Authorization, a.MaxUses)
 		}
 	}
-	xs := &ExportState{Index: idx, Authorization: strings.Clone(b.Authorization), Purpose: strings.Clone(b.Purpose), Objects: b.Objects}
+	xs := &ExportState{Index: idx, Authorization: strings.Clone(b.Authorization), Recipient: strings.Clone(b.Recipient), Purpose: strings.Clone(b.Purpose), Objects: b.Objects}
 	r.st.Exports[strings.Clone(b.Export)] = xs
 	var n int64
 	for _, cc := range b.ClassCounts {
@@ -167,7 +167,7 @@ func (r *rules) recipient(idx uint64, b *entry.Recipient, add adder) {
 
 // exportRead checks a read in an export: the export permitted and logged
 // before it, of one of its classes and its purpose, within its count.
-func (r *rules) exportRead(b *entry.Access, add adder) {
+func (r *rules) exportRead(idx uint64, b *entry.Access, add adder) {
 	xs := r.st.Exports[b.Export]
 	if xs == nil {
 		add(RuleExportReadUnknown, "a read in export %s, which no permitted export entry logged before it", b.Export)
@@ -180,7 +180,12 @@ func (r *rules) exportRead(b *entry.Access, add adder) {
 	case !slices.Contains(xs.Classes, b.Class) || b.Purpose != xs.Purpose:
 		add(RuleExportReadUnknown, "a read of class %s for %s in export %s, which holds classes %v for %s", b.Class, b.Purpose, b.Export, xs.Classes, xs.Purpose)
 	}
-	if a := r.st.Auths[xs.Authorization]; a != nil && a.Revoked != nil && *a.Revoked < xs.Index {
-		add(RuleAuthorizationRevoked, "a read in export %s, whose authorization was revoked at entry %d", b.Export, *a.Revoked)
+	// Its authorization's revocation, or its recipient's retirement, ends
+	// the export: no read of it may follow either.
+	if a := r.st.Auths[xs.Authorization]; a != nil && a.Revoked != nil && *a.Revoked < idx {
+		add(RuleAuthorizationRevoked, "a read in export %s after its authorization was revoked at entry %d", b.Export, *a.Revoked)
+	}
+	if rc := r.st.Recipients[xs.Recipient]; rc != nil && rc.Retired != 0 && rc.Retired < idx {
+		add(RuleExportRecipientUnregistered, "a read in export %s after its recipient was retired at entry %d", b.Export, rc.Retired)
 	}
 }

@@ -111,6 +111,7 @@ type RuleState struct {
 type ExportState struct {
 	Index         uint64   `json:"index"`
 	Authorization string   `json:"authorization"`
+	Recipient     string   `json:"recipient"`
 	Purpose       string   `json:"purpose"`
 	Classes       []string `json:"classes"`
 	Objects       int64    `json:"objects"`

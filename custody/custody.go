@@ -172,6 +172,17 @@ func (g *Gates) VersionExclusive(ctx context.Context, system, version string) (r
 	return g.exclusive(ctx, versionGate(system, version))
 }
 
+// RecipientExclusive holds a recipient's gate alone and returns its
+// release: a retirement is logged under it, so that an export to the
+// recipient logs all its permits before the retirement, or none.
+func (g *Gates) RecipientExclusive(ctx context.Context, id string) (release func(), err error) {
+	return g.exclusive(ctx, recipientGate(id))
+}
+
+// recipientGate names a recipient's gate: exports to it hold it shared
+// from their check until every permit of theirs is logged.
+func recipientGate(id string) string { return "recipient:" + id }
+
 // exclusive holds gate k alone; on failure nothing is held.
 func (g *Gates) exclusive(ctx context.Context, k string) (release func(), err error) {
 	h := g.Begin()

@@ -82,7 +82,7 @@ type exportStart struct {
 // access entry (reasons in_export) naming the export. All of it is logged
 // while the gates of the objects and the authorization are held, so an
 // erasure or a revocation is logged before the export or after every
-// permit of it, never in between.
+// permit of it, never in between; so is a retirement of the recipient.
 //
 // A malformed request is refused as bad input and logs nothing; every
 // other refusal is logged as an export entry with decision deny and the
@@ -112,7 +112,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	}
 	h := s.gates.Begin()
 	defer h.Release()
-	gates := []string{principalGate(p.ID), access.PolicyGate, access.Gate(req.Authorization)}
+	gates := []string{principalGate(p.ID), access.PolicyGate, access.Gate(req.Authorization), recipientGate(req.Recipient)}
 	for _, id := range req.Objects {
 		gates = append(gates, objectGate(id))
 	}

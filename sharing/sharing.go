@@ -11,6 +11,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"filippo.io/age"
@@ -34,6 +35,11 @@ type Config struct {
 	Journal    *journal.Journal
 	Vocabulary vocab.Vocabulary
 	Now        func() time.Time
+	// Gate, when set, holds a recipient's gate alone and returns its
+	// release (custody.Gates.RecipientExclusive): a retirement is logged
+	// under it, so that an export to the recipient logs every permit of
+	// its before the retirement, or none.
+	Gate func(ctx context.Context, id string) (release func(), err error)
 }
 
 // Service keeps the registry of recipients. Build it with New.
@@ -80,10 +86,19 @@ func CheckName(name string) error {
 		return invalid("name is required: the recipient's name (kept private, in the detail record)")
 	case len(name) > ombud.MaxRecipientName:
 		return invalid("name is longer than %d bytes", ombud.MaxRecipientName)
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return invalid("name must be UTF-8 text on one line, without control characters")
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, hiddenRune):
+		return invalid("name must be UTF-8 text on one line, without control, line-separator or bidirectional-override characters")
+	case strings.TrimSpace(name) != name:
+		return invalid("name must not begin or end with spaces")
 	}
 	return nil
+}
+
+// hiddenRune: a character that breaks a line or hides or reorders text
+// (C0 and C1 controls, line and paragraph separators, bidirectional
+// controls), so that two names that look alike are not.
+func hiddenRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 }
 
 // CheckKey refuses a key that is not an age X25519 recipient.
@@ -155,6 +170,13 @@ func (s *Service) Retire(ctx context.Context, id, by string) (*ombud.Recipient, 
 	c, err := journal.RecipientRetire.Change(id, journal.RetirePayload{At: at})
 	if err != nil {
 		return nil, journal.Leaf{}, err
+	}
+	if s.Gate != nil {
+		release, err := s.Gate(ctx, id)
+		if err != nil {
+			return nil, journal.Leaf{}, err
+		}
+		defer release()
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body: entry.Recipient{Op: entry.OpRetire, RecipientCategory: rc.Category, Jurisdiction: rc.Jurisdiction, Recipient: id, By: by}}, nil)

@@ -121,6 +121,18 @@ func (p *byteProgress) Write(b []byte) (int, error) {
 }
 
 func (m *Main) openExport(path, identityFile, key, out string) error {
+	created := false
+	err := m.openExportTo(path, identityFile, key, out, &created)
+	var failed checkFailed
+	if errors.As(err, &failed) && created {
+		// Nothing unchecked stays on disk: a package that fails a check
+		// leaves none of the directory it made.
+		os.RemoveAll(out)
+	}
+	return err
+}
+
+func (m *Main) openExportTo(path, identityFile, key, out string, created *bool) error {
 	raw, err := readLimited(identityFile, 64<<10)
 	if err != nil {
 		return err
@@ -169,6 +181,7 @@ func (m *Main) openExport(path, identityFile, key, out string) error {
 		if err := os.Mkdir(out, 0o700); err != nil {
 			return err
 		}
+		*created = true
 		dir = out
 		if err := os.Mkdir(filepath.Join(dir, "objects"), 0o700); err != nil {
 			return err

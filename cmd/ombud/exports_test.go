@@ -89,8 +89,19 @@ func TestExportCommands(t *testing.T) {
 	raw, _ := os.ReadFile(pkg)
 	cut := filepath.Join(tmp, "cut.tar.age")
 	os.WriteFile(cut, raw[:len(raw)-20], 0o600)
-	if code, _, _ := run(t, nil, "export", "open", cut, "--identity", idFile); code != 3 {
+	cutDir := filepath.Join(tmp, "cut")
+	if code, _, _ := run(t, nil, "export", "open", cut, "--identity", idFile, "--out", cutDir); code != 3 {
 		t.Fatalf("a package cut short: exit %d, want 3", code)
+	}
+	if _, err := os.Stat(cutDir); !os.IsNotExist(err) {
+		t.Fatalf("a package that failed its check left %s: %v", cutDir, err)
+	}
+	// A directory that was there before is never removed.
+	if code, _, _ := run(t, nil, "export", "open", cut, "--identity", otherKeyFile(t, tmp), "--out", dir); code == 0 {
+		t.Fatal("opened with another identity")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		t.Fatalf("a failed open removed a directory it did not make: %v", err)
 	}
 	other, _ := age.GenerateX25519Identity()
 	otherFile := filepath.Join(tmp, "other.key")
@@ -103,4 +114,11 @@ func TestExportCommands(t *testing.T) {
 	if code, _, errs := run(t, nil, "export", "open", pkg, "--identity", idFile, "--log-key", otherLog.Dir.VerifierKey); code != 3 || !bytes.Contains([]byte(errs), []byte("export")) {
 		t.Fatalf("receipts against another log's key: exit %d %s", code, errs)
 	}
+}
+
+func otherKeyFile(t *testing.T, dir string) string {
+	other, _ := age.GenerateX25519Identity()
+	f := filepath.Join(dir, "another.key")
+	os.WriteFile(f, []byte(other.String()+"\n"), 0o600)
+	return f
 }

@@ -43,7 +43,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	if g.Analytics, err = registry.New(registry.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
 		return err
 	}
-	if g.Sharing, err = sharing.New(sharing.Config{Store: g.Store, Journal: g.Journal, Vocabulary: vocab}); err != nil {
+	if g.Sharing, err = sharing.New(sharing.Config{Store: g.Store, Journal: g.Journal, Vocabulary: vocab, Gate: gates.RecipientExclusive}); err != nil {
 		return err
 	}
 	rc := dir.Config.Redress
