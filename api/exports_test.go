@@ -131,6 +131,9 @@ func TestExport(t *testing.T) {
 		t.Fatalf("manifest: %+v", m)
 	}
 	verifier := e.Dir.Verifier
+	if err := p.VerifyManifest(verifier); err != nil {
+		t.Fatalf("the manifest's signature: %v", err)
+	}
 	if _, en, err := receipt.Verify(m.Receipt, verifier); err != nil || en.Kind != entry.KindExport || en.Fields["decision"] != entry.Permit {
 		t.Fatalf("the export's receipt: %v %+v", err, en)
 	}

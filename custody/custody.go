@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gocloud.dev/secrets"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
@@ -75,6 +76,10 @@ type Config struct {
 	// checkpoint covers them all, waiting up to wait: the receipts an
 	// export's manifest carries (tlog.Log.Receipts). nil refuses exports.
 	Receipts func(ctx context.Context, indexes []uint64, wait time.Duration) ([]*receipt.Receipt, error)
+	// Signer is the log's key, which signs each export's manifest, so that
+	// its recipient knows the manifest is the deployment's. nil refuses
+	// exports.
+	Signer note.Signer
 	// MaxObjectBytes bounds one object's plaintext.
 	MaxObjectBytes int64
 	// EmergencyDeadline: an emergency read must be covered by an

@@ -92,7 +92,7 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 	if p == nil {
 		return nil, errors.New("custody: an export without a principal")
 	}
-	if s.Receipts == nil {
+	if s.Receipts == nil || s.Signer == nil {
 		return nil, ombud.Errorf(ombud.CodeUnavailable, "this gateway makes no exports: it cannot build receipts")
 	}
 	if !p.Has(ombud.RoleAnalyst) {
@@ -450,7 +450,7 @@ func (st *exportStart) manifest(ctx context.Context, index uint64, reads []uint6
 // export, and the package is abandoned unended, so that it does not open
 // whole.
 func (s *Service) WriteExport(ctx context.Context, x *Exported, w io.Writer) error {
-	pw, err := sharing.NewPackageWriter(w, x.Recipient.Key, x.Manifest)
+	pw, err := sharing.NewPackageWriter(w, x.Recipient.Key, x.Manifest, s.Signer)
 	if err != nil {
 		return err
 	}

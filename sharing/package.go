@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/receipt"
 )
@@ -24,6 +25,19 @@ const ManifestFormat = "ombud-export/v1"
 
 // ManifestName is the package's first file.
 const ManifestName = "manifest.json"
+
+// SignatureName is the package's second file: a note, signed with the
+// log's key, that names the export and the manifest's SHA-256, so that a
+// recipient holding the log's key knows the manifest (its digests and its
+// limits) is the deployment's, not one anyone could seal to its key.
+const SignatureName = "manifest.sig"
+
+// signatureHeader is the first line of a manifest's signed note: no
+// checkpoint's (whose second line is a number) can be read as one.
+const signatureHeader = "ombud-export-manifest/v1"
+
+// MaxSignature bounds manifest.sig.
+const MaxSignature = 8 << 10
 
 // MaxManifest bounds manifest.json: a package of MaxExportObjects with
 // their receipts fits within it.
@@ -151,8 +165,9 @@ type PackageWriter struct {
 var modTime = time.Unix(0, 0).UTC()
 
 // NewPackageWriter checks m, seals what follows to recipient (an age
-// X25519 recipient) and writes the manifest.
-func NewPackageWriter(w io.Writer, recipient string, m *Manifest) (*PackageWriter, error) {
+// X25519 recipient) and writes the manifest and its signature by signer
+// (the log's key).
+func NewPackageWriter(w io.Writer, recipient string, m *Manifest, signer note.Signer) (*PackageWriter, error) {
 	if err := m.Check(); err != nil {
 		return nil, err
 	}
@@ -179,7 +194,23 @@ func NewPackageWriter(w io.Writer, recipient string, m *Manifest) (*PackageWrite
 	if _, err := p.tw.Write(js); err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(js)
+	sig, err := note.Sign(&note.Note{Text: signatureText(m.Export, sum[:])}, signer)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.file(SignatureName, int64(len(sig))); err != nil {
+		return nil, err
+	}
+	if _, err := p.tw.Write(sig); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// signatureText is the text of a manifest's signed note.
+func signatureText(export string, sum []byte) string {
+	return signatureHeader + "\nexport: " + export + "\nmanifest-sha256: " + hex.EncodeToString(sum) + "\n"
 }
 
 func (p *PackageWriter) file(name string, size int64) error {
@@ -236,6 +267,8 @@ func (p *PackageWriter) Close() error {
 // in order, each checked against the manifest's size and SHA-256.
 type PackageReader struct {
 	plain io.Reader // the age stream, read to its end after the archive's
+	sum   []byte    // the manifest's SHA-256
+	sig   []byte    // manifest.sig
 	tr    *tar.Reader
 	m     *Manifest
 	next  int
@@ -274,11 +307,38 @@ func readPackage(plain io.Reader) (*PackageReader, error) {
 	if err := m.Check(); err != nil {
 		return nil, err
 	}
-	return &PackageReader{plain: plain, tr: tr, m: &m}, nil
+	hdr, err = tr.Next()
+	if err != nil {
+		return nil, pkgErr("no manifest signature: %v", err)
+	}
+	if hdr.Name != SignatureName || hdr.Typeflag != tar.TypeReg || hdr.Size > MaxSignature {
+		return nil, pkgErr("the second file is %.80q, want %s", hdr.Name, SignatureName)
+	}
+	sig, err := io.ReadAll(tr)
+	if err != nil {
+		return nil, pkgErr("the manifest's signature: %v", err)
+	}
+	sum := sha256.Sum256(js)
+	return &PackageReader{plain: plain, tr: tr, m: &m, sum: sum[:], sig: sig}, nil
 }
 
-// Manifest is the package's manifest.
+// Manifest is the package's manifest. Until VerifyManifest, nothing says
+// it is the deployment's: anyone can seal a package to a recipient's key.
 func (p *PackageReader) Manifest() *Manifest { return p.m }
+
+// VerifyManifest checks the manifest's signature with the log's key: the
+// manifest (its objects' digests, its limits) is the one the deployment
+// wrote for this export.
+func (p *PackageReader) VerifyManifest(v note.Verifier) error {
+	n, err := note.Open(p.sig, note.VerifierList(v))
+	if err != nil {
+		return pkgErr("the manifest's signature does not verify with the log's key: %v", err)
+	}
+	if n.Text != signatureText(p.m.Export, p.sum) {
+		return pkgErr("the manifest's signature is for another manifest")
+	}
+	return nil
+}
 
 // Next returns the next object and a reader of its bytes, which fails
 // with ErrPackage, instead of io.EOF, if they are not the ones the

@@ -16,7 +16,16 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"golang.org/x/mod/sumdb/note"
 )
+
+// testLog is a log's key pair, which signs the tests' manifests.
+var testSigner, testVerifier = func() (note.Signer, note.Verifier) {
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "test.ombud/log")
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	return s, v
+}()
 
 // testPackage is a manifest of objects of the given sizes, with their
 // bytes.
@@ -40,7 +49,7 @@ func testPackage(t *testing.T, sizes ...int) (*Manifest, [][]byte) {
 func seal(t *testing.T, recipient string, m *Manifest, bodies [][]byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	p, err := NewPackageWriter(&out, recipient, m)
+	p, err := NewPackageWriter(&out, recipient, m, testSigner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +125,7 @@ func TestPackageRefuses(t *testing.T) {
 		"other bytes":     bodies[1][:100],
 		"flipped content": append([]byte{bodies[0][0] ^ 1}, bodies[0][1:]...),
 	} {
-		p, err := NewPackageWriter(io.Discard, rcp, m)
+		p, err := NewPackageWriter(io.Discard, rcp, m, testSigner)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,17 +136,17 @@ func TestPackageRefuses(t *testing.T) {
 			t.Errorf("%s: a failed package closed", name)
 		}
 	}
-	p, _ := NewPackageWriter(io.Discard, rcp, m)
+	p, _ := NewPackageWriter(io.Discard, rcp, m, testSigner)
 	if err := p.Close(); err == nil {
 		t.Error("a package without its objects closed")
 	}
 	bad := *m
 	bad.Objects = append([]ManifestObject{}, m.Objects...)
 	bad.Objects[1].ID, bad.Objects[1].File = "../../etc", ObjectFile("../../etc")
-	if _, err := NewPackageWriter(io.Discard, rcp, &bad); !errors.Is(err, ErrPackage) {
+	if _, err := NewPackageWriter(io.Discard, rcp, &bad, testSigner); !errors.Is(err, ErrPackage) {
 		t.Errorf("a manifest naming a path: %v", err)
 	}
-	if _, err := NewPackageWriter(io.Discard, "age1notakey", m); err == nil {
+	if _, err := NewPackageWriter(io.Discard, "age1notakey", m, testSigner); err == nil {
 		t.Error("a package sealed to no key")
 	}
 
@@ -153,17 +162,69 @@ func TestPackageRefuses(t *testing.T) {
 	lying := *m
 	lying.Objects = append([]ManifestObject{}, m.Objects...)
 	lying.Objects[0].SHA256 = m.Objects[1].SHA256
+	mj, lj := manifestJSON(t, m), manifestJSON(t, &lying)
+	sig, lsig := signFor(t, m.Export, mj), signFor(t, m.Export, lj)
 	for name, files := range map[string][]rawFile{
-		"a digest that is not the file's": {{ManifestName, manifestJSON(t, &lying)}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}},
-		"files in another order":          {{ManifestName, manifestJSON(t, m)}, {m.Objects[1].File, bodies[1]}, {m.Objects[0].File, bodies[0]}},
-		"a file the manifest omits":       {{ManifestName, manifestJSON(t, m)}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}, {"objects/extra", []byte("x")}},
-		"an object missing":               {{ManifestName, manifestJSON(t, m)}, {m.Objects[0].File, bodies[0]}},
-		"the manifest not first":          {{m.Objects[0].File, bodies[0]}, {ManifestName, manifestJSON(t, m)}},
+		"a digest that is not the file's": {{ManifestName, lj}, {SignatureName, lsig}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}},
+		"files in another order":          {{ManifestName, mj}, {SignatureName, sig}, {m.Objects[1].File, bodies[1]}, {m.Objects[0].File, bodies[0]}},
+		"a file the manifest omits":       {{ManifestName, mj}, {SignatureName, sig}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}, {"objects/extra", []byte("x")}},
+		"an object missing":               {{ManifestName, mj}, {SignatureName, sig}, {m.Objects[0].File, bodies[0]}},
+		"the manifest not first":          {{m.Objects[0].File, bodies[0]}, {ManifestName, mj}},
+		"no signature":                    {{ManifestName, mj}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}},
 		"an unknown manifest field":       {{ManifestName, []byte(`{"format":"ombud-export/v1","extra":1}`)}},
 	} {
 		if _, _, err := readAll(rawPackage(t, rcp, files), id); !errors.Is(err, ErrPackage) {
 			t.Errorf("%s: %v, want ErrPackage", name, err)
 		}
+	}
+}
+
+// signFor signs a manifest's bytes as NewPackageWriter does.
+func signFor(t *testing.T, export string, js []byte) []byte {
+	sum := sha256.Sum256(js)
+	sig, err := note.Sign(&note.Note{Text: signatureText(export, sum[:])}, testSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// TestManifestSignature: the log's key verifies a package's manifest; a
+// manifest sealed to the recipient by anyone else, or altered under a
+// real signature, does not verify.
+func TestManifestSignature(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	rcp := id.Recipient().String()
+	m, bodies := testPackage(t, 10, 20)
+	p, err := OpenPackage(bytes.NewReader(seal(t, rcp, m, bodies)), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.VerifyManifest(testVerifier); err != nil {
+		t.Fatalf("a real manifest: %v", err)
+	}
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "test.ombud/log")
+	other, _ := note.NewSigner(skey)
+	otherV, _ := note.NewVerifier(vkey)
+	if err := p.VerifyManifest(otherV); err == nil {
+		t.Fatal("another log's key verified the manifest")
+	}
+	var out bytes.Buffer
+	w, _ := NewPackageWriter(&out, rcp, m, other) // signed by another key, same name
+	for _, b := range bodies {
+		w.Object(bytes.NewReader(b))
+	}
+	w.Close()
+	if p, err := OpenPackage(bytes.NewReader(out.Bytes()), id); err != nil || p.VerifyManifest(testVerifier) == nil {
+		t.Fatalf("a manifest signed by another key verified: %v", err)
+	}
+	// A manifest altered under the real signature of another.
+	altered := *m
+	altered.Limits.OnwardTransfer = true
+	mj := manifestJSON(t, m)
+	forged := rawPackage(t, rcp, []rawFile{{ManifestName, manifestJSON(t, &altered)}, {SignatureName, signFor(t, m.Export, mj)}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}})
+	if p, err := OpenPackage(bytes.NewReader(forged), id); err != nil || p.VerifyManifest(testVerifier) == nil {
+		t.Fatalf("an altered manifest verified: %v", err)
 	}
 }
 
@@ -245,7 +306,7 @@ func FuzzReadPackage(f *testing.F) {
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
 	js, _ := json.Marshal(m)
-	for _, file := range []rawFile{{ManifestName, js}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}} {
+	for _, file := range []rawFile{{ManifestName, js}, {SignatureName, signFor(&testing.T{}, m.Export, js)}, {m.Objects[0].File, bodies[0]}, {m.Objects[1].File, bodies[1]}} {
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: file.name, Size: int64(len(file.body)), Mode: 0o644})
 		tw.Write(file.body)
 	}

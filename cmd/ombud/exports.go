@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,31 +152,57 @@ func (m *Main) openExportTo(path, identityFile, key, out string, created *bool) 
 		return checkFailed{err}
 	}
 	mf := p.Manifest()
-	check := func(what string, r *receipt.Receipt, kind entry.Kind, reasons string) error { return nil }
+	check := func(what string, r *receipt.Receipt, kind entry.Kind, reasons string) (*entry.Entry, error) {
+		return nil, nil
+	}
 	if key != "" {
 		v, err := loadVerifier(key)
 		if err != nil {
 			return err
 		}
-		check = func(what string, r *receipt.Receipt, kind entry.Kind, reasons string) error {
+		// The manifest is the deployment's, signed with the log's key:
+		// its digests and its limits are not a sealer's invention.
+		if err := p.VerifyManifest(v); err != nil {
+			return checkFailed{err}
+		}
+		check = func(what string, r *receipt.Receipt, kind entry.Kind, reasons string) (*entry.Entry, error) {
 			if r == nil {
-				return checkFailed{fmt.Errorf("%s has no receipt", what)}
+				return nil, checkFailed{fmt.Errorf("%s has no receipt", what)}
 			}
 			cp, e, err := receipt.Verify(r, v)
 			switch {
 			case err != nil:
-				return checkFailed{fmt.Errorf("%s: %w", what, err)}
+				return nil, checkFailed{fmt.Errorf("%s: %w", what, err)}
 			case cp.Origin != mf.LogOrigin:
-				return checkFailed{fmt.Errorf("%s: its checkpoint is of log %q, the manifest names %q", what, cp.Origin, mf.LogOrigin)}
+				return nil, checkFailed{fmt.Errorf("%s: its checkpoint is of log %q, the manifest names %q", what, cp.Origin, mf.LogOrigin)}
 			case e.Kind != kind || e.Fields["decision"] != entry.Permit || (reasons != "" && fmt.Sprint(e.Fields["reasons"]) != reasons):
-				return checkFailed{fmt.Errorf("%s: its entry is a %s %v %v, not the permit it should be", what, e.Kind, e.Fields["decision"], e.Fields["reasons"])}
+				return nil, checkFailed{fmt.Errorf("%s: its entry is a %s %v %v, not the permit it should be", what, e.Kind, e.Fields["decision"], e.Fields["reasons"])}
 			}
-			return nil
+			return e, nil
 		}
 	}
-	if err := check("the export", mf.Receipt, entry.KindExport, ""); err != nil {
+	xe, err := check("the export", mf.Receipt, entry.KindExport, "")
+	if err != nil {
 		return err
 	}
+	if xe != nil {
+		// What the log says of the export is what the manifest says.
+		counts := map[string]int{}
+		for _, o := range mf.Objects {
+			counts[o.Class]++
+		}
+		var cc []string
+		for c, n := range counts {
+			cc = append(cc, fmt.Sprintf("%s:%d", c, n))
+		}
+		slices.Sort(cc)
+		if fmt.Sprint(xe.Fields["objects"]) != fmt.Sprint(len(mf.Objects)) || xe.Fields["purpose"] != mf.Purpose ||
+			xe.Fields["jurisdiction"] != mf.Recipient.Jurisdiction || xe.Fields["recipient_category"] != mf.Recipient.Category ||
+			fmt.Sprint(xe.Fields["class_counts"]) != fmt.Sprint(cc) {
+			return checkFailed{fmt.Errorf("the export's entry (%v objects, %v, %v) is not the manifest's (%d objects, %s, %v)", xe.Fields["objects"], xe.Fields["purpose"], xe.Fields["class_counts"], len(mf.Objects), mf.Purpose, cc)}
+		}
+	}
+	seen := map[uint64]bool{}
 	var dir string
 	if out != "" {
 		if err := os.Mkdir(out, 0o700); err != nil {
@@ -196,11 +223,22 @@ func (m *Main) openExportTo(path, identityFile, key, out string, created *bool) 
 		if err != nil {
 			return checkFailed{err}
 		}
-		if err := check("object "+o.ID, o.Receipt, entry.KindAccess, "[in_export]"); err != nil {
+		oe, err := check("object "+o.ID, o.Receipt, entry.KindAccess, "[in_export]")
+		if err != nil {
 			return err
 		}
-		if o.Receipt != nil && mf.Receipt != nil && o.Receipt.Index <= mf.Receipt.Index {
-			return checkFailed{fmt.Errorf("object %s: its permit (entry %d) comes before the export (entry %d)", o.ID, o.Receipt.Index, mf.Receipt.Index)}
+		if oe != nil {
+			switch {
+			case o.Receipt.Index <= mf.Receipt.Index:
+				return checkFailed{fmt.Errorf("object %s: its permit (entry %d) comes before the export (entry %d)", o.ID, o.Receipt.Index, mf.Receipt.Index)}
+			case seen[o.Receipt.Index]:
+				return checkFailed{fmt.Errorf("object %s: its permit (entry %d) is another object's", o.ID, o.Receipt.Index)}
+			case slices.Compare(oe.Refs["export"], xe.Refs["export"]) != 0 || len(oe.Refs["export"]) != 1:
+				return checkFailed{fmt.Errorf("object %s: its permit is of another export", o.ID)}
+			case oe.Fields["class"] != o.Class || oe.Fields["purpose"] != mf.Purpose:
+				return checkFailed{fmt.Errorf("object %s: its permit is of class %v for %v, the manifest says %s for %s", o.ID, oe.Fields["class"], oe.Fields["purpose"], o.Class, mf.Purpose)}
+			}
+			seen[o.Receipt.Index] = true
 		}
 		w := io.Discard
 		var file *os.File
@@ -227,9 +265,9 @@ func (m *Main) openExportTo(path, identityFile, key, out string, created *bool) 
 			return err
 		}
 	}
-	checked := "files checked against the manifest"
+	checked := "files checked against the manifest; the manifest not checked: give --log-key"
 	if key != "" {
-		checked += "; receipts checked against log " + mf.LogOrigin
+		checked = "files checked against the manifest, the manifest's signature and the receipts against log " + mf.LogOrigin
 	}
 	fmt.Fprintf(m.Stdout, "OK: export %s, %d objects, %d bytes (%s).\n", mf.Export, len(mf.Objects), total, checked)
 	fmt.Fprintf(m.Stdout, "Recipient: %s (%s, %s). Purpose: %s.\n", mf.Recipient.ID, mf.Recipient.Category, mf.Recipient.Jurisdiction, mf.Purpose)

@@ -76,7 +76,7 @@ func TestExportCommands(t *testing.T) {
 	key := e.Dir.VerifierKey
 	dir := filepath.Join(tmp, "opened")
 	out = must(nil, "export", "open", pkg, "--identity", idFile, "--log-key", key, "--out", dir)
-	if !strings.Contains(out, "OK: export") || !strings.Contains(out, "receipts checked") || !strings.Contains(out, "onward transfer forbidden") {
+	if !strings.Contains(out, "OK: export") || !strings.Contains(out, "the manifest's signature and the receipts") || !strings.Contains(out, "onward transfer forbidden") {
 		t.Fatalf("export open: %s", out)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "objects", ids[1])); string(got) != "plate B-XY-123 at camera 2" {

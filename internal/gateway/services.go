@@ -64,6 +64,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 		Store: g.Store, Journal: g.Journal, Log: g.Log, Access: acc, Gates: gates, Classes: classes, Vocabulary: vocab,
 		Evidence:   g.Review.Evidence,
 		Receipts:   g.Log.Receipts,
+		Signer:     dir.Signer,
 		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
 		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
 		Logger:     g.logger,
