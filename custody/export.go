@@ -145,6 +145,11 @@ func (s *Service) Export(ctx context.Context, req ExportRequest) (*Exported, err
 		return nil, err
 	}
 	st.x.Index = w.Index
+	// The gates still hold (another gateway may otherwise have taken
+	// them): the permits are logged under them, or not at all.
+	if err := h.Check(ctx); err != nil {
+		return nil, err
+	}
 	reads, err := st.logReads(ctx)
 	if err != nil {
 		return nil, err
