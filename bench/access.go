@@ -256,7 +256,7 @@ func CompareAccess(ctx context.Context, cfg AccessConfig, rounds int, progress i
 // benchAuthorization registers a court of EU-DE and its order "bench-auth"
 // for criminal investigation of location data about plate:B-XY-123, valid
 // for a day, for maxUses uses.
-func benchAuthorization(ctx context.Context, svc *custody.Service, admin string, maxUses int) error {
+func benchAuthorization(ctx context.Context, svc *custody.Service, admin string, maxUses int, extra ...ombud.Authorization) error {
 	skey, vkey, err := note.GenerateKey(rand.Reader, "court.example/bench")
 	if err != nil {
 		return err
@@ -268,13 +268,19 @@ func benchAuthorization(ctx context.Context, svc *custody.Service, admin string,
 	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin); err != nil {
 		return err
 	}
-	a := ombud.Authorization{ID: "bench-auth", Issuer: signer.Name(), Kind: "court_order", Case: "bench", Purposes: []string{"criminal_investigation"},
-		Classes: []string{"location"}, Subjects: []string{"plate:B-XY-123"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		MaxUses: maxUses, Jurisdiction: "EU-DE"}
-	msg, err := note.Sign(&note.Note{Text: a.Text()}, signer)
-	if err != nil {
-		return err
+	// "bench-auth", and any other the caller names (its id and sharing
+	// scope), of location data about one plate, for criminal
+	// investigation.
+	for _, a := range append([]ombud.Authorization{{ID: "bench-auth"}}, extra...) {
+		a.Issuer, a.Kind, a.Case, a.Purposes, a.Classes, a.Subjects = signer.Name(), "court_order", "bench", []string{"criminal_investigation"}, []string{"location"}, []string{"plate:B-XY-123"}
+		a.NotBefore, a.NotAfter, a.MaxUses, a.Jurisdiction = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), maxUses, "EU-DE"
+		msg, err := note.Sign(&note.Note{Text: a.Text()}, signer)
+		if err != nil {
+			return err
+		}
+		if _, _, err = svc.Access.RegisterAuthorization(ctx, msg, admin); err != nil {
+			return err
+		}
 	}
-	_, _, err = svc.Access.RegisterAuthorization(ctx, msg, admin)
-	return err
+	return nil
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
@@ -267,7 +265,7 @@ func setupExport(ctx context.Context, dir *datadir.Dir, cfg ExportConfig, plain 
 	if err != nil {
 		return nil, err
 	}
-	if err := benchShareAuthorization(ctx, svc, admin.ID, rc.ID, 3*rounds+1); err != nil {
+	if err := benchAuthorization(ctx, svc, admin.ID, 3*rounds+1, ombud.Authorization{ID: "bench-share", ShareRecipients: []string{rc.ID}}); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(plain)
@@ -284,36 +282,4 @@ func setupExport(ctx context.Context, dir *datadir.Dir, cfg ExportConfig, plain 
 		return nil, err
 	}
 	return &exportSetup{large: large.ID, small: small, system: sys.ID, machine: machineTok.Reveal(), analyst: analystTok.Reveal(), recipient: rc.ID, key: key}, nil
-}
-
-// benchShareAuthorization registers "bench-share" (for the exports, its
-// sharing scope naming recipient) and "bench-auth" (for the runs), both of
-// location data about one plate, from a court of EU-DE.
-func benchShareAuthorization(ctx context.Context, svc *custody.Service, admin, recipient string, maxUses int) error {
-	skey, vkey, err := note.GenerateKey(rand.Reader, "court.example/bench")
-	if err != nil {
-		return err
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		return err
-	}
-	if _, _, err := svc.Access.RegisterIssuer(ctx, signer.Name(), "court", "EU-DE", vkey, admin); err != nil {
-		return err
-	}
-	for _, a := range []ombud.Authorization{
-		{ID: "bench-share", ShareRecipients: []string{recipient}},
-		{ID: "bench-auth"},
-	} {
-		a.Issuer, a.Kind, a.Case, a.Purposes, a.Classes, a.Subjects = signer.Name(), "court_order", "bench", []string{"criminal_investigation"}, []string{"location"}, []string{"plate:B-XY-123"}
-		a.NotBefore, a.NotAfter, a.MaxUses, a.Jurisdiction = time.Now().Add(-time.Hour).UTC().Truncate(time.Second), time.Now().Add(24*time.Hour).UTC().Truncate(time.Second), maxUses, "EU-DE"
-		msg, err := note.Sign(&note.Note{Text: a.Text()}, signer)
-		if err != nil {
-			return err
-		}
-		if _, _, err := svc.Access.RegisterAuthorization(ctx, msg, admin); err != nil {
-			return err
-		}
-	}
-	return nil
 }

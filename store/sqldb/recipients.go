@@ -159,27 +159,10 @@ func reserveExport(ctx context.Context, tx *sql.Tx, p *journal.ExportPayload) er
 	if err := inFlight(ctx, tx, journal.RecipientRetire.Target(e.Recipient), fmt.Errorf("recipient %s is being retired: %w", e.Recipient, ombud.ErrBusy)); err != nil {
 		return err
 	}
-	var revoked sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, e.Authorization).Scan(&revoked)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("authorization %s: %w", e.Authorization, ombud.ErrNotFound)
-	case err != nil:
-		return err
-	case revoked.Valid:
-		return fmt.Errorf("authorization %s: %w", e.Authorization, ombud.ErrRevoked)
-	}
-	if err := inFlight(ctx, tx, journal.AuthorizationRevoke.Target(e.Authorization), fmt.Errorf("authorization %s is being revoked: %w", e.Authorization, ombud.ErrBusy)); err != nil {
-		return err
-	}
 	// The export's one use, taken with its reservation: an undone export
 	// gives it back.
-	res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0`, e.Authorization)
-	if err != nil {
+	if err := takeUse(ctx, tx, e.Authorization); err != nil {
 		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("authorization %s: %w", e.Authorization, ombud.ErrExhausted)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO exports (id, recipient_id, authorization_id, principal, purpose, objects, created, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,0,1)`,
 		e.ID, e.Recipient, e.Authorization, e.Principal, e.Purpose, e.Objects, ms(e.Created)); err != nil {

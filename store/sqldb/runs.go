@@ -37,27 +37,10 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 		return err
 	}
 	if r.Authorization != "" {
-		var revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, r.Authorization).Scan(&revoked)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrNotFound)
-		case err != nil:
-			return err
-		case revoked.Valid:
-			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrRevoked)
-		}
-		if err := inFlight(ctx, tx, journal.AuthorizationRevoke.Target(r.Authorization), fmt.Errorf("authorization %s is being revoked: %w", r.Authorization, ombud.ErrBusy)); err != nil {
-			return err
-		}
 		// The run's one use, taken with its reservation: an undone run
 		// (its entry never logged, or a crash before) gives it back.
-		res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0`, r.Authorization)
-		if err != nil {
+		if err := takeUse(ctx, tx, r.Authorization); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("authorization %s: %w", r.Authorization, ombud.ErrExhausted)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, system_id, version, purpose, authorization_id, principal, objects, classes, started, deadline, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,0,1)`,
@@ -104,6 +87,33 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 			return fmt.Errorf("run %s: %d objects of its list: %w", r.ID, erased, ombud.ErrErased)
 		}
 		return fmt.Errorf("run %s: %d objects of its list: %w", r.ID, len(p.Objects)-live, ombud.ErrNotFound)
+	}
+	return nil
+}
+
+// takeUse takes one use of authorization id for a change that spends one
+// with its reservation (a run's start, an export): the authorization is
+// registered, neither revoked nor being revoked, and has a use left.
+func takeUse(ctx context.Context, tx *sql.Tx, id string) error {
+	var revoked sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, id).Scan(&revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case revoked.Valid:
+		return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
+	}
+	if err := inFlight(ctx, tx, journal.AuthorizationRevoke.Target(id), fmt.Errorf("authorization %s is being revoked: %w", id, ombud.ErrBusy)); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE authorizations SET uses = uses + 1 WHERE id = $1 AND uses < max_uses AND revoked IS NULL AND pending = 0`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("authorization %s: %w", id, ombud.ErrExhausted)
 	}
 	return nil
 }
