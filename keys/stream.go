@@ -200,19 +200,25 @@ func (s *Stream) read(r io.Reader, left int64, first, seg int, toHash, toOpen ch
 	}
 }
 
+// receive returns the next segment from in, or nil once the reader
+// stopped (in is closed) or the stream is closed.
+func (s *Stream) receive(in <-chan *segment) *segment {
+	select {
+	case sg := <-in:
+		return sg
+	case <-s.done:
+		return nil
+	}
+}
+
 // hash hashes the segments in order and sends the sum, or nothing if the
 // ciphertext did not end.
 func (s *Stream) hash(h hash.Hash, in <-chan *segment) {
 	defer s.wg.Done()
 	for {
-		var sg *segment
-		select {
-		case sg = <-in:
-		case <-s.done:
-			return
-		}
+		sg := s.receive(in)
 		if sg == nil {
-			return // the reader stopped
+			return
 		}
 		h.Write(sg.b)
 		last := sg.last
@@ -232,14 +238,9 @@ func (s *Stream) open(gcm cipher.AEAD, prefix []byte, in <-chan *segment) {
 	nonce := make([]byte, gcm.NonceSize())
 	copy(nonce, prefix)
 	for {
-		var sg *segment
-		select {
-		case sg = <-in:
-		case <-s.done:
-			return
-		}
+		sg := s.receive(in)
 		if sg == nil {
-			return // the reader stopped
+			return
 		}
 		pt := getSegment()
 		pt.refs.Store(1)

@@ -384,20 +384,29 @@ var authorizationRegister = registration(journal.AuthorizationRegister, "authori
 	return err
 })
 
+// authorizationStanding refuses an authorization that is not registered
+// (ErrNotFound) or is revoked (ErrRevoked).
+func authorizationStanding(ctx context.Context, tx *sql.Tx, id string) error {
+	var revoked sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, id).Scan(&revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
+	case err != nil:
+		return err
+	case revoked.Valid:
+		return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
+	}
+	return nil
+}
+
 // authorizationRevoke waits for the runs citing the authorization that
 // are being started, and for the flags, reviews and actions of its runs
 // being logged: each is logged before the revocation, or refused.
 var authorizationRevoke = operation[journal.RevokePayload]{Operation: journal.AuthorizationRevoke,
 	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.RevokePayload) error {
-		var revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, id).Scan(&revoked)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
-		case err != nil:
+		if err := authorizationStanding(ctx, tx, id); err != nil {
 			return err
-		case revoked.Valid:
-			return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
 		}
 		if busy, err := runStartsInFlight(ctx, tx, `authorization_id = $1`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("a run citing authorization %s is starting: %w", id, ombud.ErrBusy))

@@ -95,15 +95,8 @@ func reserveRun(ctx context.Context, tx *sql.Tx, p *journal.RunPayload) error {
 // with its reservation (a run's start, an export): the authorization is
 // registered, neither revoked nor being revoked, and has a use left.
 func takeUse(ctx context.Context, tx *sql.Tx, id string) error {
-	var revoked sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT revoked FROM authorizations WHERE id = $1 AND pending = 0`, id).Scan(&revoked)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("authorization %s: %w", id, ombud.ErrNotFound)
-	case err != nil:
+	if err := authorizationStanding(ctx, tx, id); err != nil {
 		return err
-	case revoked.Valid:
-		return fmt.Errorf("authorization %s: %w", id, ombud.ErrRevoked)
 	}
 	if err := inFlight(ctx, tx, journal.AuthorizationRevoke.Target(id), fmt.Errorf("authorization %s is being revoked: %w", id, ombud.ErrBusy)); err != nil {
 		return err
