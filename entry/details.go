@@ -154,6 +154,15 @@ type RecipientDetail struct {
 	Name string `json:"name"`
 }
 
+// NoticeDetail is the detail of an erasure notice sent: the notice, its
+// object and recipient, and how it was sent.
+type NoticeDetail struct {
+	Note      string `json:"note"`
+	Notice    string `json:"notice"`
+	Object    string `json:"object"`
+	Recipient string `json:"recipient"`
+}
+
 // ExportDetail is the detail of an export decided: the objects it
 // carried, in the package's order, who asked and why.
 type ExportDetail struct {

@@ -34,6 +34,7 @@ var detailVectors = map[string]func() any{
 	"run.selection":    func() any { return new(RunDetail) },
 	"run.refused":      func() any { return new(RunDetail) },
 	"recipient":        func() any { return new(RecipientDetail) },
+	"notice":           func() any { return new(NoticeDetail) },
 	"export":           func() any { return new(ExportDetail) },
 	"access.export":    func() any { return new(ExportReadDetail) },
 }

@@ -56,6 +56,8 @@ const (
 	// KindRecipient records the registry of the bodies exports may go
 	// to.
 	KindRecipient Kind = "recipient"
+	// KindNotice records an erasure notice sent to a recipient.
+	KindNotice Kind = "notice"
 )
 
 // Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in

@@ -141,6 +141,10 @@ type Erase struct {
 	Object        string `log:"object,ref"`
 	Authorization string `log:"authorization,ref"`
 	By            string `log:"by,ref"`
+	// Recipient lists the recipients that logged exports carried the
+	// object to: the erasure owes each a notice, logged as a notice entry
+	// when it is sent.
+	Recipient []string `log:"recipient,ref"`
 }
 
 // Export records a decision on an export: the objects of one request
@@ -174,6 +178,18 @@ type Recipient struct {
 	Op                string `log:"op"` // OpRegister or OpRetire
 	RecipientCategory string `log:"recipient_category"`
 	Jurisdiction      string `log:"jurisdiction"`
+	Recipient         string `log:"recipient,ref"`
+	By                string `log:"by,ref"`
+}
+
+// Notice records an erasure notice sent: the controller told a recipient
+// that an object exported to it was erased (GDPR Art. 19; Law
+// Enforcement Directive Art. 16(6)). Its object and recipient match the
+// erase entry that owed it.
+type Notice struct {
+	RecipientCategory string `log:"recipient_category"`
+	Jurisdiction      string `log:"jurisdiction"` // the recipient's
+	Object            string `log:"object,ref"`
 	Recipient         string `log:"recipient,ref"`
 	By                string `log:"by,ref"`
 }
@@ -321,6 +337,7 @@ func (Hold) Kind() Kind          { return KindHold }
 func (Erase) Kind() Kind         { return KindErase }
 func (Export) Kind() Kind        { return KindExport }
 func (Recipient) Kind() Kind     { return KindRecipient }
+func (Notice) Kind() Kind        { return KindNotice }
 func (Flag) Kind() Kind          { return KindFlag }
 func (Review) Kind() Kind        { return KindReview }
 func (Action) Kind() Kind        { return KindAction }
@@ -339,7 +356,7 @@ func (Attestation) Kind() Kind   { return KindAttestation }
 var bodies = []Body{
 	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
 	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
-	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{},
+	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{}, Notice{},
 }
 
 // Analytic records the public registry of analytic systems: a system

@@ -62,7 +62,14 @@ type (
 	ErasePayload struct {
 		Reason string
 		At     time.Time
+		// Notices are the erasure notices it owes, one to each recipient
+		// that a logged export carried the object to; the store refuses
+		// the reservation when they are not exactly those.
+		Notices []NoticeOwed
 	}
+	// NoticeOwed is an erasure notice an erasure records: its id and its
+	// recipient's.
+	NoticeOwed struct{ ID, Recipient string }
 	// IntermediatePayload: IntermediateCreate, the key wrapped.
 	IntermediatePayload struct{ Key *ombud.IntermediateKey }
 	// KeyPayload: KeyRotate, the KEK version it records.

@@ -23,10 +23,13 @@ var (
 	// target is export:ID.
 	ExportStart = Operation[ExportPayload]{Op: "export.start", Kind: "export",
 		ID: func(p *ExportPayload) string { return idOf(p.Export, func(e *ombud.Export) string { return e.ID }) }}
+	// NoticeSend marks an erasure notice sent, once. Its target is
+	// notice:ID.
+	NoticeSend = Operation[NoticePayload]{Op: "notice.send", Kind: "notice"}
 )
 
 // sharingOperations lists this file's operations, for Operations.
-var sharingOperations = []Named{RecipientRegister, RecipientRetire, ExportStart}
+var sharingOperations = []Named{RecipientRegister, RecipientRetire, ExportStart, NoticeSend}
 
 type (
 	// RecipientPayload: RecipientRegister.
@@ -37,5 +40,10 @@ type (
 	ExportPayload struct {
 		Export  *ombud.Export
 		Objects []string
+	}
+	// NoticePayload: NoticeSend, when and by whom.
+	NoticePayload struct {
+		At time.Time
+		By string
 	}
 )

@@ -74,6 +74,8 @@ var exampleRecords = []Record{
 		Detail: map[string]any{"run": "run-9c2kq7w1", "objects": []string{"obj_7fj3k2", "obj_8gk4l3"}, "principal": "machinemachine00", "justification": ""}},
 	{Body: entry.Recipient{Op: entry.OpRegister, RecipientCategory: "foreign_authority", Jurisdiction: "EU-FR", Recipient: "rcp-4kq9w2m7", By: "adminadminadmin0"},
 		Detail: entry.RecipientDetail{ID: "rcp-4kq9w2m7", Key: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p", Name: "Police nationale, unit 12"}},
+	{Body: entry.Notice{RecipientCategory: "foreign_authority", Jurisdiction: "EU-FR", Object: "obj_7fj3k2", Recipient: "rcp-4kq9w2m7", By: "adminadminadmin0"},
+		Detail: entry.NoticeDetail{Notice: "ntc-8d2k4q", Note: "Sent by registered letter to the data protection officer of the unit, ref. 2026/118", Object: "obj_7fj3k2", Recipient: "rcp-4kq9w2m7"}},
 	{Body: entry.Report{Period: "2026-Q4", CheckpointSize: 123456, ReportSHA256: "5b84dd147f29063c6bb79a58de50836eb997311a72781ddaa0eadd5f596ff52a", Format: "json", By: "adminadminadmin0"}},
 }
 

@@ -30,6 +30,7 @@ type Store interface {
 	ombud.FlagStore
 	ombud.SessionStore
 	ombud.RecipientStore
+	ombud.NoticeStore
 	// OpsInFlight returns the operations of the changes in flight on any
 	// of targets, for the reads that must not go on beside one left
 	// unfinished.

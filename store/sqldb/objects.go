@@ -251,7 +251,7 @@ var holdRelease = operation[journal.None]{Operation: journal.HoldRelease,
 // erase shreds an object's keyset and its ingest's detail. A run over it
 // being started is logged before the erasure, or refused.
 var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
-	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ErasePayload) error {
+	reserve: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ErasePayload) error {
 		held, err := objectState(ctx, tx, id)
 		switch {
 		case err != nil:
@@ -265,7 +265,7 @@ var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
 		if busy, err := exportStartsInFlight(ctx, tx, `id IN (SELECT export_id FROM export_objects WHERE object_id = $1)`, id); err != nil || busy {
 			return cmp.Or(err, fmt.Errorf("an export of object %s is starting: %w", id, ombud.ErrBusy))
 		}
-		return nil
+		return checkNotices(ctx, tx, id, p.Notices)
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ErasePayload, index uint64) error {
 		var dms sql.NullInt64
@@ -284,7 +284,7 @@ var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
 				return err
 			}
 		}
-		return nil
+		return recordNotices(ctx, tx, id, p, index)
 	},
 	undo:   nothingToUndo[journal.ErasePayload],
 	shreds: true,

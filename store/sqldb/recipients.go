@@ -101,7 +101,7 @@ var recipientRetire = operation[journal.RetirePayload]{Operation: journal.Recipi
 }
 
 // recipientOperations lists this file's operations, for the table in operations.go.
-var recipientOperations = []op{recipientRegister, recipientRetire, exportStart}
+var recipientOperations = []op{recipientRegister, recipientRetire, exportStart, noticeSend}
 
 // Export implements ombud.RecipientStore.
 func (s *Store) Export(ctx context.Context, id string) (*ombud.Export, error) {

@@ -216,6 +216,14 @@ var cases = map[journal.Op]opCase{
 		x := &ombud.Export{ID: "twinexport000000", Recipient: w.recipient.ID, Authorization: w.auth.ID, Principal: w.admin.ID, Purpose: "p", Objects: 2, Created: w.now}
 		return change(w.t, journal.ExportStart, x.ID, journal.ExportPayload{Export: x, Objects: w.objects[1:3]})
 	}},
+	journal.NoticeSend.Op: {before: func(w *world) {
+		x := &ombud.Export{ID: "noticeexport0000", Recipient: w.recipient.ID, Authorization: w.auth.ID, Principal: w.admin.ID, Purpose: "p", Objects: 1, Created: w.now}
+		w.log(change(w.t, journal.ExportStart, x.ID, journal.ExportPayload{Export: x, Objects: w.objects[:1]}))
+		w.log(change(w.t, journal.Erase, w.objects[0], journal.ErasePayload{Reason: ombud.EraseCourtOrder, At: w.now,
+			Notices: []journal.NoticeOwed{{ID: "twinnotice000000", Recipient: w.recipient.ID}}}))
+	}, change: func(w *world) *journal.Change {
+		return change(w.t, journal.NoticeSend, "twinnotice000000", journal.NoticePayload{At: w.now, By: w.admin.ID})
+	}},
 	journal.ContestFile.Op: {change: fileIt},
 	journal.ContestResolve.Op: {before: func(w *world) { w.log(fileIt(w)) }, change: func(w *world) *journal.Change {
 		ct := &ombud.Contest{ID: "twincontest00000", Action: w.action.ID, Outcome: ombud.ContestOverturned, Resolved: w.now, ResolvedBy: w.reviewer.ID}
