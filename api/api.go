@@ -57,6 +57,8 @@ type Store interface {
 	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
 	AnalyticSystems(ctx context.Context) ([]*ombud.AnalyticSystem, error)
 	Recipients(ctx context.Context) ([]*ombud.Recipient, error)
+	Recipient(ctx context.Context, id string) (*ombud.Recipient, error)
+	Notices(ctx context.Context, f ombud.NoticeFilter) ([]*ombud.Notice, error)
 	Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error)
 	// Ping reports whether the store can serve (/readyz).
 	Ping(ctx context.Context) error
@@ -230,6 +232,8 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/recipients", s.auth(admin, s.registerRecipient))
 		mux.Handle("GET /v1/recipients", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.listRecipients))
 		mux.Handle("POST /v1/recipients/{id}/retire", s.auth(admin, noBody(s.retireRecipient)))
+		mux.Handle("GET /v1/notices", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listNotices))
+		mux.Handle("POST /v1/notices/{id}/sent", s.auth(admin, s.sendNotice))
 		if s.Custody != nil {
 			mux.Handle("POST /v1/exports", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.startExport))
 		}

@@ -420,6 +420,7 @@ func TestExportAgainstItsEndingChanges(t *testing.T) {
 		end := -1
 		var lastPermit int
 		permits := 0
+		var owes []string // the erasure's notices owed
 		for i, l := range leaves {
 			en, err := entry.Parse(l)
 			if err != nil {
@@ -429,7 +430,7 @@ func TestExportAgainstItsEndingChanges(t *testing.T) {
 			switch x := b.(type) {
 			case *entry.Erase:
 				if endKind == entry.KindErase && x.Object == ps("object", ids[1]) {
-					end = i
+					end, owes = i, x.Recipient
 				}
 			case *entry.Authorization:
 				if endKind == entry.KindAuthorization && x.Op == entry.OpRevoke && x.Authorization == ps("authorization", auth) {
@@ -457,6 +458,11 @@ func TestExportAgainstItsEndingChanges(t *testing.T) {
 		}
 		if permits > 0 && permits != 3 {
 			t.Fatalf("round %d: %d permits of an export of 2 objects, want the export and 2", round, permits)
+		}
+		// An erasure after the export owes its recipient a notice; one
+		// before it owes none.
+		if endKind == entry.KindErase && (permits > 0) != (len(owes) == 1 && owes[0] == ps("recipient", rcp)) {
+			t.Fatalf("round %d: the erasure owes notices to %v after %d permits", round, owes, permits)
 		}
 		t.Logf("round %d: export %d, %d permits before the %s", round, xStatus, permits, endKind)
 	}

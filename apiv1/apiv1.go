@@ -575,6 +575,40 @@ type Recipients struct {
 	Recipients []Recipient `json:"recipients"`
 }
 
+// Notice is an erasure notice, as GET /v1/notices lists it: an object
+// exported to a recipient was erased, and the controller owes the
+// recipient a notice by Due.
+type Notice struct {
+	ID            string `json:"id"`
+	Object        string `json:"object"`
+	Recipient     string `json:"recipient"`
+	RecipientName string `json:"recipient_name"`
+	Category      string `json:"recipient_category"`
+	Jurisdiction  string `json:"jurisdiction"`
+	// Owed is the erasure's time, and EraseReceipt its entry.
+	Owed         time.Time `json:"owed"`
+	EraseReceipt uint64    `json:"erase_receipt"`
+	Due          time.Time `json:"due"`
+	Overdue      bool      `json:"overdue"`
+	// Sent and SentReceipt are set once it is marked sent.
+	Sent        *time.Time `json:"sent,omitempty"`
+	SentReceipt uint64     `json:"sent_receipt,omitempty"`
+}
+
+// Notices is the answer of GET /v1/notices, by id. Next, when set, is
+// the after= of the next page.
+type Notices struct {
+	Notices []Notice `json:"notices"`
+	Next    string   `json:"next,omitempty"`
+}
+
+// SendNotice is the body of POST /v1/notices/{id}/sent: how the notice
+// was sent (a letter's reference, a message's id), kept in the detail
+// record only.
+type SendNotice struct {
+	Note string `json:"note"`
+}
+
 // StartExport is the body of POST /v1/exports: objects to seal to a
 // registered recipient, under an authorization whose sharing scope
 // allows it. The answer is the sealed package (docs/EXPORT-FORMAT.md),

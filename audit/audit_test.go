@@ -336,6 +336,35 @@ func TestPlantedViolations(t *testing.T) {
 		a.expect("emergency_uncovered")
 		a.cfg = late
 	})
+	t.Run("an exported object erased without its notices, or with one overdue", func(t *testing.T) {
+		a.t = t
+		sent := func(obj, rcp string) journal.Record {
+			return journal.Record{Body: entry.Notice{RecipientCategory: "foreign_authority", Jurisdiction: "EU-FR", Object: obj, Recipient: rcp, By: "admin1"},
+				Detail: entry.NoticeDetail{Note: "registered letter 2026/118", Notice: "n-" + obj + rcp, Object: obj, Recipient: rcp}}
+		}
+		erase := func(obj string, rcps ...string) journal.Record {
+			return journal.Record{Body: entry.Erase{Reason: "court_order", Class: "document", Object: obj, Recipient: rcps}}
+		}
+		// obj-5 went to rcp-1 and to rcp-late in the exports above.
+		write(t, e, erase("obj-5", "rcp-1"))
+		a.expect("erasure_notice_missing")
+		write(t, e, sent("obj-5", "rcp-1"))
+		a.expect()
+		write(t, e, sent("obj-5", "rcp-1"))
+		a.expect("notice_unowed")
+		write(t, e, sent("obj-x9", "rcp-1"))
+		a.expect("notice_unowed")
+		// Owed, not sent: overdue after NoticeWithin, reported once.
+		write(t, e, erase("obj-x8", "rcp-1"))
+		a.expect()
+		late := a.cfg
+		a.cfg.Now = func() time.Time { return time.Now().Add(ombud.NoticeWithin + time.Hour) }
+		a.expect("erasure_notice_overdue")
+		a.expect()
+		a.cfg = late
+		write(t, e, sent("obj-x8", "rcp-1")) // sent at last: owed, reported already
+		a.expect()
+	})
 	t.Run("detail that does not match its commitment", func(t *testing.T) {
 		a.t = t
 		idx := write(t, e, access("obj-1", "document", "", 0, ""))

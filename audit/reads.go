@@ -174,6 +174,10 @@ func (r *rules) exportRead(idx uint64, b *entry.Access, add adder) {
 		return
 	}
 	xs.Reads++
+	// The object has gone to the recipient: its erasure owes it a notice.
+	if obj := b.Object; obj != "" && !slices.Contains(r.st.Copies[obj], xs.Recipient) {
+		r.st.Copies[strings.Clone(obj)] = append(r.st.Copies[obj], xs.Recipient)
+	}
 	switch {
 	case xs.Reads > xs.Objects:
 		add(RuleExportReadUnknown, "read %d in export %s, which holds %d objects", xs.Reads, b.Export, xs.Objects)

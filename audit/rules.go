@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -104,6 +105,20 @@ type RuleState struct {
 	Recipients map[string]*RecipientState `json:"recipients,omitempty"`
 	// Exports are the permitted exports, by pseudonym.
 	Exports map[string]*ExportState `json:"exports,omitempty"`
+	// Copies maps each object read in a permitted export, and not yet
+	// erased, to the recipients it went to: those its erasure owes a
+	// notice.
+	Copies map[string][]string `json:"copies,omitempty"`
+	// NoticesOwed holds each erasure notice owed and not yet logged as
+	// sent, keyed "object recipient".
+	NoticesOwed map[string]*NoticeDue `json:"notices_owed,omitempty"`
+}
+
+// NoticeDue is an erasure notice owed: its erase entry and when it is due.
+type NoticeDue struct {
+	Erase    uint64    `json:"erase"`
+	Due      time.Time `json:"due"`
+	Reported bool      `json:"reported,omitempty"` // reported overdue once
 }
 
 // ExportState is a permitted export as its entry stated it, and the reads
@@ -163,6 +178,12 @@ func newRules(cfg Rules, st RuleState) *rules {
 	if r.st.Exports == nil {
 		r.st.Exports = map[string]*ExportState{}
 	}
+	if r.st.Copies == nil {
+		r.st.Copies = map[string][]string{}
+	}
+	if r.st.NoticesOwed == nil {
+		r.st.NoticesOwed = map[string]*NoticeDue{}
+	}
 	if r.st.DetailsErased == nil {
 		r.st.DetailsErased = map[string]time.Time{}
 	}
@@ -205,7 +226,9 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	case *entry.Run:
 		r.run(idx, e, b, add)
 	case *entry.Erase:
-		r.erase(idx, b, add)
+		r.erase(idx, e, b, add)
+	case *entry.Notice:
+		r.notice(e, b, add)
 	case *entry.Hold:
 		r.hold(idx, b, add)
 	case *entry.Issuer:
@@ -293,6 +316,16 @@ func (r *rules) finish(now time.Time) []Finding {
 		if due := r.st.ContestsDue[ct]; now.After(due) {
 			out = append(out, Finding{Rule: RuleContestOverdue, Message: fmt.Sprintf("contest %s was due at %s and is not resolved", ct, due.Format(time.RFC3339))})
 			delete(r.st.ContestsDue, ct)
+		}
+	}
+	// An erasure notice still owed past its due time: reported once, and
+	// kept, so that its sending later is not taken for one never owed.
+	for _, k := range slices.Sorted(maps.Keys(r.st.NoticesOwed)) {
+		if n := r.st.NoticesOwed[k]; !n.Reported && now.After(n.Due) {
+			obj, rcp, _ := strings.Cut(k, " ")
+			out = append(out, Finding{Rule: RuleErasureNoticeOverdue, Index: ptr(n.Erase),
+				Message: fmt.Sprintf("the notice to recipient %s of object %s's erasure was due at %s and is not logged as sent", rcp, obj, n.Due.Format(time.RFC3339))})
+			n.Reported = true
 		}
 	}
 	return out

@@ -424,6 +424,25 @@ func (c *Client) Recipients(ctx context.Context) ([]apiv1.Recipient, error) {
 	return out.Recipients, err
 }
 
+// Notices lists the erasure notices f selects, one page: its Next is
+// the After of the next.
+func (c *Client) Notices(ctx context.Context, recipient, state, after string) (*apiv1.Notices, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"recipient": recipient, "state": state, "after": after} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out apiv1.Notices
+	return &out, c.call(ctx, "GET", "/v1/notices?"+q.Encode(), nil, &out)
+}
+
+// SendNotice marks an erasure notice sent, with how it was sent.
+func (c *Client) SendNotice(ctx context.Context, id, note string) (*apiv1.Notice, error) {
+	var out apiv1.Notice
+	return &out, c.call(ctx, "POST", "/v1/notices/"+esc(id)+"/sent", apiv1.SendNotice{Note: note}, &out)
+}
+
 // Export asks for an export and returns its sealed package as a stream,
 // with the export's id and its entry's index; the caller closes it. A
 // refusal is an error (an *Error, with its receipt when it was logged).

@@ -114,7 +114,8 @@ func (s *Service) Erase(ctx context.Context, order Order) (journal.Leaf, error) 
 //  2. log the erase entry with its reason;
 //  3. commit: the store destroys the wrapped keyset (the crypto-shred; from
 //     here on the object cannot be read, even with the blob and the KEK),
-//     records the erasure and erases the ingest detail;
+//     records the erasure, the notices it owes to the recipients that
+//     exports carried the object to, and erases the ingest detail;
 //  4. delete the ciphertext.
 //
 // The object's gate is held alone throughout, so every read decided before
@@ -125,12 +126,23 @@ func (s *Service) shred(ctx context.Context, o *ombud.Object, reason, authorizat
 		return journal.Leaf{}, err
 	}
 	defer release()
-	c, err := journal.Erase.Change(o.ID, journal.ErasePayload{Reason: reason, At: s.now()})
+	// Under the gate no export of the object starts, so the recipients
+	// read here are those its commit records notices to; the store checks
+	// them again in the reservation.
+	recipients, err := s.Store.ExportRecipients(ctx, o.ID)
+	if err != nil {
+		return journal.Leaf{}, err
+	}
+	notices := make([]journal.NoticeOwed, len(recipients))
+	for i, r := range recipients {
+		notices[i] = journal.NoticeOwed{ID: ombud.NewID(), Recipient: r}
+	}
+	c, err := journal.Erase.Change(o.ID, journal.ErasePayload{Reason: reason, At: s.now(), Notices: notices})
 	if err != nil {
 		return journal.Leaf{}, err
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
-		Body:   entry.Erase{Reason: reason, Class: o.Class, Object: o.ID, Authorization: authorization, By: by},
+		Body:   entry.Erase{Reason: reason, Class: o.Class, Object: o.ID, Authorization: authorization, By: by, Recipient: recipients},
 		Detail: entry.EraseDetail{Authorization: authorization, Object: o.ID, RetainUntil: fmtTime(o.RetainUntil)},
 	}, s.commitErase)
 	return w, objectError(o.ID, err)

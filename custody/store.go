@@ -29,6 +29,9 @@ type Store interface {
 	// Recipients of exports, and the authorizations exports cite.
 	Recipient(ctx context.Context, id string) (*ombud.Recipient, error)
 	Authorization(ctx context.Context, id string) (*ombud.RegisteredAuthorization, error)
+	// ExportRecipients returns the recipients an object's erasure owes a
+	// notice.
+	ExportRecipients(ctx context.Context, object string) ([]string, error)
 	// RecordViewing records a reviewer's logged viewing of evidence.
 	RecordViewing(ctx context.Context, v ombud.Viewing) error
 	// OpsInFlight returns the operations of the changes in flight on

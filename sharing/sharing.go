@@ -26,6 +26,7 @@ import (
 // only through the journal. store.Store satisfies it.
 type Store interface {
 	ombud.RecipientStore
+	ombud.NoticeStore
 }
 
 // Config is what a sharing service is built from (New). Store, Journal
@@ -190,4 +191,56 @@ func (s *Service) Retire(ctx context.Context, id, by string) (*ombud.Recipient, 
 	}
 	rc.Retired, rc.RetireIdx = &at, w.Index
 	return rc, w, nil
+}
+
+// MaxNoticeNote bounds the note that says how a notice was sent, in bytes.
+const MaxNoticeNote = 1024
+
+// SendNotice marks an erasure notice sent, through the one pattern, and
+// logs it as a notice entry, which names the object and the recipient by
+// the pseudonyms of the erase entry that owed it. note says how the
+// notice was sent (a letter's reference, a message's id): free text, kept
+// in the detail record only.
+func (s *Service) SendNotice(ctx context.Context, id, note, by string) (*ombud.Notice, journal.Leaf, error) {
+	if len(note) > MaxNoticeNote {
+		return nil, journal.Leaf{}, invalid("note: at most %d bytes", MaxNoticeNote)
+	}
+	if err := ombud.ValidateText("note", note); err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	if strings.TrimSpace(note) == "" {
+		return nil, journal.Leaf{}, invalid("note is required: how the notice was sent (a letter's reference, a message's id), kept in the detail record")
+	}
+	n, err := s.Store.Notice(ctx, id)
+	if errors.Is(err, ombud.ErrNotFound) {
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no notice %q (ombud notices)", id)
+	}
+	if err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	if n.Sent != nil {
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "notice %s was sent already (entry %d)", id, n.SentIndex)
+	}
+	rc, err := s.Store.Recipient(ctx, n.Recipient)
+	if err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	at := s.now()
+	c, err := journal.NoticeSend.Change(id, journal.NoticePayload{At: at, By: by})
+	if err != nil {
+		return nil, journal.Leaf{}, err
+	}
+	w, err := s.Journal.Apply(ctx, c, journal.Record{
+		Body:   entry.Notice{RecipientCategory: rc.Category, Jurisdiction: rc.Jurisdiction, Object: n.Object, Recipient: n.Recipient, By: by},
+		Detail: entry.NoticeDetail{Note: note, Notice: id, Object: n.Object, Recipient: n.Recipient}}, nil)
+	switch {
+	case errors.Is(err, ombud.ErrExists):
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeConflict, "notice %s was sent already", id)
+	case errors.Is(err, ombud.ErrNotFound):
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no notice %q", id)
+	case err != nil:
+		return nil, w, err
+	}
+	n.Sent, n.SentIndex, n.SentBy = &at, w.Index, by
+	return n, w, nil
 }

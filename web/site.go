@@ -152,6 +152,9 @@ type Site struct {
 	WitnessGrace time.Duration
 	// Breaches lists the emergency reads not covered in time.
 	Breaches func(ctx context.Context) ([]*ombud.Emergency, error)
+	// NoticesOverdue counts the erasure notices owed to recipients of
+	// exports for longer than ombud.NoticeWithin.
+	NoticesOverdue func(ctx context.Context, now time.Time) (int, error)
 	// Systems lists the public registry of analytic systems.
 	Systems func(ctx context.Context) ([]*ombud.AnalyticSystem, error)
 	// RunCounts counts a system's runs by version and purpose; /systems
@@ -338,6 +341,8 @@ type page struct {
 	HealthErr  string
 	Integrated uint64
 	Breaches   []*ombud.Emergency
+	// NoticesOverdue is -1 when it could not be counted.
+	NoticesOverdue int
 	BaseURL    string
 	D          *Disclosure
 	Systems    []*ombud.AnalyticSystem
@@ -720,6 +725,14 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 			s.Logger.ErrorContext(r.Context(), "site: breaches", "err", err)
 		}
 		p.Breaches = bs
+	}
+	if s.NoticesOverdue != nil && s.Capabilities.Sharing {
+		n, err := s.NoticesOverdue(r.Context(), time.Now())
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "site: notices overdue", "err", err)
+			n = -1
+		}
+		p.NoticesOverdue = n
 	}
 	s.render(w, r, "status", http.StatusOK, p)
 }

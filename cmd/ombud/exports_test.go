@@ -114,6 +114,25 @@ func TestExportCommands(t *testing.T) {
 	if code, _, errs := run(t, nil, "export", "open", pkg, "--identity", idFile, "--log-key", otherLog.Dir.VerifierKey); code != 3 || !bytes.Contains([]byte(errs), []byte("export")) {
 		t.Fatalf("receipts against another log's key: exit %d %s", code, errs)
 	}
+	// An exported object erased: its notice is owed, listed, then sent.
+	if _, err := e.Custody.Erase(t.Context(), custody.Order{Object: ids[0], Reason: "court_order", Authorization: "ord-1", By: e.AdminID}); err != nil {
+		t.Fatal(err)
+	}
+	list := must(admin, "notices", "--state", "owed")
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], ids[0]) || !strings.Contains(lines[1], "District court 3") || !strings.Contains(lines[1], " owed ") {
+		t.Fatalf("notices:\n%s", list)
+	}
+	notice := strings.Fields(lines[1])[0]
+	if code, _, errs := run(t, admin, "notices", "sent", notice); code == 0 || !strings.Contains(errs, "note") {
+		t.Fatalf("notices sent without --note: exit %d %s", code, errs)
+	}
+	if out := must(admin, "notices", "sent", notice, "--note", "registered letter 2026/118"); !strings.Contains(out, "Recorded notice "+notice+" as sent") {
+		t.Fatalf("notices sent: %s", out)
+	}
+	if list := must(admin, "notices", "--state", "sent"); !strings.Contains(list, notice) || !strings.Contains(list, " sent ") {
+		t.Fatalf("notices --state sent:\n%s", list)
+	}
 }
 
 func otherKeyFile(t *testing.T, dir string) string {

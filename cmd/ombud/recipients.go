@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
@@ -64,6 +65,50 @@ func recipientCommands() []command {
 					fmt.Fprintf(m.Stdout, "%-16s  %-18s  %-12s  %-9s  %s\n", r.ID, r.Category, r.Jurisdiction, state, r.Name)
 				}
 				return nil
+			})
+		},
+	}, {name: "notices", usage: "[--recipient ID] [--state owed|sent]",
+		summary: "list the erasure notices owed to recipients of exported objects that were erased, and those sent",
+		example: "ombud notices --state owed",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			recipient := fs.String("recipient", "", "only the notices owed to this recipient")
+			state := fs.String("state", "", "owed (not yet sent) or sent; both when absent")
+			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
+				fmt.Fprintf(m.Stdout, "%-16s  %-16s  %-10s  %-8s  %-20s  %s\n", "ID", "OBJECT", "DUE", "STATE", "RECIPIENT", "NAME")
+				after, overdue := "", 0
+				for {
+					page, err := c.Notices(ctx, *recipient, *state, after)
+					if err != nil {
+						return err
+					}
+					for _, n := range page.Notices {
+						st := "owed"
+						switch {
+						case n.Sent != nil:
+							st = "sent"
+						case n.Overdue:
+							st, overdue = "OVERDUE", overdue+1
+						}
+						fmt.Fprintf(m.Stdout, "%-16s  %-16s  %-10s  %-8s  %-20s  %s\n", n.ID, n.Object, n.Due.Format(time.DateOnly), st, n.Recipient, n.RecipientName)
+					}
+					if after = page.Next; after == "" {
+						break
+					}
+				}
+				if overdue > 0 {
+					fmt.Fprintf(m.Stderr, "%d notices are overdue: send them, then record each with ombud notices sent ID --note TEXT.\n", overdue)
+				}
+				return nil
+			})
+		},
+	}, {name: "notices sent", usage: "NOTICE --note TEXT", args: [2]int{1, 1}, need: []string{"note"},
+		summary: "record an erasure notice as sent to its recipient (logged; the note stays in the detail record)",
+		example: "ombud notices sent q8z3x5r7t2m9k4w1 --note 'registered letter 2026/118 to the DPO'",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			note := fs.String("note", "", "how the notice was sent: a letter's reference, a message's id (private, in the detail record)")
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
+				out, err := c.SendNotice(ctx, args[0], *note)
+				return m.done(err, "Recorded notice %s as sent to recipient %s (log entry %d).\n", args[0], out.Recipient, out.SentReceipt)
 			})
 		},
 	}}

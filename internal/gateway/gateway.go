@@ -266,13 +266,14 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	caps := Capabilities(g.Dir.Config)
 	site := &web.Site{Pseudonym: g.Dir.Linkage.Pseudonym, Origin: g.Dir.Signer.Name(), VerifierKey: g.Dir.VerifierKey, Verifier: g.Dir.Verifier, Log: g.Log,
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
-		Breaches:     g.Store.Breaches,
-		Sessions:     g.Store,
-		Systems:      g.Store.AnalyticSystems,
-		RunCounts:    g.Store.RunCounts,
-		ReviewCounts: g.Store.ReviewCounts,
-		Band:         g.Dir.Config.Report.Band,
-		Capabilities: caps,
+		Breaches:       g.Store.Breaches,
+		NoticesOverdue: g.Store.NoticesOverdue,
+		Sessions:       g.Store,
+		Systems:        g.Store.AnalyticSystems,
+		RunCounts:      g.Store.RunCounts,
+		ReviewCounts:   g.Store.ReviewCounts,
+		Band:           g.Dir.Config.Report.Band,
+		Capabilities:   caps,
 		Disclosure: web.DisclosureFor(g.Dir.Config, caps, func() *access.Policy {
 			if p := g.Custody.Access.Current(); p != nil {
 				return p
