@@ -343,13 +343,13 @@ type page struct {
 	Breaches   []*ombud.Emergency
 	// NoticesOverdue is -1 when it could not be counted.
 	NoticesOverdue int
-	BaseURL    string
-	D          *Disclosure
-	Systems    []*ombud.AnalyticSystem
-	RunStats   map[string][]RunStat    // by system id
-	RevStats   map[string][]ReviewStat // by system id
-	Title      string
-	Message    string
+	BaseURL        string
+	D              *Disclosure
+	Systems        []*ombud.AnalyticSystem
+	RunStats       map[string][]RunStat    // by system id
+	RevStats       map[string][]ReviewStat // by system id
+	Title          string
+	Message        string
 	// the contest and reviewer pages
 	Case     *contestView
 	Reviewer *ombud.Principal
