@@ -342,6 +342,15 @@ func CSV(r *report.Report, caps report.Capabilities) []byte {
 	for _, e := range r.Exports {
 		row("exports", e.RecipientCategory, strconv.FormatBool(e.CrossBorder), e.Decision, e.Count)
 	}
+	for _, e := range r.ExportsByJurisdiction {
+		row("exports_by_jurisdiction", e.Jurisdiction, strconv.FormatBool(e.CrossBorder), e.Decision, e.Count)
+	}
+	if r.NoticesOwed != nil {
+		row("erasure_notices", "owed", "", "", *r.NoticesOwed)
+	}
+	if r.NoticesSent != nil {
+		row("erasure_notices", "sent", "", "", *r.NoticesSent)
+	}
 	for _, m := range r.Models {
 		row("flags", m.ModelVersion, "", "", m.Flags)
 		row("reviews", m.ModelVersion, "", "", m.Reviews)

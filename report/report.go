@@ -144,6 +144,14 @@ type Report struct {
 	Erasures       []KeyCount    `json:"erasures_by_reason"`
 	Holds          []HoldRow     `json:"holds"`
 	Exports        []ExportRow   `json:"exports"`
+	// ExportsByJurisdiction counts the exports by the recipient's
+	// jurisdiction; NoticesOwed the erasure notices that erasures in the
+	// period owed to recipients of exported objects, NoticesSent those
+	// logged as sent in it. Each absent when none, so reports of periods
+	// before them recompute unchanged.
+	ExportsByJurisdiction []ExportJurisdictionRow `json:"exports_by_jurisdiction,omitempty"`
+	NoticesOwed           *Count                  `json:"erasure_notices_owed,omitempty"`
+	NoticesSent           *Count                  `json:"erasure_notices_sent,omitempty"`
 	Models         []ModelRow    `json:"flags_by_model"`
 	// Runs are the analytic runs started in the period and the objects
 	// read in runs, by system, version and purpose. Absent when the
@@ -234,6 +242,15 @@ type ExportRow struct {
 	CrossBorder       bool   `json:"cross_border"`
 	Decision          string `json:"decision"`
 	Count             Count  `json:"count"`
+}
+
+// ExportJurisdictionRow counts exports by the recipient's jurisdiction
+// and whether they crossed a border.
+type ExportJurisdictionRow struct {
+	Jurisdiction string `json:"jurisdiction"`
+	CrossBorder  bool   `json:"cross_border"`
+	Decision     string `json:"decision"`
+	Count        Count  `json:"count"`
 }
 
 // ModelRow is the flags of one model version and how reviewers judged
@@ -327,6 +344,8 @@ type Builder struct {
 	erasures   map[string]*int64
 	holds      map[[2]string]*int64
 	exports    map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
+	exportsJ   map[[3]string]*int64 // jurisdiction, "false" or "true", decision
+	noticesOwed, noticesSent int64
 	flagModel  map[string]string    // flag pseudonym → model version (all time)
 	actModel   map[string]string    // action pseudonym → model version (all time)
 	modelActs  map[[2]string]*int64 // model version, action kind
@@ -378,7 +397,7 @@ func NewBuilder(opt Options) *Builder {
 	start, end := opt.Period.Start.Unix(), opt.Period.End.Unix()
 	return &Builder{opt: opt, start: start, end: end,
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
-		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, flagModel: map[string]string{},
+		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, exportsJ: map[[3]string]*int64{}, flagModel: map[string]string{},
 		actModel: map[string]string{}, modelActs: map[[2]string]*int64{}, modelCons: map[[3]string]*int64{},
 		models: map[string]*[6]int64{}, due: map[string]int64{}, resolvedAt: map[string]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
@@ -481,10 +500,16 @@ func (b *Builder) Add(leaf []byte) {
 		inc(b.auths, [3]string{e.AuthKind, e.Issuer, outcome}, clone3)
 	case *entry.Erase:
 		inc(b.erasures, e.Reason, clone1)
+		b.noticesOwed += int64(len(e.Recipient))
+	case *entry.Notice:
+		b.noticesSent++
 	case *entry.Hold:
 		inc(b.holds, [2]string{e.Op, e.Reason}, clone2)
 	case *entry.Export:
 		inc(b.exports, [3]string{e.RecipientCategory, strconv.FormatBool(e.CrossBorder), e.Decision}, clone3)
+		if e.Jurisdiction != "" {
+			inc(b.exportsJ, [3]string{e.Jurisdiction, strconv.FormatBool(e.CrossBorder), e.Decision}, clone3)
+		}
 	case *entry.Flag:
 		m := b.model(e.ModelVersion)
 		m[0]++
@@ -635,6 +660,12 @@ func (b *Builder) Report() *Report {
 	r.Erasures = keyed(b.erasures)
 	r.Holds = rows(b.holds, func(k [2]string, n int64) HoldRow { return HoldRow{k[0], k[1], c(n)} })
 	r.Exports = rows(b.exports, func(k [3]string, n int64) ExportRow { return ExportRow{k[0], k[1] == "true", k[2], c(n)} })
+	if len(b.exportsJ) > 0 {
+		r.ExportsByJurisdiction = rows(b.exportsJ, func(k [3]string, n int64) ExportJurisdictionRow {
+			return ExportJurisdictionRow{k[0], k[1] == "true", k[2], c(n)}
+		})
+	}
+	r.NoticesOwed, r.NoticesSent = some(b.noticesOwed), some(b.noticesSent)
 	r.Models = make([]ModelRow, 0, len(b.models))
 	for k, m := range b.models {
 		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3]), Withdrawn: some(m[4]), BelowThreshold: some(m[5])}

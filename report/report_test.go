@@ -351,3 +351,52 @@ func TestRunRows(t *testing.T) {
 		t.Fatal("a period without runs has a runs field")
 	}
 }
+
+// TestExportAndNoticeRows: exports by the recipient's jurisdiction (denied
+// ones too), and the erasure notices owed (one per recipient an erase
+// entry names) and sent; absent from a period without them.
+func TestExportAndNoticeRows(t *testing.T) {
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	j := &journal.Journal{Key: testKey(), Now: func() time.Time { return start.Add(time.Hour) }}
+	var leaves [][]byte
+	add := func(b entry.Body) {
+		_, leaf, _, err := j.Build(journal.Record{Body: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, leaf)
+	}
+	export := func(decision, jurisdiction string, cross bool) {
+		add(entry.Export{Decision: decision, Purpose: "mutual_legal_assistance", RecipientCategory: "foreign_authority", Jurisdiction: jurisdiction,
+			CrossBorder: cross, ClassCounts: []string{"location:1"}, Objects: 1, Export: "x", Recipient: "r"})
+	}
+	export(entry.Permit, "US-NY", true)
+	export(entry.Permit, "US-NY", true)
+	export(entry.Deny, "US-NY", true)
+	export(entry.Permit, "EU-DE", false)
+	add(entry.Erase{Reason: "court_order", Class: "location", Object: "o1", Recipient: []string{"r1", "r2"}})
+	add(entry.Erase{Reason: "court_order", Class: "location", Object: "o2"})
+	add(entry.Notice{RecipientCategory: "court", Jurisdiction: "EU-DE", Object: "o1", Recipient: "r1"})
+	p, _ := ParsePeriod("2026-11")
+	r := Compute(Options{Period: p, Band: 1}, leavesOf(leaves))
+	c := func(n int64) Count { return Count{N: n, Band: 1} }
+	want := []ExportJurisdictionRow{
+		{Jurisdiction: "EU-DE", Decision: entry.Permit, Count: c(1)},
+		{Jurisdiction: "US-NY", CrossBorder: true, Decision: entry.Deny, Count: c(1)},
+		{Jurisdiction: "US-NY", CrossBorder: true, Decision: entry.Permit, Count: c(2)},
+	}
+	if !slices.Equal(r.ExportsByJurisdiction, want) {
+		t.Fatalf("exports by jurisdiction %+v, want %+v", r.ExportsByJurisdiction, want)
+	}
+	if r.NoticesOwed == nil || *r.NoticesOwed != c(2) || r.NoticesSent == nil || *r.NoticesSent != c(1) {
+		t.Fatalf("notices owed %v, sent %v; want 2 and 1", r.NoticesOwed, r.NoticesSent)
+	}
+	empty := Compute(Options{Period: p}, leavesOf(leaves[4:5])) // one erasure that owes two notices
+	if empty.NoticesSent != nil || empty.ExportsByJurisdiction != nil {
+		t.Fatalf("a period with no export and no notice sent: %+v %+v", empty.ExportsByJurisdiction, empty.NoticesSent)
+	}
+	none := Compute(Options{Period: p}, leavesOf(leaves[5:6]))
+	if b, _ := none.Marshal(); bytes.Contains(b, []byte("erasure_notices")) || bytes.Contains(b, []byte("exports_by_jurisdiction")) {
+		t.Fatalf("a period without exports or notices has their fields:\n%s", b)
+	}
+}
