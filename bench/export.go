@@ -54,8 +54,16 @@ type ExportRound struct {
 	// The server's peak resident memory in each part (VmHWM, reset
 	// before it): the large export, the small export, the run.
 	LargeRSSMiB float64 `json:"large_export_peak_rss_mib"`
-	SmallRSSMiB float64 `json:"small_export_peak_rss_mib"`
-	RunRSSMiB   float64 `json:"run_peak_rss_mib"`
+	// The CPU the large object's bytes cost, in core-seconds a GiB: the
+	// server's (reading, checking, decrypting, sealing, sending), the
+	// client's (receiving into the file) and the age CLI's (sealing from
+	// a file into a file). Two cores give the export at most
+	// 2 / (server + client) GiB a second.
+	ServerCPUPerGiB float64 `json:"server_cpu_s_per_gib"`
+	ClientCPUPerGiB float64 `json:"client_cpu_s_per_gib"`
+	AgeCPUPerGiB    float64 `json:"age_cli_cpu_s_per_gib"`
+	SmallRSSMiB     float64 `json:"small_export_peak_rss_mib"`
+	RunRSSMiB       float64 `json:"run_peak_rss_mib"`
 }
 
 // ExportComparison is the JSON 'ombud bench export' prints.
@@ -66,8 +74,8 @@ type ExportComparison struct {
 	AgeCLI    string        `json:"age_cli"`
 	Rounds    []ExportRound `json:"rounds"`
 	Median    ExportRound   `json:"median"`
-	// PeakRSSMiB is the server's peak resident memory over the whole
-	// benchmark (VmHWM): its exports and its runs.
+	// PeakRSSMiB is the server's highest peak resident memory (VmHWM)
+	// in any part of any round: its exports and its runs.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 }
 
@@ -110,26 +118,38 @@ func CompareExport(ctx context.Context, cfg ExportConfig, rounds int, progress i
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(ctx, cfg.Binary, dir.Path, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
 	c := &ExportComparison{Benchmark: "export", When: time.Now().UTC(), AgeCLI: strings.TrimSpace(string(ageVersion)),
 		Config: fmt.Sprintf("one object of %d MiB, exported into a file, beside age -r encrypting its plaintext into a file; %d objects of %d bytes exported, beside a run's bulk read of them", cfg.SizeMiB, cfg.Objects, cfg.ObjectBytes)}
 	hc := &http.Client{Timeout: time.Hour}
 	out := filepath.Join(work, "out")
-	pid := srv.cmd.Process.Pid
+	var peak float64
 	for i := range rounds {
+		// Each round has a fresh server, so that the large export's peak
+		// memory is its own, not the heap the small parts of the round
+		// before left behind.
+		srv, err := startServer(ctx, cfg.Binary, dir.Path, 0)
+		if err != nil {
+			return nil, err
+		}
+		pid := srv.cmd.Process.Pid
+		stopped := false
+		defer func() {
+			if !stopped {
+				srv.stop() // a round that failed
+			}
+		}()
 		var r ExportRound
 		os.Remove(out)
 		resetPeakRSS(pid)
+		gib := float64(size) / (1 << 30)
+		self, child := selfCPU(), processCPU(pid)
 		secs, err := timed(func() error {
 			return exportTo(ctx, hc, srv.url, st.analyst, apiv1.StartExport{Recipient: st.recipient, Objects: []string{st.large}, Purpose: "criminal_investigation", Authorization: "bench-share"}, out)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("round %d, the large export: %w", i+1, err)
 		}
+		r.ServerCPUPerGiB, r.ClientCPUPerGiB = (processCPU(pid)-child).Seconds()/gib, (selfCPU()-self).Seconds()/gib
 		r.ExportGBps = float64(size) / secs.Seconds() / 1e9
 		r.LargeRSSMiB, _ = peakRSS(pid)
 		os.Remove(out)
@@ -138,6 +158,7 @@ func CompareExport(ctx context.Context, cfg ExportConfig, rounds int, progress i
 			if b, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("age: %v: %s", err, b)
 			}
+			r.AgeCPUPerGiB = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / gib
 			return nil
 		})
 		if err != nil {
@@ -164,19 +185,22 @@ func CompareExport(ctx context.Context, cfg ExportConfig, rounds int, progress i
 		r.SmallRunPerSecond = float64(len(st.small)) / runSecs
 		r.RunRSSMiB, _ = peakRSS(pid)
 		r.SmallRatio = r.SmallExportPerSecond / r.SmallRunPerSecond
+		srv.stop()
+		stopped = true
+		peak = max(peak, r.LargeRSSMiB, r.SmallRSSMiB, r.RunRSSMiB)
 		c.Rounds = append(c.Rounds, r)
-		say("round %d/%d  large: export %.2f GB/s, age %.2f GB/s, ratio %.2f, peak %.0f MiB   small: export %.0f objects/s (peak %.0f MiB), run %.0f objects/s (peak %.0f MiB), ratio %.2f\n",
-			i+1, rounds, r.ExportGBps, r.AgeGBps, r.Ratio, r.LargeRSSMiB, r.SmallExportPerSecond, r.SmallRSSMiB, r.SmallRunPerSecond, r.RunRSSMiB, r.SmallRatio)
+		say("round %d/%d  large: export %.2f GB/s, age %.2f GB/s, ratio %.2f, peak %.0f MiB, cpu s/GiB server %.2f client %.2f age %.2f   small: export %.0f objects/s (peak %.0f MiB), run %.0f objects/s (peak %.0f MiB), ratio %.2f\n",
+			i+1, rounds, r.ExportGBps, r.AgeGBps, r.Ratio, r.LargeRSSMiB, r.ServerCPUPerGiB, r.ClientCPUPerGiB, r.AgeCPUPerGiB, r.SmallExportPerSecond, r.SmallRSSMiB, r.SmallRunPerSecond, r.RunRSSMiB, r.SmallRatio)
 	}
 	med := func(f func(ExportRound) float64) float64 { return medianOf(c.Rounds, f) }
 	c.Median = ExportRound{ExportGBps: med(func(r ExportRound) float64 { return r.ExportGBps }), AgeGBps: med(func(r ExportRound) float64 { return r.AgeGBps }),
-		Ratio:                med(func(r ExportRound) float64 { return r.Ratio }),
+		Ratio:           med(func(r ExportRound) float64 { return r.Ratio }),
+		ServerCPUPerGiB: med(func(r ExportRound) float64 { return r.ServerCPUPerGiB }), ClientCPUPerGiB: med(func(r ExportRound) float64 { return r.ClientCPUPerGiB }),
+		AgeCPUPerGiB:         med(func(r ExportRound) float64 { return r.AgeCPUPerGiB }),
 		SmallExportPerSecond: med(func(r ExportRound) float64 { return r.SmallExportPerSecond }), SmallRunPerSecond: med(func(r ExportRound) float64 { return r.SmallRunPerSecond }),
 		SmallRatio: med(func(r ExportRound) float64 { return r.SmallRatio }), LargeRSSMiB: med(func(r ExportRound) float64 { return r.LargeRSSMiB }),
 		SmallRSSMiB: med(func(r ExportRound) float64 { return r.SmallRSSMiB }), RunRSSMiB: med(func(r ExportRound) float64 { return r.RunRSSMiB })}
-	if c.PeakRSSMiB, err = peakRSS(srv.cmd.Process.Pid); err != nil {
-		return nil, err
-	}
+	c.PeakRSSMiB = peak
 	return c, nil
 }
 

@@ -1,6 +1,7 @@
 package custody
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/keys"
@@ -454,7 +456,28 @@ func (st *exportStart) manifest(ctx context.Context, index uint64, reads []uint6
 // fails (damaged, or its store failing) is logged as a denial in the
 // export, and the package is abandoned unended, so that it does not open
 // whole.
-func (s *Service) WriteExport(ctx context.Context, x *Exported, w io.Writer) error {
+func (s *Service) WriteExport(ctx context.Context, x *Exported, w io.Writer) (err error) {
+	// The package's writes to w (the connection) go on their own
+	// goroutine, so that the socket's waits overlap the sealing; whole
+	// buffers of it, not age's 64 KiB chunks.
+	aw := blob.NewAsyncWriter(w)
+	defer func() {
+		if cerr := aw.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	bw := bufio.NewWriterSize(aw, exportBuffer)
+	if err := s.writePackage(ctx, x, bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// exportBuffer is how much of a package is handed to the connection's
+// goroutine at a time.
+const exportBuffer = 1 << 20
+
+func (s *Service) writePackage(ctx context.Context, x *Exported, w io.Writer) error {
 	pw, err := sharing.NewPackageWriter(w, x.Recipient.Key, x.Manifest, s.Signer)
 	if err != nil {
 		return err
@@ -469,7 +492,9 @@ func (s *Service) WriteExport(ctx context.Context, x *Exported, w io.Writer) err
 		if o.CipherSize > smallObject {
 			body = &failureLogged{ctx: ctx, r: op.body, log: func(cause error) { s.exportStopLogged(ctx, x, o, i, stopReason(op.body, cause), cause) }}
 		}
-		err := pw.Object(body)
+		// The read checks the ciphertext against the SHA-256 logged at
+		// ingest before the last of it goes out, and fails otherwise.
+		err := pw.VerifiedObject(body)
 		op.close()
 		if err != nil {
 			return fmt.Errorf("object %s of the export: %w", o.ID, err)

@@ -135,6 +135,13 @@ func TestPackageRefuses(t *testing.T) {
 		if err := p.Close(); err == nil {
 			t.Errorf("%s: a failed package closed", name)
 		}
+		// A reader the caller verified: its size is still checked, its
+		// digest is not.
+		p, _ = NewPackageWriter(io.Discard, rcp, m, testSigner)
+		err = p.VerifiedObject(bytes.NewReader(body))
+		if sized := len(body) == len(bodies[0]); sized != (err == nil) {
+			t.Errorf("%s: VerifiedObject %v", name, err)
+		}
 	}
 	p, _ := NewPackageWriter(io.Discard, rcp, m, testSigner)
 	if err := p.Close(); err == nil {
