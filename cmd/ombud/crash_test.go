@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/poll"
@@ -373,4 +375,42 @@ func eightAtATime(t *testing.T, n int, check func(i int) error) {
 		n := len(failed)
 		t.Fatalf("%v (and %d more)", <-failed, n-1)
 	}
+}
+
+// putMany stores n objects, body(i) each, from uploaders clients at once
+// (each ingest waits for its log batch, so many at once share the
+// batches), and returns their ids in order.
+func putMany(ctx context.Context, t *testing.T, c *client.Client, n, uploaders int, body func(i int) []byte, put client.Put) []string {
+	t.Helper()
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, uploaders)
+	for range uploaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				b := body(i)
+				p := put
+				p.Size = int64(len(b))
+				o, err := c.PutObject(ctx, bytes.NewReader(b), p)
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = o.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

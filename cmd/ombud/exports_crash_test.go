@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -84,35 +82,9 @@ func TestKillMidExport(t *testing.T) {
 	// 400 objects of 128 KiB: 50 MiB, far more than the connection's
 	// buffers hold after the kill.
 	ic, _ := client.New(c.url, ingestor.Token)
-	const n, uploaders = 400, 16
-	ids := make([]string, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	failed := make(chan error, uploaders)
-	for range uploaders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				body := bytes.Repeat([]byte{byte(i)}, 128<<10)
-				o, err := ic.PutObject(ctx, bytes.NewReader(body), client.Put{Class: "general", Subjects: []string{"plate:B-1"}, Source: "cam-1", Size: int64(len(body))})
-				if err != nil {
-					failed <- err
-					return
-				}
-				ids[i] = o.ID
-			}
-		}()
-	}
-	wg.Wait()
-	close(failed)
-	if err := <-failed; err != nil {
-		t.Fatal(err)
-	}
+	const n = 400
+	ids := putMany(ctx, t, ic, n, 16, func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 128<<10) },
+		client.Put{Class: "general", Subjects: []string{"plate:B-1"}, Source: "cam-1"})
 	xc, _ := client.New(c.url, analyst.Token)
 	stream, xid, xidx, err := xc.Export(ctx, apiv1.StartExport{Recipient: rcp, Objects: ids, Purpose: "criminal_investigation", Authorization: "auth-x"})
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -60,35 +58,9 @@ func TestKillMidBulkRead(t *testing.T) {
 	// 600 parts after the kill are 19 MiB, more than the connection's
 	// buffers hold: with 4 KiB objects a server fast enough had sent the
 	// whole run into them before the kill.
-	const n, uploaders = 1000, 64
-	ids := make([]string, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, uploaders)
-	for range uploaders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body := bytes.Repeat([]byte{'x'}, 32<<10)
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				o, err := ic.PutObject(ctx, bytes.NewReader(body), client.Put{Class: "general", Source: "cam-1", Size: int64(len(body))})
-				if err != nil {
-					errs <- err
-					return
-				}
-				ids[i] = o.ID
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
+	const n = 1000
+	body := bytes.Repeat([]byte{'x'}, 32<<10)
+	ids := putMany(ctx, t, ic, n, 64, func(int) []byte { return body }, client.Put{Class: "general", Source: "cam-1"})
 	mc, _ := client.New(c.url, machine.Token)
 	run, err := mc.StartRun(ctx, apiv1.StartRun{System: sys.ID, Version: "2.0", Purpose: "criminal_investigation", Objects: ids})
 	if err != nil {
