@@ -726,7 +726,9 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Breaches = bs
 	}
-	if s.NoticesOverdue != nil && s.Capabilities.Sharing {
+	// Counted even where exports are off now: notices owed for exports
+	// made before stay owed.
+	if s.NoticesOverdue != nil {
 		n, err := s.NoticesOverdue(r.Context(), time.Now())
 		if err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: notices overdue", "err", err)
