@@ -16,6 +16,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/journal"
@@ -127,9 +128,14 @@ func TestErasureNotices(t *testing.T) {
 		{e.AdminToken, n1, `{"note":"` + strings.Repeat("x", 1025) + `"}`, 400},
 		{e.AdminToken, n1, `{"note":"letter","extra":1}`, 400},
 		{e.AdminToken, "nosuchnotice", `{"note":"letter"}`, 404},
+		{e.AdminToken, strings.Repeat("n", 5000), `{"note":"letter"}`, 404},
 	} {
 		resp := send(bad.token, bad.id, bad.body)
+		msg, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if len(msg) > 1000 {
+			t.Errorf("POST /v1/notices/%.20s…/sent: an answer of %d bytes repeats the id", bad.id, len(msg))
+		}
 		if resp.StatusCode != bad.status {
 			t.Errorf("POST /v1/notices/%s/sent %.40s as %.8s: %d, want %d", bad.id, bad.body, bad.token, resp.StatusCode, bad.status)
 		}
@@ -191,5 +197,47 @@ func TestErasureNotices(t *testing.T) {
 	}
 	if !slices.Equal(rules, []string{audit.RuleErasureNoticeOverdue, audit.RuleErasureNoticeOverdue}) {
 		t.Fatalf("audit findings %+v, want two erasure_notice_overdue", res.Findings)
+	}
+}
+
+// TestErasureBeforeItsExportStreams: an erasure logged after an export's
+// permits and committed before the package reaches the object stops the
+// package there, logged as a denial in the export for the erasure
+// (object_erased), not as a store failing; the erasure owes the recipient
+// its notice.
+func TestErasureBeforeItsExportStreams(t *testing.T) {
+	t.Parallel()
+	e := newExportEnv(t)
+	rcp, _ := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
+	e.authorize(t, "auth-race", func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp} })
+	tok, err := ombud.ParseToken(e.analyst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Store.Principal(t.Context(), tok.PrincipalID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, victim := range []string{e.general[0], e.location[1]} { // large (streamed), small (read whole)
+		x, err := e.Custody.Export(t.Context(), custody.ExportRequest{Principal: p, Recipient: rcp, Objects: []string{e.location[0], victim},
+			Purpose: "criminal_investigation", Authorization: "auth-race"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := e.Custody.Erase(t.Context(), custody.Order{Object: victim, Reason: "court_order", Authorization: "ord-9", By: e.AdminID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if er, _ := e.EntryAt(t, w.Index).(*entry.Erase); er == nil || len(er.Recipient) != 1 || er.Recipient[0] != e.Journal.Key.Pseudonym("recipient", rcp) {
+			t.Fatalf("the erase entry after the export's permits: %+v", e.EntryAt(t, w.Index))
+		}
+		if err := e.Custody.WriteExport(t.Context(), x, io.Discard); err == nil {
+			t.Fatal("a package whose object was erased before it streamed was written whole")
+		}
+		last := e.Size(t) - 1
+		a, ok := e.EntryAt(t, last).(*entry.Access)
+		if !ok || a.Decision != entry.Deny || !slices.Equal(a.Reasons, []string{"object_erased"}) || a.Export != e.Journal.Key.Pseudonym("export", x.Export.ID) {
+			t.Fatalf("the stop of the erased object: %+v", e.EntryAt(t, last))
+		}
 	}
 }

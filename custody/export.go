@@ -506,6 +506,12 @@ func (s *Service) writePackage(ctx context.Context, x *Exported, w io.Writer) er
 // exportStopLogged logs, as a denial of the object in the export, an
 // object whose release stopped (a failed check, or its store failing).
 func (s *Service) exportStopLogged(ctx context.Context, x *Exported, o *ombud.Object, pos int, why string, cause error) {
+	// An erasure logged after the export's permits, and committed before
+	// the object was opened or while it streamed, took its key and its
+	// ciphertext: the stop is the erasure, not the store failing.
+	if now, err := s.Store.Object(context.WithoutCancel(ctx), o.ID); err == nil && now.Erased != nil {
+		why = reason.ObjectErased
+	}
 	s.logger().ErrorContext(ctx, "an export's stream stopped: "+why, "export", x.Export.ID, "object", o.ID, "err", cause)
 	body := entry.Access{Decision: entry.Deny, Class: o.Class, Purpose: x.Export.Purpose, Reasons: []string{why}, Object: o.ID, Subject: o.Subjects,
 		Export: x.Export.ID, By: x.principal.ID}

@@ -113,7 +113,10 @@ func (s *Service) Erase(ctx context.Context, order Order) (journal.Leaf, error) 
 //     hold can be set while the erasure is in flight;
 //  2. log the erase entry with its reason;
 //  3. commit: the store destroys the wrapped keyset (the crypto-shred; from
-//     here on the object cannot be read, even with the blob and the KEK),
+//     here on the object cannot be opened, even with the blob and the KEK;
+//     a read or an export whose permit precedes the erase entry and that
+//     has opened the object already streams it to its end, and an export
+//     that has not yet opened it stops there, logged as object_erased),
 //     records the erasure, the notices it owes to the recipients that
 //     exports carried the object to, and erases the ingest detail;
 //  4. delete the ciphertext.

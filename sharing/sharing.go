@@ -211,6 +211,9 @@ func (s *Service) SendNotice(ctx context.Context, id, note, by string) (*ombud.N
 	if strings.TrimSpace(note) == "" {
 		return nil, journal.Leaf{}, invalid("note is required: how the notice was sent (a letter's reference, a message's id), kept in the detail record")
 	}
+	if id == "" || len(id) > 64 {
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no such notice: a notice's id is at most 64 bytes (ombud notices)")
+	}
 	n, err := s.Store.Notice(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {
 		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeNotFound, "no notice %q (ombud notices)", id)
