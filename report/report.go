@@ -152,7 +152,7 @@ type Report struct {
 	ExportsByJurisdiction []ExportJurisdictionRow `json:"exports_by_jurisdiction,omitempty"`
 	NoticesOwed           *Count                  `json:"erasure_notices_owed,omitempty"`
 	NoticesSent           *Count                  `json:"erasure_notices_sent,omitempty"`
-	Models         []ModelRow    `json:"flags_by_model"`
+	Models                []ModelRow              `json:"flags_by_model"`
 	// Runs are the analytic runs started in the period and the objects
 	// read in runs, by system, version and purpose. Absent when the
 	// period has none, so reports of periods before runs existed
@@ -331,43 +331,43 @@ var usesBuckets = []struct {
 // implementation the server and the auditor share: Add every leaf of the
 // log in index order, below the checkpoint size, then Report.
 type Builder struct {
-	opt        Options
-	start, end int64 // the period, in Unix seconds
-	entries    int64
-	malformed  int64
-	decisions  map[[3]string]*int64
-	denials    map[string]*int64
-	emergency  int64
-	breaches   int64
-	auths      map[[3]string]*int64
-	uses       map[string]*int64 // authorization pseudonym → permitted reads
-	erasures   map[string]*int64
-	holds      map[[2]string]*int64
-	exports    map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
-	exportsJ   map[[3]string]*int64 // jurisdiction, "false" or "true", decision
+	opt                      Options
+	start, end               int64 // the period, in Unix seconds
+	entries                  int64
+	malformed                int64
+	decisions                map[[3]string]*int64
+	denials                  map[string]*int64
+	emergency                int64
+	breaches                 int64
+	auths                    map[[3]string]*int64
+	uses                     map[string]*int64 // authorization pseudonym → permitted reads
+	erasures                 map[string]*int64
+	holds                    map[[2]string]*int64
+	exports                  map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
+	exportsJ                 map[[3]string]*int64 // jurisdiction, "false" or "true", decision
 	noticesOwed, noticesSent int64
-	flagModel  map[string]string    // flag pseudonym → model version (all time)
-	actModel   map[string]string    // action pseudonym → model version (all time)
-	modelActs  map[[2]string]*int64 // model version, action kind
-	modelCons  map[[3]string]*int64 // model version, contest op, outcome
-	systems    map[string]string    // system pseudonym → name (all time)
-	runKey     map[string][3]string // run pseudonym → system name, version, purpose (all time)
-	runs       map[[3]string]*[2]int64
-	models     map[string]*[6]int64 // flags, reviews, confirmed, rejected, withdrawn, below threshold
-	due        map[string]int64     // contest pseudonym → due, Unix seconds (all time)
-	resolvedAt map[string]int64     // contest pseudonym → resolved, Unix seconds (all time)
-	last       int64                // the latest entry's time, Unix seconds
-	actions    map[string]*int64
-	contests   map[[2]string]*int64
-	tips       int64
-	contracts  int64
-	clauses    map[string]*int64
-	rotations  int64
-	policies   int64
-	auditor    int64
-	daily      []*[2]int64          // by day since the period's start: permits, denials
-	details    map[[2]string]*int64 // auditor mode: kind, status
-	r          entry.Reader
+	flagModel                map[string]string    // flag pseudonym → model version (all time)
+	actModel                 map[string]string    // action pseudonym → model version (all time)
+	modelActs                map[[2]string]*int64 // model version, action kind
+	modelCons                map[[3]string]*int64 // model version, contest op, outcome
+	systems                  map[string]string    // system pseudonym → name (all time)
+	runKey                   map[string][3]string // run pseudonym → system name, version, purpose (all time)
+	runs                     map[[3]string]*[2]int64
+	models                   map[string]*[6]int64 // flags, reviews, confirmed, rejected, withdrawn, below threshold
+	due                      map[string]int64     // contest pseudonym → due, Unix seconds (all time)
+	resolvedAt               map[string]int64     // contest pseudonym → resolved, Unix seconds (all time)
+	last                     int64                // the latest entry's time, Unix seconds
+	actions                  map[string]*int64
+	contests                 map[[2]string]*int64
+	tips                     int64
+	contracts                int64
+	clauses                  map[string]*int64
+	rotations                int64
+	policies                 int64
+	auditor                  int64
+	daily                    []*[2]int64          // by day since the period's start: permits, denials
+	details                  map[[2]string]*int64 // auditor mode: kind, status
+	r                        entry.Reader
 }
 
 // inc adds one to m[k]. The view's strings alias the leaf being read, so a
