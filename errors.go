@@ -123,29 +123,45 @@ func ErrorMessage(err error) string {
 // sentinels gives each sentinel error its code and, where its own text
 // does not read as a refusal, its message: one table, first match wins.
 var sentinels = []sentinel{
-	{ErrNotFound, CodeNotFound, "not found"},
-	{ErrExists, CodeConflict, "already exists"},
-	{ErrBusy, CodeConflict, "another change to it is in progress; retry"},
-	{ErrOnHold, CodeConflict, ""},
-	{ErrNotOnHold, CodeConflict, ""},
-	{ErrRevoked, CodeConflict, ""},
-	{ErrDisabled, CodeConflict, ""},
-	{ErrNotSuspended, CodeConflict, ""},
-	{ErrStale, CodeConflict, ""},
-	{ErrRetired, CodeConflict, ""},
-	{ErrRunClosed, CodeConflict, ""},
-	{ErrNotRead, CodeConflict, ""},
-	{ErrResolved, CodeConflict, ""},
-	{ErrNotCandidate, CodeConflict, ""},
-	{ErrActed, CodeConflict, ""},
-	{ErrErased, CodeGone, "it was erased"},
-	{ErrLogUnavailable, CodeLogUnavailable, "the transparency log cannot be written; ombud fails closed"},
+	{ErrNotFound, CodeNotFound, "not found", ""},
+	{ErrExists, CodeConflict, "already exists", ""},
+	{ErrBusy, CodeConflict, "another change to it is in progress; retry", ""},
+	{ErrOnHold, CodeConflict, "", ""},
+	{ErrNotOnHold, CodeConflict, "", ""},
+	{ErrRevoked, CodeConflict, "", ""},
+	{ErrDisabled, CodeConflict, "", ""},
+	{ErrNotSuspended, CodeConflict, "", ""},
+	{ErrStale, CodeConflict, "", ""},
+	{ErrRetired, CodeConflict, "", ""},
+	{ErrRunClosed, CodeConflict, "", ""},
+	{ErrNotRead, CodeConflict, "", ""},
+	{ErrResolved, CodeConflict, "", ""},
+	{ErrNotCandidate, CodeConflict, "", ""},
+	{ErrActed, CodeConflict, "", ""},
+	{ErrErased, CodeGone, "it was erased", ""},
+	{ErrQuorumRequired, CodeForbidden, "it is a privileged operation: propose it (POST /v1/proposals, ombud propose), and another admin approves", "quorum_required"},
+	{ErrForbidden, CodeForbidden, "", ""},
+	{ErrLogUnavailable, CodeLogUnavailable, "the transparency log cannot be written; ombud fails closed", ""},
 }
 
 type sentinel struct {
 	err     error
 	code    Code
 	message string // "" for "refused: " and the error's text
+	reason  string // the refusal's own code within code, if it has one
+}
+
+// ErrorReason returns the reason of the first *Error in err's chain, or
+// of its sentinel: the refusal's own stable code within its Code.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	if s, ok := sentinelOf(err); ok {
+		return s.reason
+	}
+	return ""
 }
 
 func sentinelOf(err error) (sentinel, bool) {
@@ -191,4 +207,10 @@ var (
 	// ErrStale: the state the change was built on has moved on (a policy
 	// version, an emergency already settled).
 	ErrStale = errors.New("the state it was built on has changed")
+	// ErrQuorumRequired: a privileged change made without the proposal
+	// the quorum in force asks for.
+	ErrQuorumRequired = errors.New("quorum required")
+	// ErrForbidden: the change is not the caller's to make (a proposer
+	// voting on their own proposal).
+	ErrForbidden = errors.New("not allowed")
 )

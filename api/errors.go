@@ -35,9 +35,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var body apiv1.ErrorBody
 	body.Error.Code = code
 	body.Error.Message = ombud.ErrorMessage(err)
-	if e := (*ombud.Error)(nil); errors.As(err, &e) {
-		body.Error.Reason = e.Reason
-	}
+	body.Error.Reason = ombud.ErrorReason(err)
 	writeJSON(w, status, body)
 }
 

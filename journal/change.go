@@ -55,6 +55,11 @@ type Change struct {
 	// operation's payload type. It is private (it can hold a name or a
 	// signed note) and lives only in the store.
 	Payload []byte
+	// Proposal, when set, is the approved proposal the change carries
+	// out: the store takes it with the reservation (checked open,
+	// unexpired and approved by the quorum in force), marks it executed
+	// with the commit, and gives it back with an undo.
+	Proposal string
 }
 
 // Operation is one kind of state change: its name, the kind of thing it

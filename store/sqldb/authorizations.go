@@ -364,7 +364,7 @@ func (s *Store) CoverEmergency(ctx context.Context, index uint64, authorizationI
 	return s.exec1(ctx, "emergency", strconv.FormatUint(index, 10), `UPDATE emergencies SET covered_by = $1 WHERE log_index = $2 AND covered_by IS NULL`, authorizationID, index)
 }
 
-var issuerRegister = registration(journal.IssuerRegister, "issuers", "name", func(ctx context.Context, tx *sql.Tx, p *journal.IssuerPayload) error {
+var issuerRegister = privilegedAs(registration(journal.IssuerRegister, "issuers", "name", func(ctx context.Context, tx *sql.Tx, p *journal.IssuerPayload) error {
 	i := p.Issuer
 	_, err := tx.ExecContext(ctx, `INSERT INTO issuers (name, kind, jurisdiction, key, registered, log_index, pending) VALUES ($1, $2, $3, $4, $5, 0, 1)`,
 		i.Name, i.Kind, i.Jurisdiction, i.Key, ms(i.Registered))
@@ -372,7 +372,7 @@ var issuerRegister = registration(journal.IssuerRegister, "issuers", "name", fun
 		return fmt.Errorf("issuer %s: %w", i.Name, ombud.ErrExists)
 	}
 	return err
-})
+}), ombud.OpIssuerRegister)
 
 var authorizationRegister = registration(journal.AuthorizationRegister, "authorizations", "id", func(ctx context.Context, tx *sql.Tx, p *journal.AuthorizationPayload) error {
 	a := p.Authorization
@@ -428,7 +428,7 @@ var authorizationRevoke = operation[journal.RevokePayload]{Operation: journal.Au
 
 // policySet records the next policy version, and only the next: a change
 // built on an older version is stale.
-var policySet = operation[journal.PolicyPayload]{Operation: journal.PolicySet,
+var policySet = operation[journal.PolicyPayload]{Operation: journal.PolicySet, privileged: always[journal.PolicyPayload](ombud.OpPolicyReload),
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.PolicyPayload) error {
 		var v int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM policy_versions`).Scan(&v); err != nil {

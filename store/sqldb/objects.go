@@ -234,7 +234,7 @@ var holdSet = operation[journal.HoldPayload]{Operation: journal.HoldSet,
 	undo: nothingToUndo[journal.HoldPayload],
 }
 
-var holdRelease = operation[journal.None]{Operation: journal.HoldRelease,
+var holdRelease = operation[journal.None]{Operation: journal.HoldRelease, privileged: always[journal.None](ombud.OpHoldRelease),
 	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
 		held, err := objectState(ctx, tx, id)
 		if err == nil && !held {
@@ -251,6 +251,14 @@ var holdRelease = operation[journal.None]{Operation: journal.HoldRelease,
 // erase shreds an object's keyset and its ingest's detail. A run over it
 // being started is logged before the erasure, or refused.
 var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
+	// An erasure on order is privileged; one because retention ended is
+	// the sweep's, on its own schedule.
+	privileged: func(_ context.Context, _ *sql.Tx, p *journal.ErasePayload) (string, error) {
+		if p.Reason == ombud.EraseRetention {
+			return "", nil
+		}
+		return ombud.OpObjectErase, nil
+	},
 	reserve: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ErasePayload) error {
 		held, err := objectState(ctx, tx, id)
 		switch {
@@ -299,7 +307,7 @@ func (s *Store) KEKVersion(ctx context.Context) (int, error) {
 
 // keyRotate records a KEK version above the last; the keys package adds
 // the version and rewraps.
-var keyRotate = operation[journal.KeyPayload]{Operation: journal.KeyRotate,
+var keyRotate = operation[journal.KeyPayload]{Operation: journal.KeyRotate, privileged: always[journal.KeyPayload](ombud.OpKeyRotate),
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.KeyPayload) error {
 		var v int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 1) FROM kek_versions`).Scan(&v); err != nil {

@@ -51,12 +51,27 @@ type operation[P any] struct {
 	// object, a run's whole list of objects), decoded and checked at the
 	// reservation, is not decoded again (its p is nil).
 	commitByID bool
+	// privileged names the privileged operation (ombud.PrivilegedOperations)
+	// a change of this operation is, "" when it is none (an erasure by
+	// retention, a principal created without the admin role). Once the
+	// quorum is enabled, such a change is refused unless it carries a
+	// proposal of that operation that the quorum approved.
+	privileged func(ctx context.Context, tx *sql.Tx, p *P) (string, error)
 }
 
 func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
 	id, p, err := o.Decode(c)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
+	}
+	name := ""
+	if o.privileged != nil {
+		if name, err = o.privileged(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	if err := checkQuorum(ctx, tx, c, name); err != nil {
+		return err
 	}
 	return o.reserve(ctx, tx, id, p)
 }
@@ -107,7 +122,7 @@ func (o operation[P]) missing() string {
 var operations = table(slices.Concat(
 	principalOperations, authorizationOperations, objectOperations,
 	detailOperations, []op{reportPublish}, systemOperations, runOperations,
-	flagOperations, recipientOperations,
+	flagOperations, recipientOperations, quorumOperations,
 )...)
 
 func table(ops ...op) map[journal.Op]op {
@@ -188,8 +203,8 @@ func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (token, op, target, leaf, from_size, created, payload, proposal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			c.Token, string(c.Op), c.Target, c.Leaf, c.From, ms(c.Created), c.Payload, nullString(c.Proposal)); err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("%s: %w", c.Target, ombud.ErrBusy)
 			}
@@ -201,7 +216,14 @@ func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 
 // Commit implements journal.ChangeStore.
 func (s *Store) Commit(ctx context.Context, c *journal.Change, index uint64) error {
-	o, err := s.finish(ctx, c, "committing", func(o op, tx *sql.Tx) error { return o.commitTx(ctx, tx, c, index) })
+	o, err := s.finish(ctx, c, "committing", func(o op, tx *sql.Tx) error {
+		if c.Proposal != "" {
+			if err := exactlyOne(ctx, tx, `UPDATE proposals SET state = $1, exec_index = $2 WHERE id = $3 AND state = 'executing'`, ombud.ProposalExecuted, index, c.Proposal); err != nil {
+				return fmt.Errorf("proposal %s: %w", c.Proposal, err)
+			}
+		}
+		return o.commitTx(ctx, tx, c, index)
+	})
 	if err == nil && o.shredsSecrets() {
 		// The keyset or the detail bytes may still sit in the engine's old
 		// copies of the rows.
@@ -212,7 +234,14 @@ func (s *Store) Commit(ctx context.Context, c *journal.Change, index uint64) err
 
 // Undo implements journal.ChangeStore.
 func (s *Store) Undo(ctx context.Context, c *journal.Change) error {
-	_, err := s.finish(ctx, c, "undoing", func(o op, tx *sql.Tx) error { return o.undoTx(ctx, tx, c) })
+	_, err := s.finish(ctx, c, "undoing", func(o op, tx *sql.Tx) error {
+		if c.Proposal != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = 'executing'`, ombud.ProposalOpen, c.Proposal); err != nil {
+				return err
+			}
+		}
+		return o.undoTx(ctx, tx, c)
+	})
 	return err
 }
 
@@ -302,7 +331,7 @@ func (s *Store) OpsInFlight(ctx context.Context, targets []string) ([]journal.Op
 
 // Changes implements journal.ChangeStore.
 func (s *Store) Changes(ctx context.Context, since time.Time) ([]*journal.Change, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT token, op, target, leaf, from_size, created, payload FROM changes WHERE created < $1 ORDER BY created, token`, ms(since))
+	rows, err := s.r.QueryContext(ctx, `SELECT token, op, target, leaf, from_size, created, payload, COALESCE(proposal, '') FROM changes WHERE created < $1 ORDER BY created, token`, ms(since))
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +341,7 @@ func (s *Store) Changes(ctx context.Context, since time.Time) ([]*journal.Change
 		var c journal.Change
 		var op string
 		var created int64
-		if err := rows.Scan(&c.Token, &op, &c.Target, &c.Leaf, &c.From, &created, &c.Payload); err != nil {
+		if err := rows.Scan(&c.Token, &op, &c.Target, &c.Leaf, &c.From, &created, &c.Payload, &c.Proposal); err != nil {
 			return nil, err
 		}
 		c.Op, c.Created = journal.Op(op), fromMS(created)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,9 +13,19 @@ import (
 	"github.com/ombud/ombud/journal"
 )
 
-var principalCreate = registration(journal.PrincipalCreate, "principals", "id", func(ctx context.Context, tx *sql.Tx, p *journal.PrincipalPayload) error {
-	return insertPrincipal(ctx, tx, p.Principal)
-})
+var principalCreate = func() operation[journal.PrincipalPayload] {
+	o := registration(journal.PrincipalCreate, "principals", "id", func(ctx context.Context, tx *sql.Tx, p *journal.PrincipalPayload) error {
+		return insertPrincipal(ctx, tx, p.Principal)
+	})
+	// Creating another admin is privileged; any other principal is not.
+	o.privileged = func(_ context.Context, _ *sql.Tx, p *journal.PrincipalPayload) (string, error) {
+		if p.Principal != nil && slices.Contains(p.Principal.Roles, ombud.RoleAdmin) {
+			return ombud.OpAdminCreate, nil
+		}
+		return "", nil
+	}
+	return o
+}()
 
 var principalDisable = operation[journal.None]{Operation: journal.PrincipalDisable,
 	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
@@ -30,7 +41,7 @@ var principalDisable = operation[journal.None]{Operation: journal.PrincipalDisab
 	undo: nothingToUndo[journal.None],
 }
 
-var emergencyRestore = operation[journal.None]{Operation: journal.EmergencyRestore,
+var emergencyRestore = operation[journal.None]{Operation: journal.EmergencyRestore, privileged: always[journal.None](ombud.OpEmergencyRestore),
 	reserve: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None) error {
 		p, err := principalState(ctx, tx, id)
 		if err == nil && !p.suspended {

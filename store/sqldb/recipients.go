@@ -57,7 +57,7 @@ func (s *Store) recipients(ctx context.Context, q string, args ...any) ([]*ombud
 // recipientRegister reserves the recipient's row, invisible to every
 // reader until its entry is logged; a name registered already is
 // refused there.
-var recipientRegister = operation[journal.RecipientPayload]{Operation: journal.RecipientRegister,
+var recipientRegister = operation[journal.RecipientPayload]{Operation: journal.RecipientRegister, privileged: always[journal.RecipientPayload](ombud.OpRecipientAdd),
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.RecipientPayload) error {
 		r := p.Recipient
 		_, err := tx.ExecContext(ctx, `INSERT INTO recipients (id, name, category, jurisdiction, age_key, registered, registered_by, log_index, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,0,1)`,

@@ -115,7 +115,7 @@ func (s *Store) systems(ctx context.Context, q string, args ...any) ([]*ombud.An
 
 // systemRegister registers a system with its first version; its target
 // is the system's name, its rows are keyed by its id.
-var systemRegister = operation[journal.SystemPayload]{Operation: journal.SystemRegister,
+var systemRegister = operation[journal.SystemPayload]{Operation: journal.SystemRegister, privileged: always[journal.SystemPayload](ombud.OpSystemRegister),
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.SystemPayload) error {
 		return insertSystem(ctx, tx, p.System)
 	},
@@ -138,7 +138,7 @@ var systemRegister = operation[journal.SystemPayload]{Operation: journal.SystemR
 	},
 }
 
-var systemVersion = operation[journal.VersionPayload]{Operation: journal.SystemVersion,
+var systemVersion = operation[journal.VersionPayload]{Operation: journal.SystemVersion, privileged: always[journal.VersionPayload](ombud.OpSystemVersion),
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.VersionPayload) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM analytic_systems WHERE id = $1 AND pending = 0`, p.System).Scan(&n); err != nil {

@@ -97,6 +97,13 @@ func (w *world) newRun(objects []string) *ombud.Run {
 		Objects: len(objects), Classes: []string{"general"}, Started: w.now, Deadline: w.now.Add(time.Hour)}
 }
 
+// newProposal is a proposal by the world's admin to register an issuer,
+// expiring life after the world's time.
+func (w *world) newProposal(id string, life time.Duration) *ombud.Proposal {
+	return &ombud.Proposal{ID: id, Operation: ombud.OpIssuerRegister, Params: []byte(`{"name":"court.example/p"}`), ParamsSHA256: "00",
+		Proposer: w.admin.ID, Created: w.now, Expires: w.now.Add(life), State: ombud.ProposalOpen}
+}
+
 func (w *world) newFlag(input string) *ombud.Flag {
 	return &ombud.Flag{ID: ombud.NewID(), Run: w.run.ID, System: w.sys.ID, Version: "1", Inputs: []string{input},
 		Candidates: []string{"ps1:AAAAAAAAAAAAAAAAAAAAAA"}, Rank: 1, Score: 0.9, Threshold: 0.8, ReferenceDB: "watchlist", GallerySize: 10,
@@ -223,6 +230,22 @@ var cases = map[journal.Op]opCase{
 			Notices: []journal.NoticeOwed{{ID: "twinnotice000000", Recipient: w.recipient.ID}}}))
 	}, change: func(w *world) *journal.Change {
 		return change(w.t, journal.NoticeSend, "twinnotice000000", journal.NoticePayload{At: w.now, By: w.admin.ID})
+	}},
+	journal.QuorumSet.Op: {change: func(w *world) *journal.Change {
+		return change(w.t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}})
+	}},
+	journal.ProposalCreate.Op: {change: func(w *world) *journal.Change {
+		return change(w.t, journal.ProposalCreate, "twinproposal0000", journal.ProposalPayload{Proposal: w.newProposal("twinproposal0000", time.Hour)})
+	}},
+	journal.ProposalVote.Op: {before: func(w *world) {
+		w.log(change(w.t, journal.ProposalCreate, "voteproposal0000", journal.ProposalPayload{Proposal: w.newProposal("voteproposal0000", time.Hour)}))
+	}, change: func(w *world) *journal.Change {
+		return change(w.t, journal.ProposalVote, "voteproposal0000", journal.VotePayload{Vote: ombud.Vote{By: w.reviewer.ID, Approve: true, At: w.now}})
+	}},
+	journal.ProposalExpire.Op: {before: func(w *world) {
+		w.log(change(w.t, journal.ProposalCreate, "oldproposal00000", journal.ProposalPayload{Proposal: w.newProposal("oldproposal00000", -time.Millisecond)}))
+	}, change: func(w *world) *journal.Change {
+		return change(w.t, journal.ProposalExpire, "oldproposal00000", journal.ExpirePayload{At: w.now})
 	}},
 	journal.ContestFile.Op: {change: fileIt},
 	journal.ContestResolve.Op: {before: func(w *world) { w.log(fileIt(w)) }, change: func(w *world) *journal.Change {
