@@ -154,6 +154,17 @@ type RecipientDetail struct {
 	Name string `json:"name"`
 }
 
+// ProposalDetail is the detail of a proposal: what the operation would
+// change (its target, as its direct request's path names it) and its
+// parameters, the direct request's JSON body, whose SHA-256 the entry
+// holds.
+type ProposalDetail struct {
+	Operation string `json:"operation"`
+	Params    string `json:"params"`
+	Proposal  string `json:"proposal"`
+	Target    string `json:"target"`
+}
+
 // NoticeDetail is the detail of an erasure notice sent: the notice, its
 // object and recipient, and how it was sent.
 type NoticeDetail struct {

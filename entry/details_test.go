@@ -35,6 +35,7 @@ var detailVectors = map[string]func() any{
 	"run.refused":      func() any { return new(RunDetail) },
 	"recipient":        func() any { return new(RecipientDetail) },
 	"notice":           func() any { return new(NoticeDetail) },
+	"proposal":         func() any { return new(ProposalDetail) },
 	"export":           func() any { return new(ExportDetail) },
 	"access.export":    func() any { return new(ExportReadDetail) },
 }

@@ -58,6 +58,10 @@ const (
 	KindRecipient Kind = "recipient"
 	// KindNotice records an erasure notice sent to a recipient.
 	KindNotice Kind = "notice"
+	// KindProposal records a privileged operation proposed, voted on or
+	// expired; KindQuorum the multi-party approval in force.
+	KindProposal Kind = "proposal"
+	KindQuorum   Kind = "quorum"
 )
 
 // Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in

@@ -43,6 +43,11 @@ const (
 	OpRetire             = "retire"               // analytic: a version retired; recipient
 	OpStart              = "start"                // run
 	OpClose              = "close"                // run
+	OpPropose            = "propose"              // proposal
+	OpApprove            = "approve"              // proposal
+	OpRefuse             = "refuse"               // proposal
+	OpExpire             = "expire"               // proposal
+	OpEnable             = "enable"               // quorum (also raised or lowered)
 )
 
 // Review outcomes.
@@ -59,6 +64,10 @@ type Principal struct {
 	Principal string   `log:"principal,ref"`
 	System    string   `log:"system,ref"` // the analytic system a machine is bound to
 	By        string   `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Policy records a new access policy.
@@ -67,6 +76,10 @@ type Policy struct {
 	Version      int64  `log:"version"`
 	PolicySHA256 string `log:"policy_sha256"`
 	By           string `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Authorization records a legal authorization registered or revoked.
@@ -132,6 +145,10 @@ type Hold struct {
 	Object        string `log:"object,ref"`
 	Authorization string `log:"authorization,ref"`
 	By            string `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Erase records an object crypto-shredded.
@@ -145,6 +162,10 @@ type Erase struct {
 	// object to: the erasure owes each a notice, logged as a notice entry
 	// when it is sent.
 	Recipient []string `log:"recipient,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Export records a decision on an export: the objects of one request
@@ -180,6 +201,10 @@ type Recipient struct {
 	Jurisdiction      string `log:"jurisdiction"`
 	Recipient         string `log:"recipient,ref"`
 	By                string `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Notice records an erasure notice sent: the controller told a recipient
@@ -192,6 +217,32 @@ type Notice struct {
 	Object            string `log:"object,ref"`
 	Recipient         string `log:"recipient,ref"`
 	By                string `log:"by,ref"`
+}
+
+// Proposal records a privileged operation proposed, a vote on it, or its
+// expiry. Operation is one of the privileged operations; ParamsSHA256 the
+// SHA-256 of its parameters, which are in the detail record of the
+// proposal. Expires is when an unapproved proposal closes.
+type Proposal struct {
+	Op           string `log:"op"` // OpPropose, OpApprove, OpRefuse or OpExpire
+	Operation    string `log:"operation"`
+	ParamsSHA256 string `log:"params_sha256"`
+	Expires      string `log:"expires"`
+	Proposal     string `log:"proposal,ref"`
+	By           string `log:"by,ref"`
+}
+
+// Quorum records the multi-party approval in force: enabled with the
+// admins each privileged operation needs ("operation:N"), or disabled
+// (the set-up mode). A change that lowers an enabled quorum cites the
+// proposal that approved it.
+type Quorum struct {
+	Op       string   `log:"op"` // OpEnable or OpDisable
+	Required []string `log:"required"`
+	// (the quorum's Required, as ombud.Quorum.Counts spells it)
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
+	By       string   `log:"by,ref"`
 }
 
 // Flag records an automated match raised by an analytic system.
@@ -271,6 +322,10 @@ type Key struct {
 	KEKVersion int64  `log:"kek_version"`
 	Keysets    int64  `log:"keysets"`
 	By         string `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Report records a transparency report published.
@@ -300,6 +355,10 @@ type Issuer struct {
 	Jurisdiction string `log:"jurisdiction"`
 	KeyID        string `log:"key_id"`
 	By           string `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Audit records an auditor reading detail records, entries From to To.
@@ -338,6 +397,8 @@ func (Erase) Kind() Kind         { return KindErase }
 func (Export) Kind() Kind        { return KindExport }
 func (Recipient) Kind() Kind     { return KindRecipient }
 func (Notice) Kind() Kind        { return KindNotice }
+func (Proposal) Kind() Kind      { return KindProposal }
+func (Quorum) Kind() Kind        { return KindQuorum }
 func (Flag) Kind() Kind          { return KindFlag }
 func (Review) Kind() Kind        { return KindReview }
 func (Action) Kind() Kind        { return KindAction }
@@ -356,7 +417,7 @@ func (Attestation) Kind() Kind   { return KindAttestation }
 var bodies = []Body{
 	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
 	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
-	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{}, Notice{},
+	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{}, Notice{}, Proposal{}, Quorum{},
 }
 
 // Analytic records the public registry of analytic systems: a system
@@ -382,6 +443,10 @@ type Analytic struct {
 	Contract         string   `log:"contract"`
 	System           string   `log:"system,ref"`
 	By               string   `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal a privileged
+	// change carried out, and its approvers as their votes' by.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 func (Analytic) Kind() Kind { return KindAnalytic }

@@ -402,3 +402,19 @@ func setValue(fv reflect.Value, t valueType, x any) error {
 	}
 	return nil
 }
+
+// WithApproval returns b citing the approved proposal it carries out and
+// its approvers (keyed pseudonyms, as their votes' by refs): b's kind must
+// have the proposal and approver refs of a privileged change.
+func WithApproval(b Body, proposal string, approvers []string) (Body, error) {
+	s := specs[b.Kind()]
+	p, a := s.refNamed("proposal"), s.refNamed("approver")
+	if s == nil || p == nil || a == nil || !a.keyed {
+		return nil, fmt.Errorf("entry: a %s entry cannot cite a proposal", b.Kind())
+	}
+	v := reflect.New(s.typ).Elem()
+	v.Set(reflect.ValueOf(b))
+	v.Field(p.index).SetString(proposal)
+	v.Field(a.index).Set(reflect.ValueOf(slices.Clone(approvers)))
+	return v.Interface().(Body), nil
+}

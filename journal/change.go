@@ -174,7 +174,42 @@ type Committer func(ctx context.Context, c *Change, w Leaf) error
 // reservation stays for recovery to finish; the error says so. A nil
 // commit commits the store alone.
 func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Leaf, error) {
+	if a, ok := ApprovalFrom(ctx); ok {
+		// A privileged change carrying out an approved proposal: the
+		// store takes the proposal with the reservation, and the entry
+		// cites it and its approvers.
+		approvers := make([]string, len(a.Approvers))
+		for i, id := range a.Approvers {
+			approvers[i] = j.Key.Pseudonym(entry.RefNamespace("by"), id)
+		}
+		b, err := entry.WithApproval(r.Body, a.Proposal, approvers)
+		if err != nil {
+			return Leaf{}, err
+		}
+		r.Body, c.Proposal = b, a.Proposal
+	}
 	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return j.Build(r) }, commit)
+}
+
+// Approval is the approved proposal a privileged change carries out, and
+// the admins who approved it (principal ids).
+type Approval struct {
+	Proposal  string
+	Approvers []string
+}
+
+type approvalKey struct{}
+
+// WithApproval returns ctx carrying a: the privileged change Apply makes
+// under it carries out that proposal, and its entry cites it.
+func WithApproval(ctx context.Context, a Approval) context.Context {
+	return context.WithValue(ctx, approvalKey{}, a)
+}
+
+// ApprovalFrom returns the approval ctx carries, if any.
+func ApprovalFrom(ctx context.Context) (Approval, bool) {
+	a, ok := ctx.Value(approvalKey{}).(Approval)
+	return a, ok
 }
 
 // ApplyBuilt is Apply of an entry already built (Journal.Build), for

@@ -76,6 +76,10 @@ var exampleRecords = []Record{
 		Detail: entry.RecipientDetail{ID: "rcp-4kq9w2m7", Key: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p", Name: "Police nationale, unit 12"}},
 	{Body: entry.Notice{RecipientCategory: "foreign_authority", Jurisdiction: "EU-FR", Object: "obj_7fj3k2", Recipient: "rcp-4kq9w2m7", By: "adminadminadmin0"},
 		Detail: entry.NoticeDetail{Notice: "ntc-8d2k4q", Note: "Sent by registered letter to the data protection officer of the unit, ref. 2026/118", Object: "obj_7fj3k2", Recipient: "rcp-4kq9w2m7"}},
+	{Body: entry.Proposal{Op: entry.OpPropose, Operation: "issuer.register", ParamsSHA256: "9f2c4e1a0b3d5c7e9f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70", Expires: "2026-11-30T06:30:00Z",
+		Proposal: "prp-3k9q2m7w", By: "adminadminadmin0"},
+		Detail: entry.ProposalDetail{Operation: "issuer.register", Params: `{"name":"court.example/district-4","kind":"court","jurisdiction":"EU-DE","key":"court.example/district-4+5e1c2a7b+AQ…"}`, Proposal: "prp-3k9q2m7w"}},
+	{Body: entry.Quorum{Op: entry.OpEnable, Required: []string{"issuer.register:2", "policy.reload:2", "quorum.set:2"}, By: "adminadminadmin0"}},
 	{Body: entry.Report{Period: "2026-Q4", CheckpointSize: 123456, ReportSHA256: "5b84dd147f29063c6bb79a58de50836eb997311a72781ddaa0eadd5f596ff52a", Format: "json", By: "adminadminadmin0"}},
 }
 
