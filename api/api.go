@@ -22,6 +22,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
@@ -58,6 +59,9 @@ type Store interface {
 	AnalyticSystems(ctx context.Context) ([]*ombud.AnalyticSystem, error)
 	Recipients(ctx context.Context) ([]*ombud.Recipient, error)
 	Recipient(ctx context.Context, id string) (*ombud.Recipient, error)
+	Quorum(ctx context.Context) (*ombud.Quorum, error)
+	Proposal(ctx context.Context, id string) (*ombud.Proposal, error)
+	Proposals(ctx context.Context, state string, limit int) ([]*ombud.Proposal, error)
 	Notices(ctx context.Context, f ombud.NoticeFilter) ([]*ombud.Notice, error)
 	Detail(ctx context.Context, k ombud.DetailKey) (journal.Detail, error)
 	// Ping reports whether the store can serve (/readyz).
@@ -87,6 +91,9 @@ type Config struct {
 	Review *review.Service
 	// Sharing keeps the registry of recipients (/v1/recipients).
 	Sharing *sharing.Service
+	// Approval keeps the quorum and the proposals (/v1/proposals,
+	// /v1/quorum).
+	Approval *approval.Service
 	// Exports: the deployment's configuration turns exports on
 	// ([sharing] enabled); while off, POST /v1/exports refuses.
 	Exports bool
@@ -107,6 +114,9 @@ type Server struct {
 	Config
 
 	draining atomic.Bool
+	// routes are the privileged operations' routes, by operation: a
+	// proposal approved by the quorum runs through its operation's.
+	routes   map[string]privilegedRoute
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -175,7 +185,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/proofs/consistency", s.consistencyProof)
 
 	mux.Handle("GET /v1/whoami", s.auth(nil, s.whoami))
-	mux.Handle("POST /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin}, s.createPrincipal))
+	s.privileged(mux, ombud.OpAdminCreate, "POST /v1/principals", []ombud.Role{ombud.RoleAdmin}, s.createPrincipal)
 	mux.Handle("GET /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listPrincipals))
 	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
 	mux.Handle("GET /v1/audit/details", s.auth([]ombud.Role{ombud.RoleAuditor}, s.auditDetails))
@@ -189,17 +199,17 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("HEAD /v1/objects/{id}", s.headObject)
 		mux.Handle("GET /v1/objects/{id}/status", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleIngestor}, s.objectStatus))
 		mux.Handle("POST /v1/objects/{id}/hold", s.auth(admin, s.objectOrder((*custody.Service).SetHold, "hold", true)))
-		mux.Handle("POST /v1/objects/{id}/hold/release", s.auth(admin, s.objectOrder((*custody.Service).ReleaseHold, "hold", false)))
-		mux.Handle("POST /v1/objects/{id}/erase", s.auth(admin, s.objectOrder((*custody.Service).Erase, "erased", true)))
+		s.privileged(mux, ombud.OpHoldRelease, "POST /v1/objects/{id}/hold/release", admin, s.objectOrder((*custody.Service).ReleaseHold, "hold", false))
+		s.privileged(mux, ombud.OpObjectErase, "POST /v1/objects/{id}/erase", admin, s.objectOrder((*custody.Service).Erase, "erased", true))
 		mux.Handle("POST /v1/sweep", s.auth(admin, noBody(s.sweep)))
-		mux.Handle("POST /v1/keys/rotate", s.auth(admin, noBody(s.rotateKeys)))
-		mux.Handle("POST /v1/issuers", s.auth(admin, s.registerIssuer))
+		s.privileged(mux, ombud.OpKeyRotate, "POST /v1/keys/rotate", admin, noBody(s.rotateKeys))
+		s.privileged(mux, ombud.OpIssuerRegister, "POST /v1/issuers", admin, s.registerIssuer)
 		mux.Handle("GET /v1/issuers", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listIssuers))
 		mux.Handle("POST /v1/authorizations", s.auth(admin, s.registerAuthorization))
 		mux.Handle("GET /v1/authorizations/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.getAuthorization))
 		mux.Handle("POST /v1/authorizations/{id}/revoke", s.auth(admin, s.revokeAuthorization))
-		mux.Handle("POST /v1/policy/reload", s.auth(admin, noBody(s.reloadPolicy)))
-		mux.Handle("POST /v1/principals/{id}/emergency/restore", s.auth(admin, noBody(s.restoreEmergency)))
+		s.privileged(mux, ombud.OpPolicyReload, "POST /v1/policy/reload", admin, noBody(s.reloadPolicy))
+		s.privileged(mux, ombud.OpEmergencyRestore, "POST /v1/principals/{id}/emergency/restore", admin, noBody(s.restoreEmergency))
 		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
 		runners := []ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}
 		mux.Handle("POST /v1/runs", s.auth(runners, s.startRun))
@@ -223,13 +233,13 @@ func (s *Server) Handler() http.Handler {
 	if s.Analytics != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
 		mux.HandleFunc("GET /v1/systems", s.listSystems)
-		mux.Handle("POST /v1/systems", s.auth(admin, s.registerSystem))
-		mux.Handle("POST /v1/systems/{id}/versions", s.auth(admin, s.registerVersion))
+		s.privileged(mux, ombud.OpSystemRegister, "POST /v1/systems", admin, s.registerSystem)
+		s.privileged(mux, ombud.OpSystemVersion, "POST /v1/systems/{id}/versions", admin, s.registerVersion)
 		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, noBody(s.retireVersion)))
 	}
 	if s.Sharing != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
-		mux.Handle("POST /v1/recipients", s.auth(admin, s.registerRecipient))
+		s.privileged(mux, ombud.OpRecipientAdd, "POST /v1/recipients", admin, s.registerRecipient)
 		mux.Handle("GET /v1/recipients", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.listRecipients))
 		mux.Handle("POST /v1/recipients/{id}/retire", s.auth(admin, noBody(s.retireRecipient)))
 		mux.Handle("GET /v1/notices", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listNotices))
@@ -237,6 +247,16 @@ func (s *Server) Handler() http.Handler {
 		if s.Custody != nil {
 			mux.Handle("POST /v1/exports", s.auth([]ombud.Role{ombud.RoleAnalyst}, s.startExport))
 		}
+	}
+	if s.Approval != nil {
+		admin := []ombud.Role{ombud.RoleAdmin}
+		mux.Handle("GET /v1/quorum", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getQuorum))
+		s.privileged(mux, ombud.OpQuorumSet, "POST /v1/quorum", admin, s.setQuorum)
+		mux.Handle("POST /v1/proposals", s.auth(admin, s.propose))
+		mux.Handle("GET /v1/proposals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listProposals))
+		mux.Handle("GET /v1/proposals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getProposal))
+		mux.Handle("POST /v1/proposals/{id}/approve", s.auth(admin, noBody(s.vote(true))))
+		mux.Handle("POST /v1/proposals/{id}/refuse", s.auth(admin, noBody(s.vote(false))))
 	}
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))

@@ -5,6 +5,7 @@
 package apiv1
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -627,3 +628,71 @@ type StartExport struct {
 
 // HeaderExport names the export a package holds.
 const HeaderExport = "Ombud-Export"
+
+// Propose is the body of POST /v1/proposals: a privileged operation, what
+// it changes (the id its direct request's path names, "" for none) and
+// its direct request's JSON body.
+type Propose struct {
+	Operation string          `json:"operation"`
+	Target    string          `json:"target,omitempty"`
+	Params    json.RawMessage `json:"params,omitempty"`
+}
+
+// Executed is what a proposal's operation answered when the quorum was
+// reached and it ran: its direct request's status and JSON answer.
+type Executed struct {
+	Status  int             `json:"status"`
+	Receipt uint64          `json:"receipt,omitempty"`
+	Answer  json.RawMessage `json:"answer,omitempty"`
+}
+
+// Vote is one admin's vote on a proposal.
+type Vote struct {
+	By      string    `json:"by"`
+	Approve bool      `json:"approve"`
+	At      time.Time `json:"at"`
+	Receipt uint64    `json:"receipt"`
+}
+
+// Proposal is a proposal of a privileged operation, as /v1/proposals
+// answers it. Params are shown whole, as the approver must see what the
+// operation will change; Needs is how many admins, its proposer counted,
+// the quorum in force asks of it.
+type Proposal struct {
+	ID           string          `json:"id"`
+	Operation    string          `json:"operation"`
+	Target       string          `json:"target,omitempty"`
+	Params       json.RawMessage `json:"params"`
+	ParamsSHA256 string          `json:"params_sha256"`
+	Proposer     string          `json:"proposer"`
+	Created      time.Time       `json:"created"`
+	Expires      time.Time       `json:"expires"`
+	State        string          `json:"state"`
+	Needs        int             `json:"needs"`
+	Votes        []Vote          `json:"votes"`
+	Receipt      uint64          `json:"receipt"`
+	ExecReceipt  uint64          `json:"exec_receipt,omitempty"`
+	// Executed is set on the answer to the vote (or the proposal) that
+	// reached the quorum.
+	Executed *Executed `json:"executed,omitempty"`
+}
+
+// Proposals is the answer of GET /v1/proposals, the newest first.
+type Proposals struct {
+	Proposals []Proposal `json:"proposals"`
+}
+
+// SetQuorum is the body of POST /v1/quorum: enabled, with the admins
+// privileged operations need, each "operation:N" (absent ones need
+// ombud's default, 2).
+type SetQuorum struct {
+	Enabled  bool     `json:"enabled"`
+	Required []string `json:"required,omitempty"`
+}
+
+// Quorum is the quorum in force (GET /v1/quorum, and the answer to POST).
+type Quorum struct {
+	Enabled  bool           `json:"enabled"`
+	Required map[string]int `json:"required"`
+	Receipt  uint64         `json:"receipt,omitempty"`
+}

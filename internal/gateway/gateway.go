@@ -19,6 +19,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gate"
@@ -67,6 +68,9 @@ type Gateway struct {
 	Analytics *registry.Service
 	Review    *review.Service
 	Sharing   *sharing.Service
+	// Approval keeps the quorum and the proposals of privileged
+	// operations.
+	Approval  *approval.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -295,7 +299,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	}
 	return api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Approval: g.Approval, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	})
 }

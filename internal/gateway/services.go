@@ -9,6 +9,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
+	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
@@ -41,6 +42,9 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	}
 	gates := &custody.Gates{Set: acc.Gates()}
 	if g.Analytics, err = registry.New(registry.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
+		return err
+	}
+	if g.Approval, err = approval.New(approval.Config{Store: g.Store, Journal: g.Journal}); err != nil {
 		return err
 	}
 	if g.Sharing, err = sharing.New(sharing.Config{Store: g.Store, Journal: g.Journal, Vocabulary: vocab, Gate: gates.RecipientExclusive}); err != nil {

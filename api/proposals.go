@@ -1,0 +1,268 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/approval"
+	"github.com/ombud/ombud/journal"
+)
+
+// privilegedRoute is a privileged operation's direct route, which an
+// approved proposal of it runs through.
+type privilegedRoute struct {
+	method, path string
+	h            http.HandlerFunc
+}
+
+// privileged serves a privileged operation's direct route and records it
+// for the proposals of the operation. Its changes are refused by the
+// store while the quorum asks more than one admin of it, unless they
+// carry an approved proposal (403, reason quorum_required).
+func (s *Server) privileged(mux *http.ServeMux, op, pattern string, roles []ombud.Role, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	if s.routes == nil {
+		s.routes = map[string]privilegedRoute{}
+	}
+	s.routes[op] = privilegedRoute{method: method, path: path, h: h}
+	mux.Handle(pattern, s.auth(roles, h))
+}
+
+func (s *Server) propose(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.Propose
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rt, ok := s.routes[req.Operation]
+	if !ok {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "operation: one of %s (those this deployment serves)", strings.Join(s.operations(), ", ")))
+		return
+	}
+	if strings.Contains(rt.path, "{") != (req.Target != "") {
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "target: %s %s names what it changes in its path; give it exactly when the path has one", rt.method, rt.path))
+		return
+	}
+	p, wr, err := s.Approval.Propose(r.Context(), approval.Proposal{Operation: req.Operation, Target: req.Target, Params: req.Params}, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := s.proposalJSON(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// In the set-up mode, or for an operation the quorum asks one admin
+	// of, the proposal is approved as made: it runs at once.
+	out.Executed = s.executeIfApproved(r.Context(), p)
+	w.Header().Set("Ombud-Receipt", strconv.FormatUint(wr.Index, 10))
+	w.Header().Set("Location", "/v1/proposals/"+p.ID)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) operations() []string {
+	var ops []string
+	for _, op := range ombud.PrivilegedOperations {
+		if _, ok := s.routes[op]; ok {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
+func (s *Server) vote(approve bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, wr, err := s.Approval.Vote(r.Context(), r.PathValue("id"), caller(r).ID, approve)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var ex *apiv1.Executed
+		if approve {
+			ex = s.executeIfApproved(r.Context(), p)
+			if ex != nil {
+				if q, err := s.Store.Proposal(r.Context(), p.ID); err == nil {
+					p = q
+				}
+			}
+		}
+		out, err := s.proposalJSON(r.Context(), p)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out.Executed = ex
+		s.receiptJSON(w, wr, out)
+	}
+}
+
+// executeIfApproved runs an approved proposal's operation through its
+// direct route, as its proposer, with the approval in the context: the
+// store takes the proposal with the operation's reservation, so that it
+// runs once however many votes reach the quorum at once, and the
+// operation's entry cites the proposal and its approvers. It returns
+// what the route answered, or nil when the proposal is not approved.
+func (s *Server) executeIfApproved(ctx context.Context, p *ombud.Proposal) *apiv1.Executed {
+	q, err := s.Store.Quorum(ctx)
+	if err != nil || !approval.Approved(p, q, time.Now()) {
+		return nil
+	}
+	rt := s.routes[p.Operation]
+	proposer, err := s.Store.Principal(ctx, p.Proposer)
+	if err != nil || proposer.Disabled || !proposer.Has(ombud.RoleAdmin) {
+		return &apiv1.Executed{Status: http.StatusForbidden, Answer: errorAnswer(ombud.Errorf(ombud.CodeForbidden, "the proposer is no longer an enabled admin: the proposal cannot run"))}
+	}
+	ctx = journal.WithApproval(context.WithValue(ctx, ctxKey{}, proposer), journal.Approval{Proposal: p.ID, Approvers: p.Approvers()})
+	path := strings.Replace(rt.path, "{id}", url.PathEscape(p.Target), 1)
+	var body io.Reader = bytes.NewReader(p.Params)
+	if string(p.Params) == "{}" {
+		body = http.NoBody // as a route that takes no body is called
+	}
+	req, err := http.NewRequestWithContext(ctx, rt.method, path, body)
+	if err != nil {
+		return &apiv1.Executed{Status: http.StatusInternalServerError}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetPathValue("id", p.Target)
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	rt.h(rec, req)
+	ex := &apiv1.Executed{Status: rec.status}
+	if n, err := strconv.ParseUint(rec.header.Get("Ombud-Receipt"), 10, 64); err == nil {
+		ex.Receipt = n
+	}
+	if json.Valid(rec.body.Bytes()) {
+		ex.Answer = json.RawMessage(bytes.TrimSpace(rec.body.Bytes()))
+	}
+	return ex
+}
+
+func errorAnswer(err error) json.RawMessage {
+	var body apiv1.ErrorBody
+	body.Error.Code, body.Error.Message, body.Error.Reason = ombud.ErrorCode(err), ombud.ErrorMessage(err), ombud.ErrorReason(err)
+	b, _ := json.Marshal(body)
+	return b
+}
+
+// recorder keeps what a privileged route answered a proposal's run.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+func (s *Server) getProposal(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if len(id) > 64 {
+		writeError(w, r, ombud.Errorf(ombud.CodeNotFound, "no such proposal"))
+		return
+	}
+	p, err := s.Store.Proposal(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := s.proposalJSON(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listProposals(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	switch state {
+	case "", ombud.ProposalOpen, ombud.ProposalExecuted, ombud.ProposalRefused, ombud.ProposalExpired:
+	default:
+		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "state must be open, executed, refused or expired (or absent, for all)"))
+		return
+	}
+	ps, err := s.Store.Proposals(r.Context(), state, 200)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := apiv1.Proposals{Proposals: []apiv1.Proposal{}}
+	for _, p := range ps {
+		x, err := s.proposalJSON(r.Context(), p)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if state == "" || x.State == state {
+			out.Proposals = append(out.Proposals, x)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) proposalJSON(ctx context.Context, p *ombud.Proposal) (apiv1.Proposal, error) {
+	q, err := s.Store.Quorum(ctx)
+	if err != nil {
+		return apiv1.Proposal{}, err
+	}
+	out := apiv1.Proposal{ID: p.ID, Operation: p.Operation, Target: p.Target, Params: json.RawMessage(p.Params), ParamsSHA256: p.ParamsSHA256,
+		Proposer: p.Proposer, Created: p.Created, Expires: p.Expires, State: p.StateAt(time.Now()), Needs: q.Needs(p.Operation),
+		Votes: []apiv1.Vote{}, Receipt: p.Index, ExecReceipt: p.ExecIndex}
+	for _, v := range p.Votes {
+		out.Votes = append(out.Votes, apiv1.Vote{By: v.By, Approve: v.Approve, At: v.At, Receipt: v.Index})
+	}
+	return out, nil
+}
+
+func (s *Server) getQuorum(w http.ResponseWriter, r *http.Request) {
+	q, err := s.Store.Quorum(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, quorumJSON(q, q.Index))
+}
+
+func quorumJSON(q *ombud.Quorum, receipt uint64) apiv1.Quorum {
+	out := apiv1.Quorum{Enabled: q.Enabled, Required: map[string]int{}, Receipt: receipt}
+	for _, op := range ombud.PrivilegedOperations {
+		out.Required[op] = q.Needs(op)
+	}
+	return out
+}
+
+// setQuorum enables, raises, lowers or disables the quorum. Enabling or
+// raising it is any admin's; lowering or disabling an enabled one is the
+// privileged operation quorum.set.
+func (s *Server) setQuorum(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.SetQuorum
+	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	counts, err := ombud.ParseQuorumCounts(req.Required)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q := &ombud.Quorum{Enabled: req.Enabled, Required: ombud.DefaultQuorumRequired()}
+	for op, n := range counts {
+		q.Required[op] = n
+	}
+	wr, err := s.Approval.SetQuorum(r.Context(), q, caller(r).ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.receiptJSON(w, wr, quorumJSON(q, wr.Index))
+}

@@ -1,0 +1,184 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/internal/ombudtest"
+)
+
+// TestQuorumFlow: in the set-up mode one admin registers an issuer alone;
+// once the quorum is enabled (logged), the direct request is refused
+// (quorum_required) and the operation runs on a proposal that another
+// admin approves, its entry citing the proposal and the approver. Each
+// refusal has its own reason: the proposer voting, a second vote, a vote
+// on a refused proposal, lowering the quorum without a quorum.
+func TestQuorumFlow(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	ps := func(ns, id string) string { return e.Journal.Key.Pseudonym(ns, id) }
+	admin2 := e.AddPrincipal(t, "Second admin", ombud.RoleAdmin)
+	admin3 := e.AddPrincipal(t, "Third admin", ombud.RoleAdmin)
+	id2, _ := ombud.ParseToken(admin2)
+	do := func(token, method, path, body string) *http.Response {
+		t.Helper()
+		ct := ""
+		if body != "" {
+			ct = "application/json"
+		}
+		return e.Do(t, method, path, token, ct, body)
+	}
+	refused := func(resp *http.Response, status int, reason string) {
+		t.Helper()
+		b := decode[apiv1.ErrorBody](t, resp)
+		if resp.StatusCode != status || b.Error.Reason != reason {
+			t.Fatalf("%d %+v, want %d %s", resp.StatusCode, b.Error, status, reason)
+		}
+	}
+	issuer := func(name string) string {
+		return fmt.Sprintf(`{"name":%q,"kind":"court","jurisdiction":"EU-DE","key":%q}`, name, ombudtest.NewIssuer(t, name).VKey)
+	}
+	if q := decode[apiv1.Quorum](t, do(admin2, "GET", "/v1/quorum", "")); q.Enabled || q.Required[ombud.OpIssuerRegister] != 1 {
+		t.Fatalf("a new deployment's quorum: %+v", q)
+	}
+	if resp := do(e.AdminToken, "POST", "/v1/issuers", issuer("court.example/setup")); resp.StatusCode != 201 {
+		t.Fatalf("an issuer in the set-up mode: %d", resp.StatusCode)
+	}
+	resp := do(e.AdminToken, "POST", "/v1/quorum", `{"enabled":true,"required":["policy.reload:3"]}`)
+	q := decode[apiv1.Quorum](t, resp)
+	if resp.StatusCode != 200 || !q.Enabled || q.Required[ombud.OpIssuerRegister] != 2 || q.Required[ombud.OpPolicyReload] != 3 {
+		t.Fatalf("enabling the quorum: %d %+v", resp.StatusCode, q)
+	}
+	if qe, ok := e.EntryAt(t, q.Receipt).(*entry.Quorum); !ok || qe.Op != entry.OpEnable || !slices.Contains(qe.Required, "issuer.register:2") {
+		t.Fatalf("the quorum's entry: %+v", e.EntryAt(t, q.Receipt))
+	}
+	before := e.Size(t)
+	refused(do(e.AdminToken, "POST", "/v1/issuers", issuer("court.example/alone")), 403, "quorum_required")
+	refused(do(e.AdminToken, "POST", "/v1/quorum", `{"enabled":false}`), 403, "quorum_required")
+	if got := e.Size(t); got != before {
+		t.Fatalf("refused privileged requests logged %d entries", got-before)
+	}
+
+	propose := func(token, op, target, params string) apiv1.Proposal {
+		t.Helper()
+		b, _ := json.Marshal(apiv1.Propose{Operation: op, Target: target, Params: json.RawMessage(params)})
+		resp := do(token, "POST", "/v1/proposals", string(b))
+		p := decode[apiv1.Proposal](t, resp)
+		if resp.StatusCode != 201 || p.State != ombud.ProposalOpen || p.Executed != nil {
+			t.Fatalf("proposing %s: %d %+v", op, resp.StatusCode, p)
+		}
+		return p
+	}
+	vote := func(token, id, how string) (*http.Response, apiv1.Proposal) {
+		t.Helper()
+		resp := do(token, "POST", "/v1/proposals/"+id+"/"+how, "")
+		if resp.StatusCode != 200 {
+			return resp, apiv1.Proposal{}
+		}
+		return resp, decode[apiv1.Proposal](t, resp)
+	}
+	p := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/district-4"))
+	if pe, ok := e.EntryAt(t, p.Receipt).(*entry.Proposal); !ok || pe.Op != entry.OpPropose || pe.ParamsSHA256 != p.ParamsSHA256 || pe.Operation != ombud.OpIssuerRegister {
+		t.Fatalf("the proposal's entry: %+v", e.EntryAt(t, p.Receipt))
+	}
+	resp, _ = vote(e.AdminToken, p.ID, "approve")
+	refused(resp, 403, "proposer_cannot_vote")
+	resp, done := vote(admin2, p.ID, "approve")
+	if resp.StatusCode != 200 || done.Executed == nil || done.Executed.Status != 201 || done.State != ombud.ProposalExecuted || done.ExecReceipt != done.Executed.Receipt {
+		t.Fatalf("the approval that reached the quorum: %d %+v %+v", resp.StatusCode, done, done.Executed)
+	}
+	ie, ok := e.EntryAt(t, done.Executed.Receipt).(*entry.Issuer)
+	if !ok || ie.Proposal != ps("proposal", p.ID) || !slices.Equal(ie.Approver, []string{ps("principal", id2.PrincipalID())}) {
+		t.Fatalf("the issuer's entry does not cite its approval: %+v", e.EntryAt(t, done.Executed.Receipt))
+	}
+	resp, _ = vote(admin3, p.ID, "approve")
+	refused(resp, 409, "proposal_executed")
+
+	// A quorum of 3: a second vote by one admin is refused.
+	pol := propose(admin3, ombud.OpPolicyReload, "", "")
+	if resp, x := vote(admin2, pol.ID, "approve"); resp.StatusCode != 200 || x.Executed != nil || x.Needs != 3 {
+		t.Fatalf("the first of two approvals: %d %+v", resp.StatusCode, x)
+	}
+	resp, _ = vote(admin2, pol.ID, "approve")
+	refused(resp, 409, "already_voted")
+	if resp, x := vote(e.AdminToken, pol.ID, "approve"); resp.StatusCode != 200 || x.Executed == nil || x.Executed.Status != 200 {
+		t.Fatalf("the approval that reached a quorum of 3: %d %+v", resp.StatusCode, x.Executed)
+	}
+
+	// Refused: closed for good.
+	r := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/refused"))
+	if resp, x := vote(admin2, r.ID, "refuse"); resp.StatusCode != 200 || x.State != ombud.ProposalRefused {
+		t.Fatalf("a refusal: %d %+v", resp.StatusCode, x)
+	}
+	resp, _ = vote(admin3, r.ID, "approve")
+	refused(resp, 409, "proposal_refused")
+
+	// Approvals that complete the quorum at once run the operation once.
+	c := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/concurrent"))
+	var wg sync.WaitGroup
+	var answers [2]apiv1.Proposal
+	for i, tok := range []string{admin2, admin3} {
+		wg.Go(func() { _, answers[i] = vote(tok, c.ID, "approve") })
+	}
+	wg.Wait()
+	ran := 0
+	for _, a := range answers {
+		if a.Executed != nil && a.Executed.Status == 201 {
+			ran++
+		}
+	}
+	final := decode[apiv1.Proposal](t, do(admin2, "GET", "/v1/proposals/"+c.ID, ""))
+	if ran != 1 || final.State != ombud.ProposalExecuted {
+		t.Fatalf("two approvals at once: the operation ran %d times; the proposal %+v", ran, final)
+	}
+	issuers := 0
+	for i := c.Receipt; i < e.Size(t); i++ {
+		if ie, ok := e.EntryAt(t, i).(*entry.Issuer); ok && ie.Proposal == ps("proposal", c.ID) {
+			issuers++
+		}
+	}
+	if issuers != 1 {
+		t.Fatalf("the log shows the operation %d times", issuers)
+	}
+
+	// Lowered on a proposal its own quorum approved.
+	low := propose(e.AdminToken, ombud.OpQuorumSet, "", `{"enabled":false}`)
+	if resp, x := vote(admin2, low.ID, "approve"); resp.StatusCode != 200 || x.Executed == nil || x.Executed.Status != 200 {
+		t.Fatalf("disabling the quorum on a proposal: %d %+v", resp.StatusCode, x.Executed)
+	}
+	if q := decode[apiv1.Quorum](t, do(admin2, "GET", "/v1/quorum", "")); q.Enabled {
+		t.Fatalf("the quorum after it was disabled: %+v", q)
+	}
+	// Wrong roles and bad input.
+	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	for _, bad := range []struct {
+		token, method, path, body string
+		status                    int
+	}{
+		{analyst, "POST", "/v1/proposals", `{"operation":"issuer.register","params":{}}`, 403},
+		{analyst, "POST", "/v1/proposals/" + p.ID + "/approve", "", 403},
+		{analyst, "POST", "/v1/quorum", `{"enabled":true}`, 403},
+		{"", "GET", "/v1/proposals", "", 401},
+		{e.AdminToken, "POST", "/v1/proposals", `{"operation":"run.start"}`, 400},
+		{e.AdminToken, "POST", "/v1/proposals", `{"operation":"issuer.register","params":[1]}`, 400},
+		{e.AdminToken, "POST", "/v1/proposals", `{"operation":"object.erase","params":{}}`, 400},
+		{e.AdminToken, "POST", "/v1/proposals", `{"operation":"issuer.register","target":"x/../y"}`, 400},
+		{e.AdminToken, "POST", "/v1/quorum", `{"enabled":true,"required":["run.start:2"]}`, 400},
+		{e.AdminToken, "POST", "/v1/quorum", `{"enabled":true,"required":["issuer.register:99"]}`, 400},
+		{e.AdminToken, "GET", "/v1/proposals?state=lost", "", 400},
+		{e.AdminToken, "POST", "/v1/proposals/nosuchproposal/approve", "", 404},
+	} {
+		resp := do(bad.token, bad.method, bad.path, bad.body)
+		resp.Body.Close()
+		if resp.StatusCode != bad.status {
+			t.Errorf("%s %s %s: %d, want %d", bad.method, bad.path, bad.body, resp.StatusCode, bad.status)
+		}
+	}
+}
