@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
 
+	tclient "github.com/transparency-dev/tessera/client"
+
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -155,6 +159,18 @@ func TestQuorumFlow(t *testing.T) {
 	}
 	if q := decode[apiv1.Quorum](t, do(admin2, "GET", "/v1/quorum", "")); q.Enabled {
 		t.Fatalf("the quorum after it was disabled: %+v", q)
+	}
+	// The real flow audits clean: every privileged entry after the
+	// quorum was enabled cites a proposal its approvers approved before.
+	lu, _ := url.Parse(e.URL + "/log/")
+	f, err := tclient.NewHTTPFetcher(lu, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AwaitSize(t, e.Size(t))
+	res, _, err := audit.Run(t.Context(), audit.Config{Log: *f, Verifier: e.Dir.Verifier})
+	if err != nil || len(res.Findings) != 0 {
+		t.Fatalf("audit of the quorum's flow: %v, findings %+v", err, res.Findings)
 	}
 	// Wrong roles and bad input.
 	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)

@@ -456,6 +456,43 @@ func TestPlantedViolations(t *testing.T) {
 		write(t, e, policy(101))
 		a.expect("policy_version_not_increasing")
 	})
+	t.Run("a privileged entry without the quorum's approval", func(t *testing.T) {
+		a.t = t
+		by := func(id string) string { return e.Journal.Key.Pseudonym(entry.RefNamespace("by"), id) }
+		issuer := func(name, proposal string, approvers ...string) journal.Record {
+			return journal.Record{Body: entry.Issuer{Op: entry.OpRegister, Issuer: name, IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "admin1",
+				Proposal: proposal, Approver: approvers}}
+		}
+		vote := func(op, proposal, voter string) journal.Record {
+			return journal.Record{Body: entry.Proposal{Op: op, Operation: ombud.OpIssuerRegister, ParamsSHA256: "ab", Proposal: proposal, By: voter}}
+		}
+		propose := func(proposal string) journal.Record {
+			return journal.Record{Body: entry.Proposal{Op: entry.OpPropose, Operation: ombud.OpIssuerRegister, ParamsSHA256: "ab", Expires: "2027-01-01T00:00:00Z", Proposal: proposal, By: "admin1"}}
+		}
+		write(t, e, journal.Record{Body: entry.Quorum{Op: entry.OpEnable, Required: (&ombud.Quorum{Required: ombud.DefaultQuorumRequired()}).Counts(), By: "admin1"}})
+		a.expect()
+		write(t, e, issuer("court.example/q1", ""))
+		a.expect("privileged_without_quorum")
+		write(t, e, journal.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-q1"}})
+		a.expect() // the sweep's, not privileged
+		write(t, e, propose("prp-1"))
+		write(t, e, issuer("court.example/q2", "prp-1"))
+		a.expect("privileged_without_quorum") // proposed, not approved
+		write(t, e, propose("prp-2"))
+		write(t, e, vote(entry.OpApprove, "prp-2", "admin1"))
+		a.expect("proposal_invalid") // the proposer's own vote
+		write(t, e, vote(entry.OpApprove, "prp-2", "admin2"))
+		write(t, e, issuer("court.example/q3", "prp-2", by("admin2")))
+		a.expect()
+		write(t, e, issuer("court.example/q4", "prp-2", by("admin2")))
+		a.expect("privileged_without_quorum") // spent
+		write(t, e, propose("prp-3"))
+		write(t, e, vote(entry.OpApprove, "prp-3", "admin2"))
+		write(t, e, issuer("court.example/q5", "prp-3", by("admin3")))
+		a.expect("privileged_without_quorum") // an approver who did not vote
+		write(t, e, journal.Record{Body: entry.Quorum{Op: entry.OpDisable, By: "admin1"}})
+		a.expect("privileged_without_quorum") // lowered without a quorum
+	})
 	t.Run("earlier findings stay reported", func(t *testing.T) {
 		a.t = t
 		rep := a.expect()

@@ -45,6 +45,8 @@ const (
 	RuleRecipientReregistered       = "recipient_reregistered"
 	RuleRecipientRetireUnknown      = "recipient_retire_unknown"
 	RulePolicyVersionNotIncreasing  = "policy_version_not_increasing"
+	RulePrivilegedWithoutQuorum     = "privileged_without_quorum"
+	RuleProposalInvalid             = "proposal_invalid"
 	RuleReportMalformed             = "report_malformed"
 	RuleReportMismatch              = "report_mismatch"
 	RuleReportMissing               = "report_missing"

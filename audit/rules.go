@@ -112,6 +112,8 @@ type RuleState struct {
 	// NoticesOwed holds each erasure notice owed and not yet logged as
 	// sent, keyed "object recipient".
 	NoticesOwed map[string]*NoticeDue `json:"notices_owed,omitempty"`
+	// Quorum is the multi-party approval in force and the proposals open.
+	Quorum QuorumState `json:"quorum"`
 }
 
 // NoticeDue is an erasure notice owed: its erase entry and when it is due.
@@ -184,6 +186,9 @@ func newRules(cfg Rules, st RuleState) *rules {
 	if r.st.NoticesOwed == nil {
 		r.st.NoticesOwed = map[string]*NoticeDue{}
 	}
+	if r.st.Quorum.Proposals == nil {
+		r.st.Quorum.Proposals = map[string]*ProposalState{}
+	}
 	if r.st.DetailsErased == nil {
 		r.st.DetailsErased = map[string]time.Time{}
 	}
@@ -216,7 +221,13 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		out = append(out, Finding{Rule: rule, Index: ptr(idx), Message: fmt.Sprintf(format, args...)})
 	}
 	r.timeOrder(e, add)
+	// Every privileged entry against the quorum in force before it.
+	r.privileged(idx, body, add)
 	switch b := body.(type) {
+	case *entry.Proposal:
+		r.proposal(idx, b, add)
+	case *entry.Quorum:
+		r.quorumSet(b)
 	case *entry.Authorization:
 		r.authorization(idx, e, b, add)
 	case *entry.Access:
