@@ -8,11 +8,13 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	tclient "github.com/transparency-dev/tessera/client"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/audit"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
@@ -196,5 +198,40 @@ func TestQuorumFlow(t *testing.T) {
 		if resp.StatusCode != bad.status {
 			t.Errorf("%s %s %s: %d, want %d", bad.method, bad.path, bad.body, resp.StatusCode, bad.status)
 		}
+	}
+}
+
+// TestProposalExpiry: a proposal past its expiry takes no vote
+// (proposal_expired), runs nothing, and the sweep closes it, logged.
+func TestProposalExpiry(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	admin2 := e.AddPrincipal(t, "Second admin", ombud.RoleAdmin)
+	id2, _ := ombud.ParseToken(admin2)
+	clock := time.Now()
+	svc, err := approval.New(approval.Config{Store: e.Store, Journal: e.Journal, Lifetime: time.Hour, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := svc.Propose(t.Context(), approval.Proposal{Operation: ombud.OpKeyRotate}, e.AdminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour)
+	if _, _, err := svc.Vote(t.Context(), p.ID, id2.PrincipalID(), true); ombud.ErrorReason(err) != "proposal_expired" {
+		t.Fatalf("a vote at the proposal's expiry: %v, want proposal_expired", err)
+	}
+	if n, err := svc.Expire(t.Context()); err != nil || n != 1 {
+		t.Fatalf("Expire: %d, %v", n, err)
+	}
+	got, err := e.Store.Proposal(t.Context(), p.ID)
+	if err != nil || got.State != ombud.ProposalExpired {
+		t.Fatalf("the proposal after the sweep: %+v, %v", got, err)
+	}
+	if pe, ok := e.EntryAt(t, e.Size(t)-1).(*entry.Proposal); !ok || pe.Op != entry.OpExpire || pe.Proposal != e.Journal.Key.Pseudonym("proposal", p.ID) {
+		t.Fatalf("the expiry's entry: %+v", e.EntryAt(t, e.Size(t)-1))
+	}
+	if n, _ := svc.Expire(t.Context()); n != 0 {
+		t.Fatalf("a second sweep closed %d", n)
 	}
 }

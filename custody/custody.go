@@ -94,6 +94,10 @@ type Config struct {
 	// DefaultKeyTTL), which bounds how long reads go on after the KEK is
 	// revoked in the KMS.
 	KeyLifetime, KeyTTL time.Duration
+	// ExpireProposals, when set, closes the proposals of privileged
+	// operations past their expiry (approval.Service.Expire); the sweep
+	// runs it.
+	ExpireProposals func(ctx context.Context) (int, error)
 	Now                 func() time.Time
 	Logger              *slog.Logger
 }

@@ -176,6 +176,9 @@ type SweepResult struct {
 	Breaches int             `json:"emergency_breaches"`
 	// RunsClosed counts the analytic runs closed at their time limit.
 	RunsClosed int `json:"runs_closed,omitempty"`
+	// ProposalsExpired counts the proposals closed unapproved at their
+	// expiry.
+	ProposalsExpired int `json:"proposals_expired,omitempty"`
 	// Details counts the detail records erased because their retention
 	// ended, by entry kind.
 	Details map[entry.Kind]int `json:"details_erased,omitempty"`
@@ -205,6 +208,11 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	if r.RunsClosed, err = s.CloseExpiredRuns(ctx); err != nil {
 		return r, err
+	}
+	if s.ExpireProposals != nil {
+		if r.ProposalsExpired, err = s.ExpireProposals(ctx); err != nil {
+			return r, err
+		}
 	}
 	const batch = 200
 	tried := map[string]bool{}

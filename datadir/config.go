@@ -33,6 +33,7 @@ type Config struct {
 	Report  ReportConfig  `toml:"report"`
 	Redress RedressConfig `toml:"redress"`
 	Sharing SharingConfig `toml:"sharing"`
+	Quorum  QuorumConfig  `toml:"quorum"`
 	// Vocabulary registers the codes of public fields, by vocabulary
 	// name ([[vocabulary.purpose]] code = "…" description = "…"). A
 	// vocabulary given here replaces its default list.
@@ -79,6 +80,16 @@ type ReportConfig struct {
 // and POST /v1/exports refuses.
 type SharingConfig struct {
 	Enabled bool `toml:"enabled"`
+}
+
+// QuorumConfig configures multi-party approval. The quorum itself is not
+// configured here: it is logged state, enabled and changed through the
+// API (POST /v1/quorum), so that no one with the configuration file alone
+// lowers it.
+type QuorumConfig struct {
+	// ProposalLifetime is how long a proposal of a privileged operation
+	// stays open for its votes.
+	ProposalLifetime Duration `toml:"proposal_lifetime"`
 }
 
 type RedressConfig struct {
@@ -246,6 +257,7 @@ func Defaults() Config {
 		Access:  AccessConfig{EmergencyDeadline: Duration{vocab.DefaultEmergencyDeadline}, RunTimeLimit: Duration{ombud.DefaultRunTimeLimit}},
 		Report:  ReportConfig{Band: report.DefaultBand},
 		Redress: RedressConfig{ContestDeadline: Duration{ombud.DefaultContestDeadline}},
+		Quorum:  QuorumConfig{ProposalLifetime: Duration{ombud.DefaultProposalLifetime}},
 	}
 }
 
@@ -378,6 +390,9 @@ func (c Config) Validate() error {
 	}
 	if c.Report.Band < 1 || c.Report.Band > 1000 {
 		return fmt.Errorf("config: report.band must be 1 to 1000")
+	}
+	if d := c.Quorum.ProposalLifetime.Duration; d < time.Minute || d > 90*24*time.Hour {
+		return fmt.Errorf("config: quorum.proposal_lifetime must be from 1m to 2160h (90 days)")
 	}
 	if d := c.Redress.ContestDeadline.Duration; d < 24*time.Hour || d > 366*24*time.Hour || d%(24*time.Hour) != 0 {
 		return fmt.Errorf("config: redress.contest_deadline must be whole days, from 1 to 366 (such as \"720h\" for 30 days)")
@@ -711,6 +726,14 @@ export = "allow"
 # contact = "privacy@example.org, 1 Example Square, Example City"
 # appeal = "the Data Protection Authority of Example (dpa.example), or the administrative court"
 contest_deadline = "720h"
+
+# Multi-party approval. A new deployment starts in a single-admin set-up
+# mode; an admin enables the quorum (POST /v1/quorum, ombud quorum
+# enable), which is logged, and from then on every privileged operation
+# runs only on a proposal other admins approve. Lowering or disabling it
+# needs its own quorum. A proposal stays open this long.
+[quorum]
+proposal_lifetime = "72h"
 
 # Exports: objects sealed to a registered recipient (ombud recipient add)
 # under an authorization whose sharing scope allows it, each logged. Off by

@@ -44,7 +44,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	if g.Analytics, err = registry.New(registry.Config{Store: g.Store, Journal: g.Journal, Classes: classes, Gate: gates.VersionExclusive}); err != nil {
 		return err
 	}
-	if g.Approval, err = approval.New(approval.Config{Store: g.Store, Journal: g.Journal}); err != nil {
+	if g.Approval, err = approval.New(approval.Config{Store: g.Store, Journal: g.Journal, Lifetime: dir.Config.Quorum.ProposalLifetime.Duration}); err != nil {
 		return err
 	}
 	if g.Sharing, err = sharing.New(sharing.Config{Store: g.Store, Journal: g.Journal, Vocabulary: vocab, Gate: gates.RecipientExclusive}); err != nil {
@@ -72,6 +72,8 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
 		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
 		Logger:     g.logger,
+		// The sweep closes the proposals past their expiry.
+		ExpireProposals: g.Approval.Expire,
 	})
 	return err
 }
