@@ -98,8 +98,8 @@ type Config struct {
 	// operations past their expiry (approval.Service.Expire); the sweep
 	// runs it.
 	ExpireProposals func(ctx context.Context) (int, error)
-	Now                 func() time.Time
-	Logger              *slog.Logger
+	Now             func() time.Time
+	Logger          *slog.Logger
 }
 
 // Service is the custody service. Build it with New; its configuration
