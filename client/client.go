@@ -443,6 +443,45 @@ func (c *Client) SendNotice(ctx context.Context, id, note string) (*apiv1.Notice
 	return &out, c.call(ctx, "POST", "/v1/notices/"+esc(id)+"/sent", apiv1.SendNotice{Note: note}, &out)
 }
 
+// Quorum returns the quorum in force.
+func (c *Client) Quorum(ctx context.Context) (*apiv1.Quorum, error) {
+	var out apiv1.Quorum
+	return &out, c.call(ctx, "GET", "/v1/quorum", nil, &out)
+}
+
+// SetQuorum enables, raises, lowers or disables the quorum.
+func (c *Client) SetQuorum(ctx context.Context, in apiv1.SetQuorum) (*apiv1.Quorum, error) {
+	var out apiv1.Quorum
+	return &out, c.call(ctx, "POST", "/v1/quorum", in, &out)
+}
+
+// Propose proposes a privileged operation.
+func (c *Client) Propose(ctx context.Context, in apiv1.Propose) (*apiv1.Proposal, error) {
+	var out apiv1.Proposal
+	return &out, c.call(ctx, "POST", "/v1/proposals", in, &out)
+}
+
+// Proposals lists the proposals in state ("" for all).
+func (c *Client) Proposals(ctx context.Context, state string) ([]apiv1.Proposal, error) {
+	var out apiv1.Proposals
+	q := ""
+	if state != "" {
+		q = "?state=" + url.QueryEscape(state)
+	}
+	return out.Proposals, c.call(ctx, "GET", "/v1/proposals"+q, nil, &out)
+}
+
+// Vote approves or refuses a proposal; the answer's Executed holds what
+// the operation answered when this vote reached the quorum.
+func (c *Client) Vote(ctx context.Context, id string, approve bool) (*apiv1.Proposal, error) {
+	how := "refuse"
+	if approve {
+		how = "approve"
+	}
+	var out apiv1.Proposal
+	return &out, c.call(ctx, "POST", "/v1/proposals/"+esc(id)+"/"+how, nil, &out)
+}
+
 // Export asks for an export and returns its sealed package as a stream,
 // with the export's id and its entry's index; the caller closes it. A
 // refusal is an error (an *Error, with its receipt when it was logged).
