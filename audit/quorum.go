@@ -82,38 +82,13 @@ func (r *rules) privilegedOp(body entry.Body) string {
 	return ""
 }
 
-// approvalOf returns the proposal and approvers a privileged entry cites.
-func approvalOf(body entry.Body) (proposal string, approvers []string) {
-	switch b := body.(type) {
-	case *entry.Issuer:
-		return b.Proposal, b.Approver
-	case *entry.Policy:
-		return b.Proposal, b.Approver
-	case *entry.Key:
-		return b.Proposal, b.Approver
-	case *entry.Principal:
-		return b.Proposal, b.Approver
-	case *entry.Analytic:
-		return b.Proposal, b.Approver
-	case *entry.Recipient:
-		return b.Proposal, b.Approver
-	case *entry.Hold:
-		return b.Proposal, b.Approver
-	case *entry.Erase:
-		return b.Proposal, b.Approver
-	case *entry.Quorum:
-		return b.Proposal, b.Approver
-	}
-	return "", nil
-}
-
 // privileged checks a privileged entry against the quorum in force: once
 // enabled, it cites a proposal of its operation, logged before it and
 // approved by enough distinct admins other than its proposer, each of
 // whom it names. The proposal is then spent.
 func (r *rules) privileged(idx uint64, body entry.Body, add adder) {
 	op := r.privilegedOp(body)
-	proposal, approvers := approvalOf(body)
+	proposal, approvers := entry.ApprovalOf(body)
 	if op == "" {
 		return
 	}

@@ -408,8 +408,11 @@ func setValue(fv reflect.Value, t valueType, x any) error {
 // have the proposal and approver refs of a privileged change.
 func WithApproval(b Body, proposal string, approvers []string) (Body, error) {
 	s := specs[b.Kind()]
+	if s == nil {
+		return nil, fmt.Errorf("entry: unknown kind %s", b.Kind())
+	}
 	p, a := s.refNamed("proposal"), s.refNamed("approver")
-	if s == nil || p == nil || a == nil || !a.keyed {
+	if p == nil || a == nil || !a.keyed {
 		return nil, fmt.Errorf("entry: a %s entry cannot cite a proposal", b.Kind())
 	}
 	v := reflect.New(s.typ).Elem()
@@ -417,4 +420,20 @@ func WithApproval(b Body, proposal string, approvers []string) (Body, error) {
 	v.Field(p.index).SetString(proposal)
 	v.Field(a.index).Set(reflect.ValueOf(slices.Clone(approvers)))
 	return v.Interface().(Body), nil
+}
+
+// ApprovalOf returns the proposal and approvers a privileged entry's body
+// cites (WithApproval), "" and nil for one that cites none or a kind that
+// cannot.
+func ApprovalOf(b Body) (proposal string, approvers []string) {
+	v := reflect.Indirect(reflect.ValueOf(b))
+	s := specs[b.Kind()]
+	if s == nil {
+		return "", nil
+	}
+	p, a := s.refNamed("proposal"), s.refNamed("approver")
+	if p == nil || a == nil || !a.keyed {
+		return "", nil
+	}
+	return v.Field(p.index).String(), v.Field(a.index).Interface().([]string)
 }

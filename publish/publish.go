@@ -351,6 +351,9 @@ func CSV(r *report.Report, caps report.Capabilities) []byte {
 	if r.NoticesSent != nil {
 		row("erasure_notices", "sent", "", "", *r.NoticesSent)
 	}
+	for _, p := range r.Proposals {
+		row("proposals", p.Operation, p.Outcome, "", p.Count)
+	}
 	for _, m := range r.Models {
 		row("flags", m.ModelVersion, "", "", m.Flags)
 		row("reviews", m.ModelVersion, "", "", m.Reviews)

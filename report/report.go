@@ -152,7 +152,11 @@ type Report struct {
 	ExportsByJurisdiction []ExportJurisdictionRow `json:"exports_by_jurisdiction,omitempty"`
 	NoticesOwed           *Count                  `json:"erasure_notices_owed,omitempty"`
 	NoticesSent           *Count                  `json:"erasure_notices_sent,omitempty"`
-	Models                []ModelRow              `json:"flags_by_model"`
+	// Proposals counts the proposals of privileged operations by
+	// operation and outcome: proposed, executed, refused or expired in
+	// the period. Absent when none.
+	Proposals []ProposalRow `json:"proposals,omitempty"`
+	Models    []ModelRow    `json:"flags_by_model"`
 	// Runs are the analytic runs started in the period and the objects
 	// read in runs, by system, version and purpose. Absent when the
 	// period has none, so reports of periods before runs existed
@@ -253,6 +257,13 @@ type ExportJurisdictionRow struct {
 	Count        Count  `json:"count"`
 }
 
+// ProposalRow counts proposals of one privileged operation by outcome.
+type ProposalRow struct {
+	Operation string `json:"operation"`
+	Outcome   string `json:"outcome"`
+	Count     Count  `json:"count"`
+}
+
 // ModelRow is the flags of one model version and how reviewers judged
 // them. The overturn rate (rejections per review) is published only when
 // both counts are above the band.
@@ -346,6 +357,8 @@ type Builder struct {
 	exports                  map[[3]string]*int64 // category, "false" or "true" (crossed a border), decision
 	exportsJ                 map[[3]string]*int64 // jurisdiction, "false" or "true", decision
 	noticesOwed, noticesSent int64
+	proposals                map[[2]string]*int64 // operation, outcome
+	proposalOp               map[string]string    // proposal pseudonym → operation (all time)
 	flagModel                map[string]string    // flag pseudonym → model version (all time)
 	actModel                 map[string]string    // action pseudonym → model version (all time)
 	modelActs                map[[2]string]*int64 // model version, action kind
@@ -397,7 +410,7 @@ func NewBuilder(opt Options) *Builder {
 	start, end := opt.Period.Start.Unix(), opt.Period.End.Unix()
 	return &Builder{opt: opt, start: start, end: end,
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
-		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, exportsJ: map[[3]string]*int64{}, flagModel: map[string]string{},
+		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, exportsJ: map[[3]string]*int64{}, proposals: map[[2]string]*int64{}, proposalOp: map[string]string{}, flagModel: map[string]string{},
 		actModel: map[string]string{}, modelActs: map[[2]string]*int64{}, modelCons: map[[3]string]*int64{},
 		models: map[string]*[6]int64{}, due: map[string]int64{}, resolvedAt: map[string]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
@@ -431,6 +444,12 @@ func (b *Builder) Add(leaf []byte) {
 		if _, ok := b.systems[e.System]; !ok && e.Op == entry.OpRegister {
 			b.systems[strings.Clone(e.System)] = strings.Clone(e.Name)
 		}
+	case *entry.Proposal:
+		// Proposals, all time: one executed in the period may have been
+		// proposed before it.
+		if _, ok := b.proposalOp[e.Proposal]; !ok && e.Op == entry.OpPropose {
+			b.proposalOp[strings.Clone(e.Proposal)] = strings.Clone(e.Operation)
+		}
 	case *entry.Run:
 		if _, ok := b.runKey[e.Run]; !ok && e.Op == entry.OpStart && e.Decision == entry.Permit {
 			name := b.systems[e.System]
@@ -460,6 +479,13 @@ func (b *Builder) Add(leaf []byte) {
 		return
 	}
 	b.entries++
+	if p, _ := entry.ApprovalOf(body); p != "" {
+		op := b.proposalOp[p]
+		if op == "" {
+			op = "unknown"
+		}
+		inc(b.proposals, [2]string{op, "executed"}, clone2)
+	}
 	switch e := body.(type) {
 	case *entry.Access:
 		inc(b.decisions, [3]string{e.Class, e.Purpose, e.Decision}, clone3)
@@ -503,6 +529,11 @@ func (b *Builder) Add(leaf []byte) {
 		b.noticesOwed += int64(len(e.Recipient))
 	case *entry.Notice:
 		b.noticesSent++
+	case *entry.Proposal:
+		outcome := map[string]string{entry.OpPropose: "proposed", entry.OpRefuse: "refused", entry.OpExpire: "expired"}[e.Op]
+		if outcome != "" {
+			inc(b.proposals, [2]string{e.Operation, outcome}, clone2)
+		}
 	case *entry.Hold:
 		inc(b.holds, [2]string{e.Op, e.Reason}, clone2)
 	case *entry.Export:
@@ -666,6 +697,9 @@ func (b *Builder) Report() *Report {
 		})
 	}
 	r.NoticesOwed, r.NoticesSent = some(b.noticesOwed), some(b.noticesSent)
+	if len(b.proposals) > 0 {
+		r.Proposals = rows(b.proposals, func(k [2]string, n int64) ProposalRow { return ProposalRow{k[0], k[1], c(n)} })
+	}
 	r.Models = make([]ModelRow, 0, len(b.models))
 	for k, m := range b.models {
 		row := ModelRow{ModelVersion: k, Flags: c(m[0]), Reviews: c(m[1]), Confirmed: c(m[2]), Rejected: c(m[3]), Withdrawn: some(m[4]), BelowThreshold: some(m[5])}

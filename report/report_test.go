@@ -400,3 +400,42 @@ func TestExportAndNoticeRows(t *testing.T) {
 		t.Fatalf("a period without exports or notices has their fields:\n%s", b)
 	}
 }
+
+// TestProposalRows: proposals by operation and outcome; one proposed
+// before the period and executed in it counts as executed under its
+// operation.
+func TestProposalRows(t *testing.T) {
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	at := start.Add(-time.Hour)
+	j := &journal.Journal{Key: testKey(), Now: func() time.Time { return at }}
+	var leaves [][]byte
+	add := func(b entry.Body) {
+		_, leaf, _, err := j.Build(journal.Record{Body: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, leaf)
+	}
+	propose := func(id string) {
+		add(entry.Proposal{Op: entry.OpPropose, Operation: "issuer.register", ParamsSHA256: "ab", Expires: "2026-12-01T00:00:00Z", Proposal: id, By: "a1"})
+	}
+	propose("p1")
+	at = start.Add(time.Hour)
+	add(entry.Proposal{Op: entry.OpApprove, Operation: "issuer.register", ParamsSHA256: "ab", Proposal: "p1", By: "a2"})
+	add(entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/x", IssuerKind: "court", Jurisdiction: "EU", KeyID: "k", By: "a1",
+		Proposal: "p1", Approver: []string{"ps1:AAAAAAAAAAAAAAAAAAAAAA"}})
+	propose("p2")
+	add(entry.Proposal{Op: entry.OpRefuse, Operation: "issuer.register", ParamsSHA256: "ab", Proposal: "p2", By: "a2"})
+	propose("p3")
+	add(entry.Proposal{Op: entry.OpExpire, Operation: "issuer.register", ParamsSHA256: "ab", Proposal: "p3"})
+	p, _ := ParsePeriod("2026-11")
+	r := Compute(Options{Period: p, Band: 1}, leavesOf(leaves))
+	c := func(n int64) Count { return Count{N: n, Band: 1} }
+	want := []ProposalRow{
+		{"issuer.register", "executed", c(1)}, {"issuer.register", "expired", c(1)},
+		{"issuer.register", "proposed", c(2)}, {"issuer.register", "refused", c(1)},
+	}
+	if !slices.Equal(r.Proposals, want) {
+		t.Fatalf("proposals %+v, want %+v", r.Proposals, want)
+	}
+}
