@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,9 @@ func TestQuorumFlow(t *testing.T) {
 	if q := decode[apiv1.Quorum](t, do(admin2, "GET", "/v1/quorum", "")); q.Enabled || q.Required[ombud.OpIssuerRegister] != 1 {
 		t.Fatalf("a new deployment's quorum: %+v", q)
 	}
+	if page := string(ombudtest.Get(t, e.URL+"/status")); !strings.Contains(page, "single-admin set-up mode") {
+		t.Fatalf("/status of a new deployment does not show its set-up mode:\n%s", page)
+	}
 	if resp := do(e.AdminToken, "POST", "/v1/issuers", issuer("court.example/setup")); resp.StatusCode != 201 {
 		t.Fatalf("an issuer in the set-up mode: %d", resp.StatusCode)
 	}
@@ -64,6 +68,10 @@ func TestQuorumFlow(t *testing.T) {
 	}
 	if qe, ok := e.EntryAt(t, q.Receipt).(*entry.Quorum); !ok || qe.Op != entry.OpEnable || !slices.Contains(qe.Required, "issuer.register:2") {
 		t.Fatalf("the quorum's entry: %+v", e.EntryAt(t, q.Receipt))
+	}
+	if page := string(ombudtest.Get(t, e.URL+"/disclosure")); !strings.Contains(page, "Multi-party approval is on") ||
+		!strings.Contains(page, "<td><code>policy.reload</code></td><td class=\"num\">3</td>") {
+		t.Fatalf("/disclosure with the quorum on:\n%s", page)
 	}
 	before := e.Size(t)
 	refused(do(e.AdminToken, "POST", "/v1/issuers", issuer("court.example/alone")), 403, "quorum_required")

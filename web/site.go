@@ -155,6 +155,9 @@ type Site struct {
 	// NoticesOverdue counts the erasure notices owed to recipients of
 	// exports for longer than ombud.NoticeWithin.
 	NoticesOverdue func(ctx context.Context, now time.Time) (int, error)
+	// Quorum reads the multi-party approval in force; the status and
+	// disclosure pages show it, or the single-admin set-up mode.
+	Quorum func(ctx context.Context) (*ombud.Quorum, error)
 	// Systems lists the public registry of analytic systems.
 	Systems func(ctx context.Context) ([]*ombud.AnalyticSystem, error)
 	// RunCounts counts a system's runs by version and purpose; /systems
@@ -343,6 +346,8 @@ type page struct {
 	Breaches   []*ombud.Emergency
 	// NoticesOverdue is -1 when it could not be counted.
 	NoticesOverdue int
+	// Quorum is the multi-party approval in force (nil: not known).
+	Quorum *QuorumView
 	BaseURL        string
 	D              *Disclosure
 	Systems        []*ombud.AnalyticSystem
@@ -736,6 +741,7 @@ func (s *Site) status(w http.ResponseWriter, r *http.Request) {
 		}
 		p.NoticesOverdue = n
 	}
+	p.Quorum = s.quorum(r.Context())
 	s.render(w, r, "status", http.StatusOK, p)
 }
 
@@ -844,6 +850,7 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.D = d
+	p.Quorum = s.quorum(r.Context())
 	if s.Systems != nil {
 		if p.Systems, err = s.Systems(r.Context()); err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: systems", "err", err)
@@ -852,4 +859,34 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, "disclosure", http.StatusOK, p)
+}
+
+// QuorumView is the multi-party approval as the pages show it.
+type QuorumView struct {
+	Enabled bool
+	Index   uint64 // the quorum entry that set it; 0 for the set-up mode
+	Rows    []QuorumRow
+}
+
+// QuorumRow is one privileged operation and the admins it needs.
+type QuorumRow struct {
+	Operation string
+	Admins    int
+}
+
+// quorum reads the quorum for a page; nil when it cannot be read.
+func (s *Site) quorum(ctx context.Context) *QuorumView {
+	if s.Quorum == nil {
+		return nil
+	}
+	q, err := s.Quorum(ctx)
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "site: quorum", "err", err)
+		return nil
+	}
+	v := &QuorumView{Enabled: q.Enabled, Index: q.Index}
+	for _, op := range ombud.PrivilegedOperations {
+		v.Rows = append(v.Rows, QuorumRow{op, q.Needs(op)})
+	}
+	return v
 }

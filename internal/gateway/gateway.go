@@ -272,6 +272,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 		Reports: g.Reports, Witnesses: g.Witnesses, Logger: g.logger, PublicURL: g.Dir.Config.Server.PublicURL, WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration,
 		Breaches:       g.Store.Breaches,
 		NoticesOverdue: g.Store.NoticesOverdue,
+		Quorum:         g.Store.Quorum,
 		Sessions:       g.Store,
 		Systems:        g.Store.AnalyticSystems,
 		RunCounts:      g.Store.RunCounts,
