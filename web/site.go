@@ -347,14 +347,14 @@ type page struct {
 	// NoticesOverdue is -1 when it could not be counted.
 	NoticesOverdue int
 	// Quorum is the multi-party approval in force (nil: not known).
-	Quorum *QuorumView
-	BaseURL        string
-	D              *Disclosure
-	Systems        []*ombud.AnalyticSystem
-	RunStats       map[string][]RunStat    // by system id
-	RevStats       map[string][]ReviewStat // by system id
-	Title          string
-	Message        string
+	Quorum   *QuorumView
+	BaseURL  string
+	D        *Disclosure
+	Systems  []*ombud.AnalyticSystem
+	RunStats map[string][]RunStat    // by system id
+	RevStats map[string][]ReviewStat // by system id
+	Title    string
+	Message  string
 	// the contest and reviewer pages
 	Case     *contestView
 	Reviewer *ombud.Principal
