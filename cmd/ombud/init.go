@@ -4,14 +4,17 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/vocab"
 )
 
 func initCommand() command {
-	return command{name: "init", usage: "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE] [--store URL --log-url URL]", need: []string{"data"},
-		summary: "create a data directory and print the admin token",
+	return command{name: "init", usage: "--data DIR [--origin ORIGIN] [--listen ADDR] [--jurisdiction CODE] [--store URL --log-url URL] [--admins N]", need: []string{"data"},
+		summary: "create a data directory and print the admin token (with --admins N, N admin tokens as the last N lines, and multi-party approval on)",
 		example: "ombud init --data ./ombud-data --origin records.example.org/log --jurisdiction EU-DE",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			o := initFlags{}
@@ -22,12 +25,16 @@ func initCommand() command {
 			fs.StringVar(&o.store, "store", "", "metadata store to write into ombud.toml: a postgres:// URL (default: SQLite in meta.db)")
 			fs.StringVar(&o.logURL, "log-url", "", "shared log to write into ombud.toml: a mysql:// URL, for several gateways (needs --store; default: files in log/)")
 			fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+			fs.IntVar(&o.admins, "admins", 1, "admins to create, 1 to 16; from 2, multi-party approval is enabled from the first minute (2 admins for each privileged operation)")
 			return func(ctx context.Context, _ []string) error { return m.initDir(ctx, o) }
 		},
 	}
 }
 
-type initFlags struct{ data, origin, listen, jurisdiction, store, logURL, logLevel string }
+type initFlags struct {
+	data, origin, listen, jurisdiction, store, logURL, logLevel string
+	admins                                                      int
+}
 
 // checkEngines checks the shared engines a command names, before anything
 // is created with them.
@@ -45,6 +52,9 @@ func (m *Main) initDir(ctx context.Context, o initFlags) error {
 	if err := checkEngines(o.store, o.logURL); err != nil {
 		return usagef("init: %v", err)
 	}
+	if o.admins < 1 || o.admins > ombud.MaxQuorum {
+		return usagef("init: --admins takes 1 to %d", ombud.MaxQuorum)
+	}
 	dir, err := datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Listen: o.listen, Jurisdiction: o.jurisdiction, StoreURL: o.store, LogURL: o.logURL})
 	if err != nil {
 		return err
@@ -55,9 +65,42 @@ func (m *Main) initDir(ctx context.Context, o initFlags) error {
 	if err != nil {
 		return err
 	}
-	err = bootstrapAdmin(ctx, g, m.Stdout)
+	if o.admins == 1 {
+		err = bootstrapAdmin(ctx, g, m.Stdout)
+	} else {
+		err = bootstrapAdmins(ctx, g, o.admins, m.Stdout)
+	}
 	if cerr := g.Close(context.WithoutCancel(ctx)); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// bootstrapAdmins creates n admins and enables multi-party approval, all
+// logged, and prints the n tokens as the last n lines.
+func bootstrapAdmins(ctx context.Context, g *gateway.Gateway, n int, out io.Writer) error {
+	first, tok, w, created, err := g.BootstrapAdmin(ctx)
+	if err != nil || !created {
+		return err
+	}
+	tokens := []string{tok.Reveal()}
+	fmt.Fprintf(out, "Created admin 1 (log entry %d).\n", w.Index)
+	for i := 2; i <= n; i++ {
+		_, t, w, err := g.Custody.AddPrincipal(ctx, fmt.Sprintf("admin %d", i), []ombud.Role{ombud.RoleAdmin}, first.ID)
+		if err != nil {
+			return err
+		}
+		tokens = append(tokens, t.Reveal())
+		fmt.Fprintf(out, "Created admin %d (log entry %d).\n", i, w.Index)
+	}
+	w, err = g.Approval.SetQuorum(ctx, &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired()}, first.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Enabled multi-party approval (log entry %d): each privileged operation needs %d admins.\n", w.Index, ombud.DefaultQuorum)
+	fmt.Fprintf(out, "Admin API tokens, one per admin, in order, shown once; only their hashes are stored. Give each to its admin:\n")
+	for _, t := range tokens {
+		fmt.Fprintln(out, t)
+	}
+	return nil
 }

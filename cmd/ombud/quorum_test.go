@@ -51,3 +51,28 @@ func TestQuorumCommands(t *testing.T) {
 		t.Fatalf("approve: %s", out)
 	}
 }
+
+// TestInitAdmins: 'ombud init --admins 3' prints three admin tokens as
+// its last three lines and enables a quorum of 2 from the first minute.
+func TestInitAdmins(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() + "/data"
+	code, out, errs := run(t, nil, "init", "--data", dir, "--admins", "3")
+	if code != 0 {
+		t.Fatalf("init --admins 3: exit %d %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 3 || !strings.Contains(out, "Enabled multi-party approval") {
+		t.Fatalf("init --admins 3:\n%s", out)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines[len(lines)-3:] {
+		if _, err := ombud.ParseToken(l); err != nil || seen[l] {
+			t.Fatalf("the last three lines are not three admin tokens:\n%s", out)
+		}
+		seen[l] = true
+	}
+	if code, _, errs := run(t, nil, "init", "--data", t.TempDir()+"/d2", "--admins", "0"); code == 0 || !strings.Contains(errs, "--admins") {
+		t.Fatalf("init --admins 0: exit %d %s", code, errs)
+	}
+}
