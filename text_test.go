@@ -25,3 +25,21 @@ func TestValidateText(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPublicValue: values that look like a date of birth, an
+// identity number or a street address are refused; the codes the
+// registries hold are not.
+func TestCheckPublicValue(t *testing.T) {
+	for _, v := range []string{"maria-gonzalez-1980", "ssn-123-45-6789", "123-45-6789", "born-1975-03-02", "02.03.1975", "john-12/05/80",
+		"id-4471239", "12-main-street", "hauptstrasse-7", "7-rue-de-rivoli", "42 Elm St"} {
+		if err := ombud.CheckPublicValue("name", v); err == nil {
+			t.Errorf("%q: accepted", v)
+		}
+	}
+	for _, v := range []string{"vendor-x-frs", "facematch", "4.2.1", "2.0", "court.example/district-3", "ocds-abc123-2026-17", "fria-2026-07",
+		"nist-frte-1n-2026-10", "anpr-v2", "vendor-y-datasheet", "model-2024.1", "plate-reader", "court.example/d3"} {
+		if err := ombud.CheckPublicValue("name", v); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+}

@@ -253,6 +253,9 @@ func (s *Service) RegisterIssuer(ctx context.Context, name, kind, jurisdiction, 
 	if !ombud.IsIssuerName(name) {
 		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "issuer names are public, and look like court.example/district-3: a host name, then /-separated parts of A-Z a-z 0-9 . _ -")
 	}
+	if err := ombud.CheckPublicValue("name", name); err != nil {
+		return nil, journal.Leaf{}, err
+	}
 	if !slices.Contains(ombud.IssuerKinds, kind) {
 		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "kind must be one of %s", strings.Join(ombud.IssuerKinds, ", "))
 	}

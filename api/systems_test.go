@@ -43,6 +43,10 @@ func TestSystemsRegistry(t *testing.T) {
 		{"no accuracy", e.AdminToken, replace(frs, `"fpir":0.003,"fnir":0.021,`, ``), 400, ombud.CodeInvalid},
 		{"rate above one", e.AdminToken, replace(frs, `"fnir":0.021`, `"fnir":2`), 400, ombud.CodeInvalid},
 		{"unknown field", e.AdminToken, replace(frs, `"vendor":`, `"owner":"x","vendor":`), 400, ombud.CodeUnknownField},
+		// The outside attack's values: published for ever, so refused.
+		{"a name with a birth year", e.AdminToken, replace(frs, `"vendor-x-frs"`, `"maria-gonzalez-1980"`), 400, ombud.CodeInvalid},
+		{"an identity number as version", e.AdminToken, replace(frs, `"4.2.1"`, `"ssn-123-45-6789"`), 400, ombud.CodeInvalid},
+		{"a street address as vendor", e.AdminToken, replace(frs, `"vendor-x"`, `"12-main-street"`), 400, ombud.CodeInvalid},
 	} {
 		resp := e.Do(t, "POST", "/v1/systems", tc.token, js, tc.body)
 		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != tc.status || body.Error.Code != tc.code {

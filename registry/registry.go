@@ -95,7 +95,7 @@ func code(what, v string, required bool) error {
 		// an e-mail address, a person's.
 		return invalid("%s must be a code: 1 to 64 of A-Z a-z 0-9 . _ : + / = - (it is public)", what)
 	}
-	return nil
+	return ombud.CheckPublicValue(what, v)
 }
 
 func (s *Service) checkVersion(task string, v Version) error {

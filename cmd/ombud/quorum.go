@@ -149,4 +149,8 @@ func printProposal(m *Main, p *apiv1.Proposal) {
 	fmt.Fprintf(m.Stdout, ", %s, by %s; %d of %d admins (the proposer counted); expires %s (log entry %d)\n",
 		p.State, p.Proposer, 1+approvals, p.Needs, p.Expires.Format("2006-01-02 15:04 MST"), p.Receipt)
 	fmt.Fprintf(m.Stdout, "  params: %s\n", p.Params)
+	switch p.Operation {
+	case ombud.OpIssuerRegister, ombud.OpSystemRegister, ombud.OpSystemVersion:
+		fmt.Fprintln(m.Stdout, "  WARNING: its names, vendor, model, version and references are published in the public log for ever; approve only values that name no person.")
+	}
 }
