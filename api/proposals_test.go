@@ -17,6 +17,7 @@ import (
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 )
@@ -162,6 +163,25 @@ func TestQuorumFlow(t *testing.T) {
 		t.Fatalf("the log shows the operation %d times", issuers)
 	}
 
+	// Operations whose path names a target, or that take no body, run
+	// through their routes as well.
+	obj, _, err := e.Custody.Ingest(t.Context(), custody.IngestRequest{Class: "general", By: e.AdminID, Body: strings.NewReader("a note")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := do(e.AdminToken, "POST", "/v1/objects/"+obj.ID+"/hold", `{"reason":"litigation","authorization":"ord-1"}`); resp.StatusCode != 200 {
+		t.Fatalf("a hold (not privileged): %d", resp.StatusCode)
+	}
+	for _, x := range []struct{ op, target, params string }{
+		{ombud.OpKeyRotate, "", ""},
+		{ombud.OpHoldRelease, obj.ID, `{"reason":"litigation","authorization":"ord-1"}`},
+		{ombud.OpObjectErase, obj.ID, `{"reason":"court_order","authorization":"ord-2"}`},
+	} {
+		p := propose(e.AdminToken, x.op, x.target, x.params)
+		if resp, got := vote(admin2, p.ID, "approve"); resp.StatusCode != 200 || got.Executed == nil || got.Executed.Status != 200 {
+			t.Fatalf("%s on a proposal: %d %+v", x.op, resp.StatusCode, got.Executed)
+		}
+	}
 	// Lowered on a proposal its own quorum approved.
 	low := propose(e.AdminToken, ombud.OpQuorumSet, "", `{"enabled":false}`)
 	if resp, x := vote(admin2, low.ID, "approve"); resp.StatusCode != 200 || x.Executed == nil || x.Executed.Status != 200 {

@@ -1,11 +1,13 @@
 package audit
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
+	"github.com/ombud/ombud/journal"
 )
 
 // QuorumState is the multi-party approval as the log shows it: the
@@ -31,55 +33,18 @@ func (q *QuorumState) quorum() *ombud.Quorum {
 }
 
 // privilegedOp names the privileged operation a privileged entry records,
-// "" for an entry that is none.
+// "" for an entry that is none: a quorum entry is one only when it lowers
+// the quorum in force.
 func (r *rules) privilegedOp(body entry.Body) string {
-	switch b := body.(type) {
-	case *entry.Issuer:
-		if b.Op == entry.OpRegister {
-			return ombud.OpIssuerRegister
-		}
-	case *entry.Policy:
-		if b.Op == entry.OpSet {
-			return ombud.OpPolicyReload
-		}
-	case *entry.Key:
-		if b.Op == entry.OpRotate {
-			return ombud.OpKeyRotate
-		}
-	case *entry.Principal:
-		switch {
-		case b.Op == entry.OpCreate && slices.Contains(b.Roles, string(ombud.RoleAdmin)):
-			return ombud.OpAdminCreate
-		case b.Op == entry.OpEmergencyRestore:
-			return ombud.OpEmergencyRestore
-		}
-	case *entry.Analytic:
-		switch b.Op {
-		case entry.OpRegister:
-			return ombud.OpSystemRegister
-		case entry.OpVersion:
-			return ombud.OpSystemVersion
-		}
-	case *entry.Recipient:
-		if b.Op == entry.OpRegister {
-			return ombud.OpRecipientAdd
-		}
-	case *entry.Hold:
-		if b.Op == entry.OpRelease {
-			return ombud.OpHoldRelease
-		}
-	case *entry.Erase:
-		if b.Reason != ombud.EraseRetention {
-			return ombud.OpObjectErase
-		}
-	case *entry.Quorum:
+	if b, ok := body.(*entry.Quorum); ok {
 		next := &ombud.Quorum{Enabled: b.Op == entry.OpEnable}
 		next.Required, _ = ombud.ParseQuorumCounts(b.Required)
 		if r.st.Quorum.quorum().Lowers(next) {
 			return ombud.OpQuorumSet
 		}
+		return ""
 	}
-	return ""
+	return journal.PrivilegedOp(reflect.Indirect(reflect.ValueOf(body)).Interface().(entry.Body))
 }
 
 // privileged checks a privileged entry against the quorum in force: once

@@ -174,7 +174,10 @@ type Committer func(ctx context.Context, c *Change, w Leaf) error
 // reservation stays for recovery to finish; the error says so. A nil
 // commit commits the store alone.
 func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Leaf, error) {
-	if a, ok := ApprovalFrom(ctx); ok {
+	// Only the privileged change the approval is for carries it: any
+	// other change its operation makes on the way (an intermediate key,
+	// a detail) is its own.
+	if a, ok := ApprovalFrom(ctx); ok && PrivilegedOp(r.Body) != "" {
 		// A privileged change carrying out an approved proposal: the
 		// store takes the proposal with the reservation, and the entry
 		// cites it and its approvers.
