@@ -198,6 +198,27 @@ func (s *Service) policyInForce(ctx context.Context) (*Policy, error) {
 // then swaps it in atomically. A policy that fails its check is refused and
 // the old one stays in force. It returns the version in force.
 func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, changed bool, err error) {
+	return s.LoadPolicyPinned(ctx, by, "")
+}
+
+// FilePolicy reads and checks the policy file, as LoadPolicy would load
+// it, without loading it.
+func (s *Service) FilePolicy() (*Policy, error) {
+	text, err := os.ReadFile(s.PolicyPath)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read policy: %w", err)
+	}
+	p, err := ParsePolicy(text)
+	if err != nil {
+		return nil, ombud.Errorf(ombud.CodeInvalid, "%v", err)
+	}
+	return p, nil
+}
+
+// LoadPolicyPinned is LoadPolicy of the policy whose SHA-256 is sha ("" for
+// whatever the file holds): a proposal approves one text, and a file
+// changed since is refused (policy_changed), not loaded.
+func (s *Service) LoadPolicyPinned(ctx context.Context, by, sha string) (version int, changed bool, err error) {
 	s.policyMu.Lock()
 	defer s.policyMu.Unlock()
 	// Every read decided by the old version is logged before the new
@@ -214,6 +235,10 @@ func (s *Service) LoadPolicy(ctx context.Context, by string) (version int, chang
 	p, err := ParsePolicy(text)
 	if err != nil {
 		return 0, false, ombud.Errorf(ombud.CodeInvalid, "%v", err)
+	}
+	if want := sha; want != "" && p.SHA != want {
+		return 0, false, &ombud.Error{Code: ombud.CodeConflict, Reason: "policy_changed",
+			Message: fmt.Sprintf("the policy file's SHA-256 is %s, not the %s proposed: it changed since; propose the file as it is now", p.SHA, want)}
 	}
 	v, sha, err := s.Store.LatestPolicy(ctx)
 	if err != nil {

@@ -208,7 +208,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/authorizations", s.auth(admin, s.registerAuthorization))
 		mux.Handle("GET /v1/authorizations/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.getAuthorization))
 		mux.Handle("POST /v1/authorizations/{id}/revoke", s.auth(admin, s.revokeAuthorization))
-		s.privileged(mux, ombud.OpPolicyReload, "POST /v1/policy/reload", admin, noBody(s.reloadPolicy))
+		s.privileged(mux, ombud.OpPolicyReload, "POST /v1/policy/reload", admin, s.reloadPolicy)
 		s.privileged(mux, ombud.OpEmergencyRestore, "POST /v1/principals/{id}/emergency/restore", admin, noBody(s.restoreEmergency))
 		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
 		runners := []ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}

@@ -81,7 +81,14 @@ func (s *Server) revokeAuthorization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reloadPolicy(w http.ResponseWriter, r *http.Request) {
-	v, changed, err := s.Custody.Access.LoadPolicy(r.Context(), caller(r).ID)
+	var req apiv1.ReloadPolicy
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	v, changed, err := s.Custody.Access.LoadPolicyPinned(r.Context(), caller(r).ID, req.SHA256)
 	if err != nil {
 		writeError(w, r, err)
 		return

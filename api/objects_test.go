@@ -135,7 +135,7 @@ func TestObjectsBadInput(t *testing.T) {
 		// An action that takes no body refuses one, and does nothing.
 		{"sweep with a body", "POST", "/v1/sweep", e.AdminToken, nil, "{", 400, ombud.CodeInvalid, false},
 		{"rotation with a body", "POST", "/v1/keys/rotate", e.AdminToken, map[string]string{"Content-Type": "text/plain"}, "rotate", 400, ombud.CodeInvalid, false},
-		{"reload with a body", "POST", "/v1/policy/reload", e.AdminToken, map[string]string{"Content-Type": "application/json"}, "{}", 400, ombud.CodeInvalid, false},
+		{"reload with a body it does not take", "POST", "/v1/policy/reload", e.AdminToken, map[string]string{"Content-Type": "application/json"}, `{"force":true}`, 400, ombud.CodeUnknownField, false},
 		{"hold as analyst", "POST", "/v1/objects/" + id + "/hold", ana, map[string]string{"Content-Type": js}, `{"reason":"x","authorization":"y"}`, 403, ombud.CodeForbidden, false},
 		{"hold bad reason", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"Because I said so","authorization":"y"}`, 400, ombud.CodeInvalid, false},
 		{"hold no authorization", "POST", "/v1/objects/" + id + "/hold", e.AdminToken, map[string]string{"Content-Type": js}, `{"reason":"litigation"}`, 400, ombud.CodeInvalid, false},

@@ -52,6 +52,17 @@ func (s *Server) propose(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "target: %s %s names what it changes in its path; give it exactly when the path has one", rt.method, rt.path))
 		return
 	}
+	if req.Operation == ombud.OpPolicyReload && (len(req.Params) == 0 || string(req.Params) == "null" || string(req.Params) == "{}") {
+		// What the approvers approve is the policy file as it is now: the
+		// proposal pins its SHA-256, and a file changed before it runs is
+		// refused (policy_changed).
+		p, err := s.Custody.Access.FilePolicy()
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		req.Params, _ = json.Marshal(apiv1.ReloadPolicy{SHA256: p.SHA})
+	}
 	p, wr, err := s.Approval.Propose(r.Context(), approval.Proposal{Operation: req.Operation, Target: req.Target, Params: req.Params}, caller(r).ID)
 	if err != nil {
 		writeError(w, r, err)

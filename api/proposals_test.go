@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -126,6 +127,25 @@ func TestQuorumFlow(t *testing.T) {
 	if resp, x := vote(e.AdminToken, pol.ID, "approve"); resp.StatusCode != 200 || x.Executed == nil || x.Executed.Status != 200 {
 		t.Fatalf("the approval that reached a quorum of 3: %d %+v", resp.StatusCode, x.Executed)
 	}
+
+	// A policy proposal pins the text its approvers saw: a file changed
+	// before it runs is refused, not loaded.
+	pin := propose(admin3, ombud.OpPolicyReload, "", "")
+	var pinned apiv1.ReloadPolicy
+	if err := json.Unmarshal(pin.Params, &pinned); err != nil || len(pinned.SHA256) != 64 {
+		t.Fatalf("a policy proposal's params: %s", pin.Params)
+	}
+	text, err := os.ReadFile(e.Dir.PolicyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(e.Dir.PolicyPath(), append(text, "\n// changed after the proposal\n"...), 0o644)
+	vote(admin2, pin.ID, "approve")
+	if resp, x := vote(e.AdminToken, pin.ID, "approve"); resp.StatusCode != 200 || x.Executed == nil || x.Executed.Status != 409 ||
+		!strings.Contains(string(x.Executed.Answer), "policy_changed") {
+		t.Fatalf("a pinned policy proposal after the file changed: %d %+v", resp.StatusCode, x.Executed)
+	}
+	os.WriteFile(e.Dir.PolicyPath(), text, 0o644)
 
 	// Refused: closed for good.
 	r := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/refused"))

@@ -230,6 +230,13 @@ type Revoked struct {
 }
 
 // PolicyLoaded is the answer to POST /v1/policy/reload.
+// ReloadPolicy is the optional body of POST /v1/policy/reload: the
+// SHA-256 of the policy text to load, refused when the file holds
+// another (a proposal of policy.reload pins the text its approvers saw).
+type ReloadPolicy struct {
+	SHA256 string `json:"policy_sha256"`
+}
+
 type PolicyLoaded struct {
 	Version int    `json:"version"`
 	Changed bool   `json:"changed"`
