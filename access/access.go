@@ -118,6 +118,11 @@ func (s *Service) Policy() *Policy { return s.policy.Load() }
 func (s *Service) StartPolicy(ctx context.Context) error {
 	if !s.Shared() {
 		_, _, err := s.LoadPolicy(ctx, "")
+		if errors.Is(err, ombud.ErrQuorumRequired) {
+			// A changed file at a start is a change of policy, which the
+			// quorum does not let one person make.
+			return fmt.Errorf("%s is not the policy in force, and multi-party approval is on, so the file alone cannot change it: start with the policy in force, then propose the new file through the running gateway ('ombud propose policy.reload') for another admin to approve: %w", filepath.Base(s.PolicyPath), err)
+		}
 		return err
 	}
 	v, sha, err := s.Store.LatestPolicy(ctx)

@@ -582,3 +582,33 @@ func TestIssuerScope(t *testing.T) {
 		t.Fatalf("a read in a deployment without a jurisdiction: %v", err)
 	}
 }
+
+// TestStartWithAnotherPolicyUnderQuorum: with multi-party approval on, a
+// gateway started with a changed policy file does not load it alone; it
+// says why and what to do.
+func TestStartWithAnotherPolicyUnderQuorum(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	if _, err := e.Gateway.Approval.SetQuorum(ctx, &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired()}, e.AdminID); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(e.Dir.PolicyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(t.TempDir(), "policy.cedar")
+	os.WriteFile(changed, append(text, "\n// changed by one person\n"...), 0o644)
+	acc1 := e.Custody.Access
+	acc2, err := access.New(access.Config{Store: e.Store, Journal: e.Journal, PolicyPath: changed, Jurisdiction: acc1.Jurisdiction,
+		IssuerKinds: acc1.IssuerKinds, Vocabulary: acc1.Vocabulary, Classes: acc1.Classes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.Size(t)
+	if err := acc2.StartPolicy(ctx); !errors.Is(err, ombud.ErrQuorumRequired) || !strings.Contains(err.Error(), "ombud propose policy.reload") {
+		t.Fatalf("a start with a changed policy under the quorum: %v", err)
+	}
+	if e.Size(t) != before {
+		t.Fatal("the refused policy was logged")
+	}
+}
