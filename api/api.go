@@ -257,6 +257,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /v1/proposals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getProposal))
 		mux.Handle("POST /v1/proposals/{id}/approve", s.auth(admin, noBody(s.vote(true))))
 		mux.Handle("POST /v1/proposals/{id}/refuse", s.auth(admin, noBody(s.vote(false))))
+		mux.Handle("POST /v1/proposals/{id}/run", s.auth(admin, noBody(s.runProposal)))
 	}
 	if s.Reports != nil {
 		mux.Handle("POST /v1/reports", s.auth([]ombud.Role{ombud.RoleAdmin}, s.publishReport))

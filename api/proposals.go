@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -63,6 +64,19 @@ func (s *Server) propose(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Params, _ = json.Marshal(apiv1.ReloadPolicy{SHA256: p.SHA})
 	}
+	if req.Operation == ombud.OpQuorumSet {
+		if err := s.lowersQuorum(r.Context(), req.Params); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	// The operation is tried first as a dry run, as its proposer: what it
+	// checks before its change (its parameters, its target, the values it
+	// would publish) is refused now, not after the approvals.
+	if err := s.dryRun(r.Context(), req.Operation, req.Target, req.Params, caller(r)); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	p, wr, err := s.Approval.Propose(r.Context(), approval.Proposal{Operation: req.Operation, Target: req.Target, Params: req.Params}, caller(r).ID)
 	if err != nil {
 		writeError(w, r, err)
@@ -93,19 +107,10 @@ func (s *Server) operations() []string {
 
 func (s *Server) vote(approve bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, wr, err := s.Approval.Vote(r.Context(), r.PathValue("id"), caller(r).ID, approve)
+		p, wr, ex, err := s.VoteAndRun(r.Context(), r.PathValue("id"), caller(r), approve)
 		if err != nil {
 			writeError(w, r, err)
 			return
-		}
-		var ex *apiv1.Executed
-		if approve {
-			ex = s.executeIfApproved(r.Context(), p)
-			if ex != nil {
-				if q, err := s.Store.Proposal(r.Context(), p.ID); err == nil {
-					p = q
-				}
-			}
 		}
 		out, err := s.proposalJSON(r.Context(), p)
 		if err != nil {
@@ -115,6 +120,143 @@ func (s *Server) vote(approve bool) http.HandlerFunc {
 		out.Executed = ex
 		s.receiptJSON(w, wr, out)
 	}
+}
+
+// VoteAndRun records admin by's vote on proposal id and, when an approval
+// completes the quorum, runs the operation (executeIfApproved). It returns
+// the proposal as it stands after, the vote's entry, and what the
+// operation answered (nil when it did not run). The API's approve and
+// refuse, and the approver pages, vote through it.
+func (s *Server) VoteAndRun(ctx context.Context, id string, by *ombud.Principal, approve bool) (*ombud.Proposal, journal.Leaf, *apiv1.Executed, error) {
+	p, wr, err := s.Approval.Vote(ctx, id, by.ID, approve)
+	if err != nil {
+		return nil, wr, nil, err
+	}
+	var ex *apiv1.Executed
+	if approve {
+		if ex = s.executeIfApproved(ctx, p); ex != nil {
+			if q, err := s.Store.Proposal(ctx, p.ID); err == nil {
+				p = q
+			}
+		}
+	}
+	return p, wr, ex, nil
+}
+
+// Run runs approved proposal id's operation again, after its run was
+// refused (a policy file changed since, a target held meanwhile): the
+// approvals stand until the proposal expires, and any admin may run it.
+// A proposal that is not open and approved is refused (409).
+func (s *Server) Run(ctx context.Context, id string) (*ombud.Proposal, *apiv1.Executed, error) {
+	if id == "" || len(id) > 64 {
+		return nil, nil, ombud.Errorf(ombud.CodeNotFound, "no such proposal")
+	}
+	p, err := s.Store.Proposal(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := s.Store.Quorum(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st := p.StateAt(time.Now()); st != ombud.ProposalOpen {
+		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "proposal_" + st, Message: fmt.Sprintf("proposal %s is %s: it does not run", id, st)}
+	}
+	if !approval.Approved(p, q, time.Now()) {
+		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_required", Message: fmt.Sprintf("proposal %s has %d of the %d admins %s needs", id, 1+len(p.Approvers()), q.Needs(p.Operation), p.Operation)}
+	}
+	ex := s.executeIfApproved(ctx, p)
+	if q, err := s.Store.Proposal(ctx, p.ID); err == nil {
+		p = q
+	}
+	return p, ex, nil
+}
+
+func (s *Server) runProposal(w http.ResponseWriter, r *http.Request) {
+	p, ex, err := s.Run(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := s.proposalJSON(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out.Executed = ex
+	writeJSON(w, http.StatusOK, out)
+}
+
+// lowersQuorum refuses a quorum.set proposal that does not lower the
+// quorum in force: enabling or raising it is any admin's, directly.
+func (s *Server) lowersQuorum(ctx context.Context, params json.RawMessage) error {
+	var req apiv1.SetQuorum
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return ombud.Errorf(ombud.CodeInvalid, "params: the body of POST /v1/quorum: %v", err)
+	}
+	counts, err := ombud.ParseQuorumCounts(req.Required)
+	if err != nil {
+		return err
+	}
+	next := &ombud.Quorum{Enabled: req.Enabled, Required: ombud.DefaultQuorumRequired()}
+	for op, n := range counts {
+		next.Required[op] = n
+	}
+	cur, err := s.Store.Quorum(ctx)
+	if err != nil {
+		return err
+	}
+	if !cur.Lowers(next) {
+		return ombud.Errorf(ombud.CodeInvalid, "this quorum does not lower the one in force, so it needs no proposal: set it directly (POST /v1/quorum, or ombud quorum enable)")
+	}
+	return nil
+}
+
+// dryRun runs a proposed operation's route as its proposer would run it
+// directly, but stopped before its first change (journal.WithDryRun):
+// nothing is changed or logged. It returns the route's refusal, if any.
+func (s *Server) dryRun(ctx context.Context, op, target string, params json.RawMessage, as *ombud.Principal) error {
+	rt, ok := s.routes[op]
+	if !ok {
+		return ombud.Errorf(ombud.CodeInvalid, "operation: one of %s", strings.Join(s.operations(), ", "))
+	}
+	ctx, reached := journal.WithDryRun(ctx)
+	rec := s.runRoute(context.WithValue(ctx, ctxKey{}, as), rt, target, params)
+	switch {
+	case reached():
+		return nil
+	case rec.status >= 400:
+		var body apiv1.ErrorBody
+		if err := json.Unmarshal(rec.body.Bytes(), &body); err != nil || body.Error.Code == "" {
+			return ombud.Errorf(ombud.CodeInvalid, "the operation would be refused (status %d)", rec.status)
+		}
+		return &ombud.Error{Code: body.Error.Code, Reason: body.Error.Reason, Message: "the operation would be refused: " + body.Error.Message}
+	default:
+		return &ombud.Error{Code: ombud.CodeInvalid, Reason: "no_change", Message: "the operation would change nothing as proposed: there is nothing to approve"}
+	}
+}
+
+// runRoute serves a privileged operation's direct route to an in-process
+// request of target and params, with ctx (its caller and any approval or
+// dry run), and returns what it answered.
+func (s *Server) runRoute(ctx context.Context, rt privilegedRoute, target string, params []byte) *recorder {
+	path := strings.Replace(rt.path, "{id}", url.PathEscape(target), 1)
+	var body io.Reader = bytes.NewReader(params)
+	if len(params) == 0 || string(params) == "null" || string(params) == "{}" {
+		body = http.NoBody // as a route that takes no body is called
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	req, err := http.NewRequestWithContext(ctx, rt.method, path, body)
+	if err != nil {
+		rec.status = http.StatusInternalServerError
+		return rec
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetPathValue("id", target)
+	rt.h(rec, req)
+	return rec
 }
 
 // executeIfApproved runs an approved proposal's operation through its
@@ -134,19 +276,7 @@ func (s *Server) executeIfApproved(ctx context.Context, p *ombud.Proposal) *apiv
 		return &apiv1.Executed{Status: http.StatusForbidden, Answer: errorAnswer(ombud.Errorf(ombud.CodeForbidden, "the proposer is no longer an enabled admin: the proposal cannot run"))}
 	}
 	ctx = journal.WithApproval(context.WithValue(ctx, ctxKey{}, proposer), journal.Approval{Proposal: p.ID, Approvers: p.Approvers()})
-	path := strings.Replace(rt.path, "{id}", url.PathEscape(p.Target), 1)
-	var body io.Reader = bytes.NewReader(p.Params)
-	if string(p.Params) == "{}" {
-		body = http.NoBody // as a route that takes no body is called
-	}
-	req, err := http.NewRequestWithContext(ctx, rt.method, path, body)
-	if err != nil {
-		return &apiv1.Executed{Status: http.StatusInternalServerError}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.SetPathValue("id", p.Target)
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
-	rt.h(rec, req)
+	rec := s.runRoute(ctx, rt, p.Target, p.Params)
 	ex := &apiv1.Executed{Status: rec.status}
 	if n, err := strconv.ParseUint(rec.header.Get("Ombud-Receipt"), 10, 64); err == nil {
 		ex.Receipt = n
@@ -202,7 +332,11 @@ func (s *Server) listProposals(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "state must be open, executed, refused or expired (or absent, for all)"))
 		return
 	}
-	ps, err := s.Store.Proposals(r.Context(), state, 200)
+	stored := state
+	if state == ombud.ProposalExpired {
+		stored = "" // an open one past its expiry is expired before the sweep says so
+	}
+	ps, err := s.Store.Proposals(r.Context(), stored, 200)
 	if err != nil {
 		writeError(w, r, err)
 		return

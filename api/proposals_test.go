@@ -100,6 +100,25 @@ func TestQuorumFlow(t *testing.T) {
 		}
 		return resp, decode[apiv1.Proposal](t, resp)
 	}
+	// What the operation would refuse is refused at the proposal, which
+	// logs nothing: a value that looks like personal data, a quorum.set
+	// that raises (any admin's, directly), an unknown target.
+	before = e.Size(t)
+	for _, x := range []struct{ body, want string }{
+		{`{"operation":"system.register","params":{"name":"maria-gonzalez-1980","vendor":"v","task":"face_identification","classes":["biometric"],"model":"m","version":"ssn-123-45-6789","accuracy":{"fmr":0.001,"fnmr":0.01,"fpir":0.001,"fnir":0.01,"threshold":0.8,"source":"nist-frte-2024"}}}`, "date of birth"},
+		{`{"operation":"issuer.register","params":{"name":"court.example/x","kind":"court","jurisdiction":"EU-DE","key":"not a key"}}`, "key"},
+		{`{"operation":"quorum.set","params":{"enabled":true,"required":["policy.reload:4"]}}`, "does not lower"},
+		{`{"operation":"hold.release","target":"no-such-object","params":{"reason":"litigation","authorization":"ord-1"}}`, "no-such-object"},
+	} {
+		resp := do(e.AdminToken, "POST", "/v1/proposals", x.body)
+		if b := decode[apiv1.ErrorBody](t, resp); resp.StatusCode/100 != 4 || !strings.Contains(b.Error.Message, x.want) {
+			t.Errorf("a proposal the operation would refuse: %d %+v, want %q", resp.StatusCode, b.Error, x.want)
+		}
+	}
+	if got := e.Size(t); got != before {
+		t.Fatalf("refused proposals logged %d entries", got-before)
+	}
+
 	p := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/district-4"))
 	if pe, ok := e.EntryAt(t, p.Receipt).(*entry.Proposal); !ok || pe.Op != entry.OpPropose || pe.ParamsSHA256 != p.ParamsSHA256 || pe.Operation != ombud.OpIssuerRegister {
 		t.Fatalf("the proposal's entry: %+v", e.EntryAt(t, p.Receipt))
@@ -117,7 +136,14 @@ func TestQuorumFlow(t *testing.T) {
 	resp, _ = vote(admin3, p.ID, "approve")
 	refused(resp, 409, "proposal_executed")
 
-	// A quorum of 3: a second vote by one admin is refused.
+	// A quorum of 3: a second vote by one admin is refused. A policy
+	// file that is the policy in force is nothing to propose.
+	text, err := os.ReadFile(e.Dir.PolicyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(do(admin3, "POST", "/v1/proposals", `{"operation":"policy.reload"}`), 400, "no_change")
+	os.WriteFile(e.Dir.PolicyPath(), append(text, "\n// version two\n"...), 0o644)
 	pol := propose(admin3, ombud.OpPolicyReload, "", "")
 	if resp, x := vote(admin2, pol.ID, "approve"); resp.StatusCode != 200 || x.Executed != nil || x.Needs != 3 {
 		t.Fatalf("the first of two approvals: %d %+v", resp.StatusCode, x)
@@ -129,23 +155,27 @@ func TestQuorumFlow(t *testing.T) {
 	}
 
 	// A policy proposal pins the text its approvers saw: a file changed
-	// before it runs is refused, not loaded.
+	// before it runs is refused, not loaded. Its approvals stand: once the
+	// file is the one proposed again, any admin runs it.
+	three := append(text, "\n// version three\n"...)
+	os.WriteFile(e.Dir.PolicyPath(), three, 0o644)
 	pin := propose(admin3, ombud.OpPolicyReload, "", "")
 	var pinned apiv1.ReloadPolicy
 	if err := json.Unmarshal(pin.Params, &pinned); err != nil || len(pinned.SHA256) != 64 {
 		t.Fatalf("a policy proposal's params: %s", pin.Params)
 	}
-	text, err := os.ReadFile(e.Dir.PolicyPath())
-	if err != nil {
-		t.Fatal(err)
-	}
+	refused(do(admin2, "POST", "/v1/proposals/"+pin.ID+"/run", ""), 409, "quorum_required")
 	os.WriteFile(e.Dir.PolicyPath(), append(text, "\n// changed after the proposal\n"...), 0o644)
 	vote(admin2, pin.ID, "approve")
 	if resp, x := vote(e.AdminToken, pin.ID, "approve"); resp.StatusCode != 200 || x.Executed == nil || x.Executed.Status != 409 ||
-		!strings.Contains(string(x.Executed.Answer), "policy_changed") {
+		!strings.Contains(string(x.Executed.Answer), "policy_changed") || x.State != ombud.ProposalOpen {
 		t.Fatalf("a pinned policy proposal after the file changed: %d %+v", resp.StatusCode, x.Executed)
 	}
-	os.WriteFile(e.Dir.PolicyPath(), text, 0o644)
+	os.WriteFile(e.Dir.PolicyPath(), three, 0o644)
+	if x := decode[apiv1.Proposal](t, do(admin2, "POST", "/v1/proposals/"+pin.ID+"/run", "")); x.Executed == nil || x.Executed.Status != 200 || x.State != ombud.ProposalExecuted {
+		t.Fatalf("running an approved proposal again: %+v %+v", x, x.Executed)
+	}
+	refused(do(admin2, "POST", "/v1/proposals/"+pin.ID+"/run", ""), 409, "proposal_executed")
 
 	// Refused: closed for good.
 	r := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/refused"))

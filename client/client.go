@@ -482,6 +482,13 @@ func (c *Client) Vote(ctx context.Context, id string, approve bool) (*apiv1.Prop
 	return &out, c.call(ctx, "POST", "/v1/proposals/"+esc(id)+"/"+how, nil, &out)
 }
 
+// RunProposal runs an approved proposal's operation again after its run
+// was refused (POST /v1/proposals/{id}/run).
+func (c *Client) RunProposal(ctx context.Context, id string) (*apiv1.Proposal, error) {
+	var out apiv1.Proposal
+	return &out, c.call(ctx, "POST", "/v1/proposals/"+esc(id)+"/run", nil, &out)
+}
+
 // Export asks for an export and returns its sealed package as a stream,
 // with the export's id and its entry's index; the caller closes it. A
 // refusal is an error (an *Error, with its receipt when it was logged).

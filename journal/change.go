@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -194,6 +195,24 @@ func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committ
 	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return j.Build(r) }, commit)
 }
 
+// ErrDryRun is what Apply answers under WithDryRun, once its change is
+// built: nothing was reserved, logged or committed.
+var ErrDryRun = &ombud.Error{Code: ombud.CodeConflict, Message: "a dry run stops before the change: nothing was changed or logged"}
+
+type dryRunKey struct{}
+
+type dryRun struct{ reached atomic.Bool }
+
+// WithDryRun returns ctx under which Apply and ApplyBuilt build their
+// change's entry and stop (ErrDryRun) before reserving it, and reached,
+// which reports whether an operation run under ctx came that far: every
+// check it makes before its first change passed. Nothing is changed or
+// logged, whatever the operation.
+func WithDryRun(ctx context.Context) (_ context.Context, reached func() bool) {
+	d := &dryRun{}
+	return context.WithValue(ctx, dryRunKey{}, d), d.reached.Load
+}
+
 // Approval is the approved proposal a privileged change carries out, and
 // the admins who approved it (principal ids).
 type Approval struct {
@@ -224,6 +243,16 @@ func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, lea
 }
 
 func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Entry, []byte, *Detail, error), commit Committer) (Leaf, error) {
+	if d, ok := ctx.Value(dryRunKey{}).(*dryRun); ok {
+		// A dry run checks what can be checked before the change and stops
+		// there: the entry is built (its fields checked), nothing is
+		// reserved, logged or committed.
+		if _, _, _, err := build(); err != nil {
+			return Leaf{}, err
+		}
+		d.reached.Store(true)
+		return Leaf{}, ErrDryRun
+	}
 	e, leaf, d, err := j.reserve(ctx, c, build)
 	if err != nil {
 		return Leaf{}, err

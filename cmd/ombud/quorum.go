@@ -103,6 +103,19 @@ func quorumCommands() []command {
 				return nil
 			})
 		},
+	}, {name: "proposals run", usage: "PROPOSAL", args: [2]int{1, 1},
+		summary: "run an approved proposal whose run was refused (a policy file changed since, say) once the cause is fixed",
+		example: "ombud proposals run q8z3x5r7t2m9k4w1",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			return m.remote(fs, func(ctx context.Context, c *client.Client, args []string) error {
+				p, err := c.RunProposal(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				printProposal(m, p)
+				return ranOrRefused(m, p)
+			})
+		},
 	}, {name: "approve", usage: "PROPOSAL", args: [2]int{1, 1},
 		summary: "approve another admin's proposal (logged); the approval that reaches the quorum runs the operation",
 		example: "ombud approve q8z3x5r7t2m9k4w1",
@@ -122,15 +135,23 @@ func voteCommand(approve bool) func(m *Main, fs *flag.FlagSet) action {
 				return err
 			}
 			printProposal(m, p)
-			if x := p.Executed; x != nil {
-				if x.Status >= 300 {
-					return fmt.Errorf("the quorum was reached, and %s answered %d: %s", p.Operation, x.Status, x.Answer)
-				}
-				fmt.Fprintf(m.Stdout, "The quorum was reached: %s ran (status %d, log entry %d).\n", p.Operation, x.Status, x.Receipt)
-			}
-			return nil
+			return ranOrRefused(m, p)
 		})
 	}
+}
+
+// ranOrRefused says what an approved proposal's run answered: an error
+// (exit 1) when the operation refused it.
+func ranOrRefused(m *Main, p *apiv1.Proposal) error {
+	x := p.Executed
+	switch {
+	case x == nil:
+		return nil
+	case x.Status >= 300:
+		return fmt.Errorf("the quorum was reached, and %s answered %d: %s; the approvals stand until the proposal expires: fix the cause, then 'ombud proposals run %s'", p.Operation, x.Status, x.Answer, p.ID)
+	}
+	fmt.Fprintf(m.Stdout, "The quorum was reached: %s ran (status %d, log entry %d).\n", p.Operation, x.Status, x.Receipt)
+	return nil
 }
 
 // printProposal shows a proposal whole: what it would change is what an
