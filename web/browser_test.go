@@ -396,3 +396,60 @@ func screenshot(t *testing.T, ctx context.Context, dir, file string) {
 		t.Fatal(err)
 	}
 }
+
+// tab drives a browser tab through the site's pages, saving a screenshot
+// of each page it checks to shots (OMBUD_SCREENSHOTS) when set.
+type tab struct {
+	ctx   context.Context
+	shots string
+}
+
+// page checks the page's h1, that its text holds each of want, and its
+// accessibility, and saves a screenshot; it returns the page's text.
+func (b *tab) page(t *testing.T, h1, file string, want ...string) string {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("h1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(got) != h1 {
+		t.Fatalf("h1 %q, want %q; the page: %s", got, h1, body)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s does not show %q", file, w)
+		}
+	}
+	problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](a11yCheck))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("accessibility of %s: %s", file, p)
+	}
+	screenshot(t, b.ctx, b.shots, file)
+	return body
+}
+
+func (b *tab) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// submit runs actions that end in a form's submission and waits for the
+// page it leads to.
+func (b *tab) submit(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if _, err := chromedp.RunResponse(b.ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -125,6 +125,25 @@ func reviewing(h func(*Site, http.ResponseWriter, *http.Request)) func(*Site, ht
 
 // reviewer returns the signed-in reviewer of r and their session, or nil.
 func (s *Site) reviewer(r *http.Request) (*ombud.Principal, *session, string) {
+	return s.signedIn(r, ombud.RoleReviewer)
+}
+
+// signedIn returns the principal signed in on r, with role, and their
+// session, or nil. A session whose principal is gone or disabled ends; one
+// whose principal lacks role stays (an admin who is not a reviewer keeps
+// their approver pages) but is not signed in here.
+func (s *Site) signedIn(r *http.Request, role ombud.Role) (*ombud.Principal, *session, string) {
+	p, ss, id := s.staff(r)
+	if p == nil || !p.Has(role) {
+		return nil, nil, ""
+	}
+	return p, ss, id
+}
+
+// staff returns the reviewer or admin signed in on r, their session and
+// its id, or nil; a session whose principal is gone, disabled or neither
+// ends.
+func (s *Site) staff(r *http.Request) (*ombud.Principal, *session, string) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || len(c.Value) > 64 {
 		return nil, nil, ""
@@ -134,7 +153,7 @@ func (s *Site) reviewer(r *http.Request) (*ombud.Principal, *session, string) {
 		return nil, nil, ""
 	}
 	p, err := s.Reviewers.Principal(r.Context(), ss.principal)
-	if err != nil || p.Disabled || !p.Has(ombud.RoleReviewer) {
+	if err != nil || p.Disabled || !(p.Has(ombud.RoleReviewer) || p.Has(ombud.RoleAdmin)) {
 		s.sessions.end(r.Context(), c.Value)
 		return nil, nil, ""
 	}
@@ -166,19 +185,25 @@ func sameOrigin(r *http.Request) bool {
 // session's CSRF token, within the size limit. It answers and returns nil
 // when the post is refused.
 func (s *Site) reviewPost(w http.ResponseWriter, r *http.Request) (*ombud.Principal, *session) {
-	p, ss, _ := s.reviewer(r)
+	return s.staffPost(w, r, ombud.RoleReviewer, s.renderReview)
+}
+
+// staffPost checks a form post of a signed-in principal with role, as
+// reviewPost does, answering a refusal with render.
+func (s *Site) staffPost(w http.ResponseWriter, r *http.Request, role ombud.Role, render func(http.ResponseWriter, *http.Request, int, *page)) (*ombud.Principal, *session) {
+	p, ss, _ := s.signedIn(r, role)
 	if p == nil {
-		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Your session has ended. Sign in again."})
+		render(w, r, http.StatusUnauthorized, &page{Message: "Your session has ended. Sign in again."})
 		return nil, nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxReviewForm)
 	if err := r.ParseForm(); err != nil {
-		s.renderReview(w, r, http.StatusBadRequest, &page{Message: "The form is too large or malformed."})
+		render(w, r, http.StatusBadRequest, &page{Message: "The form is too large or malformed."})
 		return nil, nil
 	}
 	tok := r.PostForm.Get("csrf")
 	if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(tok), []byte(ss.csrf)) != 1 {
-		s.renderReview(w, r, http.StatusForbidden, &page{Message: "The form did not come from this page (its security token is missing or stale). Reload the page and try again."})
+		render(w, r, http.StatusForbidden, &page{Message: "The form did not come from this page (its security token is missing or stale). Reload the page and try again."})
 		return nil, nil
 	}
 	return p, ss
@@ -188,6 +213,7 @@ func (s *Site) renderReview(w http.ResponseWriter, r *http.Request, status int, 
 	w.Header().Set("Cache-Control", "no-store")
 	p.Nav = "review"
 	if p.Reviewer == nil {
+		p.Area = "review"
 		s.render(w, r, "signin", status, p)
 		return
 	}
@@ -245,27 +271,42 @@ func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
 		s.renderReview(w, r, http.StatusBadRequest, &page{Message: "The sign-in form was malformed or came from another site."})
 		return
 	}
+	area := r.PostForm.Get("next")
+	render := s.renderReview
+	if area == "approvals" && s.Approvers != nil {
+		render = s.renderApprovals
+	}
 	p, err := s.Reviewers.Authenticate(r.Context(), r.PostForm.Get("token"))
-	if err != nil || !p.Has(ombud.RoleReviewer) {
-		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "This token is invalid or disabled, or its principal is not a reviewer."})
+	if err != nil || !(p.Has(ombud.RoleReviewer) || p.Has(ombud.RoleAdmin) && s.Approvers != nil) {
+		render(w, r, http.StatusUnauthorized, &page{Message: "This token is invalid or disabled, or its principal is neither a reviewer nor an admin."})
 		return
 	}
 	id, _ := s.sessions.start(r.Context(), p.ID, time.Now())
 	if id == "" {
-		s.renderReview(w, r, http.StatusServiceUnavailable, &page{Message: "Too many sessions are open; try again later."})
+		render(w, r, http.StatusServiceUnavailable, &page{Message: "Too many sessions are open; try again later."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionMax.Seconds())})
-	http.Redirect(w, r, "/review", http.StatusSeeOther)
+	to := "/review"
+	if p.Has(ombud.RoleAdmin) && s.Approvers != nil && (area == "approvals" || !p.Has(ombud.RoleReviewer)) {
+		to = "/approvals"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func (s *Site) signOut(w http.ResponseWriter, r *http.Request) {
-	if p, _ := s.reviewPost(w, r); p == nil {
+	// Any signed-in reviewer or admin signs out, from either area's form.
+	p, ss, id := s.staff(r)
+	if p == nil {
+		s.renderReview(w, r, http.StatusUnauthorized, &page{Message: "Your session has ended. Sign in again."})
 		return
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.end(r.Context(), c.Value)
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if r.ParseForm() != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(ss.csrf)) != 1 {
+		s.renderReview(w, r, http.StatusForbidden, &page{Message: "The form did not come from this page (its security token is missing or stale). Reload the page and try again."})
+		return
 	}
+	s.sessions.end(r.Context(), id)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/review", http.StatusSeeOther)
 }

@@ -118,55 +118,11 @@ func TestReviewInBrowser(t *testing.T) {
 	r1 := e.AddPrincipal(t, "Rey Reviewer", ombud.RoleReviewer)
 	r2tok := e.AddPrincipal(t, "Rob Reviewer", ombud.RoleReviewer)
 	r3 := e.AddPrincipal(t, "Ria Reviewer", ombud.RoleReviewer)
-	shots := os.Getenv("OMBUD_SCREENSHOTS")
 	ctx, reqs := browser(t)
-	// page checks the page's h1, its text and accessibility, and saves a
-	// screenshot; it returns the page's text.
-	page := func(t *testing.T, h1, file string, want ...string) string {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
-			t.Fatal(err)
-		}
-		got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.TrimSpace(got) != h1 {
-			t.Fatalf("h1 %q, want %q; the page: %s", got, h1, body)
-		}
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				t.Errorf("%s does not show %q", file, w)
-			}
-		}
-		problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yCheck))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range problems {
-			t.Errorf("accessibility of %s: %s", file, p)
-		}
-		screenshot(t, ctx, shots, file)
-		return body
-	}
-	do := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// submit runs actions that end in a form's submission and waits for
-	// the page it leads to.
-	submit := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if _, err := chromedp.RunResponse(ctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := &tab{ctx: ctx, shots: os.Getenv("OMBUD_SCREENSHOTS")}
+	page := b.page
+	do := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); b.do(t, actions...) }
+	submit := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); b.submit(t, actions...) }
 	signIn := func(token string) {
 		t.Helper()
 		do(chromedp.Navigate(e.URL+"/review"), chromedp.WaitVisible(chromedp.ID("token")), chromedp.SetValue(chromedp.ID("token"), token))

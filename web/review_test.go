@@ -82,7 +82,13 @@ func viewInputs(t *testing.T, e *ombudtest.Env, cookie, flag string) {
 // csrfOf reads the queue's CSRF token.
 func csrfOf(t *testing.T, e *ombudtest.Env, cookie string) string {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.URL+"/review", nil)
+	return csrfAt(t, e, cookie, "/review")
+}
+
+// csrfAt reads the CSRF token of the staff page at path.
+func csrfAt(t *testing.T, e *ombudtest.Env, cookie, path string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.URL+path, nil)
 	req.Header.Set("Cookie", "__Host-ombud-review="+cookie)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -92,7 +98,7 @@ func csrfOf(t *testing.T, e *ombudtest.Env, cookie string) string {
 	resp.Body.Close()
 	_, rest, ok := strings.Cut(string(b), `name="csrf" value="`)
 	if !ok {
-		t.Fatalf("no CSRF token on the queue: %s", b)
+		t.Fatalf("no CSRF token on %s: %s", path, b)
 	}
 	tok, _, _ := strings.Cut(rest, `"`)
 	return tok

@@ -182,6 +182,10 @@ type Site struct {
 	// reviewer pages at /review; nil leaves both out.
 	Review    *review.Service
 	Reviewers *Reviewers
+	// Approvers serves, with Reviewers, the approver pages at /approvals:
+	// the proposals of privileged operations, for admins; nil leaves them
+	// out.
+	Approvers *Approvers
 	// Sessions keeps the reviewer pages' sessions and the per-client
 	// limits, in the store every gateway shares; required with Review.
 	Sessions ombud.SessionStore
@@ -243,7 +247,7 @@ func (s *Site) Handler() http.Handler {
 	s.sessions = sessions{store: s.Sessions, logger: s.Logger}
 	s.signins = &limiter{name: "signin", max: signinsPerMin, per: time.Minute, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
 	s.wrongCodes = &limiter{name: "contest-code", max: wrongCodes, per: wrongWindow, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
-	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk"} {
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
@@ -296,6 +300,10 @@ var routes = []struct {
 	{"GET /review/flags/{flag}/evidence/{object}", reviewing((*Site).evidence)},
 	{"HEAD /review/flags/{flag}/evidence/{object}", (*Site).noHead},
 	{"POST /review/contests/{id}/resolution", reviewing((*Site).postResolve)},
+	{"GET /approvals", approving((*Site).approvals)},
+	{"GET /approvals/{id}", approving((*Site).proposal)},
+	{"POST /approvals/{id}/vote", approving((*Site).postVote)},
+	{"POST /approvals/{id}/run", approving((*Site).postRun)},
 }
 
 // allowed lists the methods the site's routes answer on r's path.
@@ -363,6 +371,12 @@ type page struct {
 	Contests []review.OpenContest
 	Notice   *review.Notice
 	Desk     *review.Desk
+	// the sign-in page's area (review or approvals), and the approver
+	// pages'
+	Area     string
+	Proposal *proposalView
+	Open     []*proposalView
+	Closed   []*proposalView
 }
 
 // RunStat is one system version's runs for one purpose, as /systems

@@ -19,6 +19,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/api"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
@@ -294,15 +295,37 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 			Principal: g.Store.Principal,
 			Read:      g.Custody.Read,
 		}}
+	// The approver pages vote and run through the API's own path, which
+	// runs an approved operation through its direct route: srv is set
+	// before the site serves a request.
+	var srv *api.Server
+	site.Approvers = &web.Approvers{
+		Proposals: g.Store.Proposals,
+		Proposal:  g.Store.Proposal,
+		Vote: func(ctx context.Context, id string, by *ombud.Principal, approve bool) (*ombud.Proposal, *apiv1.Executed, error) {
+			p, _, ex, err := srv.VoteAndRun(ctx, id, by, approve)
+			return p, ex, err
+		},
+		Run: func(ctx context.Context, id string) (*ombud.Proposal, *apiv1.Executed, error) { return srv.Run(ctx, id) },
+		Policies: func() (*access.Policy, *access.Policy, error) {
+			inForce := g.Custody.Access.Current()
+			if inForce == nil {
+				inForce = g.Custody.Access.Policy()
+			}
+			file, err := g.Custody.Access.FilePolicy()
+			return inForce, file, err
+		},
+	}
 	max := g.Dir.Config.Server.MaxBodyBytes
 	if g.opts.MaxBodyBytes > 0 {
 		max = g.opts.MaxBodyBytes
 	}
-	return api.New(api.Config{
+	srv, err := api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
 		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Approval: g.Approval, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	})
+	return srv, err
 }
 
 // Capabilities are the optional parts a deployment with configuration cfg
