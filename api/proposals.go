@@ -38,6 +38,28 @@ func (s *Server) privileged(mux *http.ServeMux, op, pattern string, roles []ombu
 	mux.Handle(pattern, s.auth(roles, h))
 }
 
+// Privileged returns the privileged operation a request of method and
+// path would make directly, and the target its path names ("" for none).
+func (s *Server) Privileged(method, path string) (op, target string, ok bool) {
+	for _, o := range ombud.PrivilegedOperations {
+		rt, found := s.routes[o]
+		if !found || rt.method != method {
+			continue
+		}
+		pre, post, wild := strings.Cut(rt.path, "{id}")
+		switch {
+		case !wild && path == rt.path:
+			return o, "", true
+		case wild && len(path) > len(pre)+len(post) && strings.HasPrefix(path, pre) && strings.HasSuffix(path, post):
+			id := path[len(pre) : len(path)-len(post)]
+			if !strings.Contains(id, "/") {
+				return o, id, true
+			}
+		}
+	}
+	return "", "", false
+}
+
 func (s *Server) propose(w http.ResponseWriter, r *http.Request) {
 	var req apiv1.Propose
 	if err := decodeJSON(w, r, s.MaxBodyBytes, &req); err != nil {

@@ -219,6 +219,19 @@ func TestQuorumFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The dry run asks the store's own preconditions too, in a
+	// reservation it rolls back: releasing a hold the object does not have
+	// is refused at the proposal, which logs nothing and reserves nothing.
+	before = e.Size(t)
+	if resp := do(e.AdminToken, "POST", "/v1/proposals", `{"operation":"hold.release","target":"`+obj.ID+`","params":{"reason":"litigation","authorization":"ord-1"}}`); resp.StatusCode != 409 {
+		t.Fatalf("proposing to release a hold the object does not have: %d", resp.StatusCode)
+	}
+	if got := e.Size(t); got != before {
+		t.Fatalf("a refused dry run logged %d entries", got-before)
+	}
+	if cs, err := e.Store.Changes(t.Context(), time.Now()); err != nil || len(cs) != 0 {
+		t.Fatalf("a dry run left changes in flight: %d %v", len(cs), err)
+	}
 	if resp := do(e.AdminToken, "POST", "/v1/objects/"+obj.ID+"/hold", `{"reason":"litigation","authorization":"ord-1"}`); resp.StatusCode != 200 {
 		t.Fatalf("a hold (not privileged): %d", resp.StatusCode)
 	}

@@ -244,11 +244,21 @@ func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, lea
 
 func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Entry, []byte, *Detail, error), commit Committer) (Leaf, error) {
 	if d, ok := ctx.Value(dryRunKey{}).(*dryRun); ok {
-		// A dry run checks what can be checked before the change and stops
-		// there: the entry is built (its fields checked), nothing is
-		// reserved, logged or committed.
-		if _, _, _, err := build(); err != nil {
+		// A dry run checks what can be checked and stops before the
+		// change: the entry is built (its fields checked), and the store
+		// checks the change's preconditions, the quorum aside, in a
+		// reservation it rolls back. Nothing is reserved, logged or
+		// committed.
+		_, leaf, _, err := build()
+		if err != nil {
 			return Leaf{}, err
+		}
+		if ck, ok := j.Store.(ChangeChecker); ok {
+			sum := sha256.Sum256(leaf)
+			c.Leaf, c.Created = sum[:], j.now().UTC().Truncate(time.Millisecond)
+			if err := ck.Check(ctx, c); err != nil {
+				return Leaf{}, err
+			}
 		}
 		d.reached.Store(true)
 		return Leaf{}, ErrDryRun

@@ -8,6 +8,13 @@ import (
 	"github.com/ombud/ombud/entry"
 )
 
+// ChangeChecker is a ChangeStore that checks a change's preconditions as
+// Reserve does, the quorum aside, without reserving it: a dry run
+// (WithDryRun) asks it.
+type ChangeChecker interface {
+	Check(ctx context.Context, c *Change) error
+}
+
 // ChangeStore holds the changes in flight: the one way state changes.
 type ChangeStore interface {
 	// Reserve records c against its target, atomically with the op's

@@ -306,7 +306,9 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 			p, _, ex, err := srv.VoteAndRun(ctx, id, by, approve)
 			return p, ex, err
 		},
-		Run: func(ctx context.Context, id string) (*ombud.Proposal, *apiv1.Executed, error) { return srv.Run(ctx, id) },
+		Run: func(ctx context.Context, id string) (*ombud.Proposal, *apiv1.Executed, error) {
+			return srv.Run(ctx, id)
+		},
 		Policies: func() (*access.Policy, *access.Policy, error) {
 			inForce := g.Custody.Access.Current()
 			if inForce == nil {

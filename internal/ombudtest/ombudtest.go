@@ -6,6 +6,7 @@ package ombudtest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
@@ -55,7 +58,11 @@ type Env struct {
 	URL        string
 	AdminToken string
 	AdminID    string
-	Reports    *publish.Service
+	// SecondAdminToken and SecondAdminID are the admin who approves the
+	// first's privileged requests in QuorumMode ("" otherwise).
+	SecondAdminToken string
+	SecondAdminID    string
+	Reports          *publish.Service
 	// Witnesses cosign the log's checkpoints (see Witnessed), served by
 	// WitnessServers in the same order.
 	Witnesses      []web.Witness
@@ -148,7 +155,12 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("AddPrincipal: %v", err)
 	}
 	e.AdminToken, e.AdminID = tok.Reveal(), p.ID
-	e.Server = httptest.NewServer(g.Handler()) // binds 127.0.0.1
+	var h http.Handler = g.Handler()
+	if QuorumMode() {
+		e.enableQuorum(t)
+		h = &secondAdmin{next: h, api: g.API(), tokens: [2]string{e.AdminToken, e.SecondAdminToken}}
+	}
+	e.Server = httptest.NewServer(h) // binds 127.0.0.1
 	e.URL = e.Server.URL
 	t.Cleanup(func() {
 		for _, d := range witnessDown {
@@ -164,9 +176,19 @@ func New(t testing.TB, opts ...Option) *Env {
 	return e
 }
 
-// AddPrincipal creates a principal directly and returns its token.
+// AddPrincipal creates a principal directly and returns its token; in
+// QuorumMode an admin is created through the API, on two admins' word.
 func (e *Env) AddPrincipal(t testing.TB, name string, roles ...ombud.Role) string {
 	t.Helper()
+	if QuorumMode() && slices.Contains(roles, ombud.RoleAdmin) {
+		b, _ := json.Marshal(apiv1.CreatePrincipal{Name: name, Roles: roles})
+		resp := e.AsAdmin(t, "POST", "/v1/principals", string(b))
+		var p apiv1.Principal
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("AddPrincipal of an admin: %d %v", resp.StatusCode, err)
+		}
+		return p.Token
+	}
 	_, tok, _, err := e.Custody.AddPrincipal(context.Background(), name, roles, e.AdminID)
 	if err != nil {
 		t.Fatalf("AddPrincipal: %v", err)
@@ -339,6 +361,13 @@ func NewIssuer(t testing.TB, name string) *Issuer {
 func (e *Env) Court(t testing.TB) *Issuer {
 	t.Helper()
 	c := NewIssuer(t, "court.example/district-3")
+	if QuorumMode() {
+		b, _ := json.Marshal(apiv1.RegisterIssuer{Name: c.Signer.Name(), Kind: "court", Jurisdiction: Jurisdiction, Key: c.VKey})
+		if resp := e.AsAdmin(t, "POST", "/v1/issuers", string(b)); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("registering the court: %d", resp.StatusCode)
+		}
+		return c
+	}
 	if _, _, err := e.Custody.Access.RegisterIssuer(context.Background(), c.Signer.Name(), "court", Jurisdiction, c.VKey, e.AdminID); err != nil {
 		t.Fatal(err)
 	}

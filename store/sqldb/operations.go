@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,6 +26,9 @@ import (
 type op interface {
 	journal.Named
 	reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error
+	// checkTx checks the change's preconditions as reserveTx does, but
+	// not the quorum (for a dry run, journal.WithDryRun).
+	checkTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error
 	commitTx(ctx context.Context, tx *sql.Tx, c *journal.Change, index uint64) error
 	undoTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error
 	shredsSecrets() bool
@@ -70,8 +74,16 @@ func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Chan
 			return err
 		}
 	}
-	if err := checkQuorum(ctx, tx, c, name); err != nil {
+	if err := checkQuorum(ctx, tx, c, id, name); err != nil {
 		return err
+	}
+	return o.reserve(ctx, tx, id, p)
+}
+
+func (o operation[P]) checkTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
+	id, p, err := o.Decode(c)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	return o.reserve(ctx, tx, id, p)
 }
@@ -190,6 +202,23 @@ var reportPublish = operation[journal.ReportPayload]{Operation: journal.ReportPu
 
 // Reserve implements journal.ChangeStore.
 func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
+	return s.reserve(ctx, c, false)
+}
+
+// errChecked rolls back the transaction of a change that was only checked.
+var errChecked = errors.New("store: checked, not reserved")
+
+// Check implements journal.ChangeChecker: it checks c's preconditions in
+// a reservation's transaction, and rolls it back. The quorum is not
+// checked: a dry run tries an operation before its proposal is approved.
+func (s *Store) Check(ctx context.Context, c *journal.Change) error {
+	if err := s.reserve(ctx, c, true); !errors.Is(err, errChecked) {
+		return err
+	}
+	return nil
+}
+
+func (s *Store) reserve(ctx context.Context, c *journal.Change, checkOnly bool) error {
 	if c.Token == "" || c.Target == "" || len(c.Leaf) != 32 {
 		return fmt.Errorf("store: incomplete change %+v", c)
 	}
@@ -209,6 +238,12 @@ func (s *Store) Reserve(ctx context.Context, c *journal.Change) error {
 				return fmt.Errorf("%s: %w", c.Target, ombud.ErrBusy)
 			}
 			return err
+		}
+		if checkOnly {
+			if err := o.checkTx(ctx, tx, c); err != nil {
+				return err
+			}
+			return errChecked
 		}
 		return o.reserveTx(ctx, tx, c)
 	})

@@ -46,12 +46,12 @@ func quorumIn(ctx context.Context, q rowQuerier) (*ombud.Quorum, error) {
 // of that operation once the quorum asks more than one admin of it; a
 // change carrying a proposal takes it (takeProposal), and only a
 // privileged change of the proposal's own operation may.
-func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, name string) error {
+func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string) error {
 	if c.Proposal != "" {
 		if name == "" {
 			return fmt.Errorf("store: %s carries proposal %s, but it is no privileged operation: %w", c.Op, c.Proposal, ombud.ErrStale)
 		}
-		return takeProposal(ctx, tx, c, name)
+		return takeProposal(ctx, tx, c, id, name)
 	}
 	if name == "" {
 		return nil
@@ -68,13 +68,14 @@ func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, name string
 
 // takeProposal takes the proposal a privileged change carries out, in the
 // change's reservation: it must be logged, of the change's operation,
-// open, unexpired at the change's time, and approved by as many distinct
-// admins, the proposer included, as the quorum in force asks of its
-// operation. A second change on the same proposal finds it taken.
-func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, name string) error {
-	var op, state, proposer string
+// of the change's target when it names one (an object, a principal, a
+// system), open, unexpired at the change's time, and approved by as many
+// distinct admins, the proposer included, as the quorum in force asks of
+// its operation. A second change on the same proposal finds it taken.
+func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string) error {
+	var op, target, state, proposer string
 	var expires int64
-	err := tx.QueryRowContext(ctx, `SELECT operation, state, proposer, expires FROM proposals WHERE id = $1 AND pending = 0`, c.Proposal).Scan(&op, &state, &proposer, &expires)
+	err := tx.QueryRowContext(ctx, `SELECT operation, target, state, proposer, expires FROM proposals WHERE id = $1 AND pending = 0`, c.Proposal).Scan(&op, &target, &state, &proposer, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("proposal %s: %w", c.Proposal, ombud.ErrNotFound)
@@ -82,6 +83,8 @@ func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, name strin
 		return err
 	case op != name:
 		return fmt.Errorf("proposal %s is of %s, not %s: %w", c.Proposal, op, name, ombud.ErrStale)
+	case target != "" && target != id:
+		return fmt.Errorf("proposal %s is of %s, not %s: %w", c.Proposal, target, id, ombud.ErrStale)
 	case state != ombud.ProposalOpen:
 		return fmt.Errorf("proposal %s is %s: %w", c.Proposal, state, ombud.ErrStale)
 	case ms(c.Created) >= expires:

@@ -94,6 +94,20 @@ func TestQuorum(t *testing.T, open Open) {
 	if err := s.Reserve(ctx, carried(change(t, journal.PolicySet, "", journal.PolicyPayload{Version: 2}), "proposal00000001")); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("a policy change carrying an issuer's proposal: %v, want ErrStale", err)
 	}
+	// A proposal of one target does not carry out the operation on
+	// another.
+	tp := w.newProposal("proposal0000000t", time.Hour)
+	tp.Operation, tp.Target = ombud.OpEmergencyRestore, "someoneelse00000"
+	w.log(change(t, journal.ProposalCreate, tp.ID, journal.ProposalPayload{Proposal: tp}))
+	if err := vote(tp.ID, w.reviewer.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, carried(change(t, journal.EmergencyRestore, w.admin.ID, journal.None{}), tp.ID)); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("a proposal of another target: %v, want ErrStale", err)
+	}
+	if err := vote(tp.ID, "otheradminother0", false); err != nil {
+		t.Fatal(err)
+	}
 	// Approved: two changes carrying it at once (different targets) take
 	// it once.
 	pair := [2]*journal.Change{carried(issuer("court.example/p1"), "proposal00000001"), carried(issuer("court.example/p2"), "proposal00000001")}
@@ -170,7 +184,7 @@ func TestQuorum(t *testing.T, open Open) {
 	if ps, err := s.Proposals(ctx, ombud.ProposalOpen, 10); err != nil || len(ps) != 0 {
 		t.Fatalf("open proposals: %d, %v", len(ps), err)
 	}
-	if ps, err := s.Proposals(ctx, "", 10); err != nil || len(ps) != 4 {
+	if ps, err := s.Proposals(ctx, "", 10); err != nil || len(ps) != 5 {
 		t.Fatalf("all proposals: %d, %v", len(ps), err)
 	}
 }
