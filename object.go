@@ -74,6 +74,13 @@ const (
 	EraseIngestUnacknowledged = "ingest_unacknowledged"
 )
 
+// ErasedOnOrder reports whether an erasure for reason is on an order (an
+// admin's, privileged: OpObjectErase), not ombud's own (retention's end,
+// recovery's discarding of an ingest never acknowledged).
+func ErasedOnOrder(reason string) bool {
+	return reason != EraseRetention && reason != EraseIngestUnacknowledged
+}
+
 // Day is t's UTC date, the precision at which times about a person's record
 // (a collection, a deadline) are published.
 func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

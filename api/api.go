@@ -185,7 +185,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/proofs/consistency", s.consistencyProof)
 
 	mux.Handle("GET /v1/whoami", s.auth(nil, s.whoami))
-	s.privileged(mux, ombud.OpAdminCreate, "POST /v1/principals", []ombud.Role{ombud.RoleAdmin}, s.createPrincipal)
+	s.privileged(mux, ombud.OpAdminCreate, []ombud.Role{ombud.RoleAdmin}, s.createPrincipal)
 	mux.Handle("GET /v1/principals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listPrincipals))
 	mux.Handle("GET /v1/principals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getPrincipal))
 	mux.Handle("GET /v1/audit/details", s.auth([]ombud.Role{ombud.RoleAuditor}, s.auditDetails))
@@ -199,17 +199,17 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("HEAD /v1/objects/{id}", s.headObject)
 		mux.Handle("GET /v1/objects/{id}/status", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleIngestor}, s.objectStatus))
 		mux.Handle("POST /v1/objects/{id}/hold", s.auth(admin, s.objectOrder((*custody.Service).SetHold, "hold", true)))
-		s.privileged(mux, ombud.OpHoldRelease, "POST /v1/objects/{id}/hold/release", admin, s.objectOrder((*custody.Service).ReleaseHold, "hold", false))
-		s.privileged(mux, ombud.OpObjectErase, "POST /v1/objects/{id}/erase", admin, s.objectOrder((*custody.Service).Erase, "erased", true))
+		s.privileged(mux, ombud.OpHoldRelease, admin, s.objectOrder((*custody.Service).ReleaseHold, "hold", false))
+		s.privileged(mux, ombud.OpObjectErase, admin, s.objectOrder((*custody.Service).Erase, "erased", true))
 		mux.Handle("POST /v1/sweep", s.auth(admin, noBody(s.sweep)))
-		s.privileged(mux, ombud.OpKeyRotate, "POST /v1/keys/rotate", admin, noBody(s.rotateKeys))
-		s.privileged(mux, ombud.OpIssuerRegister, "POST /v1/issuers", admin, s.registerIssuer)
+		s.privileged(mux, ombud.OpKeyRotate, admin, noBody(s.rotateKeys))
+		s.privileged(mux, ombud.OpIssuerRegister, admin, s.registerIssuer)
 		mux.Handle("GET /v1/issuers", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listIssuers))
 		mux.Handle("POST /v1/authorizations", s.auth(admin, s.registerAuthorization))
 		mux.Handle("GET /v1/authorizations/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.getAuthorization))
 		mux.Handle("POST /v1/authorizations/{id}/revoke", s.auth(admin, s.revokeAuthorization))
-		s.privileged(mux, ombud.OpPolicyReload, "POST /v1/policy/reload", admin, s.reloadPolicy)
-		s.privileged(mux, ombud.OpEmergencyRestore, "POST /v1/principals/{id}/emergency/restore", admin, noBody(s.restoreEmergency))
+		s.privileged(mux, ombud.OpPolicyReload, admin, s.reloadPolicy)
+		s.privileged(mux, ombud.OpEmergencyRestore, admin, noBody(s.restoreEmergency))
 		mux.Handle("POST /v1/emergencies/{index}/attest", s.auth(admin, s.attestEmergency))
 		runners := []ombud.Role{ombud.RoleAnalyst, ombud.RoleSystem}
 		mux.Handle("POST /v1/runs", s.auth(runners, s.startRun))
@@ -233,13 +233,13 @@ func (s *Server) Handler() http.Handler {
 	if s.Analytics != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
 		mux.HandleFunc("GET /v1/systems", s.listSystems)
-		s.privileged(mux, ombud.OpSystemRegister, "POST /v1/systems", admin, s.registerSystem)
-		s.privileged(mux, ombud.OpSystemVersion, "POST /v1/systems/{id}/versions", admin, s.registerVersion)
+		s.privileged(mux, ombud.OpSystemRegister, admin, s.registerSystem)
+		s.privileged(mux, ombud.OpSystemVersion, admin, s.registerVersion)
 		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, noBody(s.retireVersion)))
 	}
 	if s.Sharing != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
-		s.privileged(mux, ombud.OpRecipientAdd, "POST /v1/recipients", admin, s.registerRecipient)
+		s.privileged(mux, ombud.OpRecipientAdd, admin, s.registerRecipient)
 		mux.Handle("GET /v1/recipients", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor, ombud.RoleAnalyst}, s.listRecipients))
 		mux.Handle("POST /v1/recipients/{id}/retire", s.auth(admin, noBody(s.retireRecipient)))
 		mux.Handle("GET /v1/notices", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listNotices))
@@ -251,7 +251,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Approval != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}
 		mux.Handle("GET /v1/quorum", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getQuorum))
-		s.privileged(mux, ombud.OpQuorumSet, "POST /v1/quorum", admin, s.setQuorum)
+		s.privileged(mux, ombud.OpQuorumSet, admin, s.setQuorum)
 		mux.Handle("POST /v1/proposals", s.auth(admin, s.propose))
 		mux.Handle("GET /v1/proposals", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.listProposals))
 		mux.Handle("GET /v1/proposals/{id}", s.auth([]ombud.Role{ombud.RoleAdmin, ombud.RoleAuditor}, s.getProposal))

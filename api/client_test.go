@@ -35,7 +35,7 @@ func TestClient(t *testing.T) {
 		t.Fatalf("CreatePrincipal: %+v %v", p, err)
 	}
 	ps, err := admin.Principals(ctx)
-	if err != nil || len(ps) != 2 {
+	if err != nil || len(ps) != 1+ombudtest.Admins() {
 		t.Fatalf("Principals: %d %v", len(ps), err)
 	}
 	court := e.Court(t)

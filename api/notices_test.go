@@ -169,7 +169,7 @@ func TestErasureNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Journal.Apply(context.Background(), c, journal.Record{Body: entry.Erase{Reason: "court_order", Class: "location", Object: e.location[1], Recipient: []string{r1}}}, nil); err != nil {
+	if _, err := e.Journal.Apply(e.Approved(t, context.Background(), ombud.OpObjectErase, e.location[1]), c, journal.Record{Body: entry.Erase{Reason: "court_order", Class: "location", Object: e.location[1], Recipient: []string{r1}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if page := string(ombudtest.Get(t, e.URL+"/status")); !strings.Contains(page, "1 erasure notice is overdue") {
@@ -224,7 +224,7 @@ func TestErasureBeforeItsExportStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := e.Custody.Erase(t.Context(), custody.Order{Object: victim, Reason: "court_order", Authorization: "ord-9", By: e.AdminID})
+		w, err := e.Custody.Erase(e.Approved(t, t.Context(), ombud.OpObjectErase, victim), custody.Order{Object: victim, Reason: "court_order", Authorization: "ord-9", By: e.AdminID})
 		if err != nil {
 			t.Fatal(err)
 		}

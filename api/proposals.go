@@ -25,11 +25,28 @@ type privilegedRoute struct {
 	h            http.HandlerFunc
 }
 
-// privileged serves a privileged operation's direct route and records it
+// privilegedRoutes are the privileged operations' direct routes, which an
+// approved proposal of each runs through.
+var privilegedRoutes = map[string]string{
+	ombud.OpIssuerRegister:   "POST /v1/issuers",
+	ombud.OpPolicyReload:     "POST /v1/policy/reload",
+	ombud.OpKeyRotate:        "POST /v1/keys/rotate",
+	ombud.OpAdminCreate:      "POST /v1/principals",
+	ombud.OpEmergencyRestore: "POST /v1/principals/{id}/emergency/restore",
+	ombud.OpSystemRegister:   "POST /v1/systems",
+	ombud.OpSystemVersion:    "POST /v1/systems/{id}/versions",
+	ombud.OpRecipientAdd:     "POST /v1/recipients",
+	ombud.OpHoldRelease:      "POST /v1/objects/{id}/hold/release",
+	ombud.OpObjectErase:      "POST /v1/objects/{id}/erase",
+	ombud.OpQuorumSet:        "POST /v1/quorum",
+}
+
+// privileged serves privileged operation op's direct route and records it
 // for the proposals of the operation. Its changes are refused by the
 // store while the quorum asks more than one admin of it, unless they
 // carry an approved proposal (403, reason quorum_required).
-func (s *Server) privileged(mux *http.ServeMux, op, pattern string, roles []ombud.Role, h http.HandlerFunc) {
+func (s *Server) privileged(mux *http.ServeMux, op string, roles []ombud.Role, h http.HandlerFunc) {
+	pattern := privilegedRoutes[op]
 	method, path, _ := strings.Cut(pattern, " ")
 	if s.routes == nil {
 		s.routes = map[string]privilegedRoute{}
@@ -40,15 +57,15 @@ func (s *Server) privileged(mux *http.ServeMux, op, pattern string, roles []ombu
 
 // Privileged returns the privileged operation a request of method and
 // path would make directly, and the target its path names ("" for none).
-func (s *Server) Privileged(method, path string) (op, target string, ok bool) {
+func Privileged(method, path string) (op, target string, ok bool) {
 	for _, o := range ombud.PrivilegedOperations {
-		rt, found := s.routes[o]
-		if !found || rt.method != method {
+		m, p, _ := strings.Cut(privilegedRoutes[o], " ")
+		if m != method {
 			continue
 		}
-		pre, post, wild := strings.Cut(rt.path, "{id}")
+		pre, post, wild := strings.Cut(p, "{id}")
 		switch {
-		case !wild && path == rt.path:
+		case !wild && path == p:
 			return o, "", true
 		case wild && len(path) > len(pre)+len(post) && strings.HasPrefix(path, pre) && strings.HasSuffix(path, post):
 			id := path[len(pre) : len(path)-len(post)]

@@ -31,6 +31,9 @@ import (
 // on a refused proposal, lowering the quorum without a quorum.
 func TestQuorumFlow(t *testing.T) {
 	t.Parallel()
+	if ombudtest.QuorumMode() {
+		t.Skip("this test starts in the set-up mode and enables the quorum itself")
+	}
 	e := ombudtest.New(t)
 	ps := func(ns, id string) string { return e.Journal.Key.Pseudonym(ns, id) }
 	admin2 := e.AddPrincipal(t, "Second admin", ombud.RoleAdmin)
@@ -72,7 +75,7 @@ func TestQuorumFlow(t *testing.T) {
 		t.Fatalf("the quorum's entry: %+v", e.EntryAt(t, q.Receipt))
 	}
 	if page := string(ombudtest.Get(t, e.URL+"/disclosure")); !strings.Contains(page, "Multi-party approval is on") ||
-		!strings.Contains(page, "<td><code>policy.reload</code></td><td class=\"num\">3</td>") {
+		!strings.Contains(page, "<td class=\"num\">3</td><td><code>policy.reload</code></td>") {
 		t.Fatalf("/disclosure with the quorum on:\n%s", page)
 	}
 	before := e.Size(t)

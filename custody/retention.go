@@ -239,6 +239,12 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 			case ombud.ErrorCode(err) == ombud.CodeConflict || ombud.ErrorCode(err) == ombud.CodeGone:
 				// A hold or another change won the race; this sweep
 				// leaves the object, and the next one sees it anew.
+			case errors.Is(err, ombud.ErrQuorumRequired):
+				// An erasure on order that an earlier version began
+				// (ShredReason) is an admin's to finish under the quorum:
+				// the sweep leaves it, and says so.
+				r.Failed++
+				s.logger().WarnContext(ctx, "an erasure on order an earlier version began awaits a proposal (ombud propose object.erase)", "object", o.ID, "reason", reason)
 			default:
 				r.Failed++
 				s.logger().ErrorContext(ctx, "retention shred failed", "object", o.ID, "err", err)

@@ -38,7 +38,7 @@ func PrivilegedOp(body entry.Body) string {
 	case entry.Hold:
 		return pick(b.Op == entry.OpRelease, ombud.OpHoldRelease)
 	case entry.Erase:
-		return pick(b.Reason != ombud.EraseRetention, ombud.OpObjectErase)
+		return pick(ombud.ErasedOnOrder(b.Reason), ombud.OpObjectErase)
 	case entry.Quorum:
 		return ombud.OpQuorumSet
 	}

@@ -181,13 +181,13 @@ func TestSiteInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.AwaitSize(t, pub.Index+1)
-	sys, _, err := e.Gateway.Analytics.Register(context.Background(), registry.System{Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification",
+	sys, _, err := e.Gateway.Analytics.Register(e.Approved(t, context.Background(), ombud.OpSystemRegister, ""), registry.System{Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification",
 		Classes: []string{"biometric"}, ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17",
 		Version: registry.Version{Version: "4.2.1", Model: "facematch", Accuracy: ombud.Accuracy{FPIR: 0.003, FNIR: 0.021, Threshold: 0.85, Source: "nist-frte-1n-2026-10"}}}, e.AdminID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.Gateway.Analytics.AddVersion(context.Background(), sys.ID, registry.Version{Version: "5.0.0", Model: "facematch",
+	if _, _, err := e.Gateway.Analytics.AddVersion(e.Approved(t, context.Background(), ombud.OpSystemVersion, sys.ID), sys.ID, registry.Version{Version: "5.0.0", Model: "facematch",
 		Accuracy: ombud.Accuracy{FPIR: 0.002, FNIR: 0.015, Threshold: 0.8, Source: "nist-frte-1n-2026-11"}}, e.AdminID); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestSiteInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A plate reader, with a run that read one record.
-	plates, _, err := e.Gateway.Analytics.Register(context.Background(), registry.System{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading",
+	plates, _, err := e.Gateway.Analytics.Register(e.Approved(t, context.Background(), ombud.OpSystemRegister, ""), registry.System{Name: "plate-reader", Vendor: "vendor-y", Task: "plate_reading",
 		Classes: []string{"general"}, Version: registry.Version{Version: "2.0", Model: "anpr", Accuracy: ombud.Accuracy{Threshold: 0.9, Source: "vendor-y-datasheet"}}}, e.AdminID)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +360,7 @@ func populate(t *testing.T, e *ombudtest.Env) {
 		})
 	}
 	_, vkey, _ := note.GenerateKey(rand.Reader, "court.example/district-3")
-	if _, _, err := e.Custody.Access.RegisterIssuer(ctx, "court.example/district-3", "court", "EU-DE", vkey, e.AdminID); err != nil {
+	if _, _, err := e.Custody.Access.RegisterIssuer(e.Approved(t, ctx, ombud.OpIssuerRegister, ""), "court.example/district-3", "court", "EU-DE", vkey, e.AdminID); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 40 {

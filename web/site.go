@@ -882,10 +882,11 @@ type QuorumView struct {
 	Rows    []QuorumRow
 }
 
-// QuorumRow is one privileged operation and the admins it needs.
+// QuorumRow is how many admins some privileged operations need: those
+// that need as many share a row.
 type QuorumRow struct {
-	Operation string
-	Admins    int
+	Admins     int
+	Operations []string
 }
 
 // quorum reads the quorum for a page; nil when it cannot be read.
@@ -900,7 +901,14 @@ func (s *Site) quorum(ctx context.Context) *QuorumView {
 	}
 	v := &QuorumView{Enabled: q.Enabled, Index: q.Index}
 	for _, op := range ombud.PrivilegedOperations {
-		v.Rows = append(v.Rows, QuorumRow{op, q.Needs(op)})
+		n := q.Needs(op)
+		i := slices.IndexFunc(v.Rows, func(r QuorumRow) bool { return r.Admins == n })
+		if i < 0 {
+			v.Rows = append(v.Rows, QuorumRow{Admins: n})
+			i = len(v.Rows) - 1
+		}
+		v.Rows[i].Operations = append(v.Rows[i].Operations, op)
 	}
+	slices.SortFunc(v.Rows, func(a, b QuorumRow) int { return b.Admins - a.Admins })
 	return v
 }

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,6 +62,9 @@ func startCluster(t *testing.T, n int) *cluster {
 		// The URLs are in ombud.toml now.
 		c.gateways = append(c.gateways, startChild(t, bin, c.dir))
 	}
+	if ombudtest.QuorumMode() {
+		c.enableQuorum(t)
+	}
 	if c.dd, err = datadir.Open(c.dir); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +73,51 @@ func startCluster(t *testing.T, n int) *cluster {
 
 // twoGateways starts a cluster of two gateways for a test that may run
 // beside others, and a context that ends with the test, within 2 min.
+// enableQuorum, in ombudtest.QuorumMode, creates a second admin and
+// enables the quorum, and puts each gateway behind a proxy on which an
+// admin's privileged request is proposed on that gateway and approved by
+// the other admin on the next (ombudtest.SecondAdmin), or on the same one
+// when the next is down: the deployment runs as two admins on two
+// gateways would run it.
+func (c *cluster) enableQuorum(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := c.client(t, 0, c.admin).CreatePrincipal(ctx, apiv1.CreatePrincipal{Name: "second-admin", Roles: []ombud.Role{ombud.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client(t, len(c.gateways)-1, c.admin).SetQuorum(ctx, apiv1.SetQuorum{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	direct := make([]http.Handler, len(c.gateways))
+	for i, g := range c.gateways {
+		u, err := url.Parse(g.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct[i] = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) }}
+	}
+	for i, g := range c.gateways {
+		next := direct[(i+1)%len(direct)]
+		approver := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			if rec.Code == http.StatusBadGateway { // the next gateway is down
+				direct[i].ServeHTTP(w, r)
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+		srv := httptest.NewServer(ombudtest.SecondAdmin(direct[i], approver, [2]string{c.admin, p.Token}))
+		t.Cleanup(srv.Close)
+		g.url = srv.URL
+	}
+}
+
 func twoGateways(t *testing.T) (*cluster, context.Context) {
 	t.Helper()
 	if testing.Short() {

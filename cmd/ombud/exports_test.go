@@ -115,7 +115,7 @@ func TestExportCommands(t *testing.T) {
 		t.Fatalf("receipts against another log's key: exit %d %s", code, errs)
 	}
 	// An exported object erased: its notice is owed, listed, then sent.
-	if _, err := e.Custody.Erase(t.Context(), custody.Order{Object: ids[0], Reason: "court_order", Authorization: "ord-1", By: e.AdminID}); err != nil {
+	if _, err := e.Custody.Erase(e.Approved(t, t.Context(), ombud.OpObjectErase, ids[0]), custody.Order{Object: ids[0], Reason: "court_order", Authorization: "ord-1", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	list := must(admin, "notices", "--state", "owed")

@@ -87,10 +87,11 @@ func logEqualsStateUnderConflict(t *testing.T, storeURL, logURL string) {
 	for i := range signers {
 		skey, vkey, _ := note.GenerateKey(rand.Reader, court)
 		signers[i], _ = note.NewSigner(skey)
+		actx := e.Approved(t, ctx, ombud.OpIssuerRegister, "")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := e.Custody.Access.RegisterIssuer(ctx, court, "court", "EU-DE", vkey, e.AdminID)
+			_, _, err := e.Custody.Access.RegisterIssuer(actx, court, "court", "EU-DE", vkey, e.AdminID)
 			switch {
 			case err == nil:
 				won.Add(1)
@@ -193,11 +194,21 @@ func logEqualsStateUnderConflict(t *testing.T, storeURL, logURL string) {
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := via(r).ReleaseHold(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: "case_closed", Authorization: "order 2", By: e.AdminID})
+			o := pick(r, &objs)
+			ctx, err := e.Approval(ctx, ombud.OpHoldRelease, o.ID)
+			if err != nil {
+				return err
+			}
+			_, err = via(r).ReleaseHold(ctx, custody.Order{Object: o.ID, Reason: "case_closed", Authorization: "order 2", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {
-			_, err := via(r).Erase(ctx, custody.Order{Object: pick(r, &objs).ID, Reason: ombud.EraseCourtOrder, Authorization: "order 3", By: e.AdminID})
+			o := pick(r, &objs)
+			ctx, err := e.Approval(ctx, ombud.OpObjectErase, o.ID)
+			if err != nil {
+				return err
+			}
+			_, err = via(r).Erase(ctx, custody.Order{Object: o.ID, Reason: ombud.EraseCourtOrder, Authorization: "order 3", By: e.AdminID})
 			return err
 		},
 		func(r *mrand.Rand) error {

@@ -149,9 +149,12 @@ func TestMarkersStayPrivate(t *testing.T) {
 			t.Errorf("the marker is on the public page %s", path)
 		}
 	}
-	// Details only of the kinds where free text belongs.
+	// Details only of the kinds where free text belongs. (A proposal's
+	// detail holds its operation's request whole, as that operation's
+	// detail does: in QuorumMode a hold's release and an erasure are
+	// proposed.)
 	private := map[entry.Kind]bool{entry.KindPrincipal: true, entry.KindIngest: true, entry.KindAccess: true, entry.KindHold: true,
-		entry.KindErase: true, entry.KindAuthorization: true, entry.KindAttestation: true}
+		entry.KindErase: true, entry.KindAuthorization: true, entry.KindAttestation: true, entry.KindProposal: true}
 	leaves, err := e.Log.Leaves(ctx, 0, size)
 	if err != nil {
 		t.Fatal(err)

@@ -100,7 +100,7 @@ func TestRunDeniesWhatIsErasedAfterItsPageWasRead(t *testing.T) {
 	// The stream decides ahead until its batches are full; then the
 	// seventh page is read and waits.
 	time.Sleep(500 * time.Millisecond)
-	if _, err := e.Custody.Erase(ctx, custody.Order{Object: ids[victim], Reason: ombud.EraseCourtOrder, Authorization: "order 9", By: e.AdminID}); err != nil {
+	if _, err := e.Custody.Erase(e.Approved(t, ctx, ombud.OpObjectErase, ids[victim]), custody.Order{Object: ids[victim], Reason: ombud.EraseCourtOrder, Authorization: "order 9", By: e.AdminID}); err != nil {
 		t.Fatal(err)
 	}
 	close(release)

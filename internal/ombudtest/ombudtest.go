@@ -158,7 +158,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	var h http.Handler = g.Handler()
 	if QuorumMode() {
 		e.enableQuorum(t)
-		h = &secondAdmin{next: h, api: g.API(), tokens: [2]string{e.AdminToken, e.SecondAdminToken}}
+		h = SecondAdmin(h, h, [2]string{e.AdminToken, e.SecondAdminToken})
 	}
 	e.Server = httptest.NewServer(h) // binds 127.0.0.1
 	e.URL = e.Server.URL

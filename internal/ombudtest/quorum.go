@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/approval"
+	"github.com/ombud/ombud/journal"
 )
 
 // QuorumMode reports whether the tests run with multi-party approval on
@@ -31,14 +34,23 @@ func QuorumMode() bool { return os.Getenv("OMBUD_TEST_QUORUM") != "" }
 // approved by the other admin; the approval's run answers it. Anything
 // else, the refusal's cause included, is next's answer as it was.
 type secondAdmin struct {
-	next     http.Handler
-	api      *api.Server
+	next http.Handler
+	// approver serves the approval: another gateway's API, or next.
+	approver http.Handler
 	tokens   [2]string // the two admins'
-	adminIDs [2]string
+}
+
+// SecondAdmin serves the API as next does, except that an admin's direct
+// privileged request that the quorum refuses is proposed through next by
+// its caller, one of the two admins of tokens, and approved by the other
+// through approver (another gateway of the deployment, or next); the
+// approval's run answers it. For tests of deployments New does not start.
+func SecondAdmin(next, approver http.Handler, tokens [2]string) http.Handler {
+	return &secondAdmin{next: next, approver: approver, tokens: tokens}
 }
 
 func (s *secondAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, target, ok := s.api.Privileged(r.Method, r.URL.Path)
+	op, target, ok := api.Privileged(r.Method, r.URL.Path)
 	if !ok {
 		s.next.ServeHTTP(w, r)
 		return
@@ -69,14 +81,14 @@ func (s *secondAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		params = nil
 	}
 	prop, _ := json.Marshal(apiv1.Propose{Operation: op, Target: target, Params: params})
-	proposed := s.call(r.Context(), "POST", "/v1/proposals", tok, prop)
+	proposed := call(r.Context(), s.next, "POST", "/v1/proposals", tok, prop)
 	if proposed.Code != http.StatusCreated {
 		copyResponse(w, proposed)
 		return
 	}
 	var p apiv1.Proposal
 	json.Unmarshal(proposed.Body.Bytes(), &p)
-	approved := s.call(r.Context(), "POST", "/v1/proposals/"+p.ID+"/approve", s.tokens[other], nil)
+	approved := call(r.Context(), s.approver, "POST", "/v1/proposals/"+p.ID+"/approve", s.tokens[other], nil)
 	json.Unmarshal(approved.Body.Bytes(), &p)
 	if approved.Code != http.StatusOK || p.Executed == nil {
 		copyResponse(w, approved)
@@ -91,14 +103,14 @@ func (s *secondAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(p.Executed.Answer)
 }
 
-func (s *secondAdmin) call(ctx context.Context, method, path, token string, body []byte) *httptest.ResponseRecorder {
+func call(ctx context.Context, h http.Handler, method, path, token string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequestWithContext(ctx, method, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := httptest.NewRecorder()
-	s.next.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -133,4 +145,50 @@ func (e *Env) AsAdmin(t testing.TB, method, path, body string) *http.Response {
 		ct = "application/json"
 	}
 	return e.Do(t, method, path, e.AdminToken, ct, body)
+}
+
+// Approved returns ctx, in QuorumMode carrying a proposal of op on target
+// ("" for none) that the second admin approved, for a test that makes a
+// privileged change through the Go API, as the API does for an approved
+// proposal (journal.WithApproval); outside QuorumMode, ctx as it is.
+func (e *Env) Approved(t testing.TB, ctx context.Context, op, target string) context.Context {
+	t.Helper()
+	ctx, err := e.Approval(ctx, op, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// Approval is Approved for a goroutine other than the test's: it returns
+// what failed instead of failing the test.
+func (e *Env) Approval(ctx context.Context, op, target string) (context.Context, error) {
+	if !QuorumMode() {
+		return ctx, nil
+	}
+	p, _, err := e.Gateway.Approval.Propose(ctx, approval.Proposal{Operation: op, Target: target}, e.AdminID)
+	if err != nil {
+		return ctx, fmt.Errorf("proposing %s: %w", op, err)
+	}
+	if _, _, err := e.Gateway.Approval.Vote(ctx, p.ID, e.SecondAdminID, true); err != nil {
+		return ctx, fmt.Errorf("approving %s: %w", op, err)
+	}
+	return journal.WithApproval(ctx, journal.Approval{Proposal: p.ID, Approvers: []string{e.SecondAdminID}}), nil
+}
+
+// Admins is how many admins New creates: two in QuorumMode, else one.
+func Admins() int {
+	if QuorumMode() {
+		return 2
+	}
+	return 1
+}
+
+// ApprovalEntries is how many more entries n privileged requests log in
+// QuorumMode (each a proposal and an approval) than alone.
+func ApprovalEntries(n int) uint64 {
+	if QuorumMode() {
+		return uint64(2 * n)
+	}
+	return 0
 }

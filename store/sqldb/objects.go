@@ -252,9 +252,10 @@ var holdRelease = operation[journal.None]{Operation: journal.HoldRelease, privil
 // being started is logged before the erasure, or refused.
 var erase = operation[journal.ErasePayload]{Operation: journal.Erase,
 	// An erasure on order is privileged; one because retention ended is
-	// the sweep's, on its own schedule.
+	// the sweep's, on its own schedule, and one of an ingest never
+	// acknowledged is recovery's.
 	privileged: func(_ context.Context, _ *sql.Tx, p *journal.ErasePayload) (string, error) {
-		if p.Reason == ombud.EraseRetention {
+		if !ombud.ErasedOnOrder(p.Reason) {
 			return "", nil
 		}
 		return ombud.OpObjectErase, nil

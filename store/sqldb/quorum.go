@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/journal"
@@ -83,7 +84,8 @@ func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name s
 		return err
 	case op != name:
 		return fmt.Errorf("proposal %s is of %s, not %s: %w", c.Proposal, op, name, ombud.ErrStale)
-	case target != "" && target != id:
+	case target != "" && target != id && !strings.HasPrefix(id, journal.Pair(target, "")):
+		// (A version's id pairs the system the proposal names with it.)
 		return fmt.Errorf("proposal %s is of %s, not %s: %w", c.Proposal, target, id, ombud.ErrStale)
 	case state != ombud.ProposalOpen:
 		return fmt.Errorf("proposal %s is %s: %w", c.Proposal, state, ombud.ErrStale)
