@@ -92,13 +92,26 @@ func (s *Server) propose(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "target: %s %s names what it changes in its path; give it exactly when the path has one", rt.method, rt.path))
 		return
 	}
-	if req.Operation == ombud.OpPolicyReload && (len(req.Params) == 0 || string(req.Params) == "null" || string(req.Params) == "{}") {
+	if req.Operation == ombud.OpPolicyReload {
 		// What the approvers approve is the policy file as it is now: the
-		// proposal pins its SHA-256, and a file changed before it runs is
-		// refused (policy_changed).
+		// proposal always pins its SHA-256 (one given must be the file's),
+		// and a file changed before it runs is refused (policy_changed).
+		var pin apiv1.ReloadPolicy
+		if len(bytes.TrimSpace(req.Params)) > 0 && string(bytes.TrimSpace(req.Params)) != "null" {
+			dec := json.NewDecoder(bytes.NewReader(req.Params))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&pin); err != nil {
+				writeError(w, r, ombud.Errorf(ombud.CodeInvalid, "params: the body of POST /v1/policy/reload, {\"policy_sha256\"} or nothing: %v", err))
+				return
+			}
+		}
 		p, err := s.Custody.Access.FilePolicy()
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if pin.SHA256 != "" && pin.SHA256 != p.SHA {
+			writeError(w, r, &ombud.Error{Code: ombud.CodeConflict, Reason: "policy_changed", Message: fmt.Sprintf("the policy file's SHA-256 is %s, not %s: propose the file as it is", p.SHA, pin.SHA256)})
 			return
 		}
 		req.Params, _ = json.Marshal(apiv1.ReloadPolicy{SHA256: p.SHA})

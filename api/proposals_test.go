@@ -146,6 +146,11 @@ func TestQuorumFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused(do(admin3, "POST", "/v1/proposals", `{"operation":"policy.reload"}`), 400, "no_change")
+	// A policy proposal is pinned however its params are spelt.
+	for _, params := range []string{`{ }`, `{"policy_sha256":""}`} {
+		refused(do(admin3, "POST", "/v1/proposals", `{"operation":"policy.reload","params":`+params+`}`), 400, "no_change")
+	}
+	refused(do(admin3, "POST", "/v1/proposals", `{"operation":"policy.reload","params":{"policy_sha256":"`+strings.Repeat("0", 64)+`"}}`), 409, "policy_changed")
 	os.WriteFile(e.Dir.PolicyPath(), append(text, "\n// version two\n"...), 0o644)
 	pol := propose(admin3, ombud.OpPolicyReload, "", "")
 	if resp, x := vote(admin2, pol.ID, "approve"); resp.StatusCode != 200 || x.Executed != nil || x.Needs != 3 {
@@ -328,4 +333,48 @@ func TestProposalExpiry(t *testing.T) {
 	if n, _ := svc.Expire(t.Context()); n != 0 {
 		t.Fatalf("a second sweep closed %d", n)
 	}
+}
+
+// TestApproveRacesRefuse: an approval that completes the quorum and a
+// refusal, sent at once, settle on the proposal: either the refusal is
+// recorded and the operation never runs, or the operation runs once and
+// the refusal is refused. Never both, in any round.
+func TestApproveRacesRefuse(t *testing.T) {
+	t.Parallel()
+	if ombudtest.QuorumMode() {
+		t.Skip("this test enables the quorum itself")
+	}
+	e := ombudtest.New(t)
+	admin2 := e.AddPrincipal(t, "Second admin", ombud.RoleAdmin)
+	admin3 := e.AddPrincipal(t, "Third admin", ombud.RoleAdmin)
+	if resp := e.Do(t, "POST", "/v1/quorum", e.AdminToken, "application/json", `{"enabled":true}`); resp.StatusCode != 200 {
+		t.Fatalf("enabling the quorum: %d", resp.StatusCode)
+	}
+	refusedWon, approvedWon := 0, 0
+	for round := range 12 {
+		name := fmt.Sprintf("court.example/race-%d", round)
+		body, _ := json.Marshal(apiv1.Propose{Operation: ombud.OpIssuerRegister, Params: json.RawMessage(fmt.Sprintf(`{"name":%q,"kind":"court","jurisdiction":"EU-DE","key":%q}`, name, ombudtest.NewIssuer(t, name).VKey))})
+		p := decode[apiv1.Proposal](t, e.Do(t, "POST", "/v1/proposals", e.AdminToken, "application/json", string(body)))
+		var wg sync.WaitGroup
+		var approve apiv1.Proposal
+		var approveCode, refuseCode int
+		wg.Go(func() {
+			resp := e.Do(t, "POST", "/v1/proposals/"+p.ID+"/approve", admin2, "", "")
+			approveCode = resp.StatusCode
+			json.NewDecoder(resp.Body).Decode(&approve)
+		})
+		wg.Go(func() { refuseCode = e.Do(t, "POST", "/v1/proposals/"+p.ID+"/refuse", admin3, "", "").StatusCode })
+		wg.Wait()
+		final := decode[apiv1.Proposal](t, e.Do(t, "GET", "/v1/proposals/"+p.ID, admin2, "", ""))
+		ran := approve.Executed != nil && approve.Executed.Status == 201
+		switch {
+		case refuseCode == 200 && !ran && final.State == ombud.ProposalRefused:
+			refusedWon++
+		case refuseCode == 409 && ran && final.State == ombud.ProposalExecuted:
+			approvedWon++
+		default:
+			t.Fatalf("round %d: approve %d (ran %v), refuse %d, the proposal %s", round, approveCode, ran, refuseCode, final.State)
+		}
+	}
+	t.Logf("%d rounds the refusal won, %d the approval", refusedWon, approvedWon)
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -155,6 +156,10 @@ func (s *Service) Vote(ctx context.Context, id, by string, approve bool) (*ombud
 			if verr := ombud.CheckVoter(q, by, s.now()); verr != nil {
 				return nil, journal.Leaf{}, verr
 			}
+		}
+		if errors.Is(err, ombud.ErrStale) {
+			return nil, w, &ombud.Error{Code: ombud.CodeConflict, Reason: "proposal_in_flight", Err: err,
+				Message: fmt.Sprintf("proposal %s is being carried out, refused or expired at this moment; read it again (ombud proposals)", id)}
 		}
 		return nil, w, err
 	}

@@ -194,7 +194,9 @@ func (s *Site) policyDiff(v *proposalView) {
 	switch {
 	case err != nil:
 		v.DiffNote = "The policy file cannot be read now (" + ombud.ErrorMessage(err) + "), so its change cannot be shown. Do not approve what you cannot read."
-	case pin.SHA256 != "" && file.SHA != pin.SHA256:
+	case pin.SHA256 == "":
+		v.DiffNote = "This proposal pins no policy text, so what it would load cannot be shown: refuse it, and propose the file again."
+	case file.SHA != pin.SHA256:
 		v.DiffNote = fmt.Sprintf("The policy file on this gateway is no longer the one proposed (SHA-256 %s, proposed %s): approving cannot load it, and its run would be refused (policy_changed). Ask the proposer which text they meant.", file.SHA, pin.SHA256)
 	case inForce == nil:
 		v.Diff = lineDiff("", string(file.Text))

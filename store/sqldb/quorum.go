@@ -181,7 +181,15 @@ var proposalVote = operation[journal.VotePayload]{Operation: journal.ProposalVot
 		if n > 0 {
 			return fmt.Errorf("proposal %s: a second vote by %s: %w", id, p.Vote.By, ombud.ErrExists)
 		}
-		return nil
+		// The proposal's row settles a vote against a change carrying the
+		// proposal out (takeProposal): whichever takes it first wins. A
+		// refusal holds it closing until it commits, so no change takes
+		// it meanwhile.
+		next := ombud.ProposalOpen
+		if !p.Vote.Approve {
+			next = proposalClosing
+		}
+		return holdProposal(ctx, tx, id, next)
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.VotePayload, index uint64) error {
 		approve := 0
@@ -193,12 +201,34 @@ var proposalVote = operation[journal.VotePayload]{Operation: journal.ProposalVot
 			return err
 		}
 		if !p.Vote.Approve {
-			_, err := tx.ExecContext(ctx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, ombud.ProposalRefused, id, ombud.ProposalOpen)
-			return err
+			return exactlyOne(ctx, tx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, ombud.ProposalRefused, id, proposalClosing)
 		}
 		return nil
 	},
-	undo: nothingToUndo[journal.VotePayload],
+	// A proposal's changes share its target, so the one in flight is the
+	// one that held it closing.
+	undo: reopen[journal.VotePayload],
+}
+
+// proposalClosing is the state of a proposal whose refusal or expiry is
+// in flight: it reads as open, and no change takes it.
+const proposalClosing = "closing"
+
+// holdProposal takes an open proposal's row for a vote or an expiry in
+// its reservation, setting its state to next; ErrStale when the proposal
+// is no longer open (executed, refused, expired, or taken by a change in
+// flight).
+func holdProposal(ctx context.Context, tx *sql.Tx, id, next string) error {
+	if err := exactlyOne(ctx, tx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, next, id, ombud.ProposalOpen); err != nil {
+		return fmt.Errorf("proposal %s is taken by a change in flight or closed: %w", id, ombud.ErrStale)
+	}
+	return nil
+}
+
+// reopen undoes holdProposal.
+func reopen[P any](ctx context.Context, tx *sql.Tx, id string, _ *P) error {
+	_, err := tx.ExecContext(ctx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, ombud.ProposalOpen, id, proposalClosing)
+	return err
 }
 
 // proposalExpire closes an open proposal once its expiry has passed.
@@ -215,12 +245,12 @@ var proposalExpire = operation[journal.ExpirePayload]{Operation: journal.Proposa
 		case state != ombud.ProposalOpen || ms(p.At) < expires:
 			return fmt.Errorf("proposal %s is %s, expiring at %d: %w", id, state, expires, ombud.ErrStale)
 		}
-		return nil
+		return holdProposal(ctx, tx, id, proposalClosing)
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.ExpirePayload, _ uint64) error {
-		return exactlyOne(ctx, tx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, ombud.ProposalExpired, id, ombud.ProposalOpen)
+		return exactlyOne(ctx, tx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, ombud.ProposalExpired, id, proposalClosing)
 	},
-	undo: nothingToUndo[journal.ExpirePayload],
+	undo: reopen[journal.ExpirePayload],
 }
 
 // quorumOperations lists this file's operations, for the table in operations.go.
@@ -265,8 +295,8 @@ func (s *Store) proposals(ctx context.Context, q string, args ...any) ([]*ombud.
 			return nil, err
 		}
 		p.Created, p.Expires = fromMS(created), fromMS(expires)
-		if p.State == "executing" {
-			p.State = ombud.ProposalOpen // taken by a change in flight, not yet executed
+		if p.State == "executing" || p.State == proposalClosing {
+			p.State = ombud.ProposalOpen // taken by a change in flight, not yet executed, refused or expired
 		}
 		out = append(out, &p)
 	}

@@ -108,6 +108,45 @@ func TestQuorum(t *testing.T, open Open) {
 	if err := vote(tp.ID, "otheradminother0", false); err != nil {
 		t.Fatal(err)
 	}
+	// A refusal in flight and a change carrying the proposal out settle on
+	// the proposal: whichever reserves first wins, the other is refused.
+	propose("proposal0000000r", ombud.OpIssuerRegister, time.Hour)
+	if err := vote("proposal0000000r", w.reviewer.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	refusal := func() *journal.Change {
+		return change(t, journal.ProposalVote, "proposal0000000r", journal.VotePayload{Vote: ombud.Vote{By: "otheradminother0", Approve: false, At: w.now}})
+	}
+	ref := refusal()
+	if err := s.Reserve(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Proposal(ctx, "proposal0000000r"); p.State != ombud.ProposalOpen {
+		t.Fatalf("a proposal whose refusal is in flight reads %s, want open", p.State)
+	}
+	if err := s.Reserve(ctx, carried(issuer("court.example/r1"), "proposal0000000r")); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("carrying out a proposal whose refusal is in flight: %v, want ErrStale", err)
+	}
+	if err := s.Undo(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	run := carried(issuer("court.example/r1"), "proposal0000000r")
+	if err := s.Reserve(ctx, run); err != nil {
+		t.Fatalf("the proposal after its refusal was undone: %v", err)
+	}
+	if err := s.Reserve(ctx, refusal()); !errors.Is(err, ombud.ErrStale) {
+		t.Fatalf("a refusal while the proposal is carried out: %v, want ErrStale", err)
+	}
+	if err := s.Undo(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := vote("proposal0000000r", "otheradminother0", false); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Proposal(ctx, "proposal0000000r"); p.State != ombud.ProposalRefused {
+		t.Fatalf("a refused proposal reads %s", p.State)
+	}
+
 	// Approved: two changes carrying it at once (different targets) take
 	// it once.
 	pair := [2]*journal.Change{carried(issuer("court.example/p1"), "proposal00000001"), carried(issuer("court.example/p2"), "proposal00000001")}
@@ -184,7 +223,7 @@ func TestQuorum(t *testing.T, open Open) {
 	if ps, err := s.Proposals(ctx, ombud.ProposalOpen, 10); err != nil || len(ps) != 0 {
 		t.Fatalf("open proposals: %d, %v", len(ps), err)
 	}
-	if ps, err := s.Proposals(ctx, "", 10); err != nil || len(ps) != 5 {
+	if ps, err := s.Proposals(ctx, "", 10); err != nil || len(ps) != 6 {
 		t.Fatalf("all proposals: %d, %v", len(ps), err)
 	}
 }
