@@ -97,6 +97,39 @@ func (q *Quorum) Lowers(next *Quorum) bool {
 	return false
 }
 
+// NewQuorum is the quorum that enabled (or not) and counts ("operation:N",
+// as ParseQuorumCounts reads them) describe: DefaultQuorum for each
+// operation counts leaves out.
+func NewQuorum(enabled bool, counts []string) (*Quorum, error) {
+	m, err := ParseQuorumCounts(counts)
+	if err != nil {
+		return nil, err
+	}
+	q := &Quorum{Enabled: enabled, Required: DefaultQuorumRequired()}
+	for op, n := range m {
+		q.Required[op] = n
+	}
+	return q, nil
+}
+
+// NeedsToSet is how many admins a change of q to next needs: a lowering
+// needs as many as quorum.set asks, and as many as each operation it
+// lowers asks now, so that an operation raised above quorum.set's count
+// is not lowered by fewer admins than it needs; a change that lowers
+// nothing needs one.
+func (q *Quorum) NeedsToSet(next *Quorum) int {
+	if !q.Lowers(next) {
+		return 1
+	}
+	n := q.Needs(OpQuorumSet)
+	for _, op := range PrivilegedOperations {
+		if next.Needs(op) < q.Needs(op) {
+			n = max(n, q.Needs(op))
+		}
+	}
+	return n
+}
+
 // Counts spells Required as sorted "operation:N" codes, as the log does.
 func (q *Quorum) Counts() []string {
 	out := make([]string, 0, len(q.Required))

@@ -215,7 +215,7 @@ func (s *Server) Run(ctx context.Context, id string) (*ombud.Proposal, *apiv1.Ex
 		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "proposal_" + st, Message: fmt.Sprintf("proposal %s is %s: it does not run", id, st)}
 	}
 	if !approval.Approved(p, q, time.Now()) {
-		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_required", Message: fmt.Sprintf("proposal %s has %d of the %d admins %s needs", id, 1+len(p.Approvers()), q.Needs(p.Operation), p.Operation)}
+		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_required", Message: fmt.Sprintf("proposal %s has %d of the %d admins %s needs", id, 1+len(p.Approvers()), approval.Needs(p, q), p.Operation)}
 	}
 	ex := s.executeIfApproved(ctx, p)
 	if q, err := s.Store.Proposal(ctx, p.ID); err == nil {
@@ -248,13 +248,9 @@ func (s *Server) lowersQuorum(ctx context.Context, params json.RawMessage) error
 	if err := dec.Decode(&req); err != nil {
 		return ombud.Errorf(ombud.CodeInvalid, "params: the body of POST /v1/quorum: %v", err)
 	}
-	counts, err := ombud.ParseQuorumCounts(req.Required)
+	next, err := ombud.NewQuorum(req.Enabled, req.Required)
 	if err != nil {
 		return err
-	}
-	next := &ombud.Quorum{Enabled: req.Enabled, Required: ombud.DefaultQuorumRequired()}
-	for op, n := range counts {
-		next.Required[op] = n
 	}
 	cur, err := s.Store.Quorum(ctx)
 	if err != nil {
@@ -413,7 +409,7 @@ func (s *Server) proposalJSON(ctx context.Context, p *ombud.Proposal) (apiv1.Pro
 		return apiv1.Proposal{}, err
 	}
 	out := apiv1.Proposal{ID: p.ID, Operation: p.Operation, Target: p.Target, Params: json.RawMessage(p.Params), ParamsSHA256: p.ParamsSHA256,
-		Proposer: p.Proposer, Created: p.Created, Expires: p.Expires, State: p.StateAt(time.Now()), Needs: q.Needs(p.Operation),
+		Proposer: p.Proposer, Created: p.Created, Expires: p.Expires, State: p.StateAt(time.Now()), Needs: approval.Needs(p, q),
 		Votes: []apiv1.Vote{}, Receipt: p.Index, ExecReceipt: p.ExecIndex}
 	for _, v := range p.Votes {
 		out.Votes = append(out.Votes, apiv1.Vote{By: v.By, Approve: v.Approve, At: v.At, Receipt: v.Index})
@@ -447,14 +443,10 @@ func (s *Server) setQuorum(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	counts, err := ombud.ParseQuorumCounts(req.Required)
+	q, err := ombud.NewQuorum(req.Enabled, req.Required)
 	if err != nil {
 		writeError(w, r, err)
 		return
-	}
-	q := &ombud.Quorum{Enabled: req.Enabled, Required: ombud.DefaultQuorumRequired()}
-	for op, n := range counts {
-		q.Required[op] = n
 	}
 	wr, err := s.Approval.SetQuorum(r.Context(), q, caller(r).ID)
 	if err != nil {

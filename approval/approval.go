@@ -181,7 +181,26 @@ func (s *Service) proposal(ctx context.Context, id string) (*ombud.Proposal, err
 // Approved reports whether p has, with its proposer, as many distinct
 // admins as q asks of its operation, and is open.
 func Approved(p *ombud.Proposal, q *ombud.Quorum, now time.Time) bool {
-	return p.StateAt(now) == ombud.ProposalOpen && 1+len(p.Approvers()) >= q.Needs(p.Operation)
+	return p.StateAt(now) == ombud.ProposalOpen && 1+len(p.Approvers()) >= Needs(p, q)
+}
+
+// Needs is how many admins, its proposer counted, p needs under q: its
+// operation's count, and for a quorum.set as many as the store asks of
+// the quorum it proposes (ombud.Quorum.NeedsToSet).
+func Needs(p *ombud.Proposal, q *ombud.Quorum) int {
+	n := q.Needs(p.Operation)
+	if p.Operation == ombud.OpQuorumSet {
+		var req struct {
+			Enabled  bool     `json:"enabled"`
+			Required []string `json:"required"`
+		}
+		if json.Unmarshal(p.Params, &req) == nil {
+			if next, err := ombud.NewQuorum(req.Enabled, req.Required); err == nil {
+				n = max(n, q.NeedsToSet(next))
+			}
+		}
+	}
+	return n
 }
 
 // Expire closes every open proposal past its expiry, each logged; it

@@ -58,6 +58,11 @@ func (r *rules) privileged(idx uint64, body entry.Body, add adder) {
 		return
 	}
 	need := r.st.Quorum.quorum().Needs(op)
+	if b, ok := body.(*entry.Quorum); ok {
+		next := &ombud.Quorum{Enabled: b.Op == entry.OpEnable}
+		next.Required, _ = ombud.ParseQuorumCounts(b.Required)
+		need = r.st.Quorum.quorum().NeedsToSet(next)
+	}
 	p := r.st.Quorum.Proposals[proposal]
 	switch {
 	case need <= 1 && proposal == "":

@@ -16,6 +16,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/approval"
 )
 
 // Approvers is what the approver pages need of the deployment: the
@@ -136,7 +137,7 @@ var publicParams = map[string][]string{
 
 func (s *Site) proposalView(ctx context.Context, p *ombud.Proposal, q *ombud.Quorum, me *ombud.Principal, whole bool) *proposalView {
 	now := time.Now()
-	v := &proposalView{P: p, State: p.StateAt(now), Needs: q.Needs(p.Operation), Have: 1 + len(p.Approvers()),
+	v := &proposalView{P: p, State: p.StateAt(now), Needs: approval.Needs(p, q), Have: 1 + len(p.Approvers()),
 		Proposer: s.principalName(ctx, p.Proposer), Summary: operationSummary[p.Operation]}
 	for _, x := range p.Votes {
 		v.Votes = append(v.Votes, voteView{Name: s.principalName(ctx, x.By), Approve: x.Approve, At: x.At, Index: x.Index})
@@ -170,13 +171,10 @@ func (s *Site) proposalView(ctx context.Context, p *ombud.Proposal, q *ombud.Quo
 		s.policyDiff(v)
 	case ombud.OpQuorumSet:
 		var req apiv1.SetQuorum
-		if json.Unmarshal(p.Params, &req) == nil {
-			next := &ombud.Quorum{Enabled: req.Enabled, Required: ombud.DefaultQuorumRequired()}
-			if counts, err := ombud.ParseQuorumCounts(req.Required); err == nil {
-				for op, n := range counts {
-					next.Required[op] = n
-				}
-			}
+		if json.Unmarshal(p.Params, &req) != nil {
+			break
+		}
+		if next, err := ombud.NewQuorum(req.Enabled, req.Required); err == nil {
 			for _, op := range ombud.PrivilegedOperations {
 				v.Quorum = append(v.Quorum, quorumChange{Op: op, Now: q.Needs(op), Next: next.Needs(op)})
 			}

@@ -61,6 +61,10 @@ type operation[P any] struct {
 	// quorum is enabled, such a change is refused unless it carries a
 	// proposal of that operation that the quorum approved.
 	privileged func(ctx context.Context, tx *sql.Tx, p *P) (string, error)
+	// needs, when set, is how many admins a privileged change of this
+	// operation needs under the quorum in force q (q.Needs of its
+	// operation when nil).
+	needs func(q *ombud.Quorum, p *P) int
 }
 
 func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Change) error {
@@ -74,7 +78,11 @@ func (o operation[P]) reserveTx(ctx context.Context, tx *sql.Tx, c *journal.Chan
 			return err
 		}
 	}
-	if err := checkQuorum(ctx, tx, c, id, name); err != nil {
+	needs := func(q *ombud.Quorum) int { return q.Needs(name) }
+	if o.needs != nil {
+		needs = func(q *ombud.Quorum) int { return o.needs(q, p) }
+	}
+	if err := checkQuorum(ctx, tx, c, id, name, needs); err != nil {
 		return err
 	}
 	return o.reserve(ctx, tx, id, p)

@@ -47,12 +47,12 @@ func quorumIn(ctx context.Context, q rowQuerier) (*ombud.Quorum, error) {
 // of that operation once the quorum asks more than one admin of it; a
 // change carrying a proposal takes it (takeProposal), and only a
 // privileged change of the proposal's own operation may.
-func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string) error {
+func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string, needs func(*ombud.Quorum) int) error {
 	if c.Proposal != "" {
 		if name == "" {
 			return fmt.Errorf("store: %s carries proposal %s, but it is no privileged operation: %w", c.Op, c.Proposal, ombud.ErrStale)
 		}
-		return takeProposal(ctx, tx, c, id, name)
+		return takeProposal(ctx, tx, c, id, name, needs)
 	}
 	if name == "" {
 		return nil
@@ -61,8 +61,8 @@ func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name st
 	if err != nil {
 		return err
 	}
-	if q.Needs(name) > 1 {
-		return fmt.Errorf("%s needs %d admins: %w", name, q.Needs(name), ombud.ErrQuorumRequired)
+	if n := needs(q); n > 1 {
+		return fmt.Errorf("%s needs %d admins: %w", name, n, ombud.ErrQuorumRequired)
 	}
 	return nil
 }
@@ -73,7 +73,7 @@ func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name st
 // system), open, unexpired at the change's time, and approved by as many
 // distinct admins, the proposer included, as the quorum in force asks of
 // its operation. A second change on the same proposal finds it taken.
-func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string) error {
+func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string, needs func(*ombud.Quorum) int) error {
 	var op, target, state, proposer string
 	var expires int64
 	err := tx.QueryRowContext(ctx, `SELECT operation, target, state, proposer, expires FROM proposals WHERE id = $1 AND pending = 0`, c.Proposal).Scan(&op, &target, &state, &proposer, &expires)
@@ -100,7 +100,7 @@ func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name s
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM proposal_votes WHERE proposal_id = $1 AND approve = 1 AND admin <> $2`, c.Proposal, proposer).Scan(&approvals); err != nil {
 		return err
 	}
-	if need := q.Needs(op); 1+approvals < need {
+	if need := needs(q); 1+approvals < need {
 		return fmt.Errorf("proposal %s has %d of the %d admins %s needs: %w", c.Proposal, 1+approvals, need, op, ombud.ErrQuorumRequired)
 	}
 	return exactlyOne(ctx, tx, `UPDATE proposals SET state = 'executing' WHERE id = $1 AND state = $2`, c.Proposal, ombud.ProposalOpen)
@@ -117,7 +117,9 @@ var quorumSet = operation[journal.QuorumPayload]{Operation: journal.QuorumSet,
 		return nil
 	},
 	// Raising it, or enabling it, is any admin's; lowering or disabling
-	// an enabled quorum is privileged.
+	// an enabled quorum is privileged, and needs as many admins as
+	// quorum.set asks and as each operation it lowers asks now.
+	needs: func(q *ombud.Quorum, p *journal.QuorumPayload) int { return q.NeedsToSet(p.Quorum) },
 	privileged: func(ctx context.Context, tx *sql.Tx, p *journal.QuorumPayload) (string, error) {
 		cur, err := quorumIn(ctx, tx)
 		if err != nil || p.Quorum == nil || !cur.Lowers(p.Quorum) {
@@ -145,6 +147,19 @@ var quorumSet = operation[journal.QuorumPayload]{Operation: journal.QuorumSet,
 var proposalCreate = operation[journal.ProposalPayload]{Operation: journal.ProposalCreate,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ProposalPayload) error {
 		x := p.Proposal
+		// One open proposal of an operation on a target at a time (the
+		// index proposals_open_target settles a race).
+		if x.Target != "" {
+			var open string
+			err := tx.QueryRowContext(ctx, `SELECT id FROM proposals WHERE operation = $1 AND target = $2 AND state IN ('open', 'executing', 'closing')`, x.Operation, x.Target).Scan(&open)
+			switch {
+			case err == nil:
+				return &ombud.Error{Code: ombud.CodeConflict, Reason: "proposal_open", Err: ombud.ErrExists,
+					Message: fmt.Sprintf("proposal %s of %s on %s is open: vote on it, or let it expire, before proposing it again", open, x.Operation, x.Target)}
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO proposals (id, operation, target, params, params_sha256, proposer, created, expires, state, log_index, pending)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,0,1)`, x.ID, x.Operation, x.Target, x.Params, x.ParamsSHA256, x.Proposer, ms(x.Created), ms(x.Expires), ombud.ProposalOpen)
 		if isUnique(err) {

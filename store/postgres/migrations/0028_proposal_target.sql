@@ -1,0 +1,7 @@
+-- 0028: at most one proposal of an operation on one target (an object, a
+-- principal, a system) is open at a time, so that an approved proposal
+-- cannot be left over to carry out, alone, a later change of the same
+-- target. Proposals without a target (a new issuer, a new system) are
+-- not limited.
+CREATE UNIQUE INDEX proposals_open_target ON proposals (operation, target)
+	WHERE target <> '' AND state IN ('open', 'executing', 'closing');
