@@ -97,6 +97,18 @@ func (q *Quorum) Lowers(next *Quorum) bool {
 	return false
 }
 
+// Most returns the operation that needs the most admins under q, and how
+// many: 1 while the quorum is off.
+func (q *Quorum) Most() (op string, n int) {
+	n = 1
+	for _, o := range PrivilegedOperations {
+		if k := q.Needs(o); k > n {
+			op, n = o, k
+		}
+	}
+	return op, n
+}
+
 // NewQuorum is the quorum that enabled (or not) and counts ("operation:N",
 // as ParseQuorumCounts reads them) describe: DefaultQuorum for each
 // operation counts leaves out.

@@ -78,6 +78,10 @@ func TestQuorumFlow(t *testing.T) {
 		!strings.Contains(page, "<td class=\"num\">3</td><td><code>policy.reload</code></td>") {
 		t.Fatalf("/disclosure with the quorum on:\n%s", page)
 	}
+	// No admin may lock the others out: a quorum more admins must meet
+	// than are enabled, or disabling an admin below it, is refused.
+	refused(do(e.AdminToken, "POST", "/v1/quorum", `{"enabled":true,"required":["policy.reload:4"]}`), 409, "quorum_unreachable")
+	refused(do(e.AdminToken, "DELETE", "/v1/principals/"+e.Principal(t, admin3).ID, ""), 409, "quorum_unreachable")
 	before := e.Size(t)
 	refused(do(e.AdminToken, "POST", "/v1/issuers", issuer("court.example/alone")), 403, "quorum_required")
 	refused(do(e.AdminToken, "POST", "/v1/quorum", `{"enabled":false}`), 403, "quorum_required")

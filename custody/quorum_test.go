@@ -19,6 +19,7 @@ import (
 func TestRecoveryUnderQuorum(t *testing.T) {
 	e := ombudtest.New(t)
 	ctx := t.Context()
+	e.AddPrincipal(t, "second admin", ombud.RoleAdmin)
 	if _, err := e.Gateway.Approval.SetQuorum(ctx, &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired()}, e.AdminID); err != nil && !ombudtest.QuorumMode() {
 		t.Fatal(err)
 	}

@@ -33,7 +33,30 @@ var principalDisable = operation[journal.None]{Operation: journal.PrincipalDisab
 		if err == nil && p.disabled {
 			return fmt.Errorf("principal %s: %w", id, ombud.ErrDisabled)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// No admin is disabled below what the quorum asks: one admin
+		// could otherwise lock every privileged operation for good.
+		q, err := quorumIn(ctx, tx)
+		if err != nil || !q.Enabled {
+			return err
+		}
+		admins, err := enabledAdmins(ctx, tx) // this one's disabling in flight is left out
+		if err != nil {
+			return err
+		}
+		if op, need := q.Most(); admins < need {
+			var roles string
+			if err := tx.QueryRowContext(ctx, `SELECT roles FROM principals WHERE id = $1`, id).Scan(&roles); err != nil {
+				return err
+			}
+			if slices.Contains(strings.Split(roles, ","), string(ombud.RoleAdmin)) {
+				return &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_unreachable",
+					Message: fmt.Sprintf("disabling admin %s would leave %d enabled admins, fewer than the %d the quorum asks of %s: create another admin first, or lower the quorum", id, admins, need, op)}
+			}
+		}
+		return nil
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, _ *journal.None, _ uint64) error {
 		return exactlyOne(ctx, tx, `UPDATE principals SET disabled = 1 WHERE id = $1`, id)
@@ -57,6 +80,44 @@ var emergencyRestore = operation[journal.None]{Operation: journal.EmergencyResto
 
 // principalState reads what a change to a logged principal checks;
 // ErrNotFound if there is none.
+// enabledAdmins counts the enabled admins, less those whose disabling is
+// in flight.
+func enabledAdmins(ctx context.Context, tx *sql.Tx) (int, error) {
+	leaving := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT target FROM changes WHERE op = $1`, string(journal.PrincipalDisable.Op))
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var target string
+		if err := rows.Scan(&target); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		leaving[target] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT id, roles FROM principals WHERE disabled = 0 AND pending = 0`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, roles string
+		if err := rows.Scan(&id, &roles); err != nil {
+			return 0, err
+		}
+		if slices.Contains(strings.Split(roles, ","), string(ombud.RoleAdmin)) && !leaving[journal.PrincipalDisable.Target(id)] {
+			n++
+		}
+	}
+	return n, rows.Err()
+}
+
 func principalState(ctx context.Context, tx *sql.Tx, id string) (state struct{ disabled, suspended bool }, err error) {
 	var suspended sql.NullInt64
 	err = tx.QueryRowContext(ctx, `SELECT disabled, emergency_suspended FROM principals WHERE id = $1 AND pending = 0`, id).Scan(&state.disabled, &suspended)

@@ -114,6 +114,20 @@ var quorumSet = operation[journal.QuorumPayload]{Operation: journal.QuorumSet,
 		if p.Quorum == nil {
 			return errors.New("store: a quorum change without its quorum")
 		}
+		// A quorum no set of the enabled admins can meet would lock
+		// every privileged operation it covers for good.
+		op, need := p.Quorum.Most()
+		if need <= 1 {
+			return nil
+		}
+		admins, err := enabledAdmins(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if admins < need {
+			return &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_unreachable",
+				Message: fmt.Sprintf("this quorum asks %d admins of %s, and %d are enabled: create the admins first (ombud principal add --role admin)", need, op, admins)}
+		}
 		return nil
 	},
 	// Raising it, or enabling it, is any admin's; lowering or disabling

@@ -232,7 +232,9 @@ var cases = map[journal.Op]opCase{
 		return change(w.t, journal.NoticeSend, "twinnotice000000", journal.NoticePayload{At: w.now, By: w.admin.ID})
 	}},
 	journal.QuorumSet.Op: {change: func(w *world) *journal.Change {
-		return change(w.t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}})
+		// (One admin each: the world has one admin, and a quorum it could
+		// not meet is refused.)
+		return change(w.t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: map[string]int{ombud.OpPolicyReload: 1}, Set: w.now}})
 	}},
 	journal.ProposalCreate.Op: {change: func(w *world) *journal.Change {
 		return change(w.t, journal.ProposalCreate, "twinproposal0000", journal.ProposalPayload{Proposal: w.newProposal("twinproposal0000", time.Hour)})

@@ -29,8 +29,18 @@ func TestQuorum(t *testing.T, open Open) {
 	issuer := func(name string) *journal.Change {
 		return change(t, journal.IssuerRegister, name, journal.IssuerPayload{Issuer: &ombud.Issuer{Name: name, Kind: "court", Jurisdiction: "EU", Key: "k", Registered: w.now}})
 	}
-	// Set-up mode: one admin does it alone.
+	// Set-up mode: one admin does it alone. A quorum that more admins
+	// must meet than are enabled is refused: it would lock every
+	// privileged operation for good.
 	w.log(issuer("court.example/setup"))
+	if err := s.Reserve(ctx, change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}})); ombud.ErrorReason(err) != "quorum_unreachable" {
+		t.Fatalf("a quorum of 2 with one admin: %v, want quorum_unreachable", err)
+	}
+	for _, name := range []string{"second admin", "third admin"} {
+		tok := ombud.NewToken(ombud.NewID())
+		p := &ombud.Principal{ID: tok.PrincipalID(), Name: name, Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: tok.Hash(), Created: w.now}
+		w.log(change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p}))
+	}
 	w.log(change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}}))
 	enabledAt := w.index
 	if q, _ := s.Quorum(ctx); !q.Enabled || q.Needs(ombud.OpIssuerRegister) != 2 || q.Index != enabledAt {
