@@ -197,7 +197,9 @@ type Proposal struct {
 	// path does (an object's or a principal's id), "" for none.
 	Target string
 	// Params are the operation's parameters: its direct request's JSON
-	// body. ParamsSHA256 is their SHA-256, which the log holds.
+	// body. ParamsSHA256 commits to them (the SHA-256 of a random salt,
+	// kept with them in the proposal's detail record, and them), and the
+	// log holds it.
 	Params       []byte
 	ParamsSHA256 string
 	Proposer     string

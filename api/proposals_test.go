@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,6 +23,7 @@ import (
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 )
 
 // TestQuorumFlow: in the set-up mode one admin registers an issuer alone;
@@ -129,6 +132,20 @@ func TestQuorumFlow(t *testing.T) {
 	p := propose(e.AdminToken, ombud.OpIssuerRegister, "", issuer("court.example/district-4"))
 	if pe, ok := e.EntryAt(t, p.Receipt).(*entry.Proposal); !ok || pe.Op != entry.OpPropose || pe.ParamsSHA256 != p.ParamsSHA256 || pe.Operation != ombud.OpIssuerRegister {
 		t.Fatalf("the proposal's entry: %+v", e.EntryAt(t, p.Receipt))
+	}
+	// The entry commits to the params with a salt the detail record
+	// keeps: it opens with the detail, and a guess of the params alone
+	// cannot be confirmed.
+	d, err := e.Store.Detail(t.Context(), journal.DetailKeyOf(e.Entry(t, p.Receipt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pd entry.ProposalDetail
+	json.Unmarshal(d.Body, &pd)
+	salt, _ := hex.DecodeString(pd.Salt)
+	bare, salted := sha256.Sum256([]byte(pd.Params)), sha256.Sum256(append(salt, pd.Params...))
+	if len(salt) != 32 || hex.EncodeToString(salted[:]) != p.ParamsSHA256 || hex.EncodeToString(bare[:]) == p.ParamsSHA256 || !strings.Contains(pd.Params, "district-4") {
+		t.Fatalf("the params' commitment %s does not open with the detail's salt %q", p.ParamsSHA256, pd.Salt)
 	}
 	resp, _ = vote(e.AdminToken, p.ID, "approve")
 	refused(resp, 403, "proposer_cannot_vote")

@@ -9,6 +9,7 @@ package approval
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -111,7 +112,11 @@ func (s *Service) Propose(ctx context.Context, p Proposal, by string) (*ombud.Pr
 	if len(params) > ombud.MaxProposalParams {
 		return nil, journal.Leaf{}, invalid("params: at most %d bytes", ombud.MaxProposalParams)
 	}
-	sum := sha256.Sum256(params)
+	// A salted commitment: the parameters may name an admin or a case,
+	// and a bare hash of them would let anyone confirm a guess.
+	var salt [32]byte
+	rand.Read(salt[:])
+	sum := sha256.Sum256(append(salt[:], params...))
 	now := s.now()
 	x := &ombud.Proposal{ID: ombud.NewID(), Operation: p.Operation, Target: p.Target, Params: params, ParamsSHA256: hex.EncodeToString(sum[:]),
 		Proposer: by, Created: now, Expires: now.Add(s.Lifetime), State: ombud.ProposalOpen}
@@ -121,7 +126,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal, by string) (*ombud.Pr
 	}
 	w, err := s.Journal.Apply(ctx, c, journal.Record{
 		Body:   entry.Proposal{Op: entry.OpPropose, Operation: x.Operation, ParamsSHA256: x.ParamsSHA256, Expires: x.Expires.Format(time.RFC3339), Proposal: x.ID, By: by},
-		Detail: entry.ProposalDetail{Operation: x.Operation, Params: string(params), Proposal: x.ID, Target: x.Target}}, nil)
+		Detail: entry.ProposalDetail{Operation: x.Operation, Params: string(params), Proposal: x.ID, Target: x.Target, Salt: hex.EncodeToString(salt[:])}}, nil)
 	if err != nil {
 		return nil, w, err
 	}

@@ -163,6 +163,9 @@ type ProposalDetail struct {
 	Params    string `json:"params"`
 	Proposal  string `json:"proposal"`
 	Target    string `json:"target"`
+	// Salt opens the entry's params_sha256: the SHA-256 of the salt's 32
+	// bytes (hex here) and then Params.
+	Salt string `json:"salt,omitempty"`
 }
 
 // NoticeDetail is the detail of an erasure notice sent: the notice, its

@@ -220,9 +220,11 @@ type Notice struct {
 }
 
 // Proposal records a privileged operation proposed, a vote on it, or its
-// expiry. Operation is one of the privileged operations; ParamsSHA256 the
-// SHA-256 of its parameters, which are in the detail record of the
-// proposal. Expires is when an unapproved proposal closes.
+// expiry. Operation is one of the privileged operations; ParamsSHA256
+// commits to its parameters: the SHA-256 of a random 32-byte salt and
+// then the parameters, both in the detail record of the proposal, so that
+// no one can confirm a guess of them from the log. Expires is when an
+// unapproved proposal closes.
 type Proposal struct {
 	Op           string `log:"op"` // OpPropose, OpApprove, OpRefuse or OpExpire
 	Operation    string `log:"operation"`

@@ -23,6 +23,7 @@ func TestApprovalPagesRefuse(t *testing.T) {
 	e := ombudtest.New(t)
 	ada := e.AddPrincipal(t, "Ada Admin", ombud.RoleAdmin)
 	rey := e.AddPrincipal(t, "Rey Reviewer", ombud.RoleReviewer)
+	e.AddPrincipal(t, "Cy Admin", ombud.RoleAdmin)
 	if resp := e.Do(t, "POST", "/v1/quorum", e.AdminToken, "application/json", `{"enabled":true}`); resp.StatusCode != 200 {
 		t.Fatalf("enabling the quorum: %d", resp.StatusCode)
 	}
@@ -111,7 +112,8 @@ func TestApprovalPagesRefuse(t *testing.T) {
 	if resp, body := post(t, e.URL+"/approvals/"+p.ID+"/run", url.Values{"csrf": {csrf}}, ac, same); resp.StatusCode != 409 || !strings.Contains(body, "1 of the 2 admins") {
 		t.Errorf("running an unapproved proposal: %d", resp.StatusCode)
 	}
-	// A disabled admin's session ends at once.
+	// A disabled admin's session ends at once. (With a third admin: no
+	// admin is disabled below what the quorum asks.)
 	if _, err := e.Custody.DisablePrincipal(t.Context(), e.Principal(t, ada).ID, e.AdminID); err != nil {
 		t.Fatal(err)
 	}
