@@ -48,6 +48,33 @@ func quorumIn(ctx context.Context, q rowQuerier) (*ombud.Quorum, error) {
 // change carrying a proposal takes it (takeProposal), and only a
 // privileged change of the proposal's own operation may.
 func checkQuorum(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name string, needs func(*ombud.Quorum) int) error {
+	if name != "" {
+		// A privileged change and a change of the quorum are never in
+		// flight together, so each is logged under the quorum that
+		// decided it: the one reserved second waits (ErrBusy).
+		if _, err := tx.ExecContext(ctx, `UPDATE changes SET privileged = $1 WHERE token = $2`, name, c.Token); err != nil {
+			return err
+		}
+		var n int
+		q := `SELECT count(*) FROM changes WHERE token <> $1 AND op = $2`
+		if c.Op == journal.QuorumSet.Op {
+			q = `SELECT count(*) FROM changes WHERE token <> $1 AND (op = $2 OR privileged <> '')`
+		}
+		if err := tx.QueryRowContext(ctx, q, c.Token, string(journal.QuorumSet.Op)).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%s waits for a change of the quorum, or a privileged change, in flight: %w", name, ombud.ErrBusy)
+		}
+	} else if c.Op == journal.QuorumSet.Op {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM changes WHERE token <> $1 AND privileged <> ''`, c.Token).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("a change of the quorum waits for a privileged change in flight: %w", ombud.ErrBusy)
+		}
+	}
 	if c.Proposal != "" {
 		if name == "" {
 			return fmt.Errorf("store: %s carries proposal %s, but it is no privileged operation: %w", c.Op, c.Proposal, ombud.ErrStale)

@@ -41,6 +41,31 @@ func TestQuorum(t *testing.T, open Open) {
 		p := &ombud.Principal{ID: tok.PrincipalID(), Name: name, Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: tok.Hash(), Created: w.now}
 		w.log(change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p}))
 	}
+	// A privileged change and a change of the quorum are never in flight
+	// together: each is logged under the quorum that decided it.
+	enable := func() *journal.Change {
+		return change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}})
+	}
+	inFlight := issuer("court.example/inflight")
+	if err := s.Reserve(ctx, inFlight); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, enable()); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("enabling the quorum while a privileged change is in flight: %v, want ErrBusy", err)
+	}
+	if err := s.Undo(ctx, inFlight); err != nil {
+		t.Fatal(err)
+	}
+	en := enable()
+	if err := s.Reserve(ctx, en); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, issuer("court.example/inflight")); !errors.Is(err, ombud.ErrBusy) {
+		t.Fatalf("a privileged change while the quorum's change is in flight: %v, want ErrBusy", err)
+	}
+	if err := s.Undo(ctx, en); err != nil {
+		t.Fatal(err)
+	}
 	w.log(change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}}))
 	enabledAt := w.index
 	if q, _ := s.Quorum(ctx); !q.Enabled || q.Needs(ombud.OpIssuerRegister) != 2 || q.Index != enabledAt {

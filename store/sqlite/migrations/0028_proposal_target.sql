@@ -5,3 +5,8 @@
 -- not limited.
 CREATE UNIQUE INDEX proposals_open_target ON proposals (operation, target)
 	WHERE target <> '' AND state IN ('open', 'executing', 'closing');
+
+-- A privileged change in flight names its operation, so that a change of
+-- the quorum waits for it, and it for a change of the quorum: each is
+-- logged under the quorum that decided it.
+ALTER TABLE changes ADD COLUMN privileged TEXT NOT NULL DEFAULT '';
