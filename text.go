@@ -40,7 +40,7 @@ func textRune(r rune) bool {
 // them for ever. CheckPublicValue refuses one that looks like personal
 // data: a date of birth (a full date, or a year of the 1900s), an
 // identity number (a US social security number's shape, or seven digits
-// or more in a row) or a street address (a house number beside a street
+// or more in a row, alone or grouped by dots or spaces) or a street address (a house number beside a street
 // word). It errs on the side of refusing: a value it refuses can be
 // spelled otherwise, a value published cannot be taken back.
 func CheckPublicValue(what, v string) error {
@@ -49,7 +49,7 @@ func CheckPublicValue(what, v string) error {
 	case fullDate.MatchString(v), birthYear.MatchString(v):
 		return Errorf(CodeInvalid, "%s looks like it holds a date of birth (a date, or a year from 1900 to 1999); it is published in the log for ever: choose a value that names no person", what)
 	case ssnShape.MatchString(v), longDigits.MatchString(v), strings.Contains(lower, "ssn"):
-		return Errorf(CodeInvalid, "%s looks like it holds an identity number (seven digits or more in a row, or an SSN's shape); it is published in the log for ever: choose a value that names no person", what)
+		return Errorf(CodeInvalid, "%s looks like it holds an identity number (seven digits or more in a row, or spaced or dotted, or an SSN's shape); it is published in the log for ever: choose a value that names no person", what)
 	case houseNumber.MatchString(v) && (streetWord.MatchString(lower) || streetSuffix.MatchString(lower)):
 		return Errorf(CodeInvalid, "%s looks like it holds a street address (a number beside a street word); it is published in the log for ever: choose a value that names no person", what)
 	}
@@ -60,9 +60,9 @@ var (
 	fullDate    = regexp.MustCompile(`(^|[^0-9])([0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4})([^0-9]|$)`)
 	birthYear   = regexp.MustCompile(`(^|[^0-9.])19[0-9]{2}([^0-9.]|$)`)
 	ssnShape    = regexp.MustCompile(`[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}`)
-	longDigits  = regexp.MustCompile(`[0-9]{7,}`)
+	longDigits  = regexp.MustCompile(`[0-9]([. ]?[0-9]){6,}`)
 	houseNumber = regexp.MustCompile(`(^|[^0-9])[0-9]{1,5}[a-zA-Z]?([^0-9]|$)`)
 	// streetSuffix ends compound street names (Hauptstraße, Kirchweg).
-	streetSuffix = regexp.MustCompile(`(strasse|straße|weg|gasse|platz|allee|laan|straat|gatan|vej)([^a-z]|$)`)
+	streetSuffix = regexp.MustCompile(`(strasse|straße|str\.|weg|gasse|platz|allee|laan|straat|gatan|vej)([^a-z]|$)`)
 	streetWord   = regexp.MustCompile(`(^|[^a-z])(street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|drive|dr|way|strasse|straße|str|weg|gasse|platz|allee|rue|via|viale|calle|avenida|rua|plaza|laan|straat|gatan|vej)([^a-z]|$)`)
 )

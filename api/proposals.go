@@ -272,8 +272,13 @@ func (s *Server) dryRun(ctx context.Context, op, target string, params json.RawM
 	}
 	ctx, reached := journal.WithDryRun(ctx)
 	rec := s.runRoute(context.WithValue(ctx, ctxKey{}, as), rt, target, params)
+	ok, privileged := reached()
 	switch {
-	case reached():
+	case ok && !privileged:
+		// A principal without the admin role, say: a proposal would run
+		// it, but nothing would take it, so it could run again and again.
+		return &ombud.Error{Code: ombud.CodeInvalid, Reason: "not_privileged", Message: "this change is not privileged as proposed: make it directly (" + rt.method + " " + rt.path + ")"}
+	case ok:
 		return nil
 	case rec.status >= 400:
 		var body apiv1.ErrorBody

@@ -119,6 +119,7 @@ func TestQuorumFlow(t *testing.T) {
 		{`{"operation":"issuer.register","params":{"name":"court.example/x","kind":"court","jurisdiction":"EU-DE","key":"not a key"}}`, "key"},
 		{`{"operation":"quorum.set","params":{"enabled":true,"required":["policy.reload:4"]}}`, "does not lower"},
 		{`{"operation":"hold.release","target":"no-such-object","params":{"reason":"litigation","authorization":"ord-1"}}`, "no-such-object"},
+		{`{"operation":"admin.create","params":{"name":"Ana Lyst","roles":["analyst"]}}`, "not privileged"},
 	} {
 		resp := do(e.AdminToken, "POST", "/v1/proposals", x.body)
 		if b := decode[apiv1.ErrorBody](t, resp); resp.StatusCode/100 != 4 || !strings.Contains(b.Error.Message, x.want) {

@@ -175,6 +175,9 @@ type Committer func(ctx context.Context, c *Change, w Leaf) error
 // reservation stays for recovery to finish; the error says so. A nil
 // commit commits the store alone.
 func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committer) (Leaf, error) {
+	if d, ok := ctx.Value(dryRunKey{}).(*dryRun); ok {
+		d.privileged.Store(PrivilegedOp(r.Body) != "")
+	}
 	// Only the privileged change the approval is for carries it: any
 	// other change its operation makes on the way (an intermediate key,
 	// a detail) is its own.
@@ -201,16 +204,17 @@ var ErrDryRun = &ombud.Error{Code: ombud.CodeConflict, Message: "a dry run stops
 
 type dryRunKey struct{}
 
-type dryRun struct{ reached atomic.Bool }
+type dryRun struct{ reached, privileged atomic.Bool }
 
 // WithDryRun returns ctx under which Apply and ApplyBuilt build their
 // change's entry and stop (ErrDryRun) before reserving it, and reached,
-// which reports whether an operation run under ctx came that far: every
-// check it makes before its first change passed. Nothing is changed or
-// logged, whatever the operation.
-func WithDryRun(ctx context.Context) (_ context.Context, reached func() bool) {
+// which reports whether an operation run under ctx came that far (every
+// check it makes before its first change passed) and whether that change
+// is privileged (PrivilegedOp). Nothing is changed or logged, whatever
+// the operation.
+func WithDryRun(ctx context.Context) (_ context.Context, reached func() (ok, privileged bool)) {
 	d := &dryRun{}
-	return context.WithValue(ctx, dryRunKey{}, d), d.reached.Load
+	return context.WithValue(ctx, dryRunKey{}, d), func() (bool, bool) { return d.reached.Load(), d.privileged.Load() }
 }
 
 // Approval is the approved proposal a privileged change carries out, and

@@ -401,6 +401,15 @@ func (s *Site) ran(w http.ResponseWriter, r *http.Request, p *ombud.Principal, s
 	}
 	if ex != nil {
 		done = "ran"
+		// A new principal's token is in the answer once, and nowhere
+		// else: the page shows it, not a redirect that would lose it.
+		var created struct{ Token string }
+		if json.Unmarshal(ex.Answer, &created) == nil && created.Token != "" {
+			pg := &page{Reviewer: p, CSRF: ss.csrf, Message: voteFlash(done), Token: created.Token}
+			s.fillProposal(r.Context(), pg, p, x.ID)
+			s.renderApprovals(w, r, http.StatusOK, pg)
+			return
+		}
 	}
 	http.Redirect(w, r, "/approvals/"+url.PathEscape(x.ID)+"?done="+url.QueryEscape(done), http.StatusSeeOther)
 }

@@ -112,6 +112,16 @@ func TestApprovalPagesRefuse(t *testing.T) {
 	if resp, body := post(t, e.URL+"/approvals/"+p.ID+"/run", url.Values{"csrf": {csrf}}, ac, same); resp.StatusCode != 409 || !strings.Contains(body, "1 of the 2 admins") {
 		t.Errorf("running an unapproved proposal: %d", resp.StatusCode)
 	}
+	// Approving a new admin shows its token once, on the page.
+	resp = e.Do(t, "POST", "/v1/proposals", e.AdminToken, "application/json", `{"operation":"admin.create","params":{"name":"Dee Admin","roles":["admin"]}}`)
+	var np apiv1.Proposal
+	if err := json.NewDecoder(resp.Body).Decode(&np); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("proposing an admin: %d %v", resp.StatusCode, err)
+	}
+	if resp, body := post(t, e.URL+"/approvals/"+np.ID+"/vote", url.Values{"csrf": {csrf}, "decision": {"approve"}}, ac, same); resp.StatusCode != 200 ||
+		!strings.Contains(body, "shown this once") || !strings.Contains(body, "omb_") || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("approving an admin on the page: %d %s", resp.StatusCode, body)
+	}
 	// A disabled admin's session ends at once. (With a third admin: no
 	// admin is disabled below what the quorum asks.)
 	if _, err := e.Custody.DisablePrincipal(t.Context(), e.Principal(t, ada).ID, e.AdminID); err != nil {

@@ -377,6 +377,8 @@ type page struct {
 	Proposal *proposalView
 	Open     []*proposalView
 	Closed   []*proposalView
+	// Token is a new principal's token, shown once.
+	Token string
 }
 
 // RunStat is one system version's runs for one purpose, as /systems

@@ -123,8 +123,19 @@ func takeProposal(ctx context.Context, tx *sql.Tx, c *journal.Change, id, name s
 	if err != nil {
 		return err
 	}
+	// Only the approvals of admins still enabled count, and only while
+	// the proposer is one.
+	const enabledAdmin = `p.disabled = 0 AND p.pending = 0 AND (',' || p.roles || ',') LIKE '%,admin,%'`
+	var proposers int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM principals p WHERE p.id = $1 AND `+enabledAdmin, proposer).Scan(&proposers); err != nil {
+		return err
+	}
+	if proposers == 0 {
+		return fmt.Errorf("proposal %s: its proposer is no longer an enabled admin: %w", c.Proposal, ombud.ErrForbidden)
+	}
 	var approvals int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM proposal_votes WHERE proposal_id = $1 AND approve = 1 AND admin <> $2`, c.Proposal, proposer).Scan(&approvals); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM proposal_votes v JOIN principals p ON p.id = v.admin
+		WHERE v.proposal_id = $1 AND v.approve = 1 AND v.admin <> $2 AND `+enabledAdmin, c.Proposal, proposer).Scan(&approvals); err != nil {
 		return err
 	}
 	if need := needs(q); 1+approvals < need {

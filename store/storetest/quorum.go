@@ -36,11 +36,14 @@ func TestQuorum(t *testing.T, open Open) {
 	if err := s.Reserve(ctx, change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired(), Set: w.now}})); ombud.ErrorReason(err) != "quorum_unreachable" {
 		t.Fatalf("a quorum of 2 with one admin: %v, want quorum_unreachable", err)
 	}
+	var admins []string
 	for _, name := range []string{"second admin", "third admin"} {
 		tok := ombud.NewToken(ombud.NewID())
 		p := &ombud.Principal{ID: tok.PrincipalID(), Name: name, Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: tok.Hash(), Created: w.now}
 		w.log(change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p}))
+		admins = append(admins, p.ID)
 	}
+	admin2 := admins[0]
 	// A privileged change and a change of the quorum are never in flight
 	// together: each is logged under the quorum that decided it.
 	enable := func() *journal.Change {
@@ -120,10 +123,10 @@ func TestQuorum(t *testing.T, open Open) {
 	if err := s.Reserve(ctx, carried(issuer("court.example/p1"), "proposal00000001")); !errors.Is(err, ombud.ErrQuorumRequired) {
 		t.Fatalf("a proposal with the proposer alone: %v, want ErrQuorumRequired", err)
 	}
-	if err := vote("proposal00000001", w.reviewer.ID, true); err != nil {
+	if err := vote("proposal00000001", admin2, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := vote("proposal00000001", w.reviewer.ID, true); !errors.Is(err, ombud.ErrExists) {
+	if err := vote("proposal00000001", admin2, true); !errors.Is(err, ombud.ErrExists) {
 		t.Fatalf("a second vote: %v, want ErrExists", err)
 	}
 	if err := s.Reserve(ctx, carried(change(t, journal.PolicySet, "", journal.PolicyPayload{Version: 2}), "proposal00000001")); !errors.Is(err, ombud.ErrStale) {
@@ -134,7 +137,7 @@ func TestQuorum(t *testing.T, open Open) {
 	tp := w.newProposal("proposal0000000t", time.Hour)
 	tp.Operation, tp.Target = ombud.OpEmergencyRestore, "someoneelse00000"
 	w.log(change(t, journal.ProposalCreate, tp.ID, journal.ProposalPayload{Proposal: tp}))
-	if err := vote(tp.ID, w.reviewer.ID, true); err != nil {
+	if err := vote(tp.ID, admin2, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Reserve(ctx, carried(change(t, journal.EmergencyRestore, w.admin.ID, journal.None{}), tp.ID)); !errors.Is(err, ombud.ErrStale) {
@@ -143,10 +146,22 @@ func TestQuorum(t *testing.T, open Open) {
 	if err := vote(tp.ID, "otheradminother0", false); err != nil {
 		t.Fatal(err)
 	}
+	// Only the approvals of enabled admins count: a reviewer's does not.
+	propose("proposal0000000n", ombud.OpIssuerRegister, time.Hour)
+	if err := vote("proposal0000000n", w.reviewer.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, carried(issuer("court.example/n1"), "proposal0000000n")); !errors.Is(err, ombud.ErrQuorumRequired) {
+		t.Fatalf("a proposal approved by a reviewer: %v, want ErrQuorumRequired", err)
+	}
+	if err := vote("proposal0000000n", admin2, false); err != nil {
+		t.Fatal(err)
+	}
+
 	// A refusal in flight and a change carrying the proposal out settle on
 	// the proposal: whichever reserves first wins, the other is refused.
 	propose("proposal0000000r", ombud.OpIssuerRegister, time.Hour)
-	if err := vote("proposal0000000r", w.reviewer.ID, true); err != nil {
+	if err := vote("proposal0000000r", admin2, true); err != nil {
 		t.Fatal(err)
 	}
 	refusal := func() *journal.Change {
@@ -214,7 +229,7 @@ func TestQuorum(t *testing.T, open Open) {
 		t.Fatal(err)
 	}
 	p, err := s.Proposal(ctx, "proposal00000001")
-	if err != nil || p.State != ombud.ProposalExecuted || p.ExecIndex != w.index || len(p.Approvers()) != 1 || p.Approvers()[0] != w.reviewer.ID {
+	if err != nil || p.State != ombud.ProposalExecuted || p.ExecIndex != w.index || len(p.Approvers()) != 1 || p.Approvers()[0] != admin2 {
 		t.Fatalf("the proposal after its change: %+v, %v", p, err)
 	}
 	if err := s.Reserve(ctx, carried(issuer("court.example/p3"), "proposal00000001")); !errors.Is(err, ombud.ErrStale) {
@@ -225,7 +240,7 @@ func TestQuorum(t *testing.T, open Open) {
 	}
 	// Refused: closed for good.
 	propose("proposal00000002", ombud.OpIssuerRegister, time.Hour)
-	if err := vote("proposal00000002", w.reviewer.ID, false); err != nil {
+	if err := vote("proposal00000002", admin2, false); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.Proposal(ctx, "proposal00000002"); p.State != ombud.ProposalRefused {
@@ -236,7 +251,7 @@ func TestQuorum(t *testing.T, open Open) {
 	}
 	// Expired: no vote, no change, and its expiry is recorded.
 	propose("proposal00000003", ombud.OpIssuerRegister, -time.Millisecond)
-	if err := vote("proposal00000003", w.reviewer.ID, true); !errors.Is(err, ombud.ErrStale) {
+	if err := vote("proposal00000003", admin2, true); !errors.Is(err, ombud.ErrStale) {
 		t.Fatalf("approving an expired proposal: %v, want ErrStale", err)
 	}
 	w.log(change(t, journal.ProposalExpire, "proposal00000003", journal.ExpirePayload{At: w.now}))
@@ -248,7 +263,7 @@ func TestQuorum(t *testing.T, open Open) {
 	}
 	// Lowered on an approved proposal: the set-up mode again.
 	propose("proposal00000004", ombud.OpQuorumSet, time.Hour)
-	if err := vote("proposal00000004", w.reviewer.ID, true); err != nil {
+	if err := vote("proposal00000004", admin2, true); err != nil {
 		t.Fatal(err)
 	}
 	w.log(carried(change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: false, Required: map[string]int{}, Set: w.now}}), "proposal00000004"))
@@ -258,7 +273,7 @@ func TestQuorum(t *testing.T, open Open) {
 	if ps, err := s.Proposals(ctx, ombud.ProposalOpen, 10); err != nil || len(ps) != 0 {
 		t.Fatalf("open proposals: %d, %v", len(ps), err)
 	}
-	if ps, err := s.Proposals(ctx, "", 10); err != nil || len(ps) != 6 {
+	if ps, err := s.Proposals(ctx, "", 10); err != nil || len(ps) != 7 {
 		t.Fatalf("all proposals: %d, %v", len(ps), err)
 	}
 }
