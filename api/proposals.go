@@ -164,14 +164,19 @@ func (s *Server) vote(approve bool) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
-		out, err := s.proposalJSON(r.Context(), p)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		out.Executed = ex
-		s.receiptJSON(w, wr, out)
+		s.answerProposal(w, r, p, ex, func(out apiv1.Proposal) { s.receiptJSON(w, wr, out) })
 	}
+}
+
+// answerProposal writes p, with what its run answered, through write.
+func (s *Server) answerProposal(w http.ResponseWriter, r *http.Request, p *ombud.Proposal, ex *apiv1.Executed, write func(apiv1.Proposal)) {
+	out, err := s.proposalJSON(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out.Executed = ex
+	write(out)
 }
 
 // VoteAndRun records admin by's vote on proposal id and, when an approval
@@ -230,13 +235,7 @@ func (s *Server) runProposal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out, err := s.proposalJSON(r.Context(), p)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out.Executed = ex
-	writeJSON(w, http.StatusOK, out)
+	s.answerProposal(w, r, p, ex, func(out apiv1.Proposal) { writeJSON(w, http.StatusOK, out) })
 }
 
 // lowersQuorum refuses a quorum.set proposal that does not lower the

@@ -475,6 +475,8 @@ func TestPlantedViolations(t *testing.T) {
 		a.expect("privileged_without_quorum")
 		write(t, e, journal.Record{Body: entry.Erase{Reason: "retention_expired", Class: "document", Object: "obj-q1"}})
 		a.expect() // the sweep's, not privileged
+		write(t, e, journal.Record{Body: entry.Erase{Reason: "ingest_unacknowledged", Class: "document", Object: "obj-q0"}})
+		a.expect() // recovery's, not privileged
 		write(t, e, propose("prp-1"))
 		write(t, e, issuer("court.example/q2", "prp-1"))
 		a.expect("privileged_without_quorum") // proposed, not approved
@@ -490,6 +492,16 @@ func TestPlantedViolations(t *testing.T) {
 		write(t, e, vote(entry.OpApprove, "prp-3", "admin2"))
 		write(t, e, issuer("court.example/q5", "prp-3", by("admin3")))
 		a.expect("privileged_without_quorum") // an approver who did not vote
+		// Raised (anyone's), then lowered on a proposal with two admins:
+		// lowering policy.reload's 3 needs 3.
+		raised := &ombud.Quorum{Enabled: true, Required: ombud.DefaultQuorumRequired()}
+		raised.Required[ombud.OpPolicyReload] = 3
+		write(t, e, journal.Record{Body: entry.Quorum{Op: entry.OpEnable, Required: raised.Counts(), By: "admin1"}})
+		a.expect()
+		write(t, e, journal.Record{Body: entry.Proposal{Op: entry.OpPropose, Operation: ombud.OpQuorumSet, ParamsSHA256: "ab", Expires: "2027-01-01T00:00:00Z", Proposal: "prp-4", By: "admin1"}})
+		write(t, e, journal.Record{Body: entry.Proposal{Op: entry.OpApprove, Operation: ombud.OpQuorumSet, ParamsSHA256: "ab", Proposal: "prp-4", By: "admin2"}})
+		write(t, e, journal.Record{Body: entry.Quorum{Op: entry.OpEnable, Required: (&ombud.Quorum{Required: ombud.DefaultQuorumRequired()}).Counts(), By: "admin1", Proposal: "prp-4", Approver: []string{by("admin2")}}})
+		a.expect("privileged_without_quorum") // lowered by 2 of the 3 it needs
 		write(t, e, journal.Record{Body: entry.Quorum{Op: entry.OpDisable, By: "admin1"}})
 		a.expect("privileged_without_quorum") // lowered without a quorum
 	})
