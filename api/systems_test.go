@@ -81,7 +81,8 @@ func TestSystemsRegistry(t *testing.T) {
 	// A version, and a retirement, each asked twice at once: one takes
 	// effect and is logged, the other is refused and logs nothing.
 	// (In QuorumMode each privileged request is a proposal and an
-	// approval too: approvals more entries.)
+	// approval too: approvals more entries, or half as many when the
+	// second proposal is refused while the first is open.)
 	twice := func(path, body string, ok int, approvals uint64) {
 		t.Helper()
 		before := e.Size(t)
@@ -97,7 +98,7 @@ func TestSystemsRegistry(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if codes[0]+codes[1] != ok+409 || e.Size(t) != before+1+approvals {
+		if n := e.Size(t) - before - 1; codes[0]+codes[1] != ok+409 || n != approvals && n != approvals/2 {
 			t.Fatalf("%s twice at once: %v, %d entries", path, codes, e.Size(t)-before)
 		}
 	}
