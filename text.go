@@ -60,9 +60,9 @@ var (
 	fullDate    = regexp.MustCompile(`(^|[^0-9])([0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4})([^0-9]|$)`)
 	birthYear   = regexp.MustCompile(`(^|[^0-9.])19[0-9]{2}([^0-9.]|$)`)
 	ssnShape    = regexp.MustCompile(`[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}`)
-	longDigits  = regexp.MustCompile(`[0-9]([. ]?[0-9]){6,}`)
+	longDigits  = regexp.MustCompile(`[0-9]([._ ]?[0-9]){6,}`)
 	houseNumber = regexp.MustCompile(`(^|[^0-9])[0-9]{1,5}[a-zA-Z]?([^0-9]|$)`)
 	// streetSuffix ends compound street names (Hauptstraße, Kirchweg).
-	streetSuffix = regexp.MustCompile(`(strasse|straße|str\.|weg|gasse|platz|allee|laan|straat|gatan|vej)([^a-z]|$)`)
+	streetSuffix = regexp.MustCompile(`(strasse|straße|str\.?|weg|gasse|platz|allee|laan|straat|gatan|vej)([^a-z]|$)`)
 	streetWord   = regexp.MustCompile(`(^|[^a-z])(street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|drive|dr|way|strasse|straße|str|weg|gasse|platz|allee|rue|via|viale|calle|avenida|rua|plaza|laan|straat|gatan|vej)([^a-z]|$)`)
 )

@@ -219,7 +219,7 @@ func (s *Server) Run(ctx context.Context, id string) (*ombud.Proposal, *apiv1.Ex
 	if st := p.StateAt(time.Now()); st != ombud.ProposalOpen {
 		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "proposal_" + st, Message: fmt.Sprintf("proposal %s is %s: it does not run", id, st)}
 	}
-	if !approval.Approved(p, q, time.Now()) {
+	if !approval.Approved(s.enabledVotes(ctx, p), q, time.Now()) {
 		return nil, nil, &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_required", Message: fmt.Sprintf("proposal %s has %d of the %d admins %s needs", id, 1+len(p.Approvers()), approval.Needs(p, q), p.Operation)}
 	}
 	ex := s.executeIfApproved(ctx, p)
@@ -319,7 +319,13 @@ func (s *Server) runRoute(ctx context.Context, rt privilegedRoute, target string
 // what the route answered, or nil when the proposal is not approved.
 func (s *Server) executeIfApproved(ctx context.Context, p *ombud.Proposal) *apiv1.Executed {
 	q, err := s.Store.Quorum(ctx)
-	if err != nil || !approval.Approved(p, q, time.Now()) {
+	if err != nil {
+		return nil
+	}
+	// Only the approvals of admins still enabled count, as the store
+	// counts them, and only they are named in the entry.
+	p = s.enabledVotes(ctx, p)
+	if !approval.Approved(p, q, time.Now()) {
 		return nil
 	}
 	rt := s.routes[p.Operation]
@@ -337,6 +343,18 @@ func (s *Server) executeIfApproved(ctx context.Context, p *ombud.Proposal) *apiv
 		ex.Answer = json.RawMessage(bytes.TrimSpace(rec.body.Bytes()))
 	}
 	return ex
+}
+
+// enabledVotes is p with only the votes of admins still enabled.
+func (s *Server) enabledVotes(ctx context.Context, p *ombud.Proposal) *ombud.Proposal {
+	x := *p
+	x.Votes = nil
+	for _, v := range p.Votes {
+		if a, err := s.Store.Principal(ctx, v.By); err == nil && a.Has(ombud.RoleAdmin) {
+			x.Votes = append(x.Votes, v)
+		}
+	}
+	return &x
 }
 
 func errorAnswer(err error) json.RawMessage {

@@ -84,6 +84,9 @@ func TestQuorumFlow(t *testing.T) {
 	// No admin may lock the others out: a quorum more admins must meet
 	// than are enabled, or disabling an admin below it, is refused.
 	refused(do(e.AdminToken, "POST", "/v1/quorum", `{"enabled":true,"required":["policy.reload:4"]}`), 409, "quorum_unreachable")
+	// Nor may one admin raise an operation's count to every enabled admin:
+	// each would hold a veto over it, and none could be disabled.
+	refused(do(e.AdminToken, "POST", "/v1/quorum", `{"enabled":true,"required":["policy.reload:3","issuer.register:3"]}`), 409, "quorum_unreachable")
 	refused(do(e.AdminToken, "DELETE", "/v1/principals/"+e.Principal(t, admin3).ID, ""), 409, "quorum_unreachable")
 	before := e.Size(t)
 	refused(do(e.AdminToken, "POST", "/v1/issuers", issuer("court.example/alone")), 403, "quorum_required")
@@ -409,4 +412,48 @@ func TestApproveRacesRefuse(t *testing.T) {
 		}
 	}
 	t.Logf("%d rounds the refusal won, %d the approval", refusedWon, approvedWon)
+}
+
+// TestDisabledApproverDoesNotCount: an approval counts only while its
+// admin is enabled, and the operation's entry names only the approvals
+// that counted.
+func TestDisabledApproverDoesNotCount(t *testing.T) {
+	t.Parallel()
+	if ombudtest.QuorumMode() {
+		t.Skip("this test enables the quorum itself")
+	}
+	e := ombudtest.New(t)
+	b := e.AddPrincipal(t, "Ben", ombud.RoleAdmin)
+	c := e.AddPrincipal(t, "Cy", ombud.RoleAdmin)
+	d := e.AddPrincipal(t, "Dee", ombud.RoleAdmin)
+	if resp := e.Do(t, "POST", "/v1/quorum", e.AdminToken, "application/json", `{"enabled":true,"required":["issuer.register:3"]}`); resp.StatusCode != 200 {
+		t.Fatalf("enabling the quorum: %d", resp.StatusCode)
+	}
+	name := "court.example/disabled-approver"
+	body, _ := json.Marshal(apiv1.Propose{Operation: ombud.OpIssuerRegister, Params: json.RawMessage(fmt.Sprintf(`{"name":%q,"kind":"court","jurisdiction":"EU-DE","key":%q}`, name, ombudtest.NewIssuer(t, name).VKey))})
+	p := decode[apiv1.Proposal](t, e.Do(t, "POST", "/v1/proposals", e.AdminToken, "application/json", string(body)))
+	vote := func(tok string) apiv1.Proposal {
+		t.Helper()
+		resp := e.Do(t, "POST", "/v1/proposals/"+p.ID+"/approve", tok, "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("an approval: %d", resp.StatusCode)
+		}
+		return decode[apiv1.Proposal](t, resp)
+	}
+	vote(b)
+	if resp := e.Do(t, "DELETE", "/v1/principals/"+e.Principal(t, b).ID, e.AdminToken, "", ""); resp.StatusCode != 200 {
+		t.Fatalf("disabling Ben: %d", resp.StatusCode)
+	}
+	if x := vote(c); x.Executed != nil {
+		t.Fatalf("a disabled admin's approval counted: %+v", x.Executed)
+	}
+	x := vote(d)
+	if x.Executed == nil || x.Executed.Status != 201 {
+		t.Fatalf("the approvals of enabled admins: %+v", x.Executed)
+	}
+	ie, ok := e.EntryAt(t, x.Executed.Receipt).(*entry.Issuer)
+	ps := func(tok string) string { return e.Journal.Key.Pseudonym("principal", e.Principal(t, tok).ID) }
+	if !ok || !slices.Equal(ie.Approver, []string{ps(c), ps(d)}) {
+		t.Fatalf("the entry names approvers %v, want Cy's and Dee's", ie.Approver)
+	}
 }

@@ -166,6 +166,19 @@ var quorumSet = operation[journal.QuorumPayload]{Operation: journal.QuorumSet,
 			return &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_unreachable",
 				Message: fmt.Sprintf("this quorum asks %d admins of %s, and %d are enabled: create the admins first (ombud principal add --role admin)", need, op, admins)}
 		}
+		// One admin may raise an enabled quorum, but not to every enabled
+		// admin: each would then hold a veto, and none could be disabled
+		// (a stolen token revoked) without its own approval.
+		cur, err := quorumIn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, o := range ombud.PrivilegedOperations {
+			if n := p.Quorum.Needs(o); cur.Enabled && n >= admins && n > cur.Needs(o) {
+				return &ombud.Error{Code: ombud.CodeConflict, Reason: "quorum_unreachable",
+					Message: fmt.Sprintf("this quorum asks %d admins of %s, every enabled admin: each would hold a veto, and none could be disabled; create another admin first", n, o)}
+			}
+		}
 		return nil
 	},
 	// Raising it, or enabling it, is any admin's; lowering or disabling

@@ -37,7 +37,7 @@ func TestQuorum(t *testing.T, open Open) {
 		t.Fatalf("a quorum of 2 with one admin: %v, want quorum_unreachable", err)
 	}
 	var admins []string
-	for _, name := range []string{"second admin", "third admin"} {
+	for _, name := range []string{"second admin", "third admin", "fourth admin"} {
 		tok := ombud.NewToken(ombud.NewID())
 		p := &ombud.Principal{ID: tok.PrincipalID(), Name: name, Roles: []ombud.Role{ombud.RoleAdmin}, TokenHash: tok.Hash(), Created: w.now}
 		w.log(change(t, journal.PrincipalCreate, p.ID, journal.PrincipalPayload{Principal: p}))
