@@ -98,6 +98,9 @@ func bootstrapAdmins(ctx context.Context, g *gateway.Gateway, n int, out io.Writ
 		return err
 	}
 	fmt.Fprintf(out, "Enabled multi-party approval (log entry %d): each privileged operation needs %d admins.\n", w.Index, ombud.DefaultQuorum)
+	if n <= ombud.DefaultQuorum {
+		fmt.Fprintf(out, "Every admin is needed, so none can be disabled: propose a third admin (ombud propose admin.create) so that a lost token can be.\n")
+	}
 	fmt.Fprintf(out, "Admin API tokens, one per admin, in order, shown once; only their hashes are stored. Give each to its admin:\n")
 	for _, t := range tokens {
 		fmt.Fprintln(out, t)
