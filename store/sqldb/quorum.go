@@ -212,15 +212,16 @@ var quorumSet = operation[journal.QuorumPayload]{Operation: journal.QuorumSet,
 var proposalCreate = operation[journal.ProposalPayload]{Operation: journal.ProposalCreate,
 	reserve: func(ctx context.Context, tx *sql.Tx, _ string, p *journal.ProposalPayload) error {
 		x := p.Proposal
-		// One open proposal of an operation on a target at a time (the
-		// index proposals_open_target settles a race).
-		if x.Target != "" {
+		// One open proposal of an operation on a target, or of a change
+		// of the one policy, key or quorum, at a time (the index
+		// proposals_open_target settles a race).
+		if x.Target != "" || singular[x.Operation] {
 			var open string
 			err := tx.QueryRowContext(ctx, `SELECT id FROM proposals WHERE operation = $1 AND target = $2 AND state IN ('open', 'executing', 'closing')`, x.Operation, x.Target).Scan(&open)
 			switch {
 			case err == nil:
 				return &ombud.Error{Code: ombud.CodeConflict, Reason: "proposal_open", Err: ombud.ErrExists,
-					Message: fmt.Sprintf("proposal %s of %s on %s is open: vote on it, or let it expire, before proposing it again", open, x.Operation, x.Target)}
+					Message: fmt.Sprintf("proposal %s of %s%s is open: vote on it, or let it expire, before proposing it again", open, x.Operation, onTarget(x.Target))}
 			case !errors.Is(err, sql.ErrNoRows):
 				return err
 			}
@@ -289,6 +290,10 @@ var proposalVote = operation[journal.VotePayload]{Operation: journal.ProposalVot
 	// one that held it closing.
 	undo: reopen[journal.VotePayload],
 }
+
+// singular are the privileged operations without a target that change
+// the deployment's one policy, key or quorum.
+var singular = map[string]bool{ombud.OpPolicyReload: true, ombud.OpKeyRotate: true, ombud.OpQuorumSet: true}
 
 // proposalClosing is the state of a proposal whose refusal or expiry is
 // in flight: it reads as open, and no change takes it.
@@ -417,4 +422,11 @@ func always[P any](name string) func(context.Context, *sql.Tx, *P) (string, erro
 func privilegedAs[P any](o operation[P], name string) operation[P] {
 	o.privileged = always[P](name)
 	return o
+}
+
+func onTarget(target string) string {
+	if target == "" {
+		return ""
+	}
+	return " on " + target
 }
