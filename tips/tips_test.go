@@ -1,0 +1,201 @@
+package tips_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ombud/ombud/tips"
+)
+
+func TestCodename(t *testing.T) {
+	if tips.CodenameBits < 80 {
+		t.Fatalf("a codename has %.1f bits, want at least 80", tips.CodenameBits)
+	}
+	seen := map[string]bool{}
+	for range 200 {
+		c, err := tips.NewCodename()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if words := strings.Fields(c); len(words) != tips.CodenameWords || strings.Join(words, " ") != c {
+			t.Fatalf("codename %q: want %d words with single spaces", c, tips.CodenameWords)
+		}
+		if seen[c] {
+			t.Fatalf("codename %q drawn twice in 200", c)
+		}
+		seen[c] = true
+		// As a source types it back: any case, any spacing.
+		typed := "  " + strings.ToUpper(strings.ReplaceAll(c, " ", " \t "))
+		if n, err := tips.NormalizeCodename(typed); err != nil || n != c {
+			t.Fatalf("%q read back as %q, %v", typed, n, err)
+		}
+	}
+	c, _ := tips.NewCodename()
+	words := strings.Fields(c)
+	for _, bad := range []string{"", strings.Join(words[:6], " "), c + " abacus", strings.Join(append(words[:6], "notaword"), " "), strings.Repeat("abacus ", 40)} {
+		if _, err := tips.NormalizeCodename(bad); !errors.Is(err, tips.ErrCodename) {
+			t.Errorf("%q: %v, want ErrCodename", bad, err)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	salt := make([]byte, 32)
+	rand.Read(salt)
+	c, _ := tips.NewCodename()
+	a, err := tips.Lookup(c, salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := tips.Lookup(strings.ToUpper(c), salt)
+	if !bytes.Equal(a, b) || len(a) != 32 {
+		t.Fatal("a codename's lookup depends on how it was typed")
+	}
+	other := make([]byte, 32)
+	rand.Read(other)
+	if x, _ := tips.Lookup(c, other); bytes.Equal(a, x) {
+		t.Fatal("two deployments' salts give one lookup")
+	}
+	if bytes.Contains(a, []byte(strings.Fields(c)[0])) {
+		t.Fatal("the lookup holds a word of the codename")
+	}
+	if _, err := tips.Lookup(c, salt[:8]); err == nil {
+		t.Fatal("a short salt is accepted")
+	}
+	if _, err := tips.Lookup("not a codename", salt); !errors.Is(err, tips.ErrCodename) {
+		t.Fatalf("a wrong codename: %v", err)
+	}
+}
+
+// TestSeal: a submission opens only with the oversight body's identity, to
+// its message and files; its sealed bytes hold none of it, and no time;
+// the commitment is the sealed bytes' SHA-256.
+func TestSeal(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "MARKER-maria-gonzalez-7f3a"
+	var sealed bytes.Buffer
+	s, err := tips.Seal(&sealed, []age.Recipient{id.Recipient()}, tips.Submission{Message: "The vendor copies the " + marker + " database.",
+		Files: []tips.File{{Name: "../../etc/" + marker + ".pdf", Body: strings.NewReader("%PDF " + marker)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed.Bytes(), []byte(marker)) || bytes.Contains(sealed.Bytes(), []byte("vendor")) {
+		t.Fatal("the sealed bytes hold the submission in the clear")
+	}
+	if c, _ := tips.Commitment(bytes.NewReader(sealed.Bytes())); c != s.Commitment || s.Size != int64(sealed.Len()) {
+		t.Fatalf("the commitment %s (%d bytes) is not the sealed bytes' %s (%d)", s.Commitment, s.Size, c, sealed.Len())
+	}
+	other, _ := age.GenerateX25519Identity()
+	if _, err := age.Decrypt(bytes.NewReader(sealed.Bytes()), other); err == nil {
+		t.Fatal("another identity opens the submission")
+	}
+	r, err := age.Decrypt(bytes.NewReader(sealed.Bytes()), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(r)
+	got := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !h.ModTime.Equal(time.Unix(0, 0)) || h.Uname != "" || h.Uid != 0 {
+			t.Fatalf("%s carries a time or an owner: %v %q %d", h.Name, h.ModTime, h.Uname, h.Uid)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+	}
+	if got["message.txt"] != "The vendor copies the "+marker+" database." || got["files/1-"+marker+".pdf"] != "%PDF "+marker || len(got) != 2 {
+		t.Fatalf("opened: %v", got)
+	}
+	if _, err := tips.Seal(io.Discard, nil, tips.Submission{Message: "x"}); err == nil {
+		t.Fatal("sealed to no one")
+	}
+}
+
+func TestPromise(t *testing.T) {
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "example.org/ombud")
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	p := tips.Promise{Commitment: strings.Repeat("ab", 32), Filed: "2026-12-05", LoggedBy: "2026-12-06"}
+	msg, err := tips.SignPromise(p, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tips.OpenPromise(msg, verifier)
+	if err != nil || got.Commitment != p.Commitment || got.LoggedBy != p.LoggedBy || got.Origin != "example.org/ombud" {
+		t.Fatalf("opened %+v, %v", got, err)
+	}
+	if regexp.MustCompile(`[0-9]{2}:[0-9]{2}`).Match(msg) {
+		t.Fatalf("the promise names a time of day:\n%s", msg)
+	}
+	tampered := bytes.Replace(msg, []byte("logged-by 2026-12-06"), []byte("logged-by 2026-12-31"), 1)
+	if _, err := tips.OpenPromise(tampered, verifier); err == nil {
+		t.Fatal("a tampered promise verifies")
+	}
+	_, otherV, _ := note.GenerateKey(rand.Reader, "example.org/ombud")
+	ov, _ := note.NewVerifier(otherV)
+	if _, err := tips.OpenPromise(msg, ov); err == nil {
+		t.Fatal("a promise verifies with another log's key")
+	}
+	if !got.Overdue(time.Date(2026, 12, 7, 0, 0, 1, 0, time.UTC)) || got.Overdue(time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)) {
+		t.Fatal("overdue on the wrong day")
+	}
+	for _, bad := range []tips.Promise{{Commitment: "xy", Filed: "2026-12-05", LoggedBy: "2026-12-06"}, {Commitment: p.Commitment, Filed: "2026-12-05", LoggedBy: "2026-12-04"},
+		{Commitment: p.Commitment, Filed: "2026-12-05T10:00:00Z", LoggedBy: "2026-12-06"}} {
+		if _, err := tips.SignPromise(bad, signer); err == nil {
+			t.Errorf("signed %+v", bad)
+		}
+	}
+}
+
+// FuzzOpenPromise: no input panics the promise's reader, and only a
+// promise the log's key signed opens.
+func FuzzOpenPromise(f *testing.F) {
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "example.org/ombud")
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	msg, _ := tips.SignPromise(tips.Promise{Commitment: strings.Repeat("ab", 32), Filed: "2026-12-05", LoggedBy: "2026-12-06"}, signer)
+	f.Add(msg)
+	f.Add([]byte("ombud tip promise v1\nexample.org/ombud\ncommitment ab\nfiled 2026-12-05\nlogged-by 2026-12-06\n\n— example.org/ombud AAAA\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := tips.OpenPromise(b, verifier)
+		if err == nil && !bytes.Equal(b, msg) && p.Text() != (tips.Promise{Origin: "example.org/ombud", Commitment: strings.Repeat("ab", 32), Filed: "2026-12-05", LoggedBy: "2026-12-06"}).Text() {
+			t.Fatalf("an unsigned promise opened: %+v", p)
+		}
+	})
+}
+
+// FuzzNormalizeCodename: no input panics the codename's reader, and what
+// it accepts reads back to itself.
+func FuzzNormalizeCodename(f *testing.F) {
+	c, _ := tips.NewCodename()
+	f.Add(c)
+	f.Add("ABACUS abdomen  abide able ablaze abroad abruptly")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := tips.NormalizeCodename(s)
+		if err != nil {
+			return
+		}
+		if again, err := tips.NormalizeCodename(n); err != nil || again != n || len(strings.Fields(n)) != tips.CodenameWords {
+			t.Fatalf("%q read as %q, which reads as %q, %v", s, n, again, err)
+		}
+	})
+}
