@@ -1,6 +1,8 @@
 package datadir
 
 import (
+	"filippo.io/age"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -34,6 +36,7 @@ type Config struct {
 	Redress RedressConfig `toml:"redress"`
 	Sharing SharingConfig `toml:"sharing"`
 	Quorum  QuorumConfig  `toml:"quorum"`
+	Tips    TipsConfig    `toml:"tips"`
 	// Vocabulary registers the codes of public fields, by vocabulary
 	// name ([[vocabulary.purpose]] code = "…" description = "…"). A
 	// vocabulary given here replaces its default list.
@@ -80,6 +83,32 @@ type ReportConfig struct {
 // and POST /v1/exports refuses.
 type SharingConfig struct {
 	Enabled bool `toml:"enabled"`
+}
+
+// TipsConfig configures the whistleblower intake: the oversight body's
+// age recipients, to all of which every submission is sealed before
+// anything is written (the server holds none of their identities), and
+// the size of a submission. This release does not serve the intake yet:
+// the section is read and checked, and nothing else reads it.
+type TipsConfig struct {
+	Recipients []string `toml:"recipients"`
+	MaxBytes   int64    `toml:"max_bytes"`
+}
+
+// MaxTipBytes bounds tips.max_bytes.
+const MaxTipBytes = 64 << 20
+
+// AgeRecipients parses the recipients.
+func (t TipsConfig) AgeRecipients() ([]age.Recipient, error) {
+	var out []age.Recipient
+	for _, r := range t.Recipients {
+		x, err := age.ParseX25519Recipient(r)
+		if err != nil {
+			return nil, fmt.Errorf("config: tips.recipients: %q is not an age public key (age1…): %v", r, err)
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // QuorumConfig configures multi-party approval. The quorum itself is not
@@ -258,6 +287,7 @@ func Defaults() Config {
 		Report:  ReportConfig{Band: report.DefaultBand},
 		Redress: RedressConfig{ContestDeadline: Duration{ombud.DefaultContestDeadline}},
 		Quorum:  QuorumConfig{ProposalLifetime: Duration{ombud.DefaultProposalLifetime}},
+		Tips:    TipsConfig{Recipients: []string{}, MaxBytes: 16 << 20},
 	}
 }
 
@@ -390,6 +420,12 @@ func (c Config) Validate() error {
 	}
 	if c.Report.Band < 1 || c.Report.Band > 1000 {
 		return fmt.Errorf("config: report.band must be 1 to 1000")
+	}
+	if c.Tips.MaxBytes < 1 || c.Tips.MaxBytes > MaxTipBytes {
+		return fmt.Errorf("config: tips.max_bytes must be from 1 to %d", MaxTipBytes)
+	}
+	if _, err := c.Tips.AgeRecipients(); err != nil {
+		return err
 	}
 	if d := c.Quorum.ProposalLifetime.Duration; d < time.Minute || d > 90*24*time.Hour {
 		return fmt.Errorf("config: quorum.proposal_lifetime must be from 1m to 2160h (90 days)")
@@ -741,6 +777,14 @@ proposal_lifetime = "72h"
 # with other bodies, and POST /v1/exports refuses (docs/EXPORT-FORMAT.md).
 [sharing]
 enabled = false
+
+# The whistleblower intake (not served by this release: the section is
+# checked, nothing else reads it). Every submission will be sealed with age
+# to all of the oversight body's recipients (age1… public keys) before
+# anything is written; the server never holds their identities.
+[tips]
+recipients = []
+max_bytes = 16777216
 
 # Private detail records are kept this long, by kind of entry, then erased
 # by the sweep (one logged summary entry per kind). "keep" keeps them. An

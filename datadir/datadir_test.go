@@ -47,7 +47,7 @@ func TestCreateOpen(t *testing.T) {
 func TestParseConfig(t *testing.T) {
 	d := Defaults()
 	c, err := ParseConfig([]byte(configTemplate(CreateOptions{Origin: DefaultOrigin})))
-	if err != nil || !reflect.DeepEqual(c.Server, d.Server) || c.Log != d.Log || c.Storage != d.Storage || c.Runtime != d.Runtime {
+	if err != nil || !reflect.DeepEqual(c.Server, d.Server) || c.Log != d.Log || c.Storage != d.Storage || c.Runtime != d.Runtime || !reflect.DeepEqual(c.Tips, d.Tips) {
 		t.Fatalf("the shipped template does not parse to the defaults: %v\n%+v\n%+v", err, c, d)
 	}
 	for _, bad := range []string{
@@ -62,10 +62,29 @@ func TestParseConfig(t *testing.T) {
 		"[[class]]\nname = \"x\"\nsensitivity = \"secret\"\nretention = \"30d\"",
 		"[[class]]\nname = \"x\"\nsensitivity = \"ordinary\"\nretention = \"thirty\"",
 		"[[class]]\nname = \"Bad Name\"\nsensitivity = \"ordinary\"\nretention = \"30d\"",
+		"[tips]\nrecipients = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\"]",
+		"[tips]\nrecipients = [\"AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQSJSR6G\"]",
+		"[tips]\nmax_bytes = 0",
+		"[tips]\nmax_bytes = 1000000000",
 	} {
 		if _, err := ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+// TestTipsConfig: the intake's recipients are age public keys, and a
+// configuration without the section reads as the defaults.
+func TestTipsConfig(t *testing.T) {
+	c, err := ParseConfig([]byte("[tips]\nrecipients = [\"age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj\"]\nmax_bytes = 1048576\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := c.Tips.AgeRecipients(); err != nil || len(rs) != 1 || c.Tips.MaxBytes != 1<<20 {
+		t.Fatalf("the intake's recipients: %v %v", rs, err)
+	}
+	if c, err := ParseConfig([]byte("[sharing]\nenabled = true\n")); err != nil || c.Tips.MaxBytes != Defaults().Tips.MaxBytes {
+		t.Fatalf("a configuration without [tips]: %+v %v", c.Tips, err)
 	}
 }
 
