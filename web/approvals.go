@@ -38,14 +38,8 @@ type Approvers struct {
 }
 
 // approving serves h only on a deployment with approver pages.
-func approving(h func(*Site, http.ResponseWriter, *http.Request)) func(*Site, http.ResponseWriter, *http.Request) {
-	return func(s *Site, w http.ResponseWriter, r *http.Request) {
-		if s.Approvers == nil || s.Reviewers == nil {
-			s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no approver pages.")
-			return
-		}
-		h(s, w, r)
-	}
+func approving(h sitePage) sitePage {
+	return staffPage("approver", func(s *Site) bool { return s.Approvers != nil }, h)
 }
 
 func (s *Site) renderApprovals(w http.ResponseWriter, r *http.Request, status int, p *page) {

@@ -112,15 +112,23 @@ type Reviewers struct {
 	Read func(ctx context.Context, req custody.ReadRequest) (*custody.Release, error)
 }
 
-// reviewing serves h only on a deployment with reviewer pages.
-func reviewing(h func(*Site, http.ResponseWriter, *http.Request)) func(*Site, http.ResponseWriter, *http.Request) {
+type sitePage = func(*Site, http.ResponseWriter, *http.Request)
+
+// staffPage serves h only on a deployment that has the staff pages of
+// area ("reviewer", "approver"), as has reports.
+func staffPage(area string, has func(*Site) bool, h sitePage) sitePage {
 	return func(s *Site, w http.ResponseWriter, r *http.Request) {
-		if s.Review == nil || s.Reviewers == nil {
-			s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no reviewer pages.")
+		if s.Reviewers == nil || !has(s) {
+			s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no "+area+" pages.")
 			return
 		}
 		h(s, w, r)
 	}
+}
+
+// reviewing serves h only on a deployment with reviewer pages.
+func reviewing(h sitePage) sitePage {
+	return staffPage("reviewer", func(s *Site) bool { return s.Review != nil }, h)
 }
 
 // reviewer returns the signed-in reviewer of r and their session, or nil.

@@ -106,11 +106,7 @@ func (c *cluster) enableQuorum(t *testing.T) {
 				direct[i].ServeHTTP(w, r)
 				return
 			}
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.Code)
-			w.Write(rec.Body.Bytes())
+			ombudtest.CopyResponse(w, rec)
 		})
 		srv := httptest.NewServer(ombudtest.SecondAdmin(direct[i], approver, [2]string{c.admin, p.Token}))
 		t.Cleanup(srv.Close)

@@ -73,7 +73,7 @@ func (s *secondAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if direct.Code != http.StatusForbidden || refusal.Error.Reason != ombud.ErrorReason(ombud.ErrQuorumRequired) || other < 0 {
-		copyResponse(w, direct)
+		CopyResponse(w, direct)
 		return
 	}
 	params := json.RawMessage(bytes.TrimSpace(body))
@@ -83,7 +83,7 @@ func (s *secondAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	prop, _ := json.Marshal(apiv1.Propose{Operation: op, Target: target, Params: params})
 	proposed := call(r.Context(), s.next, "POST", "/v1/proposals", tok, prop)
 	if proposed.Code != http.StatusCreated {
-		copyResponse(w, proposed)
+		CopyResponse(w, proposed)
 		return
 	}
 	var p apiv1.Proposal
@@ -91,7 +91,7 @@ func (s *secondAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	approved := call(r.Context(), s.approver, "POST", "/v1/proposals/"+p.ID+"/approve", s.tokens[other], nil)
 	json.Unmarshal(approved.Body.Bytes(), &p)
 	if approved.Code != http.StatusOK || p.Executed == nil {
-		copyResponse(w, approved)
+		CopyResponse(w, approved)
 		return
 	}
 	if p.Executed.Receipt != 0 {
@@ -114,7 +114,8 @@ func call(ctx context.Context, h http.Handler, method, path, token string, body 
 	return rec
 }
 
-func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+// CopyResponse writes what rec recorded to w: its header, status and body.
+func CopyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
