@@ -303,8 +303,14 @@ const proposalClosing = "closing"
 // its reservation, setting its state to next; ErrStale when the proposal
 // is no longer open (executed, refused, expired, or taken by a change in
 // flight).
+// The statement's own error (a serialization failure) is returned as it
+// is, so that it reaches the retry and does not read as "not open".
 func holdProposal(ctx context.Context, tx *sql.Tx, id, next string) error {
-	if err := exactlyOne(ctx, tx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, next, id, ombud.ProposalOpen); err != nil {
+	res, err := tx.ExecContext(ctx, `UPDATE proposals SET state = $1 WHERE id = $2 AND state = $3`, next, id, ombud.ProposalOpen)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("proposal %s is taken by a change in flight or closed: %w", id, ombud.ErrStale)
 	}
 	return nil
