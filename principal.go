@@ -24,13 +24,17 @@ const (
 	RoleAnalyst  Role = "analyst"
 	RoleReviewer Role = "reviewer"
 	RoleAuditor  Role = "auditor"
+	// RoleOversight handles the whistleblower intake for the oversight
+	// body: it lists tips, fetches their sealed messages (which it opens
+	// with the body's own keys, off the server) and sends sealed replies.
+	RoleOversight Role = "oversight"
 	// RoleSystem is a machine: a principal bound to one registered
 	// analytic system, which reads only through that system's runs.
 	RoleSystem Role = "system"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleIngestor, RoleAnalyst, RoleReviewer, RoleAuditor, RoleSystem}
+var Roles = []Role{RoleAdmin, RoleIngestor, RoleAnalyst, RoleReviewer, RoleAuditor, RoleOversight, RoleSystem}
 
 // Principal is an account that calls the API.
 type Principal struct {

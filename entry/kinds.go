@@ -38,6 +38,10 @@ const (
 	OpDetailsErased      = "details_erased"       // system: detail records past retention erased
 	OpDerivedDataDeleted = "derived_data_deleted" // attestation
 	OpFiled              = "filed"                // contest, tip
+	OpFollowedUp         = "followed_up"          // tip: the source wrote again
+	OpAcknowledged       = "acknowledged"         // tip: receipt acknowledged to the source
+	OpAnswered           = "answered"             // tip: feedback given to the source
+	OpReplied            = "replied"              // tip: another message to the source
 	OpResolved           = "resolved"             // contest
 	OpVersion            = "version"              // analytic: a version registered
 	OpRetire             = "retire"               // analytic: a version retired; recipient
@@ -301,10 +305,27 @@ type Contest struct {
 	By           string `log:"by,ref"`
 }
 
-// Tip records a whistleblower tip.
+// Tip records what the whistleblower intake may show of a tip: no word
+// of it, only commitments, the day, and who answered. Its ref is the
+// pseudonym of the commitment of the tip's first submission, so that every
+// entry about one tip carries the same one.
+//
+// Op filed records a tip filed, and followed_up a later message from its
+// source. Each holds the commitment (hex SHA-256) of the sealed
+// submission, and is logged in one batch a day, at a random moment, in
+// random order, with the filing day as its time (00:00:00 UTC): neither
+// its time nor its place in the log dates the source more closely.
+//
+// Op acknowledged, answered and replied record the oversight body writing
+// to the source: an acknowledgment of receipt, feedback on what was done,
+// or another message. Each holds the commitment of the sealed reply and
+// the principal who sent it. From these alone anyone can count the tips
+// not acknowledged within 7 days or answered within 3 months.
 type Tip struct {
-	Op  string `log:"op"`
-	Tip string `log:"tip,ref"`
+	Op         string `log:"op"`
+	Commitment string `log:"commitment"`
+	Tip        string `log:"tip,ref"`
+	By         string `log:"by,ref"`
 }
 
 // Contract records a procurement contract.

@@ -46,6 +46,9 @@ type Record struct {
 	Body entry.Body
 	// Detail is marshalled to JSON and kept only in the store; nil for none.
 	Detail any
+	// Time, when set, is the entry's time instead of the clock's: a tip's
+	// filing, whose public time is its day alone.
+	Time time.Time
 }
 
 // Leaf is an entry the journal wrote, as the log holds it: its index,
@@ -62,7 +65,11 @@ func (j *Journal) Build(r Record) (*entry.Entry, []byte, *Detail, error) {
 	if j.Now != nil {
 		now = j.Now
 	}
-	e, err := entry.New(now(), r.Body, j.Key.Pseudonym)
+	t := r.Time
+	if t.IsZero() {
+		t = now()
+	}
+	e, err := entry.New(t, r.Body, j.Key.Pseudonym)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -56,7 +56,7 @@ var exampleRecords = []Record{
 	{Body: entry.Review{Outcome: entry.Reject, Flag: "flag-311", By: "reviewerreview01"}, Detail: map[string]any{"rationale": "different ear shape; probe image too blurred"}},
 	{Body: entry.Action{ActionKind: "questioning", Confirmations: 2, ModelVersion: "4.2.1", Flag: "flag-312", Action: "action-77", By: "analystanalyst01"}, Detail: map[string]any{"notice_code": "N7Q-4XK-PL2"}},
 	{Body: entry.Contest{Op: entry.OpFiled, Action: "action-77", Contest: "contest-5"}, Detail: map[string]any{"statement": "I was not in the city that day."}},
-	{Body: entry.Tip{Op: entry.OpFiled, Tip: "tip-codename-amber-otter"}, Detail: map[string]any{"sealed_sha256": "c0ffee"}},
+	{Body: entry.Tip{Op: entry.OpFiled, Commitment: "3d1f7c2a9b8e6d5c4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e", Tip: "3d1f7c2a9b8e6d5c4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e"}, Time: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)},
 	{Body: entry.Contract{OCID: "ocds-abc123-2026-17", Vendor: "cloudco", Reseller: "resellr", ProductFlags: []string{"cloud", "ai"}, MissingClauses: []string{"audit_rights", "key_custody"}, Contract: "ocds-abc123-2026-17", By: "adminadminadmin0"}},
 	{Body: entry.Key{Op: entry.OpRotate, KEKVersion: 2, By: "adminadminadmin0"}},
 	{Body: entry.Breach{Reason: "emergency_not_covered", Class: "location", Deadline: "2026-11-29T06:30:00Z", Object: "obj_7fj3k2", By: "analystanalyst01"}, Detail: map[string]any{"access_entry": 4711, "emergency_reason": "missing_person"}},

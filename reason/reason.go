@@ -163,3 +163,13 @@ const (
 	// ClassNotExportable: the class's export rule is deny.
 	ClassNotExportable = "class_not_exportable"
 )
+
+// Refusals of the whistleblower intake.
+const (
+	// TipPending: the oversight body answers a tip whose filing is not in
+	// the log yet; it is, after the next day's batch.
+	TipPending = "tip_pending"
+	// CodenameWrong: the codename opens no tip here. The same answer
+	// whatever was typed, so that a guess learns nothing.
+	CodenameWrong = "codename_wrong"
+)

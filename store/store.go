@@ -31,6 +31,7 @@ type Store interface {
 	ombud.SessionStore
 	ombud.RecipientStore
 	ombud.NoticeStore
+	ombud.TipStore
 	ombud.QuorumStore
 	// OpsInFlight returns the operations of the changes in flight on any
 	// of targets, for the reads that must not go on beside one left

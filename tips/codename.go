@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"filippo.io/age"
 	"github.com/sethvargo/go-diceware/diceware"
 	"golang.org/x/crypto/scrypt"
 )
@@ -103,17 +104,46 @@ const (
 	scryptP = 1
 )
 
-// Lookup is the only form of a codename the server keeps: its scrypt
-// hash under the deployment's salt, which is also how a returning source's
-// submissions are found. Equal codenames give equal lookups; without the
-// codename, a lookup tells nothing of it.
-func Lookup(codename string, salt []byte) ([]byte, error) {
-	c, err := NormalizeCodename(codename)
-	if err != nil {
-		return nil, err
-	}
+// Keys is what a codename gives the server for as long as one request
+// lasts: the lookup it finds the source's tip by (the only form of the
+// codename it stores), and the identity that opens the replies sealed to
+// the source, whose public half (ReplyKey) it stores to seal them with.
+type Keys struct {
+	Lookup   []byte
+	Identity *age.X25519Identity
+}
+
+// ReplyKey is the age recipient replies to the codename's holder are
+// sealed to.
+func (k *Keys) ReplyKey() string { return k.Identity.Recipient().String() }
+
+// DeriveKeys derives a codename's keys: scrypt under the deployment's
+// salt gives 64 bytes, the first 32 the lookup and the last 32 the
+// X25519 identity. Equal codenames give equal keys; without the codename,
+// neither tells anything of it. A string that is not a codename is refused
+// with ErrCodename, after the same work as one that is, so that the time
+// of the answer tells nothing either.
+func DeriveKeys(codename string, salt []byte) (*Keys, error) {
 	if len(salt) < 16 {
 		return nil, errors.New("tips: a deployment's salt has at least 16 bytes")
 	}
-	return scrypt.Key([]byte(c), salt, scryptN, scryptR, scryptP, 32)
+	c, cerr := NormalizeCodename(codename)
+	if cerr != nil {
+		c = codename
+		if len(c) > MaxCodename {
+			c = c[:MaxCodename]
+		}
+	}
+	k, err := scrypt.Key([]byte(c), salt, scryptN, scryptR, scryptP, 64)
+	if err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	id, err := age.ParseX25519Identity(strings.ToUpper(bech32("age-secret-key-", k[32:])))
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{Lookup: k[:32], Identity: id}, nil
 }

@@ -129,3 +129,99 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// MaxReply bounds a reply's plaintext: the oversight body writes to the
+// source in words, not files.
+const MaxReply = 32 << 10
+
+// SealReply writes a reply to the source sealed with age to the source's
+// reply key (Keys.ReplyKey), which only the codename opens, and returns
+// its commitment.
+func SealReply(w io.Writer, replyKey string, text string) (Sealed, error) {
+	if len(text) > MaxReply {
+		return Sealed{}, fmt.Errorf("tips: a reply has at most %d bytes", MaxReply)
+	}
+	r, err := age.ParseX25519Recipient(replyKey)
+	if err != nil {
+		return Sealed{}, fmt.Errorf("tips: not a reply key: %w", err)
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	enc, err := age.Encrypt(cw, r)
+	if err != nil {
+		return Sealed{}, err
+	}
+	if _, err := io.WriteString(enc, text); err != nil {
+		return Sealed{}, err
+	}
+	if err := enc.Close(); err != nil {
+		return Sealed{}, err
+	}
+	return Sealed{Commitment: hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+}
+
+// OpenReply opens a sealed reply with the source's identity.
+func OpenReply(sealed []byte, id age.Identity) (string, error) {
+	r, err := age.Decrypt(bytes.NewReader(sealed), id)
+	if err != nil {
+		return "", fmt.Errorf("tips: the reply does not open with this codename: %w", err)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, MaxReply+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > MaxReply {
+		return "", errors.New("tips: a reply longer than a reply may be")
+	}
+	return string(b), nil
+}
+
+// Opened is a submission opened by the oversight body.
+type Opened struct {
+	Message string
+	Files   []OpenedFile
+}
+
+// OpenedFile is a file of an opened submission, named as the archive
+// names it (files/N-NAME).
+type OpenedFile struct {
+	Name string
+	Body []byte
+}
+
+// Open opens a sealed submission with the oversight body's identities,
+// reading at most max bytes of its archive.
+func Open(sealed io.Reader, ids []age.Identity, max int64) (*Opened, error) {
+	r, err := age.Decrypt(sealed, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("tips: the submission does not open with these identities: %w", err)
+	}
+	lr := &io.LimitedReader{R: r, N: max + 1}
+	tr := tar.NewReader(lr)
+	out := &Opened{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tips: a damaged submission: %w", err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("tips: a damaged submission: %w", err)
+		}
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("tips: a submission larger than %d bytes", max)
+		}
+		switch {
+		case h.Name == "message.txt":
+			out.Message = string(b)
+		case strings.HasPrefix(h.Name, "files/") && path.Clean(h.Name) == h.Name && !strings.Contains(h.Name[len("files/"):], "/"):
+			out.Files = append(out.Files, OpenedFile{Name: h.Name, Body: b})
+		default:
+			return nil, fmt.Errorf("tips: a submission holds an unexpected %q", h.Name)
+		}
+	}
+	return out, nil
+}

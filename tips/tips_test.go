@@ -49,31 +49,64 @@ func TestCodename(t *testing.T) {
 	}
 }
 
-func TestLookup(t *testing.T) {
+func TestDeriveKeys(t *testing.T) {
 	salt := make([]byte, 32)
 	rand.Read(salt)
 	c, _ := tips.NewCodename()
-	a, err := tips.Lookup(c, salt)
+	a, err := tips.DeriveKeys(c, salt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := tips.Lookup(strings.ToUpper(c), salt)
-	if !bytes.Equal(a, b) || len(a) != 32 {
-		t.Fatal("a codename's lookup depends on how it was typed")
+	b, _ := tips.DeriveKeys(strings.ToUpper(c), salt)
+	if !bytes.Equal(a.Lookup, b.Lookup) || len(a.Lookup) != 32 || a.ReplyKey() != b.ReplyKey() {
+		t.Fatal("a codename's keys depend on how it was typed")
+	}
+	if !strings.HasPrefix(a.ReplyKey(), "age1") || bytes.Contains(a.Lookup, []byte(strings.Fields(c)[0])) {
+		t.Fatalf("reply key %q, or the lookup holds a word of the codename", a.ReplyKey())
 	}
 	other := make([]byte, 32)
 	rand.Read(other)
-	if x, _ := tips.Lookup(c, other); bytes.Equal(a, x) {
-		t.Fatal("two deployments' salts give one lookup")
+	if x, _ := tips.DeriveKeys(c, other); bytes.Equal(a.Lookup, x.Lookup) || a.ReplyKey() == x.ReplyKey() {
+		t.Fatal("two deployments' salts give one codename the same keys")
 	}
-	if bytes.Contains(a, []byte(strings.Fields(c)[0])) {
-		t.Fatal("the lookup holds a word of the codename")
+	if d, _ := tips.NewCodename(); d != c {
+		if x, _ := tips.DeriveKeys(d, salt); bytes.Equal(a.Lookup, x.Lookup) || a.ReplyKey() == x.ReplyKey() {
+			t.Fatal("two codenames give the same keys")
+		}
 	}
-	if _, err := tips.Lookup(c, salt[:8]); err == nil {
+	if _, err := tips.DeriveKeys(c, salt[:8]); err == nil {
 		t.Fatal("a short salt is accepted")
 	}
-	if _, err := tips.Lookup("not a codename", salt); !errors.Is(err, tips.ErrCodename) {
-		t.Fatalf("a wrong codename: %v", err)
+	for _, bad := range []string{"not a codename", "", strings.Repeat("x", 10000)} {
+		if _, err := tips.DeriveKeys(bad, salt); !errors.Is(err, tips.ErrCodename) {
+			t.Fatalf("a wrong codename: %v", err)
+		}
+	}
+	// A reply sealed to the reply key opens with the codename's identity
+	// alone: not with another codename's, nor with the oversight body's.
+	var sealed bytes.Buffer
+	s, err := tips.SealReply(&sealed, a.ReplyKey(), "We received your report.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tips.Commitment(bytes.NewReader(sealed.Bytes())); got != s.Commitment || s.Size != int64(sealed.Len()) {
+		t.Fatalf("commitment %s size %d, sealed %s size %d", s.Commitment, s.Size, got, sealed.Len())
+	}
+	if txt, err := tips.OpenReply(sealed.Bytes(), b.Identity); err != nil || txt != "We received your report." {
+		t.Fatalf("the reply opened as %q, %v", txt, err)
+	}
+	x, _ := tips.DeriveKeys(c, other)
+	if _, err := tips.OpenReply(sealed.Bytes(), x.Identity); err == nil {
+		t.Fatal("another codename's identity opens the reply")
+	}
+	if bytes.Contains(sealed.Bytes(), []byte("received")) {
+		t.Fatal("the sealed reply holds its text")
+	}
+	if _, err := tips.SealReply(io.Discard, a.ReplyKey(), strings.Repeat("x", tips.MaxReply+1)); err == nil {
+		t.Fatal("a reply over the limit is sealed")
+	}
+	if _, err := tips.SealReply(io.Discard, "age1notakey", "x"); err == nil {
+		t.Fatal("a reply is sealed to something that is not a key")
 	}
 }
 
@@ -124,6 +157,13 @@ func TestSeal(t *testing.T) {
 	}
 	if got["message.txt"] != "The vendor copies the "+marker+" database." || got["files/1-"+marker+".pdf"] != "%PDF "+marker || len(got) != 2 {
 		t.Fatalf("opened: %v", got)
+	}
+	o, err := tips.Open(bytes.NewReader(sealed.Bytes()), []age.Identity{other, id}, 1<<20)
+	if err != nil || o.Message != got["message.txt"] || len(o.Files) != 1 || o.Files[0].Name != "files/1-"+marker+".pdf" {
+		t.Fatalf("Open: %+v, %v", o, err)
+	}
+	if _, err := tips.Open(bytes.NewReader(sealed.Bytes()), []age.Identity{id}, 10); err == nil {
+		t.Fatal("Open read past its limit")
 	}
 	if _, err := tips.Seal(io.Discard, nil, tips.Submission{Message: "x"}); err == nil {
 		t.Fatal("sealed to no one")

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -248,6 +249,16 @@ var cases = map[journal.Op]opCase{
 		w.log(change(w.t, journal.ProposalCreate, "oldproposal00000", journal.ProposalPayload{Proposal: w.newProposal("oldproposal00000", -time.Millisecond)}))
 	}, change: func(w *world) *journal.Change {
 		return change(w.t, journal.ProposalExpire, "oldproposal00000", journal.ExpirePayload{At: w.now})
+	}},
+	journal.TipLog.Op: {before: func(w *world) { fileTip(w.t, w.s, "twintip000000000", "2026-12-01") }, change: func(w *world) *journal.Change {
+		return change(w.t, journal.TipLog, journal.TipMessageID("twintip000000000", 1), journal.TipLogPayload{Tip: "twintip000000000", N: 1})
+	}},
+	journal.TipReply.Op: {before: func(w *world) {
+		fileTip(w.t, w.s, "twintip000000000", "2026-12-01")
+		w.log(change(w.t, journal.TipLog, journal.TipMessageID("twintip000000000", 1), journal.TipLogPayload{Tip: "twintip000000000", N: 1}))
+	}, change: func(w *world) *journal.Change {
+		return change(w.t, journal.TipReply, "twintip000000000", journal.TipReplyPayload{Tip: "twintip000000000", Op: ombud.TipAcknowledged, Day: "2026-12-02",
+			Commitment: "7c" + strings.Repeat("0", 62), Sealed: []byte("sealed"), By: w.admin.ID})
 	}},
 	journal.ContestFile.Op: {change: fileIt},
 	journal.ContestResolve.Op: {before: func(w *world) { w.log(fileIt(w)) }, change: func(w *world) *journal.Change {
