@@ -77,3 +77,13 @@ func (k LinkageKey) Pseudonym(ns, id string) string {
 	base64.RawURLEncoding.Encode(out[4:], sum[:16])
 	return string(out[:])
 }
+
+// Derive returns a secret of the deployment for one use, named by label,
+// derived from the linkage key that every gateway of it holds:
+// HMAC-SHA256(key, "ombud/derive/v1" 0x00 label). The whistleblower
+// intake's codename salt is one.
+func (k LinkageKey) Derive(label string) []byte {
+	mac := hmac.New(sha256.New, k.k[:])
+	mac.Write([]byte("ombud/derive/v1\x00" + label))
+	return mac.Sum(nil)
+}

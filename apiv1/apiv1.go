@@ -703,3 +703,38 @@ type Quorum struct {
 	Required map[string]int `json:"required"`
 	Receipt  uint64         `json:"receipt,omitempty"`
 }
+
+// Tip is a tip of the whistleblower intake as the oversight body sees it
+// through the API: days and commitments, never a word of it.
+type Tip struct {
+	ID           string `json:"id"`
+	Filed        string `json:"filed"`
+	Logged       bool   `json:"logged"`
+	Acknowledged string `json:"acknowledged,omitempty"`
+	Answered     string `json:"answered,omitempty"`
+	AckDue       string `json:"ack_due"`
+	FeedbackDue  string `json:"feedback_due"`
+	// Late names the deadlines missed as of now: "acknowledgment",
+	// "feedback".
+	Late     []string     `json:"late,omitempty"`
+	ReplyKey string       `json:"reply_key,omitempty"`
+	Messages []TipMessage `json:"messages,omitempty"`
+}
+
+// TipMessage is one message of a tip.
+type TipMessage struct {
+	N          int    `json:"n"`
+	Op         string `json:"op"`
+	Day        string `json:"day"`
+	Commitment string `json:"commitment"`
+	Size       int64  `json:"size"`
+	Logged     bool   `json:"logged"`
+	Index      uint64 `json:"index,omitempty"`
+	By         string `json:"by,omitempty"`
+}
+
+// Tips is a page of tips; Next is the after of the next page.
+type Tips struct {
+	Tips []Tip  `json:"tips"`
+	Next string `json:"next,omitempty"`
+}

@@ -668,3 +668,58 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Tips lists the whistleblower intake's tips from after (""), only the
+// unanswered ones when unanswered is set.
+func (c *Client) Tips(ctx context.Context, unanswered bool, after string) (*apiv1.Tips, error) {
+	q := url.Values{}
+	if unanswered {
+		q.Set("unanswered", "true")
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	var out apiv1.Tips
+	return &out, c.call(ctx, "GET", "/v1/tips?"+q.Encode(), nil, &out)
+}
+
+// Tip returns a tip with its messages.
+func (c *Client) Tip(ctx context.Context, id string) (*apiv1.Tip, error) {
+	var out apiv1.Tip
+	return &out, c.call(ctx, "GET", "/v1/tips/"+esc(id), nil, &out)
+}
+
+// TipMessage returns the sealed bytes of a tip's message n, at most max.
+func (c *Client) TipMessage(ctx context.Context, id string, n int, max int64) ([]byte, error) {
+	resp, err := c.send(ctx, c.HTTP, "GET", "/v1/tips/"+esc(id)+"/messages/"+strconv.Itoa(n), nil, nil, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read message %d of tip %s: %w", n, id, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("message %d of tip %s is larger than %d bytes", n, id, max)
+	}
+	return b, nil
+}
+
+// ReplyTip sends a reply sealed to the tip's reply key: op is
+// acknowledged, answered or replied. It returns the tip and the reply's
+// log entry.
+func (c *Client) ReplyTip(ctx context.Context, id, op string, sealed []byte) (*apiv1.Tip, uint64, error) {
+	resp, err := c.send(ctx, c.HTTP, "POST", "/v1/tips/"+esc(id)+"/replies?op="+url.QueryEscape(op),
+		http.Header{"Content-Type": {"application/age"}}, bytes.NewReader(sealed), int64(len(sealed)))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	var out apiv1.Tip
+	if err := decode(resp.Body, &out); err != nil {
+		return nil, 0, err
+	}
+	idx, _ := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
+	return &out, idx, nil
+}

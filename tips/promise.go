@@ -16,7 +16,8 @@ import (
 // by that day. It names no time of day: tip entries are appended in one
 // batch a day, at a random moment, so that a tip's place in the log does
 // not date it either.
-const promiseHeader = "ombud tip promise v1"
+// PromiseHeader is a promise's first line.
+const PromiseHeader = "ombud tip promise v1"
 
 // Promise is what a promise of filing states.
 type Promise struct {
@@ -28,7 +29,7 @@ type Promise struct {
 
 // Text is the promise's signed text.
 func (p Promise) Text() string {
-	return fmt.Sprintf("%s\n%s\ncommitment %s\nfiled %s\nlogged-by %s\n", promiseHeader, p.Origin, p.Commitment, p.Filed, p.LoggedBy)
+	return fmt.Sprintf("%s\n%s\ncommitment %s\nfiled %s\nlogged-by %s\n", PromiseHeader, p.Origin, p.Commitment, p.Filed, p.LoggedBy)
 }
 
 // SignPromise signs p with the log's signer (its origin is the signer's
@@ -50,7 +51,7 @@ func OpenPromise(msg []byte, v note.Verifier) (Promise, error) {
 	}
 	lines := strings.Split(strings.TrimSuffix(n.Text, "\n"), "\n")
 	var p Promise
-	if len(lines) != 5 || lines[0] != promiseHeader {
+	if len(lines) != 5 || lines[0] != PromiseHeader {
 		return Promise{}, errors.New("tips: not a promise of filing")
 	}
 	p.Origin = lines[1]

@@ -32,6 +32,7 @@ import (
 	"github.com/ombud/ombud/receipt"
 	"github.com/ombud/ombud/report"
 	"github.com/ombud/ombud/review"
+	"github.com/ombud/ombud/tips"
 	"github.com/ombud/ombud/vocab"
 )
 
@@ -186,6 +187,11 @@ type Site struct {
 	// the proposals of privileged operations, for admins; nil leaves them
 	// out.
 	Approvers *Approvers
+	// Tips is the whistleblower intake at /tips; nil leaves it out.
+	Tips *tips.Service
+	// TipIndex finds the entry of a source's submission by its
+	// commitment, for the receipt checker's promises of filing.
+	TipIndex func(ctx context.Context, commitment string) (uint64, bool, error)
 	// Sessions keeps the reviewer pages' sessions and the per-client
 	// limits, in the store every gateway shares; required with Review.
 	Sessions ombud.SessionStore
@@ -195,6 +201,9 @@ type Site struct {
 	sessions   sessions
 	signins    *limiter // sign-in attempts per client
 	wrongCodes *limiter // notice codes naming no decision, per client
+	// wrongCodenames counts the intake's codenames that open nothing, for
+	// the whole deployment: the intake keeps nothing of who asks.
+	wrongCodenames *limiter
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen
@@ -247,7 +256,11 @@ func (s *Site) Handler() http.Handler {
 	s.sessions = sessions{store: s.Sessions, logger: s.Logger}
 	s.signins = &limiter{name: "signin", max: signinsPerMin, per: time.Minute, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
 	s.wrongCodes = &limiter{name: "contest-code", max: wrongCodes, per: wrongWindow, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
-	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal"} {
+	s.wrongCodenames = &limiter{name: "tips-codename", max: wrongCodenames, per: wrongCodenameWindow, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
+	if s.Tips != nil && s.Sessions == nil {
+		panic("web: a Site with Tips needs Sessions")
+	}
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal", "tips"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
@@ -290,6 +303,10 @@ var routes = []struct {
 	{"GET /disclosure/policy", (*Site).policyText},
 	{"GET /systems", (*Site).systems},
 	{"GET /static/site.css", (*Site).css},
+	{"GET /tips", (*Site).tipsHome},
+	{"POST /tips", (*Site).postTip},
+	{"POST /tips/open", (*Site).openTip},
+	{"POST /tips/followup", (*Site).followUpTip},
 	{"GET /contest", (*Site).contest},
 	{"POST /contest", (*Site).contest},
 	{"GET /review", reviewing((*Site).reviewQueue)},
@@ -379,6 +396,8 @@ type page struct {
 	Closed   []*proposalView
 	// Token is a new principal's token, shown once.
 	Token string
+	// Tips is the whistleblower intake's page.
+	Tips *tipsView
 }
 
 // RunStat is one system version's runs for one purpose, as /systems
@@ -613,6 +632,9 @@ type receiptResult struct {
 	Kind   string
 	Time   string
 	Fields []kv
+	// Promise is a promise of filing checked: its entry verified above
+	// once logged.
+	Promise *promiseResult
 }
 
 type kv struct{ K, V string }
@@ -625,6 +647,9 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	p := &page{Nav: "receipt"}
 	var rc *receipt.Receipt
 	var err error
+	// promised is a pasted promise of filing whose entry is logged: rc is
+	// its receipt.
+	var promised *promiseResult
 	switch {
 	case r.Method == http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, maxPastedReceipt+4096)
@@ -634,6 +659,17 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Pasted = r.PostForm.Get("receipt")
+		if strings.HasPrefix(strings.TrimSpace(p.Pasted), tips.PromiseHeader) {
+			var pr *promiseResult
+			pr, rc, err = s.checkPromise(r.Context(), strings.TrimSpace(p.Pasted)+"\n")
+			if err == nil && rc == nil {
+				p.Result = &receiptResult{Promise: pr}
+				s.render(w, r, "receipt", http.StatusOK, p)
+				return
+			}
+			promised = pr
+			break
+		}
 		rc, err = receipt.Parse([]byte(p.Pasted))
 	case r.URL.Query().Has("index"):
 		p.Index = strings.TrimSpace(r.URL.Query().Get("index"))
@@ -694,6 +730,12 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	}
 	if e.Detail != "" {
 		res.Fields = append(res.Fields, kv{"detail commitment", e.Detail})
+	}
+	if promised != nil {
+		// The promise is kept only by an entry of a tip holding its
+		// commitment.
+		promised.Logged = res.Kind == string(entry.KindTip) && slices.Contains(res.Fields, kv{"commitment", promised.Commitment})
+		res.Promise = promised
 	}
 	p.Result = res
 	s.render(w, r, "receipt", http.StatusOK, p)

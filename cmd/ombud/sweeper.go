@@ -7,6 +7,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
+	"github.com/ombud/ombud/tips"
 )
 
 // sweepLease names the lease that lets one gateway of a deployment sweep.
@@ -24,7 +25,10 @@ const settleEvery = 30 * time.Second
 // outlasts an interval by half of one (at least a minute), so a gateway
 // that stops renewing it, because it died, hands the sweep to another
 // soon after.
-func sweeper(ctx context.Context, c *custody.Service, leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
+//
+// The holder also runs the whistleblower intake's daily batch (tips, when
+// not nil) once its moment has come.
+func sweeper(ctx context.Context, c *custody.Service, tips *tips.Service, leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
 	holder := ombud.NewID()
 	ttl := interval + max(interval/2, time.Minute)
 	t := time.NewTicker(min(interval, settleEvery))
@@ -49,6 +53,13 @@ func sweeper(ctx context.Context, c *custody.Service, leases ombud.SessionStore,
 				logger.ErrorContext(ctx, "settling changes left in flight failed; will retry", "err", err)
 			} else if st.Committed+st.Undone > 0 {
 				logger.InfoContext(ctx, "settled changes left in flight", "committed", st.Committed, "undone", st.Undone)
+			}
+		}
+		if held && tips != nil {
+			// Nothing of the batch is logged by this process: the entries
+			// are the record, and a log line would date the batch.
+			if _, err := tips.Batch(ctx); err != nil && ctx.Err() == nil {
+				logger.ErrorContext(ctx, "the whistleblower intake's daily batch failed; will retry", "err", err)
 			}
 		}
 		select {

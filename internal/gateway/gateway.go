@@ -34,6 +34,7 @@ import (
 	"github.com/ombud/ombud/store/postgres"
 	"github.com/ombud/ombud/store/sqldb"
 	"github.com/ombud/ombud/store/sqlite"
+	"github.com/ombud/ombud/tips"
 	"github.com/ombud/ombud/tlog"
 	"github.com/ombud/ombud/web"
 )
@@ -71,7 +72,10 @@ type Gateway struct {
 	Sharing   *sharing.Service
 	// Approval keeps the quorum and the proposals of privileged
 	// operations.
-	Approval  *approval.Service
+	Approval *approval.Service
+	// Tips is the whistleblower intake; nil when [tips] names no
+	// recipient.
+	Tips      *tips.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -287,6 +291,8 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 			return g.Custody.Access.Policy()
 		}, g.Store.Issuers, g.Store.Recipients),
 		Review:         g.Review,
+		Tips:           g.Tips,
+		TipIndex:       g.Store.TipIndex,
 		TrustedProxies: proxies,
 		Reviewers: &web.Reviewers{
 			Authenticate: func(ctx context.Context, tok string) (*ombud.Principal, error) {
@@ -324,19 +330,19 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	}
 	srv, err := api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Approval: g.Approval, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Approval: g.Approval, Tips: g.Tips, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	})
 	return srv, err
 }
 
 // Capabilities are the optional parts a deployment with configuration cfg
-// offers: sharing when [sharing] enables exports. This release builds no
-// whistleblower intake or procurement register, so no configuration turns
-// one on: each is false, and the public pages and reports say it is not
-// offered.
+// offers: sharing when [sharing] enables exports, the whistleblower
+// intake when [tips] names the oversight body's keys. This release builds
+// no procurement register, so no configuration turns it on: it is false,
+// and the public pages and reports say it is not offered.
 func Capabilities(cfg datadir.Config) report.Capabilities {
-	return report.Capabilities{Sharing: cfg.Sharing.Enabled}
+	return report.Capabilities{Sharing: cfg.Sharing.Enabled, Tips: len(cfg.Tips.Recipients) > 0}
 }
 
 // Handler is the API's handler.

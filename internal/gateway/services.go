@@ -20,6 +20,7 @@ import (
 	"github.com/ombud/ombud/registry"
 	"github.com/ombud/ombud/review"
 	"github.com/ombud/ombud/sharing"
+	"github.com/ombud/ombud/tips"
 	"github.com/ombud/ombud/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -58,6 +59,16 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 	}
 	if g.Reports, err = publish.New(publish.Config{Dir: filepath.Join(dir.Path, "reports"), Log: g.Log, Journal: g.Journal, Signer: dir.Signer, Band: dir.Config.Report.Band}); err != nil {
 		return err
+	}
+	if tc := dir.Config.Tips; len(tc.Recipients) > 0 {
+		rs, err := tc.AgeRecipients()
+		if err != nil {
+			return err
+		}
+		if g.Tips, err = tips.NewService(&tips.Service{Store: g.Store, Journal: g.Journal, Recipients: rs, MaxBytes: tc.MaxBytes,
+			Salt: dir.Linkage.Derive(tips.SaltLabel), Signer: dir.Signer, Logger: g.logger}); err != nil {
+			return err
+		}
 	}
 	kekCalls := prometheus.NewCounter(prometheus.CounterOpts{Name: "ombud_kek_calls_total",
 		Help: "Calls of the key-encryption key's keeper (KMS calls, for a KMS): an intermediate key made, unwrapped or rewrapped, or an older object's keyset."})
