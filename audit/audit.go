@@ -27,6 +27,7 @@ import (
 
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/tips"
 )
 
 // Fetcher reads the log's public resources (tlog-tiles paths). A resource
@@ -63,6 +64,10 @@ type Config struct {
 	Rules         Rules
 	// Progress, when set, is called as entries are verified.
 	Progress func(done, total uint64)
+	// TipPromises are promises of filing a source (or anyone) gave the
+	// auditor, verified with the log's key: each one past its day with no
+	// submission of its commitment in the log is reported.
+	TipPromises []tips.Promise
 	// Now is the audit's clock (for deadlines); nil is time.Now.
 	Now func() time.Time
 	// Parallel is how many entry bundles are fetched and parsed at once
@@ -244,6 +249,7 @@ func Run(ctx context.Context, cfg Config) (*Result, *State, error) {
 	}
 	v.checkErased()
 	rep.Findings = append(rep.Findings, rules.finish(cfg.Now())...)
+	rep.Findings = append(rep.Findings, rules.promisesBroken(cfg.TipPromises, cfg.Now())...)
 	rep.Integrity = true
 	rep.Seconds = time.Since(start).Seconds()
 	if rep.Seconds > 0 {

@@ -64,6 +64,11 @@ const (
 	RuleRootMismatch                = "root_mismatch"
 	RuleTileMismatch                = "tile_mismatch"
 	RuleTimeBackwards               = "time_backwards"
+	RuleTipDated                    = "tip_dated"
+	RuleTipNotAcknowledged          = "tip_not_acknowledged"
+	RuleTipNotAnswered              = "tip_not_answered"
+	RuleTipPromiseBroken            = "tip_promise_broken"
+	RuleTipUnknown                  = "tip_unknown"
 	RuleTruncated                   = "truncated"
 	RuleWitnessQuorum               = "witness_quorum"
 )

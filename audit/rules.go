@@ -114,6 +114,11 @@ type RuleState struct {
 	NoticesOwed map[string]*NoticeDue `json:"notices_owed,omitempty"`
 	// Quorum is the multi-party approval in force and the proposals open.
 	Quorum QuorumState `json:"quorum"`
+	// Tips are the whistleblower intake's tips, by pseudonym, and
+	// TipCommitments the entry of each source's submission, by its
+	// commitment (for the promises of filing an auditor is given).
+	Tips           map[string]*TipState `json:"tips,omitempty"`
+	TipCommitments map[string]uint64    `json:"tip_commitments,omitempty"`
 }
 
 // NoticeDue is an erasure notice owed: its erase entry and when it is due.
@@ -220,7 +225,11 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	add := func(rule, format string, args ...any) {
 		out = append(out, Finding{Rule: rule, Index: ptr(idx), Message: fmt.Sprintf(format, args...)})
 	}
-	r.timeOrder(e, add)
+	// A source's submission states its filing day, not when it was
+	// logged: the tip rules check it instead.
+	if !tipSubmission(e) {
+		r.timeOrder(e, add)
+	}
 	// Every privileged entry against the quorum in force before it.
 	r.privileged(idx, body, add)
 	switch b := body.(type) {
@@ -240,6 +249,8 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		r.erase(idx, e, b, add)
 	case *entry.Notice:
 		r.notice(e, b, add)
+	case *entry.Tip:
+		r.tip(idx, e, b, add)
 	case *entry.Hold:
 		r.hold(idx, b, add)
 	case *entry.Issuer:
@@ -339,5 +350,5 @@ func (r *rules) finish(now time.Time) []Finding {
 			n.Reported = true
 		}
 	}
-	return out
+	return append(out, r.tipsLate(now)...)
 }

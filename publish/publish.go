@@ -377,6 +377,15 @@ func CSV(r *report.Report, caps report.Capabilities) []byte {
 	} else {
 		row("tips", "", "", "", r.Tips)
 	}
+	for _, m := range r.TipsByMonth {
+		row("tips_by_month", m.Key, "", "", m.Count)
+	}
+	if r.TipsNotAcknowledged != nil {
+		row("tips_late", "acknowledgment", "", "", *r.TipsNotAcknowledged)
+	}
+	if r.TipsNotAnswered != nil {
+		row("tips_late", "feedback", "", "", *r.TipsNotAnswered)
+	}
 	if !caps.Contracts && r.Contracts.N == 0 && len(r.MissingClauses) == 0 {
 		notOffered("contracts")
 		notOffered("contracts_missing_clauses")

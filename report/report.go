@@ -170,6 +170,17 @@ type Report struct {
 	// none, so reports of periods before deadlines recompute unchanged.
 	ContestsOverdue *Count     `json:"contests_overdue,omitempty"`
 	Tips            Count      `json:"tips"`
+	// TipsByMonth counts the tips filed in the period by the month of
+	// their filing day: the only finer count of tips the report gives.
+	// TipsNotAcknowledged counts the tips whose acknowledgment fell due in
+	// the period (the end of the 7th day after the filing day) and was
+	// not given by then, and TipsNotAnswered those whose feedback fell due
+	// (three months after) and was not given by then: given late, or not
+	// given by the last entry. Each absent when none, so reports of
+	// periods before the intake recompute unchanged.
+	TipsByMonth         []KeyCount `json:"tips_by_month,omitempty"`
+	TipsNotAcknowledged *Count     `json:"tips_not_acknowledged,omitempty"`
+	TipsNotAnswered     *Count     `json:"tips_not_answered,omitempty"`
 	Contracts       Count      `json:"contracts"`
 	MissingClauses  []KeyCount `json:"contracts_missing_clauses"`
 	KeyRotations    Count      `json:"key_rotations"`
@@ -373,6 +384,9 @@ type Builder struct {
 	actions                  map[string]*int64
 	contests                 map[[2]string]*int64
 	tips                     int64
+	tipsMonth                map[string]*int64
+	tipFiled                 map[string]string // tip pseudonym → filing day (all time)
+	tipAck, tipAns           map[string]int64  // tip pseudonym → first acknowledged, answered, Unix seconds (all time)
 	contracts                int64
 	clauses                  map[string]*int64
 	rotations                int64
@@ -412,6 +426,7 @@ func NewBuilder(opt Options) *Builder {
 		decisions: map[[3]string]*int64{}, denials: map[string]*int64{}, auths: map[[3]string]*int64{}, uses: map[string]*int64{},
 		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, exportsJ: map[[3]string]*int64{}, proposals: map[[2]string]*int64{}, proposalOp: map[string]string{}, flagModel: map[string]string{},
 		actModel: map[string]string{}, modelActs: map[[2]string]*int64{}, modelCons: map[[3]string]*int64{},
+		tipsMonth: map[string]*int64{}, tipFiled: map[string]string{}, tipAck: map[string]int64{}, tipAns: map[string]int64{},
 		models: map[string]*[6]int64{}, due: map[string]int64{}, resolvedAt: map[string]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
 }
@@ -472,6 +487,23 @@ func (b *Builder) Add(leaf []byte) {
 		case ct.Op == entry.OpResolved:
 			if _, ok := b.resolvedAt[ct.Contest]; !ok {
 				b.resolvedAt[strings.Clone(ct.Contest)] = unix
+			}
+		}
+	}
+	// Tips, all time: a tip is counted late in the period its deadline
+	// falls in, whenever it was filed.
+	if tp, ok := body.(*entry.Tip); ok && tp.Tip != "" {
+		switch tp.Op {
+		case entry.OpFiled:
+			if _, ok := b.tipFiled[tp.Tip]; !ok {
+				b.tipFiled[strings.Clone(tp.Tip)] = h.Time.UTC().Format(time.DateOnly)
+			}
+		case entry.OpAcknowledged, entry.OpAnswered, entry.OpReplied:
+			if _, ok := b.tipAck[tp.Tip]; !ok {
+				b.tipAck[strings.Clone(tp.Tip)] = unix
+			}
+			if _, ok := b.tipAns[tp.Tip]; !ok && tp.Op == entry.OpAnswered {
+				b.tipAns[strings.Clone(tp.Tip)] = unix
 			}
 		}
 	}
@@ -571,6 +603,7 @@ func (b *Builder) Add(leaf []byte) {
 	case *entry.Tip:
 		if e.Op == entry.OpFiled || e.Op == "" {
 			b.tips++
+			inc(b.tipsMonth, h.Time.UTC().Format("2006-01"), clone1)
 		}
 	case *entry.Contract:
 		b.contracts++
@@ -741,6 +774,27 @@ func (b *Builder) Report() *Report {
 		}
 	}
 	r.ContestsOverdue = some(overdue)
+	if b.tips > 0 {
+		r.TipsByMonth = keyed(b.tipsMonth)
+	}
+	var notAck, notAns int64
+	late := func(day string, due func(string) time.Time, given map[string]int64, tip string) bool {
+		d := due(day).Unix()
+		if d < b.start || d >= b.end {
+			return false
+		}
+		at, ok := given[tip]
+		return ok && at > d || !ok && b.last > d
+	}
+	for tip, day := range b.tipFiled {
+		if late(day, ombud.TipAckDue, b.tipAck, tip) {
+			notAck++
+		}
+		if late(day, ombud.TipFeedbackDue, b.tipAns, tip) {
+			notAns++
+		}
+	}
+	r.TipsNotAcknowledged, r.TipsNotAnswered = some(notAck), some(notAns)
 	r.MissingClauses = keyed(b.clauses)
 	if b.details != nil {
 		r.Auditor = &AuditorFigures{Details: rows(b.details, func(k [2]string, n int64) DetailRow { return DetailRow{k[0], DetailStatus(k[1]), Count{N: n}} })}

@@ -23,6 +23,7 @@ import (
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/fsutil"
 	"github.com/ombud/ombud/report"
+	"github.com/ombud/ombud/tips"
 	"github.com/ombud/ombud/vocab"
 )
 
@@ -58,8 +59,10 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	deadline := fs.Duration("emergency-deadline", vocab.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
 	tolerance := fs.Duration("time-tolerance", audit.DefaultTimeTolerance, "how far an entry's time may lie behind the latest before it")
 	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
+	var promises multiFlag
+	fs.Var(&promises, "tip-promise", "a whistleblower's proof of filing (a file): reported if its day passed with no record of it in the log (repeatable)")
 	return func(ctx context.Context, _ []string) error {
-		return m.audit(ctx, auditFlags{logURL: *logURL, key: *key, witnesses: witnesses, quorum: *quorum, stateDir: *stateDir, tokenFile: *tokenFile,
+		return m.audit(ctx, auditFlags{promises: promises, logURL: *logURL, key: *key, witnesses: witnesses, quorum: *quorum, stateDir: *stateDir, tokenFile: *tokenFile,
 			reportsFrom: *reportsFrom, auditorReport: *auditorReport, auditorReportOut: *auditorReportOut, band: *band, asJSON: *asJSON,
 			rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance}, progress: *progress})
 	}
@@ -67,7 +70,7 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 
 type auditFlags struct {
 	logURL, key, stateDir, tokenFile, reportsFrom, auditorReport, auditorReportOut string
-	witnesses                                                                      []string
+	witnesses, promises                                                            []string
 	quorum                                                                         int
 	band                                                                           int64
 	asJSON, progress                                                               bool
@@ -137,6 +140,17 @@ func (m *Main) audit(ctx context.Context, o auditFlags) error {
 	}
 	cfg := audit.Config{Log: f, Verifier: v, Witnesses: wvs, Quorum: o.quorum, Reports: reports,
 		Rules: o.rules}
+	for _, file := range o.promises {
+		raw, err := readLimited(file, 4096)
+		if err != nil {
+			return err
+		}
+		p, err := tips.OpenPromise(raw, v)
+		if err != nil {
+			return usagef("--tip-promise %s: %v", file, err)
+		}
+		cfg.TipPromises = append(cfg.TipPromises, p)
+	}
 	// Tokens are never flags (docs/CLI.md): a command line is visible to
 	// other users of the machine.
 	tok := ""
