@@ -168,8 +168,8 @@ type Report struct {
 	// resolved by their due time (the filing's time plus the deadline it
 	// logged): resolved late, or still open at the last entry. Absent when
 	// none, so reports of periods before deadlines recompute unchanged.
-	ContestsOverdue *Count     `json:"contests_overdue,omitempty"`
-	Tips            Count      `json:"tips"`
+	ContestsOverdue *Count `json:"contests_overdue,omitempty"`
+	Tips            Count  `json:"tips"`
 	// TipsByMonth counts the tips filed in the period by the month of
 	// their filing day: the only finer count of tips the report gives.
 	// TipsNotAcknowledged counts the tips whose acknowledgment fell due in
@@ -181,13 +181,13 @@ type Report struct {
 	TipsByMonth         []KeyCount `json:"tips_by_month,omitempty"`
 	TipsNotAcknowledged *Count     `json:"tips_not_acknowledged,omitempty"`
 	TipsNotAnswered     *Count     `json:"tips_not_answered,omitempty"`
-	Contracts       Count      `json:"contracts"`
-	MissingClauses  []KeyCount `json:"contracts_missing_clauses"`
-	KeyRotations    Count      `json:"key_rotations"`
-	PolicyChanges   Count      `json:"policy_changes"`
-	AuditorReads    Count      `json:"auditor_detail_reads"`
-	Daily           []DayRow   `json:"daily"`
-	Malformed       Count      `json:"malformed_entries"`
+	Contracts           Count      `json:"contracts"`
+	MissingClauses      []KeyCount `json:"contracts_missing_clauses"`
+	KeyRotations        Count      `json:"key_rotations"`
+	PolicyChanges       Count      `json:"policy_changes"`
+	AuditorReads        Count      `json:"auditor_detail_reads"`
+	Daily               []DayRow   `json:"daily"`
+	Malformed           Count      `json:"malformed_entries"`
 
 	// Auditor holds what only detail records show. It is set in auditor
 	// mode (Builder.AddDetail) and absent from a published report,
