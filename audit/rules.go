@@ -227,7 +227,7 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	}
 	// A source's submission states its filing day, not when it was
 	// logged: the tip rules check it instead.
-	if !tipSubmission(e) {
+	if !tipSubmission(body) {
 		r.timeOrder(e, add)
 	}
 	// Every privileged entry against the quorum in force before it.

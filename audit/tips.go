@@ -26,14 +26,11 @@ type TipState struct {
 // isDay reports whether t is a day as a tip entry states it: 00:00:00 UTC.
 func isDay(t time.Time) bool { return t.Equal(t.Truncate(24 * time.Hour)) }
 
-// tipSubmission reports whether e is a source's submission: logged in a
-// day's batch, with the filing day for its time.
-func tipSubmission(e *entry.Entry) bool {
-	if e.Kind != entry.KindTip {
-		return false
-	}
-	op, _ := e.Fields["op"].(string)
-	return op == entry.OpFiled || op == entry.OpFollowedUp
+// tipSubmission reports whether body is a source's submission: logged in
+// a day's batch, with the filing day for its time.
+func tipSubmission(body entry.Body) bool {
+	b, ok := body.(*entry.Tip)
+	return ok && (b.Op == entry.OpFiled || b.Op == entry.OpFollowedUp)
 }
 
 // tip checks a tip entry: a submission states a day, not a time; a

@@ -59,6 +59,9 @@ type Leaf struct {
 	Bytes []byte
 }
 
+// Clock is the journal's time: that of the entries it writes now.
+func (j *Journal) Clock() time.Time { return j.now() }
+
 // Build turns a record into an entry and its detail without writing either.
 func (j *Journal) Build(r Record) (*entry.Entry, []byte, *Detail, error) {
 	now := time.Now

@@ -354,7 +354,7 @@ func (s *Service) Reply(ctx context.Context, by *ombud.Principal, id, op string,
 	}
 	sum := sha256.Sum256(sealed)
 	commitment := hex.EncodeToString(sum[:])
-	c, err := journal.TipReply.Change(id, journal.TipReplyPayload{Tip: id, Op: op, Day: ombud.Day(s.now()), Commitment: commitment, Sealed: sealed, By: by.ID})
+	c, err := journal.TipReply.Change(id, journal.TipReplyPayload{Tip: id, Op: op, Day: ombud.Day(s.Journal.Clock()), Commitment: commitment, Sealed: sealed, By: by.ID})
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
