@@ -40,7 +40,7 @@ import (
 type tipEnv struct {
 	*ombudtest.Env
 	identity  *age.X25519Identity
-	oversight string // its token
+	oversight string       // its token
 	intake    atomic.Int64 // the intake's clock: filing days, the batch
 	logged    atomic.Int64 // the journal's clock: entries' times
 }
