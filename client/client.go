@@ -710,15 +710,15 @@ func (c *Client) TipMessage(ctx context.Context, id string, n int, max int64) ([
 // acknowledged, answered or replied. It returns the tip and the reply's
 // log entry.
 func (c *Client) ReplyTip(ctx context.Context, id, op string, sealed []byte) (*apiv1.Tip, uint64, error) {
+	var out apiv1.Tip
 	resp, err := c.send(ctx, c.HTTP, "POST", "/v1/tips/"+esc(id)+"/replies?op="+url.QueryEscape(op),
 		http.Header{"Content-Type": {"application/age"}}, bytes.NewReader(sealed), int64(len(sealed)))
 	if err != nil {
-		return nil, 0, err
+		return &out, 0, err
 	}
 	defer resp.Body.Close()
-	var out apiv1.Tip
 	if err := decode(resp.Body, &out); err != nil {
-		return nil, 0, err
+		return &out, 0, err
 	}
 	idx, _ := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
 	return &out, idx, nil

@@ -778,10 +778,12 @@ proposal_lifetime = "72h"
 [sharing]
 enabled = false
 
-# The whistleblower intake (not served by this release: the section is
-# checked, nothing else reads it). Every submission will be sealed with age
-# to all of the oversight body's recipients (age1… public keys) before
-# anything is written; the server never holds their identities.
+# The whistleblower intake at /tips (docs/WHISTLEBLOWING.md), on when
+# recipients names the oversight body's keys (age1… public keys, from
+# age-keygen): every submission is sealed with age to all of them before
+# anything is written, and the server never holds their identities. A
+# principal with the oversight role reads and answers tips (ombud tips).
+# max_bytes bounds one submission with its files (at most 64 MiB).
 [tips]
 recipients = []
 max_bytes = 16777216

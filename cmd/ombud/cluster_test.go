@@ -47,7 +47,12 @@ type cluster struct {
 
 // startCluster starts n gateways on a fresh PostgreSQL schema: the first
 // creates the deployment, the others join it.
-func startCluster(t *testing.T, n int) *cluster {
+func startCluster(t *testing.T, n int) *cluster { return startClusterWith(t, n, nil) }
+
+// startClusterWith starts a cluster as startCluster does; with prepare,
+// the data directory is made first (ombud init), prepare may change its
+// configuration, and then every gateway joins it.
+func startClusterWith(t *testing.T, n int, prepare func(dir string)) *cluster {
 	t.Helper()
 	store, logURL := pgtest.URL(t), mysqltest.URL(t)
 	bin, err := buildBinary()
@@ -55,8 +60,21 @@ func startCluster(t *testing.T, n int) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{bin: bin, dir: filepath.Join(t.TempDir(), "data"), store: store}
-	first := startChild(t, bin, c.dir, "--store", store, "--log-url", logURL, "--jurisdiction", ombudtest.Jurisdiction)
-	c.admin = first.token(t)
+	var first *child
+	if prepare != nil {
+		cmd := exec.Command(bin, "init", "--data", c.dir, "--store", store, "--log-url", logURL, "--jurisdiction", ombudtest.Jurisdiction)
+		cmd.Env = append(os.Environ(), childEnv...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("ombud init: %v", err)
+		}
+		c.admin = lastLine(string(out))
+		prepare(c.dir)
+		first = startChild(t, bin, c.dir)
+	} else {
+		first = startChild(t, bin, c.dir, "--store", store, "--log-url", logURL, "--jurisdiction", ombudtest.Jurisdiction)
+		c.admin = first.token(t)
+	}
 	c.gateways = append(c.gateways, first)
 	for range n - 1 {
 		// The URLs are in ombud.toml now.
@@ -114,13 +132,17 @@ func (c *cluster) enableQuorum(t *testing.T) {
 	}
 }
 
-func twoGateways(t *testing.T) (*cluster, context.Context) {
+func twoGateways(t *testing.T) (*cluster, context.Context) { return twoGatewaysWith(t, nil) }
+
+// twoGatewaysWith is twoGateways on a data directory prepare may change
+// first (startClusterWith).
+func twoGatewaysWith(t *testing.T, prepare func(dir string)) (*cluster, context.Context) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs two gateways")
 	}
 	t.Parallel()
-	c := startCluster(t, 2)
+	c := startClusterWith(t, 2, prepare)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return c, ctx

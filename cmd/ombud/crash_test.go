@@ -44,6 +44,8 @@ type child struct {
 	cmd    *exec.Cmd
 	url    string
 	stdout *syncBuffer
+	// stderr is every line the child wrote there: its log.
+	stderr *syncBuffer
 }
 
 // token waits briefly for the admin token line: stdout is copied from the
@@ -107,7 +109,7 @@ func startChild(t *testing.T, bin, dir string, flags ...string) *child {
 	}()
 	select {
 	case a := <-addr:
-		return &child{cmd: cmd, url: "http://" + a, stdout: stdout}
+		return &child{cmd: cmd, url: "http://" + a, stdout: stdout, stderr: logged}
 	case <-time.After(30 * time.Second):
 		t.Fatal("child did not start listening")
 	}
