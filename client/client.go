@@ -723,3 +723,21 @@ func (c *Client) ReplyTip(ctx context.Context, id, op string, sealed []byte) (*a
 	idx, _ := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64)
 	return &out, idx, nil
 }
+
+// TipReceipt returns the receipt of the tip entry of a source's
+// submission with this commitment; a 404 *Error until it is logged.
+func (c *Client) TipReceipt(ctx context.Context, commitment string) ([]byte, error) {
+	resp, err := c.send(ctx, c.HTTP, "GET", "/v1/tips/receipt/"+esc(commitment), nil, nil, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, receipt.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the receipt: %w", err)
+	}
+	if len(b) > receipt.MaxSize {
+		return nil, fmt.Errorf("the receipt is larger than %d bytes", receipt.MaxSize)
+	}
+	return b, nil
+}

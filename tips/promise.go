@@ -1,6 +1,7 @@
 package tips
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,8 +44,10 @@ func SignPromise(p Promise, s note.Signer) ([]byte, error) {
 }
 
 // OpenPromise verifies a signed promise with the log's verifier and
-// returns what it states.
+// returns what it states. The promise may come as a source pasted or
+// saved it: with spaces around it, or CRLF line ends.
 func OpenPromise(msg []byte, v note.Verifier) (Promise, error) {
+	msg = append(bytes.TrimSpace(bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n"))), '\n')
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
 		return Promise{}, fmt.Errorf("tips: the promise does not verify with the log's key: %w", err)

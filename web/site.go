@@ -661,7 +661,7 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 		p.Pasted = r.PostForm.Get("receipt")
 		if strings.HasPrefix(strings.TrimSpace(p.Pasted), tips.PromiseHeader) {
 			var pr *promiseResult
-			pr, rc, err = s.checkPromise(r.Context(), strings.TrimSpace(p.Pasted)+"\n")
+			pr, rc, err = s.checkPromise(r.Context(), p.Pasted)
 			if err == nil && rc == nil {
 				p.Result = &receiptResult{Promise: pr}
 				s.render(w, r, "receipt", http.StatusOK, p)

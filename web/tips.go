@@ -342,7 +342,7 @@ type promiseResult struct {
 // checkPromise verifies a promise of filing and, once it is logged,
 // returns the receipt of its entry.
 func (s *Site) checkPromise(ctx context.Context, pasted string) (*promiseResult, *receipt.Receipt, error) {
-	p, err := tips.OpenPromise([]byte(strings.ReplaceAll(pasted, "\r\n", "\n")), s.Verifier)
+	p, err := tips.OpenPromise([]byte(pasted), s.Verifier)
 	if err != nil {
 		return nil, nil, &entry.Error{Refused: "promise does not verify", Reason: err.Error()}
 	}

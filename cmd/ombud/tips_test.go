@@ -27,6 +27,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/internal/poll"
+	"github.com/ombud/ombud/tips"
 )
 
 // withTips returns a prepare function that turns the intake on for the
@@ -252,6 +253,14 @@ func TestClusterTips(t *testing.T) {
 		t.Fatalf("POST /tips: %d\n%s", status, page)
 	}
 	codename := m[1]
+	promiseFile := filepath.Join(t.TempDir(), "promise.txt")
+	if pm := tipPromiseRE.FindStringSubmatch(page); pm == nil || os.WriteFile(promiseFile, []byte(html.UnescapeString(pm[1])), 0o600) != nil {
+		t.Fatal("no promise to keep")
+	}
+	vkey := c.dd.VerifierKey
+	if code, o, e := run(t, nil, "verify-receipt", promiseFile, "--key", vkey, "--server", c.gateways[1].url); code != 0 || !strings.Contains(o, "Not yet in the log") {
+		t.Fatalf("verify-receipt of a promise not yet due: %d\n%s%s", code, o, e)
+	}
 	second := map[string]string{"OMBUD_SERVER": c.gateways[1].url, "OMBUD_TOKEN": oversight}
 	code, o, e = run(t, second, "tips", "list")
 	if code != 0 || !strings.Contains(o, ombud.Day(time.Now())) {
@@ -305,6 +314,30 @@ func TestClusterTips(t *testing.T) {
 	}
 	c.awaitSize(t, idx)
 	entries := c.entries(t)
+	if code, o, e := run(t, nil, "verify-receipt", promiseFile, "--key", vkey, "--server", c.gateways[0].url); code != 0 || !strings.Contains(o, "The promise was kept") && !strings.Contains(o, "the promise was kept") {
+		t.Fatalf("verify-receipt of a promise kept: %d\n%s%s", code, o, e)
+	}
+	// A promise the log signed and did not keep: reported by the auditor
+	// and by verify-receipt.
+	broken, err := tips.SignPromise(tips.Promise{Commitment: strings.Repeat("ab", 32), Filed: ombud.Day(time.Now().AddDate(0, 0, -10)),
+		LoggedBy: ombud.Day(time.Now().AddDate(0, 0, -8))}, c.dd.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokenFile := filepath.Join(t.TempDir(), "broken.txt")
+	os.WriteFile(brokenFile, broken, 0o600)
+	if code, o, e := run(t, nil, "verify-receipt", brokenFile, "--key", vkey, "--server", c.gateways[0].url); code != 3 || !strings.Contains(e, "promise was broken") {
+		t.Fatalf("verify-receipt of a broken promise: %d\n%s%s", code, o, e)
+	}
+	code, o, e = run(t, nil, "audit", "--log", c.gateways[0].url, "--key", vkey, "--tip-promise", brokenFile, "--tip-promise", promiseFile, "--progress=false")
+	if code != 3 || strings.Count(o+e, "tip_promise_broken") != 1 {
+		t.Fatalf("the audit with a broken and a kept promise: %d\n%s%s", code, o, e)
+	}
+	tampered := filepath.Join(t.TempDir(), "tampered.txt")
+	os.WriteFile(tampered, bytes.Replace(broken, []byte("logged-by"), []byte("logged-by "), 1), 0o600)
+	if code, _, _ := run(t, nil, "verify-receipt", tampered, "--key", vkey); code != 3 {
+		t.Fatalf("verify-receipt of a tampered promise: %d", code)
+	}
 	var ops []string
 	for _, en := range entries {
 		if en.Kind == "tip" {
