@@ -196,8 +196,17 @@ func Open(sealed io.Reader, ids []age.Identity, max int64) (*Opened, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tips: the submission does not open with these identities: %w", err)
 	}
-	lr := &io.LimitedReader{R: r, N: max + 1}
-	tr := tar.NewReader(lr)
+	return ReadArchive(r, max)
+}
+
+// ReadArchive reads an opened submission's archive: message.txt and
+// files/N-NAME, plain files only, at most max bytes of them.
+func ReadArchive(r io.Reader, max int64) (*Opened, error) {
+	// The budget bounds what is read, entry by entry: an archive's header
+	// may declare any size, and a sparse entry yields bytes it never
+	// stored, so the archive's own length bounds nothing.
+	budget := max
+	tr := tar.NewReader(io.LimitReader(r, max+1<<20))
 	out := &Opened{}
 	for {
 		h, err := tr.Next()
@@ -207,13 +216,17 @@ func Open(sealed io.Reader, ids []age.Identity, max int64) (*Opened, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tips: a damaged submission: %w", err)
 		}
-		b, err := io.ReadAll(tr)
+		if h.Typeflag != tar.TypeReg {
+			return nil, fmt.Errorf("tips: a submission holds %q, which is not a plain file", h.Name)
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, budget+1))
 		if err != nil {
 			return nil, fmt.Errorf("tips: a damaged submission: %w", err)
 		}
-		if lr.N <= 0 {
+		if int64(len(b)) > budget {
 			return nil, fmt.Errorf("tips: a submission larger than %d bytes", max)
 		}
+		budget -= int64(len(b))
 		switch {
 		case h.Name == "message.txt":
 			out.Message = string(b)

@@ -239,3 +239,35 @@ func FuzzNormalizeCodename(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadArchive: the oversight body's reader of an opened submission
+// takes any archive without panicking, never reads past its limit
+// (whatever sizes the headers declare, sparse entries included), and
+// names files only under files/.
+func FuzzReadArchive(f *testing.F) {
+	var tarb bytes.Buffer
+	tw := tar.NewWriter(&tarb)
+	tw.WriteHeader(&tar.Header{Name: "message.txt", Mode: 0o600, Size: 1})
+	tw.Write([]byte("m"))
+	tw.WriteHeader(&tar.Header{Name: "files/1-a.pdf", Mode: 0o600, Size: 1})
+	tw.Write([]byte("x"))
+	tw.Close()
+	f.Add(tarb.Bytes())
+	f.Add([]byte("not a tar"))
+	f.Fuzz(func(t *testing.T, plain []byte) {
+		o, err := tips.ReadArchive(bytes.NewReader(plain), 4096)
+		if err != nil {
+			return
+		}
+		total := len(o.Message)
+		for _, fl := range o.Files {
+			total += len(fl.Body)
+			if !strings.HasPrefix(fl.Name, "files/") || strings.Contains(fl.Name[len("files/"):], "/") || fl.Name == "files/.." {
+				t.Fatalf("a file named %q", fl.Name)
+			}
+		}
+		if total > 4096 {
+			t.Fatalf("read %d bytes past a limit of 4096", total)
+		}
+	})
+}

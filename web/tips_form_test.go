@@ -1,0 +1,48 @@
+package web
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http/httptest"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/ombud/ombud/tips"
+)
+
+// FuzzTipForm: the intake's form reader takes any body under any
+// multipart boundary without panicking, never holds more than the limit,
+// at most maxTipFiles files, and a message only as valid UTF-8.
+func FuzzTipForm(f *testing.F) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.SetBoundary("xyz")
+	mw.WriteField("message", "hello")
+	mw.WriteField("codename", "a b c")
+	w, _ := mw.CreateFormFile("files", "a.pdf")
+	w.Write([]byte("%PDF"))
+	mw.Close()
+	f.Add(b.Bytes())
+	f.Add([]byte("--xyz\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\"\r\n\r\n\r\n--xyz--\r\n"))
+	s := &Site{Tips: &tips.Service{MaxBytes: 4096}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/tips", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "multipart/form-data; boundary=xyz")
+		sub, codename, err := s.readSubmission(httptest.NewRecorder(), r)
+		if err != nil {
+			if _, ok := err.(errTipForm); !ok {
+				t.Fatalf("an error that is not the form's: %v", err)
+			}
+			return
+		}
+		total := len(sub.Message)
+		for _, fl := range sub.Files {
+			n, _ := io.Copy(io.Discard, fl.Body)
+			total += int(n)
+		}
+		if total > 4096 || len(sub.Files) > maxTipFiles || len(codename) > tips.MaxCodename+1 || !utf8.ValidString(sub.Message) {
+			t.Fatalf("read %d bytes, %d files, a codename of %d bytes", total, len(sub.Files), len(codename))
+		}
+	})
+}
