@@ -33,6 +33,22 @@ const (
 	RoleSystem Role = "system"
 )
 
+// PrivilegedRoles are the roles whose grant is privileged (OpAdminCreate):
+// an admin's, which changes who may read what, and the oversight body's,
+// which reads the whistleblowers' tips and answers them in its name. Once
+// the quorum is on, no one admin alone creates a principal with either.
+var PrivilegedRoles = []Role{RoleAdmin, RoleOversight}
+
+// GrantsPrivilege reports whether roles hold one of PrivilegedRoles.
+func GrantsPrivilege[R ~string](roles []R) bool {
+	for _, r := range roles {
+		if slices.Contains(PrivilegedRoles, Role(r)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Roles lists every role.
 var Roles = []Role{RoleAdmin, RoleIngestor, RoleAnalyst, RoleReviewer, RoleAuditor, RoleOversight, RoleSystem}
 

@@ -468,3 +468,31 @@ func TestTipDeadlines(t *testing.T) {
 		t.Fatalf("the auditor's late acknowledgments: %+v (all: %+v)", late, res.Findings)
 	}
 }
+
+// TestOversightIsPrivileged: under the quorum, one admin alone cannot
+// create a principal that reads and answers tips in the oversight body's
+// name; its creation is logged with its role.
+func TestOversightIsPrivileged(t *testing.T) {
+	t.Parallel()
+	if ombudtest.QuorumMode() {
+		t.Skip("enables the quorum itself")
+	}
+	e := newTipEnv(t)
+	e.AddPrincipal(t, "Second admin", ombud.RoleAdmin)
+	if resp := e.Do(t, "POST", "/v1/quorum", e.AdminToken, "application/json", `{"enabled":true}`); resp.StatusCode != 200 {
+		t.Fatalf("enabling the quorum: %d", resp.StatusCode)
+	}
+	before := e.Size(t)
+	for _, roles := range []string{`["oversight"]`, `["auditor","oversight"]`} {
+		resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", `{"name":"Desk","roles":`+roles+`}`)
+		if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 403 || body.Error.Reason != "quorum_required" {
+			t.Fatalf("an oversight principal %s by one admin: %d %+v", roles, resp.StatusCode, body.Error)
+		}
+	}
+	if resp := e.Do(t, "POST", "/v1/principals", e.AdminToken, "application/json", `{"name":"Auditor","roles":["auditor"]}`); resp.StatusCode != 201 {
+		t.Fatalf("an auditor by one admin: %d", resp.StatusCode)
+	}
+	if e.Size(t) != before+1 {
+		t.Fatalf("the refusals logged %d entries", e.Size(t)-before-1)
+	}
+}

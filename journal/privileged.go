@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"slices"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
@@ -21,7 +20,7 @@ func PrivilegedOp(body entry.Body) string {
 		return pick(b.Op == entry.OpRotate, ombud.OpKeyRotate)
 	case entry.Principal:
 		switch {
-		case b.Op == entry.OpCreate && slices.Contains(b.Roles, string(ombud.RoleAdmin)):
+		case b.Op == entry.OpCreate && ombud.GrantsPrivilege(b.Roles):
 			return ombud.OpAdminCreate
 		case b.Op == entry.OpEmergencyRestore:
 			return ombud.OpEmergencyRestore

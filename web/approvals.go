@@ -109,7 +109,7 @@ var operationSummary = map[string]string{
 	ombud.OpIssuerRegister:   "Register an issuer: a new authority whose signed authorizations ombud accepts",
 	ombud.OpPolicyReload:     "Load a new version of the access policy, for every gateway",
 	ombud.OpKeyRotate:        "Rotate the key-encryption key: a new version wraps every object's key",
-	ombud.OpAdminCreate:      "Create a principal (this one with the admin role, or another role alongside it)",
+	ombud.OpAdminCreate:      "Create a principal with the admin or the oversight role (and any other alongside it)",
 	ombud.OpEmergencyRestore: "Restore the emergency access of a principal suspended after an emergency read went uncovered",
 	ombud.OpSystemRegister:   "Register an analytic system in the public registry",
 	ombud.OpSystemVersion:    "Register a new version of an analytic system",

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,7 +179,7 @@ func New(t testing.TB, opts ...Option) *Env {
 // QuorumMode an admin is created through the API, on two admins' word.
 func (e *Env) AddPrincipal(t testing.TB, name string, roles ...ombud.Role) string {
 	t.Helper()
-	if QuorumMode() && slices.Contains(roles, ombud.RoleAdmin) {
+	if QuorumMode() && ombud.GrantsPrivilege(roles) {
 		b, _ := json.Marshal(apiv1.CreatePrincipal{Name: name, Roles: roles})
 		resp := e.AsAdmin(t, "POST", "/v1/principals", string(b))
 		var p apiv1.Principal

@@ -17,9 +17,10 @@ var principalCreate = func() operation[journal.PrincipalPayload] {
 	o := registration(journal.PrincipalCreate, "principals", "id", func(ctx context.Context, tx *sql.Tx, p *journal.PrincipalPayload) error {
 		return insertPrincipal(ctx, tx, p.Principal)
 	})
-	// Creating another admin is privileged; any other principal is not.
+	// Creating another admin, or the oversight body's principal, is
+	// privileged; any other principal is not.
 	o.privileged = func(_ context.Context, _ *sql.Tx, p *journal.PrincipalPayload) (string, error) {
-		if p.Principal != nil && slices.Contains(p.Principal.Roles, ombud.RoleAdmin) {
+		if p.Principal != nil && ombud.GrantsPrivilege(p.Principal.Roles) {
 			return ombud.OpAdminCreate, nil
 		}
 		return "", nil
