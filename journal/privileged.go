@@ -1,7 +1,6 @@
 package journal
 
 import (
-
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
