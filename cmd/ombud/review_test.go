@@ -43,7 +43,7 @@ func TestReviewCommands(t *testing.T) {
 	out := must(as(admin), "system", "add", "--name", "plate-reader", "--vendor", "vendor-y", "--task", "plate_reading", "--class", "general",
 		"--model", "anpr", "--version", "2.0", "--threshold", "0.9", "--accuracy-source", "vendor-y-datasheet")
 	sys := id.FindStringSubmatch(out)[1]
-	if code, _, errs := run(t, nil, "principal", "add", "--help"); code != 0 || !strings.Contains(errs, "[--system ID]") || !strings.Contains(errs, "auditor, system (repeatable") {
+	if code, _, errs := run(t, nil, "principal", "add", "--help"); code != 0 || !strings.Contains(errs, "[--system ID]") || !strings.Contains(errs, "auditor, oversight, system (repeatable") {
 		t.Fatalf("principal add --help does not name the system role and --system:\n%s", errs)
 	}
 	refused(as(admin), exitUsage, "--role system and --system ID go together", "principal", "add", "--name", "cam 7", "--role", "system")
