@@ -28,7 +28,7 @@ func DisclosureFor(cfg datadir.Config, caps report.Capabilities, policy func() *
 		if err != nil {
 			return nil, err
 		}
-		d := &Disclosure{Keeper: keeperOf(cfg.Storage.KEKURL), KeyTTL: plainDuration(cfg.Storage.KeyTTL.Duration)}
+		d := &Disclosure{Keeper: keeperOf(cfg.Storage.KEKURL), KeyTTL: plainDuration(cfg.Storage.KeyTTL.Duration), TipRecipients: len(cfg.Tips.Recipients)}
 		d.Backend, d.Region = backendOf(cfg.Storage.BlobURL)
 		var list []ombud.Class
 		for _, c := range classes {

@@ -94,6 +94,9 @@ type Disclosure struct {
 	IssuerKinds     map[string][]string
 	Vocabularies    []DisclosedVocabulary
 	DetailRetention []DisclosedRetention
+	// TipRecipients is how many keys of the oversight body the
+	// whistleblower intake seals to.
+	TipRecipients int
 }
 
 // DisclosedRecipients counts the active recipients of one category and

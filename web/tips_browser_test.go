@@ -105,6 +105,10 @@ func TestTipsInBrowser(t *testing.T) {
 	b.submit(t, chromedp.Click(chromedp.CSS(`form[action="/tips/open"] button`)))
 	b.page(t, "Report wrongdoing", "tips-wrong-codename", "This codename opens nothing here")
 
+	// The disclosure page says the intake is offered, and how.
+	b.do(t, chromedp.Navigate(e.URL+"/disclosure"))
+	b.page(t, "How this deployment handles data", "tips-disclosure", "Whistleblower intake", "sealed on arrival to 1 key of the oversight body", "Report wrongdoing")
+
 	cookies, err := chromedp.Call(ctx, storage.GetCookies, storage.GetCookiesParams{})
 	if err != nil || len(cookies.Cookies) != 0 {
 		t.Fatalf("the browser holds cookies: %+v, %v", cookies, err)
