@@ -271,3 +271,29 @@ func FuzzReadArchive(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDeriveKeys: the slow hash a filing, and each return with the
+// codename, pays.
+func BenchmarkDeriveKeys(b *testing.B) {
+	salt := make([]byte, 32)
+	c, _ := tips.NewCodename()
+	for b.Loop() {
+		if _, err := tips.DeriveKeys(c, salt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSeal1MiB: sealing a submission of a 1 MiB file to two
+// recipients.
+func BenchmarkSeal1MiB(b *testing.B) {
+	a, _ := age.GenerateX25519Identity()
+	c, _ := age.GenerateX25519Identity()
+	body := make([]byte, 1<<20)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := tips.Seal(io.Discard, []age.Recipient{a.Recipient(), c.Recipient()}, tips.Submission{Message: "m", Files: []tips.File{{Name: "f", Body: bytes.NewReader(body)}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
