@@ -94,6 +94,26 @@ func proofOf(t *testing.T, url string) [][]byte {
 	return body.Proof
 }
 
+// bundleLeaves reads the first n entries from the served entry bundles
+// (2-byte big-endian length prefixes).
+func bundleLeaves(t *testing.T, base string, n int64) [][]byte {
+	t.Helper()
+	var leaves [][]byte
+	for i := int64(0); i*256 < n; i++ {
+		p := fmt.Sprintf("%03d", i)
+		if w := n - i*256; w < 256 {
+			p += fmt.Sprintf(".p/%d", w)
+		}
+		b := get(t, base+"/log/tile/entries/"+p)
+		for len(b) > 0 {
+			l := int(binary.BigEndian.Uint16(b))
+			leaves = append(leaves, b[2:2+l])
+			b = b[2+l:]
+		}
+	}
+	return leaves
+}
+
 func hashes(p [][]byte) []tlog.Hash {
 	out := make([]tlog.Hash, len(p))
 	for i, h := range p {
@@ -145,20 +165,7 @@ func TestInteropXModTlog(t *testing.T) {
 		t.Fatalf("tree %d, old %d", tree.N, old.N)
 	}
 
-	// Entries from the entry bundles (2-byte big-endian length prefixes).
-	var leaves [][]byte
-	for n := int64(0); n*256 < tree.N; n++ {
-		p := fmt.Sprintf("%03d", n)
-		if w := tree.N - n*256; w < 256 {
-			p += fmt.Sprintf(".p/%d", w)
-		}
-		b := get(t, e.URL+"/log/tile/entries/"+p)
-		for len(b) > 0 {
-			l := int(binary.BigEndian.Uint16(b))
-			leaves = append(leaves, b[2:2+l])
-			b = b[2+l:]
-		}
-	}
+	leaves := bundleLeaves(t, e.URL, tree.N)
 	if int64(len(leaves)) != tree.N {
 		t.Fatalf("%d leaves in bundles, checkpoint says %d", len(leaves), tree.N)
 	}

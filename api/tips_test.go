@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -368,19 +367,7 @@ func TestTipProofWithXMod(t *testing.T) {
 		}
 	}
 	tree := checkpoint(t, get(t, e.URL+"/log/checkpoint"), v)
-	var leaves [][]byte
-	for i := int64(0); i*256 < tree.N; i++ {
-		p := fmt.Sprintf("%03d", i)
-		if w := tree.N - i*256; w < 256 {
-			p += fmt.Sprintf(".p/%d", w)
-		}
-		b := get(t, e.URL+"/log/tile/entries/"+p)
-		for len(b) > 0 {
-			l := int(binary.BigEndian.Uint16(b))
-			leaves = append(leaves, b[2:2+l])
-			b = b[2+l:]
-		}
-	}
+	leaves := bundleLeaves(t, e.URL, tree.N)
 	found := int64(-1)
 	for i, l := range leaves {
 		var en struct {

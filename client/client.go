@@ -365,7 +365,12 @@ func (c *Client) PublishReport(ctx context.Context, in apiv1.PublishReport) (*ap
 // Receipt returns the raw receipt of the log entry at index (see
 // receipt.Parse and receipt.Verify).
 func (c *Client) Receipt(ctx context.Context, index uint64) ([]byte, error) {
-	resp, err := c.send(ctx, c.HTTP, "GET", "/v1/receipts/"+strconv.FormatUint(index, 10), nil, nil, -1)
+	return c.receipt(ctx, "/v1/receipts/"+strconv.FormatUint(index, 10))
+}
+
+// receipt fetches a receipt from path, as the server sends it.
+func (c *Client) receipt(ctx context.Context, path string) ([]byte, error) {
+	resp, err := c.send(ctx, c.HTTP, "GET", path, nil, nil, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -727,17 +732,5 @@ func (c *Client) ReplyTip(ctx context.Context, id, op string, sealed []byte) (*a
 // TipReceipt returns the receipt of the tip entry of a source's
 // submission with this commitment; a 404 *Error until it is logged.
 func (c *Client) TipReceipt(ctx context.Context, commitment string) ([]byte, error) {
-	resp, err := c.send(ctx, c.HTTP, "GET", "/v1/tips/receipt/"+esc(commitment), nil, nil, -1)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, receipt.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the receipt: %w", err)
-	}
-	if len(b) > receipt.MaxSize {
-		return nil, fmt.Errorf("the receipt is larger than %d bytes", receipt.MaxSize)
-	}
-	return b, nil
+	return c.receipt(ctx, "/v1/tips/receipt/"+esc(commitment))
 }

@@ -79,19 +79,28 @@ func (s *Site) tipsPage(msg string, v *tipsView) *page {
 	return &page{Nav: "tips", Message: msg, Tips: v}
 }
 
-// tipsHeaders: the intake's pages are never cached (they may show a
-// codename) and set no cookie.
-func tipsHeaders(w http.ResponseWriter) {
+// intake lets a request reach the intake: the deployment has one, and a
+// post comes from this site (another site's page may not file, or spend
+// the limit of wrong codenames, in a visitor's browser). The intake's
+// pages are never cached (they may show a codename) and set no cookie. It
+// answers and returns false when the request goes no further.
+func (s *Site) intake(w http.ResponseWriter, r *http.Request) bool {
+	if s.Tips == nil {
+		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no whistleblower intake.")
+		return false
+	}
 	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		s.render(w, r, "tips", http.StatusForbidden, s.tipsPage("The form came from another site, so it was not accepted. Open this page at its own address and try again.", nil))
+		return false
+	}
+	return true
 }
 
 func (s *Site) tipsHome(w http.ResponseWriter, r *http.Request) {
-	if s.Tips == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no whistleblower intake.")
-		return
+	if s.intake(w, r) {
+		s.render(w, r, "tips", http.StatusOK, s.tipsPage("", nil))
 	}
-	tipsHeaders(w)
-	s.render(w, r, "tips", http.StatusOK, s.tipsPage("", nil))
 }
 
 // errTipForm is a submission the form could not carry: its message says
@@ -188,13 +197,7 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 
 // postTip files a new tip.
 func (s *Site) postTip(w http.ResponseWriter, r *http.Request) {
-	if s.Tips == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no whistleblower intake.")
-		return
-	}
-	tipsHeaders(w)
-	if !sameOrigin(r) {
-		s.render(w, r, "tips", http.StatusForbidden, s.tipsPage("The form came from another site, so it was not accepted. Open this page at its own address and try again.", nil))
+	if !s.intake(w, r) {
 		return
 	}
 	sub, _, err := s.readSubmission(w, r)
@@ -232,13 +235,7 @@ func (s *Site) tipUnavailable(w http.ResponseWriter, r *http.Request, err error,
 
 // openTip opens the tip of a codename: its messages and the replies.
 func (s *Site) openTip(w http.ResponseWriter, r *http.Request) {
-	if s.Tips == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no whistleblower intake.")
-		return
-	}
-	tipsHeaders(w)
-	if !sameOrigin(r) {
-		s.render(w, r, "tips", http.StatusForbidden, s.tipsPage("The form came from another site, so it was not accepted. Open this page at its own address and try again.", nil))
+	if !s.intake(w, r) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
@@ -305,13 +302,7 @@ func (s *Site) wrongCodename(w http.ResponseWriter, r *http.Request, err error) 
 // followUpTip files a later message on the tip of the codename the form
 // carries.
 func (s *Site) followUpTip(w http.ResponseWriter, r *http.Request) {
-	if s.Tips == nil {
-		s.fail(w, r, http.StatusNotFound, "No such page", "This deployment has no whistleblower intake.")
-		return
-	}
-	tipsHeaders(w)
-	if !sameOrigin(r) {
-		s.render(w, r, "tips", http.StatusForbidden, s.tipsPage("The form came from another site, so it was not accepted. Open this page at its own address and try again.", nil))
+	if !s.intake(w, r) {
 		return
 	}
 	sub, codename, err := s.readSubmission(w, r)
