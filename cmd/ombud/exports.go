@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/client"
 	"github.com/ombud/ombud/entry"
@@ -134,13 +132,9 @@ func (m *Main) openExport(path, identityFile, key, out string) error {
 }
 
 func (m *Main) openExportTo(path, identityFile, key, out string, created *bool) error {
-	raw, err := readLimited(identityFile, 64<<10)
+	ids, err := readIdentities(identityFile)
 	if err != nil {
 		return err
-	}
-	ids, err := age.ParseIdentities(strings.NewReader(string(raw)))
-	if err != nil {
-		return fmt.Errorf("%s: %w", identityFile, err)
 	}
 	f, err := os.Open(path)
 	if err != nil {
