@@ -483,3 +483,28 @@ func TestOversightIsPrivileged(t *testing.T) {
 		t.Fatalf("the refusals logged %d entries", e.Size(t)-before-1)
 	}
 }
+
+// TestTipBatchWithIntakeOff: a deployment whose intake is turned off
+// still logs, in its daily batch, what the intake took before, as the
+// promises say.
+func TestTipBatchWithIntakeOff(t *testing.T) {
+	t.Parallel()
+	e := newTipEnv(t)
+	e.intake.Store(int64(-24 * time.Hour)) // filed yesterday
+	_, promise := e.fileTip(t, "filed before the intake was turned off", nil)
+	p, err := tips.OpenPromise(promise, e.Dir.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Today's moment has come; the intake is off.
+	if _, err := e.Store.TipBatchDue(t.Context(), ombud.Day(time.Now()), time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	e.Gateway.Tips = nil
+	if n, err := e.Gateway.TipBatch(t.Context()); err != nil || n != 1 {
+		t.Fatalf("the batch with the intake off: %d, %v", n, err)
+	}
+	if idx, ok, err := e.Store.TipIndex(t.Context(), p.Commitment); err != nil || !ok || e.Entry(t, idx).Fields["commitment"] != p.Commitment {
+		t.Fatalf("the promise's record: %d %v %v", idx, ok, err)
+	}
+}

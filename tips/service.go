@@ -283,28 +283,35 @@ const batchWindow = 22 * time.Hour
 // gateway that holds the background lease runs the batch. It returns how
 // many it logged.
 func (s *Service) Batch(ctx context.Context) (int, error) {
-	now := s.now().UTC()
+	return Batch(ctx, s.Store, s.Journal, s.now())
+}
+
+// Batch is Service.Batch for a deployment whose intake is off (no
+// recipients configured any more): what it took before is still logged,
+// as its promises say.
+func Batch(ctx context.Context, st ombud.TipStore, j *journal.Journal, now time.Time) (int, error) {
+	now = now.UTC()
 	today := ombud.Day(now)
 	midnight, _ := time.Parse(time.DateOnly, today)
 	r, err := rand.Int(rand.Reader, big.NewInt(int64(batchWindow/time.Millisecond)))
 	if err != nil {
 		return 0, err
 	}
-	due, err := s.Store.TipBatchDue(ctx, today, midnight.Add(time.Hour+time.Duration(r.Int64())*time.Millisecond))
+	due, err := st.TipBatchDue(ctx, today, midnight.Add(time.Hour+time.Duration(r.Int64())*time.Millisecond))
 	if err != nil || now.Before(due) {
 		return 0, err
 	}
-	pending, err := s.Store.TipsPending(ctx, today)
+	pending, err := st.TipsPending(ctx, today)
 	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
 	// Fisher–Yates with crypto/rand: the order says nothing of arrival.
 	for i := len(pending) - 1; i > 0; i-- {
-		j, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
 		if err != nil {
 			return 0, err
 		}
-		pending[i], pending[j.Int64()] = pending[j.Int64()], pending[i]
+		pending[i], pending[k.Int64()] = pending[k.Int64()], pending[i]
 	}
 	logged := 0
 	for _, p := range pending {
@@ -316,7 +323,7 @@ func (s *Service) Batch(ctx context.Context) (int, error) {
 		if err != nil {
 			return logged, err
 		}
-		_, err = s.Journal.Apply(ctx, c, journal.Record{Body: entry.Tip{Op: p.Op, Commitment: p.Commitment, Tip: p.TipCommitment}, Time: day}, nil)
+		_, err = j.Apply(ctx, c, journal.Record{Body: entry.Tip{Op: p.Op, Commitment: p.Commitment, Tip: p.TipCommitment}, Time: day}, nil)
 		switch {
 		case errors.Is(err, ombud.ErrExists):
 			// Another gateway logged it.

@@ -137,7 +137,7 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	swept := make(chan struct{})
 	go func() {
 		defer close(swept)
-		sweeper(sweepCtx, g.Custody, g.Tips, g.Store, logger, dir.Config.Storage.SweepInterval.Duration)
+		sweeper(sweepCtx, g.Custody, g.TipBatch, g.Store, logger, dir.Config.Storage.SweepInterval.Duration)
 	}()
 	defer func() {
 		stopSweep()

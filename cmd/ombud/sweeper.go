@@ -7,7 +7,6 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/custody"
-	"github.com/ombud/ombud/tips"
 )
 
 // sweepLease names the lease that lets one gateway of a deployment sweep.
@@ -26,9 +25,9 @@ const settleEvery = 30 * time.Second
 // that stops renewing it, because it died, hands the sweep to another
 // soon after.
 //
-// The holder also runs the whistleblower intake's daily batch (tips, when
-// not nil) once its moment has come.
-func sweeper(ctx context.Context, c *custody.Service, tips *tips.Service, leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
+// The holder also runs the whistleblower intake's daily batch (tipBatch,
+// when not nil) once its moment has come.
+func sweeper(ctx context.Context, c *custody.Service, tipBatch func(context.Context) (int, error), leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
 	holder := ombud.NewID()
 	ttl := interval + max(interval/2, time.Minute)
 	t := time.NewTicker(min(interval, settleEvery))
@@ -55,10 +54,8 @@ func sweeper(ctx context.Context, c *custody.Service, tips *tips.Service, leases
 				logger.InfoContext(ctx, "settled changes left in flight", "committed", st.Committed, "undone", st.Undone)
 			}
 		}
-		if held && tips != nil {
-			// Nothing of the batch is logged by this process: the entries
-			// are the record, and a log line would date the batch.
-			if _, err := tips.Batch(ctx); err != nil && ctx.Err() == nil {
+		if held && tipBatch != nil {
+			if _, err := tipBatch(ctx); err != nil && ctx.Err() == nil {
 				logger.ErrorContext(ctx, "the whistleblower intake's daily batch failed; will retry", "err", err)
 			}
 		}

@@ -345,6 +345,17 @@ func Capabilities(cfg datadir.Config) report.Capabilities {
 	return report.Capabilities{Sharing: cfg.Sharing.Enabled, Tips: len(cfg.Tips.Recipients) > 0}
 }
 
+// TipBatch runs the whistleblower intake's daily batch once its moment
+// has come (the holder of the background lease calls it): through the
+// intake, or, on a deployment whose intake was turned off, for the
+// submissions it took before, which its promises say will be logged.
+func (g *Gateway) TipBatch(ctx context.Context) (int, error) {
+	if g.Tips != nil {
+		return g.Tips.Batch(ctx)
+	}
+	return tips.Batch(ctx, g.Store, g.Journal, time.Now())
+}
+
 // Handler is the API's handler.
 func (g *Gateway) Handler() http.Handler { return g.API().Handler() }
 
