@@ -207,6 +207,8 @@ type Site struct {
 	// wrongCodenames counts the intake's codenames that open nothing, for
 	// the whole deployment: the intake keeps nothing of who asks.
 	wrongCodenames *limiter
+	// tipUploads are the intake's upload slots (tipUploadSlots).
+	tipUploads chan struct{}
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen
@@ -262,6 +264,9 @@ func (s *Site) Handler() http.Handler {
 	s.wrongCodenames = &limiter{name: "tips-codename", max: wrongCodenames, per: wrongCodenameWindow, store: s.Sessions, logger: s.Logger, pseudonym: s.Pseudonym}
 	if s.Tips != nil && s.Sessions == nil {
 		panic("web: a Site with Tips needs Sessions")
+	}
+	if s.Tips != nil {
+		s.tipUploads = make(chan struct{}, tipUploadSlots(s.Tips.MaxBytes))
 	}
 	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal", "tips"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))

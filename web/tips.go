@@ -32,7 +32,34 @@ const (
 	maxTipFiles = 20
 	// tipFormOverhead is what a form's parts add to a submission's bytes.
 	tipFormOverhead = 64 << 10
+	// tipUploadTime bounds one submission's upload: a source on Tor may
+	// send 16 MiB at some tens of kilobytes a second.
+	tipUploadTime = 15 * time.Minute
+	// tipUploadMemory bounds the submissions read into memory at once, on
+	// one gateway: uploads past it are answered busy.
+	tipUploadMemory = 256 << 20
 )
+
+// tipUploadSlots is how many submissions of at most max bytes one
+// gateway reads at once: tipUploadMemory's worth, from 2 to 32.
+func tipUploadSlots(maxBytes int64) int {
+	return int(min(32, max(2, tipUploadMemory/maxBytes)))
+}
+
+// upload takes one of the gateway's upload slots for a submission, gives
+// its body the time an upload may take, and returns the slot's release;
+// nil, having answered busy, when every slot is taken.
+func (s *Site) upload(w http.ResponseWriter, r *http.Request) func() {
+	select {
+	case s.tipUploads <- struct{}{}:
+	default:
+		w.Header().Set("Retry-After", "60")
+		s.render(w, r, "tips", http.StatusServiceUnavailable, s.tipsPage("The intake is receiving many submissions right now. Nothing was kept; please try again in a minute.", nil))
+		return nil
+	}
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(tipUploadTime))
+	return func() { <-s.tipUploads }
+}
 
 // tipsView is what the intake's pages show.
 type tipsView struct {
@@ -200,6 +227,11 @@ func (s *Site) postTip(w http.ResponseWriter, r *http.Request) {
 	if !s.intake(w, r) {
 		return
 	}
+	release := s.upload(w, r)
+	if release == nil {
+		return
+	}
+	defer release()
 	sub, _, err := s.readSubmission(w, r)
 	if err != nil {
 		s.tipFormError(w, r, err, nil)
@@ -305,6 +337,11 @@ func (s *Site) followUpTip(w http.ResponseWriter, r *http.Request) {
 	if !s.intake(w, r) {
 		return
 	}
+	release := s.upload(w, r)
+	if release == nil {
+		return
+	}
+	defer release()
 	sub, codename, err := s.readSubmission(w, r)
 	if err != nil {
 		s.tipFormError(w, r, err, nil)

@@ -5,9 +5,11 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/tips"
 )
 
@@ -45,4 +47,31 @@ func FuzzTipForm(f *testing.F) {
 			t.Fatalf("read %d bytes, %d files, a codename of %d bytes", total, len(sub.Files), len(codename))
 		}
 	})
+}
+
+// noSessions is a session store the intake's busy answer never reaches.
+type noSessions struct{ ombud.SessionStore }
+
+// TestTipUploadsBounded: when every upload slot of the gateway is taken,
+// a submission is answered busy at once, before its body is read, and
+// nothing reaches the intake.
+func TestTipUploadsBounded(t *testing.T) {
+	if n := tipUploadSlots(16 << 20); n != 16 {
+		t.Fatalf("slots for 16 MiB submissions: %d", n)
+	}
+	if n := tipUploadSlots(64 << 20); n != 4 {
+		t.Fatalf("slots for 64 MiB submissions: %d", n)
+	}
+	s := &Site{Tips: &tips.Service{MaxBytes: 4096}, Sessions: noSessions{}}
+	h := s.Handler()
+	for range cap(s.tipUploads) {
+		s.tipUploads <- struct{}{}
+	}
+	for _, path := range []string{"/tips", "/tips/followup"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader("--xyz--\r\n")))
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Nothing was kept") {
+			t.Fatalf("%s with every slot taken: %d %q", path, rec.Code, rec.Header())
+		}
+	}
 }
