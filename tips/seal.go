@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"filippo.io/age"
 )
@@ -99,22 +100,28 @@ func Commitment(r io.Reader) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// safeName keeps a file name's base, in printable characters, at most 100
-// bytes: the archive's paths stay under files/.
+// maxName bounds a file name in a sealed archive, in bytes.
+const maxName = 100
+
+// safeName keeps a file name's base, in printable characters, at most
+// maxName bytes cut at a character's end: the archive's paths stay under
+// files/. It takes time in proportion to the name's length, whatever the
+// length (a name is only bounded by the form's size).
 func safeName(name string) string {
 	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
-	name = strings.Map(func(r rune) rune {
+	var b strings.Builder
+	for _, r := range name {
 		if !unicode.IsPrint(r) || r == '/' {
-			return '_'
+			r = '_'
 		}
-		return r
-	}, name)
-	if name == "." || name == ".." || name == "" || name == "/" {
-		name = "file"
+		if b.Len()+utf8.RuneLen(r) > maxName {
+			break
+		}
+		b.WriteRune(r)
 	}
-	for len(name) > 100 {
-		r := []rune(name)
-		name = string(r[:len(r)-1])
+	name = b.String()
+	if name == "." || name == ".." || name == "" {
+		name = "file"
 	}
 	return name
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -55,6 +56,40 @@ type Service struct {
 	// work bounds the codename hashes and sealed submissions in memory
 	// at once: each hash takes 32 MiB.
 	work chan struct{}
+
+	// failures counts the requests the intake could not serve since the
+	// last summary (Failures), with the last one's error: nothing on the
+	// source's path is logged when it happens, since a log line's time
+	// would date the visit.
+	mu       sync.Mutex
+	failures int
+	lastErr  string
+	summary  string // the day of the last summary
+}
+
+// Failed records a request the intake could not serve, for the day's
+// summary.
+func (s *Service) Failed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures++
+	s.lastErr = ombud.ErrorMessage(err)
+}
+
+// Failures returns, once a day, how many requests the intake could not
+// serve since the last summary and the last one's error; zero on other
+// calls. A summary says only the day.
+func (s *Service) Failures(now time.Time) (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	day := ombud.Day(now)
+	if day == s.summary {
+		return 0, ""
+	}
+	s.summary = day
+	n, last := s.failures, s.lastErr
+	s.failures, s.lastErr = 0, ""
+	return n, last
 }
 
 // SaltLabel names the deployment's codename salt, which every gateway
@@ -228,6 +263,11 @@ func (s *Service) Open(ctx context.Context, codename string) (*Thread, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.thread(ctx, t, keys)
+}
+
+// thread opens the replies of tip t with the codename's keys.
+func (s *Service) thread(ctx context.Context, t *ombud.Tip, keys *Keys) (*Thread, error) {
 	th := &Thread{Tip: t, Replies: map[int]string{}}
 	for _, m := range t.Messages {
 		if m.FromSource() {
@@ -237,38 +277,46 @@ func (s *Service) Open(ctx context.Context, codename string) (*Thread, error) {
 		if err != nil {
 			return nil, err
 		}
-		text, err := OpenReply(sealed, keys.Identity)
-		if err != nil {
-			// A reply that the codename does not open was sealed to
-			// another key: say so, rather than hide it.
-			text = ""
-			s.Logger.WarnContext(ctx, "tips: a reply does not open with its tip's codename", "tip", t.ID, "n", m.N)
-		}
+		// A reply that the codename does not open was sealed to another
+		// key: the source's page says so. Nothing is logged: a line's
+		// time would date the source's visit.
+		text, _ := OpenReply(sealed, keys.Identity)
 		th.Replies[m.N] = text
 	}
 	return th, nil
 }
 
-// FollowUp files a later message of the source of codename's tip.
-func (s *Service) FollowUp(ctx context.Context, codename string, sub Submission) (*Filed, error) {
+// FollowUp files a later message of the source of codename's tip. It
+// returns the follow-up's promise and, when it can be read again, the
+// thread with it: a follow-up is kept once FollowUpTip returns, whatever
+// happens to the reading after.
+func (s *Service) FollowUp(ctx context.Context, codename string, sub Submission) (*Filed, *Thread, error) {
 	release, err := s.acquire(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer release()
-	t, _, err := s.find(ctx, codename)
+	t, keys, err := s.find(ctx, codename)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw, sealed, err := s.seal(sub)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	day := ombud.Day(s.now())
 	if _, err := s.Store.FollowUpTip(ctx, t.ID, ombud.TipMessage{Op: ombud.TipFollowedUp, Day: day, Commitment: sealed.Commitment}, raw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.promise(sealed.Commitment, day)
+	f, err := s.promise(sealed.Commitment, day)
+	if err != nil {
+		return nil, nil, err
+	}
+	var th *Thread
+	if t, err = s.Store.Tip(ctx, t.ID); err == nil {
+		th, _ = s.thread(ctx, t, keys)
+	}
+	return f, th, nil
 }
 
 // batchWindow is when in the day a batch may be drawn: not in the hour

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"golang.org/x/mod/sumdb/note"
@@ -294,6 +295,30 @@ func BenchmarkSeal1MiB(b *testing.B) {
 	for b.Loop() {
 		if _, err := tips.Seal(io.Discard, []age.Recipient{a.Recipient(), c.Recipient()}, tips.Submission{Message: "m", Files: []tips.File{{Name: "f", Body: bytes.NewReader(body)}}}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSafeNameLinear: a file name of megabytes is cut in linear time, at
+// a character's end, to at most 100 bytes.
+func TestSafeNameLinear(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	for _, name := range []string{strings.Repeat("a", 4<<20), strings.Repeat("é", 1<<20) + ".pdf", "../../etc/passwd", "x\x00y\x1bz", ".."} {
+		start := time.Now()
+		var sealed bytes.Buffer
+		if _, err := tips.Seal(&sealed, []age.Recipient{id.Recipient()}, tips.Submission{Files: []tips.File{{Name: name, Body: strings.NewReader("x")}}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("a name of %d bytes took %v", len(name), d)
+		}
+		o, err := tips.Open(bytes.NewReader(sealed.Bytes()), []age.Identity{id}, 1<<20)
+		if err != nil || len(o.Files) != 1 {
+			t.Fatalf("%.20q: %+v, %v", name, o, err)
+		}
+		got := strings.TrimPrefix(o.Files[0].Name, "files/1-")
+		if len(got) > 100 || !utf8.ValidString(got) || strings.ContainsAny(got, "/\x00\x1b") || got == ".." {
+			t.Fatalf("%.20q kept as %q", name, got)
 		}
 	}
 }

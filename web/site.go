@@ -660,6 +660,9 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 	var promised *promiseResult
 	switch {
 	case r.Method == http.MethodPost:
+		// A pasted proof of filing is shown back: not to be kept in a
+		// browser's cache.
+		w.Header().Set("Cache-Control", "no-store")
 		r.Body = http.MaxBytesReader(w, r.Body, maxPastedReceipt+4096)
 		if perr := r.ParseForm(); perr != nil {
 			p.Result = &receiptResult{Error: "the receipt is too large or the form is malformed"}

@@ -151,6 +151,7 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 	tooLarge := errTipForm{"The submission is larger than this intake takes (" + bytesText(max) + " with its files). Send less, or split it across follow-ups."}
 	var total int64
 	var codename string
+	seenMessage, seenCodename := false, false
 	read := func(p *multipart.Part, limit int64) ([]byte, error) {
 		b, err := io.ReadAll(io.LimitReader(p, limit+1))
 		var mb *http.MaxBytesError
@@ -172,10 +173,14 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 			return sub, "", tooLarge
 		}
 		if err != nil {
-			return sub, "", errTipForm{"The form could not be read whole; please send it again."}
+			return sub, "", errTipForm{"The form could not be read whole. If a file's name holds unusual characters (tabs, control characters), rename the file; then send it again."}
 		}
 		switch p.FormName() {
 		case "message":
+			if seenMessage {
+				return sub, "", errTipForm{"The form holds two messages; send one, with everything in it."}
+			}
+			seenMessage = true
 			b, err := read(p, max-total)
 			if err != nil {
 				return sub, "", err
@@ -205,6 +210,10 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 			}
 			sub.Files = append(sub.Files, tips.File{Name: p.FileName(), Body: bytes.NewReader(b)})
 		case "codename":
+			if seenCodename {
+				return sub, "", errTipForm{"The form holds two codenames."}
+			}
+			seenCodename = true
 			b, err := read(p, tips.MaxCodename)
 			if err != nil {
 				return sub, "", err
@@ -258,10 +267,11 @@ func (s *Site) tipFormError(w http.ResponseWriter, r *http.Request, err error, v
 	s.tipUnavailable(w, r, err, v)
 }
 
-// tipUnavailable answers a submission the intake could not record. The
-// error is logged without anything of the request.
+// tipUnavailable answers a request the intake could not serve. Nothing is
+// logged now (a line's time would date the source's visit): the intake
+// counts it for the day's summary in the gateway's log.
 func (s *Site) tipUnavailable(w http.ResponseWriter, r *http.Request, err error, v *tipsView) {
-	s.Logger.ErrorContext(context.WithoutCancel(r.Context()), "site: the whistleblower intake could not record a submission", "err", err)
+	s.Tips.Failed(err)
 	s.render(w, r, "tips", http.StatusServiceUnavailable, s.tipsPage("Your submission could not be recorded now ("+ombud.ErrorMessage(err)+"). Nothing was kept; please try again later.", v))
 }
 
@@ -275,13 +285,13 @@ func (s *Site) openTip(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "tips", http.StatusBadRequest, s.tipsPage("The form is too large or malformed.", nil))
 		return
 	}
-	s.showThread(w, r, r.PostForm.Get("codename"), nil)
+	s.showThread(w, r, r.PostForm.Get("codename"))
 }
 
-// showThread answers the thread of codename's tip, with what a follow-up
-// just filed gave; a codename that opens nothing is answered the same way
-// whatever was typed, and counted against the deployment's limit.
-func (s *Site) showThread(w http.ResponseWriter, r *http.Request, codename string, filed *tips.Filed) {
+// showThread answers the thread of codename's tip; a codename that
+// opens nothing is answered the same way whatever was typed, and counted
+// against the deployment's limit.
+func (s *Site) showThread(w http.ResponseWriter, r *http.Request, codename string) {
 	th, err := s.Tips.Open(r.Context(), codename)
 	if s.wrongCodename(w, r, err) {
 		return
@@ -290,6 +300,12 @@ func (s *Site) showThread(w http.ResponseWriter, r *http.Request, codename strin
 		s.tipUnavailable(w, r, err, nil)
 		return
 	}
+	c, _ := tips.NormalizeCodename(codename)
+	s.render(w, r, "tips", http.StatusOK, s.tipsPage("", &tipsView{Thread: threadOf(th), Codename: c}))
+}
+
+// threadOf is what the source's page shows of a thread.
+func threadOf(th *tips.Thread) *threadView {
 	v := &threadView{Filed: th.Tip.Filed, Logged: th.Tip.Logged}
 	for _, m := range th.Tip.Messages {
 		tm := threadMessage{FromSource: m.FromSource(), Day: m.Day, Logged: m.Logged, Index: m.Index}
@@ -311,8 +327,7 @@ func (s *Site) showThread(w http.ResponseWriter, r *http.Request, codename strin
 		}
 		v.Messages = append(v.Messages, tm)
 	}
-	c, _ := tips.NormalizeCodename(codename)
-	s.render(w, r, "tips", http.StatusOK, s.tipsPage("", &tipsView{Thread: v, Codename: c, Filed: filed}))
+	return v
 }
 
 // wrongCodename answers a codename that opens nothing, and reports
@@ -347,7 +362,7 @@ func (s *Site) followUpTip(w http.ResponseWriter, r *http.Request) {
 		s.tipFormError(w, r, err, nil)
 		return
 	}
-	f, err := s.Tips.FollowUp(r.Context(), codename, sub)
+	f, th, err := s.Tips.FollowUp(r.Context(), codename, sub)
 	if s.wrongCodename(w, r, err) {
 		return
 	}
@@ -355,7 +370,12 @@ func (s *Site) followUpTip(w http.ResponseWriter, r *http.Request) {
 		s.tipUnavailable(w, r, err, nil)
 		return
 	}
-	s.showThread(w, r, codename, f)
+	c, _ := tips.NormalizeCodename(codename)
+	v := &tipsView{Filed: f, Codename: c}
+	if th != nil {
+		v.Thread = threadOf(th)
+	}
+	s.render(w, r, "tips", http.StatusOK, s.tipsPage("", v))
 }
 
 // promiseResult checks a pasted promise of filing: signed with the log's

@@ -137,7 +137,11 @@ func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	swept := make(chan struct{})
 	go func() {
 		defer close(swept)
-		sweeper(sweepCtx, g.Custody, g.TipBatch, g.Store, logger, dir.Config.Storage.SweepInterval.Duration)
+		var tipFailures func(time.Time) (int, string)
+		if g.Tips != nil {
+			tipFailures = g.Tips.Failures
+		}
+		sweeper(sweepCtx, g.Custody, g.TipBatch, tipFailures, g.Store, logger, dir.Config.Storage.SweepInterval.Duration)
 	}()
 	defer func() {
 		stopSweep()

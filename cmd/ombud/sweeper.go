@@ -27,7 +27,12 @@ const settleEvery = 30 * time.Second
 //
 // The holder also runs the whistleblower intake's daily batch (tipBatch,
 // when not nil) once its moment has come.
-func sweeper(ctx context.Context, c *custody.Service, tipBatch func(context.Context) (int, error), leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
+//
+// Every gateway, holder or not, logs once a day how many requests its
+// whistleblower intake could not serve (tipFailures, when not nil): the
+// intake logs nothing when a request fails, since the line's time would
+// date a source's visit.
+func sweeper(ctx context.Context, c *custody.Service, tipBatch func(context.Context) (int, error), tipFailures func(time.Time) (int, string), leases ombud.SessionStore, logger *slog.Logger, interval time.Duration) {
 	holder := ombud.NewID()
 	ttl := interval + max(interval/2, time.Minute)
 	t := time.NewTicker(min(interval, settleEvery))
@@ -52,6 +57,11 @@ func sweeper(ctx context.Context, c *custody.Service, tipBatch func(context.Cont
 				logger.ErrorContext(ctx, "settling changes left in flight failed; will retry", "err", err)
 			} else if st.Committed+st.Undone > 0 {
 				logger.InfoContext(ctx, "settled changes left in flight", "committed", st.Committed, "undone", st.Undone)
+			}
+		}
+		if tipFailures != nil {
+			if n, last := tipFailures(time.Now()); n > 0 {
+				logger.ErrorContext(ctx, "the whistleblower intake could not serve requests since the last summary (a day or less)", "requests", n, "last_error", last)
 			}
 		}
 		if held && tipBatch != nil {

@@ -38,7 +38,7 @@ func TestSweeperTakesTurns(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sweeper(ctx, e.Custody, nil, e.Store, slog.New(slog.NewTextHandler(io.Discard, nil)), 50*time.Millisecond)
+		sweeper(ctx, e.Custody, nil, nil, e.Store, slog.New(slog.NewTextHandler(io.Discard, nil)), 50*time.Millisecond)
 	}()
 	erased := func() bool {
 		got, err := e.Store.Object(ctx, o.ID)

@@ -172,6 +172,19 @@ func TestTipLeavesNothingInTheClear(t *testing.T) {
 	if code, err := getJSON(srv.url+"/v1/tips/"+tl.Tips[0].ID, oversight, &tip); code != 200 || err != nil || len(tip.Messages) != 2 {
 		t.Fatalf("GET /v1/tips/ID: %d %v %+v", code, err, tip)
 	}
+	// /metrics, which anyone may read, carries nothing that moves with a
+	// submission: no runtime figures, no count of the intake's pages.
+	resp, err := http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"go_memstats", "process_cpu", " /tips"} {
+		if bytes.Contains(metrics, []byte(m)) {
+			t.Errorf("/metrics holds %q with the intake on", m)
+		}
+	}
 	time.Sleep(3500 * time.Millisecond)
 	// A graceful stop, well after the window searched: the database's journal is folded into it.
 	srv.cmd.Process.Signal(syscall.SIGTERM)
@@ -202,6 +215,15 @@ func TestTipLeavesNothingInTheClear(t *testing.T) {
 	}
 	if !sealed {
 		t.Fatal("the control failed: the sealed submission is not found in the data directory")
+	}
+	// Nothing numbers the tips in arrival order.
+	if db, err := sql.Open("sqlite", filepath.Join(dir, "meta.db")+"?_pragma=query_only(1)"); err == nil {
+		for _, table := range []string{"tips", "tip_messages"} {
+			if _, err := db.Exec(`SELECT rowid FROM ` + table); err == nil {
+				t.Errorf("%s has a rowid, which numbers its rows in arrival order", table)
+			}
+		}
+		db.Close()
 	}
 
 	forbidden := append(append([]string{}, markers...), codename, from, "MarkerBrowser")

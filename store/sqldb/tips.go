@@ -18,6 +18,7 @@ func (s *Store) FileTip(ctx context.Context, t *ombud.Tip, lookup, sealed []byte
 		return errors.New("store: a tip is filed with its first submission")
 	}
 	m := t.Messages[0]
+	defer s.forgetOrder(ctx)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tips (id, lookup, reply_key, commitment, filed) VALUES ($1,$2,$3,$4,$5)`,
 			t.ID, lookup, t.ReplyKey, t.Commitment, t.Filed)
@@ -30,6 +31,14 @@ func (s *Store) FileTip(ctx context.Context, t *ombud.Tip, lookup, sealed []byte
 		return insertTipMessage(ctx, tx, t.ID, 1, m, sealed, nil)
 	})
 }
+
+// forgetOrder clears what the engine keeps of the order of its recent
+// writes, after a source's submission: SQLite's write-ahead log holds its
+// pages in commit order beside those of decisions whose entries are
+// public and timed, which would date it. (The tables keep no arrival
+// order: SQLite's are WITHOUT ROWID, keyed by random ids.) Best effort: a
+// reader can hold the log back until the next.
+func (s *Store) forgetOrder(ctx context.Context) { s.afterShred(context.WithoutCancel(ctx)) }
 
 func insertTipMessage(ctx context.Context, tx *sql.Tx, tip string, n int, m ombud.TipMessage, sealed []byte, index *uint64) error {
 	var by sql.NullString
@@ -66,6 +75,7 @@ func (s *Store) FollowUpTip(ctx context.Context, id string, m ombud.TipMessage, 
 		return 0, errors.New("store: a follow-up is the source's")
 	}
 	var n int
+	defer s.forgetOrder(ctx)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if n, err = nextTipMessage(ctx, tx, id); err != nil {

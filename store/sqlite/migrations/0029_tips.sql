@@ -12,7 +12,7 @@ CREATE TABLE tips (
 	filed        TEXT NOT NULL,        -- the day
 	acknowledged TEXT,                 -- the day the oversight body first wrote back
 	answered     TEXT                  -- the day of its first feedback
-);
+) WITHOUT ROWID; -- no rowid: nothing numbers the tips in arrival order
 CREATE INDEX tips_filed ON tips (filed, id);
 
 -- A tip's messages in order: the source's submissions (filed,
@@ -30,7 +30,7 @@ CREATE TABLE tip_messages (
 	logged_index INTEGER,
 	sent_by      TEXT,
 	PRIMARY KEY (tip_id, n)
-);
+) WITHOUT ROWID;
 CREATE INDEX tip_messages_unlogged ON tip_messages (day) WHERE logged_index IS NULL;
 
 -- The moment of each day's batch, drawn once by whichever gateway asks
@@ -38,4 +38,4 @@ CREATE INDEX tip_messages_unlogged ON tip_messages (day) WHERE logged_index IS N
 CREATE TABLE tip_batches (
 	day TEXT PRIMARY KEY,
 	due INTEGER NOT NULL -- Unix ms
-);
+) WITHOUT ROWID;
