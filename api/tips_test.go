@@ -229,6 +229,7 @@ func TestTipFlow(t *testing.T) {
 		status         int
 	}{
 		{"not sealed", "replied", "We received it.", 400},
+		{"plaintext behind the age line", "acknowledged", "age-encryption.org/v1\nNOT REALLY AGE, plaintext", 400},
 		{"an unknown op", "closed", "age-encryption.org/v1\n", 400},
 		{"too large", "replied", "age-encryption.org/v1\n" + strings.Repeat("x", tips.MaxSealedReply), 413},
 	} {
@@ -236,7 +237,9 @@ func TestTipFlow(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
 		}
 	}
-	if resp := e.Do(t, "POST", "/v1/tips/nosuchtip0000000/replies?op=replied", e.oversight, "application/age", "age-encryption.org/v1\n"); resp.StatusCode != 404 {
+	var elsewhere bytes.Buffer
+	tips.SealReply(&elsewhere, e.identity.Recipient().String(), "x")
+	if resp := e.Do(t, "POST", "/v1/tips/nosuchtip0000000/replies?op=replied", e.oversight, "application/age", elsewhere.String()); resp.StatusCode != 404 {
 		t.Errorf("a reply to no tip: %d", resp.StatusCode)
 	}
 	if e.Size(t) != before {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -244,4 +245,77 @@ func ReadArchive(r io.Reader, max int64) (*Opened, error) {
 		}
 	}
 	return out, nil
+}
+
+// CheckSealed checks that b is an age file as SealReply writes one: the
+// version line, stanzas each of whose body lines are base64 wrapped at 64
+// columns, at least one of them an X25519 stanza (an ephemeral share and
+// a wrapped file key of 32 bytes each), the header's MAC, and a payload of
+// a nonce and at least one sealed chunk. Whom an X25519 stanza is for
+// cannot be told without the identity: a well-formed file sealed to
+// another key passes.
+func CheckSealed(b []byte) error {
+	bad := func(why string) error { return fmt.Errorf("tips: not an age file sealed to a key: %s", why) }
+	rest, ok := bytes.CutPrefix(b, []byte(ageHeader))
+	if !ok {
+		return bad("no age version line")
+	}
+	line := func() (string, bool) {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			return "", false
+		}
+		l := string(rest[:i])
+		rest = rest[i+1:]
+		return l, true
+	}
+	b64 := base64.RawStdEncoding.Strict()
+	x25519 := false
+	for stanzas := 0; ; stanzas++ {
+		l, ok := line()
+		switch {
+		case !ok:
+			return bad("the header does not end")
+		case strings.HasPrefix(l, "--- "):
+			if mac, err := b64.DecodeString(l[4:]); err != nil || len(mac) != 32 {
+				return bad("the header's MAC is not 32 bytes of base64")
+			}
+			if !x25519 {
+				return bad("no X25519 stanza")
+			}
+			// A 16-byte nonce, then chunks of at least a 16-byte tag.
+			if len(rest) < 16+16 {
+				return bad("no sealed payload")
+			}
+			return nil
+		case !strings.HasPrefix(l, "-> ") || stanzas >= 16:
+			return bad("a header line that is not a stanza")
+		}
+		args := strings.Fields(l[3:])
+		if len(args) == 0 {
+			return bad("a stanza with no type")
+		}
+		var body []byte
+		for {
+			bl, ok := line()
+			if !ok || len(bl) > 64 {
+				return bad("a stanza's body is not wrapped base64")
+			}
+			d, err := b64.DecodeString(bl)
+			if err != nil {
+				return bad("a stanza's body is not base64")
+			}
+			body = append(body, d...)
+			if len(bl) < 64 {
+				break
+			}
+		}
+		if args[0] == "X25519" {
+			share, err := b64.DecodeString(strings.Join(args[1:], ""))
+			if len(args) != 2 || err != nil || len(share) != 32 || len(body) != 32 {
+				return bad("a malformed X25519 stanza")
+			}
+			x25519 = true
+		}
+	}
 }

@@ -397,8 +397,8 @@ func (s *Service) Reply(ctx context.Context, by *ombud.Principal, id, op string,
 	if len(sealed) > MaxSealedReply {
 		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeTooLarge, "a sealed reply has at most %d bytes", MaxSealedReply)
 	}
-	if !bytes.HasPrefix(sealed, []byte(ageHeader)) {
-		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "the reply is not sealed: send it as an age file to the tip's reply key (ombud tips reply does)")
+	if err := CheckSealed(sealed); err != nil {
+		return nil, journal.Leaf{}, ombud.Errorf(ombud.CodeInvalid, "the reply is not sealed (%v): send it as an age file sealed to the tip's reply key, as ombud tips reply does", err)
 	}
 	t, err := s.Store.Tip(ctx, id)
 	if errors.Is(err, ombud.ErrNotFound) {

@@ -322,3 +322,47 @@ func TestSafeNameLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSealed: a reply as SealReply writes it passes; plaintext
+// behind the age version line, a header cut short, a stanza of another
+// kind alone, or no payload does not.
+func TestCheckSealed(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	var sealed bytes.Buffer
+	if _, err := tips.SealReply(&sealed, id.Recipient().String(), "We received it."); err != nil {
+		t.Fatal(err)
+	}
+	good := sealed.Bytes()
+	if err := tips.CheckSealed(good); err != nil {
+		t.Fatalf("a sealed reply: %v", err)
+	}
+	hdr := good[:bytes.Index(good, []byte("\n--- "))+1]
+	mac := good[len(hdr) : len(hdr)+bytes.IndexByte(good[len(hdr):], '\n')+1]
+	scrypt, _ := age.NewScryptRecipient("x")
+	var other bytes.Buffer
+	w, _ := age.Encrypt(&other, scrypt)
+	w.Write([]byte("x"))
+	w.Close()
+	for name, b := range map[string][]byte{
+		"plaintext":       []byte("age-encryption.org/v1\nNOT REALLY AGE, plaintext"),
+		"the header only": append(append([]byte{}, hdr...), mac...),
+		"cut short":       good[:len(hdr)-3],
+		"no X25519":       other.Bytes(),
+		"empty":           nil,
+	} {
+		if err := tips.CheckSealed(b); err == nil {
+			t.Errorf("%s passes", name)
+		}
+	}
+}
+
+// FuzzCheckSealed: the check of a sealed reply takes any bytes without
+// panicking.
+func FuzzCheckSealed(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	var sealed bytes.Buffer
+	tips.SealReply(&sealed, id.Recipient().String(), "x")
+	f.Add(sealed.Bytes())
+	f.Add([]byte("age-encryption.org/v1\n-> X25519 a\nb\n--- c\n"))
+	f.Fuzz(func(t *testing.T, b []byte) { tips.CheckSealed(b) })
+}
