@@ -65,6 +65,7 @@ const (
 	RuleTileMismatch                = "tile_mismatch"
 	RuleTimeBackwards               = "time_backwards"
 	RuleTipDated                    = "tip_dated"
+	RuleTipLoggedLate               = "tip_logged_late"
 	RuleTipNotAcknowledged          = "tip_not_acknowledged"
 	RuleTipNotAnswered              = "tip_not_answered"
 	RuleTipPromiseBroken            = "tip_promise_broken"

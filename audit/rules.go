@@ -118,7 +118,7 @@ type RuleState struct {
 	// TipCommitments the entry of each source's submission, by its
 	// commitment (for the promises of filing an auditor is given).
 	Tips           map[string]*TipState `json:"tips,omitempty"`
-	TipCommitments map[string]uint64    `json:"tip_commitments,omitempty"`
+	TipCommitments map[string]TipRecord `json:"tip_commitments,omitempty"`
 }
 
 // NoticeDue is an erasure notice owed: its erase entry and when it is due.

@@ -23,6 +23,15 @@ type TipState struct {
 	AnswerReported bool `json:"answer_reported,omitempty"`
 }
 
+// TipRecord is a source's submission as its entry shows it: the entry,
+// its day, and the latest time logged before it, after which it was
+// logged.
+type TipRecord struct {
+	Index uint64    `json:"index"`
+	Day   string    `json:"day"`
+	After time.Time `json:"after,omitzero"`
+}
+
 // isDay reports whether t is a day as a tip entry states it: 00:00:00 UTC.
 func isDay(t time.Time) bool { return t.Equal(t.Truncate(24 * time.Hour)) }
 
@@ -41,7 +50,7 @@ func (r *rules) tip(idx uint64, e *entry.Entry, b *entry.Tip, add adder) {
 		r.st.Tips = map[string]*TipState{}
 	}
 	if r.st.TipCommitments == nil {
-		r.st.TipCommitments = map[string]uint64{}
+		r.st.TipCommitments = map[string]TipRecord{}
 	}
 	switch b.Op {
 	case entry.OpFiled, entry.OpFollowedUp:
@@ -51,8 +60,15 @@ func (r *rules) tip(idx uint64, e *entry.Entry, b *entry.Tip, add adder) {
 		if e.Time.After(r.st.LastTime) && !r.st.LastTime.IsZero() {
 			add(RuleTipDated, "a tip's submission dated %s, after the latest entry's time %s", ombud.Day(e.Time), r.st.LastTime.Format(time.RFC3339))
 		}
+		// The batch logs a day's submissions the next day; it may be
+		// late by a day (an outage) and still keep the promise.
+		if by := e.Time.AddDate(0, 0, tips.LoggedWithin+1); r.st.LastTime.After(by) {
+			add(RuleTipLoggedLate, "a tip's submission of %s logged after %s, past the end of its promised day %s", ombud.Day(e.Time), r.st.LastTime.Format(time.RFC3339), ombud.Day(by.Add(-time.Millisecond)))
+		}
 		if b.Commitment != "" {
-			r.st.TipCommitments[b.Commitment] = idx
+			if _, ok := r.st.TipCommitments[b.Commitment]; !ok {
+				r.st.TipCommitments[b.Commitment] = TipRecord{Index: idx, Day: ombud.Day(e.Time), After: r.st.LastTime}
+			}
 		}
 		if b.Op == entry.OpFiled {
 			if _, ok := r.st.Tips[b.Tip]; !ok && b.Tip != "" {
@@ -106,14 +122,24 @@ func (r *rules) tipsLate(now time.Time) []Finding {
 	return out
 }
 
-// promisesBroken reports each promise of filing whose day passed, as of
-// now, with no submission of its commitment logged.
+// promisesBroken reports each promise of filing not kept, as of now: its
+// day passed with no submission of its commitment logged, or one logged
+// under another day than the promise's, or after the promise's day.
 func (r *rules) promisesBroken(promises []tips.Promise, now time.Time) []Finding {
 	var out []Finding
 	for _, p := range promises {
-		if _, ok := r.st.TipCommitments[p.Commitment]; !ok && p.Overdue(now) {
+		rec, ok := r.st.TipCommitments[p.Commitment]
+		by, _ := time.Parse(time.DateOnly, p.LoggedBy)
+		switch {
+		case !ok && p.Overdue(now):
 			out = append(out, Finding{Rule: RuleTipPromiseBroken,
 				Message: fmt.Sprintf("the log promised a record of the submission %s, filed on %s, by the end of %s, and holds none", p.Commitment, p.Filed, p.LoggedBy)})
+		case ok && rec.Day != p.Filed:
+			out = append(out, Finding{Rule: RuleTipPromiseBroken, Index: ptr(rec.Index),
+				Message: fmt.Sprintf("the submission %s, promised as filed on %s, is logged as filed on %s", p.Commitment, p.Filed, rec.Day)})
+		case ok && rec.After.After(by.Add(24*time.Hour)):
+			out = append(out, Finding{Rule: RuleTipPromiseBroken, Index: ptr(rec.Index),
+				Message: fmt.Sprintf("the submission %s, promised a record by the end of %s, was logged after %s", p.Commitment, p.LoggedBy, rec.After.Format(time.RFC3339))})
 		}
 	}
 	return out

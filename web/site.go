@@ -746,6 +746,7 @@ func (s *Site) receipt(w http.ResponseWriter, r *http.Request) {
 		// The promise is kept only by an entry of a tip holding its
 		// commitment.
 		promised.Logged = res.Kind == string(entry.KindTip) && slices.Contains(res.Fields, kv{"commitment", promised.Commitment})
+		promised.Misdated = promised.Logged && ombud.Day(e.Time) != promised.Filed
 		res.Promise = promised
 	}
 	p.Result = res

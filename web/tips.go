@@ -383,8 +383,9 @@ func (s *Site) followUpTip(w http.ResponseWriter, r *http.Request) {
 type promiseResult struct {
 	Commitment, Filed, LoggedBy string
 	// Logged: its entry is in the log (the receipt verified); Overdue:
-	// its day passed without one.
-	Logged, Overdue bool
+	// its day passed without one; Misdated: the entry states another
+	// filing day than the promise.
+	Logged, Overdue, Misdated bool
 }
 
 // checkPromise verifies a promise of filing and, once it is logged,

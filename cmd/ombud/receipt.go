@@ -160,6 +160,9 @@ func (m *Main) verifyPromise(ctx context.Context, raw []byte, v note.Verifier, s
 	if e.Kind != entry.KindTip || e.Fields["commitment"] != p.Commitment {
 		return checkFailed{fmt.Errorf("entry %d is not the record of this submission", r.Index)}
 	}
+	if d := e.Time.UTC().Format(time.DateOnly); d != p.Filed {
+		return checkFailed{fmt.Errorf("the promise was broken: entry %d records the submission as filed on %s, the promise on %s (give the proof to an auditor: ombud audit --tip-promise FILE)", r.Index, d, p.Filed)}
+	}
 	fmt.Fprintf(m.Stdout, "OK: the promise was kept: entry %d (%s of %s) is in log %s, checkpoint size %d.\n", r.Index, e.Fields["op"], e.Time.Format(time.DateOnly), cp.Origin, cp.Size)
 	return nil
 }
