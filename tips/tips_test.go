@@ -366,3 +366,23 @@ func FuzzCheckSealed(f *testing.F) {
 	f.Add([]byte("age-encryption.org/v1\n-> X25519 a\nb\n--- c\n"))
 	f.Fuzz(func(t *testing.T, b []byte) { tips.CheckSealed(b) })
 }
+
+// TestFailuresOncePerDay: failures are summed, and told once a day.
+func TestFailuresOncePerDay(t *testing.T) {
+	s := &tips.Service{}
+	day := time.Date(2026, 12, 5, 0, 0, 30, 0, time.UTC)
+	if n, _ := s.Failures(day); n != 0 {
+		t.Fatalf("a summary with no failure: %d", n)
+	}
+	s.Failed(errors.New("store down"))
+	s.Failed(errors.New("store still down"))
+	if n, _ := s.Failures(day.Add(time.Hour)); n != 0 {
+		t.Fatalf("a second summary on one day: %d", n)
+	}
+	if n, last := s.Failures(day.AddDate(0, 0, 1)); n != 2 || !strings.Contains(last, "still down") {
+		t.Fatalf("the next day's summary: %d %q", n, last)
+	}
+	if n, _ := s.Failures(day.AddDate(0, 0, 2)); n != 0 {
+		t.Fatalf("failures told twice: %d", n)
+	}
+}
