@@ -73,7 +73,10 @@ func (s *Service) Failed(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures++
-	s.lastErr = ombud.ErrorMessage(err)
+	s.lastErr = err.Error()
+	if len(s.lastErr) > 300 {
+		s.lastErr = s.lastErr[:300]
+	}
 }
 
 // Failures returns, once a day, how many requests the intake could not
