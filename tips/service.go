@@ -54,8 +54,9 @@ type Service struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// work bounds the codename hashes and sealed submissions in memory
-	// at once: each hash takes 32 MiB.
-	work chan struct{}
+	// at once: each hash takes 32 MiB. openings bounds those of returning
+	// sources, so that filings always have one.
+	work, openings chan struct{}
 
 	// failures counts the requests the intake could not serve since the
 	// last summary (Failures), with the last one's error: nothing on the
@@ -113,19 +114,37 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// acquire takes one of the Work slots, waiting for one as long as ctx
-// lasts.
-func (s *Service) acquire(ctx context.Context) (func(), error) {
+// acquire takes one of the Work slots, waiting for one up to busyWait.
+// A return (opening set) takes one of the Work-1 slots returns may hold
+// first: a flood of codenames, right or wrong, which anyone can send,
+// always leaves a slot to a new filing.
+func (s *Service) acquire(ctx context.Context, opening bool) (func(), error) {
 	if s.work == nil {
 		panic("tips: a Service is made with NewService")
 	}
 	ctx, cancel := context.WithTimeout(ctx, busyWait)
 	defer cancel()
+	busy := ombud.Errorf(ombud.CodeUnavailable, "the intake is busy; please try again in a minute")
+	if opening {
+		select {
+		case s.openings <- struct{}{}:
+		case <-ctx.Done():
+			return nil, busy
+		}
+	}
 	select {
 	case s.work <- struct{}{}:
-		return func() { <-s.work }, nil
+		return func() {
+			<-s.work
+			if opening {
+				<-s.openings
+			}
+		}, nil
 	case <-ctx.Done():
-		return nil, ombud.Errorf(ombud.CodeUnavailable, "the intake is busy; please try again in a minute")
+		if opening {
+			<-s.openings
+		}
+		return nil, busy
 	}
 }
 
@@ -144,7 +163,7 @@ func NewService(s *Service) (*Service, error) {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	s.work = make(chan struct{}, Work)
+	s.work, s.openings = make(chan struct{}, Work), make(chan struct{}, Work-1)
 	return s, nil
 }
 
@@ -187,7 +206,7 @@ func (s *Service) promise(commitment, day string) (*Filed, error) {
 // body, and records the tip under the codename's lookup, with the day
 // alone. The codename is in the answer only.
 func (s *Service) File(ctx context.Context, sub Submission) (*Filed, error) {
-	release, err := s.acquire(ctx)
+	release, err := s.acquire(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +276,7 @@ func (s *Service) find(ctx context.Context, codename string) (*ombud.Tip, *Keys,
 
 // Open finds the tip of a codename and opens its replies.
 func (s *Service) Open(ctx context.Context, codename string) (*Thread, error) {
-	release, err := s.acquire(ctx)
+	release, err := s.acquire(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +313,7 @@ func (s *Service) thread(ctx context.Context, t *ombud.Tip, keys *Keys) (*Thread
 // thread with it: a follow-up is kept once FollowUpTip returns, whatever
 // happens to the reading after.
 func (s *Service) FollowUp(ctx context.Context, codename string, sub Submission) (*Filed, *Thread, error) {
-	release, err := s.acquire(ctx)
+	release, err := s.acquire(ctx, true)
 	if err != nil {
 		return nil, nil, err
 	}
