@@ -336,7 +336,25 @@ func TestClusterTips(t *testing.T) {
 	}
 	c.awaitSize(t, idx)
 	entries := c.entries(t)
-	if code, o, e := run(t, nil, "verify-receipt", promiseFile, "--key", vkey, "--server", c.gateways[0].url); code != 0 || !strings.Contains(o, "The promise was kept") && !strings.Contains(o, "the promise was kept") {
+	// The test moved the tip's day back, as a server that misdates a
+	// submission would: its promise says another day, and is broken.
+	if code, o, e := run(t, nil, "verify-receipt", promiseFile, "--key", vkey, "--server", c.gateways[0].url); code != 3 || !strings.Contains(e, "filed on "+yesterday) {
+		t.Fatalf("verify-receipt of a promise whose record states another day: %d\n%s%s", code, o, e)
+	}
+	// The promise the log would have signed for the day the tip now has
+	// is kept.
+	p, err := tips.OpenPromise(mustRead(t, promiseFile), c.dd.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _ := time.Parse(time.DateOnly, yesterday)
+	resigned, err := tips.SignPromise(tips.Promise{Commitment: p.Commitment, Filed: yesterday, LoggedBy: ombud.Day(y.AddDate(0, 0, tips.LoggedWithin))}, c.dd.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keptFile := filepath.Join(t.TempDir(), "kept.txt")
+	os.WriteFile(keptFile, resigned, 0o600)
+	if code, o, e := run(t, nil, "verify-receipt", keptFile, "--key", vkey, "--server", c.gateways[0].url); code != 0 || !strings.Contains(o, "the promise was kept") {
 		t.Fatalf("verify-receipt of a promise kept: %d\n%s%s", code, o, e)
 	}
 	// A promise the log signed and did not keep: reported by the auditor
@@ -351,7 +369,7 @@ func TestClusterTips(t *testing.T) {
 	if code, o, e := run(t, nil, "verify-receipt", brokenFile, "--key", vkey, "--server", c.gateways[0].url); code != 3 || !strings.Contains(e, "promise was broken") {
 		t.Fatalf("verify-receipt of a broken promise: %d\n%s%s", code, o, e)
 	}
-	code, o, e = run(t, nil, "audit", "--log", c.gateways[0].url, "--key", vkey, "--tip-promise", brokenFile, "--tip-promise", promiseFile, "--progress=false")
+	code, o, e = run(t, nil, "audit", "--log", c.gateways[0].url, "--key", vkey, "--tip-promise", brokenFile, "--tip-promise", keptFile, "--progress=false")
 	if code != 3 || strings.Count(o+e, "tip_promise_broken") != 1 {
 		t.Fatalf("the audit with a broken and a kept promise: %d\n%s%s", code, o, e)
 	}
@@ -369,4 +387,13 @@ func TestClusterTips(t *testing.T) {
 	if strings.Join(ops, ",") != "filed,acknowledged" {
 		t.Fatalf("the log's tip entries: %v", ops)
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
