@@ -75,7 +75,9 @@ func TestSystemsRegistry(t *testing.T) {
 	if codes[0]+codes[1] != 201+409 || done.ID == "" || done.Version != "4.2.1" || done.Receipt == 0 {
 		t.Fatalf("two registrations of one name: %v, %+v", codes, done)
 	}
-	if got := e.Size(t); got != before+1+ombudtest.ApprovalEntries(2) {
+	// In QuorumMode the second request is proposed too, unless the first
+	// was registered before it was tried (then it is refused directly).
+	if got := e.Size(t); got != before+1+ombudtest.ApprovalEntries(2) && got != before+1+ombudtest.ApprovalEntries(1) {
 		t.Fatalf("%d entries for one registration", got-before)
 	}
 	// A version, and a retirement, each asked twice at once: one takes

@@ -87,7 +87,7 @@ func (e *tipEnv) tipForm(t *testing.T, path string, fields map[string]string, fi
 }
 
 var (
-	codenameRE = regexp.MustCompile(`<code id="codename">([a-z ]+)</code>`)
+	codenameRE = regexp.MustCompile(`<code id="codename">([a-z -]+)</code>`)
 	promiseRE  = regexp.MustCompile(`(?s)<pre id="promise" class="break">(.*?)</pre>`)
 )
 

@@ -102,7 +102,7 @@ func (c *tipClient) submit(t *testing.T, path string, fields, files map[string]s
 }
 
 var (
-	tipCodenameRE = regexp.MustCompile(`<code id="codename">([a-z ]+)</code>`)
+	tipCodenameRE = regexp.MustCompile(`<code id="codename">([a-z -]+)</code>`)
 	tipPromiseRE  = regexp.MustCompile(`(?s)<pre id="promise" class="break">(.*?)</pre>`)
 )
 
