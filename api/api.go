@@ -343,7 +343,8 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 func (s *Server) observe(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/tips" || strings.HasPrefix(r.URL.Path, "/tips/") || r.URL.Path == "/receipt" && r.Method == http.MethodPost {
+		if r.URL.Path == "/tips" || strings.HasPrefix(r.URL.Path, "/tips/") || strings.HasPrefix(r.URL.Path, "/v1/tips/receipt/") ||
+			r.URL.Path == "/receipt" && r.Method == http.MethodPost {
 			// The whistleblower intake, and the pasted receipts and
 			// proofs of filing, are not counted: a counter that moves
 			// when a source submits, or checks a proof, would date it to

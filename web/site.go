@@ -207,8 +207,10 @@ type Site struct {
 	// wrongCodenames counts the intake's codenames that open nothing, for
 	// the whole deployment: the intake keeps nothing of who asks.
 	wrongCodenames *limiter
-	// tipUploads are the intake's upload slots (tipUploadSlots).
-	tipUploads chan struct{}
+	// tipUploads are the intake's upload slots (tipUploadSlots);
+	// uploadStall, when set, replaces tipUploadStall (in tests).
+	tipUploads  chan struct{}
+	uploadStall time.Duration
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -57,9 +58,66 @@ func (s *Site) upload(w http.ResponseWriter, r *http.Request) func() {
 		s.render(w, r, "tips", http.StatusServiceUnavailable, s.tipsPage("The intake is receiving many submissions right now. Nothing was kept; please try again in a minute.", nil))
 		return nil
 	}
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(tipUploadTime))
+	rc := http.NewResponseController(w)
+	// The answer (the codename and the proof of filing) must reach the
+	// source however long the upload took.
+	rc.SetWriteDeadline(time.Now().Add(tipUploadTime + time.Minute))
+	stall := s.uploadStall
+	if stall == 0 {
+		stall = tipUploadStall
+	}
+	u := &uploadBody{r: r.Body, rc: rc, start: time.Now(), stall: stall}
+	u.extend(u.start)
+	r.Body = u
 	return func() { <-s.tipUploads }
 }
+
+// A submission's body is given time as long as it arrives: each read
+// pushes the read deadline tipUploadStall on, up to tipUploadTime in all,
+// and a body slower than tipUploadRate on average past its first
+// tipUploadStall is cut. A connection that sends headers and then nothing,
+// or a byte now and then, holds an upload slot for tipUploadStall, not
+// for tipUploadTime.
+const (
+	tipUploadStall = 30 * time.Second
+	tipUploadRate  = 1 << 10 // bytes a second
+)
+
+// errTooSlow ends an upload slower than tipUploadRate.
+var errTooSlow = errors.New("web: the upload is too slow")
+
+type uploadBody struct {
+	r     io.ReadCloser
+	rc    *http.ResponseController
+	stall time.Duration // tipUploadStall, shorter in tests
+	start time.Time
+	n     int64
+	last  time.Time // the deadline was last pushed on
+}
+
+func (u *uploadBody) extend(now time.Time) {
+	u.last = now
+	d := now.Add(u.stall)
+	if end := u.start.Add(tipUploadTime); d.After(end) {
+		d = end
+	}
+	u.rc.SetReadDeadline(d)
+}
+
+func (u *uploadBody) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	u.n += int64(n)
+	now := time.Now()
+	if el := now.Sub(u.start); el > u.stall && float64(u.n) < el.Seconds()*tipUploadRate {
+		return n, errTooSlow
+	}
+	if now.Sub(u.last) >= time.Second {
+		u.extend(now)
+	}
+	return n, err
+}
+
+func (u *uploadBody) Close() error { return u.r.Close() }
 
 // tipsView is what the intake's pages show.
 type tipsView struct {
@@ -149,6 +207,7 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 		return sub, "", errTipForm{"The form could not be read: send it from this page."}
 	}
 	tooLarge := errTipForm{"The submission is larger than this intake takes (" + bytesText(max) + " with its files). Send less, or split it across follow-ups."}
+	tooSlow := errTipForm{"The submission arrived too slowly, and was cut off. Nothing was kept; please try again, or send less."}
 	var total int64
 	var codename string
 	seenMessage, seenCodename := false, false
@@ -157,6 +216,9 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, tooLarge
+		}
+		if errors.Is(err, errTooSlow) || errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, tooSlow
 		}
 		if err != nil {
 			return nil, errTipForm{"The form could not be read whole; please send it again."}
@@ -171,6 +233,9 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return sub, "", tooLarge
+		}
+		if errors.Is(err, errTooSlow) || errors.Is(err, os.ErrDeadlineExceeded) {
+			return sub, "", tooSlow
 		}
 		if err != nil {
 			return sub, "", errTipForm{"The form could not be read whole. If a file's name holds unusual characters (tabs, control characters), rename the file; then send it again."}

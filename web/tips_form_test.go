@@ -2,11 +2,14 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ombud/ombud"
@@ -72,6 +75,53 @@ func TestTipUploadsBounded(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader("--xyz--\r\n")))
 		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Nothing was kept") {
 			t.Fatalf("%s with every slot taken: %d %q", path, rec.Code, rec.Header())
+		}
+	}
+}
+
+// TestStalledUploadFreesItsSlot: a connection that sends its headers and
+// a few bytes, then nothing, is cut after the stall time, answered, and
+// gives its upload slot back; a trickle is cut as too slow.
+func TestStalledUploadFreesItsSlot(t *testing.T) {
+	s := &Site{Tips: &tips.Service{MaxBytes: 1 << 20}, Sessions: noSessions{}, uploadStall: 300 * time.Millisecond}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, trickle := range []bool{false, true} {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /tips HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n--xyz\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nhello")
+		start := time.Now()
+		done := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(conn)
+			done <- string(b)
+		}()
+		if trickle {
+			go func() {
+				for range 20 {
+					time.Sleep(100 * time.Millisecond)
+					if _, err := conn.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		select {
+		case got := <-done:
+			if !strings.Contains(got, "400 Bad Request") || !strings.Contains(got, "too slowly") || time.Since(start) > 2*time.Second {
+				t.Fatalf("trickle %v: after %v: %.300s", trickle, time.Since(start), got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("trickle %v: the stalled upload was not cut", trickle)
+		}
+		conn.Close()
+		for deadline := time.Now().Add(time.Second); len(s.tipUploads) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if len(s.tipUploads) != 0 {
+			t.Fatalf("trickle %v: the upload slot was not given back", trickle)
 		}
 	}
 }
