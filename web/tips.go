@@ -25,7 +25,8 @@ import (
 // keeps nothing of who asks. Only a codename that opens nothing counts,
 // and a right one is never refused: a codename has about 90 random bits,
 // which no rate a server answers at brings within reach; the limit keeps
-// guessing from running unnoticed and the scrypt work bounded.
+// guessing from running unnoticed. It answers after the codename's hash,
+// so it does not bound that work: the service's slots do (tips.Work).
 const (
 	wrongCodenames      = 30
 	wrongCodenameWindow = 10 * time.Minute
