@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -37,6 +38,23 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	return k, nil
 }
 
+// anonRSS reads a process's resident anonymous memory (RssAnon) in
+// bytes: its heap and stacks, not the pages of its binary that the kernel
+// maps from the file and may drop at will.
+func anonRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "RssAnon:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // peakRSS reads a process's peak resident set (VmHWM) in bytes.
 func peakRSS(t *testing.T, pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -54,9 +72,10 @@ func peakRSS(t *testing.T, pid int) int64 {
 }
 
 // TestLargeObjectConstantMemory streams a 512 MiB object through a child
-// 'ombud serve' and back: byte-identical, and the server's peak RSS stays
-// under 100 MiB. Five times the bar is enough to catch a server that holds
-// an object, or a fifth of one, in memory; OMBUD_LARGE_MIB changes the
+// 'ombud serve' and back: byte-identical, and the server's anonymous
+// memory stays under 64 MiB (its peak RSS, binary pages included, under
+// 150 MiB). Eight times that is enough to catch a server that holds an
+// object, or an eighth of one, in memory; OMBUD_LARGE_MIB changes the
 // size (2048 for the figures in docs/PERFORMANCE.md).
 func TestLargeObjectConstantMemory(t *testing.T) {
 	if testing.Short() {
@@ -69,6 +88,21 @@ func TestLargeObjectConstantMemory(t *testing.T) {
 		size = n << 20
 	}
 	_, _, c, admin := startFresh(t)
+	// The anonymous memory's peak, sampled through the round trip.
+	var peakAnon atomic.Int64
+	sampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			peakAnon.Store(max(peakAnon.Load(), anonRSS(c.cmd.Process.Pid)))
+			select {
+			case <-sampling:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
 	var p struct{ Token string }
 	code, err := postJSON(c.url+"/v1/principals", admin, `{"name":"streamer","roles":["ingestor","analyst"]}`, &p)
 	if code != 201 || err != nil {
@@ -124,10 +158,21 @@ func TestLargeObjectConstantMemory(t *testing.T) {
 		t.Fatalf("get: %d of %d bytes, %v, same hash %v", n, size, err, bytes.Equal(got.Sum(nil), sent.Sum(nil)))
 	}
 	rss := peakRSS(t, c.cmd.Process.Pid)
-	t.Logf("%d MiB round trip byte-identical; put %.2f GB/s, get %.2f GB/s over HTTP; server peak RSS %.1f MiB (after put %.1f MiB)",
-		size>>20, float64(size)/putTime.Seconds()/1e9, float64(size)/getTime.Seconds()/1e9, float64(rss)/(1<<20), float64(rssPut)/(1<<20))
-	if rss >= 100<<20 {
-		t.Fatalf("server peak RSS %d MiB, want under 100 MiB", rss>>20)
+	close(sampling)
+	<-sampled
+	t.Logf("%d MiB round trip byte-identical; put %.2f GB/s, get %.2f GB/s over HTTP; server peak RSS %.1f MiB (after put %.1f MiB), of it anonymous at most %.1f MiB",
+		size>>20, float64(size)/putTime.Seconds()/1e9, float64(size)/getTime.Seconds()/1e9, float64(rss)/(1<<20), float64(rssPut)/(1<<20), float64(peakAnon.Load())/(1<<20))
+	// What must stay constant is the memory the server takes for the
+	// object: its anonymous memory, under 64 MiB for any size. The peak
+	// resident set also counts the pages of the server's binary that the
+	// kernel maps from the file (about 50 MiB of a binary near 100 MB,
+	// which grows with every feature, and which the kernel may drop): it
+	// is bounded loosely, against a leak the sampling would miss.
+	if a := peakAnon.Load(); a >= 64<<20 || a == 0 {
+		t.Fatalf("server peak anonymous memory %d MiB, want under 64 MiB", a>>20)
+	}
+	if rss >= 150<<20 {
+		t.Fatalf("server peak RSS %d MiB, want under 150 MiB", rss>>20)
 	}
 }
 
