@@ -1,0 +1,227 @@
+package contracts
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The safeguard clauses, in the order the registry shows them.
+var Clauses = []string{"auditRights", "downstreamUseLimits", "dataResidency", "customerKeyCustody", "humanReviewOfAIOutputs", "breachNotification"}
+
+// The product flags.
+var Flags = []string{"cloud", "ai", "biometric", "data_brokerage"}
+
+// Exception is a lacking clause's recorded exception: its published
+// rationale and the body that approved it.
+type Exception struct {
+	Clause     string `json:"clause"`
+	Rationale  string `json:"rationale"`
+	ApprovedBy string `json:"approvedBy"`
+}
+
+// Link is one step of a supply chain: from one party to the next, and the
+// upstream contract's ocid when the step is a contract of its own.
+type Link struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Contract string `json:"contract,omitempty"`
+}
+
+// Party is a party of a release, by its id.
+type Party struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+// Contract is what the registry keeps of a release: its parties by role,
+// its product, the clauses it holds and lacks, and its supply chain.
+type Contract struct {
+	OCID    string
+	Title   string
+	Buyer   Party
+	Parties []Party
+	Flags   []string
+	// Held and Missing are the clauses the contract holds and lacks, in
+	// the order of Clauses.
+	Held, Missing []string
+	Exceptions    []Exception
+	Chain         []Link
+	Amount        float64
+	Currency      string
+}
+
+// release is the part of a release the registry reads.
+type release struct {
+	OCID    string  `json:"ocid"`
+	Buyer   *Party  `json:"buyer"`
+	Parties []Party `json:"parties"`
+	// The first contract of the release is the one registered.
+	Contracts []struct {
+		Title string `json:"title"`
+		Value *struct {
+			Amount   float64 `json:"amount"`
+			Currency string  `json:"currency"`
+		} `json:"value"`
+		Flags      []string        `json:"productFlags"`
+		Safeguards map[string]bool `json:"safeguards"`
+		Exceptions []Exception     `json:"safeguardExceptions"`
+		Chain      []Link          `json:"supplyChain"`
+	} `json:"contracts"`
+}
+
+// Read validates a release (ValidateRelease) and reads the contract it
+// records, checking what the schema cannot: one contract, a buyer among
+// the parties, a supply chain whose links name parties of the release,
+// run from a vendor to the buyer without a loop, and an exception only for
+// a clause the contract lacks.
+func Read(raw []byte) (*Contract, error) {
+	if err := ValidateRelease(raw); err != nil {
+		return nil, err
+	}
+	var r release
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, &InvalidError{Problems: []Problem{{Path: "/", Message: err.Error()}}}
+	}
+	var probs []Problem
+	bad := func(path, format string, a ...any) { probs = append(probs, Problem{Path: path, Message: fmt.Sprintf(format, a...)}) }
+	if len(r.Contracts) != 1 {
+		bad("/contracts", "a registered release records exactly one contract, not %d", len(r.Contracts))
+		return nil, &InvalidError{Problems: probs}
+	}
+	k := r.Contracts[0]
+	c := &Contract{OCID: r.OCID, Title: k.Title, Parties: r.Parties, Flags: k.Flags, Exceptions: k.Exceptions, Chain: k.Chain}
+	if k.Value != nil {
+		c.Amount, c.Currency = k.Value.Amount, k.Value.Currency
+	}
+	byID := map[string]Party{}
+	for i, p := range r.Parties {
+		if _, dup := byID[p.ID]; dup || p.ID == "" {
+			bad(fmt.Sprintf("/parties/%d/id", i), "a party's id is given once, and not empty")
+		}
+		byID[p.ID] = p
+	}
+	switch {
+	case r.Buyer == nil:
+		bad("/buyer", "the buyer is required")
+	default:
+		b, ok := byID[r.Buyer.ID]
+		if !ok || !slices.Contains(b.Roles, "buyer") {
+			bad("/buyer/id", "the buyer %q is not a party with the role buyer", r.Buyer.ID)
+		}
+		c.Buyer = b
+	}
+	for _, cl := range Clauses {
+		if k.Safeguards[cl] {
+			c.Held = append(c.Held, cl)
+		} else {
+			c.Missing = append(c.Missing, cl)
+		}
+	}
+	for i, e := range k.Exceptions {
+		if k.Safeguards[e.Clause] {
+			bad(fmt.Sprintf("/contracts/0/safeguardExceptions/%d/clause", i), "an exception for %s, which the contract holds", e.Clause)
+		}
+		for j := range i {
+			if k.Exceptions[j].Clause == e.Clause {
+				bad(fmt.Sprintf("/contracts/0/safeguardExceptions/%d/clause", i), "a second exception for %s", e.Clause)
+			}
+		}
+	}
+	probs = append(probs, checkChain(k.Chain, byID, c.Buyer.ID)...)
+	if len(probs) > 0 {
+		return nil, &InvalidError{Problems: probs}
+	}
+	return c, nil
+}
+
+// checkChain checks a supply chain: each link between two parties of the
+// release, one path from a party with the role vendor to the buyer, and no
+// loop.
+func checkChain(chain []Link, parties map[string]Party, buyer string) []Problem {
+	var probs []Problem
+	next := map[string]string{}
+	into := map[string]bool{}
+	for i, l := range chain {
+		for _, end := range []struct{ name, id string }{{"from", l.From}, {"to", l.To}} {
+			if _, ok := parties[end.id]; !ok {
+				probs = append(probs, Problem{Path: fmt.Sprintf("/contracts/0/supplyChain/%d/%s", i, end.name), Message: fmt.Sprintf("%q is not a party of the release", end.id)})
+			}
+		}
+		if _, dup := next[l.From]; dup {
+			probs = append(probs, Problem{Path: fmt.Sprintf("/contracts/0/supplyChain/%d/from", i), Message: fmt.Sprintf("%q passes the product on twice: a chain is one path", l.From)})
+		}
+		next[l.From] = l.To
+		into[l.To] = true
+	}
+	if len(probs) > 0 || len(chain) == 0 {
+		return probs
+	}
+	// The one start: a party nothing passes the product to.
+	var starts []string
+	for from := range next {
+		if !into[from] {
+			starts = append(starts, from)
+		}
+	}
+	if len(starts) != 1 {
+		return append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: it has no start, or more than one"})
+	}
+	seen := map[string]bool{}
+	at := starts[0]
+	if !slices.Contains(parties[at].Roles, "vendor") && !slices.Contains(parties[at].Roles, "manufacturer") {
+		probs = append(probs, Problem{Path: "/contracts/0/supplyChain/0/from", Message: fmt.Sprintf("the chain starts at %q, which is not a vendor or a manufacturer", at)})
+	}
+	for {
+		if seen[at] {
+			return append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: " + at + " comes back"})
+		}
+		seen[at] = true
+		to, ok := next[at]
+		if !ok {
+			break
+		}
+		at = to
+	}
+	if len(seen) != len(next)+1 {
+		probs = append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: some links are not on the path from its start"})
+	}
+	if at != buyer {
+		probs = append(probs, Problem{Path: "/contracts/0/supplyChain", Message: fmt.Sprintf("the chain ends at %q, not at the buyer", at)})
+	}
+	return probs
+}
+
+// NeedsReview reports whether the contract's product is AI or biometric:
+// its lacking clauses are flagged.
+func (c *Contract) NeedsReview() bool {
+	return slices.Contains(c.Flags, "ai") || slices.Contains(c.Flags, "biometric")
+}
+
+// Unexplained are the clauses the contract lacks with no recorded
+// exception.
+func (c *Contract) Unexplained() []string {
+	var out []string
+	for _, m := range c.Missing {
+		if !slices.ContainsFunc(c.Exceptions, func(e Exception) bool { return e.Clause == m }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Vendor, Resellers: the parties of the chain by role, for the public
+// entry and the diagram.
+func (c *Contract) Vendor() string { return c.partyWith("vendor") }
+
+func (c *Contract) partyWith(role string) string {
+	var out []string
+	for _, p := range c.Parties {
+		if slices.Contains(p.Roles, role) {
+			out = append(out, p.ID)
+		}
+	}
+	return strings.Join(out, ",")
+}

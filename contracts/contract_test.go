@@ -1,0 +1,89 @@
+package contracts_test
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ombud/ombud/contracts"
+)
+
+// TestRead: the fixture reads as the registry keeps it (its clauses held
+// and lacking, the exception, the two clauses left unexplained); a
+// circular chain, a chain that misses the buyer, an exception for a
+// clause held, and two contracts in one release are refused, each at its
+// field.
+func TestRead(t *testing.T) {
+	c, err := contracts.Read(marshal(t, fixture(t, "cloud-via-reseller.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OCID != "ocds-ombud01-2026-0007" || c.Buyer.ID != "agency-police" || c.Vendor() != "cloudco" || !c.NeedsReview() ||
+		!slices.Equal(c.Missing, []string{"downstreamUseLimits", "customerKeyCustody", "humanReviewOfAIOutputs"}) ||
+		!slices.Equal(c.Unexplained(), []string{"downstreamUseLimits", "humanReviewOfAIOutputs"}) || len(c.Chain) != 2 || c.Amount != 4800000 {
+		t.Fatalf("read: %+v, unexplained %v", c, c.Unexplained())
+	}
+	contract := func(v map[string]any) map[string]any { return v["contracts"].([]any)[0].(map[string]any) }
+	for _, tc := range []struct {
+		name, path, says string
+		edit             func(v map[string]any)
+	}{
+		{"a circular chain", "/contracts/0/supplyChain", "circular", func(v map[string]any) {
+			contract(v)["supplyChain"] = []any{map[string]any{"from": "cloudco", "to": "reseller-1"}, map[string]any{"from": "reseller-1", "to": "cloudco"}}
+		}},
+		{"a loop beside the path", "/contracts/0/supplyChain", "circular", func(v map[string]any) {
+			contract(v)["supplyChain"] = []any{map[string]any{"from": "cloudco", "to": "agency-police"},
+				map[string]any{"from": "reseller-1", "to": "reseller-1"}}
+		}},
+		{"a chain that misses the buyer", "/contracts/0/supplyChain", "not at the buyer", func(v map[string]any) {
+			contract(v)["supplyChain"] = []any{map[string]any{"from": "cloudco", "to": "reseller-1"}}
+		}},
+		{"a link to no party", "/contracts/0/supplyChain/1/to", "not a party", func(v map[string]any) {
+			contract(v)["supplyChain"].([]any)[1].(map[string]any)["to"] = "ghost"
+		}},
+		{"a chain from a reseller", "/contracts/0/supplyChain/0/from", "not a vendor", func(v map[string]any) {
+			contract(v)["supplyChain"] = []any{map[string]any{"from": "reseller-1", "to": "agency-police"}}
+		}},
+		{"an exception for a clause held", "/contracts/0/safeguardExceptions/0/clause", "holds", func(v map[string]any) {
+			contract(v)["safeguardExceptions"].([]any)[0].(map[string]any)["clause"] = "auditRights"
+		}},
+		{"two contracts", "/contracts", "exactly one", func(v map[string]any) {
+			v["contracts"] = append(v["contracts"].([]any), map[string]any{"id": "contract-2", "awardID": "award-1"})
+		}},
+		{"a buyer who is not one", "/buyer/id", "not a party", func(v map[string]any) { v["buyer"] = map[string]any{"id": "cloudco", "name": "CloudCo"} }},
+	} {
+		v := fixture(t, "cloud-via-reseller.json")
+		tc.edit(v)
+		_, err := contracts.Read(marshal(t, v))
+		var ie *contracts.InvalidError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if !slices.ContainsFunc(ie.Problems, func(p contracts.Problem) bool { return p.Path == tc.path && strings.Contains(p.Message, tc.says) }) {
+			t.Errorf("%s: no problem at %s saying %q: %+v", tc.name, tc.path, tc.says, ie.Problems)
+		}
+	}
+}
+
+// FuzzRead: the reader of a release takes any bytes without panicking,
+// and what it accepts has one buyer among its parties and a chain that
+// ends at it.
+func FuzzRead(f *testing.F) {
+	if b, err := os.ReadFile("testdata/cloud-via-reseller.json"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"ocid":"x","id":"1","date":"2026-01-01T00:00:00Z","tag":["contract"],"initiationType":"tender"}`))
+	f.Add([]byte(`{"contracts":[{"supplyChain":[{"from":"a","to":"b"},{"from":"b","to":"a"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := contracts.Read(b)
+		if err != nil {
+			return
+		}
+		if c.Buyer.ID == "" || len(c.Chain) > 0 && c.Chain[len(c.Chain)-1].To == "" {
+			t.Fatalf("accepted %+v", c)
+		}
+	})
+}
