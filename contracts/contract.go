@@ -86,7 +86,9 @@ func Read(raw []byte) (*Contract, error) {
 		return nil, &InvalidError{Problems: []Problem{{Path: "/", Message: err.Error()}}}
 	}
 	var probs []Problem
-	bad := func(path, format string, a ...any) { probs = append(probs, Problem{Path: path, Message: fmt.Sprintf(format, a...)}) }
+	bad := func(path, format string, a ...any) {
+		probs = append(probs, Problem{Path: path, Message: fmt.Sprintf(format, a...)})
+	}
 	if len(r.Contracts) != 1 {
 		bad("/contracts", "a registered release records exactly one contract, not %d", len(r.Contracts))
 		return nil, &InvalidError{Problems: probs}
