@@ -86,7 +86,11 @@ func (s *Store) FollowUpTip(ctx context.Context, id string, m ombud.TipMessage, 
 	return n, err
 }
 
-const tipColumns = `t.id, t.reply_key, t.commitment, t.filed, t.acknowledged, t.answered,
+// tipColumns read a tip; the days it was first acknowledged (any message
+// of the oversight body) and answered are its messages'.
+const tipColumns = `t.id, t.reply_key, t.commitment, t.filed,
+	(SELECT min(m.day) FROM tip_messages m WHERE m.tip_id = t.id AND m.op IN ('acknowledged', 'answered', 'replied')),
+	(SELECT min(m.day) FROM tip_messages m WHERE m.tip_id = t.id AND m.op = 'answered'),
 	(SELECT m.logged_index FROM tip_messages m WHERE m.tip_id = t.id AND m.n = 1)`
 
 func (s *Store) tips(ctx context.Context, q string, args ...any) ([]*ombud.Tip, error) {
@@ -155,7 +159,7 @@ func (s *Store) Tip(ctx context.Context, id string) (*ombud.Tip, error) {
 func (s *Store) Tips(ctx context.Context, f ombud.TipFilter) ([]*ombud.Tip, error) {
 	q := `WHERE t.id > $1`
 	if f.Unanswered {
-		q += ` AND t.answered IS NULL`
+		q += ` AND NOT EXISTS (SELECT 1 FROM tip_messages m WHERE m.tip_id = t.id AND m.op = 'answered')`
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -272,16 +276,7 @@ var tipReply = operation[journal.TipReplyPayload]{Operation: journal.TipReply,
 		if err != nil {
 			return err
 		}
-		if err := insertTipMessage(ctx, tx, id, n, ombud.TipMessage{Op: p.Op, Day: p.Day, Commitment: p.Commitment, By: p.By}, p.Sealed, &index); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tips SET acknowledged = $1 WHERE id = $2 AND acknowledged IS NULL`, p.Day, id); err != nil {
-			return err
-		}
-		if p.Op == ombud.TipAnswered {
-			_, err = tx.ExecContext(ctx, `UPDATE tips SET answered = $1 WHERE id = $2 AND answered IS NULL`, p.Day, id)
-		}
-		return err
+		return insertTipMessage(ctx, tx, id, n, ombud.TipMessage{Op: p.Op, Day: p.Day, Commitment: p.Commitment, By: p.By}, p.Sealed, &index)
 	},
 	undo: nothingToUndo[journal.TipReplyPayload],
 }

@@ -9,9 +9,8 @@ CREATE TABLE tips (
 	lookup       BLOB NOT NULL UNIQUE,
 	reply_key    TEXT NOT NULL,
 	commitment   TEXT NOT NULL UNIQUE, -- its first submission's
-	filed        TEXT NOT NULL,        -- the day
-	acknowledged TEXT,                 -- the day the oversight body first wrote back
-	answered     TEXT                  -- the day of its first feedback
+	filed        TEXT NOT NULL         -- the day; when it was acknowledged and
+	                                   -- answered, its messages say
 ) WITHOUT ROWID; -- no rowid: nothing numbers the tips in arrival order
 CREATE INDEX tips_filed ON tips (filed, id);
 
