@@ -362,6 +362,14 @@ func (s *Service) Batch(ctx context.Context) (int, error) {
 func Batch(ctx context.Context, st ombud.TipStore, j *journal.Journal, now time.Time) (int, error) {
 	now = now.UTC()
 	today := ombud.Day(now)
+	// A read first: the lease holder calls this every half minute, and
+	// most calls find nothing to log (on a deployment without an intake,
+	// every call does), so the day's moment is drawn and written only
+	// when there is something to log.
+	pending, err := st.TipsPending(ctx, today)
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
 	midnight, _ := time.Parse(time.DateOnly, today)
 	r, err := rand.Int(rand.Reader, big.NewInt(int64(batchWindow/time.Millisecond)))
 	if err != nil {
@@ -369,10 +377,6 @@ func Batch(ctx context.Context, st ombud.TipStore, j *journal.Journal, now time.
 	}
 	due, err := st.TipBatchDue(ctx, today, midnight.Add(time.Hour+time.Duration(r.Int64())*time.Millisecond))
 	if err != nil || now.Before(due) {
-		return 0, err
-	}
-	pending, err := st.TipsPending(ctx, today)
-	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
 	// Fisher–Yates with crypto/rand: the order says nothing of arrival.
