@@ -297,21 +297,34 @@ func (s *Site) readSubmission(w http.ResponseWriter, r *http.Request) (tips.Subm
 	return sub, codename, nil
 }
 
-// postTip files a new tip.
-func (s *Site) postTip(w http.ResponseWriter, r *http.Request) {
+// submission lets a submission through the intake's checks, takes an
+// upload slot and reads the form: the submission, the codename it carries
+// (a follow-up's), and the slot's release; false, having answered, when
+// any of these refuses it.
+func (s *Site) submission(w http.ResponseWriter, r *http.Request) (tips.Submission, string, func(), bool) {
 	if !s.intake(w, r) {
-		return
+		return tips.Submission{}, "", nil, false
 	}
 	release := s.upload(w, r)
 	if release == nil {
+		return tips.Submission{}, "", nil, false
+	}
+	sub, codename, err := s.readSubmission(w, r)
+	if err != nil {
+		release()
+		s.tipFormError(w, r, err, nil)
+		return tips.Submission{}, "", nil, false
+	}
+	return sub, codename, release, true
+}
+
+// postTip files a new tip.
+func (s *Site) postTip(w http.ResponseWriter, r *http.Request) {
+	sub, _, release, ok := s.submission(w, r)
+	if !ok {
 		return
 	}
 	defer release()
-	sub, _, err := s.readSubmission(w, r)
-	if err != nil {
-		s.tipFormError(w, r, err, nil)
-		return
-	}
 	f, err := s.Tips.File(r.Context(), sub)
 	if err != nil {
 		s.tipUnavailable(w, r, err, nil)
@@ -415,19 +428,11 @@ func (s *Site) wrongCodename(w http.ResponseWriter, r *http.Request, err error) 
 // followUpTip files a later message on the tip of the codename the form
 // carries.
 func (s *Site) followUpTip(w http.ResponseWriter, r *http.Request) {
-	if !s.intake(w, r) {
-		return
-	}
-	release := s.upload(w, r)
-	if release == nil {
+	sub, codename, release, ok := s.submission(w, r)
+	if !ok {
 		return
 	}
 	defer release()
-	sub, codename, err := s.readSubmission(w, r)
-	if err != nil {
-		s.tipFormError(w, r, err, nil)
-		return
-	}
 	f, th, err := s.Tips.FollowUp(r.Context(), codename, sub)
 	if s.wrongCodename(w, r, err) {
 		return
