@@ -42,7 +42,27 @@ type Error struct {
 	// as version_retired; a logged decision logs the same one.
 	Reason  string
 	Message string
-	Err     error // internal cause; never shown to users
+	// Problems, when set, are every problem of an invalid input, each at
+	// its field (a JSON pointer).
+	Problems []Problem
+	Err      error // internal cause; never shown to users
+}
+
+// Problem is one thing wrong with an input, at a JSON pointer into it,
+// with its own stable code when it has one.
+type Problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+}
+
+// ErrorProblems returns the problems err carries, if any.
+func ErrorProblems(err error) []Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problems
+	}
+	return nil
 }
 
 func (e *Error) Error() string {

@@ -42,6 +42,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Code = code
 	body.Error.Message = ombud.ErrorMessage(err)
 	body.Error.Reason = ombud.ErrorReason(err)
+	body.Error.Problems = ombud.ErrorProblems(err)
 	writeJSON(w, status, body)
 }
 

@@ -38,6 +38,9 @@ type ErrorBody struct {
 		// logs the same one.
 		Reason  string `json:"reason,omitempty"`
 		Message string `json:"message"`
+		// Problems, when set, are every problem of an invalid input (a
+		// contract), each at its field as a JSON pointer.
+		Problems []ombud.Problem `json:"problems,omitempty"`
 	} `json:"error"`
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // The safeguard clauses, in the order the registry shows them.
@@ -39,11 +41,13 @@ type Party struct {
 // Contract is what the registry keeps of a release: its parties by role,
 // its product, the clauses it holds and lacks, and its supply chain.
 type Contract struct {
-	OCID    string
-	Title   string
-	Buyer   Party
-	Parties []Party
-	Flags   []string
+	OCID string
+	// ReleaseID and Date are the release's id and date.
+	ReleaseID, Date string
+	Title           string
+	Buyer           Party
+	Parties         []Party
+	Flags           []string
 	// Held and Missing are the clauses the contract holds and lacks, in
 	// the order of Clauses.
 	Held, Missing []string
@@ -56,6 +60,8 @@ type Contract struct {
 // release is the part of a release the registry reads.
 type release struct {
 	OCID    string  `json:"ocid"`
+	ID      string  `json:"id"`
+	Date    string  `json:"date"`
 	Buyer   *Party  `json:"buyer"`
 	Parties []Party `json:"parties"`
 	// The first contract of the release is the one registered.
@@ -94,14 +100,19 @@ func Read(raw []byte) (*Contract, error) {
 		return nil, &InvalidError{Problems: probs}
 	}
 	k := r.Contracts[0]
-	c := &Contract{OCID: r.OCID, Title: k.Title, Parties: r.Parties, Flags: k.Flags, Exceptions: k.Exceptions, Chain: k.Chain}
+	c := &Contract{OCID: r.OCID, ReleaseID: r.ID, Date: r.Date, Title: k.Title, Parties: r.Parties, Flags: k.Flags, Exceptions: k.Exceptions, Chain: k.Chain}
 	if k.Value != nil {
 		c.Amount, c.Currency = k.Value.Amount, k.Value.Currency
+	}
+	if !IsCode(r.OCID) {
+		bad("/ocid", "the ocid is published in the log: "+codeRule)
 	}
 	byID := map[string]Party{}
 	for i, p := range r.Parties {
 		if _, dup := byID[p.ID]; dup || p.ID == "" {
 			bad(fmt.Sprintf("/parties/%d/id", i), "a party's id is given once, and not empty")
+		} else if !IsCode(p.ID) {
+			bad(fmt.Sprintf("/parties/%d/id", i), "a party's id is published in the log: "+codeRule)
 		}
 		byID[p.ID] = p
 	}
@@ -130,6 +141,16 @@ func Read(raw []byte) (*Contract, error) {
 			if k.Exceptions[j].Clause == e.Clause {
 				bad(fmt.Sprintf("/contracts/0/safeguardExceptions/%d/clause", i), "a second exception for %s", e.Clause)
 			}
+		}
+	}
+	for i, l := range k.Chain {
+		switch {
+		case l.Contract == "":
+		case !IsCode(l.Contract):
+			bad(fmt.Sprintf("/contracts/0/supplyChain/%d/contract", i), "an upstream contract's ocid is published in the log: "+codeRule)
+		case l.Contract == r.OCID:
+			probs = append(probs, Problem{Path: fmt.Sprintf("/contracts/0/supplyChain/%d/contract", i), Code: CircularChain,
+				Message: "the chain is circular: the contract names itself as its upstream contract"})
 		}
 	}
 	probs = append(probs, checkChain(k.Chain, byID, c.Buyer.ID)...)
@@ -169,7 +190,7 @@ func checkChain(chain []Link, parties map[string]Party, buyer string) []Problem 
 		}
 	}
 	if len(starts) != 1 {
-		return append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: it has no start, or more than one"})
+		return append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: it has no start, or more than one", Code: CircularChain})
 	}
 	seen := map[string]bool{}
 	at := starts[0]
@@ -178,7 +199,7 @@ func checkChain(chain []Link, parties map[string]Party, buyer string) []Problem 
 	}
 	for {
 		if seen[at] {
-			return append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: " + at + " comes back"})
+			return append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: " + at + " comes back", Code: CircularChain})
 		}
 		seen[at] = true
 		to, ok := next[at]
@@ -188,7 +209,7 @@ func checkChain(chain []Link, parties map[string]Party, buyer string) []Problem 
 		at = to
 	}
 	if len(seen) != len(next)+1 {
-		probs = append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: some links are not on the path from its start"})
+		probs = append(probs, Problem{Path: "/contracts/0/supplyChain", Message: "the chain is circular: some links are not on the path from its start", Code: CircularChain})
 	}
 	if at != buyer {
 		probs = append(probs, Problem{Path: "/contracts/0/supplyChain", Message: fmt.Sprintf("the chain ends at %q, not at the buyer", at)})
@@ -214,16 +235,80 @@ func (c *Contract) Unexplained() []string {
 	return out
 }
 
-// Vendor, Resellers: the parties of the chain by role, for the public
-// entry and the diagram.
-func (c *Contract) Vendor() string { return c.partyWith("vendor") }
+// Vendor is the party the product comes from: the start of the supply
+// chain, or else the first party with the role vendor, manufacturer or
+// supplier.
+func (c *Contract) Vendor() string {
+	if len(c.Chain) > 0 {
+		into := map[string]bool{}
+		for _, l := range c.Chain {
+			into[l.To] = true
+		}
+		for _, l := range c.Chain {
+			if !into[l.From] {
+				return l.From
+			}
+		}
+	}
+	for _, role := range []string{"vendor", "manufacturer", "supplier"} {
+		for _, p := range c.Parties {
+			if slices.Contains(p.Roles, role) {
+				return p.ID
+			}
+		}
+	}
+	return ""
+}
 
-func (c *Contract) partyWith(role string) string {
+// Intermediaries are the parties between the vendor and the buyer: the
+// inner steps of the supply chain in order, or, with no chain, the parties
+// with the role reseller or integrator.
+func (c *Contract) Intermediaries() []string {
 	var out []string
+	if len(c.Chain) > 0 {
+		next := map[string]string{}
+		for _, l := range c.Chain {
+			next[l.From] = l.To
+		}
+		for at := next[c.Vendor()]; at != "" && at != c.Buyer.ID && len(out) < len(c.Chain); at = next[at] {
+			out = append(out, at)
+		}
+		return out
+	}
 	for _, p := range c.Parties {
-		if slices.Contains(p.Roles, role) {
+		if slices.Contains(p.Roles, "reseller") || slices.Contains(p.Roles, "integrator") {
 			out = append(out, p.ID)
 		}
 	}
-	return strings.Join(out, ",")
+	return out
 }
+
+// Upstream are the ocids of the contracts the supply chain links to, in
+// its order.
+func (c *Contract) Upstream() []string {
+	var out []string
+	for _, l := range c.Chain {
+		if l.Contract != "" && !slices.Contains(out, l.Contract) {
+			out = append(out, l.Contract)
+		}
+	}
+	return out
+}
+
+// PartyName returns the name of the party id, or the id.
+func (c *Contract) PartyName(id string) string {
+	for _, p := range c.Parties {
+		if p.ID == id && p.Name != "" {
+			return p.Name
+		}
+	}
+	return id
+}
+
+// codeRule is what a code is, for the problems that need one.
+const codeRule = "1 to 128 of A-Z a-z 0-9 . _ : + / = -, no spaces"
+
+// IsCode reports whether s may stand in a public field of the log: the
+// log's own rule for a code, without @, which would read as an e-mail
+// address, a person's.
+func IsCode(s string) bool { return entry.IsCode(s) && !strings.Contains(s, "@") }

@@ -126,7 +126,16 @@ var loaded = sync.OnceValues(func() (*schemas, error) {
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// Code, when set, is the problem's own stable code: unknown_role,
+	// circular_chain.
+	Code string `json:"code,omitempty"`
 }
+
+// The problems' own codes; a release with neither is an invalid_release.
+const (
+	UnknownRole   = "unknown_role"
+	CircularChain = "circular_chain"
+)
 
 // InvalidError is a release or package that is not valid: every problem
 // found, each at its field.
@@ -190,7 +199,7 @@ func ValidateRelease(raw []byte) error {
 			for j, role := range p.Roles {
 				if !slices.Contains(Roles, role) {
 					out = append(out, Problem{Path: fmt.Sprintf("/parties/%d/roles/%d", i, j),
-						Message: fmt.Sprintf("unknown role %q (want one of %s)", role, strings.Join(Roles, ", "))})
+						Message: fmt.Sprintf("unknown role %q (want one of %s)", role, strings.Join(Roles, ", ")), Code: UnknownRole})
 				}
 			}
 		}

@@ -31,7 +31,7 @@ const (
 	OpEmergencyRestore   = "emergency_restore"    // principal: emergency access given back
 	OpSet                = "set"                  // policy, hold
 	OpRelease            = "release"              // hold
-	OpRegister           = "register"             // authorization, issuer, analytic, recipient
+	OpRegister           = "register"             // authorization, issuer, analytic, recipient, contract
 	OpRevoke             = "revoke"               // authorization
 	OpRotate             = "rotate"               // key
 	OpDetails            = "details"              // audit: the auditor read detail records
@@ -52,6 +52,8 @@ const (
 	OpRefuse             = "refuse"               // proposal
 	OpExpire             = "expire"               // proposal
 	OpEnable             = "enable"               // quorum (also raised or lowered)
+	OpImport             = "import"               // contract: an import's closing entry
+	OpAmend              = "amend"                // contract: a later release
 )
 
 // Review outcomes.
@@ -328,14 +330,29 @@ type Tip struct {
 	By         string `log:"by,ref"`
 }
 
-// Contract records a procurement contract.
+// Contract records the public registry of procurement contracts (OCDS
+// releases). An import registers its contracts as one change: a register
+// entry for each, then one import entry with their count, logged only
+// once every register entry is; a register entry counts only once its
+// import entry follows (the same import ref). An amendment records a later
+// release of a registered contract. Release is the SHA-256 of the release
+// as the registry serves it (/contracts/export.json), so anyone can check
+// the published release against its entry; the rest are its codes: the
+// parties' ids, the product flags and the safeguard clauses it lacks,
+// with and without a recorded exception.
 type Contract struct {
+	Op             string   `log:"op"`
 	OCID           string   `log:"ocid"`
+	Release        string   `log:"release"`
+	Buyer          string   `log:"buyer"`
 	Vendor         string   `log:"vendor"`
-	Reseller       string   `log:"reseller"`
+	Intermediaries []string `log:"intermediaries"` // resellers and integrators, in the chain's order
 	ProductFlags   []string `log:"product_flags"`
 	MissingClauses []string `log:"missing_clauses"`
-	Contract       string   `log:"contract,ref"`
+	Unexplained    []string `log:"unexplained"` // missing clauses with no recorded exception
+	Upstream       []string `log:"upstream"`    // the ocids of the contracts its chain links to
+	Count          int64    `log:"count"`       // import: how many contracts it registered
+	Import         string   `log:"import,ref"`
 	By             string   `log:"by,ref"`
 }
 

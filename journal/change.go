@@ -195,7 +195,46 @@ func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committ
 		}
 		r.Body, c.Proposal = b, a.Proposal
 	}
-	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return j.Build(r) }, commit)
+	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return j.Build(r) }, nil, commit)
+}
+
+// ApplyAll runs the one pattern for a change logged as several entries:
+// rs, and then closing, whose leaf is the change's. It builds every entry
+// (a bad one is refused before anything is reserved), reserves c for the
+// closing entry, appends the entries of rs together (AppendAll), and
+// appends the closing entry only once all of them are durable. So the
+// change happened if and only if its closing entry is in the log, and
+// recovery settles it by that entry as any other. If an append fails,
+// the reservation is undone; an entry of rs that reached the log stays
+// there, void without its closing entry, which is how a reader of the log
+// must count them. commit, nil for the store's, is given the leaves of rs
+// as well.
+func (j *Journal) ApplyAll(ctx context.Context, c *Change, rs []Record, closing Record,
+	commit func(ctx context.Context, c *Change, leaves []Leaf, closing Leaf) error) ([]Leaf, Leaf, error) {
+	bs := make([]Built, len(rs))
+	for i, r := range rs {
+		e, leaf, d, err := j.Build(r)
+		if err != nil {
+			return nil, Leaf{}, err
+		}
+		bs[i] = Built{e, leaf, d}
+	}
+	var leaves []Leaf
+	pre := func(ctx context.Context) (err error) {
+		leaves, err = j.AppendAll(ctx, bs)
+		return err
+	}
+	cm := func(ctx context.Context, c *Change, w Leaf) error {
+		if commit == nil {
+			return j.CommitStore(ctx, c, w)
+		}
+		return commit(ctx, c, leaves, w)
+	}
+	w, err := j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return j.Build(closing) }, pre, cm)
+	if err != nil {
+		return nil, w, err
+	}
+	return leaves, w, nil
 }
 
 // ErrDryRun is what Apply answers under WithDryRun, once its change is
@@ -243,10 +282,13 @@ func ApprovalFrom(ctx context.Context) (Approval, bool) {
 // built again after a wait, so it suits targets nothing else can hold (a
 // new object).
 func (j *Journal) ApplyBuilt(ctx context.Context, c *Change, e *entry.Entry, leaf []byte, d *Detail, commit Committer) (Leaf, error) {
-	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return e, leaf, d, nil }, commit)
+	return j.apply(ctx, c, func() (*entry.Entry, []byte, *Detail, error) { return e, leaf, d, nil }, nil, commit)
 }
 
-func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Entry, []byte, *Detail, error), commit Committer) (Leaf, error) {
+// apply runs the pattern; pre, when set, runs between the reservation and
+// the append of the change's entry, and its failure undoes the
+// reservation as a failed append does.
+func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Entry, []byte, *Detail, error), pre func(context.Context) error, commit Committer) (Leaf, error) {
 	if d, ok := ctx.Value(dryRunKey{}).(*dryRun); ok {
 		// A dry run checks what can be checked and stops before the
 		// change: the entry is built (its fields checked), and the store
@@ -271,7 +313,13 @@ func (j *Journal) apply(ctx context.Context, c *Change, build func() (*entry.Ent
 	if err != nil {
 		return Leaf{}, err
 	}
-	w, err := j.Append(ctx, e, leaf, d)
+	var w Leaf
+	if pre != nil {
+		err = pre(ctx)
+	}
+	if err == nil {
+		w, err = j.Append(ctx, e, leaf, d)
+	}
 	if err != nil {
 		if uerr := j.Store.Undo(context.WithoutCancel(ctx), c); uerr != nil {
 			j.leave(c.Token, true)

@@ -98,4 +98,4 @@ type (
 // table of preconditions, commits and undos covers each. Each file of
 // operations lists its own, so that a new operation is written in one
 // place.
-var Operations = slices.Concat(principalOperations, objectOperations, systemOperations, sharingOperations, quorumOperations, tipOperations)
+var Operations = slices.Concat(principalOperations, objectOperations, systemOperations, sharingOperations, quorumOperations, tipOperations, contractOperations)

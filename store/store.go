@@ -32,6 +32,7 @@ type Store interface {
 	ombud.RecipientStore
 	ombud.NoticeStore
 	ombud.TipStore
+	ombud.ContractStore
 	ombud.QuorumStore
 	// OpsInFlight returns the operations of the changes in flight on any
 	// of targets, for the reads that must not go on beside one left

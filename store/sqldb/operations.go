@@ -142,7 +142,7 @@ func (o operation[P]) missing() string {
 var operations = table(slices.Concat(
 	principalOperations, authorizationOperations, objectOperations,
 	detailOperations, []op{reportPublish}, systemOperations, runOperations,
-	flagOperations, recipientOperations, quorumOperations, tipOperations,
+	flagOperations, recipientOperations, quorumOperations, tipOperations, contractOperations,
 )...)
 
 func table(ops ...op) map[journal.Op]op {

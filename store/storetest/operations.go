@@ -260,6 +260,14 @@ var cases = map[journal.Op]opCase{
 		return change(w.t, journal.TipReply, "twintip000000000", journal.TipReplyPayload{Tip: "twintip000000000", Op: ombud.TipAcknowledged, Day: "2026-12-02",
 			Commitment: "7c" + strings.Repeat("0", 62), Sealed: []byte("sealed"), By: w.admin.ID})
 	}},
+	journal.ContractImport.Op: {change: func(w *world) *journal.Change {
+		return importOf(w.t, "twinimport000000", testContract("ocds-twin-1", 1, w.now))
+	}},
+	journal.ContractAmend.Op: {before: func(w *world) { w.log(importOf(w.t, "amendbase0000000", testContract("ocds-twin-2", 1, w.now))) },
+		change: func(w *world) *journal.Change {
+			c := testContract("ocds-twin-2", 2, w.now)
+			return change(w.t, journal.ContractAmend, c.OCID, journal.ContractAmendPayload{Contract: c})
+		}},
 	journal.ContestFile.Op: {change: fileIt},
 	journal.ContestResolve.Op: {before: func(w *world) { w.log(fileIt(w)) }, change: func(w *world) *journal.Change {
 		ct := &ombud.Contest{ID: "twincontest00000", Action: w.action.ID, Outcome: ombud.ContestOverturned, Resolved: w.now, ResolvedBy: w.reviewer.ID}

@@ -40,6 +40,7 @@ func TestStore(t *testing.T, open Open) {
 	t.Run("notices", func(t *testing.T) { TestNotices(t, open) })
 	t.Run("quorum", func(t *testing.T) { TestQuorum(t, open) })
 	t.Run("tips", func(t *testing.T) { TestTips(t, open) })
+	t.Run("contracts", func(t *testing.T) { TestContracts(t, open) })
 	t.Run("every operation", func(t *testing.T) { TestEveryOperation(t, open) })
 	t.Run("undo without payload", func(t *testing.T) { TestUndoNeedsNoPayload(t, open) })
 	t.Run("ping", func(t *testing.T) {
