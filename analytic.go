@@ -28,7 +28,7 @@ type AnalyticSystem struct {
 	Task             string
 	Classes          []string // the data classes it may process
 	ImpactAssessment string   // a reference, as a code
-	Contract         string   // a reference, as a code
+	Contract         string   // the ocid of the registered contract it was bought under
 	Registered       time.Time
 	Index            uint64
 	Versions         []*SystemVersion

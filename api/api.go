@@ -23,6 +23,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/approval"
+	"github.com/ombud/ombud/contracts"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
@@ -95,6 +96,9 @@ type Config struct {
 	// Approval keeps the quorum and the proposals (/v1/proposals,
 	// /v1/quorum).
 	Approval *approval.Service
+	// Contracts keeps the registry of procurement contracts
+	// (/v1/contracts).
+	Contracts *contracts.Service
 	// Tips is the whistleblower intake (/v1/tips); nil when the
 	// deployment has none.
 	Tips *tips.Service
@@ -240,6 +244,12 @@ func (s *Server) Handler() http.Handler {
 		s.privileged(mux, ombud.OpSystemRegister, admin, s.registerSystem)
 		s.privileged(mux, ombud.OpSystemVersion, admin, s.registerVersion)
 		mux.Handle("POST /v1/systems/{id}/versions/{version}/retire", s.auth(admin, noBody(s.retireVersion)))
+	}
+	if s.Contracts != nil {
+		admin := []ombud.Role{ombud.RoleAdmin}
+		mux.HandleFunc("GET /v1/contracts", s.listContracts)
+		mux.Handle("POST /v1/contracts", s.auth(admin, s.importContracts))
+		mux.Handle("POST /v1/contracts/{ocid}/releases", s.auth(admin, s.amendContract))
 	}
 	if s.Sharing != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}

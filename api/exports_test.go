@@ -317,6 +317,7 @@ func TestExportOfARun(t *testing.T) {
 	e := newExportEnv(t)
 	rcp, identity := e.recipient(t, "District court 3", ombudtest.Jurisdiction)
 	e.authorize(t, "auth-share", func(a *ombud.Authorization) { a.ShareRecipients = []string{rcp} })
+	e.RegisterContract(t, "ocds-abc123-2026-18")
 	resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, "application/json", plateReader)
 	sys := decode[apiv1.SystemVersionDone](t, resp).ID
 	resp = e.Do(t, "POST", "/v1/runs", e.analyst, "application/json", runBody(sys, e.location, "auth-share"))

@@ -353,6 +353,7 @@ func TestRedressBelowThreshold(t *testing.T) {
 			return e.Do(t, "POST", "/v1/flags", e.machine, js, body)
 		})
 	}
+	e.RegisterContract(t, "ocds-abc123-2026-17")
 	face := func(name, task string) (token, runID string) {
 		sys := replace(replace(frs, `"task":"face_identification"`, `"task":"`+task+`"`), `"name":"vendor-x-frs"`, `"name":"`+name+`"`)
 		resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, js, sys)

@@ -46,6 +46,7 @@ func newRunEnv(t *testing.T, auths ...ombud.Authorization) *runEnv {
 	e.Custody.Now = func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
 	e.Journal.Now = func() time.Time { return time.Now().Add(time.Duration(e.logged.Load())) }
 	e.Gateway.Review.Now = func() time.Time { return time.Now().Add(time.Duration(e.reviewed.Load())) }
+	e.RegisterContract(t, "ocds-abc123-2026-18")
 	resp := e.Do(t, "POST", "/v1/systems", e.AdminToken, "application/json", plateReader)
 	done := decode[apiv1.SystemVersionDone](t, resp)
 	e.system = done.ID

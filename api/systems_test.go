@@ -26,6 +26,7 @@ func TestSystemsRegistry(t *testing.T) {
 	t.Parallel()
 	e := ombudtest.New(t)
 	analyst := e.AddPrincipal(t, "Ada", ombud.RoleAnalyst)
+	e.RegisterContract(t, "ocds-abc123-2026-17")
 	const js = "application/json"
 	before := e.Size(t)
 	for _, tc := range []struct {
@@ -37,6 +38,7 @@ func TestSystemsRegistry(t *testing.T) {
 		{"no token", "", frs, 401, ombud.CodeUnauthenticated},
 		{"free-text name", e.AdminToken, replace(frs, `"vendor-x-frs"`, `"Ada's face finder"`), 400, ombud.CodeInvalid},
 		{"an e-mail address as contract", e.AdminToken, replace(frs, `"ocds-abc123-2026-17"`, `"ada@vendor.example"`), 400, ombud.CodeInvalid},
+		{"a contract not registered", e.AdminToken, replace(frs, `"ocds-abc123-2026-17"`, `"ocds-abc123-2026-99"`), 400, ombud.CodeInvalid},
 		{"unknown task", e.AdminToken, replace(frs, `"face_identification"`, `"mind_reading"`), 400, ombud.CodeInvalid},
 		{"unknown class", e.AdminToken, replace(frs, `["biometric"]`, `["dreams"]`), 400, ombud.CodeInvalid},
 		{"no impact assessment", e.AdminToken, replace(frs, `,"impact_assessment":"fria-2026-07"`, ``), 400, ombud.CodeInvalid},

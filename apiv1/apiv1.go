@@ -741,3 +741,45 @@ type Tips struct {
 	Tips []Tip  `json:"tips"`
 	Next string `json:"next,omitempty"`
 }
+
+// ContractRegistered is one release the registry recorded: its
+// contract's ocid, its number among the contract's releases, its SHA-256
+// (which its log entry holds) and its entry.
+type ContractRegistered struct {
+	OCID    string `json:"ocid"`
+	Release int    `json:"release"`
+	SHA256  string `json:"sha256"`
+	Receipt uint64 `json:"receipt"`
+}
+
+// ContractsImported is the answer to POST /v1/contracts: the contracts
+// registered, all at once, and the import's closing entry.
+type ContractsImported struct {
+	Contracts []ContractRegistered `json:"contracts"`
+	Receipt   uint64               `json:"receipt"`
+}
+
+// Contract is a registered contract as GET /v1/contracts lists it: its
+// latest release. Parties are given by their ids in the release.
+type Contract struct {
+	OCID           string    `json:"ocid"`
+	Title          string    `json:"title"`
+	Buyer          string    `json:"buyer"`
+	Vendor         string    `json:"vendor"`
+	Intermediaries []string  `json:"intermediaries"`
+	ProductFlags   []string  `json:"product_flags"`
+	MissingClauses []string  `json:"missing_clauses"`
+	Unexplained    []string  `json:"unexplained"`
+	Upstream       []string  `json:"upstream"`
+	Amount         float64   `json:"amount,omitempty"`
+	Currency       string    `json:"currency,omitempty"`
+	Releases       int       `json:"releases"`
+	SHA256         string    `json:"sha256"`
+	Registered     time.Time `json:"registered"`
+	Receipt        uint64    `json:"receipt"`
+}
+
+// Contracts is the answer to GET /v1/contracts.
+type Contracts struct {
+	Contracts []Contract `json:"contracts"`
+}

@@ -104,8 +104,8 @@ func Read(raw []byte) (*Contract, error) {
 	if k.Value != nil {
 		c.Amount, c.Currency = k.Value.Amount, k.Value.Currency
 	}
-	if !IsCode(r.OCID) {
-		bad("/ocid", "the ocid is published in the log: "+codeRule)
+	if !IsCode(r.OCID) || strings.Contains(r.OCID, "/") {
+		bad("/ocid", "the ocid is published in the log and names the contract's page: "+codeRule+", and no /")
 	}
 	byID := map[string]Party{}
 	for i, p := range r.Parties {

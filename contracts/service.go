@@ -147,6 +147,11 @@ func readAll(raw []byte) ([]parsed, error) {
 const DuplicateOCID = "duplicate_ocid"
 
 func readOne(raw []byte) (parsed, error) {
+	// The registry serves the bytes it was given: a key given twice would
+	// read one way here and another way in another tool.
+	if p := duplicateKey(raw); p != nil {
+		return parsed{}, &InvalidError{Problems: []Problem{*p}}
+	}
 	c, err := Read(raw)
 	if err != nil {
 		return parsed{}, err
@@ -350,4 +355,66 @@ func releaseDate(raw []byte) string {
 	}
 	json.Unmarshal(raw, &r)
 	return r.Date
+}
+
+// duplicateKey finds an object key given twice in raw, at its path.
+func duplicateKey(raw []byte) *Problem {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		obj   bool
+		key   string // the object's current key
+		index int    // the array's current index
+		seen  map[string]bool
+		isKey bool
+	}
+	var stack []*frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack[:len(stack)-1] {
+			if f.obj {
+				b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(f.key))
+			} else {
+				fmt.Fprintf(&b, "/%d", f.index-1)
+			}
+		}
+		return b.String()
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the end, or malformed JSON, which Read reports
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.isKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			if top.seen[k] {
+				return &Problem{Path: path() + "/" + k, Message: fmt.Sprintf("the key %q is given twice", k)}
+			}
+			top.seen[k], top.key, top.isKey = true, k, false
+			continue
+		}
+		if top != nil && top.obj {
+			top.isKey = true // this token is the value; a key comes next
+		}
+		if top != nil && !top.obj {
+			if d, ok := tok.(json.Delim); !ok || d != ']' {
+				top.index++
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{obj: true, isKey: true, seen: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
 }

@@ -9,6 +9,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -25,6 +26,9 @@ type Store interface {
 	// AnalyticSystem returns a system by id; ombud.ErrNotFound if there is
 	// none.
 	AnalyticSystem(ctx context.Context, id string) (*ombud.AnalyticSystem, error)
+	// ContractReleases returns the releases of a registered contract;
+	// ombud.ErrNotFound if it is not registered.
+	ContractReleases(ctx context.Context, ocid string) ([]*ombud.Contract, error)
 }
 
 // Config is what an analytics service is built from (New). Store and
@@ -65,8 +69,10 @@ type System struct {
 	Task             string
 	Classes          []string
 	ImpactAssessment string
-	Contract         string
-	Version          Version
+	// Contract is the ocid of the registered contract the system was
+	// bought under.
+	Contract string
+	Version  Version
 }
 
 // Version is a request to register a version.
@@ -143,6 +149,18 @@ func (s *Service) Register(ctx context.Context, r System, by string) (*ombud.Ana
 	}
 	if !slices.Contains(ombud.Tasks, r.Task) {
 		return nil, journal.Leaf{}, invalid("task must be one of %s", strings.Join(ombud.Tasks, ", "))
+	}
+	if r.Contract != "" {
+		// A contract, once registered, stays: the check needs no
+		// reservation.
+		_, err := s.Store.ContractReleases(ctx, r.Contract)
+		if errors.Is(err, ombud.ErrNotFound) {
+			return nil, journal.Leaf{}, &ombud.Error{Code: ombud.CodeInvalid, Reason: "contract_not_registered",
+				Message: fmt.Sprintf("contract: %s is not a registered contract's ocid; register the contract first (ombud contracts add FILE), or leave contract out", r.Contract)}
+		}
+		if err != nil {
+			return nil, journal.Leaf{}, err
+		}
 	}
 	if ombud.IsBiometricTask(r.Task) && r.ImpactAssessment == "" {
 		return nil, journal.Leaf{}, invalid("impact_assessment: a biometric system needs a fundamental-rights impact assessment (EU AI Act Art. 27); give its reference")

@@ -181,6 +181,7 @@ func TestSiteInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.AwaitSize(t, pub.Index+1)
+	e.RegisterContract(t, "ocds-abc123-2026-17")
 	sys, _, err := e.Gateway.Analytics.Register(e.Approved(t, context.Background(), ombud.OpSystemRegister, ""), registry.System{Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification",
 		Classes: []string{"biometric"}, ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17",
 		Version: registry.Version{Version: "4.2.1", Model: "facematch", Accuracy: ombud.Accuracy{FPIR: 0.003, FNIR: 0.021, Threshold: 0.85, Source: "nist-frte-1n-2026-10"}}}, e.AdminID)

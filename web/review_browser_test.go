@@ -62,6 +62,7 @@ func newMatchScenario(t *testing.T, e *ombudtest.Env, n int) *matchScenario {
 	e.Authorize(t, e.Court(t), ombud.Authorization{ID: "order-17", Kind: "court_order", Case: "3 Gs 117/26", Purposes: []string{"criminal_investigation"},
 		Classes: []string{"biometric"}, Subjects: []string{"person:17"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), MaxUses: 10,
 		Jurisdiction: ombudtest.Jurisdiction})
+	e.RegisterContract(t, "ocds-abc123-2026-17")
 	sys, _, err := e.Gateway.Analytics.Register(e.Approved(t, ctx, ombud.OpSystemRegister, ""), registry.System{Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification",
 		Classes: []string{"biometric"}, ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17",
 		Version: registry.Version{Version: "5.0.0", Model: "facematch", Accuracy: ombud.Accuracy{FPIR: 0.002, FNIR: 0.015, Threshold: 0.8, Source: "nist-frte-1n-2026-11"}}}, e.AdminID)

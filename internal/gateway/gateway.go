@@ -21,6 +21,7 @@ import (
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/approval"
+	"github.com/ombud/ombud/contracts"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gate"
@@ -75,7 +76,9 @@ type Gateway struct {
 	Approval *approval.Service
 	// Tips is the whistleblower intake; nil when [tips] names no
 	// recipient.
-	Tips      *tips.Service
+	Tips *tips.Service
+	// Contracts is the registry of procurement contracts.
+	Contracts *contracts.Service
 	Witnesses []web.Witness
 	Registry  *prometheus.Registry
 	// Recovered is what startup recovery settled: changes a crash left
@@ -330,7 +333,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 	}
 	srv, err := api.New(api.Config{
 		Store: g.Store, Log: g.Log, Journal: g.Journal, Custody: g.Custody, VerifierKey: g.Dir.VerifierKey,
-		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Approval: g.Approval, Tips: g.Tips, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
+		MaxBodyBytes: max, Logger: g.logger, Registry: g.Registry, Reports: g.Reports, Analytics: g.Analytics, Review: g.Review, Sharing: g.Sharing, Approval: g.Approval, Tips: g.Tips, Contracts: g.Contracts, Exports: g.Dir.Config.Sharing.Enabled, Site: site.Handler(),
 		WitnessGrace: g.Dir.Config.Log.WitnessGrace.Duration, Witnessed: len(g.Witnesses) > 0,
 	})
 	return srv, err

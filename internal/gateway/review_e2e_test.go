@@ -45,6 +45,7 @@ func TestEndToEnd(t *testing.T) {
 		return c
 	}
 	admin := as(e.AdminToken)
+	e.RegisterContract(t, "ocds-abc123-2026-17")
 	sys, err := admin.RegisterSystem(ctx, apiv1.RegisterSystem{Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification", Classes: []string{"biometric"},
 		Model: "facematch", Version: "5.0.0", Accuracy: apiv1.Accuracy{FPIR: 0.002, FNIR: 0.015, Threshold: 0.8, Source: "nist-frte-1n-2026-11"},
 		ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17"})

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"github.com/ombud/ombud/contracts"
 	"os"
 	"path/filepath"
 	"time"
@@ -70,6 +71,9 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 			return err
 		}
 	}
+	if g.Contracts, err = contracts.NewService(contracts.Config{Store: g.Store, Journal: g.Journal, Log: g.Log}); err != nil {
+		return err
+	}
 	kekCalls := prometheus.NewCounter(prometheus.CounterOpts{Name: "ombud_kek_calls_total",
 		Help: "Calls of the key-encryption key's keeper (KMS calls, for a KMS): an intermediate key made, unwrapped or rewrapped, or an older object's keyset."})
 	if err := g.Registry.Register(kekCalls); err != nil {
@@ -80,7 +84,7 @@ func (g *Gateway) openServices(ctx context.Context, dir *datadir.Dir) error {
 		Evidence:   g.Review.Evidence,
 		Receipts:   g.Log.Receipts,
 		Signer:     dir.Signer,
-		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer},
+		Committers: []func(journal.Op) journal.Committer{acc.Committer, g.Reports.Committer, g.Contracts.Committer},
 		Undoers:    []func(context.Context, *journal.Change) error{g.Reports.Undo},
 		Logger:     g.logger,
 		// The sweep closes the proposals past their expiry.
