@@ -69,6 +69,8 @@ type Error struct {
 	Reason string
 	// Receipt is the log entry of a logged refusal (a denied read).
 	Receipt *uint64
+	// Problems are every problem of an invalid input, each at its field.
+	Problems []ombud.Problem
 }
 
 func (e *Error) Error() string {
@@ -82,6 +84,11 @@ func (e *Error) Error() string {
 		msg += " " + http.StatusText(e.Status)
 	}
 	msg += ")"
+	if len(e.Problems) > 1 {
+		for _, p := range e.Problems {
+			msg += "\n  " + p.Path + ": " + p.Message
+		}
+	}
 	if e.Receipt != nil {
 		msg += fmt.Sprintf(" (decision logged as entry %d)", *e.Receipt)
 	}
@@ -125,7 +132,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	e := &Error{Status: resp.StatusCode}
 	var eb apiv1.ErrorBody
 	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
-		e.Code, e.Message, e.Reason = eb.Error.Code, eb.Error.Message, eb.Error.Reason
+		e.Code, e.Message, e.Reason, e.Problems = eb.Error.Code, eb.Error.Message, eb.Error.Reason, eb.Error.Problems
 	}
 	if r, err := strconv.ParseUint(resp.Header.Get("Ombud-Receipt"), 10, 64); err == nil {
 		e.Receipt = &r
@@ -408,6 +415,39 @@ func (c *Client) Systems(ctx context.Context) ([]apiv1.System, error) {
 	var out apiv1.Systems
 	err := c.call(ctx, "GET", "/v1/systems", nil, &out)
 	return out.Systems, err
+}
+
+// ImportContracts registers raw, an OCDS release or release package, in
+// the registry of procurement contracts: all of it or none.
+func (c *Client) ImportContracts(ctx context.Context, raw []byte) (*apiv1.ContractsImported, error) {
+	var out apiv1.ContractsImported
+	return &out, c.callRaw(ctx, "POST", "/v1/contracts", raw, &out)
+}
+
+// AmendContract records raw, a later release of the registered contract
+// ocid.
+func (c *Client) AmendContract(ctx context.Context, ocid string, raw []byte) (*apiv1.ContractRegistered, error) {
+	var out apiv1.ContractRegistered
+	return &out, c.callRaw(ctx, "POST", "/v1/contracts/"+esc(ocid)+"/releases", raw, &out)
+}
+
+// Contracts lists the registry of procurement contracts.
+func (c *Client) Contracts(ctx context.Context) ([]apiv1.Contract, error) {
+	var out apiv1.Contracts
+	err := c.call(ctx, "GET", "/v1/contracts", nil, &out)
+	return out.Contracts, err
+}
+
+// callRaw sends raw, JSON as it is, and decodes the answer into out.
+func (c *Client) callRaw(ctx context.Context, method, path string, raw []byte, out any) error {
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "application/json")
+	resp, err := c.send(ctx, c.HTTP, method, path, hdr, bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp.Body, out)
 }
 
 // RegisterRecipient registers a body that exports may go to.

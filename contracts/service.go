@@ -418,3 +418,11 @@ func duplicateKey(raw []byte) *Problem {
 		}
 	}
 }
+
+// Check reads raw, a release or a release package, as a registration
+// would, without the registry: it returns how many releases it holds, or
+// an *InvalidError with every problem.
+func Check(raw []byte) (int, error) {
+	ps, err := readAll(raw)
+	return len(ps), err
+}

@@ -96,7 +96,7 @@ var groups = map[string]string{
 }
 
 func commands() []command {
-	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), recipientCommands(), tipCommands(), quorumCommands(), exportCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
+	return slices.Concat(serverCommands(), objectCommands(), principalCommands(), authorityCommands(), systemCommands(), contractCommands(), recipientCommands(), tipCommands(), quorumCommands(), exportCommands(), runCommands(), reviewCommands(), logCommands(), benchCommands())
 }
 
 // synopsis is the command's usage line.
