@@ -6,11 +6,41 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
 )
 
 // The safeguard clauses, in the order the registry shows them.
 var Clauses = []string{"auditRights", "downstreamUseLimits", "dataResidency", "customerKeyCustody", "humanReviewOfAIOutputs", "breachNotification"}
+
+// ClauseLabels name the clauses as the pages say them.
+var ClauseLabels = map[string]string{
+	"auditRights":            "audit rights",
+	"downstreamUseLimits":    "limits on downstream use",
+	"dataResidency":          "data residency",
+	"customerKeyCustody":     "key custody by the customer",
+	"humanReviewOfAIOutputs": "human review of AI outputs",
+	"breachNotification":     "breach notification",
+}
+
+// FlagLabels name the product flags as the pages say them.
+var FlagLabels = map[string]string{"cloud": "cloud", "ai": "AI", "biometric": "biometric", "data_brokerage": "data brokerage"}
+
+// NeededByAI are the clauses an analytic system needs of the contract it
+// was bought under when the product is AI or biometric, or its task is
+// biometric: without them no one can audit it, a human need not review
+// what it outputs, its vendor may use the data further, and the vendor
+// holds the keys.
+var NeededByAI = []string{"auditRights", "humanReviewOfAIOutputs", "downstreamUseLimits", "customerKeyCustody"}
+
+// Needed are the clauses a system of task needs of a contract with the
+// product flags flags.
+func Needed(flags []string, task string) []string {
+	if slices.Contains(flags, "ai") || slices.Contains(flags, "biometric") || ombud.IsBiometricTask(task) {
+		return NeededByAI
+	}
+	return nil
+}
 
 // The product flags.
 var Flags = []string{"cloud", "ai", "biometric", "data_brokerage"}
@@ -87,6 +117,15 @@ func Read(raw []byte) (*Contract, error) {
 	if err := ValidateRelease(raw); err != nil {
 		return nil, err
 	}
+	return read(raw, true)
+}
+
+// Parse reads a release the registry holds, which Read accepted when it
+// was registered, without validating it again: for the pages, which read
+// every contract on each request.
+func Parse(raw []byte) (*Contract, error) { return read(raw, false) }
+
+func read(raw []byte, check bool) (*Contract, error) {
 	var r release
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, &InvalidError{Problems: []Problem{{Path: "/", Message: err.Error()}}}
@@ -154,7 +193,7 @@ func Read(raw []byte) (*Contract, error) {
 		}
 	}
 	probs = append(probs, checkChain(k.Chain, byID, c.Buyer.ID)...)
-	if len(probs) > 0 {
+	if len(probs) > 0 && check {
 		return nil, &InvalidError{Problems: probs}
 	}
 	return c, nil

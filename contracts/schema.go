@@ -231,3 +231,16 @@ func ValidatePackage(raw []byte, plain bool) error {
 	}
 	return nil
 }
+
+// ExtensionFiles are the files of ombud's extension, as an OCDS tool
+// fetches them from the address of extension.json.
+var ExtensionFiles = []string{"extension.json", "release-schema.json", "partyRole.csv", "productFlag.csv", "safeguardClause.csv"}
+
+// ExtensionFile returns a file of ombud's extension (ExtensionFiles).
+func ExtensionFile(name string) ([]byte, bool) {
+	if !slices.Contains(ExtensionFiles, name) {
+		return nil, false
+	}
+	b, err := schemaFS.ReadFile("schema/extension/" + name)
+	return b, err == nil
+}

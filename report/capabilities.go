@@ -6,9 +6,9 @@ package report
 // false, instead of counting it as zero: a zero reads as compliance, an
 // absent feature is not.
 //
-// The composition root builds them once from the live configuration. This
-// release builds none of them, so every one is false; a release that
-// builds one sets it from the configuration that turns it on.
+// The composition root builds them once from the live configuration:
+// sharing and the whistleblower intake as configured; the registry of
+// procurement contracts is part of every deployment.
 type Capabilities struct {
 	// Sharing: records are exported to other bodies, each export logged.
 	Sharing bool

@@ -232,7 +232,7 @@ func TestSiteInBrowser(t *testing.T) {
 		{"/", "home", "What this deployment does with sensitive data", []string{"The log now", "witness.test/w1\tYes\t" + time.Now().UTC().Format("2006-01-02"), "Report for " + period}},
 		{"/reports", "reports", "Transparency reports", []string{period, "JSON", "CSV", "current", fmt.Sprintf("superseded by %s at %d entries", period, pub2.Size)}},
 		{"/reports/" + period, "report", "Transparency report for " + period, []string{"Access decisions over time", "Denials by reason", "no_authorization", "court_order", "1-9",
-			"Not offered: " + report.NoSharing, "Not offered: " + report.NoTips, "Not offered: " + report.NoContracts}},
+			"Not offered: " + report.NoSharing, "Not offered: " + report.NoTips}},
 		{fmt.Sprintf("/reports/%s@%d", period, pub.Size), "report-superseded", "Transparency report for " + period, []string{"Superseded: this publication was computed at"}},
 		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "Who may read what", "needs the confirmations of 2 distinct reviewers",
 			report.NoSharing, "court.example/district-3", "Analytic systems", "plate-reader\tvendor-y\tplate_reading"}},

@@ -19,13 +19,17 @@ type pathway struct {
 }
 
 // column places a party in the diagram by its roles: makers on the left,
-// the buyer on the right, everyone between in the middle.
+// the buyers on the right, everyone between in the middle. A reseller
+// that buys to sell on (the buyer of a framework contract) stands in the
+// middle.
 func column(p contracts.Party) int {
 	switch {
-	case slices.Contains(p.Roles, "buyer"):
-		return 2
 	case slices.Contains(p.Roles, "vendor"), slices.Contains(p.Roles, "manufacturer"):
 		return 0
+	case slices.Contains(p.Roles, "reseller"), slices.Contains(p.Roles, "integrator"):
+		return 1
+	case slices.Contains(p.Roles, "buyer"):
+		return 2
 	}
 	return 1
 }
@@ -48,7 +52,12 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 			byID[p.ID] = p
 			names[p.ID], cols[p.ID] = p.Name, column(p)
 		}
-		for _, l := range c.Chain {
+		chain := c.Chain
+		if len(chain) == 0 && c.Vendor() != "" && c.Buyer.ID != "" {
+			// No chain recorded: bought from the vendor directly.
+			chain = []contracts.Link{{From: c.Vendor(), To: c.Buyer.ID}}
+		}
+		for _, l := range chain {
 			k := [2]string{l.From, l.To}
 			st := steps[k]
 			if st == nil {
@@ -56,7 +65,10 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 				steps[k] = st
 			}
 			st.n++
-			if c.Currency != "" {
+			// A contract's value is what its buyer pays: it counts on
+			// the step into the buyer alone, so that a step its chain
+			// passes through (another contract's) is not counted twice.
+			if c.Currency != "" && l.To == c.Buyer.ID {
 				st.totals[c.Currency] += c.Amount
 			}
 		}

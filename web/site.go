@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/ombud/ombud/contracts"
 	"html/template"
 	"log/slog"
 	"net"
@@ -164,6 +165,9 @@ type Site struct {
 	Quorum func(ctx context.Context) (*ombud.Quorum, error)
 	// Systems lists the public registry of analytic systems.
 	Systems func(ctx context.Context) ([]*ombud.AnalyticSystem, error)
+	// Contracts reads the registry of procurement contracts (/contracts);
+	// nil shows it empty.
+	Contracts ombud.ContractStore
 	// RunCounts counts a system's runs by version and purpose; /systems
 	// shows them banded.
 	RunCounts func(ctx context.Context, system string, now time.Time) ([]ombud.RunCount, error)
@@ -224,6 +228,9 @@ var funcs = template.FuncMap{
 	"noSharing":   func() string { return report.NoSharing },
 	"noTips":      func() string { return report.NoTips },
 	"noContracts": func() string { return report.NoContracts },
+	"flagLabel":   func(f string) string { return contracts.FlagLabels[f] },
+	"clauseLabel": func(c string) string { return contracts.ClauseLabels[c] },
+	"money":       money,
 }
 
 // publishedAccuracy says the rates a version published, and which of the
@@ -270,7 +277,7 @@ func (s *Site) Handler() http.Handler {
 	if s.Tips != nil {
 		s.tipUploads = make(chan struct{}, tipUploadSlots(s.Tips.MaxBytes))
 	}
-	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal", "tips"} {
+	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "contracts", "contract", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal", "tips"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	mux := http.NewServeMux()
@@ -312,6 +319,10 @@ var routes = []struct {
 	{"GET /disclosure", (*Site).disclosure},
 	{"GET /disclosure/policy", (*Site).policyText},
 	{"GET /systems", (*Site).systems},
+	{"GET /contracts", (*Site).contractsPage},
+	{"GET /contracts/{ocid}", (*Site).contractPage},
+	{"GET /contracts/export.json", (*Site).contractsExport},
+	{"GET /contracts/extension/{file}", (*Site).contractsExtension},
 	{"GET /static/site.css", (*Site).css},
 	{"GET /tips", (*Site).tipsHome},
 	{"POST /tips", (*Site).postTip},
@@ -408,6 +419,12 @@ type page struct {
 	Token string
 	// Tips is the whistleblower intake's page.
 	Tips *tipsView
+	// the registry of contracts: its page, a contract's page, and each
+	// system's contract (by system id) on /systems and the disclosure
+	// page
+	Contracts       *contractsView
+	Contract        *contractView
+	SystemContracts map[string]systemContract
 }
 
 // RunStat is one system version's runs for one purpose, as /systems
@@ -830,6 +847,11 @@ func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Systems = systems
+		if p.SystemContracts, err = s.systemContracts(r.Context(), systems); err != nil {
+			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
+			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
+			return
+		}
 	}
 	if s.RunCounts != nil {
 		p.RunStats = map[string][]RunStat{}
@@ -927,6 +949,11 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 		if p.Systems, err = s.Systems(r.Context()); err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: systems", "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of analytic systems could not be read.")
+			return
+		}
+		if p.SystemContracts, err = s.systemContracts(r.Context(), p.Systems); err != nil {
+			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
+			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of contracts could not be read.")
 			return
 		}
 	}

@@ -283,6 +283,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 		Quorum:         g.Store.Quorum,
 		Sessions:       g.Store,
 		Systems:        g.Store.AnalyticSystems,
+		Contracts:      g.Store,
 		RunCounts:      g.Store.RunCounts,
 		ReviewCounts:   g.Store.ReviewCounts,
 		Band:           g.Dir.Config.Report.Band,
@@ -341,11 +342,10 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 
 // Capabilities are the optional parts a deployment with configuration cfg
 // offers: sharing when [sharing] enables exports, the whistleblower
-// intake when [tips] names the oversight body's keys. This release builds
-// no procurement register, so no configuration turns it on: it is false,
-// and the public pages and reports say it is not offered.
+// intake when [tips] names the oversight body's keys, and the registry of
+// procurement contracts always.
 func Capabilities(cfg datadir.Config) report.Capabilities {
-	return report.Capabilities{Sharing: cfg.Sharing.Enabled, Tips: len(cfg.Tips.Recipients) > 0}
+	return report.Capabilities{Sharing: cfg.Sharing.Enabled, Tips: len(cfg.Tips.Recipients) > 0, Contracts: true}
 }
 
 // TipBatch runs the whistleblower intake's daily batch once its moment
