@@ -88,7 +88,15 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 		most = max(most, len(perCol[c]))
 	}
 	const colW, boxW, boxH, rowH, top = 300.0, 160.0, 44.0, 110.0, 30.0
-	h := top*2 + rowH*float64(most)
+	// The last row's boxes, and below them room for the steps that skip
+	// the middle column, which dip under the boxes.
+	h := top + rowH*float64(most-1) + boxH + 20
+	for k := range steps {
+		if cols[k[1]]-cols[k[0]] == 2 {
+			h += 50
+			break
+		}
+	}
 	xy := func(pid string) (float64, float64) {
 		return 10 + colW*float64(cols[pid]), top + rowH*float64(rows[pid])
 	}
@@ -99,7 +107,7 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 		st := steps[k]
 		desc = append(desc, fmt.Sprintf("%s to %s: %s", names[st.from], names[st.to], stepLabel(st)))
 	}
-	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="%s-t %s-d">`, 2*colW+boxW+20, h+40, id, id)
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="%s-t %s-d">`, 2*colW+boxW+20, h, id, id)
 	fmt.Fprintf(&s, `<title id="%s-t">Procurement pathways: from vendors through resellers and integrators to the agencies</title><desc id="%s-d">%s</desc>`, id, id, esc(strings.Join(desc, "; ")))
 	for _, hdr := range []struct {
 		col  int
@@ -120,7 +128,10 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 		if cols[st.to]-cols[st.from] == 2 {
 			fmt.Fprintf(&s, `<path d="M%.0f,%.0f C%.0f,%.0f %.0f,%.0f %.0f,%.0f" fill="none" stroke="%s" stroke-width="2"/>`,
 				x1, y1, x1+120, y1+80, x2-120, y2+80, x2-6, y2, colPermit)
-			ly = (y1+y2)/2 + 76
+			// Its label by its start, between the first two columns,
+			// where no other step's label is: the steps that skip the
+			// middle converge on the buyer.
+			lx, ly = x1+(colW-boxW)/2, y1-30
 		} else {
 			fmt.Fprintf(&s, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="2"/>`, x1, y1, x2-6, y2, colPermit)
 		}
