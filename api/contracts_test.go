@@ -205,6 +205,16 @@ func TestContractAmend(t *testing.T) {
 	}
 	amended := withException(single)
 	const path = "/v1/contracts/ocds-ombud01-2026-0007/releases"
+	unexplained := func() map[string]int64 {
+		m := map[string]int64{}
+		for _, k := range e.ReportNow(t).Unexplained {
+			m[k.Key] = k.Count.N
+		}
+		return m
+	}
+	if u := unexplained(); u["humanReviewOfAIOutputs"] != 1 || u["downstreamUseLimits"] != 1 || len(u) != 2 {
+		t.Fatalf("the report's unexplained exceptions before the amendment: %v", u)
+	}
 	before := e.Size(t)
 	for _, tc := range []struct {
 		name, path, token, body string
@@ -235,6 +245,9 @@ func TestContractAmend(t *testing.T) {
 	if done.Release != 2 || !ok || am.Op != entry.OpAmend || am.Import != "" || !slices.Equal(am.Unexplained, []string{"downstreamUseLimits"}) ||
 		!slices.Equal(am.MissingClauses, []string{"downstreamUseLimits", "customerKeyCustody", "humanReviewOfAIOutputs"}) {
 		t.Fatalf("the amendment: %+v, entry %+v", done, e.EntryAt(t, done.Receipt))
+	}
+	if u := unexplained(); u["humanReviewOfAIOutputs"] != 0 || u["downstreamUseLimits"] != 1 || len(u) != 1 {
+		t.Fatalf("the report's unexplained exceptions after the amendment: %v", u)
 	}
 	var list apiv1.Contracts
 	if err := json.Unmarshal(ombudtest.Get(t, e.URL+"/v1/contracts"), &list); err != nil || len(list.Contracts) != 1 ||

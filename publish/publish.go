@@ -395,6 +395,12 @@ func CSV(r *report.Report, caps report.Capabilities) []byte {
 	for _, c := range r.MissingClauses {
 		row("contracts_missing_clauses", c.Key, "", "", c.Count)
 	}
+	for _, c := range r.ContractsByFlag {
+		row("contracts_by_flag", c.Key, "", "", c.Count)
+	}
+	for _, c := range r.Unexplained {
+		row("contracts_unexplained", c.Key, "", "", c.Count)
+	}
 	row("key_rotations", "", "", "", r.KeyRotations)
 	row("policy_changes", "", "", "", r.PolicyChanges)
 	row("auditor_detail_reads", "", "", "", r.AuditorReads)

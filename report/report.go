@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -181,13 +182,23 @@ type Report struct {
 	TipsByMonth         []KeyCount `json:"tips_by_month,omitempty"`
 	TipsNotAcknowledged *Count     `json:"tips_not_acknowledged,omitempty"`
 	TipsNotAnswered     *Count     `json:"tips_not_answered,omitempty"`
-	Contracts           Count      `json:"contracts"`
-	MissingClauses      []KeyCount `json:"contracts_missing_clauses"`
-	KeyRotations        Count      `json:"key_rotations"`
-	PolicyChanges       Count      `json:"policy_changes"`
-	AuditorReads        Count      `json:"auditor_detail_reads"`
-	Daily               []DayRow   `json:"daily"`
-	Malformed           Count      `json:"malformed_entries"`
+	// Contracts is the registry of procurement contracts as it stood at
+	// the period's end: the contracts registered by then, each at its
+	// latest release. MissingClauses counts them by each safeguard clause
+	// they lack, ContractsByFlag by product flag, and Unexplained by each
+	// clause they lack with no recorded exception. Procurement is about
+	// organisations, not people, and the registry publishes it whole:
+	// these counts are exact, not banded. The last two are absent when
+	// empty.
+	Contracts       Count      `json:"contracts"`
+	MissingClauses  []KeyCount `json:"contracts_missing_clauses"`
+	ContractsByFlag []KeyCount `json:"contracts_by_flag,omitempty"`
+	Unexplained     []KeyCount `json:"contracts_unexplained,omitempty"`
+	KeyRotations    Count      `json:"key_rotations"`
+	PolicyChanges   Count      `json:"policy_changes"`
+	AuditorReads    Count      `json:"auditor_detail_reads"`
+	Daily           []DayRow   `json:"daily"`
+	Malformed       Count      `json:"malformed_entries"`
 
 	// Auditor holds what only detail records show. It is set in auditor
 	// mode (Builder.AddDetail) and absent from a published report,
@@ -387,14 +398,17 @@ type Builder struct {
 	tipsMonth                map[string]*int64
 	tipFiled                 map[string]string // tip pseudonym → filing day (all time)
 	tipAck, tipAns           map[string]int64  // tip pseudonym → first acknowledged, answered, Unix seconds (all time)
-	contracts                int64
-	clauses                  map[string]*int64
-	rotations                int64
-	policies                 int64
-	auditor                  int64
-	daily                    []*[2]int64          // by day since the period's start: permits, denials
-	details                  map[[2]string]*int64 // auditor mode: kind, status
-	r                        entry.Reader
+	// registry: every contract registered before the period's end, by
+	// ocid, as its latest release; imports: the register entries of
+	// each import, by its ref, until its closing entry.
+	registry  map[string]*contractState
+	imports   map[string][]*contractState
+	rotations int64
+	policies  int64
+	auditor   int64
+	daily     []*[2]int64          // by day since the period's start: permits, denials
+	details   map[[2]string]*int64 // auditor mode: kind, status
+	r         entry.Reader
 }
 
 // inc adds one to m[k]. The view's strings alias the leaf being read, so a
@@ -427,7 +441,7 @@ func NewBuilder(opt Options) *Builder {
 		erasures: map[string]*int64{}, holds: map[[2]string]*int64{}, exports: map[[3]string]*int64{}, exportsJ: map[[3]string]*int64{}, proposals: map[[2]string]*int64{}, proposalOp: map[string]string{}, flagModel: map[string]string{},
 		actModel: map[string]string{}, modelActs: map[[2]string]*int64{}, modelCons: map[[3]string]*int64{},
 		tipsMonth: map[string]*int64{}, tipFiled: map[string]string{}, tipAck: map[string]int64{}, tipAns: map[string]int64{},
-		models: map[string]*[6]int64{}, due: map[string]int64{}, resolvedAt: map[string]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, clauses: map[string]*int64{},
+		models: map[string]*[6]int64{}, due: map[string]int64{}, resolvedAt: map[string]int64{}, systems: map[string]string{}, runKey: map[string][3]string{}, runs: map[[3]string]*[2]int64{}, actions: map[string]*int64{}, contests: map[[2]string]*int64{}, registry: map[string]*contractState{}, imports: map[string][]*contractState{},
 		daily: make([]*[2]int64, max(0, (end-start+86399)/86400))}
 }
 
@@ -506,6 +520,11 @@ func (b *Builder) Add(leaf []byte) {
 				b.tipAns[strings.Clone(tp.Tip)] = unix
 			}
 		}
+	}
+	// The registry of contracts, all time up to the period's end: an
+	// import's contracts count once its closing entry is read.
+	if k, ok := body.(*entry.Contract); ok && unix < b.end {
+		b.contract(k)
 	}
 	if unix < b.start || unix >= b.end {
 		return
@@ -605,11 +624,6 @@ func (b *Builder) Add(leaf []byte) {
 			b.tips++
 			inc(b.tipsMonth, h.Time.UTC().Format("2006-01"), clone1)
 		}
-	case *entry.Contract:
-		b.contracts++
-		for _, c := range e.MissingClauses {
-			inc(b.clauses, c, clone1)
-		}
 	case *entry.Key:
 		if e.Op == entry.OpRotate {
 			b.rotations++
@@ -699,7 +713,7 @@ func (b *Builder) Report() *Report {
 		return &v
 	}
 	r := &Report{Format: Format, Origin: o.Origin, Period: o.Period, Checkpoint: o.Checkpoint, Band: o.Band,
-		Entries: c(b.entries), EmergencyReads: c(b.emergency), Breaches: c(b.breaches), Tips: c(b.tips), Contracts: c(b.contracts),
+		Entries: c(b.entries), EmergencyReads: c(b.emergency), Breaches: c(b.breaches), Tips: c(b.tips), Contracts: Count{N: int64(len(b.registry))},
 		KeyRotations: c(b.rotations), PolicyChanges: c(b.policies), AuditorReads: c(b.auditor), Malformed: c(b.malformed)}
 	r.Period.Start, r.Period.End = r.Period.Start.UTC(), r.Period.End.UTC()
 	keyed := func(m map[string]*int64) []KeyCount {
@@ -795,7 +809,7 @@ func (b *Builder) Report() *Report {
 		}
 	}
 	r.TipsNotAcknowledged, r.TipsNotAnswered = some(notAck), some(notAns)
-	r.MissingClauses = keyed(b.clauses)
+	r.MissingClauses, r.ContractsByFlag, r.Unexplained = b.registryCounts()
 	if b.details != nil {
 		r.Auditor = &AuditorFigures{Details: rows(b.details, func(k [2]string, n int64) DetailRow { return DetailRow{k[0], DetailStatus(k[1]), Count{N: n}} })}
 	}
@@ -857,4 +871,62 @@ func joined[K string | [2]string | [3]string](k K) string {
 		return k[0] + "\x00" + k[1] + "\x00" + k[2]
 	}
 	return any(k).(string)
+}
+
+// contractState is what the report counts of a registered contract.
+type contractState struct {
+	ocid                        string
+	flags, missing, unexplained []string
+}
+
+// contract reads a contract entry into the registry: a register entry
+// waits for its import's closing entry, which registers the import's
+// contracts; an amendment replaces a registered contract's state.
+func (b *Builder) contract(k *entry.Contract) {
+	st := func() *contractState {
+		return &contractState{ocid: strings.Clone(k.OCID), flags: slices.Clone(k.ProductFlags), missing: slices.Clone(k.MissingClauses), unexplained: slices.Clone(k.Unexplained)}
+	}
+	switch k.Op {
+	case entry.OpRegister:
+		if k.Import != "" {
+			b.imports[strings.Clone(k.Import)] = append(b.imports[k.Import], st())
+		}
+	case entry.OpImport:
+		for _, c := range b.imports[k.Import] {
+			if _, ok := b.registry[c.ocid]; !ok {
+				b.registry[c.ocid] = c
+			}
+		}
+		delete(b.imports, k.Import)
+	case entry.OpAmend:
+		if _, ok := b.registry[k.OCID]; ok {
+			b.registry[k.OCID] = st()
+		}
+	}
+}
+
+// registryCounts counts the registry's contracts by clause lacking, by
+// product flag and by clause lacking with no exception, exactly.
+func (b *Builder) registryCounts() (missing, flags, unexplained []KeyCount) {
+	count := func(of func(*contractState) []string) []KeyCount {
+		m := map[string]int64{}
+		for _, c := range b.registry {
+			for _, v := range of(c) {
+				m[v]++
+			}
+		}
+		out := make([]KeyCount, 0, len(m))
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, KeyCount{Key: k, Count: Count{N: m[k]}})
+		}
+		return out
+	}
+	missing = count(func(c *contractState) []string { return c.missing })
+	if flags = count(func(c *contractState) []string { return c.flags }); len(flags) == 0 {
+		flags = nil
+	}
+	if unexplained = count(func(c *contractState) []string { return c.unexplained }); len(unexplained) == 0 {
+		unexplained = nil
+	}
+	return missing, flags, unexplained
 }
