@@ -55,6 +55,8 @@ const (
 	RuleReviewWithoutRationale      = "review_without_rationale"
 	RuleRollback                    = "rollback"
 	RuleRunAuthorizationMissing     = "run_authorization_missing"
+	RuleRunContractUnexplained      = "run_contract_unexplained"
+	RuleContractImportIncomplete    = "contract_import_incomplete"
 	RuleRunReadAfterClose           = "run_read_after_close"
 	RuleRunReadAfterRetirement      = "run_read_after_retirement"
 	RuleRunReadOutsideList          = "run_read_outside_list"

@@ -119,6 +119,13 @@ type RuleState struct {
 	// commitment (for the promises of filing an auditor is given).
 	Tips           map[string]*TipState `json:"tips,omitempty"`
 	TipCommitments map[string]TipRecord `json:"tip_commitments,omitempty"`
+	// Contracts are the registered contracts, by ocid, as their latest
+	// release; Imports the register entries of each import whose closing
+	// entry has not been read yet, by its ref; SystemContracts each
+	// analytic system's contract and task, by the system's pseudonym.
+	Contracts       map[string]*ContractState      `json:"contracts,omitempty"`
+	Imports         map[string][]*ContractState    `json:"contract_imports,omitempty"`
+	SystemContracts map[string]SystemContractState `json:"system_contracts,omitempty"`
 }
 
 // NoticeDue is an erasure notice owed: its erase entry and when it is due.
@@ -155,6 +162,15 @@ type rules struct {
 
 func newRules(cfg Rules, st RuleState) *rules {
 	r := &rules{cfg: cfg, st: st}
+	if r.st.Contracts == nil {
+		r.st.Contracts = map[string]*ContractState{}
+	}
+	if r.st.Imports == nil {
+		r.st.Imports = map[string][]*ContractState{}
+	}
+	if r.st.SystemContracts == nil {
+		r.st.SystemContracts = map[string]SystemContractState{}
+	}
 	if r.st.Auths == nil {
 		r.st.Auths = map[string]*AuthState{}
 	}
@@ -243,6 +259,8 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		r.access(idx, e, b, add)
 	case *entry.Analytic:
 		r.analytic(idx, b)
+	case *entry.Contract:
+		r.contract(idx, b, add)
 	case *entry.Run:
 		r.run(idx, e, b, add)
 	case *entry.Erase:

@@ -34,6 +34,11 @@ func (r *rules) analytic(idx uint64, b *entry.Analytic) {
 		vs = map[string]*VersionState{}
 		r.st.Versions[b.System] = vs
 	}
+	if b.Op == entry.OpRegister {
+		if _, ok := r.st.SystemContracts[b.System]; !ok {
+			r.st.SystemContracts[b.System] = SystemContractState{Contract: b.Contract, Task: b.Task}
+		}
+	}
 	switch b.Op {
 	case entry.OpRegister, entry.OpVersion:
 		if vs[b.ModelVersion] == nil {
@@ -66,6 +71,7 @@ func (r *rules) run(idx uint64, e *entry.Entry, b *entry.Run, add adder) {
 		return
 	}
 	r.notDisabled(b.By, "run "+b.Run+" started", add)
+	r.runContract(b, add)
 	switch v := r.st.Versions[b.System][b.ModelVersion]; {
 	case v == nil:
 		add(RuleRunVersionUnregistered, "run %s names version %s of system %s, which no analytic entry registered before it", b.Run, b.ModelVersion, b.System)
