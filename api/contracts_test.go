@@ -2,19 +2,23 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
+	"github.com/ombud/ombud/journal"
 )
 
 func readFixture(t *testing.T, name string) string {
@@ -266,5 +270,84 @@ func TestContractAmend(t *testing.T) {
 	wg.Wait()
 	if slices.Sort(codes); codes[0] != 201 || codes[1] < 400 || e.Size(t) != before+1 {
 		t.Fatalf("two amendments at once: %v, log grew by %d", codes, e.Size(t)-before)
+	}
+}
+
+// TestContractImportRecovery: an import whose closing entry is logged but
+// whose commit a crash interrupted is committed by recovery, which finds
+// each contract's register entry in the log; an import whose closing
+// entry never reached the log is undone, its register entries left void,
+// and its ocid is free again.
+func TestContractImportRecovery(t *testing.T) {
+	t.Parallel()
+	e := ombudtest.New(t)
+	ctx := t.Context()
+	now := e.Journal.Clock().UTC().Truncate(time.Millisecond)
+	importOf := func(id string, ocids ...string) (*journal.Change, []journal.Record, journal.Record) {
+		p := journal.ContractImportPayload{ID: id}
+		var rs []journal.Record
+		for _, ocid := range ocids {
+			c := &ombud.Contract{OCID: ocid, N: 1, ReleaseID: ocid + "-1", Release: []byte(`{"ocid":"` + ocid + `"}`), SHA256: "sha256:" + strings.Repeat("c", 64),
+				Title: "t", Buyer: "agency", Vendor: "v", Registered: now}
+			p.Contracts = append(p.Contracts, c)
+			r := journal.Record{Body: entry.Contract{Op: entry.OpRegister, OCID: ocid, Release: c.SHA256, Buyer: "agency", Vendor: "v", Import: id, By: e.AdminID}, Time: now}
+			_, leaf, _, err := e.Journal.Build(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(leaf)
+			p.Leaves = append(p.Leaves, sum[:])
+			rs = append(rs, r)
+		}
+		ch, err := journal.ContractImport.Change(id, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch, rs, journal.Record{Body: entry.Contract{Op: entry.OpImport, Count: int64(len(ocids)), Import: id, By: e.AdminID}}
+	}
+	// Logged, not committed: the commit fails, as a crash would leave it.
+	ch, rs, closing := importOf("import-logged", "ocds-r-1", "ocds-r-2")
+	leaves, w, err := e.Journal.ApplyAll(ctx, ch, rs, closing, func(context.Context, *journal.Change, []journal.Leaf, journal.Leaf) error {
+		return errors.New("the process died")
+	})
+	if err == nil || len(leaves) != 0 || w.Index == 0 {
+		t.Fatalf("ApplyAll with a failing commit: %v, %v, %d", err, leaves, w.Index)
+	}
+	if cs, _ := e.Store.Contracts(ctx); len(cs) != 0 {
+		t.Fatalf("registered before recovery: %d", len(cs))
+	}
+	st, err := e.Custody.Settle(ctx, time.Now().Add(time.Hour))
+	if err != nil || st.Committed != 1 {
+		t.Fatalf("recovery: %+v, %v", st, err)
+	}
+	cs, err := e.Store.Contracts(ctx)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("after recovery: %d, %v", len(cs), err)
+	}
+	for i, c := range cs {
+		reg, ok := e.EntryAt(t, c.Index).(*entry.Contract)
+		if !ok || reg.Op != entry.OpRegister || reg.OCID != c.OCID || c.Import != w.Index || c.OCID != fmt.Sprintf("ocds-r-%d", i+1) {
+			t.Errorf("contract %s after recovery: index %d (%+v), import %d, want %d", c.OCID, c.Index, e.EntryAt(t, c.Index), c.Import, w.Index)
+		}
+	}
+
+	// Not logged: the log refuses the closing entry (here: the change's
+	// reservation is left as a crash before the closing entry would).
+	ch, _, _ = importOf("import-lost", "ocds-r-3")
+	ch.Leaf, ch.Created = bytes.Repeat([]byte{9}, 32), now
+	if ch.From, err = e.Log.Size(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.Reserve(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.Custody.Settle(ctx, time.Now().Add(time.Hour)); err != nil || st.Undone != 1 {
+		t.Fatalf("recovery of an import never closed: %+v, %v", st, err)
+	}
+	if _, err := e.Store.ContractReleases(ctx, "ocds-r-3"); !errors.Is(err, ombud.ErrNotFound) {
+		t.Fatalf("the undone import left its contract: %v", err)
+	}
+	if resp := e.Do(t, "POST", "/v1/contracts", e.AdminToken, "application/json", ombudtest.ContractRelease("ocds-r-3")); resp.StatusCode != 201 {
+		t.Fatalf("the undone import's ocid is not free: %d", resp.StatusCode)
 	}
 }
