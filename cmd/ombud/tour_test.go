@@ -21,7 +21,8 @@ import (
 // substituted, those the tour itself tells the reader to supply: this
 // test binary, run as ombud (TestMain), for 'go run ./cmd/ombud'; the
 // child's address for http://127.0.0.1:8080 (and OMBUD_SERVER); and the
-// admin token serve printed for 'omb_…'. A command whose comment says it is refused or
+// admin token serve printed for 'omb_…'. The repository's files it names
+// (a fixture of contracts) are copied into the folder. A command whose comment says it is refused or
 // denied must fail, and say the reason named in the comment's
 // parentheses. The first start must say in plain words that a new log
 // was created, without Tessera's line about a missing checkpoint, and
@@ -54,6 +55,20 @@ func TestREADMETour(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
+	// The repository's files the tour names, where a reader in the
+	// repository's folder finds them.
+	for _, f := range []string{"contracts/testdata/registry-package.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(work, filepath.Dir(filepath.FromSlash(f))), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, filepath.FromSlash(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 
