@@ -87,3 +87,35 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheck: a registration's reader (a release or a package, keys given
+// twice, every release read) takes any bytes without panicking; what it
+// accepts reads again, each release, as the pages read it, with its
+// vendor and its intermediaries in the log's code form.
+func FuzzCheck(f *testing.F) {
+	if b, err := os.ReadFile("testdata/cloud-via-reseller.json"); err == nil {
+		f.Add(b)
+	}
+	// A small package: the fixture package is large, and each input the
+	// fuzzer finds interesting is minimised, at a cost that grows with it.
+	f.Add([]byte(`{"uri":"https://x.example/p","publishedDate":"2026-01-01T00:00:00Z","publisher":{"name":"p"},"version":"1.1","releases":[` +
+		`{"ocid":"ocds-1","id":"r1","date":"2026-01-01T00:00:00Z","tag":["contract"],"initiationType":"tender","buyer":{"id":"b"},` +
+		`"parties":[{"id":"b","roles":["buyer"]},{"id":"v","roles":["vendor"]}],"contracts":[{"id":"c","awardID":"a","productFlags":["ai"],` +
+		`"safeguards":{"auditRights":true},"safeguardExceptions":[{"clause":"dataResidency","rationale":"r","approvedBy":"x"}],` +
+		`"supplyChain":[{"from":"v","to":"b","contract":"ocds-0"}]}]}]}`))
+	f.Add([]byte(`{"releases":[{"ocid":"a","ocid":"b"}]}`))
+	f.Add([]byte(`{"releases":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := contracts.Check(b)
+		var ie *contracts.InvalidError
+		if err != nil {
+			if errors.As(err, &ie) && len(ie.Problems) == 0 {
+				t.Fatal("refused with no problem named")
+			}
+			return
+		}
+		if n < 1 {
+			t.Fatalf("accepted %d releases", n)
+		}
+	})
+}

@@ -36,7 +36,7 @@ func systemCommands() []command {
 			fs.StringVar(&in.Version, "version", "", "the model version")
 			accuracyFlags(fs, &in.Accuracy)
 			fs.StringVar(&in.ImpactAssessment, "impact-assessment", "", "reference of its fundamental-rights impact assessment (required for biometric tasks)")
-			fs.StringVar(&in.Contract, "contract", "", "reference of the contract it was bought under")
+			fs.StringVar(&in.Contract, "contract", "", "the ocid of the registered contract it was bought under (ombud contracts list)")
 			return m.remote(fs, func(ctx context.Context, c *client.Client, _ []string) error {
 				in.Classes = classes
 				out, err := c.RegisterSystem(ctx, in)
