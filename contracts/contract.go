@@ -182,6 +182,10 @@ func read(raw []byte, check bool) (*Contract, error) {
 			}
 		}
 	}
+	if len(k.Chain) > MaxChain {
+		bad("/contracts/0/supplyChain", "a supply chain of at most %d links: its parties are written in the log", MaxChain)
+		return nil, &InvalidError{Problems: probs}
+	}
 	for i, l := range k.Chain {
 		switch {
 		case l.Contract == "":
@@ -343,6 +347,11 @@ func (c *Contract) PartyName(id string) string {
 	}
 	return id
 }
+
+// MaxChain bounds a supply chain's links: its parties between the vendor
+// and the buyer, and the upstream contracts it names, are lists in the
+// contract's log entry.
+const MaxChain = 32
 
 // codeRule is what a code is, for the problems that need one.
 const codeRule = "1 to 128 of A-Z a-z 0-9 . _ : + / = -, no spaces"

@@ -2,6 +2,7 @@ package contracts_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -118,4 +119,27 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("accepted %d releases", n)
 		}
 	})
+}
+
+// TestLongChain: a chain longer than the log entry's lists may hold is
+// refused at its field, not failed when its entry is built.
+func TestLongChain(t *testing.T) {
+	v := fixture(t, "cloud-via-reseller.json")
+	parties := v["parties"].([]any)
+	var chain []any
+	from := "cloudco"
+	for i := range contracts.MaxChain {
+		id := fmt.Sprintf("r%d", i)
+		parties = append(parties, map[string]any{"id": id, "name": id, "roles": []any{"reseller"}})
+		chain = append(chain, map[string]any{"from": from, "to": id})
+		from = id
+	}
+	chain = append(chain, map[string]any{"from": from, "to": "agency-police"})
+	v["parties"] = parties
+	v["contracts"].([]any)[0].(map[string]any)["supplyChain"] = chain
+	_, err := contracts.Read(marshal(t, v))
+	var ie *contracts.InvalidError
+	if !errors.As(err, &ie) || ie.Problems[0].Path != "/contracts/0/supplyChain" || !strings.Contains(ie.Problems[0].Message, "at most") {
+		t.Fatalf("a chain of %d links: %v", len(chain), err)
+	}
 }
