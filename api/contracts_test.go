@@ -71,6 +71,17 @@ func TestContractsImport(t *testing.T) {
           ]`, `"roles": ["vendor", "dealer"]`, 1), 400, ombud.CodeInvalid, "unknown_role", "/releases/2/parties/1/roles/1"},
 		{"a package without its publisher", e.AdminToken, js, strings.Replace(pkg, `"publisher": {`, `"publisher_": {`, 1), 400, ombud.CodeInvalid, "invalid_release", "/"},
 		{"not JSON", e.AdminToken, js, `{"ocid":`, 400, ombud.CodeInvalid, "invalid_release", "/"},
+		// The outside review's: what the log or the pages would read
+		// otherwise than the schema did, or keep for ever.
+		{"a key in another case", e.AdminToken, js, strings.Replace(single, `"productFlags": ["cloud", "ai"],`, `"productFlags": ["cloud", "ai"], "ProductFlags": ["jane.doe"],`, 1), 400, ombud.CodeInvalid, "invalid_release", "/contracts/0/ProductFlags"},
+		{"a key only in another case", e.AdminToken, js, strings.Replace(single, `"safeguards": {`, `"Safeguards": {`, 1), 400, ombud.CodeInvalid, "invalid_release", "/contracts/0/Safeguards"},
+		{"an ocid not of OCDS's form", e.AdminToken, js, strings.Replace(single, `"ocid": "ocds-ombud01-2026-0007"`, `"ocid": "export.json"`, 1), 400, ombud.CodeInvalid, "invalid_release", "/ocid"},
+		{"a party id shaped as an identity number", e.AdminToken, js, strings.ReplaceAll(single, `"cloudco"`, `"123-45-6789"`), 400, ombud.CodeInvalid, "invalid_release", "/parties/2/id"},
+		{"invalid UTF-8", e.AdminToken, js, strings.Replace(single, `CloudCo Inc.`, "CloudCo \xff Inc.", 1), 400, ombud.CodeInvalid, "invalid_release", "/"},
+		{"a date in lower case", e.AdminToken, js, strings.Replace(single, `"date": "2026-03-02T00:00:00Z"`, `"date": "2026-03-02t00:00:00z"`, 1), 400, ombud.CodeInvalid, "invalid_release", "/date"},
+		{"nesting too deep", e.AdminToken, js, strings.Replace(single, `"language": "en",`, `"x": `+strings.Repeat("[", 40)+strings.Repeat("]", 40)+`, "language": "en",`, 1), 400, ombud.CodeInvalid, "invalid_release", ""},
+		{"a bidirectional override in a title", e.AdminToken, js, strings.Replace(single, `"title": "Cloud storage`, "\"title\": \"\u202eCloud storage", 1), 400, ombud.CodeInvalid, "invalid_release", "/contracts/0/title"},
+		{"an exception repeated", e.AdminToken, js, strings.Replace(single, `"safeguardExceptions": [`, `"safeguardExceptions": [`+strings.Repeat(`{"clause": "customerKeyCustody", "rationale": "r", "approvedBy": "b"},`, 2000), 1), 400, ombud.CodeInvalid, "invalid_release", "/contracts/0/safeguardExceptions"},
 	}
 	check := func(tc refusal) {
 		t.Helper()

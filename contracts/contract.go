@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
@@ -143,18 +144,35 @@ func read(raw []byte, check bool) (*Contract, error) {
 	if k.Value != nil {
 		c.Amount, c.Currency = k.Value.Amount, k.Value.Currency
 	}
-	if !IsCode(r.OCID) || strings.Contains(r.OCID, "/") {
-		bad("/ocid", "the ocid is published in the log and names the contract's page: "+codeRule+", and no /")
+	if msg := checkOCID(r.OCID); msg != "" {
+		bad("/ocid", "%s", msg)
+	}
+	if _, err := time.Parse(time.RFC3339, r.Date); err != nil {
+		bad("/date", "the release's date must be a date and time as RFC 3339 writes it, such as 2026-03-02T00:00:00Z")
+	}
+	text := func(path, s string) {
+		if err := ombud.ValidateText(path, s); err != nil {
+			bad(path, "%s", ombud.ErrorMessage(err))
+		}
 	}
 	byID := map[string]Party{}
 	for i, p := range r.Parties {
-		if _, dup := byID[p.ID]; dup || p.ID == "" {
-			bad(fmt.Sprintf("/parties/%d/id", i), "a party's id is given once, and not empty")
-		} else if !IsCode(p.ID) {
+		switch {
+		case p.ID == "":
+			bad(fmt.Sprintf("/parties/%d/id", i), "a party's id is required")
+		case byID[p.ID].ID != "":
+			bad(fmt.Sprintf("/parties/%d/id", i), "the party %q is given twice", p.ID)
+		case !IsCode(p.ID):
 			bad(fmt.Sprintf("/parties/%d/id", i), "a party's id is published in the log: "+codeRule)
+		default:
+			if err := ombud.CheckPublicValue("the party's id", p.ID); err != nil {
+				bad(fmt.Sprintf("/parties/%d/id", i), "%s", ombud.ErrorMessage(err))
+			}
 		}
+		text(fmt.Sprintf("/parties/%d/name", i), p.Name)
 		byID[p.ID] = p
 	}
+	text("/contracts/0/title", k.Title)
 	switch {
 	case r.Buyer == nil:
 		bad("/buyer", "the buyer is required")
@@ -172,15 +190,22 @@ func read(raw []byte, check bool) (*Contract, error) {
 			c.Missing = append(c.Missing, cl)
 		}
 	}
+	if len(k.Exceptions) > len(Clauses) {
+		bad("/contracts/0/safeguardExceptions", "at most one exception for each of the %d clauses", len(Clauses))
+		return nil, &InvalidError{Problems: probs}
+	}
+	excepted := map[string]bool{}
 	for i, e := range k.Exceptions {
+		at := fmt.Sprintf("/contracts/0/safeguardExceptions/%d", i)
 		if k.Safeguards[e.Clause] {
-			bad(fmt.Sprintf("/contracts/0/safeguardExceptions/%d/clause", i), "an exception for %s, which the contract holds", e.Clause)
+			bad(at+"/clause", "an exception for %s, which the contract holds", e.Clause)
 		}
-		for j := range i {
-			if k.Exceptions[j].Clause == e.Clause {
-				bad(fmt.Sprintf("/contracts/0/safeguardExceptions/%d/clause", i), "a second exception for %s", e.Clause)
-			}
+		if excepted[e.Clause] {
+			bad(at+"/clause", "a second exception for %s", e.Clause)
 		}
+		excepted[e.Clause] = true
+		text(at+"/rationale", e.Rationale)
+		text(at+"/approvedBy", e.ApprovedBy)
 	}
 	if len(k.Chain) > MaxChain {
 		bad("/contracts/0/supplyChain", "a supply chain of at most %d links: its parties are written in the log", MaxChain)
@@ -189,8 +214,8 @@ func read(raw []byte, check bool) (*Contract, error) {
 	for i, l := range k.Chain {
 		switch {
 		case l.Contract == "":
-		case !IsCode(l.Contract):
-			bad(fmt.Sprintf("/contracts/0/supplyChain/%d/contract", i), "an upstream contract's ocid is published in the log: "+codeRule)
+		case checkOCID(l.Contract) != "":
+			bad(fmt.Sprintf("/contracts/0/supplyChain/%d/contract", i), "an upstream contract's %s", checkOCID(l.Contract))
 		case l.Contract == r.OCID:
 			probs = append(probs, Problem{Path: fmt.Sprintf("/contracts/0/supplyChain/%d/contract", i), Code: CircularChain,
 				Message: "the chain is circular: the contract names itself as its upstream contract"})
@@ -352,6 +377,21 @@ func (c *Contract) PartyName(id string) string {
 // and the buyer, and the upstream contracts it names, are lists in the
 // contract's log entry.
 const MaxChain = 32
+
+// checkOCID says what is wrong with an ocid, "" if nothing: OCDS's form
+// ("ocds-", the publisher's prefix, its own id), at most 64 bytes of a
+// code with no / (it names the contract's page), and nothing that looks
+// like personal data, since the log keeps it for ever.
+func checkOCID(ocid string) string {
+	const rule = "ocid is published in the log and names the contract's page: OCDS's form, ocds- then the publisher's prefix and the process's id, at most 64 of A-Z a-z 0-9 . _ : + = -"
+	if !strings.HasPrefix(ocid, "ocds-") || len(ocid) <= len("ocds-") || len(ocid) > 64 || !IsCode(ocid) || strings.Contains(ocid, "/") {
+		return rule
+	}
+	if err := ombud.CheckPublicValue("ocid", ocid); err != nil {
+		return ombud.ErrorMessage(err)
+	}
+	return ""
+}
 
 // codeRule is what a code is, for the problems that need one.
 const codeRule = "1 to 128 of A-Z a-z 0-9 . _ : + / = -, no spaces"

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/entry"
@@ -147,9 +148,13 @@ func readAll(raw []byte) ([]parsed, error) {
 const DuplicateOCID = "duplicate_ocid"
 
 func readOne(raw []byte) (parsed, error) {
-	// The registry serves the bytes it was given: a key given twice would
-	// read one way here and another way in another tool.
-	if p := duplicateKey(raw); p != nil {
+	// The registry serves the bytes it was given: a key given twice, or
+	// in another case, would read one way here and another way in
+	// another tool; invalid UTF-8 is no JSON at all to a strict reader.
+	if !utf8.Valid(raw) {
+		return parsed{}, &InvalidError{Problems: []Problem{{Path: "/", Message: "the release is not valid UTF-8"}}}
+	}
+	if p := checkKeys(raw); p != nil {
 		return parsed{}, &InvalidError{Problems: []Problem{*p}}
 	}
 	c, err := Read(raw)
@@ -357,14 +362,30 @@ func releaseDate(raw []byte) string {
 	return r.Date
 }
 
-// duplicateKey finds an object key given twice in raw, at its path.
-func duplicateKey(raw []byte) *Problem {
+// readNames are the keys the registry reads from a release (the json
+// names of release and its parts). Go's decoder matches a key to a field
+// whatever its case, so a key that differs from one of them only in case
+// would be read as that field, though the schema, which is exact, let it
+// pass as another: such a key is refused.
+var readNames = []string{"ocid", "id", "date", "buyer", "name", "parties", "roles", "contracts", "title", "value", "amount", "currency",
+	"productFlags", "safeguards", "safeguardExceptions", "clause", "rationale", "approvedBy", "supplyChain", "from", "to", "contract", "releases",
+	"auditRights", "downstreamUseLimits", "dataResidency", "customerKeyCustody", "humanReviewOfAIOutputs", "breachNotification"}
+
+// MaxDepth bounds how deep a release's JSON nests: deeper, some JSON
+// readers of the export refuse it.
+const MaxDepth = 32
+
+// checkKeys walks raw and returns the first key given twice in an object,
+// or given twice under case folding, or differing from a key the registry
+// reads only in case, or the first object or list nested deeper than
+// MaxDepth, as a problem at its path.
+func checkKeys(raw []byte) *Problem {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	type frame struct {
 		obj   bool
 		key   string // the object's current key
-		index int    // the array's current index
-		seen  map[string]bool
+		index int    // the list's current index
+		seen  []string
 		isKey bool
 	}
 	var stack []*frame
@@ -394,10 +415,21 @@ func duplicateKey(raw []byte) *Problem {
 				continue
 			}
 			k, _ := tok.(string)
-			if top.seen[k] {
-				return &Problem{Path: path() + "/" + k, Message: fmt.Sprintf("the key %q is given twice", k)}
+			at := path() + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+			for _, o := range top.seen {
+				switch {
+				case o == k:
+					return &Problem{Path: at, Message: fmt.Sprintf("the key %q is given twice", k)}
+				case strings.EqualFold(o, k):
+					return &Problem{Path: at, Message: fmt.Sprintf("the keys %q and %q differ only in case: give one", o, k)}
+				}
 			}
-			top.seen[k], top.key, top.isKey = true, k, false
+			for _, n := range readNames {
+				if k != n && strings.EqualFold(k, n) {
+					return &Problem{Path: at, Message: fmt.Sprintf("the key %q differs from OCDS's %q only in case: spell it exactly", k, n)}
+				}
+			}
+			top.seen, top.key, top.isKey = append(top.seen, k), k, false
 			continue
 		}
 		if top != nil && top.obj {
@@ -409,10 +441,11 @@ func duplicateKey(raw []byte) *Problem {
 			}
 		}
 		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{obj: true, isKey: true, seen: map[string]bool{}})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
+		case json.Delim('{'), json.Delim('['):
+			if len(stack) >= MaxDepth {
+				return &Problem{Path: path(), Message: fmt.Sprintf("the JSON nests deeper than %d levels", MaxDepth)}
+			}
+			stack = append(stack, &frame{obj: tok == json.Delim('{'), isKey: tok == json.Delim('{')})
 		case json.Delim(']'):
 			stack = stack[:len(stack)-1]
 		}

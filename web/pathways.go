@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -47,10 +48,17 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 	cols := map[string]int{}
 	steps := map[[2]string]*pathway{}
 	for _, c := range cs {
-		byID := map[string]contracts.Party{}
+		// A party is a node by its id and its name: ids are each
+		// release's own, so a party of one contract is another's only
+		// if both name it alike, and one contract cannot rename or move
+		// another's. Its column is the one the first contract gives it.
+		node := map[string]string{}
 		for _, p := range c.Parties {
-			byID[p.ID] = p
-			names[p.ID], cols[p.ID] = p.Name, column(p)
+			n := p.ID + "\x00" + p.Name
+			node[p.ID] = n
+			if _, ok := cols[n]; !ok {
+				names[n], cols[n] = p.Name, column(p)
+			}
 		}
 		chain := c.Chain
 		if len(chain) == 0 && c.Vendor() != "" && c.Buyer.ID != "" {
@@ -58,6 +66,7 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 			chain = []contracts.Link{{From: c.Vendor(), To: c.Buyer.ID}}
 		}
 		for _, l := range chain {
+			l.From, l.To = node[l.From], node[l.To]
 			k := [2]string{l.From, l.To}
 			st := steps[k]
 			if st == nil {
@@ -68,7 +77,7 @@ func PathwayDiagram(id string, cs []*contracts.Contract) template.HTML {
 			// A contract's value is what its buyer pays: it counts on
 			// the step into the buyer alone, so that a step its chain
 			// passes through (another contract's) is not counted twice.
-			if c.Currency != "" && l.To == c.Buyer.ID {
+			if c.Currency != "" && l.To == node[c.Buyer.ID] {
 				st.totals[c.Currency] += c.Amount
 			}
 		}
@@ -169,6 +178,12 @@ func stepLabel(st *pathway) string {
 
 // money writes an amount with thousands separators.
 func money(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "not a number"
+	}
+	if v < 0 {
+		return "-" + money(-v)
+	}
 	s := fmt.Sprintf("%.0f", v)
 	var out []byte
 	for i := range len(s) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -36,11 +37,16 @@ func TestPathwayDiagram(t *testing.T) {
 	if strings.Contains(svg, "<script>") {
 		t.Fatal("a party's name is not escaped")
 	}
-	if n := strings.Count(svg, "<rect"); n != 3 {
-		t.Fatalf("%d parties drawn, want 3", n)
+	// The second contract names its vendor otherwise: a party of its
+	// own, not a renaming of the first contract's.
+	if n := strings.Count(svg, "<rect"); n != 4 || !strings.Contains(svg, ">CloudCo Inc.<") {
+		t.Fatalf("%d parties drawn, want 4 (the vendor named two ways is two)", n)
 	}
 	if got := string(PathwayDiagram("none", nil)); !strings.Contains(got, "No contract") {
 		t.Fatalf("no contracts: %s", got)
+	}
+	if money(-1100) != "-1,100" || money(math.Inf(1)) != "not a number" {
+		t.Errorf("money: %q %q", money(-1100), money(math.Inf(1)))
 	}
 	if money(1234567) != "1,234,567" || money(12) != "12" {
 		t.Fatal(money(1234567))

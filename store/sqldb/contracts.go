@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -66,13 +65,15 @@ func insertContract(ctx context.Context, tx *sql.Tx, id string, c *ombud.Contrac
 	return err
 }
 
-// checkChains refuses a set of contracts whose supply chains, linked
-// through their upstream contracts, loop: the latest release of every
-// contract, the pending ones included, so that two imports reserved one
-// after the other see each other's links.
-func checkChains(ctx context.Context, tx *sql.Tx) error {
+// checkChains refuses the contracts from, just reserved, when the supply
+// chains linked through their upstream contracts loop through one of
+// them. A contract's links are those of its latest committed release and
+// of any release pending, so that two changes reserved one after the
+// other see each other's links, and a pending amendment that is undone
+// cannot leave a loop behind it.
+func checkChains(ctx context.Context, tx *sql.Tx, from []string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT ocid, upstream FROM contract_releases r WHERE upstream <> ''
-		AND n = (SELECT max(n) FROM contract_releases l WHERE l.ocid = r.ocid)`)
+		AND (pending = 1 OR n = (SELECT max(n) FROM contract_releases l WHERE l.ocid = r.ocid AND l.pending = 0))`)
 	if err != nil {
 		return err
 	}
@@ -83,20 +84,21 @@ func checkChains(ctx context.Context, tx *sql.Tx) error {
 			rows.Close()
 			return err
 		}
-		up[ocid] = splitCodes(u)
+		up[ocid] = append(up[ocid], splitCodes(u)...)
 	}
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	if loop := findLoop(up); loop != nil {
+	if loop := findLoop(up, from); loop != nil {
 		return &ombud.Error{Code: ombud.CodeInvalid, Reason: "circular_chain",
 			Message: "the contracts' supply chains are circular: " + strings.Join(loop, " → ") + " (each names the next as its upstream contract)"}
 	}
 	return nil
 }
 
-// findLoop returns a cycle of the graph up, or nil.
-func findLoop(up map[string][]string) []string {
+// findLoop returns a cycle of the graph up reachable from one of from,
+// or nil.
+func findLoop(up map[string][]string, from []string) []string {
 	const (
 		unseen = iota
 		open
@@ -128,7 +130,7 @@ func findLoop(up map[string][]string) []string {
 		return nil
 	}
 	// In a fixed order, so that the same loop is named every time.
-	for _, k := range slices.Sorted(maps.Keys(up)) {
+	for _, k := range slices.Sorted(slices.Values(from)) {
 		if loop := visit(k); loop != nil {
 			return loop
 		}
@@ -159,7 +161,11 @@ var contractImport = operation[journal.ContractImportPayload]{Operation: journal
 				return err
 			}
 		}
-		return checkChains(ctx, tx)
+		ocids := make([]string, len(p.Contracts))
+		for i, c := range p.Contracts {
+			ocids[i] = c.OCID
+		}
+		return checkChains(ctx, tx, ocids)
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, id string, p *journal.ContractImportPayload, index uint64) error {
 		// The register entries' indices are known to the service that
@@ -202,7 +208,7 @@ var contractAmend = operation[journal.ContractAmendPayload]{Operation: journal.C
 		if err := insertContract(ctx, tx, ocid, p.Contract); err != nil {
 			return err
 		}
-		return checkChains(ctx, tx)
+		return checkChains(ctx, tx, []string{ocid})
 	},
 	commit: func(ctx context.Context, tx *sql.Tx, ocid string, p *journal.ContractAmendPayload, index uint64) error {
 		return exactlyOne(ctx, tx, `UPDATE contract_releases SET pending = 0, log_index = $1, import_index = $1 WHERE ocid = $2 AND n = $3 AND pending = 1`, index, ocid, p.Contract.N)

@@ -151,6 +151,24 @@ func TestContracts(t *testing.T, open Open) {
 		t.Errorf("an amendment with a release id of its contract: %v, want ErrExists", err)
 	}
 
+	// A pending amendment that drops a link hides nothing: the committed
+	// release's link counts until the amendment is, so that an undone
+	// amendment cannot leave a loop behind.
+	apply(t, s, importOf(t, "import-h", testContract("ocds-h", 1, now, "ocds-i")), 50)
+	drop := change(t, journal.ContractAmend, "ocds-h", journal.ContractAmendPayload{Contract: testContract("ocds-h", 2, now)})
+	if err := s.Reserve(ctx, drop); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Reserve(ctx, importOf(t, "import-i", testContract("ocds-i", 1, now, "ocds-h")))
+	if !errors.As(err, &oe) || oe.Reason != "circular_chain" {
+		t.Fatalf("a loop through a contract whose amendment is pending: %v, want circular_chain", err)
+	}
+	if err := s.Undo(ctx, drop); err != nil {
+		t.Fatal(err)
+	}
+	// A loop elsewhere is no concern of an unrelated import.
+	apply(t, s, importOf(t, "import-j", testContract("ocds-j", 1, now)), 51)
+
 	// An undone import leaves its ocids free.
 	g := importOf(t, "import-g", testContract("ocds-g", 1, now))
 	if err := s.Reserve(ctx, g); err != nil {
