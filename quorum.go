@@ -29,6 +29,10 @@ const (
 	OpRecipientAdd     = "recipient.register"
 	OpHoldRelease      = "hold.release"
 	OpObjectErase      = "object.erase"
+	// OpContractAmend records a later release of a registered contract:
+	// it can record an exception to a safeguard clause, which clears the
+	// marks of the systems bought under it.
+	OpContractAmend = "contract.amend"
 	// OpQuorumSet changes the quorum itself: raising it, lowering it or
 	// disabling it.
 	OpQuorumSet = "quorum.set"
@@ -37,7 +41,7 @@ const (
 // PrivilegedOperations lists every operation a quorum covers, in order.
 var PrivilegedOperations = []string{
 	OpIssuerRegister, OpPolicyReload, OpKeyRotate, OpAdminCreate, OpEmergencyRestore,
-	OpSystemRegister, OpSystemVersion, OpRecipientAdd, OpHoldRelease, OpObjectErase, OpQuorumSet,
+	OpSystemRegister, OpSystemVersion, OpRecipientAdd, OpHoldRelease, OpObjectErase, OpContractAmend, OpQuorumSet,
 }
 
 // IsPrivileged reports whether op is one of PrivilegedOperations.

@@ -249,7 +249,7 @@ func (s *Server) Handler() http.Handler {
 		admin := []ombud.Role{ombud.RoleAdmin}
 		mux.HandleFunc("GET /v1/contracts", s.listContracts)
 		mux.Handle("POST /v1/contracts", s.auth(admin, s.importContracts))
-		mux.Handle("POST /v1/contracts/{ocid}/releases", s.auth(admin, s.amendContract))
+		s.privileged(mux, ombud.OpContractAmend, admin, s.amendContract)
 	}
 	if s.Sharing != nil {
 		admin := []ombud.Role{ombud.RoleAdmin}

@@ -55,7 +55,7 @@ func (s *Server) amendContract(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	c, wr, err := s.Contracts.Amend(r.Context(), r.PathValue("ocid"), raw, caller(r).ID)
+	c, wr, err := s.Contracts.Amend(r.Context(), r.PathValue("id"), raw, caller(r).ID)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -279,8 +279,11 @@ func TestContractAmend(t *testing.T) {
 		wg.Go(func() { codes[i] = e.Do(t, "POST", path, e.AdminToken, js, third).StatusCode })
 	}
 	wg.Wait()
-	if slices.Sort(codes); codes[0] != 201 || codes[1] < 400 || e.Size(t) != before+1 {
-		t.Fatalf("two amendments at once: %v, log grew by %d", codes, e.Size(t)-before)
+	// In QuorumMode each is proposed and approved: the second's proposal
+	// and vote may be logged before its run is refused.
+	grew := e.Size(t) - before
+	if slices.Sort(codes); codes[0] != 201 || codes[1] < 400 || grew < 1+ombudtest.ApprovalEntries(1) || grew > 1+ombudtest.ApprovalEntries(2) {
+		t.Fatalf("two amendments at once: %v, log grew by %d", codes, grew)
 	}
 }
 

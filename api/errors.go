@@ -92,15 +92,20 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 }
 
 // checkKeys walks a JSON value and refuses an object key given twice or
-// not in the API's spelling (lowercase a-z, 0-9 and _).
+// not in the API's spelling (lowercase a-z, 0-9 and _). A proposal's
+// params (the top-level "params") are the body of the operation's own
+// route, which checks them when the proposal is tried and run: an OCDS
+// release, whose keys are OCDS's, is one.
 func checkKeys(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	type frame struct {
 		obj  bool
 		key  bool // the next token of an object is a key
 		seen map[string]bool
+		raw  bool // within a proposal's params: not checked here
 	}
 	var stack []*frame
+	rawNext := false // the next value is the top-level params
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -115,7 +120,8 @@ func checkKeys(b []byte) error {
 		} else if tok != json.Delim('{') {
 			return ombud.Errorf(ombud.CodeMalformedJSON, "request body is not a JSON object")
 		}
-		if tok == nil {
+		raw := rawNext || top != nil && top.raw
+		if tok == nil && !raw {
 			return ombud.Errorf(ombud.CodeMalformedJSON, "null is not a value here; leave the field out")
 		}
 		if top != nil && top.obj && top.key {
@@ -124,6 +130,11 @@ func checkKeys(b []byte) error {
 				continue
 			}
 			k, _ := tok.(string)
+			if top.raw {
+				top.key = false
+				continue
+			}
+			rawNext = len(stack) == 1 && k == "params"
 			if !apiKey(k) {
 				return ombud.Errorf(ombud.CodeUnknownField, "unknown field %.40q (fields are lowercase, like \"name\")", k)
 			}
@@ -137,11 +148,12 @@ func checkKeys(b []byte) error {
 		if top != nil && top.obj {
 			top.key = true // this token is the value; a key comes next
 		}
+		rawNext = false
 		switch tok {
 		case json.Delim('{'):
-			stack = append(stack, &frame{obj: true, key: true, seen: map[string]bool{}})
+			stack = append(stack, &frame{obj: true, key: true, seen: map[string]bool{}, raw: raw})
 		case json.Delim('['):
-			stack = append(stack, &frame{})
+			stack = append(stack, &frame{raw: raw})
 		case json.Delim(']'):
 			stack = stack[:len(stack)-1]
 		}

@@ -38,6 +38,7 @@ var privilegedRoutes = map[string]string{
 	ombud.OpRecipientAdd:     "POST /v1/recipients",
 	ombud.OpHoldRelease:      "POST /v1/objects/{id}/hold/release",
 	ombud.OpObjectErase:      "POST /v1/objects/{id}/erase",
+	ombud.OpContractAmend:    "POST /v1/contracts/{id}/releases",
 	ombud.OpQuorumSet:        "POST /v1/quorum",
 }
 

@@ -354,6 +354,10 @@ type Contract struct {
 	Count          int64    `log:"count"`       // import: how many contracts it registered
 	Import         string   `log:"import,ref"`
 	By             string   `log:"by,ref"`
+	// Proposal and Approver cite the approved proposal an amendment
+	// (privileged) carried out, and its approvers.
+	Proposal string   `log:"proposal,ref"`
+	Approver []string `log:"approver,ref,keyed"`
 }
 
 // Key records a key-encryption key rotated.

@@ -37,6 +37,8 @@ func PrivilegedOp(body entry.Body) string {
 		return pick(b.Op == entry.OpRelease, ombud.OpHoldRelease)
 	case entry.Erase:
 		return pick(ombud.ErasedOnOrder(b.Reason), ombud.OpObjectErase)
+	case entry.Contract:
+		return pick(b.Op == entry.OpAmend, ombud.OpContractAmend)
 	case entry.Quorum:
 		return ombud.OpQuorumSet
 	}

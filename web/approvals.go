@@ -116,6 +116,7 @@ var operationSummary = map[string]string{
 	ombud.OpRecipientAdd:     "Register a recipient that exports may be sealed to",
 	ombud.OpHoldRelease:      "Release the legal hold on an object",
 	ombud.OpObjectErase:      "Erase an object on an order: its key is destroyed, and it can never be read again",
+	ombud.OpContractAmend:    "Record a later release of a registered contract (an exception to a safeguard clause, say), in the public registry",
 	ombud.OpQuorumSet:        "Lower or disable the multi-party approval itself",
 }
 
@@ -127,6 +128,7 @@ var publicParams = map[string][]string{
 	ombud.OpSystemRegister: {"*"},
 	ombud.OpSystemVersion:  {"*"},
 	ombud.OpRecipientAdd:   {"category", "jurisdiction"},
+	ombud.OpContractAmend:  {"*"},
 }
 
 func (s *Site) proposalView(ctx context.Context, p *ombud.Proposal, q *ombud.Quorum, me *ombud.Principal, whole bool) *proposalView {

@@ -193,7 +193,7 @@ var contractImport = operation[journal.ContractImportPayload]{Operation: journal
 }
 
 // contractAmend records a later release of a registered contract.
-var contractAmend = operation[journal.ContractAmendPayload]{Operation: journal.ContractAmend,
+var contractAmend = operation[journal.ContractAmendPayload]{Operation: journal.ContractAmend, privileged: always[journal.ContractAmendPayload](ombud.OpContractAmend),
 	reserve: func(ctx context.Context, tx *sql.Tx, ocid string, p *journal.ContractAmendPayload) error {
 		var last sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT max(n) FROM contract_releases WHERE ocid = $1 AND pending = 0`, ocid).Scan(&last); err != nil {

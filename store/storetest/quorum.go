@@ -89,7 +89,7 @@ func TestQuorum(t *testing.T, open Open) {
 	for name, c := range map[string]*journal.Change{
 		"an analyst":              change(t, journal.PrincipalCreate, "analystanalyst09", journal.PrincipalPayload{Principal: &ombud.Principal{ID: "analystanalyst09", Name: "an", Roles: []ombud.Role{ombud.RoleAnalyst}, TokenHash: []byte("h2"), Created: w.now}}),
 		"an erasure by retention": change(t, journal.Erase, w.objects[2], journal.ErasePayload{Reason: ombud.EraseRetention, At: w.now}),
-		"the quorum raised to 3":  change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: map[string]int{ombud.OpIssuerRegister: 3, ombud.OpPolicyReload: 2, ombud.OpKeyRotate: 2, ombud.OpAdminCreate: 2, ombud.OpEmergencyRestore: 2, ombud.OpSystemRegister: 2, ombud.OpSystemVersion: 2, ombud.OpRecipientAdd: 2, ombud.OpHoldRelease: 2, ombud.OpObjectErase: 2, ombud.OpQuorumSet: 2}, Set: w.now}}),
+		"the quorum raised to 3":  change(t, journal.QuorumSet, "", journal.QuorumPayload{Quorum: &ombud.Quorum{Enabled: true, Required: map[string]int{ombud.OpIssuerRegister: 3, ombud.OpPolicyReload: 2, ombud.OpKeyRotate: 2, ombud.OpAdminCreate: 2, ombud.OpEmergencyRestore: 2, ombud.OpSystemRegister: 2, ombud.OpSystemVersion: 2, ombud.OpRecipientAdd: 2, ombud.OpHoldRelease: 2, ombud.OpObjectErase: 2, ombud.OpContractAmend: 2, ombud.OpQuorumSet: 2}, Set: w.now}}),
 	} {
 		if err := s.Reserve(ctx, c); err != nil {
 			t.Errorf("%s, quorum enabled: %v", name, err)
