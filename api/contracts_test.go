@@ -151,7 +151,8 @@ func TestContractsImport(t *testing.T) {
 
 	// Registered already: each ocid once.
 	before = e.Size(t)
-	check(refusal{"a registered ocid", e.AdminToken, js, single, 409, ombud.CodeConflict, "duplicate_ocid", ""})
+	check(refusal{"a registered ocid", e.AdminToken, js, single, 409, ombud.CodeConflict, "duplicate_ocid", "/ocid"})
+	check(refusal{"a package with a registered ocid", e.AdminToken, js, pkg, 409, ombud.CodeConflict, "duplicate_ocid", "/releases/5/ocid"})
 	// A loop across contracts: 0099 names 0098 as its upstream
 	// contract (not registered: that is allowed), and then 0098 names
 	// 0099.
@@ -166,7 +167,7 @@ func TestContractsImport(t *testing.T) {
 	before = e.Size(t)
 	// 0098 now names 0099 upstream, which names 0098.
 	cyc := strings.Replace(strings.Replace(single, `"ocid": "ocds-ombud01-2026-0007"`, `"ocid": "ocds-ombud01-2026-0098"`, 1), `"contract": "ocds-ombud01-2025-0001"`, `"contract": "ocds-ombud01-2026-0099"`, 1)
-	check(refusal{"a chain that loops through another contract", e.AdminToken, js, cyc, 400, ombud.CodeInvalid, "circular_chain", ""})
+	check(refusal{"a chain that loops through another contract", e.AdminToken, js, cyc, 400, ombud.CodeInvalid, "circular_chain", "/contracts/0/supplyChain"})
 	if e.Size(t) != before {
 		t.Fatal("a refused import logged something")
 	}

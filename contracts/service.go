@@ -183,16 +183,50 @@ func body(op string, c *ombud.Contract, importID, by string) entry.Contract {
 		ProductFlags: c.Flags, MissingClauses: c.Missing, Unexplained: c.Unexplained, Upstream: c.Upstream, Import: importID, By: by}
 }
 
-func duplicate(err error, ocids ...string) error {
-	if !errors.Is(err, ombud.ErrExists) {
-		return err
+// refusal words a refusal the store decided (a duplicate ocid, a loop
+// through other contracts) with its problems, at the releases they
+// concern: in a package, /releases/N.
+func (s *Service) refusal(ctx context.Context, err error, ocids []string, pkg bool) error {
+	at := func(i int, field string) string {
+		if pkg {
+			return fmt.Sprintf("/releases/%d%s", i, field)
+		}
+		return field
 	}
-	what := "a contract of the import"
-	if len(ocids) == 1 {
-		what = ocids[0]
+	var oe *ombud.Error
+	switch {
+	case errors.Is(err, ombud.ErrExists):
+		var probs []ombud.Problem
+		for i, o := range ocids {
+			if _, err := s.Store.ContractReleases(ctx, o); err == nil {
+				probs = append(probs, ombud.Problem{Path: at(i, "/ocid"), Code: DuplicateOCID, Message: o + " is registered already"})
+			}
+		}
+		what := "a contract of the import"
+		if len(ocids) == 1 {
+			what = ocids[0]
+		}
+		return &ombud.Error{Code: ombud.CodeConflict, Reason: DuplicateOCID, Err: err, Problems: probs,
+			Message: what + " is registered already: an ocid is registered once; record a later release with ombud contracts amend (POST /v1/contracts/{ocid}/releases)"}
+	case errors.As(err, &oe) && oe.Reason == CircularChain && len(oe.Problems) == 0:
+		e := *oe
+		e.Problems = []ombud.Problem{{Path: at(0, "/contracts/0/supplyChain"), Code: CircularChain, Message: oe.Message}}
+		if pkg {
+			e.Problems[0].Path = "/releases"
+		}
+		return &e
 	}
-	return &ombud.Error{Code: ombud.CodeConflict, Reason: DuplicateOCID, Err: err,
-		Message: what + " is registered already: an ocid is registered once; record a later release with ombud contracts amend (POST /v1/contracts/{ocid}/releases)"}
+	return err
+}
+
+// isPackage reports whether raw is a release package (it has releases).
+func isPackage(raw []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil {
+		return false
+	}
+	_, ok := top["releases"]
+	return ok
 }
 
 // Import registers raw, one release or a release package, all of it or
@@ -241,7 +275,7 @@ func (s *Service) Import(ctx context.Context, raw []byte, by string) ([]*ombud.C
 			return s.commitImport(ctx, c, idx, w)
 		})
 	if err != nil {
-		return nil, w, duplicate(err, ocids...)
+		return nil, w, s.refusal(ctx, err, ocids, len(raw) > 0 && isPackage(raw))
 	}
 	for i, c := range p.Contracts {
 		c.Index, c.Import = leaves[i].Index, w.Index
@@ -347,7 +381,7 @@ func (s *Service) Amend(ctx context.Context, ocid string, raw []byte, by string)
 		return nil, w, ombud.Errorf(ombud.CodeConflict, "release %s of %s is registered already", c.ReleaseID, ocid)
 	}
 	if err != nil {
-		return nil, w, err
+		return nil, w, s.refusal(ctx, err, []string{ocid}, false)
 	}
 	c.Index, c.Import = w.Index, w.Index
 	return c, w, nil
