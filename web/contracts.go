@@ -1,7 +1,7 @@
 package web
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,7 +122,41 @@ const (
 	missingUnexplained = "unexplained"
 )
 
+// registryReadSlots is how many requests of a gateway read the whole
+// registry of contracts at once; the others wait their turn, for up to
+// registryReadWait, and are then answered busy.
+const (
+	registryReadSlots = 4
+	registryReadWait  = 10 * time.Second
+)
+
+// errBusy is a page's answer when every registry read slot stays taken.
+var errBusy = errors.New("web: the registry's reads are all taken")
+
+// registrySlot takes a registry read slot, and returns its release.
+func (s *Site) registrySlot(ctx context.Context) (func(), error) {
+	wait := registryReadWait
+	if s.registryWait > 0 {
+		wait = s.registryWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case s.registryReads <- struct{}{}:
+		return func() { <-s.registryReads }, nil
+	case <-t.C:
+		return nil, errBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (s *Site) readContracts(ctx context.Context) ([]*contractView, error) {
+	release, err := s.registrySlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	latest, err := s.Contracts.Contracts(ctx)
 	if err != nil {
 		return nil, err
@@ -155,6 +189,10 @@ func (s *Site) contractsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Contracts != nil {
 		all, err := s.readContracts(r.Context())
+		if errors.Is(err, errBusy) {
+			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry is being read for many requests at once; try again in a moment.")
+			return
+		}
 		if err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
@@ -268,7 +306,12 @@ func (s *Site) systemContracts(ctx context.Context, systems []*ombud.AnalyticSys
 func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
 	var rs []*ombud.Contract
 	if s.Contracts != nil {
-		var err error
+		release, err := s.registrySlot(r.Context())
+		if err != nil {
+			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry is being read for many requests at once; try again in a moment.")
+			return
+		}
+		defer release()
 		if rs, err = s.Contracts.ContractReleases(r.Context(), ""); err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: contracts export", "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
@@ -284,8 +327,12 @@ func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
 			published = c.Registered
 		}
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"uri":%s,"version":"1.1","publishedDate":%q,"publisher":{"name":%s},"extensions":[%s],"releases":[`,
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "no-cache")
+	b := bufio.NewWriterSize(w, 64<<10)
+	defer b.Flush()
+	fmt.Fprintf(b, `{"uri":%s,"version":"1.1","publishedDate":%q,"publisher":{"name":%s},"extensions":[%s],"releases":[`,
 		jsonString(base+"/contracts/export.json"), published.Format(time.RFC3339), jsonString(s.Origin), jsonString(base+"/contracts/extension/extension.json"))
 	for i, c := range rs {
 		if i > 0 {
@@ -294,10 +341,6 @@ func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
 		b.Write(c.Release)
 	}
 	b.WriteString("]}\n")
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Write(b.Bytes())
 }
 
 // contractsExtension serves ombud's OCDS extension, for the tools that

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"math"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud/contracts"
 )
@@ -50,5 +52,27 @@ func TestPathwayDiagram(t *testing.T) {
 	}
 	if money(1234567) != "1,234,567" || money(12) != "12" {
 		t.Fatal(money(1234567))
+	}
+}
+
+// TestRegistrySlots: the reads of the whole registry are bounded; one
+// that finds every slot taken for its wait is answered busy, and a slot
+// given back is taken again.
+func TestRegistrySlots(t *testing.T) {
+	s := &Site{registryReads: make(chan struct{}, registryReadSlots), registryWait: 20 * time.Millisecond}
+	var releases []func()
+	for range registryReadSlots {
+		r, err := s.registrySlot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, r)
+	}
+	if _, err := s.registrySlot(t.Context()); !errors.Is(err, errBusy) {
+		t.Fatalf("a read beyond the slots: %v, want busy", err)
+	}
+	releases[0]()
+	if _, err := s.registrySlot(t.Context()); err != nil {
+		t.Fatalf("a slot given back: %v", err)
 	}
 }

@@ -215,6 +215,11 @@ type Site struct {
 	// uploadStall, when set, replaces tipUploadStall (in tests).
 	tipUploads  chan struct{}
 	uploadStall time.Duration
+	// registryReads bound the registry of contracts read at once for the
+	// public pages and the export: each reads the whole registry, and
+	// anyone may ask for them.
+	registryReads chan struct{}
+	registryWait  time.Duration // replaces registryReadWait when set (tests)
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen
@@ -277,6 +282,7 @@ func (s *Site) Handler() http.Handler {
 	if s.Tips != nil {
 		s.tipUploads = make(chan struct{}, tipUploadSlots(s.Tips.MaxBytes))
 	}
+	s.registryReads = make(chan struct{}, registryReadSlots)
 	for _, p := range []string{"home", "reports", "report", "receipt", "status", "disclosure", "systems", "contracts", "contract", "error", "contest", "review", "signin", "notice", "desk", "approvals", "proposal", "tips"} {
 		s.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
@@ -847,7 +853,10 @@ func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Systems = systems
-		if p.SystemContracts, err = s.systemContracts(r.Context(), systems); err != nil {
+		if p.SystemContracts, err = s.systemContracts(r.Context(), systems); errors.Is(err, errBusy) {
+			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry of contracts is being read for many requests at once; try again in a moment.")
+			return
+		} else if err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
 			return
@@ -951,7 +960,10 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of analytic systems could not be read.")
 			return
 		}
-		if p.SystemContracts, err = s.systemContracts(r.Context(), p.Systems); err != nil {
+		if p.SystemContracts, err = s.systemContracts(r.Context(), p.Systems); errors.Is(err, errBusy) {
+			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry of contracts is being read for many requests at once; try again in a moment.")
+			return
+		} else if err != nil {
 			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of contracts could not be read.")
 			return
