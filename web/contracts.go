@@ -151,6 +151,22 @@ func (s *Site) registrySlot(ctx context.Context) (func(), error) {
 	}
 }
 
+// registryFailed answers a failed read of the registry of contracts, if
+// err is one: busy (503) when every read slot stayed taken, else 500 with
+// title. It reports whether it answered.
+func (s *Site) registryFailed(w http.ResponseWriter, r *http.Request, err error, title string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, errBusy):
+		s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry of contracts is being read for many requests at once; try again in a moment.")
+	default:
+		s.Logger.ErrorContext(r.Context(), "site: contracts", "path", r.URL.Path, "err", err)
+		s.fail(w, r, http.StatusInternalServerError, title, "The registry of contracts could not be read.")
+	}
+	return true
+}
+
 func (s *Site) readContracts(ctx context.Context) ([]*contractView, error) {
 	release, err := s.registrySlot(ctx)
 	if err != nil {
@@ -189,13 +205,7 @@ func (s *Site) contractsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Contracts != nil {
 		all, err := s.readContracts(r.Context())
-		if errors.Is(err, errBusy) {
-			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry is being read for many requests at once; try again in a moment.")
-			return
-		}
-		if err != nil {
-			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
+		if s.registryFailed(w, r, err, "Registry unavailable") {
 			return
 		}
 		cv.All = all
@@ -307,14 +317,11 @@ func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
 	var rs []*ombud.Contract
 	if s.Contracts != nil {
 		release, err := s.registrySlot(r.Context())
-		if err != nil {
-			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry is being read for many requests at once; try again in a moment.")
+		if s.registryFailed(w, r, err, "Registry unavailable") {
 			return
 		}
 		defer release()
-		if rs, err = s.Contracts.ContractReleases(r.Context(), ""); err != nil {
-			s.Logger.ErrorContext(r.Context(), "site: contracts export", "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
+		if rs, err = s.Contracts.ContractReleases(r.Context(), ""); s.registryFailed(w, r, err, "Registry unavailable") {
 			return
 		}
 	}

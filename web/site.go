@@ -853,12 +853,7 @@ func (s *Site) systems(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Systems = systems
-		if p.SystemContracts, err = s.systemContracts(r.Context(), systems); errors.Is(err, errBusy) {
-			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry of contracts is being read for many requests at once; try again in a moment.")
-			return
-		} else if err != nil {
-			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "Registry unavailable", "The registry of contracts could not be read.")
+		if p.SystemContracts, err = s.systemContracts(r.Context(), systems); s.registryFailed(w, r, err, "Registry unavailable") {
 			return
 		}
 	}
@@ -960,12 +955,7 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of analytic systems could not be read.")
 			return
 		}
-		if p.SystemContracts, err = s.systemContracts(r.Context(), p.Systems); errors.Is(err, errBusy) {
-			s.fail(w, r, http.StatusServiceUnavailable, "Busy", "The registry of contracts is being read for many requests at once; try again in a moment.")
-			return
-		} else if err != nil {
-			s.Logger.ErrorContext(r.Context(), "site: contracts", "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "Disclosure unavailable", "The registry of contracts could not be read.")
+		if p.SystemContracts, err = s.systemContracts(r.Context(), p.Systems); s.registryFailed(w, r, err, "Disclosure unavailable") {
 			return
 		}
 	}
