@@ -16,6 +16,7 @@ import (
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
+	"github.com/ombud/ombud/contracts"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
 	"github.com/ombud/ombud/journal"
@@ -98,6 +99,15 @@ func TestContractsImport(t *testing.T) {
 	for _, tc := range refusals {
 		check(tc)
 	}
+	// A release with 300 bad parties: the refusal lists the first 100.
+	var bad strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&bad, `{"id": "bad id %d", "name": "x", "roles": ["supplier"]},`, i)
+	}
+	resp := e.Do(t, "POST", "/v1/contracts", e.AdminToken, js, strings.Replace(single, `"parties": [`, `"parties": [`+bad.String(), 1))
+	if body := decode[apiv1.ErrorBody](t, resp); resp.StatusCode != 400 || len(body.Error.Problems) != contracts.MaxProblems || !strings.Contains(body.Error.Message, "the first 100 are listed") {
+		t.Errorf("300 bad parties: %d, %d problems, %q", resp.StatusCode, len(body.Error.Problems), body.Error.Message)
+	}
 	if e.Size(t) != before {
 		t.Fatal("a refused import logged something")
 	}
@@ -106,7 +116,7 @@ func TestContractsImport(t *testing.T) {
 		t.Fatalf("after the refusals: %+v, %v", list, err)
 	}
 
-	resp := e.Do(t, "POST", "/v1/contracts", e.AdminToken, js, pkg)
+	resp = e.Do(t, "POST", "/v1/contracts", e.AdminToken, js, pkg)
 	if resp.StatusCode != 201 {
 		t.Fatalf("import: %d %s", resp.StatusCode, decode[apiv1.ErrorBody](t, resp).Error.Message)
 	}

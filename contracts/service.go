@@ -20,6 +20,8 @@ import (
 
 // Limits of one registration.
 const (
+	// MaxProblems bounds the problems a refusal lists.
+	MaxProblems = 100
 	// MaxImportBytes bounds a release or release package sent at once.
 	MaxImportBytes = 16 << 20
 	// MaxReleases bounds the releases of one package.
@@ -66,8 +68,11 @@ func Refusal(err error) error {
 		}
 	}
 	msg := fmt.Sprintf("not a valid OCDS release: %d problem(s); the first: %s: %s", len(ie.Problems), ie.Problems[0].Path, ie.Problems[0].Message)
-	probs := make([]ombud.Problem, len(ie.Problems))
-	for i, p := range ie.Problems {
+	if len(ie.Problems) > MaxProblems {
+		msg += fmt.Sprintf(" (the first %d are listed)", MaxProblems)
+	}
+	probs := make([]ombud.Problem, min(len(ie.Problems), MaxProblems))
+	for i, p := range ie.Problems[:len(probs)] {
 		probs[i] = ombud.Problem{Path: p.Path, Message: p.Message, Code: p.Code}
 	}
 	return &ombud.Error{Code: ombud.CodeInvalid, Reason: reason, Message: msg, Problems: probs}

@@ -33,9 +33,9 @@ type contractView struct {
 	// Systems bought under it, each with the clauses its task needs that
 	// the contract lacks.
 	Systems []systemContract
-	// Registered says, for each upstream ocid, whether the registry
+	// Known says, for each upstream ocid, whether the registry
 	// holds it.
-	Registered map[string]bool
+	Known map[string]bool
 }
 
 // clauseView is one safeguard clause of a contract.
@@ -264,10 +264,10 @@ func (s *Site) contractPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Releases = rs
-	v.Registered = map[string]bool{}
+	v.Known = map[string]bool{}
 	for _, up := range v.Upstream {
 		_, err := s.Contracts.ContractReleases(r.Context(), up)
-		v.Registered[up] = err == nil
+		v.Known[up] = err == nil
 	}
 	if s.Systems != nil {
 		systems, err := s.Systems(r.Context())
