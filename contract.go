@@ -49,4 +49,7 @@ type ContractStore interface {
 	// order (ErrNotFound if it is not registered), or of every contract
 	// when ocid is "", by ocid and then in order.
 	ContractReleases(ctx context.Context, ocid string) ([]*Contract, error)
+	// ContractsVersion names the registry's state: it changes whenever a
+	// release is registered, and only then.
+	ContractsVersion(ctx context.Context) (string, error)
 }

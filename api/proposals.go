@@ -285,7 +285,7 @@ func (s *Server) dryRun(ctx context.Context, op, target string, params json.RawM
 		if err := json.Unmarshal(rec.body.Bytes(), &body); err != nil || body.Error.Code == "" {
 			return ombud.Errorf(ombud.CodeInvalid, "the operation would be refused (status %d)", rec.status)
 		}
-		return &ombud.Error{Code: body.Error.Code, Reason: body.Error.Reason, Message: "the operation would be refused: " + body.Error.Message}
+		return &ombud.Error{Code: body.Error.Code, Reason: body.Error.Reason, Problems: body.Error.Problems, Message: "the operation would be refused: " + body.Error.Message}
 	default:
 		return &ombud.Error{Code: ombud.CodeInvalid, Reason: "no_change", Message: "the operation would change nothing as proposed: there is nothing to approve"}
 	}

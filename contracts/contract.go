@@ -207,6 +207,10 @@ func read(raw []byte, check bool) (*Contract, error) {
 		text(at+"/rationale", e.Rationale)
 		text(at+"/approvedBy", e.ApprovedBy)
 	}
+	if n := len(c.Intermediaries()); len(k.Chain) == 0 && n > MaxChain {
+		bad("/parties", "at most %d resellers and integrators: they are written in the log", MaxChain)
+		return nil, &InvalidError{Problems: probs}
+	}
 	if len(k.Chain) > MaxChain {
 		bad("/contracts/0/supplyChain", "a supply chain of at most %d links: its parties are written in the log", MaxChain)
 		return nil, &InvalidError{Problems: probs}

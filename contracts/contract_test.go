@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ombud/ombud/contracts"
 )
@@ -141,5 +142,52 @@ func TestLongChain(t *testing.T) {
 	var ie *contracts.InvalidError
 	if !errors.As(err, &ie) || ie.Problems[0].Path != "/contracts/0/supplyChain" || !strings.Contains(ie.Problems[0].Message, "at most") {
 		t.Fatalf("a chain of %d links: %v", len(chain), err)
+	}
+}
+
+// TestKeysAndStrings: the registration's reader refuses, each at once and
+// in time linear in its input, keys that fold alike (with Unicode's
+// folding: the Kelvin sign is a k), a key folding to one OCDS reads, the
+// envelope's keys given twice, more values than a release holds, and
+// half of a surrogate pair; a whole pair, and an escaped backslash before
+// a u, pass.
+func TestKeysAndStrings(t *testing.T) {
+	b, err := os.ReadFile("testdata/cloud-via-reseller.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := string(b)
+	for _, tc := range []struct{ name, raw, says string }{
+		{"keys folding alike", strings.Replace(single, `"language": "en",`, `"x\u212a": 1, "xk": 2, "language": "en",`, 1), "differ only in case"},
+		{"a key folding to OCDS's", strings.Replace(single, `"title": "Cloud`, `"\u017f": 1, "Title": "Cloud`, 1), "only in case"},
+		{"the envelope's releases twice", `{"releases":[],"releases":[` + single + `]}`, "given twice"},
+		{"too many values", strings.Replace(single, `"language": "en",`, `"x": [`+strings.Repeat("0,", contracts.MaxValues)+`0], "language": "en",`, 1), "more than"},
+		{"a lone high surrogate", strings.Replace(single, `CloudCo Inc.`, `CloudCo \ud800 Inc.`, 1), "surrogate"},
+		{"a lone low surrogate", strings.Replace(single, `CloudCo Inc.`, `CloudCo \udfff Inc.`, 1), "surrogate"},
+	} {
+		_, err := contracts.Check([]byte(tc.raw))
+		var ie *contracts.InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(ie.Problems[0].Message, tc.says) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	for _, ok := range []string{
+		strings.Replace(single, `CloudCo Inc.`, `CloudCo \ud83d\ude00 Inc.`, 1),
+		strings.Replace(single, `CloudCo Inc.`, `CloudCo \\ud800 Inc.`, 1),
+	} {
+		if _, err := contracts.Check([]byte(ok)); err != nil {
+			t.Errorf("refused: %v", err)
+		}
+	}
+	// Linear: 40,000 distinct keys in one object cost no more than a
+	// moment (the pairwise check took seconds).
+	var keys strings.Builder
+	for i := range 40000 {
+		fmt.Fprintf(&keys, `"k%d": 0, `, i)
+	}
+	start := time.Now()
+	contracts.Check([]byte(strings.Replace(single, `"language": "en",`, keys.String()+`"language": "en",`, 1)))
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("40,000 keys took %v", d)
 	}
 }

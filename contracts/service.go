@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ombud/ombud"
@@ -96,6 +97,13 @@ func readAll(raw []byte) ([]parsed, error) {
 		return nil, &InvalidError{Problems: []Problem{{Path: "/", Message: "not a JSON object: " + err.Error()}}}
 	}
 	rels, isPackage := top["releases"]
+	if isPackage {
+		// The envelope's keys too: "releases" given twice, or in another
+		// case beside it, would read one list here and another elsewhere.
+		if p := checkKeys(raw, 0); p != nil {
+			return nil, &InvalidError{Problems: []Problem{*p}}
+		}
+	}
 	if !isPackage {
 		p, err := readOne(raw)
 		if err != nil {
@@ -117,6 +125,9 @@ func readAll(raw []byte) ([]parsed, error) {
 	var probs []Problem
 	seen := map[string]int{}
 	for i, r := range list {
+		if len(probs) >= MaxProblems {
+			break // enough to act on: the refusal lists no more
+		}
 		p, err := readOne(r)
 		var ie *InvalidError
 		switch {
@@ -159,7 +170,10 @@ func readOne(raw []byte) (parsed, error) {
 	if !utf8.Valid(raw) {
 		return parsed{}, &InvalidError{Problems: []Problem{{Path: "/", Message: "the release is not valid UTF-8"}}}
 	}
-	if p := checkKeys(raw); p != nil {
+	if loneSurrogate(raw) {
+		return parsed{}, &InvalidError{Problems: []Problem{{Path: "/", Message: "a string holds half of a UTF-16 surrogate pair (\\uD800 to \\uDFFF alone): it is no character"}}}
+	}
+	if p := checkKeys(raw, MaxValues); p != nil {
 		return parsed{}, &InvalidError{Problems: []Problem{*p}}
 	}
 	c, err := Read(raw)
@@ -411,34 +425,66 @@ var readNames = []string{"ocid", "id", "date", "buyer", "name", "parties", "role
 	"auditRights", "downstreamUseLimits", "dataResidency", "customerKeyCustody", "humanReviewOfAIOutputs", "breachNotification"}
 
 // MaxDepth bounds how deep a release's JSON nests: deeper, some JSON
-// readers of the export refuse it.
-const MaxDepth = 32
+// readers of the export refuse it. MaxValues bounds its values (objects,
+// lists and scalars): a real release holds a few hundred, and the schema's
+// check of a release costs memory for each value it finds wrong.
+const (
+	MaxDepth  = 32
+	MaxValues = 100_000
+)
+
+// fold maps a string to the one form of all the strings it equals under
+// Unicode simple case folding (what strings.EqualFold and Go's JSON
+// decoder match): each rune becomes the least of its folding orbit.
+func fold(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
+}
+
+// readFolds maps each of readNames, folded, to its spelling.
+var readFolds = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range readNames {
+		m[fold(n)] = n
+	}
+	return m
+}()
 
 // checkKeys walks raw and returns the first key given twice in an object,
 // or given twice under case folding, or differing from a key the registry
-// reads only in case, or the first object or list nested deeper than
-// MaxDepth, as a problem at its path.
-func checkKeys(raw []byte) *Problem {
+// reads only in case, the first object or list nested deeper than
+// MaxDepth, or the value past maxValues (0 for no bound), as a problem at
+// its path. It reads raw once, in time linear in its length.
+func checkKeys(raw []byte, maxValues int) *Problem {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	type frame struct {
 		obj   bool
 		key   string // the object's current key
 		index int    // the list's current index
-		seen  []string
+		seen  map[string]string
 		isKey bool
 	}
 	var stack []*frame
+	esc := strings.NewReplacer("~", "~0", "/", "~1")
 	path := func() string {
 		var b strings.Builder
 		for _, f := range stack[:len(stack)-1] {
 			if f.obj {
-				b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(f.key))
+				b.WriteString("/" + esc.Replace(f.key))
 			} else {
 				fmt.Fprintf(&b, "/%d", f.index-1)
 			}
 		}
 		return b.String()
 	}
+	values := 0
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -454,22 +500,22 @@ func checkKeys(raw []byte) *Problem {
 				continue
 			}
 			k, _ := tok.(string)
-			at := path() + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
-			for _, o := range top.seen {
-				switch {
-				case o == k:
-					return &Problem{Path: at, Message: fmt.Sprintf("the key %q is given twice", k)}
-				case strings.EqualFold(o, k):
-					return &Problem{Path: at, Message: fmt.Sprintf("the keys %q and %q differ only in case: give one", o, k)}
-				}
+			at := path() + "/" + esc.Replace(k)
+			f := fold(k)
+			switch o, seen := top.seen[f]; {
+			case seen && o == k:
+				return &Problem{Path: at, Message: fmt.Sprintf("the key %q is given twice", k)}
+			case seen:
+				return &Problem{Path: at, Message: fmt.Sprintf("the keys %q and %q differ only in case: give one", o, k)}
 			}
-			for _, n := range readNames {
-				if k != n && strings.EqualFold(k, n) {
-					return &Problem{Path: at, Message: fmt.Sprintf("the key %q differs from OCDS's %q only in case: spell it exactly", k, n)}
-				}
+			if n, ok := readFolds[f]; ok && n != k {
+				return &Problem{Path: at, Message: fmt.Sprintf("the key %q differs from OCDS's %q only in case: spell it exactly", k, n)}
 			}
-			top.seen, top.key, top.isKey = append(top.seen, k), k, false
+			top.seen[f], top.key, top.isKey = k, k, false
 			continue
+		}
+		if values++; maxValues > 0 && values > maxValues {
+			return &Problem{Path: "/", Message: fmt.Sprintf("the release holds more than %d values", maxValues)}
 		}
 		if top != nil && top.obj {
 			top.isKey = true // this token is the value; a key comes next
@@ -484,11 +530,61 @@ func checkKeys(raw []byte) *Problem {
 			if len(stack) >= MaxDepth {
 				return &Problem{Path: path(), Message: fmt.Sprintf("the JSON nests deeper than %d levels", MaxDepth)}
 			}
-			stack = append(stack, &frame{obj: tok == json.Delim('{'), isKey: tok == json.Delim('{')})
+			stack = append(stack, &frame{obj: tok == json.Delim('{'), isKey: tok == json.Delim('{'), seen: map[string]string{}})
 		case json.Delim(']'):
 			stack = stack[:len(stack)-1]
 		}
 	}
+}
+
+// loneSurrogate reports whether raw's strings hold an escaped UTF-16
+// surrogate (\uD800 to \uDFFF) that is not half of a pair: Go's decoder
+// reads it as U+FFFD, stricter readers refuse the whole document.
+func loneSurrogate(raw []byte) bool {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range raw[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	in := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case !in:
+			in = c == '"'
+		case c == '"':
+			in = false
+		case c == '\\':
+			r, ok := hex4(i)
+			switch {
+			case !ok:
+				i++ // an escape of one character
+			case r >= 0xdc00 && r <= 0xdfff:
+				return true // a low half with no high half before it
+			case r >= 0xd800 && r <= 0xdbff:
+				if lo, ok := hex4(i + 6); !ok || lo < 0xdc00 || lo > 0xdfff {
+					return true
+				}
+				i += 11
+			default:
+				i += 5
+			}
+		}
+	}
+	return false
 }
 
 // Check reads raw, a release or a release package, as a registration

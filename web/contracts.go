@@ -1,7 +1,7 @@
 package web
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ombud/ombud"
@@ -310,22 +311,62 @@ func (s *Site) systemContracts(ctx context.Context, systems []*ombud.AnalyticSys
 	return out, nil
 }
 
+// exportCache holds the export last built, by the registry's version and
+// the address it names: every request for the same registry shares its
+// bytes, so that slow readers hold no registry of their own.
+type exportCache struct {
+	mu      sync.Mutex
+	version string
+	body    []byte
+}
+
 // contractsExport serves the registry as an OCDS release package: every
 // release of every contract, each as registered, byte for byte, so that
 // its SHA-256 is the one its log entry holds.
 func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
+	body, err := s.exportBody(r)
+	if s.registryFailed(w, r, err, "Registry unavailable") {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(body)
+}
+
+// exportBody returns the export of the registry as it stands, built once
+// for each version of the registry (under a registry read slot).
+func (s *Site) exportBody(r *http.Request) ([]byte, error) {
+	ctx := r.Context()
+	base := s.baseURL(r)
+	version := "none"
+	if s.Contracts != nil {
+		v, err := s.Contracts.ContractsVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		version = v
+	}
+	version += " " + base
+	s.export.mu.Lock()
+	if s.export.version == version {
+		b := s.export.body
+		s.export.mu.Unlock()
+		return b, nil
+	}
+	s.export.mu.Unlock()
 	var rs []*ombud.Contract
 	if s.Contracts != nil {
-		release, err := s.registrySlot(r.Context())
-		if s.registryFailed(w, r, err, "Registry unavailable") {
-			return
+		release, err := s.registrySlot(ctx)
+		if err != nil {
+			return nil, err
 		}
-		defer release()
-		if rs, err = s.Contracts.ContractReleases(r.Context(), ""); s.registryFailed(w, r, err, "Registry unavailable") {
-			return
+		rs, err = s.Contracts.ContractReleases(ctx, "")
+		release()
+		if err != nil {
+			return nil, err
 		}
 	}
-	base := s.baseURL(r)
 	// The package is dated by its latest release's registration, so that
 	// the same registry gives the same bytes.
 	published := time.Unix(0, 0).UTC()
@@ -334,12 +375,8 @@ func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
 			published = c.Registered
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Cache-Control", "no-cache")
-	b := bufio.NewWriterSize(w, 64<<10)
-	defer b.Flush()
-	fmt.Fprintf(b, `{"uri":%s,"version":"1.1","publishedDate":%q,"publisher":{"name":%s},"extensions":[%s],"releases":[`,
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"uri":%s,"version":"1.1","publishedDate":%q,"publisher":{"name":%s},"extensions":[%s],"releases":[`,
 		jsonString(base+"/contracts/export.json"), published.Format(time.RFC3339), jsonString(s.Origin), jsonString(base+"/contracts/extension/extension.json"))
 	for i, c := range rs {
 		if i > 0 {
@@ -348,6 +385,12 @@ func (s *Site) contractsExport(w http.ResponseWriter, r *http.Request) {
 		b.Write(c.Release)
 	}
 	b.WriteString("]}\n")
+	// A version read before the releases may be older than they are: the
+	// next request reads the version again and builds anew.
+	s.export.mu.Lock()
+	s.export.version, s.export.body = version, b.Bytes()
+	s.export.mu.Unlock()
+	return b.Bytes(), nil
 }
 
 // contractsExtension serves ombud's OCDS extension, for the tools that

@@ -220,6 +220,7 @@ type Site struct {
 	// anyone may ask for them.
 	registryReads chan struct{}
 	registryWait  time.Duration // replaces registryReadWait when set (tests)
+	export        exportCache
 
 	mu       sync.Mutex
 	lastSeen map[string]witnessView // witness name → its latest cosignature this server has seen

@@ -53,6 +53,16 @@ func (s *Store) ContractReleases(ctx context.Context, ocid string) ([]*ombud.Con
 	return out, err
 }
 
+// ContractsVersion implements ombud.ContractStore: releases are only ever
+// added, so their count and the latest entry name the registry's state.
+func (s *Store) ContractsVersion(ctx context.Context) (string, error) {
+	var n, last int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), COALESCE(max(import_index), 0) FROM contract_releases WHERE pending = 0`).Scan(&n, &last); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d@%d", n, last), nil
+}
+
 // insertContract records a release pending, as change id's.
 func insertContract(ctx context.Context, tx *sql.Tx, id string, c *ombud.Contract) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO contract_releases (ocid, n, release_id, body, sha256, title, buyer, vendor, intermediaries, flags, missing, unexplained, upstream, amount, currency, registered, import_id, log_index, import_index, pending)
