@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"github.com/ombud/ombud/contracts"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/ombud/ombud/access"
 	"github.com/ombud/ombud/approval"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/contracts"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gate"
