@@ -2,12 +2,9 @@ package api
 
 import (
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/contracts"
 )
@@ -16,9 +13,8 @@ import (
 // not the API's, so the contracts package checks them (and keys given
 // twice) instead of decodeJSON.
 func readRelease(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if cs, ok := params["charset"]; err != nil || mt != "application/json" || ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json (UTF-8): an OCDS release or release package")
+	if err := requireJSON(r, "an OCDS release or release package"); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, contracts.MaxImportBytes))
 	if err != nil {

@@ -308,21 +308,21 @@ func TestContractImportRecovery(t *testing.T) {
 	e := ombudtest.New(t)
 	ctx := t.Context()
 	now := e.Journal.Clock().UTC().Truncate(time.Millisecond)
-	importOf := func(id string, ocids ...string) (*journal.Change, []journal.Record, journal.Record) {
+	importOf := func(id string, ocids ...string) (*journal.Change, []journal.Built, journal.Record) {
 		p := journal.ContractImportPayload{ID: id}
-		var rs []journal.Record
+		var rs []journal.Built
 		for _, ocid := range ocids {
 			c := &ombud.Contract{OCID: ocid, N: 1, ReleaseID: ocid + "-1", Release: []byte(`{"ocid":"` + ocid + `"}`), SHA256: "sha256:" + strings.Repeat("c", 64),
 				Title: "t", Buyer: "agency", Vendor: "v", Registered: now}
 			p.Contracts = append(p.Contracts, c)
 			r := journal.Record{Body: entry.Contract{Op: entry.OpRegister, OCID: ocid, Release: c.SHA256, Buyer: "agency", Vendor: "v", Import: id, By: e.AdminID}, Time: now}
-			_, leaf, _, err := e.Journal.Build(r)
+			en, leaf, d, err := e.Journal.Build(r)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sum := sha256.Sum256(leaf)
 			p.Leaves = append(p.Leaves, sum[:])
-			rs = append(rs, r)
+			rs = append(rs, journal.Built{Entry: en, Leaf: leaf, Detail: d})
 		}
 		ch, err := journal.ContractImport.Change(id, p)
 		if err != nil {

@@ -62,9 +62,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // last of duplicates, so {"roles":["analyst"],"Roles":["admin"]} would
 // otherwise make an admin.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if cs, ok := params["charset"]; err != nil || mt != "application/json" || ok && !strings.EqualFold(cs, "utf-8") {
-		return ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json (UTF-8)")
+	if err := requireJSON(r, ""); err != nil {
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -87,6 +86,19 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 			return jsonError(err, limit)
 		}
 		return ombud.Errorf(ombud.CodeMalformedJSON, "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// requireJSON refuses a request whose body is not said to be JSON in
+// UTF-8; what, when set, says what the JSON is to hold.
+func requireJSON(r *http.Request, what string) error {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if cs, ok := params["charset"]; err != nil || mt != "application/json" || ok && !strings.EqualFold(cs, "utf-8") {
+		if what != "" {
+			what = ": " + what
+		}
+		return ombud.Errorf(ombud.CodeUnsupportedMedia, "send Content-Type: application/json (UTF-8)%s", what)
 	}
 	return nil
 }

@@ -260,32 +260,27 @@ func (s *Service) Import(ctx context.Context, raw []byte, by string) ([]*ombud.C
 	now := s.Journal.Clock().UTC().Truncate(time.Millisecond)
 	id := ombud.NewID()
 	p := journal.ContractImportPayload{ID: id}
-	rs := make([]journal.Record, len(ps))
+	bs := make([]journal.Built, len(ps))
 	var ocids []string
 	for i, q := range ps {
 		c := record(q, 1, now)
 		p.Contracts = append(p.Contracts, c)
-		// Their time is set, so that they build the same twice: for
-		// their leaves here, and in ApplyAll.
-		rs[i] = journal.Record{Body: body(entry.OpRegister, c, id, by), Time: now}
-		ocids = append(ocids, c.OCID)
-	}
-	// The leaves are known before the change is reserved: recovery
-	// finds the register entries by them.
-	for _, r := range rs {
-		_, leaf, _, err := s.Journal.Build(r)
+		e, leaf, d, err := s.Journal.Build(journal.Record{Body: body(entry.OpRegister, c, id, by), Time: now})
 		if err != nil {
 			return nil, journal.Leaf{}, err
 		}
+		bs[i] = journal.Built{Entry: e, Leaf: leaf, Detail: d}
+		// Recovery finds the register entries by their leaves.
 		sum := sha256.Sum256(leaf)
 		p.Leaves = append(p.Leaves, sum[:])
+		ocids = append(ocids, c.OCID)
 	}
 	ch, err := journal.ContractImport.Change(id, p)
 	if err != nil {
 		return nil, journal.Leaf{}, err
 	}
 	var leaves []journal.Leaf
-	leaves, w, err := s.Journal.ApplyAll(ctx, ch, rs, journal.Record{Body: entry.Contract{Op: entry.OpImport, Count: int64(len(rs)), Import: id, By: by}},
+	leaves, w, err := s.Journal.ApplyAll(ctx, ch, bs, journal.Record{Body: entry.Contract{Op: entry.OpImport, Count: int64(len(bs)), Import: id, By: by}},
 		func(ctx context.Context, c *journal.Change, leaves []journal.Leaf, w journal.Leaf) error {
 			idx := make([]uint64, len(leaves))
 			for i, l := range leaves {

@@ -199,26 +199,19 @@ func (j *Journal) Apply(ctx context.Context, c *Change, r Record, commit Committ
 }
 
 // ApplyAll runs the one pattern for a change logged as several entries:
-// rs, and then closing, whose leaf is the change's. It builds every entry
-// (a bad one is refused before anything is reserved), reserves c for the
-// closing entry, appends the entries of rs together (AppendAll), and
+// bs, built by the caller (Journal.Build: a bad one is refused before
+// anything is reserved, and the caller knows their leaves for its
+// change's payload), and then closing, whose leaf is the change's. It
+// reserves c for the closing entry, appends the entries of bs together (AppendAll), and
 // appends the closing entry only once all of them are durable. So the
 // change happened if and only if its closing entry is in the log, and
 // recovery settles it by that entry as any other. If an append fails,
-// the reservation is undone; an entry of rs that reached the log stays
+// the reservation is undone; an entry of bs that reached the log stays
 // there, void without its closing entry, which is how a reader of the log
-// must count them. commit, nil for the store's, is given the leaves of rs
+// must count them. commit, nil for the store's, is given the leaves of bs
 // as well.
-func (j *Journal) ApplyAll(ctx context.Context, c *Change, rs []Record, closing Record,
+func (j *Journal) ApplyAll(ctx context.Context, c *Change, bs []Built, closing Record,
 	commit func(ctx context.Context, c *Change, leaves []Leaf, closing Leaf) error) ([]Leaf, Leaf, error) {
-	bs := make([]Built, len(rs))
-	for i, r := range rs {
-		e, leaf, d, err := j.Build(r)
-		if err != nil {
-			return nil, Leaf{}, err
-		}
-		bs[i] = Built{e, leaf, d}
-	}
 	var leaves []Leaf
 	pre := func(ctx context.Context) (err error) {
 		leaves, err = j.AppendAll(ctx, bs)
