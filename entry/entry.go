@@ -62,6 +62,8 @@ const (
 	// expired; KindQuorum the multi-party approval in force.
 	KindProposal Kind = "proposal"
 	KindQuorum   Kind = "quorum"
+	// KindBuild records the build of ombud a gateway started with.
+	KindBuild Kind = "build"
 )
 
 // Entry is one transparency-log entry: the envelope of docs/LOG-FORMAT.md. Its leaf in

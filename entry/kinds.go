@@ -422,6 +422,22 @@ type System struct {
 	Count     int64  `log:"count"`
 }
 
+// Build records the build of ombud a gateway started with, before it
+// decides anything: the SHA-256 of its executable (what sha256sum prints),
+// the main module's version and VCS revision, whether the work tree had
+// uncommitted changes, the Go toolchain, and the SHA-256 of its SBOM
+// (ombud sbom). The entries after it were decided by that build, or, with
+// several gateways on one log, by one of the builds their latest build
+// entries name.
+type Build struct {
+	BinarySHA256 string `log:"binary_sha256"`
+	BuildVersion string `log:"build_version"`
+	VCSRevision  string `log:"vcs_revision"`
+	VCSModified  bool   `log:"vcs_modified"`
+	GoVersion    string `log:"go_version"`
+	SBOMSHA256   string `log:"sbom_sha256"`
+}
+
 // Attestation records a controller's attestation, such as the deletion of
 // data derived from an uncovered emergency read (the Access entry).
 type Attestation struct {
@@ -456,12 +472,13 @@ func (Issuer) Kind() Kind        { return KindIssuer }
 func (Audit) Kind() Kind         { return KindAudit }
 func (System) Kind() Kind        { return KindSystem }
 func (Attestation) Kind() Kind   { return KindAttestation }
+func (Build) Kind() Kind         { return KindBuild }
 
 // bodies lists one zero value of every kind's type.
 var bodies = []Body{
 	Principal{}, Policy{}, Authorization{}, Ingest{}, Access{}, Hold{}, Erase{}, Export{},
 	Flag{}, Review{}, Action{}, Contest{}, Tip{}, Contract{}, Key{}, Report{}, Breach{},
-	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{}, Notice{}, Proposal{}, Quorum{},
+	Issuer{}, Audit{}, System{}, Attestation{}, Analytic{}, Run{}, Recipient{}, Notice{}, Proposal{}, Quorum{}, Build{},
 }
 
 // Analytic records the public registry of analytic systems: a system

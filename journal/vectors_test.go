@@ -66,6 +66,8 @@ var exampleRecords = []Record{
 	{Body: entry.Issuer{Op: entry.OpRegister, Issuer: "court.example/district-3", IssuerKind: "court", Jurisdiction: "EU-DE", KeyID: "4a1f9c2e", By: "adminadminadmin0"}},
 	{Body: entry.System{Op: entry.OpDetailsErased, EntryKind: "access", Before: "2020-11-30", Count: 48211}},
 	{Body: entry.Attestation{Op: entry.OpDerivedDataDeleted, Access: 4711, Object: "obj_7fj3k2", By: "adminadminadmin0"}, Detail: map[string]any{"access_entry": 4711, "note": "the case share's copies were deleted on 2026-12-02"}},
+	{Body: entry.Build{BinarySHA256: "8c3f5e2a9d1b7c4e6f0a2b8d5c9e1f3a7b4d6c8e0f2a5b9d1c3e7f4a6b8d0c2e", BuildVersion: "v0.0.0-20261205120000-0123456789ab",
+		VCSRevision: "0123456789abcdef0123456789abcdef01234567", GoVersion: "go1.27.3", SBOMSHA256: "3b7e1d9c5a2f8e4b6d0c1a9f7e3b5d2c8a4f6e0b1d9c7a5e3f2b8d4c6a0e1f9b"}},
 	{Body: entry.Analytic{Op: entry.OpRegister, Name: "vendor-x-frs", Vendor: "vendor-x", Task: "face_identification", Classes: []string{"biometric"},
 		Model: "facematch", ModelVersion: "4.2.1", FPIR: 0.003, FNIR: 0.021, Threshold: 0.85, AccuracySource: "nist-frte-1n-2026-10",
 		ImpactAssessment: "fria-2026-07", Contract: "ocds-abc123-2026-17", System: "sys-k3x9q2m7", By: "adminadminadmin0"}},

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/publish"
 	"github.com/ombud/ombud/receipt"
@@ -182,7 +183,11 @@ type Site struct {
 	Capabilities report.Capabilities
 	// Disclosure builds the disclosure page from the live configuration.
 	Disclosure func(ctx context.Context) (*Disclosure, error)
-	Logger     *slog.Logger
+	// Build is the running build, which the status and disclosure pages
+	// show and /build/sbom.json serves the SBOM of; nil when the gateway
+	// logged none (a harness, not ombud serve).
+	Build  *RunningBuild
+	Logger *slog.Logger
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client the per-client limits count.
 	TrustedProxies []netip.Prefix
@@ -325,6 +330,7 @@ var routes = []struct {
 	{"GET /status", (*Site).status},
 	{"GET /disclosure", (*Site).disclosure},
 	{"GET /disclosure/policy", (*Site).policyText},
+	{"GET /build/sbom.json", (*Site).sbom},
 	{"GET /systems", (*Site).systems},
 	{"GET /contracts", (*Site).contractsPage},
 	{"GET /contracts/{ocid}", (*Site).contractPage},
@@ -961,6 +967,26 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, "disclosure", http.StatusOK, p)
+}
+
+// RunningBuild is the build of ombud serving the pages, and the log entry
+// its gateway logged it in at start.
+type RunningBuild struct {
+	buildinfo.Build
+	SBOM  []byte
+	Entry uint64
+}
+
+// sbom serves the running build's SBOM, whose SHA-256 its build entry
+// states.
+func (s *Site) sbom(w http.ResponseWriter, r *http.Request) {
+	if s.Build == nil {
+		s.fail(w, r, http.StatusNotFound, "Not available", "This server logged no build, so it serves no SBOM.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.cyclonedx+json")
+	w.Header().Set("Content-Disposition", `attachment; filename="ombud-sbom.cdx.json"`)
+	w.Write(s.Build.SBOM)
 }
 
 // QuorumView is the multi-party approval as the pages show it.

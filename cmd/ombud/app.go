@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gateway"
 )
@@ -24,7 +25,12 @@ func openApp(ctx context.Context, dir *datadir.Dir, logger *slog.Logger, keeperL
 		// CPU, would date each submission to whoever polls it.
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, Registry: reg, KeeperLatency: keeperLatency})
+	// The gateway logs this build before it decides anything.
+	build, err := buildinfo.Current()
+	if err != nil {
+		return nil, err
+	}
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, Registry: reg, KeeperLatency: keeperLatency, Build: build})
 	if errors.Is(err, gateway.ErrLogUnwritable) {
 		return nil, exitCode{code: exitLogUnwritable, err: fmt.Errorf("%w; ombud cannot log, so it would deny everything: fix the directory's permissions or free space, then start again", err)}
 	}

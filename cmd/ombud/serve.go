@@ -10,12 +10,52 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/vocab"
 )
 
 func serverCommands() []command {
-	return []command{initCommand(), {name: "serve", usage: "[--data DIR] [--listen ADDR] [--store URL] [--log-url URL]",
+	return []command{initCommand(), {name: "version",
+		summary: "print this build: the SHA-256 of the executable, its version and source revision, the Go toolchain, and its SBOM's SHA-256",
+		example: "ombud version --json",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			asJSON := fs.Bool("json", false, "print JSON, as the build entry's values")
+			return func(ctx context.Context, _ []string) error {
+				b, err := buildinfo.Current()
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					printJSON(m.Stdout, b.Build)
+					return nil
+				}
+				revision := b.Revision
+				switch {
+				case revision == "":
+					revision = "not recorded (built with -buildvcs=false)"
+				case b.Modified:
+					revision += " (with changes not committed)"
+				}
+				fmt.Fprintf(m.Stdout, "ombud %s\nexecutable sha256: %s\nsource revision:   %s\ngo:                %s\nsbom sha256:       %s\n",
+					b.Version, b.BinarySHA256, revision, b.Go, b.SBOMSHA256)
+				return nil
+			}
+		},
+	}, {name: "sbom",
+		summary: "print the software bill of materials of this executable (CycloneDX 1.6 JSON): every module linked into it, with its hash",
+		example: "ombud sbom > ombud.cdx.json",
+		setup: func(m *Main, fs *flag.FlagSet) action {
+			return func(ctx context.Context, _ []string) error {
+				b, err := buildinfo.Current()
+				if err != nil {
+					return err
+				}
+				_, err = m.Stdout.Write(b.SBOM)
+				return err
+			}
+		},
+	}, {name: "serve", usage: "[--data DIR] [--listen ADDR] [--store URL] [--log-url URL]",
 		summary: "run the API, the public site and the transparency log (a missing or empty data directory is created)",
 		example: "ombud serve --data ./ombud-data --listen 127.0.0.1:8080",
 		setup: func(m *Main, fs *flag.FlagSet) action {

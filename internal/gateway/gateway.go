@@ -21,9 +21,11 @@ import (
 	"github.com/ombud/ombud/api"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/approval"
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/contracts"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
+	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
@@ -58,6 +60,11 @@ type Options struct {
 	// KeeperLatency, for benchmarks, delays every call of the KEK's
 	// keeper by that much, as a remote KMS would.
 	KeeperLatency time.Duration
+	// Build, when set, is the running build: Open logs its build entry
+	// before the gateway decides anything, and fails if it cannot. The
+	// status and disclosure pages show it, and /build/sbom.json serves its
+	// SBOM. ombud serve sets it.
+	Build *buildinfo.Running
 }
 
 // Gateway is an opened deployment.
@@ -84,6 +91,9 @@ type Gateway struct {
 	// Recovered is what startup recovery settled: changes a crash left
 	// between their reservation and their commit.
 	Recovered journal.Settled
+	// Build is the running build and its build entry, when Options.Build
+	// was set.
+	Build *web.RunningBuild
 
 	opts   Options
 	logger *slog.Logger
@@ -260,6 +270,16 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	if err := g.Custody.Access.StartPolicy(ctx); err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
 	}
+	if o.Build != nil {
+		// After recovery, before anything is decided: every decision
+		// after this entry was made by this build.
+		w, err := g.Journal.Write(ctx, journal.Record{Body: BuildEntry(o.Build.Build)})
+		if err != nil {
+			return nil, fmt.Errorf("failed to log the build entry, so this gateway does not start: %w", err)
+		}
+		g.Build = &web.RunningBuild{Build: o.Build.Build, SBOM: o.Build.SBOM, Entry: w.Index}
+		o.Logger.InfoContext(ctx, "build logged", "entry", w.Index, "binary_sha256", o.Build.BinarySHA256, "version", o.Build.Version, "vcs_revision", o.Build.Revision)
+	}
 	if g.api, err = g.newAPI(); err != nil {
 		return nil, err
 	}
@@ -267,6 +287,11 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
 	}
 	return g, nil
+}
+
+// BuildEntry is the build entry of build b.
+func BuildEntry(b buildinfo.Build) entry.Build {
+	return entry.Build{BinarySHA256: b.BinarySHA256, BuildVersion: b.Version, VCSRevision: b.Revision, VCSModified: b.Modified, GoVersion: b.Go, SBOMSHA256: b.SBOMSHA256}
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.
@@ -288,6 +313,7 @@ func (g *Gateway) newAPI() (*api.Server, error) {
 		ReviewCounts:   g.Store.ReviewCounts,
 		Band:           g.Dir.Config.Report.Band,
 		Capabilities:   caps,
+		Build:          g.Build,
 		Disclosure: web.DisclosureFor(g.Dir.Config, caps, func() *access.Policy {
 			if p := g.Custody.Access.Current(); p != nil {
 				return p

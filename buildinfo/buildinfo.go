@@ -1,0 +1,140 @@
+// Package buildinfo says which build of ombud is running: the SHA-256 of
+// its executable, its module version and VCS revision, the Go toolchain
+// that built it, and its software bill of materials. Everything but the
+// executable's hash comes from the build information the Go linker embeds
+// (runtime/debug.ReadBuildInfo), so a rebuild from the same source with the
+// documented command (docs/RELEASING.md) gives the same values.
+package buildinfo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+)
+
+// Build identifies one build of ombud, as its `build` log entry states it.
+type Build struct {
+	// BinarySHA256 is the SHA-256 of the executable, in lowercase hex: what
+	// `sha256sum ombud` prints.
+	BinarySHA256 string `json:"binary_sha256"`
+	// Version is the main module's version: a tag, a pseudo-version
+	// derived from the VCS revision, or "devel" when the build knew none.
+	Version string `json:"version"`
+	// Revision is the VCS revision the build was made from, and Modified
+	// whether the work tree had changes not committed; empty when the build
+	// recorded no VCS information (-buildvcs=false).
+	Revision string `json:"vcs_revision,omitempty"`
+	Modified bool   `json:"vcs_modified,omitempty"`
+	// Go is the toolchain's version, such as go1.27.3.
+	Go string `json:"go_version"`
+	// SBOMSHA256 is the SHA-256 of the SBOM `ombud sbom` prints.
+	SBOMSHA256 string `json:"sbom_sha256"`
+}
+
+// Running is the running process's build and its SBOM.
+type Running struct {
+	Build
+	SBOM []byte
+}
+
+// ErrNoBuildInfo: the executable carries no build information (it was not
+// built by the go command in module mode).
+var ErrNoBuildInfo = errors.New("buildinfo: the executable carries no Go build information")
+
+// Current returns the running process's build. The executable is hashed
+// once, at the first call (about a third of a second for ombud's binary).
+func Current() (*Running, error) { return current() }
+
+var current = sync.OnceValues(func() (*Running, error) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil, ErrNoBuildInfo
+	}
+	sum, err := executableSHA256()
+	if err != nil {
+		return nil, err
+	}
+	return FromInfo(bi, sum)
+})
+
+// FromInfo describes the build bi tells of, whose executable hashes to
+// binarySHA256.
+func FromInfo(bi *debug.BuildInfo, binarySHA256 string) (*Running, error) {
+	sbom, err := SBOM(bi)
+	if err != nil {
+		return nil, err
+	}
+	b := Build{
+		BinarySHA256: binarySHA256,
+		Version:      Version(bi),
+		Go:           bi.GoVersion,
+		SBOMSHA256:   SHA256(sbom),
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		}
+	}
+	if b.Go == "" {
+		b.Go = runtime.Version()
+	}
+	return &Running{Build: b, SBOM: sbom}, nil
+}
+
+// Version is the main module's version as a code: "(devel)", which the go
+// command writes when it knows none, is "devel".
+func Version(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		return "devel"
+	}
+	return v
+}
+
+// SHA256 returns the SHA-256 of b in lowercase hex.
+func SHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// FileSHA256 returns the SHA-256 of the file at path in lowercase hex.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// executableSHA256 hashes the running executable. On Linux it reads
+// /proc/self/exe, the file the process was started from even if its path
+// has since been replaced by an upgrade; elsewhere the path os.Executable
+// returns.
+func executableSHA256() (string, error) {
+	if sum, err := FileSHA256("/proc/self/exe"); err == nil {
+		return sum, nil
+	}
+	p, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("buildinfo: the executable's path: %w", err)
+	}
+	sum, err := FileSHA256(p)
+	if err != nil {
+		return "", fmt.Errorf("buildinfo: hashing the executable: %w", err)
+	}
+	return sum, nil
+}
