@@ -115,6 +115,9 @@ type Result struct {
 	// AuditorReport is the auditor-mode report Config.AuditorReport asked
 	// for.
 	AuditorReport *report.Report `json:"auditor_report,omitempty"`
+	// Builds are the changes of build read in this run: each build entry
+	// naming another executable than the build entry before it.
+	Builds []BuildChange `json:"build_changes,omitempty"`
 }
 
 // Clean reports whether the run found nothing, now or before.
@@ -207,7 +210,9 @@ func Run(ctx context.Context, cfg Config) (*Result, *State, error) {
 	}
 	rules := newRules(cfg.Rules, prev.Rules)
 	v := &verifier{cfg: cfg, rep: rep, rng: rng, rules: rules, size: cp.Size, from: prev.Size, tiles: map[uint64]*pendingTile{}}
-	if err := v.entries(ctx); err != nil {
+	err = v.entries(ctx)
+	rep.Builds = rules.changes
+	if err != nil {
 		return rep, nil, err
 	}
 	if v.truncated {

@@ -18,6 +18,8 @@ const (
 	RuleAuthorizationRevoked        = "authorization_revoked"
 	RuleAuthorizationUnknownIssuer  = "authorization_unknown_issuer"
 	RuleAuthorizationUnregistered   = "authorization_unregistered"
+	RuleBuildMalformed              = "build_malformed"
+	RuleBuildUnexpected             = "build_unexpected"
 	RuleCheckpointSignature         = "checkpoint_signature"
 	RuleConfirmationUnviewed        = "confirmation_unviewed"
 	RuleContestOverdue              = "contest_overdue"

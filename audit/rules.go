@@ -32,6 +32,9 @@ type Rules struct {
 	// TimeTolerance is how far an entry's time may lie before the latest
 	// time seen (default DefaultTimeTolerance).
 	TimeTolerance time.Duration
+	// ExpectBuild, when set, is the SHA-256 of the only executable the
+	// auditor accepts: a build entry naming another is a finding.
+	ExpectBuild string
 }
 
 // The rules' defaults.
@@ -126,6 +129,8 @@ type RuleState struct {
 	Contracts       map[string]*ContractState      `json:"contracts,omitempty"`
 	Imports         map[string][]*ContractState    `json:"contract_imports,omitempty"`
 	SystemContracts map[string]SystemContractState `json:"system_contracts,omitempty"`
+	// Build is the executable's SHA-256 of the latest build entry.
+	Build string `json:"build,omitempty"`
 }
 
 // NoticeDue is an erasure notice owed: its erase entry and when it is due.
@@ -158,6 +163,8 @@ type RecipientState struct {
 type rules struct {
 	cfg Rules
 	st  RuleState
+	// changes are the changes of build this run read.
+	changes []BuildChange
 }
 
 func newRules(cfg Rules, st RuleState) *rules {
@@ -275,6 +282,8 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 		r.issuer(idx, b, add)
 	case *entry.System:
 		r.detailsErased(b)
+	case *entry.Build:
+		r.build(idx, e, b, add)
 	case *entry.Breach:
 		r.breach(b, add)
 	case *entry.Export:

@@ -28,8 +28,8 @@ func TestAuditLocalDir(t *testing.T) {
 	}
 	// A report is computed at the published checkpoint: wait until it
 	// covers the entries so far.
-	poll.Until(t, 10*time.Second, 20*time.Millisecond, "a checkpoint of 3 entries", func() bool {
-		return strings.Contains(string(ombudtest.Get(t, url+"/log/checkpoint")), "\n3\n")
+	poll.Until(t, 10*time.Second, 20*time.Millisecond, "a checkpoint of 4 entries (the build, the policy, the admin, Ada)", func() bool {
+		return strings.Contains(string(ombudtest.Get(t, url+"/log/checkpoint")), "\n4\n")
 	})
 	if code, out, errs := run(t, env, "report", "publish", "--period", time.Now().UTC().Format("2006-01")); code != 0 {
 		t.Fatalf("report publish: %d %s %s", code, out, errs)

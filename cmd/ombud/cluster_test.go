@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
@@ -148,9 +149,12 @@ func twoGatewaysWith(t *testing.T, prepare func(dir string)) (*cluster, context.
 	return c, ctx
 }
 
-func (c *cluster) fetcher(t *testing.T) *client.HTTPFetcher {
+func (c *cluster) fetcher(t *testing.T) *client.HTTPFetcher { return logFetcher(t, c.gateways[0].url) }
+
+// logFetcher reads the log a server serves at /log/.
+func logFetcher(t *testing.T, server string) *client.HTTPFetcher {
 	t.Helper()
-	u, err := url.Parse(c.gateways[0].url + "/log/")
+	u, err := url.Parse(server + "/log/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +177,16 @@ func (c *cluster) client(t *testing.T, i int, token string) *ombudclient.Client 
 // entries returns the log's entries up to its published checkpoint, read
 // as a verifier reads them, from the first gateway's /log/.
 func (c *cluster) entries(t *testing.T) []*entry.Entry {
+	return logEntries(t, c.gateways[0].url, c.dd.Verifier)
+}
+
+// logEntries returns the entries of the log a server serves, up to its
+// published checkpoint, read as a verifier reads them.
+func logEntries(t *testing.T, server string, v note.Verifier) []*entry.Entry {
 	t.Helper()
 	ctx := context.Background()
-	f := c.fetcher(t)
-	cp, _, _, err := client.FetchCheckpoint(ctx, f.ReadCheckpoint, c.dd.Verifier, c.dd.Verifier.Name())
+	f := logFetcher(t, server)
+	cp, _, _, err := client.FetchCheckpoint(ctx, f.ReadCheckpoint, v, v.Name())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -312,13 +312,13 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("principal list: %d\n%s", code, out)
 	}
 	rfile := filepath.Join(t.TempDir(), "r.json")
-	code, _, errs = run(t, env, "receipt", "1", "--out", rfile)
+	code, _, errs = run(t, env, "receipt", "2", "--out", rfile)
 	if code != 0 {
 		t.Fatalf("receipt: %d %s", code, errs)
 	}
 	pub := filepath.Join(dir, "keys", "log.pub")
 	code, out, errs = run(t, nil, "verify-receipt", rfile, "--key", pub)
-	if code != 0 || !strings.HasPrefix(out, "OK: entry 1 (principal") {
+	if code != 0 || !strings.HasPrefix(out, "OK: entry 2 (principal") {
 		t.Fatalf("verify-receipt: %d %s %s", code, out, errs)
 	}
 	keyText, _ := os.ReadFile(pub)
@@ -413,10 +413,11 @@ func TestServeTourAndGracefulShutdown(t *testing.T) {
 	}
 	stop()
 	cp, err := os.ReadFile(filepath.Join(dir, "log", "checkpoint"))
-	// 8: the policy, the admin, Ada, the auditor, the auditor's three
-	// logged detail reads (the first audit with state; the auditor-mode
-	// run, once to check every detail and once for its report), and Last.
-	if err != nil || !strings.Contains(string(cp), "\n8\n") {
+	// 9: the build, the policy, the admin, Ada, the auditor, the
+	// auditor's three logged detail reads (the first audit with state; the
+	// auditor-mode run, once to check every detail and once for its
+	// report), and Last.
+	if err != nil || !strings.Contains(string(cp), "\n9\n") {
 		t.Fatalf("checkpoint after shutdown: %q %v", cp, err)
 	}
 	// serve on an existing directory does not print a token again.

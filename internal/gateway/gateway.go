@@ -245,6 +245,17 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	g.Witnesses = web.WitnessesFromPolicy(policy)
 	g.Journal = &journal.Journal{Store: g.Store, Log: g.Log, Key: dir.Linkage}
+	if o.Build != nil {
+		// Before anything is decided, recovery and the first policy
+		// included: every decision after this entry was made by this
+		// build (or, on a shared log, by another gateway's).
+		w, err := g.Journal.Write(ctx, journal.Record{Body: BuildEntry(o.Build.Build)})
+		if err != nil {
+			return nil, fmt.Errorf("failed to log the build entry, so this gateway does not start: %w", err)
+		}
+		g.Build = &web.RunningBuild{Build: o.Build.Build, SBOM: o.Build.SBOM, Entry: w.Index}
+		o.Logger.InfoContext(ctx, "build logged", "entry", w.Index, "binary_sha256", o.Build.BinarySHA256, "version", o.Build.Version, "vcs_revision", o.Build.Revision)
+	}
 	if err := g.openServices(ctx, dir); err != nil {
 		return nil, err
 	}
@@ -269,16 +280,6 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 	}
 	if err := g.Custody.Access.StartPolicy(ctx); err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", dir.PolicyPath(), err)
-	}
-	if o.Build != nil {
-		// After recovery, before anything is decided: every decision
-		// after this entry was made by this build.
-		w, err := g.Journal.Write(ctx, journal.Record{Body: BuildEntry(o.Build.Build)})
-		if err != nil {
-			return nil, fmt.Errorf("failed to log the build entry, so this gateway does not start: %w", err)
-		}
-		g.Build = &web.RunningBuild{Build: o.Build.Build, SBOM: o.Build.SBOM, Entry: w.Index}
-		o.Logger.InfoContext(ctx, "build logged", "entry", w.Index, "binary_sha256", o.Build.BinarySHA256, "version", o.Build.Version, "vcs_revision", o.Build.Revision)
 	}
 	if g.api, err = g.newAPI(); err != nil {
 		return nil, err
