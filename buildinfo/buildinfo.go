@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 )
 
@@ -73,7 +74,7 @@ func FromInfo(bi *debug.BuildInfo, binarySHA256 string) (*Running, error) {
 	b := Build{
 		BinarySHA256: binarySHA256,
 		Version:      Version(bi),
-		Go:           bi.GoVersion,
+		Go:           goVersion(bi),
 		SBOMSHA256:   SHA256(sbom),
 	}
 	for _, s := range bi.Settings {
@@ -84,10 +85,18 @@ func FromInfo(bi *debug.BuildInfo, binarySHA256 string) (*Running, error) {
 			b.Modified = s.Value == "true"
 		}
 	}
-	if b.Go == "" {
-		b.Go = runtime.Version()
-	}
 	return &Running{Build: b, SBOM: sbom}, nil
+}
+
+// goVersion is the toolchain's version as a code: a toolchain built with
+// experiments reports them after a space ("go1.27.3 X:boringcrypto"),
+// which becomes a "+".
+func goVersion(bi *debug.BuildInfo) string {
+	v := bi.GoVersion
+	if v == "" {
+		v = runtime.Version()
+	}
+	return strings.ReplaceAll(v, " ", "+")
 }
 
 // Version is the main module's version as a code: "(devel)", which the go

@@ -24,10 +24,11 @@ func sample() *debug.BuildInfo {
 			{Path: "filippo.io/age", Version: "v1.3.2", Sum: "h1:12VaqnI9kJfqwRoPptxoqsUhQtdfrSbdksT7X/KY/sc="},
 			{Path: "github.com/old/thing", Version: "v2.0.0+incompatible", Sum: "h1:aRYxNxv6iGQlyVaZmk6ZgYEDa+Jg18DxebPSrd6bg1M=",
 				Replace: &debug.Module{Path: "github.com/new/thing", Version: "v2.0.1+incompatible", Sum: "h1:mfngRv0Yoh0VApsXKEN82CjD99kl7mtparN3bs3JnqI="}},
-			{Path: "example.com/local", Version: "v0.1.0", Replace: &debug.Module{Path: "../local"}},
+			{Path: "example.com/local", Version: "v0.1.0", Replace: &debug.Module{Path: "/home/someone/src/local"}},
 		},
 		Settings: []debug.BuildSetting{
 			{Key: "-trimpath", Value: "true"}, {Key: "CGO_ENABLED", Value: "0"}, {Key: "GOOS", Value: "linux"},
+			{Key: "-ldflags", Value: "-X main.secret=hunter2 -extldflags=-L/home/someone/lib"},
 			{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.modified", Value: "true"},
 		},
 	}
@@ -66,9 +67,16 @@ func TestSBOM(t *testing.T) {
 		// The sample h1 hash of age, in hex.
 		`"content": "d7655aaa723d9097eac11a0fa6dc68aac52142d75fad26dd92c4fb5ff298fec7"`,
 		`"name": "ombud:go:vcs.revision",`,
+		`"value": "sha256:` + SHA256([]byte("-X main.secret=hunter2 -extldflags=-L/home/someone/lib")) + `"`,
 	} {
 		if !strings.Contains(s, part) {
 			t.Errorf("the SBOM lacks %s", part)
+		}
+	}
+	// Nothing of the build machine: no path, no value given by hand.
+	for _, leak := range []string{"/home/someone", "hunter2"} {
+		if strings.Contains(s, leak) {
+			t.Errorf("the SBOM publishes %q", leak)
 		}
 	}
 
@@ -79,6 +87,16 @@ func TestSBOM(t *testing.T) {
 	}
 	if err := ValidateSchema(r.SBOM, schemas); err != nil {
 		t.Fatalf("a devel build's SBOM fails the schema: %v", err)
+	}
+
+	// A toolchain with experiments: its version is still a code, and the
+	// SBOM still passes.
+	bi.GoVersion = "go1.27.3 X:boringcrypto"
+	if r, err = FromInfo(bi, want.BinarySHA256); err != nil || r.Go != "go1.27.3+X:boringcrypto" {
+		t.Fatalf("a toolchain with experiments: %v %+v", err, r)
+	}
+	if err := ValidateSchema(r.SBOM, schemas); err != nil {
+		t.Fatalf("its SBOM fails the schema: %v", err)
 	}
 
 	if _, err := SBOM(&debug.BuildInfo{}); err == nil {
@@ -95,10 +113,14 @@ func TestSBOM(t *testing.T) {
 func expectModules(bi *debug.BuildInfo) []string {
 	out := []string{"std@" + bi.GoVersion}
 	for _, d := range bi.Deps {
-		if d.Replace != nil {
-			d = d.Replace
+		switch {
+		case d.Replace != nil && d.Replace.Version == "":
+			out = append(out, d.Path+"@") // a directory: named by the module it replaces
+		case d.Replace != nil:
+			out = append(out, d.Replace.Path+"@"+d.Replace.Version)
+		default:
+			out = append(out, d.Path+"@"+d.Version)
 		}
-		out = append(out, d.Path+"@"+d.Version)
 	}
 	slices.Sort(out)
 	return out

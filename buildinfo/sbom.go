@@ -93,7 +93,7 @@ func SBOM(bi *debug.BuildInfo) ([]byte, error) {
 		Metadata: metadata{Component: main},
 	}
 	for _, s := range bi.Settings {
-		b.Metadata.Properties = append(b.Metadata.Properties, property{Name: propertyPrefix + s.Key, Value: s.Value})
+		b.Metadata.Properties = append(b.Metadata.Properties, setting(s))
 	}
 	if bi.GoVersion != "" {
 		b.Components = append(b.Components, component{
@@ -110,10 +110,11 @@ func SBOM(bi *debug.BuildInfo) ([]byte, error) {
 			props = append(props, property{Name: propertyPrefix + "replaces", Value: d.Path + "@" + d.Version})
 		}
 		c := component{Type: "library", BOMRef: purl(m.Path, m.Version), Name: m.Path, Version: m.Version, Purl: purl(m.Path, m.Version), Properties: props}
-		if m.Version == "" {
-			// A replacement by a directory has no version.
-			c.BOMRef = purl(m.Path, "") + "#" + d.Path
-			c.Purl = ""
+		if d.Replace != nil && m.Version == "" {
+			// A replacement by a directory of the build machine: its
+			// path is that machine's, which the SBOM does not publish.
+			c = component{Type: "library", BOMRef: purl(d.Path, "") + "#directory", Name: d.Path,
+				Properties: []property{{Name: propertyPrefix + "replaces", Value: d.Path + "@" + d.Version}, {Name: propertyPrefix + "replaced-by", Value: "a directory of the build machine"}}}
 		}
 		if m.Sum != "" {
 			h, err := sumHex(m.Sum)
@@ -131,13 +132,35 @@ func SBOM(bi *debug.BuildInfo) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// publishedSettings are the build settings the SBOM states as they are:
+// the go command's flags and environment that say what was built, and the
+// VCS stamp. Others (-ldflags, -gcflags, CGO_CFLAGS and the like) may hold
+// paths of the build machine or values put there by hand: the SBOM, which
+// the public site serves, states their SHA-256 instead, so that two builds
+// can still be compared.
+var publishedSettings = map[string]bool{
+	"-buildmode": true, "-compiler": true, "-race": true, "-msan": true, "-asan": true, "-tags": true, "-trimpath": true,
+	"CGO_ENABLED": true, "GOARCH": true, "GOOS": true, "GOAMD64": true, "GOARM": true, "GOARM64": true, "GO386": true, "GOMIPS": true,
+	"GOMIPS64": true, "GOPPC64": true, "GORISCV64": true, "GOWASM": true, "GOEXPERIMENT": true, "GOFIPS140": true, "DefaultGODEBUG": true,
+	"vcs": true, "vcs.revision": true, "vcs.time": true, "vcs.modified": true,
+}
+
+// setting is one build setting as an SBOM property.
+func setting(s debug.BuildSetting) property {
+	if publishedSettings[s.Key] {
+		return property{Name: propertyPrefix + s.Key, Value: s.Value}
+	}
+	return property{Name: propertyPrefix + s.Key, Value: "sha256:" + SHA256([]byte(s.Value))}
+}
+
 // purl is a module's package URL (pkg:golang/PATH@VERSION?type=module).
 // Module paths hold only characters a purl keeps as they are; a version
-// may hold "+" (+incompatible), which a purl escapes.
+// may hold "+" (+incompatible), and the standard library's a space (a
+// toolchain's experiments), which a purl escapes.
 func purl(path, version string) string {
 	p := "pkg:golang/" + path
 	if version != "" && version != "devel" {
-		p += "@" + strings.ReplaceAll(version, "+", "%2B")
+		p += "@" + strings.NewReplacer("+", "%2B", " ", "%20").Replace(version)
 	}
 	return p + "?type=module"
 }

@@ -203,11 +203,11 @@ func goVersionModules(t *testing.T, bin string) []string {
 			last = f[1]
 			mods[last] = f[1] + "@" + f[2]
 		case len(f) >= 2 && f[0] == "=>":
-			ver := ""
-			if len(f) >= 3 {
-				ver = f[2]
+			if len(f) >= 3 && f[2] != "(devel)" {
+				mods[last] = f[1] + "@" + f[2]
+			} else {
+				mods[last] = last + "@" // a directory: named by the module it replaces
 			}
-			mods[last] = f[1] + "@" + ver
 		}
 	}
 	list := []string{"std@" + strings.TrimSpace(goVersion)}
