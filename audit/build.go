@@ -3,6 +3,7 @@ package audit
 import (
 	"time"
 
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/entry"
 )
 
@@ -10,14 +11,9 @@ import (
 // before it (the first one read from an empty state is a change too): the
 // gateway that logged it runs another executable than the one before.
 type BuildChange struct {
-	Index        uint64    `json:"index"`
-	Time         time.Time `json:"time"`
-	BinarySHA256 string    `json:"binary_sha256"`
-	Version      string    `json:"build_version"`
-	Revision     string    `json:"vcs_revision,omitempty"`
-	Modified     bool      `json:"vcs_modified,omitempty"`
-	Go           string    `json:"go_version"`
-	SBOMSHA256   string    `json:"sbom_sha256"`
+	Index uint64    `json:"index"`
+	Time  time.Time `json:"time"`
+	buildinfo.Build
 	// Previous is the executable's SHA-256 of the build entry before, ""
 	// for the first one.
 	Previous string `json:"previous,omitempty"`
@@ -45,19 +41,12 @@ func (r *rules) build(idx uint64, e *entry.Entry, b *entry.Build, add adder) {
 		add(RuleBuildMalformed, "a build entry whose binary_sha256 %q or sbom_sha256 %q is not a SHA-256 (64 lowercase hex digits)", b.BinarySHA256, b.SBOMSHA256)
 	}
 	if r.cfg.ExpectBuild != "" && b.BinarySHA256 != r.cfg.ExpectBuild {
-		add(RuleBuildUnexpected, "a gateway started with the executable %s (version %s, revision %s), not the expected %s: the entries after it may have been decided by code other than the build you rebuilt", b.BinarySHA256, b.BuildVersion, orNone(b.VCSRevision), r.cfg.ExpectBuild)
+		add(RuleBuildUnexpected, "a gateway started with the executable %s (version %s, revision %s), not the expected %s: the entries after it may have been decided by code other than the build you rebuilt", b.BinarySHA256, b.BuildVersion, buildinfo.DescribeRevision(b.VCSRevision, b.VCSModified), r.cfg.ExpectBuild)
 	}
 	if b.BinarySHA256 == r.st.Build {
 		return
 	}
-	r.changes = append(r.changes, BuildChange{Index: idx, Time: e.Time, BinarySHA256: b.BinarySHA256, Version: b.BuildVersion,
-		Revision: b.VCSRevision, Modified: b.VCSModified, Go: b.GoVersion, SBOMSHA256: b.SBOMSHA256, Previous: r.st.Build})
+	r.changes = append(r.changes, BuildChange{Index: idx, Time: e.Time, Previous: r.st.Build, Build: buildinfo.Build{BinarySHA256: b.BinarySHA256, Version: b.BuildVersion,
+		Revision: b.VCSRevision, Modified: b.VCSModified, Go: b.GoVersion, SBOMSHA256: b.SBOMSHA256}})
 	r.st.Build = b.BinarySHA256
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "not recorded"
-	}
-	return s
 }

@@ -38,6 +38,19 @@ type Build struct {
 	SBOMSHA256 string `json:"sbom_sha256"`
 }
 
+// DescribeRevision says what a build records of its source: the revision,
+// marked when the work tree had changes not committed, or that it
+// recorded none.
+func DescribeRevision(revision string, modified bool) string {
+	switch {
+	case revision == "":
+		return "not recorded"
+	case modified:
+		return revision + " (with changes not committed)"
+	}
+	return revision
+}
+
 // Running is the running process's build and its SBOM.
 type Running struct {
 	Build

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud/audit"
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/fsutil"
 	"github.com/ombud/ombud/report"
@@ -348,19 +349,12 @@ func printBuilds(w io.Writer, builds []audit.BuildChange) {
 	}
 	fmt.Fprintf(w, "\nBuilds: %d change(s) of the executable deciding, in this run:\n", len(builds))
 	for _, b := range builds {
-		rev := b.Revision
-		switch {
-		case rev == "":
-			rev = "not recorded"
-		case b.Modified:
-			rev += " (with changes not committed)"
-		}
 		from := "the first build entry read"
 		if b.Previous != "" {
 			from = "before: " + b.Previous
 		}
 		fmt.Fprintf(w, "  entry %d, %s: executable %s, version %s, revision %s, %s, SBOM %s; %s\n",
-			b.Index, b.Time.UTC().Format(time.RFC3339), b.BinarySHA256, b.Version, rev, b.Go, b.SBOMSHA256, from)
+			b.Index, b.Time.UTC().Format(time.RFC3339), b.BinarySHA256, b.Version, buildinfo.DescribeRevision(b.Revision, b.Modified), b.Go, b.SBOMSHA256, from)
 	}
 }
 

@@ -30,15 +30,8 @@ func serverCommands() []command {
 					printJSON(m.Stdout, b.Build)
 					return nil
 				}
-				revision := b.Revision
-				switch {
-				case revision == "":
-					revision = "not recorded (built with -buildvcs=false)"
-				case b.Modified:
-					revision += " (with changes not committed)"
-				}
 				fmt.Fprintf(m.Stdout, "ombud %s\nexecutable sha256: %s\nsource revision:   %s\ngo:                %s\nsbom sha256:       %s\n",
-					b.Version, b.BinarySHA256, revision, b.Go, b.SBOMSHA256)
+					b.Version, b.BinarySHA256, buildinfo.DescribeRevision(b.Revision, b.Modified), b.Go, b.SBOMSHA256)
 				return nil
 			}
 		},
