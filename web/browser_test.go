@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/ombudtest"
@@ -171,7 +172,11 @@ const a11yCheck = `(() => {
 // each page there.
 func TestSiteInBrowser(t *testing.T) {
 	t.Parallel()
-	e := ombudtest.New(t, ombudtest.Witnessed())
+	e := ombudtest.New(t, ombudtest.Witnessed(), ombudtest.Built())
+	build, err := buildinfo.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
 	populate(t, e)
 	e.AwaitSize(t, e.Size(t))
 	period := time.Now().UTC().Format("2006-01")
@@ -235,10 +240,10 @@ func TestSiteInBrowser(t *testing.T) {
 			"Not offered: " + report.NoSharing, "Not offered: " + report.NoTips}},
 		{fmt.Sprintf("/reports/%s@%d", period, pub.Size), "report-superseded", "Transparency report for " + period, []string{"Superseded: this publication was computed at"}},
 		{"/disclosure", "disclosure", "How this deployment handles data", []string{"biometric", "30 days", "Local disk", "Who may read what", "needs the confirmations of 2 distinct reviewers",
-			report.NoSharing, "court.example/district-3", "Analytic systems", "plate-reader\tvendor-y\tplate_reading"}},
+			report.NoSharing, "court.example/district-3", "Analytic systems", "plate-reader\tvendor-y\tplate_reading", "The software deciding", build.BinarySHA256}},
 		{"/systems", "systems", "Analytic systems", []string{"vendor-x-frs", "face_identification", "FPIR 0.003, FNIR 0.021", "retired", "in use", "fria-2026-07",
 			"No run of this system has started.", "2.0\tcriminal_investigation\t1-9\t1-9\t1-9"}},
-		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log"}},
+		{"/status", "status", "Log status", []string{"Accepting new entries", "witness.test/w1\tYes", "ombud audit --log", "logged it in entry 0", build.BinarySHA256, build.SBOMSHA256}},
 		{"/receipt", "receipt", "Check a receipt", []string{"Entry index", "Receipt (JSON)"}},
 		{"/no-such-page", "not-found", "No such page", []string{"There is no page at this address.", "Back to the home page"}},
 	}

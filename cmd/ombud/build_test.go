@@ -107,9 +107,12 @@ func TestReleaseBuild(t *testing.T) {
 	c = startChild(t, rel, dir)
 	defer stopChild(t, c)
 
-	for _, page := range []string{"/status", "/disclosure"} {
+	for page, wants := range map[string][]string{
+		"/status":     {relSum, v.SBOMSHA256, `href="/build/sbom.json"`},
+		"/disclosure": {relSum, `href="/build/sbom.json"`, `href="/status#build"`},
+	} {
 		body := string(ombudtest.Get(t, c.url+page))
-		for _, want := range []string{relSum, v.SBOMSHA256, `href="/build/sbom.json"`} {
+		for _, want := range wants {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s does not show %s", page, want)
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/ombud/ombud"
 	"github.com/ombud/ombud/apiv1"
 	"github.com/ombud/ombud/blob"
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/entry"
@@ -79,6 +80,19 @@ type options struct {
 	config            []func(*datadir.Config)
 	prepare           []func(*datadir.Dir)
 	dataDir           string
+	build             *buildinfo.Running
+}
+
+// Built opens the deployment as ombud serve does, with this test binary's
+// build: the gateway logs its build entry first, and the pages show it.
+func Built() Option {
+	return func(o *options) {
+		b, err := buildinfo.Current()
+		if err != nil {
+			panic(err)
+		}
+		o.build = b
+	}
 }
 
 // Prepare runs f on the data directory after it is created and before the
@@ -142,7 +156,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		policy, witnessServers, witnessDown = startWitnesses(t, dir.VerifierKey, o.witnesses, o.quorum)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, WitnessPolicy: policy,
+	g, err := gateway.Open(ctx, dir, gateway.Options{Logger: logger, WitnessPolicy: policy, Build: o.build,
 		BatchMaxAge: 5 * time.Millisecond, CheckpointInterval: 100 * time.Millisecond, MaxBodyBytes: 64 << 10})
 	if err != nil {
 		t.Fatalf("gateway.Open: %v", err)
