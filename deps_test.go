@@ -30,8 +30,11 @@ func TestDependenciesJustified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The modules' table comes first; the tools CI runs, in a section of
+	// their own, are not go.mod's.
+	modules, _, _ := strings.Cut(string(doc), "\n## ")
 	rows := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(modules, -1) {
 		rows[m[1]] = true
 	}
 	for m := range direct {

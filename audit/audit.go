@@ -118,6 +118,9 @@ type Result struct {
 	// Builds are the changes of build read in this run: each build entry
 	// naming another executable than the build entry before it.
 	Builds []BuildChange `json:"build_changes,omitempty"`
+	// Unbuilt counts the entries this run read before any build entry:
+	// the build that decided them is not recorded.
+	Unbuilt uint64 `json:"entries_before_any_build,omitempty"`
 }
 
 // Clean reports whether the run found nothing, now or before.
@@ -209,9 +212,10 @@ func Run(ctx context.Context, cfg Config) (*Result, *State, error) {
 		return rep, nil, cannot("saved state is damaged: %v", err)
 	}
 	rules := newRules(cfg.Rules, prev.Rules)
+	rep.Findings = append(rep.Findings, rules.buildInForce(prev.Findings)...)
 	v := &verifier{cfg: cfg, rep: rep, rng: rng, rules: rules, size: cp.Size, from: prev.Size, tiles: map[uint64]*pendingTile{}}
 	err = v.entries(ctx)
-	rep.Builds = rules.changes
+	rep.Builds, rep.Unbuilt = rules.changes, rules.unbuiltEntries
 	if err != nil {
 		return rep, nil, err
 	}

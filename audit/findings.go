@@ -20,6 +20,7 @@ const (
 	RuleAuthorizationUnregistered   = "authorization_unregistered"
 	RuleBuildMalformed              = "build_malformed"
 	RuleBuildUnexpected             = "build_unexpected"
+	RuleBuildUnrecorded             = "build_unrecorded"
 	RuleCheckpointSignature         = "checkpoint_signature"
 	RuleConfirmationUnviewed        = "confirmation_unviewed"
 	RuleContestOverdue              = "contest_overdue"

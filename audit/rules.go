@@ -32,9 +32,10 @@ type Rules struct {
 	// TimeTolerance is how far an entry's time may lie before the latest
 	// time seen (default DefaultTimeTolerance).
 	TimeTolerance time.Duration
-	// ExpectBuild, when set, is the SHA-256 of the only executable the
-	// auditor accepts: a build entry naming another is a finding.
-	ExpectBuild string
+	// ExpectBuilds, when set, are the SHA-256s of the executables the
+	// auditor accepts (those it rebuilt): a build entry naming another is
+	// a finding, and so is an entry logged before any build entry.
+	ExpectBuilds []string
 }
 
 // The rules' defaults.
@@ -129,8 +130,10 @@ type RuleState struct {
 	Contracts       map[string]*ContractState      `json:"contracts,omitempty"`
 	Imports         map[string][]*ContractState    `json:"contract_imports,omitempty"`
 	SystemContracts map[string]SystemContractState `json:"system_contracts,omitempty"`
-	// Build is the executable's SHA-256 of the latest build entry.
-	Build string `json:"build,omitempty"`
+	// Build is the executable's SHA-256 of the latest build entry, and
+	// BuildAt that entry.
+	Build   string `json:"build,omitempty"`
+	BuildAt uint64 `json:"build_at,omitempty"`
 }
 
 // NoticeDue is an erasure notice owed: its erase entry and when it is due.
@@ -163,8 +166,10 @@ type RecipientState struct {
 type rules struct {
 	cfg Rules
 	st  RuleState
-	// changes are the changes of build this run read.
-	changes []BuildChange
+	// changes are the changes of build this run read, and unbuiltEntries
+	// how many entries it read before any build entry.
+	changes        []BuildChange
+	unbuiltEntries uint64
 }
 
 func newRules(cfg Rules, st RuleState) *rules {
@@ -255,6 +260,9 @@ func (r *rules) entry(idx uint64, e *entry.Entry, body entry.Body) []Finding {
 	}
 	// Every privileged entry against the quorum in force before it.
 	r.privileged(idx, body, add)
+	if _, ok := body.(*entry.Build); !ok && r.st.Build == "" {
+		r.unbuilt(idx, add)
+	}
 	switch b := body.(type) {
 	case *entry.Proposal:
 		r.proposal(idx, b, add)

@@ -26,12 +26,12 @@ type Build struct {
 	BinarySHA256 string `json:"binary_sha256"`
 	// Version is the main module's version: a tag, a pseudo-version
 	// derived from the VCS revision, or "devel" when the build knew none.
-	Version string `json:"version"`
+	Version string `json:"build_version"`
 	// Revision is the VCS revision the build was made from, and Modified
 	// whether the work tree had changes not committed; empty when the build
 	// recorded no VCS information (-buildvcs=false).
-	Revision string `json:"vcs_revision,omitempty"`
-	Modified bool   `json:"vcs_modified,omitempty"`
+	Revision string `json:"vcs_revision"`
+	Modified bool   `json:"vcs_modified"`
 	// Go is the toolchain's version, such as go1.27.3.
 	Go string `json:"go_version"`
 	// SBOMSHA256 is the SHA-256 of the SBOM `ombud sbom` prints.
@@ -77,6 +77,16 @@ var current = sync.OnceValues(func() (*Running, error) {
 	return FromInfo(bi, sum)
 })
 
+// CurrentSBOM returns the running process's SBOM, which needs no hash of
+// the executable.
+func CurrentSBOM() ([]byte, error) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil, ErrNoBuildInfo
+	}
+	return SBOM(bi)
+}
+
 // FromInfo describes the build bi tells of, whose executable hashes to
 // binarySHA256.
 func FromInfo(bi *debug.BuildInfo, binarySHA256 string) (*Running, error) {
@@ -86,14 +96,14 @@ func FromInfo(bi *debug.BuildInfo, binarySHA256 string) (*Running, error) {
 	}
 	b := Build{
 		BinarySHA256: binarySHA256,
-		Version:      Version(bi),
-		Go:           goVersion(bi),
+		Version:      code(Version(bi)),
+		Go:           code(goVersion(bi)),
 		SBOMSHA256:   SHA256(sbom),
 	}
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			b.Revision = s.Value
+			b.Revision = code(s.Value)
 		case "vcs.modified":
 			b.Modified = s.Value == "true"
 		}
@@ -101,15 +111,34 @@ func FromInfo(bi *debug.BuildInfo, binarySHA256 string) (*Running, error) {
 	return &Running{Build: b, SBOM: sbom}, nil
 }
 
-// goVersion is the toolchain's version as a code: a toolchain built with
-// experiments reports them after a space ("go1.27.3 X:boringcrypto"),
-// which becomes a "+".
+// goVersion is the toolchain's version.
 func goVersion(bi *debug.BuildInfo) string {
-	v := bi.GoVersion
-	if v == "" {
-		v = runtime.Version()
+	if bi.GoVersion != "" {
+		return bi.GoVersion
 	}
-	return strings.ReplaceAll(v, " ", "+")
+	return runtime.Version()
+}
+
+// code makes s a value the log's public fields take (1 to 128 of A-Z a-z
+// 0-9 . _ : + / = @ -): a toolchain built with experiments reports them
+// as "go1.27.3-X:arenas,fieldtrack" or after a space, and every other
+// character becomes a "+". Module versions and revisions are codes
+// already.
+func code(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && !strings.ContainsRune("._:+/=@-", rune(c)) {
+			b[i] = '+'
+		}
+	}
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	if len(b) == 0 {
+		return "unknown"
+	}
+	return string(b)
 }
 
 // Version is the main module's version as a code: "(devel)", which the go
@@ -156,7 +185,7 @@ func executableSHA256() (string, error) {
 	}
 	sum, err := FileSHA256(p)
 	if err != nil {
-		return "", fmt.Errorf("buildinfo: hashing the executable: %w", err)
+		return "", fmt.Errorf("buildinfo: hashing the executable, to state which build runs: %w (ombud must be able to read its own file: install it readable by the user that runs it, mode 0755 or 0750, not execute-only)", err)
 	}
 	return sum, nil
 }

@@ -24,11 +24,12 @@ func sample() *debug.BuildInfo {
 			{Path: "filippo.io/age", Version: "v1.3.2", Sum: "h1:12VaqnI9kJfqwRoPptxoqsUhQtdfrSbdksT7X/KY/sc="},
 			{Path: "github.com/old/thing", Version: "v2.0.0+incompatible", Sum: "h1:aRYxNxv6iGQlyVaZmk6ZgYEDa+Jg18DxebPSrd6bg1M=",
 				Replace: &debug.Module{Path: "github.com/new/thing", Version: "v2.0.1+incompatible", Sum: "h1:mfngRv0Yoh0VApsXKEN82CjD99kl7mtparN3bs3JnqI="}},
-			{Path: "example.com/local", Version: "v0.1.0", Replace: &debug.Module{Path: "/home/someone/src/local"}},
+			// As the go command records a replacement by a directory.
+			{Path: "example.com/local", Version: "v0.1.0", Replace: &debug.Module{Path: "/home/someone/src/local", Version: "(devel)"}},
 		},
 		Settings: []debug.BuildSetting{
-			{Key: "-trimpath", Value: "true"}, {Key: "CGO_ENABLED", Value: "0"}, {Key: "GOOS", Value: "linux"},
-			{Key: "-ldflags", Value: "-X main.secret=hunter2 -extldflags=-L/home/someone/lib"},
+			// A build without -trimpath records -ldflags (one with it does not).
+			{Key: "-ldflags", Value: "-X main.secret=hunter2 -extldflags=-L/home/someone/lib"}, {Key: "CGO_ENABLED", Value: "0"}, {Key: "GOOS", Value: "linux"},
 			{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.modified", Value: "true"},
 		},
 	}
@@ -89,14 +90,16 @@ func TestSBOM(t *testing.T) {
 		t.Fatalf("a devel build's SBOM fails the schema: %v", err)
 	}
 
-	// A toolchain with experiments: its version is still a code, and the
-	// SBOM still passes.
-	bi.GoVersion = "go1.27.3 X:boringcrypto"
-	if r, err = FromInfo(bi, want.BinarySHA256); err != nil || r.Go != "go1.27.3+X:boringcrypto" {
-		t.Fatalf("a toolchain with experiments: %v %+v", err, r)
-	}
-	if err := ValidateSchema(r.SBOM, schemas); err != nil {
-		t.Fatalf("its SBOM fails the schema: %v", err)
+	// A toolchain with experiments, as Go 1.27 writes them and as older
+	// ones did: its version is still a code, and the SBOM still passes.
+	for v, want := range map[string]string{"go1.27.3-X:fieldtrack,arenas": "go1.27.3-X:fieldtrack+arenas", "go1.26.8 X:boringcrypto": "go1.26.8+X:boringcrypto"} {
+		bi.GoVersion = v
+		if r, err = FromInfo(bi, strings.Repeat("ab", 32)); err != nil || r.Go != want {
+			t.Fatalf("a toolchain with experiments: %v %+v, want %s", err, r, want)
+		}
+		if err := ValidateSchema(r.SBOM, schemas); err != nil {
+			t.Fatalf("its SBOM fails the schema: %v", err)
+		}
 	}
 
 	if _, err := SBOM(&debug.BuildInfo{}); err == nil {
@@ -114,7 +117,7 @@ func expectModules(bi *debug.BuildInfo) []string {
 	out := []string{"std@" + bi.GoVersion}
 	for _, d := range bi.Deps {
 		switch {
-		case d.Replace != nil && d.Replace.Version == "":
+		case d.Replace != nil && (d.Replace.Version == "" || d.Replace.Version == "(devel)"):
 			out = append(out, d.Path+"@") // a directory: named by the module it replaces
 		case d.Replace != nil:
 			out = append(out, d.Replace.Path+"@"+d.Replace.Version)

@@ -110,7 +110,7 @@ func SBOM(bi *debug.BuildInfo) ([]byte, error) {
 			props = append(props, property{Name: propertyPrefix + "replaces", Value: d.Path + "@" + d.Version})
 		}
 		c := component{Type: "library", BOMRef: purl(m.Path, m.Version), Name: m.Path, Version: m.Version, Purl: purl(m.Path, m.Version), Properties: props}
-		if d.Replace != nil && m.Version == "" {
+		if d.Replace != nil && (m.Version == "" || m.Version == "(devel)") {
 			// A replacement by a directory of the build machine: its
 			// path is that machine's, which the SBOM does not publish.
 			c = component{Type: "library", BOMRef: purl(d.Path, "") + "#directory", Name: d.Path,
@@ -137,7 +137,8 @@ func SBOM(bi *debug.BuildInfo) ([]byte, error) {
 // VCS stamp. Others (-ldflags, -gcflags, CGO_CFLAGS and the like) may hold
 // paths of the build machine or values put there by hand: the SBOM, which
 // the public site serves, states their SHA-256 instead, so that two builds
-// can still be compared.
+// can still be compared. (A -trimpath build records no -ldflags at all:
+// only the executable's hash tells two of them apart.)
 var publishedSettings = map[string]bool{
 	"-buildmode": true, "-compiler": true, "-race": true, "-msan": true, "-asan": true, "-tags": true, "-trimpath": true,
 	"CGO_ENABLED": true, "GOARCH": true, "GOOS": true, "GOAMD64": true, "GOARM": true, "GOARM64": true, "GO386": true, "GOMIPS": true,

@@ -331,6 +331,7 @@ var routes = []struct {
 	{"GET /disclosure", (*Site).disclosure},
 	{"GET /disclosure/policy", (*Site).policyText},
 	{"GET /build/sbom.json", (*Site).sbom},
+	{"GET /build/{sha256}/sbom.json", (*Site).sbom},
 	{"GET /systems", (*Site).systems},
 	{"GET /contracts", (*Site).contractsPage},
 	{"GET /contracts/{ocid}", (*Site).contractPage},
@@ -978,14 +979,23 @@ type RunningBuild struct {
 }
 
 // sbom serves the running build's SBOM, whose SHA-256 its build entry
-// states.
+// states. The pages link to /build/SHA256/sbom.json, which a server
+// running another build (behind one site with others, or upgraded since)
+// answers with 404 instead of another build's SBOM.
 func (s *Site) sbom(w http.ResponseWriter, r *http.Request) {
 	if s.Build == nil {
 		s.fail(w, r, http.StatusNotFound, "Not available", "This server logged no build, so it serves no SBOM.")
 		return
 	}
+	if sum := r.PathValue("sha256"); sum != "" && sum != s.Build.SBOMSHA256 {
+		s.fail(w, r, http.StatusNotFound, "Another build", "This server runs another build, whose SBOM is at /build/"+s.Build.SBOMSHA256+"/sbom.json.")
+		return
+	}
 	w.Header().Set("Content-Type", "application/vnd.cyclonedx+json")
 	w.Header().Set("Content-Disposition", `attachment; filename="ombud-sbom.cdx.json"`)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", `"sha256:`+s.Build.SBOMSHA256+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(len(s.Build.SBOM)))
 	w.Write(s.Build.SBOM)
 }
 

@@ -29,7 +29,7 @@ import (
 )
 
 func auditCommand() command {
-	return command{name: "audit", usage: "--log URL|DIR --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--expect-build SHA256] [--json]", need: []string{"key"},
+	return command{name: "audit", usage: "--log URL|DIR --key VKEY [--witness VKEY …] [--state DIR] [--token-file FILE] [--reports URL|DIR] [--auditor-report PERIOD] [--expect-build SHA256 …] [--json]", need: []string{"key"},
 		summary: "audit a log: checkpoint, witnesses, consistency, every entry and tile, the invariants (exit 3 on findings)",
 		example: "ombud audit --log https://records.example.org --key log.pub --witness w1.pub --state audit-state",
 		setup:   (*Main).auditSetup,
@@ -60,17 +60,22 @@ func (m *Main) auditSetup(fs *flag.FlagSet) action {
 	deadline := fs.Duration("emergency-deadline", vocab.DefaultEmergencyDeadline, "time an emergency read may stay uncovered")
 	tolerance := fs.Duration("time-tolerance", audit.DefaultTimeTolerance, "how far an entry's time may lie behind the latest before it")
 	progress := fs.Bool("progress", true, "draw a progress bar when stderr is a terminal")
-	expectBuild := fs.String("expect-build", "", "the SHA-256 of the one executable you expect (sha256sum of the release you rebuilt, docs/RELEASING.md): a build entry naming another is a finding")
+	var expectBuilds multiFlag
+	fs.Var(&expectBuilds, "expect-build", "the SHA-256 of an executable you accept, as sha256sum prints that of a release you rebuilt (docs/RELEASING.md); repeatable: a build entry naming another is a finding, and so is an entry logged before any build entry")
 	var promises multiFlag
 	fs.Var(&promises, "tip-promise", "a whistleblower's proof of filing (a file): reported if its day passed with no record of it in the log (repeatable)")
 	return func(ctx context.Context, _ []string) error {
-		expect := strings.ToLower(strings.TrimSpace(*expectBuild))
-		if expect != "" && (len(expect) != 64 || strings.Trim(expect, "0123456789abcdef") != "") {
-			return usagef("--expect-build %q: want the executable's SHA-256, 64 hex digits, as sha256sum prints it", *expectBuild)
+		var expect []string
+		for _, e := range expectBuilds {
+			sum := strings.ToLower(strings.TrimSpace(e))
+			if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
+				return usagef("--expect-build %q: want the executable's SHA-256, 64 hex digits, as sha256sum prints it", e)
+			}
+			expect = append(expect, sum)
 		}
 		return m.audit(ctx, auditFlags{promises: promises, logURL: *logURL, key: *key, witnesses: witnesses, quorum: *quorum, stateDir: *stateDir, tokenFile: *tokenFile,
 			reportsFrom: *reportsFrom, auditorReport: *auditorReport, auditorReportOut: *auditorReportOut, band: *band, asJSON: *asJSON,
-			rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance, ExpectBuild: expect}, progress: *progress})
+			rules: audit.Rules{Sensitive: sensitive, MinReviews: *minReviews, EmergencyDeadline: *deadline, TimeTolerance: *tolerance, ExpectBuilds: expect}, progress: *progress})
 	}
 }
 
@@ -315,10 +320,10 @@ func printAudit(w io.Writer, rep *audit.Result, details bool) {
 	if rep.Clean() {
 		fmt.Fprintf(w, "OK: log %s, checkpoint size %d. Verified %s (%d new entries from %d, %d tiles, %d details, %.0f entries/s)\n",
 			rep.Origin, rep.Size, strings.Join(parts, ", "), rep.Entries, rep.From, rep.Tiles, rep.Details, rep.PerSecond)
-		printBuilds(w, rep.Builds)
+		printBuilds(w, rep)
 		return
 	}
-	defer printBuilds(w, rep.Builds)
+	defer printBuilds(w, rep)
 	fmt.Fprintf(w, "FAIL: log %s, checkpoint size %d: %d findings in this run, %d from earlier runs\n\n", rep.Origin, rep.Size, len(rep.Findings), len(rep.Earlier))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tWHERE\tFINDING")
@@ -341,14 +346,18 @@ func printAudit(w io.Writer, rep *audit.Result, details bool) {
 	tw.Flush()
 }
 
-// printBuilds lists the changes of build an audit read: each build entry
-// whose executable differs from the one before it.
-func printBuilds(w io.Writer, builds []audit.BuildChange) {
-	if len(builds) == 0 {
+// printBuilds lists the changes of build an audit read, each build entry
+// whose executable differs from the one before it, and how many entries it
+// read before any build entry.
+func printBuilds(w io.Writer, rep *audit.Result) {
+	if rep.Unbuilt > 0 {
+		fmt.Fprintf(w, "\nBuilds: %d entries in this run were logged before any build entry; the build that decided them is not recorded.\n", rep.Unbuilt)
+	}
+	if len(rep.Builds) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nBuilds: %d change(s) of the executable deciding, in this run:\n", len(builds))
-	for _, b := range builds {
+	fmt.Fprintf(w, "\nBuilds: %d change(s) of the executable deciding, in this run:\n", len(rep.Builds))
+	for _, b := range rep.Builds {
 		from := "the first build entry read"
 		if b.Previous != "" {
 			from = "before: " + b.Previous

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,8 +109,8 @@ func TestReleaseBuild(t *testing.T) {
 	defer stopChild(t, c)
 
 	for page, wants := range map[string][]string{
-		"/status":     {relSum, v.SBOMSHA256, `href="/build/sbom.json"`},
-		"/disclosure": {relSum, `href="/build/sbom.json"`, `href="/status#build"`},
+		"/status":     {relSum, v.SBOMSHA256, `href="/build/` + v.SBOMSHA256 + `/sbom.json"`},
+		"/disclosure": {relSum, `href="/build/` + v.SBOMSHA256 + `/sbom.json"`, `href="/status#build"`},
 	} {
 		body := string(ombudtest.Get(t, c.url+page))
 		for _, want := range wants {
@@ -121,8 +122,16 @@ func TestReleaseBuild(t *testing.T) {
 			t.Errorf("%s shows the build that stopped", page)
 		}
 	}
-	if served := ombudtest.Get(t, c.url+"/build/sbom.json"); buildinfo.SHA256(served) != v.SBOMSHA256 {
-		t.Errorf("/build/sbom.json is not the SBOM the build entry names")
+	for _, path := range []string{"/build/sbom.json", "/build/" + v.SBOMSHA256 + "/sbom.json"} {
+		if served := ombudtest.Get(t, c.url+path); buildinfo.SHA256(served) != v.SBOMSHA256 {
+			t.Errorf("%s is not the SBOM the build entry names", path)
+		}
+	}
+	// Another build's SBOM is not this server's to serve.
+	if resp, err := http.Get(c.url + "/build/" + strings.Repeat("0", 64) + "/sbom.json"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another build's SBOM: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	// The log: two build entries, the first before the admin's creation.
@@ -167,6 +176,9 @@ func TestReleaseBuild(t *testing.T) {
 	code, stdout, _ = run(t, nil, "audit", "--log", c.url, "--key", pub, "--expect-build", relSum)
 	if code != exitCheck || strings.Count(stdout, "build_unexpected") != 1 || !strings.Contains(stdout, "entry 0 ") {
 		t.Fatalf("audit --expect-build (the release): %d\n%s", code, stdout)
+	}
+	if code, stdout, errs := run(t, nil, "audit", "--log", c.url, "--key", pub, "--expect-build", relSum, "--expect-build", selfSum); code != exitOK {
+		t.Fatalf("audit --expect-build (both): %d\n%s\n%s", code, stdout, errs)
 	}
 	if code, _, errs := run(t, nil, "audit", "--log", c.url, "--key", pub, "--expect-build", "abc"); code != exitUsage {
 		t.Fatalf("audit --expect-build abc: %d %s", code, errs)

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/ombud/ombud"
+	"github.com/ombud/ombud/buildinfo"
 	"github.com/ombud/ombud/datadir"
 	"github.com/ombud/ombud/internal/gateway"
 	"github.com/ombud/ombud/vocab"
@@ -54,6 +55,11 @@ func (m *Main) initDir(ctx context.Context, o initFlags) error {
 	}
 	if o.admins < 1 || o.admins > ombud.MaxQuorum {
 		return usagef("init: --admins takes 1 to %d", ombud.MaxQuorum)
+	}
+	// The build is logged first: one that cannot say what it is stops
+	// before anything is created.
+	if _, err := buildinfo.Current(); err != nil {
+		return err
 	}
 	dir, err := datadir.Create(o.data, datadir.CreateOptions{Origin: o.origin, Listen: o.listen, Jurisdiction: o.jurisdiction, StoreURL: o.store, LogURL: o.logURL})
 	if err != nil {

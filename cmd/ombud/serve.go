@@ -40,11 +40,11 @@ func serverCommands() []command {
 		example: "ombud sbom > ombud.cdx.json",
 		setup: func(m *Main, fs *flag.FlagSet) action {
 			return func(ctx context.Context, _ []string) error {
-				b, err := buildinfo.Current()
+				sbom, err := buildinfo.CurrentSBOM()
 				if err != nil {
 					return err
 				}
-				_, err = m.Stdout.Write(b.SBOM)
+				_, err = m.Stdout.Write(sbom)
 				return err
 			}
 		},
@@ -75,6 +75,11 @@ type serveFlags struct {
 func (m *Main) serve(ctx context.Context, o serveFlags) error {
 	logger, err := m.logger(o.logLevel)
 	if err != nil {
+		return err
+	}
+	// The build is logged first: one that cannot say what it is stops
+	// before anything is created.
+	if _, err := buildinfo.Current(); err != nil {
 		return err
 	}
 	var dir *datadir.Dir
