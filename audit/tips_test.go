@@ -48,7 +48,9 @@ func TestTipRules(t *testing.T) {
 	moved := promise(c("d"), today.AddDate(0, 0, -1))
 	dropped := promise(c("e"), today.AddDate(0, 0, -9))
 	// A submission with a time of day; a follow-up and an answer of no tip.
-	write(t, e, tip(entry.OpFiled, c("9"), c("9"), today.Add(13*time.Hour+7*time.Minute)))
+	// Yesterday afternoon: a time of day, never in the future whatever the
+	// hour the test runs at.
+	write(t, e, tip(entry.OpFiled, c("9"), c("9"), today.AddDate(0, 0, -1).Add(13*time.Hour+7*time.Minute)))
 	write(t, e, tip(entry.OpFollowedUp, c("8"), c("7"), today))
 	write(t, e, journal.Record{Body: entry.Tip{Op: entry.OpAnswered, Commitment: c("6"), Tip: c("5"), By: e.AdminID}})
 
