@@ -23,18 +23,8 @@ type BuildChange struct {
 }
 
 // isSHA256 reports whether s is a SHA-256 as a build entry writes it: 64
-// lowercase hex digits.
-func isSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+// lowercase hex digits, a commitment's digest.
+func isSHA256(s string) bool { return entry.IsCommitment("sha256:" + s) }
 
 // expected reports whether the auditor accepts the executable sum: any
 // when it expects none.
@@ -64,8 +54,7 @@ func (r *rules) build(idx uint64, e *entry.Entry, b *entry.Build, add adder) {
 	if b.BinarySHA256 == r.st.Build {
 		return
 	}
-	r.changes = append(r.changes, BuildChange{Index: idx, Time: e.Time, Previous: r.st.Build, Build: buildinfo.Build{BinarySHA256: b.BinarySHA256, Version: b.BuildVersion,
-		Revision: b.VCSRevision, Modified: b.VCSModified, Go: b.GoVersion, SBOMSHA256: b.SBOMSHA256}})
+	r.changes = append(r.changes, BuildChange{Index: idx, Time: e.Time, Previous: r.st.Build, Build: buildinfo.FromEntry(*b)})
 	r.st.Build = b.BinarySHA256
 }
 

@@ -15,8 +15,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
+
+	"github.com/ombud/ombud/entry"
 )
 
 // Build identifies one build of ombud, as its `build` log entry states it.
@@ -119,16 +120,15 @@ func goVersion(bi *debug.BuildInfo) string {
 	return runtime.Version()
 }
 
-// code makes s a value the log's public fields take (1 to 128 of A-Z a-z
-// 0-9 . _ : + / = @ -): a toolchain built with experiments reports them
-// as "go1.27.3-X:arenas,fieldtrack" or after a space, and every other
-// character becomes a "+". Module versions and revisions are codes
-// already.
+// code makes s a value the log's public fields take (entry.IsCode): a
+// toolchain built with experiments reports them as
+// "go1.27.3-X:arenas,fieldtrack" or after a space, and every character a
+// code does not take becomes a "+". Module versions and revisions are
+// codes already.
 func code(s string) string {
 	b := []byte(s)
-	for i, c := range b {
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && !strings.ContainsRune("._:+/=@-", rune(c)) {
+	for i := range b {
+		if !entry.IsCode(string(b[i])) {
 			b[i] = '+'
 		}
 	}
@@ -139,6 +139,16 @@ func code(s string) string {
 		return "unknown"
 	}
 	return string(b)
+}
+
+// Entry is the build entry of b.
+func (b Build) Entry() entry.Build {
+	return entry.Build{BinarySHA256: b.BinarySHA256, BuildVersion: b.Version, VCSRevision: b.Revision, VCSModified: b.Modified, GoVersion: b.Go, SBOMSHA256: b.SBOMSHA256}
+}
+
+// FromEntry is the build a build entry states.
+func FromEntry(e entry.Build) Build {
+	return Build{BinarySHA256: e.BinarySHA256, Version: e.BuildVersion, Revision: e.VCSRevision, Modified: e.VCSModified, Go: e.GoVersion, SBOMSHA256: e.SBOMSHA256}
 }
 
 // Version is the main module's version as a code: "(devel)", which the go

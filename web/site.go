@@ -973,8 +973,7 @@ func (s *Site) disclosure(w http.ResponseWriter, r *http.Request) {
 // RunningBuild is the build of ombud serving the pages, and the log entry
 // its gateway logged it in at start.
 type RunningBuild struct {
-	buildinfo.Build
-	SBOM  []byte
+	buildinfo.Running
 	Entry uint64
 }
 

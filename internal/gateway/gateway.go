@@ -25,7 +25,6 @@ import (
 	"github.com/ombud/ombud/contracts"
 	"github.com/ombud/ombud/custody"
 	"github.com/ombud/ombud/datadir"
-	"github.com/ombud/ombud/entry"
 	"github.com/ombud/ombud/internal/gate"
 	"github.com/ombud/ombud/journal"
 	"github.com/ombud/ombud/publish"
@@ -249,11 +248,11 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		// Before anything is decided, recovery and the first policy
 		// included: every decision after this entry was made by this
 		// build (or, on a shared log, by another gateway's).
-		w, err := g.Journal.Write(ctx, journal.Record{Body: BuildEntry(o.Build.Build)})
+		w, err := g.Journal.Write(ctx, journal.Record{Body: o.Build.Entry()})
 		if err != nil {
 			return nil, fmt.Errorf("failed to log the build entry, so this gateway does not start: %w", err)
 		}
-		g.Build = &web.RunningBuild{Build: o.Build.Build, SBOM: o.Build.SBOM, Entry: w.Index}
+		g.Build = &web.RunningBuild{Running: *o.Build, Entry: w.Index}
 		o.Logger.InfoContext(ctx, "build logged", "entry", w.Index, "binary_sha256", o.Build.BinarySHA256, "version", o.Build.Version, "vcs_revision", o.Build.Revision)
 	}
 	if err := g.openServices(ctx, dir); err != nil {
@@ -288,11 +287,6 @@ func Open(ctx context.Context, dir *datadir.Dir, o Options) (_ *Gateway, err err
 		return nil, fmt.Errorf("failed to schedule the analytic runs' time limits: %w", err)
 	}
 	return g, nil
-}
-
-// BuildEntry is the build entry of build b.
-func BuildEntry(b buildinfo.Build) entry.Build {
-	return entry.Build{BinarySHA256: b.BinarySHA256, BuildVersion: b.Version, VCSRevision: b.Revision, VCSModified: b.Modified, GoVersion: b.Go, SBOMSHA256: b.SBOMSHA256}
 }
 
 // API returns the deployment's HTTP API, with the public site mounted.
